@@ -1,0 +1,112 @@
+# Makefile - builds the ptshadow host program, the guest kernel, the mutant
+# guests, the tests and the generated docs.  See README.md and docs/.
+
+CC       ?= cc
+HOST_CC  := $(CC)
+GUEST_CC ?= gcc
+BUILD    := build
+
+PKGS        := libelf jansson check
+PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+ELF_LIBS    := $(shell pkg-config --libs libelf jansson 2>/dev/null || echo -lelf -ljansson)
+CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
+
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+HOST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Iinclude -Isrc -Imonitor $(PKG_CFLAGS) -D_GNU_SOURCE \
+               -fstack-protector-strong -MMD -MP $(EXTRA_CFLAGS)
+HOST_LDLIBS := $(ELF_LIBS) -lpthread -lm
+
+# The guest: freestanding, no red zone, no SSE, kernel code model.
+GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-builtin -nostdinc \
+                -isystem $(shell $(GUEST_CC) -print-file-name=include) -Iinclude -Iguest \
+                -mno-red-zone -mno-mmx -mno-sse -mno-sse2 -mno-avx -mcmodel=kernel \
+                -fno-pic -fno-pie -fno-stack-protector -fno-asynchronous-unwind-tables \
+                -fno-omit-frame-pointer -MMD -MP $(GUEST_DEFS)
+GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,max-page-size=4096 \
+                 -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments
+
+GUEST_SRCS   := $(wildcard guest/*.c) $(wildcard guest/*.S)
+MONITOR_SRCS := $(wildcard monitor/*.c)
+SRC_SRCS     := $(filter-out src/main.c,$(wildcard src/*.c))
+UNIT_SRCS    := $(wildcard tests/unit/test_*.c)
+
+MONITOR_OBJS := $(MONITOR_SRCS:%.c=$(BUILD)/host/%.o)
+SRC_OBJS     := $(SRC_SRCS:%.c=$(BUILD)/host/%.o)
+UNIT_OBJS    := $(UNIT_SRCS:%.c=$(BUILD)/host/%.o)
+
+# Mutants: one guest build per -DMUTANT_<NAME>; the list lives in configs/mutants.list.
+MUTANTS := $(shell sed -e 's/\#.*//' configs/mutants.list 2>/dev/null | awk 'NF {print $$1}')
+
+.PHONY: all test unit integration mutants docs bench soak clean format check-docs
+all: $(BUILD)/ptshadow $(BUILD)/guest.elf
+
+# ---- host ------------------------------------------------------------------
+$(BUILD)/host/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
+
+$(BUILD)/libmonitor.a: $(MONITOR_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libptshadow.a: $(SRC_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/ptshadow: $(BUILD)/host/src/main.o $(BUILD)/libptshadow.a $(BUILD)/libmonitor.a
+	$(HOST_CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDLIBS)
+
+# ---- guest -----------------------------------------------------------------
+$(BUILD)/guest/%.o: guest/%.c
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -c $< -o $@
+$(BUILD)/guest/%.o: guest/%.S
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
+
+GUEST_OBJS := $(patsubst guest/%,$(BUILD)/guest/%.o,$(basename $(GUEST_SRCS)))
+$(BUILD)/guest.elf: $(GUEST_OBJS) guest/linker.ld
+	$(GUEST_CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -T guest/linker.ld -o $@ $(GUEST_OBJS) -lgcc
+
+# each mutant: the whole guest rebuilt in its own tree with -DMUTANT_<NAME>
+$(BUILD)/mutants/%.elf: FORCE
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/mutants/$* \
+	  GUEST_DEFS=-DMUTANT_$(shell echo $* | tr a-z- A-Z_) $(BUILD)/mutants/$*/guest.elf
+	@cmp -s $(BUILD)/mutants/$*/guest.elf $@ || cp $(BUILD)/mutants/$*/guest.elf $@
+FORCE:
+mutants: $(MUTANTS:%=$(BUILD)/mutants/%.elf)
+
+# ---- tests -----------------------------------------------------------------
+$(BUILD)/tests/suites.h: $(UNIT_SRCS) Makefile
+	@mkdir -p $(dir $@)
+	@{ for f in $(UNIT_SRCS); do n=$$(basename $$f .c); n=$${n#test_}; \
+	   echo "SUITE($$n)"; done; } > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/host/tests/run_tests.o: tests/run_tests.c $(BUILD)/tests/suites.h
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) -I$(BUILD)/tests -c $< -o $@
+
+$(BUILD)/tests/run_tests: $(BUILD)/host/tests/run_tests.o $(UNIT_OBJS) $(BUILD)/libptshadow.a $(BUILD)/libmonitor.a
+	$(HOST_CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDLIBS) $(CHECK_LIBS)
+
+# `make test`: everything, ending with Check's summary.  SUITE=name runs one.
+test: all mutants $(BUILD)/tests/run_tests
+	$(BUILD)/tests/run_tests $(SUITE)
+
+docs: docs/invariants.md
+docs/invariants.md: $(BUILD)/ptshadow
+	$(BUILD)/ptshadow invariants --markdown > $@.tmp && mv $@.tmp $@
+
+bench: all
+	$(BUILD)/ptshadow bench $(BUILD)/guest.elf --json $(BUILD)/bench.json
+
+soak: all
+	$(BUILD)/ptshadow fuzz $(BUILD)/guest.elf --seed 1 --ops 1000000 --out $(BUILD)/soak
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

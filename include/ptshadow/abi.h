@@ -1,0 +1,348 @@
+/* include/ptshadow/abi.h - the guest-host ABI of ptshadow: CPUID signature,
+ * hypercall ports and records, command ring, TLB ledger, introspection descriptor.
+ *
+ * The one header both sides include.  Freestanding: fixed-width integer types
+ * only, no pointers (guest addresses are uint64_t on both sides), every
+ * structure laid out with explicit padding so that guest (gcc -ffreestanding)
+ * and host compilers agree byte for byte.  See docs/abi.md.
+ */
+#ifndef PTSHADOW_ABI_H
+#define PTSHADOW_ABI_H
+
+#include <stdint.h>
+
+#define PTS_ABI_VERSION 1u
+#define PTS_PAGE_SIZE 4096u
+#define PTS_PAGE_SHIFT 12u
+
+/* ---------------------------------------------------------------------------
+ * Where the guest runs.  CPUID leaf 0x40000000 returns the highest hypervisor
+ * leaf in EAX and the 12-byte signature "ptshadow_vmm" in EBX, ECX, EDX.
+ * Under QEMU/KVM the guest sees "KVMKVMKVM" or nothing, and falls back to the
+ * QEMU devices (isa-debug-exit at port 0xf4).
+ */
+#define PTS_CPUID_LEAF 0x40000000u
+#define PTS_CPUID_SIG_EBX 0x68737470u /* "ptsh" */
+#define PTS_CPUID_SIG_ECX 0x776f6461u /* "adow" */
+#define PTS_CPUID_SIG_EDX 0x6d6d765fu /* "_vmm" */
+
+/* QEMU isa-debug-exit: the guest writes v, QEMU exits with (v << 1) | 1. */
+#define PTS_QEMU_EXIT_PORT 0xf4u
+#define PTS_QEMU_EXIT_SUCCESS 0x10u /* qemu exits 33 */
+#define PTS_QEMU_EXIT_FAILURE 0x11u /* qemu exits 35 */
+
+/* COM1, 16550-style: transmit holding register and line status register. */
+#define PTS_COM1_BASE 0x3f8u
+
+/* ---------------------------------------------------------------------------
+ * Hypercalls.  The guest executes `outl %eax, %dx` with DX = PTS_HC_PORT_BASE
+ * + number and EAX = the guest-physical address of the call's fixed-size
+ * record (below 4 GiB, naturally aligned to 8).  Any other direction or size
+ * on these ports is a guest error.
+ */
+#define PTS_HC_PORT_BASE 0x0500u
+#define PTS_HC_PORT_COUNT 16u
+
+enum pts_hypercall {
+	PTS_HC_EXIT = 0,     /* struct pts_hc_exit: guest is done */
+	PTS_HC_REGISTER = 1, /* struct pts_descriptor: introspection */
+	PTS_HC_OP_DONE = 2,  /* struct pts_ring: op(s) completed, or ring empty */
+	PTS_HC_PANIC = 3,    /* struct pts_hc_panic: guest kernel panic */
+	PTS_HC_NOP = 4,      /* struct pts_hc_nop: round-trip measurement */
+	PTS_HC_COUNT
+};
+
+struct pts_hc_exit {
+	uint32_t status; /* 0 = success */
+	uint32_t pad;
+};
+
+#define PTS_PANIC_MSG_LEN 240u
+struct pts_hc_panic {
+	uint32_t line;
+	uint32_t vector; /* exception vector, or 0xffffffff for a software panic */
+	uint64_t error_code;
+	uint64_t rip;
+	uint64_t cr2;
+	char file[64];
+	char msg[PTS_PANIC_MSG_LEN]; /* NUL-terminated (host never trusts that) */
+};
+
+struct pts_hc_nop {
+	uint64_t seq;
+};
+
+/* ---------------------------------------------------------------------------
+ * Operations.  One record per op, written by the host into the command ring,
+ * executed by the guest, result written back into the same record.
+ */
+enum pts_op_kind {
+	PTS_OP_NONE = 0,
+	PTS_OP_CREATE,
+	PTS_OP_DESTROY,
+	PTS_OP_ACTIVATE,
+	PTS_OP_ENTER,
+	PTS_OP_REMOVE,
+	PTS_OP_PROTECT,
+	PTS_OP_UNWIRE,
+	PTS_OP_EXTRACT,
+	PTS_OP_PAGE_PROTECT,
+	PTS_OP_CLEAR_MODIFY,
+	PTS_OP_CLEAR_REFERENCE,
+	PTS_OP_IS_MODIFIED,
+	PTS_OP_IS_REFERENCED,
+	PTS_OP_TOUCH,
+	PTS_OP_KENTER,
+	PTS_OP_KREMOVE,
+	PTS_OP_ZERO,
+	PTS_OP_COPY,
+	PTS_OP_COLLECT,
+	PTS_OP_FAIL_ALLOC,
+	PTS_OP_COUNT
+};
+
+/* prot bits */
+#define PTS_PROT_READ 0x1u
+#define PTS_PROT_WRITE 0x2u
+#define PTS_PROT_EXEC 0x4u
+
+/* op flags */
+#define PTS_OPF_WIRED 0x1u   /* enter: wired mapping */
+#define PTS_OPF_CANFAIL 0x2u /* enter: may return ENOMEM */
+#define PTS_OPF_WRITE 0x4u   /* touch: write access (else read) */
+
+enum pts_result {
+	PTS_RES_PENDING = 0, /* not yet executed */
+	PTS_RES_OK,
+	PTS_RES_ENOMEM,
+	PTS_RES_TRUE,
+	PTS_RES_FALSE,
+	PTS_RES_FAULT,
+	PTS_RES_NONE,
+	PTS_RES_PAGE,   /* extract: value = arena page index */
+	PTS_RES_EINVAL, /* the guest refused a malformed record */
+	PTS_RES_COUNT
+};
+
+#define PTS_MAX_PMAPS 128u /* pmap slots; slot numbers 0..127 */
+#define PTS_KENTER_PAGES 1024u /* kenter window: k+0 .. k+0x3ff000 */
+#define PTS_DEFAULT_ARENA_PAGES 1024u
+
+/*
+ * Address conventions:
+ *   pmap   slot number assigned by the host (create names a free slot)
+ *   va     user VA (page aligned, < PTS_USER_MAX) for pmap ops;
+ *          byte offset into the kenter window for kenter/kremove
+ *   end    exclusive end of a range (remove, protect, kremove), 0 = va + page
+ *   page   arena page index (pg<N>); page2 the destination of copy
+ *   value  fail_alloc: N; extract: page index when result is PTS_RES_PAGE
+ */
+struct pts_op {
+	uint32_t kind;   /* enum pts_op_kind */
+	uint32_t pmap;   /* slot */
+	uint64_t va;
+	uint64_t end;
+	uint64_t page;
+	uint64_t page2;
+	uint32_t prot;   /* PTS_PROT_* */
+	uint32_t flags;  /* PTS_OPF_* */
+	uint64_t seq;    /* op index, host-assigned */
+	uint32_t result; /* enum pts_result, written by the guest */
+	uint32_t pad;
+	uint64_t value;
+	uint64_t cycles; /* guest TSC cycles spent in the op, written by the guest */
+};
+
+#define PTS_USER_MAX 0x0000800000000000ull
+
+/*
+ * Command ring.  The host writes slots[head % nslots] and then advances head;
+ * the guest executes slots[tail % nslots], writes result, advances tail.
+ * When stop_each is set the guest issues PTS_HC_OP_DONE after every op; when
+ * the ring is empty it issues PTS_HC_OP_DONE and the host refills it or sets
+ * quit.  Indexes only grow.
+ */
+#define PTS_RING_MAGIC 0x676e6972u /* "ring" */
+#define PTS_RING_SLOTS 256u
+
+struct pts_ring {
+	uint32_t magic;
+	uint32_t nslots;
+	volatile uint64_t head; /* host: ops posted */
+	volatile uint64_t tail; /* guest: ops completed */
+	volatile uint32_t stop_each;
+	volatile uint32_t quit; /* host: guest should exit after tail == head */
+	uint64_t tsc_khz;       /* host: guest TSC frequency, 0 if unknown */
+	uint64_t reserved[3];
+	struct pts_op slots[PTS_RING_SLOTS];
+};
+
+/* ---------------------------------------------------------------------------
+ * TLB ledger: every TLB invalidation the guest pmap performs goes through one
+ * primitive that also appends a record here.  head counts records ever
+ * written; record i lives in rec[i % nrecords].
+ */
+#define PTS_TLB_MAGIC 0x62646c74u /* "tldb" */
+#define PTS_TLB_RECORDS 4096u
+
+enum pts_tlb_kind {
+	PTS_TLB_PAGE = 1,       /* invlpg va */
+	PTS_TLB_RANGE = 2,      /* invlpg each page of [va, end) */
+	PTS_TLB_ALL = 3,        /* CR3 reload: all non-global entries */
+	PTS_TLB_ALL_GLOBAL = 4, /* CR4.PGE toggle: everything */
+	PTS_TLB_SWITCH = 5      /* CR3 load of another root (va = new root PA) */
+};
+
+struct pts_tlb_record {
+	uint64_t seq; /* index of this record (== position) */
+	uint32_t kind;
+	uint32_t pad;
+	uint64_t cr3; /* CR3 at the time of the invalidation */
+	uint64_t va;
+	uint64_t end;
+};
+
+struct pts_tlb_ledger {
+	uint32_t magic;
+	uint32_t nrecords;
+	volatile uint64_t head;
+	struct pts_tlb_record rec[PTS_TLB_RECORDS];
+};
+
+/* ---------------------------------------------------------------------------
+ * Introspection descriptor, registered with PTS_HC_REGISTER at boot.  All
+ * addresses are guest kernel virtual addresses (KVA) unless named *_pa.  The
+ * monitor turns a KVA into a guest-physical address through the direct map
+ * ([dmap_base, dmap_base + dmap_size) -> [0, dmap_size)), the kernel image
+ * mapping ([kernbase + kern_pa, ...) -> kern_pa...), or a walk of the kernel
+ * pmap's page table.  Offsets (off_*) are byte offsets inside the structure
+ * named by the prefix; the monitor reads every field as a little-endian
+ * integer of the width this header states next to it.
+ */
+#define PTS_DESC_MAGIC 0x63736564u /* "desc" */
+
+/* software PTE bits (AVL bits 9..11) */
+#define PTS_PTE_WIRED (1ull << 9)   /* PG_W */
+#define PTS_PTE_MANAGED (1ull << 11) /* PG_PVLIST: pv-tracked mapping */
+
+/* vm_page usage (what the page is), u32 at off_vmp_usage */
+enum pts_page_usage {
+	PTS_PG_FREE = 0,
+	PTS_PG_KERNEL = 1, /* kernel image, boot data, vm_page array, ... */
+	PTS_PG_ARENA = 2,  /* managed arena page (pg<N>) */
+	PTS_PG_PTP = 3,    /* page-table page (incl. every pmap's PML4) */
+	PTS_PG_POOL = 4,   /* pv pool page */
+	PTS_PG_RESERVED = 5
+};
+
+/* vm_page md flags, u32 at off_vmp_flags (DragonFly 2019) */
+#define PTS_PGF_MAPPED 0x1u
+#define PTS_PGF_WRITEABLE 0x2u
+
+/* saved attributes, u32 at off_vmp_attrs */
+#define PTS_ATTR_MODIFIED 0x1u
+#define PTS_ATTR_REFERENCED 0x2u
+
+/* PTP reference-count rules, descriptor field ptp_refcount_rule */
+#define PTS_PTP_REF_ONE_PLUS_VALID 1u /* wire_count = 1 + valid entries */
+
+/* resident_count rules, descriptor field resident_rule */
+#define PTS_RESIDENT_LEAVES 1u            /* valid user leaf PTEs */
+#define PTS_RESIDENT_LEAVES_PLUS_PTPS 2u  /* ... plus PTPs below the PML4 */
+
+struct pts_descriptor {
+	uint32_t magic;
+	uint32_t abi_version;
+	uint32_t size; /* sizeof(struct pts_descriptor) */
+	uint32_t page_size;
+
+	/* address-space layout */
+	uint64_t user_max;    /* first non-user VA (0x0000800000000000) */
+	uint64_t dmap_base;   /* direct map KVA of physical 0 */
+	uint64_t dmap_size;   /* bytes covered */
+	uint64_t kernbase;    /* KVA of physical 0 in the kernel image window */
+	uint64_t kern_pa;     /* kernel image physical start */
+	uint64_t kern_size;   /* kernel image bytes (text..bss end) */
+	uint64_t kenter_base; /* kenter window KVA */
+	uint64_t kenter_size;
+	uint64_t pv_kva_base; /* fixed pv pool KVA reservation */
+	uint64_t pv_kva_size;
+	uint32_t kernel_slot_first; /* PML4 slots shared by every pmap */
+	uint32_t kernel_slot_last;  /* inclusive */
+	uint64_t pte_wired_bit;     /* PTS_PTE_WIRED */
+	uint64_t pte_managed_bit;   /* PTS_PTE_MANAGED */
+	uint32_t ptp_refcount_rule; /* PTS_PTP_REF_* */
+	uint32_t resident_rule;     /* PTS_RESIDENT_* */
+
+	/* struct vm_page array, one per physical page frame first_pfn.. */
+	uint64_t vm_page_array;
+	uint64_t vm_page_count;
+	uint64_t vm_page_first_pfn;
+	uint32_t vm_page_size;
+	uint32_t off_vmp_phys_addr;       /* u64 */
+	uint32_t off_vmp_usage;           /* u32 enum pts_page_usage */
+	uint32_t off_vmp_pv_list;         /* u64 KVA of first pv entry */
+	uint32_t off_vmp_attrs;           /* u32 PTS_ATTR_* */
+	uint32_t off_vmp_flags;           /* u32 PTS_PGF_* */
+	uint32_t off_vmp_pmap_count;      /* u32 */
+	uint32_t off_vmp_writeable_count; /* u32 */
+	uint32_t off_vmp_wire_count;      /* u32 PTP reference count */
+	uint32_t off_vmp_ptp_pmap;        /* u64 KVA of owning pmap (PTPs) */
+	uint32_t off_vmp_ptp_va;          /* u64 first VA the PTP maps */
+	uint32_t off_vmp_ptp_level;       /* u32 1 = PT, 2 = PD, 3 = PDPT, 4 = PML4 */
+	uint32_t off_vmp_ptp_hnext;       /* u64 KVA of next vm_page in hash chain */
+
+	/* managed arena: pg<N> is pfn arena_first_pfn + N */
+	uint64_t arena_first_pfn;
+	uint64_t arena_npages;
+
+	/* pv entries */
+	uint32_t pv_entry_size;
+	uint32_t off_pve_pmap; /* u64 KVA of pmap */
+	uint32_t off_pve_va;   /* u64 */
+	uint32_t off_pve_next; /* u64 KVA of next entry on the page's list */
+	uint32_t off_pve_ptp;  /* u64 KVA of the PTP's vm_page (0 for none) */
+	uint32_t pad1;
+
+	/* pv entry pool (NetBSD pool(9) style, pages in the pv KVA window) */
+	uint64_t pv_pool;             /* KVA of struct pool */
+	uint32_t off_pr_partpages;    /* u64 KVA of first pool page header */
+	uint32_t off_pr_fullpages;    /* u64 */
+	uint32_t off_pr_emptypages;   /* u64 */
+	uint32_t off_pr_itemsperpage; /* u32 */
+	uint32_t off_pr_nitems;       /* u32 free items in the pool */
+	uint32_t off_pr_nout;         /* u32 items allocated */
+	uint32_t off_pr_npages;       /* u32 pages held */
+	uint32_t off_pr_nidle;        /* u32 empty pages held */
+	uint32_t off_pr_minitems;     /* u32 low-water mark (items) */
+	uint32_t off_pr_maxpages;     /* u32 high-water mark (idle pages) */
+	uint32_t off_ph_next;         /* u64 KVA of next header on the same list */
+	uint32_t off_ph_freelist;     /* u64 KVA of first free item on this page */
+	uint32_t off_ph_nmissing;     /* u32 items in use on this page */
+	uint32_t off_ph_page;         /* u64 KVA of the page itself */
+	uint32_t pool_item_offset;    /* first item's offset in its page */
+	uint32_t off_item_next;       /* u64 free-list link inside a free item */
+	uint32_t pad2;
+
+	/* pmaps */
+	uint64_t kernel_pmap;  /* KVA */
+	uint64_t pmap_list;    /* KVA of a u64 holding the first user pmap */
+	uint64_t curpmap;      /* KVA of a u64 holding the active pmap */
+	uint32_t pmap_size;
+	uint32_t off_pm_next;           /* u64 KVA of next pmap on the list */
+	uint32_t off_pm_pml4_pa;        /* u64 physical address of the PML4 */
+	uint32_t off_pm_resident_count; /* u64 */
+	uint32_t off_pm_wired_count;    /* u64 */
+	uint32_t off_pm_slot;           /* u32 host slot number */
+	uint32_t off_pm_ptp_hash;       /* u64[ptp_hash_size] bucket heads (vm_page KVA) */
+	uint32_t ptp_hash_size;
+	uint32_t off_pm_ptp_count; /* u32 PTPs held, PML4 excluded */
+	uint32_t pad3;
+
+	/* ledgers and rings (fixed layouts above) */
+	uint64_t tlb_ledger; /* KVA of struct pts_tlb_ledger */
+	uint64_t ring_pa;    /* guest-physical address of struct pts_ring */
+	uint64_t reserved[4];
+};
+
+#endif /* PTSHADOW_ABI_H */
