@@ -90,5 +90,10 @@ extern volatile uint64_t onfault_error;
 
 void cpu_init(void); /* GDT, TSS, IDT, CR0.WP, EFER.NXE, CR4.PGE */
 void trap(struct trapframe *tf);
+__noreturn void trap_panic(const char *what, uint64_t vector, uint64_t error, uint64_t rip,
+			   uint64_t cr2);
+
+/* One byte read (write == 0) or written at va: 0 = allowed, 1 = page fault. */
+int cpu_touch(uint64_t va, int write, uint8_t value);
 
 #endif /* GUEST_CPU_H */

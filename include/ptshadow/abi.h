@@ -26,6 +26,36 @@
 #define PTS_CPUID_SIG_ECX 0x776f6461u /* "adow" */
 #define PTS_CPUID_SIG_EDX 0x6d6d765fu /* "_vmm" */
 
+/* ---------------------------------------------------------------------------
+ * PVH boot (Xen's x86/HVM direct boot ABI, start_info version 1): the loader
+ * enters the XEN_ELFNOTE_PHYS32_ENTRY address in 32-bit protected mode with
+ * paging off and %ebx = physical address of struct hvm_start_info.
+ */
+#define PTS_XEN_ELFNOTE_PHYS32_ENTRY 18u
+#define PTS_HVM_START_MAGIC 0x336ec578u
+#define PTS_HVM_MEMMAP_RAM 1u
+#define PTS_HVM_MEMMAP_RESERVED 2u
+
+struct pts_hvm_start_info {
+	uint32_t magic;
+	uint32_t version; /* 1: memmap fields valid */
+	uint32_t flags;
+	uint32_t nr_modules;
+	uint64_t modlist_paddr;
+	uint64_t cmdline_paddr;
+	uint64_t rsdp_paddr;
+	uint64_t memmap_paddr;
+	uint32_t memmap_entries;
+	uint32_t reserved;
+};
+
+struct pts_hvm_memmap_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+	uint32_t reserved;
+};
+
 /* QEMU isa-debug-exit: the guest writes v, QEMU exits with (v << 1) | 1. */
 #define PTS_QEMU_EXIT_PORT 0xf4u
 #define PTS_QEMU_EXIT_SUCCESS 0x10u /* qemu exits 33 */

@@ -1,0 +1,139 @@
+/* guest/cpu.c - the guest's own GDT, TSS and IDT, and the trap handler.
+ * Exceptions panic with their registers unless a pcb_onfault-style recovery
+ * address is armed (cpu_touch), in which case a page fault is reported back.
+ */
+#include "cpu.h"
+
+struct tss64 {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+} __packed;
+
+struct idt_gate {
+	uint16_t offset_lo;
+	uint16_t selector;
+	uint8_t ist;
+	uint8_t type_attr;
+	uint16_t offset_mid;
+	uint32_t offset_hi;
+	uint32_t reserved;
+} __packed;
+
+struct desc_ptr {
+	uint16_t limit;
+	uint64_t base;
+} __packed;
+
+#define GSEL_KCODE 0x08
+#define GSEL_KDATA 0x10
+#define GSEL_TSS 0x18
+#define IST_EMERGENCY 1
+
+extern char isr_stubs[];
+
+static uint64_t gdt[5] __aligned(16);
+static struct tss64 tss __aligned(16);
+static struct idt_gate idt[256] __aligned(16);
+static uint8_t emergency_stack[16384] __aligned(16);
+static uint8_t kernel_stack[16384] __aligned(16);
+
+volatile uint64_t onfault_rip;
+volatile uint64_t onfault_cr2;
+volatile uint64_t onfault_error;
+
+static void gdt_init(void)
+{
+	uint64_t base = (uint64_t)&tss, limit = sizeof(tss) - 1;
+	struct desc_ptr gp = { sizeof(gdt) - 1, (uint64_t)gdt };
+
+	gdt[0] = 0;
+	gdt[1] = 0x00af9a000000ffffull; /* 64-bit kernel code */
+	gdt[2] = 0x00cf92000000ffffull; /* kernel data */
+	/* 64-bit available TSS, present: two slots */
+	gdt[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
+		 ((limit >> 16 & 0xf) << 48) | ((base >> 24 & 0xff) << 56);
+	gdt[4] = base >> 32;
+
+	tss.rsp[0] = (uint64_t)(kernel_stack + sizeof(kernel_stack));
+	tss.ist[IST_EMERGENCY - 1] = (uint64_t)(emergency_stack + sizeof(emergency_stack));
+	tss.iomap_base = sizeof(tss);
+
+	__asm__ volatile("lgdt %0\n\t"
+			 "pushq %1\n\t"
+			 "leaq 1f(%%rip), %%rax\n\t"
+			 "pushq %%rax\n\t"
+			 "lretq\n"
+			 "1:\n\t"
+			 "movl %2, %%eax\n\t"
+			 "movl %%eax, %%ds\n\t"
+			 "movl %%eax, %%es\n\t"
+			 "movl %%eax, %%ss\n\t"
+			 "ltr %w3"
+			 :
+			 : "m"(gp), "i"(GSEL_KCODE), "i"(GSEL_KDATA), "r"(GSEL_TSS)
+			 : "rax", "memory");
+}
+
+static void idt_init(void)
+{
+	struct desc_ptr ip = { sizeof(idt) - 1, (uint64_t)idt };
+
+	for (unsigned v = 0; v < 256; v++) {
+		uint64_t h = (uint64_t)(isr_stubs + 16 * v);
+		idt[v].offset_lo = h & 0xffff;
+		idt[v].selector = GSEL_KCODE;
+		/* double fault, NMI and machine check run on their own stack */
+		idt[v].ist = (v == 2 || v == 8 || v == 18) ? IST_EMERGENCY : 0;
+		idt[v].type_attr = 0x8e; /* present, DPL 0, interrupt gate */
+		idt[v].offset_mid = (h >> 16) & 0xffff;
+		idt[v].offset_hi = h >> 32;
+		idt[v].reserved = 0;
+	}
+	__asm__ volatile("lidt %0" ::"m"(ip));
+}
+
+void cpu_init(void)
+{
+	uint32_t r[4];
+
+	gdt_init();
+	idt_init();
+	cpuid(0x80000001, 0, r);
+	if (!(r[3] & (1u << 20)))
+		panic("CPU has no NX bit; the pmap needs it");
+	lcr0(rcr0() | CR0_WP);
+	lcr4(rcr4() | CR4_PGE);
+}
+
+static const char *const exception_names[32] = {
+	"divide error", "debug", "NMI", "breakpoint", "overflow", "bound range",
+	"invalid opcode", "device not available", "double fault", "coprocessor overrun",
+	"invalid TSS", "segment not present", "stack fault", "general protection",
+	"page fault", "reserved", "x87 error", "alignment check", "machine check",
+	"SIMD error", "virtualization", "control protection",
+};
+
+void trap(struct trapframe *tf)
+{
+	const char *name = "interrupt";
+
+	if (tf->vector == 14 && onfault_rip != 0) {
+		onfault_cr2 = rcr2();
+		onfault_error = tf->error_code;
+		tf->rip = onfault_rip;
+		return;
+	}
+	if (tf->vector < 32 && exception_names[tf->vector] != NULL)
+		name = exception_names[tf->vector];
+	kprintf("trap: %s (vector %lu) error %#lx rip %#lx cr2 %#lx cr3 %#lx\n", name,
+		tf->vector, tf->error_code, tf->rip, rcr2(), rcr3());
+	kprintf("trap: rax %#lx rbx %#lx rcx %#lx rdx %#lx rsi %#lx rdi %#lx\n", tf->rax,
+		tf->rbx, tf->rcx, tf->rdx, tf->rsi, tf->rdi);
+	kprintf("trap: rsp %#lx rbp %#lx rflags %#lx\n", tf->rsp, tf->rbp, tf->rflags);
+	trap_panic(name, tf->vector, tf->error_code, tf->rip, rcr2());
+}

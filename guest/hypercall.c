@@ -1,0 +1,134 @@
+/* guest/hypercall.c - how the guest talks to its host: ptshadow hypercalls
+ * (port I/O carrying the guest-physical address of a record) when the CPUID
+ * signature says ptshadow, QEMU's isa-debug-exit otherwise.
+ */
+#include "cpu.h"
+
+static uint64_t kva_to_pa(const void *p)
+{
+	uint64_t va = (uint64_t)p;
+
+	if (va >= KERNBASE)
+		return va - KERNBASE;
+	if (va >= DMAP_BASE && va < DMAP_BASE + DMAP_MAX_BYTES)
+		return va - DMAP_BASE;
+	panic("hypercall record %p is neither in the kernel image nor the direct map", p);
+}
+
+static void hypercall(enum pts_hypercall nr, const void *record)
+{
+	uint64_t pa = kva_to_pa(record);
+
+	KASSERT(pa < (1ull << 32) && (pa & 7) == 0);
+	outl((uint16_t)(PTS_HC_PORT_BASE + nr), (uint32_t)pa);
+}
+
+bool hv_detect(void);
+
+bool hv_detect(void)
+{
+	uint32_t r[4];
+
+	cpuid(1, 0, r);
+	if (!(r[2] & (1u << 31))) /* no hypervisor present bit */
+		return false;
+	cpuid(PTS_CPUID_LEAF, 0, r);
+	if (r[1] == PTS_CPUID_SIG_EBX && r[2] == PTS_CPUID_SIG_ECX && r[3] == PTS_CPUID_SIG_EDX) {
+		if (r[0] >= PTS_CPUID_LEAF + 0x10) {
+			cpuid(PTS_CPUID_LEAF + 0x10, 0, r);
+			bootinfo.tsc_khz = r[0];
+		}
+		return true;
+	}
+	return false;
+}
+
+void hc_register(struct pts_descriptor *desc)
+{
+	if (bootinfo.under_ptshadow)
+		hypercall(PTS_HC_REGISTER, desc);
+}
+
+void hc_op_done(struct pts_ring *ring)
+{
+	if (bootinfo.under_ptshadow)
+		hypercall(PTS_HC_OP_DONE, ring);
+}
+
+void hc_nop(void)
+{
+	static struct pts_hc_nop rec;
+
+	rec.seq++;
+	if (bootinfo.under_ptshadow)
+		hypercall(PTS_HC_NOP, &rec);
+}
+
+static void triple_fault(void)
+{
+	static const struct {
+		uint16_t limit;
+		uint64_t base;
+	} __packed null_idt = { 0, 0 };
+
+	__asm__ volatile("lidt %0; int3" ::"m"(null_idt));
+}
+
+void guest_exit(uint32_t status)
+{
+	static struct pts_hc_exit rec;
+
+	if (bootinfo.under_ptshadow) {
+		rec.status = status;
+		hypercall(PTS_HC_EXIT, &rec);
+	} else {
+		outl(PTS_QEMU_EXIT_PORT, status == 0 ? PTS_QEMU_EXIT_SUCCESS : PTS_QEMU_EXIT_FAILURE);
+	}
+	/* no exit device: a triple fault ends the VM (QEMU -no-reboot) */
+	triple_fault();
+	for (;;)
+		cpu_hlt();
+}
+
+static __noreturn void panic_report(const char *file, int line, uint32_t vector, uint64_t error,
+			 uint64_t rip, uint64_t cr2, const char *msg)
+{
+	static struct pts_hc_panic rec;
+	static int nested;
+
+	if (nested++ > 0)
+		guest_exit(1);
+	kprintf("panic: %s:%d: %s\n", file, line, msg);
+	if (bootinfo.under_ptshadow) {
+		memset(&rec, 0, sizeof(rec));
+		rec.line = (uint32_t)line;
+		rec.vector = vector;
+		rec.error_code = error;
+		rec.rip = rip;
+		rec.cr2 = cr2;
+		strncpy_s(rec.file, file, sizeof(rec.file));
+		strncpy_s(rec.msg, msg, sizeof(rec.msg));
+		hypercall(PTS_HC_PANIC, &rec);
+	}
+	guest_exit(1);
+}
+
+void panic_at(const char *file, int line, const char *fmt, ...)
+{
+	char msg[PTS_PANIC_MSG_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	kvsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	panic_report(file, line, 0xffffffffu, 0, (uint64_t)__builtin_return_address(0), 0, msg);
+}
+
+void trap_panic(const char *what, uint64_t vector, uint64_t error, uint64_t rip, uint64_t cr2)
+{
+	char msg[PTS_PANIC_MSG_LEN];
+
+	ksnprintf(msg, sizeof(msg), "unexpected %s at rip %#lx (error %#lx, cr2 %#lx)", what, rip,
+		  error, cr2);
+	panic_report("trap", 0, (uint32_t)vector, error, rip, cr2, msg);
+}

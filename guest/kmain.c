@@ -1,0 +1,135 @@
+/* guest/kmain.c - the first C code: read the PVH start_info, bring up the
+ * console and the CPU tables, print the banner, check that traps work, then
+ * hand over to kern_main (the pmap and the op loop).
+ */
+#include "cpu.h"
+
+struct boot_info bootinfo;
+extern char _kernel_pa_start[], _kernel_end[];
+
+void kmain(uint32_t start_info_pa);
+void cons_init(void);
+bool hv_detect(void);
+
+/* Physical memory below 4 GiB is reachable through the boot direct map. */
+static const void *early_phys(uint64_t pa, uint64_t len)
+{
+	if (pa == 0 || pa + len < pa || pa + len > (4ull << 30))
+		return NULL;
+	return (const void *)PHYS_TO_DMAP(pa);
+}
+
+static void start_info_read(uint32_t pa)
+{
+	const struct pts_hvm_start_info *si = early_phys(pa, sizeof(*si));
+	const struct pts_hvm_memmap_entry *mm;
+
+	if (si == NULL || si->magic != PTS_HVM_START_MAGIC)
+		panic("no PVH start_info at %#x", pa);
+	if (si->cmdline_paddr != 0) {
+		const char *cl = early_phys(si->cmdline_paddr, 1);
+		if (cl != NULL)
+			strncpy_s(bootinfo.cmdline, cl, sizeof(bootinfo.cmdline));
+	}
+	if (si->version < 1 || si->memmap_entries == 0)
+		panic("PVH start_info version %u has no memory map", si->version);
+	mm = early_phys(si->memmap_paddr, (uint64_t)si->memmap_entries * sizeof(*mm));
+	if (mm == NULL)
+		panic("PVH memory map at %#lx is unreachable", si->memmap_paddr);
+	for (uint32_t i = 0; i < si->memmap_entries && bootinfo.nmemmap < BOOT_MEMMAP_MAX; i++) {
+		struct boot_memmap_entry *e = &bootinfo.memmap[bootinfo.nmemmap++];
+		e->addr = mm[i].addr;
+		e->size = mm[i].size;
+		e->type = mm[i].type;
+	}
+}
+
+static uint64_t ram_bytes(void)
+{
+	uint64_t total = 0;
+
+	for (uint32_t i = 0; i < bootinfo.nmemmap; i++)
+		if (bootinfo.memmap[i].type == PTS_HVM_MEMMAP_RAM)
+			total += bootinfo.memmap[i].size;
+	return total;
+}
+
+static const char *cmdline_find(const char *key)
+{
+	size_t klen = strlen(key);
+	const char *p = bootinfo.cmdline;
+
+	while (*p != '\0') {
+		while (*p == ' ')
+			p++;
+		if (strncmp(p, key, klen) == 0 && (p[klen] == '=' || p[klen] == ' ' || p[klen] == '\0'))
+			return p + klen;
+		while (*p != '\0' && *p != ' ')
+			p++;
+	}
+	return NULL;
+}
+
+uint64_t cmdline_u64(const char *key, uint64_t dflt)
+{
+	const char *p = cmdline_find(key);
+	uint64_t v = 0;
+	unsigned base = 10;
+
+	if (p == NULL || *p != '=')
+		return dflt;
+	p++;
+	if (p[0] == '0' && p[1] == 'x') {
+		base = 16;
+		p += 2;
+	}
+	if (*p == '\0' || *p == ' ')
+		return dflt;
+	for (; *p != '\0' && *p != ' '; p++) {
+		unsigned d;
+		if (*p >= '0' && *p <= '9')
+			d = *p - '0';
+		else if (base == 16 && *p >= 'a' && *p <= 'f')
+			d = *p - 'a' + 10;
+		else
+			return dflt;
+		v = v * base + d;
+	}
+	return v;
+}
+
+bool cmdline_flag(const char *key)
+{
+	const char *p = cmdline_find(key);
+
+	return p != NULL && (*p != '=' || cmdline_u64(key, 1) != 0);
+}
+
+/* Boot self-test: a page fault on an unmapped address must come back to us. */
+static void trap_selftest(void)
+{
+	uint64_t unmapped = 0x0000700000000000ull; /* no PML4 entry at boot */
+
+	if (cpu_touch(unmapped, 0, 0) != 1 || onfault_cr2 != unmapped)
+		panic("page-fault recovery does not work (cr2 %#lx)", onfault_cr2);
+	if (cpu_touch((uint64_t)&bootinfo, 1, 0) != 0)
+		panic("write to kernel data faulted");
+	hc_nop();
+}
+
+void kmain(uint32_t start_info_pa)
+{
+	cons_init();
+	bootinfo.under_ptshadow = hv_detect();
+	start_info_read(start_info_pa);
+	bootinfo.kernel_pa_start = (uint64_t)_kernel_pa_start;
+	bootinfo.kernel_pa_end = round_page(KVTOPHYS(_kernel_end));
+	bootinfo.boot_alloc_end = bootinfo.kernel_pa_end;
+	kprintf("ptshadow guest (abi %u) on %s: %lu MiB RAM, kernel %#lx-%#lx, cmdline \"%s\"\n",
+		PTS_ABI_VERSION, bootinfo.under_ptshadow ? "ptshadow" : "a foreign hypervisor",
+		ram_bytes() >> 20, bootinfo.kernel_pa_start, bootinfo.kernel_pa_end, bootinfo.cmdline);
+	cpu_init();
+	trap_selftest();
+	kern_main();
+	panic("kern_main returned");
+}

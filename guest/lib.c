@@ -1,0 +1,77 @@
+/* guest/lib.c - the few libc routines a freestanding kernel needs (gcc also
+ * emits calls to memset/memcpy/memmove/memcmp on its own). */
+#include "kernel.h"
+
+void *memset(void *d, int c, size_t n)
+{
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+	return d;
+}
+
+void *memcpy(void *d, const void *s, size_t n)
+{
+	void *ret = d;
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n)::"memory");
+	return ret;
+}
+
+void *memmove(void *d, const void *s, size_t n)
+{
+	unsigned char *dp = d;
+	const unsigned char *sp = s;
+
+	if (dp < sp || dp >= sp + n)
+		return memcpy(d, s, n);
+	while (n-- > 0)
+		dp[n] = sp[n];
+	return d;
+}
+
+int memcmp(const void *a, const void *b, size_t n)
+{
+	const unsigned char *x = a, *y = b;
+
+	for (size_t i = 0; i < n; i++)
+		if (x[i] != y[i])
+			return x[i] < y[i] ? -1 : 1;
+	return 0;
+}
+
+size_t strlen(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n] != '\0')
+		n++;
+	return n;
+}
+
+int strcmp(const char *a, const char *b)
+{
+	while (*a != '\0' && *a == *b) {
+		a++;
+		b++;
+	}
+	return (unsigned char)*a - (unsigned char)*b;
+}
+
+int strncmp(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (a[i] != b[i] || a[i] == '\0')
+			return (unsigned char)a[i] - (unsigned char)b[i];
+	}
+	return 0;
+}
+
+char *strncpy_s(char *d, const char *s, size_t n)
+{
+	size_t i = 0;
+
+	if (n == 0)
+		return d;
+	for (; i + 1 < n && s[i] != '\0'; i++)
+		d[i] = s[i];
+	d[i] = '\0';
+	return d;
+}
