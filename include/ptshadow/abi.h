@@ -276,6 +276,13 @@ enum pts_page_usage {
 /* PTP reference-count rules, descriptor field ptp_refcount_rule */
 #define PTS_PTP_REF_ONE_PLUS_VALID 1u /* wire_count = 1 + valid entries */
 
+/* PTP hash rules, descriptor field ptp_hash_rule.  A PTP of level L (1 = PT)
+ * whose first VA is va sits in bucket PTS_PTP_HASH(va, L, ptp_hash_size). */
+#define PTS_PTP_HASH_ANY 0u      /* not stated: the monitor only checks membership */
+#define PTS_PTP_HASH_VA_LEVEL 1u /* PTS_PTP_HASH below */
+#define PTS_PTP_HASH(va, level, nbuckets) \
+	((((uint64_t)(va) >> (PTS_PAGE_SHIFT + 9u * (level))) + (level)) % (nbuckets))
+
 /* resident_count rules, descriptor field resident_rule */
 #define PTS_RESIDENT_LEAVES 1u            /* valid user leaf PTEs */
 #define PTS_RESIDENT_LEAVES_PLUS_PTPS 2u  /* ... plus PTPs below the PML4 */
@@ -372,7 +379,13 @@ struct pts_descriptor {
 	/* ledgers and rings (fixed layouts above) */
 	uint64_t tlb_ledger; /* KVA of struct pts_tlb_ledger */
 	uint64_t ring_pa;    /* guest-physical address of struct pts_ring */
-	uint64_t reserved[4];
+
+	/* added in place of reserved[0..1]; 0 means "not stated" */
+	uint32_t ptp_hash_rule;    /* PTS_PTP_HASH_* : bucket of a PTP in pm_ptp_hash */
+	uint32_t pool_size;        /* sizeof(struct pool), bounds off_pr_* */
+	uint32_t pool_header_size; /* sizeof(pool page header), bounds off_ph_* */
+	uint32_t pad4;
+	uint64_t reserved[2];
 };
 
 #endif /* PTSHADOW_ABI_H */
