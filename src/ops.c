@@ -1,10 +1,10 @@
-/* src/ops.c - parser of the op language (docs/op-language.md) and the script
- * container: text lines -> struct script_op, pmap names -> slots.
+/* src/ops.c - scripts of the op language: the container, reading a file line
+ * by line, and turning pmap names into slots.
  *
- * A line is checked whole before it becomes an op: bytes (no NUL, no control
- * characters, at most OPS_LINE_MAX), tokens, arity against the op table's
- * argument codes (src/ops_format.c), each argument, the expected result, and
- * last the pmap name against the names alive at that point of the script.
+ * A line is checked whole before it becomes an op: its bytes here (no NUL, at
+ * most OPS_LINE_MAX), its tokens, arguments and result by script_op_parse()
+ * (src/ops_format.c), and last its pmap name against the names alive at that
+ * point of the script.
  */
 #include "ops.h"
 
@@ -12,9 +12,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_TOKENS 16   /* more than any op takes: enter ... canfail => ok */
-#define TOK "%.40s"     /* how much of a token a message shows */
 
 void ops_limits_default(struct ops_limits *lim)
 {
@@ -179,7 +176,7 @@ int script_assign_slots(struct script *s, char *err, size_t errlen)
 	return rc;
 }
 
-/* ---- tokens ------------------------------------------------------------- */
+/* ---- reading a script ------------------------------------------------- */
 
 struct parser {
 	struct script *s;
@@ -192,368 +189,16 @@ struct parser {
 
 #define fail(p, ...) errorf((p)->err, (p)->errlen, (p)->s->file, (p)->line, __VA_ARGS__)
 
-static int parse_decimal(const char *s, uint64_t *out)
+static int parse_line(struct parser *p, const char *line)
 {
-	uint64_t v = 0;
+	struct script_op sop;
+	char msg[256];
+	int rc = script_op_parse(line, &p->lim, &sop, msg, sizeof(msg));
 
-	if (*s == '\0')
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* 1 = not hex, 2 = more than 64 bits. */
-static int parse_hex(const char *s, bool need_prefix, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-		s += 2;
-	else if (need_prefix)
-		return 1;
-	if (*s == '\0')
-		return 1;
-	for (; *s; s++) {
-		int d = hex_digit(*s);
-
-		if (d < 0)
-			return 1;
-		if (v >> 60)
-			return 2;
-		v = (v << 4) | (uint64_t)d;
-	}
-	*out = v;
-	return 0;
-}
-
-int result_parse(const char *text, uint32_t *result, uint64_t *value)
-{
-	char name[16];
-
-	*value = 0;
-	if (strncmp(text, "pg", 2) == 0) {
-		*result = PTS_RES_PAGE;
-		return parse_decimal(text + 2, value);
-	}
-	for (uint32_t r = 0; r < PTS_RES_COUNT; r++) {
-		result_format(r, 0, name, sizeof(name));
-		if (r != PTS_RES_PAGE && strcmp(text, name) == 0) {
-			*result = r;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-/* ---- arguments ---------------------------------------------------------- */
-
-/* VA and END of user ranges: what names the value ("VA", "END"). */
-static int parse_user_addr(struct parser *p, const char *what,
-			   const char *tok, uint64_t *v)
-{
-	int rc = parse_hex(tok, true, v);
-
-	if (rc == 1)
-		return fail(p, "bad %s " TOK ": expected a hex address like 0x400000",
-			    what, tok);
-	if (rc == 2 || *v > PTS_USER_MAX ||
-	    (*v == PTS_USER_MAX && strcmp(what, "VA") == 0))
-		return fail(p, "bad %s " TOK ": not a canonical user address "
-			    "(%s 0x%llx)", what, tok,
-			    strcmp(what, "VA") == 0 ? "below" : "at most",
-			    (unsigned long long)PTS_USER_MAX);
-	if (*v & (PTS_PAGE_SIZE - 1))
-		return fail(p, "bad %s " TOK ": not page-aligned", what, tok);
-	return 0;
-}
-
-/* k+OFF offsets into the kenter window; is_end allows the window's end. */
-static int parse_window(struct parser *p, const char *tok, bool is_end,
-			uint64_t *v)
-{
-	uint64_t size = p->lim.kenter_pages * PTS_PAGE_SIZE;
-	const char *what = is_end ? "kernel END" : "kernel offset";
-
-	if (strncmp(tok, "k+", 2) != 0 || parse_hex(tok + 2, false, v) == 1)
-		return fail(p, "bad %s " TOK ": expected k+OFF with hex OFF "
-			    "like k+0x1000", what, tok);
-	if (parse_hex(tok + 2, false, v) == 2 || *v > size ||
-	    (*v == size && !is_end))
-		return fail(p, "bad %s " TOK ": beyond the kenter window "
-			    "(%llu pages)", what, tok,
-			    (unsigned long long)p->lim.kenter_pages);
-	if (*v & (PTS_PAGE_SIZE - 1))
-		return fail(p, "bad %s " TOK ": not page-aligned", what, tok);
-	return 0;
-}
-
-static int parse_page(struct parser *p, const char *tok, uint64_t *v)
-{
-	if (strncmp(tok, "pg", 2) != 0 || parse_decimal(tok + 2, v) < 0)
-		return fail(p, "bad page " TOK ": expected pg<N>", tok);
-	if (*v >= p->lim.arena_pages)
-		return fail(p, "bad page " TOK ": beyond the arena (%llu pages)",
-			    tok, (unsigned long long)p->lim.arena_pages);
-	return 0;
-}
-
-static int parse_prot(struct parser *p, const char *tok, bool for_page,
-		      uint32_t *prot)
-{
-	static const struct { const char *name; uint32_t prot; bool page; } t[] = {
-		{ "r", PTS_PROT_READ, true },
-		{ "rw", PTS_PROT_READ | PTS_PROT_WRITE, false },
-		{ "rx", PTS_PROT_READ | PTS_PROT_EXEC, true },
-		{ "rwx", PTS_PROT_READ | PTS_PROT_WRITE | PTS_PROT_EXEC, false },
-		{ "none", 0, true },
-	};
-
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		if (strcmp(tok, t[i].name) == 0 &&
-		    (for_page ? t[i].page : t[i].prot != 0)) {
-			*prot = t[i].prot;
-			return 0;
-		}
-	}
-	return fail(p, "bad protection " TOK ": expected %s", tok,
-		    for_page ? "r, rx or none" : "r, rw, rx or rwx");
-}
-
-static int parse_pmap_name(struct parser *p, const char *tok, char *name)
-{
-	size_t n = strlen(tok);
-	bool ok = n >= 1 && n <= OPS_NAME_MAX && tok[0] >= 'a' && tok[0] <= 'z';
-
-	for (size_t i = 1; ok && i < n; i++)
-		ok = (tok[i] >= 'a' && tok[i] <= 'z') ||
-		     (tok[i] >= '0' && tok[i] <= '9') || tok[i] == '_';
-	if (!ok)
-		return fail(p, "bad pmap name " TOK ": expected [a-z][a-z0-9_]{0,15}",
-			    tok);
-	memcpy(name, tok, n + 1);
-	return 0;
-}
-
-static int parse_flag(struct parser *p, const char *tok, uint32_t *flags)
-{
-	uint32_t f;
-
-	if (strcmp(tok, "wired") == 0)
-		f = PTS_OPF_WIRED;
-	else if (strcmp(tok, "canfail") == 0)
-		f = PTS_OPF_CANFAIL;
-	else
-		return fail(p, "bad flag " TOK ": expected wired or canfail", tok);
-	if (*flags & f)
-		return fail(p, "duplicate flag %s", tok);
-	*flags |= f;
-	return 0;
-}
-
-static int parse_arg(struct parser *p, char code, const char *tok,
-		     struct script_op *sop)
-{
-	struct pts_op *op = &sop->op;
-
-	switch (code) {
-	case 'P': return parse_pmap_name(p, tok, sop->pmap_name);
-	case 'V': return parse_user_addr(p, "VA", tok, &op->va);
-	case 'G': return parse_page(p, tok, &op->page);
-	case 'H': return parse_page(p, tok, &op->page2);
-	case 'R': return parse_prot(p, tok, false, &op->prot);
-	case 'Q': return parse_prot(p, tok, true, &op->prot);
-	case 'K': return parse_window(p, tok, false, &op->va);
-	case 'F': return parse_flag(p, tok, &op->flags);
-	case 'E':
-		if (parse_user_addr(p, "END", tok, &op->end) < 0)
-			return -1;
-		if (op->end <= op->va)
-			return fail(p, "bad END " TOK ": not above VA 0x%llx", tok,
-				    (unsigned long long)op->va);
-		return 0;
-	case 'L':
-		if (parse_window(p, tok, true, &op->end) < 0)
-			return -1;
-		if (op->end <= op->va)
-			return fail(p, "bad kernel END " TOK ": not above k+0x%llx",
-				    tok, (unsigned long long)op->va);
-		return 0;
-	case 'A':
-		if (strcmp(tok, "w") == 0)
-			op->flags |= PTS_OPF_WRITE;
-		else if (strcmp(tok, "r") != 0)
-			return fail(p, "bad access " TOK ": expected r or w", tok);
-		return 0;
-	case 'a':
-		if (strcmp(tok, "alloc") != 0)
-			return fail(p, "bad word " TOK ": expected fail alloc N", tok);
-		return 0;
-	case 'N':
-		if (parse_decimal(tok, &op->value) < 0 || op->value == 0)
-			return fail(p, "bad count " TOK ": expected a decimal number >= 1",
-				    tok);
-		return 0;
-	default:
-		return fail(p, "internal error: argument code %c", code);
-	}
-}
-
-/* ---- lines -------------------------------------------------------------- */
-
-static int parse_args(struct parser *p, const struct op_syntax *syn,
-		      char **tok, unsigned ntok, struct script_op *sop)
-{
-	const char *code = syn->args;
-	unsigned i, min = (unsigned)(strcspn(code, "[")), max;
-
-	max = strchr(code, 'F') ? MAX_TOKENS : (unsigned)strlen(code) - (code[min] == '[');
-	if (ntok - 1 < min)
-		return fail(p, "too few arguments to %s (usage: %s)", syn->name,
-			    syn->usage);
-	if (ntok - 1 > max)
-		return fail(p, "trailing garbage " TOK " (usage: %s)", tok[max + 1],
-			    syn->usage);
-	for (i = 1; i < ntok; i++) {
-		if (*code == '[')
-			code++;
-		if (parse_arg(p, *code, tok[i], sop) < 0)
-			return -1;
-		if (*code != 'F') /* F takes all the remaining tokens */
-			code++;
-	}
-	return 0;
-}
-
-static void describe_results(uint32_t mask, char *buf, size_t len)
-{
-	char name[16];
-	size_t used = 0;
-
-	buf[0] = '\0';
-	for (uint32_t r = 0; r < PTS_RES_COUNT && used < len; r++) {
-		if (!(mask & (1u << r)))
-			continue;
-		result_format(r, 0, name, sizeof(name));
-		used += (size_t)snprintf(buf + used, len - used, "%s%s",
-					 used ? " or " : "",
-					 r == PTS_RES_PAGE ? "pg<N>" : name);
-	}
-}
-
-static int parse_expect(struct parser *p, const struct op_syntax *syn,
-			const char *tok, struct script_op *sop)
-{
-	char allowed[64];
-
-	if (result_parse(tok, &sop->expect, &sop->expect_value) < 0)
-		return fail(p, "bad result " TOK ": expected ok, enomem, true, "
-			    "false, fault, none or pg<N>", tok);
-	if (sop->expect == PTS_RES_PAGE && sop->expect_value >= p->lim.arena_pages)
-		return fail(p, "bad result " TOK ": beyond the arena (%llu pages)",
-			    tok, (unsigned long long)p->lim.arena_pages);
-	if (!op_result_possible(&sop->op, sop->expect)) {
-		if (sop->expect == PTS_RES_ENOMEM && syn->kind == PTS_OP_ENTER)
-			return fail(p, "result enomem impossible for enter "
-				    "without canfail");
-		describe_results(syn->results, allowed, sizeof(allowed));
-		return fail(p, "result " TOK " impossible for %s (expected %s)",
-			    tok, syn->name, allowed);
-	}
-	sop->has_expect = true;
-	return 0;
-}
-
-/* Split off `=> RESULT`: *result is NULL when the line has none. */
-static int split_result(struct parser *p, char **tok, unsigned *ntok,
-			const char **result)
-{
-	*result = NULL;
-	for (unsigned i = 0; i < *ntok; i++) {
-		if (strncmp(tok[i], "=>", 2) != 0)
-			continue;
-		if (tok[i][2] != '\0')
-			return fail(p, "bad token " TOK ": write => RESULT, with "
-				    "a blank after =>", tok[i]);
-		if (i == 0)
-			return fail(p, "missing op before =>");
-		if (i + 1 == *ntok)
-			return fail(p, "missing result after =>");
-		if (i + 2 < *ntok)
-			return fail(p, "trailing garbage " TOK " after the result",
-				    tok[i + 2]);
-		*result = tok[i + 1];
-		*ntok = i;
-		return 0;
-	}
-	return 0;
-}
-
-/* Cut the comment off and split at blanks, in place. */
-static int tokenize(struct parser *p, char *line, char **tok, unsigned *ntok)
-{
-	char *c = line;
-
-	*ntok = 0;
-	line[strcspn(line, "#")] = '\0';
-	for (;;) {
-		while (*c == ' ' || *c == '\t' || *c == '\r')
-			c++;
-		if (*c == '\0')
-			return 0;
-		if (*ntok == MAX_TOKENS)
-			return fail(p, "trailing garbage " TOK, c);
-		tok[(*ntok)++] = c;
-		for (; *c && *c != ' ' && *c != '\t' && *c != '\r'; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f)
-				return fail(p, "bad character 0x%02x at column %u",
-					    (unsigned)(unsigned char)*c,
-					    (unsigned)(c - line + 1));
-		if (*c)
-			*c++ = '\0';
-	}
-}
-
-static int parse_line(struct parser *p, char *line)
-{
-	char *tok[MAX_TOKENS];
-	const char *result;
-	const struct op_syntax *syn;
-	struct script_op sop = { .line = p->line };
-	unsigned ntok;
-
-	if (tokenize(p, line, tok, &ntok) < 0)
-		return -1;
-	if (ntok == 0)
-		return 0;
-	if (split_result(p, tok, &ntok, &result) < 0)
-		return -1;
-	syn = op_syntax_by_name(tok[0]);
-	if (!syn)
-		return fail(p, "unknown op " TOK, tok[0]);
-	sop.op.kind = syn->kind;
-	if (parse_args(p, syn, tok, ntok, &sop) < 0)
-		return -1;
-	if (result && parse_expect(p, syn, result, &sop) < 0)
-		return -1;
-	if (op_names_pmap(syn->kind) &&
+	if (rc <= 0)
+		return rc < 0 ? fail(p, "%s", msg) : 0;
+	sop.line = p->line;
+	if (op_names_pmap(sop.op.kind) &&
 	    slot_resolve(&p->slots, p->s, p->s->n_ops, &sop, p->line, p->err,
 			 p->errlen) < 0)
 		return -1;
@@ -669,4 +314,28 @@ int script_parse_file(const char *path, const struct ops_limits *lim,
 	rc = script_parse_string(path, text, len, lim, out, err, errlen);
 	free(text);
 	return rc;
+}
+
+/* ---- writing a script ------------------------------------------------- */
+
+int script_write(FILE *f, const struct script *s, size_t n_ops,
+		 bool with_results)
+{
+	char text[OPS_TEXT_MAX], res[32];
+
+	if (n_ops > s->n_ops)
+		n_ops = s->n_ops;
+	for (size_t i = 0; i < n_ops; i++) {
+		const struct script_op *sop = &s->ops[i];
+
+		script_op_format(sop, text, sizeof(text));
+		if (with_results && sop->has_expect) {
+			result_format(sop->expect, sop->expect_value, res,
+				      sizeof(res));
+			fprintf(f, "%s => %s\n", text, res);
+		} else {
+			fprintf(f, "%s\n", text);
+		}
+	}
+	return ferror(f) ? -1 : 0;
 }

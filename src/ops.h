@@ -89,6 +89,13 @@ int script_parse_string(const char *name, const char *text, size_t len,
 			const struct ops_limits *lim, struct script **out,
 			char *err, size_t errlen);
 
+/* Parse one line (NUL-terminated, no newline) into *out, without a slot:
+ * out->pmap_name is set, out->op.pmap is 0 and out->line 0.  1 = an op,
+ * 0 = blank or comment line, -1 = error with the message (no FILE:LINE
+ * prefix) in msg. */
+int script_op_parse(const char *line, const struct ops_limits *lim,
+		    struct script_op *out, char *msg, size_t msglen);
+
 /* "ok" "enomem" "true" "false" "fault" "none" "pg<N>" (also "pending",
  * "einval", which no op may be expected to give).  0 or -1. */
 int result_parse(const char *text, uint32_t *result, uint64_t *value);

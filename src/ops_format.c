@@ -1,12 +1,19 @@
-/* src/ops_format.c - the op table of the op language and the canonical text
- * form of ops, results and whole scripts (the inverse of src/ops.c).
+/* src/ops_format.c - the text form of one op of the op language, both ways:
+ * the op table, results, and a line parsed into / formatted from a script_op.
+ *
+ * Each op's arguments are a string of codes (ops.h) read by one parser and
+ * one formatter, so adding an op kind is adding one table entry.  Messages
+ * name the token at fault; ops.c prefixes them with FILE:LINE.
  */
 #include "ops.h"
 
 #include <stdarg.h>
 #include <string.h>
 
+#define MAX_TOKENS 16 /* more than any op takes: enter ... canfail => ok */
+#define TOK "%.40s"   /* how much of a token a message shows */
 #define RES(r) (1u << (r))
+#define KERNEL_VA_MIN 0xffff800000000000ull /* first canonical kernel VA */
 
 /* One entry per op kind, in enum pts_op_kind order.  Argument codes: ops.h. */
 static const struct op_syntax op_table[] = {
@@ -106,6 +113,403 @@ int result_format(uint32_t result, uint64_t value, char *buf, size_t len)
 	return snprintf(buf, len, "result%u", (unsigned)result);
 }
 
+/* ---- parsing one op --------------------------------------------------- */
+
+struct op_parser {
+	struct ops_limits lim;
+	char *msg;
+	size_t msglen;
+};
+
+static int fail(struct op_parser *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int fail(struct op_parser *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->msglen) {
+		va_start(ap, fmt);
+		vsnprintf(p->msg, p->msglen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static int parse_decimal(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* 1 = not hex, 2 = more than 64 bits. */
+static int parse_hex(const char *s, bool need_prefix, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	else if (need_prefix)
+		return 1;
+	if (*s == '\0')
+		return 1;
+	for (; *s; s++) {
+		int d = hex_digit(*s);
+
+		if (d < 0)
+			return 1;
+		if (v >> 60)
+			return 2;
+		v = (v << 4) | (uint64_t)d;
+	}
+	*out = v;
+	return 0;
+}
+
+int result_parse(const char *text, uint32_t *result, uint64_t *value)
+{
+	*value = 0;
+	if (strncmp(text, "pg", 2) == 0) {
+		*result = PTS_RES_PAGE;
+		return parse_decimal(text + 2, value);
+	}
+	for (uint32_t r = 0; r < PTS_RES_COUNT; r++) {
+		if (r != PTS_RES_PAGE && strcmp(text, result_names[r]) == 0) {
+			*result = r;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* ---- arguments ---------------------------------------------------------- */
+
+/* VA and END of user ranges; an END may be the user limit itself. */
+static int parse_user_addr(struct op_parser *p, const char *tok, bool is_end,
+			   uint64_t *v)
+{
+	const char *what = is_end ? "END" : "VA";
+	int rc = parse_hex(tok, true, v);
+
+	if (rc == 1)
+		return fail(p, "bad %s " TOK ": expected a hex address like 0x400000",
+			    what, tok);
+	if (rc == 2)
+		return fail(p, "bad %s " TOK ": out of range (more than 64 bits)",
+			    what, tok);
+	if (*v > PTS_USER_MAX || (*v == PTS_USER_MAX && !is_end))
+		return fail(p, "bad %s " TOK ": %s, not a user address (below "
+			    "0x%llx)", what, tok,
+			    *v >= KERNEL_VA_MIN ? "a kernel address"
+						 : "not canonical",
+			    (unsigned long long)PTS_USER_MAX);
+	if (*v & (PTS_PAGE_SIZE - 1))
+		return fail(p, "bad %s " TOK ": not page-aligned", what, tok);
+	return 0;
+}
+
+/* k+OFF offsets into the kenter window; an END may be the window's end. */
+static int parse_window(struct op_parser *p, const char *tok, bool is_end,
+			uint64_t *v)
+{
+	uint64_t size = p->lim.kenter_pages * PTS_PAGE_SIZE;
+	const char *what = is_end ? "kernel END" : "kernel offset";
+	int rc = strncmp(tok, "k+", 2) == 0 ? parse_hex(tok + 2, false, v) : 1;
+
+	if (rc == 1)
+		return fail(p, "bad %s " TOK ": expected k+OFF with hex OFF "
+			    "like k+0x1000", what, tok);
+	if (rc == 2 || *v > size || (*v == size && !is_end))
+		return fail(p, "bad %s " TOK ": beyond the kenter window "
+			    "(%llu pages)", what, tok,
+			    (unsigned long long)p->lim.kenter_pages);
+	if (*v & (PTS_PAGE_SIZE - 1))
+		return fail(p, "bad %s " TOK ": not page-aligned", what, tok);
+	return 0;
+}
+
+static int parse_page(struct op_parser *p, const char *tok, uint64_t *v)
+{
+	if (strncmp(tok, "pg", 2) != 0 || parse_decimal(tok + 2, v) < 0)
+		return fail(p, "bad page " TOK ": expected pg<N>", tok);
+	if (*v >= p->lim.arena_pages)
+		return fail(p, "bad page " TOK ": beyond the arena (%llu pages)",
+			    tok, (unsigned long long)p->lim.arena_pages);
+	return 0;
+}
+
+static int parse_prot(struct op_parser *p, const char *tok, bool for_page,
+		      uint32_t *prot)
+{
+	static const struct { const char *name; uint32_t prot; bool page; } t[] = {
+		{ "r", PTS_PROT_READ, true },
+		{ "rw", PTS_PROT_READ | PTS_PROT_WRITE, false },
+		{ "rx", PTS_PROT_READ | PTS_PROT_EXEC, true },
+		{ "rwx", PTS_PROT_READ | PTS_PROT_WRITE | PTS_PROT_EXEC, false },
+		{ "none", 0, true },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (strcmp(tok, t[i].name) == 0 &&
+		    (for_page ? t[i].page : t[i].prot != 0)) {
+			*prot = t[i].prot;
+			return 0;
+		}
+	}
+	return fail(p, "bad protection " TOK ": expected %s", tok,
+		    for_page ? "r, rx or none" : "r, rw, rx or rwx");
+}
+
+static int parse_pmap_name(struct op_parser *p, const char *tok, char *name)
+{
+	size_t n = strlen(tok);
+	bool ok = n >= 1 && n <= OPS_NAME_MAX && tok[0] >= 'a' && tok[0] <= 'z';
+
+	for (size_t i = 1; ok && i < n; i++)
+		ok = (tok[i] >= 'a' && tok[i] <= 'z') ||
+		     (tok[i] >= '0' && tok[i] <= '9') || tok[i] == '_';
+	if (!ok)
+		return fail(p, "bad pmap name " TOK ": expected [a-z][a-z0-9_]{0,15}",
+			    tok);
+	memcpy(name, tok, n + 1);
+	return 0;
+}
+
+static int parse_flag(struct op_parser *p, const char *tok, uint32_t *flags)
+{
+	uint32_t f;
+
+	if (strcmp(tok, "wired") == 0)
+		f = PTS_OPF_WIRED;
+	else if (strcmp(tok, "canfail") == 0)
+		f = PTS_OPF_CANFAIL;
+	else
+		return fail(p, "bad flag " TOK ": expected wired or canfail", tok);
+	if (*flags & f)
+		return fail(p, "duplicate flag %s", tok);
+	*flags |= f;
+	return 0;
+}
+
+static int parse_arg(struct op_parser *p, char code, const char *tok,
+		     struct script_op *sop)
+{
+	struct pts_op *op = &sop->op;
+
+	switch (code) {
+	case 'P': return parse_pmap_name(p, tok, sop->pmap_name);
+	case 'V': return parse_user_addr(p, tok, false, &op->va);
+	case 'G': return parse_page(p, tok, &op->page);
+	case 'H': return parse_page(p, tok, &op->page2);
+	case 'R': return parse_prot(p, tok, false, &op->prot);
+	case 'Q': return parse_prot(p, tok, true, &op->prot);
+	case 'K': return parse_window(p, tok, false, &op->va);
+	case 'F': return parse_flag(p, tok, &op->flags);
+	case 'E':
+		if (parse_user_addr(p, tok, true, &op->end) < 0)
+			return -1;
+		if (op->end <= op->va)
+			return fail(p, "bad END " TOK ": not above VA 0x%llx", tok,
+				    (unsigned long long)op->va);
+		return 0;
+	case 'L':
+		if (parse_window(p, tok, true, &op->end) < 0)
+			return -1;
+		if (op->end <= op->va)
+			return fail(p, "bad kernel END " TOK ": not above k+0x%llx",
+				    tok, (unsigned long long)op->va);
+		return 0;
+	case 'A':
+		if (strcmp(tok, "w") == 0)
+			op->flags |= PTS_OPF_WRITE;
+		else if (strcmp(tok, "r") != 0)
+			return fail(p, "bad access " TOK ": expected r or w", tok);
+		return 0;
+	case 'a':
+		if (strcmp(tok, "alloc") != 0)
+			return fail(p, "bad word " TOK ": expected fail alloc N", tok);
+		return 0;
+	case 'N':
+		if (parse_decimal(tok, &op->value) < 0 || op->value == 0)
+			return fail(p, "bad count " TOK ": expected a decimal number >= 1",
+				    tok);
+		return 0;
+	default:
+		return fail(p, "internal error: argument code %c", code);
+	}
+}
+
+/* ---- lines -------------------------------------------------------------- */
+
+static int parse_args(struct op_parser *p, const struct op_syntax *syn,
+		      char **tok, unsigned ntok, struct script_op *sop)
+{
+	const char *code = syn->args;
+	unsigned i, min = (unsigned)(strcspn(code, "[")), max;
+
+	max = strchr(code, 'F') ? MAX_TOKENS : (unsigned)strlen(code) - (code[min] == '[');
+	if (ntok - 1 < min)
+		return fail(p, "too few arguments to %s (usage: %s)", syn->name,
+			    syn->usage);
+	if (ntok - 1 > max)
+		return fail(p, "trailing garbage " TOK " (usage: %s)", tok[max + 1],
+			    syn->usage);
+	for (i = 1; i < ntok; i++) {
+		if (*code == '[')
+			code++;
+		if (parse_arg(p, *code, tok[i], sop) < 0)
+			return -1;
+		if (*code != 'F') /* F takes all the remaining tokens */
+			code++;
+	}
+	return 0;
+}
+
+static void describe_results(uint32_t mask, char *buf, size_t len)
+{
+	char name[16];
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (uint32_t r = 0; r < PTS_RES_COUNT && used < len; r++) {
+		if (!(mask & (1u << r)))
+			continue;
+		result_format(r, 0, name, sizeof(name));
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+					 used ? " or " : "",
+					 r == PTS_RES_PAGE ? "pg<N>" : name);
+	}
+}
+
+static int parse_expect(struct op_parser *p, const struct op_syntax *syn,
+			const char *tok, struct script_op *sop)
+{
+	char allowed[64];
+
+	if (result_parse(tok, &sop->expect, &sop->expect_value) < 0)
+		return fail(p, "bad result " TOK ": expected ok, enomem, true, "
+			    "false, fault, none or pg<N>", tok);
+	if (sop->expect == PTS_RES_PAGE && sop->expect_value >= p->lim.arena_pages)
+		return fail(p, "bad result " TOK ": beyond the arena (%llu pages)",
+			    tok, (unsigned long long)p->lim.arena_pages);
+	if (!op_result_possible(&sop->op, sop->expect)) {
+		if (sop->expect == PTS_RES_ENOMEM && syn->kind == PTS_OP_ENTER)
+			return fail(p, "result enomem impossible for enter "
+				    "without canfail");
+		describe_results(syn->results, allowed, sizeof(allowed));
+		return fail(p, "result " TOK " impossible for %s (expected %s)",
+			    tok, syn->name, allowed);
+	}
+	sop->has_expect = true;
+	return 0;
+}
+
+/* Split off `=> RESULT`: *result is NULL when the line has none. */
+static int split_result(struct op_parser *p, char **tok, unsigned *ntok,
+			const char **result)
+{
+	*result = NULL;
+	for (unsigned i = 0; i < *ntok; i++) {
+		if (strncmp(tok[i], "=>", 2) != 0)
+			continue;
+		if (tok[i][2] != '\0')
+			return fail(p, "bad token " TOK ": write => RESULT, with "
+				    "a blank after =>", tok[i]);
+		if (i == 0)
+			return fail(p, "missing op before =>");
+		if (i + 1 == *ntok)
+			return fail(p, "missing result after =>");
+		if (i + 2 < *ntok)
+			return fail(p, "trailing garbage " TOK " after the result",
+				    tok[i + 2]);
+		*result = tok[i + 1];
+		*ntok = i;
+		return 0;
+	}
+	return 0;
+}
+
+/* Cut the comment off and split at blanks, in place. */
+static int tokenize(struct op_parser *p, char *line, char **tok, unsigned *ntok)
+{
+	char *c = line;
+
+	*ntok = 0;
+	line[strcspn(line, "#")] = '\0';
+	for (;;) {
+		while (*c == ' ' || *c == '\t' || *c == '\r')
+			c++;
+		if (*c == '\0')
+			return 0;
+		if (*ntok == MAX_TOKENS)
+			return fail(p, "trailing garbage " TOK, c);
+		tok[(*ntok)++] = c;
+		for (; *c && *c != ' ' && *c != '\t' && *c != '\r'; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				return fail(p, "bad character 0x%02x at column %u",
+					    (unsigned)(unsigned char)*c,
+					    (unsigned)(c - line + 1));
+		if (*c)
+			*c++ = '\0';
+	}
+}
+
+int script_op_parse(const char *text, const struct ops_limits *lim,
+		    struct script_op *out, char *msg, size_t msglen)
+{
+	struct op_parser p = { .msg = msg, .msglen = msglen };
+	char line[OPS_LINE_MAX + 1], *tok[MAX_TOKENS];
+	const char *result;
+	const struct op_syntax *syn;
+	unsigned ntok;
+
+	memset(out, 0, sizeof(*out));
+	if (lim)
+		p.lim = *lim;
+	else
+		ops_limits_default(&p.lim);
+	if (strlen(text) > OPS_LINE_MAX)
+		return fail(&p, "line longer than %u bytes", OPS_LINE_MAX);
+	strcpy(line, text);
+	if (tokenize(&p, line, tok, &ntok) < 0)
+		return -1;
+	if (ntok == 0)
+		return 0;
+	if (split_result(&p, tok, &ntok, &result) < 0)
+		return -1;
+	syn = op_syntax_by_name(tok[0]);
+	if (!syn)
+		return fail(&p, "unknown op " TOK, tok[0]);
+	out->op.kind = syn->kind;
+	if (parse_args(&p, syn, tok, ntok, out) < 0)
+		return -1;
+	if (result && parse_expect(&p, syn, result, out) < 0)
+		return -1;
+	return 1;
+}
+
 /* ---- ops ---------------------------------------------------------------- */
 
 struct out_buf {
@@ -201,24 +605,3 @@ int script_op_format(const struct script_op *sop, char *buf, size_t len)
 	return (int)o.used;
 }
 
-int script_write(FILE *f, const struct script *s, size_t n_ops,
-		 bool with_results)
-{
-	char text[OPS_TEXT_MAX], res[32];
-
-	if (n_ops > s->n_ops)
-		n_ops = s->n_ops;
-	for (size_t i = 0; i < n_ops; i++) {
-		const struct script_op *sop = &s->ops[i];
-
-		script_op_format(sop, text, sizeof(text));
-		if (with_results && sop->has_expect) {
-			result_format(sop->expect, sop->expect_value, res,
-				      sizeof(res));
-			fprintf(f, "%s => %s\n", text, res);
-		} else {
-			fprintf(f, "%s\n", text);
-		}
-	}
-	return ferror(f) ? -1 : 0;
-}
