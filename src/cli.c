@@ -1,0 +1,98 @@
+/* src/cli.c - option handling shared by the subcommands: the guest options
+ * (memory, timeout, command line, console, arena) and one-line usage errors.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "util.h"
+
+void guest_opts_init(struct guest_opts *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->cfg.mem_mib = VM_MEM_DEFAULT_MIB;
+	g->cfg.timeout_s = 30;
+	g->cfg.arena_pages = PTS_DEFAULT_ARENA_PAGES;
+	g->cfg.console = stdout;
+	g->cfg.console_prefix = "guest: ";
+}
+
+int usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "ptshadow %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'ptshadow %s --help')\n", cmd);
+	return EXIT_USAGE;
+}
+
+int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *arg)
+{
+	uint64_t v;
+
+	switch (opt) {
+	case OPT_MEM:
+		if (parse_u64(arg, &v) != 0 || v < VM_MEM_MIN_MIB || v > VM_MEM_MAX_MIB) {
+			usage_error(cmd, "--mem %s: want MiB between %u and %u", arg, VM_MEM_MIN_MIB,
+				    VM_MEM_MAX_MIB);
+			return -1;
+		}
+		g->cfg.mem_mib = (unsigned)v;
+		return 1;
+	case OPT_TIMEOUT:
+		if (parse_duration(arg, &v) != 0 || v > 86400) {
+			usage_error(cmd, "--timeout %s: want seconds (0 to 86400)", arg);
+			return -1;
+		}
+		g->cfg.timeout_s = (unsigned)v;
+		return 1;
+	case OPT_CMDLINE:
+		g->cfg.extra_cmdline = arg;
+		return 1;
+	case OPT_CONSOLE:
+		g->console_path = arg;
+		return 1;
+	case OPT_ARENA:
+		if (parse_u64(arg, &v) != 0 || v < 1 || v > (1u << 24)) {
+			usage_error(cmd, "--arena %s: want a page count between 1 and 16777216", arg);
+			return -1;
+		}
+		g->cfg.arena_pages = v;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int guest_opts_finish(struct guest_opts *g, const char *cmd)
+{
+	uint64_t arena_mib = (g->cfg.arena_pages * PTS_PAGE_SIZE) >> 20;
+
+	/* kernel, vm_page array, pool and page tables need room beside the arena */
+	if (arena_mib + 12 + g->cfg.mem_mib / 32 > g->cfg.mem_mib)
+		return usage_error(cmd, "--mem %u is too small for an arena of %llu pages", g->cfg.mem_mib,
+				   (unsigned long long)g->cfg.arena_pages);
+	if (g->console_path != NULL) {
+		g->console_file = fopen(g->console_path, "w");
+		if (g->console_file == NULL) {
+			fprintf(stderr, "ptshadow %s: %s: %s\n", cmd, g->console_path, strerror(errno));
+			return EXIT_USAGE;
+		}
+		g->cfg.console = g->console_file;
+		g->cfg.console_prefix = "";
+	}
+	return 0;
+}
+
+void guest_opts_close(struct guest_opts *g)
+{
+	if (g->console_file != NULL)
+		fclose(g->console_file);
+	g->console_file = NULL;
+}

@@ -1,0 +1,62 @@
+/* src/cli.h - the ptshadow subcommands (one table in main.c) and the option
+ * helpers they share. */
+#ifndef PTSHADOW_CLI_H
+#define PTSHADOW_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "session.h"
+
+struct subcommand {
+	const char *name;
+	const char *summary;
+	int (*main)(int argc, char **argv);
+};
+
+const struct subcommand *subcommand_table(void);
+
+int cmd_run(int argc, char **argv);
+
+/* Common guest options (--mem, --timeout, --cmdline, --console, --arena):
+ * returns 1 if opt was one of them and was applied, -1 on a bad value
+ * (message printed), 0 if it is not a guest option. */
+enum {
+	OPT_MEM = 0x100, OPT_TIMEOUT, OPT_CMDLINE, OPT_CONSOLE, OPT_ARENA,
+	OPT_OPS, OPT_TRACE, OPT_OUT, OPT_KEEP_GOING, OPT_CHECK, OPT_NO_MONITOR,
+	OPT_SEED, OPT_TIME, OPT_PROFILE, OPT_JOBS, OPT_NO_MINIMIZE, OPT_PMAP,
+	OPT_MARKDOWN, OPT_JSON, OPT_HELP, OPT_OUTPUT, OPT_FULL_EVERY, OPT_SEQLEN,
+	OPT_QUIET,
+};
+#define GUEST_LONG_OPTIONS                                            \
+	{ "mem", required_argument, NULL, OPT_MEM },                  \
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },          \
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },          \
+	{ "console", required_argument, NULL, OPT_CONSOLE },          \
+	{ "arena", required_argument, NULL, OPT_ARENA },              \
+	{ "help", no_argument, NULL, OPT_HELP }
+
+#define GUEST_OPTIONS_HELP                                                              \
+	"  --mem MiB         guest RAM (default 128, 16..16384)\n"                          \
+	"  --arena N         managed arena pages pg0..pg<N-1> (default 1024)\n"              \
+	"  --timeout SEC     end the guest if it makes no progress for SEC s (default 30; 0 = never)\n" \
+	"  --cmdline STR     extra guest kernel command line\n"                              \
+	"  --console FILE    write the guest console to FILE (default: stdout, prefixed)\n" \
+	"  --help            this text\n"
+
+struct guest_opts {
+	struct session_config cfg;
+	const char *console_path;
+	FILE *console_file;
+};
+
+void guest_opts_init(struct guest_opts *g);
+int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *arg);
+/* Opens --console; 0 or EXIT_USAGE. */
+int guest_opts_finish(struct guest_opts *g, const char *cmd);
+void guest_opts_close(struct guest_opts *g);
+/* getopt's complaint, in one line, with the subcommand's name. */
+int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif /* PTSHADOW_CLI_H */

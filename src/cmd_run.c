@@ -1,0 +1,162 @@
+/* src/cmd_run.c - `ptshadow run`: boot a guest, then run a script of pmap
+ * ops through the command ring (or let the guest run its smoke test), with
+ * the monitor checking after every op.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "util.h"
+
+static const char run_help[] =
+	"usage: ptshadow run [OPTIONS] GUEST.elf\n"
+	"\n"
+	"Boot GUEST.elf (a PVH ELF64 image).  With --ops, send each op of FILE to the\n"
+	"guest pmap and check the result and the pmap's invariants after every op;\n"
+	"without, the guest runs its built-in smoke test.\n"
+	"\n"
+	"options:\n"
+	"  --ops FILE        script of pmap ops (docs/op-language.md)\n"
+	"  --trace           print every op with its result\n"
+	GUEST_OPTIONS_HELP;
+
+struct run_opts {
+	struct guest_opts g;
+	const char *ops_path;
+	bool trace;
+};
+
+static int run_parse(int argc, char **argv, struct run_opts *o)
+{
+	static const struct option longopts[] = {
+		GUEST_LONG_OPTIONS,
+		{ "ops", required_argument, NULL, OPT_OPS },
+		{ "trace", no_argument, NULL, OPT_TRACE },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	guest_opts_init(&o->g);
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		int r = guest_opt_apply(&o->g, "run", opt, optarg);
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r > 0)
+			continue;
+		switch (opt) {
+		case OPT_HELP:
+			fputs(run_help, stdout);
+			exit(EXIT_CLEAN);
+		case OPT_OPS:
+			o->ops_path = optarg;
+			break;
+		case OPT_TRACE:
+			o->trace = true;
+			break;
+		case ':':
+			return usage_error("run", "option '%s' needs a value", argv[optind - 1]);
+		default:
+			return usage_error("run", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error("run", optind >= argc ? "no guest image given" : "too many arguments");
+	o->g.cfg.guest = argv[optind];
+	return 0;
+}
+
+static bool expectation_met(const struct script_op *sop)
+{
+	if (!sop->has_expect)
+		return true;
+	if (sop->op.result != sop->expect)
+		return false;
+	return sop->expect != PTS_RES_PAGE || sop->op.value == sop->expect_value;
+}
+
+static int run_script(struct session *s, struct script *sc, const struct run_opts *o)
+{
+	char text[OPS_TEXT_MAX], res[32], want[32];
+
+	for (size_t i = 0; i < sc->n_ops; i++) {
+		struct script_op *sop = &sc->ops[i];
+		enum session_status st = session_op(s, sop);
+
+		script_op_format(sop, text, sizeof(text));
+		if (st == SESSION_GUEST_DIED || st == SESSION_EXITED) {
+			fprintf(stderr, "ptshadow run: %s:%u: op %zu '%s': ", sc->file, sop->line, i, text);
+			session_describe_death(s, stderr);
+			return EXIT_FINDING;
+		}
+		if (st == SESSION_ERROR) {
+			fprintf(stderr, "ptshadow run: %s\n", s->err);
+			return EXIT_INTERNAL;
+		}
+		result_format(sop->op.result, sop->op.value, res, sizeof(res));
+		if (o->trace)
+			printf("%6zu  %-48s => %s\n", i, text, res);
+		if (!expectation_met(sop)) {
+			result_format(sop->expect, sop->expect_value, want, sizeof(want));
+			fprintf(stderr, "ptshadow run: %s:%u: '%s' gave %s, expected %s\n", sc->file,
+				sop->line, text, res, want);
+			return EXIT_FINDING;
+		}
+		if (st == SESSION_VIOLATION)
+			return EXIT_FINDING;
+	}
+	return EXIT_CLEAN;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_opts o;
+	struct script *sc = NULL;
+	struct session s;
+	struct ops_limits lim;
+	char err[512];
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	rc = run_parse(argc, argv, &o);
+	if (rc != 0)
+		return rc;
+	ops_limits_default(&lim);
+	lim.arena_pages = o.g.cfg.arena_pages;
+	if (o.ops_path != NULL && script_parse_file(o.ops_path, &lim, &sc, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ptshadow run: %s\n", err);
+		return EXIT_USAGE;
+	}
+	rc = guest_opts_finish(&o.g, "run");
+	if (rc != 0)
+		goto out;
+	o.g.cfg.ring = sc != NULL;
+	o.g.cfg.stop_each = true;
+	rc = session_boot(&s, &o.g.cfg);
+	if (rc != 0) {
+		fprintf(stderr, "ptshadow run: %s\n", s.err);
+		if (rc == EXIT_FINDING)
+			session_describe_death(&s, stderr);
+		session_destroy(&s);
+		goto out;
+	}
+	if (sc != NULL) {
+		rc = run_script(&s, sc, &o);
+		if (rc == EXIT_CLEAN && session_finish(&s) != SESSION_EXITED) {
+			fprintf(stderr, "ptshadow run: at exit: ");
+			session_describe_death(&s, stderr);
+			rc = EXIT_FINDING;
+		}
+	}
+	if (rc == EXIT_CLEAN && s.vm.event == VM_EV_EXIT && s.vm.exit_status != 0) {
+		fprintf(stderr, "ptshadow run: guest exited with status %u\n", s.vm.exit_status);
+		rc = EXIT_FINDING;
+	}
+	session_destroy(&s);
+out:
+	guest_opts_close(&o.g);
+	script_free(sc);
+	return rc;
+}

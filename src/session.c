@@ -1,0 +1,178 @@
+/* src/session.c - boots a guest, finds its command ring through the
+ * descriptor it registers, and drives ops one at a time: write the record,
+ * advance head, run until the guest signals, read the result, check.
+ */
+#include <string.h>
+
+#include "session.h"
+
+static void session_fail(struct session *s, const char *what)
+{
+	snprintf(s->err, sizeof(s->err), "%s: %s", what, s->vm.error);
+}
+
+/* The ring lives where the descriptor says; validate it once. */
+static int ring_attach(struct session *s)
+{
+	const struct pts_descriptor *d;
+	struct pts_descriptor desc;
+
+	d = gpa_checked_ptr(&s->vm.mem, s->vm.desc_gpa, sizeof(*d), 8);
+	if (d == NULL) {
+		snprintf(s->err, sizeof(s->err), "guest descriptor at %#llx is outside memory",
+			 (unsigned long long)s->vm.desc_gpa);
+		return -1;
+	}
+	memcpy(&desc, d, sizeof(desc));
+	if (desc.magic != PTS_DESC_MAGIC || desc.abi_version != PTS_ABI_VERSION) {
+		snprintf(s->err, sizeof(s->err),
+			 "guest descriptor: bad magic %#x or ABI version %u (want %u)", desc.magic,
+			 desc.abi_version, PTS_ABI_VERSION);
+		return -1;
+	}
+	s->ring = gpa_checked_ptr(&s->vm.mem, desc.ring_pa, sizeof(struct pts_ring), 64);
+	if (s->ring == NULL) {
+		snprintf(s->err, sizeof(s->err), "guest command ring at %#llx is outside memory",
+			 (unsigned long long)desc.ring_pa);
+		return -1;
+	}
+	return 0;
+}
+
+static int status_of_event(struct session *s, enum vm_event ev)
+{
+	switch (ev) {
+	case VM_EV_PANIC:
+	case VM_EV_SHUTDOWN:
+	case VM_EV_HLT:
+	case VM_EV_TIMEOUT:
+	case VM_EV_GUEST_ERROR:
+		return SESSION_GUEST_DIED;
+	case VM_EV_EXIT:
+		return SESSION_EXITED;
+	default:
+		return SESSION_ERROR;
+	}
+}
+
+int session_boot(struct session *s, const struct session_config *cfg)
+{
+	struct vm_config vc = {
+		.mem_mib = cfg->mem_mib,
+		.timeout_s = cfg->timeout_s,
+		.console = cfg->console,
+		.console_prefix = cfg->console_prefix,
+	};
+	char cmdline[VM_CMDLINE_MAX];
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	s->cfg = *cfg;
+	snprintf(cmdline, sizeof(cmdline), "arena=%llu%s%s%s", (unsigned long long)cfg->arena_pages,
+		 cfg->ring ? " ring" : "", cfg->extra_cmdline ? " " : "",
+		 cfg->extra_cmdline ? cfg->extra_cmdline : "");
+	vc.cmdline = cmdline;
+	rc = vm_create(&s->vm, cfg->guest, &vc, s->err, sizeof(s->err));
+	if (rc != 0)
+		return rc;
+	for (;;) {
+		enum vm_event ev = vm_run(&s->vm);
+		if (ev == VM_EV_OP_DONE)
+			continue; /* built-in smoke scenario signalling its ops */
+		if (ev == VM_EV_REGISTER) {
+			if (!cfg->ring)
+				continue;
+			if (ring_attach(s) < 0)
+				return EXIT_FINDING;
+			s->ring->stop_each = cfg->stop_each;
+			s->ring->tsc_khz = s->vm.tsc_khz;
+			/* the guest waits for ops with an OP_DONE on an empty ring */
+			return 0;
+		}
+		if (ev == VM_EV_EXIT)
+			return 0;
+		session_fail(s, "guest boot");
+		return status_of_event(s, ev) == SESSION_GUEST_DIED ? EXIT_FINDING : EXIT_INTERNAL;
+	}
+}
+
+enum session_status session_op(struct session *s, struct script_op *sop)
+{
+	struct pts_ring *r = s->ring;
+	uint64_t head = r->head, tail;
+	struct pts_op *slot;
+
+	if (r->tail != head) {
+		snprintf(s->err, sizeof(s->err), "guest ring out of step (head %llu tail %llu)",
+			 (unsigned long long)head, (unsigned long long)r->tail);
+		return SESSION_GUEST_DIED;
+	}
+	slot = &r->slots[head % PTS_RING_SLOTS];
+	*slot = sop->op;
+	slot->seq = s->ops_done;
+	slot->result = PTS_RES_PENDING;
+	__atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
+	for (;;) {
+		enum vm_event ev = vm_run(&s->vm);
+		if (ev != VM_EV_OP_DONE) {
+			session_fail(s, "guest");
+			return status_of_event(s, ev);
+		}
+		tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+		if (tail == head + 1)
+			break;
+		if (tail != head) {
+			snprintf(s->err, sizeof(s->err), "guest advanced its ring tail to %llu (want %llu)",
+				 (unsigned long long)tail, (unsigned long long)head + 1);
+			return SESSION_GUEST_DIED;
+		}
+	}
+	sop->op.result = slot->result;
+	sop->op.value = slot->value;
+	sop->op.cycles = slot->cycles;
+	s->ops_done++;
+	return SESSION_OK;
+}
+
+enum session_status session_finish(struct session *s)
+{
+	enum vm_event ev;
+
+	if (s->ring != NULL)
+		s->ring->quit = 1;
+	do
+		ev = vm_run(&s->vm);
+	while (ev == VM_EV_OP_DONE || ev == VM_EV_REGISTER);
+	if (ev != VM_EV_EXIT)
+		session_fail(s, "guest");
+	return status_of_event(s, ev);
+}
+
+void session_describe_death(struct session *s, FILE *f)
+{
+	struct vm *vm = &s->vm;
+
+	switch (vm->event) {
+	case VM_EV_PANIC:
+		fprintf(f, "guest panic at %s:%u: %s\n", vm->panic.file, vm->panic.line,
+			vm->panic.msg);
+		if (vm->panic.vector != 0xffffffffu)
+			fprintf(f, "  vector %u error %#llx rip %#llx cr2 %#llx\n", vm->panic.vector,
+				(unsigned long long)vm->panic.error_code,
+				(unsigned long long)vm->panic.rip, (unsigned long long)vm->panic.cr2);
+		break;
+	case VM_EV_EXIT:
+		fprintf(f, "guest exited with status %u\n", vm->exit_status);
+		return;
+	default:
+		fprintf(f, "%s\n", s->err[0] ? s->err : vm->error);
+		break;
+	}
+	fprintf(f, "guest registers:\n");
+	vm_dump_regs(vm, f);
+}
+
+void session_destroy(struct session *s)
+{
+	vm_destroy(&s->vm);
+}

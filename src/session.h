@@ -1,0 +1,59 @@
+/* src/session.h - one booted guest driven op by op through the command ring,
+ * with the monitor checking after each op.  run, fuzz, replay, minimize and
+ * bench are all built on it.
+ */
+#ifndef PTSHADOW_SESSION_H
+#define PTSHADOW_SESSION_H
+
+#include "ops.h"
+#include "vmm.h"
+
+struct monitor;
+
+struct session_config {
+	const char *guest;
+	unsigned mem_mib;
+	unsigned timeout_s;
+	uint64_t arena_pages;
+	const char *extra_cmdline; /* user's --cmdline, appended */
+	FILE *console;             /* NULL: keep the console only for reports */
+	const char *console_prefix;
+	bool ring;       /* drive ops through the ring (else: built-in smoke) */
+	bool stop_each;  /* exit to the host after every op (the monitor needs it) */
+	bool monitor;    /* check invariants after every op */
+	const char *check_spec; /* --check: invariants switched off */
+};
+
+/* What became of one op. */
+enum session_status {
+	SESSION_OK = 0,     /* executed, checked, nothing found */
+	SESSION_VIOLATION,  /* the monitor found at least one violation */
+	SESSION_GUEST_DIED, /* panic, triple fault, hang, guest error */
+	SESSION_EXITED,     /* the guest exited (end of run) */
+	SESSION_ERROR,      /* KVM or host failure */
+};
+
+struct session {
+	struct session_config cfg;
+	struct vm vm;
+	struct pts_ring *ring; /* host view, checked once at registration */
+	struct monitor *mon;
+	uint64_t ops_done;
+	uint64_t check_ns_total; /* monitor time, for stats */
+	char err[768];
+};
+
+/* Boot the guest until it registers (or, without a ring, until it exits).
+ * Returns 0, EXIT_USAGE (bad image or option, message in s->err),
+ * EXIT_FINDING (guest died during boot) or EXIT_INTERNAL. */
+int session_boot(struct session *s, const struct session_config *cfg);
+/* Post one op, run the guest until it has executed it, check it.  On
+ * SESSION_OK/VIOLATION, sop->op holds the guest's result. */
+enum session_status session_op(struct session *s, struct script_op *sop);
+/* Let the guest finish (quit flag) and collect its exit status. */
+enum session_status session_finish(struct session *s);
+void session_destroy(struct session *s);
+/* A description of how the guest died, for messages and reports. */
+void session_describe_death(struct session *s, FILE *f);
+
+#endif /* PTSHADOW_SESSION_H */
