@@ -78,6 +78,7 @@ extern struct boot_info bootinfo;
 /* cmdline: "key=value key2=value2"; returns dflt when key is absent or bad */
 uint64_t cmdline_u64(const char *key, uint64_t dflt);
 bool cmdline_flag(const char *key);
+bool cmdline_is(const char *key, const char *value);
 
 /* ---- console and failure */
 void cons_putc(char c);

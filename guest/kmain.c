@@ -105,6 +105,52 @@ bool cmdline_flag(const char *key)
 	return p != NULL && (*p != '=' || cmdline_u64(key, 1) != 0);
 }
 
+bool cmdline_is(const char *key, const char *value)
+{
+	const char *p = cmdline_find(key);
+	size_t n = strlen(value);
+
+	return p != NULL && *p == '=' && strncmp(p + 1, value, n) == 0 &&
+	       (p[1 + n] == '\0' || p[1 + n] == ' ');
+}
+
+/*
+ * selftest=... makes the guest misbehave on purpose, so the VMM's handling of
+ * each kind of guest death can be tested; hcbench=N times N null hypercalls.
+ */
+static void selftest_misbehave(void)
+{
+	uint64_t n = cmdline_u64("hcbench", 0);
+
+	if (n > 0) {
+		uint64_t t0 = rdtsc();
+		for (uint64_t i = 0; i < n; i++)
+			hc_nop();
+		kprintf("hcbench: %lu hypercalls, %lu cycles each (tsc %lu kHz)\n", n,
+			(rdtsc() - t0) / n, bootinfo.tsc_khz);
+	}
+	if (cmdline_is("selftest", "hang"))
+		for (;;)
+			cpu_pause();
+	if (cmdline_is("selftest", "halt"))
+		__asm__ volatile("cli; hlt");
+	if (cmdline_is("selftest", "panic"))
+		panic("selftest: deliberate panic");
+	if (cmdline_is("selftest", "fault"))
+		(void)*(volatile uint64_t *)0x0000700000000000ull;
+	if (cmdline_is("selftest", "triple")) {
+		static const struct {
+			uint16_t limit;
+			uint64_t base;
+		} __packed null_idt = { 0, 0 };
+		__asm__ volatile("lidt %0; int3" ::"m"(null_idt));
+	}
+	if (cmdline_is("selftest", "badhc"))
+		outl(PTS_HC_PORT_BASE + PTS_HC_EXIT, 0xfffffff8u);
+	if (cmdline_is("selftest", "exit3"))
+		guest_exit(3);
+}
+
 /* Boot self-test: a page fault on an unmapped address must come back to us. */
 static void trap_selftest(void)
 {
@@ -130,6 +176,7 @@ void kmain(uint32_t start_info_pa)
 		ram_bytes() >> 20, bootinfo.kernel_pa_start, bootinfo.kernel_pa_end, bootinfo.cmdline);
 	cpu_init();
 	trap_selftest();
+	selftest_misbehave();
 	kern_main();
 	panic("kern_main returned");
 }

@@ -136,9 +136,11 @@ int cmd_run(int argc, char **argv)
 	o.g.cfg.stop_each = true;
 	rc = session_boot(&s, &o.g.cfg);
 	if (rc != 0) {
-		fprintf(stderr, "ptshadow run: %s\n", s.err);
+		fprintf(stderr, "ptshadow run: ");
 		if (rc == EXIT_FINDING)
 			session_describe_death(&s, stderr);
+		else
+			fprintf(stderr, "%s\n", s.err);
 		session_destroy(&s);
 		goto out;
 	}

@@ -103,6 +103,22 @@ static enum vm_event exit_reason(struct vm *vm)
 			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 		return VM_EV_KVM_ERROR;
 	case KVM_EXIT_INTERNAL_ERROR:
+		/*
+		 * A guest whose exception cannot be delivered (a triple fault under
+		 * some nested hypervisors) or whose instruction cannot be emulated
+		 * shows up here: the guest's doing, so a finding, not a KVM failure.
+		 */
+		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ||
+		    run->internal.suberror == KVM_INTERNAL_ERROR_DELIVERY_EV) {
+			snprintf(vm->error, sizeof(vm->error),
+				 "guest crashed: KVM could not %s (suberror %u; a triple fault looks like this "
+				 "here)",
+				 run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
+					 ? "emulate its instruction"
+					 : "deliver its exception",
+				 run->internal.suberror);
+			return VM_EV_SHUTDOWN;
+		}
 		snprintf(vm->error, sizeof(vm->error), "KVM internal error (suberror %u)",
 			 run->internal.suberror);
 		return VM_EV_KVM_ERROR;
