@@ -126,9 +126,9 @@ static int fail(struct op_parser *p, const char *fmt, ...)
 
 static int fail(struct op_parser *p, const char *fmt, ...)
 {
-	va_list ap;
-
 	if (p->msglen) {
+		va_list ap;
+
 		va_start(ap, fmt);
 		vsnprintf(p->msg, p->msglen, fmt, ap);
 		va_end(ap);
@@ -406,8 +406,6 @@ static void describe_results(uint32_t mask, char *buf, size_t len)
 static int parse_expect(struct op_parser *p, const struct op_syntax *syn,
 			const char *tok, struct script_op *sop)
 {
-	char allowed[64];
-
 	if (result_parse(tok, &sop->expect, &sop->expect_value) < 0)
 		return fail(p, "bad result " TOK ": expected ok, enomem, true, "
 			    "false, fault, none or pg<N>", tok);
@@ -415,6 +413,8 @@ static int parse_expect(struct op_parser *p, const struct op_syntax *syn,
 		return fail(p, "bad result " TOK ": beyond the arena (%llu pages)",
 			    tok, (unsigned long long)p->lim.arena_pages);
 	if (!op_result_possible(&sop->op, sop->expect)) {
+		char allowed[64];
+
 		if (sop->expect == PTS_RES_ENOMEM && syn->kind == PTS_OP_ENTER)
 			return fail(p, "result enomem impossible for enter "
 				    "without canfail");
@@ -451,21 +451,22 @@ static int split_result(struct op_parser *p, char **tok, unsigned *ntok,
 	return 0;
 }
 
-/* Cut the comment off and split at blanks, in place. */
-static int tokenize(struct op_parser *p, char *line, char **tok, unsigned *ntok)
+/* Cut the comment off and split at blanks, in place.  Returns the number of
+ * tokens, of which the first MAX_TOKENS are stored, or -1. */
+static int tokenize(struct op_parser *p, char *line, char **tok)
 {
 	char *c = line;
+	int n = 0;
 
-	*ntok = 0;
 	line[strcspn(line, "#")] = '\0';
 	for (;;) {
 		while (*c == ' ' || *c == '\t' || *c == '\r')
 			c++;
 		if (*c == '\0')
-			return 0;
-		if (*ntok == MAX_TOKENS)
-			return fail(p, "trailing garbage " TOK, c);
-		tok[(*ntok)++] = c;
+			return n;
+		if (n < MAX_TOKENS)
+			tok[n] = c;
+		n++;
 		for (; *c && *c != ' ' && *c != '\t' && *c != '\r'; c++)
 			if ((unsigned char)*c < 0x20 || *c == 0x7f)
 				return fail(p, "bad character 0x%02x at column %u",
@@ -484,6 +485,7 @@ int script_op_parse(const char *text, const struct ops_limits *lim,
 	const char *result;
 	const struct op_syntax *syn;
 	unsigned ntok;
+	int n;
 
 	memset(out, 0, sizeof(*out));
 	if (lim)
@@ -493,10 +495,10 @@ int script_op_parse(const char *text, const struct ops_limits *lim,
 	if (strlen(text) > OPS_LINE_MAX)
 		return fail(&p, "line longer than %u bytes", OPS_LINE_MAX);
 	strcpy(line, text);
-	if (tokenize(&p, line, tok, &ntok) < 0)
-		return -1;
-	if (ntok == 0)
-		return 0;
+	n = tokenize(&p, line, tok);
+	if (n <= 0)
+		return n;
+	ntok = n < MAX_TOKENS ? (unsigned)n : MAX_TOKENS;
 	if (split_result(&p, tok, &ntok, &result) < 0)
 		return -1;
 	syn = op_syntax_by_name(tok[0]);
@@ -507,6 +509,8 @@ int script_op_parse(const char *text, const struct ops_limits *lim,
 		return -1;
 	if (result && parse_expect(&p, syn, result, out) < 0)
 		return -1;
+	if (n > MAX_TOKENS) /* cannot happen: no op takes MAX_TOKENS tokens */
+		return fail(&p, "more than %d tokens", MAX_TOKENS);
 	return 1;
 }
 
