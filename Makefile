@@ -11,7 +11,8 @@ PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 ELF_LIBS    := $(shell pkg-config --libs libelf jansson 2>/dev/null || echo -lelf -ljansson)
 CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
-WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
+            -Wno-format-truncation
 HOST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Iinclude -Isrc -Imonitor $(PKG_CFLAGS) -D_GNU_SOURCE \
                -fstack-protector-strong -MMD -MP $(EXTRA_CFLAGS)
 HOST_LDLIBS := $(ELF_LIBS) -lpthread -lm
