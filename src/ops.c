@@ -187,7 +187,7 @@ struct parser {
 	size_t errlen;
 };
 
-#define fail(p, ...) errorf((p)->err, (p)->errlen, (p)->s->file, (p)->line, __VA_ARGS__)
+#define parse_error(p, ...) errorf((p)->err, (p)->errlen, (p)->s->file, (p)->line, __VA_ARGS__)
 
 static int parse_line(struct parser *p, const char *line)
 {
@@ -196,14 +196,14 @@ static int parse_line(struct parser *p, const char *line)
 	int rc = script_op_parse(line, &p->lim, &sop, msg, sizeof(msg));
 
 	if (rc <= 0)
-		return rc < 0 ? fail(p, "%s", msg) : 0;
+		return rc < 0 ? parse_error(p, "%s", msg) : 0;
 	sop.line = p->line;
 	if (op_names_pmap(sop.op.kind) &&
 	    slot_resolve(&p->slots, p->s, p->s->n_ops, &sop, p->line, p->err,
 			 p->errlen) < 0)
 		return -1;
 	if (script_append(p->s, &sop) < 0)
-		return fail(p, "out of memory");
+		return parse_error(p, "out of memory");
 	return 0;
 }
 
@@ -219,9 +219,9 @@ static int parse_text(struct parser *p, const char *text, size_t len)
 
 		p->line++;
 		if (n > OPS_LINE_MAX)
-			return fail(p, "line longer than %u bytes", OPS_LINE_MAX);
+			return parse_error(p, "line longer than %u bytes", OPS_LINE_MAX);
 		if (nul)
-			return fail(p, "NUL byte at column %u",
+			return parse_error(p, "NUL byte at column %u",
 				    (unsigned)(nul - c + 1));
 		memcpy(line, c, n);
 		line[n] = '\0';

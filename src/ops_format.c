@@ -121,10 +121,10 @@ struct op_parser {
 	size_t msglen;
 };
 
-static int fail(struct op_parser *p, const char *fmt, ...)
+static int parse_error(struct op_parser *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-static int fail(struct op_parser *p, const char *fmt, ...)
+static int parse_error(struct op_parser *p, const char *fmt, ...)
 {
 	if (p->msglen) {
 		va_list ap;
@@ -214,19 +214,19 @@ static int parse_user_addr(struct op_parser *p, const char *tok, bool is_end,
 	int rc = parse_hex(tok, true, v);
 
 	if (rc == 1)
-		return fail(p, "bad %s " TOK ": expected a hex address like 0x400000",
+		return parse_error(p, "bad %s " TOK ": expected a hex address like 0x400000",
 			    what, tok);
 	if (rc == 2)
-		return fail(p, "bad %s " TOK ": out of range (more than 64 bits)",
+		return parse_error(p, "bad %s " TOK ": out of range (more than 64 bits)",
 			    what, tok);
 	if (*v > PTS_USER_MAX || (*v == PTS_USER_MAX && !is_end))
-		return fail(p, "bad %s " TOK ": %s, not a user address (below "
+		return parse_error(p, "bad %s " TOK ": %s, not a user address (below "
 			    "0x%llx)", what, tok,
 			    *v >= KERNEL_VA_MIN ? "a kernel address"
 						 : "not canonical",
 			    (unsigned long long)PTS_USER_MAX);
 	if (*v & (PTS_PAGE_SIZE - 1))
-		return fail(p, "bad %s " TOK ": not page-aligned", what, tok);
+		return parse_error(p, "bad %s " TOK ": not page-aligned", what, tok);
 	return 0;
 }
 
@@ -239,23 +239,23 @@ static int parse_window(struct op_parser *p, const char *tok, bool is_end,
 	int rc = strncmp(tok, "k+", 2) == 0 ? parse_hex(tok + 2, false, v) : 1;
 
 	if (rc == 1)
-		return fail(p, "bad %s " TOK ": expected k+OFF with hex OFF "
+		return parse_error(p, "bad %s " TOK ": expected k+OFF with hex OFF "
 			    "like k+0x1000", what, tok);
 	if (rc == 2 || *v > size || (*v == size && !is_end))
-		return fail(p, "bad %s " TOK ": beyond the kenter window "
+		return parse_error(p, "bad %s " TOK ": beyond the kenter window "
 			    "(%llu pages)", what, tok,
 			    (unsigned long long)p->lim.kenter_pages);
 	if (*v & (PTS_PAGE_SIZE - 1))
-		return fail(p, "bad %s " TOK ": not page-aligned", what, tok);
+		return parse_error(p, "bad %s " TOK ": not page-aligned", what, tok);
 	return 0;
 }
 
 static int parse_page(struct op_parser *p, const char *tok, uint64_t *v)
 {
 	if (strncmp(tok, "pg", 2) != 0 || parse_decimal(tok + 2, v) < 0)
-		return fail(p, "bad page " TOK ": expected pg<N>", tok);
+		return parse_error(p, "bad page " TOK ": expected pg<N>", tok);
 	if (*v >= p->lim.arena_pages)
-		return fail(p, "bad page " TOK ": beyond the arena (%llu pages)",
+		return parse_error(p, "bad page " TOK ": beyond the arena (%llu pages)",
 			    tok, (unsigned long long)p->lim.arena_pages);
 	return 0;
 }
@@ -278,7 +278,7 @@ static int parse_prot(struct op_parser *p, const char *tok, bool for_page,
 			return 0;
 		}
 	}
-	return fail(p, "bad protection " TOK ": expected %s", tok,
+	return parse_error(p, "bad protection " TOK ": expected %s", tok,
 		    for_page ? "r, rx or none" : "r, rw, rx or rwx");
 }
 
@@ -291,7 +291,7 @@ static int parse_pmap_name(struct op_parser *p, const char *tok, char *name)
 		ok = (tok[i] >= 'a' && tok[i] <= 'z') ||
 		     (tok[i] >= '0' && tok[i] <= '9') || tok[i] == '_';
 	if (!ok)
-		return fail(p, "bad pmap name " TOK ": expected [a-z][a-z0-9_]{0,15}",
+		return parse_error(p, "bad pmap name " TOK ": expected [a-z][a-z0-9_]{0,15}",
 			    tok);
 	memcpy(name, tok, n + 1);
 	return 0;
@@ -306,9 +306,9 @@ static int parse_flag(struct op_parser *p, const char *tok, uint32_t *flags)
 	else if (strcmp(tok, "canfail") == 0)
 		f = PTS_OPF_CANFAIL;
 	else
-		return fail(p, "bad flag " TOK ": expected wired or canfail", tok);
+		return parse_error(p, "bad flag " TOK ": expected wired or canfail", tok);
 	if (*flags & f)
-		return fail(p, "duplicate flag %s", tok);
+		return parse_error(p, "duplicate flag %s", tok);
 	*flags |= f;
 	return 0;
 }
@@ -331,33 +331,33 @@ static int parse_arg(struct op_parser *p, char code, const char *tok,
 		if (parse_user_addr(p, tok, true, &op->end) < 0)
 			return -1;
 		if (op->end <= op->va)
-			return fail(p, "bad END " TOK ": not above VA 0x%llx", tok,
+			return parse_error(p, "bad END " TOK ": not above VA 0x%llx", tok,
 				    (unsigned long long)op->va);
 		return 0;
 	case 'L':
 		if (parse_window(p, tok, true, &op->end) < 0)
 			return -1;
 		if (op->end <= op->va)
-			return fail(p, "bad kernel END " TOK ": not above k+0x%llx",
+			return parse_error(p, "bad kernel END " TOK ": not above k+0x%llx",
 				    tok, (unsigned long long)op->va);
 		return 0;
 	case 'A':
 		if (strcmp(tok, "w") == 0)
 			op->flags |= PTS_OPF_WRITE;
 		else if (strcmp(tok, "r") != 0)
-			return fail(p, "bad access " TOK ": expected r or w", tok);
+			return parse_error(p, "bad access " TOK ": expected r or w", tok);
 		return 0;
 	case 'a':
 		if (strcmp(tok, "alloc") != 0)
-			return fail(p, "bad word " TOK ": expected fail alloc N", tok);
+			return parse_error(p, "bad word " TOK ": expected fail alloc N", tok);
 		return 0;
 	case 'N':
 		if (parse_decimal(tok, &op->value) < 0 || op->value == 0)
-			return fail(p, "bad count " TOK ": expected a decimal number >= 1",
+			return parse_error(p, "bad count " TOK ": expected a decimal number >= 1",
 				    tok);
 		return 0;
 	default:
-		return fail(p, "internal error: argument code %c", code);
+		return parse_error(p, "internal error: argument code %c", code);
 	}
 }
 
@@ -371,10 +371,10 @@ static int parse_args(struct op_parser *p, const struct op_syntax *syn,
 
 	max = strchr(code, 'F') ? MAX_TOKENS : (unsigned)strlen(code) - (code[min] == '[');
 	if (ntok - 1 < min)
-		return fail(p, "too few arguments to %s (usage: %s)", syn->name,
+		return parse_error(p, "too few arguments to %s (usage: %s)", syn->name,
 			    syn->usage);
 	if (ntok - 1 > max)
-		return fail(p, "trailing garbage " TOK " (usage: %s)", tok[max + 1],
+		return parse_error(p, "trailing garbage " TOK " (usage: %s)", tok[max + 1],
 			    syn->usage);
 	for (i = 1; i < ntok; i++) {
 		if (*code == '[')
@@ -407,19 +407,19 @@ static int parse_expect(struct op_parser *p, const struct op_syntax *syn,
 			const char *tok, struct script_op *sop)
 {
 	if (result_parse(tok, &sop->expect, &sop->expect_value) < 0)
-		return fail(p, "bad result " TOK ": expected ok, enomem, true, "
+		return parse_error(p, "bad result " TOK ": expected ok, enomem, true, "
 			    "false, fault, none or pg<N>", tok);
 	if (sop->expect == PTS_RES_PAGE && sop->expect_value >= p->lim.arena_pages)
-		return fail(p, "bad result " TOK ": beyond the arena (%llu pages)",
+		return parse_error(p, "bad result " TOK ": beyond the arena (%llu pages)",
 			    tok, (unsigned long long)p->lim.arena_pages);
 	if (!op_result_possible(&sop->op, sop->expect)) {
 		char allowed[64];
 
 		if (sop->expect == PTS_RES_ENOMEM && syn->kind == PTS_OP_ENTER)
-			return fail(p, "result enomem impossible for enter "
+			return parse_error(p, "result enomem impossible for enter "
 				    "without canfail");
 		describe_results(syn->results, allowed, sizeof(allowed));
-		return fail(p, "result " TOK " impossible for %s (expected %s)",
+		return parse_error(p, "result " TOK " impossible for %s (expected %s)",
 			    tok, syn->name, allowed);
 	}
 	sop->has_expect = true;
@@ -435,14 +435,14 @@ static int split_result(struct op_parser *p, char **tok, unsigned *ntok,
 		if (strncmp(tok[i], "=>", 2) != 0)
 			continue;
 		if (tok[i][2] != '\0')
-			return fail(p, "bad token " TOK ": write => RESULT, with "
+			return parse_error(p, "bad token " TOK ": write => RESULT, with "
 				    "a blank after =>", tok[i]);
 		if (i == 0)
-			return fail(p, "missing op before =>");
+			return parse_error(p, "missing op before =>");
 		if (i + 1 == *ntok)
-			return fail(p, "missing result after =>");
+			return parse_error(p, "missing result after =>");
 		if (i + 2 < *ntok)
-			return fail(p, "trailing garbage " TOK " after the result",
+			return parse_error(p, "trailing garbage " TOK " after the result",
 				    tok[i + 2]);
 		*result = tok[i + 1];
 		*ntok = i;
@@ -469,7 +469,7 @@ static int tokenize(struct op_parser *p, char *line, char **tok)
 		n++;
 		for (; *c && *c != ' ' && *c != '\t' && *c != '\r'; c++)
 			if ((unsigned char)*c < 0x20 || *c == 0x7f)
-				return fail(p, "bad character 0x%02x at column %u",
+				return parse_error(p, "bad character 0x%02x at column %u",
 					    (unsigned)(unsigned char)*c,
 					    (unsigned)(c - line + 1));
 		if (*c)
@@ -493,7 +493,7 @@ int script_op_parse(const char *text, const struct ops_limits *lim,
 	else
 		ops_limits_default(&p.lim);
 	if (strlen(text) > OPS_LINE_MAX)
-		return fail(&p, "line longer than %u bytes", OPS_LINE_MAX);
+		return parse_error(&p, "line longer than %u bytes", OPS_LINE_MAX);
 	strcpy(line, text);
 	n = tokenize(&p, line, tok);
 	if (n <= 0)
@@ -503,14 +503,14 @@ int script_op_parse(const char *text, const struct ops_limits *lim,
 		return -1;
 	syn = op_syntax_by_name(tok[0]);
 	if (!syn)
-		return fail(&p, "unknown op " TOK, tok[0]);
+		return parse_error(&p, "unknown op " TOK, tok[0]);
 	out->op.kind = syn->kind;
 	if (parse_args(&p, syn, tok, ntok, out) < 0)
 		return -1;
 	if (result && parse_expect(&p, syn, result, out) < 0)
 		return -1;
 	if (n > MAX_TOKENS) /* cannot happen: no op takes MAX_TOKENS tokens */
-		return fail(&p, "more than %d tokens", MAX_TOKENS);
+		return parse_error(&p, "more than %d tokens", MAX_TOKENS);
 	return 1;
 }
 

@@ -374,7 +374,8 @@ START_TEST(test_bad_fixtures)
 	glob_t g;
 
 	snprintf(pattern, sizeof(pattern), "%s/*.ops", dir);
-	ck_assert_int_eq(glob(pattern, 0, NULL, &g), 0);
+	ck_assert_msg(glob(pattern, 0, NULL, &g) == 0,
+		      "no %s: run from the repository root or set PTS_TESTS_BAD", pattern);
 	ck_assert_uint_ge(g.gl_pathc, 30);
 	for (size_t i = 0; i < g.gl_pathc; i++) {
 		const char *path = g.gl_pathv[i];
@@ -409,7 +410,7 @@ START_TEST(test_format_canonical)
 		{ "fail alloc 007", "fail alloc 7" },
 	};
 	char buf[OPS_TEXT_MAX];
-	struct script_op sop;
+	struct script_op sop = { .line = 0 };
 
 	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
 		ck_assert_int_eq(script_op_parse(in[i][0], NULL, &sop, buf, sizeof(buf)), 1);
