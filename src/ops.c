@@ -222,7 +222,7 @@ static int parse_text(struct parser *p, const char *text, size_t len)
 			return parse_error(p, "line longer than %u bytes", OPS_LINE_MAX);
 		if (nul)
 			return parse_error(p, "NUL byte at column %u",
-				    (unsigned)(nul - c + 1));
+					   (unsigned)(nul - c + 1));
 		memcpy(line, c, n);
 		line[n] = '\0';
 		if (parse_line(p, line) < 0)

@@ -215,16 +215,16 @@ static int parse_user_addr(struct op_parser *p, const char *tok, bool is_end,
 
 	if (rc == 1)
 		return parse_error(p, "bad %s " TOK ": expected a hex address like 0x400000",
-			    what, tok);
+				   what, tok);
 	if (rc == 2)
 		return parse_error(p, "bad %s " TOK ": out of range (more than 64 bits)",
-			    what, tok);
+				   what, tok);
 	if (*v > PTS_USER_MAX || (*v == PTS_USER_MAX && !is_end))
 		return parse_error(p, "bad %s " TOK ": %s, not a user address (below "
-			    "0x%llx)", what, tok,
-			    *v >= KERNEL_VA_MIN ? "a kernel address"
-						 : "not canonical",
-			    (unsigned long long)PTS_USER_MAX);
+				   "0x%llx)", what, tok,
+				   *v >= KERNEL_VA_MIN ? "a kernel address"
+							: "not canonical",
+				   (unsigned long long)PTS_USER_MAX);
 	if (*v & (PTS_PAGE_SIZE - 1))
 		return parse_error(p, "bad %s " TOK ": not page-aligned", what, tok);
 	return 0;
@@ -240,11 +240,11 @@ static int parse_window(struct op_parser *p, const char *tok, bool is_end,
 
 	if (rc == 1)
 		return parse_error(p, "bad %s " TOK ": expected k+OFF with hex OFF "
-			    "like k+0x1000", what, tok);
+				   "like k+0x1000", what, tok);
 	if (rc == 2 || *v > size || (*v == size && !is_end))
 		return parse_error(p, "bad %s " TOK ": beyond the kenter window "
-			    "(%llu pages)", what, tok,
-			    (unsigned long long)p->lim.kenter_pages);
+				   "(%llu pages)", what, tok,
+				   (unsigned long long)p->lim.kenter_pages);
 	if (*v & (PTS_PAGE_SIZE - 1))
 		return parse_error(p, "bad %s " TOK ": not page-aligned", what, tok);
 	return 0;
@@ -256,7 +256,7 @@ static int parse_page(struct op_parser *p, const char *tok, uint64_t *v)
 		return parse_error(p, "bad page " TOK ": expected pg<N>", tok);
 	if (*v >= p->lim.arena_pages)
 		return parse_error(p, "bad page " TOK ": beyond the arena (%llu pages)",
-			    tok, (unsigned long long)p->lim.arena_pages);
+				   tok, (unsigned long long)p->lim.arena_pages);
 	return 0;
 }
 
@@ -279,7 +279,7 @@ static int parse_prot(struct op_parser *p, const char *tok, bool for_page,
 		}
 	}
 	return parse_error(p, "bad protection " TOK ": expected %s", tok,
-		    for_page ? "r, rx or none" : "r, rw, rx or rwx");
+			   for_page ? "r, rx or none" : "r, rw, rx or rwx");
 }
 
 static int parse_pmap_name(struct op_parser *p, const char *tok, char *name)
@@ -292,7 +292,7 @@ static int parse_pmap_name(struct op_parser *p, const char *tok, char *name)
 		     (tok[i] >= '0' && tok[i] <= '9') || tok[i] == '_';
 	if (!ok)
 		return parse_error(p, "bad pmap name " TOK ": expected [a-z][a-z0-9_]{0,15}",
-			    tok);
+				   tok);
 	memcpy(name, tok, n + 1);
 	return 0;
 }
@@ -332,14 +332,14 @@ static int parse_arg(struct op_parser *p, char code, const char *tok,
 			return -1;
 		if (op->end <= op->va)
 			return parse_error(p, "bad END " TOK ": not above VA 0x%llx", tok,
-				    (unsigned long long)op->va);
+					   (unsigned long long)op->va);
 		return 0;
 	case 'L':
 		if (parse_window(p, tok, true, &op->end) < 0)
 			return -1;
 		if (op->end <= op->va)
 			return parse_error(p, "bad kernel END " TOK ": not above k+0x%llx",
-				    tok, (unsigned long long)op->va);
+					   tok, (unsigned long long)op->va);
 		return 0;
 	case 'A':
 		if (strcmp(tok, "w") == 0)
@@ -354,7 +354,7 @@ static int parse_arg(struct op_parser *p, char code, const char *tok,
 	case 'N':
 		if (parse_decimal(tok, &op->value) < 0 || op->value == 0)
 			return parse_error(p, "bad count " TOK ": expected a decimal number >= 1",
-				    tok);
+					   tok);
 		return 0;
 	default:
 		return parse_error(p, "internal error: argument code %c", code);
@@ -372,10 +372,10 @@ static int parse_args(struct op_parser *p, const struct op_syntax *syn,
 	max = strchr(code, 'F') ? MAX_TOKENS : (unsigned)strlen(code) - (code[min] == '[');
 	if (ntok - 1 < min)
 		return parse_error(p, "too few arguments to %s (usage: %s)", syn->name,
-			    syn->usage);
+				   syn->usage);
 	if (ntok - 1 > max)
 		return parse_error(p, "trailing garbage " TOK " (usage: %s)", tok[max + 1],
-			    syn->usage);
+				   syn->usage);
 	for (i = 1; i < ntok; i++) {
 		if (*code == '[')
 			code++;
@@ -408,19 +408,19 @@ static int parse_expect(struct op_parser *p, const struct op_syntax *syn,
 {
 	if (result_parse(tok, &sop->expect, &sop->expect_value) < 0)
 		return parse_error(p, "bad result " TOK ": expected ok, enomem, true, "
-			    "false, fault, none or pg<N>", tok);
+				   "false, fault, none or pg<N>", tok);
 	if (sop->expect == PTS_RES_PAGE && sop->expect_value >= p->lim.arena_pages)
 		return parse_error(p, "bad result " TOK ": beyond the arena (%llu pages)",
-			    tok, (unsigned long long)p->lim.arena_pages);
+				   tok, (unsigned long long)p->lim.arena_pages);
 	if (!op_result_possible(&sop->op, sop->expect)) {
 		char allowed[64];
 
 		if (sop->expect == PTS_RES_ENOMEM && syn->kind == PTS_OP_ENTER)
 			return parse_error(p, "result enomem impossible for enter "
-				    "without canfail");
+					   "without canfail");
 		describe_results(syn->results, allowed, sizeof(allowed));
 		return parse_error(p, "result " TOK " impossible for %s (expected %s)",
-			    tok, syn->name, allowed);
+				   tok, syn->name, allowed);
 	}
 	sop->has_expect = true;
 	return 0;
@@ -436,14 +436,14 @@ static int split_result(struct op_parser *p, char **tok, unsigned *ntok,
 			continue;
 		if (tok[i][2] != '\0')
 			return parse_error(p, "bad token " TOK ": write => RESULT, with "
-				    "a blank after =>", tok[i]);
+					   "a blank after =>", tok[i]);
 		if (i == 0)
 			return parse_error(p, "missing op before =>");
 		if (i + 1 == *ntok)
 			return parse_error(p, "missing result after =>");
 		if (i + 2 < *ntok)
 			return parse_error(p, "trailing garbage " TOK " after the result",
-				    tok[i + 2]);
+					   tok[i + 2]);
 		*result = tok[i + 1];
 		*ntok = i;
 		return 0;
@@ -470,8 +470,8 @@ static int tokenize(struct op_parser *p, char *line, char **tok)
 		for (; *c && *c != ' ' && *c != '\t' && *c != '\r'; c++)
 			if ((unsigned char)*c < 0x20 || *c == 0x7f)
 				return parse_error(p, "bad character 0x%02x at column %u",
-					    (unsigned)(unsigned char)*c,
-					    (unsigned)(c - line + 1));
+						   (unsigned)(unsigned char)*c,
+						   (unsigned)(c - line + 1));
 		if (*c)
 			*c++ = '\0';
 	}
