@@ -176,3 +176,13 @@ void session_destroy(struct session *s)
 {
 	vm_destroy(&s->vm);
 }
+
+size_t session_nviolations(const struct session *s)
+{
+	return 0; /* the monitor hooks in here */
+}
+
+const struct violation *session_violation(const struct session *s, size_t i)
+{
+	return NULL;
+}

@@ -9,6 +9,7 @@
 #include "vmm.h"
 
 struct monitor;
+struct violation;
 
 struct session_config {
 	const char *guest;
@@ -53,6 +54,9 @@ enum session_status session_op(struct session *s, struct script_op *sop);
 /* Let the guest finish (quit flag) and collect its exit status. */
 enum session_status session_finish(struct session *s);
 void session_destroy(struct session *s);
+/* The violations the monitor reported for the last op (0 without a monitor). */
+size_t session_nviolations(const struct session *s);
+const struct violation *session_violation(const struct session *s, size_t i);
 /* A description of how the guest died, for messages and reports. */
 void session_describe_death(struct session *s, FILE *f);
 

@@ -1,0 +1,25 @@
+/* src/runner.h - run a whole script in a fresh guest and report its first
+ * finding: the building block of replay, minimize and run's reports. */
+#ifndef PTSHADOW_RUNNER_H
+#define PTSHADOW_RUNNER_H
+
+#include "report.h"
+
+enum run_outcome {
+	RUN_CLEAN = 0,  /* every op executed, checked, as expected */
+	RUN_FINDING,    /* *f holds the first finding */
+	RUN_ERROR = -1, /* boot or KVM failure; message in err */
+	RUN_BAD_IMAGE = -2,
+};
+
+/*
+ * Boot cfg's guest, run sc's ops in order, stop at the first finding (a
+ * violation, a guest death, or, if check_expect, a result that differs from
+ * the script's `=> RESULT`).  Results are written back into sc.  *console
+ * gets a copy of the console tail (free it) when console is not NULL.
+ */
+enum run_outcome run_script(const struct session_config *cfg, struct script *sc,
+			    bool check_expect, struct finding *f, char **console, size_t *console_len,
+			    char *err, size_t errlen);
+
+#endif /* PTSHADOW_RUNNER_H */
