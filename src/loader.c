@@ -108,10 +108,15 @@ static int check_segments(struct load_ctx *c, Elf *elf, size_t nph, const struct
 		}
 		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
 			continue;
-		if (ph.p_filesz > ph.p_memsz || !file_range_ok(c, ph.p_offset, ph.p_filesz))
+		if (ph.p_filesz > ph.p_memsz)
+			return load_fail(c, "segment %zu: p_filesz %#llx is larger than p_memsz %#llx", i,
+					 (unsigned long long)ph.p_filesz, (unsigned long long)ph.p_memsz);
+		if (!file_range_ok(c, ph.p_offset, ph.p_filesz))
 			return load_fail(c, "segment %zu: file range outside the file", i);
-		if (__builtin_add_overflow(ph.p_paddr, ph.p_memsz, &end) || ph.p_paddr < VM_LOW_RESERVED ||
-		    end > m->size)
+		if (__builtin_add_overflow(ph.p_paddr, ph.p_memsz, &end))
+			return load_fail(c, "segment %zu: p_paddr %#llx + p_memsz %#llx overflows", i,
+					 (unsigned long long)ph.p_paddr, (unsigned long long)ph.p_memsz);
+		if (ph.p_paddr < VM_LOW_RESERVED || end > m->size)
 			return load_fail(c, "segment %zu [%#llx, %#llx) falls outside guest memory [%#llx, %#llx)",
 					 i, (unsigned long long)ph.p_paddr,
 					 (unsigned long long)(ph.p_paddr + ph.p_memsz),
@@ -169,8 +174,11 @@ int elf_load(const char *path, struct guest_mem *m, struct elf_image *img, char 
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (elf == NULL) {
 		struct stat st;
+		char magic[SELFMAG];
 		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
 			load_fail(&c, "is a directory");
+		else if (pread(fd, magic, SELFMAG, 0) == SELFMAG && memcmp(magic, ELFMAG, SELFMAG) == 0)
+			load_fail(&c, "truncated or corrupt ELF header");
 		else
 			load_fail(&c, "not an ELF file");
 		goto out;

@@ -1,0 +1,349 @@
+/* tests/unit/testutil.h - helpers shared by the VMM tests: temp directories,
+ * hand-built ELF images, guest memory buffers, running the ptshadow binary.
+ *
+ * A header of static inline functions, because the Makefile compiles only
+ * tests/unit/test_*.c.  Paths default to build/ptshadow and build/guest.elf
+ * (the tests run from the repository root); PTSHADOW_BIN and PTSHADOW_GUEST
+ * override them.
+ */
+#ifndef PTSHADOW_TESTUTIL_H
+#define PTSHADOW_TESTUTIL_H
+
+#include <check.h>
+#include <dirent.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ptshadow/abi.h>
+
+/* ---- paths and environment --------------------------------------------- */
+
+static inline const char *tu_bin(void)
+{
+	const char *p = getenv("PTSHADOW_BIN");
+	return p != NULL && *p != '\0' ? p : "build/ptshadow";
+}
+
+static inline const char *tu_guest(void)
+{
+	const char *p = getenv("PTSHADOW_GUEST");
+	return p != NULL && *p != '\0' ? p : "build/guest.elf";
+}
+
+static inline bool tu_have_kvm(void)
+{
+	return access("/dev/kvm", R_OK | W_OK) == 0;
+}
+
+/* Say once per process why a test did not run (Check has no "skipped"). */
+static inline void tu_skip(const char *test, const char *why)
+{
+	fprintf(stderr, "SKIP %s: %s\n", test, why);
+}
+
+/* ---- temp directories --------------------------------------------------- */
+
+/* One temp directory per test (Check forks each test: set up in a fixture). */
+static char tu_dir[64];
+
+static inline void tu_tmpdir_setup(void)
+{
+	snprintf(tu_dir, sizeof(tu_dir), "/tmp/ptshadow-test-XXXXXX");
+	ck_assert_msg(mkdtemp(tu_dir) != NULL, "mkdtemp: %s", strerror(errno));
+}
+
+/* Remove the temp directory and what the test put in it (one level deep). */
+static inline void tu_tmpdir_teardown(void)
+{
+	DIR *d = opendir(tu_dir);
+	struct dirent *e;
+	char p[512];
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", tu_dir, e->d_name);
+		if (unlink(p) != 0)
+			rmdir(p);
+	}
+	closedir(d);
+	rmdir(tu_dir);
+}
+
+/* A path inside the test's temp directory (one static buffer per slot). */
+static inline const char *tu_path(const char *name)
+{
+	static char buf[4][512];
+	static unsigned next;
+	char *p = buf[next++ % 4];
+
+	snprintf(p, sizeof(buf[0]), "%s/%s", tu_dir, name);
+	return p;
+}
+
+static inline void tu_write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* The whole file, NUL-terminated; *len (if asked) without the NUL. */
+static inline char *tu_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0, cap = 0, r;
+
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	do {
+		if (cap - n < 4096) {
+			cap = cap * 2 + 8192;
+			buf = realloc(buf, cap);
+			ck_assert_ptr_nonnull(buf);
+		}
+		r = fread(buf + n, 1, cap - n - 1, f);
+		n += r;
+	} while (r > 0);
+	fclose(f);
+	buf[n] = '\0';
+	if (len != NULL)
+		*len = n;
+	return buf;
+}
+
+/* ---- hand-built ELF images ----------------------------------------------- */
+
+/*
+ * A minimal PVH image that the loader accepts: one PT_NOTE with the Xen
+ * PHYS32_ENTRY note, one PT_LOAD of TU_SEG_FILESZ bytes of pattern at
+ * TU_SEG_PADDR with TU_SEG_MEMSZ bytes in memory (the rest is bss).  Each
+ * bad-image test changes one field of this and writes it out.
+ */
+#define TU_NOTE_OFF 0x200u
+#define TU_SEG_OFF 0x1000u
+#define TU_SEG_PADDR 0x100000ull
+#define TU_SEG_FILESZ 0x300u
+#define TU_SEG_MEMSZ 0x2000u
+#define TU_ELF_MAX_PH 4u
+#define TU_FILE_SIZE (TU_SEG_OFF + TU_SEG_FILESZ)
+
+struct tu_elf {
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph[TU_ELF_MAX_PH];
+	/* the note: header, "Xen\0", an 8-byte desc slot (desc_size says how much counts) */
+	Elf64_Nhdr nh;
+	char name[4];
+	uint8_t desc[8];
+	uint64_t file_size; /* bytes written (a shorter file truncates) */
+};
+
+static inline uint8_t tu_pattern(size_t i)
+{
+	return (uint8_t)(i * 7u + 0x5a);
+}
+
+static inline void tu_elf_init(struct tu_elf *e)
+{
+	uint32_t entry = (uint32_t)TU_SEG_PADDR + 0x10;
+
+	memset(e, 0, sizeof(*e));
+	memcpy(e->eh.e_ident, ELFMAG, SELFMAG);
+	e->eh.e_ident[EI_CLASS] = ELFCLASS64;
+	e->eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	e->eh.e_ident[EI_VERSION] = EV_CURRENT;
+	e->eh.e_type = ET_EXEC;
+	e->eh.e_machine = EM_X86_64;
+	e->eh.e_version = EV_CURRENT;
+	e->eh.e_entry = TU_SEG_PADDR;
+	e->eh.e_phoff = sizeof(Elf64_Ehdr);
+	e->eh.e_ehsize = sizeof(Elf64_Ehdr);
+	e->eh.e_phentsize = sizeof(Elf64_Phdr);
+	e->eh.e_phnum = 2;
+
+	e->ph[0] = (Elf64_Phdr){ .p_type = PT_NOTE, .p_flags = PF_R, .p_offset = TU_NOTE_OFF,
+				 .p_vaddr = 0, .p_paddr = 0, .p_filesz = 12 + 4 + 4,
+				 .p_memsz = 12 + 4 + 4, .p_align = 4 };
+	e->ph[1] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = PF_R | PF_W | PF_X,
+				 .p_offset = TU_SEG_OFF, .p_vaddr = TU_SEG_PADDR,
+				 .p_paddr = TU_SEG_PADDR, .p_filesz = TU_SEG_FILESZ,
+				 .p_memsz = TU_SEG_MEMSZ, .p_align = 0x1000 };
+	e->nh = (Elf64_Nhdr){ .n_namesz = 4, .n_descsz = 4, .n_type = PTS_XEN_ELFNOTE_PHYS32_ENTRY };
+	memcpy(e->name, "Xen", 4);
+	memcpy(e->desc, &entry, 4);
+	e->file_size = TU_FILE_SIZE;
+}
+
+/* Add a PT_LOAD of TU_SEG_FILESZ file bytes (the same pattern) at paddr. */
+static inline void tu_elf_add_load(struct tu_elf *e, uint64_t paddr, uint64_t memsz)
+{
+	ck_assert_uint_lt(e->eh.e_phnum, TU_ELF_MAX_PH);
+	e->ph[e->eh.e_phnum++] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = PF_R,
+					       .p_offset = TU_SEG_OFF, .p_vaddr = paddr,
+					       .p_paddr = paddr, .p_filesz = TU_SEG_FILESZ,
+					       .p_memsz = memsz, .p_align = 0x1000 };
+}
+
+static inline void tu_elf_write(const struct tu_elf *e, const char *path)
+{
+	uint8_t *img = calloc(1, TU_FILE_SIZE);
+	uint8_t *p;
+
+	ck_assert_ptr_nonnull(img);
+	ck_assert_uint_le(e->file_size, TU_FILE_SIZE);
+	memcpy(img, &e->eh, sizeof(e->eh));
+	memcpy(img + sizeof(e->eh), e->ph, sizeof(e->ph));
+	p = img + TU_NOTE_OFF;
+	memcpy(p, &e->nh, sizeof(e->nh));
+	memcpy(p + sizeof(e->nh), e->name, sizeof(e->name));
+	memcpy(p + sizeof(e->nh) + sizeof(e->name), e->desc, sizeof(e->desc));
+	for (size_t i = 0; i < TU_SEG_FILESZ; i++)
+		img[TU_SEG_OFF + i] = tu_pattern(i);
+	tu_write_file(path, img, e->file_size);
+	free(img);
+}
+
+/* A well-formed ELF32 i386 executable (what a 32-bit kernel build gives). */
+static inline void tu_elf32_write(const char *path)
+{
+	struct {
+		Elf32_Ehdr eh;
+		Elf32_Phdr ph;
+		uint8_t text[16];
+	} img;
+
+	memset(&img, 0, sizeof(img));
+	memcpy(img.eh.e_ident, ELFMAG, SELFMAG);
+	img.eh.e_ident[EI_CLASS] = ELFCLASS32;
+	img.eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	img.eh.e_ident[EI_VERSION] = EV_CURRENT;
+	img.eh.e_type = ET_EXEC;
+	img.eh.e_machine = EM_386;
+	img.eh.e_version = EV_CURRENT;
+	img.eh.e_entry = 0x100000;
+	img.eh.e_phoff = sizeof(Elf32_Ehdr);
+	img.eh.e_ehsize = sizeof(Elf32_Ehdr);
+	img.eh.e_phentsize = sizeof(Elf32_Phdr);
+	img.eh.e_phnum = 1;
+	img.ph = (Elf32_Phdr){ .p_type = PT_LOAD, .p_offset = offsetof(__typeof__(img), text),
+			       .p_vaddr = 0x100000, .p_paddr = 0x100000, .p_filesz = 16,
+			       .p_memsz = 16, .p_flags = PF_R | PF_X, .p_align = 4 };
+	memset(img.text, 0xf4, sizeof(img.text)); /* hlt */
+	tu_write_file(path, &img, sizeof(img));
+}
+
+/* ---- running ptshadow (or qemu) ------------------------------------------ */
+
+struct tu_proc {
+	int status;    /* exit status, or 128 + signal */
+	bool timed_out;
+	double secs;   /* wall time */
+	char *out;     /* captured stdout, NUL-terminated */
+	char *err;     /* captured stderr */
+};
+
+static inline double tu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Run argv (argv[0] a path) with stdin from /dev/null and stdout/stderr into
+ * files, and kill it after timeout_s seconds: a broken build must not hang
+ * the suite.  (An alarm() in the child would not do: ptshadow re-arms
+ * ITIMER_REAL for its own watchdog.)
+ */
+static inline void tu_run(struct tu_proc *p, unsigned timeout_s, char *const argv[])
+{
+	char out_path[600], err_path[600];
+	double t0 = tu_now(), deadline = t0 + timeout_s;
+	pid_t pid;
+	int st;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(out_path, sizeof(out_path), "%s/.stdout", tu_dir);
+	snprintf(err_path, sizeof(err_path), "%s/.stderr", tu_dir);
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int in = open("/dev/null", O_RDONLY);
+		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (in < 0 || o < 0 || e < 0 || dup2(in, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+			_exit(126);
+		setpgid(0, 0);
+		execvp(argv[0], argv);
+		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	for (;;) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid)
+			break;
+		ck_assert_int_eq(r, 0);
+		if (tu_now() > deadline) {
+			p->timed_out = true;
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			break;
+		}
+		usleep(2000);
+	}
+	p->secs = tu_now() - t0;
+	p->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	p->out = tu_read_file(out_path, NULL);
+	p->err = tu_read_file(err_path, NULL);
+	unlink(out_path);
+	unlink(err_path);
+}
+
+static inline void tu_proc_free(struct tu_proc *p)
+{
+	free(p->out);
+	free(p->err);
+	p->out = p->err = NULL;
+}
+
+/* Does text have a line that starts with prefix? */
+static inline bool tu_has_line_starting(const char *text, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	for (const char *l = text; l != NULL && *l != '\0';) {
+		const char *nl = strchr(l, '\n');
+		if (strncmp(l, prefix, n) == 0)
+			return true;
+		l = nl != NULL ? nl + 1 : NULL;
+	}
+	return false;
+}
+
+static inline unsigned tu_count_lines(const char *text)
+{
+	unsigned n = 0;
+
+	for (const char *c = text; *c != '\0'; c++)
+		n += *c == '\n';
+	return n;
+}
+
+#endif /* PTSHADOW_TESTUTIL_H */
