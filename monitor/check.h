@@ -1,0 +1,103 @@
+/* monitor/check.h - what an invariant function sees: the snapshot after the
+ * op and before it, the PTE delta, the op and the model, the new TLB ledger
+ * records; and how it reports a violation.  Internal to monitor/.
+ */
+#ifndef MONITOR_CHECK_H
+#define MONITOR_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ptshadow/abi.h>
+
+#include "invariant.h"
+#include "model.h"
+#include "shadow.h"
+#include "snap.h"
+#include "violation.h"
+
+struct monitor;
+
+struct check {
+	struct monitor *m;
+	const struct pts_descriptor *d;
+	const struct snapshot *cur;
+	const struct snapshot *prev; /* NULL at registration */
+	const struct pte_delta *delta;
+	const struct pts_op *op; /* NULL at registration */
+	const struct model *model;
+	const struct model_out *mout; /* NULL at registration */
+	const struct pts_tlb_record *tlb; /* ledger records new in this op */
+	size_t ntlb;
+	bool tlb_known; /* false when the ledger could not be read or wrapped */
+	uint64_t cr3_before, cr3_after;
+	const struct invariant *inv; /* the one being checked */
+};
+
+/* a new violation of c->inv, or NULL when its per-op cap is reached */
+struct violation *vio(struct check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vio_pte(struct violation *v, int32_t slot, uint64_t va, uint32_t level, uint64_t old, uint64_t new);
+void vio_page(struct violation *v, const struct check *c, gpa_t pa);
+void vio_pmap(struct violation *v, const struct check *c, const struct snapshot *s, uint32_t owner);
+void vio_counter(struct violation *v, const char *name, int64_t expected, int64_t found);
+void vio_ptp(struct violation *v, const struct check *c, const struct ptp *t);
+void vio_pv(struct violation *v, const struct check *c, const struct pv_snap *pv);
+/* report the snapshot's read issues that belong to c->inv */
+void check_issues(struct check *c);
+
+/* helpers shared by the families */
+bool leaf_is_user(const struct check *c, const struct leaf *l);
+bool owner_is_user(const struct snapshot *s, uint32_t owner);
+bool op_is(const struct check *c, uint32_t kind);
+
+/* invariant functions, one per table entry */
+void inv_pv_for_pte(struct check *c);
+void inv_pte_for_pv(struct check *c);
+void inv_pv_ptp(struct check *c);
+void inv_managed_bit(struct check *c);
+void inv_pv_lists(struct check *c);
+void inv_pv_pmap_live(struct check *c);
+void inv_resident_count(struct check *c);
+void inv_wired_count(struct check *c);
+void inv_ptp_count(struct check *c);
+void inv_pmap_count(struct check *c);
+void inv_writeable_count(struct check *c);
+void inv_page_flags(struct check *c);
+void inv_ptp_refcount(struct check *c);
+void inv_ptp_one_parent(struct check *c);
+void inv_ptp_not_shared(struct check *c);
+void inv_ptp_empty_freed(struct check *c);
+void inv_ptp_hash(struct check *c);
+void inv_ptp_usage(struct check *c);
+void inv_attr_harvest(struct check *c);
+void inv_attr_d_needs_a(struct check *c);
+void inv_attr_reserved(struct check *c);
+void inv_attr_new_pte(struct check *c);
+void inv_attr_encoding(struct check *c);
+void inv_prot_never_grants(struct check *c);
+void inv_prot_page_protect(struct check *c);
+void inv_prot_protect_range(struct check *c);
+void inv_as_user_bit(struct check *c);
+void inv_as_kernel_slots(struct check *c);
+void inv_as_dmap(struct check *c);
+void inv_as_user_targets(struct check *c);
+void inv_as_structures(struct check *c);
+void inv_tlb_downgrade(struct check *c);
+void inv_tlb_ptp_unlink(struct check *c);
+void inv_tlb_ledger(struct check *c);
+void inv_tlb_touch(struct check *c);
+void inv_pool_page_count(struct check *c);
+void inv_pool_lists(struct check *c);
+void inv_pool_items(struct check *c);
+void inv_pool_kva(struct check *c);
+void inv_pool_totals(struct check *c);
+void inv_pool_high_water(struct check *c);
+void inv_pool_no_leak(struct check *c);
+void inv_model_mappings(struct check *c);
+void inv_model_results(struct check *c);
+void inv_model_attrs(struct check *c);
+void inv_model_contents(struct check *c);
+void inv_model_enomem(struct check *c);
+
+#endif /* MONITOR_CHECK_H */

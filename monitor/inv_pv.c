@@ -1,0 +1,132 @@
+/* monitor/inv_pv.c - PV family: every managed PTE has its pv entry and every
+ * pv entry its PTE, with the right page and PTP back-pointer.
+ */
+#include "check.h"
+#include "pte.h"
+
+static int64_t leaf_page(const struct check *c, const struct leaf *l)
+{
+	return snap_page_index(c->d, pte_frame(l->pte, l->level));
+}
+
+void inv_pv_for_pte(struct check *c)
+{
+	const struct snapshot *s = c->cur;
+	for (size_t i = 0; i < s->walk.nleaf; i++) {
+		const struct leaf *l = &s->walk.leaf[i];
+		if (!leaf_is_user(c, l) || !(l->pte & c->d->pte_managed_bit))
+			continue;
+		size_t pv = snap_pv_at(s, l->owner, l->va);
+		if (pv != 0 && (int64_t)s->pv[pv - 1].page == leaf_page(c, l))
+			continue;
+		struct violation *v = vio(c, pv ? "pv entry for the mapping is on another page's list"
+						: "managed PTE without a pv entry");
+		vio_pte(v, snap_slot(s, l->owner), l->va, l->level, l->pte, l->pte);
+		vio_page(v, c, pte_frame(l->pte, l->level));
+	}
+}
+
+void inv_pte_for_pv(struct check *c)
+{
+	const struct snapshot *s = c->cur;
+	for (size_t i = 0; i < s->npv; i++) {
+		const struct pv_snap *pv = &s->pv[i];
+		if (pv->owner <= 0)
+			continue; /* PV-6, PV-4 */
+		const struct leaf *l = leaf_at(&s->walk, (uint32_t)pv->owner, pv->va);
+		const char *why = NULL;
+		if (l == NULL)
+			why = "pv entry without a mapping behind it";
+		else if (l->va != pv->va || !(l->pte & c->d->pte_managed_bit))
+			why = "pv entry's mapping is not a managed 4 KiB PTE";
+		else if (leaf_page(c, l) != (int64_t)pv->page)
+			why = "pv entry on the list of a page its PTE does not map";
+		if (why == NULL)
+			continue;
+		struct violation *v = vio(c, "%s", why);
+		vio_pv(v, c, pv);
+		if (l)
+			vio_pte(v, pv->owner >= 0 ? snap_slot(s, (uint32_t)pv->owner) : VIO_SLOT_NONE, l->va, l->level,
+				l->pte, l->pte);
+		vio_page(v, c, (c->d->vm_page_first_pfn + pv->page) << PTS_PAGE_SHIFT);
+	}
+}
+
+void inv_pv_ptp(struct check *c)
+{
+	const struct snapshot *s = c->cur;
+	for (size_t i = 0; i < s->npv; i++) {
+		const struct pv_snap *pv = &s->pv[i];
+		const struct leaf *l = pv->owner > 0 ? leaf_at(&s->walk, (uint32_t)pv->owner, pv->va) : NULL;
+		if (l == NULL || l->va != pv->va)
+			continue;
+		int64_t pi = snap_page_index(c->d, l->ptp);
+		uint64_t want = pi < 0 ? 0 : desc_vm_page_kva(c->d, (uint64_t)pi);
+		if (pv->ptp == want)
+			continue;
+		struct violation *v = vio(c, "pv entry's PTP pointer 0x%llx, the PTE is in the PTP whose vm_page is 0x%llx",
+					  (unsigned long long)pv->ptp, (unsigned long long)want);
+		vio_pv(v, c, pv);
+		const struct ptp *t = ptp_by_pa(&s->walk, l->ptp);
+		if (t)
+			vio_ptp(v, c, t);
+	}
+}
+
+void inv_managed_bit(struct check *c)
+{
+	const struct snapshot *s = c->cur;
+	for (size_t i = 0; i < s->walk.nleaf; i++) {
+		const struct leaf *l = &s->walk.leaf[i];
+		bool want = leaf_is_user(c, l) && l->level == 1 &&
+			    arena_index_of(c->d, pte_frame(l->pte, l->level)) >= 0;
+		bool has = (l->pte & c->d->pte_managed_bit) != 0;
+		if (want == has)
+			continue;
+		struct violation *v = vio(c, want ? "user mapping of an arena page without the managed bit"
+						  : "managed bit on a mapping that is not a user mapping of an arena page");
+		vio_pte(v, snap_slot(s, l->owner), l->va, l->level, l->pte, l->pte);
+		vio_page(v, c, pte_frame(l->pte, l->level));
+	}
+	for (uint64_t i = 0; i < s->nvmp; i++) {
+		uint64_t pa = (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT;
+		if (s->vmp[i].pv_list == 0 || arena_index_of(c->d, pa) >= 0)
+			continue;
+		vio_page(vio(c, "pv list on a page that is not an arena page"), c, pa);
+	}
+	for (size_t i = 0; i < s->npv; i++) {
+		if (s->pv[i].owner != 0)
+			continue;
+		vio_pv(vio(c, "pv entry names the kernel pmap: kenter mappings are never pv-tracked"), c, &s->pv[i]);
+	}
+}
+
+void inv_pv_lists(struct check *c)
+{
+	const struct snapshot *s = c->cur;
+	struct hmap seen;
+	hmap_init(&seen);
+	for (size_t i = 0; i < s->npv; i++) {
+		const struct pv_snap *pv = &s->pv[i];
+		uint64_t key = (pv->va & ~(uint64_t)0xfff) | (uint32_t)(pv->owner & 0xfff), page;
+		if (pv->owner < 0)
+			continue;
+		if (hmap_get(&seen, key, &page) && page == pv->page) {
+			struct violation *v = vio(c, "(pmap, va) twice on one pv list");
+			vio_pv(v, c, pv);
+			vio_page(v, c, (c->d->vm_page_first_pfn + pv->page) << PTS_PAGE_SHIFT);
+		}
+		hmap_put(&seen, key, pv->page);
+	}
+	hmap_free(&seen);
+}
+
+void inv_pv_pmap_live(struct check *c)
+{
+	const struct snapshot *s = c->cur;
+	for (size_t i = 0; i < s->npv; i++)
+		if (s->pv[i].owner < 0)
+			vio_pv(vio(c, "pv entry names pmap 0x%llx, which is not on the pmap list",
+				   (unsigned long long)s->pv[i].pmap),
+			       c, &s->pv[i]);
+}

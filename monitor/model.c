@@ -1,0 +1,429 @@
+/* monitor/model.c - the reference model driven by op semantics.  Mappings are
+ * a sorted array keyed by (slot, va); per-page modified/referenced state is a
+ * tri-state prediction that a query result may collapse.
+ */
+#include "model.h"
+
+#include "pte.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAGE 4096ull
+
+int model_init(struct model *m, size_t npages, size_t nkenter, uint64_t user_max)
+{
+	memset(m, 0, sizeof *m);
+	m->page = calloc(npages ? npages : 1, sizeof *m->page);
+	m->kenter = calloc(nkenter ? nkenter : 1, sizeof *m->kenter);
+	m->npage = npages;
+	m->nkenter = nkenter;
+	m->user_max = user_max;
+	m->active = -1;
+	if (m->page == NULL || m->kenter == NULL) {
+		model_free(m);
+		return -1;
+	}
+	return 0;
+}
+
+void model_free(struct model *m)
+{
+	free(m->map);
+	free(m->page);
+	free(m->kenter);
+	memset(m, 0, sizeof *m);
+}
+
+static int cmp_key(uint32_t slot, uint64_t va, const struct model_map *e)
+{
+	if (slot != e->slot)
+		return slot < e->slot ? -1 : 1;
+	return va == e->va ? 0 : va < e->va ? -1 : 1;
+}
+
+/* first index whose key is >= (slot, va) */
+static size_t lower_bound(const struct model *m, uint32_t slot, uint64_t va)
+{
+	size_t lo = 0, hi = m->nmap;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (cmp_key(slot, va, &m->map[mid]) > 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+const struct model_map *model_lookup(const struct model *m, uint32_t slot, uint64_t va)
+{
+	size_t i = lower_bound(m, slot, va);
+	return i < m->nmap && cmp_key(slot, va, &m->map[i]) == 0 ? &m->map[i] : NULL;
+}
+
+int model_set(struct model *m, const struct model_map *e)
+{
+	size_t i = lower_bound(m, e->slot, e->va);
+	if (i < m->nmap && cmp_key(e->slot, e->va, &m->map[i]) == 0) {
+		m->map[i] = *e;
+		return 0;
+	}
+	if (m->nmap == m->cap) {
+		size_t n = m->cap ? m->cap * 2 : 256;
+		struct model_map *p = realloc(m->map, n * sizeof *p);
+		if (p == NULL)
+			return -1;
+		m->map = p;
+		m->cap = n;
+	}
+	memmove(&m->map[i + 1], &m->map[i], (m->nmap - i) * sizeof *m->map);
+	m->map[i] = *e;
+	m->nmap++;
+	return 0;
+}
+
+/* remove every mapping of slot in [va, end) */
+static void remove_range(struct model *m, uint32_t slot, uint64_t va, uint64_t end)
+{
+	size_t i = lower_bound(m, slot, va), j = i;
+	while (j < m->nmap && m->map[j].slot == slot && m->map[j].va < end)
+		j++;
+	memmove(&m->map[i], &m->map[j], (m->nmap - j) * sizeof *m->map);
+	m->nmap -= j - i;
+}
+
+enum tri model_modified(const struct model *m, uint32_t page)
+{
+	return page < m->npage ? (enum tri)m->page[page].modified : TRI_MAYBE;
+}
+
+enum tri model_referenced(const struct model *m, uint32_t page)
+{
+	return page < m->npage ? (enum tri)m->page[page].referenced : TRI_MAYBE;
+}
+
+const char *result_name(uint32_t result)
+{
+	static const char *const names[PTS_RES_COUNT] = {"pending", "ok",   "enomem", "true",  "false",
+							 "fault",   "none", "page",   "einval"};
+	return result < PTS_RES_COUNT ? names[result] : "bad-result";
+}
+
+static void finding(struct model_out *out, const char *inv, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void finding(struct model_out *out, const char *inv, const char *fmt, ...)
+{
+	if (out->n == MODEL_MAX_FINDINGS)
+		return;
+	struct model_finding *f = &out->f[out->n++];
+	va_list ap;
+	f->inv = inv;
+	va_start(ap, fmt);
+	vsnprintf(f->msg, sizeof f->msg, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- validity of an op record */
+
+static bool user_va_ok(const struct model *m, uint64_t va)
+{
+	return va % PAGE == 0 && va < m->user_max;
+}
+
+static bool range_ok(const struct model *m, const struct pts_op *op, uint64_t *end)
+{
+	*end = op->end ? op->end : op->va + PAGE;
+	return user_va_ok(m, op->va) && *end % PAGE == 0 && *end > op->va && *end <= m->user_max;
+}
+
+static bool slot_live(const struct model *m, const struct pts_op *op)
+{
+	return op->pmap < PTS_MAX_PMAPS && m->live[op->pmap];
+}
+
+static bool prot_ok(uint32_t prot)
+{
+	return (prot & PTS_PROT_READ) && (prot & ~7u) == 0;
+}
+
+static bool kenter_range_ok(const struct model *m, const struct pts_op *op, uint64_t *end)
+{
+	*end = op->end ? op->end : op->va + PAGE;
+	return op->va % PAGE == 0 && *end % PAGE == 0 && *end > op->va && *end / PAGE <= m->nkenter;
+}
+
+static bool op_valid(const struct model *m, const struct pts_op *op)
+{
+	uint64_t end;
+	switch (op->kind) {
+	case PTS_OP_CREATE:
+		return op->pmap < PTS_MAX_PMAPS && !m->live[op->pmap];
+	case PTS_OP_DESTROY:
+	case PTS_OP_ACTIVATE:
+	case PTS_OP_COLLECT:
+		return slot_live(m, op);
+	case PTS_OP_ENTER:
+		return slot_live(m, op) && user_va_ok(m, op->va) && op->page < m->npage && prot_ok(op->prot);
+	case PTS_OP_REMOVE:
+		return slot_live(m, op) && range_ok(m, op, &end);
+	case PTS_OP_PROTECT:
+		return slot_live(m, op) && range_ok(m, op, &end) && prot_ok(op->prot);
+	case PTS_OP_UNWIRE:
+	case PTS_OP_EXTRACT:
+	case PTS_OP_TOUCH:
+		return slot_live(m, op) && user_va_ok(m, op->va);
+	case PTS_OP_PAGE_PROTECT:
+		return op->page < m->npage && (op->prot == 0 || op->prot == PTS_PROT_READ ||
+					       op->prot == (PTS_PROT_READ | PTS_PROT_EXEC));
+	case PTS_OP_CLEAR_MODIFY:
+	case PTS_OP_CLEAR_REFERENCE:
+	case PTS_OP_IS_MODIFIED:
+	case PTS_OP_IS_REFERENCED:
+	case PTS_OP_ZERO:
+		return op->page < m->npage;
+	case PTS_OP_COPY:
+		return op->page < m->npage && op->page2 < m->npage;
+	case PTS_OP_KENTER:
+		return op->va % PAGE == 0 && op->va / PAGE < m->nkenter && op->page < m->npage &&
+		       prot_ok(op->prot);
+	case PTS_OP_KREMOVE:
+		return kenter_range_ok(m, op, &end);
+	case PTS_OP_FAIL_ALLOC:
+		return op->value >= 1;
+	}
+	return false;
+}
+
+/* ---- fault injection: which counted allocation fails */
+
+static void enter_allocs(const struct model *m, const struct pts_op *op, const struct model_env *env,
+			 unsigned *lo, unsigned *hi)
+{
+	const struct model_map *old = model_lookup(m, op->pmap, op->va);
+	unsigned ptps = env && env->missing_ptps ? env->missing_ptps(env->ctx, op->pmap, op->va) : 0;
+	*lo = ptps + (old == NULL ? 1u : 0u);
+	*hi = ptps + (old == NULL || old->page != op->page ? 1u : 0u);
+}
+
+/* false if the result contradicts fault injection; updates the window */
+static void check_canfail(struct model *m, const struct pts_op *op, const struct model_env *env,
+			  struct model_out *out)
+{
+	unsigned lo, hi;
+	bool counted = op->kind == PTS_OP_ENTER && (op->flags & PTS_OPF_CANFAIL);
+	if (op->result == PTS_RES_ENOMEM) {
+		if (!counted || !m->armed)
+			finding(out, "MODEL-5", "enomem without an armed `fail alloc` on a %s call",
+				counted ? "canfail" : "non-canfail");
+		else if (enter_allocs(m, op, env, &lo, &hi), m->fail_lo > hi)
+			finding(out, "MODEL-5",
+				"enomem, but the failing allocation is #%llu from now and this enter makes "
+				"at most %u",
+				(unsigned long long)m->fail_lo, hi);
+		m->armed = false;
+		out->unchanged = true;
+		return;
+	}
+	if (!counted || !m->armed)
+		return;
+	enter_allocs(m, op, env, &lo, &hi);
+	if (m->fail_hi <= lo)
+		finding(out, "MODEL-5",
+			"enter succeeded though allocation #%llu was armed to fail and it needs %u",
+			(unsigned long long)m->fail_hi, lo);
+	m->fail_lo = m->fail_lo > hi ? m->fail_lo - hi : 1;
+	m->fail_hi = m->fail_hi > lo ? m->fail_hi - lo : 0;
+	if (m->fail_hi == 0)
+		m->armed = false;
+}
+
+/* ---- op effects */
+
+static void do_enter(struct model *m, const struct pts_op *op)
+{
+	struct model_map e = {op->pmap, op->va, (uint32_t)op->page, (uint8_t)op->prot,
+			      (op->flags & PTS_OPF_WIRED) ? 1 : 0};
+	(void)model_set(m, &e); /* out of host memory: the comparison will say so */
+}
+
+static void do_protect(struct model *m, uint32_t slot, uint64_t va, uint64_t end, uint32_t prot)
+{
+	for (size_t i = lower_bound(m, slot, va); i < m->nmap && m->map[i].slot == slot && m->map[i].va < end;
+	     i++)
+		m->map[i].prot &= (uint8_t)prot;
+}
+
+static void do_page_protect(struct model *m, uint32_t page, uint32_t prot)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < m->nmap; i++) {
+		if (m->map[i].page == page) {
+			if (prot == 0)
+				continue;
+			m->map[i].prot &= (uint8_t)prot;
+		}
+		m->map[j++] = m->map[i];
+	}
+	m->nmap = j;
+}
+
+static void do_touch(struct model *m, const struct pts_op *op, struct model_out *out)
+{
+	const struct model_map *e = model_lookup(m, op->pmap, op->va);
+	bool write = (op->flags & PTS_OPF_WRITE) != 0;
+	bool ok = e != NULL && (!write || (e->prot & PTS_PROT_WRITE));
+	m->active = (int32_t)op->pmap;
+	if (op->result != (ok ? PTS_RES_OK : PTS_RES_FAULT))
+		finding(out, "TLB-4", "touch %s at 0x%llx: model says %s (%s), guest says %s",
+			write ? "w" : "r", (unsigned long long)op->va, ok ? "ok" : "fault",
+			e ? prot_name(e->prot) : "unmapped", result_name(op->result));
+	if (e == NULL)
+		return;
+	struct model_page *pg = &m->page[e->page];
+	if (op->result == PTS_RES_OK) {
+		pg->referenced = TRI_YES;
+		if (write)
+			pg->modified = TRI_YES;
+	} else if (pg->referenced == TRI_NO) {
+		pg->referenced = TRI_MAYBE;
+	}
+}
+
+static void query(uint8_t *state, uint32_t result, const char *what, uint64_t page,
+		  struct model_out *out)
+{
+	bool yes = result == PTS_RES_TRUE;
+	if (result != PTS_RES_TRUE && result != PTS_RES_FALSE) {
+		finding(out, "MODEL-2", "%s pg%llu: result %s, want true or false", what,
+			(unsigned long long)page, result_name(result));
+		return;
+	}
+	if (*state != TRI_MAYBE && (*state == TRI_YES) != yes)
+		finding(out, "MODEL-2", "%s pg%llu: model says %s, guest says %s", what,
+			(unsigned long long)page, *state == TRI_YES ? "true" : "false", yes ? "true" : "false");
+	*state = yes ? TRI_YES : TRI_NO;
+}
+
+static void do_extract(const struct model *m, const struct pts_op *op, struct model_out *out)
+{
+	const struct model_map *e = model_lookup(m, op->pmap, op->va);
+	if (e == NULL && op->result != PTS_RES_NONE)
+		finding(out, "MODEL-2", "extract 0x%llx: model says none, guest says %s %llu",
+			(unsigned long long)op->va, result_name(op->result), (unsigned long long)op->value);
+	if (e != NULL && (op->result != PTS_RES_PAGE || op->value != e->page))
+		finding(out, "MODEL-2", "extract 0x%llx: model says pg%u, guest says %s %llu",
+			(unsigned long long)op->va, e->page, result_name(op->result),
+			(unsigned long long)op->value);
+}
+
+static void apply_valid(struct model *m, const struct pts_op *op, struct model_out *out)
+{
+	uint64_t end = op->end ? op->end : op->va + PAGE;
+	switch (op->kind) {
+	case PTS_OP_CREATE:
+		m->live[op->pmap] = true;
+		break;
+	case PTS_OP_DESTROY:
+		remove_range(m, op->pmap, 0, UINT64_MAX);
+		m->live[op->pmap] = false;
+		if (m->active == (int32_t)op->pmap)
+			m->active = -1;
+		break;
+	case PTS_OP_ACTIVATE:
+		m->active = (int32_t)op->pmap;
+		break;
+	case PTS_OP_ENTER:
+		do_enter(m, op);
+		break;
+	case PTS_OP_REMOVE:
+		remove_range(m, op->pmap, op->va, end);
+		break;
+	case PTS_OP_PROTECT:
+		do_protect(m, op->pmap, op->va, end, op->prot);
+		break;
+	case PTS_OP_UNWIRE:
+		for (size_t i = lower_bound(m, op->pmap, op->va); i < m->nmap && m->map[i].slot == op->pmap &&
+								 m->map[i].va == op->va;
+		     i++)
+			m->map[i].wired = 0;
+		break;
+	case PTS_OP_EXTRACT:
+		do_extract(m, op, out);
+		break;
+	case PTS_OP_PAGE_PROTECT:
+		do_page_protect(m, (uint32_t)op->page, op->prot);
+		break;
+	case PTS_OP_CLEAR_MODIFY:
+		m->page[op->page].modified = TRI_NO;
+		break;
+	case PTS_OP_CLEAR_REFERENCE:
+		m->page[op->page].referenced = TRI_NO;
+		break;
+	case PTS_OP_IS_MODIFIED:
+		query(&m->page[op->page].modified, op->result, "is_modified", op->page, out);
+		break;
+	case PTS_OP_IS_REFERENCED:
+		query(&m->page[op->page].referenced, op->result, "is_referenced", op->page, out);
+		break;
+	case PTS_OP_TOUCH:
+		do_touch(m, op, out);
+		break;
+	case PTS_OP_KENTER:
+		m->kenter[op->va / PAGE] = (struct model_kenter){true, (uint32_t)op->page, (uint8_t)op->prot};
+		break;
+	case PTS_OP_KREMOVE:
+		for (uint64_t k = op->va / PAGE; k < end / PAGE; k++)
+			m->kenter[k].on = false;
+		break;
+	case PTS_OP_FAIL_ALLOC:
+		m->armed = true;
+		m->fail_lo = m->fail_hi = op->value;
+		break;
+	}
+}
+
+/* the result an op must have unless it is a query or can fail */
+static uint32_t plain_result(uint32_t kind)
+{
+	switch (kind) {
+	case PTS_OP_EXTRACT:
+	case PTS_OP_IS_MODIFIED:
+	case PTS_OP_IS_REFERENCED:
+	case PTS_OP_TOUCH:
+		return PTS_RES_COUNT; /* checked by the op itself */
+	}
+	return PTS_RES_OK;
+}
+
+int model_apply(struct model *m, const struct pts_op *op, const struct model_env *env,
+		struct model_out *out)
+{
+	memset(out, 0, sizeof *out);
+	out->valid = op_valid(m, op);
+	if (!out->valid) {
+		out->unchanged = true;
+		if (op->result != PTS_RES_EINVAL)
+			finding(out, "MODEL-2", "invalid op record: result %s, want einval",
+				result_name(op->result));
+		return 0;
+	}
+	if (op->result == PTS_RES_EINVAL || op->result == PTS_RES_PENDING) {
+		finding(out, "MODEL-2", "valid op: result %s", result_name(op->result));
+		out->unchanged = true;
+		return 0;
+	}
+	check_canfail(m, op, env, out);
+	if (out->unchanged)
+		return 0;
+	uint32_t want = plain_result(op->kind);
+	if (want != PTS_RES_COUNT && op->result != want)
+		finding(out, "MODEL-2", "result %s, want %s", result_name(op->result), result_name(want));
+	apply_valid(m, op, out);
+	out->unchanged = op->kind == PTS_OP_EXTRACT || op->kind == PTS_OP_IS_MODIFIED ||
+			 op->kind == PTS_OP_IS_REFERENCED || op->kind == PTS_OP_FAIL_ALLOC;
+	return 0;
+}

@@ -1,0 +1,82 @@
+/* monitor/model.h - the reference model: what docs/semantics.md says the pmap
+ * state must be after each op, independent of how the guest implements it.
+ */
+#ifndef MONITOR_MODEL_H
+#define MONITOR_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ptshadow/abi.h>
+
+/* a prediction that may be unknown: after a faulting touch, A is unspecified */
+enum tri { TRI_NO = 0, TRI_YES = 1, TRI_MAYBE = 2 };
+
+struct model_map {
+	uint32_t slot;
+	uint64_t va;
+	uint32_t page;
+	uint8_t prot;
+	uint8_t wired;
+};
+
+struct model_kenter {
+	bool on;
+	uint32_t page;
+	uint8_t prot;
+};
+
+struct model_page {
+	uint8_t modified, referenced; /* enum tri: what is_modified / is_referenced must say */
+};
+
+struct model {
+	bool live[PTS_MAX_PMAPS];
+	struct model_map *map; /* sorted by (slot, va) */
+	size_t nmap, cap;
+	struct model_kenter *kenter;
+	size_t nkenter;
+	struct model_page *page;
+	size_t npage;
+	uint64_t user_max;
+	int32_t active; /* slot, or -1 for the kernel pmap */
+	/* fault injection: the failing allocation is the lo..hi-th counted one from now */
+	bool armed;
+	uint64_t fail_lo, fail_hi;
+};
+
+/* what the model needs from the pre-op page tables */
+struct model_env {
+	/* PTPs enter would have to allocate for (slot, va) */
+	unsigned (*missing_ptps)(void *ctx, uint32_t slot, uint64_t va);
+	void *ctx;
+};
+
+#define MODEL_MAX_FINDINGS 4
+struct model_finding {
+	const char *inv;
+	char msg[200];
+};
+
+struct model_out {
+	bool valid;    /* the op was valid (else EINVAL expected) */
+	bool unchanged; /* state must equal the pre-op state (enomem, einval, queries) */
+	struct model_finding f[MODEL_MAX_FINDINGS];
+	unsigned n;
+};
+
+int model_init(struct model *m, size_t npages, size_t nkenter, uint64_t user_max);
+void model_free(struct model *m);
+/* insert or replace (slot, va); -1 on ENOMEM */
+int model_set(struct model *m, const struct model_map *e);
+const struct model_map *model_lookup(const struct model *m, uint32_t slot, uint64_t va);
+/* apply op (with the guest's result in op->result), checking results */
+int model_apply(struct model *m, const struct pts_op *op, const struct model_env *env,
+		struct model_out *out);
+/* predicted modified / referenced state of an arena page */
+enum tri model_modified(const struct model *m, uint32_t page);
+enum tri model_referenced(const struct model *m, uint32_t page);
+const char *result_name(uint32_t result);
+
+#endif /* MONITOR_MODEL_H */

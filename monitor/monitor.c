@@ -1,0 +1,322 @@
+/* monitor/monitor.c - the monitor's life: create on a descriptor, take the
+ * first snapshot, then after each op read a new snapshot, diff it against the
+ * shadow, step the model and run every enabled invariant.
+ */
+#include "monitor.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "check.h"
+#include "desc.h"
+#include "monitor_impl.h"
+#include "pte.h"
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+struct monitor *monitor_create(const struct gmem *mem, gpa_t desc_gpa, const struct monitor_config *cfg,
+			       char *err, size_t errlen)
+{
+	struct monitor *m = calloc(1, sizeof *m);
+	if (m == NULL) {
+		snprintf(err, errlen, "monitor: out of memory");
+		return NULL;
+	}
+	m->mem = *mem;
+	if (cfg != NULL)
+		m->cfg = *cfg;
+	if (m->cfg.max_per_invariant == 0)
+		m->cfg.max_per_invariant = 8;
+	if (m->cfg.max_violations == 0)
+		m->cfg.max_violations = 10000;
+	inv_set_all(&m->on, true);
+	if (inv_set_parse(&m->on, m->cfg.check_spec, err, errlen) != 0 ||
+	    desc_load(&m->mem, desc_gpa, &m->desc, err, errlen) != 0) {
+		free(m);
+		return NULL;
+	}
+	m->cfg.check_spec = NULL; /* not ours to keep */
+	kview_init(&m->kv, &m->desc, &m->mem);
+	snap_init(&m->snap[0]);
+	snap_init(&m->snap[1]);
+	pte_delta_init(&m->delta);
+	if (model_init(&m->model, m->desc.arena_npages, m->desc.kenter_size / PTS_PAGE_SIZE,
+		       m->desc.user_max) != 0) {
+		snprintf(err, errlen, "monitor: out of memory");
+		monitor_destroy(m);
+		return NULL;
+	}
+	return m;
+}
+
+void monitor_destroy(struct monitor *m)
+{
+	if (m == NULL)
+		return;
+	kview_free(&m->kv);
+	snap_free(&m->snap[0]);
+	snap_free(&m->snap[1]);
+	pte_delta_free(&m->delta);
+	model_free(&m->model);
+	free(m->tlb);
+	free(m->vio);
+	free(m);
+}
+
+size_t monitor_nviolations(const struct monitor *m)
+{
+	return m->nvio;
+}
+
+const struct violation *monitor_violation(const struct monitor *m, size_t i)
+{
+	return i < m->nvio ? &m->vio[i] : NULL;
+}
+
+void monitor_clear_violations(struct monitor *m)
+{
+	m->nvio = 0;
+}
+
+const struct monitor_stats *monitor_stats(const struct monitor *m)
+{
+	return &m->stats;
+}
+
+const struct pts_descriptor *monitor_descriptor(const struct monitor *m)
+{
+	return &m->desc;
+}
+
+int monitor_dump_pmap(const struct monitor *m, int32_t slot, FILE *out)
+{
+	const struct snapshot *s = &m->snap[m->cur];
+	int32_t owner = slot < 0 ? 0 : snap_pmap_by_slot(s, (uint32_t)slot);
+	if (owner < 0 || (size_t)owner >= s->npmap)
+		return -1;
+	walk_dump(&s->walk, (uint32_t)owner, m->desc.pte_wired_bit, m->desc.pte_managed_bit, out);
+	return 0;
+}
+
+/* ---- reading */
+
+static int read_snapshot(struct monitor *m, const struct snapshot *prev)
+{
+	struct snapshot *s = &m->snap[m->cur];
+	struct snap_params p = {&m->kv, m->mem.size / PTS_PAGE_SIZE + 1,
+				(size_t)(m->desc.pv_kva_size / PTS_PAGE_SIZE) * PTS_PAGE_SIZE / 8 + 1, prev};
+	return snap_read(s, &p);
+}
+
+static void read_tlb(struct monitor *m)
+{
+	const struct snapshot *s = &m->snap[m->cur];
+	m->ntlb = 0;
+	m->tlb_known = s->tlb_ok;
+	m->tlb_went_back = m->tlb_wrapped = false;
+	if (!s->tlb_ok)
+		return;
+	if (s->tlb_head < m->tlb_seen) {
+		m->tlb_went_back = true;
+		m->tlb_known = false;
+		m->tlb_seen = s->tlb_head;
+		return;
+	}
+	uint64_t n = s->tlb_head - m->tlb_seen, first = m->tlb_seen;
+	if (n > PTS_TLB_RECORDS) {
+		m->tlb_wrapped = true;
+		m->tlb_known = false;
+		m->tlb_seen = s->tlb_head;
+		return;
+	}
+	if (m->tlb_cap < n) {
+		struct pts_tlb_record *r = realloc(m->tlb, n * sizeof *r);
+		if (r == NULL) {
+			m->tlb_known = false;
+			return;
+		}
+		m->tlb = r;
+		m->tlb_cap = n;
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		uint8_t b[sizeof(struct pts_tlb_record)];
+		uint64_t kva = m->desc.tlb_ledger + offsetof(struct pts_tlb_ledger, rec) +
+			       ((first + i) % PTS_TLB_RECORDS) * sizeof b;
+		if (kva_read(&m->kv, kva, b, sizeof b) != 0) {
+			m->tlb_known = false;
+			break;
+		}
+		m->tlb[m->ntlb++] = (struct pts_tlb_record){le_field(b, 0, 8), (uint32_t)le_field(b, 8, 4), 0,
+							    le_field(b, 16, 8), le_field(b, 24, 8),
+							    le_field(b, 32, 8)};
+	}
+	m->tlb_first = first;
+	m->tlb_seen = s->tlb_head;
+}
+
+/* old owner index -> new owner index (same pmap KVA and slot), or UINT32_MAX */
+static void map_owners(const struct snapshot *old, const struct snapshot *cur, uint32_t *map)
+{
+	for (size_t i = 0; i < old->npmap; i++) {
+		int32_t j = i == 0 ? 0 : snap_pmap_by_kva(cur, old->pmap[i].kva);
+		map[i] = j < 0 || (i != 0 && cur->pmap[j].slot != old->pmap[i].slot) ? UINT32_MAX : (uint32_t)j;
+	}
+}
+
+static int compute_delta(struct monitor *m, const struct snapshot *old, const struct snapshot *cur)
+{
+	uint32_t map[SNAP_MAX_PMAPS];
+	map_owners(old, cur, map);
+	if (shadow_diff(&old->walk, &cur->walk, map, &m->delta) != 0)
+		return -1;
+	for (size_t i = 0; i < m->delta.n; i++) {
+		struct pte_change *c = &m->delta.chg[i];
+		c->slot = snap_slot(c->flags & PTE_CHG_DETACHED ? old : cur, c->owner);
+	}
+	return 0;
+}
+
+/* ---- the model */
+
+static unsigned missing_ptps(void *ctx, uint32_t slot, uint64_t va)
+{
+	const struct snapshot *s = ctx;
+	int32_t owner = snap_pmap_by_slot(s, slot);
+	if (owner < 0)
+		return 3;
+	for (unsigned level = 3; level >= 1; level--)
+		if (ptp_by_key(&s->walk, (uint32_t)owner, level, va & ~(level_span(level + 1) - 1)) == NULL)
+			return level;
+	return 0;
+}
+
+/* what the guest shows at registration is the model's starting point */
+static void seed_model(struct monitor *m, const struct snapshot *s)
+{
+	const struct pts_descriptor *d = &m->desc;
+	for (size_t i = 1; i < s->npmap; i++)
+		if (s->pmap[i].slot < PTS_MAX_PMAPS)
+			m->model.live[s->pmap[i].slot] = true;
+	for (size_t i = 0; i < s->walk.nleaf; i++) {
+		const struct leaf *l = &s->walk.leaf[i];
+		int64_t pg = arena_index_of(d, pte_frame(l->pte, l->level));
+		if (pg < 0 || l->level != 1)
+			continue;
+		if (l->owner != 0 && l->va < d->user_max) {
+			struct model_map e = {s->pmap[l->owner].slot, l->va, (uint32_t)pg, (uint8_t)pte_prot(l->pte),
+					      (l->pte & d->pte_wired_bit) ? 1 : 0};
+			(void)model_set(&m->model, &e);
+		} else if (l->owner == 0 && l->va >= d->kenter_base && l->va - d->kenter_base < d->kenter_size) {
+			m->model.kenter[(l->va - d->kenter_base) / PTS_PAGE_SIZE] =
+				(struct model_kenter){true, (uint32_t)pg, (uint8_t)pte_prot(l->pte)};
+		}
+	}
+	for (uint64_t pg = 0; pg < d->arena_npages; pg++) {
+		const struct vmp *v = &s->vmp[d->arena_first_pfn - d->vm_page_first_pfn + pg];
+		bool mod = v->attrs & PTS_ATTR_MODIFIED, ref = v->attrs & PTS_ATTR_REFERENCED;
+		for (size_t i = 0; s->nvmp && i < s->walk.nleaf; i++) {
+			const struct leaf *l = &s->walk.leaf[i];
+			if (l->owner == 0 || !(l->pte & d->pte_managed_bit) ||
+			    arena_index_of(d, pte_frame(l->pte, l->level)) != (int64_t)pg)
+				continue;
+			mod |= (l->pte & PG_M) != 0;
+			ref |= (l->pte & PG_U) != 0;
+		}
+		m->model.page[pg] = (struct model_page){mod ? TRI_YES : TRI_NO, ref ? TRI_YES : TRI_NO};
+	}
+}
+
+/* ---- running the checks */
+
+static void run_checks(struct monitor *m, const struct pts_op *op, const struct model_out *mout,
+		       uint64_t cr3_before)
+{
+	struct check c = {.m = m,
+			  .d = &m->desc,
+			  .cur = &m->snap[m->cur],
+			  .prev = m->begun ? &m->snap[!m->cur] : NULL,
+			  .delta = &m->delta,
+			  .op = op,
+			  .model = &m->model,
+			  .mout = mout,
+			  .tlb = m->tlb,
+			  .ntlb = m->ntlb,
+			  .tlb_known = m->tlb_known,
+			  .cr3_before = cr3_before,
+			  .cr3_after = m->cr3};
+	memset(m->per_inv, 0, sizeof m->per_inv);
+	for (size_t i = 0; i < invariant_count(); i++) {
+		if (!m->on.on[i])
+			continue;
+		c.inv = invariant_at(i);
+		check_issues(&c);
+		c.inv->fn(&c);
+	}
+}
+
+static void set_op(struct monitor *m, uint64_t op_index, uint32_t kind, const char *text)
+{
+	m->op_index = op_index;
+	m->op_kind = kind;
+	snprintf(m->op_text, sizeof m->op_text, "%s", text ? text : op_kind_name(kind));
+	m->new_vio = 0;
+}
+
+int monitor_begin(struct monitor *m, uint64_t cr3)
+{
+	uint64_t t0 = now_ns();
+	set_op(m, 0, PTS_OP_NONE, "register");
+	m->begun = false;
+	m->cur = 0;
+	if (read_snapshot(m, NULL) != 0)
+		return -1;
+	const struct snapshot *s = &m->snap[m->cur];
+	m->tlb_seen = s->tlb_head;
+	read_tlb(m);
+	m->cr3 = cr3;
+	m->delta.n = 0;
+	seed_model(m, s);
+	m->model.active = -1;
+	for (size_t i = 1; i < s->npmap; i++)
+		if (s->pmap[i].root == (cr3 & PG_FRAME))
+			m->model.active = (int32_t)s->pmap[i].slot;
+	run_checks(m, NULL, NULL, cr3);
+	m->begun = true;
+	m->stats.last_ns = now_ns() - t0;
+	return m->new_vio;
+}
+
+int monitor_after_op(struct monitor *m, const struct pts_op *op, uint64_t op_index, const char *op_text,
+		     uint64_t cr3)
+{
+	uint64_t t0 = now_ns();
+	if (!m->begun && monitor_begin(m, m->cr3) < 0)
+		return -1;
+	set_op(m, op_index, op->kind, op_text);
+	m->cur = !m->cur;
+	const struct snapshot *prev = &m->snap[!m->cur];
+	if (read_snapshot(m, prev) != 0 || compute_delta(m, prev, &m->snap[m->cur]) != 0)
+		return -1;
+	read_tlb(m);
+	struct model_out mout;
+	struct model_env env = {missing_ptps, (void *)prev};
+	model_apply(&m->model, op, &env, &mout);
+	uint64_t cr3_before = m->cr3;
+	m->cr3 = cr3;
+	run_checks(m, op, &mout, cr3_before);
+	uint64_t dt = now_ns() - t0;
+	m->stats.ops++;
+	m->stats.last_ns = dt;
+	m->stats.total_ns += dt;
+	if (dt > m->stats.max_ns)
+		m->stats.max_ns = dt;
+	m->stats.ptps = m->snap[m->cur].walk.nptp;
+	m->stats.pte_changes = m->delta.n;
+	return m->new_vio;
+}

@@ -1,0 +1,65 @@
+/* monitor/monitor.h - the API the VMM calls: create the monitor on a guest
+ * memory view and a registered descriptor, then check after every op.
+ */
+#ifndef MONITOR_MONITOR_H
+#define MONITOR_MONITOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <ptshadow/abi.h>
+
+#include "gmem.h"
+#include "invariant.h"
+#include "violation.h"
+
+struct monitor;
+
+struct monitor_config {
+	const char *check_spec;  /* --check spec, e.g. "-TLB,-POOL-3"; NULL = all */
+	unsigned max_per_invariant; /* violations kept per invariant per op (0 = 8) */
+	size_t max_violations;   /* total kept (0 = 10000); later ones are counted only */
+};
+
+struct monitor_stats {
+	uint64_t ops;         /* monitor_after_op calls */
+	uint64_t last_ns;     /* check time of the last op */
+	uint64_t max_ns;
+	uint64_t total_ns;
+	uint64_t ptps;        /* page-table pages in the last walk */
+	uint64_t pte_changes; /* entries in the last delta */
+	uint64_t violations;  /* ever found (including ones not kept) */
+};
+
+/*
+ * Copy out and validate the descriptor at desc_gpa.  NULL with a one-line
+ * message in err on a bad descriptor, a bad --check spec, or no memory.
+ * mem must stay valid (same base) for the monitor's life.
+ */
+struct monitor *monitor_create(const struct gmem *mem, gpa_t desc_gpa, const struct monitor_config *cfg,
+			       char *err, size_t errlen);
+void monitor_destroy(struct monitor *m);
+
+/* First snapshot after registration: shadow, model seeded from the guest
+ * state, invariants checked.  Returns the number of new violations, or -1. */
+int monitor_begin(struct monitor *m, uint64_t cr3);
+
+/* After the guest executed op (result filled in); cr3 = the vCPU's CR3 now.
+ * Returns the number of new violations, or -1 when out of host memory. */
+int monitor_after_op(struct monitor *m, const struct pts_op *op, uint64_t op_index, const char *op_text,
+		     uint64_t cr3);
+
+size_t monitor_nviolations(const struct monitor *m);
+const struct violation *monitor_violation(const struct monitor *m, size_t i);
+/* forget the kept violations (e.g. after the VMM wrote them out) */
+void monitor_clear_violations(struct monitor *m);
+const struct monitor_stats *monitor_stats(const struct monitor *m);
+const struct pts_descriptor *monitor_descriptor(const struct monitor *m);
+
+/* Print a pmap's mappings like QEMU's `info tlb`; slot -1 = kernel pmap.
+ * 0, or -1 if no such pmap in the last snapshot. */
+int monitor_dump_pmap(const struct monitor *m, int32_t slot, FILE *out);
+
+#endif /* MONITOR_MONITOR_H */

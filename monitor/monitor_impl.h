@@ -1,0 +1,40 @@
+/* monitor/monitor_impl.h - the inside of struct monitor, shared by
+ * monitor.c (its life) and check.c (reporting).  Internal to monitor/.
+ */
+#ifndef MONITOR_MONITOR_IMPL_H
+#define MONITOR_MONITOR_IMPL_H
+
+#include "check.h"
+#include "desc.h"
+#include "monitor.h"
+
+struct monitor {
+	struct gmem mem;
+	struct pts_descriptor desc;
+	struct monitor_config cfg;
+	struct inv_set on;
+	struct kview kv;
+	struct snapshot snap[2];
+	int cur; /* index of the newest snapshot */
+	bool begun;
+	struct pte_delta delta;
+	struct model model;
+	/* TLB ledger */
+	uint64_t tlb_seen, tlb_first;
+	struct pts_tlb_record *tlb;
+	size_t ntlb, tlb_cap;
+	bool tlb_known, tlb_wrapped, tlb_went_back;
+	uint64_t cr3;
+	/* the op being checked */
+	uint64_t op_index;
+	uint32_t op_kind;
+	char op_text[128];
+	unsigned per_inv[INV_MAX];
+	/* results */
+	struct violation *vio;
+	size_t nvio, vio_cap;
+	int new_vio;
+	struct monitor_stats stats;
+};
+
+#endif /* MONITOR_MONITOR_IMPL_H */

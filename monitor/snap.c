@@ -1,0 +1,458 @@
+/* monitor/snap.c - read the guest pmap state through the descriptor.  Every
+ * structure is copied out before it is looked at; every list is bounded and
+ * cycle-checked; what cannot be read becomes an issue for the invariant that
+ * owns it, never a crash.
+ */
+#include "snap.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pte.h"
+#include "violation.h"
+
+void snap_init(struct snapshot *s)
+{
+	memset(s, 0, sizeof *s);
+	hmap_init(&s->pv_by_va);
+	hmap_init(&s->pv_by_kva);
+	hmap_init(&s->pool.free_item);
+	ptp_set_init(&s->walk);
+}
+
+void snap_free(struct snapshot *s)
+{
+	free(s->hash);
+	free(s->vmp);
+	free(s->pv);
+	free(s->pool.page);
+	free(s->issue);
+	hmap_free(&s->pv_by_va);
+	hmap_free(&s->pv_by_kva);
+	hmap_free(&s->pool.free_item);
+	ptp_set_free(&s->walk);
+	snap_init(s);
+}
+
+struct snap_issue *snap_issue(struct snapshot *s, const char *inv, const char *fmt, ...)
+{
+	if (s->nissue == s->issue_cap) {
+		size_t n = s->issue_cap ? s->issue_cap * 2 : 16;
+		struct snap_issue *p = realloc(s->issue, n * sizeof *p);
+		if (p == NULL)
+			return NULL;
+		s->issue = p;
+		s->issue_cap = n;
+	}
+	struct snap_issue *i = &s->issue[s->nissue++];
+	memset(i, 0, sizeof *i);
+	i->inv = inv;
+	i->slot = VIO_SLOT_NONE;
+	i->page = -1;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(i->msg, sizeof i->msg, fmt, ap);
+	va_end(ap);
+	return i;
+}
+
+int32_t snap_pmap_by_kva(const struct snapshot *s, uint64_t kva)
+{
+	for (size_t i = 0; i < s->npmap; i++)
+		if (s->pmap[i].kva == kva)
+			return (int32_t)i;
+	return -1;
+}
+
+int32_t snap_pmap_by_slot(const struct snapshot *s, uint32_t slot)
+{
+	for (size_t i = 1; i < s->npmap; i++)
+		if (s->pmap[i].slot == slot)
+			return (int32_t)i;
+	return -1;
+}
+
+int32_t snap_slot(const struct snapshot *s, uint32_t owner)
+{
+	if (owner == 0 || owner >= s->npmap)
+		return owner == 0 ? VIO_SLOT_KERNEL : VIO_SLOT_NONE;
+	return (int32_t)s->pmap[owner].slot;
+}
+
+int64_t snap_page_index(const struct pts_descriptor *d, gpa_t pa)
+{
+	return desc_pfn_index(d, pa >> PTS_PAGE_SHIFT);
+}
+
+const struct vmp *snap_page(const struct snapshot *s, const struct pts_descriptor *d, gpa_t pa)
+{
+	int64_t i = snap_page_index(d, pa);
+	return i < 0 || (uint64_t)i >= s->nvmp ? NULL : &s->vmp[i];
+}
+
+int64_t arena_index_of(const struct pts_descriptor *d, gpa_t pa)
+{
+	uint64_t pfn = pa >> PTS_PAGE_SHIFT;
+	if (pfn < d->arena_first_pfn || pfn - d->arena_first_pfn >= d->arena_npages)
+		return -1;
+	return (int64_t)(pfn - d->arena_first_pfn);
+}
+
+/* ---- pmaps */
+
+static int read_pmap(struct snapshot *s, struct kview *kv, uint64_t kva, bool kernel)
+{
+	const struct pts_descriptor *d = kv->d;
+	uint8_t buf[PTS_PAGE_SIZE];
+	if (kva_read(kv, kva, buf, d->pmap_size) != 0) {
+		struct snap_issue *i = snap_issue(s, "AS-5", "pmap at kva 0x%llx unreadable",
+						  (unsigned long long)kva);
+		if (i)
+			i->kva = kva;
+		return -1;
+	}
+	struct pmap_snap *p = &s->pmap[s->npmap];
+	p->kva = kva;
+	p->kernel = kernel;
+	p->root = le_field(buf, d->off_pm_pml4_pa, 8);
+	p->resident = le_field(buf, d->off_pm_resident_count, 8);
+	p->wired = le_field(buf, d->off_pm_wired_count, 8);
+	p->next = le_field(buf, d->off_pm_next, 8);
+	p->slot = (uint32_t)le_field(buf, d->off_pm_slot, 4);
+	p->ptp_count = (uint32_t)le_field(buf, d->off_pm_ptp_count, 4);
+	p->hash_off = s->npmap * d->ptp_hash_size;
+	for (uint32_t b = 0; b < d->ptp_hash_size; b++)
+		s->hash[p->hash_off + b] = le_field(buf, d->off_pm_ptp_hash + 8 * b, 8);
+	s->npmap++;
+	return 0;
+}
+
+static int read_pmaps(struct snapshot *s, struct kview *kv)
+{
+	const struct pts_descriptor *d = kv->d;
+	uint64_t next;
+	s->npmap = 0;
+	if (s->hash == NULL && (s->hash = calloc(SNAP_MAX_PMAPS, 8ull * d->ptp_hash_size)) == NULL)
+		return -1;
+	if (read_pmap(s, kv, d->kernel_pmap, true) != 0) {
+		memset(&s->pmap[0], 0, sizeof s->pmap[0]);
+		s->pmap[0].kernel = true;
+		s->npmap = 1;
+	}
+	kv->kernel_root = s->pmap[0].root;
+	kview_flush(kv);
+	if (kva_read_u64(kv, d->curpmap, &s->curpmap) != 0)
+		snap_issue(s, "AS-5", "curpmap word at kva 0x%llx unreadable", (unsigned long long)d->curpmap);
+	if (kva_read_u64(kv, d->pmap_list, &next) != 0) {
+		snap_issue(s, "AS-5", "pmap_list word at kva 0x%llx unreadable",
+			   (unsigned long long)d->pmap_list);
+		return 0;
+	}
+	while (next != 0) {
+		if (snap_pmap_by_kva(s, next) >= 0) {
+			snap_issue(s, "AS-5", "pmap list revisits pmap 0x%llx (cycle)", (unsigned long long)next);
+			break;
+		}
+		if (s->npmap == SNAP_MAX_PMAPS) {
+			snap_issue(s, "AS-5", "pmap list longer than %u entries", PTS_MAX_PMAPS);
+			break;
+		}
+		if (read_pmap(s, kv, next, false) != 0)
+			break;
+		next = s->pmap[s->npmap - 1].next;
+	}
+	return 0;
+}
+
+/* ---- vm_page array */
+
+static int read_vm_pages(struct snapshot *s, struct kview *kv)
+{
+	const struct pts_descriptor *d = kv->d;
+	size_t bytes = d->vm_page_count * d->vm_page_size;
+	uint8_t *buf = malloc(bytes);
+	if (buf == NULL)
+		return -1;
+	if (s->vmp == NULL && (s->vmp = calloc(d->vm_page_count, sizeof *s->vmp)) == NULL) {
+		free(buf);
+		return -1;
+	}
+	s->nvmp = 0;
+	if (kva_read(kv, d->vm_page_array, buf, bytes) != 0) {
+		snap_issue(s, "AS-5", "vm_page array at kva 0x%llx unreadable",
+			   (unsigned long long)d->vm_page_array);
+		free(buf);
+		return 0;
+	}
+	for (uint64_t i = 0; i < d->vm_page_count; i++) {
+		const uint8_t *b = buf + i * d->vm_page_size;
+		struct vmp *v = &s->vmp[i];
+		v->phys_addr = le_field(b, d->off_vmp_phys_addr, 8);
+		v->usage = (uint32_t)le_field(b, d->off_vmp_usage, 4);
+		v->pv_list = le_field(b, d->off_vmp_pv_list, 8);
+		v->attrs = (uint32_t)le_field(b, d->off_vmp_attrs, 4);
+		v->flags = (uint32_t)le_field(b, d->off_vmp_flags, 4);
+		v->pmap_count = (uint32_t)le_field(b, d->off_vmp_pmap_count, 4);
+		v->writeable_count = (uint32_t)le_field(b, d->off_vmp_writeable_count, 4);
+		v->wire_count = (uint32_t)le_field(b, d->off_vmp_wire_count, 4);
+		v->ptp_pmap = le_field(b, d->off_vmp_ptp_pmap, 8);
+		v->ptp_va = le_field(b, d->off_vmp_ptp_va, 8);
+		v->ptp_level = (uint32_t)le_field(b, d->off_vmp_ptp_level, 4);
+		v->ptp_hnext = le_field(b, d->off_vmp_ptp_hnext, 8);
+	}
+	s->nvmp = d->vm_page_count;
+	free(buf);
+	return 0;
+}
+
+/* ---- pv lists */
+
+static int push_pv(struct snapshot *s, const struct pv_snap *pv)
+{
+	if (s->npv == s->pv_cap) {
+		size_t n = s->pv_cap ? s->pv_cap * 2 : 256;
+		struct pv_snap *p = realloc(s->pv, n * sizeof *p);
+		if (p == NULL)
+			return -1;
+		s->pv = p;
+		s->pv_cap = n;
+	}
+	s->pv[s->npv++] = *pv;
+	return 0;
+}
+
+static uint64_t pv_key(int32_t owner, uint64_t va)
+{
+	return (va & ~(uint64_t)0xfff) | (uint32_t)(owner & 0xfff);
+}
+
+static int read_pv_list(struct snapshot *s, struct kview *kv, uint64_t page, size_t max_pv)
+{
+	const struct pts_descriptor *d = kv->d;
+	uint8_t buf[PTS_PAGE_SIZE];
+	uint64_t kva = s->vmp[page].pv_list;
+	while (kva != 0) {
+		struct snap_issue *is;
+		if (hmap_get(&s->pv_by_kva, kva, NULL)) {
+			is = snap_issue(s, "PV-5", "pv entry 0x%llx reached twice (cycle or two lists)",
+					(unsigned long long)kva);
+			if (is)
+				is->kva = kva, is->page = (int64_t)page;
+			return 0;
+		}
+		if (s->npv >= max_pv) {
+			snap_issue(s, "PV-5", "more than %zu pv entries: list walk stopped", max_pv);
+			return 0;
+		}
+		if (kva_read(kv, kva, buf, d->pv_entry_size) != 0) {
+			is = snap_issue(s, "PV-5", "pv entry at kva 0x%llx unreadable", (unsigned long long)kva);
+			if (is)
+				is->kva = kva, is->page = (int64_t)page;
+			return 0;
+		}
+		struct pv_snap pv = {kva,
+				     le_field(buf, d->off_pve_pmap, 8),
+				     le_field(buf, d->off_pve_va, 8),
+				     le_field(buf, d->off_pve_ptp, 8),
+				     le_field(buf, d->off_pve_next, 8),
+				     page,
+				     -1};
+		pv.owner = snap_pmap_by_kva(s, pv.pmap);
+		if (hmap_put(&s->pv_by_kva, kva, s->npv) != 0 || push_pv(s, &pv) != 0)
+			return -1;
+		if (pv.owner >= 0 && !hmap_get(&s->pv_by_va, pv_key(pv.owner, pv.va), NULL) &&
+		    hmap_put(&s->pv_by_va, pv_key(pv.owner, pv.va), s->npv) != 0) /* index + 1 */
+			return -1;
+		kva = pv.next;
+	}
+	return 0;
+}
+
+static int read_pv_lists(struct snapshot *s, struct kview *kv, size_t max_pv)
+{
+	s->npv = 0;
+	hmap_clear(&s->pv_by_va);
+	hmap_clear(&s->pv_by_kva);
+	for (uint64_t i = 0; i < s->nvmp; i++)
+		if (s->vmp[i].pv_list != 0 && read_pv_list(s, kv, i, max_pv) != 0)
+			return -1;
+	return 0;
+}
+
+size_t snap_pv_at(const struct snapshot *s, uint32_t owner, uint64_t va)
+{
+	uint64_t i;
+	return hmap_get(&s->pv_by_va, pv_key((int32_t)owner, va), &i) ? (size_t)i : 0;
+}
+
+/* ---- the pv pool */
+
+static void pool_issue(struct snapshot *s, const char *inv, uint64_t kva, const char *what)
+{
+	struct snap_issue *is = snap_issue(s, inv, "%s 0x%llx", what, (unsigned long long)kva);
+	if (is)
+		is->kva = kva;
+}
+
+static int read_free_items(struct snapshot *s, struct kview *kv, struct pool_page_snap *pg, size_t pi)
+{
+	const struct pts_descriptor *d = kv->d;
+	uint64_t item = pg->freelist;
+	pg->nfree = 0;
+	while (item != 0) {
+		if (pg->nfree > s->pool.itemsperpage) {
+			pool_issue(s, "POOL-1", pg->hdr, "free list longer than itemsperpage on pool page");
+			return 0;
+		}
+		if (hmap_get(&s->pool.free_item, item, NULL)) {
+			pool_issue(s, "POOL-3", item, "free item on a free list twice");
+			return 0;
+		}
+		if (hmap_put(&s->pool.free_item, item, pi) != 0)
+			return -1;
+		pg->nfree++;
+		if (kva_read_u64(kv, item + d->off_item_next, &item) != 0) {
+			pool_issue(s, "POOL-3", item, "free item unreadable");
+			return 0;
+		}
+	}
+	return 0;
+}
+
+static int read_pool_page(struct snapshot *s, struct kview *kv, uint64_t hdr, enum pool_list list)
+{
+	const struct pts_descriptor *d = kv->d;
+	struct pool_snap *p = &s->pool;
+	uint8_t buf[PTS_PAGE_SIZE];
+	size_t hsize = d->pool_header_size ? d->pool_header_size
+					   : (size_t)d->off_ph_page + 8 > (size_t)d->off_ph_nmissing + 4
+						     ? d->off_ph_page + 8u
+						     : d->off_ph_nmissing + 4u;
+	if (hsize < (size_t)d->off_ph_next + 8)
+		hsize = d->off_ph_next + 8u;
+	if (hsize < (size_t)d->off_ph_freelist + 8)
+		hsize = d->off_ph_freelist + 8u;
+	if (kva_read(kv, hdr, buf, hsize) != 0) {
+		pool_issue(s, "POOL-4", hdr, "pool page header unreadable at kva");
+		return 1;
+	}
+	if (p->npage == p->page_cap) {
+		size_t n = p->page_cap ? p->page_cap * 2 : 64;
+		struct pool_page_snap *q = realloc(p->page, n * sizeof *q);
+		if (q == NULL)
+			return -1;
+		p->page = q;
+		p->page_cap = n;
+	}
+	struct pool_page_snap *pg = &p->page[p->npage];
+	*pg = (struct pool_page_snap){hdr,
+				      le_field(buf, d->off_ph_page, 8),
+				      le_field(buf, d->off_ph_freelist, 8),
+				      le_field(buf, d->off_ph_next, 8),
+				      (uint32_t)le_field(buf, d->off_ph_nmissing, 4),
+				      0,
+				      list};
+	p->npage++;
+	return read_free_items(s, kv, pg, p->npage - 1);
+}
+
+static int read_pool(struct snapshot *s, struct kview *kv)
+{
+	const struct pts_descriptor *d = kv->d;
+	struct pool_snap *p = &s->pool;
+	uint8_t buf[PTS_PAGE_SIZE];
+	size_t psize = d->pool_size ? d->pool_size : d->off_pr_maxpages + 4u;
+	p->ok = false;
+	p->npage = 0;
+	hmap_clear(&p->free_item);
+	for (const uint32_t *o = &d->off_pr_partpages; o <= &d->off_pr_maxpages; o++)
+		if (psize < *o + 8u)
+			psize = *o + 8u;
+	if (psize > sizeof buf || kva_read(kv, d->pv_pool, buf, psize) != 0) {
+		pool_issue(s, "POOL-5", d->pv_pool, "pool structure unreadable at kva");
+		return 0;
+	}
+	p->head[POOL_PART] = le_field(buf, d->off_pr_partpages, 8);
+	p->head[POOL_FULL] = le_field(buf, d->off_pr_fullpages, 8);
+	p->head[POOL_EMPTY] = le_field(buf, d->off_pr_emptypages, 8);
+	p->itemsperpage = (uint32_t)le_field(buf, d->off_pr_itemsperpage, 4);
+	p->nitems = (uint32_t)le_field(buf, d->off_pr_nitems, 4);
+	p->nout = (uint32_t)le_field(buf, d->off_pr_nout, 4);
+	p->npages = (uint32_t)le_field(buf, d->off_pr_npages, 4);
+	p->nidle = (uint32_t)le_field(buf, d->off_pr_nidle, 4);
+	p->minitems = (uint32_t)le_field(buf, d->off_pr_minitems, 4);
+	p->maxpages = (uint32_t)le_field(buf, d->off_pr_maxpages, 4);
+	uint64_t room = (PTS_PAGE_SIZE - d->pool_item_offset) / d->pv_entry_size;
+	if (p->itemsperpage == 0 || p->itemsperpage > room) {
+		snap_issue(s, "POOL-5", "itemsperpage %u: a page holds 1..%llu entries", p->itemsperpage,
+			   (unsigned long long)room);
+		return 0;
+	}
+	size_t max_pages = d->pv_kva_size / PTS_PAGE_SIZE + 1;
+	struct hmap seen;
+	hmap_init(&seen);
+	for (int l = POOL_PART; l <= POOL_EMPTY; l++) {
+		for (uint64_t hdr = p->head[l]; hdr != 0; hdr = p->page[p->npage - 1].next) {
+			if (hmap_get(&seen, hdr, NULL) || p->npage >= max_pages) {
+				pool_issue(s, "POOL-2", hdr, "pool page lists revisit or overflow at header");
+				break;
+			}
+			int rc = hmap_put(&seen, hdr, 1) != 0 ? -1 : read_pool_page(s, kv, hdr, l);
+			if (rc < 0) {
+				hmap_free(&seen);
+				return -1;
+			}
+			if (rc > 0)
+				break;
+		}
+	}
+	hmap_free(&seen);
+	p->ok = true;
+	return 0;
+}
+
+/* ---- TLB ledger head */
+
+static void read_tlb_head(struct snapshot *s, struct kview *kv)
+{
+	uint8_t buf[16];
+	s->tlb_ok = false;
+	if (kva_read(kv, kv->d->tlb_ledger, buf, sizeof buf) != 0) {
+		snap_issue(s, "TLB-3", "TLB ledger header at kva 0x%llx unreadable",
+			   (unsigned long long)kv->d->tlb_ledger);
+		return;
+	}
+	if (le_field(buf, 0, 4) != PTS_TLB_MAGIC || le_field(buf, 4, 4) != PTS_TLB_RECORDS) {
+		snap_issue(s, "TLB-3", "TLB ledger magic 0x%08llx / nrecords %llu (want 0x%08x / %u)",
+			   (unsigned long long)le_field(buf, 0, 4), (unsigned long long)le_field(buf, 4, 4),
+			   PTS_TLB_MAGIC, PTS_TLB_RECORDS);
+		return;
+	}
+	s->tlb_head = le_field(buf, 8, 8);
+	s->tlb_ok = true;
+}
+
+/* ---- page tables */
+
+static int walk_pmaps(struct snapshot *s, const struct snap_params *p)
+{
+	const struct pts_descriptor *d = p->kv->d;
+	struct walk_root roots[SNAP_MAX_PMAPS];
+	for (size_t i = 0; i < s->npmap; i++)
+		roots[i] = (struct walk_root){s->pmap[i].root, s->pmap[i].kernel};
+	struct walk_params wp = {p->kv->mem, d->kernel_slot_first, d->kernel_slot_last, p->max_ptps,
+				 p->prev ? &p->prev->walk : NULL};
+	return walk_all(&s->walk, &wp, roots, s->npmap);
+}
+
+int snap_read(struct snapshot *s, const struct snap_params *p)
+{
+	s->nissue = 0;
+	if (read_pmaps(s, p->kv) != 0 || read_vm_pages(s, p->kv) != 0 || walk_pmaps(s, p) != 0 ||
+	    read_pv_lists(s, p->kv, p->max_pv) != 0 || read_pool(s, p->kv) != 0)
+		return -1;
+	read_tlb_head(s, p->kv);
+	return 0;
+}

@@ -1,0 +1,110 @@
+/* monitor/snap.h - one snapshot of the guest pmap state, read through the
+ * descriptor only: pmaps, vm_pages, pv lists, the pv pool, page tables.
+ */
+#ifndef MONITOR_SNAP_H
+#define MONITOR_SNAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ptshadow/abi.h>
+
+#include "desc.h"
+#include "hmap.h"
+#include "walk.h"
+
+struct vmp {
+	uint64_t phys_addr, pv_list, ptp_pmap, ptp_va, ptp_hnext;
+	uint32_t usage, attrs, flags, pmap_count, writeable_count, wire_count, ptp_level;
+};
+
+struct pmap_snap {
+	uint64_t kva;
+	gpa_t root;
+	uint64_t resident, wired, next;
+	uint32_t slot, ptp_count;
+	bool kernel;
+	size_t hash_off; /* buckets at snap->hash[hash_off .. + ptp_hash_size] */
+};
+
+struct pv_snap {
+	uint64_t kva, pmap, va, ptp, next;
+	uint64_t page;  /* vm_page index of the list it is on */
+	int32_t owner;  /* pmap index, -1 if it names no pmap */
+};
+
+enum pool_list { POOL_PART, POOL_FULL, POOL_EMPTY };
+
+struct pool_page_snap {
+	uint64_t hdr, page, freelist, next;
+	uint32_t nmissing, nfree;
+	enum pool_list list;
+};
+
+struct pool_snap {
+	bool ok;
+	uint64_t head[3];
+	uint32_t itemsperpage, nitems, nout, npages, nidle, minitems, maxpages;
+	struct pool_page_snap *page;
+	size_t npage, page_cap;
+	struct hmap free_item; /* item KVA -> pool page index */
+};
+
+struct snap_issue {
+	const char *inv; /* invariant id */
+	char msg[200];
+	int32_t slot;
+	uint64_t kva, va, pa;
+	int64_t page; /* vm_page index, -1 */
+};
+
+#define SNAP_MAX_PMAPS (PTS_MAX_PMAPS + 1)
+
+struct snapshot {
+	struct pmap_snap pmap[SNAP_MAX_PMAPS]; /* [0] is the kernel pmap */
+	size_t npmap;
+	uint64_t *hash;
+	uint64_t curpmap;
+	struct vmp *vmp;
+	uint64_t nvmp;
+	struct pv_snap *pv;
+	size_t npv, pv_cap;
+	struct hmap pv_by_va; /* (owner, va) -> pv index + 1 of the first such entry */
+	struct hmap pv_by_kva;
+	struct pool_snap pool;
+	struct ptp_set walk;
+	uint64_t tlb_head;
+	bool tlb_ok;
+	struct snap_issue *issue;
+	size_t nissue, issue_cap;
+};
+
+struct snap_params {
+	struct kview *kv;
+	size_t max_ptps;
+	size_t max_pv;
+	const struct snapshot *prev; /* its walk is the shadow, may be NULL */
+};
+
+void snap_init(struct snapshot *s);
+void snap_free(struct snapshot *s);
+/* read everything; 0, or -1 when out of host memory (guest errors are issues) */
+int snap_read(struct snapshot *s, const struct snap_params *p);
+
+/* helpers */
+int32_t snap_pmap_by_kva(const struct snapshot *s, uint64_t kva);
+int32_t snap_pmap_by_slot(const struct snapshot *s, uint32_t slot);
+/* the pmap slot for reports: VIO_SLOT_KERNEL for index 0 */
+int32_t snap_slot(const struct snapshot *s, uint32_t owner);
+/* vm_page of a physical address, or NULL */
+const struct vmp *snap_page(const struct snapshot *s, const struct pts_descriptor *d, gpa_t pa);
+int64_t snap_page_index(const struct pts_descriptor *d, gpa_t pa);
+/* arena index of pa, or -1 */
+int64_t arena_index_of(const struct pts_descriptor *d, gpa_t pa);
+/* pv entry of (owner, va): index of the first one found + 1, 0 if none */
+size_t snap_pv_at(const struct snapshot *s, uint32_t owner, uint64_t va);
+struct snap_issue *snap_issue(struct snapshot *s, const char *inv, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif /* MONITOR_SNAP_H */

@@ -1,0 +1,71 @@
+/* monitor/violation.h - one broken invariant: which, at which op, what was
+ * expected and found, the objects involved, and a dedup signature.
+ */
+#ifndef MONITOR_VIOLATION_H
+#define MONITOR_VIOLATION_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#define VIO_MAX_OBJECTS 8
+#define VIO_SLOT_NONE (-2)
+#define VIO_SLOT_KERNEL (-1)
+
+enum vobj_kind {
+	VOBJ_PMAP,      /* a pmap: slot, counters */
+	VOBJ_PTE,       /* a page-table entry: pmap, va, level, old -> new */
+	VOBJ_PAGE,      /* a physical page: pa, arena index, md counters, pv list */
+	VOBJ_PV,        /* a pv entry: kva, pmap, va */
+	VOBJ_PTP,       /* a page-table page: pa, level, first va */
+	VOBJ_COUNTER,   /* a named counter: expected vs found */
+	VOBJ_POOL_PAGE, /* a pv pool page: header kva */
+	VOBJ_TLB,       /* the TLB ledger */
+	VOBJ_OP,        /* the op's result */
+	VOBJ_KIND_COUNT
+};
+
+struct vobj {
+	enum vobj_kind kind;
+	int32_t slot;   /* pmap slot, VIO_SLOT_KERNEL, VIO_SLOT_NONE */
+	uint32_t level; /* PTE / PTP level, 0 if none */
+	uint64_t va;
+	uint64_t pa;
+	int64_t page; /* arena page index, -1 if none */
+	uint64_t old_pte, new_pte;
+	uint64_t kva;
+	int64_t expected, found;
+	char name[32];    /* counter or field name */
+	char detail[240]; /* decoded extras: pv list, flags */
+};
+
+struct invariant;
+
+struct violation {
+	const struct invariant *inv;
+	uint64_t op_index;
+	uint32_t op_kind; /* enum pts_op_kind, PTS_OP_NONE at registration */
+	char op_text[128];
+	char message[256];
+	char title[128];
+	uint64_t signature;
+	struct vobj obj[VIO_MAX_OBJECTS];
+	unsigned nobj;
+	uint64_t wired_bit, managed_bit; /* for decoding PTEs */
+};
+
+/* name of an op kind ("enter"), "register" for PTS_OP_NONE */
+const char *op_kind_name(uint32_t kind);
+const char *vobj_kind_name(enum vobj_kind kind);
+/* fill title and signature from inv, op_kind and the first object's kind */
+void violation_finish(struct violation *v);
+/* a new object slot (the last one is reused when full) */
+struct vobj *violation_add(struct violation *v, enum vobj_kind kind);
+/* human-readable multi-line text */
+void violation_print(const struct violation *v, FILE *out);
+/* JSON: invariant, name, title, signature, op_index, op, op_kind, message, objects[] */
+json_t *violation_json(const struct violation *v);
+
+#endif /* MONITOR_VIOLATION_H */

@@ -1,0 +1,107 @@
+/* monitor/walk.h - the page-table walker: every pmap's 4-level tree from its
+ * root, through the checked accessor, into a set of PTP copies and leaves.
+ */
+#ifndef MONITOR_WALK_H
+#define MONITOR_WALK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "gmem.h"
+#include "hmap.h"
+
+/* a page-table page reached by the walk, with its entries copied */
+struct ptp {
+	gpa_t pa;
+	uint32_t level;  /* 1 PT, 2 PD, 3 PDPT, 4 PML4 */
+	uint32_t owner;  /* index of the pmap in the snapshot */
+	uint64_t va;     /* first VA it maps (canonical) */
+	gpa_t parent;    /* PA of the parent table; 0 for a root */
+	uint32_t parent_index;
+	uint32_t nvalid; /* valid entries */
+	size_t pte_off;  /* its 512 entries at set->ptes[pte_off] */
+};
+
+/* a valid leaf entry: 4 KiB PTE or PS entry */
+struct leaf {
+	uint32_t owner;
+	uint32_t level;
+	uint64_t va; /* canonical */
+	uint64_t pte;
+	gpa_t ptp;   /* the table holding it */
+	uint32_t index;
+};
+
+enum walk_issue_kind {
+	WALK_OUTSIDE_RAM, /* a table entry points outside guest RAM */
+	WALK_SHARED,      /* a table reached from two pmaps */
+	WALK_TWO_PARENTS, /* a table reached twice within one pmap (or a cycle) */
+	WALK_LIMIT,       /* visit limit hit */
+	WALK_UNREADABLE,  /* the root cannot be read */
+};
+
+struct walk_issue {
+	enum walk_issue_kind kind;
+	uint32_t owner, other_owner;
+	uint32_t level; /* level of the table holding the entry */
+	uint64_t va;    /* VA the entry maps */
+	gpa_t pa;       /* the target table */
+	uint64_t pte;
+};
+
+/* one root to walk; user pmaps skip the shared kernel slots */
+struct walk_root {
+	gpa_t pa;
+	bool kernel;
+};
+
+struct ptp_set {
+	struct ptp *ptp;
+	size_t nptp, ptp_cap;
+	uint64_t *ptes;
+	size_t ptes_cap; /* in entries */
+	struct leaf *leaf;
+	size_t nleaf, leaf_cap;
+	struct walk_issue *issue;
+	size_t nissue, issue_cap;
+	struct hmap by_pa;  /* table PA -> ptp index */
+	struct hmap by_key; /* (owner, level, va) key -> ptp index */
+	struct hmap leaf_by_va; /* (owner, va) key -> leaf index */
+	size_t *root;       /* ptp index of each owner's root, or SIZE_MAX */
+	size_t nroot, root_cap;
+};
+
+struct walk_params {
+	const struct gmem *mem;
+	uint32_t kernel_slot_first, kernel_slot_last;
+	size_t max_ptps;              /* visit limit */
+	const struct ptp_set *shadow; /* reuse clean pages from here (may be NULL) */
+};
+
+void ptp_set_init(struct ptp_set *s);
+void ptp_set_free(struct ptp_set *s);
+/* walk every root (owner = index in roots); 0, or -1 when out of memory */
+int walk_all(struct ptp_set *s, const struct walk_params *p, const struct walk_root *roots,
+	     size_t nroots);
+
+static inline const uint64_t *ptp_entries(const struct ptp_set *s, const struct ptp *p)
+{
+	return s->ptes + p->pte_off;
+}
+
+/* lookups; NULL if absent */
+const struct ptp *ptp_by_pa(const struct ptp_set *s, gpa_t pa);
+const struct ptp *ptp_by_key(const struct ptp_set *s, uint32_t owner, uint32_t level, uint64_t va);
+const struct leaf *leaf_at(const struct ptp_set *s, uint32_t owner, uint64_t va);
+uint64_t ptp_key(uint32_t owner, uint32_t level, uint64_t va);
+
+/*
+ * Print owner's mappings one range per line, like QEMU's `info tlb`:
+ * contiguous VA -> PA runs with equal flags are one line.
+ */
+void walk_dump(const struct ptp_set *s, uint32_t owner, uint64_t wired_bit, uint64_t managed_bit,
+	       FILE *out);
+
+#endif /* MONITOR_WALK_H */
