@@ -1,8 +1,18 @@
-/* guest/kern_main.c - placeholder until the pmap lands: boot smoke test only. */
-#include "kernel.h"
+/* guest/kern_main.c - after the CPU and console are up: bring up the pmap,
+ * register the introspection descriptor, then serve the host's command ring
+ * or run the built-in smoke scenario.
+ */
+#include "ops.h"
+#include "pmap.h"
+#include "tlb.h"
 
 void kern_main(void)
 {
-	kprintf("smoke: boot ok\n");
-	guest_exit(0);
+	tlb_init();
+	script_capture(); /* before the pmap hands physical pages out */
+	pmap_bootstrap();
+	descriptor_register();
+	if (bootinfo.under_ptshadow && cmdline_flag("ring"))
+		ops_ring_run();
+	smoke_run();
 }

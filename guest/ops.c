@@ -1,0 +1,313 @@
+/* guest/ops.c - the op executor: one table entry per op kind (its argument
+ * checks and its handler), and the loop that serves the host's command ring.
+ * A malformed record gets PTS_RES_EINVAL; nothing the host writes can panic
+ * the guest through here.
+ */
+#include "cpu.h"
+#include "ops.h"
+#include "pmap.h"
+
+struct pts_ring ops_ring __aligned(PAGE_SIZE);
+
+/* what an op's fields must be */
+#define A_PMAP 0x001u    /* op->pmap names a live pmap */
+#define A_FREESLOT 0x002u /* op->pmap names a free slot */
+#define A_UVA 0x004u     /* va: page-aligned user address */
+#define A_UEND 0x008u    /* end: 0 (= va + page) or page-aligned, va < end <= user max */
+#define A_KOFF 0x010u    /* va: page-aligned offset into the kenter window */
+#define A_KEND 0x020u    /* end: 0 or page-aligned offset, va < end <= window size */
+#define A_PAGE 0x040u    /* page: arena index */
+#define A_PAGE2 0x080u   /* page2: arena index */
+#define A_PROT 0x100u    /* prot: r, rw, rx or rwx */
+#define A_PGPROT 0x200u  /* prot: any subset of rwx (page_protect) */
+#define A_COUNT 0x400u   /* value >= 1 */
+
+struct op_ctx {
+	struct pts_op *op;
+	struct pmap *pm;
+	struct vm_page *pg, *pg2;
+	uint64_t end; /* resolved exclusive end */
+};
+
+typedef uint32_t (*op_handler)(struct op_ctx *c);
+
+struct op_desc {
+	const char *name;
+	uint32_t args;
+	uint32_t flags; /* PTS_OPF_* accepted */
+	op_handler fn;
+};
+
+static uint32_t op_create(struct op_ctx *c)
+{
+	return pmap_create(c->op->pmap) != NULL ? PTS_RES_OK : PTS_RES_ENOMEM;
+}
+
+static uint32_t op_destroy(struct op_ctx *c)
+{
+	pmap_destroy(c->pm);
+	return PTS_RES_OK;
+}
+
+static uint32_t op_activate(struct op_ctx *c)
+{
+	pmap_activate(c->pm);
+	return PTS_RES_OK;
+}
+
+static uint32_t op_enter(struct op_ctx *c)
+{
+	uint32_t flags = 0;
+
+	if (c->op->flags & PTS_OPF_WIRED)
+		flags |= PMAP_WIRED;
+	if (c->op->flags & PTS_OPF_CANFAIL)
+		flags |= PMAP_CANFAIL;
+	if (pmap_enter(c->pm, c->op->va, c->pg, c->op->prot, flags) != PMAP_OK)
+		return PTS_RES_ENOMEM;
+	return PTS_RES_OK;
+}
+
+static uint32_t op_remove(struct op_ctx *c)
+{
+	pmap_remove(c->pm, c->op->va, c->end);
+	return PTS_RES_OK;
+}
+
+static uint32_t op_protect(struct op_ctx *c)
+{
+	pmap_protect(c->pm, c->op->va, c->end, c->op->prot);
+	return PTS_RES_OK;
+}
+
+static uint32_t op_unwire(struct op_ctx *c)
+{
+	pmap_unwire(c->pm, c->op->va);
+	return PTS_RES_OK;
+}
+
+static uint32_t op_extract(struct op_ctx *c)
+{
+	struct vm_page *pg = pmap_extract(c->pm, c->op->va);
+
+	if (pg == NULL)
+		return PTS_RES_NONE;
+	c->op->value = arena_index(pg);
+	return PTS_RES_PAGE;
+}
+
+static uint32_t op_page_protect(struct op_ctx *c)
+{
+	pmap_page_protect(c->pg, c->op->prot);
+	return PTS_RES_OK;
+}
+
+static uint32_t op_clear_modify(struct op_ctx *c)
+{
+	(void)pmap_clear_modify(c->pg);
+	return PTS_RES_OK;
+}
+
+static uint32_t op_clear_reference(struct op_ctx *c)
+{
+	(void)pmap_clear_reference(c->pg);
+	return PTS_RES_OK;
+}
+
+static uint32_t op_is_modified(struct op_ctx *c)
+{
+	return pmap_is_modified(c->pg) ? PTS_RES_TRUE : PTS_RES_FALSE;
+}
+
+static uint32_t op_is_referenced(struct op_ctx *c)
+{
+	return pmap_is_referenced(c->pg) ? PTS_RES_TRUE : PTS_RES_FALSE;
+}
+
+static uint32_t op_touch(struct op_ctx *c)
+{
+	int write = (c->op->flags & PTS_OPF_WRITE) != 0;
+
+	if (curpmap != c->pm)
+		pmap_activate(c->pm);
+	if (cpu_touch(c->op->va, write, (uint8_t)c->op->seq) != 0)
+		return PTS_RES_FAULT;
+	return PTS_RES_OK;
+}
+
+static uint32_t op_kenter(struct op_ctx *c)
+{
+	pmap_kenter_pa(KENTER_BASE + c->op->va, VM_PAGE_TO_PHYS(c->pg), c->op->prot);
+	return PTS_RES_OK;
+}
+
+static uint32_t op_kremove(struct op_ctx *c)
+{
+	pmap_kremove(KENTER_BASE + c->op->va, c->end - c->op->va);
+	return PTS_RES_OK;
+}
+
+static uint32_t op_zero(struct op_ctx *c)
+{
+	pmap_zero_page(c->pg);
+	return PTS_RES_OK;
+}
+
+static uint32_t op_copy(struct op_ctx *c)
+{
+	pmap_copy_page(c->pg, c->pg2);
+	return PTS_RES_OK;
+}
+
+static uint32_t op_collect(struct op_ctx *c)
+{
+	pmap_collect(c->pm);
+	return PTS_RES_OK;
+}
+
+static uint32_t op_fail_alloc(struct op_ctx *c)
+{
+	pmap_fail_alloc((uint32_t)c->op->value);
+	return PTS_RES_OK;
+}
+
+static const struct op_desc op_table[PTS_OP_COUNT] = {
+	[PTS_OP_CREATE] = { "create", A_FREESLOT, 0, op_create },
+	[PTS_OP_DESTROY] = { "destroy", A_PMAP, 0, op_destroy },
+	[PTS_OP_ACTIVATE] = { "activate", A_PMAP, 0, op_activate },
+	[PTS_OP_ENTER] = { "enter", A_PMAP | A_UVA | A_PAGE | A_PROT,
+			   PTS_OPF_WIRED | PTS_OPF_CANFAIL, op_enter },
+	[PTS_OP_REMOVE] = { "remove", A_PMAP | A_UVA | A_UEND, 0, op_remove },
+	[PTS_OP_PROTECT] = { "protect", A_PMAP | A_UVA | A_UEND | A_PROT, 0, op_protect },
+	[PTS_OP_UNWIRE] = { "unwire", A_PMAP | A_UVA, 0, op_unwire },
+	[PTS_OP_EXTRACT] = { "extract", A_PMAP | A_UVA, 0, op_extract },
+	[PTS_OP_PAGE_PROTECT] = { "page_protect", A_PAGE | A_PGPROT, 0, op_page_protect },
+	[PTS_OP_CLEAR_MODIFY] = { "clear_modify", A_PAGE, 0, op_clear_modify },
+	[PTS_OP_CLEAR_REFERENCE] = { "clear_reference", A_PAGE, 0, op_clear_reference },
+	[PTS_OP_IS_MODIFIED] = { "is_modified", A_PAGE, 0, op_is_modified },
+	[PTS_OP_IS_REFERENCED] = { "is_referenced", A_PAGE, 0, op_is_referenced },
+	[PTS_OP_TOUCH] = { "touch", A_PMAP | A_UVA, PTS_OPF_WRITE, op_touch },
+	[PTS_OP_KENTER] = { "kenter", A_KOFF | A_PAGE | A_PROT, 0, op_kenter },
+	[PTS_OP_KREMOVE] = { "kremove", A_KOFF | A_KEND, 0, op_kremove },
+	[PTS_OP_ZERO] = { "zero", A_PAGE, 0, op_zero },
+	[PTS_OP_COPY] = { "copy", A_PAGE | A_PAGE2, 0, op_copy },
+	[PTS_OP_COLLECT] = { "collect", A_PMAP, 0, op_collect },
+	[PTS_OP_FAIL_ALLOC] = { "fail_alloc", A_COUNT, 0, op_fail_alloc },
+};
+
+static const char *const result_names[PTS_RES_COUNT] = {
+	[PTS_RES_PENDING] = "pending", [PTS_RES_OK] = "ok",       [PTS_RES_ENOMEM] = "enomem",
+	[PTS_RES_TRUE] = "true",       [PTS_RES_FALSE] = "false", [PTS_RES_FAULT] = "fault",
+	[PTS_RES_NONE] = "none",       [PTS_RES_PAGE] = "page",   [PTS_RES_EINVAL] = "einval",
+};
+
+const char *ops_kind_name(uint32_t kind)
+{
+	if (kind >= PTS_OP_COUNT || op_table[kind].name == NULL)
+		return "?";
+	return op_table[kind].name;
+}
+
+const char *ops_result_name(uint32_t result)
+{
+	return result < PTS_RES_COUNT ? result_names[result] : "?";
+}
+
+/* [va, end) with end 0 meaning one page; both page-aligned, va < end <= limit */
+static bool range_ok(uint64_t va, uint64_t end, uint64_t limit, uint64_t *endp)
+{
+	if ((va & PAGE_MASK) != 0 || va >= limit)
+		return false;
+	if (end == 0)
+		end = va + PAGE_SIZE;
+	if ((end & PAGE_MASK) != 0 || end <= va || end > limit)
+		return false;
+	*endp = end;
+	return true;
+}
+
+static bool prot_ok(uint32_t prot, bool page_protect)
+{
+	if (prot & ~(PTS_PROT_READ | PTS_PROT_WRITE | PTS_PROT_EXEC))
+		return false;
+	/* page_protect: r, rx or none (anything else changes nothing); the rest
+	 * need read, since the op language has no write-only or exec-only prot */
+	return page_protect || (prot & PTS_PROT_READ);
+}
+
+static bool op_validate(const struct op_desc *d, struct op_ctx *c)
+{
+	struct pts_op *op = c->op;
+	uint64_t end = 0;
+
+	if (op->flags & ~d->flags)
+		return false;
+	if ((d->args & A_PMAP) && (c->pm = pmap_lookup(op->pmap)) == NULL)
+		return false;
+	if ((d->args & A_FREESLOT) && (op->pmap >= PTS_MAX_PMAPS || pmap_lookup(op->pmap) != NULL))
+		return false;
+	if ((d->args & A_UVA) && !range_ok(op->va, (d->args & A_UEND) ? op->end : 0, PTS_USER_MAX, &end))
+		return false;
+	if ((d->args & A_KOFF) && !range_ok(op->va, (d->args & A_KEND) ? op->end : 0, KENTER_SIZE, &end))
+		return false;
+	c->end = end;
+	if (d->args & A_PAGE) {
+		if (op->page >= arena_npages)
+			return false;
+		c->pg = arena_page(op->page);
+	}
+	if (d->args & A_PAGE2) {
+		if (op->page2 >= arena_npages)
+			return false;
+		c->pg2 = arena_page(op->page2);
+	}
+	if ((d->args & (A_PROT | A_PGPROT)) && !prot_ok(op->prot, (d->args & A_PGPROT) != 0))
+		return false;
+	if ((d->args & A_COUNT) && (op->value == 0 || op->value > 0xffffffffull))
+		return false;
+	return true;
+}
+
+void ops_execute(struct pts_op *op)
+{
+	struct op_ctx c = { .op = op };
+	uint64_t t0 = rdtsc();
+	uint32_t result = PTS_RES_EINVAL;
+
+	if (op->kind < PTS_OP_COUNT && op_table[op->kind].fn != NULL &&
+	    op_validate(&op_table[op->kind], &c))
+		result = op_table[op->kind].fn(&c);
+	op->cycles = rdtsc() - t0;
+	op->result = result;
+}
+
+/*
+ * The host posts ops at head; we complete them at tail.  The record is copied
+ * in and the results copied out, so the host sees either the whole result or
+ * none of it.  An empty ring, and with stop_each every op, is reported with
+ * PTS_HC_OP_DONE; the host refills the ring or sets quit meanwhile.
+ */
+void ops_ring_run(void)
+{
+	kprintf("ops: serving the command ring at %#lx\n", KVTOPHYS(&ops_ring));
+	for (;;) {
+		struct pts_op *slot, op;
+
+		while (ops_ring.tail == ops_ring.head) {
+			if (ops_ring.quit)
+				guest_exit(0);
+			hc_op_done(&ops_ring);
+		}
+		slot = &ops_ring.slots[ops_ring.tail % PTS_RING_SLOTS];
+		op = *slot;
+		ops_execute(&op);
+		slot->value = op.value;
+		slot->cycles = op.cycles;
+		__asm__ volatile("" ::: "memory");
+		slot->result = op.result;
+		__asm__ volatile("" ::: "memory");
+		ops_ring.tail = ops_ring.tail + 1;
+		if (ops_ring.stop_each)
+			hc_op_done(&ops_ring);
+	}
+}

@@ -1,0 +1,694 @@
+/* guest/pmap.c - the amd64 pmap of the ptshadow guest: user pmaps, managed
+ * mappings and their pv entries, and the page-level operations.
+ *
+ * Companions: pmap_ptp.c (PTP hash, allocation, release, TLB shootdown
+ * batch), pmap_kernel.c (bootstrap, kernel pmap, kenter/kremove), pool.c (pv
+ * entry allocator), tlb.c (the only code that invalidates).  The contract is
+ * docs/semantics.md; the host monitor checks exactly that.
+ *
+ * DATA STRUCTURES
+ *
+ * - Page tables are 4-level amd64 tables, written through the direct map.
+ *   Every pmap's PML4 holds copies of the kernel's slots 256..511, made at
+ *   pmap_create; the kernel's PDPTs for the slots it uses (direct map, kenter
+ *   window, pv KVA window, kernel image) exist from pmap_bootstrap on and are
+ *   never freed, so those copies never go stale.  Slots 0..255 are user space.
+ *
+ * - A page-table page (PTP) is a vm_page with usage PTS_PG_PTP.  ptp_pmap,
+ *   ptp_va (first VA it maps) and ptp_level (1 PT, 2 PD, 3 PDPT, 4 PML4)
+ *   say what it is.  User PTPs below the PML4 are found through the pmap's
+ *   hash pm_ptp_hash[], keyed by (level, ptp_va) and chained through
+ *   ptp_hnext, never by walking down from the PML4 (NetBSD's pm_obj idea).
+ *
+ * - struct pv_entry {pv_next, pv_pmap, pv_va, pv_ptp} records one managed
+ *   mapping; it sits on md.pv_list of the page mapped and pv_ptp is the PT
+ *   holding the PTE.  Entries come from pmap_pv_pool (pool.c), whose pages
+ *   live in the fixed pv KVA window.
+ *
+ * RULES
+ *
+ * PTP reference count (NetBSD/OpenBSD): a PTP's wire_count is 1 + the number
+ *   of valid entries in it.  When it drops to 1 the PTP is empty: it is
+ *   unlinked from its parent (whose count drops in turn), its span is queued
+ *   for invalidation if the pmap is active, and the page goes on a dead list
+ *   that pmap_update() frees after running the invalidations.  The PML4 is
+ *   not counted.  Kernel PTPs are counted the same way but never freed.
+ *
+ * resident_count = valid user leaf PTEs + PTPs below the PML4 (OpenBSD;
+ *   PTS_RESIDENT_LEAVES_PLUS_PTPS); pm_ptp_count = PTPs below the PML4.
+ * wired_count = valid user leaf PTEs with PG_W.
+ *
+ * pv entries: every valid user leaf is managed (only arena pages are entered)
+ *   and carries PG_PVLIST; it has exactly one pv entry (pmap, va) on its
+ *   page's list, and no pv entry exists without its PTE.  md.pmap_count
+ *   counts the page's managed PTEs, md.writeable_count those with PG_RW.
+ *   PGF_MAPPED / PGF_WRITEABLE are set whenever the matching count is
+ *   raised above zero, and cleared only lazily (page_protect, clear_modify)
+ *   once the count is zero: they over-approximate (DragonFly 2019).
+ *
+ * Attributes: whenever a managed PTE is removed or its frame replaced, its
+ *   A and D bits are OR-ed into md.attrs (REFERENCED, MODIFIED) of the page
+ *   it mapped.  is_modified/is_referenced look at md.attrs and every PTE on
+ *   the pv list.  A re-enter of the same page keeps the PTE's A and D.
+ *
+ * Invalidation: a PTE whose A bit is clear cannot be in the TLB.  Every
+ *   downgrade (valid->invalid, RW->RO, frame change, X->NX, A or D cleared)
+ *   of a PTE that had A set in the active pmap is queued with
+ *   pmap_tlb_shootdown(); every PTP unlinked from the active pmap with
+ *   pmap_tlb_shootdown_ptp().  Each operation ends with pmap_update(), which
+ *   invalidates (one page, a range, or a full flush above a threshold) and
+ *   only then frees dead PTPs.  Kernel mappings are global and are
+ *   invalidated on every change (pmap_kenter_pa, pmap_kremove).
+ *
+ * Allocation: pmap_enter allocates every PTP and the pv entry it needs
+ *   before it changes anything; with PMAP_CANFAIL each allocation counts
+ *   toward an armed "fail alloc N", and on failure the pages allocated for
+ *   the call go back to the (LIFO) free list in reverse order, so the pmap,
+ *   the pages and the pool are exactly as before.  The PTPs come first and
+ *   the pv entry last, so a failure never reaches the pool.
+ *
+ * Single CPU, no interrupts: no locks.  The MMU may still set A/D behind our
+ *   back while a user pmap is active, so PTE updates that must not lose them
+ *   are atomic (swap, fetch-and, compare-and-swap).
+ */
+#include "pmap_impl.h"
+#include "tlb.h"
+
+static struct pmap pmap_store[PTS_MAX_PMAPS];
+struct pmap *pmap_list;
+
+/* ---- pv lists and page counters */
+
+static void pmap_enter_pv(struct vm_page *pg, struct pv_entry *pve, struct pmap *pm,
+			  uint64_t va, struct vm_page *ptp)
+{
+	pve->pv_pmap = pm;
+	pve->pv_va = va;
+	pve->pv_ptp = ptp;
+	pve->pv_next = pg->md.pv_list;
+	pg->md.pv_list = pve;
+}
+
+static struct pv_entry *pmap_remove_pv(struct vm_page *pg, struct pmap *pm, uint64_t va)
+{
+	struct pv_entry **prevp = &pg->md.pv_list, *pve;
+
+	for (pve = *prevp; pve != NULL; prevp = &pve->pv_next, pve = *prevp) {
+		if (pve->pv_pmap == pm && pve->pv_va == va) {
+			*prevp = pve->pv_next;
+			pve->pv_next = NULL;
+			return pve;
+		}
+	}
+	return NULL;
+}
+
+static struct pv_entry *pmap_alloc_pv(uint32_t flags)
+{
+	if (pmap_alloc_fails(flags))
+		return NULL;
+	return pool_get(&pmap_pv_pool);
+}
+
+/* a managed PTE npte now maps pg */
+static void pmap_page_mapped(struct vm_page *pg, pt_entry_t npte)
+{
+	pg->md.pmap_count++;
+	pg->md.flags |= PTS_PGF_MAPPED;
+	if (npte & PG_RW) {
+		pg->md.writeable_count++;
+		pg->md.flags |= PTS_PGF_WRITEABLE;
+	}
+}
+
+static void pmap_sync_attrs(struct vm_page *pg, pt_entry_t opte)
+{
+	if (opte & PG_U)
+		pg->md.attrs |= PTS_ATTR_REFERENCED;
+	if (opte & PG_M)
+		pg->md.attrs |= PTS_ATTR_MODIFIED;
+}
+
+/* the managed PTE opte no longer maps pg (its pv entry is the caller's business) */
+static void pmap_page_unmapped(struct vm_page *pg, pt_entry_t opte)
+{
+	KASSERT(pg->md.pmap_count > 0);
+	pg->md.pmap_count--;
+	if (opte & PG_RW) {
+		KASSERT(pg->md.writeable_count > 0);
+		pg->md.writeable_count--;
+	}
+}
+
+static struct vm_page *pte_page(pt_entry_t pte)
+{
+	struct vm_page *pg = PHYS_TO_VM_PAGE(pte & PG_FRAME);
+
+	KASSERT(vm_page_is_arena(pg));
+	return pg;
+}
+
+/* the PTE behind a pv entry */
+static pt_entry_t *pv_pte(const struct pv_entry *pve)
+{
+	const struct vm_page *ptp = pve->pv_ptp;
+
+	KASSERT(ptp->usage == PTS_PG_PTP && ptp->ptp_level == 1 && ptp->ptp_pmap == pve->pv_pmap);
+	KASSERT(ptp->ptp_va == ptp_va_of(pve->pv_va, 1));
+	return &ptp_kva(ptp)[pl_i(pve->pv_va, 1)];
+}
+
+/* ---- pmap lifetime */
+
+struct pmap *pmap_lookup(uint32_t slot)
+{
+	if (slot >= PTS_MAX_PMAPS || !(pmap_store[slot].pm_flags & PMF_INUSE))
+		return NULL;
+	return &pmap_store[slot];
+}
+
+struct pmap *pmap_create(uint32_t slot)
+{
+	struct pmap *pm = &pmap_store[slot];
+	const pt_entry_t *kpml4 = pmap_kernel()->pm_pml4;
+	struct vm_page *pg;
+	pt_entry_t *pml4;
+
+	KASSERT(slot < PTS_MAX_PMAPS && !(pm->pm_flags & PMF_INUSE));
+	pg = vm_page_alloc(PTS_PG_PTP);
+	if (pg == NULL)
+		return NULL;
+	memset(pm, 0, sizeof(*pm));
+	pg->ptp_pmap = pm;
+	pg->ptp_level = PTP_LEVELS;
+	pg->ptp_va = 0;
+	pg->wire_count = 1;
+	pml4 = ptp_kva(pg);
+	/* a recycled page may hold anything: store only entries that differ */
+	for (int i = 0; i < KERNEL_SLOT_FIRST; i++)
+		if (pml4[i] != 0)
+			pml4[i] = 0;
+	for (int i = KERNEL_SLOT_FIRST; i <= KERNEL_SLOT_LAST; i++) {
+		pt_entry_t pde = kpml4[i];
+#ifdef MUTANT_KERNEL_SLOT_NOT_COPIED
+		/* copied from a list of slots that predates the kenter window */
+		if (i == SLOT_KENTER)
+			pde = 0;
+#endif
+		if (pml4[i] != pde)
+			pml4[i] = pde;
+	}
+	pm->pm_pml4 = pml4;
+	pm->pm_pml4_pa = VM_PAGE_TO_PHYS(pg);
+	pm->pm_pml4_pg = pg;
+	pm->pm_slot = slot;
+	pm->pm_flags = PMF_INUSE;
+	pm->pm_next = pmap_list;
+	pmap_list = pm;
+	return pm;
+}
+
+void pmap_destroy(struct pmap *pm)
+{
+	struct pmap **pp;
+
+	KASSERT(pm != pmap_kernel() && (pm->pm_flags & PMF_INUSE));
+	if (pmap_is_active(pm))
+		pmap_activate(pmap_kernel());
+	pmap_collect(pm);
+	KASSERT(pm->pm_resident_count == 0 && pm->pm_wired_count == 0);
+	KASSERT(pm->pm_ptp_count == 0);
+	for (unsigned i = 0; i < PMAP_PTP_HASH_SIZE; i++)
+		KASSERT(pm->pm_ptp_hash[i] == NULL);
+	for (pp = &pmap_list; *pp != pm; pp = &(*pp)->pm_next)
+		KASSERT(*pp != NULL);
+	*pp = pm->pm_next;
+	pm->pm_next = NULL;
+	pm->pm_flags = 0;
+	vm_page_free(pm->pm_pml4_pg);
+	pm->pm_pml4_pg = NULL;
+	pm->pm_pml4 = NULL;
+	pm->pm_pml4_pa = 0;
+}
+
+void pmap_activate(struct pmap *pm)
+{
+	tlb_switch(pm->pm_pml4_pa);
+	curpmap = pm;
+}
+
+/* ---- enter */
+
+/* Rewrite a mapping of the same page: new prot and wiring, A and D kept. */
+static void pmap_enter_same(struct pmap *pm, uint64_t va, pt_entry_t *ptep, pt_entry_t opte,
+			    pt_entry_t npte, struct vm_page *pg)
+{
+#ifndef MUTANT_ENTER_SAME_PAGE_DROPS_AD
+	npte |= opte & (PG_U | PG_M);
+#endif /* else: the PTE is rebuilt from scratch and A/D are simply lost */
+	if (opte != npte)
+		opte = pmap_pte_swap(ptep, npte);
+	if ((opte & PG_W) && !(npte & PG_W))
+		pm->pm_wired_count--;
+	else if (!(opte & PG_W) && (npte & PG_W))
+		pm->pm_wired_count++;
+	if ((opte & PG_RW) && !(npte & PG_RW)) {
+		KASSERT(pg->md.writeable_count > 0);
+		pg->md.writeable_count--;
+	} else if (!(opte & PG_RW) && (npte & PG_RW)) {
+		pg->md.writeable_count++;
+		pg->md.flags |= PTS_PGF_WRITEABLE;
+	}
+	if (((opte & PG_RW) && !(npte & PG_RW)) || (!(opte & PG_NX) && (npte & PG_NX)))
+		pmap_tlb_shootdown(pm, va, opte);
+}
+
+/*
+ * Replace the mapping of opg at va by one of pg, moving the pv entry over:
+ * the old mapping goes as by remove (A/D harvested, counters down), the frame
+ * change is invalidated if the old PTE may be cached.
+ */
+static void pmap_enter_replace(struct pmap *pm, uint64_t va, struct vm_page *ptp,
+			       pt_entry_t *ptep, pt_entry_t npte, struct vm_page *pg,
+			       struct pv_entry *newpve)
+{
+	pt_entry_t opte = pmap_pte_swap(ptep, npte);
+	struct vm_page *opg = pte_page(opte);
+	struct pv_entry *pve;
+
+	KASSERT((opte & PG_V) && (opte & PG_PVLIST) && opg != pg);
+#ifndef MUTANT_ENTER_DROPS_OLD_AD
+	pmap_sync_attrs(opg, opte);
+#endif
+#ifdef MUTANT_REPLACE_KEEPS_PMAP_COUNT
+	if (opte & PG_RW)
+		opg->md.writeable_count--;
+#else
+	pmap_page_unmapped(opg, opte);
+#endif
+#ifdef MUTANT_ENTER_LEAVES_OLD_PV
+	/* the old entry is left where it is; a fresh one goes on pg's list */
+	pve = newpve;
+#else
+	KASSERT(newpve == NULL);
+	pve = pmap_remove_pv(opg, pm, va);
+	KASSERT(pve != NULL && pve->pv_ptp == ptp);
+#endif
+	pmap_enter_pv(pg, pve, pm, va, ptp);
+	pmap_page_mapped(pg, npte);
+	if ((opte & PG_W) && !(npte & PG_W))
+		pm->pm_wired_count--;
+	else if (!(opte & PG_W) && (npte & PG_W))
+		pm->pm_wired_count++;
+	pmap_tlb_shootdown(pm, va, opte);
+}
+
+int pmap_enter(struct pmap *pm, uint64_t va, struct vm_page *pg, uint32_t prot, uint32_t flags)
+{
+	struct vm_page *newptp[PTP_LEVELS] = { NULL };
+	struct vm_page *ptp;
+	struct pv_entry *pve = NULL;
+	pt_entry_t *ptep, opte, npte;
+	bool need_pv;
+
+	KASSERT(pm != pmap_kernel() && va < PTS_USER_MAX && (va & PAGE_MASK) == 0);
+	KASSERT(vm_page_is_arena(pg));
+	npte = VM_PAGE_TO_PHYS(pg) | PG_V | PG_u | PG_PVLIST | pmap_prot_bits(prot);
+	if (flags & PMAP_WIRED)
+		npte |= PG_W;
+
+	/* 1. allocate: the missing PTPs top-down, then the pv entry */
+	ptep = pmap_find_pte(pm, va, &ptp);
+	if (ptp == NULL) {
+		int top = pmap_find_ptp(pm, va, 2) != NULL ? 1 :
+			  pmap_find_ptp(pm, va, 3) != NULL ? 2 : 3;
+		for (int level = top; level >= 1; level--) {
+			newptp[level] = pmap_ptp_alloc(flags);
+			if (newptp[level] == NULL)
+				goto fail;
+		}
+#ifdef MUTANT_CANFAIL_LEAVES_PTP
+		/* link the PTPs right away, as pmap_get_ptp did; the pv entry may still fail */
+		ptp = pmap_ptp_install(pm, va, newptp);
+		ptep = &ptp_kva(ptp)[pl_i(va, 1)];
+		memset(newptp, 0, sizeof(newptp));
+#endif
+	}
+	opte = ptep != NULL ? *ptep : 0;
+	need_pv = !(opte & PG_V);
+#ifdef MUTANT_ENTER_LEAVES_OLD_PV
+	need_pv = need_pv || (opte & PG_FRAME) != VM_PAGE_TO_PHYS(pg);
+#endif
+	if (need_pv) {
+		pve = pmap_alloc_pv(flags);
+		if (pve == NULL)
+			goto fail;
+	}
+
+	/* 2. commit: nothing below can fail */
+	if (ptp == NULL) {
+		ptp = pmap_ptp_install(pm, va, newptp);
+		ptep = &ptp_kva(ptp)[pl_i(va, 1)];
+	}
+	if (!(opte & PG_V)) {
+		pmap_pte_set(ptep, npte);
+#ifdef MUTANT_PTP_REF_MISSED
+		/* counted when the PT was new; the "already there" path forgot it */
+		if (newptp[1] != NULL)
+			ptp->wire_count++;
+#else
+		ptp->wire_count++;
+#endif
+		pm->pm_resident_count++;
+		if (npte & PG_W)
+			pm->pm_wired_count++;
+		pmap_enter_pv(pg, pve, pm, va, ptp);
+		pmap_page_mapped(pg, npte);
+	} else if ((opte & PG_FRAME) == VM_PAGE_TO_PHYS(pg)) {
+		pmap_enter_same(pm, va, ptep, opte, npte, pg);
+	} else {
+		pmap_enter_replace(pm, va, ptp, ptep, npte, pg, pve);
+	}
+	pmap_update();
+	return PMAP_OK;
+
+fail:
+	/* reverse order of allocation: the LIFO free list comes back as it was */
+	for (int level = 1; level < PTP_LEVELS; level++)
+		if (newptp[level] != NULL)
+			vm_page_free(newptp[level]);
+	KASSERT(flags & PMAP_CANFAIL);
+	return PMAP_ENOMEM;
+}
+
+/* ---- remove */
+
+static void pmap_remove_pte(struct pmap *pm, struct vm_page *ptp, pt_entry_t *ptep,
+			    uint64_t va, bool teardown)
+{
+	pt_entry_t opte = pmap_pte_swap(ptep, 0);
+	struct vm_page *pg = pte_page(opte);
+	struct pv_entry *pve;
+
+	KASSERT((opte & PG_V) && (opte & PG_PVLIST));
+	KASSERT(pm->pm_resident_count > 0 && ptp->wire_count > 1);
+	pm->pm_resident_count--;
+	if (opte & PG_W)
+		pm->pm_wired_count--;
+	ptp->wire_count--;
+#ifdef MUTANT_REMOVE_NO_INVALIDATE
+	if (teardown)
+#endif
+		pmap_tlb_shootdown(pm, va, opte);
+#ifdef MUTANT_REMOVE_FORGETS_MODIFIED
+	if (opte & PG_U)
+		pg->md.attrs |= PTS_ATTR_REFERENCED;
+#else
+	pmap_sync_attrs(pg, opte);
+#endif
+	pmap_page_unmapped(pg, opte);
+#ifdef MUTANT_COLLECT_LEAVES_PV
+	/* "the pmap is going away anyway": its pv entries are not worth unlinking */
+	if (teardown)
+		return;
+#endif
+	pve = pmap_remove_pv(pg, pm, va);
+	KASSERT(pve != NULL && pve->pv_ptp == ptp);
+	pool_put(&pmap_pv_pool, pve);
+}
+
+static void pmap_remove_ptes(struct pmap *pm, struct vm_page *ptp, uint64_t sva, uint64_t eva,
+			     bool teardown)
+{
+	pt_entry_t *pte = ptp_kva(ptp);
+
+	for (uint64_t va = sva; va < eva && ptp->wire_count > 1; va += PAGE_SIZE)
+		if (pte[pl_i(va, 1)] & PG_V)
+			pmap_remove_pte(pm, ptp, &pte[pl_i(va, 1)], va, teardown);
+}
+
+/*
+ * Find the PT covering va; when there is none, advance *nextp past the
+ * largest hole that the missing PT, PD or PDPT leaves.
+ */
+static struct vm_page *pmap_next_ptp(struct pmap *pm, uint64_t va, uint64_t eva, uint64_t *nextp)
+{
+	struct vm_page *ptp = pmap_find_ptp(pm, va, 1);
+
+	if (ptp != NULL)
+		*nextp = ptp_next(va, 1, eva);
+	else if (pmap_find_ptp(pm, va, 2) != NULL)
+		*nextp = ptp_next(va, 1, eva);
+	else if (pmap_find_ptp(pm, va, 3) != NULL)
+		*nextp = ptp_next(va, 2, eva);
+	else
+		*nextp = ptp_next(va, 3, eva);
+	return ptp;
+}
+
+static void pmap_remove_range(struct pmap *pm, uint64_t sva, uint64_t eva, bool teardown)
+{
+	uint64_t va, next;
+
+	KASSERT(pm != pmap_kernel() && sva < eva && eva <= PTS_USER_MAX);
+	for (va = sva; va < eva; va = next) {
+		struct vm_page *ptp = pmap_next_ptp(pm, va, eva, &next);
+
+		if (ptp == NULL)
+			continue;
+		pmap_remove_ptes(pm, ptp, va, next, teardown);
+#ifdef MUTANT_EMPTY_PTP_NOT_FREED
+		if (!teardown)
+			continue;
+#endif
+		if (ptp->wire_count == 1)
+			pmap_ptp_release(pm, ptp);
+	}
+	pmap_update();
+}
+
+void pmap_remove(struct pmap *pm, uint64_t sva, uint64_t eva)
+{
+	pmap_remove_range(pm, sva, eva, false);
+}
+
+/* remove every user mapping and free every PTP; the pmap stays alive */
+void pmap_collect(struct pmap *pm)
+{
+	pmap_remove_range(pm, 0, PTS_USER_MAX, true);
+	KASSERT(pm->pm_ptp_count == 0);
+}
+
+/* ---- protect, unwire, extract */
+
+/* opte ∩ prot for one managed PTE: never grants; returns true if it changed */
+static bool pmap_protect_pte(struct pmap *pm, uint64_t va, pt_entry_t *ptep, uint32_t prot)
+{
+	pt_entry_t opte = *ptep, npte;
+
+	for (;;) {
+#ifdef MUTANT_PROTECT_GRANTS_WRITE
+		npte = (opte & ~(PG_RW | PG_NX)) | pmap_prot_bits(prot);
+#else
+		npte = opte;
+		if (!(prot & PTS_PROT_WRITE))
+			npte &= ~PG_RW;
+		if (!(prot & PTS_PROT_EXEC))
+			npte |= PG_NX;
+#endif
+		if (npte == opte)
+			return false;
+		pt_entry_t found = pmap_pte_cas(ptep, opte, npte);
+		if (found == opte)
+			break;
+		opte = found; /* the MMU set A or D meanwhile */
+	}
+	if ((opte & PG_RW) && !(npte & PG_RW)) {
+		struct vm_page *pg = pte_page(opte);
+#ifndef MUTANT_PROTECT_FORGETS_WRITEABLE_COUNT
+		KASSERT(pg->md.writeable_count > 0);
+		pg->md.writeable_count--;
+#else
+		(void)pg;
+#endif
+#ifdef MUTANT_PROTECT_NO_INVALIDATE
+		/* RW->RO "only tightens", so it was thought safe to skip */
+		if (!(opte & PG_NX) && (npte & PG_NX))
+			pmap_tlb_shootdown(pm, va, opte);
+		return true;
+#endif
+	}
+#ifdef MUTANT_PROTECT_GRANTS_WRITE
+	if (!(opte & PG_RW) && (npte & PG_RW)) {
+		pte_page(opte)->md.writeable_count++;
+		pte_page(opte)->md.flags |= PTS_PGF_WRITEABLE;
+	}
+#endif
+	pmap_tlb_shootdown(pm, va, opte);
+	return true;
+}
+
+void pmap_protect(struct pmap *pm, uint64_t sva, uint64_t eva, uint32_t prot)
+{
+	uint64_t va, next;
+
+	KASSERT(pm != pmap_kernel() && sva < eva && eva <= PTS_USER_MAX);
+	KASSERT(prot & PTS_PROT_READ);
+	for (va = sva; va < eva; va = next) {
+		struct vm_page *ptp = pmap_next_ptp(pm, va, eva, &next);
+		pt_entry_t *pte;
+
+		if (ptp == NULL)
+			continue;
+		pte = ptp_kva(ptp);
+		for (uint64_t v = va; v < next; v += PAGE_SIZE)
+			if (pte[pl_i(v, 1)] & PG_V)
+				(void)pmap_protect_pte(pm, v, &pte[pl_i(v, 1)], prot);
+	}
+	pmap_update();
+}
+
+void pmap_unwire(struct pmap *pm, uint64_t va)
+{
+	pt_entry_t *ptep = pmap_find_pte(pm, va, NULL);
+
+	if (ptep == NULL || (*ptep & (PG_V | PG_W)) != (PG_V | PG_W))
+		return;
+	(void)pmap_pte_clearbits(ptep, PG_W);
+#ifndef MUTANT_UNWIRE_KEEPS_WIRED_COUNT
+	KASSERT(pm->pm_wired_count > 0);
+	pm->pm_wired_count--;
+#endif
+}
+
+struct vm_page *pmap_extract(struct pmap *pm, uint64_t va)
+{
+	pt_entry_t *ptep = pmap_find_pte(pm, va, NULL);
+
+	if (ptep == NULL || !(*ptep & PG_V))
+		return NULL;
+	return pte_page(*ptep);
+}
+
+/* ---- page-level operations: walk the pv list */
+
+/*
+ * Remove every mapping of pg.  Like NetBSD's pmap_page_remove, this walks the
+ * pv list and zaps each PTE itself rather than going through pmap_remove.
+ */
+static void pmap_page_remove(struct vm_page *pg)
+{
+	struct pv_entry *pve;
+
+	while ((pve = pg->md.pv_list) != NULL) {
+		struct pmap *pm = pve->pv_pmap;
+		struct vm_page *ptp = pve->pv_ptp;
+		pt_entry_t opte = pmap_pte_swap(pv_pte(pve), 0);
+
+		KASSERT((opte & PG_V) && (opte & PG_FRAME) == VM_PAGE_TO_PHYS(pg));
+		pmap_tlb_shootdown(pm, pve->pv_va, opte);
+		pmap_sync_attrs(pg, opte);
+		pmap_page_unmapped(pg, opte);
+#ifndef MUTANT_PAGE_REMOVE_RESIDENT_LEAK
+		pm->pm_resident_count--;
+#endif
+		if (opte & PG_W)
+			pm->pm_wired_count--;
+		KASSERT(ptp->wire_count > 1);
+		ptp->wire_count--;
+		pg->md.pv_list = pve->pv_next;
+		pool_put(&pmap_pv_pool, pve);
+		if (ptp->wire_count == 1)
+			pmap_ptp_release(pm, ptp);
+	}
+	pg->md.flags &= ~(PTS_PGF_MAPPED | PTS_PGF_WRITEABLE);
+}
+
+void pmap_page_protect(struct vm_page *pg, uint32_t prot)
+{
+	KASSERT(vm_page_is_arena(pg));
+	if (!(prot & PTS_PROT_READ)) {
+		pmap_page_remove(pg);
+	} else if (!(prot & PTS_PROT_WRITE) || !(prot & PTS_PROT_EXEC)) {
+#ifdef MUTANT_PAGE_PROTECT_SKIPS_ONE
+		for (struct pv_entry *pve = pg->md.pv_list; pve != NULL && pve->pv_next != NULL;
+		     pve = pve->pv_next)
+#else
+		for (struct pv_entry *pve = pg->md.pv_list; pve != NULL; pve = pve->pv_next)
+#endif
+			(void)pmap_protect_pte(pve->pv_pmap, pve->pv_va, pv_pte(pve), prot);
+		if (pg->md.writeable_count == 0)
+			pg->md.flags &= ~PTS_PGF_WRITEABLE;
+	}
+	pmap_update();
+}
+
+/* clear `bit` (PG_M or PG_U) in every managed PTE of pg; true if one had it */
+static bool pmap_clear_bit(struct vm_page *pg, pt_entry_t bit)
+{
+	bool found = false;
+
+	for (struct pv_entry *pve = pg->md.pv_list; pve != NULL; pve = pve->pv_next) {
+		pt_entry_t *ptep = pv_pte(pve), opte;
+
+		if (!(*ptep & bit))
+			continue;
+		opte = pmap_pte_clearbits(ptep, bit);
+		found = true;
+		pmap_tlb_shootdown(pve->pv_pmap, pve->pv_va, opte);
+	}
+	pmap_update();
+	return found;
+}
+
+bool pmap_clear_modify(struct vm_page *pg)
+{
+	bool was = (pg->md.attrs & PTS_ATTR_MODIFIED) != 0;
+
+	pg->md.attrs &= ~PTS_ATTR_MODIFIED;
+#ifndef MUTANT_CLEAR_MODIFY_ATTR_ONLY
+	was |= pmap_clear_bit(pg, PG_M);
+#endif
+	if (pg->md.writeable_count == 0)
+		pg->md.flags &= ~PTS_PGF_WRITEABLE;
+	return was;
+}
+
+bool pmap_clear_reference(struct vm_page *pg)
+{
+	bool was = (pg->md.attrs & PTS_ATTR_REFERENCED) != 0;
+
+	pg->md.attrs &= ~PTS_ATTR_REFERENCED;
+	was |= pmap_clear_bit(pg, PG_U);
+	return was;
+}
+
+static bool pmap_test_bit(struct vm_page *pg, uint32_t attr, pt_entry_t bit)
+{
+	if (pg->md.attrs & attr)
+		return true;
+	for (struct pv_entry *pve = pg->md.pv_list; pve != NULL; pve = pve->pv_next)
+		if (*pv_pte(pve) & bit)
+			return true;
+	return false;
+}
+
+bool pmap_is_modified(struct vm_page *pg)
+{
+	return pmap_test_bit(pg, PTS_ATTR_MODIFIED, PG_M);
+}
+
+bool pmap_is_referenced(struct vm_page *pg)
+{
+	return pmap_test_bit(pg, PTS_ATTR_REFERENCED, PG_U);
+}
+
+void pmap_zero_page(struct vm_page *pg)
+{
+	memset(VM_PAGE_TO_KVA(pg), 0, PAGE_SIZE);
+}
+
+void pmap_copy_page(struct vm_page *src, struct vm_page *dst)
+{
+	memcpy(VM_PAGE_TO_KVA(dst), VM_PAGE_TO_KVA(src), PAGE_SIZE);
+}

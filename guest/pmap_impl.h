@@ -1,0 +1,105 @@
+/* guest/pmap_impl.h - what pmap.c, pmap_ptp.c and pmap_kernel.c share and
+ * nothing else uses: index arithmetic, PTE access, PTP lookup, the TLB
+ * shootdown batch and allocation accounting.
+ */
+#ifndef GUEST_PMAP_IMPL_H
+#define GUEST_PMAP_IMPL_H
+
+#include "cpu.h"
+#include "pmap.h"
+
+#define PTP_LEVELS 4
+#define NPTEPG 512u
+
+/* index of va's entry in a table of the given level (1 = PT ... 4 = PML4) */
+static inline unsigned pl_i(uint64_t va, int level)
+{
+	return (unsigned)(va >> (PAGE_SHIFT + 9 * (level - 1))) & (NPTEPG - 1);
+}
+
+/* bytes mapped by a whole PTP of the given level: 2 MiB, 1 GiB, 512 GiB */
+static inline uint64_t ptp_span(int level)
+{
+	return 1ull << (PAGE_SHIFT + 9 * level);
+}
+
+static inline uint64_t ptp_va_of(uint64_t va, int level)
+{
+	return va & ~(ptp_span(level) - 1);
+}
+
+/* the first address of the next PTP span above va, saturating at limit */
+static inline uint64_t ptp_next(uint64_t va, int level, uint64_t limit)
+{
+	uint64_t next = ptp_va_of(va, level) + ptp_span(level);
+
+	return (next > limit || next < va) ? limit : next;
+}
+
+static inline pt_entry_t *ptp_kva(const struct vm_page *ptp)
+{
+	return (pt_entry_t *)VM_PAGE_TO_KVA(ptp);
+}
+
+/*
+ * PTE updates.  Each is one store to the live page table (a trapped write
+ * under nested shadow paging, so callers skip stores that change nothing).
+ * The atomic forms return the old PTE including any A/D bits the MMU set.
+ */
+static inline void pmap_pte_set(pt_entry_t *ptep, pt_entry_t npte)
+{
+	__atomic_store_n(ptep, npte, __ATOMIC_SEQ_CST);
+}
+
+static inline pt_entry_t pmap_pte_swap(pt_entry_t *ptep, pt_entry_t npte)
+{
+	return __atomic_exchange_n(ptep, npte, __ATOMIC_SEQ_CST);
+}
+
+static inline pt_entry_t pmap_pte_clearbits(pt_entry_t *ptep, pt_entry_t bits)
+{
+	return __atomic_fetch_and(ptep, ~bits, __ATOMIC_SEQ_CST);
+}
+
+/* replace opte by npte unless the MMU changed it meanwhile; returns the PTE found */
+static inline pt_entry_t pmap_pte_cas(pt_entry_t *ptep, pt_entry_t opte, pt_entry_t npte)
+{
+	__atomic_compare_exchange_n(ptep, &opte, npte, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	return opte;
+}
+
+/* user leaf bits for a prot (docs/semantics.md, "PTE encoding") */
+static inline pt_entry_t pmap_prot_bits(uint32_t prot)
+{
+	pt_entry_t bits = 0;
+
+	if (prot & PTS_PROT_WRITE)
+		bits |= PG_RW;
+	if (!(prot & PTS_PROT_EXEC))
+		bits |= PG_NX;
+	return bits;
+}
+
+static inline bool pmap_is_active(const struct pmap *pm)
+{
+	return pm == curpmap;
+}
+
+/* ---- pmap_ptp.c */
+extern uint32_t pmap_fail_countdown;
+bool pmap_alloc_fails(uint32_t flags);
+struct vm_page *pmap_find_ptp(struct pmap *pm, uint64_t va, int level);
+pt_entry_t *pmap_table(struct pmap *pm, uint64_t va, int level);
+pt_entry_t *pmap_find_pte(struct pmap *pm, uint64_t va, struct vm_page **ptpp);
+void pmap_ptp_hash_insert(struct pmap *pm, struct vm_page *ptp);
+struct vm_page *pmap_ptp_alloc(uint32_t flags);
+struct vm_page *pmap_ptp_install(struct pmap *pm, uint64_t va, struct vm_page *newptp[]);
+void pmap_ptp_release(struct pmap *pm, struct vm_page *ptp);
+void pmap_tlb_shootdown(struct pmap *pm, uint64_t va, pt_entry_t opte);
+void pmap_tlb_shootdown_ptp(struct pmap *pm, uint64_t va);
+void pmap_update(void);
+
+/* ---- pmap_kernel.c */
+void pmap_kernel_init(void);
+
+#endif /* GUEST_PMAP_IMPL_H */

@@ -1,0 +1,179 @@
+/* guest/pmap_kernel.c - the kernel pmap: pmap_bootstrap builds its page
+ * tables (direct map, kernel image, preallocated window PTPs) and switches to
+ * them; pmap_kenter_pa/pmap_kremove manage unmanaged global 4K mappings.
+ */
+#include "pmap_impl.h"
+#include "tlb.h"
+
+struct pmap kernel_pmap_store;
+struct pmap *curpmap;
+struct pool pmap_pv_pool;
+
+/* pv pool marks: prime one page's worth, keep at most two idle pages */
+#define PV_POOL_LOWAT 64u
+#define PV_POOL_HIWAT 2u
+
+/*
+ * Boot only: the level-`level` table covering va, allocating any missing
+ * table on the way down from the PML4.  Kernel intermediate entries are
+ * PG_V | PG_RW, supervisor; kernel PTPs get the same bookkeeping as user
+ * ones (hash, wire_count = 1 + valid entries) though they are never freed.
+ */
+static pt_entry_t *kboot_table(uint64_t va, int level)
+{
+	struct pmap *kpm = pmap_kernel();
+	pt_entry_t *table = kpm->pm_pml4;
+
+	for (int l = PTP_LEVELS; l > level; l--) {
+		pt_entry_t *pde = &table[pl_i(va, l)];
+
+		if (!(*pde & PG_V)) {
+			uint64_t pa = vm_page_steal(PTS_PG_PTP);
+			struct vm_page *ptp = PHYS_TO_VM_PAGE(pa);
+
+			ptp->ptp_pmap = kpm;
+			ptp->ptp_va = ptp_va_of(va, l - 1);
+			ptp->ptp_level = (uint32_t)(l - 1);
+			ptp->wire_count = 1;
+			pmap_ptp_hash_insert(kpm, ptp);
+			kpm->pm_ptp_count++;
+			kpm->pm_resident_count++;
+			*pde = pa | PG_V | PG_RW;
+			if (l < PTP_LEVELS)
+				PHYS_TO_VM_PAGE(DMAP_TO_PHYS(table))->wire_count++;
+		}
+		table = (pt_entry_t *)PHYS_TO_DMAP(*pde & PG_FRAME);
+	}
+	return table;
+}
+
+static void kboot_enter(uint64_t va, pt_entry_t pte, int level)
+{
+	pt_entry_t *table = kboot_table(va, level);
+
+	KASSERT(!(table[pl_i(va, level)] & PG_V));
+	table[pl_i(va, level)] = pte;
+	PHYS_TO_VM_PAGE(DMAP_TO_PHYS(table))->wire_count++;
+	pmap_kernel()->pm_resident_count++;
+}
+
+/*
+ * Build the kernel pmap and switch to it.  Until the lcr3 the boot tables of
+ * guest/entry.S are live: they map the first 4 GiB at DMAP_BASE, which is
+ * where the bump allocator's pages are written.  The new PML4 has no user
+ * half: the identity map of the boot tables is gone after the switch.
+ */
+void pmap_bootstrap(void)
+{
+	struct pmap *kpm = pmap_kernel();
+	uint64_t pa;
+
+	vm_page_bootstrap();
+
+	pa = vm_page_steal(PTS_PG_PTP);
+	kpm->pm_pml4 = (pt_entry_t *)PHYS_TO_DMAP(pa);
+	kpm->pm_pml4_pa = pa;
+	kpm->pm_pml4_pg = PHYS_TO_VM_PAGE(pa);
+	kpm->pm_pml4_pg->ptp_pmap = kpm;
+	kpm->pm_pml4_pg->ptp_level = PTP_LEVELS;
+	kpm->pm_pml4_pg->wire_count = 1;
+	kpm->pm_slot = PMAP_KERNEL_SLOT;
+	kpm->pm_flags = PMF_INUSE;
+
+	/* direct map: all RAM, 2 MiB pages, supervisor, no execute */
+	for (pa = 0; pa < vm_dmap_size; pa += NBPD)
+		kboot_enter(PHYS_TO_DMAP(pa), pa | PG_V | PG_RW | PG_PS | PG_G | PG_NX, 2);
+	/* kernel image: 4K pages, read-write-execute (the linker script keeps no
+	 * per-section boundaries we could honour), global */
+	for (pa = bootinfo.kernel_pa_start; pa < bootinfo.kernel_pa_end; pa += PAGE_SIZE)
+		kboot_enter(KERNBASE + pa, pa | PG_V | PG_RW | PG_G, 1);
+	/* the windows' PTs exist from now on, so mapping there never allocates */
+	for (uint64_t va = KENTER_BASE; va < KENTER_BASE + KENTER_SIZE; va += NBPD)
+		(void)kboot_table(va, 1);
+	for (uint64_t va = PV_KVA_BASE; va < PV_KVA_BASE + PV_KVA_SIZE; va += NBPD)
+		(void)kboot_table(va, 1);
+	for (int slot = KERNEL_SLOT_FIRST; slot <= KERNEL_SLOT_LAST; slot++)
+		KASSERT(slot == SLOT_DMAP || slot == SLOT_KENTER || slot == SLOT_PV_KVA ||
+			slot == SLOT_KERNBASE || kpm->pm_pml4[slot] == 0);
+	for (int slot = 0; slot < KERNEL_SLOT_FIRST; slot++)
+		KASSERT(kpm->pm_pml4[slot] == 0);
+
+	tlb_switch(kpm->pm_pml4_pa);
+	curpmap = kpm;
+	/* the boot tables' translations may linger as global entries */
+	tlb_invalidate_all_global();
+
+	vm_page_startup();
+	pool_init(&pmap_pv_pool, "pvpl", sizeof(struct pv_entry), PV_KVA_BASE, PV_KVA_SIZE);
+	pool_sethiwat(&pmap_pv_pool, PV_POOL_HIWAT);
+	pool_setlowat(&pmap_pv_pool, PV_POOL_LOWAT);
+	kprintf("pmap: %lu pages (%lu free), direct map %lu MiB, arena pg0-pg%lu at %#lx, "
+		"%u kernel PTPs\n",
+		vm_page_count, vm_page_free_count, vm_dmap_size >> 20, arena_npages - 1,
+		arena_first_pfn << PAGE_SHIFT, kpm->pm_ptp_count);
+}
+
+/* ---- unmanaged kernel mappings: global, no pv entry, not counted in md */
+
+static pt_entry_t *kernel_pte(uint64_t va, struct vm_page **ptpp)
+{
+	pt_entry_t *ptep;
+
+	KASSERT(va >= DMAP_BASE && (va & PAGE_MASK) == 0);
+	ptep = pmap_find_pte(pmap_kernel(), va, ptpp);
+	KASSERT(ptep != NULL); /* only the preallocated windows come here */
+	return ptep;
+}
+
+void pmap_kenter_pa(uint64_t va, uint64_t pa, uint32_t prot)
+{
+	struct vm_page *ptp;
+	pt_entry_t *ptep = kernel_pte(va, &ptp);
+	pt_entry_t npte = pa | PG_V | PG_G, opte;
+
+	if (prot & PTS_PROT_WRITE)
+		npte |= PG_RW;
+	if (!(prot & PTS_PROT_EXEC))
+		npte |= PG_NX;
+	if ((*ptep & ~(PG_U | PG_M)) == npte)
+		return; /* the same mapping: no store, nothing to invalidate */
+	opte = pmap_pte_swap(ptep, npte);
+	if (opte & PG_V) {
+		/* global entries are always assumed cached */
+		tlb_invalidate_page(va);
+	} else {
+		ptp->wire_count++;
+		pmap_kernel()->pm_resident_count++;
+	}
+}
+
+void pmap_kremove(uint64_t va, uint64_t len)
+{
+	uint64_t sva = 0, eva = 0;
+	uint32_t n = 0;
+
+	KASSERT((len & PAGE_MASK) == 0);
+	for (uint64_t end = va + len; va < end; va += PAGE_SIZE) {
+		struct vm_page *ptp;
+		pt_entry_t *ptep = kernel_pte(va, &ptp);
+
+		if (!(*ptep & PG_V))
+			continue;
+		(void)pmap_pte_swap(ptep, 0);
+		KASSERT(ptp->wire_count > 1);
+		ptp->wire_count--;
+		pmap_kernel()->pm_resident_count--;
+		if (n++ == 0)
+			sva = va;
+		eva = va + PAGE_SIZE;
+	}
+#ifdef MUTANT_KREMOVE_INVALIDATES_FIRST_ONLY
+	if (n > 0)
+		tlb_invalidate_page(sva);
+#else
+	if (n == 1)
+		tlb_invalidate_page(sva);
+	else if (n > 1)
+		tlb_invalidate_range(sva, eva, true);
+#endif
+}

@@ -1,0 +1,79 @@
+/* guest/tlb.c - TLB invalidation with a ledger: each primitive executes the
+ * instruction(s) first and then appends one record, so a record in the
+ * ledger means the invalidation has happened.  Nothing else in the guest
+ * executes invlpg or writes CR3 (the boot code in entry.S excepted).
+ */
+#include "cpu.h"
+#include "tlb.h"
+
+struct pts_tlb_ledger tlb_ledger __aligned(PAGE_SIZE);
+
+void tlb_init(void)
+{
+	tlb_ledger.magic = PTS_TLB_MAGIC;
+	tlb_ledger.nrecords = PTS_TLB_RECORDS;
+	tlb_ledger.head = 0;
+}
+
+static void tlb_record(uint32_t kind, uint64_t va, uint64_t end)
+{
+	uint64_t seq = tlb_ledger.head;
+	struct pts_tlb_record *r = &tlb_ledger.rec[seq % PTS_TLB_RECORDS];
+
+	r->seq = seq;
+	r->kind = kind;
+	r->pad = 0;
+	r->cr3 = rcr3();
+	r->va = va;
+	r->end = end;
+	/* the record is complete before the host can see it counted */
+	__asm__ volatile("" ::: "memory");
+	tlb_ledger.head = seq + 1;
+}
+
+void tlb_invalidate_page(uint64_t va)
+{
+	invlpg(va);
+	tlb_record(PTS_TLB_PAGE, va, va + PAGE_SIZE);
+}
+
+void tlb_invalidate_range(uint64_t sva, uint64_t eva, bool global)
+{
+	KASSERT((sva & PAGE_MASK) == 0 && (eva & PAGE_MASK) == 0 && sva < eva);
+	if ((eva - sva) >> PAGE_SHIFT > TLB_RANGE_MAX_PAGES) {
+		if (global)
+			tlb_invalidate_all_global();
+		else
+			tlb_invalidate_all();
+		return;
+	}
+	for (uint64_t va = sva; va < eva; va += PAGE_SIZE)
+		invlpg(va);
+	tlb_record(PTS_TLB_RANGE, sva, eva);
+}
+
+void tlb_invalidate_all(void)
+{
+	lcr3(rcr3());
+	tlb_record(PTS_TLB_ALL, 0, 0);
+}
+
+void tlb_invalidate_all_global(void)
+{
+	uint64_t cr4 = rcr4();
+
+	if (cr4 & CR4_PGE) {
+		lcr4(cr4 & ~CR4_PGE);
+		lcr4(cr4);
+	} else {
+		lcr3(rcr3());
+	}
+	tlb_record(PTS_TLB_ALL_GLOBAL, 0, 0);
+}
+
+void tlb_switch(uint64_t pml4_pa)
+{
+	KASSERT((pml4_pa & PAGE_MASK) == 0);
+	lcr3(pml4_pa);
+	tlb_record(PTS_TLB_SWITCH, pml4_pa, 0);
+}

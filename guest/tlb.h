@@ -1,0 +1,23 @@
+/* guest/tlb.h - the guest's single TLB invalidation primitive.  Every invlpg,
+ * CR3 load and global flush goes through here and leaves a ledger record the
+ * host monitor reads (struct pts_tlb_ledger, include/ptshadow/abi.h).
+ */
+#ifndef GUEST_TLB_H
+#define GUEST_TLB_H
+
+#include "kernel.h"
+
+/* A range longer than this many pages becomes a full flush. */
+#define TLB_RANGE_MAX_PAGES 32u
+
+extern struct pts_tlb_ledger tlb_ledger;
+
+void tlb_init(void);
+void tlb_invalidate_page(uint64_t va);
+/* [sva, eva); global: the range holds global (kernel) entries */
+void tlb_invalidate_range(uint64_t sva, uint64_t eva, bool global);
+void tlb_invalidate_all(void);        /* CR3 reload: non-global entries */
+void tlb_invalidate_all_global(void); /* CR4.PGE toggle: everything */
+void tlb_switch(uint64_t pml4_pa);    /* load another root */
+
+#endif /* GUEST_TLB_H */
