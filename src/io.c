@@ -41,7 +41,7 @@ void console_putc(struct console *c, char ch)
 	if (ch == '\r')
 		return;
 	/* a guest writing control bytes must not drive the host terminal */
-	if ((unsigned char)ch < 0x20 && ch != '\t')
+	if (((unsigned char)ch < 0x20 && ch != '\t') || ch == 0x7f)
 		ch = '?';
 	if (c->len == sizeof(c->line))
 		console_flush(c);
