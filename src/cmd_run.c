@@ -91,7 +91,7 @@ static int run_script(struct session *s, struct script *sc, const struct run_opt
 			session_describe_death(s, stderr);
 			return EXIT_FINDING;
 		}
-		if (st == SESSION_ERROR) {
+		if (st == SESSION_ERROR || st == SESSION_INTERRUPTED) {
 			fprintf(stderr, "ptshadow run: %s\n", s->err);
 			return EXIT_INTERNAL;
 		}

@@ -7,6 +7,9 @@
 
 static const struct subcommand subcommands[] = {
 	{ "run", "boot a guest, run a script of pmap ops (or its smoke test), check every op", cmd_run },
+	{ "fuzz", "random op sequences under the monitor; one crash directory per finding", cmd_fuzz },
+	{ "replay", "rerun a reproducer and say whether the same finding recurs", cmd_replay },
+	{ "minimize", "shrink a failing script to the smallest that still fails", cmd_minimize },
 	{ NULL, NULL, NULL },
 };
 

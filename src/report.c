@@ -268,7 +268,8 @@ static int bump_count(const char *dir, char *err, size_t errlen)
 }
 
 int report_write(const char *outdir, const struct finding *f, const struct script *sc,
-		 const char *console_tail, size_t tail_len, bool *is_new, char *err, size_t errlen)
+		 const char *console_tail, size_t tail_len, const struct session_config *cfg,
+		 bool *is_new, char *err, size_t errlen)
 {
 	char crashes[PATH_MAX], dir[PATH_MAX], sig[17];
 	char *txt = NULL, *repro = NULL, *js = NULL;
@@ -290,6 +291,8 @@ int report_write(const char *outdir, const struct finding *f, const struct scrip
 		txt = report_text(f, sc, console_tail, tail_len, &txt_len);
 		repro = script_text(sc, f->op_index + 1, &repro_len);
 		j = report_json(f, sc, console_tail, tail_len);
+		if (cfg != NULL)
+			json_object_set_new(j, "guest", report_guest_json(cfg));
 		js = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII);
 		json_decref(j);
 		if (txt == NULL || repro == NULL || js == NULL) {
@@ -307,4 +310,50 @@ out:
 	free(repro);
 	free(js);
 	return rc;
+}
+
+json_t *report_guest_json(const struct session_config *cfg)
+{
+	char abs[PATH_MAX];
+	const char *guest = realpath(cfg->guest, abs) ? abs : cfg->guest;
+
+	return json_pack("{s:s, s:i, s:I, s:s, s:s}", "image", guest, "mem_mib", (int)cfg->mem_mib,
+			 "arena_pages", (json_int_t)cfg->arena_pages, "cmdline",
+			 cfg->extra_cmdline ? cfg->extra_cmdline : "", "check",
+			 cfg->check_spec ? cfg->check_spec : "");
+}
+
+int report_guest_load(const char *report_json, struct session_config *cfg, char **guest_owned,
+		      uint64_t *signature, uint64_t *op_index, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *j = json_load_file(report_json, 0, &je), *g;
+	const char *sig = NULL, *image = NULL;
+	json_int_t idx = -1, mem = 0, arena = 0;
+	char hex[24];
+
+	*guest_owned = NULL;
+	if (j == NULL) {
+		snprintf(err, errlen, "%s:%d: %s", report_json, je.line, je.text);
+		return -1;
+	}
+	if (json_unpack(j, "{s:s, s:I}", "signature", &sig, "op_index", &idx) != 0 || idx < 0 ||
+	    strlen(sig) != 16 || (snprintf(hex, sizeof(hex), "0x%s", sig), parse_u64(hex, signature) != 0)) {
+		snprintf(err, errlen, "%s: no valid signature and op_index", report_json);
+		json_decref(j);
+		return -1;
+	}
+	*op_index = (uint64_t)idx;
+	g = json_object_get(j, "guest");
+	if (g != NULL && json_unpack(g, "{s?s, s?I, s?I}", "image", &image, "mem_mib", &mem,
+				     "arena_pages", &arena) == 0) {
+		if (image != NULL)
+			*guest_owned = strdup(image);
+		if (mem > 0)
+			cfg->mem_mib = (unsigned)mem;
+		if (arena > 0)
+			cfg->arena_pages = (uint64_t)arena;
+	}
+	json_decref(j);
+	return 0;
 }

@@ -43,6 +43,12 @@ uint64_t signature_of(const char *normalised_title);
  * count is incremented and *is_new is false.  0, or -1 with err.
  */
 int report_write(const char *outdir, const struct finding *f, const struct script *sc,
-		 const char *console_tail, size_t tail_len, bool *is_new, char *err, size_t errlen);
+		 const char *console_tail, size_t tail_len, const struct session_config *cfg,
+		 bool *is_new, char *err, size_t errlen);
+/* The guest settings a crash directory was found with (report.json "guest"
+ * object), so replay and minimize can rerun it. */
+json_t *report_guest_json(const struct session_config *cfg);
+int report_guest_load(const char *report_json, struct session_config *cfg, char **guest_owned,
+		      uint64_t *signature, uint64_t *op_index, char *err, size_t errlen);
 
 #endif /* PTSHADOW_REPORT_H */

@@ -62,7 +62,7 @@ enum run_outcome run_script(const struct session_config *cfg, struct script *sc,
 			out = RUN_FINDING;
 			goto done;
 		}
-		if (st == SESSION_ERROR) {
+		if (st == SESSION_ERROR || st == SESSION_INTERRUPTED) {
 			snprintf(err, errlen, "%s", s.err);
 			out = RUN_ERROR;
 			goto done;

@@ -50,6 +50,8 @@ static int status_of_event(struct session *s, enum vm_event ev)
 		return SESSION_GUEST_DIED;
 	case VM_EV_EXIT:
 		return SESSION_EXITED;
+	case VM_EV_INTERRUPTED:
+		return SESSION_INTERRUPTED;
 	default:
 		return SESSION_ERROR;
 	}

@@ -32,6 +32,7 @@ enum session_status {
 	SESSION_GUEST_DIED, /* panic, triple fault, hang, guest error */
 	SESSION_EXITED,     /* the guest exited (end of run) */
 	SESSION_ERROR,      /* KVM or host failure */
+	SESSION_INTERRUPTED, /* SIGINT/SIGTERM arrived while the guest ran */
 };
 
 struct session {

@@ -89,6 +89,8 @@ static enum vm_event exit_reason(struct vm *vm)
 	case KVM_EXIT_IO:
 		return exit_io(vm);
 	case KVM_EXIT_HLT:
+		/* nothing here sends interrupts, so a halted vCPU never wakes */
+		snprintf(vm->error, sizeof(vm->error), "guest halted (hlt) and nothing will wake it");
 		return VM_EV_HLT;
 	case KVM_EXIT_SHUTDOWN:
 		snprintf(vm->error, sizeof(vm->error), "guest shut down (triple fault)");
