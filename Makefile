@@ -13,7 +13,7 @@ CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsub
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
             -Wno-format-truncation
-HOST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Iinclude -Isrc -Imonitor $(PKG_CFLAGS) -D_GNU_SOURCE \
+HOST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Iinclude -iquote src -iquote monitor $(PKG_CFLAGS) -D_GNU_SOURCE \
                -fstack-protector-strong -MMD -MP $(EXTRA_CFLAGS)
 HOST_LDLIBS := $(ELF_LIBS) -lpthread -lm
 
