@@ -43,6 +43,8 @@ void vio_pmap(struct violation *v, const struct check *c, const struct snapshot 
 void vio_counter(struct violation *v, const char *name, int64_t expected, int64_t found);
 void vio_ptp(struct violation *v, const struct check *c, const struct ptp *t);
 void vio_pv(struct violation *v, const struct check *c, const struct pv_snap *pv);
+/* report the model's findings that belong to c->inv */
+void check_model_findings(struct check *c);
 /* report the snapshot's read issues that belong to c->inv */
 void check_issues(struct check *c);
 

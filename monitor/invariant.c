@@ -75,7 +75,7 @@ static const struct invariant table[] = {
 	 inv_ptp_hash},
 	{"PTP-6", "ptp-usage", "PTP",
 	 "Every page reached as a page table is a vm_page of usage PTP (not free, arena, pool or "
-	 "kernel), and every page of usage PTP is reachable or nowhere on a hash.",
+	 "kernel), and every page of usage PTP is reached by the walk: no PTP leaks at the end of an op.",
 	 inv_ptp_usage},
 	/* attributes */
 	{"ATTR-1", "attr-harvest", "ATTR",
@@ -186,9 +186,10 @@ static const struct invariant table[] = {
 	 inv_model_attrs},
 	{"MODEL-4", "contents", "MODEL",
 	 "After zero PG the page reads as zeros; after copy SRC DST, DST equals SRC.", inv_model_contents},
-	{"MODEL-5", "enomem", "MODEL",
+	{"MODEL-5", "failure-atomic", "MODEL",
 	 "enter canfail returns enomem only while a `fail alloc` is armed and the failing allocation "
-	 "is one it makes, and then leaves every PTE, counter and the pool as before.",
+	 "is one it makes (and succeeds when it is not); an op that fails (enomem, einval) leaves every "
+	 "PTE, pmap counter, page's md state and the pool's nout as before.",
 	 inv_model_enomem},
 };
 

@@ -423,7 +423,5 @@ int model_apply(struct model *m, const struct pts_op *op, const struct model_env
 	if (want != PTS_RES_COUNT && op->result != want)
 		finding(out, "MODEL-2", "result %s, want %s", result_name(op->result), result_name(want));
 	apply_valid(m, op, out);
-	out->unchanged = op->kind == PTS_OP_EXTRACT || op->kind == PTS_OP_IS_MODIFIED ||
-			 op->kind == PTS_OP_IS_REFERENCED || op->kind == PTS_OP_FAIL_ALLOC;
 	return 0;
 }

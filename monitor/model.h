@@ -61,7 +61,7 @@ struct model_finding {
 
 struct model_out {
 	bool valid;    /* the op was valid (else EINVAL expected) */
-	bool unchanged; /* state must equal the pre-op state (enomem, einval, queries) */
+	bool unchanged; /* the op failed: state must equal the pre-op state (enomem, einval) */
 	struct model_finding f[MODEL_MAX_FINDINGS];
 	unsigned n;
 };

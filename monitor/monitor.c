@@ -264,7 +264,7 @@ static void set_op(struct monitor *m, uint64_t op_index, uint32_t kind, const ch
 {
 	m->op_index = op_index;
 	m->op_kind = kind;
-	snprintf(m->op_text, sizeof m->op_text, "%s", text ? text : op_kind_name(kind));
+	snprintf(m->op_text, sizeof m->op_text, "%s", text ? text : monitor_op_kind_name(kind));
 	m->new_vio = 0;
 }
 

@@ -12,7 +12,7 @@
 #include "invariant.h"
 #include "pte.h"
 
-const char *op_kind_name(uint32_t kind)
+const char *monitor_op_kind_name(uint32_t kind)
 {
 	static const char *const names[PTS_OP_COUNT] = {
 		"register", "create",       "destroy",      "activate",        "enter",
@@ -45,7 +45,7 @@ void violation_finish(struct violation *v)
 {
 	const char *obj = v->nobj ? vobj_kind_name(v->obj[0].kind) : "state";
 	snprintf(v->title, sizeof v->title, "%s %s after %s (%s)", v->inv ? v->inv->id : "?",
-		 v->inv ? v->inv->name : "?", op_kind_name(v->op_kind), obj);
+		 v->inv ? v->inv->name : "?", monitor_op_kind_name(v->op_kind), obj);
 	v->signature = fnv1a(v->title);
 }
 
@@ -103,7 +103,7 @@ static void print_obj(const struct violation *v, const struct vobj *o, FILE *out
 void violation_print(const struct violation *v, FILE *out)
 {
 	fprintf(out, "%s [%016" PRIx64 "]\n", v->title, v->signature);
-	fprintf(out, "  op #%" PRIu64 ": %s\n", v->op_index, v->op_text[0] ? v->op_text : op_kind_name(v->op_kind));
+	fprintf(out, "  op #%" PRIu64 ": %s\n", v->op_index, v->op_text[0] ? v->op_text : monitor_op_kind_name(v->op_kind));
 	fprintf(out, "  %s\n", v->message);
 	for (unsigned i = 0; i < v->nobj; i++)
 		print_obj(v, &v->obj[i], out);
@@ -167,7 +167,7 @@ json_t *violation_json(const struct violation *v)
 	json_object_set_new(j, "signature", json_string(sig));
 	json_object_set_new(j, "op_index", json_integer((json_int_t)v->op_index));
 	json_object_set_new(j, "op", json_string(v->op_text));
-	json_object_set_new(j, "op_kind", json_string(op_kind_name(v->op_kind)));
+	json_object_set_new(j, "op_kind", json_string(monitor_op_kind_name(v->op_kind)));
 	json_object_set_new(j, "message", json_string(v->message));
 	for (unsigned i = 0; i < v->nobj; i++)
 		json_array_append_new(objs, obj_json(v, &v->obj[i]));

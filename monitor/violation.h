@@ -57,7 +57,7 @@ struct violation {
 };
 
 /* name of an op kind ("enter"), "register" for PTS_OP_NONE */
-const char *op_kind_name(uint32_t kind);
+const char *monitor_op_kind_name(uint32_t kind);
 const char *vobj_kind_name(enum vobj_kind kind);
 /* fill title and signature from inv, op_kind and the first object's kind */
 void violation_finish(struct violation *v);

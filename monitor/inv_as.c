@@ -1,0 +1,128 @@
+/* monitor/inv_as.c - AS family: the user/kernel split, shared kernel slots,
+ * the direct map, what user leaves may point at, and the structures the
+ * monitor reads.
+ */
+#include "check.h"
+#include "monitor_impl.h"
+#include "pte.h"
+
+void inv_as_user_bit(struct check *c)
+{
+	const struct ptp_set *w = &c->cur->walk;
+	for (size_t i = 0; i < w->nptp; i++) {
+		const struct ptp *t = &w->ptp[i];
+		const uint64_t *e = ptp_entries(w, t);
+		for (unsigned j = 0; j < NPTEPG; j++) {
+			uint64_t va = canonical(t->va + j * level_span(t->level));
+			if (!pte_valid(e[j]) || !(e[j] & PG_u) || va < c->d->user_max)
+				continue;
+			struct violation *v = vio(c, "user-accessible entry in the kernel half");
+			vio_pte(v, snap_slot(c->cur, t->owner), va, t->level, e[j], e[j]);
+		}
+	}
+}
+
+static void slot_mismatch(struct check *c, uint32_t owner, unsigned slot, uint64_t found, uint64_t want,
+			  const char *msg)
+{
+	struct violation *v = vio(c, "PML4 slot %u: %s", slot, msg);
+	vio_pte(v, snap_slot(c->cur, owner), canonical((uint64_t)slot << 39), 4, want, found);
+}
+
+void inv_as_kernel_slots(struct check *c)
+{
+	const struct snapshot *s = c->cur;
+	const struct ptp_set *w = &s->walk;
+	unsigned first_kernel_half = level_index(c->d->user_max - 1, 4) + 1;
+	if (w->nroot == 0 || w->root[0] == SIZE_MAX)
+		return;
+	const uint64_t *k = ptp_entries(w, &w->ptp[w->root[0]]);
+	for (unsigned i = 0; i < first_kernel_half; i++)
+		if (pte_valid(k[i]))
+			slot_mismatch(c, 0, i, k[i], 0, "the kernel pmap maps user space");
+	for (uint32_t o = 1; o < w->nroot; o++) {
+		if (w->root[o] == SIZE_MAX)
+			continue;
+		const uint64_t *e = ptp_entries(w, &w->ptp[w->root[o]]);
+		for (unsigned i = first_kernel_half; i < NPTEPG; i++) {
+			bool shared = i >= c->d->kernel_slot_first && i <= c->d->kernel_slot_last;
+			if (shared && e[i] != k[i])
+				slot_mismatch(c, o, i, e[i], k[i], "differs from the kernel pmap's (old = kernel's)");
+			else if (!shared && e[i] != 0)
+				slot_mismatch(c, o, i, e[i], 0, "non-shared kernel-half slot in use");
+		}
+	}
+}
+
+void inv_as_dmap(struct check *c)
+{
+	const struct pts_descriptor *d = c->d;
+	const struct ptp_set *w = &c->cur->walk;
+	uint64_t covered = 0;
+	for (size_t i = 0; i < w->nleaf; i++) {
+		const struct leaf *l = &w->leaf[i];
+		if (l->owner != 0 || l->va < d->dmap_base || l->va - d->dmap_base >= d->dmap_size)
+			continue;
+		uint64_t off = l->va - d->dmap_base, span = level_span(l->level);
+		covered += span < d->dmap_size - off ? span : d->dmap_size - off;
+		const char *why = pte_frame(l->pte, l->level) != off ? "direct map does not map va - dmap_base"
+				  : !(l->pte & PG_NX)			  ? "direct map entry without NX"
+				  : (l->pte & PG_u)			  ? "direct map entry user-accessible"
+									  : NULL;
+		if (why)
+			vio_pte(vio(c, "%s", why), VIO_SLOT_KERNEL, l->va, l->level, l->pte, l->pte);
+	}
+	if (covered != d->dmap_size) {
+		struct violation *v = vio(c, "direct map covers 0x%llx of 0x%llx bytes", (unsigned long long)covered,
+					  (unsigned long long)d->dmap_size);
+		vio_counter(v, "dmap bytes", (int64_t)d->dmap_size, (int64_t)covered);
+	}
+}
+
+void inv_as_user_targets(struct check *c)
+{
+	const struct ptp_set *w = &c->cur->walk;
+	for (size_t i = 0; i < w->nleaf; i++) {
+		const struct leaf *l = &w->leaf[i];
+		gpa_t pa = pte_frame(l->pte, l->level);
+		if (!leaf_is_user(c, l) || arena_index_of(c->d, pa) >= 0)
+			continue;
+		const struct vmp *p = snap_page(c->cur, c->d, pa);
+		struct violation *v = vio(c, "user mapping of a non-arena page (usage %d)", p ? (int)p->usage : -1);
+		vio_pte(v, snap_slot(c->cur, l->owner), l->va, l->level, l->pte, l->pte);
+		vio_page(v, c, pa);
+	}
+}
+
+static void check_pmap_records(struct check *c)
+{
+	const struct snapshot *s = c->cur;
+	bool cur_ok = s->curpmap == 0;
+	for (size_t i = 0; i < s->npmap; i++) {
+		cur_ok |= s->pmap[i].kva == s->curpmap;
+		if (i == 0)
+			continue;
+		if (s->pmap[i].slot >= PTS_MAX_PMAPS)
+			vio_pmap(vio(c, "pmap slot %u out of range", s->pmap[i].slot), c, s, (uint32_t)i);
+		for (size_t j = 1; j < i; j++)
+			if (s->pmap[j].slot == s->pmap[i].slot)
+				vio_pmap(vio(c, "two pmaps with slot %u", s->pmap[i].slot), c, s, (uint32_t)i);
+	}
+	if (!cur_ok)
+		vio(c, "curpmap 0x%llx is not a live pmap", (unsigned long long)s->curpmap);
+	if (s->pmap[0].root == 0)
+		vio_pmap(vio(c, "kernel pmap has no PML4"), c, s, 0);
+}
+
+void inv_as_structures(struct check *c)
+{
+	const struct snapshot *s = c->cur;
+	check_pmap_records(c);
+	for (uint64_t i = 0; i < s->nvmp; i++) {
+		uint64_t pa = (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT;
+		if (s->vmp[i].phys_addr != pa)
+			vio_page(vio(c, "vm_page %llu: phys_addr 0x%llx", (unsigned long long)i,
+				     (unsigned long long)s->vmp[i].phys_addr),
+				 c, pa);
+	}
+}

@@ -1,0 +1,180 @@
+/* monitor/inv_attr.c - ATTR and PROT families: A/D harvesting, PTE sanity and
+ * encoding, and rights that ops other than enter never grant.
+ */
+#include "check.h"
+#include "pte.h"
+
+static bool change_is_user_leaf(const struct check *c, const struct pte_change *ch)
+{
+	return ch->slot >= 0 && ch->level == 1 && ch->va < c->d->user_max;
+}
+
+static bool frame_changed(const struct pte_change *ch)
+{
+	return !pte_valid(ch->new) || (ch->flags & PTE_CHG_DETACHED) ||
+	       pte_frame(ch->old, ch->level) != pte_frame(ch->new, ch->level);
+}
+
+static void report_change(struct check *c, const struct pte_change *ch, const char *msg)
+{
+	struct violation *v = vio(c, "%s", msg);
+	vio_pte(v, ch->slot, ch->va, ch->level, ch->old, ch->new);
+	if (pte_valid(ch->old))
+		vio_page(v, c, pte_frame(ch->old, ch->level));
+}
+
+void inv_attr_harvest(struct check *c)
+{
+	for (size_t i = 0; i < c->delta->n; i++) {
+		const struct pte_change *ch = &c->delta->chg[i];
+		if (!change_is_user_leaf(c, ch) || !pte_valid(ch->old) || !(ch->old & c->d->pte_managed_bit) ||
+		    !frame_changed(ch))
+			continue;
+		const struct vmp *p = snap_page(c->cur, c->d, pte_frame(ch->old, 1));
+		uint32_t need = ((ch->old & PG_M) ? PTS_ATTR_MODIFIED : 0) | ((ch->old & PG_U) ? PTS_ATTR_REFERENCED : 0);
+		if (p != NULL && (p->attrs & need) != need)
+			report_change(c, ch, "A/D of a removed or replaced managed PTE not merged into the page's attrs");
+	}
+}
+
+void inv_attr_d_needs_a(struct check *c)
+{
+	for (size_t i = 0; i < c->delta->n; i++) {
+		const struct pte_change *ch = &c->delta->chg[i];
+		if (!pte_valid(ch->new) || !pte_is_leaf(ch->new, ch->level) || !(ch->new & PG_M) || (ch->new & PG_U))
+			continue;
+		bool kept = pte_valid(ch->old) && !frame_changed(ch) && (ch->old & PG_M);
+		if (!kept)
+			report_change(c, ch, "PTE has D without A");
+	}
+}
+
+static void reserved_in(struct check *c, const struct ptp *t)
+{
+	const uint64_t *e = ptp_entries(&c->cur->walk, t);
+	uint64_t ok = c->d->pte_wired_bit | c->d->pte_managed_bit;
+	for (unsigned i = 0; i < NPTEPG; i++) {
+		if (!pte_valid(e[i]) || pte_reserved(e[i], t->level, ok) == 0)
+			continue;
+		struct violation *v = vio(c, "reserved bits 0x%llx set", (unsigned long long)pte_reserved(e[i], t->level, ok));
+		vio_pte(v, snap_slot(c->cur, t->owner), canonical(t->va + i * level_span(t->level)), t->level, e[i], e[i]);
+	}
+}
+
+void inv_attr_reserved(struct check *c)
+{
+	for (size_t i = 0; i < c->cur->walk.nptp; i++)
+		reserved_in(c, &c->cur->walk.ptp[i]);
+}
+
+void inv_attr_new_pte(struct check *c)
+{
+	for (size_t i = 0; i < c->delta->n; i++) {
+		const struct pte_change *ch = &c->delta->chg[i];
+		if (!change_is_user_leaf(c, ch) || !pte_valid(ch->new))
+			continue;
+		bool created = !pte_valid(ch->old) || frame_changed(ch);
+		if (created && (ch->new & (PG_U | PG_M)))
+			report_change(c, ch, "new mapping written with A or D set");
+		else if ((ch->new & PG_M) && !(ch->new & PG_RW) && !(pte_valid(ch->old) && (ch->old & PG_M)))
+			report_change(c, ch, "D set on a PTE without RW");
+	}
+}
+
+static void check_leaf_encoding(struct check *c, const struct leaf *l)
+{
+	const struct pts_descriptor *d = c->d;
+	const char *why = NULL;
+	bool user = leaf_is_user(c, l);
+	bool kenter = l->owner == 0 && l->va >= d->kenter_base && l->va - d->kenter_base < d->kenter_size;
+	if (user && l->level != 1)
+		why = "user leaf is not a 4 KiB PTE";
+	else if (user && (!(l->pte & PG_u) || (l->pte & (PG_G | PG_WT | PG_N))))
+		why = "user leaf must be V|US without G, PWT, PCD";
+	else if (kenter && (l->level != 1 || !(l->pte & PG_G) || (l->pte & (PG_u | PG_WT | PG_N))))
+		why = "kenter leaf must be a 4 KiB V|G PTE without US, PWT, PCD";
+	if (why == NULL)
+		return;
+	struct violation *v = vio(c, "%s", why);
+	vio_pte(v, snap_slot(c->cur, l->owner), l->va, l->level, l->pte, l->pte);
+}
+
+void inv_attr_encoding(struct check *c)
+{
+	const struct ptp_set *w = &c->cur->walk;
+	for (size_t i = 0; i < w->nleaf; i++)
+		check_leaf_encoding(c, &w->leaf[i]);
+	for (size_t i = 0; i < w->nptp; i++) {
+		const struct ptp *t = &w->ptp[i];
+		const uint64_t *e = ptp_entries(w, t);
+		if (!owner_is_user(c->cur, t->owner) || t->level == 1)
+			continue;
+		for (unsigned j = 0; j < NPTEPG; j++) {
+			uint64_t va = canonical(t->va + j * level_span(t->level));
+			if (!pte_valid(e[j]) || pte_is_leaf(e[j], t->level) || va >= c->d->user_max)
+				continue;
+			if ((e[j] & (PG_RW | PG_u)) == (PG_RW | PG_u) && !(e[j] & PG_NX))
+				continue;
+			struct violation *v = vio(c, "user intermediate entry must be V|RW|US without NX");
+			vio_pte(v, snap_slot(c->cur, t->owner), va, t->level, e[j], e[j]);
+		}
+	}
+}
+
+/* ---- PROT */
+
+void inv_prot_never_grants(struct check *c)
+{
+	if (c->op == NULL || op_is(c, PTS_OP_ENTER) || op_is(c, PTS_OP_KENTER))
+		return;
+	for (size_t i = 0; i < c->delta->n; i++) {
+		const struct pte_change *ch = &c->delta->chg[i];
+		if (!pte_valid(ch->old) || !pte_valid(ch->new) || !pte_is_leaf(ch->old, ch->level) ||
+		    !pte_is_leaf(ch->new, ch->level) || frame_changed(ch))
+			continue;
+		bool grants = (!(ch->old & PG_RW) && (ch->new & PG_RW)) || (!(ch->old & PG_u) && (ch->new & PG_u)) ||
+			      ((ch->old & PG_NX) && !(ch->new & PG_NX));
+		if (grants)
+			report_change(c, ch, "a right was granted by an op that must not grant");
+	}
+}
+
+void inv_prot_page_protect(struct check *c)
+{
+	if (!op_is(c, PTS_OP_PAGE_PROTECT) || c->op->page >= c->d->arena_npages)
+		return;
+	gpa_t pa = (c->d->arena_first_pfn + c->op->page) << PTS_PAGE_SHIFT;
+	uint32_t prot = c->op->prot;
+	const struct ptp_set *w = &c->cur->walk;
+	for (size_t i = 0; i < w->nleaf; i++) {
+		const struct leaf *l = &w->leaf[i];
+		if (!leaf_is_user(c, l) || pte_frame(l->pte, l->level) != pa)
+			continue;
+		if (prot != 0 && (pte_prot(l->pte) & ~prot) == 0)
+			continue;
+		struct violation *v = vio(c, prot ? "page_protect %s left a mapping with more rights" : "page_protect none left a mapping",
+					  prot_name(prot));
+		vio_pte(v, snap_slot(c->cur, l->owner), l->va, l->level, l->pte, l->pte);
+		vio_page(v, c, pa);
+	}
+	const struct vmp *p = snap_page(c->cur, c->d, pa);
+	if (prot == 0 && p != NULL && p->pv_list != 0)
+		vio_page(vio(c, "page_protect none left the pv list non-empty"), c, pa);
+}
+
+void inv_prot_protect_range(struct check *c)
+{
+	if (!op_is(c, PTS_OP_PROTECT))
+		return;
+	int32_t owner = snap_pmap_by_slot(c->cur, c->op->pmap);
+	uint64_t end = c->op->end ? c->op->end : c->op->va + PTS_PAGE_SIZE;
+	const struct ptp_set *w = &c->cur->walk;
+	for (size_t i = 0; owner > 0 && i < w->nleaf; i++) {
+		const struct leaf *l = &w->leaf[i];
+		if (l->owner != (uint32_t)owner || l->va < c->op->va || l->va >= end ||
+		    (pte_prot(l->pte) & ~c->op->prot) == 0)
+			continue;
+		struct violation *v = vio(c, "protect %s left %s", prot_name(c->op->prot), prot_name(pte_prot(l->pte)));
+		vio_pte(v, c->op->pmap, l->va, l->level, l->pte, l->pte);
+	}
+}

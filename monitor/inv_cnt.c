@@ -1,0 +1,130 @@
+/* monitor/inv_cnt.c - CNT family: per-pmap resident/wired/PTP counts and
+ * per-page pmap_count/writeable_count and MAPPED/WRITEABLE flags, recounted
+ * from the walk.
+ */
+#include <stdlib.h>
+
+#include "check.h"
+#include "pte.h"
+
+struct pmap_counts {
+	uint64_t leaves, wired, ptps;
+};
+
+static void count_pmap(const struct check *c, uint32_t owner, struct pmap_counts *n)
+{
+	const struct ptp_set *w = &c->cur->walk;
+	*n = (struct pmap_counts){0, 0, 0};
+	for (size_t i = 0; i < w->nleaf; i++) {
+		const struct leaf *l = &w->leaf[i];
+		if (l->owner != owner || l->va >= c->d->user_max)
+			continue;
+		n->leaves++;
+		n->wired += (l->pte & c->d->pte_wired_bit) != 0;
+	}
+	for (size_t i = 0; i < w->nptp; i++)
+		n->ptps += w->ptp[i].owner == owner && w->ptp[i].level < 4;
+}
+
+static void check_pmap_counter(struct check *c, const char *name, int which)
+{
+	const struct snapshot *s = c->cur;
+	for (uint32_t o = 1; o < s->npmap; o++) {
+		struct pmap_counts n;
+		count_pmap(c, o, &n);
+		uint64_t want, found;
+		if (which == 0) {
+			want = n.leaves + (c->d->resident_rule == PTS_RESIDENT_LEAVES_PLUS_PTPS ? n.ptps : 0);
+			found = s->pmap[o].resident;
+		} else if (which == 1) {
+			want = n.wired, found = s->pmap[o].wired;
+		} else {
+			want = n.ptps, found = s->pmap[o].ptp_count;
+		}
+		if (want == found)
+			continue;
+		struct violation *v = vio(c, "pmap %u: %s %lld, the walk counts %lld", s->pmap[o].slot, name,
+					  (long long)found, (long long)want);
+		vio_pmap(v, c, s, o);
+		vio_counter(v, name, (int64_t)want, (int64_t)found);
+	}
+}
+
+void inv_resident_count(struct check *c)
+{
+	check_pmap_counter(c, "resident_count", 0);
+}
+
+void inv_wired_count(struct check *c)
+{
+	check_pmap_counter(c, "wired_count", 1);
+}
+
+void inv_ptp_count(struct check *c)
+{
+	check_pmap_counter(c, "pm_ptp_count", 2);
+}
+
+/* managed PTEs (and writable ones) per vm_page, from the walk */
+static uint32_t *count_pages(const struct check *c, bool writable)
+{
+	const struct snapshot *s = c->cur;
+	uint32_t *n = calloc(s->nvmp ? s->nvmp : 1, sizeof *n);
+	if (n == NULL)
+		return NULL;
+	for (size_t i = 0; i < s->walk.nleaf; i++) {
+		const struct leaf *l = &s->walk.leaf[i];
+		int64_t pi = snap_page_index(c->d, pte_frame(l->pte, l->level));
+		if (!leaf_is_user(c, l) || !(l->pte & c->d->pte_managed_bit) || pi < 0 ||
+		    (uint64_t)pi >= s->nvmp)
+			continue;
+		if (!writable || (l->pte & PG_RW))
+			n[pi]++;
+	}
+	return n;
+}
+
+static void check_page_counter(struct check *c, bool writable)
+{
+	const struct snapshot *s = c->cur;
+	const char *name = writable ? "writeable_count" : "pmap_count";
+	uint32_t *n = count_pages(c, writable);
+	for (uint64_t i = 0; n != NULL && i < s->nvmp; i++) {
+		uint32_t found = writable ? s->vmp[i].writeable_count : s->vmp[i].pmap_count;
+		if (found == n[i])
+			continue;
+		struct violation *v = vio(c, "page %s %u, the walk counts %u", name, found, n[i]);
+		vio_page(v, c, (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT);
+		vio_counter(v, name, n[i], found);
+	}
+	free(n);
+}
+
+void inv_pmap_count(struct check *c)
+{
+	check_page_counter(c, false);
+}
+
+void inv_writeable_count(struct check *c)
+{
+	check_page_counter(c, true);
+}
+
+void inv_page_flags(struct check *c)
+{
+	const struct snapshot *s = c->cur;
+	uint32_t *mapped = count_pages(c, false), *writable = count_pages(c, true);
+	for (uint64_t i = 0; mapped != NULL && writable != NULL && i < s->nvmp; i++) {
+		uint32_t f = s->vmp[i].flags;
+		const char *miss = mapped[i] && !(f & PTS_PGF_MAPPED)	     ? "MAPPED"
+				   : writable[i] && !(f & PTS_PGF_WRITEABLE) ? "WRITEABLE"
+									     : NULL;
+		if (miss == NULL)
+			continue;
+		struct violation *v = vio(c, "page has %u managed mappings (%u writable) but %s is clear", mapped[i],
+					  writable[i], miss);
+		vio_page(v, c, (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT);
+	}
+	free(mapped);
+	free(writable);
+}

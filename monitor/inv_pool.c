@@ -1,0 +1,139 @@
+/* monitor/inv_pool.c - POOL family: the pv entry pool's pages, free lists and
+ * totals, its KVA window, and allocated = reachable.
+ */
+#include "check.h"
+#include "monitor_impl.h"
+#include "pte.h"
+
+static struct violation *pool_vio(struct check *c, const struct pool_page_snap *pg, const char *msg)
+{
+	struct violation *v = vio(c, "%s", msg);
+	if (v != NULL) {
+		struct vobj *o = violation_add(v, VOBJ_POOL_PAGE);
+		o->kva = pg->hdr;
+		snprintf(o->detail, sizeof o->detail, "page 0x%llx list %d nmissing %u free %u",
+			 (unsigned long long)pg->page, (int)pg->list, pg->nmissing, pg->nfree);
+		violation_finish(v);
+	}
+	return v;
+}
+
+void inv_pool_page_count(struct check *c)
+{
+	const struct pool_snap *p = &c->cur->pool;
+	for (size_t i = 0; p->ok && i < p->npage; i++)
+		if (p->page[i].nfree + p->page[i].nmissing != p->itemsperpage)
+			vio_counter(pool_vio(c, &p->page[i], "free items + nmissing != itemsperpage"), "free + nmissing",
+				    p->itemsperpage, p->page[i].nfree + p->page[i].nmissing);
+}
+
+void inv_pool_lists(struct check *c)
+{
+	const struct pool_snap *p = &c->cur->pool;
+	for (size_t i = 0; p->ok && i < p->npage; i++) {
+		const struct pool_page_snap *pg = &p->page[i];
+		bool ok = pg->list == POOL_EMPTY  ? pg->nmissing == 0
+			  : pg->list == POOL_FULL ? pg->nmissing == p->itemsperpage
+						  : pg->nmissing > 0 && pg->nmissing < p->itemsperpage;
+		if (!ok)
+			pool_vio(c, pg, "pool page on the wrong list for its nmissing");
+	}
+}
+
+void inv_pool_items(struct check *c)
+{
+	const struct snapshot *s = c->cur;
+	const struct pool_snap *p = &s->pool;
+	for (size_t i = 0; p->ok && i < p->free_item.cap; i++) {
+		if (!p->free_item.used[i])
+			continue;
+		uint64_t item = p->free_item.keys[i];
+		const struct pool_page_snap *pg = &p->page[p->free_item.vals[i]];
+		uint64_t off = item - pg->page;
+		if (item < pg->page + c->d->pool_item_offset || off >= PTS_PAGE_SIZE ||
+		    (off - c->d->pool_item_offset) % c->d->pv_entry_size != 0)
+			pool_vio(c, pg, "free item not at an item boundary of its page");
+		if (hmap_get(&s->pv_by_kva, item, NULL))
+			pool_vio(c, pg, "item both free and on a pv list");
+	}
+}
+
+void inv_pool_kva(struct check *c)
+{
+	const struct pool_snap *p = &c->cur->pool;
+	const struct pts_descriptor *d = c->d;
+	for (size_t i = 0; p->ok && i < p->npage; i++) {
+		const struct pool_page_snap *pg = &p->page[i];
+		gpa_t pa;
+		if (pg->page < d->pv_kva_base || pg->page - d->pv_kva_base >= d->pv_kva_size || pg->page % PTS_PAGE_SIZE) {
+			pool_vio(c, pg, "pool page outside the pv KVA window or not page aligned");
+			continue;
+		}
+		if (kva_to_gpa(&c->m->kv, pg->page, &pa) != 0) {
+			pool_vio(c, pg, "pool page not mapped by the kernel pmap");
+			continue;
+		}
+		const struct vmp *v = snap_page(c->cur, d, pa);
+		if (v == NULL || v->usage != PTS_PG_POOL)
+			vio_page(pool_vio(c, pg, "pool page maps a page whose usage is not POOL"), c, pa);
+	}
+}
+
+void inv_pool_totals(struct check *c)
+{
+	const struct pool_snap *p = &c->cur->pool;
+	uint64_t nfree = 0, nmissing = 0, nidle = 0;
+	if (!p->ok)
+		return;
+	for (size_t i = 0; i < p->npage; i++) {
+		nfree += p->page[i].nfree;
+		nmissing += p->page[i].nmissing;
+		nidle += p->page[i].list == POOL_EMPTY;
+	}
+	const struct {
+		const char *name;
+		uint64_t want, found;
+	} t[] = {{"pr_nitems", nfree, p->nitems},
+		 {"pr_nout", nmissing, p->nout},
+		 {"pr_npages", p->npage, p->npages},
+		 {"pr_nidle", nidle, p->nidle}};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (t[i].want != t[i].found)
+			vio_counter(vio(c, "pool %s %llu, its pages sum to %llu", t[i].name, (unsigned long long)t[i].found,
+					(unsigned long long)t[i].want),
+				    t[i].name, (int64_t)t[i].want, (int64_t)t[i].found);
+}
+
+void inv_pool_high_water(struct check *c)
+{
+	const struct pool_snap *p = &c->cur->pool;
+	uint32_t idle = 0;
+	for (size_t i = 0; p->ok && i < p->npage; i++)
+		idle += p->page[i].list == POOL_EMPTY;
+	if (p->ok && idle > p->maxpages)
+		vio_counter(vio(c, "%u idle pool pages held, high-water mark %u", idle, p->maxpages), "idle pages",
+			    p->maxpages, idle);
+}
+
+void inv_pool_no_leak(struct check *c)
+{
+	const struct snapshot *s = c->cur;
+	const struct pool_snap *p = &s->pool;
+	if (!p->ok)
+		return;
+	if (p->nout != s->npv)
+		vio_counter(vio(c, "pool nout %u, pv entries reachable from vm_page lists %zu", p->nout, s->npv),
+			    "pr_nout", (int64_t)s->npv, p->nout);
+	struct hmap pages;
+	hmap_init(&pages);
+	for (size_t i = 0; i < p->npage; i++)
+		hmap_put(&pages, p->page[i].page, i);
+	for (size_t i = 0; i < s->npv; i++) {
+		uint64_t page = s->pv[i].kva & ~(uint64_t)(PTS_PAGE_SIZE - 1), off = s->pv[i].kva - page;
+		if (hmap_get(&pages, page, NULL) && off >= c->d->pool_item_offset &&
+		    (off - c->d->pool_item_offset) % c->d->pv_entry_size == 0)
+			continue;
+		vio_pv(vio(c, "pv entry is not an item of a pool page"), c, &s->pv[i]);
+	}
+	hmap_free(&pages);
+}

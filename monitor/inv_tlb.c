@@ -1,0 +1,134 @@
+/* monitor/inv_tlb.c - TLB family: every downgrade of a PTE the TLB may hold,
+ * and every unlinked PTP, has a covering record in the op's ledger records.
+ */
+#include <string.h>
+
+#include "check.h"
+#include "monitor_impl.h"
+#include "pte.h"
+
+static bool owner_active(const struct check *c, const struct pte_change *ch)
+{
+	const struct snapshot *s = ch->flags & PTE_CHG_DETACHED ? c->prev : c->cur;
+	if (ch->owner == 0)
+		return true; /* the kernel half is in every address space */
+	if (s == NULL || ch->owner >= s->npmap)
+		return false;
+	gpa_t root = s->pmap[ch->owner].root;
+	return root == (c->cr3_before & PG_FRAME) || root == (c->cr3_after & PG_FRAME);
+}
+
+/* a ledger record of this op that invalidates [va, va + span) */
+static bool covered(const struct check *c, uint64_t va, uint64_t span, bool global)
+{
+	for (size_t i = 0; i < c->ntlb; i++) {
+		const struct pts_tlb_record *r = &c->tlb[i];
+		switch (r->kind) {
+		case PTS_TLB_PAGE:
+			if (r->va >= va && r->va - va < span)
+				return true;
+			break;
+		case PTS_TLB_RANGE:
+			if (r->va < va + span && va < r->end)
+				return true;
+			break;
+		case PTS_TLB_ALL:
+		case PTS_TLB_SWITCH:
+			if (!global)
+				return true;
+			break;
+		case PTS_TLB_ALL_GLOBAL:
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool downgrade(const struct pte_change *ch)
+{
+	uint64_t o = ch->old, n = ch->new;
+	if (!pte_valid(n) || (ch->flags & PTE_CHG_DETACHED) || !pte_is_leaf(n, ch->level))
+		return true;
+	return pte_frame(o, ch->level) != pte_frame(n, ch->level) || ((o & PG_RW) && !(n & PG_RW)) ||
+	       (!(o & PG_NX) && (n & PG_NX)) || ((o & PG_U) && !(n & PG_U)) || ((o & PG_M) && !(n & PG_M));
+}
+
+void inv_tlb_downgrade(struct check *c)
+{
+	if (c->op == NULL || !c->tlb_known)
+		return;
+	for (size_t i = 0; i < c->delta->n; i++) {
+		const struct pte_change *ch = &c->delta->chg[i];
+		bool global = (ch->old & PG_G) != 0;
+		if (!pte_valid(ch->old) || !pte_is_leaf(ch->old, ch->level) || !downgrade(ch))
+			continue;
+		if (!global && (!(ch->old & PG_U) || !owner_active(c, ch)))
+			continue;
+		if (covered(c, ch->va, level_span(ch->level), global))
+			continue;
+		struct violation *v = vio(c, "downgrade of a cached%s PTE without an invalidation of 0x%llx",
+					  global ? " global" : "", (unsigned long long)ch->va);
+		vio_pte(v, ch->slot, ch->va, ch->level, ch->old, ch->new);
+	}
+}
+
+void inv_tlb_ptp_unlink(struct check *c)
+{
+	if (c->op == NULL || !c->tlb_known)
+		return;
+	for (size_t i = 0; i < c->delta->n; i++) {
+		const struct pte_change *ch = &c->delta->chg[i];
+		if (ch->level < 2 || !pte_valid(ch->old) || pte_is_leaf(ch->old, ch->level) ||
+		    (pte_valid(ch->new) && (ch->new & PG_FRAME) == (ch->old & PG_FRAME) && !(ch->flags & PTE_CHG_DETACHED)))
+			continue;
+		if (ch->owner == 0 ? false : !owner_active(c, ch))
+			continue;
+		if (covered(c, ch->va, level_span(ch->level), false))
+			continue;
+		struct violation *v = vio(c, "PTP 0x%llx unlinked from an active pmap without an invalidation in its span",
+					  (unsigned long long)(ch->old & PG_FRAME));
+		vio_pte(v, ch->slot, ch->va, ch->level, ch->old, ch->new);
+	}
+}
+
+void inv_tlb_ledger(struct check *c)
+{
+	const struct monitor *m = c->m;
+	if (m->tlb_wrapped)
+		vio(c, "TLB ledger wrapped past unread records (more than %u in one op)", PTS_TLB_RECORDS);
+	if (m->tlb_went_back)
+		vio(c, "TLB ledger head went backwards");
+	for (size_t i = 0; i < c->ntlb; i++) {
+		const struct pts_tlb_record *r = &c->tlb[i];
+		if (r->seq != m->tlb_first + i)
+			vio(c, "ledger record %llu has seq %llu", (unsigned long long)(m->tlb_first + i),
+			    (unsigned long long)r->seq);
+		else if (r->kind < PTS_TLB_PAGE || r->kind > PTS_TLB_SWITCH)
+			vio(c, "ledger record %llu has unknown kind %u", (unsigned long long)r->seq, r->kind);
+		else if (r->kind == PTS_TLB_RANGE && r->end <= r->va)
+			vio(c, "ledger record %llu: empty range", (unsigned long long)r->seq);
+	}
+}
+
+void check_model_findings(struct check *c)
+{
+	for (unsigned i = 0; c->mout != NULL && i < c->mout->n; i++)
+		if (c->mout->f[i].inv == c->inv->id || strcmp(c->mout->f[i].inv, c->inv->id) == 0) {
+			struct violation *v = vio(c, "%s", c->mout->f[i].msg);
+			if (v) {
+				struct vobj *o = violation_add(v, VOBJ_OP);
+				o->slot = c->op ? (int32_t)c->op->pmap : VIO_SLOT_NONE;
+				violation_finish(v);
+			}
+		}
+}
+
+void inv_tlb_touch(struct check *c)
+{
+	check_model_findings(c);
+}
+
+void inv_model_results(struct check *c)
+{
+	check_model_findings(c);
+}
