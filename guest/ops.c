@@ -19,7 +19,7 @@ struct pts_ring ops_ring __aligned(PAGE_SIZE);
 #define A_PAGE 0x040u    /* page: arena index */
 #define A_PAGE2 0x080u   /* page2: arena index */
 #define A_PROT 0x100u    /* prot: r, rw, rx or rwx */
-#define A_PGPROT 0x200u  /* prot: any subset of rwx (page_protect) */
+#define A_PGPROT 0x200u  /* prot: r, rx or none (page_protect) */
 #define A_COUNT 0x400u   /* value >= 1 */
 
 struct op_ctx {
@@ -34,7 +34,6 @@ typedef uint32_t (*op_handler)(struct op_ctx *c);
 struct op_desc {
 	const char *name;
 	uint32_t args;
-	uint32_t flags; /* PTS_OPF_* accepted */
 	op_handler fn;
 };
 
@@ -167,32 +166,31 @@ static uint32_t op_collect(struct op_ctx *c)
 
 static uint32_t op_fail_alloc(struct op_ctx *c)
 {
-	pmap_fail_alloc((uint32_t)c->op->value);
+	pmap_fail_alloc(c->op->value);
 	return PTS_RES_OK;
 }
 
 static const struct op_desc op_table[PTS_OP_COUNT] = {
-	[PTS_OP_CREATE] = { "create", A_FREESLOT, 0, op_create },
-	[PTS_OP_DESTROY] = { "destroy", A_PMAP, 0, op_destroy },
-	[PTS_OP_ACTIVATE] = { "activate", A_PMAP, 0, op_activate },
-	[PTS_OP_ENTER] = { "enter", A_PMAP | A_UVA | A_PAGE | A_PROT,
-			   PTS_OPF_WIRED | PTS_OPF_CANFAIL, op_enter },
-	[PTS_OP_REMOVE] = { "remove", A_PMAP | A_UVA | A_UEND, 0, op_remove },
-	[PTS_OP_PROTECT] = { "protect", A_PMAP | A_UVA | A_UEND | A_PROT, 0, op_protect },
-	[PTS_OP_UNWIRE] = { "unwire", A_PMAP | A_UVA, 0, op_unwire },
-	[PTS_OP_EXTRACT] = { "extract", A_PMAP | A_UVA, 0, op_extract },
-	[PTS_OP_PAGE_PROTECT] = { "page_protect", A_PAGE | A_PGPROT, 0, op_page_protect },
-	[PTS_OP_CLEAR_MODIFY] = { "clear_modify", A_PAGE, 0, op_clear_modify },
-	[PTS_OP_CLEAR_REFERENCE] = { "clear_reference", A_PAGE, 0, op_clear_reference },
-	[PTS_OP_IS_MODIFIED] = { "is_modified", A_PAGE, 0, op_is_modified },
-	[PTS_OP_IS_REFERENCED] = { "is_referenced", A_PAGE, 0, op_is_referenced },
-	[PTS_OP_TOUCH] = { "touch", A_PMAP | A_UVA, PTS_OPF_WRITE, op_touch },
-	[PTS_OP_KENTER] = { "kenter", A_KOFF | A_PAGE | A_PROT, 0, op_kenter },
-	[PTS_OP_KREMOVE] = { "kremove", A_KOFF | A_KEND, 0, op_kremove },
-	[PTS_OP_ZERO] = { "zero", A_PAGE, 0, op_zero },
-	[PTS_OP_COPY] = { "copy", A_PAGE | A_PAGE2, 0, op_copy },
-	[PTS_OP_COLLECT] = { "collect", A_PMAP, 0, op_collect },
-	[PTS_OP_FAIL_ALLOC] = { "fail_alloc", A_COUNT, 0, op_fail_alloc },
+	[PTS_OP_CREATE] = { "create", A_FREESLOT, op_create },
+	[PTS_OP_DESTROY] = { "destroy", A_PMAP, op_destroy },
+	[PTS_OP_ACTIVATE] = { "activate", A_PMAP, op_activate },
+	[PTS_OP_ENTER] = { "enter", A_PMAP | A_UVA | A_PAGE | A_PROT, op_enter },
+	[PTS_OP_REMOVE] = { "remove", A_PMAP | A_UVA | A_UEND, op_remove },
+	[PTS_OP_PROTECT] = { "protect", A_PMAP | A_UVA | A_UEND | A_PROT, op_protect },
+	[PTS_OP_UNWIRE] = { "unwire", A_PMAP | A_UVA, op_unwire },
+	[PTS_OP_EXTRACT] = { "extract", A_PMAP | A_UVA, op_extract },
+	[PTS_OP_PAGE_PROTECT] = { "page_protect", A_PAGE | A_PGPROT, op_page_protect },
+	[PTS_OP_CLEAR_MODIFY] = { "clear_modify", A_PAGE, op_clear_modify },
+	[PTS_OP_CLEAR_REFERENCE] = { "clear_reference", A_PAGE, op_clear_reference },
+	[PTS_OP_IS_MODIFIED] = { "is_modified", A_PAGE, op_is_modified },
+	[PTS_OP_IS_REFERENCED] = { "is_referenced", A_PAGE, op_is_referenced },
+	[PTS_OP_TOUCH] = { "touch", A_PMAP | A_UVA, op_touch },
+	[PTS_OP_KENTER] = { "kenter", A_KOFF | A_PAGE | A_PROT, op_kenter },
+	[PTS_OP_KREMOVE] = { "kremove", A_KOFF | A_KEND, op_kremove },
+	[PTS_OP_ZERO] = { "zero", A_PAGE, op_zero },
+	[PTS_OP_COPY] = { "copy", A_PAGE | A_PAGE2, op_copy },
+	[PTS_OP_COLLECT] = { "collect", A_PMAP, op_collect },
+	[PTS_OP_FAIL_ALLOC] = { "fail_alloc", A_COUNT, op_fail_alloc },
 };
 
 static const char *const result_names[PTS_RES_COUNT] = {
@@ -228,11 +226,10 @@ static bool range_ok(uint64_t va, uint64_t end, uint64_t limit, uint64_t *endp)
 
 static bool prot_ok(uint32_t prot, bool page_protect)
 {
-	if (prot & ~(PTS_PROT_READ | PTS_PROT_WRITE | PTS_PROT_EXEC))
-		return false;
-	/* page_protect: r, rx or none (anything else changes nothing); the rest
-	 * need read, since the op language has no write-only or exec-only prot */
-	return page_protect || (prot & PTS_PROT_READ);
+	if (page_protect) /* r, rx or none */
+		return prot == 0 || prot == PTS_PROT_READ || prot == (PTS_PROT_READ | PTS_PROT_EXEC);
+	/* r, rw, rx, rwx: the op language has no write-only or exec-only prot */
+	return (prot & PTS_PROT_READ) && !(prot & ~(PTS_PROT_READ | PTS_PROT_WRITE | PTS_PROT_EXEC));
 }
 
 static bool op_validate(const struct op_desc *d, struct op_ctx *c)
@@ -240,8 +237,6 @@ static bool op_validate(const struct op_desc *d, struct op_ctx *c)
 	struct pts_op *op = c->op;
 	uint64_t end = 0;
 
-	if (op->flags & ~d->flags)
-		return false;
 	if ((d->args & A_PMAP) && (c->pm = pmap_lookup(op->pmap)) == NULL)
 		return false;
 	if ((d->args & A_FREESLOT) && (op->pmap >= PTS_MAX_PMAPS || pmap_lookup(op->pmap) != NULL))
@@ -263,7 +258,7 @@ static bool op_validate(const struct op_desc *d, struct op_ctx *c)
 	}
 	if ((d->args & (A_PROT | A_PGPROT)) && !prot_ok(op->prot, (d->args & A_PGPROT) != 0))
 		return false;
-	if ((d->args & A_COUNT) && (op->value == 0 || op->value > 0xffffffffull))
+	if ((d->args & A_COUNT) && op->value == 0)
 		return false;
 	return true;
 }

@@ -82,6 +82,12 @@ void pmap_kenter_pa(uint64_t va, uint64_t pa, uint32_t prot);
 void pmap_kremove(uint64_t va, uint64_t len);
 
 /* fault injection: the n-th counted allocation from now fails (0 disarms) */
-void pmap_fail_alloc(uint32_t n);
+void pmap_fail_alloc(uint64_t n);
+
+/* DIAGNOSTIC (guest/pmap_check.c): check every rule memory can show; returns
+ * the number of problems found, after printing the first few */
+unsigned pmap_check(void);
+/* a digest of what an enter on the pmap in this slot may change */
+uint64_t pmap_check_state(uint32_t slot);
 
 #endif /* GUEST_PMAP_H */

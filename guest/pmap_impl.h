@@ -86,7 +86,7 @@ static inline bool pmap_is_active(const struct pmap *pm)
 }
 
 /* ---- pmap_ptp.c */
-extern uint32_t pmap_fail_countdown;
+extern uint64_t pmap_fail_countdown;
 bool pmap_alloc_fails(uint32_t flags);
 struct vm_page *pmap_find_ptp(struct pmap *pm, uint64_t va, int level);
 pt_entry_t *pmap_table(struct pmap *pm, uint64_t va, int level);

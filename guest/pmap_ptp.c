@@ -7,9 +7,9 @@
 
 /* ---- fault injection (docs/semantics.md, "fail alloc N") */
 
-uint32_t pmap_fail_countdown; /* 0: disarmed */
+uint64_t pmap_fail_countdown; /* 0: disarmed */
 
-void pmap_fail_alloc(uint32_t n)
+void pmap_fail_alloc(uint64_t n)
 {
 	pmap_fail_countdown = n;
 }

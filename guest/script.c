@@ -320,7 +320,7 @@ static void result_str(uint32_t result, uint64_t value, char *buf, size_t len)
 unsigned script_run(const char *name, const char *text, bool stop_at_first, unsigned *nops)
 {
 	static struct script_state st;
-	bool trace = cmdline_flag("trace");
+	bool trace = cmdline_flag("trace"), check = cmdline_flag("check");
 	unsigned lineno = 0, bad = 0;
 	const char *p = text;
 
@@ -331,6 +331,7 @@ unsigned script_run(const char *name, const char *text, bool stop_at_first, unsi
 		struct pts_op op;
 		struct expect e;
 		size_t len = 0;
+		uint64_t before;
 		bool empty, ok;
 
 		lineno++;
@@ -354,6 +355,7 @@ unsigned script_run(const char *name, const char *text, bool stop_at_first, unsi
 		if (empty)
 			continue;
 		op.seq = st.seq++;
+		before = check ? pmap_check_state(op.pmap) : 0;
 		ops_execute(&op);
 		(*nops)++;
 		if (op.kind == PTS_OP_CREATE && op.result == PTS_RES_OK)
@@ -368,6 +370,18 @@ unsigned script_run(const char *name, const char *text, bool stop_at_first, unsi
 		if (!ok) {
 			result_str(e.result, e.value, want, sizeof(want));
 			kprintf("%s:%u: \"%s\": got %s, expected %s\n", name, lineno, shown, got, want);
+		}
+		if (check && op.result == PTS_RES_ENOMEM && pmap_check_state(op.pmap) != before) {
+			kprintf("%s:%u: \"%s\": enomem, but the pmap, pages or pool changed\n", name,
+				lineno, shown);
+			ok = false;
+		}
+		if (check && pmap_check() != 0) {
+			kprintf("%s:%u: \"%s\": the pmap is inconsistent afterwards\n", name, lineno,
+				shown);
+			ok = false;
+		}
+		if (!ok) {
 			bad++;
 			if (stop_at_first)
 				return bad;
