@@ -23,7 +23,9 @@ static void watchdog_handler(int sig)
 static void watchdog_arm(unsigned seconds)
 {
 	struct sigaction sa;
-	struct itimerval it = { { 0, 0 }, { seconds, 0 } };
+	/* after expiring it repeats every 10 ms, so that a SIGALRM that lands
+	 * while the host handles an exit (outside KVM_RUN) is not lost */
+	struct itimerval it = { { 0, 10000 }, { seconds, 0 } };
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = watchdog_handler; /* no SA_RESTART: KVM_RUN returns EINTR */
@@ -146,18 +148,22 @@ enum vm_event vm_run(struct vm *vm)
 				ev = VM_EV_KVM_ERROR;
 				break;
 			}
-			if (watchdog_fired) {
-				snprintf(vm->error, sizeof(vm->error),
-					 "guest made no progress for %u s (--timeout)", vm->timeout_s);
-				ev = VM_EV_TIMEOUT;
-			} else if (vm_interrupted) {
-				snprintf(vm->error, sizeof(vm->error), "interrupted");
-				ev = VM_EV_INTERRUPTED;
-			}
-			continue;
+		} else {
+			vm->exits++;
+			ev = exit_reason(vm);
+			if (ev != VM_EV_NONE)
+				break;
 		}
-		vm->exits++;
-		ev = exit_reason(vm);
+		/* checked after every exit too: a guest that exits often (a serial
+		 * or hypercall loop) may take the signal outside KVM_RUN */
+		if (watchdog_fired) {
+			snprintf(vm->error, sizeof(vm->error),
+				 "guest made no progress for %u s (--timeout)", vm->timeout_s);
+			ev = VM_EV_TIMEOUT;
+		} else if (vm_interrupted) {
+			snprintf(vm->error, sizeof(vm->error), "interrupted");
+			ev = VM_EV_INTERRUPTED;
+		}
 	}
 	if (vm->timeout_s > 0)
 		watchdog_disarm();

@@ -1,0 +1,257 @@
+/* tests/unit/test_boot.c - integration: `ptshadow run` boots build/guest.elf
+ * on /dev/kvm, and reports each way a guest can die (the guest's selftest=
+ * hooks) with exit status 1 and a message; QEMU TCG boots the same image.
+ *
+ * Needs /dev/kvm (skipped with a message when absent; CI has it) and, for the
+ * QEMU test, qemu-system-x86_64 (skipped when not installed).  Every child is
+ * killed after CHILD_TIMEOUT seconds.
+ */
+#include "testutil.h"
+
+Suite *suite_boot(void);
+
+#define CHILD_TIMEOUT 60
+
+static struct tu_proc p;
+
+static void setup(void)
+{
+	tu_tmpdir_setup();
+	memset(&p, 0, sizeof(p));
+}
+
+static void teardown(void)
+{
+	tu_proc_free(&p);
+	tu_tmpdir_teardown();
+}
+
+static bool need_kvm(const char *test)
+{
+	if (tu_have_kvm())
+		return true;
+	tu_skip(test, "/dev/kvm is not available");
+	return false;
+}
+
+/* ptshadow run [extra args...] GUEST */
+#define RUN(...)                                                                        \
+	do {                                                                            \
+		char *const argv_[] = { (char *)tu_bin(), "run", __VA_ARGS__,          \
+					(char *)tu_guest(), NULL };                     \
+		tu_run(&p, CHILD_TIMEOUT, argv_);                                       \
+		ck_assert_msg(!p.timed_out, "ptshadow still running after %d s", CHILD_TIMEOUT); \
+	} while (0)
+
+#define ASSERT_EXIT(code)                                                                 \
+	ck_assert_msg(p.status == (code), "exit status %d, want %d\nstdout:\n%s\nstderr:\n%s", \
+		      p.status, (code), p.out, p.err)
+
+#define ASSERT_CONTAINS(text, needle)                                                 \
+	ck_assert_msg(strstr((text), (needle)) != NULL, "%s lacks '%s':\n%s", #text, (needle), \
+		      (text))
+
+START_TEST(boots_clean)
+{
+	if (!need_kvm("boots_clean"))
+		return;
+	RUN("--timeout", "30");
+	ASSERT_EXIT(0);
+	ck_assert_msg(tu_has_line_starting(p.out, "guest: ptshadow guest"),
+		      "no banner line on stdout:\n%s\nstderr:\n%s", p.out, p.err);
+	/* the guest found the ptshadow CPUID signature */
+	ASSERT_CONTAINS(p.out, "on ptshadow:");
+}
+END_TEST
+
+/* --mem reaches the guest through the PVH memory map, --cmdline through start_info. */
+START_TEST(mem_and_cmdline_reach_guest)
+{
+	if (!need_kvm("mem_and_cmdline_reach_guest"))
+		return;
+	RUN("--mem", "32", "--arena", "64", "--cmdline", "hello=world");
+	ASSERT_EXIT(0);
+	ASSERT_CONTAINS(p.out, "31 MiB RAM"); /* the low MiB is reserved */
+	ASSERT_CONTAINS(p.out, "hello=world");
+	ASSERT_CONTAINS(p.out, "arena=64");
+}
+END_TEST
+
+START_TEST(console_file)
+{
+	const char *cons = tu_path("console.txt");
+	char *text;
+
+	if (!need_kvm("console_file"))
+		return;
+	RUN("--mem", "16", "--arena", "16", "--console", (char *)cons); /* small: boots faster */
+	ASSERT_EXIT(0);
+	text = tu_read_file(cons, NULL);
+	ck_assert_msg(tu_has_line_starting(text, "ptshadow guest"),
+		      "console file has no banner line:\n%s", text);
+	ck_assert_msg(strstr(p.out, "ptshadow guest") == NULL, "banner also on stdout:\n%s", p.out);
+	free(text);
+}
+END_TEST
+
+START_TEST(guest_panic)
+{
+	if (!need_kvm("guest_panic"))
+		return;
+	RUN("--cmdline", "selftest=panic");
+	ASSERT_EXIT(1);
+	ASSERT_CONTAINS(p.err, "selftest: deliberate panic");
+	ASSERT_CONTAINS(p.err, "guest registers");
+	ASSERT_CONTAINS(p.err, "rip ");
+}
+END_TEST
+
+START_TEST(guest_page_fault)
+{
+	if (!need_kvm("guest_page_fault"))
+		return;
+	RUN("--cmdline", "selftest=fault");
+	ASSERT_EXIT(1);
+	ASSERT_CONTAINS(p.err, "page fault");
+	ASSERT_CONTAINS(p.err, "cr2 0x700000000000");
+}
+END_TEST
+
+START_TEST(guest_hang)
+{
+	if (!need_kvm("guest_hang"))
+		return;
+	RUN("--timeout", "1", "--cmdline", "selftest=hang");
+	ASSERT_EXIT(1);
+	ASSERT_CONTAINS(p.err, "--timeout");
+	ASSERT_CONTAINS(p.err, "guest registers");
+	ck_assert_msg(p.secs >= 0.9 && p.secs < 15, "took %.2f s with --timeout 1", p.secs);
+}
+END_TEST
+
+/* A guest that hangs while exiting to the host all the time (here: an endless
+ * run of hypercalls) must be stopped too, not only one spinning inside KVM_RUN. */
+START_TEST(guest_hang_with_exits)
+{
+	if (!need_kvm("guest_hang_with_exits"))
+		return;
+	RUN("--timeout", "1", "--cmdline", "hcbench=100000000000");
+	ASSERT_EXIT(1);
+	ASSERT_CONTAINS(p.err, "--timeout");
+	ck_assert_msg(p.secs < 15, "took %.2f s with --timeout 1", p.secs);
+}
+END_TEST
+
+START_TEST(guest_halt)
+{
+	if (!need_kvm("guest_halt"))
+		return;
+	RUN("--cmdline", "selftest=halt");
+	ASSERT_EXIT(1);
+	ASSERT_CONTAINS(p.err, "halted");
+	ASSERT_CONTAINS(p.err, "guest registers");
+}
+END_TEST
+
+START_TEST(guest_triple_fault)
+{
+	if (!need_kvm("guest_triple_fault"))
+		return;
+	RUN("--cmdline", "selftest=triple");
+	ASSERT_EXIT(1);
+	ASSERT_CONTAINS(p.err, "triple fault");
+	ASSERT_CONTAINS(p.err, "guest registers");
+}
+END_TEST
+
+START_TEST(guest_bad_hypercall)
+{
+	if (!need_kvm("guest_bad_hypercall"))
+		return;
+	RUN("--cmdline", "selftest=badhc");
+	ASSERT_EXIT(1);
+	ASSERT_CONTAINS(p.err, "hypercall exit");
+	ASSERT_CONTAINS(p.err, "0xfffffff8");
+}
+END_TEST
+
+START_TEST(guest_exit_status)
+{
+	if (!need_kvm("guest_exit_status"))
+		return;
+	RUN("--cmdline", "selftest=exit3");
+	ASSERT_EXIT(1);
+	ASSERT_CONTAINS(p.err, "status 3");
+}
+END_TEST
+
+/* ---- the same image under QEMU ---------------------------------------------- */
+
+static bool have_program(const char *name, char *path, size_t len)
+{
+	const char *env = getenv("PATH");
+	char *dirs, *save = NULL;
+	bool found = false;
+
+	dirs = strdup(env != NULL ? env : "/usr/bin:/bin");
+	for (char *d = strtok_r(dirs, ":", &save); d != NULL && !found; d = strtok_r(NULL, ":", &save)) {
+		snprintf(path, len, "%s/%s", d, name);
+		found = access(path, X_OK) == 0;
+	}
+	free(dirs);
+	return found;
+}
+
+START_TEST(qemu_tcg_boots)
+{
+	char qemu[512];
+
+	if (!have_program("qemu-system-x86_64", qemu, sizeof(qemu))) {
+		tu_skip("qemu_tcg_boots", "qemu-system-x86_64 is not installed");
+		return;
+	}
+	char *const argv[] = { qemu, "-accel", "tcg", "-m", "128", "-display", "none",
+			       "-nodefaults", "-serial", "stdio", "-no-reboot", "-device",
+			       "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel",
+			       (char *)tu_guest(), NULL };
+	tu_run(&p, CHILD_TIMEOUT, argv);
+	ck_assert_msg(!p.timed_out, "qemu still running after %d s", CHILD_TIMEOUT);
+	ck_assert_msg(p.status == 33, "qemu exit status %d, want 33 (guest success)\nstdout:\n%s\nstderr:\n%s",
+		      p.status, p.out, p.err);
+	ck_assert_msg(tu_has_line_starting(p.out, "ptshadow guest"), "no banner line:\n%s", p.out);
+	ASSERT_CONTAINS(p.out, "a foreign hypervisor");
+}
+END_TEST
+
+Suite *suite_boot(void)
+{
+	Suite *s = suite_create("boot");
+	TCase *kvm = tcase_create("kvm");
+	TCase *death = tcase_create("guest-death");
+	TCase *qemu = tcase_create("qemu");
+
+	tcase_add_checked_fixture(kvm, setup, teardown);
+	tcase_set_timeout(kvm, CHILD_TIMEOUT + 10);
+	tcase_add_test(kvm, boots_clean);
+	tcase_add_test(kvm, mem_and_cmdline_reach_guest);
+	tcase_add_test(kvm, console_file);
+	suite_add_tcase(s, kvm);
+
+	tcase_add_checked_fixture(death, setup, teardown);
+	tcase_set_timeout(death, CHILD_TIMEOUT + 10);
+	tcase_add_test(death, guest_panic);
+	tcase_add_test(death, guest_page_fault);
+	tcase_add_test(death, guest_hang);
+	tcase_add_test(death, guest_hang_with_exits);
+	tcase_add_test(death, guest_halt);
+	tcase_add_test(death, guest_triple_fault);
+	tcase_add_test(death, guest_bad_hypercall);
+	tcase_add_test(death, guest_exit_status);
+	suite_add_tcase(s, death);
+
+	tcase_add_checked_fixture(qemu, setup, teardown);
+	tcase_set_timeout(qemu, CHILD_TIMEOUT + 10);
+	tcase_add_test(qemu, qemu_tcg_boots);
+	suite_add_tcase(s, qemu);
+	return s;
+}
