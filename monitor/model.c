@@ -379,6 +379,9 @@ static void apply_valid(struct model *m, const struct pts_op *op, struct model_o
 		for (uint64_t k = op->va / PAGE; k < end / PAGE; k++)
 			m->kenter[k].on = false;
 		break;
+	case PTS_OP_COLLECT:
+		remove_range(m, op->pmap, 0, UINT64_MAX);
+		break;
 	case PTS_OP_FAIL_ALLOC:
 		m->armed = true;
 		m->fail_lo = m->fail_hi = op->value;
