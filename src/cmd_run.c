@@ -40,7 +40,8 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 	guest_opts_init(&o->g);
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	/* the leading ':' makes a missing value ':' rather than an unknown option */
+	while ((opt = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
 		int r = guest_opt_apply(&o->g, "run", opt, optarg);
 		if (r < 0)
 			return EXIT_USAGE;
@@ -62,8 +63,11 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 			return usage_error("run", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
+	if (optind >= argc)
+		return usage_error("run", "no guest image given");
 	if (optind != argc - 1)
-		return usage_error("run", optind >= argc ? "no guest image given" : "too many arguments");
+		return usage_error("run", "too many arguments: '%s' after the guest image",
+				   argv[optind + 1]);
 	o->g.cfg.guest = argv[optind];
 	return 0;
 }

@@ -66,13 +66,20 @@ int session_boot(struct session *s, const struct session_config *cfg)
 		.console_prefix = cfg->console_prefix,
 	};
 	char cmdline[VM_CMDLINE_MAX];
-	int rc;
+	int rc, n;
 
 	memset(s, 0, sizeof(*s));
 	s->cfg = *cfg;
-	snprintf(cmdline, sizeof(cmdline), "arena=%llu%s%s%s", (unsigned long long)cfg->arena_pages,
-		 cfg->ring ? " ring" : "", cfg->extra_cmdline ? " " : "",
-		 cfg->extra_cmdline ? cfg->extra_cmdline : "");
+	n = snprintf(cmdline, sizeof(cmdline), "arena=%llu%s%s%s",
+		     (unsigned long long)cfg->arena_pages, cfg->ring ? " ring" : "",
+		     cfg->extra_cmdline ? " " : "", cfg->extra_cmdline ? cfg->extra_cmdline : "");
+	if (n < 0 || (size_t)n >= sizeof(cmdline)) { /* never boot a silently cut command line */
+		size_t extra = cfg->extra_cmdline ? strlen(cfg->extra_cmdline) : 0;
+		snprintf(s->err, sizeof(s->err),
+			 "--cmdline: %zu bytes; at most %zu fit beside ptshadow's own options", extra,
+			 sizeof(cmdline) - 1 - ((size_t)n - extra));
+		return EXIT_USAGE;
+	}
 	vc.cmdline = cmdline;
 	rc = vm_create(&s->vm, cfg->guest, &vc, s->err, sizeof(s->err));
 	if (rc != 0)
