@@ -89,5 +89,8 @@ void pmap_fail_alloc(uint64_t n);
 unsigned pmap_check(void);
 /* a digest of what an enter on the pmap in this slot may change */
 uint64_t pmap_check_state(uint32_t slot);
+/* around one op: every cached downgrade and PTP unlink has a ledger record */
+void pmap_check_tlb_begin(void);
+unsigned pmap_check_tlb_end(void);
 
 #endif /* GUEST_PMAP_H */

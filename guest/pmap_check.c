@@ -5,6 +5,7 @@
  */
 #include "pmap_impl.h"
 #include "ops.h"
+#include "tlb.h"
 
 #define CHECK_MAX_ARENA 8192u
 #define CHECK_REPORT_MAX 8
@@ -240,4 +241,175 @@ uint64_t pmap_check_state(uint32_t slot)
 	struct pmap *pm = pmap_lookup(slot);
 
 	return pm != NULL ? state_hash(pm) : 0;
+}
+
+/*
+ * ---- TLB obligations (docs/semantics.md): diff every leaf and PTP before
+ * and after an op, and look for a covering record among those the op added
+ * to the ledger.  Order inside the op is not checked (the monitor does not
+ * see it either).
+ */
+#define SNAP_LEAVES 4096u
+#define SNAP_PTPS 1024u
+#define ORDER_KERNEL PTS_MAX_PMAPS /* the kernel pmap sorts after every slot */
+
+struct leaf_snap {
+	uint32_t order;
+	const struct pmap *pm;
+	uint64_t va;
+	pt_entry_t pte;
+};
+
+struct ptp_snap {
+	uint32_t order;
+	const struct pmap *pm;
+	uint64_t va;
+	uint32_t level;
+};
+
+struct snapshot {
+	struct leaf_snap leaf[SNAP_LEAVES];
+	struct ptp_snap ptp[SNAP_PTPS];
+	uint32_t nleaf, nptp;
+	bool overflow;
+};
+
+static struct snapshot snap_before, snap_after;
+static uint64_t snap_ledger_head;
+static const struct pmap *snap_active;
+
+static void snap_table(struct snapshot *s, uint32_t order, const struct pmap *pm,
+		       const struct vm_page *tbl, int level, uint64_t base)
+{
+	const pt_entry_t *pte = ptp_kva(tbl);
+	unsigned lim = level == PTP_LEVELS ? KERNEL_SLOT_FIRST : NPTEPG;
+
+	for (unsigned i = 0; i < lim; i++) {
+		uint64_t va = base + ((uint64_t)i << (PAGE_SHIFT + 9 * (level - 1)));
+
+		if (!(pte[i] & PG_V))
+			continue;
+		if (level == 1) {
+			if (s->nleaf == SNAP_LEAVES) {
+				s->overflow = true;
+				return;
+			}
+			s->leaf[s->nleaf++] = (struct leaf_snap){ order, pm, va, pte[i] };
+			continue;
+		}
+		if (s->nptp == SNAP_PTPS) {
+			s->overflow = true;
+			return;
+		}
+		s->ptp[s->nptp++] = (struct ptp_snap){ order, pm, va, (uint32_t)(level - 1) };
+		snap_table(s, order, pm, PHYS_TO_VM_PAGE(pte[i] & PG_FRAME), level - 1, va);
+	}
+}
+
+static void snap_take(struct snapshot *s)
+{
+	s->nleaf = s->nptp = 0;
+	s->overflow = false;
+	for (uint32_t slot = 0; slot < PTS_MAX_PMAPS; slot++) {
+		const struct pmap *pm = pmap_lookup(slot);
+		if (pm != NULL)
+			snap_table(s, slot, pm, pm->pm_pml4_pg, PTP_LEVELS, 0);
+	}
+	for (uint64_t va = KENTER_BASE; va < KENTER_BASE + KENTER_SIZE; va += NBPD)
+		snap_table(s, ORDER_KERNEL, pmap_kernel(), pmap_find_ptp(pmap_kernel(), va, 1), 1,
+			   va);
+}
+
+static int key_cmp(uint32_t o1, uint64_t va1, uint32_t o2, uint64_t va2)
+{
+	if (o1 != o2)
+		return o1 < o2 ? -1 : 1;
+	return va1 < va2 ? -1 : va1 > va2 ? 1 : 0;
+}
+
+/* does a record of this op cover [sva, eva)?  global: entries survive ALL */
+static bool ledger_covers(uint64_t sva, uint64_t eva, bool global)
+{
+	for (uint64_t i = snap_ledger_head; i < tlb_ledger.head; i++) {
+		const struct pts_tlb_record *r = &tlb_ledger.rec[i % PTS_TLB_RECORDS];
+
+		switch (r->kind) {
+		case PTS_TLB_PAGE:
+		case PTS_TLB_RANGE:
+			if (r->va < eva && sva < r->end)
+				return true;
+			break;
+		case PTS_TLB_ALL:
+			if (!global)
+				return true;
+			break;
+		case PTS_TLB_ALL_GLOBAL:
+		case PTS_TLB_SWITCH:
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool downgrade(pt_entry_t o, pt_entry_t n)
+{
+	if (!(n & PG_V) || (o & PG_FRAME) != (n & PG_FRAME))
+		return true;
+	if (((o & PG_RW) && !(n & PG_RW)) || (!(o & PG_NX) && (n & PG_NX)))
+		return true;
+	return ((o & PG_U) && !(n & PG_U)) || ((o & PG_M) && !(n & PG_M));
+}
+
+void pmap_check_tlb_begin(void)
+{
+	snap_take(&snap_before);
+	snap_ledger_head = tlb_ledger.head;
+	snap_active = curpmap;
+}
+
+static bool was_active(const struct pmap *pm)
+{
+	return pm == snap_active || pm == curpmap;
+}
+
+unsigned pmap_check_tlb_end(void)
+{
+	const struct snapshot *b = &snap_before, *a = &snap_after;
+	uint32_t i = 0, j = 0;
+
+	nproblems = 0;
+	snap_take(&snap_after);
+	if (b->overflow || a->overflow || tlb_ledger.head - snap_ledger_head > PTS_TLB_RECORDS)
+		return 0; /* too big to judge here */
+	for (; i < b->nleaf; i++) {
+		const struct leaf_snap *o = &b->leaf[i];
+		pt_entry_t npte = 0;
+		bool global = o->order == ORDER_KERNEL;
+
+		while (j < a->nleaf && key_cmp(a->leaf[j].order, a->leaf[j].va, o->order, o->va) < 0)
+			j++;
+		if (j < a->nleaf && key_cmp(a->leaf[j].order, a->leaf[j].va, o->order, o->va) == 0)
+			npte = a->leaf[j].pte;
+		if (!downgrade(o->pte, npte))
+			continue;
+		if (!global && !((o->pte & PG_U) && was_active(o->pm)))
+			continue;
+		if (!ledger_covers(o->va, o->va + PAGE_SIZE, global))
+			problem("TLB: %s %#lx: pte %#lx -> %#lx without an invalidation\n",
+				global ? "kernel" : "pmap", o->va, o->pte, npte);
+	}
+	for (i = 0, j = 0; i < b->nptp; i++) {
+		const struct ptp_snap *o = &b->ptp[i];
+		bool gone = true;
+
+		if (!was_active(o->pm))
+			continue;
+		for (j = 0; j < a->nptp && gone; j++)
+			gone = !(a->ptp[j].pm == o->pm && a->ptp[j].va == o->va &&
+				 a->ptp[j].level == o->level);
+		if (gone && !ledger_covers(o->va, o->va + ptp_span((int)o->level), false))
+			problem("TLB: PTP level %u at %#lx unlinked without an invalidation\n",
+				o->level, o->va);
+	}
+	return nproblems;
 }

@@ -168,6 +168,7 @@ void pmap_kremove(uint64_t va, uint64_t len)
 		eva = va + PAGE_SIZE;
 	}
 #ifdef MUTANT_KREMOVE_INVALIDATES_FIRST_ONLY
+	(void)eva;
 	if (n > 0)
 		tlb_invalidate_page(sva);
 #else

@@ -139,6 +139,17 @@ static void pool_page_release(struct pool *pp, struct pool_item_header *ph)
 	vm_page_free(pg);
 }
 
+static bool pool_over_hiwat(const struct pool *pp)
+{
+#ifdef MUTANT_POOL_HIWAT_IGNORED
+	/* never give a page back: no holes in the KVA reservation (FreeBSD 2006) */
+	(void)pp;
+	return false;
+#else
+	return pp->pr_nidle > pp->pr_maxpages;
+#endif
+}
+
 /* NetBSD's pool_catchup: bring the free count back up to the low-water mark. */
 static void pool_catchup(struct pool *pp)
 {
@@ -217,9 +228,7 @@ void pool_put(struct pool *pp, void *item)
 	ph_insert(ph_list_for(pp, ph), ph);
 	if (ph->ph_nmissing == 0) {
 		pp->pr_nidle++;
-#ifndef MUTANT_POOL_HIWAT_IGNORED
-		if (pp->pr_nidle > pp->pr_maxpages)
+		if (pool_over_hiwat(pp))
 			pool_page_release(pp, ph);
-#endif
 	}
 }

@@ -356,6 +356,8 @@ unsigned script_run(const char *name, const char *text, bool stop_at_first, unsi
 			continue;
 		op.seq = st.seq++;
 		before = check ? pmap_check_state(op.pmap) : 0;
+		if (check)
+			pmap_check_tlb_begin();
 		ops_execute(&op);
 		(*nops)++;
 		if (op.kind == PTS_OP_CREATE && op.result == PTS_RES_OK)
@@ -376,7 +378,7 @@ unsigned script_run(const char *name, const char *text, bool stop_at_first, unsi
 				lineno, shown);
 			ok = false;
 		}
-		if (check && pmap_check() != 0) {
+		if (check && pmap_check_tlb_end() + pmap_check() != 0) {
 			kprintf("%s:%u: \"%s\": the pmap is inconsistent afterwards\n", name, lineno,
 				shown);
 			ok = false;
