@@ -16,14 +16,12 @@ static struct tu_proc p;
 
 static void setup(void)
 {
-	tu_tmpdir_setup();
 	memset(&p, 0, sizeof(p));
 }
 
 static void teardown(void)
 {
 	tu_proc_free(&p);
-	tu_tmpdir_teardown();
 }
 
 static bool need_kvm(const char *test)
@@ -231,6 +229,7 @@ Suite *suite_boot(void)
 	TCase *qemu = tcase_create("qemu");
 
 	tcase_add_checked_fixture(kvm, setup, teardown);
+	tu_tmpdir_fixture(kvm);
 	tcase_set_timeout(kvm, CHILD_TIMEOUT + 10);
 	tcase_add_test(kvm, boots_clean);
 	tcase_add_test(kvm, mem_and_cmdline_reach_guest);
@@ -238,6 +237,7 @@ Suite *suite_boot(void)
 	suite_add_tcase(s, kvm);
 
 	tcase_add_checked_fixture(death, setup, teardown);
+	tu_tmpdir_fixture(death);
 	tcase_set_timeout(death, CHILD_TIMEOUT + 10);
 	tcase_add_test(death, guest_panic);
 	tcase_add_test(death, guest_page_fault);
@@ -250,6 +250,7 @@ Suite *suite_boot(void)
 	suite_add_tcase(s, death);
 
 	tcase_add_checked_fixture(qemu, setup, teardown);
+	tu_tmpdir_fixture(qemu);
 	tcase_set_timeout(qemu, CHILD_TIMEOUT + 10);
 	tcase_add_test(qemu, qemu_tcg_boots);
 	suite_add_tcase(s, qemu);

@@ -12,14 +12,12 @@ static struct tu_proc p;
 
 static void setup(void)
 {
-	tu_tmpdir_setup();
 	memset(&p, 0, sizeof(p));
 }
 
 static void teardown(void)
 {
 	tu_proc_free(&p);
-	tu_tmpdir_teardown();
 }
 
 /* ptshadow ARGS... */
@@ -344,6 +342,7 @@ Suite *suite_cli(void)
 	TCase *help = tcase_create("help");
 
 	tcase_add_checked_fixture(image, setup, teardown);
+	tu_tmpdir_fixture(image);
 	tcase_set_timeout(image, CHILD_TIMEOUT + 10);
 	tcase_add_test(image, missing_guest_file);
 	tcase_add_test(image, guest_not_elf);
@@ -352,6 +351,7 @@ Suite *suite_cli(void)
 	suite_add_tcase(s, image);
 
 	tcase_add_checked_fixture(values, setup, teardown);
+	tu_tmpdir_fixture(values);
 	tcase_set_timeout(values, CHILD_TIMEOUT + 10);
 	tcase_add_test(values, mem_too_small);
 	tcase_add_test(values, mem_too_large);
@@ -366,6 +366,7 @@ Suite *suite_cli(void)
 	suite_add_tcase(s, values);
 
 	tcase_add_checked_fixture(words, setup, teardown);
+	tu_tmpdir_fixture(words);
 	tcase_set_timeout(words, CHILD_TIMEOUT + 10);
 	tcase_add_test(words, unknown_option);
 	tcase_add_test(words, unknown_short_option);
@@ -376,6 +377,7 @@ Suite *suite_cli(void)
 	suite_add_tcase(s, words);
 
 	tcase_add_checked_fixture(help, setup, teardown);
+	tu_tmpdir_fixture(help);
 	tcase_set_timeout(help, CHILD_TIMEOUT + 10);
 	tcase_add_test(help, version);
 	tcase_add_test(help, top_level_help);

@@ -17,7 +17,6 @@ static char err[512];
 
 static void setup(void)
 {
-	tu_tmpdir_setup();
 	mem.size = MEM_SIZE;
 	mem.base = malloc(MEM_SIZE);
 	ck_assert_ptr_nonnull(mem.base);
@@ -29,7 +28,6 @@ static void teardown(void)
 {
 	free(mem.base);
 	mem.base = NULL;
-	tu_tmpdir_teardown();
 }
 
 /* The first address in [from, to) whose byte is not v, or to. */
@@ -555,6 +553,7 @@ Suite *suite_loader(void)
 	TCase *seg = tcase_create("segments");
 
 	tcase_add_checked_fixture(good, setup, teardown);
+	tu_tmpdir_fixture(good);
 	tcase_add_test(good, guest_image_loads_byte_exact);
 	tcase_add_test(good, minimal_image_loads);
 	tcase_add_test(good, note_with_8_byte_entry_loads);
@@ -564,6 +563,7 @@ Suite *suite_loader(void)
 	suite_add_tcase(s, good);
 
 	tcase_add_checked_fixture(file, setup, teardown);
+	tu_tmpdir_fixture(file);
 	tcase_add_test(file, missing_file);
 	tcase_add_test(file, directory);
 	tcase_add_test(file, text_file);
@@ -579,6 +579,7 @@ Suite *suite_loader(void)
 	suite_add_tcase(s, file);
 
 	tcase_add_checked_fixture(note, setup, teardown);
+	tu_tmpdir_fixture(note);
 	tcase_add_test(note, no_note_segment);
 	tcase_add_test(note, note_of_another_type);
 	tcase_add_test(note, note_of_another_owner);
@@ -588,6 +589,7 @@ Suite *suite_loader(void)
 	suite_add_tcase(s, note);
 
 	tcase_add_checked_fixture(seg, setup, teardown);
+	tu_tmpdir_fixture(seg);
 	tcase_add_test(seg, segments_overlap);
 	tcase_add_test(seg, segment_inside_another);
 	tcase_add_test(seg, segment_below_1mib);

@@ -54,19 +54,12 @@ static inline void tu_skip(const char *test, const char *why)
 
 /* ---- temp directories --------------------------------------------------- */
 
-/* One temp directory per test (Check forks each test: set up in a fixture). */
 static char tu_dir[64];
-
-static inline void tu_tmpdir_setup(void)
-{
-	snprintf(tu_dir, sizeof(tu_dir), "/tmp/ptshadow-test-XXXXXX");
-	ck_assert_msg(mkdtemp(tu_dir) != NULL, "mkdtemp: %s", strerror(errno));
-}
 
 /* Remove the temp directory and what the test put in it (one level deep). */
 static inline void tu_tmpdir_teardown(void)
 {
-	DIR *d = opendir(tu_dir);
+	DIR *d = tu_dir[0] != '\0' ? opendir(tu_dir) : NULL;
 	struct dirent *e;
 	char p[512];
 
@@ -81,6 +74,21 @@ static inline void tu_tmpdir_teardown(void)
 	}
 	closedir(d);
 	rmdir(tu_dir);
+	tu_dir[0] = '\0';
+}
+
+static inline void tu_tmpdir_setup(void)
+{
+	snprintf(tu_dir, sizeof(tu_dir), "/tmp/ptshadow-test-XXXXXX");
+	ck_assert_msg(mkdtemp(tu_dir) != NULL, "mkdtemp: %s", strerror(errno));
+}
+
+/* One temp directory per test case, made and removed in Check's parent
+ * process (a failed check _exits the test's child, skipping checked
+ * teardowns); the tests of a case run one after another and share it. */
+static inline void tu_tmpdir_fixture(TCase *tc)
+{
+	tcase_add_unchecked_fixture(tc, tu_tmpdir_setup, tu_tmpdir_teardown);
 }
 
 /* A path inside the test's temp directory (one static buffer per slot). */
