@@ -1,7 +1,7 @@
-/* monitor/check.c - how invariant functions report: a violation record with
+/* monitor/check_ctx.c - how invariant functions report: a violation record with
  * the op, the message and decoded objects, capped per invariant per op.
  */
-#include "check.h"
+#include "check_ctx.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

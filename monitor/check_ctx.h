@@ -1,9 +1,9 @@
-/* monitor/check.h - what an invariant function sees: the snapshot after the
+/* monitor/check_ctx.h - what an invariant function sees: the snapshot after the
  * op and before it, the PTE delta, the op and the model, the new TLB ledger
  * records; and how it reports a violation.  Internal to monitor/.
  */
-#ifndef MONITOR_CHECK_H
-#define MONITOR_CHECK_H
+#ifndef MONITOR_CHECK_CTX_H
+#define MONITOR_CHECK_CTX_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -102,4 +102,4 @@ void inv_model_attrs(struct check *c);
 void inv_model_contents(struct check *c);
 void inv_model_enomem(struct check *c);
 
-#endif /* MONITOR_CHECK_H */
+#endif /* MONITOR_CHECK_CTX_H */

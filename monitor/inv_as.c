@@ -2,7 +2,7 @@
  * the direct map, what user leaves may point at, and the structures the
  * monitor reads.
  */
-#include "check.h"
+#include "check_ctx.h"
 #include "monitor_impl.h"
 #include "pte.h"
 

@@ -1,7 +1,7 @@
 /* monitor/inv_attr.c - ATTR and PROT families: A/D harvesting, PTE sanity and
  * encoding, and rights that ops other than enter never grant.
  */
-#include "check.h"
+#include "check_ctx.h"
 #include "pte.h"
 
 static bool change_is_user_leaf(const struct check *c, const struct pte_change *ch)

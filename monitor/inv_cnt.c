@@ -4,7 +4,7 @@
  */
 #include <stdlib.h>
 
-#include "check.h"
+#include "check_ctx.h"
 #include "pte.h"
 
 struct pmap_counts {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "check_ctx.h"
 #include "monitor_impl.h"
 #include "pte.h"
 

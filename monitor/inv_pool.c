@@ -1,7 +1,7 @@
 /* monitor/inv_pool.c - POOL family: the pv entry pool's pages, free lists and
  * totals, its KVA window, and allocated = reachable.
  */
-#include "check.h"
+#include "check_ctx.h"
 #include "monitor_impl.h"
 #include "pte.h"
 

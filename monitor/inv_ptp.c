@@ -1,7 +1,7 @@
 /* monitor/inv_ptp.c - PTP family: reference counts, one parent, no sharing,
  * empty tables freed, the PTP hash, and what kind of page a table is.
  */
-#include "check.h"
+#include "check_ctx.h"
 #include "pte.h"
 
 static bool user_ptp(const struct check *c, const struct ptp *t)

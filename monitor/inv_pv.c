@@ -1,7 +1,7 @@
 /* monitor/inv_pv.c - PV family: every managed PTE has its pv entry and every
  * pv entry its PTE, with the right page and PTP back-pointer.
  */
-#include "check.h"
+#include "check_ctx.h"
 #include "pte.h"
 
 static int64_t leaf_page(const struct check *c, const struct leaf *l)

@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "check.h"
+#include "check_ctx.h"
 #include "monitor_impl.h"
 #include "pte.h"
 

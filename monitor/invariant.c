@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "check.h"
+#include "check_ctx.h"
 
 static const struct invariant table[] = {
 	/* pv <-> PTE */

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "check.h"
+#include "check_ctx.h"
 #include "desc.h"
 #include "monitor_impl.h"
 #include "pte.h"

@@ -1,10 +1,10 @@
 /* monitor/monitor_impl.h - the inside of struct monitor, shared by
- * monitor.c (its life) and check.c (reporting).  Internal to monitor/.
+ * monitor.c (its life) and check_ctx.c (reporting).  Internal to monitor/.
  */
 #ifndef MONITOR_MONITOR_IMPL_H
 #define MONITOR_MONITOR_IMPL_H
 
-#include "check.h"
+#include "check_ctx.h"
 #include "desc.h"
 #include "monitor.h"
 

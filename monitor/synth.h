@@ -100,6 +100,9 @@ gpa_t synth_arena_pa(uint64_t page);
 /* PA of the PTE mapping va in slot's pmap at level (1 = PT), 0 if no table */
 gpa_t synth_pte_pa(const struct synth *s, uint32_t slot, uint64_t va, unsigned level);
 
+/* pv window, direct map and kernel image KVAs to PA (0 if unmapped) */
+gpa_t synth_kva_pa(const struct synth *s, uint64_t kva);
+
 uint64_t synth_r64(const struct synth *s, gpa_t pa);
 void synth_w64(struct synth *s, gpa_t pa, uint64_t v);
 uint32_t synth_r32(const struct synth *s, gpa_t pa);

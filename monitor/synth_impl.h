@@ -10,8 +10,6 @@ gpa_t syn_page_alloc(struct synth *s, uint32_t usage);
 void syn_page_free(struct synth *s, gpa_t pa);
 void syn_tlb(struct synth *s, uint32_t kind, uint64_t va, uint64_t end);
 uint64_t syn_vmp_kva(uint64_t pfn);
-/* pv window and kernel image KVAs to PA (0 if unmapped) */
-gpa_t syn_kva_pa(const struct synth *s, uint64_t kva);
 /* pool */
 uint64_t syn_pool_get(struct synth *s);
 void syn_pool_put(struct synth *s, uint64_t item);

@@ -127,7 +127,7 @@ static void release_ptps(struct synth *s, uint32_t slot, uint64_t va)
 
 static void pv_insert(struct synth *s, uint64_t item, uint32_t slot, uint64_t va, gpa_t page)
 {
-	gpa_t e = syn_kva_pa(s, item);
+	gpa_t e = synth_kva_pa(s, item);
 	gpa_t pt = synth_pte_pa(s, slot, va, 1) & ~0xfffull;
 	synth_w64(s, e + SYN_PVE_PMAP, synth_kva(s, pm(s, slot)));
 	synth_w64(s, e + SYN_PVE_VA, va);
@@ -140,8 +140,8 @@ static uint64_t pv_unlink(struct synth *s, uint32_t slot, uint64_t va, gpa_t pag
 {
 	gpa_t link = VMP(page, SYN_VMP_PVLIST);
 	uint64_t pmkva = synth_kva(s, pm(s, slot));
-	for (uint64_t item; (item = synth_r64(s, link)) != 0; link = syn_kva_pa(s, item) + SYN_PVE_NEXT) {
-		gpa_t e = syn_kva_pa(s, item);
+	for (uint64_t item; (item = synth_r64(s, link)) != 0; link = synth_kva_pa(s, item) + SYN_PVE_NEXT) {
+		gpa_t e = synth_kva_pa(s, item);
 		if (synth_r64(s, e + SYN_PVE_PMAP) == pmkva && synth_r64(s, e + SYN_PVE_VA) == va) {
 			synth_w64(s, link, synth_r64(s, e + SYN_PVE_NEXT));
 			return item;
@@ -314,8 +314,8 @@ static size_t page_mappings(const struct synth *s, gpa_t page, uint32_t *slots, 
 {
 	size_t n = 0;
 	for (uint64_t item = synth_r64(s, VMP(page, SYN_VMP_PVLIST)); item != 0 && n < max;
-	     item = synth_r64(s, syn_kva_pa(s, item) + SYN_PVE_NEXT)) {
-		gpa_t e = syn_kva_pa(s, item);
+	     item = synth_r64(s, synth_kva_pa(s, item) + SYN_PVE_NEXT)) {
+		gpa_t e = synth_kva_pa(s, item);
 		slots[n] = (uint32_t)synth_r32(s, synth_r64(s, e + SYN_PVE_PMAP) - s->desc.kernbase + SYN_PM_SLOT);
 		vas[n++] = synth_r64(s, e + SYN_PVE_VA);
 	}

@@ -7,7 +7,7 @@
 
 #define PR(off) (s->pool_pa + (off))
 
-gpa_t syn_kva_pa(const struct synth *s, uint64_t kva)
+gpa_t synth_kva_pa(const struct synth *s, uint64_t kva)
 {
 	const struct pts_descriptor *d = &s->desc;
 	if (kva >= d->pv_kva_base && kva - d->pv_kva_base < d->pv_kva_size) {
@@ -21,12 +21,12 @@ gpa_t syn_kva_pa(const struct synth *s, uint64_t kva)
 
 static uint64_t kr64(const struct synth *s, uint64_t kva)
 {
-	return synth_r64(s, syn_kva_pa(s, kva));
+	return synth_r64(s, synth_kva_pa(s, kva));
 }
 
 static void kw64(struct synth *s, uint64_t kva, uint64_t v)
 {
-	synth_w64(s, syn_kva_pa(s, kva), v);
+	synth_w64(s, synth_kva_pa(s, kva), v);
 }
 
 static void list_push(struct synth *s, uint32_t head, uint64_t hdr)
@@ -91,7 +91,7 @@ uint64_t syn_pool_get(struct synth *s)
 		return 0;
 	uint64_t item = kr64(s, hdr + SYN_PH_FREELIST);
 	kw64(s, hdr + SYN_PH_FREELIST, kr64(s, item));
-	synth_w32(s, syn_kva_pa(s, hdr + SYN_PH_NMISSING), synth_r32(s, syn_kva_pa(s, hdr + SYN_PH_NMISSING)) + 1);
+	synth_w32(s, synth_kva_pa(s, hdr + SYN_PH_NMISSING), synth_r32(s, synth_kva_pa(s, hdr + SYN_PH_NMISSING)) + 1);
 	add32(s, SYN_PR_NITEMS, -1);
 	add32(s, SYN_PR_NOUT, 1);
 	if (kr64(s, hdr + SYN_PH_FREELIST) == 0) {
@@ -107,7 +107,7 @@ static void release_page(struct synth *s, uint64_t hdr)
 {
 	uint32_t ipp = synth_r32(s, PR(SYN_PR_IPP));
 	unsigned k = (unsigned)((hdr - s->desc.pv_kva_base) >> 12);
-	gpa_t pa = syn_kva_pa(s, hdr) & PG_FRAME;
+	gpa_t pa = synth_kva_pa(s, hdr) & PG_FRAME;
 	list_remove(s, SYN_PR_EMPTY, hdr);
 	synth_w64(s, s->pv_pt + 8ull * k, 0);
 	syn_tlb(s, PTS_TLB_PAGE, hdr, 0);
@@ -121,7 +121,7 @@ static void release_page(struct synth *s, uint64_t hdr)
 void syn_pool_put(struct synth *s, uint64_t item)
 {
 	uint64_t hdr = item & ~0xfffull;
-	gpa_t nm = syn_kva_pa(s, hdr + SYN_PH_NMISSING);
+	gpa_t nm = synth_kva_pa(s, hdr + SYN_PH_NMISSING);
 	uint32_t ipp = synth_r32(s, PR(SYN_PR_IPP)), n = synth_r32(s, nm);
 	kw64(s, item, kr64(s, hdr + SYN_PH_FREELIST));
 	kw64(s, hdr + SYN_PH_FREELIST, item);

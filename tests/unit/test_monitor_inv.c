@@ -1,0 +1,450 @@
+/* tests/unit/test_monitor_inv.c - for every invariant in the table, a
+ * synthetic image that holds it (no violation at all) and the same image
+ * broken so that this invariant, by id, is reported.
+ */
+#include "monitor_tc.h"
+
+Suite *suite_monitor_inv(void);
+
+typedef void (*case_fn)(struct tc *t, bool inject);
+
+#define PM(slot) synth_pmap_pa(t->s, (slot))
+#define QUERY() tc_run(t, PTS_OP_EXTRACT, 1, 0x400000, 0, 0, 0, 0)
+
+static gpa_t first_pv(struct tc *t, uint64_t page)
+{
+	return synth_kva_pa(t->s, synth_r64(t->s, tc_vmp(t, page, SYN_VMP_PVLIST)));
+}
+
+static gpa_t pool_hdr(struct tc *t)
+{
+	uint64_t h = synth_r64(t->s, t->s->pool_pa + SYN_PR_PART);
+	if (h == 0)
+		h = synth_r64(t->s, t->s->pool_pa + SYN_PR_EMPTY);
+	return synth_kva_pa(t->s, h);
+}
+
+static gpa_t pt_vmp(struct tc *t, uint32_t slot, uint64_t va, uint32_t off)
+{
+	return synth_vmp_pa(t->s, tc_pte(t, slot, va) >> 12) + off;
+}
+
+/* ---- PV */
+static void pv_1(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		synth_w64(t->s, tc_vmp(t, 5, SYN_VMP_PVLIST), 0);
+}
+static void pv_2(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		tc_add64(t, first_pv(t, 5) + SYN_PVE_VA, 0x10000000);
+}
+static void pv_3(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		synth_w64(t->s, first_pv(t, 5) + SYN_PVE_PTP, 0);
+}
+static void pv_4(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		tc_or64(t, tc_pte(t, 1, 0x402000), 0, PTS_PTE_MANAGED);
+}
+static void pv_5(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		synth_w64(t->s, first_pv(t, 5) + SYN_PVE_NEXT, synth_r64(t->s, tc_vmp(t, 5, SYN_VMP_PVLIST)));
+}
+static void pv_6(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		tc_add64(t, first_pv(t, 5) + SYN_PVE_PMAP, 8);
+}
+
+/* ---- CNT */
+static void cnt_1(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		tc_add64(t, PM(1) + SYN_PM_RESIDENT, 1);
+}
+static void cnt_2(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		tc_add64(t, PM(1) + SYN_PM_WIRED, -1);
+}
+static void cnt_3(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		tc_add32(t, PM(2) + SYN_PM_PTPCOUNT, 1);
+}
+static void cnt_4(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		tc_add32(t, tc_vmp(t, 3, SYN_VMP_PMAPCOUNT), 1);
+}
+static void cnt_5(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		tc_add32(t, tc_vmp(t, 3, SYN_VMP_WCOUNT), -1);
+}
+static void cnt_6(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		synth_w32(t->s, tc_vmp(t, 4, SYN_VMP_FLAGS), 0);
+}
+
+/* ---- PTP */
+static void ptp_1(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		tc_add32(t, pt_vmp(t, 1, 0x400000, SYN_VMP_WIRE), 1);
+}
+static void ptp_2(struct tc *t, bool inj)
+{
+	gpa_t pde = synth_pte_pa(t->s, 1, 0x400000, 2);
+	QUERY();
+	if (inj) /* a second PDE for the same PT */
+		synth_w64(t->s, pde + 8, synth_r64(t->s, pde));
+}
+static void ptp_3(struct tc *t, bool inj)
+{
+	gpa_t pml4e1 = synth_pte_pa(t->s, 1, 0x400000, 4), pml4e2 = synth_pte_pa(t->s, 2, 0x400000, 4);
+	QUERY();
+	if (inj)
+		synth_w64(t->s, pml4e2, synth_r64(t->s, pml4e1));
+}
+static void ptp_4(struct tc *t, bool inj)
+{
+	gpa_t pml4e = synth_pte_pa(t->s, 2, 0x7f0000001000ull, 4);
+	uint64_t old = synth_r64(t->s, pml4e);
+	tc_run(t, PTS_OP_REMOVE, 2, 0x7f0000001000ull, 0, 0, 0, 0);
+	if (inj) /* the emptied PDPT left linked */
+		synth_w64(t->s, pml4e, old);
+}
+static void ptp_5(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		tc_add64(t, pt_vmp(t, 1, 0x400000, SYN_VMP_PTPVA), 1 << 21);
+}
+static void ptp_6(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		synth_w32(t->s, pt_vmp(t, 2, 0x400000, SYN_VMP_USAGE), PTS_PG_KERNEL);
+}
+
+/* ---- ATTR */
+static void attr_1(struct tc *t, bool inj)
+{
+	tc_run(t, PTS_OP_REMOVE, 1, 0x400000, 0, 0, 0, 0);
+	if (inj)
+		synth_w32(t->s, tc_vmp(t, 3, SYN_VMP_ATTRS), 0);
+}
+static void attr_2(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		tc_or64(t, tc_pte(t, 1, 0x402000), PG_M, PG_U);
+}
+static void attr_3(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		tc_or64(t, tc_pte(t, 2, 0x400000), 1ull << 55, 0);
+}
+static void attr_4(struct tc *t, bool inj)
+{
+	tc_run(t, PTS_OP_ENTER, 1, 0x403000, 0, 8, 3, 0);
+	if (inj)
+		tc_or64(t, tc_pte(t, 1, 0x403000), PG_U, 0);
+}
+static void attr_5(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		tc_or64(t, tc_pte(t, 2, 0x400000), PG_G, 0);
+}
+
+/* ---- PROT */
+static void prot_1(struct tc *t, bool inj)
+{
+	tc_run(t, PTS_OP_CLEAR_REFERENCE, 0, 0, 0, 4, 0, 0);
+	if (inj)
+		tc_or64(t, tc_pte(t, 1, 0x401000), PG_RW, 0);
+}
+static void prot_2(struct tc *t, bool inj)
+{
+	tc_run(t, PTS_OP_PAGE_PROTECT, 0, 0, 0, 3, PTS_PROT_READ, 0);
+	if (inj)
+		tc_or64(t, tc_pte(t, 2, 0x400000), 0, PG_NX);
+}
+static void prot_3(struct tc *t, bool inj)
+{
+	tc_run(t, PTS_OP_PROTECT, 1, 0x400000, 0x403000, 0, PTS_PROT_READ, 0);
+	if (inj)
+		tc_or64(t, tc_pte(t, 1, 0x402000), 0, PG_NX);
+}
+
+/* ---- AS */
+static void as_1(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		tc_or64(t, t->s->kenter_pt + 8 * 2, PG_u, 0);
+}
+static void as_2(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		synth_w64(t->s, synth_r64(t->s, PM(1) + SYN_PM_PML4) + 8 * 300, 0x170000 | PG_V);
+}
+static void as_3(struct tc *t, bool inj)
+{
+	gpa_t root = synth_r64(t->s, PM(SYNTH_KERNEL_SLOT) + SYN_PM_PML4);
+	gpa_t pdpt = synth_r64(t->s, root + 8 * 256) & PG_FRAME, pd = synth_r64(t->s, pdpt) & PG_FRAME;
+	QUERY();
+	if (inj)
+		tc_or64(t, pd + 8, 0, PG_NX);
+}
+static void as_4(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		synth_w64(t->s, tc_pte(t, 2, 0x400000), (synth_r64(t->s, tc_pte(t, 2, 0x400000)) & ~PG_FRAME) | 0x101000);
+}
+static void as_5(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		tc_add64(t, tc_vmp(t, 20, SYN_VMP_PHYS), 4096);
+}
+
+/* ---- TLB */
+static void rollback_ledger(struct tc *t, uint64_t head)
+{
+	synth_w64(t->s, t->s->ledger_pa + 8, head);
+}
+static void tlb_1(struct tc *t, bool inj)
+{
+	uint64_t head = synth_r64(t->s, t->s->ledger_pa + 8);
+	tc_run(t, PTS_OP_PROTECT, 1, 0x400000, 0, 0, PTS_PROT_READ, 0);
+	if (inj)
+		rollback_ledger(t, head);
+}
+static void tlb_2(struct tc *t, bool inj)
+{
+	tc_ok(t, PTS_OP_ACTIVATE, 2, 0, 0, 0, 0, 0);
+	uint64_t head = synth_r64(t->s, t->s->ledger_pa + 8);
+	tc_run(t, PTS_OP_REMOVE, 2, 0x7f0000001000ull, 0, 0, 0, 0); /* never touched: only the PTPs need it */
+	if (inj)
+		rollback_ledger(t, head);
+}
+static void tlb_3(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		tc_add64(t, t->s->ledger_pa + 8, PTS_TLB_RECORDS + 5);
+}
+static void tlb_4(struct tc *t, bool inj)
+{
+	tc_run(t, PTS_OP_TOUCH, 1, 0x401000, 0, 0, 0, PTS_OPF_WRITE);
+	if (inj)
+		t->op.result = PTS_RES_OK;
+}
+
+/* ---- POOL */
+static void pool_1(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		tc_add32(t, pool_hdr(t) + SYN_PH_NMISSING, 1);
+}
+static void pool_2(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj) { /* a partial page moved to the full list */
+		uint64_t h = synth_r64(t->s, t->s->pool_pa + SYN_PR_PART);
+		synth_w64(t->s, t->s->pool_pa + SYN_PR_FULL, h);
+		synth_w64(t->s, t->s->pool_pa + SYN_PR_PART, 0);
+	}
+}
+static void pool_3(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj) { /* a used item pushed onto the free list */
+		gpa_t h = pool_hdr(t);
+		uint64_t used = synth_r64(t->s, tc_vmp(t, 5, SYN_VMP_PVLIST));
+		synth_w64(t->s, h + SYN_PH_FREELIST, used);
+	}
+}
+static void pool_4(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		tc_add64(t, pool_hdr(t) + SYN_PH_PAGE, 0x100000);
+}
+static void pool_5(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		tc_add32(t, t->s->pool_pa + SYN_PR_NITEMS, 1);
+}
+static void pool_6(struct tc *t, bool inj)
+{
+	tc_ok(t, PTS_OP_COLLECT, 1, 0, 0, 0, 0, 0);
+	tc_run(t, PTS_OP_COLLECT, 2, 0, 0, 0, 0, 0); /* the pool page goes idle */
+	if (inj)
+		synth_w32(t->s, t->s->pool_pa + SYN_PR_MAXPAGES, 0);
+}
+static void pool_7(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		tc_add32(t, t->s->pool_pa + SYN_PR_NOUT, 1);
+}
+
+/* ---- MODEL */
+static void model_1(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj) /* pg5 -> pg9 behind the pmap's back */
+		tc_add64(t, tc_pte(t, 1, 0x402000), 4 << 12);
+}
+static void model_2(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		t->op.value = 42;
+}
+static void model_3(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj)
+		synth_w32(t->s, tc_vmp(t, 100, SYN_VMP_ATTRS), PTS_ATTR_MODIFIED);
+}
+static void model_4(struct tc *t, bool inj)
+{
+	tc_run(t, PTS_OP_ZERO, 0, 0, 0, 3, 0, 0);
+	if (inj)
+		t->s->mem[synth_arena_pa(3) + 17] = 1;
+}
+static void model_5(struct tc *t, bool inj)
+{
+	tc_run(t, PTS_OP_ENTER, 1, 0x404000, 0, 9, 3, PTS_OPF_CANFAIL);
+	if (inj)
+		t->op.result = PTS_RES_ENOMEM;
+}
+
+static const struct {
+	const char *id;
+	case_fn fn;
+} cases[] = {
+	{"PV-1", pv_1},       {"PV-2", pv_2},       {"PV-3", pv_3},       {"PV-4", pv_4},       {"PV-5", pv_5},
+	{"PV-6", pv_6},       {"CNT-1", cnt_1},     {"CNT-2", cnt_2},     {"CNT-3", cnt_3},     {"CNT-4", cnt_4},
+	{"CNT-5", cnt_5},     {"CNT-6", cnt_6},     {"PTP-1", ptp_1},     {"PTP-2", ptp_2},     {"PTP-3", ptp_3},
+	{"PTP-4", ptp_4},     {"PTP-5", ptp_5},     {"PTP-6", ptp_6},     {"ATTR-1", attr_1},   {"ATTR-2", attr_2},
+	{"ATTR-3", attr_3},   {"ATTR-4", attr_4},   {"ATTR-5", attr_5},   {"PROT-1", prot_1},   {"PROT-2", prot_2},
+	{"PROT-3", prot_3},   {"AS-1", as_1},       {"AS-2", as_2},       {"AS-3", as_3},       {"AS-4", as_4},
+	{"AS-5", as_5},       {"TLB-1", tlb_1},     {"TLB-2", tlb_2},     {"TLB-3", tlb_3},     {"TLB-4", tlb_4},
+	{"POOL-1", pool_1},   {"POOL-2", pool_2},   {"POOL-3", pool_3},   {"POOL-4", pool_4},   {"POOL-5", pool_5},
+	{"POOL-6", pool_6},   {"POOL-7", pool_7},   {"MODEL-1", model_1}, {"MODEL-2", model_2}, {"MODEL-3", model_3},
+	{"MODEL-4", model_4}, {"MODEL-5", model_5},
+};
+#define NCASES ((int)(sizeof cases / sizeof cases[0]))
+
+START_TEST(test_holds)
+{
+	struct tc t;
+	tc_start(&t);
+	cases[_i].fn(&t, false);
+	int n = tc_check(&t);
+	if (n != 0) {
+		fprintf(stderr, "%s: the unbroken image reports:\n", cases[_i].id);
+		tc_dump(&t);
+	}
+	ck_assert_int_eq(n, 0);
+	tc_end(&t);
+}
+END_TEST
+
+START_TEST(test_breaks)
+{
+	struct tc t;
+	tc_start(&t);
+	cases[_i].fn(&t, true);
+	int n = tc_check(&t);
+	if (!tc_reported(&t, cases[_i].id)) {
+		fprintf(stderr, "%s not reported; %d others:\n", cases[_i].id, n);
+		tc_dump(&t);
+	}
+	ck_assert(tc_reported(&t, cases[_i].id));
+	tc_end(&t);
+}
+END_TEST
+
+/* the break is seen by that invariant alone: switching it off silences it */
+START_TEST(test_switch_off)
+{
+	struct tc t;
+	char spec[32];
+	snprintf(spec, sizeof spec, "-%s", cases[_i].id);
+	tc_start(&t);
+	tc_end(&t);
+	tc_start_empty(&t, spec);
+	tc_ok(&t, PTS_OP_CREATE, 1, 0, 0, 0, 0, 0);
+	tc_ok(&t, PTS_OP_CREATE, 2, 0, 0, 0, 0, 0);
+	tc_ok(&t, PTS_OP_ENTER, 1, 0x400000, 0, 3, 3, 0);
+	tc_ok(&t, PTS_OP_ENTER, 1, 0x401000, 0, 4, 1, PTS_OPF_WIRED);
+	tc_ok(&t, PTS_OP_ENTER, 1, 0x402000, 0, 5, 5, 0);
+	tc_ok(&t, PTS_OP_ENTER, 2, 0x400000, 0, 3, 1, 0);
+	tc_ok(&t, PTS_OP_ENTER, 2, 0x7f0000001000ull, 0, 6, 3, 0);
+	tc_ok(&t, PTS_OP_TOUCH, 1, 0x400000, 0, 0, 0, PTS_OPF_WRITE);
+	tc_ok(&t, PTS_OP_TOUCH, 1, 0x401000, 0, 0, 0, 0);
+	tc_ok(&t, PTS_OP_KENTER, 0, 0x2000, 0, 7, 3, 0);
+	cases[_i].fn(&t, true);
+	tc_check(&t);
+	ck_assert(!tc_reported(&t, cases[_i].id));
+	tc_end(&t);
+}
+END_TEST
+
+START_TEST(test_every_invariant_has_a_case)
+{
+	ck_assert_uint_ge(invariant_count(), 25);
+	for (size_t i = 0; i < invariant_count(); i++) {
+		bool found = false;
+		for (int c = 0; c < NCASES; c++)
+			found |= strcmp(cases[c].id, invariant_at(i)->id) == 0;
+		if (!found)
+			fprintf(stderr, "no test case for %s\n", invariant_at(i)->id);
+		ck_assert(found);
+	}
+}
+END_TEST
+
+Suite *suite_monitor_inv(void)
+{
+	Suite *s = suite_create("monitor_inv");
+	TCase *tc = tcase_create("invariants");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_every_invariant_has_a_case);
+	tcase_add_loop_test(tc, test_holds, 0, NCASES);
+	tcase_add_loop_test(tc, test_breaks, 0, NCASES);
+	tcase_add_loop_test(tc, test_switch_off, 0, NCASES);
+	suite_add_tcase(s, tc);
+	return s;
+}
