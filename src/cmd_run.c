@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "report.h"
 #include "util.h"
 
 static const char run_help[] =
@@ -19,12 +20,17 @@ static const char run_help[] =
 	"options:\n"
 	"  --ops FILE        script of pmap ops (docs/op-language.md)\n"
 	"  --trace           print every op with its result\n"
+	"  --out DIR         where findings are written (default: out)\n"
+	"  --keep-going      record every violation and go on (default: stop at the first)\n"
+	"  --check SPEC      invariants to switch off, e.g. -TLB,-POOL-3 (see ptshadow invariants)\n"
+	"  --no-monitor      only run the ops and compare results (no invariant checks)\n"
 	GUEST_OPTIONS_HELP;
 
 struct run_opts {
 	struct guest_opts g;
 	const char *ops_path;
-	bool trace;
+	const char *out;
+	bool trace, keep_going;
 };
 
 static int run_parse(int argc, char **argv, struct run_opts *o)
@@ -33,11 +39,17 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 		GUEST_LONG_OPTIONS,
 		{ "ops", required_argument, NULL, OPT_OPS },
 		{ "trace", no_argument, NULL, OPT_TRACE },
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ "keep-going", no_argument, NULL, OPT_KEEP_GOING },
+		{ "check", required_argument, NULL, OPT_CHECK },
+		{ "no-monitor", no_argument, NULL, OPT_NO_MONITOR },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
 
 	guest_opts_init(&o->g);
+	o->g.cfg.monitor = true;
+	o->out = "out";
 	opterr = 0;
 	optind = 1;
 	/* the leading ':' makes a missing value ':' rather than an unknown option */
@@ -56,6 +68,18 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 			break;
 		case OPT_TRACE:
 			o->trace = true;
+			break;
+		case OPT_OUT:
+			o->out = optarg;
+			break;
+		case OPT_KEEP_GOING:
+			o->keep_going = true;
+			break;
+		case OPT_CHECK:
+			o->g.cfg.check_spec = optarg;
+			break;
+		case OPT_NO_MONITOR:
+			o->g.cfg.monitor = false;
 			break;
 		case ':':
 			return usage_error("run", "option '%s' needs a value", argv[optind - 1]);
@@ -81,37 +105,71 @@ static bool expectation_met(const struct script_op *sop)
 	return sop->expect != PTS_RES_PAGE || sop->op.value == sop->expect_value;
 }
 
-static int run_script(struct session *s, struct script *sc, const struct run_opts *o)
+/* Print a finding and write its crash directory; a finding is never lost. */
+static void run_report(struct session *s, struct script *sc, const struct run_opts *o,
+		       struct finding *f)
 {
-	char text[OPS_TEXT_MAX], res[32], want[32];
+	char err[512], sig[17];
+	bool is_new;
+
+	fprintf(stderr, "ptshadow run: %s:%u: %s\n", sc->file,
+		f->op_index < sc->n_ops ? sc->ops[f->op_index].line : 0, f->title);
+	fprintf(stderr, "  %s\n", f->message);
+	if (f->details != NULL && f->details[0] != '\0')
+		fprintf(stderr, "%s", f->details);
+	finding_sig_hex(f, sig);
+	if (report_write(o->out, f, sc, s->vm.cons.tail, s->vm.cons.tail_len, &s->cfg, &is_new, err,
+			 sizeof(err)) != 0)
+		fprintf(stderr, "ptshadow run: cannot write the report: %s\n", err);
+	else
+		fprintf(stderr, "  report: %s/crashes/%s/report.txt\n", o->out, sig);
+}
+
+static int run_ops(struct session *s, struct script *sc, const struct run_opts *o)
+{
+	char text[OPS_TEXT_MAX], res[32];
+	int rc = EXIT_CLEAN;
 
 	for (size_t i = 0; i < sc->n_ops; i++) {
 		struct script_op *sop = &sc->ops[i];
 		enum session_status st = session_op(s, sop);
+		struct finding f;
 
 		script_op_format(sop, text, sizeof(text));
-		if (st == SESSION_GUEST_DIED || st == SESSION_EXITED) {
-			fprintf(stderr, "ptshadow run: %s:%u: op %zu '%s': ", sc->file, sop->line, i, text);
-			session_describe_death(s, stderr);
-			return EXIT_FINDING;
-		}
 		if (st == SESSION_ERROR || st == SESSION_INTERRUPTED) {
 			fprintf(stderr, "ptshadow run: %s\n", s->err);
 			return EXIT_INTERNAL;
 		}
+		if (st == SESSION_GUEST_DIED || st == SESSION_EXITED) {
+			finding_from_death(&f, s, i, sop);
+			run_report(s, sc, o, &f);
+			finding_free(&f);
+			return EXIT_FINDING;
+		}
 		result_format(sop->op.result, sop->op.value, res, sizeof(res));
 		if (o->trace)
 			printf("%6zu  %-48s => %s\n", i, text, res);
-		if (!expectation_met(sop)) {
-			result_format(sop->expect, sop->expect_value, want, sizeof(want));
-			fprintf(stderr, "ptshadow run: %s:%u: '%s' gave %s, expected %s\n", sc->file,
-				sop->line, text, res, want);
-			return EXIT_FINDING;
+		if (st == SESSION_VIOLATION) {
+			size_t n = session_nviolations(s);
+			for (size_t k = 0; k < n; k++) {
+				finding_from_violation(&f, session_violation(s, k));
+				run_report(s, sc, o, &f);
+				finding_free(&f);
+			}
+			rc = EXIT_FINDING;
+			if (!o->keep_going)
+				return rc;
 		}
-		if (st == SESSION_VIOLATION)
-			return EXIT_FINDING;
+		if (!expectation_met(sop)) {
+			finding_from_mismatch(&f, i, sop);
+			run_report(s, sc, o, &f);
+			finding_free(&f);
+			rc = EXIT_FINDING;
+			if (!o->keep_going)
+				return rc;
+		}
 	}
-	return EXIT_CLEAN;
+	return rc;
 }
 
 int cmd_run(int argc, char **argv)
@@ -149,7 +207,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	if (sc != NULL) {
-		rc = run_script(&s, sc, &o);
+		rc = run_ops(&s, sc, &o);
 		if (rc == EXIT_CLEAN && session_finish(&s) != SESSION_EXITED) {
 			fprintf(stderr, "ptshadow run: at exit: ");
 			session_describe_death(&s, stderr);

@@ -4,7 +4,9 @@
  */
 #include <string.h>
 
+#include "monitor.h"
 #include "session.h"
+#include "util.h"
 
 static void session_fail(struct session *s, const char *what)
 {
@@ -57,6 +59,29 @@ static int status_of_event(struct session *s, enum vm_event ev)
 	}
 }
 
+/* The guest registered its descriptor: start the monitor on it. */
+static int monitor_attach(struct session *s)
+{
+	struct monitor_config mc = { .check_spec = s->cfg.check_spec };
+	char err[512];
+
+	s->gmem.base = s->vm.mem.base;
+	s->gmem.size = s->vm.mem.size;
+	s->mon = monitor_create(&s->gmem, s->vm.desc_gpa, &mc, err, sizeof(err));
+	if (s->mon == NULL) {
+		snprintf(s->err, sizeof(s->err), "monitor: %s", err);
+		/* a bad --check spec is the user's; a bad descriptor the guest's */
+		s->mon_rc = strstr(err, "--check") != NULL ? EXIT_USAGE : EXIT_FINDING;
+		return -1;
+	}
+	if (monitor_begin(s->mon, vm_cr3(&s->vm)) < 0) {
+		snprintf(s->err, sizeof(s->err), "monitor: out of memory");
+		s->mon_rc = EXIT_INTERNAL;
+		return -1;
+	}
+	return 0;
+}
+
 int session_boot(struct session *s, const struct session_config *cfg)
 {
 	struct vm_config vc = {
@@ -93,6 +118,8 @@ int session_boot(struct session *s, const struct session_config *cfg)
 				continue;
 			if (ring_attach(s) < 0)
 				return EXIT_FINDING;
+			if (cfg->monitor && monitor_attach(s) != 0)
+				return s->mon_rc;
 			s->ring->stop_each = cfg->stop_each;
 			s->ring->tsc_khz = s->vm.tsc_khz;
 			/* the guest waits for ops with an OP_DONE on an empty ring */
@@ -140,6 +167,21 @@ enum session_status session_op(struct session *s, struct script_op *sop)
 	sop->op.value = slot->value;
 	sop->op.cycles = slot->cycles;
 	s->ops_done++;
+	if (s->mon != NULL) {
+		char text[OPS_TEXT_MAX];
+		uint64_t t0 = now_ns();
+		int n;
+		script_op_format(sop, text, sizeof(text));
+		monitor_clear_violations(s->mon);
+		n = monitor_after_op(s->mon, &sop->op, s->ops_done - 1, text, vm_cr3(&s->vm));
+		s->check_ns_total += now_ns() - t0;
+		if (n < 0) {
+			snprintf(s->err, sizeof(s->err), "monitor: out of memory");
+			return SESSION_ERROR;
+		}
+		if (n > 0)
+			return SESSION_VIOLATION;
+	}
 	return SESSION_OK;
 }
 
@@ -183,15 +225,18 @@ void session_describe_death(struct session *s, FILE *f)
 
 void session_destroy(struct session *s)
 {
+	if (s->mon != NULL)
+		monitor_destroy(s->mon);
+	s->mon = NULL;
 	vm_destroy(&s->vm);
 }
 
 size_t session_nviolations(const struct session *s)
 {
-	return 0; /* the monitor hooks in here */
+	return s->mon != NULL ? monitor_nviolations(s->mon) : 0;
 }
 
 const struct violation *session_violation(const struct session *s, size_t i)
 {
-	return NULL;
+	return s->mon != NULL ? monitor_violation(s->mon, i) : NULL;
 }

@@ -5,6 +5,7 @@
 #ifndef PTSHADOW_SESSION_H
 #define PTSHADOW_SESSION_H
 
+#include "gmem.h"
 #include "ops.h"
 #include "vmm.h"
 
@@ -40,8 +41,10 @@ struct session {
 	struct vm vm;
 	struct pts_ring *ring; /* host view, checked once at registration */
 	struct monitor *mon;
+	struct gmem gmem; /* the monitor's checked view of guest RAM */
 	uint64_t ops_done;
 	uint64_t check_ns_total; /* monitor time, for stats */
+	int mon_rc;              /* exit status when the monitor could not start */
 	char err[768];
 };
 
