@@ -10,6 +10,7 @@ static const struct subcommand subcommands[] = {
 	{ "fuzz", "random op sequences under the monitor; one crash directory per finding", cmd_fuzz },
 	{ "replay", "rerun a reproducer and say whether the same finding recurs", cmd_replay },
 	{ "minimize", "shrink a failing script to the smallest that still fails", cmd_minimize },
+	{ "invariants", "list the invariants the monitor checks", cmd_invariants },
 	{ NULL, NULL, NULL },
 };
 
