@@ -140,6 +140,23 @@ START_TEST(guest_hang_with_exits)
 }
 END_TEST
 
+/* Ctrl-C ends a guest that would otherwise run forever, with a message. */
+START_TEST(interrupted_by_sigint)
+{
+	char *const argv[] = { (char *)tu_bin(), "run", "--timeout", "0", "--cmdline",
+			       "selftest=hang", (char *)tu_guest(), NULL };
+
+	if (!need_kvm("interrupted_by_sigint"))
+		return;
+	tu_run_signal(&p, CHILD_TIMEOUT, 0.5, SIGINT, argv);
+	ck_assert_msg(!p.timed_out, "SIGINT did not stop ptshadow");
+	ck_assert_msg(p.status != 0 && p.status < 128, "exit status %d after SIGINT\nstderr:\n%s",
+		      p.status, p.err);
+	ASSERT_CONTAINS(p.err, "interrupted");
+	ck_assert_msg(p.secs < 10, "took %.2f s to stop after SIGINT", p.secs);
+}
+END_TEST
+
 START_TEST(guest_halt)
 {
 	if (!need_kvm("guest_halt"))
@@ -243,6 +260,7 @@ Suite *suite_boot(void)
 	tcase_add_test(death, guest_page_fault);
 	tcase_add_test(death, guest_hang);
 	tcase_add_test(death, guest_hang_with_exits);
+	tcase_add_test(death, interrupted_by_sigint);
 	tcase_add_test(death, guest_halt);
 	tcase_add_test(death, guest_triple_fault);
 	tcase_add_test(death, guest_bad_hypercall);

@@ -276,13 +276,15 @@ static inline double tu_now(void)
 /*
  * Run argv (argv[0] a path) with stdin from /dev/null and stdout/stderr into
  * files, and kill it after timeout_s seconds: a broken build must not hang
- * the suite.  (An alarm() in the child would not do: ptshadow re-arms
+ * the suite.  With sig != 0, send it sig once signal_at seconds have passed.  (An alarm() in the child would not do: ptshadow re-arms
  * ITIMER_REAL for its own watchdog.)
  */
-static inline void tu_run(struct tu_proc *p, unsigned timeout_s, char *const argv[])
+static inline void tu_run_signal(struct tu_proc *p, unsigned timeout_s, double signal_at, int sig,
+				 char *const argv[])
 {
 	char out_path[600], err_path[600];
 	double t0 = tu_now(), deadline = t0 + timeout_s;
+	bool signalled = false;
 	pid_t pid;
 	int st;
 
@@ -308,6 +310,10 @@ static inline void tu_run(struct tu_proc *p, unsigned timeout_s, char *const arg
 		if (r == pid)
 			break;
 		ck_assert_int_eq(r, 0);
+		if (sig != 0 && !signalled && tu_now() > t0 + signal_at) {
+			kill(pid, sig);
+			signalled = true;
+		}
 		if (tu_now() > deadline) {
 			p->timed_out = true;
 			kill(pid, SIGKILL);
@@ -322,6 +328,11 @@ static inline void tu_run(struct tu_proc *p, unsigned timeout_s, char *const arg
 	p->err = tu_read_file(err_path, NULL);
 	unlink(out_path);
 	unlink(err_path);
+}
+
+static inline void tu_run(struct tu_proc *p, unsigned timeout_s, char *const argv[])
+{
+	tu_run_signal(p, timeout_s, 0, 0, argv);
 }
 
 static inline void tu_proc_free(struct tu_proc *p)
