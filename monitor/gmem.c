@@ -42,11 +42,6 @@ static uint64_t le_bytes(const uint8_t *b, unsigned width)
 	return v;
 }
 
-uint64_t le_field(const uint8_t *buf, uint32_t off, unsigned width)
-{
-	return le_bytes(buf + off, width);
-}
-
 #define GMEM_READ_INT(name, type)                                          \
 	int name(const struct gmem *m, gpa_t gpa, type *v)                 \
 	{                                                                  \

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <endian.h>
+#include <string.h>
 
 /* A guest-physical address: a number, never a host pointer. */
 typedef uint64_t gpa_t;
@@ -46,6 +48,16 @@ bool gmem_page_dirty(const struct gmem *m, gpa_t gpa);
 const char *gmem_strerror(int err);
 
 /* Little-endian field of width 1, 2, 4 or 8 from a host copy of a structure. */
-uint64_t le_field(const uint8_t *buf, uint32_t off, unsigned width);
+static inline uint64_t le_field(const uint8_t *buf, uint32_t off, unsigned width)
+{
+	uint64_t v = 0;
+	if (width == 8) {
+		memcpy(&v, buf + off, 8);
+		return le64toh(v);
+	}
+	for (unsigned i = width; i-- > 0;)
+		v = (v << 8) | buf[off + i];
+	return v;
+}
 
 #endif /* MONITOR_GMEM_H */

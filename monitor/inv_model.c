@@ -147,11 +147,13 @@ void inv_model_enomem(struct check *c)
 	if (c->mout == NULL || !c->mout->unchanged || c->prev == NULL)
 		return;
 	const struct snapshot *s = c->cur, *p = c->prev;
-	if (c->delta->n > 0) {
-		const struct pte_change *ch = &c->delta->chg[0];
-		struct violation *v = vio(c, "failed op (%s) changed %zu page-table entries", result_name(c->op->result),
-					  c->delta->n);
+	for (size_t i = 0; i < c->delta->n; i++) {
+		const struct pte_change *ch = &c->delta->chg[i];
+		if (ch->slot < 0 || pte_hw_update(ch->old, ch->new))
+			continue;
+		struct violation *v = vio(c, "failed op (%s) changed a user page-table entry", result_name(c->op->result));
 		vio_pte(v, ch->slot, ch->va, ch->level, ch->old, ch->new);
+		break;
 	}
 	for (uint32_t o = 1; o < s->npmap && o < p->npmap; o++)
 		if (s->pmap[o].kva == p->pmap[o].kva &&

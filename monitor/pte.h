@@ -57,6 +57,12 @@ static inline bool pte_is_leaf(uint64_t pte, unsigned level)
 	return level == 1 || ((level == 2 || level == 3) && (pte & PG_PS));
 }
 
+/* old -> new only sets A and/or D: what the MMU does on its own */
+static inline bool pte_hw_update(uint64_t old, uint64_t new)
+{
+	return pte_valid(old) && (old ^ new) == ((old ^ new) & (PG_U | PG_M)) && (new & old) == old;
+}
+
 /* physical frame of an entry; PS leaves are aligned to their span */
 uint64_t pte_frame(uint64_t pte, unsigned level);
 /* reserved bits set in a valid entry at this level (0 if none) */

@@ -5,6 +5,7 @@
  */
 #include "walk.h"
 
+#include <endian.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,9 +105,10 @@ static int read_table(const struct walk_params *p, gpa_t pa, uint64_t *dst)
 		memcpy(dst, ptp_entries(p->shadow, old), NPTEPG * sizeof *dst);
 		return 0;
 	}
+	if (gmem_read_aligned(p->mem, pa, dst, NPTEPG * sizeof *dst, 4096) != 0)
+		return -1;
 	for (unsigned i = 0; i < NPTEPG; i++)
-		if (gmem_read_u64(p->mem, pa + 8ull * i, &dst[i]) != 0)
-			return -1;
+		dst[i] = le64toh(dst[i]);
 	return 0;
 }
 
