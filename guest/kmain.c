@@ -129,6 +129,22 @@ static void selftest_misbehave(void)
 		kprintf("hcbench: %lu hypercalls, %lu cycles each (tsc %lu kHz)\n", n,
 			(rdtsc() - t0) / n, bootinfo.tsc_khz);
 	}
+	if (cmdline_flag("zbench")) {
+		static uint8_t zpage[4096] __aligned(4096);
+		uint64_t t0 = rdtsc(), t1, t2, t3;
+		void *d = zpage;
+		size_t c = 4096;
+		__asm__ volatile("rep stosb" : "+D"(d), "+c"(c) : "a"(0) : "memory");
+		t1 = rdtsc();
+		d = zpage;
+		c = 512;
+		__asm__ volatile("rep stosq" : "+D"(d), "+c"(c) : "a"(0) : "memory");
+		t2 = rdtsc();
+		for (int i = 0; i < 512; i++)
+			((volatile uint64_t *)zpage)[i] = 0;
+		t3 = rdtsc();
+		kprintf("zbench: stosb %lu stosq %lu loop %lu cycles per page\n", t1 - t0, t2 - t1, t3 - t2);
+	}
 	if (cmdline_is("selftest", "hang"))
 		for (;;)
 			cpu_pause();

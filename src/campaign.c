@@ -103,10 +103,21 @@ static void job_finding(const struct campaign_config *cfg, struct campaign_share
 			return;
 		for (size_t k = 0; k <= f->op_index && k < sc->n_ops; k++)
 			script_append(repro, &sc->ops[k]);
-		session_destroy(s); /* the minimiser boots guests of its own */
-		write_min(cfg, sig, f->signature, repro, cf, job);
+		write_min(cfg, sig, f->signature, repro, cf, job); /* in a guest of its own */
 		script_free(repro);
 	}
+}
+
+/* A new sequence on the same guest: reset it, forget the generator's pmaps. */
+static bool job_restart(struct session *s, struct fuzz_gen *gen, struct script **sc,
+			const char *label)
+{
+	if (session_reset(s) != 0)
+		return false;
+	fuzz_gen_reset_state(gen);
+	script_free(*sc);
+	*sc = script_new(label);
+	return *sc != NULL;
 }
 
 int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, unsigned job,
@@ -151,7 +162,7 @@ int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, 
 			break;
 		st = session_op(&s, &sc->ops[sc->n_ops - 1]);
 		js->ops++;
-		js->check_ns = s.check_ns_total;
+		js->check_ns += s.last_check_ns;
 		if (st == SESSION_INTERRUPTED || st == SESSION_ERROR) {
 			if (st == SESSION_ERROR) {
 				snprintf(js->error, sizeof(js->error), "%s", s.err);
@@ -166,13 +177,17 @@ int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, 
 				finding_from_death(&f, &s, sc->n_ops - 1, &sc->ops[sc->n_ops - 1]);
 			job_finding(cfg, sh, job, &f, sc, &s);
 			finding_free(&f);
-			session_destroy(&s);
-			live = false;
+			/* a guest that is still serving the ring goes back to its snapshot */
+			live = st == SESSION_VIOLATION && s.vm.event == VM_EV_OP_DONE &&
+			       job_restart(&s, &gen, &sc, label);
+			if (!live)
+				session_destroy(&s);
 			continue;
 		}
 		if (cfg->seq_len != 0 && sc->n_ops >= cfg->seq_len) {
-			session_destroy(&s);
-			live = false;
+			live = job_restart(&s, &gen, &sc, label);
+			if (!live)
+				session_destroy(&s);
 		}
 	}
 	if (live)

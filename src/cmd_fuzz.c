@@ -158,6 +158,7 @@ int cmd_fuzz(int argc, char **argv)
 	g.cfg.ring = true;
 	g.cfg.stop_each = true;
 	g.cfg.monitor = true;
+	g.cfg.snapshot = true;
 	c.sess = g.cfg;
 	printf("ptshadow fuzz: seed %llu, profile %s, %u job%s, output in %s/\n",
 	       (unsigned long long)c.seed, c.profile.name, c.jobs, c.jobs == 1 ? "" : "s", c.out);

@@ -24,13 +24,14 @@ static const char run_help[] =
 	"  --keep-going      record every violation and go on (default: stop at the first)\n"
 	"  --check SPEC      invariants to switch off, e.g. -TLB,-POOL-3 (see ptshadow invariants)\n"
 	"  --no-monitor      only run the ops and compare results (no invariant checks)\n"
+	"  --stats           print the median guest time and check time of each op kind\n"
 	GUEST_OPTIONS_HELP;
 
 struct run_opts {
 	struct guest_opts g;
 	const char *ops_path;
 	const char *out;
-	bool trace, keep_going;
+	bool trace, keep_going, stats;
 };
 
 static int run_parse(int argc, char **argv, struct run_opts *o)
@@ -43,6 +44,7 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 		{ "keep-going", no_argument, NULL, OPT_KEEP_GOING },
 		{ "check", required_argument, NULL, OPT_CHECK },
 		{ "no-monitor", no_argument, NULL, OPT_NO_MONITOR },
+		{ "stats", no_argument, NULL, OPT_STATS },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -80,6 +82,9 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 			break;
 		case OPT_NO_MONITOR:
 			o->g.cfg.monitor = false;
+			break;
+		case OPT_STATS:
+			o->stats = true;
 			break;
 		case ':':
 			return usage_error("run", "option '%s' needs a value", argv[optind - 1]);
@@ -125,6 +130,64 @@ static void run_report(struct session *s, struct script *sc, const struct run_op
 		fprintf(stderr, "  report: %s/crashes/%s/report.txt\n", o->out, sig);
 }
 
+/* --stats: guest cycles and monitor time of every op, by kind */
+struct op_samples {
+	uint64_t *cycles, *check_ns;
+	size_t n, cap;
+};
+static struct op_samples op_samples[PTS_OP_COUNT];
+
+static void op_stats_add(uint32_t kind, uint64_t cycles, uint64_t check_ns)
+{
+	struct op_samples *os;
+
+	if (kind >= PTS_OP_COUNT)
+		return;
+	os = &op_samples[kind];
+	if (os->n == os->cap) {
+		size_t cap = os->cap ? os->cap * 2 : 64;
+		uint64_t *c = realloc(os->cycles, cap * sizeof(*c));
+		uint64_t *k = c ? realloc(os->check_ns, cap * sizeof(*k)) : NULL;
+		if (c != NULL)
+			os->cycles = c;
+		if (k == NULL)
+			return;
+		os->check_ns = k;
+		os->cap = cap;
+	}
+	os->cycles[os->n] = cycles;
+	os->check_ns[os->n++] = check_ns;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t median(uint64_t *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_u64);
+	return n == 0 ? 0 : v[n / 2];
+}
+
+static void op_stats_print(uint64_t tsc_khz)
+{
+	printf("\n%-16s %8s %16s %16s\n", "op", "count", "guest us (med)", "check us (med)");
+	for (uint32_t k = 0; k < PTS_OP_COUNT; k++) {
+		struct op_samples *os = &op_samples[k];
+		if (os->n == 0)
+			continue;
+		uint64_t cyc = median(os->cycles, os->n), chk = median(os->check_ns, os->n);
+		printf("%-16s %8zu %16.1f %16.1f\n", op_kind_name(k), os->n,
+		       tsc_khz ? cyc * 1000.0 / tsc_khz : 0.0, chk / 1000.0);
+		free(os->cycles);
+		free(os->check_ns);
+		memset(os, 0, sizeof(*os));
+	}
+}
+
 static int run_ops(struct session *s, struct script *sc, const struct run_opts *o)
 {
 	char text[OPS_TEXT_MAX], res[32];
@@ -146,6 +209,8 @@ static int run_ops(struct session *s, struct script *sc, const struct run_opts *
 			finding_free(&f);
 			return EXIT_FINDING;
 		}
+		if (o->stats)
+			op_stats_add(sop->op.kind, sop->op.cycles, s->last_check_ns);
 		result_format(sop->op.result, sop->op.value, res, sizeof(res));
 		if (o->trace)
 			printf("%6zu  %-48s => %s\n", i, text, res);
@@ -208,6 +273,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if (sc != NULL) {
 		rc = run_ops(&s, sc, &o);
+		if (o.stats)
+			op_stats_print(s.vm.tsc_khz);
 		if (rc == EXIT_CLEAN && session_finish(&s) != SESSION_EXITED) {
 			fprintf(stderr, "ptshadow run: at exit: ");
 			session_describe_death(&s, stderr);

@@ -61,6 +61,7 @@ int kvm_open_vm(struct vm *vm, uint64_t mem_size, char *err, size_t errlen)
 	madvise(vm->mem.base, mem_size, MADV_MERGEABLE);
 	region = (struct kvm_userspace_memory_region){
 		.slot = 0,
+		.flags = KVM_MEM_LOG_DIRTY_PAGES, /* snapshot restore copies back dirty pages */
 		.guest_phys_addr = 0,
 		.memory_size = mem_size,
 		.userspace_addr = (uint64_t)vm->mem.base,

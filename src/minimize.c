@@ -18,6 +18,7 @@ struct memo {
 
 struct mctx {
 	const struct session_config *cfg;
+	struct runner runner; /* one guest, reset to its post-boot state per candidate */
 	uint64_t sig;
 	struct memo memo;
 	struct minimize_stats *st;
@@ -103,7 +104,7 @@ static bool reproduces(struct mctx *c, struct script *cand)
 		return c->memo.hit[at];
 	}
 	c->st->candidates++;
-	o = run_script(c->cfg, cand, false, &f, NULL, NULL, err, sizeof(err));
+	o = runner_run(&c->runner, cand, false, &f, NULL, NULL, err, sizeof(err));
 	if (o < 0) {
 		snprintf(c->err, c->errlen, "%s", err);
 		c->failed = true;
@@ -152,7 +153,7 @@ static void cut_after_failure(struct mctx *c, struct script *sc)
 	struct finding f;
 
 	script_assign_slots(sc, err, sizeof(err));
-	if (run_script(c->cfg, sc, false, &f, NULL, NULL, err, sizeof(err)) == RUN_FINDING) {
+	if (runner_run(&c->runner, sc, false, &f, NULL, NULL, err, sizeof(err)) == RUN_FINDING) {
 		if (f.signature == c->sig && f.op_index + 1 < sc->n_ops)
 			sc->n_ops = f.op_index + 1;
 		finding_free(&f);
@@ -269,6 +270,7 @@ int minimize_script(const struct session_config *cfg, struct script *sc, uint64_
 	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
+	runner_init(&c.runner, cfg);
 	st->ops_before = sc->n_ops;
 	cut_after_failure(&c, sc);
 	if (!reproduces(&c, sc)) {
@@ -289,6 +291,7 @@ int minimize_script(const struct session_config *cfg, struct script *sc, uint64_
 out:
 	st->ops_after = sc->n_ops;
 	st->elapsed_ns = now_ns() - t0;
+	runner_close(&c.runner);
 	free(c.memo.keys);
 	free(c.memo.hit);
 	return rc;

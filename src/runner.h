@@ -1,5 +1,7 @@
-/* src/runner.h - run a whole script in a fresh guest and report its first
- * finding: the building block of replay, minimize and run's reports. */
+/* src/runner.h - run a whole script in a guest that starts from its
+ * just-booted state, and report its first finding: the building block of
+ * replay, minimize and run's reports.  A runner boots once and then resets
+ * its VM to the post-boot snapshot before every script. */
 #ifndef PTSHADOW_RUNNER_H
 #define PTSHADOW_RUNNER_H
 
@@ -12,12 +14,26 @@ enum run_outcome {
 	RUN_BAD_IMAGE = -2,
 };
 
+struct runner {
+	struct session_config cfg;
+	struct session s;
+	bool live;   /* s is booted and has a snapshot */
+	uint64_t boots, resets;
+};
+
+void runner_init(struct runner *r, const struct session_config *cfg);
 /*
- * Boot cfg's guest, run sc's ops in order, stop at the first finding (a
- * violation, a guest death, or, if check_expect, a result that differs from
- * the script's `=> RESULT`).  Results are written back into sc.  *console
- * gets a copy of the console tail (free it) when console is not NULL.
+ * Run sc's ops in order from the post-boot state, stop at the first finding
+ * (a violation, a guest death, or, if check_expect, a result that differs
+ * from the script's `=> RESULT`).  Results are written back into sc.
+ * *console gets a copy of the console tail (free it) when console != NULL.
  */
+enum run_outcome runner_run(struct runner *r, struct script *sc, bool check_expect,
+			    struct finding *f, char **console, size_t *console_len, char *err,
+			    size_t errlen);
+void runner_close(struct runner *r);
+
+/* One script, one runner, closed again. */
 enum run_outcome run_script(const struct session_config *cfg, struct script *sc,
 			    bool check_expect, struct finding *f, char **console, size_t *console_len,
 			    char *err, size_t errlen);

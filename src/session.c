@@ -82,6 +82,40 @@ static int monitor_attach(struct session *s)
 	return 0;
 }
 
+static int session_capture(struct session *s)
+{
+	if (vm_snapshot_take(&s->vm, &s->snap) != 0) {
+		session_fail(s, "snapshot");
+		return -1;
+	}
+	s->boot_console_len = s->vm.cons.tail_len;
+	memcpy(s->boot_console, s->vm.cons.tail, s->boot_console_len);
+	return 0;
+}
+
+int session_reset(struct session *s)
+{
+	uint64_t ring_gpa = (uint64_t)((uint8_t *)s->ring - s->vm.mem.base);
+
+	if (vm_snapshot_restore(&s->vm, &s->snap, ring_gpa, sizeof(*s->ring)) != 0) {
+		session_fail(s, "reset");
+		return -1;
+	}
+	memcpy(s->vm.cons.tail, s->boot_console, s->boot_console_len);
+	s->vm.cons.tail_len = s->boot_console_len;
+	s->vm.cons.len = 0;
+	s->vm.event = VM_EV_NONE;
+	s->ops_done = 0;
+	s->resets++;
+	if (s->mon != NULL) {
+		monitor_destroy(s->mon);
+		s->mon = NULL;
+		if (monitor_attach(s) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int session_boot(struct session *s, const struct session_config *cfg)
 {
 	struct vm_config vc = {
@@ -118,6 +152,8 @@ int session_boot(struct session *s, const struct session_config *cfg)
 				continue;
 			if (ring_attach(s) < 0)
 				return EXIT_FINDING;
+			if (cfg->snapshot && session_capture(s) != 0)
+				return EXIT_INTERNAL;
 			if (cfg->monitor && monitor_attach(s) != 0)
 				return s->mon_rc;
 			s->ring->stop_each = cfg->stop_each;
@@ -174,7 +210,8 @@ enum session_status session_op(struct session *s, struct script_op *sop)
 		script_op_format(sop, text, sizeof(text));
 		monitor_clear_violations(s->mon);
 		n = monitor_after_op(s->mon, &sop->op, s->ops_done - 1, text, vm_cr3(&s->vm));
-		s->check_ns_total += now_ns() - t0;
+		s->last_check_ns = now_ns() - t0;
+		s->check_ns_total += s->last_check_ns;
 		if (n < 0) {
 			snprintf(s->err, sizeof(s->err), "monitor: out of memory");
 			return SESSION_ERROR;
@@ -228,6 +265,8 @@ void session_destroy(struct session *s)
 	if (s->mon != NULL)
 		monitor_destroy(s->mon);
 	s->mon = NULL;
+	if (s->snap.valid || s->snap.bitmap != NULL)
+		vm_snapshot_free(&s->vm, &s->snap);
 	vm_destroy(&s->vm);
 }
 

@@ -24,6 +24,7 @@ struct session_config {
 	bool stop_each;  /* exit to the host after every op (the monitor needs it) */
 	bool monitor;    /* check invariants after every op */
 	const char *check_spec; /* --check: invariants switched off */
+	bool snapshot;   /* capture the VM after boot so session_reset can go back */
 };
 
 /* What became of one op. */
@@ -44,7 +45,12 @@ struct session {
 	struct gmem gmem; /* the monitor's checked view of guest RAM */
 	uint64_t ops_done;
 	uint64_t check_ns_total; /* monitor time, for stats */
+	uint64_t last_check_ns;  /* monitor time of the last op */
 	int mon_rc;              /* exit status when the monitor could not start */
+	struct vm_snapshot snap;
+	char boot_console[4096]; /* console tail at the snapshot */
+	size_t boot_console_len;
+	uint64_t resets;
 	char err[768];
 };
 
@@ -58,6 +64,9 @@ enum session_status session_op(struct session *s, struct script_op *sop);
 /* Let the guest finish (quit flag) and collect its exit status. */
 enum session_status session_finish(struct session *s);
 void session_destroy(struct session *s);
+/* Back to the state right after boot (cfg.snapshot): guest RAM, registers,
+ * console tail, a fresh monitor.  0, or -1 with s->err (then destroy it). */
+int session_reset(struct session *s);
 /* The violations the monitor reported for the last op (0 without a monitor). */
 size_t session_nviolations(const struct session *s);
 const struct violation *session_violation(const struct session *s, size_t i);

@@ -123,6 +123,24 @@ const char *vm_event_name(enum vm_event ev);
 void vm_dump_regs(struct vm *vm, FILE *f);
 uint64_t vm_cr3(struct vm *vm);
 
+/* snapshot.c: capture after boot, restore by copying back dirty pages */
+#include <linux/kvm.h>
+struct vm_snapshot {
+	bool valid;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_fpu fpu;
+	uint8_t *mem;      /* copy of guest RAM at capture */
+	uint64_t *bitmap;  /* dirty-log buffer */
+	uint64_t bitmap_words;
+	uint64_t restores, pages_restored; /* pages_restored: last restore */
+};
+int vm_snapshot_take(struct vm *vm, struct vm_snapshot *snap);
+/* host_gpa/host_len: a range the host wrote itself (restored too) */
+int vm_snapshot_restore(struct vm *vm, struct vm_snapshot *snap, uint64_t host_gpa,
+			uint64_t host_len);
+void vm_snapshot_free(struct vm *vm, struct vm_snapshot *snap);
+
 /* kvm.c */
 int kvm_open_vm(struct vm *vm, uint64_t mem_size, char *err, size_t errlen);
 int x86_setup_cpuid(struct vm *vm, char *err, size_t errlen);
