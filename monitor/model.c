@@ -91,6 +91,8 @@ static void remove_range(struct model *m, uint32_t slot, uint64_t va, uint64_t e
 	size_t i = lower_bound(m, slot, va), j = i;
 	while (j < m->nmap && m->map[j].slot == slot && m->map[j].va < end)
 		j++;
+	if (j == i)
+		return;
 	memmove(&m->map[i], &m->map[j], (m->nmap - j) * sizeof *m->map);
 	m->nmap -= j - i;
 }
