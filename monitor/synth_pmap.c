@@ -192,8 +192,12 @@ static size_t mapped_vas(const struct synth *s, uint32_t slot, uint64_t va, uint
 		while (level >= 1 && (p = synth_pte_pa(s, slot, va, level)) != 0 && (synth_r64(s, p) & PG_V) && level > 1)
 			level--;
 		if (level == 1 && p != 0 && (synth_r64(s, p) & PG_V)) {
-			if (n == cap && (v = realloc(v, (cap *= 2) * sizeof *v)) == NULL)
-				break;
+			if (n == cap) {
+				uint64_t *w = realloc(v, (cap *= 2) * sizeof *v);
+				if (w == NULL)
+					break;
+				v = w;
+			}
 			v[n++] = va;
 			va += 4096;
 		} else {
