@@ -185,19 +185,16 @@ struct pmap *pmap_create(uint32_t slot)
 	pg->wire_count = 1;
 	pml4 = ptp_kva(pg);
 	/* a recycled page may hold anything: store only entries that differ */
-	for (int i = 0; i < KERNEL_SLOT_FIRST; i++)
-		if (pml4[i] != 0)
-			pml4[i] = 0;
-	for (int i = KERNEL_SLOT_FIRST; i <= KERNEL_SLOT_LAST; i++) {
-		pt_entry_t pde = kpml4[i];
+	if (qwords_first_nonzero(pml4, KERNEL_SLOT_FIRST) != KERNEL_SLOT_FIRST)
+		qwords_zero(pml4, KERNEL_SLOT_FIRST);
+	for (size_t i = KERNEL_SLOT_FIRST;
+	     (i += qwords_first_diff(&pml4[i], &kpml4[i], NPTEPG - i)) < NPTEPG; i++)
+		pml4[i] = kpml4[i];
 #ifdef MUTANT_KERNEL_SLOT_NOT_COPIED
-		/* copied from a list of slots that predates the kenter window */
-		if (i == SLOT_KENTER)
-			pde = 0;
+	/* the slot list the copy was written from predates the kenter window */
+	if (pml4[SLOT_KENTER] != 0)
+		pml4[SLOT_KENTER] = 0;
 #endif
-		if (pml4[i] != pde)
-			pml4[i] = pde;
-	}
 	pm->pm_pml4 = pml4;
 	pm->pm_pml4_pa = VM_PAGE_TO_PHYS(pg);
 	pm->pm_pml4_pg = pg;
@@ -417,53 +414,59 @@ static void pmap_remove_pte(struct pmap *pm, struct vm_page *ptp, pt_entry_t *pt
 	pool_put(&pmap_pv_pool, pve);
 }
 
-static void pmap_remove_ptes(struct pmap *pm, struct vm_page *ptp, uint64_t sva, uint64_t eva,
-			     bool teardown)
-{
-	pt_entry_t *pte = ptp_kva(ptp);
+/*
+ * Call fn for every PT of pm that maps part of [sva, eva) (clipped to what
+ * table covers), with the part it maps.  Empty entries are skipped a run at a
+ * time at every level, so a range costs what is mapped in it, not its size.
+ * fn may release the PT and with it emptied parents: released tables stay
+ * readable (and zero) until pmap_update, so the walk goes on over them.
+ */
+typedef void (*pmap_pt_fn)(struct pmap *pm, struct vm_page *ptp, uint64_t sva, uint64_t eva,
+			   void *arg);
 
-	for (uint64_t va = sva; va < eva && ptp->wire_count > 1; va += PAGE_SIZE)
-		if (pte[pl_i(va, 1)] & PG_V)
-			pmap_remove_pte(pm, ptp, &pte[pl_i(va, 1)], va, teardown);
+static void pmap_walk_pts(struct pmap *pm, const pt_entry_t *table, int level, uint64_t base,
+			  uint64_t sva, uint64_t eva, pmap_pt_fn fn, void *arg)
+{
+	uint64_t espan = ptp_span(level - 1); /* bytes one entry maps */
+	unsigned last = pl_i(eva - 1, level) + 1;
+
+	for (unsigned i = pte_next_valid(table, pl_i(sva, level), last); i < last;
+	     i = pte_next_valid(table, i + 1, last)) {
+		uint64_t va = base + (uint64_t)i * espan;
+		uint64_t lo = va > sva ? va : sva, hi = va + espan < eva ? va + espan : eva;
+		struct vm_page *ptp = PHYS_TO_VM_PAGE(table[i] & PG_FRAME);
+
+		KASSERT(ptp->ptp_pmap == pm && ptp->ptp_level == (uint32_t)(level - 1) &&
+			ptp->ptp_va == va);
+		if (level == 2)
+			fn(pm, ptp, lo, hi, arg);
+		else
+			pmap_walk_pts(pm, ptp_kva(ptp), level - 1, va, lo, hi, fn, arg);
+	}
 }
 
-/*
- * Find the PT covering va; when there is none, advance *nextp past the
- * largest hole that the missing PT, PD or PDPT leaves.
- */
-static struct vm_page *pmap_next_ptp(struct pmap *pm, uint64_t va, uint64_t eva, uint64_t *nextp)
+static void pmap_remove_pt(struct pmap *pm, struct vm_page *ptp, uint64_t sva, uint64_t eva,
+			   void *arg)
 {
-	struct vm_page *ptp = pmap_find_ptp(pm, va, 1);
+	bool teardown = *(const bool *)arg;
+	pt_entry_t *pte = ptp_kva(ptp);
+	unsigned last = pl_i(eva - 1, 1) + 1;
 
-	if (ptp != NULL)
-		*nextp = ptp_next(va, 1, eva);
-	else if (pmap_find_ptp(pm, va, 2) != NULL)
-		*nextp = ptp_next(va, 1, eva);
-	else if (pmap_find_ptp(pm, va, 3) != NULL)
-		*nextp = ptp_next(va, 2, eva);
-	else
-		*nextp = ptp_next(va, 3, eva);
-	return ptp;
+	for (unsigned i = pte_next_valid(pte, pl_i(sva, 1), last); i < last && ptp->wire_count > 1;
+	     i = pte_next_valid(pte, i + 1, last))
+		pmap_remove_pte(pm, ptp, &pte[i], ptp->ptp_va + ((uint64_t)i << PAGE_SHIFT), teardown);
+#ifdef MUTANT_EMPTY_PTP_NOT_FREED
+	if (!teardown)
+		return;
+#endif
+	if (ptp->wire_count == 1)
+		pmap_ptp_release(pm, ptp);
 }
 
 static void pmap_remove_range(struct pmap *pm, uint64_t sva, uint64_t eva, bool teardown)
 {
-	uint64_t va, next;
-
 	KASSERT(pm != pmap_kernel() && sva < eva && eva <= PTS_USER_MAX);
-	for (va = sva; va < eva; va = next) {
-		struct vm_page *ptp = pmap_next_ptp(pm, va, eva, &next);
-
-		if (ptp == NULL)
-			continue;
-		pmap_remove_ptes(pm, ptp, va, next, teardown);
-#ifdef MUTANT_EMPTY_PTP_NOT_FREED
-		if (!teardown)
-			continue;
-#endif
-		if (ptp->wire_count == 1)
-			pmap_ptp_release(pm, ptp);
-	}
+	pmap_walk_pts(pm, pm->pm_pml4, PTP_LEVELS, 0, sva, eva, pmap_remove_pt, &teardown);
 	pmap_update();
 }
 
@@ -528,23 +531,23 @@ static bool pmap_protect_pte(struct pmap *pm, uint64_t va, pt_entry_t *ptep, uin
 	return true;
 }
 
+static void pmap_protect_pt(struct pmap *pm, struct vm_page *ptp, uint64_t sva, uint64_t eva,
+			    void *arg)
+{
+	uint32_t prot = *(const uint32_t *)arg;
+	pt_entry_t *pte = ptp_kva(ptp);
+	unsigned last = pl_i(eva - 1, 1) + 1;
+
+	for (unsigned i = pte_next_valid(pte, pl_i(sva, 1), last); i < last;
+	     i = pte_next_valid(pte, i + 1, last))
+		(void)pmap_protect_pte(pm, ptp->ptp_va + ((uint64_t)i << PAGE_SHIFT), &pte[i], prot);
+}
+
 void pmap_protect(struct pmap *pm, uint64_t sva, uint64_t eva, uint32_t prot)
 {
-	uint64_t va, next;
-
 	KASSERT(pm != pmap_kernel() && sva < eva && eva <= PTS_USER_MAX);
 	KASSERT(prot & PTS_PROT_READ);
-	for (va = sva; va < eva; va = next) {
-		struct vm_page *ptp = pmap_next_ptp(pm, va, eva, &next);
-		pt_entry_t *pte;
-
-		if (ptp == NULL)
-			continue;
-		pte = ptp_kva(ptp);
-		for (uint64_t v = va; v < next; v += PAGE_SIZE)
-			if (pte[pl_i(v, 1)] & PG_V)
-				(void)pmap_protect_pte(pm, v, &pte[pl_i(v, 1)], prot);
-	}
+	pmap_walk_pts(pm, pm->pm_pml4, PTP_LEVELS, 0, sva, eva, pmap_protect_pt, &prot);
 	pmap_update();
 }
 
@@ -685,10 +688,10 @@ bool pmap_is_referenced(struct vm_page *pg)
 
 void pmap_zero_page(struct vm_page *pg)
 {
-	memset(VM_PAGE_TO_KVA(pg), 0, PAGE_SIZE);
+	qwords_zero(VM_PAGE_TO_KVA(pg), PAGE_SIZE / 8);
 }
 
 void pmap_copy_page(struct vm_page *src, struct vm_page *dst)
 {
-	memcpy(VM_PAGE_TO_KVA(dst), VM_PAGE_TO_KVA(src), PAGE_SIZE);
+	vm_page_copy(src, dst);
 }

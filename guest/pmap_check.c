@@ -76,12 +76,13 @@ static void check_table(struct pmap *pm, struct vm_page *tbl, int level, uint64_
 	const pt_entry_t *pte = ptp_kva(tbl);
 	unsigned valid = 0, lim = level == PTP_LEVELS ? KERNEL_SLOT_FIRST : NPTEPG;
 
-	for (unsigned i = 0; i < lim; i++) {
+	for (unsigned i = pte_next_valid(pte, 0, lim); i < lim; i = pte_next_valid(pte, i + 1, lim)) {
 		uint64_t va = base + ((uint64_t)i << (PAGE_SHIFT + 9 * (level - 1)));
 		struct vm_page *ptp;
 
 		if (!(pte[i] & PG_V))
-			continue;
+			problem("pmap %u va %#lx level %d: invalid but non-zero entry %#lx\n",
+				pm->pm_slot, va, level, pte[i]);
 		valid++;
 		if (level == 1) {
 			check_leaf(pm, tbl, va, pte[i], t);
@@ -284,11 +285,9 @@ static void snap_table(struct snapshot *s, uint32_t order, const struct pmap *pm
 	const pt_entry_t *pte = ptp_kva(tbl);
 	unsigned lim = level == PTP_LEVELS ? KERNEL_SLOT_FIRST : NPTEPG;
 
-	for (unsigned i = 0; i < lim; i++) {
+	for (unsigned i = pte_next_valid(pte, 0, lim); i < lim; i = pte_next_valid(pte, i + 1, lim)) {
 		uint64_t va = base + ((uint64_t)i << (PAGE_SHIFT + 9 * (level - 1)));
 
-		if (!(pte[i] & PG_V))
-			continue;
 		if (level == 1) {
 			if (s->nleaf == SNAP_LEAVES) {
 				s->overflow = true;

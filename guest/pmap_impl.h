@@ -42,6 +42,16 @@ static inline pt_entry_t *ptp_kva(const struct vm_page *ptp)
 }
 
 /*
+ * Index of the first valid entry of table[from..to), or to.  In user tables
+ * an invalid entry is always 0 (every removal stores 0, the MMU never writes
+ * a non-present entry), so this is one `repe scasq`.
+ */
+static inline unsigned pte_next_valid(const pt_entry_t *table, unsigned from, unsigned to)
+{
+	return from + (unsigned)qwords_first_nonzero(table + from, to - from);
+}
+
+/*
  * PTE updates.  Each is one store to the live page table (a trapped write
  * under nested shadow paging, so callers skip stores that change nothing).
  * The atomic forms return the old PTE including any A/D bits the MMU set.

@@ -47,14 +47,28 @@ static pt_entry_t *kboot_table(uint64_t va, int level)
 	return table;
 }
 
-static void kboot_enter(uint64_t va, pt_entry_t pte, int level)
+/*
+ * Boot only: map [pa, end) at va with leaves of the given level (1: 4 KiB,
+ * 2: 2 MiB), looking the table up once per table rather than once per leaf.
+ */
+static void kboot_map(uint64_t va, uint64_t pa, uint64_t end, int level, pt_entry_t bits)
 {
-	pt_entry_t *table = kboot_table(va, level);
+	uint64_t size = ptp_span(level - 1);
+	pt_entry_t *table = NULL;
+	struct vm_page *ptp = NULL;
 
-	KASSERT(!(table[pl_i(va, level)] & PG_V));
-	table[pl_i(va, level)] = pte;
-	PHYS_TO_VM_PAGE(DMAP_TO_PHYS(table))->wire_count++;
-	pmap_kernel()->pm_resident_count++;
+	for (; pa < end; pa += size, va += size) {
+		unsigned i = pl_i(va, level);
+
+		if (table == NULL || i == 0) {
+			table = kboot_table(va, level);
+			ptp = PHYS_TO_VM_PAGE(DMAP_TO_PHYS(table));
+		}
+		KASSERT(!(table[i] & PG_V));
+		table[i] = pa | bits;
+		ptp->wire_count++;
+		pmap_kernel()->pm_resident_count++;
+	}
 }
 
 /*
@@ -81,22 +95,18 @@ void pmap_bootstrap(void)
 	kpm->pm_flags = PMF_INUSE;
 
 	/* direct map: all RAM, 2 MiB pages, supervisor, no execute */
-	for (pa = 0; pa < vm_dmap_size; pa += NBPD)
-		kboot_enter(PHYS_TO_DMAP(pa), pa | PG_V | PG_RW | PG_PS | PG_G | PG_NX, 2);
+	kboot_map(DMAP_BASE, 0, vm_dmap_size, 2, PG_V | PG_RW | PG_PS | PG_G | PG_NX);
 	/* kernel image: 4K pages, read-write-execute (the linker script keeps no
 	 * per-section boundaries we could honour), global */
-	for (pa = bootinfo.kernel_pa_start; pa < bootinfo.kernel_pa_end; pa += PAGE_SIZE)
-		kboot_enter(KERNBASE + pa, pa | PG_V | PG_RW | PG_G, 1);
+	kboot_map(KERNBASE + bootinfo.kernel_pa_start, bootinfo.kernel_pa_start,
+		  bootinfo.kernel_pa_end, 1, PG_V | PG_RW | PG_G);
 	/* the windows' PTs exist from now on, so mapping there never allocates */
 	for (uint64_t va = KENTER_BASE; va < KENTER_BASE + KENTER_SIZE; va += NBPD)
 		(void)kboot_table(va, 1);
 	for (uint64_t va = PV_KVA_BASE; va < PV_KVA_BASE + PV_KVA_SIZE; va += NBPD)
 		(void)kboot_table(va, 1);
-	for (int slot = KERNEL_SLOT_FIRST; slot <= KERNEL_SLOT_LAST; slot++)
-		KASSERT(slot == SLOT_DMAP || slot == SLOT_KENTER || slot == SLOT_PV_KVA ||
-			slot == SLOT_KERNBASE || kpm->pm_pml4[slot] == 0);
-	for (int slot = 0; slot < KERNEL_SLOT_FIRST; slot++)
-		KASSERT(kpm->pm_pml4[slot] == 0);
+	/* no user half: the boot tables' identity map is gone after the switch */
+	KASSERT(qwords_first_nonzero(kpm->pm_pml4, KERNEL_SLOT_FIRST) == KERNEL_SLOT_FIRST);
 
 	tlb_switch(kpm->pm_pml4_pa);
 	curpmap = kpm;

@@ -216,12 +216,10 @@ void pmap_update(void)
 
 	while (ptp_deadlist != NULL) {
 		struct vm_page *ptp = ptp_deadlist;
-		const pt_entry_t *pte = ptp_kva(ptp);
 
 		ptp_deadlist = ptp->pageq;
 		ptp->pageq = NULL;
-		for (unsigned i = 0; i < NPTEPG; i++)
-			KASSERT(pte[i] == 0);
+		KASSERT(page_is_zero(ptp_kva(ptp)));
 		vm_page_free(ptp);
 	}
 }
