@@ -10,17 +10,17 @@
 struct pts_ring ops_ring __aligned(PAGE_SIZE);
 
 /* what an op's fields must be */
-#define A_PMAP 0x001u    /* op->pmap names a live pmap */
+#define A_PMAP     0x001u /* op->pmap names a live pmap */
 #define A_FREESLOT 0x002u /* op->pmap names a free slot */
-#define A_UVA 0x004u     /* va: page-aligned user address */
-#define A_UEND 0x008u    /* end: 0 (= va + page) or page-aligned, va < end <= user max */
-#define A_KOFF 0x010u    /* va: page-aligned offset into the kenter window */
-#define A_KEND 0x020u    /* end: 0 or page-aligned offset, va < end <= window size */
-#define A_PAGE 0x040u    /* page: arena index */
-#define A_PAGE2 0x080u   /* page2: arena index */
-#define A_PROT 0x100u    /* prot: r, rw, rx or rwx */
-#define A_PGPROT 0x200u  /* prot: r, rx or none (page_protect) */
-#define A_COUNT 0x400u   /* value >= 1 */
+#define A_UVA      0x004u /* va: page-aligned user address */
+#define A_UEND     0x008u /* end: 0 (= va + page) or page-aligned, va < end <= user max */
+#define A_KOFF     0x010u /* va: page-aligned offset into the kenter window */
+#define A_KEND     0x020u /* end: 0 or page-aligned offset, va < end <= window size */
+#define A_PAGE     0x040u /* page: arena index */
+#define A_PAGE2    0x080u /* page2: arena index */
+#define A_PROT     0x100u /* prot: r, rw, rx or rwx */
+#define A_PGPROT   0x200u /* prot: r, rx or none (page_protect) */
+#define A_COUNT    0x400u /* value >= 1 */
 
 struct op_ctx {
 	struct pts_op *op;
@@ -171,32 +171,32 @@ static uint32_t op_fail_alloc(struct op_ctx *c)
 }
 
 static const struct op_desc op_table[PTS_OP_COUNT] = {
-	[PTS_OP_CREATE] = { "create", A_FREESLOT, op_create },
-	[PTS_OP_DESTROY] = { "destroy", A_PMAP, op_destroy },
-	[PTS_OP_ACTIVATE] = { "activate", A_PMAP, op_activate },
-	[PTS_OP_ENTER] = { "enter", A_PMAP | A_UVA | A_PAGE | A_PROT, op_enter },
-	[PTS_OP_REMOVE] = { "remove", A_PMAP | A_UVA | A_UEND, op_remove },
-	[PTS_OP_PROTECT] = { "protect", A_PMAP | A_UVA | A_UEND | A_PROT, op_protect },
-	[PTS_OP_UNWIRE] = { "unwire", A_PMAP | A_UVA, op_unwire },
-	[PTS_OP_EXTRACT] = { "extract", A_PMAP | A_UVA, op_extract },
-	[PTS_OP_PAGE_PROTECT] = { "page_protect", A_PAGE | A_PGPROT, op_page_protect },
-	[PTS_OP_CLEAR_MODIFY] = { "clear_modify", A_PAGE, op_clear_modify },
-	[PTS_OP_CLEAR_REFERENCE] = { "clear_reference", A_PAGE, op_clear_reference },
-	[PTS_OP_IS_MODIFIED] = { "is_modified", A_PAGE, op_is_modified },
-	[PTS_OP_IS_REFERENCED] = { "is_referenced", A_PAGE, op_is_referenced },
-	[PTS_OP_TOUCH] = { "touch", A_PMAP | A_UVA, op_touch },
-	[PTS_OP_KENTER] = { "kenter", A_KOFF | A_PAGE | A_PROT, op_kenter },
-	[PTS_OP_KREMOVE] = { "kremove", A_KOFF | A_KEND, op_kremove },
-	[PTS_OP_ZERO] = { "zero", A_PAGE, op_zero },
-	[PTS_OP_COPY] = { "copy", A_PAGE | A_PAGE2, op_copy },
-	[PTS_OP_COLLECT] = { "collect", A_PMAP, op_collect },
-	[PTS_OP_FAIL_ALLOC] = { "fail_alloc", A_COUNT, op_fail_alloc },
+    [PTS_OP_CREATE] = {"create", A_FREESLOT, op_create},
+    [PTS_OP_DESTROY] = {"destroy", A_PMAP, op_destroy},
+    [PTS_OP_ACTIVATE] = {"activate", A_PMAP, op_activate},
+    [PTS_OP_ENTER] = {"enter", A_PMAP | A_UVA | A_PAGE | A_PROT, op_enter},
+    [PTS_OP_REMOVE] = {"remove", A_PMAP | A_UVA | A_UEND, op_remove},
+    [PTS_OP_PROTECT] = {"protect", A_PMAP | A_UVA | A_UEND | A_PROT, op_protect},
+    [PTS_OP_UNWIRE] = {"unwire", A_PMAP | A_UVA, op_unwire},
+    [PTS_OP_EXTRACT] = {"extract", A_PMAP | A_UVA, op_extract},
+    [PTS_OP_PAGE_PROTECT] = {"page_protect", A_PAGE | A_PGPROT, op_page_protect},
+    [PTS_OP_CLEAR_MODIFY] = {"clear_modify", A_PAGE, op_clear_modify},
+    [PTS_OP_CLEAR_REFERENCE] = {"clear_reference", A_PAGE, op_clear_reference},
+    [PTS_OP_IS_MODIFIED] = {"is_modified", A_PAGE, op_is_modified},
+    [PTS_OP_IS_REFERENCED] = {"is_referenced", A_PAGE, op_is_referenced},
+    [PTS_OP_TOUCH] = {"touch", A_PMAP | A_UVA, op_touch},
+    [PTS_OP_KENTER] = {"kenter", A_KOFF | A_PAGE | A_PROT, op_kenter},
+    [PTS_OP_KREMOVE] = {"kremove", A_KOFF | A_KEND, op_kremove},
+    [PTS_OP_ZERO] = {"zero", A_PAGE, op_zero},
+    [PTS_OP_COPY] = {"copy", A_PAGE | A_PAGE2, op_copy},
+    [PTS_OP_COLLECT] = {"collect", A_PMAP, op_collect},
+    [PTS_OP_FAIL_ALLOC] = {"fail_alloc", A_COUNT, op_fail_alloc},
 };
 
 static const char *const result_names[PTS_RES_COUNT] = {
-	[PTS_RES_PENDING] = "pending", [PTS_RES_OK] = "ok",       [PTS_RES_ENOMEM] = "enomem",
-	[PTS_RES_TRUE] = "true",       [PTS_RES_FALSE] = "false", [PTS_RES_FAULT] = "fault",
-	[PTS_RES_NONE] = "none",       [PTS_RES_PAGE] = "page",   [PTS_RES_EINVAL] = "einval",
+    [PTS_RES_PENDING] = "pending", [PTS_RES_OK] = "ok",       [PTS_RES_ENOMEM] = "enomem",
+    [PTS_RES_TRUE] = "true",       [PTS_RES_FALSE] = "false", [PTS_RES_FAULT] = "fault",
+    [PTS_RES_NONE] = "none",       [PTS_RES_PAGE] = "page",   [PTS_RES_EINVAL] = "einval",
 };
 
 const char *ops_kind_name(uint32_t kind)
@@ -227,9 +227,11 @@ static bool range_ok(uint64_t va, uint64_t end, uint64_t limit, uint64_t *endp)
 static bool prot_ok(uint32_t prot, bool page_protect)
 {
 	if (page_protect) /* r, rx or none */
-		return prot == 0 || prot == PTS_PROT_READ || prot == (PTS_PROT_READ | PTS_PROT_EXEC);
+		return prot == 0 || prot == PTS_PROT_READ ||
+		       prot == (PTS_PROT_READ | PTS_PROT_EXEC);
 	/* r, rw, rx, rwx: the op language has no write-only or exec-only prot */
-	return (prot & PTS_PROT_READ) && !(prot & ~(PTS_PROT_READ | PTS_PROT_WRITE | PTS_PROT_EXEC));
+	return (prot & PTS_PROT_READ) &&
+	       !(prot & ~(PTS_PROT_READ | PTS_PROT_WRITE | PTS_PROT_EXEC));
 }
 
 static bool op_validate(const struct op_desc *d, struct op_ctx *c)
@@ -241,9 +243,11 @@ static bool op_validate(const struct op_desc *d, struct op_ctx *c)
 		return false;
 	if ((d->args & A_FREESLOT) && (op->pmap >= PTS_MAX_PMAPS || pmap_lookup(op->pmap) != NULL))
 		return false;
-	if ((d->args & A_UVA) && !range_ok(op->va, (d->args & A_UEND) ? op->end : 0, PTS_USER_MAX, &end))
+	if ((d->args & A_UVA) &&
+	    !range_ok(op->va, (d->args & A_UEND) ? op->end : 0, PTS_USER_MAX, &end))
 		return false;
-	if ((d->args & A_KOFF) && !range_ok(op->va, (d->args & A_KEND) ? op->end : 0, KENTER_SIZE, &end))
+	if ((d->args & A_KOFF) &&
+	    !range_ok(op->va, (d->args & A_KEND) ? op->end : 0, KENTER_SIZE, &end))
 		return false;
 	c->end = end;
 	if (d->args & A_PAGE) {
@@ -265,7 +269,7 @@ static bool op_validate(const struct op_desc *d, struct op_ctx *c)
 
 void ops_execute(struct pts_op *op)
 {
-	struct op_ctx c = { .op = op };
+	struct op_ctx c = {.op = op};
 	uint64_t t0 = rdtsc();
 	uint32_t result = PTS_RES_EINVAL;
 

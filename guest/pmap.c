@@ -16,9 +16,15 @@
  *
  * - A page-table page (PTP) is a vm_page with usage PTS_PG_PTP.  ptp_pmap,
  *   ptp_va (first VA it maps) and ptp_level (1 PT, 2 PD, 3 PDPT, 4 PML4)
- *   say what it is.  User PTPs below the PML4 are found through the pmap's
- *   hash pm_ptp_hash[], keyed by (level, ptp_va) and chained through
- *   ptp_hnext, never by walking down from the PML4 (NetBSD's pm_obj idea).
+ *   say what it is.  A point lookup (enter, extract, unwire, the parent of a
+ *   PTP being released) finds a PTP through the pmap's hash pm_ptp_hash[],
+ *   keyed by (level, ptp_va) and chained through ptp_hnext, without walking
+ *   down from the PML4 (NetBSD's pm_obj/ptphint idea).  Range operations
+ *   (remove, protect, collect) do walk down, skipping runs of empty entries
+ *   with one string instruction, so they cost what is mapped in the range.
+ *
+ * - In user tables an invalid entry is always 0: removals store 0 and the MMU
+ *   never writes a non-present entry.  pte_next_valid() relies on it.
  *
  * - struct pv_entry {pv_next, pv_pmap, pv_va, pv_ptp} records one managed
  *   mapping; it sits on md.pv_list of the page mapped and pv_ptp is the PT
@@ -45,6 +51,8 @@
  *   PGF_MAPPED / PGF_WRITEABLE are set whenever the matching count is
  *   raised above zero, and cleared only lazily (page_protect, clear_modify)
  *   once the count is zero: they over-approximate (DragonFly 2019).
+ *   An enter that replaces the page under a VA moves the pv entry from the
+ *   old page's list to the new one's: no allocation, so it cannot fail.
  *
  * Attributes: whenever a managed PTE is removed or its frame replaced, its
  *   A and D bits are OR-ed into md.attrs (REFERENCED, MODIFIED) of the page
@@ -79,8 +87,8 @@ struct pmap *pmap_list;
 
 /* ---- pv lists and page counters */
 
-static void pmap_enter_pv(struct vm_page *pg, struct pv_entry *pve, struct pmap *pm,
-			  uint64_t va, struct vm_page *ptp)
+static void pmap_enter_pv(struct vm_page *pg, struct pv_entry *pve, struct pmap *pm, uint64_t va,
+                          struct vm_page *ptp)
 {
 	pve->pv_pmap = pm;
 	pve->pv_va = va;
@@ -238,7 +246,7 @@ void pmap_activate(struct pmap *pm)
 
 /* Rewrite a mapping of the same page: new prot and wiring, A and D kept. */
 static void pmap_enter_same(struct pmap *pm, uint64_t va, pt_entry_t *ptep, pt_entry_t opte,
-			    pt_entry_t npte, struct vm_page *pg)
+                            pt_entry_t npte, struct vm_page *pg)
 {
 #ifndef MUTANT_ENTER_SAME_PAGE_DROPS_AD
 	npte |= opte & (PG_U | PG_M);
@@ -265,9 +273,8 @@ static void pmap_enter_same(struct pmap *pm, uint64_t va, pt_entry_t *ptep, pt_e
  * the old mapping goes as by remove (A/D harvested, counters down), the frame
  * change is invalidated if the old PTE may be cached.
  */
-static void pmap_enter_replace(struct pmap *pm, uint64_t va, struct vm_page *ptp,
-			       pt_entry_t *ptep, pt_entry_t npte, struct vm_page *pg,
-			       struct pv_entry *newpve)
+static void pmap_enter_replace(struct pmap *pm, uint64_t va, struct vm_page *ptp, pt_entry_t *ptep,
+                               pt_entry_t npte, struct vm_page *pg, struct pv_entry *newpve)
 {
 	pt_entry_t opte = pmap_pte_swap(ptep, npte);
 	struct vm_page *opg = pte_page(opte);
@@ -302,7 +309,7 @@ static void pmap_enter_replace(struct pmap *pm, uint64_t va, struct vm_page *ptp
 
 int pmap_enter(struct pmap *pm, uint64_t va, struct vm_page *pg, uint32_t prot, uint32_t flags)
 {
-	struct vm_page *newptp[PTP_LEVELS] = { NULL };
+	struct vm_page *newptp[PTP_LEVELS] = {NULL};
 	struct vm_page *ptp;
 	struct pv_entry *pve = NULL;
 	pt_entry_t *ptep, opte, npte;
@@ -317,8 +324,9 @@ int pmap_enter(struct pmap *pm, uint64_t va, struct vm_page *pg, uint32_t prot, 
 	/* 1. allocate: the missing PTPs top-down, then the pv entry */
 	ptep = pmap_find_pte(pm, va, &ptp);
 	if (ptp == NULL) {
-		int top = pmap_find_ptp(pm, va, 2) != NULL ? 1 :
-			  pmap_find_ptp(pm, va, 3) != NULL ? 2 : 3;
+		int top = pmap_find_ptp(pm, va, 2) != NULL   ? 1
+		          : pmap_find_ptp(pm, va, 3) != NULL ? 2
+		                                             : 3;
 		for (int level = top; level >= 1; level--) {
 			newptp[level] = pmap_ptp_alloc(flags);
 			if (newptp[level] == NULL)
@@ -380,8 +388,8 @@ fail:
 
 /* ---- remove */
 
-static void pmap_remove_pte(struct pmap *pm, struct vm_page *ptp, pt_entry_t *ptep,
-			    uint64_t va, bool teardown)
+static void pmap_remove_pte(struct pmap *pm, struct vm_page *ptp, pt_entry_t *ptep, uint64_t va,
+                            bool teardown)
 {
 	pt_entry_t opte = pmap_pte_swap(ptep, 0);
 	struct vm_page *pg = pte_page(opte);
@@ -422,10 +430,10 @@ static void pmap_remove_pte(struct pmap *pm, struct vm_page *ptp, pt_entry_t *pt
  * readable (and zero) until pmap_update, so the walk goes on over them.
  */
 typedef void (*pmap_pt_fn)(struct pmap *pm, struct vm_page *ptp, uint64_t sva, uint64_t eva,
-			   void *arg);
+                           void *arg);
 
 static void pmap_walk_pts(struct pmap *pm, const pt_entry_t *table, int level, uint64_t base,
-			  uint64_t sva, uint64_t eva, pmap_pt_fn fn, void *arg)
+                          uint64_t sva, uint64_t eva, pmap_pt_fn fn, void *arg)
 {
 	uint64_t espan = ptp_span(level - 1); /* bytes one entry maps */
 	unsigned last = pl_i(eva - 1, level) + 1;
@@ -437,7 +445,7 @@ static void pmap_walk_pts(struct pmap *pm, const pt_entry_t *table, int level, u
 		struct vm_page *ptp = PHYS_TO_VM_PAGE(table[i] & PG_FRAME);
 
 		KASSERT(ptp->ptp_pmap == pm && ptp->ptp_level == (uint32_t)(level - 1) &&
-			ptp->ptp_va == va);
+		        ptp->ptp_va == va);
 		if (level == 2)
 			fn(pm, ptp, lo, hi, arg);
 		else
@@ -446,7 +454,7 @@ static void pmap_walk_pts(struct pmap *pm, const pt_entry_t *table, int level, u
 }
 
 static void pmap_remove_pt(struct pmap *pm, struct vm_page *ptp, uint64_t sva, uint64_t eva,
-			   void *arg)
+                           void *arg)
 {
 	bool teardown = *(const bool *)arg;
 	pt_entry_t *pte = ptp_kva(ptp);
@@ -454,7 +462,8 @@ static void pmap_remove_pt(struct pmap *pm, struct vm_page *ptp, uint64_t sva, u
 
 	for (unsigned i = pte_next_valid(pte, pl_i(sva, 1), last); i < last && ptp->wire_count > 1;
 	     i = pte_next_valid(pte, i + 1, last))
-		pmap_remove_pte(pm, ptp, &pte[i], ptp->ptp_va + ((uint64_t)i << PAGE_SHIFT), teardown);
+		pmap_remove_pte(pm, ptp, &pte[i], ptp->ptp_va + ((uint64_t)i << PAGE_SHIFT),
+		                teardown);
 #ifdef MUTANT_EMPTY_PTP_NOT_FREED
 	if (!teardown)
 		return;
@@ -532,7 +541,7 @@ static bool pmap_protect_pte(struct pmap *pm, uint64_t va, pt_entry_t *ptep, uin
 }
 
 static void pmap_protect_pt(struct pmap *pm, struct vm_page *ptp, uint64_t sva, uint64_t eva,
-			    void *arg)
+                            void *arg)
 {
 	uint32_t prot = *(const uint32_t *)arg;
 	pt_entry_t *pte = ptp_kva(ptp);
@@ -540,7 +549,8 @@ static void pmap_protect_pt(struct pmap *pm, struct vm_page *ptp, uint64_t sva, 
 
 	for (unsigned i = pte_next_valid(pte, pl_i(sva, 1), last); i < last;
 	     i = pte_next_valid(pte, i + 1, last))
-		(void)pmap_protect_pte(pm, ptp->ptp_va + ((uint64_t)i << PAGE_SHIFT), &pte[i], prot);
+		(void)pmap_protect_pte(pm, ptp->ptp_va + ((uint64_t)i << PAGE_SHIFT), &pte[i],
+		                       prot);
 }
 
 void pmap_protect(struct pmap *pm, uint64_t sva, uint64_t eva, uint32_t prot)

@@ -22,13 +22,13 @@ struct pv_entry {
 #define PMAP_PTP_HASH_SIZE 64u /* buckets, power of two */
 
 struct pmap {
-	struct pmap *pm_next;         /* pmap_list */
-	pt_entry_t *pm_pml4;          /* KVA (direct map) */
+	struct pmap *pm_next; /* pmap_list */
+	pt_entry_t *pm_pml4;  /* KVA (direct map) */
 	uint64_t pm_pml4_pa;
-	uint64_t pm_resident_count;   /* valid user leaves + PTPs below the PML4 */
-	uint64_t pm_wired_count;      /* valid user leaves with PG_W */
-	uint32_t pm_slot;             /* host-assigned slot, PMAP_KERNEL_SLOT for the kernel */
-	uint32_t pm_ptp_count;        /* PTPs below the PML4 */
+	uint64_t pm_resident_count; /* valid user leaves + PTPs below the PML4 */
+	uint64_t pm_wired_count;    /* valid user leaves with PG_W */
+	uint32_t pm_slot;           /* host-assigned slot, PMAP_KERNEL_SLOT for the kernel */
+	uint32_t pm_ptp_count;      /* PTPs below the PML4 */
 	struct vm_page *pm_pml4_pg;
 	uint32_t pm_flags;
 	uint32_t pm_pad;
@@ -37,14 +37,14 @@ struct pmap {
 };
 
 #define PMAP_KERNEL_SLOT 0xffffffffu
-#define PMF_INUSE 0x1u
+#define PMF_INUSE        0x1u
 
 /* pmap_enter flags */
-#define PMAP_WIRED 0x1u
+#define PMAP_WIRED   0x1u
 #define PMAP_CANFAIL 0x2u
 
 /* errors */
-#define PMAP_OK 0
+#define PMAP_OK     0
 #define PMAP_ENOMEM 12
 
 extern struct pmap kernel_pmap_store;

@@ -7,21 +7,21 @@
 #include "ops.h"
 #include "tlb.h"
 
-#define CHECK_MAX_ARENA 8192u
+#define CHECK_MAX_ARENA  8192u
 #define CHECK_REPORT_MAX 8
 
 static uint32_t want_pmap_count[CHECK_MAX_ARENA];
 static uint32_t want_writeable[CHECK_MAX_ARENA];
 static unsigned nproblems;
 
-#define problem(...)                                             \
-	do {                                                     \
-		if (nproblems++ < CHECK_REPORT_MAX)              \
-			kprintf("check: " __VA_ARGS__);          \
+#define problem(...)                                                                               \
+	do {                                                                                       \
+		if (nproblems++ < CHECK_REPORT_MAX)                                                \
+			kprintf("check: " __VA_ARGS__);                                            \
 	} while (0)
 
 static bool pv_has(const struct vm_page *pg, const struct pmap *pm, uint64_t va,
-		   const struct vm_page *ptp)
+                   const struct vm_page *ptp)
 {
 	unsigned n = 0;
 
@@ -39,7 +39,7 @@ struct tally {
 };
 
 static void check_leaf(struct pmap *pm, struct vm_page *ptp, uint64_t va, pt_entry_t pte,
-		       struct tally *t)
+                       struct tally *t)
 {
 	struct vm_page *pg;
 	uint64_t n;
@@ -71,18 +71,19 @@ static void check_leaf(struct pmap *pm, struct vm_page *ptp, uint64_t va, pt_ent
 }
 
 static void check_table(struct pmap *pm, struct vm_page *tbl, int level, uint64_t base,
-			struct tally *t)
+                        struct tally *t)
 {
 	const pt_entry_t *pte = ptp_kva(tbl);
 	unsigned valid = 0, lim = level == PTP_LEVELS ? KERNEL_SLOT_FIRST : NPTEPG;
 
-	for (unsigned i = pte_next_valid(pte, 0, lim); i < lim; i = pte_next_valid(pte, i + 1, lim)) {
+	for (unsigned i = pte_next_valid(pte, 0, lim); i < lim;
+	     i = pte_next_valid(pte, i + 1, lim)) {
 		uint64_t va = base + ((uint64_t)i << (PAGE_SHIFT + 9 * (level - 1)));
 		struct vm_page *ptp;
 
 		if (!(pte[i] & PG_V))
 			problem("pmap %u va %#lx level %d: invalid but non-zero entry %#lx\n",
-				pm->pm_slot, va, level, pte[i]);
+			        pm->pm_slot, va, level, pte[i]);
 		valid++;
 		if (level == 1) {
 			check_leaf(pm, tbl, va, pte[i], t);
@@ -90,50 +91,52 @@ static void check_table(struct pmap *pm, struct vm_page *tbl, int level, uint64_
 		}
 		if ((pte[i] & (PG_V | PG_RW | PG_u | PG_NX | PG_PS)) != (PG_V | PG_RW | PG_u))
 			problem("pmap %u va %#lx level %d: bad table entry %#lx\n", pm->pm_slot, va,
-				level, pte[i]);
+			        level, pte[i]);
 		ptp = PHYS_TO_VM_PAGE(pte[i] & PG_FRAME);
 		t->ptps++;
 		if (ptp->usage != PTS_PG_PTP || ptp->ptp_pmap != pm ||
 		    ptp->ptp_level != (uint32_t)(level - 1) || ptp->ptp_va != va)
-			problem("pmap %u va %#lx: PTP bookkeeping wrong (usage %u level %u va %#lx)\n",
-				pm->pm_slot, va, ptp->usage, ptp->ptp_level, ptp->ptp_va);
+			problem(
+			    "pmap %u va %#lx: PTP bookkeeping wrong (usage %u level %u va %#lx)\n",
+			    pm->pm_slot, va, ptp->usage, ptp->ptp_level, ptp->ptp_va);
 		else if (pmap_find_ptp(pm, va, level - 1) != ptp)
 			problem("pmap %u va %#lx level %d: PTP not on the hash\n", pm->pm_slot, va,
-				level - 1);
+			        level - 1);
 		check_table(pm, ptp, level - 1, va, t);
 	}
 	if (level < PTP_LEVELS) {
 		if (tbl->wire_count != 1 + valid)
 			problem("pmap %u PTP %#lx level %d: wire_count %u, %u valid entries\n",
-				pm->pm_slot, base, level, tbl->wire_count, valid);
+			        pm->pm_slot, base, level, tbl->wire_count, valid);
 		if (valid == 0)
-			problem("pmap %u PTP %#lx level %d: empty but not freed\n", pm->pm_slot, base,
-				level);
+			problem("pmap %u PTP %#lx level %d: empty but not freed\n", pm->pm_slot,
+			        base, level);
 	}
 }
 
 static void check_pmap(struct pmap *pm)
 {
 	const pt_entry_t *kpml4 = pmap_kernel()->pm_pml4;
-	struct tally t = { 0, 0, 0 };
+	struct tally t = {0, 0, 0};
 	unsigned hashed = 0;
 
 	for (int i = KERNEL_SLOT_FIRST; i <= KERNEL_SLOT_LAST; i++)
 		if (pm->pm_pml4[i] != kpml4[i])
-			problem("pmap %u: kernel slot %d differs from the kernel pmap\n", pm->pm_slot, i);
+			problem("pmap %u: kernel slot %d differs from the kernel pmap\n",
+			        pm->pm_slot, i);
 	check_table(pm, pm->pm_pml4_pg, PTP_LEVELS, 0, &t);
 	for (unsigned b = 0; b < PMAP_PTP_HASH_SIZE; b++)
 		for (struct vm_page *p = pm->pm_ptp_hash[b]; p != NULL; p = p->ptp_hnext)
 			hashed++;
 	if (pm->pm_resident_count != t.leaves + t.ptps)
 		problem("pmap %u: resident_count %lu, %lu leaves + %lu PTPs\n", pm->pm_slot,
-			pm->pm_resident_count, t.leaves, t.ptps);
+		        pm->pm_resident_count, t.leaves, t.ptps);
 	if (pm->pm_wired_count != t.wired)
-		problem("pmap %u: wired_count %lu, %lu wired leaves\n", pm->pm_slot, pm->pm_wired_count,
-			t.wired);
+		problem("pmap %u: wired_count %lu, %lu wired leaves\n", pm->pm_slot,
+		        pm->pm_wired_count, t.wired);
 	if (pm->pm_ptp_count != t.ptps || hashed != t.ptps)
 		problem("pmap %u: ptp_count %u, hash %u, %lu PTPs reached\n", pm->pm_slot,
-			pm->pm_ptp_count, hashed, t.ptps);
+		        pm->pm_ptp_count, hashed, t.ptps);
 }
 
 static bool pmap_alive(const struct pmap *pm)
@@ -160,10 +163,10 @@ static uint64_t check_pages(void)
 		npv += len;
 		if (pg->md.pmap_count != want_pmap_count[i] || len != want_pmap_count[i])
 			problem("pg%lu: pmap_count %u, pv list %u, %u managed PTEs\n", i,
-				pg->md.pmap_count, len, want_pmap_count[i]);
+			        pg->md.pmap_count, len, want_pmap_count[i]);
 		if (pg->md.writeable_count != want_writeable[i])
 			problem("pg%lu: writeable_count %u, %u writable PTEs\n", i,
-				pg->md.writeable_count, want_writeable[i]);
+			        pg->md.writeable_count, want_writeable[i]);
 		if ((want_pmap_count[i] && !(pg->md.flags & PTS_PGF_MAPPED)) ||
 		    (want_writeable[i] && !(pg->md.flags & PTS_PGF_WRITEABLE)))
 			problem("pg%lu: flags %#x under-approximate\n", i, pg->md.flags);
@@ -173,21 +176,22 @@ static uint64_t check_pages(void)
 
 static void check_pool(const struct pool *pp, uint64_t npv)
 {
-	const struct pool_item_header *const *lists[3] = { (const void *)&pp->pr_emptypages,
-							    (const void *)&pp->pr_partpages,
-							    (const void *)&pp->pr_fullpages };
+	const struct pool_item_header *const *lists[3] = {(const void *)&pp->pr_emptypages,
+	                                                  (const void *)&pp->pr_partpages,
+	                                                  (const void *)&pp->pr_fullpages};
 	uint32_t npages = 0, nidle = 0, nitems = 0, nout = 0;
 
 	for (int l = 0; l < 3; l++)
 		for (const struct pool_item_header *ph = *lists[l]; ph != NULL; ph = ph->ph_next) {
 			uint32_t nfree = 0;
 
-			for (const struct pool_item *pi = ph->ph_freelist; pi != NULL; pi = pi->pi_next)
+			for (const struct pool_item *pi = ph->ph_freelist; pi != NULL;
+			     pi = pi->pi_next)
 				if (++nfree > pp->pr_itemsperpage)
 					break;
 			if (nfree + ph->ph_nmissing != pp->pr_itemsperpage)
-				problem("pool page %#lx: %u free + %u missing\n", ph->ph_page, nfree,
-					ph->ph_nmissing);
+				problem("pool page %#lx: %u free + %u missing\n", ph->ph_page,
+				        nfree, ph->ph_nmissing);
 			if ((l == 0) != (ph->ph_nmissing == 0) ||
 			    (l == 2) != (ph->ph_nmissing == pp->pr_itemsperpage))
 				problem("pool page %#lx on the wrong list\n", ph->ph_page);
@@ -198,11 +202,12 @@ static void check_pool(const struct pool *pp, uint64_t npv)
 		}
 	if (npages != pp->pr_npages || nidle != pp->pr_nidle || nitems != pp->pr_nitems ||
 	    nout != pp->pr_nout)
-		problem("pool totals: pages %u/%u idle %u/%u items %u/%u out %u/%u\n", pp->pr_npages,
-			npages, pp->pr_nidle, nidle, pp->pr_nitems, nitems, pp->pr_nout, nout);
+		problem("pool totals: pages %u/%u idle %u/%u items %u/%u out %u/%u\n",
+		        pp->pr_npages, npages, pp->pr_nidle, nidle, pp->pr_nitems, nitems,
+		        pp->pr_nout, nout);
 	if (pp->pr_nidle > pp->pr_maxpages)
 		problem("pool: %u idle pages above the high-water mark %u\n", pp->pr_nidle,
-			pp->pr_maxpages);
+		        pp->pr_maxpages);
 	if (nout != npv && arena_npages <= CHECK_MAX_ARENA)
 		problem("pool: %u entries out, %lu on pv lists\n", nout, npv);
 }
@@ -250,8 +255,8 @@ uint64_t pmap_check_state(uint32_t slot)
  * to the ledger.  Order inside the op is not checked (the monitor does not
  * see it either).
  */
-#define SNAP_LEAVES 4096u
-#define SNAP_PTPS 1024u
+#define SNAP_LEAVES  4096u
+#define SNAP_PTPS    1024u
 #define ORDER_KERNEL PTS_MAX_PMAPS /* the kernel pmap sorts after every slot */
 
 struct leaf_snap {
@@ -280,12 +285,13 @@ static uint64_t snap_ledger_head;
 static const struct pmap *snap_active;
 
 static void snap_table(struct snapshot *s, uint32_t order, const struct pmap *pm,
-		       const struct vm_page *tbl, int level, uint64_t base)
+                       const struct vm_page *tbl, int level, uint64_t base)
 {
 	const pt_entry_t *pte = ptp_kva(tbl);
 	unsigned lim = level == PTP_LEVELS ? KERNEL_SLOT_FIRST : NPTEPG;
 
-	for (unsigned i = pte_next_valid(pte, 0, lim); i < lim; i = pte_next_valid(pte, i + 1, lim)) {
+	for (unsigned i = pte_next_valid(pte, 0, lim); i < lim;
+	     i = pte_next_valid(pte, i + 1, lim)) {
 		uint64_t va = base + ((uint64_t)i << (PAGE_SHIFT + 9 * (level - 1)));
 
 		if (level == 1) {
@@ -293,14 +299,14 @@ static void snap_table(struct snapshot *s, uint32_t order, const struct pmap *pm
 				s->overflow = true;
 				return;
 			}
-			s->leaf[s->nleaf++] = (struct leaf_snap){ order, pm, va, pte[i] };
+			s->leaf[s->nleaf++] = (struct leaf_snap){order, pm, va, pte[i]};
 			continue;
 		}
 		if (s->nptp == SNAP_PTPS) {
 			s->overflow = true;
 			return;
 		}
-		s->ptp[s->nptp++] = (struct ptp_snap){ order, pm, va, (uint32_t)(level - 1) };
+		s->ptp[s->nptp++] = (struct ptp_snap){order, pm, va, (uint32_t)(level - 1)};
 		snap_table(s, order, pm, PHYS_TO_VM_PAGE(pte[i] & PG_FRAME), level - 1, va);
 	}
 }
@@ -316,7 +322,7 @@ static void snap_take(struct snapshot *s)
 	}
 	for (uint64_t va = KENTER_BASE; va < KENTER_BASE + KENTER_SIZE; va += NBPD)
 		snap_table(s, ORDER_KERNEL, pmap_kernel(), pmap_find_ptp(pmap_kernel(), va, 1), 1,
-			   va);
+		           va);
 }
 
 static int key_cmp(uint32_t o1, uint64_t va1, uint32_t o2, uint64_t va2)
@@ -385,7 +391,8 @@ unsigned pmap_check_tlb_end(void)
 		pt_entry_t npte = 0;
 		bool global = o->order == ORDER_KERNEL;
 
-		while (j < a->nleaf && key_cmp(a->leaf[j].order, a->leaf[j].va, o->order, o->va) < 0)
+		while (j < a->nleaf &&
+		       key_cmp(a->leaf[j].order, a->leaf[j].va, o->order, o->va) < 0)
 			j++;
 		if (j < a->nleaf && key_cmp(a->leaf[j].order, a->leaf[j].va, o->order, o->va) == 0)
 			npte = a->leaf[j].pte;
@@ -395,7 +402,7 @@ unsigned pmap_check_tlb_end(void)
 			continue;
 		if (!ledger_covers(o->va, o->va + PAGE_SIZE, global))
 			problem("TLB: %s %#lx: pte %#lx -> %#lx without an invalidation\n",
-				global ? "kernel" : "pmap", o->va, o->pte, npte);
+			        global ? "kernel" : "pmap", o->va, o->pte, npte);
 	}
 	for (i = 0, j = 0; i < b->nptp; i++) {
 		const struct ptp_snap *o = &b->ptp[i];
@@ -405,10 +412,10 @@ unsigned pmap_check_tlb_end(void)
 			continue;
 		for (j = 0; j < a->nptp && gone; j++)
 			gone = !(a->ptp[j].pm == o->pm && a->ptp[j].va == o->va &&
-				 a->ptp[j].level == o->level);
+			         a->ptp[j].level == o->level);
 		if (gone && !ledger_covers(o->va, o->va + ptp_span((int)o->level), false))
 			problem("TLB: PTP level %u at %#lx unlinked without an invalidation\n",
-				o->level, o->va);
+			        o->level, o->va);
 	}
 	return nproblems;
 }

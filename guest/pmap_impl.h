@@ -9,7 +9,7 @@
 #include "pmap.h"
 
 #define PTP_LEVELS 4
-#define NPTEPG 512u
+#define NPTEPG     512u
 
 /* index of va's entry in a table of the given level (1 = PT ... 4 = PML4) */
 static inline unsigned pl_i(uint64_t va, int level)

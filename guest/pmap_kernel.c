@@ -99,7 +99,7 @@ void pmap_bootstrap(void)
 	/* kernel image: 4K pages, read-write-execute (the linker script keeps no
 	 * per-section boundaries we could honour), global */
 	kboot_map(KERNBASE + bootinfo.kernel_pa_start, bootinfo.kernel_pa_start,
-		  bootinfo.kernel_pa_end, 1, PG_V | PG_RW | PG_G);
+	          bootinfo.kernel_pa_end, 1, PG_V | PG_RW | PG_G);
 	/* the windows' PTs exist from now on, so mapping there never allocates */
 	for (uint64_t va = KENTER_BASE; va < KENTER_BASE + KENTER_SIZE; va += NBPD)
 		(void)kboot_table(va, 1);
@@ -118,9 +118,9 @@ void pmap_bootstrap(void)
 	pool_sethiwat(&pmap_pv_pool, PV_POOL_HIWAT);
 	pool_setlowat(&pmap_pv_pool, PV_POOL_LOWAT);
 	kprintf("pmap: %lu pages (%lu free), direct map %lu MiB, arena pg0-pg%lu at %#lx, "
-		"%u kernel PTPs\n",
-		vm_page_count, vm_page_free_count, vm_dmap_size >> 20, arena_npages - 1,
-		arena_first_pfn << PAGE_SHIFT, kpm->pm_ptp_count);
+	        "%u kernel PTPs\n",
+	        vm_page_count, vm_page_free_count, vm_dmap_size >> 20, arena_npages - 1,
+	        arena_first_pfn << PAGE_SHIFT, kpm->pm_ptp_count);
 }
 
 /* ---- unmanaged kernel mappings: global, no pv entry, not counted in md */

@@ -47,7 +47,7 @@ static struct pool_item_header **ph_list_for(struct pool *pp, const struct pool_
 }
 
 void pool_init(struct pool *pp, const char *wchan, uint32_t size, uint64_t kva_base,
-	       uint64_t kva_size)
+               uint64_t kva_size)
 {
 	KASSERT(size >= sizeof(struct pool_item) && (size & 7) == 0);
 	KASSERT(sizeof(struct pool_item_header) <= POOL_ITEM_OFFSET);
@@ -109,7 +109,7 @@ static int pool_page_add(struct pool *pp)
 	/* free list in address order: the first item handed out is the lowest */
 	for (uint32_t i = pp->pr_itemsperpage; i-- > 0;) {
 		struct pool_item *pi =
-			(struct pool_item *)(va + POOL_ITEM_OFFSET + (uint64_t)i * pp->pr_size);
+		    (struct pool_item *)(va + POOL_ITEM_OFFSET + (uint64_t)i * pp->pr_size);
 		pi->pi_next = ph->ph_freelist;
 		ph->ph_freelist = pi;
 	}
@@ -206,10 +206,10 @@ void pool_put(struct pool *pp, void *item)
 	struct pool_item *pi = item;
 
 	KASSERT(va >= pp->pr_kva_base &&
-		va < pp->pr_kva_base + ((uint64_t)pp->pr_kva_pages << PAGE_SHIFT));
+	        va < pp->pr_kva_base + ((uint64_t)pp->pr_kva_pages << PAGE_SHIFT));
 	KASSERT(ph->ph_page == (uint64_t)ph && ph->ph_nmissing > 0);
 	KASSERT((va & PAGE_MASK) >= POOL_ITEM_OFFSET &&
-		((va & PAGE_MASK) - POOL_ITEM_OFFSET) % pp->pr_size == 0);
+	        ((va & PAGE_MASK) - POOL_ITEM_OFFSET) % pp->pr_size == 0);
 	KASSERT(pp->pr_nout > 0);
 
 	pi->pi_next = ph->ph_freelist;

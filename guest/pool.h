@@ -28,7 +28,7 @@ struct pool_item_header {
 	struct vm_page *ph_pg;              /* the physical page behind it */
 };
 
-#define POOL_ITEM_OFFSET 64u /* first item's offset in its page */
+#define POOL_ITEM_OFFSET   64u /* first item's offset in its page */
 #define POOL_KVA_MAX_PAGES (PV_KVA_SIZE >> PAGE_SHIFT)
 
 struct pool {
@@ -53,7 +53,7 @@ struct pool {
 };
 
 void pool_init(struct pool *pp, const char *wchan, uint32_t size, uint64_t kva_base,
-	       uint64_t kva_size);
+               uint64_t kva_size);
 void pool_setlowat(struct pool *pp, uint32_t nitems); /* primes the pool */
 void pool_sethiwat(struct pool *pp, uint32_t npages);
 void *pool_get(struct pool *pp); /* NULL when no page can be added */

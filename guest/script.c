@@ -7,9 +7,9 @@
 #include "pmap.h"
 
 #define SCRIPT_MAX (64u * 1024)
-#define LINE_MAX 256
+#define LINE_MAX   256
 #define TOKENS_MAX 12
-#define NAME_MAX 16
+#define NAME_MAX   16
 
 static char script_buf[SCRIPT_MAX + 1];
 static bool script_have;
@@ -58,26 +58,26 @@ static const struct {
 	uint32_t kind;
 	const char *args;
 } syntax[] = {
-	{ "create", PTS_OP_CREATE, "P" },
-	{ "destroy", PTS_OP_DESTROY, "P" },
-	{ "activate", PTS_OP_ACTIVATE, "P" },
-	{ "enter", PTS_OP_ENTER, "PVGR" },
-	{ "remove", PTS_OP_REMOVE, "PVE" },
-	{ "protect", PTS_OP_PROTECT, "PVWR" },
-	{ "unwire", PTS_OP_UNWIRE, "PV" },
-	{ "extract", PTS_OP_EXTRACT, "PV" },
-	{ "page_protect", PTS_OP_PAGE_PROTECT, "GS" },
-	{ "clear_modify", PTS_OP_CLEAR_MODIFY, "G" },
-	{ "clear_reference", PTS_OP_CLEAR_REFERENCE, "G" },
-	{ "is_modified", PTS_OP_IS_MODIFIED, "G" },
-	{ "is_referenced", PTS_OP_IS_REFERENCED, "G" },
-	{ "touch", PTS_OP_TOUCH, "PVA" },
-	{ "kenter", PTS_OP_KENTER, "KGR" },
-	{ "kremove", PTS_OP_KREMOVE, "KL" },
-	{ "zero", PTS_OP_ZERO, "G" },
-	{ "copy", PTS_OP_COPY, "GH" },
-	{ "collect", PTS_OP_COLLECT, "P" },
-	{ "fail", PTS_OP_FAIL_ALLOC, "aN" },
+    {"create", PTS_OP_CREATE, "P"},
+    {"destroy", PTS_OP_DESTROY, "P"},
+    {"activate", PTS_OP_ACTIVATE, "P"},
+    {"enter", PTS_OP_ENTER, "PVGR"},
+    {"remove", PTS_OP_REMOVE, "PVE"},
+    {"protect", PTS_OP_PROTECT, "PVWR"},
+    {"unwire", PTS_OP_UNWIRE, "PV"},
+    {"extract", PTS_OP_EXTRACT, "PV"},
+    {"page_protect", PTS_OP_PAGE_PROTECT, "GS"},
+    {"clear_modify", PTS_OP_CLEAR_MODIFY, "G"},
+    {"clear_reference", PTS_OP_CLEAR_REFERENCE, "G"},
+    {"is_modified", PTS_OP_IS_MODIFIED, "G"},
+    {"is_referenced", PTS_OP_IS_REFERENCED, "G"},
+    {"touch", PTS_OP_TOUCH, "PVA"},
+    {"kenter", PTS_OP_KENTER, "KGR"},
+    {"kremove", PTS_OP_KREMOVE, "KL"},
+    {"zero", PTS_OP_ZERO, "G"},
+    {"copy", PTS_OP_COPY, "GH"},
+    {"collect", PTS_OP_COLLECT, "P"},
+    {"fail", PTS_OP_FAIL_ALLOC, "aN"},
 };
 
 static bool parse_num(const char *s, uint64_t *v)
@@ -122,11 +122,11 @@ static bool parse_prot(const char *s, bool allow_none, uint32_t *prot)
 		const char *name;
 		uint32_t prot;
 	} prots[] = {
-		{ "r", PTS_PROT_READ },
-		{ "rw", PTS_PROT_READ | PTS_PROT_WRITE },
-		{ "rx", PTS_PROT_READ | PTS_PROT_EXEC },
-		{ "rwx", PTS_PROT_READ | PTS_PROT_WRITE | PTS_PROT_EXEC },
-		{ "none", 0 },
+	    {"r", PTS_PROT_READ},
+	    {"rw", PTS_PROT_READ | PTS_PROT_WRITE},
+	    {"rx", PTS_PROT_READ | PTS_PROT_EXEC},
+	    {"rwx", PTS_PROT_READ | PTS_PROT_WRITE | PTS_PROT_EXEC},
+	    {"none", 0},
 	};
 
 	for (unsigned i = 0; i < nitems(prots); i++)
@@ -204,7 +204,7 @@ static bool parse_expect(const char *s, struct expect *e)
 
 /* One line into op (+ expectation); false if it is malformed. */
 static bool parse_line(struct script_state *st, char *line, struct pts_op *op, struct expect *e,
-		       bool *empty)
+                       bool *empty)
 {
 	char *tok[TOKENS_MAX], *arrow, *hash = line;
 	const char *args = NULL;
@@ -365,22 +365,24 @@ unsigned script_run(const char *name, const char *text, bool stop_at_first, unsi
 		if (op.kind == PTS_OP_DESTROY && op.result == PTS_RES_OK)
 			st.names[op.pmap][0] = '\0';
 		result_str(op.result, op.value, got, sizeof(got));
-		ok = !e.present || (op.result == e.result &&
-				    (e.result != PTS_RES_PAGE || op.value == e.value));
+		ok = !e.present ||
+		     (op.result == e.result && (e.result != PTS_RES_PAGE || op.value == e.value));
 		if (trace)
-			kprintf("%s:%u: %s => %s (%lu cycles)\n", name, lineno, shown, got, op.cycles);
+			kprintf("%s:%u: %s => %s (%lu cycles)\n", name, lineno, shown, got,
+			        op.cycles);
 		if (!ok) {
 			result_str(e.result, e.value, want, sizeof(want));
-			kprintf("%s:%u: \"%s\": got %s, expected %s\n", name, lineno, shown, got, want);
+			kprintf("%s:%u: \"%s\": got %s, expected %s\n", name, lineno, shown, got,
+			        want);
 		}
 		if (check && op.result == PTS_RES_ENOMEM && pmap_check_state(op.pmap) != before) {
-			kprintf("%s:%u: \"%s\": enomem, but the pmap, pages or pool changed\n", name,
-				lineno, shown);
+			kprintf("%s:%u: \"%s\": enomem, but the pmap, pages or pool changed\n",
+			        name, lineno, shown);
 			ok = false;
 		}
 		if (check && pmap_check_tlb_end() + pmap_check() != 0) {
-			kprintf("%s:%u: \"%s\": the pmap is inconsistent afterwards\n", name, lineno,
-				shown);
+			kprintf("%s:%u: \"%s\": the pmap is inconsistent afterwards\n", name,
+			        lineno, shown);
 			ok = false;
 		}
 		if (!ok) {

@@ -106,7 +106,8 @@ static uint64_t ram_start_after(uint64_t pa, uint64_t limit)
 	for (uint32_t i = 0; i < bootinfo.nmemmap; i++) {
 		const struct boot_memmap_entry *e = &bootinfo.memmap[i];
 		uint64_t start = round_page(e->addr);
-		if (ram_entry(e) && start > pa && start < best && start < trunc_page(e->addr + e->size))
+		if (ram_entry(e) && start > pa && start < best &&
+		    start < trunc_page(e->addr + e->size))
 			best = start;
 	}
 	return best;

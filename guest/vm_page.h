@@ -16,22 +16,22 @@ struct pmap;
  * have pv entries; the counters are those of managed PTEs only.
  */
 struct vm_page_md {
-	struct pv_entry *pv_list;  /* every (pmap, va) mapping this page */
-	uint32_t attrs;            /* PTS_ATTR_MODIFIED | PTS_ATTR_REFERENCED */
-	uint32_t flags;            /* PTS_PGF_MAPPED | PTS_PGF_WRITEABLE */
-	uint32_t pmap_count;       /* managed PTEs mapping the page */
-	uint32_t writeable_count;  /* ... of which have PG_RW */
+	struct pv_entry *pv_list; /* every (pmap, va) mapping this page */
+	uint32_t attrs;           /* PTS_ATTR_MODIFIED | PTS_ATTR_REFERENCED */
+	uint32_t flags;           /* PTS_PGF_MAPPED | PTS_PGF_WRITEABLE */
+	uint32_t pmap_count;      /* managed PTEs mapping the page */
+	uint32_t writeable_count; /* ... of which have PG_RW */
 };
 
 struct vm_page {
 	uint64_t phys_addr;
-	uint32_t usage;            /* enum pts_page_usage */
-	uint32_t wire_count;       /* PTP: 1 + valid entries */
+	uint32_t usage;      /* enum pts_page_usage */
+	uint32_t wire_count; /* PTP: 1 + valid entries */
 	struct vm_page_md md;
 	/* page-table page bookkeeping (usage == PTS_PG_PTP) */
-	struct pmap *ptp_pmap;     /* owning pmap */
-	uint64_t ptp_va;           /* first VA the PTP maps */
-	uint32_t ptp_level;        /* 1 PT, 2 PD, 3 PDPT, 4 PML4 */
+	struct pmap *ptp_pmap; /* owning pmap */
+	uint64_t ptp_va;       /* first VA the PTP maps */
+	uint32_t ptp_level;    /* 1 PT, 2 PD, 3 PDPT, 4 PML4 */
 	uint32_t pad;
 	struct vm_page *ptp_hnext; /* pmap's PTP hash chain */
 	struct vm_page *pageq;     /* free list / deferred-free list link */
@@ -103,7 +103,10 @@ static inline size_t qwords_first_nonzero(const uint64_t *p, size_t n)
 
 	if (n == 0)
 		return 0;
-	__asm__ volatile("repe scasq" : "+D"(q), "+c"(left), "=@ccnz"(found) : "a"(0ull) : "memory");
+	__asm__ volatile("repe scasq"
+	                 : "+D"(q), "+c"(left), "=@ccnz"(found)
+	                 : "a"(0ull)
+	                 : "memory");
 	return found ? (size_t)(q - p) - 1 : n;
 }
 
