@@ -33,6 +33,7 @@ struct check {
 	bool tlb_known; /* false when the ledger could not be read or wrapped */
 	uint64_t cr3_before, cr3_after;
 	const struct invariant *inv; /* the one being checked */
+	uint32_t *page_mapped, *page_writable; /* check_page_counts(), lazily */
 };
 
 /* a new violation of c->inv, or NULL when its per-op cap is reached */
@@ -47,6 +48,9 @@ void vio_pv(struct violation *v, const struct check *c, const struct pv_snap *pv
 void check_model_findings(struct check *c);
 /* report the snapshot's read issues that belong to c->inv */
 void check_issues(struct check *c);
+
+/* managed user PTEs (all, or writable) per vm_page, from the walk; NULL on ENOMEM */
+const uint32_t *check_page_counts(struct check *c, bool writable);
 
 /* helpers shared by the families */
 bool leaf_is_user(const struct check *c, const struct leaf *l);

@@ -51,9 +51,14 @@ const char *gmem_strerror(int err);
 static inline uint64_t le_field(const uint8_t *buf, uint32_t off, unsigned width)
 {
 	uint64_t v = 0;
+	uint32_t w;
 	if (width == 8) {
 		memcpy(&v, buf + off, 8);
 		return le64toh(v);
+	}
+	if (width == 4) {
+		memcpy(&w, buf + off, 4);
+		return le32toh(w);
 	}
 	for (unsigned i = width; i-- > 0;)
 		v = (v << 8) | buf[off + i];

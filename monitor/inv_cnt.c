@@ -65,7 +65,6 @@ void inv_ptp_count(struct check *c)
 	check_pmap_counter(c, "pm_ptp_count", 2);
 }
 
-/* managed PTEs (and writable ones) per vm_page, from the walk */
 static uint32_t *count_pages(const struct check *c, bool writable)
 {
 	const struct snapshot *s = c->cur;
@@ -84,11 +83,19 @@ static uint32_t *count_pages(const struct check *c, bool writable)
 	return n;
 }
 
+const uint32_t *check_page_counts(struct check *c, bool writable)
+{
+	uint32_t **slot = writable ? &c->page_writable : &c->page_mapped;
+	if (*slot == NULL)
+		*slot = count_pages(c, writable);
+	return *slot;
+}
+
 static void check_page_counter(struct check *c, bool writable)
 {
 	const struct snapshot *s = c->cur;
 	const char *name = writable ? "writeable_count" : "pmap_count";
-	uint32_t *n = count_pages(c, writable);
+	const uint32_t *n = check_page_counts(c, writable);
 	for (uint64_t i = 0; n != NULL && i < s->nvmp; i++) {
 		uint32_t found = writable ? s->vmp[i].writeable_count : s->vmp[i].pmap_count;
 		if (found == n[i])
@@ -97,7 +104,6 @@ static void check_page_counter(struct check *c, bool writable)
 		vio_page(v, c, (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT);
 		vio_counter(v, name, n[i], found);
 	}
-	free(n);
 }
 
 void inv_pmap_count(struct check *c)
@@ -113,7 +119,7 @@ void inv_writeable_count(struct check *c)
 void inv_page_flags(struct check *c)
 {
 	const struct snapshot *s = c->cur;
-	uint32_t *mapped = count_pages(c, false), *writable = count_pages(c, true);
+	const uint32_t *mapped = check_page_counts(c, false), *writable = check_page_counts(c, true);
 	for (uint64_t i = 0; mapped != NULL && writable != NULL && i < s->nvmp; i++) {
 		uint32_t f = s->vmp[i].flags;
 		const char *miss = mapped[i] && !(f & PTS_PGF_MAPPED)	     ? "MAPPED"
@@ -125,6 +131,4 @@ void inv_page_flags(struct check *c)
 					  writable[i], miss);
 		vio_page(v, c, (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT);
 	}
-	free(mapped);
-	free(writable);
 }

@@ -258,6 +258,8 @@ static void run_checks(struct monitor *m, const struct pts_op *op, const struct 
 		check_issues(&c);
 		c.inv->fn(&c);
 	}
+	free(c.page_mapped);
+	free(c.page_writable);
 }
 
 static void set_op(struct monitor *m, uint64_t op_index, uint32_t kind, const char *text)

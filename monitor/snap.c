@@ -26,6 +26,7 @@ void snap_free(struct snapshot *s)
 {
 	free(s->hash);
 	free(s->vmp);
+	free(s->vmp_raw);
 	free(s->pv);
 	free(s->pool.page);
 	free(s->issue);
@@ -168,42 +169,46 @@ static int read_pmaps(struct snapshot *s, struct kview *kv)
 
 /* ---- vm_page array */
 
-static int read_vm_pages(struct snapshot *s, struct kview *kv)
+static void parse_vm_page(const struct pts_descriptor *d, const uint8_t *b, struct vmp *v)
+{
+	v->phys_addr = le_field(b, d->off_vmp_phys_addr, 8);
+	v->usage = (uint32_t)le_field(b, d->off_vmp_usage, 4);
+	v->pv_list = le_field(b, d->off_vmp_pv_list, 8);
+	v->attrs = (uint32_t)le_field(b, d->off_vmp_attrs, 4);
+	v->flags = (uint32_t)le_field(b, d->off_vmp_flags, 4);
+	v->pmap_count = (uint32_t)le_field(b, d->off_vmp_pmap_count, 4);
+	v->writeable_count = (uint32_t)le_field(b, d->off_vmp_writeable_count, 4);
+	v->wire_count = (uint32_t)le_field(b, d->off_vmp_wire_count, 4);
+	v->ptp_pmap = le_field(b, d->off_vmp_ptp_pmap, 8);
+	v->ptp_va = le_field(b, d->off_vmp_ptp_va, 8);
+	v->ptp_level = (uint32_t)le_field(b, d->off_vmp_ptp_level, 4);
+	v->ptp_hnext = le_field(b, d->off_vmp_ptp_hnext, 8);
+}
+
+/* the whole array is copied; only entries whose bytes changed are parsed */
+static int read_vm_pages(struct snapshot *s, struct kview *kv, const struct snapshot *prev)
 {
 	const struct pts_descriptor *d = kv->d;
-	size_t bytes = d->vm_page_count * d->vm_page_size;
-	uint8_t *buf = malloc(bytes);
-	if (buf == NULL)
+	size_t size = d->vm_page_size, bytes = d->vm_page_count * size;
+	if (s->vmp_raw == NULL && (s->vmp_raw = malloc(bytes)) == NULL)
 		return -1;
-	if (s->vmp == NULL && (s->vmp = calloc(d->vm_page_count, sizeof *s->vmp)) == NULL) {
-		free(buf);
+	if (s->vmp == NULL && (s->vmp = calloc(d->vm_page_count, sizeof *s->vmp)) == NULL)
 		return -1;
-	}
 	s->nvmp = 0;
-	if (kva_read(kv, d->vm_page_array, buf, bytes) != 0) {
+	if (kva_read(kv, d->vm_page_array, s->vmp_raw, bytes) != 0) {
 		snap_issue(s, "AS-5", "vm_page array at kva 0x%llx unreadable",
 			   (unsigned long long)d->vm_page_array);
-		free(buf);
 		return 0;
 	}
+	bool reuse = prev != NULL && prev->nvmp == d->vm_page_count && prev->vmp_raw != NULL;
 	for (uint64_t i = 0; i < d->vm_page_count; i++) {
-		const uint8_t *b = buf + i * d->vm_page_size;
-		struct vmp *v = &s->vmp[i];
-		v->phys_addr = le_field(b, d->off_vmp_phys_addr, 8);
-		v->usage = (uint32_t)le_field(b, d->off_vmp_usage, 4);
-		v->pv_list = le_field(b, d->off_vmp_pv_list, 8);
-		v->attrs = (uint32_t)le_field(b, d->off_vmp_attrs, 4);
-		v->flags = (uint32_t)le_field(b, d->off_vmp_flags, 4);
-		v->pmap_count = (uint32_t)le_field(b, d->off_vmp_pmap_count, 4);
-		v->writeable_count = (uint32_t)le_field(b, d->off_vmp_writeable_count, 4);
-		v->wire_count = (uint32_t)le_field(b, d->off_vmp_wire_count, 4);
-		v->ptp_pmap = le_field(b, d->off_vmp_ptp_pmap, 8);
-		v->ptp_va = le_field(b, d->off_vmp_ptp_va, 8);
-		v->ptp_level = (uint32_t)le_field(b, d->off_vmp_ptp_level, 4);
-		v->ptp_hnext = le_field(b, d->off_vmp_ptp_hnext, 8);
+		const uint8_t *b = s->vmp_raw + i * size;
+		if (reuse && memcmp(b, prev->vmp_raw + i * size, size) == 0)
+			s->vmp[i] = prev->vmp[i];
+		else
+			parse_vm_page(d, b, &s->vmp[i]);
 	}
 	s->nvmp = d->vm_page_count;
-	free(buf);
 	return 0;
 }
 
@@ -450,7 +455,7 @@ static int walk_pmaps(struct snapshot *s, const struct snap_params *p)
 int snap_read(struct snapshot *s, const struct snap_params *p)
 {
 	s->nissue = 0;
-	if (read_pmaps(s, p->kv) != 0 || read_vm_pages(s, p->kv) != 0 || walk_pmaps(s, p) != 0 ||
+	if (read_pmaps(s, p->kv) != 0 || read_vm_pages(s, p->kv, p->prev) != 0 || walk_pmaps(s, p) != 0 ||
 	    read_pv_lists(s, p->kv, p->max_pv) != 0 || read_pool(s, p->kv) != 0)
 		return -1;
 	read_tlb_head(s, p->kv);

@@ -68,6 +68,7 @@ struct snapshot {
 	uint64_t curpmap;
 	struct vmp *vmp;
 	uint64_t nvmp;
+	uint8_t *vmp_raw; /* the array as read, to parse only what changed */
 	struct pv_snap *pv;
 	size_t npv, pv_cap;
 	struct hmap pv_by_va; /* (owner, va) -> pv index + 1 of the first such entry */
