@@ -96,3 +96,13 @@ void guest_opts_close(struct guest_opts *g)
 		fclose(g->console_file);
 	g->console_file = NULL;
 }
+
+void check_opt_apply(struct session_config *cfg, const char *arg)
+{
+	if (strcmp(arg, "full") == 0)
+		cfg->incremental = false;
+	else if (strcmp(arg, "incremental") == 0)
+		cfg->incremental = true;
+	else
+		cfg->check_spec = arg;
+}

@@ -60,6 +60,8 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 /* Opens --console; 0 or EXIT_USAGE. */
 int guest_opts_finish(struct guest_opts *g, const char *cmd);
 void guest_opts_close(struct guest_opts *g);
+/* --check full|incremental|SPEC: the check mode, or invariants switched off */
+void check_opt_apply(struct session_config *cfg, const char *arg);
 /* getopt's complaint, in one line, with the subcommand's name. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -25,7 +25,8 @@ static const char fuzz_help[] =
 	"  --keep-going      go on after the first finding\n"
 	"  --no-minimize     do not minimise new findings\n"
 	"  --sequence-length L  restart the guest every L ops (default 1000; 0 = never)\n"
-	"  --check SPEC      invariants to switch off, e.g. -TLB,-POOL-3 (see ptshadow invariants)\n"
+	"  --check MODE|SPEC full or incremental (default full), or invariants to switch\n"
+	"                    off, e.g. -TLB,-POOL-3 (see ptshadow invariants); may repeat\n"
 	"  --quiet           no status line\n"
 	GUEST_OPTIONS_HELP;
 
@@ -97,7 +98,7 @@ static int fuzz_parse(int argc, char **argv, struct campaign_config *c, struct g
 				return usage_error("fuzz", "--sequence-length %s: not a number", optarg);
 			break;
 		case OPT_CHECK:
-			g->cfg.check_spec = optarg;
+			check_opt_apply(&g->cfg, optarg);
 			break;
 		case OPT_QUIET:
 			c->quiet = true;

@@ -22,7 +22,8 @@ static const char run_help[] =
 	"  --trace           print every op with its result\n"
 	"  --out DIR         where findings are written (default: out)\n"
 	"  --keep-going      record every violation and go on (default: stop at the first)\n"
-	"  --check SPEC      invariants to switch off, e.g. -TLB,-POOL-3 (see ptshadow invariants)\n"
+	"  --check MODE|SPEC full or incremental (default full), or invariants to switch\n"
+	"                    off, e.g. -TLB,-POOL-3 (see ptshadow invariants); may repeat\n"
 	"  --no-monitor      only run the ops and compare results (no invariant checks)\n"
 	"  --stats           print the median guest time and check time of each op kind\n"
 	GUEST_OPTIONS_HELP;
@@ -78,7 +79,7 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 			o->keep_going = true;
 			break;
 		case OPT_CHECK:
-			o->g.cfg.check_spec = optarg;
+			check_opt_apply(&o->g.cfg, optarg);
 			break;
 		case OPT_NO_MONITOR:
 			o->g.cfg.monitor = false;

@@ -217,5 +217,6 @@ void vm_destroy(struct vm *vm)
 		close(vm->kvm_fd);
 	if (vm->mem.base != NULL)
 		munmap(vm->mem.base, vm->mem.size);
+	vm_dirty_free(vm);
 	memset(vm, 0, sizeof(*vm));
 }

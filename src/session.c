@@ -67,6 +67,8 @@ static int monitor_attach(struct session *s)
 
 	s->gmem.base = s->vm.mem.base;
 	s->gmem.size = s->vm.mem.size;
+	s->gmem.page_dirty = NULL; /* full: every page counts as written */
+	s->gmem.dirty_ctx = &s->vm;
 	s->mon = monitor_create(&s->gmem, s->vm.desc_gpa, &mc, err, sizeof(err));
 	if (s->mon == NULL) {
 		snprintf(s->err, sizeof(s->err), "monitor: %s", err);
@@ -208,6 +210,14 @@ enum session_status session_op(struct session *s, struct script_op *sop)
 		uint64_t t0 = now_ns();
 		int n;
 		script_op_format(sop, text, sizeof(text));
+		if (s->cfg.incremental) {
+			bool full = s->cfg.full_every != 0 && s->ops_done % s->cfg.full_every == 0;
+			if (vm_dirty_sync(&s->vm) != 0) {
+				session_fail(s, "monitor");
+				return SESSION_ERROR;
+			}
+			s->gmem.page_dirty = full ? NULL : vm_page_dirty;
+		}
 		monitor_clear_violations(s->mon);
 		n = monitor_after_op(s->mon, &sop->op, s->ops_done - 1, text, vm_cr3(&s->vm));
 		s->last_check_ns = now_ns() - t0;
@@ -265,7 +275,7 @@ void session_destroy(struct session *s)
 	if (s->mon != NULL)
 		monitor_destroy(s->mon);
 	s->mon = NULL;
-	if (s->snap.valid || s->snap.bitmap != NULL)
+	if (s->snap.valid)
 		vm_snapshot_free(&s->vm, &s->snap);
 	vm_destroy(&s->vm);
 }

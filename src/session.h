@@ -25,6 +25,8 @@ struct session_config {
 	bool monitor;    /* check invariants after every op */
 	const char *check_spec; /* --check: invariants switched off */
 	bool snapshot;   /* capture the VM after boot so session_reset can go back */
+	bool incremental; /* monitor re-reads only pages KVM's dirty log names */
+	unsigned full_every; /* with incremental: a full check every N ops (0 = never) */
 };
 
 /* What became of one op. */

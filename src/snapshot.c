@@ -31,14 +31,6 @@ static int complete_pending_io(struct vm *vm)
 	return 0;
 }
 
-static int dirty_log_fetch(struct vm *vm, uint64_t *bitmap)
-{
-	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bitmap };
-
-	if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
-		return snap_fail(vm, "KVM_GET_DIRTY_LOG");
-	return 0;
-}
 
 int vm_snapshot_take(struct vm *vm, struct vm_snapshot *snap)
 {
@@ -51,18 +43,17 @@ int vm_snapshot_take(struct vm *vm, struct vm_snapshot *snap)
 	    ioctl(vm->vcpu_fd, KVM_GET_SREGS, &snap->sregs) < 0 ||
 	    ioctl(vm->vcpu_fd, KVM_GET_FPU, &snap->fpu) < 0)
 		return snap_fail(vm, "saving vCPU state");
-	snap->bitmap_words = (pages + 63) / 64;
-	snap->bitmap = calloc(snap->bitmap_words, sizeof(uint64_t));
+	(void)pages;
 	snap->mem = mmap(NULL, vm->mem.size, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (snap->bitmap == NULL || snap->mem == MAP_FAILED) {
+	if (snap->mem == MAP_FAILED) {
 		snap->mem = NULL;
-		vm_snapshot_free(vm, snap);
 		return snap_fail(vm, "snapshot memory");
 	}
-	/* clear the log first: from here on it lists what differs from the copy */
-	if (dirty_log_fetch(vm, snap->bitmap) < 0)
+	/* clear the log first: from here on dirty_since lists what differs */
+	if (vm_dirty_sync(vm) < 0)
 		return -1;
+	memset(vm->dirty_since, 0, vm->dirty_words * sizeof(uint64_t));
 	memcpy(snap->mem, vm->mem.base, vm->mem.size);
 	snap->valid = true;
 	return 0;
@@ -85,11 +76,12 @@ int vm_snapshot_restore(struct vm *vm, struct vm_snapshot *snap, uint64_t host_g
 		snprintf(vm->error, sizeof(vm->error), "no snapshot to restore");
 		return -1;
 	}
-	if (complete_pending_io(vm) < 0 || dirty_log_fetch(vm, snap->bitmap) < 0)
+	if (complete_pending_io(vm) < 0 || vm_dirty_sync(vm) < 0)
 		return -1;
 	snap->pages_restored = 0;
-	for (uint64_t w = 0; w < snap->bitmap_words; w++) {
-		uint64_t bits = snap->bitmap[w];
+	for (uint64_t w = 0; w < vm->dirty_words; w++) {
+		uint64_t bits = vm->dirty_since[w];
+		vm->dirty_since[w] = 0;
 		while (bits != 0) {
 			uint64_t pfn = w * 64 + (uint64_t)__builtin_ctzll(bits);
 			bits &= bits - 1;
@@ -115,6 +107,5 @@ void vm_snapshot_free(struct vm *vm, struct vm_snapshot *snap)
 {
 	if (snap->mem != NULL)
 		munmap(snap->mem, vm->mem.size);
-	free(snap->bitmap);
 	memset(snap, 0, sizeof(*snap));
 }

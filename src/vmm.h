@@ -101,6 +101,12 @@ struct vm {
 	uint64_t exits, hypercalls;
 	unsigned timeout_s;
 	volatile int timed_out;
+
+	/* KVM dirty log: one owner of KVM_GET_DIRTY_LOG (vm_dirty_sync) */
+	uint64_t *dirty_last;  /* pages the guest wrote since the previous sync */
+	uint64_t *dirty_since; /* pages written since the snapshot (restore set) */
+	uint64_t dirty_words;
+	uint64_t dirty_syncs;
 };
 
 struct vm_config {
@@ -123,6 +129,13 @@ const char *vm_event_name(enum vm_event ev);
 void vm_dump_regs(struct vm *vm, FILE *f);
 uint64_t vm_cr3(struct vm *vm);
 
+/* dirty.c: fetch KVM's dirty log (and clear it) into dirty_last, OR it
+ * into dirty_since; vm_page_dirty reads dirty_last. */
+int vm_dirty_init(struct vm *vm);
+int vm_dirty_sync(struct vm *vm);
+bool vm_page_dirty(void *vm, uint64_t gpa); /* struct gmem page_dirty hook */
+void vm_dirty_free(struct vm *vm);
+
 /* snapshot.c: capture after boot, restore by copying back dirty pages */
 #include <linux/kvm.h>
 struct vm_snapshot {
@@ -131,8 +144,6 @@ struct vm_snapshot {
 	struct kvm_sregs sregs;
 	struct kvm_fpu fpu;
 	uint8_t *mem;      /* copy of guest RAM at capture */
-	uint64_t *bitmap;  /* dirty-log buffer */
-	uint64_t bitmap_words;
 	uint64_t restores, pages_restored; /* pages_restored: last restore */
 };
 int vm_snapshot_take(struct vm *vm, struct vm_snapshot *snap);
