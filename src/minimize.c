@@ -190,6 +190,76 @@ static bool ddmin_pass(struct mctx *c, struct script *sc)
 	return changed;
 }
 
+/* A copy of sc without the ops that name pmap `name` (the last op is kept). */
+static struct script *script_without_pmap(const struct script *sc, const char *name)
+{
+	struct script *out = script_new(sc->file);
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < sc->n_ops; i++)
+		if ((i + 1 == sc->n_ops || strcmp(sc->ops[i].pmap_name, name) != 0) &&
+		    script_append(out, &sc->ops[i]) != 0) {
+			script_free(out);
+			return NULL;
+		}
+	return out;
+}
+
+/* A copy of sc without ops i and j. */
+static struct script *script_without_pair(const struct script *sc, size_t i, size_t j)
+{
+	struct script *out = script_new(sc->file);
+
+	if (out == NULL)
+		return NULL;
+	for (size_t k = 0; k < sc->n_ops; k++)
+		if (k != i && k != j && script_append(out, &sc->ops[k]) != 0) {
+			script_free(out);
+			return NULL;
+		}
+	return out;
+}
+
+/*
+ * What ddmin cannot see: ops that only make sense together.  Drop every op
+ * of one pmap at once, and each create with its matching destroy.
+ */
+static bool structure_pass(struct mctx *c, struct script *sc)
+{
+	bool changed = false;
+
+	for (size_t i = 0; i + 1 < sc->n_ops && !c->failed; i++) {
+		const struct script_op *o = &sc->ops[i];
+		struct script *cand = NULL;
+
+		if (o->op.kind != PTS_OP_CREATE)
+			continue;
+		cand = script_without_pmap(sc, o->pmap_name);
+		if (cand != NULL && reproduces(c, cand)) {
+			script_replace(sc, cand);
+			changed = true;
+			i = (size_t)-1; /* start over: indexes moved */
+			continue;
+		}
+		script_free(cand);
+		for (size_t j = i + 1; j + 1 < sc->n_ops; j++) {
+			if (sc->ops[j].op.kind != PTS_OP_DESTROY ||
+			    strcmp(sc->ops[j].pmap_name, o->pmap_name) != 0)
+				continue;
+			cand = script_without_pair(sc, i, j);
+			if (cand != NULL && reproduces(c, cand)) {
+				script_replace(sc, cand);
+				changed = true;
+			} else {
+				script_free(cand);
+			}
+			break;
+		}
+	}
+	return changed;
+}
+
 /* Try one simplification of op i; keep it if the script still fails. */
 static bool try_edit(struct mctx *c, struct script *sc, size_t i, const struct script_op *edited)
 {
@@ -281,6 +351,7 @@ int minimize_script(const struct session_config *cfg, struct script *sc, uint64_
 	}
 	for (int round = 0; round < 4 && !c.failed; round++) {
 		bool changed = ddmin_pass(&c, sc);
+		changed |= structure_pass(&c, sc);
 		changed |= simplify_pass(&c, sc);
 		if (!changed)
 			break;
