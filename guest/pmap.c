@@ -186,7 +186,8 @@ struct pmap *pmap_create(uint32_t slot)
 	pg = vm_page_alloc(PTS_PG_PTP);
 	if (pg == NULL)
 		return NULL;
-	memset(pm, 0, sizeof(*pm));
+	_Static_assert(sizeof(*pm) % 8 == 0, "struct pmap is whole qwords");
+	qwords_zero(pm, sizeof(*pm) / 8);
 	pg->ptp_pmap = pm;
 	pg->ptp_level = PTP_LEVELS;
 	pg->ptp_va = 0;
@@ -382,7 +383,8 @@ fail:
 	for (int level = 1; level < PTP_LEVELS; level++)
 		if (newptp[level] != NULL)
 			vm_page_free(newptp[level]);
-	KASSERT(flags & PMAP_CANFAIL);
+	if (!(flags & PMAP_CANFAIL))
+		panic("pmap_enter: no memory for a page-table page or pv entry (va %#lx)", va);
 	return PMAP_ENOMEM;
 }
 
@@ -392,11 +394,12 @@ static void pmap_remove_pte(struct pmap *pm, struct vm_page *ptp, pt_entry_t *pt
                             bool teardown)
 {
 	pt_entry_t opte = pmap_pte_swap(ptep, 0);
-	struct vm_page *pg = pte_page(opte);
+	struct vm_page *pg;
 	struct pv_entry *pve;
 
 	KASSERT((opte & PG_V) && (opte & PG_PVLIST));
 	KASSERT(pm->pm_resident_count > 0 && ptp->wire_count > 1);
+	pg = pte_page(opte);
 	pm->pm_resident_count--;
 	if (opte & PG_W)
 		pm->pm_wired_count--;
