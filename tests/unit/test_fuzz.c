@@ -1,0 +1,311 @@
+/* tests/unit/test_fuzz.c - the fuzz side: the generator is deterministic and
+ * only emits valid ops, profiles load or fail with FILE:LINE, a campaign
+ * finds a mutant, minimises it and replay reproduces it, the same seed gives
+ * the same findings, SIGTERM leaves complete output, bad scripts exit 2.
+ */
+#include <glob.h>
+#include <jansson.h>
+
+#include "fuzz.h"
+#include "testutil.h"
+
+/* ---- generator (no VM) ---------------------------------------------------- */
+
+static void load_profile(const char *name, struct fuzz_profile *p)
+{
+	char err[512];
+
+	ck_assert_msg(fuzz_profile_load(name, p, err, sizeof(err)) == 0, "%s: %s", name, err);
+}
+
+START_TEST(generator_is_deterministic)
+{
+	struct fuzz_profile p;
+	struct fuzz_gen a, b, c;
+	struct script_op x, y, z;
+	unsigned differ = 0;
+
+	load_profile("default", &p);
+	fuzz_gen_init(&a, &p, 42, 1024);
+	fuzz_gen_init(&b, &p, 42, 1024);
+	fuzz_gen_init(&c, &p, 43, 1024);
+	for (int i = 0; i < 20000; i++) {
+		fuzz_gen_next(&a, &x);
+		fuzz_gen_next(&b, &y);
+		fuzz_gen_next(&c, &z);
+		ck_assert_msg(memcmp(&x.op, &y.op, sizeof(x.op)) == 0 &&
+				      strcmp(x.pmap_name, y.pmap_name) == 0,
+			      "op %d differs for the same seed", i);
+		differ += memcmp(&x.op, &z.op, sizeof(x.op)) != 0;
+	}
+	ck_assert_uint_gt(differ, 1000);
+}
+END_TEST
+
+/* Every generated op parses back and names only live pmaps, in every profile. */
+START_TEST(generator_emits_valid_scripts)
+{
+	static const char *const profiles[] = { "default", "aliasing", "churn", "boundaries" };
+	struct fuzz_profile p;
+	struct fuzz_gen g;
+	struct script *sc;
+	char err[512], text[OPS_TEXT_MAX], msg[256];
+	unsigned kinds = 0;
+
+	load_profile(profiles[_i], &p);
+	fuzz_gen_init(&g, &p, 7, PTS_DEFAULT_ARENA_PAGES);
+	sc = script_new("gen");
+	for (int i = 0; i < 20000; i++) {
+		struct script_op o, back;
+		fuzz_gen_next(&g, &o);
+		kinds |= 1u << o.op.kind;
+		ck_assert_int_eq(script_append(sc, &o), 0);
+		script_op_format(&o, text, sizeof(text));
+		ck_assert_msg(script_op_parse(text, NULL, &back, msg, sizeof(msg)) == 1,
+			      "%s: op %d '%s' does not parse: %s", profiles[_i], i, text, msg);
+	}
+	uint32_t slots[20000];
+	for (size_t i = 0; i < sc->n_ops; i++)
+		slots[i] = sc->ops[i].op.pmap;
+	ck_assert_msg(script_assign_slots(sc, err, sizeof(err)) == 0, "%s: %s", profiles[_i], err);
+	for (size_t i = 0; i < sc->n_ops; i++)
+		if (op_names_pmap(sc->ops[i].op.kind))
+			ck_assert_msg(slots[i] == sc->ops[i].op.pmap, "op %zu: slot %u, parser says %u", i,
+				      slots[i], sc->ops[i].op.pmap);
+	/* every op kind with a weight shows up */
+	for (uint32_t k = PTS_OP_CREATE; k < PTS_OP_COUNT; k++)
+		if (p.weight[k] > 0)
+			ck_assert_msg(kinds & (1u << k), "%s never generated %s", profiles[_i],
+				      op_kind_name(k));
+	script_free(sc);
+}
+END_TEST
+
+struct bad_profile {
+	const char *text;
+	const char *want; /* substring of the message, after FILE: */
+};
+
+static const struct bad_profile bad_profiles[] = {
+	{ "[generator]\npages = 4\n[bogus]\n", ":3: unknown section [bogus]" },
+	{ "[generator]\npages = x\n", ":2: pages: 'x' is not a number" },
+	{ "[generator]\nfrobs = 3\n", ":2: unknown generator key 'frobs'" },
+	{ "[weights]\nflip = 3\n", ":2: unknown op kind 'flip'" },
+	{ "[weights]\nenter = 3\n", "no [regions]" },
+	{ "[regions]\n0x7ffffffff000 2\n[weights]\nenter = 1\n", ":2: region 0x7ffffffff000 + 2 pages" },
+	{ "[regions]\n0x1001 2\n", ":2: region start '0x1001'" },
+	{ "[regions]\n0x1000 2\n[weights]\nenter = 0\ncreate = 0\n", "needs a weight for enter or create" },
+	{ "pages = 3\n", ":1: 'pages = 3' outside any section" },
+	{ "[generator]\nwired = 101\n", ":2: wired: 101 is above the maximum 100" },
+};
+
+START_TEST(bad_profile_is_refused)
+{
+	const struct bad_profile *b = &bad_profiles[_i];
+	struct fuzz_profile p;
+	char err[512], path[600];
+
+	snprintf(path, sizeof(path), "%s/bad.ini", tu_dir);
+	tu_write_file(path, b->text, strlen(b->text));
+	ck_assert_int_eq(fuzz_profile_load(path, &p, err, sizeof(err)), -1);
+	ck_assert_msg(strncmp(err, path, strlen(path)) == 0 && strstr(err, b->want) != NULL,
+		      "got \"%s\", want \"%s\"", err, b->want);
+	ck_assert_ptr_null(strchr(err, '\n'));
+}
+END_TEST
+
+/* ---- through the command line --------------------------------------------- */
+
+START_TEST(bad_profile_exits_2)
+{
+	struct tu_proc p;
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/bad.ini", tu_dir);
+	tu_write_file(path, "[generator]\nfrobs = 1\n", 22);
+	char *argv[] = { (char *)tu_bin(), "fuzz", "--profile", path, "--ops", "10",
+			 (char *)tu_guest(), NULL };
+	tu_run(&p, 30, argv);
+	ck_assert_int_eq(p.status, 2);
+	ck_assert_msg(strstr(p.err, ":2: unknown generator key 'frobs'") != NULL, "%s", p.err);
+	tu_proc_free(&p);
+}
+END_TEST
+
+START_TEST(bad_script_exits_2)
+{
+	glob_t g;
+	char first[512];
+
+	ck_assert_int_eq(glob("tests/bad/*.ops", 0, NULL, &g), 0);
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		FILE *f = fopen(g.gl_pathv[i], "r");
+		struct tu_proc p;
+		ck_assert_ptr_nonnull(f);
+		ck_assert_ptr_nonnull(fgets(first, sizeof(first), f));
+		fclose(f);
+		first[strcspn(first, "\n")] = '\0';
+		char *argv[] = { (char *)tu_bin(), "run", "--ops", g.gl_pathv[i], (char *)tu_guest(),
+				 NULL };
+		tu_run(&p, 30, argv);
+		ck_assert_msg(p.status == 2, "%s: exit %d", g.gl_pathv[i], p.status);
+		ck_assert_msg(strstr(p.err, first + 10) != NULL && tu_count_lines(p.err) == 1,
+			      "%s: stderr \"%s\", want one line with \"%s\"", g.gl_pathv[i], p.err,
+			      first + 10);
+		tu_proc_free(&p);
+	}
+	globfree(&g);
+}
+END_TEST
+
+static json_t *load_json(const char *path)
+{
+	json_error_t je;
+	json_t *j = json_load_file(path, 0, &je);
+
+	ck_assert_msg(j != NULL, "%s: %s", path, je.text);
+	return j;
+}
+
+/* The first crash directory under out: its name, and min.ops's text. */
+static void first_crash(const char *out, char *sig, size_t siglen, char **min)
+{
+	char pattern[700];
+	glob_t g;
+
+	snprintf(pattern, sizeof(pattern), "%s/crashes/*/report.json", out);
+	ck_assert_msg(glob(pattern, 0, NULL, &g) == 0 && g.gl_pathc == 1, "want one crash dir in %s",
+		      out);
+	const char *dir = g.gl_pathv[0];
+	const char *slash = strrchr(dir, '/');
+	snprintf(sig, siglen, "%.*s", (int)(slash - dir), dir);
+	globfree(&g);
+	char path[800];
+	snprintf(path, sizeof(path), "%s/min.ops", sig);
+	*min = tu_read_file(path, NULL);
+}
+
+static const char mutant[] = "build/mutants/remove-forgets-modified.elf";
+
+/* fuzz finds the mutant, minimises it to a few ops, replay reproduces it,
+ * and a second campaign with the same seed finds the same thing. */
+START_TEST(campaign_finds_minimises_replays)
+{
+	char out1[600], out2[600], sig1[700], sig2[700], path[800];
+	char *min1 = NULL, *min2 = NULL;
+	struct tu_proc p;
+
+	if (!tu_have_kvm()) {
+		tu_skip("campaign_finds_minimises_replays", "no /dev/kvm");
+		return;
+	}
+	ck_assert_msg(access(mutant, R_OK) == 0, "%s missing: make mutants", mutant);
+	snprintf(out1, sizeof(out1), "%s/a", tu_dir);
+	snprintf(out2, sizeof(out2), "%s/b", tu_dir);
+	char *argv1[] = { (char *)tu_bin(), "fuzz", "--seed", "1", "--ops", "5000", "--jobs", "1",
+			  "--quiet", "--out", out1, (char *)mutant, NULL };
+	tu_run(&p, 600, argv1);
+	ck_assert_msg(p.status == 1, "exit %d\n%s%s", p.status, p.out, p.err);
+	tu_proc_free(&p);
+	first_crash(out1, sig1, sizeof(sig1), &min1);
+	ck_assert_ptr_nonnull(min1);
+	ck_assert_uint_le(tu_count_lines(min1), 31); /* header comment + at most 30 ops */
+
+	snprintf(path, sizeof(path), "%s/min.ops", sig1);
+	char *argv2[] = { (char *)tu_bin(), "replay", path, NULL };
+	tu_run(&p, 120, argv2);
+	ck_assert_msg(p.status == 1 && strstr(p.out, "reproduced") != NULL, "replay: exit %d\n%s%s",
+		      p.status, p.out, p.err);
+	tu_proc_free(&p);
+
+	char *argv3[] = { (char *)tu_bin(), "fuzz", "--seed", "1", "--ops", "5000", "--jobs", "1",
+			  "--quiet", "--out", out2, (char *)mutant, NULL };
+	tu_run(&p, 600, argv3);
+	ck_assert_int_eq(p.status, 1);
+	tu_proc_free(&p);
+	first_crash(out2, sig2, sizeof(sig2), &min2);
+	ck_assert_str_eq(strrchr(sig1, '/'), strrchr(sig2, '/'));
+	/* the same ops; the header comment carries the (varying) time taken */
+	ck_assert_str_eq(strchr(min1, '\n'), strchr(min2, '\n'));
+
+	json_t *s1, *s2;
+	snprintf(path, sizeof(path), "%s/stats.json", out1);
+	s1 = load_json(path);
+	snprintf(path, sizeof(path), "%s/stats.json", out2);
+	s2 = load_json(path);
+	ck_assert_int_eq(json_integer_value(json_object_get(s1, "ops")),
+			 json_integer_value(json_object_get(s2, "ops")));
+	ck_assert_int_eq(json_integer_value(json_object_get(s1, "unique_findings")), 1);
+	json_decref(s1);
+	json_decref(s2);
+	free(min1);
+	free(min2);
+}
+END_TEST
+
+/* SIGTERM: the campaign stops, stats.json is complete and says so. */
+START_TEST(sigterm_leaves_complete_output)
+{
+	char out[600], path[700];
+	pid_t pid;
+	int st;
+
+	if (!tu_have_kvm()) {
+		tu_skip("sigterm_leaves_complete_output", "no /dev/kvm");
+		return;
+	}
+	snprintf(out, sizeof(out), "%s/sig", tu_dir);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(tu_bin(), tu_bin(), "fuzz", "--seed", "3", "--time", "120", "--jobs", "2",
+		      "--out", out, tu_guest(), (char *)NULL);
+		_exit(127);
+	}
+	snprintf(path, sizeof(path), "%s/stats.json", out);
+	for (int i = 0; i < 300 && access(path, R_OK) != 0; i++)
+		usleep(100000);
+	sleep(3);
+	kill(pid, SIGTERM);
+	double t0 = tu_now();
+	while (waitpid(pid, &st, WNOHANG) == 0) {
+		ck_assert_msg(tu_now() - t0 < 60, "fuzz did not stop within 60 s of SIGTERM");
+		usleep(50000);
+	}
+	ck_assert(WIFEXITED(st));
+	json_t *j = load_json(path);
+	ck_assert(json_is_true(json_object_get(j, "finished")));
+	ck_assert(json_integer_value(json_object_get(j, "ops")) > 0);
+	json_decref(j);
+}
+END_TEST
+
+Suite *suite_fuzz(void);
+
+Suite *suite_fuzz(void)
+{
+	Suite *s = suite_create("fuzz");
+	TCase *gen = tcase_create("generator");
+	TCase *prof = tcase_create("profiles");
+	TCase *cli = tcase_create("campaign");
+
+	tcase_set_timeout(gen, 60);
+	tcase_add_test(gen, generator_is_deterministic);
+	tcase_add_loop_test(gen, generator_emits_valid_scripts, 0, 4);
+	suite_add_tcase(s, gen);
+	tu_tmpdir_fixture(prof);
+	tcase_add_loop_test(prof, bad_profile_is_refused, 0,
+			    (int)(sizeof(bad_profiles) / sizeof(bad_profiles[0])));
+	suite_add_tcase(s, prof);
+	tu_tmpdir_fixture(cli);
+	tcase_set_timeout(cli, 1500);
+	tcase_add_test(cli, bad_profile_exits_2);
+	tcase_add_test(cli, bad_script_exits_2);
+	tcase_add_test(cli, campaign_finds_minimises_replays);
+	tcase_add_test(cli, sigterm_leaves_complete_output);
+	suite_add_tcase(s, cli);
+	return s;
+}
