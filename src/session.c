@@ -154,12 +154,12 @@ int session_boot(struct session *s, const struct session_config *cfg)
 				continue;
 			if (ring_attach(s) < 0)
 				return EXIT_FINDING;
+			s->ring->stop_each = cfg->stop_each;
+			s->ring->tsc_khz = s->vm.tsc_khz;
 			if (cfg->snapshot && session_capture(s) != 0)
 				return EXIT_INTERNAL;
 			if (cfg->monitor && monitor_attach(s) != 0)
 				return s->mon_rc;
-			s->ring->stop_each = cfg->stop_each;
-			s->ring->tsc_khz = s->vm.tsc_khz;
 			/* the guest waits for ops with an OP_DONE on an empty ring */
 			return 0;
 		}
@@ -288,4 +288,80 @@ size_t session_nviolations(const struct session *s)
 const struct violation *session_violation(const struct session *s, size_t i)
 {
 	return s->mon != NULL ? monitor_violation(s->mon, i) : NULL;
+}
+
+/* ---- for benchmarks: monitor on/off, many ops per exit, snapshot now ---- */
+
+int session_monitor_start(struct session *s, bool incremental)
+{
+	s->cfg.incremental = incremental;
+	if (s->mon != NULL)
+		monitor_destroy(s->mon);
+	s->mon = NULL;
+	if (incremental && vm_dirty_sync(&s->vm) != 0)
+		return -1;
+	return monitor_attach(s);
+}
+
+void session_monitor_stop(struct session *s)
+{
+	if (s->mon != NULL)
+		monitor_destroy(s->mon);
+	s->mon = NULL;
+}
+
+int session_capture_now(struct session *s)
+{
+	if (s->snap.valid)
+		vm_snapshot_free(&s->vm, &s->snap);
+	return session_capture(s);
+}
+
+void session_set_stop_each(struct session *s, bool on)
+{
+	s->cfg.stop_each = on;
+	s->ring->stop_each = on;
+}
+
+/*
+ * Post ops without a stop after each (stop_each off): up to a ring's worth at
+ * a time, the guest signals only when the ring is empty.  No monitor checks.
+ */
+enum session_status session_run_batch(struct session *s, struct script_op *ops, size_t n)
+{
+	struct pts_ring *r = s->ring;
+	size_t done = 0;
+
+	while (done < n) {
+		uint64_t head = r->head, want;
+		size_t k = n - done < PTS_RING_SLOTS ? n - done : PTS_RING_SLOTS;
+		if (r->tail != head) {
+			snprintf(s->err, sizeof(s->err), "guest ring out of step");
+			return SESSION_GUEST_DIED;
+		}
+		for (size_t i = 0; i < k; i++) {
+			struct pts_op *slot = &r->slots[(head + i) % PTS_RING_SLOTS];
+			*slot = ops[done + i].op;
+			slot->seq = s->ops_done + i;
+			slot->result = PTS_RES_PENDING;
+		}
+		want = head + k;
+		__atomic_store_n(&r->head, want, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) != want) {
+			enum vm_event ev = vm_run(&s->vm);
+			if (ev != VM_EV_OP_DONE) {
+				session_fail(s, "guest");
+				return status_of_event(s, ev);
+			}
+		}
+		for (size_t i = 0; i < k; i++) {
+			const struct pts_op *slot = &r->slots[(head + i) % PTS_RING_SLOTS];
+			ops[done + i].op.result = slot->result;
+			ops[done + i].op.value = slot->value;
+			ops[done + i].op.cycles = slot->cycles;
+		}
+		done += k;
+		s->ops_done += k;
+	}
+	return SESSION_OK;
 }

@@ -69,6 +69,15 @@ void session_destroy(struct session *s);
 /* Back to the state right after boot (cfg.snapshot): guest RAM, registers,
  * console tail, a fresh monitor.  0, or -1 with s->err (then destroy it). */
 int session_reset(struct session *s);
+
+/* Benchmarks: switch the monitor on (begin = a full walk) or off, capture a
+ * snapshot of the current state, stop after each op or not, and post many
+ * ops per exit (stop_each off; no checks). */
+int session_monitor_start(struct session *s, bool incremental);
+void session_monitor_stop(struct session *s);
+int session_capture_now(struct session *s);
+void session_set_stop_each(struct session *s, bool on);
+enum session_status session_run_batch(struct session *s, struct script_op *ops, size_t n);
 /* The violations the monitor reported for the last op (0 without a monitor). */
 size_t session_nviolations(const struct session *s);
 const struct violation *session_violation(const struct session *s, size_t i);
