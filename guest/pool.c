@@ -46,6 +46,18 @@ static struct pool_item_header **ph_list_for(struct pool *pp, const struct pool_
 	return &pp->pr_partpages;
 }
 
+/*
+ * Fewer items per page than fit (NetBSD's pool page size knob, used here as
+ * a test setting): pages fill, empty and return after a handful of entries,
+ * so the page-list code runs often.  Only before the first page is added.
+ */
+void pool_set_itemsperpage(struct pool *pp, uint32_t n)
+{
+	KASSERT(pp->pr_npages == 0 && n >= 1);
+	if (n < pp->pr_itemsperpage)
+		pp->pr_itemsperpage = n;
+}
+
 void pool_init(struct pool *pp, const char *wchan, uint32_t size, uint64_t kva_base,
                uint64_t kva_size)
 {

@@ -52,6 +52,7 @@ struct pool {
 	uint64_t pr_kva_bitmap[POOL_KVA_MAX_PAGES / 64];
 };
 
+void pool_set_itemsperpage(struct pool *pp, uint32_t n);
 void pool_init(struct pool *pp, const char *wchan, uint32_t size, uint64_t kva_base,
                uint64_t kva_size);
 void pool_setlowat(struct pool *pp, uint32_t nitems); /* primes the pool */

@@ -16,6 +16,7 @@ void guest_opts_init(struct guest_opts *g)
 	g->cfg.mem_mib = VM_MEM_DEFAULT_MIB;
 	g->cfg.timeout_s = 30;
 	g->cfg.arena_pages = PTS_DEFAULT_ARENA_PAGES;
+	g->cfg.pv_per_page = 8; /* pool pages fill and empty after a few entries */
 	g->cfg.console = stdout;
 	g->cfg.console_prefix = "guest: ";
 }
@@ -57,6 +58,13 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 		return 1;
 	case OPT_CONSOLE:
 		g->console_path = arg;
+		return 1;
+	case OPT_PV_PER_PAGE:
+		if (parse_u64(arg, &v) != 0 || v > 4096) {
+			usage_error(cmd, "--pv-per-page %s: want 0 (as many as fit) to 4096", arg);
+			return -1;
+		}
+		g->cfg.pv_per_page = (unsigned)v;
 		return 1;
 	case OPT_ARENA:
 		if (parse_u64(arg, &v) != 0 || v < 1 || v > (1u << 24)) {

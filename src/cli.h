@@ -32,7 +32,7 @@ enum {
 	OPT_OPS, OPT_TRACE, OPT_OUT, OPT_KEEP_GOING, OPT_CHECK, OPT_NO_MONITOR,
 	OPT_SEED, OPT_TIME, OPT_PROFILE, OPT_JOBS, OPT_NO_MINIMIZE, OPT_PMAP,
 	OPT_MARKDOWN, OPT_JSON, OPT_HELP, OPT_OUTPUT, OPT_FULL_EVERY, OPT_SEQLEN,
-	OPT_QUIET, OPT_STATS,
+	OPT_QUIET, OPT_STATS, OPT_PV_PER_PAGE,
 };
 #define GUEST_LONG_OPTIONS                                            \
 	{ "mem", required_argument, NULL, OPT_MEM },                  \
@@ -40,11 +40,13 @@ enum {
 	{ "cmdline", required_argument, NULL, OPT_CMDLINE },          \
 	{ "console", required_argument, NULL, OPT_CONSOLE },          \
 	{ "arena", required_argument, NULL, OPT_ARENA },              \
+	{ "pv-per-page", required_argument, NULL, OPT_PV_PER_PAGE },  \
 	{ "help", no_argument, NULL, OPT_HELP }
 
 #define GUEST_OPTIONS_HELP                                                              \
 	"  --mem MiB         guest RAM (default 128, 16..16384)\n"                          \
 	"  --arena N         managed arena pages pg0..pg<N-1> (default 1024)\n"              \
+	"  --pv-per-page N   guest pv pool items per pool page (default 8; 0 = as many as fit)\n" \
 	"  --timeout SEC     end the guest if it makes no progress for SEC s (default 30; 0 = never)\n" \
 	"  --cmdline STR     extra guest kernel command line\n"                              \
 	"  --console FILE    write the guest console to FILE (default: stdout, prefixed)\n" \

@@ -265,6 +265,7 @@ static int bench_size(const struct bench_opts *o, const struct bench_size *z, js
 
 	cfg.mem_mib = z->mem_mib;
 	cfg.arena_pages = z->arena;
+	cfg.pv_per_page = 0; /* full pool pages: hundreds of thousands of entries */
 	cfg.ring = cfg.stop_each = true;
 	cfg.monitor = cfg.snapshot = false;
 	cfg.timeout_s = 0; /* large guests boot slowly here; no watchdog */

@@ -31,6 +31,8 @@ struct fuzz_profile {
 	unsigned fail_pct;   /* canfail enters preceded by `fail alloc N` */
 	unsigned remap_pct;  /* enters aimed at an already mapped VA */
 	unsigned kenter_pages; /* kenter window pages used */
+	unsigned burst_permille; /* chance per op (in 1/1000) of a burst of enters */
+	unsigned burst_len;      /* enters in a burst: consecutive VAs of one region */
 	unsigned nregions;
 	struct fuzz_region region[FUZZ_MAX_REGIONS];
 };
@@ -67,6 +69,9 @@ struct fuzz_gen {
 	unsigned nrecent[FUZZ_MAX_NAMES];
 	struct script_op pending; /* the enter that follows a `fail alloc` */
 	bool has_pending;
+	/* a burst in progress: many live pv entries at once (pool growth) */
+	unsigned burst_left, burst_name;
+	uint64_t burst_va, burst_end;
 };
 
 void fuzz_gen_init(struct fuzz_gen *g, const struct fuzz_profile *p, uint64_t seed,

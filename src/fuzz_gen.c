@@ -58,6 +58,7 @@ void fuzz_gen_reset_state(struct fuzz_gen *g)
 	g->nalive = 0;
 	g->active = ~0u;
 	g->has_pending = false;
+	g->burst_left = 0;
 }
 
 void fuzz_gen_init(struct fuzz_gen *g, const struct fuzz_profile *p, uint64_t seed,
@@ -299,6 +300,42 @@ static void gen_page_op(struct fuzz_gen *g, uint32_t kind, struct script_op *o)
 	}
 }
 
+/*
+ * Bursts: a run of enters at consecutive VAs of the largest region, so that
+ * many pv entries are live at once and the pv pool grows by several pages
+ * (and, after the collect or destroy that follows, has to give them back).
+ */
+static bool gen_burst(struct fuzz_gen *g, struct script_op *o)
+{
+	const struct fuzz_profile *p = g->prof;
+	const struct fuzz_region *big = &p->region[0];
+
+	if (g->burst_left == 0) {
+		if (p->burst_permille == 0 || p->burst_len == 0 || g->nalive == 0 ||
+		    rng_below(&g->rng, 1000) >= p->burst_permille)
+			return false;
+		for (unsigned i = 1; i < p->nregions; i++)
+			if (p->region[i].pages > big->pages)
+				big = &p->region[i];
+		g->burst_name = pick_alive(g);
+		g->burst_left = p->burst_len;
+		g->burst_va = big->start;
+		g->burst_end = big->start + big->pages * PTS_PAGE_SIZE;
+	}
+	if (!g->alive[g->burst_name] || g->burst_va >= g->burst_end) {
+		g->burst_left = 0;
+		return false;
+	}
+	o->op.kind = PTS_OP_ENTER;
+	set_pmap(g, o, g->burst_name);
+	o->op.va = g->burst_va;
+	o->op.page = pick_page(g);
+	o->op.prot = PTS_PROT_READ | PTS_PROT_WRITE;
+	g->burst_va += PTS_PAGE_SIZE;
+	g->burst_left--;
+	return true;
+}
+
 void fuzz_gen_next(struct fuzz_gen *g, struct script_op *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -307,6 +344,8 @@ void fuzz_gen_next(struct fuzz_gen *g, struct script_op *out)
 		g->has_pending = false;
 		return;
 	}
+	if (gen_burst(g, out))
+		return;
 	for (unsigned tries = 0;; tries++) {
 		uint32_t kind = tries < 64 ? pick_kind(g) : PTS_OP_ENTER;
 		switch (kind) {

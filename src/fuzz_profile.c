@@ -47,6 +47,8 @@ static const struct knob knobs[] = {
 	{ "fail", offsetof(struct fuzz_profile, fail_pct), 100 },
 	{ "remap", offsetof(struct fuzz_profile, remap_pct), 100 },
 	{ "kenter_pages", offsetof(struct fuzz_profile, kenter_pages), PTS_KENTER_PAGES },
+	{ "burst", offsetof(struct fuzz_profile, burst_permille), 1000 },
+	{ "burst_len", offsetof(struct fuzz_profile, burst_len), 100000 },
 };
 
 struct ini_ctx {

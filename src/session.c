@@ -131,8 +131,11 @@ int session_boot(struct session *s, const struct session_config *cfg)
 
 	memset(s, 0, sizeof(*s));
 	s->cfg = *cfg;
-	n = snprintf(cmdline, sizeof(cmdline), "arena=%llu%s%s%s",
-		     (unsigned long long)cfg->arena_pages, cfg->ring ? " ring" : "",
+	char ppp[32] = "";
+	if (cfg->pv_per_page != 0)
+		snprintf(ppp, sizeof(ppp), " pv_per_page=%u", cfg->pv_per_page);
+	n = snprintf(cmdline, sizeof(cmdline), "arena=%llu%s%s%s%s",
+		     (unsigned long long)cfg->arena_pages, ppp, cfg->ring ? " ring" : "",
 		     cfg->extra_cmdline ? " " : "", cfg->extra_cmdline ? cfg->extra_cmdline : "");
 	if (n < 0 || (size_t)n >= sizeof(cmdline)) { /* never boot a silently cut command line */
 		size_t extra = cfg->extra_cmdline ? strlen(cfg->extra_cmdline) : 0;

@@ -17,6 +17,7 @@ struct session_config {
 	unsigned mem_mib;
 	unsigned timeout_s;
 	uint64_t arena_pages;
+	unsigned pv_per_page; /* guest pv pool items per page (0 = as many as fit) */
 	const char *extra_cmdline; /* user's --cmdline, appended */
 	FILE *console;             /* NULL: keep the console only for reports */
 	const char *console_prefix;
