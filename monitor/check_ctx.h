@@ -11,6 +11,7 @@
 
 #include <ptshadow/abi.h>
 
+#include "incr.h"
 #include "invariant.h"
 #include "model.h"
 #include "shadow.h"
@@ -23,7 +24,15 @@ struct check {
 	struct monitor *m;
 	const struct pts_descriptor *d;
 	const struct snapshot *cur;
-	const struct snapshot *prev; /* NULL at registration */
+	const struct snapshot *prev; /* NULL at registration and in an incremental check */
+	/* the pmaps and pool before the op (both modes), NULL at registration */
+	const struct pmap_snap *prev_pmap;
+	size_t prev_npmap;
+	uint32_t prev_nout;
+	bool prev_pool_ok;
+	/* incremental check: what the op touched and the kept counts (NULL in full) */
+	const struct scope *scope;
+	const struct incr *inc;
 	const struct pte_delta *delta;
 	const struct pts_op *op; /* NULL at registration */
 	const struct model *model;
@@ -52,12 +61,31 @@ void check_issues(struct check *c);
 /* managed user PTEs (all, or writable) per vm_page, from the walk; NULL on ENOMEM */
 const uint32_t *check_page_counts(struct check *c, bool writable);
 
+/* the incremental check's iteration over what the op touched (check_scope.c):
+ * each leaf or pv entry once */
+enum {
+	SCOPE_DELTA = 1,   /* leaves the delta names */
+	SCOPE_PV_KEYS = 2, /* leaves at the (pmap, va) of pv entries that came or went */
+	SCOPE_TABLES = 4,  /* every leaf of the tables the scope names */
+};
+typedef void (*leaf_check_fn)(struct check *c, const struct leaf *l);
+typedef void (*pv_check_fn)(struct check *c, const struct pv_snap *pv);
+void scoped_leaves(struct check *c, unsigned what, leaf_check_fn fn);
+/* new pv entries, and the entries at the (pmap, va) of the leaves `what` names */
+void scoped_pv(struct check *c, unsigned what, pv_check_fn fn);
+/* the delta makes or removes a 2 MiB / 1 GiB leaf in user space */
+bool scope_has_large_user_leaf(const struct check *c);
+/* changed entries the walk holds now (not of unlinked tables), valid ones */
+typedef void (*entry_check_fn)(struct check *c, const struct pte_change *ch);
+void scoped_new_entries(struct check *c, entry_check_fn fn);
+
 /* helpers shared by the families */
 bool leaf_is_user(const struct check *c, const struct leaf *l);
 bool owner_is_user(const struct snapshot *s, uint32_t owner);
 bool op_is(const struct check *c, uint32_t kind);
 
-/* invariant functions, one per table entry */
+/* invariant functions, one per table entry; *_scoped: the same checks on the
+ * objects c->scope names (inv_scoped_*.c) */
 void inv_pv_for_pte(struct check *c);
 void inv_pte_for_pv(struct check *c);
 void inv_pv_ptp(struct check *c);
@@ -105,5 +133,36 @@ void inv_model_results(struct check *c);
 void inv_model_attrs(struct check *c);
 void inv_model_contents(struct check *c);
 void inv_model_enomem(struct check *c);
+
+void inv_pv_for_pte_scoped(struct check *c);
+void inv_pte_for_pv_scoped(struct check *c);
+void inv_pv_ptp_scoped(struct check *c);
+void inv_managed_bit_scoped(struct check *c);
+void inv_nothing_scoped(struct check *c);
+void inv_pv_pmap_live_scoped(struct check *c);
+void inv_resident_count_scoped(struct check *c);
+void inv_wired_count_scoped(struct check *c);
+void inv_ptp_count_scoped(struct check *c);
+void inv_pmap_count_scoped(struct check *c);
+void inv_writeable_count_scoped(struct check *c);
+void inv_page_flags_scoped(struct check *c);
+void inv_ptp_refcount_scoped(struct check *c);
+void inv_ptp_empty_freed_scoped(struct check *c);
+void inv_ptp_hash_scoped(struct check *c);
+void inv_ptp_usage_scoped(struct check *c);
+void inv_attr_reserved_scoped(struct check *c);
+void inv_attr_encoding_scoped(struct check *c);
+void inv_as_user_bit_scoped(struct check *c);
+void inv_as_kernel_slots_scoped(struct check *c);
+void inv_as_dmap_scoped(struct check *c);
+void inv_as_user_targets_scoped(struct check *c);
+void inv_as_structures_scoped(struct check *c);
+void inv_pool_page_count_scoped(struct check *c);
+void inv_pool_lists_scoped(struct check *c);
+void inv_pool_items_scoped(struct check *c);
+void inv_pool_kva_scoped(struct check *c);
+void inv_pool_no_leak_scoped(struct check *c);
+void inv_model_mappings_scoped(struct check *c);
+void inv_model_attrs_scoped(struct check *c);
 
 #endif /* MONITOR_CHECK_CTX_H */

@@ -1,5 +1,6 @@
-/* monitor/hmap.c - open addressing with linear probing; no deletion (the
- * monitor rebuilds its indexes for every snapshot).
+/* monitor/hmap.c - open addressing with linear probing.  Deletion shifts
+ * the following run back (no tombstones), so a map updated in place for
+ * every op (the incremental check) never degrades.
  */
 #include "hmap.h"
 
@@ -103,4 +104,29 @@ uint64_t hmap_incr(struct hmap *h, uint64_t key)
 	if (hmap_put(h, key, v + 1) != 0)
 		return 0;
 	return v + 1;
+}
+
+/* is slot j's key, whose home is h, displaced past the hole at i? */
+static bool may_fill(size_t i, size_t j, size_t home)
+{
+	return i <= j ? home <= i || home > j : home <= i && home > j;
+}
+
+bool hmap_del(struct hmap *h, uint64_t key)
+{
+	if (h->cap == 0)
+		return false;
+	size_t i = slot_of(h, key), mask = h->cap - 1;
+	if (!h->used[i])
+		return false;
+	for (size_t j = (i + 1) & mask; h->used[j]; j = (j + 1) & mask) {
+		if (!may_fill(i, j, mix(h->keys[j]) & mask))
+			continue;
+		h->keys[i] = h->keys[j];
+		h->vals[i] = h->vals[j];
+		i = j;
+	}
+	h->used[i] = 0;
+	h->len--;
+	return true;
 }

@@ -6,20 +6,33 @@
 #include "monitor_impl.h"
 #include "pte.h"
 
+static void user_bit(struct check *c, uint32_t owner, uint32_t level, uint64_t va, uint64_t e)
+{
+	if (!pte_valid(e) || !(e & PG_u) || va < c->d->user_max)
+		return;
+	struct violation *v = vio(c, "user-accessible entry in the kernel half");
+	vio_pte(v, snap_slot(c->cur, owner), va, level, e, e);
+}
+
 void inv_as_user_bit(struct check *c)
 {
 	const struct ptp_set *w = &c->cur->walk;
 	for (size_t i = 0; i < w->nptp; i++) {
 		const struct ptp *t = &w->ptp[i];
 		const uint64_t *e = ptp_entries(w, t);
-		for (unsigned j = 0; j < NPTEPG; j++) {
-			uint64_t va = canonical(t->va + j * level_span(t->level));
-			if (!pte_valid(e[j]) || !(e[j] & PG_u) || va < c->d->user_max)
-				continue;
-			struct violation *v = vio(c, "user-accessible entry in the kernel half");
-			vio_pte(v, snap_slot(c->cur, t->owner), va, t->level, e[j], e[j]);
-		}
+		for (unsigned j = 0; j < NPTEPG; j++)
+			user_bit(c, t->owner, t->level, canonical(t->va + j * level_span(t->level)), e[j]);
 	}
+}
+
+static void user_bit_change(struct check *c, const struct pte_change *ch)
+{
+	user_bit(c, ch->owner, ch->level, ch->va, ch->new);
+}
+
+void inv_as_user_bit_scoped(struct check *c)
+{
+	scoped_new_entries(c, user_bit_change);
 }
 
 static void slot_mismatch(struct check *c, uint32_t owner, unsigned slot, uint64_t found, uint64_t want,
@@ -29,10 +42,25 @@ static void slot_mismatch(struct check *c, uint32_t owner, unsigned slot, uint64
 	vio_pte(v, snap_slot(c->cur, owner), canonical((uint64_t)slot << 39), 4, want, found);
 }
 
+static void kernel_slots_of(struct check *c, uint32_t o, const uint64_t *k)
+{
+	const struct ptp_set *w = &c->cur->walk;
+	unsigned first_kernel_half = level_index(c->d->user_max - 1, 4) + 1;
+	if (o >= w->nroot || w->root[o] == SIZE_MAX)
+		return;
+	const uint64_t *e = ptp_entries(w, &w->ptp[w->root[o]]);
+	for (unsigned i = first_kernel_half; i < NPTEPG; i++) {
+		bool shared = i >= c->d->kernel_slot_first && i <= c->d->kernel_slot_last;
+		if (shared && e[i] != k[i])
+			slot_mismatch(c, o, i, e[i], k[i], "differs from the kernel pmap's (old = kernel's)");
+		else if (!shared && e[i] != 0)
+			slot_mismatch(c, o, i, e[i], 0, "non-shared kernel-half slot in use");
+	}
+}
+
 void inv_as_kernel_slots(struct check *c)
 {
-	const struct snapshot *s = c->cur;
-	const struct ptp_set *w = &s->walk;
+	const struct ptp_set *w = &c->cur->walk;
 	unsigned first_kernel_half = level_index(c->d->user_max - 1, 4) + 1;
 	if (w->nroot == 0 || w->root[0] == SIZE_MAX)
 		return;
@@ -40,18 +68,23 @@ void inv_as_kernel_slots(struct check *c)
 	for (unsigned i = 0; i < first_kernel_half; i++)
 		if (pte_valid(k[i]))
 			slot_mismatch(c, 0, i, k[i], 0, "the kernel pmap maps user space");
-	for (uint32_t o = 1; o < w->nroot; o++) {
-		if (w->root[o] == SIZE_MAX)
-			continue;
-		const uint64_t *e = ptp_entries(w, &w->ptp[w->root[o]]);
-		for (unsigned i = first_kernel_half; i < NPTEPG; i++) {
-			bool shared = i >= c->d->kernel_slot_first && i <= c->d->kernel_slot_last;
-			if (shared && e[i] != k[i])
-				slot_mismatch(c, o, i, e[i], k[i], "differs from the kernel pmap's (old = kernel's)");
-			else if (!shared && e[i] != 0)
-				slot_mismatch(c, o, i, e[i], 0, "non-shared kernel-half slot in use");
-		}
+	for (uint32_t o = 1; o < w->nroot; o++)
+		kernel_slots_of(c, o, k);
+}
+
+/* a user PML4 is compared again when its own entries changed */
+void inv_as_kernel_slots_scoped(struct check *c)
+{
+	const struct ptp_set *w = &c->cur->walk;
+	if (c->scope->kernel_root_changed) {
+		inv_as_kernel_slots(c);
+		return;
 	}
+	if (w->nroot == 0 || w->root[0] == SIZE_MAX)
+		return;
+	for (size_t k = 0; k < c->scope->owners.n; k++)
+		if (c->scope->owners.v[k] != 0)
+			kernel_slots_of(c, (uint32_t)c->scope->owners.v[k], ptp_entries(w, &w->ptp[w->root[0]]));
 }
 
 void inv_as_dmap(struct check *c)
@@ -79,50 +112,79 @@ void inv_as_dmap(struct check *c)
 	}
 }
 
+static void user_target(struct check *c, const struct leaf *l)
+{
+	gpa_t pa = pte_frame(l->pte, l->level);
+	if (!leaf_is_user(c, l) || arena_index_of(c->d, pa) >= 0)
+		return;
+	const struct vmp *p = snap_page(c->cur, c->d, pa);
+	struct violation *v = vio(c, "user mapping of a non-arena page (usage %d)", p ? (int)p->usage : -1);
+	vio_pte(v, snap_slot(c->cur, l->owner), l->va, l->level, l->pte, l->pte);
+	vio_page(v, c, pa);
+}
+
 void inv_as_user_targets(struct check *c)
 {
-	const struct ptp_set *w = &c->cur->walk;
-	for (size_t i = 0; i < w->nleaf; i++) {
-		const struct leaf *l = &w->leaf[i];
-		gpa_t pa = pte_frame(l->pte, l->level);
-		if (!leaf_is_user(c, l) || arena_index_of(c->d, pa) >= 0)
-			continue;
-		const struct vmp *p = snap_page(c->cur, c->d, pa);
-		struct violation *v = vio(c, "user mapping of a non-arena page (usage %d)", p ? (int)p->usage : -1);
-		vio_pte(v, snap_slot(c->cur, l->owner), l->va, l->level, l->pte, l->pte);
-		vio_page(v, c, pa);
-	}
+	for (size_t i = 0; i < c->cur->walk.nleaf; i++)
+		user_target(c, &c->cur->walk.leaf[i]);
+}
+
+void inv_as_user_targets_scoped(struct check *c)
+{
+	scoped_leaves(c, SCOPE_DELTA, user_target);
+}
+
+void inv_as_dmap_scoped(struct check *c)
+{
+	if (c->scope->dmap_changed)
+		inv_as_dmap(c);
+}
+
+static void check_curpmap(struct check *c)
+{
+	const struct snapshot *s = c->cur;
+	bool cur_ok = s->curpmap == 0;
+	for (size_t i = 0; i < s->npmap; i++)
+		cur_ok |= s->pmap[i].kva == s->curpmap;
+	if (!cur_ok)
+		vio(c, "curpmap 0x%llx is not a live pmap", (unsigned long long)s->curpmap);
 }
 
 static void check_pmap_records(struct check *c)
 {
 	const struct snapshot *s = c->cur;
-	bool cur_ok = s->curpmap == 0;
-	for (size_t i = 0; i < s->npmap; i++) {
-		cur_ok |= s->pmap[i].kva == s->curpmap;
-		if (i == 0)
-			continue;
+	for (size_t i = 1; i < s->npmap; i++) {
 		if (s->pmap[i].slot >= PTS_MAX_PMAPS)
 			vio_pmap(vio(c, "pmap slot %u out of range", s->pmap[i].slot), c, s, (uint32_t)i);
 		for (size_t j = 1; j < i; j++)
 			if (s->pmap[j].slot == s->pmap[i].slot)
 				vio_pmap(vio(c, "two pmaps with slot %u", s->pmap[i].slot), c, s, (uint32_t)i);
 	}
-	if (!cur_ok)
-		vio(c, "curpmap 0x%llx is not a live pmap", (unsigned long long)s->curpmap);
+	check_curpmap(c);
 	if (s->pmap[0].root == 0)
 		vio_pmap(vio(c, "kernel pmap has no PML4"), c, s, 0);
 }
 
+static void phys_addr(struct check *c, uint64_t i)
+{
+	uint64_t pa = (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT;
+	if (c->cur->vmp[i].phys_addr != pa)
+		vio_page(vio(c, "vm_page %llu: phys_addr 0x%llx", (unsigned long long)i,
+			     (unsigned long long)c->cur->vmp[i].phys_addr),
+			 c, pa);
+}
+
 void inv_as_structures(struct check *c)
 {
-	const struct snapshot *s = c->cur;
 	check_pmap_records(c);
-	for (uint64_t i = 0; i < s->nvmp; i++) {
-		uint64_t pa = (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT;
-		if (s->vmp[i].phys_addr != pa)
-			vio_page(vio(c, "vm_page %llu: phys_addr 0x%llx", (unsigned long long)i,
-				     (unsigned long long)s->vmp[i].phys_addr),
-				 c, pa);
-	}
+	for (uint64_t i = 0; i < c->cur->nvmp; i++)
+		phys_addr(c, i);
+}
+
+/* slots and roots cannot change in an incremental check (it steps aside) */
+void inv_as_structures_scoped(struct check *c)
+{
+	check_curpmap(c);
+	for (size_t k = 0; k < c->scope->nvmp; k++)
+		phys_addr(c, c->scope->vmp[k].index);
 }

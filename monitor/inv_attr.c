@@ -49,22 +49,34 @@ void inv_attr_d_needs_a(struct check *c)
 	}
 }
 
-static void reserved_in(struct check *c, const struct ptp *t)
+static void reserved_entry(struct check *c, uint32_t owner, uint32_t level, uint64_t va, uint64_t e)
 {
-	const uint64_t *e = ptp_entries(&c->cur->walk, t);
 	uint64_t ok = c->d->pte_wired_bit | c->d->pte_managed_bit;
-	for (unsigned i = 0; i < NPTEPG; i++) {
-		if (!pte_valid(e[i]) || pte_reserved(e[i], t->level, ok) == 0)
-			continue;
-		struct violation *v = vio(c, "reserved bits 0x%llx set", (unsigned long long)pte_reserved(e[i], t->level, ok));
-		vio_pte(v, snap_slot(c->cur, t->owner), canonical(t->va + i * level_span(t->level)), t->level, e[i], e[i]);
-	}
+	if (!pte_valid(e) || pte_reserved(e, level, ok) == 0)
+		return;
+	struct violation *v = vio(c, "reserved bits 0x%llx set", (unsigned long long)pte_reserved(e, level, ok));
+	vio_pte(v, snap_slot(c->cur, owner), va, level, e, e);
 }
 
 void inv_attr_reserved(struct check *c)
 {
-	for (size_t i = 0; i < c->cur->walk.nptp; i++)
-		reserved_in(c, &c->cur->walk.ptp[i]);
+	const struct ptp_set *w = &c->cur->walk;
+	for (size_t i = 0; i < w->nptp; i++) {
+		const struct ptp *t = &w->ptp[i];
+		const uint64_t *e = ptp_entries(w, t);
+		for (unsigned j = 0; j < NPTEPG; j++)
+			reserved_entry(c, t->owner, t->level, canonical(t->va + j * level_span(t->level)), e[j]);
+	}
+}
+
+static void reserved_change(struct check *c, const struct pte_change *ch)
+{
+	reserved_entry(c, ch->owner, ch->level, ch->va, ch->new);
+}
+
+void inv_attr_reserved_scoped(struct check *c)
+{
+	scoped_new_entries(c, reserved_change);
 }
 
 void inv_attr_new_pte(struct check *c)
@@ -99,6 +111,17 @@ static void check_leaf_encoding(struct check *c, const struct leaf *l)
 	vio_pte(v, snap_slot(c->cur, l->owner), l->va, l->level, l->pte, l->pte);
 }
 
+static void intermediate_encoding(struct check *c, uint32_t owner, uint32_t level, uint64_t va, uint64_t e)
+{
+	if (!owner_is_user(c->cur, owner) || level == 1 || !pte_valid(e) || pte_is_leaf(e, level) ||
+	    va >= c->d->user_max)
+		return;
+	if ((e & (PG_RW | PG_u)) == (PG_RW | PG_u) && !(e & PG_NX))
+		return;
+	struct violation *v = vio(c, "user intermediate entry must be V|RW|US without NX");
+	vio_pte(v, snap_slot(c->cur, owner), va, level, e, e);
+}
+
 void inv_attr_encoding(struct check *c)
 {
 	const struct ptp_set *w = &c->cur->walk;
@@ -107,18 +130,26 @@ void inv_attr_encoding(struct check *c)
 	for (size_t i = 0; i < w->nptp; i++) {
 		const struct ptp *t = &w->ptp[i];
 		const uint64_t *e = ptp_entries(w, t);
-		if (!owner_is_user(c->cur, t->owner) || t->level == 1)
-			continue;
-		for (unsigned j = 0; j < NPTEPG; j++) {
-			uint64_t va = canonical(t->va + j * level_span(t->level));
-			if (!pte_valid(e[j]) || pte_is_leaf(e[j], t->level) || va >= c->d->user_max)
-				continue;
-			if ((e[j] & (PG_RW | PG_u)) == (PG_RW | PG_u) && !(e[j] & PG_NX))
-				continue;
-			struct violation *v = vio(c, "user intermediate entry must be V|RW|US without NX");
-			vio_pte(v, snap_slot(c->cur, t->owner), va, t->level, e[j], e[j]);
-		}
+		for (unsigned j = 0; j < NPTEPG; j++)
+			intermediate_encoding(c, t->owner, t->level, canonical(t->va + j * level_span(t->level)), e[j]);
 	}
+}
+
+/* the walk holds every changed entry's table; a leaf of it is a walk leaf
+ * unless it sits in a shared kernel slot of a user PML4 (never a leaf) */
+static void encoding_change(struct check *c, const struct pte_change *ch)
+{
+	if (pte_is_leaf(ch->new, ch->level)) {
+		struct leaf l = {ch->owner, ch->level, ch->va, ch->new, ch->ptp, ch->index};
+		check_leaf_encoding(c, &l);
+	} else {
+		intermediate_encoding(c, ch->owner, ch->level, ch->va, ch->new);
+	}
+}
+
+void inv_attr_encoding_scoped(struct check *c)
+{
+	scoped_new_entries(c, encoding_change);
 }
 
 /* ---- PROT */

@@ -26,27 +26,45 @@ static void count_pmap(const struct check *c, uint32_t owner, struct pmap_counts
 		n->ptps += w->ptp[i].owner == owner && w->ptp[i].level < 4;
 }
 
-static void check_pmap_counter(struct check *c, const char *name, int which)
+/* which: 0 resident, 1 wired, 2 ptps */
+static void pmap_counter(struct check *c, const char *name, int which, uint32_t o, const struct pmap_counts *n)
 {
 	const struct snapshot *s = c->cur;
-	for (uint32_t o = 1; o < s->npmap; o++) {
+	uint64_t want, found;
+	if (which == 0) {
+		want = n->leaves + (c->d->resident_rule == PTS_RESIDENT_LEAVES_PLUS_PTPS ? n->ptps : 0);
+		found = s->pmap[o].resident;
+	} else if (which == 1) {
+		want = n->wired, found = s->pmap[o].wired;
+	} else {
+		want = n->ptps, found = s->pmap[o].ptp_count;
+	}
+	if (want == found)
+		return;
+	struct violation *v = vio(c, "pmap %u: %s %lld, the walk counts %lld", s->pmap[o].slot, name, (long long)found,
+				  (long long)want);
+	vio_pmap(v, c, s, o);
+	vio_counter(v, name, (int64_t)want, (int64_t)found);
+}
+
+static void check_pmap_counter(struct check *c, const char *name, int which)
+{
+	for (uint32_t o = 1; o < c->cur->npmap; o++) {
 		struct pmap_counts n;
 		count_pmap(c, o, &n);
-		uint64_t want, found;
-		if (which == 0) {
-			want = n.leaves + (c->d->resident_rule == PTS_RESIDENT_LEAVES_PLUS_PTPS ? n.ptps : 0);
-			found = s->pmap[o].resident;
-		} else if (which == 1) {
-			want = n.wired, found = s->pmap[o].wired;
-		} else {
-			want = n.ptps, found = s->pmap[o].ptp_count;
-		}
-		if (want == found)
-			continue;
-		struct violation *v = vio(c, "pmap %u: %s %lld, the walk counts %lld", s->pmap[o].slot, name,
-					  (long long)found, (long long)want);
-		vio_pmap(v, c, s, o);
-		vio_counter(v, name, (int64_t)want, (int64_t)found);
+		pmap_counter(c, name, which, o, &n);
+	}
+}
+
+/* the pmaps the op touched, with the counts kept from the deltas */
+static void scoped_pmap_counter(struct check *c, const char *name, int which)
+{
+	const struct incr *x = c->inc;
+	for (size_t k = 0; k < c->scope->owners.n; k++) {
+		uint32_t o = (uint32_t)c->scope->owners.v[k];
+		struct pmap_counts n = {x->owner_leaves[o], x->owner_wired[o], x->owner_ptps[o]};
+		if (owner_is_user(c->cur, o))
+			pmap_counter(c, name, which, o, &n);
 	}
 }
 
@@ -91,19 +109,29 @@ const uint32_t *check_page_counts(struct check *c, bool writable)
 	return *slot;
 }
 
+static void page_counter(struct check *c, bool writable, uint64_t i, uint32_t n)
+{
+	const char *name = writable ? "writeable_count" : "pmap_count";
+	uint32_t found = writable ? c->cur->vmp[i].writeable_count : c->cur->vmp[i].pmap_count;
+	if (found == n)
+		return;
+	struct violation *v = vio(c, "page %s %u, the walk counts %u", name, found, n);
+	vio_page(v, c, (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT);
+	vio_counter(v, name, n, found);
+}
+
 static void check_page_counter(struct check *c, bool writable)
 {
-	const struct snapshot *s = c->cur;
-	const char *name = writable ? "writeable_count" : "pmap_count";
 	const uint32_t *n = check_page_counts(c, writable);
-	for (uint64_t i = 0; n != NULL && i < s->nvmp; i++) {
-		uint32_t found = writable ? s->vmp[i].writeable_count : s->vmp[i].pmap_count;
-		if (found == n[i])
-			continue;
-		struct violation *v = vio(c, "page %s %u, the walk counts %u", name, found, n[i]);
-		vio_page(v, c, (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT);
-		vio_counter(v, name, n[i], found);
-	}
+	for (uint64_t i = 0; n != NULL && i < c->cur->nvmp; i++)
+		page_counter(c, writable, i, n[i]);
+}
+
+static void scoped_page_counter(struct check *c, bool writable)
+{
+	const uint32_t *n = writable ? c->inc->page_writable : c->inc->page_mapped;
+	for (size_t k = 0; k < c->scope->pages.n; k++)
+		page_counter(c, writable, c->scope->pages.v[k], n[c->scope->pages.v[k]]);
 }
 
 void inv_pmap_count(struct check *c)
@@ -116,19 +144,56 @@ void inv_writeable_count(struct check *c)
 	check_page_counter(c, true);
 }
 
+static void page_flags(struct check *c, uint64_t i, uint32_t mapped, uint32_t writable)
+{
+	uint32_t f = c->cur->vmp[i].flags;
+	const char *miss = mapped && !(f & PTS_PGF_MAPPED)	? "MAPPED"
+			   : writable && !(f & PTS_PGF_WRITEABLE) ? "WRITEABLE"
+								  : NULL;
+	if (miss == NULL)
+		return;
+	struct violation *v = vio(c, "page has %u managed mappings (%u writable) but %s is clear", mapped, writable, miss);
+	vio_page(v, c, (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT);
+}
+
 void inv_page_flags(struct check *c)
 {
-	const struct snapshot *s = c->cur;
 	const uint32_t *mapped = check_page_counts(c, false), *writable = check_page_counts(c, true);
-	for (uint64_t i = 0; mapped != NULL && writable != NULL && i < s->nvmp; i++) {
-		uint32_t f = s->vmp[i].flags;
-		const char *miss = mapped[i] && !(f & PTS_PGF_MAPPED)	     ? "MAPPED"
-				   : writable[i] && !(f & PTS_PGF_WRITEABLE) ? "WRITEABLE"
-									     : NULL;
-		if (miss == NULL)
-			continue;
-		struct violation *v = vio(c, "page has %u managed mappings (%u writable) but %s is clear", mapped[i],
-					  writable[i], miss);
-		vio_page(v, c, (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT);
+	for (uint64_t i = 0; mapped != NULL && writable != NULL && i < c->cur->nvmp; i++)
+		page_flags(c, i, mapped[i], writable[i]);
+}
+
+/* ---- the incremental check */
+
+void inv_resident_count_scoped(struct check *c)
+{
+	scoped_pmap_counter(c, "resident_count", 0);
+}
+
+void inv_wired_count_scoped(struct check *c)
+{
+	scoped_pmap_counter(c, "wired_count", 1);
+}
+
+void inv_ptp_count_scoped(struct check *c)
+{
+	scoped_pmap_counter(c, "pm_ptp_count", 2);
+}
+
+void inv_pmap_count_scoped(struct check *c)
+{
+	scoped_page_counter(c, false);
+}
+
+void inv_writeable_count_scoped(struct check *c)
+{
+	scoped_page_counter(c, true);
+}
+
+void inv_page_flags_scoped(struct check *c)
+{
+	for (size_t k = 0; k < c->scope->pages.n; k++) {
+		uint64_t i = c->scope->pages.v[k];
+		page_flags(c, i, c->inc->page_mapped[i], c->inc->page_writable[i]);
 	}
 }

@@ -18,64 +18,127 @@ static struct violation *pool_vio(struct check *c, const struct pool_page_snap *
 	return v;
 }
 
+static void page_count(struct check *c, const struct pool_page_snap *pg)
+{
+	uint32_t ipp = c->cur->pool.itemsperpage;
+	if (pg->nfree + pg->nmissing != ipp)
+		vio_counter(pool_vio(c, pg, "free items + nmissing != itemsperpage"), "free + nmissing", ipp,
+			    pg->nfree + pg->nmissing);
+}
+
 void inv_pool_page_count(struct check *c)
 {
 	const struct pool_snap *p = &c->cur->pool;
 	for (size_t i = 0; p->ok && i < p->npage; i++)
-		if (p->page[i].nfree + p->page[i].nmissing != p->itemsperpage)
-			vio_counter(pool_vio(c, &p->page[i], "free items + nmissing != itemsperpage"), "free + nmissing",
-				    p->itemsperpage, p->page[i].nfree + p->page[i].nmissing);
+		page_count(c, &p->page[i]);
+}
+
+static void page_list(struct check *c, const struct pool_page_snap *pg)
+{
+	uint32_t ipp = c->cur->pool.itemsperpage;
+	bool ok = pg->list == POOL_EMPTY  ? pg->nmissing == 0
+		  : pg->list == POOL_FULL ? pg->nmissing == ipp
+					  : pg->nmissing > 0 && pg->nmissing < ipp;
+	if (!ok)
+		pool_vio(c, pg, "pool page on the wrong list for its nmissing");
 }
 
 void inv_pool_lists(struct check *c)
 {
 	const struct pool_snap *p = &c->cur->pool;
-	for (size_t i = 0; p->ok && i < p->npage; i++) {
-		const struct pool_page_snap *pg = &p->page[i];
-		bool ok = pg->list == POOL_EMPTY  ? pg->nmissing == 0
-			  : pg->list == POOL_FULL ? pg->nmissing == p->itemsperpage
-						  : pg->nmissing > 0 && pg->nmissing < p->itemsperpage;
-		if (!ok)
-			pool_vio(c, pg, "pool page on the wrong list for its nmissing");
-	}
+	for (size_t i = 0; p->ok && i < p->npage; i++)
+		page_list(c, &p->page[i]);
+}
+
+static void free_item(struct check *c, uint64_t item, const struct pool_page_snap *pg)
+{
+	uint64_t off = item - pg->page;
+	if (item < pg->page + c->d->pool_item_offset || off >= PTS_PAGE_SIZE ||
+	    (off - c->d->pool_item_offset) % c->d->pv_entry_size != 0)
+		pool_vio(c, pg, "free item not at an item boundary of its page");
+	if (hmap_get(&c->cur->pv_by_kva, item, NULL))
+		pool_vio(c, pg, "item both free and on a pv list");
 }
 
 void inv_pool_items(struct check *c)
 {
-	const struct snapshot *s = c->cur;
-	const struct pool_snap *p = &s->pool;
-	for (size_t i = 0; p->ok && i < p->free_item.cap; i++) {
-		if (!p->free_item.used[i])
-			continue;
-		uint64_t item = p->free_item.keys[i];
-		const struct pool_page_snap *pg = &p->page[p->free_item.vals[i]];
-		uint64_t off = item - pg->page;
-		if (item < pg->page + c->d->pool_item_offset || off >= PTS_PAGE_SIZE ||
-		    (off - c->d->pool_item_offset) % c->d->pv_entry_size != 0)
-			pool_vio(c, pg, "free item not at an item boundary of its page");
-		if (hmap_get(&s->pv_by_kva, item, NULL))
-			pool_vio(c, pg, "item both free and on a pv list");
+	const struct pool_snap *p = &c->cur->pool;
+	for (size_t i = 0; p->ok && i < p->free_item.cap; i++)
+		if (p->free_item.used[i])
+			free_item(c, p->free_item.keys[i], &p->page[p->free_item.vals[i]]);
+}
+
+static void page_kva(struct check *c, const struct pool_page_snap *pg)
+{
+	const struct pts_descriptor *d = c->d;
+	gpa_t pa;
+	if (pg->page < d->pv_kva_base || pg->page - d->pv_kva_base >= d->pv_kva_size || pg->page % PTS_PAGE_SIZE) {
+		pool_vio(c, pg, "pool page outside the pv KVA window or not page aligned");
+		return;
 	}
+	if (kva_to_gpa(&c->m->kv, pg->page, &pa) != 0) {
+		pool_vio(c, pg, "pool page not mapped by the kernel pmap");
+		return;
+	}
+	const struct vmp *v = snap_page(c->cur, d, pa);
+	if (v == NULL || v->usage != PTS_PG_POOL)
+		vio_page(pool_vio(c, pg, "pool page maps a page whose usage is not POOL"), c, pa);
 }
 
 void inv_pool_kva(struct check *c)
 {
 	const struct pool_snap *p = &c->cur->pool;
+	for (size_t i = 0; p->ok && i < p->npage; i++)
+		page_kva(c, &p->page[i]);
+}
+
+/* ---- the incremental check: pool pages read again, new, moved or remapped */
+
+static void scoped_pages(struct check *c, void (*fn)(struct check *c, const struct pool_page_snap *pg))
+{
+	for (size_t k = 0; k < c->scope->pool_pages.n; k++) {
+		uint64_t i;
+		if (hmap_get(&c->inc->pool_by_hdr, c->scope->pool_pages.v[k], &i))
+			fn(c, &c->cur->pool.page[i]);
+	}
+}
+
+void inv_pool_page_count_scoped(struct check *c)
+{
+	scoped_pages(c, page_count);
+}
+
+void inv_pool_lists_scoped(struct check *c)
+{
+	scoped_pages(c, page_list);
+}
+
+void inv_pool_kva_scoped(struct check *c)
+{
+	scoped_pages(c, page_kva);
+}
+
+/* free items sit at item slots of their page (else the update steps aside) */
+static void page_items(struct check *c, const struct pool_page_snap *pg)
+{
+	const struct pool_snap *p = &c->cur->pool;
 	const struct pts_descriptor *d = c->d;
-	for (size_t i = 0; p->ok && i < p->npage; i++) {
-		const struct pool_page_snap *pg = &p->page[i];
-		gpa_t pa;
-		if (pg->page < d->pv_kva_base || pg->page - d->pv_kva_base >= d->pv_kva_size || pg->page % PTS_PAGE_SIZE) {
-			pool_vio(c, pg, "pool page outside the pv KVA window or not page aligned");
-			continue;
-		}
-		if (kva_to_gpa(&c->m->kv, pg->page, &pa) != 0) {
-			pool_vio(c, pg, "pool page not mapped by the kernel pmap");
-			continue;
-		}
-		const struct vmp *v = snap_page(c->cur, d, pa);
-		if (v == NULL || v->usage != PTS_PG_POOL)
-			vio_page(pool_vio(c, pg, "pool page maps a page whose usage is not POOL"), c, pa);
+	uint64_t idx = (uint64_t)(pg - p->page), v;
+	for (uint64_t kva = pg->page + d->pool_item_offset; kva - pg->page < PTS_PAGE_SIZE; kva += d->pv_entry_size)
+		if (hmap_get(&p->free_item, kva, &v) && v == idx)
+			free_item(c, kva, pg);
+}
+
+void inv_pool_items_scoped(struct check *c)
+{
+	const struct pool_snap *p = &c->cur->pool;
+	scoped_pages(c, page_items);
+	for (size_t k = 0; k < c->scope->pv_new.n; k++) {
+		uint64_t kva = c->cur->pv[c->scope->pv_new.v[k]].kva, i, hdr;
+		/* a page read again reported its own items already */
+		if (hmap_get(&p->free_item, kva, &i) &&
+		    !(hmap_get(&c->inc->pool_by_hdr, hdr = p->page[i].hdr, NULL) && idset_has(&c->scope->pool_pages, hdr)))
+			pool_vio(c, &p->page[i], "item both free and on a pv list");
 	}
 }
 
@@ -113,6 +176,15 @@ void inv_pool_high_water(struct check *c)
 	if (p->ok && idle > p->maxpages)
 		vio_counter(vio(c, "%u idle pool pages held, high-water mark %u", idle, p->maxpages), "idle pages",
 			    p->maxpages, idle);
+}
+
+/* every pv entry is an item of a pool page, or the update steps aside */
+void inv_pool_no_leak_scoped(struct check *c)
+{
+	const struct snapshot *s = c->cur;
+	if (s->pool.ok && s->pool.nout != s->npv)
+		vio_counter(vio(c, "pool nout %u, pv entries reachable from vm_page lists %zu", s->pool.nout, s->npv),
+			    "pr_nout", (int64_t)s->npv, s->pool.nout);
 }
 
 void inv_pool_no_leak(struct check *c)

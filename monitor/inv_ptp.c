@@ -15,19 +15,36 @@ static const struct vmp *ptp_page(const struct check *c, const struct ptp *t, in
 	return *index < 0 || (uint64_t)*index >= c->cur->nvmp ? NULL : &c->cur->vmp[*index];
 }
 
+static void ptp_refcount(struct check *c, const struct ptp *t)
+{
+	int64_t pi;
+	const struct vmp *p = ptp_page(c, t, &pi);
+	if (!user_ptp(c, t) || p == NULL || p->wire_count == 1 + t->nvalid)
+		return;
+	struct violation *v = vio(c, "PTP wire_count %u, want 1 + %u valid entries", p->wire_count, t->nvalid);
+	vio_ptp(v, c, t);
+	vio_counter(v, "wire_count", 1 + t->nvalid, p->wire_count);
+}
+
 void inv_ptp_refcount(struct check *c)
 {
-	const struct ptp_set *w = &c->cur->walk;
-	for (size_t i = 0; i < w->nptp; i++) {
-		const struct ptp *t = &w->ptp[i];
-		int64_t pi;
-		const struct vmp *p = ptp_page(c, t, &pi);
-		if (!user_ptp(c, t) || p == NULL || p->wire_count == 1 + t->nvalid)
-			continue;
-		struct violation *v = vio(c, "PTP wire_count %u, want 1 + %u valid entries", p->wire_count, t->nvalid);
-		vio_ptp(v, c, t);
-		vio_counter(v, "wire_count", 1 + t->nvalid, p->wire_count);
+	for (size_t i = 0; i < c->cur->walk.nptp; i++)
+		ptp_refcount(c, &c->cur->walk.ptp[i]);
+}
+
+/* the tables the op touched that are still in the walk */
+static void scoped_tables(struct check *c, void (*fn)(struct check *c, const struct ptp *t))
+{
+	for (size_t k = 0; k < c->scope->tables.n; k++) {
+		const struct ptp *t = ptp_by_pa(&c->cur->walk, c->scope->tables.v[k]);
+		if (t != NULL)
+			fn(c, t);
 	}
+}
+
+void inv_ptp_refcount_scoped(struct check *c)
+{
+	scoped_tables(c, ptp_refcount);
 }
 
 static void walk_issues(struct check *c, bool shared)
@@ -57,14 +74,21 @@ void inv_ptp_not_shared(struct check *c)
 	walk_issues(c, true);
 }
 
+static void ptp_empty(struct check *c, const struct ptp *t)
+{
+	if (user_ptp(c, t) && t->nvalid == 0)
+		vio_ptp(vio(c, "empty PTP still linked"), c, t);
+}
+
 void inv_ptp_empty_freed(struct check *c)
 {
-	const struct ptp_set *w = &c->cur->walk;
-	for (size_t i = 0; i < w->nptp; i++) {
-		const struct ptp *t = &w->ptp[i];
-		if (user_ptp(c, t) && t->nvalid == 0)
-			vio_ptp(vio(c, "empty PTP still linked"), c, t);
-	}
+	for (size_t i = 0; i < c->cur->walk.nptp; i++)
+		ptp_empty(c, &c->cur->walk.ptp[i]);
+}
+
+void inv_ptp_empty_freed_scoped(struct check *c)
+{
+	scoped_tables(c, ptp_empty);
 }
 
 /* the pages on owner's hash; reports bad links; bounded by the vm_page count */
@@ -110,48 +134,81 @@ static void check_hashed_ptp(struct check *c, const struct ptp *t, const struct 
 		vio_ptp(vio(c, "%s", why), c, t);
 }
 
-void inv_ptp_hash(struct check *c)
+static void ptp_hash(struct check *c, uint32_t o, struct hmap *on)
 {
 	const struct snapshot *s = c->cur;
 	const struct ptp_set *w = &s->walk;
+	hmap_clear(on);
+	hash_members(c, o, on);
+	for (size_t i = 0; i < w->nptp; i++)
+		if (w->ptp[i].owner == o && w->ptp[i].level < 4)
+			check_hashed_ptp(c, &w->ptp[i], on);
+	for (size_t i = 0; i < on->cap; i++) {
+		if (!on->used[i])
+			continue;
+		const struct ptp *t = ptp_by_pa(w, (c->d->vm_page_first_pfn + on->keys[i]) << PTS_PAGE_SHIFT);
+		if (t != NULL && t->owner == o && t->level < 4)
+			continue;
+		struct violation *v = vio(c, "page on pmap %u's PTP hash is not one of its live PTPs", s->pmap[o].slot);
+		vio_page(v, c, (c->d->vm_page_first_pfn + on->keys[i]) << PTS_PAGE_SHIFT);
+	}
+}
+
+void inv_ptp_hash(struct check *c)
+{
 	struct hmap on;
 	hmap_init(&on);
-	for (uint32_t o = 1; o < s->npmap; o++) {
-		hmap_clear(&on);
-		hash_members(c, o, &on);
-		for (size_t i = 0; i < w->nptp; i++)
-			if (w->ptp[i].owner == o && w->ptp[i].level < 4)
-				check_hashed_ptp(c, &w->ptp[i], &on);
-		for (size_t i = 0; i < on.cap; i++) {
-			if (!on.used[i])
-				continue;
-			const struct ptp *t = ptp_by_pa(w, (c->d->vm_page_first_pfn + on.keys[i]) << PTS_PAGE_SHIFT);
-			if (t != NULL && t->owner == o && t->level < 4)
-				continue;
-			struct violation *v = vio(c, "page on pmap %u's PTP hash is not one of its live PTPs", s->pmap[o].slot);
-			vio_page(v, c, (c->d->vm_page_first_pfn + on.keys[i]) << PTS_PAGE_SHIFT);
-		}
-	}
+	for (uint32_t o = 1; o < c->cur->npmap; o++)
+		ptp_hash(c, o, &on);
 	hmap_free(&on);
+}
+
+/*
+ * A pmap's hash changes only through its bucket heads (its record), a PTP
+ * that came or went (its tables' parent entries: the delta), or the vm_page
+ * of a page on a chain; with the hash clean before, every such page was one
+ * of the pmap's PTPs.  The scope's owners hold all three.
+ */
+void inv_ptp_hash_scoped(struct check *c)
+{
+	struct hmap on;
+	hmap_init(&on);
+	for (size_t k = 0; k < c->scope->owners.n; k++)
+		if (owner_is_user(c->cur, (uint32_t)c->scope->owners.v[k]))
+			ptp_hash(c, (uint32_t)c->scope->owners.v[k], &on);
+	hmap_free(&on);
+}
+
+static void table_usage(struct check *c, const struct ptp *t)
+{
+	int64_t pi;
+	const struct vmp *p = ptp_page(c, t, &pi);
+	if (p != NULL && p->usage == PTS_PG_PTP)
+		return;
+	struct violation *v = vio(c, p ? "page-table page has usage %u, not PTP" : "page-table page has no vm_page",
+				  p ? p->usage : 0);
+	vio_ptp(v, c, t);
+	vio_page(v, c, t->pa);
+}
+
+static void page_usage(struct check *c, uint64_t i)
+{
+	uint64_t pa = (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT;
+	if (c->cur->vmp[i].usage == PTS_PG_PTP && ptp_by_pa(&c->cur->walk, pa) == NULL)
+		vio_page(vio(c, "page of usage PTP is not reached by any walk (leaked or freed late)"), c, pa);
 }
 
 void inv_ptp_usage(struct check *c)
 {
-	const struct snapshot *s = c->cur;
-	const struct ptp_set *w = &s->walk;
-	for (size_t i = 0; i < w->nptp; i++) {
-		int64_t pi;
-		const struct vmp *p = ptp_page(c, &w->ptp[i], &pi);
-		if (p != NULL && p->usage == PTS_PG_PTP)
-			continue;
-		struct violation *v = vio(c, p ? "page-table page has usage %u, not PTP" : "page-table page has no vm_page",
-					  p ? p->usage : 0);
-		vio_ptp(v, c, &w->ptp[i]);
-		vio_page(v, c, w->ptp[i].pa);
-	}
-	for (uint64_t i = 0; i < s->nvmp; i++) {
-		uint64_t pa = (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT;
-		if (s->vmp[i].usage == PTS_PG_PTP && ptp_by_pa(w, pa) == NULL)
-			vio_page(vio(c, "page of usage PTP is not reached by any walk (leaked or freed late)"), c, pa);
-	}
+	for (size_t i = 0; i < c->cur->walk.nptp; i++)
+		table_usage(c, &c->cur->walk.ptp[i]);
+	for (uint64_t i = 0; i < c->cur->nvmp; i++)
+		page_usage(c, i);
+}
+
+void inv_ptp_usage_scoped(struct check *c)
+{
+	scoped_tables(c, table_usage);
+	for (size_t k = 0; k < c->scope->pages.n; k++)
+		page_usage(c, c->scope->pages.v[k]);
 }

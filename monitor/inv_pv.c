@@ -9,96 +9,112 @@ static int64_t leaf_page(const struct check *c, const struct leaf *l)
 	return snap_page_index(c->d, pte_frame(l->pte, l->level));
 }
 
-void inv_pv_for_pte(struct check *c)
+static void pv_for_leaf(struct check *c, const struct leaf *l)
 {
 	const struct snapshot *s = c->cur;
-	for (size_t i = 0; i < s->walk.nleaf; i++) {
-		const struct leaf *l = &s->walk.leaf[i];
-		if (!leaf_is_user(c, l) || !(l->pte & c->d->pte_managed_bit))
-			continue;
-		size_t pv = snap_pv_at(s, l->owner, l->va);
-		if (pv != 0 && (int64_t)s->pv[pv - 1].page == leaf_page(c, l))
-			continue;
-		struct violation *v = vio(c, pv ? "pv entry for the mapping is on another page's list"
-						: "managed PTE without a pv entry");
-		vio_pte(v, snap_slot(s, l->owner), l->va, l->level, l->pte, l->pte);
-		vio_page(v, c, pte_frame(l->pte, l->level));
-	}
+	if (!leaf_is_user(c, l) || !(l->pte & c->d->pte_managed_bit))
+		return;
+	size_t pv = snap_pv_at(s, l->owner, l->va);
+	if (pv != 0 && (int64_t)s->pv[pv - 1].page == leaf_page(c, l))
+		return;
+	struct violation *v = vio(c, pv ? "pv entry for the mapping is on another page's list"
+					: "managed PTE without a pv entry");
+	vio_pte(v, snap_slot(s, l->owner), l->va, l->level, l->pte, l->pte);
+	vio_page(v, c, pte_frame(l->pte, l->level));
+}
+
+void inv_pv_for_pte(struct check *c)
+{
+	for (size_t i = 0; i < c->cur->walk.nleaf; i++)
+		pv_for_leaf(c, &c->cur->walk.leaf[i]);
+}
+
+static void pte_for_pv(struct check *c, const struct pv_snap *pv)
+{
+	const struct snapshot *s = c->cur;
+	if (pv->owner <= 0)
+		return; /* PV-6, PV-4 */
+	const struct leaf *l = leaf_at(&s->walk, (uint32_t)pv->owner, pv->va);
+	const char *why = NULL;
+	if (l == NULL)
+		why = "pv entry without a mapping behind it";
+	else if (l->va != pv->va || !(l->pte & c->d->pte_managed_bit))
+		why = "pv entry's mapping is not a managed 4 KiB PTE";
+	else if (leaf_page(c, l) != (int64_t)pv->page)
+		why = "pv entry on the list of a page its PTE does not map";
+	if (why == NULL)
+		return;
+	struct violation *v = vio(c, "%s", why);
+	vio_pv(v, c, pv);
+	if (l)
+		vio_pte(v, snap_slot(s, (uint32_t)pv->owner), l->va, l->level, l->pte, l->pte);
+	vio_page(v, c, (c->d->vm_page_first_pfn + pv->page) << PTS_PAGE_SHIFT);
 }
 
 void inv_pte_for_pv(struct check *c)
 {
+	for (size_t i = 0; i < c->cur->npv; i++)
+		pte_for_pv(c, &c->cur->pv[i]);
+}
+
+static void pv_ptp(struct check *c, const struct pv_snap *pv)
+{
 	const struct snapshot *s = c->cur;
-	for (size_t i = 0; i < s->npv; i++) {
-		const struct pv_snap *pv = &s->pv[i];
-		if (pv->owner <= 0)
-			continue; /* PV-6, PV-4 */
-		const struct leaf *l = leaf_at(&s->walk, (uint32_t)pv->owner, pv->va);
-		const char *why = NULL;
-		if (l == NULL)
-			why = "pv entry without a mapping behind it";
-		else if (l->va != pv->va || !(l->pte & c->d->pte_managed_bit))
-			why = "pv entry's mapping is not a managed 4 KiB PTE";
-		else if (leaf_page(c, l) != (int64_t)pv->page)
-			why = "pv entry on the list of a page its PTE does not map";
-		if (why == NULL)
-			continue;
-		struct violation *v = vio(c, "%s", why);
-		vio_pv(v, c, pv);
-		if (l)
-			vio_pte(v, pv->owner >= 0 ? snap_slot(s, (uint32_t)pv->owner) : VIO_SLOT_NONE, l->va, l->level,
-				l->pte, l->pte);
-		vio_page(v, c, (c->d->vm_page_first_pfn + pv->page) << PTS_PAGE_SHIFT);
-	}
+	const struct leaf *l = pv->owner > 0 ? leaf_at(&s->walk, (uint32_t)pv->owner, pv->va) : NULL;
+	if (l == NULL || l->va != pv->va)
+		return;
+	int64_t pi = snap_page_index(c->d, l->ptp);
+	uint64_t want = pi < 0 ? 0 : desc_vm_page_kva(c->d, (uint64_t)pi);
+	if (pv->ptp == want)
+		return;
+	struct violation *v = vio(c, "pv entry's PTP pointer 0x%llx, the PTE is in the PTP whose vm_page is 0x%llx",
+				  (unsigned long long)pv->ptp, (unsigned long long)want);
+	vio_pv(v, c, pv);
+	const struct ptp *t = ptp_by_pa(&s->walk, l->ptp);
+	if (t)
+		vio_ptp(v, c, t);
 }
 
 void inv_pv_ptp(struct check *c)
 {
-	const struct snapshot *s = c->cur;
-	for (size_t i = 0; i < s->npv; i++) {
-		const struct pv_snap *pv = &s->pv[i];
-		const struct leaf *l = pv->owner > 0 ? leaf_at(&s->walk, (uint32_t)pv->owner, pv->va) : NULL;
-		if (l == NULL || l->va != pv->va)
-			continue;
-		int64_t pi = snap_page_index(c->d, l->ptp);
-		uint64_t want = pi < 0 ? 0 : desc_vm_page_kva(c->d, (uint64_t)pi);
-		if (pv->ptp == want)
-			continue;
-		struct violation *v = vio(c, "pv entry's PTP pointer 0x%llx, the PTE is in the PTP whose vm_page is 0x%llx",
-					  (unsigned long long)pv->ptp, (unsigned long long)want);
-		vio_pv(v, c, pv);
-		const struct ptp *t = ptp_by_pa(&s->walk, l->ptp);
-		if (t)
-			vio_ptp(v, c, t);
-	}
+	for (size_t i = 0; i < c->cur->npv; i++)
+		pv_ptp(c, &c->cur->pv[i]);
+}
+
+static void managed_leaf(struct check *c, const struct leaf *l)
+{
+	bool want = leaf_is_user(c, l) && l->level == 1 && arena_index_of(c->d, pte_frame(l->pte, l->level)) >= 0;
+	bool has = (l->pte & c->d->pte_managed_bit) != 0;
+	if (want == has)
+		return;
+	struct violation *v = vio(c, want ? "user mapping of an arena page without the managed bit"
+					  : "managed bit on a mapping that is not a user mapping of an arena page");
+	vio_pte(v, snap_slot(c->cur, l->owner), l->va, l->level, l->pte, l->pte);
+	vio_page(v, c, pte_frame(l->pte, l->level));
+}
+
+static void managed_page(struct check *c, uint64_t i)
+{
+	uint64_t pa = (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT;
+	if (c->cur->vmp[i].pv_list != 0 && arena_index_of(c->d, pa) < 0)
+		vio_page(vio(c, "pv list on a page that is not an arena page"), c, pa);
+}
+
+static void managed_pv(struct check *c, const struct pv_snap *pv)
+{
+	if (pv->owner == 0)
+		vio_pv(vio(c, "pv entry names the kernel pmap: kenter mappings are never pv-tracked"), c, pv);
 }
 
 void inv_managed_bit(struct check *c)
 {
 	const struct snapshot *s = c->cur;
-	for (size_t i = 0; i < s->walk.nleaf; i++) {
-		const struct leaf *l = &s->walk.leaf[i];
-		bool want = leaf_is_user(c, l) && l->level == 1 &&
-			    arena_index_of(c->d, pte_frame(l->pte, l->level)) >= 0;
-		bool has = (l->pte & c->d->pte_managed_bit) != 0;
-		if (want == has)
-			continue;
-		struct violation *v = vio(c, want ? "user mapping of an arena page without the managed bit"
-						  : "managed bit on a mapping that is not a user mapping of an arena page");
-		vio_pte(v, snap_slot(s, l->owner), l->va, l->level, l->pte, l->pte);
-		vio_page(v, c, pte_frame(l->pte, l->level));
-	}
-	for (uint64_t i = 0; i < s->nvmp; i++) {
-		uint64_t pa = (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT;
-		if (s->vmp[i].pv_list == 0 || arena_index_of(c->d, pa) >= 0)
-			continue;
-		vio_page(vio(c, "pv list on a page that is not an arena page"), c, pa);
-	}
-	for (size_t i = 0; i < s->npv; i++) {
-		if (s->pv[i].owner != 0)
-			continue;
-		vio_pv(vio(c, "pv entry names the kernel pmap: kenter mappings are never pv-tracked"), c, &s->pv[i]);
-	}
+	for (size_t i = 0; i < s->walk.nleaf; i++)
+		managed_leaf(c, &s->walk.leaf[i]);
+	for (uint64_t i = 0; i < s->nvmp; i++)
+		managed_page(c, i);
+	for (size_t i = 0; i < s->npv; i++)
+		managed_pv(c, &s->pv[i]);
 }
 
 void inv_pv_lists(struct check *c)
@@ -121,12 +137,58 @@ void inv_pv_lists(struct check *c)
 	hmap_free(&seen);
 }
 
+static void pv_pmap_live(struct check *c, const struct pv_snap *pv)
+{
+	if (pv->owner < 0)
+		vio_pv(vio(c, "pv entry names pmap 0x%llx, which is not on the pmap list", (unsigned long long)pv->pmap),
+		       c, pv);
+}
+
 void inv_pv_pmap_live(struct check *c)
 {
-	const struct snapshot *s = c->cur;
-	for (size_t i = 0; i < s->npv; i++)
-		if (s->pv[i].owner < 0)
-			vio_pv(vio(c, "pv entry names pmap 0x%llx, which is not on the pmap list",
-				   (unsigned long long)s->pv[i].pmap),
-			       c, &s->pv[i]);
+	for (size_t i = 0; i < c->cur->npv; i++)
+		pv_pmap_live(c, &c->cur->pv[i]);
+}
+
+/* ---- the incremental check: the leaves and pv entries the op touched */
+
+void inv_pv_for_pte_scoped(struct check *c)
+{
+	scoped_leaves(c, SCOPE_DELTA | SCOPE_PV_KEYS, pv_for_leaf);
+}
+
+void inv_pte_for_pv_scoped(struct check *c)
+{
+	if (scope_has_large_user_leaf(c)) /* a large leaf covers pv entries at other VAs */
+		inv_pte_for_pv(c);
+	else
+		scoped_pv(c, SCOPE_DELTA, pte_for_pv);
+}
+
+void inv_pv_ptp_scoped(struct check *c)
+{
+	if (scope_has_large_user_leaf(c))
+		inv_pv_ptp(c);
+	else
+		scoped_pv(c, SCOPE_DELTA | SCOPE_TABLES, pv_ptp); /* a table that moved moves its leaves */
+}
+
+void inv_managed_bit_scoped(struct check *c)
+{
+	scoped_leaves(c, SCOPE_DELTA, managed_leaf);
+	for (size_t k = 0; k < c->scope->nvmp; k++)
+		managed_page(c, c->scope->vmp[k].index);
+	for (size_t k = 0; k < c->scope->pv_new.n; k++)
+		managed_pv(c, &c->cur->pv[c->scope->pv_new.v[k]]);
+}
+
+void inv_pv_pmap_live_scoped(struct check *c)
+{
+	for (size_t k = 0; k < c->scope->pv_new.n; k++)
+		pv_pmap_live(c, &c->cur->pv[c->scope->pv_new.v[k]]);
+}
+
+/* pv lists that hold a (pmap, va) twice or cross make the update step aside */
+void inv_nothing_scoped(struct check *c)
+{
 }

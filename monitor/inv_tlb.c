@@ -9,12 +9,14 @@
 
 static bool owner_active(const struct check *c, const struct pte_change *ch)
 {
-	const struct snapshot *s = ch->flags & PTE_CHG_DETACHED ? c->prev : c->cur;
+	bool old = (ch->flags & PTE_CHG_DETACHED) != 0;
+	const struct pmap_snap *pm = old ? c->prev_pmap : c->cur->pmap;
+	size_t npmap = old ? c->prev_npmap : c->cur->npmap;
 	if (ch->owner == 0)
 		return true; /* the kernel half is in every address space */
-	if (s == NULL || ch->owner >= s->npmap)
+	if (pm == NULL || ch->owner >= npmap)
 		return false;
-	gpa_t root = s->pmap[ch->owner].root;
+	gpa_t root = pm[ch->owner].root;
 	return root == (c->cr3_before & PG_FRAME) || root == (c->cr3_after & PG_FRAME);
 }
 

@@ -18,6 +18,9 @@ struct invariant {
 	const char *family; /* "PV" */
 	const char *meaning;
 	invariant_fn fn;
+	/* the incremental check: the same on the objects the op touched, or the
+	 * same function when it looks at the op only; NULL = fn every op */
+	invariant_fn scoped;
 };
 
 #define INV_MAX 64

@@ -58,6 +58,11 @@ static size_t lower_bound(const struct model *m, uint32_t slot, uint64_t va)
 	return lo;
 }
 
+size_t model_first(const struct model *m, uint32_t slot, uint64_t va)
+{
+	return lower_bound(m, slot, va);
+}
+
 const struct model_map *model_lookup(const struct model *m, uint32_t slot, uint64_t va)
 {
 	size_t i = lower_bound(m, slot, va);

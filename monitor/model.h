@@ -71,6 +71,8 @@ void model_free(struct model *m);
 /* insert or replace (slot, va); -1 on ENOMEM */
 int model_set(struct model *m, const struct model_map *e);
 const struct model_map *model_lookup(const struct model *m, uint32_t slot, uint64_t va);
+/* index of the first mapping at or after (slot, va) in m->map (sorted by slot, va) */
+size_t model_first(const struct model *m, uint32_t slot, uint64_t va);
 /* apply op (with the guest's result in op->result), checking results */
 int model_apply(struct model *m, const struct pts_op *op, const struct model_env *env,
 		struct model_out *out);

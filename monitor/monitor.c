@@ -28,7 +28,7 @@ struct monitor *monitor_create(const struct gmem *mem, gpa_t desc_gpa, const str
 		snprintf(err, errlen, "monitor: out of memory");
 		return NULL;
 	}
-	m->mem = *mem;
+	m->mem = mem;
 	if (cfg != NULL)
 		m->cfg = *cfg;
 	if (m->cfg.max_per_invariant == 0)
@@ -37,12 +37,15 @@ struct monitor *monitor_create(const struct gmem *mem, gpa_t desc_gpa, const str
 		m->cfg.max_violations = 10000;
 	inv_set_all(&m->on, true);
 	if (inv_set_parse(&m->on, m->cfg.check_spec, err, errlen) != 0 ||
-	    desc_load(&m->mem, desc_gpa, &m->desc, err, errlen) != 0) {
+	    desc_load(m->mem, desc_gpa, &m->desc, err, errlen) != 0) {
 		free(m);
 		return NULL;
 	}
 	m->cfg.check_spec = NULL; /* not ours to keep */
-	kview_init(&m->kv, &m->desc, &m->mem);
+	kview_init(&m->kv, &m->desc, m->mem);
+	m->max_ptps = m->mem->size / PTS_PAGE_SIZE + 1;
+	m->max_pv = (size_t)(m->desc.pv_kva_size / PTS_PAGE_SIZE) * PTS_PAGE_SIZE / 8 + 1;
+	incr_init(&m->inc);
 	snap_init(&m->snap[0]);
 	snap_init(&m->snap[1]);
 	pte_delta_init(&m->delta);
@@ -60,6 +63,7 @@ void monitor_destroy(struct monitor *m)
 	if (m == NULL)
 		return;
 	kview_free(&m->kv);
+	incr_free(&m->inc);
 	snap_free(&m->snap[0]);
 	snap_free(&m->snap[1]);
 	pte_delta_free(&m->delta);
@@ -109,8 +113,8 @@ int monitor_dump_pmap(const struct monitor *m, int32_t slot, FILE *out)
 static int read_snapshot(struct monitor *m, const struct snapshot *prev)
 {
 	struct snapshot *s = &m->snap[m->cur];
-	struct snap_params p = {&m->kv, m->mem.size / PTS_PAGE_SIZE + 1,
-				(size_t)(m->desc.pv_kva_size / PTS_PAGE_SIZE) * PTS_PAGE_SIZE / 8 + 1, prev};
+	struct snap_params p = {&m->kv, m->max_ptps, m->max_pv, prev};
+	incr_invalidate(&m->inc);
 	return snap_read(s, &p);
 }
 
@@ -203,10 +207,23 @@ static void seed_model(struct monitor *m, const struct snapshot *s)
 	for (size_t i = 1; i < s->npmap; i++)
 		if (s->pmap[i].slot < PTS_MAX_PMAPS)
 			m->model.live[s->pmap[i].slot] = true;
+	for (uint64_t pg = 0; pg < d->arena_npages && s->nvmp; pg++) {
+		const struct vmp *v = &s->vmp[d->arena_first_pfn - d->vm_page_first_pfn + pg];
+		m->model.page[pg] = (struct model_page){v->attrs & PTS_ATTR_MODIFIED ? TRI_YES : TRI_NO,
+							v->attrs & PTS_ATTR_REFERENCED ? TRI_YES : TRI_NO};
+	}
 	for (size_t i = 0; i < s->walk.nleaf; i++) {
 		const struct leaf *l = &s->walk.leaf[i];
 		int64_t pg = arena_index_of(d, pte_frame(l->pte, l->level));
-		if (pg < 0 || l->level != 1)
+		if (pg < 0)
+			continue;
+		if (l->owner != 0 && s->nvmp && (l->pte & d->pte_managed_bit)) {
+			if (l->pte & PG_M)
+				m->model.page[pg].modified = TRI_YES;
+			if (l->pte & PG_U)
+				m->model.page[pg].referenced = TRI_YES;
+		}
+		if (l->level != 1)
 			continue;
 		if (l->owner != 0 && l->va < d->user_max) {
 			struct model_map e = {s->pmap[l->owner].slot, l->va, (uint32_t)pg, (uint8_t)pte_prot(l->pte),
@@ -217,30 +234,27 @@ static void seed_model(struct monitor *m, const struct snapshot *s)
 				(struct model_kenter){true, (uint32_t)pg, (uint8_t)pte_prot(l->pte)};
 		}
 	}
-	for (uint64_t pg = 0; pg < d->arena_npages; pg++) {
-		const struct vmp *v = &s->vmp[d->arena_first_pfn - d->vm_page_first_pfn + pg];
-		bool mod = v->attrs & PTS_ATTR_MODIFIED, ref = v->attrs & PTS_ATTR_REFERENCED;
-		for (size_t i = 0; s->nvmp && i < s->walk.nleaf; i++) {
-			const struct leaf *l = &s->walk.leaf[i];
-			if (l->owner == 0 || !(l->pte & d->pte_managed_bit) ||
-			    arena_index_of(d, pte_frame(l->pte, l->level)) != (int64_t)pg)
-				continue;
-			mod |= (l->pte & PG_M) != 0;
-			ref |= (l->pte & PG_U) != 0;
-		}
-		m->model.page[pg] = (struct model_page){mod ? TRI_YES : TRI_NO, ref ? TRI_YES : TRI_NO};
-	}
 }
 
 /* ---- running the checks */
 
+/* in an incremental check, each invariant looks at what the op touched,
+ * unless it found something at the last op: then it looks at everything, so
+ * a finding that persists is reported again, as in full mode */
 static void run_checks(struct monitor *m, const struct pts_op *op, const struct model_out *mout,
-		       uint64_t cr3_before)
+		       uint64_t cr3_before, bool incremental)
 {
+	const struct snapshot *prev = m->begun && !incremental ? &m->snap[!m->cur] : NULL;
 	struct check c = {.m = m,
 			  .d = &m->desc,
 			  .cur = &m->snap[m->cur],
-			  .prev = m->begun ? &m->snap[!m->cur] : NULL,
+			  .prev = prev,
+			  .prev_pmap = incremental ? m->inc.old_pmap : prev ? prev->pmap : NULL,
+			  .prev_npmap = incremental ? m->snap[m->cur].npmap : prev ? prev->npmap : 0,
+			  .prev_nout = incremental ? m->inc.old_nout : prev ? prev->pool.nout : 0,
+			  .prev_pool_ok = incremental ? m->inc.old_pool_ok : prev && prev->pool.ok,
+			  .scope = incremental ? &m->inc.sc : NULL,
+			  .inc = incremental ? &m->inc : NULL,
 			  .delta = &m->delta,
 			  .op = op,
 			  .model = &m->model,
@@ -256,7 +270,11 @@ static void run_checks(struct monitor *m, const struct pts_op *op, const struct 
 			continue;
 		c.inv = invariant_at(i);
 		check_issues(&c);
-		c.inv->fn(&c);
+		if (incremental && c.inv->scoped != NULL && !m->reported[i])
+			c.inv->scoped(&c);
+		else
+			c.inv->fn(&c);
+		m->reported[i] = m->per_inv[i] > 0;
 	}
 	free(c.page_mapped);
 	free(c.page_writable);
@@ -288,10 +306,24 @@ int monitor_begin(struct monitor *m, uint64_t cr3)
 	for (size_t i = 1; i < s->npmap; i++)
 		if (s->pmap[i].root == (cr3 & PG_FRAME))
 			m->model.active = (int32_t)s->pmap[i].slot;
-	run_checks(m, NULL, NULL, cr3);
+	run_checks(m, NULL, NULL, cr3, false);
 	m->begun = true;
 	m->stats.last_ns = now_ns() - t0;
 	return m->new_vio;
+}
+
+/* the snapshot after the op: updated in place from the written pages, or read afresh */
+static int read_after_op(struct monitor *m, bool *incremental)
+{
+	int rc = *incremental ? incr_update(m) : 1;
+	*incremental = rc == 0;
+	if (rc <= 0)
+		return rc;
+	m->cur = !m->cur;
+	const struct snapshot *prev = &m->snap[!m->cur];
+	if (read_snapshot(m, prev) != 0 || compute_delta(m, prev, &m->snap[m->cur]) != 0)
+		return -1;
+	return 0;
 }
 
 int monitor_after_op(struct monitor *m, const struct pts_op *op, uint64_t op_index, const char *op_text,
@@ -301,19 +333,21 @@ int monitor_after_op(struct monitor *m, const struct pts_op *op, uint64_t op_ind
 	if (!m->begun && monitor_begin(m, m->cr3) < 0)
 		return -1;
 	set_op(m, op_index, op->kind, op_text);
-	m->cur = !m->cur;
-	const struct snapshot *prev = &m->snap[!m->cur];
-	if (read_snapshot(m, prev) != 0 || compute_delta(m, prev, &m->snap[m->cur]) != 0)
+	bool incremental = m->mem->page_dirty != NULL;
+	if (incremental && incr_scope_op(m, op) != 0)
+		return -1;
+	struct model_out mout;
+	struct model_env env = {missing_ptps, (void *)&m->snap[m->cur]}; /* the tables before the op */
+	model_apply(&m->model, op, &env, &mout);
+	if (read_after_op(m, &incremental) != 0)
 		return -1;
 	read_tlb(m);
-	struct model_out mout;
-	struct model_env env = {missing_ptps, (void *)prev};
-	model_apply(&m->model, op, &env, &mout);
 	uint64_t cr3_before = m->cr3;
 	m->cr3 = cr3;
-	run_checks(m, op, &mout, cr3_before);
+	run_checks(m, op, &mout, cr3_before, incremental);
 	uint64_t dt = now_ns() - t0;
 	m->stats.ops++;
+	m->stats.incremental += incremental;
 	m->stats.last_ns = dt;
 	m->stats.total_ns += dt;
 	if (dt > m->stats.max_ns)

@@ -25,6 +25,7 @@ struct monitor_config {
 
 struct monitor_stats {
 	uint64_t ops;         /* monitor_after_op calls */
+	uint64_t incremental; /* ... checked incrementally (the rest were read afresh) */
 	uint64_t last_ns;     /* check time of the last op */
 	uint64_t max_ns;
 	uint64_t total_ns;
@@ -36,7 +37,16 @@ struct monitor_stats {
 /*
  * Copy out and validate the descriptor at desc_gpa.  NULL with a one-line
  * message in err on a bad descriptor, a bad --check spec, or no memory.
- * mem must stay valid (same base) for the monitor's life.
+ * mem must stay valid (same base) for the monitor's life; the monitor keeps
+ * the pointer and reads mem->page_dirty at every monitor_after_op.
+ *
+ * With page_dirty NULL an op is checked in full: everything re-read, every
+ * invariant evaluated on everything.  With page_dirty set, the check is
+ * incremental: only pages page_dirty names are read again, and each
+ * invariant is evaluated on the objects the op touched; the findings are the
+ * same as in full mode provided page_dirty names every page the guest wrote
+ * since the previous check.  A page it does not name is, by that contract,
+ * not looked at: a write there is seen only by the next full check.
  */
 struct monitor *monitor_create(const struct gmem *mem, gpa_t desc_gpa, const struct monitor_config *cfg,
 			       char *err, size_t errlen);

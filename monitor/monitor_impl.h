@@ -6,10 +6,11 @@
 
 #include "check_ctx.h"
 #include "desc.h"
+#include "incr.h"
 #include "monitor.h"
 
 struct monitor {
-	struct gmem mem;
+	const struct gmem *mem; /* the caller's: its page_dirty hook is read at every op */
 	struct pts_descriptor desc;
 	struct monitor_config cfg;
 	struct inv_set on;
@@ -19,6 +20,10 @@ struct monitor {
 	bool begun;
 	struct pte_delta delta;
 	struct model model;
+	size_t max_ptps, max_pv; /* walk and pv list bounds */
+	/* the incremental check (incr.c) */
+	struct incr inc;
+	bool reported[INV_MAX]; /* the invariant found something at the last op: check it in full */
 	/* TLB ledger */
 	uint64_t tlb_seen, tlb_first;
 	struct pts_tlb_record *tlb;

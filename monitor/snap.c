@@ -103,18 +103,12 @@ int64_t arena_index_of(const struct pts_descriptor *d, gpa_t pa)
 
 /* ---- pmaps */
 
-static int read_pmap(struct snapshot *s, struct kview *kv, uint64_t kva, bool kernel)
+int snap_read_pmap_record(struct kview *kv, uint64_t kva, bool kernel, struct pmap_snap *p, uint64_t *hash)
 {
 	const struct pts_descriptor *d = kv->d;
 	uint8_t buf[PTS_PAGE_SIZE];
-	if (kva_read(kv, kva, buf, d->pmap_size) != 0) {
-		struct snap_issue *i = snap_issue(s, "AS-5", "pmap at kva 0x%llx unreadable",
-						  (unsigned long long)kva);
-		if (i)
-			i->kva = kva;
+	if (kva_read(kv, kva, buf, d->pmap_size) != 0)
 		return -1;
-	}
-	struct pmap_snap *p = &s->pmap[s->npmap];
 	p->kva = kva;
 	p->kernel = kernel;
 	p->root = le_field(buf, d->off_pm_pml4_pa, 8);
@@ -123,9 +117,23 @@ static int read_pmap(struct snapshot *s, struct kview *kv, uint64_t kva, bool ke
 	p->next = le_field(buf, d->off_pm_next, 8);
 	p->slot = (uint32_t)le_field(buf, d->off_pm_slot, 4);
 	p->ptp_count = (uint32_t)le_field(buf, d->off_pm_ptp_count, 4);
-	p->hash_off = s->npmap * d->ptp_hash_size;
 	for (uint32_t b = 0; b < d->ptp_hash_size; b++)
-		s->hash[p->hash_off + b] = le_field(buf, d->off_pm_ptp_hash + 8 * b, 8);
+		hash[b] = le_field(buf, d->off_pm_ptp_hash + 8 * b, 8);
+	return 0;
+}
+
+static int read_pmap(struct snapshot *s, struct kview *kv, uint64_t kva, bool kernel)
+{
+	struct pmap_snap *p = &s->pmap[s->npmap];
+	size_t hash_off = s->npmap * kv->d->ptp_hash_size;
+	if (snap_read_pmap_record(kv, kva, kernel, p, s->hash + hash_off) != 0) {
+		struct snap_issue *i = snap_issue(s, "AS-5", "pmap at kva 0x%llx unreadable",
+						  (unsigned long long)kva);
+		if (i)
+			i->kva = kva;
+		return -1;
+	}
+	p->hash_off = hash_off;
 	s->npmap++;
 	return 0;
 }
@@ -169,7 +177,7 @@ static int read_pmaps(struct snapshot *s, struct kview *kv)
 
 /* ---- vm_page array */
 
-static void parse_vm_page(const struct pts_descriptor *d, const uint8_t *b, struct vmp *v)
+void snap_parse_vm_page(const struct pts_descriptor *d, const uint8_t *b, struct vmp *v)
 {
 	v->phys_addr = le_field(b, d->off_vmp_phys_addr, 8);
 	v->usage = (uint32_t)le_field(b, d->off_vmp_usage, 4);
@@ -206,7 +214,7 @@ static int read_vm_pages(struct snapshot *s, struct kview *kv, const struct snap
 		if (reuse && memcmp(b, prev->vmp_raw + i * size, size) == 0)
 			s->vmp[i] = prev->vmp[i];
 		else
-			parse_vm_page(d, b, &s->vmp[i]);
+			snap_parse_vm_page(d, b, &s->vmp[i]);
 	}
 	s->nvmp = d->vm_page_count;
 	return 0;
@@ -214,7 +222,7 @@ static int read_vm_pages(struct snapshot *s, struct kview *kv, const struct snap
 
 /* ---- pv lists */
 
-static int push_pv(struct snapshot *s, const struct pv_snap *pv)
+int snap_push_pv(struct snapshot *s, const struct pv_snap *pv)
 {
 	if (s->npv == s->pv_cap) {
 		size_t n = s->pv_cap ? s->pv_cap * 2 : 256;
@@ -228,7 +236,7 @@ static int push_pv(struct snapshot *s, const struct pv_snap *pv)
 	return 0;
 }
 
-static uint64_t pv_key(int32_t owner, uint64_t va)
+uint64_t snap_pv_key(int32_t owner, uint64_t va)
 {
 	return (va & ~(uint64_t)0xfff) | (uint32_t)(owner & 0xfff);
 }
@@ -265,10 +273,10 @@ static int read_pv_list(struct snapshot *s, struct kview *kv, uint64_t page, siz
 				     page,
 				     -1};
 		pv.owner = snap_pmap_by_kva(s, pv.pmap);
-		if (hmap_put(&s->pv_by_kva, kva, s->npv) != 0 || push_pv(s, &pv) != 0)
+		if (hmap_put(&s->pv_by_kva, kva, s->npv) != 0 || snap_push_pv(s, &pv) != 0)
 			return -1;
-		if (pv.owner >= 0 && !hmap_get(&s->pv_by_va, pv_key(pv.owner, pv.va), NULL) &&
-		    hmap_put(&s->pv_by_va, pv_key(pv.owner, pv.va), s->npv) != 0) /* index + 1 */
+		if (pv.owner >= 0 && !hmap_get(&s->pv_by_va, snap_pv_key(pv.owner, pv.va), NULL) &&
+		    hmap_put(&s->pv_by_va, snap_pv_key(pv.owner, pv.va), s->npv) != 0) /* index + 1 */
 			return -1;
 		kva = pv.next;
 	}
@@ -289,7 +297,7 @@ static int read_pv_lists(struct snapshot *s, struct kview *kv, size_t max_pv)
 size_t snap_pv_at(const struct snapshot *s, uint32_t owner, uint64_t va)
 {
 	uint64_t i;
-	return hmap_get(&s->pv_by_va, pv_key((int32_t)owner, va), &i) ? (size_t)i : 0;
+	return hmap_get(&s->pv_by_va, snap_pv_key((int32_t)owner, va), &i) ? (size_t)i : 0;
 }
 
 /* ---- the pv pool */
@@ -326,10 +334,9 @@ static int read_free_items(struct snapshot *s, struct kview *kv, struct pool_pag
 	return 0;
 }
 
-static int read_pool_page(struct snapshot *s, struct kview *kv, uint64_t hdr, enum pool_list list)
+int snap_read_pool_header(struct kview *kv, uint64_t hdr, enum pool_list list, struct pool_page_snap *pg)
 {
 	const struct pts_descriptor *d = kv->d;
-	struct pool_snap *p = &s->pool;
 	uint8_t buf[PTS_PAGE_SIZE];
 	size_t hsize = d->pool_header_size ? d->pool_header_size
 					   : (size_t)d->off_ph_page + 8 > (size_t)d->off_ph_nmissing + 4
@@ -339,7 +346,23 @@ static int read_pool_page(struct snapshot *s, struct kview *kv, uint64_t hdr, en
 		hsize = d->off_ph_next + 8u;
 	if (hsize < (size_t)d->off_ph_freelist + 8)
 		hsize = d->off_ph_freelist + 8u;
-	if (kva_read(kv, hdr, buf, hsize) != 0) {
+	if (kva_read(kv, hdr, buf, hsize) != 0)
+		return -1;
+	*pg = (struct pool_page_snap){hdr,
+				      le_field(buf, d->off_ph_page, 8),
+				      le_field(buf, d->off_ph_freelist, 8),
+				      le_field(buf, d->off_ph_next, 8),
+				      (uint32_t)le_field(buf, d->off_ph_nmissing, 4),
+				      0,
+				      list};
+	return 0;
+}
+
+static int read_pool_page(struct snapshot *s, struct kview *kv, uint64_t hdr, enum pool_list list)
+{
+	struct pool_snap *p = &s->pool;
+	struct pool_page_snap pg;
+	if (snap_read_pool_header(kv, hdr, list, &pg) != 0) {
 		pool_issue(s, "POOL-4", hdr, "pool page header unreadable at kva");
 		return 1;
 	}
@@ -351,34 +374,21 @@ static int read_pool_page(struct snapshot *s, struct kview *kv, uint64_t hdr, en
 		p->page = q;
 		p->page_cap = n;
 	}
-	struct pool_page_snap *pg = &p->page[p->npage];
-	*pg = (struct pool_page_snap){hdr,
-				      le_field(buf, d->off_ph_page, 8),
-				      le_field(buf, d->off_ph_freelist, 8),
-				      le_field(buf, d->off_ph_next, 8),
-				      (uint32_t)le_field(buf, d->off_ph_nmissing, 4),
-				      0,
-				      list};
+	p->page[p->npage] = pg;
 	p->npage++;
-	return read_free_items(s, kv, pg, p->npage - 1);
+	return read_free_items(s, kv, &p->page[p->npage - 1], p->npage - 1);
 }
 
-static int read_pool(struct snapshot *s, struct kview *kv)
+int snap_read_pool_struct(struct kview *kv, struct pool_snap *p)
 {
 	const struct pts_descriptor *d = kv->d;
-	struct pool_snap *p = &s->pool;
 	uint8_t buf[PTS_PAGE_SIZE];
 	size_t psize = d->pool_size ? d->pool_size : d->off_pr_maxpages + 4u;
-	p->ok = false;
-	p->npage = 0;
-	hmap_clear(&p->free_item);
 	for (const uint32_t *o = &d->off_pr_partpages; o <= &d->off_pr_maxpages; o++)
 		if (psize < *o + 8u)
 			psize = *o + 8u;
-	if (psize > sizeof buf || kva_read(kv, d->pv_pool, buf, psize) != 0) {
-		pool_issue(s, "POOL-5", d->pv_pool, "pool structure unreadable at kva");
-		return 0;
-	}
+	if (psize > sizeof buf || kva_read(kv, d->pv_pool, buf, psize) != 0)
+		return -1;
 	p->head[POOL_PART] = le_field(buf, d->off_pr_partpages, 8);
 	p->head[POOL_FULL] = le_field(buf, d->off_pr_fullpages, 8);
 	p->head[POOL_EMPTY] = le_field(buf, d->off_pr_emptypages, 8);
@@ -390,9 +400,24 @@ static int read_pool(struct snapshot *s, struct kview *kv)
 	p->minitems = (uint32_t)le_field(buf, d->off_pr_minitems, 4);
 	p->maxpages = (uint32_t)le_field(buf, d->off_pr_maxpages, 4);
 	uint64_t room = (PTS_PAGE_SIZE - d->pool_item_offset) / d->pv_entry_size;
-	if (p->itemsperpage == 0 || p->itemsperpage > room) {
+	return p->itemsperpage == 0 || p->itemsperpage > room ? -2 : 0;
+}
+
+static int read_pool(struct snapshot *s, struct kview *kv)
+{
+	const struct pts_descriptor *d = kv->d;
+	struct pool_snap *p = &s->pool;
+	p->ok = false;
+	p->npage = 0;
+	hmap_clear(&p->free_item);
+	int rc = snap_read_pool_struct(kv, p);
+	if (rc == -1) {
+		pool_issue(s, "POOL-5", d->pv_pool, "pool structure unreadable at kva");
+		return 0;
+	}
+	if (rc == -2) {
 		snap_issue(s, "POOL-5", "itemsperpage %u: a page holds 1..%llu entries", p->itemsperpage,
-			   (unsigned long long)room);
+			   (unsigned long long)((PTS_PAGE_SIZE - d->pool_item_offset) / d->pv_entry_size));
 		return 0;
 	}
 	size_t max_pages = d->pv_kva_size / PTS_PAGE_SIZE + 1;
@@ -404,7 +429,7 @@ static int read_pool(struct snapshot *s, struct kview *kv)
 				pool_issue(s, "POOL-2", hdr, "pool page lists revisit or overflow at header");
 				break;
 			}
-			int rc = hmap_put(&seen, hdr, 1) != 0 ? -1 : read_pool_page(s, kv, hdr, l);
+			rc = hmap_put(&seen, hdr, 1) != 0 ? -1 : read_pool_page(s, kv, hdr, l);
 			if (rc < 0) {
 				hmap_free(&seen);
 				return -1;
@@ -420,7 +445,7 @@ static int read_pool(struct snapshot *s, struct kview *kv)
 
 /* ---- TLB ledger head */
 
-static void read_tlb_head(struct snapshot *s, struct kview *kv)
+void snap_read_tlb_head(struct snapshot *s, struct kview *kv)
 {
 	uint8_t buf[16];
 	s->tlb_ok = false;
@@ -458,6 +483,6 @@ int snap_read(struct snapshot *s, const struct snap_params *p)
 	if (read_pmaps(s, p->kv) != 0 || read_vm_pages(s, p->kv, p->prev) != 0 || walk_pmaps(s, p) != 0 ||
 	    read_pv_lists(s, p->kv, p->max_pv) != 0 || read_pool(s, p->kv) != 0)
 		return -1;
-	read_tlb_head(s, p->kv);
+	snap_read_tlb_head(s, p->kv);
 	return 0;
 }

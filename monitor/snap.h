@@ -93,6 +93,16 @@ void snap_free(struct snapshot *s);
 /* read everything; 0, or -1 when out of host memory (guest errors are issues) */
 int snap_read(struct snapshot *s, const struct snap_params *p);
 
+/* pieces of snap_read, for the incremental update (incr_*.c) */
+int snap_read_pmap_record(struct kview *kv, uint64_t kva, bool kernel, struct pmap_snap *p, uint64_t *hash);
+void snap_parse_vm_page(const struct pts_descriptor *d, const uint8_t *b, struct vmp *v);
+int snap_push_pv(struct snapshot *s, const struct pv_snap *pv);
+uint64_t snap_pv_key(int32_t owner, uint64_t va);
+int snap_read_pool_header(struct kview *kv, uint64_t hdr, enum pool_list list, struct pool_page_snap *pg);
+/* the parsed pool structure: heads and counters (0), or -1 unreadable, -2 bad itemsperpage */
+int snap_read_pool_struct(struct kview *kv, struct pool_snap *p);
+void snap_read_tlb_head(struct snapshot *s, struct kview *kv);
+
 /* helpers */
 int32_t snap_pmap_by_kva(const struct snapshot *s, uint64_t kva);
 int32_t snap_pmap_by_slot(const struct snapshot *s, uint32_t slot);

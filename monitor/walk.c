@@ -41,7 +41,7 @@ static void ptp_set_reset(struct ptp_set *s)
 	hmap_clear(&s->leaf_by_va);
 }
 
-static int grow(void **buf, size_t *cap, size_t need, size_t elem)
+int walk_grow(void **buf, size_t *cap, size_t need, size_t elem)
 {
 	if (need <= *cap)
 		return 0;
@@ -61,7 +61,7 @@ uint64_t ptp_key(uint32_t owner, uint32_t level, uint64_t va)
 	return va | ((uint64_t)owner << 3) | level;
 }
 
-static uint64_t leaf_key(uint32_t owner, uint64_t va)
+uint64_t leaf_key(uint32_t owner, uint64_t va)
 {
 	return va | owner;
 }
@@ -91,7 +91,7 @@ const struct leaf *leaf_at(const struct ptp_set *s, uint32_t owner, uint64_t va)
 static int add_issue(struct ptp_set *s, enum walk_issue_kind kind, uint32_t owner, uint32_t other,
 		     uint32_t level, uint64_t va, gpa_t pa, uint64_t pte)
 {
-	if (grow((void **)&s->issue, &s->issue_cap, s->nissue + 1, sizeof *s->issue) != 0)
+	if (walk_grow((void **)&s->issue, &s->issue_cap, s->nissue + 1, sizeof *s->issue) != 0)
 		return -1;
 	s->issue[s->nissue++] = (struct walk_issue){kind, owner, other, level, va, pa, pte};
 	return 0;
@@ -114,7 +114,7 @@ static int read_table(const struct walk_params *p, gpa_t pa, uint64_t *dst)
 
 static int add_leaf(struct ptp_set *s, const struct ptp *t, unsigned i, uint64_t va, uint64_t pte)
 {
-	if (grow((void **)&s->leaf, &s->leaf_cap, s->nleaf + 1, sizeof *s->leaf) != 0)
+	if (walk_grow((void **)&s->leaf, &s->leaf_cap, s->nleaf + 1, sizeof *s->leaf) != 0)
 		return -1;
 	s->leaf[s->nleaf] = (struct leaf){t->owner, t->level, va, pte, t->pa, i};
 	if (hmap_put(&s->leaf_by_va, leaf_key(t->owner, va), s->nleaf) != 0)
@@ -161,8 +161,8 @@ static int visit(struct walker *w, gpa_t pa, uint32_t level, uint32_t owner, uin
 	struct ptp_set *s = w->s;
 	if (s->nptp >= w->p->max_ptps)
 		return add_issue(s, WALK_LIMIT, owner, owner, level, va, pa, 0);
-	if (grow((void **)&s->ptp, &s->ptp_cap, s->nptp + 1, sizeof *s->ptp) != 0 ||
-	    grow((void **)&s->ptes, &s->ptes_cap, (s->nptp + 1) * NPTEPG, sizeof *s->ptes) != 0)
+	if (walk_grow((void **)&s->ptp, &s->ptp_cap, s->nptp + 1, sizeof *s->ptp) != 0 ||
+	    walk_grow((void **)&s->ptes, &s->ptes_cap, (s->nptp + 1) * NPTEPG, sizeof *s->ptes) != 0)
 		return -1;
 	size_t ti = s->nptp;
 	struct ptp *t = &s->ptp[ti];
@@ -182,7 +182,7 @@ int walk_all(struct ptp_set *s, const struct walk_params *p, const struct walk_r
 	     size_t nroots)
 {
 	ptp_set_reset(s);
-	if (grow((void **)&s->root, &s->root_cap, nroots + 1, sizeof *s->root) != 0)
+	if (walk_grow((void **)&s->root, &s->root_cap, nroots + 1, sizeof *s->root) != 0)
 		return -1;
 	s->nroot = nroots;
 	for (size_t o = 0; o < nroots; o++) {
@@ -228,14 +228,33 @@ static void run_print(const struct run *r, uint64_t wired_bit, uint64_t managed_
 		r->level > 1 ? (r->level == 2 ? " (2M)" : " (1G)") : "");
 }
 
+static int cmp_leaf_va(const void *a, const void *b)
+{
+	const struct leaf *x = *(const struct leaf *const *)a, *y = *(const struct leaf *const *)b;
+	return x->va < y->va ? -1 : x->va > y->va;
+}
+
+/* owner's leaves in VA order (an updated walk keeps them unordered) */
+static const struct leaf **sorted_leaves(const struct ptp_set *s, uint32_t owner, size_t *n)
+{
+	const struct leaf **v = malloc((s->nleaf ? s->nleaf : 1) * sizeof *v);
+	*n = 0;
+	for (size_t i = 0; v != NULL && i < s->nleaf; i++)
+		if (s->leaf[i].owner == owner)
+			v[(*n)++] = &s->leaf[i];
+	if (v != NULL)
+		qsort(v, *n, sizeof *v, cmp_leaf_va);
+	return v;
+}
+
 void walk_dump(const struct ptp_set *s, uint32_t owner, uint64_t wired_bit, uint64_t managed_bit,
 	       FILE *out)
 {
 	struct run r = {0};
-	for (size_t i = 0; i < s->nleaf; i++) {
-		const struct leaf *l = &s->leaf[i];
-		if (l->owner != owner)
-			continue;
+	size_t n;
+	const struct leaf **v = sorted_leaves(s, owner, &n);
+	for (size_t i = 0; v != NULL && i < n; i++) {
+		const struct leaf *l = v[i];
 		uint64_t span = level_span(l->level), pa = pte_frame(l->pte, l->level);
 		uint64_t flags = l->pte & ~PG_FRAME;
 		if (r.open && l->va == r.end && pa == r.pa + (r.end - r.va) && flags == r.flags &&
@@ -247,4 +266,5 @@ void walk_dump(const struct ptp_set *s, uint32_t owner, uint64_t wired_bit, uint
 		r = (struct run){l->va, l->va + span, pa, flags, l->level, true};
 	}
 	run_print(&r, wired_bit, managed_bit, out);
+	free(v);
 }

@@ -96,6 +96,45 @@ const struct ptp *ptp_by_pa(const struct ptp_set *s, gpa_t pa);
 const struct ptp *ptp_by_key(const struct ptp_set *s, uint32_t owner, uint32_t level, uint64_t va);
 const struct leaf *leaf_at(const struct ptp_set *s, uint32_t owner, uint64_t va);
 uint64_t ptp_key(uint32_t owner, uint32_t level, uint64_t va);
+uint64_t leaf_key(uint32_t owner, uint64_t va);
+/* grow *buf to hold need elements of elem bytes; 0, or -1 when out of memory */
+int walk_grow(void **buf, size_t *cap, size_t need, size_t elem);
+
+/*
+ * The incremental walk: bring s (the previous walk of the same roots, with no
+ * walk issues) up to date by re-reading only the tables p->mem says are
+ * dirty.  walk_plan reads and checks without changing s; it sets *fallback
+ * when it meets what only a fresh walk decides (a table outside RAM, reached
+ * twice, the visit limit, an unreadable table), and adds to kernel_ranges
+ * the VA ranges the kernel pmap's changed entries span.  walk_commit then
+ * updates s and appends to out the entries that changed, exactly as
+ * shadow_diff would between s and a fresh walk.  Both return 0, or -1 when
+ * out of memory (s is unusable after a failed commit).
+ */
+#define WALK_MAX_ROOTS 160
+struct pte_delta;
+struct walk_plan;
+struct va_range {
+	uint64_t va, last; /* inclusive: a range may end at the top of the address space */
+};
+struct va_ranges {
+	struct va_range *r;
+	size_t n, cap;
+};
+struct walk_plan *walk_plan_new(void);
+void walk_plan_free(struct walk_plan *u);
+int walk_plan(struct walk_plan *u, struct ptp_set *s, const struct walk_params *p, const struct walk_root *roots,
+	      size_t nroots, struct va_ranges *kernel_ranges, bool *fallback);
+int walk_commit(struct walk_plan *u, struct pte_delta *out);
+
+/* does [va, va + len) meet one of the ranges? (len > 0) */
+static inline bool va_ranges_meet(const struct va_ranges *r, uint64_t va, uint64_t len)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (va <= r->r[i].last && r->r[i].va <= va + (len - 1))
+			return true;
+	return false;
+}
 
 /*
  * Print owner's mappings one range per line, like QEMU's `info tlb`:

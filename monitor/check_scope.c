@@ -1,0 +1,108 @@
+/* monitor/check_scope.c - how a scoped invariant function finds the objects
+ * an op touched: leaves and pv entries by the delta, the pv keys that came
+ * or went, and the tables the scope names; each visited once.
+ */
+#include "check_ctx.h"
+#include "pte.h"
+
+static const struct leaf *leaf_exact(const struct ptp_set *w, uint32_t owner, uint64_t va)
+{
+	uint64_t i;
+	return hmap_get(&w->leaf_by_va, leaf_key(owner, va), &i) ? &w->leaf[i] : NULL;
+}
+
+static bool is_leaf(uint64_t pte, uint32_t level)
+{
+	return pte_valid(pte) && pte_is_leaf(pte, level);
+}
+
+/* the (owner, va) of every leaf `what` names, each once: fn(ctx, owner, va) */
+static void keys(struct check *c, unsigned what, void (*fn)(struct check *, struct idset *, uint32_t, uint64_t, void *),
+		 void *arg)
+{
+	struct idset seen;
+	const struct scope *sc = c->scope;
+	idset_init(&seen);
+	for (size_t i = 0; (what & SCOPE_DELTA) && i < c->delta->n; i++) {
+		const struct pte_change *ch = &c->delta->chg[i];
+		if (is_leaf(ch->old, ch->level) || is_leaf(ch->new, ch->level))
+			fn(c, &seen, ch->owner, ch->va, arg);
+	}
+	for (size_t i = 0; (what & SCOPE_PV_KEYS) && i < sc->pv_keys.n; i++)
+		fn(c, &seen, (uint32_t)(sc->pv_keys.v[i] & 0xfff), sc->pv_keys.v[i] & ~(uint64_t)0xfff, arg);
+	for (size_t i = 0; (what & SCOPE_TABLES) && i < sc->tables.n; i++) {
+		const struct ptp *t = ptp_by_pa(&c->cur->walk, sc->tables.v[i]);
+		const uint64_t *e = t ? ptp_entries(&c->cur->walk, t) : NULL;
+		for (unsigned j = 0; t != NULL && j < NPTEPG; j++)
+			if (is_leaf(e[j], t->level))
+				fn(c, &seen, t->owner, canonical(t->va + j * level_span(t->level)), arg);
+	}
+	idset_free(&seen);
+}
+
+struct leaf_visit {
+	leaf_check_fn fn;
+};
+
+static void visit_leaf(struct check *c, struct idset *seen, uint32_t owner, uint64_t va, void *arg)
+{
+	uint64_t key = leaf_key(owner, va);
+	const struct leaf *l;
+	if (idset_has(seen, key) || idset_add(seen, key) != 0 || (l = leaf_exact(&c->cur->walk, owner, va)) == NULL)
+		return;
+	((const struct leaf_visit *)arg)->fn(c, l);
+}
+
+void scoped_leaves(struct check *c, unsigned what, leaf_check_fn fn)
+{
+	struct leaf_visit v = {fn};
+	keys(c, what, visit_leaf, &v);
+}
+
+struct pv_visit {
+	pv_check_fn fn;
+	struct idset done; /* pv indexes */
+};
+
+static void visit_pv_index(struct check *c, struct pv_visit *v, size_t i)
+{
+	if (!idset_has(&v->done, i) && idset_add(&v->done, i) == 0)
+		v->fn(c, &c->cur->pv[i]);
+}
+
+static void visit_pv(struct check *c, struct idset *seen, uint32_t owner, uint64_t va, void *arg)
+{
+	size_t i = snap_pv_at(c->cur, owner, va);
+	if (i != 0)
+		visit_pv_index(c, arg, i - 1);
+}
+
+void scoped_pv(struct check *c, unsigned what, pv_check_fn fn)
+{
+	struct pv_visit v = {fn, {0}};
+	idset_init(&v.done);
+	for (size_t k = 0; k < c->scope->pv_new.n; k++)
+		visit_pv_index(c, &v, c->scope->pv_new.v[k]);
+	keys(c, what, visit_pv, &v);
+	idset_free(&v.done);
+}
+
+bool scope_has_large_user_leaf(const struct check *c)
+{
+	for (size_t i = 0; i < c->delta->n; i++) {
+		const struct pte_change *ch = &c->delta->chg[i];
+		if (ch->level > 1 && owner_is_user(c->cur, ch->owner) && ch->va < c->d->user_max &&
+		    (is_leaf(ch->old, ch->level) || is_leaf(ch->new, ch->level)))
+			return true;
+	}
+	return false;
+}
+
+void scoped_new_entries(struct check *c, entry_check_fn fn)
+{
+	for (size_t i = 0; i < c->delta->n; i++) {
+		const struct pte_change *ch = &c->delta->chg[i];
+		if (!(ch->flags & PTE_CHG_DETACHED) && pte_valid(ch->new))
+			fn(c, ch);
+	}
+}

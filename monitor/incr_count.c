@@ -1,0 +1,168 @@
+/* monitor/incr_count.c - what full mode recounts from the whole walk at every
+ * op (leaves, wired leaves and PTPs per pmap; managed, writable, modified and
+ * referenced mappings per page), kept up to date from the PTE delta instead;
+ * and the scope of an op, derived from the delta and the changed vm_pages.
+ */
+#include "incr.h"
+
+#include "desc.h"
+#include "model.h"
+#include "pte.h"
+#include "shadow.h"
+
+/* the walk follows this entry (the shared kernel slots of a user PML4 it does not) */
+static bool walked(const struct snapshot *s, const struct pts_descriptor *d, const struct pte_change *c)
+{
+	return !(c->level == 4 && !s->pmap[c->owner].kernel && c->index >= d->kernel_slot_first &&
+		 c->index <= d->kernel_slot_last);
+}
+
+static bool user_owner(const struct snapshot *s, uint32_t owner)
+{
+	return owner != 0 && owner < s->npmap;
+}
+
+static void count_leaf(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d, uint32_t owner,
+		       uint32_t level, uint64_t va, uint64_t pte, int sign)
+{
+	if (!user_owner(s, owner) || va >= d->user_max)
+		return;
+	x->owner_leaves[owner] += (uint64_t)(int64_t)sign;
+	if (pte & d->pte_wired_bit)
+		x->owner_wired[owner] += (uint64_t)(int64_t)sign;
+	int64_t pi = snap_page_index(d, pte_frame(pte, level));
+	if (!(pte & d->pte_managed_bit) || pi < 0 || (uint64_t)pi >= s->nvmp)
+		return;
+	x->page_mapped[pi] += (uint32_t)sign;
+	if (pte & PG_RW)
+		x->page_writable[pi] += (uint32_t)sign;
+	if (pte & PG_M)
+		x->page_mod[pi] += (uint32_t)sign;
+	if (pte & PG_U)
+		x->page_ref[pi] += (uint32_t)sign;
+}
+
+static void count_entry(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d,
+			const struct pte_change *c, uint64_t pte, int sign)
+{
+	if (!pte_valid(pte))
+		return;
+	if (pte_is_leaf(pte, c->level))
+		count_leaf(x, s, d, c->owner, c->level, c->va, pte, sign);
+	else if (c->level >= 2 && user_owner(s, c->owner))
+		x->owner_ptps[c->owner] += (uint64_t)(int64_t)sign;
+}
+
+void incr_count_all(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d)
+{
+	const struct ptp_set *w = &s->walk;
+	for (size_t i = 0; i < w->nleaf; i++)
+		count_leaf(x, s, d, w->leaf[i].owner, w->leaf[i].level, w->leaf[i].va, w->leaf[i].pte, 1);
+	for (size_t i = 0; i < w->nptp; i++)
+		if (user_owner(s, w->ptp[i].owner) && w->ptp[i].level < 4)
+			x->owner_ptps[w->ptp[i].owner]++;
+}
+
+/* ---- scope */
+
+static int add_page(struct scope *sc, const struct pts_descriptor *d, const struct snapshot *s, gpa_t pa)
+{
+	int64_t pi = snap_page_index(d, pa);
+	return pi < 0 || (uint64_t)pi >= s->nvmp ? 0 : idset_add(&sc->pages, (uint64_t)pi);
+}
+
+/* model keys of a user leaf that came or went; a large one covers many */
+static int model_keys(struct scope *sc, const struct snapshot *s, const struct model *mo,
+		      const struct pte_change *c)
+{
+	uint32_t slot = s->pmap[c->owner].slot;
+	uint64_t end = c->va + level_span(c->level);
+	if (idset_add(&sc->model_keys, scope_key(slot, c->va)) != 0)
+		return -1;
+	for (size_t i = model_first(mo, slot, c->va); c->level > 1 && i < mo->nmap; i++) {
+		if (mo->map[i].slot != slot || mo->map[i].va >= end)
+			break;
+		if (idset_add(&sc->model_keys, scope_key(slot, mo->map[i].va)) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int kernel_change(struct scope *sc, const struct pts_descriptor *d, const struct pte_change *c)
+{
+	uint64_t last = c->va + (level_span(c->level) - 1), klast = d->kenter_base + (d->kenter_size - 1);
+	if (c->level == 4)
+		sc->kernel_root_changed = true;
+	if (c->va <= d->dmap_base + (d->dmap_size - 1) && d->dmap_base <= last)
+		sc->dmap_changed = true;
+	if (c->va > klast || d->kenter_base > last)
+		return 0;
+	uint64_t lo = c->va > d->kenter_base ? c->va : d->kenter_base, hi = last < klast ? last : klast;
+	for (uint64_t k = (lo - d->kenter_base) / PTS_PAGE_SIZE; k <= (hi - d->kenter_base) / PTS_PAGE_SIZE; k++)
+		if (idset_add(&sc->kenter, k) != 0)
+			return -1;
+	return 0;
+}
+
+static int scope_value(struct scope *sc, const struct snapshot *s, const struct pts_descriptor *d,
+		       const struct pte_change *c, uint64_t pte)
+{
+	if (!pte_valid(pte))
+		return 0;
+	if (pte_is_leaf(pte, c->level))
+		return add_page(sc, d, s, pte_frame(pte, c->level));
+	if (!walked(s, d, c))
+		return 0;
+	return idset_add(&sc->tables, pte & PG_FRAME) != 0 ? -1 : add_page(sc, d, s, pte & PG_FRAME);
+}
+
+static int scope_change(struct scope *sc, const struct snapshot *s, const struct pts_descriptor *d,
+			const struct model *mo, const struct pte_change *c)
+{
+	bool leaf = (pte_valid(c->old) && pte_is_leaf(c->old, c->level)) ||
+		    (pte_valid(c->new) && pte_is_leaf(c->new, c->level));
+	if (idset_add(&sc->owners, c->owner) != 0 || idset_add(&sc->tables, c->ptp) != 0 ||
+	    scope_value(sc, s, d, c, c->old) != 0 || scope_value(sc, s, d, c, c->new) != 0)
+		return -1;
+	if (leaf && user_owner(s, c->owner) && c->va < d->user_max && model_keys(sc, s, mo, c) != 0)
+		return -1;
+	return c->owner == 0 ? kernel_change(sc, d, c) : 0;
+}
+
+/* a changed vm_page: the table or pool page it is, and the pmap owning that table */
+static int scope_vmp(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d, uint64_t i)
+{
+	gpa_t pa = (d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT;
+	const struct ptp *t = ptp_by_pa(&s->walk, pa);
+	uint64_t pool;
+	if (idset_add(&x->sc.tables, pa) != 0 || (t != NULL && idset_add(&x->sc.owners, t->owner) != 0))
+		return -1;
+	if (hmap_get(&x->pool_by_gpa, pa, &pool) && idset_add(&x->sc.pool_pages, s->pool.page[pool].hdr) != 0)
+		return -1;
+	return 0;
+}
+
+int incr_count_delta(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d,
+		     const struct pte_delta *delta, const struct model *mo)
+{
+	for (size_t i = 0; i < delta->n; i++) {
+		const struct pte_change *c = &delta->chg[i];
+		if (walked(s, d, c)) {
+			count_entry(x, s, d, c, c->old, -1);
+			count_entry(x, s, d, c, c->new, 1);
+		}
+		if (scope_change(&x->sc, s, d, mo, c) != 0)
+			return -1;
+	}
+	for (size_t k = 0; k < x->sc.nvmp; k++)
+		if (scope_vmp(x, s, d, x->sc.vmp[k].index) != 0)
+			return -1;
+	for (size_t k = 0; k < x->sc.pv_new.n; k++)
+		if (idset_add(&x->sc.pages, s->pv[x->sc.pv_new.v[k]].page) != 0)
+			return -1;
+	for (size_t i = 0; x->kranges.n > 0 && i < s->pool.npage; i++)
+		if (va_ranges_meet(&x->kranges, s->pool.page[i].page, PTS_PAGE_SIZE) &&
+		    idset_add(&x->sc.pool_pages, s->pool.page[i].hdr) != 0)
+			return -1;
+	return 0;
+}

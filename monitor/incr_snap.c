@@ -1,0 +1,169 @@
+/* monitor/incr_snap.c - the incremental update of the pmap records and the
+ * vm_page array: re-read a pmap or a stretch of the array only where the
+ * guest wrote, and keep the old fields of every vm_page that changed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "desc.h"
+#include "incr_plan.h"
+
+/* ---- pmaps */
+
+static bool kva_clean(struct kview *kv, uint64_t kva, uint64_t len)
+{
+	gpa_t a, b;
+	if (kva_to_gpa(kv, kva, &a) != 0 || kva_to_gpa(kv, kva + len - 1, &b) != 0)
+		return false;
+	return !gmem_page_dirty(kv->mem, a) && !gmem_page_dirty(kv->mem, b);
+}
+
+/* pmap number i (0 = kernel) at kva: reuse the old record when its pages are clean */
+static int plan_one_pmap(struct pmap_plan *pp, const struct snapshot *s, struct kview *kv, uint64_t kva)
+{
+	const struct pts_descriptor *d = kv->d;
+	size_t i = pp->npmap, off = i * d->ptp_hash_size;
+	struct pmap_snap *p = &pp->pmap[i];
+	if (i >= s->npmap || s->pmap[i].kva != kva)
+		return -1;
+	if (kva_clean(kv, kva, d->pmap_size)) {
+		*p = s->pmap[i];
+		memcpy(pp->hash + off, s->hash + s->pmap[i].hash_off, 8ull * d->ptp_hash_size);
+	} else if (snap_read_pmap_record(kv, kva, i == 0, p, pp->hash + off) != 0) {
+		return -1;
+	}
+	p->hash_off = off;
+	pp->npmap++;
+	return 0;
+}
+
+int pmap_plan(struct pmap_plan *pp, const struct snapshot *s, struct kview *kv, bool *fallback)
+{
+	const struct pts_descriptor *d = kv->d;
+	uint64_t next;
+	*fallback = true;
+	pp->npmap = 0;
+	if (pp->hash == NULL && (pp->hash = calloc(SNAP_MAX_PMAPS, 8ull * d->ptp_hash_size)) == NULL)
+		return -1;
+	if (plan_one_pmap(pp, s, kv, d->kernel_pmap) != 0 || kva_read_u64(kv, d->curpmap, &pp->curpmap) != 0 ||
+	    kva_read_u64(kv, d->pmap_list, &next) != 0)
+		return 0;
+	for (; next != 0; next = pp->pmap[pp->npmap - 1].next)
+		if (plan_one_pmap(pp, s, kv, next) != 0)
+			return 0; /* a pmap came, went or moved: a fresh read renumbers them */
+	if (pp->npmap != s->npmap)
+		return 0;
+	for (size_t i = 0; i < pp->npmap; i++) {
+		const struct pmap_snap *a = &pp->pmap[i], *b = &s->pmap[i];
+		if (a->slot != b->slot || a->root != b->root)
+			return 0;
+		pp->changed[i] = a->resident != b->resident || a->wired != b->wired || a->next != b->next ||
+				 a->ptp_count != b->ptp_count ||
+				 memcmp(pp->hash + a->hash_off, s->hash + b->hash_off, 8ull * d->ptp_hash_size) != 0;
+	}
+	*fallback = false;
+	return 0;
+}
+
+void pmap_commit(struct snapshot *s, const struct pmap_plan *pp, const struct pts_descriptor *d,
+		 struct scope *sc)
+{
+	for (size_t i = 0; i < pp->npmap; i++) {
+		if (!pp->changed[i])
+			continue;
+		s->pmap[i] = pp->pmap[i];
+		memcpy(s->hash + s->pmap[i].hash_off, pp->hash + pp->pmap[i].hash_off, 8ull * d->ptp_hash_size);
+		idset_add(&sc->owners, i);
+	}
+	sc->curpmap_changed = s->curpmap != pp->curpmap;
+	s->curpmap = pp->curpmap;
+}
+
+/* ---- vm_page array */
+
+static uint64_t array_start(const struct pts_descriptor *d)
+{
+	return d->vm_page_array & ~(uint64_t)(PTS_PAGE_SIZE - 1);
+}
+
+/* guest-physical page of array page p, translated again when the kernel remapped it */
+static int array_gpa(struct incr *x, struct kview *kv, size_t p, gpa_t *gpa)
+{
+	uint64_t kva = array_start(kv->d) + p * PTS_PAGE_SIZE;
+	if (va_ranges_meet(&x->kranges, kva, PTS_PAGE_SIZE) || x->array_gpa[p] == UINT64_MAX) {
+		gpa_t g;
+		if (kva_to_gpa(kv, kva > kv->d->vm_page_array ? kva : kv->d->vm_page_array, &g) != 0)
+			return -1;
+		x->array_gpa[p] = g & ~(uint64_t)(PTS_PAGE_SIZE - 1);
+		*gpa = x->array_gpa[p];
+		return 1; /* moved: read it whether written or not */
+	}
+	*gpa = x->array_gpa[p];
+	return 0;
+}
+
+static int plan_vmp(struct vmp_plan *vp, const struct snapshot *s, struct kview *kv, uint64_t i, bool *bad)
+{
+	const struct pts_descriptor *d = kv->d;
+	size_t size = d->vm_page_size;
+	if (walk_grow((void **)&vp->index, &vp->cap, vp->n + 1, sizeof *vp->index) != 0 ||
+	    walk_grow((void **)&vp->raw, &vp->raw_cap, (vp->n + 1) * size, 1) != 0)
+		return -1;
+	uint8_t *b = vp->raw + vp->n * size;
+	if (kva_read(kv, d->vm_page_array + i * size, b, size) != 0) {
+		*bad = true;
+		return 0;
+	}
+	if (memcmp(b, s->vmp_raw + i * size, size) != 0)
+		vp->index[vp->n++] = i;
+	return 0;
+}
+
+int vmp_plan(struct vmp_plan *vp, const struct snapshot *s, struct kview *kv, struct incr *x, bool *fallback)
+{
+	const struct pts_descriptor *d = kv->d;
+	uint64_t size = d->vm_page_size, end = d->vm_page_array + d->vm_page_count * size, next = 0;
+	vp->n = 0;
+	*fallback = false;
+	for (size_t p = 0; p < x->narray && !*fallback; p++) {
+		gpa_t gpa;
+		int moved = array_gpa(x, kv, p, &gpa);
+		if (moved < 0 || (moved == 0 && !gmem_page_dirty(kv->mem, gpa))) {
+			*fallback = moved < 0;
+			continue;
+		}
+		uint64_t lo = array_start(d) + p * PTS_PAGE_SIZE, hi = lo + PTS_PAGE_SIZE;
+		lo = lo < d->vm_page_array ? d->vm_page_array : lo;
+		hi = hi > end ? end : hi;
+		uint64_t first = (lo - d->vm_page_array) / size, last = (hi - 1 - d->vm_page_array) / size;
+		for (uint64_t i = first > next ? first : next; i <= last && !*fallback; i++)
+			if (plan_vmp(vp, s, kv, i, fallback) != 0)
+				return -1;
+		next = last + 1; /* a vm_page across two written pages is read once */
+	}
+	return 0;
+}
+
+int vmp_commit(struct snapshot *s, const struct vmp_plan *vp, const struct pts_descriptor *d, struct scope *sc)
+{
+	size_t size = d->vm_page_size;
+	for (size_t k = 0; k < vp->n; k++) {
+		uint64_t i = vp->index[k];
+		if (scope_vmp_change(sc, i, &s->vmp[i]) != 0 || idset_add(&sc->pages, i) != 0)
+			return -1;
+		memcpy(s->vmp_raw + i * size, vp->raw + k * size, size);
+		snap_parse_vm_page(d, vp->raw + k * size, &s->vmp[i]);
+	}
+	return 0;
+}
+
+uint64_t vmp_plan_pv_list(const struct vmp_plan *vp, const struct snapshot *s, const struct pts_descriptor *d,
+			  uint64_t i, size_t *cursor)
+{
+	/* vp->index is ascending: callers walk it with a cursor */
+	while (*cursor < vp->n && vp->index[*cursor] < i)
+		(*cursor)++;
+	if (*cursor < vp->n && vp->index[*cursor] == i)
+		return le_field(vp->raw + *cursor * d->vm_page_size, d->off_vmp_pv_list, 8);
+	return s->vmp[i].pv_list;
+}
