@@ -283,6 +283,86 @@ START_TEST(sigterm_leaves_complete_output)
 }
 END_TEST
 
+static char mutant_names[64][64];
+static unsigned nmutant_names;
+
+static void load_mutants(void)
+{
+	char line[512], name[64];
+	FILE *f = fopen("configs/mutants.list", "r");
+
+	if (f == NULL || nmutant_names > 0) {
+		if (f != NULL)
+			fclose(f);
+		return;
+	}
+	while (fgets(line, sizeof(line), f) != NULL && nmutant_names < 64)
+		if (line[0] != '#' && sscanf(line, "%63s", name) == 1)
+			snprintf(mutant_names[nmutant_names++], 64, "%s", name);
+	fclose(f);
+}
+
+/* Every mutant: the default profile and a fixed seed find it within 200,000
+ * ops, min.ops has at most 30 ops, and replay of min.ops reproduces it. */
+START_TEST(fuzz_finds_every_mutant)
+{
+	const char *name = mutant_names[_i];
+	char elf[256], out[600], sig[700], path[800];
+	char *min = NULL;
+	struct tu_proc p;
+	unsigned ops = 0;
+
+	if (!tu_have_kvm()) {
+		tu_skip("fuzz_finds_every_mutant", "no /dev/kvm");
+		return;
+	}
+	snprintf(elf, sizeof(elf), "build/mutants/%s.elf", name);
+	snprintf(out, sizeof(out), "%s/%s", tu_dir, name);
+	ck_assert_msg(access(elf, R_OK) == 0, "%s missing: make mutants", elf);
+	char *argv[] = { (char *)tu_bin(), "fuzz", "--seed", "1", "--ops", "200000", "--jobs", "1",
+			 "--quiet", "--out", out, elf, NULL };
+	tu_run(&p, 1200, argv);
+	ck_assert_msg(p.status == 1, "%s: fuzz exit %d\n%s%s", name, p.status, p.out, p.err);
+	tu_proc_free(&p);
+	first_crash(out, sig, sizeof(sig), &min);
+	ck_assert_msg(min != NULL, "%s: no min.ops", name);
+	for (const char *l = min; *l != '\0'; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "")
+		ops += *l != '#' && *l != '\n';
+	ck_assert_msg(ops >= 1 && ops <= 30, "%s: min.ops has %u ops", name, ops);
+	free(min);
+	snprintf(path, sizeof(path), "%s/min.ops", sig);
+	char *argv2[] = { (char *)tu_bin(), "replay", path, NULL };
+	tu_run(&p, 300, argv2);
+	ck_assert_msg(p.status == 1 && strstr(p.out, "reproduced") != NULL,
+		      "%s: replay of min.ops: exit %d\n%s%s", name, p.status, p.out, p.err);
+	tu_proc_free(&p);
+}
+END_TEST
+
+/* The real guest: a 100,000-op campaign with the default profile finds nothing. */
+START_TEST(real_guest_100k_clean)
+{
+	char out[600], path[700];
+	struct tu_proc p;
+
+	if (!tu_have_kvm()) {
+		tu_skip("real_guest_100k_clean", "no /dev/kvm");
+		return;
+	}
+	snprintf(out, sizeof(out), "%s/clean", tu_dir);
+	char *argv[] = { (char *)tu_bin(), "fuzz", "--seed", "2", "--ops", "100000", "--quiet", "--out",
+			 out, (char *)tu_guest(), NULL };
+	tu_run(&p, 1500, argv);
+	ck_assert_msg(p.status == 0, "exit %d\n%s%s", p.status, p.out, p.err);
+	tu_proc_free(&p);
+	snprintf(path, sizeof(path), "%s/stats.json", out);
+	json_t *j = load_json(path);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "ops")), 100000);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "unique_findings")), 0);
+	json_decref(j);
+}
+END_TEST
+
 Suite *suite_fuzz(void);
 
 Suite *suite_fuzz(void)
@@ -307,5 +387,18 @@ Suite *suite_fuzz(void)
 	tcase_add_test(cli, campaign_finds_minimises_replays);
 	tcase_add_test(cli, sigterm_leaves_complete_output);
 	suite_add_tcase(s, cli);
+
+	TCase *mut = tcase_create("mutants");
+	load_mutants();
+	tu_tmpdir_fixture(mut);
+	tcase_set_timeout(mut, 1500);
+	tcase_add_loop_test(mut, fuzz_finds_every_mutant, 0, (int)nmutant_names);
+	suite_add_tcase(s, mut);
+
+	TCase *soak = tcase_create("real-guest");
+	tu_tmpdir_fixture(soak);
+	tcase_set_timeout(soak, 1800);
+	tcase_add_test(soak, real_guest_100k_clean);
+	suite_add_tcase(s, soak);
 	return s;
 }
