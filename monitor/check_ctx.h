@@ -66,7 +66,7 @@ const uint32_t *check_page_counts(struct check *c, bool writable);
 enum {
 	SCOPE_DELTA = 1,   /* leaves the delta names */
 	SCOPE_PV_KEYS = 2, /* leaves at the (pmap, va) of pv entries that came or went */
-	SCOPE_TABLES = 4,  /* every leaf of the tables the scope names */
+	SCOPE_TABLES = 4,  /* every leaf of the tables a changed entry now leads to */
 };
 typedef void (*leaf_check_fn)(struct check *c, const struct leaf *l);
 typedef void (*pv_check_fn)(struct check *c, const struct pv_snap *pv);
@@ -164,5 +164,9 @@ void inv_pool_kva_scoped(struct check *c);
 void inv_pool_no_leak_scoped(struct check *c);
 void inv_model_mappings_scoped(struct check *c);
 void inv_model_attrs_scoped(struct check *c);
+void inv_prot_page_protect_scoped(struct check *c);
+void inv_prot_protect_range_scoped(struct check *c);
+void inv_pool_totals_scoped(struct check *c);
+void inv_pool_high_water_scoped(struct check *c);
 
 #endif /* MONITOR_CHECK_CTX_H */

@@ -30,8 +30,8 @@ static void keys(struct check *c, unsigned what, void (*fn)(struct check *, stru
 	}
 	for (size_t i = 0; (what & SCOPE_PV_KEYS) && i < sc->pv_keys.n; i++)
 		fn(c, &seen, (uint32_t)(sc->pv_keys.v[i] & 0xfff), sc->pv_keys.v[i] & ~(uint64_t)0xfff, arg);
-	for (size_t i = 0; (what & SCOPE_TABLES) && i < sc->tables.n; i++) {
-		const struct ptp *t = ptp_by_pa(&c->cur->walk, sc->tables.v[i]);
+	for (size_t i = 0; (what & SCOPE_TABLES) && i < sc->new_tables.n; i++) {
+		const struct ptp *t = ptp_by_pa(&c->cur->walk, sc->new_tables.v[i]);
 		const uint64_t *e = t ? ptp_entries(&c->cur->walk, t) : NULL;
 		for (unsigned j = 0; t != NULL && j < NPTEPG; j++)
 			if (is_leaf(e[j], t->level))
@@ -79,7 +79,7 @@ static void visit_pv(struct check *c, struct idset *seen, uint32_t owner, uint64
 
 void scoped_pv(struct check *c, unsigned what, pv_check_fn fn)
 {
-	struct pv_visit v = {fn, {0}};
+	struct pv_visit v = {.fn = fn};
 	idset_init(&v.done);
 	for (size_t k = 0; k < c->scope->pv_new.n; k++)
 		visit_pv_index(c, &v, c->scope->pv_new.v[k]);

@@ -19,6 +19,8 @@ void incr_init(struct incr *x)
 	hmap_init(&x->pool_by_hdr);
 	hmap_init(&x->pool_by_page);
 	hmap_init(&x->pool_by_gpa);
+	hmap_init(&x->rmap_head);
+	hmap_init(&x->rmap_next);
 }
 
 static void free_plans(struct incr *x)
@@ -66,6 +68,8 @@ void incr_free(struct incr *x)
 	hmap_free(&x->pool_by_hdr);
 	hmap_free(&x->pool_by_page);
 	hmap_free(&x->pool_by_gpa);
+	hmap_free(&x->rmap_head);
+	hmap_free(&x->rmap_next);
 	incr_init(x);
 }
 
@@ -141,6 +145,12 @@ static int build_pool(struct incr *x, const struct snapshot *s, struct kview *kv
 			    hmap_put(&x->pool_by_gpa, g->page, i) != 0))
 			return -1;
 	}
+	x->pool_nfree = x->pool_nmissing = x->pool_nidle = 0;
+	for (size_t i = 0; i < p->npage; i++) {
+		x->pool_nfree += p->page[i].nfree;
+		x->pool_nmissing += p->page[i].nmissing;
+		x->pool_nidle += p->page[i].list == POOL_EMPTY;
+	}
 	for (size_t i = 0; i < p->free_item.cap && *ok; i++)
 		if (p->free_item.used[i])
 			*ok = pool_item_slot(kv->d, p->itemsperpage, p->page[p->free_item.vals[i]].page,
@@ -188,6 +198,8 @@ static int alloc_counts(struct incr *x, size_t n)
 		memset(p, 0, n * sizeof *p);
 		*a[i] = p;
 	}
+	hmap_clear(&x->rmap_head);
+	hmap_clear(&x->rmap_next);
 	memset(x->owner_leaves, 0, sizeof x->owner_leaves);
 	memset(x->owner_wired, 0, sizeof x->owner_wired);
 	memset(x->owner_ptps, 0, sizeof x->owner_ptps);
@@ -206,8 +218,8 @@ static int build(struct monitor *m)
 	if (alloc_plans(x) != 0 || build_array(x, &m->kv, &ok) != 0 || (ok && build_pool(x, s, &m->kv, &ok) != 0) ||
 	    (ok && build_pv(x, s, &m->desc, &ok) != 0) || (ok && alloc_counts(x, s->nvmp) != 0))
 		return -1;
-	if (ok)
-		incr_count_all(x, s, &m->desc);
+	if (ok && incr_count_all(x, s, &m->desc) != 0)
+		return -1;
 	x->usable = ok;
 	return 0;
 }

@@ -50,6 +50,9 @@ struct incr {
 	/* what full mode recounts from the walk */
 	uint32_t *page_mapped, *page_writable, *page_mod, *page_ref; /* per vm_page */
 	uint64_t owner_leaves[SNAP_MAX_PMAPS], owner_wired[SNAP_MAX_PMAPS], owner_ptps[SNAP_MAX_PMAPS];
+	struct hmap rmap_head; /* frame PA -> (owner, va) key of a user leaf mapping it */
+	struct hmap rmap_next; /* key -> the next key on the same frame, 0 at the end */
+	uint64_t pool_nfree, pool_nmissing, pool_nidle; /* sums over cur->pool.page */
 	/* this op */
 	struct scope sc;
 	struct va_ranges kranges; /* kernel VA ranges whose mapping changed */
@@ -76,7 +79,7 @@ int incr_scope_op(struct monitor *m, const struct pts_op *op);
 struct pte_delta;
 struct model;
 struct pts_descriptor;
-void incr_count_all(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d);
+int incr_count_all(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d);
 int incr_count_delta(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d,
 		     const struct pte_delta *delta, const struct model *mo);
 

@@ -22,17 +22,46 @@ static bool user_owner(const struct snapshot *s, uint32_t owner)
 	return owner != 0 && owner < s->npmap;
 }
 
-static void count_leaf(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d, uint32_t owner,
-		       uint32_t level, uint64_t va, uint64_t pte, int sign)
+/* ---- the reverse map: frame -> the user leaves that map it, as chains of keys */
+
+static int rmap_add(struct incr *x, gpa_t frame, uint64_t key)
+{
+	uint64_t head = 0;
+	hmap_get(&x->rmap_head, frame, &head);
+	return hmap_put(&x->rmap_next, key, head) != 0 || hmap_put(&x->rmap_head, frame, key) != 0 ? -1 : 0;
+}
+
+static int rmap_del(struct incr *x, gpa_t frame, uint64_t key)
+{
+	uint64_t cur, next = 0, n;
+	hmap_get(&x->rmap_next, key, &next);
+	hmap_del(&x->rmap_next, key);
+	if (!hmap_get(&x->rmap_head, frame, &cur))
+		return 0;
+	if (cur == key)
+		return next ? hmap_put(&x->rmap_head, frame, next) : (hmap_del(&x->rmap_head, frame), 0);
+	for (; cur != 0 && hmap_get(&x->rmap_next, cur, &n); cur = n)
+		if (n == key)
+			return hmap_put(&x->rmap_next, cur, next);
+	return 0;
+}
+
+/* ---- counts */
+
+static int count_leaf(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d, uint32_t owner,
+		      uint32_t level, uint64_t va, uint64_t pte, int sign)
 {
 	if (!user_owner(s, owner) || va >= d->user_max)
-		return;
+		return 0;
+	gpa_t frame = pte_frame(pte, level);
+	if ((sign > 0 ? rmap_add(x, frame, leaf_key(owner, va)) : rmap_del(x, frame, leaf_key(owner, va))) != 0)
+		return -1;
 	x->owner_leaves[owner] += (uint64_t)(int64_t)sign;
 	if (pte & d->pte_wired_bit)
 		x->owner_wired[owner] += (uint64_t)(int64_t)sign;
-	int64_t pi = snap_page_index(d, pte_frame(pte, level));
+	int64_t pi = snap_page_index(d, frame);
 	if (!(pte & d->pte_managed_bit) || pi < 0 || (uint64_t)pi >= s->nvmp)
-		return;
+		return 0;
 	x->page_mapped[pi] += (uint32_t)sign;
 	if (pte & PG_RW)
 		x->page_writable[pi] += (uint32_t)sign;
@@ -40,27 +69,31 @@ static void count_leaf(struct incr *x, const struct snapshot *s, const struct pt
 		x->page_mod[pi] += (uint32_t)sign;
 	if (pte & PG_U)
 		x->page_ref[pi] += (uint32_t)sign;
+	return 0;
 }
 
-static void count_entry(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d,
-			const struct pte_change *c, uint64_t pte, int sign)
+static int count_entry(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d,
+		       const struct pte_change *c, uint64_t pte, int sign)
 {
 	if (!pte_valid(pte))
-		return;
+		return 0;
 	if (pte_is_leaf(pte, c->level))
-		count_leaf(x, s, d, c->owner, c->level, c->va, pte, sign);
-	else if (c->level >= 2 && user_owner(s, c->owner))
+		return count_leaf(x, s, d, c->owner, c->level, c->va, pte, sign);
+	if (c->level >= 2 && user_owner(s, c->owner))
 		x->owner_ptps[c->owner] += (uint64_t)(int64_t)sign;
+	return 0;
 }
 
-void incr_count_all(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d)
+int incr_count_all(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d)
 {
 	const struct ptp_set *w = &s->walk;
 	for (size_t i = 0; i < w->nleaf; i++)
-		count_leaf(x, s, d, w->leaf[i].owner, w->leaf[i].level, w->leaf[i].va, w->leaf[i].pte, 1);
+		if (count_leaf(x, s, d, w->leaf[i].owner, w->leaf[i].level, w->leaf[i].va, w->leaf[i].pte, 1) != 0)
+			return -1;
 	for (size_t i = 0; i < w->nptp; i++)
 		if (user_owner(s, w->ptp[i].owner) && w->ptp[i].level < 4)
 			x->owner_ptps[w->ptp[i].owner]++;
+	return 0;
 }
 
 /* ---- scope */
@@ -93,8 +126,8 @@ static int kernel_change(struct scope *sc, const struct pts_descriptor *d, const
 	uint64_t last = c->va + (level_span(c->level) - 1), klast = d->kenter_base + (d->kenter_size - 1);
 	if (c->level == 4)
 		sc->kernel_root_changed = true;
-	if (c->va <= d->dmap_base + (d->dmap_size - 1) && d->dmap_base <= last)
-		sc->dmap_changed = true;
+	if (c->va <= d->dmap_base + (d->dmap_size - 1) && d->dmap_base <= last && !pte_hw_update(c->old, c->new))
+		sc->dmap_changed = true; /* the MMU setting A or D changes nothing AS-3 looks at */
 	if (c->va > klast || d->kenter_base > last)
 		return 0;
 	uint64_t lo = c->va > d->kenter_base ? c->va : d->kenter_base, hi = last < klast ? last : klast;
@@ -105,14 +138,17 @@ static int kernel_change(struct scope *sc, const struct pts_descriptor *d, const
 }
 
 static int scope_value(struct scope *sc, const struct snapshot *s, const struct pts_descriptor *d,
-		       const struct pte_change *c, uint64_t pte)
+		       const struct pte_change *c, bool is_new)
 {
+	uint64_t pte = is_new ? c->new : c->old;
 	if (!pte_valid(pte))
 		return 0;
 	if (pte_is_leaf(pte, c->level))
 		return add_page(sc, d, s, pte_frame(pte, c->level));
 	if (!walked(s, d, c))
 		return 0;
+	if (is_new && idset_add(&sc->new_tables, pte & PG_FRAME) != 0)
+		return -1;
 	return idset_add(&sc->tables, pte & PG_FRAME) != 0 ? -1 : add_page(sc, d, s, pte & PG_FRAME);
 }
 
@@ -122,7 +158,7 @@ static int scope_change(struct scope *sc, const struct snapshot *s, const struct
 	bool leaf = (pte_valid(c->old) && pte_is_leaf(c->old, c->level)) ||
 		    (pte_valid(c->new) && pte_is_leaf(c->new, c->level));
 	if (idset_add(&sc->owners, c->owner) != 0 || idset_add(&sc->tables, c->ptp) != 0 ||
-	    scope_value(sc, s, d, c, c->old) != 0 || scope_value(sc, s, d, c, c->new) != 0)
+	    scope_value(sc, s, d, c, false) != 0 || scope_value(sc, s, d, c, true) != 0)
 		return -1;
 	if (leaf && user_owner(s, c->owner) && c->va < d->user_max && model_keys(sc, s, mo, c) != 0)
 		return -1;
@@ -147,10 +183,8 @@ int incr_count_delta(struct incr *x, const struct snapshot *s, const struct pts_
 {
 	for (size_t i = 0; i < delta->n; i++) {
 		const struct pte_change *c = &delta->chg[i];
-		if (walked(s, d, c)) {
-			count_entry(x, s, d, c, c->old, -1);
-			count_entry(x, s, d, c, c->new, 1);
-		}
+		if (walked(s, d, c) && (count_entry(x, s, d, c, c->old, -1) != 0 || count_entry(x, s, d, c, c->new, 1) != 0))
+			return -1;
 		if (scope_change(&x->sc, s, d, mo, c) != 0)
 			return -1;
 	}

@@ -112,16 +112,54 @@ static void plan_reset(struct pool_plan *pl)
 	hmap_clear(&pl->new_pages);
 }
 
+/*
+ * Read again the pages the guest wrote (or the kernel remapped).  While the
+ * heads and every written page's link stay as they were, so do the lists:
+ * *relinked says they did not.
+ */
+static int plan_written(struct pool_plan *pl, const struct snapshot *s, struct kview *kv, struct incr *x,
+			bool *relinked)
+{
+	const struct pool_snap *old = &s->pool;
+	*relinked = memcmp(pl->head.head, old->head, sizeof old->head) != 0;
+	for (size_t i = 0; i < old->npage && !*relinked; i++) {
+		const struct pool_page_snap *pg = &old->page[i];
+		struct pool_plan_page pp = {i, *pg, x->pool_gpa[i], true, 0, 0};
+		bool moved = x->kranges.n > 0 &&
+			     (va_ranges_meet(&x->kranges, pg->hdr, 1) || va_ranges_meet(&x->kranges, pg->page, 1));
+		bool dirty = moved || gmem_page_dirty(kv->mem, pp.gpa.hdr) ||
+			     (pp.gpa.page != pp.gpa.hdr && gmem_page_dirty(kv->mem, pp.gpa.page));
+		pl->seen[i] = dirty ? 2 : 1;
+		if (!dirty)
+			continue;
+		int rc = plan_reread(pl, s, kv, x, &pp);
+		if (rc != 0)
+			return rc;
+		if (walk_grow((void **)&pl->page, &pl->page_cap, pl->npage + 1, sizeof *pl->page) != 0)
+			return -1;
+		pl->page[pl->npage++] = pp;
+		*relinked = pp.pg.next != pg->next;
+	}
+	return 0;
+}
+
 int pool_plan(struct pool_plan *pl, const struct snapshot *s, struct kview *kv, struct incr *x, bool *fallback)
 {
 	const struct pool_snap *old = &s->pool;
 	size_t max_pages = kv->d->pv_kva_size / PTS_PAGE_SIZE + 1;
+	bool relinked;
 	plan_reset(pl);
 	*fallback = true;
 	if (!old->ok || snap_read_pool_struct(kv, &pl->head) != 0 || pl->head.itemsperpage != old->itemsperpage)
 		return 0;
 	if (walk_grow((void **)&pl->seen, &pl->seen_cap, old->npage + 1, 1) != 0)
 		return -1;
+	int rc = plan_written(pl, s, kv, x, &relinked);
+	if (rc != 0 || !relinked) {
+		*fallback = rc > 0;
+		return rc < 0 ? -1 : 0;
+	}
+	plan_reset(pl); /* the lists changed: walk them */
 	memset(pl->seen, 0, old->npage);
 	for (int l = POOL_PART; l <= POOL_EMPTY; l++) {
 		for (uint64_t hdr = pl->head.head[l]; hdr != 0;) {
@@ -129,7 +167,7 @@ int pool_plan(struct pool_plan *pl, const struct snapshot *s, struct kview *kv, 
 				return 0;
 			if (hmap_put(&pl->hdrs, hdr, 1) != 0)
 				return -1;
-			int rc = plan_page(pl, s, kv, x, hdr, l, &hdr);
+			rc = plan_page(pl, s, kv, x, hdr, l, &hdr);
 			if (rc != 0)
 				return rc < 0 ? -1 : 0;
 		}
@@ -185,6 +223,14 @@ static int add_items(struct pool_snap *p, const struct pool_plan *pl, const stru
 	return 0;
 }
 
+/* the sums POOL-5 and POOL-6 compare, as pages come, go and change */
+static void sum_page(struct incr *x, const struct pool_page_snap *pg, int sign)
+{
+	x->pool_nfree += (uint64_t)((int64_t)sign * pg->nfree);
+	x->pool_nmissing += (uint64_t)((int64_t)sign * pg->nmissing);
+	x->pool_nidle += (uint64_t)(int64_t)(sign * (pg->list == POOL_EMPTY));
+}
+
 static int index_page(struct incr *x, const struct pool_page_snap *pg, const struct pool_gpa *g, size_t idx)
 {
 	if (walk_grow((void **)&x->pool_gpa, &x->pool_gpa_cap, idx + 1, sizeof *x->pool_gpa) != 0 ||
@@ -199,6 +245,7 @@ static int remove_page(struct pool_snap *p, const struct pts_descriptor *d, stru
 {
 	size_t last = p->npage - 1;
 	const struct pool_page_snap *pg = &p->page[idx];
+	sum_page(x, pg, -1);
 	if (set_items(p, d, pg->page, idx, SIZE_MAX) != 0)
 		return -1;
 	hmap_del(&x->pool_by_hdr, pg->hdr);
@@ -226,6 +273,8 @@ static int commit_existing(struct pool_snap *p, struct pool_plan *pl, const stru
 			if (idset_add(&x->sc.pool_pages, pp->pg.hdr) != 0)
 				return -1;
 		}
+		sum_page(x, &p->page[pp->idx], -1);
+		sum_page(x, &pp->pg, 1);
 		if (!pp->reread) {
 			p->page[pp->idx].list = pp->pg.list;
 			continue;
@@ -254,6 +303,7 @@ static int commit_new(struct pool_snap *p, struct pool_plan *pl, struct incr *x)
 			return -1;
 		p->page[idx] = pp->pg;
 		p->npage++;
+		sum_page(x, &pp->pg, 1);
 		x->sc.pool_changed = true;
 	}
 	return 0;

@@ -142,17 +142,9 @@ void inv_pool_items_scoped(struct check *c)
 	}
 }
 
-void inv_pool_totals(struct check *c)
+static void pool_totals(struct check *c, uint64_t nfree, uint64_t nmissing, uint64_t nidle)
 {
 	const struct pool_snap *p = &c->cur->pool;
-	uint64_t nfree = 0, nmissing = 0, nidle = 0;
-	if (!p->ok)
-		return;
-	for (size_t i = 0; i < p->npage; i++) {
-		nfree += p->page[i].nfree;
-		nmissing += p->page[i].nmissing;
-		nidle += p->page[i].list == POOL_EMPTY;
-	}
 	const struct {
 		const char *name;
 		uint64_t want, found;
@@ -167,15 +159,47 @@ void inv_pool_totals(struct check *c)
 				    t[i].name, (int64_t)t[i].want, (int64_t)t[i].found);
 }
 
+void inv_pool_totals(struct check *c)
+{
+	const struct pool_snap *p = &c->cur->pool;
+	uint64_t nfree = 0, nmissing = 0, nidle = 0;
+	if (!p->ok)
+		return;
+	for (size_t i = 0; i < p->npage; i++) {
+		nfree += p->page[i].nfree;
+		nmissing += p->page[i].nmissing;
+		nidle += p->page[i].list == POOL_EMPTY;
+	}
+	pool_totals(c, nfree, nmissing, nidle);
+}
+
+static void high_water(struct check *c, uint64_t idle)
+{
+	const struct pool_snap *p = &c->cur->pool;
+	if (p->ok && idle > p->maxpages)
+		vio_counter(vio(c, "%llu idle pool pages held, high-water mark %u", (unsigned long long)idle, p->maxpages),
+			    "idle pages", p->maxpages, (int64_t)idle);
+}
+
 void inv_pool_high_water(struct check *c)
 {
 	const struct pool_snap *p = &c->cur->pool;
-	uint32_t idle = 0;
+	uint64_t idle = 0;
 	for (size_t i = 0; p->ok && i < p->npage; i++)
 		idle += p->page[i].list == POOL_EMPTY;
-	if (p->ok && idle > p->maxpages)
-		vio_counter(vio(c, "%u idle pool pages held, high-water mark %u", idle, p->maxpages), "idle pages",
-			    p->maxpages, idle);
+	high_water(c, idle);
+}
+
+/* the sums kept as pool pages change */
+void inv_pool_totals_scoped(struct check *c)
+{
+	if (c->cur->pool.ok)
+		pool_totals(c, c->inc->pool_nfree, c->inc->pool_nmissing, c->inc->pool_nidle);
+}
+
+void inv_pool_high_water_scoped(struct check *c)
+{
+	high_water(c, c->inc->pool_nidle);
 }
 
 /* every pv entry is an item of a pool page, or the update steps aside */

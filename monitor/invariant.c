@@ -106,10 +106,10 @@ static const struct invariant table[] = {
 	{"PROT-2", "page-protect", "PROT",
 	 "After page_protect(r|rx) no managed mapping of the page is writable (nor executable for r); "
 	 "after page_protect(none) the page has no managed mapping and an empty pv list.",
-	 inv_prot_page_protect, inv_prot_page_protect},
+	 inv_prot_page_protect, inv_prot_page_protect_scoped},
 	{"PROT-3", "protect-range", "PROT",
 	 "After protect P VA END PROT every mapping of P in [VA, END) has rights within PROT.",
-	 inv_prot_protect_range, inv_prot_protect_range},
+	 inv_prot_protect_range, inv_prot_protect_range_scoped},
 	/* address space */
 	{"AS-1", "user-bit", "AS",
 	 "US=1 only on entries that map below user_max; nothing in the kernel half is user-accessible.",
@@ -164,9 +164,9 @@ static const struct invariant table[] = {
 	 "usage POOL; their headers are readable.",
 	 inv_pool_kva, inv_pool_kva_scoped},
 	{"POOL-5", "pool-totals", "POOL",
-	 "The pool's nitems, nout, npages and nidle equal the sums over its pages.", inv_pool_totals, inv_pool_totals},
+	 "The pool's nitems, nout, npages and nidle equal the sums over its pages.", inv_pool_totals, inv_pool_totals_scoped},
 	{"POOL-6", "high-water", "POOL", "Idle (empty) pages held never exceed the high-water mark maxpages.",
-	 inv_pool_high_water, inv_pool_high_water},
+	 inv_pool_high_water, inv_pool_high_water_scoped},
 	{"POOL-7", "no-leak", "POOL",
 	 "Allocated = reachable: nout equals the pv entries reachable from vm_page lists, and every pv "
 	 "entry lies in a pool page.",

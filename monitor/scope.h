@@ -28,6 +28,7 @@ struct vmp_change {
 struct scope {
 	struct idset pages;      /* vm_page indexes */
 	struct idset tables;     /* page-table page PAs */
+	struct idset new_tables; /* ... of tables a changed entry now leads to (their leaves moved) */
 	struct idset owners;     /* pmap indexes */
 	struct idset pv_new;     /* indexes in cur->pv of entries read this op */
 	struct idset pv_keys;    /* (owner, va) of pv entries that went or came */
