@@ -57,13 +57,6 @@ GMEM_READ_INT(gmem_read_u16, uint16_t)
 GMEM_READ_INT(gmem_read_u32, uint32_t)
 GMEM_READ_INT(gmem_read_u64, uint64_t)
 
-bool gmem_page_dirty(const struct gmem *m, gpa_t gpa)
-{
-	if (m == NULL || m->page_dirty == NULL)
-		return true;
-	return m->page_dirty(m->dirty_ctx, gpa);
-}
-
 const char *gmem_strerror(int err)
 {
 	switch (err) {

@@ -43,8 +43,14 @@ int gmem_read_u32(const struct gmem *m, gpa_t gpa, uint32_t *v);
 int gmem_read_u64(const struct gmem *m, gpa_t gpa, uint64_t *v);
 /* true if [gpa, gpa + len) lies inside guest RAM (no overflow). */
 bool gmem_contains(const struct gmem *m, gpa_t gpa, uint64_t len);
-/* true if the page holding gpa may have changed (see page_dirty). */
-bool gmem_page_dirty(const struct gmem *m, gpa_t gpa);
+/* true if the page holding gpa may have changed (see page_dirty); inline:
+ * the incremental check asks for every page it shadows at every op */
+static inline bool gmem_page_dirty(const struct gmem *m, gpa_t gpa)
+{
+	if (m == NULL || m->page_dirty == NULL)
+		return true;
+	return m->page_dirty(m->dirty_ctx, gpa);
+}
 const char *gmem_strerror(int err);
 
 /* Little-endian field of width 1, 2, 4 or 8 from a host copy of a structure. */

@@ -29,6 +29,7 @@ static void free_plans(struct incr *x)
 		free(x->pool->page);
 		free(x->pool->items);
 		free(x->pool->seen);
+		free(x->pool->at);
 		hmap_free(&x->pool->hdrs);
 		hmap_free(&x->pool->new_pages);
 	}
@@ -58,6 +59,7 @@ void incr_free(struct incr *x)
 	scope_free(&x->sc);
 	free(x->array_gpa);
 	free(x->pool_gpa);
+	free(x->pool_hint);
 	free(x->list_head);
 	free(x->pv_next);
 	free(x->page_mapped);
@@ -133,8 +135,10 @@ static int build_pool(struct incr *x, const struct snapshot *s, struct kview *kv
 	hmap_clear(&x->pool_by_hdr);
 	hmap_clear(&x->pool_by_page);
 	hmap_clear(&x->pool_by_gpa);
-	if (walk_grow((void **)&x->pool_gpa, &x->pool_gpa_cap, p->npage + 1, sizeof *x->pool_gpa) != 0)
+	if (walk_grow((void **)&x->pool_gpa, &x->pool_gpa_cap, p->npage + 1, sizeof *x->pool_gpa) != 0 ||
+	    walk_grow((void **)&x->pool_hint, &x->pool_hint_cap, p->npage + 1, sizeof *x->pool_hint) != 0)
 		return -1;
+	memset(x->pool_hint, 0xff, p->npage * sizeof *x->pool_hint);
 	for (size_t i = 0; i < p->npage && *ok; i++) {
 		const struct pool_page_snap *pg = &p->page[i];
 		struct pool_gpa *g = &x->pool_gpa[i];

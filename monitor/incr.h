@@ -40,6 +40,8 @@ struct incr {
 	gpa_t pool_struct_gpa[2];
 	struct pool_gpa *pool_gpa; /* parallel to cur->pool.page */
 	size_t pool_gpa_cap;
+	uint32_t *pool_hint; /* parallel: a guess of the index of the page's list successor */
+	size_t pool_hint_cap;
 	struct hmap pool_by_hdr;  /* header KVA -> pool page index */
 	struct hmap pool_by_page; /* item page KVA -> pool page index */
 	struct hmap pool_by_gpa;  /* item page PA -> pool page index */

@@ -147,8 +147,9 @@ static int scope_value(struct scope *sc, const struct snapshot *s, const struct 
 		return add_page(sc, d, s, pte_frame(pte, c->level));
 	if (!walked(s, d, c))
 		return 0;
-	if (is_new && idset_add(&sc->new_tables, pte & PG_FRAME) != 0)
-		return -1;
+	bool moved = !pte_valid(c->old) || pte_is_leaf(c->old, c->level) || (c->old & PG_FRAME) != (pte & PG_FRAME);
+	if (is_new && moved && idset_add(&sc->new_tables, pte & PG_FRAME) != 0)
+		return -1; /* a table the entry did not lead to before: its leaves are new here */
 	return idset_add(&sc->tables, pte & PG_FRAME) != 0 ? -1 : add_page(sc, d, s, pte & PG_FRAME);
 }
 

@@ -43,14 +43,17 @@ struct pool_plan_page {
 	bool reread;
 	size_t items, nitems; /* its free items at items[items ..] when reread */
 };
+enum { POOL_HELD = 1, POOL_DIRTY = 2, POOL_BAD = 4 };
 struct pool_plan {
 	struct pool_snap head; /* the structure's fields (no pages) */
 	struct pool_plan_page *page;
 	size_t npage, page_cap;
 	uint64_t *items;
 	size_t nitems, items_cap;
-	uint8_t *seen; /* per existing pool page */
+	uint8_t *seen; /* per existing pool page: POOL_* */
 	size_t seen_cap;
+	uint32_t *at; /* per existing written page: its entry in page[] */
+	size_t at_cap;
 	struct hmap hdrs;      /* headers met this op */
 	struct hmap new_pages; /* item page KVA of new pages -> 1 */
 	bool removed_any;

@@ -78,32 +78,6 @@ static int plan_reread(struct pool_plan *pl, const struct snapshot *s, struct kv
 	return plan_free_list(pl, kv, pp);
 }
 
-static int plan_page(struct pool_plan *pl, const struct snapshot *s, struct kview *kv, struct incr *x,
-		     uint64_t hdr, enum pool_list l, uint64_t *next)
-{
-	struct pool_plan_page pp = {SIZE_MAX, {.hdr = hdr, .list = l}, {0, 0}, true, 0, 0};
-	uint64_t idx;
-	if (hmap_get(&x->pool_by_hdr, hdr, &idx)) {
-		pp.idx = idx;
-		pp.pg = s->pool.page[idx];
-		pp.pg.list = l;
-		pp.gpa = x->pool_gpa[idx];
-		bool moved = va_ranges_meet(&x->kranges, hdr, 1) || va_ranges_meet(&x->kranges, pp.pg.page, 1);
-		if (moved && translate(kv, &pp.pg, &pp.gpa) != 0)
-			return 1;
-		pp.reread = moved || gmem_page_dirty(kv->mem, pp.gpa.hdr) || gmem_page_dirty(kv->mem, pp.gpa.page);
-		pl->seen[idx] = pp.reread ? 2 : 1;
-	}
-	int rc = pp.reread ? plan_reread(pl, s, kv, x, &pp) : 0;
-	if (rc != 0)
-		return rc;
-	if (walk_grow((void **)&pl->page, &pl->page_cap, pl->npage + 1, sizeof *pl->page) != 0)
-		return -1;
-	pl->page[pl->npage++] = pp;
-	*next = pp.pg.next;
-	return 0;
-}
-
 static void plan_reset(struct pool_plan *pl)
 {
 	pl->npage = pl->nitems = 0;
@@ -112,87 +86,155 @@ static void plan_reset(struct pool_plan *pl)
 	hmap_clear(&pl->new_pages);
 }
 
+static int push(struct pool_plan *pl, const struct pool_plan_page *pp)
+{
+	if (walk_grow((void **)&pl->page, &pl->page_cap, pl->npage + 1, sizeof *pl->page) != 0)
+		return -1;
+	pl->page[pl->npage++] = *pp;
+	return 0;
+}
+
 /*
  * Read again the pages the guest wrote (or the kernel remapped).  While the
  * heads and every written page's link stay as they were, so do the lists:
- * *relinked says they did not.
+ * *relinked says they did not.  A written page that no longer reads as a
+ * pool page is marked bad: fine if the lists left it, else a fresh read
+ * decides.
  */
 static int plan_written(struct pool_plan *pl, const struct snapshot *s, struct kview *kv, struct incr *x,
 			bool *relinked)
 {
 	const struct pool_snap *old = &s->pool;
 	*relinked = memcmp(pl->head.head, old->head, sizeof old->head) != 0;
-	for (size_t i = 0; i < old->npage && !*relinked; i++) {
+	for (size_t i = 0; i < old->npage; i++) {
 		const struct pool_page_snap *pg = &old->page[i];
-		struct pool_plan_page pp = {i, *pg, x->pool_gpa[i], true, 0, 0};
+		const struct pool_gpa *g = &x->pool_gpa[i];
 		bool moved = x->kranges.n > 0 &&
 			     (va_ranges_meet(&x->kranges, pg->hdr, 1) || va_ranges_meet(&x->kranges, pg->page, 1));
-		bool dirty = moved || gmem_page_dirty(kv->mem, pp.gpa.hdr) ||
-			     (pp.gpa.page != pp.gpa.hdr && gmem_page_dirty(kv->mem, pp.gpa.page));
-		pl->seen[i] = dirty ? 2 : 1;
+		bool dirty = moved || gmem_page_dirty(kv->mem, g->hdr) ||
+			     (g->page != g->hdr && gmem_page_dirty(kv->mem, g->page));
+		pl->seen[i] = dirty ? POOL_DIRTY : 0;
 		if (!dirty)
 			continue;
+		struct pool_plan_page pp = {i, *pg, *g, true, 0, 0};
+		size_t items = pl->nitems;
 		int rc = plan_reread(pl, s, kv, x, &pp);
-		if (rc != 0)
-			return rc;
-		if (walk_grow((void **)&pl->page, &pl->page_cap, pl->npage + 1, sizeof *pl->page) != 0)
+		if (rc < 0)
 			return -1;
-		pl->page[pl->npage++] = pp;
-		*relinked = pp.pg.next != pg->next;
+		if (rc > 0) {
+			pl->seen[i] |= POOL_BAD;
+			pl->nitems = items;
+			*relinked = true;
+			continue;
+		}
+		pl->at[i] = (uint32_t)pl->npage;
+		if (push(pl, &pp) != 0)
+			return -1;
+		*relinked |= pp.pg.next != pg->next;
 	}
+	return 0;
+}
+
+/* index of the existing page with header hdr (following page i's link), or SIZE_MAX */
+static size_t find_page(const struct pool_snap *old, struct incr *x, size_t i, uint64_t hdr)
+{
+	uint64_t idx;
+	if (i != SIZE_MAX && x->pool_hint[i] < old->npage && old->page[x->pool_hint[i]].hdr == hdr)
+		return x->pool_hint[i];
+	if (!hmap_get(&x->pool_by_hdr, hdr, &idx))
+		return SIZE_MAX;
+	if (i != SIZE_MAX)
+		x->pool_hint[i] = (uint32_t)idx; /* a cache of the old array: right or checked */
+	return (size_t)idx;
+}
+
+/* one page on list l of the new lists: 0 and its link in *hdr, 1 to step aside */
+static int walk_page(struct pool_plan *pl, const struct snapshot *s, struct kview *kv, struct incr *x, int l,
+		     size_t *prev, uint64_t *hdr)
+{
+	const struct pool_snap *old = &s->pool;
+	size_t idx = find_page(old, x, *prev, *hdr);
+	*prev = idx;
+	if (idx == SIZE_MAX) {
+		struct pool_plan_page pp = {SIZE_MAX, {.hdr = *hdr, .list = l}, {0, 0}, true, 0, 0};
+		if (hmap_get(&pl->hdrs, *hdr, NULL))
+			return 1;
+		int rc = hmap_put(&pl->hdrs, *hdr, 1) != 0 ? -1 : plan_reread(pl, s, kv, x, &pp);
+		if (rc != 0 || push(pl, &pp) != 0)
+			return rc > 0 ? 1 : -1;
+		*hdr = pp.pg.next;
+		return 0;
+	}
+	if (pl->seen[idx] & (POOL_HELD | POOL_BAD))
+		return 1; /* reached twice, or no longer a pool page */
+	pl->seen[idx] |= POOL_HELD;
+	if (pl->seen[idx] & POOL_DIRTY) {
+		pl->page[pl->at[idx]].pg.list = l;
+		*hdr = pl->page[pl->at[idx]].pg.next;
+		return 0;
+	}
+	if (old->page[idx].list != (enum pool_list)l) {
+		struct pool_plan_page pp = {idx, old->page[idx], x->pool_gpa[idx], false, 0, 0};
+		pp.pg.list = l;
+		if (push(pl, &pp) != 0)
+			return -1;
+	}
+	*hdr = old->page[idx].next;
+	return 0;
+}
+
+static int walk_lists(struct pool_plan *pl, const struct snapshot *s, struct kview *kv, struct incr *x)
+{
+	size_t max_pages = kv->d->pv_kva_size / PTS_PAGE_SIZE + 1, held = 0;
+	for (int l = POOL_PART; l <= POOL_EMPTY; l++) {
+		size_t prev = SIZE_MAX;
+		for (uint64_t hdr = pl->head.head[l]; hdr != 0; held++) {
+			int rc = held >= max_pages ? 1 : walk_page(pl, s, kv, x, l, &prev, &hdr);
+			if (rc != 0)
+				return rc;
+		}
+	}
+	for (size_t i = 0; i < s->pool.npage; i++)
+		pl->removed_any |= !(pl->seen[i] & POOL_HELD);
 	return 0;
 }
 
 int pool_plan(struct pool_plan *pl, const struct snapshot *s, struct kview *kv, struct incr *x, bool *fallback)
 {
 	const struct pool_snap *old = &s->pool;
-	size_t max_pages = kv->d->pv_kva_size / PTS_PAGE_SIZE + 1;
 	bool relinked;
 	plan_reset(pl);
 	*fallback = true;
 	if (!old->ok || snap_read_pool_struct(kv, &pl->head) != 0 || pl->head.itemsperpage != old->itemsperpage)
 		return 0;
-	if (walk_grow((void **)&pl->seen, &pl->seen_cap, old->npage + 1, 1) != 0)
+	if (walk_grow((void **)&pl->seen, &pl->seen_cap, old->npage + 1, 1) != 0 ||
+	    walk_grow((void **)&pl->at, &pl->at_cap, old->npage + 1, sizeof *pl->at) != 0)
 		return -1;
 	int rc = plan_written(pl, s, kv, x, &relinked);
-	if (rc != 0 || !relinked) {
-		*fallback = rc > 0;
-		return rc < 0 ? -1 : 0;
-	}
-	plan_reset(pl); /* the lists changed: walk them */
-	memset(pl->seen, 0, old->npage);
-	for (int l = POOL_PART; l <= POOL_EMPTY; l++) {
-		for (uint64_t hdr = pl->head.head[l]; hdr != 0;) {
-			if (hmap_get(&pl->hdrs, hdr, NULL) || pl->npage >= max_pages)
-				return 0;
-			if (hmap_put(&pl->hdrs, hdr, 1) != 0)
-				return -1;
-			rc = plan_page(pl, s, kv, x, hdr, l, &hdr);
-			if (rc != 0)
-				return rc < 0 ? -1 : 0;
-		}
-	}
-	for (size_t i = 0; i < old->npage; i++)
-		pl->removed_any |= pl->seen[i] == 0;
-	*fallback = false;
-	return 0;
+	if (rc == 0 && relinked)
+		rc = walk_lists(pl, s, kv, x);
+	else
+		for (size_t i = 0; i < old->npage; i++)
+			pl->seen[i] |= POOL_HELD;
+	*fallback = rc > 0;
+	return rc < 0 ? -1 : 0;
 }
 
 bool pool_plan_page_gone(const struct pool_plan *pl, size_t i)
 {
-	return pl->seen[i] == 0;
+	return !(pl->seen[i] & POOL_HELD);
 }
 
 bool pool_plan_page_reread(const struct pool_plan *pl, size_t i)
 {
-	return pl->seen[i] != 1;
+	return pl->seen[i] != POOL_HELD;
 }
 
 bool pool_plan_is_item(const struct pool_plan *pl, const struct snapshot *s, const struct pts_descriptor *d,
 		       const struct incr *x, uint64_t kva)
 {
 	uint64_t page = kva & ~(uint64_t)(PTS_PAGE_SIZE - 1), idx;
-	bool held = (hmap_get(&x->pool_by_page, page, &idx) && pl->seen[idx] != 0) ||
+	bool held = (hmap_get(&x->pool_by_page, page, &idx) && (pl->seen[idx] & POOL_HELD)) ||
 		    hmap_get(&pl->new_pages, page, NULL);
 	return held && pool_item_slot(d, s->pool.itemsperpage, page, kva);
 }
@@ -234,10 +276,12 @@ static void sum_page(struct incr *x, const struct pool_page_snap *pg, int sign)
 static int index_page(struct incr *x, const struct pool_page_snap *pg, const struct pool_gpa *g, size_t idx)
 {
 	if (walk_grow((void **)&x->pool_gpa, &x->pool_gpa_cap, idx + 1, sizeof *x->pool_gpa) != 0 ||
+	    walk_grow((void **)&x->pool_hint, &x->pool_hint_cap, idx + 1, sizeof *x->pool_hint) != 0 ||
 	    hmap_put(&x->pool_by_hdr, pg->hdr, idx) != 0 || hmap_put(&x->pool_by_page, pg->page, idx) != 0 ||
 	    hmap_put(&x->pool_by_gpa, g->page, idx) != 0)
 		return -1;
 	x->pool_gpa[idx] = *g;
+	x->pool_hint[idx] = UINT32_MAX;
 	return 0;
 }
 
@@ -266,8 +310,8 @@ static int commit_existing(struct pool_snap *p, struct pool_plan *pl, const stru
 {
 	for (size_t k = 0; k < pl->npage; k++) {
 		const struct pool_plan_page *pp = &pl->page[k];
-		if (pp->idx == SIZE_MAX)
-			continue;
+		if (pp->idx == SIZE_MAX || !(pl->seen[pp->idx] & POOL_HELD))
+			continue; /* new, or leaving the pool */
 		if (pp->reread || p->page[pp->idx].list != pp->pg.list) {
 			x->sc.pool_changed = true;
 			if (idset_add(&x->sc.pool_pages, pp->pg.hdr) != 0)
@@ -327,7 +371,7 @@ int pool_commit(struct snapshot *s, struct pool_plan *pl, const struct pts_descr
 	if (commit_existing(p, pl, d, x) != 0)
 		return -1;
 	for (size_t i = old_npage; i-- > 0;) /* later indexes first: swaps stay valid */
-		if (pl->seen[i] == 0 && remove_page(p, d, x, i) != 0)
+		if (!(pl->seen[i] & POOL_HELD) && remove_page(p, d, x, i) != 0)
 			return -1;
 	return commit_new(p, pl, x);
 }

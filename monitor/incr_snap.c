@@ -123,24 +123,25 @@ int vmp_plan(struct vmp_plan *vp, const struct snapshot *s, struct kview *kv, st
 {
 	const struct pts_descriptor *d = kv->d;
 	uint64_t size = d->vm_page_size, end = d->vm_page_array + d->vm_page_count * size, next = 0;
+	bool bad = false;
 	vp->n = 0;
-	*fallback = false;
-	for (size_t p = 0; p < x->narray && !*fallback; p++) {
+	for (size_t p = 0; p < x->narray && !bad; p++) {
 		gpa_t gpa;
-		int moved = array_gpa(x, kv, p, &gpa);
+		int moved = x->kranges.n == 0 ? (gpa = x->array_gpa[p], 0) : array_gpa(x, kv, p, &gpa);
 		if (moved < 0 || (moved == 0 && !gmem_page_dirty(kv->mem, gpa))) {
-			*fallback = moved < 0;
+			bad = moved < 0;
 			continue;
 		}
 		uint64_t lo = array_start(d) + p * PTS_PAGE_SIZE, hi = lo + PTS_PAGE_SIZE;
 		lo = lo < d->vm_page_array ? d->vm_page_array : lo;
 		hi = hi > end ? end : hi;
 		uint64_t first = (lo - d->vm_page_array) / size, last = (hi - 1 - d->vm_page_array) / size;
-		for (uint64_t i = first > next ? first : next; i <= last && !*fallback; i++)
-			if (plan_vmp(vp, s, kv, i, fallback) != 0)
+		for (uint64_t i = first > next ? first : next; i <= last && !bad; i++)
+			if (plan_vmp(vp, s, kv, i, &bad) != 0)
 				return -1;
 		next = last + 1; /* a vm_page across two written pages is read once */
 	}
+	*fallback = bad;
 	return 0;
 }
 
