@@ -220,10 +220,41 @@ struct synth *synth_new(void)
 	return s;
 }
 
+static bool logged_dirty(void *ctx, gpa_t gpa)
+{
+	const struct synth *s = ctx;
+	gpa &= ~(uint64_t)4095;
+	return gpa >= SYNTH_RAM || memcmp(s->mem + gpa, s->logged + gpa, 4096) != 0;
+}
+
+int synth_track_dirty(struct synth *s)
+{
+	if (s->logged == NULL && (s->logged = malloc(SYNTH_RAM)) == NULL)
+		return -1;
+	memcpy(s->logged, s->mem, SYNTH_RAM);
+	s->gmem.page_dirty = logged_dirty;
+	s->gmem.dirty_ctx = s;
+	return 0;
+}
+
+void synth_dirty_reset(struct synth *s)
+{
+	if (s->logged != NULL)
+		memcpy(s->logged, s->mem, SYNTH_RAM);
+}
+
+void synth_w64_unlogged(struct synth *s, gpa_t pa, uint64_t v)
+{
+	synth_w64(s, pa, v);
+	if (s->logged != NULL)
+		memcpy(s->logged + pa, &v, 8);
+}
+
 void synth_free(struct synth *s)
 {
 	if (s == NULL)
 		return;
+	free(s->logged);
 	free(s->mem);
 	free(s);
 }

@@ -70,6 +70,7 @@
 
 struct synth {
 	uint8_t *mem;
+	uint8_t *logged; /* dirty tracking on: guest RAM as the last synth_dirty_reset left it */
 	struct gmem gmem;
 	struct pts_descriptor desc;
 	gpa_t desc_pa, pool_pa, pmap_list_pa, curpmap_pa, pmaps_pa, ledger_pa, ring_pa;
@@ -85,6 +86,17 @@ struct synth {
 /* a consistent image: kernel pmap, direct map, empty pool, no user pmap */
 struct synth *synth_new(void);
 void synth_free(struct synth *s);
+
+/*
+ * A dirty log for the incremental check, as KVM's would be: with tracking on,
+ * gmem.page_dirty says a page is dirty when its bytes differ from what they
+ * were at the last synth_dirty_reset (the VMM harvests the log after every
+ * op).  synth_w64_unlogged writes behind the log's back, like a write KVM
+ * failed to log: by contract the incremental check does not see it.
+ */
+int synth_track_dirty(struct synth *s);
+void synth_dirty_reset(struct synth *s);
+void synth_w64_unlogged(struct synth *s, gpa_t pa, uint64_t v);
 
 /* execute op as the guest would: fills op->result (and value) */
 void synth_op(struct synth *s, struct pts_op *op);

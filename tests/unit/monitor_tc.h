@@ -26,9 +26,12 @@ static inline uint32_t tc_run(struct tc *t, uint32_t kind, uint32_t pmap, uint64
 	return synth_do(t->s, &t->op, kind, pmap, va, end, page, prot, flags);
 }
 
+/* with dirty tracking on (tc_start_mode), each check sees the pages written since the last */
 static inline int tc_check(struct tc *t)
 {
-	return monitor_after_op(t->m, &t->op, ++t->idx, NULL, t->s->cr3);
+	int n = monitor_after_op(t->m, &t->op, ++t->idx, NULL, t->s->cr3);
+	synth_dirty_reset(t->s);
+	return n;
 }
 
 static inline void tc_dump(const struct tc *t)
@@ -56,18 +59,27 @@ static inline bool tc_reported(const struct tc *t, const char *id)
 	return false;
 }
 
-static inline void tc_start_empty(struct tc *t, const char *spec)
+/* incremental: the monitor sees the image's dirty log (else it checks in full) */
+static inline void tc_start_empty_mode(struct tc *t, const char *spec, bool incremental)
 {
 	char err[256];
 	struct monitor_config cfg = {.check_spec = spec};
 	memset(t, 0, sizeof *t);
 	t->s = synth_new();
 	ck_assert_ptr_nonnull(t->s);
+	if (incremental)
+		ck_assert_int_eq(synth_track_dirty(t->s), 0);
 	t->m = monitor_create(&t->s->gmem, t->s->desc_pa, &cfg, err, sizeof err);
 	if (t->m == NULL)
 		fprintf(stderr, "%s\n", err);
 	ck_assert_ptr_nonnull(t->m);
 	ck_assert_int_eq(monitor_begin(t->m, t->s->cr3), 0);
+	synth_dirty_reset(t->s);
+}
+
+static inline void tc_start_empty(struct tc *t, const char *spec)
+{
+	tc_start_empty_mode(t, spec, false);
 }
 
 /*
@@ -75,9 +87,9 @@ static inline void tc_start_empty(struct tc *t, const char *spec)
  * pg5 rx; 2 maps pg3 r and pg6 rw high up; kenter k+0x2000 -> pg7 rw.
  * Pmap 1 is active.
  */
-static inline void tc_start(struct tc *t)
+static inline void tc_start_mode(struct tc *t, bool incremental)
 {
-	tc_start_empty(t, NULL);
+	tc_start_empty_mode(t, NULL, incremental);
 	tc_ok(t, PTS_OP_CREATE, 1, 0, 0, 0, 0, 0);
 	tc_ok(t, PTS_OP_CREATE, 2, 0, 0, 0, 0, 0);
 	tc_ok(t, PTS_OP_ENTER, 1, 0x400000, 0, 3, 3, 0);
@@ -88,6 +100,11 @@ static inline void tc_start(struct tc *t)
 	tc_ok(t, PTS_OP_TOUCH, 1, 0x400000, 0, 0, 0, PTS_OPF_WRITE);
 	tc_ok(t, PTS_OP_TOUCH, 1, 0x401000, 0, 0, 0, 0);
 	tc_ok(t, PTS_OP_KENTER, 0, 0x2000, 0, 7, 3, 0);
+}
+
+static inline void tc_start(struct tc *t)
+{
+	tc_start_mode(t, false);
 }
 
 static inline void tc_end(struct tc *t)

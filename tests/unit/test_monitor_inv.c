@@ -422,6 +422,55 @@ START_TEST(test_switch_off)
 }
 END_TEST
 
+/* the invariants a check reported, as a bit set over the table */
+static uint64_t reported_set(const struct tc *t)
+{
+	uint64_t bits = 0;
+	for (size_t i = 0; i < monitor_nviolations(t->m); i++)
+		bits |= 1ull << invariant_index(monitor_violation(t->m, i)->inv);
+	return bits;
+}
+
+static void agree(struct tc *f, struct tc *i, const char *id, const char *what, int inject)
+{
+	uint64_t a = reported_set(f), b = reported_set(i);
+	if (a != b) {
+		fprintf(stderr, "%s (%s, inject %d): full and incremental differ\n-- full:\n", id, what, inject);
+		tc_dump(f);
+		fprintf(stderr, "-- incremental:\n");
+		tc_dump(i);
+	}
+	ck_assert_uint_eq(a, b);
+}
+
+/*
+ * Each case checked in full and incrementally (the monitor sees the image's
+ * dirty log) reports the same invariants, at the op that breaks it and at
+ * the next op, when a finding that persists must be reported again.
+ */
+START_TEST(test_modes_agree)
+{
+	for (int inject = 0; inject < 2; inject++) {
+		struct tc f, i;
+		tc_start_mode(&f, false);
+		tc_start_mode(&i, true);
+		cases[_i].fn(&f, inject);
+		cases[_i].fn(&i, inject);
+		tc_check(&f);
+		tc_check(&i);
+		agree(&f, &i, cases[_i].id, "the op", inject);
+		ck_assert(!inject || tc_reported(&i, cases[_i].id));
+		tc_run(&f, PTS_OP_EXTRACT, 2, 0x400000, 0, 0, 0, 0);
+		tc_run(&i, PTS_OP_EXTRACT, 2, 0x400000, 0, 0, 0, 0);
+		tc_check(&f);
+		tc_check(&i);
+		agree(&f, &i, cases[_i].id, "the next op", inject);
+		tc_end(&f);
+		tc_end(&i);
+	}
+}
+END_TEST
+
 START_TEST(test_every_invariant_has_a_case)
 {
 	ck_assert_uint_ge(invariant_count(), 25);
@@ -445,6 +494,7 @@ Suite *suite_monitor_inv(void)
 	tcase_add_loop_test(tc, test_holds, 0, NCASES);
 	tcase_add_loop_test(tc, test_breaks, 0, NCASES);
 	tcase_add_loop_test(tc, test_switch_off, 0, NCASES);
+	tcase_add_loop_test(tc, test_modes_agree, 0, NCASES);
 	suite_add_tcase(s, tc);
 	return s;
 }
