@@ -27,6 +27,8 @@ static const char fuzz_help[] =
 	"  --sequence-length L  restart the guest every L ops (default 1000; 0 = never)\n"
 	"  --check MODE|SPEC full or incremental (default full), or invariants to switch\n"
 	"                    off, e.g. -TLB,-POOL-3 (see ptshadow invariants); may repeat\n"
+	"  --full-every N    with --check incremental: a full check every N ops (default 1000;\n"
+	"                    0 = never)\n"
 	"  --quiet           no status line\n"
 	GUEST_OPTIONS_HELP;
 
@@ -45,6 +47,7 @@ static int fuzz_parse(int argc, char **argv, struct campaign_config *c, struct g
 		{ "no-minimize", no_argument, NULL, OPT_NO_MINIMIZE },
 		{ "sequence-length", required_argument, NULL, OPT_SEQLEN },
 		{ "check", required_argument, NULL, OPT_CHECK },
+		{ "full-every", required_argument, NULL, OPT_FULL_EVERY },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -100,6 +103,11 @@ static int fuzz_parse(int argc, char **argv, struct campaign_config *c, struct g
 		case OPT_CHECK:
 			check_opt_apply(&g->cfg, optarg);
 			break;
+		case OPT_FULL_EVERY:
+			if (parse_u64(optarg, &v) != 0 || v > UINT32_MAX)
+				return usage_error("fuzz", "--full-every %s: want a count of ops (0 = never)", optarg);
+			g->cfg.full_every = (unsigned)v;
+			break;
 		case OPT_QUIET:
 			c->quiet = true;
 			break;
@@ -132,6 +140,7 @@ int cmd_fuzz(int argc, char **argv)
 	c.jobs = cores > 0 && cores <= CAMPAIGN_MAX_JOBS ? (unsigned)cores : 1;
 	c.minimize = true;
 	c.seq_len = 1000;
+	g.cfg.full_every = 1000; /* with --check incremental: the log is checked against a full read */
 	rc = fuzz_parse(argc, argv, &c, &g, &profile, &seeded);
 	if (rc != 0)
 		return rc;

@@ -24,6 +24,7 @@ static const char run_help[] =
 	"  --keep-going      record every violation and go on (default: stop at the first)\n"
 	"  --check MODE|SPEC full or incremental (default full), or invariants to switch\n"
 	"                    off, e.g. -TLB,-POOL-3 (see ptshadow invariants); may repeat\n"
+	"  --full-every N    with --check incremental: a full check every N ops (default 0: never)\n"
 	"  --no-monitor      only run the ops and compare results (no invariant checks)\n"
 	"  --stats           print the median guest time and check time of each op kind\n"
 	GUEST_OPTIONS_HELP;
@@ -44,10 +45,12 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 		{ "out", required_argument, NULL, OPT_OUT },
 		{ "keep-going", no_argument, NULL, OPT_KEEP_GOING },
 		{ "check", required_argument, NULL, OPT_CHECK },
+		{ "full-every", required_argument, NULL, OPT_FULL_EVERY },
 		{ "no-monitor", no_argument, NULL, OPT_NO_MONITOR },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ NULL, 0, NULL, 0 },
 	};
+	uint64_t v;
 	int opt;
 
 	guest_opts_init(&o->g);
@@ -80,6 +83,11 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 			break;
 		case OPT_CHECK:
 			check_opt_apply(&o->g.cfg, optarg);
+			break;
+		case OPT_FULL_EVERY:
+			if (parse_u64(optarg, &v) != 0 || v > UINT32_MAX)
+				return usage_error("run", "--full-every %s: want a count of ops (0 = never)", optarg);
+			o->g.cfg.full_every = (unsigned)v;
 			break;
 		case OPT_NO_MONITOR:
 			o->g.cfg.monitor = false;
