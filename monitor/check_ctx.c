@@ -169,7 +169,7 @@ void check_issues(struct check *c)
 
 bool owner_is_user(const struct snapshot *s, uint32_t owner)
 {
-	return owner != 0 && owner < s->npmap;
+	return owner != 0 && owner < s->npmap && s->pmap[owner].live;
 }
 
 bool leaf_is_user(const struct check *c, const struct leaf *l)

@@ -40,8 +40,10 @@ static void free_plans(struct incr *x)
 		hmap_free(&x->pv->kvas);
 		hmap_free(&x->pv->keys);
 	}
-	if (x->pmaps != NULL)
+	if (x->pmaps != NULL) {
 		free(x->pmaps->hash);
+		free(x->pmaps->list_hash);
+	}
 	if (x->vmps != NULL) {
 		free(x->vmps->index);
 		free(x->vmps->raw);
@@ -78,6 +80,13 @@ void incr_free(struct incr *x)
 void incr_invalidate(struct incr *x)
 {
 	x->valid = false;
+}
+
+int32_t incr_old_slot(const struct incr *x, uint32_t owner)
+{
+	if (owner == 0 || owner >= x->old_npmap || !x->old_pmap[owner].live)
+		return owner == 0 ? VIO_SLOT_KERNEL : VIO_SLOT_NONE;
+	return (int32_t)x->old_pmap[owner].slot;
 }
 
 static int alloc_plans(struct incr *x)
@@ -230,35 +239,52 @@ static int build(struct monitor *m)
 
 /* ---- one op */
 
-static int plan_all(struct monitor *m, bool *fallback)
+static int plan_walk(struct monitor *m, const struct walk_root *roots, size_t nroots, bool *fallback)
+{
+	struct incr *x = &m->inc;
+	struct walk_params wp = {m->mem, m->desc.kernel_slot_first, m->desc.kernel_slot_last, m->max_ptps, NULL};
+	x->kranges.n = 0;
+	return walk_plan(x->walk, &m->snap[m->cur].walk, &wp, roots, nroots, &x->kranges, fallback);
+}
+
+/* the tables first (they say whether the kernel remapped anything), then the pmaps */
+static int plan_tables_pmaps(struct monitor *m, bool *fallback)
 {
 	struct incr *x = &m->inc;
 	struct snapshot *s = &m->snap[m->cur];
 	struct walk_root roots[SNAP_MAX_PMAPS];
 	for (size_t i = 0; i < s->npmap; i++)
-		roots[i] = (struct walk_root){s->pmap[i].root, s->pmap[i].kernel};
-	struct walk_params wp = {m->mem, m->desc.kernel_slot_first, m->desc.kernel_slot_last, m->max_ptps, NULL};
-	x->kranges.n = 0;
-	if (walk_plan(x->walk, &s->walk, &wp, roots, s->npmap, &x->kranges, fallback) != 0)
-		return -1;
-	if (*fallback)
-		return 0;
+		roots[i] = (struct walk_root){s->pmap[i].root, s->pmap[i].kernel, !s->pmap[i].live};
+	if (plan_walk(m, roots, s->npmap, fallback) != 0 || *fallback)
+		return *fallback ? 0 : -1;
 	if (x->kranges.n > 0)
 		kview_flush(&m->kv); /* the kernel page table changed: translate again */
-	if (pmap_plan(x->pmaps, s, &m->kv, fallback) != 0 || *fallback)
+	int rc = pmap_plan(x->pmaps, s, &m->kv, fallback);
+	if (rc != 0 || *fallback || !x->pmaps->relisted)
+		return rc;
+	size_t n = pmap_plan_roots(x->pmaps, s, roots); /* a pmap came or went: its tables too */
+	return plan_walk(m, roots, n, fallback);
+}
+
+static int plan_all(struct monitor *m, bool *fallback)
+{
+	struct incr *x = &m->inc;
+	struct snapshot *s = &m->snap[m->cur];
+	if (plan_tables_pmaps(m, fallback) != 0 || *fallback)
 		return *fallback ? 0 : -1;
 	if (vmp_plan(x->vmps, s, &m->kv, x, fallback) != 0 || *fallback)
 		return *fallback ? 0 : -1;
 	if (pool_plan(x->pool, s, &m->kv, x, fallback) != 0 || *fallback)
 		return *fallback ? 0 : -1;
-	return pv_plan(x->pv, s, &m->kv, x, x->vmps, x->pool, m->max_pv, fallback);
+	return pv_plan(x->pv, s, &m->kv, x, x->vmps, x->pool, x->pmaps, m->max_pv, fallback);
 }
 
 static int commit_all(struct monitor *m)
 {
 	struct incr *x = &m->inc;
 	struct snapshot *s = &m->snap[m->cur];
-	memcpy(x->old_pmap, s->pmap, s->npmap * sizeof *s->pmap);
+	memcpy(x->old_pmap, s->pmap, sizeof s->pmap);
+	x->old_npmap = s->npmap;
 	x->old_nout = s->pool.nout;
 	x->old_pool_ok = s->pool.ok;
 	m->delta.n = 0;
@@ -268,8 +294,10 @@ static int commit_all(struct monitor *m)
 	if (vmp_commit(s, x->vmps, &m->desc, &x->sc) != 0 || pool_commit(s, x->pool, &m->desc, x) != 0 ||
 	    pv_commit(s, x->pv, x) != 0)
 		return -1;
-	for (size_t i = 0; i < m->delta.n; i++)
-		m->delta.chg[i].slot = snap_slot(s, m->delta.chg[i].owner);
+	for (size_t i = 0; i < m->delta.n; i++) {
+		struct pte_change *c = &m->delta.chg[i];
+		c->slot = c->flags & PTE_CHG_DETACHED ? incr_old_slot(x, c->owner) : snap_slot(s, c->owner);
+	}
 	s->nissue = 0;
 	snap_read_tlb_head(s, &m->kv);
 	return incr_count_delta(x, s, &m->desc, &m->delta, &m->model);

@@ -58,7 +58,8 @@ struct incr {
 	/* this op */
 	struct scope sc;
 	struct va_ranges kranges; /* kernel VA ranges whose mapping changed */
-	struct pmap_snap old_pmap[SNAP_MAX_PMAPS];
+	struct pmap_snap old_pmap[SNAP_MAX_PMAPS]; /* the pmaps before the op, by id */
+	size_t old_npmap;
 	uint32_t old_nout;
 	bool old_pool_ok;
 	struct walk_plan *walk;
@@ -72,6 +73,8 @@ void incr_init(struct incr *x);
 void incr_free(struct incr *x);
 /* the newest snapshot was replaced by a fresh read */
 void incr_invalidate(struct incr *x);
+/* the slot pmap id owner had before the op (as snap_slot) */
+int32_t incr_old_slot(const struct incr *x, uint32_t owner);
 
 /* before the op's model step: clear the scope, note the model keys and pages op may change */
 int incr_scope_op(struct monitor *m, const struct pts_op *op);

@@ -11,15 +11,20 @@
 #include "shadow.h"
 
 /* the walk follows this entry (the shared kernel slots of a user PML4 it does not) */
-static bool walked(const struct snapshot *s, const struct pts_descriptor *d, const struct pte_change *c)
+static bool walked(const struct pts_descriptor *d, const struct pte_change *c)
 {
-	return !(c->level == 4 && !s->pmap[c->owner].kernel && c->index >= d->kernel_slot_first &&
-		 c->index <= d->kernel_slot_last);
+	return !(c->level == 4 && c->owner != 0 && c->index >= d->kernel_slot_first && c->index <= d->kernel_slot_last);
 }
 
 static bool user_owner(const struct snapshot *s, uint32_t owner)
 {
-	return owner != 0 && owner < s->npmap;
+	return owner != 0 && owner < s->npmap && s->pmap[owner].live;
+}
+
+/* an old value belongs to the pmap as it was before the op (it may be gone) */
+static bool old_user_owner(const struct incr *x, uint32_t owner)
+{
+	return owner != 0 && owner < x->old_npmap && x->old_pmap[owner].live;
 }
 
 /* ---- the reverse map: frame -> the user leaves that map it, as chains of keys */
@@ -48,10 +53,10 @@ static int rmap_del(struct incr *x, gpa_t frame, uint64_t key)
 
 /* ---- counts */
 
-static int count_leaf(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d, uint32_t owner,
-		      uint32_t level, uint64_t va, uint64_t pte, int sign)
+static int count_leaf(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d, bool user,
+		      uint32_t owner, uint32_t level, uint64_t va, uint64_t pte, int sign)
 {
-	if (!user_owner(s, owner) || va >= d->user_max)
+	if (!user || va >= d->user_max)
 		return 0;
 	gpa_t frame = pte_frame(pte, level);
 	if ((sign > 0 ? rmap_add(x, frame, leaf_key(owner, va)) : rmap_del(x, frame, leaf_key(owner, va))) != 0)
@@ -75,11 +80,12 @@ static int count_leaf(struct incr *x, const struct snapshot *s, const struct pts
 static int count_entry(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d,
 		       const struct pte_change *c, uint64_t pte, int sign)
 {
+	bool user = sign < 0 ? old_user_owner(x, c->owner) : user_owner(s, c->owner);
 	if (!pte_valid(pte))
 		return 0;
 	if (pte_is_leaf(pte, c->level))
-		return count_leaf(x, s, d, c->owner, c->level, c->va, pte, sign);
-	if (c->level >= 2 && user_owner(s, c->owner))
+		return count_leaf(x, s, d, user, c->owner, c->level, c->va, pte, sign);
+	if (c->level >= 2 && user)
 		x->owner_ptps[c->owner] += (uint64_t)(int64_t)sign;
 	return 0;
 }
@@ -88,7 +94,8 @@ int incr_count_all(struct incr *x, const struct snapshot *s, const struct pts_de
 {
 	const struct ptp_set *w = &s->walk;
 	for (size_t i = 0; i < w->nleaf; i++)
-		if (count_leaf(x, s, d, w->leaf[i].owner, w->leaf[i].level, w->leaf[i].va, w->leaf[i].pte, 1) != 0)
+		if (count_leaf(x, s, d, user_owner(s, w->leaf[i].owner), w->leaf[i].owner, w->leaf[i].level,
+			       w->leaf[i].va, w->leaf[i].pte, 1) != 0)
 			return -1;
 	for (size_t i = 0; i < w->nptp; i++)
 		if (user_owner(s, w->ptp[i].owner) && w->ptp[i].level < 4)
@@ -105,10 +112,10 @@ static int add_page(struct scope *sc, const struct pts_descriptor *d, const stru
 }
 
 /* model keys of a user leaf that came or went; a large one covers many */
-static int model_keys(struct scope *sc, const struct snapshot *s, const struct model *mo,
+static int model_keys(struct scope *sc, const struct snapshot *s, const struct incr *x, const struct model *mo,
 		      const struct pte_change *c)
 {
-	uint32_t slot = s->pmap[c->owner].slot;
+	uint32_t slot = user_owner(s, c->owner) ? s->pmap[c->owner].slot : x->old_pmap[c->owner].slot;
 	uint64_t end = c->va + level_span(c->level);
 	if (idset_add(&sc->model_keys, scope_key(slot, c->va)) != 0)
 		return -1;
@@ -145,7 +152,7 @@ static int scope_value(struct scope *sc, const struct snapshot *s, const struct 
 		return 0;
 	if (pte_is_leaf(pte, c->level))
 		return add_page(sc, d, s, pte_frame(pte, c->level));
-	if (!walked(s, d, c))
+	if (!walked(d, c))
 		return 0;
 	bool moved = !pte_valid(c->old) || pte_is_leaf(c->old, c->level) || (c->old & PG_FRAME) != (pte & PG_FRAME);
 	if (is_new && moved && idset_add(&sc->new_tables, pte & PG_FRAME) != 0)
@@ -153,15 +160,17 @@ static int scope_value(struct scope *sc, const struct snapshot *s, const struct 
 	return idset_add(&sc->tables, pte & PG_FRAME) != 0 ? -1 : add_page(sc, d, s, pte & PG_FRAME);
 }
 
-static int scope_change(struct scope *sc, const struct snapshot *s, const struct pts_descriptor *d,
+static int scope_change(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d,
 			const struct model *mo, const struct pte_change *c)
 {
 	bool leaf = (pte_valid(c->old) && pte_is_leaf(c->old, c->level)) ||
 		    (pte_valid(c->new) && pte_is_leaf(c->new, c->level));
+	struct scope *sc = &x->sc;
 	if (idset_add(&sc->owners, c->owner) != 0 || idset_add(&sc->tables, c->ptp) != 0 ||
 	    scope_value(sc, s, d, c, false) != 0 || scope_value(sc, s, d, c, true) != 0)
 		return -1;
-	if (leaf && user_owner(s, c->owner) && c->va < d->user_max && model_keys(sc, s, mo, c) != 0)
+	if (leaf && (user_owner(s, c->owner) || old_user_owner(x, c->owner)) && c->va < d->user_max &&
+	    model_keys(sc, s, x, mo, c) != 0)
 		return -1;
 	return c->owner == 0 ? kernel_change(sc, d, c) : 0;
 }
@@ -184,9 +193,9 @@ int incr_count_delta(struct incr *x, const struct snapshot *s, const struct pts_
 {
 	for (size_t i = 0; i < delta->n; i++) {
 		const struct pte_change *c = &delta->chg[i];
-		if (walked(s, d, c) && (count_entry(x, s, d, c, c->old, -1) != 0 || count_entry(x, s, d, c, c->new, 1) != 0))
+		if (walked(d, c) && (count_entry(x, s, d, c, c->old, -1) != 0 || count_entry(x, s, d, c, c->new, 1) != 0))
 			return -1;
-		if (scope_change(&x->sc, s, d, mo, c) != 0)
+		if (scope_change(x, s, d, mo, c) != 0)
 			return -1;
 	}
 	for (size_t k = 0; k < x->sc.nvmp; k++)

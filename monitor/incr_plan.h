@@ -13,13 +13,18 @@ struct kview;
 /* every plan: 0 with *fallback set when a fresh read must decide, or -1 ENOMEM */
 
 struct pmap_plan {
-	struct pmap_snap pmap[SNAP_MAX_PMAPS];
+	struct pmap_snap list[SNAP_MAX_PMAPS]; /* the pmap list as read, in list order */
+	size_t nlist;
+	uint64_t *list_hash;
+	struct pmap_snap pmap[SNAP_MAX_PMAPS]; /* by id, as a full read would place them */
 	size_t npmap;
-	uint64_t *hash; /* SNAP_MAX_PMAPS * ptp_hash_size */
+	uint64_t *hash; /* SNAP_MAX_PMAPS * ptp_hash_size, by id */
 	uint64_t curpmap;
-	bool changed[SNAP_MAX_PMAPS];
+	bool changed[SNAP_MAX_PMAPS]; /* fields changed, or the pmap came or went */
+	bool relisted;                 /* a pmap came or went */
 };
 int pmap_plan(struct pmap_plan *pp, const struct snapshot *s, struct kview *kv, bool *fallback);
+size_t pmap_plan_roots(const struct pmap_plan *pp, const struct snapshot *s, struct walk_root *roots);
 void pmap_commit(struct snapshot *s, const struct pmap_plan *pp, const struct pts_descriptor *d,
 		 struct scope *sc);
 
@@ -77,7 +82,8 @@ struct pv_plan {
 	struct hmap kvas, keys; /* new entries' KVAs and (owner, va) keys */
 };
 int pv_plan(struct pv_plan *pv, const struct snapshot *s, struct kview *kv, struct incr *x,
-	    const struct vmp_plan *vp, const struct pool_plan *pl, size_t max_pv, bool *fallback);
+	    const struct vmp_plan *vp, const struct pool_plan *pl, const struct pmap_plan *pp, size_t max_pv,
+	    bool *fallback);
 int pv_commit(struct snapshot *s, const struct pv_plan *pv, struct incr *x);
 
 /* is kva a pool item slot (page + item_offset + k * size, k < itemsperpage) of item page `page`? */

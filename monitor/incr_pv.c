@@ -48,9 +48,35 @@ static int written_entries(struct pv_plan *pv, const struct snapshot *s, struct 
 	return 0;
 }
 
-static int affected_lists(struct pv_plan *pv, const struct snapshot *s, struct kview *kv,
-			  const struct vmp_plan *vp, const struct pool_plan *pl)
+/* the owner (pmap id) of a pv entry naming pmap kva, as the op leaves the pmaps */
+static int32_t owner_of(const struct pmap_plan *pp, uint64_t kva)
 {
+	for (size_t i = 0; i < pp->npmap; i++)
+		if (pp->pmap[i].live && pp->pmap[i].kva == kva)
+			return (int32_t)i;
+	return -1;
+}
+
+/* a pmap came or went: entries naming it change owner, their lists are read again */
+static int relisted_entries(struct pv_plan *pv, const struct snapshot *s, const struct pmap_plan *pp)
+{
+	uint64_t kvas[SNAP_MAX_PMAPS];
+	size_t n = 0;
+	for (size_t i = 0; i < (pp->npmap > s->npmap ? pp->npmap : s->npmap); i++)
+		if (pp->changed[i] && pp->pmap[i].live != s->pmap[i].live)
+			kvas[n++] = pp->pmap[i].live ? pp->pmap[i].kva : s->pmap[i].kva;
+	for (size_t e = 0; e < s->npv; e++)
+		for (size_t k = 0; k < n; k++)
+			if (s->pv[e].pmap == kvas[k] && idset_add(&pv->lists, s->pv[e].page) != 0)
+				return -1;
+	return 0;
+}
+
+static int affected_lists(struct pv_plan *pv, const struct snapshot *s, struct kview *kv,
+			  const struct vmp_plan *vp, const struct pool_plan *pl, const struct pmap_plan *pp)
+{
+	if (pp->relisted && relisted_entries(pv, s, pp) != 0)
+		return -1;
 	for (size_t k = 0; k < vp->n; k++) {
 		uint64_t i = vp->index[k];
 		if (new_head(vp, s, kv->d, i) != s->vmp[i].pv_list && idset_add(&pv->lists, i) != 0)
@@ -65,7 +91,8 @@ static int affected_lists(struct pv_plan *pv, const struct snapshot *s, struct k
 
 /* one entry of list `page` at kva: 0 planned, 1 only a fresh read can judge it */
 static int plan_entry(struct pv_plan *pv, const struct snapshot *s, struct kview *kv, struct incr *x,
-		      const struct pool_plan *pl, uint64_t page, uint64_t kva, uint64_t *next)
+		      const struct pool_plan *pl, const struct pmap_plan *pp, uint64_t page, uint64_t kva,
+		      uint64_t *next)
 {
 	const struct pts_descriptor *d = kv->d;
 	uint8_t buf[PTS_PAGE_SIZE];
@@ -81,7 +108,7 @@ static int plan_entry(struct pv_plan *pv, const struct snapshot *s, struct kview
 			    le_field(buf, d->off_pve_next, 8),
 			    page,
 			    -1};
-	n.owner = snap_pmap_by_kva(s, n.pmap);
+	n.owner = owner_of(pp, n.pmap);
 	if (n.owner >= 0) {
 		uint64_t key = snap_pv_key(n.owner, n.va);
 		if (hmap_get(&pv->keys, key, NULL) ||
@@ -98,7 +125,8 @@ static int plan_entry(struct pv_plan *pv, const struct snapshot *s, struct kview
 }
 
 int pv_plan(struct pv_plan *pv, const struct snapshot *s, struct kview *kv, struct incr *x,
-	    const struct vmp_plan *vp, const struct pool_plan *pl, size_t max_pv, bool *fallback)
+	    const struct vmp_plan *vp, const struct pool_plan *pl, const struct pmap_plan *pp, size_t max_pv,
+	    bool *fallback)
 {
 	const struct pts_descriptor *d = kv->d;
 	idset_clear(&pv->lists);
@@ -106,7 +134,7 @@ int pv_plan(struct pv_plan *pv, const struct snapshot *s, struct kview *kv, stru
 	hmap_clear(&pv->keys);
 	pv->n = 0;
 	*fallback = true;
-	if (affected_lists(pv, s, kv, vp, pl) != 0 ||
+	if (affected_lists(pv, s, kv, vp, pl, pp) != 0 ||
 	    walk_grow((void **)&pv->first, &pv->first_cap, pv->lists.n + 1, sizeof *pv->first) != 0)
 		return -1;
 	for (size_t k = 0; k < pv->lists.n; k++) {
@@ -115,7 +143,7 @@ int pv_plan(struct pv_plan *pv, const struct snapshot *s, struct kview *kv, stru
 		for (uint64_t kva = new_head(vp, s, d, page); kva != 0;) {
 			if (s->npv + pv->n >= max_pv)
 				return 0;
-			int rc = plan_entry(pv, s, kv, x, pl, page, kva, &kva);
+			int rc = plan_entry(pv, s, kv, x, pl, pp, page, kva, &kva);
 			if (rc != 0)
 				return rc < 0 ? -1 : 0;
 		}

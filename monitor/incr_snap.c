@@ -18,22 +18,63 @@ static bool kva_clean(struct kview *kv, uint64_t kva, uint64_t len)
 	return !gmem_page_dirty(kv->mem, a) && !gmem_page_dirty(kv->mem, b);
 }
 
-/* pmap number i (0 = kernel) at kva: reuse the old record when its pages are clean */
+/* the next pmap of the list at kva: the old record when its pages are clean */
 static int plan_one_pmap(struct pmap_plan *pp, const struct snapshot *s, struct kview *kv, uint64_t kva)
 {
 	const struct pts_descriptor *d = kv->d;
-	size_t i = pp->npmap, off = i * d->ptp_hash_size;
-	struct pmap_snap *p = &pp->pmap[i];
-	if (i >= s->npmap || s->pmap[i].kva != kva)
+	size_t i = pp->nlist, off = i * d->ptp_hash_size;
+	struct pmap_snap *p = &pp->list[i];
+	int32_t old = i == 0 ? 0 : snap_pmap_by_kva(s, kva);
+	for (size_t j = 0; j < i; j++)
+		if (pp->list[j].kva == kva)
+			return -1; /* a cycle */
+	if (i == SNAP_MAX_PMAPS)
 		return -1;
-	if (kva_clean(kv, kva, d->pmap_size)) {
-		*p = s->pmap[i];
-		memcpy(pp->hash + off, s->hash + s->pmap[i].hash_off, 8ull * d->ptp_hash_size);
-	} else if (snap_read_pmap_record(kv, kva, i == 0, p, pp->hash + off) != 0) {
+	if (old >= 0 && s->pmap[old].kva == kva && kva_clean(kv, kva, d->pmap_size)) {
+		*p = s->pmap[old];
+		memcpy(pp->list_hash + off, s->hash + s->pmap[old].hash_off, 8ull * d->ptp_hash_size);
+	} else if (snap_read_pmap_record(kv, kva, i == 0, p, pp->list_hash + off) != 0) {
 		return -1;
 	}
-	p->hash_off = off;
-	pp->npmap++;
+	pp->nlist++;
+	return 0;
+}
+
+/* the list by id, as a full read would place it */
+static void place(struct pmap_plan *pp, const struct snapshot *s, size_t hash_size)
+{
+	uint32_t id[SNAP_MAX_PMAPS];
+	snap_assign_ids(pp->list, pp->nlist, s, id);
+	memset(pp->pmap, 0, sizeof pp->pmap);
+	pp->npmap = 0;
+	for (size_t i = 0; i < pp->nlist; i++) {
+		struct pmap_snap *p = &pp->pmap[id[i]];
+		*p = pp->list[i];
+		p->live = true;
+		p->hash_off = id[i] * hash_size;
+		memcpy(pp->hash + p->hash_off, pp->list_hash + i * hash_size, 8 * hash_size);
+		if (id[i] + 1 > pp->npmap)
+			pp->npmap = id[i] + 1;
+	}
+}
+
+/* what changed per id; 1 when a pmap kept its id but not its root */
+static int compare(struct pmap_plan *pp, const struct snapshot *s, size_t hash_size)
+{
+	size_t n = pp->npmap > s->npmap ? pp->npmap : s->npmap;
+	pp->relisted = false;
+	for (size_t i = 0; i < n; i++) {
+		const struct pmap_snap *a = &pp->pmap[i], *b = &s->pmap[i];
+		pp->changed[i] = a->live != b->live;
+		pp->relisted |= a->live != b->live;
+		if (!a->live || !b->live)
+			continue;
+		if (a->root != b->root || a->kernel != b->kernel)
+			return 1;
+		pp->changed[i] = a->resident != b->resident || a->wired != b->wired || a->next != b->next ||
+				 a->ptp_count != b->ptp_count ||
+				 memcmp(pp->hash + a->hash_off, s->hash + b->hash_off, 8 * hash_size) != 0;
+	}
 	return 0;
 }
 
@@ -42,39 +83,44 @@ int pmap_plan(struct pmap_plan *pp, const struct snapshot *s, struct kview *kv, 
 	const struct pts_descriptor *d = kv->d;
 	uint64_t next;
 	*fallback = true;
-	pp->npmap = 0;
-	if (pp->hash == NULL && (pp->hash = calloc(SNAP_MAX_PMAPS, 8ull * d->ptp_hash_size)) == NULL)
+	pp->nlist = 0;
+	if ((pp->hash == NULL && (pp->hash = calloc(SNAP_MAX_PMAPS, 8ull * d->ptp_hash_size)) == NULL) ||
+	    (pp->list_hash == NULL && (pp->list_hash = calloc(SNAP_MAX_PMAPS, 8ull * d->ptp_hash_size)) == NULL))
 		return -1;
 	if (plan_one_pmap(pp, s, kv, d->kernel_pmap) != 0 || kva_read_u64(kv, d->curpmap, &pp->curpmap) != 0 ||
 	    kva_read_u64(kv, d->pmap_list, &next) != 0)
 		return 0;
-	for (; next != 0; next = pp->pmap[pp->npmap - 1].next)
+	for (; next != 0; next = pp->list[pp->nlist - 1].next)
 		if (plan_one_pmap(pp, s, kv, next) != 0)
-			return 0; /* a pmap came, went or moved: a fresh read renumbers them */
-	if (pp->npmap != s->npmap)
-		return 0;
-	for (size_t i = 0; i < pp->npmap; i++) {
-		const struct pmap_snap *a = &pp->pmap[i], *b = &s->pmap[i];
-		if (a->slot != b->slot || a->root != b->root)
-			return 0;
-		pp->changed[i] = a->resident != b->resident || a->wired != b->wired || a->next != b->next ||
-				 a->ptp_count != b->ptp_count ||
-				 memcmp(pp->hash + a->hash_off, s->hash + b->hash_off, 8ull * d->ptp_hash_size) != 0;
-	}
-	*fallback = false;
+			return 0; /* unreadable, a cycle, too long: a fresh read tells */
+	place(pp, s, d->ptp_hash_size);
+	*fallback = compare(pp, s, d->ptp_hash_size) != 0;
 	return 0;
+}
+
+/* walk roots by id as the op leaves them, over every id the snapshot or the plan uses */
+size_t pmap_plan_roots(const struct pmap_plan *pp, const struct snapshot *s, struct walk_root *roots)
+{
+	size_t n = pp->npmap > s->npmap ? pp->npmap : s->npmap;
+	for (size_t i = 0; i < n; i++)
+		roots[i] = (struct walk_root){pp->pmap[i].root, pp->pmap[i].kernel, !pp->pmap[i].live};
+	return n;
 }
 
 void pmap_commit(struct snapshot *s, const struct pmap_plan *pp, const struct pts_descriptor *d,
 		 struct scope *sc)
 {
-	for (size_t i = 0; i < pp->npmap; i++) {
+	size_t n = pp->npmap > s->npmap ? pp->npmap : s->npmap;
+	for (size_t i = 0; i < n; i++) {
 		if (!pp->changed[i])
 			continue;
 		s->pmap[i] = pp->pmap[i];
-		memcpy(s->hash + s->pmap[i].hash_off, pp->hash + pp->pmap[i].hash_off, 8ull * d->ptp_hash_size);
+		if (pp->pmap[i].live)
+			memcpy(s->hash + s->pmap[i].hash_off, pp->hash + pp->pmap[i].hash_off, 8ull * d->ptp_hash_size);
 		idset_add(&sc->owners, i);
 	}
+	s->npmap = pp->npmap;
+	sc->pmaps_changed = pp->relisted;
 	sc->curpmap_changed = s->curpmap != pp->curpmap;
 	s->curpmap = pp->curpmap;
 }

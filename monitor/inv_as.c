@@ -145,7 +145,7 @@ static void check_curpmap(struct check *c)
 	const struct snapshot *s = c->cur;
 	bool cur_ok = s->curpmap == 0;
 	for (size_t i = 0; i < s->npmap; i++)
-		cur_ok |= s->pmap[i].kva == s->curpmap;
+		cur_ok |= s->pmap[i].live && s->pmap[i].kva == s->curpmap;
 	if (!cur_ok)
 		vio(c, "curpmap 0x%llx is not a live pmap", (unsigned long long)s->curpmap);
 }
@@ -154,10 +154,12 @@ static void check_pmap_records(struct check *c)
 {
 	const struct snapshot *s = c->cur;
 	for (size_t i = 1; i < s->npmap; i++) {
+		if (!s->pmap[i].live)
+			continue;
 		if (s->pmap[i].slot >= PTS_MAX_PMAPS)
 			vio_pmap(vio(c, "pmap slot %u out of range", s->pmap[i].slot), c, s, (uint32_t)i);
 		for (size_t j = 1; j < i; j++)
-			if (s->pmap[j].slot == s->pmap[i].slot)
+			if (s->pmap[j].live && s->pmap[j].slot == s->pmap[i].slot)
 				vio_pmap(vio(c, "two pmaps with slot %u", s->pmap[i].slot), c, s, (uint32_t)i);
 	}
 	check_curpmap(c);
@@ -181,10 +183,13 @@ void inv_as_structures(struct check *c)
 		phys_addr(c, i);
 }
 
-/* slots and roots cannot change in an incremental check (it steps aside) */
+/* slots and roots change only with the pmap list */
 void inv_as_structures_scoped(struct check *c)
 {
-	check_curpmap(c);
+	if (c->scope->pmaps_changed)
+		check_pmap_records(c);
+	else
+		check_curpmap(c);
 	for (size_t k = 0; k < c->scope->nvmp; k++)
 		phys_addr(c, c->scope->vmp[k].index);
 }

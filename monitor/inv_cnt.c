@@ -51,6 +51,8 @@ static void check_pmap_counter(struct check *c, const char *name, int which)
 {
 	for (uint32_t o = 1; o < c->cur->npmap; o++) {
 		struct pmap_counts n;
+		if (!owner_is_user(c->cur, o))
+			continue;
 		count_pmap(c, o, &n);
 		pmap_counter(c, name, which, o, &n);
 	}

@@ -79,6 +79,8 @@ static void compare_live(struct check *c, bool *compare)
 	bool seen[PTS_MAX_PMAPS] = {false};
 	for (uint32_t o = 1; o < s->npmap; o++) {
 		uint32_t slot = s->pmap[o].slot;
+		if (!s->pmap[o].live)
+			continue;
 		compare[o] = slot < PTS_MAX_PMAPS && c->model->live[slot];
 		if (!compare[o]) {
 			vio_pmap(vio(c, "pmap slot %u on the pmap list, the model has no such pmap", slot), c, s, o);
@@ -240,7 +242,7 @@ void inv_model_enomem(struct check *c)
 		break;
 	}
 	for (uint32_t o = 1; o < s->npmap && o < c->prev_npmap; o++)
-		if (s->pmap[o].kva == p[o].kva &&
+		if (s->pmap[o].live && p[o].live && s->pmap[o].kva == p[o].kva &&
 		    (s->pmap[o].resident != p[o].resident || s->pmap[o].wired != p[o].wired ||
 		     s->pmap[o].ptp_count != p[o].ptp_count))
 			vio_pmap(vio(c, "failed op changed pmap counters"), c, s, o);

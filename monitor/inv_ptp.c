@@ -159,7 +159,8 @@ void inv_ptp_hash(struct check *c)
 	struct hmap on;
 	hmap_init(&on);
 	for (uint32_t o = 1; o < c->cur->npmap; o++)
-		ptp_hash(c, o, &on);
+		if (owner_is_user(c->cur, o))
+			ptp_hash(c, o, &on);
 	hmap_free(&on);
 }
 

@@ -14,7 +14,7 @@ static bool owner_active(const struct check *c, const struct pte_change *ch)
 	size_t npmap = old ? c->prev_npmap : c->cur->npmap;
 	if (ch->owner == 0)
 		return true; /* the kernel half is in every address space */
-	if (pm == NULL || ch->owner >= npmap)
+	if (pm == NULL || ch->owner >= npmap || !pm[ch->owner].live)
 		return false;
 	gpa_t root = pm[ch->owner].root;
 	return root == (c->cr3_before & PG_FRAME) || root == (c->cr3_after & PG_FRAME);

@@ -168,8 +168,9 @@ static void read_tlb(struct monitor *m)
 static void map_owners(const struct snapshot *old, const struct snapshot *cur, uint32_t *map)
 {
 	for (size_t i = 0; i < old->npmap; i++) {
-		int32_t j = i == 0 ? 0 : snap_pmap_by_kva(cur, old->pmap[i].kva);
-		map[i] = j < 0 || (i != 0 && cur->pmap[j].slot != old->pmap[i].slot) ? UINT32_MAX : (uint32_t)j;
+		const struct pmap_snap *o = &old->pmap[i], *n = &cur->pmap[i];
+		bool same = i < cur->npmap && o->live && n->live && (i == 0 || (o->kva == n->kva && o->slot == n->slot));
+		map[i] = same ? (uint32_t)i : UINT32_MAX; /* ids stay with their pmap */
 	}
 }
 
@@ -205,7 +206,7 @@ static void seed_model(struct monitor *m, const struct snapshot *s)
 {
 	const struct pts_descriptor *d = &m->desc;
 	for (size_t i = 1; i < s->npmap; i++)
-		if (s->pmap[i].slot < PTS_MAX_PMAPS)
+		if (s->pmap[i].live && s->pmap[i].slot < PTS_MAX_PMAPS)
 			m->model.live[s->pmap[i].slot] = true;
 	for (uint64_t pg = 0; pg < d->arena_npages && s->nvmp; pg++) {
 		const struct vmp *v = &s->vmp[d->arena_first_pfn - d->vm_page_first_pfn + pg];
@@ -250,7 +251,7 @@ static void run_checks(struct monitor *m, const struct pts_op *op, const struct 
 			  .cur = &m->snap[m->cur],
 			  .prev = prev,
 			  .prev_pmap = incremental ? m->inc.old_pmap : prev ? prev->pmap : NULL,
-			  .prev_npmap = incremental ? m->snap[m->cur].npmap : prev ? prev->npmap : 0,
+			  .prev_npmap = incremental ? m->inc.old_npmap : prev ? prev->npmap : 0,
 			  .prev_nout = incremental ? m->inc.old_nout : prev ? prev->pool.nout : 0,
 			  .prev_pool_ok = incremental ? m->inc.old_pool_ok : prev && prev->pool.ok,
 			  .scope = incremental ? &m->inc.sc : NULL,
@@ -304,7 +305,7 @@ int monitor_begin(struct monitor *m, uint64_t cr3)
 	seed_model(m, s);
 	m->model.active = -1;
 	for (size_t i = 1; i < s->npmap; i++)
-		if (s->pmap[i].root == (cr3 & PG_FRAME))
+		if (s->pmap[i].live && s->pmap[i].root == (cr3 & PG_FRAME))
 			m->model.active = (int32_t)s->pmap[i].slot;
 	run_checks(m, NULL, NULL, cr3, false);
 	m->begun = true;

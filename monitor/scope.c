@@ -43,6 +43,7 @@ void scope_clear(struct scope *sc)
 		idset_clear(&s[i]);
 	sc->nvmp = 0;
 	sc->pool_changed = sc->dmap_changed = sc->kernel_root_changed = sc->curpmap_changed = false;
+	sc->pmaps_changed = false;
 }
 
 int scope_vmp_change(struct scope *sc, uint64_t index, const struct vmp *old)

@@ -43,6 +43,7 @@ struct scope {
 	bool dmap_changed;       /* a kernel entry over the direct map changed */
 	bool kernel_root_changed;
 	bool curpmap_changed;
+	bool pmaps_changed;      /* a pmap came or went */
 };
 
 void scope_init(struct scope *sc);

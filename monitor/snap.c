@@ -25,6 +25,7 @@ void snap_init(struct snapshot *s)
 void snap_free(struct snapshot *s)
 {
 	free(s->hash);
+	free(s->hash_tmp);
 	free(s->vmp);
 	free(s->vmp_raw);
 	free(s->pv);
@@ -62,7 +63,7 @@ struct snap_issue *snap_issue(struct snapshot *s, const char *inv, const char *f
 int32_t snap_pmap_by_kva(const struct snapshot *s, uint64_t kva)
 {
 	for (size_t i = 0; i < s->npmap; i++)
-		if (s->pmap[i].kva == kva)
+		if (s->pmap[i].live && s->pmap[i].kva == kva)
 			return (int32_t)i;
 	return -1;
 }
@@ -70,16 +71,61 @@ int32_t snap_pmap_by_kva(const struct snapshot *s, uint64_t kva)
 int32_t snap_pmap_by_slot(const struct snapshot *s, uint32_t slot)
 {
 	for (size_t i = 1; i < s->npmap; i++)
-		if (s->pmap[i].slot == slot)
+		if (s->pmap[i].live && s->pmap[i].slot == slot)
 			return (int32_t)i;
 	return -1;
 }
 
 int32_t snap_slot(const struct snapshot *s, uint32_t owner)
 {
-	if (owner == 0 || owner >= s->npmap)
+	if (owner == 0 || owner >= s->npmap || !s->pmap[owner].live)
 		return owner == 0 ? VIO_SLOT_KERNEL : VIO_SLOT_NONE;
 	return (int32_t)s->pmap[owner].slot;
+}
+
+static bool id_free(const struct snapshot *prev, size_t j)
+{
+	return prev == NULL || j >= prev->npmap || !prev->pmap[j].live;
+}
+
+void snap_assign_ids(const struct pmap_snap *list, size_t n, const struct snapshot *prev, uint32_t *id)
+{
+	bool used[SNAP_MAX_PMAPS] = {true};
+	id[0] = 0;
+	for (size_t i = 1; i < n; i++) {
+		id[i] = UINT32_MAX;
+		for (size_t j = 1; prev != NULL && j < prev->npmap && id[i] == UINT32_MAX; j++)
+			if (prev->pmap[j].live && !used[j] && prev->pmap[j].kva == list[i].kva &&
+			    prev->pmap[j].slot == list[i].slot)
+				id[i] = (uint32_t)j, used[j] = true;
+	}
+	for (size_t i = 1; i < n; i++) /* new pmaps: ids prev left free first */
+		for (int pass = 0; pass < 2 && id[i] == UINT32_MAX; pass++)
+			for (size_t j = 1; j < SNAP_MAX_PMAPS && id[i] == UINT32_MAX; j++)
+				if (!used[j] && (pass == 1 || id_free(prev, j)))
+					id[i] = (uint32_t)j, used[j] = true;
+}
+
+/* the pmaps read in list order go to their ids */
+static void place_pmaps(struct snapshot *s, const struct snapshot *prev, size_t hash_size)
+{
+	struct pmap_snap list[SNAP_MAX_PMAPS];
+	uint32_t id[SNAP_MAX_PMAPS];
+	size_t n = s->npmap;
+	memcpy(list, s->pmap, n * sizeof *list);
+	memcpy(s->hash_tmp, s->hash, n * hash_size * 8);
+	snap_assign_ids(list, n, prev, id);
+	memset(s->pmap, 0, sizeof s->pmap);
+	s->npmap = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct pmap_snap *p = &s->pmap[id[i]];
+		*p = list[i];
+		p->live = true;
+		p->hash_off = id[i] * hash_size;
+		memcpy(s->hash + p->hash_off, s->hash_tmp + i * hash_size, hash_size * 8);
+		if (id[i] + 1 > s->npmap)
+			s->npmap = id[i] + 1;
+	}
 }
 
 int64_t snap_page_index(const struct pts_descriptor *d, gpa_t pa)
@@ -138,12 +184,15 @@ static int read_pmap(struct snapshot *s, struct kview *kv, uint64_t kva, bool ke
 	return 0;
 }
 
-static int read_pmaps(struct snapshot *s, struct kview *kv)
+/* the pmap list, in list order (cycle and length checked) */
+static int read_pmap_list(struct snapshot *s, struct kview *kv)
 {
 	const struct pts_descriptor *d = kv->d;
 	uint64_t next;
 	s->npmap = 0;
 	if (s->hash == NULL && (s->hash = calloc(SNAP_MAX_PMAPS, 8ull * d->ptp_hash_size)) == NULL)
+		return -1;
+	if (s->hash_tmp == NULL && (s->hash_tmp = calloc(SNAP_MAX_PMAPS, 8ull * d->ptp_hash_size)) == NULL)
 		return -1;
 	if (read_pmap(s, kv, d->kernel_pmap, true) != 0) {
 		memset(&s->pmap[0], 0, sizeof s->pmap[0]);
@@ -172,6 +221,14 @@ static int read_pmaps(struct snapshot *s, struct kview *kv)
 			break;
 		next = s->pmap[s->npmap - 1].next;
 	}
+	return 0;
+}
+
+static int read_pmaps(struct snapshot *s, struct kview *kv, const struct snapshot *prev)
+{
+	if (read_pmap_list(s, kv) != 0)
+		return -1;
+	place_pmaps(s, prev, kv->d->ptp_hash_size);
 	return 0;
 }
 
@@ -471,7 +528,7 @@ static int walk_pmaps(struct snapshot *s, const struct snap_params *p)
 	const struct pts_descriptor *d = p->kv->d;
 	struct walk_root roots[SNAP_MAX_PMAPS];
 	for (size_t i = 0; i < s->npmap; i++)
-		roots[i] = (struct walk_root){s->pmap[i].root, s->pmap[i].kernel};
+		roots[i] = (struct walk_root){s->pmap[i].root, s->pmap[i].kernel, !s->pmap[i].live};
 	struct walk_params wp = {p->kv->mem, d->kernel_slot_first, d->kernel_slot_last, p->max_ptps,
 				 p->prev ? &p->prev->walk : NULL};
 	return walk_all(&s->walk, &wp, roots, s->npmap);
@@ -480,7 +537,7 @@ static int walk_pmaps(struct snapshot *s, const struct snap_params *p)
 int snap_read(struct snapshot *s, const struct snap_params *p)
 {
 	s->nissue = 0;
-	if (read_pmaps(s, p->kv) != 0 || read_vm_pages(s, p->kv, p->prev) != 0 || walk_pmaps(s, p) != 0 ||
+	if (read_pmaps(s, p->kv, p->prev) != 0 || read_vm_pages(s, p->kv, p->prev) != 0 || walk_pmaps(s, p) != 0 ||
 	    read_pv_lists(s, p->kv, p->max_pv) != 0 || read_pool(s, p->kv) != 0)
 		return -1;
 	snap_read_tlb_head(s, p->kv);

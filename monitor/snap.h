@@ -19,12 +19,14 @@ struct vmp {
 	uint32_t usage, attrs, flags, pmap_count, writeable_count, wire_count, ptp_level;
 };
 
+/* a pmap at its id: ids stay with a pmap from snapshot to snapshot (see
+ * snap_assign_ids), so pmap[] may have holes (live false) */
 struct pmap_snap {
 	uint64_t kva;
 	gpa_t root;
 	uint64_t resident, wired, next;
 	uint32_t slot, ptp_count;
-	bool kernel;
+	bool kernel, live;
 	size_t hash_off; /* buckets at snap->hash[hash_off .. + ptp_hash_size] */
 };
 
@@ -62,9 +64,10 @@ struct snap_issue {
 #define SNAP_MAX_PMAPS (PTS_MAX_PMAPS + 1)
 
 struct snapshot {
-	struct pmap_snap pmap[SNAP_MAX_PMAPS]; /* [0] is the kernel pmap */
-	size_t npmap;
+	struct pmap_snap pmap[SNAP_MAX_PMAPS]; /* by id; [0] is the kernel pmap */
+	size_t npmap;                          /* highest live id + 1 */
 	uint64_t *hash;
+	uint64_t *hash_tmp; /* the list as read, before ids are assigned */
 	uint64_t curpmap;
 	struct vmp *vmp;
 	uint64_t nvmp;
@@ -103,7 +106,15 @@ int snap_read_pool_header(struct kview *kv, uint64_t hdr, enum pool_list list, s
 int snap_read_pool_struct(struct kview *kv, struct pool_snap *p);
 void snap_read_tlb_head(struct snapshot *s, struct kview *kv);
 
-/* helpers */
+/*
+ * Pmap ids for the pmaps of a list (list[0] the kernel pmap): the kernel pmap
+ * is 0; a pmap keeps the id it had in prev (same KVA and slot); a new one
+ * takes the lowest id no pmap of prev held.  A full read and the incremental
+ * update both assign them here, so owners mean the same in both modes.
+ */
+void snap_assign_ids(const struct pmap_snap *list, size_t n, const struct snapshot *prev, uint32_t *id);
+
+/* helpers; the lookups see live pmaps only */
 int32_t snap_pmap_by_kva(const struct snapshot *s, uint64_t kva);
 int32_t snap_pmap_by_slot(const struct snapshot *s, uint32_t slot);
 /* the pmap slot for reports: VIO_SLOT_KERNEL for index 0 */

@@ -189,6 +189,8 @@ int walk_all(struct ptp_set *s, const struct walk_params *p, const struct walk_r
 		struct walker w = {s, p, roots[o].kernel};
 		uint64_t seen;
 		s->root[o] = SIZE_MAX;
+		if (roots[o].skip)
+			continue;
 		if (!gmem_contains(p->mem, roots[o].pa, 4096) || roots[o].pa % 4096) {
 			if (add_issue(s, WALK_UNREADABLE, (uint32_t)o, (uint32_t)o, 4, 0, roots[o].pa, 0))
 				return -1;

@@ -55,6 +55,7 @@ struct walk_issue {
 struct walk_root {
 	gpa_t pa;
 	bool kernel;
+	bool skip; /* no pmap at this owner id */
 };
 
 struct ptp_set {

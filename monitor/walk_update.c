@@ -33,6 +33,7 @@ struct walk_plan {
 	const struct walk_params *p;
 	struct walk_params params;
 	struct walk_root roots[WALK_MAX_ROOTS];
+	size_t nroots;
 	struct wu_dirty *dirty;
 	size_t ndirty, dirty_cap;
 	struct wu_add *add;
@@ -51,8 +52,8 @@ static uint64_t child_of(const struct walk_plan *u, uint32_t owner, uint32_t lev
 {
 	if (!pte_valid(pte) || pte_is_leaf(pte, level))
 		return NO_CHILD;
-	if (level == 4 && !u->roots[owner].kernel && i >= u->p->kernel_slot_first &&
-	    i <= u->p->kernel_slot_last)
+	bool kernel = owner < u->nroots && u->roots[owner].kernel;
+	if (level == 4 && !kernel && i >= u->p->kernel_slot_first && i <= u->p->kernel_slot_last)
 		return NO_CHILD; /* shared kernel slot: walked under the kernel pmap */
 	return pte & PG_FRAME;
 }
@@ -198,6 +199,25 @@ static void plan_links(struct walk_plan *u, bool detaching)
 				struct ptp child = {nc, t.level - 1, t.owner, entry_va(t.va, t.level, i), t.pa, i, 0, 0};
 				attach(u, &child);
 			}
+		}
+	}
+}
+
+/* pmaps that went leave with their tables; pmaps that came bring theirs */
+static void plan_roots(struct walk_plan *u, bool detaching)
+{
+	struct ptp_set *s = u->s;
+	size_t n = u->nroots > s->nroot ? u->nroots : s->nroot;
+	for (size_t o = 0; o < n && !u->anomaly && !u->enomem; o++) {
+		uint64_t old = o < s->nroot && s->root[o] != SIZE_MAX ? s->ptp[s->root[o]].pa : NO_CHILD;
+		uint64_t new = o < u->nroots && !u->roots[o].skip ? u->roots[o].pa : NO_CHILD;
+		if (old == new)
+			continue;
+		if (detaching && old != NO_CHILD)
+			detach(u, old, 0, 0);
+		if (!detaching && new != NO_CHILD) {
+			struct ptp root = {new, 4, (uint32_t)o, 0, 0, 0, 0, 0};
+			attach(u, &root);
 		}
 	}
 }
@@ -390,6 +410,25 @@ static int commit_tables(struct walk_plan *u)
 	return 0;
 }
 
+/* every owner id has its root's index, or SIZE_MAX */
+static int commit_roots(struct walk_plan *u)
+{
+	struct ptp_set *s = u->s;
+	if (walk_grow((void **)&s->root, &s->root_cap, u->nroots + 1, sizeof *s->root) != 0)
+		return -1;
+	for (size_t o = s->nroot; o < u->nroots; o++)
+		s->root[o] = SIZE_MAX;
+	s->nroot = u->nroots;
+	for (size_t o = 0; o < s->nroot; o++) {
+		uint64_t ti;
+		if (u->roots[o].skip || !hmap_get(&s->by_pa, u->roots[o].pa, &ti) || s->ptp[ti].parent != 0)
+			s->root[o] = SIZE_MAX;
+		else
+			s->root[o] = ti;
+	}
+	return 0;
+}
+
 static int note_kernel_ranges(struct walk_plan *u, struct va_ranges *kr)
 {
 	for (size_t k = 0; k < u->ndirty; k++) {
@@ -447,12 +486,15 @@ int walk_plan(struct walk_plan *u, struct ptp_set *s, const struct walk_params *
 	u->s = s;
 	u->params = *p;
 	u->p = &u->params;
-	*fallback = s->nissue != 0 || s->nroot != nroots || nroots > WALK_MAX_ROOTS;
+	*fallback = s->nissue != 0 || nroots > WALK_MAX_ROOTS;
 	if (*fallback)
 		return 0;
 	memcpy(u->roots, roots, nroots * sizeof *roots);
+	u->nroots = nroots;
 	collect_dirty(u);
+	plan_roots(u, true);
 	plan_links(u, true);
+	plan_roots(u, false);
 	plan_links(u, false);
 	*fallback = u->anomaly;
 	if (u->enomem)
@@ -463,7 +505,7 @@ int walk_plan(struct walk_plan *u, struct ptp_set *s, const struct walk_params *
 int walk_commit(struct walk_plan *u, struct pte_delta *out)
 {
 	if (commit_leaves_out(u, out) != 0 || commit_pairs(u, out) != 0 || commit_leaves_in(u) != 0 ||
-	    commit_tables(u) != 0)
+	    commit_tables(u) != 0 || commit_roots(u) != 0)
 		return -1;
 	return 0;
 }
