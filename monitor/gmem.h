@@ -17,12 +17,17 @@ typedef uint64_t gpa_t;
  * Guest RAM as one contiguous host mapping of [0, size).  page_dirty, when
  * set, tells whether the page at gpa may have changed since the last time the
  * provider's dirty log was harvested; NULL means "always assume dirty".
+ * dirty_bits, optional beside page_dirty, is the same log as a bitmap (bit
+ * pfn % 64 of word pfn / 64, dirty_words words): a reader can then list the
+ * written pages instead of asking about each page it holds.
  */
 struct gmem {
 	const uint8_t *base;
 	uint64_t size;
 	bool (*page_dirty)(void *ctx, gpa_t gpa);
 	void *dirty_ctx;
+	const uint64_t *dirty_bits;
+	uint64_t dirty_words;
 };
 
 enum gmem_error {

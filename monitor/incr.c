@@ -21,6 +21,8 @@ void incr_init(struct incr *x)
 	hmap_init(&x->pool_by_gpa);
 	hmap_init(&x->rmap_head);
 	hmap_init(&x->rmap_next);
+	hmap_init(&x->array_by_gpa);
+	hmap_init(&x->pool_by_hdr_gpa);
 }
 
 static void free_plans(struct incr *x)
@@ -30,6 +32,7 @@ static void free_plans(struct incr *x)
 		free(x->pool->items);
 		free(x->pool->seen);
 		free(x->pool->at);
+		free(x->pool->written);
 		hmap_free(&x->pool->hdrs);
 		hmap_free(&x->pool->new_pages);
 	}
@@ -47,6 +50,7 @@ static void free_plans(struct incr *x)
 	if (x->vmps != NULL) {
 		free(x->vmps->index);
 		free(x->vmps->raw);
+		free(x->vmps->pages);
 	}
 	free(x->pmaps);
 	free(x->vmps);
@@ -74,6 +78,9 @@ void incr_free(struct incr *x)
 	hmap_free(&x->pool_by_gpa);
 	hmap_free(&x->rmap_head);
 	hmap_free(&x->rmap_next);
+	hmap_free(&x->array_by_gpa);
+	hmap_free(&x->pool_by_hdr_gpa);
+	free(x->dirty);
 	incr_init(x);
 }
 
@@ -129,10 +136,15 @@ static int build_array(struct incr *x, struct kview *kv, bool *ok)
 		return -1;
 	x->array_gpa = a;
 	x->narray = n;
+	x->array_aliased = false;
+	hmap_clear(&x->array_by_gpa);
 	for (size_t p = 0; p < n && *ok; p++) {
 		uint64_t kva = start + p * PTS_PAGE_SIZE;
 		*ok = kva_to_gpa(kv, kva > d->vm_page_array ? kva : d->vm_page_array, &a[p]) == 0;
 		a[p] &= ~(uint64_t)(PTS_PAGE_SIZE - 1);
+		x->array_aliased |= hmap_get(&x->array_by_gpa, a[p], NULL);
+		if (*ok && hmap_put(&x->array_by_gpa, a[p], p) != 0)
+			return -1;
 	}
 	return 0;
 }
@@ -144,6 +156,7 @@ static int build_pool(struct incr *x, const struct snapshot *s, struct kview *kv
 	hmap_clear(&x->pool_by_hdr);
 	hmap_clear(&x->pool_by_page);
 	hmap_clear(&x->pool_by_gpa);
+	hmap_clear(&x->pool_by_hdr_gpa);
 	if (walk_grow((void **)&x->pool_gpa, &x->pool_gpa_cap, p->npage + 1, sizeof *x->pool_gpa) != 0 ||
 	    walk_grow((void **)&x->pool_hint, &x->pool_hint_cap, p->npage + 1, sizeof *x->pool_hint) != 0)
 		return -1;
@@ -154,8 +167,9 @@ static int build_pool(struct incr *x, const struct snapshot *s, struct kview *kv
 		*ok = pg->page % PTS_PAGE_SIZE == 0 && !hmap_get(&x->pool_by_page, pg->page, NULL) &&
 		      kva_to_gpa(kv, pg->hdr, &g->hdr) == 0 && kva_to_gpa(kv, pg->page, &g->page) == 0;
 		g->hdr &= ~(uint64_t)(PTS_PAGE_SIZE - 1);
+		*ok = *ok && !hmap_get(&x->pool_by_hdr_gpa, g->hdr, NULL); /* one header per page */
 		if (*ok && (hmap_put(&x->pool_by_hdr, pg->hdr, i) != 0 || hmap_put(&x->pool_by_page, pg->page, i) != 0 ||
-			    hmap_put(&x->pool_by_gpa, g->page, i) != 0))
+			    hmap_put(&x->pool_by_gpa, g->page, i) != 0 || hmap_put(&x->pool_by_hdr_gpa, g->hdr, i) != 0))
 			return -1;
 	}
 	x->pool_nfree = x->pool_nmissing = x->pool_nidle = 0;
@@ -239,10 +253,35 @@ static int build(struct monitor *m)
 
 /* ---- one op */
 
+/* the pages the guest wrote, when the provider keeps its log as a bitmap */
+static int list_dirty(struct incr *x, const struct gmem *mem)
+{
+	uint64_t pages = mem->size / PTS_PAGE_SIZE, words = (pages + 63) / 64;
+	x->ndirty = 0;
+	x->listed = mem->dirty_bits != NULL && mem->page_dirty != NULL;
+	for (uint64_t w = 0; x->listed && w < words && w < mem->dirty_words; w++) {
+		for (uint64_t b = mem->dirty_bits[w]; b != 0; b &= b - 1) {
+			uint64_t pfn = w * 64 + (uint64_t)__builtin_ctzll(b);
+			if (pfn >= pages)
+				break;
+			if (walk_grow((void **)&x->dirty, &x->dirty_cap, x->ndirty + 1, sizeof *x->dirty) != 0)
+				return -1;
+			x->dirty[x->ndirty++] = pfn;
+		}
+	}
+	return 0;
+}
+
 static int plan_walk(struct monitor *m, const struct walk_root *roots, size_t nroots, bool *fallback)
 {
 	struct incr *x = &m->inc;
-	struct walk_params wp = {m->mem, m->desc.kernel_slot_first, m->desc.kernel_slot_last, m->max_ptps, NULL};
+	struct walk_params wp = {.mem = m->mem,
+				 .kernel_slot_first = m->desc.kernel_slot_first,
+				 .kernel_slot_last = m->desc.kernel_slot_last,
+				 .max_ptps = m->max_ptps,
+				 .dirty_pfn = x->dirty,
+				 .ndirty = x->ndirty,
+				 .dirty_listed = x->listed};
 	x->kranges.n = 0;
 	return walk_plan(x->walk, &m->snap[m->cur].walk, &wp, roots, nroots, &x->kranges, fallback);
 }
@@ -311,7 +350,7 @@ int incr_update(struct monitor *m)
 		return -1;
 	if (!x->usable)
 		return 1;
-	if (plan_all(m, &fallback) != 0)
+	if (list_dirty(x, m->mem) != 0 || plan_all(m, &fallback) != 0)
 		return -1;
 	if (fallback)
 		return 1;

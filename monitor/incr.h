@@ -36,6 +36,8 @@ struct incr {
 	/* where things are in guest-physical memory */
 	gpa_t *array_gpa; /* page i of the vm_page array (from its page-aligned start) */
 	size_t narray;
+	struct hmap array_by_gpa; /* guest-physical page -> its page of the array */
+	bool array_aliased;       /* two pages of the array on one physical page */
 	gpa_t pmap_gpa[SNAP_MAX_PMAPS][2];
 	gpa_t pool_struct_gpa[2];
 	struct pool_gpa *pool_gpa; /* parallel to cur->pool.page */
@@ -45,6 +47,7 @@ struct incr {
 	struct hmap pool_by_hdr;  /* header KVA -> pool page index */
 	struct hmap pool_by_page; /* item page KVA -> pool page index */
 	struct hmap pool_by_gpa;  /* item page PA -> pool page index */
+	struct hmap pool_by_hdr_gpa; /* header page PA -> pool page index */
 	/* pv lists as chains over cur->pv */
 	uint32_t *list_head; /* per vm_page: first entry index + 1 */
 	uint32_t *pv_next;   /* per entry: next entry index + 1 on its list */
@@ -56,6 +59,9 @@ struct incr {
 	struct hmap rmap_next; /* key -> the next key on the same frame, 0 at the end */
 	uint64_t pool_nfree, pool_nmissing, pool_nidle; /* sums over cur->pool.page */
 	/* this op */
+	uint64_t *dirty; /* the pages written, when the provider lists them (gmem.dirty_bits) */
+	size_t ndirty, dirty_cap;
+	bool listed;
 	struct scope sc;
 	struct va_ranges kranges; /* kernel VA ranges whose mapping changed */
 	struct pmap_snap old_pmap[SNAP_MAX_PMAPS]; /* the pmaps before the op, by id */

@@ -119,12 +119,11 @@ static int model_keys(struct scope *sc, const struct snapshot *s, const struct i
 	uint64_t end = c->va + level_span(c->level);
 	if (idset_add(&sc->model_keys, scope_key(slot, c->va)) != 0)
 		return -1;
-	for (size_t i = model_first(mo, slot, c->va); c->level > 1 && i < mo->nmap; i++) {
-		if (mo->map[i].slot != slot || mo->map[i].va >= end)
-			break;
-		if (idset_add(&sc->model_keys, scope_key(slot, mo->map[i].va)) != 0)
+	size_t n;
+	const struct model_map *maps = model_maps(mo, slot, &n);
+	for (size_t i = model_first(mo, slot, c->va); c->level > 1 && i < n && maps[i].va < end; i++)
+		if (idset_add(&sc->model_keys, scope_key(slot, maps[i].va)) != 0)
 			return -1;
-	}
 	return 0;
 }
 

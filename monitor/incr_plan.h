@@ -32,6 +32,8 @@ struct vmp_plan {
 	uint64_t *index;
 	uint8_t *raw; /* vm_page_size bytes per index */
 	size_t n, cap, raw_cap;
+	size_t *pages; /* array pages on written pages, when the log lists them */
+	size_t npages, pages_cap;
 };
 int vmp_plan(struct vmp_plan *vp, const struct snapshot *s, struct kview *kv, struct incr *x,
 	     bool *fallback);
@@ -59,6 +61,9 @@ struct pool_plan {
 	size_t seen_cap;
 	uint32_t *at; /* per existing written page: its entry in page[] */
 	size_t at_cap;
+	size_t *written; /* the existing pages read again (or that no longer read as pool pages) */
+	size_t nwritten, written_cap;
+	bool all_held;   /* the lists did not change: every existing page stays */
 	struct hmap hdrs;      /* headers met this op */
 	struct hmap new_pages; /* item page KVA of new pages -> 1 */
 	bool removed_any;
@@ -86,7 +91,8 @@ int pv_plan(struct pv_plan *pv, const struct snapshot *s, struct kview *kv, stru
 	    bool *fallback);
 int pv_commit(struct snapshot *s, const struct pv_plan *pv, struct incr *x);
 
-/* is kva a pool item slot (page + item_offset + k * size, k < itemsperpage) of item page `page`? */
+/* is kva a pool item slot (page + item_offset + k * size, k < ipp) of item page `page`?  The
+ * incremental update steps aside for a pv entry or free item anywhere else */
 bool pool_item_slot(const struct pts_descriptor *d, uint32_t ipp, uint64_t page, uint64_t kva);
 
 #endif /* MONITOR_INCR_PLAN_H */

@@ -9,18 +9,23 @@
 #include "desc.h"
 #include "incr_plan.h"
 
+/*
+ * The item slots of a page: page + item_offset + k * size for k below
+ * itemsperpage.  Full mode accepts any aligned slot in the page; the
+ * incremental update steps aside for an item elsewhere (see incr_plan.h), so
+ * it can look for items at these slots only.
+ */
 bool pool_item_slot(const struct pts_descriptor *d, uint32_t ipp, uint64_t page, uint64_t kva)
 {
-	(void)ipp;
 	if (kva < page + d->pool_item_offset || kva - page >= PTS_PAGE_SIZE)
 		return false;
-	return (kva - page - d->pool_item_offset) % d->pv_entry_size == 0;
+	uint64_t off = kva - page - d->pool_item_offset;
+	return off % d->pv_entry_size == 0 && off / d->pv_entry_size < ipp;
 }
 
-/* the item slots of a page: page + item_offset + k * size, while inside the page */
-#define FOR_EACH_SLOT(d, page, kva)                                                     \
-	for (uint64_t kva = (page) + (d)->pool_item_offset; kva - (page) < PTS_PAGE_SIZE; \
-	     kva += (d)->pv_entry_size)
+#define FOR_EACH_SLOT(d, ipp, page, kva)                                                          \
+	for (uint64_t kva = (page) + (d)->pool_item_offset;                                       \
+	     kva < (page) + (d)->pool_item_offset + (uint64_t)(ipp) * (d)->pv_entry_size; kva += (d)->pv_entry_size)
 
 static int translate(struct kview *kv, const struct pool_page_snap *pg, struct pool_gpa *g)
 {
@@ -42,7 +47,7 @@ static int plan_free_list(struct pool_plan *pl, struct kview *kv, struct pool_pl
 	pp->items = pl->nitems;
 	pp->nitems = 0;
 	while (item != 0) {
-		if (pp->nitems > pl->head.itemsperpage || !pool_item_slot(d, 0, pp->pg.page, item))
+		if (pp->nitems > pl->head.itemsperpage || !pool_item_slot(d, pl->head.itemsperpage, pp->pg.page, item))
 			return 1;
 		uint64_t k = (item - pp->pg.page) / 8;
 		if (bits[k / 64] >> (k % 64) & 1)
@@ -80,8 +85,8 @@ static int plan_reread(struct pool_plan *pl, const struct snapshot *s, struct kv
 
 static void plan_reset(struct pool_plan *pl)
 {
-	pl->npage = pl->nitems = 0;
-	pl->removed_any = false;
+	pl->npage = pl->nitems = pl->nwritten = 0;
+	pl->removed_any = pl->all_held = false;
 	hmap_clear(&pl->hdrs);
 	hmap_clear(&pl->new_pages);
 }
@@ -94,44 +99,61 @@ static int push(struct pool_plan *pl, const struct pool_plan_page *pp)
 	return 0;
 }
 
+/* existing page i was written (or remapped): read it again */
+static int reread_written(struct pool_plan *pl, const struct snapshot *s, struct kview *kv, struct incr *x,
+			  size_t i, bool *relinked)
+{
+	const struct pool_page_snap *pg = &s->pool.page[i];
+	struct pool_plan_page pp = {i, *pg, x->pool_gpa[i], true, 0, 0};
+	size_t items = pl->nitems;
+	pl->seen[i] = POOL_DIRTY;
+	if (walk_grow((void **)&pl->written, &pl->written_cap, pl->nwritten + 1, sizeof *pl->written) != 0)
+		return -1;
+	pl->written[pl->nwritten++] = i;
+	int rc = plan_reread(pl, s, kv, x, &pp);
+	if (rc < 0)
+		return -1;
+	if (rc > 0) { /* not a pool page any more: fine if the lists left it */
+		pl->seen[i] |= POOL_BAD;
+		pl->nitems = items;
+		*relinked = true;
+		return 0;
+	}
+	pl->at[i] = (uint32_t)pl->npage;
+	*relinked |= pp.pg.next != pg->next;
+	return push(pl, &pp);
+}
+
+static bool written(const struct incr *x, struct kview *kv, const struct pool_page_snap *pg, const struct pool_gpa *g)
+{
+	bool moved = x->kranges.n > 0 &&
+		     (va_ranges_meet(&x->kranges, pg->hdr, 1) || va_ranges_meet(&x->kranges, pg->page, 1));
+	return moved || gmem_page_dirty(kv->mem, g->hdr) || (g->page != g->hdr && gmem_page_dirty(kv->mem, g->page));
+}
+
 /*
- * Read again the pages the guest wrote (or the kernel remapped).  While the
- * heads and every written page's link stay as they were, so do the lists:
- * *relinked says they did not.  A written page that no longer reads as a
- * pool page is marked bad: fine if the lists left it, else a fresh read
- * decides.
+ * Read again the pages the guest wrote (or the kernel remapped): from the
+ * list of written pages when there is one, else asking for each page.  While
+ * the heads and every written page's link stay as they were, so do the
+ * lists: *relinked says they did not.
  */
 static int plan_written(struct pool_plan *pl, const struct snapshot *s, struct kview *kv, struct incr *x,
 			bool *relinked)
 {
 	const struct pool_snap *old = &s->pool;
+	uint64_t i;
 	*relinked = memcmp(pl->head.head, old->head, sizeof old->head) != 0;
-	for (size_t i = 0; i < old->npage; i++) {
-		const struct pool_page_snap *pg = &old->page[i];
-		const struct pool_gpa *g = &x->pool_gpa[i];
-		bool moved = x->kranges.n > 0 &&
-			     (va_ranges_meet(&x->kranges, pg->hdr, 1) || va_ranges_meet(&x->kranges, pg->page, 1));
-		bool dirty = moved || gmem_page_dirty(kv->mem, g->hdr) ||
-			     (g->page != g->hdr && gmem_page_dirty(kv->mem, g->page));
-		pl->seen[i] = dirty ? POOL_DIRTY : 0;
-		if (!dirty)
-			continue;
-		struct pool_plan_page pp = {i, *pg, *g, true, 0, 0};
-		size_t items = pl->nitems;
-		int rc = plan_reread(pl, s, kv, x, &pp);
-		if (rc < 0)
+	memset(pl->seen, 0, old->npage);
+	for (size_t k = 0; x->listed && x->kranges.n == 0 && k < x->ndirty; k++) {
+		gpa_t pa = x->dirty[k] << PTS_PAGE_SHIFT;
+		if (hmap_get(&x->pool_by_hdr_gpa, pa, &i) && pl->seen[i] == 0 && reread_written(pl, s, kv, x, i, relinked))
 			return -1;
-		if (rc > 0) {
-			pl->seen[i] |= POOL_BAD;
-			pl->nitems = items;
-			*relinked = true;
-			continue;
-		}
-		pl->at[i] = (uint32_t)pl->npage;
-		if (push(pl, &pp) != 0)
+		if (hmap_get(&x->pool_by_gpa, pa, &i) && pl->seen[i] == 0 && reread_written(pl, s, kv, x, i, relinked))
 			return -1;
-		*relinked |= pp.pg.next != pg->next;
 	}
+	for (i = 0; !(x->listed && x->kranges.n == 0) && i < old->npage; i++)
+		if (written(x, kv, &old->page[i], &x->pool_gpa[i]) && reread_written(pl, s, kv, x, i, relinked) != 0)
+			return -1;
 	return 0;
 }
 
@@ -213,28 +235,26 @@ int pool_plan(struct pool_plan *pl, const struct snapshot *s, struct kview *kv, 
 	int rc = plan_written(pl, s, kv, x, &relinked);
 	if (rc == 0 && relinked)
 		rc = walk_lists(pl, s, kv, x);
-	else
-		for (size_t i = 0; i < old->npage; i++)
-			pl->seen[i] |= POOL_HELD;
+	pl->all_held = rc == 0 && !relinked;
 	*fallback = rc > 0;
 	return rc < 0 ? -1 : 0;
 }
 
 bool pool_plan_page_gone(const struct pool_plan *pl, size_t i)
 {
-	return !(pl->seen[i] & POOL_HELD);
+	return !pl->all_held && !(pl->seen[i] & POOL_HELD);
 }
 
 bool pool_plan_page_reread(const struct pool_plan *pl, size_t i)
 {
-	return pl->seen[i] != POOL_HELD;
+	return (pl->seen[i] & POOL_DIRTY) || pool_plan_page_gone(pl, i);
 }
 
 bool pool_plan_is_item(const struct pool_plan *pl, const struct snapshot *s, const struct pts_descriptor *d,
 		       const struct incr *x, uint64_t kva)
 {
 	uint64_t page = kva & ~(uint64_t)(PTS_PAGE_SIZE - 1), idx;
-	bool held = (hmap_get(&x->pool_by_page, page, &idx) && (pl->seen[idx] & POOL_HELD)) ||
+	bool held = (hmap_get(&x->pool_by_page, page, &idx) && !pool_plan_page_gone(pl, idx)) ||
 		    hmap_get(&pl->new_pages, page, NULL);
 	return held && pool_item_slot(d, s->pool.itemsperpage, page, kva);
 }
@@ -244,7 +264,7 @@ bool pool_plan_is_item(const struct pool_plan *pl, const struct snapshot *s, con
 static int set_items(struct pool_snap *p, const struct pts_descriptor *d, uint64_t page, uint64_t from,
 		     uint64_t to)
 {
-	FOR_EACH_SLOT(d, page, kva)
+	FOR_EACH_SLOT(d, p->itemsperpage, page, kva)
 	{
 		uint64_t v;
 		if (!hmap_get(&p->free_item, kva, &v) || v != from)
@@ -278,7 +298,7 @@ static int index_page(struct incr *x, const struct pool_page_snap *pg, const str
 	if (walk_grow((void **)&x->pool_gpa, &x->pool_gpa_cap, idx + 1, sizeof *x->pool_gpa) != 0 ||
 	    walk_grow((void **)&x->pool_hint, &x->pool_hint_cap, idx + 1, sizeof *x->pool_hint) != 0 ||
 	    hmap_put(&x->pool_by_hdr, pg->hdr, idx) != 0 || hmap_put(&x->pool_by_page, pg->page, idx) != 0 ||
-	    hmap_put(&x->pool_by_gpa, g->page, idx) != 0)
+	    hmap_put(&x->pool_by_gpa, g->page, idx) != 0 || hmap_put(&x->pool_by_hdr_gpa, g->hdr, idx) != 0)
 		return -1;
 	x->pool_gpa[idx] = *g;
 	x->pool_hint[idx] = UINT32_MAX;
@@ -295,6 +315,7 @@ static int remove_page(struct pool_snap *p, const struct pts_descriptor *d, stru
 	hmap_del(&x->pool_by_hdr, pg->hdr);
 	hmap_del(&x->pool_by_page, pg->page);
 	hmap_del(&x->pool_by_gpa, x->pool_gpa[idx].page);
+	hmap_del(&x->pool_by_hdr_gpa, x->pool_gpa[idx].hdr);
 	if (idx != last) {
 		p->page[idx] = p->page[last];
 		if (set_items(p, d, p->page[idx].page, last, idx) != 0 ||
@@ -310,7 +331,7 @@ static int commit_existing(struct pool_snap *p, struct pool_plan *pl, const stru
 {
 	for (size_t k = 0; k < pl->npage; k++) {
 		const struct pool_plan_page *pp = &pl->page[k];
-		if (pp->idx == SIZE_MAX || !(pl->seen[pp->idx] & POOL_HELD))
+		if (pp->idx == SIZE_MAX || pool_plan_page_gone(pl, pp->idx))
 			continue; /* new, or leaving the pool */
 		if (pp->reread || p->page[pp->idx].list != pp->pg.list) {
 			x->sc.pool_changed = true;
@@ -326,7 +347,9 @@ static int commit_existing(struct pool_snap *p, struct pool_plan *pl, const stru
 		if (set_items(p, d, pp->pg.page, pp->idx, SIZE_MAX) != 0 || add_items(p, pl, pp, pp->idx) != 0)
 			return -1;
 		hmap_del(&x->pool_by_gpa, x->pool_gpa[pp->idx].page);
-		if (hmap_put(&x->pool_by_gpa, pp->gpa.page, pp->idx) != 0)
+		hmap_del(&x->pool_by_hdr_gpa, x->pool_gpa[pp->idx].hdr);
+		if (hmap_put(&x->pool_by_gpa, pp->gpa.page, pp->idx) != 0 ||
+		    hmap_put(&x->pool_by_hdr_gpa, pp->gpa.hdr, pp->idx) != 0)
 			return -1;
 		p->page[pp->idx] = pp->pg;
 		x->pool_gpa[pp->idx] = pp->gpa;
@@ -370,7 +393,7 @@ int pool_commit(struct snapshot *s, struct pool_plan *pl, const struct pts_descr
 	p->maxpages = pl->head.maxpages;
 	if (commit_existing(p, pl, d, x) != 0)
 		return -1;
-	for (size_t i = old_npage; i-- > 0;) /* later indexes first: swaps stay valid */
+	for (size_t i = old_npage; pl->removed_any && i-- > 0;) /* later indexes first: swaps stay valid */
 		if (!(pl->seen[i] & POOL_HELD) && remove_page(p, d, x, i) != 0)
 			return -1;
 	return commit_new(p, pl, x);

@@ -32,14 +32,14 @@ static int written_entries(struct pv_plan *pv, const struct snapshot *s, struct 
 {
 	const struct pts_descriptor *d = kv->d;
 	uint8_t buf[PTS_PAGE_SIZE];
-	bool readable = !gone && kva_read(kv, page, buf, PTS_PAGE_SIZE) == 0;
-	uint64_t e;
-	for (uint64_t kva = page + d->pool_item_offset; kva - page < PTS_PAGE_SIZE; kva += d->pv_entry_size) {
+	uint64_t e, len = d->pool_item_offset + (uint64_t)s->pool.itemsperpage * d->pv_entry_size;
+	bool readable = !gone && len <= PTS_PAGE_SIZE && kva_read(kv, page, buf, len) == 0;
+	for (uint64_t kva = page + d->pool_item_offset; kva - page < len; kva += d->pv_entry_size) {
 		if (!hmap_get(&s->pv_by_kva, kva, &e))
 			continue;
 		const struct pv_snap *o = &s->pv[e];
 		const uint8_t *b = buf + (kva - page);
-		bool same = readable && kva - page + d->pv_entry_size <= PTS_PAGE_SIZE &&
+		bool same = readable &&
 			    le_field(b, d->off_pve_pmap, 8) == o->pmap && le_field(b, d->off_pve_va, 8) == o->va &&
 			    le_field(b, d->off_pve_ptp, 8) == o->ptp && le_field(b, d->off_pve_next, 8) == o->next;
 		if (!same && idset_add(&pv->lists, o->page) != 0)
@@ -82,9 +82,14 @@ static int affected_lists(struct pv_plan *pv, const struct snapshot *s, struct k
 		if (new_head(vp, s, kv->d, i) != s->vmp[i].pv_list && idset_add(&pv->lists, i) != 0)
 			return -1;
 	}
-	for (size_t i = 0; i < s->pool.npage; i++)
-		if (pool_plan_page_reread(pl, i) &&
-		    written_entries(pv, s, kv, s->pool.page[i].page, pool_plan_page_gone(pl, i)) != 0)
+	for (size_t k = 0; k < pl->nwritten; k++) {
+		size_t i = pl->written[k];
+		if (written_entries(pv, s, kv, s->pool.page[i].page, pool_plan_page_gone(pl, i)) != 0)
+			return -1;
+	}
+	for (size_t i = 0; pl->removed_any && i < s->pool.npage; i++) /* gone without being written */
+		if (pool_plan_page_gone(pl, i) && !(pl->seen[i] & POOL_DIRTY) &&
+		    written_entries(pv, s, kv, s->pool.page[i].page, true) != 0)
 			return -1;
 	return 0;
 }

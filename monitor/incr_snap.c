@@ -165,27 +165,65 @@ static int plan_vmp(struct vmp_plan *vp, const struct snapshot *s, struct kview 
 	return 0;
 }
 
-int vmp_plan(struct vmp_plan *vp, const struct snapshot *s, struct kview *kv, struct incr *x, bool *fallback)
+/* the vm_pages on array page p: read each, keep those whose bytes changed */
+static int plan_array_page(struct vmp_plan *vp, const struct snapshot *s, struct kview *kv, size_t p,
+			   uint64_t *next, bool *bad)
 {
 	const struct pts_descriptor *d = kv->d;
-	uint64_t size = d->vm_page_size, end = d->vm_page_array + d->vm_page_count * size, next = 0;
-	bool bad = false;
+	uint64_t size = d->vm_page_size, end = d->vm_page_array + d->vm_page_count * size;
+	uint64_t lo = array_start(d) + p * PTS_PAGE_SIZE, hi = lo + PTS_PAGE_SIZE;
+	lo = lo < d->vm_page_array ? d->vm_page_array : lo;
+	hi = hi > end ? end : hi;
+	uint64_t first = (lo - d->vm_page_array) / size, last = (hi - 1 - d->vm_page_array) / size;
+	for (uint64_t i = first > *next ? first : *next; i <= last && !*bad; i++)
+		if (plan_vmp(vp, s, kv, i, bad) != 0)
+			return -1;
+	*next = last + 1; /* a vm_page across two written pages is read once */
+	return 0;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* the array pages on the pages the guest wrote, in order */
+static int listed_pages(struct vmp_plan *vp, const struct incr *x)
+{
+	uint64_t p;
+	vp->npages = 0;
+	for (size_t k = 0; k < x->ndirty; k++) {
+		if (!hmap_get(&x->array_by_gpa, x->dirty[k] << PTS_PAGE_SHIFT, &p))
+			continue;
+		if (walk_grow((void **)&vp->pages, &vp->pages_cap, vp->npages + 1, sizeof *vp->pages) != 0)
+			return -1;
+		vp->pages[vp->npages++] = (size_t)p;
+	}
+	qsort(vp->pages, vp->npages, sizeof *vp->pages, cmp_size);
+	return 0;
+}
+
+int vmp_plan(struct vmp_plan *vp, const struct snapshot *s, struct kview *kv, struct incr *x, bool *fallback)
+{
+	uint64_t next = 0;
+	bool bad = false, listed = x->listed && !x->array_aliased &&
+				   !va_ranges_meet(&x->kranges, array_start(kv->d), x->narray * PTS_PAGE_SIZE);
 	vp->n = 0;
-	for (size_t p = 0; p < x->narray && !bad; p++) {
+	if (listed && listed_pages(vp, x) != 0)
+		return -1;
+	for (size_t k = 0; listed && k < vp->npages && !bad; k++)
+		if (plan_array_page(vp, s, kv, vp->pages[k], &next, &bad) != 0)
+			return -1;
+	for (size_t p = 0; !listed && p < x->narray && !bad; p++) {
 		gpa_t gpa;
 		int moved = x->kranges.n == 0 ? (gpa = x->array_gpa[p], 0) : array_gpa(x, kv, p, &gpa);
 		if (moved < 0 || (moved == 0 && !gmem_page_dirty(kv->mem, gpa))) {
 			bad = moved < 0;
 			continue;
 		}
-		uint64_t lo = array_start(d) + p * PTS_PAGE_SIZE, hi = lo + PTS_PAGE_SIZE;
-		lo = lo < d->vm_page_array ? d->vm_page_array : lo;
-		hi = hi > end ? end : hi;
-		uint64_t first = (lo - d->vm_page_array) / size, last = (hi - 1 - d->vm_page_array) / size;
-		for (uint64_t i = first > next ? first : next; i <= last && !bad; i++)
-			if (plan_vmp(vp, s, kv, i, &bad) != 0)
-				return -1;
-		next = last + 1; /* a vm_page across two written pages is read once */
+		if (plan_array_page(vp, s, kv, p, &next, &bad) != 0)
+			return -1;
 	}
 	*fallback = bad;
 	return 0;

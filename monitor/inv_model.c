@@ -49,9 +49,10 @@ static void compare_pmap(struct check *c, uint32_t owner)
 	for (size_t i = 0; i < s->walk.nleaf; i++)
 		if (s->walk.leaf[i].owner == owner && s->walk.leaf[i].va < c->d->user_max)
 			leaf_vs_model(c, slot, &s->walk.leaf[i]);
-	for (size_t i = 0; i < m->nmap; i++)
-		if (m->map[i].slot == slot)
-			model_vs_walk(c, owner, &m->map[i]);
+	size_t n;
+	const struct model_map *maps = model_maps(m, slot, &n);
+	for (size_t i = 0; i < n; i++)
+		model_vs_walk(c, owner, &maps[i]);
 }
 
 static void compare_kenter_page(struct check *c, size_t k)

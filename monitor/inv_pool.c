@@ -118,15 +118,18 @@ void inv_pool_kva_scoped(struct check *c)
 	scoped_pages(c, page_kva);
 }
 
-/* free items sit at item slots of their page (else the update steps aside) */
+/* free items sit at item slots of their page, below itemsperpage (else the update steps aside) */
 static void page_items(struct check *c, const struct pool_page_snap *pg)
 {
 	const struct pool_snap *p = &c->cur->pool;
 	const struct pts_descriptor *d = c->d;
 	uint64_t idx = (uint64_t)(pg - p->page), v;
-	for (uint64_t kva = pg->page + d->pool_item_offset; kva - pg->page < PTS_PAGE_SIZE; kva += d->pv_entry_size)
+	uint32_t found = 0;
+	for (uint64_t k = 0; k < p->itemsperpage && found < pg->nfree; k++) {
+		uint64_t kva = pg->page + d->pool_item_offset + k * d->pv_entry_size;
 		if (hmap_get(&p->free_item, kva, &v) && v == idx)
-			free_item(c, kva, pg);
+			free_item(c, kva, pg), found++;
+	}
 }
 
 void inv_pool_items_scoped(struct check *c)

@@ -1,6 +1,7 @@
 /* monitor/model.c - the reference model driven by op semantics.  Mappings are
- * a sorted array keyed by (slot, va); per-page modified/referenced state is a
- * tri-state prediction that a query result may collapse.
+ * an array per pmap slot sorted by va (an enter moves only that pmap's
+ * mappings); per-page modified/referenced state is a tri-state prediction
+ * that a query result may collapse.
  */
 #include "model.h"
 
@@ -31,26 +32,21 @@ int model_init(struct model *m, size_t npages, size_t nkenter, uint64_t user_max
 
 void model_free(struct model *m)
 {
-	free(m->map);
+	for (size_t i = 0; i < PTS_MAX_PMAPS; i++)
+		free(m->slot[i].map);
 	free(m->page);
 	free(m->kenter);
 	memset(m, 0, sizeof *m);
 }
 
-static int cmp_key(uint32_t slot, uint64_t va, const struct model_map *e)
-{
-	if (slot != e->slot)
-		return slot < e->slot ? -1 : 1;
-	return va == e->va ? 0 : va < e->va ? -1 : 1;
-}
-
-/* first index whose key is >= (slot, va) */
+/* first index of slot's array whose va is >= va */
 static size_t lower_bound(const struct model *m, uint32_t slot, uint64_t va)
 {
-	size_t lo = 0, hi = m->nmap;
+	const struct model_maps *ms = &m->slot[slot];
+	size_t lo = 0, hi = ms->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (cmp_key(slot, va, &m->map[mid]) > 0)
+		if (ms->map[mid].va < va)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -60,32 +56,44 @@ static size_t lower_bound(const struct model *m, uint32_t slot, uint64_t va)
 
 size_t model_first(const struct model *m, uint32_t slot, uint64_t va)
 {
-	return lower_bound(m, slot, va);
+	return slot < PTS_MAX_PMAPS ? lower_bound(m, slot, va) : 0;
+}
+
+const struct model_map *model_maps(const struct model *m, uint32_t slot, size_t *n)
+{
+	*n = slot < PTS_MAX_PMAPS ? m->slot[slot].n : 0;
+	return slot < PTS_MAX_PMAPS ? m->slot[slot].map : NULL;
 }
 
 const struct model_map *model_lookup(const struct model *m, uint32_t slot, uint64_t va)
 {
+	if (slot >= PTS_MAX_PMAPS)
+		return NULL;
 	size_t i = lower_bound(m, slot, va);
-	return i < m->nmap && cmp_key(slot, va, &m->map[i]) == 0 ? &m->map[i] : NULL;
+	return i < m->slot[slot].n && m->slot[slot].map[i].va == va ? &m->slot[slot].map[i] : NULL;
 }
 
 int model_set(struct model *m, const struct model_map *e)
 {
+	if (e->slot >= PTS_MAX_PMAPS)
+		return 0;
+	struct model_maps *ms = &m->slot[e->slot];
 	size_t i = lower_bound(m, e->slot, e->va);
-	if (i < m->nmap && cmp_key(e->slot, e->va, &m->map[i]) == 0) {
-		m->map[i] = *e;
+	if (i < ms->n && ms->map[i].va == e->va) {
+		ms->map[i] = *e;
 		return 0;
 	}
-	if (m->nmap == m->cap) {
-		size_t n = m->cap ? m->cap * 2 : 256;
-		struct model_map *p = realloc(m->map, n * sizeof *p);
+	if (ms->n == ms->cap) {
+		size_t n = ms->cap ? ms->cap * 2 : 64;
+		struct model_map *p = realloc(ms->map, n * sizeof *p);
 		if (p == NULL)
 			return -1;
-		m->map = p;
-		m->cap = n;
+		ms->map = p;
+		ms->cap = n;
 	}
-	memmove(&m->map[i + 1], &m->map[i], (m->nmap - i) * sizeof *m->map);
-	m->map[i] = *e;
+	memmove(&ms->map[i + 1], &ms->map[i], (ms->n - i) * sizeof *ms->map);
+	ms->map[i] = *e;
+	ms->n++;
 	m->nmap++;
 	return 0;
 }
@@ -93,12 +101,14 @@ int model_set(struct model *m, const struct model_map *e)
 /* remove every mapping of slot in [va, end) */
 static void remove_range(struct model *m, uint32_t slot, uint64_t va, uint64_t end)
 {
+	struct model_maps *ms = &m->slot[slot];
 	size_t i = lower_bound(m, slot, va), j = i;
-	while (j < m->nmap && m->map[j].slot == slot && m->map[j].va < end)
+	while (j < ms->n && ms->map[j].va < end)
 		j++;
 	if (j == i)
 		return;
-	memmove(&m->map[i], &m->map[j], (m->nmap - j) * sizeof *m->map);
+	memmove(&ms->map[i], &ms->map[j], (ms->n - j) * sizeof *ms->map);
+	ms->n -= j - i;
 	m->nmap -= j - i;
 }
 
@@ -259,23 +269,27 @@ static void do_enter(struct model *m, const struct pts_op *op)
 
 static void do_protect(struct model *m, uint32_t slot, uint64_t va, uint64_t end, uint32_t prot)
 {
-	for (size_t i = lower_bound(m, slot, va); i < m->nmap && m->map[i].slot == slot && m->map[i].va < end;
-	     i++)
-		m->map[i].prot &= (uint8_t)prot;
+	struct model_maps *ms = &m->slot[slot];
+	for (size_t i = lower_bound(m, slot, va); i < ms->n && ms->map[i].va < end; i++)
+		ms->map[i].prot &= (uint8_t)prot;
 }
 
 static void do_page_protect(struct model *m, uint32_t page, uint32_t prot)
 {
-	size_t j = 0;
-	for (size_t i = 0; i < m->nmap; i++) {
-		if (m->map[i].page == page) {
-			if (prot == 0)
-				continue;
-			m->map[i].prot &= (uint8_t)prot;
+	for (size_t s = 0; s < PTS_MAX_PMAPS; s++) {
+		struct model_maps *ms = &m->slot[s];
+		size_t j = 0;
+		for (size_t i = 0; i < ms->n; i++) {
+			if (ms->map[i].page == page) {
+				if (prot == 0)
+					continue;
+				ms->map[i].prot &= (uint8_t)prot;
+			}
+			ms->map[j++] = ms->map[i];
 		}
-		m->map[j++] = m->map[i];
+		m->nmap -= ms->n - j;
+		ms->n = j;
 	}
-	m->nmap = j;
 }
 
 static void do_touch(struct model *m, const struct pts_op *op, struct model_out *out)
@@ -353,10 +367,9 @@ static void apply_valid(struct model *m, const struct pts_op *op, struct model_o
 		do_protect(m, op->pmap, op->va, end, op->prot);
 		break;
 	case PTS_OP_UNWIRE:
-		for (size_t i = lower_bound(m, op->pmap, op->va); i < m->nmap && m->map[i].slot == op->pmap &&
-								 m->map[i].va == op->va;
-		     i++)
-			m->map[i].wired = 0;
+		for (size_t i = lower_bound(m, op->pmap, op->va);
+		     i < m->slot[op->pmap].n && m->slot[op->pmap].map[i].va == op->va; i++)
+			m->slot[op->pmap].map[i].wired = 0;
 		break;
 	case PTS_OP_EXTRACT:
 		do_extract(m, op, out);

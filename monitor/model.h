@@ -31,10 +31,16 @@ struct model_page {
 	uint8_t modified, referenced; /* enum tri: what is_modified / is_referenced must say */
 };
 
+/* one pmap's mappings, sorted by va */
+struct model_maps {
+	struct model_map *map;
+	size_t n, cap;
+};
+
 struct model {
 	bool live[PTS_MAX_PMAPS];
-	struct model_map *map; /* sorted by (slot, va) */
-	size_t nmap, cap;
+	struct model_maps slot[PTS_MAX_PMAPS];
+	size_t nmap; /* in all slots */
 	struct model_kenter *kenter;
 	size_t nkenter;
 	struct model_page *page;
@@ -68,10 +74,12 @@ struct model_out {
 
 int model_init(struct model *m, size_t npages, size_t nkenter, uint64_t user_max);
 void model_free(struct model *m);
-/* insert or replace (slot, va); -1 on ENOMEM */
+/* insert or replace (slot, va); -1 on ENOMEM (a slot out of range is ignored) */
 int model_set(struct model *m, const struct model_map *e);
 const struct model_map *model_lookup(const struct model *m, uint32_t slot, uint64_t va);
-/* index of the first mapping at or after (slot, va) in m->map (sorted by slot, va) */
+/* slot's mappings, sorted by va (n = 0 for a slot out of range) */
+const struct model_map *model_maps(const struct model *m, uint32_t slot, size_t *n);
+/* index in model_maps(slot) of the first mapping at or after va */
 size_t model_first(const struct model *m, uint32_t slot, uint64_t va);
 /* apply op (with the guest's result in op->result), checking results */
 int model_apply(struct model *m, const struct pts_op *op, const struct model_env *env,

@@ -65,17 +65,23 @@ int scope_vmp_change(struct scope *sc, uint64_t index, const struct vmp *old)
 /* the model's mappings of slot in [va, end) (before the op steps it) */
 static int model_range(struct scope *sc, const struct model *m, uint32_t slot, uint64_t va, uint64_t end)
 {
-	for (size_t i = model_first(m, slot, va); i < m->nmap && m->map[i].slot == slot && m->map[i].va < end; i++)
-		if (idset_add(&sc->model_keys, scope_key(slot, m->map[i].va)) != 0)
+	size_t n;
+	const struct model_map *maps = model_maps(m, slot, &n);
+	for (size_t i = model_first(m, slot, va); i < n && maps[i].va < end; i++)
+		if (idset_add(&sc->model_keys, scope_key(slot, maps[i].va)) != 0)
 			return -1;
 	return 0;
 }
 
 static int model_page(struct scope *sc, const struct model *m, uint64_t page)
 {
-	for (size_t i = 0; i < m->nmap; i++)
-		if (m->map[i].page == page && idset_add(&sc->model_keys, scope_key(m->map[i].slot, m->map[i].va)) != 0)
-			return -1;
+	for (uint32_t slot = 0; slot < PTS_MAX_PMAPS; slot++) {
+		size_t n;
+		const struct model_map *maps = model_maps(m, slot, &n);
+		for (size_t i = 0; i < n; i++)
+			if (maps[i].page == page && idset_add(&sc->model_keys, scope_key(slot, maps[i].va)) != 0)
+				return -1;
+	}
 	return 0;
 }
 

@@ -529,8 +529,11 @@ static int walk_pmaps(struct snapshot *s, const struct snap_params *p)
 	struct walk_root roots[SNAP_MAX_PMAPS];
 	for (size_t i = 0; i < s->npmap; i++)
 		roots[i] = (struct walk_root){s->pmap[i].root, s->pmap[i].kernel, !s->pmap[i].live};
-	struct walk_params wp = {p->kv->mem, d->kernel_slot_first, d->kernel_slot_last, p->max_ptps,
-				 p->prev ? &p->prev->walk : NULL};
+	struct walk_params wp = {.mem = p->kv->mem,
+				 .kernel_slot_first = d->kernel_slot_first,
+				 .kernel_slot_last = d->kernel_slot_last,
+				 .max_ptps = p->max_ptps,
+				 .shadow = p->prev ? &p->prev->walk : NULL};
 	return walk_all(&s->walk, &wp, roots, s->npmap);
 }
 

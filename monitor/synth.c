@@ -191,7 +191,7 @@ struct synth *synth_new(void)
 		free(s);
 		return NULL;
 	}
-	s->gmem = (struct gmem){s->mem, SYNTH_RAM, NULL, NULL};
+	s->gmem = (struct gmem){.base = s->mem, .size = SYNTH_RAM};
 	s->desc_pa = KERN_PA;
 	s->pool_pa = KERN_PA + 0x800;
 	s->pmap_list_pa = KERN_PA + 0x900;
@@ -234,6 +234,19 @@ int synth_track_dirty(struct synth *s)
 	memcpy(s->logged, s->mem, SYNTH_RAM);
 	s->gmem.page_dirty = logged_dirty;
 	s->gmem.dirty_ctx = s;
+	return 0;
+}
+
+int synth_publish_dirty(struct synth *s)
+{
+	if (s->logged == NULL)
+		return -1;
+	memset(s->dirty_bits, 0, sizeof s->dirty_bits);
+	for (uint64_t pfn = 0; pfn < SYNTH_RAM >> 12; pfn++)
+		if (logged_dirty(s, pfn << 12))
+			s->dirty_bits[pfn / 64] |= 1ull << (pfn % 64);
+	s->gmem.dirty_bits = s->dirty_bits;
+	s->gmem.dirty_words = sizeof s->dirty_bits / 8;
 	return 0;
 }
 

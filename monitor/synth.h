@@ -71,6 +71,7 @@
 struct synth {
 	uint8_t *mem;
 	uint8_t *logged; /* dirty tracking on: guest RAM as the last synth_dirty_reset left it */
+	uint64_t dirty_bits[(SYNTH_RAM >> 12) / 64];
 	struct gmem gmem;
 	struct pts_descriptor desc;
 	gpa_t desc_pa, pool_pa, pmap_list_pa, curpmap_pa, pmaps_pa, ledger_pa, ring_pa;
@@ -96,6 +97,8 @@ void synth_free(struct synth *s);
  */
 int synth_track_dirty(struct synth *s);
 void synth_dirty_reset(struct synth *s);
+/* also as a bitmap (gmem.dirty_bits), as of now: call before each check */
+int synth_publish_dirty(struct synth *s);
 void synth_w64_unlogged(struct synth *s, gpa_t pa, uint64_t v);
 
 /* execute op as the guest would: fills op->result (and value) */

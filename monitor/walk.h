@@ -79,6 +79,9 @@ struct walk_params {
 	uint32_t kernel_slot_first, kernel_slot_last;
 	size_t max_ptps;              /* visit limit */
 	const struct ptp_set *shadow; /* reuse clean pages from here (may be NULL) */
+	const uint64_t *dirty_pfn;    /* walk_plan: the written pages, when listed */
+	size_t ndirty;
+	bool dirty_listed; /* else every table is asked about (mem->page_dirty) */
 };
 
 void ptp_set_init(struct ptp_set *s);

@@ -91,29 +91,39 @@ static int read_entries(struct walk_plan *u, gpa_t pa, size_t off)
 
 /* ---- plan */
 
+/* table ti was written: read it, and keep it if an entry changed */
+static void read_dirty(struct walk_plan *u, size_t ti)
+{
+	struct ptp_set *s = u->s;
+	size_t off = buf_take(u);
+	if (off == SIZE_MAX)
+		return;
+	if (read_entries(u, s->ptp[ti].pa, off) != 0) {
+		u->anomaly = true;
+		return;
+	}
+	if (memcmp(u->buf + off, ptp_entries(s, &s->ptp[ti]), NPTEPG * sizeof *u->buf) == 0) {
+		u->nbuf -= NPTEPG;
+		return;
+	}
+	if (walk_grow((void **)&u->dirty, &u->dirty_cap, u->ndirty + 1, sizeof *u->dirty) != 0) {
+		u->enomem = true;
+		return;
+	}
+	u->dirty[u->ndirty++] = (struct wu_dirty){ti, off};
+}
+
+/* the tables the guest wrote: from the list of written pages, or asking for each table */
 static void collect_dirty(struct walk_plan *u)
 {
 	struct ptp_set *s = u->s;
-	for (size_t ti = 0; ti < s->nptp && !u->anomaly && !u->enomem; ti++) {
-		if (!gmem_page_dirty(u->p->mem, s->ptp[ti].pa))
-			continue;
-		size_t off = buf_take(u);
-		if (off == SIZE_MAX)
-			return;
-		if (read_entries(u, s->ptp[ti].pa, off) != 0) {
-			u->anomaly = true;
-			return;
-		}
-		if (memcmp(u->buf + off, ptp_entries(s, &s->ptp[ti]), NPTEPG * sizeof *u->buf) == 0) {
-			u->nbuf -= NPTEPG;
-			continue;
-		}
-		if (walk_grow((void **)&u->dirty, &u->dirty_cap, u->ndirty + 1, sizeof *u->dirty) != 0) {
-			u->enomem = true;
-			return;
-		}
-		u->dirty[u->ndirty++] = (struct wu_dirty){ti, off};
-	}
+	uint64_t ti;
+	for (size_t k = 0; u->p->dirty_listed && k < u->p->ndirty && !u->anomaly && !u->enomem; k++)
+		if (hmap_get(&s->by_pa, u->p->dirty_pfn[k] << 12, &ti))
+			read_dirty(u, ti);
+	for (ti = 0; !u->p->dirty_listed && ti < s->nptp && !u->anomaly && !u->enomem; ti++)
+		if (gmem_page_dirty(u->p->mem, s->ptp[ti].pa))
+			read_dirty(u, ti);
 }
 
 static bool gone(const struct walk_plan *u, size_t ti)

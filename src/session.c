@@ -69,6 +69,7 @@ static int monitor_attach(struct session *s)
 	s->gmem.size = s->vm.mem.size;
 	s->gmem.page_dirty = NULL; /* full: every page counts as written */
 	s->gmem.dirty_ctx = &s->vm;
+	s->gmem.dirty_bits = NULL;
 	s->mon = monitor_create(&s->gmem, s->vm.desc_gpa, &mc, err, sizeof(err));
 	if (s->mon == NULL) {
 		snprintf(s->err, sizeof(s->err), "monitor: %s", err);
@@ -220,6 +221,8 @@ enum session_status session_op(struct session *s, struct script_op *sop)
 				return SESSION_ERROR;
 			}
 			s->gmem.page_dirty = full ? NULL : vm_page_dirty;
+			s->gmem.dirty_bits = full ? NULL : s->vm.dirty_last; /* the same log, listable */
+			s->gmem.dirty_words = s->vm.dirty_words;
 		}
 		monitor_clear_violations(s->mon);
 		n = monitor_after_op(s->mon, &sop->op, s->ops_done - 1, text, vm_cr3(&s->vm));

@@ -17,6 +17,7 @@ struct tc {
 	struct monitor *m;
 	uint64_t idx;
 	struct pts_op op;
+	bool listed; /* the dirty log is also handed over as a bitmap */
 };
 
 /* run an op in the image only; the monitor sees it at tc_check() */
@@ -29,6 +30,8 @@ static inline uint32_t tc_run(struct tc *t, uint32_t kind, uint32_t pmap, uint64
 /* with dirty tracking on (tc_start_mode), each check sees the pages written since the last */
 static inline int tc_check(struct tc *t)
 {
+	if (t->listed)
+		ck_assert_int_eq(synth_publish_dirty(t->s), 0);
 	int n = monitor_after_op(t->m, &t->op, ++t->idx, NULL, t->s->cr3);
 	synth_dirty_reset(t->s);
 	return n;
@@ -59,9 +62,13 @@ static inline bool tc_reported(const struct tc *t, const char *id)
 	return false;
 }
 
-/* incremental: the monitor sees the image's dirty log (else it checks in full) */
-static inline void tc_start_empty_mode(struct tc *t, const char *spec, bool incremental)
+/* how the monitor sees the image: no dirty log (full checks), the log page by
+ * page, or the log also as a bitmap it can list */
+enum tc_mode { TC_FULL, TC_INCREMENTAL, TC_LISTED };
+
+static inline void tc_start_empty_mode(struct tc *t, const char *spec, enum tc_mode mode)
 {
+	bool incremental = mode != TC_FULL;
 	char err[256];
 	struct monitor_config cfg = {.check_spec = spec};
 	memset(t, 0, sizeof *t);
@@ -75,11 +82,12 @@ static inline void tc_start_empty_mode(struct tc *t, const char *spec, bool incr
 	ck_assert_ptr_nonnull(t->m);
 	ck_assert_int_eq(monitor_begin(t->m, t->s->cr3), 0);
 	synth_dirty_reset(t->s);
+	t->listed = mode == TC_LISTED;
 }
 
 static inline void tc_start_empty(struct tc *t, const char *spec)
 {
-	tc_start_empty_mode(t, spec, false);
+	tc_start_empty_mode(t, spec, TC_FULL);
 }
 
 /*
@@ -87,9 +95,9 @@ static inline void tc_start_empty(struct tc *t, const char *spec)
  * pg5 rx; 2 maps pg3 r and pg6 rw high up; kenter k+0x2000 -> pg7 rw.
  * Pmap 1 is active.
  */
-static inline void tc_start_mode(struct tc *t, bool incremental)
+static inline void tc_start_mode(struct tc *t, enum tc_mode mode)
 {
-	tc_start_empty_mode(t, NULL, incremental);
+	tc_start_empty_mode(t, NULL, mode);
 	tc_ok(t, PTS_OP_CREATE, 1, 0, 0, 0, 0, 0);
 	tc_ok(t, PTS_OP_CREATE, 2, 0, 0, 0, 0, 0);
 	tc_ok(t, PTS_OP_ENTER, 1, 0x400000, 0, 3, 3, 0);
@@ -104,7 +112,7 @@ static inline void tc_start_mode(struct tc *t, bool incremental)
 
 static inline void tc_start(struct tc *t)
 {
-	tc_start_mode(t, false);
+	tc_start_mode(t, TC_FULL);
 }
 
 static inline void tc_end(struct tc *t)

@@ -10,7 +10,7 @@
 Suite *suite_gmem(void);
 
 static uint8_t ram[8192];
-static const struct gmem mem = {ram, sizeof ram, NULL, NULL};
+static const struct gmem mem = {.base = ram, .size = sizeof ram};
 
 static void fill(void)
 {
@@ -79,7 +79,7 @@ END_TEST
 START_TEST(test_bad_arguments)
 {
 	uint8_t b[8];
-	struct gmem none = {NULL, 100, NULL, NULL};
+	struct gmem none = {.base = NULL, .size = 100};
 	ck_assert_int_eq(gmem_read(&none, 0, b, 8), GMEM_EINVAL);
 	ck_assert_int_eq(gmem_read(NULL, 0, b, 8), GMEM_EINVAL);
 	ck_assert_int_eq(gmem_read(&mem, 0, NULL, 8), GMEM_EINVAL);

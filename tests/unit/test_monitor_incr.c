@@ -29,7 +29,7 @@ static uint64_t incremental_ops(const struct tc *t)
 START_TEST(test_incremental_is_used)
 {
 	struct tc t;
-	tc_start_mode(&t, true); /* 2 creates, 8 other ops */
+	tc_start_mode(&t, TC_INCREMENTAL); /* 2 creates, 8 other ops */
 	ck_assert_uint_eq(monitor_stats(t.m)->ops, 10);
 	ck_assert_uint_eq(incremental_ops(&t), 10);
 	tc_ok(&t, PTS_OP_REMOVE, 1, 0x400000, 0x403000, 0, 0, 0);
@@ -38,7 +38,7 @@ START_TEST(test_incremental_is_used)
 	tc_ok(&t, PTS_OP_ENTER, 3, 0x400000, 0, 3, 3, 0);
 	ck_assert_uint_eq(incremental_ops(&t), 14);
 	tc_end(&t);
-	tc_start_mode(&t, false);
+	tc_start_mode(&t, TC_FULL);
 	ck_assert_uint_eq(incremental_ops(&t), 0);
 	tc_end(&t);
 }
@@ -48,7 +48,7 @@ END_TEST
 START_TEST(test_steps_aside_on_shared_table)
 {
 	struct tc t;
-	tc_start_mode(&t, true);
+	tc_start_mode(&t, TC_LISTED);
 	gpa_t pt1 = tc_pte(&t, 1, 0x400000) & ~0xfffull;
 	tc_run(&t, PTS_OP_EXTRACT, 2, 0x400000, 0, 0, 0, 0);
 	synth_w64(t.s, synth_pte_pa(t.s, 2, 0x400000, 2), pt1 | PG_V | PG_RW | PG_u);
@@ -64,7 +64,7 @@ END_TEST
 START_TEST(test_stray_write_other_pmap)
 {
 	struct tc t;
-	tc_start_mode(&t, true);
+	tc_start_mode(&t, TC_LISTED);
 	gpa_t pte = tc_pte(&t, 2, 0x400000); /* pmap 2 maps pg3 read-only */
 	tc_run(&t, PTS_OP_PROTECT, 1, 0x400000, 0x401000, 0, PTS_PROT_READ, 0);
 	tc_or64(&t, pte, PG_RW, 0);
@@ -84,7 +84,7 @@ END_TEST
 START_TEST(test_unlogged_write_unseen)
 {
 	struct tc t;
-	tc_start_mode(&t, true);
+	tc_start_mode(&t, TC_INCREMENTAL);
 	synth_w64_unlogged(t.s, tc_pte(&t, 2, 0x400000), synth_r64(t.s, tc_pte(&t, 2, 0x400000)) | PG_RW);
 	tc_ok(&t, PTS_OP_EXTRACT, 1, 0x400000, 0, 0, 0, 0);
 	t.s->gmem.page_dirty = NULL;
@@ -100,8 +100,8 @@ START_TEST(test_free_page_linked_later)
 {
 	struct tc f, i;
 	struct tc *both[2] = {&f, &i};
-	tc_start_mode(&f, false);
-	tc_start_mode(&i, true);
+	tc_start_mode(&f, TC_FULL);
+	tc_start_mode(&i, TC_LISTED);
 	gpa_t page = 0;
 	for (uint64_t pfn = SYNTH_RAM / 4096 - 1; page == 0; pfn--)
 		if (!i.s->used[pfn])
@@ -174,8 +174,8 @@ static void corrupt(struct tc *t, uint64_t r[8])
 START_TEST(test_random_sequences_agree)
 {
 	struct tc f, i;
-	tc_start_mode(&f, false);
-	tc_start_mode(&i, true);
+	tc_start_mode(&f, TC_FULL);
+	tc_start_mode(&i, _i % 2 ? TC_INCREMENTAL : TC_LISTED);
 	rng_state = 0x9e3779b97f4a7c15ull * (uint64_t)(_i + 1);
 	for (int n = 0; n < 400; n++) {
 		uint64_t r[8], c[8];

@@ -431,11 +431,11 @@ static uint64_t reported_set(const struct tc *t)
 	return bits;
 }
 
-static void agree(struct tc *f, struct tc *i, const char *id, const char *what, int inject)
+static void agree(struct tc *f, struct tc *i, const char *id, const char *what, int run)
 {
 	uint64_t a = reported_set(f), b = reported_set(i);
 	if (a != b) {
-		fprintf(stderr, "%s (%s, inject %d): full and incremental differ\n-- full:\n", id, what, inject);
+		fprintf(stderr, "%s (%s, run %d): full and incremental differ\n-- full:\n", id, what, run);
 		tc_dump(f);
 		fprintf(stderr, "-- incremental:\n");
 		tc_dump(i);
@@ -445,26 +445,29 @@ static void agree(struct tc *f, struct tc *i, const char *id, const char *what, 
 
 /*
  * Each case checked in full and incrementally (the monitor sees the image's
- * dirty log) reports the same invariants, at the op that breaks it and at
- * the next op, when a finding that persists must be reported again.
+ * dirty log, page by page or also as a bitmap) reports the same invariants,
+ * at the op that breaks it and at the next op, when a finding that persists
+ * must be reported again.
  */
 START_TEST(test_modes_agree)
 {
-	for (int inject = 0; inject < 2; inject++) {
+	for (int run = 0; run < 4; run++) {
+		int inject = run & 1;
+		enum tc_mode mode = run < 2 ? TC_INCREMENTAL : TC_LISTED;
 		struct tc f, i;
-		tc_start_mode(&f, false);
-		tc_start_mode(&i, true);
+		tc_start_mode(&f, TC_FULL);
+		tc_start_mode(&i, mode);
 		cases[_i].fn(&f, inject);
 		cases[_i].fn(&i, inject);
 		tc_check(&f);
 		tc_check(&i);
-		agree(&f, &i, cases[_i].id, "the op", inject);
+		agree(&f, &i, cases[_i].id, "the op", run);
 		ck_assert(!inject || tc_reported(&i, cases[_i].id));
 		tc_run(&f, PTS_OP_EXTRACT, 2, 0x400000, 0, 0, 0, 0);
 		tc_run(&i, PTS_OP_EXTRACT, 2, 0x400000, 0, 0, 0, 0);
 		tc_check(&f);
 		tc_check(&i);
-		agree(&f, &i, cases[_i].id, "the next op", inject);
+		agree(&f, &i, cases[_i].id, "the next op", run);
 		tc_end(&f);
 		tc_end(&i);
 	}

@@ -64,7 +64,7 @@ static void render_all(struct monitor *m)
 START_TEST(test_random_descriptor)
 {
 	uint8_t *ram = malloc(1 << 16);
-	struct gmem mem = {ram, 1 << 16, NULL, NULL};
+	struct gmem mem = {.base = ram, .size = 1 << 16};
 	char err[256];
 	rng_state = 0x1234567 + (uint64_t)_i;
 	for (unsigned it = 0; it < iterations(500); it++) {
