@@ -167,16 +167,6 @@ void check_issues(struct check *c)
 	}
 }
 
-bool owner_is_user(const struct snapshot *s, uint32_t owner)
-{
-	return owner != 0 && owner < s->npmap && s->pmap[owner].live;
-}
-
-bool leaf_is_user(const struct check *c, const struct leaf *l)
-{
-	return owner_is_user(c->cur, l->owner) && l->va < c->d->user_max;
-}
-
 bool op_is(const struct check *c, uint32_t kind)
 {
 	return c->op != NULL && c->op->kind == kind;

@@ -80,8 +80,15 @@ typedef void (*entry_check_fn)(struct check *c, const struct pte_change *ch);
 void scoped_new_entries(struct check *c, entry_check_fn fn);
 
 /* helpers shared by the families */
-bool leaf_is_user(const struct check *c, const struct leaf *l);
-bool owner_is_user(const struct snapshot *s, uint32_t owner);
+static inline bool owner_is_user(const struct snapshot *s, uint32_t owner)
+{
+	return owner != 0 && owner < s->npmap && s->pmap[owner].live;
+}
+
+static inline bool leaf_is_user(const struct check *c, const struct leaf *l)
+{
+	return owner_is_user(c->cur, l->owner) && l->va < c->d->user_max;
+}
 bool op_is(const struct check *c, uint32_t kind);
 
 /* invariant functions, one per table entry; *_scoped: the same checks on the

@@ -21,7 +21,8 @@ void inv_as_user_bit(struct check *c)
 		const struct ptp *t = &w->ptp[i];
 		const uint64_t *e = ptp_entries(w, t);
 		for (unsigned j = 0; j < NPTEPG; j++)
-			user_bit(c, t->owner, t->level, canonical(t->va + j * level_span(t->level)), e[j]);
+			if (pte_valid(e[j]) && (e[j] & PG_u))
+				user_bit(c, t->owner, t->level, canonical(t->va + j * level_span(t->level)), e[j]);
 	}
 }
 
@@ -180,7 +181,8 @@ void inv_as_structures(struct check *c)
 {
 	check_pmap_records(c);
 	for (uint64_t i = 0; i < c->cur->nvmp; i++)
-		phys_addr(c, i);
+		if (c->cur->vmp[i].phys_addr != (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT)
+			phys_addr(c, i);
 }
 
 /* slots and roots change only with the pmap list */

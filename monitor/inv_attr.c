@@ -61,11 +61,13 @@ static void reserved_entry(struct check *c, uint32_t owner, uint32_t level, uint
 void inv_attr_reserved(struct check *c)
 {
 	const struct ptp_set *w = &c->cur->walk;
+	uint64_t ok = c->d->pte_wired_bit | c->d->pte_managed_bit;
 	for (size_t i = 0; i < w->nptp; i++) {
 		const struct ptp *t = &w->ptp[i];
 		const uint64_t *e = ptp_entries(w, t);
 		for (unsigned j = 0; j < NPTEPG; j++)
-			reserved_entry(c, t->owner, t->level, canonical(t->va + j * level_span(t->level)), e[j]);
+			if (pte_valid(e[j]) && pte_reserved(e[j], t->level, ok) != 0)
+				reserved_entry(c, t->owner, t->level, canonical(t->va + j * level_span(t->level)), e[j]);
 	}
 }
 
@@ -130,8 +132,11 @@ void inv_attr_encoding(struct check *c)
 	for (size_t i = 0; i < w->nptp; i++) {
 		const struct ptp *t = &w->ptp[i];
 		const uint64_t *e = ptp_entries(w, t);
+		if (!owner_is_user(c->cur, t->owner) || t->level == 1)
+			continue;
 		for (unsigned j = 0; j < NPTEPG; j++)
-			intermediate_encoding(c, t->owner, t->level, canonical(t->va + j * level_span(t->level)), e[j]);
+			if (pte_valid(e[j]))
+				intermediate_encoding(c, t->owner, t->level, canonical(t->va + j * level_span(t->level)), e[j]);
 	}
 }
 

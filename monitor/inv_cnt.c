@@ -125,8 +125,10 @@ static void page_counter(struct check *c, bool writable, uint64_t i, uint32_t n)
 static void check_page_counter(struct check *c, bool writable)
 {
 	const uint32_t *n = check_page_counts(c, writable);
+	const struct vmp *v = c->cur->vmp;
 	for (uint64_t i = 0; n != NULL && i < c->cur->nvmp; i++)
-		page_counter(c, writable, i, n[i]);
+		if ((writable ? v[i].writeable_count : v[i].pmap_count) != n[i])
+			page_counter(c, writable, i, n[i]);
 }
 
 static void scoped_page_counter(struct check *c, bool writable)
@@ -162,7 +164,8 @@ void inv_page_flags(struct check *c)
 {
 	const uint32_t *mapped = check_page_counts(c, false), *writable = check_page_counts(c, true);
 	for (uint64_t i = 0; mapped != NULL && writable != NULL && i < c->cur->nvmp; i++)
-		page_flags(c, i, mapped[i], writable[i]);
+		if (mapped[i] || writable[i])
+			page_flags(c, i, mapped[i], writable[i]);
 }
 
 /* ---- the incremental check */

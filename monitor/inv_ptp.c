@@ -204,7 +204,8 @@ void inv_ptp_usage(struct check *c)
 	for (size_t i = 0; i < c->cur->walk.nptp; i++)
 		table_usage(c, &c->cur->walk.ptp[i]);
 	for (uint64_t i = 0; i < c->cur->nvmp; i++)
-		page_usage(c, i);
+		if (c->cur->vmp[i].usage == PTS_PG_PTP)
+			page_usage(c, i);
 }
 
 void inv_ptp_usage_scoped(struct check *c)

@@ -112,7 +112,8 @@ void inv_managed_bit(struct check *c)
 	for (size_t i = 0; i < s->walk.nleaf; i++)
 		managed_leaf(c, &s->walk.leaf[i]);
 	for (uint64_t i = 0; i < s->nvmp; i++)
-		managed_page(c, i);
+		if (s->vmp[i].pv_list != 0)
+			managed_page(c, i);
 	for (size_t i = 0; i < s->npv; i++)
 		managed_pv(c, &s->pv[i]);
 }
