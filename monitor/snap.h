@@ -97,6 +97,7 @@ void snap_free(struct snapshot *s);
 int snap_read(struct snapshot *s, const struct snap_params *p);
 
 /* pieces of snap_read, for the incremental update (incr_*.c) */
+int snap_read_pmaps(struct snapshot *s, struct kview *kv, const struct snapshot *prev);
 int snap_read_pmap_record(struct kview *kv, uint64_t kva, bool kernel, struct pmap_snap *p, uint64_t *hash);
 void snap_parse_vm_page(const struct pts_descriptor *d, const uint8_t *b, struct vmp *v);
 int snap_push_pv(struct snapshot *s, const struct pv_snap *pv);

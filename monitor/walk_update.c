@@ -1,51 +1,19 @@
 /* monitor/walk_update.c - bring a walk up to date from the tables the guest
  * wrote: re-read the dirty ones, detach the subtrees their changed entries
- * left, read the subtrees they now reach, and emit the PTE delta exactly as
- * shadow_diff would against a fresh walk.
+ * left, read the subtrees they now reach.
  *
- * Two phases.  The plan reads and checks without touching the set; anything
- * only a fresh walk decides (a table outside RAM or reached twice, the visit
- * limit, an unreadable table) makes it give up with the set intact, and the
- * caller walks afresh.  The commit then cannot fail but for host memory.
+ * Two phases.  The plan (here) reads and checks without touching the set;
+ * anything only a fresh walk decides (a table outside RAM or reached twice,
+ * the visit limit, an unreadable table) makes it give up with the set intact,
+ * and the caller walks afresh.  The commit (walk_commit.c) then cannot fail
+ * but for host memory, and emits the PTE delta exactly as shadow_diff would
+ * against a fresh walk.
  */
 #include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "pte.h"
-#include "shadow.h"
-#include "walk.h"
-
-#define NO_CHILD UINT64_MAX
-
-struct wu_dirty {
-	size_t ti;  /* the table in the set */
-	size_t ent; /* its new entries at buf[ent] */
-};
-
-struct wu_add {
-	struct ptp t; /* pte_off unused until commit */
-	size_t ent;
-};
-
-struct walk_plan {
-	struct ptp_set *s;
-	const struct walk_params *p;
-	struct walk_params params;
-	struct walk_root roots[WALK_MAX_ROOTS];
-	size_t nroots;
-	struct wu_dirty *dirty;
-	size_t ndirty, dirty_cap;
-	struct wu_add *add;
-	size_t nadd, add_cap;
-	uint64_t *buf; /* entries, NPTEPG per table */
-	size_t nbuf, buf_cap;
-	size_t *gone; /* indexes of detached tables */
-	size_t ngone, gone_cap;
-	struct hmap is_gone; /* table index -> 1 */
-	struct hmap adding;  /* table PA -> add index */
-	bool anomaly, enomem;
-};
+#include "walk_plan.h"
 
 /* the table an entry leads the walk to, or NO_CHILD */
 static uint64_t child_of(const struct walk_plan *u, uint32_t owner, uint32_t level, unsigned i, uint64_t pte)
@@ -56,16 +24,6 @@ static uint64_t child_of(const struct walk_plan *u, uint32_t owner, uint32_t lev
 	if (level == 4 && !kernel && i >= u->p->kernel_slot_first && i <= u->p->kernel_slot_last)
 		return NO_CHILD; /* shared kernel slot: walked under the kernel pmap */
 	return pte & PG_FRAME;
-}
-
-static bool is_leaf(uint64_t pte, uint32_t level)
-{
-	return pte_valid(pte) && pte_is_leaf(pte, level);
-}
-
-static uint64_t entry_va(uint64_t table_va, uint32_t level, unsigned i)
-{
-	return canonical(table_va + (uint64_t)i * level_span(level));
 }
 
 /* room for one more table's entries; its offset in buf, or SIZE_MAX */
@@ -126,12 +84,6 @@ static void collect_dirty(struct walk_plan *u)
 			read_dirty(u, ti);
 }
 
-static bool gone(const struct walk_plan *u, size_t ti)
-{
-	return hmap_get(&u->is_gone, ti, NULL);
-}
-
-/* the table at pa, reached from entry index of parent, leaves the walk with its subtree */
 static void detach(struct walk_plan *u, gpa_t pa, gpa_t parent, uint32_t index)
 {
 	uint64_t ti;
@@ -140,7 +92,7 @@ static void detach(struct walk_plan *u, gpa_t pa, gpa_t parent, uint32_t index)
 		u->anomaly = true; /* the old walk did not follow this entry: no clean state */
 		return;
 	}
-	if (gone(u, ti))
+	if (walk_gone(u, ti))
 		return;
 	if (hmap_put(&u->is_gone, ti, 1) != 0 ||
 	    walk_grow((void **)&u->gone, &u->gone_cap, u->ngone + 1, sizeof *u->gone) != 0) {
@@ -162,7 +114,7 @@ static void attach(struct walk_plan *u, const struct ptp *proto)
 {
 	uint64_t ti;
 	if (!gmem_contains(u->p->mem, proto->pa, 4096) || hmap_get(&u->adding, proto->pa, NULL) ||
-	    (hmap_get(&u->s->by_pa, proto->pa, &ti) && !gone(u, ti)) ||
+	    (hmap_get(&u->s->by_pa, proto->pa, &ti) && !walk_gone(u, ti)) ||
 	    u->s->nptp - u->ngone + u->nadd >= u->p->max_ptps) {
 		u->anomaly = true;
 		return;
@@ -185,7 +137,7 @@ static void attach(struct walk_plan *u, const struct ptp *proto)
 		uint64_t c = child_of(u, proto->owner, proto->level, i, e);
 		if (c == NO_CHILD)
 			continue;
-		struct ptp child = {c, proto->level - 1, proto->owner, entry_va(proto->va, proto->level, i),
+		struct ptp child = {c, proto->level - 1, proto->owner, walk_entry_va(proto->va, proto->level, i),
 				    proto->pa, i, 0, 0};
 		attach(u, &child);
 	}
@@ -196,7 +148,7 @@ static void plan_links(struct walk_plan *u, bool detaching)
 {
 	for (size_t k = 0; k < u->ndirty && !u->anomaly && !u->enomem; k++) {
 		const struct ptp t = u->s->ptp[u->dirty[k].ti];
-		if (!detaching && gone(u, u->dirty[k].ti))
+		if (!detaching && walk_gone(u, u->dirty[k].ti))
 			continue;
 		for (unsigned i = 0; i < NPTEPG && !u->anomaly && !u->enomem; i++) {
 			uint64_t o = ptp_entries(u->s, &t)[i], n = u->buf[u->dirty[k].ent + i];
@@ -206,7 +158,7 @@ static void plan_links(struct walk_plan *u, bool detaching)
 			if (detaching && oc != NO_CHILD)
 				detach(u, oc, t.pa, i);
 			if (!detaching && nc != NO_CHILD) {
-				struct ptp child = {nc, t.level - 1, t.owner, entry_va(t.va, t.level, i), t.pa, i, 0, 0};
+				struct ptp child = {nc, t.level - 1, t.owner, walk_entry_va(t.va, t.level, i), t.pa, i, 0, 0};
 				attach(u, &child);
 			}
 		}
@@ -231,214 +183,6 @@ static void plan_roots(struct walk_plan *u, bool detaching)
 		}
 	}
 }
-
-/* ---- commit */
-
-static int push_change(struct pte_delta *d, const struct ptp *t, unsigned i, uint32_t flags, uint64_t o,
-		       uint64_t n)
-{
-	if (walk_grow((void **)&d->chg, &d->cap, d->n + 1, sizeof *d->chg) != 0)
-		return -1;
-	d->chg[d->n++] = (struct pte_change){t->owner, 0, t->level, entry_va(t->va, t->level, i), t->pa, i,
-					     flags, o, n};
-	return 0;
-}
-
-static int leaf_erase(struct ptp_set *s, uint32_t owner, uint64_t va)
-{
-	uint64_t i, key = leaf_key(owner, va);
-	if (!hmap_get(&s->leaf_by_va, key, &i))
-		return 0;
-	hmap_del(&s->leaf_by_va, key);
-	if (i != s->nleaf - 1) {
-		s->leaf[i] = s->leaf[s->nleaf - 1];
-		if (hmap_put(&s->leaf_by_va, leaf_key(s->leaf[i].owner, s->leaf[i].va), i) != 0)
-			return -1;
-	}
-	s->nleaf--;
-	return 0;
-}
-
-static int leaf_insert(struct ptp_set *s, const struct ptp *t, unsigned i, uint64_t pte)
-{
-	uint64_t va = entry_va(t->va, t->level, i);
-	if (walk_grow((void **)&s->leaf, &s->leaf_cap, s->nleaf + 1, sizeof *s->leaf) != 0 ||
-	    hmap_put(&s->leaf_by_va, leaf_key(t->owner, va), s->nleaf) != 0)
-		return -1;
-	s->leaf[s->nleaf++] = (struct leaf){t->owner, t->level, va, pte, t->pa, i};
-	return 0;
-}
-
-/* entries of table a (old, or NULL) against b (new, or NULL), as shadow_diff does */
-static int diff_entries(struct pte_delta *d, const struct ptp *t, const uint64_t *a, const uint64_t *b)
-{
-	uint32_t flags = a == NULL ? PTE_CHG_ATTACHED : b == NULL ? PTE_CHG_DETACHED : 0;
-	for (unsigned i = 0; i < NPTEPG; i++) {
-		uint64_t o = a ? a[i] : 0, n = b ? b[i] : 0;
-		if (o != n && push_change(d, t, i, flags, o, n) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int commit_leaves_out(struct walk_plan *u, struct pte_delta *out)
-{
-	struct ptp_set *s = u->s;
-	for (size_t k = 0; k < u->ndirty; k++) {
-		const struct ptp t = s->ptp[u->dirty[k].ti];
-		const uint64_t *o = ptp_entries(s, &t), *n = u->buf + u->dirty[k].ent;
-		if (gone(u, u->dirty[k].ti))
-			continue;
-		if (diff_entries(out, &t, o, n) != 0)
-			return -1;
-		for (unsigned i = 0; i < NPTEPG; i++)
-			if (o[i] != n[i] && is_leaf(o[i], t.level) && leaf_erase(s, t.owner, entry_va(t.va, t.level, i)))
-				return -1;
-	}
-	for (size_t k = 0; k < u->ngone; k++) {
-		const struct ptp t = s->ptp[u->gone[k]];
-		for (unsigned i = 0; i < NPTEPG; i++)
-			if (is_leaf(ptp_entries(s, &t)[i], t.level) && leaf_erase(s, t.owner, entry_va(t.va, t.level, i)))
-				return -1;
-	}
-	return 0;
-}
-
-/* detached and attached tables, paired by (owner, level, va) as shadow_diff pairs them */
-static int commit_pairs(struct walk_plan *u, struct pte_delta *out)
-{
-	struct hmap by_key, paired;
-	int rc = 0;
-	hmap_init(&by_key);
-	hmap_init(&paired);
-	for (size_t a = 0; a < u->nadd && rc == 0; a++)
-		rc = hmap_put(&by_key, ptp_key(u->add[a].t.owner, u->add[a].t.level, u->add[a].t.va), a);
-	for (size_t k = 0; k < u->ngone && rc == 0; k++) {
-		const struct ptp *g = &u->s->ptp[u->gone[k]];
-		uint64_t a;
-		if (hmap_get(&by_key, ptp_key(g->owner, g->level, g->va), &a)) {
-			rc = hmap_put(&paired, a, 1) || diff_entries(out, &u->add[a].t, ptp_entries(u->s, g),
-								      u->buf + u->add[a].ent);
-		} else {
-			rc = diff_entries(out, g, ptp_entries(u->s, g), NULL);
-		}
-	}
-	for (size_t a = 0; a < u->nadd && rc == 0; a++)
-		if (!hmap_get(&paired, a, NULL))
-			rc = diff_entries(out, &u->add[a].t, NULL, u->buf + u->add[a].ent);
-	hmap_free(&by_key);
-	hmap_free(&paired);
-	return rc;
-}
-
-static int commit_leaves_in(struct walk_plan *u)
-{
-	struct ptp_set *s = u->s;
-	for (size_t k = 0; k < u->ndirty; k++) {
-		const struct ptp t = s->ptp[u->dirty[k].ti];
-		const uint64_t *o = ptp_entries(s, &t), *n = u->buf + u->dirty[k].ent;
-		for (unsigned i = 0; i < NPTEPG && !gone(u, u->dirty[k].ti); i++)
-			if (o[i] != n[i] && is_leaf(n[i], t.level) && leaf_insert(s, &t, i, n[i]) != 0)
-				return -1;
-	}
-	for (size_t a = 0; a < u->nadd; a++)
-		for (unsigned i = 0; i < NPTEPG; i++)
-			if (is_leaf(u->buf[u->add[a].ent + i], u->add[a].t.level) &&
-			    leaf_insert(s, &u->add[a].t, i, u->buf[u->add[a].ent + i]) != 0)
-				return -1;
-	return 0;
-}
-
-static uint32_t count_valid(const uint64_t *e)
-{
-	uint32_t n = 0;
-	for (unsigned i = 0; i < NPTEPG; i++)
-		n += pte_valid(e[i]);
-	return n;
-}
-
-static int ptp_erase(struct ptp_set *s, size_t ti)
-{
-	size_t last = s->nptp - 1;
-	struct ptp t = s->ptp[ti];
-	hmap_del(&s->by_pa, t.pa);
-	hmap_del(&s->by_key, ptp_key(t.owner, t.level, t.va));
-	if (t.owner < s->nroot && s->root[t.owner] == ti)
-		s->root[t.owner] = SIZE_MAX;
-	if (ti != last) {
-		struct ptp *m = &s->ptp[ti];
-		*m = s->ptp[last];
-		memcpy(s->ptes + ti * NPTEPG, s->ptes + m->pte_off, NPTEPG * sizeof *s->ptes);
-		m->pte_off = ti * NPTEPG;
-		if (hmap_put(&s->by_pa, m->pa, ti) != 0 || hmap_put(&s->by_key, ptp_key(m->owner, m->level, m->va), ti))
-			return -1;
-		if (m->owner < s->nroot && s->root[m->owner] == last)
-			s->root[m->owner] = ti;
-	}
-	s->nptp--;
-	return 0;
-}
-
-static int ptp_append(struct ptp_set *s, const struct ptp *t, const uint64_t *e)
-{
-	size_t ti = s->nptp;
-	if (walk_grow((void **)&s->ptp, &s->ptp_cap, ti + 1, sizeof *s->ptp) != 0 ||
-	    walk_grow((void **)&s->ptes, &s->ptes_cap, (ti + 1) * NPTEPG, sizeof *s->ptes) != 0 ||
-	    hmap_put(&s->by_pa, t->pa, ti) != 0 || hmap_put(&s->by_key, ptp_key(t->owner, t->level, t->va), ti))
-		return -1;
-	s->ptp[ti] = *t;
-	s->ptp[ti].pte_off = ti * NPTEPG;
-	s->ptp[ti].nvalid = count_valid(e);
-	memcpy(s->ptes + ti * NPTEPG, e, NPTEPG * sizeof *e);
-	s->nptp++;
-	return 0;
-}
-
-static int cmp_desc(const void *a, const void *b)
-{
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	return x < y ? 1 : x > y ? -1 : 0;
-}
-
-static int commit_tables(struct walk_plan *u)
-{
-	struct ptp_set *s = u->s;
-	for (size_t k = 0; k < u->ndirty; k++) {
-		struct ptp *t = &s->ptp[u->dirty[k].ti];
-		if (gone(u, u->dirty[k].ti))
-			continue;
-		memcpy(s->ptes + t->pte_off, u->buf + u->dirty[k].ent, NPTEPG * sizeof *s->ptes);
-		t->nvalid = count_valid(s->ptes + t->pte_off);
-	}
-	qsort(u->gone, u->ngone, sizeof *u->gone, cmp_desc); /* later indexes first: swaps stay valid */
-	for (size_t k = 0; k < u->ngone; k++)
-		if (ptp_erase(s, u->gone[k]) != 0)
-			return -1;
-	for (size_t a = 0; a < u->nadd; a++)
-		if (ptp_append(s, &u->add[a].t, u->buf + u->add[a].ent) != 0)
-			return -1;
-	return 0;
-}
-
-/* every owner id has its root's index, or SIZE_MAX */
-static int commit_roots(struct walk_plan *u)
-{
-	struct ptp_set *s = u->s;
-	if (walk_grow((void **)&s->root, &s->root_cap, u->nroots + 1, sizeof *s->root) != 0)
-		return -1;
-	for (size_t o = s->nroot; o < u->nroots; o++)
-		s->root[o] = SIZE_MAX;
-	s->nroot = u->nroots;
-	for (size_t o = 0; o < s->nroot; o++) {
-		uint64_t ti;
-		if (u->roots[o].skip || !hmap_get(&s->by_pa, u->roots[o].pa, &ti) || s->ptp[ti].parent != 0)
-			s->root[o] = SIZE_MAX;
-		else
-			s->root[o] = ti;
-	}
-	return 0;
-}
-
 static int note_kernel_ranges(struct walk_plan *u, struct va_ranges *kr)
 {
 	for (size_t k = 0; k < u->ndirty; k++) {
@@ -449,7 +193,7 @@ static int note_kernel_ranges(struct walk_plan *u, struct va_ranges *kr)
 				continue;
 			if (walk_grow((void **)&kr->r, &kr->cap, kr->n + 1, sizeof *kr->r) != 0)
 				return -1;
-			uint64_t va = entry_va(t.va, t.level, i);
+			uint64_t va = walk_entry_va(t.va, t.level, i);
 			kr->r[kr->n++] = (struct va_range){va, va + (level_span(t.level) - 1)};
 		}
 	}
@@ -510,12 +254,4 @@ int walk_plan(struct walk_plan *u, struct ptp_set *s, const struct walk_params *
 	if (u->enomem)
 		return -1;
 	return *fallback ? 0 : note_kernel_ranges(u, kernel_ranges);
-}
-
-int walk_commit(struct walk_plan *u, struct pte_delta *out)
-{
-	if (commit_leaves_out(u, out) != 0 || commit_pairs(u, out) != 0 || commit_leaves_in(u) != 0 ||
-	    commit_tables(u) != 0 || commit_roots(u) != 0)
-		return -1;
-	return 0;
 }
