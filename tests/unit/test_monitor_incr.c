@@ -76,6 +76,27 @@ START_TEST(test_stray_write_other_pmap)
 }
 END_TEST
 
+/* the same with that page the only one the log names: an op that writes nothing else */
+START_TEST(test_stray_write_only_dirty_page)
+{
+	struct tc t;
+	unsigned dirty = 0;
+	tc_start_mode(&t, TC_LISTED);
+	gpa_t pte = tc_pte(&t, 2, 0x7f0000001000ull); /* pg6 rw in pmap 2 */
+	tc_run(&t, PTS_OP_EXTRACT, 1, 0x400000, 0, 0, 0, 0);
+	tc_or64(&t, pte, 0, PG_RW); /* a right taken away behind the pmap's back */
+	ck_assert_int_eq(synth_publish_dirty(t.s), 0);
+	for (size_t w = 0; w < sizeof t.s->dirty_bits / 8; w++)
+		dirty += (unsigned)__builtin_popcountll(t.s->dirty_bits[w]);
+	ck_assert_uint_eq(dirty, 1);
+	ck_assert_int_gt(tc_check(&t), 0);
+	ck_assert(tc_reported(&t, "MODEL-1"));
+	ck_assert(tc_reported(&t, "CNT-5"));
+	ck_assert_uint_eq(incremental_ops(&t), 11);
+	tc_end(&t);
+}
+END_TEST
+
 /*
  * The contract: a page the dirty log does not name is not read again.  A
  * write KVM failed to log goes unseen by the incremental check; the next full
@@ -215,6 +236,7 @@ Suite *suite_monitor_incr(void)
 	tcase_add_test(tc, test_incremental_is_used);
 	tcase_add_test(tc, test_steps_aside_on_shared_table);
 	tcase_add_test(tc, test_stray_write_other_pmap);
+	tcase_add_test(tc, test_stray_write_only_dirty_page);
 	tcase_add_test(tc, test_unlogged_write_unseen);
 	tcase_add_test(tc, test_free_page_linked_later);
 	tcase_add_loop_test(tc, test_random_sequences_agree, 0, 6);
