@@ -17,8 +17,8 @@ typedef uint64_t gpa_t;
  * Guest RAM as one contiguous host mapping of [0, size).  page_dirty, when
  * set, tells whether the page at gpa may have changed since the last time the
  * provider's dirty log was harvested; NULL means "always assume dirty".
- * dirty_bits, optional beside page_dirty, is the same log as a bitmap (bit
- * pfn % 64 of word pfn / 64, dirty_words words): a reader can then list the
+ * dirty_pfns, optional beside page_dirty, is the same log as a list of page
+ * frame numbers (ndirty_pfns of them, each once): a reader can then visit the
  * written pages instead of asking about each page it holds.
  */
 struct gmem {
@@ -26,8 +26,8 @@ struct gmem {
 	uint64_t size;
 	bool (*page_dirty)(void *ctx, gpa_t gpa);
 	void *dirty_ctx;
-	const uint64_t *dirty_bits;
-	uint64_t dirty_words;
+	const uint64_t *dirty_pfns;
+	uint64_t ndirty_pfns;
 };
 
 enum gmem_error {

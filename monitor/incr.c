@@ -253,38 +253,19 @@ static int build(struct monitor *m)
 
 /* ---- one op */
 
-static int push_dirty(struct incr *x, uint64_t w, uint64_t bits, uint64_t pages)
-{
-	for (; bits != 0; bits &= bits - 1) {
-		uint64_t pfn = w * 64 + (uint64_t)__builtin_ctzll(bits);
-		if (pfn >= pages)
-			break;
-		if (walk_grow((void **)&x->dirty, &x->dirty_cap, x->ndirty + 1, sizeof *x->dirty) != 0)
-			return -1;
-		x->dirty[x->ndirty++] = pfn;
-	}
-	return 0;
-}
-
-/* the pages the guest wrote, when the provider keeps its log as a bitmap
- * (at 4 GiB that is 16384 words, mostly zero: skip them four at a time) */
+/* the pages the guest wrote, when the provider lists them (gmem.dirty_pfns) */
 static int list_dirty(struct incr *x, const struct gmem *mem)
 {
-	const uint64_t *bits = mem->dirty_bits;
-	uint64_t pages = mem->size / PTS_PAGE_SIZE, words = (pages + 63) / 64;
+	uint64_t pages = mem->size / PTS_PAGE_SIZE;
 	x->ndirty = 0;
-	x->listed = bits != NULL && mem->page_dirty != NULL;
+	x->listed = mem->dirty_pfns != NULL && mem->page_dirty != NULL;
 	if (!x->listed)
 		return 0;
-	if (words > mem->dirty_words)
-		words = mem->dirty_words;
-	for (uint64_t w = 0; w < words; w += 4) {
-		if (w + 4 <= words && (bits[w] | bits[w + 1] | bits[w + 2] | bits[w + 3]) == 0)
-			continue;
-		for (uint64_t k = w; k < w + 4 && k < words; k++)
-			if (bits[k] != 0 && push_dirty(x, k, bits[k], pages) != 0)
-				return -1;
-	}
+	if (walk_grow((void **)&x->dirty, &x->dirty_cap, mem->ndirty_pfns, sizeof *x->dirty) != 0)
+		return -1;
+	for (uint64_t k = 0; k < mem->ndirty_pfns; k++)
+		if (mem->dirty_pfns[k] < pages)
+			x->dirty[x->ndirty++] = mem->dirty_pfns[k];
 	return 0;
 }
 

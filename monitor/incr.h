@@ -59,7 +59,7 @@ struct incr {
 	struct hmap rmap_next; /* key -> the next key on the same frame, 0 at the end */
 	uint64_t pool_nfree, pool_nmissing, pool_nidle; /* sums over cur->pool.page */
 	/* this op */
-	uint64_t *dirty; /* the pages written, when the provider lists them (gmem.dirty_bits) */
+	uint64_t *dirty; /* the pages written, when the provider lists them (gmem.dirty_pfns) */
 	size_t ndirty, dirty_cap;
 	bool listed;
 	struct scope sc;

@@ -241,12 +241,12 @@ int synth_publish_dirty(struct synth *s)
 {
 	if (s->logged == NULL)
 		return -1;
-	memset(s->dirty_bits, 0, sizeof s->dirty_bits);
+	s->ndirty_pfns = 0;
 	for (uint64_t pfn = 0; pfn < SYNTH_RAM >> 12; pfn++)
 		if (logged_dirty(s, pfn << 12))
-			s->dirty_bits[pfn / 64] |= 1ull << (pfn % 64);
-	s->gmem.dirty_bits = s->dirty_bits;
-	s->gmem.dirty_words = sizeof s->dirty_bits / 8;
+			s->dirty_pfns[s->ndirty_pfns++] = pfn;
+	s->gmem.dirty_pfns = s->dirty_pfns;
+	s->gmem.ndirty_pfns = s->ndirty_pfns;
 	return 0;
 }
 

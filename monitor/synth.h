@@ -71,7 +71,8 @@
 struct synth {
 	uint8_t *mem;
 	uint8_t *logged; /* dirty tracking on: guest RAM as the last synth_dirty_reset left it */
-	uint64_t dirty_bits[(SYNTH_RAM >> 12) / 64];
+	uint64_t dirty_pfns[SYNTH_RAM >> 12];
+	uint64_t ndirty_pfns;
 	struct gmem gmem;
 	struct pts_descriptor desc;
 	gpa_t desc_pa, pool_pa, pmap_list_pa, curpmap_pa, pmaps_pa, ledger_pa, ring_pa;
@@ -97,7 +98,7 @@ void synth_free(struct synth *s);
  */
 int synth_track_dirty(struct synth *s);
 void synth_dirty_reset(struct synth *s);
-/* also as a bitmap (gmem.dirty_bits), as of now: call before each check */
+/* also as a list (gmem.dirty_pfns), as of now: call before each check */
 int synth_publish_dirty(struct synth *s);
 void synth_w64_unlogged(struct synth *s, gpa_t pa, uint64_t v);
 

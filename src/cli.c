@@ -66,6 +66,12 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 		}
 		g->cfg.pv_per_page = (unsigned)v;
 		return 1;
+	case OPT_DIRTY_LOG:
+		if (vm_dirty_mode_parse(arg, &g->cfg.dirty_mode) != 0) {
+			usage_error(cmd, "--dirty-log %s: want ring, clear, get or auto", arg);
+			return -1;
+		}
+		return 1;
 	case OPT_ARENA:
 		if (parse_u64(arg, &v) != 0 || v < 1 || v > (1u << 24)) {
 			usage_error(cmd, "--arena %s: want a page count between 1 and 16777216", arg);

@@ -33,7 +33,7 @@ enum {
 	OPT_OPS, OPT_TRACE, OPT_OUT, OPT_KEEP_GOING, OPT_CHECK, OPT_NO_MONITOR,
 	OPT_SEED, OPT_TIME, OPT_PROFILE, OPT_JOBS, OPT_NO_MINIMIZE, OPT_PMAP,
 	OPT_MARKDOWN, OPT_JSON, OPT_HELP, OPT_OUTPUT, OPT_FULL_EVERY, OPT_SEQLEN,
-	OPT_QUIET, OPT_STATS, OPT_PV_PER_PAGE,
+	OPT_QUIET, OPT_STATS, OPT_PV_PER_PAGE, OPT_DIRTY_LOG,
 };
 #define GUEST_LONG_OPTIONS                                            \
 	{ "mem", required_argument, NULL, OPT_MEM },                  \
@@ -42,6 +42,7 @@ enum {
 	{ "console", required_argument, NULL, OPT_CONSOLE },          \
 	{ "arena", required_argument, NULL, OPT_ARENA },              \
 	{ "pv-per-page", required_argument, NULL, OPT_PV_PER_PAGE },  \
+	{ "dirty-log", required_argument, NULL, OPT_DIRTY_LOG },      \
 	{ "help", no_argument, NULL, OPT_HELP }
 
 #define GUEST_OPTIONS_HELP                                                              \
@@ -51,6 +52,8 @@ enum {
 	"  --timeout SEC     end the guest if it makes no progress for SEC s (default 30; 0 = never)\n" \
 	"  --cmdline STR     extra guest kernel command line\n"                              \
 	"  --console FILE    write the guest console to FILE (default: stdout, prefixed)\n" \
+	"  --dirty-log HOW   how KVM reports the pages the guest wrote: ring, clear, get\n"  \
+	"                    or auto (default: ring if KVM has it; docs/performance.md)\n" \
 	"  --help            this text\n"
 
 struct guest_opts {

@@ -31,7 +31,8 @@ static int kvm_fail(char *err, size_t errlen, const char *what)
 	return -1;
 }
 
-int kvm_open_vm(struct vm *vm, uint64_t mem_size, char *err, size_t errlen)
+int kvm_open_vm(struct vm *vm, uint64_t mem_size, const struct vm_config *cfg, char *err,
+		size_t errlen)
 {
 	struct kvm_userspace_memory_region region;
 	int api, mmap_size;
@@ -50,6 +51,8 @@ int kvm_open_vm(struct vm *vm, uint64_t mem_size, char *err, size_t errlen)
 	if (mem_size <= KVM_TSS_GPA && ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_GPA) < 0 &&
 	    errno != ENOTTY && errno != EINVAL)
 		return kvm_fail(err, errlen, "KVM_SET_TSS_ADDR");
+	if (vm_dirty_setup(vm, mem_size, cfg->dirty_mode, cfg->dirty_ring_bytes, err, errlen) < 0)
+		return -1;
 
 	vm->mem.size = mem_size;
 	vm->mem.base = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
@@ -61,7 +64,7 @@ int kvm_open_vm(struct vm *vm, uint64_t mem_size, char *err, size_t errlen)
 	madvise(vm->mem.base, mem_size, MADV_MERGEABLE);
 	region = (struct kvm_userspace_memory_region){
 		.slot = 0,
-		.flags = KVM_MEM_LOG_DIRTY_PAGES, /* snapshot restore copies back dirty pages */
+		.flags = 0, /* dirty logging starts after boot: vm_dirty_start */
 		.guest_phys_addr = 0,
 		.memory_size = mem_size,
 		.userspace_addr = (uint64_t)vm->mem.base,
@@ -81,6 +84,8 @@ int kvm_open_vm(struct vm *vm, uint64_t mem_size, char *err, size_t errlen)
 		vm->run = NULL;
 		return kvm_fail(err, errlen, "mmap kvm_run");
 	}
+	if (vm_dirty_map_vcpu(vm, err, errlen) < 0)
+		return -1;
 	int khz = ioctl(vm->vcpu_fd, KVM_GET_TSC_KHZ, 0);
 	vm->tsc_khz = khz > 0 ? (uint64_t)khz : 0;
 	return 0;

@@ -69,7 +69,7 @@ static int monitor_attach(struct session *s)
 	s->gmem.size = s->vm.mem.size;
 	s->gmem.page_dirty = NULL; /* full: every page counts as written */
 	s->gmem.dirty_ctx = &s->vm;
-	s->gmem.dirty_bits = NULL;
+	s->gmem.dirty_pfns = NULL;
 	s->mon = monitor_create(&s->gmem, s->vm.desc_gpa, &mc, err, sizeof(err));
 	if (s->mon == NULL) {
 		snprintf(s->err, sizeof(s->err), "monitor: %s", err);
@@ -126,6 +126,8 @@ int session_boot(struct session *s, const struct session_config *cfg)
 		.timeout_s = cfg->timeout_s,
 		.console = cfg->console,
 		.console_prefix = cfg->console_prefix,
+		.dirty_mode = cfg->dirty_mode,
+		.dirty_ring_bytes = cfg->dirty_ring_bytes,
 	};
 	char cmdline[VM_CMDLINE_MAX];
 	int rc, n;
@@ -158,6 +160,10 @@ int session_boot(struct session *s, const struct session_config *cfg)
 				continue;
 			if (ring_attach(s) < 0)
 				return EXIT_FINDING;
+			if (vm_dirty_start(&s->vm) != 0) {
+				session_fail(s, "dirty log");
+				return EXIT_INTERNAL;
+			}
 			s->ring->stop_each = cfg->stop_each;
 			s->ring->tsc_khz = s->vm.tsc_khz;
 			if (cfg->snapshot && session_capture(s) != 0)
@@ -220,9 +226,10 @@ enum session_status session_op(struct session *s, struct script_op *sop)
 				session_fail(s, "monitor");
 				return SESSION_ERROR;
 			}
+			full = full || s->vm.dirty_last.all; /* the log lost track: read it all */
 			s->gmem.page_dirty = full ? NULL : vm_page_dirty;
-			s->gmem.dirty_bits = full ? NULL : s->vm.dirty_last; /* the same log, listable */
-			s->gmem.dirty_words = s->vm.dirty_words;
+			s->gmem.dirty_pfns = full ? NULL : s->vm.dirty_last.pfns; /* the same log, listed */
+			s->gmem.ndirty_pfns = s->vm.dirty_last.n;
 		}
 		monitor_clear_violations(s->mon);
 		n = monitor_after_op(s->mon, &sop->op, s->ops_done - 1, text, vm_cr3(&s->vm));

@@ -28,6 +28,8 @@ struct session_config {
 	bool snapshot;   /* capture the VM after boot so session_reset can go back */
 	bool incremental; /* monitor re-reads only pages KVM's dirty log names */
 	unsigned full_every; /* with incremental: a full check every N ops (0 = never) */
+	enum vm_dirty_mode dirty_mode; /* --dirty-log: how KVM reports written pages */
+	uint32_t dirty_ring_bytes;     /* ring size (0: the default); tests make it small */
 };
 
 /* What became of one op. */

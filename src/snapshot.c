@@ -34,8 +34,6 @@ static int complete_pending_io(struct vm *vm)
 
 int vm_snapshot_take(struct vm *vm, struct vm_snapshot *snap)
 {
-	uint64_t pages = vm->mem.size / PTS_PAGE_SIZE;
-
 	memset(snap, 0, sizeof(*snap));
 	if (complete_pending_io(vm) < 0)
 		return -1;
@@ -43,7 +41,6 @@ int vm_snapshot_take(struct vm *vm, struct vm_snapshot *snap)
 	    ioctl(vm->vcpu_fd, KVM_GET_SREGS, &snap->sregs) < 0 ||
 	    ioctl(vm->vcpu_fd, KVM_GET_FPU, &snap->fpu) < 0)
 		return snap_fail(vm, "saving vCPU state");
-	(void)pages;
 	snap->mem = mmap(NULL, vm->mem.size, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (snap->mem == MAP_FAILED) {
@@ -53,7 +50,7 @@ int vm_snapshot_take(struct vm *vm, struct vm_snapshot *snap)
 	/* clear the log first: from here on dirty_since lists what differs */
 	if (vm_dirty_sync(vm) < 0)
 		return -1;
-	memset(vm->dirty_since, 0, vm->dirty_words * sizeof(uint64_t));
+	vm_dirty_since_clear(vm);
 	memcpy(snap->mem, vm->mem.base, vm->mem.size);
 	snap->valid = true;
 	return 0;
@@ -79,16 +76,14 @@ int vm_snapshot_restore(struct vm *vm, struct vm_snapshot *snap, uint64_t host_g
 	if (complete_pending_io(vm) < 0 || vm_dirty_sync(vm) < 0)
 		return -1;
 	snap->pages_restored = 0;
-	for (uint64_t w = 0; w < vm->dirty_words; w++) {
-		uint64_t bits = vm->dirty_since[w];
-		vm->dirty_since[w] = 0;
-		while (bits != 0) {
-			uint64_t pfn = w * 64 + (uint64_t)__builtin_ctzll(bits);
-			bits &= bits - 1;
-			if (pfn < pages)
-				copy_back(vm, snap, pfn);
-		}
-	}
+	if (vm->dirty_since.all) /* the log lost track: put everything back */
+		for (uint64_t pfn = 0; pfn < pages; pfn++)
+			copy_back(vm, snap, pfn);
+	else
+		for (uint64_t i = 0; i < vm->dirty_since.n; i++)
+			if (vm->dirty_since.pfns[i] < pages)
+				copy_back(vm, snap, vm->dirty_since.pfns[i]);
+	vm_dirty_since_clear(vm);
 	/* the host's own writes (ring slots) are not in KVM's log */
 	if (host_len != 0 && host_gpa < vm->mem.size) {
 		uint64_t end = host_gpa + host_len > vm->mem.size ? vm->mem.size : host_gpa + host_len;

@@ -52,7 +52,7 @@ int vm_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg
 	vm->timeout_s = cfg->timeout_s;
 	vm->cons.out = cfg->console;
 	vm->cons.prefix = cfg->console_prefix;
-	if (kvm_open_vm(vm, (uint64_t)cfg->mem_mib << 20, err, errlen) < 0)
+	if (kvm_open_vm(vm, (uint64_t)cfg->mem_mib << 20, cfg, err, errlen) < 0)
 		return EXIT_INTERNAL;
 	if (elf_load(guest_path, &vm->mem, &img, err, errlen) < 0)
 		return EXIT_USAGE;
@@ -128,6 +128,10 @@ static enum vm_event exit_reason(struct vm *vm)
 		return VM_EV_KVM_ERROR;
 	case KVM_EXIT_INTR:
 		return VM_EV_NONE;
+	case KVM_EXIT_DIRTY_RING_FULL:
+		/* keep what the ring holds for the next sync, then let KVM go on */
+		vm->ring_full_exits++;
+		return vm_dirty_harvest(vm, true) == 0 ? VM_EV_NONE : VM_EV_KVM_ERROR;
 	default:
 		snprintf(vm->error, sizeof(vm->error), "unexpected KVM exit reason %u",
 			 run->exit_reason);

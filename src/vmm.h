@@ -84,6 +84,24 @@ enum vm_event {
 #include <signal.h>
 extern volatile sig_atomic_t vm_interrupted;
 
+/* How the VMM learns which pages the guest wrote (dirty.c). */
+enum vm_dirty_mode {
+	VM_DIRTY_AUTO = 0, /* ring if KVM has it, else clear, else get */
+	VM_DIRTY_RING,     /* KVM_CAP_DIRTY_LOG_RING */
+	VM_DIRTY_CLEAR,    /* KVM_GET_DIRTY_LOG + KVM_CLEAR_DIRTY_LOG (manual protect) */
+	VM_DIRTY_GET,      /* KVM_GET_DIRTY_LOG alone */
+};
+
+/* A set of page frame numbers: a bitmap to test, a list to walk. */
+struct pfn_set {
+	uint64_t *bits;
+	uint64_t *pfns;
+	uint64_t n, cap;
+	bool all; /* the log lost entries: any page may be in the set */
+};
+
+struct kvm_dirty_gfn;
+
 struct vm {
 	int kvm_fd, vm_fd, vcpu_fd;
 	struct kvm_run *run;
@@ -102,11 +120,19 @@ struct vm {
 	unsigned timeout_s;
 	volatile int timed_out;
 
-	/* KVM dirty log: one owner of KVM_GET_DIRTY_LOG (vm_dirty_sync) */
-	uint64_t *dirty_last;  /* pages the guest wrote since the previous sync */
-	uint64_t *dirty_since; /* pages written since the snapshot (restore set) */
+	/* KVM dirty log (dirty.c is its only user) */
+	enum vm_dirty_mode dirty_mode;  /* the backend in use, never AUTO */
+	bool dirty_logging;             /* vm_dirty_start has run */
+	struct kvm_dirty_gfn *dirty_ring; /* ring: shared with KVM */
+	uint32_t ring_entries, ring_bytes, ring_fetch;
+	bool ring_resync;               /* the ring overflowed: find KVM's index again */
+	unsigned ring_idle_fulls;       /* "full" exits in a row with nothing in the ring */
+	uint64_t *dirty_scratch;        /* clear/get: KVM's bitmap */
+	struct pfn_set dirty_fresh;     /* harvested, not yet published */
+	struct pfn_set dirty_last;      /* the guest's writes between the last two syncs */
+	struct pfn_set dirty_since;     /* written since the snapshot (restore set) */
 	uint64_t dirty_words;
-	uint64_t dirty_syncs;
+	uint64_t dirty_syncs, dirty_harvests, dirty_harvest_ns, ring_full_exits, ring_overflows;
 };
 
 struct vm_config {
@@ -115,6 +141,8 @@ struct vm_config {
 	const char *cmdline;
 	FILE *console;
 	const char *console_prefix;
+	enum vm_dirty_mode dirty_mode;
+	uint32_t dirty_ring_bytes; /* 0: 1 MiB, or what KVM allows */
 };
 
 /* Create the VM, load the guest, set up PVH boot.  Returns EXIT_USAGE for a
@@ -129,10 +157,23 @@ const char *vm_event_name(enum vm_event ev);
 void vm_dump_regs(struct vm *vm, FILE *f);
 uint64_t vm_cr3(struct vm *vm);
 
-/* dirty.c: fetch KVM's dirty log (and clear it) into dirty_last, OR it
- * into dirty_since; vm_page_dirty reads dirty_last. */
-int vm_dirty_init(struct vm *vm);
+/* dirty.c: vm_dirty_setup right after KVM_CREATE_VM (before the memslot and
+ * the vCPU), vm_dirty_map_vcpu after the vCPU, vm_dirty_start when the log
+ * is first needed (after boot).  vm_dirty_harvest moves what
+ * KVM logged into dirty_fresh (the run loop calls it when the ring fills);
+ * vm_dirty_sync harvests and publishes: dirty_last = the pages written since
+ * the previous sync, also added to dirty_since.  vm_page_dirty tests
+ * dirty_last.  A set whose `all` is set lost track (a dirty ring that
+ * overflowed): treat every page as written. */
+const char *vm_dirty_mode_name(enum vm_dirty_mode m);
+int vm_dirty_mode_parse(const char *s, enum vm_dirty_mode *out);
+int vm_dirty_setup(struct vm *vm, uint64_t mem_size, enum vm_dirty_mode want, uint32_t ring_bytes,
+		   char *err, size_t errlen);
+int vm_dirty_map_vcpu(struct vm *vm, char *err, size_t errlen);
+int vm_dirty_start(struct vm *vm);
+int vm_dirty_harvest(struct vm *vm, bool ring_full);
 int vm_dirty_sync(struct vm *vm);
+void vm_dirty_since_clear(struct vm *vm);
 bool vm_page_dirty(void *vm, uint64_t gpa); /* struct gmem page_dirty hook */
 void vm_dirty_free(struct vm *vm);
 
@@ -153,7 +194,8 @@ int vm_snapshot_restore(struct vm *vm, struct vm_snapshot *snap, uint64_t host_g
 void vm_snapshot_free(struct vm *vm, struct vm_snapshot *snap);
 
 /* kvm.c */
-int kvm_open_vm(struct vm *vm, uint64_t mem_size, char *err, size_t errlen);
+int kvm_open_vm(struct vm *vm, uint64_t mem_size, const struct vm_config *cfg, char *err,
+		size_t errlen);
 int x86_setup_cpuid(struct vm *vm, char *err, size_t errlen);
 int x86_setup_pvh_regs(struct vm *vm, uint64_t entry, uint64_t start_info, char *err,
 		       size_t errlen);
