@@ -120,6 +120,7 @@ static int prefill(struct session *s, const struct bench_size *z)
 struct cell {
 	double ops_per_s;
 	double check_us_median;
+	double harvest_us_per_op; /* the dirty-log harvest's share of the check */
 	uint64_t ops;
 	uint64_t findings;
 };
@@ -139,6 +140,7 @@ static int run_mode(struct session *s, int mode, const struct script *stream, ui
 	}
 	memcpy(ops, stream->ops, n * sizeof(*ops));
 	memset(c, 0, sizeof(*c));
+	uint64_t harvest0 = s->vm.dirty_harvest_ns;
 	if ((mode == MODE_FULL || mode == MODE_INCR) && session_monitor_start(s, mode == MODE_INCR) != 0)
 		rc = -1;
 	if (mode == MODE_NOSTOP)
@@ -160,6 +162,7 @@ static int run_mode(struct session *s, int mode, const struct script *stream, ui
 	c->ops = n;
 	c->ops_per_s = n / ((now_ns() - t0) / 1e9);
 	c->check_us_median = (mode == MODE_FULL || mode == MODE_INCR) ? median_u64(check, n) / 1e3 : 0;
+	c->harvest_us_per_op = mode == MODE_INCR ? (s->vm.dirty_harvest_ns - harvest0) / 1e3 / n : 0;
 	session_monitor_stop(s);
 	session_set_stop_each(s, true);
 	free(ops);
@@ -255,6 +258,8 @@ static bool size_wanted(const struct bench_opts *o, const char *name)
 	return false;
 }
 
+static enum vm_dirty_mode backend_used = VM_DIRTY_AUTO;
+
 static int bench_size(const struct bench_opts *o, const struct bench_size *z, json_t *cells,
 		      double *rvb)
 {
@@ -278,6 +283,9 @@ static int bench_size(const struct bench_opts *o, const struct bench_size *z, js
 		session_destroy(&s);
 		return EXIT_INTERNAL;
 	}
+	if (backend_used == VM_DIRTY_AUTO)
+		printf("  dirty log: %s\n", vm_dirty_mode_name(s.vm.dirty_mode));
+	backend_used = s.vm.dirty_mode;
 	stream = bench_stream(o, z->arena);
 	for (int m = 0; m < MODE_COUNT && stream != NULL; m++) {
 		struct cell c;
@@ -292,10 +300,12 @@ static int bench_size(const struct bench_opts *o, const struct bench_size *z, js
 		       mode_names[m], c.ops_per_s, c.check_us_median, (unsigned long long)c.ops,
 		       c.findings ? ", FINDINGS" : "");
 		fflush(stdout);
-		json_array_append_new(cells, json_pack("{s:s, s:s, s:f, s:f, s:I}", "size", z->name,
-						       "mode", mode_names[m], "ops_per_s", c.ops_per_s,
-						       "check_us_median", c.check_us_median, "ops",
-						       (json_int_t)c.ops));
+		json_t *cell = json_pack("{s:s, s:s, s:f, s:f, s:I}", "size", z->name, "mode",
+					 mode_names[m], "ops_per_s", c.ops_per_s, "check_us_median",
+					 c.check_us_median, "ops", (json_int_t)c.ops);
+		if (m == MODE_INCR)
+			json_object_set_new(cell, "harvest_us_per_op", json_real(c.harvest_us_per_op));
+		json_array_append_new(cells, cell);
 	}
 	if (rvb != NULL && rc == 0 && stream != NULL) {
 		cfg.snapshot = true;
@@ -306,12 +316,71 @@ static int bench_size(const struct bench_opts *o, const struct bench_size *z, js
 	return rc;
 }
 
+/*
+ * The three ways of asking KVM for the dirty pages, each in its own VM (the
+ * backend is fixed when the VM is made): the same ops with the incremental
+ * check, at the smallest and the largest size asked for, without prefill.
+ */
+static int bench_dirty_logs(const struct bench_opts *o, json_t *out)
+{
+	static const enum vm_dirty_mode backends[] = { VM_DIRTY_RING, VM_DIRTY_CLEAR, VM_DIRTY_GET };
+	const struct bench_size *pick[2] = { NULL, NULL };
+	uint64_t ops = o->ops < 300 ? o->ops : 300;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		if (size_wanted(o, sizes[i].name)) {
+			if (pick[0] == NULL)
+				pick[0] = &sizes[i];
+			else
+				pick[1] = &sizes[i];
+		}
+	for (int k = 0; k < 2 && pick[k] != NULL; k++) {
+		const struct bench_size *z = pick[k];
+		struct script *stream = bench_stream(o, z->arena);
+		for (size_t b = 0; b < 3 && stream != NULL; b++) {
+			struct session_config cfg = o->g.cfg;
+			struct session s;
+			struct cell c;
+			cfg.mem_mib = z->mem_mib;
+			cfg.arena_pages = z->arena;
+			cfg.ring = cfg.stop_each = cfg.snapshot = true;
+			cfg.monitor = false;
+			cfg.timeout_s = 0;
+			cfg.console = NULL;
+			cfg.dirty_mode = backends[b];
+			fprintf(stderr, "bench %s: dirty log %s: booting\n", z->name,
+				vm_dirty_mode_name(backends[b]));
+			if (session_boot(&s, &cfg) != 0 || run_mode(&s, MODE_INCR, stream, ops, &c) != 0) {
+				/* a KVM without this backend: say so and go on */
+				printf("  %-4s  dirty log %-5s  unavailable: %s\n", z->name,
+				       vm_dirty_mode_name(backends[b]), s.err[0] ? s.err : s.vm.error);
+				session_destroy(&s);
+				continue;
+			}
+			printf("  %-4s  dirty log %-5s  check median %7.1f us   harvest %7.1f us/op   "
+			       "(%llu ops)\n",
+			       z->name, vm_dirty_mode_name(backends[b]), c.check_us_median,
+			       c.harvest_us_per_op, (unsigned long long)c.ops);
+			fflush(stdout);
+			json_array_append_new(out, json_pack("{s:s, s:s, s:f, s:f, s:f, s:I}", "size", z->name,
+							     "backend", vm_dirty_mode_name(backends[b]),
+							     "ops_per_s", c.ops_per_s, "check_us_median",
+							     c.check_us_median, "harvest_us_per_op",
+							     c.harvest_us_per_op, "ops", (json_int_t)c.ops));
+			session_destroy(&s);
+		}
+		script_free(stream);
+	}
+	return 0;
+}
+
 static const char bench_help[] =
 	"usage: ptshadow bench [OPTIONS] GUEST.elf\n"
 	"\n"
 	"Time one generated op stream with no per-op stop, per-op stop without the\n"
 	"monitor, the full check and the incremental check, at 64 MiB, 1 GiB and 4 GiB\n"
-	"(state built first), plus reset against boot and one job against two.\n"
+	"(state built first), plus reset against boot and one job against two, and\n"
+	"the three dirty-log backends (ring, clear, get) at the smallest and largest size.\n"
 	"\n"
 	"options:\n"
 	"  --ops N           ops in the stream (default 1000)\n"
@@ -333,6 +402,7 @@ int cmd_bench(int argc, char **argv)
 	struct bench_opts o = { .json = "bench.json", .ops = 1000, .seed = 1 };
 	json_t *root, *cells;
 	double rvb = 0, jr = 0;
+	json_t *dirty_logs = json_array();
 	char err[256];
 	int opt, rc = 0;
 
@@ -378,12 +448,16 @@ int cmd_bench(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]) && rc == 0; i++)
 		if (size_wanted(&o, sizes[i].name))
 			rc = bench_size(&o, &sizes[i], cells, i == 0 ? &rvb : NULL);
+	if (rc == 0)
+		rc = bench_dirty_logs(&o, dirty_logs);
 	if (rc == 0) {
 		jr = jobs_ratio(&o);
 		printf("  reset vs boot: a reset is %.0fx faster than a fresh boot\n", rvb);
 		printf("  jobs: 2 jobs give %.2fx the ops/s of 1 job\n", jr);
 	}
 	json_object_set_new(root, "cells", cells);
+	json_object_set_new(root, "dirty_log", json_string(vm_dirty_mode_name(backend_used)));
+	json_object_set_new(root, "dirty_logs", dirty_logs);
 	json_object_set_new(root, "reset_vs_boot", json_real(rvb));
 	json_object_set_new(root, "jobs2_vs_jobs1", json_real(jr));
 	json_object_set_new(root, "ops", json_integer((json_int_t)o.ops));

@@ -218,75 +218,135 @@ int vm_dirty_start(struct vm *vm)
 /* ---- harvest: what KVM knows, into dirty_fresh */
 
 /*
- * KVM pushes one ring entry per logged write, and this KVM (it emulates the
- * guest kernel) logs every store, so one `rep stos` can push past the ring's
- * soft limit before KVM stops the vCPU: the ring overflows, its oldest
- * entries are overwritten, and after the reset KVM's next entry lands k slots
- * past ours, behind a hole of invalid ones.  So a harvest that finds every
- * slot dirty marks the log incomplete (`all`) and, at a later harvest, finds
- * the first dirty slot again and hands the hole back to KVM as harvested.
+ * The dirty ring.  KVM pushes one entry per logged write (slot, page) at its
+ * index D, and once the ring passes its soft limit it is meant to stop the
+ * vCPU with KVM_EXIT_DIRTY_RING_FULL.  We read entries from our index `fetch`,
+ * mark them F_RESET, and KVM_RESET_DIRTY_RINGS walks the marked slots from its
+ * own index R (== fetch) and hands them back.
+ *
+ * This KVM logs every store of the guest kernel it emulates and does not stop
+ * the vCPU in time (one `rep stosq` pushes 512 entries at once, an op batch
+ * thousands), so the ring overflows: KVM writes over entries we have not read
+ * (every slot is dirty when we look: the log lost pages and says so with
+ * `all`), and afterwards D is no longer where we expect it.  Pushes since our
+ * last reset always form one circular run of dirty slots ending at D, so after
+ * an overflow (`ring_suspect`) a harvest scans the whole ring, reads the run,
+ * hands back every slot from fetch to the run's end (the clean ones before it
+ * too: KVM counts them) and clears the flags of run slots it did not hand back
+ * (KVM counts them free).  D - R may still be whole rings too many, which
+ * shows as a "full" exit with little in the ring: then one more ring of clean
+ * slots is handed back.
  */
-static int ring_resync(struct vm *vm)
+static struct kvm_dirty_gfn *slot_at(const struct vm *vm, uint32_t i)
 {
-	struct kvm_dirty_gfn *ring = vm->dirty_ring;
-	uint32_t d;
+	return &vm->dirty_ring[i % vm->ring_entries];
+}
 
-	for (d = 0; d < vm->ring_entries; d++)
-		if (__atomic_load_n(&ring[(vm->ring_fetch + d) % vm->ring_entries].flags,
-				    __ATOMIC_ACQUIRE) & KVM_DIRTY_GFN_F_DIRTY)
-			break;
-	if (d == vm->ring_entries)
-		return 0; /* nothing pushed since: try again later */
+static bool slot_dirty(const struct vm *vm, uint32_t i)
+{
+	return __atomic_load_n(&slot_at(vm, i)->flags, __ATOMIC_ACQUIRE) & KVM_DIRTY_GFN_F_DIRTY;
+}
+
+static void slot_set(struct vm *vm, uint32_t i, uint32_t flags)
+{
+	__atomic_store_n(&slot_at(vm, i)->flags, flags, __ATOMIC_RELEASE);
+}
+
+static int slot_take(struct vm *vm, uint32_t i)
+{
+	const struct kvm_dirty_gfn *e = slot_at(vm, i);
+	uint64_t pages = vm->mem.size / PTS_PAGE_SIZE;
+
+	/* slot 0 is all of RAM: anything else is a KVM fault, not the guest's */
+	if (e->slot != 0 || e->offset >= pages) {
+		snprintf(vm->error, sizeof(vm->error),
+			 "dirty ring names slot %u page %llu (RAM has %llu pages)", e->slot,
+			 (unsigned long long)e->offset, (unsigned long long)pages);
+		return -1;
+	}
+	if (pfn_set_add(&vm->dirty_fresh, e->offset) != 0) {
+		snprintf(vm->error, sizeof(vm->error), "dirty log: out of memory");
+		return -1;
+	}
+	vm->ring_entries_read++;
+	return 0;
+}
+
+static int ring_reset(struct vm *vm, uint32_t d)
+{
 	for (uint32_t i = 0; i < d; i++)
-		__atomic_store_n(&ring[(vm->ring_fetch + i) % vm->ring_entries].flags,
-				 KVM_DIRTY_GFN_F_RESET, __ATOMIC_RELEASE);
+		slot_set(vm, vm->ring_fetch + i, KVM_DIRTY_GFN_F_RESET);
 	vm->ring_fetch += d;
-	vm->ring_resync = false;
-	return d;
+	if (d != 0 && ioctl(vm->vm_fd, KVM_RESET_DIRTY_RINGS, 0) < 0)
+		return harvest_fail(vm, "KVM_RESET_DIRTY_RINGS");
+	return 0;
+}
+
+/* in step: the new entries start at fetch; how many slots to hand back */
+static int ring_read_in_step(struct vm *vm, uint32_t *d)
+{
+	uint32_t n = vm->ring_entries, got;
+
+	for (got = 0; got < n && slot_dirty(vm, vm->ring_fetch + got); got++)
+		if (slot_take(vm, vm->ring_fetch + got) != 0)
+			return -1;
+	*d = got;
+	return 0;
+}
+
+/* after an overflow: find the run of new entries wherever it is */
+static int ring_read_anywhere(struct vm *vm, uint32_t *d)
+{
+	uint32_t n = vm->ring_entries, ndirty = 0, end = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (!slot_dirty(vm, vm->ring_fetch + i))
+			continue;
+		if (slot_take(vm, vm->ring_fetch + i) != 0)
+			return -1;
+		ndirty++;
+		if (!slot_dirty(vm, vm->ring_fetch + i + 1))
+			end = i + 1; /* the run's end: where KVM pushes next */
+	}
+	if (ndirty == 0 || ndirty == n) {
+		*d = ndirty;
+		return 0;
+	}
+	/* run slots past its end wrapped over fetch: KVM counts them free */
+	for (uint32_t i = end; i < n; i++)
+		if (slot_dirty(vm, vm->ring_fetch + i))
+			slot_set(vm, vm->ring_fetch + i, 0);
+	vm->ring_suspect = false;
+	*d = end;
+	return 0;
 }
 
 static int harvest_ring(struct vm *vm, bool ring_full)
 {
-	struct kvm_dirty_gfn *ring = vm->dirty_ring;
-	uint64_t pages = vm->mem.size / PTS_PAGE_SIZE;
-	uint32_t got = 0, skipped = 0;
+	uint32_t n = vm->ring_entries, d;
 
-	if (vm->ring_resync)
-		skipped = (uint32_t)ring_resync(vm);
-	for (; got < vm->ring_entries; got++) {
-		struct kvm_dirty_gfn *e = &ring[vm->ring_fetch % vm->ring_entries];
-		if ((__atomic_load_n(&e->flags, __ATOMIC_ACQUIRE) & KVM_DIRTY_GFN_F_DIRTY) == 0)
-			break;
-		/* slot 0 is all of RAM: anything else is a KVM fault, not the guest's */
-		if (e->slot != 0 || e->offset >= pages) {
-			snprintf(vm->error, sizeof(vm->error),
-				 "dirty ring names slot %u page %llu (RAM has %llu pages)", e->slot,
-				 (unsigned long long)e->offset, (unsigned long long)pages);
-			return -1;
-		}
-		if (pfn_set_add(&vm->dirty_fresh, e->offset) != 0) {
-			snprintf(vm->error, sizeof(vm->error), "dirty log: out of memory");
-			return -1;
-		}
-		__atomic_store_n(&e->flags, KVM_DIRTY_GFN_F_RESET, __ATOMIC_RELEASE);
-		vm->ring_fetch++;
-	}
-	if (got == vm->ring_entries) { /* every slot dirty: entries may be lost */
+	if ((vm->ring_suspect ? ring_read_anywhere(vm, &d) : ring_read_in_step(vm, &d)) != 0)
+		return -1;
+	if (d == n) { /* every slot dirty: entries were overwritten */
 		vm->dirty_fresh.all = true;
-		vm->ring_resync = true;
+		vm->ring_suspect = true;
 		vm->ring_overflows++;
 	}
-	if ((got != 0 || skipped != 0) && ioctl(vm->vm_fd, KVM_RESET_DIRTY_RINGS, 0) < 0)
-		return harvest_fail(vm, "KVM_RESET_DIRTY_RINGS");
-	/* KVM says full but shows nothing: it overflowed by more than we can find */
-	vm->ring_idle_fulls = ring_full && got == 0 && skipped == 0 ? vm->ring_idle_fulls + 1 : 0;
-	if (vm->ring_idle_fulls > 2) {
+	if (ring_reset(vm, d) != 0)
+		return -1;
+	if (!ring_full || d >= n / 2) {
+		vm->ring_idle_fulls = 0;
+		return 0;
+	}
+	/* "full" with less than half a ring to read: KVM counts a ring too many */
+	if (++vm->ring_idle_fulls > 64) {
 		snprintf(vm->error, sizeof(vm->error),
-			 "dirty ring: KVM reports it full but it holds no entry (lost its place; "
-			 "try --dirty-log clear)");
+			 "dirty ring: KVM still reports it full after %u empty rings were handed "
+			 "back (try --dirty-log clear)",
+			 vm->ring_idle_fulls - 1);
 		return -1;
 	}
-	return 0;
+	return ring_reset(vm, n); /* clean slots: nothing unread is lost */
 }
 
 static int harvest_bitmap(struct vm *vm)
@@ -340,6 +400,13 @@ int vm_dirty_harvest(struct vm *vm, bool ring_full)
 	vm->dirty_harvests++;
 	vm->dirty_harvest_ns += now_ns() - t0;
 	return rc;
+}
+
+int vm_dirty_poll(struct vm *vm)
+{
+	if (vm->dirty_mode != VM_DIRTY_RING || !vm->dirty_logging)
+		return 0;
+	return vm_dirty_harvest(vm, false);
 }
 
 int vm_dirty_sync(struct vm *vm)

@@ -366,6 +366,10 @@ enum session_status session_run_batch(struct session *s, struct script_op *ops, 
 				session_fail(s, "guest");
 				return status_of_event(s, ev);
 			}
+			if (vm_dirty_poll(&s->vm) != 0) {
+				session_fail(s, "dirty log");
+				return SESSION_ERROR;
+			}
 		}
 		for (size_t i = 0; i < k; i++) {
 			const struct pts_op *slot = &r->slots[(head + i) % PTS_RING_SLOTS];

@@ -125,7 +125,7 @@ struct vm {
 	bool dirty_logging;             /* vm_dirty_start has run */
 	struct kvm_dirty_gfn *dirty_ring; /* ring: shared with KVM */
 	uint32_t ring_entries, ring_bytes, ring_fetch;
-	bool ring_resync;               /* the ring overflowed: find KVM's index again */
+	bool ring_suspect;              /* the ring overflowed: find KVM's index again */
 	unsigned ring_idle_fulls;       /* "full" exits in a row with nothing in the ring */
 	uint64_t *dirty_scratch;        /* clear/get: KVM's bitmap */
 	struct pfn_set dirty_fresh;     /* harvested, not yet published */
@@ -133,6 +133,7 @@ struct vm {
 	struct pfn_set dirty_since;     /* written since the snapshot (restore set) */
 	uint64_t dirty_words;
 	uint64_t dirty_syncs, dirty_harvests, dirty_harvest_ns, ring_full_exits, ring_overflows;
+	uint64_t ring_entries_read;      /* ring entries harvested (one per logged store here) */
 };
 
 struct vm_config {
@@ -172,6 +173,9 @@ int vm_dirty_setup(struct vm *vm, uint64_t mem_size, enum vm_dirty_mode want, ui
 int vm_dirty_map_vcpu(struct vm *vm, char *err, size_t errlen);
 int vm_dirty_start(struct vm *vm);
 int vm_dirty_harvest(struct vm *vm, bool ring_full);
+/* ring only: read it now (between op batches) so that it is less likely to
+ * overflow before the next sync; a no-op for the bitmap backends */
+int vm_dirty_poll(struct vm *vm);
 int vm_dirty_sync(struct vm *vm);
 void vm_dirty_since_clear(struct vm *vm);
 bool vm_page_dirty(void *vm, uint64_t gpa); /* struct gmem page_dirty hook */

@@ -1,0 +1,296 @@
+/* tests/unit/test_dirty.c - the three ways of asking KVM which pages the
+ * guest wrote (--dirty-log ring|clear|get) name the same pages after every
+ * op, the published log's bitmap and list agree, and a dirty ring that
+ * overflows inside one op is noticed (that op is checked in full) and picked
+ * up again, with the same results and findings as the bitmap backends.
+ */
+#include "runner.h"
+#include "session.h"
+#include "testutil.h"
+
+static const char script_text[] =
+	"create a\n"
+	"create b\n"
+	"enter a 0x400000 pg1 rw\n"
+	"enter a 0x401000 pg2 rw\n"
+	"enter b 0x7fffffffe000 pg1 r wired\n"
+	"touch a 0x400000 w\n"
+	"zero pg3\n"
+	"copy pg3 pg4\n"
+	"is_modified pg1\n"
+	"page_protect pg1 r\n"
+	"zero pg5\n"
+	"touch a 0x401000 w\n"
+	"remove a 0x400000 0x402000\n"
+	"is_modified pg2\n"
+	"kenter k+0x2000 pg3 rw\n"
+	"zero pg6\n"
+	"enter b 0x10000000 pg6 rw\n"
+	"zero pg7\n"
+	"destroy a\n"
+	"collect b\n";
+
+static struct script *parse(const char *text)
+{
+	struct script *sc = NULL;
+	char err[512];
+
+	ck_assert_msg(script_parse_string("<test>", text, strlen(text), NULL, &sc, err, sizeof(err)) == 0,
+		      "%s", err);
+	return sc;
+}
+
+static void config(struct session_config *cfg, const char *guest, enum vm_dirty_mode mode)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->guest = guest;
+	cfg->mem_mib = 64;
+	cfg->timeout_s = 60;
+	cfg->arena_pages = 64;
+	cfg->pv_per_page = 8;
+	cfg->ring = true;
+	cfg->stop_each = true;
+	cfg->monitor = true;
+	cfg->incremental = true;
+	cfg->dirty_mode = mode;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* the published log, sorted; its bitmap holds exactly its list */
+static size_t logged(const struct vm *vm, uint64_t *out, size_t max)
+{
+	const struct pfn_set *p = &vm->dirty_last;
+	uint64_t bits = 0;
+
+	ck_assert_uint_le(p->n, max);
+	for (uint64_t w = 0; w < vm->dirty_words; w++)
+		bits += (uint64_t)__builtin_popcountll(p->bits[w]);
+	ck_assert_uint_eq(bits, p->n);
+	for (uint64_t i = 0; i < p->n; i++) {
+		ck_assert(vm_page_dirty((void *)vm, p->pfns[i] * PTS_PAGE_SIZE));
+		out[i] = p->pfns[i];
+	}
+	qsort(out, p->n, sizeof(*out), cmp_u64);
+	return p->n;
+}
+
+#define MAXLOG 4096
+struct trace {
+	size_t nops;
+	size_t n[64];
+	uint64_t pfn[64][MAXLOG];
+	bool all[64];
+	char result[64][32];
+	uint64_t overflows, full_exits;
+	size_t violations;
+};
+
+static void run_trace(enum vm_dirty_mode mode, uint32_t ring_bytes, struct trace *t)
+{
+	struct session_config cfg;
+	struct session *s = calloc(1, sizeof(*s));
+	struct script *sc = parse(script_text);
+
+	ck_assert_ptr_nonnull(s);
+	memset(t, 0, sizeof(*t));
+	config(&cfg, tu_guest(), mode);
+	cfg.dirty_ring_bytes = ring_bytes;
+	ck_assert_int_eq(session_boot(s, &cfg), 0);
+	ck_assert_int_eq(s->vm.dirty_mode, mode);
+	ck_assert_uint_le(sc->n_ops, 64);
+	for (size_t i = 0; i < sc->n_ops; i++) {
+		enum session_status st = session_op(s, &sc->ops[i]);
+		ck_assert_msg(st == SESSION_OK || st == SESSION_VIOLATION, "op %zu: %s", i, s->err);
+		t->violations += session_nviolations(s);
+		t->all[i] = s->vm.dirty_last.all;
+		t->n[i] = logged(&s->vm, t->pfn[i], MAXLOG);
+		result_format(sc->ops[i].op.result, sc->ops[i].op.value, t->result[i], sizeof(t->result[i]));
+	}
+	t->nops = sc->n_ops;
+	t->overflows = s->vm.ring_overflows;
+	t->full_exits = s->vm.ring_full_exits;
+	session_destroy(s);
+	free(s);
+	script_free(sc);
+}
+
+static void same_pages(const struct trace *a, const struct trace *b, const char *what)
+{
+	ck_assert_uint_eq(a->nops, b->nops);
+	for (size_t i = 0; i < a->nops; i++) {
+		ck_assert_msg(strcmp(a->result[i], b->result[i]) == 0, "%s: op %zu: %s vs %s", what, i,
+			      a->result[i], b->result[i]);
+		if (a->all[i] || b->all[i])
+			continue; /* one side lost track and said so */
+		ck_assert_msg(a->n[i] == b->n[i], "%s: op %zu: %zu pages vs %zu", what, i, a->n[i], b->n[i]);
+		ck_assert_msg(memcmp(a->pfn[i], b->pfn[i], a->n[i] * sizeof(uint64_t)) == 0,
+			      "%s: op %zu: different pages", what, i);
+	}
+	ck_assert_uint_eq(a->violations, b->violations);
+}
+
+START_TEST(backends_name_the_same_pages)
+{
+	static struct trace ring, clear, get;
+
+	if (!tu_have_kvm()) {
+		tu_skip("backends_name_the_same_pages", "no /dev/kvm");
+		return;
+	}
+	run_trace(VM_DIRTY_RING, 0, &ring);
+	run_trace(VM_DIRTY_CLEAR, 0, &clear);
+	run_trace(VM_DIRTY_GET, 0, &get);
+	ck_assert_uint_eq(ring.overflows, 0);
+	for (size_t i = 0; i < ring.nops; i++) {
+		ck_assert(!ring.all[i] && !clear.all[i] && !get.all[i]);
+		ck_assert_msg(ring.n[i] > 0, "op %zu: the guest wrote nothing?", i);
+	}
+	same_pages(&ring, &clear, "ring vs clear");
+	same_pages(&clear, &get, "clear vs get");
+}
+END_TEST
+
+/* a 512-entry ring: a `zero` pushes about 545 entries (this KVM logs every
+ * store, and 512 of them come from one `rep stosq` it does not interrupt),
+ * so the ring overflows inside ops */
+START_TEST(small_ring_overflows_and_recovers)
+{
+	static struct trace small, clear;
+	size_t lost = 0;
+
+	if (!tu_have_kvm()) {
+		tu_skip("small_ring_overflows_and_recovers", "no /dev/kvm");
+		return;
+	}
+	run_trace(VM_DIRTY_RING, 8192, &small);
+	run_trace(VM_DIRTY_CLEAR, 0, &clear);
+	ck_assert_uint_gt(small.overflows, 0);
+	for (size_t i = 0; i < small.nops; i++)
+		lost += small.all[i];
+	ck_assert_uint_eq(lost, small.overflows);
+	same_pages(&small, &clear, "small ring vs clear");
+}
+END_TEST
+
+/* Many ops without a stop fill a 4,096-entry ring several times: KVM stops
+ * the vCPU (the run loop reads the ring) or, often here, overflows it.  What
+ * the ring names then is either every page the bitmap names or marked lost,
+ * and the ops after it name exactly the bitmap's pages again. */
+struct batch_trace {
+	size_t n[8];
+	uint64_t pfn[8][MAXLOG];
+	bool all[8];
+	uint64_t full_exits, overflows;
+};
+
+static void batch_pages(enum vm_dirty_mode mode, uint32_t ring_bytes, struct batch_trace *t)
+{
+	struct session_config cfg;
+	struct session *s = calloc(1, sizeof(*s));
+	struct script_op ops[200];
+
+	ck_assert_ptr_nonnull(s);
+	memset(t, 0, sizeof(*t));
+	config(&cfg, tu_guest(), mode);
+	cfg.monitor = false;
+	cfg.dirty_ring_bytes = ring_bytes;
+	ck_assert_int_eq(session_boot(s, &cfg), 0);
+	ck_assert_int_eq(vm_dirty_sync(&s->vm), 0);
+	memset(ops, 0, sizeof(ops));
+	ops[0].op.kind = PTS_OP_CREATE;
+	for (unsigned i = 1; i < 200; i++) {
+		ops[i].op.kind = i % 4 == 0 ? PTS_OP_ZERO : PTS_OP_ENTER;
+		ops[i].op.va = 0x400000 + (uint64_t)i * 0x201000; /* a new table now and then */
+		ops[i].op.page = i % 64;
+		ops[i].op.prot = PTS_PROT_READ | PTS_PROT_WRITE;
+	}
+	session_set_stop_each(s, false);
+	for (unsigned k = 0; k < 8; k++) {
+		/* the batch first, then single ops, each followed by a sync */
+		size_t from = k == 0 ? 0 : 192 + k, len = k == 0 ? 193 : 1;
+		enum session_status st = session_run_batch(s, ops + from, len);
+		ck_assert_msg(st == SESSION_OK, "batch: %s / %s", s->err, s->vm.error);
+		ck_assert_int_eq(vm_dirty_sync(&s->vm), 0);
+		t->all[k] = s->vm.dirty_last.all;
+		t->n[k] = logged(&s->vm, t->pfn[k], MAXLOG);
+	}
+	t->full_exits = s->vm.ring_full_exits;
+	t->overflows = s->vm.ring_overflows;
+	session_destroy(s);
+	free(s);
+}
+
+START_TEST(ring_overflow_in_batch_recovers)
+{
+	static struct batch_trace ring, clear;
+
+	if (!tu_have_kvm()) {
+		tu_skip("ring_overflow_in_batch_recovers", "no /dev/kvm");
+		return;
+	}
+	batch_pages(VM_DIRTY_RING, 65536, &ring);
+	batch_pages(VM_DIRTY_CLEAR, 0, &clear);
+	ck_assert_uint_gt(ring.full_exits + ring.overflows, 0);
+	ck_assert(!clear.all[0]);
+	ck_assert_msg(ring.all[0] || (ring.n[0] == clear.n[0] &&
+				     memcmp(ring.pfn[0], clear.pfn[0], ring.n[0] * 8) == 0),
+		      "the batch: ring names %zu pages, clear %zu", ring.n[0], clear.n[0]);
+	for (unsigned k = 1; k < 8; k++) {
+		ck_assert_msg(!ring.all[k], "op %u after the batch: the ring still lost track", k);
+		ck_assert_uint_eq(ring.n[k], clear.n[k]);
+		ck_assert(memcmp(ring.pfn[k], clear.pfn[k], ring.n[k] * 8) == 0);
+	}
+}
+END_TEST
+
+/* a mutant's finding is the same op in every backend, the small ring too */
+START_TEST(findings_agree_across_backends)
+{
+	static const char *mutant = "build/mutants/remove-forgets-modified.elf";
+	static const enum vm_dirty_mode modes[] = { VM_DIRTY_RING, VM_DIRTY_CLEAR, VM_DIRTY_GET, VM_DIRTY_RING };
+	struct finding f[4];
+	char err[512];
+
+	if (!tu_have_kvm()) {
+		tu_skip("findings_agree_across_backends", "no /dev/kvm");
+		return;
+	}
+	ck_assert_msg(access(mutant, R_OK) == 0, "%s missing: make mutants", mutant);
+	for (int k = 0; k < 4; k++) {
+		struct session_config cfg;
+		struct script *sc = parse(script_text);
+		config(&cfg, mutant, modes[k]);
+		cfg.dirty_ring_bytes = k == 3 ? 8192 : 0;
+		ck_assert_int_eq(run_script(&cfg, sc, false, &f[k], NULL, NULL, err, sizeof(err)),
+				 RUN_FINDING);
+		script_free(sc);
+	}
+	for (int k = 1; k < 4; k++) {
+		ck_assert_uint_eq(f[k].signature, f[0].signature);
+		ck_assert_uint_eq(f[k].op_index, f[0].op_index);
+	}
+	for (int k = 0; k < 4; k++)
+		finding_free(&f[k]);
+}
+END_TEST
+
+Suite *suite_dirty(void);
+Suite *suite_dirty(void)
+{
+	Suite *s = suite_create("dirty");
+	TCase *tc = tcase_create("backends");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, backends_name_the_same_pages);
+	tcase_add_test(tc, small_ring_overflows_and_recovers);
+	tcase_add_test(tc, ring_overflow_in_batch_recovers);
+	tcase_add_test(tc, findings_agree_across_backends);
+	suite_add_tcase(s, tc);
+	return s;
+}
