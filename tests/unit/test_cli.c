@@ -144,6 +144,13 @@ START_TEST(arena_zero)
 }
 END_TEST
 
+START_TEST(dirty_log_unknown)
+{
+	PTS("fuzz", "--dirty-log", "bitmap", (char *)tu_guest());
+	assert_usage_error("--dirty-log bitmap", "ring, clear, get or auto");
+}
+END_TEST
+
 START_TEST(timeout_not_a_number)
 {
 	PTS("run", "--timeout", "x", (char *)tu_guest());
@@ -358,6 +365,7 @@ Suite *suite_cli(void)
 	tcase_add_test(values, mem_not_a_number);
 	tcase_add_test(values, mem_too_small_for_arena);
 	tcase_add_test(values, arena_zero);
+	tcase_add_test(values, dirty_log_unknown);
 	tcase_add_test(values, timeout_not_a_number);
 	tcase_add_test(values, option_without_value);
 	tcase_add_test(values, cmdline_too_long);
