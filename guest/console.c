@@ -174,6 +174,9 @@ int kprintf(const char *fmt, ...)
 	va_start(ap, fmt);
 	n = kvsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	/* cut short: keep the line's end, or the host joins it to the next line */
+	if ((size_t)n >= sizeof(buf) && fmt[0] != '\0' && fmt[strlen(fmt) - 1] == '\n')
+		buf[sizeof(buf) - 2] = '\n';
 	cons_puts(buf);
 	return n;
 }

@@ -77,9 +77,13 @@ static void kboot_map(uint64_t va, uint64_t pa, uint64_t end, int level, pt_entr
  * where the bump allocator's pages are written.  The new PML4 has no user
  * half: the identity map of the boot tables is gone after the switch.
  */
+extern char _text_start[], _rodata_start[], _data_start[];
+
 void pmap_bootstrap(void)
 {
 	struct pmap *kpm = pmap_kernel();
+	uint64_t text_pa = KVTOPHYS(_text_start), rodata_pa = KVTOPHYS(_rodata_start);
+	uint64_t data_pa = KVTOPHYS(_data_start);
 	uint64_t pa;
 
 	vm_page_bootstrap();
@@ -96,10 +100,15 @@ void pmap_bootstrap(void)
 
 	/* direct map: all RAM, 2 MiB pages, supervisor, no execute */
 	kboot_map(DMAP_BASE, 0, vm_dmap_size, 2, PG_V | PG_RW | PG_PS | PG_G | PG_NX);
-	/* kernel image: 4K pages, read-write-execute (the linker script keeps no
-	 * per-section boundaries we could honour), global */
-	kboot_map(KERNBASE + bootinfo.kernel_pa_start, bootinfo.kernel_pa_start,
-	          bootinfo.kernel_pa_end, 1, PG_V | PG_RW | PG_G);
+	/* kernel image, 4K pages, global, W^X by section (linker.ld aligns each
+	 * to a page): the 32-bit entry and boot data (never run again) RW, text
+	 * RX, rodata R, data and bss RW */
+	kboot_map(KERNBASE + bootinfo.kernel_pa_start, bootinfo.kernel_pa_start, text_pa, 1,
+	          PG_V | PG_RW | PG_G | PG_NX);
+	kboot_map(KERNBASE + text_pa, text_pa, rodata_pa, 1, PG_V | PG_G);
+	kboot_map(KERNBASE + rodata_pa, rodata_pa, data_pa, 1, PG_V | PG_G | PG_NX);
+	kboot_map(KERNBASE + data_pa, data_pa, bootinfo.kernel_pa_end, 1,
+	          PG_V | PG_RW | PG_G | PG_NX);
 	/* the windows' PTs exist from now on, so mapping there never allocates */
 	for (uint64_t va = KENTER_BASE; va < KENTER_BASE + KENTER_SIZE; va += NBPD)
 		(void)kboot_table(va, 1);

@@ -55,6 +55,20 @@ START_TEST(test_dump_kernel_pmap)
 	ck_assert_msg(tu_has_line_starting(p.out, "ffff800000000000-") && strstr(p.out, " PS G NX (2M)\n") != NULL,
 		      "no direct map:\n%s", p.out);
 	ck_assert_msg(strstr(p.out, " US ") == NULL, "a user mapping in the kernel pmap:\n%s", p.out);
+	/* the kernel image is W^X: text executable and read-only, the rest NX */
+	unsigned text = 0, image = 0;
+	for (const char *l = p.out; l != NULL && *l != '\0'; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		char line[256];
+		size_t n = strcspn(l, "\n");
+		snprintf(line, sizeof(line), "%.*s ", (int)(n < 250 ? n : 250), l);
+		if (strncmp(line, "ffffffff8", 9) != 0)
+			continue;
+		image++;
+		bool rw = strstr(line, " RW ") != NULL, nx = strstr(line, " NX ") != NULL;
+		ck_assert_msg(!rw || nx, "writable and executable: %s", line);
+		text += !nx;
+	}
+	ck_assert_msg(image > 0 && text > 0, "no kernel image or no text in:\n%s", p.out);
 	tu_proc_free(&p);
 }
 END_TEST
