@@ -2,8 +2,10 @@
  * (memory, timeout, command line, console, arena) and one-line usage errors.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -119,4 +121,68 @@ void check_opt_apply(struct session_config *cfg, const char *arg)
 		cfg->incremental = true;
 	else
 		cfg->check_spec = arg;
+}
+
+int full_every_opt_apply(struct session_config *cfg, const char *cmd, const char *arg)
+{
+	uint64_t v;
+
+	if (parse_u64(arg, &v) != 0 || v > UINT32_MAX)
+		return usage_error(cmd, "--full-every %s: want a count of ops (0 = never)", arg);
+	cfg->full_every = (unsigned)v;
+	return 0;
+}
+
+int cli_parse(const char *cmd, const char *help, int argc, char **argv, const char *shortopts,
+	      const struct option *longopts, struct guest_opts *g, cli_opt_fn fn, void *ctx)
+{
+	char optstring[32];
+	int opt;
+
+	/* the leading ':' makes a missing value ':' rather than an unknown option */
+	snprintf(optstring, sizeof(optstring), ":%s", shortopts);
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		int r = g != NULL ? guest_opt_apply(g, cmd, opt, optarg) : 0;
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r > 0)
+			continue;
+		if (opt == OPT_HELP) {
+			fputs(help, stdout);
+			exit(EXIT_CLEAN);
+		}
+		if (opt == ':')
+			return usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+		if (opt == '?')
+			return usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+		if (fn(ctx, opt, optarg) != 0)
+			return EXIT_USAGE;
+	}
+	return 0;
+}
+
+int cli_one_operand(const char *cmd, int argc, char **argv, const char *what)
+{
+	if (optind >= argc)
+		return usage_error(cmd, "no %s given", what);
+	if (optind != argc - 1)
+		return usage_error(cmd, "too many arguments: '%s' after the %s", argv[optind + 1], what);
+	return 0;
+}
+
+int cli_load_script(const char *cmd, const char *path, const struct guest_opts *g,
+		    struct script **out)
+{
+	struct ops_limits lim;
+	char err[512];
+
+	ops_limits_default(&lim);
+	lim.arena_pages = g->cfg.arena_pages;
+	if (script_parse_file(path, &lim, out, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ptshadow %s: %s\n", cmd, err);
+		return EXIT_USAGE;
+	}
+	return 0;
 }

@@ -69,6 +69,27 @@ int guest_opts_finish(struct guest_opts *g, const char *cmd);
 void guest_opts_close(struct guest_opts *g);
 /* --check full|incremental|SPEC: the check mode, or invariants switched off */
 void check_opt_apply(struct session_config *cfg, const char *arg);
+/*
+ * The option loop every subcommand shares.  Guest options go to g (NULL: the
+ * subcommand has none), --help prints help and exits 0, a missing value or an
+ * unknown option is a one-line usage error; every other option goes to
+ * fn(ctx, opt, arg), which returns 0 or EXIT_USAGE (after usage_error).
+ * shortopts: extra short options ("o:"), or "".  On return optind is the
+ * first operand.  0 or EXIT_USAGE.
+ */
+typedef int (*cli_opt_fn)(void *ctx, int opt, const char *arg);
+int cli_parse(const char *cmd, const char *help, int argc, char **argv, const char *shortopts,
+	      const struct option *longopts, struct guest_opts *g, cli_opt_fn fn, void *ctx);
+/* exactly one operand left after the options (what: "guest image"): 0 or
+ * EXIT_USAGE */
+int cli_one_operand(const char *cmd, int argc, char **argv, const char *what);
+/* parse the script at path for a guest of g's arena into *out: 0, or
+ * EXIT_USAGE after a one-line error naming FILE:LINE */
+int cli_load_script(const char *cmd, const char *path, const struct guest_opts *g,
+		    struct script **out);
+/* --full-every N: 0 or EXIT_USAGE */
+int full_every_opt_apply(struct session_config *cfg, const char *cmd, const char *arg);
+
 /* getopt's complaint, in one line, with the subcommand's name. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

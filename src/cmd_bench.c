@@ -374,6 +374,26 @@ static int bench_dirty_logs(const struct bench_opts *o, json_t *out)
 	return 0;
 }
 
+static int bench_opt(void *ctx, int opt, const char *arg)
+{
+	struct bench_opts *o = ctx;
+
+	if (opt == OPT_OPS) {
+		if (parse_u64(arg, &o->ops) != 0 || o->ops == 0)
+			return usage_error("bench", "--ops %s: want a positive count", arg);
+	} else if (opt == OPT_SEED) {
+		if (parse_u64(arg, &o->seed) != 0)
+			return usage_error("bench", "--seed %s: not a number", arg);
+	} else if (opt == OPT_PMAP) {
+		o->only = arg;
+	} else if (opt == OPT_JSON) {
+		o->json = arg;
+	} else {
+		return usage_error("bench", "unknown option %d", opt);
+	}
+	return 0;
+}
+
 static const char bench_help[] =
 	"usage: ptshadow bench [OPTIONS] GUEST.elf\n"
 	"\n"
@@ -404,38 +424,12 @@ int cmd_bench(int argc, char **argv)
 	double rvb = 0, jr = 0;
 	json_t *dirty_logs = json_array();
 	char err[256];
-	int opt, rc = 0;
+	int rc = 0;
 
 	guest_opts_init(&o.g);
-	opterr = 0;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-		int r = guest_opt_apply(&o.g, "bench", opt, optarg);
-		if (r < 0)
-			return EXIT_USAGE;
-		if (r > 0)
-			continue;
-		if (opt == OPT_HELP) {
-			fputs(bench_help, stdout);
-			return EXIT_CLEAN;
-		} else if (opt == OPT_OPS) {
-			if (parse_u64(optarg, &o.ops) != 0 || o.ops == 0)
-				return usage_error("bench", "--ops %s: want a positive count", optarg);
-		} else if (opt == OPT_SEED) {
-			if (parse_u64(optarg, &o.seed) != 0)
-				return usage_error("bench", "--seed %s: not a number", optarg);
-		} else if (opt == OPT_PMAP) {
-			o.only = optarg;
-		} else if (opt == OPT_JSON) {
-			o.json = optarg;
-		} else if (opt == ':') {
-			return usage_error("bench", "option '%s' needs a value", argv[optind - 1]);
-		} else {
-			return usage_error("bench", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind != argc - 1)
-		return usage_error("bench", optind >= argc ? "no guest image given" : "too many arguments");
+	if (cli_parse("bench", bench_help, argc, argv, "", longopts, &o.g, bench_opt, &o) != 0 ||
+	    cli_one_operand("bench", argc, argv, "guest image") != 0)
+		return EXIT_USAGE;
 	o.g.cfg.guest = argv[optind];
 	if (access(o.g.cfg.guest, R_OK) != 0) {
 		fprintf(stderr, "ptshadow bench: %s: %m\n", o.g.cfg.guest);

@@ -31,6 +31,19 @@ struct dump_opts {
 	const char *pmap;
 };
 
+static int dump_opt(void *ctx, int opt, const char *arg)
+{
+	struct dump_opts *o = ctx;
+
+	if (opt == OPT_OPS)
+		o->ops_path = arg;
+	else if (opt == OPT_PMAP)
+		o->pmap = arg;
+	else
+		return usage_error("dump", "unknown option %d", opt);
+	return 0;
+}
+
 static int dump_parse(int argc, char **argv, struct dump_opts *o)
 {
 	static const struct option longopts[] = {
@@ -39,40 +52,14 @@ static int dump_parse(int argc, char **argv, struct dump_opts *o)
 		{ "pmap", required_argument, NULL, OPT_PMAP },
 		{ NULL, 0, NULL, 0 },
 	};
-	int opt;
 
 	guest_opts_init(&o->g);
 	o->g.cfg.monitor = true;
 	o->g.cfg.console = NULL; /* the dump is the output */
 	o->pmap = "kernel";
-	opterr = 0;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-		int r = guest_opt_apply(&o->g, "dump", opt, optarg);
-		if (r < 0)
-			return EXIT_USAGE;
-		if (r > 0)
-			continue;
-		switch (opt) {
-		case OPT_HELP:
-			fputs(dump_help, stdout);
-			exit(EXIT_CLEAN);
-		case OPT_OPS:
-			o->ops_path = optarg;
-			break;
-		case OPT_PMAP:
-			o->pmap = optarg;
-			break;
-		case ':':
-			return usage_error("dump", "option '%s' needs a value", argv[optind - 1]);
-		default:
-			return usage_error("dump", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind >= argc)
-		return usage_error("dump", "no guest image given");
-	if (optind != argc - 1)
-		return usage_error("dump", "too many arguments: '%s' after the guest image", argv[optind + 1]);
+	if (cli_parse("dump", dump_help, argc, argv, "", longopts, &o->g, dump_opt, o) != 0 ||
+	    cli_one_operand("dump", argc, argv, "guest image") != 0)
+		return EXIT_USAGE;
 	o->g.cfg.guest = argv[optind];
 	return 0;
 }
@@ -126,8 +113,6 @@ int cmd_dump(int argc, char **argv)
 	struct dump_opts o;
 	struct script *sc = NULL;
 	struct session s;
-	struct ops_limits lim;
-	char err[512];
 	int32_t slot;
 	int rc;
 
@@ -135,12 +120,8 @@ int cmd_dump(int argc, char **argv)
 	rc = dump_parse(argc, argv, &o);
 	if (rc != 0)
 		return rc;
-	ops_limits_default(&lim);
-	lim.arena_pages = o.g.cfg.arena_pages;
-	if (o.ops_path != NULL && script_parse_file(o.ops_path, &lim, &sc, err, sizeof(err)) != 0) {
-		fprintf(stderr, "ptshadow dump: %s\n", err);
+	if (o.ops_path != NULL && cli_load_script("dump", o.ops_path, &o.g, &sc) != 0)
 		return EXIT_USAGE;
-	}
 	slot = slot_at_end(sc, o.pmap);
 	if (slot == -2) {
 		fprintf(stderr, "ptshadow dump: --pmap %s: no pmap of that name is alive at the end of %s\n", o.pmap,

@@ -32,6 +32,67 @@ static const char fuzz_help[] =
 	"  --quiet           no status line\n"
 	GUEST_OPTIONS_HELP;
 
+struct fuzz_args {
+	struct campaign_config *c;
+	struct guest_opts *g;
+	const char **profile;
+	bool *seeded;
+};
+
+static int fuzz_opt(void *ctx, int opt, const char *arg)
+{
+	struct fuzz_args *a = ctx;
+	struct campaign_config *c = a->c;
+	uint64_t v;
+
+	switch (opt) {
+	case OPT_SEED:
+		if (parse_u64(arg, &c->seed) != 0)
+			return usage_error("fuzz", "--seed %s: not a number", arg);
+		*a->seeded = true;
+		return 0;
+	case OPT_OPS:
+		if (parse_u64(arg, &c->max_ops) != 0 || c->max_ops == 0)
+			return usage_error("fuzz", "--ops %s: want a positive count", arg);
+		return 0;
+	case OPT_TIME:
+		if (parse_duration(arg, &c->max_seconds) != 0 || c->max_seconds == 0)
+			return usage_error("fuzz", "--time %s: want a duration like 90s, 5m, 1h", arg);
+		return 0;
+	case OPT_PROFILE:
+		*a->profile = arg;
+		return 0;
+	case OPT_OUT:
+		c->out = arg;
+		return 0;
+	case OPT_JOBS:
+		if (parse_u64(arg, &v) != 0 || v == 0 || v > CAMPAIGN_MAX_JOBS)
+			return usage_error("fuzz", "--jobs %s: want 1..%d", arg, CAMPAIGN_MAX_JOBS);
+		c->jobs = (unsigned)v;
+		return 0;
+	case OPT_KEEP_GOING:
+		c->keep_going = true;
+		return 0;
+	case OPT_NO_MINIMIZE:
+		c->minimize = false;
+		return 0;
+	case OPT_SEQLEN:
+		if (parse_u64(arg, &c->seq_len) != 0)
+			return usage_error("fuzz", "--sequence-length %s: not a number", arg);
+		return 0;
+	case OPT_CHECK:
+		check_opt_apply(&a->g->cfg, arg);
+		return 0;
+	case OPT_FULL_EVERY:
+		return full_every_opt_apply(&a->g->cfg, "fuzz", arg);
+	case OPT_QUIET:
+		c->quiet = true;
+		return 0;
+	default:
+		return usage_error("fuzz", "unknown option %d", opt);
+	}
+}
+
 static int fuzz_parse(int argc, char **argv, struct campaign_config *c, struct guest_opts *g,
 		      const char **profile, bool *seeded)
 {
@@ -51,74 +112,11 @@ static int fuzz_parse(int argc, char **argv, struct campaign_config *c, struct g
 		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ NULL, 0, NULL, 0 },
 	};
-	uint64_t v;
-	int opt;
+	struct fuzz_args a = { c, g, profile, seeded };
 
-	opterr = 0;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		int r = guest_opt_apply(g, "fuzz", opt, optarg);
-		if (r < 0)
-			return EXIT_USAGE;
-		if (r > 0)
-			continue;
-		switch (opt) {
-		case OPT_HELP:
-			fputs(fuzz_help, stdout);
-			exit(EXIT_CLEAN);
-		case OPT_SEED:
-			if (parse_u64(optarg, &c->seed) != 0)
-				return usage_error("fuzz", "--seed %s: not a number", optarg);
-			*seeded = true;
-			break;
-		case OPT_OPS:
-			if (parse_u64(optarg, &c->max_ops) != 0 || c->max_ops == 0)
-				return usage_error("fuzz", "--ops %s: want a positive count", optarg);
-			break;
-		case OPT_TIME:
-			if (parse_duration(optarg, &c->max_seconds) != 0 || c->max_seconds == 0)
-				return usage_error("fuzz", "--time %s: want a duration like 90s, 5m, 1h", optarg);
-			break;
-		case OPT_PROFILE:
-			*profile = optarg;
-			break;
-		case OPT_OUT:
-			c->out = optarg;
-			break;
-		case OPT_JOBS:
-			if (parse_u64(optarg, &v) != 0 || v == 0 || v > CAMPAIGN_MAX_JOBS)
-				return usage_error("fuzz", "--jobs %s: want 1..%d", optarg, CAMPAIGN_MAX_JOBS);
-			c->jobs = (unsigned)v;
-			break;
-		case OPT_KEEP_GOING:
-			c->keep_going = true;
-			break;
-		case OPT_NO_MINIMIZE:
-			c->minimize = false;
-			break;
-		case OPT_SEQLEN:
-			if (parse_u64(optarg, &c->seq_len) != 0)
-				return usage_error("fuzz", "--sequence-length %s: not a number", optarg);
-			break;
-		case OPT_CHECK:
-			check_opt_apply(&g->cfg, optarg);
-			break;
-		case OPT_FULL_EVERY:
-			if (parse_u64(optarg, &v) != 0 || v > UINT32_MAX)
-				return usage_error("fuzz", "--full-every %s: want a count of ops (0 = never)", optarg);
-			g->cfg.full_every = (unsigned)v;
-			break;
-		case OPT_QUIET:
-			c->quiet = true;
-			break;
-		case ':':
-			return usage_error("fuzz", "option '%s' needs a value", argv[optind - 1]);
-		default:
-			return usage_error("fuzz", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind != argc - 1)
-		return usage_error("fuzz", optind >= argc ? "no guest image given" : "too many arguments");
+	if (cli_parse("fuzz", fuzz_help, argc, argv, "", longopts, g, fuzz_opt, &a) != 0 ||
+	    cli_one_operand("fuzz", argc, argv, "guest image") != 0)
+		return EXIT_USAGE;
 	g->cfg.guest = argv[optind];
 	return 0;
 }

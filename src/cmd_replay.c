@@ -53,7 +53,6 @@ enum { OPT_GUEST = 0x200 };
 static int target_load(const char *cmd, const char *arg, struct guest_opts *g, struct target *t)
 {
 	struct stat st;
-	struct ops_limits lim;
 	char err[768], dir[PATH_MAX];
 	const char *slash;
 
@@ -77,12 +76,8 @@ static int target_load(const char *cmd, const char *arg, struct guest_opts *g, s
 		fprintf(stderr, "ptshadow %s: %s\n", cmd, err);
 		return EXIT_USAGE;
 	}
-	ops_limits_default(&lim);
-	lim.arena_pages = g->cfg.arena_pages;
-	if (script_parse_file(t->ops_path, &lim, &t->script, err, sizeof(err)) != 0) {
-		fprintf(stderr, "ptshadow %s: %s\n", cmd, err);
+	if (cli_load_script(cmd, t->ops_path, g, &t->script) != 0)
 		return EXIT_USAGE;
-	}
 	/* a minimised script ends with the failing op; repro.ops keeps report's index */
 	if (t->have_report && strstr(t->ops_path, "repro.ops") == NULL)
 		t->op_index = t->script->n_ops > 0 ? t->script->n_ops - 1 : 0;
@@ -97,6 +92,28 @@ static void target_free(struct target *t)
 	free(t->guest_owned);
 }
 
+struct common_args {
+	const char *cmd;
+	struct guest_opts *g;
+	bool *trace;
+	const char **output;
+};
+
+static int common_opt(void *ctx, int opt, const char *arg)
+{
+	struct common_args *a = ctx;
+
+	if (opt == OPT_GUEST)
+		a->g->cfg.guest = arg;
+	else if (opt == OPT_TRACE && a->trace != NULL)
+		*a->trace = true;
+	else if (opt == 'o' && a->output != NULL)
+		*a->output = arg;
+	else /* --trace for minimize, -o for replay */
+		return usage_error(a->cmd, "unknown option '%s'", opt == 'o' ? "-o" : "--trace");
+	return 0;
+}
+
 static int parse_common(const char *cmd, const char *help, int argc, char **argv,
 			struct guest_opts *g, bool *trace, const char **output)
 {
@@ -107,33 +124,11 @@ static int parse_common(const char *cmd, const char *help, int argc, char **argv
 		{ "output", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int opt;
+	struct common_args a = { cmd, g, trace, output };
 
-	opterr = 0;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, output ? "o:" : "", longopts, NULL)) != -1) {
-		int r = guest_opt_apply(g, cmd, opt, optarg);
-		if (r < 0)
-			return EXIT_USAGE;
-		if (r > 0)
-			continue;
-		if (opt == OPT_HELP) {
-			fputs(help, stdout);
-			exit(EXIT_CLEAN);
-		} else if (opt == OPT_GUEST) {
-			g->cfg.guest = optarg;
-		} else if (opt == OPT_TRACE && trace != NULL) {
-			*trace = true;
-		} else if (opt == 'o' && output != NULL) {
-			*output = optarg;
-		} else if (opt == ':') {
-			return usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
-		} else {
-			return usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind != argc - 1)
-		return usage_error(cmd, optind >= argc ? "no reproducer given" : "too many arguments");
+	if (cli_parse(cmd, help, argc, argv, output ? "o:" : "", longopts, g, common_opt, &a) != 0 ||
+	    cli_one_operand(cmd, argc, argv, "reproducer") != 0)
+		return EXIT_USAGE;
 	return 0;
 }
 

@@ -36,6 +36,39 @@ struct run_opts {
 	bool trace, keep_going, stats;
 };
 
+static int run_opt(void *ctx, int opt, const char *arg)
+{
+	struct run_opts *o = ctx;
+
+	switch (opt) {
+	case OPT_OPS:
+		o->ops_path = arg;
+		return 0;
+	case OPT_TRACE:
+		o->trace = true;
+		return 0;
+	case OPT_OUT:
+		o->out = arg;
+		return 0;
+	case OPT_KEEP_GOING:
+		o->keep_going = true;
+		return 0;
+	case OPT_CHECK:
+		check_opt_apply(&o->g.cfg, arg);
+		return 0;
+	case OPT_FULL_EVERY:
+		return full_every_opt_apply(&o->g.cfg, "run", arg);
+	case OPT_NO_MONITOR:
+		o->g.cfg.monitor = false;
+		return 0;
+	case OPT_STATS:
+		o->stats = true;
+		return 0;
+	default:
+		return usage_error("run", "unknown option %d", opt);
+	}
+}
+
 static int run_parse(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option longopts[] = {
@@ -50,62 +83,13 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ NULL, 0, NULL, 0 },
 	};
-	uint64_t v;
-	int opt;
 
 	guest_opts_init(&o->g);
 	o->g.cfg.monitor = true;
 	o->out = "out";
-	opterr = 0;
-	optind = 1;
-	/* the leading ':' makes a missing value ':' rather than an unknown option */
-	while ((opt = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-		int r = guest_opt_apply(&o->g, "run", opt, optarg);
-		if (r < 0)
-			return EXIT_USAGE;
-		if (r > 0)
-			continue;
-		switch (opt) {
-		case OPT_HELP:
-			fputs(run_help, stdout);
-			exit(EXIT_CLEAN);
-		case OPT_OPS:
-			o->ops_path = optarg;
-			break;
-		case OPT_TRACE:
-			o->trace = true;
-			break;
-		case OPT_OUT:
-			o->out = optarg;
-			break;
-		case OPT_KEEP_GOING:
-			o->keep_going = true;
-			break;
-		case OPT_CHECK:
-			check_opt_apply(&o->g.cfg, optarg);
-			break;
-		case OPT_FULL_EVERY:
-			if (parse_u64(optarg, &v) != 0 || v > UINT32_MAX)
-				return usage_error("run", "--full-every %s: want a count of ops (0 = never)", optarg);
-			o->g.cfg.full_every = (unsigned)v;
-			break;
-		case OPT_NO_MONITOR:
-			o->g.cfg.monitor = false;
-			break;
-		case OPT_STATS:
-			o->stats = true;
-			break;
-		case ':':
-			return usage_error("run", "option '%s' needs a value", argv[optind - 1]);
-		default:
-			return usage_error("run", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind >= argc)
-		return usage_error("run", "no guest image given");
-	if (optind != argc - 1)
-		return usage_error("run", "too many arguments: '%s' after the guest image",
-				   argv[optind + 1]);
+	if (cli_parse("run", run_help, argc, argv, "", longopts, &o->g, run_opt, o) != 0 ||
+	    cli_one_operand("run", argc, argv, "guest image") != 0)
+		return EXIT_USAGE;
 	o->g.cfg.guest = argv[optind];
 	return 0;
 }
@@ -251,20 +235,14 @@ int cmd_run(int argc, char **argv)
 	struct run_opts o;
 	struct script *sc = NULL;
 	struct session s;
-	struct ops_limits lim;
-	char err[512];
 	int rc;
 
 	memset(&o, 0, sizeof(o));
 	rc = run_parse(argc, argv, &o);
 	if (rc != 0)
 		return rc;
-	ops_limits_default(&lim);
-	lim.arena_pages = o.g.cfg.arena_pages;
-	if (o.ops_path != NULL && script_parse_file(o.ops_path, &lim, &sc, err, sizeof(err)) != 0) {
-		fprintf(stderr, "ptshadow run: %s\n", err);
+	if (o.ops_path != NULL && cli_load_script("run", o.ops_path, &o.g, &sc) != 0)
 		return EXIT_USAGE;
-	}
 	rc = guest_opts_finish(&o.g, "run");
 	if (rc != 0)
 		goto out;
