@@ -151,6 +151,14 @@ START_TEST(dirty_log_unknown)
 }
 END_TEST
 
+/* every subcommand parses options the same way: fuzz once called this unknown */
+START_TEST(fuzz_option_without_value)
+{
+	PTS("fuzz", (char *)tu_guest(), "--seed");
+	assert_usage_error("'--seed'", "needs a value");
+}
+END_TEST
+
 START_TEST(timeout_not_a_number)
 {
 	PTS("run", "--timeout", "x", (char *)tu_guest());
@@ -366,6 +374,7 @@ Suite *suite_cli(void)
 	tcase_add_test(values, mem_too_small_for_arena);
 	tcase_add_test(values, arena_zero);
 	tcase_add_test(values, dirty_log_unknown);
+	tcase_add_test(values, fuzz_option_without_value);
 	tcase_add_test(values, timeout_not_a_number);
 	tcase_add_test(values, option_without_value);
 	tcase_add_test(values, cmdline_too_long);
