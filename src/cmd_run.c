@@ -165,8 +165,10 @@ static uint64_t median(uint64_t *v, size_t n)
 	return n == 0 ? 0 : v[n / 2];
 }
 
-static void op_stats_print(uint64_t tsc_khz)
+static void op_stats_print(const struct vm *vm, uint64_t ops)
 {
+	uint64_t tsc_khz = vm->tsc_khz;
+
 	printf("\n%-16s %8s %16s %16s\n", "op", "count", "guest us (med)", "check us (med)");
 	for (uint32_t k = 0; k < PTS_OP_COUNT; k++) {
 		struct op_samples *os = &op_samples[k];
@@ -179,6 +181,15 @@ static void op_stats_print(uint64_t tsc_khz)
 		free(os->check_ns);
 		memset(os, 0, sizeof(*os));
 	}
+	if (!vm->dirty_logging || vm->dirty_syncs == 0)
+		return;
+	printf("dirty log: %s, harvest %.1f us per op", vm_dirty_mode_name(vm->dirty_mode),
+	       ops ? vm->dirty_harvest_ns / 1e3 / ops : 0.0);
+	if (vm->dirty_mode == VM_DIRTY_RING)
+		printf(", %.0f ring entries per op, %llu overflows (ops checked in full)",
+		       ops ? (double)vm->ring_entries_read / ops : 0.0,
+		       (unsigned long long)vm->ring_overflows);
+	printf("\n");
 }
 
 static int run_ops(struct session *s, struct script *sc, const struct run_opts *o)
@@ -261,7 +272,7 @@ int cmd_run(int argc, char **argv)
 	if (sc != NULL) {
 		rc = run_ops(&s, sc, &o);
 		if (o.stats)
-			op_stats_print(s.vm.tsc_khz);
+			op_stats_print(&s.vm, s.ops_done);
 		if (rc == EXIT_CLEAN && session_finish(&s) != SESSION_EXITED) {
 			fprintf(stderr, "ptshadow run: at exit: ");
 			session_describe_death(&s, stderr);
