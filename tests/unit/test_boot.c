@@ -28,7 +28,7 @@ static bool need_kvm(const char *test)
 {
 	if (tu_have_kvm())
 		return true;
-	tu_skip(test, "/dev/kvm is not available");
+	tu_skip(test, "no /dev/kvm");
 	return false;
 }
 
