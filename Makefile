@@ -13,7 +13,10 @@ CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsub
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
             -Wno-format-truncation
-HOST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Iinclude -iquote src -iquote monitor $(PKG_CFLAGS) -D_GNU_SOURCE \
+# src/ is one folder a role (vm, kvm, qemu, session, fuzz, ops, report, cli, util)
+SRC_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard src/*/*.c src/*/*.h))))
+HOST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Iinclude $(addprefix -iquote ,$(SRC_DIRS)) -iquote monitor \
+               $(PKG_CFLAGS) -D_GNU_SOURCE \
                -fstack-protector-strong -MMD -MP $(EXTRA_CFLAGS)
 HOST_LDLIBS := $(ELF_LIBS) -lpthread -lm
 
@@ -28,7 +31,7 @@ GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,max-page-s
 
 GUEST_SRCS   := $(wildcard guest/*.c) $(wildcard guest/*.S)
 MONITOR_SRCS := $(wildcard monitor/*.c)
-SRC_SRCS     := $(filter-out src/main.c,$(wildcard src/*.c))
+SRC_SRCS     := $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
 UNIT_SRCS    := $(wildcard tests/unit/test_*.c)
 
 MONITOR_OBJS := $(MONITOR_SRCS:%.c=$(BUILD)/host/%.o)
@@ -54,7 +57,7 @@ $(BUILD)/libptshadow.a: $(SRC_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/ptshadow: $(BUILD)/host/src/main.o $(BUILD)/libptshadow.a $(BUILD)/libmonitor.a
+$(BUILD)/ptshadow: $(BUILD)/host/src/cli/main.o $(BUILD)/libptshadow.a $(BUILD)/libmonitor.a
 	$(HOST_CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDLIBS)
 
 # ---- guest -----------------------------------------------------------------

@@ -1,0 +1,96 @@
+/* src/cli/cli.h - the ptshadow subcommands (one table in main.c) and the option
+ * helpers they share. */
+#ifndef PTSHADOW_CLI_H
+#define PTSHADOW_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "session.h"
+
+struct subcommand {
+	const char *name;
+	const char *summary;
+	int (*main)(int argc, char **argv);
+};
+
+const struct subcommand *subcommand_table(void);
+
+int cmd_run(int argc, char **argv);
+int cmd_fuzz(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_minimize(int argc, char **argv);
+int cmd_invariants(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+/* Common guest options (--mem, --timeout, --cmdline, --console, --arena):
+ * returns 1 if opt was one of them and was applied, -1 on a bad value
+ * (message printed), 0 if it is not a guest option. */
+enum {
+	OPT_MEM = 0x100, OPT_TIMEOUT, OPT_CMDLINE, OPT_CONSOLE, OPT_ARENA,
+	OPT_OPS, OPT_TRACE, OPT_OUT, OPT_KEEP_GOING, OPT_CHECK, OPT_NO_MONITOR,
+	OPT_SEED, OPT_TIME, OPT_PROFILE, OPT_JOBS, OPT_NO_MINIMIZE, OPT_PMAP,
+	OPT_MARKDOWN, OPT_JSON, OPT_HELP, OPT_OUTPUT, OPT_FULL_EVERY, OPT_SEQLEN,
+	OPT_QUIET, OPT_STATS, OPT_PV_PER_PAGE, OPT_DIRTY_LOG,
+};
+#define GUEST_LONG_OPTIONS                                            \
+	{ "mem", required_argument, NULL, OPT_MEM },                  \
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },          \
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },          \
+	{ "console", required_argument, NULL, OPT_CONSOLE },          \
+	{ "arena", required_argument, NULL, OPT_ARENA },              \
+	{ "pv-per-page", required_argument, NULL, OPT_PV_PER_PAGE },  \
+	{ "dirty-log", required_argument, NULL, OPT_DIRTY_LOG },      \
+	{ "help", no_argument, NULL, OPT_HELP }
+
+#define GUEST_OPTIONS_HELP                                                              \
+	"  --mem MiB         guest RAM (default 128, 16..16384)\n"                          \
+	"  --arena N         managed arena pages pg0..pg<N-1> (default 1024)\n"              \
+	"  --pv-per-page N   guest pv pool items per pool page (default 8; 0 = as many as fit)\n" \
+	"  --timeout SEC     end the guest if it makes no progress for SEC s (default 30; 0 = never)\n" \
+	"  --cmdline STR     extra guest kernel command line\n"                              \
+	"  --console FILE    write the guest console to FILE (default: stdout, prefixed)\n" \
+	"  --dirty-log HOW   how KVM reports the pages the guest wrote: ring, clear, get\n"  \
+	"                    or auto (default: ring if KVM has it; docs/performance.md)\n" \
+	"  --help            this text\n"
+
+struct guest_opts {
+	struct session_config cfg;
+	const char *console_path;
+	FILE *console_file;
+};
+
+void guest_opts_init(struct guest_opts *g);
+int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *arg);
+/* Opens --console; 0 or EXIT_USAGE. */
+int guest_opts_finish(struct guest_opts *g, const char *cmd);
+void guest_opts_close(struct guest_opts *g);
+/* --check full|incremental|SPEC: the check mode, or invariants switched off */
+void check_opt_apply(struct session_config *cfg, const char *arg);
+/*
+ * The option loop every subcommand shares.  Guest options go to g (NULL: the
+ * subcommand has none), --help prints help and exits 0, a missing value or an
+ * unknown option is a one-line usage error; every other option goes to
+ * fn(ctx, opt, arg), which returns 0 or EXIT_USAGE (after usage_error).
+ * shortopts: extra short options ("o:"), or "".  On return optind is the
+ * first operand.  0 or EXIT_USAGE.
+ */
+typedef int (*cli_opt_fn)(void *ctx, int opt, const char *arg);
+int cli_parse(const char *cmd, const char *help, int argc, char **argv, const char *shortopts,
+	      const struct option *longopts, struct guest_opts *g, cli_opt_fn fn, void *ctx);
+/* exactly one operand left after the options (what: "guest image"): 0 or
+ * EXIT_USAGE */
+int cli_one_operand(const char *cmd, int argc, char **argv, const char *what);
+/* parse the script at path for a guest of g's arena into *out: 0, or
+ * EXIT_USAGE after a one-line error naming FILE:LINE */
+int cli_load_script(const char *cmd, const char *path, const struct guest_opts *g,
+		    struct script **out);
+/* --full-every N: 0 or EXIT_USAGE */
+int full_every_opt_apply(struct session_config *cfg, const char *cmd, const char *arg);
+
+/* getopt's complaint, in one line, with the subcommand's name. */
+int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif /* PTSHADOW_CLI_H */

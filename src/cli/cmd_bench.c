@@ -1,0 +1,469 @@
+/* src/cli/cmd_bench.c - `ptshadow bench`: the same op stream, in one process
+ * run, with no per-op stop, per-op stop without the monitor, the full check
+ * and the incremental check, at three guest sizes with their state built
+ * before timing starts; plus reset against a fresh boot and one job against
+ * two.  Prints a table and writes bench.json (ratios matter, not absolutes).
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "campaign.h"
+#include "cli.h"
+#include "util.h"
+
+struct bench_size {
+	const char *name;
+	unsigned mem_mib;
+	uint64_t arena;
+	uint64_t mappings; /* live mappings built before timing */
+};
+
+static const struct bench_size sizes[] = {
+	{ "64M", 64, 1024, 0 },
+	{ "1G", 1024, 65536, 50000 },
+	{ "4G", 4096, 524288, 400000 },
+};
+
+enum { MODE_NOSTOP, MODE_STOP, MODE_FULL, MODE_INCR, MODE_COUNT };
+static const char *const mode_names[MODE_COUNT] = { "nostop", "stop", "full", "incremental" };
+
+#define BULK_SLOT (PTS_MAX_PMAPS - 1) /* the prefilled pmap; the generator never uses it */
+#define BULK_VA 0x100000000ull
+
+struct bench_opts {
+	struct guest_opts g;
+	const char *json;
+	const char *only; /* comma list of size names */
+	uint64_t ops;
+	uint64_t seed;
+	bool no_jobs;
+};
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t median_u64(uint64_t *v, size_t n)
+{
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_u64);
+	return v[n / 2];
+}
+
+static struct script *bench_stream(const struct bench_opts *o, uint64_t arena)
+{
+	struct fuzz_profile prof;
+	struct fuzz_gen gen;
+	struct script *sc = script_new("<bench>");
+	char err[256];
+
+	if (sc == NULL || fuzz_profile_load("default", &prof, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ptshadow bench: %s\n", err);
+		script_free(sc);
+		return NULL;
+	}
+	fuzz_gen_init(&gen, &prof, o->seed, arena);
+	for (uint64_t i = 0; i < o->ops; i++) {
+		struct script_op op;
+		fuzz_gen_next(&gen, &op);
+		if (script_append(sc, &op) != 0) {
+			script_free(sc);
+			return NULL;
+		}
+	}
+	return sc;
+}
+
+/* The bulk pmap: create, then `mappings` read-only enters, many per exit. */
+static int prefill(struct session *s, const struct bench_size *z)
+{
+	struct script_op batch[PTS_RING_SLOTS];
+	uint64_t done = 0, t0 = now_ns();
+	size_t n = 0;
+
+	memset(batch, 0, sizeof(batch));
+	batch[n].op.kind = PTS_OP_CREATE;
+	batch[n++].op.pmap = BULK_SLOT;
+	session_set_stop_each(s, false);
+	while (done < z->mappings || n > 0) {
+		while (n < PTS_RING_SLOTS && done < z->mappings) {
+			struct pts_op *op = &batch[n++].op;
+			memset(op, 0, sizeof(*op));
+			op->kind = PTS_OP_ENTER;
+			op->pmap = BULK_SLOT;
+			op->va = BULK_VA + done * PTS_PAGE_SIZE;
+			op->page = done % z->arena;
+			op->prot = PTS_PROT_READ;
+			done++;
+		}
+		if (session_run_batch(s, batch, n) != SESSION_OK)
+			return -1;
+		n = 0;
+		if (isatty(STDERR_FILENO))
+			fprintf(stderr, "\r  %s: %llu/%llu mappings built (%.0f s)", z->name,
+				(unsigned long long)done, (unsigned long long)z->mappings,
+				(now_ns() - t0) / 1e9);
+	}
+	if (isatty(STDERR_FILENO) && z->mappings > 0)
+		fputc('\n', stderr);
+	session_set_stop_each(s, true);
+	return 0;
+}
+
+struct cell {
+	double ops_per_s;
+	double check_us_median;
+	double harvest_us_per_op; /* the dirty-log harvest's share of the check */
+	uint64_t ops;
+	uint64_t findings;
+};
+
+static int run_mode(struct session *s, int mode, const struct script *stream, uint64_t max_ops,
+		    struct cell *c)
+{
+	size_t n = stream->n_ops < max_ops ? stream->n_ops : max_ops;
+	struct script_op *ops = malloc(n * sizeof(*ops));
+	uint64_t *check = calloc(n, sizeof(uint64_t)), t0;
+	int rc = 0;
+
+	if (ops == NULL || check == NULL || session_reset(s) != 0) {
+		free(ops);
+		free(check);
+		return -1;
+	}
+	memcpy(ops, stream->ops, n * sizeof(*ops));
+	memset(c, 0, sizeof(*c));
+	uint64_t harvest0 = s->vm.dirty_harvest_ns;
+	if ((mode == MODE_FULL || mode == MODE_INCR) && session_monitor_start(s, mode == MODE_INCR) != 0)
+		rc = -1;
+	if (mode == MODE_NOSTOP)
+		session_set_stop_each(s, false);
+	t0 = now_ns();
+	if (rc == 0 && mode == MODE_NOSTOP) {
+		if (session_run_batch(s, ops, n) != SESSION_OK)
+			rc = -1;
+	} else {
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			enum session_status st = session_op(s, &ops[i]);
+			if (st == SESSION_VIOLATION)
+				c->findings++;
+			else if (st != SESSION_OK)
+				rc = -1;
+			check[i] = s->last_check_ns;
+		}
+	}
+	c->ops = n;
+	c->ops_per_s = n / ((now_ns() - t0) / 1e9);
+	c->check_us_median = (mode == MODE_FULL || mode == MODE_INCR) ? median_u64(check, n) / 1e3 : 0;
+	c->harvest_us_per_op = mode == MODE_INCR ? (s->vm.dirty_harvest_ns - harvest0) / 1e3 / n : 0;
+	session_monitor_stop(s);
+	session_set_stop_each(s, true);
+	free(ops);
+	free(check);
+	return rc;
+}
+
+/* A reset after a sequence of ops against a boot of the same guest. */
+static double reset_vs_boot(struct session *s, const struct session_config *cfg,
+			    const struct script *stream)
+{
+	uint64_t boots[3], resets[9];
+	struct session fresh;
+	struct script_op ops[64];
+	size_t n = stream->n_ops < 64 ? stream->n_ops : 64;
+
+	for (int i = 0; i < 3; i++) {
+		uint64_t t0 = now_ns();
+		if (session_boot(&fresh, cfg) != 0)
+			return 0;
+		boots[i] = now_ns() - t0;
+		session_destroy(&fresh);
+	}
+	for (int i = 0; i < 9; i++) {
+		uint64_t t0;
+		memcpy(ops, stream->ops, n * sizeof(ops[0]));
+		if (session_reset(s) != 0)
+			return 0;
+		session_set_stop_each(s, false);
+		if (session_run_batch(s, ops, n) != SESSION_OK)
+			return 0;
+		t0 = now_ns();
+		if (session_reset(s) != 0)
+			return 0;
+		resets[i] = now_ns() - t0;
+	}
+	return (double)median_u64(boots, 3) / (double)median_u64(resets, 9);
+}
+
+static double jobs_ratio(const struct bench_opts *o)
+{
+	struct campaign_config c;
+	char dir[] = "/tmp/ptshadow-bench-XXXXXX", err[256];
+	double rate[2];
+
+	if (mkdtemp(dir) == NULL)
+		return 0;
+	for (unsigned j = 1; j <= 2; j++) {
+		uint64_t t0;
+		memset(&c, 0, sizeof(c));
+		c.sess = o->g.cfg;
+		c.sess.mem_mib = 64;
+		c.sess.arena_pages = 1024;
+		c.sess.ring = c.sess.stop_each = c.sess.monitor = c.sess.snapshot = true;
+		c.sess.incremental = true;
+		c.sess.console = NULL;
+		c.out = dir;
+		c.seed = o->seed;
+		c.max_ops = 2000 * j;
+		c.jobs = j;
+		c.seq_len = 1000;
+		c.quiet = true;
+		c.keep_going = true;
+		if (fuzz_profile_load("default", &c.profile, err, sizeof(err)) != 0)
+			return 0;
+		t0 = now_ns();
+		fflush(stdout);
+		int saved = dup(STDOUT_FILENO);
+		freopen("/dev/null", "w", stdout);
+		campaign_run(&c);
+		fflush(stdout);
+		dup2(saved, STDOUT_FILENO);
+		close(saved);
+		rate[j - 1] = c.max_ops / ((now_ns() - t0) / 1e9);
+	}
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		return rate[1] / rate[0];
+	return rate[1] / rate[0];
+}
+
+static bool size_wanted(const struct bench_opts *o, const char *name)
+{
+	char buf[128], *tok, *save = NULL;
+
+	if (o->only == NULL)
+		return true;
+	snprintf(buf, sizeof(buf), "%s", o->only);
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save))
+		if (strcmp(tok, name) == 0)
+			return true;
+	return false;
+}
+
+static enum vm_dirty_mode backend_used = VM_DIRTY_AUTO;
+
+static int bench_size(const struct bench_opts *o, const struct bench_size *z, json_t *cells,
+		      double *rvb)
+{
+	struct session_config cfg = o->g.cfg;
+	struct script *stream;
+	struct session s;
+	int rc;
+
+	cfg.mem_mib = z->mem_mib;
+	cfg.arena_pages = z->arena;
+	cfg.pv_per_page = 0; /* full pool pages: hundreds of thousands of entries */
+	cfg.ring = cfg.stop_each = true;
+	cfg.monitor = cfg.snapshot = false;
+	cfg.timeout_s = 0; /* large guests boot slowly here; no watchdog */
+	cfg.console = NULL;
+	fprintf(stderr, "bench %s: booting (%u MiB, %llu arena pages)\n", z->name, z->mem_mib,
+		(unsigned long long)z->arena);
+	rc = session_boot(&s, &cfg);
+	if (rc != 0 || prefill(&s, z) != 0 || session_capture_now(&s) != 0) {
+		fprintf(stderr, "ptshadow bench: %s: %s\n", z->name, s.err);
+		session_destroy(&s);
+		return EXIT_INTERNAL;
+	}
+	if (backend_used == VM_DIRTY_AUTO)
+		printf("  dirty log: %s\n", vm_dirty_mode_name(s.vm.dirty_mode));
+	backend_used = s.vm.dirty_mode;
+	stream = bench_stream(o, z->arena);
+	for (int m = 0; m < MODE_COUNT && stream != NULL; m++) {
+		struct cell c;
+		/* a full check of a big guest is slow by design: fewer ops suffice */
+		uint64_t max = m == MODE_FULL && z->mappings > 0 ? o->ops / 10 + 1 : o->ops;
+		if (run_mode(&s, m, stream, max, &c) != 0) {
+			fprintf(stderr, "ptshadow bench: %s %s: %s\n", z->name, mode_names[m], s.err);
+			rc = EXIT_INTERNAL;
+			break;
+		}
+		printf("  %-4s  %-12s %10.0f ops/s   check median %10.1f us   (%llu ops%s)\n", z->name,
+		       mode_names[m], c.ops_per_s, c.check_us_median, (unsigned long long)c.ops,
+		       c.findings ? ", FINDINGS" : "");
+		fflush(stdout);
+		json_t *cell = json_pack("{s:s, s:s, s:f, s:f, s:I}", "size", z->name, "mode",
+					 mode_names[m], "ops_per_s", c.ops_per_s, "check_us_median",
+					 c.check_us_median, "ops", (json_int_t)c.ops);
+		if (m == MODE_INCR)
+			json_object_set_new(cell, "harvest_us_per_op", json_real(c.harvest_us_per_op));
+		json_array_append_new(cells, cell);
+	}
+	if (rvb != NULL && rc == 0 && stream != NULL) {
+		cfg.snapshot = true;
+		*rvb = reset_vs_boot(&s, &cfg, stream);
+	}
+	script_free(stream);
+	session_destroy(&s);
+	return rc;
+}
+
+/*
+ * The three ways of asking KVM for the dirty pages, each in its own VM (the
+ * backend is fixed when the VM is made): the same ops with the incremental
+ * check, at the smallest and the largest size asked for, without prefill.
+ */
+static int bench_dirty_logs(const struct bench_opts *o, json_t *out)
+{
+	static const enum vm_dirty_mode backends[] = { VM_DIRTY_RING, VM_DIRTY_CLEAR, VM_DIRTY_GET };
+	const struct bench_size *pick[2] = { NULL, NULL };
+	uint64_t ops = o->ops < 300 ? o->ops : 300;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		if (size_wanted(o, sizes[i].name)) {
+			if (pick[0] == NULL)
+				pick[0] = &sizes[i];
+			else
+				pick[1] = &sizes[i];
+		}
+	for (int k = 0; k < 2 && pick[k] != NULL; k++) {
+		const struct bench_size *z = pick[k];
+		struct script *stream = bench_stream(o, z->arena);
+		for (size_t b = 0; b < 3 && stream != NULL; b++) {
+			struct session_config cfg = o->g.cfg;
+			struct session s;
+			struct cell c;
+			cfg.mem_mib = z->mem_mib;
+			cfg.arena_pages = z->arena;
+			cfg.ring = cfg.stop_each = cfg.snapshot = true;
+			cfg.monitor = false;
+			cfg.timeout_s = 0;
+			cfg.console = NULL;
+			cfg.dirty_mode = backends[b];
+			fprintf(stderr, "bench %s: dirty log %s: booting\n", z->name,
+				vm_dirty_mode_name(backends[b]));
+			if (session_boot(&s, &cfg) != 0 || run_mode(&s, MODE_INCR, stream, ops, &c) != 0) {
+				/* a KVM without this backend: say so and go on */
+				printf("  %-4s  dirty log %-5s  unavailable: %s\n", z->name,
+				       vm_dirty_mode_name(backends[b]), s.err[0] ? s.err : s.vm.error);
+				session_destroy(&s);
+				continue;
+			}
+			printf("  %-4s  dirty log %-5s  check median %7.1f us   harvest %7.1f us/op   "
+			       "(%llu ops)\n",
+			       z->name, vm_dirty_mode_name(backends[b]), c.check_us_median,
+			       c.harvest_us_per_op, (unsigned long long)c.ops);
+			fflush(stdout);
+			json_array_append_new(out, json_pack("{s:s, s:s, s:f, s:f, s:f, s:I}", "size", z->name,
+							     "backend", vm_dirty_mode_name(backends[b]),
+							     "ops_per_s", c.ops_per_s, "check_us_median",
+							     c.check_us_median, "harvest_us_per_op",
+							     c.harvest_us_per_op, "ops", (json_int_t)c.ops));
+			session_destroy(&s);
+		}
+		script_free(stream);
+	}
+	return 0;
+}
+
+static int bench_opt(void *ctx, int opt, const char *arg)
+{
+	struct bench_opts *o = ctx;
+
+	if (opt == OPT_OPS) {
+		if (parse_u64(arg, &o->ops) != 0 || o->ops == 0)
+			return usage_error("bench", "--ops %s: want a positive count", arg);
+	} else if (opt == OPT_SEED) {
+		if (parse_u64(arg, &o->seed) != 0)
+			return usage_error("bench", "--seed %s: not a number", arg);
+	} else if (opt == OPT_PMAP) {
+		o->only = arg;
+	} else if (opt == OPT_JSON) {
+		o->json = arg;
+	} else {
+		return usage_error("bench", "unknown option %d", opt);
+	}
+	return 0;
+}
+
+static const char bench_help[] =
+	"usage: ptshadow bench [OPTIONS] GUEST.elf\n"
+	"\n"
+	"Time one generated op stream with no per-op stop, per-op stop without the\n"
+	"monitor, the full check and the incremental check, at 64 MiB, 1 GiB and 4 GiB\n"
+	"(state built first), plus reset against boot and one job against two, and\n"
+	"the three dirty-log backends (ring, clear, get) at the smallest and largest size.\n"
+	"\n"
+	"options:\n"
+	"  --ops N           ops in the stream (default 1000)\n"
+	"  --sizes LIST      sizes to run, e.g. 64M,1G (default 64M,1G,4G)\n"
+	"  --seed S          generator seed (default 1)\n"
+	"  --json FILE       write the results as JSON (default bench.json)\n"
+	GUEST_OPTIONS_HELP;
+
+int cmd_bench(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		GUEST_LONG_OPTIONS,
+		{ "ops", required_argument, NULL, OPT_OPS },
+		{ "sizes", required_argument, NULL, OPT_PMAP },
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "json", required_argument, NULL, OPT_JSON },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct bench_opts o = { .json = "bench.json", .ops = 1000, .seed = 1 };
+	json_t *root, *cells;
+	double rvb = 0, jr = 0;
+	json_t *dirty_logs = json_array();
+	char err[256];
+	int rc = 0;
+
+	guest_opts_init(&o.g);
+	if (cli_parse("bench", bench_help, argc, argv, "", longopts, &o.g, bench_opt, &o) != 0 ||
+	    cli_one_operand("bench", argc, argv, "guest image") != 0)
+		return EXIT_USAGE;
+	o.g.cfg.guest = argv[optind];
+	if (access(o.g.cfg.guest, R_OK) != 0) {
+		fprintf(stderr, "ptshadow bench: %s: %m\n", o.g.cfg.guest);
+		return EXIT_USAGE;
+	}
+	root = json_object();
+	cells = json_array();
+	printf("ptshadow bench: %llu ops, seed %llu, guest %s\n", (unsigned long long)o.ops,
+	       (unsigned long long)o.seed, o.g.cfg.guest);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]) && rc == 0; i++)
+		if (size_wanted(&o, sizes[i].name))
+			rc = bench_size(&o, &sizes[i], cells, i == 0 ? &rvb : NULL);
+	if (rc == 0)
+		rc = bench_dirty_logs(&o, dirty_logs);
+	if (rc == 0) {
+		jr = jobs_ratio(&o);
+		printf("  reset vs boot: a reset is %.0fx faster than a fresh boot\n", rvb);
+		printf("  jobs: 2 jobs give %.2fx the ops/s of 1 job\n", jr);
+	}
+	json_object_set_new(root, "cells", cells);
+	json_object_set_new(root, "dirty_log", json_string(vm_dirty_mode_name(backend_used)));
+	json_object_set_new(root, "dirty_logs", dirty_logs);
+	json_object_set_new(root, "reset_vs_boot", json_real(rvb));
+	json_object_set_new(root, "jobs2_vs_jobs1", json_real(jr));
+	json_object_set_new(root, "ops", json_integer((json_int_t)o.ops));
+	json_object_set_new(root, "seed", json_integer((json_int_t)o.seed));
+	char *text = json_dumps(root, JSON_INDENT(2));
+	if (text == NULL || write_file_atomic(o.json, text, strlen(text), err, sizeof(err)) != 0) {
+		fprintf(stderr, "ptshadow bench: %s\n", text ? err : "out of memory");
+		rc = EXIT_INTERNAL;
+	} else {
+		printf("  results in %s\n", o.json);
+	}
+	free(text);
+	json_decref(root);
+	return rc;
+}

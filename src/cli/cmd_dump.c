@@ -1,0 +1,156 @@
+/* src/cli/cmd_dump.c - `ptshadow dump`: run a script of pmap ops under the
+ * monitor, then print one pmap's mappings, one range per line, like QEMU's
+ * `info tlb`.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "monitor.h"
+#include "util.h"
+
+static const char dump_help[] =
+	"usage: ptshadow dump [OPTIONS] GUEST.elf\n"
+	"\n"
+	"Boot GUEST.elf, run the ops of --ops FILE with the monitor checking every op,\n"
+	"then print the mappings of pmap --pmap as the monitor's walk sees them: one\n"
+	"line per run of pages with contiguous addresses and equal flags,\n"
+	"  VA-END PA FLAGS\n"
+	"(P RW US PWT PCD A D PS G NX, W wired, PVLIST managed, (2M)/(1G) large pages).\n"
+	"\n"
+	"options:\n"
+	"  --ops FILE        script of pmap ops (docs/op-language.md); none: just boot\n"
+	"  --pmap P          the pmap to print: a name the script creates (alive at its\n"
+	"                    end), or `kernel` (default)\n"
+	GUEST_OPTIONS_HELP;
+
+struct dump_opts {
+	struct guest_opts g;
+	const char *ops_path;
+	const char *pmap;
+};
+
+static int dump_opt(void *ctx, int opt, const char *arg)
+{
+	struct dump_opts *o = ctx;
+
+	if (opt == OPT_OPS)
+		o->ops_path = arg;
+	else if (opt == OPT_PMAP)
+		o->pmap = arg;
+	else
+		return usage_error("dump", "unknown option %d", opt);
+	return 0;
+}
+
+static int dump_parse(int argc, char **argv, struct dump_opts *o)
+{
+	static const struct option longopts[] = {
+		GUEST_LONG_OPTIONS,
+		{ "ops", required_argument, NULL, OPT_OPS },
+		{ "pmap", required_argument, NULL, OPT_PMAP },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	guest_opts_init(&o->g);
+	o->g.cfg.monitor = true;
+	o->g.cfg.console = NULL; /* the dump is the output */
+	o->pmap = "kernel";
+	if (cli_parse("dump", dump_help, argc, argv, "", longopts, &o->g, dump_opt, o) != 0 ||
+	    cli_one_operand("dump", argc, argv, "guest image") != 0)
+		return EXIT_USAGE;
+	o->g.cfg.guest = argv[optind];
+	return 0;
+}
+
+/* the slot of the pmap named `name` at the end of the script, -1 for the
+ * kernel pmap; -2 when no pmap of that name is alive then */
+static int32_t slot_at_end(const struct script *sc, const char *name)
+{
+	int32_t slot = -2;
+	if (strcmp(name, "kernel") == 0)
+		return -1;
+	for (size_t i = 0; sc != NULL && i < sc->n_ops; i++) {
+		const struct script_op *sop = &sc->ops[i];
+		if (strcmp(sop->pmap_name, name) != 0)
+			continue;
+		if (sop->op.kind == PTS_OP_CREATE)
+			slot = (int32_t)sop->op.pmap;
+		else if (sop->op.kind == PTS_OP_DESTROY)
+			slot = -2;
+	}
+	return slot;
+}
+
+/* run every op; violations and result mismatches are told, not fatal */
+static int dump_run(struct session *s, struct script *sc)
+{
+	int rc = EXIT_CLEAN;
+	for (size_t i = 0; sc != NULL && i < sc->n_ops; i++) {
+		struct script_op *sop = &sc->ops[i];
+		enum session_status st = session_op(s, sop);
+		if (st == SESSION_ERROR || st == SESSION_INTERRUPTED) {
+			fprintf(stderr, "ptshadow dump: %s\n", s->err);
+			return EXIT_INTERNAL;
+		}
+		if (st == SESSION_GUEST_DIED || st == SESSION_EXITED) {
+			fprintf(stderr, "ptshadow dump: %s:%u: ", sc->file, sop->line);
+			session_describe_death(s, stderr);
+			return EXIT_FINDING;
+		}
+		for (size_t k = 0; st == SESSION_VIOLATION && k < session_nviolations(s); k++)
+			fprintf(stderr, "ptshadow dump: %s:%u: %s\n", sc->file, sop->line,
+				session_violation(s, k)->title);
+		if (st == SESSION_VIOLATION)
+			rc = EXIT_FINDING;
+	}
+	return rc;
+}
+
+int cmd_dump(int argc, char **argv)
+{
+	struct dump_opts o;
+	struct script *sc = NULL;
+	struct session s;
+	int32_t slot;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	rc = dump_parse(argc, argv, &o);
+	if (rc != 0)
+		return rc;
+	if (o.ops_path != NULL && cli_load_script("dump", o.ops_path, &o.g, &sc) != 0)
+		return EXIT_USAGE;
+	slot = slot_at_end(sc, o.pmap);
+	if (slot == -2) {
+		fprintf(stderr, "ptshadow dump: --pmap %s: no pmap of that name is alive at the end of %s\n", o.pmap,
+			o.ops_path ? o.ops_path : "the (empty) script");
+		script_free(sc);
+		return EXIT_USAGE;
+	}
+	rc = guest_opts_finish(&o.g, "dump");
+	if (rc != 0)
+		goto out;
+	o.g.cfg.ring = true;
+	o.g.cfg.stop_each = true;
+	rc = session_boot(&s, &o.g.cfg);
+	if (rc != 0) {
+		fprintf(stderr, "ptshadow dump: ");
+		if (rc == EXIT_FINDING)
+			session_describe_death(&s, stderr);
+		else
+			fprintf(stderr, "%s\n", s.err);
+	} else {
+		rc = dump_run(&s, sc);
+		if ((rc == EXIT_CLEAN || rc == EXIT_FINDING) && monitor_dump_pmap(s.mon, slot, stdout) != 0) {
+			fprintf(stderr, "ptshadow dump: --pmap %s: the guest has no such pmap\n", o.pmap);
+			rc = EXIT_FINDING;
+		}
+	}
+	session_destroy(&s);
+out:
+	guest_opts_close(&o.g);
+	script_free(sc);
+	return rc;
+}

@@ -1,0 +1,178 @@
+/* src/cli/cmd_fuzz.c - `ptshadow fuzz`: options of a fuzz campaign. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "campaign.h"
+#include "cli.h"
+#include "util.h"
+
+static const char fuzz_help[] =
+	"usage: ptshadow fuzz [OPTIONS] GUEST.elf\n"
+	"\n"
+	"Generate random pmap op sequences, run them with the monitor checking after\n"
+	"every op, and write one crash directory per distinct finding into --out.\n"
+	"\n"
+	"options:\n"
+	"  --seed S          random seed (default: picked and printed)\n"
+	"  --ops N           stop after N ops in all (default 100000 unless --time)\n"
+	"  --time DURATION   stop after DURATION (90, 90s, 5m, 1h)\n"
+	"  --profile P       fuzz profile: a name in configs/fuzz/ or a path (default: default)\n"
+	"  --out DIR         output directory (default: out)\n"
+	"  --jobs J          VMs side by side (default: one per core)\n"
+	"  --keep-going      go on after the first finding\n"
+	"  --no-minimize     do not minimise new findings\n"
+	"  --sequence-length L  restart the guest every L ops (default 1000; 0 = never)\n"
+	"  --check MODE|SPEC full or incremental (default incremental), or invariants to switch\n"
+	"                    off, e.g. -TLB,-POOL-3 (see ptshadow invariants); may repeat\n"
+	"  --full-every N    with --check incremental: a full check every N ops (default 1000;\n"
+	"                    0 = never)\n"
+	"  --quiet           no status line\n"
+	GUEST_OPTIONS_HELP;
+
+struct fuzz_args {
+	struct campaign_config *c;
+	struct guest_opts *g;
+	const char **profile;
+	bool *seeded;
+};
+
+static int fuzz_opt(void *ctx, int opt, const char *arg)
+{
+	struct fuzz_args *a = ctx;
+	struct campaign_config *c = a->c;
+	uint64_t v;
+
+	switch (opt) {
+	case OPT_SEED:
+		if (parse_u64(arg, &c->seed) != 0)
+			return usage_error("fuzz", "--seed %s: not a number", arg);
+		*a->seeded = true;
+		return 0;
+	case OPT_OPS:
+		if (parse_u64(arg, &c->max_ops) != 0 || c->max_ops == 0)
+			return usage_error("fuzz", "--ops %s: want a positive count", arg);
+		return 0;
+	case OPT_TIME:
+		if (parse_duration(arg, &c->max_seconds) != 0 || c->max_seconds == 0)
+			return usage_error("fuzz", "--time %s: want a duration like 90s, 5m, 1h", arg);
+		return 0;
+	case OPT_PROFILE:
+		*a->profile = arg;
+		return 0;
+	case OPT_OUT:
+		c->out = arg;
+		return 0;
+	case OPT_JOBS:
+		if (parse_u64(arg, &v) != 0 || v == 0 || v > CAMPAIGN_MAX_JOBS)
+			return usage_error("fuzz", "--jobs %s: want 1..%d", arg, CAMPAIGN_MAX_JOBS);
+		c->jobs = (unsigned)v;
+		return 0;
+	case OPT_KEEP_GOING:
+		c->keep_going = true;
+		return 0;
+	case OPT_NO_MINIMIZE:
+		c->minimize = false;
+		return 0;
+	case OPT_SEQLEN:
+		if (parse_u64(arg, &c->seq_len) != 0)
+			return usage_error("fuzz", "--sequence-length %s: not a number", arg);
+		return 0;
+	case OPT_CHECK:
+		check_opt_apply(&a->g->cfg, arg);
+		return 0;
+	case OPT_FULL_EVERY:
+		return full_every_opt_apply(&a->g->cfg, "fuzz", arg);
+	case OPT_QUIET:
+		c->quiet = true;
+		return 0;
+	default:
+		return usage_error("fuzz", "unknown option %d", opt);
+	}
+}
+
+static int fuzz_parse(int argc, char **argv, struct campaign_config *c, struct guest_opts *g,
+		      const char **profile, bool *seeded)
+{
+	static const struct option longopts[] = {
+		GUEST_LONG_OPTIONS,
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "ops", required_argument, NULL, OPT_OPS },
+		{ "time", required_argument, NULL, OPT_TIME },
+		{ "profile", required_argument, NULL, OPT_PROFILE },
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ "jobs", required_argument, NULL, OPT_JOBS },
+		{ "keep-going", no_argument, NULL, OPT_KEEP_GOING },
+		{ "no-minimize", no_argument, NULL, OPT_NO_MINIMIZE },
+		{ "sequence-length", required_argument, NULL, OPT_SEQLEN },
+		{ "check", required_argument, NULL, OPT_CHECK },
+		{ "full-every", required_argument, NULL, OPT_FULL_EVERY },
+		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct fuzz_args a = { c, g, profile, seeded };
+
+	if (cli_parse("fuzz", fuzz_help, argc, argv, "", longopts, g, fuzz_opt, &a) != 0 ||
+	    cli_one_operand("fuzz", argc, argv, "guest image") != 0)
+		return EXIT_USAGE;
+	g->cfg.guest = argv[optind];
+	return 0;
+}
+
+int cmd_fuzz(int argc, char **argv)
+{
+	struct campaign_config c;
+	struct guest_opts g;
+	const char *profile = "default";
+	bool seeded = false;
+	char err[512];
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	guest_opts_init(&g);
+	g.cfg.console = NULL; /* kept for reports only */
+	c.out = "out";
+	c.jobs = cores > 0 && cores <= CAMPAIGN_MAX_JOBS ? (unsigned)cores : 1;
+	c.minimize = true;
+	c.seq_len = 1000;
+	g.cfg.full_every = 1000; /* with --check incremental: the log is checked against a full read */
+	g.cfg.incremental = true; /* same findings as full (tests/unit/test_modes.c), ~40x cheaper */
+	rc = fuzz_parse(argc, argv, &c, &g, &profile, &seeded);
+	if (rc != 0)
+		return rc;
+	if (c.max_ops == 0 && c.max_seconds == 0)
+		c.max_ops = 100000;
+	if (fuzz_profile_load(profile, &c.profile, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ptshadow fuzz: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (access(g.cfg.guest, R_OK) != 0) {
+		fprintf(stderr, "ptshadow fuzz: %s: %m\n", g.cfg.guest);
+		return EXIT_USAGE;
+	}
+	rc = guest_opts_finish(&g, "fuzz");
+	if (rc != 0)
+		return rc;
+	if (!seeded && getrandom(&c.seed, sizeof(c.seed), 0) != sizeof(c.seed))
+		c.seed = now_ns();
+	if (!seeded)
+		c.seed %= 1000000000ull; /* short enough to retype */
+	if (mkdir_p(c.out, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ptshadow fuzz: --out %s\n", err);
+		return EXIT_USAGE;
+	}
+	g.cfg.ring = true;
+	g.cfg.stop_each = true;
+	g.cfg.monitor = true;
+	g.cfg.snapshot = true;
+	c.sess = g.cfg;
+	printf("ptshadow fuzz: seed %llu, profile %s, %u job%s, output in %s/\n",
+	       (unsigned long long)c.seed, c.profile.name, c.jobs, c.jobs == 1 ? "" : "s", c.out);
+	fflush(stdout);
+	rc = campaign_run(&c);
+	guest_opts_close(&g);
+	return rc;
+}

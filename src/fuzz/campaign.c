@@ -1,0 +1,359 @@
+/* src/fuzz/campaign.c - the fuzz campaign.  The parent forks one process per job
+ * (each its own VM), shows a live status line, refreshes stats.json about
+ * once a second and prints the summary; each job generates ops, runs them
+ * under the monitor, and turns every finding into a crash directory, which
+ * it minimises when the finding is new.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "campaign.h"
+#include "minimize.h"
+#include "report.h"
+#include "util.h"
+
+uint64_t campaign_job_seed(uint64_t seed, unsigned job)
+{
+	struct rng r;
+
+	if (job == 0)
+		return seed;
+	rng_seed(&r, seed ^ (0x9e3779b97f4a7c15ull * job));
+	return rng_next(&r);
+}
+
+static uint64_t job_budget(const struct campaign_config *cfg, unsigned job)
+{
+	uint64_t each;
+
+	if (cfg->max_ops == 0)
+		return UINT64_MAX;
+	each = cfg->max_ops / cfg->jobs;
+	return each + (job < cfg->max_ops % cfg->jobs ? 1 : 0);
+}
+
+static void write_min(const struct campaign_config *cfg, const char *sig, uint64_t signature,
+		      struct script *repro, struct campaign_finding *cf, unsigned job)
+{
+	struct minimize_stats st;
+	char err[512], path[PATH_MAX];
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem;
+
+	if (minimize_script(&cfg->sess, repro, signature, NULL, &st, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ptshadow fuzz: job %u: minimize %s: %s\n", job, sig, err);
+		return;
+	}
+	mem = open_memstream(&buf, &len);
+	if (mem == NULL)
+		return;
+	fprintf(mem, "# minimised from %zu to %zu ops in %u runs (%.1f s)\n", st.ops_before,
+		st.ops_after, st.candidates, st.elapsed_ns / 1e9);
+	script_write(mem, repro, repro->n_ops, false);
+	fclose(mem);
+	snprintf(path, sizeof(path), "%s/crashes/%s/min.ops", cfg->out, sig);
+	if (write_file_atomic(path, buf, len, err, sizeof(err)) != 0)
+		fprintf(stderr, "ptshadow fuzz: %s\n", err);
+	cf->min_ops = st.ops_after;
+	cf->min_ms = st.elapsed_ns / 1000000;
+	free(buf);
+}
+
+/* Record a finding: crash directory, shared table, minimisation if new. */
+static void job_finding(const struct campaign_config *cfg, struct campaign_shared *sh,
+			unsigned job, struct finding *f, struct script *sc, struct session *s)
+{
+	char err[512], sig[17];
+	bool is_new = false;
+
+	finding_sig_hex(f, sig);
+	sh->job[job].findings++;
+	if (report_write(cfg->out, f, sc, s->vm.cons.tail, s->vm.cons.tail_len, &cfg->sess, &is_new,
+			 err, sizeof(err)) != 0) {
+		fprintf(stderr, "ptshadow fuzz: job %u: %s\n", job, err);
+		return;
+	}
+	if (!cfg->keep_going)
+		sh->stop = 1;
+	if (!is_new)
+		return;
+	uint32_t i = __atomic_fetch_add(&sh->nfindings, 1, __ATOMIC_SEQ_CST);
+	if (i >= CAMPAIGN_MAX_FINDINGS)
+		return;
+	struct campaign_finding *cf = &sh->finding[i];
+	snprintf(cf->sig, sizeof(cf->sig), "%s", sig);
+	snprintf(cf->title, sizeof(cf->title), "%s", f->title);
+	cf->job = job;
+	cf->ops_at_detection = sh->job[job].ops;
+	cf->repro_ops = f->op_index + 1;
+	if (cfg->minimize) {
+		struct script *repro = script_new(sc->file);
+		if (repro == NULL)
+			return;
+		for (size_t k = 0; k <= f->op_index && k < sc->n_ops; k++)
+			script_append(repro, &sc->ops[k]);
+		write_min(cfg, sig, f->signature, repro, cf, job); /* in a guest of its own */
+		script_free(repro);
+	}
+}
+
+/* A new sequence on the same guest: reset it, forget the generator's pmaps. */
+static bool job_restart(struct session *s, struct fuzz_gen *gen, struct script **sc,
+			const char *label)
+{
+	if (session_reset(s) != 0)
+		return false;
+	fuzz_gen_reset_state(gen);
+	script_free(*sc);
+	*sc = script_new(label);
+	return *sc != NULL;
+}
+
+int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, unsigned job,
+		 uint64_t deadline_ns)
+{
+	struct job_stats *js = &sh->job[job];
+	uint64_t budget = job_budget(cfg, job);
+	struct fuzz_gen gen;
+	struct session s;
+	struct script *sc = NULL;
+	bool live = false;
+	char label[64];
+
+	fuzz_gen_init(&gen, &cfg->profile, campaign_job_seed(cfg->seed, job), cfg->sess.arena_pages);
+	while (js->ops < budget && !vm_interrupted && !(sh->stop && !cfg->keep_going)) {
+		struct script_op sop;
+		struct finding f;
+		enum session_status st;
+
+		if (deadline_ns != 0 && (js->ops & 63) == 0 && now_ns() >= deadline_ns)
+			break;
+		if (!live) {
+			int rc = session_boot(&s, &cfg->sess);
+			if (rc != 0) {
+				snprintf(js->error, sizeof(js->error), "%s", s.err);
+				js->failed = 1;
+				session_destroy(&s);
+				break;
+			}
+			live = true;
+			js->sessions++;
+			fuzz_gen_reset_state(&gen);
+			script_free(sc);
+			snprintf(label, sizeof(label), "<fuzz seed %llu job %u>",
+				 (unsigned long long)cfg->seed, job);
+			sc = script_new(label);
+			if (sc == NULL)
+				break;
+		}
+		fuzz_gen_next(&gen, &sop);
+		if (script_append(sc, &sop) != 0)
+			break;
+		st = session_op(&s, &sc->ops[sc->n_ops - 1]);
+		js->ops++;
+		js->check_ns += s.last_check_ns;
+		if (st == SESSION_INTERRUPTED || st == SESSION_ERROR) {
+			if (st == SESSION_ERROR) {
+				snprintf(js->error, sizeof(js->error), "%s", s.err);
+				js->failed = 1;
+			}
+			break;
+		}
+		if (st == SESSION_VIOLATION || st == SESSION_GUEST_DIED || st == SESSION_EXITED) {
+			if (st == SESSION_VIOLATION)
+				finding_from_violation(&f, session_violation(&s, 0));
+			else
+				finding_from_death(&f, &s, sc->n_ops - 1, &sc->ops[sc->n_ops - 1]);
+			job_finding(cfg, sh, job, &f, sc, &s);
+			finding_free(&f);
+			/* a guest that is still serving the ring goes back to its snapshot */
+			live = st == SESSION_VIOLATION && s.vm.event == VM_EV_OP_DONE &&
+			       job_restart(&s, &gen, &sc, label);
+			if (!live)
+				session_destroy(&s);
+			continue;
+		}
+		if (cfg->seq_len != 0 && sc->n_ops >= cfg->seq_len) {
+			live = job_restart(&s, &gen, &sc, label);
+			if (!live)
+				session_destroy(&s);
+		}
+	}
+	if (live)
+		session_destroy(&s);
+	script_free(sc);
+	js->done = 1;
+	return js->failed ? EXIT_INTERNAL : 0;
+}
+
+/* ---- the parent ----------------------------------------------------------- */
+
+struct totals {
+	uint64_t ops, findings, sessions, check_ns;
+	unsigned done, failed;
+};
+
+static void sum_jobs(const struct campaign_config *cfg, const struct campaign_shared *sh,
+		     struct totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (unsigned j = 0; j < cfg->jobs; j++) {
+		t->ops += sh->job[j].ops;
+		t->findings += sh->job[j].findings;
+		t->sessions += sh->job[j].sessions;
+		t->check_ns += sh->job[j].check_ns;
+		t->done += sh->job[j].done != 0;
+		t->failed += sh->job[j].failed != 0;
+	}
+}
+
+static unsigned unique_findings(const struct campaign_shared *sh)
+{
+	return sh->nfindings < CAMPAIGN_MAX_FINDINGS ? sh->nfindings : CAMPAIGN_MAX_FINDINGS;
+}
+
+static void write_stats(const struct campaign_config *cfg, const struct campaign_shared *sh,
+			const struct totals *t, double elapsed, bool final)
+{
+	char path[PATH_MAX], err[256];
+	json_t *j = json_pack("{s:I, s:f, s:i, s:f, s:I, s:s, s:i, s:I, s:I, s:f, s:b}", "ops",
+			      (json_int_t)t->ops, "ops_per_s", elapsed > 0 ? t->ops / elapsed : 0.0,
+			      "unique_findings", (int)unique_findings(sh), "elapsed_s", elapsed,
+			      "seed", (json_int_t)cfg->seed, "profile", cfg->profile.name, "jobs",
+			      (int)cfg->jobs, "findings_total", (json_int_t)t->findings, "sessions",
+			      (json_int_t)t->sessions, "check_us_mean",
+			      t->ops ? t->check_ns / 1e3 / t->ops : 0.0, "finished", final);
+	char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+
+	snprintf(path, sizeof(path), "%s/stats.json", cfg->out);
+	if (text != NULL && write_file_atomic(path, text, strlen(text), err, sizeof(err)) != 0)
+		fprintf(stderr, "ptshadow fuzz: %s\n", err);
+	free(text);
+	json_decref(j);
+}
+
+static void status_line(const struct campaign_config *cfg, const struct campaign_shared *sh,
+			const struct totals *t, double elapsed, bool tty)
+{
+	unsigned n = unique_findings(sh);
+	const char *last = n > 0 ? sh->finding[n - 1].title : "-";
+	int sec = (int)elapsed;
+
+	if (cfg->quiet)
+		return;
+	fprintf(stderr, "%s[%02d:%02d:%02d] ops %llu  ops/s %.0f  unique findings %u  last: %.60s%s",
+		tty ? "\r\033[K" : "", sec / 3600, sec / 60 % 60, sec % 60,
+		(unsigned long long)t->ops, elapsed > 0 ? t->ops / elapsed : 0.0, n, last,
+		tty ? "" : "\n");
+	fflush(stderr);
+}
+
+static void summary(const struct campaign_config *cfg, const struct campaign_shared *sh,
+		    const struct totals *t, double elapsed)
+{
+	unsigned n = unique_findings(sh);
+
+	printf("\nptshadow fuzz summary\n");
+	printf("  guest      %s\n", cfg->sess.guest);
+	printf("  profile    %s  seed %llu  jobs %u\n", cfg->profile.name,
+	       (unsigned long long)cfg->seed, cfg->jobs);
+	printf("  ops        %llu in %.1f s (%.0f ops/s), %llu guest boots\n",
+	       (unsigned long long)t->ops, elapsed, elapsed > 0 ? t->ops / elapsed : 0.0,
+	       (unsigned long long)t->sessions);
+	printf("  monitor    %.1f us per op (mean)\n", t->ops ? t->check_ns / 1e3 / t->ops : 0.0);
+	printf("  findings   %u unique, %llu in all\n", n, (unsigned long long)t->findings);
+	if (n > 0) {
+		printf("\n  %-16s  %-9s  %-6s  %-6s  %s\n", "signature", "found at", "repro", "min",
+		       "title");
+		for (unsigned i = 0; i < n; i++) {
+			const struct campaign_finding *f = &sh->finding[i];
+			char min[16] = "-";
+			if (f->min_ops)
+				snprintf(min, sizeof(min), "%llu", (unsigned long long)f->min_ops);
+			printf("  %-16s  %-9llu  %-6llu  %-6s  %s\n", f->sig,
+			       (unsigned long long)f->ops_at_detection, (unsigned long long)f->repro_ops,
+			       min, f->title);
+		}
+		printf("\n  reports in %s/crashes/<signature>/report.txt\n", cfg->out);
+	}
+}
+
+int campaign_run(const struct campaign_config *cfg)
+{
+	struct campaign_shared *sh;
+	pid_t pids[CAMPAIGN_MAX_JOBS];
+	uint64_t t0 = now_ns(), deadline = 0, last_line = 0;
+	bool tty = isatty(STDERR_FILENO);
+	struct totals t;
+	unsigned running = 0;
+	int rc = EXIT_CLEAN;
+
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED) {
+		perror("ptshadow fuzz: mmap");
+		return EXIT_INTERNAL;
+	}
+	if (cfg->max_seconds != 0)
+		deadline = t0 + cfg->max_seconds * 1000000000ull;
+	fflush(NULL);
+	for (unsigned j = 0; j < cfg->jobs; j++) {
+		pids[j] = fork();
+		if (pids[j] < 0) {
+			perror("ptshadow fuzz: fork");
+			return EXIT_INTERNAL;
+		}
+		if (pids[j] == 0)
+			_exit(campaign_job(cfg, sh, j, deadline));
+		running++;
+	}
+	while (running > 0) {
+		struct timespec tick = { 0, 250000000 };
+		int status;
+		pid_t p;
+
+		nanosleep(&tick, NULL);
+		while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+			running--;
+			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+				rc = EXIT_INTERNAL;
+		}
+		if (vm_interrupted) /* forward SIGTERM/SIGINT that reached only us */
+			for (unsigned j = 0; j < cfg->jobs; j++)
+				kill(pids[j], SIGTERM);
+		sum_jobs(cfg, sh, &t);
+		double elapsed = (now_ns() - t0) / 1e9;
+		if (now_ns() - last_line >= (tty ? 250000000ull : 10000000000ull)) {
+			status_line(cfg, sh, &t, elapsed, tty);
+			last_line = now_ns();
+		}
+		write_stats(cfg, sh, &t, elapsed, false);
+	}
+	sum_jobs(cfg, sh, &t);
+	double elapsed = (now_ns() - t0) / 1e9;
+	write_stats(cfg, sh, &t, elapsed, true);
+	status_line(cfg, sh, &t, elapsed, tty);
+	if (!cfg->quiet)
+		fputc('\n', stderr);
+	for (unsigned j = 0; j < cfg->jobs; j++)
+		if (sh->job[j].failed)
+			fprintf(stderr, "ptshadow fuzz: job %u failed: %s\n", j, sh->job[j].error);
+	summary(cfg, sh, &t, elapsed);
+	if (rc == EXIT_CLEAN && unique_findings(sh) > 0)
+		rc = EXIT_FINDING;
+	if (vm_interrupted)
+		fprintf(stderr, "ptshadow fuzz: interrupted; stats and reports are complete in %s\n",
+			cfg->out);
+	munmap(sh, sizeof(*sh));
+	return rc;
+}

@@ -1,0 +1,373 @@
+/* src/fuzz/fuzz_gen.c - the op generator: weighted op kinds from a profile, with
+ * choices biased toward what breaks pmaps (aliasing pages, re-entering
+ * mapped VAs, partly overlapping ranges, A/D traffic, wired mappings,
+ * injected allocation failures, pmaps destroyed and recreated).
+ */
+#include <string.h>
+
+#include "fuzz.h"
+
+/* xoshiro256**, seeded through splitmix64 */
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+void rng_seed(struct rng *r, uint64_t seed)
+{
+	for (int i = 0; i < 4; i++)
+		r->s[i] = splitmix64(&seed);
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+uint64_t rng_next(struct rng *r)
+{
+	uint64_t *s = r->s, result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return result;
+}
+
+uint64_t rng_below(struct rng *r, uint64_t n)
+{
+	return n <= 1 ? 0 : rng_next(r) % n;
+}
+
+static bool chance(struct fuzz_gen *g, unsigned pct)
+{
+	return rng_below(&g->rng, 100) < pct;
+}
+
+void fuzz_gen_reset_state(struct fuzz_gen *g)
+{
+	memset(g->alive, 0, sizeof(g->alive));
+	memset(g->slot_used, 0, sizeof(g->slot_used));
+	memset(g->nrecent, 0, sizeof(g->nrecent));
+	g->nalive = 0;
+	g->active = ~0u;
+	g->has_pending = false;
+	g->burst_left = 0;
+}
+
+void fuzz_gen_init(struct fuzz_gen *g, const struct fuzz_profile *p, uint64_t seed,
+		   uint64_t arena_pages)
+{
+	memset(g, 0, sizeof(*g));
+	g->prof = p;
+	g->arena_pages = arena_pages;
+	rng_seed(&g->rng, seed);
+	for (unsigned k = 0; k < PTS_OP_COUNT; k++)
+		g->total_weight += p->weight[k];
+	fuzz_gen_reset_state(g);
+}
+
+static unsigned max_names(const struct fuzz_gen *g)
+{
+	unsigned n = g->prof->max_pmaps;
+
+	return n > FUZZ_MAX_NAMES ? FUZZ_MAX_NAMES : (n == 0 ? 1 : n);
+}
+
+static uint64_t pages_used(const struct fuzz_gen *g)
+{
+	uint64_t n = g->prof->pages;
+
+	return n == 0 || n > g->arena_pages ? g->arena_pages : n;
+}
+
+static void set_pmap(struct fuzz_gen *g, struct script_op *o, unsigned name)
+{
+	snprintf(o->pmap_name, sizeof(o->pmap_name), "p%u", name);
+	o->op.pmap = g->slot_of[name];
+}
+
+static unsigned pick_alive(struct fuzz_gen *g)
+{
+	unsigned k = (unsigned)rng_below(&g->rng, g->nalive);
+
+	for (unsigned i = 0; i < max_names(g); i++)
+		if (g->alive[i] && k-- == 0)
+			return i;
+	return 0;
+}
+
+static uint64_t pick_va(struct fuzz_gen *g, unsigned name)
+{
+	const struct fuzz_profile *p = g->prof;
+	const struct fuzz_region *r;
+
+	if (g->nrecent[name] > 0 && chance(g, p->remap_pct)) {
+		unsigned n = g->nrecent[name] < 32 ? g->nrecent[name] : 32;
+		return g->recent[name][rng_below(&g->rng, n)].va;
+	}
+	r = &p->region[rng_below(&g->rng, p->nregions)];
+	return r->start + rng_below(&g->rng, r->pages) * PTS_PAGE_SIZE;
+}
+
+static uint64_t pick_end(struct fuzz_gen *g, uint64_t va)
+{
+	uint64_t n = 1 + rng_below(&g->rng, g->prof->max_range ? g->prof->max_range : 1);
+	uint64_t end = va + n * PTS_PAGE_SIZE;
+
+	return end > PTS_USER_MAX || end <= va ? PTS_USER_MAX : end;
+}
+
+static uint64_t pick_page(struct fuzz_gen *g)
+{
+	return rng_below(&g->rng, pages_used(g));
+}
+
+static void remember(struct fuzz_gen *g, unsigned name, uint64_t va, uint64_t page)
+{
+	unsigned i = g->nrecent[name]++ % 32;
+
+	g->recent[name][i].va = va;
+	g->recent[name][i].page = (uint32_t)page;
+}
+
+static uint32_t pick_prot(struct fuzz_gen *g)
+{
+	static const uint32_t prots[] = {
+		PTS_PROT_READ, PTS_PROT_READ | PTS_PROT_WRITE, PTS_PROT_READ | PTS_PROT_EXEC,
+		PTS_PROT_READ | PTS_PROT_WRITE | PTS_PROT_EXEC,
+	};
+	return prots[rng_below(&g->rng, 4)];
+}
+
+static uint32_t pick_kind(struct fuzz_gen *g)
+{
+	uint64_t x = rng_below(&g->rng, g->total_weight);
+
+	for (uint32_t k = 0; k < PTS_OP_COUNT; k++) {
+		if (x < g->prof->weight[k])
+			return k;
+		x -= g->prof->weight[k];
+	}
+	return PTS_OP_ENTER;
+}
+
+static bool gen_create(struct fuzz_gen *g, struct script_op *o)
+{
+	unsigned slot = 0;
+
+	if (g->nalive >= max_names(g))
+		return false;
+	for (unsigned i = 0; i < max_names(g); i++) {
+		if (g->alive[i])
+			continue;
+		while (g->slot_used[slot])
+			slot++;
+		g->alive[i] = true;
+		g->slot_used[slot] = true;
+		g->slot_of[i] = slot;
+		g->nalive++;
+		g->nrecent[i] = 0;
+		o->op.kind = PTS_OP_CREATE;
+		set_pmap(g, o, i);
+		return true;
+	}
+	return false;
+}
+
+static bool gen_destroy(struct fuzz_gen *g, struct script_op *o)
+{
+	unsigned name;
+
+	if (g->nalive == 0)
+		return false;
+	name = pick_alive(g);
+	o->op.kind = PTS_OP_DESTROY;
+	set_pmap(g, o, name);
+	g->alive[name] = false;
+	g->slot_used[g->slot_of[name]] = false;
+	g->nalive--;
+	if (g->active == name)
+		g->active = ~0u;
+	return true;
+}
+
+static void gen_enter(struct fuzz_gen *g, struct script_op *o, unsigned name)
+{
+	const struct fuzz_profile *p = g->prof;
+
+	o->op.kind = PTS_OP_ENTER;
+	o->op.va = pick_va(g, name);
+	o->op.page = pick_page(g);
+	o->op.prot = pick_prot(g);
+	if (chance(g, p->wired_pct))
+		o->op.flags |= PTS_OPF_WIRED;
+	if (chance(g, p->canfail_pct))
+		o->op.flags |= PTS_OPF_CANFAIL;
+	remember(g, name, o->op.va, o->op.page);
+}
+
+/* An op on a live pmap; kinds that need one fall back to create without. */
+static bool gen_pmap_op(struct fuzz_gen *g, uint32_t kind, struct script_op *o)
+{
+	unsigned name;
+
+	if (g->nalive == 0)
+		return gen_create(g, o);
+	name = pick_alive(g);
+	set_pmap(g, o, name);
+	o->op.kind = kind;
+	switch (kind) {
+	case PTS_OP_ENTER:
+		gen_enter(g, o, name);
+		if ((o->op.flags & PTS_OPF_CANFAIL) && chance(g, g->prof->fail_pct)) {
+			/* arm the failure first; the enter follows as the next op */
+			g->pending = *o;
+			g->has_pending = true;
+			memset(o, 0, sizeof(*o));
+			o->op.kind = PTS_OP_FAIL_ALLOC;
+			o->op.value = 1 + rng_below(&g->rng, 3);
+		}
+		return true;
+	case PTS_OP_REMOVE:
+	case PTS_OP_PROTECT:
+		o->op.va = pick_va(g, name);
+		o->op.end = pick_end(g, o->op.va);
+		o->op.prot = pick_prot(g);
+		if (kind == PTS_OP_REMOVE && chance(g, 50))
+			o->op.end = 0; /* single page form */
+		if (kind == PTS_OP_PROTECT && o->op.end == 0)
+			o->op.end = o->op.va + PTS_PAGE_SIZE;
+		return true;
+	case PTS_OP_UNWIRE:
+	case PTS_OP_EXTRACT:
+		o->op.va = pick_va(g, name);
+		return true;
+	case PTS_OP_TOUCH:
+		o->op.va = pick_va(g, name);
+		if (chance(g, 50))
+			o->op.flags |= PTS_OPF_WRITE;
+		g->active = name;
+		return true;
+	case PTS_OP_ACTIVATE:
+		g->active = name;
+		return true;
+	case PTS_OP_COLLECT:
+		g->nrecent[name] = 0;
+		return true;
+	default:
+		return true;
+	}
+}
+
+static void gen_page_op(struct fuzz_gen *g, uint32_t kind, struct script_op *o)
+{
+	static const uint32_t pp_prots[] = { PTS_PROT_READ, PTS_PROT_READ | PTS_PROT_EXEC, 0 };
+	uint64_t kpages = g->prof->kenter_pages ? g->prof->kenter_pages : 16;
+
+	o->op.kind = kind;
+	o->op.page = pick_page(g);
+	switch (kind) {
+	case PTS_OP_PAGE_PROTECT:
+		o->op.prot = pp_prots[rng_below(&g->rng, 3)];
+		break;
+	case PTS_OP_COPY:
+		o->op.page2 = pick_page(g);
+		break;
+	case PTS_OP_KENTER:
+		o->op.va = rng_below(&g->rng, kpages) * PTS_PAGE_SIZE;
+		o->op.prot = pick_prot(g);
+		break;
+	case PTS_OP_KREMOVE:
+		o->op.va = rng_below(&g->rng, kpages) * PTS_PAGE_SIZE;
+		o->op.end = chance(g, 50) ? 0 : o->op.va + (1 + rng_below(&g->rng, 4)) * PTS_PAGE_SIZE;
+		if (o->op.end > (uint64_t)PTS_KENTER_PAGES * PTS_PAGE_SIZE)
+			o->op.end = 0;
+		o->op.page = 0;
+		break;
+	case PTS_OP_FAIL_ALLOC:
+		o->op.value = 1 + rng_below(&g->rng, 3);
+		o->op.page = 0;
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Bursts: a run of enters at consecutive VAs of the largest region, so that
+ * many pv entries are live at once and the pv pool grows by several pages
+ * (and, after the collect or destroy that follows, has to give them back).
+ */
+static bool gen_burst(struct fuzz_gen *g, struct script_op *o)
+{
+	const struct fuzz_profile *p = g->prof;
+	const struct fuzz_region *big = &p->region[0];
+
+	if (g->burst_left == 0) {
+		if (p->burst_permille == 0 || p->burst_len == 0 || g->nalive == 0 ||
+		    rng_below(&g->rng, 1000) >= p->burst_permille)
+			return false;
+		for (unsigned i = 1; i < p->nregions; i++)
+			if (p->region[i].pages > big->pages)
+				big = &p->region[i];
+		g->burst_name = pick_alive(g);
+		g->burst_left = p->burst_len;
+		g->burst_va = big->start;
+		g->burst_end = big->start + big->pages * PTS_PAGE_SIZE;
+	}
+	if (!g->alive[g->burst_name] || g->burst_va >= g->burst_end) {
+		g->burst_left = 0;
+		return false;
+	}
+	o->op.kind = PTS_OP_ENTER;
+	set_pmap(g, o, g->burst_name);
+	o->op.va = g->burst_va;
+	o->op.page = pick_page(g);
+	o->op.prot = PTS_PROT_READ | PTS_PROT_WRITE;
+	g->burst_va += PTS_PAGE_SIZE;
+	g->burst_left--;
+	return true;
+}
+
+void fuzz_gen_next(struct fuzz_gen *g, struct script_op *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (g->has_pending) {
+		*out = g->pending;
+		g->has_pending = false;
+		return;
+	}
+	if (gen_burst(g, out))
+		return;
+	for (unsigned tries = 0;; tries++) {
+		uint32_t kind = tries < 64 ? pick_kind(g) : PTS_OP_ENTER;
+		switch (kind) {
+		case PTS_OP_CREATE:
+			if (gen_create(g, out))
+				return;
+			continue;
+		case PTS_OP_DESTROY:
+			if (g->nalive > 1 && gen_destroy(g, out))
+				return;
+			continue;
+		case PTS_OP_ACTIVATE: case PTS_OP_ENTER: case PTS_OP_REMOVE: case PTS_OP_PROTECT:
+		case PTS_OP_UNWIRE: case PTS_OP_EXTRACT: case PTS_OP_TOUCH: case PTS_OP_COLLECT:
+			gen_pmap_op(g, kind, out);
+			return;
+		case PTS_OP_PAGE_PROTECT: case PTS_OP_CLEAR_MODIFY: case PTS_OP_CLEAR_REFERENCE:
+		case PTS_OP_IS_MODIFIED: case PTS_OP_IS_REFERENCED: case PTS_OP_KENTER:
+		case PTS_OP_KREMOVE: case PTS_OP_ZERO: case PTS_OP_COPY: case PTS_OP_FAIL_ALLOC:
+			gen_page_op(g, kind, out);
+			return;
+		default:
+			continue;
+		}
+	}
+}

@@ -1,0 +1,257 @@
+/* src/fuzz/fuzz_profile.c - fuzz profiles: small INI files (configs/fuzz/NAME.ini)
+ * with a [generator] section of knobs, a [regions] section of VA windows and
+ * a [weights] section of op-kind weights.  Errors are "FILE:LINE: message".
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fuzz.h"
+#include "util.h"
+
+void fuzz_profile_default(struct fuzz_profile *p)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "builtin");
+	p->pages = 64;
+	p->max_pmaps = 8;
+	p->max_range = 16;
+	p->wired_pct = 10;
+	p->canfail_pct = 20;
+	p->fail_pct = 30;
+	p->remap_pct = 50;
+	p->kenter_pages = 16;
+	p->nregions = 1;
+	p->region[0] = (struct fuzz_region){ 0x400000, 64 };
+	for (unsigned k = PTS_OP_CREATE; k < PTS_OP_COUNT; k++)
+		p->weight[k] = 2;
+	p->weight[PTS_OP_ENTER] = 30;
+	p->weight[PTS_OP_TOUCH] = 12;
+}
+
+struct knob {
+	const char *key;
+	size_t offset; /* of an unsigned in struct fuzz_profile */
+	unsigned max;
+};
+
+static const struct knob knobs[] = {
+	{ "max_pmaps", offsetof(struct fuzz_profile, max_pmaps), FUZZ_MAX_NAMES },
+	{ "max_range", offsetof(struct fuzz_profile, max_range), 1u << 20 },
+	{ "wired", offsetof(struct fuzz_profile, wired_pct), 100 },
+	{ "canfail", offsetof(struct fuzz_profile, canfail_pct), 100 },
+	{ "fail", offsetof(struct fuzz_profile, fail_pct), 100 },
+	{ "remap", offsetof(struct fuzz_profile, remap_pct), 100 },
+	{ "kenter_pages", offsetof(struct fuzz_profile, kenter_pages), PTS_KENTER_PAGES },
+	{ "burst", offsetof(struct fuzz_profile, burst_permille), 1000 },
+	{ "burst_len", offsetof(struct fuzz_profile, burst_len), 100000 },
+};
+
+struct ini_ctx {
+	const char *path;
+	unsigned line;
+	char *err;
+	size_t errlen;
+};
+
+static int ini_fail(struct ini_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int ini_fail(struct ini_ctx *c, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(c->err, c->errlen, "%s:%u: %s", c->path, c->line, msg);
+	return -1;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+static int set_generator(struct ini_ctx *c, struct fuzz_profile *p, const char *key, const char *val)
+{
+	uint64_t v;
+
+	if (parse_u64(val, &v) != 0)
+		return ini_fail(c, "%s: '%s' is not a number", key, val);
+	if (strcmp(key, "name") == 0)
+		return ini_fail(c, "name: set by the file name");
+	if (strcmp(key, "pages") == 0) {
+		if (v == 0 || v > (1u << 24))
+			return ini_fail(c, "pages: %s out of range (1..16777216)", val);
+		p->pages = v;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+		if (strcmp(key, knobs[i].key) != 0)
+			continue;
+		if (v > knobs[i].max)
+			return ini_fail(c, "%s: %s is above the maximum %u", key, val, knobs[i].max);
+		*(unsigned *)((char *)p + knobs[i].offset) = (unsigned)v;
+		return 0;
+	}
+	return ini_fail(c, "unknown generator key '%s'", key);
+}
+
+static int set_weight(struct ini_ctx *c, struct fuzz_profile *p, const char *key, const char *val)
+{
+	uint64_t v;
+	const struct op_syntax *syn = op_syntax_by_name(strcmp(key, "fail_alloc") == 0 ? "fail" : key);
+
+	if (syn == NULL)
+		return ini_fail(c, "unknown op kind '%s'", key);
+	if (parse_u64(val, &v) != 0 || v > 1000000)
+		return ini_fail(c, "%s: weight '%s' is not a number in 0..1000000", key, val);
+	p->weight[syn->kind] = (uint32_t)v;
+	return 0;
+}
+
+static int add_region(struct ini_ctx *c, struct fuzz_profile *p, char *line)
+{
+	char *start_s = strtok(line, " \t"), *pages_s = strtok(NULL, " \t"), *extra = strtok(NULL, " \t");
+	uint64_t start, pages, end;
+
+	if (start_s == NULL || pages_s == NULL || extra != NULL)
+		return ini_fail(c, "region: want 'START PAGES'");
+	if (parse_u64(start_s, &start) != 0 || (start & (PTS_PAGE_SIZE - 1)) != 0)
+		return ini_fail(c, "region start '%s' is not a page-aligned address", start_s);
+	if (parse_u64(pages_s, &pages) != 0 || pages == 0 ||
+	    __builtin_mul_overflow(pages, PTS_PAGE_SIZE, &end) ||
+	    __builtin_add_overflow(start, end, &end) || end > PTS_USER_MAX)
+		return ini_fail(c, "region %s + %s pages leaves user space", start_s, pages_s);
+	if (p->nregions == FUZZ_MAX_REGIONS)
+		return ini_fail(c, "more than %d regions", FUZZ_MAX_REGIONS);
+	p->region[p->nregions++] = (struct fuzz_region){ start, pages };
+	return 0;
+}
+
+static int parse_line(struct ini_ctx *c, struct fuzz_profile *p, char *line, char *section)
+{
+	char *eq, *key, *val;
+
+	line = trim(line);
+	if (*line == '\0')
+		return 0;
+	if (*line == '[') {
+		char *close = strchr(line, ']');
+		if (close == NULL || close[1] != '\0')
+			return ini_fail(c, "bad section header '%s'", line);
+		*close = '\0';
+		if (strcmp(line + 1, "generator") != 0 && strcmp(line + 1, "regions") != 0 &&
+		    strcmp(line + 1, "weights") != 0)
+			return ini_fail(c, "unknown section [%s] (want generator, regions, weights)",
+					line + 1);
+		snprintf(section, 16, "%s", line + 1);
+		return 0;
+	}
+	if (strcmp(section, "regions") == 0)
+		return add_region(c, p, line);
+	eq = strchr(line, '=');
+	if (section[0] == '\0')
+		return ini_fail(c, "'%s' outside any section", line);
+	if (eq == NULL)
+		return ini_fail(c, "want 'key = value', got '%s'", line);
+	*eq = '\0';
+	key = trim(line);
+	val = trim(eq + 1);
+	if (strcmp(section, "generator") == 0)
+		return set_generator(c, p, key, val);
+	return set_weight(c, p, key, val);
+}
+
+static int parse_profile(FILE *f, struct ini_ctx *c, struct fuzz_profile *p)
+{
+	char buf[1024], section[16] = "";
+	bool regions_seen = false;
+	uint64_t total = 0;
+
+	p->nregions = 0;
+	memset(p->weight, 0, sizeof(p->weight));
+	while (fgets(buf, sizeof(buf), f) != NULL) {
+		char *hash = strchr(buf, '#');
+		c->line++;
+		if (strchr(buf, '\n') == NULL && !feof(f))
+			return ini_fail(c, "line longer than %zu bytes", sizeof(buf) - 2);
+		if (hash != NULL)
+			*hash = '\0';
+		if (parse_line(c, p, buf, section) != 0)
+			return -1;
+		regions_seen |= strcmp(section, "regions") == 0;
+	}
+	c->line = 0;
+	for (unsigned k = 0; k < PTS_OP_COUNT; k++)
+		total += p->weight[k];
+	if (p->weight[PTS_OP_ENTER] == 0 && p->weight[PTS_OP_CREATE] == 0)
+		return ini_fail(c, "profile needs a weight for enter or create");
+	if (total == 0)
+		return ini_fail(c, "every weight is zero");
+	if (p->nregions == 0)
+		return ini_fail(c, "no [regions]: the generator needs at least one VA window");
+	return 0;
+}
+
+static int find_profile(const char *name, char *path, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (strchr(name, '/') != NULL || strstr(name, ".ini") != NULL) {
+		snprintf(path, len, "%s", name);
+		return 0;
+	}
+	snprintf(path, len, "configs/fuzz/%s.ini", name);
+	if (access(path, R_OK) == 0)
+		return 0;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash != NULL && strlen(exe) + strlen(name) + 32 < len) {
+			*slash = '\0';
+			snprintf(path, len, "%.*s/../configs/fuzz/%s.ini", (int)(len - 32 - strlen(name)), exe, name);
+			if (access(path, R_OK) == 0)
+				return 0;
+		}
+	}
+	snprintf(path, len, "configs/fuzz/%s.ini", name);
+	return -1;
+}
+
+int fuzz_profile_load(const char *name_or_path, struct fuzz_profile *p, char *err, size_t errlen)
+{
+	struct ini_ctx c = { .err = err, .errlen = errlen };
+	const char *base;
+	FILE *f;
+	int rc;
+
+	fuzz_profile_default(p);
+	find_profile(name_or_path, p->path, sizeof(p->path));
+	c.path = p->path;
+	f = fopen(p->path, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s (profile '%s')", p->path, strerror(errno), name_or_path);
+		return -1;
+	}
+	base = strrchr(p->path, '/');
+	snprintf(p->name, sizeof(p->name), "%.63s", base ? base + 1 : p->path);
+	if (strstr(p->name, ".ini") != NULL)
+		*strstr(p->name, ".ini") = '\0';
+	rc = parse_profile(f, &c, p);
+	fclose(f);
+	return rc;
+}

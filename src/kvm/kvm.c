@@ -1,0 +1,227 @@
+/* src/kvm/kvm.c - the KVM side of the VMM: /dev/kvm, the VM and its memslot, the
+ * vCPU, CPUID with the ptshadow hypervisor leaves, PVH entry registers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vm.h"
+
+#define KVM_TSS_GPA 0xfffbd000ull
+
+void *gpa_checked_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len, uint64_t align)
+{
+	uint64_t end;
+
+	if (m == NULL || m->base == NULL || align == 0 || (align & (align - 1)) != 0)
+		return NULL;
+	if ((gpa & (align - 1)) != 0 || __builtin_add_overflow(gpa, len, &end) || end > m->size)
+		return NULL;
+	return m->base + gpa;
+}
+
+static int kvm_fail(char *err, size_t errlen, const char *what)
+{
+	snprintf(err, errlen, "%s: %s", what, strerror(errno));
+	return -1;
+}
+
+int kvm_open_vm(struct vm *vm, uint64_t mem_size, const struct vm_config *cfg, char *err,
+		size_t errlen)
+{
+	struct kvm_userspace_memory_region region;
+	int api, mmap_size;
+
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0)
+		return kvm_fail(err, errlen, "/dev/kvm");
+	api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (api != KVM_API_VERSION) {
+		snprintf(err, errlen, "/dev/kvm: API version %d, need %d", api, KVM_API_VERSION);
+		return -1;
+	}
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0)
+		return kvm_fail(err, errlen, "KVM_CREATE_VM");
+	if (mem_size <= KVM_TSS_GPA && ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_GPA) < 0 &&
+	    errno != ENOTTY && errno != EINVAL)
+		return kvm_fail(err, errlen, "KVM_SET_TSS_ADDR");
+	if (vm_dirty_setup(vm, mem_size, cfg->dirty_mode, cfg->dirty_ring_bytes, err, errlen) < 0)
+		return -1;
+
+	vm->mem.size = mem_size;
+	vm->mem.base = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm->mem.base == MAP_FAILED) {
+		vm->mem.base = NULL;
+		return kvm_fail(err, errlen, "guest memory");
+	}
+	madvise(vm->mem.base, mem_size, MADV_MERGEABLE);
+	region = (struct kvm_userspace_memory_region){
+		.slot = 0,
+		.flags = 0, /* dirty logging starts after boot: vm_dirty_start */
+		.guest_phys_addr = 0,
+		.memory_size = mem_size,
+		.userspace_addr = (uint64_t)vm->mem.base,
+	};
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		return kvm_fail(err, errlen, "KVM_SET_USER_MEMORY_REGION");
+
+	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
+	if (vm->vcpu_fd < 0)
+		return kvm_fail(err, errlen, "KVM_CREATE_VCPU");
+	mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (mmap_size < (int)sizeof(struct kvm_run))
+		return kvm_fail(err, errlen, "KVM_GET_VCPU_MMAP_SIZE");
+	vm->run_size = (size_t)mmap_size;
+	vm->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
+	if (vm->run == MAP_FAILED) {
+		vm->run = NULL;
+		return kvm_fail(err, errlen, "mmap kvm_run");
+	}
+	if (vm_dirty_map_vcpu(vm, err, errlen) < 0)
+		return -1;
+	int khz = ioctl(vm->vcpu_fd, KVM_GET_TSC_KHZ, 0);
+	vm->tsc_khz = khz > 0 ? (uint64_t)khz : 0;
+	return 0;
+}
+
+/*
+ * The guest sees the host's supported CPUID, with the hypervisor bit set and
+ * the ptshadow leaves in place of any other hypervisor's: 0x40000000 (highest
+ * leaf and signature) and 0x40000010 (TSC frequency in kHz, VMware style).
+ */
+int x86_setup_cpuid(struct vm *vm, char *err, size_t errlen)
+{
+	unsigned max = 256;
+	struct kvm_cpuid2 *cpuid;
+	unsigned n = 0;
+
+	cpuid = calloc(1, sizeof(*cpuid) + (max + 2) * sizeof(struct kvm_cpuid_entry2));
+	if (cpuid == NULL)
+		return kvm_fail(err, errlen, "cpuid");
+	cpuid->nent = max;
+	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0) {
+		free(cpuid);
+		return kvm_fail(err, errlen, "KVM_GET_SUPPORTED_CPUID");
+	}
+	for (unsigned i = 0; i < cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 e = cpuid->entries[i];
+		if (e.function >= 0x40000000u && e.function < 0x40000100u)
+			continue;
+		if (e.function == 1)
+			e.ecx |= 1u << 31; /* hypervisor present */
+		cpuid->entries[n++] = e;
+	}
+	cpuid->entries[n++] = (struct kvm_cpuid_entry2){
+		.function = PTS_CPUID_LEAF,
+		.eax = PTS_CPUID_LEAF + 0x10,
+		.ebx = PTS_CPUID_SIG_EBX,
+		.ecx = PTS_CPUID_SIG_ECX,
+		.edx = PTS_CPUID_SIG_EDX,
+	};
+	cpuid->entries[n++] = (struct kvm_cpuid_entry2){
+		.function = PTS_CPUID_LEAF + 0x10,
+		.eax = (uint32_t)vm->tsc_khz,
+	};
+	cpuid->nent = n;
+	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, cpuid) < 0) {
+		free(cpuid);
+		return kvm_fail(err, errlen, "KVM_SET_CPUID2");
+	}
+	free(cpuid);
+	return 0;
+}
+
+static void flat_segment(struct kvm_segment *s, uint16_t sel, uint8_t type)
+{
+	*s = (struct kvm_segment){
+		.base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
+		.present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
+	};
+}
+
+/* PVH: 32-bit protected mode, paging off, flat segments, %ebx = start_info. */
+int x86_setup_pvh_regs(struct vm *vm, uint64_t entry, uint64_t start_info, char *err,
+		       size_t errlen)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+		return kvm_fail(err, errlen, "KVM_GET_SREGS");
+	flat_segment(&sregs.cs, 0x08, 0xb);
+	flat_segment(&sregs.ds, 0x10, 0x3);
+	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+	sregs.tr = (struct kvm_segment){ .base = 0, .limit = 0x67, .selector = 0x18, .type = 0xb,
+					 .present = 1 };
+	sregs.ldt = (struct kvm_segment){ .selector = 0, .type = 0x2, .present = 1, .unusable = 1 };
+	sregs.gdt.base = 0;
+	sregs.gdt.limit = 0xffff;
+	sregs.idt.base = 0;
+	sregs.idt.limit = 0;
+	sregs.cr0 = 0x11; /* PE | ET */
+	sregs.cr3 = 0;
+	sregs.cr4 = 0;
+	sregs.efer = 0;
+	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
+		return kvm_fail(err, errlen, "KVM_SET_SREGS");
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = entry;
+	regs.rbx = start_info;
+	regs.rflags = 0x2;
+	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs) < 0)
+		return kvm_fail(err, errlen, "KVM_SET_REGS");
+	return 0;
+}
+
+uint64_t vm_cr3(struct vm *vm)
+{
+	struct kvm_sregs sregs;
+
+	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+		return 0;
+	return sregs.cr3;
+}
+
+void vm_dump_regs(struct vm *vm, FILE *f)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &r) < 0 || ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) < 0) {
+		fprintf(f, "  (registers unavailable: %s)\n", strerror(errno));
+		return;
+	}
+	fprintf(f, "  rip %016llx rsp %016llx rflags %016llx\n", r.rip, r.rsp, r.rflags);
+	fprintf(f, "  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n", r.rax, r.rbx, r.rcx, r.rdx);
+	fprintf(f, "  rsi %016llx rdi %016llx rbp %016llx r8  %016llx\n", r.rsi, r.rdi, r.rbp, r.r8);
+	fprintf(f, "  r9  %016llx r10 %016llx r11 %016llx r12 %016llx\n", r.r9, r.r10, r.r11, r.r12);
+	fprintf(f, "  r13 %016llx r14 %016llx r15 %016llx\n", r.r13, r.r14, r.r15);
+	fprintf(f, "  cr0 %016llx cr2 %016llx cr3 %016llx cr4 %016llx efer %016llx\n", s.cr0, s.cr2,
+		s.cr3, s.cr4, s.efer);
+	fprintf(f, "  cs %04x ss %04x gdt %016llx/%04x idt %016llx/%04x\n", s.cs.selector,
+		s.ss.selector, s.gdt.base, s.gdt.limit, s.idt.base, s.idt.limit);
+}
+
+void vm_destroy(struct vm *vm)
+{
+	console_flush(&vm->cons);
+	if (vm->run != NULL)
+		munmap(vm->run, vm->run_size);
+	if (vm->vcpu_fd > 0)
+		close(vm->vcpu_fd);
+	if (vm->vm_fd > 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd > 0)
+		close(vm->kvm_fd);
+	if (vm->mem.base != NULL)
+		munmap(vm->mem.base, vm->mem.size);
+	vm_dirty_free(vm);
+	memset(vm, 0, sizeof(*vm));
+}

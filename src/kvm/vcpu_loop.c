@@ -1,0 +1,189 @@
+/* src/kvm/vcpu_loop.c - creating the VM from a guest image, and the run loop: one
+ * switch on the exit reason, port I/O through the table, a watchdog that ends
+ * a guest that stops making progress.
+ */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "vm.h"
+
+volatile sig_atomic_t vm_interrupted; /* set by SIGINT/SIGTERM handlers */
+static volatile sig_atomic_t watchdog_fired;
+
+static void watchdog_handler(int sig)
+{
+	watchdog_fired = 1;
+}
+
+static void watchdog_arm(unsigned seconds)
+{
+	struct sigaction sa;
+	/* after expiring it repeats every 10 ms, so that a SIGALRM that lands
+	 * while the host handles an exit (outside KVM_RUN) is not lost */
+	struct itimerval it = { { 0, 10000 }, { seconds, 0 } };
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = watchdog_handler; /* no SA_RESTART: KVM_RUN returns EINTR */
+	sigaction(SIGALRM, &sa, NULL);
+	watchdog_fired = 0;
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void watchdog_disarm(void)
+{
+	struct itimerval it = { { 0, 0 }, { 0, 0 } };
+
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+int vm_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg, char *err,
+	      size_t errlen)
+{
+	struct elf_image img;
+	uint64_t start_info;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
+	vm->timeout_s = cfg->timeout_s;
+	vm->cons.out = cfg->console;
+	vm->cons.prefix = cfg->console_prefix;
+	if (kvm_open_vm(vm, (uint64_t)cfg->mem_mib << 20, cfg, err, errlen) < 0)
+		return EXIT_INTERNAL;
+	if (elf_load(guest_path, &vm->mem, &img, err, errlen) < 0)
+		return EXIT_USAGE;
+	if (pvh_setup(&vm->mem, cfg->cmdline, &start_info, err, errlen) < 0)
+		return EXIT_USAGE;
+	if (x86_setup_cpuid(vm, err, errlen) < 0 ||
+	    x86_setup_pvh_regs(vm, img.pvh_entry, start_info, err, errlen) < 0)
+		return EXIT_INTERNAL;
+	return 0;
+}
+
+static enum vm_event exit_io(struct vm *vm)
+{
+	struct kvm_run *run = vm->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	enum vm_event ev = VM_EV_NONE;
+
+	if (run->io.data_offset > vm->run_size ||
+	    (uint64_t)run->io.size * run->io.count > vm->run_size - run->io.data_offset) {
+		snprintf(vm->error, sizeof(vm->error), "KVM reported a bad I/O data area");
+		return VM_EV_KVM_ERROR;
+	}
+	for (uint32_t i = 0; i < run->io.count && ev == VM_EV_NONE; i++) {
+		ev = io_dispatch(vm, run->io.port, run->io.direction == KVM_EXIT_IO_OUT, run->io.size,
+				 data);
+		data += run->io.size;
+	}
+	return ev;
+}
+
+static enum vm_event exit_reason(struct vm *vm)
+{
+	struct kvm_run *run = vm->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		return exit_io(vm);
+	case KVM_EXIT_HLT:
+		/* nothing here sends interrupts, so a halted vCPU never wakes */
+		snprintf(vm->error, sizeof(vm->error), "guest halted (hlt) and nothing will wake it");
+		return VM_EV_HLT;
+	case KVM_EXIT_SHUTDOWN:
+		snprintf(vm->error, sizeof(vm->error), "guest shut down (triple fault)");
+		return VM_EV_SHUTDOWN;
+	case KVM_EXIT_MMIO:
+		snprintf(vm->error, sizeof(vm->error), "guest %s %u bytes at unbacked address %#llx",
+			 run->mmio.is_write ? "wrote" : "read", run->mmio.len,
+			 (unsigned long long)run->mmio.phys_addr);
+		return VM_EV_GUEST_ERROR;
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(vm->error, sizeof(vm->error), "KVM could not enter the guest (reason %#llx)",
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		return VM_EV_KVM_ERROR;
+	case KVM_EXIT_INTERNAL_ERROR:
+		/*
+		 * A guest whose exception cannot be delivered (a triple fault under
+		 * some nested hypervisors) or whose instruction cannot be emulated
+		 * shows up here: the guest's doing, so a finding, not a KVM failure.
+		 */
+		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ||
+		    run->internal.suberror == KVM_INTERNAL_ERROR_DELIVERY_EV) {
+			snprintf(vm->error, sizeof(vm->error),
+				 "guest crashed: KVM could not %s (suberror %u; a triple fault looks like this "
+				 "here)",
+				 run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
+					 ? "emulate its instruction"
+					 : "deliver its exception",
+				 run->internal.suberror);
+			return VM_EV_SHUTDOWN;
+		}
+		snprintf(vm->error, sizeof(vm->error), "KVM internal error (suberror %u)",
+			 run->internal.suberror);
+		return VM_EV_KVM_ERROR;
+	case KVM_EXIT_INTR:
+		return VM_EV_NONE;
+	case KVM_EXIT_DIRTY_RING_FULL:
+		/* keep what the ring holds for the next sync, then let KVM go on */
+		vm->ring_full_exits++;
+		return vm_dirty_harvest(vm, true) == 0 ? VM_EV_NONE : VM_EV_KVM_ERROR;
+	default:
+		snprintf(vm->error, sizeof(vm->error), "unexpected KVM exit reason %u",
+			 run->exit_reason);
+		return VM_EV_KVM_ERROR;
+	}
+}
+
+enum vm_event vm_run(struct vm *vm)
+{
+	enum vm_event ev = VM_EV_NONE;
+
+	if (vm->timeout_s > 0)
+		watchdog_arm(vm->timeout_s);
+	while (ev == VM_EV_NONE) {
+		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
+			if (errno != EINTR && errno != EAGAIN) {
+				snprintf(vm->error, sizeof(vm->error), "KVM_RUN: %s", strerror(errno));
+				ev = VM_EV_KVM_ERROR;
+				break;
+			}
+		} else {
+			vm->exits++;
+			ev = exit_reason(vm);
+			if (ev != VM_EV_NONE)
+				break;
+		}
+		/* checked after every exit too: a guest that exits often (a serial
+		 * or hypercall loop) may take the signal outside KVM_RUN */
+		if (watchdog_fired) {
+			snprintf(vm->error, sizeof(vm->error),
+				 "guest made no progress for %u s (--timeout)", vm->timeout_s);
+			ev = VM_EV_TIMEOUT;
+		} else if (vm_interrupted) {
+			snprintf(vm->error, sizeof(vm->error), "interrupted");
+			ev = VM_EV_INTERRUPTED;
+		}
+	}
+	if (vm->timeout_s > 0)
+		watchdog_disarm();
+	vm->event = ev;
+	return ev;
+}
+
+const char *vm_event_name(enum vm_event ev)
+{
+	static const char *const names[] = {
+		[VM_EV_NONE] = "none",         [VM_EV_EXIT] = "exit",
+		[VM_EV_REGISTER] = "register", [VM_EV_OP_DONE] = "op-done",
+		[VM_EV_PANIC] = "panic",       [VM_EV_SHUTDOWN] = "triple-fault",
+		[VM_EV_HLT] = "halt",          [VM_EV_TIMEOUT] = "hang",
+		[VM_EV_GUEST_ERROR] = "guest-error", [VM_EV_KVM_ERROR] = "kvm-error",
+		[VM_EV_INTERRUPTED] = "interrupted",
+	};
+	return (unsigned)ev < sizeof(names) / sizeof(names[0]) && names[ev] ? names[ev] : "?";
+}

@@ -1,0 +1,130 @@
+/* src/ops/ops.h - the op language on the host: scripts of pmap operations, their
+ * parser, their canonical text form, and building them from code.
+ *
+ * A script is what `ptshadow run --ops`, reproducers, minimised cases and the
+ * corpus are made of (grammar: docs/op-language.md).  Each op carries the
+ * struct pts_op record that goes into the command ring, the line it came
+ * from, an optional expected result, and the pmap *name* it was written with.
+ * Names map to slots 0..PTS_MAX_PMAPS-1: `create` takes the lowest free slot,
+ * `destroy` frees it, so a name may be created again later.  The slot in
+ * op.pmap is derived from the names, never the other way round: after editing
+ * the ops of a script, call script_assign_slots() again.
+ *
+ * Errors are written as "FILE:LINE: message" into the caller's buffer; the
+ * message names the token at fault.  Nothing here aborts on bad input.
+ */
+#ifndef PTSHADOW_OPS_H
+#define PTSHADOW_OPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <ptshadow/abi.h>
+
+#define OPS_NAME_MAX 16u          /* pmap name: [a-z][a-z0-9_]{0,15} */
+#define OPS_LINE_MAX 4096u        /* bytes in a line, newline excluded */
+#define OPS_TEXT_MAX 128u         /* enough for any formatted op + result */
+
+/* What a script may refer to: pages of the managed arena (pg0..pg<N-1>) and
+ * pages of the kenter window (k+0 .. k+(N-1)*4096). */
+struct ops_limits {
+	uint64_t arena_pages;
+	uint64_t kenter_pages;
+};
+
+void ops_limits_default(struct ops_limits *lim);
+
+struct script_op {
+	struct pts_op op;    /* op.pmap is the slot; op.seq the op index */
+	unsigned line;       /* 1-based source line; 0 = built by code */
+	bool has_expect;     /* the line ended with `=> RESULT` */
+	uint32_t expect;     /* enum pts_result */
+	uint64_t expect_value; /* page index when expect == PTS_RES_PAGE */
+	char pmap_name[OPS_NAME_MAX + 1]; /* "" for ops that name no pmap */
+};
+
+struct script {
+	char *file; /* for messages: a path, or a label like "<scenario basic>" */
+	struct script_op *ops;
+	size_t n_ops;
+	size_t cap;
+};
+
+/* ---- the op table ------------------------------------------------------- */
+
+/* Argument codes of struct op_syntax.args (one letter per token, '[' starts
+ * the optional ones): P pmap name, V user VA, E user END, G page, H second
+ * page, R prot r|rw|rx|rwx, Q page_protect prot r|rx|none, A access r|w,
+ * K kenter window offset, L kenter window END, a the word `alloc`, N count,
+ * F any number of distinct enter flags (wired, canfail). */
+struct op_syntax {
+	const char *name;  /* first token */
+	uint32_t kind;     /* enum pts_op_kind */
+	const char *args;  /* argument codes, see above */
+	const char *usage; /* for messages and docs */
+	uint32_t results;  /* mask of 1u << enum pts_result it may produce */
+};
+
+const struct op_syntax *op_syntax_by_name(const char *name);
+const struct op_syntax *op_syntax_by_kind(uint32_t kind); /* NULL if none */
+const char *op_kind_name(uint32_t kind); /* "enter", or "?" */
+bool op_names_pmap(uint32_t kind);       /* create, enter, touch, ... */
+
+/* Whether op can ever produce result (enomem only from `enter ... canfail`). */
+bool op_result_possible(const struct pts_op *op, uint32_t result);
+
+/* ---- parsing ------------------------------------------------------------ */
+
+/* Parse a script.  lim may be NULL (defaults).  On success *out is a new
+ * script (free with script_free) and 0 is returned; on error -1, *out is
+ * NULL and err holds "FILE:LINE: message" ("FILE: reason" when the file
+ * cannot be read). */
+int script_parse_file(const char *path, const struct ops_limits *lim,
+		      struct script **out, char *err, size_t errlen);
+/* text need not be NUL-terminated and may contain NULs (they are an error);
+ * name is the FILE of messages. */
+int script_parse_string(const char *name, const char *text, size_t len,
+			const struct ops_limits *lim, struct script **out,
+			char *err, size_t errlen);
+
+/* Parse one line (NUL-terminated, no newline) into *out, without a slot:
+ * out->pmap_name is set, out->op.pmap is 0 and out->line 0.  1 = an op,
+ * 0 = blank or comment line, -1 = error with the message (no FILE:LINE
+ * prefix) in msg. */
+int script_op_parse(const char *line, const struct ops_limits *lim,
+		    struct script_op *out, char *msg, size_t msglen);
+
+/* "ok" "enomem" "true" "false" "fault" "none" "pg<N>" (also "pending",
+ * "einval", which no op may be expected to give).  0 or -1. */
+int result_parse(const char *text, uint32_t *result, uint64_t *value);
+
+/* ---- text form ---------------------------------------------------------- */
+
+/* Canonical text of the op without result, e.g. "enter a 0x400000 pg3 rw
+ * wired canfail".  An op with an empty pmap_name is written with the name
+ * "p<slot>".  Return as snprintf. */
+int script_op_format(const struct script_op *sop, char *buf, size_t len);
+/* "ok", "pg7", "none", "true", ... ; "result<N>" for unknown values. */
+int result_format(uint32_t result, uint64_t value, char *buf, size_t len);
+
+/* Write ops[0..n_ops) (clamped to the script), one a line, in canonical text;
+ * with_results appends "=> RESULT" to the ops that have an expectation.  The
+ * output parses back to the same ops.  0, or -1 on a write error. */
+int script_write(FILE *f, const struct script *s, size_t n_ops,
+		 bool with_results);
+
+/* ---- building from code ------------------------------------------------- */
+
+struct script *script_new(const char *file); /* NULL when out of memory */
+void script_free(struct script *s);
+/* Append a copy of sop; op.seq becomes its index.  0, or -1 (out of memory). */
+int script_append(struct script *s, const struct script_op *sop);
+/* Re-derive every op.pmap from the names, in order.  A script in which an op
+ * names a pmap that is not alive, creates a live name again, or has more than
+ * PTS_MAX_PMAPS alive is invalid: -1 and "FILE:LINE: message" (LINE is the
+ * op's line, or its index + 1 for ops built by code). */
+int script_assign_slots(struct script *s, char *err, size_t errlen);
+
+#endif /* PTSHADOW_OPS_H */

@@ -1,0 +1,362 @@
+/* src/report/report.c - turns violations and guest deaths into findings, and
+ * findings into crash directories (report.txt, report.json, repro.ops, count).
+ * Every file is written to a temporary name and renamed into place; the
+ * directory itself is claimed with mkdir, so parallel jobs never clobber.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "invariant.h"
+#include "report.h"
+#include "util.h"
+#include "violation.h"
+
+#define REPORT_LAST_OPS 20
+
+uint64_t signature_of(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return h;
+}
+
+void finding_sig_hex(const struct finding *f, char buf[17])
+{
+	snprintf(buf, 17, "%016llx", (unsigned long long)f->signature);
+}
+
+static char *memstream_text(void (*fn)(const void *, FILE *), const void *arg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		return strdup("");
+	fn(arg, f);
+	fclose(f);
+	return buf;
+}
+
+static void print_violation(const void *v, FILE *f)
+{
+	violation_print(v, f);
+}
+
+void finding_from_violation(struct finding *f, const struct violation *v)
+{
+	memset(f, 0, sizeof(*f));
+	snprintf(f->id, sizeof(f->id), "%s", v->inv->id);
+	snprintf(f->name, sizeof(f->name), "%s", v->inv->name);
+	snprintf(f->title, sizeof(f->title), "%s", v->title);
+	snprintf(f->message, sizeof(f->message), "%s", v->message);
+	snprintf(f->op_text, sizeof(f->op_text), "%s", v->op_text);
+	f->signature = v->signature;
+	f->op_index = v->op_index;
+	f->op_kind = v->op_kind;
+	f->details = memstream_text(print_violation, v);
+	f->json = violation_json(v);
+}
+
+static void finding_basic_json(struct finding *f)
+{
+	f->json = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "invariant", f->id, "name", f->name,
+			    "title", f->title, "message", f->message, "op_index",
+			    (json_int_t)f->op_index, "op", f->op_text);
+}
+
+static void finding_titled(struct finding *f, const char *id, const char *name, uint64_t op_index,
+			   const struct script_op *sop)
+{
+	char norm[128];
+
+	snprintf(f->id, sizeof(f->id), "%s", id);
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->op_index = op_index;
+	f->op_kind = sop != NULL ? sop->op.kind : PTS_OP_NONE;
+	if (sop != NULL)
+		script_op_format(sop, f->op_text, sizeof(f->op_text));
+	else
+		snprintf(f->op_text, sizeof(f->op_text), "(boot)");
+	snprintf(f->title, sizeof(f->title), "%s: %s during %s", id, name,
+		 sop != NULL ? op_kind_name(sop->op.kind) : "boot");
+	snprintf(norm, sizeof(norm), "%s|%s", id, sop != NULL ? op_kind_name(sop->op.kind) : "boot");
+	f->signature = signature_of(norm);
+}
+
+struct death_arg {
+	struct session *s;
+};
+
+static void print_death(const void *arg, FILE *f)
+{
+	session_describe_death(((const struct death_arg *)arg)->s, f);
+}
+
+void finding_from_death(struct finding *f, struct session *s, uint64_t op_index,
+			const struct script_op *sop)
+{
+	struct death_arg a = { s };
+	const char *id = "GUEST-ERROR", *name = "guest error";
+
+	memset(f, 0, sizeof(*f));
+	switch (s->vm.event) {
+	case VM_EV_PANIC: id = "GUEST-PANIC"; name = "guest panic"; break;
+	case VM_EV_TIMEOUT: id = "GUEST-HANG"; name = "guest hang"; break;
+	case VM_EV_SHUTDOWN: id = "GUEST-CRASH"; name = "triple fault"; break;
+	case VM_EV_HLT: id = "GUEST-HANG"; name = "guest halted"; break;
+	case VM_EV_EXIT: id = "GUEST-EXIT"; name = "guest exited"; break;
+	default: break;
+	}
+	finding_titled(f, id, name, op_index, sop);
+	if (s->vm.event == VM_EV_PANIC)
+		snprintf(f->message, sizeof(f->message), "panic at %s:%u: %s", s->vm.panic.file,
+			 s->vm.panic.line, s->vm.panic.msg);
+	else
+		snprintf(f->message, sizeof(f->message), "%s", s->err[0] ? s->err : s->vm.error);
+	f->details = memstream_text(print_death, &a);
+	finding_basic_json(f);
+}
+
+void finding_from_mismatch(struct finding *f, uint64_t op_index, const struct script_op *sop)
+{
+	char got[32], want[32];
+
+	memset(f, 0, sizeof(*f));
+	finding_titled(f, "EXPECT", "result differs from the script", op_index, sop);
+	result_format(sop->op.result, sop->op.value, got, sizeof(got));
+	result_format(sop->expect, sop->expect_value, want, sizeof(want));
+	snprintf(f->message, sizeof(f->message), "'%s' gave %s, the script expects %s", f->op_text,
+		 got, want);
+	f->details = strdup("");
+	finding_basic_json(f);
+}
+
+void finding_free(struct finding *f)
+{
+	free(f->details);
+	if (f->json != NULL)
+		json_decref(f->json);
+	memset(f, 0, sizeof(*f));
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+static int write_text(const char *dir, const char *name, const char *text, size_t len, char *err,
+		      size_t errlen)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return write_file_atomic(path, text, len, err, errlen);
+}
+
+static void last_ops(FILE *f, const struct script *sc, uint64_t upto)
+{
+	char text[OPS_TEXT_MAX], res[32];
+	uint64_t first = upto + 1 > REPORT_LAST_OPS ? upto + 1 - REPORT_LAST_OPS : 0;
+
+	for (uint64_t i = first; i <= upto && i < sc->n_ops; i++) {
+		script_op_format(&sc->ops[i], text, sizeof(text));
+		result_format(sc->ops[i].op.result, sc->ops[i].op.value, res, sizeof(res));
+		fprintf(f, "  %s%6llu  %-50s => %s\n", i == upto ? ">" : " ", (unsigned long long)i,
+			text, res);
+	}
+}
+
+static char *report_text(const struct finding *f, const struct script *sc, const char *tail,
+			 size_t tail_len, size_t *len)
+{
+	char *buf = NULL;
+	FILE *out = open_memstream(&buf, len);
+
+	if (out == NULL)
+		return NULL;
+	fprintf(out, "%s\n\n", f->title);
+	fprintf(out, "invariant: %s (%s)\n", f->id, f->name);
+	fprintf(out, "op:        #%llu  %s\n", (unsigned long long)f->op_index, f->op_text);
+	fprintf(out, "message:   %s\n", f->message);
+	fprintf(out, "signature: %016llx\n\n", (unsigned long long)f->signature);
+	if (f->details != NULL && f->details[0] != '\0')
+		fprintf(out, "%s\n", f->details);
+	fprintf(out, "last ops (%s):\n", sc->file ? sc->file : "script");
+	last_ops(out, sc, f->op_index);
+	fprintf(out, "\nguest console (tail):\n");
+	fprintf(out, "%.*s%s", (int)tail_len, tail, tail_len > 0 && tail[tail_len - 1] != '\n' ? "\n" : "");
+	fclose(out);
+	return buf;
+}
+
+static json_t *report_json(const struct finding *f, const struct script *sc, const char *tail,
+			   size_t tail_len)
+{
+	json_t *j = f->json != NULL ? json_deep_copy(f->json) : json_object();
+	json_t *ops = json_array();
+	char sig[17], text[OPS_TEXT_MAX], res[32];
+	uint64_t first = f->op_index + 1 > REPORT_LAST_OPS ? f->op_index + 1 - REPORT_LAST_OPS : 0;
+
+	finding_sig_hex(f, sig);
+	json_object_set_new(j, "invariant", json_string(f->id));
+	json_object_set_new(j, "name", json_string(f->name));
+	json_object_set_new(j, "title", json_string(f->title));
+	json_object_set_new(j, "signature", json_string(sig));
+	json_object_set_new(j, "op_index", json_integer((json_int_t)f->op_index));
+	json_object_set_new(j, "op", json_string(f->op_text));
+	json_object_set_new(j, "message", json_string(f->message));
+	for (uint64_t i = first; i <= f->op_index && i < sc->n_ops; i++) {
+		script_op_format(&sc->ops[i], text, sizeof(text));
+		result_format(sc->ops[i].op.result, sc->ops[i].op.value, res, sizeof(res));
+		json_array_append_new(ops, json_pack("{s:I, s:s, s:s}", "index", (json_int_t)i, "op",
+						     text, "result", res));
+	}
+	json_object_set_new(j, "last_ops", ops);
+	json_object_set_new(j, "console_tail", json_stringn_nocheck(tail, tail_len));
+	if (f->details != NULL)
+		json_object_set_new(j, "details", json_string_nocheck(f->details));
+	return j;
+}
+
+static char *script_text(const struct script *sc, size_t n, size_t *len)
+{
+	char *buf = NULL;
+	FILE *out = open_memstream(&buf, len);
+
+	if (out == NULL)
+		return NULL;
+	script_write(out, sc, n, false);
+	fclose(out);
+	return buf;
+}
+
+static int bump_count(const char *dir, char *err, size_t errlen)
+{
+	char path[PATH_MAX], buf[32] = "";
+	unsigned long long n = 0;
+	int fd;
+	ssize_t r;
+
+	snprintf(path, sizeof(path), "%s/count", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	r = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (r > 0) {
+		buf[r] = '\0';
+		n = strtoull(buf, NULL, 10);
+	}
+	snprintf(buf, sizeof(buf), "%llu\n", n + 1);
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, strlen(buf), 0) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int report_write(const char *outdir, const struct finding *f, const struct script *sc,
+		 const char *console_tail, size_t tail_len, const struct session_config *cfg,
+		 bool *is_new, char *err, size_t errlen)
+{
+	char crashes[PATH_MAX], dir[PATH_MAX], sig[17];
+	char *txt = NULL, *repro = NULL, *js = NULL;
+	size_t txt_len = 0, repro_len = 0;
+	json_t *j;
+	int rc = -1;
+
+	finding_sig_hex(f, sig);
+	snprintf(crashes, sizeof(crashes), "%s/crashes", outdir);
+	if (mkdir_p(crashes, err, errlen) != 0)
+		return -1;
+	snprintf(dir, sizeof(dir), "%s/%s", crashes, sig);
+	*is_new = mkdir(dir, 0755) == 0;
+	if (!*is_new && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (*is_new) {
+		txt = report_text(f, sc, console_tail, tail_len, &txt_len);
+		repro = script_text(sc, f->op_index + 1, &repro_len);
+		j = report_json(f, sc, console_tail, tail_len);
+		if (cfg != NULL)
+			json_object_set_new(j, "guest", report_guest_json(cfg));
+		js = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+		json_decref(j);
+		if (txt == NULL || repro == NULL || js == NULL) {
+			snprintf(err, errlen, "%s: out of memory", dir);
+			goto out;
+		}
+		if (write_text(dir, "repro.ops", repro, repro_len, err, errlen) != 0 ||
+		    write_text(dir, "report.json", js, strlen(js), err, errlen) != 0 ||
+		    write_text(dir, "report.txt", txt, txt_len, err, errlen) != 0)
+			goto out;
+	}
+	rc = bump_count(dir, err, errlen);
+out:
+	free(txt);
+	free(repro);
+	free(js);
+	return rc;
+}
+
+json_t *report_guest_json(const struct session_config *cfg)
+{
+	char abs[PATH_MAX];
+	const char *guest = realpath(cfg->guest, abs) ? abs : cfg->guest;
+
+	return json_pack("{s:s, s:i, s:I, s:i, s:s, s:s}", "image", guest, "mem_mib",
+			 (int)cfg->mem_mib, "arena_pages", (json_int_t)cfg->arena_pages, "pv_per_page",
+			 (int)cfg->pv_per_page, "cmdline",
+			 cfg->extra_cmdline ? cfg->extra_cmdline : "", "check",
+			 cfg->check_spec ? cfg->check_spec : "");
+}
+
+int report_guest_load(const char *report_json, struct session_config *cfg, char **guest_owned,
+		      uint64_t *signature, uint64_t *op_index, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *j = json_load_file(report_json, 0, &je), *g;
+	const char *sig = NULL, *image = NULL;
+	json_int_t idx = -1, mem = 0, arena = 0, ppp = -1;
+	char hex[24];
+
+	*guest_owned = NULL;
+	if (j == NULL) {
+		snprintf(err, errlen, "%s:%d: %s", report_json, je.line, je.text);
+		return -1;
+	}
+	if (json_unpack(j, "{s:s, s:I}", "signature", &sig, "op_index", &idx) != 0 || idx < 0 ||
+	    strlen(sig) != 16 || (snprintf(hex, sizeof(hex), "0x%s", sig), parse_u64(hex, signature) != 0)) {
+		snprintf(err, errlen, "%s: no valid signature and op_index", report_json);
+		json_decref(j);
+		return -1;
+	}
+	*op_index = (uint64_t)idx;
+	g = json_object_get(j, "guest");
+	if (g != NULL && json_unpack(g, "{s?s, s?I, s?I, s?I}", "image", &image, "mem_mib", &mem,
+				     "arena_pages", &arena, "pv_per_page", &ppp) == 0) {
+		if (ppp >= 0 && ppp <= 4096)
+			cfg->pv_per_page = (unsigned)ppp;
+		if (image != NULL)
+			*guest_owned = strdup(image);
+		if (mem > 0)
+			cfg->mem_mib = (unsigned)mem;
+		if (arena > 0)
+			cfg->arena_pages = (uint64_t)arena;
+	}
+	json_decref(j);
+	return 0;
+}

@@ -1,0 +1,54 @@
+/* src/report/report.h - findings (a broken invariant, a guest death, a result that
+ * differs from the script's expectation) and their crash directories:
+ * out/crashes/<sig>/{report.txt,report.json,repro.ops,count}, written
+ * atomically, one directory per signature however often it recurs.
+ */
+#ifndef PTSHADOW_REPORT_H
+#define PTSHADOW_REPORT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ops.h"
+#include "session.h"
+
+struct violation;
+
+struct finding {
+	char id[24];   /* invariant id, or GUEST-PANIC / GUEST-HANG / GUEST-CRASH / GUEST-ERROR / EXPECT */
+	char name[64]; /* invariant name, or a short description */
+	char title[160];
+	char message[512];
+	uint64_t signature;
+	uint64_t op_index; /* index of the op in its script */
+	uint32_t op_kind;
+	char op_text[OPS_TEXT_MAX];
+	char *details; /* multi-line decoded objects or registers (owned) */
+	json_t *json;  /* machine-readable form (owned) */
+};
+
+void finding_from_violation(struct finding *f, const struct violation *v);
+void finding_from_death(struct finding *f, struct session *s, uint64_t op_index,
+			const struct script_op *sop);
+void finding_from_mismatch(struct finding *f, uint64_t op_index, const struct script_op *sop);
+void finding_free(struct finding *f);
+/* "crashes/<16 hex digits>" name of the signature */
+void finding_sig_hex(const struct finding *f, char buf[17]);
+uint64_t signature_of(const char *normalised_title);
+
+/*
+ * Write f's crash directory under outdir: report.txt, report.json, repro.ops
+ * (ops[0..op_index] of sc) and count.  If the directory exists already the
+ * count is incremented and *is_new is false.  0, or -1 with err.
+ */
+int report_write(const char *outdir, const struct finding *f, const struct script *sc,
+		 const char *console_tail, size_t tail_len, const struct session_config *cfg,
+		 bool *is_new, char *err, size_t errlen);
+/* The guest settings a crash directory was found with (report.json "guest"
+ * object), so replay and minimize can rerun it. */
+json_t *report_guest_json(const struct session_config *cfg);
+int report_guest_load(const char *report_json, struct session_config *cfg, char **guest_owned,
+		      uint64_t *signature, uint64_t *op_index, char *err, size_t errlen);
+
+#endif /* PTSHADOW_REPORT_H */

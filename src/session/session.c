@@ -1,0 +1,384 @@
+/* src/session/session.c - boots a guest, finds its command ring through the
+ * descriptor it registers, and drives ops one at a time: write the record,
+ * advance head, run until the guest signals, read the result, check.
+ */
+#include <string.h>
+
+#include "monitor.h"
+#include "session.h"
+#include "util.h"
+
+static void session_fail(struct session *s, const char *what)
+{
+	snprintf(s->err, sizeof(s->err), "%s: %s", what, s->vm.error);
+}
+
+/* The ring lives where the descriptor says; validate it once. */
+static int ring_attach(struct session *s)
+{
+	const struct pts_descriptor *d;
+	struct pts_descriptor desc;
+
+	d = gpa_checked_ptr(&s->vm.mem, s->vm.desc_gpa, sizeof(*d), 8);
+	if (d == NULL) {
+		snprintf(s->err, sizeof(s->err), "guest descriptor at %#llx is outside memory",
+			 (unsigned long long)s->vm.desc_gpa);
+		return -1;
+	}
+	memcpy(&desc, d, sizeof(desc));
+	if (desc.magic != PTS_DESC_MAGIC || desc.abi_version != PTS_ABI_VERSION) {
+		snprintf(s->err, sizeof(s->err),
+			 "guest descriptor: bad magic %#x or ABI version %u (want %u)", desc.magic,
+			 desc.abi_version, PTS_ABI_VERSION);
+		return -1;
+	}
+	s->ring = gpa_checked_ptr(&s->vm.mem, desc.ring_pa, sizeof(struct pts_ring), 64);
+	if (s->ring == NULL) {
+		snprintf(s->err, sizeof(s->err), "guest command ring at %#llx is outside memory",
+			 (unsigned long long)desc.ring_pa);
+		return -1;
+	}
+	return 0;
+}
+
+static int status_of_event(struct session *s, enum vm_event ev)
+{
+	switch (ev) {
+	case VM_EV_PANIC:
+	case VM_EV_SHUTDOWN:
+	case VM_EV_HLT:
+	case VM_EV_TIMEOUT:
+	case VM_EV_GUEST_ERROR:
+		return SESSION_GUEST_DIED;
+	case VM_EV_EXIT:
+		return SESSION_EXITED;
+	case VM_EV_INTERRUPTED:
+		return SESSION_INTERRUPTED;
+	default:
+		return SESSION_ERROR;
+	}
+}
+
+/* The guest registered its descriptor: start the monitor on it. */
+static int monitor_attach(struct session *s)
+{
+	struct monitor_config mc = { .check_spec = s->cfg.check_spec };
+	char err[512];
+
+	s->gmem.base = s->vm.mem.base;
+	s->gmem.size = s->vm.mem.size;
+	s->gmem.page_dirty = NULL; /* full: every page counts as written */
+	s->gmem.dirty_ctx = &s->vm;
+	s->gmem.dirty_pfns = NULL;
+	s->mon = monitor_create(&s->gmem, s->vm.desc_gpa, &mc, err, sizeof(err));
+	if (s->mon == NULL) {
+		snprintf(s->err, sizeof(s->err), "monitor: %s", err);
+		/* a bad --check spec is the user's; a bad descriptor the guest's */
+		s->mon_rc = strstr(err, "--check") != NULL ? EXIT_USAGE : EXIT_FINDING;
+		return -1;
+	}
+	if (monitor_begin(s->mon, vm_cr3(&s->vm)) < 0) {
+		snprintf(s->err, sizeof(s->err), "monitor: out of memory");
+		s->mon_rc = EXIT_INTERNAL;
+		return -1;
+	}
+	return 0;
+}
+
+static int session_capture(struct session *s)
+{
+	if (vm_snapshot_take(&s->vm, &s->snap) != 0) {
+		session_fail(s, "snapshot");
+		return -1;
+	}
+	s->boot_console_len = s->vm.cons.tail_len;
+	memcpy(s->boot_console, s->vm.cons.tail, s->boot_console_len);
+	return 0;
+}
+
+int session_reset(struct session *s)
+{
+	uint64_t ring_gpa = (uint64_t)((uint8_t *)s->ring - s->vm.mem.base);
+
+	if (vm_snapshot_restore(&s->vm, &s->snap, ring_gpa, sizeof(*s->ring)) != 0) {
+		session_fail(s, "reset");
+		return -1;
+	}
+	memcpy(s->vm.cons.tail, s->boot_console, s->boot_console_len);
+	s->vm.cons.tail_len = s->boot_console_len;
+	s->vm.cons.len = 0;
+	s->vm.event = VM_EV_NONE;
+	s->ops_done = 0;
+	s->resets++;
+	if (s->mon != NULL) {
+		monitor_destroy(s->mon);
+		s->mon = NULL;
+		if (monitor_attach(s) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int session_boot(struct session *s, const struct session_config *cfg)
+{
+	struct vm_config vc = {
+		.mem_mib = cfg->mem_mib,
+		.timeout_s = cfg->timeout_s,
+		.console = cfg->console,
+		.console_prefix = cfg->console_prefix,
+		.dirty_mode = cfg->dirty_mode,
+		.dirty_ring_bytes = cfg->dirty_ring_bytes,
+	};
+	char cmdline[VM_CMDLINE_MAX];
+	int rc, n;
+
+	memset(s, 0, sizeof(*s));
+	s->cfg = *cfg;
+	char ppp[32] = "";
+	if (cfg->pv_per_page != 0)
+		snprintf(ppp, sizeof(ppp), " pv_per_page=%u", cfg->pv_per_page);
+	n = snprintf(cmdline, sizeof(cmdline), "arena=%llu%s%s%s%s",
+		     (unsigned long long)cfg->arena_pages, ppp, cfg->ring ? " ring" : "",
+		     cfg->extra_cmdline ? " " : "", cfg->extra_cmdline ? cfg->extra_cmdline : "");
+	if (n < 0 || (size_t)n >= sizeof(cmdline)) { /* never boot a silently cut command line */
+		size_t extra = cfg->extra_cmdline ? strlen(cfg->extra_cmdline) : 0;
+		snprintf(s->err, sizeof(s->err),
+			 "--cmdline: %zu bytes; at most %zu fit beside ptshadow's own options", extra,
+			 sizeof(cmdline) - 1 - ((size_t)n - extra));
+		return EXIT_USAGE;
+	}
+	vc.cmdline = cmdline;
+	rc = vm_create(&s->vm, cfg->guest, &vc, s->err, sizeof(s->err));
+	if (rc != 0)
+		return rc;
+	for (;;) {
+		enum vm_event ev = vm_run(&s->vm);
+		if (ev == VM_EV_OP_DONE)
+			continue; /* built-in smoke scenario signalling its ops */
+		if (ev == VM_EV_REGISTER) {
+			if (!cfg->ring)
+				continue;
+			if (ring_attach(s) < 0)
+				return EXIT_FINDING;
+			if (vm_dirty_start(&s->vm) != 0) {
+				session_fail(s, "dirty log");
+				return EXIT_INTERNAL;
+			}
+			s->ring->stop_each = cfg->stop_each;
+			s->ring->tsc_khz = s->vm.tsc_khz;
+			if (cfg->snapshot && session_capture(s) != 0)
+				return EXIT_INTERNAL;
+			if (cfg->monitor && monitor_attach(s) != 0)
+				return s->mon_rc;
+			/* the guest waits for ops with an OP_DONE on an empty ring */
+			return 0;
+		}
+		if (ev == VM_EV_EXIT)
+			return 0;
+		session_fail(s, "guest boot");
+		return status_of_event(s, ev) == SESSION_GUEST_DIED ? EXIT_FINDING : EXIT_INTERNAL;
+	}
+}
+
+enum session_status session_op(struct session *s, struct script_op *sop)
+{
+	struct pts_ring *r = s->ring;
+	uint64_t head = r->head, tail;
+	struct pts_op *slot;
+
+	if (r->tail != head) {
+		snprintf(s->err, sizeof(s->err), "guest ring out of step (head %llu tail %llu)",
+			 (unsigned long long)head, (unsigned long long)r->tail);
+		return SESSION_GUEST_DIED;
+	}
+	slot = &r->slots[head % PTS_RING_SLOTS];
+	*slot = sop->op;
+	slot->seq = s->ops_done;
+	slot->result = PTS_RES_PENDING;
+	__atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
+	for (;;) {
+		enum vm_event ev = vm_run(&s->vm);
+		if (ev != VM_EV_OP_DONE) {
+			session_fail(s, "guest");
+			return status_of_event(s, ev);
+		}
+		tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+		if (tail == head + 1)
+			break;
+		if (tail != head) {
+			snprintf(s->err, sizeof(s->err), "guest advanced its ring tail to %llu (want %llu)",
+				 (unsigned long long)tail, (unsigned long long)head + 1);
+			return SESSION_GUEST_DIED;
+		}
+	}
+	sop->op.result = slot->result;
+	sop->op.value = slot->value;
+	sop->op.cycles = slot->cycles;
+	s->ops_done++;
+	if (s->mon != NULL) {
+		char text[OPS_TEXT_MAX];
+		uint64_t t0 = now_ns();
+		int n;
+		script_op_format(sop, text, sizeof(text));
+		if (s->cfg.incremental) {
+			bool full = s->cfg.full_every != 0 && s->ops_done % s->cfg.full_every == 0;
+			if (vm_dirty_sync(&s->vm) != 0) {
+				session_fail(s, "monitor");
+				return SESSION_ERROR;
+			}
+			full = full || s->vm.dirty_last.all; /* the log lost track: read it all */
+			s->gmem.page_dirty = full ? NULL : vm_page_dirty;
+			s->gmem.dirty_pfns = full ? NULL : s->vm.dirty_last.pfns; /* the same log, listed */
+			s->gmem.ndirty_pfns = s->vm.dirty_last.n;
+		}
+		monitor_clear_violations(s->mon);
+		n = monitor_after_op(s->mon, &sop->op, s->ops_done - 1, text, vm_cr3(&s->vm));
+		s->last_check_ns = now_ns() - t0;
+		s->check_ns_total += s->last_check_ns;
+		if (n < 0) {
+			snprintf(s->err, sizeof(s->err), "monitor: out of memory");
+			return SESSION_ERROR;
+		}
+		if (n > 0)
+			return SESSION_VIOLATION;
+	}
+	return SESSION_OK;
+}
+
+enum session_status session_finish(struct session *s)
+{
+	enum vm_event ev;
+
+	if (s->ring != NULL)
+		s->ring->quit = 1;
+	do
+		ev = vm_run(&s->vm);
+	while (ev == VM_EV_OP_DONE || ev == VM_EV_REGISTER);
+	if (ev != VM_EV_EXIT)
+		session_fail(s, "guest");
+	return status_of_event(s, ev);
+}
+
+void session_describe_death(struct session *s, FILE *f)
+{
+	struct vm *vm = &s->vm;
+
+	switch (vm->event) {
+	case VM_EV_PANIC:
+		fprintf(f, "guest panic at %s:%u: %s\n", vm->panic.file, vm->panic.line,
+			vm->panic.msg);
+		if (vm->panic.vector != 0xffffffffu)
+			fprintf(f, "  vector %u error %#llx rip %#llx cr2 %#llx\n", vm->panic.vector,
+				(unsigned long long)vm->panic.error_code,
+				(unsigned long long)vm->panic.rip, (unsigned long long)vm->panic.cr2);
+		break;
+	case VM_EV_EXIT:
+		fprintf(f, "guest exited with status %u\n", vm->exit_status);
+		return;
+	default:
+		fprintf(f, "%s\n", s->err[0] ? s->err : vm->error);
+		break;
+	}
+	fprintf(f, "guest registers:\n");
+	vm_dump_regs(vm, f);
+}
+
+void session_destroy(struct session *s)
+{
+	if (s->mon != NULL)
+		monitor_destroy(s->mon);
+	s->mon = NULL;
+	if (s->snap.valid)
+		vm_snapshot_free(&s->vm, &s->snap);
+	vm_destroy(&s->vm);
+}
+
+size_t session_nviolations(const struct session *s)
+{
+	return s->mon != NULL ? monitor_nviolations(s->mon) : 0;
+}
+
+const struct violation *session_violation(const struct session *s, size_t i)
+{
+	return s->mon != NULL ? monitor_violation(s->mon, i) : NULL;
+}
+
+/* ---- for benchmarks: monitor on/off, many ops per exit, snapshot now ---- */
+
+int session_monitor_start(struct session *s, bool incremental)
+{
+	s->cfg.incremental = incremental;
+	if (s->mon != NULL)
+		monitor_destroy(s->mon);
+	s->mon = NULL;
+	if (incremental && vm_dirty_sync(&s->vm) != 0)
+		return -1;
+	return monitor_attach(s);
+}
+
+void session_monitor_stop(struct session *s)
+{
+	if (s->mon != NULL)
+		monitor_destroy(s->mon);
+	s->mon = NULL;
+}
+
+int session_capture_now(struct session *s)
+{
+	if (s->snap.valid)
+		vm_snapshot_free(&s->vm, &s->snap);
+	return session_capture(s);
+}
+
+void session_set_stop_each(struct session *s, bool on)
+{
+	s->cfg.stop_each = on;
+	s->ring->stop_each = on;
+}
+
+/*
+ * Post ops without a stop after each (stop_each off): up to a ring's worth at
+ * a time, the guest signals only when the ring is empty.  No monitor checks.
+ */
+enum session_status session_run_batch(struct session *s, struct script_op *ops, size_t n)
+{
+	struct pts_ring *r = s->ring;
+	size_t done = 0;
+
+	while (done < n) {
+		uint64_t head = r->head, want;
+		size_t k = n - done < PTS_RING_SLOTS ? n - done : PTS_RING_SLOTS;
+		if (r->tail != head) {
+			snprintf(s->err, sizeof(s->err), "guest ring out of step");
+			return SESSION_GUEST_DIED;
+		}
+		for (size_t i = 0; i < k; i++) {
+			struct pts_op *slot = &r->slots[(head + i) % PTS_RING_SLOTS];
+			*slot = ops[done + i].op;
+			slot->seq = s->ops_done + i;
+			slot->result = PTS_RES_PENDING;
+		}
+		want = head + k;
+		__atomic_store_n(&r->head, want, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) != want) {
+			enum vm_event ev = vm_run(&s->vm);
+			if (ev != VM_EV_OP_DONE) {
+				session_fail(s, "guest");
+				return status_of_event(s, ev);
+			}
+			if (vm_dirty_poll(&s->vm) != 0) {
+				session_fail(s, "dirty log");
+				return SESSION_ERROR;
+			}
+		}
+		for (size_t i = 0; i < k; i++) {
+			const struct pts_op *slot = &r->slots[(head + i) % PTS_RING_SLOTS];
+			ops[done + i].op.result = slot->result;
+			ops[done + i].op.value = slot->value;
+			ops[done + i].op.cycles = slot->cycles;
+		}
+		done += k;
+		s->ops_done += k;
+	}
+	return SESSION_OK;
+}

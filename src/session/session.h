@@ -1,0 +1,90 @@
+/* src/session/session.h - one booted guest driven op by op through the command ring,
+ * with the monitor checking after each op.  run, fuzz, replay, minimize and
+ * bench are all built on it.
+ */
+#ifndef PTSHADOW_SESSION_H
+#define PTSHADOW_SESSION_H
+
+#include "gmem.h"
+#include "ops.h"
+#include "vm.h"
+
+struct monitor;
+struct violation;
+
+struct session_config {
+	const char *guest;
+	unsigned mem_mib;
+	unsigned timeout_s;
+	uint64_t arena_pages;
+	unsigned pv_per_page; /* guest pv pool items per page (0 = as many as fit) */
+	const char *extra_cmdline; /* user's --cmdline, appended */
+	FILE *console;             /* NULL: keep the console only for reports */
+	const char *console_prefix;
+	bool ring;       /* drive ops through the ring (else: built-in smoke) */
+	bool stop_each;  /* exit to the host after every op (the monitor needs it) */
+	bool monitor;    /* check invariants after every op */
+	const char *check_spec; /* --check: invariants switched off */
+	bool snapshot;   /* capture the VM after boot so session_reset can go back */
+	bool incremental; /* monitor re-reads only pages KVM's dirty log names */
+	unsigned full_every; /* with incremental: a full check every N ops (0 = never) */
+	enum vm_dirty_mode dirty_mode; /* --dirty-log: how KVM reports written pages */
+	uint32_t dirty_ring_bytes;     /* ring size (0: the default); tests make it small */
+};
+
+/* What became of one op. */
+enum session_status {
+	SESSION_OK = 0,     /* executed, checked, nothing found */
+	SESSION_VIOLATION,  /* the monitor found at least one violation */
+	SESSION_GUEST_DIED, /* panic, triple fault, hang, guest error */
+	SESSION_EXITED,     /* the guest exited (end of run) */
+	SESSION_ERROR,      /* KVM or host failure */
+	SESSION_INTERRUPTED, /* SIGINT/SIGTERM arrived while the guest ran */
+};
+
+struct session {
+	struct session_config cfg;
+	struct vm vm;
+	struct pts_ring *ring; /* host view, checked once at registration */
+	struct monitor *mon;
+	struct gmem gmem; /* the monitor's checked view of guest RAM */
+	uint64_t ops_done;
+	uint64_t check_ns_total; /* monitor time, for stats */
+	uint64_t last_check_ns;  /* monitor time of the last op */
+	int mon_rc;              /* exit status when the monitor could not start */
+	struct vm_snapshot snap;
+	char boot_console[4096]; /* console tail at the snapshot */
+	size_t boot_console_len;
+	uint64_t resets;
+	char err[768];
+};
+
+/* Boot the guest until it registers (or, without a ring, until it exits).
+ * Returns 0, EXIT_USAGE (bad image or option, message in s->err),
+ * EXIT_FINDING (guest died during boot) or EXIT_INTERNAL. */
+int session_boot(struct session *s, const struct session_config *cfg);
+/* Post one op, run the guest until it has executed it, check it.  On
+ * SESSION_OK/VIOLATION, sop->op holds the guest's result. */
+enum session_status session_op(struct session *s, struct script_op *sop);
+/* Let the guest finish (quit flag) and collect its exit status. */
+enum session_status session_finish(struct session *s);
+void session_destroy(struct session *s);
+/* Back to the state right after boot (cfg.snapshot): guest RAM, registers,
+ * console tail, a fresh monitor.  0, or -1 with s->err (then destroy it). */
+int session_reset(struct session *s);
+
+/* Benchmarks: switch the monitor on (begin = a full walk) or off, capture a
+ * snapshot of the current state, stop after each op or not, and post many
+ * ops per exit (stop_each off; no checks). */
+int session_monitor_start(struct session *s, bool incremental);
+void session_monitor_stop(struct session *s);
+int session_capture_now(struct session *s);
+void session_set_stop_each(struct session *s, bool on);
+enum session_status session_run_batch(struct session *s, struct script_op *ops, size_t n);
+/* The violations the monitor reported for the last op (0 without a monitor). */
+size_t session_nviolations(const struct session *s);
+const struct violation *session_violation(const struct session *s, size_t i);
+/* A description of how the guest died, for messages and reports. */
+void session_describe_death(struct session *s, FILE *f);
+
+#endif /* PTSHADOW_SESSION_H */
