@@ -43,6 +43,7 @@ MUTANTS := $(shell sed -e 's/\#.*//' configs/mutants.list 2>/dev/null | awk 'NF 
 
 .PHONY: all test unit integration mutants docs bench soak clean format check-docs
 all: $(BUILD)/ptshadow $(BUILD)/guest.elf
+include src/qemu/plugin/plugin.mk
 
 # ---- host ------------------------------------------------------------------
 $(BUILD)/host/%.o: %.c

@@ -6,6 +6,10 @@
 #define PA(x) ((x) - KERNBASE)
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 #define BOOT_PT_PAGES 7 /* PML4, PDPT(low), PD x4, PDPT(high) */
+/* struct pts_doorbell offsets; guest/hypercall.c asserts them */
+#define DB_PARKED 48
+#define DB_RESUME 56
+#define DB_PARK_CR3 64
 
 /* The PVH entry note: name "Xen", 4-byte physical entry address. */
 	.section .note.Xen, "a", @note
@@ -202,6 +206,68 @@ cpu_touch:
 2:	movq	$0, onfault_rip(%rip)
 	movl	$1, %eax
 	ret
+
+/*
+ * The doorbell's resume point (guest/hypercall.c, include/ptshadow/abi.h).
+ *
+ * int resume_save(struct resume_ctx *c)
+ * Saves the callee-saved registers, the stack, CR3 and RFLAGS; returns 0,
+ * and 1 when db_park later resumes there.
+ *
+ * void db_park(struct pts_doorbell *db, uint64_t seq, struct resume_ctx *c)
+ * Runs from registers only: the host is putting the snapshot's RAM back
+ * under it, this stack included.  Loads db->park_cr3 (the kernel pmap's
+ * root, which maps this code and db the same way before and after), says
+ * parked, spins until the host says resume, flushes the whole TLB (CR4.PGE
+ * off and on: global entries too) and jumps to the saved context.
+ */
+	.globl	resume_save
+resume_save:
+	movq	%rbx, 0(%rdi)
+	movq	%rbp, 8(%rdi)
+	movq	%r12, 16(%rdi)
+	movq	%r13, 24(%rdi)
+	movq	%r14, 32(%rdi)
+	movq	%r15, 40(%rdi)
+	leaq	8(%rsp), %rax
+	movq	%rax, 48(%rdi)		/* rsp after our return */
+	movq	(%rsp), %rax
+	movq	%rax, 56(%rdi)		/* return address */
+	movq	%cr3, %rax
+	movq	%rax, 64(%rdi)
+	pushfq
+	popq	%rax
+	movq	%rax, 72(%rdi)
+	xorl	%eax, %eax
+	ret
+
+	.globl	db_park
+db_park:
+	movq	DB_PARK_CR3(%rdi), %rax
+	movq	%rax, %cr3
+	movq	%rsi, DB_PARKED(%rdi)
+1:	pause
+	cmpq	DB_RESUME(%rdi), %rsi
+	jne	1b
+	movq	%cr4, %rax
+	movq	%rax, %rcx
+	andq	$~0x80, %rcx
+	movq	%rcx, %cr4
+	movq	%rax, %cr4
+	movq	64(%rdx), %rax
+	movq	%rax, %cr3
+	movq	72(%rdx), %rax
+	pushq	%rax
+	popfq
+	movq	0(%rdx), %rbx
+	movq	8(%rdx), %rbp
+	movq	16(%rdx), %r12
+	movq	24(%rdx), %r13
+	movq	32(%rdx), %r14
+	movq	40(%rdx), %r15
+	movq	48(%rdx), %rsp
+	movl	$1, %eax
+	jmpq	*56(%rdx)
 
 /* ------------------------------------------------------------------------- */
 	.bss

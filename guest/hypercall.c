@@ -1,8 +1,31 @@
 /* guest/hypercall.c - how the guest talks to its host: ptshadow hypercalls
  * (port I/O carrying the guest-physical address of a record) when the CPUID
- * signature says ptshadow, QEMU's isa-debug-exit otherwise.
+ * signature says ptshadow, the same calls through the COM2 doorbell when the
+ * command line says "doorbell=com2" (ptshadow's QEMU backend), QEMU's
+ * isa-debug-exit otherwise.
  */
+#include <stddef.h>
+
 #include "cpu.h"
+
+#define COM_THR 0
+#define COM_LSR 5
+#define LSR_THRE 0x20
+
+/* callee-saved registers, stack, CR3, RFLAGS: see resume_save in entry.S */
+struct resume_ctx {
+	uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip, cr3, rflags;
+};
+int resume_save(struct resume_ctx *c);
+__noreturn void db_park(struct pts_doorbell *db, uint64_t seq, struct resume_ctx *c);
+
+_Static_assert(offsetof(struct pts_doorbell, parked) == 48, "DB_PARKED in entry.S");
+_Static_assert(offsetof(struct pts_doorbell, resume) == 56, "DB_RESUME in entry.S");
+_Static_assert(offsetof(struct pts_doorbell, park_cr3) == 64, "DB_PARK_CR3 in entry.S");
+
+static struct pts_doorbell doorbell __aligned(64);
+static struct resume_ctx resume_point;
+static bool use_doorbell;
 
 static uint64_t kva_to_pa(const void *p)
 {
@@ -15,12 +38,56 @@ static uint64_t kva_to_pa(const void *p)
 	panic("hypercall record %p is neither in the kernel image nor the direct map", p);
 }
 
+static void com2_put(uint8_t b)
+{
+	for (int spin = 0; spin < 100000; spin++)
+		if (inb(PTS_COM2_BASE + COM_LSR) & LSR_THRE)
+			break;
+	outb(PTS_COM2_BASE + COM_THR, b);
+}
+
+/* One call through the doorbell; the host may answer "park" (a reset). */
+static void doorbell_call(enum pts_hypercall nr, uint64_t pa)
+{
+	struct pts_doorbell *db = &doorbell;
+	uint64_t seq = db->seq + 1;
+
+	db->nr = nr;
+	db->record_pa = pa;
+	db->cr3 = rcr3();
+	__atomic_store_n(&db->seq, seq, __ATOMIC_RELEASE);
+	com2_put(PTS_DB_CALL);
+	while (__atomic_load_n(&db->ack, __ATOMIC_ACQUIRE) != seq)
+		__builtin_ia32_pause();
+	if (db->command == PTS_DB_PARK)
+		db_park(db, seq, &resume_point);
+}
+
 static void hypercall(enum pts_hypercall nr, const void *record)
 {
 	uint64_t pa = kva_to_pa(record);
 
 	KASSERT(pa < (1ull << 32) && (pa & 7) == 0);
-	outl((uint16_t)(PTS_HC_PORT_BASE + nr), (uint32_t)pa);
+	if (use_doorbell)
+		doorbell_call(nr, pa);
+	else
+		outl((uint16_t)(PTS_HC_PORT_BASE + nr), (uint32_t)pa);
+}
+
+/* "doorbell=com2": say where the doorbell is, then use it for every call. */
+static bool doorbell_detect(void)
+{
+	uint64_t pa = kva_to_pa(&doorbell);
+
+	if (!cmdline_is("doorbell", "com2"))
+		return false;
+	doorbell.magic = PTS_DB_MAGIC;
+	doorbell.park_cr3 = rcr3();
+	com2_put(PTS_DB_HELLO);
+	for (unsigned i = 0; i < 8; i++)
+		com2_put((uint8_t)(pa >> (8 * i)));
+	use_doorbell = true;
+	return true;
 }
 
 bool hv_detect(void);
@@ -28,6 +95,9 @@ bool hv_detect(void);
 bool hv_detect(void)
 {
 	uint32_t r[4];
+
+	if (doorbell_detect())
+		return true;
 
 	cpuid(1, 0, r);
 	if (!(r[2] & (1u << 31))) /* no hypervisor present bit */
@@ -43,10 +113,18 @@ bool hv_detect(void)
 	return false;
 }
 
+/* The registration is the snapshot's resume point: a reset through the
+ * doorbell comes back here (resume_save returns 1) with the RAM as it was. */
 void hc_register(struct pts_descriptor *desc)
 {
-	if (bootinfo.under_ptshadow)
-		hypercall(PTS_HC_REGISTER, desc);
+	if (!bootinfo.under_ptshadow)
+		return;
+	if (use_doorbell) {
+		doorbell.park_cr3 = rcr3();
+		if (resume_save(&resume_point) != 0)
+			return;
+	}
+	hypercall(PTS_HC_REGISTER, desc);
 }
 
 void hc_op_done(struct pts_ring *ring)

@@ -182,8 +182,8 @@ static void trap_selftest(void)
 void kmain(uint32_t start_info_pa)
 {
 	cons_init();
+	start_info_read(start_info_pa); /* the command line may name the doorbell */
 	bootinfo.under_ptshadow = hv_detect();
-	start_info_read(start_info_pa);
 	bootinfo.kernel_pa_start = (uint64_t)_kernel_pa_start;
 	bootinfo.kernel_pa_end = round_page(KVTOPHYS(_kernel_end));
 	bootinfo.boot_alloc_end = bootinfo.kernel_pa_end;

@@ -103,6 +103,42 @@ struct pts_hc_nop {
 };
 
 /* ---------------------------------------------------------------------------
+ * The doorbell: hypercalls where no VMM sees the guest's port I/O (ptshadow's
+ * QEMU backend).  ptshadow puts "doorbell=com2" on the command line.  The
+ * guest first writes PTS_DB_HELLO and the 8-byte little-endian physical
+ * address of its struct pts_doorbell on COM2.  A hypercall then fills nr,
+ * record_pa and cr3, increments seq, writes PTS_DB_CALL on COM2 and spins
+ * (loads only) until the host has set ack to seq.  The host handles the
+ * call as a port-I/O hypercall, checks, and releases the guest by writing
+ * ack.  With command == PTS_DB_PARK instead, the guest loads park_cr3 (the
+ * kernel pmap's root), acknowledges with parked = seq and spins until the
+ * host has put the snapshot's RAM back and set resume = seq; it then flushes
+ * its whole TLB (global entries too) and returns into the registration call
+ * it made at the snapshot (resume point), the CPU state as it was there.
+ */
+#define PTS_COM2_BASE 0x2f8u
+#define PTS_DB_HELLO 'M'
+#define PTS_DB_CALL 'D'
+#define PTS_DB_MAGIC 0x6c6c6264u /* "dbll" */
+#define PTS_DB_CONTINUE 0u
+#define PTS_DB_PARK 1u
+
+struct pts_doorbell {
+	uint32_t magic;
+	uint32_t nr;        /* guest: enum pts_hypercall */
+	uint64_t record_pa; /* guest: as the port-I/O hypercall's EAX */
+	uint64_t cr3;       /* guest: CR3 at the call */
+	volatile uint64_t seq;    /* guest: calls made */
+	volatile uint64_t ack;    /* host: the call numbered ack is done */
+	volatile uint32_t command; /* host, before ack: PTS_DB_CONTINUE or PTS_DB_PARK */
+	uint32_t pad;
+	volatile uint64_t parked; /* guest: parked on the call numbered parked */
+	volatile uint64_t resume; /* host: RAM is back, resume (value = parked) */
+	uint64_t park_cr3;        /* guest: the kernel pmap's root, for parking */
+	uint64_t reserved[6];
+};
+
+/* ---------------------------------------------------------------------------
  * Operations.  One record per op, written by the host into the command ring,
  * executed by the guest, result written back into the same record.
  */

@@ -70,9 +70,31 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 		return 1;
 	case OPT_DIRTY_LOG:
 		if (vm_dirty_mode_parse(arg, &g->cfg.dirty_mode) != 0) {
-			usage_error(cmd, "--dirty-log %s: want ring, clear, get or auto", arg);
+			usage_error(cmd, "--dirty-log %s: want ring, clear, get, plugin, none or auto",
+				    arg);
 			return -1;
 		}
+		return 1;
+	case OPT_BACKEND:
+		if (vm_backend_parse(arg, &g->cfg.backend) != 0) {
+			usage_error(cmd, "--backend %s: want kvm, qemu or auto", arg);
+			return -1;
+		}
+		g->backend_given = true;
+		return 1;
+	case OPT_QEMU:
+		if (access(arg, X_OK) != 0) {
+			usage_error(cmd, "--qemu %s: %s", arg, strerror(errno));
+			return -1;
+		}
+		g->cfg.qemu_path = arg;
+		return 1;
+	case OPT_QEMU_ACCEL:
+		if (strcmp(arg, "tcg") != 0 && strcmp(arg, "kvm") != 0) {
+			usage_error(cmd, "--qemu-accel %s: want tcg or kvm", arg);
+			return -1;
+		}
+		g->cfg.qemu_kvm = strcmp(arg, "kvm") == 0;
 		return 1;
 	case OPT_ARENA:
 		if (parse_u64(arg, &v) != 0 || v < 1 || v > (1u << 24)) {
@@ -89,6 +111,20 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 int guest_opts_finish(struct guest_opts *g, const char *cmd)
 {
 	uint64_t arena_mib = (g->cfg.arena_pages * PTS_PAGE_SIZE) >> 20;
+	enum vm_dirty_mode d = g->cfg.dirty_mode;
+
+	if (g->cfg.backend == VM_BACKEND_KVM && (g->cfg.qemu_path != NULL || g->cfg.qemu_kvm))
+		return usage_error(cmd, "--qemu and --qemu-accel need --backend qemu (or auto)");
+	if (g->cfg.backend == VM_BACKEND_AUTO && (g->cfg.qemu_path != NULL || g->cfg.qemu_kvm))
+		g->cfg.backend = VM_BACKEND_QEMU; /* asking for QEMU's options is asking for QEMU */
+	if (g->cfg.backend == VM_BACKEND_QEMU &&
+	    (d == VM_DIRTY_RING || d == VM_DIRTY_CLEAR || d == VM_DIRTY_GET))
+		return usage_error(cmd, "--dirty-log %s needs --backend kvm", vm_dirty_mode_name(d));
+	if (g->cfg.backend == VM_BACKEND_KVM && (d == VM_DIRTY_PLUGIN || d == VM_DIRTY_NONE))
+		return usage_error(cmd, "--dirty-log %s needs --backend qemu", vm_dirty_mode_name(d));
+	if (g->cfg.backend == VM_BACKEND_AUTO && d != VM_DIRTY_AUTO)
+		g->cfg.backend = d == VM_DIRTY_PLUGIN || d == VM_DIRTY_NONE ? VM_BACKEND_QEMU
+									 : VM_BACKEND_KVM;
 
 	/* kernel, vm_page array, pool and page tables need room beside the arena */
 	if (arena_mib + 12 + g->cfg.mem_mib / 32 > g->cfg.mem_mib)

@@ -33,7 +33,8 @@ enum {
 	OPT_OPS, OPT_TRACE, OPT_OUT, OPT_KEEP_GOING, OPT_CHECK, OPT_NO_MONITOR,
 	OPT_SEED, OPT_TIME, OPT_PROFILE, OPT_JOBS, OPT_NO_MINIMIZE, OPT_PMAP,
 	OPT_MARKDOWN, OPT_JSON, OPT_HELP, OPT_OUTPUT, OPT_FULL_EVERY, OPT_SEQLEN,
-	OPT_QUIET, OPT_STATS, OPT_PV_PER_PAGE, OPT_DIRTY_LOG,
+	OPT_QUIET, OPT_STATS, OPT_PV_PER_PAGE, OPT_DIRTY_LOG, OPT_BACKEND, OPT_QEMU,
+	OPT_QEMU_ACCEL,
 };
 #define GUEST_LONG_OPTIONS                                            \
 	{ "mem", required_argument, NULL, OPT_MEM },                  \
@@ -43,6 +44,9 @@ enum {
 	{ "arena", required_argument, NULL, OPT_ARENA },              \
 	{ "pv-per-page", required_argument, NULL, OPT_PV_PER_PAGE },  \
 	{ "dirty-log", required_argument, NULL, OPT_DIRTY_LOG },      \
+	{ "backend", required_argument, NULL, OPT_BACKEND },          \
+	{ "qemu", required_argument, NULL, OPT_QEMU },                \
+	{ "qemu-accel", required_argument, NULL, OPT_QEMU_ACCEL },    \
 	{ "help", no_argument, NULL, OPT_HELP }
 
 #define GUEST_OPTIONS_HELP                                                              \
@@ -52,12 +56,19 @@ enum {
 	"  --timeout SEC     end the guest if it makes no progress for SEC s (default 30; 0 = never)\n" \
 	"  --cmdline STR     extra guest kernel command line\n"                              \
 	"  --console FILE    write the guest console to FILE (default: stdout, prefixed)\n" \
-	"  --dirty-log HOW   how KVM reports the pages the guest wrote: ring, clear, get\n"  \
-	"                    or auto (default: ring if KVM has it; docs/performance.md)\n" \
+	"  --backend B       what runs the guest: kvm (ptshadow's own vCPU loop on /dev/kvm),\n" \
+	"                    qemu (qemu-system-x86_64 sharing guest RAM) or auto (default:\n" \
+	"                    kvm when /dev/kvm opens, else qemu)\n"                      \
+	"  --qemu PATH       the QEMU binary (default: qemu-system-x86_64 on PATH)\n"      \
+	"  --qemu-accel A    QEMU's accelerator: tcg (default) or kvm\n"                   \
+	"  --dirty-log HOW   how the backend reports the pages the guest wrote: KVM ring,\n" \
+	"                    clear or get; QEMU plugin (the ptsdirty TCG plugin) or none;\n" \
+	"                    auto (default: ring, else clear; plugin, else none)\n"      \
 	"  --help            this text\n"
 
 struct guest_opts {
 	struct session_config cfg;
+	bool backend_given; /* --backend on the command line (replay: else the report's) */
 	const char *console_path;
 	FILE *console_file;
 };

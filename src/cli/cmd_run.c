@@ -259,6 +259,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	o.g.cfg.ring = sc != NULL;
 	o.g.cfg.stop_each = true;
+	o.g.cfg.announce = stdout;
 	rc = session_boot(&s, &o.g.cfg);
 	if (rc != 0) {
 		fprintf(stderr, "ptshadow run: ");

@@ -28,75 +28,9 @@
 #include <unistd.h>
 
 #include "util.h"
-#include "vm.h"
+#include "kvm_vm.h"
 
 #define RING_BYTES_DEFAULT (1u << 20) /* 65,536 entries of 16 bytes */
-
-static const char *const mode_names[] = {
-	[VM_DIRTY_AUTO] = "auto",
-	[VM_DIRTY_RING] = "ring",
-	[VM_DIRTY_CLEAR] = "clear",
-	[VM_DIRTY_GET] = "get",
-};
-
-const char *vm_dirty_mode_name(enum vm_dirty_mode m)
-{
-	return (unsigned)m < sizeof(mode_names) / sizeof(mode_names[0]) ? mode_names[m] : "?";
-}
-
-int vm_dirty_mode_parse(const char *s, enum vm_dirty_mode *out)
-{
-	for (unsigned i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
-		if (strcmp(s, mode_names[i]) == 0) {
-			*out = (enum vm_dirty_mode)i;
-			return 0;
-		}
-	return -1;
-}
-
-/* ---- a set of pfns: bitmap for lookups, list for iteration */
-
-static int pfn_set_init(struct pfn_set *p, uint64_t words)
-{
-	p->bits = calloc(words, sizeof(uint64_t));
-	p->n = p->cap = 0;
-	p->pfns = NULL;
-	return p->bits == NULL ? -1 : 0;
-}
-
-static int pfn_set_add(struct pfn_set *p, uint64_t pfn)
-{
-	uint64_t bit = 1ull << (pfn % 64);
-
-	if (p->bits[pfn / 64] & bit)
-		return 0;
-	if (p->n == p->cap) {
-		uint64_t cap = p->cap ? p->cap * 2 : 256;
-		uint64_t *v = realloc(p->pfns, cap * sizeof(*v));
-		if (v == NULL)
-			return -1;
-		p->pfns = v;
-		p->cap = cap;
-	}
-	p->bits[pfn / 64] |= bit;
-	p->pfns[p->n++] = pfn;
-	return 0;
-}
-
-static void pfn_set_clear(struct pfn_set *p)
-{
-	for (uint64_t i = 0; i < p->n; i++)
-		p->bits[p->pfns[i] / 64] = 0;
-	p->n = 0;
-	p->all = false;
-}
-
-static void pfn_set_free(struct pfn_set *p)
-{
-	free(p->bits);
-	free(p->pfns);
-	memset(p, 0, sizeof(*p));
-}
 
 /* ---- setup: before the memslot (manual protect) and the vCPU (ring) */
 
@@ -110,7 +44,7 @@ static int enable_cap(struct vm *vm, uint32_t cap, uint64_t arg)
 {
 	struct kvm_enable_cap ec = { .cap = cap, .args = { arg } };
 
-	return ioctl(vm->vm_fd, KVM_ENABLE_CAP, &ec);
+	return ioctl(KVM(vm)->vm_fd, KVM_ENABLE_CAP, &ec);
 }
 
 static int try_ring(struct vm *vm, uint32_t ring_bytes)
@@ -118,7 +52,7 @@ static int try_ring(struct vm *vm, uint32_t ring_bytes)
 	static const uint32_t caps[] = { KVM_CAP_DIRTY_LOG_RING_ACQ_REL, KVM_CAP_DIRTY_LOG_RING };
 
 	for (unsigned i = 0; i < 2; i++) {
-		int max = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, caps[i]);
+		int max = ioctl(KVM(vm)->vm_fd, KVM_CHECK_EXTENSION, caps[i]);
 		uint32_t bytes = ring_bytes ? ring_bytes : RING_BYTES_DEFAULT;
 		if (max <= 0)
 			continue;
@@ -127,23 +61,25 @@ static int try_ring(struct vm *vm, uint32_t ring_bytes)
 		if (bytes < (uint32_t)getpagesize())
 			continue;
 		if (enable_cap(vm, caps[i], bytes) == 0) {
-			vm->ring_bytes = bytes;
-			vm->ring_entries = bytes / sizeof(struct kvm_dirty_gfn);
+			KVM(vm)->ring_bytes = bytes;
+			KVM(vm)->ring_entries = bytes / sizeof(struct kvm_dirty_gfn);
 			return 0;
 		}
 	}
 	return -1;
 }
 
-int vm_dirty_setup(struct vm *vm, uint64_t mem_size, enum vm_dirty_mode want, uint32_t ring_bytes,
+int kvm_dirty_setup(struct vm *vm, uint64_t mem_size, enum vm_dirty_mode want, uint32_t ring_bytes,
 		   char *err, size_t errlen)
 {
 	uint64_t words = (mem_size / PTS_PAGE_SIZE + 63) / 64;
 
-	vm->dirty_words = words;
-	if (pfn_set_init(&vm->dirty_fresh, words) || pfn_set_init(&vm->dirty_last, words) ||
-	    pfn_set_init(&vm->dirty_since, words)) {
-		snprintf(err, errlen, "dirty log: out of memory");
+	if (vm_dirty_alloc(vm, mem_size, err, errlen) != 0)
+		return -1;
+	if (want != VM_DIRTY_AUTO && want != VM_DIRTY_RING && want != VM_DIRTY_CLEAR &&
+	    want != VM_DIRTY_GET) {
+		snprintf(err, errlen, "--dirty-log %s: the KVM backend logs with ring, clear or get",
+			 vm_dirty_mode_name(want));
 		return -1;
 	}
 	if (ring_bytes != 0 && (ring_bytes & (ring_bytes - 1)) != 0) {
@@ -159,7 +95,7 @@ int vm_dirty_setup(struct vm *vm, uint64_t mem_size, enum vm_dirty_mode want, ui
 		return -1;
 	}
 	if ((want == VM_DIRTY_AUTO || want == VM_DIRTY_CLEAR) &&
-	    ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) > 0 &&
+	    ioctl(KVM(vm)->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) > 0 &&
 	    enable_cap(vm, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) == 0)
 		vm->dirty_mode = VM_DIRTY_CLEAR;
 	else if (want == VM_DIRTY_CLEAR) {
@@ -167,25 +103,25 @@ int vm_dirty_setup(struct vm *vm, uint64_t mem_size, enum vm_dirty_mode want, ui
 		return -1;
 	} else
 		vm->dirty_mode = VM_DIRTY_GET;
-	vm->dirty_scratch = calloc(words, sizeof(uint64_t));
-	if (vm->dirty_scratch == NULL) {
+	KVM(vm)->dirty_scratch = calloc(words, sizeof(uint64_t));
+	if (KVM(vm)->dirty_scratch == NULL) {
 		snprintf(err, errlen, "dirty log: out of memory");
 		return -1;
 	}
 	return 0;
 }
 
-int vm_dirty_map_vcpu(struct vm *vm, char *err, size_t errlen)
+int kvm_dirty_map_vcpu(struct vm *vm, char *err, size_t errlen)
 {
 	void *p;
 
 	if (vm->dirty_mode != VM_DIRTY_RING)
 		return 0;
-	p = mmap(NULL, vm->ring_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd,
+	p = mmap(NULL, KVM(vm)->ring_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, KVM(vm)->vcpu_fd,
 		 (off_t)KVM_DIRTY_LOG_PAGE_OFFSET * getpagesize());
 	if (p == MAP_FAILED)
 		return dirty_fail(err, errlen, "mmap dirty ring");
-	vm->dirty_ring = p;
+	KVM(vm)->dirty_ring = p;
 	return 0;
 }
 
@@ -197,7 +133,7 @@ static int harvest_fail(struct vm *vm, const char *what)
 
 /* Log from now on.  Not during boot: the boot's long `rep stos` would only
  * fill the ring, and nothing reads the log before the guest registers. */
-int vm_dirty_start(struct vm *vm)
+int kvm_dirty_start(struct vm *vm)
 {
 	struct kvm_userspace_memory_region region = {
 		.slot = 0,
@@ -209,7 +145,7 @@ int vm_dirty_start(struct vm *vm)
 
 	if (vm->dirty_logging)
 		return 0;
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+	if (ioctl(KVM(vm)->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		return harvest_fail(vm, "KVM_SET_USER_MEMORY_REGION (dirty logging)");
 	vm->dirty_logging = true;
 	return 0;
@@ -239,7 +175,7 @@ int vm_dirty_start(struct vm *vm)
  */
 static struct kvm_dirty_gfn *slot_at(const struct vm *vm, uint32_t i)
 {
-	return &vm->dirty_ring[i % vm->ring_entries];
+	return &KVM(vm)->dirty_ring[i % KVM(vm)->ring_entries];
 }
 
 static bool slot_dirty(const struct vm *vm, uint32_t i)
@@ -275,9 +211,9 @@ static int slot_take(struct vm *vm, uint32_t i)
 static int ring_reset(struct vm *vm, uint32_t d)
 {
 	for (uint32_t i = 0; i < d; i++)
-		slot_set(vm, vm->ring_fetch + i, KVM_DIRTY_GFN_F_RESET);
-	vm->ring_fetch += d;
-	if (d != 0 && ioctl(vm->vm_fd, KVM_RESET_DIRTY_RINGS, 0) < 0)
+		slot_set(vm, KVM(vm)->ring_fetch + i, KVM_DIRTY_GFN_F_RESET);
+	KVM(vm)->ring_fetch += d;
+	if (d != 0 && ioctl(KVM(vm)->vm_fd, KVM_RESET_DIRTY_RINGS, 0) < 0)
 		return harvest_fail(vm, "KVM_RESET_DIRTY_RINGS");
 	return 0;
 }
@@ -285,10 +221,10 @@ static int ring_reset(struct vm *vm, uint32_t d)
 /* in step: the new entries start at fetch; how many slots to hand back */
 static int ring_read_in_step(struct vm *vm, uint32_t *d)
 {
-	uint32_t n = vm->ring_entries, got;
+	uint32_t n = KVM(vm)->ring_entries, got;
 
-	for (got = 0; got < n && slot_dirty(vm, vm->ring_fetch + got); got++)
-		if (slot_take(vm, vm->ring_fetch + got) != 0)
+	for (got = 0; got < n && slot_dirty(vm, KVM(vm)->ring_fetch + got); got++)
+		if (slot_take(vm, KVM(vm)->ring_fetch + got) != 0)
 			return -1;
 	*d = got;
 	return 0;
@@ -297,15 +233,15 @@ static int ring_read_in_step(struct vm *vm, uint32_t *d)
 /* after an overflow: find the run of new entries wherever it is */
 static int ring_read_anywhere(struct vm *vm, uint32_t *d)
 {
-	uint32_t n = vm->ring_entries, ndirty = 0, end = 0;
+	uint32_t n = KVM(vm)->ring_entries, ndirty = 0, end = 0;
 
 	for (uint32_t i = 0; i < n; i++) {
-		if (!slot_dirty(vm, vm->ring_fetch + i))
+		if (!slot_dirty(vm, KVM(vm)->ring_fetch + i))
 			continue;
-		if (slot_take(vm, vm->ring_fetch + i) != 0)
+		if (slot_take(vm, KVM(vm)->ring_fetch + i) != 0)
 			return -1;
 		ndirty++;
-		if (!slot_dirty(vm, vm->ring_fetch + i + 1))
+		if (!slot_dirty(vm, KVM(vm)->ring_fetch + i + 1))
 			end = i + 1; /* the run's end: where KVM pushes next */
 	}
 	if (ndirty == 0 || ndirty == n) {
@@ -314,36 +250,36 @@ static int ring_read_anywhere(struct vm *vm, uint32_t *d)
 	}
 	/* run slots past its end wrapped over fetch: KVM counts them free */
 	for (uint32_t i = end; i < n; i++)
-		if (slot_dirty(vm, vm->ring_fetch + i))
-			slot_set(vm, vm->ring_fetch + i, 0);
-	vm->ring_suspect = false;
+		if (slot_dirty(vm, KVM(vm)->ring_fetch + i))
+			slot_set(vm, KVM(vm)->ring_fetch + i, 0);
+	KVM(vm)->ring_suspect = false;
 	*d = end;
 	return 0;
 }
 
 static int harvest_ring(struct vm *vm, bool ring_full)
 {
-	uint32_t n = vm->ring_entries, d;
+	uint32_t n = KVM(vm)->ring_entries, d;
 
-	if ((vm->ring_suspect ? ring_read_anywhere(vm, &d) : ring_read_in_step(vm, &d)) != 0)
+	if ((KVM(vm)->ring_suspect ? ring_read_anywhere(vm, &d) : ring_read_in_step(vm, &d)) != 0)
 		return -1;
 	if (d == n) { /* every slot dirty: entries were overwritten */
 		vm->dirty_fresh.all = true;
-		vm->ring_suspect = true;
+		KVM(vm)->ring_suspect = true;
 		vm->ring_overflows++;
 	}
 	if (ring_reset(vm, d) != 0)
 		return -1;
 	if (!ring_full || d >= n / 2) {
-		vm->ring_idle_fulls = 0;
+		KVM(vm)->ring_idle_fulls = 0;
 		return 0;
 	}
 	/* "full" with less than half a ring to read: KVM counts a ring too many */
-	if (++vm->ring_idle_fulls > 64) {
+	if (++KVM(vm)->ring_idle_fulls > 64) {
 		snprintf(vm->error, sizeof(vm->error),
 			 "dirty ring: KVM still reports it full after %u empty rings were handed "
 			 "back (try --dirty-log clear)",
-			 vm->ring_idle_fulls - 1);
+			 KVM(vm)->ring_idle_fulls - 1);
 		return -1;
 	}
 	return ring_reset(vm, n); /* clean slots: nothing unread is lost */
@@ -351,11 +287,11 @@ static int harvest_ring(struct vm *vm, bool ring_full)
 
 static int harvest_bitmap(struct vm *vm)
 {
-	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = vm->dirty_scratch };
+	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = KVM(vm)->dirty_scratch };
 	uint64_t pages = vm->mem.size / PTS_PAGE_SIZE, lo = UINT64_MAX, hi = 0;
-	const uint64_t *bits = vm->dirty_scratch;
+	const uint64_t *bits = KVM(vm)->dirty_scratch;
 
-	if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
+	if (ioctl(KVM(vm)->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
 		return harvest_fail(vm, "KVM_GET_DIRTY_LOG");
 	for (uint64_t w = 0; w < vm->dirty_words; w++) {
 		uint64_t b = bits[w];
@@ -379,80 +315,24 @@ static int harvest_bitmap(struct vm *vm)
 			.slot = 0,
 			.num_pages = (uint32_t)(end - first),
 			.first_page = first,
-			.dirty_bitmap = vm->dirty_scratch + lo,
+			.dirty_bitmap = KVM(vm)->dirty_scratch + lo,
 		};
-		if (ioctl(vm->vm_fd, KVM_CLEAR_DIRTY_LOG, &clr) < 0)
+		if (ioctl(KVM(vm)->vm_fd, KVM_CLEAR_DIRTY_LOG, &clr) < 0)
 			return harvest_fail(vm, "KVM_CLEAR_DIRTY_LOG");
 	}
 	return 0;
 }
 
-int vm_dirty_harvest(struct vm *vm, bool ring_full)
+int kvm_dirty_harvest(struct vm *vm, bool ring_full)
 {
-	uint64_t t0 = now_ns();
-	int rc;
-
-	if (vm->dirty_fresh.bits == NULL || !vm->dirty_logging) {
-		snprintf(vm->error, sizeof(vm->error), "dirty log not started");
-		return -1;
-	}
-	rc = vm->dirty_mode == VM_DIRTY_RING ? harvest_ring(vm, ring_full) : harvest_bitmap(vm);
-	vm->dirty_harvests++;
-	vm->dirty_harvest_ns += now_ns() - t0;
-	return rc;
+	return vm->dirty_mode == VM_DIRTY_RING ? harvest_ring(vm, ring_full) : harvest_bitmap(vm);
 }
 
-int vm_dirty_poll(struct vm *vm)
+void kvm_dirty_free(struct vm *vm)
 {
-	if (vm->dirty_mode != VM_DIRTY_RING || !vm->dirty_logging)
-		return 0;
-	return vm_dirty_harvest(vm, false);
-}
-
-int vm_dirty_sync(struct vm *vm)
-{
-	struct pfn_set t;
-
-	if (vm_dirty_harvest(vm, false) != 0)
-		return -1;
-	pfn_set_clear(&vm->dirty_last);
-	t = vm->dirty_last;
-	vm->dirty_last = vm->dirty_fresh;
-	vm->dirty_fresh = t;
-	vm->dirty_since.all |= vm->dirty_last.all;
-	for (uint64_t i = 0; i < vm->dirty_last.n; i++)
-		if (pfn_set_add(&vm->dirty_since, vm->dirty_last.pfns[i]) != 0) {
-			snprintf(vm->error, sizeof(vm->error), "dirty log: out of memory");
-			return -1;
-		}
-	vm->dirty_syncs++;
-	return 0;
-}
-
-void vm_dirty_since_clear(struct vm *vm)
-{
-	pfn_set_clear(&vm->dirty_since);
-}
-
-bool vm_page_dirty(void *ctx, uint64_t gpa)
-{
-	const struct vm *vm = ctx;
-	uint64_t pfn = gpa / PTS_PAGE_SIZE;
-
-	if (vm->dirty_last.bits == NULL || vm->dirty_last.all || pfn / 64 >= vm->dirty_words)
-		return true; /* unknown: assume written */
-	return (vm->dirty_last.bits[pfn / 64] >> (pfn % 64)) & 1;
-}
-
-void vm_dirty_free(struct vm *vm)
-{
-	if (vm->dirty_ring != NULL)
-		munmap(vm->dirty_ring, vm->ring_bytes);
-	vm->dirty_ring = NULL;
-	pfn_set_free(&vm->dirty_fresh);
-	pfn_set_free(&vm->dirty_last);
-	pfn_set_free(&vm->dirty_since);
-	free(vm->dirty_scratch);
-	vm->dirty_scratch = NULL;
-	vm->dirty_words = 0;
+	if (KVM(vm)->dirty_ring != NULL)
+		munmap(KVM(vm)->dirty_ring, KVM(vm)->ring_bytes);
+	KVM(vm)->dirty_ring = NULL;
+	free(KVM(vm)->dirty_scratch);
+	KVM(vm)->dirty_scratch = NULL;
 }

@@ -1,10 +1,10 @@
-/* src/kvm/io.c - port I/O: a table of port ranges and their handlers (COM1, the
+/* src/kvm/io.c - the KVM backend's port I/O: a table of port ranges and their handlers (COM1, the
  * hypercall ports).  Unknown ports read as 0xff and ignore writes, like an
  * empty ISA bus.
  */
 #include <string.h>
 
-#include "vm.h"
+#include "kvm_vm.h"
 
 struct port_range {
 	uint16_t first;
@@ -17,36 +17,6 @@ struct port_range {
 #define COM_THR 0
 #define COM_LSR 5
 #define LSR_THRE_TEMT 0x60
-
-void console_flush(struct console *c)
-{
-	if (c->len == 0 || c->out == NULL)
-		return;
-	fprintf(c->out, "%s%.*s\n", c->prefix != NULL ? c->prefix : "", (int)c->len, c->line);
-	fflush(c->out);
-	c->len = 0;
-}
-
-void console_putc(struct console *c, char ch)
-{
-	if (c->tail_len == sizeof(c->tail)) {
-		memmove(c->tail, c->tail + sizeof(c->tail) / 2, sizeof(c->tail) / 2);
-		c->tail_len = sizeof(c->tail) / 2;
-	}
-	c->tail[c->tail_len++] = ch;
-	if (ch == '\n') {
-		console_flush(c);
-		return;
-	}
-	if (ch == '\r')
-		return;
-	/* a guest writing control bytes must not drive the host terminal */
-	if (((unsigned char)ch < 0x20 && ch != '\t') || ch == 0x7f)
-		ch = '?';
-	if (c->len == sizeof(c->line))
-		console_flush(c);
-	c->line[c->len++] = ch;
-}
 
 static enum vm_event com1_io(struct vm *vm, uint16_t port, bool out, unsigned size, uint8_t *data)
 {

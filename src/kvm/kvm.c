@@ -10,20 +10,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "vm.h"
+#include "kvm_vm.h"
 
 #define KVM_TSS_GPA 0xfffbd000ull
-
-void *gpa_checked_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len, uint64_t align)
-{
-	uint64_t end;
-
-	if (m == NULL || m->base == NULL || align == 0 || (align & (align - 1)) != 0)
-		return NULL;
-	if ((gpa & (align - 1)) != 0 || __builtin_add_overflow(gpa, len, &end) || end > m->size)
-		return NULL;
-	return m->base + gpa;
-}
 
 static int kvm_fail(char *err, size_t errlen, const char *what)
 {
@@ -37,21 +26,25 @@ int kvm_open_vm(struct vm *vm, uint64_t mem_size, const struct vm_config *cfg, c
 	struct kvm_userspace_memory_region region;
 	int api, mmap_size;
 
-	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (vm->kvm_fd < 0)
+	vm->be = calloc(1, sizeof(struct kvm_vm));
+	if (vm->be == NULL)
+		return kvm_fail(err, errlen, "KVM backend state");
+	KVM(vm)->kvm_fd = KVM(vm)->vm_fd = KVM(vm)->vcpu_fd = -1;
+	KVM(vm)->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (KVM(vm)->kvm_fd < 0)
 		return kvm_fail(err, errlen, "/dev/kvm");
-	api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	api = ioctl(KVM(vm)->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (api != KVM_API_VERSION) {
 		snprintf(err, errlen, "/dev/kvm: API version %d, need %d", api, KVM_API_VERSION);
 		return -1;
 	}
-	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
-	if (vm->vm_fd < 0)
+	KVM(vm)->vm_fd = ioctl(KVM(vm)->kvm_fd, KVM_CREATE_VM, 0);
+	if (KVM(vm)->vm_fd < 0)
 		return kvm_fail(err, errlen, "KVM_CREATE_VM");
-	if (mem_size <= KVM_TSS_GPA && ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_GPA) < 0 &&
+	if (mem_size <= KVM_TSS_GPA && ioctl(KVM(vm)->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_GPA) < 0 &&
 	    errno != ENOTTY && errno != EINVAL)
 		return kvm_fail(err, errlen, "KVM_SET_TSS_ADDR");
-	if (vm_dirty_setup(vm, mem_size, cfg->dirty_mode, cfg->dirty_ring_bytes, err, errlen) < 0)
+	if (kvm_dirty_setup(vm, mem_size, cfg->dirty_mode, cfg->dirty_ring_bytes, err, errlen) < 0)
 		return -1;
 
 	vm->mem.size = mem_size;
@@ -69,24 +62,24 @@ int kvm_open_vm(struct vm *vm, uint64_t mem_size, const struct vm_config *cfg, c
 		.memory_size = mem_size,
 		.userspace_addr = (uint64_t)vm->mem.base,
 	};
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+	if (ioctl(KVM(vm)->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		return kvm_fail(err, errlen, "KVM_SET_USER_MEMORY_REGION");
 
-	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
-	if (vm->vcpu_fd < 0)
+	KVM(vm)->vcpu_fd = ioctl(KVM(vm)->vm_fd, KVM_CREATE_VCPU, 0);
+	if (KVM(vm)->vcpu_fd < 0)
 		return kvm_fail(err, errlen, "KVM_CREATE_VCPU");
-	mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	mmap_size = ioctl(KVM(vm)->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (mmap_size < (int)sizeof(struct kvm_run))
 		return kvm_fail(err, errlen, "KVM_GET_VCPU_MMAP_SIZE");
-	vm->run_size = (size_t)mmap_size;
-	vm->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
-	if (vm->run == MAP_FAILED) {
-		vm->run = NULL;
+	KVM(vm)->run_size = (size_t)mmap_size;
+	KVM(vm)->run = mmap(NULL, KVM(vm)->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, KVM(vm)->vcpu_fd, 0);
+	if (KVM(vm)->run == MAP_FAILED) {
+		KVM(vm)->run = NULL;
 		return kvm_fail(err, errlen, "mmap kvm_run");
 	}
-	if (vm_dirty_map_vcpu(vm, err, errlen) < 0)
+	if (kvm_dirty_map_vcpu(vm, err, errlen) < 0)
 		return -1;
-	int khz = ioctl(vm->vcpu_fd, KVM_GET_TSC_KHZ, 0);
+	int khz = ioctl(KVM(vm)->vcpu_fd, KVM_GET_TSC_KHZ, 0);
 	vm->tsc_khz = khz > 0 ? (uint64_t)khz : 0;
 	return 0;
 }
@@ -106,7 +99,7 @@ int x86_setup_cpuid(struct vm *vm, char *err, size_t errlen)
 	if (cpuid == NULL)
 		return kvm_fail(err, errlen, "cpuid");
 	cpuid->nent = max;
-	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0) {
+	if (ioctl(KVM(vm)->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0) {
 		free(cpuid);
 		return kvm_fail(err, errlen, "KVM_GET_SUPPORTED_CPUID");
 	}
@@ -130,7 +123,7 @@ int x86_setup_cpuid(struct vm *vm, char *err, size_t errlen)
 		.eax = (uint32_t)vm->tsc_khz,
 	};
 	cpuid->nent = n;
-	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, cpuid) < 0) {
+	if (ioctl(KVM(vm)->vcpu_fd, KVM_SET_CPUID2, cpuid) < 0) {
 		free(cpuid);
 		return kvm_fail(err, errlen, "KVM_SET_CPUID2");
 	}
@@ -153,7 +146,7 @@ int x86_setup_pvh_regs(struct vm *vm, uint64_t entry, uint64_t start_info, char 
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 
-	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+	if (ioctl(KVM(vm)->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
 		return kvm_fail(err, errlen, "KVM_GET_SREGS");
 	flat_segment(&sregs.cs, 0x08, 0xb);
 	flat_segment(&sregs.ds, 0x10, 0x3);
@@ -169,32 +162,32 @@ int x86_setup_pvh_regs(struct vm *vm, uint64_t entry, uint64_t start_info, char 
 	sregs.cr3 = 0;
 	sregs.cr4 = 0;
 	sregs.efer = 0;
-	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
+	if (ioctl(KVM(vm)->vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
 		return kvm_fail(err, errlen, "KVM_SET_SREGS");
 	memset(&regs, 0, sizeof(regs));
 	regs.rip = entry;
 	regs.rbx = start_info;
 	regs.rflags = 0x2;
-	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs) < 0)
+	if (ioctl(KVM(vm)->vcpu_fd, KVM_SET_REGS, &regs) < 0)
 		return kvm_fail(err, errlen, "KVM_SET_REGS");
 	return 0;
 }
 
-uint64_t vm_cr3(struct vm *vm)
+uint64_t kvm_cr3(struct vm *vm)
 {
 	struct kvm_sregs sregs;
 
-	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+	if (ioctl(KVM(vm)->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
 		return 0;
 	return sregs.cr3;
 }
 
-void vm_dump_regs(struct vm *vm, FILE *f)
+void kvm_dump_regs(struct vm *vm, FILE *f)
 {
 	struct kvm_regs r;
 	struct kvm_sregs s;
 
-	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &r) < 0 || ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) < 0) {
+	if (ioctl(KVM(vm)->vcpu_fd, KVM_GET_REGS, &r) < 0 || ioctl(KVM(vm)->vcpu_fd, KVM_GET_SREGS, &s) < 0) {
 		fprintf(f, "  (registers unavailable: %s)\n", strerror(errno));
 		return;
 	}
@@ -209,19 +202,24 @@ void vm_dump_regs(struct vm *vm, FILE *f)
 		s.ss.selector, s.gdt.base, s.gdt.limit, s.idt.base, s.idt.limit);
 }
 
-void vm_destroy(struct vm *vm)
+void kvm_destroy(struct vm *vm)
 {
-	console_flush(&vm->cons);
-	if (vm->run != NULL)
-		munmap(vm->run, vm->run_size);
-	if (vm->vcpu_fd > 0)
-		close(vm->vcpu_fd);
-	if (vm->vm_fd > 0)
-		close(vm->vm_fd);
-	if (vm->kvm_fd > 0)
-		close(vm->kvm_fd);
+	struct kvm_vm *k = KVM(vm);
+
+	if (k == NULL)
+		return;
+	kvm_dirty_free(vm);
+	if (k->run != NULL)
+		munmap(k->run, k->run_size);
+	if (k->vcpu_fd >= 0)
+		close(k->vcpu_fd);
+	if (k->vm_fd >= 0)
+		close(k->vm_fd);
+	if (k->kvm_fd >= 0)
+		close(k->kvm_fd);
 	if (vm->mem.base != NULL)
 		munmap(vm->mem.base, vm->mem.size);
-	vm_dirty_free(vm);
-	memset(vm, 0, sizeof(*vm));
+	vm->mem.base = NULL;
+	free(k);
+	vm->be = NULL;
 }

@@ -10,48 +10,15 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "vm.h"
+#include "kvm_vm.h"
 
-volatile sig_atomic_t vm_interrupted; /* set by SIGINT/SIGTERM handlers */
-static volatile sig_atomic_t watchdog_fired;
-
-static void watchdog_handler(int sig)
-{
-	watchdog_fired = 1;
-}
-
-static void watchdog_arm(unsigned seconds)
-{
-	struct sigaction sa;
-	/* after expiring it repeats every 10 ms, so that a SIGALRM that lands
-	 * while the host handles an exit (outside KVM_RUN) is not lost */
-	struct itimerval it = { { 0, 10000 }, { seconds, 0 } };
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = watchdog_handler; /* no SA_RESTART: KVM_RUN returns EINTR */
-	sigaction(SIGALRM, &sa, NULL);
-	watchdog_fired = 0;
-	setitimer(ITIMER_REAL, &it, NULL);
-}
-
-static void watchdog_disarm(void)
-{
-	struct itimerval it = { { 0, 0 }, { 0, 0 } };
-
-	setitimer(ITIMER_REAL, &it, NULL);
-}
-
-int vm_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg, char *err,
-	      size_t errlen)
+static int kvm_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg,
+		      char *err, size_t errlen)
 {
 	struct elf_image img;
 	uint64_t start_info;
 
-	memset(vm, 0, sizeof(*vm));
-	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
-	vm->timeout_s = cfg->timeout_s;
-	vm->cons.out = cfg->console;
-	vm->cons.prefix = cfg->console_prefix;
+	vm->caps = VM_CAP_DIRTY_LOG | VM_CAP_SNAPSHOT | VM_CAP_REGS;
 	if (kvm_open_vm(vm, (uint64_t)cfg->mem_mib << 20, cfg, err, errlen) < 0)
 		return EXIT_INTERNAL;
 	if (elf_load(guest_path, &vm->mem, &img, err, errlen) < 0)
@@ -66,12 +33,12 @@ int vm_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg
 
 static enum vm_event exit_io(struct vm *vm)
 {
-	struct kvm_run *run = vm->run;
+	struct kvm_run *run = KVM(vm)->run;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	enum vm_event ev = VM_EV_NONE;
 
-	if (run->io.data_offset > vm->run_size ||
-	    (uint64_t)run->io.size * run->io.count > vm->run_size - run->io.data_offset) {
+	if (run->io.data_offset > KVM(vm)->run_size ||
+	    (uint64_t)run->io.size * run->io.count > KVM(vm)->run_size - run->io.data_offset) {
 		snprintf(vm->error, sizeof(vm->error), "KVM reported a bad I/O data area");
 		return VM_EV_KVM_ERROR;
 	}
@@ -85,7 +52,7 @@ static enum vm_event exit_io(struct vm *vm)
 
 static enum vm_event exit_reason(struct vm *vm)
 {
-	struct kvm_run *run = vm->run;
+	struct kvm_run *run = KVM(vm)->run;
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
@@ -139,14 +106,14 @@ static enum vm_event exit_reason(struct vm *vm)
 	}
 }
 
-enum vm_event vm_run(struct vm *vm)
+enum vm_event kvm_run_vcpu(struct vm *vm)
 {
 	enum vm_event ev = VM_EV_NONE;
 
 	if (vm->timeout_s > 0)
 		watchdog_arm(vm->timeout_s);
 	while (ev == VM_EV_NONE) {
-		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
+		if (ioctl(KVM(vm)->vcpu_fd, KVM_RUN, 0) < 0) {
 			if (errno != EINTR && errno != EAGAIN) {
 				snprintf(vm->error, sizeof(vm->error), "KVM_RUN: %s", strerror(errno));
 				ev = VM_EV_KVM_ERROR;
@@ -160,7 +127,7 @@ enum vm_event vm_run(struct vm *vm)
 		}
 		/* checked after every exit too: a guest that exits often (a serial
 		 * or hypercall loop) may take the signal outside KVM_RUN */
-		if (watchdog_fired) {
+		if (watchdog_fired()) {
 			snprintf(vm->error, sizeof(vm->error),
 				 "guest made no progress for %u s (--timeout)", vm->timeout_s);
 			ev = VM_EV_TIMEOUT;
@@ -171,19 +138,19 @@ enum vm_event vm_run(struct vm *vm)
 	}
 	if (vm->timeout_s > 0)
 		watchdog_disarm();
-	vm->event = ev;
 	return ev;
 }
 
-const char *vm_event_name(enum vm_event ev)
-{
-	static const char *const names[] = {
-		[VM_EV_NONE] = "none",         [VM_EV_EXIT] = "exit",
-		[VM_EV_REGISTER] = "register", [VM_EV_OP_DONE] = "op-done",
-		[VM_EV_PANIC] = "panic",       [VM_EV_SHUTDOWN] = "triple-fault",
-		[VM_EV_HLT] = "halt",          [VM_EV_TIMEOUT] = "hang",
-		[VM_EV_GUEST_ERROR] = "guest-error", [VM_EV_KVM_ERROR] = "kvm-error",
-		[VM_EV_INTERRUPTED] = "interrupted",
-	};
-	return (unsigned)ev < sizeof(names) / sizeof(names[0]) && names[ev] ? names[ev] : "?";
-}
+const struct vm_backend vm_backend_kvm = {
+	.name = "kvm",
+	.create = kvm_create,
+	.run = kvm_run_vcpu,
+	.destroy = kvm_destroy,
+	.cr3 = kvm_cr3,
+	.dump_regs = kvm_dump_regs,
+	.dirty_start = kvm_dirty_start,
+	.dirty_harvest = kvm_dirty_harvest,
+	.snap_stop = kvm_snap_stop,
+	.snap_save = kvm_snap_save,
+	.snap_load = kvm_snap_load,
+};

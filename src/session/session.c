@@ -122,6 +122,9 @@ int session_reset(struct session *s)
 int session_boot(struct session *s, const struct session_config *cfg)
 {
 	struct vm_config vc = {
+		.backend = cfg->backend,
+		.qemu_path = cfg->qemu_path,
+		.qemu_kvm = cfg->qemu_kvm,
 		.mem_mib = cfg->mem_mib,
 		.timeout_s = cfg->timeout_s,
 		.console = cfg->console,
@@ -151,6 +154,11 @@ int session_boot(struct session *s, const struct session_config *cfg)
 	rc = vm_create(&s->vm, cfg->guest, &vc, s->err, sizeof(s->err));
 	if (rc != 0)
 		return rc;
+	if (cfg->announce != NULL) {
+		char what[96];
+		fprintf(cfg->announce, "backend: %s\n", vm_describe(&s->vm, what, sizeof(what)));
+		fflush(cfg->announce);
+	}
 	for (;;) {
 		enum vm_event ev = vm_run(&s->vm);
 		if (ev == VM_EV_OP_DONE)

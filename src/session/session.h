@@ -14,12 +14,16 @@ struct violation;
 
 struct session_config {
 	const char *guest;
+	enum vm_backend_kind backend; /* --backend (AUTO: KVM if /dev/kvm opens, else QEMU) */
+	const char *qemu_path;        /* --qemu */
+	bool qemu_kvm;                /* --qemu-accel kvm */
 	unsigned mem_mib;
 	unsigned timeout_s;
 	uint64_t arena_pages;
 	unsigned pv_per_page; /* guest pv pool items per page (0 = as many as fit) */
 	const char *extra_cmdline; /* user's --cmdline, appended */
 	FILE *console;             /* NULL: keep the console only for reports */
+	FILE *announce;            /* "backend: ..." once the VM exists (NULL: quiet) */
 	const char *console_prefix;
 	bool ring;       /* drive ops through the ring (else: built-in smoke) */
 	bool stop_each;  /* exit to the host after every op (the monitor needs it) */
@@ -28,7 +32,7 @@ struct session_config {
 	bool snapshot;   /* capture the VM after boot so session_reset can go back */
 	bool incremental; /* monitor re-reads only pages KVM's dirty log names */
 	unsigned full_every; /* with incremental: a full check every N ops (0 = never) */
-	enum vm_dirty_mode dirty_mode; /* --dirty-log: how KVM reports written pages */
+	enum vm_dirty_mode dirty_mode; /* --dirty-log: how the backend reports written pages */
 	uint32_t dirty_ring_bytes;     /* ring size (0: the default); tests make it small */
 };
 

@@ -1,13 +1,15 @@
-/* src/vm/vm.h - the ptshadow virtual machine: one vCPU on /dev/kvm, guest RAM
- * in one memslot at guest-physical 0, a COM1 console and the hypercall ports.
+/* src/vm/vm.h - the backend-neutral ptshadow VM: guest RAM the host maps, a
+ * console, the events the guest causes, its panic record, a watchdog, the
+ * dirty-page log and snapshots, over a table of backend operations.
  *
- * Backend split as in Solo5 hvt: kvm.c does the ioctls, x86_boot.c the CPUID
- * and PVH register state, loader.c and pvh.c are pure functions over a
- * memory image (unit-tested without KVM), io.c dispatches port I/O from a
- * table, vcpu_loop.c is the run loop.
+ * Split as in Solo5 hvt: this room (src/vm/) knows no hypervisor: loader.c
+ * and pvh.c are pure functions over a memory image, hypercall.c the
+ * hypercall table, console.c the console, vm.c picks the backend and holds
+ * the dirty-log sets, snapshot.c copies RAM back.  src/kvm/ is the only room
+ * that includes <linux/kvm.h>; src/qemu/ starts and drives QEMU.
  */
-#ifndef PTSHADOW_VMM_H
-#define PTSHADOW_VMM_H
+#ifndef PTSHADOW_VM_H
+#define PTSHADOW_VM_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -37,13 +39,18 @@ enum {
 };
 
 /* ---- checked guest-physical access (every gpa the VMM touches) --------- */
+/* Guest-physical [0, size) mapped at base, less [hole_start, hole_end) where
+ * a backend has no RAM (QEMU's PCI hole below 4 GiB; hole_start == hole_end
+ * when there is none).  Nothing is mapped in the hole: never touch it. */
 struct guest_mem {
 	uint8_t *base;
 	uint64_t size;
+	uint64_t hole_start, hole_end;
 };
 
-/* A host pointer to [gpa, gpa + len) or NULL if any of it is outside RAM or
- * the arithmetic overflows; align (a power of two, 1 = any) is checked too. */
+/* A host pointer to [gpa, gpa + len) or NULL if any of it is outside RAM (or
+ * in the hole) or the arithmetic overflows; align (a power of two, 1 = any)
+ * is checked too. */
 void *gpa_checked_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len, uint64_t align);
 
 /* ---- ELF / PVH loading (loader.c, pvh.c) ------------------------------- */
@@ -77,20 +84,35 @@ enum vm_event {
 	VM_EV_HLT,       /* guest halted with interrupts off */
 	VM_EV_TIMEOUT,   /* watchdog */
 	VM_EV_GUEST_ERROR, /* bad hypercall, bad port access, internal error */
-	VM_EV_KVM_ERROR,
+	VM_EV_KVM_ERROR,   /* the backend failed (KVM, or the QEMU process) */
 	VM_EV_INTERRUPTED, /* SIGINT/SIGTERM */
 };
 
 #include <signal.h>
 extern volatile sig_atomic_t vm_interrupted;
 
-/* How the VMM learns which pages the guest wrote (dirty.c). */
+/* Which hypervisor runs the guest. */
+enum vm_backend_kind {
+	VM_BACKEND_AUTO = 0, /* KVM when /dev/kvm opens, else QEMU */
+	VM_BACKEND_KVM,      /* ptshadow's own vCPU loop on /dev/kvm */
+	VM_BACKEND_QEMU,     /* qemu-system-x86_64 with RAM shared with us */
+};
+const char *vm_backend_name(enum vm_backend_kind k);
+int vm_backend_parse(const char *s, enum vm_backend_kind *out);
+/* KVM when /dev/kvm opens read-write, else QEMU */
+enum vm_backend_kind vm_backend_resolve(enum vm_backend_kind k);
+
+/* How the VM learns which pages the guest wrote. */
 enum vm_dirty_mode {
-	VM_DIRTY_AUTO = 0, /* ring if KVM has it, else clear, else get */
+	VM_DIRTY_AUTO = 0, /* KVM: ring, else clear, else get; QEMU: plugin, else none */
 	VM_DIRTY_RING,     /* KVM_CAP_DIRTY_LOG_RING */
 	VM_DIRTY_CLEAR,    /* KVM_GET_DIRTY_LOG + KVM_CLEAR_DIRTY_LOG (manual protect) */
 	VM_DIRTY_GET,      /* KVM_GET_DIRTY_LOG alone */
+	VM_DIRTY_PLUGIN,   /* QEMU: the ptsdirty TCG plugin logs every guest store */
+	VM_DIRTY_NONE,     /* no log: every page counts as written (full checks) */
 };
+const char *vm_dirty_mode_name(enum vm_dirty_mode m);
+int vm_dirty_mode_parse(const char *s, enum vm_dirty_mode *out);
 
 /* A set of page frame numbers: a bitmap to test, a list to walk. */
 struct pfn_set {
@@ -99,13 +121,46 @@ struct pfn_set {
 	uint64_t n, cap;
 	bool all; /* the log lost entries: any page may be in the set */
 };
+int pfn_set_init(struct pfn_set *p, uint64_t words);
+int pfn_set_add(struct pfn_set *p, uint64_t pfn);
+void pfn_set_clear(struct pfn_set *p);
+void pfn_set_free(struct pfn_set *p);
 
-struct kvm_dirty_gfn;
+/* What a backend can do beyond running the guest. */
+#define VM_CAP_DIRTY_LOG 0x1u /* a log of the pages the guest wrote */
+#define VM_CAP_SNAPSHOT 0x2u  /* reset to a snapshot without a reboot */
+#define VM_CAP_REGS 0x4u      /* read the vCPU's registers */
+
+struct vm;
+struct vm_config;
+
+/* The backend's table (Solo5 hvt's core/hvt_kvm split). */
+struct vm_backend {
+	const char *name;
+	int (*create)(struct vm *vm, const char *guest_path, const struct vm_config *cfg,
+		      char *err, size_t errlen);
+	enum vm_event (*run)(struct vm *vm);
+	void (*destroy)(struct vm *vm);
+	uint64_t (*cr3)(struct vm *vm);
+	void (*dump_regs)(struct vm *vm, FILE *f);
+	/* dirty log: start logging; move what was logged into vm->dirty_fresh */
+	int (*dirty_start)(struct vm *vm);
+	int (*dirty_harvest)(struct vm *vm, bool ring_full);
+	/* snapshot: stop = the guest stores nothing until load; save = keep its
+	 * CPU state (at take); load = the CPU state back once RAM is */
+	int (*snap_stop)(struct vm *vm);
+	int (*snap_save)(struct vm *vm);
+	int (*snap_load)(struct vm *vm);
+};
+extern const struct vm_backend vm_backend_kvm;
+extern const struct vm_backend vm_backend_qemu;
 
 struct vm {
-	int kvm_fd, vm_fd, vcpu_fd;
-	struct kvm_run *run;
-	size_t run_size;
+	const struct vm_backend *backend;
+	enum vm_backend_kind kind;
+	bool accel_kvm;   /* QEMU with -accel kvm */
+	unsigned caps;    /* VM_CAP_* */
+	void *be;         /* the backend's own state */
 	struct guest_mem mem;
 	uint64_t tsc_khz;
 	struct console cons;
@@ -118,25 +173,24 @@ struct vm {
 	char error[512];
 	uint64_t exits, hypercalls;
 	unsigned timeout_s;
-	volatile int timed_out;
 
-	/* KVM dirty log (dirty.c is its only user) */
-	enum vm_dirty_mode dirty_mode;  /* the backend in use, never AUTO */
-	bool dirty_logging;             /* vm_dirty_start has run */
-	struct kvm_dirty_gfn *dirty_ring; /* ring: shared with KVM */
-	uint32_t ring_entries, ring_bytes, ring_fetch;
-	bool ring_suspect;              /* the ring overflowed: find KVM's index again */
-	unsigned ring_idle_fulls;       /* "full" exits in a row with nothing in the ring */
-	uint64_t *dirty_scratch;        /* clear/get: KVM's bitmap */
-	struct pfn_set dirty_fresh;     /* harvested, not yet published */
-	struct pfn_set dirty_last;      /* the guest's writes between the last two syncs */
-	struct pfn_set dirty_since;     /* written since the snapshot (restore set) */
+	/* dirty log: the backend harvests into dirty_fresh, vm_dirty_sync
+	 * publishes it as dirty_last and adds it to dirty_since */
+	enum vm_dirty_mode dirty_mode; /* in use, never AUTO */
+	bool dirty_logging;            /* vm_dirty_start has run */
+	struct pfn_set dirty_fresh;    /* harvested, not yet published */
+	struct pfn_set dirty_last;     /* the guest's writes between the last two syncs */
+	struct pfn_set dirty_since;    /* written since the snapshot (restore set) */
 	uint64_t dirty_words;
-	uint64_t dirty_syncs, dirty_harvests, dirty_harvest_ns, ring_full_exits, ring_overflows;
-	uint64_t ring_entries_read;      /* ring entries harvested (one per logged store here) */
+	uint64_t dirty_syncs, dirty_harvests, dirty_harvest_ns;
+	uint64_t ring_full_exits, ring_overflows; /* KVM's ring: "full" exits, entries lost */
+	uint64_t ring_entries_read; /* log entries read (KVM: one per logged store) */
 };
 
 struct vm_config {
+	enum vm_backend_kind backend;
+	const char *qemu_path;   /* QEMU: the binary (NULL: qemu-system-x86_64 on PATH) */
+	bool qemu_kvm;           /* QEMU: -accel kvm instead of TCG */
 	unsigned mem_mib;
 	unsigned timeout_s;
 	const char *cmdline;
@@ -146,8 +200,9 @@ struct vm_config {
 	uint32_t dirty_ring_bytes; /* 0: 1 MiB, or what KVM allows */
 };
 
-/* Create the VM, load the guest, set up PVH boot.  Returns EXIT_USAGE for a
- * bad guest image (err names it), EXIT_INTERNAL for KVM failures, else 0. */
+/* Create the VM on cfg->backend (AUTO resolved), load the guest, set up PVH
+ * boot.  Returns EXIT_USAGE for a bad guest image or option (err names it),
+ * EXIT_INTERNAL for backend failures, else 0. */
 int vm_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg, char *err,
 	      size_t errlen);
 void vm_destroy(struct vm *vm);
@@ -156,25 +211,22 @@ void vm_destroy(struct vm *vm);
 enum vm_event vm_run(struct vm *vm);
 const char *vm_event_name(enum vm_event ev);
 void vm_dump_regs(struct vm *vm, FILE *f);
+/* "qemu (tcg), dirty log plugin": what runs the guest, for banners and reports */
+const char *vm_describe(const struct vm *vm, char *buf, size_t len);
+/* the guest's CR3 at its last stop */
 uint64_t vm_cr3(struct vm *vm);
 
-/* dirty.c: vm_dirty_setup right after KVM_CREATE_VM (before the memslot and
- * the vCPU), vm_dirty_map_vcpu after the vCPU, vm_dirty_start when the log
- * is first needed (after boot).  vm_dirty_harvest moves what
- * KVM logged into dirty_fresh (the run loop calls it when the ring fills);
- * vm_dirty_sync harvests and publishes: dirty_last = the pages written since
- * the previous sync, also added to dirty_since.  vm_page_dirty tests
- * dirty_last.  A set whose `all` is set lost track (a dirty ring that
- * overflowed): treat every page as written. */
-const char *vm_dirty_mode_name(enum vm_dirty_mode m);
-int vm_dirty_mode_parse(const char *s, enum vm_dirty_mode *out);
-int vm_dirty_setup(struct vm *vm, uint64_t mem_size, enum vm_dirty_mode want, uint32_t ring_bytes,
-		   char *err, size_t errlen);
-int vm_dirty_map_vcpu(struct vm *vm, char *err, size_t errlen);
+/* The dirty log.  vm_dirty_start when the log is first needed (after
+ * boot).  vm_dirty_sync harvests and publishes: dirty_last = the pages
+ * written since the previous sync, also added to dirty_since.
+ * vm_page_dirty tests dirty_last.  A set whose `all` is set lost track:
+ * treat every page as written.  Without a log (VM_DIRTY_NONE) every sync
+ * says `all`. */
+int vm_dirty_alloc(struct vm *vm, uint64_t mem_size, char *err, size_t errlen);
 int vm_dirty_start(struct vm *vm);
 int vm_dirty_harvest(struct vm *vm, bool ring_full);
-/* ring only: read it now (between op batches) so that it is less likely to
- * overflow before the next sync; a no-op for the bitmap backends */
+/* read the log now (between op batches) so that a ring is less likely to
+ * overflow before the next sync */
 int vm_dirty_poll(struct vm *vm);
 int vm_dirty_sync(struct vm *vm);
 void vm_dirty_since_clear(struct vm *vm);
@@ -182,13 +234,9 @@ bool vm_page_dirty(void *vm, uint64_t gpa); /* struct gmem page_dirty hook */
 void vm_dirty_free(struct vm *vm);
 
 /* snapshot.c: capture after boot, restore by copying back dirty pages */
-#include <linux/kvm.h>
 struct vm_snapshot {
 	bool valid;
-	struct kvm_regs regs;
-	struct kvm_sregs sregs;
-	struct kvm_fpu fpu;
-	uint8_t *mem;      /* copy of guest RAM at capture */
+	uint8_t *mem;      /* copy of guest RAM at capture (hole included, unmapped) */
 	uint64_t restores, pages_restored; /* pages_restored: last restore */
 };
 int vm_snapshot_take(struct vm *vm, struct vm_snapshot *snap);
@@ -197,17 +245,7 @@ int vm_snapshot_restore(struct vm *vm, struct vm_snapshot *snap, uint64_t host_g
 			uint64_t host_len);
 void vm_snapshot_free(struct vm *vm, struct vm_snapshot *snap);
 
-/* kvm.c */
-int kvm_open_vm(struct vm *vm, uint64_t mem_size, const struct vm_config *cfg, char *err,
-		size_t errlen);
-int x86_setup_cpuid(struct vm *vm, char *err, size_t errlen);
-int x86_setup_pvh_regs(struct vm *vm, uint64_t entry, uint64_t start_info, char *err,
-		       size_t errlen);
-
-/* io.c: port I/O; returns the event it caused (VM_EV_NONE to continue) */
-enum vm_event io_dispatch(struct vm *vm, uint16_t port, bool out, unsigned size, uint8_t *data);
-
-/* console */
+/* console.c */
 void console_putc(struct console *c, char ch);
 void console_flush(struct console *c);
 
@@ -220,4 +258,9 @@ struct hypercall {
 const struct hypercall *hypercall_lookup(unsigned nr);
 enum vm_event hypercall_dispatch(struct vm *vm, unsigned nr, uint64_t gpa);
 
-#endif /* PTSHADOW_VMM_H */
+/* watchdog.c: SIGALRM after `seconds`, then every 10 ms until disarmed */
+void watchdog_arm(unsigned seconds);
+void watchdog_disarm(void);
+bool watchdog_fired(void);
+
+#endif /* PTSHADOW_VM_H */

@@ -4,7 +4,7 @@
  */
 #include "testutil.h"
 
-#include "vmm.h"
+#include "kvm_vm.h"
 
 Suite *suite_hypercall(void);
 
@@ -18,7 +18,6 @@ static size_t cons_len;
 static void setup(void)
 {
 	memset(&vm, 0, sizeof(vm));
-	vm.kvm_fd = vm.vm_fd = vm.vcpu_fd = -1;
 	vm.mem.size = MEM_SIZE;
 	vm.mem.base = calloc(1, MEM_SIZE);
 	ck_assert_ptr_nonnull(vm.mem.base);

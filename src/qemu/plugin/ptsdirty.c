@@ -1,0 +1,322 @@
+/* src/qemu/plugin/ptsdirty.c - a QEMU 7.2 TCG plugin that logs the guest-physical page
+ * of every guest store into memory shared with ptshadow: KVM's dirty ring, for TCG.
+ *
+ * Usage: -plugin ptsdirty.so,fd=N[,vpages=on]
+ *   fd      an inherited file descriptor of the region (ptsdirty_shm.h): ptshadow
+ *           creates a memfd, clears FD_CLOEXEC and lets QEMU inherit it.
+ *   vpages  also instrument loads and instruction fetches, so the host can ask
+ *           for the virtual pages the guest touched (PTSDIRTY_LOG_VPAGES).  TCG's
+ *           page-table walker sets A/D bits with a cmpxchg on host memory that no
+ *           plugin callback sees; these pages tell the host which walks to redo.
+ *
+ * One vCPU only (checked at install): each list has a single writer, so the hot
+ * path takes no lock and uses no read-modify-write except on a page's first
+ * store since the last harvest.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "qemu_plugin_api.h"
+#include "ptsdirty_shm.h"
+
+QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
+
+#define PAGE_SIZE 4096u
+#define RELAXED   __ATOMIC_RELAXED
+#define RELEASE   __ATOMIC_RELEASE
+#define UNUSED    __attribute__((unused))
+
+/* Local copies of the region's geometry: the hot path never re-reads the header. */
+static struct ptsdirty_shm *shm;
+static uint64_t *bitmap, *pfn_list, *vpage_table, *vpage_list;
+static uint64_t gpa_pages, list_cap, vpage_slots, vpage_cap;
+static bool vpages_on;
+
+static inline void count(uint64_t *counter)
+{
+	__atomic_store_n(counter, __atomic_load_n(counter, RELAXED) + 1, RELAXED);
+}
+
+static inline uint32_t log_mask(void)
+{
+	return __atomic_load_n(&shm->log, RELAXED);
+}
+
+/* ---- the pfn log: bitmap + list */
+
+static void log_pfn(uint64_t pfn)
+{
+	uint64_t *word = &bitmap[pfn / 64], bit = 1ull << (pfn % 64), n;
+
+	if (pfn >= gpa_pages || (__atomic_load_n(word, RELAXED) & bit) != 0)
+		return;
+	n = __atomic_load_n(&shm->n, RELAXED);
+	if (n >= list_cap) {
+		__atomic_store_n(&shm->overflow, 1, RELEASE);
+		return;
+	}
+	__atomic_fetch_or(word, bit, RELAXED);
+	__atomic_store_n(&pfn_list[n], pfn, RELAXED);
+	__atomic_store_n(&shm->n, n + 1, RELEASE);
+	count(&shm->pfns_added);
+}
+
+static void log_store_at(qemu_plugin_meminfo_t info, uint64_t vaddr)
+{
+	struct qemu_plugin_hwaddr *hw = qemu_plugin_get_hwaddr(info, vaddr);
+
+	if (hw == NULL || qemu_plugin_hwaddr_is_io(hw)) {
+		count(&shm->io_stores);
+		return;
+	}
+	log_pfn(qemu_plugin_hwaddr_phys_addr(hw) / PAGE_SIZE);
+}
+
+/* The last byte's address when the access spills into the next page, else 0. */
+static inline uint64_t spill(qemu_plugin_meminfo_t info, uint64_t vaddr)
+{
+	uint64_t last = vaddr + (1u << qemu_plugin_mem_size_shift(info)) - 1;
+
+	return last / PAGE_SIZE != vaddr / PAGE_SIZE ? last : 0;
+}
+
+/* ---- the vpage log: open-addressed table + list of the slots in use */
+
+static void vpage_overflow(void)
+{
+	__atomic_store_n(&shm->vpage_overflow, 1, RELEASE);
+}
+
+static void vpage_insert(uint64_t slot, uint64_t entry)
+{
+	uint64_t n = __atomic_load_n(&shm->vpage_n, RELAXED);
+
+	if (n >= vpage_cap) {
+		vpage_overflow();
+		return;
+	}
+	__atomic_store_n(&vpage_table[slot], entry, RELAXED);
+	__atomic_store_n(&vpage_list[n], slot, RELAXED);
+	__atomic_store_n(&shm->vpage_n, n + 1, RELEASE);
+}
+
+static void note_vpage(uint64_t va, uint64_t store)
+{
+	uint64_t page = va & PTSDIRTY_VP_MASK, slot = ptsdirty_vpage_hash(va, vpage_slots);
+
+	for (unsigned probe = 0; probe < PTSDIRTY_VPAGE_MAX_PROBE; probe++) {
+		uint64_t e = __atomic_load_n(&vpage_table[slot], RELAXED);
+		if (e == 0) {
+			vpage_insert(slot, page | PTSDIRTY_VP_VALID | store);
+			return;
+		}
+		if ((e & PTSDIRTY_VP_MASK) == page) {
+			/* a cmpxchg, not a store: a harvest may have emptied the slot */
+			if ((e & store) == store ||
+			    __atomic_compare_exchange_n(&vpage_table[slot], &e, e | store, false,
+							RELAXED, RELAXED))
+				return;
+			probe--; /* look at the same slot again */
+			continue;
+		}
+		slot = (slot + 1) & (vpage_slots - 1);
+	}
+	vpage_overflow();
+}
+
+/* ---- callbacks */
+
+static void log_store(qemu_plugin_meminfo_t info, uint64_t vaddr, uint32_t log)
+{
+	uint64_t last = spill(info, vaddr);
+
+	if (log & PTSDIRTY_LOG_STORES) {
+		log_store_at(info, vaddr);
+		if (last != 0)
+			log_store_at(info, last);
+	}
+	if (log & PTSDIRTY_LOG_VPAGES) {
+		note_vpage(vaddr, PTSDIRTY_VP_STORE);
+		if (last != 0)
+			note_vpage(last, PTSDIRTY_VP_STORE);
+	}
+}
+
+static void log_load(qemu_plugin_meminfo_t info, uint64_t vaddr, uint32_t log)
+{
+	uint64_t last;
+
+	if ((log & PTSDIRTY_LOG_VPAGES) == 0)
+		return;
+	note_vpage(vaddr, 0);
+	last = spill(info, vaddr);
+	if (last != 0)
+		note_vpage(last, 0);
+}
+
+/*
+ * Registered for stores (or, with vpages=on, for both), but it must look at
+ * the direction itself: QEMU 7.2's plugin-gen.c (op_rw) tests the callback's
+ * mask against (rw + 1) instead of rw, so a QEMU_PLUGIN_MEM_W callback also
+ * fires on every inline load and a QEMU_PLUGIN_MEM_R one fires on stores only.
+ */
+static void on_access(UNUSED unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr,
+		      UNUSED void *udata)
+{
+	uint32_t log = log_mask();
+
+	if (qemu_plugin_mem_is_store(info)) {
+		count(&shm->store_cbs);
+		if (log != 0)
+			log_store(info, vaddr, log);
+	} else {
+		count(&shm->load_cbs);
+		if (log != 0)
+			log_load(info, vaddr, log);
+	}
+}
+
+/* udata is the virtual page the block's code lies on. */
+static void on_fetch(UNUSED unsigned int vcpu, void *udata)
+{
+	count(&shm->fetch_cbs);
+	if (log_mask() & PTSDIRTY_LOG_VPAGES)
+		note_vpage((uint64_t)(uintptr_t)udata, 0);
+}
+
+static void instrument_fetches(struct qemu_plugin_tb *tb, size_t n)
+{
+	struct qemu_plugin_insn *last = qemu_plugin_tb_get_insn(tb, n - 1);
+	uint64_t first_page = qemu_plugin_tb_vaddr(tb) & PTSDIRTY_VP_MASK;
+	uint64_t end = qemu_plugin_insn_vaddr(last) + qemu_plugin_insn_size(last) - 1;
+
+	qemu_plugin_register_vcpu_tb_exec_cb(tb, on_fetch, QEMU_PLUGIN_CB_NO_REGS,
+					     (void *)(uintptr_t)first_page);
+	if ((end & PTSDIRTY_VP_MASK) != first_page)
+		qemu_plugin_register_vcpu_tb_exec_cb(tb, on_fetch, QEMU_PLUGIN_CB_NO_REGS,
+						     (void *)(uintptr_t)(end & PTSDIRTY_VP_MASK));
+}
+
+static void on_translate(UNUSED qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
+{
+	enum qemu_plugin_mem_rw rw = vpages_on ? QEMU_PLUGIN_MEM_RW : QEMU_PLUGIN_MEM_W;
+	size_t n = qemu_plugin_tb_n_insns(tb);
+
+	for (size_t i = 0; i < n; i++)
+		qemu_plugin_register_vcpu_mem_cb(qemu_plugin_tb_get_insn(tb, i), on_access,
+						 QEMU_PLUGIN_CB_NO_REGS, rw, NULL);
+	if (vpages_on && n > 0)
+		instrument_fetches(tb, n);
+}
+
+/* ---- install: arguments, the region, its header */
+
+static int refuse(const char *fmt, const char *what)
+{
+	fprintf(stderr, "ptsdirty: ");
+	fprintf(stderr, fmt, what);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static int parse_args(int argc, char **argv, int *fd)
+{
+	*fd = -1;
+	for (int i = 0; i < argc; i++) {
+		char *eq = strchr(argv[i], '='), *end;
+		if (eq != NULL && strncmp(argv[i], "fd=", 3) == 0) {
+			long v;
+			errno = 0;
+			v = strtol(eq + 1, &end, 10);
+			if (errno != 0 || end == eq + 1 || *end != '\0' || v < 0 || v > 65535)
+				return refuse("%s: not a file descriptor number", argv[i]);
+			*fd = (int)v;
+		} else if (eq != NULL && strncmp(argv[i], "vpages=", 7) == 0) {
+			if (!qemu_plugin_bool_parse("vpages", eq + 1, &vpages_on))
+				return refuse("%s: want vpages=on or vpages=off", argv[i]);
+		} else {
+			return refuse("%s: unknown argument (want fd=N[,vpages=on])", argv[i]);
+		}
+	}
+	if (*fd < 0)
+		return refuse("%s", "missing fd=N (the shared region's file descriptor)");
+	return 0;
+}
+
+static int check_header(const struct ptsdirty_shm *h, uint64_t file_bytes)
+{
+	struct ptsdirty_layout l;
+
+	if (h->magic != PTSDIRTY_MAGIC)
+		return refuse("%s", "region: bad magic (not a ptsdirty region)");
+	if (h->version != PTSDIRTY_VERSION || h->header_bytes != sizeof(*h))
+		return refuse("%s", "region: version or header size differs from this plugin's");
+	if (ptsdirty_layout(h->gpa_pages, h->list_cap, h->vpage_slots, &l) != 0)
+		return refuse("%s", "region: sizes out of range");
+	if (h->bitmap_off != l.bitmap_off || h->list_off != l.list_off ||
+	    h->vpage_table_off != l.vpage_table_off || h->vpage_list_off != l.vpage_list_off ||
+	    h->region_bytes != l.region_bytes)
+		return refuse("%s", "region: layout differs from this plugin's");
+	if (l.region_bytes > file_bytes)
+		return refuse("%s", "region: file shorter than its header says");
+	return 0;
+}
+
+static int map_region(int fd)
+{
+	struct stat st;
+	void *p;
+
+	if (fstat(fd, &st) != 0)
+		return refuse("fd: %s", strerror(errno));
+	if ((uint64_t)st.st_size < sizeof(struct ptsdirty_shm))
+		return refuse("%s", "fd: too small to hold a ptsdirty region");
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return refuse("fd: mmap: %s", strerror(errno));
+	if (check_header(p, (uint64_t)st.st_size) != 0) {
+		munmap(p, (size_t)st.st_size);
+		return 1;
+	}
+	shm = p;
+	return 0;
+}
+
+static void adopt_region(void)
+{
+	char *base = (char *)shm;
+
+	gpa_pages = shm->gpa_pages;
+	list_cap = shm->list_cap;
+	vpage_slots = shm->vpage_slots;
+	vpage_cap = vpage_slots / 2;
+	bitmap = (uint64_t *)(base + shm->bitmap_off);
+	pfn_list = (uint64_t *)(base + shm->list_off);
+	vpage_table = (uint64_t *)(base + shm->vpage_table_off);
+	vpage_list = (uint64_t *)(base + shm->vpage_list_off);
+	__atomic_store_n(&shm->plugin_pid, (uint32_t)getpid(), RELAXED);
+	__atomic_store_n(&shm->plugin_flags, vpages_on ? PTSDIRTY_PLUGIN_VPAGES : 0u, RELAXED);
+	__atomic_store_n(&shm->alive, PTSDIRTY_ALIVE, RELEASE);
+}
+
+QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc,
+					   char **argv)
+{
+	int fd;
+
+	if (!info->system_emulation)
+		return refuse("%s", "needs system emulation (qemu-system-*), not linux-user");
+	if (info->system.max_vcpus != 1)
+		return refuse("%s", "supports one vCPU only (-smp 1)");
+	if (parse_args(argc, argv, &fd) != 0 || map_region(fd) != 0)
+		return 1;
+	close(fd); /* the mapping stays; QEMU's children need not inherit it */
+	adopt_region();
+	qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
+	return 0;
+}

@@ -1,0 +1,570 @@
+/* src/qemu/qemu.c - the QEMU backend: guest RAM shared with a QEMU process
+ * (TCG, or -accel kvm), the doorbell on COM2 for hypercalls, the console on
+ * COM1, and QEMU's exit turned into the same events as the KVM backend's.
+ *
+ * The doorbell (include/ptshadow/abi.h): the guest writes one byte on COM2
+ * and spins on a word in its RAM; we read the byte from our socket, handle
+ * the call through the hypercall table as the KVM backend would, return the
+ * event, and release the guest at the next vm_run by writing the word.  So
+ * between two vm_runs the guest executes nothing but a load loop, as a KVM
+ * vCPU outside KVM_RUN executes nothing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "qemu_vm.h"
+#include "tcg_dirty.h"
+#include "util.h"
+
+/* ---- guest RAM: a memfd mapped as guest-physical space, hole and all ---- */
+
+static int ram_map(struct vm *vm, uint64_t bytes, char *err, size_t errlen)
+{
+	struct qemu_vm *q = QEMU(vm);
+	uint64_t low = bytes < QEMU_LOWMEM_MAX ? bytes : QEMU_LOWMEM_MAX;
+	uint64_t high = bytes - low;
+	uint64_t span = high != 0 ? QEMU_HIGHMEM_BASE + high : low;
+	uint8_t *base;
+
+	q->ram_fd = memfd_create("ptshadow-guest-ram", MFD_CLOEXEC);
+	if (q->ram_fd < 0 || ftruncate(q->ram_fd, (off_t)bytes) < 0) {
+		snprintf(err, errlen, "guest RAM (%llu MiB memfd): %s",
+			 (unsigned long long)(bytes >> 20), strerror(errno));
+		return -1;
+	}
+	base = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (base == MAP_FAILED ||
+	    mmap(base, low, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, q->ram_fd, 0) ==
+		    MAP_FAILED ||
+	    (high != 0 && mmap(base + QEMU_HIGHMEM_BASE, high, PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_FIXED, q->ram_fd, (off_t)low) == MAP_FAILED)) {
+		snprintf(err, errlen, "mapping guest RAM: %s", strerror(errno));
+		if (base != MAP_FAILED)
+			munmap(base, span);
+		return -1;
+	}
+	q->ram_bytes = bytes;
+	q->lowmem = low;
+	vm->mem.base = base;
+	vm->mem.size = span;
+	vm->mem.hole_start = high != 0 ? low : span;
+	vm->mem.hole_end = high != 0 ? QEMU_HIGHMEM_BASE : span;
+	return 0;
+}
+
+/* ---- the plugin's dirty log ------------------------------------------------ */
+
+static void add_ram_page(void *ctx, uint64_t pfn)
+{
+	struct vm *vm = ctx;
+	struct qemu_vm *q = QEMU(vm);
+	uint64_t off = pfn * PTS_PAGE_SIZE;
+
+	if (off >= q->ram_bytes)
+		return;
+	if (off >= q->lowmem) /* RAM offset -> guest-physical above the hole */
+		pfn += (QEMU_HIGHMEM_BASE - q->lowmem) / PTS_PAGE_SIZE;
+	if (pfn_set_add(&vm->dirty_fresh, pfn) != 0)
+		vm->dirty_fresh.all = true;
+}
+
+static int qemu_dirty_start(struct vm *vm)
+{
+	struct qemu_vm *q = QEMU(vm);
+
+	if (q->dirty == NULL)
+		return 0;
+	tcg_dirty_enable(q->dirty, true);
+	tcg_dirty_enable_vpages(q->dirty, true);
+	q->prev_cr3 = q->cr3;
+	vm->dirty_logging = true;
+	return 0;
+}
+
+/*
+ * TCG's page walker sets Accessed and Dirty bits with stores of its own,
+ * which no plugin sees (docs/performance.md).  So the plugin also logs the
+ * virtual pages the guest touched, and every page-table page on the walk of
+ * each one counts as written: walked from the CR3s the guest may have used
+ * during the op (its CR3 at this call and at the last one, and the kernel
+ * pmap's root, whose kernel half every pmap shares).  More pages than the
+ * walker wrote, never fewer.
+ */
+#define PTE_P 0x1ull
+#define PTE_PS 0x80ull
+#define PTE_FRAME 0x000ffffffffff000ull
+
+static void add_gpa_page(struct vm *vm, uint64_t gpa)
+{
+	uint64_t pfn = gpa / PTS_PAGE_SIZE;
+
+	if (pfn / 64 < vm->dirty_words && pfn_set_add(&vm->dirty_fresh, pfn) != 0)
+		vm->dirty_fresh.all = true;
+}
+
+static void add_walk(struct vm *vm, uint64_t root, uint64_t va)
+{
+	uint64_t table = root & PTE_FRAME;
+
+	for (int level = 4; level >= 1; level--) {
+		unsigned idx = (unsigned)(va >> (12 + 9 * (level - 1))) & 511;
+		const uint64_t *e = gpa_checked_ptr(&vm->mem, table + idx * 8, 8, 8);
+		uint64_t pte;
+		if (e == NULL)
+			return;
+		add_gpa_page(vm, table);
+		pte = __atomic_load_n(e, __ATOMIC_RELAXED);
+		if (!(pte & PTE_P) || level == 1 || ((pte & PTE_PS) && level <= 3))
+			return;
+		table = pte & PTE_FRAME;
+	}
+}
+
+struct walk_ctx {
+	struct vm *vm;
+	uint64_t roots[3];
+	unsigned nroots;
+};
+
+static void add_vpage(void *ctx, uint64_t va, bool is_store)
+{
+	struct walk_ctx *w = ctx;
+
+	for (unsigned i = 0; i < w->nroots; i++)
+		add_walk(w->vm, w->roots[i], va);
+}
+
+static void add_root(struct walk_ctx *w, uint64_t cr3)
+{
+	cr3 &= PTE_FRAME;
+	if (cr3 == 0)
+		return;
+	for (unsigned i = 0; i < w->nroots; i++)
+		if (w->roots[i] == cr3)
+			return;
+	if (w->nroots < 3)
+		w->roots[w->nroots++] = cr3;
+}
+
+static struct pts_doorbell *doorbell(struct vm *vm);
+
+static int qemu_dirty_harvest(struct vm *vm, bool ring_full)
+{
+	struct qemu_vm *q = QEMU(vm);
+	struct pts_doorbell *db = doorbell(vm);
+	struct walk_ctx w = { .vm = vm };
+	bool lost = false;
+	int n;
+
+	if (q->dirty == NULL) {
+		vm->dirty_fresh.all = true;
+		return 0;
+	}
+	n = tcg_dirty_harvest(q->dirty, add_ram_page, vm, &lost);
+	if (n > 0)
+		vm->ring_entries_read += (uint64_t)n;
+	add_root(&w, q->cr3);
+	add_root(&w, q->prev_cr3);
+	if (db != NULL)
+		add_root(&w, __atomic_load_n(&db->park_cr3, __ATOMIC_RELAXED));
+	q->prev_cr3 = q->cr3;
+	if (tcg_dirty_harvest_vpages(q->dirty, add_vpage, &w, &lost) < 0)
+		lost = true;
+	if (lost) {
+		vm->dirty_fresh.all = true;
+		vm->ring_overflows++;
+	}
+	return 0;
+}
+
+/* ---- create ---------------------------------------------------------------- */
+
+static int plugin_setup(struct vm *vm, const struct vm_config *cfg, char *path, size_t len,
+			char *err, size_t errlen)
+{
+	struct qemu_vm *q = QEMU(vm);
+	enum vm_dirty_mode want = cfg->dirty_mode;
+
+	if (want != VM_DIRTY_AUTO && want != VM_DIRTY_PLUGIN && want != VM_DIRTY_NONE) {
+		snprintf(err, errlen, "--dirty-log %s: the qemu backend logs with plugin or none",
+			 vm_dirty_mode_name(want));
+		return EXIT_USAGE;
+	}
+	vm->dirty_mode = VM_DIRTY_NONE;
+	if (want == VM_DIRTY_NONE || cfg->qemu_kvm) /* plugins need TCG */
+		return 0;
+	if (tcg_dirty_plugin_path(path, len) != 0 || access(path, R_OK) != 0) {
+		if (want == VM_DIRTY_PLUGIN) {
+			snprintf(err, errlen, "--dirty-log plugin: %s: %s", path, strerror(errno));
+			return EXIT_USAGE;
+		}
+		return 0;
+	}
+	if (tcg_dirty_open(&q->dirty, vm->mem.size / PTS_PAGE_SIZE, 1u << 20, err, errlen) != 0)
+		return EXIT_INTERNAL;
+	vm->dirty_mode = VM_DIRTY_PLUGIN;
+	return 0;
+}
+
+static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg,
+		       char *err, size_t errlen)
+{
+	struct qemu_vm *q = calloc(1, sizeof(*q));
+	char qemu[512], plugin[512];
+	struct elf_image img;
+	int rc;
+
+	if (q == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return EXIT_INTERNAL;
+	}
+	vm->be = q;
+	q->ram_fd = q->cons_fd = q->db_fd = q->err_fd = -1;
+	vm->caps = VM_CAP_SNAPSHOT;
+	rc = qemu_find_binary(cfg->qemu_path, qemu, sizeof(qemu), err, errlen);
+	if (rc != 0)
+		return rc;
+	if (ram_map(vm, (uint64_t)cfg->mem_mib << 20, err, errlen) != 0)
+		return EXIT_INTERNAL;
+	/* our own loader checks the image (and names what is wrong with it)
+	 * before QEMU is started; QEMU's PVH loader then puts the same bytes there */
+	if (elf_load(guest_path, &vm->mem, &img, err, errlen) < 0)
+		return EXIT_USAGE;
+	if (cfg->cmdline != NULL && strlen(cfg->cmdline) + 16 >= VM_CMDLINE_MAX) {
+		snprintf(err, errlen, "--cmdline: too long");
+		return EXIT_USAGE;
+	}
+	if (vm_dirty_alloc(vm, vm->mem.size, err, errlen) != 0)
+		return EXIT_INTERNAL;
+	rc = plugin_setup(vm, cfg, plugin, sizeof(plugin), err, errlen);
+	if (rc != 0)
+		return rc;
+	if (q->dirty != NULL)
+		vm->caps |= VM_CAP_DIRTY_LOG;
+	if (qemu_launch(vm, qemu, guest_path, cfg, q->dirty != NULL ? plugin : NULL, err, errlen) != 0)
+		return EXIT_INTERNAL;
+	return 0;
+}
+
+static void qemu_destroy(struct vm *vm)
+{
+	struct qemu_vm *q = QEMU(vm);
+
+	if (q == NULL)
+		return;
+	if (q->pid > 0)
+		qemu_reap(q, true);
+	if (q->cons_fd >= 0)
+		close(q->cons_fd);
+	if (q->db_fd >= 0)
+		close(q->db_fd);
+	if (q->err_fd >= 0)
+		close(q->err_fd);
+	if (q->ram_fd >= 0)
+		close(q->ram_fd);
+	if (q->dirty != NULL)
+		tcg_dirty_close(q->dirty);
+	if (vm->mem.base != NULL)
+		munmap(vm->mem.base, vm->mem.size);
+	vm->mem.base = NULL;
+	free(q);
+	vm->be = NULL;
+}
+
+/* ---- the run loop ---------------------------------------------------------- */
+
+static struct pts_doorbell *doorbell(struct vm *vm)
+{
+	struct qemu_vm *q = QEMU(vm);
+
+	return q->db_gpa != 0 ? gpa_checked_ptr(&vm->mem, q->db_gpa, sizeof(struct pts_doorbell), 8)
+			      : NULL;
+}
+
+static void release(struct vm *vm, uint32_t command)
+{
+	struct qemu_vm *q = QEMU(vm);
+	struct pts_doorbell *db = doorbell(vm);
+
+	if (!q->waiting || db == NULL)
+		return;
+	db->command = command;
+	__atomic_store_n(&db->ack, q->waiting_seq, __ATOMIC_RELEASE);
+	q->waiting = false;
+}
+
+static void drain_console(struct vm *vm)
+{
+	char buf[512];
+	ssize_t n;
+
+	while ((n = read(QEMU(vm)->cons_fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			console_putc(&vm->cons, buf[i]);
+}
+
+static void drain_stderr(struct qemu_vm *q)
+{
+	char buf[512];
+	ssize_t n;
+
+	while ((n = read(q->err_fd, buf, sizeof(buf))) > 0) {
+		size_t room = sizeof(q->qemu_err) - 1 - q->qemu_err_len;
+		size_t k = (size_t)n < room ? (size_t)n : room;
+		memcpy(q->qemu_err + q->qemu_err_len, buf, k);
+		q->qemu_err_len += k;
+		q->qemu_err[q->qemu_err_len] = '\0';
+	}
+}
+
+/* QEMU has gone: what the guest (or QEMU) did, as an event. */
+static enum vm_event qemu_gone(struct vm *vm)
+{
+	struct qemu_vm *q = QEMU(vm);
+	int st;
+	char *nl;
+
+	drain_console(vm);
+	drain_stderr(q);
+	st = qemu_reap(q, false);
+	nl = strchr(q->qemu_err, '\n');
+	if (nl != NULL)
+		*nl = '\0';
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		snprintf(vm->error, sizeof(vm->error), "guest shut down (triple fault)");
+		return VM_EV_SHUTDOWN;
+	}
+	if (WIFEXITED(st) && (WEXITSTATUS(st) == 33 || WEXITSTATUS(st) == 35)) {
+		/* isa-debug-exit: the guest exited before it had a doorbell */
+		vm->exit_status = WEXITSTATUS(st) == 33 ? 0 : 1;
+		return VM_EV_EXIT;
+	}
+	if (WIFSIGNALED(st))
+		snprintf(vm->error, sizeof(vm->error), "QEMU died of signal %d%s%s", WTERMSIG(st),
+			 q->qemu_err[0] ? ": " : "", q->qemu_err);
+	else
+		snprintf(vm->error, sizeof(vm->error), "QEMU exited with status %d%s%s",
+			 WEXITSTATUS(st), q->qemu_err[0] ? ": " : "", q->qemu_err);
+	return VM_EV_KVM_ERROR;
+}
+
+static enum vm_event guest_error(struct vm *vm, const char *msg)
+{
+	snprintf(vm->error, sizeof(vm->error), "guest doorbell: %s", msg);
+	return VM_EV_GUEST_ERROR;
+}
+
+/* A call: copy the doorbell out, dispatch it as the port-I/O hypercall. */
+static enum vm_event doorbell_call(struct vm *vm)
+{
+	struct qemu_vm *q = QEMU(vm);
+	struct pts_doorbell *db = doorbell(vm), d;
+
+	if (db == NULL)
+		return guest_error(vm, "a call before the hello");
+	memcpy(&d, db, sizeof(d));
+	d.seq = __atomic_load_n(&db->seq, __ATOMIC_ACQUIRE);
+	if (d.magic != PTS_DB_MAGIC)
+		return guest_error(vm, "bad magic");
+	q->waiting = true;
+	q->waiting_seq = d.seq;
+	q->waiting_nr = d.nr;
+	q->cr3 = d.cr3;
+	vm->hypercalls++;
+	drain_console(vm); /* what the guest printed before the call */
+	if (d.nr >= PTS_HC_PORT_COUNT || d.record_pa > UINT32_MAX)
+		return guest_error(vm, "call number or record out of range");
+	return hypercall_dispatch(vm, d.nr, d.record_pa);
+}
+
+static enum vm_event doorbell_byte(struct vm *vm, uint8_t b)
+{
+	struct qemu_vm *q = QEMU(vm);
+
+	if (q->hello_want > 0) {
+		q->hello[8 - q->hello_want--] = b;
+		if (q->hello_want == 0) {
+			uint64_t pa = 0;
+			for (int i = 7; i >= 0; i--)
+				pa = (pa << 8) | q->hello[i];
+			q->db_gpa = pa;
+			if (pa == 0 || doorbell(vm) == NULL) {
+				q->db_gpa = 0;
+				return guest_error(vm, "doorbell outside guest RAM or misaligned");
+			}
+		}
+		return VM_EV_NONE;
+	}
+	if (b == PTS_DB_HELLO) {
+		if (q->db_gpa != 0)
+			return guest_error(vm, "a second hello");
+		q->hello_want = 8;
+		return VM_EV_NONE;
+	}
+	if (b == PTS_DB_CALL)
+		return doorbell_call(vm);
+	return guest_error(vm, "unknown byte on COM2");
+}
+
+static int ms_left(uint64_t deadline)
+{
+	uint64_t now = now_ns();
+
+	if (deadline == 0)
+		return -1;
+	return now >= deadline ? 0 : (int)((deadline - now) / 1000000 + 1);
+}
+
+static enum vm_event qemu_run(struct vm *vm)
+{
+	struct qemu_vm *q = QEMU(vm);
+	uint64_t deadline = vm->timeout_s ? now_ns() + (uint64_t)vm->timeout_s * 1000000000ull : 0;
+
+	if (q->pid <= 0) {
+		snprintf(vm->error, sizeof(vm->error), "QEMU is not running");
+		return VM_EV_KVM_ERROR;
+	}
+	release(vm, PTS_DB_CONTINUE);
+	for (;;) {
+		struct pollfd p[3] = { { q->db_fd, POLLIN, 0 }, { q->cons_fd, POLLIN, 0 },
+				       { q->err_fd, POLLIN, 0 } };
+		int n = poll(p, 3, ms_left(deadline));
+		if (n < 0 && errno != EINTR) {
+			snprintf(vm->error, sizeof(vm->error), "poll: %s", strerror(errno));
+			return VM_EV_KVM_ERROR;
+		}
+		if (vm_interrupted) {
+			snprintf(vm->error, sizeof(vm->error), "interrupted");
+			return VM_EV_INTERRUPTED;
+		}
+		if (n == 0) {
+			snprintf(vm->error, sizeof(vm->error),
+				 "guest made no progress for %u s (--timeout)", vm->timeout_s);
+			return VM_EV_TIMEOUT;
+		}
+		if (n < 0)
+			continue;
+		if (p[1].revents & POLLIN)
+			drain_console(vm);
+		if (p[2].revents & POLLIN)
+			drain_stderr(q);
+		if (p[0].revents & POLLIN) {
+			uint8_t b[64];
+			ssize_t k = read(q->db_fd, b, sizeof(b));
+			if (k == 0)
+				return qemu_gone(vm);
+			for (ssize_t i = 0; i < k; i++) {
+				enum vm_event ev = doorbell_byte(vm, b[i]);
+				vm->exits++;
+				if (ev == VM_EV_NONE && q->waiting) {
+					release(vm, PTS_DB_CONTINUE);
+					continue;
+				}
+				if (ev != VM_EV_NONE) {
+					if (i + 1 < k) /* the guest waits for us: nothing can follow */
+						return guest_error(vm, "bytes after a call");
+					return ev;
+				}
+			}
+		} else if (p[0].revents & (POLLHUP | POLLERR)) {
+			return qemu_gone(vm);
+		}
+	}
+}
+
+static uint64_t qemu_cr3(struct vm *vm)
+{
+	return QEMU(vm)->cr3;
+}
+
+/* ---- snapshots: the guest parks itself while RAM goes back --------------- */
+
+/* Wait (bounded) until the guest says it is parked on seq. */
+static int wait_parked(struct vm *vm, uint64_t seq)
+{
+	struct pts_doorbell *db = doorbell(vm);
+	uint64_t deadline = now_ns() + 5000000000ull;
+
+	while (__atomic_load_n(&db->parked, __ATOMIC_ACQUIRE) != seq) {
+		struct pollfd p = { QEMU(vm)->db_fd, POLLIN, 0 };
+		if (now_ns() > deadline) {
+			snprintf(vm->error, sizeof(vm->error), "the guest did not park within 5 s");
+			return -1;
+		}
+		if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR | POLLIN))) {
+			snprintf(vm->error, sizeof(vm->error), "the guest did not park (it called or died)");
+			return -1;
+		}
+		__builtin_ia32_pause();
+	}
+	return 0;
+}
+
+static int qemu_snap_stop(struct vm *vm)
+{
+	struct qemu_vm *q = QEMU(vm);
+	uint64_t seq = q->waiting_seq;
+
+	if (!q->waiting || doorbell(vm) == NULL) {
+		snprintf(vm->error, sizeof(vm->error), "the guest is not stopped at a doorbell call");
+		return -1;
+	}
+	if (!q->snap_ready) /* taking the snapshot: the guest just spins */
+		return 0;
+	release(vm, PTS_DB_PARK);
+	if (wait_parked(vm, seq) != 0)
+		return -1;
+	q->parked = true;
+	q->parked_seq = seq;
+	return 0;
+}
+
+static int qemu_snap_save(struct vm *vm)
+{
+	struct qemu_vm *q = QEMU(vm);
+
+	if (q->waiting_nr != PTS_HC_REGISTER) {
+		snprintf(vm->error, sizeof(vm->error),
+			 "the qemu backend takes snapshots only at the guest's registration");
+		return -1;
+	}
+	q->snap_ready = true;
+	return 0;
+}
+
+static int qemu_snap_load(struct vm *vm)
+{
+	struct qemu_vm *q = QEMU(vm);
+	struct pts_doorbell *db = doorbell(vm);
+
+	if (!q->parked || db == NULL) {
+		snprintf(vm->error, sizeof(vm->error), "the guest is not parked");
+		return -1;
+	}
+	/* RAM is the snapshot's again (the doorbell too): let the guest go back
+	 * into its registration call; it makes its next call from there */
+	__atomic_store_n(&db->resume, q->parked_seq, __ATOMIC_RELEASE);
+	q->parked = false;
+	q->waiting = false;
+	return 0;
+}
+
+const struct vm_backend vm_backend_qemu = {
+	.name = "qemu",
+	.create = qemu_create,
+	.run = qemu_run,
+	.destroy = qemu_destroy,
+	.cr3 = qemu_cr3,
+	.dump_regs = NULL,
+	.dirty_start = qemu_dirty_start,
+	.dirty_harvest = qemu_dirty_harvest,
+	.snap_stop = qemu_snap_stop,
+	.snap_save = qemu_snap_save,
+	.snap_load = qemu_snap_load,
+};

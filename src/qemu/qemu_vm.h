@@ -1,0 +1,57 @@
+/* src/qemu/qemu_vm.h - the QEMU backend's own state: the QEMU process
+ * ptshadow started, guest RAM shared through a memfd, the console and
+ * doorbell sockets, and the doorbell protocol's state.
+ */
+#ifndef PTSHADOW_QEMU_VM_H
+#define PTSHADOW_QEMU_VM_H
+
+#include <sys/types.h>
+
+#include "vm.h"
+
+/* pc machine: RAM above this much goes above 4 GiB (-machine max-ram-below-4g) */
+#define QEMU_LOWMEM_MAX (3ull << 30)
+#define QEMU_HIGHMEM_BASE (4ull << 30)
+
+struct tcg_dirty;
+
+struct qemu_vm {
+	pid_t pid;          /* QEMU, until reaped */
+	int ram_fd;         /* the memfd QEMU maps as guest RAM */
+	int cons_fd, db_fd; /* our ends of COM1 and COM2 */
+	int err_fd;         /* QEMU's stderr */
+	char qemu_err[1024];
+	size_t qemu_err_len;
+	uint64_t ram_bytes; /* RAM QEMU has (the memfd's size) */
+	uint64_t lowmem;    /* RAM below the PCI hole */
+
+	/* doorbell */
+	uint64_t db_gpa;      /* struct pts_doorbell, once the guest said hello */
+	uint8_t hello[8];
+	unsigned hello_want;  /* address bytes of the hello still to come */
+	bool waiting;         /* the guest spins until we ack waiting_seq */
+	uint64_t waiting_seq;
+	uint32_t waiting_nr;
+	uint64_t cr3;         /* the guest's CR3 at its last call */
+	uint64_t prev_cr3;    /* ... at the call before the last harvest */
+	bool parked;          /* a reset parked the guest; parked_seq */
+	uint64_t parked_seq;
+	bool snap_ready;      /* a snapshot was taken at the registration */
+
+	struct tcg_dirty *dirty; /* the ptsdirty plugin's log (NULL: none) */
+	bool plugin_refused;
+};
+
+static inline struct qemu_vm *QEMU(const struct vm *vm)
+{
+	return (struct qemu_vm *)vm->be;
+}
+
+/* qemu_launch.c: find the binary, start QEMU on the prepared fds */
+int qemu_find_binary(const char *want, char *path, size_t len, char *err, size_t errlen);
+int qemu_launch(struct vm *vm, const char *qemu, const char *guest_path,
+		const struct vm_config *cfg, const char *plugin, char *err, size_t errlen);
+/* reap QEMU (killing it after a grace period); its wait status */
+int qemu_reap(struct qemu_vm *q, bool kill_now);
+
+#endif /* PTSHADOW_QEMU_VM_H */

@@ -1,0 +1,288 @@
+/* src/qemu/tcg_dirty.c - the host side of ptsdirty.so: makes the shared region QEMU
+ * inherits, switches logging on and off, and harvests the pages the guest wrote.
+ *
+ * The region's layout and its rules are in plugin/ptsdirty_shm.h.  The plugin
+ * runs inside QEMU, which runs guest code, so this file treats the region as
+ * hostile: its geometry is kept here and never re-read, each count is bounded
+ * by its capacity, each pfn by gpa_pages, each slot index by the table size,
+ * and the memfd is sealed so QEMU cannot shrink it under our mapping.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "tcg_dirty.h"
+#include "plugin/ptsdirty_shm.h"
+
+/* A harvest that keeps seeing new entries gives up and reports them lost. */
+#define HARVEST_TRIES 8
+
+struct tcg_dirty {
+	int fd;
+	struct ptsdirty_shm *shm;
+	size_t bytes;
+	uint64_t *bitmap, *pfn_list, *vpage_table, *vpage_list;
+	uint64_t gpa_pages, list_cap, vpage_slots, vpage_cap;
+};
+
+/* One log (pfns or vpages): the count in the header and what it may hold. */
+struct log_view {
+	uint64_t *n, *overflow;
+	uint64_t cap;
+};
+
+/* Where a harvest hands its entries. */
+struct sink {
+	void (*add_pfn)(void *ctx, uint64_t pfn);
+	void (*add_vpage)(void *ctx, uint64_t va, bool is_store);
+	void *ctx;
+};
+
+static int fail(char *err, size_t errlen, const char *what)
+{
+	snprintf(err, errlen, "tcg dirty log: %s: %s", what, strerror(errno));
+	return -1;
+}
+
+static int make_memfd(struct tcg_dirty *d, char *err, size_t errlen)
+{
+	d->fd = memfd_create("ptshadow-tcg-dirty", MFD_ALLOW_SEALING);
+	if (d->fd < 0)
+		return fail(err, errlen, "memfd_create");
+	if (ftruncate(d->fd, (off_t)d->bytes) != 0)
+		return fail(err, errlen, "ftruncate");
+	/* QEMU gets the fd: it must not be able to shrink the file under us (SIGBUS). */
+	if (fcntl(d->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
+		return fail(err, errlen, "F_ADD_SEALS");
+	d->shm = mmap(NULL, d->bytes, PROT_READ | PROT_WRITE, MAP_SHARED, d->fd, 0);
+	if (d->shm == MAP_FAILED) {
+		d->shm = NULL;
+		return fail(err, errlen, "mmap");
+	}
+	return 0;
+}
+
+static void write_header(struct tcg_dirty *d, const struct ptsdirty_layout *l)
+{
+	struct ptsdirty_shm *h = d->shm;
+	char *base = (char *)h;
+
+	h->magic = PTSDIRTY_MAGIC;
+	h->version = PTSDIRTY_VERSION;
+	h->header_bytes = sizeof(*h);
+	h->region_bytes = l->region_bytes;
+	h->gpa_pages = d->gpa_pages;
+	h->list_cap = d->list_cap;
+	h->vpage_slots = d->vpage_slots;
+	h->bitmap_off = l->bitmap_off;
+	h->list_off = l->list_off;
+	h->vpage_table_off = l->vpage_table_off;
+	h->vpage_list_off = l->vpage_list_off;
+	d->bitmap = (uint64_t *)(base + l->bitmap_off);
+	d->pfn_list = (uint64_t *)(base + l->list_off);
+	d->vpage_table = (uint64_t *)(base + l->vpage_table_off);
+	d->vpage_list = (uint64_t *)(base + l->vpage_list_off);
+}
+
+int tcg_dirty_open(struct tcg_dirty **out, uint64_t gpa_pages, uint64_t list_cap, char *err,
+		   size_t errlen)
+{
+	struct ptsdirty_layout l;
+	struct tcg_dirty *d;
+
+	*out = NULL;
+	if (ptsdirty_layout(gpa_pages, list_cap, PTSDIRTY_VPAGE_SLOTS, &l) != 0) {
+		snprintf(err, errlen,
+			 "tcg dirty log: %llu guest pages, %llu list entries: out of range "
+			 "(at most %llu and %llu)",
+			 (unsigned long long)gpa_pages, (unsigned long long)list_cap,
+			 PTSDIRTY_MAX_GPA_PAGES, PTSDIRTY_MAX_LIST_CAP);
+		return -1;
+	}
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return fail(err, errlen, "calloc");
+	d->fd = -1;
+	d->gpa_pages = gpa_pages;
+	d->list_cap = list_cap;
+	d->vpage_slots = PTSDIRTY_VPAGE_SLOTS;
+	d->vpage_cap = PTSDIRTY_VPAGE_SLOTS / 2;
+	d->bytes = l.region_bytes;
+	if (make_memfd(d, err, errlen) != 0) {
+		tcg_dirty_close(d);
+		return -1;
+	}
+	write_header(d, &l);
+	*out = d;
+	return 0;
+}
+
+int tcg_dirty_fd(const struct tcg_dirty *d)
+{
+	return d->fd;
+}
+
+bool tcg_dirty_plugin_alive(const struct tcg_dirty *d)
+{
+	return __atomic_load_n(&d->shm->alive, __ATOMIC_ACQUIRE) == PTSDIRTY_ALIVE;
+}
+
+bool tcg_dirty_plugin_vpages(const struct tcg_dirty *d)
+{
+	return tcg_dirty_plugin_alive(d) &&
+	       (__atomic_load_n(&d->shm->plugin_flags, __ATOMIC_RELAXED) & PTSDIRTY_PLUGIN_VPAGES);
+}
+
+static void set_log_bit(struct tcg_dirty *d, uint32_t bit, bool on)
+{
+	if (on)
+		__atomic_fetch_or(&d->shm->log, bit, __ATOMIC_SEQ_CST);
+	else
+		__atomic_fetch_and(&d->shm->log, ~bit, __ATOMIC_SEQ_CST);
+}
+
+void tcg_dirty_enable(struct tcg_dirty *d, bool on)
+{
+	set_log_bit(d, PTSDIRTY_LOG_STORES, on);
+}
+
+void tcg_dirty_enable_vpages(struct tcg_dirty *d, bool on)
+{
+	set_log_bit(d, PTSDIRTY_LOG_VPAGES, on);
+}
+
+/* ---- harvest: shared by both logs */
+
+/*
+ * Hand entries [0, n) of a log to take(), then reset n with a compare-and-swap
+ * so that entries appended meanwhile are taken too.  Returns false when the log
+ * cannot be trusted (n beyond its capacity or going backwards, or it kept
+ * growing): the caller then resets it whole and reports everything lost.
+ */
+static bool drain(struct tcg_dirty *d, const struct log_view *v,
+		  uint64_t (*take)(struct tcg_dirty *d, uint64_t i, const struct sink *s),
+		  const struct sink *s, uint64_t *handed)
+{
+	uint64_t done = 0;
+
+	for (unsigned tries = 0; tries < HARVEST_TRIES; tries++) {
+		uint64_t seen = __atomic_load_n(v->n, __ATOMIC_ACQUIRE);
+		if (seen > v->cap || seen < done)
+			return false;
+		for (uint64_t i = done; i < seen; i++)
+			*handed += take(d, i, s);
+		done = seen;
+		if (__atomic_compare_exchange_n(v->n, &seen, 0, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			return true;
+	}
+	return false;
+}
+
+static uint64_t take_pfn(struct tcg_dirty *d, uint64_t i, const struct sink *s)
+{
+	uint64_t pfn = __atomic_load_n(&d->pfn_list[i], __ATOMIC_RELAXED), bit, old;
+
+	if (pfn >= d->gpa_pages)
+		return 0;
+	bit = 1ull << (pfn % 64);
+	old = __atomic_fetch_and(&d->bitmap[pfn / 64], ~bit, __ATOMIC_RELAXED);
+	if ((old & bit) == 0) /* already taken: a repeat in the list */
+		return 0;
+	s->add_pfn(s->ctx, pfn);
+	return 1;
+}
+
+int tcg_dirty_harvest(struct tcg_dirty *d, void (*add)(void *ctx, uint64_t pfn), void *ctx,
+		      bool *lost)
+{
+	struct log_view v = { &d->shm->n, &d->shm->overflow, d->list_cap };
+	struct sink s = { .add_pfn = add, .ctx = ctx };
+	uint64_t handed = 0;
+	bool ok = drain(d, &v, take_pfn, &s, &handed);
+
+	*lost = __atomic_exchange_n(v.overflow, 0, __ATOMIC_ACQ_REL) != 0 || !ok;
+	if (*lost) {
+		/* bits the list does not account for would hide those pages for good */
+		memset(d->bitmap, 0, (d->gpa_pages + 63) / 64 * 8);
+		__atomic_store_n(v.n, 0, __ATOMIC_RELEASE);
+	}
+	return handed > INT_MAX ? INT_MAX : (int)handed;
+}
+
+static uint64_t take_vpage(struct tcg_dirty *d, uint64_t i, const struct sink *s)
+{
+	uint64_t slot = __atomic_load_n(&d->vpage_list[i], __ATOMIC_RELAXED), e;
+
+	if (slot >= d->vpage_slots)
+		return 0;
+	e = __atomic_exchange_n(&d->vpage_table[slot], 0, __ATOMIC_RELAXED);
+	if ((e & PTSDIRTY_VP_VALID) == 0) /* empty, or a repeat in the list */
+		return 0;
+	s->add_vpage(s->ctx, e & PTSDIRTY_VP_MASK, (e & PTSDIRTY_VP_STORE) != 0);
+	return 1;
+}
+
+int tcg_dirty_harvest_vpages(struct tcg_dirty *d,
+			     void (*add_vpage)(void *ctx, uint64_t va, bool is_store), void *ctx,
+			     bool *lost)
+{
+	struct log_view v = { &d->shm->vpage_n, &d->shm->vpage_overflow, d->vpage_cap };
+	struct sink s = { .add_vpage = add_vpage, .ctx = ctx };
+	uint64_t handed = 0;
+	bool ok = drain(d, &v, take_vpage, &s, &handed);
+
+	*lost = __atomic_exchange_n(v.overflow, 0, __ATOMIC_ACQ_REL) != 0 || !ok;
+	if (*lost) {
+		memset(d->vpage_table, 0, d->vpage_slots * 8);
+		__atomic_store_n(v.n, 0, __ATOMIC_RELEASE);
+	}
+	return handed > INT_MAX ? INT_MAX : (int)handed;
+}
+
+void tcg_dirty_stats(const struct tcg_dirty *d, struct tcg_dirty_stats *st)
+{
+	const struct ptsdirty_shm *h = d->shm;
+
+	st->store_cbs = __atomic_load_n(&h->store_cbs, __ATOMIC_RELAXED);
+	st->load_cbs = __atomic_load_n(&h->load_cbs, __ATOMIC_RELAXED);
+	st->fetch_cbs = __atomic_load_n(&h->fetch_cbs, __ATOMIC_RELAXED);
+	st->pfns_added = __atomic_load_n(&h->pfns_added, __ATOMIC_RELAXED);
+	st->io_stores = __atomic_load_n(&h->io_stores, __ATOMIC_RELAXED);
+}
+
+void tcg_dirty_close(struct tcg_dirty *d)
+{
+	if (d == NULL)
+		return;
+	if (d->shm != NULL)
+		munmap(d->shm, d->bytes);
+	if (d->fd >= 0)
+		close(d->fd);
+	free(d);
+}
+
+int tcg_dirty_plugin_path(char *buf, size_t len)
+{
+	const char *env = getenv("PTSHADOW_PLUGIN");
+	char exe[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if (env != NULL && *env != '\0')
+		return (size_t)snprintf(buf, len, "%s", env) < len ? 0 : -1;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return -1;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash == NULL)
+		return -1;
+	*slash = '\0';
+	return (size_t)snprintf(buf, len, "%s/ptsdirty.so", exe) < len ? 0 : -1;
+}

@@ -1,0 +1,97 @@
+/* src/vm/snapshot.c - capture a booted VM and put it back by copying only the
+ * pages written since: the backend's dirty log for the guest's own writes,
+ * plus the pages the host itself wrote (the command ring), which no log sees.
+ * The backend stops the guest and saves or restores its CPU state.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "vm.h"
+
+static bool in_hole(const struct vm *vm, uint64_t pfn)
+{
+	uint64_t pa = pfn * PTS_PAGE_SIZE;
+
+	return pa >= vm->mem.hole_start && pa < vm->mem.hole_end;
+}
+
+int vm_snapshot_take(struct vm *vm, struct vm_snapshot *snap)
+{
+	memset(snap, 0, sizeof(*snap));
+	if (!(vm->caps & VM_CAP_SNAPSHOT)) {
+		snprintf(vm->error, sizeof(vm->error), "the %s backend cannot snapshot",
+			 vm->backend->name);
+		return -1;
+	}
+	if (vm->backend->snap_stop(vm) < 0 || vm->backend->snap_save(vm) < 0)
+		return -1;
+	snap->mem = mmap(NULL, vm->mem.size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (snap->mem == MAP_FAILED) {
+		snap->mem = NULL;
+		snprintf(vm->error, sizeof(vm->error), "snapshot memory: %s", strerror(errno));
+		return -1;
+	}
+	/* clear the log first: from here on dirty_since lists what differs */
+	if (vm_dirty_sync(vm) < 0)
+		return -1;
+	vm_dirty_since_clear(vm);
+	if (vm->mem.hole_end <= vm->mem.hole_start) {
+		memcpy(snap->mem, vm->mem.base, vm->mem.size);
+	} else {
+		memcpy(snap->mem, vm->mem.base, vm->mem.hole_start);
+		memcpy(snap->mem + vm->mem.hole_end, vm->mem.base + vm->mem.hole_end,
+		       vm->mem.size - vm->mem.hole_end);
+	}
+	snap->valid = true;
+	return 0;
+}
+
+static void copy_back(struct vm *vm, struct vm_snapshot *snap, uint64_t pfn)
+{
+	uint64_t off = pfn * PTS_PAGE_SIZE;
+
+	if (off >= vm->mem.size || in_hole(vm, pfn))
+		return;
+	memcpy(vm->mem.base + off, snap->mem + off, PTS_PAGE_SIZE);
+	snap->pages_restored++;
+}
+
+int vm_snapshot_restore(struct vm *vm, struct vm_snapshot *snap, uint64_t host_gpa,
+			uint64_t host_len)
+{
+	uint64_t pages = vm->mem.size / PTS_PAGE_SIZE;
+
+	if (!snap->valid) {
+		snprintf(vm->error, sizeof(vm->error), "no snapshot to restore");
+		return -1;
+	}
+	if (vm->backend->snap_stop(vm) < 0 || vm_dirty_sync(vm) < 0)
+		return -1;
+	snap->pages_restored = 0;
+	if (vm->dirty_since.all) /* the log lost track: put everything back */
+		for (uint64_t pfn = 0; pfn < pages; pfn++)
+			copy_back(vm, snap, pfn);
+	else
+		for (uint64_t i = 0; i < vm->dirty_since.n; i++)
+			copy_back(vm, snap, vm->dirty_since.pfns[i]);
+	vm_dirty_since_clear(vm);
+	/* the host's own writes (ring slots) are not in the guest's log */
+	if (host_len != 0 && host_gpa < vm->mem.size) {
+		uint64_t end = host_gpa + host_len > vm->mem.size ? vm->mem.size : host_gpa + host_len;
+		for (uint64_t pfn = host_gpa / PTS_PAGE_SIZE; pfn * PTS_PAGE_SIZE < end; pfn++)
+			copy_back(vm, snap, pfn);
+	}
+	if (vm->backend->snap_load(vm) < 0)
+		return -1;
+	snap->restores++;
+	return 0;
+}
+
+void vm_snapshot_free(struct vm *vm, struct vm_snapshot *snap)
+{
+	if (snap->mem != NULL)
+		munmap(snap->mem, vm->mem.size);
+	memset(snap, 0, sizeof(*snap));
+}

@@ -1,0 +1,292 @@
+/* src/vm/vm.c - the backend-neutral VM: picks the backend, forwards to its
+ * table, checks guest-physical ranges, and keeps the dirty-log sets that
+ * every backend harvests into and every consumer reads.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "vm.h"
+
+volatile sig_atomic_t vm_interrupted; /* set by SIGINT/SIGTERM handlers */
+
+/* ---- backends ------------------------------------------------------------ */
+
+static const char *const backend_names[] = {
+	[VM_BACKEND_AUTO] = "auto",
+	[VM_BACKEND_KVM] = "kvm",
+	[VM_BACKEND_QEMU] = "qemu",
+};
+
+const char *vm_backend_name(enum vm_backend_kind k)
+{
+	return (unsigned)k < sizeof(backend_names) / sizeof(backend_names[0]) ? backend_names[k]
+									       : "?";
+}
+
+int vm_backend_parse(const char *s, enum vm_backend_kind *out)
+{
+	for (unsigned i = 0; i < sizeof(backend_names) / sizeof(backend_names[0]); i++)
+		if (strcmp(s, backend_names[i]) == 0) {
+			*out = (enum vm_backend_kind)i;
+			return 0;
+		}
+	return -1;
+}
+
+enum vm_backend_kind vm_backend_resolve(enum vm_backend_kind k)
+{
+	int fd;
+
+	if (k != VM_BACKEND_AUTO)
+		return k;
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return VM_BACKEND_QEMU;
+	close(fd);
+	return VM_BACKEND_KVM;
+}
+
+int vm_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg, char *err,
+	      size_t errlen)
+{
+	enum vm_backend_kind kind = vm_backend_resolve(cfg->backend);
+
+	memset(vm, 0, sizeof(*vm));
+	vm->kind = kind;
+	vm->accel_kvm = kind == VM_BACKEND_QEMU && cfg->qemu_kvm;
+	vm->backend = kind == VM_BACKEND_KVM ? &vm_backend_kvm : &vm_backend_qemu;
+	vm->timeout_s = cfg->timeout_s;
+	vm->cons.out = cfg->console;
+	vm->cons.prefix = cfg->console_prefix;
+	return vm->backend->create(vm, guest_path, cfg, err, errlen);
+}
+
+void vm_destroy(struct vm *vm)
+{
+	console_flush(&vm->cons);
+	if (vm->backend != NULL)
+		vm->backend->destroy(vm);
+	vm_dirty_free(vm);
+	memset(vm, 0, sizeof(*vm));
+}
+
+enum vm_event vm_run(struct vm *vm)
+{
+	enum vm_event ev = vm->backend->run(vm);
+
+	vm->event = ev;
+	return ev;
+}
+
+uint64_t vm_cr3(struct vm *vm)
+{
+	return vm->backend->cr3(vm);
+}
+
+void vm_dump_regs(struct vm *vm, FILE *f)
+{
+	if (!(vm->caps & VM_CAP_REGS) || vm->backend->dump_regs == NULL) {
+		fprintf(f, "  (the %s backend cannot read the vCPU's registers)\n",
+			vm->backend->name);
+		return;
+	}
+	vm->backend->dump_regs(vm, f);
+}
+
+const char *vm_describe(const struct vm *vm, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s, dirty log %s", vm_backend_name(vm->kind),
+		 vm->kind != VM_BACKEND_QEMU ? "" : vm->accel_kvm ? " (-accel kvm)" : " (tcg)",
+		 vm_dirty_mode_name(vm->dirty_mode));
+	return buf;
+}
+
+const char *vm_event_name(enum vm_event ev)
+{
+	static const char *const names[] = {
+		[VM_EV_NONE] = "none",         [VM_EV_EXIT] = "exit",
+		[VM_EV_REGISTER] = "register", [VM_EV_OP_DONE] = "op-done",
+		[VM_EV_PANIC] = "panic",       [VM_EV_SHUTDOWN] = "triple-fault",
+		[VM_EV_HLT] = "halt",          [VM_EV_TIMEOUT] = "hang",
+		[VM_EV_GUEST_ERROR] = "guest-error", [VM_EV_KVM_ERROR] = "backend-error",
+		[VM_EV_INTERRUPTED] = "interrupted",
+	};
+	return (unsigned)ev < sizeof(names) / sizeof(names[0]) && names[ev] ? names[ev] : "?";
+}
+
+/* ---- checked guest-physical access --------------------------------------- */
+
+void *gpa_checked_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len, uint64_t align)
+{
+	uint64_t end;
+
+	if (m == NULL || m->base == NULL || align == 0 || (align & (align - 1)) != 0)
+		return NULL;
+	if ((gpa & (align - 1)) != 0 || __builtin_add_overflow(gpa, len, &end) || end > m->size)
+		return NULL;
+	if (gpa < m->hole_end && end > m->hole_start)
+		return NULL;
+	return m->base + gpa;
+}
+
+/* ---- dirty log ------------------------------------------------------------- */
+
+static const char *const mode_names[] = {
+	[VM_DIRTY_AUTO] = "auto",   [VM_DIRTY_RING] = "ring",     [VM_DIRTY_CLEAR] = "clear",
+	[VM_DIRTY_GET] = "get",     [VM_DIRTY_PLUGIN] = "plugin", [VM_DIRTY_NONE] = "none",
+};
+
+const char *vm_dirty_mode_name(enum vm_dirty_mode m)
+{
+	return (unsigned)m < sizeof(mode_names) / sizeof(mode_names[0]) ? mode_names[m] : "?";
+}
+
+int vm_dirty_mode_parse(const char *s, enum vm_dirty_mode *out)
+{
+	for (unsigned i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
+		if (strcmp(s, mode_names[i]) == 0) {
+			*out = (enum vm_dirty_mode)i;
+			return 0;
+		}
+	return -1;
+}
+
+int pfn_set_init(struct pfn_set *p, uint64_t words)
+{
+	p->bits = calloc(words, sizeof(uint64_t));
+	p->n = p->cap = 0;
+	p->pfns = NULL;
+	p->all = false;
+	return p->bits == NULL ? -1 : 0;
+}
+
+int pfn_set_add(struct pfn_set *p, uint64_t pfn)
+{
+	uint64_t bit = 1ull << (pfn % 64);
+
+	if (p->bits[pfn / 64] & bit)
+		return 0;
+	if (p->n == p->cap) {
+		uint64_t cap = p->cap ? p->cap * 2 : 256;
+		uint64_t *v = realloc(p->pfns, cap * sizeof(*v));
+		if (v == NULL)
+			return -1;
+		p->pfns = v;
+		p->cap = cap;
+	}
+	p->bits[pfn / 64] |= bit;
+	p->pfns[p->n++] = pfn;
+	return 0;
+}
+
+void pfn_set_clear(struct pfn_set *p)
+{
+	for (uint64_t i = 0; i < p->n; i++)
+		p->bits[p->pfns[i] / 64] = 0;
+	p->n = 0;
+	p->all = false;
+}
+
+void pfn_set_free(struct pfn_set *p)
+{
+	free(p->bits);
+	free(p->pfns);
+	memset(p, 0, sizeof(*p));
+}
+
+int vm_dirty_alloc(struct vm *vm, uint64_t mem_size, char *err, size_t errlen)
+{
+	uint64_t words = (mem_size / PTS_PAGE_SIZE + 63) / 64;
+
+	vm->dirty_words = words;
+	if (pfn_set_init(&vm->dirty_fresh, words) || pfn_set_init(&vm->dirty_last, words) ||
+	    pfn_set_init(&vm->dirty_since, words)) {
+		snprintf(err, errlen, "dirty log: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int vm_dirty_start(struct vm *vm)
+{
+	if (vm->dirty_logging)
+		return 0;
+	if (vm->dirty_mode == VM_DIRTY_NONE) {
+		vm->dirty_logging = true;
+		return 0;
+	}
+	return vm->backend->dirty_start(vm);
+}
+
+int vm_dirty_harvest(struct vm *vm, bool ring_full)
+{
+	uint64_t t0 = now_ns();
+	int rc;
+
+	if (vm->dirty_fresh.bits == NULL || !vm->dirty_logging) {
+		snprintf(vm->error, sizeof(vm->error), "dirty log not started");
+		return -1;
+	}
+	if (vm->dirty_mode == VM_DIRTY_NONE) {
+		vm->dirty_fresh.all = true; /* no log: any page may have been written */
+		return 0;
+	}
+	rc = vm->backend->dirty_harvest(vm, ring_full);
+	vm->dirty_harvests++;
+	vm->dirty_harvest_ns += now_ns() - t0;
+	return rc;
+}
+
+int vm_dirty_poll(struct vm *vm)
+{
+	if (vm->dirty_mode != VM_DIRTY_RING || !vm->dirty_logging)
+		return 0;
+	return vm_dirty_harvest(vm, false);
+}
+
+int vm_dirty_sync(struct vm *vm)
+{
+	struct pfn_set t;
+
+	if (vm_dirty_harvest(vm, false) != 0)
+		return -1;
+	pfn_set_clear(&vm->dirty_last);
+	t = vm->dirty_last;
+	vm->dirty_last = vm->dirty_fresh;
+	vm->dirty_fresh = t;
+	vm->dirty_since.all |= vm->dirty_last.all;
+	for (uint64_t i = 0; i < vm->dirty_last.n; i++)
+		if (pfn_set_add(&vm->dirty_since, vm->dirty_last.pfns[i]) != 0) {
+			snprintf(vm->error, sizeof(vm->error), "dirty log: out of memory");
+			return -1;
+		}
+	vm->dirty_syncs++;
+	return 0;
+}
+
+void vm_dirty_since_clear(struct vm *vm)
+{
+	pfn_set_clear(&vm->dirty_since);
+}
+
+bool vm_page_dirty(void *ctx, uint64_t gpa)
+{
+	const struct vm *vm = ctx;
+	uint64_t pfn = gpa / PTS_PAGE_SIZE;
+
+	if (vm->dirty_last.bits == NULL || vm->dirty_last.all || pfn / 64 >= vm->dirty_words)
+		return true; /* unknown: assume written */
+	return (vm->dirty_last.bits[pfn / 64] >> (pfn % 64)) & 1;
+}
+
+void vm_dirty_free(struct vm *vm)
+{
+	pfn_set_free(&vm->dirty_fresh);
+	pfn_set_free(&vm->dirty_last);
+	pfn_set_free(&vm->dirty_since);
+	vm->dirty_words = 0;
+}
