@@ -74,6 +74,14 @@ static void hypercall(enum pts_hypercall nr, const void *record)
 		outl((uint16_t)(PTS_HC_PORT_BASE + nr), (uint32_t)pa);
 }
 
+void hc_raw(enum pts_hypercall nr, uint64_t record_pa)
+{
+	if (use_doorbell)
+		doorbell_call(nr, record_pa);
+	else
+		outl((uint16_t)(PTS_HC_PORT_BASE + nr), (uint32_t)record_pa);
+}
+
 /* "doorbell=com2": say where the doorbell is, then use it for every call. */
 static bool doorbell_detect(void)
 {

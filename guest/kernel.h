@@ -98,6 +98,7 @@ __noreturn void panic_at(const char *file, int line, const char *fmt, ...) __pri
 void hc_register(struct pts_descriptor *desc); /* desc in the kernel image */
 void hc_op_done(struct pts_ring *ring);
 void hc_nop(void);
+void hc_raw(enum pts_hypercall nr, uint64_t record_pa); /* selftests: any record address */
 __noreturn void guest_exit(uint32_t status);
 
 /* ---- libc bits */

@@ -162,7 +162,7 @@ static void selftest_misbehave(void)
 		__asm__ volatile("lidt %0; int3" ::"m"(null_idt));
 	}
 	if (cmdline_is("selftest", "badhc"))
-		outl(PTS_HC_PORT_BASE + PTS_HC_EXIT, 0xfffffff8u);
+		hc_raw(PTS_HC_EXIT, 0xfffffff8u);
 	if (cmdline_is("selftest", "exit3"))
 		guest_exit(3);
 }

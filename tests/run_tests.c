@@ -3,6 +3,10 @@
  * the tests run, failed and not run (with the reasons).  A test that cannot
  * run here calls tu_skip(), which logs it to PTSHADOW_NOTRUN_LOG; Check
  * would count it as passed, this summary does not.
+ * The end-to-end suites (they boot the guest) run once per backend, kvm
+ * and qemu, with PTSHADOW_BACKEND set for the pass; a backend this machine
+ * lacks makes its pass's tests "not run".  PTSHADOW_BACKEND set by the
+ * caller runs them on that backend only.
  * `run_tests NAME...` runs only the named suites.
  */
 #include <check.h>
@@ -25,6 +29,18 @@ static const struct suite_entry suites[] = {
 #include "suites.h"
 #undef SUITE
 };
+
+/* suites that boot the guest: one pass per backend */
+static const char *const per_backend[] = { "boot", "cli", "dirty", "dump", "fuzz",
+					   "modes", "scenarios", "snapshot" };
+
+static int is_per_backend(const char *name)
+{
+	for (size_t i = 0; i < sizeof(per_backend) / sizeof(per_backend[0]); i++)
+		if (strcmp(per_backend[i], name) == 0)
+			return 1;
+	return 0;
+}
 
 static int wanted(const char *name, int argc, char **argv)
 {
@@ -64,10 +80,42 @@ static unsigned report_not_run(FILE *log)
 	return total;
 }
 
-int main(int argc, char **argv)
+/* One Check run of the wanted suites (per_backend: those, else the others). */
+static int run_pass(int argc, char **argv, int per_backend_pass, const char *backend,
+		    int *total, int *matched)
 {
 	SRunner *sr = NULL;
-	int failed, total, matched = 0;
+	int failed;
+
+	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
+		if (!wanted(suites[i].name, argc, argv) ||
+		    is_per_backend(suites[i].name) != per_backend_pass)
+			continue;
+		(*matched)++;
+		if (sr == NULL)
+			sr = srunner_create(suites[i].make());
+		else
+			srunner_add_suite(sr, suites[i].make());
+	}
+	if (sr == NULL)
+		return 0;
+	if (backend != NULL) {
+		setenv("PTSHADOW_BACKEND", backend, 1);
+		printf("---- end-to-end suites on the %s backend\n", backend);
+		fflush(stdout);
+	}
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	*total += srunner_ntests_run(sr);
+	srunner_free(sr);
+	return failed;
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const backends[] = { "kvm", "qemu" };
+	const char *only = getenv("PTSHADOW_BACKEND");
+	int failed = 0, total = 0, matched = 0;
 	char logpath[] = "/tmp/ptshadow-notrun-XXXXXX";
 	int logfd = mkstemp(logpath);
 	unsigned not_run;
@@ -78,27 +126,27 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setenv("PTSHADOW_NOTRUN_LOG", logpath, 1);
-
-	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
-		if (!wanted(suites[i].name, argc, argv))
-			continue;
-		matched++;
-		if (sr == NULL)
-			sr = srunner_create(suites[i].make());
-		else
-			srunner_add_suite(sr, suites[i].make());
+	failed += run_pass(argc, argv, 0, NULL, &total, &matched);
+	if (only != NULL && *only != '\0') {
+		char b[16];
+		snprintf(b, sizeof(b), "%s", only);
+		failed += run_pass(argc, argv, 1, b, &total, &matched);
+	} else {
+		int m = 0;
+		for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+			m = 0;
+			failed += run_pass(argc, argv, 1, backends[i], &total, &m);
+		}
+		matched += m;
 	}
-	if (sr == NULL) {
+	if (matched == 0) {
 		fprintf(stderr, "run_tests: no suite named");
 		for (int i = 1; i < argc; i++)
 			fprintf(stderr, " %s", argv[i]);
 		fprintf(stderr, "\n");
+		unlink(logpath);
 		return 2;
 	}
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	total = srunner_ntests_run(sr);
-	srunner_free(sr);
 	log = fdopen(logfd, "r");
 	not_run = report_not_run(log);
 	if (log != NULL)

@@ -21,6 +21,7 @@ void guest_opts_init(struct guest_opts *g)
 	g->cfg.pv_per_page = 8; /* pool pages fill and empty after a few entries */
 	g->cfg.console = stdout;
 	g->cfg.console_prefix = "guest: ";
+	g->backend_env = getenv("PTSHADOW_BACKEND"); /* the default of --backend */
 }
 
 int usage_error(const char *cmd, const char *fmt, ...)
@@ -112,6 +113,10 @@ int guest_opts_finish(struct guest_opts *g, const char *cmd)
 {
 	uint64_t arena_mib = (g->cfg.arena_pages * PTS_PAGE_SIZE) >> 20;
 	enum vm_dirty_mode d = g->cfg.dirty_mode;
+
+	if (!g->backend_given && g->backend_env != NULL && *g->backend_env != '\0' &&
+	    vm_backend_parse(g->backend_env, &g->cfg.backend) != 0)
+		return usage_error(cmd, "PTSHADOW_BACKEND=%s: want kvm, qemu or auto", g->backend_env);
 
 	if (g->cfg.backend == VM_BACKEND_KVM && (g->cfg.qemu_path != NULL || g->cfg.qemu_kvm))
 		return usage_error(cmd, "--qemu and --qemu-accel need --backend qemu (or auto)");

@@ -225,8 +225,8 @@ static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_co
 		return EXIT_INTERNAL;
 	}
 	vm->be = q;
-	q->ram_fd = q->cons_fd = q->db_fd = q->err_fd = -1;
-	vm->caps = VM_CAP_SNAPSHOT;
+	q->ram_fd = q->cons_fd = q->db_fd = q->err_fd = q->qmp_fd = -1;
+	vm->caps = VM_CAP_SNAPSHOT | VM_CAP_REGS;
 	rc = qemu_find_binary(cfg->qemu_path, qemu, sizeof(qemu), err, errlen);
 	if (rc != 0)
 		return rc;
@@ -236,10 +236,6 @@ static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_co
 	 * before QEMU is started; QEMU's PVH loader then puts the same bytes there */
 	if (elf_load(guest_path, &vm->mem, &img, err, errlen) < 0)
 		return EXIT_USAGE;
-	if (cfg->cmdline != NULL && strlen(cfg->cmdline) + 16 >= VM_CMDLINE_MAX) {
-		snprintf(err, errlen, "--cmdline: too long");
-		return EXIT_USAGE;
-	}
 	if (vm_dirty_alloc(vm, vm->mem.size, err, errlen) != 0)
 		return EXIT_INTERNAL;
 	rc = plugin_setup(vm, cfg, plugin, sizeof(plugin), err, errlen);
@@ -268,6 +264,9 @@ static void qemu_destroy(struct vm *vm)
 		close(q->err_fd);
 	if (q->ram_fd >= 0)
 		close(q->ram_fd);
+	if (q->qmp_fd >= 0)
+		close(q->qmp_fd);
+	free(q->qmp_buf);
 	if (q->dirty != NULL)
 		tcg_dirty_close(q->dirty);
 	if (vm->mem.base != NULL)
@@ -412,13 +411,65 @@ static enum vm_event doorbell_byte(struct vm *vm, uint8_t b)
 	return guest_error(vm, "unknown byte on COM2");
 }
 
+#define QUIET_MS 1000 /* a guest silent this long is asked whether it halted */
+
 static int ms_left(uint64_t deadline)
 {
 	uint64_t now = now_ns();
+	int ms;
 
 	if (deadline == 0)
-		return -1;
-	return now >= deadline ? 0 : (int)((deadline - now) / 1000000 + 1);
+		return QUIET_MS;
+	ms = now >= deadline ? 0 : (int)((deadline - now) / 1000000 + 1);
+	return ms < QUIET_MS ? ms : QUIET_MS;
+}
+
+/* hlt with interrupts off: nothing here will ever wake the vCPU */
+static bool halted_for_good(struct vm *vm)
+{
+	char err[256], *regs = qmp_registers(QEMU(vm), err, sizeof(err));
+	uint64_t hlt, efl;
+	bool dead;
+
+	if (regs == NULL)
+		return false;
+	dead = qmp_reg(regs, "HLT", &hlt) == 0 && hlt == 1 && qmp_reg(regs, "RFL", &efl) == 0 &&
+	       !(efl & 0x200);
+	free(regs);
+	return dead;
+}
+
+/* The same lines as the KVM backend prints, from QEMU's "info registers". */
+static void qemu_dump_regs(struct vm *vm, FILE *f)
+{
+	static const char *const names[] = { "RIP", "RSP", "RFL", "RAX", "RBX", "RCX", "RDX",
+					     "RSI", "RDI", "RBP", "R8",  "R9",  "R10", "R11",
+					     "R12", "R13", "R14", "R15", "CR0", "CR2", "CR3",
+					     "CR4", "EFER" };
+	uint64_t r[sizeof(names) / sizeof(names[0])];
+	char err[256], *regs = qmp_registers(QEMU(vm), err, sizeof(err));
+
+	if (regs == NULL) {
+		fprintf(f, "  (registers unavailable: %s)\n", err);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (qmp_reg(regs, names[i], &r[i]) != 0)
+			r[i] = 0;
+	free(regs);
+	fprintf(f, "  rip %016llx rsp %016llx rflags %016llx\n", (unsigned long long)r[0],
+		(unsigned long long)r[1], (unsigned long long)r[2]);
+	fprintf(f, "  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n", (unsigned long long)r[3],
+		(unsigned long long)r[4], (unsigned long long)r[5], (unsigned long long)r[6]);
+	fprintf(f, "  rsi %016llx rdi %016llx rbp %016llx r8  %016llx\n", (unsigned long long)r[7],
+		(unsigned long long)r[8], (unsigned long long)r[9], (unsigned long long)r[10]);
+	fprintf(f, "  r9  %016llx r10 %016llx r11 %016llx r12 %016llx\n", (unsigned long long)r[11],
+		(unsigned long long)r[12], (unsigned long long)r[13], (unsigned long long)r[14]);
+	fprintf(f, "  r13 %016llx r14 %016llx r15 %016llx\n", (unsigned long long)r[15],
+		(unsigned long long)r[16], (unsigned long long)r[17]);
+	fprintf(f, "  cr0 %016llx cr2 %016llx cr3 %016llx cr4 %016llx efer %016llx\n",
+		(unsigned long long)r[18], (unsigned long long)r[19], (unsigned long long)r[20],
+		(unsigned long long)r[21], (unsigned long long)r[22]);
 }
 
 static enum vm_event qemu_run(struct vm *vm)
@@ -443,10 +494,18 @@ static enum vm_event qemu_run(struct vm *vm)
 			snprintf(vm->error, sizeof(vm->error), "interrupted");
 			return VM_EV_INTERRUPTED;
 		}
-		if (n == 0) {
+		if (n == 0 && deadline != 0 && now_ns() >= deadline) {
 			snprintf(vm->error, sizeof(vm->error),
 				 "guest made no progress for %u s (--timeout)", vm->timeout_s);
 			return VM_EV_TIMEOUT;
+		}
+		if (n == 0) {
+			if (!q->waiting && halted_for_good(vm)) {
+				snprintf(vm->error, sizeof(vm->error),
+					 "guest halted (hlt) and nothing will wake it");
+				return VM_EV_HLT;
+			}
+			continue;
 		}
 		if (n < 0)
 			continue;
@@ -561,7 +620,7 @@ const struct vm_backend vm_backend_qemu = {
 	.run = qemu_run,
 	.destroy = qemu_destroy,
 	.cr3 = qemu_cr3,
-	.dump_regs = NULL,
+	.dump_regs = qemu_dump_regs,
 	.dirty_start = qemu_dirty_start,
 	.dirty_harvest = qemu_dirty_harvest,
 	.snap_stop = qemu_snap_stop,

@@ -3,7 +3,8 @@
  *
  * QEMU gets guest RAM as a memfd we made (fd 3, `memory-backend-file` on
  * /proc/self/fd/3, share=on), COM1 and COM2 as socketpairs (fds 4 and 5),
- * optionally the plugin's region (fd 6), and its stderr on a pipe.  It runs
+ * optionally the plugin's region (fd 6), its QMP monitor as a socketpair
+ * (fd 7), and its stderr on a pipe.  It runs
  * in its own process group (a ^C reaches ptshadow, which ends it) with
  * PR_SET_PDEATHSIG so that even a `kill -9` of ptshadow takes it down.
  * Nothing is left on disk: no RAM file, no socket path.
@@ -28,6 +29,7 @@
 #define FD_CONS 4
 #define FD_DB 5
 #define FD_PLUGIN 6
+#define FD_QMP 7
 
 int qemu_find_binary(const char *want, char *path, size_t len, char *err, size_t errlen)
 {
@@ -114,6 +116,10 @@ static void build_argv(struct argv_buf *a, const char *qemu, const char *guest,
 	arg(a, "socket,id=con,fd=%d", FD_CONS);
 	arg(a, "-chardev");
 	arg(a, "socket,id=db,fd=%d", FD_DB);
+	arg(a, "-chardev");
+	arg(a, "socket,id=qmp,fd=%d", FD_QMP);
+	arg(a, "-mon");
+	arg(a, "chardev=qmp,mode=control");
 	arg(a, "-serial");
 	arg(a, "chardev:con");
 	arg(a, "-serial");
@@ -131,7 +137,8 @@ static void build_argv(struct argv_buf *a, const char *qemu, const char *guest,
 }
 
 static __attribute__((noreturn)) void child(const struct argv_buf *a, pid_t parent, int ram_fd,
-					    int cons_fd, int db_fd, int plugin_fd, int err_fd)
+					    int cons_fd, int db_fd, int plugin_fd, int qmp_fd,
+					    int err_fd)
 {
 	sigset_t none;
 	int null = open("/dev/null", O_RDWR);
@@ -147,9 +154,11 @@ static __attribute__((noreturn)) void child(const struct argv_buf *a, pid_t pare
 	ram_fd = fcntl(ram_fd, F_DUPFD_CLOEXEC, 10);
 	cons_fd = fcntl(cons_fd, F_DUPFD_CLOEXEC, 10);
 	db_fd = fcntl(db_fd, F_DUPFD_CLOEXEC, 10);
+	qmp_fd = fcntl(qmp_fd, F_DUPFD_CLOEXEC, 10);
 	if (plugin_fd >= 0)
 		plugin_fd = fcntl(plugin_fd, F_DUPFD_CLOEXEC, 10);
-	if (null < 0 || ram_fd < 0 || cons_fd < 0 || db_fd < 0 || dup2(null, 0) < 0 ||
+	if (null < 0 || ram_fd < 0 || cons_fd < 0 || db_fd < 0 || qmp_fd < 0 ||
+	    dup2(qmp_fd, FD_QMP) < 0 || dup2(null, 0) < 0 ||
 	    dup2(null, 1) < 0 || dup2(err_fd, 2) < 0 || dup2(ram_fd, FD_RAM) < 0 ||
 	    dup2(cons_fd, FD_CONS) < 0 || dup2(db_fd, FD_DB) < 0 ||
 	    (plugin_fd >= 0 && dup2(plugin_fd, FD_PLUGIN) < 0))
@@ -163,7 +172,7 @@ int qemu_launch(struct vm *vm, const char *qemu, const char *guest_path,
 		const struct vm_config *cfg, const char *plugin, char *err, size_t errlen)
 {
 	struct qemu_vm *q = QEMU(vm);
-	int cons[2], db[2], errp[2];
+	int cons[2], db[2], qmp[2], errp[2];
 	struct argv_buf *a = calloc(1, sizeof(*a));
 	pid_t parent = getpid();
 
@@ -174,6 +183,7 @@ int qemu_launch(struct vm *vm, const char *qemu, const char *guest_path,
 	build_argv(a, qemu, guest_path, cfg, plugin);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cons) < 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, db) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0 ||
 	    pipe2(errp, O_CLOEXEC) < 0) {
 		snprintf(err, errlen, "QEMU's sockets: %s", strerror(errno));
 		free(a);
@@ -187,18 +197,21 @@ int qemu_launch(struct vm *vm, const char *qemu, const char *guest_path,
 	}
 	if (q->pid == 0)
 		child(a, parent, q->ram_fd, cons[1], db[1],
-		      q->dirty != NULL ? tcg_dirty_fd(q->dirty) : -1, errp[1]);
+		      q->dirty != NULL ? tcg_dirty_fd(q->dirty) : -1, qmp[1], errp[1]);
 	free(a);
 	setpgid(q->pid, q->pid); /* whichever of us runs first */
 	close(cons[1]);
 	close(db[1]);
+	close(qmp[1]);
 	close(errp[1]);
+	q->qmp_fd = qmp[0];
 	q->cons_fd = cons[0];
 	q->db_fd = db[0];
 	q->err_fd = errp[0];
 	fcntl(q->cons_fd, F_SETFL, O_NONBLOCK);
 	fcntl(q->db_fd, F_SETFL, O_NONBLOCK);
 	fcntl(q->err_fd, F_SETFL, O_NONBLOCK);
+	fcntl(q->qmp_fd, F_SETFL, O_NONBLOCK);
 	return 0;
 }
 

@@ -38,6 +38,12 @@ struct qemu_vm {
 	uint64_t parked_seq;
 	bool snap_ready;      /* a snapshot was taken at the registration */
 
+	/* QMP, QEMU's control monitor (qmp.c) */
+	int qmp_fd;
+	char *qmp_buf;
+	size_t qmp_len;
+	bool qmp_ready;
+
 	struct tcg_dirty *dirty; /* the ptsdirty plugin's log (NULL: none) */
 	bool plugin_refused;
 };
@@ -53,5 +59,10 @@ int qemu_launch(struct vm *vm, const char *qemu, const char *guest_path,
 		const struct vm_config *cfg, const char *plugin, char *err, size_t errlen);
 /* reap QEMU (killing it after a grace period); its wait status */
 int qemu_reap(struct qemu_vm *q, bool kill_now);
+
+/* qmp.c */
+int qmp_connect(struct qemu_vm *q, char *err, size_t errlen);
+char *qmp_registers(struct qemu_vm *q, char *err, size_t errlen);
+int qmp_reg(const char *regs, const char *name, uint64_t *v);
 
 #endif /* PTSHADOW_QEMU_VM_H */

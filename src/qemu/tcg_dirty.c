@@ -90,7 +90,7 @@ static void write_header(struct tcg_dirty *d, const struct ptsdirty_layout *l)
 }
 
 int tcg_dirty_open(struct tcg_dirty **out, uint64_t gpa_pages, uint64_t list_cap, char *err,
-		   size_t errlen)
+                   size_t errlen)
 {
 	struct ptsdirty_layout l;
 	struct tcg_dirty *d;
@@ -98,10 +98,10 @@ int tcg_dirty_open(struct tcg_dirty **out, uint64_t gpa_pages, uint64_t list_cap
 	*out = NULL;
 	if (ptsdirty_layout(gpa_pages, list_cap, PTSDIRTY_VPAGE_SLOTS, &l) != 0) {
 		snprintf(err, errlen,
-			 "tcg dirty log: %llu guest pages, %llu list entries: out of range "
-			 "(at most %llu and %llu)",
-			 (unsigned long long)gpa_pages, (unsigned long long)list_cap,
-			 PTSDIRTY_MAX_GPA_PAGES, PTSDIRTY_MAX_LIST_CAP);
+		         "tcg dirty log: %llu guest pages, %llu list entries: out of range "
+		         "(at most %llu and %llu)",
+		         (unsigned long long)gpa_pages, (unsigned long long)list_cap,
+		         PTSDIRTY_MAX_GPA_PAGES, PTSDIRTY_MAX_LIST_CAP);
 		return -1;
 	}
 	d = calloc(1, sizeof(*d));
@@ -165,8 +165,8 @@ void tcg_dirty_enable_vpages(struct tcg_dirty *d, bool on)
  * growing): the caller then resets it whole and reports everything lost.
  */
 static bool drain(struct tcg_dirty *d, const struct log_view *v,
-		  uint64_t (*take)(struct tcg_dirty *d, uint64_t i, const struct sink *s),
-		  const struct sink *s, uint64_t *handed)
+                  uint64_t (*take)(struct tcg_dirty *d, uint64_t i, const struct sink *s),
+                  const struct sink *s, uint64_t *handed)
 {
 	uint64_t done = 0;
 
@@ -178,7 +178,7 @@ static bool drain(struct tcg_dirty *d, const struct log_view *v,
 			*handed += take(d, i, s);
 		done = seen;
 		if (__atomic_compare_exchange_n(v->n, &seen, 0, false, __ATOMIC_ACQ_REL,
-						__ATOMIC_ACQUIRE))
+		                                __ATOMIC_ACQUIRE))
 			return true;
 	}
 	return false;
@@ -199,10 +199,10 @@ static uint64_t take_pfn(struct tcg_dirty *d, uint64_t i, const struct sink *s)
 }
 
 int tcg_dirty_harvest(struct tcg_dirty *d, void (*add)(void *ctx, uint64_t pfn), void *ctx,
-		      bool *lost)
+                      bool *lost)
 {
-	struct log_view v = { &d->shm->n, &d->shm->overflow, d->list_cap };
-	struct sink s = { .add_pfn = add, .ctx = ctx };
+	struct log_view v = {&d->shm->n, &d->shm->overflow, d->list_cap};
+	struct sink s = {.add_pfn = add, .ctx = ctx};
 	uint64_t handed = 0;
 	bool ok = drain(d, &v, take_pfn, &s, &handed);
 
@@ -229,11 +229,11 @@ static uint64_t take_vpage(struct tcg_dirty *d, uint64_t i, const struct sink *s
 }
 
 int tcg_dirty_harvest_vpages(struct tcg_dirty *d,
-			     void (*add_vpage)(void *ctx, uint64_t va, bool is_store), void *ctx,
-			     bool *lost)
+                             void (*add_vpage)(void *ctx, uint64_t va, bool is_store), void *ctx,
+                             bool *lost)
 {
-	struct log_view v = { &d->shm->vpage_n, &d->shm->vpage_overflow, d->vpage_cap };
-	struct sink s = { .add_vpage = add_vpage, .ctx = ctx };
+	struct log_view v = {&d->shm->vpage_n, &d->shm->vpage_overflow, d->vpage_cap};
+	struct sink s = {.add_vpage = add_vpage, .ctx = ctx};
 	uint64_t handed = 0;
 	bool ok = drain(d, &v, take_vpage, &s, &handed);
 

@@ -20,7 +20,7 @@ struct tcg_dirty;
 /* A memfd holding header + bitmap (gpa_pages bits) + pfn list (list_cap entries)
  * + the vpage table; mapped; logging off.  The fd has FD_CLOEXEC cleared. */
 int tcg_dirty_open(struct tcg_dirty **out, uint64_t gpa_pages, uint64_t list_cap, char *err,
-		   size_t errlen);
+                   size_t errlen);
 int tcg_dirty_fd(const struct tcg_dirty *d);
 /* The plugin accepted the region inside qemu_plugin_install(). */
 bool tcg_dirty_plugin_alive(const struct tcg_dirty *d);
@@ -36,12 +36,12 @@ void tcg_dirty_enable_vpages(struct tcg_dirty *d, bool on);
  * any time (an entry racing with the harvest comes out now or next time).
  * Returns the number of pfns handed over. */
 int tcg_dirty_harvest(struct tcg_dirty *d, void (*add)(void *ctx, uint64_t pfn), void *ctx,
-		      bool *lost);
+                      bool *lost);
 /* The same for the virtual pages accessed (page-aligned va; is_store when any
  * access to it was a store).  *lost: the table overflowed, re-walk everything. */
 int tcg_dirty_harvest_vpages(struct tcg_dirty *d,
-			     void (*add_vpage)(void *ctx, uint64_t va, bool is_store), void *ctx,
-			     bool *lost);
+                             void (*add_vpage)(void *ctx, uint64_t va, bool is_store), void *ctx,
+                             bool *lost);
 
 /* Counters the plugin keeps, for measurements and diagnostics. */
 struct tcg_dirty_stats {

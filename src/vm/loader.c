@@ -121,6 +121,10 @@ static int check_segments(struct load_ctx *c, Elf *elf, size_t nph, const struct
 					 i, (unsigned long long)ph.p_paddr,
 					 (unsigned long long)(ph.p_paddr + ph.p_memsz),
 					 (unsigned long long)VM_LOW_RESERVED, (unsigned long long)m->size);
+		if (ph.p_paddr < m->hole_end && end > m->hole_start)
+			return load_fail(c, "segment %zu [%#llx, %#llx) falls in the memory hole [%#llx, %#llx)",
+					 i, (unsigned long long)ph.p_paddr, (unsigned long long)end,
+					 (unsigned long long)m->hole_start, (unsigned long long)m->hole_end);
 		for (size_t j = 0; j < i; j++) {
 			if (gelf_getphdr(elf, (int)j, &other) == NULL || other.p_type != PT_LOAD ||
 			    other.p_memsz == 0)
@@ -192,7 +196,8 @@ int elf_load(const char *path, struct guest_mem *m, struct elf_image *img, char 
 	}
 	if (check_segments(&c, elf, nph, m, img) < 0)
 		goto out;
-	copy_segments(&c, elf, nph, m);
+	if (m->base != NULL) /* NULL: only check the image */
+		copy_segments(&c, elf, nph, m);
 	rc = 0;
 	goto out;
 fail_msg:

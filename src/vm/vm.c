@@ -54,8 +54,14 @@ int vm_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg
 	      size_t errlen)
 {
 	enum vm_backend_kind kind = vm_backend_resolve(cfg->backend);
+	/* the image must fit below the lowest memory hole any backend has */
+	uint64_t mem = (uint64_t)cfg->mem_mib << 20;
+	struct guest_mem probe = { .base = NULL, .size = mem < (3ull << 30) ? mem : 3ull << 30 };
+	struct elf_image img;
 
 	memset(vm, 0, sizeof(*vm));
+	if (elf_load(guest_path, &probe, &img, err, errlen) != 0)
+		return EXIT_USAGE; /* before any VM or process exists */
 	vm->kind = kind;
 	vm->accel_kvm = kind == VM_BACKEND_QEMU && cfg->qemu_kvm;
 	vm->backend = kind == VM_BACKEND_KVM ? &vm_backend_kvm : &vm_backend_qemu;

@@ -60,6 +60,8 @@ struct elf_image {
 	unsigned nsegments;
 };
 
+/* Check the image against m and copy its segments in; with m->base NULL,
+ * only check it (every backend does, before it starts anything). */
 int elf_load(const char *path, struct guest_mem *m, struct elf_image *img, char *err, size_t errlen);
 int pvh_setup(struct guest_mem *m, const char *cmdline, uint64_t *start_info_gpa, char *err,
 	      size_t errlen);

@@ -24,12 +24,9 @@ static void teardown(void)
 	tu_proc_free(&p);
 }
 
-static bool need_kvm(const char *test)
+static bool need_backend(const char *test)
 {
-	if (tu_have_kvm())
-		return true;
-	tu_skip(test, "no /dev/kvm");
-	return false;
+	return tu_need_backend(test);
 }
 
 /* ptshadow run [extra args...] GUEST */
@@ -51,7 +48,7 @@ static bool need_kvm(const char *test)
 
 START_TEST(boots_clean)
 {
-	if (!need_kvm("boots_clean"))
+	if (!need_backend("boots_clean"))
 		return;
 	RUN("--timeout", "30");
 	ASSERT_EXIT(0);
@@ -65,7 +62,7 @@ END_TEST
 /* --mem reaches the guest through the PVH memory map, --cmdline through start_info. */
 START_TEST(mem_and_cmdline_reach_guest)
 {
-	if (!need_kvm("mem_and_cmdline_reach_guest"))
+	if (!need_backend("mem_and_cmdline_reach_guest"))
 		return;
 	RUN("--mem", "32", "--arena", "64", "--cmdline", "hello=world");
 	ASSERT_EXIT(0);
@@ -80,7 +77,7 @@ START_TEST(console_file)
 	const char *cons = tu_path("console.txt");
 	char *text;
 
-	if (!need_kvm("console_file"))
+	if (!need_backend("console_file"))
 		return;
 	RUN("--mem", "16", "--arena", "16", "--console", (char *)cons); /* small: boots faster */
 	ASSERT_EXIT(0);
@@ -94,7 +91,7 @@ END_TEST
 
 START_TEST(guest_panic)
 {
-	if (!need_kvm("guest_panic"))
+	if (!need_backend("guest_panic"))
 		return;
 	RUN("--cmdline", "selftest=panic");
 	ASSERT_EXIT(1);
@@ -106,7 +103,7 @@ END_TEST
 
 START_TEST(guest_page_fault)
 {
-	if (!need_kvm("guest_page_fault"))
+	if (!need_backend("guest_page_fault"))
 		return;
 	RUN("--cmdline", "selftest=fault");
 	ASSERT_EXIT(1);
@@ -117,7 +114,7 @@ END_TEST
 
 START_TEST(guest_hang)
 {
-	if (!need_kvm("guest_hang"))
+	if (!need_backend("guest_hang"))
 		return;
 	RUN("--timeout", "1", "--cmdline", "selftest=hang");
 	ASSERT_EXIT(1);
@@ -131,7 +128,7 @@ END_TEST
  * run of hypercalls) must be stopped too, not only one spinning inside KVM_RUN. */
 START_TEST(guest_hang_with_exits)
 {
-	if (!need_kvm("guest_hang_with_exits"))
+	if (!need_backend("guest_hang_with_exits"))
 		return;
 	RUN("--timeout", "1", "--cmdline", "hcbench=100000000000");
 	ASSERT_EXIT(1);
@@ -146,7 +143,7 @@ START_TEST(interrupted_by_sigint)
 	char *const argv[] = { (char *)tu_bin(), "run", "--timeout", "0", "--cmdline",
 			       "selftest=hang", (char *)tu_guest(), NULL };
 
-	if (!need_kvm("interrupted_by_sigint"))
+	if (!need_backend("interrupted_by_sigint"))
 		return;
 	tu_run_signal(&p, CHILD_TIMEOUT, 0.5, SIGINT, argv);
 	ck_assert_msg(!p.timed_out, "SIGINT did not stop ptshadow");
@@ -159,7 +156,7 @@ END_TEST
 
 START_TEST(guest_halt)
 {
-	if (!need_kvm("guest_halt"))
+	if (!need_backend("guest_halt"))
 		return;
 	RUN("--cmdline", "selftest=halt");
 	ASSERT_EXIT(1);
@@ -170,7 +167,7 @@ END_TEST
 
 START_TEST(guest_triple_fault)
 {
-	if (!need_kvm("guest_triple_fault"))
+	if (!need_backend("guest_triple_fault"))
 		return;
 	RUN("--cmdline", "selftest=triple");
 	ASSERT_EXIT(1);
@@ -181,7 +178,7 @@ END_TEST
 
 START_TEST(guest_bad_hypercall)
 {
-	if (!need_kvm("guest_bad_hypercall"))
+	if (!need_backend("guest_bad_hypercall"))
 		return;
 	RUN("--cmdline", "selftest=badhc");
 	ASSERT_EXIT(1);
@@ -192,7 +189,7 @@ END_TEST
 
 START_TEST(guest_exit_status)
 {
-	if (!need_kvm("guest_exit_status"))
+	if (!need_backend("guest_exit_status"))
 		return;
 	RUN("--cmdline", "selftest=exit3");
 	ASSERT_EXIT(1);

@@ -139,10 +139,8 @@ START_TEST(backends_name_the_same_pages)
 {
 	static struct trace ring, clear, get;
 
-	if (!tu_have_kvm()) {
-		tu_skip("backends_name_the_same_pages", "no /dev/kvm");
+	if (!tu_need_backend("backends_name_the_same_pages"))
 		return;
-	}
 	run_trace(VM_DIRTY_RING, 0, &ring);
 	run_trace(VM_DIRTY_CLEAR, 0, &clear);
 	run_trace(VM_DIRTY_GET, 0, &get);
@@ -164,10 +162,8 @@ START_TEST(small_ring_overflows_and_recovers)
 	static struct trace small, clear;
 	size_t lost = 0;
 
-	if (!tu_have_kvm()) {
-		tu_skip("small_ring_overflows_and_recovers", "no /dev/kvm");
+	if (!tu_need_backend("small_ring_overflows_and_recovers"))
 		return;
-	}
 	run_trace(VM_DIRTY_RING, 8192, &small);
 	run_trace(VM_DIRTY_CLEAR, 0, &clear);
 	ck_assert_uint_gt(small.overflows, 0);
@@ -230,10 +226,8 @@ START_TEST(ring_overflow_in_batch_recovers)
 {
 	static struct batch_trace ring, clear;
 
-	if (!tu_have_kvm()) {
-		tu_skip("ring_overflow_in_batch_recovers", "no /dev/kvm");
+	if (!tu_need_backend("ring_overflow_in_batch_recovers"))
 		return;
-	}
 	batch_pages(VM_DIRTY_RING, 65536, &ring);
 	batch_pages(VM_DIRTY_CLEAR, 0, &clear);
 	ck_assert_uint_gt(ring.full_exits + ring.overflows, 0);
@@ -257,10 +251,8 @@ START_TEST(findings_agree_across_backends)
 	struct finding f[4];
 	char err[512];
 
-	if (!tu_have_kvm()) {
-		tu_skip("findings_agree_across_backends", "no /dev/kvm");
+	if (!tu_need_backend("findings_agree_across_backends"))
 		return;
-	}
 	ck_assert_msg(access(mutant, R_OK) == 0, "%s missing: make mutants", mutant);
 	for (int k = 0; k < 4; k++) {
 		struct session_config cfg;

@@ -27,10 +27,8 @@ static const char script[] = "create a\n"
 
 START_TEST(test_dump_user_pmap)
 {
-	if (!tu_have_kvm()) {
-		tu_skip("test_dump_user_pmap", "no /dev/kvm");
+	if (!tu_need_backend("test_dump_user_pmap"))
 		return;
-	}
 	dump(script, "a");
 	ck_assert_msg(p.status == 0, "exit %d\n%s", p.status, p.err);
 	ck_assert_uint_eq(tu_count_lines(p.out), 2);
@@ -46,10 +44,8 @@ END_TEST
 
 START_TEST(test_dump_kernel_pmap)
 {
-	if (!tu_have_kvm()) {
-		tu_skip("test_dump_kernel_pmap", "no /dev/kvm");
+	if (!tu_need_backend("test_dump_kernel_pmap"))
 		return;
-	}
 	dump(script, "kernel");
 	ck_assert_msg(p.status == 0, "exit %d\n%s", p.status, p.err);
 	ck_assert_msg(tu_has_line_starting(p.out, "ffff800000000000-") && strstr(p.out, " PS G NX (2M)\n") != NULL,

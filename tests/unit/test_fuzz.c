@@ -195,10 +195,8 @@ START_TEST(campaign_finds_minimises_replays)
 	char *min1 = NULL, *min2 = NULL;
 	struct tu_proc p;
 
-	if (!tu_have_kvm()) {
-		tu_skip("campaign_finds_minimises_replays", "no /dev/kvm");
+	if (!tu_need_backend("campaign_finds_minimises_replays"))
 		return;
-	}
 	ck_assert_msg(access(mutant, R_OK) == 0, "%s missing: make mutants", mutant);
 	snprintf(out1, sizeof(out1), "%s/a", tu_dir);
 	snprintf(out2, sizeof(out2), "%s/b", tu_dir);
@@ -250,10 +248,8 @@ START_TEST(sigterm_leaves_complete_output)
 	pid_t pid;
 	int st;
 
-	if (!tu_have_kvm()) {
-		tu_skip("sigterm_leaves_complete_output", "no /dev/kvm");
+	if (!tu_need_backend("sigterm_leaves_complete_output"))
 		return;
-	}
 	snprintf(out, sizeof(out), "%s/sig", tu_dir);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
@@ -312,10 +308,8 @@ START_TEST(fuzz_finds_every_mutant)
 	struct tu_proc p;
 	unsigned ops = 0;
 
-	if (!tu_have_kvm()) {
-		tu_skip("fuzz_finds_every_mutant", "no /dev/kvm");
+	if (!tu_need_backend("fuzz_finds_every_mutant"))
 		return;
-	}
 	snprintf(elf, sizeof(elf), "build/mutants/%s.elf", name);
 	snprintf(out, sizeof(out), "%s/%s", tu_dir, name);
 	ck_assert_msg(access(elf, R_OK) == 0, "%s missing: make mutants", elf);
@@ -345,10 +339,8 @@ START_TEST(real_guest_100k_clean)
 	char out[600], path[700];
 	struct tu_proc p;
 
-	if (!tu_have_kvm()) {
-		tu_skip("real_guest_100k_clean", "no /dev/kvm");
+	if (!tu_need_backend("real_guest_100k_clean"))
 		return;
-	}
 	snprintf(out, sizeof(out), "%s/clean", tu_dir);
 	char *argv[] = { (char *)tu_bin(), "fuzz", "--seed", "2", "--ops", "100000", "--quiet", "--out",
 			 out, (char *)tu_guest(), NULL };

@@ -45,10 +45,8 @@ static void run_mode(struct tu_proc *p, const char *elf, const char *ops, int mo
 START_TEST(scenario_clean_in_both_modes)
 {
 	const char *path = scenarios.gl_pathv[_i];
-	if (!tu_have_kvm()) {
-		tu_skip("scenario_clean_in_both_modes", "no /dev/kvm");
+	if (!tu_need_backend("scenario_clean_in_both_modes"))
 		return;
-	}
 	for (int mode = 0; mode < 2; mode++) {
 		struct tu_proc p;
 		run_mode(&p, tu_guest(), path, mode);
@@ -120,10 +118,8 @@ static void compare_modes(const char *name, const char *ops, bool must_find)
 START_TEST(mutant_same_in_both_modes)
 {
 	char ops[256];
-	if (!tu_have_kvm()) {
-		tu_skip("mutant_same_in_both_modes", "no /dev/kvm");
+	if (!tu_need_backend("mutant_same_in_both_modes"))
 		return;
-	}
 	snprintf(ops, sizeof(ops), "tests/mutants/%s.ops", mutants[_i]);
 	compare_modes(mutants[_i], ops, true);
 	compare_modes(mutants[_i], "tests/modes/mix.ops", false);

@@ -43,10 +43,8 @@ START_TEST(scenario_runs_clean)
 	char out[600];
 	const char *path = scenarios.gl_pathv[_i];
 
-	if (!tu_have_kvm()) {
-		tu_skip("scenario_runs_clean", "no /dev/kvm");
+	if (!tu_need_backend("scenario_runs_clean"))
 		return;
-	}
 	snprintf(out, sizeof(out), "%s/out", tu_dir);
 	char *argv[] = { (char *)tu_bin(), "run", "--ops", (char *)path, "--out", out,
 			 (char *)tu_guest(), NULL };
@@ -62,10 +60,8 @@ START_TEST(mutant_is_reported)
 	char elf[256], ops[256], out[600], needle[32];
 	struct tu_proc p;
 
-	if (!tu_have_kvm()) {
-		tu_skip("mutant_is_reported", "no /dev/kvm");
+	if (!tu_need_backend("mutant_is_reported"))
 		return;
-	}
 	snprintf(elf, sizeof(elf), "build/mutants/%s.elf", m->name);
 	snprintf(ops, sizeof(ops), "tests/mutants/%s.ops", m->name);
 	snprintf(out, sizeof(out), "%s/out", tu_dir);

@@ -63,10 +63,8 @@ START_TEST(reset_equals_fresh_boot)
 	struct finding f;
 	char err[512];
 
-	if (!tu_have_kvm()) {
-		tu_skip("reset_equals_fresh_boot", "no /dev/kvm");
+	if (!tu_need_backend("reset_equals_fresh_boot"))
 		return;
-	}
 	config(&cfg, tu_guest());
 	runner_init(&fresh, &cfg);
 	ck_assert_int_eq(runner_run(&fresh, a, false, &f, NULL, NULL, err, sizeof(err)), RUN_CLEAN);
@@ -100,10 +98,8 @@ START_TEST(reset_keeps_findings)
 	struct finding f1, f2;
 	char err[512];
 
-	if (!tu_have_kvm()) {
-		tu_skip("reset_keeps_findings", "no /dev/kvm");
+	if (!tu_need_backend("reset_keeps_findings"))
 		return;
-	}
 	ck_assert_msg(access(mutant, R_OK) == 0, "%s missing: make mutants", mutant);
 	config(&cfg, mutant);
 	ck_assert_int_eq(run_script(&cfg, a, false, &f1, NULL, NULL, err, sizeof(err)), RUN_FINDING);

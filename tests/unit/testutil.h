@@ -46,6 +46,30 @@ static inline bool tu_have_kvm(void)
 	return access("/dev/kvm", R_OK | W_OK) == 0;
 }
 
+/* qemu-system-x86_64 on PATH */
+static inline bool tu_have_qemu(void)
+{
+	const char *env = getenv("PATH");
+	char dirs[4096], path[4200], *save = NULL;
+
+	snprintf(dirs, sizeof(dirs), "%s", env != NULL ? env : "/usr/bin:/bin");
+	for (char *d = strtok_r(dirs, ":", &save); d != NULL; d = strtok_r(NULL, ":", &save)) {
+		snprintf(path, sizeof(path), "%s/qemu-system-x86_64", d);
+		if (access(path, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The backend this pass of run_tests runs end-to-end tests on: "kvm" or
+ * "qemu" (PTSHADOW_BACKEND, which ptshadow itself also takes as the default
+ * of --backend), or "auto" when run_tests was not asked for one. */
+static inline const char *tu_backend(void)
+{
+	const char *b = getenv("PTSHADOW_BACKEND");
+	return b != NULL && *b != '\0' ? b : "auto";
+}
+
 /* A test that cannot run here says so and returns.  Check has no "skipped",
  * so the line also goes to the file run_tests names in PTSHADOW_NOTRUN_LOG:
  * run_tests counts those tests as not run, never as passed. */
@@ -61,6 +85,27 @@ static inline void tu_skip(const char *test, const char *why)
 			close(fd);
 		}
 	}
+}
+
+/* The backend of this pass can run here: true, or the test is logged as not
+ * run (with the backend in its name) and the caller returns.  A backend
+ * named in PTSHADOW_REQUIRE_BACKENDS (CI sets it) must be there: its absence
+ * fails the test instead. */
+static inline bool tu_need_backend(const char *test)
+{
+	const char *b = tu_backend(), *req = getenv("PTSHADOW_REQUIRE_BACKENDS");
+	bool kvm = strcmp(b, "kvm") == 0 || (strcmp(b, "auto") == 0 && tu_have_kvm());
+	bool ok = kvm ? tu_have_kvm() : tu_have_qemu();
+	char name[256];
+
+	if (ok)
+		return true;
+	ck_assert_msg(req == NULL || strstr(req, kvm ? "kvm" : "qemu") == NULL,
+		      "%s [%s]: should have run (PTSHADOW_REQUIRE_BACKENDS=%s), but %s", test, b, req,
+		      kvm ? "/dev/kvm is missing" : "qemu-system-x86_64 is not on PATH");
+	snprintf(name, sizeof(name), "%s [%s]", test, b);
+	tu_skip(name, kvm ? "no /dev/kvm" : "qemu-system-x86_64 is not installed");
+	return false;
 }
 
 /* ---- temp directories --------------------------------------------------- */

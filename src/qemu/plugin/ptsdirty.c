@@ -51,9 +51,12 @@ static inline uint32_t log_mask(void)
 
 static void log_pfn(uint64_t pfn)
 {
-	uint64_t *word = &bitmap[pfn / 64], bit = 1ull << (pfn % 64), n;
+	uint64_t *word, bit = 1ull << (pfn % 64), n;
 
-	if (pfn >= gpa_pages || (__atomic_load_n(word, RELAXED) & bit) != 0)
+	if (pfn >= gpa_pages)
+		return;
+	word = &bitmap[pfn / 64];
+	if (__atomic_load_n(word, RELAXED) & bit)
 		return;
 	n = __atomic_load_n(&shm->n, RELAXED);
 	if (n >= list_cap) {
@@ -116,12 +119,12 @@ static void note_vpage(uint64_t va, uint64_t store)
 			return;
 		}
 		if ((e & PTSDIRTY_VP_MASK) == page) {
-			/* a cmpxchg, not a store: a harvest may have emptied the slot */
+			/* a cmpxchg, not a store: a harvest may have emptied the slot;
+			 * if it did, look at the same slot again (on the probe budget) */
 			if ((e & store) == store ||
 			    __atomic_compare_exchange_n(&vpage_table[slot], &e, e | store, false,
-							RELAXED, RELAXED))
+			                                RELAXED, RELAXED))
 				return;
-			probe--; /* look at the same slot again */
 			continue;
 		}
 		slot = (slot + 1) & (vpage_slots - 1);
@@ -166,7 +169,7 @@ static void log_load(qemu_plugin_meminfo_t info, uint64_t vaddr, uint32_t log)
  * fires on every inline load and a QEMU_PLUGIN_MEM_R one fires on stores only.
  */
 static void on_access(UNUSED unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr,
-		      UNUSED void *udata)
+                      UNUSED void *udata)
 {
 	uint32_t log = log_mask();
 
@@ -196,10 +199,10 @@ static void instrument_fetches(struct qemu_plugin_tb *tb, size_t n)
 	uint64_t end = qemu_plugin_insn_vaddr(last) + qemu_plugin_insn_size(last) - 1;
 
 	qemu_plugin_register_vcpu_tb_exec_cb(tb, on_fetch, QEMU_PLUGIN_CB_NO_REGS,
-					     (void *)(uintptr_t)first_page);
+	                                     (void *)(uintptr_t)first_page);
 	if ((end & PTSDIRTY_VP_MASK) != first_page)
 		qemu_plugin_register_vcpu_tb_exec_cb(tb, on_fetch, QEMU_PLUGIN_CB_NO_REGS,
-						     (void *)(uintptr_t)(end & PTSDIRTY_VP_MASK));
+		                                     (void *)(uintptr_t)(end & PTSDIRTY_VP_MASK));
 }
 
 static void on_translate(UNUSED qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
@@ -209,7 +212,7 @@ static void on_translate(UNUSED qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 
 	for (size_t i = 0; i < n; i++)
 		qemu_plugin_register_vcpu_mem_cb(qemu_plugin_tb_get_insn(tb, i), on_access,
-						 QEMU_PLUGIN_CB_NO_REGS, rw, NULL);
+		                                 QEMU_PLUGIN_CB_NO_REGS, rw, NULL);
 	if (vpages_on && n > 0)
 		instrument_fetches(tb, n);
 }
@@ -270,15 +273,22 @@ static int check_header(const struct ptsdirty_shm *h, uint64_t file_bytes)
 static int map_region(int fd)
 {
 	struct stat st;
+	char why[128];
 	void *p;
 
-	if (fstat(fd, &st) != 0)
-		return refuse("fd: %s", strerror(errno));
-	if ((uint64_t)st.st_size < sizeof(struct ptsdirty_shm))
-		return refuse("%s", "fd: too small to hold a ptsdirty region");
+	if (fstat(fd, &st) != 0) {
+		snprintf(why, sizeof(why), "fd=%d: %s", fd, strerror(errno));
+		return refuse("%s", why);
+	}
+	if ((uint64_t)st.st_size < sizeof(struct ptsdirty_shm)) {
+		snprintf(why, sizeof(why), "fd=%d: too small to hold a ptsdirty region", fd);
+		return refuse("%s", why);
+	}
 	p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
-		return refuse("fd: mmap: %s", strerror(errno));
+	if (p == MAP_FAILED) {
+		snprintf(why, sizeof(why), "fd=%d: mmap: %s", fd, strerror(errno));
+		return refuse("%s", why);
+	}
 	if (check_header(p, (uint64_t)st.st_size) != 0) {
 		munmap(p, (size_t)st.st_size);
 		return 1;
@@ -305,7 +315,7 @@ static void adopt_region(void)
 }
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc,
-					   char **argv)
+                                           char **argv)
 {
 	int fd;
 

@@ -97,7 +97,7 @@ static inline uint64_t ptsdirty_align64(uint64_t x)
 
 /* The offsets for these sizes; -1 when a size is out of range. */
 static inline int ptsdirty_layout(uint64_t gpa_pages, uint64_t list_cap, uint64_t vpage_slots,
-				  struct ptsdirty_layout *l)
+                                  struct ptsdirty_layout *l)
 {
 	if (gpa_pages == 0 || gpa_pages > PTSDIRTY_MAX_GPA_PAGES || list_cap == 0 ||
 	    list_cap > PTSDIRTY_MAX_LIST_CAP || vpage_slots < 2 || vpage_slots > (1u << 24) ||
