@@ -10,6 +10,7 @@
 #define DB_PARKED 48
 #define DB_RESUME 56
 #define DB_PARK_CR3 64
+#define DB_PARKING 72
 
 /* The PVH entry note: name "Xen", 4-byte physical entry address. */
 	.section .note.Xen, "a", @note
@@ -214,7 +215,7 @@ cpu_touch:
  * Saves the callee-saved registers, the stack, CR3 and RFLAGS; returns 0,
  * and 1 when db_park later resumes there.
  *
- * void db_park(struct pts_doorbell *db, uint64_t seq, struct resume_ctx *c)
+ * void db_park(struct pts_doorbell *db, uint64_t token, struct resume_ctx *c)
  * Runs from registers only: the host is putting the snapshot's RAM back
  * under it, this stack included.  Loads db->park_cr3 (the kernel pmap's
  * root, which maps this code and db the same way before and after), says
@@ -245,6 +246,9 @@ resume_save:
 db_park:
 	movq	DB_PARK_CR3(%rdi), %rax
 	movq	%rax, %cr3
+	/* Two stores: a TCG plugin logs a store after it is done, so when the
+	 * host sees `parked`, everything up to `parking` (same page) is logged. */
+	movq	%rsi, DB_PARKING(%rdi)
 	movq	%rsi, DB_PARKED(%rdi)
 1:	pause
 	cmpq	DB_RESUME(%rdi), %rsi

@@ -16,12 +16,13 @@
 struct resume_ctx {
 	uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip, cr3, rflags;
 };
-int resume_save(struct resume_ctx *c);
-__noreturn void db_park(struct pts_doorbell *db, uint64_t seq, struct resume_ctx *c);
+int resume_save(struct resume_ctx *c) __attribute__((returns_twice));
+__noreturn void db_park(struct pts_doorbell *db, uint64_t token, struct resume_ctx *c);
 
 _Static_assert(offsetof(struct pts_doorbell, parked) == 48, "DB_PARKED in entry.S");
 _Static_assert(offsetof(struct pts_doorbell, resume) == 56, "DB_RESUME in entry.S");
 _Static_assert(offsetof(struct pts_doorbell, park_cr3) == 64, "DB_PARK_CR3 in entry.S");
+_Static_assert(offsetof(struct pts_doorbell, parking) == 72, "DB_PARKING in entry.S");
 
 static struct pts_doorbell doorbell __aligned(64);
 static struct resume_ctx resume_point;
@@ -52,6 +53,12 @@ static void doorbell_call(enum pts_hypercall nr, uint64_t pa)
 	struct pts_doorbell *db = &doorbell;
 	uint64_t seq = db->seq + 1;
 
+	/* The registration is the snapshot's resume point: a reset comes back
+	 * here (resume_save returns 1) with RAM as it was, this frame included,
+	 * which is why the save is made in the frame that waits, not a caller's
+	 * (a caller may have tail-called its way out of its own). */
+	if (nr == PTS_HC_REGISTER && resume_save(&resume_point) != 0)
+		return;
 	db->nr = nr;
 	db->record_pa = pa;
 	db->cr3 = rcr3();
@@ -60,7 +67,7 @@ static void doorbell_call(enum pts_hypercall nr, uint64_t pa)
 	while (__atomic_load_n(&db->ack, __ATOMIC_ACQUIRE) != seq)
 		__builtin_ia32_pause();
 	if (db->command == PTS_DB_PARK)
-		db_park(db, seq, &resume_point);
+		db_park(db, __atomic_load_n(&db->park_token, __ATOMIC_ACQUIRE), &resume_point);
 }
 
 static void hypercall(enum pts_hypercall nr, const void *record)
@@ -121,17 +128,13 @@ bool hv_detect(void)
 	return false;
 }
 
-/* The registration is the snapshot's resume point: a reset through the
- * doorbell comes back here (resume_save returns 1) with the RAM as it was. */
+/* Through the doorbell, also the point a reset comes back to (doorbell_call). */
 void hc_register(struct pts_descriptor *desc)
 {
 	if (!bootinfo.under_ptshadow)
 		return;
-	if (use_doorbell) {
+	if (use_doorbell)
 		doorbell.park_cr3 = rcr3();
-		if (resume_save(&resume_point) != 0)
-			return;
-	}
 	hypercall(PTS_HC_REGISTER, desc);
 }
 

@@ -126,6 +126,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setenv("PTSHADOW_NOTRUN_LOG", logpath, 1);
+	/* suites that boot QEMU in this process find the plugin beside ptshadow */
+	if (getenv("PTSHADOW_PLUGIN") == NULL) {
+		char plugin[4096];
+		const char *slash = strrchr(argv[0], '/');
+		snprintf(plugin, sizeof(plugin), "%.*s%s../ptsdirty.so",
+			 slash != NULL ? (int)(slash - argv[0]) : 0, argv[0], slash != NULL ? "/" : "");
+		setenv("PTSHADOW_PLUGIN", plugin, 1);
+	}
 	failed += run_pass(argc, argv, 0, NULL, &total, &matched);
 	if (only != NULL && *only != '\0') {
 		char b[16];

@@ -110,9 +110,13 @@ struct pts_hc_nop {
  * record_pa and cr3, increments seq, writes PTS_DB_CALL on COM2 and spins
  * (loads only) until the host has set ack to seq.  The host handles the
  * call as a port-I/O hypercall, checks, and releases the guest by writing
- * ack.  With command == PTS_DB_PARK instead, the guest loads park_cr3 (the
- * kernel pmap's root), acknowledges with parked = seq and spins until the
- * host has put the snapshot's RAM back and set resume = seq; it then flushes
+ * ack.  With command == PTS_DB_PARK instead, the guest reads park_token (a
+ * value the host never used before: after a reset the guest's seq starts
+ * again from the snapshot's, so seq cannot name a park), loads park_cr3 (the
+ * kernel pmap's root), writes parking = token and then parked = token (a TCG
+ * plugin logs a store only after it is done: by the time the host sees
+ * parked, every earlier store is in the log) and spins until the host has
+ * put the snapshot's RAM back and set resume = token; it then flushes
  * its whole TLB (global entries too) and returns into the registration call
  * it made at the snapshot (resume point), the CPU state as it was there.
  */
@@ -132,10 +136,12 @@ struct pts_doorbell {
 	volatile uint64_t ack;    /* host: the call numbered ack is done */
 	volatile uint32_t command; /* host, before ack: PTS_DB_CONTINUE or PTS_DB_PARK */
 	uint32_t pad;
-	volatile uint64_t parked; /* guest: parked on the call numbered parked */
-	volatile uint64_t resume; /* host: RAM is back, resume (value = parked) */
+	volatile uint64_t parked; /* guest: parked, on the park named parked */
+	volatile uint64_t resume; /* host: RAM is back, resume (value = the token) */
 	uint64_t park_cr3;        /* guest: the kernel pmap's root, for parking */
-	uint64_t reserved[6];
+	volatile uint64_t parking; /* guest: written just before parked (see db_park) */
+	volatile uint64_t park_token; /* host, before a PARK: names this park */
+	uint64_t reserved[4];
 };
 
 /* ---------------------------------------------------------------------------

@@ -114,8 +114,9 @@ int guest_opts_finish(struct guest_opts *g, const char *cmd)
 	uint64_t arena_mib = (g->cfg.arena_pages * PTS_PAGE_SIZE) >> 20;
 	enum vm_dirty_mode d = g->cfg.dirty_mode;
 
-	if (!g->backend_given && g->backend_env != NULL && *g->backend_env != '\0' &&
-	    vm_backend_parse(g->backend_env, &g->cfg.backend) != 0)
+	/* --backend, else a replayed report's, else $PTSHADOW_BACKEND, else auto */
+	if (!g->backend_given && g->cfg.backend == VM_BACKEND_AUTO && g->backend_env != NULL &&
+	    *g->backend_env != '\0' && vm_backend_parse(g->backend_env, &g->cfg.backend) != 0)
 		return usage_error(cmd, "PTSHADOW_BACKEND=%s: want kvm, qemu or auto", g->backend_env);
 
 	if (g->cfg.backend == VM_BACKEND_KVM && (g->cfg.qemu_path != NULL || g->cfg.qemu_kvm))
@@ -130,6 +131,16 @@ int guest_opts_finish(struct guest_opts *g, const char *cmd)
 	if (g->cfg.backend == VM_BACKEND_AUTO && d != VM_DIRTY_AUTO)
 		g->cfg.backend = d == VM_DIRTY_PLUGIN || d == VM_DIRTY_NONE ? VM_BACKEND_QEMU
 									 : VM_BACKEND_KVM;
+	if (!g->backend_given && g->cfg.backend == VM_BACKEND_KVM &&
+	    vm_backend_resolve(VM_BACKEND_AUTO) != VM_BACKEND_KVM && d == VM_DIRTY_AUTO &&
+	    (g->backend_env == NULL || strcmp(g->backend_env, "kvm") != 0)) {
+		/* a report made on KVM, replayed where there is none */
+		fprintf(stderr, "ptshadow %s: the report was made on the kvm backend; no /dev/kvm "
+				"here, so on qemu\n", cmd);
+		g->cfg.backend = VM_BACKEND_QEMU;
+	}
+	/* from here on every config names the backend it runs on */
+	g->cfg.backend = vm_backend_resolve(g->cfg.backend);
 
 	/* kernel, vm_page array, pool and page tables need room beside the arena */
 	if (arena_mib + 12 + g->cfg.mem_mib / 32 > g->cfg.mem_mib)

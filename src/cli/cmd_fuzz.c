@@ -169,8 +169,11 @@ int cmd_fuzz(int argc, char **argv)
 	g.cfg.monitor = true;
 	g.cfg.snapshot = true;
 	c.sess = g.cfg;
-	printf("ptshadow fuzz: seed %llu, profile %s, %u job%s, output in %s/\n",
-	       (unsigned long long)c.seed, c.profile.name, c.jobs, c.jobs == 1 ? "" : "s", c.out);
+	printf("ptshadow fuzz: seed %llu, profile %s, %u job%s, %s backend%s, output in %s/\n",
+	       (unsigned long long)c.seed, c.profile.name, c.jobs, c.jobs == 1 ? "" : "s",
+	       vm_backend_name(c.sess.backend),
+	       c.sess.backend != VM_BACKEND_QEMU ? "" : c.sess.qemu_kvm ? " (-accel kvm)" : " (tcg)",
+	       c.out);
 	fflush(stdout);
 	rc = campaign_run(&c);
 	guest_opts_close(&g);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -227,13 +228,14 @@ static void write_stats(const struct campaign_config *cfg, const struct campaign
 			const struct totals *t, double elapsed, bool final)
 {
 	char path[PATH_MAX], err[256];
-	json_t *j = json_pack("{s:I, s:f, s:i, s:f, s:I, s:s, s:i, s:I, s:I, s:f, s:b}", "ops",
+	json_t *j = json_pack("{s:I, s:f, s:i, s:f, s:I, s:s, s:i, s:I, s:I, s:f, s:b, s:s}", "ops",
 			      (json_int_t)t->ops, "ops_per_s", elapsed > 0 ? t->ops / elapsed : 0.0,
 			      "unique_findings", (int)unique_findings(sh), "elapsed_s", elapsed,
 			      "seed", (json_int_t)cfg->seed, "profile", cfg->profile.name, "jobs",
 			      (int)cfg->jobs, "findings_total", (json_int_t)t->findings, "sessions",
 			      (json_int_t)t->sessions, "check_us_mean",
-			      t->ops ? t->check_ns / 1e3 / t->ops : 0.0, "finished", final);
+			      t->ops ? t->check_ns / 1e3 / t->ops : 0.0, "finished", final, "backend",
+			      vm_backend_name(cfg->sess.backend));
 	char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
 
 	snprintf(path, sizeof(path), "%s/stats.json", cfg->out);
@@ -266,6 +268,8 @@ static void summary(const struct campaign_config *cfg, const struct campaign_sha
 
 	printf("\nptshadow fuzz summary\n");
 	printf("  guest      %s\n", cfg->sess.guest);
+	printf("  backend    %s%s\n", vm_backend_name(cfg->sess.backend),
+	       cfg->sess.backend != VM_BACKEND_QEMU ? "" : cfg->sess.qemu_kvm ? " (-accel kvm)" : " (tcg)");
 	printf("  profile    %s  seed %llu  jobs %u\n", cfg->profile.name,
 	       (unsigned long long)cfg->seed, cfg->jobs);
 	printf("  ops        %llu in %.1f s (%.0f ops/s), %llu guest boots\n",
@@ -313,8 +317,13 @@ int campaign_run(const struct campaign_config *cfg)
 			perror("ptshadow fuzz: fork");
 			return EXIT_INTERNAL;
 		}
-		if (pids[j] == 0)
+		if (pids[j] == 0) {
+			/* a job (and so its QEMU) never outlives the campaign, kill -9 included */
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			if (getppid() == 1)
+				_exit(EXIT_INTERNAL);
 			_exit(campaign_job(cfg, sh, j, deadline));
+		}
 		running++;
 	}
 	while (running > 0) {

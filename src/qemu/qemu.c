@@ -108,6 +108,68 @@ static void add_gpa_page(struct vm *vm, uint64_t gpa)
 		vm->dirty_fresh.all = true;
 }
 
+/*
+ * Which walked tables did the walker change?  A table the guest stored to is
+ * in the log already.  For the others, a copy of each walked table as it was
+ * at the last harvest is kept (QEMU_WALK_CACHE pages at most): a table that
+ * differs from its copy, or that has none, goes into the log and its copy is
+ * taken anew.  Copies of tables the guest stored to are dropped at every
+ * harvest, so a copy is never older than the last store to its table.  Most
+ * walks are the kernel's, through tables that settle after their first use,
+ * so the log does not name the same kernel tables after every op.
+ */
+static struct walk_page *walk_page_find(struct qemu_vm *q, uint64_t pfn, bool insert)
+{
+	uint64_t h = (pfn + 1) * 0x9e3779b97f4a7c15ull;
+
+	for (unsigned probe = 0; probe < 16; probe++) {
+		struct walk_page *w = &q->walk_cache[((h >> 54) + probe) & (QEMU_WALK_CACHE - 1)];
+		if (w->pfn == pfn + 1)
+			return w;
+		if (w->pfn == 0 && insert) {
+			w->pfn = pfn + 1;
+			w->valid = false;
+			return w;
+		}
+	}
+	return NULL;
+}
+
+/* the guest stored to these tables: their copies are stale */
+static void walk_cache_forget_logged(struct qemu_vm *q, const struct pfn_set *fresh)
+{
+	for (uint64_t i = 0; i < fresh->n; i++) {
+		struct walk_page *w = walk_page_find(q, fresh->pfns[i], false);
+		if (w != NULL)
+			w->valid = false;
+	}
+}
+
+static void walk_table(struct vm *vm, uint64_t table)
+{
+	struct qemu_vm *q = QEMU(vm);
+	uint64_t pfn = table / PTS_PAGE_SIZE;
+	const uint8_t *page = gpa_checked_ptr(&vm->mem, table, PTS_PAGE_SIZE, PTS_PAGE_SIZE);
+	struct walk_page *w;
+	bool logged;
+
+	if (page == NULL)
+		return;
+	logged = pfn / 64 < vm->dirty_words &&
+		 ((vm->dirty_fresh.bits[pfn / 64] >> (pfn % 64)) & 1);
+	w = walk_page_find(q, pfn, true);
+	if (w == NULL) { /* no room to remember it: always log it */
+		add_gpa_page(vm, table);
+		return;
+	}
+	if (!logged && w->valid && memcmp(w->copy, page, PTS_PAGE_SIZE) == 0)
+		return;
+	if (!logged)
+		add_gpa_page(vm, table);
+	memcpy(w->copy, page, PTS_PAGE_SIZE);
+	w->valid = true;
+}
+
 static void add_walk(struct vm *vm, uint64_t root, uint64_t va)
 {
 	uint64_t table = root & PTE_FRAME;
@@ -118,7 +180,7 @@ static void add_walk(struct vm *vm, uint64_t root, uint64_t va)
 		uint64_t pte;
 		if (e == NULL)
 			return;
-		add_gpa_page(vm, table);
+		walk_table(vm, table);
 		pte = __atomic_load_n(e, __ATOMIC_RELAXED);
 		if (!(pte & PTE_P) || level == 1 || ((pte & PTE_PS) && level <= 3))
 			return;
@@ -159,7 +221,7 @@ static int qemu_dirty_harvest(struct vm *vm, bool ring_full)
 	struct qemu_vm *q = QEMU(vm);
 	struct pts_doorbell *db = doorbell(vm);
 	struct walk_ctx w = { .vm = vm };
-	bool lost = false;
+	bool lost = false, vlost = false;
 	int n;
 
 	if (q->dirty == NULL) {
@@ -169,12 +231,13 @@ static int qemu_dirty_harvest(struct vm *vm, bool ring_full)
 	n = tcg_dirty_harvest(q->dirty, add_ram_page, vm, &lost);
 	if (n > 0)
 		vm->ring_entries_read += (uint64_t)n;
+	walk_cache_forget_logged(q, &vm->dirty_fresh);
 	add_root(&w, q->cr3);
 	add_root(&w, q->prev_cr3);
 	if (db != NULL)
 		add_root(&w, __atomic_load_n(&db->park_cr3, __ATOMIC_RELAXED));
 	q->prev_cr3 = q->cr3;
-	if (tcg_dirty_harvest_vpages(q->dirty, add_vpage, &w, &lost) < 0)
+	if (tcg_dirty_harvest_vpages(q->dirty, add_vpage, &w, &vlost) < 0 || vlost)
 		lost = true;
 	if (lost) {
 		vm->dirty_fresh.all = true;
@@ -225,6 +288,11 @@ static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_co
 		return EXIT_INTERNAL;
 	}
 	vm->be = q;
+	q->walk_cache = calloc(QEMU_WALK_CACHE, sizeof(*q->walk_cache));
+	if (q->walk_cache == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return EXIT_INTERNAL;
+	}
 	q->ram_fd = q->cons_fd = q->db_fd = q->err_fd = q->qmp_fd = -1;
 	vm->caps = VM_CAP_SNAPSHOT | VM_CAP_REGS;
 	rc = qemu_find_binary(cfg->qemu_path, qemu, sizeof(qemu), err, errlen);
@@ -267,6 +335,7 @@ static void qemu_destroy(struct vm *vm)
 	if (q->qmp_fd >= 0)
 		close(q->qmp_fd);
 	free(q->qmp_buf);
+	free(q->walk_cache);
 	if (q->dirty != NULL)
 		tcg_dirty_close(q->dirty);
 	if (vm->mem.base != NULL)
@@ -286,6 +355,20 @@ static struct pts_doorbell *doorbell(struct vm *vm)
 			      : NULL;
 }
 
+/*
+ * The virtual-page log is paused while the guest waits for us: its wait loop
+ * only reloads the doorbell word from a page it touched before it called
+ * (so no walk of it can change a table), but every reload would put that
+ * page back into the log while a harvest is taking it out.
+ */
+static void vpages_log(struct vm *vm, bool on)
+{
+	struct qemu_vm *q = QEMU(vm);
+
+	if (q->dirty != NULL && vm->dirty_logging)
+		tcg_dirty_enable_vpages(q->dirty, on);
+}
+
 static void release(struct vm *vm, uint32_t command)
 {
 	struct qemu_vm *q = QEMU(vm);
@@ -293,6 +376,7 @@ static void release(struct vm *vm, uint32_t command)
 
 	if (!q->waiting || db == NULL)
 		return;
+	vpages_log(vm, true);
 	db->command = command;
 	__atomic_store_n(&db->ack, q->waiting_seq, __ATOMIC_RELEASE);
 	q->waiting = false;
@@ -371,6 +455,7 @@ static enum vm_event doorbell_call(struct vm *vm)
 	d.seq = __atomic_load_n(&db->seq, __ATOMIC_ACQUIRE);
 	if (d.magic != PTS_DB_MAGIC)
 		return guest_error(vm, "bad magic");
+	vpages_log(vm, false);
 	q->waiting = true;
 	q->waiting_seq = d.seq;
 	q->waiting_nr = d.nr;
@@ -544,13 +629,13 @@ static uint64_t qemu_cr3(struct vm *vm)
 
 /* ---- snapshots: the guest parks itself while RAM goes back --------------- */
 
-/* Wait (bounded) until the guest says it is parked on seq. */
-static int wait_parked(struct vm *vm, uint64_t seq)
+/* Wait (bounded) until the guest says it is parked on the park named token. */
+static int wait_parked(struct vm *vm, uint64_t token)
 {
 	struct pts_doorbell *db = doorbell(vm);
 	uint64_t deadline = now_ns() + 5000000000ull;
 
-	while (__atomic_load_n(&db->parked, __ATOMIC_ACQUIRE) != seq) {
+	while (__atomic_load_n(&db->parked, __ATOMIC_ACQUIRE) != token) {
 		struct pollfd p = { QEMU(vm)->db_fd, POLLIN, 0 };
 		if (now_ns() > deadline) {
 			snprintf(vm->error, sizeof(vm->error), "the guest did not park within 5 s");
@@ -565,22 +650,35 @@ static int wait_parked(struct vm *vm, uint64_t seq)
 	return 0;
 }
 
+static enum vm_event qemu_run(struct vm *vm);
+
 static int qemu_snap_stop(struct vm *vm)
 {
 	struct qemu_vm *q = QEMU(vm);
-	uint64_t seq = q->waiting_seq;
-
+	/* just reset: the guest is on its way to its next call (the empty
+	 * ring's OP_DONE); let it get there, as a KVM vCPU would be stopped */
+	if (!q->waiting && q->snap_ready && q->pid > 0) {
+		enum vm_event ev = qemu_run(vm);
+		if (ev != VM_EV_OP_DONE) {
+			if (ev == VM_EV_NONE || vm->error[0] == '\0')
+				snprintf(vm->error, sizeof(vm->error), "the guest did not come back to its ring");
+			return -1;
+		}
+	}
 	if (!q->waiting || doorbell(vm) == NULL) {
 		snprintf(vm->error, sizeof(vm->error), "the guest is not stopped at a doorbell call");
 		return -1;
 	}
 	if (!q->snap_ready) /* taking the snapshot: the guest just spins */
 		return 0;
+	q->park_tokens++;
+	__atomic_store_n(&doorbell(vm)->park_token, q->park_tokens, __ATOMIC_RELEASE);
 	release(vm, PTS_DB_PARK);
-	if (wait_parked(vm, seq) != 0)
+	if (wait_parked(vm, q->park_tokens) != 0)
 		return -1;
+	vpages_log(vm, false);
 	q->parked = true;
-	q->parked_seq = seq;
+	q->parked_seq = q->park_tokens;
 	return 0;
 }
 
@@ -608,7 +706,11 @@ static int qemu_snap_load(struct vm *vm)
 	}
 	/* RAM is the snapshot's again (the doorbell too): let the guest go back
 	 * into its registration call; it makes its next call from there */
+	vpages_log(vm, true);
 	__atomic_store_n(&db->resume, q->parked_seq, __ATOMIC_RELEASE);
+	/* the tables went back with the RAM: the copies are stale */
+	for (unsigned i = 0; i < QEMU_WALK_CACHE; i++)
+		q->walk_cache[i].valid = false;
 	q->parked = false;
 	q->waiting = false;
 	return 0;

@@ -15,6 +15,13 @@
 
 struct tcg_dirty;
 
+#define QEMU_WALK_CACHE 1024u /* walked tables remembered (power of two) */
+struct walk_page {
+	uint64_t pfn; /* + 1; 0: empty slot */
+	bool valid;   /* copy is the table as it was at the last harvest */
+	uint8_t copy[4096];
+};
+
 struct qemu_vm {
 	pid_t pid;          /* QEMU, until reaped */
 	int ram_fd;         /* the memfd QEMU maps as guest RAM */
@@ -34,8 +41,9 @@ struct qemu_vm {
 	uint32_t waiting_nr;
 	uint64_t cr3;         /* the guest's CR3 at its last call */
 	uint64_t prev_cr3;    /* ... at the call before the last harvest */
-	bool parked;          /* a reset parked the guest; parked_seq */
+	bool parked;          /* a reset parked the guest, on the park parked_seq */
 	uint64_t parked_seq;
+	uint64_t park_tokens; /* parks so far: each park's token is new */
 	bool snap_ready;      /* a snapshot was taken at the registration */
 
 	/* QMP, QEMU's control monitor (qmp.c) */
@@ -45,6 +53,7 @@ struct qemu_vm {
 	bool qmp_ready;
 
 	struct tcg_dirty *dirty; /* the ptsdirty plugin's log (NULL: none) */
+	struct walk_page *walk_cache; /* QEMU_WALK_CACHE slots */
 	bool plugin_refused;
 };
 

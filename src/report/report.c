@@ -317,11 +317,13 @@ json_t *report_guest_json(const struct session_config *cfg)
 	char abs[PATH_MAX];
 	const char *guest = realpath(cfg->guest, abs) ? abs : cfg->guest;
 
-	return json_pack("{s:s, s:i, s:I, s:i, s:s, s:s}", "image", guest, "mem_mib",
+	return json_pack("{s:s, s:i, s:I, s:i, s:s, s:s, s:s, s:s}", "image", guest, "mem_mib",
 			 (int)cfg->mem_mib, "arena_pages", (json_int_t)cfg->arena_pages, "pv_per_page",
 			 (int)cfg->pv_per_page, "cmdline",
 			 cfg->extra_cmdline ? cfg->extra_cmdline : "", "check",
-			 cfg->check_spec ? cfg->check_spec : "");
+			 cfg->check_spec ? cfg->check_spec : "", "backend",
+			 vm_backend_name(cfg->backend), "qemu_accel",
+			 cfg->backend != VM_BACKEND_QEMU ? "" : cfg->qemu_kvm ? "kvm" : "tcg");
 }
 
 int report_guest_load(const char *report_json, struct session_config *cfg, char **guest_owned,
@@ -329,7 +331,7 @@ int report_guest_load(const char *report_json, struct session_config *cfg, char 
 {
 	json_error_t je;
 	json_t *j = json_load_file(report_json, 0, &je), *g;
-	const char *sig = NULL, *image = NULL;
+	const char *sig = NULL, *image = NULL, *backend = NULL, *accel = NULL;
 	json_int_t idx = -1, mem = 0, arena = 0, ppp = -1;
 	char hex[24];
 
@@ -346,8 +348,16 @@ int report_guest_load(const char *report_json, struct session_config *cfg, char 
 	}
 	*op_index = (uint64_t)idx;
 	g = json_object_get(j, "guest");
-	if (g != NULL && json_unpack(g, "{s?s, s?I, s?I, s?I}", "image", &image, "mem_mib", &mem,
-				     "arena_pages", &arena, "pv_per_page", &ppp) == 0) {
+	if (g != NULL && json_unpack(g, "{s?s, s?I, s?I, s?I, s?s, s?s}", "image", &image, "mem_mib",
+				     &mem, "arena_pages", &arena, "pv_per_page", &ppp, "backend",
+				     &backend, "qemu_accel", &accel) == 0) {
+		enum vm_backend_kind k;
+		/* the recorded backend, unless --backend said otherwise */
+		if (backend != NULL && cfg->backend == VM_BACKEND_AUTO &&
+		    vm_backend_parse(backend, &k) == 0)
+			cfg->backend = k;
+		if (accel != NULL && strcmp(accel, "kvm") == 0 && cfg->backend == VM_BACKEND_QEMU)
+			cfg->qemu_kvm = true;
 		if (ppp >= 0 && ppp <= 4096)
 			cfg->pv_per_page = (unsigned)ppp;
 		if (image != NULL)

@@ -137,7 +137,7 @@ END_TEST
 START_TEST(dirty_log_unknown)
 {
 	PTS("fuzz", "--dirty-log", "bitmap", (char *)tu_guest());
-	assert_usage_error("--dirty-log bitmap", "ring, clear, get or auto");
+	assert_usage_error("--dirty-log bitmap", "ring, clear, get, plugin, none or auto");
 }
 END_TEST
 
