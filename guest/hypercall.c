@@ -53,11 +53,12 @@ static void doorbell_call(enum pts_hypercall nr, uint64_t pa)
 	struct pts_doorbell *db = &doorbell;
 	uint64_t seq = db->seq + 1;
 
-	/* The registration is the snapshot's resume point: a reset comes back
-	 * here (resume_save returns 1) with RAM as it was, this frame included,
-	 * which is why the save is made in the frame that waits, not a caller's
-	 * (a caller may have tail-called its way out of its own). */
-	if (nr == PTS_HC_REGISTER && resume_save(&resume_point) != 0)
+	/* Every call is a resume point: the host may snapshot the guest while it
+	 * waits here, and a reset then comes back here (resume_save returns 1)
+	 * with RAM as it was, resume_point and this frame included.  The save
+	 * is made in the frame that waits, not a caller's: a caller may have
+	 * tail-called its way out of its own frame. */
+	if (resume_save(&resume_point) != 0)
 		return;
 	db->nr = nr;
 	db->record_pa = pa;
@@ -128,7 +129,6 @@ bool hv_detect(void)
 	return false;
 }
 
-/* Through the doorbell, also the point a reset comes back to (doorbell_call). */
 void hc_register(struct pts_descriptor *desc)
 {
 	if (!bootinfo.under_ptshadow)

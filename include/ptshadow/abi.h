@@ -117,8 +117,9 @@ struct pts_hc_nop {
  * plugin logs a store only after it is done: by the time the host sees
  * parked, every earlier store is in the log) and spins until the host has
  * put the snapshot's RAM back and set resume = token; it then flushes
- * its whole TLB (global entries too) and returns into the registration call
- * it made at the snapshot (resume point), the CPU state as it was there.
+ * its whole TLB (global entries too) and returns from the call it was
+ * waiting in when the snapshot was taken (every call saves its CPU state in
+ * RAM, so the snapshot holds it), as if that call had been answered.
  */
 #define PTS_COM2_BASE 0x2f8u
 #define PTS_DB_HELLO 'M'

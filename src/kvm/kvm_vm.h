@@ -55,7 +55,7 @@ int kvm_dirty_harvest(struct vm *vm, bool ring_full);
 void kvm_dirty_free(struct vm *vm);
 
 /* snapshot.c */
-int kvm_snap_stop(struct vm *vm);
+int kvm_snap_stop(struct vm *vm, bool restore);
 int kvm_snap_save(struct vm *vm);
 int kvm_snap_load(struct vm *vm);
 

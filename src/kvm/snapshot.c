@@ -15,7 +15,7 @@ static int snap_fail(struct vm *vm, const char *what)
 }
 
 /* Let KVM finish the port I/O the guest is stopped in, without running it. */
-int kvm_snap_stop(struct vm *vm)
+int kvm_snap_stop(struct vm *vm, bool restore)
 {
 	struct kvm_run *run = KVM(vm)->run;
 

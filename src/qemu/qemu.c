@@ -652,7 +652,7 @@ static int wait_parked(struct vm *vm, uint64_t token)
 
 static enum vm_event qemu_run(struct vm *vm);
 
-static int qemu_snap_stop(struct vm *vm)
+static int qemu_snap_stop(struct vm *vm, bool restore)
 {
 	struct qemu_vm *q = QEMU(vm);
 	/* just reset: the guest is on its way to its next call (the empty
@@ -669,7 +669,7 @@ static int qemu_snap_stop(struct vm *vm)
 		snprintf(vm->error, sizeof(vm->error), "the guest is not stopped at a doorbell call");
 		return -1;
 	}
-	if (!q->snap_ready) /* taking the snapshot: the guest just spins */
+	if (!restore) /* taking a snapshot: the guest just spins */
 		return 0;
 	q->park_tokens++;
 	__atomic_store_n(&doorbell(vm)->park_token, q->park_tokens, __ATOMIC_RELEASE);
@@ -682,16 +682,11 @@ static int qemu_snap_stop(struct vm *vm)
 	return 0;
 }
 
+/* The guest saved its CPU state in RAM when it made the call it waits in:
+ * the RAM copy is the whole snapshot. */
 static int qemu_snap_save(struct vm *vm)
 {
-	struct qemu_vm *q = QEMU(vm);
-
-	if (q->waiting_nr != PTS_HC_REGISTER) {
-		snprintf(vm->error, sizeof(vm->error),
-			 "the qemu backend takes snapshots only at the guest's registration");
-		return -1;
-	}
-	q->snap_ready = true;
+	QEMU(vm)->snap_ready = true;
 	return 0;
 }
 

@@ -24,7 +24,7 @@ int vm_snapshot_take(struct vm *vm, struct vm_snapshot *snap)
 			 vm->backend->name);
 		return -1;
 	}
-	if (vm->backend->snap_stop(vm) < 0 || vm->backend->snap_save(vm) < 0)
+	if (vm->backend->snap_stop(vm, false) < 0 || vm->backend->snap_save(vm) < 0)
 		return -1;
 	snap->mem = mmap(NULL, vm->mem.size, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -67,7 +67,7 @@ int vm_snapshot_restore(struct vm *vm, struct vm_snapshot *snap, uint64_t host_g
 		snprintf(vm->error, sizeof(vm->error), "no snapshot to restore");
 		return -1;
 	}
-	if (vm->backend->snap_stop(vm) < 0 || vm_dirty_sync(vm) < 0)
+	if (vm->backend->snap_stop(vm, true) < 0 || vm_dirty_sync(vm) < 0)
 		return -1;
 	snap->pages_restored = 0;
 	if (vm->dirty_since.all) /* the log lost track: put everything back */

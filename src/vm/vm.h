@@ -148,9 +148,10 @@ struct vm_backend {
 	/* dirty log: start logging; move what was logged into vm->dirty_fresh */
 	int (*dirty_start)(struct vm *vm);
 	int (*dirty_harvest)(struct vm *vm, bool ring_full);
-	/* snapshot: stop = the guest stores nothing until load; save = keep its
-	 * CPU state (at take); load = the CPU state back once RAM is */
-	int (*snap_stop)(struct vm *vm);
+	/* snapshot: stop = the guest stores nothing until it runs again (at a
+	 * restore: until load); save = keep its CPU state (at take); load = the
+	 * CPU state back once RAM is */
+	int (*snap_stop)(struct vm *vm, bool restore);
 	int (*snap_save)(struct vm *vm);
 	int (*snap_load)(struct vm *vm);
 };

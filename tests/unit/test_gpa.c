@@ -3,14 +3,14 @@
  */
 #include "testutil.h"
 
-#include "vmm.h"
+#include "vm.h"
 
 Suite *suite_gpa(void);
 
 #define SIZE 0x10000u
 
 static uint8_t backing[SIZE];
-static const struct guest_mem mem = { backing, SIZE };
+static const struct guest_mem mem = { .base = backing, .size = SIZE };
 
 START_TEST(in_range)
 {
@@ -86,7 +86,7 @@ END_TEST
 
 START_TEST(null_memory)
 {
-	const struct guest_mem none = { NULL, SIZE };
+	const struct guest_mem none = { .base = NULL, .size = SIZE };
 
 	ck_assert_ptr_null(gpa_checked_ptr(NULL, 0, 1, 1));
 	ck_assert_ptr_null(gpa_checked_ptr(&none, 0, 1, 1));
@@ -95,9 +95,24 @@ END_TEST
 
 START_TEST(empty_memory)
 {
-	const struct guest_mem empty = { backing, 0 };
+	const struct guest_mem empty = { .base = backing, .size = 0 };
 
 	ck_assert_ptr_null(gpa_checked_ptr(&empty, 0, 1, 1));
+}
+END_TEST
+
+/* QEMU's layout: RAM, a hole with nothing mapped, RAM again above it */
+START_TEST(hole_is_outside)
+{
+	const struct guest_mem holed = { .base = backing, .size = SIZE, .hole_start = 0x4000,
+					 .hole_end = 0x8000 };
+
+	ck_assert_ptr_eq(gpa_checked_ptr(&holed, 0x3ff8, 8, 8), backing + 0x3ff8);
+	ck_assert_ptr_null(gpa_checked_ptr(&holed, 0x3ff8, 9, 1)); /* last byte in the hole */
+	ck_assert_ptr_null(gpa_checked_ptr(&holed, 0x4000, 1, 1));
+	ck_assert_ptr_null(gpa_checked_ptr(&holed, 0x7fff, 1, 1));
+	ck_assert_ptr_null(gpa_checked_ptr(&holed, 0x3000, 0x6000, 1)); /* spans it */
+	ck_assert_ptr_eq(gpa_checked_ptr(&holed, 0x8000, 0x1000, 4096), backing + 0x8000);
 }
 END_TEST
 
@@ -116,6 +131,7 @@ Suite *suite_gpa(void)
 	tcase_add_test(tc, bad_align_argument);
 	tcase_add_test(tc, null_memory);
 	tcase_add_test(tc, empty_memory);
+	tcase_add_test(tc, hole_is_outside);
 	suite_add_tcase(s, tc);
 	return s;
 }
