@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "campaign.h"
@@ -23,6 +24,7 @@ struct bench_size {
 
 static const struct bench_size sizes[] = {
 	{ "64M", 64, 1024, 0 },
+	{ "128M", 128, 1024, 0 },
 	{ "1G", 1024, 65536, 50000 },
 	{ "4G", 4096, 524288, 400000 },
 };
@@ -202,7 +204,7 @@ static double reset_vs_boot(struct session *s, const struct session_config *cfg,
 	return (double)median_u64(boots, 3) / (double)median_u64(resets, 9);
 }
 
-static double jobs_ratio(const struct bench_opts *o)
+static double jobs_ratio(const struct bench_opts *o, enum vm_backend_kind be)
 {
 	struct campaign_config c;
 	char dir[] = "/tmp/ptshadow-bench-XXXXXX", err[256];
@@ -214,6 +216,7 @@ static double jobs_ratio(const struct bench_opts *o)
 		uint64_t t0;
 		memset(&c, 0, sizeof(c));
 		c.sess = o->g.cfg;
+		c.sess.backend = be;
 		c.sess.mem_mib = 64;
 		c.sess.arena_pages = 1024;
 		c.sess.ring = c.sess.stop_each = c.sess.monitor = c.sess.snapshot = true;
@@ -230,18 +233,22 @@ static double jobs_ratio(const struct bench_opts *o)
 			return 0;
 		t0 = now_ns();
 		fflush(stdout);
-		int saved = dup(STDOUT_FILENO);
-		freopen("/dev/null", "w", stdout);
-		campaign_run(&c);
+		int saved = dup(STDOUT_FILENO), quiet = open("/dev/null", O_WRONLY | O_CLOEXEC), crc;
+		if (saved < 0 || quiet < 0 || dup2(quiet, STDOUT_FILENO) < 0)
+			return 0;
+		close(quiet);
+		crc = campaign_run(&c);
 		fflush(stdout);
 		dup2(saved, STDOUT_FILENO);
 		close(saved);
+		if (crc != EXIT_CLEAN && crc != EXIT_FINDING)
+			return 0; /* a job failed: no figure */
 		rate[j - 1] = c.max_ops / ((now_ns() - t0) / 1e9);
 	}
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
-		return rate[1] / rate[0];
+		fprintf(stderr, "ptshadow bench: could not remove %s\n", dir);
 	return rate[1] / rate[0];
 }
 
@@ -258,16 +265,15 @@ static bool size_wanted(const struct bench_opts *o, const char *name)
 	return false;
 }
 
-static enum vm_dirty_mode backend_used = VM_DIRTY_AUTO;
-
-static int bench_size(const struct bench_opts *o, const struct bench_size *z, json_t *cells,
-		      double *rvb)
+static int bench_size(const struct bench_opts *o, enum vm_backend_kind be,
+		      const struct bench_size *z, json_t *cells, double *rvb)
 {
 	struct session_config cfg = o->g.cfg;
 	struct script *stream;
 	struct session s;
 	int rc;
 
+	cfg.backend = be;
 	cfg.mem_mib = z->mem_mib;
 	cfg.arena_pages = z->arena;
 	cfg.pv_per_page = 0; /* full pool pages: hundreds of thousands of entries */
@@ -275,17 +281,18 @@ static int bench_size(const struct bench_opts *o, const struct bench_size *z, js
 	cfg.monitor = cfg.snapshot = false;
 	cfg.timeout_s = 0; /* large guests boot slowly here; no watchdog */
 	cfg.console = NULL;
-	fprintf(stderr, "bench %s: booting (%u MiB, %llu arena pages)\n", z->name, z->mem_mib,
-		(unsigned long long)z->arena);
+	fprintf(stderr, "bench %s %s: booting (%u MiB, %llu arena pages)\n", vm_backend_name(be),
+		z->name, z->mem_mib, (unsigned long long)z->arena);
 	rc = session_boot(&s, &cfg);
 	if (rc != 0 || prefill(&s, z) != 0 || session_capture_now(&s) != 0) {
 		fprintf(stderr, "ptshadow bench: %s: %s\n", z->name, s.err);
 		session_destroy(&s);
 		return EXIT_INTERNAL;
 	}
-	if (backend_used == VM_DIRTY_AUTO)
-		printf("  dirty log: %s\n", vm_dirty_mode_name(s.vm.dirty_mode));
-	backend_used = s.vm.dirty_mode;
+	if (rvb != NULL) {
+		char what[96];
+		printf("  %s backend: %s\n", vm_backend_name(be), vm_describe(&s.vm, what, sizeof(what)));
+	}
 	stream = bench_stream(o, z->arena);
 	for (int m = 0; m < MODE_COUNT && stream != NULL; m++) {
 		struct cell c;
@@ -296,11 +303,12 @@ static int bench_size(const struct bench_opts *o, const struct bench_size *z, js
 			rc = EXIT_INTERNAL;
 			break;
 		}
-		printf("  %-4s  %-12s %10.0f ops/s   check median %10.1f us   (%llu ops%s)\n", z->name,
-		       mode_names[m], c.ops_per_s, c.check_us_median, (unsigned long long)c.ops,
-		       c.findings ? ", FINDINGS" : "");
+		printf("  %-4s  %-4s  %-12s %10.0f ops/s   check median %10.1f us   (%llu ops%s)\n",
+		       vm_backend_name(cfg.backend), z->name, mode_names[m], c.ops_per_s,
+		       c.check_us_median, (unsigned long long)c.ops, c.findings ? ", FINDINGS" : "");
 		fflush(stdout);
-		json_t *cell = json_pack("{s:s, s:s, s:f, s:f, s:I}", "size", z->name, "mode",
+		json_t *cell = json_pack("{s:s, s:s, s:s, s:f, s:f, s:I}", "backend",
+					 vm_backend_name(cfg.backend), "size", z->name, "mode",
 					 mode_names[m], "ops_per_s", c.ops_per_s, "check_us_median",
 					 c.check_us_median, "ops", (json_int_t)c.ops);
 		if (m == MODE_INCR)
@@ -321,9 +329,12 @@ static int bench_size(const struct bench_opts *o, const struct bench_size *z, js
  * backend is fixed when the VM is made): the same ops with the incremental
  * check, at the smallest and the largest size asked for, without prefill.
  */
-static int bench_dirty_logs(const struct bench_opts *o, json_t *out)
+static int bench_dirty_logs(const struct bench_opts *o, enum vm_backend_kind be, json_t *out)
 {
-	static const enum vm_dirty_mode backends[] = { VM_DIRTY_RING, VM_DIRTY_CLEAR, VM_DIRTY_GET };
+	static const enum vm_dirty_mode kvm_logs[] = { VM_DIRTY_RING, VM_DIRTY_CLEAR, VM_DIRTY_GET };
+	static const enum vm_dirty_mode qemu_logs[] = { VM_DIRTY_PLUGIN, VM_DIRTY_NONE };
+	const enum vm_dirty_mode *backends = be == VM_BACKEND_KVM ? kvm_logs : qemu_logs;
+	size_t nlogs = be == VM_BACKEND_KVM ? 3 : 2;
 	const struct bench_size *pick[2] = { NULL, NULL };
 	uint64_t ops = o->ops < 300 ? o->ops : 300;
 
@@ -337,10 +348,11 @@ static int bench_dirty_logs(const struct bench_opts *o, json_t *out)
 	for (int k = 0; k < 2 && pick[k] != NULL; k++) {
 		const struct bench_size *z = pick[k];
 		struct script *stream = bench_stream(o, z->arena);
-		for (size_t b = 0; b < 3 && stream != NULL; b++) {
+		for (size_t b = 0; b < nlogs && stream != NULL; b++) {
 			struct session_config cfg = o->g.cfg;
 			struct session s;
 			struct cell c;
+			cfg.backend = be;
 			cfg.mem_mib = z->mem_mib;
 			cfg.arena_pages = z->arena;
 			cfg.ring = cfg.stop_each = cfg.snapshot = true;
@@ -348,22 +360,24 @@ static int bench_dirty_logs(const struct bench_opts *o, json_t *out)
 			cfg.timeout_s = 0;
 			cfg.console = NULL;
 			cfg.dirty_mode = backends[b];
-			fprintf(stderr, "bench %s: dirty log %s: booting\n", z->name,
-				vm_dirty_mode_name(backends[b]));
+			fprintf(stderr, "bench %s %s: dirty log %s: booting\n", vm_backend_name(be),
+				z->name, vm_dirty_mode_name(backends[b]));
 			if (session_boot(&s, &cfg) != 0 || run_mode(&s, MODE_INCR, stream, ops, &c) != 0) {
 				/* a KVM without this backend: say so and go on */
-				printf("  %-4s  dirty log %-5s  unavailable: %s\n", z->name,
-				       vm_dirty_mode_name(backends[b]), s.err[0] ? s.err : s.vm.error);
+				printf("  %-4s  %-4s  dirty log %-6s  not measured: %s\n",
+				       vm_backend_name(be), z->name, vm_dirty_mode_name(backends[b]),
+				       s.err[0] ? s.err : s.vm.error);
 				session_destroy(&s);
 				continue;
 			}
-			printf("  %-4s  dirty log %-5s  check median %7.1f us   harvest %7.1f us/op   "
+			printf("  %-4s  %-4s  dirty log %-6s  check median %7.1f us   harvest %7.1f us/op   "
 			       "(%llu ops)\n",
-			       z->name, vm_dirty_mode_name(backends[b]), c.check_us_median,
-			       c.harvest_us_per_op, (unsigned long long)c.ops);
+			       vm_backend_name(be), z->name, vm_dirty_mode_name(backends[b]),
+			       c.check_us_median, c.harvest_us_per_op, (unsigned long long)c.ops);
 			fflush(stdout);
-			json_array_append_new(out, json_pack("{s:s, s:s, s:f, s:f, s:f, s:I}", "size", z->name,
-							     "backend", vm_dirty_mode_name(backends[b]),
+			json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:I}", "backend",
+							     vm_backend_name(be), "size", z->name,
+							     "dirty_log", vm_dirty_mode_name(backends[b]),
 							     "ops_per_s", c.ops_per_s, "check_us_median",
 							     c.check_us_median, "harvest_us_per_op",
 							     c.harvest_us_per_op, "ops", (json_int_t)c.ops));
@@ -385,6 +399,18 @@ static int bench_opt(void *ctx, int opt, const char *arg)
 		if (parse_u64(arg, &o->seed) != 0)
 			return usage_error("bench", "--seed %s: not a number", arg);
 	} else if (opt == OPT_PMAP) {
+		char buf[128], *tok, *save = NULL;
+		if (strlen(arg) >= sizeof(buf))
+			return usage_error("bench", "--sizes %s: too long", arg);
+		snprintf(buf, sizeof(buf), "%s", arg);
+		for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+			size_t i = 0;
+			while (i < sizeof(sizes) / sizeof(sizes[0]) && strcmp(sizes[i].name, tok) != 0)
+				i++;
+			if (i == sizeof(sizes) / sizeof(sizes[0]))
+				return usage_error("bench", "--sizes %s: no size '%s' (want 64M, 128M, 1G, 4G)",
+						   arg, tok);
+		}
 		o->only = arg;
 	} else if (opt == OPT_JSON) {
 		o->json = arg;
@@ -398,13 +424,15 @@ static const char bench_help[] =
 	"usage: ptshadow bench [OPTIONS] GUEST.elf\n"
 	"\n"
 	"Time one generated op stream with no per-op stop, per-op stop without the\n"
-	"monitor, the full check and the incremental check, at 64 MiB, 1 GiB and 4 GiB\n"
-	"(state built first), plus reset against boot and one job against two, and\n"
-	"the three dirty-log backends (ring, clear, get) at the smallest and largest size.\n"
+	"monitor, the full check and the incremental check, at 64 MiB, 128 MiB, 1 GiB\n"
+	"and 4 GiB (state built first), plus reset against boot and one job against\n"
+	"two, and each dirty log (KVM: ring, clear, get; QEMU: plugin, none) at the\n"
+	"smallest and largest size: on every backend this machine has (KVM and QEMU\n"
+	"side by side in one run), or on --backend alone.\n"
 	"\n"
 	"options:\n"
 	"  --ops N           ops in the stream (default 1000)\n"
-	"  --sizes LIST      sizes to run, e.g. 64M,1G (default 64M,1G,4G)\n"
+	"  --sizes LIST      sizes to run, e.g. 64M,1G (default 64M,128M,1G,4G)\n"
 	"  --seed S          generator seed (default 1)\n"
 	"  --json FILE       write the results as JSON (default bench.json)\n"
 	GUEST_OPTIONS_HELP;
@@ -420,9 +448,10 @@ int cmd_bench(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bench_opts o = { .json = "bench.json", .ops = 1000, .seed = 1 };
-	json_t *root, *cells;
-	double rvb = 0, jr = 0;
+	json_t *root, *cells, *rvb_all, *jr_all;
 	json_t *dirty_logs = json_array();
+	enum vm_backend_kind backends[2];
+	size_t nbackends = 0;
 	char err[256];
 	int rc = 0;
 
@@ -435,25 +464,62 @@ int cmd_bench(int argc, char **argv)
 		fprintf(stderr, "ptshadow bench: %s: %m\n", o.g.cfg.guest);
 		return EXIT_USAGE;
 	}
+	/* --backend (or $PTSHADOW_BACKEND): that one; else every backend this
+	 * machine has, side by side in one run */
+	if (o.g.backend_given || (o.g.backend_env != NULL && *o.g.backend_env != '\0')) {
+		if (guest_opts_finish(&o.g, "bench") != 0)
+			return EXIT_USAGE;
+		backends[nbackends++] = o.g.cfg.backend;
+	} else {
+		char why[2][256];
+		if (guest_opts_finish(&o.g, "bench") != 0)
+			return EXIT_USAGE;
+		if (vm_backend_available(VM_BACKEND_KVM, o.g.cfg.qemu_path, why[0], sizeof(why[0])))
+			backends[nbackends++] = VM_BACKEND_KVM;
+		if (vm_backend_available(VM_BACKEND_QEMU, o.g.cfg.qemu_path, why[1], sizeof(why[1])))
+			backends[nbackends++] = VM_BACKEND_QEMU;
+		if (nbackends == 0) {
+			fprintf(stderr, "ptshadow bench: no backend here: %s; %s\n", why[0], why[1]);
+			return EXIT_INTERNAL;
+		}
+	}
 	root = json_object();
 	cells = json_array();
+	rvb_all = json_object();
+	jr_all = json_object();
 	printf("ptshadow bench: %llu ops, seed %llu, guest %s\n", (unsigned long long)o.ops,
 	       (unsigned long long)o.seed, o.g.cfg.guest);
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]) && rc == 0; i++)
-		if (size_wanted(&o, sizes[i].name))
-			rc = bench_size(&o, &sizes[i], cells, i == 0 ? &rvb : NULL);
-	if (rc == 0)
-		rc = bench_dirty_logs(&o, dirty_logs);
-	if (rc == 0) {
-		jr = jobs_ratio(&o);
-		printf("  reset vs boot: a reset is %.0fx faster than a fresh boot\n", rvb);
-		printf("  jobs: 2 jobs give %.2fx the ops/s of 1 job\n", jr);
+	for (size_t b = 0; b < nbackends && rc == 0; b++) {
+		enum vm_backend_kind be = backends[b];
+		double rvb = 0, jr = 0;
+		bool first = true;
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]) && rc == 0; i++)
+			if (size_wanted(&o, sizes[i].name)) {
+				rc = bench_size(&o, be, &sizes[i], cells, first ? &rvb : NULL);
+				first = false;
+			}
+		if (rc == 0)
+			rc = bench_dirty_logs(&o, be, dirty_logs);
+		if (rc != 0)
+			break;
+		jr = jobs_ratio(&o, be);
+		if (rvb > 0) {
+			printf("  %s: a reset is %.0fx faster than a fresh boot\n", vm_backend_name(be), rvb);
+			json_object_set_new(rvb_all, vm_backend_name(be), json_real(rvb));
+		} else {
+			printf("  %s: reset vs boot not measured\n", vm_backend_name(be));
+		}
+		if (jr > 0) {
+			printf("  %s: 2 jobs give %.2fx the ops/s of 1 job\n", vm_backend_name(be), jr);
+			json_object_set_new(jr_all, vm_backend_name(be), json_real(jr));
+		} else {
+			printf("  %s: 2 jobs vs 1 not measured (a campaign failed)\n", vm_backend_name(be));
+		}
 	}
 	json_object_set_new(root, "cells", cells);
-	json_object_set_new(root, "dirty_log", json_string(vm_dirty_mode_name(backend_used)));
 	json_object_set_new(root, "dirty_logs", dirty_logs);
-	json_object_set_new(root, "reset_vs_boot", json_real(rvb));
-	json_object_set_new(root, "jobs2_vs_jobs1", json_real(jr));
+	json_object_set_new(root, "reset_vs_boot", rvb_all);
+	json_object_set_new(root, "jobs2_vs_jobs1", jr_all);
 	json_object_set_new(root, "ops", json_integer((json_int_t)o.ops));
 	json_object_set_new(root, "seed", json_integer((json_int_t)o.seed));
 	char *text = json_dumps(root, JSON_INDENT(2));

@@ -3,6 +3,7 @@
  * a guest that stops making progress.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/kvm.h>
 #include <signal.h>
 #include <string.h>
@@ -141,8 +142,21 @@ enum vm_event kvm_run_vcpu(struct vm *vm)
 	return ev;
 }
 
+static bool kvm_available(const char *qemu_path, char *why, size_t len)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(why, len, "/dev/kvm: %s", strerror(errno));
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
 const struct vm_backend vm_backend_kvm = {
 	.name = "kvm",
+	.available = kvm_available,
 	.create = kvm_create,
 	.run = kvm_run_vcpu,
 	.destroy = kvm_destroy,

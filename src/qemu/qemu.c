@@ -162,6 +162,9 @@ static void walk_table(struct vm *vm, uint64_t table)
 		add_gpa_page(vm, table);
 		return;
 	}
+	if (w->gen == q->walk_gen) /* looked at in this harvest already */
+		return;
+	w->gen = q->walk_gen;
 	if (!logged && w->valid && memcmp(w->copy, page, PTS_PAGE_SIZE) == 0)
 		return;
 	if (!logged)
@@ -232,6 +235,7 @@ static int qemu_dirty_harvest(struct vm *vm, bool ring_full)
 	if (n > 0)
 		vm->ring_entries_read += (uint64_t)n;
 	walk_cache_forget_logged(q, &vm->dirty_fresh);
+	q->walk_gen++;
 	add_root(&w, q->cr3);
 	add_root(&w, q->prev_cr3);
 	if (db != NULL)
@@ -711,8 +715,16 @@ static int qemu_snap_load(struct vm *vm)
 	return 0;
 }
 
+static bool qemu_available(const char *qemu_path, char *why, size_t len)
+{
+	char path[512];
+
+	return qemu_find_binary(qemu_path, path, sizeof(path), why, len) == 0;
+}
+
 const struct vm_backend vm_backend_qemu = {
 	.name = "qemu",
+	.available = qemu_available,
 	.create = qemu_create,
 	.run = qemu_run,
 	.destroy = qemu_destroy,

@@ -19,6 +19,7 @@ struct tcg_dirty;
 struct walk_page {
 	uint64_t pfn; /* + 1; 0: empty slot */
 	bool valid;   /* copy is the table as it was at the last harvest */
+	uint64_t gen; /* the harvest that last looked at it */
 	uint8_t copy[4096];
 };
 
@@ -54,6 +55,7 @@ struct qemu_vm {
 
 	struct tcg_dirty *dirty; /* the ptsdirty plugin's log (NULL: none) */
 	struct walk_page *walk_cache; /* QEMU_WALK_CACHE slots */
+	uint64_t walk_gen;            /* harvests so far */
 	bool plugin_refused;
 };
 

@@ -50,6 +50,13 @@ enum vm_backend_kind vm_backend_resolve(enum vm_backend_kind k)
 	return VM_BACKEND_KVM;
 }
 
+bool vm_backend_available(enum vm_backend_kind k, const char *qemu_path, char *why, size_t len)
+{
+	const struct vm_backend *b = k == VM_BACKEND_KVM ? &vm_backend_kvm : &vm_backend_qemu;
+
+	return b->available(qemu_path, why, len);
+}
+
 int vm_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg, char *err,
 	      size_t errlen)
 {

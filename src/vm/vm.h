@@ -103,6 +103,8 @@ const char *vm_backend_name(enum vm_backend_kind k);
 int vm_backend_parse(const char *s, enum vm_backend_kind *out);
 /* KVM when /dev/kvm opens read-write, else QEMU */
 enum vm_backend_kind vm_backend_resolve(enum vm_backend_kind k);
+/* can this machine run k (qemu_path: --qemu, or NULL)?  If not, why */
+bool vm_backend_available(enum vm_backend_kind k, const char *qemu_path, char *why, size_t len);
 
 /* How the VM learns which pages the guest wrote. */
 enum vm_dirty_mode {
@@ -139,6 +141,7 @@ struct vm_config;
 /* The backend's table (Solo5 hvt's core/hvt_kvm split). */
 struct vm_backend {
 	const char *name;
+	bool (*available)(const char *qemu_path, char *why, size_t len);
 	int (*create)(struct vm *vm, const char *guest_path, const struct vm_config *cfg,
 		      char *err, size_t errlen);
 	enum vm_event (*run)(struct vm *vm);
