@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #define SUITE(name) Suite *suite_##name(void);
@@ -78,6 +79,45 @@ static unsigned report_not_run(FILE *log)
 	for (unsigned i = 0; i < nreasons; i++)
 		printf("  not run, %u: %s\n", counts[i], reasons[i]);
 	return total;
+}
+
+/* QEMU processes of ours still running (a live qemu-system-* whose command
+ * line holds the doorbell ptshadow gives it): the suite must leave none. */
+static unsigned leftover_qemus(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	unsigned n = 0;
+
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		char path[300], buf[8192], stat[512], *rp;
+		size_t len;
+		FILE *f;
+		if (atoi(e->d_name) <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		len = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		for (size_t i = 0; i < len; i++)
+			buf[i] = buf[i] == '\0' ? ' ' : buf[i];
+		buf[len] = '\0';
+		if (strstr(buf, "qemu-system") == NULL || strstr(buf, "doorbell=com2") == NULL)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		if (fgets(stat, sizeof(stat), f) != NULL && (rp = strrchr(stat, ')')) != NULL &&
+		    rp[1] == ' ' && rp[2] != 'Z') {
+			printf("LEFT OVER: QEMU pid %s: %.200s\n", e->d_name, buf);
+			n++;
+		}
+		fclose(f);
+	}
+	if (d != NULL)
+		closedir(d);
+	return n;
 }
 
 /* One Check run of the wanted suites (per_backend: those, else the others). */
@@ -154,6 +194,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "\n");
 		unlink(logpath);
 		return 2;
+	}
+	if (leftover_qemus() > 0) {
+		printf("FAIL: QEMU processes outlived the tests\n");
+		failed++;
 	}
 	log = fdopen(logfd, "r");
 	not_run = report_not_run(log);

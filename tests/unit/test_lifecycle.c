@@ -1,0 +1,208 @@
+/* tests/unit/test_lifecycle.c - the QEMU backend leaves nothing behind: no
+ * QEMU process after ptshadow ends, however it ends (a clean exit, SIGTERM,
+ * or kill -9 of ptshadow itself, a fuzz campaign's jobs included), and no
+ * file for guest RAM or sockets.
+ */
+#include <dirent.h>
+
+#include "testutil.h"
+
+Suite *suite_lifecycle(void);
+
+static bool need_qemu(const char *test)
+{
+	if (tu_have_qemu())
+		return true;
+	tu_skip(test, "qemu-system-x86_64 is not installed");
+	return false;
+}
+
+/* parent pid of pid, or 0 */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512], *rp;
+	int ppid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) != NULL && (rp = strrchr(buf, ')')) != NULL)
+		sscanf(rp + 2, "%*c %d", &ppid);
+	fclose(f);
+	return (pid_t)ppid;
+}
+
+static bool is_qemu(pid_t pid)
+{
+	char path[64], comm[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	if (fgets(comm, sizeof(comm), f) == NULL)
+		comm[0] = '\0';
+	fclose(f);
+	return strncmp(comm, "qemu-system", 11) == 0;
+}
+
+/* QEMU processes below ancestor (up to three generations down) */
+static unsigned qemu_below(pid_t ancestor, pid_t *out, unsigned max)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	unsigned n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)) != NULL && n < max) {
+		pid_t pid = (pid_t)atoi(e->d_name), p = pid;
+		if (pid <= 0 || !is_qemu(pid))
+			continue;
+		for (int gen = 0; gen < 3 && p > 1; gen++) {
+			p = parent_of(p);
+			if (p == ancestor) {
+				out[n++] = pid;
+				break;
+			}
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+/* Start ptshadow in its own process group, wait until it has QEMU running. */
+static pid_t start_with_qemu(char *const argv[], pid_t *qemu, unsigned *nqemu, unsigned want)
+{
+	pid_t pid;
+	double t0;
+
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+			_exit(126);
+		setpgid(0, 0);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	for (t0 = tu_now(); tu_now() < t0 + 20; usleep(20000)) {
+		*nqemu = qemu_below(pid, qemu, 8);
+		if (*nqemu >= want)
+			break;
+	}
+	usleep(300000); /* let it get going */
+	return pid;
+}
+
+/* every pid in qemu[] is gone within timeout_s (reaped by someone, or a zombie of init) */
+static void assert_gone(const pid_t *qemu, unsigned n, double timeout_s, const char *how)
+{
+	double t0 = tu_now();
+
+	for (unsigned i = 0; i < n; i++) {
+		while (kill(qemu[i], 0) == 0 && tu_now() < t0 + timeout_s) {
+			char path[64], state = 0, buf[256];
+			FILE *f;
+			snprintf(path, sizeof(path), "/proc/%d/stat", (int)qemu[i]);
+			f = fopen(path, "r");
+			if (f != NULL && fgets(buf, sizeof(buf), f) != NULL && strrchr(buf, ')'))
+				state = strrchr(buf, ')')[2];
+			if (f != NULL)
+				fclose(f);
+			if (state == 'Z')
+				break; /* dead, waiting for init to reap it */
+			usleep(20000);
+		}
+		ck_assert_msg(kill(qemu[i], 0) != 0 || tu_now() < t0 + timeout_s,
+			      "QEMU pid %d still runs %.0f s after %s", (int)qemu[i], timeout_s, how);
+	}
+}
+
+static void kill_and_check(const char *test, int sig, const char *how, bool fuzz)
+{
+	char out[600], jobs[] = "1";
+	pid_t qemu[8], pid;
+	unsigned n = 0;
+	int st;
+
+	if (!need_qemu(test))
+		return;
+	snprintf(out, sizeof(out), "%s/%s", tu_dir, test);
+	char *fuzz_argv[] = { (char *)tu_bin(), "fuzz", "--backend", "qemu", "--seed", "1", "--ops",
+			      "100000000", "--jobs", jobs, "--quiet", "--out", out, (char *)tu_guest(),
+			      NULL };
+	/* a guest that hangs: ptshadow waits out a long watchdog */
+	char *run_argv[] = { (char *)tu_bin(), "run", "--backend", "qemu", "--timeout", "600",
+			     "--cmdline", "selftest=hang", (char *)tu_guest(), NULL };
+	pid = start_with_qemu(fuzz ? fuzz_argv : run_argv, qemu, &n, 1);
+	ck_assert_msg(n >= 1, "%s: no QEMU process appeared under ptshadow (pid %d)", test, (int)pid);
+	kill(pid, sig);
+	waitpid(pid, &st, 0);
+	assert_gone(qemu, n, 10, how);
+}
+
+START_TEST(run_sigterm_leaves_no_qemu)
+{
+	kill_and_check("run_sigterm_leaves_no_qemu", SIGTERM, "SIGTERM of ptshadow run", false);
+}
+END_TEST
+
+START_TEST(run_kill9_leaves_no_qemu)
+{
+	kill_and_check("run_kill9_leaves_no_qemu", SIGKILL, "kill -9 of ptshadow run", false);
+}
+END_TEST
+
+START_TEST(fuzz_kill9_leaves_no_qemu)
+{
+	kill_and_check("fuzz_kill9_leaves_no_qemu", SIGKILL, "kill -9 of ptshadow fuzz", true);
+}
+END_TEST
+
+/* RAM and sockets are a memfd and socketpairs: while QEMU runs, its RAM is
+ * /proc/PID/fd/3 -> "/memfd:ptshadow-guest-ram (deleted)", not a file. */
+START_TEST(guest_ram_is_no_file)
+{
+	char link[128], target[512];
+	pid_t qemu[8], pid;
+	unsigned n = 0;
+	ssize_t len;
+	int st;
+
+	if (!need_qemu("guest_ram_is_no_file"))
+		return;
+	char *argv[] = { (char *)tu_bin(), "run", "--backend", "qemu", "--timeout", "600",
+			 "--cmdline", "selftest=hang", (char *)tu_guest(), NULL };
+	pid = start_with_qemu(argv, qemu, &n, 1);
+	ck_assert_uint_ge(n, 1);
+	snprintf(link, sizeof(link), "/proc/%d/fd/3", (int)qemu[0]);
+	len = readlink(link, target, sizeof(target) - 1);
+	ck_assert_int_gt(len, 0);
+	target[len] = '\0';
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+	ck_assert_msg(strncmp(target, "/memfd:ptshadow-guest-ram", 25) == 0,
+		      "QEMU's guest RAM is %s, not our memfd", target);
+	assert_gone(qemu, n, 10, "SIGTERM");
+}
+END_TEST
+
+Suite *suite_lifecycle(void)
+{
+	Suite *s = suite_create("lifecycle");
+	TCase *tc = tcase_create("qemu");
+
+	tu_tmpdir_fixture(tc);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, run_sigterm_leaves_no_qemu);
+	tcase_add_test(tc, run_kill9_leaves_no_qemu);
+	tcase_add_test(tc, fuzz_kill9_leaves_no_qemu);
+	tcase_add_test(tc, guest_ram_is_no_file);
+	suite_add_tcase(s, tc);
+	return s;
+}
