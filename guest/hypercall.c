@@ -27,6 +27,7 @@ _Static_assert(offsetof(struct pts_doorbell, parking) == 72, "DB_PARKING in entr
 static struct pts_doorbell doorbell __aligned(64);
 static struct resume_ctx resume_point;
 static bool use_doorbell;
+static uint64_t cr3_lie; /* selftest=liecr3: report a CR3 one page off */
 
 static uint64_t kva_to_pa(const void *p)
 {
@@ -62,7 +63,7 @@ static void doorbell_call(enum pts_hypercall nr, uint64_t pa)
 		return;
 	db->nr = nr;
 	db->record_pa = pa;
-	db->cr3 = rcr3();
+	db->cr3 = rcr3() ^ cr3_lie;
 	__atomic_store_n(&db->seq, seq, __ATOMIC_RELEASE);
 	com2_put(PTS_DB_CALL);
 	while (__atomic_load_n(&db->ack, __ATOMIC_ACQUIRE) != seq)
@@ -98,6 +99,8 @@ static bool doorbell_detect(void)
 	if (!cmdline_is("doorbell", "com2"))
 		return false;
 	doorbell.magic = PTS_DB_MAGIC;
+	if (cmdline_is("selftest", "liecr3"))
+		cr3_lie = 0x1000;
 	doorbell.park_cr3 = rcr3();
 	com2_put(PTS_DB_HELLO);
 	for (unsigned i = 0; i < 8; i++)

@@ -161,6 +161,7 @@ const struct vm_backend vm_backend_kvm = {
 	.run = kvm_run_vcpu,
 	.destroy = kvm_destroy,
 	.cr3 = kvm_cr3,
+	.cr3_actual = NULL, /* kvm_cr3 reads the vCPU's own */
 	.dump_regs = kvm_dump_regs,
 	.dirty_start = kvm_dirty_start,
 	.dirty_harvest = kvm_dirty_harvest,

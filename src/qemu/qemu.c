@@ -22,6 +22,8 @@
 #include "tcg_dirty.h"
 #include "util.h"
 
+#define QEMU_CR3_CHECK_EVERY 4096u /* calls between two checks of the reported CR3 */
+
 /* ---- guest RAM: a memfd mapped as guest-physical space, hole and all ---- */
 
 static int ram_map(struct vm *vm, uint64_t bytes, char *err, size_t errlen)
@@ -468,6 +470,10 @@ static enum vm_event doorbell_call(struct vm *vm)
 	drain_console(vm); /* what the guest printed before the call */
 	if (d.nr >= PTS_HC_PORT_COUNT || d.record_pa > UINT32_MAX)
 		return guest_error(vm, "call number or record out of range");
+	/* the CR3 the guest reports is its word: check it against QEMU's from
+	 * time to time (session.c checks it at every finding too) */
+	if (vm->hypercalls % QEMU_CR3_CHECK_EVERY == 0 && vm_cr3_verify(vm) != 0)
+		return VM_EV_GUEST_ERROR;
 	return hypercall_dispatch(vm, d.nr, d.record_pa);
 }
 
@@ -631,6 +637,28 @@ static uint64_t qemu_cr3(struct vm *vm)
 	return QEMU(vm)->cr3;
 }
 
+/* QEMU's own CR3 (QMP), while the guest waits in a call */
+static int qemu_cr3_actual(struct vm *vm, uint64_t *cr3)
+{
+	char err[256], *regs;
+	int rc;
+
+	if (!QEMU(vm)->waiting) {
+		snprintf(vm->error, sizeof(vm->error), "CR3 check: the guest is not stopped in a call");
+		return -1;
+	}
+	regs = qmp_registers(QEMU(vm), err, sizeof(err));
+	if (regs == NULL) {
+		snprintf(vm->error, sizeof(vm->error), "CR3 check: %s", err);
+		return -1;
+	}
+	rc = qmp_reg(regs, "CR3", cr3);
+	free(regs);
+	if (rc != 0)
+		snprintf(vm->error, sizeof(vm->error), "CR3 check: no CR3 in QEMU's registers");
+	return rc;
+}
+
 /* ---- snapshots: the guest parks itself while RAM goes back --------------- */
 
 /* Wait (bounded) until the guest says it is parked on the park named token. */
@@ -729,6 +757,7 @@ const struct vm_backend vm_backend_qemu = {
 	.run = qemu_run,
 	.destroy = qemu_destroy,
 	.cr3 = qemu_cr3,
+	.cr3_actual = qemu_cr3_actual,
 	.dump_regs = qemu_dump_regs,
 	.dirty_start = qemu_dirty_start,
 	.dirty_harvest = qemu_dirty_harvest,

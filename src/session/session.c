@@ -247,8 +247,14 @@ enum session_status session_op(struct session *s, struct script_op *sop)
 			snprintf(s->err, sizeof(s->err), "monitor: out of memory");
 			return SESSION_ERROR;
 		}
-		if (n > 0)
+		if (n > 0) {
+			/* a finding rests on the CR3 the backend gave the monitor */
+			if (vm_cr3_verify(&s->vm) != 0) {
+				session_fail(s, "guest");
+				return SESSION_GUEST_DIED;
+			}
 			return SESSION_VIOLATION;
+		}
 	}
 	return SESSION_OK;
 }

@@ -100,6 +100,23 @@ uint64_t vm_cr3(struct vm *vm)
 	return vm->backend->cr3(vm);
 }
 
+int vm_cr3_verify(struct vm *vm)
+{
+	const uint64_t frame = 0x000ffffffffff000ull;
+	uint64_t actual, said = vm->backend->cr3(vm);
+
+	if (vm->backend->cr3_actual == NULL)
+		return 0;
+	if (vm->backend->cr3_actual(vm, &actual) != 0)
+		return -1;
+	if ((actual & frame) == (said & frame))
+		return 0;
+	snprintf(vm->error, sizeof(vm->error),
+		 "the guest reported CR3 %#llx at its last call, but the vCPU's CR3 is %#llx",
+		 (unsigned long long)said, (unsigned long long)actual);
+	return -1;
+}
+
 void vm_dump_regs(struct vm *vm, FILE *f)
 {
 	if (!(vm->caps & VM_CAP_REGS) || vm->backend->dump_regs == NULL) {

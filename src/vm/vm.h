@@ -147,6 +147,8 @@ struct vm_backend {
 	enum vm_event (*run)(struct vm *vm);
 	void (*destroy)(struct vm *vm);
 	uint64_t (*cr3)(struct vm *vm);
+	/* the vCPU's own CR3 while it is stopped (NULL: cr3 is already that) */
+	int (*cr3_actual)(struct vm *vm, uint64_t *cr3);
 	void (*dump_regs)(struct vm *vm, FILE *f);
 	/* dirty log: start logging; move what was logged into vm->dirty_fresh */
 	int (*dirty_start)(struct vm *vm);
@@ -221,6 +223,11 @@ void vm_dump_regs(struct vm *vm, FILE *f);
 const char *vm_describe(const struct vm *vm, char *buf, size_t len);
 /* the guest's CR3 at its last stop */
 uint64_t vm_cr3(struct vm *vm);
+/* Where vm_cr3 is the guest's own word (QEMU: reported through the
+ * doorbell), compare it with the vCPU's: 0 when they agree (or the backend
+ * reads the vCPU's own), -1 with vm->error when they do not or the vCPU
+ * cannot be asked. */
+int vm_cr3_verify(struct vm *vm);
 
 /* The dirty log.  vm_dirty_start when the log is first needed (after
  * boot).  vm_dirty_sync harvests and publishes: dirty_last = the pages

@@ -1,7 +1,8 @@
-/* tests/unit/test_lifecycle.c - the QEMU backend leaves nothing behind: no
- * QEMU process after ptshadow ends, however it ends (a clean exit, SIGTERM,
- * or kill -9 of ptshadow itself, a fuzz campaign's jobs included), and no
- * file for guest RAM or sockets.
+/* tests/unit/test_lifecycle.c - what the QEMU backend promises beyond the
+ * shared suites: it leaves nothing behind (no QEMU process after ptshadow
+ * ends, however it ends: a clean exit, SIGTERM, or kill -9 of ptshadow
+ * itself, a fuzz campaign's jobs included; no file for guest RAM or
+ * sockets), and it does not take the guest's word for its CR3.
  */
 #include <dirent.h>
 
@@ -192,6 +193,29 @@ START_TEST(guest_ram_is_no_file)
 }
 END_TEST
 
+/* The CR3 the monitor uses comes from the guest under QEMU; ptshadow checks
+ * it against QEMU's own every 4096 calls: a guest that lies is caught. */
+START_TEST(lying_cr3_is_caught)
+{
+	struct tu_proc p;
+
+	if (!need_qemu("lying_cr3_is_caught"))
+		return;
+	char *argv[] = { (char *)tu_bin(), "run", "--backend", "qemu", "--cmdline",
+			 "selftest=liecr3 hcbench=5000", (char *)tu_guest(), NULL };
+	tu_run(&p, 60, argv);
+	ck_assert_msg(p.status == 1, "exit %d, want 1\n%s", p.status, p.err);
+	ck_assert_msg(strstr(p.err, "the guest reported CR3") != NULL, "no CR3 complaint:\n%s", p.err);
+	tu_proc_free(&p);
+	/* the honest guest makes as many calls without a complaint */
+	char *argv2[] = { (char *)tu_bin(), "run", "--backend", "qemu", "--cmdline", "hcbench=5000",
+			  (char *)tu_guest(), NULL };
+	tu_run(&p, 60, argv2);
+	ck_assert_msg(p.status == 0, "honest guest: exit %d\n%s", p.status, p.err);
+	tu_proc_free(&p);
+}
+END_TEST
+
 Suite *suite_lifecycle(void)
 {
 	Suite *s = suite_create("lifecycle");
@@ -203,6 +227,7 @@ Suite *suite_lifecycle(void)
 	tcase_add_test(tc, run_kill9_leaves_no_qemu);
 	tcase_add_test(tc, fuzz_kill9_leaves_no_qemu);
 	tcase_add_test(tc, guest_ram_is_no_file);
+	tcase_add_test(tc, lying_cr3_is_caught);
 	suite_add_tcase(s, tc);
 	return s;
 }
