@@ -81,8 +81,28 @@ static unsigned report_not_run(FILE *log)
 	return total;
 }
 
-/* QEMU processes of ours still running (a live qemu-system-* whose command
- * line holds the doorbell ptshadow gives it): the suite must leave none. */
+/* stat_tail: /proc/PID/stat after "comm) "; is the parent a live ptshadow
+ * (another run on this machine, which owns its QEMU)? */
+static int parent_is_ptshadow(const char *stat_tail)
+{
+	char path[64], comm[32] = "";
+	int ppid = 0;
+	FILE *f;
+
+	if (sscanf(stat_tail, "%*c %d", &ppid) != 1 || ppid <= 1)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/comm", ppid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fgets(comm, sizeof(comm), f) == NULL)
+		comm[0] = '\0';
+	fclose(f);
+	return strncmp(comm, "ptshadow", 8) == 0;
+}
+
+/* QEMU processes of ours left behind (a live qemu-system-* whose command
+ * line holds the doorbell ptshadow gives it, and whose parent is no longer
+ * a ptshadow): the suite must leave none. */
 static unsigned leftover_qemus(void)
 {
 	DIR *d = opendir("/proc");
@@ -109,7 +129,7 @@ static unsigned leftover_qemus(void)
 		if ((f = fopen(path, "r")) == NULL)
 			continue;
 		if (fgets(stat, sizeof(stat), f) != NULL && (rp = strrchr(stat, ')')) != NULL &&
-		    rp[1] == ' ' && rp[2] != 'Z') {
+		    rp[1] == ' ' && rp[2] != 'Z' && !parent_is_ptshadow(rp + 2)) {
 			printf("LEFT OVER: QEMU pid %s: %.200s\n", e->d_name, buf);
 			n++;
 		}

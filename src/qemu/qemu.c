@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "qemu_vm.h"
@@ -273,12 +274,53 @@ static int plugin_setup(struct vm *vm, const struct vm_config *cfg, char *path, 
 			snprintf(err, errlen, "--dirty-log plugin: %s: %s", path, strerror(errno));
 			return EXIT_USAGE;
 		}
+		fprintf(stderr, "ptshadow: no dirty-log plugin (%s: %s); checking without a dirty log\n",
+			path, strerror(errno));
 		return 0;
 	}
 	if (tcg_dirty_open(&q->dirty, vm->mem.size / PTS_PAGE_SIZE, 1u << 20, err, errlen) != 0)
 		return EXIT_INTERNAL;
 	vm->dirty_mode = VM_DIRTY_PLUGIN;
 	return 0;
+}
+
+/* Close our ends of QEMU's sockets and pipe (before a relaunch or at the end). */
+static void qemu_close_fds(struct qemu_vm *q)
+{
+	int *fds[] = { &q->cons_fd, &q->db_fd, &q->err_fd, &q->qmp_fd };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+	q->qmp_ready = false;
+	q->qmp_len = 0;
+}
+
+static void drain_stderr(struct qemu_vm *q);
+
+/* The plugin installs itself before QEMU runs any guest code: wait (at most
+ * 10 s) for its "alive" word, or for QEMU to exit (it does when it refuses a
+ * plugin, with the reason on stderr). */
+static bool plugin_accepted(struct vm *vm)
+{
+	struct qemu_vm *q = QEMU(vm);
+	uint64_t deadline = now_ns() + 10000000000ull;
+	struct timespec tick = { 0, 200000 };
+
+	while (now_ns() < deadline) {
+		int st;
+		if (tcg_dirty_plugin_alive(q->dirty))
+			return true;
+		if (waitpid(q->pid, &st, WNOHANG) == q->pid) {
+			q->pid = 0;
+			drain_stderr(q);
+			return false;
+		}
+		nanosleep(&tick, NULL);
+	}
+	return true; /* a slow start, not a refusal: the log says if it never came */
 }
 
 static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg,
@@ -319,6 +361,28 @@ static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_co
 		vm->caps |= VM_CAP_DIRTY_LOG;
 	if (qemu_launch(vm, qemu, guest_path, cfg, q->dirty != NULL ? plugin : NULL, err, errlen) != 0)
 		return EXIT_INTERNAL;
+	if (q->dirty != NULL && !plugin_accepted(vm)) {
+		/* this QEMU will not load the plugin: say so once, check in full */
+		char *nl = strchr(q->qemu_err, '\n');
+		if (nl != NULL)
+			*nl = '\0';
+		if (cfg->dirty_mode == VM_DIRTY_PLUGIN) {
+			snprintf(err, errlen, "--dirty-log plugin: QEMU refused %s: %s", plugin,
+				 q->qemu_err[0] ? q->qemu_err : "no reason given");
+			return EXIT_INTERNAL;
+		}
+		fprintf(stderr, "ptshadow: QEMU refused the dirty-log plugin %s (%s); checking without a "
+				"dirty log\n", plugin, q->qemu_err[0] ? q->qemu_err : "no reason given");
+		qemu_close_fds(q);
+		tcg_dirty_close(q->dirty);
+		q->dirty = NULL;
+		q->qemu_err_len = 0;
+		q->qemu_err[0] = '\0';
+		vm->dirty_mode = VM_DIRTY_NONE;
+		vm->caps &= ~VM_CAP_DIRTY_LOG;
+		if (qemu_launch(vm, qemu, guest_path, cfg, NULL, err, errlen) != 0)
+			return EXIT_INTERNAL;
+	}
 	return 0;
 }
 
@@ -330,16 +394,9 @@ static void qemu_destroy(struct vm *vm)
 		return;
 	if (q->pid > 0)
 		qemu_reap(q, true);
-	if (q->cons_fd >= 0)
-		close(q->cons_fd);
-	if (q->db_fd >= 0)
-		close(q->db_fd);
-	if (q->err_fd >= 0)
-		close(q->err_fd);
+	qemu_close_fds(q);
 	if (q->ram_fd >= 0)
 		close(q->ram_fd);
-	if (q->qmp_fd >= 0)
-		close(q->qmp_fd);
 	free(q->qmp_buf);
 	free(q->walk_cache);
 	if (q->dirty != NULL)
@@ -687,16 +744,7 @@ static enum vm_event qemu_run(struct vm *vm);
 static int qemu_snap_stop(struct vm *vm, bool restore)
 {
 	struct qemu_vm *q = QEMU(vm);
-	/* just reset: the guest is on its way to its next call (the empty
-	 * ring's OP_DONE); let it get there, as a KVM vCPU would be stopped */
-	if (!q->waiting && q->snap_ready && q->pid > 0) {
-		enum vm_event ev = qemu_run(vm);
-		if (ev != VM_EV_OP_DONE) {
-			if (ev == VM_EV_NONE || vm->error[0] == '\0')
-				snprintf(vm->error, sizeof(vm->error), "the guest did not come back to its ring");
-			return -1;
-		}
-	}
+
 	if (!q->waiting || doorbell(vm) == NULL) {
 		snprintf(vm->error, sizeof(vm->error), "the guest is not stopped at a doorbell call");
 		return -1;
@@ -731,15 +779,22 @@ static int qemu_snap_load(struct vm *vm)
 		snprintf(vm->error, sizeof(vm->error), "the guest is not parked");
 		return -1;
 	}
-	/* RAM is the snapshot's again (the doorbell too): let the guest go back
-	 * into its registration call; it makes its next call from there */
+	/* RAM is the snapshot's again (the doorbell too): let the guest return
+	 * from the call it waited in at the snapshot, and run it to its next
+	 * call (its ring's OP_DONE), so that a reset ends with the guest stopped
+	 * at its ring, and the time of a reset counts all of it */
 	vpages_log(vm, true);
-	__atomic_store_n(&db->resume, q->parked_seq, __ATOMIC_RELEASE);
 	/* the tables went back with the RAM: the copies are stale */
 	for (unsigned i = 0; i < QEMU_WALK_CACHE; i++)
 		q->walk_cache[i].valid = false;
 	q->parked = false;
 	q->waiting = false;
+	__atomic_store_n(&db->resume, q->parked_seq, __ATOMIC_RELEASE);
+	if (qemu_run(vm) != VM_EV_OP_DONE) {
+		if (vm->error[0] == '\0')
+			snprintf(vm->error, sizeof(vm->error), "the guest did not come back to its ring");
+		return -1;
+	}
 	return 0;
 }
 

@@ -216,6 +216,36 @@ START_TEST(lying_cr3_is_caught)
 }
 END_TEST
 
+/* A QEMU that refuses the dirty-log plugin: one line says so, and the run
+ * goes on with full checks and the same verdicts. */
+START_TEST(refused_plugin_checks_in_full)
+{
+	const char *bad = tu_path("not-a-plugin.so");
+	struct tu_proc p;
+
+	if (!need_qemu("refused_plugin_checks_in_full"))
+		return;
+	tu_write_file(bad, "not a shared object", 19);
+	setenv("PTSHADOW_PLUGIN", bad, 1);
+	char *argv[] = { (char *)tu_bin(), "run", "--backend", "qemu", "--check", "incremental",
+			 "--ops", "tests/scenarios/basic.ops", (char *)tu_guest(), NULL };
+	tu_run(&p, 60, argv);
+	ck_assert_msg(p.status == 0, "exit %d\n%s", p.status, p.err);
+	ck_assert_msg(tu_count_lines(p.err) == 1 && strstr(p.err, "refused") != NULL &&
+			      strstr(p.err, bad) != NULL,
+		      "want one line naming the refused plugin, got:\n%s", p.err);
+	ck_assert_msg(strstr(p.out, "dirty log none") != NULL, "backend line:\n%s", p.out);
+	tu_proc_free(&p);
+	/* asked for the plugin by name: a refusal is an error */
+	char *argv2[] = { (char *)tu_bin(), "run", "--backend", "qemu", "--dirty-log", "plugin",
+			  (char *)tu_guest(), NULL };
+	tu_run(&p, 60, argv2);
+	ck_assert_msg(p.status == 3 && strstr(p.err, "refused") != NULL, "exit %d\n%s", p.status,
+		      p.err);
+	tu_proc_free(&p);
+}
+END_TEST
+
 Suite *suite_lifecycle(void)
 {
 	Suite *s = suite_create("lifecycle");
@@ -228,6 +258,7 @@ Suite *suite_lifecycle(void)
 	tcase_add_test(tc, fuzz_kill9_leaves_no_qemu);
 	tcase_add_test(tc, guest_ram_is_no_file);
 	tcase_add_test(tc, lying_cr3_is_caught);
+	tcase_add_test(tc, refused_plugin_checks_in_full);
 	suite_add_tcase(s, tc);
 	return s;
 }
