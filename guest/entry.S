@@ -250,8 +250,7 @@ db_park:
 	 * host sees `parked`, everything up to `parking` (same page) is logged. */
 	movq	%rsi, DB_PARKING(%rdi)
 	movq	%rsi, DB_PARKED(%rdi)
-1:	pause
-	cmpq	DB_RESUME(%rdi), %rsi
+1:	cmpq	DB_RESUME(%rdi), %rsi	/* no pause: see doorbell_call */
 	jne	1b
 	movq	%cr4, %rax
 	movq	%rax, %rcx

@@ -66,8 +66,11 @@ static void doorbell_call(enum pts_hypercall nr, uint64_t pa)
 	db->cr3 = rcr3() ^ cr3_lie;
 	__atomic_store_n(&db->seq, seq, __ATOMIC_RELEASE);
 	com2_put(PTS_DB_CALL);
+	/* no `pause` here: under TCG it leaves the translated loop for QEMU's
+	 * main loop (locks, lookups) at every turn; a plain load loop stays in
+	 * generated code and sees the host's write as soon as it lands */
 	while (__atomic_load_n(&db->ack, __ATOMIC_ACQUIRE) != seq)
-		__builtin_ia32_pause();
+		__asm__ volatile("" ::: "memory");
 	if (db->command == PTS_DB_PARK)
 		db_park(db, __atomic_load_n(&db->park_token, __ATOMIC_ACQUIRE), &resume_point);
 }
