@@ -4,7 +4,7 @@
  */
 #include "testutil.h"
 
-#include "vmm.h"
+#include "vm.h"
 
 Suite *suite_loader(void);
 
