@@ -114,4 +114,6 @@ format:
 clean:
 	rm -rf $(BUILD)
 
+include tests/fuzz/fuzz.mk
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -121,10 +121,12 @@ static int check_offsets(const struct pts_descriptor *d, char *err, size_t errle
 
 static int check_sizes(const struct pts_descriptor *d, char *err, size_t errlen)
 {
-	if (d->vm_page_size < 8 || d->vm_page_size > PTS_PAGE_SIZE)
-		return fail(err, errlen, "vm_page_size %u out of range [8, 4096]", d->vm_page_size);
-	if (d->pv_entry_size < 8 || d->pv_entry_size > PTS_PAGE_SIZE / 2)
-		return fail(err, errlen, "pv_entry_size %u out of range [8, 2048]", d->pv_entry_size);
+	if (d->vm_page_size < 8 || d->vm_page_size > DESC_VM_PAGE_SIZE_MAX)
+		return fail(err, errlen, "vm_page_size %u out of range [8, %u]", d->vm_page_size,
+			    DESC_VM_PAGE_SIZE_MAX);
+	if (d->pv_entry_size < DESC_PV_ENTRY_SIZE_MIN || d->pv_entry_size > PTS_PAGE_SIZE / 2)
+		return fail(err, errlen, "pv_entry_size %u out of range [%u, 2048]", d->pv_entry_size,
+			    DESC_PV_ENTRY_SIZE_MIN);
 	if (d->pmap_size < 8 || d->pmap_size > PTS_PAGE_SIZE)
 		return fail(err, errlen, "pmap_size %u out of range [8, 4096]", d->pmap_size);
 	if (d->pool_size > PTS_PAGE_SIZE || d->pool_header_size > PTS_PAGE_SIZE)
@@ -183,9 +185,10 @@ static int check_window(const struct pts_descriptor *d, const char *name, uint64
 	return 0;
 }
 
+/* by last bytes: a window may end at the top of the address space (alen, blen > 0) */
 static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
-	return a < b + blen && b < a + alen;
+	return a <= b + (blen - 1) && b <= a + (alen - 1);
 }
 
 static int check_layout(const struct pts_descriptor *d, const struct gmem *mem, char *err,
@@ -201,6 +204,9 @@ static int check_layout(const struct pts_descriptor *d, const struct gmem *mem, 
 	    check_window(d, "kenter window", d->kenter_base, d->kenter_size, err, errlen) ||
 	    check_window(d, "pv KVA window", d->pv_kva_base, d->pv_kva_size, err, errlen))
 		return -1;
+	if (d->kenter_size > DESC_KENTER_SIZE_MAX) /* the model keeps, and checks, every page of it */
+		return fail(err, errlen, "kenter_size 0x%llx larger than the ABI's kenter window (%u pages)",
+			    (unsigned long long)d->kenter_size, PTS_KENTER_PAGES);
 	if (d->kern_size == 0 || d->kern_pa % PTS_PAGE_SIZE || !gmem_contains(mem, d->kern_pa, d->kern_size))
 		return fail(err, errlen, "kernel image [0x%llx, +0x%llx) not inside guest RAM",
 			    (unsigned long long)d->kern_pa, (unsigned long long)d->kern_size);
@@ -273,6 +279,20 @@ int desc_validate(const struct pts_descriptor *d, const struct gmem *mem, char *
 	    check_pointers(d, mem, err, errlen))
 		return -1;
 	return 0;
+}
+
+/* ---- limits on guest lists */
+
+uint64_t desc_max_pool_pages(const struct pts_descriptor *d, const struct gmem *mem)
+{
+	uint64_t window = d->pv_kva_size / PTS_PAGE_SIZE, ram = mem->size / PTS_PAGE_SIZE;
+	return (window < ram ? window : ram) + 1;
+}
+
+uint64_t desc_max_pv(const struct pts_descriptor *d, const struct gmem *mem)
+{
+	uint64_t per_page = (PTS_PAGE_SIZE - d->pool_item_offset) / d->pv_entry_size;
+	return (desc_max_pool_pages(d, mem) - 1) * per_page + 1;
 }
 
 /* ---- vm_page array */

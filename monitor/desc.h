@@ -21,6 +21,22 @@ int desc_load(const struct gmem *mem, gpa_t desc_gpa, struct pts_descriptor *d, 
 /* Validate a host copy (desc_load calls it); mem bounds the physical ranges. */
 int desc_validate(const struct pts_descriptor *d, const struct gmem *mem, char *err, size_t errlen);
 
+/*
+ * What a descriptor may ask of the monitor (docs/architecture.md, "Limits").
+ * The monitor keeps two copies of the vm_page array, so vm_page_size bounds
+ * them to RAM / 16 each; a pv entry holds four 8-byte fields; the kenter
+ * window is the ABI's (PTS_KENTER_PAGES).  Lists the guest builds are bounded
+ * by guest RAM: the pool holds at most one page per page of RAM inside the
+ * pv KVA window, and its pages at most that many pv entries.
+ */
+#define DESC_VM_PAGE_SIZE_MAX 256u
+#define DESC_PV_ENTRY_SIZE_MIN 32u
+#define DESC_KENTER_SIZE_MAX ((uint64_t)PTS_KENTER_PAGES * PTS_PAGE_SIZE)
+/* pool pages the monitor follows over the three lists (+ 1 to see an overflow) */
+uint64_t desc_max_pool_pages(const struct pts_descriptor *d, const struct gmem *mem);
+/* pv entries the monitor follows over every list (+ 1 to see an overflow) */
+uint64_t desc_max_pv(const struct pts_descriptor *d, const struct gmem *mem);
+
 /* One page frame of the vm_page array: pfn -> array index, or -1. */
 int64_t desc_pfn_index(const struct pts_descriptor *d, uint64_t pfn);
 /* KVA of vm_page for array index i. */

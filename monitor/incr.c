@@ -326,9 +326,8 @@ static int commit_all(struct monitor *m)
 	m->delta.n = 0;
 	if (walk_commit(x->walk, &m->delta) != 0)
 		return -1;
-	pmap_commit(s, x->pmaps, &m->desc, &x->sc);
-	if (vmp_commit(s, x->vmps, &m->desc, &x->sc) != 0 || pool_commit(s, x->pool, &m->desc, x) != 0 ||
-	    pv_commit(s, x->pv, x) != 0)
+	if (pmap_commit(s, x->pmaps, &m->desc, &x->sc) != 0 || vmp_commit(s, x->vmps, &m->desc, &x->sc) != 0 ||
+	    pool_commit(s, x->pool, &m->desc, x) != 0 || pv_commit(s, x->pv, x) != 0)
 		return -1;
 	for (size_t i = 0; i < m->delta.n; i++) {
 		struct pte_change *c = &m->delta.chg[i];

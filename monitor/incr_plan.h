@@ -25,8 +25,7 @@ struct pmap_plan {
 };
 int pmap_plan(struct pmap_plan *pp, const struct snapshot *s, struct kview *kv, bool *fallback);
 size_t pmap_plan_roots(const struct pmap_plan *pp, const struct snapshot *s, struct walk_root *roots);
-void pmap_commit(struct snapshot *s, const struct pmap_plan *pp, const struct pts_descriptor *d,
-		 struct scope *sc);
+int pmap_commit(struct snapshot *s, const struct pmap_plan *pp, const struct pts_descriptor *d, struct scope *sc);
 
 struct vmp_plan {
 	uint64_t *index;

@@ -207,7 +207,7 @@ static int walk_page(struct pool_plan *pl, const struct snapshot *s, struct kvie
 
 static int walk_lists(struct pool_plan *pl, const struct snapshot *s, struct kview *kv, struct incr *x)
 {
-	size_t max_pages = kv->d->pv_kva_size / PTS_PAGE_SIZE + 1, held = 0;
+	size_t max_pages = (size_t)desc_max_pool_pages(kv->d, kv->mem), held = 0;
 	for (int l = POOL_PART; l <= POOL_EMPTY; l++) {
 		size_t prev = SIZE_MAX;
 		for (uint64_t hdr = pl->head.head[l]; hdr != 0; held++) {

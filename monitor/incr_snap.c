@@ -107,22 +107,25 @@ size_t pmap_plan_roots(const struct pmap_plan *pp, const struct snapshot *s, str
 	return n;
 }
 
-void pmap_commit(struct snapshot *s, const struct pmap_plan *pp, const struct pts_descriptor *d,
-		 struct scope *sc)
+/* a pmap that came brings its root: a table no changed entry leads to, so in the scope here */
+int pmap_commit(struct snapshot *s, const struct pmap_plan *pp, const struct pts_descriptor *d, struct scope *sc)
 {
 	size_t n = pp->npmap > s->npmap ? pp->npmap : s->npmap;
 	for (size_t i = 0; i < n; i++) {
 		if (!pp->changed[i])
 			continue;
+		bool came = pp->pmap[i].live && !(i < s->npmap && s->pmap[i].live);
 		s->pmap[i] = pp->pmap[i];
 		if (pp->pmap[i].live)
 			memcpy(s->hash + s->pmap[i].hash_off, pp->hash + pp->pmap[i].hash_off, 8ull * d->ptp_hash_size);
-		idset_add(&sc->owners, i);
+		if (idset_add(&sc->owners, i) != 0 || (came && idset_add(&sc->tables, pp->pmap[i].root) != 0))
+			return -1;
 	}
 	s->npmap = pp->npmap;
 	sc->pmaps_changed = pp->relisted;
 	sc->curpmap_changed = s->curpmap != pp->curpmap;
 	s->curpmap = pp->curpmap;
+	return 0;
 }
 
 /* ---- vm_page array */
@@ -200,7 +203,8 @@ static int listed_pages(struct vmp_plan *vp, const struct incr *x)
 			return -1;
 		vp->pages[vp->npages++] = (size_t)p;
 	}
-	qsort(vp->pages, vp->npages, sizeof *vp->pages, cmp_size);
+	if (vp->npages > 1) /* pages is NULL until one is listed; qsort's base must not be */
+		qsort(vp->pages, vp->npages, sizeof *vp->pages, cmp_size);
 	return 0;
 }
 

@@ -157,6 +157,41 @@ void inv_attr_encoding_scoped(struct check *c)
 	scoped_new_entries(c, encoding_change);
 }
 
+/* ---- invalid entries: 0 in user tables */
+
+static void invalid_entry(struct check *c, uint32_t owner, uint32_t level, uint64_t va, uint64_t e)
+{
+	if (pte_valid(e) || e == 0 || !owner_is_user(c->cur, owner) || va >= c->d->user_max)
+		return;
+	struct violation *v = vio(c, "non-present entry 0x%llx in a user table is not 0", (unsigned long long)e);
+	vio_pte(v, snap_slot(c->cur, owner), va, level, e, e);
+}
+
+/* every entry of every user table, the ones the walk does not follow too */
+void inv_attr_invalid_zero(struct check *c)
+{
+	const struct ptp_set *w = &c->cur->walk;
+	for (size_t i = 0; i < w->nptp; i++) {
+		const struct ptp *t = &w->ptp[i];
+		const uint64_t *e = ptp_entries(w, t);
+		if (!owner_is_user(c->cur, t->owner))
+			continue;
+		for (unsigned j = 0; j < NPTEPG; j++)
+			if (e[j] != 0 && !pte_valid(e[j]))
+				invalid_entry(c, t->owner, t->level, canonical(t->va + j * level_span(t->level)), e[j]);
+	}
+}
+
+/* the delta holds every entry that changed, those of tables attached this op too */
+void inv_attr_invalid_zero_scoped(struct check *c)
+{
+	for (size_t i = 0; i < c->delta->n; i++) {
+		const struct pte_change *ch = &c->delta->chg[i];
+		if (!(ch->flags & PTE_CHG_DETACHED))
+			invalid_entry(c, ch->owner, ch->level, ch->va, ch->new);
+	}
+}
+
 /* ---- PROT */
 
 void inv_prot_never_grants(struct check *c)

@@ -98,6 +98,11 @@ static const struct invariant table[] = {
 	 "Leaf PTEs follow semantics.md: user leaves V|US|(RW)|(NX) without G, PWT or PCD; kenter "
 	 "leaves V|G|(RW)|(NX) without US; user intermediate entries V|RW|US without NX.",
 	 inv_attr_encoding, inv_attr_encoding_scoped},
+	{"ATTR-6", "invalid-is-zero", "ATTR",
+	 "In a user pmap's tables an entry without P is 0: the pmap stores 0 when it removes a mapping and "
+	 "the MMU never writes a non-present entry, so a non-zero one is stale or half written (the pmap "
+	 "skips runs of zero entries relying on it).",
+	 inv_attr_invalid_zero, inv_attr_invalid_zero_scoped},
 	/* protection */
 	{"PROT-1", "never-grants", "PROT",
 	 "No op other than enter and kenter grants a right: a PTE that keeps its frame never gains "

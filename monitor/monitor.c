@@ -44,7 +44,7 @@ struct monitor *monitor_create(const struct gmem *mem, gpa_t desc_gpa, const str
 	m->cfg.check_spec = NULL; /* not ours to keep */
 	kview_init(&m->kv, &m->desc, m->mem);
 	m->max_ptps = m->mem->size / PTS_PAGE_SIZE + 1;
-	m->max_pv = (size_t)(m->desc.pv_kva_size / PTS_PAGE_SIZE) * PTS_PAGE_SIZE / 8 + 1;
+	m->max_pv = (size_t)desc_max_pv(&m->desc, m->mem);
 	incr_init(&m->inc);
 	snap_init(&m->snap[0]);
 	snap_init(&m->snap[1]);

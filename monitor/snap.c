@@ -324,7 +324,7 @@ static int read_pool(struct snapshot *s, struct kview *kv)
 			   (unsigned long long)((PTS_PAGE_SIZE - d->pool_item_offset) / d->pv_entry_size));
 		return 0;
 	}
-	size_t max_pages = d->pv_kva_size / PTS_PAGE_SIZE + 1;
+	size_t max_pages = (size_t)desc_max_pool_pages(d, kv->mem);
 	struct hmap seen;
 	hmap_init(&seen);
 	for (int l = POOL_PART; l <= POOL_EMPTY; l++) {

@@ -184,7 +184,8 @@ static int commit_tables(struct walk_plan *u)
 		memcpy(s->ptes + t->pte_off, u->buf + u->dirty[k].ent, NPTEPG * sizeof *s->ptes);
 		t->nvalid = count_valid(s->ptes + t->pte_off);
 	}
-	qsort(u->gone, u->ngone, sizeof *u->gone, cmp_desc); /* later indexes first: swaps stay valid */
+	if (u->ngone > 1) /* gone is NULL until a table goes; qsort's base must not be */
+		qsort(u->gone, u->ngone, sizeof *u->gone, cmp_desc); /* later indexes first: swaps stay valid */
 	for (size_t k = 0; k < u->ngone; k++)
 		if (ptp_erase(s, u->gone[k]) != 0)
 			return -1;

@@ -1,15 +1,21 @@
 /* src/cli/cli.c - option handling shared by the subcommands: the guest options
- * (memory, timeout, command line, console, arena) and one-line usage errors.
+ * (memory, timeout, command line, console, arena), the check options, the
+ * outputs checked before a run, and one-line usage errors.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "invariant.h"
+#include "report.h"
 #include "util.h"
 
 void guest_opts_init(struct guest_opts *g)
@@ -63,8 +69,9 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 		g->console_path = arg;
 		return 1;
 	case OPT_PV_PER_PAGE:
-		if (parse_u64(arg, &v) != 0 || v > 4096) {
-			usage_error(cmd, "--pv-per-page %s: want 0 (as many as fit) to 4096", arg);
+		if (parse_u64(arg, &v) != 0 || v > GUEST_PV_PER_PAGE_MAX) {
+			usage_error(cmd, "--pv-per-page %s: want 0 (as many as fit) to %u", arg,
+				    GUEST_PV_PER_PAGE_MAX);
 			return -1;
 		}
 		g->cfg.pv_per_page = (unsigned)v;
@@ -98,8 +105,9 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 		g->cfg.qemu_kvm = strcmp(arg, "kvm") == 0;
 		return 1;
 	case OPT_ARENA:
-		if (parse_u64(arg, &v) != 0 || v < 1 || v > (1u << 24)) {
-			usage_error(cmd, "--arena %s: want a page count between 1 and 16777216", arg);
+		if (parse_u64(arg, &v) != 0 || v < 1 || v > OPS_ARENA_MAX) {
+			usage_error(cmd, "--arena %s: want a page count between 1 and %u", arg,
+				    OPS_ARENA_MAX);
 			return -1;
 		}
 		g->cfg.arena_pages = v;
@@ -111,7 +119,8 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 
 int guest_opts_finish(struct guest_opts *g, const char *cmd)
 {
-	uint64_t arena_mib = (g->cfg.arena_pages * PTS_PAGE_SIZE) >> 20;
+	/* pages of 4 KiB, 256 a MiB: no product to overflow, whatever a report said */
+	uint64_t arena_mib = g->cfg.arena_pages >> 8;
 	enum vm_dirty_mode d = g->cfg.dirty_mode;
 
 	/* --backend, else a replayed report's, else $PTSHADOW_BACKEND, else auto */
@@ -163,26 +172,181 @@ void guest_opts_close(struct guest_opts *g)
 	if (g->console_file != NULL)
 		fclose(g->console_file);
 	g->console_file = NULL;
+	free(g->check_spec);
+	g->check_spec = NULL;
+	g->cfg.check_spec = NULL;
 }
 
-void check_opt_apply(struct session_config *cfg, const char *arg)
+/* a SPEC is checked where it is given, so the message names that --check */
+static int check_spec_add(struct guest_opts *g, const char *cmd, const char *arg)
 {
-	if (strcmp(arg, "full") == 0)
-		cfg->incremental = false;
-	else if (strcmp(arg, "incremental") == 0)
-		cfg->incremental = true;
-	else
-		cfg->check_spec = arg;
+	struct inv_set scratch;
+	char err[256], *joined;
+
+	if (arg[strspn(arg, ", \t")] == '\0')
+		return usage_error(cmd, "--check '%s': want full, incremental or invariants to switch off",
+				   arg);
+	inv_set_all(&scratch, true);
+	if (inv_set_parse(&scratch, arg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ptshadow %s: %s\n", cmd, err);
+		return EXIT_USAGE;
+	}
+	if (g->check_spec == NULL)
+		joined = strdup(arg);
+	else if (asprintf(&joined, "%s,%s", g->check_spec, arg) < 0)
+		joined = NULL;
+	if (joined == NULL) {
+		fprintf(stderr, "ptshadow %s: out of memory\n", cmd);
+		return EXIT_INTERNAL;
+	}
+	free(g->check_spec);
+	g->check_spec = joined;
+	g->cfg.check_spec = joined;
+	return 0;
 }
 
-int full_every_opt_apply(struct session_config *cfg, const char *cmd, const char *arg)
+int check_opt_apply(struct guest_opts *g, const char *cmd, const char *arg)
+{
+	if (strcmp(arg, "full") != 0 && strcmp(arg, "incremental") != 0)
+		return check_spec_add(g, cmd, arg);
+	if (g->check_mode != NULL && strcmp(g->check_mode, arg) != 0)
+		return usage_error(cmd, "--check %s: contradicts --check %s", arg, g->check_mode);
+	g->check_mode = arg;
+	g->cfg.incremental = strcmp(arg, "incremental") == 0;
+	return 0;
+}
+
+int full_every_opt_apply(struct guest_opts *g, const char *cmd, const char *arg)
 {
 	uint64_t v;
 
 	if (parse_u64(arg, &v) != 0 || v > UINT32_MAX)
 		return usage_error(cmd, "--full-every %s: want a count of ops (0 = never)", arg);
-	cfg->full_every = (unsigned)v;
+	g->cfg.full_every = (unsigned)v;
+	g->full_every = arg;
 	return 0;
+}
+
+int check_opts_finish(struct guest_opts *g, const char *cmd)
+{
+	const char *check = g->check_mode != NULL ? g->check_mode : g->check_spec;
+
+	if (g->no_monitor && check != NULL)
+		return usage_error(cmd, "--check %s: nothing is checked with --no-monitor", check);
+	if (g->no_monitor && g->full_every != NULL)
+		return usage_error(cmd, "--full-every %s: nothing is checked with --no-monitor",
+				   g->full_every);
+	if (g->full_every != NULL && !g->cfg.incremental)
+		return usage_error(cmd, "--full-every %s: only with --check incremental (a full check "
+				   "is full every op)", g->full_every);
+	return 0;
+}
+
+static int output_error(const char *cmd, const char *opt, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int output_error(const char *cmd, const char *opt, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "ptshadow %s: %s %s: ", cmd, opt, path);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_USAGE;
+}
+
+/* The file's directory ("." for a bare name), into dir. */
+static void dir_of(const char *path, char *dir, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		snprintf(dir, len, ".");
+	else
+		snprintf(dir, len, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+}
+
+int cli_check_output_file(const char *cmd, const char *opt, const char *path)
+{
+	char probe[PATH_MAX], dir[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	if (path[0] == '\0')
+		return output_error(cmd, opt, "''", "want a file name");
+	/* rename() would replace a device node such as /dev/null, or fail on a directory */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return output_error(cmd, opt, path, "%s",
+				    S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
+	/* the temporary name write_file_atomic() writes before its rename:
+	 * made and removed here, it shows the directory takes the file */
+	if (snprintf(probe, sizeof(probe), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(probe))
+		return output_error(cmd, opt, path, "%s", strerror(ENAMETOOLONG));
+	fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int e = errno;
+		dir_of(path, dir, sizeof(dir));
+		return output_error(cmd, opt, path, "cannot create a file in %s: %s", dir, strerror(e));
+	}
+	close(fd);
+	unlink(probe);
+	return 0;
+}
+
+int cli_check_output_dir(const char *cmd, const char *opt, const char *path)
+{
+	char dir[PATH_MAX], probe[PATH_MAX + 32];
+	struct stat st;
+
+	if (path[0] == '\0')
+		return output_error(cmd, opt, "''", "want a directory name");
+	if (strlen(path) >= sizeof(dir))
+		return output_error(cmd, opt, path, "%s", strerror(ENAMETOOLONG));
+	snprintf(dir, sizeof(dir), "%s", path);
+	/* the directory, else the nearest ancestor that exists (mkdir -p makes
+	 * the rest when there is something to write; a clean run makes nothing) */
+	while (stat(dir, &st) != 0) {
+		char *slash = strrchr(dir, '/');
+		if (errno != ENOENT || strcmp(dir, ".") == 0 || strcmp(dir, "/") == 0)
+			return output_error(cmd, opt, path, "%s", strerror(errno));
+		while (slash != NULL && slash > dir && slash[1] == '\0') { /* "a/b/" */
+			*slash = '\0';
+			slash = strrchr(dir, '/');
+		}
+		if (slash == NULL)
+			snprintf(dir, sizeof(dir), ".");
+		else if (slash == dir)
+			dir[1] = '\0'; /* "/x": the root */
+		else
+			*slash = '\0';
+	}
+	/* an ancestor that is a file gives ENOTDIR above: this is path itself */
+	if (!S_ISDIR(st.st_mode))
+		return output_error(cmd, opt, path, "%s", strerror(ENOTDIR));
+	snprintf(probe, sizeof(probe), "%s/.ptshadow-probe-XXXXXX", dir);
+	if (mkdtemp(probe) == NULL)
+		return output_error(cmd, opt, path, "cannot make a directory in %s: %s", dir,
+				    strerror(errno));
+	rmdir(probe);
+	return 0;
+}
+
+/* Is word one of the subcommand's options ("--trace", "-o")?  As the value
+ * of the option before it, it is a forgotten value, not a file name. */
+static bool is_option_word(const char *word, const char *shortopts, const struct option *longopts)
+{
+	size_t n;
+
+	if (word[0] != '-' || word[1] == '\0')
+		return false;
+	if (word[1] != '-')
+		return word[2] == '\0' && word[1] != ':' && strchr(shortopts, word[1]) != NULL;
+	n = strcspn(word + 2, "=");
+	for (const struct option *o = longopts; o->name != NULL; o++)
+		if (strlen(o->name) == n && strncmp(o->name, word + 2, n) == 0)
+			return true;
+	return false;
 }
 
 int cli_parse(const char *cmd, const char *help, int argc, char **argv, const char *shortopts,
@@ -195,8 +359,23 @@ int cli_parse(const char *cmd, const char *help, int argc, char **argv, const ch
 	snprintf(optstring, sizeof(optstring), ":%s", shortopts);
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
-		int r = g != NULL ? guest_opt_apply(g, cmd, opt, optarg) : 0;
+	for (;;) {
+		int longindex = -1, r;
+
+		opt = getopt_long(argc, argv, optstring, longopts, &longindex);
+		if (opt == -1)
+			break;
+		if (optarg != NULL && optind >= 2 && optarg == argv[optind - 1] &&
+		    is_option_word(optarg, shortopts, longopts)) {
+			char name[64];
+			if (longindex >= 0)
+				snprintf(name, sizeof(name), "--%s", longopts[longindex].name);
+			else
+				snprintf(name, sizeof(name), "-%c", opt);
+			return usage_error(cmd, "option '%s' needs a value, not the option '%s'", name,
+					   optarg);
+		}
+		r = g != NULL ? guest_opt_apply(g, cmd, opt, optarg) : 0;
 		if (r < 0)
 			return EXIT_USAGE;
 		if (r > 0)

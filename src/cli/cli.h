@@ -72,20 +72,44 @@ struct guest_opts {
 	const char *backend_env; /* $PTSHADOW_BACKEND, the default of --backend */
 	const char *console_path;
 	FILE *console_file;
+	/* --check (may repeat), --full-every and --no-monitor are kept as given
+	 * until check_opts_finish(), which refuses the ones that contradict each
+	 * other whatever their order on the line */
+	char *check_spec;       /* every --check SPEC, joined by ',' (owned; cfg.check_spec) */
+	const char *check_mode; /* the --check full|incremental given, or NULL */
+	const char *full_every; /* --full-every's value as given, or NULL */
+	bool no_monitor;        /* --no-monitor */
 };
 
 void guest_opts_init(struct guest_opts *g);
 int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *arg);
 /* Opens --console; 0 or EXIT_USAGE. */
 int guest_opts_finish(struct guest_opts *g, const char *cmd);
+/* Closes --console and frees what the options own; after every parse, even a failed one. */
 void guest_opts_close(struct guest_opts *g);
-/* --check full|incremental|SPEC: the check mode, or invariants switched off */
-void check_opt_apply(struct session_config *cfg, const char *arg);
+/* --check full|incremental|SPEC: the check mode, or invariants switched off
+ * (the SPECs of repeated --check are applied left to right); 0 or EXIT_USAGE */
+int check_opt_apply(struct guest_opts *g, const char *cmd, const char *arg);
+/* --full-every N: 0 or EXIT_USAGE */
+int full_every_opt_apply(struct guest_opts *g, const char *cmd, const char *arg);
+/* The check options together: every invariant the SPECs name exists,
+ * --full-every only with the incremental check, neither --check nor
+ * --full-every with --no-monitor.  0 or EXIT_USAGE. */
+int check_opts_finish(struct guest_opts *g, const char *cmd);
+/* An output the run writes at its end, checked before the run starts (a
+ * finding or a figure is never lost to a destination that cannot take it):
+ * a file written atomically beside its name (--json, -o), or a directory
+ * that exists or can be made (--out).  opt names the option in the message.
+ * 0 or EXIT_USAGE after a one-line error naming the path. */
+int cli_check_output_file(const char *cmd, const char *opt, const char *path);
+int cli_check_output_dir(const char *cmd, const char *opt, const char *path);
 /*
  * The option loop every subcommand shares.  Guest options go to g (NULL: the
  * subcommand has none), --help prints help and exits 0, a missing value or an
  * unknown option is a one-line usage error; every other option goes to
- * fn(ctx, opt, arg), which returns 0 or EXIT_USAGE (after usage_error).
+ * fn(ctx, opt, arg), which returns 0 or EXIT_USAGE (after usage_error).  An
+ * option whose value is the next word and that word is one of the
+ * subcommand's options (`--ops --trace`) is a missing value, not a file.
  * shortopts: extra short options ("o:"), or "".  On return optind is the
  * first operand.  0 or EXIT_USAGE.
  */
@@ -99,8 +123,6 @@ int cli_one_operand(const char *cmd, int argc, char **argv, const char *what);
  * EXIT_USAGE after a one-line error naming FILE:LINE */
 int cli_load_script(const char *cmd, const char *path, const struct guest_opts *g,
 		    struct script **out);
-/* --full-every N: 0 or EXIT_USAGE */
-int full_every_opt_apply(struct session_config *cfg, const char *cmd, const char *arg);
 
 /* getopt's complaint, in one line, with the subcommand's name. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -32,6 +32,7 @@ static const struct bench_size sizes[] = {
 enum { MODE_NOSTOP, MODE_STOP, MODE_FULL, MODE_INCR, MODE_COUNT };
 static const char *const mode_names[MODE_COUNT] = { "nostop", "stop", "full", "incremental" };
 
+#define BENCH_MAX_OPS 1000000u /* --ops: the stream is 128 bytes an op, in memory */
 #define BULK_SLOT (PTS_MAX_PMAPS - 1) /* the prefilled pmap; the generator never uses it */
 #define BULK_VA 0x100000000ull
 
@@ -396,8 +397,9 @@ static int bench_opt(void *ctx, int opt, const char *arg)
 	struct bench_opts *o = ctx;
 
 	if (opt == OPT_OPS) {
-		if (parse_u64(arg, &o->ops) != 0 || o->ops == 0)
-			return usage_error("bench", "--ops %s: want a positive count", arg);
+		/* the stream is built in memory before timing: bounded */
+		if (parse_u64(arg, &o->ops) != 0 || o->ops == 0 || o->ops > BENCH_MAX_OPS)
+			return usage_error("bench", "--ops %s: want 1..%u", arg, BENCH_MAX_OPS);
 	} else if (opt == OPT_SEED) {
 		if (parse_u64(arg, &o->seed) != 0)
 			return usage_error("bench", "--seed %s: not a number", arg);

@@ -81,10 +81,9 @@ static int fuzz_opt(void *ctx, int opt, const char *arg)
 			return usage_error("fuzz", "--sequence-length %s: not a number", arg);
 		return 0;
 	case OPT_CHECK:
-		check_opt_apply(&a->g->cfg, arg);
-		return 0;
+		return check_opt_apply(a->g, "fuzz", arg);
 	case OPT_FULL_EVERY:
-		return full_every_opt_apply(&a->g->cfg, "fuzz", arg);
+		return full_every_opt_apply(a->g, "fuzz", arg);
 	case OPT_QUIET:
 		c->quiet = true;
 		return 0;
@@ -121,13 +120,55 @@ static int fuzz_parse(int argc, char **argv, struct campaign_config *c, struct g
 	return 0;
 }
 
+/* The profile against the guest: a profile that names pages the arena does
+ * not have would be clamped without a word, so it is refused. */
+static int profile_fits(const struct campaign_config *c, const struct guest_opts *g)
+{
+	if (c->profile.pages <= g->cfg.arena_pages)
+		return 0;
+	fprintf(stderr, "ptshadow fuzz: %s: pages = %llu is more than the arena's %llu pages "
+			"(--arena)\n", c->profile.path, (unsigned long long)c->profile.pages,
+		(unsigned long long)g->cfg.arena_pages);
+	return EXIT_USAGE;
+}
+
+/* Every input before any VM: options, profile, guest image, --out. */
+static int fuzz_inputs(struct campaign_config *c, struct guest_opts *g, const char *profile)
+{
+	char err[512];
+	int rc;
+
+	rc = check_opts_finish(g, "fuzz");
+	if (rc != 0)
+		return rc;
+	if (fuzz_profile_load(profile, &c->profile, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ptshadow fuzz: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (profile_fits(c, g) != 0)
+		return EXIT_USAGE;
+	if (access(g->cfg.guest, R_OK) != 0) {
+		fprintf(stderr, "ptshadow fuzz: %s: %m\n", g->cfg.guest);
+		return EXIT_USAGE;
+	}
+	if (cli_check_output_dir("fuzz", "--out", c->out) != 0)
+		return EXIT_USAGE;
+	rc = guest_opts_finish(g, "fuzz");
+	if (rc != 0)
+		return rc;
+	if (mkdir_p(c->out, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ptshadow fuzz: --out %s\n", err);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
 int cmd_fuzz(int argc, char **argv)
 {
 	struct campaign_config c;
 	struct guest_opts g;
 	const char *profile = "default";
 	bool seeded = false;
-	char err[512];
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	int rc;
 
@@ -141,29 +182,16 @@ int cmd_fuzz(int argc, char **argv)
 	g.cfg.full_every = 1000; /* with --check incremental: the log is checked against a full read */
 	g.cfg.incremental = true; /* same findings as full (tests/unit/test_modes.c), ~40x cheaper */
 	rc = fuzz_parse(argc, argv, &c, &g, &profile, &seeded);
+	if (rc == 0)
+		rc = fuzz_inputs(&c, &g, profile);
 	if (rc != 0)
-		return rc;
+		goto out;
 	if (c.max_ops == 0 && c.max_seconds == 0)
 		c.max_ops = 100000;
-	if (fuzz_profile_load(profile, &c.profile, err, sizeof(err)) != 0) {
-		fprintf(stderr, "ptshadow fuzz: %s\n", err);
-		return EXIT_USAGE;
-	}
-	if (access(g.cfg.guest, R_OK) != 0) {
-		fprintf(stderr, "ptshadow fuzz: %s: %m\n", g.cfg.guest);
-		return EXIT_USAGE;
-	}
-	rc = guest_opts_finish(&g, "fuzz");
-	if (rc != 0)
-		return rc;
 	if (!seeded && getrandom(&c.seed, sizeof(c.seed), 0) != sizeof(c.seed))
 		c.seed = now_ns();
 	if (!seeded)
 		c.seed %= 1000000000ull; /* short enough to retype */
-	if (mkdir_p(c.out, err, sizeof(err)) != 0) {
-		fprintf(stderr, "ptshadow fuzz: --out %s\n", err);
-		return EXIT_USAGE;
-	}
 	g.cfg.ring = true;
 	g.cfg.stop_each = true;
 	g.cfg.monitor = true;
@@ -176,6 +204,7 @@ int cmd_fuzz(int argc, char **argv)
 	       c.out);
 	fflush(stdout);
 	rc = campaign_run(&c);
+out:
 	guest_opts_close(&g);
 	return rc;
 }

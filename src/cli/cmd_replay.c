@@ -81,6 +81,13 @@ static int target_load(const char *cmd, const char *arg, struct guest_opts *g, s
 	/* a minimised script ends with the failing op; repro.ops keeps report's index */
 	if (t->have_report && strstr(t->ops_path, "repro.ops") == NULL)
 		t->op_index = t->script->n_ops > 0 ? t->script->n_ops - 1 : 0;
+	/* an op the script does not have can never recur: that is a bad report,
+	 * not a finding that "did not reproduce" */
+	if (t->have_report && t->op_index >= t->script->n_ops) {
+		fprintf(stderr, "ptshadow %s: %s: op_index %llu is not an op of %s (%zu ops)\n", cmd,
+			t->report_path, (unsigned long long)t->op_index, t->ops_path, t->script->n_ops);
+		return EXIT_USAGE;
+	}
 	if (g->cfg.guest == NULL)
 		g->cfg.guest = t->guest_owned != NULL ? t->guest_owned : "build/guest.elf";
 	return 0;
@@ -214,6 +221,15 @@ int cmd_minimize(int argc, char **argv)
 	rc = parse_common("minimize", minimize_help, argc, argv, &g, NULL, &output);
 	if (rc == 0)
 		rc = target_load("minimize", argv[optind], &g, &t);
+	if (rc == 0 && output == NULL) {
+		const char *slash = strrchr(t.ops_path, '/');
+		snprintf(outpath, sizeof(outpath), "%.*smin.ops", slash ? (int)(slash - t.ops_path + 1) : 0,
+			 t.ops_path);
+		output = outpath;
+	}
+	/* the result is written after minutes of runs: its place is checked first */
+	if (rc == 0)
+		rc = cli_check_output_file("minimize", output == outpath ? "output" : "-o", output);
 	if (rc == 0)
 		rc = guest_opts_finish(&g, "minimize");
 	if (rc != 0)
@@ -235,12 +251,6 @@ int cmd_minimize(int argc, char **argv)
 		fprintf(stderr, "ptshadow minimize: %s\n", err);
 		rc = EXIT_FINDING;
 		goto out;
-	}
-	if (output == NULL) {
-		const char *slash = strrchr(t.ops_path, '/');
-		snprintf(outpath, sizeof(outpath), "%.*smin.ops", slash ? (int)(slash - t.ops_path + 1) : 0,
-			 t.ops_path);
-		output = outpath;
 	}
 	FILE *mem = open_memstream(&text, &len);
 	if (mem != NULL) {

@@ -33,6 +33,7 @@ struct run_opts {
 	struct guest_opts g;
 	const char *ops_path;
 	const char *out;
+	bool out_given;
 	bool trace, keep_going, stats;
 };
 
@@ -49,17 +50,18 @@ static int run_opt(void *ctx, int opt, const char *arg)
 		return 0;
 	case OPT_OUT:
 		o->out = arg;
+		o->out_given = true;
 		return 0;
 	case OPT_KEEP_GOING:
 		o->keep_going = true;
 		return 0;
 	case OPT_CHECK:
-		check_opt_apply(&o->g.cfg, arg);
-		return 0;
+		return check_opt_apply(&o->g, "run", arg);
 	case OPT_FULL_EVERY:
-		return full_every_opt_apply(&o->g.cfg, "run", arg);
+		return full_every_opt_apply(&o->g, "run", arg);
 	case OPT_NO_MONITOR:
 		o->g.cfg.monitor = false;
+		o->g.no_monitor = true;
 		return 0;
 	case OPT_STATS:
 		o->stats = true;
@@ -249,12 +251,18 @@ int cmd_run(int argc, char **argv)
 	int rc;
 
 	memset(&o, 0, sizeof(o));
+	/* every input is checked before the guest boots: options, script, where
+	 * findings go (they are written only with --ops: a finding is never
+	 * lost to an --out that cannot take it) */
 	rc = run_parse(argc, argv, &o);
-	if (rc != 0)
-		return rc;
-	if (o.ops_path != NULL && cli_load_script("run", o.ops_path, &o.g, &sc) != 0)
-		return EXIT_USAGE;
-	rc = guest_opts_finish(&o.g, "run");
+	if (rc == 0)
+		rc = check_opts_finish(&o.g, "run");
+	if (rc == 0 && o.ops_path != NULL)
+		rc = cli_load_script("run", o.ops_path, &o.g, &sc);
+	if (rc == 0 && (o.ops_path != NULL || o.out_given))
+		rc = cli_check_output_dir("run", "--out", o.out);
+	if (rc == 0)
+		rc = guest_opts_finish(&o.g, "run");
 	if (rc != 0)
 		goto out;
 	o.g.cfg.ring = sc != NULL;

@@ -13,6 +13,9 @@
 
 #define FUZZ_MAX_REGIONS 16
 #define FUZZ_MAX_NAMES 64
+/* A profile file may have at most this many bytes (they are a few KiB): a
+ * pipe or a device given as --profile is read no further. */
+#define FUZZ_PROFILE_MAX (64u << 10)
 
 struct fuzz_region {
 	uint64_t start; /* page aligned user VA */
@@ -23,7 +26,8 @@ struct fuzz_profile {
 	char name[64];
 	char path[512];
 	uint32_t weight[PTS_OP_COUNT]; /* by enum pts_op_kind; 0 = never */
-	uint64_t pages;      /* generator uses pg0..pg<pages-1> (clamped to the arena) */
+	uint64_t pages;      /* generator uses pg0..pg<pages-1> (clamped to the arena;
+				`fuzz` refuses a profile with more pages than the arena) */
 	unsigned max_pmaps;  /* alive at once */
 	unsigned max_range;  /* pages in a remove/protect range */
 	unsigned wired_pct;  /* enters that are wired */
@@ -38,7 +42,8 @@ struct fuzz_profile {
 };
 
 /* Load a profile: a path, or a name looked up as configs/fuzz/NAME.ini next
- * to the binary's source tree (dir). 0, or -1 with "FILE:LINE: message". */
+ * to the binary's source tree (dir). 0, or -1 with "FILE:LINE: message"
+ * ("FILE: message" about the whole file).  A key set twice is an error. */
 int fuzz_profile_load(const char *name_or_path, struct fuzz_profile *p, char *err, size_t errlen);
 void fuzz_profile_default(struct fuzz_profile *p);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fuzz.h"
@@ -51,11 +52,17 @@ static const struct knob knobs[] = {
 	{ "burst_len", offsetof(struct fuzz_profile, burst_len), 100000 },
 };
 
+#define NKNOBS (sizeof(knobs) / sizeof(knobs[0]))
+
 struct ini_ctx {
 	const char *path;
-	unsigned line;
+	unsigned line; /* 0: the message is about the whole file */
 	char *err;
 	size_t errlen;
+	size_t bytes; /* read so far */
+	/* where each key was set, so a second setting is refused, not obeyed */
+	unsigned knob_line[NKNOBS + 1]; /* knobs[], then pages */
+	unsigned weight_line[PTS_OP_COUNT];
 };
 
 static int ini_fail(struct ini_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -67,8 +74,20 @@ static int ini_fail(struct ini_ctx *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(c->err, c->errlen, "%s:%u: %s", c->path, c->line, msg);
+	if (c->line != 0)
+		snprintf(c->err, c->errlen, "%s:%u: %s", c->path, c->line, msg);
+	else
+		snprintf(c->err, c->errlen, "%s: %s", c->path, msg);
 	return -1;
+}
+
+/* A key may be set once: *first is the line that set it, 0 if none has. */
+static int once(struct ini_ctx *c, unsigned *first, const char *key)
+{
+	if (*first != 0)
+		return ini_fail(c, "duplicate key '%s' (first on line %u)", key, *first);
+	*first = c->line;
+	return 0;
 }
 
 static char *trim(char *s)
@@ -92,14 +111,18 @@ static int set_generator(struct ini_ctx *c, struct fuzz_profile *p, const char *
 	if (strcmp(key, "name") == 0)
 		return ini_fail(c, "name: set by the file name");
 	if (strcmp(key, "pages") == 0) {
-		if (v == 0 || v > (1u << 24))
-			return ini_fail(c, "pages: %s out of range (1..16777216)", val);
+		if (v == 0 || v > OPS_ARENA_MAX)
+			return ini_fail(c, "pages: %s out of range (1..%u)", val, OPS_ARENA_MAX);
+		if (once(c, &c->knob_line[NKNOBS], key) != 0)
+			return -1;
 		p->pages = v;
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+	for (size_t i = 0; i < NKNOBS; i++) {
 		if (strcmp(key, knobs[i].key) != 0)
 			continue;
+		if (once(c, &c->knob_line[i], key) != 0)
+			return -1;
 		if (v > knobs[i].max)
 			return ini_fail(c, "%s: %s is above the maximum %u", key, val, knobs[i].max);
 		*(unsigned *)((char *)p + knobs[i].offset) = (unsigned)v;
@@ -117,6 +140,8 @@ static int set_weight(struct ini_ctx *c, struct fuzz_profile *p, const char *key
 		return ini_fail(c, "unknown op kind '%s'", key);
 	if (parse_u64(val, &v) != 0 || v > 1000000)
 		return ini_fail(c, "%s: weight '%s' is not a number in 0..1000000", key, val);
+	if (once(c, &c->weight_line[syn->kind], key) != 0) /* fail and fail_alloc too */
+		return -1;
 	p->weight[syn->kind] = (uint32_t)v;
 	return 0;
 }
@@ -174,25 +199,62 @@ static int parse_line(struct ini_ctx *c, struct fuzz_profile *p, char *line, cha
 	return set_weight(c, p, key, val);
 }
 
+/*
+ * The next line into buf (at most len - 1 bytes, no newline): 1, 0 at the
+ * end of the file, -1 with err.  Byte by byte, so that a NUL, a line without
+ * end or a file without end (a pipe, /dev/zero) is refused at the first byte
+ * too many.
+ */
+static int read_line(struct ini_ctx *c, FILE *f, char *buf, size_t len)
+{
+	size_t n = 0;
+	int ch;
+
+	while ((ch = getc(f)) != EOF) {
+		if (++c->bytes > FUZZ_PROFILE_MAX) {
+			c->line = 0;
+			return ini_fail(c, "larger than the %u KiB a profile may have",
+					FUZZ_PROFILE_MAX >> 10);
+		}
+		if (ch == '\n')
+			break;
+		if (ch == '\0')
+			return ini_fail(c, "NUL byte at column %zu", n + 1);
+		if (n == len - 1)
+			return ini_fail(c, "line longer than %zu bytes", len - 1);
+		buf[n++] = (char)ch;
+	}
+	if (ch == EOF && ferror(f)) {
+		int e = errno;
+		c->line = 0;
+		return ini_fail(c, "%s", strerror(e ? e : EIO));
+	}
+	buf[n] = '\0';
+	return ch == EOF && n == 0 ? 0 : 1;
+}
+
 static int parse_profile(FILE *f, struct ini_ctx *c, struct fuzz_profile *p)
 {
 	char buf[1024], section[16] = "";
-	bool regions_seen = false;
 	uint64_t total = 0;
+	int r;
 
 	p->nregions = 0;
 	memset(p->weight, 0, sizeof(p->weight));
-	while (fgets(buf, sizeof(buf), f) != NULL) {
-		char *hash = strchr(buf, '#');
+	for (;;) {
+		char *hash;
 		c->line++;
-		if (strchr(buf, '\n') == NULL && !feof(f))
-			return ini_fail(c, "line longer than %zu bytes", sizeof(buf) - 2);
+		r = read_line(c, f, buf, sizeof(buf));
+		if (r <= 0)
+			break;
+		hash = strchr(buf, '#');
 		if (hash != NULL)
 			*hash = '\0';
 		if (parse_line(c, p, buf, section) != 0)
 			return -1;
-		regions_seen |= strcmp(section, "regions") == 0;
 	}
+	if (r < 0)
+		return -1;
 	c->line = 0;
 	for (unsigned k = 0; k < PTS_OP_COUNT; k++)
 		total += p->weight[k];
@@ -232,6 +294,24 @@ static int find_profile(const char *name, char *path, size_t len)
 	return -1;
 }
 
+/* The file, unless it is a directory (fgets would fail on it at once and the
+ * profile seem empty) or a regular file over the limit (refused by its size,
+ * unread).  Anything else is bounded by read_line().  NULL with errno. */
+static FILE *profile_open(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	struct stat st;
+
+	if (f == NULL || fstat(fileno(f), &st) != 0)
+		return f;
+	if (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && st.st_size > (off_t)FUZZ_PROFILE_MAX)) {
+		fclose(f);
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EFBIG;
+		return NULL;
+	}
+	return f;
+}
+
 int fuzz_profile_load(const char *name_or_path, struct fuzz_profile *p, char *err, size_t errlen)
 {
 	struct ini_ctx c = { .err = err, .errlen = errlen };
@@ -242,9 +322,14 @@ int fuzz_profile_load(const char *name_or_path, struct fuzz_profile *p, char *er
 	fuzz_profile_default(p);
 	find_profile(name_or_path, p->path, sizeof(p->path));
 	c.path = p->path;
-	f = fopen(p->path, "r");
+	f = profile_open(p->path);
 	if (f == NULL) {
-		snprintf(err, errlen, "%s: %s (profile '%s')", p->path, strerror(errno), name_or_path);
+		if (errno == EFBIG)
+			snprintf(err, errlen, "%s: larger than the %u KiB a profile may have (profile '%s')",
+				 p->path, FUZZ_PROFILE_MAX >> 10, name_or_path);
+		else
+			snprintf(err, errlen, "%s: %s (profile '%s')", p->path, strerror(errno),
+				 name_or_path);
 		return -1;
 	}
 	base = strrchr(p->path, '/');

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void ops_limits_default(struct ops_limits *lim)
 {
@@ -261,17 +262,38 @@ int script_parse_string(const char *name, const char *text, size_t len,
 	return rc;
 }
 
-/* The whole file in memory; *len its size.  NULL and errno on failure. */
+/*
+ * The whole file in memory, at most OPS_FILE_MAX bytes; *len its size.  A
+ * regular file is refused by its size before a byte is read (a sparse 1 GiB
+ * file costs nothing); of anything else (a pipe, /dev/zero) at most one byte
+ * more than the limit is read, so that an endless input ends too.  NULL with
+ * errno (EFBIG: over the limit).
+ */
 static char *read_file(FILE *f, size_t *len)
 {
+	struct stat st;
 	size_t cap = 0, n;
 	char *buf = NULL;
 
 	*len = 0;
+	if (fstat(fileno(f), &st) != 0)
+		return NULL;
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		return NULL;
+	}
+	if (S_ISREG(st.st_mode) && st.st_size > (off_t)OPS_FILE_MAX) {
+		errno = EFBIG;
+		return NULL;
+	}
 	do {
 		if (*len == cap) {
-			char *b = realloc(buf, cap = cap ? 2 * cap : 65536);
+			char *b;
 
+			cap = cap ? 2 * cap : 65536;
+			if (cap > OPS_FILE_MAX + 1)
+				cap = OPS_FILE_MAX + 1;
+			b = realloc(buf, cap);
 			if (!b) {
 				free(buf);
 				errno = ENOMEM;
@@ -281,9 +303,9 @@ static char *read_file(FILE *f, size_t *len)
 		}
 		n = fread(buf + *len, 1, cap - *len, f);
 		*len += n;
-	} while (n > 0);
-	if (ferror(f)) {
-		int e = errno;
+	} while (n > 0 && *len <= OPS_FILE_MAX);
+	if (ferror(f) || *len > OPS_FILE_MAX) {
+		int e = *len > OPS_FILE_MAX ? EFBIG : errno;
 
 		free(buf);
 		errno = e ? e : EIO;
@@ -308,6 +330,10 @@ int script_parse_file(const char *path, const struct ops_limits *lim,
 		int e = errno;
 
 		fclose(f);
+		if (e == EFBIG)
+			return errorf(err, errlen, path, 0,
+				      "larger than the %u MiB a script may have",
+				      OPS_FILE_MAX >> 20);
 		return errorf(err, errlen, path, 0, "%s", strerror(e));
 	}
 	fclose(f);

@@ -26,6 +26,17 @@
 #define OPS_NAME_MAX 16u          /* pmap name: [a-z][a-z0-9_]{0,15} */
 #define OPS_LINE_MAX 4096u        /* bytes in a line, newline excluded */
 #define OPS_TEXT_MAX 128u         /* enough for any formatted op + result */
+/* A script file may have at most this many bytes: what is read of it is
+ * bounded (`--ops /dev/zero` is refused, not read for ever), and so is the
+ * memory its ops take (a struct script_op is 128 bytes, the shortest line 9:
+ * ~230 MiB at worst, ~80 MiB for lines of the usual ~25 bytes).  A
+ * reproducer of the fuzzer's default 1000-op sequences is ~25 KiB; one of a
+ * campaign that never restarts (--sequence-length 0) outgrows the limit
+ * after ~650,000 ops. */
+#define OPS_FILE_MAX (16u << 20)
+/* The largest managed arena (pg0 .. pg16777215): --arena, a report's
+ * arena_pages and a profile's pages are refused above it. */
+#define OPS_ARENA_MAX (1u << 24)
 
 /* What a script may refer to: pages of the managed arena (pg0..pg<N-1>) and
  * pages of the kenter window (k+0 .. k+(N-1)*4096). */
@@ -80,7 +91,8 @@ bool op_result_possible(const struct pts_op *op, uint32_t result);
 /* Parse a script.  lim may be NULL (defaults).  On success *out is a new
  * script (free with script_free) and 0 is returned; on error -1, *out is
  * NULL and err holds "FILE:LINE: message" ("FILE: reason" when the file
- * cannot be read). */
+ * cannot be read, is a directory or has more than OPS_FILE_MAX bytes; of a
+ * pipe or a device at most OPS_FILE_MAX + 1 bytes are read). */
 int script_parse_file(const char *path, const struct ops_limits *lim,
 		      struct script **out, char *err, size_t errlen);
 /* text need not be NUL-terminated and may contain NULs (they are an error);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,47 +327,156 @@ json_t *report_guest_json(const struct session_config *cfg)
 			 cfg->backend != VM_BACKEND_QEMU ? "" : cfg->qemu_kvm ? "kvm" : "tcg");
 }
 
+/* ---- reading a report back -------------------------------------------------
+ *
+ * replay and minimize read report.json from wherever the user points them, so
+ * it is input like any other: the file is bounded, every member used is
+ * checked for its type and range, and the first one at fault is named in a
+ * one-line error ("FILE: guest.mem_mib: ...").  Nothing is silently ignored:
+ * a wrong member is an error, not a default.
+ */
+
+static int report_fail(char *err, size_t errlen, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int report_fail(char *err, size_t errlen, const char *path, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(err, errlen, "%s: %s", path, msg);
+	return -1;
+}
+
+/* Member key of o ("guest." in where for messages): absent 0, an integer in
+ * min..max 1 (*v set), else -1 with err. */
+static int member_uint(const json_t *o, const char *where, const char *key, uint64_t min,
+		       uint64_t max, uint64_t *v, const char *path, char *err, size_t errlen)
+{
+	const json_t *m = json_object_get(o, key);
+	json_int_t i;
+
+	if (m == NULL)
+		return 0;
+	if (!json_is_integer(m))
+		return report_fail(err, errlen, path, "%s%s: want an integer", where, key);
+	i = json_integer_value(m);
+	if (i < 0 || (uint64_t)i < min || (uint64_t)i > max)
+		return report_fail(err, errlen, path, "%s%s: %lld is out of range (%llu..%llu)", where,
+				   key, (long long)i, (unsigned long long)min, (unsigned long long)max);
+	*v = (uint64_t)i;
+	return 1;
+}
+
+/* Member key of o: absent 0, a string 1 (*v set, owned by o), else -1. */
+static int member_string(const json_t *o, const char *where, const char *key, const char **v,
+			 const char *path, char *err, size_t errlen)
+{
+	const json_t *m = json_object_get(o, key);
+
+	if (m == NULL)
+		return 0;
+	if (!json_is_string(m))
+		return report_fail(err, errlen, path, "%s%s: want a string", where, key);
+	*v = json_string_value(m);
+	return 1;
+}
+
+static int load_signature(const json_t *j, uint64_t *signature, uint64_t *op_index,
+			  const char *path, char *err, size_t errlen)
+{
+	const char *sig = NULL;
+	char hex[24];
+	int r = member_string(j, "", "signature", &sig, path, err, errlen);
+
+	if (r < 0)
+		return -1;
+	if (r == 0 || strlen(sig) != 16 || strspn(sig, "0123456789abcdefABCDEF") != 16)
+		return report_fail(err, errlen, path, "signature: want 16 hex digits");
+	snprintf(hex, sizeof(hex), "0x%s", sig);
+	if (parse_u64(hex, signature) != 0)
+		return report_fail(err, errlen, path, "signature: want 16 hex digits");
+	r = member_uint(j, "", "op_index", 0, OPS_FILE_MAX, op_index, path, err, errlen);
+	if (r == 0)
+		return report_fail(err, errlen, path, "op_index: missing");
+	return r < 0 ? -1 : 0;
+}
+
+/* The guest object: every member checked before any is applied. */
+static int load_guest(const json_t *g, struct session_config *cfg, char **guest_owned,
+		      const char *path, char *err, size_t errlen)
+{
+	const char *image = NULL, *backend = NULL, *accel = NULL, *text = NULL;
+	uint64_t mem = 0, arena = 0, ppp = UINT64_MAX; /* as they are: absent */
+	enum vm_backend_kind k = VM_BACKEND_AUTO;
+
+	if (!json_is_object(g))
+		return report_fail(err, errlen, path, "guest: want an object");
+	if (member_string(g, "guest.", "image", &image, path, err, errlen) < 0 ||
+	    member_string(g, "guest.", "backend", &backend, path, err, errlen) < 0 ||
+	    member_string(g, "guest.", "qemu_accel", &accel, path, err, errlen) < 0 ||
+	    member_string(g, "guest.", "cmdline", &text, path, err, errlen) < 0 ||
+	    member_string(g, "guest.", "check", &text, path, err, errlen) < 0 ||
+	    member_uint(g, "guest.", "mem_mib", VM_MEM_MIN_MIB, VM_MEM_MAX_MIB, &mem, path, err,
+			errlen) < 0 ||
+	    member_uint(g, "guest.", "arena_pages", 1, OPS_ARENA_MAX, &arena, path, err, errlen) < 0 ||
+	    member_uint(g, "guest.", "pv_per_page", 0, GUEST_PV_PER_PAGE_MAX, &ppp, path, err,
+			errlen) < 0)
+		return -1;
+	if (image != NULL && (image[0] == '\0' || strlen(image) >= PATH_MAX))
+		return report_fail(err, errlen, path, "guest.image: want a path");
+	if (backend != NULL && vm_backend_parse(backend, &k) != 0)
+		return report_fail(err, errlen, path, "guest.backend: '%.32s': want kvm, qemu or auto",
+				   backend);
+	if (accel != NULL && accel[0] != '\0' && strcmp(accel, "tcg") != 0 && strcmp(accel, "kvm") != 0)
+		return report_fail(err, errlen, path, "guest.qemu_accel: '%.32s': want tcg or kvm",
+				   accel);
+	/* the recorded backend, unless --backend said otherwise */
+	if (backend != NULL && cfg->backend == VM_BACKEND_AUTO)
+		cfg->backend = k;
+	if (accel != NULL && strcmp(accel, "kvm") == 0 && cfg->backend == VM_BACKEND_QEMU)
+		cfg->qemu_kvm = true;
+	if (mem != 0)
+		cfg->mem_mib = (unsigned)mem;
+	if (arena != 0)
+		cfg->arena_pages = arena;
+	if (ppp != UINT64_MAX)
+		cfg->pv_per_page = (unsigned)ppp;
+	if (image != NULL && (*guest_owned = strdup(image)) == NULL)
+		return report_fail(err, errlen, path, "out of memory");
+	return 0;
+}
+
 int report_guest_load(const char *report_json, struct session_config *cfg, char **guest_owned,
 		      uint64_t *signature, uint64_t *op_index, char *err, size_t errlen)
 {
+	struct stat st;
 	json_error_t je;
-	json_t *j = json_load_file(report_json, 0, &je), *g;
-	const char *sig = NULL, *image = NULL, *backend = NULL, *accel = NULL;
-	json_int_t idx = -1, mem = 0, arena = 0, ppp = -1;
-	char hex[24];
+	json_t *j, *g;
+	int rc;
 
 	*guest_owned = NULL;
+	if (stat(report_json, &st) != 0)
+		return report_fail(err, errlen, report_json, "%s", strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return report_fail(err, errlen, report_json, "not a regular file");
+	if (st.st_size > (off_t)REPORT_JSON_MAX)
+		return report_fail(err, errlen, report_json, "larger than the %u MiB a report may have",
+				   REPORT_JSON_MAX >> 20);
+	j = json_load_file(report_json, JSON_REJECT_DUPLICATES, &je);
 	if (j == NULL) {
 		snprintf(err, errlen, "%s:%d: %s", report_json, je.line, je.text);
 		return -1;
 	}
-	if (json_unpack(j, "{s:s, s:I}", "signature", &sig, "op_index", &idx) != 0 || idx < 0 ||
-	    strlen(sig) != 16 || (snprintf(hex, sizeof(hex), "0x%s", sig), parse_u64(hex, signature) != 0)) {
-		snprintf(err, errlen, "%s: no valid signature and op_index", report_json);
-		json_decref(j);
-		return -1;
-	}
-	*op_index = (uint64_t)idx;
-	g = json_object_get(j, "guest");
-	if (g != NULL && json_unpack(g, "{s?s, s?I, s?I, s?I, s?s, s?s}", "image", &image, "mem_mib",
-				     &mem, "arena_pages", &arena, "pv_per_page", &ppp, "backend",
-				     &backend, "qemu_accel", &accel) == 0) {
-		enum vm_backend_kind k;
-		/* the recorded backend, unless --backend said otherwise */
-		if (backend != NULL && cfg->backend == VM_BACKEND_AUTO &&
-		    vm_backend_parse(backend, &k) == 0)
-			cfg->backend = k;
-		if (accel != NULL && strcmp(accel, "kvm") == 0 && cfg->backend == VM_BACKEND_QEMU)
-			cfg->qemu_kvm = true;
-		if (ppp >= 0 && ppp <= 4096)
-			cfg->pv_per_page = (unsigned)ppp;
-		if (image != NULL)
-			*guest_owned = strdup(image);
-		if (mem > 0)
-			cfg->mem_mib = (unsigned)mem;
-		if (arena > 0)
-			cfg->arena_pages = (uint64_t)arena;
-	}
+	if (!json_is_object(j))
+		rc = report_fail(err, errlen, report_json, "want a JSON object");
+	else
+		rc = load_signature(j, signature, op_index, report_json, err, errlen);
+	g = rc == 0 ? json_object_get(j, "guest") : NULL;
+	if (g != NULL)
+		rc = load_guest(g, cfg, guest_owned, report_json, err, errlen);
 	json_decref(j);
-	return 0;
+	return rc;
 }

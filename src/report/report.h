@@ -45,9 +45,21 @@ uint64_t signature_of(const char *normalised_title);
 int report_write(const char *outdir, const struct finding *f, const struct script *sc,
 		 const char *console_tail, size_t tail_len, const struct session_config *cfg,
 		 bool *is_new, char *err, size_t errlen);
+/* report.json is read back at most this big (a report is a few KiB) */
+#define REPORT_JSON_MAX (16u << 20)
+/* --pv-per-page and a report's guest.pv_per_page: 0 (as many as fit) .. this */
+#define GUEST_PV_PER_PAGE_MAX 4096u
+
 /* The guest settings a crash directory was found with (report.json "guest"
  * object), so replay and minimize can rerun it. */
 json_t *report_guest_json(const struct session_config *cfg);
+/*
+ * Read report.json back: its signature and op_index, and its guest object's
+ * settings into cfg (the backend only if cfg's is AUTO) and *guest_owned
+ * (the image, or NULL).  Every member is checked for type and range before
+ * any is used: 0, or -1 with a one-line err naming the file and the member.
+ * op_index is checked against the script by the caller.
+ */
 int report_guest_load(const char *report_json, struct session_config *cfg, char **guest_owned,
 		      uint64_t *signature, uint64_t *op_index, char *err, size_t errlen);
 

@@ -5,8 +5,14 @@
 #define TESTS_UNIT_MONITOR_TC_H
 
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "monitor.h"
 #include "pte.h"
@@ -145,6 +151,131 @@ static inline void tc_add32(struct tc *t, gpa_t pa, int32_t d)
 static inline void tc_or64(struct tc *t, gpa_t pa, uint64_t set, uint64_t clear)
 {
 	synth_w64(t->s, pa, (synth_r64(t->s, pa) | set) & ~clear);
+}
+
+/* ---- budgets: what a monitor costs on an image, whatever the image says */
+
+/* CPU time (tc_now_ms) */
+#define TC_BUDGET_CHECK_MS 10.0  /* a check once both snapshots exist */
+#define TC_BUDGET_FIRST_MS 100.0 /* begin and the first check: they allocate and fault in the snapshots */
+#define TC_BUDGET_RSS_KIB (64l << 10)
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TC_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TC_SANITIZED 1
+#endif
+#endif
+#ifndef TC_SANITIZED
+#define TC_SANITIZED 0
+#endif
+
+/* time budgets are multiplied by this: PTS_BUDGET_SCALE, and 5 under the sanitizers */
+static inline double tc_budget_scale(void)
+{
+	const char *e = getenv("PTS_BUDGET_SCALE");
+	double k = e ? strtod(e, NULL) : 1.0;
+	return (k > 0 ? k : 1.0) * (TC_SANITIZED ? 5.0 : 1.0);
+}
+
+/* ASan's shadow and quarantine are not the monitor's: its RSS is not budgeted there */
+static inline bool tc_budget_rss(void)
+{
+	return !TC_SANITIZED;
+}
+
+/* the CPU time this thread used: what the monitor costs, whatever else the machine runs */
+static inline double tc_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static inline long tc_maxrss_kib(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+struct tc_cost {
+	bool ran;     /* the child reported back (else it crashed or ran out of time) */
+	bool created; /* monitor_create accepted the descriptor */
+	double begin_ms, first_ms, steady_ms; /* steady: the slowest check after the first */
+	long rss_kib;                         /* growth of the peak RSS */
+	char err[200];
+};
+
+static inline void tc_cost_child(const struct gmem *mem, gpa_t desc_pa, uint64_t cr3, struct tc_cost *c)
+{
+	struct pts_op op = {.kind = PTS_OP_EXTRACT, .pmap = 1, .va = 0x400000, .result = PTS_RES_NONE};
+	long rss0 = tc_maxrss_kib();
+	struct monitor *m = monitor_create(mem, desc_pa, NULL, c->err, sizeof c->err);
+	c->ran = true;
+	c->created = m != NULL;
+	if (m == NULL)
+		return;
+	double t = tc_now_ms();
+	monitor_begin(m, cr3);
+	c->begin_ms = tc_now_ms() - t;
+	for (uint64_t k = 0; k < 4; k++) {
+		t = tc_now_ms();
+		monitor_after_op(m, &op, k + 1, "budget", cr3);
+		double dt = tc_now_ms() - t;
+		if (k == 0)
+			c->first_ms = dt;
+		else if (dt > c->steady_ms)
+			c->steady_ms = dt;
+	}
+	c->rss_kib = tc_maxrss_kib() - rss0;
+	monitor_destroy(m);
+}
+
+/*
+ * A monitor on mem in a child process: create, begin, four checks, within
+ * timeout_s seconds.  The child starts with the parent's pages resident, so
+ * its peak RSS grows by what the monitor takes.
+ */
+static inline struct tc_cost tc_cost(const struct gmem *mem, gpa_t desc_pa, uint64_t cr3, unsigned timeout_s)
+{
+	struct tc_cost c;
+	int fd[2], status;
+	memset(&c, 0, sizeof c);
+	ck_assert_int_eq(pipe(fd), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(fd[0]);
+		alarm(timeout_s);
+		tc_cost_child(mem, desc_pa, cr3, &c);
+		_exit(write(fd[1], &c, sizeof c) == (ssize_t)sizeof c ? 0 : 1);
+	}
+	close(fd[1]);
+	ssize_t n = read(fd[0], &c, sizeof c);
+	close(fd[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	if (n != (ssize_t)sizeof c)
+		memset(&c, 0, sizeof c);
+	return c;
+}
+
+/* "" when c is within the budget, else what it overran, for an assertion message */
+static inline const char *tc_cost_over(const struct tc_cost *c, unsigned timeout_s, char *buf, size_t len)
+{
+	double k = tc_budget_scale();
+	buf[0] = '\0';
+	if (!c->ran)
+		snprintf(buf, len, "the monitor crashed or took more than %u s", timeout_s);
+	else if (c->created && c->steady_ms > TC_BUDGET_CHECK_MS * k)
+		snprintf(buf, len, "a check took %.1f ms, budget %.1f ms", c->steady_ms, TC_BUDGET_CHECK_MS * k);
+	else if (c->created && (c->begin_ms > TC_BUDGET_FIRST_MS * k || c->first_ms > TC_BUDGET_FIRST_MS * k))
+		snprintf(buf, len, "begin took %.1f ms and the first check %.1f ms, budget %.1f ms", c->begin_ms,
+			 c->first_ms, TC_BUDGET_FIRST_MS * k);
+	else if (c->created && tc_budget_rss() && c->rss_kib > TC_BUDGET_RSS_KIB)
+		snprintf(buf, len, "the monitor grew the RSS by %ld KiB, budget %ld KiB", c->rss_kib, TC_BUDGET_RSS_KIB);
+	return buf;
 }
 
 #endif /* TESTS_UNIT_MONITOR_TC_H */

@@ -97,6 +97,13 @@ static const struct bad_profile bad_profiles[] = {
 	{ "[regions]\n0x1000 2\n[weights]\nenter = 0\ncreate = 0\n", "needs a weight for enter or create" },
 	{ "pages = 3\n", ":1: 'pages = 3' outside any section" },
 	{ "[generator]\nwired = 101\n", ":2: wired: 101 is above the maximum 100" },
+	/* a key set twice is refused, not the last one obeyed */
+	{ "[generator]\npages = 4\npages = 8\n", ":3: duplicate key 'pages' (first on line 2)" },
+	{ "[generator]\nwired = 4\n\nwired = 8\n", ":4: duplicate key 'wired' (first on line 2)" },
+	{ "[weights]\nenter = 1\n[regions]\n0x1000 2\n[weights]\nenter = 2\n",
+	  ":6: duplicate key 'enter' (first on line 2)" },
+	{ "[weights]\nfail = 1\nfail_alloc = 2\n", ":3: duplicate key 'fail_alloc' (first on line 2)" },
+	{ "[generator]\npages = 16777217\n", ":2: pages: 16777217 out of range (1..16777216)" },
 };
 
 START_TEST(bad_profile_is_refused)
@@ -111,6 +118,61 @@ START_TEST(bad_profile_is_refused)
 	ck_assert_msg(strncmp(err, path, strlen(path)) == 0 && strstr(err, b->want) != NULL,
 		      "got \"%s\", want \"%s\"", err, b->want);
 	ck_assert_ptr_null(strchr(err, '\n'));
+}
+END_TEST
+
+/* A profile that is not a small text file: refused at once, naming the file,
+ * never "profile needs a weight" after reading nothing (a directory) or
+ * reading for ever (a device, a pipe without end). */
+START_TEST(profile_not_a_text_file)
+{
+	struct fuzz_profile p;
+	char err[512], path[600], want[700];
+	char *big = malloc(FUZZ_PROFILE_MAX + 2);
+	int fds[2];
+	pid_t writer;
+
+	ck_assert_ptr_nonnull(big);
+	ck_assert_int_eq(fuzz_profile_load(tu_dir, &p, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: Is a directory", tu_dir);
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "got \"%s\", want \"%s\"", err, want);
+
+	ck_assert_int_eq(fuzz_profile_load("/dev/zero", &p, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "/dev/zero:1: NUL byte at column 1");
+
+	snprintf(path, sizeof(path), "%s/nul.ini", tu_dir);
+	tu_write_file(path, "[generator]\npa\0ges = 4\n", 24);
+	ck_assert_int_eq(fuzz_profile_load(path, &p, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s:2: NUL byte at column 3", path);
+	ck_assert_str_eq(err, want);
+
+	/* a file over the limit is refused by its size */
+	memset(big, '\n', FUZZ_PROFILE_MAX + 1);
+	snprintf(path, sizeof(path), "%s/big.ini", tu_dir);
+	tu_write_file(path, big, FUZZ_PROFILE_MAX + 1);
+	ck_assert_int_eq(fuzz_profile_load(path, &p, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: larger than the 64 KiB a profile may have", path);
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "got \"%s\", want \"%s\"", err, want);
+
+	/* a pipe that never ends: refused at the first byte over the limit */
+	ck_assert_int_eq(pipe(fds), 0);
+	writer = fork();
+	ck_assert_int_ge(writer, 0);
+	if (writer == 0) {
+		close(fds[0]);
+		while (write(fds[1], big, FUZZ_PROFILE_MAX) > 0)
+			;
+		_exit(0);
+	}
+	close(fds[1]);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fds[0]);
+	ck_assert_int_eq(fuzz_profile_load(path, &p, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: larger than the 64 KiB a profile may have", path);
+	ck_assert_str_eq(err, want);
+	close(fds[0]);
+	kill(writer, SIGKILL);
+	waitpid(writer, NULL, 0);
+	free(big);
 }
 END_TEST
 
@@ -371,6 +433,7 @@ Suite *suite_fuzz(void)
 	tu_tmpdir_fixture(prof);
 	tcase_add_loop_test(prof, bad_profile_is_refused, 0,
 			    (int)(sizeof(bad_profiles) / sizeof(bad_profiles[0])));
+	tcase_add_test(prof, profile_not_a_text_file);
 	suite_add_tcase(s, prof);
 	tu_tmpdir_fixture(cli);
 	tcase_set_timeout(cli, 1500);

@@ -47,6 +47,14 @@ MUT(ring_outside, d->ring_pa = 1ull << 40)
 MUT(pv_entry_huge, d->pv_entry_size = 4000)
 MUT(item_offset_big, d->pool_item_offset = 4090)
 MUT(pool_size_big, d->pool_size = 8192)
+/* limits on the host work a descriptor can ask for (docs/architecture.md, Limits) */
+MUT(kenter_window_huge, d->kenter_size = 256ull << 30)
+MUT(kenter_window_past_abi, d->kenter_size = (PTS_KENTER_PAGES + 1ull) * PTS_PAGE_SIZE)
+MUT(vm_page_size_page, d->vm_page_size = PTS_PAGE_SIZE)
+MUT(vm_page_size_past_limit, d->vm_page_size = DESC_VM_PAGE_SIZE_MAX + 8)
+MUT(window_to_top, (d->pv_kva_size = 0 - d->pv_kva_base, d->kenter_base = 0xfffffe0000000000ull))
+MUT(pv_entry_overlapping, (d->pv_entry_size = 16, d->off_pve_next = 0, d->off_pve_pmap = 8, d->off_pve_va = 0,
+			   d->off_pve_ptp = 8))
 
 static const struct {
 	const char *name;
@@ -88,6 +96,12 @@ static const struct {
 	{"pv entry size", pv_entry_huge, "pv_entry_size"},
 	{"item offset", item_offset_big, "pool_item_offset"},
 	{"pool size", pool_size_big, "pool_size"},
+	{"kenter window of 256 GiB", kenter_window_huge, "kenter_size"},
+	{"kenter window past the ABI's", kenter_window_past_abi, "kenter_size"},
+	{"vm_page of a page", vm_page_size_page, "vm_page_size"},
+	{"vm_page past the limit", vm_page_size_past_limit, "vm_page_size"},
+	{"pv entry fields overlap", pv_entry_overlapping, "pv_entry_size"},
+	{"pv window to the top of the address space over kenter", window_to_top, "overlap"},
 };
 #define NBAD ((int)(sizeof bad / sizeof bad[0]))
 
@@ -120,6 +134,28 @@ START_TEST(test_bad_refused)
 	ck_assert_msg(strncmp(err, "descriptor: ", 12) == 0, "%s: %s", bad[_i].name, err);
 	ck_assert_msg(strstr(err, bad[_i].want) != NULL, "%s: '%s' lacks '%s'", bad[_i].name, err, bad[_i].want);
 	ck_assert_msg(strchr(err, '\n') == NULL, "%s: more than one line", bad[_i].name);
+	synth_free(s);
+}
+END_TEST
+
+/* each limit's own value is accepted; a window larger than RAM only bounds the lists by RAM */
+START_TEST(test_limits_accepted)
+{
+	struct synth *s = synth_new();
+	struct pts_descriptor d = s->desc;
+	char err[256] = "";
+	d.kenter_size = DESC_KENTER_SIZE_MAX;
+	d.vm_page_size = DESC_VM_PAGE_SIZE_MAX;
+	d.pv_entry_size = DESC_PV_ENTRY_SIZE_MIN;
+	d.pv_kva_size = 1ull << 40;
+	ck_assert_msg(desc_validate(&d, &s->gmem, err, sizeof err) == 0, "%s", err);
+	uint64_t ram_pages = SYNTH_RAM / PTS_PAGE_SIZE, per_page = (PTS_PAGE_SIZE - d.pool_item_offset) / d.pv_entry_size;
+	ck_assert_msg(desc_max_pool_pages(&d, &s->gmem) == ram_pages + 1, "pv_kva_size 1 TiB: %llu pool pages followed",
+		      (unsigned long long)desc_max_pool_pages(&d, &s->gmem));
+	ck_assert_msg(desc_max_pv(&d, &s->gmem) == ram_pages * per_page + 1, "pv_kva_size 1 TiB: %llu pv entries followed",
+		      (unsigned long long)desc_max_pv(&d, &s->gmem));
+	d.pv_kva_size = 16 * PTS_PAGE_SIZE; /* a window smaller than RAM bounds them itself */
+	ck_assert_uint_eq(desc_max_pool_pages(&d, &s->gmem), 17);
 	synth_free(s);
 }
 END_TEST
@@ -180,6 +216,7 @@ Suite *suite_monitor_desc(void)
 	TCase *tc = tcase_create("descriptor");
 	tcase_add_test(tc, test_valid_accepted);
 	tcase_add_loop_test(tc, test_bad_refused, 0, NBAD);
+	tcase_add_test(tc, test_limits_accepted);
 	tcase_add_test(tc, test_bad_address);
 	tcase_add_test(tc, test_bad_check_spec);
 	tcase_add_test(tc, test_kva_view);

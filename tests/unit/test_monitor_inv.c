@@ -178,6 +178,12 @@ static void attr_5(struct tc *t, bool inj)
 	if (inj)
 		tc_or64(t, tc_pte(t, 2, 0x400000), PG_G, 0);
 }
+static void attr_6(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj) /* a stale entry beside pmap 1's mappings: frame and flags without P */
+		synth_w64(t->s, tc_pte(t, 1, 0x405000), synth_arena_pa(9) | PG_RW | PG_u | PTS_PTE_MANAGED);
+}
 
 /* ---- PROT */
 static void prot_1(struct tc *t, bool inj)
@@ -357,7 +363,7 @@ static const struct {
 	{"PV-6", pv_6},       {"CNT-1", cnt_1},     {"CNT-2", cnt_2},     {"CNT-3", cnt_3},     {"CNT-4", cnt_4},
 	{"CNT-5", cnt_5},     {"CNT-6", cnt_6},     {"PTP-1", ptp_1},     {"PTP-2", ptp_2},     {"PTP-3", ptp_3},
 	{"PTP-4", ptp_4},     {"PTP-5", ptp_5},     {"PTP-6", ptp_6},     {"ATTR-1", attr_1},   {"ATTR-2", attr_2},
-	{"ATTR-3", attr_3},   {"ATTR-4", attr_4},   {"ATTR-5", attr_5},   {"PROT-1", prot_1},   {"PROT-2", prot_2},
+	{"ATTR-3", attr_3},   {"ATTR-4", attr_4},   {"ATTR-5", attr_5},   {"ATTR-6", attr_6},   {"PROT-1", prot_1},   {"PROT-2", prot_2},
 	{"PROT-3", prot_3},   {"AS-1", as_1},       {"AS-2", as_2},       {"AS-3", as_3},       {"AS-4", as_4},
 	{"AS-5", as_5},       {"TLB-1", tlb_1},     {"TLB-2", tlb_2},     {"TLB-3", tlb_3},     {"TLB-4", tlb_4},
 	{"POOL-1", pool_1},   {"POOL-2", pool_2},   {"POOL-3", pool_3},   {"POOL-4", pool_4},   {"POOL-5", pool_5},

@@ -3,9 +3,13 @@
  * building scripts from code, and the bad-script fixtures in tests/bad/.
  */
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "ops.h"
 
@@ -366,6 +370,84 @@ START_TEST(test_error_files)
 }
 END_TEST
 
+static double seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A temporary file of size bytes of text (repeated), sparse when text is NULL. */
+static void temp_script(char *path, size_t len, const char *text, size_t size)
+{
+	int fd;
+
+	snprintf(path, len, "/tmp/ptshadow-ops-XXXXXX");
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	if (text == NULL) {
+		ck_assert_int_eq(ftruncate(fd, (off_t)size), 0);
+	} else {
+		char *buf = malloc(size);
+		size_t n = strlen(text);
+
+		ck_assert_ptr_nonnull(buf);
+		for (size_t i = 0; i < size; i++)
+			buf[i] = text[i % n];
+		ck_assert_int_eq(write(fd, buf, size), (ssize_t)size);
+		free(buf);
+	}
+	close(fd);
+}
+
+/* What is read of a script is bounded: an endless device, a huge sparse
+ * file and a file one byte over the limit are refused at once, naming the
+ * file; a file of exactly the limit is read, and so is a pipe. */
+START_TEST(test_file_size_limit)
+{
+	struct script *s = (struct script *)1;
+	char path[64], want[160];
+	double t0 = seconds();
+	int fds[2];
+
+	ck_assert_int_eq(script_parse_file("/dev/zero", NULL, &s, err, sizeof(err)), -1);
+	ck_assert_ptr_null(s);
+	ck_assert_str_eq(err, "/dev/zero: larger than the 16 MiB a script may have");
+	ck_assert_msg(seconds() - t0 < 1.0, "/dev/zero: refused after %.2f s", seconds() - t0);
+
+	temp_script(path, sizeof(path), NULL, 1ull << 30);
+	t0 = seconds();
+	ck_assert_int_eq(script_parse_file(path, NULL, &s, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: larger than the 16 MiB a script may have", path);
+	ck_assert_str_eq(err, want);
+	ck_assert_msg(seconds() - t0 < 0.1, "%s (1 GiB, sparse): read before it was refused", path);
+	unlink(path);
+
+	temp_script(path, sizeof(path), "# a comment line, repeated to the size wanted\n",
+		    OPS_FILE_MAX + 1);
+	ck_assert_int_eq(script_parse_file(path, NULL, &s, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: larger than the 16 MiB a script may have", path);
+	ck_assert_str_eq(err, want);
+	ck_assert_int_eq(truncate(path, OPS_FILE_MAX), 0);
+	ck_assert_msg(script_parse_file(path, NULL, &s, err, sizeof(err)) == 0,
+		      "%s: a script of exactly %u bytes refused: %s", path, OPS_FILE_MAX, err);
+	ck_assert_uint_eq(s->n_ops, 0);
+	script_free(s);
+	unlink(path);
+
+	/* a pipe has no size: read to its end, within the limit */
+	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_eq(write(fds[1], "zero pg1\nzero pg2\n", 18), 18);
+	close(fds[1]);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fds[0]);
+	ck_assert_msg(script_parse_file(path, NULL, &s, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(s->n_ops, 2);
+	script_free(s);
+	close(fds[0]);
+}
+END_TEST
+
 /* Every .ops file in tests/bad/ fails with the text its first line promises. */
 START_TEST(test_bad_fixtures)
 {
@@ -568,6 +650,8 @@ Suite *suite_ops(void)
 	tcase_add_loop_test(errs, test_error_message, 0, sizeof(errors) / sizeof(errors[0]));
 	tcase_add_test(errs, test_error_nul_and_long_line);
 	tcase_add_test(errs, test_error_files);
+	tcase_add_test(errs, test_file_size_limit);
+	tcase_set_timeout(errs, 30); /* test_file_size_limit writes and reads 32 MiB */
 	tcase_add_test(errs, test_bad_fixtures);
 	tcase_add_test(text, test_format_canonical);
 	tcase_add_test(text, test_results);
