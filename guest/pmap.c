@@ -393,7 +393,12 @@ fail:
 static void pmap_remove_pte(struct pmap *pm, struct vm_page *ptp, pt_entry_t *ptep, uint64_t va,
                             bool teardown)
 {
+#ifdef MUTANT_REMOVE_LEAVES_STALE_PTE
+	/* "clearing PG_V is enough": the frame and flags stay in the entry */
+	pt_entry_t opte = pmap_pte_swap(ptep, *ptep & ~PG_V);
+#else
 	pt_entry_t opte = pmap_pte_swap(ptep, 0);
+#endif
 	struct vm_page *pg;
 	struct pv_entry *pve;
 

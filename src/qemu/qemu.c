@@ -194,18 +194,29 @@ static void add_walk(struct vm *vm, uint64_t root, uint64_t va)
 	}
 }
 
+#define WALK_MEMO 64u
+
 struct walk_ctx {
 	struct vm *vm;
 	uint64_t roots[3];
 	unsigned nroots;
+	/* (2 MiB region, root) pairs walked in this harvest: every page of a
+	 * 2 MiB region goes through the same tables, so one walk serves all */
+	uint64_t memo[WALK_MEMO];
 };
 
 static void add_vpage(void *ctx, uint64_t va, bool is_store)
 {
 	struct walk_ctx *w = ctx;
 
-	for (unsigned i = 0; i < w->nroots; i++)
+	for (unsigned i = 0; i < w->nroots; i++) {
+		uint64_t key = ((va >> 21) << 2 | i) + 1;
+		uint64_t *slot = &w->memo[(key * 0x9e3779b97f4a7c15ull) >> 58];
+		if (*slot == key)
+			continue;
+		*slot = key;
 		add_walk(w->vm, w->roots[i], va);
+	}
 }
 
 static void add_root(struct walk_ctx *w, uint64_t cr3)
@@ -798,6 +809,47 @@ static int qemu_snap_load(struct vm *vm)
 	return 0;
 }
 
+/* Copy the memfd's [off, off + len) to dst by the kernel, only where it
+ * holds data (SEEK_DATA): pages nobody wrote are holes, zero in dst already. */
+static int copy_extents(int fd, uint8_t *dst, uint64_t off, uint64_t len)
+{
+	uint64_t pos = off, end = off + len;
+
+	while (pos < end) {
+		off_t data = lseek(fd, (off_t)pos, SEEK_DATA), hole;
+		if (data < 0 || (uint64_t)data >= end)
+			return data < 0 && errno != ENXIO ? -1 : 0;
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0)
+			return -1;
+		if ((uint64_t)hole > end)
+			hole = (off_t)end;
+		for (uint64_t at = (uint64_t)data; at < (uint64_t)hole;) {
+			ssize_t n = pread(fd, dst + (at - off), (uint64_t)hole - at, (off_t)at);
+			if (n <= 0)
+				return -1;
+			at += (uint64_t)n;
+		}
+		pos = (uint64_t)hole;
+	}
+	return 0;
+}
+
+/* The memfd read into dst (fresh, zero) by the kernel: no page faults on
+ * the RAM mapping, and the pages QEMU never wrote are not read at all. */
+static int qemu_ram_copy(struct vm *vm, uint8_t *dst)
+{
+	struct qemu_vm *q = QEMU(vm);
+
+	if (copy_extents(q->ram_fd, dst, 0, q->lowmem) != 0)
+		return -1;
+	if (q->ram_bytes > q->lowmem &&
+	    copy_extents(q->ram_fd, dst + QEMU_HIGHMEM_BASE - q->lowmem, q->lowmem,
+			 q->ram_bytes - q->lowmem) != 0)
+		return -1;
+	return 0;
+}
+
 static bool qemu_available(const char *qemu_path, char *why, size_t len)
 {
 	char path[512];
@@ -819,4 +871,5 @@ const struct vm_backend vm_backend_qemu = {
 	.snap_stop = qemu_snap_stop,
 	.snap_save = qemu_snap_save,
 	.snap_load = qemu_snap_load,
+	.ram_copy = qemu_ram_copy,
 };

@@ -159,6 +159,9 @@ struct vm_backend {
 	int (*snap_stop)(struct vm *vm, bool restore);
 	int (*snap_save)(struct vm *vm);
 	int (*snap_load)(struct vm *vm);
+	/* optional: copy all of guest RAM into dst (laid out as vm->mem) faster
+	 * than a memcpy through the mapping would; 0, or -1 to fall back */
+	int (*ram_copy)(struct vm *vm, uint8_t *dst);
 };
 extern const struct vm_backend vm_backend_kvm;
 extern const struct vm_backend vm_backend_qemu;
