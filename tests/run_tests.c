@@ -82,7 +82,7 @@ static unsigned report_not_run(FILE *log)
 }
 
 /* stat_tail: /proc/PID/stat after "comm) "; is the parent a live ptshadow
- * (another run on this machine, which owns its QEMU)? */
+ * or run_tests (another run on this machine, which owns its QEMU)? */
 static int parent_is_ptshadow(const char *stat_tail)
 {
 	char path[64], comm[32] = "";
@@ -97,7 +97,7 @@ static int parent_is_ptshadow(const char *stat_tail)
 	if (fgets(comm, sizeof(comm), f) == NULL)
 		comm[0] = '\0';
 	fclose(f);
-	return strncmp(comm, "ptshadow", 8) == 0;
+	return strncmp(comm, "ptshadow", 8) == 0 || strncmp(comm, "run_tests", 9) == 0;
 }
 
 /* QEMU processes of ours left behind (a live qemu-system-* whose command
