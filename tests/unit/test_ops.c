@@ -378,14 +378,17 @@ static double seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A temporary file of size bytes of text (repeated), sparse when text is NULL. */
-static void temp_script(char *path, size_t len, const char *text, size_t size)
+/* A temporary file of size bytes of text (repeated), sparse when text is
+ * NULL; removed at once and named by path as /proc/self/fd/N, so that a
+ * failed check leaves nothing behind.  The descriptor. */
+static int temp_script(char *path, size_t len, const char *text, size_t size)
 {
-	int fd;
+	char name[] = "/tmp/ptshadow-ops-XXXXXX";
+	int fd = mkstemp(name);
 
-	snprintf(path, len, "/tmp/ptshadow-ops-XXXXXX");
-	fd = mkstemp(path);
 	ck_assert_int_ge(fd, 0);
+	unlink(name);
+	snprintf(path, len, "/proc/self/fd/%d", fd);
 	if (text == NULL) {
 		ck_assert_int_eq(ftruncate(fd, (off_t)size), 0);
 	} else {
@@ -398,7 +401,7 @@ static void temp_script(char *path, size_t len, const char *text, size_t size)
 		ck_assert_int_eq(write(fd, buf, size), (ssize_t)size);
 		free(buf);
 	}
-	close(fd);
+	return fd;
 }
 
 /* What is read of a script is bounded: an endless device, a huge sparse
@@ -409,32 +412,32 @@ START_TEST(test_file_size_limit)
 	struct script *s = (struct script *)1;
 	char path[64], want[160];
 	double t0 = seconds();
-	int fds[2];
+	int fd, fds[2];
 
 	ck_assert_int_eq(script_parse_file("/dev/zero", NULL, &s, err, sizeof(err)), -1);
 	ck_assert_ptr_null(s);
 	ck_assert_str_eq(err, "/dev/zero: larger than the 16 MiB a script may have");
 	ck_assert_msg(seconds() - t0 < 1.0, "/dev/zero: refused after %.2f s", seconds() - t0);
 
-	temp_script(path, sizeof(path), NULL, 1ull << 30);
+	fd = temp_script(path, sizeof(path), NULL, 1ull << 30);
 	t0 = seconds();
 	ck_assert_int_eq(script_parse_file(path, NULL, &s, err, sizeof(err)), -1);
 	snprintf(want, sizeof(want), "%s: larger than the 16 MiB a script may have", path);
 	ck_assert_str_eq(err, want);
 	ck_assert_msg(seconds() - t0 < 0.1, "%s (1 GiB, sparse): read before it was refused", path);
-	unlink(path);
+	close(fd);
 
-	temp_script(path, sizeof(path), "# a comment line, repeated to the size wanted\n",
-		    OPS_FILE_MAX + 1);
+	fd = temp_script(path, sizeof(path), "# a comment line, repeated to the size wanted\n",
+			 OPS_FILE_MAX + 1);
 	ck_assert_int_eq(script_parse_file(path, NULL, &s, err, sizeof(err)), -1);
 	snprintf(want, sizeof(want), "%s: larger than the 16 MiB a script may have", path);
 	ck_assert_str_eq(err, want);
-	ck_assert_int_eq(truncate(path, OPS_FILE_MAX), 0);
+	ck_assert_int_eq(ftruncate(fd, OPS_FILE_MAX), 0);
 	ck_assert_msg(script_parse_file(path, NULL, &s, err, sizeof(err)) == 0,
 		      "%s: a script of exactly %u bytes refused: %s", path, OPS_FILE_MAX, err);
 	ck_assert_uint_eq(s->n_ops, 0);
 	script_free(s);
-	unlink(path);
+	close(fd);
 
 	/* a pipe has no size: read to its end, within the limit */
 	ck_assert_int_eq(pipe(fds), 0);
