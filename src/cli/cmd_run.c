@@ -96,14 +96,6 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 	return 0;
 }
 
-static bool expectation_met(const struct script_op *sop)
-{
-	if (!sop->has_expect)
-		return true;
-	if (sop->op.result != sop->expect)
-		return false;
-	return sop->expect != PTS_RES_PAGE || sop->op.value == sop->expect_value;
-}
 
 /* Print a finding and write its crash directory; a finding is never lost. */
 static void run_report(struct session *s, struct script *sc, const struct run_opts *o,
@@ -231,7 +223,7 @@ static int run_ops(struct session *s, struct script *sc, const struct run_opts *
 			if (!o->keep_going)
 				return rc;
 		}
-		if (!expectation_met(sop)) {
+		if (!script_op_expect_met(sop)) {
 			finding_from_mismatch(&f, i, sop);
 			run_report(s, sc, o, &f);
 			finding_free(&f);

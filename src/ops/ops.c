@@ -365,3 +365,12 @@ int script_write(FILE *f, const struct script *s, size_t n_ops,
 	}
 	return ferror(f) ? -1 : 0;
 }
+
+bool script_op_expect_met(const struct script_op *sop)
+{
+	if (!sop->has_expect)
+		return true;
+	if (sop->op.result != sop->expect)
+		return false;
+	return sop->expect != PTS_RES_PAGE || sop->op.value == sop->expect_value;
+}

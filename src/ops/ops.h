@@ -139,4 +139,7 @@ int script_append(struct script *s, const struct script_op *sop);
  * op's line, or its index + 1 for ops built by code). */
 int script_assign_slots(struct script *s, char *err, size_t errlen);
 
+/* the op's result is what its `=> RESULT` says (true without one) */
+bool script_op_expect_met(const struct script_op *sop);
+
 #endif /* PTSHADOW_OPS_H */

@@ -18,14 +18,6 @@ static void keep_console(struct session *s, char **console, size_t *len)
 	}
 }
 
-static bool expectation_met(const struct script_op *sop)
-{
-	if (!sop->has_expect)
-		return true;
-	if (sop->op.result != sop->expect)
-		return false;
-	return sop->expect != PTS_RES_PAGE || sop->op.value == sop->expect_value;
-}
 
 void runner_init(struct runner *r, const struct session_config *cfg)
 {
@@ -92,7 +84,7 @@ static enum run_outcome run_ops(struct runner *r, struct script *sc, bool check_
 			snprintf(err, errlen, "%s", s->err);
 			return RUN_ERROR;
 		}
-		if (check_expect && !expectation_met(sop)) {
+		if (check_expect && !script_op_expect_met(sop)) {
 			finding_from_mismatch(f, i, sop);
 			return RUN_FINDING;
 		}
