@@ -404,11 +404,15 @@ static int load_signature(const json_t *j, uint64_t *signature, uint64_t *op_ind
 	return r < 0 ? -1 : 0;
 }
 
+/* what a replayed report's cmdline and check point to (one report a process) */
+static char replay_cmdline[VM_CMDLINE_MAX];
+static char replay_check[1024];
+
 /* The guest object: every member checked before any is applied. */
 static int load_guest(const json_t *g, struct session_config *cfg, char **guest_owned,
 		      const char *path, char *err, size_t errlen)
 {
-	const char *image = NULL, *backend = NULL, *accel = NULL, *text = NULL;
+	const char *image = NULL, *backend = NULL, *accel = NULL, *cmdline = NULL, *check = NULL;
 	uint64_t mem = 0, arena = 0, ppp = UINT64_MAX; /* as they are: absent */
 	enum vm_backend_kind k = VM_BACKEND_AUTO;
 
@@ -417,8 +421,8 @@ static int load_guest(const json_t *g, struct session_config *cfg, char **guest_
 	if (member_string(g, "guest.", "image", &image, path, err, errlen) < 0 ||
 	    member_string(g, "guest.", "backend", &backend, path, err, errlen) < 0 ||
 	    member_string(g, "guest.", "qemu_accel", &accel, path, err, errlen) < 0 ||
-	    member_string(g, "guest.", "cmdline", &text, path, err, errlen) < 0 ||
-	    member_string(g, "guest.", "check", &text, path, err, errlen) < 0 ||
+	    member_string(g, "guest.", "cmdline", &cmdline, path, err, errlen) < 0 ||
+	    member_string(g, "guest.", "check", &check, path, err, errlen) < 0 ||
 	    member_uint(g, "guest.", "mem_mib", VM_MEM_MIN_MIB, VM_MEM_MAX_MIB, &mem, path, err,
 			errlen) < 0 ||
 	    member_uint(g, "guest.", "arena_pages", 1, OPS_ARENA_MAX, &arena, path, err, errlen) < 0 ||
@@ -446,6 +450,22 @@ static int load_guest(const json_t *g, struct session_config *cfg, char **guest_
 		cfg->pv_per_page = (unsigned)ppp;
 	if (image != NULL && (*guest_owned = strdup(image)) == NULL)
 		return report_fail(err, errlen, path, "out of memory");
+	/* the recorded command line and switched-off invariants, unless the
+	 * user gave their own: a finding made with --check -TLB replays so */
+	if (cmdline != NULL && cmdline[0] != '\0' && cfg->extra_cmdline == NULL) {
+		if (strlen(cmdline) >= sizeof(replay_cmdline))
+			return report_fail(err, errlen, path, "guest.cmdline: longer than %zu bytes",
+					   sizeof(replay_cmdline) - 1);
+		snprintf(replay_cmdline, sizeof(replay_cmdline), "%s", cmdline);
+		cfg->extra_cmdline = replay_cmdline;
+	}
+	if (check != NULL && check[0] != '\0' && cfg->check_spec == NULL) {
+		if (strlen(check) >= sizeof(replay_check))
+			return report_fail(err, errlen, path, "guest.check: longer than %zu bytes",
+					   sizeof(replay_check) - 1);
+		snprintf(replay_check, sizeof(replay_check), "%s", check);
+		cfg->check_spec = replay_check;
+	}
 	return 0;
 }
 

@@ -249,6 +249,37 @@ static void first_crash(const char *out, char *sig, size_t siglen, char **min)
 
 static const char mutant[] = "build/mutants/remove-forgets-modified.elf";
 
+/* A finding made with invariants switched off (--check) replays as it was
+ * found: report.json records the spec and replay applies it (with every
+ * invariant on, this mutant's first finding would be ATTR-1, not MODEL-3). */
+START_TEST(replay_uses_recorded_check)
+{
+	char out[600], dir[700];
+	struct tu_proc p;
+	glob_t g;
+
+	if (!tu_need_backend("replay_uses_recorded_check"))
+		return;
+	snprintf(out, sizeof(out), "%s/checked", tu_dir);
+	char *argv[] = { (char *)tu_bin(), "run", "--check", "-ATTR-1", "--out", out, "--ops",
+			 "tests/mutants/remove-forgets-modified.ops", (char *)mutant, NULL };
+	tu_run(&p, 120, argv);
+	ck_assert_msg(p.status == 1 && strstr(p.err, "MODEL-3") != NULL, "run: exit %d\n%s",
+		      p.status, p.err);
+	tu_proc_free(&p);
+	snprintf(dir, sizeof(dir), "%s/crashes/*", out);
+	ck_assert_msg(glob(dir, 0, NULL, &g) == 0 && g.gl_pathc == 1, "want one crash dir in %s",
+		      out);
+	snprintf(dir, sizeof(dir), "%s", g.gl_pathv[0]);
+	globfree(&g);
+	char *argv2[] = { (char *)tu_bin(), "replay", dir, NULL };
+	tu_run(&p, 120, argv2);
+	ck_assert_msg(p.status == 1 && strstr(p.out, "reproduced") != NULL,
+		      "replay of a -ATTR-1 finding: exit %d\n%s%s", p.status, p.out, p.err);
+	tu_proc_free(&p);
+}
+END_TEST
+
 /* fuzz finds the mutant, minimises it to a few ops, replay reproduces it,
  * and a second campaign with the same seed finds the same thing. */
 START_TEST(campaign_finds_minimises_replays)
@@ -440,6 +471,7 @@ Suite *suite_fuzz(void)
 	tcase_add_test(cli, bad_profile_exits_2);
 	tcase_add_test(cli, bad_script_exits_2);
 	tcase_add_test(cli, campaign_finds_minimises_replays);
+	tcase_add_test(cli, replay_uses_recorded_check);
 	tcase_add_test(cli, sigterm_leaves_complete_output);
 	suite_add_tcase(s, cli);
 
