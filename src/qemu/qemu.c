@@ -334,6 +334,28 @@ static bool plugin_accepted(struct vm *vm)
 	return true; /* a slow start, not a refusal: the log says if it never came */
 }
 
+/*
+ * TCG's rdtsc returns the host's TSC (cpu_get_host_ticks), and so does a KVM
+ * guest without TSC scaling: the guest's cycle counts are the host's.  Its
+ * rate, measured over 20 ms against CLOCK_MONOTONIC, turns them into time.
+ */
+static uint64_t host_tsc_khz(void)
+{
+	static uint64_t khz; /* once a process */
+	uint64_t t0, c0, t1, c1;
+	struct timespec ms20 = { 0, 20000000 };
+
+	if (khz != 0)
+		return khz;
+	t0 = now_ns();
+	c0 = __builtin_ia32_rdtsc();
+	nanosleep(&ms20, NULL);
+	t1 = now_ns();
+	c1 = __builtin_ia32_rdtsc();
+	khz = t1 > t0 && c1 > c0 ? (c1 - c0) * 1000000ull / (t1 - t0) : 0;
+	return khz;
+}
+
 static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg,
 		       char *err, size_t errlen)
 {
@@ -357,6 +379,7 @@ static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_co
 	rc = qemu_find_binary(cfg->qemu_path, qemu, sizeof(qemu), err, errlen);
 	if (rc != 0)
 		return rc;
+	vm->tsc_khz = host_tsc_khz();
 	if (ram_map(vm, (uint64_t)cfg->mem_mib << 20, err, errlen) != 0)
 		return EXIT_INTERNAL;
 	/* our own loader checks the image (and names what is wrong with it)
