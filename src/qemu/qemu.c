@@ -61,209 +61,6 @@ static int ram_map(struct vm *vm, uint64_t bytes, char *err, size_t errlen)
 	return 0;
 }
 
-/* ---- the plugin's dirty log ------------------------------------------------ */
-
-static void add_ram_page(void *ctx, uint64_t pfn)
-{
-	struct vm *vm = ctx;
-	struct qemu_vm *q = QEMU(vm);
-	uint64_t off = pfn * PTS_PAGE_SIZE;
-
-	if (off >= q->ram_bytes)
-		return;
-	if (off >= q->lowmem) /* RAM offset -> guest-physical above the hole */
-		pfn += (QEMU_HIGHMEM_BASE - q->lowmem) / PTS_PAGE_SIZE;
-	if (pfn_set_add(&vm->dirty_fresh, pfn) != 0)
-		vm->dirty_fresh.all = true;
-}
-
-static int qemu_dirty_start(struct vm *vm)
-{
-	struct qemu_vm *q = QEMU(vm);
-
-	if (q->dirty == NULL)
-		return 0;
-	tcg_dirty_enable(q->dirty, true);
-	tcg_dirty_enable_vpages(q->dirty, true);
-	q->prev_cr3 = q->cr3;
-	vm->dirty_logging = true;
-	return 0;
-}
-
-/*
- * TCG's page walker sets Accessed and Dirty bits with stores of its own,
- * which no plugin sees (docs/performance.md).  So the plugin also logs the
- * virtual pages the guest touched, and every page-table page on the walk of
- * each one counts as written: walked from the CR3s the guest may have used
- * during the op (its CR3 at this call and at the last one, and the kernel
- * pmap's root, whose kernel half every pmap shares).  More pages than the
- * walker wrote, never fewer.
- */
-#define PTE_P 0x1ull
-#define PTE_PS 0x80ull
-#define PTE_FRAME 0x000ffffffffff000ull
-
-static void add_gpa_page(struct vm *vm, uint64_t gpa)
-{
-	uint64_t pfn = gpa / PTS_PAGE_SIZE;
-
-	if (pfn / 64 < vm->dirty_words && pfn_set_add(&vm->dirty_fresh, pfn) != 0)
-		vm->dirty_fresh.all = true;
-}
-
-/*
- * Which walked tables did the walker change?  A table the guest stored to is
- * in the log already.  For the others, a copy of each walked table as it was
- * at the last harvest is kept (QEMU_WALK_CACHE pages at most): a table that
- * differs from its copy, or that has none, goes into the log and its copy is
- * taken anew.  Copies of tables the guest stored to are dropped at every
- * harvest, so a copy is never older than the last store to its table.  Most
- * walks are the kernel's, through tables that settle after their first use,
- * so the log does not name the same kernel tables after every op.
- */
-static struct walk_page *walk_page_find(struct qemu_vm *q, uint64_t pfn, bool insert)
-{
-	uint64_t h = (pfn + 1) * 0x9e3779b97f4a7c15ull;
-
-	for (unsigned probe = 0; probe < 16; probe++) {
-		struct walk_page *w = &q->walk_cache[((h >> 54) + probe) & (QEMU_WALK_CACHE - 1)];
-		if (w->pfn == pfn + 1)
-			return w;
-		if (w->pfn == 0 && insert) {
-			w->pfn = pfn + 1;
-			w->valid = false;
-			return w;
-		}
-	}
-	return NULL;
-}
-
-/* the guest stored to these tables: their copies are stale */
-static void walk_cache_forget_logged(struct qemu_vm *q, const struct pfn_set *fresh)
-{
-	for (uint64_t i = 0; i < fresh->n; i++) {
-		struct walk_page *w = walk_page_find(q, fresh->pfns[i], false);
-		if (w != NULL)
-			w->valid = false;
-	}
-}
-
-static void walk_table(struct vm *vm, uint64_t table)
-{
-	struct qemu_vm *q = QEMU(vm);
-	uint64_t pfn = table / PTS_PAGE_SIZE;
-	const uint8_t *page = gpa_checked_ptr(&vm->mem, table, PTS_PAGE_SIZE, PTS_PAGE_SIZE);
-	struct walk_page *w;
-	bool logged;
-
-	if (page == NULL)
-		return;
-	logged = pfn / 64 < vm->dirty_words &&
-		 ((vm->dirty_fresh.bits[pfn / 64] >> (pfn % 64)) & 1);
-	w = walk_page_find(q, pfn, true);
-	if (w == NULL) { /* no room to remember it: always log it */
-		add_gpa_page(vm, table);
-		return;
-	}
-	if (w->gen == q->walk_gen) /* looked at in this harvest already */
-		return;
-	w->gen = q->walk_gen;
-	if (!logged && w->valid && memcmp(w->copy, page, PTS_PAGE_SIZE) == 0)
-		return;
-	if (!logged)
-		add_gpa_page(vm, table);
-	memcpy(w->copy, page, PTS_PAGE_SIZE);
-	w->valid = true;
-}
-
-static void add_walk(struct vm *vm, uint64_t root, uint64_t va)
-{
-	uint64_t table = root & PTE_FRAME;
-
-	for (int level = 4; level >= 1; level--) {
-		unsigned idx = (unsigned)(va >> (12 + 9 * (level - 1))) & 511;
-		const uint64_t *e = gpa_checked_ptr(&vm->mem, table + idx * 8, 8, 8);
-		uint64_t pte;
-		if (e == NULL)
-			return;
-		walk_table(vm, table);
-		pte = __atomic_load_n(e, __ATOMIC_RELAXED);
-		if (!(pte & PTE_P) || level == 1 || ((pte & PTE_PS) && level <= 3))
-			return;
-		table = pte & PTE_FRAME;
-	}
-}
-
-#define WALK_MEMO 64u
-
-struct walk_ctx {
-	struct vm *vm;
-	uint64_t roots[3];
-	unsigned nroots;
-	/* (2 MiB region, root) pairs walked in this harvest: every page of a
-	 * 2 MiB region goes through the same tables, so one walk serves all */
-	uint64_t memo[WALK_MEMO];
-};
-
-static void add_vpage(void *ctx, uint64_t va, bool is_store)
-{
-	struct walk_ctx *w = ctx;
-
-	for (unsigned i = 0; i < w->nroots; i++) {
-		uint64_t key = ((va >> 21) << 2 | i) + 1;
-		uint64_t *slot = &w->memo[(key * 0x9e3779b97f4a7c15ull) >> 58];
-		if (*slot == key)
-			continue;
-		*slot = key;
-		add_walk(w->vm, w->roots[i], va);
-	}
-}
-
-static void add_root(struct walk_ctx *w, uint64_t cr3)
-{
-	cr3 &= PTE_FRAME;
-	if (cr3 == 0)
-		return;
-	for (unsigned i = 0; i < w->nroots; i++)
-		if (w->roots[i] == cr3)
-			return;
-	if (w->nroots < 3)
-		w->roots[w->nroots++] = cr3;
-}
-
-static struct pts_doorbell *doorbell(struct vm *vm);
-
-static int qemu_dirty_harvest(struct vm *vm, bool ring_full)
-{
-	struct qemu_vm *q = QEMU(vm);
-	struct pts_doorbell *db = doorbell(vm);
-	struct walk_ctx w = { .vm = vm };
-	bool lost = false, vlost = false;
-	int n;
-
-	if (q->dirty == NULL) {
-		vm->dirty_fresh.all = true;
-		return 0;
-	}
-	n = tcg_dirty_harvest(q->dirty, add_ram_page, vm, &lost);
-	if (n > 0)
-		vm->ring_entries_read += (uint64_t)n;
-	walk_cache_forget_logged(q, &vm->dirty_fresh);
-	q->walk_gen++;
-	add_root(&w, q->cr3);
-	add_root(&w, q->prev_cr3);
-	if (db != NULL)
-		add_root(&w, __atomic_load_n(&db->park_cr3, __ATOMIC_RELAXED));
-	q->prev_cr3 = q->cr3;
-	if (tcg_dirty_harvest_vpages(q->dirty, add_vpage, &w, &vlost) < 0 || vlost)
-		lost = true;
-	if (lost) {
-		vm->dirty_fresh.all = true;
-		vm->ring_overflows++;
-	}
-	return 0;
-}
-
 /* ---- create ---------------------------------------------------------------- */
 
 static int plugin_setup(struct vm *vm, const struct vm_config *cfg, char *path, size_t len,
@@ -444,7 +241,7 @@ static void qemu_destroy(struct vm *vm)
 
 /* ---- the run loop ---------------------------------------------------------- */
 
-static struct pts_doorbell *doorbell(struct vm *vm)
+struct pts_doorbell *qemu_doorbell(struct vm *vm)
 {
 	struct qemu_vm *q = QEMU(vm);
 
@@ -458,7 +255,7 @@ static struct pts_doorbell *doorbell(struct vm *vm)
  * (so no walk of it can change a table), but every reload would put that
  * page back into the log while a harvest is taking it out.
  */
-static void vpages_log(struct vm *vm, bool on)
+void qemu_vpages_log(struct vm *vm, bool on)
 {
 	struct qemu_vm *q = QEMU(vm);
 
@@ -466,14 +263,14 @@ static void vpages_log(struct vm *vm, bool on)
 		tcg_dirty_enable_vpages(q->dirty, on);
 }
 
-static void release(struct vm *vm, uint32_t command)
+void qemu_release(struct vm *vm, uint32_t command)
 {
 	struct qemu_vm *q = QEMU(vm);
-	struct pts_doorbell *db = doorbell(vm);
+	struct pts_doorbell *db = qemu_doorbell(vm);
 
 	if (!q->waiting || db == NULL)
 		return;
-	vpages_log(vm, true);
+	qemu_vpages_log(vm, true);
 	db->command = command;
 	__atomic_store_n(&db->ack, q->waiting_seq, __ATOMIC_RELEASE);
 	q->waiting = false;
@@ -544,7 +341,7 @@ static enum vm_event guest_error(struct vm *vm, const char *msg)
 static enum vm_event doorbell_call(struct vm *vm)
 {
 	struct qemu_vm *q = QEMU(vm);
-	struct pts_doorbell *db = doorbell(vm), d;
+	struct pts_doorbell *db = qemu_doorbell(vm), d;
 
 	if (db == NULL)
 		return guest_error(vm, "a call before the hello");
@@ -552,7 +349,7 @@ static enum vm_event doorbell_call(struct vm *vm)
 	d.seq = __atomic_load_n(&db->seq, __ATOMIC_ACQUIRE);
 	if (d.magic != PTS_DB_MAGIC)
 		return guest_error(vm, "bad magic");
-	vpages_log(vm, false);
+	qemu_vpages_log(vm, false);
 	q->waiting = true;
 	q->waiting_seq = d.seq;
 	q->waiting_nr = d.nr;
@@ -579,7 +376,7 @@ static enum vm_event doorbell_byte(struct vm *vm, uint8_t b)
 			for (int i = 7; i >= 0; i--)
 				pa = (pa << 8) | q->hello[i];
 			q->db_gpa = pa;
-			if (pa == 0 || doorbell(vm) == NULL) {
+			if (pa == 0 || qemu_doorbell(vm) == NULL) {
 				q->db_gpa = 0;
 				return guest_error(vm, "doorbell outside guest RAM or misaligned");
 			}
@@ -658,7 +455,7 @@ static void qemu_dump_regs(struct vm *vm, FILE *f)
 		(unsigned long long)r[21], (unsigned long long)r[22]);
 }
 
-static enum vm_event qemu_run(struct vm *vm)
+enum vm_event qemu_run(struct vm *vm)
 {
 	struct qemu_vm *q = QEMU(vm);
 	uint64_t deadline = vm->timeout_s ? now_ns() + (uint64_t)vm->timeout_s * 1000000000ull : 0;
@@ -667,7 +464,7 @@ static enum vm_event qemu_run(struct vm *vm)
 		snprintf(vm->error, sizeof(vm->error), "QEMU is not running");
 		return VM_EV_KVM_ERROR;
 	}
-	release(vm, PTS_DB_CONTINUE);
+	qemu_release(vm, PTS_DB_CONTINUE);
 	for (;;) {
 		struct pollfd p[3] = { { q->db_fd, POLLIN, 0 }, { q->cons_fd, POLLIN, 0 },
 				       { q->err_fd, POLLIN, 0 } };
@@ -708,7 +505,7 @@ static enum vm_event qemu_run(struct vm *vm)
 				enum vm_event ev = doorbell_byte(vm, b[i]);
 				vm->exits++;
 				if (ev == VM_EV_NONE && q->waiting) {
-					release(vm, PTS_DB_CONTINUE);
+					qemu_release(vm, PTS_DB_CONTINUE);
 					continue;
 				}
 				if (ev != VM_EV_NONE) {
@@ -748,129 +545,6 @@ static int qemu_cr3_actual(struct vm *vm, uint64_t *cr3)
 	if (rc != 0)
 		snprintf(vm->error, sizeof(vm->error), "CR3 check: no CR3 in QEMU's registers");
 	return rc;
-}
-
-/* ---- snapshots: the guest parks itself while RAM goes back --------------- */
-
-/* Wait (bounded) until the guest says it is parked on the park named token. */
-static int wait_parked(struct vm *vm, uint64_t token)
-{
-	struct pts_doorbell *db = doorbell(vm);
-	uint64_t deadline = now_ns() + 5000000000ull;
-
-	while (__atomic_load_n(&db->parked, __ATOMIC_ACQUIRE) != token) {
-		struct pollfd p = { QEMU(vm)->db_fd, POLLIN, 0 };
-		if (now_ns() > deadline) {
-			snprintf(vm->error, sizeof(vm->error), "the guest did not park within 5 s");
-			return -1;
-		}
-		if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR | POLLIN))) {
-			snprintf(vm->error, sizeof(vm->error), "the guest did not park (it called or died)");
-			return -1;
-		}
-		__builtin_ia32_pause();
-	}
-	return 0;
-}
-
-static enum vm_event qemu_run(struct vm *vm);
-
-static int qemu_snap_stop(struct vm *vm, bool restore)
-{
-	struct qemu_vm *q = QEMU(vm);
-
-	if (!q->waiting || doorbell(vm) == NULL) {
-		snprintf(vm->error, sizeof(vm->error), "the guest is not stopped at a doorbell call");
-		return -1;
-	}
-	if (!restore) /* taking a snapshot: the guest just spins */
-		return 0;
-	q->park_tokens++;
-	__atomic_store_n(&doorbell(vm)->park_token, q->park_tokens, __ATOMIC_RELEASE);
-	release(vm, PTS_DB_PARK);
-	if (wait_parked(vm, q->park_tokens) != 0)
-		return -1;
-	vpages_log(vm, false);
-	q->parked = true;
-	q->parked_seq = q->park_tokens;
-	return 0;
-}
-
-/* The guest saved its CPU state in RAM when it made the call it waits in:
- * the RAM copy is the whole snapshot. */
-static int qemu_snap_save(struct vm *vm)
-{
-	QEMU(vm)->snap_ready = true;
-	return 0;
-}
-
-static int qemu_snap_load(struct vm *vm)
-{
-	struct qemu_vm *q = QEMU(vm);
-	struct pts_doorbell *db = doorbell(vm);
-
-	if (!q->parked || db == NULL) {
-		snprintf(vm->error, sizeof(vm->error), "the guest is not parked");
-		return -1;
-	}
-	/* RAM is the snapshot's again (the doorbell too): let the guest return
-	 * from the call it waited in at the snapshot, and run it to its next
-	 * call (its ring's OP_DONE), so that a reset ends with the guest stopped
-	 * at its ring, and the time of a reset counts all of it */
-	vpages_log(vm, true);
-	/* the tables went back with the RAM: the copies are stale */
-	for (unsigned i = 0; i < QEMU_WALK_CACHE; i++)
-		q->walk_cache[i].valid = false;
-	q->parked = false;
-	q->waiting = false;
-	__atomic_store_n(&db->resume, q->parked_seq, __ATOMIC_RELEASE);
-	if (qemu_run(vm) != VM_EV_OP_DONE) {
-		if (vm->error[0] == '\0')
-			snprintf(vm->error, sizeof(vm->error), "the guest did not come back to its ring");
-		return -1;
-	}
-	return 0;
-}
-
-/* Copy the memfd's [off, off + len) to dst by the kernel, only where it
- * holds data (SEEK_DATA): pages nobody wrote are holes, zero in dst already. */
-static int copy_extents(int fd, uint8_t *dst, uint64_t off, uint64_t len)
-{
-	uint64_t pos = off, end = off + len;
-
-	while (pos < end) {
-		off_t data = lseek(fd, (off_t)pos, SEEK_DATA), hole;
-		if (data < 0 || (uint64_t)data >= end)
-			return data < 0 && errno != ENXIO ? -1 : 0;
-		hole = lseek(fd, data, SEEK_HOLE);
-		if (hole < 0)
-			return -1;
-		if ((uint64_t)hole > end)
-			hole = (off_t)end;
-		for (uint64_t at = (uint64_t)data; at < (uint64_t)hole;) {
-			ssize_t n = pread(fd, dst + (at - off), (uint64_t)hole - at, (off_t)at);
-			if (n <= 0)
-				return -1;
-			at += (uint64_t)n;
-		}
-		pos = (uint64_t)hole;
-	}
-	return 0;
-}
-
-/* The memfd read into dst (fresh, zero) by the kernel: no page faults on
- * the RAM mapping, and the pages QEMU never wrote are not read at all. */
-static int qemu_ram_copy(struct vm *vm, uint8_t *dst)
-{
-	struct qemu_vm *q = QEMU(vm);
-
-	if (copy_extents(q->ram_fd, dst, 0, q->lowmem) != 0)
-		return -1;
-	if (q->ram_bytes > q->lowmem &&
-	    copy_extents(q->ram_fd, dst + QEMU_HIGHMEM_BASE - q->lowmem, q->lowmem,
-			 q->ram_bytes - q->lowmem) != 0)
-		return -1;
-	return 0;
 }
 
 static bool qemu_available(const char *qemu_path, char *why, size_t len)

@@ -71,6 +71,25 @@ int qemu_launch(struct vm *vm, const char *qemu, const char *guest_path,
 /* reap QEMU (killing it after a grace period); its wait status */
 int qemu_reap(struct qemu_vm *q, bool kill_now);
 
+/* qemu.c */
+enum vm_event qemu_run(struct vm *vm);
+/* answer the call the guest waits in: PTS_DB_CONTINUE, or PTS_DB_PARK */
+void qemu_release(struct vm *vm, uint32_t command);
+struct pts_doorbell *qemu_doorbell(struct vm *vm); /* NULL before the hello */
+/* the virtual-page log on or off (off while the guest waits for us) */
+void qemu_vpages_log(struct vm *vm, bool on);
+
+/* qemu_dirty.c */
+int qemu_dirty_start(struct vm *vm);
+int qemu_dirty_harvest(struct vm *vm, bool ring_full);
+void qemu_walk_cache_forget(struct qemu_vm *q); /* RAM went back: copies are stale */
+
+/* qemu_snapshot.c */
+int qemu_snap_stop(struct vm *vm, bool restore);
+int qemu_snap_save(struct vm *vm);
+int qemu_snap_load(struct vm *vm);
+int qemu_ram_copy(struct vm *vm, uint8_t *dst);
+
 /* qmp.c */
 int qmp_connect(struct qemu_vm *q, char *err, size_t errlen);
 char *qmp_registers(struct qemu_vm *q, char *err, size_t errlen);

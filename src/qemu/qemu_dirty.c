@@ -1,0 +1,214 @@
+/* src/qemu/qemu_dirty.c - the QEMU backend's dirty log: the pages the
+ * ptsdirty plugin saw the guest store to, plus the page-table pages TCG's
+ * page walker may have written (Accessed/Dirty bits) on the walks of the
+ * virtual pages the guest touched, which no plugin sees.
+ */
+#include <string.h>
+
+#include "qemu_vm.h"
+#include "tcg_dirty.h"
+
+static void add_ram_page(void *ctx, uint64_t pfn)
+{
+	struct vm *vm = ctx;
+	struct qemu_vm *q = QEMU(vm);
+	uint64_t off = pfn * PTS_PAGE_SIZE;
+
+	if (off >= q->ram_bytes)
+		return;
+	if (off >= q->lowmem) /* RAM offset -> guest-physical above the hole */
+		pfn += (QEMU_HIGHMEM_BASE - q->lowmem) / PTS_PAGE_SIZE;
+	if (pfn_set_add(&vm->dirty_fresh, pfn) != 0)
+		vm->dirty_fresh.all = true;
+}
+
+int qemu_dirty_start(struct vm *vm)
+{
+	struct qemu_vm *q = QEMU(vm);
+
+	if (q->dirty == NULL)
+		return 0;
+	tcg_dirty_enable(q->dirty, true);
+	tcg_dirty_enable_vpages(q->dirty, true);
+	q->prev_cr3 = q->cr3;
+	vm->dirty_logging = true;
+	return 0;
+}
+
+/*
+ * TCG's page walker sets Accessed and Dirty bits with stores of its own,
+ * which no plugin sees (docs/performance.md).  So the plugin also logs the
+ * virtual pages the guest touched, and every page-table page on the walk of
+ * each one counts as written: walked from the CR3s the guest may have used
+ * during the op (its CR3 at this call and at the last one, and the kernel
+ * pmap's root, whose kernel half every pmap shares).  More pages than the
+ * walker wrote, never fewer.
+ */
+#define PTE_P 0x1ull
+#define PTE_PS 0x80ull
+#define PTE_FRAME 0x000ffffffffff000ull
+
+static void add_gpa_page(struct vm *vm, uint64_t gpa)
+{
+	uint64_t pfn = gpa / PTS_PAGE_SIZE;
+
+	if (pfn / 64 < vm->dirty_words && pfn_set_add(&vm->dirty_fresh, pfn) != 0)
+		vm->dirty_fresh.all = true;
+}
+
+/*
+ * Which walked tables did the walker change?  A table the guest stored to is
+ * in the log already.  For the others, a copy of each walked table as it was
+ * at the last harvest is kept (QEMU_WALK_CACHE pages at most): a table that
+ * differs from its copy, or that has none, goes into the log and its copy is
+ * taken anew.  Copies of tables the guest stored to are dropped at every
+ * harvest, so a copy is never older than the last store to its table.  Most
+ * walks are the kernel's, through tables that settle after their first use,
+ * so the log does not name the same kernel tables after every op.
+ */
+static struct walk_page *walk_page_find(struct qemu_vm *q, uint64_t pfn, bool insert)
+{
+	uint64_t h = (pfn + 1) * 0x9e3779b97f4a7c15ull;
+
+	for (unsigned probe = 0; probe < 16; probe++) {
+		struct walk_page *w = &q->walk_cache[((h >> 54) + probe) & (QEMU_WALK_CACHE - 1)];
+		if (w->pfn == pfn + 1)
+			return w;
+		if (w->pfn == 0 && insert) {
+			w->pfn = pfn + 1;
+			w->valid = false;
+			return w;
+		}
+	}
+	return NULL;
+}
+
+/* the guest stored to these tables: their copies are stale */
+static void walk_cache_forget_logged(struct qemu_vm *q, const struct pfn_set *fresh)
+{
+	for (uint64_t i = 0; i < fresh->n; i++) {
+		struct walk_page *w = walk_page_find(q, fresh->pfns[i], false);
+		if (w != NULL)
+			w->valid = false;
+	}
+}
+
+static void walk_table(struct vm *vm, uint64_t table)
+{
+	struct qemu_vm *q = QEMU(vm);
+	uint64_t pfn = table / PTS_PAGE_SIZE;
+	const uint8_t *page = gpa_checked_ptr(&vm->mem, table, PTS_PAGE_SIZE, PTS_PAGE_SIZE);
+	struct walk_page *w;
+	bool logged;
+
+	if (page == NULL)
+		return;
+	logged = pfn / 64 < vm->dirty_words &&
+		 ((vm->dirty_fresh.bits[pfn / 64] >> (pfn % 64)) & 1);
+	w = walk_page_find(q, pfn, true);
+	if (w == NULL) { /* no room to remember it: always log it */
+		add_gpa_page(vm, table);
+		return;
+	}
+	if (w->gen == q->walk_gen) /* looked at in this harvest already */
+		return;
+	w->gen = q->walk_gen;
+	if (!logged && w->valid && memcmp(w->copy, page, PTS_PAGE_SIZE) == 0)
+		return;
+	if (!logged)
+		add_gpa_page(vm, table);
+	memcpy(w->copy, page, PTS_PAGE_SIZE);
+	w->valid = true;
+}
+
+static void add_walk(struct vm *vm, uint64_t root, uint64_t va)
+{
+	uint64_t table = root & PTE_FRAME;
+
+	for (int level = 4; level >= 1; level--) {
+		unsigned idx = (unsigned)(va >> (12 + 9 * (level - 1))) & 511;
+		const uint64_t *e = gpa_checked_ptr(&vm->mem, table + idx * 8, 8, 8);
+		uint64_t pte;
+		if (e == NULL)
+			return;
+		walk_table(vm, table);
+		pte = __atomic_load_n(e, __ATOMIC_RELAXED);
+		if (!(pte & PTE_P) || level == 1 || ((pte & PTE_PS) && level <= 3))
+			return;
+		table = pte & PTE_FRAME;
+	}
+}
+
+#define WALK_MEMO 64u
+
+struct walk_ctx {
+	struct vm *vm;
+	uint64_t roots[3];
+	unsigned nroots;
+	/* (2 MiB region, root) pairs walked in this harvest: every page of a
+	 * 2 MiB region goes through the same tables, so one walk serves all */
+	uint64_t memo[WALK_MEMO];
+};
+
+static void add_vpage(void *ctx, uint64_t va, bool is_store)
+{
+	struct walk_ctx *w = ctx;
+
+	for (unsigned i = 0; i < w->nroots; i++) {
+		uint64_t key = ((va >> 21) << 2 | i) + 1;
+		uint64_t *slot = &w->memo[(key * 0x9e3779b97f4a7c15ull) >> 58];
+		if (*slot == key)
+			continue;
+		*slot = key;
+		add_walk(w->vm, w->roots[i], va);
+	}
+}
+
+static void add_root(struct walk_ctx *w, uint64_t cr3)
+{
+	cr3 &= PTE_FRAME;
+	if (cr3 == 0)
+		return;
+	for (unsigned i = 0; i < w->nroots; i++)
+		if (w->roots[i] == cr3)
+			return;
+	if (w->nroots < 3)
+		w->roots[w->nroots++] = cr3;
+}
+
+int qemu_dirty_harvest(struct vm *vm, bool ring_full)
+{
+	struct qemu_vm *q = QEMU(vm);
+	struct pts_doorbell *db = qemu_doorbell(vm);
+	struct walk_ctx w = { .vm = vm };
+	bool lost = false, vlost = false;
+	int n;
+
+	if (q->dirty == NULL) {
+		vm->dirty_fresh.all = true;
+		return 0;
+	}
+	n = tcg_dirty_harvest(q->dirty, add_ram_page, vm, &lost);
+	if (n > 0)
+		vm->ring_entries_read += (uint64_t)n;
+	walk_cache_forget_logged(q, &vm->dirty_fresh);
+	q->walk_gen++;
+	add_root(&w, q->cr3);
+	add_root(&w, q->prev_cr3);
+	if (db != NULL)
+		add_root(&w, __atomic_load_n(&db->park_cr3, __ATOMIC_RELAXED));
+	q->prev_cr3 = q->cr3;
+	if (tcg_dirty_harvest_vpages(q->dirty, add_vpage, &w, &vlost) < 0 || vlost)
+		lost = true;
+	if (lost) {
+		vm->dirty_fresh.all = true;
+		vm->ring_overflows++;
+	}
+	return 0;
+}
+
+void qemu_walk_cache_forget(struct qemu_vm *q)
+{
+	for (unsigned i = 0; i < QEMU_WALK_CACHE; i++)
+		q->walk_cache[i].valid = false;
+}
