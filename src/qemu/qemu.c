@@ -158,7 +158,6 @@ static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_co
 {
 	struct qemu_vm *q = calloc(1, sizeof(*q));
 	char qemu[512], plugin[512];
-	struct elf_image img;
 	int rc;
 
 	if (q == NULL) {
@@ -179,10 +178,7 @@ static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_co
 	vm->tsc_khz = host_tsc_khz();
 	if (ram_map(vm, (uint64_t)cfg->mem_mib << 20, err, errlen) != 0)
 		return EXIT_INTERNAL;
-	/* our own loader checks the image (and names what is wrong with it)
-	 * before QEMU is started; QEMU's PVH loader then puts the same bytes there */
-	if (elf_load(guest_path, &vm->mem, &img, err, errlen) < 0)
-		return EXIT_USAGE;
+	/* vm_create has checked the image; QEMU's own PVH loader loads it */
 	if (vm_dirty_alloc(vm, vm->mem.size, err, errlen) != 0)
 		return EXIT_INTERNAL;
 	rc = plugin_setup(vm, cfg, plugin, sizeof(plugin), err, errlen);

@@ -70,6 +70,7 @@ struct argv_buf {
 	unsigned n;
 	char text[4096 + 2 * VM_CMDLINE_MAX];
 	size_t used;
+	bool overflow;
 };
 
 static void arg(struct argv_buf *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -78,13 +79,17 @@ static void arg(struct argv_buf *a, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (a->n + 1 >= MAX_ARGS || a->used >= sizeof(a->text))
+	if (a->n + 1 >= MAX_ARGS || a->used >= sizeof(a->text)) {
+		a->overflow = true;
 		return;
+	}
 	va_start(ap, fmt);
 	n = vsnprintf(a->text + a->used, sizeof(a->text) - a->used, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(a->text) - a->used)
+	if (n < 0 || (size_t)n >= sizeof(a->text) - a->used) {
+		a->overflow = true; /* never start QEMU on a command line cut short */
 		return;
+	}
 	a->v[a->n++] = a->text + a->used;
 	a->v[a->n] = NULL;
 	a->used += (size_t)n + 1;
@@ -181,6 +186,12 @@ int qemu_launch(struct vm *vm, const char *qemu, const char *guest_path,
 		return -1;
 	}
 	build_argv(a, qemu, guest_path, cfg, plugin);
+	if (a->overflow) {
+		snprintf(err, errlen, "QEMU's command line does not fit in %zu bytes (%s, --cmdline)",
+			 sizeof(a->text), guest_path);
+		free(a);
+		return -1;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cons) < 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, db) < 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0 ||
