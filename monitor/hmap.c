@@ -97,15 +97,6 @@ bool hmap_get(const struct hmap *h, uint64_t key, uint64_t *val)
 	return true;
 }
 
-uint64_t hmap_incr(struct hmap *h, uint64_t key)
-{
-	uint64_t v = 0;
-	hmap_get(h, key, &v);
-	if (hmap_put(h, key, v + 1) != 0)
-		return 0;
-	return v + 1;
-}
-
 /* is slot j's key, whose home is h, displaced past the hole at i? */
 static bool may_fill(size_t i, size_t j, size_t home)
 {

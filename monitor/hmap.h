@@ -25,7 +25,5 @@ int hmap_put(struct hmap *h, uint64_t key, uint64_t val);
 bool hmap_get(const struct hmap *h, uint64_t key, uint64_t *val);
 /* Removes key; false if it was absent. */
 bool hmap_del(struct hmap *h, uint64_t key);
-/* Adds 1 to key's value (0 if absent); returns the new value, or 0 on ENOMEM. */
-uint64_t hmap_incr(struct hmap *h, uint64_t key);
 
 #endif /* MONITOR_HMAP_H */

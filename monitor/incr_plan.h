@@ -38,9 +38,6 @@ int vmp_plan(struct vmp_plan *vp, const struct snapshot *s, struct kview *kv, st
 	     bool *fallback);
 int vmp_commit(struct snapshot *s, const struct vmp_plan *vp, const struct pts_descriptor *d,
 	       struct scope *sc);
-/* the pv list head vm_page i will have (planned or unchanged) */
-uint64_t vmp_plan_pv_list(const struct vmp_plan *vp, const struct snapshot *s,
-			  const struct pts_descriptor *d, uint64_t i, size_t *cursor);
 
 struct pool_plan_page {
 	size_t idx; /* in cur->pool.page, or SIZE_MAX for a new page */
@@ -73,9 +70,8 @@ int pool_commit(struct snapshot *s, struct pool_plan *pl, const struct pts_descr
 /* is kva a pool item slot of a page the pool holds after the op? */
 bool pool_plan_is_item(const struct pool_plan *pl, const struct snapshot *s, const struct pts_descriptor *d,
 		       const struct incr *x, uint64_t kva);
-/* the pool page at index i of cur->pool.page goes (or is read again) this op */
+/* the pool page at index i of cur->pool.page goes this op */
 bool pool_plan_page_gone(const struct pool_plan *pl, size_t i);
-bool pool_plan_page_reread(const struct pool_plan *pl, size_t i);
 
 struct pv_plan {
 	struct idset lists;    /* vm_page indexes whose list is read again */

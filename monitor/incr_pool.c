@@ -245,11 +245,6 @@ bool pool_plan_page_gone(const struct pool_plan *pl, size_t i)
 	return !pl->all_held && !(pl->seen[i] & POOL_HELD);
 }
 
-bool pool_plan_page_reread(const struct pool_plan *pl, size_t i)
-{
-	return (pl->seen[i] & POOL_DIRTY) || pool_plan_page_gone(pl, i);
-}
-
 bool pool_plan_is_item(const struct pool_plan *pl, const struct snapshot *s, const struct pts_descriptor *d,
 		       const struct incr *x, uint64_t kva)
 {

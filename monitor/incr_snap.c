@@ -245,14 +245,3 @@ int vmp_commit(struct snapshot *s, const struct vmp_plan *vp, const struct pts_d
 	}
 	return 0;
 }
-
-uint64_t vmp_plan_pv_list(const struct vmp_plan *vp, const struct snapshot *s, const struct pts_descriptor *d,
-			  uint64_t i, size_t *cursor)
-{
-	/* vp->index is ascending: callers walk it with a cursor */
-	while (*cursor < vp->n && vp->index[*cursor] < i)
-		(*cursor)++;
-	if (*cursor < vp->n && vp->index[*cursor] == i)
-		return le_field(vp->raw + *cursor * d->vm_page_size, d->off_vmp_pv_list, 8);
-	return s->vmp[i].pv_list;
-}

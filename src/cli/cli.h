@@ -15,8 +15,6 @@ struct subcommand {
 	int (*main)(int argc, char **argv);
 };
 
-const struct subcommand *subcommand_table(void);
-
 int cmd_run(int argc, char **argv);
 int cmd_fuzz(int argc, char **argv);
 int cmd_replay(int argc, char **argv);

@@ -16,11 +16,6 @@ static const struct subcommand subcommands[] = {
 	{ NULL, NULL, NULL },
 };
 
-const struct subcommand *subcommand_table(void)
-{
-	return subcommands;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: ptshadow COMMAND [OPTIONS] ...\n\n"

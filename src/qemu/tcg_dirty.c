@@ -132,12 +132,6 @@ bool tcg_dirty_plugin_alive(const struct tcg_dirty *d)
 	return __atomic_load_n(&d->shm->alive, __ATOMIC_ACQUIRE) == PTSDIRTY_ALIVE;
 }
 
-bool tcg_dirty_plugin_vpages(const struct tcg_dirty *d)
-{
-	return tcg_dirty_plugin_alive(d) &&
-	       (__atomic_load_n(&d->shm->plugin_flags, __ATOMIC_RELAXED) & PTSDIRTY_PLUGIN_VPAGES);
-}
-
 static void set_log_bit(struct tcg_dirty *d, uint32_t bit, bool on)
 {
 	if (on)
@@ -243,17 +237,6 @@ int tcg_dirty_harvest_vpages(struct tcg_dirty *d,
 		__atomic_store_n(v.n, 0, __ATOMIC_RELEASE);
 	}
 	return handed > INT_MAX ? INT_MAX : (int)handed;
-}
-
-void tcg_dirty_stats(const struct tcg_dirty *d, struct tcg_dirty_stats *st)
-{
-	const struct ptsdirty_shm *h = d->shm;
-
-	st->store_cbs = __atomic_load_n(&h->store_cbs, __ATOMIC_RELAXED);
-	st->load_cbs = __atomic_load_n(&h->load_cbs, __ATOMIC_RELAXED);
-	st->fetch_cbs = __atomic_load_n(&h->fetch_cbs, __ATOMIC_RELAXED);
-	st->pfns_added = __atomic_load_n(&h->pfns_added, __ATOMIC_RELAXED);
-	st->io_stores = __atomic_load_n(&h->io_stores, __ATOMIC_RELAXED);
 }
 
 void tcg_dirty_close(struct tcg_dirty *d)

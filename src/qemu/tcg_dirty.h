@@ -24,8 +24,6 @@ int tcg_dirty_open(struct tcg_dirty **out, uint64_t gpa_pages, uint64_t list_cap
 int tcg_dirty_fd(const struct tcg_dirty *d);
 /* The plugin accepted the region inside qemu_plugin_install(). */
 bool tcg_dirty_plugin_alive(const struct tcg_dirty *d);
-/* The plugin was loaded with vpages=on (loads and fetches instrumented). */
-bool tcg_dirty_plugin_vpages(const struct tcg_dirty *d);
 void tcg_dirty_enable(struct tcg_dirty *d, bool on);
 /* Log virtual pages too (only effective with vpages=on). */
 void tcg_dirty_enable_vpages(struct tcg_dirty *d, bool on);
@@ -42,12 +40,6 @@ int tcg_dirty_harvest(struct tcg_dirty *d, void (*add)(void *ctx, uint64_t pfn),
 int tcg_dirty_harvest_vpages(struct tcg_dirty *d,
                              void (*add_vpage)(void *ctx, uint64_t va, bool is_store), void *ctx,
                              bool *lost);
-
-/* Counters the plugin keeps, for measurements and diagnostics. */
-struct tcg_dirty_stats {
-	uint64_t store_cbs, load_cbs, fetch_cbs, pfns_added, io_stores;
-};
-void tcg_dirty_stats(const struct tcg_dirty *d, struct tcg_dirty_stats *st);
 
 void tcg_dirty_close(struct tcg_dirty *d);
 

@@ -135,19 +135,6 @@ const char *vm_describe(const struct vm *vm, char *buf, size_t len)
 	return buf;
 }
 
-const char *vm_event_name(enum vm_event ev)
-{
-	static const char *const names[] = {
-		[VM_EV_NONE] = "none",         [VM_EV_EXIT] = "exit",
-		[VM_EV_REGISTER] = "register", [VM_EV_OP_DONE] = "op-done",
-		[VM_EV_PANIC] = "panic",       [VM_EV_SHUTDOWN] = "triple-fault",
-		[VM_EV_HLT] = "halt",          [VM_EV_TIMEOUT] = "hang",
-		[VM_EV_GUEST_ERROR] = "guest-error", [VM_EV_KVM_ERROR] = "backend-error",
-		[VM_EV_INTERRUPTED] = "interrupted",
-	};
-	return (unsigned)ev < sizeof(names) / sizeof(names[0]) && names[ev] ? names[ev] : "?";
-}
-
 /* ---- checked guest-physical access --------------------------------------- */
 
 void *gpa_checked_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len, uint64_t align)

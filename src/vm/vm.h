@@ -220,7 +220,6 @@ void vm_destroy(struct vm *vm);
 
 /* Run the vCPU until the next event the caller must handle. */
 enum vm_event vm_run(struct vm *vm);
-const char *vm_event_name(enum vm_event ev);
 void vm_dump_regs(struct vm *vm, FILE *f);
 /* "qemu (tcg), dirty log plugin": what runs the guest, for banners and reports */
 const char *vm_describe(const struct vm *vm, char *buf, size_t len);
