@@ -6,19 +6,12 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "check_ctx.h"
+#include "clock.h"
 #include "desc.h"
 #include "monitor_impl.h"
 #include "pte.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 struct monitor *monitor_create(const struct gmem *mem, gpa_t desc_gpa, const struct monitor_config *cfg,
 			       char *err, size_t errlen)

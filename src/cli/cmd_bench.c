@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "campaign.h"
+#include "clock.h"
 #include "cli.h"
 #include "util.h"
 

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "campaign.h"
+#include "clock.h"
 #include "minimize.h"
 #include "report.h"
 #include "util.h"

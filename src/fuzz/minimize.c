@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "minimize.h"
-#include "util.h"
 
 struct memo {
 	uint64_t *keys; /* open addressing, 0 = empty */

@@ -19,9 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "qemu_vm.h"
 #include "tcg_dirty.h"
-#include "util.h"
 
 #define QEMU_CR3_CHECK_EVERY 4096u /* calls between two checks of the reported CR3 */
 

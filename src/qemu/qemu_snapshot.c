@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "qemu_vm.h"
-#include "util.h"
 
 /* Wait (bounded) until the guest says it is parked on the park named token. */
 static int wait_parked(struct vm *vm, uint64_t token)

@@ -14,8 +14,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "qemu_vm.h"
-#include "util.h"
 
 #define QMP_TIMEOUT_MS 3000
 #define QMP_LINE_MAX (64u << 10)

@@ -4,9 +4,9 @@
  */
 #include <string.h>
 
+#include "clock.h"
 #include "monitor.h"
 #include "session.h"
-#include "util.h"
 
 static void session_fail(struct session *s, const char *what)
 {

@@ -1,4 +1,4 @@
-/* src/util/util.c - small host helpers: time, atomic file writes, number parsing. */
+/* src/util/util.c - small host helpers: atomic file writes, mkdir -p, number parsing. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -6,18 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
-
-uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 int write_file_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen)
 {

@@ -1,4 +1,5 @@
-/* src/util/util.h - small host helpers: error strings, time, atomic file writes. */
+/* src/util/util.h - small host helpers: atomic file writes, mkdir -p, number parsing
+ * (the clock, now_ns, is monitor/clock.h: the monitor uses it too). */
 #ifndef PTSHADOW_UTIL_H
 #define PTSHADOW_UTIL_H
 
@@ -6,7 +7,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-uint64_t now_ns(void);
 /* Write data to path atomically (temp file in the same directory + rename). */
 int write_file_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
 /* mkdir -p */

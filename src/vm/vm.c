@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "clock.h"
 #include "vm.h"
 
 volatile sig_atomic_t vm_interrupted; /* set by SIGINT/SIGTERM handlers */
