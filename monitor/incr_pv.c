@@ -38,10 +38,10 @@ static int written_entries(struct pv_plan *pv, const struct snapshot *s, struct 
 		if (!hmap_get(&s->pv_by_kva, kva, &e))
 			continue;
 		const struct pv_snap *o = &s->pv[e];
-		const uint8_t *b = buf + (kva - page);
-		bool same = readable &&
-			    le_field(b, d->off_pve_pmap, 8) == o->pmap && le_field(b, d->off_pve_va, 8) == o->va &&
-			    le_field(b, d->off_pve_ptp, 8) == o->ptp && le_field(b, d->off_pve_next, 8) == o->next;
+		struct pv_snap n;
+		if (readable)
+			snap_parse_pv_entry(d, buf + (kva - page), kva, o->page, &n);
+		bool same = readable && n.pmap == o->pmap && n.va == o->va && n.ptp == o->ptp && n.next == o->next;
 		if (!same && idset_add(&pv->lists, o->page) != 0)
 			return -1;
 	}
@@ -106,13 +106,8 @@ static int plan_entry(struct pv_plan *pv, const struct snapshot *s, struct kview
 	    (hmap_get(&s->pv_by_kva, kva, &e) && !idset_has(&pv->lists, s->pv[e].page)) ||
 	    kva_read(kv, kva, buf, d->pv_entry_size) != 0 || !pool_plan_is_item(pl, s, d, x, kva))
 		return 1; /* a cycle, an entry on two lists, unreadable, or outside the pool */
-	struct pv_snap n = {kva,
-			    le_field(buf, d->off_pve_pmap, 8),
-			    le_field(buf, d->off_pve_va, 8),
-			    le_field(buf, d->off_pve_ptp, 8),
-			    le_field(buf, d->off_pve_next, 8),
-			    page,
-			    -1};
+	struct pv_snap n;
+	snap_parse_pv_entry(d, buf, kva, page, &n);
 	n.owner = owner_of(pp, n.pmap);
 	if (n.owner >= 0) {
 		uint64_t key = snap_pv_key(n.owner, n.va);

@@ -126,6 +126,18 @@ static int read_vm_pages(struct snapshot *s, struct kview *kv, const struct snap
 
 /* ---- pv lists */
 
+void snap_parse_pv_entry(const struct pts_descriptor *d, const uint8_t *b, uint64_t kva, uint64_t page,
+			 struct pv_snap *pv)
+{
+	*pv = (struct pv_snap){.kva = kva,
+			       .pmap = le_field(b, d->off_pve_pmap, 8),
+			       .va = le_field(b, d->off_pve_va, 8),
+			       .ptp = le_field(b, d->off_pve_ptp, 8),
+			       .next = le_field(b, d->off_pve_next, 8),
+			       .page = page,
+			       .owner = -1};
+}
+
 int snap_push_pv(struct snapshot *s, const struct pv_snap *pv)
 {
 	if (s->npv == s->pv_cap) {
@@ -169,13 +181,8 @@ static int read_pv_list(struct snapshot *s, struct kview *kv, uint64_t page, siz
 				is->kva = kva, is->page = (int64_t)page;
 			return 0;
 		}
-		struct pv_snap pv = {kva,
-				     le_field(buf, d->off_pve_pmap, 8),
-				     le_field(buf, d->off_pve_va, 8),
-				     le_field(buf, d->off_pve_ptp, 8),
-				     le_field(buf, d->off_pve_next, 8),
-				     page,
-				     -1};
+		struct pv_snap pv;
+		snap_parse_pv_entry(d, buf, kva, page, &pv);
 		pv.owner = snap_pmap_by_kva(s, pv.pmap);
 		if (hmap_put(&s->pv_by_kva, kva, s->npv) != 0 || snap_push_pv(s, &pv) != 0)
 			return -1;

@@ -100,6 +100,10 @@ int snap_read(struct snapshot *s, const struct snap_params *p);
 int snap_read_pmaps(struct snapshot *s, struct kview *kv, const struct snapshot *prev);
 int snap_read_pmap_record(struct kview *kv, uint64_t kva, bool kernel, struct pmap_snap *p, uint64_t *hash);
 void snap_parse_vm_page(const struct pts_descriptor *d, const uint8_t *b, struct vmp *v);
+/* the pv entry at kva, on vm_page index page's list, from a copy b of its
+ * bytes; owner is -1 (who owns it depends on the pmaps the caller reads) */
+void snap_parse_pv_entry(const struct pts_descriptor *d, const uint8_t *b, uint64_t kva, uint64_t page,
+			 struct pv_snap *pv);
 int snap_push_pv(struct snapshot *s, const struct pv_snap *pv);
 uint64_t snap_pv_key(int32_t owner, uint64_t va);
 int snap_read_pool_header(struct kview *kv, uint64_t hdr, enum pool_list list, struct pool_page_snap *pg);
