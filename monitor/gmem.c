@@ -1,32 +1,44 @@
 /* monitor/gmem.c - the one checked accessor for guest-physical memory, used by
- * the monitor and by the VMM for hypercall records.
+ * the monitor for everything it reads and by the VMM for boot data,
+ * hypercall records, the descriptor and the command ring.
  */
 #include "gmem.h"
 
 #include <string.h>
 
+int gmem_check(const struct gmem *m, gpa_t gpa, uint64_t len, uint64_t align)
+{
+	uint64_t end;
+	if (m == NULL || m->base == NULL || align == 0 || (align & (align - 1)) != 0)
+		return GMEM_EINVAL;
+	if ((gpa & (align - 1)) != 0)
+		return GMEM_EALIGN;
+	if (__builtin_add_overflow(gpa, len, &end) || end > m->size)
+		return GMEM_ERANGE;
+	if (gpa < m->hole_end && end > m->hole_start)
+		return GMEM_ERANGE;
+	return GMEM_OK;
+}
+
+void *gmem_ptr(const struct gmem *m, gpa_t gpa, uint64_t len, uint64_t align)
+{
+	return gmem_check(m, gpa, len, align) == GMEM_OK ? m->base + gpa : NULL;
+}
+
 bool gmem_contains(const struct gmem *m, gpa_t gpa, uint64_t len)
 {
-	if (m == NULL || m->base == NULL)
-		return false;
-	if (gpa > m->size)
-		return false;
-	return len <= m->size - gpa;
+	return gmem_check(m, gpa, len, 1) == GMEM_OK;
 }
 
 int gmem_read_aligned(const struct gmem *m, gpa_t gpa, void *dst, size_t len, size_t align)
 {
-	if (m == NULL || m->base == NULL || (dst == NULL && len != 0))
+	int err;
+	if (dst == NULL && len != 0)
 		return GMEM_EINVAL;
-	if (align == 0 || (align & (align - 1)) != 0)
-		return GMEM_EINVAL;
-	if ((gpa & (align - 1)) != 0)
-		return GMEM_EALIGN;
-	if (!gmem_contains(m, gpa, len))
-		return GMEM_ERANGE;
-	if (len != 0)
+	err = gmem_check(m, gpa, len, align);
+	if (err == GMEM_OK && len != 0)
 		memcpy(dst, m->base + gpa, len);
-	return GMEM_OK;
+	return err;
 }
 
 int gmem_read(const struct gmem *m, gpa_t gpa, void *dst, size_t len)
@@ -34,28 +46,14 @@ int gmem_read(const struct gmem *m, gpa_t gpa, void *dst, size_t len)
 	return gmem_read_aligned(m, gpa, dst, len, 1);
 }
 
-static uint64_t le_bytes(const uint8_t *b, unsigned width)
+int gmem_read_u64(const struct gmem *m, gpa_t gpa, uint64_t *v)
 {
-	uint64_t v = 0;
-	for (unsigned i = width; i-- > 0;)
-		v = (v << 8) | b[i];
-	return v;
+	uint8_t b[8];
+	int err = gmem_read_aligned(m, gpa, b, sizeof b, sizeof b);
+	if (err == GMEM_OK)
+		*v = le_field(b, 0, 8);
+	return err;
 }
-
-#define GMEM_READ_INT(name, type)                                          \
-	int name(const struct gmem *m, gpa_t gpa, type *v)                 \
-	{                                                                  \
-		uint8_t b[sizeof(type)];                                   \
-		int err = gmem_read_aligned(m, gpa, b, sizeof b, sizeof b); \
-		if (err == GMEM_OK)                                        \
-			*v = (type)le_bytes(b, sizeof b);                  \
-		return err;                                                \
-	}
-
-GMEM_READ_INT(gmem_read_u8, uint8_t)
-GMEM_READ_INT(gmem_read_u16, uint16_t)
-GMEM_READ_INT(gmem_read_u32, uint32_t)
-GMEM_READ_INT(gmem_read_u64, uint64_t)
 
 const char *gmem_strerror(int err)
 {

@@ -241,7 +241,7 @@ struct pts_doorbell *qemu_doorbell(struct vm *vm)
 {
 	struct qemu_vm *q = QEMU(vm);
 
-	return q->db_gpa != 0 ? gpa_checked_ptr(&vm->mem, q->db_gpa, sizeof(struct pts_doorbell), 8)
+	return q->db_gpa != 0 ? gmem_ptr(&vm->mem, q->db_gpa, sizeof(struct pts_doorbell), 8)
 			      : NULL;
 }
 

@@ -97,7 +97,7 @@ static void walk_table(struct vm *vm, uint64_t table)
 {
 	struct qemu_vm *q = QEMU(vm);
 	uint64_t pfn = table / PTS_PAGE_SIZE;
-	const uint8_t *page = gpa_checked_ptr(&vm->mem, table, PTS_PAGE_SIZE, PTS_PAGE_SIZE);
+	const uint8_t *page = gmem_ptr(&vm->mem, table, PTS_PAGE_SIZE, PTS_PAGE_SIZE);
 	struct walk_page *w;
 	bool logged;
 
@@ -127,7 +127,7 @@ static void add_walk(struct vm *vm, uint64_t root, uint64_t va)
 
 	for (int level = 4; level >= 1; level--) {
 		unsigned idx = (unsigned)(va >> (12 + 9 * (level - 1))) & 511;
-		const uint64_t *e = gpa_checked_ptr(&vm->mem, table + idx * 8, 8, 8);
+		const uint64_t *e = gmem_ptr(&vm->mem, table + idx * 8, 8, 8);
 		uint64_t pte;
 		if (e == NULL)
 			return;

@@ -16,23 +16,20 @@ static void session_fail(struct session *s, const char *what)
 /* The ring lives where the descriptor says; validate it once. */
 static int ring_attach(struct session *s)
 {
-	const struct pts_descriptor *d;
 	struct pts_descriptor desc;
 
-	d = gpa_checked_ptr(&s->vm.mem, s->vm.desc_gpa, sizeof(*d), 8);
-	if (d == NULL) {
+	if (gmem_read_aligned(&s->vm.mem, s->vm.desc_gpa, &desc, sizeof(desc), 8) != GMEM_OK) {
 		snprintf(s->err, sizeof(s->err), "guest descriptor at %#llx is outside memory",
 			 (unsigned long long)s->vm.desc_gpa);
 		return -1;
 	}
-	memcpy(&desc, d, sizeof(desc));
 	if (desc.magic != PTS_DESC_MAGIC || desc.abi_version != PTS_ABI_VERSION) {
 		snprintf(s->err, sizeof(s->err),
 			 "guest descriptor: bad magic %#x or ABI version %u (want %u)", desc.magic,
 			 desc.abi_version, PTS_ABI_VERSION);
 		return -1;
 	}
-	s->ring = gpa_checked_ptr(&s->vm.mem, desc.ring_pa, sizeof(struct pts_ring), 64);
+	s->ring = gmem_ptr(&s->vm.mem, desc.ring_pa, sizeof(struct pts_ring), 64);
 	if (s->ring == NULL) {
 		snprintf(s->err, sizeof(s->err), "guest command ring at %#llx is outside memory",
 			 (unsigned long long)desc.ring_pa);
@@ -65,8 +62,7 @@ static int monitor_attach(struct session *s)
 	struct monitor_config mc = { .check_spec = s->cfg.check_spec };
 	char err[512];
 
-	s->gmem.base = s->vm.mem.base;
-	s->gmem.size = s->vm.mem.size;
+	s->gmem = s->vm.mem; /* RAM and its hole */
 	s->gmem.page_dirty = NULL; /* full: every page counts as written */
 	s->gmem.dirty_ctx = &s->vm;
 	s->gmem.dirty_pfns = NULL;

@@ -60,21 +60,19 @@ enum vm_event hypercall_dispatch(struct vm *vm, unsigned nr, uint64_t gpa)
 	uint8_t record[sizeof(struct pts_descriptor) > sizeof(struct pts_hc_panic)
 			       ? sizeof(struct pts_descriptor)
 			       : sizeof(struct pts_hc_panic)];
-	const void *src;
 
 	if (hc == NULL) {
 		snprintf(vm->error, sizeof(vm->error), "unknown hypercall %u (port %#x)", nr,
 			 PTS_HC_PORT_BASE + nr);
 		return VM_EV_GUEST_ERROR;
 	}
-	src = gpa_checked_ptr(&vm->mem, gpa, hc->record_size, 8);
-	if (src == NULL || hc->record_size > sizeof(record)) {
+	if (hc->record_size > sizeof(record) ||
+	    gmem_read_aligned(&vm->mem, gpa, record, hc->record_size, 8) != GMEM_OK) {
 		snprintf(vm->error, sizeof(vm->error),
 			 "hypercall %s: record at guest-physical %#llx (%u bytes) is outside guest "
 			 "memory or misaligned",
 			 hc->name, (unsigned long long)gpa, hc->record_size);
 		return VM_EV_GUEST_ERROR;
 	}
-	memcpy(record, src, hc->record_size);
 	return hc->handler(vm, gpa, record);
 }

@@ -88,7 +88,7 @@ static int check_header(struct load_ctx *c, Elf *elf, GElf_Ehdr *eh)
 	return 0;
 }
 
-static int check_segments(struct load_ctx *c, Elf *elf, size_t nph, const struct guest_mem *m,
+static int check_segments(struct load_ctx *c, Elf *elf, size_t nph, const struct gmem *m,
 			  struct elf_image *img)
 {
 	GElf_Phdr ph, other;
@@ -146,7 +146,7 @@ static int check_segments(struct load_ctx *c, Elf *elf, size_t nph, const struct
 	return 0;
 }
 
-static void copy_segments(struct load_ctx *c, Elf *elf, size_t nph, struct guest_mem *m)
+static void copy_segments(struct load_ctx *c, Elf *elf, size_t nph, struct gmem *m)
 {
 	GElf_Phdr ph;
 
@@ -155,13 +155,13 @@ static void copy_segments(struct load_ctx *c, Elf *elf, size_t nph, struct guest
 
 		if (gelf_getphdr(elf, (int)i, &ph) == NULL || ph.p_type != PT_LOAD || ph.p_memsz == 0)
 			continue;
-		dst = gpa_checked_ptr(m, ph.p_paddr, ph.p_memsz, 1); /* checked above */
+		dst = gmem_ptr(m, ph.p_paddr, ph.p_memsz, 1); /* checked above */
 		memcpy(dst, c->file + ph.p_offset, ph.p_filesz);
 		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
 	}
 }
 
-int elf_load(const char *path, struct guest_mem *m, struct elf_image *img, char *err, size_t errlen)
+int elf_load(const char *path, struct gmem *m, struct elf_image *img, char *err, size_t errlen)
 {
 	struct load_ctx c = { .path = path, .err = err, .errlen = errlen };
 	GElf_Ehdr eh;

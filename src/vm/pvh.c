@@ -5,7 +5,7 @@
 
 #include "vm.h"
 
-int pvh_setup(struct guest_mem *m, const char *cmdline, uint64_t *start_info_gpa, char *err,
+int pvh_setup(struct gmem *m, const char *cmdline, uint64_t *start_info_gpa, char *err,
 	      size_t errlen)
 {
 	struct pts_hvm_start_info *si;
@@ -17,9 +17,9 @@ int pvh_setup(struct guest_mem *m, const char *cmdline, uint64_t *start_info_gpa
 		snprintf(err, errlen, "--cmdline: %zu bytes, at most %u allowed", cl, VM_CMDLINE_MAX - 1);
 		return -1;
 	}
-	si = gpa_checked_ptr(m, VM_START_INFO_GPA, sizeof(*si), 8);
-	mm = gpa_checked_ptr(m, VM_MEMMAP_GPA, 2 * sizeof(*mm), 8);
-	dst = gpa_checked_ptr(m, VM_CMDLINE_GPA, VM_CMDLINE_MAX, 1);
+	si = gmem_ptr(m, VM_START_INFO_GPA, sizeof(*si), 8);
+	mm = gmem_ptr(m, VM_MEMMAP_GPA, 2 * sizeof(*mm), 8);
+	dst = gmem_ptr(m, VM_CMDLINE_GPA, VM_CMDLINE_MAX, 1);
 	if (si == NULL || mm == NULL || dst == NULL || m->size <= VM_LOW_RESERVED) {
 		snprintf(err, errlen, "guest memory too small for PVH boot data");
 		return -1;

@@ -9,13 +9,6 @@
 
 #include "vm.h"
 
-static bool in_hole(const struct vm *vm, uint64_t pfn)
-{
-	uint64_t pa = pfn * PTS_PAGE_SIZE;
-
-	return pa >= vm->mem.hole_start && pa < vm->mem.hole_end;
-}
-
 int vm_snapshot_take(struct vm *vm, struct vm_snapshot *snap)
 {
 	memset(snap, 0, sizeof(*snap));
@@ -63,7 +56,7 @@ static void copy_back(struct vm *vm, struct vm_snapshot *snap, uint64_t pfn)
 {
 	uint64_t off = pfn * PTS_PAGE_SIZE;
 
-	if (off >= vm->mem.size || in_hole(vm, pfn))
+	if (!gmem_contains(&vm->mem, off, PTS_PAGE_SIZE)) /* outside RAM, or the hole */
 		return;
 	memcpy(vm->mem.base + off, snap->mem + off, PTS_PAGE_SIZE);
 	snap->pages_restored++;

@@ -63,7 +63,7 @@ int vm_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg
 	enum vm_backend_kind kind = vm_backend_resolve(cfg->backend);
 	/* the image must fit below the lowest memory hole any backend has */
 	uint64_t mem = (uint64_t)cfg->mem_mib << 20;
-	struct guest_mem probe = { .base = NULL, .size = mem < (3ull << 30) ? mem : 3ull << 30 };
+	struct gmem probe = { .base = NULL, .size = mem < (3ull << 30) ? mem : 3ull << 30 };
 	struct elf_image img;
 
 	memset(vm, 0, sizeof(*vm));
@@ -133,21 +133,6 @@ const char *vm_describe(const struct vm *vm, char *buf, size_t len)
 		 vm->kind != VM_BACKEND_QEMU ? "" : vm->accel_kvm ? " (-accel kvm)" : " (tcg)",
 		 vm_dirty_mode_name(vm->dirty_mode));
 	return buf;
-}
-
-/* ---- checked guest-physical access --------------------------------------- */
-
-void *gpa_checked_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len, uint64_t align)
-{
-	uint64_t end;
-
-	if (m == NULL || m->base == NULL || align == 0 || (align & (align - 1)) != 0)
-		return NULL;
-	if ((gpa & (align - 1)) != 0 || __builtin_add_overflow(gpa, len, &end) || end > m->size)
-		return NULL;
-	if (gpa < m->hole_end && end > m->hole_start)
-		return NULL;
-	return m->base + gpa;
 }
 
 /* ---- dirty log ------------------------------------------------------------- */

@@ -18,6 +18,8 @@
 
 #include <ptshadow/abi.h>
 
+#include "gmem.h" /* guest RAM (struct gmem) and its one checked accessor */
+
 #define VM_MEM_MIN_MIB 16u
 #define VM_MEM_MAX_MIB (16u * 1024u)
 #define VM_MEM_DEFAULT_MIB 128u
@@ -38,21 +40,6 @@ enum {
 	EXIT_INTERNAL = 3, /* internal or KVM failure */
 };
 
-/* ---- checked guest-physical access (every gpa the VMM touches) --------- */
-/* Guest-physical [0, size) mapped at base, less [hole_start, hole_end) where
- * a backend has no RAM (QEMU's PCI hole below 4 GiB; hole_start == hole_end
- * when there is none).  Nothing is mapped in the hole: never touch it. */
-struct guest_mem {
-	uint8_t *base;
-	uint64_t size;
-	uint64_t hole_start, hole_end;
-};
-
-/* A host pointer to [gpa, gpa + len) or NULL if any of it is outside RAM (or
- * in the hole) or the arithmetic overflows; align (a power of two, 1 = any)
- * is checked too. */
-void *gpa_checked_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len, uint64_t align);
-
 /* ---- ELF / PVH loading (loader.c, pvh.c) ------------------------------- */
 struct elf_image {
 	uint64_t pvh_entry; /* XEN_ELFNOTE_PHYS32_ENTRY */
@@ -62,8 +49,8 @@ struct elf_image {
 
 /* Check the image against m and copy its segments in; with m->base NULL,
  * only check it (every backend does, before it starts anything). */
-int elf_load(const char *path, struct guest_mem *m, struct elf_image *img, char *err, size_t errlen);
-int pvh_setup(struct guest_mem *m, const char *cmdline, uint64_t *start_info_gpa, char *err,
+int elf_load(const char *path, struct gmem *m, struct elf_image *img, char *err, size_t errlen);
+int pvh_setup(struct gmem *m, const char *cmdline, uint64_t *start_info_gpa, char *err,
 	      size_t errlen);
 
 /* ---- the VM ------------------------------------------------------------- */
@@ -172,7 +159,7 @@ struct vm {
 	bool accel_kvm;   /* QEMU with -accel kvm */
 	unsigned caps;    /* VM_CAP_* */
 	void *be;         /* the backend's own state */
-	struct guest_mem mem;
+	struct gmem mem;
 	uint64_t tsc_khz;
 	struct console cons;
 

@@ -11,7 +11,7 @@ Suite *suite_loader(void);
 #define MEM_SIZE (16ull << 20)
 #define FILL 0xaa
 
-static struct guest_mem mem;
+static struct gmem mem;
 static struct elf_image img;
 static char err[512];
 

@@ -10,7 +10,7 @@ Suite *suite_pvh(void);
 #define MEM_SIZE (4ull << 20)
 #define FILL 0xaa
 
-static struct guest_mem mem;
+static struct gmem mem;
 static char err[512];
 static uint64_t si_gpa;
 
@@ -173,7 +173,7 @@ START_TEST(memory_too_small)
 					  VM_CMDLINE_GPA + VM_CMDLINE_MAX, VM_LOW_RESERVED };
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		struct guest_mem small = { .base = mem.base, .size = sizes[i] };
+		struct gmem small = { .base = mem.base, .size = sizes[i] };
 		err[0] = '\0';
 		ck_assert_msg(pvh_setup(&small, "x", &si_gpa, err, sizeof(err)) == -1,
 			      "accepted %#lx bytes of memory", sizes[i]);
@@ -185,7 +185,7 @@ END_TEST
 
 START_TEST(smallest_memory_accepted)
 {
-	struct guest_mem small = { .base = mem.base, .size = VM_LOW_RESERVED + 0x1000 };
+	struct gmem small = { .base = mem.base, .size = VM_LOW_RESERVED + 0x1000 };
 	struct pts_hvm_memmap_entry ram;
 
 	ck_assert_msg(pvh_setup(&small, "x", &si_gpa, err, sizeof(err)) == 0, "refused: %s", err);
