@@ -13,11 +13,21 @@ CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsub
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
             -Wno-format-truncation
-# src/ is one folder a role (vm, kvm, qemu, session, fuzz, ops, report, cli, util)
+# Each role is compiled seeing only the headers it may use (DESIGN.md), so a
+# wrong include fails to build.
+HOST_BASE := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -fstack-protector-strong -MMD -MP $(EXTRA_CFLAGS)
+# monitor/: its own headers and the ABI (include/ptshadow/), nothing of src/ or tests/
+MONITOR_CFLAGS := $(HOST_BASE) -Iinclude -iquote monitor
+# src/ is one folder a role (vm, kvm, qemu, session, fuzz, ops, report, cli, util): it sees
+# every room of src/ and monitor/
 SRC_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard src/*/*.c src/*/*.h))))
-HOST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Iinclude $(addprefix -iquote ,$(SRC_DIRS)) -iquote monitor \
-               $(PKG_CFLAGS) -D_GNU_SOURCE \
-               -fstack-protector-strong -MMD -MP $(EXTRA_CFLAGS)
+SRC_CFLAGS := $(HOST_BASE) -Iinclude $(addprefix -iquote ,$(SRC_DIRS)) -iquote monitor $(PKG_CFLAGS)
+# tests/: everything, and the test library (tests/lib/)
+TEST_CFLAGS := $(SRC_CFLAGS) -iquote tests/lib
+# the flags of the role a host source file belongs to: $(call host_cflags,FILE)
+host_cflags = $(if $(filter monitor/%,$(1)),$(MONITOR_CFLAGS),\
+              $(if $(filter src/%,$(1)),$(SRC_CFLAGS),$(TEST_CFLAGS)))
+HOST_CFLAGS := $(TEST_CFLAGS)
 HOST_LDLIBS := $(ELF_LIBS) -lpthread -lm
 
 # The guest: freestanding, no red zone, no SSE, kernel code model.
@@ -33,10 +43,14 @@ GUEST_SRCS   := $(wildcard guest/*.c) $(wildcard guest/*.S)
 MONITOR_SRCS := $(wildcard monitor/*.c)
 SRC_SRCS     := $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
 UNIT_SRCS    := $(wildcard tests/unit/test_*.c)
+# the test library: the synthetic guest image (synth*.c) and the suites' helpers
+TESTLIB_SRCS := $(wildcard tests/lib/*.c)
+SYNTH_SRCS   := $(wildcard tests/lib/synth*.c)
 
 MONITOR_OBJS := $(MONITOR_SRCS:%.c=$(BUILD)/host/%.o)
 SRC_OBJS     := $(SRC_SRCS:%.c=$(BUILD)/host/%.o)
 UNIT_OBJS    := $(UNIT_SRCS:%.c=$(BUILD)/host/%.o)
+TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/host/%.o)
 
 # Mutants: one guest build per -DMUTANT_<NAME>; the list lives in configs/mutants.list.
 MUTANTS := $(shell sed -e 's/\#.*//' configs/mutants.list 2>/dev/null | awk 'NF {print $$1}')
@@ -48,7 +62,7 @@ include src/qemu/plugin/plugin.mk
 # ---- host ------------------------------------------------------------------
 $(BUILD)/host/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
+	$(HOST_CC) $(call host_cflags,$<) -c $< -o $@
 
 $(BUILD)/libmonitor.a: $(MONITOR_OBJS)
 	@rm -f $@
@@ -89,9 +103,14 @@ $(BUILD)/tests/suites.h: $(UNIT_SRCS) Makefile
 
 $(BUILD)/host/tests/run_tests.o: tests/run_tests.c $(BUILD)/tests/suites.h
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) -I$(BUILD)/tests -c $< -o $@
+	$(HOST_CC) $(TEST_CFLAGS) -I$(BUILD)/tests -c $< -o $@
 
-$(BUILD)/tests/run_tests: $(BUILD)/host/tests/run_tests.o $(UNIT_OBJS) $(BUILD)/libptshadow.a $(BUILD)/libmonitor.a
+$(BUILD)/libtest.a: $(TESTLIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tests/run_tests: $(BUILD)/host/tests/run_tests.o $(UNIT_OBJS) $(BUILD)/libtest.a \
+                          $(BUILD)/libptshadow.a $(BUILD)/libmonitor.a
 	$(HOST_CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDLIBS) $(CHECK_LIBS)
 
 # `make test`: everything, ending with Check's summary.  SUITE=name runs one.

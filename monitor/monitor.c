@@ -81,16 +81,6 @@ void monitor_clear_violations(struct monitor *m)
 	m->nvio = 0;
 }
 
-const struct monitor_stats *monitor_stats(const struct monitor *m)
-{
-	return &m->stats;
-}
-
-const struct pts_descriptor *monitor_descriptor(const struct monitor *m)
-{
-	return &m->desc;
-}
-
 int monitor_dump_pmap(const struct monitor *m, int32_t slot, FILE *out)
 {
 	const struct snapshot *s = &m->snap[m->cur];

@@ -23,6 +23,7 @@ struct monitor_config {
 	size_t max_violations;   /* total kept (0 = 10000); later ones are counted only */
 };
 
+/* what the monitor counts as it goes (its stats; the tests read them) */
 struct monitor_stats {
 	uint64_t ops;         /* monitor_after_op calls */
 	uint64_t incremental; /* ... checked incrementally (the rest were read afresh) */
@@ -65,8 +66,6 @@ size_t monitor_nviolations(const struct monitor *m);
 const struct violation *monitor_violation(const struct monitor *m, size_t i);
 /* forget the kept violations (e.g. after the VMM wrote them out) */
 void monitor_clear_violations(struct monitor *m);
-const struct monitor_stats *monitor_stats(const struct monitor *m);
-const struct pts_descriptor *monitor_descriptor(const struct monitor *m);
 
 /* Print a pmap's mappings like QEMU's `info tlb`; slot -1 = kernel pmap.
  * 0, or -1 if no such pmap in the last snapshot. */

@@ -35,26 +35,6 @@ uint32_t pte_prot(uint64_t pte)
 	return prot;
 }
 
-uint64_t pte_user_bits(uint32_t prot)
-{
-	uint64_t pte = PG_V | PG_u;
-	if (prot & PTS_PROT_WRITE)
-		pte |= PG_RW;
-	if (!(prot & PTS_PROT_EXEC))
-		pte |= PG_NX;
-	return pte;
-}
-
-uint64_t pte_kenter_bits(uint32_t prot)
-{
-	uint64_t pte = PG_V | PG_G;
-	if (prot & PTS_PROT_WRITE)
-		pte |= PG_RW;
-	if (!(prot & PTS_PROT_EXEC))
-		pte |= PG_NX;
-	return pte;
-}
-
 const char *prot_name(uint32_t prot)
 {
 	static const char *const names[8] = {"-", "r", "w", "rw", "x", "rx", "wx", "rwx"};

@@ -69,10 +69,6 @@ uint64_t pte_frame(uint64_t pte, unsigned level);
 uint64_t pte_reserved(uint64_t pte, unsigned level, uint64_t avl_ok);
 /* PTS_PROT_* rights a leaf grants to user mode (r always, w if RW, x if !NX) */
 uint32_t pte_prot(uint64_t pte);
-/* the leaf PTE semantics.md prescribes for a user mapping (without A/D) */
-uint64_t pte_user_bits(uint32_t prot);
-/* and for a kenter mapping */
-uint64_t pte_kenter_bits(uint32_t prot);
 /* "0x...  P RW US A D NX" into buf; returns buf */
 char *pte_format(uint64_t pte, unsigned level, uint64_t wired_bit, uint64_t managed_bit, char *buf,
 		 size_t len);

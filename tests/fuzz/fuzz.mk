@@ -22,21 +22,26 @@ FUZZ_TIMEOUT ?= 2
 FUZZ_FLAGS   ?=
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := $(HOST_CFLAGS) -Wno-unknown-warning-option -fno-omit-frame-pointer
+# a file compiled with its role's flags (the boundaries hold here too)
+fuzz_cflags   = $(call host_cflags,$(1)) -Wno-unknown-warning-option -fno-omit-frame-pointer
 # ASan keeps freed memory in quarantine (256 MiB by default): not the monitor's
 FUZZ_ENV     := ASAN_OPTIONS=quarantine_size_mb=32:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
 
 FUZZ_MONITOR_OBJS := $(MONITOR_SRCS:%.c=$(FUZZ_BUILD)/san/%.o)
+FUZZ_SYNTH_OBJS   := $(SYNTH_SRCS:%.c=$(FUZZ_BUILD)/san/%.o)
 FUZZ_SRC_OBJS     := $(SRC_SRCS:%.c=$(FUZZ_BUILD)/san/%.o)
-FUZZ_COV_OBJS     := $(MONITOR_SRCS:%.c=$(FUZZ_BUILD)/cov/%.o)
+FUZZ_COV_OBJS     := $(MONITOR_SRCS:%.c=$(FUZZ_BUILD)/cov/%.o) $(SYNTH_SRCS:%.c=$(FUZZ_BUILD)/cov/%.o)
 
 .PHONY: fuzz-monitor fuzz-text fuzz-coverage sanitize-test
 
 # sanitized and coverage-guided (the harnesses link libFuzzer's main)
 $(FUZZ_BUILD)/san/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c $< -o $@
+	$(FUZZ_CC) $(call fuzz_cflags,$<) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c $< -o $@
 
-$(FUZZ_BUILD)/fuzz_monitor: $(FUZZ_BUILD)/san/tests/fuzz/fuzz_monitor.o $(FUZZ_MONITOR_OBJS)
+# the monitor on the test library's synthetic image
+$(FUZZ_BUILD)/fuzz_monitor: $(FUZZ_BUILD)/san/tests/fuzz/fuzz_monitor.o $(FUZZ_SYNTH_OBJS) \
+                            $(FUZZ_MONITOR_OBJS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(HOST_LDLIBS)
 
 $(FUZZ_BUILD)/fuzz_text: $(FUZZ_BUILD)/san/tests/fuzz/fuzz_text.o $(FUZZ_SRC_OBJS) $(FUZZ_MONITOR_OBJS)
@@ -61,7 +66,7 @@ fuzz-text: $(FUZZ_BUILD)/fuzz_text
 # input run once by a build with clang's source-based coverage
 $(FUZZ_BUILD)/cov/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fprofile-instr-generate -fcoverage-mapping -c $< -o $@
+	$(FUZZ_CC) $(call fuzz_cflags,$<) -fprofile-instr-generate -fcoverage-mapping -c $< -o $@
 
 $(FUZZ_BUILD)/fuzz_monitor_cov: $(FUZZ_BUILD)/cov/tests/fuzz/fuzz_monitor.o $(FUZZ_COV_OBJS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -fprofile-instr-generate -fcoverage-mapping -o $@ $^ \
@@ -73,8 +78,7 @@ fuzz-coverage: $(FUZZ_BUILD)/fuzz_monitor_cov
 	LLVM_PROFILE_FILE=$(FUZZ_BUILD)/cov/%p.profraw $< -runs=0 $(FUZZ_BUILD)/corpus/monitor \
 	  tests/fuzz/corpus/monitor >/dev/null 2>&1
 	$(FUZZ_PROFDATA) merge -sparse $(FUZZ_BUILD)/cov/*.profraw -o $(FUZZ_BUILD)/cov/monitor.profdata
-	$(FUZZ_COV) report $< -instr-profile=$(FUZZ_BUILD)/cov/monitor.profdata \
-	  $(filter-out monitor/synth%,$(MONITOR_SRCS))
+	$(FUZZ_COV) report $< -instr-profile=$(FUZZ_BUILD)/cov/monitor.profdata $(MONITOR_SRCS)
 
 # the unit tests that need no VM, built with gcc's ASan and UBSan in their own tree
 SANITIZE_BUILD  := $(BUILD)/asan

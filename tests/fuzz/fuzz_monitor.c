@@ -1,7 +1,7 @@
 /* tests/fuzz/fuzz_monitor.c - libFuzzer harness for the monitor: the input is a
  * program of guest ops and corruptions of a synthetic image, checked in full and incremental modes.
  *
- * The synthetic guest (monitor/synth*.c) runs the ops on its own, clean
+ * The synthetic guest (tests/lib/synth*.c) runs the ops on its own, clean
  * memory; the monitors read a copy of it with the input's patches written over
  * it (descriptor, pmaps, page tables, pv entries, pool pages, vm_pages, TLB
  * ledger, any word), so a patch stays until the input lets it go and the guest

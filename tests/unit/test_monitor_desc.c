@@ -116,7 +116,7 @@ START_TEST(test_valid_accepted)
 	char err[256] = "";
 	struct monitor *m = create(s, s->desc_pa, err, sizeof err);
 	ck_assert_msg(m != NULL, "%s", err);
-	ck_assert_uint_eq(monitor_descriptor(m)->arena_npages, SYNTH_ARENA_PAGES);
+	ck_assert_uint_eq(tc_monitor_descriptor(m)->arena_npages, SYNTH_ARENA_PAGES);
 	monitor_destroy(m);
 	synth_free(s);
 }

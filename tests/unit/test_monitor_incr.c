@@ -22,7 +22,7 @@ static uint64_t rnd(void)
 
 static uint64_t incremental_ops(const struct tc *t)
 {
-	return monitor_stats(t->m)->incremental;
+	return tc_monitor_stats(t->m)->incremental;
 }
 
 /* every op of a sound pmap is checked incrementally, creates and destroys too */
@@ -30,7 +30,7 @@ START_TEST(test_incremental_is_used)
 {
 	struct tc t;
 	tc_start_mode(&t, TC_INCREMENTAL); /* 2 creates, 8 other ops */
-	ck_assert_uint_eq(monitor_stats(t.m)->ops, 10);
+	ck_assert_uint_eq(tc_monitor_stats(t.m)->ops, 10);
 	ck_assert_uint_eq(incremental_ops(&t), 10);
 	tc_ok(&t, PTS_OP_REMOVE, 1, 0x400000, 0x403000, 0, 0, 0);
 	tc_ok(&t, PTS_OP_DESTROY, 2, 0, 0, 0, 0, 0);
@@ -260,7 +260,7 @@ START_TEST(test_random_sequences_agree)
 		}
 	}
 	ck_assert_uint_gt(incremental_ops(&i), 200);
-	ck_assert_uint_gt(monitor_stats(i.m)->violations, 20); /* the corruptions were seen */
+	ck_assert_uint_gt(tc_monitor_stats(i.m)->violations, 20); /* the corruptions were seen */
 	tc_end(&f);
 	tc_end(&i);
 }

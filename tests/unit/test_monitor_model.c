@@ -45,7 +45,7 @@ START_TEST(test_clean_scenario)
 	tc_ok(&t, PTS_OP_DESTROY, 2, 0, 0, 0, 0, 0);
 	tc_ok(&t, PTS_OP_DESTROY, 1, 0, 0, 0, 0, 0);
 	tc_ok(&t, PTS_OP_CREATE, 1, 0, 0, 0, 0, 0);
-	const struct monitor_stats *st = monitor_stats(t.m);
+	const struct monitor_stats *st = tc_monitor_stats(t.m);
 	ck_assert_uint_eq(st->ops, t.idx);
 	ck_assert_uint_gt(st->total_ns, 0);
 	tc_end(&t);

@@ -1,10 +1,10 @@
-/* monitor/synth.h - a synthetic guest-memory image for testing and fuzzing
+/* tests/lib/synth.h - a synthetic guest-memory image for testing and fuzzing
  * the monitor without a VM: a small host-side pmap that lays out vm_pages,
  * pv pool pages, pmaps, page tables and the TLB ledger exactly as a guest
  * exporting the descriptor would, and executes ops per docs/semantics.md.
  */
-#ifndef MONITOR_SYNTH_H
-#define MONITOR_SYNTH_H
+#ifndef TESTS_LIB_SYNTH_H
+#define TESTS_LIB_SYNTH_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -124,4 +124,4 @@ void synth_w64(struct synth *s, gpa_t pa, uint64_t v);
 uint32_t synth_r32(const struct synth *s, gpa_t pa);
 void synth_w32(struct synth *s, gpa_t pa, uint32_t v);
 
-#endif /* MONITOR_SYNTH_H */
+#endif /* TESTS_LIB_SYNTH_H */

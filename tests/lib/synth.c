@@ -1,4 +1,4 @@
-/* monitor/synth.c - the synthetic image: layout, boot (kernel pmap, direct
+/* tests/lib/synth.c - the synthetic image: layout, boot (kernel pmap, direct
  * map, windows), page allocator, pv pool and TLB ledger.  The ops are in
  * synth_pmap.c.  Test-bed code: it trusts itself and checks little.
  */

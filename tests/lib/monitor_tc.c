@@ -1,40 +1,17 @@
-/* tests/unit/monitor_tc.h - a synthetic image and a monitor on it, driven op
- * by op, for the monitor's suites (included, not compiled on its own).
+/* tests/lib/monitor_tc.c - a synthetic image and a monitor on it, driven op
+ * by op, for the monitor's suites (see monitor_tc.h).
  */
-#ifndef TESTS_UNIT_MONITOR_TC_H
-#define TESTS_UNIT_MONITOR_TC_H
+#include "monitor_tc.h"
 
-#include <check.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+#include "monitor_impl.h"
 
-#include "monitor.h"
-#include "pte.h"
-#include "synth.h"
-
-struct tc {
-	struct synth *s;
-	struct monitor *m;
-	uint64_t idx;
-	struct pts_op op;
-	bool listed; /* the dirty log is also handed over as a bitmap */
-};
-
-/* run an op in the image only; the monitor sees it at tc_check() */
-static inline uint32_t tc_run(struct tc *t, uint32_t kind, uint32_t pmap, uint64_t va, uint64_t end,
-			      uint64_t page, uint32_t prot, uint32_t flags)
+uint32_t tc_run(struct tc *t, uint32_t kind, uint32_t pmap, uint64_t va, uint64_t end,
+		uint64_t page, uint32_t prot, uint32_t flags)
 {
 	return synth_do(t->s, &t->op, kind, pmap, va, end, page, prot, flags);
 }
 
-/* with dirty tracking on (tc_start_mode), each check sees the pages written since the last */
-static inline int tc_check(struct tc *t)
+int tc_check(struct tc *t)
 {
 	if (t->listed)
 		ck_assert_int_eq(synth_publish_dirty(t->s), 0);
@@ -43,15 +20,14 @@ static inline int tc_check(struct tc *t)
 	return n;
 }
 
-static inline void tc_dump(const struct tc *t)
+void tc_dump(const struct tc *t)
 {
 	for (size_t i = 0; i < monitor_nviolations(t->m); i++)
 		violation_print(monitor_violation(t->m, i), stderr);
 }
 
-/* run and check; the op must raise no violation */
-static inline void tc_ok(struct tc *t, uint32_t kind, uint32_t pmap, uint64_t va, uint64_t end, uint64_t page,
-			 uint32_t prot, uint32_t flags)
+void tc_ok(struct tc *t, uint32_t kind, uint32_t pmap, uint64_t va, uint64_t end, uint64_t page,
+	   uint32_t prot, uint32_t flags)
 {
 	tc_run(t, kind, pmap, va, end, page, prot, flags);
 	int n = tc_check(t);
@@ -60,7 +36,7 @@ static inline void tc_ok(struct tc *t, uint32_t kind, uint32_t pmap, uint64_t va
 	ck_assert_int_eq(n, 0);
 }
 
-static inline bool tc_reported(const struct tc *t, const char *id)
+bool tc_reported(const struct tc *t, const char *id)
 {
 	for (size_t i = 0; i < monitor_nviolations(t->m); i++)
 		if (strcmp(monitor_violation(t->m, i)->inv->id, id) == 0)
@@ -68,11 +44,7 @@ static inline bool tc_reported(const struct tc *t, const char *id)
 	return false;
 }
 
-/* how the monitor sees the image: no dirty log (full checks), the log page by
- * page, or the log also as a bitmap it can list */
-enum tc_mode { TC_FULL, TC_INCREMENTAL, TC_LISTED };
-
-static inline void tc_start_empty_mode(struct tc *t, const char *spec, enum tc_mode mode)
+void tc_start_empty_mode(struct tc *t, const char *spec, enum tc_mode mode)
 {
 	bool incremental = mode != TC_FULL;
 	char err[256];
@@ -91,17 +63,12 @@ static inline void tc_start_empty_mode(struct tc *t, const char *spec, enum tc_m
 	t->listed = mode == TC_LISTED;
 }
 
-static inline void tc_start_empty(struct tc *t, const char *spec)
+void tc_start_empty(struct tc *t, const char *spec)
 {
 	tc_start_empty_mode(t, spec, TC_FULL);
 }
 
-/*
- * Base scenario: pmaps 1 and 2; 1 maps pg3 rw (written), pg4 r wired (read),
- * pg5 rx; 2 maps pg3 r and pg6 rw high up; kenter k+0x2000 -> pg7 rw.
- * Pmap 1 is active.
- */
-static inline void tc_start_mode(struct tc *t, enum tc_mode mode)
+void tc_start_mode(struct tc *t, enum tc_mode mode)
 {
 	tc_start_empty_mode(t, NULL, mode);
 	tc_ok(t, PTS_OP_CREATE, 1, 0, 0, 0, 0, 0);
@@ -116,99 +83,79 @@ static inline void tc_start_mode(struct tc *t, enum tc_mode mode)
 	tc_ok(t, PTS_OP_KENTER, 0, 0x2000, 0, 7, 3, 0);
 }
 
-static inline void tc_start(struct tc *t)
+void tc_start(struct tc *t)
 {
 	tc_start_mode(t, TC_FULL);
 }
 
-static inline void tc_end(struct tc *t)
+void tc_end(struct tc *t)
 {
 	monitor_destroy(t->m);
 	synth_free(t->s);
 }
 
-/* pokes */
-static inline gpa_t tc_pte(const struct tc *t, uint32_t slot, uint64_t va)
+const struct monitor_stats *tc_monitor_stats(const struct monitor *m)
+{
+	return &m->stats;
+}
+
+const struct pts_descriptor *tc_monitor_descriptor(const struct monitor *m)
+{
+	return &m->desc;
+}
+
+gpa_t tc_pte(const struct tc *t, uint32_t slot, uint64_t va)
 {
 	return synth_pte_pa(t->s, slot, va, 1);
 }
 
-static inline gpa_t tc_vmp(const struct tc *t, uint64_t page, uint32_t off)
+gpa_t tc_vmp(const struct tc *t, uint64_t page, uint32_t off)
 {
 	return synth_vmp_pa(t->s, SYNTH_ARENA_FIRST_PFN + page) + off;
 }
 
-static inline void tc_add64(struct tc *t, gpa_t pa, int64_t d)
+void tc_add64(struct tc *t, gpa_t pa, int64_t d)
 {
 	synth_w64(t->s, pa, synth_r64(t->s, pa) + (uint64_t)d);
 }
 
-static inline void tc_add32(struct tc *t, gpa_t pa, int32_t d)
+void tc_add32(struct tc *t, gpa_t pa, int32_t d)
 {
 	synth_w32(t->s, pa, synth_r32(t->s, pa) + (uint32_t)d);
 }
 
-static inline void tc_or64(struct tc *t, gpa_t pa, uint64_t set, uint64_t clear)
+void tc_or64(struct tc *t, gpa_t pa, uint64_t set, uint64_t clear)
 {
 	synth_w64(t->s, pa, (synth_r64(t->s, pa) | set) & ~clear);
 }
 
-/* ---- budgets: what a monitor costs on an image, whatever the image says */
-
-/* CPU time (tc_now_ms) */
-#define TC_BUDGET_CHECK_MS 10.0  /* a check once both snapshots exist */
-#define TC_BUDGET_FIRST_MS 100.0 /* begin and the first check: they allocate and fault in the snapshots */
-#define TC_BUDGET_RSS_KIB (64l << 10)
-
-#if defined(__SANITIZE_ADDRESS__)
-#define TC_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TC_SANITIZED 1
-#endif
-#endif
-#ifndef TC_SANITIZED
-#define TC_SANITIZED 0
-#endif
-
-/* time budgets are multiplied by this: PTS_BUDGET_SCALE, and 5 under the sanitizers */
-static inline double tc_budget_scale(void)
+double tc_budget_scale(void)
 {
 	const char *e = getenv("PTS_BUDGET_SCALE");
 	double k = e ? strtod(e, NULL) : 1.0;
 	return (k > 0 ? k : 1.0) * (TC_SANITIZED ? 5.0 : 1.0);
 }
 
-/* ASan's shadow and quarantine are not the monitor's: its RSS is not budgeted there */
-static inline bool tc_budget_rss(void)
+bool tc_budget_rss(void)
 {
 	return !TC_SANITIZED;
 }
 
-/* the CPU time this thread used: what the monitor costs, whatever else the machine runs */
-static inline double tc_now_ms(void)
+double tc_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static inline long tc_maxrss_kib(void)
+long tc_maxrss_kib(void)
 {
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	return ru.ru_maxrss;
 }
 
-struct tc_cost {
-	bool ran;     /* the child reported back (else it crashed or ran out of time) */
-	bool created; /* monitor_create accepted the descriptor */
-	double begin_ms, first_ms, steady_ms; /* steady: the slowest check after the first */
-	long rss_kib;                         /* growth of the peak RSS */
-	char err[200];
-};
-
-static inline void tc_cost_child(const struct gmem *mem, gpa_t desc_pa, uint64_t cr3, struct tc_cost *c)
+static void tc_cost_child(const struct gmem *mem, gpa_t desc_pa, uint64_t cr3, struct tc_cost *c)
 {
 	struct pts_op op = {.kind = PTS_OP_EXTRACT, .pmap = 1, .va = 0x400000, .result = PTS_RES_NONE};
 	long rss0 = tc_maxrss_kib();
@@ -233,12 +180,7 @@ static inline void tc_cost_child(const struct gmem *mem, gpa_t desc_pa, uint64_t
 	monitor_destroy(m);
 }
 
-/*
- * A monitor on mem in a child process: create, begin, four checks, within
- * timeout_s seconds.  The child starts with the parent's pages resident, so
- * its peak RSS grows by what the monitor takes.
- */
-static inline struct tc_cost tc_cost(const struct gmem *mem, gpa_t desc_pa, uint64_t cr3, unsigned timeout_s)
+struct tc_cost tc_cost(const struct gmem *mem, gpa_t desc_pa, uint64_t cr3, unsigned timeout_s)
 {
 	struct tc_cost c;
 	int fd[2], status;
@@ -261,8 +203,7 @@ static inline struct tc_cost tc_cost(const struct gmem *mem, gpa_t desc_pa, uint
 	return c;
 }
 
-/* "" when c is within the budget, else what it overran, for an assertion message */
-static inline const char *tc_cost_over(const struct tc_cost *c, unsigned timeout_s, char *buf, size_t len)
+const char *tc_cost_over(const struct tc_cost *c, unsigned timeout_s, char *buf, size_t len)
 {
 	double k = tc_budget_scale();
 	buf[0] = '\0';
@@ -277,5 +218,3 @@ static inline const char *tc_cost_over(const struct tc_cost *c, unsigned timeout
 		snprintf(buf, len, "the monitor grew the RSS by %ld KiB, budget %ld KiB", c->rss_kib, TC_BUDGET_RSS_KIB);
 	return buf;
 }
-
-#endif /* TESTS_UNIT_MONITOR_TC_H */

@@ -1,4 +1,4 @@
-/* monitor/synth_pool.c - the synthetic image's pv entry pool, NetBSD pool(9)
+/* tests/lib/synth_pool.c - the synthetic image's pv entry pool, NetBSD pool(9)
  * style: on-page headers, partial/full/empty page lists, pages in the fixed
  * pv KVA window (FreeBSD 2006), idle pages released above maxpages.
  */

@@ -1,53 +1,30 @@
-/* tests/unit/testutil.h - helpers shared by the VMM tests: temp directories,
- * hand-built ELF images, guest memory buffers, running the ptshadow binary.
- *
- * A header of static inline functions, because the Makefile compiles only
- * tests/unit/test_*.c.  Paths default to build/ptshadow and build/guest.elf
- * (the tests run from the repository root); PTSHADOW_BIN and PTSHADOW_GUEST
- * override them.
+/* tests/lib/testutil.c - helpers shared by the VMM tests: temp directories,
+ * hand-built ELF images, running the ptshadow binary (see testutil.h).
  */
-#ifndef PTSHADOW_TESTUTIL_H
-#define PTSHADOW_TESTUTIL_H
+#include "testutil.h"
 
-#include <check.h>
-#include <dirent.h>
-#include <elf.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+#include "clock.h"
 
-#include <ptshadow/abi.h>
+char tu_dir[64];
 
-/* ---- paths and environment --------------------------------------------- */
-
-static inline const char *tu_bin(void)
+const char *tu_bin(void)
 {
 	const char *p = getenv("PTSHADOW_BIN");
 	return p != NULL && *p != '\0' ? p : "build/ptshadow";
 }
 
-static inline const char *tu_guest(void)
+const char *tu_guest(void)
 {
 	const char *p = getenv("PTSHADOW_GUEST");
 	return p != NULL && *p != '\0' ? p : "build/guest.elf";
 }
 
-static inline bool tu_have_kvm(void)
+bool tu_have_kvm(void)
 {
 	return access("/dev/kvm", R_OK | W_OK) == 0;
 }
 
-/* qemu-system-x86_64 on PATH */
-static inline bool tu_have_qemu(void)
+bool tu_have_qemu(void)
 {
 	const char *env = getenv("PATH");
 	char dirs[4096], path[4200], *save = NULL;
@@ -61,19 +38,13 @@ static inline bool tu_have_qemu(void)
 	return false;
 }
 
-/* The backend this pass of run_tests runs end-to-end tests on: "kvm" or
- * "qemu" (PTSHADOW_BACKEND, which ptshadow itself also takes as the default
- * of --backend), or "auto" when run_tests was not asked for one. */
-static inline const char *tu_backend(void)
+const char *tu_backend(void)
 {
 	const char *b = getenv("PTSHADOW_BACKEND");
 	return b != NULL && *b != '\0' ? b : "auto";
 }
 
-/* A test that cannot run here says so and returns.  Check has no "skipped",
- * so the line also goes to the file run_tests names in PTSHADOW_NOTRUN_LOG:
- * run_tests counts those tests as not run, never as passed. */
-static inline void tu_skip(const char *test, const char *why)
+void tu_skip(const char *test, const char *why)
 {
 	const char *log = getenv("PTSHADOW_NOTRUN_LOG");
 
@@ -87,11 +58,7 @@ static inline void tu_skip(const char *test, const char *why)
 	}
 }
 
-/* The backend of this pass can run here: true, or the test is logged as not
- * run (with the backend in its name) and the caller returns.  A backend
- * named in PTSHADOW_REQUIRE_BACKENDS (CI sets it) must be there: its absence
- * fails the test instead. */
-static inline bool tu_need_backend(const char *test)
+bool tu_need_backend(const char *test)
 {
 	const char *b = tu_backend(), *req = getenv("PTSHADOW_REQUIRE_BACKENDS");
 	bool kvm = strcmp(b, "kvm") == 0 || (strcmp(b, "auto") == 0 && tu_have_kvm());
@@ -108,12 +75,7 @@ static inline bool tu_need_backend(const char *test)
 	return false;
 }
 
-/* ---- temp directories --------------------------------------------------- */
-
-static char tu_dir[64];
-
-/* Remove the temp directory and what the test put in it (one level deep). */
-static inline void tu_tmpdir_teardown(void)
+void tu_tmpdir_teardown(void)
 {
 	DIR *d = tu_dir[0] != '\0' ? opendir(tu_dir) : NULL;
 	struct dirent *e;
@@ -133,22 +95,18 @@ static inline void tu_tmpdir_teardown(void)
 	tu_dir[0] = '\0';
 }
 
-static inline void tu_tmpdir_setup(void)
+void tu_tmpdir_setup(void)
 {
 	snprintf(tu_dir, sizeof(tu_dir), "/tmp/ptshadow-test-XXXXXX");
 	ck_assert_msg(mkdtemp(tu_dir) != NULL, "mkdtemp: %s", strerror(errno));
 }
 
-/* One temp directory per test case, made and removed in Check's parent
- * process (a failed check _exits the test's child, skipping checked
- * teardowns); the tests of a case run one after another and share it. */
-static inline void tu_tmpdir_fixture(TCase *tc)
+void tu_tmpdir_fixture(TCase *tc)
 {
 	tcase_add_unchecked_fixture(tc, tu_tmpdir_setup, tu_tmpdir_teardown);
 }
 
-/* A path inside the test's temp directory (one static buffer per slot). */
-static inline const char *tu_path(const char *name)
+const char *tu_path(const char *name)
 {
 	static char buf[4][512];
 	static unsigned next;
@@ -158,7 +116,7 @@ static inline const char *tu_path(const char *name)
 	return p;
 }
 
-static inline void tu_write_file(const char *path, const void *data, size_t len)
+void tu_write_file(const char *path, const void *data, size_t len)
 {
 	FILE *f = fopen(path, "wb");
 
@@ -167,8 +125,7 @@ static inline void tu_write_file(const char *path, const void *data, size_t len)
 	ck_assert_int_eq(fclose(f), 0);
 }
 
-/* The whole file, NUL-terminated; *len (if asked) without the NUL. */
-static inline char *tu_read_file(const char *path, size_t *len)
+char *tu_read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
@@ -191,38 +148,12 @@ static inline char *tu_read_file(const char *path, size_t *len)
 	return buf;
 }
 
-/* ---- hand-built ELF images ----------------------------------------------- */
-
-/*
- * A minimal PVH image that the loader accepts: one PT_NOTE with the Xen
- * PHYS32_ENTRY note, one PT_LOAD of TU_SEG_FILESZ bytes of pattern at
- * TU_SEG_PADDR with TU_SEG_MEMSZ bytes in memory (the rest is bss).  Each
- * bad-image test changes one field of this and writes it out.
- */
-#define TU_NOTE_OFF 0x200u
-#define TU_SEG_OFF 0x1000u
-#define TU_SEG_PADDR 0x100000ull
-#define TU_SEG_FILESZ 0x300u
-#define TU_SEG_MEMSZ 0x2000u
-#define TU_ELF_MAX_PH 4u
-#define TU_FILE_SIZE (TU_SEG_OFF + TU_SEG_FILESZ)
-
-struct tu_elf {
-	Elf64_Ehdr eh;
-	Elf64_Phdr ph[TU_ELF_MAX_PH];
-	/* the note: header, "Xen\0", an 8-byte desc slot (desc_size says how much counts) */
-	Elf64_Nhdr nh;
-	char name[4];
-	uint8_t desc[8];
-	uint64_t file_size; /* bytes written (a shorter file truncates) */
-};
-
-static inline uint8_t tu_pattern(size_t i)
+uint8_t tu_pattern(size_t i)
 {
 	return (uint8_t)(i * 7u + 0x5a);
 }
 
-static inline void tu_elf_init(struct tu_elf *e)
+void tu_elf_init(struct tu_elf *e)
 {
 	uint32_t entry = (uint32_t)TU_SEG_PADDR + 0x10;
 
@@ -253,8 +184,7 @@ static inline void tu_elf_init(struct tu_elf *e)
 	e->file_size = TU_FILE_SIZE;
 }
 
-/* Add a PT_LOAD of TU_SEG_FILESZ file bytes (the same pattern) at paddr. */
-static inline void tu_elf_add_load(struct tu_elf *e, uint64_t paddr, uint64_t memsz)
+void tu_elf_add_load(struct tu_elf *e, uint64_t paddr, uint64_t memsz)
 {
 	ck_assert_uint_lt(e->eh.e_phnum, TU_ELF_MAX_PH);
 	e->ph[e->eh.e_phnum++] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = PF_R,
@@ -263,7 +193,7 @@ static inline void tu_elf_add_load(struct tu_elf *e, uint64_t paddr, uint64_t me
 					       .p_memsz = memsz, .p_align = 0x1000 };
 }
 
-static inline void tu_elf_write(const struct tu_elf *e, const char *path)
+void tu_elf_write(const struct tu_elf *e, const char *path)
 {
 	uint8_t *img = calloc(1, TU_FILE_SIZE);
 	uint8_t *p;
@@ -282,8 +212,7 @@ static inline void tu_elf_write(const struct tu_elf *e, const char *path)
 	free(img);
 }
 
-/* A well-formed ELF32 i386 executable (what a 32-bit kernel build gives). */
-static inline void tu_elf32_write(const char *path)
+void tu_elf32_write(const char *path)
 {
 	struct {
 		Elf32_Ehdr eh;
@@ -311,32 +240,13 @@ static inline void tu_elf32_write(const char *path)
 	tu_write_file(path, &img, sizeof(img));
 }
 
-/* ---- running ptshadow (or qemu) ------------------------------------------ */
-
-struct tu_proc {
-	int status;    /* exit status, or 128 + signal */
-	bool timed_out;
-	double secs;   /* wall time */
-	char *out;     /* captured stdout, NUL-terminated */
-	char *err;     /* captured stderr */
-};
-
-static inline double tu_now(void)
+double tu_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)now_ns() / 1e9;
 }
 
-/*
- * Run argv (argv[0] a path) with stdin from /dev/null and stdout/stderr into
- * files, and kill it after timeout_s seconds: a broken build must not hang
- * the suite.  With sig != 0, send it sig once signal_at seconds have passed.  (An alarm() in the child would not do: ptshadow re-arms
- * ITIMER_REAL for its own watchdog.)
- */
-static inline void tu_run_signal(struct tu_proc *p, unsigned timeout_s, double signal_at, int sig,
-				 char *const argv[])
+void tu_run_signal(struct tu_proc *p, unsigned timeout_s, double signal_at, int sig,
+		   char *const argv[])
 {
 	char out_path[600], err_path[600];
 	double t0 = tu_now(), deadline = t0 + timeout_s;
@@ -386,20 +296,19 @@ static inline void tu_run_signal(struct tu_proc *p, unsigned timeout_s, double s
 	unlink(err_path);
 }
 
-static inline void tu_run(struct tu_proc *p, unsigned timeout_s, char *const argv[])
+void tu_run(struct tu_proc *p, unsigned timeout_s, char *const argv[])
 {
 	tu_run_signal(p, timeout_s, 0, 0, argv);
 }
 
-static inline void tu_proc_free(struct tu_proc *p)
+void tu_proc_free(struct tu_proc *p)
 {
 	free(p->out);
 	free(p->err);
 	p->out = p->err = NULL;
 }
 
-/* Does text have a line that starts with prefix? */
-static inline bool tu_has_line_starting(const char *text, const char *prefix)
+bool tu_has_line_starting(const char *text, const char *prefix)
 {
 	size_t n = strlen(prefix);
 
@@ -412,7 +321,7 @@ static inline bool tu_has_line_starting(const char *text, const char *prefix)
 	return false;
 }
 
-static inline unsigned tu_count_lines(const char *text)
+unsigned tu_count_lines(const char *text)
 {
 	unsigned n = 0;
 
@@ -420,5 +329,3 @@ static inline unsigned tu_count_lines(const char *text)
 		n += *c == '\n';
 	return n;
 }
-
-#endif /* PTSHADOW_TESTUTIL_H */

@@ -1,4 +1,4 @@
-/* monitor/synth_pmap.c - the synthetic image's pmap: the ops of
+/* tests/lib/synth_pmap.c - the synthetic image's pmap: the ops of
  * docs/semantics.md written straight, as the reference for the monitor's
  * tests (PTP refcount 1 + valid, resident = leaves + PTPs, A/D harvested,
  * invalidation of cached PTEs in the active pmap).
@@ -217,9 +217,21 @@ static void remove_range(struct synth *s, uint32_t slot, uint64_t va, uint64_t e
 	free(vas);
 }
 
+/* the leaf PTE semantics.md prescribes for a mapping of rights prot (without
+ * A/D): a user one (US) or a kenter one (global) */
+static uint64_t leaf_bits(uint64_t kind, uint32_t prot)
+{
+	uint64_t pte = PG_V | kind;
+	if (prot & PTS_PROT_WRITE)
+		pte |= PG_RW;
+	if (!(prot & PTS_PROT_EXEC))
+		pte |= PG_NX;
+	return pte;
+}
+
 static uint64_t user_bits(uint32_t prot, bool wired)
 {
-	return pte_user_bits(prot) | PTS_PTE_MANAGED | (wired ? PTS_PTE_WIRED : 0);
+	return leaf_bits(PG_u, prot) | PTS_PTE_MANAGED | (wired ? PTS_PTE_WIRED : 0);
 }
 
 /* rewrite a PTE in place with new rights, keeping A/D and the frame */
@@ -422,7 +434,7 @@ static void do_kenter(struct synth *s, const struct pts_op *op, bool enter)
 	for (uint64_t off = op->va; off < end; off += 4096) {
 		gpa_t p = s->kenter_pt + 8 * (off >> 12);
 		uint64_t old = synth_r64(s, p);
-		synth_w64(s, p, enter ? synth_arena_pa(op->page) | pte_kenter_bits(op->prot) : 0);
+		synth_w64(s, p, enter ? synth_arena_pa(op->page) | leaf_bits(PG_G, op->prot) : 0);
 		if (old & PG_V)
 			syn_tlb(s, PTS_TLB_PAGE, s->desc.kenter_base + off, 0);
 	}

@@ -1,8 +1,8 @@
-/* monitor/synth_impl.h - helpers shared by the synthetic image's files.
- * Internal to monitor/synth*.c.
+/* tests/lib/synth_impl.h - helpers shared by the synthetic image's files.
+ * Internal to tests/lib/synth*.c.
  */
-#ifndef MONITOR_SYNTH_IMPL_H
-#define MONITOR_SYNTH_IMPL_H
+#ifndef TESTS_LIB_SYNTH_IMPL_H
+#define TESTS_LIB_SYNTH_IMPL_H
 
 #include "synth.h"
 
@@ -14,4 +14,4 @@ uint64_t syn_vmp_kva(uint64_t pfn);
 uint64_t syn_pool_get(struct synth *s);
 void syn_pool_put(struct synth *s, uint64_t item);
 
-#endif /* MONITOR_SYNTH_IMPL_H */
+#endif /* TESTS_LIB_SYNTH_IMPL_H */
