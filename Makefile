@@ -14,7 +14,7 @@ CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsub
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
             -Wno-format-truncation
 # Each role is compiled seeing only the headers it may use (DESIGN.md), so a
-# wrong include fails to build.
+# wrong include fails to build; `make check-boundaries` proves it.
 HOST_BASE := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -fstack-protector-strong -MMD -MP $(EXTRA_CFLAGS)
 # monitor/: its own headers and the ABI (include/ptshadow/), nothing of src/ or tests/
 MONITOR_CFLAGS := $(HOST_BASE) -Iinclude -iquote monitor
@@ -55,7 +55,7 @@ TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/host/%.o)
 # Mutants: one guest build per -DMUTANT_<NAME>; the list lives in configs/mutants.list.
 MUTANTS := $(shell sed -e 's/\#.*//' configs/mutants.list 2>/dev/null | awk 'NF {print $$1}')
 
-.PHONY: all test mutants docs check-docs bench soak clean format
+.PHONY: all test mutants docs check-docs check-boundaries bench soak clean format
 all: $(BUILD)/ptshadow $(BUILD)/guest.elf
 include src/qemu/plugin/plugin.mk
 
@@ -114,8 +114,40 @@ $(BUILD)/tests/run_tests: $(BUILD)/host/tests/run_tests.o $(UNIT_OBJS) $(BUILD)/
 	$(HOST_CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDLIBS) $(CHECK_LIBS)
 
 # `make test`: everything, ending with Check's summary.  SUITE=name runs one.
-test: all mutants $(BUILD)/tests/run_tests
+test: check-boundaries all mutants $(BUILD)/tests/run_tests
 	$(BUILD)/tests/run_tests $(SUITE)
+
+# ---- boundaries ------------------------------------------------------------
+# Each probe in tests/boundaries/ includes one header its role may not use: it
+# must fail to compile with that role's flags, for want of that header (the
+# target fails if it compiles).  ok_*.c include what the roles may use and
+# must compile, so that a refusal is the include path's doing.  A quoted
+# include with a directory in it would walk around the include path: monitor/
+# and guest/ have none.
+BOUNDARY_ERR := $(BUILD)/boundaries.err
+# a role's compiler and flags, for a probe (no dependency files)
+MONITOR_PROBE := $(HOST_CC) $(filter-out -MMD -MP,$(MONITOR_CFLAGS)) -fsyntax-only
+SRC_PROBE     := $(HOST_CC) $(filter-out -MMD -MP,$(SRC_CFLAGS)) -fsyntax-only
+GUEST_PROBE   := $(GUEST_CC) $(filter-out -MMD -MP,$(GUEST_CFLAGS)) -fsyntax-only
+# $(call refuse,ROLE,PROBE COMMAND,PROBE FILE,HEADER)
+define refuse
+	@mkdir -p $(BUILD)
+	@if $(2) $(3) >/dev/null 2>$(BOUNDARY_ERR); then \
+	  echo "check-boundaries: FAIL: $(3) compiled with the flags of $(1): it sees $(4)"; exit 1; fi
+	@grep -q '$(4)' $(BOUNDARY_ERR) || { cat $(BOUNDARY_ERR); \
+	  echo "check-boundaries: FAIL: $(3) did not compile, but not for want of $(4)"; exit 1; }
+	@echo "check-boundaries: $(1) cannot include $(4)"
+endef
+check-boundaries:
+	$(MONITOR_PROBE) tests/boundaries/ok_monitor.c
+	$(GUEST_PROBE) tests/boundaries/ok_guest.c
+	$(call refuse,monitor/,$(MONITOR_PROBE),tests/boundaries/monitor_src.c,util.h)
+	$(call refuse,monitor/,$(MONITOR_PROBE),tests/boundaries/monitor_tests.c,synth.h)
+	$(call refuse,src/,$(SRC_PROBE),tests/boundaries/src_tests.c,synth.h)
+	$(call refuse,guest/,$(GUEST_PROBE),tests/boundaries/guest_monitor.c,gmem.h)
+	$(call refuse,guest/,$(GUEST_PROBE),tests/boundaries/guest_host.c,stdio.h)
+	@! grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"[^"]*/' monitor/*.[ch] guest/*.[chS] || \
+	  { echo "check-boundaries: FAIL: an include by path in monitor/ or guest/"; exit 1; }
 
 # the generated docs are what the program prints (the docs suite)
 check-docs: $(BUILD)/ptshadow $(BUILD)/tests/run_tests
