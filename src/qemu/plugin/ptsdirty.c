@@ -314,6 +314,8 @@ static void adopt_region(void)
 	__atomic_store_n(&shm->alive, PTSDIRTY_ALIVE, RELEASE);
 }
 
+/* QEMU calls it when it loads the plugin */
+/* cppcheck-suppress unusedFunction */
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc,
                                            char **argv)
 {
