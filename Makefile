@@ -13,7 +13,7 @@ CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsub
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
             -Wno-format-truncation
-# Each role is compiled seeing only the headers it may use (DESIGN.md), so a
+# Each role is compiled seeing only the headers it may use (docs/architecture.md), so a
 # wrong include fails to build; `make check-boundaries` proves it.
 HOST_BASE := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -fstack-protector-strong -MMD -MP $(EXTRA_CFLAGS)
 # monitor/: its own headers and the ABI (include/ptshadow/), nothing of src/ or tests/

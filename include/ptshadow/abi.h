@@ -4,7 +4,8 @@
  * The one header both sides include.  Freestanding: fixed-width integer types
  * only, no pointers (guest addresses are uint64_t on both sides), every
  * structure laid out with explicit padding so that guest (gcc -ffreestanding)
- * and host compilers agree byte for byte.  See docs/abi.md.
+ * and host compilers agree byte for byte.  See docs/architecture.md
+ * (its "Guest-host ABI" section).
  */
 #ifndef PTSHADOW_ABI_H
 #define PTSHADOW_ABI_H

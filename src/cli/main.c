@@ -19,13 +19,13 @@ static const struct subcommand subcommands[] = {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: ptshadow COMMAND [OPTIONS] ...\n\n"
-		   "ptshadow boots a guest kernel on /dev/kvm and checks its pmap's invariants\n"
-		   "after every pmap operation, from guest-physical memory.\n\ncommands:\n");
+		   "ptshadow boots a guest kernel (on KVM, or under QEMU) and checks its pmap's\n"
+		   "invariants after every pmap operation, from guest-physical memory.\n\ncommands:\n");
 	for (const struct subcommand *c = subcommands; c->name != NULL; c++)
 		fprintf(f, "  %-11s %s\n", c->name, c->summary);
 	fprintf(f, "\n'ptshadow COMMAND --help' describes a command's options.\n"
 		   "exit status: 0 clean, 1 a finding (violation, guest panic, triple fault, hang),\n"
-		   "             2 bad usage or bad input, 3 an internal or KVM failure\n");
+		   "             2 bad usage or bad input, 3 an internal or backend (KVM, QEMU) failure\n");
 }
 
 static void on_signal(int sig)

@@ -10,7 +10,7 @@
 enum run_outcome {
 	RUN_CLEAN = 0,  /* every op executed, checked, as expected */
 	RUN_FINDING,    /* *f holds the first finding */
-	RUN_ERROR = -1, /* boot or KVM failure; message in err */
+	RUN_ERROR = -1, /* boot or backend failure; message in err */
 	RUN_BAD_IMAGE = -2,
 };
 

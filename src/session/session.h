@@ -30,7 +30,7 @@ struct session_config {
 	bool monitor;    /* check invariants after every op */
 	const char *check_spec; /* --check: invariants switched off */
 	bool snapshot;   /* capture the VM after boot so session_reset can go back */
-	bool incremental; /* monitor re-reads only pages KVM's dirty log names */
+	bool incremental; /* monitor re-reads only pages the backend's dirty log names */
 	unsigned full_every; /* with incremental: a full check every N ops (0 = never) */
 	enum vm_dirty_mode dirty_mode; /* --dirty-log: how the backend reports written pages */
 	uint32_t dirty_ring_bytes;     /* ring size (0: the default); tests make it small */
@@ -42,7 +42,7 @@ enum session_status {
 	SESSION_VIOLATION,  /* the monitor found at least one violation */
 	SESSION_GUEST_DIED, /* panic, triple fault, hang, guest error */
 	SESSION_EXITED,     /* the guest exited (end of run) */
-	SESSION_ERROR,      /* KVM or host failure */
+	SESSION_ERROR,      /* backend (KVM, QEMU) or host failure */
 	SESSION_INTERRUPTED, /* SIGINT/SIGTERM arrived while the guest ran */
 };
 

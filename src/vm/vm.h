@@ -37,7 +37,7 @@ enum {
 	EXIT_CLEAN = 0,
 	EXIT_FINDING = 1,  /* violation, guest panic, triple fault, hang */
 	EXIT_USAGE = 2,    /* bad usage or bad input */
-	EXIT_INTERNAL = 3, /* internal or KVM failure */
+	EXIT_INTERNAL = 3, /* internal or backend (KVM, QEMU) failure */
 };
 
 /* ---- ELF / PVH loading (loader.c, pvh.c) ------------------------------- */

@@ -1,10 +1,11 @@
 /* tests/unit/test_boot.c - integration: `ptshadow run` boots build/guest.elf
- * on /dev/kvm, and reports each way a guest can die (the guest's selftest=
- * hooks) with exit status 1 and a message; QEMU TCG boots the same image.
+ * on the backend of the pass (KVM or QEMU), and reports each way a guest can
+ * die (the guest's selftest= hooks) with exit status 1 and a message; QEMU
+ * TCG boots the same image.
  *
- * Needs /dev/kvm (skipped with a message when absent; CI has it) and, for the
- * QEMU test, qemu-system-x86_64 (skipped when not installed).  Every child is
- * killed after CHILD_TIMEOUT seconds.
+ * A backend this machine lacks makes its pass's tests "not run" (CI has no
+ * /dev/kvm: the KVM pass is not run there, the QEMU pass must run).  Every
+ * child is killed after CHILD_TIMEOUT seconds.
  */
 #include "testutil.h"
 
