@@ -54,13 +54,15 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 			return -1;
 		}
 		g->cfg.mem_mib = (unsigned)v;
+		g->given |= GUEST_SET_MEM;
 		return 1;
 	case OPT_TIMEOUT:
-		if (parse_duration(arg, &v) != 0 || v > 86400) {
-			usage_error(cmd, "--timeout %s: want seconds (0 to 86400)", arg);
+		if (parse_duration(arg, &v) != 0 || v > GUEST_TIMEOUT_MAX) {
+			usage_error(cmd, "--timeout %s: want seconds (0 to %u)", arg, GUEST_TIMEOUT_MAX);
 			return -1;
 		}
 		g->cfg.timeout_s = (unsigned)v;
+		g->given |= GUEST_SET_TIMEOUT;
 		return 1;
 	case OPT_CMDLINE:
 		g->cfg.extra_cmdline = arg;
@@ -75,6 +77,7 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 			return -1;
 		}
 		g->cfg.pv_per_page = (unsigned)v;
+		g->given |= GUEST_SET_PV_PER_PAGE;
 		return 1;
 	case OPT_DIRTY_LOG:
 		if (vm_dirty_mode_parse(arg, &g->cfg.dirty_mode) != 0) {
@@ -82,6 +85,7 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 				    arg);
 			return -1;
 		}
+		g->given |= GUEST_SET_DIRTY_LOG;
 		return 1;
 	case OPT_BACKEND:
 		if (vm_backend_parse(arg, &g->cfg.backend) != 0) {
@@ -103,6 +107,7 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 			return -1;
 		}
 		g->cfg.qemu_kvm = strcmp(arg, "kvm") == 0;
+		g->given |= GUEST_SET_QEMU_ACCEL;
 		return 1;
 	case OPT_ARENA:
 		if (parse_u64(arg, &v) != 0 || v < 1 || v > OPS_ARENA_MAX) {
@@ -111,10 +116,20 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 			return -1;
 		}
 		g->cfg.arena_pages = v;
+		g->given |= GUEST_SET_ARENA;
 		return 1;
 	default:
 		return 0;
 	}
+}
+
+/* Can backend b keep dirty log d (AUTO: whichever b is)? */
+static bool dirty_log_fits(enum vm_backend_kind b, enum vm_dirty_mode d)
+{
+	bool kvm_log = d == VM_DIRTY_RING || d == VM_DIRTY_CLEAR || d == VM_DIRTY_GET;
+	bool qemu_log = d == VM_DIRTY_PLUGIN || d == VM_DIRTY_NONE;
+
+	return !(b == VM_BACKEND_QEMU && kvm_log) && !(b == VM_BACKEND_KVM && qemu_log);
 }
 
 int guest_opts_finish(struct guest_opts *g, const char *cmd)
@@ -132,6 +147,9 @@ int guest_opts_finish(struct guest_opts *g, const char *cmd)
 		return usage_error(cmd, "--qemu and --qemu-accel need --backend qemu (or auto)");
 	if (g->cfg.backend == VM_BACKEND_AUTO && (g->cfg.qemu_path != NULL || g->cfg.qemu_kvm))
 		g->cfg.backend = VM_BACKEND_QEMU; /* asking for QEMU's options is asking for QEMU */
+	/* a dirty log a replayed report recorded yields to the backend given here */
+	if (!(g->given & GUEST_SET_DIRTY_LOG) && !dirty_log_fits(g->cfg.backend, d))
+		d = g->cfg.dirty_mode = VM_DIRTY_AUTO;
 	if (g->cfg.backend == VM_BACKEND_QEMU &&
 	    (d == VM_DIRTY_RING || d == VM_DIRTY_CLEAR || d == VM_DIRTY_GET))
 		return usage_error(cmd, "--dirty-log %s needs --backend kvm", vm_dirty_mode_name(d));
@@ -141,12 +159,14 @@ int guest_opts_finish(struct guest_opts *g, const char *cmd)
 		g->cfg.backend = d == VM_DIRTY_PLUGIN || d == VM_DIRTY_NONE ? VM_BACKEND_QEMU
 									 : VM_BACKEND_KVM;
 	if (!g->backend_given && g->cfg.backend == VM_BACKEND_KVM &&
-	    vm_backend_resolve(VM_BACKEND_AUTO) != VM_BACKEND_KVM && d == VM_DIRTY_AUTO &&
+	    vm_backend_resolve(VM_BACKEND_AUTO) != VM_BACKEND_KVM &&
+	    (d == VM_DIRTY_AUTO || !(g->given & GUEST_SET_DIRTY_LOG)) &&
 	    (g->backend_env == NULL || strcmp(g->backend_env, "kvm") != 0)) {
-		/* a report made on KVM, replayed where there is none */
+		/* a report made on KVM, replayed where there is none (its dirty log too) */
 		fprintf(stderr, "ptshadow %s: the report was made on the kvm backend; no /dev/kvm "
 				"here, so on qemu\n", cmd);
 		g->cfg.backend = VM_BACKEND_QEMU;
+		g->cfg.dirty_mode = VM_DIRTY_AUTO;
 	}
 	/* from here on every config names the backend it runs on */
 	g->cfg.backend = vm_backend_resolve(g->cfg.backend);

@@ -67,6 +67,7 @@ enum {
 struct guest_opts {
 	struct session_config cfg;
 	bool backend_given; /* --backend on the command line (replay: else the report's) */
+	unsigned given;     /* the other guest options it gave (GUEST_SET_*, report.h) */
 	const char *backend_env; /* $PTSHADOW_BACKEND, the default of --backend */
 	const char *console_path;
 	FILE *console_file;

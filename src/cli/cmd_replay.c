@@ -71,8 +71,8 @@ static int target_load(const char *cmd, const char *arg, struct guest_opts *g, s
 	snprintf(t->report_path, sizeof(t->report_path), "%s/report.json", dir);
 	t->have_report = access(t->report_path, R_OK) == 0;
 	if (t->have_report &&
-	    report_guest_load(t->report_path, &g->cfg, &t->guest_owned, &t->signature, &t->op_index,
-			      err, sizeof(err)) != 0) {
+	    report_guest_load(t->report_path, &g->cfg, g->given, &t->guest_owned, &t->signature,
+			      &t->op_index, err, sizeof(err)) != 0) {
 		fprintf(stderr, "ptshadow %s: %s\n", cmd, err);
 		return EXIT_USAGE;
 	}

@@ -318,13 +318,17 @@ json_t *report_guest_json(const struct session_config *cfg)
 	char abs[PATH_MAX];
 	const char *guest = realpath(cfg->guest, abs) ? abs : cfg->guest;
 
-	return json_pack("{s:s, s:i, s:I, s:i, s:s, s:s, s:s, s:s}", "image", guest, "mem_mib",
-			 (int)cfg->mem_mib, "arena_pages", (json_int_t)cfg->arena_pages, "pv_per_page",
-			 (int)cfg->pv_per_page, "cmdline",
+	return json_pack("{s:s, s:i, s:I, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:I}", "image",
+			 guest, "mem_mib", (int)cfg->mem_mib, "arena_pages",
+			 (json_int_t)cfg->arena_pages, "pv_per_page", (int)cfg->pv_per_page, "cmdline",
 			 cfg->extra_cmdline ? cfg->extra_cmdline : "", "check",
 			 cfg->check_spec ? cfg->check_spec : "", "backend",
 			 vm_backend_name(cfg->backend), "qemu_accel",
-			 cfg->backend != VM_BACKEND_QEMU ? "" : cfg->qemu_kvm ? "kvm" : "tcg");
+			 cfg->backend != VM_BACKEND_QEMU ? "" : cfg->qemu_kvm ? "kvm" : "tcg",
+			 "timeout_s", (int)cfg->timeout_s, "dirty_log",
+			 vm_dirty_mode_name(cfg->dirty_mode), "check_mode",
+			 cfg->incremental ? "incremental" : "full", "full_every",
+			 (json_int_t)cfg->full_every);
 }
 
 /* ---- reading a report back -------------------------------------------------
@@ -408,13 +412,17 @@ static int load_signature(const json_t *j, uint64_t *signature, uint64_t *op_ind
 static char replay_cmdline[VM_CMDLINE_MAX];
 static char replay_check[1024];
 
-/* The guest object: every member checked before any is applied. */
-static int load_guest(const json_t *g, struct session_config *cfg, char **guest_owned,
-		      const char *path, char *err, size_t errlen)
+/* The guest object: every member checked before any is applied, and a
+ * setting the command line gave (given, GUEST_SET_*) is left as it is. */
+static int load_guest(const json_t *g, struct session_config *cfg, unsigned given,
+		      char **guest_owned, const char *path, char *err, size_t errlen)
 {
 	const char *image = NULL, *backend = NULL, *accel = NULL, *cmdline = NULL, *check = NULL;
+	const char *dirty = NULL, *mode = NULL;
 	uint64_t mem = 0, arena = 0, ppp = UINT64_MAX; /* as they are: absent */
+	uint64_t timeout = UINT64_MAX, full_every = UINT64_MAX;
 	enum vm_backend_kind k = VM_BACKEND_AUTO;
+	enum vm_dirty_mode d = VM_DIRTY_AUTO;
 
 	if (!json_is_object(g))
 		return report_fail(err, errlen, path, "guest: want an object");
@@ -427,6 +435,12 @@ static int load_guest(const json_t *g, struct session_config *cfg, char **guest_
 			errlen) < 0 ||
 	    member_uint(g, "guest.", "arena_pages", 1, OPS_ARENA_MAX, &arena, path, err, errlen) < 0 ||
 	    member_uint(g, "guest.", "pv_per_page", 0, GUEST_PV_PER_PAGE_MAX, &ppp, path, err,
+			errlen) < 0 ||
+	    member_uint(g, "guest.", "timeout_s", 0, GUEST_TIMEOUT_MAX, &timeout, path, err,
+			errlen) < 0 ||
+	    member_string(g, "guest.", "dirty_log", &dirty, path, err, errlen) < 0 ||
+	    member_string(g, "guest.", "check_mode", &mode, path, err, errlen) < 0 ||
+	    member_uint(g, "guest.", "full_every", 0, UINT32_MAX, &full_every, path, err,
 			errlen) < 0)
 		return -1;
 	if (image != NULL && (image[0] == '\0' || strlen(image) >= PATH_MAX))
@@ -437,17 +451,36 @@ static int load_guest(const json_t *g, struct session_config *cfg, char **guest_
 	if (accel != NULL && accel[0] != '\0' && strcmp(accel, "tcg") != 0 && strcmp(accel, "kvm") != 0)
 		return report_fail(err, errlen, path, "guest.qemu_accel: '%.32s': want tcg or kvm",
 				   accel);
+	if (dirty != NULL && vm_dirty_mode_parse(dirty, &d) != 0)
+		return report_fail(err, errlen, path,
+				   "guest.dirty_log: '%.32s': want ring, clear, get, plugin, none or auto",
+				   dirty);
+	if (mode != NULL && strcmp(mode, "full") != 0 && strcmp(mode, "incremental") != 0)
+		return report_fail(err, errlen, path, "guest.check_mode: '%.32s': want full or incremental",
+				   mode);
 	/* the recorded backend, unless --backend said otherwise */
 	if (backend != NULL && cfg->backend == VM_BACKEND_AUTO)
 		cfg->backend = k;
-	if (accel != NULL && strcmp(accel, "kvm") == 0 && cfg->backend == VM_BACKEND_QEMU)
+	if (accel != NULL && strcmp(accel, "kvm") == 0 && cfg->backend == VM_BACKEND_QEMU &&
+	    !(given & GUEST_SET_QEMU_ACCEL))
 		cfg->qemu_kvm = true;
-	if (mem != 0)
+	if (mem != 0 && !(given & GUEST_SET_MEM))
 		cfg->mem_mib = (unsigned)mem;
-	if (arena != 0)
+	if (arena != 0 && !(given & GUEST_SET_ARENA))
 		cfg->arena_pages = arena;
-	if (ppp != UINT64_MAX)
+	if (ppp != UINT64_MAX && !(given & GUEST_SET_PV_PER_PAGE))
 		cfg->pv_per_page = (unsigned)ppp;
+	if (timeout != UINT64_MAX && !(given & GUEST_SET_TIMEOUT))
+		cfg->timeout_s = (unsigned)timeout;
+	/* a dirty log the backend of the replay cannot keep yields (guest_opts_finish) */
+	if (dirty != NULL && !(given & GUEST_SET_DIRTY_LOG))
+		cfg->dirty_mode = d;
+	/* the check mode it was found in: an incremental check reads what the
+	 * dirty log names, and a full one every full_every ops */
+	if (mode != NULL)
+		cfg->incremental = strcmp(mode, "incremental") == 0;
+	if (full_every != UINT64_MAX)
+		cfg->full_every = (unsigned)full_every;
 	if (image != NULL && (*guest_owned = strdup(image)) == NULL)
 		return report_fail(err, errlen, path, "out of memory");
 	/* the recorded command line and switched-off invariants, unless the
@@ -469,8 +502,9 @@ static int load_guest(const json_t *g, struct session_config *cfg, char **guest_
 	return 0;
 }
 
-int report_guest_load(const char *report_json, struct session_config *cfg, char **guest_owned,
-		      uint64_t *signature, uint64_t *op_index, char *err, size_t errlen)
+int report_guest_load(const char *report_json, struct session_config *cfg, unsigned given,
+		      char **guest_owned, uint64_t *signature, uint64_t *op_index, char *err,
+		      size_t errlen)
 {
 	struct stat st;
 	json_error_t je;
@@ -496,7 +530,7 @@ int report_guest_load(const char *report_json, struct session_config *cfg, char 
 		rc = load_signature(j, signature, op_index, report_json, err, errlen);
 	g = rc == 0 ? json_object_get(j, "guest") : NULL;
 	if (g != NULL)
-		rc = load_guest(g, cfg, guest_owned, report_json, err, errlen);
+		rc = load_guest(g, cfg, given, guest_owned, report_json, err, errlen);
 	json_decref(j);
 	return rc;
 }

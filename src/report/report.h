@@ -49,18 +49,34 @@ int report_write(const char *outdir, const struct finding *f, const struct scrip
 #define REPORT_JSON_MAX (16u << 20)
 /* --pv-per-page and a report's guest.pv_per_page: 0 (as many as fit) .. this */
 #define GUEST_PV_PER_PAGE_MAX 4096u
+/* --timeout and a report's guest.timeout_s, in seconds (0 = none) */
+#define GUEST_TIMEOUT_MAX 86400u
 
 /* The guest settings a crash directory was found with (report.json "guest"
  * object), so replay and minimize can rerun it. */
 json_t *report_guest_json(const struct session_config *cfg);
+/* The guest settings a command line gave (struct guest_opts' given): a
+ * report's own value does not replace them.  The command line, the check
+ * spec and the backend need no flag: NULL and AUTO say "not given". */
+enum guest_setting {
+	GUEST_SET_MEM = 1u << 0,
+	GUEST_SET_TIMEOUT = 1u << 1,
+	GUEST_SET_ARENA = 1u << 2,
+	GUEST_SET_PV_PER_PAGE = 1u << 3,
+	GUEST_SET_DIRTY_LOG = 1u << 4,
+	GUEST_SET_QEMU_ACCEL = 1u << 5,
+};
 /*
  * Read report.json back: its signature and op_index, and its guest object's
- * settings into cfg (the backend only if cfg's is AUTO) and *guest_owned
- * (the image, or NULL).  Every member is checked for type and range before
- * any is used: 0, or -1 with a one-line err naming the file and the member.
+ * settings into cfg, each unless the command line gave it (given: the
+ * GUEST_SET_* it gave; the backend only if cfg's is AUTO; the check mode
+ * always, replay and minimize have no --check), and *guest_owned (the
+ * image, or NULL).  Every member is checked for type and range before any is
+ * used: 0, or -1 with a one-line err naming the file and the member.
  * op_index is checked against the script by the caller.
  */
-int report_guest_load(const char *report_json, struct session_config *cfg, char **guest_owned,
-		      uint64_t *signature, uint64_t *op_index, char *err, size_t errlen);
+int report_guest_load(const char *report_json, struct session_config *cfg, unsigned given,
+		      char **guest_owned, uint64_t *signature, uint64_t *op_index, char *err,
+		      size_t errlen);
 
 #endif /* PTSHADOW_REPORT_H */

@@ -162,7 +162,7 @@ static void fuzz_report(const char *text, size_t len)
 	if (fd < 0)
 		return;
 	memset(&cfg, 0, sizeof cfg);
-	if (report_guest_load(path, &cfg, &guest, &sig, &op_index, err, sizeof err) != 0)
+	if (report_guest_load(path, &cfg, 0, &guest, &sig, &op_index, err, sizeof err) != 0)
 		check_message(err, path);
 	free(guest);
 	close(fd);

@@ -280,6 +280,68 @@ START_TEST(replay_uses_recorded_check)
 }
 END_TEST
 
+/* report.json records the settings a replay needs (timeout, check mode,
+ * dirty log) and replay uses them unless its command line gives its own.
+ * The timeout shows: the report is edited to a guest that hangs at boot
+ * (cmdline selftest=hang) with a timeout of 1 s, which replay must keep to,
+ * not to its default of 30 s; --timeout 4 on replay's command line wins. */
+START_TEST(replay_uses_recorded_settings)
+{
+	char out[600], dir[700], path[800];
+	struct tu_proc p;
+	json_t *j, *g;
+	glob_t gl;
+
+	if (!tu_need_backend("replay_uses_recorded_settings"))
+		return;
+	snprintf(out, sizeof(out), "%s/settings", tu_dir);
+	char *argv[] = { (char *)tu_bin(), "run", "--timeout", "45", "--check", "incremental",
+			 "--check", "-ATTR-1", "--full-every", "7", "--out", out, "--ops",
+			 "tests/mutants/remove-forgets-modified.ops", (char *)mutant, NULL };
+	tu_run(&p, 120, argv);
+	ck_assert_msg(p.status == 1, "run: exit %d\n%s", p.status, p.err);
+	tu_proc_free(&p);
+	snprintf(dir, sizeof(dir), "%s/crashes/*", out);
+	ck_assert_msg(glob(dir, 0, NULL, &gl) == 0 && gl.gl_pathc == 1, "want one crash dir in %s",
+		      out);
+	snprintf(dir, sizeof(dir), "%s", gl.gl_pathv[0]);
+	globfree(&gl);
+	snprintf(path, sizeof(path), "%s/report.json", dir);
+	j = load_json(path);
+	g = json_object_get(j, "guest");
+	ck_assert_int_eq(json_integer_value(json_object_get(g, "timeout_s")), 45);
+	ck_assert_str_eq(json_string_value(json_object_get(g, "check_mode")), "incremental");
+	ck_assert_int_eq(json_integer_value(json_object_get(g, "full_every")), 7);
+	ck_assert_str_eq(json_string_value(json_object_get(g, "dirty_log")), "auto");
+
+	/* as recorded (incremental, a full check every 7 ops): the same finding */
+	char *argv2[] = { (char *)tu_bin(), "replay", dir, NULL };
+	tu_run(&p, 120, argv2);
+	ck_assert_msg(p.status == 1 && strstr(p.out, "reproduced") != NULL,
+		      "replay as recorded: exit %d\n%s%s", p.status, p.out, p.err);
+	tu_proc_free(&p);
+
+	json_object_set_new(g, "cmdline", json_string("selftest=hang"));
+	json_object_set_new(g, "timeout_s", json_integer(1));
+	ck_assert_int_eq(json_dump_file(j, path, JSON_INDENT(2)), 0);
+	json_decref(j);
+	tu_run(&p, 120, argv2);
+	ck_assert_msg(p.status == 0 && strstr(p.out, "GUEST-HANG") != NULL,
+		      "replay of a hanging guest: exit %d\n%s%s", p.status, p.out, p.err);
+	ck_assert_msg(p.secs < 15, "replay took %.1f s: the recorded timeout of 1 s was not used",
+		      p.secs);
+	tu_proc_free(&p);
+
+	char *argv3[] = { (char *)tu_bin(), "replay", "--timeout", "4", dir, NULL };
+	tu_run(&p, 120, argv3);
+	ck_assert_msg(p.status == 0 && strstr(p.out, "GUEST-HANG") != NULL,
+		      "replay --timeout 4: exit %d\n%s%s", p.status, p.out, p.err);
+	ck_assert_msg(p.secs >= 3.9, "replay --timeout 4 took %.1f s: the report's 1 s won",
+		      p.secs);
+	tu_proc_free(&p);
+}
+END_TEST
+
 /* fuzz finds the mutant, minimises it to a few ops, replay reproduces it,
  * and a second campaign with the same seed finds the same thing. */
 START_TEST(campaign_finds_minimises_replays)
@@ -472,6 +534,7 @@ Suite *suite_fuzz(void)
 	tcase_add_test(cli, bad_script_exits_2);
 	tcase_add_test(cli, campaign_finds_minimises_replays);
 	tcase_add_test(cli, replay_uses_recorded_check);
+	tcase_add_test(cli, replay_uses_recorded_settings);
 	tcase_add_test(cli, sigterm_leaves_complete_output);
 	suite_add_tcase(s, cli);
 
