@@ -249,6 +249,19 @@ static void first_crash(const char *out, char *sig, size_t siglen, char **min)
 
 static const char mutant[] = "build/mutants/remove-forgets-modified.elf";
 
+/* The one crash directory a run wrote under out, into dir. */
+static void one_crash_dir(const char *out, char *dir, size_t len)
+{
+	char pattern[700];
+	glob_t g;
+
+	snprintf(pattern, sizeof(pattern), "%s/crashes/*", out);
+	ck_assert_msg(glob(pattern, 0, NULL, &g) == 0 && g.gl_pathc == 1,
+		      "want one crash dir in %s", out);
+	snprintf(dir, len, "%s", g.gl_pathv[0]);
+	globfree(&g);
+}
+
 /* A finding made with invariants switched off (--check) replays as it was
  * found: report.json records the spec and replay applies it (with every
  * invariant on, this mutant's first finding would be ATTR-1, not MODEL-3). */
@@ -256,7 +269,6 @@ START_TEST(replay_uses_recorded_check)
 {
 	char out[600], dir[700];
 	struct tu_proc p;
-	glob_t g;
 
 	if (!tu_need_backend("replay_uses_recorded_check"))
 		return;
@@ -267,11 +279,7 @@ START_TEST(replay_uses_recorded_check)
 	ck_assert_msg(p.status == 1 && strstr(p.err, "MODEL-3") != NULL, "run: exit %d\n%s",
 		      p.status, p.err);
 	tu_proc_free(&p);
-	snprintf(dir, sizeof(dir), "%s/crashes/*", out);
-	ck_assert_msg(glob(dir, 0, NULL, &g) == 0 && g.gl_pathc == 1, "want one crash dir in %s",
-		      out);
-	snprintf(dir, sizeof(dir), "%s", g.gl_pathv[0]);
-	globfree(&g);
+	one_crash_dir(out, dir, sizeof(dir));
 	char *argv2[] = { (char *)tu_bin(), "replay", dir, NULL };
 	tu_run(&p, 120, argv2);
 	ck_assert_msg(p.status == 1 && strstr(p.out, "reproduced") != NULL,
@@ -290,7 +298,6 @@ START_TEST(replay_uses_recorded_settings)
 	char out[600], dir[700], path[800];
 	struct tu_proc p;
 	json_t *j, *g;
-	glob_t gl;
 
 	if (!tu_need_backend("replay_uses_recorded_settings"))
 		return;
@@ -301,11 +308,7 @@ START_TEST(replay_uses_recorded_settings)
 	tu_run(&p, 120, argv);
 	ck_assert_msg(p.status == 1, "run: exit %d\n%s", p.status, p.err);
 	tu_proc_free(&p);
-	snprintf(dir, sizeof(dir), "%s/crashes/*", out);
-	ck_assert_msg(glob(dir, 0, NULL, &gl) == 0 && gl.gl_pathc == 1, "want one crash dir in %s",
-		      out);
-	snprintf(dir, sizeof(dir), "%s", gl.gl_pathv[0]);
-	globfree(&gl);
+	one_crash_dir(out, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/report.json", dir);
 	j = load_json(path);
 	g = json_object_get(j, "guest");
