@@ -6,9 +6,10 @@ HOST_CC  := $(CC)
 GUEST_CC ?= gcc
 BUILD    := build
 
-PKGS        := libelf jansson check
+PKGS        := libelf jansson check libvirt libvirt-qemu
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-ELF_LIBS    := $(shell pkg-config --libs libelf jansson 2>/dev/null || echo -lelf -ljansson)
+ELF_LIBS    := $(shell pkg-config --libs libelf jansson libvirt libvirt-qemu 2>/dev/null || \
+                 echo -lelf -ljansson -lvirt-qemu -lvirt)
 CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
@@ -60,6 +61,9 @@ $(BUILD)/libptshadow.a: $(SRC_OBJS)
 
 $(BUILD)/ptshadow: $(BUILD)/host/src/cli/main.o $(BUILD)/libptshadow.a $(BUILD)/libmonitor.a
 	$(HOST_CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDLIBS)
+
+# the built-in libvirt domain template (.incbin: no dependency the compiler sees)
+$(BUILD)/host/src/libvirt/domain_xml.o: configs/libvirt/domain.xml
 
 # ---- guest -----------------------------------------------------------------
 $(BUILD)/guest/%.o: guest/%.c

@@ -479,11 +479,13 @@ int cmd_bench(int argc, char **argv)
 		backends[nbackends++] = o.g.cfg.backend;
 	} else {
 		char why[2][256];
+		struct vm_config vc;
 		if (guest_opts_finish(&o.g, "bench") != 0)
 			return EXIT_USAGE;
-		if (vm_backend_available(VM_BACKEND_KVM, o.g.cfg.qemu_path, why[0], sizeof(why[0])))
+		session_vm_config(&o.g.cfg, &vc);
+		if (vm_backend_available(VM_BACKEND_KVM, &vc, why[0], sizeof(why[0])))
 			backends[nbackends++] = VM_BACKEND_KVM;
-		if (vm_backend_available(VM_BACKEND_QEMU, o.g.cfg.qemu_path, why[1], sizeof(why[1])))
+		if (vm_backend_available(VM_BACKEND_QEMU, &vc, why[1], sizeof(why[1])))
 			backends[nbackends++] = VM_BACKEND_QEMU;
 		if (nbackends == 0) {
 			fprintf(stderr, "ptshadow bench: no backend here: %s; %s\n", why[0], why[1]);
