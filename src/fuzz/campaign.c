@@ -224,20 +224,35 @@ static unsigned unique_findings(const struct campaign_shared *sh)
 	return sh->nfindings < CAMPAIGN_MAX_FINDINGS ? sh->nfindings : CAMPAIGN_MAX_FINDINGS;
 }
 
+/* one job's figures, for stats.json's "per_job" */
+static json_t *job_json(const struct job_stats *js, unsigned j, double elapsed)
+{
+	return json_pack("{s:i, s:s, s:I, s:f, s:I, s:I, s:f, s:s}", "job", (int)j, "state",
+			 js->failed ? "failed" : js->done ? "done" : "running", "ops",
+			 (json_int_t)js->ops, "ops_per_s", elapsed > 0 ? js->ops / elapsed : 0.0,
+			 "findings", (json_int_t)js->findings, "sessions", (json_int_t)js->sessions,
+			 "check_us_mean", js->ops ? js->check_ns / 1e3 / js->ops : 0.0, "error",
+			 js->error);
+}
+
 static void write_stats(const struct campaign_config *cfg, const struct campaign_shared *sh,
 			const struct totals *t, double elapsed, bool final)
 {
 	char path[PATH_MAX], err[256];
-	json_t *j = json_pack("{s:I, s:f, s:i, s:f, s:I, s:s, s:i, s:I, s:I, s:f, s:b, s:s}", "ops",
-			      (json_int_t)t->ops, "ops_per_s", elapsed > 0 ? t->ops / elapsed : 0.0,
-			      "unique_findings", (int)unique_findings(sh), "elapsed_s", elapsed,
-			      "seed", (json_int_t)cfg->seed, "profile", cfg->profile.name, "jobs",
-			      (int)cfg->jobs, "findings_total", (json_int_t)t->findings, "sessions",
-			      (json_int_t)t->sessions, "check_us_mean",
-			      t->ops ? t->check_ns / 1e3 / t->ops : 0.0, "finished", final, "backend",
-			      vm_backend_name(cfg->sess.backend));
-	char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+	json_t *per_job = json_array();
+	json_t *j;
+	char *text;
 
+	for (unsigned k = 0; per_job != NULL && k < cfg->jobs; k++)
+		json_array_append_new(per_job, job_json(&sh->job[k], k, elapsed));
+	j = json_pack("{s:I, s:f, s:i, s:f, s:I, s:s, s:i, s:I, s:I, s:f, s:b, s:s, s:o}", "ops",
+		      (json_int_t)t->ops, "ops_per_s", elapsed > 0 ? t->ops / elapsed : 0.0,
+		      "unique_findings", (int)unique_findings(sh), "elapsed_s", elapsed, "seed",
+		      (json_int_t)cfg->seed, "profile", cfg->profile.name, "jobs", (int)cfg->jobs,
+		      "findings_total", (json_int_t)t->findings, "sessions", (json_int_t)t->sessions,
+		      "check_us_mean", t->ops ? t->check_ns / 1e3 / t->ops : 0.0, "finished", final,
+		      "backend", vm_backend_name(cfg->sess.backend), "per_job", per_job);
+	text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
 	snprintf(path, sizeof(path), "%s/stats.json", cfg->out);
 	if (text != NULL && write_file_atomic(path, text, strlen(text), err, sizeof(err)) != 0)
 		fprintf(stderr, "ptshadow fuzz: %s\n", err);
@@ -245,18 +260,30 @@ static void write_stats(const struct campaign_config *cfg, const struct campaign
 	json_decref(j);
 }
 
+#define STATUS_JOBS 8 /* jobs shown one by one in the status line */
+
 static void status_line(const struct campaign_config *cfg, const struct campaign_shared *sh,
 			const struct totals *t, double elapsed, bool tty)
 {
 	unsigned n = unique_findings(sh);
 	const char *last = n > 0 ? sh->finding[n - 1].title : "-";
 	int sec = (int)elapsed;
+	char per[16 * STATUS_JOBS + 32] = "";
+	size_t used = 0;
 
 	if (cfg->quiet)
 		return;
-	fprintf(stderr, "%s[%02d:%02d:%02d] ops %llu  ops/s %.0f  unique findings %u  last: %.60s%s",
+	/* with several jobs, each one's ops/s: a stuck or slow job shows */
+	for (unsigned j = 0; cfg->jobs > 1 && j < cfg->jobs && j < STATUS_JOBS; j++)
+		used += (size_t)snprintf(per + used, sizeof(per) - used, "%s%.0f%s",
+					 j == 0 ? "  per job " : "/",
+					 elapsed > 0 ? sh->job[j].ops / elapsed : 0.0,
+					 sh->job[j].failed ? "!" : "");
+	if (cfg->jobs > STATUS_JOBS)
+		snprintf(per + used, sizeof(per) - used, "/...");
+	fprintf(stderr, "%s[%02d:%02d:%02d] ops %llu  ops/s %.0f%s  unique findings %u  last: %.60s%s",
 		tty ? "\r\033[K" : "", sec / 3600, sec / 60 % 60, sec % 60,
-		(unsigned long long)t->ops, elapsed > 0 ? t->ops / elapsed : 0.0, n, last,
+		(unsigned long long)t->ops, elapsed > 0 ? t->ops / elapsed : 0.0, per, n, last,
 		tty ? "" : "\n");
 	fflush(stderr);
 }
