@@ -181,12 +181,14 @@ int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, 
 			/* a guest that is still serving the ring goes back to its snapshot */
 			live = st == SESSION_VIOLATION && s.vm.event == VM_EV_OP_DONE &&
 			       job_restart(&s, &gen, &sc, label);
+			js->resets += live;
 			if (!live)
 				session_destroy(&s);
 			continue;
 		}
 		if (cfg->seq_len != 0 && sc->n_ops >= cfg->seq_len) {
 			live = job_restart(&s, &gen, &sc, label);
+			js->resets += live;
 			if (!live)
 				session_destroy(&s);
 		}
@@ -201,7 +203,7 @@ int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, 
 /* ---- the parent ----------------------------------------------------------- */
 
 struct totals {
-	uint64_t ops, findings, sessions, check_ns;
+	uint64_t ops, findings, sessions, resets, check_ns;
 	unsigned done, failed;
 };
 
@@ -213,6 +215,7 @@ static void sum_jobs(const struct campaign_config *cfg, const struct campaign_sh
 		t->ops += sh->job[j].ops;
 		t->findings += sh->job[j].findings;
 		t->sessions += sh->job[j].sessions;
+		t->resets += sh->job[j].resets;
 		t->check_ns += sh->job[j].check_ns;
 		t->done += sh->job[j].done != 0;
 		t->failed += sh->job[j].failed != 0;
@@ -227,10 +230,11 @@ static unsigned unique_findings(const struct campaign_shared *sh)
 /* one job's figures, for stats.json's "per_job" */
 static json_t *job_json(const struct job_stats *js, unsigned j, double elapsed)
 {
-	return json_pack("{s:i, s:s, s:I, s:f, s:I, s:I, s:f, s:s}", "job", (int)j, "state",
+	return json_pack("{s:i, s:s, s:I, s:f, s:I, s:I, s:I, s:f, s:s}", "job", (int)j, "state",
 			 js->failed ? "failed" : js->done ? "done" : "running", "ops",
 			 (json_int_t)js->ops, "ops_per_s", elapsed > 0 ? js->ops / elapsed : 0.0,
 			 "findings", (json_int_t)js->findings, "sessions", (json_int_t)js->sessions,
+			 "resets", (json_int_t)js->resets,
 			 "check_us_mean", js->ops ? js->check_ns / 1e3 / js->ops : 0.0, "error",
 			 js->error);
 }
@@ -299,9 +303,9 @@ static void summary(const struct campaign_config *cfg, const struct campaign_sha
 	       cfg->sess.backend != VM_BACKEND_QEMU ? "" : cfg->sess.qemu_kvm ? " (-accel kvm)" : " (tcg)");
 	printf("  profile    %s  seed %llu  jobs %u\n", cfg->profile.name,
 	       (unsigned long long)cfg->seed, cfg->jobs);
-	printf("  ops        %llu in %.1f s (%.0f ops/s), %llu guest boots\n",
+	printf("  ops        %llu in %.1f s (%.0f ops/s), %llu guest boots, %llu resets\n",
 	       (unsigned long long)t->ops, elapsed, elapsed > 0 ? t->ops / elapsed : 0.0,
-	       (unsigned long long)t->sessions);
+	       (unsigned long long)t->sessions, (unsigned long long)t->resets);
 	printf("  monitor    %.1f us per op (mean)\n", t->ops ? t->check_ns / 1e3 / t->ops : 0.0);
 	printf("  findings   %u unique, %llu in all\n", n, (unsigned long long)t->findings);
 	if (n > 0) {

@@ -1,7 +1,7 @@
 /* tests/unit/test_libvirt.c - the libvirt backend, end to end: a scenario
  * passes with the monitor on; a mutant is found, minimised and replayed with
  * the same (op, invariant) as on the QEMU backend; a campaign of two jobs
- * reports each job; guest exits, panics and triple faults end as on QEMU;
+ * reports each job and goes back to its snapshot by resets, not boots; guest exits, panics and triple faults end as on QEMU;
  * and no domain (nor a RAM file) outlives ptshadow, however it ends.
  *
  * libvirtd and virtlogd are started here when they are not running (and
@@ -314,8 +314,8 @@ START_TEST(campaign_reports_each_job)
 	if (!need_libvirt("campaign_reports_each_job"))
 		return;
 	char *argv[] = { (char *)tu_bin(), "fuzz", "--backend", "libvirt", "--seed", "2", "--jobs",
-			 "2", "--ops", "600", "--out", (char *)tu_path("camp"), (char *)tu_guest(),
-			 NULL };
+			 "2", "--ops", "600", "--sequence-length", "100", "--out",
+			 (char *)tu_path("camp"), (char *)tu_guest(), NULL };
 	tu_run(&p, 300, argv);
 	ck_assert_msg(p.status == 0, "exit %d\n%s", p.status, p.err);
 	ck_assert_msg(strstr(p.err, "per job ") != NULL, "no per-job status:\n%s", p.err);
@@ -332,6 +332,9 @@ START_TEST(campaign_reports_each_job)
 		json_t *job = json_array_get(per, i);
 		ck_assert_str_eq(json_string_value(json_object_get(job, "state")), "done");
 		ck_assert_int_gt(json_integer_value(json_object_get(job, "ops")), 0);
+		/* every 100 ops back to the snapshot, by a reset, not a boot */
+		ck_assert_int_eq(json_integer_value(json_object_get(job, "sessions")), 1);
+		ck_assert_int_ge(json_integer_value(json_object_get(job, "resets")), 2);
 		sum += json_integer_value(json_object_get(job, "ops"));
 	}
 	ck_assert_int_eq(sum, json_integer_value(json_object_get(j, "ops")));
