@@ -451,3 +451,23 @@ int cli_load_script(const char *cmd, const char *path, const struct guest_opts *
 	}
 	return 0;
 }
+
+int cli_print_table(const char *cmd, const char *help, int argc, char **argv,
+		    void (*text)(FILE *out), void (*markdown)(FILE *out))
+{
+	bool as_markdown = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--markdown") == 0)
+			as_markdown = true;
+		else if (strcmp(argv[i], "--help") == 0)
+			return fputs(help, stdout), EXIT_CLEAN;
+		else
+			return usage_error(cmd, "unknown option '%s'", argv[i]);
+	}
+	if (as_markdown)
+		markdown(stdout);
+	else
+		text(stdout);
+	return EXIT_CLEAN;
+}

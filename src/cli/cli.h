@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "session.h"
 
@@ -22,6 +23,7 @@ int cmd_fuzz(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_minimize(int argc, char **argv);
 int cmd_invariants(int argc, char **argv);
+int cmd_ops(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
@@ -129,6 +131,11 @@ int cli_one_operand(const char *cmd, int argc, char **argv, const char *what);
  * EXIT_USAGE after a one-line error naming FILE:LINE */
 int cli_load_script(const char *cmd, const char *path, const struct guest_opts *g,
 		    struct script **out);
+
+/* `ptshadow CMD [--markdown]`: a table (invariants, ops) as text or, with
+ * --markdown, as the markdown a doc is made of; --help prints help. */
+int cli_print_table(const char *cmd, const char *help, int argc, char **argv,
+		    void (*text)(FILE *out), void (*markdown)(FILE *out));
 
 /* getopt's complaint, in one line, with the subcommand's name. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
