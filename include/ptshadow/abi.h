@@ -5,7 +5,7 @@
  * includes).  Freestanding: fixed-width integer types only, no pointers in a
  * record (guest addresses are uint64_t on both sides), every structure laid
  * out with explicit padding so that guest (gcc -ffreestanding) and host
- * compilers agree byte for byte.  See docs/abi.md.
+ * compilers agree byte for byte.  See docs/architecture.md ("Guest-host ABI").
  */
 #ifndef PTSHADOW_ABI_H
 #define PTSHADOW_ABI_H

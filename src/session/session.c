@@ -170,7 +170,7 @@ int session_boot(struct session *s, const struct session_config *cfg)
 	for (;;) {
 		enum vm_event ev = vm_run(&s->vm);
 		if (ev == VM_EV_OP_DONE)
-			continue; /* built-in smoke scenario signalling its ops */
+			continue; /* an op-done before the ring is ours: nothing to collect */
 		if (ev == VM_EV_REGISTER) {
 			if (!cfg->ring)
 				continue;
