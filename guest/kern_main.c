@@ -9,7 +9,6 @@
 void kern_main(void)
 {
 	tlb_init();
-	script_capture(); /* before the pmap hands physical pages out */
 	pmap_bootstrap();
 	descriptor_register();
 	if (bootinfo.under_ptshadow && cmdline_flag("ring"))

@@ -9,19 +9,6 @@
 
 struct pts_ring ops_ring __aligned(PAGE_SIZE);
 
-/* what an op's fields must be */
-#define A_PMAP     0x001u /* op->pmap names a live pmap */
-#define A_FREESLOT 0x002u /* op->pmap names a free slot */
-#define A_UVA      0x004u /* va: page-aligned user address */
-#define A_UEND     0x008u /* end: 0 (= va + page) or page-aligned, va < end <= user max */
-#define A_KOFF     0x010u /* va: page-aligned offset into the kenter window */
-#define A_KEND     0x020u /* end: 0 or page-aligned offset, va < end <= window size */
-#define A_PAGE     0x040u /* page: arena index */
-#define A_PAGE2    0x080u /* page2: arena index */
-#define A_PROT     0x100u /* prot: r, rw, rx or rwx */
-#define A_PGPROT   0x200u /* prot: r, rx or none (page_protect) */
-#define A_COUNT    0x400u /* value >= 1 */
-
 struct op_ctx {
 	struct pts_op *op;
 	struct pmap *pm;
@@ -30,12 +17,6 @@ struct op_ctx {
 };
 
 typedef uint32_t (*op_handler)(struct op_ctx *c);
-
-struct op_desc {
-	const char *name;
-	uint32_t args;
-	op_handler fn;
-};
 
 static uint32_t op_create(struct op_ctx *c)
 {
@@ -170,46 +151,30 @@ static uint32_t op_fail_alloc(struct op_ctx *c)
 	return PTS_RES_OK;
 }
 
-static const struct op_desc op_table[PTS_OP_COUNT] = {
-    [PTS_OP_CREATE] = {"create", A_FREESLOT, op_create},
-    [PTS_OP_DESTROY] = {"destroy", A_PMAP, op_destroy},
-    [PTS_OP_ACTIVATE] = {"activate", A_PMAP, op_activate},
-    [PTS_OP_ENTER] = {"enter", A_PMAP | A_UVA | A_PAGE | A_PROT, op_enter},
-    [PTS_OP_REMOVE] = {"remove", A_PMAP | A_UVA | A_UEND, op_remove},
-    [PTS_OP_PROTECT] = {"protect", A_PMAP | A_UVA | A_UEND | A_PROT, op_protect},
-    [PTS_OP_UNWIRE] = {"unwire", A_PMAP | A_UVA, op_unwire},
-    [PTS_OP_EXTRACT] = {"extract", A_PMAP | A_UVA, op_extract},
-    [PTS_OP_PAGE_PROTECT] = {"page_protect", A_PAGE | A_PGPROT, op_page_protect},
-    [PTS_OP_CLEAR_MODIFY] = {"clear_modify", A_PAGE, op_clear_modify},
-    [PTS_OP_CLEAR_REFERENCE] = {"clear_reference", A_PAGE, op_clear_reference},
-    [PTS_OP_IS_MODIFIED] = {"is_modified", A_PAGE, op_is_modified},
-    [PTS_OP_IS_REFERENCED] = {"is_referenced", A_PAGE, op_is_referenced},
-    [PTS_OP_TOUCH] = {"touch", A_PMAP | A_UVA, op_touch},
-    [PTS_OP_KENTER] = {"kenter", A_KOFF | A_PAGE | A_PROT, op_kenter},
-    [PTS_OP_KREMOVE] = {"kremove", A_KOFF | A_KEND, op_kremove},
-    [PTS_OP_ZERO] = {"zero", A_PAGE, op_zero},
-    [PTS_OP_COPY] = {"copy", A_PAGE | A_PAGE2, op_copy},
-    [PTS_OP_COLLECT] = {"collect", A_PMAP, op_collect},
-    [PTS_OP_FAIL_ALLOC] = {"fail_alloc", A_COUNT, op_fail_alloc},
+/* The handler of each op kind; what its record's fields must be comes from
+ * the kind's argument codes in PTS_OP_TABLE (optable.h). */
+static const op_handler op_handlers[PTS_OP_COUNT] = {
+    [PTS_OP_CREATE] = op_create,
+    [PTS_OP_DESTROY] = op_destroy,
+    [PTS_OP_ACTIVATE] = op_activate,
+    [PTS_OP_ENTER] = op_enter,
+    [PTS_OP_REMOVE] = op_remove,
+    [PTS_OP_PROTECT] = op_protect,
+    [PTS_OP_UNWIRE] = op_unwire,
+    [PTS_OP_EXTRACT] = op_extract,
+    [PTS_OP_PAGE_PROTECT] = op_page_protect,
+    [PTS_OP_CLEAR_MODIFY] = op_clear_modify,
+    [PTS_OP_CLEAR_REFERENCE] = op_clear_reference,
+    [PTS_OP_IS_MODIFIED] = op_is_modified,
+    [PTS_OP_IS_REFERENCED] = op_is_referenced,
+    [PTS_OP_TOUCH] = op_touch,
+    [PTS_OP_KENTER] = op_kenter,
+    [PTS_OP_KREMOVE] = op_kremove,
+    [PTS_OP_ZERO] = op_zero,
+    [PTS_OP_COPY] = op_copy,
+    [PTS_OP_COLLECT] = op_collect,
+    [PTS_OP_FAIL_ALLOC] = op_fail_alloc,
 };
-
-static const char *const result_names[PTS_RES_COUNT] = {
-    [PTS_RES_PENDING] = "pending", [PTS_RES_OK] = "ok",       [PTS_RES_ENOMEM] = "enomem",
-    [PTS_RES_TRUE] = "true",       [PTS_RES_FALSE] = "false", [PTS_RES_FAULT] = "fault",
-    [PTS_RES_NONE] = "none",       [PTS_RES_PAGE] = "page",   [PTS_RES_EINVAL] = "einval",
-};
-
-const char *ops_kind_name(uint32_t kind)
-{
-	if (kind >= PTS_OP_COUNT || op_table[kind].name == NULL)
-		return "?";
-	return op_table[kind].name;
-}
-
-const char *ops_result_name(uint32_t result)
-{
-	return result < PTS_RES_COUNT ? result_names[result] : "?";
-}
 
 /* [va, end) with end 0 meaning one page; both page-aligned, va < end <= limit */
 static bool range_ok(uint64_t va, uint64_t end, uint64_t limit, uint64_t *endp)
@@ -234,36 +199,51 @@ static bool prot_ok(uint32_t prot, bool page_protect)
 	       !(prot & ~(PTS_PROT_READ | PTS_PROT_WRITE | PTS_PROT_EXEC));
 }
 
-static bool op_validate(const struct op_desc *d, struct op_ctx *c)
+static bool page_ok(uint64_t index, struct vm_page **pg)
+{
+	if (index >= arena_npages)
+		return false;
+	*pg = arena_page(index);
+	return true;
+}
+
+/* One argument code of the op's kind (optable.h).  An end (E, L) follows its
+ * start (V, K) and checks the range they make; without one the range is one
+ * page.  Codes only the text form has (A, F, a) need nothing here. */
+static bool arg_ok(char code, struct op_ctx *c)
 {
 	struct pts_op *op = c->op;
-	uint64_t end = 0;
 
-	if ((d->args & A_PMAP) && (c->pm = pmap_lookup(op->pmap)) == NULL)
-		return false;
-	if ((d->args & A_FREESLOT) && (op->pmap >= PTS_MAX_PMAPS || pmap_lookup(op->pmap) != NULL))
-		return false;
-	if ((d->args & A_UVA) &&
-	    !range_ok(op->va, (d->args & A_UEND) ? op->end : 0, PTS_USER_MAX, &end))
-		return false;
-	if ((d->args & A_KOFF) &&
-	    !range_ok(op->va, (d->args & A_KEND) ? op->end : 0, KENTER_SIZE, &end))
-		return false;
-	c->end = end;
-	if (d->args & A_PAGE) {
-		if (op->page >= arena_npages)
-			return false;
-		c->pg = arena_page(op->page);
+	switch (code) {
+	case 'C':
+		return op->pmap < PTS_MAX_PMAPS && pmap_lookup(op->pmap) == NULL;
+	case 'P':
+		return (c->pm = pmap_lookup(op->pmap)) != NULL;
+	case 'V':
+	case 'E':
+		return range_ok(op->va, code == 'E' ? op->end : 0, PTS_USER_MAX, &c->end);
+	case 'K':
+	case 'L':
+		return range_ok(op->va, code == 'L' ? op->end : 0, KENTER_SIZE, &c->end);
+	case 'G':
+		return page_ok(op->page, &c->pg);
+	case 'H':
+		return page_ok(op->page2, &c->pg2);
+	case 'R':
+	case 'Q':
+		return prot_ok(op->prot, code == 'Q');
+	case 'N':
+		return op->value != 0;
+	default:
+		return true;
 	}
-	if (d->args & A_PAGE2) {
-		if (op->page2 >= arena_npages)
+}
+
+static bool op_validate(const char *args, struct op_ctx *c)
+{
+	for (; *args != '\0'; args++)
+		if (!arg_ok(*args, c))
 			return false;
-		c->pg2 = arena_page(op->page2);
-	}
-	if ((d->args & (A_PROT | A_PGPROT)) && !prot_ok(op->prot, (d->args & A_PGPROT) != 0))
-		return false;
-	if ((d->args & A_COUNT) && op->value == 0)
-		return false;
 	return true;
 }
 
@@ -273,9 +253,9 @@ void ops_execute(struct pts_op *op)
 	uint64_t t0 = rdtsc();
 	uint32_t result = PTS_RES_EINVAL;
 
-	if (op->kind < PTS_OP_COUNT && op_table[op->kind].fn != NULL &&
-	    op_validate(&op_table[op->kind], &c))
-		result = op_table[op->kind].fn(&c);
+	if (op->kind < PTS_OP_COUNT && op_handlers[op->kind] != NULL &&
+	    op_validate(pts_op_args(op->kind), &c))
+		result = op_handlers[op->kind](&c);
 	op->cycles = rdtsc() - t0;
 	op->result = result;
 }

@@ -1,5 +1,5 @@
 /* guest/pmap_check.c - DIAGNOSTIC: a full consistency check of the pmap from
- * the inside (cmdline flag "check" runs it after every scripted op).  It
+ * the inside (cmdline flag "check" runs it after every smoke op).  It
  * covers the memory-visible rules of the top comment of pmap.c; the host
  * monitor is the real judge, this is for testing without one.
  */

@@ -124,9 +124,9 @@ enum tri model_referenced(const struct model *m, uint32_t page)
 
 const char *result_name(uint32_t result)
 {
-	static const char *const names[PTS_RES_COUNT] = {"pending", "ok",   "enomem", "true",  "false",
-							 "fault",   "none", "page",   "einval"};
-	return result < PTS_RES_COUNT ? names[result] : "bad-result";
+	const char *name = pts_result_name(result);
+
+	return name != NULL ? name : "bad-result";
 }
 
 static void finding(struct model_out *out, const char *inv, const char *fmt, ...)
@@ -300,8 +300,9 @@ static void do_touch(struct model *m, const struct pts_op *op, struct model_out 
 	m->active = (int32_t)op->pmap;
 	if (op->result != (ok ? PTS_RES_OK : PTS_RES_FAULT))
 		finding(out, "TLB-4", "touch %s at 0x%llx: model says %s (%s), guest says %s",
-			write ? "w" : "r", (unsigned long long)op->va, ok ? "ok" : "fault",
-			e ? prot_name(e->prot) : "unmapped", result_name(op->result));
+			write ? "w" : "r", (unsigned long long)op->va,
+			result_name(ok ? PTS_RES_OK : PTS_RES_FAULT), e ? prot_name(e->prot) : "unmapped",
+			result_name(op->result));
 	if (e == NULL)
 		return;
 	struct model_page *pg = &m->page[e->page];
@@ -325,20 +326,25 @@ static void query(uint8_t *state, uint32_t result, const char *what, uint64_t pa
 	}
 	if (*state != TRI_MAYBE && (*state == TRI_YES) != yes)
 		finding(out, "MODEL-2", "%s pg%llu: model says %s, guest says %s", what,
-			(unsigned long long)page, *state == TRI_YES ? "true" : "false", yes ? "true" : "false");
+			(unsigned long long)page,
+			result_name(*state == TRI_YES ? PTS_RES_TRUE : PTS_RES_FALSE), result_name(result));
 	*state = yes ? TRI_YES : TRI_NO;
 }
 
 static void do_extract(const struct model *m, const struct pts_op *op, struct model_out *out)
 {
 	const struct model_map *e = model_lookup(m, op->pmap, op->va);
+	char got[32];
+	if (op->result == PTS_RES_PAGE)
+		snprintf(got, sizeof got, "%s%llu", result_name(op->result), (unsigned long long)op->value);
+	else
+		snprintf(got, sizeof got, "%s", result_name(op->result));
 	if (e == NULL && op->result != PTS_RES_NONE)
-		finding(out, "MODEL-2", "extract 0x%llx: model says none, guest says %s %llu",
-			(unsigned long long)op->va, result_name(op->result), (unsigned long long)op->value);
+		finding(out, "MODEL-2", "extract 0x%llx: model says %s, guest says %s",
+			(unsigned long long)op->va, result_name(PTS_RES_NONE), got);
 	if (e != NULL && (op->result != PTS_RES_PAGE || op->value != e->page))
-		finding(out, "MODEL-2", "extract 0x%llx: model says pg%u, guest says %s %llu",
-			(unsigned long long)op->va, e->page, result_name(op->result),
-			(unsigned long long)op->value);
+		finding(out, "MODEL-2", "extract 0x%llx: model says pg%u, guest says %s",
+			(unsigned long long)op->va, e->page, got);
 }
 
 static void apply_valid(struct model *m, const struct pts_op *op, struct model_out *out)
@@ -384,10 +390,10 @@ static void apply_valid(struct model *m, const struct pts_op *op, struct model_o
 		m->page[op->page].referenced = TRI_NO;
 		break;
 	case PTS_OP_IS_MODIFIED:
-		query(&m->page[op->page].modified, op->result, "is_modified", op->page, out);
+		query(&m->page[op->page].modified, op->result, pts_op_name(op->kind), op->page, out);
 		break;
 	case PTS_OP_IS_REFERENCED:
-		query(&m->page[op->page].referenced, op->result, "is_referenced", op->page, out);
+		query(&m->page[op->page].referenced, op->result, pts_op_name(op->kind), op->page, out);
 		break;
 	case PTS_OP_TOUCH:
 		do_touch(m, op, out);
@@ -409,17 +415,14 @@ static void apply_valid(struct model *m, const struct pts_op *op, struct model_o
 	}
 }
 
-/* the result an op must have unless it is a query or can fail */
+/* the one result an op may give once check_canfail has judged enomem, or
+ * PTS_RES_COUNT for a query, whose result its own check judges */
 static uint32_t plain_result(uint32_t kind)
 {
-	switch (kind) {
-	case PTS_OP_EXTRACT:
-	case PTS_OP_IS_MODIFIED:
-	case PTS_OP_IS_REFERENCED:
-	case PTS_OP_TOUCH:
-		return PTS_RES_COUNT; /* checked by the op itself */
-	}
-	return PTS_RES_OK;
+	uint32_t results = pts_op_results(kind) & ~PTS_RES_BIT(ENOMEM);
+	if (results == 0 || (results & (results - 1)) != 0)
+		return PTS_RES_COUNT;
+	return (uint32_t)__builtin_ctz(results);
 }
 
 int model_apply(struct model *m, const struct pts_op *op, const struct model_env *env,

@@ -14,13 +14,11 @@
 
 const char *monitor_op_kind_name(uint32_t kind)
 {
-	static const char *const names[PTS_OP_COUNT] = {
-		"register", "create",       "destroy",      "activate",        "enter",
-		"remove",   "protect",      "unwire",       "extract",         "page_protect",
-		"clear_modify", "clear_reference", "is_modified", "is_referenced", "touch",
-		"kenter",   "kremove",      "zero",         "copy",            "collect",
-		"fail_alloc"};
-	return kind < PTS_OP_COUNT ? names[kind] : "bad-op";
+	const char *name = pts_op_name(kind);
+
+	if (kind == PTS_OP_NONE)
+		return "register";
+	return name != NULL ? name : "bad-op";
 }
 
 const char *vobj_kind_name(enum vobj_kind kind)

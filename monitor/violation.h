@@ -56,7 +56,7 @@ struct violation {
 	uint64_t wired_bit, managed_bit; /* for decoding PTEs */
 };
 
-/* name of an op kind ("enter"), "register" for PTS_OP_NONE */
+/* the op kind's name (pts_op_name), "register" for PTS_OP_NONE */
 const char *monitor_op_kind_name(uint32_t kind);
 const char *vobj_kind_name(enum vobj_kind kind);
 /* fill title and signature from inv, op_kind and the first object's kind */

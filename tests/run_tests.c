@@ -10,6 +10,8 @@
  * `run_tests NAME...` runs only the named suites.
  */
 #include <check.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,9 +102,22 @@ static int parent_is_ptshadow(const char *stat_tail)
 	return strncmp(comm, "ptshadow", 8) == 0 || strncmp(comm, "run_tests", 9) == 0;
 }
 
+/* A libvirt domain's QEMU (-name guest=ptshadow-PID-N,...) whose ptshadow
+ * PID still runs: not left over (another run's, or one being torn down). */
+static int domain_owner_alive(const char *cmdline)
+{
+	const char *g = strstr(cmdline, "guest=ptshadow-");
+	int pid;
+
+	if (g == NULL || sscanf(g, "guest=ptshadow-%d-", &pid) != 1 || pid <= 0)
+		return 0;
+	return kill(pid, 0) == 0 || errno != ESRCH;
+}
+
 /* QEMU processes of ours left behind (a live qemu-system-* whose command
  * line holds the doorbell ptshadow gives it, and whose parent is no longer
- * a ptshadow): the suite must leave none. */
+ * a ptshadow, or, for a libvirt domain, whose ptshadow has ended): the
+ * suite must leave none. */
 static unsigned leftover_qemus(void)
 {
 	DIR *d = opendir("/proc");
@@ -123,7 +138,8 @@ static unsigned leftover_qemus(void)
 		for (size_t i = 0; i < len; i++)
 			buf[i] = buf[i] == '\0' ? ' ' : buf[i];
 		buf[len] = '\0';
-		if (strstr(buf, "qemu-system") == NULL || strstr(buf, "doorbell=com2") == NULL)
+		if (strstr(buf, "qemu-system") == NULL || strstr(buf, "doorbell=com2") == NULL ||
+		    domain_owner_alive(buf))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
 		if ((f = fopen(path, "r")) == NULL)

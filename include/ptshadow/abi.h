@@ -1,11 +1,11 @@
 /* include/ptshadow/abi.h - the guest-host ABI of ptshadow: CPUID signature,
  * hypercall ports and records, command ring, TLB ledger, introspection descriptor.
  *
- * The one header both sides include.  Freestanding: fixed-width integer types
- * only, no pointers (guest addresses are uint64_t on both sides), every
- * structure laid out with explicit padding so that guest (gcc -ffreestanding)
- * and host compilers agree byte for byte.  See docs/architecture.md
- * (its "Guest-host ABI" section).
+ * The one header both sides include (with optable.h, the op table, which it
+ * includes).  Freestanding: fixed-width integer types only, no pointers in a
+ * record (guest addresses are uint64_t on both sides), every structure laid
+ * out with explicit padding so that guest (gcc -ffreestanding) and host
+ * compilers agree byte for byte.  See docs/architecture.md ("Guest-host ABI").
  */
 #ifndef PTSHADOW_ABI_H
 #define PTSHADOW_ABI_H
@@ -150,30 +150,10 @@ struct pts_doorbell {
  * Operations.  One record per op, written by the host into the command ring,
  * executed by the guest, result written back into the same record.
  */
-enum pts_op_kind {
-	PTS_OP_NONE = 0,
-	PTS_OP_CREATE,
-	PTS_OP_DESTROY,
-	PTS_OP_ACTIVATE,
-	PTS_OP_ENTER,
-	PTS_OP_REMOVE,
-	PTS_OP_PROTECT,
-	PTS_OP_UNWIRE,
-	PTS_OP_EXTRACT,
-	PTS_OP_PAGE_PROTECT,
-	PTS_OP_CLEAR_MODIFY,
-	PTS_OP_CLEAR_REFERENCE,
-	PTS_OP_IS_MODIFIED,
-	PTS_OP_IS_REFERENCED,
-	PTS_OP_TOUCH,
-	PTS_OP_KENTER,
-	PTS_OP_KREMOVE,
-	PTS_OP_ZERO,
-	PTS_OP_COPY,
-	PTS_OP_COLLECT,
-	PTS_OP_FAIL_ALLOC,
-	PTS_OP_COUNT
-};
+/* enum pts_op_kind (PTS_OP_NONE, PTS_OP_CREATE, ...) and enum pts_result
+ * (PTS_RES_PENDING, PTS_RES_OK, ...): one row each in the tables of
+ * optable.h, numbered in their order. */
+#include <ptshadow/optable.h>
 
 /* prot bits */
 #define PTS_PROT_READ 0x1u
@@ -184,19 +164,6 @@ enum pts_op_kind {
 #define PTS_OPF_WIRED 0x1u   /* enter: wired mapping */
 #define PTS_OPF_CANFAIL 0x2u /* enter: may return ENOMEM */
 #define PTS_OPF_WRITE 0x4u   /* touch: write access (else read) */
-
-enum pts_result {
-	PTS_RES_PENDING = 0, /* not yet executed */
-	PTS_RES_OK,
-	PTS_RES_ENOMEM,
-	PTS_RES_TRUE,
-	PTS_RES_FALSE,
-	PTS_RES_FAULT,
-	PTS_RES_NONE,
-	PTS_RES_PAGE,   /* extract: value = arena page index */
-	PTS_RES_EINVAL, /* the guest refused a malformed record */
-	PTS_RES_COUNT
-};
 
 #define PTS_MAX_PMAPS 128u /* pmap slots; slot numbers 0..127 */
 #define PTS_KENTER_PAGES 1024u /* kenter window: k+0 .. k+0x3ff000 */

@@ -89,7 +89,7 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 		return 1;
 	case OPT_BACKEND:
 		if (vm_backend_parse(arg, &g->cfg.backend) != 0) {
-			usage_error(cmd, "--backend %s: want kvm, qemu or auto", arg);
+			usage_error(cmd, "--backend %s: want kvm, qemu, libvirt or auto", arg);
 			return -1;
 		}
 		g->backend_given = true;
@@ -100,6 +100,20 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 			return -1;
 		}
 		g->cfg.qemu_path = arg;
+		return 1;
+	case OPT_CONNECT:
+		if (*arg == '\0') {
+			usage_error(cmd, "--connect: want a libvirt URI such as qemu:///system");
+			return -1;
+		}
+		g->cfg.libvirt_uri = arg;
+		return 1;
+	case OPT_DOMAIN_XML:
+		if (access(arg, R_OK) != 0) {
+			usage_error(cmd, "--domain-xml %s: %s", arg, strerror(errno));
+			return -1;
+		}
+		g->cfg.libvirt_xml = arg;
 		return 1;
 	case OPT_QEMU_ACCEL:
 		if (strcmp(arg, "tcg") != 0 && strcmp(arg, "kvm") != 0) {
@@ -129,7 +143,16 @@ static bool dirty_log_fits(enum vm_backend_kind b, enum vm_dirty_mode d)
 	bool kvm_log = d == VM_DIRTY_RING || d == VM_DIRTY_CLEAR || d == VM_DIRTY_GET;
 	bool qemu_log = d == VM_DIRTY_PLUGIN || d == VM_DIRTY_NONE;
 
-	return !(b == VM_BACKEND_QEMU && kvm_log) && !(b == VM_BACKEND_KVM && qemu_log);
+	switch (b) {
+	case VM_BACKEND_KVM:
+		return !qemu_log;
+	case VM_BACKEND_QEMU:
+		return !kvm_log;
+	case VM_BACKEND_LIBVIRT: /* no log of its own */
+		return d == VM_DIRTY_AUTO || d == VM_DIRTY_NONE;
+	default:
+		return true;
+	}
 }
 
 int guest_opts_finish(struct guest_opts *g, const char *cmd)
@@ -141,8 +164,14 @@ int guest_opts_finish(struct guest_opts *g, const char *cmd)
 	/* --backend, else a replayed report's, else $PTSHADOW_BACKEND, else auto */
 	if (!g->backend_given && g->cfg.backend == VM_BACKEND_AUTO && g->backend_env != NULL &&
 	    *g->backend_env != '\0' && vm_backend_parse(g->backend_env, &g->cfg.backend) != 0)
-		return usage_error(cmd, "PTSHADOW_BACKEND=%s: want kvm, qemu or auto", g->backend_env);
-
+		return usage_error(cmd, "PTSHADOW_BACKEND=%s: want kvm, qemu, libvirt or auto",
+				   g->backend_env);
+	if (g->cfg.backend == VM_BACKEND_AUTO &&
+	    (g->cfg.libvirt_uri != NULL || g->cfg.libvirt_xml != NULL))
+		g->cfg.backend = VM_BACKEND_LIBVIRT; /* --connect, --domain-xml: libvirt's options */
+	if (g->cfg.backend != VM_BACKEND_LIBVIRT &&
+	    (g->cfg.libvirt_uri != NULL || g->cfg.libvirt_xml != NULL))
+		return usage_error(cmd, "--connect and --domain-xml need --backend libvirt");
 	if (g->cfg.backend == VM_BACKEND_KVM && (g->cfg.qemu_path != NULL || g->cfg.qemu_kvm))
 		return usage_error(cmd, "--qemu and --qemu-accel need --backend qemu (or auto)");
 	if (g->cfg.backend == VM_BACKEND_AUTO && (g->cfg.qemu_path != NULL || g->cfg.qemu_kvm))
@@ -150,6 +179,19 @@ int guest_opts_finish(struct guest_opts *g, const char *cmd)
 	/* a dirty log a replayed report recorded yields to the backend given here */
 	if (!(g->given & GUEST_SET_DIRTY_LOG) && !dirty_log_fits(g->cfg.backend, d))
 		d = g->cfg.dirty_mode = VM_DIRTY_AUTO;
+	if (g->cfg.backend == VM_BACKEND_LIBVIRT) {
+		char err[512];
+		if (g->cfg.qemu_kvm)
+			return usage_error(cmd, "--qemu-accel kvm: with libvirt, the template's "
+						"<domain type> picks the accelerator");
+		if (d != VM_DIRTY_AUTO && d != VM_DIRTY_NONE)
+			return usage_error(cmd, "--dirty-log %s: the libvirt backend has none",
+					   vm_dirty_mode_name(d));
+		if (libvirt_template_check(g->cfg.libvirt_xml, err, sizeof(err)) != 0) {
+			fprintf(stderr, "ptshadow %s: %s\n", cmd, err);
+			return EXIT_USAGE;
+		}
+	}
 	if (g->cfg.backend == VM_BACKEND_QEMU &&
 	    (d == VM_DIRTY_RING || d == VM_DIRTY_CLEAR || d == VM_DIRTY_GET))
 		return usage_error(cmd, "--dirty-log %s needs --backend kvm", vm_dirty_mode_name(d));
@@ -436,4 +478,24 @@ int cli_load_script(const char *cmd, const char *path, const struct guest_opts *
 		return EXIT_USAGE;
 	}
 	return 0;
+}
+
+int cli_print_table(const char *cmd, const char *help, int argc, char **argv,
+		    void (*text)(FILE *out), void (*markdown)(FILE *out))
+{
+	bool as_markdown = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--markdown") == 0)
+			as_markdown = true;
+		else if (strcmp(argv[i], "--help") == 0)
+			return fputs(help, stdout), EXIT_CLEAN;
+		else
+			return usage_error(cmd, "unknown option '%s'", argv[i]);
+	}
+	if (as_markdown)
+		markdown(stdout);
+	else
+		text(stdout);
+	return EXIT_CLEAN;
 }

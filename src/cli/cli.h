@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "session.h"
 
@@ -20,6 +21,7 @@ int cmd_fuzz(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_minimize(int argc, char **argv);
 int cmd_invariants(int argc, char **argv);
+int cmd_ops(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
@@ -32,7 +34,7 @@ enum {
 	OPT_SEED, OPT_TIME, OPT_PROFILE, OPT_JOBS, OPT_NO_MINIMIZE, OPT_PMAP,
 	OPT_MARKDOWN, OPT_JSON, OPT_HELP, OPT_OUTPUT, OPT_FULL_EVERY, OPT_SEQLEN,
 	OPT_QUIET, OPT_STATS, OPT_PV_PER_PAGE, OPT_DIRTY_LOG, OPT_BACKEND, OPT_QEMU,
-	OPT_QEMU_ACCEL,
+	OPT_QEMU_ACCEL, OPT_CONNECT, OPT_DOMAIN_XML,
 };
 #define GUEST_LONG_OPTIONS                                            \
 	{ "mem", required_argument, NULL, OPT_MEM },                  \
@@ -45,6 +47,8 @@ enum {
 	{ "backend", required_argument, NULL, OPT_BACKEND },          \
 	{ "qemu", required_argument, NULL, OPT_QEMU },                \
 	{ "qemu-accel", required_argument, NULL, OPT_QEMU_ACCEL },    \
+	{ "connect", required_argument, NULL, OPT_CONNECT },          \
+	{ "domain-xml", required_argument, NULL, OPT_DOMAIN_XML },    \
 	{ "help", no_argument, NULL, OPT_HELP }
 
 #define GUEST_OPTIONS_HELP                                                              \
@@ -55,10 +59,14 @@ enum {
 	"  --cmdline STR     extra guest kernel command line\n"                              \
 	"  --console FILE    write the guest console to FILE (default: stdout, prefixed)\n" \
 	"  --backend B       what runs the guest: kvm (ptshadow's own vCPU loop on /dev/kvm),\n" \
-	"                    qemu (qemu-system-x86_64 sharing guest RAM) or auto (default:\n" \
-	"                    kvm when /dev/kvm opens, else qemu)\n"                      \
+	"                    qemu (qemu-system-x86_64 sharing guest RAM), libvirt (the same\n" \
+	"                    QEMU as a transient libvirt domain) or auto (default: kvm when\n" \
+	"                    /dev/kvm opens, else qemu)\n"                               \
 	"  --qemu PATH       the QEMU binary (default: qemu-system-x86_64 on PATH)\n"      \
 	"  --qemu-accel A    QEMU's accelerator: tcg (default) or kvm\n"                   \
+	"  --connect URI     libvirt: the connection (default qemu:///system)\n"          \
+	"  --domain-xml FILE libvirt: the domain template (default: the built-in copy of\n" \
+	"                    configs/libvirt/domain.xml)\n"                               \
 	"  --dirty-log HOW   how the backend reports the pages the guest wrote: KVM ring,\n" \
 	"                    clear or get; QEMU plugin (the ptsdirty TCG plugin) or none;\n" \
 	"                    auto (default: ring, else clear; plugin, else none)\n"      \
@@ -122,6 +130,11 @@ int cli_one_operand(const char *cmd, int argc, char **argv, const char *what);
  * EXIT_USAGE after a one-line error naming FILE:LINE */
 int cli_load_script(const char *cmd, const char *path, const struct guest_opts *g,
 		    struct script **out);
+
+/* `ptshadow CMD [--markdown]`: a table (invariants, ops) as text or, with
+ * --markdown, as the markdown a doc is made of; --help prints help. */
+int cli_print_table(const char *cmd, const char *help, int argc, char **argv,
+		    void (*text)(FILE *out), void (*markdown)(FILE *out));
 
 /* getopt's complaint, in one line, with the subcommand's name. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

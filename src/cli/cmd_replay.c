@@ -171,6 +171,7 @@ int cmd_replay(int argc, char **argv)
 	if (rc != 0)
 		goto out;
 	g.cfg.ring = g.cfg.stop_each = g.cfg.monitor = true;
+	g.cfg.announce = stdout; /* "backend: ...": where the replay ran */
 	o = run_script(&g.cfg, t.script, !t.have_report, &f, NULL, NULL, err, sizeof(err));
 	if (trace)
 		trace_script(t.script, o == RUN_FINDING ? f.op_index + 1 : t.script->n_ops);

@@ -11,6 +11,7 @@ static const struct subcommand subcommands[] = {
 	{ "replay", "rerun a reproducer and say whether the same finding recurs", cmd_replay },
 	{ "minimize", "shrink a failing script to the smallest that still fails", cmd_minimize },
 	{ "invariants", "list the invariants the monitor checks", cmd_invariants },
+	{ "ops", "list the ops of the op language and the results they may give", cmd_ops },
 	{ "dump", "run a script, then print a pmap's mappings like QEMU's `info tlb`", cmd_dump },
 	{ "bench", "time the monitor's modes, reset and parallel jobs (make bench)", cmd_bench },
 	{ NULL, NULL, NULL },

@@ -182,12 +182,14 @@ int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, 
 			/* a guest that is still serving the ring goes back to its snapshot */
 			live = st == SESSION_VIOLATION && s.vm.event == VM_EV_OP_DONE &&
 			       job_restart(&s, &gen, &sc, label);
+			js->resets += live;
 			if (!live)
 				session_destroy(&s);
 			continue;
 		}
 		if (cfg->seq_len != 0 && sc->n_ops >= cfg->seq_len) {
 			live = job_restart(&s, &gen, &sc, label);
+			js->resets += live;
 			if (!live)
 				session_destroy(&s);
 		}
@@ -202,7 +204,7 @@ int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, 
 /* ---- the parent ----------------------------------------------------------- */
 
 struct totals {
-	uint64_t ops, findings, sessions, check_ns;
+	uint64_t ops, findings, sessions, resets, check_ns;
 	unsigned done, failed;
 };
 
@@ -214,6 +216,7 @@ static void sum_jobs(const struct campaign_config *cfg, const struct campaign_sh
 		t->ops += sh->job[j].ops;
 		t->findings += sh->job[j].findings;
 		t->sessions += sh->job[j].sessions;
+		t->resets += sh->job[j].resets;
 		t->check_ns += sh->job[j].check_ns;
 		t->done += sh->job[j].done != 0;
 		t->failed += sh->job[j].failed != 0;
@@ -225,20 +228,36 @@ static unsigned unique_findings(const struct campaign_shared *sh)
 	return sh->nfindings < CAMPAIGN_MAX_FINDINGS ? sh->nfindings : CAMPAIGN_MAX_FINDINGS;
 }
 
+/* one job's figures, for stats.json's "per_job" */
+static json_t *job_json(const struct job_stats *js, unsigned j, double elapsed)
+{
+	return json_pack("{s:i, s:s, s:I, s:f, s:I, s:I, s:I, s:f, s:s}", "job", (int)j, "state",
+			 js->failed ? "failed" : js->done ? "done" : "running", "ops",
+			 (json_int_t)js->ops, "ops_per_s", elapsed > 0 ? js->ops / elapsed : 0.0,
+			 "findings", (json_int_t)js->findings, "sessions", (json_int_t)js->sessions,
+			 "resets", (json_int_t)js->resets,
+			 "check_us_mean", js->ops ? js->check_ns / 1e3 / js->ops : 0.0, "error",
+			 js->error);
+}
+
 static void write_stats(const struct campaign_config *cfg, const struct campaign_shared *sh,
 			const struct totals *t, double elapsed, bool final)
 {
 	char path[PATH_MAX], err[256];
-	json_t *j = json_pack("{s:I, s:f, s:i, s:f, s:I, s:s, s:i, s:I, s:I, s:f, s:b, s:s}", "ops",
-			      (json_int_t)t->ops, "ops_per_s", elapsed > 0 ? t->ops / elapsed : 0.0,
-			      "unique_findings", (int)unique_findings(sh), "elapsed_s", elapsed,
-			      "seed", (json_int_t)cfg->seed, "profile", cfg->profile.name, "jobs",
-			      (int)cfg->jobs, "findings_total", (json_int_t)t->findings, "sessions",
-			      (json_int_t)t->sessions, "check_us_mean",
-			      t->ops ? t->check_ns / 1e3 / t->ops : 0.0, "finished", final, "backend",
-			      vm_backend_name(cfg->sess.backend));
-	char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+	json_t *per_job = json_array();
+	json_t *j;
+	char *text;
 
+	for (unsigned k = 0; per_job != NULL && k < cfg->jobs; k++)
+		json_array_append_new(per_job, job_json(&sh->job[k], k, elapsed));
+	j = json_pack("{s:I, s:f, s:i, s:f, s:I, s:s, s:i, s:I, s:I, s:f, s:b, s:s, s:o}", "ops",
+		      (json_int_t)t->ops, "ops_per_s", elapsed > 0 ? t->ops / elapsed : 0.0,
+		      "unique_findings", (int)unique_findings(sh), "elapsed_s", elapsed, "seed",
+		      (json_int_t)cfg->seed, "profile", cfg->profile.name, "jobs", (int)cfg->jobs,
+		      "findings_total", (json_int_t)t->findings, "sessions", (json_int_t)t->sessions,
+		      "check_us_mean", t->ops ? t->check_ns / 1e3 / t->ops : 0.0, "finished", final,
+		      "backend", vm_backend_name(cfg->sess.backend), "per_job", per_job);
+	text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
 	snprintf(path, sizeof(path), "%s/stats.json", cfg->out);
 	if (text != NULL && write_file_atomic(path, text, strlen(text), err, sizeof(err)) != 0)
 		fprintf(stderr, "ptshadow fuzz: %s\n", err);
@@ -246,18 +265,30 @@ static void write_stats(const struct campaign_config *cfg, const struct campaign
 	json_decref(j);
 }
 
+#define STATUS_JOBS 8 /* jobs shown one by one in the status line */
+
 static void status_line(const struct campaign_config *cfg, const struct campaign_shared *sh,
 			const struct totals *t, double elapsed, bool tty)
 {
 	unsigned n = unique_findings(sh);
 	const char *last = n > 0 ? sh->finding[n - 1].title : "-";
 	int sec = (int)elapsed;
+	char per[16 * STATUS_JOBS + 32] = "";
+	size_t used = 0;
 
 	if (cfg->quiet)
 		return;
-	fprintf(stderr, "%s[%02d:%02d:%02d] ops %llu  ops/s %.0f  unique findings %u  last: %.60s%s",
+	/* with several jobs, each one's ops/s: a stuck or slow job shows */
+	for (unsigned j = 0; cfg->jobs > 1 && j < cfg->jobs && j < STATUS_JOBS; j++)
+		used += (size_t)snprintf(per + used, sizeof(per) - used, "%s%.0f%s",
+					 j == 0 ? "  per job " : "/",
+					 elapsed > 0 ? sh->job[j].ops / elapsed : 0.0,
+					 sh->job[j].failed ? "!" : "");
+	if (cfg->jobs > STATUS_JOBS)
+		snprintf(per + used, sizeof(per) - used, "/...");
+	fprintf(stderr, "%s[%02d:%02d:%02d] ops %llu  ops/s %.0f%s  unique findings %u  last: %.60s%s",
 		tty ? "\r\033[K" : "", sec / 3600, sec / 60 % 60, sec % 60,
-		(unsigned long long)t->ops, elapsed > 0 ? t->ops / elapsed : 0.0, n, last,
+		(unsigned long long)t->ops, elapsed > 0 ? t->ops / elapsed : 0.0, per, n, last,
 		tty ? "" : "\n");
 	fflush(stderr);
 }
@@ -273,9 +304,9 @@ static void summary(const struct campaign_config *cfg, const struct campaign_sha
 	       cfg->sess.backend != VM_BACKEND_QEMU ? "" : cfg->sess.qemu_kvm ? " (-accel kvm)" : " (tcg)");
 	printf("  profile    %s  seed %llu  jobs %u\n", cfg->profile.name,
 	       (unsigned long long)cfg->seed, cfg->jobs);
-	printf("  ops        %llu in %.1f s (%.0f ops/s), %llu guest boots\n",
+	printf("  ops        %llu in %.1f s (%.0f ops/s), %llu guest boots, %llu resets\n",
 	       (unsigned long long)t->ops, elapsed, elapsed > 0 ? t->ops / elapsed : 0.0,
-	       (unsigned long long)t->sessions);
+	       (unsigned long long)t->sessions, (unsigned long long)t->resets);
 	printf("  monitor    %.1f us per op (mean)\n", t->ops ? t->check_ns / 1e3 / t->ops : 0.0);
 	printf("  findings   %u unique, %llu in all\n", n, (unsigned long long)t->findings);
 	if (n > 0) {

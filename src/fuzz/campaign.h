@@ -37,7 +37,8 @@ struct campaign_finding {
 struct job_stats {
 	uint64_t ops;
 	uint64_t findings; /* including repeats */
-	uint64_t sessions;
+	uint64_t sessions; /* guest boots */
+	uint64_t resets;   /* back to the post-boot snapshot without a boot */
 	uint64_t check_ns;
 	int done;
 	int failed;

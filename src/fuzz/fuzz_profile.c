@@ -134,7 +134,8 @@ static int set_generator(struct ini_ctx *c, struct fuzz_profile *p, const char *
 static int set_weight(struct ini_ctx *c, struct fuzz_profile *p, const char *key, const char *val)
 {
 	uint64_t v;
-	const struct op_syntax *syn = op_syntax_by_name(strcmp(key, "fail_alloc") == 0 ? "fail" : key);
+	const struct op_syntax *syn = strcmp(key, "fail_alloc") == 0
+		? op_syntax_by_kind(PTS_OP_FAIL_ALLOC) : op_syntax_by_name(key);
 
 	if (syn == NULL)
 		return ini_fail(c, "unknown op kind '%s'", key);

@@ -142,7 +142,7 @@ enum vm_event kvm_run_vcpu(struct vm *vm)
 	return ev;
 }
 
-static bool kvm_available(const char *qemu_path, char *why, size_t len)
+static bool kvm_available(const struct vm_config *cfg, char *why, size_t len)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 

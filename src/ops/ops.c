@@ -3,7 +3,7 @@
  *
  * A line is checked whole before it becomes an op: its bytes here (no NUL, at
  * most OPS_LINE_MAX), its tokens, arguments and result by script_op_parse()
- * (src/ops_format.c), and last its pmap name against the names alive at that
+ * (src/ops/ops_format.c), and last its pmap name against the names alive at that
  * point of the script.
  */
 #include "ops.h"

@@ -65,22 +65,20 @@ struct script {
 
 /* ---- the op table ------------------------------------------------------- */
 
-/* Argument codes of struct op_syntax.args (one letter per token, '[' starts
- * the optional ones): P pmap name, V user VA, E user END, G page, H second
- * page, R prot r|rw|rx|rwx, Q page_protect prot r|rx|none, A access r|w,
- * K kenter window offset, L kenter window END, a the word `alloc`, N count,
- * F any number of distinct enter flags (wired, canfail). */
+/* One entry per row of PTS_OP_TABLE (include/ptshadow/optable.h), which
+ * tells the argument codes. */
 struct op_syntax {
 	const char *name;  /* first token */
 	uint32_t kind;     /* enum pts_op_kind */
-	const char *args;  /* argument codes, see above */
-	const char *usage; /* for messages and docs */
+	const char *args;  /* argument codes */
+	const char *usage; /* for messages and docs: "enter P VA PG PROT ..." */
 	uint32_t results;  /* mask of 1u << enum pts_result it may produce */
+	const char *note;  /* for docs/op-language.md, "" for none */
 };
 
 const struct op_syntax *op_syntax_by_name(const char *name);
 const struct op_syntax *op_syntax_by_kind(uint32_t kind); /* NULL if none */
-const char *op_kind_name(uint32_t kind); /* "enter", or "?" */
+const char *op_kind_name(uint32_t kind); /* the op's name, or "?" */
 bool op_names_pmap(uint32_t kind);       /* create, enter, touch, ... */
 
 /* Whether op can ever produce result (enomem only from `enter ... canfail`). */
@@ -108,8 +106,8 @@ int script_parse_string(const char *name, const char *text, size_t len,
 int script_op_parse(const char *line, const struct ops_limits *lim,
 		    struct script_op *out, char *msg, size_t msglen);
 
-/* "ok" "enomem" "true" "false" "fault" "none" "pg<N>" (also "pending",
- * "einval", which no op may be expected to give).  0 or -1. */
+/* A result's word (optable.h), or pg<N> (also pending and einval, which no
+ * op may be expected to give).  0 or -1. */
 int result_parse(const char *text, uint32_t *result, uint64_t *value);
 
 /* ---- text form ---------------------------------------------------------- */
@@ -118,7 +116,7 @@ int result_parse(const char *text, uint32_t *result, uint64_t *value);
  * wired canfail".  An op with an empty pmap_name is written with the name
  * "p<slot>".  Return as snprintf. */
 int script_op_format(const struct script_op *sop, char *buf, size_t len);
-/* "ok", "pg7", "none", "true", ... ; "result<N>" for unknown values. */
+/* ok, pg7, none, true, ... ; result<N> for unknown values. */
 int result_format(uint32_t result, uint64_t value, char *buf, size_t len);
 
 /* Write ops[0..n_ops) (clamped to the script), one a line, in canonical text;

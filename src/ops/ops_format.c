@@ -1,8 +1,8 @@
 /* src/ops/ops_format.c - the text form of one op of the op language, both ways:
  * the op table, results, and a line parsed into / formatted from a script_op.
  *
- * Each op's arguments are a string of codes (ops.h) read by one parser and
- * one formatter, so adding an op kind is adding one table entry.  Messages
+ * Each op's arguments are a string of codes (optable.h) read by one parser
+ * and one formatter, so adding an op kind adds nothing here.  Messages
  * name the token at fault; ops.c prefixes them with FILE:LINE.
  */
 #include "ops.h"
@@ -12,55 +12,16 @@
 
 #define MAX_TOKENS 16 /* more than any op takes: enter ... canfail => ok */
 #define TOK "%.40s"   /* how much of a token a message shows */
-#define RES(r) (1u << (r))
 #define KERNEL_VA_MIN 0xffff800000000000ull /* first canonical kernel VA */
 
-/* One entry per op kind, in enum pts_op_kind order.  Argument codes: ops.h. */
-static const struct op_syntax op_table[] = {
-	{ "create", PTS_OP_CREATE, "P", "create P", RES(PTS_RES_OK) },
-	{ "destroy", PTS_OP_DESTROY, "P", "destroy P", RES(PTS_RES_OK) },
-	{ "activate", PTS_OP_ACTIVATE, "P", "activate P", RES(PTS_RES_OK) },
-	{ "enter", PTS_OP_ENTER, "PVGR[F",
-	  "enter P VA PG PROT [wired] [canfail]",
-	  RES(PTS_RES_OK) | RES(PTS_RES_ENOMEM) },
-	{ "remove", PTS_OP_REMOVE, "PV[E", "remove P VA [END]", RES(PTS_RES_OK) },
-	{ "protect", PTS_OP_PROTECT, "PVER", "protect P VA END PROT",
-	  RES(PTS_RES_OK) },
-	{ "unwire", PTS_OP_UNWIRE, "PV", "unwire P VA", RES(PTS_RES_OK) },
-	{ "extract", PTS_OP_EXTRACT, "PV", "extract P VA",
-	  RES(PTS_RES_PAGE) | RES(PTS_RES_NONE) },
-	{ "page_protect", PTS_OP_PAGE_PROTECT, "GQ", "page_protect PG r|rx|none",
-	  RES(PTS_RES_OK) },
-	{ "clear_modify", PTS_OP_CLEAR_MODIFY, "G", "clear_modify PG",
-	  RES(PTS_RES_OK) },
-	{ "clear_reference", PTS_OP_CLEAR_REFERENCE, "G", "clear_reference PG",
-	  RES(PTS_RES_OK) },
-	{ "is_modified", PTS_OP_IS_MODIFIED, "G", "is_modified PG",
-	  RES(PTS_RES_TRUE) | RES(PTS_RES_FALSE) },
-	{ "is_referenced", PTS_OP_IS_REFERENCED, "G", "is_referenced PG",
-	  RES(PTS_RES_TRUE) | RES(PTS_RES_FALSE) },
-	{ "touch", PTS_OP_TOUCH, "PVA", "touch P VA r|w",
-	  RES(PTS_RES_OK) | RES(PTS_RES_FAULT) },
-	{ "kenter", PTS_OP_KENTER, "KGR", "kenter k+OFF PG PROT",
-	  RES(PTS_RES_OK) },
-	{ "kremove", PTS_OP_KREMOVE, "K[L", "kremove k+OFF [k+END]",
-	  RES(PTS_RES_OK) },
-	{ "zero", PTS_OP_ZERO, "G", "zero PG", RES(PTS_RES_OK) },
-	{ "copy", PTS_OP_COPY, "GH", "copy PG PG", RES(PTS_RES_OK) },
-	{ "collect", PTS_OP_COLLECT, "P", "collect P", RES(PTS_RES_OK) },
-	{ "fail", PTS_OP_FAIL_ALLOC, "aN", "fail alloc N", RES(PTS_RES_OK) },
-};
+/* One entry per op kind, in enum pts_op_kind order: PTS_OP_TABLE (optable.h). */
+#define OP_SYNTAX(kind, name, args, synopsis, results, note) \
+	{ name, PTS_OP_##kind, args, name " " synopsis, results, note },
+static const struct op_syntax op_table[] = { PTS_OP_TABLE(OP_SYNTAX) };
+#undef OP_SYNTAX
 
 #define OP_TABLE_LEN (sizeof(op_table) / sizeof(op_table[0]))
 _Static_assert(OP_TABLE_LEN == PTS_OP_COUNT - 1, "one op_table entry per op kind");
-
-static const char *const result_names[PTS_RES_COUNT] = {
-	[PTS_RES_PENDING] = "pending", [PTS_RES_OK] = "ok",
-	[PTS_RES_ENOMEM] = "enomem",   [PTS_RES_TRUE] = "true",
-	[PTS_RES_FALSE] = "false",     [PTS_RES_FAULT] = "fault",
-	[PTS_RES_NONE] = "none",       [PTS_RES_PAGE] = "pg",
-	[PTS_RES_EINVAL] = "einval",
-};
 
 const struct op_syntax *op_syntax_by_name(const char *name)
 {
@@ -88,14 +49,14 @@ bool op_names_pmap(uint32_t kind)
 {
 	const struct op_syntax *syn = op_syntax_by_kind(kind);
 
-	return syn && strchr(syn->args, 'P') != NULL;
+	return syn && strpbrk(syn->args, "CP") != NULL;
 }
 
 bool op_result_possible(const struct pts_op *op, uint32_t result)
 {
 	const struct op_syntax *syn = op_syntax_by_kind(op->kind);
 
-	if (!syn || result >= PTS_RES_COUNT || !(syn->results & RES(result)))
+	if (!syn || result >= PTS_RES_COUNT || !(syn->results & (1u << result)))
 		return false;
 	if (result == PTS_RES_ENOMEM)
 		return (op->flags & PTS_OPF_CANFAIL) != 0;
@@ -106,10 +67,12 @@ bool op_result_possible(const struct pts_op *op, uint32_t result)
 
 int result_format(uint32_t result, uint64_t value, char *buf, size_t len)
 {
+	const char *name = pts_result_name(result);
+
 	if (result == PTS_RES_PAGE)
-		return snprintf(buf, len, "pg%llu", (unsigned long long)value);
-	if (result < PTS_RES_COUNT)
-		return snprintf(buf, len, "%s", result_names[result]);
+		return snprintf(buf, len, "%s%llu", name, (unsigned long long)value);
+	if (name)
+		return snprintf(buf, len, "%s", name);
 	return snprintf(buf, len, "result%u", (unsigned)result);
 }
 
@@ -190,13 +153,15 @@ static int parse_hex(const char *s, bool need_prefix, uint64_t *out)
 
 int result_parse(const char *text, uint32_t *result, uint64_t *value)
 {
+	const char *page = pts_result_name(PTS_RES_PAGE);
+
 	*value = 0;
-	if (strncmp(text, "pg", 2) == 0) {
+	if (strncmp(text, page, strlen(page)) == 0) {
 		*result = PTS_RES_PAGE;
-		return parse_decimal(text + 2, value);
+		return parse_decimal(text + strlen(page), value);
 	}
 	for (uint32_t r = 0; r < PTS_RES_COUNT; r++) {
-		if (r != PTS_RES_PAGE && strcmp(text, result_names[r]) == 0) {
+		if (r != PTS_RES_PAGE && strcmp(text, pts_result_name(r)) == 0) {
 			*result = r;
 			return 0;
 		}
@@ -319,6 +284,7 @@ static int parse_arg(struct op_parser *p, char code, const char *tok,
 	struct pts_op *op = &sop->op;
 
 	switch (code) {
+	case 'C':
 	case 'P': return parse_pmap_name(p, tok, sop->pmap_name);
 	case 'V': return parse_user_addr(p, tok, false, &op->va);
 	case 'G': return parse_page(p, tok, &op->page);
@@ -349,7 +315,8 @@ static int parse_arg(struct op_parser *p, char code, const char *tok,
 		return 0;
 	case 'a':
 		if (strcmp(tok, "alloc") != 0)
-			return parse_error(p, "bad word " TOK ": expected fail alloc N", tok);
+			return parse_error(p, "bad word " TOK ": expected %s", tok,
+					   op_syntax_by_kind(op->kind)->usage);
 		return 0;
 	case 'N':
 		if (parse_decimal(tok, &op->value) < 0 || op->value == 0)
@@ -387,37 +354,48 @@ static int parse_args(struct op_parser *p, const struct op_syntax *syn,
 	return 0;
 }
 
+/* "ok", "true or false", "ok, enomem, ... or pg<N>" */
 static void describe_results(uint32_t mask, char *buf, size_t len)
 {
-	char name[16];
 	size_t used = 0;
 
 	buf[0] = '\0';
 	for (uint32_t r = 0; r < PTS_RES_COUNT && used < len; r++) {
 		if (!(mask & (1u << r)))
 			continue;
-		result_format(r, 0, name, sizeof(name));
-		used += (size_t)snprintf(buf + used, len - used, "%s%s",
-					 used ? " or " : "",
-					 r == PTS_RES_PAGE ? "pg<N>" : name);
+		mask &= ~(1u << r);
+		used += (size_t)snprintf(buf + used, len - used, "%s%s%s",
+					 !used ? "" : mask ? ", " : " or ",
+					 pts_result_name(r), r == PTS_RES_PAGE ? "<N>" : "");
 	}
+}
+
+/* what a line may expect: what some op may give */
+static uint32_t expectable_results(void)
+{
+	uint32_t mask = 0;
+
+	for (size_t i = 0; i < OP_TABLE_LEN; i++)
+		mask |= op_table[i].results;
+	return mask;
 }
 
 static int parse_expect(struct op_parser *p, const struct op_syntax *syn,
 			const char *tok, struct script_op *sop)
 {
-	if (result_parse(tok, &sop->expect, &sop->expect_value) < 0)
-		return parse_error(p, "bad result " TOK ": expected ok, enomem, true, "
-				   "false, fault, none or pg<N>", tok);
+	char allowed[96];
+
+	if (result_parse(tok, &sop->expect, &sop->expect_value) < 0) {
+		describe_results(expectable_results(), allowed, sizeof(allowed));
+		return parse_error(p, "bad result " TOK ": expected %s", tok, allowed);
+	}
 	if (sop->expect == PTS_RES_PAGE && sop->expect_value >= p->lim.arena_pages)
 		return parse_error(p, "bad result " TOK ": beyond the arena (%llu pages)",
 				   tok, (unsigned long long)p->lim.arena_pages);
 	if (!op_result_possible(&sop->op, sop->expect)) {
-		char allowed[64];
-
-		if (sop->expect == PTS_RES_ENOMEM && syn->kind == PTS_OP_ENTER)
-			return parse_error(p, "result enomem impossible for enter "
-					   "without canfail");
+		if (sop->expect == PTS_RES_ENOMEM && (syn->results & (1u << PTS_RES_ENOMEM)))
+			return parse_error(p, "result " TOK " impossible for %s without canfail",
+					   tok, syn->name);
 		describe_results(syn->results, allowed, sizeof(allowed));
 		return parse_error(p, "result " TOK " impossible for %s (expected %s)",
 				   tok, syn->name, allowed);
@@ -562,6 +540,7 @@ static void format_arg(struct out_buf *o, char code, const struct script_op *sop
 	unsigned long long end = op->end;
 
 	switch (code) {
+	case 'C':
 	case 'P':
 		if (sop->pmap_name[0])
 			out_printf(o, " %s", sop->pmap_name);

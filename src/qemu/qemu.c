@@ -27,37 +27,51 @@
 
 /* ---- guest RAM: a memfd mapped as guest-physical space, hole and all ---- */
 
-static int ram_map(struct vm *vm, uint64_t bytes, char *err, size_t errlen)
+int qemu_ram_map(struct vm *vm, int fd, uint64_t bytes, uint64_t lowmem, char *err,
+		 size_t errlen)
 {
 	struct qemu_vm *q = QEMU(vm);
-	uint64_t low = bytes < QEMU_LOWMEM_MAX ? bytes : QEMU_LOWMEM_MAX;
+	uint64_t low = bytes < lowmem ? bytes : lowmem;
 	uint64_t high = bytes - low;
 	uint64_t span = high != 0 ? QEMU_HIGHMEM_BASE + high : low;
 	uint8_t *base;
 
-	q->ram_fd = memfd_create("ptshadow-guest-ram", MFD_CLOEXEC);
-	if (q->ram_fd < 0 || ftruncate(q->ram_fd, (off_t)bytes) < 0) {
-		snprintf(err, errlen, "guest RAM (%llu MiB memfd): %s",
-			 (unsigned long long)(bytes >> 20), strerror(errno));
-		return -1;
-	}
 	base = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (base == MAP_FAILED ||
-	    mmap(base, low, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, q->ram_fd, 0) ==
-		    MAP_FAILED ||
+	    mmap(base, low, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED ||
 	    (high != 0 && mmap(base + QEMU_HIGHMEM_BASE, high, PROT_READ | PROT_WRITE,
-			       MAP_SHARED | MAP_FIXED, q->ram_fd, (off_t)low) == MAP_FAILED)) {
+			       MAP_SHARED | MAP_FIXED, fd, (off_t)low) == MAP_FAILED)) {
 		snprintf(err, errlen, "mapping guest RAM: %s", strerror(errno));
 		if (base != MAP_FAILED)
 			munmap(base, span);
 		return -1;
 	}
+	q->ram_fd = fd;
 	q->ram_bytes = bytes;
 	q->lowmem = low;
 	vm->mem.base = base;
 	vm->mem.size = span;
 	vm->mem.hole_start = high != 0 ? low : span;
 	vm->mem.hole_end = high != 0 ? QEMU_HIGHMEM_BASE : span;
+	return 0;
+}
+
+/* Our own memfd for QEMU to map as guest RAM, mapped here too. */
+static int ram_create(struct vm *vm, uint64_t bytes, char *err, size_t errlen)
+{
+	int fd = memfd_create("ptshadow-guest-ram", MFD_CLOEXEC);
+
+	if (fd < 0 || ftruncate(fd, (off_t)bytes) < 0) {
+		snprintf(err, errlen, "guest RAM (%llu MiB memfd): %s",
+			 (unsigned long long)(bytes >> 20), strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (qemu_ram_map(vm, fd, bytes, QEMU_LOWMEM_MAX, err, errlen) != 0) {
+		close(fd);
+		return -1;
+	}
 	return 0;
 }
 
@@ -123,6 +137,7 @@ static bool plugin_accepted(struct vm *vm)
 			return true;
 		if (waitpid(q->pid, &st, WNOHANG) == q->pid) {
 			q->pid = 0;
+			q->running = false;
 			drain_stderr(q);
 			return false;
 		}
@@ -136,7 +151,7 @@ static bool plugin_accepted(struct vm *vm)
  * guest without TSC scaling: the guest's cycle counts are the host's.  Its
  * rate, measured over 20 ms against CLOCK_MONOTONIC, turns them into time.
  */
-static uint64_t host_tsc_khz(void)
+uint64_t qemu_host_tsc_khz(void)
 {
 	static uint64_t khz; /* once a process */
 	uint64_t t0, c0, t1, c1;
@@ -153,30 +168,36 @@ static uint64_t host_tsc_khz(void)
 	return khz;
 }
 
+int qemu_state_init(struct vm *vm, char *err, size_t errlen)
+{
+	struct qemu_vm *q = calloc(1, sizeof(*q));
+
+	if (q == NULL || (q->walk_cache = calloc(QEMU_WALK_CACHE, sizeof(*q->walk_cache))) == NULL) {
+		free(q);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	vm->be = q;
+	q->ram_fd = q->cons_fd = q->db_fd = q->err_fd = q->qmp_fd = -1;
+	vm->caps = VM_CAP_SNAPSHOT | VM_CAP_REGS;
+	vm->tsc_khz = qemu_host_tsc_khz();
+	return 0;
+}
+
 static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg,
 		       char *err, size_t errlen)
 {
-	struct qemu_vm *q = calloc(1, sizeof(*q));
+	struct qemu_vm *q;
 	char qemu[512], plugin[512];
 	int rc;
 
-	if (q == NULL) {
-		snprintf(err, errlen, "out of memory");
+	if (qemu_state_init(vm, err, errlen) != 0)
 		return EXIT_INTERNAL;
-	}
-	vm->be = q;
-	q->walk_cache = calloc(QEMU_WALK_CACHE, sizeof(*q->walk_cache));
-	if (q->walk_cache == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return EXIT_INTERNAL;
-	}
-	q->ram_fd = q->cons_fd = q->db_fd = q->err_fd = q->qmp_fd = -1;
-	vm->caps = VM_CAP_SNAPSHOT | VM_CAP_REGS;
+	q = QEMU(vm);
 	rc = qemu_find_binary(cfg->qemu_path, qemu, sizeof(qemu), err, errlen);
 	if (rc != 0)
 		return rc;
-	vm->tsc_khz = host_tsc_khz();
-	if (ram_map(vm, (uint64_t)cfg->mem_mib << 20, err, errlen) != 0)
+	if (ram_create(vm, (uint64_t)cfg->mem_mib << 20, err, errlen) != 0)
 		return EXIT_INTERNAL;
 	/* vm_create has checked the image; QEMU's own PVH loader loads it */
 	if (vm_dirty_alloc(vm, vm->mem.size, err, errlen) != 0)
@@ -213,14 +234,12 @@ static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_co
 	return 0;
 }
 
-static void qemu_destroy(struct vm *vm)
+void qemu_state_free(struct vm *vm)
 {
 	struct qemu_vm *q = QEMU(vm);
 
 	if (q == NULL)
 		return;
-	if (q->pid > 0)
-		qemu_reap(q, true);
 	qemu_close_fds(q);
 	if (q->ram_fd >= 0)
 		close(q->ram_fd);
@@ -233,6 +252,15 @@ static void qemu_destroy(struct vm *vm)
 	vm->mem.base = NULL;
 	free(q);
 	vm->be = NULL;
+}
+
+static void qemu_destroy(struct vm *vm)
+{
+	struct qemu_vm *q = QEMU(vm);
+
+	if (q != NULL && q->pid > 0)
+		qemu_reap(q, true);
+	qemu_state_free(vm);
 }
 
 /* ---- the run loop ---------------------------------------------------------- */
@@ -304,6 +332,9 @@ static enum vm_event qemu_gone(struct vm *vm)
 	char *nl;
 
 	drain_console(vm);
+	q->running = false;
+	if (q->host != NULL)
+		return q->host->gone(vm);
 	drain_stderr(q);
 	st = qemu_reap(q, false);
 	nl = strchr(q->qemu_err, '\n');
@@ -403,10 +434,19 @@ static int ms_left(uint64_t deadline)
 	return ms < QUIET_MS ? ms : QUIET_MS;
 }
 
+/* "info registers": QMP on our own QEMU, else the manager's way */
+static char *registers(struct vm *vm, char *err, size_t errlen)
+{
+	struct qemu_vm *q = QEMU(vm);
+
+	return q->host != NULL ? q->host->registers(vm, err, errlen)
+			       : qmp_registers(q, err, errlen);
+}
+
 /* hlt with interrupts off: nothing here will ever wake the vCPU */
 static bool halted_for_good(struct vm *vm)
 {
-	char err[256], *regs = qmp_registers(QEMU(vm), err, sizeof(err));
+	char err[256], *regs = registers(vm, err, sizeof(err));
 	uint64_t hlt, efl;
 	bool dead;
 
@@ -419,14 +459,14 @@ static bool halted_for_good(struct vm *vm)
 }
 
 /* The same lines as the KVM backend prints, from QEMU's "info registers". */
-static void qemu_dump_regs(struct vm *vm, FILE *f)
+void qemu_dump_regs(struct vm *vm, FILE *f)
 {
 	static const char *const names[] = { "RIP", "RSP", "RFL", "RAX", "RBX", "RCX", "RDX",
 					     "RSI", "RDI", "RBP", "R8",  "R9",  "R10", "R11",
 					     "R12", "R13", "R14", "R15", "CR0", "CR2", "CR3",
 					     "CR4", "EFER" };
 	uint64_t r[sizeof(names) / sizeof(names[0])];
-	char err[256], *regs = qmp_registers(QEMU(vm), err, sizeof(err));
+	char err[256], *regs = registers(vm, err, sizeof(err));
 
 	if (regs == NULL) {
 		fprintf(f, "  (registers unavailable: %s)\n", err);
@@ -456,7 +496,7 @@ enum vm_event qemu_run(struct vm *vm)
 	struct qemu_vm *q = QEMU(vm);
 	uint64_t deadline = vm->timeout_s ? now_ns() + (uint64_t)vm->timeout_s * 1000000000ull : 0;
 
-	if (q->pid <= 0) {
+	if (!q->running) {
 		snprintf(vm->error, sizeof(vm->error), "QEMU is not running");
 		return VM_EV_KVM_ERROR;
 	}
@@ -516,13 +556,13 @@ enum vm_event qemu_run(struct vm *vm)
 	}
 }
 
-static uint64_t qemu_cr3(struct vm *vm)
+uint64_t qemu_cr3(struct vm *vm)
 {
 	return QEMU(vm)->cr3;
 }
 
 /* QEMU's own CR3 (QMP), while the guest waits in a call */
-static int qemu_cr3_actual(struct vm *vm, uint64_t *cr3)
+int qemu_cr3_actual(struct vm *vm, uint64_t *cr3)
 {
 	char err[256], *regs;
 	int rc;
@@ -531,7 +571,7 @@ static int qemu_cr3_actual(struct vm *vm, uint64_t *cr3)
 		snprintf(vm->error, sizeof(vm->error), "CR3 check: the guest is not stopped in a call");
 		return -1;
 	}
-	regs = qmp_registers(QEMU(vm), err, sizeof(err));
+	regs = registers(vm, err, sizeof(err));
 	if (regs == NULL) {
 		snprintf(vm->error, sizeof(vm->error), "CR3 check: %s", err);
 		return -1;
@@ -543,11 +583,11 @@ static int qemu_cr3_actual(struct vm *vm, uint64_t *cr3)
 	return rc;
 }
 
-static bool qemu_available(const char *qemu_path, char *why, size_t len)
+static bool qemu_available(const struct vm_config *cfg, char *why, size_t len)
 {
 	char path[512];
 
-	return qemu_find_binary(qemu_path, path, sizeof(path), why, len) == 0;
+	return qemu_find_binary(cfg != NULL ? cfg->qemu_path : NULL, path, sizeof(path), why, len) == 0;
 }
 
 const struct vm_backend vm_backend_qemu = {

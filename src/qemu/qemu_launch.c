@@ -211,6 +211,7 @@ int qemu_launch(struct vm *vm, const char *qemu, const char *guest_path,
 		      q->dirty != NULL ? tcg_dirty_fd(q->dirty) : -1, qmp[1], errp[1]);
 	free(a);
 	setpgid(q->pid, q->pid); /* whichever of us runs first */
+	q->running = true;
 	close(cons[1]);
 	close(db[1]);
 	close(qmp[1]);
@@ -239,6 +240,7 @@ int qemu_reap(struct qemu_vm *q, bool kill_now)
 		pid_t r = waitpid(q->pid, &status, WNOHANG);
 		if (r == q->pid || (r < 0 && errno != EINTR)) {
 			q->pid = 0;
+			q->running = false;
 			return status;
 		}
 		if (i == 2000)
@@ -248,5 +250,6 @@ int qemu_reap(struct qemu_vm *q, bool kill_now)
 	kill(q->pid, SIGKILL);
 	waitpid(q->pid, &status, 0);
 	q->pid = 0;
+	q->running = false;
 	return status;
 }

@@ -15,6 +15,20 @@
 
 struct tcg_dirty;
 
+/*
+ * Who started QEMU.  NULL: ptshadow did (qemu_launch.c, its child); else a
+ * manager that owns the process (src/libvirt/), which reads the registers
+ * and says how QEMU ended in its own way.  Everything else (RAM, doorbell,
+ * console, resets) is the same.
+ */
+struct qemu_host {
+	const char *name;
+	/* "info registers" as HMP prints it (malloc'd), or NULL with err */
+	char *(*registers)(struct vm *vm, char *err, size_t errlen);
+	/* the doorbell or console closed: how QEMU ended, as an event */
+	enum vm_event (*gone)(struct vm *vm);
+};
+
 #define QEMU_WALK_CACHE 1024u /* walked tables remembered (power of two) */
 struct walk_page {
 	uint64_t pfn; /* + 1; 0: empty slot */
@@ -24,6 +38,9 @@ struct walk_page {
 };
 
 struct qemu_vm {
+	const struct qemu_host *host; /* NULL: QEMU is our child */
+	void *host_priv;              /* the manager's own state */
+	bool running;       /* QEMU runs (our child until reaped, or the manager's) */
 	pid_t pid;          /* QEMU, until reaped */
 	int ram_fd;         /* the memfd QEMU maps as guest RAM */
 	int cons_fd, db_fd; /* our ends of COM1 and COM2 */
@@ -72,7 +89,17 @@ int qemu_launch(struct vm *vm, const char *qemu, const char *guest_path,
 int qemu_reap(struct qemu_vm *q, bool kill_now);
 
 /* qemu.c */
+/* guest RAM: [0, bytes) of fd mapped as guest-physical space, the first
+ * lowmem bytes at 0 and the rest at 4 GiB (pc machine), hole unmapped */
+int qemu_ram_map(struct vm *vm, int fd, uint64_t bytes, uint64_t lowmem, char *err,
+		 size_t errlen);
+int qemu_state_init(struct vm *vm, char *err, size_t errlen); /* vm->be, fds closed */
+void qemu_state_free(struct vm *vm); /* fds, RAM mapping, vm->be; not the process */
+uint64_t qemu_host_tsc_khz(void);
 enum vm_event qemu_run(struct vm *vm);
+uint64_t qemu_cr3(struct vm *vm);
+int qemu_cr3_actual(struct vm *vm, uint64_t *cr3);
+void qemu_dump_regs(struct vm *vm, FILE *f);
 /* answer the call the guest waits in: PTS_DB_CONTINUE, or PTS_DB_PARK */
 void qemu_release(struct vm *vm, uint32_t command);
 struct pts_doorbell *qemu_doorbell(struct vm *vm); /* NULL before the hello */

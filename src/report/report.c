@@ -446,8 +446,8 @@ static int load_guest(const json_t *g, struct session_config *cfg, unsigned give
 	if (image != NULL && (image[0] == '\0' || strlen(image) >= PATH_MAX))
 		return report_fail(err, errlen, path, "guest.image: want a path");
 	if (backend != NULL && vm_backend_parse(backend, &k) != 0)
-		return report_fail(err, errlen, path, "guest.backend: '%.32s': want kvm, qemu or auto",
-				   backend);
+		return report_fail(err, errlen, path,
+				   "guest.backend: '%.32s': want kvm, qemu, libvirt or auto", backend);
 	if (accel != NULL && accel[0] != '\0' && strcmp(accel, "tcg") != 0 && strcmp(accel, "kvm") != 0)
 		return report_fail(err, errlen, path, "guest.qemu_accel: '%.32s': want tcg or kvm",
 				   accel);

@@ -115,12 +115,14 @@ int session_reset(struct session *s)
 	return 0;
 }
 
-int session_boot(struct session *s, const struct session_config *cfg)
+void session_vm_config(const struct session_config *cfg, struct vm_config *vc)
 {
-	struct vm_config vc = {
+	*vc = (struct vm_config){
 		.backend = cfg->backend,
 		.qemu_path = cfg->qemu_path,
 		.qemu_kvm = cfg->qemu_kvm,
+		.libvirt_uri = cfg->libvirt_uri,
+		.libvirt_xml = cfg->libvirt_xml,
 		.mem_mib = cfg->mem_mib,
 		.timeout_s = cfg->timeout_s,
 		.console = cfg->console,
@@ -128,6 +130,11 @@ int session_boot(struct session *s, const struct session_config *cfg)
 		.dirty_mode = cfg->dirty_mode,
 		.dirty_ring_bytes = cfg->dirty_ring_bytes,
 	};
+}
+
+int session_boot(struct session *s, const struct session_config *cfg)
+{
+	struct vm_config vc;
 	char cmdline[VM_CMDLINE_MAX];
 	int rc, n;
 
@@ -146,6 +153,7 @@ int session_boot(struct session *s, const struct session_config *cfg)
 			 sizeof(cmdline) - 1 - ((size_t)n - extra));
 		return EXIT_USAGE;
 	}
+	session_vm_config(cfg, &vc);
 	vc.cmdline = cmdline;
 	rc = vm_create(&s->vm, cfg->guest, &vc, s->err, sizeof(s->err));
 	if (rc != 0)
@@ -158,7 +166,7 @@ int session_boot(struct session *s, const struct session_config *cfg)
 	for (;;) {
 		enum vm_event ev = vm_run(&s->vm);
 		if (ev == VM_EV_OP_DONE)
-			continue; /* built-in smoke scenario signalling its ops */
+			continue; /* an op-done before the ring is ours: nothing to collect */
 		if (ev == VM_EV_REGISTER) {
 			if (!cfg->ring)
 				continue;

@@ -17,6 +17,8 @@ struct session_config {
 	enum vm_backend_kind backend; /* --backend (AUTO: KVM if /dev/kvm opens, else QEMU) */
 	const char *qemu_path;        /* --qemu */
 	bool qemu_kvm;                /* --qemu-accel kvm */
+	const char *libvirt_uri;      /* --connect */
+	const char *libvirt_xml;      /* --domain-xml */
 	unsigned mem_mib;
 	unsigned timeout_s;
 	uint64_t arena_pages;
@@ -45,6 +47,9 @@ enum session_status {
 	SESSION_ERROR,      /* backend (KVM, QEMU) or host failure */
 	SESSION_INTERRUPTED, /* SIGINT/SIGTERM arrived while the guest ran */
 };
+
+/* the VM part of cfg (console, command line and dirty ring aside) */
+void session_vm_config(const struct session_config *cfg, struct vm_config *vc);
 
 struct session {
 	struct session_config cfg;

@@ -19,7 +19,14 @@ static const char *const backend_names[] = {
 	[VM_BACKEND_AUTO] = "auto",
 	[VM_BACKEND_KVM] = "kvm",
 	[VM_BACKEND_QEMU] = "qemu",
+	[VM_BACKEND_LIBVIRT] = "libvirt",
 };
+
+static const struct vm_backend *backend_of(enum vm_backend_kind k)
+{
+	return k == VM_BACKEND_KVM ? &vm_backend_kvm
+	       : k == VM_BACKEND_LIBVIRT ? &vm_backend_libvirt : &vm_backend_qemu;
+}
 
 const char *vm_backend_name(enum vm_backend_kind k)
 {
@@ -50,11 +57,10 @@ enum vm_backend_kind vm_backend_resolve(enum vm_backend_kind k)
 	return VM_BACKEND_KVM;
 }
 
-bool vm_backend_available(enum vm_backend_kind k, const char *qemu_path, char *why, size_t len)
+bool vm_backend_available(enum vm_backend_kind k, const struct vm_config *cfg, char *why,
+			  size_t len)
 {
-	const struct vm_backend *b = k == VM_BACKEND_KVM ? &vm_backend_kvm : &vm_backend_qemu;
-
-	return b->available(qemu_path, why, len);
+	return backend_of(k)->available(cfg, why, len);
 }
 
 int vm_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg, char *err,
@@ -71,7 +77,7 @@ int vm_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg
 		return EXIT_USAGE; /* before any VM or process exists */
 	vm->kind = kind;
 	vm->accel_kvm = kind == VM_BACKEND_QEMU && cfg->qemu_kvm;
-	vm->backend = kind == VM_BACKEND_KVM ? &vm_backend_kvm : &vm_backend_qemu;
+	vm->backend = backend_of(kind);
 	vm->timeout_s = cfg->timeout_s;
 	vm->cons.out = cfg->console;
 	vm->cons.prefix = cfg->console_prefix;
@@ -130,7 +136,7 @@ void vm_dump_regs(struct vm *vm, FILE *f)
 const char *vm_describe(const struct vm *vm, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s%s, dirty log %s", vm_backend_name(vm->kind),
-		 vm->kind != VM_BACKEND_QEMU ? "" : vm->accel_kvm ? " (-accel kvm)" : " (tcg)",
+		 vm->kind == VM_BACKEND_KVM ? "" : vm->accel_kvm ? " (-accel kvm)" : " (tcg)",
 		 vm_dirty_mode_name(vm->dirty_mode));
 	return buf;
 }

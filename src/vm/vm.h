@@ -85,13 +85,16 @@ enum vm_backend_kind {
 	VM_BACKEND_AUTO = 0, /* KVM when /dev/kvm opens, else QEMU */
 	VM_BACKEND_KVM,      /* ptshadow's own vCPU loop on /dev/kvm */
 	VM_BACKEND_QEMU,     /* qemu-system-x86_64 with RAM shared with us */
+	VM_BACKEND_LIBVIRT,  /* the same QEMU, as a transient libvirt domain */
 };
 const char *vm_backend_name(enum vm_backend_kind k);
 int vm_backend_parse(const char *s, enum vm_backend_kind *out);
 /* KVM when /dev/kvm opens read-write, else QEMU */
 enum vm_backend_kind vm_backend_resolve(enum vm_backend_kind k);
-/* can this machine run k (qemu_path: --qemu, or NULL)?  If not, why */
-bool vm_backend_available(enum vm_backend_kind k, const char *qemu_path, char *why, size_t len);
+/* can this machine run k (with cfg's --qemu, --connect)?  If not, why */
+struct vm_config;
+bool vm_backend_available(enum vm_backend_kind k, const struct vm_config *cfg, char *why,
+			  size_t len);
 
 /* How the VM learns which pages the guest wrote. */
 enum vm_dirty_mode {
@@ -128,7 +131,7 @@ struct vm_config;
 /* The backend's table (Solo5 hvt's core/hvt_kvm split). */
 struct vm_backend {
 	const char *name;
-	bool (*available)(const char *qemu_path, char *why, size_t len);
+	bool (*available)(const struct vm_config *cfg, char *why, size_t len);
 	int (*create)(struct vm *vm, const char *guest_path, const struct vm_config *cfg,
 		      char *err, size_t errlen);
 	enum vm_event (*run)(struct vm *vm);
@@ -152,6 +155,10 @@ struct vm_backend {
 };
 extern const struct vm_backend vm_backend_kvm;
 extern const struct vm_backend vm_backend_qemu;
+extern const struct vm_backend vm_backend_libvirt;
+/* --domain-xml FILE (NULL: the built-in template) can be read and names no
+ * placeholder the libvirt backend does not fill in; else err names it */
+int libvirt_template_check(const char *path, char *err, size_t errlen);
 
 struct vm {
 	const struct vm_backend *backend;
@@ -189,6 +196,8 @@ struct vm_config {
 	enum vm_backend_kind backend;
 	const char *qemu_path;   /* QEMU: the binary (NULL: qemu-system-x86_64 on PATH) */
 	bool qemu_kvm;           /* QEMU: -accel kvm instead of TCG */
+	const char *libvirt_uri; /* libvirt: --connect (NULL: qemu:///system) */
+	const char *libvirt_xml; /* libvirt: --domain-xml template (NULL: the built-in one) */
 	unsigned mem_mib;
 	unsigned timeout_s;
 	const char *cmdline;

@@ -383,6 +383,7 @@ static const struct bad_input bad_inputs[] = {
 	{ { "replay", "-o", "x", "@repro.ops" }, "unknown option '-o'", NULL },
 	{ { "minimize", "--trace", "@repro.ops" }, "unknown option '--trace'", NULL },
 	{ { "invariants", "--frob" }, "unknown option '--frob'", NULL },
+	{ { "ops", "--frob" }, "unknown option '--frob'", NULL },
 	{ { "replay", "@nosuch.ops" }, "@nosuch.ops: No such file", NULL },
 	{ { "replay" }, "no reproducer given", NULL },
 };

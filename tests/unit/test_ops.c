@@ -11,7 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "model.h"
 #include "ops.h"
+#include "violation.h"
 
 Suite *suite_ops(void);
 
@@ -568,6 +570,49 @@ START_TEST(test_op_table)
 }
 END_TEST
 
+/* For every op kind, the name the monitor's reports give it is the name the
+ * parser takes and the printer writes: an op of that kind formats to a line
+ * that starts with it and parses back to the same kind.  Results likewise. */
+START_TEST(test_report_names_are_language_names)
+{
+	char text[OPS_TEXT_MAX], msg[256], name[32], buf[32];
+	struct script_op sop, back;
+	uint64_t value;
+	uint32_t parsed;
+
+	for (uint32_t k = PTS_OP_NONE + 1; k < PTS_OP_COUNT; k++) {
+		const char *reported = monitor_op_kind_name(k);
+
+		memset(&sop, 0, sizeof(sop));
+		sop.op = (struct pts_op){ .kind = k, .va = 0x1000, .end = 0x2000, .page = 1,
+					  .page2 = 2, .prot = PTS_PROT_READ, .value = 1 };
+		strcpy(sop.pmap_name, "a");
+		ck_assert_int_gt(script_op_format(&sop, text, sizeof(text)), 0);
+		ck_assert_int_eq(sscanf(text, "%31s", name), 1);
+		ck_assert_msg(strcmp(name, reported) == 0, "kind %u: reported as %s, written as %s",
+			      (unsigned)k, reported, text);
+		ck_assert_msg(script_op_parse(text, NULL, &back, msg, sizeof(msg)) == 1,
+			      "kind %u: %s does not parse: %s", (unsigned)k, text, msg);
+		ck_assert_uint_eq(back.op.kind, k);
+		ck_assert_ptr_eq(op_syntax_by_name(reported), op_syntax_by_kind(k));
+		ck_assert_str_eq(op_syntax_by_kind(k)->args, pts_op_args(k));
+		ck_assert_uint_eq(op_syntax_by_kind(k)->results, pts_op_results(k));
+	}
+	ck_assert_str_eq(monitor_op_kind_name(PTS_OP_NONE), "register");
+	ck_assert_ptr_null(op_syntax_by_name("register"));
+	ck_assert_str_eq(monitor_op_kind_name(PTS_OP_COUNT), "bad-op");
+	for (uint32_t r = 0; r < PTS_RES_COUNT; r++) {
+		result_format(r, 7, buf, sizeof(buf));
+		ck_assert_int_eq(strncmp(buf, result_name(r), strlen(result_name(r))), 0);
+		ck_assert_str_eq(buf + strlen(result_name(r)), r == PTS_RES_PAGE ? "7" : "");
+		ck_assert_int_eq(result_parse(buf, &parsed, &value), 0);
+		ck_assert_uint_eq(parsed, r);
+		ck_assert_uint_eq(value, r == PTS_RES_PAGE ? 7 : 0);
+	}
+	ck_assert_str_eq(result_name(PTS_RES_COUNT), "bad-result");
+}
+END_TEST
+
 static const char round_trip_text[] =
 	"create a\ncreate b2_x\nenter a 0x400000 pg3 rw wired canfail => ok\n"
 	"enter b2_x 0x7ffffffff000 pg1023 rx canfail => enomem\n"
@@ -659,6 +704,7 @@ Suite *suite_ops(void)
 	tcase_add_test(text, test_format_canonical);
 	tcase_add_test(text, test_results);
 	tcase_add_test(text, test_op_table);
+	tcase_add_test(text, test_report_names_are_language_names);
 	tcase_add_test(text, test_round_trip);
 	suite_add_tcase(s, grammar);
 	suite_add_tcase(s, slots);

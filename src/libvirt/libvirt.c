@@ -1,0 +1,669 @@
+/* src/libvirt/libvirt.c - the libvirt backend: the QEMU backend's guest (RAM
+ * shared with us, the doorbell on COM2, the console on COM1, resets by
+ * parking), but QEMU is started, owned and cleaned up by libvirt as a
+ * transient domain defined from configs/libvirt/domain.xml.
+ *
+ * What differs from src/qemu/qemu_launch.c, and why:
+ *  - RAM: libvirt backs it with a memfd of its QEMU's (memoryBacking memfd,
+ *    shared); we open that memfd through /proc/<qemu>/fd and map it as the
+ *    QEMU backend maps its own.  So ptshadow runs on the domain's host.
+ *  - COM1 and COM2 connect to two unix sockets we listen on (QEMU runs as
+ *    another user, so they are world-connectable until both are accepted,
+ *    then unlinked: nothing is left on disk).
+ *  - Registers: HMP "info registers" through libvirt-qemu (libvirt marks the
+ *    domain "custom-monitor" once it is used: a finding, a quiet guest that
+ *    may have halted, or the periodic CR3 check).
+ *  - Ending: the domain is started with VIR_DOMAIN_START_AUTODESTROY, so
+ *    libvirt destroys it when our connection closes, a kill -9 included;
+ *    SIGINT and SIGTERM reach vm_destroy, which destroys it at once.
+ *  - No dirty-log plugin (a plugin is custom QEMU arguments, which libvirt
+ *    marks tainted and which cannot get our fd): checks are full.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libvirt/libvirt-qemu.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "clock.h"
+#include "qemu_vm.h"
+
+#define LV_URI_DEFAULT "qemu:///system"
+#define LV_TEMPLATE_MAX (64u * 1024)
+#define LV_ACCEPT_S 30 /* QEMU connects to our sockets while the domain starts */
+#define LV_GONE_S 3    /* libvirt logs why the domain ended within this */
+/* pc machine without max-ram-below-4g: with 3.5 GiB or more, 3 GiB stays low */
+#define LV_LOWMEM_SPLIT (0xe0000000ull)
+
+/* configs/libvirt/domain.xml, built in (domain_xml.c) */
+extern const char lv_domain_xml[];
+
+struct lv_vm {
+	virConnectPtr conn;
+	virDomainPtr dom;
+	char name[64];
+	char uri[256];
+	char sockdir[PATH_MAX];
+	char sock[2][PATH_MAX]; /* console, doorbell */
+	int listen_fd[2];
+	char log_path[PATH_MAX];
+	bool keep_log; /* the domain ended oddly: its log is evidence */
+};
+
+static struct lv_vm *LV(struct vm *vm)
+{
+	return (struct lv_vm *)QEMU(vm)->host_priv;
+}
+
+static void quiet(void *opaque, virErrorPtr e)
+{
+	(void)opaque;
+	(void)e; /* errors are reported through virGetLastErrorMessage */
+}
+
+/* libvirt's last error on one line (its XML errors span three) */
+static const char *lv_error(void)
+{
+	static char line[512];
+	const char *m = virGetLastErrorMessage();
+	size_t n = 0;
+
+	for (; m != NULL && *m != '\0' && n + 1 < sizeof(line); m++)
+		if (*m != '\n' || (n > 0 && line[n - 1] != ' '))
+			line[n++] = *m == '\n' ? ' ' : *m;
+	line[n] = '\0';
+	return n > 0 ? line : "unknown libvirt error";
+}
+
+static void lv_init(void)
+{
+	static bool done;
+
+	if (done)
+		return;
+	virInitialize();
+	virSetErrorFunc(NULL, quiet);
+	done = true;
+}
+
+static const char *uri_of(const struct vm_config *cfg)
+{
+	return cfg != NULL && cfg->libvirt_uri != NULL ? cfg->libvirt_uri : LV_URI_DEFAULT;
+}
+
+static bool lv_available(const struct vm_config *cfg, char *why, size_t len)
+{
+	char path[512];
+	virConnectPtr c;
+
+	if (qemu_find_binary(cfg != NULL ? cfg->qemu_path : NULL, path, sizeof(path), why, len) != 0)
+		return false;
+	lv_init();
+	c = virConnectOpen(uri_of(cfg));
+	if (c == NULL) {
+		snprintf(why, len, "libvirt at %s: %s (is libvirtd running?)", uri_of(cfg), lv_error());
+		return false;
+	}
+	virConnectClose(c);
+	return true;
+}
+
+/* ---- the domain XML: the template with its placeholders filled in -------- */
+
+struct strbuf {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_add(struct strbuf *b, const char *p, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = (b->len + n + 1) * 2;
+		char *s = realloc(b->s, cap);
+		if (s == NULL) {
+			b->oom = true;
+			return;
+		}
+		b->s = s;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, p, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static void sb_add_escaped(struct strbuf *b, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		const char *e = *v == '&' ? "&amp;" : *v == '<' ? "&lt;" : *v == '>' ? "&gt;"
+			      : *v == '\'' ? "&apos;" : *v == '"' ? "&quot;" : NULL;
+		if (e != NULL)
+			sb_add(b, e, strlen(e));
+		else
+			sb_add(b, v, 1);
+	}
+}
+
+struct placeholder {
+	const char *name;
+	const char *value;
+};
+
+/* Fill in every @NAME@ of tmpl; an unknown one is an error naming it. */
+static char *expand(const char *what, const char *tmpl, const struct placeholder *ph, size_t nph,
+		    char *err, size_t errlen)
+{
+	struct strbuf b = { 0 };
+	unsigned line = 1;
+
+	for (const char *p = tmpl; *p != '\0';) {
+		const char *end;
+		size_t i, n;
+
+		if (*p != '@') {
+			line += *p == '\n';
+			sb_add(&b, p++, 1);
+			continue;
+		}
+		for (end = p + 1; isupper((unsigned char)*end) || *end == '_'; end++)
+			;
+		n = (size_t)(end - p - 1);
+		if (*end != '@' || n == 0) {
+			sb_add(&b, p++, 1); /* a lone @ is text */
+			continue;
+		}
+		for (i = 0; i < nph; i++)
+			if (strlen(ph[i].name) == n && strncmp(ph[i].name, p + 1, n) == 0)
+				break;
+		if (i == nph) {
+			snprintf(err, errlen, "%s:%u: unknown placeholder @%.*s@", what, line,
+				 (int)(n < 40 ? n : 40), p + 1);
+			free(b.s);
+			return NULL;
+		}
+		sb_add_escaped(&b, ph[i].value);
+		p = end + 1;
+	}
+	if (b.oom || b.s == NULL) {
+		snprintf(err, errlen, "%s: out of memory", what);
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}
+
+/* the template: --domain-xml FILE, else the built-in copy of configs/libvirt/domain.xml */
+static char *template_read(const char *path, char *err, size_t errlen)
+{
+	char *buf;
+	ssize_t n;
+	size_t len = 0;
+	int fd;
+
+	if (path == NULL)
+		return strdup(lv_domain_xml);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "--domain-xml %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = malloc(LV_TEMPLATE_MAX + 1);
+	while (buf != NULL && len < LV_TEMPLATE_MAX &&
+	       (n = read(fd, buf + len, LV_TEMPLATE_MAX - len)) > 0)
+		len += (size_t)n;
+	if (buf != NULL && len == LV_TEMPLATE_MAX && read(fd, &(char){ 0 }, 1) > 0) {
+		snprintf(err, errlen, "--domain-xml %s: larger than %u bytes", path, LV_TEMPLATE_MAX);
+		free(buf);
+		buf = NULL;
+	} else if (buf != NULL) {
+		buf[len] = '\0';
+		if (strlen(buf) != len) {
+			snprintf(err, errlen, "--domain-xml %s: holds a NUL byte", path);
+			free(buf);
+			buf = NULL;
+		}
+	} else {
+		snprintf(err, errlen, "out of memory");
+	}
+	close(fd);
+	return buf;
+}
+
+/* Check a --domain-xml template before anything starts: readable, and every
+ * placeholder one ptshadow knows (the values do not matter here). */
+int libvirt_template_check(const char *path, char *err, size_t errlen)
+{
+	static const struct placeholder ph[] = {
+		{ "NAME", "" }, { "MEMORY_MIB", "" }, { "EMULATOR", "" }, { "KERNEL", "" },
+		{ "CMDLINE", "" }, { "CONSOLE_SOCKET", "" }, { "DOORBELL_SOCKET", "" },
+	};
+	char *t = template_read(path, err, errlen), *x;
+
+	if (t == NULL)
+		return -1;
+	x = expand(path != NULL ? path : "configs/libvirt/domain.xml", t, ph,
+		   sizeof(ph) / sizeof(ph[0]), err, errlen);
+	free(t);
+	free(x);
+	return x != NULL ? 0 : -1;
+}
+
+/* ---- the sockets QEMU connects to ----------------------------------------- */
+
+static void sockets_remove(struct lv_vm *l)
+{
+	for (int i = 0; i < 2; i++) {
+		if (l->listen_fd[i] >= 0)
+			close(l->listen_fd[i]);
+		l->listen_fd[i] = -1;
+		if (l->sock[i][0] != '\0')
+			unlink(l->sock[i]);
+		l->sock[i][0] = '\0';
+	}
+	if (l->sockdir[0] != '\0')
+		rmdir(l->sockdir);
+	l->sockdir[0] = '\0';
+}
+
+static int sockets_create(struct lv_vm *l, char *err, size_t errlen)
+{
+	static const char *const names[2] = { "console", "doorbell" };
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(l->sockdir, sizeof(l->sockdir), "%s/ptshadow-XXXXXX",
+		 tmp != NULL && *tmp == '/' ? tmp : "/tmp");
+	if (mkdtemp(l->sockdir) == NULL) {
+		snprintf(err, errlen, "socket directory %s: %s", l->sockdir, strerror(errno));
+		l->sockdir[0] = '\0';
+		return -1;
+	}
+	chmod(l->sockdir, 0711); /* QEMU runs as another user: it must reach the sockets */
+	for (int i = 0; i < 2; i++) {
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
+		int fd;
+
+		if ((size_t)snprintf(a.sun_path, sizeof(a.sun_path), "%s/%s", l->sockdir,
+				     names[i]) >= sizeof(a.sun_path)) {
+			snprintf(err, errlen, "socket path %s/%s: too long (set TMPDIR shorter)",
+				 l->sockdir, names[i]);
+			return -1;
+		}
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+		    chmod(a.sun_path, 0666) != 0 || listen(fd, 1) != 0) {
+			snprintf(err, errlen, "socket %s: %s", a.sun_path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		snprintf(l->sock[i], sizeof(l->sock[i]), "%s", a.sun_path);
+		l->listen_fd[i] = fd;
+	}
+	return 0;
+}
+
+/* QEMU has connected both sockets (or we give up); then nothing is on disk. */
+static int sockets_accept(struct vm *vm, char *err, size_t errlen)
+{
+	struct qemu_vm *q = QEMU(vm);
+	struct lv_vm *l = LV(vm);
+	int *into[2] = { &q->cons_fd, &q->db_fd };
+	uint64_t deadline = now_ns() + LV_ACCEPT_S * 1000000000ull;
+
+	while (*into[0] < 0 || *into[1] < 0) {
+		struct pollfd p[2] = { { *into[0] < 0 ? l->listen_fd[0] : -1, POLLIN, 0 },
+				       { *into[1] < 0 ? l->listen_fd[1] : -1, POLLIN, 0 } };
+		uint64_t now = now_ns();
+
+		if (vm_interrupted) {
+			snprintf(err, errlen, "interrupted");
+			return -1;
+		}
+		if (now >= deadline) {
+			snprintf(err, errlen, "domain %s: QEMU did not connect to %s within %d s",
+				 l->name, *into[0] < 0 ? l->sock[0] : l->sock[1], LV_ACCEPT_S);
+			return -1;
+		}
+		if (poll(p, 2, 100) <= 0)
+			continue;
+		for (int i = 0; i < 2; i++)
+			if (p[i].revents & POLLIN) {
+				int fd = accept4(l->listen_fd[i], NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+				if (fd >= 0)
+					*into[i] = fd;
+			}
+	}
+	sockets_remove(l);
+	return 0;
+}
+
+/* ---- the domain's RAM: its QEMU's memfd ------------------------------------ */
+
+/* the pid of the QEMU whose command line names the domain (-name guest=NAME,...) */
+static pid_t qemu_pid_of(const char *name)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	char want[96];
+	size_t wlen;
+	pid_t found = 0;
+
+	if (d == NULL)
+		return 0;
+	wlen = (size_t)snprintf(want, sizeof(want), "guest=%s,", name);
+	while (found == 0 && (e = readdir(d)) != NULL) {
+		char path[64], buf[4096];
+		ssize_t n;
+		int fd;
+
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		for (ssize_t i = 0; n > 0 && i + (ssize_t)wlen <= n; i++)
+			if ((i == 0 || buf[i - 1] == '\0') && memcmp(buf + i, want, wlen) == 0) {
+				found = (pid_t)atoi(e->d_name);
+				break;
+			}
+	}
+	closedir(d);
+	return found;
+}
+
+/* an fd of ours on the memfd of pid that is bytes long (-1: none) */
+static int memfd_of(pid_t pid, uint64_t bytes)
+{
+	char dir[64];
+	struct dirent *e;
+	DIR *d;
+	int found = -1;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	d = opendir(dir);
+	if (d == NULL)
+		return -1;
+	while (found < 0 && (e = readdir(d)) != NULL) {
+		char path[128], link[128];
+		struct stat st;
+		ssize_t n;
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		if (strncmp(link, "/memfd:", 7) != 0)
+			continue;
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && (uint64_t)st.st_size == bytes)
+			found = fd;
+		else
+			close(fd);
+	}
+	closedir(d);
+	return found;
+}
+
+static int ram_attach(struct vm *vm, uint64_t bytes, char *err, size_t errlen)
+{
+	struct lv_vm *l = LV(vm);
+	pid_t pid = qemu_pid_of(l->name);
+	int fd;
+
+	if (pid == 0) {
+		snprintf(err, errlen,
+			 "domain %s: its QEMU is not a process on this machine (ptshadow maps the "
+			 "domain's RAM, so it runs beside it: see docs/scaling.md)", l->name);
+		return -1;
+	}
+	fd = memfd_of(pid, bytes);
+	if (fd < 0) {
+		snprintf(err, errlen,
+			 "domain %s: no %llu MiB memfd in QEMU %d (the template must keep "
+			 "<memoryBacking> memfd + shared)", l->name,
+			 (unsigned long long)(bytes >> 20), (int)pid);
+		return -1;
+	}
+	if (qemu_ram_map(vm, fd, bytes, bytes >= LV_LOWMEM_SPLIT ? QEMU_LOWMEM_MAX : bytes, err,
+			 errlen) != 0) {
+		close(fd);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- how the domain ended -------------------------------------------------- */
+
+static void log_path_set(struct lv_vm *l)
+{
+	const char *home = getenv("HOME");
+
+	if (strstr(l->uri, "/session") != NULL && home != NULL)
+		snprintf(l->log_path, sizeof(l->log_path), "%s/.cache/libvirt/qemu/log/%s.log", home,
+			 l->name);
+	else
+		snprintf(l->log_path, sizeof(l->log_path), "/var/log/libvirt/qemu/%s.log", l->name);
+}
+
+/* libvirt's last "shutting down, reason=WHY" for the domain, into why */
+static bool log_reason(const struct lv_vm *l, char *why, size_t len)
+{
+	char buf[8192];
+	const char *key = "shutting down, reason=", *at = NULL;
+	ssize_t n;
+	off_t size;
+	int fd = open(l->log_path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	size = lseek(fd, 0, SEEK_END);
+	n = pread(fd, buf, sizeof(buf) - 1, size > (off_t)sizeof(buf) - 1
+						? size - (off_t)sizeof(buf) + 1 : 0);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	for (const char *p = buf; (p = strstr(p, key)) != NULL; p++)
+		at = p + strlen(key);
+	if (at == NULL)
+		return false;
+	snprintf(why, len, "%.*s", (int)strcspn(at, "\r\n"), at);
+	return true;
+}
+
+static enum vm_event lv_gone(struct vm *vm)
+{
+	struct lv_vm *l = LV(vm);
+	uint64_t deadline = now_ns() + LV_GONE_S * 1000000000ull;
+	struct timespec ms20 = { 0, 20000000 };
+	char why[64] = "";
+
+	while (!log_reason(l, why, sizeof(why)) && now_ns() < deadline)
+		nanosleep(&ms20, NULL);
+	if (strcmp(why, "shutdown") == 0) { /* QEMU ended itself: on_reboot destroy */
+		snprintf(vm->error, sizeof(vm->error), "guest shut down (triple fault)");
+		return VM_EV_SHUTDOWN;
+	}
+	l->keep_log = true;
+	snprintf(vm->error, sizeof(vm->error), "domain %s ended (%s); libvirt's log: %s", l->name,
+		 why[0] ? why : "no reason logged", l->log_path);
+	return VM_EV_KVM_ERROR;
+}
+
+static char *lv_registers(struct vm *vm, char *err, size_t errlen)
+{
+	struct lv_vm *l = LV(vm);
+	char *out = NULL;
+
+	if (l->dom == NULL ||
+	    virDomainQemuMonitorCommand(l->dom, "info registers", &out,
+					VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP) != 0) {
+		snprintf(err, errlen, "libvirt: %s", l->dom != NULL ? lv_error() : "no domain");
+		return NULL;
+	}
+	return out;
+}
+
+static const struct qemu_host libvirt_host = {
+	.name = "libvirt",
+	.registers = lv_registers,
+	.gone = lv_gone,
+};
+
+/* ---- create and destroy ---------------------------------------------------- */
+
+static int lv_start(struct vm *vm, const char *guest_path, const struct vm_config *cfg,
+		    char *err, size_t errlen)
+{
+	struct lv_vm *l = LV(vm);
+	char found[512], emulator[PATH_MAX], kernel[PATH_MAX], mem[16];
+	char cmdline[VM_CMDLINE_MAX + 32];
+	static unsigned serial;
+	char *tmpl, *xml;
+	int rc;
+
+	rc = qemu_find_binary(cfg->qemu_path, found, sizeof(found), err, errlen);
+	if (rc != 0)
+		return rc;
+	if (realpath(guest_path, kernel) == NULL) {
+		snprintf(err, errlen, "%s: %s", guest_path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (realpath(found, emulator) == NULL) { /* libvirt wants an absolute path */
+		snprintf(err, errlen, "%s: %s", found, strerror(errno));
+		return EXIT_INTERNAL;
+	}
+	snprintf(l->name, sizeof(l->name), "ptshadow-%d-%u", (int)getpid(), serial++);
+	snprintf(mem, sizeof(mem), "%u", cfg->mem_mib);
+	snprintf(cmdline, sizeof(cmdline), "%s doorbell=com2", cfg->cmdline ? cfg->cmdline : "");
+	if (sockets_create(l, err, errlen) != 0)
+		return EXIT_INTERNAL;
+	tmpl = template_read(cfg->libvirt_xml, err, errlen);
+	if (tmpl == NULL)
+		return EXIT_USAGE;
+	{
+		const struct placeholder ph[] = {
+			{ "NAME", l->name }, { "MEMORY_MIB", mem }, { "EMULATOR", emulator },
+			{ "KERNEL", kernel }, { "CMDLINE", cmdline },
+			{ "CONSOLE_SOCKET", l->sock[0] }, { "DOORBELL_SOCKET", l->sock[1] },
+		};
+		xml = expand(cfg->libvirt_xml ? cfg->libvirt_xml : "configs/libvirt/domain.xml",
+			     tmpl, ph, sizeof(ph) / sizeof(ph[0]), err, errlen);
+	}
+	free(tmpl);
+	if (xml == NULL)
+		return EXIT_USAGE;
+	log_path_set(l);
+	l->dom = virDomainCreateXML(l->conn, xml, VIR_DOMAIN_START_AUTODESTROY);
+	free(xml);
+	if (l->dom == NULL) {
+		snprintf(err, errlen, "libvirt at %s: starting domain %s: %s", l->uri, l->name,
+			 lv_error());
+		return EXIT_INTERNAL;
+	}
+	QEMU(vm)->running = true;
+	if (sockets_accept(vm, err, errlen) != 0)
+		return EXIT_INTERNAL;
+	return 0;
+}
+
+static int lv_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg,
+		     char *err, size_t errlen)
+{
+	struct lv_vm *l;
+	int rc;
+
+	if (cfg->dirty_mode != VM_DIRTY_AUTO && cfg->dirty_mode != VM_DIRTY_NONE) {
+		snprintf(err, errlen, "--dirty-log %s: the libvirt backend has no dirty log (none)",
+			 vm_dirty_mode_name(cfg->dirty_mode));
+		return EXIT_USAGE;
+	}
+	if (cfg->qemu_kvm) {
+		snprintf(err, errlen, "--qemu-accel kvm: the libvirt backend's accelerator is the "
+				      "template's <domain type>");
+		return EXIT_USAGE;
+	}
+	if (qemu_state_init(vm, err, errlen) != 0)
+		return EXIT_INTERNAL;
+	l = calloc(1, sizeof(*l));
+	if (l == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return EXIT_INTERNAL;
+	}
+	l->listen_fd[0] = l->listen_fd[1] = -1;
+	QEMU(vm)->host = &libvirt_host;
+	QEMU(vm)->host_priv = l;
+	vm->dirty_mode = VM_DIRTY_NONE;
+	snprintf(l->uri, sizeof(l->uri), "%s", uri_of(cfg));
+	lv_init();
+	l->conn = virConnectOpen(l->uri);
+	if (l->conn == NULL) {
+		snprintf(err, errlen, "libvirt at %s: %s (is libvirtd running?)", l->uri, lv_error());
+		return EXIT_INTERNAL;
+	}
+	rc = lv_start(vm, guest_path, cfg, err, errlen);
+	if (rc != 0)
+		return rc;
+	if (ram_attach(vm, (uint64_t)cfg->mem_mib << 20, err, errlen) != 0 ||
+	    vm_dirty_alloc(vm, vm->mem.size, err, errlen) != 0)
+		return EXIT_INTERNAL;
+	return 0;
+}
+
+static void lv_destroy(struct vm *vm)
+{
+	struct qemu_vm *q = QEMU(vm);
+	struct lv_vm *l = q != NULL ? LV(vm) : NULL;
+
+	if (l != NULL) {
+		sockets_remove(l);
+		if (l->dom != NULL) {
+			virDomainDestroy(l->dom); /* fails harmlessly when it has ended */
+			virDomainFree(l->dom);
+		}
+		if (l->conn != NULL)
+			virConnectClose(l->conn);
+		if (!l->keep_log && l->log_path[0] != '\0')
+			unlink(l->log_path); /* one log a domain, and the run went as it should */
+		free(l);
+		q->host_priv = NULL;
+	}
+	qemu_state_free(vm);
+}
+
+const struct vm_backend vm_backend_libvirt = {
+	.name = "libvirt",
+	.available = lv_available,
+	.create = lv_create,
+	.run = qemu_run,
+	.destroy = lv_destroy,
+	.cr3 = qemu_cr3,
+	.cr3_actual = qemu_cr3_actual,
+	.dump_regs = qemu_dump_regs,
+	.snap_stop = qemu_snap_stop,
+	.snap_save = qemu_snap_save,
+	.snap_load = qemu_snap_load,
+	.ram_copy = qemu_ram_copy,
+};
