@@ -318,7 +318,14 @@ json_t *report_guest_json(const struct session_config *cfg)
 	char abs[PATH_MAX];
 	const char *guest = realpath(cfg->guest, abs) ? abs : cfg->guest;
 
-	return json_pack("{s:s, s:i, s:I, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:I}", "image",
+	bool lv = cfg->backend == VM_BACKEND_LIBVIRT;
+	char xml_abs[PATH_MAX];
+	const char *xml = lv && cfg->libvirt_xml != NULL
+				  ? (realpath(cfg->libvirt_xml, xml_abs) ? xml_abs : cfg->libvirt_xml)
+				  : "";
+
+	return json_pack("{s:s, s:i, s:I, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:I, s:s, s:s}",
+			 "image",
 			 guest, "mem_mib", (int)cfg->mem_mib, "arena_pages",
 			 (json_int_t)cfg->arena_pages, "pv_per_page", (int)cfg->pv_per_page, "cmdline",
 			 cfg->extra_cmdline ? cfg->extra_cmdline : "", "check",
@@ -328,7 +335,8 @@ json_t *report_guest_json(const struct session_config *cfg)
 			 "timeout_s", (int)cfg->timeout_s, "dirty_log",
 			 vm_dirty_mode_name(cfg->dirty_mode), "check_mode",
 			 cfg->incremental ? "incremental" : "full", "full_every",
-			 (json_int_t)cfg->full_every);
+			 (json_int_t)cfg->full_every, "libvirt_uri",
+			 lv && cfg->libvirt_uri ? cfg->libvirt_uri : "", "domain_xml", xml);
 }
 
 /* ---- reading a report back -------------------------------------------------
@@ -411,6 +419,8 @@ static int load_signature(const json_t *j, uint64_t *signature, uint64_t *op_ind
 /* what a replayed report's cmdline and check point to (one report a process) */
 static char replay_cmdline[VM_CMDLINE_MAX];
 static char replay_check[1024];
+static char replay_uri[256];
+static char replay_xml[PATH_MAX];
 
 /* The guest object: every member checked before any is applied, and a
  * setting the command line gave (given, GUEST_SET_*) is left as it is. */
@@ -418,7 +428,7 @@ static int load_guest(const json_t *g, struct session_config *cfg, unsigned give
 		      char **guest_owned, const char *path, char *err, size_t errlen)
 {
 	const char *image = NULL, *backend = NULL, *accel = NULL, *cmdline = NULL, *check = NULL;
-	const char *dirty = NULL, *mode = NULL;
+	const char *dirty = NULL, *mode = NULL, *uri = NULL, *xml = NULL;
 	uint64_t mem = 0, arena = 0, ppp = UINT64_MAX; /* as they are: absent */
 	uint64_t timeout = UINT64_MAX, full_every = UINT64_MAX;
 	enum vm_backend_kind k = VM_BACKEND_AUTO;
@@ -441,8 +451,16 @@ static int load_guest(const json_t *g, struct session_config *cfg, unsigned give
 	    member_string(g, "guest.", "dirty_log", &dirty, path, err, errlen) < 0 ||
 	    member_string(g, "guest.", "check_mode", &mode, path, err, errlen) < 0 ||
 	    member_uint(g, "guest.", "full_every", 0, UINT32_MAX, &full_every, path, err,
-			errlen) < 0)
+			errlen) < 0 ||
+	    member_string(g, "guest.", "libvirt_uri", &uri, path, err, errlen) < 0 ||
+	    member_string(g, "guest.", "domain_xml", &xml, path, err, errlen) < 0)
 		return -1;
+	if (uri != NULL && strlen(uri) >= sizeof(replay_uri))
+		return report_fail(err, errlen, path, "guest.libvirt_uri: longer than %zu bytes",
+				   sizeof(replay_uri) - 1);
+	if (xml != NULL && strlen(xml) >= sizeof(replay_xml))
+		return report_fail(err, errlen, path, "guest.domain_xml: longer than %zu bytes",
+				   sizeof(replay_xml) - 1);
 	if (image != NULL && (image[0] == '\0' || strlen(image) >= PATH_MAX))
 		return report_fail(err, errlen, path, "guest.image: want a path");
 	if (backend != NULL && vm_backend_parse(backend, &k) != 0)
@@ -481,6 +499,17 @@ static int load_guest(const json_t *g, struct session_config *cfg, unsigned give
 		cfg->incremental = strcmp(mode, "incremental") == 0;
 	if (full_every != UINT64_MAX)
 		cfg->full_every = (unsigned)full_every;
+	/* the libvirt connection and template it ran with, on libvirt, unless given */
+	if (cfg->backend == VM_BACKEND_LIBVIRT && uri != NULL && uri[0] != '\0' &&
+	    cfg->libvirt_uri == NULL) {
+		snprintf(replay_uri, sizeof(replay_uri), "%s", uri);
+		cfg->libvirt_uri = replay_uri;
+	}
+	if (cfg->backend == VM_BACKEND_LIBVIRT && xml != NULL && xml[0] != '\0' &&
+	    cfg->libvirt_xml == NULL) {
+		snprintf(replay_xml, sizeof(replay_xml), "%s", xml);
+		cfg->libvirt_xml = replay_xml;
+	}
 	if (image != NULL && (*guest_owned = strdup(image)) == NULL)
 		return report_fail(err, errlen, path, "out of memory");
 	/* the recorded command line and switched-off invariants, unless the
