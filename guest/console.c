@@ -4,10 +4,10 @@
  */
 #include "cpu.h"
 
-#define COM_THR 0
-#define COM_IER 1
-#define COM_LCR 3
-#define COM_LSR 5
+#define COM_THR  0
+#define COM_IER  1
+#define COM_LCR  3
+#define COM_LSR  5
 #define LSR_THRE 0x20
 
 void cons_init(void);
@@ -45,7 +45,7 @@ static void out_c(struct outbuf *o, char c)
 }
 
 static void out_num(struct outbuf *o, uint64_t v, unsigned base, bool neg, int width, char pad,
-		    bool upper, const char *prefix)
+                    bool upper, const char *prefix)
 {
 	char tmp[24];
 	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
@@ -72,7 +72,7 @@ static void out_num(struct outbuf *o, uint64_t v, unsigned base, bool neg, int w
 
 int kvsnprintf(char *buf, size_t len, const char *fmt, va_list ap)
 {
-	struct outbuf o = { buf, len, 0 };
+	struct outbuf o = {buf, len, 0};
 
 	for (; *fmt != '\0'; fmt++) {
 		bool alt = false, left = false;
@@ -103,20 +103,22 @@ int kvsnprintf(char *buf, size_t len, const char *fmt, va_list ap)
 		case 'd':
 		case 'i': {
 			int64_t v = lng ? va_arg(ap, int64_t) : va_arg(ap, int);
-			out_num(&o, v < 0 ? -(uint64_t)v : (uint64_t)v, 10, v < 0, width, pad, false, NULL);
+			out_num(&o, v < 0 ? -(uint64_t)v : (uint64_t)v, 10, v < 0, width, pad,
+			        false, NULL);
 			break;
 		}
 		case 'u':
-			out_num(&o, lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned), 10, false, width, pad,
-				false, NULL);
+			out_num(&o, lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned), 10, false,
+			        width, pad, false, NULL);
 			break;
 		case 'x':
 		case 'X':
-			out_num(&o, lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned), 16, false, width, pad,
-				*fmt == 'X', alt ? "0x" : NULL);
+			out_num(&o, lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned), 16, false,
+			        width, pad, *fmt == 'X', alt ? "0x" : NULL);
 			break;
 		case 'p':
-			out_num(&o, (uint64_t)va_arg(ap, void *), 16, false, width, pad, false, "0x");
+			out_num(&o, (uint64_t)va_arg(ap, void *), 16, false, width, pad, false,
+			        "0x");
 			break;
 		case 'c':
 			out_c(&o, (char)va_arg(ap, int));

@@ -29,9 +29,9 @@ struct desc_ptr {
 	uint64_t base;
 } __packed;
 
-#define GSEL_KCODE 0x08
-#define GSEL_KDATA 0x10
-#define GSEL_TSS 0x18
+#define GSEL_KCODE    0x08
+#define GSEL_KDATA    0x10
+#define GSEL_TSS      0x18
 #define IST_EMERGENCY 1
 
 extern char isr_stubs[];
@@ -49,14 +49,14 @@ volatile uint64_t onfault_error;
 static void gdt_init(void)
 {
 	uint64_t base = (uint64_t)&tss, limit = sizeof(tss) - 1;
-	struct desc_ptr gp = { sizeof(gdt) - 1, (uint64_t)gdt };
+	struct desc_ptr gp = {sizeof(gdt) - 1, (uint64_t)gdt};
 
 	gdt[0] = 0;
 	gdt[1] = 0x00af9a000000ffffull; /* 64-bit kernel code */
 	gdt[2] = 0x00cf92000000ffffull; /* kernel data */
 	/* 64-bit available TSS, present: two slots */
 	gdt[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
-		 ((limit >> 16 & 0xf) << 48) | ((base >> 24 & 0xff) << 56);
+	         ((limit >> 16 & 0xf) << 48) | ((base >> 24 & 0xff) << 56);
 	gdt[4] = base >> 32;
 
 	tss.rsp[0] = (uint64_t)(kernel_stack + sizeof(kernel_stack));
@@ -64,24 +64,24 @@ static void gdt_init(void)
 	tss.iomap_base = sizeof(tss);
 
 	__asm__ volatile("lgdt %0\n\t"
-			 "pushq %1\n\t"
-			 "leaq 1f(%%rip), %%rax\n\t"
-			 "pushq %%rax\n\t"
-			 "lretq\n"
-			 "1:\n\t"
-			 "movl %2, %%eax\n\t"
-			 "movl %%eax, %%ds\n\t"
-			 "movl %%eax, %%es\n\t"
-			 "movl %%eax, %%ss\n\t"
-			 "ltr %w3"
-			 :
-			 : "m"(gp), "i"(GSEL_KCODE), "i"(GSEL_KDATA), "r"(GSEL_TSS)
-			 : "rax", "memory");
+	                 "pushq %1\n\t"
+	                 "leaq 1f(%%rip), %%rax\n\t"
+	                 "pushq %%rax\n\t"
+	                 "lretq\n"
+	                 "1:\n\t"
+	                 "movl %2, %%eax\n\t"
+	                 "movl %%eax, %%ds\n\t"
+	                 "movl %%eax, %%es\n\t"
+	                 "movl %%eax, %%ss\n\t"
+	                 "ltr %w3"
+	                 :
+	                 : "m"(gp), "i"(GSEL_KCODE), "i"(GSEL_KDATA), "r"(GSEL_TSS)
+	                 : "rax", "memory");
 }
 
 static void idt_init(void)
 {
-	struct desc_ptr ip = { sizeof(idt) - 1, (uint64_t)idt };
+	struct desc_ptr ip = {sizeof(idt) - 1, (uint64_t)idt};
 
 	for (unsigned v = 0; v < 256; v++) {
 		uint64_t h = (uint64_t)(isr_stubs + 16 * v);
@@ -111,11 +111,28 @@ void cpu_init(void)
 }
 
 static const char *const exception_names[32] = {
-	"divide error", "debug", "NMI", "breakpoint", "overflow", "bound range",
-	"invalid opcode", "device not available", "double fault", "coprocessor overrun",
-	"invalid TSS", "segment not present", "stack fault", "general protection",
-	"page fault", "reserved", "x87 error", "alignment check", "machine check",
-	"SIMD error", "virtualization", "control protection",
+    "divide error",
+    "debug",
+    "NMI",
+    "breakpoint",
+    "overflow",
+    "bound range",
+    "invalid opcode",
+    "device not available",
+    "double fault",
+    "coprocessor overrun",
+    "invalid TSS",
+    "segment not present",
+    "stack fault",
+    "general protection",
+    "page fault",
+    "reserved",
+    "x87 error",
+    "alignment check",
+    "machine check",
+    "SIMD error",
+    "virtualization",
+    "control protection",
 };
 
 void trap(struct trapframe *tf)
@@ -130,10 +147,10 @@ void trap(struct trapframe *tf)
 	}
 	if (tf->vector < 32 && exception_names[tf->vector] != NULL)
 		name = exception_names[tf->vector];
-	kprintf("trap: %s (vector %lu) error %#lx rip %#lx cr2 %#lx cr3 %#lx\n", name,
-		tf->vector, tf->error_code, tf->rip, rcr2(), rcr3());
-	kprintf("trap: rax %#lx rbx %#lx rcx %#lx rdx %#lx rsi %#lx rdi %#lx\n", tf->rax,
-		tf->rbx, tf->rcx, tf->rdx, tf->rsi, tf->rdi);
+	kprintf("trap: %s (vector %lu) error %#lx rip %#lx cr2 %#lx cr3 %#lx\n", name, tf->vector,
+	        tf->error_code, tf->rip, rcr2(), rcr3());
+	kprintf("trap: rax %#lx rbx %#lx rcx %#lx rdx %#lx rsi %#lx rdi %#lx\n", tf->rax, tf->rbx,
+	        tf->rcx, tf->rdx, tf->rsi, tf->rdi);
 	kprintf("trap: rsp %#lx rbp %#lx rflags %#lx\n", tf->rsp, tf->rbp, tf->rflags);
 	trap_panic(name, tf->vector, tf->error_code, tf->rip, rcr2());
 }

@@ -8,38 +8,70 @@
 #include "kernel.h"
 
 /* PTE bits */
-#define PG_V 0x001ull  /* present */
-#define PG_RW 0x002ull /* writable */
-#define PG_u 0x004ull  /* user */
-#define PG_WT 0x008ull /* PWT */
-#define PG_N 0x010ull  /* PCD */
-#define PG_U 0x020ull  /* accessed ("used", BSD name) */
-#define PG_M 0x040ull  /* dirty ("modified") */
-#define PG_PS 0x080ull /* large page */
-#define PG_G 0x100ull  /* global */
-#define PG_W PTS_PTE_WIRED
-#define PG_PVLIST PTS_PTE_MANAGED
-#define PG_NX (1ull << 63)
-#define PG_FRAME 0x000ffffffffff000ull
+#define PG_V       0x001ull /* present */
+#define PG_RW      0x002ull /* writable */
+#define PG_u       0x004ull /* user */
+#define PG_WT      0x008ull /* PWT */
+#define PG_N       0x010ull /* PCD */
+#define PG_U       0x020ull /* accessed ("used", BSD name) */
+#define PG_M       0x040ull /* dirty ("modified") */
+#define PG_PS      0x080ull /* large page */
+#define PG_G       0x100ull /* global */
+#define PG_W       PTS_PTE_WIRED
+#define PG_PVLIST  PTS_PTE_MANAGED
+#define PG_NX      (1ull << 63)
+#define PG_FRAME   0x000ffffffffff000ull
 #define PG_2MFRAME 0x000fffffffe00000ull
 
-#define CR0_PE (1ul << 0)
-#define CR0_WP (1ul << 16)
-#define CR0_PG (1ul << 31)
-#define CR4_PAE (1ul << 5)
-#define CR4_PGE (1ul << 7)
+#define CR0_PE   (1ul << 0)
+#define CR0_WP   (1ul << 16)
+#define CR0_PG   (1ul << 31)
+#define CR4_PAE  (1ul << 5)
+#define CR4_PGE  (1ul << 7)
 #define EFER_MSR 0xc0000080u
 #define EFER_LME (1ul << 8)
 #define EFER_NXE (1ul << 11)
 
-static inline uint64_t rcr0(void) { uint64_t v; __asm__ volatile("mov %%cr0,%0" : "=r"(v)); return v; }
-static inline void lcr0(uint64_t v) { __asm__ volatile("mov %0,%%cr0" ::"r"(v) : "memory"); }
-static inline uint64_t rcr2(void) { uint64_t v; __asm__ volatile("mov %%cr2,%0" : "=r"(v)); return v; }
-static inline uint64_t rcr3(void) { uint64_t v; __asm__ volatile("mov %%cr3,%0" : "=r"(v)); return v; }
-static inline void lcr3(uint64_t v) { __asm__ volatile("mov %0,%%cr3" ::"r"(v) : "memory"); }
-static inline uint64_t rcr4(void) { uint64_t v; __asm__ volatile("mov %%cr4,%0" : "=r"(v)); return v; }
-static inline void lcr4(uint64_t v) { __asm__ volatile("mov %0,%%cr4" ::"r"(v) : "memory"); }
-static inline void invlpg(uint64_t va) { __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory"); }
+static inline uint64_t rcr0(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%cr0,%0" : "=r"(v));
+	return v;
+}
+static inline void lcr0(uint64_t v)
+{
+	__asm__ volatile("mov %0,%%cr0" ::"r"(v) : "memory");
+}
+static inline uint64_t rcr2(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%cr2,%0" : "=r"(v));
+	return v;
+}
+static inline uint64_t rcr3(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%cr3,%0" : "=r"(v));
+	return v;
+}
+static inline void lcr3(uint64_t v)
+{
+	__asm__ volatile("mov %0,%%cr3" ::"r"(v) : "memory");
+}
+static inline uint64_t rcr4(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%cr4,%0" : "=r"(v));
+	return v;
+}
+static inline void lcr4(uint64_t v)
+{
+	__asm__ volatile("mov %0,%%cr4" ::"r"(v) : "memory");
+}
+static inline void invlpg(uint64_t va)
+{
+	__asm__ volatile("invlpg (%0)" ::"r"(va) : "memory");
+}
 
 static inline uint64_t rdtsc(void)
 {
@@ -62,14 +94,33 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 
 static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
-	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+	__asm__ volatile("cpuid"
+	                 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+	                 : "a"(leaf), "c"(sub));
 }
 
-static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0,%1" ::"a"(v), "Nd"(port)); }
-static inline uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1,%0" : "=a"(v) : "Nd"(port)); return v; }
-static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0,%1" ::"a"(v), "Nd"(port) : "memory"); }
-static inline void cpu_pause(void) { __asm__ volatile("pause"); }
-static inline void cpu_hlt(void) { __asm__ volatile("hlt"); }
+static inline void outb(uint16_t port, uint8_t v)
+{
+	__asm__ volatile("outb %0,%1" ::"a"(v), "Nd"(port));
+}
+static inline uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+	__asm__ volatile("inb %1,%0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static inline void outl(uint16_t port, uint32_t v)
+{
+	__asm__ volatile("outl %0,%1" ::"a"(v), "Nd"(port) : "memory");
+}
+static inline void cpu_pause(void)
+{
+	__asm__ volatile("pause");
+}
+static inline void cpu_hlt(void)
+{
+	__asm__ volatile("hlt");
+}
 
 /* Saved by the exception stubs in guest/entry.S, in this order. */
 struct trapframe {
@@ -91,7 +142,7 @@ extern volatile uint64_t onfault_error;
 void cpu_init(void); /* GDT, TSS, IDT, CR0.WP, EFER.NXE, CR4.PGE */
 void trap(struct trapframe *tf);
 __noreturn void trap_panic(const char *what, uint64_t vector, uint64_t error, uint64_t rip,
-			   uint64_t cr2);
+                           uint64_t cr2);
 
 /* One byte read (write == 0) or written at va: 0 = allowed, 1 = page fault. */
 int cpu_touch(uint64_t va, int write, uint8_t value);

@@ -8,8 +8,8 @@
 
 #include "cpu.h"
 
-#define COM_THR 0
-#define COM_LSR 5
+#define COM_THR  0
+#define COM_LSR  5
 #define LSR_THRE 0x20
 
 /* callee-saved registers, stack, CR3, RFLAGS: see resume_save in entry.S */
@@ -164,7 +164,7 @@ static void triple_fault(void)
 	static const struct {
 		uint16_t limit;
 		uint64_t base;
-	} __packed null_idt = { 0, 0 };
+	} __packed null_idt = {0, 0};
 
 	__asm__ volatile("lidt %0; int3" ::"m"(null_idt));
 }
@@ -177,7 +177,8 @@ void guest_exit(uint32_t status)
 		rec.status = status;
 		hypercall(PTS_HC_EXIT, &rec);
 	} else {
-		outl(PTS_QEMU_EXIT_PORT, status == 0 ? PTS_QEMU_EXIT_SUCCESS : PTS_QEMU_EXIT_FAILURE);
+		outl(PTS_QEMU_EXIT_PORT,
+		     status == 0 ? PTS_QEMU_EXIT_SUCCESS : PTS_QEMU_EXIT_FAILURE);
 	}
 	/* no exit device: a triple fault ends the VM (QEMU -no-reboot) */
 	triple_fault();
@@ -186,7 +187,7 @@ void guest_exit(uint32_t status)
 }
 
 static __noreturn void panic_report(const char *file, int line, uint32_t vector, uint64_t error,
-			 uint64_t rip, uint64_t cr2, const char *msg)
+                                    uint64_t rip, uint64_t cr2, const char *msg)
 {
 	static struct pts_hc_panic rec;
 	static int nested;
@@ -224,6 +225,6 @@ void trap_panic(const char *what, uint64_t vector, uint64_t error, uint64_t rip,
 	char msg[PTS_PANIC_MSG_LEN];
 
 	ksnprintf(msg, sizeof(msg), "unexpected %s at rip %#lx (error %#lx, cr2 %#lx)", what, rip,
-		  error, cr2);
+	          error, cr2);
 	panic_report("trap", 0, (uint32_t)vector, error, rip, cr2, msg);
 }

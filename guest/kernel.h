@@ -17,43 +17,43 @@
 #include <stdbool.h>
 #include <ptshadow/abi.h>
 
-#define PAGE_SIZE 4096ul
+#define PAGE_SIZE  4096ul
 #define PAGE_SHIFT 12
-#define PAGE_MASK (PAGE_SIZE - 1)
-#define NBPD (1ul << 21)  /* bytes mapped by a PD entry: 2 MiB */
-#define NBPDP (1ul << 30) /* bytes mapped by a PDPT entry: 1 GiB */
-#define NBPML4 (1ul << 39)
+#define PAGE_MASK  (PAGE_SIZE - 1)
+#define NBPD       (1ul << 21) /* bytes mapped by a PD entry: 2 MiB */
+#define NBPDP      (1ul << 30) /* bytes mapped by a PDPT entry: 1 GiB */
+#define NBPML4     (1ul << 39)
 
-#define KERNBASE 0xffffffff80000000ul
-#define DMAP_BASE 0xffff800000000000ul
-#define DMAP_MAX_BYTES (64ul << 30) /* RAM the direct map can cover */
-#define KENTER_BASE 0xffffc00000000000ul
-#define KENTER_SIZE (4ul << 20) /* 1024 pages */
-#define PV_KVA_BASE 0xffffc08000000000ul
-#define PV_KVA_SIZE (64ul << 20) /* 16384 pool pages */
+#define KERNBASE          0xffffffff80000000ul
+#define DMAP_BASE         0xffff800000000000ul
+#define DMAP_MAX_BYTES    (64ul << 30) /* RAM the direct map can cover */
+#define KENTER_BASE       0xffffc00000000000ul
+#define KENTER_SIZE       (4ul << 20) /* 1024 pages */
+#define PV_KVA_BASE       0xffffc08000000000ul
+#define PV_KVA_SIZE       (64ul << 20) /* 16384 pool pages */
 #define KERNEL_SLOT_FIRST 256
-#define KERNEL_SLOT_LAST 511
-#define SLOT_DMAP 256
-#define SLOT_KENTER 384
-#define SLOT_PV_KVA 385
-#define SLOT_KERNBASE 511
+#define KERNEL_SLOT_LAST  511
+#define SLOT_DMAP         256
+#define SLOT_KENTER       384
+#define SLOT_PV_KVA       385
+#define SLOT_KERNBASE     511
 
 #define PHYS_TO_DMAP(pa) ((uint64_t)(pa) + DMAP_BASE)
-#define DMAP_TO_PHYS(va) ((uint64_t)(va) - DMAP_BASE)
+#define DMAP_TO_PHYS(va) ((uint64_t)(va)-DMAP_BASE)
 /* physical address of a kernel-image object (text, data, bss) */
-#define KVTOPHYS(va) ((uint64_t)(va) - KERNBASE)
+#define KVTOPHYS(va) ((uint64_t)(va)-KERNBASE)
 
-#define round_page(x) (((uint64_t)(x) + PAGE_MASK) & ~(uint64_t)PAGE_MASK)
-#define trunc_page(x) ((uint64_t)(x) & ~(uint64_t)PAGE_MASK)
-#define nitems(a) (sizeof(a) / sizeof((a)[0]))
-#define __aligned(x) __attribute__((aligned(x)))
-#define __packed __attribute__((packed))
-#define __unused __attribute__((unused))
-#define __noreturn __attribute__((noreturn))
+#define round_page(x)      (((uint64_t)(x) + PAGE_MASK) & ~(uint64_t)PAGE_MASK)
+#define trunc_page(x)      ((uint64_t)(x) & ~(uint64_t)PAGE_MASK)
+#define nitems(a)          (sizeof(a) / sizeof((a)[0]))
+#define __aligned(x)       __attribute__((aligned(x)))
+#define __packed           __attribute__((packed))
+#define __unused           __attribute__((unused))
+#define __noreturn         __attribute__((noreturn))
 #define __printflike(f, a) __attribute__((format(printf, f, a)))
 
 /* ---- boot information, filled from the PVH start_info before anything runs */
-#define BOOT_MEMMAP_MAX 32
+#define BOOT_MEMMAP_MAX  32
 #define BOOT_CMDLINE_MAX 512
 
 struct boot_memmap_entry {
@@ -66,7 +66,7 @@ struct boot_memmap_entry {
 struct boot_info {
 	struct boot_memmap_entry memmap[BOOT_MEMMAP_MAX];
 	uint32_t nmemmap;
-	bool under_ptshadow; /* CPUID signature seen: hypercalls available */
+	bool under_ptshadow;      /* CPUID signature seen: hypercalls available */
 	uint64_t kernel_pa_start; /* first byte of the image */
 	uint64_t kernel_pa_end;   /* first byte after .bss, page aligned */
 	uint64_t boot_alloc_end;  /* boot-time allocations below this PA are in use */
@@ -88,10 +88,10 @@ int kvsnprintf(char *buf, size_t len, const char *fmt, va_list ap);
 int ksnprintf(char *buf, size_t len, const char *fmt, ...) __printflike(3, 4);
 __noreturn void panic_at(const char *file, int line, const char *fmt, ...) __printflike(3, 4);
 #define panic(...) panic_at(__FILE__, __LINE__, __VA_ARGS__)
-#define KASSERT(x)                                                      \
-	do {                                                            \
-		if (__builtin_expect(!(x), 0))                          \
-			panic("assertion \"%s\" failed in %s", #x, __func__); \
+#define KASSERT(x)                                                                                 \
+	do {                                                                                       \
+		if (__builtin_expect(!(x), 0))                                                     \
+			panic("assertion \"%s\" failed in %s", #x, __func__);                      \
 	} while (0)
 
 /* ---- hypercalls (no-ops under QEMU, where guest_exit uses isa-debug-exit) */

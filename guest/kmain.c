@@ -62,7 +62,8 @@ static const char *cmdline_find(const char *key)
 	while (*p != '\0') {
 		while (*p == ' ')
 			p++;
-		if (strncmp(p, key, klen) == 0 && (p[klen] == '=' || p[klen] == ' ' || p[klen] == '\0'))
+		if (strncmp(p, key, klen) == 0 &&
+		    (p[klen] == '=' || p[klen] == ' ' || p[klen] == '\0'))
 			return p + klen;
 		while (*p != '\0' && *p != ' ')
 			p++;
@@ -127,7 +128,7 @@ static void selftest_misbehave(void)
 		for (uint64_t i = 0; i < n; i++)
 			hc_nop();
 		kprintf("hcbench: %lu hypercalls, %lu cycles each (tsc %lu kHz)\n", n,
-			(rdtsc() - t0) / n, bootinfo.tsc_khz);
+		        (rdtsc() - t0) / n, bootinfo.tsc_khz);
 	}
 	if (cmdline_flag("zbench")) {
 		static uint8_t zpage[4096] __aligned(4096);
@@ -143,7 +144,8 @@ static void selftest_misbehave(void)
 		for (int i = 0; i < 512; i++)
 			((volatile uint64_t *)zpage)[i] = 0;
 		t3 = rdtsc();
-		kprintf("zbench: stosb %lu stosq %lu loop %lu cycles per page\n", t1 - t0, t2 - t1, t3 - t2);
+		kprintf("zbench: stosb %lu stosq %lu loop %lu cycles per page\n", t1 - t0, t2 - t1,
+		        t3 - t2);
 	}
 	if (cmdline_is("selftest", "hang"))
 		for (;;)
@@ -158,7 +160,7 @@ static void selftest_misbehave(void)
 		static const struct {
 			uint16_t limit;
 			uint64_t base;
-		} __packed null_idt = { 0, 0 };
+		} __packed null_idt = {0, 0};
 		__asm__ volatile("lidt %0; int3" ::"m"(null_idt));
 	}
 	if (cmdline_is("selftest", "badhc"))
@@ -188,8 +190,9 @@ void kmain(uint32_t start_info_pa)
 	bootinfo.kernel_pa_end = round_page(KVTOPHYS(_kernel_end));
 	bootinfo.boot_alloc_end = bootinfo.kernel_pa_end;
 	kprintf("ptshadow guest (abi %u) on %s: %lu MiB RAM, kernel %#lx-%#lx, cmdline \"%s\"\n",
-		PTS_ABI_VERSION, bootinfo.under_ptshadow ? "ptshadow" : "a foreign hypervisor",
-		ram_bytes() >> 20, bootinfo.kernel_pa_start, bootinfo.kernel_pa_end, bootinfo.cmdline);
+	        PTS_ABI_VERSION, bootinfo.under_ptshadow ? "ptshadow" : "a foreign hypervisor",
+	        ram_bytes() >> 20, bootinfo.kernel_pa_start, bootinfo.kernel_pa_end,
+	        bootinfo.cmdline);
 	cpu_init();
 	trap_selftest();
 	selftest_misbehave();

@@ -130,8 +130,8 @@ void pmap_bootstrap(void)
 		pool_set_itemsperpage(&pmap_pv_pool, ipp < 4096 ? (uint32_t)ipp : 4096);
 	pool_sethiwat(&pmap_pv_pool, PV_POOL_HIWAT);
 	pool_setlowat(&pmap_pv_pool, pmap_pv_pool.pr_itemsperpage < PV_POOL_LOWAT
-					     ? pmap_pv_pool.pr_itemsperpage
-					     : PV_POOL_LOWAT);
+	                                 ? pmap_pv_pool.pr_itemsperpage
+	                                 : PV_POOL_LOWAT);
 	kprintf("pmap: %lu pages (%lu free), direct map %lu MiB, arena pg0-pg%lu at %#lx, "
 	        "%u kernel PTPs\n",
 	        vm_page_count, vm_page_free_count, vm_dmap_size >> 20, arena_npages - 1,

@@ -15,9 +15,14 @@ struct smoke_op {
 	uint64_t expect_value; /* the page when expect is PTS_RES_PAGE */
 };
 
-#define OP(k, res, ...) { { .kind = PTS_OP_##k, __VA_ARGS__ }, PTS_RES_##res, 0 }
-#define EXTRACT_PAGE(slot, addr, pg) \
-	{ { .kind = PTS_OP_EXTRACT, .pmap = (slot), .va = (addr) }, PTS_RES_PAGE, (pg) }
+#define OP(k, res, ...)                                                                            \
+	{                                                                                          \
+		{.kind = PTS_OP_##k, __VA_ARGS__}, PTS_RES_##res, 0                                \
+	}
+#define EXTRACT_PAGE(slot, addr, pg)                                                               \
+	{                                                                                          \
+		{.kind = PTS_OP_EXTRACT, .pmap = (slot), .va = (addr)}, PTS_RES_PAGE, (pg)         \
+	}
 
 #define R       PTS_PROT_READ
 #define RW      (PTS_PROT_READ | PTS_PROT_WRITE)
@@ -89,8 +94,7 @@ static const struct smoke_op smoke_ops[] = {
     OP(ENTER, OK, .pmap = A, .va = 0x40000000, .page = 7, .prot = RW, .flags = CANFAIL),
     OP(FAIL_ALLOC, OK, .value = 4),
     OP(ENTER, ENOMEM, .pmap = B, .va = 0x8000000000, .page = 7, .prot = RW, .flags = CANFAIL),
-    OP(ENTER, OK, .pmap = B, .va = 0x8000000000, .page = 7, .prot = RW,
-       .flags = WIRED | CANFAIL),
+    OP(ENTER, OK, .pmap = B, .va = 0x8000000000, .page = 7, .prot = RW, .flags = WIRED | CANFAIL),
     OP(COLLECT, OK, .pmap = A),
     OP(EXTRACT, NONE, .pmap = A, .va = 0x40000000),
     OP(ACTIVATE, OK, .pmap = B),

@@ -16,7 +16,8 @@ struct violation *vio(struct check *c, const char *fmt, ...)
 	int idx = invariant_index(c->inv);
 	m->stats.violations++;
 	m->new_vio++;
-	if (idx < 0 || m->per_inv[idx]++ >= m->cfg.max_per_invariant || m->nvio >= m->cfg.max_violations)
+	if (idx < 0 || m->per_inv[idx]++ >= m->cfg.max_per_invariant ||
+	    m->nvio >= m->cfg.max_violations)
 		return NULL;
 	if (m->nvio == m->vio_cap) {
 		size_t n = m->vio_cap ? m->vio_cap * 2 : 16;
@@ -51,7 +52,8 @@ static struct vobj *add(struct violation *v, enum vobj_kind kind)
 	return o;
 }
 
-void vio_pte(struct violation *v, int32_t slot, uint64_t va, uint32_t level, uint64_t old, uint64_t new)
+void vio_pte(struct violation *v, int32_t slot, uint64_t va, uint32_t level, uint64_t old,
+             uint64_t new)
 {
 	if (v == NULL)
 		return;
@@ -76,8 +78,8 @@ static void pv_list_text(const struct check *c, int64_t index, char *buf, size_t
 			break;
 		}
 		n += (size_t)snprintf(buf + n, len - n, " (pmap %d, va 0x%llx)",
-				      pv->owner >= 0 ? snap_slot(c->cur, (uint32_t)pv->owner) : -9,
-				      (unsigned long long)pv->va);
+		                      pv->owner >= 0 ? snap_slot(c->cur, (uint32_t)pv->owner) : -9,
+		                      (unsigned long long)pv->va);
 	}
 	if (shown == 0 && n < len)
 		snprintf(buf + n, len - n, " empty");
@@ -98,8 +100,9 @@ void vio_page(struct violation *v, const struct check *c, gpa_t pa)
 	const struct vmp *p = &c->cur->vmp[i];
 	char pv[160];
 	pv_list_text(c, i, pv, sizeof pv);
-	snprintf(o->detail, sizeof o->detail, "usage %u attrs 0x%x flags 0x%x pmap_count %u writeable_count %u; %s",
-		 p->usage, p->attrs, p->flags, p->pmap_count, p->writeable_count, pv);
+	snprintf(o->detail, sizeof o->detail,
+	         "usage %u attrs 0x%x flags 0x%x pmap_count %u writeable_count %u; %s", p->usage,
+	         p->attrs, p->flags, p->pmap_count, p->writeable_count, pv);
 }
 
 void vio_pmap(struct violation *v, const struct check *c, const struct snapshot *s, uint32_t owner)
@@ -111,8 +114,8 @@ void vio_pmap(struct violation *v, const struct check *c, const struct snapshot 
 	o->slot = snap_slot(s, owner);
 	o->kva = p->kva;
 	snprintf(o->detail, sizeof o->detail, "root 0x%llx resident %llu wired %llu ptps %u",
-		 (unsigned long long)p->root, (unsigned long long)p->resident, (unsigned long long)p->wired,
-		 p->ptp_count);
+	         (unsigned long long)p->root, (unsigned long long)p->resident,
+	         (unsigned long long)p->wired, p->ptp_count);
 }
 
 void vio_counter(struct violation *v, const char *name, int64_t expected, int64_t found)
@@ -135,7 +138,7 @@ void vio_ptp(struct violation *v, const struct check *c, const struct ptp *t)
 	o->va = t->va;
 	o->level = t->level;
 	snprintf(o->detail, sizeof o->detail, "%u valid entries, parent 0x%llx[%u]", t->nvalid,
-		 (unsigned long long)t->parent, t->parent_index);
+	         (unsigned long long)t->parent, t->parent_index);
 }
 
 void vio_pv(struct violation *v, const struct check *c, const struct pv_snap *pv)
@@ -147,7 +150,8 @@ void vio_pv(struct violation *v, const struct check *c, const struct pv_snap *pv
 	o->va = pv->va;
 	o->kva = pv->kva;
 	snprintf(o->detail, sizeof o->detail, "on the list of vm_page %llu; pmap 0x%llx ptp 0x%llx",
-		 (unsigned long long)pv->page, (unsigned long long)pv->pmap, (unsigned long long)pv->ptp);
+	         (unsigned long long)pv->page, (unsigned long long)pv->pmap,
+	         (unsigned long long)pv->ptp);
 }
 
 void check_issues(struct check *c)
@@ -159,7 +163,8 @@ void check_issues(struct check *c)
 			continue;
 		struct violation *v = vio(c, "%s", is->msg);
 		if (v && is->page >= 0 && (uint64_t)is->page < s->nvmp)
-			vio_page(v, c, (c->d->vm_page_first_pfn + (uint64_t)is->page) << PTS_PAGE_SHIFT);
+			vio_page(v, c,
+			         (c->d->vm_page_first_pfn + (uint64_t)is->page) << PTS_PAGE_SHIFT);
 		if (v && is->kva) {
 			struct vobj *o = add(v, VOBJ_PV);
 			o->kva = is->kva;

@@ -36,18 +36,19 @@ struct check {
 	const struct pte_delta *delta;
 	const struct pts_op *op; /* NULL at registration */
 	const struct model *model;
-	const struct model_out *mout; /* NULL at registration */
+	const struct model_out *mout;     /* NULL at registration */
 	const struct pts_tlb_record *tlb; /* ledger records new in this op */
 	size_t ntlb;
 	bool tlb_known; /* false when the ledger could not be read or wrapped */
 	uint64_t cr3_before, cr3_after;
-	const struct invariant *inv; /* the one being checked */
+	const struct invariant *inv;           /* the one being checked */
 	uint32_t *page_mapped, *page_writable; /* check_page_counts(), lazily */
 };
 
 /* a new violation of c->inv, or NULL when its per-op cap is reached */
 struct violation *vio(struct check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void vio_pte(struct violation *v, int32_t slot, uint64_t va, uint32_t level, uint64_t old, uint64_t new);
+void vio_pte(struct violation *v, int32_t slot, uint64_t va, uint32_t level, uint64_t old,
+             uint64_t new);
 void vio_page(struct violation *v, const struct check *c, gpa_t pa);
 void vio_pmap(struct violation *v, const struct check *c, const struct snapshot *s, uint32_t owner);
 void vio_counter(struct violation *v, const char *name, int64_t expected, int64_t found);

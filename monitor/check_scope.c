@@ -17,8 +17,8 @@ static bool is_leaf(uint64_t pte, uint32_t level)
 }
 
 /* the (owner, va) of every leaf `what` names, each once: fn(ctx, owner, va) */
-static void keys(struct check *c, unsigned what, void (*fn)(struct check *, struct idset *, uint32_t, uint64_t, void *),
-		 void *arg)
+static void keys(struct check *c, unsigned what,
+                 void (*fn)(struct check *, struct idset *, uint32_t, uint64_t, void *), void *arg)
 {
 	struct idset seen;
 	const struct scope *sc = c->scope;
@@ -29,13 +29,15 @@ static void keys(struct check *c, unsigned what, void (*fn)(struct check *, stru
 			fn(c, &seen, ch->owner, ch->va, arg);
 	}
 	for (size_t i = 0; (what & SCOPE_PV_KEYS) && i < sc->pv_keys.n; i++)
-		fn(c, &seen, (uint32_t)(sc->pv_keys.v[i] & 0xfff), sc->pv_keys.v[i] & ~(uint64_t)0xfff, arg);
+		fn(c, &seen, (uint32_t)(sc->pv_keys.v[i] & 0xfff),
+		   sc->pv_keys.v[i] & ~(uint64_t)0xfff, arg);
 	for (size_t i = 0; (what & SCOPE_TABLES) && i < sc->new_tables.n; i++) {
 		const struct ptp *t = ptp_by_pa(&c->cur->walk, sc->new_tables.v[i]);
 		const uint64_t *e = t ? ptp_entries(&c->cur->walk, t) : NULL;
 		for (unsigned j = 0; t != NULL && j < NPTEPG; j++)
 			if (is_leaf(e[j], t->level))
-				fn(c, &seen, t->owner, canonical(t->va + j * level_span(t->level)), arg);
+				fn(c, &seen, t->owner, canonical(t->va + j * level_span(t->level)),
+				   arg);
 	}
 	idset_free(&seen);
 }
@@ -48,7 +50,8 @@ static void visit_leaf(struct check *c, struct idset *seen, uint32_t owner, uint
 {
 	uint64_t key = leaf_key(owner, va);
 	const struct leaf *l;
-	if (idset_has(seen, key) || idset_add(seen, key) != 0 || (l = leaf_exact(&c->cur->walk, owner, va)) == NULL)
+	if (idset_has(seen, key) || idset_add(seen, key) != 0 ||
+	    (l = leaf_exact(&c->cur->walk, owner, va)) == NULL)
 		return;
 	((const struct leaf_visit *)arg)->fn(c, l);
 }

@@ -17,7 +17,7 @@
  * success; -1 with a one-line message in err ("descriptor: ...") otherwise.
  */
 int desc_load(const struct gmem *mem, gpa_t desc_gpa, struct pts_descriptor *d, char *err,
-	      size_t errlen);
+              size_t errlen);
 /* Validate a host copy (desc_load calls it); mem bounds the physical ranges. */
 int desc_validate(const struct pts_descriptor *d, const struct gmem *mem, char *err, size_t errlen);
 
@@ -29,9 +29,9 @@ int desc_validate(const struct pts_descriptor *d, const struct gmem *mem, char *
  * by guest RAM: the pool holds at most one page per page of RAM inside the
  * pv KVA window, and its pages at most that many pv entries.
  */
-#define DESC_VM_PAGE_SIZE_MAX 256u
+#define DESC_VM_PAGE_SIZE_MAX  256u
 #define DESC_PV_ENTRY_SIZE_MIN 32u
-#define DESC_KENTER_SIZE_MAX ((uint64_t)PTS_KENTER_PAGES * PTS_PAGE_SIZE)
+#define DESC_KENTER_SIZE_MAX   ((uint64_t)PTS_KENTER_PAGES * PTS_PAGE_SIZE)
 /* pool pages the monitor follows over the three lists (+ 1 to see an overflow) */
 uint64_t desc_max_pool_pages(const struct pts_descriptor *d, const struct gmem *mem);
 /* pv entries the monitor follows over every list (+ 1 to see an overflow) */

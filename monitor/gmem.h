@@ -41,9 +41,9 @@ struct gmem {
 
 enum gmem_error {
 	GMEM_OK = 0,
-	GMEM_ERANGE = -1,  /* [gpa, gpa + len) not inside guest RAM (or in the hole) */
-	GMEM_EALIGN = -2,  /* gpa not aligned to the requested alignment */
-	GMEM_EINVAL = -3,  /* bad arguments (NULL memory, alignment not a power of two) */
+	GMEM_ERANGE = -1, /* [gpa, gpa + len) not inside guest RAM (or in the hole) */
+	GMEM_EALIGN = -2, /* gpa not aligned to the requested alignment */
+	GMEM_EINVAL = -3, /* bad arguments (NULL memory, alignment not a power of two) */
 };
 
 /* The check every access makes: 0 when [gpa, gpa + len) lies in guest RAM,

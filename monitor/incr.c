@@ -105,7 +105,8 @@ static int alloc_plans(struct incr *x)
 	x->vmps = calloc(1, sizeof *x->vmps);
 	x->pool = calloc(1, sizeof *x->pool);
 	x->pv = calloc(1, sizeof *x->pv);
-	if (x->walk == NULL || x->pmaps == NULL || x->vmps == NULL || x->pool == NULL || x->pv == NULL)
+	if (x->walk == NULL || x->pmaps == NULL || x->vmps == NULL || x->pool == NULL ||
+	    x->pv == NULL)
 		return -1;
 	hmap_init(&x->pool->hdrs);
 	hmap_init(&x->pool->new_pages);
@@ -157,19 +158,25 @@ static int build_pool(struct incr *x, const struct snapshot *s, struct kview *kv
 	hmap_clear(&x->pool_by_page);
 	hmap_clear(&x->pool_by_gpa);
 	hmap_clear(&x->pool_by_hdr_gpa);
-	if (walk_grow((void **)&x->pool_gpa, &x->pool_gpa_cap, p->npage + 1, sizeof *x->pool_gpa) != 0 ||
-	    walk_grow((void **)&x->pool_hint, &x->pool_hint_cap, p->npage + 1, sizeof *x->pool_hint) != 0)
+	if (walk_grow((void **)&x->pool_gpa, &x->pool_gpa_cap, p->npage + 1, sizeof *x->pool_gpa) !=
+	        0 ||
+	    walk_grow((void **)&x->pool_hint, &x->pool_hint_cap, p->npage + 1,
+	              sizeof *x->pool_hint) != 0)
 		return -1;
 	memset(x->pool_hint, 0xff, p->npage * sizeof *x->pool_hint);
 	for (size_t i = 0; i < p->npage && *ok; i++) {
 		const struct pool_page_snap *pg = &p->page[i];
 		struct pool_gpa *g = &x->pool_gpa[i];
-		*ok = pg->page % PTS_PAGE_SIZE == 0 && !hmap_get(&x->pool_by_page, pg->page, NULL) &&
-		      kva_to_gpa(kv, pg->hdr, &g->hdr) == 0 && kva_to_gpa(kv, pg->page, &g->page) == 0;
+		*ok = pg->page % PTS_PAGE_SIZE == 0 &&
+		      !hmap_get(&x->pool_by_page, pg->page, NULL) &&
+		      kva_to_gpa(kv, pg->hdr, &g->hdr) == 0 &&
+		      kva_to_gpa(kv, pg->page, &g->page) == 0;
 		g->hdr &= ~(uint64_t)(PTS_PAGE_SIZE - 1);
 		*ok = *ok && !hmap_get(&x->pool_by_hdr_gpa, g->hdr, NULL); /* one header per page */
-		if (*ok && (hmap_put(&x->pool_by_hdr, pg->hdr, i) != 0 || hmap_put(&x->pool_by_page, pg->page, i) != 0 ||
-			    hmap_put(&x->pool_by_gpa, g->page, i) != 0 || hmap_put(&x->pool_by_hdr_gpa, g->hdr, i) != 0))
+		if (*ok && (hmap_put(&x->pool_by_hdr, pg->hdr, i) != 0 ||
+		            hmap_put(&x->pool_by_page, pg->page, i) != 0 ||
+		            hmap_put(&x->pool_by_gpa, g->page, i) != 0 ||
+		            hmap_put(&x->pool_by_hdr_gpa, g->hdr, i) != 0))
 			return -1;
 	}
 	x->pool_nfree = x->pool_nmissing = x->pool_nidle = 0;
@@ -180,20 +187,23 @@ static int build_pool(struct incr *x, const struct snapshot *s, struct kview *kv
 	}
 	for (size_t i = 0; i < p->free_item.cap && *ok; i++)
 		if (p->free_item.used[i])
-			*ok = pool_item_slot(kv->d, p->itemsperpage, p->page[p->free_item.vals[i]].page,
-					     p->free_item.keys[i]);
+			*ok = pool_item_slot(kv->d, p->itemsperpage,
+			                     p->page[p->free_item.vals[i]].page,
+			                     p->free_item.keys[i]);
 	return 0;
 }
 
 /* pv lists as chains; every entry a pool item; no (pmap, va) twice */
-static int build_pv(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d, bool *ok)
+static int build_pv(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d,
+                    bool *ok)
 {
 	uint32_t *tail = calloc(s->nvmp ? s->nvmp : 1, sizeof *tail);
 	uint32_t *head = realloc(x->list_head, (s->nvmp ? s->nvmp : 1) * sizeof *head);
 	size_t keyed = 0;
 	if (head != NULL)
 		x->list_head = head;
-	if (tail == NULL || head == NULL || walk_grow((void **)&x->pv_next, &x->pv_next_cap, s->npv + 1, 4) != 0) {
+	if (tail == NULL || head == NULL ||
+	    walk_grow((void **)&x->pv_next, &x->pv_next_cap, s->npv + 1, 4) != 0) {
 		free(tail);
 		return -1;
 	}
@@ -208,7 +218,8 @@ static int build_pv(struct incr *x, const struct snapshot *s, const struct pts_d
 			head[pv->page] = (uint32_t)(i + 1);
 		tail[pv->page] = (uint32_t)(i + 1);
 		keyed += pv->owner >= 0;
-		*ok &= hmap_get(&x->pool_by_page, page, &idx) && pool_item_slot(d, s->pool.itemsperpage, page, pv->kva);
+		*ok &= hmap_get(&x->pool_by_page, page, &idx) &&
+		       pool_item_slot(d, s->pool.itemsperpage, page, pv->kva);
 	}
 	*ok &= keyed == s->pv_by_va.len;
 	free(tail);
@@ -237,12 +248,14 @@ static int build(struct monitor *m)
 {
 	struct incr *x = &m->inc;
 	const struct snapshot *s = &m->snap[m->cur];
-	bool ok = only_tlb_issues(s) && s->walk.nissue == 0 && s->pool.ok && s->nvmp == m->desc.vm_page_count;
+	bool ok = only_tlb_issues(s) && s->walk.nissue == 0 && s->pool.ok &&
+	          s->nvmp == m->desc.vm_page_count;
 	x->valid = true;
 	x->usable = false;
 	if (!ok)
 		return 0;
-	if (alloc_plans(x) != 0 || build_array(x, &m->kv, &ok) != 0 || (ok && build_pool(x, s, &m->kv, &ok) != 0) ||
+	if (alloc_plans(x) != 0 || build_array(x, &m->kv, &ok) != 0 ||
+	    (ok && build_pool(x, s, &m->kv, &ok) != 0) ||
 	    (ok && build_pv(x, s, &m->desc, &ok) != 0) || (ok && alloc_counts(x, s->nvmp) != 0))
 		return -1;
 	if (ok && incr_count_all(x, s, &m->desc) != 0)
@@ -269,16 +282,17 @@ static int list_dirty(struct incr *x, const struct gmem *mem)
 	return 0;
 }
 
-static int plan_walk(struct monitor *m, const struct walk_root *roots, size_t nroots, bool *fallback)
+static int plan_walk(struct monitor *m, const struct walk_root *roots, size_t nroots,
+                     bool *fallback)
 {
 	struct incr *x = &m->inc;
 	struct walk_params wp = {.mem = m->mem,
-				 .kernel_slot_first = m->desc.kernel_slot_first,
-				 .kernel_slot_last = m->desc.kernel_slot_last,
-				 .max_ptps = m->max_ptps,
-				 .dirty_pfn = x->dirty,
-				 .ndirty = x->ndirty,
-				 .dirty_listed = x->listed};
+	                         .kernel_slot_first = m->desc.kernel_slot_first,
+	                         .kernel_slot_last = m->desc.kernel_slot_last,
+	                         .max_ptps = m->max_ptps,
+	                         .dirty_pfn = x->dirty,
+	                         .ndirty = x->ndirty,
+	                         .dirty_listed = x->listed};
 	x->kranges.n = 0;
 	return walk_plan(x->walk, &m->snap[m->cur].walk, &wp, roots, nroots, &x->kranges, fallback);
 }
@@ -326,12 +340,14 @@ static int commit_all(struct monitor *m)
 	m->delta.n = 0;
 	if (walk_commit(x->walk, &m->delta) != 0)
 		return -1;
-	if (pmap_commit(s, x->pmaps, &m->desc, &x->sc) != 0 || vmp_commit(s, x->vmps, &m->desc, &x->sc) != 0 ||
+	if (pmap_commit(s, x->pmaps, &m->desc, &x->sc) != 0 ||
+	    vmp_commit(s, x->vmps, &m->desc, &x->sc) != 0 ||
 	    pool_commit(s, x->pool, &m->desc, x) != 0 || pv_commit(s, x->pv, x) != 0)
 		return -1;
 	for (size_t i = 0; i < m->delta.n; i++) {
 		struct pte_change *c = &m->delta.chg[i];
-		c->slot = c->flags & PTE_CHG_DETACHED ? incr_old_slot(x, c->owner) : snap_slot(s, c->owner);
+		c->slot = c->flags & PTE_CHG_DETACHED ? incr_old_slot(x, c->owner)
+		                                      : snap_slot(s, c->owner);
 	}
 	s->nissue = 0;
 	snap_read_tlb_head(s, &m->kv);

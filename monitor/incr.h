@@ -44,9 +44,9 @@ struct incr {
 	size_t pool_gpa_cap;
 	uint32_t *pool_hint; /* parallel: a guess of the index of the page's list successor */
 	size_t pool_hint_cap;
-	struct hmap pool_by_hdr;  /* header KVA -> pool page index */
-	struct hmap pool_by_page; /* item page KVA -> pool page index */
-	struct hmap pool_by_gpa;  /* item page PA -> pool page index */
+	struct hmap pool_by_hdr;     /* header KVA -> pool page index */
+	struct hmap pool_by_page;    /* item page KVA -> pool page index */
+	struct hmap pool_by_gpa;     /* item page PA -> pool page index */
 	struct hmap pool_by_hdr_gpa; /* header page PA -> pool page index */
 	/* pv lists as chains over cur->pv */
 	uint32_t *list_head; /* per vm_page: first entry index + 1 */
@@ -54,7 +54,8 @@ struct incr {
 	size_t pv_next_cap;
 	/* what full mode recounts from the walk */
 	uint32_t *page_mapped, *page_writable, *page_mod, *page_ref; /* per vm_page */
-	uint64_t owner_leaves[SNAP_MAX_PMAPS], owner_wired[SNAP_MAX_PMAPS], owner_ptps[SNAP_MAX_PMAPS];
+	uint64_t owner_leaves[SNAP_MAX_PMAPS], owner_wired[SNAP_MAX_PMAPS],
+	    owner_ptps[SNAP_MAX_PMAPS];
 	struct hmap rmap_head; /* frame PA -> (owner, va) key of a user leaf mapping it */
 	struct hmap rmap_next; /* key -> the next key on the same frame, 0 at the end */
 	uint64_t pool_nfree, pool_nmissing, pool_nidle; /* sums over cur->pool.page */
@@ -63,7 +64,7 @@ struct incr {
 	size_t ndirty, dirty_cap;
 	bool listed;
 	struct scope sc;
-	struct va_ranges kranges; /* kernel VA ranges whose mapping changed */
+	struct va_ranges kranges;                  /* kernel VA ranges whose mapping changed */
 	struct pmap_snap old_pmap[SNAP_MAX_PMAPS]; /* the pmaps before the op, by id */
 	size_t old_npmap;
 	uint32_t old_nout;
@@ -92,7 +93,7 @@ struct model;
 struct pts_descriptor;
 int incr_count_all(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d);
 int incr_count_delta(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d,
-		     const struct pte_delta *delta, const struct model *mo);
+                     const struct pte_delta *delta, const struct model *mo);
 
 /*
  * Update m->snap[m->cur] in place and fill m->delta and x->sc.  0 done;

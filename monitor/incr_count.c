@@ -13,7 +13,8 @@
 /* the walk follows this entry (the shared kernel slots of a user PML4 it does not) */
 static bool walked(const struct pts_descriptor *d, const struct pte_change *c)
 {
-	return !(c->level == 4 && c->owner != 0 && c->index >= d->kernel_slot_first && c->index <= d->kernel_slot_last);
+	return !(c->level == 4 && c->owner != 0 && c->index >= d->kernel_slot_first &&
+	         c->index <= d->kernel_slot_last);
 }
 
 static bool user_owner(const struct snapshot *s, uint32_t owner)
@@ -33,7 +34,9 @@ static int rmap_add(struct incr *x, gpa_t frame, uint64_t key)
 {
 	uint64_t head = 0;
 	hmap_get(&x->rmap_head, frame, &head);
-	return hmap_put(&x->rmap_next, key, head) != 0 || hmap_put(&x->rmap_head, frame, key) != 0 ? -1 : 0;
+	return hmap_put(&x->rmap_next, key, head) != 0 || hmap_put(&x->rmap_head, frame, key) != 0
+	           ? -1
+	           : 0;
 }
 
 static int rmap_del(struct incr *x, gpa_t frame, uint64_t key)
@@ -44,7 +47,8 @@ static int rmap_del(struct incr *x, gpa_t frame, uint64_t key)
 	if (!hmap_get(&x->rmap_head, frame, &cur))
 		return 0;
 	if (cur == key)
-		return next ? hmap_put(&x->rmap_head, frame, next) : (hmap_del(&x->rmap_head, frame), 0);
+		return next ? hmap_put(&x->rmap_head, frame, next)
+		            : (hmap_del(&x->rmap_head, frame), 0);
 	for (; cur != 0 && hmap_get(&x->rmap_next, cur, &n); cur = n)
 		if (n == key)
 			return hmap_put(&x->rmap_next, cur, next);
@@ -53,13 +57,15 @@ static int rmap_del(struct incr *x, gpa_t frame, uint64_t key)
 
 /* ---- counts */
 
-static int count_leaf(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d, bool user,
-		      uint32_t owner, uint32_t level, uint64_t va, uint64_t pte, int sign)
+static int count_leaf(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d,
+                      bool user, uint32_t owner, uint32_t level, uint64_t va, uint64_t pte,
+                      int sign)
 {
 	if (!user || va >= d->user_max)
 		return 0;
 	gpa_t frame = pte_frame(pte, level);
-	if ((sign > 0 ? rmap_add(x, frame, leaf_key(owner, va)) : rmap_del(x, frame, leaf_key(owner, va))) != 0)
+	if ((sign > 0 ? rmap_add(x, frame, leaf_key(owner, va))
+	              : rmap_del(x, frame, leaf_key(owner, va))) != 0)
 		return -1;
 	x->owner_leaves[owner] += (uint64_t)(int64_t)sign;
 	if (pte & d->pte_wired_bit)
@@ -78,7 +84,7 @@ static int count_leaf(struct incr *x, const struct snapshot *s, const struct pts
 }
 
 static int count_entry(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d,
-		       const struct pte_change *c, uint64_t pte, int sign)
+                       const struct pte_change *c, uint64_t pte, int sign)
 {
 	bool user = sign < 0 ? old_user_owner(x, c->owner) : user_owner(s, c->owner);
 	if (!pte_valid(pte))
@@ -94,8 +100,8 @@ int incr_count_all(struct incr *x, const struct snapshot *s, const struct pts_de
 {
 	const struct ptp_set *w = &s->walk;
 	for (size_t i = 0; i < w->nleaf; i++)
-		if (count_leaf(x, s, d, user_owner(s, w->leaf[i].owner), w->leaf[i].owner, w->leaf[i].level,
-			       w->leaf[i].va, w->leaf[i].pte, 1) != 0)
+		if (count_leaf(x, s, d, user_owner(s, w->leaf[i].owner), w->leaf[i].owner,
+		               w->leaf[i].level, w->leaf[i].va, w->leaf[i].pte, 1) != 0)
 			return -1;
 	for (size_t i = 0; i < w->nptp; i++)
 		if (user_owner(s, w->ptp[i].owner) && w->ptp[i].level < 4)
@@ -105,46 +111,54 @@ int incr_count_all(struct incr *x, const struct snapshot *s, const struct pts_de
 
 /* ---- scope */
 
-static int add_page(struct scope *sc, const struct pts_descriptor *d, const struct snapshot *s, gpa_t pa)
+static int add_page(struct scope *sc, const struct pts_descriptor *d, const struct snapshot *s,
+                    gpa_t pa)
 {
 	int64_t pi = snap_page_index(d, pa);
 	return pi < 0 || (uint64_t)pi >= s->nvmp ? 0 : idset_add(&sc->pages, (uint64_t)pi);
 }
 
 /* model keys of a user leaf that came or went; a large one covers many */
-static int model_keys(struct scope *sc, const struct snapshot *s, const struct incr *x, const struct model *mo,
-		      const struct pte_change *c)
+static int model_keys(struct scope *sc, const struct snapshot *s, const struct incr *x,
+                      const struct model *mo, const struct pte_change *c)
 {
-	uint32_t slot = user_owner(s, c->owner) ? s->pmap[c->owner].slot : x->old_pmap[c->owner].slot;
+	uint32_t slot =
+	    user_owner(s, c->owner) ? s->pmap[c->owner].slot : x->old_pmap[c->owner].slot;
 	uint64_t end = c->va + level_span(c->level);
 	if (idset_add(&sc->model_keys, scope_key(slot, c->va)) != 0)
 		return -1;
 	size_t n;
 	const struct model_map *maps = model_maps(mo, slot, &n);
-	for (size_t i = model_first(mo, slot, c->va); c->level > 1 && i < n && maps[i].va < end; i++)
+	for (size_t i = model_first(mo, slot, c->va); c->level > 1 && i < n && maps[i].va < end;
+	     i++)
 		if (idset_add(&sc->model_keys, scope_key(slot, maps[i].va)) != 0)
 			return -1;
 	return 0;
 }
 
-static int kernel_change(struct scope *sc, const struct pts_descriptor *d, const struct pte_change *c)
+static int kernel_change(struct scope *sc, const struct pts_descriptor *d,
+                         const struct pte_change *c)
 {
-	uint64_t last = c->va + (level_span(c->level) - 1), klast = d->kenter_base + (d->kenter_size - 1);
+	uint64_t last = c->va + (level_span(c->level) - 1),
+	         klast = d->kenter_base + (d->kenter_size - 1);
 	if (c->level == 4)
 		sc->kernel_root_changed = true;
-	if (c->va <= d->dmap_base + (d->dmap_size - 1) && d->dmap_base <= last && !pte_hw_update(c->old, c->new))
+	if (c->va <= d->dmap_base + (d->dmap_size - 1) && d->dmap_base <= last &&
+	    !pte_hw_update(c->old, c->new))
 		sc->dmap_changed = true; /* the MMU setting A or D changes nothing AS-3 looks at */
 	if (c->va > klast || d->kenter_base > last)
 		return 0;
-	uint64_t lo = c->va > d->kenter_base ? c->va : d->kenter_base, hi = last < klast ? last : klast;
-	for (uint64_t k = (lo - d->kenter_base) / PTS_PAGE_SIZE; k <= (hi - d->kenter_base) / PTS_PAGE_SIZE; k++)
+	uint64_t lo = c->va > d->kenter_base ? c->va : d->kenter_base,
+	         hi = last < klast ? last : klast;
+	for (uint64_t k = (lo - d->kenter_base) / PTS_PAGE_SIZE;
+	     k <= (hi - d->kenter_base) / PTS_PAGE_SIZE; k++)
 		if (idset_add(&sc->kenter, k) != 0)
 			return -1;
 	return 0;
 }
 
 static int scope_value(struct scope *sc, const struct snapshot *s, const struct pts_descriptor *d,
-		       const struct pte_change *c, bool is_new)
+                       const struct pte_change *c, bool is_new)
 {
 	uint64_t pte = is_new ? c->new : c->old;
 	if (!pte_valid(pte))
@@ -153,46 +167,52 @@ static int scope_value(struct scope *sc, const struct snapshot *s, const struct 
 		return add_page(sc, d, s, pte_frame(pte, c->level));
 	if (!walked(d, c))
 		return 0;
-	bool moved = !pte_valid(c->old) || pte_is_leaf(c->old, c->level) || (c->old & PG_FRAME) != (pte & PG_FRAME);
+	bool moved = !pte_valid(c->old) || pte_is_leaf(c->old, c->level) ||
+	             (c->old & PG_FRAME) != (pte & PG_FRAME);
 	if (is_new && moved && idset_add(&sc->new_tables, pte & PG_FRAME) != 0)
 		return -1; /* a table the entry did not lead to before: its leaves are new here */
-	return idset_add(&sc->tables, pte & PG_FRAME) != 0 ? -1 : add_page(sc, d, s, pte & PG_FRAME);
+	return idset_add(&sc->tables, pte & PG_FRAME) != 0 ? -1
+	                                                   : add_page(sc, d, s, pte & PG_FRAME);
 }
 
 static int scope_change(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d,
-			const struct model *mo, const struct pte_change *c)
+                        const struct model *mo, const struct pte_change *c)
 {
 	bool leaf = (pte_valid(c->old) && pte_is_leaf(c->old, c->level)) ||
-		    (pte_valid(c->new) && pte_is_leaf(c->new, c->level));
+	            (pte_valid(c->new) && pte_is_leaf(c->new, c->level));
 	struct scope *sc = &x->sc;
 	if (idset_add(&sc->owners, c->owner) != 0 || idset_add(&sc->tables, c->ptp) != 0 ||
 	    scope_value(sc, s, d, c, false) != 0 || scope_value(sc, s, d, c, true) != 0)
 		return -1;
-	if (leaf && (user_owner(s, c->owner) || old_user_owner(x, c->owner)) && c->va < d->user_max &&
-	    model_keys(sc, s, x, mo, c) != 0)
+	if (leaf && (user_owner(s, c->owner) || old_user_owner(x, c->owner)) &&
+	    c->va < d->user_max && model_keys(sc, s, x, mo, c) != 0)
 		return -1;
 	return c->owner == 0 ? kernel_change(sc, d, c) : 0;
 }
 
 /* a changed vm_page: the table or pool page it is, and the pmap owning that table */
-static int scope_vmp(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d, uint64_t i)
+static int scope_vmp(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d,
+                     uint64_t i)
 {
 	gpa_t pa = (d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT;
 	const struct ptp *t = ptp_by_pa(&s->walk, pa);
 	uint64_t pool;
-	if (idset_add(&x->sc.tables, pa) != 0 || (t != NULL && idset_add(&x->sc.owners, t->owner) != 0))
+	if (idset_add(&x->sc.tables, pa) != 0 ||
+	    (t != NULL && idset_add(&x->sc.owners, t->owner) != 0))
 		return -1;
-	if (hmap_get(&x->pool_by_gpa, pa, &pool) && idset_add(&x->sc.pool_pages, s->pool.page[pool].hdr) != 0)
+	if (hmap_get(&x->pool_by_gpa, pa, &pool) &&
+	    idset_add(&x->sc.pool_pages, s->pool.page[pool].hdr) != 0)
 		return -1;
 	return 0;
 }
 
 int incr_count_delta(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d,
-		     const struct pte_delta *delta, const struct model *mo)
+                     const struct pte_delta *delta, const struct model *mo)
 {
 	for (size_t i = 0; i < delta->n; i++) {
 		const struct pte_change *c = &delta->chg[i];
-		if (walked(d, c) && (count_entry(x, s, d, c, c->old, -1) != 0 || count_entry(x, s, d, c, c->new, 1) != 0))
+		if (walked(d, c) && (count_entry(x, s, d, c, c->old, -1) != 0 ||
+		                     count_entry(x, s, d, c, c->new, 1) != 0))
 			return -1;
 		if (scope_change(x, s, d, mo, c) != 0)
 			return -1;

@@ -21,11 +21,13 @@ struct pmap_plan {
 	uint64_t *hash; /* SNAP_MAX_PMAPS * ptp_hash_size, by id */
 	uint64_t curpmap;
 	bool changed[SNAP_MAX_PMAPS]; /* fields changed, or the pmap came or went */
-	bool relisted;                 /* a pmap came or went */
+	bool relisted;                /* a pmap came or went */
 };
 int pmap_plan(struct pmap_plan *pp, const struct snapshot *s, struct kview *kv, bool *fallback);
-size_t pmap_plan_roots(const struct pmap_plan *pp, const struct snapshot *s, struct walk_root *roots);
-int pmap_commit(struct snapshot *s, const struct pmap_plan *pp, const struct pts_descriptor *d, struct scope *sc);
+size_t pmap_plan_roots(const struct pmap_plan *pp, const struct snapshot *s,
+                       struct walk_root *roots);
+int pmap_commit(struct snapshot *s, const struct pmap_plan *pp, const struct pts_descriptor *d,
+                struct scope *sc);
 
 struct vmp_plan {
 	uint64_t *index;
@@ -35,9 +37,9 @@ struct vmp_plan {
 	size_t npages, pages_cap;
 };
 int vmp_plan(struct vmp_plan *vp, const struct snapshot *s, struct kview *kv, struct incr *x,
-	     bool *fallback);
+             bool *fallback);
 int vmp_commit(struct snapshot *s, const struct vmp_plan *vp, const struct pts_descriptor *d,
-	       struct scope *sc);
+               struct scope *sc);
 
 struct pool_plan_page {
 	size_t idx; /* in cur->pool.page, or SIZE_MAX for a new page */
@@ -59,31 +61,32 @@ struct pool_plan {
 	size_t at_cap;
 	size_t *written; /* the existing pages read again (or that no longer read as pool pages) */
 	size_t nwritten, written_cap;
-	bool all_held;   /* the lists did not change: every existing page stays */
+	bool all_held;         /* the lists did not change: every existing page stays */
 	struct hmap hdrs;      /* headers met this op */
 	struct hmap new_pages; /* item page KVA of new pages -> 1 */
 	bool removed_any;
 };
 int pool_plan(struct pool_plan *pl, const struct snapshot *s, struct kview *kv, struct incr *x,
-	      bool *fallback);
-int pool_commit(struct snapshot *s, struct pool_plan *pl, const struct pts_descriptor *d, struct incr *x);
+              bool *fallback);
+int pool_commit(struct snapshot *s, struct pool_plan *pl, const struct pts_descriptor *d,
+                struct incr *x);
 /* is kva a pool item slot of a page the pool holds after the op? */
-bool pool_plan_is_item(const struct pool_plan *pl, const struct snapshot *s, const struct pts_descriptor *d,
-		       const struct incr *x, uint64_t kva);
+bool pool_plan_is_item(const struct pool_plan *pl, const struct snapshot *s,
+                       const struct pts_descriptor *d, const struct incr *x, uint64_t kva);
 /* the pool page at index i of cur->pool.page goes this op */
 bool pool_plan_page_gone(const struct pool_plan *pl, size_t i);
 
 struct pv_plan {
-	struct idset lists;    /* vm_page indexes whose list is read again */
-	struct pv_snap *ent;   /* their new entries, list by list */
+	struct idset lists;  /* vm_page indexes whose list is read again */
+	struct pv_snap *ent; /* their new entries, list by list */
 	size_t n, cap;
-	size_t *first;         /* per list: its entries at ent[first[k] .. first[k + 1]) */
+	size_t *first; /* per list: its entries at ent[first[k] .. first[k + 1]) */
 	size_t first_cap;
 	struct hmap kvas, keys; /* new entries' KVAs and (owner, va) keys */
 };
 int pv_plan(struct pv_plan *pv, const struct snapshot *s, struct kview *kv, struct incr *x,
-	    const struct vmp_plan *vp, const struct pool_plan *pl, const struct pmap_plan *pp, size_t max_pv,
-	    bool *fallback);
+            const struct vmp_plan *vp, const struct pool_plan *pl, const struct pmap_plan *pp,
+            size_t max_pv, bool *fallback);
 int pv_commit(struct snapshot *s, const struct pv_plan *pv, struct incr *x);
 
 /* is kva a pool item slot (page + item_offset + k * size, k < ipp) of item page `page`?  The

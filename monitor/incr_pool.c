@@ -23,9 +23,10 @@ bool pool_item_slot(const struct pts_descriptor *d, uint32_t ipp, uint64_t page,
 	return off % d->pv_entry_size == 0 && off / d->pv_entry_size < ipp;
 }
 
-#define FOR_EACH_SLOT(d, ipp, page, kva)                                                          \
-	for (uint64_t kva = (page) + (d)->pool_item_offset;                                       \
-	     kva < (page) + (d)->pool_item_offset + (uint64_t)(ipp) * (d)->pv_entry_size; kva += (d)->pv_entry_size)
+#define FOR_EACH_SLOT(d, ipp, page, kva)                                                           \
+	for (uint64_t kva = (page) + (d)->pool_item_offset;                                        \
+	     kva < (page) + (d)->pool_item_offset + (uint64_t)(ipp) * (d)->pv_entry_size;          \
+	     kva += (d)->pv_entry_size)
 
 static int translate(struct kview *kv, const struct pool_page_snap *pg, struct pool_gpa *g)
 {
@@ -47,13 +48,15 @@ static int plan_free_list(struct pool_plan *pl, struct kview *kv, struct pool_pl
 	pp->items = pl->nitems;
 	pp->nitems = 0;
 	while (item != 0) {
-		if (pp->nitems > pl->head.itemsperpage || !pool_item_slot(d, pl->head.itemsperpage, pp->pg.page, item))
+		if (pp->nitems > pl->head.itemsperpage ||
+		    !pool_item_slot(d, pl->head.itemsperpage, pp->pg.page, item))
 			return 1;
 		uint64_t k = (item - pp->pg.page) / 8;
 		if (bits[k / 64] >> (k % 64) & 1)
 			return 1;
 		bits[k / 64] |= 1ull << (k % 64);
-		if (walk_grow((void **)&pl->items, &pl->items_cap, pl->nitems + 1, sizeof *pl->items) != 0)
+		if (walk_grow((void **)&pl->items, &pl->items_cap, pl->nitems + 1,
+		              sizeof *pl->items) != 0)
 			return -1;
 		pl->items[pl->nitems++] = item;
 		pp->nitems++;
@@ -64,8 +67,8 @@ static int plan_free_list(struct pool_plan *pl, struct kview *kv, struct pool_pl
 	return 0;
 }
 
-static int plan_reread(struct pool_plan *pl, const struct snapshot *s, struct kview *kv, struct incr *x,
-		       struct pool_plan_page *pp)
+static int plan_reread(struct pool_plan *pl, const struct snapshot *s, struct kview *kv,
+                       struct incr *x, struct pool_plan_page *pp)
 {
 	uint64_t idx, hdr = pp->pg.hdr;
 	enum pool_list l = pp->pg.list;
@@ -75,7 +78,8 @@ static int plan_reread(struct pool_plan *pl, const struct snapshot *s, struct kv
 	if (pp->idx != SIZE_MAX && pp->pg.page != s->pool.page[pp->idx].page)
 		return 1;
 	if (pp->idx == SIZE_MAX) {
-		if (hmap_get(&x->pool_by_page, pp->pg.page, &idx) || hmap_get(&pl->new_pages, pp->pg.page, NULL))
+		if (hmap_get(&x->pool_by_page, pp->pg.page, &idx) ||
+		    hmap_get(&pl->new_pages, pp->pg.page, NULL))
 			return 1; /* two headers for one page */
 		if (hmap_put(&pl->new_pages, pp->pg.page, 1) != 0)
 			return -1;
@@ -100,14 +104,15 @@ static int push(struct pool_plan *pl, const struct pool_plan_page *pp)
 }
 
 /* existing page i was written (or remapped): read it again */
-static int reread_written(struct pool_plan *pl, const struct snapshot *s, struct kview *kv, struct incr *x,
-			  size_t i, bool *relinked)
+static int reread_written(struct pool_plan *pl, const struct snapshot *s, struct kview *kv,
+                          struct incr *x, size_t i, bool *relinked)
 {
 	const struct pool_page_snap *pg = &s->pool.page[i];
 	struct pool_plan_page pp = {i, *pg, x->pool_gpa[i], true, 0, 0};
 	size_t items = pl->nitems;
 	pl->seen[i] = POOL_DIRTY;
-	if (walk_grow((void **)&pl->written, &pl->written_cap, pl->nwritten + 1, sizeof *pl->written) != 0)
+	if (walk_grow((void **)&pl->written, &pl->written_cap, pl->nwritten + 1,
+	              sizeof *pl->written) != 0)
 		return -1;
 	pl->written[pl->nwritten++] = i;
 	int rc = plan_reread(pl, s, kv, x, &pp);
@@ -124,11 +129,13 @@ static int reread_written(struct pool_plan *pl, const struct snapshot *s, struct
 	return push(pl, &pp);
 }
 
-static bool written(const struct incr *x, struct kview *kv, const struct pool_page_snap *pg, const struct pool_gpa *g)
+static bool written(const struct incr *x, struct kview *kv, const struct pool_page_snap *pg,
+                    const struct pool_gpa *g)
 {
-	bool moved = x->kranges.n > 0 &&
-		     (va_ranges_meet(&x->kranges, pg->hdr, 1) || va_ranges_meet(&x->kranges, pg->page, 1));
-	return moved || gmem_page_dirty(kv->mem, g->hdr) || (g->page != g->hdr && gmem_page_dirty(kv->mem, g->page));
+	bool moved = x->kranges.n > 0 && (va_ranges_meet(&x->kranges, pg->hdr, 1) ||
+	                                  va_ranges_meet(&x->kranges, pg->page, 1));
+	return moved || gmem_page_dirty(kv->mem, g->hdr) ||
+	       (g->page != g->hdr && gmem_page_dirty(kv->mem, g->page));
 }
 
 /*
@@ -137,8 +144,8 @@ static bool written(const struct incr *x, struct kview *kv, const struct pool_pa
  * the heads and every written page's link stay as they were, so do the
  * lists: *relinked says they did not.
  */
-static int plan_written(struct pool_plan *pl, const struct snapshot *s, struct kview *kv, struct incr *x,
-			bool *relinked)
+static int plan_written(struct pool_plan *pl, const struct snapshot *s, struct kview *kv,
+                        struct incr *x, bool *relinked)
 {
 	const struct pool_snap *old = &s->pool;
 	uint64_t i;
@@ -146,13 +153,16 @@ static int plan_written(struct pool_plan *pl, const struct snapshot *s, struct k
 	memset(pl->seen, 0, old->npage);
 	for (size_t k = 0; x->listed && x->kranges.n == 0 && k < x->ndirty; k++) {
 		gpa_t pa = x->dirty[k] << PTS_PAGE_SHIFT;
-		if (hmap_get(&x->pool_by_hdr_gpa, pa, &i) && pl->seen[i] == 0 && reread_written(pl, s, kv, x, i, relinked))
+		if (hmap_get(&x->pool_by_hdr_gpa, pa, &i) && pl->seen[i] == 0 &&
+		    reread_written(pl, s, kv, x, i, relinked))
 			return -1;
-		if (hmap_get(&x->pool_by_gpa, pa, &i) && pl->seen[i] == 0 && reread_written(pl, s, kv, x, i, relinked))
+		if (hmap_get(&x->pool_by_gpa, pa, &i) && pl->seen[i] == 0 &&
+		    reread_written(pl, s, kv, x, i, relinked))
 			return -1;
 	}
 	for (i = 0; !(x->listed && x->kranges.n == 0) && i < old->npage; i++)
-		if (written(x, kv, &old->page[i], &x->pool_gpa[i]) && reread_written(pl, s, kv, x, i, relinked) != 0)
+		if (written(x, kv, &old->page[i], &x->pool_gpa[i]) &&
+		    reread_written(pl, s, kv, x, i, relinked) != 0)
 			return -1;
 	return 0;
 }
@@ -171,8 +181,8 @@ static size_t find_page(const struct pool_snap *old, struct incr *x, size_t i, u
 }
 
 /* one page on list l of the new lists: 0 and its link in *hdr, 1 to step aside */
-static int walk_page(struct pool_plan *pl, const struct snapshot *s, struct kview *kv, struct incr *x, int l,
-		     size_t *prev, uint64_t *hdr)
+static int walk_page(struct pool_plan *pl, const struct snapshot *s, struct kview *kv,
+                     struct incr *x, int l, size_t *prev, uint64_t *hdr)
 {
 	const struct pool_snap *old = &s->pool;
 	size_t idx = find_page(old, x, *prev, *hdr);
@@ -205,7 +215,8 @@ static int walk_page(struct pool_plan *pl, const struct snapshot *s, struct kvie
 	return 0;
 }
 
-static int walk_lists(struct pool_plan *pl, const struct snapshot *s, struct kview *kv, struct incr *x)
+static int walk_lists(struct pool_plan *pl, const struct snapshot *s, struct kview *kv,
+                      struct incr *x)
 {
 	size_t max_pages = (size_t)desc_max_pool_pages(kv->d, kv->mem), held = 0;
 	for (int l = POOL_PART; l <= POOL_EMPTY; l++) {
@@ -221,13 +232,15 @@ static int walk_lists(struct pool_plan *pl, const struct snapshot *s, struct kvi
 	return 0;
 }
 
-int pool_plan(struct pool_plan *pl, const struct snapshot *s, struct kview *kv, struct incr *x, bool *fallback)
+int pool_plan(struct pool_plan *pl, const struct snapshot *s, struct kview *kv, struct incr *x,
+              bool *fallback)
 {
 	const struct pool_snap *old = &s->pool;
 	bool relinked;
 	plan_reset(pl);
 	*fallback = true;
-	if (!old->ok || snap_read_pool_struct(kv, &pl->head) != 0 || pl->head.itemsperpage != old->itemsperpage)
+	if (!old->ok || snap_read_pool_struct(kv, &pl->head) != 0 ||
+	    pl->head.itemsperpage != old->itemsperpage)
 		return 0;
 	if (walk_grow((void **)&pl->seen, &pl->seen_cap, old->npage + 1, 1) != 0 ||
 	    walk_grow((void **)&pl->at, &pl->at_cap, old->npage + 1, sizeof *pl->at) != 0)
@@ -245,19 +258,19 @@ bool pool_plan_page_gone(const struct pool_plan *pl, size_t i)
 	return !pl->all_held && !(pl->seen[i] & POOL_HELD);
 }
 
-bool pool_plan_is_item(const struct pool_plan *pl, const struct snapshot *s, const struct pts_descriptor *d,
-		       const struct incr *x, uint64_t kva)
+bool pool_plan_is_item(const struct pool_plan *pl, const struct snapshot *s,
+                       const struct pts_descriptor *d, const struct incr *x, uint64_t kva)
 {
 	uint64_t page = kva & ~(uint64_t)(PTS_PAGE_SIZE - 1), idx;
 	bool held = (hmap_get(&x->pool_by_page, page, &idx) && !pool_plan_page_gone(pl, idx)) ||
-		    hmap_get(&pl->new_pages, page, NULL);
+	            hmap_get(&pl->new_pages, page, NULL);
 	return held && pool_item_slot(d, s->pool.itemsperpage, page, kva);
 }
 
 /* ---- commit */
 
-static int set_items(struct pool_snap *p, const struct pts_descriptor *d, uint64_t page, uint64_t from,
-		     uint64_t to)
+static int set_items(struct pool_snap *p, const struct pts_descriptor *d, uint64_t page,
+                     uint64_t from, uint64_t to)
 {
 	FOR_EACH_SLOT(d, p->itemsperpage, page, kva)
 	{
@@ -272,7 +285,8 @@ static int set_items(struct pool_snap *p, const struct pts_descriptor *d, uint64
 	return 0;
 }
 
-static int add_items(struct pool_snap *p, const struct pool_plan *pl, const struct pool_plan_page *pp, size_t idx)
+static int add_items(struct pool_snap *p, const struct pool_plan *pl,
+                     const struct pool_plan_page *pp, size_t idx)
 {
 	for (size_t k = 0; k < pp->nitems; k++)
 		if (hmap_put(&p->free_item, pl->items[pp->items + k], idx) != 0)
@@ -288,19 +302,24 @@ static void sum_page(struct incr *x, const struct pool_page_snap *pg, int sign)
 	x->pool_nidle += (uint64_t)(int64_t)(sign * (pg->list == POOL_EMPTY));
 }
 
-static int index_page(struct incr *x, const struct pool_page_snap *pg, const struct pool_gpa *g, size_t idx)
+static int index_page(struct incr *x, const struct pool_page_snap *pg, const struct pool_gpa *g,
+                      size_t idx)
 {
 	if (walk_grow((void **)&x->pool_gpa, &x->pool_gpa_cap, idx + 1, sizeof *x->pool_gpa) != 0 ||
-	    walk_grow((void **)&x->pool_hint, &x->pool_hint_cap, idx + 1, sizeof *x->pool_hint) != 0 ||
-	    hmap_put(&x->pool_by_hdr, pg->hdr, idx) != 0 || hmap_put(&x->pool_by_page, pg->page, idx) != 0 ||
-	    hmap_put(&x->pool_by_gpa, g->page, idx) != 0 || hmap_put(&x->pool_by_hdr_gpa, g->hdr, idx) != 0)
+	    walk_grow((void **)&x->pool_hint, &x->pool_hint_cap, idx + 1, sizeof *x->pool_hint) !=
+	        0 ||
+	    hmap_put(&x->pool_by_hdr, pg->hdr, idx) != 0 ||
+	    hmap_put(&x->pool_by_page, pg->page, idx) != 0 ||
+	    hmap_put(&x->pool_by_gpa, g->page, idx) != 0 ||
+	    hmap_put(&x->pool_by_hdr_gpa, g->hdr, idx) != 0)
 		return -1;
 	x->pool_gpa[idx] = *g;
 	x->pool_hint[idx] = UINT32_MAX;
 	return 0;
 }
 
-static int remove_page(struct pool_snap *p, const struct pts_descriptor *d, struct incr *x, size_t idx)
+static int remove_page(struct pool_snap *p, const struct pts_descriptor *d, struct incr *x,
+                       size_t idx)
 {
 	size_t last = p->npage - 1;
 	const struct pool_page_snap *pg = &p->page[idx];
@@ -321,8 +340,8 @@ static int remove_page(struct pool_snap *p, const struct pts_descriptor *d, stru
 	return 0;
 }
 
-static int commit_existing(struct pool_snap *p, struct pool_plan *pl, const struct pts_descriptor *d,
-			   struct incr *x)
+static int commit_existing(struct pool_snap *p, struct pool_plan *pl,
+                           const struct pts_descriptor *d, struct incr *x)
 {
 	for (size_t k = 0; k < pl->npage; k++) {
 		const struct pool_plan_page *pp = &pl->page[k];
@@ -339,7 +358,8 @@ static int commit_existing(struct pool_snap *p, struct pool_plan *pl, const stru
 			p->page[pp->idx].list = pp->pg.list;
 			continue;
 		}
-		if (set_items(p, d, pp->pg.page, pp->idx, SIZE_MAX) != 0 || add_items(p, pl, pp, pp->idx) != 0)
+		if (set_items(p, d, pp->pg.page, pp->idx, SIZE_MAX) != 0 ||
+		    add_items(p, pl, pp, pp->idx) != 0)
 			return -1;
 		hmap_del(&x->pool_by_gpa, x->pool_gpa[pp->idx].page);
 		hmap_del(&x->pool_by_hdr_gpa, x->pool_gpa[pp->idx].hdr);
@@ -371,13 +391,15 @@ static int commit_new(struct pool_snap *p, struct pool_plan *pl, struct incr *x)
 	return 0;
 }
 
-int pool_commit(struct snapshot *s, struct pool_plan *pl, const struct pts_descriptor *d, struct incr *x)
+int pool_commit(struct snapshot *s, struct pool_plan *pl, const struct pts_descriptor *d,
+                struct incr *x)
 {
 	struct pool_snap *p = &s->pool;
 	size_t old_npage = p->npage;
 	if (memcmp(p->head, pl->head.head, sizeof p->head) != 0 || p->nitems != pl->head.nitems ||
-	    p->nout != pl->head.nout || p->npages != pl->head.npages || p->nidle != pl->head.nidle ||
-	    p->minitems != pl->head.minitems || p->maxpages != pl->head.maxpages || pl->removed_any)
+	    p->nout != pl->head.nout || p->npages != pl->head.npages ||
+	    p->nidle != pl->head.nidle || p->minitems != pl->head.minitems ||
+	    p->maxpages != pl->head.maxpages || pl->removed_any)
 		x->sc.pool_changed = true;
 	memcpy(p->head, pl->head.head, sizeof p->head);
 	p->nitems = pl->head.nitems;
@@ -388,7 +410,8 @@ int pool_commit(struct snapshot *s, struct pool_plan *pl, const struct pts_descr
 	p->maxpages = pl->head.maxpages;
 	if (commit_existing(p, pl, d, x) != 0)
 		return -1;
-	for (size_t i = old_npage; pl->removed_any && i-- > 0;) /* later indexes first: swaps stay valid */
+	for (size_t i = old_npage;
+	     pl->removed_any && i-- > 0;) /* later indexes first: swaps stay valid */
 		if (!(pl->seen[i] & POOL_HELD) && remove_page(p, d, x, i) != 0)
 			return -1;
 	return commit_new(p, pl, x);

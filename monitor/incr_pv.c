@@ -10,8 +10,8 @@
 #include "incr_plan.h"
 
 /* the pv list head vm_page i has after the op */
-static uint64_t new_head(const struct vmp_plan *vp, const struct snapshot *s, const struct pts_descriptor *d,
-			 uint64_t i)
+static uint64_t new_head(const struct vmp_plan *vp, const struct snapshot *s,
+                         const struct pts_descriptor *d, uint64_t i)
 {
 	size_t lo = 0, hi = vp->n;
 	while (lo < hi) {
@@ -27,8 +27,8 @@ static uint64_t new_head(const struct vmp_plan *vp, const struct snapshot *s, co
 }
 
 /* the entries held on a pool page the guest wrote: a list is read again when one of them changed */
-static int written_entries(struct pv_plan *pv, const struct snapshot *s, struct kview *kv, uint64_t page,
-			   bool gone)
+static int written_entries(struct pv_plan *pv, const struct snapshot *s, struct kview *kv,
+                           uint64_t page, bool gone)
 {
 	const struct pts_descriptor *d = kv->d;
 	uint8_t buf[PTS_PAGE_SIZE];
@@ -41,7 +41,8 @@ static int written_entries(struct pv_plan *pv, const struct snapshot *s, struct 
 		struct pv_snap n;
 		if (readable)
 			snap_parse_pv_entry(d, buf + (kva - page), kva, o->page, &n);
-		bool same = readable && n.pmap == o->pmap && n.va == o->va && n.ptp == o->ptp && n.next == o->next;
+		bool same = readable && n.pmap == o->pmap && n.va == o->va && n.ptp == o->ptp &&
+		            n.next == o->next;
 		if (!same && idset_add(&pv->lists, o->page) != 0)
 			return -1;
 	}
@@ -58,7 +59,8 @@ static int32_t owner_of(const struct pmap_plan *pp, uint64_t kva)
 }
 
 /* a pmap came or went: entries naming it change owner, their lists are read again */
-static int relisted_entries(struct pv_plan *pv, const struct snapshot *s, const struct pmap_plan *pp)
+static int relisted_entries(struct pv_plan *pv, const struct snapshot *s,
+                            const struct pmap_plan *pp)
 {
 	uint64_t kvas[SNAP_MAX_PMAPS];
 	size_t n = 0;
@@ -73,7 +75,8 @@ static int relisted_entries(struct pv_plan *pv, const struct snapshot *s, const 
 }
 
 static int affected_lists(struct pv_plan *pv, const struct snapshot *s, struct kview *kv,
-			  const struct vmp_plan *vp, const struct pool_plan *pl, const struct pmap_plan *pp)
+                          const struct vmp_plan *vp, const struct pool_plan *pl,
+                          const struct pmap_plan *pp)
 {
 	if (pp->relisted && relisted_entries(pv, s, pp) != 0)
 		return -1;
@@ -84,10 +87,12 @@ static int affected_lists(struct pv_plan *pv, const struct snapshot *s, struct k
 	}
 	for (size_t k = 0; k < pl->nwritten; k++) {
 		size_t i = pl->written[k];
-		if (written_entries(pv, s, kv, s->pool.page[i].page, pool_plan_page_gone(pl, i)) != 0)
+		if (written_entries(pv, s, kv, s->pool.page[i].page, pool_plan_page_gone(pl, i)) !=
+		    0)
 			return -1;
 	}
-	for (size_t i = 0; pl->removed_any && i < s->pool.npage; i++) /* gone without being written */
+	for (size_t i = 0; pl->removed_any && i < s->pool.npage;
+	     i++) /* gone without being written */
 		if (pool_plan_page_gone(pl, i) && !(pl->seen[i] & POOL_DIRTY) &&
 		    written_entries(pv, s, kv, s->pool.page[i].page, true) != 0)
 			return -1;
@@ -95,9 +100,9 @@ static int affected_lists(struct pv_plan *pv, const struct snapshot *s, struct k
 }
 
 /* one entry of list `page` at kva: 0 planned, 1 only a fresh read can judge it */
-static int plan_entry(struct pv_plan *pv, const struct snapshot *s, struct kview *kv, struct incr *x,
-		      const struct pool_plan *pl, const struct pmap_plan *pp, uint64_t page, uint64_t kva,
-		      uint64_t *next)
+static int plan_entry(struct pv_plan *pv, const struct snapshot *s, struct kview *kv,
+                      struct incr *x, const struct pool_plan *pl, const struct pmap_plan *pp,
+                      uint64_t page, uint64_t kva, uint64_t *next)
 {
 	const struct pts_descriptor *d = kv->d;
 	uint8_t buf[PTS_PAGE_SIZE];
@@ -117,7 +122,8 @@ static int plan_entry(struct pv_plan *pv, const struct snapshot *s, struct kview
 		if (hmap_put(&pv->keys, key, 1) != 0)
 			return -1;
 	}
-	if (hmap_put(&pv->kvas, kva, 1) != 0 || walk_grow((void **)&pv->ent, &pv->cap, pv->n + 1, sizeof n) != 0)
+	if (hmap_put(&pv->kvas, kva, 1) != 0 ||
+	    walk_grow((void **)&pv->ent, &pv->cap, pv->n + 1, sizeof n) != 0)
 		return -1;
 	pv->ent[pv->n++] = n;
 	*next = n.next;
@@ -125,8 +131,8 @@ static int plan_entry(struct pv_plan *pv, const struct snapshot *s, struct kview
 }
 
 int pv_plan(struct pv_plan *pv, const struct snapshot *s, struct kview *kv, struct incr *x,
-	    const struct vmp_plan *vp, const struct pool_plan *pl, const struct pmap_plan *pp, size_t max_pv,
-	    bool *fallback)
+            const struct vmp_plan *vp, const struct pool_plan *pl, const struct pmap_plan *pp,
+            size_t max_pv, bool *fallback)
 {
 	const struct pts_descriptor *d = kv->d;
 	idset_clear(&pv->lists);
@@ -185,7 +191,8 @@ static int remove_head(struct snapshot *s, struct incr *x, uint64_t page)
 	size_t e = x->list_head[page] - 1, last = s->npv - 1;
 	const struct pv_snap old = s->pv[e];
 	uint64_t v, key = snap_pv_key(old.owner, old.va);
-	if (old.owner >= 0 && idset_add(&x->sc.pv_keys, scope_key((uint32_t)old.owner, old.va)) != 0)
+	if (old.owner >= 0 &&
+	    idset_add(&x->sc.pv_keys, scope_key((uint32_t)old.owner, old.va)) != 0)
 		return -1;
 	hmap_del(&s->pv_by_kva, old.kva);
 	if (old.owner >= 0 && hmap_get(&s->pv_by_va, key, &v) && v == e + 1)
@@ -200,7 +207,8 @@ static int remove_head(struct snapshot *s, struct incr *x, uint64_t page)
 static int insert(struct snapshot *s, struct incr *x, const struct pv_snap *n, uint32_t *tail)
 {
 	size_t i = s->npv;
-	if (snap_push_pv(s, n) != 0 || grow_next(x, s->npv) != 0 || hmap_put(&s->pv_by_kva, n->kva, i) != 0 ||
+	if (snap_push_pv(s, n) != 0 || grow_next(x, s->npv) != 0 ||
+	    hmap_put(&s->pv_by_kva, n->kva, i) != 0 ||
 	    (n->owner >= 0 && hmap_put(&s->pv_by_va, snap_pv_key(n->owner, n->va), i + 1) != 0) ||
 	    idset_add(&x->sc.pv_new, i) != 0 ||
 	    (n->owner >= 0 && idset_add(&x->sc.pv_keys, scope_key((uint32_t)n->owner, n->va)) != 0))

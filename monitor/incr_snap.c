@@ -19,7 +19,8 @@ static bool kva_clean(struct kview *kv, uint64_t kva, uint64_t len)
 }
 
 /* the next pmap of the list at kva: the old record when its pages are clean */
-static int plan_one_pmap(struct pmap_plan *pp, const struct snapshot *s, struct kview *kv, uint64_t kva)
+static int plan_one_pmap(struct pmap_plan *pp, const struct snapshot *s, struct kview *kv,
+                         uint64_t kva)
 {
 	const struct pts_descriptor *d = kv->d;
 	size_t i = pp->nlist, off = i * d->ptp_hash_size;
@@ -32,7 +33,8 @@ static int plan_one_pmap(struct pmap_plan *pp, const struct snapshot *s, struct 
 		return -1;
 	if (old >= 0 && s->pmap[old].kva == kva && kva_clean(kv, kva, d->pmap_size)) {
 		*p = s->pmap[old];
-		memcpy(pp->list_hash + off, s->hash + s->pmap[old].hash_off, 8ull * d->ptp_hash_size);
+		memcpy(pp->list_hash + off, s->hash + s->pmap[old].hash_off,
+		       8ull * d->ptp_hash_size);
 	} else if (snap_read_pmap_record(kv, kva, i == 0, p, pp->list_hash + off) != 0) {
 		return -1;
 	}
@@ -71,9 +73,10 @@ static int compare(struct pmap_plan *pp, const struct snapshot *s, size_t hash_s
 			continue;
 		if (a->root != b->root || a->kernel != b->kernel)
 			return 1;
-		pp->changed[i] = a->resident != b->resident || a->wired != b->wired || a->next != b->next ||
-				 a->ptp_count != b->ptp_count ||
-				 memcmp(pp->hash + a->hash_off, s->hash + b->hash_off, 8 * hash_size) != 0;
+		pp->changed[i] =
+		    a->resident != b->resident || a->wired != b->wired || a->next != b->next ||
+		    a->ptp_count != b->ptp_count ||
+		    memcmp(pp->hash + a->hash_off, s->hash + b->hash_off, 8 * hash_size) != 0;
 	}
 	return 0;
 }
@@ -84,10 +87,13 @@ int pmap_plan(struct pmap_plan *pp, const struct snapshot *s, struct kview *kv, 
 	uint64_t next;
 	*fallback = true;
 	pp->nlist = 0;
-	if ((pp->hash == NULL && (pp->hash = calloc(SNAP_MAX_PMAPS, 8ull * d->ptp_hash_size)) == NULL) ||
-	    (pp->list_hash == NULL && (pp->list_hash = calloc(SNAP_MAX_PMAPS, 8ull * d->ptp_hash_size)) == NULL))
+	if ((pp->hash == NULL &&
+	     (pp->hash = calloc(SNAP_MAX_PMAPS, 8ull * d->ptp_hash_size)) == NULL) ||
+	    (pp->list_hash == NULL &&
+	     (pp->list_hash = calloc(SNAP_MAX_PMAPS, 8ull * d->ptp_hash_size)) == NULL))
 		return -1;
-	if (plan_one_pmap(pp, s, kv, d->kernel_pmap) != 0 || kva_read_u64(kv, d->curpmap, &pp->curpmap) != 0 ||
+	if (plan_one_pmap(pp, s, kv, d->kernel_pmap) != 0 ||
+	    kva_read_u64(kv, d->curpmap, &pp->curpmap) != 0 ||
 	    kva_read_u64(kv, d->pmap_list, &next) != 0)
 		return 0;
 	for (; next != 0; next = pp->list[pp->nlist - 1].next)
@@ -99,16 +105,19 @@ int pmap_plan(struct pmap_plan *pp, const struct snapshot *s, struct kview *kv, 
 }
 
 /* walk roots by id as the op leaves them, over every id the snapshot or the plan uses */
-size_t pmap_plan_roots(const struct pmap_plan *pp, const struct snapshot *s, struct walk_root *roots)
+size_t pmap_plan_roots(const struct pmap_plan *pp, const struct snapshot *s,
+                       struct walk_root *roots)
 {
 	size_t n = pp->npmap > s->npmap ? pp->npmap : s->npmap;
 	for (size_t i = 0; i < n; i++)
-		roots[i] = (struct walk_root){pp->pmap[i].root, pp->pmap[i].kernel, !pp->pmap[i].live};
+		roots[i] =
+		    (struct walk_root){pp->pmap[i].root, pp->pmap[i].kernel, !pp->pmap[i].live};
 	return n;
 }
 
 /* a pmap that came brings its root: a table no changed entry leads to, so in the scope here */
-int pmap_commit(struct snapshot *s, const struct pmap_plan *pp, const struct pts_descriptor *d, struct scope *sc)
+int pmap_commit(struct snapshot *s, const struct pmap_plan *pp, const struct pts_descriptor *d,
+                struct scope *sc)
 {
 	size_t n = pp->npmap > s->npmap ? pp->npmap : s->npmap;
 	for (size_t i = 0; i < n; i++) {
@@ -117,8 +126,10 @@ int pmap_commit(struct snapshot *s, const struct pmap_plan *pp, const struct pts
 		bool came = pp->pmap[i].live && !(i < s->npmap && s->pmap[i].live);
 		s->pmap[i] = pp->pmap[i];
 		if (pp->pmap[i].live)
-			memcpy(s->hash + s->pmap[i].hash_off, pp->hash + pp->pmap[i].hash_off, 8ull * d->ptp_hash_size);
-		if (idset_add(&sc->owners, i) != 0 || (came && idset_add(&sc->tables, pp->pmap[i].root) != 0))
+			memcpy(s->hash + s->pmap[i].hash_off, pp->hash + pp->pmap[i].hash_off,
+			       8ull * d->ptp_hash_size);
+		if (idset_add(&sc->owners, i) != 0 ||
+		    (came && idset_add(&sc->tables, pp->pmap[i].root) != 0))
 			return -1;
 	}
 	s->npmap = pp->npmap;
@@ -141,7 +152,8 @@ static int array_gpa(struct incr *x, struct kview *kv, size_t p, gpa_t *gpa)
 	uint64_t kva = array_start(kv->d) + p * PTS_PAGE_SIZE;
 	if (va_ranges_meet(&x->kranges, kva, PTS_PAGE_SIZE) || x->array_gpa[p] == UINT64_MAX) {
 		gpa_t g;
-		if (kva_to_gpa(kv, kva > kv->d->vm_page_array ? kva : kv->d->vm_page_array, &g) != 0)
+		if (kva_to_gpa(kv, kva > kv->d->vm_page_array ? kva : kv->d->vm_page_array, &g) !=
+		    0)
 			return -1;
 		x->array_gpa[p] = g & ~(uint64_t)(PTS_PAGE_SIZE - 1);
 		*gpa = x->array_gpa[p];
@@ -151,7 +163,8 @@ static int array_gpa(struct incr *x, struct kview *kv, size_t p, gpa_t *gpa)
 	return 0;
 }
 
-static int plan_vmp(struct vmp_plan *vp, const struct snapshot *s, struct kview *kv, uint64_t i, bool *bad)
+static int plan_vmp(struct vmp_plan *vp, const struct snapshot *s, struct kview *kv, uint64_t i,
+                    bool *bad)
 {
 	const struct pts_descriptor *d = kv->d;
 	size_t size = d->vm_page_size;
@@ -169,8 +182,8 @@ static int plan_vmp(struct vmp_plan *vp, const struct snapshot *s, struct kview 
 }
 
 /* the vm_pages on array page p: read each, keep those whose bytes changed */
-static int plan_array_page(struct vmp_plan *vp, const struct snapshot *s, struct kview *kv, size_t p,
-			   uint64_t *next, bool *bad)
+static int plan_array_page(struct vmp_plan *vp, const struct snapshot *s, struct kview *kv,
+                           size_t p, uint64_t *next, bool *bad)
 {
 	const struct pts_descriptor *d = kv->d;
 	uint64_t size = d->vm_page_size, end = d->vm_page_array + d->vm_page_count * size;
@@ -199,7 +212,8 @@ static int listed_pages(struct vmp_plan *vp, const struct incr *x)
 	for (size_t k = 0; k < x->ndirty; k++) {
 		if (!hmap_get(&x->array_by_gpa, x->dirty[k] << PTS_PAGE_SHIFT, &p))
 			continue;
-		if (walk_grow((void **)&vp->pages, &vp->pages_cap, vp->npages + 1, sizeof *vp->pages) != 0)
+		if (walk_grow((void **)&vp->pages, &vp->pages_cap, vp->npages + 1,
+		              sizeof *vp->pages) != 0)
 			return -1;
 		vp->pages[vp->npages++] = (size_t)p;
 	}
@@ -208,11 +222,13 @@ static int listed_pages(struct vmp_plan *vp, const struct incr *x)
 	return 0;
 }
 
-int vmp_plan(struct vmp_plan *vp, const struct snapshot *s, struct kview *kv, struct incr *x, bool *fallback)
+int vmp_plan(struct vmp_plan *vp, const struct snapshot *s, struct kview *kv, struct incr *x,
+             bool *fallback)
 {
 	uint64_t next = 0;
-	bool bad = false, listed = x->listed && !x->array_aliased &&
-				   !va_ranges_meet(&x->kranges, array_start(kv->d), x->narray * PTS_PAGE_SIZE);
+	bool bad = false,
+	     listed = x->listed && !x->array_aliased &&
+	              !va_ranges_meet(&x->kranges, array_start(kv->d), x->narray * PTS_PAGE_SIZE);
 	vp->n = 0;
 	if (listed && listed_pages(vp, x) != 0)
 		return -1;
@@ -221,7 +237,8 @@ int vmp_plan(struct vmp_plan *vp, const struct snapshot *s, struct kview *kv, st
 			return -1;
 	for (size_t p = 0; !listed && p < x->narray && !bad; p++) {
 		gpa_t gpa;
-		int moved = x->kranges.n == 0 ? (gpa = x->array_gpa[p], 0) : array_gpa(x, kv, p, &gpa);
+		int moved =
+		    x->kranges.n == 0 ? (gpa = x->array_gpa[p], 0) : array_gpa(x, kv, p, &gpa);
 		if (moved < 0 || (moved == 0 && !gmem_page_dirty(kv->mem, gpa))) {
 			bad = moved < 0;
 			continue;
@@ -233,7 +250,8 @@ int vmp_plan(struct vmp_plan *vp, const struct snapshot *s, struct kview *kv, st
 	return 0;
 }
 
-int vmp_commit(struct snapshot *s, const struct vmp_plan *vp, const struct pts_descriptor *d, struct scope *sc)
+int vmp_commit(struct snapshot *s, const struct vmp_plan *vp, const struct pts_descriptor *d,
+               struct scope *sc)
 {
 	size_t size = d->vm_page_size;
 	for (size_t k = 0; k < vp->n; k++) {

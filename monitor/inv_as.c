@@ -22,7 +22,8 @@ void inv_as_user_bit(struct check *c)
 		const uint64_t *e = ptp_entries(w, t);
 		for (unsigned j = 0; j < NPTEPG; j++)
 			if (pte_valid(e[j]) && (e[j] & PG_u))
-				user_bit(c, t->owner, t->level, canonical(t->va + j * level_span(t->level)), e[j]);
+				user_bit(c, t->owner, t->level,
+				         canonical(t->va + j * level_span(t->level)), e[j]);
 	}
 }
 
@@ -36,8 +37,8 @@ void inv_as_user_bit_scoped(struct check *c)
 	scoped_new_entries(c, user_bit_change);
 }
 
-static void slot_mismatch(struct check *c, uint32_t owner, unsigned slot, uint64_t found, uint64_t want,
-			  const char *msg)
+static void slot_mismatch(struct check *c, uint32_t owner, unsigned slot, uint64_t found,
+                          uint64_t want, const char *msg)
 {
 	struct violation *v = vio(c, "PML4 slot %u: %s", slot, msg);
 	vio_pte(v, snap_slot(c->cur, owner), canonical((uint64_t)slot << 39), 4, want, found);
@@ -53,7 +54,8 @@ static void kernel_slots_of(struct check *c, uint32_t o, const uint64_t *k)
 	for (unsigned i = first_kernel_half; i < NPTEPG; i++) {
 		bool shared = i >= c->d->kernel_slot_first && i <= c->d->kernel_slot_last;
 		if (shared && e[i] != k[i])
-			slot_mismatch(c, o, i, e[i], k[i], "differs from the kernel pmap's (old = kernel's)");
+			slot_mismatch(c, o, i, e[i], k[i],
+			              "differs from the kernel pmap's (old = kernel's)");
 		else if (!shared && e[i] != 0)
 			slot_mismatch(c, o, i, e[i], 0, "non-shared kernel-half slot in use");
 	}
@@ -85,7 +87,8 @@ void inv_as_kernel_slots_scoped(struct check *c)
 		return;
 	for (size_t k = 0; k < c->scope->owners.n; k++)
 		if (c->scope->owners.v[k] != 0)
-			kernel_slots_of(c, (uint32_t)c->scope->owners.v[k], ptp_entries(w, &w->ptp[w->root[0]]));
+			kernel_slots_of(c, (uint32_t)c->scope->owners.v[k],
+			                ptp_entries(w, &w->ptp[w->root[0]]));
 }
 
 void inv_as_dmap(struct check *c)
@@ -99,16 +102,19 @@ void inv_as_dmap(struct check *c)
 			continue;
 		uint64_t off = l->va - d->dmap_base, span = level_span(l->level);
 		covered += span < d->dmap_size - off ? span : d->dmap_size - off;
-		const char *why = pte_frame(l->pte, l->level) != off ? "direct map does not map va - dmap_base"
-				  : !(l->pte & PG_NX)			  ? "direct map entry without NX"
-				  : (l->pte & PG_u)			  ? "direct map entry user-accessible"
-									  : NULL;
+		const char *why = pte_frame(l->pte, l->level) != off
+		                      ? "direct map does not map va - dmap_base"
+		                  : !(l->pte & PG_NX) ? "direct map entry without NX"
+		                  : (l->pte & PG_u)   ? "direct map entry user-accessible"
+		                                      : NULL;
 		if (why)
-			vio_pte(vio(c, "%s", why), VIO_SLOT_KERNEL, l->va, l->level, l->pte, l->pte);
+			vio_pte(vio(c, "%s", why), VIO_SLOT_KERNEL, l->va, l->level, l->pte,
+			        l->pte);
 	}
 	if (covered != d->dmap_size) {
-		struct violation *v = vio(c, "direct map covers 0x%llx of 0x%llx bytes", (unsigned long long)covered,
-					  (unsigned long long)d->dmap_size);
+		struct violation *v =
+		    vio(c, "direct map covers 0x%llx of 0x%llx bytes", (unsigned long long)covered,
+		        (unsigned long long)d->dmap_size);
 		vio_counter(v, "dmap bytes", (int64_t)d->dmap_size, (int64_t)covered);
 	}
 }
@@ -119,7 +125,8 @@ static void user_target(struct check *c, const struct leaf *l)
 	if (!leaf_is_user(c, l) || arena_index_of(c->d, pa) >= 0)
 		return;
 	const struct vmp *p = snap_page(c->cur, c->d, pa);
-	struct violation *v = vio(c, "user mapping of a non-arena page (usage %d)", p ? (int)p->usage : -1);
+	struct violation *v =
+	    vio(c, "user mapping of a non-arena page (usage %d)", p ? (int)p->usage : -1);
 	vio_pte(v, snap_slot(c->cur, l->owner), l->va, l->level, l->pte, l->pte);
 	vio_page(v, c, pa);
 }
@@ -158,10 +165,12 @@ static void check_pmap_records(struct check *c)
 		if (!s->pmap[i].live)
 			continue;
 		if (s->pmap[i].slot >= PTS_MAX_PMAPS)
-			vio_pmap(vio(c, "pmap slot %u out of range", s->pmap[i].slot), c, s, (uint32_t)i);
+			vio_pmap(vio(c, "pmap slot %u out of range", s->pmap[i].slot), c, s,
+			         (uint32_t)i);
 		for (size_t j = 1; j < i; j++)
 			if (s->pmap[j].live && s->pmap[j].slot == s->pmap[i].slot)
-				vio_pmap(vio(c, "two pmaps with slot %u", s->pmap[i].slot), c, s, (uint32_t)i);
+				vio_pmap(vio(c, "two pmaps with slot %u", s->pmap[i].slot), c, s,
+				         (uint32_t)i);
 	}
 	check_curpmap(c);
 	if (s->pmap[0].root == 0)
@@ -173,8 +182,8 @@ static void phys_addr(struct check *c, uint64_t i)
 	uint64_t pa = (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT;
 	if (c->cur->vmp[i].phys_addr != pa)
 		vio_page(vio(c, "vm_page %llu: phys_addr 0x%llx", (unsigned long long)i,
-			     (unsigned long long)c->cur->vmp[i].phys_addr),
-			 c, pa);
+		             (unsigned long long)c->cur->vmp[i].phys_addr),
+		         c, pa);
 }
 
 void inv_as_structures(struct check *c)

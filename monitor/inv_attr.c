@@ -27,13 +27,16 @@ void inv_attr_harvest(struct check *c)
 {
 	for (size_t i = 0; i < c->delta->n; i++) {
 		const struct pte_change *ch = &c->delta->chg[i];
-		if (!change_is_user_leaf(c, ch) || !pte_valid(ch->old) || !(ch->old & c->d->pte_managed_bit) ||
-		    !frame_changed(ch))
+		if (!change_is_user_leaf(c, ch) || !pte_valid(ch->old) ||
+		    !(ch->old & c->d->pte_managed_bit) || !frame_changed(ch))
 			continue;
 		const struct vmp *p = snap_page(c->cur, c->d, pte_frame(ch->old, 1));
-		uint32_t need = ((ch->old & PG_M) ? PTS_ATTR_MODIFIED : 0) | ((ch->old & PG_U) ? PTS_ATTR_REFERENCED : 0);
+		uint32_t need = ((ch->old & PG_M) ? PTS_ATTR_MODIFIED : 0) |
+		                ((ch->old & PG_U) ? PTS_ATTR_REFERENCED : 0);
 		if (p != NULL && (p->attrs & need) != need)
-			report_change(c, ch, "A/D of a removed or replaced managed PTE not merged into the page's attrs");
+			report_change(c, ch,
+			              "A/D of a removed or replaced managed PTE not merged into "
+			              "the page's attrs");
 	}
 }
 
@@ -41,7 +44,8 @@ void inv_attr_d_needs_a(struct check *c)
 {
 	for (size_t i = 0; i < c->delta->n; i++) {
 		const struct pte_change *ch = &c->delta->chg[i];
-		if (!pte_valid(ch->new) || !pte_is_leaf(ch->new, ch->level) || !(ch->new & PG_M) || (ch->new & PG_U))
+		if (!pte_valid(ch->new) || !pte_is_leaf(ch->new, ch->level) || !(ch->new &PG_M) ||
+		    (ch->new &PG_U))
 			continue;
 		bool kept = pte_valid(ch->old) && !frame_changed(ch) && (ch->old & PG_M);
 		if (!kept)
@@ -54,7 +58,8 @@ static void reserved_entry(struct check *c, uint32_t owner, uint32_t level, uint
 	uint64_t ok = c->d->pte_wired_bit | c->d->pte_managed_bit;
 	if (!pte_valid(e) || pte_reserved(e, level, ok) == 0)
 		return;
-	struct violation *v = vio(c, "reserved bits 0x%llx set", (unsigned long long)pte_reserved(e, level, ok));
+	struct violation *v =
+	    vio(c, "reserved bits 0x%llx set", (unsigned long long)pte_reserved(e, level, ok));
 	vio_pte(v, snap_slot(c->cur, owner), va, level, e, e);
 }
 
@@ -67,7 +72,8 @@ void inv_attr_reserved(struct check *c)
 		const uint64_t *e = ptp_entries(w, t);
 		for (unsigned j = 0; j < NPTEPG; j++)
 			if (pte_valid(e[j]) && pte_reserved(e[j], t->level, ok) != 0)
-				reserved_entry(c, t->owner, t->level, canonical(t->va + j * level_span(t->level)), e[j]);
+				reserved_entry(c, t->owner, t->level,
+				               canonical(t->va + j * level_span(t->level)), e[j]);
 	}
 }
 
@@ -88,9 +94,10 @@ void inv_attr_new_pte(struct check *c)
 		if (!change_is_user_leaf(c, ch) || !pte_valid(ch->new))
 			continue;
 		bool created = !pte_valid(ch->old) || frame_changed(ch);
-		if (created && (ch->new & (PG_U | PG_M)))
+		if (created && (ch->new &(PG_U | PG_M)))
 			report_change(c, ch, "new mapping written with A or D set");
-		else if ((ch->new & PG_M) && !(ch->new & PG_RW) && !(pte_valid(ch->old) && (ch->old & PG_M)))
+		else if ((ch->new &PG_M) && !(ch->new &PG_RW) &&
+		         !(pte_valid(ch->old) && (ch->old & PG_M)))
 			report_change(c, ch, "D set on a PTE without RW");
 	}
 }
@@ -100,7 +107,8 @@ static void check_leaf_encoding(struct check *c, const struct leaf *l)
 	const struct pts_descriptor *d = c->d;
 	const char *why = NULL;
 	bool user = leaf_is_user(c, l);
-	bool kenter = l->owner == 0 && l->va >= d->kenter_base && l->va - d->kenter_base < d->kenter_size;
+	bool kenter =
+	    l->owner == 0 && l->va >= d->kenter_base && l->va - d->kenter_base < d->kenter_size;
 	if (user && l->level != 1)
 		why = "user leaf is not a 4 KiB PTE";
 	else if (user && (!(l->pte & PG_u) || (l->pte & (PG_G | PG_WT | PG_N))))
@@ -113,7 +121,8 @@ static void check_leaf_encoding(struct check *c, const struct leaf *l)
 	vio_pte(v, snap_slot(c->cur, l->owner), l->va, l->level, l->pte, l->pte);
 }
 
-static void intermediate_encoding(struct check *c, uint32_t owner, uint32_t level, uint64_t va, uint64_t e)
+static void intermediate_encoding(struct check *c, uint32_t owner, uint32_t level, uint64_t va,
+                                  uint64_t e)
 {
 	if (!owner_is_user(c->cur, owner) || level == 1 || !pte_valid(e) || pte_is_leaf(e, level) ||
 	    va >= c->d->user_max)
@@ -136,7 +145,9 @@ void inv_attr_encoding(struct check *c)
 			continue;
 		for (unsigned j = 0; j < NPTEPG; j++)
 			if (pte_valid(e[j]))
-				intermediate_encoding(c, t->owner, t->level, canonical(t->va + j * level_span(t->level)), e[j]);
+				intermediate_encoding(c, t->owner, t->level,
+				                      canonical(t->va + j * level_span(t->level)),
+				                      e[j]);
 	}
 }
 
@@ -163,7 +174,8 @@ static void invalid_entry(struct check *c, uint32_t owner, uint32_t level, uint6
 {
 	if (pte_valid(e) || e == 0 || !owner_is_user(c->cur, owner) || va >= c->d->user_max)
 		return;
-	struct violation *v = vio(c, "non-present entry 0x%llx in a user table is not 0", (unsigned long long)e);
+	struct violation *v =
+	    vio(c, "non-present entry 0x%llx in a user table is not 0", (unsigned long long)e);
 	vio_pte(v, snap_slot(c->cur, owner), va, level, e, e);
 }
 
@@ -178,7 +190,8 @@ void inv_attr_invalid_zero(struct check *c)
 			continue;
 		for (unsigned j = 0; j < NPTEPG; j++)
 			if (e[j] != 0 && !pte_valid(e[j]))
-				invalid_entry(c, t->owner, t->level, canonical(t->va + j * level_span(t->level)), e[j]);
+				invalid_entry(c, t->owner, t->level,
+				              canonical(t->va + j * level_span(t->level)), e[j]);
 	}
 }
 
@@ -200,11 +213,13 @@ void inv_prot_never_grants(struct check *c)
 		return;
 	for (size_t i = 0; i < c->delta->n; i++) {
 		const struct pte_change *ch = &c->delta->chg[i];
-		if (!pte_valid(ch->old) || !pte_valid(ch->new) || !pte_is_leaf(ch->old, ch->level) ||
-		    !pte_is_leaf(ch->new, ch->level) || frame_changed(ch))
+		if (!pte_valid(ch->old) || !pte_valid(ch->new) ||
+		    !pte_is_leaf(ch->old, ch->level) || !pte_is_leaf(ch->new, ch->level) ||
+		    frame_changed(ch))
 			continue;
-		bool grants = (!(ch->old & PG_RW) && (ch->new & PG_RW)) || (!(ch->old & PG_u) && (ch->new & PG_u)) ||
-			      ((ch->old & PG_NX) && !(ch->new & PG_NX));
+		bool grants = (!(ch->old & PG_RW) && (ch->new &PG_RW)) ||
+		              (!(ch->old & PG_u) && (ch->new &PG_u)) ||
+		              ((ch->old & PG_NX) && !(ch->new &PG_NX));
 		if (grants)
 			report_change(c, ch, "a right was granted by an op that must not grant");
 	}

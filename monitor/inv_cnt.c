@@ -27,12 +27,14 @@ static void count_pmap(const struct check *c, uint32_t owner, struct pmap_counts
 }
 
 /* which: 0 resident, 1 wired, 2 ptps */
-static void pmap_counter(struct check *c, const char *name, int which, uint32_t o, const struct pmap_counts *n)
+static void pmap_counter(struct check *c, const char *name, int which, uint32_t o,
+                         const struct pmap_counts *n)
 {
 	const struct snapshot *s = c->cur;
 	uint64_t want, found;
 	if (which == 0) {
-		want = n->leaves + (c->d->resident_rule == PTS_RESIDENT_LEAVES_PLUS_PTPS ? n->ptps : 0);
+		want = n->leaves +
+		       (c->d->resident_rule == PTS_RESIDENT_LEAVES_PLUS_PTPS ? n->ptps : 0);
 		found = s->pmap[o].resident;
 	} else if (which == 1) {
 		want = n->wired, found = s->pmap[o].wired;
@@ -41,8 +43,8 @@ static void pmap_counter(struct check *c, const char *name, int which, uint32_t 
 	}
 	if (want == found)
 		return;
-	struct violation *v = vio(c, "pmap %u: %s %lld, the walk counts %lld", s->pmap[o].slot, name, (long long)found,
-				  (long long)want);
+	struct violation *v = vio(c, "pmap %u: %s %lld, the walk counts %lld", s->pmap[o].slot,
+	                          name, (long long)found, (long long)want);
 	vio_pmap(v, c, s, o);
 	vio_counter(v, name, (int64_t)want, (int64_t)found);
 }
@@ -151,18 +153,20 @@ void inv_writeable_count(struct check *c)
 static void page_flags(struct check *c, uint64_t i, uint32_t mapped, uint32_t writable)
 {
 	uint32_t f = c->cur->vmp[i].flags;
-	const char *miss = mapped && !(f & PTS_PGF_MAPPED)	? "MAPPED"
-			   : writable && !(f & PTS_PGF_WRITEABLE) ? "WRITEABLE"
-								  : NULL;
+	const char *miss = mapped && !(f & PTS_PGF_MAPPED)        ? "MAPPED"
+	                   : writable && !(f & PTS_PGF_WRITEABLE) ? "WRITEABLE"
+	                                                          : NULL;
 	if (miss == NULL)
 		return;
-	struct violation *v = vio(c, "page has %u managed mappings (%u writable) but %s is clear", mapped, writable, miss);
+	struct violation *v = vio(c, "page has %u managed mappings (%u writable) but %s is clear",
+	                          mapped, writable, miss);
 	vio_page(v, c, (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT);
 }
 
 void inv_page_flags(struct check *c)
 {
-	const uint32_t *mapped = check_page_counts(c, false), *writable = check_page_counts(c, true);
+	const uint32_t *mapped = check_page_counts(c, false),
+	               *writable = check_page_counts(c, true);
 	for (uint64_t i = 0; mapped != NULL && writable != NULL && i < c->cur->nvmp; i++)
 		if (mapped[i] || writable[i])
 			page_flags(c, i, mapped[i], writable[i]);

@@ -9,13 +9,15 @@
 #include "pte.h"
 
 static void mapping_vio(struct check *c, int32_t slot, uint64_t va, const struct leaf *l,
-			const struct model_map *e)
+                        const struct model_map *e)
 {
 	char want[64];
 	if (e)
-		snprintf(want, sizeof want, "pg%u %s%s", e->page, prot_name(e->prot), e->wired ? " wired" : "");
-	struct violation *v = vio(c, "mapping at 0x%llx: model says %s, the page table says %s", (unsigned long long)va,
-				  e ? want : "none", l ? "a mapping" : "none");
+		snprintf(want, sizeof want, "pg%u %s%s", e->page, prot_name(e->prot),
+		         e->wired ? " wired" : "");
+	struct violation *v =
+	    vio(c, "mapping at 0x%llx: model says %s, the page table says %s",
+	        (unsigned long long)va, e ? want : "none", l ? "a mapping" : "none");
 	if (l)
 		vio_pte(v, slot, va, l->level, l->pte, l->pte);
 }
@@ -23,7 +25,8 @@ static void mapping_vio(struct check *c, int32_t slot, uint64_t va, const struct
 static bool leaf_matches(const struct check *c, const struct leaf *l, const struct model_map *e)
 {
 	return l->level == 1 && arena_index_of(c->d, pte_frame(l->pte, 1)) == (int64_t)e->page &&
-	       pte_prot(l->pte) == e->prot && ((l->pte & c->d->pte_wired_bit) != 0) == (e->wired != 0);
+	       pte_prot(l->pte) == e->prot &&
+	       ((l->pte & c->d->pte_wired_bit) != 0) == (e->wired != 0);
 }
 
 /* the leaf starting at va against the model's mapping there */
@@ -61,14 +64,15 @@ static void compare_kenter_page(struct check *c, size_t k)
 	uint64_t va = d->kenter_base + k * PTS_PAGE_SIZE;
 	const struct model_kenter *e = &c->model->kenter[k];
 	const struct leaf *l = leaf_at(&c->cur->walk, 0, va);
-	bool ok = e->on ? l != NULL && l->level == 1 && arena_index_of(d, pte_frame(l->pte, 1)) == (int64_t)e->page &&
-				  pte_prot(l->pte) == e->prot
-			: l == NULL;
+	bool ok = e->on ? l != NULL && l->level == 1 &&
+	                      arena_index_of(d, pte_frame(l->pte, 1)) == (int64_t)e->page &&
+	                      pte_prot(l->pte) == e->prot
+	                : l == NULL;
 	if (ok)
 		return;
 	struct violation *v = vio(c, "kenter k+0x%llx: model says %s%s, the page table says %s",
-				  (unsigned long long)(k * PTS_PAGE_SIZE), e->on ? "pg" : "none", e->on ? "(see model)" : "",
-				  l ? "a mapping" : "none");
+	                          (unsigned long long)(k * PTS_PAGE_SIZE), e->on ? "pg" : "none",
+	                          e->on ? "(see model)" : "", l ? "a mapping" : "none");
 	if (l)
 		vio_pte(v, VIO_SLOT_KERNEL, va, l->level, l->pte, l->pte);
 }
@@ -84,7 +88,9 @@ static void compare_live(struct check *c, bool *compare)
 			continue;
 		compare[o] = slot < PTS_MAX_PMAPS && c->model->live[slot];
 		if (!compare[o]) {
-			vio_pmap(vio(c, "pmap slot %u on the pmap list, the model has no such pmap", slot), c, s, o);
+			vio_pmap(vio(c, "pmap slot %u on the pmap list, the model has no such pmap",
+			             slot),
+			         c, s, o);
 			continue;
 		}
 		seen[slot] = true;
@@ -126,7 +132,8 @@ void inv_model_mappings_scoped(struct check *c)
 	const struct scope *sc = c->scope;
 	compare_live(c, compare);
 	for (size_t k = 0; k < sc->model_keys.n; k++)
-		compare_key(c, compare, (uint32_t)(sc->model_keys.v[k] & 0xfff), sc->model_keys.v[k] & ~(uint64_t)0xfff);
+		compare_key(c, compare, (uint32_t)(sc->model_keys.v[k] & 0xfff),
+		            sc->model_keys.v[k] & ~(uint64_t)0xfff);
 	for (size_t k = 0; k < sc->kenter.n; k++)
 		if (sc->kenter.v[k] < c->model->nkenter)
 			compare_kenter_page(c, sc->kenter.v[k]);
@@ -136,16 +143,18 @@ static void page_attrs(struct check *c, size_t pg, bool mod, bool ref)
 {
 	const struct pts_descriptor *d = c->d;
 	const struct vmp *v = &c->cur->vmp[d->arena_first_pfn - d->vm_page_first_pfn + pg];
-	bool is_mod = mod || (v->attrs & PTS_ATTR_MODIFIED), is_ref = ref || (v->attrs & PTS_ATTR_REFERENCED);
-	enum tri want_mod = model_modified(c->model, (uint32_t)pg), want_ref = model_referenced(c->model, (uint32_t)pg);
+	bool is_mod = mod || (v->attrs & PTS_ATTR_MODIFIED),
+	     is_ref = ref || (v->attrs & PTS_ATTR_REFERENCED);
+	enum tri want_mod = model_modified(c->model, (uint32_t)pg),
+	         want_ref = model_referenced(c->model, (uint32_t)pg);
 	const char *what = want_mod != TRI_MAYBE && (want_mod == TRI_YES) != is_mod   ? "modified"
-			   : want_ref != TRI_MAYBE && (want_ref == TRI_YES) != is_ref ? "referenced"
-										      : NULL;
+	                   : want_ref != TRI_MAYBE && (want_ref == TRI_YES) != is_ref ? "referenced"
+	                                                                              : NULL;
 	if (what == NULL)
 		return;
 	bool found = what[0] == 'm' ? is_mod : is_ref;
-	struct violation *vi = vio(c, "pg%zu: model says %s %s, attrs and PTEs say %s", pg, found ? "not" : "", what,
-				   found ? "yes" : "no");
+	struct violation *vi = vio(c, "pg%zu: model says %s %s, attrs and PTEs say %s", pg,
+	                           found ? "not" : "", what, found ? "yes" : "no");
 	vio_page(vi, c, (d->arena_first_pfn + pg) << PTS_PAGE_SHIFT);
 }
 
@@ -178,8 +187,9 @@ void inv_model_attrs_scoped(struct check *c)
 	struct idset done;
 	idset_init(&done);
 	for (size_t k = 0; k < c->scope->pages.n + c->scope->model_pages.n; k++) {
-		uint64_t pg = k < c->scope->pages.n ? c->scope->pages.v[k] - first
-						    : c->scope->model_pages.v[k - c->scope->pages.n];
+		uint64_t pg = k < c->scope->pages.n
+		                  ? c->scope->pages.v[k] - first
+		                  : c->scope->model_pages.v[k - c->scope->pages.n];
 		if (pg >= d->arena_npages || idset_has(&done, pg) || idset_add(&done, pg) != 0)
 			continue;
 		page_attrs(c, pg, x->page_mod[first + pg] != 0, x->page_ref[first + pg] != 0);
@@ -192,17 +202,21 @@ void inv_model_contents(struct check *c)
 	uint8_t a[PTS_PAGE_SIZE], b[PTS_PAGE_SIZE];
 	const struct pts_descriptor *d = c->d;
 	if (!(op_is(c, PTS_OP_ZERO) || op_is(c, PTS_OP_COPY)) || c->op->result != PTS_RES_OK ||
-	    c->op->page >= d->arena_npages || (op_is(c, PTS_OP_COPY) && c->op->page2 >= d->arena_npages))
+	    c->op->page >= d->arena_npages ||
+	    (op_is(c, PTS_OP_COPY) && c->op->page2 >= d->arena_npages))
 		return;
 	gpa_t src = (d->arena_first_pfn + c->op->page) << PTS_PAGE_SHIFT;
-	gpa_t dst = op_is(c, PTS_OP_COPY) ? (d->arena_first_pfn + c->op->page2) << PTS_PAGE_SHIFT : src;
+	gpa_t dst =
+	    op_is(c, PTS_OP_COPY) ? (d->arena_first_pfn + c->op->page2) << PTS_PAGE_SHIFT : src;
 	memset(b, 0, sizeof b);
 	if (gmem_read(c->m->mem, dst, a, sizeof a) != 0 ||
 	    (op_is(c, PTS_OP_COPY) && gmem_read(c->m->mem, src, b, sizeof b) != 0))
 		return;
 	if (memcmp(a, b, sizeof a) != 0)
-		vio_page(vio(c, op_is(c, PTS_OP_ZERO) ? "page not zero after zero" : "destination differs from source after copy"),
-			 c, dst);
+		vio_page(vio(c, op_is(c, PTS_OP_ZERO)
+		                    ? "page not zero after zero"
+		                    : "destination differs from source after copy"),
+		         c, dst);
 }
 
 static bool page_md_equal(const struct vmp *a, const struct vmp *b)
@@ -218,12 +232,13 @@ static void enomem_pages(struct check *c)
 	for (uint64_t i = 0; p != NULL && i < s->nvmp && i < p->nvmp; i++)
 		if (s->vmp[i].usage == PTS_PG_ARENA && !page_md_equal(&s->vmp[i], &p->vmp[i]))
 			vio_page(vio(c, "failed op changed the page's md state"), c,
-				 (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT);
+			         (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT);
 	for (size_t k = 0; p == NULL && c->scope != NULL && k < c->scope->nvmp; k++) {
 		uint64_t i = c->scope->vmp[k].index;
-		if (s->vmp[i].usage == PTS_PG_ARENA && !page_md_equal(&s->vmp[i], &c->scope->vmp[k].old))
+		if (s->vmp[i].usage == PTS_PG_ARENA &&
+		    !page_md_equal(&s->vmp[i], &c->scope->vmp[k].old))
 			vio_page(vio(c, "failed op changed the page's md state"), c,
-				 (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT);
+			         (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT);
 	}
 }
 
@@ -238,7 +253,8 @@ void inv_model_enomem(struct check *c)
 		const struct pte_change *ch = &c->delta->chg[i];
 		if (ch->slot < 0 || pte_hw_update(ch->old, ch->new))
 			continue;
-		struct violation *v = vio(c, "failed op (%s) changed a user page-table entry", result_name(c->op->result));
+		struct violation *v = vio(c, "failed op (%s) changed a user page-table entry",
+		                          result_name(c->op->result));
 		vio_pte(v, ch->slot, ch->va, ch->level, ch->old, ch->new);
 		break;
 	}
@@ -249,5 +265,6 @@ void inv_model_enomem(struct check *c)
 			vio_pmap(vio(c, "failed op changed pmap counters"), c, s, o);
 	enomem_pages(c);
 	if (s->pool.ok && c->prev_pool_ok && s->pool.nout != c->prev_nout)
-		vio_counter(vio(c, "failed op changed the pool's nout"), "pr_nout", c->prev_nout, s->pool.nout);
+		vio_counter(vio(c, "failed op changed the pool's nout"), "pr_nout", c->prev_nout,
+		            s->pool.nout);
 }

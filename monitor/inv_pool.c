@@ -12,7 +12,7 @@ static struct violation *pool_vio(struct check *c, const struct pool_page_snap *
 		struct vobj *o = violation_add(v, VOBJ_POOL_PAGE);
 		o->kva = pg->hdr;
 		snprintf(o->detail, sizeof o->detail, "page 0x%llx list %d nmissing %u free %u",
-			 (unsigned long long)pg->page, (int)pg->list, pg->nmissing, pg->nfree);
+		         (unsigned long long)pg->page, (int)pg->list, pg->nmissing, pg->nfree);
 		violation_finish(v);
 	}
 	return v;
@@ -22,8 +22,8 @@ static void page_count(struct check *c, const struct pool_page_snap *pg)
 {
 	uint32_t ipp = c->cur->pool.itemsperpage;
 	if (pg->nfree + pg->nmissing != ipp)
-		vio_counter(pool_vio(c, pg, "free items + nmissing != itemsperpage"), "free + nmissing", ipp,
-			    pg->nfree + pg->nmissing);
+		vio_counter(pool_vio(c, pg, "free items + nmissing != itemsperpage"),
+		            "free + nmissing", ipp, pg->nfree + pg->nmissing);
 }
 
 void inv_pool_page_count(struct check *c)
@@ -37,8 +37,8 @@ static void page_list(struct check *c, const struct pool_page_snap *pg)
 {
 	uint32_t ipp = c->cur->pool.itemsperpage;
 	bool ok = pg->list == POOL_EMPTY  ? pg->nmissing == 0
-		  : pg->list == POOL_FULL ? pg->nmissing == ipp
-					  : pg->nmissing > 0 && pg->nmissing < ipp;
+	          : pg->list == POOL_FULL ? pg->nmissing == ipp
+	                                  : pg->nmissing > 0 && pg->nmissing < ipp;
 	if (!ok)
 		pool_vio(c, pg, "pool page on the wrong list for its nmissing");
 }
@@ -72,7 +72,8 @@ static void page_kva(struct check *c, const struct pool_page_snap *pg)
 {
 	const struct pts_descriptor *d = c->d;
 	gpa_t pa;
-	if (pg->page < d->pv_kva_base || pg->page - d->pv_kva_base >= d->pv_kva_size || pg->page % PTS_PAGE_SIZE) {
+	if (pg->page < d->pv_kva_base || pg->page - d->pv_kva_base >= d->pv_kva_size ||
+	    pg->page % PTS_PAGE_SIZE) {
 		pool_vio(c, pg, "pool page outside the pv KVA window or not page aligned");
 		return;
 	}
@@ -94,7 +95,8 @@ void inv_pool_kva(struct check *c)
 
 /* ---- the incremental check: pool pages read again, new, moved or remapped */
 
-static void scoped_pages(struct check *c, void (*fn)(struct check *c, const struct pool_page_snap *pg))
+static void scoped_pages(struct check *c,
+                         void (*fn)(struct check *c, const struct pool_page_snap *pg))
 {
 	for (size_t k = 0; k < c->scope->pool_pages.n; k++) {
 		uint64_t i;
@@ -140,7 +142,8 @@ void inv_pool_items_scoped(struct check *c)
 		uint64_t kva = c->cur->pv[c->scope->pv_new.v[k]].kva, i, hdr;
 		/* a page read again reported its own items already */
 		if (hmap_get(&p->free_item, kva, &i) &&
-		    !(hmap_get(&c->inc->pool_by_hdr, hdr = p->page[i].hdr, NULL) && idset_has(&c->scope->pool_pages, hdr)))
+		    !(hmap_get(&c->inc->pool_by_hdr, hdr = p->page[i].hdr, NULL) &&
+		      idset_has(&c->scope->pool_pages, hdr)))
 			pool_vio(c, &p->page[i], "item both free and on a pv list");
 	}
 }
@@ -152,14 +155,15 @@ static void pool_totals(struct check *c, uint64_t nfree, uint64_t nmissing, uint
 		const char *name;
 		uint64_t want, found;
 	} t[] = {{"pr_nitems", nfree, p->nitems},
-		 {"pr_nout", nmissing, p->nout},
-		 {"pr_npages", p->npage, p->npages},
-		 {"pr_nidle", nidle, p->nidle}};
+	         {"pr_nout", nmissing, p->nout},
+	         {"pr_npages", p->npage, p->npages},
+	         {"pr_nidle", nidle, p->nidle}};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
 		if (t[i].want != t[i].found)
-			vio_counter(vio(c, "pool %s %llu, its pages sum to %llu", t[i].name, (unsigned long long)t[i].found,
-					(unsigned long long)t[i].want),
-				    t[i].name, (int64_t)t[i].want, (int64_t)t[i].found);
+			vio_counter(vio(c, "pool %s %llu, its pages sum to %llu", t[i].name,
+			                (unsigned long long)t[i].found,
+			                (unsigned long long)t[i].want),
+			            t[i].name, (int64_t)t[i].want, (int64_t)t[i].found);
 }
 
 void inv_pool_totals(struct check *c)
@@ -180,8 +184,9 @@ static void high_water(struct check *c, uint64_t idle)
 {
 	const struct pool_snap *p = &c->cur->pool;
 	if (p->ok && idle > p->maxpages)
-		vio_counter(vio(c, "%llu idle pool pages held, high-water mark %u", (unsigned long long)idle, p->maxpages),
-			    "idle pages", p->maxpages, (int64_t)idle);
+		vio_counter(vio(c, "%llu idle pool pages held, high-water mark %u",
+		                (unsigned long long)idle, p->maxpages),
+		            "idle pages", p->maxpages, (int64_t)idle);
 }
 
 void inv_pool_high_water(struct check *c)
@@ -210,8 +215,9 @@ void inv_pool_no_leak_scoped(struct check *c)
 {
 	const struct snapshot *s = c->cur;
 	if (s->pool.ok && s->pool.nout != s->npv)
-		vio_counter(vio(c, "pool nout %u, pv entries reachable from vm_page lists %zu", s->pool.nout, s->npv),
-			    "pr_nout", (int64_t)s->npv, s->pool.nout);
+		vio_counter(vio(c, "pool nout %u, pv entries reachable from vm_page lists %zu",
+		                s->pool.nout, s->npv),
+		            "pr_nout", (int64_t)s->npv, s->pool.nout);
 }
 
 void inv_pool_no_leak(struct check *c)
@@ -221,14 +227,16 @@ void inv_pool_no_leak(struct check *c)
 	if (!p->ok)
 		return;
 	if (p->nout != s->npv)
-		vio_counter(vio(c, "pool nout %u, pv entries reachable from vm_page lists %zu", p->nout, s->npv),
-			    "pr_nout", (int64_t)s->npv, p->nout);
+		vio_counter(vio(c, "pool nout %u, pv entries reachable from vm_page lists %zu",
+		                p->nout, s->npv),
+		            "pr_nout", (int64_t)s->npv, p->nout);
 	struct hmap pages;
 	hmap_init(&pages);
 	for (size_t i = 0; i < p->npage; i++)
 		hmap_put(&pages, p->page[i].page, i);
 	for (size_t i = 0; i < s->npv; i++) {
-		uint64_t page = s->pv[i].kva & ~(uint64_t)(PTS_PAGE_SIZE - 1), off = s->pv[i].kva - page;
+		uint64_t page = s->pv[i].kva & ~(uint64_t)(PTS_PAGE_SIZE - 1),
+		         off = s->pv[i].kva - page;
 		if (hmap_get(&pages, page, NULL) && off >= c->d->pool_item_offset &&
 		    (off - c->d->pool_item_offset) % c->d->pv_entry_size == 0)
 			continue;

@@ -14,8 +14,10 @@ static void page_protect_leaf(struct check *c, const struct leaf *l)
 		return;
 	if (prot != 0 && (pte_prot(l->pte) & ~prot) == 0)
 		return;
-	struct violation *v = vio(c, prot ? "page_protect %s left a mapping with more rights" : "page_protect none left a mapping",
-				  prot_name(prot));
+	struct violation *v = vio(c,
+	                          prot ? "page_protect %s left a mapping with more rights"
+	                               : "page_protect none left a mapping",
+	                          prot_name(prot));
 	vio_pte(v, snap_slot(c->cur, l->owner), l->va, l->level, l->pte, l->pte);
 	vio_page(v, c, pa);
 }
@@ -45,7 +47,8 @@ void inv_prot_page_protect_scoped(struct check *c)
 	gpa_t pa = (c->d->arena_first_pfn + c->op->page) << PTS_PAGE_SHIFT;
 	uint64_t key, i;
 	const struct ptp_set *w = &c->cur->walk;
-	for (bool more = hmap_get(&c->inc->rmap_head, pa, &key); more; more = hmap_get(&c->inc->rmap_next, key, &key) && key)
+	for (bool more = hmap_get(&c->inc->rmap_head, pa, &key); more;
+	     more = hmap_get(&c->inc->rmap_next, key, &key) && key)
 		if (hmap_get(&w->leaf_by_va, key, &i))
 			page_protect_leaf(c, &w->leaf[i]);
 	page_protect_list(c);
@@ -56,7 +59,8 @@ static void protect_leaf(struct check *c, const struct leaf *l)
 	uint64_t end = c->op->end ? c->op->end : c->op->va + PTS_PAGE_SIZE;
 	if (l->va < c->op->va || l->va >= end || (pte_prot(l->pte) & ~c->op->prot) == 0)
 		return;
-	struct violation *v = vio(c, "protect %s left %s", prot_name(c->op->prot), prot_name(pte_prot(l->pte)));
+	struct violation *v =
+	    vio(c, "protect %s left %s", prot_name(c->op->prot), prot_name(pte_prot(l->pte)));
 	vio_pte(v, c->op->pmap, l->va, l->level, l->pte, l->pte);
 }
 

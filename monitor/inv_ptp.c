@@ -21,7 +21,8 @@ static void ptp_refcount(struct check *c, const struct ptp *t)
 	const struct vmp *p = ptp_page(c, t, &pi);
 	if (!user_ptp(c, t) || p == NULL || p->wire_count == 1 + t->nvalid)
 		return;
-	struct violation *v = vio(c, "PTP wire_count %u, want 1 + %u valid entries", p->wire_count, t->nvalid);
+	struct violation *v =
+	    vio(c, "PTP wire_count %u, want 1 + %u valid entries", p->wire_count, t->nvalid);
 	vio_ptp(v, c, t);
 	vio_counter(v, "wire_count", 1 + t->nvalid, p->wire_count);
 }
@@ -49,17 +50,18 @@ void inv_ptp_refcount_scoped(struct check *c)
 
 static void walk_issues(struct check *c, bool shared)
 {
-	static const char *const what[] = {"table entry points outside guest RAM",
-					   "table reached from two pmaps",
-					   "table reached twice within one pmap (second parent or cycle)",
-					   "walk visit limit reached", "table unreadable"};
+	static const char *const what[] = {
+	    "table entry points outside guest RAM", "table reached from two pmaps",
+	    "table reached twice within one pmap (second parent or cycle)",
+	    "walk visit limit reached", "table unreadable"};
 	const struct ptp_set *w = &c->cur->walk;
 	for (size_t i = 0; i < w->nissue; i++) {
 		const struct walk_issue *is = &w->issue[i];
 		if ((is->kind == WALK_SHARED) != shared)
 			continue;
-		struct violation *v = vio(c, "%s: 0x%llx (also pmap %d)", what[is->kind], (unsigned long long)is->pa,
-					  snap_slot(c->cur, is->other_owner));
+		struct violation *v =
+		    vio(c, "%s: 0x%llx (also pmap %d)", what[is->kind], (unsigned long long)is->pa,
+		        snap_slot(c->cur, is->other_owner));
 		vio_pte(v, snap_slot(c->cur, is->owner), is->va, is->level, is->pte, is->pte);
 	}
 }
@@ -101,13 +103,17 @@ static void hash_members(struct check *c, uint32_t owner, struct hmap *on)
 			int64_t pi = desc_vm_page_index(c->d, kva);
 			uint64_t seen;
 			if (pi < 0 || (uint64_t)pi >= s->nvmp || ++steps > s->nvmp) {
-				vio_pmap(vio(c, "PTP hash bucket %u: 0x%llx is not a vm_page (or the chain loops)", b,
-					     (unsigned long long)kva),
-					 c, s, owner);
+				vio_pmap(vio(c,
+				             "PTP hash bucket %u: 0x%llx is not a vm_page (or the "
+				             "chain loops)",
+				             b, (unsigned long long)kva),
+				         c, s, owner);
 				break;
 			}
 			if (hmap_get(on, (uint64_t)pi, &seen)) {
-				vio_pmap(vio(c, "PTP hash: vm_page %lld twice on the hash", (long long)pi), c, s, owner);
+				vio_pmap(vio(c, "PTP hash: vm_page %lld twice on the hash",
+				             (long long)pi),
+				         c, s, owner);
 				break;
 			}
 			hmap_put(on, (uint64_t)pi, b);
@@ -125,10 +131,11 @@ static void check_hashed_ptp(struct check *c, const struct ptp *t, const struct 
 	const char *why = NULL;
 	if (p == NULL || !hmap_get(on, (uint64_t)pi, &bucket))
 		why = "PTP not on its pmap's hash";
-	else if (p->ptp_pmap != s->pmap[t->owner].kva || p->ptp_va != t->va || p->ptp_level != t->level)
+	else if (p->ptp_pmap != s->pmap[t->owner].kva || p->ptp_va != t->va ||
+	         p->ptp_level != t->level)
 		why = "PTP's ptp_pmap / ptp_va / ptp_level disagree with the walk";
 	else if (c->d->ptp_hash_rule == PTS_PTP_HASH_VA_LEVEL &&
-		 bucket != PTS_PTP_HASH(t->va, t->level, c->d->ptp_hash_size))
+	         bucket != PTS_PTP_HASH(t->va, t->level, c->d->ptp_hash_size))
 		why = "PTP in the wrong hash bucket for its (va, level)";
 	if (why != NULL)
 		vio_ptp(vio(c, "%s", why), c, t);
@@ -146,10 +153,12 @@ static void ptp_hash(struct check *c, uint32_t o, struct hmap *on)
 	for (size_t i = 0; i < on->cap; i++) {
 		if (!on->used[i])
 			continue;
-		const struct ptp *t = ptp_by_pa(w, (c->d->vm_page_first_pfn + on->keys[i]) << PTS_PAGE_SHIFT);
+		const struct ptp *t =
+		    ptp_by_pa(w, (c->d->vm_page_first_pfn + on->keys[i]) << PTS_PAGE_SHIFT);
 		if (t != NULL && t->owner == o && t->level < 4)
 			continue;
-		struct violation *v = vio(c, "page on pmap %u's PTP hash is not one of its live PTPs", s->pmap[o].slot);
+		struct violation *v = vio(
+		    c, "page on pmap %u's PTP hash is not one of its live PTPs", s->pmap[o].slot);
 		vio_page(v, c, (c->d->vm_page_first_pfn + on->keys[i]) << PTS_PAGE_SHIFT);
 	}
 }
@@ -186,8 +195,9 @@ static void table_usage(struct check *c, const struct ptp *t)
 	const struct vmp *p = ptp_page(c, t, &pi);
 	if (p != NULL && p->usage == PTS_PG_PTP)
 		return;
-	struct violation *v = vio(c, p ? "page-table page has usage %u, not PTP" : "page-table page has no vm_page",
-				  p ? p->usage : 0);
+	struct violation *v =
+	    vio(c, p ? "page-table page has usage %u, not PTP" : "page-table page has no vm_page",
+	        p ? p->usage : 0);
 	vio_ptp(v, c, t);
 	vio_page(v, c, t->pa);
 }
@@ -196,7 +206,9 @@ static void page_usage(struct check *c, uint64_t i)
 {
 	uint64_t pa = (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT;
 	if (c->cur->vmp[i].usage == PTS_PG_PTP && ptp_by_pa(&c->cur->walk, pa) == NULL)
-		vio_page(vio(c, "page of usage PTP is not reached by any walk (leaked or freed late)"), c, pa);
+		vio_page(
+		    vio(c, "page of usage PTP is not reached by any walk (leaked or freed late)"),
+		    c, pa);
 }
 
 void inv_ptp_usage(struct check *c)

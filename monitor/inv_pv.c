@@ -18,7 +18,7 @@ static void pv_for_leaf(struct check *c, const struct leaf *l)
 	if (pv != 0 && (int64_t)s->pv[pv - 1].page == leaf_page(c, l))
 		return;
 	struct violation *v = vio(c, pv ? "pv entry for the mapping is on another page's list"
-					: "managed PTE without a pv entry");
+	                                : "managed PTE without a pv entry");
 	vio_pte(v, snap_slot(s, l->owner), l->va, l->level, l->pte, l->pte);
 	vio_page(v, c, pte_frame(l->pte, l->level));
 }
@@ -60,15 +60,17 @@ void inv_pte_for_pv(struct check *c)
 static void pv_ptp(struct check *c, const struct pv_snap *pv)
 {
 	const struct snapshot *s = c->cur;
-	const struct leaf *l = pv->owner > 0 ? leaf_at(&s->walk, (uint32_t)pv->owner, pv->va) : NULL;
+	const struct leaf *l =
+	    pv->owner > 0 ? leaf_at(&s->walk, (uint32_t)pv->owner, pv->va) : NULL;
 	if (l == NULL || l->va != pv->va)
 		return;
 	int64_t pi = snap_page_index(c->d, l->ptp);
 	uint64_t want = pi < 0 ? 0 : desc_vm_page_kva(c->d, (uint64_t)pi);
 	if (pv->ptp == want)
 		return;
-	struct violation *v = vio(c, "pv entry's PTP pointer 0x%llx, the PTE is in the PTP whose vm_page is 0x%llx",
-				  (unsigned long long)pv->ptp, (unsigned long long)want);
+	struct violation *v =
+	    vio(c, "pv entry's PTP pointer 0x%llx, the PTE is in the PTP whose vm_page is 0x%llx",
+	        (unsigned long long)pv->ptp, (unsigned long long)want);
 	vio_pv(v, c, pv);
 	const struct ptp *t = ptp_by_pa(&s->walk, l->ptp);
 	if (t)
@@ -83,12 +85,14 @@ void inv_pv_ptp(struct check *c)
 
 static void managed_leaf(struct check *c, const struct leaf *l)
 {
-	bool want = leaf_is_user(c, l) && l->level == 1 && arena_index_of(c->d, pte_frame(l->pte, l->level)) >= 0;
+	bool want = leaf_is_user(c, l) && l->level == 1 &&
+	            arena_index_of(c->d, pte_frame(l->pte, l->level)) >= 0;
 	bool has = (l->pte & c->d->pte_managed_bit) != 0;
 	if (want == has)
 		return;
-	struct violation *v = vio(c, want ? "user mapping of an arena page without the managed bit"
-					  : "managed bit on a mapping that is not a user mapping of an arena page");
+	struct violation *v =
+	    vio(c, want ? "user mapping of an arena page without the managed bit"
+	                : "managed bit on a mapping that is not a user mapping of an arena page");
 	vio_pte(v, snap_slot(c->cur, l->owner), l->va, l->level, l->pte, l->pte);
 	vio_page(v, c, pte_frame(l->pte, l->level));
 }
@@ -103,7 +107,9 @@ static void managed_page(struct check *c, uint64_t i)
 static void managed_pv(struct check *c, const struct pv_snap *pv)
 {
 	if (pv->owner == 0)
-		vio_pv(vio(c, "pv entry names the kernel pmap: kenter mappings are never pv-tracked"), c, pv);
+		vio_pv(
+		    vio(c, "pv entry names the kernel pmap: kenter mappings are never pv-tracked"),
+		    c, pv);
 }
 
 void inv_managed_bit(struct check *c)
@@ -141,7 +147,8 @@ void inv_pv_lists(struct check *c)
 static void pv_pmap_live(struct check *c, const struct pv_snap *pv)
 {
 	if (pv->owner < 0)
-		vio_pv(vio(c, "pv entry names pmap 0x%llx, which is not on the pmap list", (unsigned long long)pv->pmap),
+		vio_pv(vio(c, "pv entry names pmap 0x%llx, which is not on the pmap list",
+		           (unsigned long long)pv->pmap),
 		       c, pv);
 }
 
@@ -171,7 +178,8 @@ void inv_pv_ptp_scoped(struct check *c)
 	if (scope_has_large_user_leaf(c))
 		inv_pv_ptp(c);
 	else
-		scoped_pv(c, SCOPE_DELTA | SCOPE_TABLES, pv_ptp); /* a table that moved moves its leaves */
+		scoped_pv(c, SCOPE_DELTA | SCOPE_TABLES,
+		          pv_ptp); /* a table that moved moves its leaves */
 }
 
 void inv_managed_bit_scoped(struct check *c)
@@ -190,6 +198,4 @@ void inv_pv_pmap_live_scoped(struct check *c)
 }
 
 /* pv lists that hold a (pmap, va) twice or cross make the update step aside */
-void inv_nothing_scoped(struct check *c)
-{
-}
+void inv_nothing_scoped(struct check *c) {}

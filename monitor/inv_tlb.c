@@ -51,8 +51,9 @@ static bool downgrade(const struct pte_change *ch)
 	uint64_t o = ch->old, n = ch->new;
 	if (!pte_valid(n) || (ch->flags & PTE_CHG_DETACHED) || !pte_is_leaf(n, ch->level))
 		return true;
-	return pte_frame(o, ch->level) != pte_frame(n, ch->level) || ((o & PG_RW) && !(n & PG_RW)) ||
-	       (!(o & PG_NX) && (n & PG_NX)) || ((o & PG_U) && !(n & PG_U)) || ((o & PG_M) && !(n & PG_M));
+	return pte_frame(o, ch->level) != pte_frame(n, ch->level) ||
+	       ((o & PG_RW) && !(n & PG_RW)) || (!(o & PG_NX) && (n & PG_NX)) ||
+	       ((o & PG_U) && !(n & PG_U)) || ((o & PG_M) && !(n & PG_M));
 }
 
 void inv_tlb_downgrade(struct check *c)
@@ -68,8 +69,9 @@ void inv_tlb_downgrade(struct check *c)
 			continue;
 		if (covered(c, ch->va, level_span(ch->level), global))
 			continue;
-		struct violation *v = vio(c, "downgrade of a cached%s PTE without an invalidation of 0x%llx",
-					  global ? " global" : "", (unsigned long long)ch->va);
+		struct violation *v =
+		    vio(c, "downgrade of a cached%s PTE without an invalidation of 0x%llx",
+		        global ? " global" : "", (unsigned long long)ch->va);
 		vio_pte(v, ch->slot, ch->va, ch->level, ch->old, ch->new);
 	}
 }
@@ -81,14 +83,17 @@ void inv_tlb_ptp_unlink(struct check *c)
 	for (size_t i = 0; i < c->delta->n; i++) {
 		const struct pte_change *ch = &c->delta->chg[i];
 		if (ch->level < 2 || !pte_valid(ch->old) || pte_is_leaf(ch->old, ch->level) ||
-		    (pte_valid(ch->new) && (ch->new & PG_FRAME) == (ch->old & PG_FRAME) && !(ch->flags & PTE_CHG_DETACHED)))
+		    (pte_valid(ch->new) && (ch->new &PG_FRAME) == (ch->old & PG_FRAME) &&
+		     !(ch->flags & PTE_CHG_DETACHED)))
 			continue;
 		if (ch->owner == 0 ? false : !owner_active(c, ch))
 			continue;
 		if (covered(c, ch->va, level_span(ch->level), false))
 			continue;
-		struct violation *v = vio(c, "PTP 0x%llx unlinked from an active pmap without an invalidation in its span",
-					  (unsigned long long)(ch->old & PG_FRAME));
+		struct violation *v = vio(
+		    c,
+		    "PTP 0x%llx unlinked from an active pmap without an invalidation in its span",
+		    (unsigned long long)(ch->old & PG_FRAME));
 		vio_pte(v, ch->slot, ch->va, ch->level, ch->old, ch->new);
 	}
 }
@@ -97,16 +102,18 @@ void inv_tlb_ledger(struct check *c)
 {
 	const struct monitor *m = c->m;
 	if (m->tlb_wrapped)
-		vio(c, "TLB ledger wrapped past unread records (more than %u in one op)", PTS_TLB_RECORDS);
+		vio(c, "TLB ledger wrapped past unread records (more than %u in one op)",
+		    PTS_TLB_RECORDS);
 	if (m->tlb_went_back)
 		vio(c, "TLB ledger head went backwards");
 	for (size_t i = 0; i < c->ntlb; i++) {
 		const struct pts_tlb_record *r = &c->tlb[i];
 		if (r->seq != m->tlb_first + i)
-			vio(c, "ledger record %llu has seq %llu", (unsigned long long)(m->tlb_first + i),
-			    (unsigned long long)r->seq);
+			vio(c, "ledger record %llu has seq %llu",
+			    (unsigned long long)(m->tlb_first + i), (unsigned long long)r->seq);
 		else if (r->kind < PTS_TLB_PAGE || r->kind > PTS_TLB_SWITCH)
-			vio(c, "ledger record %llu has unknown kind %u", (unsigned long long)r->seq, r->kind);
+			vio(c, "ledger record %llu has unknown kind %u", (unsigned long long)r->seq,
+			    r->kind);
 		else if (r->kind == PTS_TLB_RANGE && r->end <= r->va)
 			vio(c, "ledger record %llu: empty range", (unsigned long long)r->seq);
 	}

@@ -130,7 +130,7 @@ const char *result_name(uint32_t result)
 }
 
 static void finding(struct model_out *out, const char *inv, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void finding(struct model_out *out, const char *inv, const char *fmt, ...)
 {
@@ -184,7 +184,8 @@ static bool op_valid(const struct model *m, const struct pts_op *op)
 	case PTS_OP_COLLECT:
 		return slot_live(m, op);
 	case PTS_OP_ENTER:
-		return slot_live(m, op) && user_va_ok(m, op->va) && op->page < m->npage && prot_ok(op->prot);
+		return slot_live(m, op) && user_va_ok(m, op->va) && op->page < m->npage &&
+		       prot_ok(op->prot);
 	case PTS_OP_REMOVE:
 		return slot_live(m, op) && range_ok(m, op, &end);
 	case PTS_OP_PROTECT:
@@ -195,7 +196,7 @@ static bool op_valid(const struct model *m, const struct pts_op *op)
 		return slot_live(m, op) && user_va_ok(m, op->va);
 	case PTS_OP_PAGE_PROTECT:
 		return op->page < m->npage && (op->prot == 0 || op->prot == PTS_PROT_READ ||
-					       op->prot == (PTS_PROT_READ | PTS_PROT_EXEC));
+		                               op->prot == (PTS_PROT_READ | PTS_PROT_EXEC));
 	case PTS_OP_CLEAR_MODIFY:
 	case PTS_OP_CLEAR_REFERENCE:
 	case PTS_OP_IS_MODIFIED:
@@ -217,30 +218,32 @@ static bool op_valid(const struct model *m, const struct pts_op *op)
 
 /* ---- fault injection: which counted allocation fails */
 
-static void enter_allocs(const struct model *m, const struct pts_op *op, const struct model_env *env,
-			 unsigned *lo, unsigned *hi)
+static void enter_allocs(const struct model *m, const struct pts_op *op,
+                         const struct model_env *env, unsigned *lo, unsigned *hi)
 {
 	const struct model_map *old = model_lookup(m, op->pmap, op->va);
-	unsigned ptps = env && env->missing_ptps ? env->missing_ptps(env->ctx, op->pmap, op->va) : 0;
+	unsigned ptps =
+	    env && env->missing_ptps ? env->missing_ptps(env->ctx, op->pmap, op->va) : 0;
 	*lo = ptps + (old == NULL ? 1u : 0u);
 	*hi = ptps + (old == NULL || old->page != op->page ? 1u : 0u);
 }
 
 /* false if the result contradicts fault injection; updates the window */
 static void check_canfail(struct model *m, const struct pts_op *op, const struct model_env *env,
-			  struct model_out *out)
+                          struct model_out *out)
 {
 	unsigned lo, hi;
 	bool counted = op->kind == PTS_OP_ENTER && (op->flags & PTS_OPF_CANFAIL);
 	if (op->result == PTS_RES_ENOMEM) {
 		if (!counted || !m->armed)
 			finding(out, "MODEL-5", "enomem without an armed `fail alloc` on a %s call",
-				counted ? "canfail" : "non-canfail");
+			        counted ? "canfail" : "non-canfail");
 		else if (enter_allocs(m, op, env, &lo, &hi), m->fail_lo > hi)
 			finding(out, "MODEL-5",
-				"enomem, but the failing allocation is #%llu from now and this enter makes "
-				"at most %u",
-				(unsigned long long)m->fail_lo, hi);
+			        "enomem, but the failing allocation is #%llu from now and this "
+			        "enter makes "
+			        "at most %u",
+			        (unsigned long long)m->fail_lo, hi);
 		m->armed = false;
 		out->unchanged = true;
 		return;
@@ -250,8 +253,8 @@ static void check_canfail(struct model *m, const struct pts_op *op, const struct
 	enter_allocs(m, op, env, &lo, &hi);
 	if (m->fail_hi <= lo)
 		finding(out, "MODEL-5",
-			"enter succeeded though allocation #%llu was armed to fail and it needs %u",
-			(unsigned long long)m->fail_hi, lo);
+		        "enter succeeded though allocation #%llu was armed to fail and it needs %u",
+		        (unsigned long long)m->fail_hi, lo);
 	m->fail_lo = m->fail_lo > hi ? m->fail_lo - hi : 1;
 	m->fail_hi = m->fail_hi > lo ? m->fail_hi - lo : 0;
 	if (m->fail_hi == 0)
@@ -263,7 +266,7 @@ static void check_canfail(struct model *m, const struct pts_op *op, const struct
 static void do_enter(struct model *m, const struct pts_op *op)
 {
 	struct model_map e = {op->pmap, op->va, (uint32_t)op->page, (uint8_t)op->prot,
-			      (op->flags & PTS_OPF_WIRED) ? 1 : 0};
+	                      (op->flags & PTS_OPF_WIRED) ? 1 : 0};
 	(void)model_set(m, &e); /* out of host memory: the comparison will say so */
 }
 
@@ -300,9 +303,9 @@ static void do_touch(struct model *m, const struct pts_op *op, struct model_out 
 	m->active = (int32_t)op->pmap;
 	if (op->result != (ok ? PTS_RES_OK : PTS_RES_FAULT))
 		finding(out, "TLB-4", "touch %s at 0x%llx: model says %s (%s), guest says %s",
-			write ? "w" : "r", (unsigned long long)op->va,
-			result_name(ok ? PTS_RES_OK : PTS_RES_FAULT), e ? prot_name(e->prot) : "unmapped",
-			result_name(op->result));
+		        write ? "w" : "r", (unsigned long long)op->va,
+		        result_name(ok ? PTS_RES_OK : PTS_RES_FAULT),
+		        e ? prot_name(e->prot) : "unmapped", result_name(op->result));
 	if (e == NULL)
 		return;
 	struct model_page *pg = &m->page[e->page];
@@ -316,18 +319,19 @@ static void do_touch(struct model *m, const struct pts_op *op, struct model_out 
 }
 
 static void query(uint8_t *state, uint32_t result, const char *what, uint64_t page,
-		  struct model_out *out)
+                  struct model_out *out)
 {
 	bool yes = result == PTS_RES_TRUE;
 	if (result != PTS_RES_TRUE && result != PTS_RES_FALSE) {
 		finding(out, "MODEL-2", "%s pg%llu: result %s, want true or false", what,
-			(unsigned long long)page, result_name(result));
+		        (unsigned long long)page, result_name(result));
 		return;
 	}
 	if (*state != TRI_MAYBE && (*state == TRI_YES) != yes)
 		finding(out, "MODEL-2", "%s pg%llu: model says %s, guest says %s", what,
-			(unsigned long long)page,
-			result_name(*state == TRI_YES ? PTS_RES_TRUE : PTS_RES_FALSE), result_name(result));
+		        (unsigned long long)page,
+		        result_name(*state == TRI_YES ? PTS_RES_TRUE : PTS_RES_FALSE),
+		        result_name(result));
 	*state = yes ? TRI_YES : TRI_NO;
 }
 
@@ -336,15 +340,16 @@ static void do_extract(const struct model *m, const struct pts_op *op, struct mo
 	const struct model_map *e = model_lookup(m, op->pmap, op->va);
 	char got[32];
 	if (op->result == PTS_RES_PAGE)
-		snprintf(got, sizeof got, "%s%llu", result_name(op->result), (unsigned long long)op->value);
+		snprintf(got, sizeof got, "%s%llu", result_name(op->result),
+		         (unsigned long long)op->value);
 	else
 		snprintf(got, sizeof got, "%s", result_name(op->result));
 	if (e == NULL && op->result != PTS_RES_NONE)
 		finding(out, "MODEL-2", "extract 0x%llx: model says %s, guest says %s",
-			(unsigned long long)op->va, result_name(PTS_RES_NONE), got);
+		        (unsigned long long)op->va, result_name(PTS_RES_NONE), got);
 	if (e != NULL && (op->result != PTS_RES_PAGE || op->value != e->page))
 		finding(out, "MODEL-2", "extract 0x%llx: model says pg%u, guest says %s",
-			(unsigned long long)op->va, e->page, got);
+		        (unsigned long long)op->va, e->page, got);
 }
 
 static void apply_valid(struct model *m, const struct pts_op *op, struct model_out *out)
@@ -390,16 +395,19 @@ static void apply_valid(struct model *m, const struct pts_op *op, struct model_o
 		m->page[op->page].referenced = TRI_NO;
 		break;
 	case PTS_OP_IS_MODIFIED:
-		query(&m->page[op->page].modified, op->result, pts_op_name(op->kind), op->page, out);
+		query(&m->page[op->page].modified, op->result, pts_op_name(op->kind), op->page,
+		      out);
 		break;
 	case PTS_OP_IS_REFERENCED:
-		query(&m->page[op->page].referenced, op->result, pts_op_name(op->kind), op->page, out);
+		query(&m->page[op->page].referenced, op->result, pts_op_name(op->kind), op->page,
+		      out);
 		break;
 	case PTS_OP_TOUCH:
 		do_touch(m, op, out);
 		break;
 	case PTS_OP_KENTER:
-		m->kenter[op->va / PAGE] = (struct model_kenter){true, (uint32_t)op->page, (uint8_t)op->prot};
+		m->kenter[op->va / PAGE] =
+		    (struct model_kenter){true, (uint32_t)op->page, (uint8_t)op->prot};
 		break;
 	case PTS_OP_KREMOVE:
 		for (uint64_t k = op->va / PAGE; k < end / PAGE; k++)
@@ -426,7 +434,7 @@ static uint32_t plain_result(uint32_t kind)
 }
 
 int model_apply(struct model *m, const struct pts_op *op, const struct model_env *env,
-		struct model_out *out)
+                struct model_out *out)
 {
 	memset(out, 0, sizeof *out);
 	out->valid = op_valid(m, op);
@@ -434,7 +442,7 @@ int model_apply(struct model *m, const struct pts_op *op, const struct model_env
 		out->unchanged = true;
 		if (op->result != PTS_RES_EINVAL)
 			finding(out, "MODEL-2", "invalid op record: result %s, want einval",
-				result_name(op->result));
+			        result_name(op->result));
 		return 0;
 	}
 	if (op->result == PTS_RES_EINVAL || op->result == PTS_RES_PENDING) {
@@ -447,7 +455,8 @@ int model_apply(struct model *m, const struct pts_op *op, const struct model_env
 		return 0;
 	uint32_t want = plain_result(op->kind);
 	if (want != PTS_RES_COUNT && op->result != want)
-		finding(out, "MODEL-2", "result %s, want %s", result_name(op->result), result_name(want));
+		finding(out, "MODEL-2", "result %s, want %s", result_name(op->result),
+		        result_name(want));
 	apply_valid(m, op, out);
 	return 0;
 }

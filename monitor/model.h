@@ -66,7 +66,7 @@ struct model_finding {
 };
 
 struct model_out {
-	bool valid;    /* the op was valid (else EINVAL expected) */
+	bool valid;     /* the op was valid (else EINVAL expected) */
 	bool unchanged; /* the op failed: state must equal the pre-op state (enomem, einval) */
 	struct model_finding f[MODEL_MAX_FINDINGS];
 	unsigned n;
@@ -83,7 +83,7 @@ const struct model_map *model_maps(const struct model *m, uint32_t slot, size_t 
 size_t model_first(const struct model *m, uint32_t slot, uint64_t va);
 /* apply op (with the guest's result in op->result), checking results */
 int model_apply(struct model *m, const struct pts_op *op, const struct model_env *env,
-		struct model_out *out);
+                struct model_out *out);
 /* predicted modified / referenced state of an arena page */
 enum tri model_modified(const struct model *m, uint32_t page);
 enum tri model_referenced(const struct model *m, uint32_t page);

@@ -13,8 +13,8 @@
 #include "monitor_impl.h"
 #include "pte.h"
 
-struct monitor *monitor_create(const struct gmem *mem, gpa_t desc_gpa, const struct monitor_config *cfg,
-			       char *err, size_t errlen)
+struct monitor *monitor_create(const struct gmem *mem, gpa_t desc_gpa,
+                               const struct monitor_config *cfg, char *err, size_t errlen)
 {
 	struct monitor *m = calloc(1, sizeof *m);
 	if (m == NULL) {
@@ -43,7 +43,7 @@ struct monitor *monitor_create(const struct gmem *mem, gpa_t desc_gpa, const str
 	snap_init(&m->snap[1]);
 	pte_delta_init(&m->delta);
 	if (model_init(&m->model, m->desc.arena_npages, m->desc.kenter_size / PTS_PAGE_SIZE,
-		       m->desc.user_max) != 0) {
+	               m->desc.user_max) != 0) {
 		snprintf(err, errlen, "monitor: out of memory");
 		monitor_destroy(m);
 		return NULL;
@@ -134,14 +134,14 @@ static void read_tlb(struct monitor *m)
 	for (uint64_t i = 0; i < n; i++) {
 		uint8_t b[sizeof(struct pts_tlb_record)];
 		uint64_t kva = m->desc.tlb_ledger + offsetof(struct pts_tlb_ledger, rec) +
-			       ((first + i) % PTS_TLB_RECORDS) * sizeof b;
+		               ((first + i) % PTS_TLB_RECORDS) * sizeof b;
 		if (kva_read(&m->kv, kva, b, sizeof b) != 0) {
 			m->tlb_known = false;
 			break;
 		}
-		m->tlb[m->ntlb++] = (struct pts_tlb_record){le_field(b, 0, 8), (uint32_t)le_field(b, 8, 4), 0,
-							    le_field(b, 16, 8), le_field(b, 24, 8),
-							    le_field(b, 32, 8)};
+		m->tlb[m->ntlb++] = (struct pts_tlb_record){
+		    le_field(b, 0, 8),  (uint32_t)le_field(b, 8, 4), 0,
+		    le_field(b, 16, 8), le_field(b, 24, 8),          le_field(b, 32, 8)};
 	}
 	m->tlb_first = first;
 	m->tlb_seen = s->tlb_head;
@@ -152,7 +152,8 @@ static void map_owners(const struct snapshot *old, const struct snapshot *cur, u
 {
 	for (size_t i = 0; i < old->npmap; i++) {
 		const struct pmap_snap *o = &old->pmap[i], *n = &cur->pmap[i];
-		bool same = i < cur->npmap && o->live && n->live && (i == 0 || (o->kva == n->kva && o->slot == n->slot));
+		bool same = i < cur->npmap && o->live && n->live &&
+		            (i == 0 || (o->kva == n->kva && o->slot == n->slot));
 		map[i] = same ? (uint32_t)i : UINT32_MAX; /* ids stay with their pmap */
 	}
 }
@@ -179,7 +180,8 @@ static unsigned missing_ptps(void *ctx, uint32_t slot, uint64_t va)
 	if (owner < 0)
 		return 3;
 	for (unsigned level = 3; level >= 1; level--)
-		if (ptp_by_key(&s->walk, (uint32_t)owner, level, va & ~(level_span(level + 1) - 1)) == NULL)
+		if (ptp_by_key(&s->walk, (uint32_t)owner, level,
+		               va & ~(level_span(level + 1) - 1)) == NULL)
 			return level;
 	return 0;
 }
@@ -193,8 +195,9 @@ static void seed_model(struct monitor *m, const struct snapshot *s)
 			m->model.live[s->pmap[i].slot] = true;
 	for (uint64_t pg = 0; pg < d->arena_npages && s->nvmp; pg++) {
 		const struct vmp *v = &s->vmp[d->arena_first_pfn - d->vm_page_first_pfn + pg];
-		m->model.page[pg] = (struct model_page){v->attrs & PTS_ATTR_MODIFIED ? TRI_YES : TRI_NO,
-							v->attrs & PTS_ATTR_REFERENCED ? TRI_YES : TRI_NO};
+		m->model.page[pg] =
+		    (struct model_page){v->attrs & PTS_ATTR_MODIFIED ? TRI_YES : TRI_NO,
+		                        v->attrs & PTS_ATTR_REFERENCED ? TRI_YES : TRI_NO};
 	}
 	for (size_t i = 0; i < s->walk.nleaf; i++) {
 		const struct leaf *l = &s->walk.leaf[i];
@@ -210,12 +213,14 @@ static void seed_model(struct monitor *m, const struct snapshot *s)
 		if (l->level != 1)
 			continue;
 		if (l->owner != 0 && l->va < d->user_max) {
-			struct model_map e = {s->pmap[l->owner].slot, l->va, (uint32_t)pg, (uint8_t)pte_prot(l->pte),
-					      (l->pte & d->pte_wired_bit) ? 1 : 0};
+			struct model_map e = {s->pmap[l->owner].slot, l->va, (uint32_t)pg,
+			                      (uint8_t)pte_prot(l->pte),
+			                      (l->pte & d->pte_wired_bit) ? 1 : 0};
 			(void)model_set(&m->model, &e);
-		} else if (l->owner == 0 && l->va >= d->kenter_base && l->va - d->kenter_base < d->kenter_size) {
+		} else if (l->owner == 0 && l->va >= d->kenter_base &&
+		           l->va - d->kenter_base < d->kenter_size) {
 			m->model.kenter[(l->va - d->kenter_base) / PTS_PAGE_SIZE] =
-				(struct model_kenter){true, (uint32_t)pg, (uint8_t)pte_prot(l->pte)};
+			    (struct model_kenter){true, (uint32_t)pg, (uint8_t)pte_prot(l->pte)};
 		}
 	}
 }
@@ -226,28 +231,34 @@ static void seed_model(struct monitor *m, const struct snapshot *s)
  * unless it found something at the last op: then it looks at everything, so
  * a finding that persists is reported again, as in full mode */
 static void run_checks(struct monitor *m, const struct pts_op *op, const struct model_out *mout,
-		       uint64_t cr3_before, bool incremental)
+                       uint64_t cr3_before, bool incremental)
 {
 	const struct snapshot *prev = m->begun && !incremental ? &m->snap[!m->cur] : NULL;
 	struct check c = {.m = m,
-			  .d = &m->desc,
-			  .cur = &m->snap[m->cur],
-			  .prev = prev,
-			  .prev_pmap = incremental ? m->inc.old_pmap : prev ? prev->pmap : NULL,
-			  .prev_npmap = incremental ? m->inc.old_npmap : prev ? prev->npmap : 0,
-			  .prev_nout = incremental ? m->inc.old_nout : prev ? prev->pool.nout : 0,
-			  .prev_pool_ok = incremental ? m->inc.old_pool_ok : prev && prev->pool.ok,
-			  .scope = incremental ? &m->inc.sc : NULL,
-			  .inc = incremental ? &m->inc : NULL,
-			  .delta = &m->delta,
-			  .op = op,
-			  .model = &m->model,
-			  .mout = mout,
-			  .tlb = m->tlb,
-			  .ntlb = m->ntlb,
-			  .tlb_known = m->tlb_known,
-			  .cr3_before = cr3_before,
-			  .cr3_after = m->cr3};
+	                  .d = &m->desc,
+	                  .cur = &m->snap[m->cur],
+	                  .prev = prev,
+	                  .prev_pmap = incremental ? m->inc.old_pmap
+	                               : prev      ? prev->pmap
+	                                           : NULL,
+	                  .prev_npmap = incremental ? m->inc.old_npmap
+	                                : prev      ? prev->npmap
+	                                            : 0,
+	                  .prev_nout = incremental ? m->inc.old_nout
+	                               : prev      ? prev->pool.nout
+	                                           : 0,
+	                  .prev_pool_ok = incremental ? m->inc.old_pool_ok : prev && prev->pool.ok,
+	                  .scope = incremental ? &m->inc.sc : NULL,
+	                  .inc = incremental ? &m->inc : NULL,
+	                  .delta = &m->delta,
+	                  .op = op,
+	                  .model = &m->model,
+	                  .mout = mout,
+	                  .tlb = m->tlb,
+	                  .ntlb = m->ntlb,
+	                  .tlb_known = m->tlb_known,
+	                  .cr3_before = cr3_before,
+	                  .cr3_after = m->cr3};
 	memset(m->per_inv, 0, sizeof m->per_inv);
 	for (size_t i = 0; i < invariant_count(); i++) {
 		if (!m->on.on[i])
@@ -310,8 +321,8 @@ static int read_after_op(struct monitor *m, bool *incremental)
 	return 0;
 }
 
-int monitor_after_op(struct monitor *m, const struct pts_op *op, uint64_t op_index, const char *op_text,
-		     uint64_t cr3)
+int monitor_after_op(struct monitor *m, const struct pts_op *op, uint64_t op_index,
+                     const char *op_text, uint64_t cr3)
 {
 	uint64_t t0 = now_ns();
 	if (!m->begun && monitor_begin(m, m->cr3) < 0)
@@ -321,7 +332,8 @@ int monitor_after_op(struct monitor *m, const struct pts_op *op, uint64_t op_ind
 	if (incremental && incr_scope_op(m, op) != 0)
 		return -1;
 	struct model_out mout;
-	struct model_env env = {missing_ptps, (void *)&m->snap[m->cur]}; /* the tables before the op */
+	struct model_env env = {missing_ptps,
+	                        (void *)&m->snap[m->cur]}; /* the tables before the op */
 	model_apply(&m->model, op, &env, &mout);
 	if (read_after_op(m, &incremental) != 0)
 		return -1;

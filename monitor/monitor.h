@@ -18,9 +18,9 @@
 struct monitor;
 
 struct monitor_config {
-	const char *check_spec;  /* --check spec, e.g. "-TLB,-POOL-3"; NULL = all */
+	const char *check_spec;     /* --check spec, e.g. "-TLB,-POOL-3"; NULL = all */
 	unsigned max_per_invariant; /* violations kept per invariant per op (0 = 8) */
-	size_t max_violations;   /* total kept (0 = 10000); later ones are counted only */
+	size_t max_violations;      /* total kept (0 = 10000); later ones are counted only */
 };
 
 /* what the monitor counts as it goes (its stats; the tests read them) */
@@ -49,8 +49,8 @@ struct monitor_stats {
  * since the previous check.  A page it does not name is, by that contract,
  * not looked at: a write there is seen only by the next full check.
  */
-struct monitor *monitor_create(const struct gmem *mem, gpa_t desc_gpa, const struct monitor_config *cfg,
-			       char *err, size_t errlen);
+struct monitor *monitor_create(const struct gmem *mem, gpa_t desc_gpa,
+                               const struct monitor_config *cfg, char *err, size_t errlen);
 void monitor_destroy(struct monitor *m);
 
 /* First snapshot after registration: shadow, model seeded from the guest
@@ -59,8 +59,8 @@ int monitor_begin(struct monitor *m, uint64_t cr3);
 
 /* After the guest executed op (result filled in); cr3 = the vCPU's CR3 now.
  * Returns the number of new violations, or -1 when out of host memory. */
-int monitor_after_op(struct monitor *m, const struct pts_op *op, uint64_t op_index, const char *op_text,
-		     uint64_t cr3);
+int monitor_after_op(struct monitor *m, const struct pts_op *op, uint64_t op_index,
+                     const char *op_text, uint64_t cr3);
 
 size_t monitor_nviolations(const struct monitor *m);
 const struct violation *monitor_violation(const struct monitor *m, size_t i);

@@ -42,13 +42,13 @@ const char *prot_name(uint32_t prot)
 }
 
 char *pte_flags(uint64_t pte, unsigned level, uint64_t wired_bit, uint64_t managed_bit, char *buf,
-		size_t len)
+                size_t len)
 {
 	static const struct {
 		uint64_t bit;
 		const char *name;
-	} bits[] = {{PG_V, "P"},  {PG_RW, "RW"}, {PG_u, "US"}, {PG_WT, "PWT"}, {PG_N, "PCD"},
-		    {PG_U, "A"},  {PG_M, "D"},   {PG_PS, "PS"}, {PG_G, "G"},    {PG_NX, "NX"}};
+	} bits[] = {{PG_V, "P"}, {PG_RW, "RW"}, {PG_u, "US"},  {PG_WT, "PWT"}, {PG_N, "PCD"},
+	            {PG_U, "A"}, {PG_M, "D"},   {PG_PS, "PS"}, {PG_G, "G"},    {PG_NX, "NX"}};
 	size_t n = 0;
 	buf[0] = '\0';
 	for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++) {
@@ -71,11 +71,11 @@ char *pte_flags(uint64_t pte, unsigned level, uint64_t wired_bit, uint64_t manag
 }
 
 char *pte_format(uint64_t pte, unsigned level, uint64_t wired_bit, uint64_t managed_bit, char *buf,
-		 size_t len)
+                 size_t len)
 {
 	char flags[96];
 	pte_flags(pte, level, wired_bit, managed_bit, flags, sizeof flags);
 	snprintf(buf, len, "0x%016llx pa=0x%llx [%s]", (unsigned long long)pte,
-		 (unsigned long long)pte_frame(pte, level), flags);
+	         (unsigned long long)pte_frame(pte, level), flags);
 	return buf;
 }

@@ -63,7 +63,8 @@ int scope_vmp_change(struct scope *sc, uint64_t index, const struct vmp *old)
 /* ---- what the op changes in the model */
 
 /* the model's mappings of slot in [va, end) (before the op steps it) */
-static int model_range(struct scope *sc, const struct model *m, uint32_t slot, uint64_t va, uint64_t end)
+static int model_range(struct scope *sc, const struct model *m, uint32_t slot, uint64_t va,
+                       uint64_t end)
 {
 	size_t n;
 	const struct model_map *maps = model_maps(m, slot, &n);
@@ -79,7 +80,8 @@ static int model_page(struct scope *sc, const struct model *m, uint64_t page)
 		size_t n;
 		const struct model_map *maps = model_maps(m, slot, &n);
 		for (size_t i = 0; i < n; i++)
-			if (maps[i].page == page && idset_add(&sc->model_keys, scope_key(slot, maps[i].va)) != 0)
+			if (maps[i].page == page &&
+			    idset_add(&sc->model_keys, scope_key(slot, maps[i].va)) != 0)
 				return -1;
 	}
 	return 0;
@@ -106,7 +108,9 @@ int incr_scope_op(struct monitor *m, const struct pts_op *op)
 		return idset_add(&sc->model_keys, scope_key(op->pmap, op->va));
 	case PTS_OP_REMOVE:
 	case PTS_OP_PROTECT:
-		return op->pmap < PTS_MAX_PMAPS && end > op->va ? model_range(sc, mo, op->pmap, op->va, end) : 0;
+		return op->pmap < PTS_MAX_PMAPS && end > op->va
+		           ? model_range(sc, mo, op->pmap, op->va, end)
+		           : 0;
 	case PTS_OP_DESTROY:
 	case PTS_OP_COLLECT:
 		return op->pmap < PTS_MAX_PMAPS ? model_range(sc, mo, op->pmap, 0, UINT64_MAX) : 0;

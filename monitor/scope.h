@@ -26,24 +26,26 @@ struct vmp_change {
  * to model_pages are cleared together: keep them adjacent.
  */
 struct scope {
-	struct idset pages;      /* vm_page indexes */
-	struct idset tables;     /* page-table page PAs */
-	struct idset new_tables; /* ... of tables a changed entry now leads to (their leaves moved) */
-	struct idset owners;     /* pmap indexes */
-	struct idset pv_new;     /* indexes in cur->pv of entries read this op */
-	struct idset pv_keys;    /* (owner, va) of pv entries that went or came */
-	struct idset lists;      /* vm_page indexes whose pv list was read again */
-	struct idset pool_pages; /* header KVAs of pool pages read again, new, or moved between lists */
-	struct idset model_keys; /* (slot, va) whose model mapping may have changed */
-	struct idset kenter;     /* kenter window page indexes the model or the walk changed */
+	struct idset pages;  /* vm_page indexes */
+	struct idset tables; /* page-table page PAs */
+	struct idset
+	    new_tables;       /* ... of tables a changed entry now leads to (their leaves moved) */
+	struct idset owners;  /* pmap indexes */
+	struct idset pv_new;  /* indexes in cur->pv of entries read this op */
+	struct idset pv_keys; /* (owner, va) of pv entries that went or came */
+	struct idset lists;   /* vm_page indexes whose pv list was read again */
+	struct idset
+	    pool_pages; /* header KVAs of pool pages read again, new, or moved between lists */
+	struct idset model_keys;  /* (slot, va) whose model mapping may have changed */
+	struct idset kenter;      /* kenter window page indexes the model or the walk changed */
 	struct idset model_pages; /* arena pages whose mod/ref prediction may have changed */
-	struct vmp_change *vmp;  /* vm_pages whose fields changed, with the old fields */
+	struct vmp_change *vmp;   /* vm_pages whose fields changed, with the old fields */
 	size_t nvmp, vmp_cap;
-	bool pool_changed;       /* the pool structure or its page set changed */
-	bool dmap_changed;       /* a kernel entry over the direct map changed */
+	bool pool_changed; /* the pool structure or its page set changed */
+	bool dmap_changed; /* a kernel entry over the direct map changed */
 	bool kernel_root_changed;
 	bool curpmap_changed;
-	bool pmaps_changed;      /* a pmap came or went */
+	bool pmaps_changed; /* a pmap came or went */
 };
 
 void scope_init(struct scope *sc);

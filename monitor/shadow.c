@@ -37,7 +37,7 @@ static int push(struct pte_delta *d, const struct pte_change *c)
 
 /* entries of table a (or zeros) against table b (or zeros) */
 static int diff_tables(const struct ptp_set *old, const struct ptp *a, const struct ptp_set *cur,
-		       const struct ptp *b, struct pte_delta *out)
+                       const struct ptp *b, struct pte_delta *out)
 {
 	const struct ptp *t = b ? b : a;
 	const uint64_t *ea = a ? ptp_entries(old, a) : NULL, *eb = b ? ptp_entries(cur, b) : NULL;
@@ -46,8 +46,9 @@ static int diff_tables(const struct ptp_set *old, const struct ptp *a, const str
 		uint64_t o = ea ? ea[i] : 0, n = eb ? eb[i] : 0;
 		if (o == n)
 			continue;
-		struct pte_change c = {t->owner, 0, t->level, canonical(t->va + i * level_span(t->level)),
-				       t->pa, i, flags, o, n};
+		struct pte_change c = {
+		    t->owner, 0, t->level, canonical(t->va + i * level_span(t->level)), t->pa, i,
+		    flags,    o, n};
 		if (push(out, &c) != 0)
 			return -1;
 	}
@@ -55,13 +56,14 @@ static int diff_tables(const struct ptp_set *old, const struct ptp *a, const str
 }
 
 int shadow_diff(const struct ptp_set *old, const struct ptp_set *cur, const uint32_t *owner_map,
-		struct pte_delta *out)
+                struct pte_delta *out)
 {
 	out->n = 0;
 	for (size_t i = 0; i < old->nptp; i++) {
 		const struct ptp *a = &old->ptp[i];
 		uint32_t owner = owner_map[a->owner];
-		const struct ptp *b = owner == UINT32_MAX ? NULL : ptp_by_key(cur, owner, a->level, a->va);
+		const struct ptp *b =
+		    owner == UINT32_MAX ? NULL : ptp_by_key(cur, owner, a->level, a->va);
 		if (diff_tables(old, a, cur, b, out) != 0)
 			return -1;
 	}
@@ -71,7 +73,8 @@ int shadow_diff(const struct ptp_set *old, const struct ptp_set *cur, const uint
 	for (size_t i = 0; i < old->nptp; i++) {
 		const struct ptp *a = &old->ptp[i];
 		uint32_t owner = owner_map[a->owner];
-		if (owner != UINT32_MAX && hmap_put(&matched, ptp_key(owner, a->level, a->va), 1) != 0)
+		if (owner != UINT32_MAX &&
+		    hmap_put(&matched, ptp_key(owner, a->level, a->va), 1) != 0)
 			goto enomem;
 	}
 	for (size_t i = 0; i < cur->nptp; i++) {

@@ -39,6 +39,6 @@ void pte_delta_free(struct pte_delta *d);
  * out of memory.
  */
 int shadow_diff(const struct ptp_set *old, const struct ptp_set *cur, const uint32_t *owner_map,
-		struct pte_delta *out);
+                struct pte_delta *out);
 
 #endif /* MONITOR_SHADOW_H */

@@ -109,7 +109,7 @@ static int read_vm_pages(struct snapshot *s, struct kview *kv, const struct snap
 	s->nvmp = 0;
 	if (kva_read(kv, d->vm_page_array, s->vmp_raw, bytes) != 0) {
 		snap_issue(s, "AS-5", "vm_page array at kva 0x%llx unreadable",
-			   (unsigned long long)d->vm_page_array);
+		           (unsigned long long)d->vm_page_array);
 		return 0;
 	}
 	bool reuse = prev != NULL && prev->nvmp == d->vm_page_count && prev->vmp_raw != NULL;
@@ -126,16 +126,16 @@ static int read_vm_pages(struct snapshot *s, struct kview *kv, const struct snap
 
 /* ---- pv lists */
 
-void snap_parse_pv_entry(const struct pts_descriptor *d, const uint8_t *b, uint64_t kva, uint64_t page,
-			 struct pv_snap *pv)
+void snap_parse_pv_entry(const struct pts_descriptor *d, const uint8_t *b, uint64_t kva,
+                         uint64_t page, struct pv_snap *pv)
 {
 	*pv = (struct pv_snap){.kva = kva,
-			       .pmap = le_field(b, d->off_pve_pmap, 8),
-			       .va = le_field(b, d->off_pve_va, 8),
-			       .ptp = le_field(b, d->off_pve_ptp, 8),
-			       .next = le_field(b, d->off_pve_next, 8),
-			       .page = page,
-			       .owner = -1};
+	                       .pmap = le_field(b, d->off_pve_pmap, 8),
+	                       .va = le_field(b, d->off_pve_va, 8),
+	                       .ptp = le_field(b, d->off_pve_ptp, 8),
+	                       .next = le_field(b, d->off_pve_next, 8),
+	                       .page = page,
+	                       .owner = -1};
 }
 
 int snap_push_pv(struct snapshot *s, const struct pv_snap *pv)
@@ -165,18 +165,21 @@ static int read_pv_list(struct snapshot *s, struct kview *kv, uint64_t page, siz
 	while (kva != 0) {
 		struct snap_issue *is;
 		if (hmap_get(&s->pv_by_kva, kva, NULL)) {
-			is = snap_issue(s, "PV-5", "pv entry 0x%llx reached twice (cycle or two lists)",
-					(unsigned long long)kva);
+			is = snap_issue(s, "PV-5",
+			                "pv entry 0x%llx reached twice (cycle or two lists)",
+			                (unsigned long long)kva);
 			if (is)
 				is->kva = kva, is->page = (int64_t)page;
 			return 0;
 		}
 		if (s->npv >= max_pv) {
-			snap_issue(s, "PV-5", "more than %zu pv entries: list walk stopped", max_pv);
+			snap_issue(s, "PV-5", "more than %zu pv entries: list walk stopped",
+			           max_pv);
 			return 0;
 		}
 		if (kva_read(kv, kva, buf, d->pv_entry_size) != 0) {
-			is = snap_issue(s, "PV-5", "pv entry at kva 0x%llx unreadable", (unsigned long long)kva);
+			is = snap_issue(s, "PV-5", "pv entry at kva 0x%llx unreadable",
+			                (unsigned long long)kva);
 			if (is)
 				is->kva = kva, is->page = (int64_t)page;
 			return 0;
@@ -187,7 +190,8 @@ static int read_pv_list(struct snapshot *s, struct kview *kv, uint64_t page, siz
 		if (hmap_put(&s->pv_by_kva, kva, s->npv) != 0 || snap_push_pv(s, &pv) != 0)
 			return -1;
 		if (pv.owner >= 0 && !hmap_get(&s->pv_by_va, snap_pv_key(pv.owner, pv.va), NULL) &&
-		    hmap_put(&s->pv_by_va, snap_pv_key(pv.owner, pv.va), s->npv) != 0) /* index + 1 */
+		    hmap_put(&s->pv_by_va, snap_pv_key(pv.owner, pv.va), s->npv) !=
+		        0) /* index + 1 */
 			return -1;
 		kva = pv.next;
 	}
@@ -220,14 +224,16 @@ static void pool_issue(struct snapshot *s, const char *inv, uint64_t kva, const 
 		is->kva = kva;
 }
 
-static int read_free_items(struct snapshot *s, struct kview *kv, struct pool_page_snap *pg, size_t pi)
+static int read_free_items(struct snapshot *s, struct kview *kv, struct pool_page_snap *pg,
+                           size_t pi)
 {
 	const struct pts_descriptor *d = kv->d;
 	uint64_t item = pg->freelist;
 	pg->nfree = 0;
 	while (item != 0) {
 		if (pg->nfree > s->pool.itemsperpage) {
-			pool_issue(s, "POOL-1", pg->hdr, "free list longer than itemsperpage on pool page");
+			pool_issue(s, "POOL-1", pg->hdr,
+			           "free list longer than itemsperpage on pool page");
 			return 0;
 		}
 		if (hmap_get(&s->pool.free_item, item, NULL)) {
@@ -245,14 +251,15 @@ static int read_free_items(struct snapshot *s, struct kview *kv, struct pool_pag
 	return 0;
 }
 
-int snap_read_pool_header(struct kview *kv, uint64_t hdr, enum pool_list list, struct pool_page_snap *pg)
+int snap_read_pool_header(struct kview *kv, uint64_t hdr, enum pool_list list,
+                          struct pool_page_snap *pg)
 {
 	const struct pts_descriptor *d = kv->d;
 	uint8_t buf[PTS_PAGE_SIZE];
 	size_t hsize = d->pool_header_size ? d->pool_header_size
-					   : (size_t)d->off_ph_page + 8 > (size_t)d->off_ph_nmissing + 4
-						     ? d->off_ph_page + 8u
-						     : d->off_ph_nmissing + 4u;
+	               : (size_t)d->off_ph_page + 8 > (size_t)d->off_ph_nmissing + 4
+	                   ? d->off_ph_page + 8u
+	                   : d->off_ph_nmissing + 4u;
 	if (hsize < (size_t)d->off_ph_next + 8)
 		hsize = d->off_ph_next + 8u;
 	if (hsize < (size_t)d->off_ph_freelist + 8)
@@ -260,12 +267,12 @@ int snap_read_pool_header(struct kview *kv, uint64_t hdr, enum pool_list list, s
 	if (kva_read(kv, hdr, buf, hsize) != 0)
 		return -1;
 	*pg = (struct pool_page_snap){hdr,
-				      le_field(buf, d->off_ph_page, 8),
-				      le_field(buf, d->off_ph_freelist, 8),
-				      le_field(buf, d->off_ph_next, 8),
-				      (uint32_t)le_field(buf, d->off_ph_nmissing, 4),
-				      0,
-				      list};
+	                              le_field(buf, d->off_ph_page, 8),
+	                              le_field(buf, d->off_ph_freelist, 8),
+	                              le_field(buf, d->off_ph_next, 8),
+	                              (uint32_t)le_field(buf, d->off_ph_nmissing, 4),
+	                              0,
+	                              list};
 	return 0;
 }
 
@@ -327,8 +334,9 @@ static int read_pool(struct snapshot *s, struct kview *kv)
 		return 0;
 	}
 	if (rc == -2) {
-		snap_issue(s, "POOL-5", "itemsperpage %u: a page holds 1..%llu entries", p->itemsperpage,
-			   (unsigned long long)((PTS_PAGE_SIZE - d->pool_item_offset) / d->pv_entry_size));
+		snap_issue(
+		    s, "POOL-5", "itemsperpage %u: a page holds 1..%llu entries", p->itemsperpage,
+		    (unsigned long long)((PTS_PAGE_SIZE - d->pool_item_offset) / d->pv_entry_size));
 		return 0;
 	}
 	size_t max_pages = (size_t)desc_max_pool_pages(d, kv->mem);
@@ -337,7 +345,8 @@ static int read_pool(struct snapshot *s, struct kview *kv)
 	for (int l = POOL_PART; l <= POOL_EMPTY; l++) {
 		for (uint64_t hdr = p->head[l]; hdr != 0; hdr = p->page[p->npage - 1].next) {
 			if (hmap_get(&seen, hdr, NULL) || p->npage >= max_pages) {
-				pool_issue(s, "POOL-2", hdr, "pool page lists revisit or overflow at header");
+				pool_issue(s, "POOL-2", hdr,
+				           "pool page lists revisit or overflow at header");
 				break;
 			}
 			rc = hmap_put(&seen, hdr, 1) != 0 ? -1 : read_pool_page(s, kv, hdr, l);
@@ -362,13 +371,14 @@ void snap_read_tlb_head(struct snapshot *s, struct kview *kv)
 	s->tlb_ok = false;
 	if (kva_read(kv, kv->d->tlb_ledger, buf, sizeof buf) != 0) {
 		snap_issue(s, "TLB-3", "TLB ledger header at kva 0x%llx unreadable",
-			   (unsigned long long)kv->d->tlb_ledger);
+		           (unsigned long long)kv->d->tlb_ledger);
 		return;
 	}
 	if (le_field(buf, 0, 4) != PTS_TLB_MAGIC || le_field(buf, 4, 4) != PTS_TLB_RECORDS) {
-		snap_issue(s, "TLB-3", "TLB ledger magic 0x%08llx / nrecords %llu (want 0x%08x / %u)",
-			   (unsigned long long)le_field(buf, 0, 4), (unsigned long long)le_field(buf, 4, 4),
-			   PTS_TLB_MAGIC, PTS_TLB_RECORDS);
+		snap_issue(s, "TLB-3",
+		           "TLB ledger magic 0x%08llx / nrecords %llu (want 0x%08x / %u)",
+		           (unsigned long long)le_field(buf, 0, 4),
+		           (unsigned long long)le_field(buf, 4, 4), PTS_TLB_MAGIC, PTS_TLB_RECORDS);
 		return;
 	}
 	s->tlb_head = le_field(buf, 8, 8);
@@ -384,18 +394,19 @@ static int walk_pmaps(struct snapshot *s, const struct snap_params *p)
 	for (size_t i = 0; i < s->npmap; i++)
 		roots[i] = (struct walk_root){s->pmap[i].root, s->pmap[i].kernel, !s->pmap[i].live};
 	struct walk_params wp = {.mem = p->kv->mem,
-				 .kernel_slot_first = d->kernel_slot_first,
-				 .kernel_slot_last = d->kernel_slot_last,
-				 .max_ptps = p->max_ptps,
-				 .shadow = p->prev ? &p->prev->walk : NULL};
+	                         .kernel_slot_first = d->kernel_slot_first,
+	                         .kernel_slot_last = d->kernel_slot_last,
+	                         .max_ptps = p->max_ptps,
+	                         .shadow = p->prev ? &p->prev->walk : NULL};
 	return walk_all(&s->walk, &wp, roots, s->npmap);
 }
 
 int snap_read(struct snapshot *s, const struct snap_params *p)
 {
 	s->nissue = 0;
-	if (snap_read_pmaps(s, p->kv, p->prev) != 0 || read_vm_pages(s, p->kv, p->prev) != 0 || walk_pmaps(s, p) != 0 ||
-	    read_pv_lists(s, p->kv, p->max_pv) != 0 || read_pool(s, p->kv) != 0)
+	if (snap_read_pmaps(s, p->kv, p->prev) != 0 || read_vm_pages(s, p->kv, p->prev) != 0 ||
+	    walk_pmaps(s, p) != 0 || read_pv_lists(s, p->kv, p->max_pv) != 0 ||
+	    read_pool(s, p->kv) != 0)
 		return -1;
 	snap_read_tlb_head(s, p->kv);
 	return 0;

@@ -32,8 +32,8 @@ struct pmap_snap {
 
 struct pv_snap {
 	uint64_t kva, pmap, va, ptp, next;
-	uint64_t page;  /* vm_page index of the list it is on */
-	int32_t owner;  /* pmap index, -1 if it names no pmap */
+	uint64_t page; /* vm_page index of the list it is on */
+	int32_t owner; /* pmap index, -1 if it names no pmap */
 };
 
 enum pool_list { POOL_PART, POOL_FULL, POOL_EMPTY };
@@ -98,15 +98,17 @@ int snap_read(struct snapshot *s, const struct snap_params *p);
 
 /* pieces of snap_read, for the incremental update (incr_*.c) */
 int snap_read_pmaps(struct snapshot *s, struct kview *kv, const struct snapshot *prev);
-int snap_read_pmap_record(struct kview *kv, uint64_t kva, bool kernel, struct pmap_snap *p, uint64_t *hash);
+int snap_read_pmap_record(struct kview *kv, uint64_t kva, bool kernel, struct pmap_snap *p,
+                          uint64_t *hash);
 void snap_parse_vm_page(const struct pts_descriptor *d, const uint8_t *b, struct vmp *v);
 /* the pv entry at kva, on vm_page index page's list, from a copy b of its
  * bytes; owner is -1 (who owns it depends on the pmaps the caller reads) */
-void snap_parse_pv_entry(const struct pts_descriptor *d, const uint8_t *b, uint64_t kva, uint64_t page,
-			 struct pv_snap *pv);
+void snap_parse_pv_entry(const struct pts_descriptor *d, const uint8_t *b, uint64_t kva,
+                         uint64_t page, struct pv_snap *pv);
 int snap_push_pv(struct snapshot *s, const struct pv_snap *pv);
 uint64_t snap_pv_key(int32_t owner, uint64_t va);
-int snap_read_pool_header(struct kview *kv, uint64_t hdr, enum pool_list list, struct pool_page_snap *pg);
+int snap_read_pool_header(struct kview *kv, uint64_t hdr, enum pool_list list,
+                          struct pool_page_snap *pg);
 /* the parsed pool structure: heads and counters (0), or -1 unreadable, -2 bad itemsperpage */
 int snap_read_pool_struct(struct kview *kv, struct pool_snap *p);
 void snap_read_tlb_head(struct snapshot *s, struct kview *kv);
@@ -117,7 +119,8 @@ void snap_read_tlb_head(struct snapshot *s, struct kview *kv);
  * takes the lowest id no pmap of prev held.  A full read and the incremental
  * update both assign them here, so owners mean the same in both modes.
  */
-void snap_assign_ids(const struct pmap_snap *list, size_t n, const struct snapshot *prev, uint32_t *id);
+void snap_assign_ids(const struct pmap_snap *list, size_t n, const struct snapshot *prev,
+                     uint32_t *id);
 
 /* helpers; the lookups see live pmaps only */
 int32_t snap_pmap_by_kva(const struct snapshot *s, uint64_t kva);
@@ -132,6 +135,6 @@ int64_t arena_index_of(const struct pts_descriptor *d, gpa_t pa);
 /* pv entry of (owner, va): index of the first one found + 1, 0 if none */
 size_t snap_pv_at(const struct snapshot *s, uint32_t owner, uint64_t va);
 struct snap_issue *snap_issue(struct snapshot *s, const char *inv, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif /* MONITOR_SNAP_H */

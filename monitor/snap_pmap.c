@@ -36,7 +36,8 @@ static bool id_free(const struct snapshot *prev, size_t j)
 	return prev == NULL || j >= prev->npmap || !prev->pmap[j].live;
 }
 
-void snap_assign_ids(const struct pmap_snap *list, size_t n, const struct snapshot *prev, uint32_t *id)
+void snap_assign_ids(const struct pmap_snap *list, size_t n, const struct snapshot *prev,
+                     uint32_t *id)
 {
 	bool used[SNAP_MAX_PMAPS] = {true};
 	id[0] = 0;
@@ -76,10 +77,10 @@ static void place_pmaps(struct snapshot *s, const struct snapshot *prev, size_t 
 	}
 }
 
-
 /* ---- reading */
 
-int snap_read_pmap_record(struct kview *kv, uint64_t kva, bool kernel, struct pmap_snap *p, uint64_t *hash)
+int snap_read_pmap_record(struct kview *kv, uint64_t kva, bool kernel, struct pmap_snap *p,
+                          uint64_t *hash)
 {
 	const struct pts_descriptor *d = kv->d;
 	uint8_t buf[PTS_PAGE_SIZE];
@@ -103,8 +104,8 @@ static int read_pmap(struct snapshot *s, struct kview *kv, uint64_t kva, bool ke
 	struct pmap_snap *p = &s->pmap[s->npmap];
 	size_t hash_off = s->npmap * kv->d->ptp_hash_size;
 	if (snap_read_pmap_record(kv, kva, kernel, p, s->hash + hash_off) != 0) {
-		struct snap_issue *i = snap_issue(s, "AS-5", "pmap at kva 0x%llx unreadable",
-						  (unsigned long long)kva);
+		struct snap_issue *i =
+		    snap_issue(s, "AS-5", "pmap at kva 0x%llx unreadable", (unsigned long long)kva);
 		if (i)
 			i->kva = kva;
 		return -1;
@@ -122,7 +123,8 @@ static int read_pmap_list(struct snapshot *s, struct kview *kv)
 	s->npmap = 0;
 	if (s->hash == NULL && (s->hash = calloc(SNAP_MAX_PMAPS, 8ull * d->ptp_hash_size)) == NULL)
 		return -1;
-	if (s->hash_tmp == NULL && (s->hash_tmp = calloc(SNAP_MAX_PMAPS, 8ull * d->ptp_hash_size)) == NULL)
+	if (s->hash_tmp == NULL &&
+	    (s->hash_tmp = calloc(SNAP_MAX_PMAPS, 8ull * d->ptp_hash_size)) == NULL)
 		return -1;
 	if (read_pmap(s, kv, d->kernel_pmap, true) != 0) {
 		memset(&s->pmap[0], 0, sizeof s->pmap[0]);
@@ -132,15 +134,17 @@ static int read_pmap_list(struct snapshot *s, struct kview *kv)
 	kv->kernel_root = s->pmap[0].root;
 	kview_flush(kv);
 	if (kva_read_u64(kv, d->curpmap, &s->curpmap) != 0)
-		snap_issue(s, "AS-5", "curpmap word at kva 0x%llx unreadable", (unsigned long long)d->curpmap);
+		snap_issue(s, "AS-5", "curpmap word at kva 0x%llx unreadable",
+		           (unsigned long long)d->curpmap);
 	if (kva_read_u64(kv, d->pmap_list, &next) != 0) {
 		snap_issue(s, "AS-5", "pmap_list word at kva 0x%llx unreadable",
-			   (unsigned long long)d->pmap_list);
+		           (unsigned long long)d->pmap_list);
 		return 0;
 	}
 	while (next != 0) {
 		if (snap_pmap_by_kva(s, next) >= 0) {
-			snap_issue(s, "AS-5", "pmap list revisits pmap 0x%llx (cycle)", (unsigned long long)next);
+			snap_issue(s, "AS-5", "pmap list revisits pmap 0x%llx (cycle)",
+			           (unsigned long long)next);
 			break;
 		}
 		if (s->npmap == SNAP_MAX_PMAPS) {

@@ -23,9 +23,8 @@ const char *monitor_op_kind_name(uint32_t kind)
 
 const char *vobj_kind_name(enum vobj_kind kind)
 {
-	static const char *const names[VOBJ_KIND_COUNT] = {"pmap", "pte",       "page", "pv",
-							   "ptp",  "counter",   "pool-page", "tlb",
-							   "op"};
+	static const char *const names[VOBJ_KIND_COUNT] = {
+	    "pmap", "pte", "page", "pv", "ptp", "counter", "pool-page", "tlb", "op"};
 	return (unsigned)kind < VOBJ_KIND_COUNT ? names[kind] : "object";
 }
 
@@ -43,7 +42,7 @@ void violation_finish(struct violation *v)
 {
 	const char *obj = v->nobj ? vobj_kind_name(v->obj[0].kind) : "state";
 	snprintf(v->title, sizeof v->title, "%s %s after %s (%s)", v->inv ? v->inv->id : "?",
-		 v->inv ? v->inv->name : "?", monitor_op_kind_name(v->op_kind), obj);
+	         v->inv ? v->inv->name : "?", monitor_op_kind_name(v->op_kind), obj);
 	v->signature = fnv1a(v->title);
 }
 
@@ -86,13 +85,14 @@ static void print_obj(const struct violation *v, const struct vobj *o, FILE *out
 	if (o->kva)
 		fprintf(out, " kva 0x%" PRIx64, o->kva);
 	if (o->kind == VOBJ_COUNTER)
-		fprintf(out, " %s expected %" PRId64 " found %" PRId64, o->name, o->expected, o->found);
+		fprintf(out, " %s expected %" PRId64 " found %" PRId64, o->name, o->expected,
+		        o->found);
 	fputc('\n', out);
 	if (o->kind == VOBJ_PTE) {
 		unsigned lv = o->level ? o->level : 1;
 		fprintf(out, "    old %s\n    new %s\n",
-			pte_format(o->old_pte, lv, v->wired_bit, v->managed_bit, a, sizeof a),
-			pte_format(o->new_pte, lv, v->wired_bit, v->managed_bit, b, sizeof b));
+		        pte_format(o->old_pte, lv, v->wired_bit, v->managed_bit, a, sizeof a),
+		        pte_format(o->new_pte, lv, v->wired_bit, v->managed_bit, b, sizeof b));
 	}
 	if (o->detail[0])
 		fprintf(out, "    %s\n", o->detail);
@@ -101,7 +101,8 @@ static void print_obj(const struct violation *v, const struct vobj *o, FILE *out
 void violation_print(const struct violation *v, FILE *out)
 {
 	fprintf(out, "%s [%016" PRIx64 "]\n", v->title, v->signature);
-	fprintf(out, "  op #%" PRIu64 ": %s\n", v->op_index, v->op_text[0] ? v->op_text : monitor_op_kind_name(v->op_kind));
+	fprintf(out, "  op #%" PRIu64 ": %s\n", v->op_index,
+	        v->op_text[0] ? v->op_text : monitor_op_kind_name(v->op_kind));
 	fprintf(out, "  %s\n", v->message);
 	for (unsigned i = 0; i < v->nobj; i++)
 		print_obj(v, &v->obj[i], out);

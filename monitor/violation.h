@@ -11,7 +11,7 @@
 #include <jansson.h>
 
 #define VIO_MAX_OBJECTS 8
-#define VIO_SLOT_NONE (-2)
+#define VIO_SLOT_NONE   (-2)
 #define VIO_SLOT_KERNEL (-1)
 
 enum vobj_kind {

@@ -82,14 +82,15 @@ const struct leaf *leaf_at(const struct ptp_set *s, uint32_t owner, uint64_t va)
 {
 	for (unsigned level = 1; level <= 3; level++) {
 		uint64_t i, start = va & ~(level_span(level) - 1);
-		if (hmap_get(&s->leaf_by_va, leaf_key(owner, start), &i) && s->leaf[i].level == level)
+		if (hmap_get(&s->leaf_by_va, leaf_key(owner, start), &i) &&
+		    s->leaf[i].level == level)
 			return &s->leaf[i];
 	}
 	return NULL;
 }
 
 static int add_issue(struct ptp_set *s, enum walk_issue_kind kind, uint32_t owner, uint32_t other,
-		     uint32_t level, uint64_t va, gpa_t pa, uint64_t pte)
+                     uint32_t level, uint64_t va, gpa_t pa, uint64_t pte)
 {
 	if (walk_grow((void **)&s->issue, &s->issue_cap, s->nissue + 1, sizeof *s->issue) != 0)
 		return -1;
@@ -130,7 +131,7 @@ struct walker {
 };
 
 static int visit(struct walker *w, gpa_t pa, uint32_t level, uint32_t owner, uint64_t va,
-		 gpa_t parent, uint32_t parent_index);
+                 gpa_t parent, uint32_t parent_index);
 
 static int visit_entry(struct walker *w, size_t ti, unsigned i)
 {
@@ -141,7 +142,8 @@ static int visit_entry(struct walker *w, size_t ti, unsigned i)
 	if (!pte_valid(pte))
 		return 0;
 	s->ptp[ti].nvalid++;
-	if (t.level == 4 && !w->kernel && i >= w->p->kernel_slot_first && i <= w->p->kernel_slot_last)
+	if (t.level == 4 && !w->kernel && i >= w->p->kernel_slot_first &&
+	    i <= w->p->kernel_slot_last)
 		return 0; /* shared kernel slot: walked under the kernel pmap */
 	if (pte_is_leaf(pte, t.level))
 		return add_leaf(s, &t, i, va, pte);
@@ -151,18 +153,19 @@ static int visit_entry(struct walker *w, size_t ti, unsigned i)
 		return add_issue(s, WALK_OUTSIDE_RAM, t.owner, t.owner, t.level, va, child, pte);
 	if (hmap_get(&s->by_pa, child, &seen))
 		return add_issue(s, s->ptp[seen].owner == t.owner ? WALK_TWO_PARENTS : WALK_SHARED,
-				 t.owner, s->ptp[seen].owner, t.level, va, child, pte);
+		                 t.owner, s->ptp[seen].owner, t.level, va, child, pte);
 	return visit(w, child, t.level - 1, t.owner, va, t.pa, i);
 }
 
 static int visit(struct walker *w, gpa_t pa, uint32_t level, uint32_t owner, uint64_t va,
-		 gpa_t parent, uint32_t parent_index)
+                 gpa_t parent, uint32_t parent_index)
 {
 	struct ptp_set *s = w->s;
 	if (s->nptp >= w->p->max_ptps)
 		return add_issue(s, WALK_LIMIT, owner, owner, level, va, pa, 0);
 	if (walk_grow((void **)&s->ptp, &s->ptp_cap, s->nptp + 1, sizeof *s->ptp) != 0 ||
-	    walk_grow((void **)&s->ptes, &s->ptes_cap, (s->nptp + 1) * NPTEPG, sizeof *s->ptes) != 0)
+	    walk_grow((void **)&s->ptes, &s->ptes_cap, (s->nptp + 1) * NPTEPG, sizeof *s->ptes) !=
+	        0)
 		return -1;
 	size_t ti = s->nptp;
 	struct ptp *t = &s->ptp[ti];
@@ -170,7 +173,8 @@ static int visit(struct walker *w, gpa_t pa, uint32_t level, uint32_t owner, uin
 	if (read_table(w->p, pa, s->ptes + t->pte_off) != 0)
 		return add_issue(s, WALK_UNREADABLE, owner, owner, level, va, pa, 0);
 	s->nptp++;
-	if (hmap_put(&s->by_pa, pa, ti) != 0 || hmap_put(&s->by_key, ptp_key(owner, level, va), ti) != 0)
+	if (hmap_put(&s->by_pa, pa, ti) != 0 ||
+	    hmap_put(&s->by_key, ptp_key(owner, level, va), ti) != 0)
 		return -1;
 	for (unsigned i = 0; i < NPTEPG; i++)
 		if (visit_entry(w, ti, i) != 0)
@@ -179,7 +183,7 @@ static int visit(struct walker *w, gpa_t pa, uint32_t level, uint32_t owner, uin
 }
 
 int walk_all(struct ptp_set *s, const struct walk_params *p, const struct walk_root *roots,
-	     size_t nroots)
+             size_t nroots)
 {
 	ptp_set_reset(s);
 	if (walk_grow((void **)&s->root, &s->root_cap, nroots + 1, sizeof *s->root) != 0)
@@ -192,12 +196,14 @@ int walk_all(struct ptp_set *s, const struct walk_params *p, const struct walk_r
 		if (roots[o].skip)
 			continue;
 		if (!gmem_contains(p->mem, roots[o].pa, 4096) || roots[o].pa % 4096) {
-			if (add_issue(s, WALK_UNREADABLE, (uint32_t)o, (uint32_t)o, 4, 0, roots[o].pa, 0))
+			if (add_issue(s, WALK_UNREADABLE, (uint32_t)o, (uint32_t)o, 4, 0,
+			              roots[o].pa, 0))
 				return -1;
 			continue;
 		}
 		if (hmap_get(&s->by_pa, roots[o].pa, &seen)) {
-			if (add_issue(s, WALK_SHARED, (uint32_t)o, s->ptp[seen].owner, 4, 0, roots[o].pa, 0))
+			if (add_issue(s, WALK_SHARED, (uint32_t)o, s->ptp[seen].owner, 4, 0,
+			              roots[o].pa, 0))
 				return -1;
 			continue;
 		}
@@ -226,8 +232,8 @@ static void run_print(const struct run *r, uint64_t wired_bit, uint64_t managed_
 		return;
 	pte_flags(r->flags, r->level, wired_bit, managed_bit, flags, sizeof flags);
 	fprintf(out, "%016llx-%016llx %016llx %s%s\n", (unsigned long long)r->va,
-		(unsigned long long)r->end, (unsigned long long)r->pa, flags,
-		r->level > 1 ? (r->level == 2 ? " (2M)" : " (1G)") : "");
+	        (unsigned long long)r->end, (unsigned long long)r->pa, flags,
+	        r->level > 1 ? (r->level == 2 ? " (2M)" : " (1G)") : "");
 }
 
 static int cmp_leaf_va(const void *a, const void *b)
@@ -250,7 +256,7 @@ static const struct leaf **sorted_leaves(const struct ptp_set *s, uint32_t owner
 }
 
 void walk_dump(const struct ptp_set *s, uint32_t owner, uint64_t wired_bit, uint64_t managed_bit,
-	       FILE *out)
+               FILE *out)
 {
 	struct run r = {0};
 	size_t n;

@@ -15,10 +15,10 @@
 /* a page-table page reached by the walk, with its entries copied */
 struct ptp {
 	gpa_t pa;
-	uint32_t level;  /* 1 PT, 2 PD, 3 PDPT, 4 PML4 */
-	uint32_t owner;  /* index of the pmap in the snapshot */
-	uint64_t va;     /* first VA it maps (canonical) */
-	gpa_t parent;    /* PA of the parent table; 0 for a root */
+	uint32_t level; /* 1 PT, 2 PD, 3 PDPT, 4 PML4 */
+	uint32_t owner; /* index of the pmap in the snapshot */
+	uint64_t va;    /* first VA it maps (canonical) */
+	gpa_t parent;   /* PA of the parent table; 0 for a root */
 	uint32_t parent_index;
 	uint32_t nvalid; /* valid entries */
 	size_t pte_off;  /* its 512 entries at set->ptes[pte_off] */
@@ -30,7 +30,7 @@ struct leaf {
 	uint32_t level;
 	uint64_t va; /* canonical */
 	uint64_t pte;
-	gpa_t ptp;   /* the table holding it */
+	gpa_t ptp; /* the table holding it */
 	uint32_t index;
 };
 
@@ -67,10 +67,10 @@ struct ptp_set {
 	size_t nleaf, leaf_cap;
 	struct walk_issue *issue;
 	size_t nissue, issue_cap;
-	struct hmap by_pa;  /* table PA -> ptp index */
-	struct hmap by_key; /* (owner, level, va) key -> ptp index */
+	struct hmap by_pa;      /* table PA -> ptp index */
+	struct hmap by_key;     /* (owner, level, va) key -> ptp index */
 	struct hmap leaf_by_va; /* (owner, va) key -> leaf index */
-	size_t *root;       /* ptp index of each owner's root, or SIZE_MAX */
+	size_t *root;           /* ptp index of each owner's root, or SIZE_MAX */
 	size_t nroot, root_cap;
 };
 
@@ -88,7 +88,7 @@ void ptp_set_init(struct ptp_set *s);
 void ptp_set_free(struct ptp_set *s);
 /* walk every root (owner = index in roots); 0, or -1 when out of memory */
 int walk_all(struct ptp_set *s, const struct walk_params *p, const struct walk_root *roots,
-	     size_t nroots);
+             size_t nroots);
 
 static inline const uint64_t *ptp_entries(const struct ptp_set *s, const struct ptp *p)
 {
@@ -127,8 +127,9 @@ struct va_ranges {
 };
 struct walk_plan *walk_plan_new(void);
 void walk_plan_free(struct walk_plan *u);
-int walk_plan(struct walk_plan *u, struct ptp_set *s, const struct walk_params *p, const struct walk_root *roots,
-	      size_t nroots, struct va_ranges *kernel_ranges, bool *fallback);
+int walk_plan(struct walk_plan *u, struct ptp_set *s, const struct walk_params *p,
+              const struct walk_root *roots, size_t nroots, struct va_ranges *kernel_ranges,
+              bool *fallback);
 int walk_commit(struct walk_plan *u, struct pte_delta *out);
 
 /* does [va, va + len) meet one of the ranges? (len > 0) */
@@ -145,6 +146,6 @@ static inline bool va_ranges_meet(const struct va_ranges *r, uint64_t va, uint64
  * contiguous VA -> PA runs with equal flags are one line.
  */
 void walk_dump(const struct ptp_set *s, uint32_t owner, uint64_t wired_bit, uint64_t managed_bit,
-	       FILE *out);
+               FILE *out);
 
 #endif /* MONITOR_WALK_H */

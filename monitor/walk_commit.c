@@ -8,13 +8,13 @@
 #include "shadow.h"
 #include "walk_plan.h"
 
-static int push_change(struct pte_delta *d, const struct ptp *t, unsigned i, uint32_t flags, uint64_t o,
-		       uint64_t n)
+static int push_change(struct pte_delta *d, const struct ptp *t, unsigned i, uint32_t flags,
+                       uint64_t o, uint64_t n)
 {
 	if (walk_grow((void **)&d->chg, &d->cap, d->n + 1, sizeof *d->chg) != 0)
 		return -1;
-	d->chg[d->n++] = (struct pte_change){t->owner, 0, t->level, walk_entry_va(t->va, t->level, i), t->pa, i,
-					     flags, o, n};
+	d->chg[d->n++] = (struct pte_change){
+	    t->owner, 0, t->level, walk_entry_va(t->va, t->level, i), t->pa, i, flags, o, n};
 	return 0;
 }
 
@@ -44,7 +44,8 @@ static int leaf_insert(struct ptp_set *s, const struct ptp *t, unsigned i, uint6
 }
 
 /* entries of table a (old, or NULL) against b (new, or NULL), as shadow_diff does */
-static int diff_entries(struct pte_delta *d, const struct ptp *t, const uint64_t *a, const uint64_t *b)
+static int diff_entries(struct pte_delta *d, const struct ptp *t, const uint64_t *a,
+                        const uint64_t *b)
 {
 	uint32_t flags = a == NULL ? PTE_CHG_ATTACHED : b == NULL ? PTE_CHG_DETACHED : 0;
 	for (unsigned i = 0; i < NPTEPG; i++) {
@@ -66,13 +67,15 @@ static int commit_leaves_out(struct walk_plan *u, struct pte_delta *out)
 		if (diff_entries(out, &t, o, n) != 0)
 			return -1;
 		for (unsigned i = 0; i < NPTEPG; i++)
-			if (o[i] != n[i] && walk_is_leaf(o[i], t.level) && leaf_erase(s, t.owner, walk_entry_va(t.va, t.level, i)))
+			if (o[i] != n[i] && walk_is_leaf(o[i], t.level) &&
+			    leaf_erase(s, t.owner, walk_entry_va(t.va, t.level, i)))
 				return -1;
 	}
 	for (size_t k = 0; k < u->ngone; k++) {
 		const struct ptp t = s->ptp[u->gone[k]];
 		for (unsigned i = 0; i < NPTEPG; i++)
-			if (walk_is_leaf(ptp_entries(s, &t)[i], t.level) && leaf_erase(s, t.owner, walk_entry_va(t.va, t.level, i)))
+			if (walk_is_leaf(ptp_entries(s, &t)[i], t.level) &&
+			    leaf_erase(s, t.owner, walk_entry_va(t.va, t.level, i)))
 				return -1;
 	}
 	return 0;
@@ -86,13 +89,15 @@ static int commit_pairs(struct walk_plan *u, struct pte_delta *out)
 	hmap_init(&by_key);
 	hmap_init(&paired);
 	for (size_t a = 0; a < u->nadd && rc == 0; a++)
-		rc = hmap_put(&by_key, ptp_key(u->add[a].t.owner, u->add[a].t.level, u->add[a].t.va), a);
+		rc = hmap_put(&by_key,
+		              ptp_key(u->add[a].t.owner, u->add[a].t.level, u->add[a].t.va), a);
 	for (size_t k = 0; k < u->ngone && rc == 0; k++) {
 		const struct ptp *g = &u->s->ptp[u->gone[k]];
 		uint64_t a;
 		if (hmap_get(&by_key, ptp_key(g->owner, g->level, g->va), &a)) {
-			rc = hmap_put(&paired, a, 1) || diff_entries(out, &u->add[a].t, ptp_entries(u->s, g),
-								      u->buf + u->add[a].ent);
+			rc = hmap_put(&paired, a, 1) ||
+			     diff_entries(out, &u->add[a].t, ptp_entries(u->s, g),
+			                  u->buf + u->add[a].ent);
 		} else {
 			rc = diff_entries(out, g, ptp_entries(u->s, g), NULL);
 		}
@@ -112,7 +117,8 @@ static int commit_leaves_in(struct walk_plan *u)
 		const struct ptp t = s->ptp[u->dirty[k].ti];
 		const uint64_t *o = ptp_entries(s, &t), *n = u->buf + u->dirty[k].ent;
 		for (unsigned i = 0; i < NPTEPG && !walk_gone(u, u->dirty[k].ti); i++)
-			if (o[i] != n[i] && walk_is_leaf(n[i], t.level) && leaf_insert(s, &t, i, n[i]) != 0)
+			if (o[i] != n[i] && walk_is_leaf(n[i], t.level) &&
+			    leaf_insert(s, &t, i, n[i]) != 0)
 				return -1;
 	}
 	for (size_t a = 0; a < u->nadd; a++)
@@ -144,7 +150,8 @@ static int ptp_erase(struct ptp_set *s, size_t ti)
 		*m = s->ptp[last];
 		memcpy(s->ptes + ti * NPTEPG, s->ptes + m->pte_off, NPTEPG * sizeof *s->ptes);
 		m->pte_off = ti * NPTEPG;
-		if (hmap_put(&s->by_pa, m->pa, ti) != 0 || hmap_put(&s->by_key, ptp_key(m->owner, m->level, m->va), ti))
+		if (hmap_put(&s->by_pa, m->pa, ti) != 0 ||
+		    hmap_put(&s->by_key, ptp_key(m->owner, m->level, m->va), ti))
 			return -1;
 		if (m->owner < s->nroot && s->root[m->owner] == last)
 			s->root[m->owner] = ti;
@@ -158,7 +165,8 @@ static int ptp_append(struct ptp_set *s, const struct ptp *t, const uint64_t *e)
 	size_t ti = s->nptp;
 	if (walk_grow((void **)&s->ptp, &s->ptp_cap, ti + 1, sizeof *s->ptp) != 0 ||
 	    walk_grow((void **)&s->ptes, &s->ptes_cap, (ti + 1) * NPTEPG, sizeof *s->ptes) != 0 ||
-	    hmap_put(&s->by_pa, t->pa, ti) != 0 || hmap_put(&s->by_key, ptp_key(t->owner, t->level, t->va), ti))
+	    hmap_put(&s->by_pa, t->pa, ti) != 0 ||
+	    hmap_put(&s->by_key, ptp_key(t->owner, t->level, t->va), ti))
 		return -1;
 	s->ptp[ti] = *t;
 	s->ptp[ti].pte_off = ti * NPTEPG;
@@ -185,7 +193,8 @@ static int commit_tables(struct walk_plan *u)
 		t->nvalid = count_valid(s->ptes + t->pte_off);
 	}
 	if (u->ngone > 1) /* gone is NULL until a table goes; qsort's base must not be */
-		qsort(u->gone, u->ngone, sizeof *u->gone, cmp_desc); /* later indexes first: swaps stay valid */
+		qsort(u->gone, u->ngone, sizeof *u->gone,
+		      cmp_desc); /* later indexes first: swaps stay valid */
 	for (size_t k = 0; k < u->ngone; k++)
 		if (ptp_erase(s, u->gone[k]) != 0)
 			return -1;
@@ -206,7 +215,8 @@ static int commit_roots(struct walk_plan *u)
 	s->nroot = u->nroots;
 	for (size_t o = 0; o < s->nroot; o++) {
 		uint64_t ti;
-		if (u->roots[o].skip || !hmap_get(&s->by_pa, u->roots[o].pa, &ti) || s->ptp[ti].parent != 0)
+		if (u->roots[o].skip || !hmap_get(&s->by_pa, u->roots[o].pa, &ti) ||
+		    s->ptp[ti].parent != 0)
 			s->root[o] = SIZE_MAX;
 		else
 			s->root[o] = ti;
@@ -214,11 +224,10 @@ static int commit_roots(struct walk_plan *u)
 	return 0;
 }
 
-
 int walk_commit(struct walk_plan *u, struct pte_delta *out)
 {
-	if (commit_leaves_out(u, out) != 0 || commit_pairs(u, out) != 0 || commit_leaves_in(u) != 0 ||
-	    commit_tables(u) != 0 || commit_roots(u) != 0)
+	if (commit_leaves_out(u, out) != 0 || commit_pairs(u, out) != 0 ||
+	    commit_leaves_in(u) != 0 || commit_tables(u) != 0 || commit_roots(u) != 0)
 		return -1;
 	return 0;
 }

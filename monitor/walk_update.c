@@ -16,7 +16,8 @@
 #include "walk_plan.h"
 
 /* the table an entry leads the walk to, or NO_CHILD */
-static uint64_t child_of(const struct walk_plan *u, uint32_t owner, uint32_t level, unsigned i, uint64_t pte)
+static uint64_t child_of(const struct walk_plan *u, uint32_t owner, uint32_t level, unsigned i,
+                         uint64_t pte)
 {
 	if (!pte_valid(pte) || pte_is_leaf(pte, level))
 		return NO_CHILD;
@@ -137,8 +138,14 @@ static void attach(struct walk_plan *u, const struct ptp *proto)
 		uint64_t c = child_of(u, proto->owner, proto->level, i, e);
 		if (c == NO_CHILD)
 			continue;
-		struct ptp child = {c, proto->level - 1, proto->owner, walk_entry_va(proto->va, proto->level, i),
-				    proto->pa, i, 0, 0};
+		struct ptp child = {c,
+		                    proto->level - 1,
+		                    proto->owner,
+		                    walk_entry_va(proto->va, proto->level, i),
+		                    proto->pa,
+		                    i,
+		                    0,
+		                    0};
 		attach(u, &child);
 	}
 }
@@ -152,13 +159,16 @@ static void plan_links(struct walk_plan *u, bool detaching)
 			continue;
 		for (unsigned i = 0; i < NPTEPG && !u->anomaly && !u->enomem; i++) {
 			uint64_t o = ptp_entries(u->s, &t)[i], n = u->buf[u->dirty[k].ent + i];
-			uint64_t oc = child_of(u, t.owner, t.level, i, o), nc = child_of(u, t.owner, t.level, i, n);
+			uint64_t oc = child_of(u, t.owner, t.level, i, o),
+			         nc = child_of(u, t.owner, t.level, i, n);
 			if (o == n || oc == nc)
 				continue;
 			if (detaching && oc != NO_CHILD)
 				detach(u, oc, t.pa, i);
 			if (!detaching && nc != NO_CHILD) {
-				struct ptp child = {nc, t.level - 1, t.owner, walk_entry_va(t.va, t.level, i), t.pa, i, 0, 0};
+				struct ptp child = {
+				    nc,   t.level - 1, t.owner, walk_entry_va(t.va, t.level, i),
+				    t.pa, i,           0,       0};
 				attach(u, &child);
 			}
 		}
@@ -171,7 +181,8 @@ static void plan_roots(struct walk_plan *u, bool detaching)
 	struct ptp_set *s = u->s;
 	size_t n = u->nroots > s->nroot ? u->nroots : s->nroot;
 	for (size_t o = 0; o < n && !u->anomaly && !u->enomem; o++) {
-		uint64_t old = o < s->nroot && s->root[o] != SIZE_MAX ? s->ptp[s->root[o]].pa : NO_CHILD;
+		uint64_t old =
+		    o < s->nroot && s->root[o] != SIZE_MAX ? s->ptp[s->root[o]].pa : NO_CHILD;
 		uint64_t new = o < u->nroots && !u->roots[o].skip ? u->roots[o].pa : NO_CHILD;
 		if (old == new)
 			continue;
@@ -233,8 +244,9 @@ static void plan_reset(struct walk_plan *u)
 		hmap_free(&u->adding);
 }
 
-int walk_plan(struct walk_plan *u, struct ptp_set *s, const struct walk_params *p, const struct walk_root *roots,
-	      size_t nroots, struct va_ranges *kernel_ranges, bool *fallback)
+int walk_plan(struct walk_plan *u, struct ptp_set *s, const struct walk_params *p,
+              const struct walk_root *roots, size_t nroots, struct va_ranges *kernel_ranges,
+              bool *fallback)
 {
 	plan_reset(u);
 	u->s = s;

@@ -28,14 +28,14 @@ struct suite_entry {
 };
 
 static const struct suite_entry suites[] = {
-#define SUITE(name) { #name, suite_##name },
+#define SUITE(name) {#name, suite_##name},
 #include "suites.h"
 #undef SUITE
 };
 
 /* suites that boot the guest: one pass per backend */
-static const char *const per_backend[] = { "boot", "cli", "dirty", "dump", "fuzz",
-					   "modes", "scenarios", "snapshot" };
+static const char *const per_backend[] = {"boot", "cli",   "dirty",     "dump",
+                                          "fuzz", "modes", "scenarios", "snapshot"};
 
 static int is_per_backend(const char *name)
 {
@@ -59,7 +59,7 @@ static int wanted(const char *name, int argc, char **argv)
 static unsigned report_not_run(FILE *log)
 {
 	char line[512], reasons[32][256];
-	unsigned counts[32] = { 0 }, nreasons = 0, total = 0;
+	unsigned counts[32] = {0}, nreasons = 0, total = 0;
 
 	while (log != NULL && fgets(line, sizeof(line), log) != NULL) {
 		char *tab = strchr(line, '\t'), *nl = strchr(line, '\n');
@@ -157,8 +157,8 @@ static unsigned leftover_qemus(void)
 }
 
 /* One Check run of the wanted suites (per_backend: those, else the others). */
-static int run_pass(int argc, char **argv, int per_backend_pass, const char *backend,
-		    int *total, int *matched)
+static int run_pass(int argc, char **argv, int per_backend_pass, const char *backend, int *total,
+                    int *matched)
 {
 	SRunner *sr = NULL;
 	int failed;
@@ -189,7 +189,7 @@ static int run_pass(int argc, char **argv, int per_backend_pass, const char *bac
 
 int main(int argc, char **argv)
 {
-	static const char *const backends[] = { "kvm", "qemu" };
+	static const char *const backends[] = {"kvm", "qemu"};
 	const char *only = getenv("PTSHADOW_BACKEND");
 	int failed = 0, total = 0, matched = 0;
 	char logpath[] = "/tmp/ptshadow-notrun-XXXXXX";
@@ -207,7 +207,8 @@ int main(int argc, char **argv)
 		char plugin[4096];
 		const char *slash = strrchr(argv[0], '/');
 		snprintf(plugin, sizeof(plugin), "%.*s%s../ptsdirty.so",
-			 slash != NULL ? (int)(slash - argv[0]) : 0, argv[0], slash != NULL ? "/" : "");
+		         slash != NULL ? (int)(slash - argv[0]) : 0, argv[0],
+		         slash != NULL ? "/" : "");
 		setenv("PTSHADOW_PLUGIN", plugin, 1);
 	}
 	failed += run_pass(argc, argv, 0, NULL, &total, &matched);

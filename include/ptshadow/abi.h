@@ -13,8 +13,8 @@
 #include <stdint.h>
 
 #define PTS_ABI_VERSION 1u
-#define PTS_PAGE_SIZE 4096u
-#define PTS_PAGE_SHIFT 12u
+#define PTS_PAGE_SIZE   4096u
+#define PTS_PAGE_SHIFT  12u
 
 /* ---------------------------------------------------------------------------
  * Where the guest runs.  CPUID leaf 0x40000000 returns the highest hypervisor
@@ -22,7 +22,7 @@
  * Under QEMU/KVM the guest sees "KVMKVMKVM" or nothing, and falls back to the
  * QEMU devices (isa-debug-exit at port 0xf4).
  */
-#define PTS_CPUID_LEAF 0x40000000u
+#define PTS_CPUID_LEAF    0x40000000u
 #define PTS_CPUID_SIG_EBX 0x68737470u /* "ptsh" */
 #define PTS_CPUID_SIG_ECX 0x776f6461u /* "adow" */
 #define PTS_CPUID_SIG_EDX 0x6d6d765fu /* "_vmm" */
@@ -33,9 +33,9 @@
  * paging off and %ebx = physical address of struct hvm_start_info.
  */
 #define PTS_XEN_ELFNOTE_PHYS32_ENTRY 18u
-#define PTS_HVM_START_MAGIC 0x336ec578u
-#define PTS_HVM_MEMMAP_RAM 1u
-#define PTS_HVM_MEMMAP_RESERVED 2u
+#define PTS_HVM_START_MAGIC          0x336ec578u
+#define PTS_HVM_MEMMAP_RAM           1u
+#define PTS_HVM_MEMMAP_RESERVED      2u
 
 struct pts_hvm_start_info {
 	uint32_t magic;
@@ -58,7 +58,7 @@ struct pts_hvm_memmap_entry {
 };
 
 /* QEMU isa-debug-exit: the guest writes v, QEMU exits with (v << 1) | 1. */
-#define PTS_QEMU_EXIT_PORT 0xf4u
+#define PTS_QEMU_EXIT_PORT    0xf4u
 #define PTS_QEMU_EXIT_SUCCESS 0x10u /* qemu exits 33 */
 #define PTS_QEMU_EXIT_FAILURE 0x11u /* qemu exits 35 */
 
@@ -71,7 +71,7 @@ struct pts_hvm_memmap_entry {
  * record (below 4 GiB, naturally aligned to 8).  Any other direction or size
  * on these ports is a guest error.
  */
-#define PTS_HC_PORT_BASE 0x0500u
+#define PTS_HC_PORT_BASE  0x0500u
 #define PTS_HC_PORT_COUNT 16u
 
 enum pts_hypercall {
@@ -122,26 +122,26 @@ struct pts_hc_nop {
  * waiting in when the snapshot was taken (every call saves its CPU state in
  * RAM, so the snapshot holds it), as if that call had been answered.
  */
-#define PTS_COM2_BASE 0x2f8u
-#define PTS_DB_HELLO 'M'
-#define PTS_DB_CALL 'D'
-#define PTS_DB_MAGIC 0x6c6c6264u /* "dbll" */
+#define PTS_COM2_BASE   0x2f8u
+#define PTS_DB_HELLO    'M'
+#define PTS_DB_CALL     'D'
+#define PTS_DB_MAGIC    0x6c6c6264u /* "dbll" */
 #define PTS_DB_CONTINUE 0u
-#define PTS_DB_PARK 1u
+#define PTS_DB_PARK     1u
 
 struct pts_doorbell {
 	uint32_t magic;
-	uint32_t nr;        /* guest: enum pts_hypercall */
-	uint64_t record_pa; /* guest: as the port-I/O hypercall's EAX */
-	uint64_t cr3;       /* guest: CR3 at the call */
-	volatile uint64_t seq;    /* guest: calls made */
-	volatile uint64_t ack;    /* host: the call numbered ack is done */
+	uint32_t nr;               /* guest: enum pts_hypercall */
+	uint64_t record_pa;        /* guest: as the port-I/O hypercall's EAX */
+	uint64_t cr3;              /* guest: CR3 at the call */
+	volatile uint64_t seq;     /* guest: calls made */
+	volatile uint64_t ack;     /* host: the call numbered ack is done */
 	volatile uint32_t command; /* host, before ack: PTS_DB_CONTINUE or PTS_DB_PARK */
 	uint32_t pad;
-	volatile uint64_t parked; /* guest: parked, on the park named parked */
-	volatile uint64_t resume; /* host: RAM is back, resume (value = the token) */
-	uint64_t park_cr3;        /* guest: the kernel pmap's root, for parking */
-	volatile uint64_t parking; /* guest: written just before parked (see db_park) */
+	volatile uint64_t parked;     /* guest: parked, on the park named parked */
+	volatile uint64_t resume;     /* host: RAM is back, resume (value = the token) */
+	uint64_t park_cr3;            /* guest: the kernel pmap's root, for parking */
+	volatile uint64_t parking;    /* guest: written just before parked (see db_park) */
 	volatile uint64_t park_token; /* host, before a PARK: names this park */
 	uint64_t reserved[4];
 };
@@ -156,17 +156,17 @@ struct pts_doorbell {
 #include <ptshadow/optable.h>
 
 /* prot bits */
-#define PTS_PROT_READ 0x1u
+#define PTS_PROT_READ  0x1u
 #define PTS_PROT_WRITE 0x2u
-#define PTS_PROT_EXEC 0x4u
+#define PTS_PROT_EXEC  0x4u
 
 /* op flags */
-#define PTS_OPF_WIRED 0x1u   /* enter: wired mapping */
+#define PTS_OPF_WIRED   0x1u /* enter: wired mapping */
 #define PTS_OPF_CANFAIL 0x2u /* enter: may return ENOMEM */
-#define PTS_OPF_WRITE 0x4u   /* touch: write access (else read) */
+#define PTS_OPF_WRITE   0x4u /* touch: write access (else read) */
 
-#define PTS_MAX_PMAPS 128u /* pmap slots; slot numbers 0..127 */
-#define PTS_KENTER_PAGES 1024u /* kenter window: k+0 .. k+0x3ff000 */
+#define PTS_MAX_PMAPS           128u  /* pmap slots; slot numbers 0..127 */
+#define PTS_KENTER_PAGES        1024u /* kenter window: k+0 .. k+0x3ff000 */
 #define PTS_DEFAULT_ARENA_PAGES 1024u
 
 /*
@@ -179,8 +179,8 @@ struct pts_doorbell {
  *   value  fail_alloc: N; extract: page index when result is PTS_RES_PAGE
  */
 struct pts_op {
-	uint32_t kind;   /* enum pts_op_kind */
-	uint32_t pmap;   /* slot */
+	uint32_t kind; /* enum pts_op_kind */
+	uint32_t pmap; /* slot */
 	uint64_t va;
 	uint64_t end;
 	uint64_t page;
@@ -223,7 +223,7 @@ struct pts_ring {
  * primitive that also appends a record here.  head counts records ever
  * written; record i lives in rec[i % nrecords].
  */
-#define PTS_TLB_MAGIC 0x62646c74u /* "tldb" */
+#define PTS_TLB_MAGIC   0x62646c74u /* "tldb" */
 #define PTS_TLB_RECORDS 4096u
 
 enum pts_tlb_kind {
@@ -263,7 +263,7 @@ struct pts_tlb_ledger {
 #define PTS_DESC_MAGIC 0x63736564u /* "desc" */
 
 /* software PTE bits (AVL bits 9..11) */
-#define PTS_PTE_WIRED (1ull << 9)   /* PG_W */
+#define PTS_PTE_WIRED   (1ull << 9)  /* PG_W */
 #define PTS_PTE_MANAGED (1ull << 11) /* PG_PVLIST: pv-tracked mapping */
 
 /* vm_page usage (what the page is), u32 at off_vmp_usage */
@@ -277,11 +277,11 @@ enum pts_page_usage {
 };
 
 /* vm_page md flags, u32 at off_vmp_flags (DragonFly 2019) */
-#define PTS_PGF_MAPPED 0x1u
+#define PTS_PGF_MAPPED    0x1u
 #define PTS_PGF_WRITEABLE 0x2u
 
 /* saved attributes, u32 at off_vmp_attrs */
-#define PTS_ATTR_MODIFIED 0x1u
+#define PTS_ATTR_MODIFIED   0x1u
 #define PTS_ATTR_REFERENCED 0x2u
 
 /* PTP reference-count rules, descriptor field ptp_refcount_rule */
@@ -289,14 +289,14 @@ enum pts_page_usage {
 
 /* PTP hash rules, descriptor field ptp_hash_rule.  A PTP of level L (1 = PT)
  * whose first VA is va sits in bucket PTS_PTP_HASH(va, L, ptp_hash_size). */
-#define PTS_PTP_HASH_ANY 0u      /* not stated: the monitor only checks membership */
+#define PTS_PTP_HASH_ANY      0u /* not stated: the monitor only checks membership */
 #define PTS_PTP_HASH_VA_LEVEL 1u /* PTS_PTP_HASH below */
-#define PTS_PTP_HASH(va, level, nbuckets) \
+#define PTS_PTP_HASH(va, level, nbuckets)                                                          \
 	((((uint64_t)(va) >> (PTS_PAGE_SHIFT + 9u * (level))) + (level)) % (nbuckets))
 
 /* resident_count rules, descriptor field resident_rule */
-#define PTS_RESIDENT_LEAVES 1u            /* valid user leaf PTEs */
-#define PTS_RESIDENT_LEAVES_PLUS_PTPS 2u  /* ... plus PTPs below the PML4 */
+#define PTS_RESIDENT_LEAVES           1u /* valid user leaf PTEs */
+#define PTS_RESIDENT_LEAVES_PLUS_PTPS 2u /* ... plus PTPs below the PML4 */
 
 struct pts_descriptor {
 	uint32_t magic;
@@ -373,9 +373,9 @@ struct pts_descriptor {
 	uint32_t pad2;
 
 	/* pmaps */
-	uint64_t kernel_pmap;  /* KVA */
-	uint64_t pmap_list;    /* KVA of a u64 holding the first user pmap */
-	uint64_t curpmap;      /* KVA of a u64 holding the active pmap */
+	uint64_t kernel_pmap; /* KVA */
+	uint64_t pmap_list;   /* KVA of a u64 holding the first user pmap */
+	uint64_t curpmap;     /* KVA of a u64 holding the active pmap */
 	uint32_t pmap_size;
 	uint32_t off_pm_next;           /* u64 KVA of next pmap on the list */
 	uint32_t off_pm_pml4_pa;        /* u64 physical address of the PML4 */

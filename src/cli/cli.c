@@ -49,8 +49,8 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 	switch (opt) {
 	case OPT_MEM:
 		if (parse_u64(arg, &v) != 0 || v < VM_MEM_MIN_MIB || v > VM_MEM_MAX_MIB) {
-			usage_error(cmd, "--mem %s: want MiB between %u and %u", arg, VM_MEM_MIN_MIB,
-				    VM_MEM_MAX_MIB);
+			usage_error(cmd, "--mem %s: want MiB between %u and %u", arg,
+			            VM_MEM_MIN_MIB, VM_MEM_MAX_MIB);
 			return -1;
 		}
 		g->cfg.mem_mib = (unsigned)v;
@@ -58,7 +58,8 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 		return 1;
 	case OPT_TIMEOUT:
 		if (parse_duration(arg, &v) != 0 || v > GUEST_TIMEOUT_MAX) {
-			usage_error(cmd, "--timeout %s: want seconds (0 to %u)", arg, GUEST_TIMEOUT_MAX);
+			usage_error(cmd, "--timeout %s: want seconds (0 to %u)", arg,
+			            GUEST_TIMEOUT_MAX);
 			return -1;
 		}
 		g->cfg.timeout_s = (unsigned)v;
@@ -73,7 +74,7 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 	case OPT_PV_PER_PAGE:
 		if (parse_u64(arg, &v) != 0 || v > GUEST_PV_PER_PAGE_MAX) {
 			usage_error(cmd, "--pv-per-page %s: want 0 (as many as fit) to %u", arg,
-				    GUEST_PV_PER_PAGE_MAX);
+			            GUEST_PV_PER_PAGE_MAX);
 			return -1;
 		}
 		g->cfg.pv_per_page = (unsigned)v;
@@ -81,8 +82,9 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 		return 1;
 	case OPT_DIRTY_LOG:
 		if (vm_dirty_mode_parse(arg, &g->cfg.dirty_mode) != 0) {
-			usage_error(cmd, "--dirty-log %s: want ring, clear, get, plugin, none or auto",
-				    arg);
+			usage_error(cmd,
+			            "--dirty-log %s: want ring, clear, get, plugin, none or auto",
+			            arg);
 			return -1;
 		}
 		g->given |= GUEST_SET_DIRTY_LOG;
@@ -126,7 +128,7 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 	case OPT_ARENA:
 		if (parse_u64(arg, &v) != 0 || v < 1 || v > OPS_ARENA_MAX) {
 			usage_error(cmd, "--arena %s: want a page count between 1 and %u", arg,
-				    OPS_ARENA_MAX);
+			            OPS_ARENA_MAX);
 			return -1;
 		}
 		g->cfg.arena_pages = v;
@@ -165,10 +167,11 @@ int guest_opts_finish(struct guest_opts *g, const char *cmd)
 	if (!g->backend_given && g->cfg.backend == VM_BACKEND_AUTO && g->backend_env != NULL &&
 	    *g->backend_env != '\0' && vm_backend_parse(g->backend_env, &g->cfg.backend) != 0)
 		return usage_error(cmd, "PTSHADOW_BACKEND=%s: want kvm, qemu, libvirt or auto",
-				   g->backend_env);
+		                   g->backend_env);
 	if (g->cfg.backend == VM_BACKEND_AUTO &&
 	    (g->cfg.libvirt_uri != NULL || g->cfg.libvirt_xml != NULL))
-		g->cfg.backend = VM_BACKEND_LIBVIRT; /* --connect, --domain-xml: libvirt's options */
+		g->cfg.backend =
+		    VM_BACKEND_LIBVIRT; /* --connect, --domain-xml: libvirt's options */
 	if (g->cfg.backend != VM_BACKEND_LIBVIRT &&
 	    (g->cfg.libvirt_uri != NULL || g->cfg.libvirt_xml != NULL))
 		return usage_error(cmd, "--connect and --domain-xml need --backend libvirt");
@@ -183,10 +186,10 @@ int guest_opts_finish(struct guest_opts *g, const char *cmd)
 		char err[512];
 		if (g->cfg.qemu_kvm)
 			return usage_error(cmd, "--qemu-accel kvm: with libvirt, the template's "
-						"<domain type> picks the accelerator");
+			                        "<domain type> picks the accelerator");
 		if (d != VM_DIRTY_AUTO && d != VM_DIRTY_NONE)
 			return usage_error(cmd, "--dirty-log %s: the libvirt backend has none",
-					   vm_dirty_mode_name(d));
+			                   vm_dirty_mode_name(d));
 		if (libvirt_template_check(g->cfg.libvirt_xml, err, sizeof(err)) != 0) {
 			fprintf(stderr, "ptshadow %s: %s\n", cmd, err);
 			return EXIT_USAGE;
@@ -194,19 +197,23 @@ int guest_opts_finish(struct guest_opts *g, const char *cmd)
 	}
 	if (g->cfg.backend == VM_BACKEND_QEMU &&
 	    (d == VM_DIRTY_RING || d == VM_DIRTY_CLEAR || d == VM_DIRTY_GET))
-		return usage_error(cmd, "--dirty-log %s needs --backend kvm", vm_dirty_mode_name(d));
+		return usage_error(cmd, "--dirty-log %s needs --backend kvm",
+		                   vm_dirty_mode_name(d));
 	if (g->cfg.backend == VM_BACKEND_KVM && (d == VM_DIRTY_PLUGIN || d == VM_DIRTY_NONE))
-		return usage_error(cmd, "--dirty-log %s needs --backend qemu", vm_dirty_mode_name(d));
+		return usage_error(cmd, "--dirty-log %s needs --backend qemu",
+		                   vm_dirty_mode_name(d));
 	if (g->cfg.backend == VM_BACKEND_AUTO && d != VM_DIRTY_AUTO)
-		g->cfg.backend = d == VM_DIRTY_PLUGIN || d == VM_DIRTY_NONE ? VM_BACKEND_QEMU
-									 : VM_BACKEND_KVM;
+		g->cfg.backend =
+		    d == VM_DIRTY_PLUGIN || d == VM_DIRTY_NONE ? VM_BACKEND_QEMU : VM_BACKEND_KVM;
 	if (!g->backend_given && g->cfg.backend == VM_BACKEND_KVM &&
 	    vm_backend_resolve(VM_BACKEND_AUTO) != VM_BACKEND_KVM &&
 	    (d == VM_DIRTY_AUTO || !(g->given & GUEST_SET_DIRTY_LOG)) &&
 	    (g->backend_env == NULL || strcmp(g->backend_env, "kvm") != 0)) {
 		/* a report made on KVM, replayed where there is none (its dirty log too) */
-		fprintf(stderr, "ptshadow %s: the report was made on the kvm backend; no /dev/kvm "
-				"here, so on qemu\n", cmd);
+		fprintf(stderr,
+		        "ptshadow %s: the report was made on the kvm backend; no /dev/kvm "
+		        "here, so on qemu\n",
+		        cmd);
 		g->cfg.backend = VM_BACKEND_QEMU;
 		g->cfg.dirty_mode = VM_DIRTY_AUTO;
 	}
@@ -215,12 +222,13 @@ int guest_opts_finish(struct guest_opts *g, const char *cmd)
 
 	/* kernel, vm_page array, pool and page tables need room beside the arena */
 	if (arena_mib + 12 + g->cfg.mem_mib / 32 > g->cfg.mem_mib)
-		return usage_error(cmd, "--mem %u is too small for an arena of %llu pages", g->cfg.mem_mib,
-				   (unsigned long long)g->cfg.arena_pages);
+		return usage_error(cmd, "--mem %u is too small for an arena of %llu pages",
+		                   g->cfg.mem_mib, (unsigned long long)g->cfg.arena_pages);
 	if (g->console_path != NULL) {
 		g->console_file = fopen(g->console_path, "w");
 		if (g->console_file == NULL) {
-			fprintf(stderr, "ptshadow %s: %s: %s\n", cmd, g->console_path, strerror(errno));
+			fprintf(stderr, "ptshadow %s: %s: %s\n", cmd, g->console_path,
+			        strerror(errno));
 			return EXIT_USAGE;
 		}
 		g->cfg.console = g->console_file;
@@ -246,8 +254,8 @@ static int check_spec_add(struct guest_opts *g, const char *cmd, const char *arg
 	char err[256], *joined;
 
 	if (arg[strspn(arg, ", \t")] == '\0')
-		return usage_error(cmd, "--check '%s': want full, incremental or invariants to switch off",
-				   arg);
+		return usage_error(
+		    cmd, "--check '%s': want full, incremental or invariants to switch off", arg);
 	inv_set_all(&scratch, true);
 	if (inv_set_parse(&scratch, arg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "ptshadow %s: %s\n", cmd, err);
@@ -297,15 +305,17 @@ int check_opts_finish(struct guest_opts *g, const char *cmd)
 		return usage_error(cmd, "--check %s: nothing is checked with --no-monitor", check);
 	if (g->no_monitor && g->full_every != NULL)
 		return usage_error(cmd, "--full-every %s: nothing is checked with --no-monitor",
-				   g->full_every);
+		                   g->full_every);
 	if (g->full_every != NULL && !g->cfg.incremental)
-		return usage_error(cmd, "--full-every %s: only with --check incremental (a full check "
-				   "is full every op)", g->full_every);
+		return usage_error(cmd,
+		                   "--full-every %s: only with --check incremental (a full check "
+		                   "is full every op)",
+		                   g->full_every);
 	return 0;
 }
 
 static int output_error(const char *cmd, const char *opt, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static int output_error(const char *cmd, const char *opt, const char *path, const char *fmt, ...)
 {
 	va_list ap;
@@ -340,7 +350,7 @@ int cli_check_output_file(const char *cmd, const char *opt, const char *path)
 	/* rename() would replace a device node such as /dev/null, or fail on a directory */
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
 		return output_error(cmd, opt, path, "%s",
-				    S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
+		                    S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
 	/* the temporary name write_file_atomic() writes before its rename:
 	 * made and removed here, it shows the directory takes the file */
 	if (snprintf(probe, sizeof(probe), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(probe))
@@ -349,7 +359,8 @@ int cli_check_output_file(const char *cmd, const char *opt, const char *path)
 	if (fd < 0) {
 		int e = errno;
 		dir_of(path, dir, sizeof(dir));
-		return output_error(cmd, opt, path, "cannot create a file in %s: %s", dir, strerror(e));
+		return output_error(cmd, opt, path, "cannot create a file in %s: %s", dir,
+		                    strerror(e));
 	}
 	close(fd);
 	unlink(probe);
@@ -389,7 +400,7 @@ int cli_check_output_dir(const char *cmd, const char *opt, const char *path)
 	snprintf(probe, sizeof(probe), "%s/.ptshadow-probe-XXXXXX", dir);
 	if (mkdtemp(probe) == NULL)
 		return output_error(cmd, opt, path, "cannot make a directory in %s: %s", dir,
-				    strerror(errno));
+		                    strerror(errno));
 	rmdir(probe);
 	return 0;
 }
@@ -412,7 +423,7 @@ static bool is_option_word(const char *word, const char *shortopts, const struct
 }
 
 int cli_parse(const char *cmd, const char *help, int argc, char **argv, const char *shortopts,
-	      const struct option *longopts, struct guest_opts *g, cli_opt_fn fn, void *ctx)
+              const struct option *longopts, struct guest_opts *g, cli_opt_fn fn, void *ctx)
 {
 	char optstring[32];
 	int opt;
@@ -434,8 +445,8 @@ int cli_parse(const char *cmd, const char *help, int argc, char **argv, const ch
 				snprintf(name, sizeof(name), "--%s", longopts[longindex].name);
 			else
 				snprintf(name, sizeof(name), "-%c", opt);
-			return usage_error(cmd, "option '%s' needs a value, not the option '%s'", name,
-					   optarg);
+			return usage_error(cmd, "option '%s' needs a value, not the option '%s'",
+			                   name, optarg);
 		}
 		r = g != NULL ? guest_opt_apply(g, cmd, opt, optarg) : 0;
 		if (r < 0)
@@ -461,12 +472,13 @@ int cli_one_operand(const char *cmd, int argc, char **argv, const char *what)
 	if (optind >= argc)
 		return usage_error(cmd, "no %s given", what);
 	if (optind != argc - 1)
-		return usage_error(cmd, "too many arguments: '%s' after the %s", argv[optind + 1], what);
+		return usage_error(cmd, "too many arguments: '%s' after the %s", argv[optind + 1],
+		                   what);
 	return 0;
 }
 
 int cli_load_script(const char *cmd, const char *path, const struct guest_opts *g,
-		    struct script **out)
+                    struct script **out)
 {
 	struct ops_limits lim;
 	char err[512];
@@ -481,7 +493,7 @@ int cli_load_script(const char *cmd, const char *path, const struct guest_opts *
 }
 
 int cli_print_table(const char *cmd, const char *help, int argc, char **argv,
-		    void (*text)(FILE *out), void (*markdown)(FILE *out))
+                    void (*text)(FILE *out), void (*markdown)(FILE *out))
 {
 	bool as_markdown = false;
 

@@ -29,53 +29,82 @@ int cmd_bench(int argc, char **argv);
  * returns 1 if opt was one of them and was applied, -1 on a bad value
  * (message printed), 0 if it is not a guest option. */
 enum {
-	OPT_MEM = 0x100, OPT_TIMEOUT, OPT_CMDLINE, OPT_CONSOLE, OPT_ARENA,
-	OPT_OPS, OPT_TRACE, OPT_OUT, OPT_KEEP_GOING, OPT_CHECK, OPT_NO_MONITOR,
-	OPT_SEED, OPT_TIME, OPT_PROFILE, OPT_JOBS, OPT_NO_MINIMIZE, OPT_PMAP,
-	OPT_MARKDOWN, OPT_JSON, OPT_HELP, OPT_OUTPUT, OPT_FULL_EVERY, OPT_SEQLEN,
-	OPT_QUIET, OPT_STATS, OPT_PV_PER_PAGE, OPT_DIRTY_LOG, OPT_BACKEND, OPT_QEMU,
-	OPT_QEMU_ACCEL, OPT_CONNECT, OPT_DOMAIN_XML,
+	OPT_MEM = 0x100,
+	OPT_TIMEOUT,
+	OPT_CMDLINE,
+	OPT_CONSOLE,
+	OPT_ARENA,
+	OPT_OPS,
+	OPT_TRACE,
+	OPT_OUT,
+	OPT_KEEP_GOING,
+	OPT_CHECK,
+	OPT_NO_MONITOR,
+	OPT_SEED,
+	OPT_TIME,
+	OPT_PROFILE,
+	OPT_JOBS,
+	OPT_NO_MINIMIZE,
+	OPT_PMAP,
+	OPT_MARKDOWN,
+	OPT_JSON,
+	OPT_HELP,
+	OPT_OUTPUT,
+	OPT_FULL_EVERY,
+	OPT_SEQLEN,
+	OPT_QUIET,
+	OPT_STATS,
+	OPT_PV_PER_PAGE,
+	OPT_DIRTY_LOG,
+	OPT_BACKEND,
+	OPT_QEMU,
+	OPT_QEMU_ACCEL,
+	OPT_CONNECT,
+	OPT_DOMAIN_XML,
 };
-#define GUEST_LONG_OPTIONS                                            \
-	{ "mem", required_argument, NULL, OPT_MEM },                  \
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },          \
-	{ "cmdline", required_argument, NULL, OPT_CMDLINE },          \
-	{ "console", required_argument, NULL, OPT_CONSOLE },          \
-	{ "arena", required_argument, NULL, OPT_ARENA },              \
-	{ "pv-per-page", required_argument, NULL, OPT_PV_PER_PAGE },  \
-	{ "dirty-log", required_argument, NULL, OPT_DIRTY_LOG },      \
-	{ "backend", required_argument, NULL, OPT_BACKEND },          \
-	{ "qemu", required_argument, NULL, OPT_QEMU },                \
-	{ "qemu-accel", required_argument, NULL, OPT_QEMU_ACCEL },    \
-	{ "connect", required_argument, NULL, OPT_CONNECT },          \
-	{ "domain-xml", required_argument, NULL, OPT_DOMAIN_XML },    \
-	{ "help", no_argument, NULL, OPT_HELP }
+#define GUEST_LONG_OPTIONS                                                                         \
+	{"mem", required_argument, NULL, OPT_MEM},                                                 \
+	    {"timeout", required_argument, NULL, OPT_TIMEOUT},                                     \
+	    {"cmdline", required_argument, NULL, OPT_CMDLINE},                                     \
+	    {"console", required_argument, NULL, OPT_CONSOLE},                                     \
+	    {"arena", required_argument, NULL, OPT_ARENA},                                         \
+	    {"pv-per-page", required_argument, NULL, OPT_PV_PER_PAGE},                             \
+	    {"dirty-log", required_argument, NULL, OPT_DIRTY_LOG},                                 \
+	    {"backend", required_argument, NULL, OPT_BACKEND},                                     \
+	    {"qemu", required_argument, NULL, OPT_QEMU},                                           \
+	    {"qemu-accel", required_argument, NULL, OPT_QEMU_ACCEL},                               \
+	    {"connect", required_argument, NULL, OPT_CONNECT},                                     \
+	    {"domain-xml", required_argument, NULL, OPT_DOMAIN_XML},                               \
+	{                                                                                          \
+		"help", no_argument, NULL, OPT_HELP                                                \
+	}
 
-#define GUEST_OPTIONS_HELP                                                              \
-	"  --mem MiB         guest RAM (default 128, 16..16384)\n"                          \
-	"  --arena N         managed arena pages pg0..pg<N-1> (default 1024)\n"              \
-	"  --pv-per-page N   guest pv pool items per pool page (default 8; 0 = as many as fit)\n" \
-	"  --timeout SEC     end the guest if it makes no progress for SEC s (default 30; 0 = never)\n" \
-	"  --cmdline STR     extra guest kernel command line\n"                              \
-	"  --console FILE    write the guest console to FILE (default: stdout, prefixed)\n" \
-	"  --backend B       what runs the guest: kvm (ptshadow's own vCPU loop on /dev/kvm),\n" \
-	"                    qemu (qemu-system-x86_64 sharing guest RAM), libvirt (the same\n" \
-	"                    QEMU as a transient libvirt domain) or auto (default: kvm when\n" \
-	"                    /dev/kvm opens, else qemu)\n"                               \
-	"  --qemu PATH       the QEMU binary (default: qemu-system-x86_64 on PATH)\n"      \
-	"  --qemu-accel A    QEMU's accelerator: tcg (default) or kvm\n"                   \
-	"  --connect URI     libvirt: the connection (default qemu:///system)\n"          \
-	"  --domain-xml FILE libvirt: the domain template (default: the built-in copy of\n" \
-	"                    configs/libvirt/domain.xml)\n"                               \
-	"  --dirty-log HOW   how the backend reports the pages the guest wrote: KVM ring,\n" \
-	"                    clear or get; QEMU plugin (the ptsdirty TCG plugin) or none;\n" \
-	"                    auto (default: ring, else clear; plugin, else none)\n"      \
+#define GUEST_OPTIONS_HELP                                                                         \
+	"  --mem MiB         guest RAM (default 128, 16..16384)\n"                                 \
+	"  --arena N         managed arena pages pg0..pg<N-1> (default 1024)\n"                    \
+	"  --pv-per-page N   guest pv pool items per pool page (default 8; 0 = as many as fit)\n"  \
+	"  --timeout SEC     end the guest if it makes no progress for SEC s (default 30; 0 = "    \
+	"never)\n"                                                                                 \
+	"  --cmdline STR     extra guest kernel command line\n"                                    \
+	"  --console FILE    write the guest console to FILE (default: stdout, prefixed)\n"        \
+	"  --backend B       what runs the guest: kvm (ptshadow's own vCPU loop on /dev/kvm),\n"   \
+	"                    qemu (qemu-system-x86_64 sharing guest RAM), libvirt (the same\n"     \
+	"                    QEMU as a transient libvirt domain) or auto (default: kvm when\n"     \
+	"                    /dev/kvm opens, else qemu)\n"                                         \
+	"  --qemu PATH       the QEMU binary (default: qemu-system-x86_64 on PATH)\n"              \
+	"  --qemu-accel A    QEMU's accelerator: tcg (default) or kvm\n"                           \
+	"  --connect URI     libvirt: the connection (default qemu:///system)\n"                   \
+	"  --domain-xml FILE libvirt: the domain template (default: the built-in copy of\n"        \
+	"                    configs/libvirt/domain.xml)\n"                                        \
+	"  --dirty-log HOW   how the backend reports the pages the guest wrote: KVM ring,\n"       \
+	"                    clear or get; QEMU plugin (the ptsdirty TCG plugin) or none;\n"       \
+	"                    auto (default: ring, else clear; plugin, else none)\n"                \
 	"  --help            this text\n"
 
 struct guest_opts {
 	struct session_config cfg;
-	bool backend_given; /* --backend on the command line (replay: else the report's) */
-	unsigned given;     /* the other guest options it gave (GUEST_SET_*, report.h) */
+	bool backend_given;      /* --backend on the command line (replay: else the report's) */
+	unsigned given;          /* the other guest options it gave (GUEST_SET_*, report.h) */
 	const char *backend_env; /* $PTSHADOW_BACKEND, the default of --backend */
 	const char *console_path;
 	FILE *console_file;
@@ -122,19 +151,19 @@ int cli_check_output_dir(const char *cmd, const char *opt, const char *path);
  */
 typedef int (*cli_opt_fn)(void *ctx, int opt, const char *arg);
 int cli_parse(const char *cmd, const char *help, int argc, char **argv, const char *shortopts,
-	      const struct option *longopts, struct guest_opts *g, cli_opt_fn fn, void *ctx);
+              const struct option *longopts, struct guest_opts *g, cli_opt_fn fn, void *ctx);
 /* exactly one operand left after the options (what: "guest image"): 0 or
  * EXIT_USAGE */
 int cli_one_operand(const char *cmd, int argc, char **argv, const char *what);
 /* parse the script at path for a guest of g's arena into *out: 0, or
  * EXIT_USAGE after a one-line error naming FILE:LINE */
 int cli_load_script(const char *cmd, const char *path, const struct guest_opts *g,
-		    struct script **out);
+                    struct script **out);
 
 /* `ptshadow CMD [--markdown]`: a table (invariants, ops) as text or, with
  * --markdown, as the markdown a doc is made of; --help prints help. */
 int cli_print_table(const char *cmd, const char *help, int argc, char **argv,
-		    void (*text)(FILE *out), void (*markdown)(FILE *out));
+                    void (*text)(FILE *out), void (*markdown)(FILE *out));
 
 /* getopt's complaint, in one line, with the subcommand's name. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

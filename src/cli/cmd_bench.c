@@ -24,18 +24,18 @@ struct bench_size {
 };
 
 static const struct bench_size sizes[] = {
-	{ "64M", 64, 1024, 0 },
-	{ "128M", 128, 1024, 0 },
-	{ "1G", 1024, 65536, 50000 },
-	{ "4G", 4096, 524288, 400000 },
+    {"64M", 64, 1024, 0},
+    {"128M", 128, 1024, 0},
+    {"1G", 1024, 65536, 50000},
+    {"4G", 4096, 524288, 400000},
 };
 
 enum { MODE_NOSTOP, MODE_STOP, MODE_FULL, MODE_INCR, MODE_COUNT };
-static const char *const mode_names[MODE_COUNT] = { "nostop", "stop", "full", "incremental" };
+static const char *const mode_names[MODE_COUNT] = {"nostop", "stop", "full", "incremental"};
 
-#define BENCH_MAX_OPS 1000000u /* --ops: the stream is 128 bytes an op, in memory */
-#define BULK_SLOT (PTS_MAX_PMAPS - 1) /* the prefilled pmap; the generator never uses it */
-#define BULK_VA 0x100000000ull
+#define BENCH_MAX_OPS 1000000u            /* --ops: the stream is 128 bytes an op, in memory */
+#define BULK_SLOT     (PTS_MAX_PMAPS - 1) /* the prefilled pmap; the generator never uses it */
+#define BULK_VA       0x100000000ull
 
 struct bench_opts {
 	struct guest_opts g;
@@ -112,8 +112,8 @@ static int prefill(struct session *s, const struct bench_size *z)
 		n = 0;
 		if (isatty(STDERR_FILENO))
 			fprintf(stderr, "\r  %s: %llu/%llu mappings built (%.0f s)", z->name,
-				(unsigned long long)done, (unsigned long long)z->mappings,
-				(now_ns() - t0) / 1e9);
+			        (unsigned long long)done, (unsigned long long)z->mappings,
+			        (now_ns() - t0) / 1e9);
 	}
 	if (isatty(STDERR_FILENO) && z->mappings > 0)
 		fputc('\n', stderr);
@@ -130,7 +130,7 @@ struct cell {
 };
 
 static int run_mode(struct session *s, int mode, const struct script *stream, uint64_t max_ops,
-		    struct cell *c)
+                    struct cell *c)
 {
 	size_t n = stream->n_ops < max_ops ? stream->n_ops : max_ops;
 	struct script_op *ops = malloc(n * sizeof(*ops));
@@ -145,7 +145,8 @@ static int run_mode(struct session *s, int mode, const struct script *stream, ui
 	memcpy(ops, stream->ops, n * sizeof(*ops));
 	memset(c, 0, sizeof(*c));
 	uint64_t harvest0 = s->vm.dirty_harvest_ns;
-	if ((mode == MODE_FULL || mode == MODE_INCR) && session_monitor_start(s, mode == MODE_INCR) != 0)
+	if ((mode == MODE_FULL || mode == MODE_INCR) &&
+	    session_monitor_start(s, mode == MODE_INCR) != 0)
 		rc = -1;
 	if (mode == MODE_NOSTOP)
 		session_set_stop_each(s, false);
@@ -165,8 +166,10 @@ static int run_mode(struct session *s, int mode, const struct script *stream, ui
 	}
 	c->ops = n;
 	c->ops_per_s = n / ((now_ns() - t0) / 1e9);
-	c->check_us_median = (mode == MODE_FULL || mode == MODE_INCR) ? median_u64(check, n) / 1e3 : 0;
-	c->harvest_us_per_op = mode == MODE_INCR ? (s->vm.dirty_harvest_ns - harvest0) / 1e3 / n : 0;
+	c->check_us_median =
+	    (mode == MODE_FULL || mode == MODE_INCR) ? median_u64(check, n) / 1e3 : 0;
+	c->harvest_us_per_op =
+	    mode == MODE_INCR ? (s->vm.dirty_harvest_ns - harvest0) / 1e3 / n : 0;
 	session_monitor_stop(s);
 	session_set_stop_each(s, true);
 	free(ops);
@@ -176,7 +179,7 @@ static int run_mode(struct session *s, int mode, const struct script *stream, ui
 
 /* A reset after a sequence of ops against a boot of the same guest. */
 static double reset_vs_boot(struct session *s, const struct session_config *cfg,
-			    const struct script *stream)
+                            const struct script *stream)
 {
 	uint64_t boots[3], resets[9];
 	struct session fresh;
@@ -235,7 +238,8 @@ static double jobs_ratio(const struct bench_opts *o, enum vm_backend_kind be)
 			return 0;
 		t0 = now_ns();
 		fflush(stdout);
-		int saved = dup(STDOUT_FILENO), quiet = open("/dev/null", O_WRONLY | O_CLOEXEC), crc;
+		int saved = dup(STDOUT_FILENO), quiet = open("/dev/null", O_WRONLY | O_CLOEXEC),
+		    crc;
 		if (saved < 0 || quiet < 0 || dup2(quiet, STDOUT_FILENO) < 0)
 			return 0;
 		close(quiet);
@@ -269,7 +273,7 @@ static bool size_wanted(const struct bench_opts *o, const char *name)
 }
 
 static int bench_size(const struct bench_opts *o, enum vm_backend_kind be,
-		      const struct bench_size *z, json_t *cells, double *rvb)
+                      const struct bench_size *z, json_t *cells, double *rvb)
 {
 	struct session_config cfg = o->g.cfg;
 	struct script *stream;
@@ -285,7 +289,7 @@ static int bench_size(const struct bench_opts *o, enum vm_backend_kind be,
 	cfg.timeout_s = 0; /* large guests boot slowly here; no watchdog */
 	cfg.console = NULL;
 	fprintf(stderr, "bench %s %s: booting (%u MiB, %llu arena pages)\n", vm_backend_name(be),
-		z->name, z->mem_mib, (unsigned long long)z->arena);
+	        z->name, z->mem_mib, (unsigned long long)z->arena);
 	rc = session_boot(&s, &cfg);
 	if (rc != 0 || prefill(&s, z) != 0 || session_capture_now(&s) != 0) {
 		fprintf(stderr, "ptshadow bench: %s: %s\n", z->name, s.err);
@@ -294,7 +298,8 @@ static int bench_size(const struct bench_opts *o, enum vm_backend_kind be,
 	}
 	if (rvb != NULL) {
 		char what[96];
-		printf("  %s backend: %s\n", vm_backend_name(be), vm_describe(&s.vm, what, sizeof(what)));
+		printf("  %s backend: %s\n", vm_backend_name(be),
+		       vm_describe(&s.vm, what, sizeof(what)));
 	}
 	stream = bench_stream(o, z->arena);
 	for (int m = 0; m < MODE_COUNT && stream != NULL; m++) {
@@ -302,20 +307,23 @@ static int bench_size(const struct bench_opts *o, enum vm_backend_kind be,
 		/* a full check of a big guest is slow by design: fewer ops suffice */
 		uint64_t max = m == MODE_FULL && z->mappings > 0 ? o->ops / 10 + 1 : o->ops;
 		if (run_mode(&s, m, stream, max, &c) != 0) {
-			fprintf(stderr, "ptshadow bench: %s %s: %s\n", z->name, mode_names[m], s.err);
+			fprintf(stderr, "ptshadow bench: %s %s: %s\n", z->name, mode_names[m],
+			        s.err);
 			rc = EXIT_INTERNAL;
 			break;
 		}
 		printf("  %-4s  %-4s  %-12s %10.0f ops/s   check median %10.1f us   (%llu ops%s)\n",
 		       vm_backend_name(cfg.backend), z->name, mode_names[m], c.ops_per_s,
-		       c.check_us_median, (unsigned long long)c.ops, c.findings ? ", FINDINGS" : "");
+		       c.check_us_median, (unsigned long long)c.ops,
+		       c.findings ? ", FINDINGS" : "");
 		fflush(stdout);
 		json_t *cell = json_pack("{s:s, s:s, s:s, s:f, s:f, s:I}", "backend",
-					 vm_backend_name(cfg.backend), "size", z->name, "mode",
-					 mode_names[m], "ops_per_s", c.ops_per_s, "check_us_median",
-					 c.check_us_median, "ops", (json_int_t)c.ops);
+		                         vm_backend_name(cfg.backend), "size", z->name, "mode",
+		                         mode_names[m], "ops_per_s", c.ops_per_s, "check_us_median",
+		                         c.check_us_median, "ops", (json_int_t)c.ops);
 		if (m == MODE_INCR)
-			json_object_set_new(cell, "harvest_us_per_op", json_real(c.harvest_us_per_op));
+			json_object_set_new(cell, "harvest_us_per_op",
+			                    json_real(c.harvest_us_per_op));
 		json_array_append_new(cells, cell);
 	}
 	if (rvb != NULL && rc == 0 && stream != NULL) {
@@ -334,11 +342,11 @@ static int bench_size(const struct bench_opts *o, enum vm_backend_kind be,
  */
 static int bench_dirty_logs(const struct bench_opts *o, enum vm_backend_kind be, json_t *out)
 {
-	static const enum vm_dirty_mode kvm_logs[] = { VM_DIRTY_RING, VM_DIRTY_CLEAR, VM_DIRTY_GET };
-	static const enum vm_dirty_mode qemu_logs[] = { VM_DIRTY_PLUGIN, VM_DIRTY_NONE };
+	static const enum vm_dirty_mode kvm_logs[] = {VM_DIRTY_RING, VM_DIRTY_CLEAR, VM_DIRTY_GET};
+	static const enum vm_dirty_mode qemu_logs[] = {VM_DIRTY_PLUGIN, VM_DIRTY_NONE};
 	const enum vm_dirty_mode *backends = be == VM_BACKEND_KVM ? kvm_logs : qemu_logs;
 	size_t nlogs = be == VM_BACKEND_KVM ? 3 : 2;
-	const struct bench_size *pick[2] = { NULL, NULL };
+	const struct bench_size *pick[2] = {NULL, NULL};
 	uint64_t ops = o->ops < 300 ? o->ops : 300;
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
@@ -364,28 +372,32 @@ static int bench_dirty_logs(const struct bench_opts *o, enum vm_backend_kind be,
 			cfg.console = NULL;
 			cfg.dirty_mode = backends[b];
 			fprintf(stderr, "bench %s %s: dirty log %s: booting\n", vm_backend_name(be),
-				z->name, vm_dirty_mode_name(backends[b]));
+			        z->name, vm_dirty_mode_name(backends[b]));
 			/* no log: every check is a full one, slow by design: fewer ops suffice */
 			uint64_t n = backends[b] == VM_DIRTY_NONE ? ops / 10 + 1 : ops;
-			if (session_boot(&s, &cfg) != 0 || run_mode(&s, MODE_INCR, stream, n, &c) != 0) {
+			if (session_boot(&s, &cfg) != 0 ||
+			    run_mode(&s, MODE_INCR, stream, n, &c) != 0) {
 				/* a KVM without this backend: say so and go on */
 				printf("  %-4s  %-4s  dirty log %-6s  not measured: %s\n",
-				       vm_backend_name(be), z->name, vm_dirty_mode_name(backends[b]),
+				       vm_backend_name(be), z->name,
+				       vm_dirty_mode_name(backends[b]),
 				       s.err[0] ? s.err : s.vm.error);
 				session_destroy(&s);
 				continue;
 			}
-			printf("  %-4s  %-4s  dirty log %-6s  check median %7.1f us   harvest %7.1f us/op   "
+			printf("  %-4s  %-4s  dirty log %-6s  check median %7.1f us   harvest "
+			       "%7.1f us/op   "
 			       "(%llu ops)\n",
 			       vm_backend_name(be), z->name, vm_dirty_mode_name(backends[b]),
 			       c.check_us_median, c.harvest_us_per_op, (unsigned long long)c.ops);
 			fflush(stdout);
-			json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:I}", "backend",
-							     vm_backend_name(be), "size", z->name,
-							     "dirty_log", vm_dirty_mode_name(backends[b]),
-							     "ops_per_s", c.ops_per_s, "check_us_median",
-							     c.check_us_median, "harvest_us_per_op",
-							     c.harvest_us_per_op, "ops", (json_int_t)c.ops));
+			json_array_append_new(
+			    out,
+			    json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:I}", "backend",
+			              vm_backend_name(be), "size", z->name, "dirty_log",
+			              vm_dirty_mode_name(backends[b]), "ops_per_s", c.ops_per_s,
+			              "check_us_median", c.check_us_median, "harvest_us_per_op",
+			              c.harvest_us_per_op, "ops", (json_int_t)c.ops));
 			session_destroy(&s);
 		}
 		script_free(stream);
@@ -403,8 +415,8 @@ static int bench_dirty_logs(const struct bench_opts *o, enum vm_backend_kind be,
  */
 static int bench_launchers(const struct bench_opts *o, json_t *out)
 {
-	static const enum vm_backend_kind kinds[2] = { VM_BACKEND_QEMU, VM_BACKEND_LIBVIRT };
-	double start_ms[2] = { 0, 0 }, ops_s[2] = { 0, 0 };
+	static const enum vm_backend_kind kinds[2] = {VM_BACKEND_QEMU, VM_BACKEND_LIBVIRT};
+	double start_ms[2] = {0, 0}, ops_s[2] = {0, 0};
 	const struct bench_size *z = &sizes[1]; /* 128M */
 	struct script *stream = bench_stream(o, z->arena);
 	uint64_t n = o->ops < 300 ? o->ops : 300;
@@ -433,7 +445,7 @@ static int bench_launchers(const struct bench_opts *o, json_t *out)
 			continue;
 		}
 		fprintf(stderr, "bench %s: three boots, then %llu checked ops\n",
-			vm_backend_name(kinds[k]), (unsigned long long)n);
+		        vm_backend_name(kinds[k]), (unsigned long long)n);
 		for (i = 0; i < 3; i++) {
 			uint64_t t0 = now_ns();
 			if (session_boot(&s, &cfg) != 0)
@@ -450,14 +462,15 @@ static int bench_launchers(const struct bench_opts *o, json_t *out)
 		}
 		start_ms[k] = median_u64(boots, 3) / 1e6;
 		ops_s[k] = c.ops_per_s;
-		printf("  %-7s start %7.0f ms (median of 3)   checked %7.0f ops/s, 1 job, %s (%llu ops)\n",
+		printf("  %-7s start %7.0f ms (median of 3)   checked %7.0f ops/s, 1 job, %s (%llu "
+		       "ops)\n",
 		       vm_backend_name(kinds[k]), start_ms[k], ops_s[k],
 		       vm_describe(&s.vm, what, sizeof(what)), (unsigned long long)c.ops);
 		fflush(stdout);
 		json_object_set_new(out, vm_backend_name(kinds[k]),
-				    json_pack("{s:f, s:f, s:s, s:I}", "start_ms", start_ms[k],
-					      "checked_ops_per_s", ops_s[k], "vm", what, "ops",
-					      (json_int_t)c.ops));
+		                    json_pack("{s:f, s:f, s:s, s:I}", "start_ms", start_ms[k],
+		                              "checked_ops_per_s", ops_s[k], "vm", what, "ops",
+		                              (json_int_t)c.ops));
 		session_destroy(&s);
 	}
 	if (start_ms[0] > 0 && start_ms[1] > 0)
@@ -483,13 +496,16 @@ static int bench_opt(void *ctx, int opt, const char *arg)
 		if (strlen(arg) >= sizeof(buf))
 			return usage_error("bench", "--sizes %s: too long", arg);
 		snprintf(buf, sizeof(buf), "%s", arg);
-		for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		for (tok = strtok_r(buf, ",", &save); tok != NULL;
+		     tok = strtok_r(NULL, ",", &save)) {
 			size_t i = 0;
-			while (i < sizeof(sizes) / sizeof(sizes[0]) && strcmp(sizes[i].name, tok) != 0)
+			while (i < sizeof(sizes) / sizeof(sizes[0]) &&
+			       strcmp(sizes[i].name, tok) != 0)
 				i++;
 			if (i == sizeof(sizes) / sizeof(sizes[0]))
-				return usage_error("bench", "--sizes %s: no size '%s' (want 64M, 128M, 1G, 4G)",
-						   arg, tok);
+				return usage_error(
+				    "bench", "--sizes %s: no size '%s' (want 64M, 128M, 1G, 4G)",
+				    arg, tok);
 		}
 		o->only = arg;
 	} else if (opt == OPT_JSON) {
@@ -501,33 +517,32 @@ static int bench_opt(void *ctx, int opt, const char *arg)
 }
 
 static const char bench_help[] =
-	"usage: ptshadow bench [OPTIONS] GUEST.elf\n"
-	"\n"
-	"Time one generated op stream with no per-op stop, per-op stop without the\n"
-	"monitor, the full check and the incremental check, at 64 MiB, 128 MiB, 1 GiB\n"
-	"and 4 GiB (state built first), plus reset against boot and one job against\n"
-	"two, and each dirty log (KVM: ring, clear, get; QEMU: plugin, none) at the\n"
-	"smallest and largest size: on every backend this machine has (KVM and QEMU\n"
-	"side by side in one run), or on --backend alone.\n"
-	"\n"
-	"options:\n"
-	"  --ops N           ops in the stream (default 1000)\n"
-	"  --sizes LIST      sizes to run, e.g. 64M,1G (default 64M,128M,1G,4G)\n"
-	"  --seed S          generator seed (default 1)\n"
-	"  --json FILE       write the results as JSON (default bench.json)\n"
-	GUEST_OPTIONS_HELP;
+    "usage: ptshadow bench [OPTIONS] GUEST.elf\n"
+    "\n"
+    "Time one generated op stream with no per-op stop, per-op stop without the\n"
+    "monitor, the full check and the incremental check, at 64 MiB, 128 MiB, 1 GiB\n"
+    "and 4 GiB (state built first), plus reset against boot and one job against\n"
+    "two, and each dirty log (KVM: ring, clear, get; QEMU: plugin, none) at the\n"
+    "smallest and largest size: on every backend this machine has (KVM and QEMU\n"
+    "side by side in one run), or on --backend alone.\n"
+    "\n"
+    "options:\n"
+    "  --ops N           ops in the stream (default 1000)\n"
+    "  --sizes LIST      sizes to run, e.g. 64M,1G (default 64M,128M,1G,4G)\n"
+    "  --seed S          generator seed (default 1)\n"
+    "  --json FILE       write the results as JSON (default bench.json)\n" GUEST_OPTIONS_HELP;
 
 int cmd_bench(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		GUEST_LONG_OPTIONS,
-		{ "ops", required_argument, NULL, OPT_OPS },
-		{ "sizes", required_argument, NULL, OPT_PMAP },
-		{ "seed", required_argument, NULL, OPT_SEED },
-		{ "json", required_argument, NULL, OPT_JSON },
-		{ NULL, 0, NULL, 0 },
+	    GUEST_LONG_OPTIONS,
+	    {"ops", required_argument, NULL, OPT_OPS},
+	    {"sizes", required_argument, NULL, OPT_PMAP},
+	    {"seed", required_argument, NULL, OPT_SEED},
+	    {"json", required_argument, NULL, OPT_JSON},
+	    {NULL, 0, NULL, 0},
 	};
-	struct bench_opts o = { .json = "bench.json", .ops = 1000, .seed = 1 };
+	struct bench_opts o = {.json = "bench.json", .ops = 1000, .seed = 1};
 	json_t *root, *cells, *rvb_all, *jr_all, *dirty_logs;
 	enum vm_backend_kind backends[2];
 	size_t nbackends = 0;
@@ -563,7 +578,8 @@ int cmd_bench(int argc, char **argv)
 		if (vm_backend_available(VM_BACKEND_QEMU, &vc, why[1], sizeof(why[1])))
 			backends[nbackends++] = VM_BACKEND_QEMU;
 		if (nbackends == 0) {
-			fprintf(stderr, "ptshadow bench: no backend here: %s; %s\n", why[0], why[1]);
+			fprintf(stderr, "ptshadow bench: no backend here: %s; %s\n", why[0],
+			        why[1]);
 			return EXIT_INTERNAL;
 		}
 	}
@@ -589,16 +605,19 @@ int cmd_bench(int argc, char **argv)
 			break;
 		jr = jobs_ratio(&o, be);
 		if (rvb > 0) {
-			printf("  %s: a reset is %.0fx faster than a fresh boot\n", vm_backend_name(be), rvb);
+			printf("  %s: a reset is %.0fx faster than a fresh boot\n",
+			       vm_backend_name(be), rvb);
 			json_object_set_new(rvb_all, vm_backend_name(be), json_real(rvb));
 		} else {
 			printf("  %s: reset vs boot not measured\n", vm_backend_name(be));
 		}
 		if (jr > 0) {
-			printf("  %s: 2 jobs give %.2fx the ops/s of 1 job\n", vm_backend_name(be), jr);
+			printf("  %s: 2 jobs give %.2fx the ops/s of 1 job\n", vm_backend_name(be),
+			       jr);
 			json_object_set_new(jr_all, vm_backend_name(be), json_real(jr));
 		} else {
-			printf("  %s: 2 jobs vs 1 not measured (a campaign failed)\n", vm_backend_name(be));
+			printf("  %s: 2 jobs vs 1 not measured (a campaign failed)\n",
+			       vm_backend_name(be));
 		}
 	}
 	if (rc == 0 && !o.g.backend_given) {

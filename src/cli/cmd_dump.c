@@ -11,19 +11,18 @@
 #include "util.h"
 
 static const char dump_help[] =
-	"usage: ptshadow dump [OPTIONS] GUEST.elf\n"
-	"\n"
-	"Boot GUEST.elf, run the ops of --ops FILE with the monitor checking every op,\n"
-	"then print the mappings of pmap --pmap as the monitor's walk sees them: one\n"
-	"line per run of pages with contiguous addresses and equal flags,\n"
-	"  VA-END PA FLAGS\n"
-	"(P RW US PWT PCD A D PS G NX, W wired, PVLIST managed, (2M)/(1G) large pages).\n"
-	"\n"
-	"options:\n"
-	"  --ops FILE        script of pmap ops (docs/op-language.md); none: just boot\n"
-	"  --pmap P          the pmap to print: a name the script creates (alive at its\n"
-	"                    end), or `kernel` (default)\n"
-	GUEST_OPTIONS_HELP;
+    "usage: ptshadow dump [OPTIONS] GUEST.elf\n"
+    "\n"
+    "Boot GUEST.elf, run the ops of --ops FILE with the monitor checking every op,\n"
+    "then print the mappings of pmap --pmap as the monitor's walk sees them: one\n"
+    "line per run of pages with contiguous addresses and equal flags,\n"
+    "  VA-END PA FLAGS\n"
+    "(P RW US PWT PCD A D PS G NX, W wired, PVLIST managed, (2M)/(1G) large pages).\n"
+    "\n"
+    "options:\n"
+    "  --ops FILE        script of pmap ops (docs/op-language.md); none: just boot\n"
+    "  --pmap P          the pmap to print: a name the script creates (alive at its\n"
+    "                    end), or `kernel` (default)\n" GUEST_OPTIONS_HELP;
 
 struct dump_opts {
 	struct guest_opts g;
@@ -47,10 +46,10 @@ static int dump_opt(void *ctx, int opt, const char *arg)
 static int dump_parse(int argc, char **argv, struct dump_opts *o)
 {
 	static const struct option longopts[] = {
-		GUEST_LONG_OPTIONS,
-		{ "ops", required_argument, NULL, OPT_OPS },
-		{ "pmap", required_argument, NULL, OPT_PMAP },
-		{ NULL, 0, NULL, 0 },
+	    GUEST_LONG_OPTIONS,
+	    {"ops", required_argument, NULL, OPT_OPS},
+	    {"pmap", required_argument, NULL, OPT_PMAP},
+	    {NULL, 0, NULL, 0},
 	};
 
 	guest_opts_init(&o->g);
@@ -101,7 +100,7 @@ static int dump_run(struct session *s, struct script *sc)
 		}
 		for (size_t k = 0; st == SESSION_VIOLATION && k < session_nviolations(s); k++)
 			fprintf(stderr, "ptshadow dump: %s:%u: %s\n", sc->file, sop->line,
-				session_violation(s, k)->title);
+			        session_violation(s, k)->title);
 		if (st == SESSION_VIOLATION)
 			rc = EXIT_FINDING;
 	}
@@ -124,8 +123,10 @@ int cmd_dump(int argc, char **argv)
 		return EXIT_USAGE;
 	slot = slot_at_end(sc, o.pmap);
 	if (slot == -2) {
-		fprintf(stderr, "ptshadow dump: --pmap %s: no pmap of that name is alive at the end of %s\n", o.pmap,
-			o.ops_path ? o.ops_path : "the (empty) script");
+		fprintf(
+		    stderr,
+		    "ptshadow dump: --pmap %s: no pmap of that name is alive at the end of %s\n",
+		    o.pmap, o.ops_path ? o.ops_path : "the (empty) script");
 		script_free(sc);
 		return EXIT_USAGE;
 	}
@@ -143,8 +144,10 @@ int cmd_dump(int argc, char **argv)
 			fprintf(stderr, "%s\n", s.err);
 	} else {
 		rc = dump_run(&s, sc);
-		if ((rc == EXIT_CLEAN || rc == EXIT_FINDING) && monitor_dump_pmap(s.mon, slot, stdout) != 0) {
-			fprintf(stderr, "ptshadow dump: --pmap %s: the guest has no such pmap\n", o.pmap);
+		if ((rc == EXIT_CLEAN || rc == EXIT_FINDING) &&
+		    monitor_dump_pmap(s.mon, slot, stdout) != 0) {
+			fprintf(stderr, "ptshadow dump: --pmap %s: the guest has no such pmap\n",
+			        o.pmap);
 			rc = EXIT_FINDING;
 		}
 	}

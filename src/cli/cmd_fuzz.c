@@ -11,27 +11,26 @@
 #include "util.h"
 
 static const char fuzz_help[] =
-	"usage: ptshadow fuzz [OPTIONS] GUEST.elf\n"
-	"\n"
-	"Generate random pmap op sequences, run them with the monitor checking after\n"
-	"every op, and write one crash directory per distinct finding into --out.\n"
-	"\n"
-	"options:\n"
-	"  --seed S          random seed (default: picked and printed)\n"
-	"  --ops N           stop after N ops in all (default 100000 unless --time)\n"
-	"  --time DURATION   stop after DURATION (90, 90s, 5m, 1h)\n"
-	"  --profile P       fuzz profile: a name in configs/fuzz/ or a path (default: default)\n"
-	"  --out DIR         output directory (default: out)\n"
-	"  --jobs J          VMs side by side (default: one per core)\n"
-	"  --keep-going      go on after the first finding\n"
-	"  --no-minimize     do not minimise new findings\n"
-	"  --sequence-length L  restart the guest every L ops (default 1000; 0 = never)\n"
-	"  --check MODE|SPEC full or incremental (default incremental), or invariants to switch\n"
-	"                    off, e.g. -TLB,-POOL-3 (see ptshadow invariants); may repeat\n"
-	"  --full-every N    with --check incremental: a full check every N ops (default 1000;\n"
-	"                    0 = never)\n"
-	"  --quiet           no status line\n"
-	GUEST_OPTIONS_HELP;
+    "usage: ptshadow fuzz [OPTIONS] GUEST.elf\n"
+    "\n"
+    "Generate random pmap op sequences, run them with the monitor checking after\n"
+    "every op, and write one crash directory per distinct finding into --out.\n"
+    "\n"
+    "options:\n"
+    "  --seed S          random seed (default: picked and printed)\n"
+    "  --ops N           stop after N ops in all (default 100000 unless --time)\n"
+    "  --time DURATION   stop after DURATION (90, 90s, 5m, 1h)\n"
+    "  --profile P       fuzz profile: a name in configs/fuzz/ or a path (default: default)\n"
+    "  --out DIR         output directory (default: out)\n"
+    "  --jobs J          VMs side by side (default: one per core)\n"
+    "  --keep-going      go on after the first finding\n"
+    "  --no-minimize     do not minimise new findings\n"
+    "  --sequence-length L  restart the guest every L ops (default 1000; 0 = never)\n"
+    "  --check MODE|SPEC full or incremental (default incremental), or invariants to switch\n"
+    "                    off, e.g. -TLB,-POOL-3 (see ptshadow invariants); may repeat\n"
+    "  --full-every N    with --check incremental: a full check every N ops (default 1000;\n"
+    "                    0 = never)\n"
+    "  --quiet           no status line\n" GUEST_OPTIONS_HELP;
 
 struct fuzz_args {
 	struct campaign_config *c;
@@ -58,7 +57,8 @@ static int fuzz_opt(void *ctx, int opt, const char *arg)
 		return 0;
 	case OPT_TIME:
 		if (parse_duration(arg, &c->max_seconds) != 0 || c->max_seconds == 0)
-			return usage_error("fuzz", "--time %s: want a duration like 90s, 5m, 1h", arg);
+			return usage_error("fuzz", "--time %s: want a duration like 90s, 5m, 1h",
+			                   arg);
 		return 0;
 	case OPT_PROFILE:
 		*a->profile = arg;
@@ -94,25 +94,25 @@ static int fuzz_opt(void *ctx, int opt, const char *arg)
 }
 
 static int fuzz_parse(int argc, char **argv, struct campaign_config *c, struct guest_opts *g,
-		      const char **profile, bool *seeded)
+                      const char **profile, bool *seeded)
 {
 	static const struct option longopts[] = {
-		GUEST_LONG_OPTIONS,
-		{ "seed", required_argument, NULL, OPT_SEED },
-		{ "ops", required_argument, NULL, OPT_OPS },
-		{ "time", required_argument, NULL, OPT_TIME },
-		{ "profile", required_argument, NULL, OPT_PROFILE },
-		{ "out", required_argument, NULL, OPT_OUT },
-		{ "jobs", required_argument, NULL, OPT_JOBS },
-		{ "keep-going", no_argument, NULL, OPT_KEEP_GOING },
-		{ "no-minimize", no_argument, NULL, OPT_NO_MINIMIZE },
-		{ "sequence-length", required_argument, NULL, OPT_SEQLEN },
-		{ "check", required_argument, NULL, OPT_CHECK },
-		{ "full-every", required_argument, NULL, OPT_FULL_EVERY },
-		{ "quiet", no_argument, NULL, OPT_QUIET },
-		{ NULL, 0, NULL, 0 },
+	    GUEST_LONG_OPTIONS,
+	    {"seed", required_argument, NULL, OPT_SEED},
+	    {"ops", required_argument, NULL, OPT_OPS},
+	    {"time", required_argument, NULL, OPT_TIME},
+	    {"profile", required_argument, NULL, OPT_PROFILE},
+	    {"out", required_argument, NULL, OPT_OUT},
+	    {"jobs", required_argument, NULL, OPT_JOBS},
+	    {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
+	    {"no-minimize", no_argument, NULL, OPT_NO_MINIMIZE},
+	    {"sequence-length", required_argument, NULL, OPT_SEQLEN},
+	    {"check", required_argument, NULL, OPT_CHECK},
+	    {"full-every", required_argument, NULL, OPT_FULL_EVERY},
+	    {"quiet", no_argument, NULL, OPT_QUIET},
+	    {NULL, 0, NULL, 0},
 	};
-	struct fuzz_args a = { c, g, profile, seeded };
+	struct fuzz_args a = {c, g, profile, seeded};
 
 	if (cli_parse("fuzz", fuzz_help, argc, argv, "", longopts, g, fuzz_opt, &a) != 0 ||
 	    cli_one_operand("fuzz", argc, argv, "guest image") != 0)
@@ -127,9 +127,11 @@ static int profile_fits(const struct campaign_config *c, const struct guest_opts
 {
 	if (c->profile.pages <= g->cfg.arena_pages)
 		return 0;
-	fprintf(stderr, "ptshadow fuzz: %s: pages = %llu is more than the arena's %llu pages "
-			"(--arena)\n", c->profile.path, (unsigned long long)c->profile.pages,
-		(unsigned long long)g->cfg.arena_pages);
+	fprintf(stderr,
+	        "ptshadow fuzz: %s: pages = %llu is more than the arena's %llu pages "
+	        "(--arena)\n",
+	        c->profile.path, (unsigned long long)c->profile.pages,
+	        (unsigned long long)g->cfg.arena_pages);
 	return EXIT_USAGE;
 }
 
@@ -180,8 +182,10 @@ int cmd_fuzz(int argc, char **argv)
 	c.jobs = cores > 0 && cores <= CAMPAIGN_MAX_JOBS ? (unsigned)cores : 1;
 	c.minimize = true;
 	c.seq_len = 1000;
-	g.cfg.full_every = 1000; /* with --check incremental: the log is checked against a full read */
-	g.cfg.incremental = true; /* same findings as full (tests/unit/test_modes.c), ~40x cheaper */
+	g.cfg.full_every =
+	    1000; /* with --check incremental: the log is checked against a full read */
+	g.cfg.incremental =
+	    true; /* same findings as full (tests/unit/test_modes.c), ~40x cheaper */
 	rc = fuzz_parse(argc, argv, &c, &g, &profile, &seeded);
 	if (rc == 0)
 		rc = fuzz_inputs(&c, &g, profile);
@@ -201,7 +205,9 @@ int cmd_fuzz(int argc, char **argv)
 	printf("ptshadow fuzz: seed %llu, profile %s, %u job%s, %s backend%s, output in %s/\n",
 	       (unsigned long long)c.seed, c.profile.name, c.jobs, c.jobs == 1 ? "" : "s",
 	       vm_backend_name(c.sess.backend),
-	       c.sess.backend != VM_BACKEND_QEMU ? "" : c.sess.qemu_kvm ? " (-accel kvm)" : " (tcg)",
+	       c.sess.backend != VM_BACKEND_QEMU ? ""
+	       : c.sess.qemu_kvm                 ? " (-accel kvm)"
+	                                         : " (tcg)",
 	       c.out);
 	fflush(stdout);
 	rc = campaign_run(&c);

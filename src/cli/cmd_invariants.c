@@ -6,12 +6,12 @@
 #include "invariant.h"
 
 static const char invariants_help[] =
-	"usage: ptshadow invariants [--markdown]\n\n"
-	"Print every invariant the monitor checks: id, name, meaning.\n"
-	"Ids and families are what --check switches off (e.g. --check -TLB,-POOL-3).\n";
+    "usage: ptshadow invariants [--markdown]\n\n"
+    "Print every invariant the monitor checks: id, name, meaning.\n"
+    "Ids and families are what --check switches off (e.g. --check -TLB,-POOL-3).\n";
 
 int cmd_invariants(int argc, char **argv)
 {
 	return cli_print_table("invariants", invariants_help, argc, argv, invariants_print_text,
-			       invariants_print_markdown);
+	                       invariants_print_markdown);
 }

@@ -25,28 +25,27 @@ struct target {
 };
 
 static const char replay_help[] =
-	"usage: ptshadow replay [OPTIONS] FILE.ops|CRASH_DIR\n"
-	"\n"
-	"Rerun a reproducer on a fresh guest.  For a crash directory (or a script\n"
-	"inside one) the finding recorded in its report.json must recur with the\n"
-	"same signature at the same op: exit 1 if it does, 0 (with a message) if\n"
-	"not.  For another script, exit 1 on any finding.\n"
-	"\n"
-	"options:\n"
-	"  --guest FILE      guest image (default: the one in report.json, else build/guest.elf)\n"
-	"  --trace           print every op with its result\n"
-	GUEST_OPTIONS_HELP;
+    "usage: ptshadow replay [OPTIONS] FILE.ops|CRASH_DIR\n"
+    "\n"
+    "Rerun a reproducer on a fresh guest.  For a crash directory (or a script\n"
+    "inside one) the finding recorded in its report.json must recur with the\n"
+    "same signature at the same op: exit 1 if it does, 0 (with a message) if\n"
+    "not.  For another script, exit 1 on any finding.\n"
+    "\n"
+    "options:\n"
+    "  --guest FILE      guest image (default: the one in report.json, else build/guest.elf)\n"
+    "  --trace           print every op with its result\n" GUEST_OPTIONS_HELP;
 
 static const char minimize_help[] =
-	"usage: ptshadow minimize [OPTIONS] FILE.ops|CRASH_DIR\n"
-	"\n"
-	"Shrink a failing script to the fewest, simplest ops that give the same\n"
-	"finding signature (delta debugging, then argument simplification).\n"
-	"\n"
-	"options:\n"
-	"  -o, --output FILE write the result to FILE (default: min.ops beside the input)\n"
-	"  --guest FILE      guest image (default: the one in report.json, else build/guest.elf)\n"
-	GUEST_OPTIONS_HELP;
+    "usage: ptshadow minimize [OPTIONS] FILE.ops|CRASH_DIR\n"
+    "\n"
+    "Shrink a failing script to the fewest, simplest ops that give the same\n"
+    "finding signature (delta debugging, then argument simplification).\n"
+    "\n"
+    "options:\n"
+    "  -o, --output FILE write the result to FILE (default: min.ops beside the input)\n"
+    "  --guest FILE      guest image (default: the one in report.json, else "
+    "build/guest.elf)\n" GUEST_OPTIONS_HELP;
 
 enum { OPT_GUEST = 0x200 };
 
@@ -66,13 +65,14 @@ static int target_load(const char *cmd, const char *arg, struct guest_opts *g, s
 	} else {
 		snprintf(t->ops_path, sizeof(t->ops_path), "%s", arg);
 		slash = strrchr(arg, '/');
-		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - arg) : 1, slash ? arg : ".");
+		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - arg) : 1,
+		         slash ? arg : ".");
 	}
 	snprintf(t->report_path, sizeof(t->report_path), "%s/report.json", dir);
 	t->have_report = access(t->report_path, R_OK) == 0;
 	if (t->have_report &&
 	    report_guest_load(t->report_path, &g->cfg, g->given, &t->guest_owned, &t->signature,
-			      &t->op_index, err, sizeof(err)) != 0) {
+	                      &t->op_index, err, sizeof(err)) != 0) {
 		fprintf(stderr, "ptshadow %s: %s\n", cmd, err);
 		return EXIT_USAGE;
 	}
@@ -84,8 +84,9 @@ static int target_load(const char *cmd, const char *arg, struct guest_opts *g, s
 	/* an op the script does not have can never recur: that is a bad report,
 	 * not a finding that "did not reproduce" */
 	if (t->have_report && t->op_index >= t->script->n_ops) {
-		fprintf(stderr, "ptshadow %s: %s: op_index %llu is not an op of %s (%zu ops)\n", cmd,
-			t->report_path, (unsigned long long)t->op_index, t->ops_path, t->script->n_ops);
+		fprintf(stderr, "ptshadow %s: %s: op_index %llu is not an op of %s (%zu ops)\n",
+		        cmd, t->report_path, (unsigned long long)t->op_index, t->ops_path,
+		        t->script->n_ops);
 		return EXIT_USAGE;
 	}
 	if (g->cfg.guest == NULL)
@@ -122,18 +123,19 @@ static int common_opt(void *ctx, int opt, const char *arg)
 }
 
 static int parse_common(const char *cmd, const char *help, int argc, char **argv,
-			struct guest_opts *g, bool *trace, const char **output)
+                        struct guest_opts *g, bool *trace, const char **output)
 {
 	static const struct option longopts[] = {
-		GUEST_LONG_OPTIONS,
-		{ "guest", required_argument, NULL, OPT_GUEST },
-		{ "trace", no_argument, NULL, OPT_TRACE },
-		{ "output", required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 },
+	    GUEST_LONG_OPTIONS,
+	    {"guest", required_argument, NULL, OPT_GUEST},
+	    {"trace", no_argument, NULL, OPT_TRACE},
+	    {"output", required_argument, NULL, 'o'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct common_args a = { cmd, g, trace, output };
+	struct common_args a = {cmd, g, trace, output};
 
-	if (cli_parse(cmd, help, argc, argv, output ? "o:" : "", longopts, g, common_opt, &a) != 0 ||
+	if (cli_parse(cmd, help, argc, argv, output ? "o:" : "", longopts, g, common_opt, &a) !=
+	        0 ||
 	    cli_one_operand(cmd, argc, argv, "reproducer") != 0)
 		return EXIT_USAGE;
 	return 0;
@@ -153,7 +155,7 @@ static void trace_script(const struct script *sc, size_t upto)
 int cmd_replay(int argc, char **argv)
 {
 	struct guest_opts g;
-	struct target t = { 0 };
+	struct target t = {0};
 	struct finding f;
 	char err[768];
 	bool trace = false;
@@ -181,7 +183,8 @@ int cmd_replay(int argc, char **argv)
 		goto out;
 	}
 	if (o == RUN_CLEAN) {
-		printf("replay: did not reproduce: %s ran clean (%zu ops)\n", t.ops_path, t.script->n_ops);
+		printf("replay: did not reproduce: %s ran clean (%zu ops)\n", t.ops_path,
+		       t.script->n_ops);
 		rc = EXIT_CLEAN;
 		goto out;
 	}
@@ -192,8 +195,8 @@ int cmd_replay(int argc, char **argv)
 		       (unsigned long long)f.signature, (unsigned long long)f.op_index);
 		rc = EXIT_CLEAN;
 	} else {
-		printf("replay: reproduced %s at op %llu (%s)\n  %s\n  signature %016llx\n", f.title,
-		       (unsigned long long)f.op_index, f.op_text, f.message,
+		printf("replay: reproduced %s at op %llu (%s)\n  %s\n  signature %016llx\n",
+		       f.title, (unsigned long long)f.op_index, f.op_text, f.message,
 		       (unsigned long long)f.signature);
 		rc = EXIT_FINDING;
 	}
@@ -207,7 +210,7 @@ out:
 int cmd_minimize(int argc, char **argv)
 {
 	struct guest_opts g;
-	struct target t = { 0 };
+	struct target t = {0};
 	struct minimize_stats st;
 	struct finding f;
 	const char *output = NULL;
@@ -224,8 +227,8 @@ int cmd_minimize(int argc, char **argv)
 		rc = target_load("minimize", argv[optind], &g, &t);
 	if (rc == 0 && output == NULL) {
 		const char *slash = strrchr(t.ops_path, '/');
-		snprintf(outpath, sizeof(outpath), "%.*smin.ops", slash ? (int)(slash - t.ops_path + 1) : 0,
-			 t.ops_path);
+		snprintf(outpath, sizeof(outpath), "%.*smin.ops",
+		         slash ? (int)(slash - t.ops_path + 1) : 0, t.ops_path);
 		output = outpath;
 	}
 	/* the result is written after minutes of runs: its place is checked first */
@@ -238,10 +241,11 @@ int cmd_minimize(int argc, char **argv)
 	g.cfg.ring = g.cfg.stop_each = g.cfg.monitor = true;
 	if (!t.have_report) {
 		/* no report: the target is whatever the script's first finding is */
-		enum run_outcome o = run_script(&g.cfg, t.script, true, &f, NULL, NULL, err, sizeof(err));
+		enum run_outcome o =
+		    run_script(&g.cfg, t.script, true, &f, NULL, NULL, err, sizeof(err));
 		if (o != RUN_FINDING) {
 			fprintf(stderr, "ptshadow minimize: %s: %s\n", t.ops_path,
-				o == RUN_CLEAN ? "runs clean; nothing to minimise" : err);
+			        o == RUN_CLEAN ? "runs clean; nothing to minimise" : err);
 			rc = o == RUN_CLEAN ? EXIT_USAGE : EXIT_INTERNAL;
 			goto out;
 		}
@@ -256,7 +260,7 @@ int cmd_minimize(int argc, char **argv)
 	FILE *mem = open_memstream(&text, &len);
 	if (mem != NULL) {
 		fprintf(mem, "# minimised from %zu to %zu ops in %u runs (%.1f s)\n", st.ops_before,
-			st.ops_after, st.candidates, st.elapsed_ns / 1e9);
+		        st.ops_after, st.candidates, st.elapsed_ns / 1e9);
 		script_write(mem, t.script, t.script->n_ops, false);
 		fclose(mem);
 	}
@@ -266,7 +270,8 @@ int cmd_minimize(int argc, char **argv)
 		goto out;
 	}
 	printf("minimize: %zu -> %zu ops (%u runs, %u memo hits, %.1f s), written to %s\n",
-	       st.ops_before, st.ops_after, st.candidates, st.memo_hits, st.elapsed_ns / 1e9, output);
+	       st.ops_before, st.ops_after, st.candidates, st.memo_hits, st.elapsed_ns / 1e9,
+	       output);
 	rc = EXIT_CLEAN;
 out:
 	free(text);

@@ -11,23 +11,23 @@
 #include "util.h"
 
 static const char run_help[] =
-	"usage: ptshadow run [OPTIONS] GUEST.elf\n"
-	"\n"
-	"Boot GUEST.elf (a PVH ELF64 image).  With --ops, send each op of FILE to the\n"
-	"guest pmap and check the result and the pmap's invariants after every op;\n"
-	"without, the guest runs its built-in smoke test.\n"
-	"\n"
-	"options:\n"
-	"  --ops FILE        script of pmap ops (docs/op-language.md)\n"
-	"  --trace           print every op with its result\n"
-	"  --out DIR         where findings are written (default: out)\n"
-	"  --keep-going      record every violation and go on (default: stop at the first)\n"
-	"  --check MODE|SPEC full or incremental (default full), or invariants to switch\n"
-	"                    off, e.g. -TLB,-POOL-3 (see ptshadow invariants); may repeat\n"
-	"  --full-every N    with --check incremental: a full check every N ops (default 0: never)\n"
-	"  --no-monitor      only run the ops and compare results (no invariant checks)\n"
-	"  --stats           print the median guest time and check time of each op kind\n"
-	GUEST_OPTIONS_HELP;
+    "usage: ptshadow run [OPTIONS] GUEST.elf\n"
+    "\n"
+    "Boot GUEST.elf (a PVH ELF64 image).  With --ops, send each op of FILE to the\n"
+    "guest pmap and check the result and the pmap's invariants after every op;\n"
+    "without, the guest runs its built-in smoke test.\n"
+    "\n"
+    "options:\n"
+    "  --ops FILE        script of pmap ops (docs/op-language.md)\n"
+    "  --trace           print every op with its result\n"
+    "  --out DIR         where findings are written (default: out)\n"
+    "  --keep-going      record every violation and go on (default: stop at the first)\n"
+    "  --check MODE|SPEC full or incremental (default full), or invariants to switch\n"
+    "                    off, e.g. -TLB,-POOL-3 (see ptshadow invariants); may repeat\n"
+    "  --full-every N    with --check incremental: a full check every N ops (default 0: never)\n"
+    "  --no-monitor      only run the ops and compare results (no invariant checks)\n"
+    "  --stats           print the median guest time and check time of each op "
+    "kind\n" GUEST_OPTIONS_HELP;
 
 struct run_opts {
 	struct guest_opts g;
@@ -74,16 +74,16 @@ static int run_opt(void *ctx, int opt, const char *arg)
 static int run_parse(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option longopts[] = {
-		GUEST_LONG_OPTIONS,
-		{ "ops", required_argument, NULL, OPT_OPS },
-		{ "trace", no_argument, NULL, OPT_TRACE },
-		{ "out", required_argument, NULL, OPT_OUT },
-		{ "keep-going", no_argument, NULL, OPT_KEEP_GOING },
-		{ "check", required_argument, NULL, OPT_CHECK },
-		{ "full-every", required_argument, NULL, OPT_FULL_EVERY },
-		{ "no-monitor", no_argument, NULL, OPT_NO_MONITOR },
-		{ "stats", no_argument, NULL, OPT_STATS },
-		{ NULL, 0, NULL, 0 },
+	    GUEST_LONG_OPTIONS,
+	    {"ops", required_argument, NULL, OPT_OPS},
+	    {"trace", no_argument, NULL, OPT_TRACE},
+	    {"out", required_argument, NULL, OPT_OUT},
+	    {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
+	    {"check", required_argument, NULL, OPT_CHECK},
+	    {"full-every", required_argument, NULL, OPT_FULL_EVERY},
+	    {"no-monitor", no_argument, NULL, OPT_NO_MONITOR},
+	    {"stats", no_argument, NULL, OPT_STATS},
+	    {NULL, 0, NULL, 0},
 	};
 
 	guest_opts_init(&o->g);
@@ -96,22 +96,21 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 	return 0;
 }
 
-
 /* Print a finding and write its crash directory; a finding is never lost. */
 static void run_report(struct session *s, struct script *sc, const struct run_opts *o,
-		       struct finding *f)
+                       struct finding *f)
 {
 	char err[512], sig[17];
 	bool is_new;
 
 	fprintf(stderr, "ptshadow run: %s:%u: %s\n", sc->file,
-		f->op_index < sc->n_ops ? sc->ops[f->op_index].line : 0, f->title);
+	        f->op_index < sc->n_ops ? sc->ops[f->op_index].line : 0, f->title);
 	fprintf(stderr, "  %s\n", f->message);
 	if (f->details != NULL && f->details[0] != '\0')
 		fprintf(stderr, "%s", f->details);
 	finding_sig_hex(f, sig);
 	if (report_write(o->out, f, sc, s->vm.cons.tail, s->vm.cons.tail_len, &s->cfg, &is_new, err,
-			 sizeof(err)) != 0)
+	                 sizeof(err)) != 0)
 		fprintf(stderr, "ptshadow run: cannot write the report: %s\n", err);
 	else
 		fprintf(stderr, "  report: %s/crashes/%s/report.txt\n", o->out, sig);

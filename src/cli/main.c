@@ -6,27 +6,30 @@
 #include "cli.h"
 
 static const struct subcommand subcommands[] = {
-	{ "run", "boot a guest, run a script of pmap ops (or its smoke test), check every op", cmd_run },
-	{ "fuzz", "random op sequences under the monitor; one crash directory per finding", cmd_fuzz },
-	{ "replay", "rerun a reproducer and say whether the same finding recurs", cmd_replay },
-	{ "minimize", "shrink a failing script to the smallest that still fails", cmd_minimize },
-	{ "invariants", "list the invariants the monitor checks", cmd_invariants },
-	{ "ops", "list the ops of the op language and the results they may give", cmd_ops },
-	{ "dump", "run a script, then print a pmap's mappings like QEMU's `info tlb`", cmd_dump },
-	{ "bench", "time the monitor's modes, reset and parallel jobs (make bench)", cmd_bench },
-	{ NULL, NULL, NULL },
+    {"run", "boot a guest, run a script of pmap ops (or its smoke test), check every op", cmd_run},
+    {"fuzz", "random op sequences under the monitor; one crash directory per finding", cmd_fuzz},
+    {"replay", "rerun a reproducer and say whether the same finding recurs", cmd_replay},
+    {"minimize", "shrink a failing script to the smallest that still fails", cmd_minimize},
+    {"invariants", "list the invariants the monitor checks", cmd_invariants},
+    {"ops", "list the ops of the op language and the results they may give", cmd_ops},
+    {"dump", "run a script, then print a pmap's mappings like QEMU's `info tlb`", cmd_dump},
+    {"bench", "time the monitor's modes, reset and parallel jobs (make bench)", cmd_bench},
+    {NULL, NULL, NULL},
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ptshadow COMMAND [OPTIONS] ...\n\n"
-		   "ptshadow boots a guest kernel (on KVM, or under QEMU) and checks its pmap's\n"
-		   "invariants after every pmap operation, from guest-physical memory.\n\ncommands:\n");
+	fprintf(
+	    f, "usage: ptshadow COMMAND [OPTIONS] ...\n\n"
+	       "ptshadow boots a guest kernel (on KVM, or under QEMU) and checks its pmap's\n"
+	       "invariants after every pmap operation, from guest-physical memory.\n\ncommands:\n");
 	for (const struct subcommand *c = subcommands; c->name != NULL; c++)
 		fprintf(f, "  %-11s %s\n", c->name, c->summary);
-	fprintf(f, "\n'ptshadow COMMAND --help' describes a command's options.\n"
-		   "exit status: 0 clean, 1 a finding (violation, guest panic, triple fault, hang),\n"
-		   "             2 bad usage or bad input, 3 an internal or backend (KVM, QEMU) failure\n");
+	fprintf(f,
+	        "\n'ptshadow COMMAND --help' describes a command's options.\n"
+	        "exit status: 0 clean, 1 a finding (violation, guest panic, triple fault, hang),\n"
+	        "             2 bad usage or bad input, 3 an internal or backend (KVM, QEMU) "
+	        "failure\n");
 }
 
 static void on_signal(int sig)

@@ -45,7 +45,7 @@ static uint64_t job_budget(const struct campaign_config *cfg, unsigned job)
 }
 
 static void write_min(const struct campaign_config *cfg, const char *sig, uint64_t signature,
-		      struct script *repro, struct campaign_finding *cf, unsigned job)
+                      struct script *repro, struct campaign_finding *cf, unsigned job)
 {
 	struct minimize_stats st;
 	char err[512], path[PATH_MAX];
@@ -61,7 +61,7 @@ static void write_min(const struct campaign_config *cfg, const char *sig, uint64
 	if (mem == NULL)
 		return;
 	fprintf(mem, "# minimised from %zu to %zu ops in %u runs (%.1f s)\n", st.ops_before,
-		st.ops_after, st.candidates, st.elapsed_ns / 1e9);
+	        st.ops_after, st.candidates, st.elapsed_ns / 1e9);
 	script_write(mem, repro, repro->n_ops, false);
 	fclose(mem);
 	snprintf(path, sizeof(path), "%s/crashes/%s/min.ops", cfg->out, sig);
@@ -73,8 +73,8 @@ static void write_min(const struct campaign_config *cfg, const char *sig, uint64
 }
 
 /* Record a finding: crash directory, shared table, minimisation if new. */
-static void job_finding(const struct campaign_config *cfg, struct campaign_shared *sh,
-			unsigned job, struct finding *f, struct script *sc, struct session *s)
+static void job_finding(const struct campaign_config *cfg, struct campaign_shared *sh, unsigned job,
+                        struct finding *f, struct script *sc, struct session *s)
 {
 	char err[512], sig[17];
 	bool is_new = false;
@@ -82,7 +82,7 @@ static void job_finding(const struct campaign_config *cfg, struct campaign_share
 	finding_sig_hex(f, sig);
 	sh->job[job].findings++;
 	if (report_write(cfg->out, f, sc, s->vm.cons.tail, s->vm.cons.tail_len, &cfg->sess, &is_new,
-			 err, sizeof(err)) != 0) {
+	                 err, sizeof(err)) != 0) {
 		fprintf(stderr, "ptshadow fuzz: job %u: %s\n", job, err);
 		return;
 	}
@@ -112,7 +112,7 @@ static void job_finding(const struct campaign_config *cfg, struct campaign_share
 
 /* A new sequence on the same guest: reset it, forget the generator's pmaps. */
 static bool job_restart(struct session *s, struct fuzz_gen *gen, struct script **sc,
-			const char *label)
+                        const char *label)
 {
 	if (session_reset(s) != 0)
 		return false;
@@ -123,7 +123,7 @@ static bool job_restart(struct session *s, struct fuzz_gen *gen, struct script *
 }
 
 int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, unsigned job,
-		 uint64_t deadline_ns)
+                 uint64_t deadline_ns)
 {
 	struct job_stats *js = &sh->job[job];
 	uint64_t budget = job_budget(cfg, job);
@@ -133,7 +133,8 @@ int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, 
 	bool live = false;
 	char label[64];
 
-	fuzz_gen_init(&gen, &cfg->profile, campaign_job_seed(cfg->seed, job), cfg->sess.arena_pages);
+	fuzz_gen_init(&gen, &cfg->profile, campaign_job_seed(cfg->seed, job),
+	              cfg->sess.arena_pages);
 	while (js->ops < budget && !vm_interrupted && !(sh->stop && !cfg->keep_going)) {
 		struct script_op sop;
 		struct finding f;
@@ -154,7 +155,7 @@ int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, 
 			fuzz_gen_reset_state(&gen);
 			script_free(sc);
 			snprintf(label, sizeof(label), "<fuzz seed %llu job %u>",
-				 (unsigned long long)cfg->seed, job);
+			         (unsigned long long)cfg->seed, job);
 			sc = script_new(label);
 			if (sc == NULL)
 				break;
@@ -209,7 +210,7 @@ struct totals {
 };
 
 static void sum_jobs(const struct campaign_config *cfg, const struct campaign_shared *sh,
-		     struct totals *t)
+                     struct totals *t)
 {
 	memset(t, 0, sizeof(*t));
 	for (unsigned j = 0; j < cfg->jobs; j++) {
@@ -232,16 +233,18 @@ static unsigned unique_findings(const struct campaign_shared *sh)
 static json_t *job_json(const struct job_stats *js, unsigned j, double elapsed)
 {
 	return json_pack("{s:i, s:s, s:I, s:f, s:I, s:I, s:I, s:f, s:s}", "job", (int)j, "state",
-			 js->failed ? "failed" : js->done ? "done" : "running", "ops",
-			 (json_int_t)js->ops, "ops_per_s", elapsed > 0 ? js->ops / elapsed : 0.0,
-			 "findings", (json_int_t)js->findings, "sessions", (json_int_t)js->sessions,
-			 "resets", (json_int_t)js->resets,
-			 "check_us_mean", js->ops ? js->check_ns / 1e3 / js->ops : 0.0, "error",
-			 js->error);
+	                 js->failed ? "failed"
+	                 : js->done ? "done"
+	                            : "running",
+	                 "ops", (json_int_t)js->ops, "ops_per_s",
+	                 elapsed > 0 ? js->ops / elapsed : 0.0, "findings",
+	                 (json_int_t)js->findings, "sessions", (json_int_t)js->sessions, "resets",
+	                 (json_int_t)js->resets, "check_us_mean",
+	                 js->ops ? js->check_ns / 1e3 / js->ops : 0.0, "error", js->error);
 }
 
 static void write_stats(const struct campaign_config *cfg, const struct campaign_shared *sh,
-			const struct totals *t, double elapsed, bool final)
+                        const struct totals *t, double elapsed, bool final)
 {
 	char path[PATH_MAX], err[256];
 	json_t *per_job = json_array();
@@ -251,12 +254,13 @@ static void write_stats(const struct campaign_config *cfg, const struct campaign
 	for (unsigned k = 0; per_job != NULL && k < cfg->jobs; k++)
 		json_array_append_new(per_job, job_json(&sh->job[k], k, elapsed));
 	j = json_pack("{s:I, s:f, s:i, s:f, s:I, s:s, s:i, s:I, s:I, s:f, s:b, s:s, s:o}", "ops",
-		      (json_int_t)t->ops, "ops_per_s", elapsed > 0 ? t->ops / elapsed : 0.0,
-		      "unique_findings", (int)unique_findings(sh), "elapsed_s", elapsed, "seed",
-		      (json_int_t)cfg->seed, "profile", cfg->profile.name, "jobs", (int)cfg->jobs,
-		      "findings_total", (json_int_t)t->findings, "sessions", (json_int_t)t->sessions,
-		      "check_us_mean", t->ops ? t->check_ns / 1e3 / t->ops : 0.0, "finished", final,
-		      "backend", vm_backend_name(cfg->sess.backend), "per_job", per_job);
+	              (json_int_t)t->ops, "ops_per_s", elapsed > 0 ? t->ops / elapsed : 0.0,
+	              "unique_findings", (int)unique_findings(sh), "elapsed_s", elapsed, "seed",
+	              (json_int_t)cfg->seed, "profile", cfg->profile.name, "jobs", (int)cfg->jobs,
+	              "findings_total", (json_int_t)t->findings, "sessions",
+	              (json_int_t)t->sessions, "check_us_mean",
+	              t->ops ? t->check_ns / 1e3 / t->ops : 0.0, "finished", final, "backend",
+	              vm_backend_name(cfg->sess.backend), "per_job", per_job);
 	text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
 	snprintf(path, sizeof(path), "%s/stats.json", cfg->out);
 	if (text != NULL && write_file_atomic(path, text, strlen(text), err, sizeof(err)) != 0)
@@ -268,7 +272,7 @@ static void write_stats(const struct campaign_config *cfg, const struct campaign
 #define STATUS_JOBS 8 /* jobs shown one by one in the status line */
 
 static void status_line(const struct campaign_config *cfg, const struct campaign_shared *sh,
-			const struct totals *t, double elapsed, bool tty)
+                        const struct totals *t, double elapsed, bool tty)
 {
 	unsigned n = unique_findings(sh);
 	const char *last = n > 0 ? sh->finding[n - 1].title : "-";
@@ -280,28 +284,29 @@ static void status_line(const struct campaign_config *cfg, const struct campaign
 		return;
 	/* with several jobs, each one's ops/s: a stuck or slow job shows */
 	for (unsigned j = 0; cfg->jobs > 1 && j < cfg->jobs && j < STATUS_JOBS; j++)
-		used += (size_t)snprintf(per + used, sizeof(per) - used, "%s%.0f%s",
-					 j == 0 ? "  per job " : "/",
-					 elapsed > 0 ? sh->job[j].ops / elapsed : 0.0,
-					 sh->job[j].failed ? "!" : "");
+		used += (size_t)snprintf(
+		    per + used, sizeof(per) - used, "%s%.0f%s", j == 0 ? "  per job " : "/",
+		    elapsed > 0 ? sh->job[j].ops / elapsed : 0.0, sh->job[j].failed ? "!" : "");
 	if (cfg->jobs > STATUS_JOBS)
 		snprintf(per + used, sizeof(per) - used, "/...");
-	fprintf(stderr, "%s[%02d:%02d:%02d] ops %llu  ops/s %.0f%s  unique findings %u  last: %.60s%s",
-		tty ? "\r\033[K" : "", sec / 3600, sec / 60 % 60, sec % 60,
-		(unsigned long long)t->ops, elapsed > 0 ? t->ops / elapsed : 0.0, per, n, last,
-		tty ? "" : "\n");
+	fprintf(
+	    stderr, "%s[%02d:%02d:%02d] ops %llu  ops/s %.0f%s  unique findings %u  last: %.60s%s",
+	    tty ? "\r\033[K" : "", sec / 3600, sec / 60 % 60, sec % 60, (unsigned long long)t->ops,
+	    elapsed > 0 ? t->ops / elapsed : 0.0, per, n, last, tty ? "" : "\n");
 	fflush(stderr);
 }
 
 static void summary(const struct campaign_config *cfg, const struct campaign_shared *sh,
-		    const struct totals *t, double elapsed)
+                    const struct totals *t, double elapsed)
 {
 	unsigned n = unique_findings(sh);
 
 	printf("\nptshadow fuzz summary\n");
 	printf("  guest      %s\n", cfg->sess.guest);
 	printf("  backend    %s%s\n", vm_backend_name(cfg->sess.backend),
-	       cfg->sess.backend != VM_BACKEND_QEMU ? "" : cfg->sess.qemu_kvm ? " (-accel kvm)" : " (tcg)");
+	       cfg->sess.backend != VM_BACKEND_QEMU ? ""
+	       : cfg->sess.qemu_kvm                 ? " (-accel kvm)"
+	                                            : " (tcg)");
 	printf("  profile    %s  seed %llu  jobs %u\n", cfg->profile.name,
 	       (unsigned long long)cfg->seed, cfg->jobs);
 	printf("  ops        %llu in %.1f s (%.0f ops/s), %llu guest boots, %llu resets\n",
@@ -318,8 +323,8 @@ static void summary(const struct campaign_config *cfg, const struct campaign_sha
 			if (f->min_ops)
 				snprintf(min, sizeof(min), "%llu", (unsigned long long)f->min_ops);
 			printf("  %-16s  %-9llu  %-6llu  %-6s  %s\n", f->sig,
-			       (unsigned long long)f->ops_at_detection, (unsigned long long)f->repro_ops,
-			       min, f->title);
+			       (unsigned long long)f->ops_at_detection,
+			       (unsigned long long)f->repro_ops, min, f->title);
 		}
 		printf("\n  reports in %s/crashes/<signature>/report.txt\n", cfg->out);
 	}
@@ -359,7 +364,7 @@ int campaign_run(const struct campaign_config *cfg)
 		running++;
 	}
 	while (running > 0) {
-		struct timespec tick = { 0, 250000000 };
+		struct timespec tick = {0, 250000000};
 		int status;
 		pid_t p;
 
@@ -393,8 +398,9 @@ int campaign_run(const struct campaign_config *cfg)
 	if (rc == EXIT_CLEAN && unique_findings(sh) > 0)
 		rc = EXIT_FINDING;
 	if (vm_interrupted)
-		fprintf(stderr, "ptshadow fuzz: interrupted; stats and reports are complete in %s\n",
-			cfg->out);
+		fprintf(stderr,
+		        "ptshadow fuzz: interrupted; stats and reports are complete in %s\n",
+		        cfg->out);
 	munmap(sh, sizeof(*sh));
 	return rc;
 }

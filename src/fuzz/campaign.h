@@ -8,7 +8,7 @@
 #include "fuzz.h"
 #include "session.h"
 
-#define CAMPAIGN_MAX_JOBS 64
+#define CAMPAIGN_MAX_JOBS     64
 #define CAMPAIGN_MAX_FINDINGS 256
 
 struct campaign_config {
@@ -16,12 +16,12 @@ struct campaign_config {
 	struct fuzz_profile profile;
 	const char *out;
 	uint64_t seed;
-	uint64_t max_ops;    /* 0 = no limit (then max_seconds) */
+	uint64_t max_ops; /* 0 = no limit (then max_seconds) */
 	uint64_t max_seconds;
 	unsigned jobs;
-	bool keep_going;     /* continue after the first finding */
+	bool keep_going; /* continue after the first finding */
 	bool minimize;
-	uint64_t seq_len;    /* restart the guest after this many ops (0 = only on findings) */
+	uint64_t seq_len; /* restart the guest after this many ops (0 = only on findings) */
 	bool quiet;
 };
 
@@ -56,7 +56,7 @@ struct campaign_shared {
 int campaign_run(const struct campaign_config *cfg);
 /* One job (in its own process); exposed for tests. */
 int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, unsigned job,
-		 uint64_t deadline_ns);
+                 uint64_t deadline_ns);
 uint64_t campaign_job_seed(uint64_t seed, unsigned job);
 
 #endif /* PTSHADOW_CAMPAIGN_H */

@@ -12,7 +12,7 @@
 #include "ops.h"
 
 #define FUZZ_MAX_REGIONS 16
-#define FUZZ_MAX_NAMES 64
+#define FUZZ_MAX_NAMES   64
 /* A profile file may have at most this many bytes (they are a few KiB): a
  * pipe or a device given as --profile is read no further. */
 #define FUZZ_PROFILE_MAX (64u << 10)
@@ -26,17 +26,17 @@ struct fuzz_profile {
 	char name[64];
 	char path[512];
 	uint32_t weight[PTS_OP_COUNT]; /* by enum pts_op_kind; 0 = never */
-	uint64_t pages;      /* generator uses pg0..pg<pages-1> (clamped to the arena;
-				`fuzz` refuses a profile with more pages than the arena) */
-	unsigned max_pmaps;  /* alive at once */
-	unsigned max_range;  /* pages in a remove/protect range */
-	unsigned wired_pct;  /* enters that are wired */
-	unsigned canfail_pct;/* enters that are canfail */
-	unsigned fail_pct;   /* canfail enters preceded by `fail alloc N` */
-	unsigned remap_pct;  /* enters aimed at an already mapped VA */
-	unsigned kenter_pages; /* kenter window pages used */
-	unsigned burst_permille; /* chance per op (in 1/1000) of a burst of enters */
-	unsigned burst_len;      /* enters in a burst: consecutive VAs of one region */
+	uint64_t pages;                /* generator uses pg0..pg<pages-1> (clamped to the arena;
+	                                  `fuzz` refuses a profile with more pages than the arena) */
+	unsigned max_pmaps;            /* alive at once */
+	unsigned max_range;            /* pages in a remove/protect range */
+	unsigned wired_pct;            /* enters that are wired */
+	unsigned canfail_pct;          /* enters that are canfail */
+	unsigned fail_pct;             /* canfail enters preceded by `fail alloc N` */
+	unsigned remap_pct;            /* enters aimed at an already mapped VA */
+	unsigned kenter_pages;         /* kenter window pages used */
+	unsigned burst_permille;       /* chance per op (in 1/1000) of a burst of enters */
+	unsigned burst_len;            /* enters in a burst: consecutive VAs of one region */
 	unsigned nregions;
 	struct fuzz_region region[FUZZ_MAX_REGIONS];
 };
@@ -80,7 +80,7 @@ struct fuzz_gen {
 };
 
 void fuzz_gen_init(struct fuzz_gen *g, const struct fuzz_profile *p, uint64_t seed,
-		   uint64_t arena_pages);
+                   uint64_t arena_pages);
 /* The next op (never fails; op.pmap is a slot consistent with the names). */
 void fuzz_gen_next(struct fuzz_gen *g, struct script_op *out);
 /* Forget all pmaps (after a VM reset). */

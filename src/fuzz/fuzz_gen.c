@@ -62,7 +62,7 @@ void fuzz_gen_reset_state(struct fuzz_gen *g)
 }
 
 void fuzz_gen_init(struct fuzz_gen *g, const struct fuzz_profile *p, uint64_t seed,
-		   uint64_t arena_pages)
+                   uint64_t arena_pages)
 {
 	memset(g, 0, sizeof(*g));
 	g->prof = p;
@@ -140,8 +140,10 @@ static void remember(struct fuzz_gen *g, unsigned name, uint64_t va, uint64_t pa
 static uint32_t pick_prot(struct fuzz_gen *g)
 {
 	static const uint32_t prots[] = {
-		PTS_PROT_READ, PTS_PROT_READ | PTS_PROT_WRITE, PTS_PROT_READ | PTS_PROT_EXEC,
-		PTS_PROT_READ | PTS_PROT_WRITE | PTS_PROT_EXEC,
+	    PTS_PROT_READ,
+	    PTS_PROT_READ | PTS_PROT_WRITE,
+	    PTS_PROT_READ | PTS_PROT_EXEC,
+	    PTS_PROT_READ | PTS_PROT_WRITE | PTS_PROT_EXEC,
 	};
 	return prots[rng_below(&g->rng, 4)];
 }
@@ -268,7 +270,7 @@ static bool gen_pmap_op(struct fuzz_gen *g, uint32_t kind, struct script_op *o)
 
 static void gen_page_op(struct fuzz_gen *g, uint32_t kind, struct script_op *o)
 {
-	static const uint32_t pp_prots[] = { PTS_PROT_READ, PTS_PROT_READ | PTS_PROT_EXEC, 0 };
+	static const uint32_t pp_prots[] = {PTS_PROT_READ, PTS_PROT_READ | PTS_PROT_EXEC, 0};
 	uint64_t kpages = g->prof->kenter_pages ? g->prof->kenter_pages : 16;
 
 	o->op.kind = kind;
@@ -286,7 +288,8 @@ static void gen_page_op(struct fuzz_gen *g, uint32_t kind, struct script_op *o)
 		break;
 	case PTS_OP_KREMOVE:
 		o->op.va = rng_below(&g->rng, kpages) * PTS_PAGE_SIZE;
-		o->op.end = chance(g, 50) ? 0 : o->op.va + (1 + rng_below(&g->rng, 4)) * PTS_PAGE_SIZE;
+		o->op.end =
+		    chance(g, 50) ? 0 : o->op.va + (1 + rng_below(&g->rng, 4)) * PTS_PAGE_SIZE;
 		if (o->op.end > (uint64_t)PTS_KENTER_PAGES * PTS_PAGE_SIZE)
 			o->op.end = 0;
 		o->op.page = 0;
@@ -357,13 +360,26 @@ void fuzz_gen_next(struct fuzz_gen *g, struct script_op *out)
 			if (g->nalive > 1 && gen_destroy(g, out))
 				return;
 			continue;
-		case PTS_OP_ACTIVATE: case PTS_OP_ENTER: case PTS_OP_REMOVE: case PTS_OP_PROTECT:
-		case PTS_OP_UNWIRE: case PTS_OP_EXTRACT: case PTS_OP_TOUCH: case PTS_OP_COLLECT:
+		case PTS_OP_ACTIVATE:
+		case PTS_OP_ENTER:
+		case PTS_OP_REMOVE:
+		case PTS_OP_PROTECT:
+		case PTS_OP_UNWIRE:
+		case PTS_OP_EXTRACT:
+		case PTS_OP_TOUCH:
+		case PTS_OP_COLLECT:
 			gen_pmap_op(g, kind, out);
 			return;
-		case PTS_OP_PAGE_PROTECT: case PTS_OP_CLEAR_MODIFY: case PTS_OP_CLEAR_REFERENCE:
-		case PTS_OP_IS_MODIFIED: case PTS_OP_IS_REFERENCED: case PTS_OP_KENTER:
-		case PTS_OP_KREMOVE: case PTS_OP_ZERO: case PTS_OP_COPY: case PTS_OP_FAIL_ALLOC:
+		case PTS_OP_PAGE_PROTECT:
+		case PTS_OP_CLEAR_MODIFY:
+		case PTS_OP_CLEAR_REFERENCE:
+		case PTS_OP_IS_MODIFIED:
+		case PTS_OP_IS_REFERENCED:
+		case PTS_OP_KENTER:
+		case PTS_OP_KREMOVE:
+		case PTS_OP_ZERO:
+		case PTS_OP_COPY:
+		case PTS_OP_FAIL_ALLOC:
 			gen_page_op(g, kind, out);
 			return;
 		default:

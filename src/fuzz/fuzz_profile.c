@@ -27,7 +27,7 @@ void fuzz_profile_default(struct fuzz_profile *p)
 	p->remap_pct = 50;
 	p->kenter_pages = 16;
 	p->nregions = 1;
-	p->region[0] = (struct fuzz_region){ 0x400000, 64 };
+	p->region[0] = (struct fuzz_region){0x400000, 64};
 	for (unsigned k = PTS_OP_CREATE; k < PTS_OP_COUNT; k++)
 		p->weight[k] = 2;
 	p->weight[PTS_OP_ENTER] = 30;
@@ -41,15 +41,15 @@ struct knob {
 };
 
 static const struct knob knobs[] = {
-	{ "max_pmaps", offsetof(struct fuzz_profile, max_pmaps), FUZZ_MAX_NAMES },
-	{ "max_range", offsetof(struct fuzz_profile, max_range), 1u << 20 },
-	{ "wired", offsetof(struct fuzz_profile, wired_pct), 100 },
-	{ "canfail", offsetof(struct fuzz_profile, canfail_pct), 100 },
-	{ "fail", offsetof(struct fuzz_profile, fail_pct), 100 },
-	{ "remap", offsetof(struct fuzz_profile, remap_pct), 100 },
-	{ "kenter_pages", offsetof(struct fuzz_profile, kenter_pages), PTS_KENTER_PAGES },
-	{ "burst", offsetof(struct fuzz_profile, burst_permille), 1000 },
-	{ "burst_len", offsetof(struct fuzz_profile, burst_len), 100000 },
+    {"max_pmaps", offsetof(struct fuzz_profile, max_pmaps), FUZZ_MAX_NAMES},
+    {"max_range", offsetof(struct fuzz_profile, max_range), 1u << 20},
+    {"wired", offsetof(struct fuzz_profile, wired_pct), 100},
+    {"canfail", offsetof(struct fuzz_profile, canfail_pct), 100},
+    {"fail", offsetof(struct fuzz_profile, fail_pct), 100},
+    {"remap", offsetof(struct fuzz_profile, remap_pct), 100},
+    {"kenter_pages", offsetof(struct fuzz_profile, kenter_pages), PTS_KENTER_PAGES},
+    {"burst", offsetof(struct fuzz_profile, burst_permille), 1000},
+    {"burst_len", offsetof(struct fuzz_profile, burst_len), 100000},
 };
 
 #define NKNOBS (sizeof(knobs) / sizeof(knobs[0]))
@@ -102,7 +102,8 @@ static char *trim(char *s)
 	return s;
 }
 
-static int set_generator(struct ini_ctx *c, struct fuzz_profile *p, const char *key, const char *val)
+static int set_generator(struct ini_ctx *c, struct fuzz_profile *p, const char *key,
+                         const char *val)
 {
 	uint64_t v;
 
@@ -124,7 +125,8 @@ static int set_generator(struct ini_ctx *c, struct fuzz_profile *p, const char *
 		if (once(c, &c->knob_line[i], key) != 0)
 			return -1;
 		if (v > knobs[i].max)
-			return ini_fail(c, "%s: %s is above the maximum %u", key, val, knobs[i].max);
+			return ini_fail(c, "%s: %s is above the maximum %u", key, val,
+			                knobs[i].max);
 		*(unsigned *)((char *)p + knobs[i].offset) = (unsigned)v;
 		return 0;
 	}
@@ -135,7 +137,8 @@ static int set_weight(struct ini_ctx *c, struct fuzz_profile *p, const char *key
 {
 	uint64_t v;
 	const struct op_syntax *syn = strcmp(key, "fail_alloc") == 0
-		? op_syntax_by_kind(PTS_OP_FAIL_ALLOC) : op_syntax_by_name(key);
+	                                  ? op_syntax_by_kind(PTS_OP_FAIL_ALLOC)
+	                                  : op_syntax_by_name(key);
 
 	if (syn == NULL)
 		return ini_fail(c, "unknown op kind '%s'", key);
@@ -149,7 +152,8 @@ static int set_weight(struct ini_ctx *c, struct fuzz_profile *p, const char *key
 
 static int add_region(struct ini_ctx *c, struct fuzz_profile *p, char *line)
 {
-	char *start_s = strtok(line, " \t"), *pages_s = strtok(NULL, " \t"), *extra = strtok(NULL, " \t");
+	char *start_s = strtok(line, " \t"), *pages_s = strtok(NULL, " \t"),
+	     *extra = strtok(NULL, " \t");
 	uint64_t start, pages, end;
 
 	if (start_s == NULL || pages_s == NULL || extra != NULL)
@@ -162,7 +166,7 @@ static int add_region(struct ini_ctx *c, struct fuzz_profile *p, char *line)
 		return ini_fail(c, "region %s + %s pages leaves user space", start_s, pages_s);
 	if (p->nregions == FUZZ_MAX_REGIONS)
 		return ini_fail(c, "more than %d regions", FUZZ_MAX_REGIONS);
-	p->region[p->nregions++] = (struct fuzz_region){ start, pages };
+	p->region[p->nregions++] = (struct fuzz_region){start, pages};
 	return 0;
 }
 
@@ -180,8 +184,8 @@ static int parse_line(struct ini_ctx *c, struct fuzz_profile *p, char *line, cha
 		*close = '\0';
 		if (strcmp(line + 1, "generator") != 0 && strcmp(line + 1, "regions") != 0 &&
 		    strcmp(line + 1, "weights") != 0)
-			return ini_fail(c, "unknown section [%s] (want generator, regions, weights)",
-					line + 1);
+			return ini_fail(
+			    c, "unknown section [%s] (want generator, regions, weights)", line + 1);
 		snprintf(section, 16, "%s", line + 1);
 		return 0;
 	}
@@ -215,7 +219,7 @@ static int read_line(struct ini_ctx *c, FILE *f, char *buf, size_t len)
 		if (++c->bytes > FUZZ_PROFILE_MAX) {
 			c->line = 0;
 			return ini_fail(c, "larger than the %u KiB a profile may have",
-					FUZZ_PROFILE_MAX >> 10);
+			                FUZZ_PROFILE_MAX >> 10);
 		}
 		if (ch == '\n')
 			break;
@@ -286,7 +290,8 @@ static int find_profile(const char *name, char *path, size_t len)
 		char *slash = strrchr(exe, '/');
 		if (slash != NULL && strlen(exe) + strlen(name) + 32 < len) {
 			*slash = '\0';
-			snprintf(path, len, "%.*s/../configs/fuzz/%s.ini", (int)(len - 32 - strlen(name)), exe, name);
+			snprintf(path, len, "%.*s/../configs/fuzz/%s.ini",
+			         (int)(len - 32 - strlen(name)), exe, name);
 			if (access(path, R_OK) == 0)
 				return 0;
 		}
@@ -315,7 +320,7 @@ static FILE *profile_open(const char *path)
 
 int fuzz_profile_load(const char *name_or_path, struct fuzz_profile *p, char *err, size_t errlen)
 {
-	struct ini_ctx c = { .err = err, .errlen = errlen };
+	struct ini_ctx c = {.err = err, .errlen = errlen};
 	const char *base;
 	FILE *f;
 	int rc;
@@ -326,11 +331,12 @@ int fuzz_profile_load(const char *name_or_path, struct fuzz_profile *p, char *er
 	f = profile_open(p->path);
 	if (f == NULL) {
 		if (errno == EFBIG)
-			snprintf(err, errlen, "%s: larger than the %u KiB a profile may have (profile '%s')",
-				 p->path, FUZZ_PROFILE_MAX >> 10, name_or_path);
+			snprintf(err, errlen,
+			         "%s: larger than the %u KiB a profile may have (profile '%s')",
+			         p->path, FUZZ_PROFILE_MAX >> 10, name_or_path);
 		else
 			snprintf(err, errlen, "%s: %s (profile '%s')", p->path, strerror(errno),
-				 name_or_path);
+			         name_or_path);
 		return -1;
 	}
 	base = strrchr(p->path, '/');

@@ -63,7 +63,7 @@ static void memo_put(struct memo *m, uint64_t key, bool hit)
 	size_t at = 0;
 
 	if (m->n * 2 >= m->cap) {
-		struct memo bigger = { 0 };
+		struct memo bigger = {0};
 		bigger.cap = m->cap ? m->cap * 2 : 256;
 		bigger.keys = calloc(bigger.cap, sizeof(*bigger.keys));
 		bigger.hit = calloc(bigger.cap, 1);
@@ -116,8 +116,8 @@ static bool reproduces(struct mctx *c, struct script *cand)
 	memo_put(&c->memo, key, hit);
 	if (c->progress != NULL && now_ns() - c->last_progress > 1000000000ull) {
 		c->last_progress = now_ns();
-		fprintf(c->progress, "minimize: %u candidates run, %zu ops now\n", c->st->candidates,
-			cand->n_ops);
+		fprintf(c->progress, "minimize: %u candidates run, %zu ops now\n",
+		        c->st->candidates, cand->n_ops);
 		fflush(c->progress);
 	}
 	return hit;
@@ -288,7 +288,8 @@ static bool simplify_pass(struct mctx *c, struct script *sc)
 			e = sc->ops[i];
 		}
 		if ((e.op.kind == PTS_OP_REMOVE || e.op.kind == PTS_OP_PROTECT ||
-		     e.op.kind == PTS_OP_KREMOVE) && e.op.end > e.op.va + PTS_PAGE_SIZE) {
+		     e.op.kind == PTS_OP_KREMOVE) &&
+		    e.op.end > e.op.va + PTS_PAGE_SIZE) {
 			e.op.end = e.op.va + PTS_PAGE_SIZE;
 			if (e.op.kind != PTS_OP_PROTECT)
 				e.op.end = 0;
@@ -326,16 +327,17 @@ static void rename_pmaps(struct script *sc)
 	for (size_t i = 0; i < sc->n_ops; i++)
 		for (unsigned k = 0; k < n; k++)
 			if (strcmp(sc->ops[i].pmap_name, from[k]) == 0) {
-				snprintf(sc->ops[i].pmap_name, sizeof(sc->ops[i].pmap_name), "%c", 'a' + k);
+				snprintf(sc->ops[i].pmap_name, sizeof(sc->ops[i].pmap_name), "%c",
+				         'a' + k);
 				break;
 			}
 }
 
 int minimize_script(const struct session_config *cfg, struct script *sc, uint64_t sig,
-		    FILE *progress, struct minimize_stats *st, char *err, size_t errlen)
+                    FILE *progress, struct minimize_stats *st, char *err, size_t errlen)
 {
-	struct mctx c = { .cfg = cfg, .sig = sig, .st = st, .progress = progress, .err = err,
-			  .errlen = errlen };
+	struct mctx c = {
+	    .cfg = cfg, .sig = sig, .st = st, .progress = progress, .err = err, .errlen = errlen};
 	uint64_t t0 = now_ns();
 	int rc = 0;
 
@@ -345,7 +347,8 @@ int minimize_script(const struct session_config *cfg, struct script *sc, uint64_
 	cut_after_failure(&c, sc);
 	if (!reproduces(&c, sc)) {
 		if (!c.failed)
-			snprintf(err, errlen, "%s: the script does not reproduce the finding", sc->file);
+			snprintf(err, errlen, "%s: the script does not reproduce the finding",
+			         sc->file);
 		rc = -1;
 		goto out;
 	}

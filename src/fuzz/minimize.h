@@ -19,6 +19,6 @@ struct minimize_stats {
  * not reproduce or the guest cannot be run.
  */
 int minimize_script(const struct session_config *cfg, struct script *sc, uint64_t sig,
-		    FILE *progress, struct minimize_stats *st, char *err, size_t errlen);
+                    FILE *progress, struct minimize_stats *st, char *err, size_t errlen);
 
 #endif /* PTSHADOW_MINIMIZE_H */

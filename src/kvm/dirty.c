@@ -42,14 +42,14 @@ static int dirty_fail(char *err, size_t errlen, const char *what)
 
 static int enable_cap(struct vm *vm, uint32_t cap, uint64_t arg)
 {
-	struct kvm_enable_cap ec = { .cap = cap, .args = { arg } };
+	struct kvm_enable_cap ec = {.cap = cap, .args = {arg}};
 
 	return ioctl(KVM(vm)->vm_fd, KVM_ENABLE_CAP, &ec);
 }
 
 static int try_ring(struct vm *vm, uint32_t ring_bytes)
 {
-	static const uint32_t caps[] = { KVM_CAP_DIRTY_LOG_RING_ACQ_REL, KVM_CAP_DIRTY_LOG_RING };
+	static const uint32_t caps[] = {KVM_CAP_DIRTY_LOG_RING_ACQ_REL, KVM_CAP_DIRTY_LOG_RING};
 
 	for (unsigned i = 0; i < 2; i++) {
 		int max = ioctl(KVM(vm)->vm_fd, KVM_CHECK_EXTENSION, caps[i]);
@@ -70,7 +70,7 @@ static int try_ring(struct vm *vm, uint32_t ring_bytes)
 }
 
 int kvm_dirty_setup(struct vm *vm, uint64_t mem_size, enum vm_dirty_mode want, uint32_t ring_bytes,
-		   char *err, size_t errlen)
+                    char *err, size_t errlen)
 {
 	uint64_t words = (mem_size / PTS_PAGE_SIZE + 63) / 64;
 
@@ -78,8 +78,9 @@ int kvm_dirty_setup(struct vm *vm, uint64_t mem_size, enum vm_dirty_mode want, u
 		return -1;
 	if (want != VM_DIRTY_AUTO && want != VM_DIRTY_RING && want != VM_DIRTY_CLEAR &&
 	    want != VM_DIRTY_GET) {
-		snprintf(err, errlen, "--dirty-log %s: the KVM backend logs with ring, clear or get",
-			 vm_dirty_mode_name(want));
+		snprintf(err, errlen,
+		         "--dirty-log %s: the KVM backend logs with ring, clear or get",
+		         vm_dirty_mode_name(want));
 		return -1;
 	}
 	if (ring_bytes != 0 && (ring_bytes & (ring_bytes - 1)) != 0) {
@@ -96,10 +97,12 @@ int kvm_dirty_setup(struct vm *vm, uint64_t mem_size, enum vm_dirty_mode want, u
 	}
 	if ((want == VM_DIRTY_AUTO || want == VM_DIRTY_CLEAR) &&
 	    ioctl(KVM(vm)->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) > 0 &&
-	    enable_cap(vm, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) == 0)
+	    enable_cap(vm, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
+	               KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) == 0)
 		vm->dirty_mode = VM_DIRTY_CLEAR;
 	else if (want == VM_DIRTY_CLEAR) {
-		snprintf(err, errlen, "--dirty-log clear: this KVM has no manual dirty-log protect");
+		snprintf(err, errlen,
+		         "--dirty-log clear: this KVM has no manual dirty-log protect");
 		return -1;
 	} else
 		vm->dirty_mode = VM_DIRTY_GET;
@@ -118,7 +121,7 @@ int kvm_dirty_map_vcpu(struct vm *vm, char *err, size_t errlen)
 	if (vm->dirty_mode != VM_DIRTY_RING)
 		return 0;
 	p = mmap(NULL, KVM(vm)->ring_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, KVM(vm)->vcpu_fd,
-		 (off_t)KVM_DIRTY_LOG_PAGE_OFFSET * getpagesize());
+	         (off_t)KVM_DIRTY_LOG_PAGE_OFFSET * getpagesize());
 	if (p == MAP_FAILED)
 		return dirty_fail(err, errlen, "mmap dirty ring");
 	KVM(vm)->dirty_ring = p;
@@ -136,11 +139,11 @@ static int harvest_fail(struct vm *vm, const char *what)
 int kvm_dirty_start(struct vm *vm)
 {
 	struct kvm_userspace_memory_region region = {
-		.slot = 0,
-		.flags = KVM_MEM_LOG_DIRTY_PAGES,
-		.guest_phys_addr = 0,
-		.memory_size = vm->mem.size,
-		.userspace_addr = (uint64_t)vm->mem.base,
+	    .slot = 0,
+	    .flags = KVM_MEM_LOG_DIRTY_PAGES,
+	    .guest_phys_addr = 0,
+	    .memory_size = vm->mem.size,
+	    .userspace_addr = (uint64_t)vm->mem.base,
 	};
 
 	if (vm->dirty_logging)
@@ -196,8 +199,8 @@ static int slot_take(struct vm *vm, uint32_t i)
 	/* slot 0 is all of RAM: anything else is a KVM fault, not the guest's */
 	if (e->slot != 0 || e->offset >= pages) {
 		snprintf(vm->error, sizeof(vm->error),
-			 "dirty ring names slot %u page %llu (RAM has %llu pages)", e->slot,
-			 (unsigned long long)e->offset, (unsigned long long)pages);
+		         "dirty ring names slot %u page %llu (RAM has %llu pages)", e->slot,
+		         (unsigned long long)e->offset, (unsigned long long)pages);
 		return -1;
 	}
 	if (pfn_set_add(&vm->dirty_fresh, e->offset) != 0) {
@@ -277,9 +280,9 @@ static int harvest_ring(struct vm *vm, bool ring_full)
 	/* "full" with less than half a ring to read: KVM counts a ring too many */
 	if (++KVM(vm)->ring_idle_fulls > 64) {
 		snprintf(vm->error, sizeof(vm->error),
-			 "dirty ring: KVM still reports it full after %u empty rings were handed "
-			 "back (try --dirty-log clear)",
-			 KVM(vm)->ring_idle_fulls - 1);
+		         "dirty ring: KVM still reports it full after %u empty rings were handed "
+		         "back (try --dirty-log clear)",
+		         KVM(vm)->ring_idle_fulls - 1);
 		return -1;
 	}
 	return ring_reset(vm, n); /* clean slots: nothing unread is lost */
@@ -287,7 +290,7 @@ static int harvest_ring(struct vm *vm, bool ring_full)
 
 static int harvest_bitmap(struct vm *vm)
 {
-	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = KVM(vm)->dirty_scratch };
+	struct kvm_dirty_log log = {.slot = 0, .dirty_bitmap = KVM(vm)->dirty_scratch};
 	uint64_t pages = vm->mem.size / PTS_PAGE_SIZE, lo = UINT64_MAX, hi = 0;
 	const uint64_t *bits = KVM(vm)->dirty_scratch;
 
@@ -312,10 +315,10 @@ static int harvest_bitmap(struct vm *vm)
 		/* first_page a multiple of 64; num_pages too unless it reaches the end */
 		uint64_t first = lo * 64, end = (hi + 1) * 64 > pages ? pages : (hi + 1) * 64;
 		struct kvm_clear_dirty_log clr = {
-			.slot = 0,
-			.num_pages = (uint32_t)(end - first),
-			.first_page = first,
-			.dirty_bitmap = KVM(vm)->dirty_scratch + lo,
+		    .slot = 0,
+		    .num_pages = (uint32_t)(end - first),
+		    .first_page = first,
+		    .dirty_bitmap = KVM(vm)->dirty_scratch + lo,
 		};
 		if (ioctl(KVM(vm)->vm_fd, KVM_CLEAR_DIRTY_LOG, &clr) < 0)
 			return harvest_fail(vm, "KVM_CLEAR_DIRTY_LOG");

@@ -11,11 +11,11 @@ struct port_range {
 	uint16_t count;
 	const char *name;
 	enum vm_event (*handler)(struct vm *vm, uint16_t port, bool out, unsigned size,
-				 uint8_t *data);
+	                         uint8_t *data);
 };
 
-#define COM_THR 0
-#define COM_LSR 5
+#define COM_THR       0
+#define COM_LSR       5
 #define LSR_THRE_TEMT 0x60
 
 static enum vm_event com1_io(struct vm *vm, uint16_t port, bool out, unsigned size, uint8_t *data)
@@ -34,14 +34,14 @@ static enum vm_event com1_io(struct vm *vm, uint16_t port, bool out, unsigned si
 }
 
 static enum vm_event hypercall_io(struct vm *vm, uint16_t port, bool out, unsigned size,
-				  uint8_t *data)
+                                  uint8_t *data)
 {
 	uint32_t gpa;
 
 	if (!out || size != 4) {
 		snprintf(vm->error, sizeof(vm->error),
-			 "guest %s %u byte(s) on hypercall port %#x; hypercalls are 4-byte OUTs",
-			 out ? "wrote" : "read", size, port);
+		         "guest %s %u byte(s) on hypercall port %#x; hypercalls are 4-byte OUTs",
+		         out ? "wrote" : "read", size, port);
 		return VM_EV_GUEST_ERROR;
 	}
 	memcpy(&gpa, data, 4);
@@ -50,8 +50,8 @@ static enum vm_event hypercall_io(struct vm *vm, uint16_t port, bool out, unsign
 }
 
 static const struct port_range port_table[] = {
-	{ PTS_COM1_BASE, 8, "com1", com1_io },
-	{ PTS_HC_PORT_BASE, PTS_HC_PORT_COUNT, "hypercall", hypercall_io },
+    {PTS_COM1_BASE, 8, "com1", com1_io},
+    {PTS_HC_PORT_BASE, PTS_HC_PORT_COUNT, "hypercall", hypercall_io},
 };
 
 enum vm_event io_dispatch(struct vm *vm, uint16_t port, bool out, unsigned size, uint8_t *data)

@@ -21,7 +21,7 @@ static int kvm_fail(char *err, size_t errlen, const char *what)
 }
 
 int kvm_open_vm(struct vm *vm, uint64_t mem_size, const struct vm_config *cfg, char *err,
-		size_t errlen)
+                size_t errlen)
 {
 	struct kvm_userspace_memory_region region;
 	int api, mmap_size;
@@ -49,18 +49,18 @@ int kvm_open_vm(struct vm *vm, uint64_t mem_size, const struct vm_config *cfg, c
 
 	vm->mem.size = mem_size;
 	vm->mem.base = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm->mem.base == MAP_FAILED) {
 		vm->mem.base = NULL;
 		return kvm_fail(err, errlen, "guest memory");
 	}
 	madvise(vm->mem.base, mem_size, MADV_MERGEABLE);
 	region = (struct kvm_userspace_memory_region){
-		.slot = 0,
-		.flags = 0, /* dirty logging starts after boot: vm_dirty_start */
-		.guest_phys_addr = 0,
-		.memory_size = mem_size,
-		.userspace_addr = (uint64_t)vm->mem.base,
+	    .slot = 0,
+	    .flags = 0, /* dirty logging starts after boot: vm_dirty_start */
+	    .guest_phys_addr = 0,
+	    .memory_size = mem_size,
+	    .userspace_addr = (uint64_t)vm->mem.base,
 	};
 	if (ioctl(KVM(vm)->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		return kvm_fail(err, errlen, "KVM_SET_USER_MEMORY_REGION");
@@ -72,7 +72,8 @@ int kvm_open_vm(struct vm *vm, uint64_t mem_size, const struct vm_config *cfg, c
 	if (mmap_size < (int)sizeof(struct kvm_run))
 		return kvm_fail(err, errlen, "KVM_GET_VCPU_MMAP_SIZE");
 	KVM(vm)->run_size = (size_t)mmap_size;
-	KVM(vm)->run = mmap(NULL, KVM(vm)->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, KVM(vm)->vcpu_fd, 0);
+	KVM(vm)->run =
+	    mmap(NULL, KVM(vm)->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, KVM(vm)->vcpu_fd, 0);
 	if (KVM(vm)->run == MAP_FAILED) {
 		KVM(vm)->run = NULL;
 		return kvm_fail(err, errlen, "mmap kvm_run");
@@ -112,15 +113,15 @@ int x86_setup_cpuid(struct vm *vm, char *err, size_t errlen)
 		cpuid->entries[n++] = e;
 	}
 	cpuid->entries[n++] = (struct kvm_cpuid_entry2){
-		.function = PTS_CPUID_LEAF,
-		.eax = PTS_CPUID_LEAF + 0x10,
-		.ebx = PTS_CPUID_SIG_EBX,
-		.ecx = PTS_CPUID_SIG_ECX,
-		.edx = PTS_CPUID_SIG_EDX,
+	    .function = PTS_CPUID_LEAF,
+	    .eax = PTS_CPUID_LEAF + 0x10,
+	    .ebx = PTS_CPUID_SIG_EBX,
+	    .ecx = PTS_CPUID_SIG_ECX,
+	    .edx = PTS_CPUID_SIG_EDX,
 	};
 	cpuid->entries[n++] = (struct kvm_cpuid_entry2){
-		.function = PTS_CPUID_LEAF + 0x10,
-		.eax = (uint32_t)vm->tsc_khz,
+	    .function = PTS_CPUID_LEAF + 0x10,
+	    .eax = (uint32_t)vm->tsc_khz,
 	};
 	cpuid->nent = n;
 	if (ioctl(KVM(vm)->vcpu_fd, KVM_SET_CPUID2, cpuid) < 0) {
@@ -134,14 +135,21 @@ int x86_setup_cpuid(struct vm *vm, char *err, size_t errlen)
 static void flat_segment(struct kvm_segment *s, uint16_t sel, uint8_t type)
 {
 	*s = (struct kvm_segment){
-		.base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
-		.present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
+	    .base = 0,
+	    .limit = 0xffffffff,
+	    .selector = sel,
+	    .type = type,
+	    .present = 1,
+	    .dpl = 0,
+	    .db = 1,
+	    .s = 1,
+	    .l = 0,
+	    .g = 1,
 	};
 }
 
 /* PVH: 32-bit protected mode, paging off, flat segments, %ebx = start_info. */
-int x86_setup_pvh_regs(struct vm *vm, uint64_t entry, uint64_t start_info, char *err,
-		       size_t errlen)
+int x86_setup_pvh_regs(struct vm *vm, uint64_t entry, uint64_t start_info, char *err, size_t errlen)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
@@ -151,9 +159,9 @@ int x86_setup_pvh_regs(struct vm *vm, uint64_t entry, uint64_t start_info, char 
 	flat_segment(&sregs.cs, 0x08, 0xb);
 	flat_segment(&sregs.ds, 0x10, 0x3);
 	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
-	sregs.tr = (struct kvm_segment){ .base = 0, .limit = 0x67, .selector = 0x18, .type = 0xb,
-					 .present = 1 };
-	sregs.ldt = (struct kvm_segment){ .selector = 0, .type = 0x2, .present = 1, .unusable = 1 };
+	sregs.tr = (struct kvm_segment){
+	    .base = 0, .limit = 0x67, .selector = 0x18, .type = 0xb, .present = 1};
+	sregs.ldt = (struct kvm_segment){.selector = 0, .type = 0x2, .present = 1, .unusable = 1};
 	sregs.gdt.base = 0;
 	sregs.gdt.limit = 0xffff;
 	sregs.idt.base = 0;
@@ -187,19 +195,23 @@ void kvm_dump_regs(struct vm *vm, FILE *f)
 	struct kvm_regs r;
 	struct kvm_sregs s;
 
-	if (ioctl(KVM(vm)->vcpu_fd, KVM_GET_REGS, &r) < 0 || ioctl(KVM(vm)->vcpu_fd, KVM_GET_SREGS, &s) < 0) {
+	if (ioctl(KVM(vm)->vcpu_fd, KVM_GET_REGS, &r) < 0 ||
+	    ioctl(KVM(vm)->vcpu_fd, KVM_GET_SREGS, &s) < 0) {
 		fprintf(f, "  (registers unavailable: %s)\n", strerror(errno));
 		return;
 	}
 	fprintf(f, "  rip %016llx rsp %016llx rflags %016llx\n", r.rip, r.rsp, r.rflags);
-	fprintf(f, "  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n", r.rax, r.rbx, r.rcx, r.rdx);
-	fprintf(f, "  rsi %016llx rdi %016llx rbp %016llx r8  %016llx\n", r.rsi, r.rdi, r.rbp, r.r8);
-	fprintf(f, "  r9  %016llx r10 %016llx r11 %016llx r12 %016llx\n", r.r9, r.r10, r.r11, r.r12);
+	fprintf(f, "  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n", r.rax, r.rbx, r.rcx,
+	        r.rdx);
+	fprintf(f, "  rsi %016llx rdi %016llx rbp %016llx r8  %016llx\n", r.rsi, r.rdi, r.rbp,
+	        r.r8);
+	fprintf(f, "  r9  %016llx r10 %016llx r11 %016llx r12 %016llx\n", r.r9, r.r10, r.r11,
+	        r.r12);
 	fprintf(f, "  r13 %016llx r14 %016llx r15 %016llx\n", r.r13, r.r14, r.r15);
 	fprintf(f, "  cr0 %016llx cr2 %016llx cr3 %016llx cr4 %016llx efer %016llx\n", s.cr0, s.cr2,
-		s.cr3, s.cr4, s.efer);
+	        s.cr3, s.cr4, s.efer);
 	fprintf(f, "  cs %04x ss %04x gdt %016llx/%04x idt %016llx/%04x\n", s.cs.selector,
-		s.ss.selector, s.gdt.base, s.gdt.limit, s.idt.base, s.idt.limit);
+	        s.ss.selector, s.gdt.base, s.gdt.limit, s.idt.base, s.idt.limit);
 }
 
 void kvm_destroy(struct vm *vm)

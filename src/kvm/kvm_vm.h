@@ -33,10 +33,10 @@ static inline struct kvm_vm *KVM(const struct vm *vm)
 
 /* kvm.c */
 int kvm_open_vm(struct vm *vm, uint64_t mem_size, const struct vm_config *cfg, char *err,
-		size_t errlen);
+                size_t errlen);
 int x86_setup_cpuid(struct vm *vm, char *err, size_t errlen);
 int x86_setup_pvh_regs(struct vm *vm, uint64_t entry, uint64_t start_info, char *err,
-		       size_t errlen);
+                       size_t errlen);
 
 uint64_t kvm_cr3(struct vm *vm);
 void kvm_dump_regs(struct vm *vm, FILE *f);
@@ -48,7 +48,7 @@ enum vm_event io_dispatch(struct vm *vm, uint16_t port, bool out, unsigned size,
 /* dirty.c: kvm_dirty_setup right after KVM_CREATE_VM (before the memslot and
  * the vCPU), kvm_dirty_map_vcpu after the vCPU. */
 int kvm_dirty_setup(struct vm *vm, uint64_t mem_size, enum vm_dirty_mode want, uint32_t ring_bytes,
-		    char *err, size_t errlen);
+                    char *err, size_t errlen);
 int kvm_dirty_map_vcpu(struct vm *vm, char *err, size_t errlen);
 int kvm_dirty_start(struct vm *vm);
 int kvm_dirty_harvest(struct vm *vm, bool ring_full);

@@ -13,8 +13,8 @@
 
 #include "kvm_vm.h"
 
-static int kvm_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg,
-		      char *err, size_t errlen)
+static int kvm_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg, char *err,
+                      size_t errlen)
 {
 	struct elf_image img;
 	uint64_t start_info;
@@ -44,8 +44,8 @@ static enum vm_event exit_io(struct vm *vm)
 		return VM_EV_KVM_ERROR;
 	}
 	for (uint32_t i = 0; i < run->io.count && ev == VM_EV_NONE; i++) {
-		ev = io_dispatch(vm, run->io.port, run->io.direction == KVM_EXIT_IO_OUT, run->io.size,
-				 data);
+		ev = io_dispatch(vm, run->io.port, run->io.direction == KVM_EXIT_IO_OUT,
+		                 run->io.size, data);
 		data += run->io.size;
 	}
 	return ev;
@@ -60,19 +60,22 @@ static enum vm_event exit_reason(struct vm *vm)
 		return exit_io(vm);
 	case KVM_EXIT_HLT:
 		/* nothing here sends interrupts, so a halted vCPU never wakes */
-		snprintf(vm->error, sizeof(vm->error), "guest halted (hlt) and nothing will wake it");
+		snprintf(vm->error, sizeof(vm->error),
+		         "guest halted (hlt) and nothing will wake it");
 		return VM_EV_HLT;
 	case KVM_EXIT_SHUTDOWN:
 		snprintf(vm->error, sizeof(vm->error), "guest shut down (triple fault)");
 		return VM_EV_SHUTDOWN;
 	case KVM_EXIT_MMIO:
-		snprintf(vm->error, sizeof(vm->error), "guest %s %u bytes at unbacked address %#llx",
-			 run->mmio.is_write ? "wrote" : "read", run->mmio.len,
-			 (unsigned long long)run->mmio.phys_addr);
+		snprintf(vm->error, sizeof(vm->error),
+		         "guest %s %u bytes at unbacked address %#llx",
+		         run->mmio.is_write ? "wrote" : "read", run->mmio.len,
+		         (unsigned long long)run->mmio.phys_addr);
 		return VM_EV_GUEST_ERROR;
 	case KVM_EXIT_FAIL_ENTRY:
-		snprintf(vm->error, sizeof(vm->error), "KVM could not enter the guest (reason %#llx)",
-			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		snprintf(vm->error, sizeof(vm->error),
+		         "KVM could not enter the guest (reason %#llx)",
+		         (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 		return VM_EV_KVM_ERROR;
 	case KVM_EXIT_INTERNAL_ERROR:
 		/*
@@ -83,16 +86,17 @@ static enum vm_event exit_reason(struct vm *vm)
 		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ||
 		    run->internal.suberror == KVM_INTERNAL_ERROR_DELIVERY_EV) {
 			snprintf(vm->error, sizeof(vm->error),
-				 "guest crashed: KVM could not %s (suberror %u; a triple fault looks like this "
-				 "here)",
-				 run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
-					 ? "emulate its instruction"
-					 : "deliver its exception",
-				 run->internal.suberror);
+			         "guest crashed: KVM could not %s (suberror %u; a triple fault "
+			         "looks like this "
+			         "here)",
+			         run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
+			             ? "emulate its instruction"
+			             : "deliver its exception",
+			         run->internal.suberror);
 			return VM_EV_SHUTDOWN;
 		}
 		snprintf(vm->error, sizeof(vm->error), "KVM internal error (suberror %u)",
-			 run->internal.suberror);
+		         run->internal.suberror);
 		return VM_EV_KVM_ERROR;
 	case KVM_EXIT_INTR:
 		return VM_EV_NONE;
@@ -102,7 +106,7 @@ static enum vm_event exit_reason(struct vm *vm)
 		return vm_dirty_harvest(vm, true) == 0 ? VM_EV_NONE : VM_EV_KVM_ERROR;
 	default:
 		snprintf(vm->error, sizeof(vm->error), "unexpected KVM exit reason %u",
-			 run->exit_reason);
+		         run->exit_reason);
 		return VM_EV_KVM_ERROR;
 	}
 }
@@ -116,7 +120,8 @@ enum vm_event kvm_run_vcpu(struct vm *vm)
 	while (ev == VM_EV_NONE) {
 		if (ioctl(KVM(vm)->vcpu_fd, KVM_RUN, 0) < 0) {
 			if (errno != EINTR && errno != EAGAIN) {
-				snprintf(vm->error, sizeof(vm->error), "KVM_RUN: %s", strerror(errno));
+				snprintf(vm->error, sizeof(vm->error), "KVM_RUN: %s",
+				         strerror(errno));
 				ev = VM_EV_KVM_ERROR;
 				break;
 			}
@@ -130,7 +135,7 @@ enum vm_event kvm_run_vcpu(struct vm *vm)
 		 * or hypercall loop) may take the signal outside KVM_RUN */
 		if (watchdog_fired()) {
 			snprintf(vm->error, sizeof(vm->error),
-				 "guest made no progress for %u s (--timeout)", vm->timeout_s);
+			         "guest made no progress for %u s (--timeout)", vm->timeout_s);
 			ev = VM_EV_TIMEOUT;
 		} else if (vm_interrupted) {
 			snprintf(vm->error, sizeof(vm->error), "interrupted");
@@ -155,17 +160,17 @@ static bool kvm_available(const struct vm_config *cfg, char *why, size_t len)
 }
 
 const struct vm_backend vm_backend_kvm = {
-	.name = "kvm",
-	.available = kvm_available,
-	.create = kvm_create,
-	.run = kvm_run_vcpu,
-	.destroy = kvm_destroy,
-	.cr3 = kvm_cr3,
-	.cr3_actual = NULL, /* kvm_cr3 reads the vCPU's own */
-	.dump_regs = kvm_dump_regs,
-	.dirty_start = kvm_dirty_start,
-	.dirty_harvest = kvm_dirty_harvest,
-	.snap_stop = kvm_snap_stop,
-	.snap_save = kvm_snap_save,
-	.snap_load = kvm_snap_load,
+    .name = "kvm",
+    .available = kvm_available,
+    .create = kvm_create,
+    .run = kvm_run_vcpu,
+    .destroy = kvm_destroy,
+    .cr3 = kvm_cr3,
+    .cr3_actual = NULL, /* kvm_cr3 reads the vCPU's own */
+    .dump_regs = kvm_dump_regs,
+    .dirty_start = kvm_dirty_start,
+    .dirty_harvest = kvm_dirty_harvest,
+    .snap_stop = kvm_snap_stop,
+    .snap_save = kvm_snap_save,
+    .snap_load = kvm_snap_load,
 };

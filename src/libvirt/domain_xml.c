@@ -3,10 +3,10 @@
  * (The Makefile makes this object depend on the template.)
  */
 __asm__(".section .rodata\n"
-	".global lv_domain_xml\n"
-	".type lv_domain_xml, @object\n"
-	"lv_domain_xml:\n"
-	".incbin \"configs/libvirt/domain.xml\"\n"
-	".byte 0\n"
-	".size lv_domain_xml, . - lv_domain_xml\n"
-	".previous\n");
+        ".global lv_domain_xml\n"
+        ".type lv_domain_xml, @object\n"
+        "lv_domain_xml:\n"
+        ".incbin \"configs/libvirt/domain.xml\"\n"
+        ".byte 0\n"
+        ".size lv_domain_xml, . - lv_domain_xml\n"
+        ".previous\n");

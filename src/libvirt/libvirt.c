@@ -40,10 +40,10 @@
 #include "clock.h"
 #include "qemu_vm.h"
 
-#define LV_URI_DEFAULT "qemu:///system"
+#define LV_URI_DEFAULT  "qemu:///system"
 #define LV_TEMPLATE_MAX (64u * 1024)
-#define LV_ACCEPT_S 30 /* QEMU connects to our sockets while the domain starts */
-#define LV_GONE_S 3    /* libvirt logs why the domain ended within this */
+#define LV_ACCEPT_S     30 /* QEMU connects to our sockets while the domain starts */
+#define LV_GONE_S       3  /* libvirt logs why the domain ended within this */
 /* pc machine without max-ram-below-4g: with 3.5 GiB or more, 3 GiB stays low */
 #define LV_LOWMEM_SPLIT (0xe0000000ull)
 
@@ -108,12 +108,14 @@ static bool lv_available(const struct vm_config *cfg, char *why, size_t len)
 	char path[512];
 	virConnectPtr c;
 
-	if (qemu_find_binary(cfg != NULL ? cfg->qemu_path : NULL, path, sizeof(path), why, len) != 0)
+	if (qemu_find_binary(cfg != NULL ? cfg->qemu_path : NULL, path, sizeof(path), why, len) !=
+	    0)
 		return false;
 	lv_init();
 	c = virConnectOpen(uri_of(cfg));
 	if (c == NULL) {
-		snprintf(why, len, "libvirt at %s: %s (is libvirtd running?)", uri_of(cfg), lv_error());
+		snprintf(why, len, "libvirt at %s: %s (is libvirtd running?)", uri_of(cfg),
+		         lv_error());
 		return false;
 	}
 	virConnectClose(c);
@@ -150,8 +152,12 @@ static void sb_add(struct strbuf *b, const char *p, size_t n)
 static void sb_add_escaped(struct strbuf *b, const char *v)
 {
 	for (; *v != '\0'; v++) {
-		const char *e = *v == '&' ? "&amp;" : *v == '<' ? "&lt;" : *v == '>' ? "&gt;"
-			      : *v == '\'' ? "&apos;" : *v == '"' ? "&quot;" : NULL;
+		const char *e = *v == '&'    ? "&amp;"
+		                : *v == '<'  ? "&lt;"
+		                : *v == '>'  ? "&gt;"
+		                : *v == '\'' ? "&apos;"
+		                : *v == '"'  ? "&quot;"
+		                             : NULL;
 		if (e != NULL)
 			sb_add(b, e, strlen(e));
 		else
@@ -166,9 +172,9 @@ struct placeholder {
 
 /* Fill in every @NAME@ of tmpl; an unknown one is an error naming it. */
 static char *expand(const char *what, const char *tmpl, const struct placeholder *ph, size_t nph,
-		    char *err, size_t errlen)
+                    char *err, size_t errlen)
 {
-	struct strbuf b = { 0 };
+	struct strbuf b = {0};
 	unsigned line = 1;
 
 	for (const char *p = tmpl; *p != '\0';) {
@@ -192,7 +198,7 @@ static char *expand(const char *what, const char *tmpl, const struct placeholder
 				break;
 		if (i == nph) {
 			snprintf(err, errlen, "%s:%u: unknown placeholder @%.*s@", what, line,
-				 (int)(n < 40 ? n : 40), p + 1);
+			         (int)(n < 40 ? n : 40), p + 1);
 			free(b.s);
 			return NULL;
 		}
@@ -226,8 +232,9 @@ static char *template_read(const char *path, char *err, size_t errlen)
 	while (buf != NULL && len < LV_TEMPLATE_MAX &&
 	       (n = read(fd, buf + len, LV_TEMPLATE_MAX - len)) > 0)
 		len += (size_t)n;
-	if (buf != NULL && len == LV_TEMPLATE_MAX && read(fd, &(char){ 0 }, 1) > 0) {
-		snprintf(err, errlen, "--domain-xml %s: larger than %u bytes", path, LV_TEMPLATE_MAX);
+	if (buf != NULL && len == LV_TEMPLATE_MAX && read(fd, &(char){0}, 1) > 0) {
+		snprintf(err, errlen, "--domain-xml %s: larger than %u bytes", path,
+		         LV_TEMPLATE_MAX);
 		free(buf);
 		buf = NULL;
 	} else if (buf != NULL) {
@@ -249,15 +256,15 @@ static char *template_read(const char *path, char *err, size_t errlen)
 int libvirt_template_check(const char *path, char *err, size_t errlen)
 {
 	static const struct placeholder ph[] = {
-		{ "NAME", "" }, { "MEMORY_MIB", "" }, { "EMULATOR", "" }, { "KERNEL", "" },
-		{ "CMDLINE", "" }, { "CONSOLE_SOCKET", "" }, { "DOORBELL_SOCKET", "" },
+	    {"NAME", ""},    {"MEMORY_MIB", ""},     {"EMULATOR", ""},        {"KERNEL", ""},
+	    {"CMDLINE", ""}, {"CONSOLE_SOCKET", ""}, {"DOORBELL_SOCKET", ""},
 	};
 	char *t = template_read(path, err, errlen), *x;
 
 	if (t == NULL)
 		return -1;
 	x = expand(path != NULL ? path : "configs/libvirt/domain.xml", t, ph,
-		   sizeof(ph) / sizeof(ph[0]), err, errlen);
+	           sizeof(ph) / sizeof(ph[0]), err, errlen);
 	free(t);
 	free(x);
 	return x != NULL ? 0 : -1;
@@ -282,11 +289,11 @@ static void sockets_remove(struct lv_vm *l)
 
 static int sockets_create(struct lv_vm *l, char *err, size_t errlen)
 {
-	static const char *const names[2] = { "console", "doorbell" };
+	static const char *const names[2] = {"console", "doorbell"};
 	const char *tmp = getenv("TMPDIR");
 
 	snprintf(l->sockdir, sizeof(l->sockdir), "%s/ptshadow-XXXXXX",
-		 tmp != NULL && *tmp == '/' ? tmp : "/tmp");
+	         tmp != NULL && *tmp == '/' ? tmp : "/tmp");
 	if (mkdtemp(l->sockdir) == NULL) {
 		snprintf(err, errlen, "socket directory %s: %s", l->sockdir, strerror(errno));
 		l->sockdir[0] = '\0';
@@ -294,13 +301,13 @@ static int sockets_create(struct lv_vm *l, char *err, size_t errlen)
 	}
 	chmod(l->sockdir, 0711); /* QEMU runs as another user: it must reach the sockets */
 	for (int i = 0; i < 2; i++) {
-		struct sockaddr_un a = { .sun_family = AF_UNIX };
+		struct sockaddr_un a = {.sun_family = AF_UNIX};
 		int fd;
 
 		if ((size_t)snprintf(a.sun_path, sizeof(a.sun_path), "%s/%s", l->sockdir,
-				     names[i]) >= sizeof(a.sun_path)) {
+		                     names[i]) >= sizeof(a.sun_path)) {
 			snprintf(err, errlen, "socket path %s/%s: too long (set TMPDIR shorter)",
-				 l->sockdir, names[i]);
+			         l->sockdir, names[i]);
 			return -1;
 		}
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -322,12 +329,12 @@ static int sockets_accept(struct vm *vm, char *err, size_t errlen)
 {
 	struct qemu_vm *q = QEMU(vm);
 	struct lv_vm *l = LV(vm);
-	int *into[2] = { &q->cons_fd, &q->db_fd };
+	int *into[2] = {&q->cons_fd, &q->db_fd};
 	uint64_t deadline = now_ns() + LV_ACCEPT_S * 1000000000ull;
 
 	while (*into[0] < 0 || *into[1] < 0) {
-		struct pollfd p[2] = { { *into[0] < 0 ? l->listen_fd[0] : -1, POLLIN, 0 },
-				       { *into[1] < 0 ? l->listen_fd[1] : -1, POLLIN, 0 } };
+		struct pollfd p[2] = {{*into[0] < 0 ? l->listen_fd[0] : -1, POLLIN, 0},
+		                      {*into[1] < 0 ? l->listen_fd[1] : -1, POLLIN, 0}};
 		uint64_t now = now_ns();
 
 		if (vm_interrupted) {
@@ -336,14 +343,15 @@ static int sockets_accept(struct vm *vm, char *err, size_t errlen)
 		}
 		if (now >= deadline) {
 			snprintf(err, errlen, "domain %s: QEMU did not connect to %s within %d s",
-				 l->name, *into[0] < 0 ? l->sock[0] : l->sock[1], LV_ACCEPT_S);
+			         l->name, *into[0] < 0 ? l->sock[0] : l->sock[1], LV_ACCEPT_S);
 			return -1;
 		}
 		if (poll(p, 2, 100) <= 0)
 			continue;
 		for (int i = 0; i < 2; i++)
 			if (p[i].revents & POLLIN) {
-				int fd = accept4(l->listen_fd[i], NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+				int fd = accept4(l->listen_fd[i], NULL, NULL,
+				                 SOCK_CLOEXEC | SOCK_NONBLOCK);
 				if (fd >= 0)
 					*into[i] = fd;
 			}
@@ -434,20 +442,21 @@ static int ram_attach(struct vm *vm, uint64_t bytes, char *err, size_t errlen)
 
 	if (pid == 0) {
 		snprintf(err, errlen,
-			 "domain %s: its QEMU is not a process on this machine (ptshadow maps the "
-			 "domain's RAM, so it runs beside it: see docs/scaling.md)", l->name);
+		         "domain %s: its QEMU is not a process on this machine (ptshadow maps the "
+		         "domain's RAM, so it runs beside it: see docs/scaling.md)",
+		         l->name);
 		return -1;
 	}
 	fd = memfd_of(pid, bytes);
 	if (fd < 0) {
 		snprintf(err, errlen,
-			 "domain %s: no %llu MiB memfd in QEMU %d (the template must keep "
-			 "<memoryBacking> memfd + shared)", l->name,
-			 (unsigned long long)(bytes >> 20), (int)pid);
+		         "domain %s: no %llu MiB memfd in QEMU %d (the template must keep "
+		         "<memoryBacking> memfd + shared)",
+		         l->name, (unsigned long long)(bytes >> 20), (int)pid);
 		return -1;
 	}
 	if (qemu_ram_map(vm, fd, bytes, bytes >= LV_LOWMEM_SPLIT ? QEMU_LOWMEM_MAX : bytes, err,
-			 errlen) != 0) {
+	                 errlen) != 0) {
 		close(fd);
 		return -1;
 	}
@@ -461,8 +470,8 @@ static void log_path_set(struct lv_vm *l)
 	const char *home = getenv("HOME");
 
 	if (strstr(l->uri, "/session") != NULL && home != NULL)
-		snprintf(l->log_path, sizeof(l->log_path), "%s/.cache/libvirt/qemu/log/%s.log", home,
-			 l->name);
+		snprintf(l->log_path, sizeof(l->log_path), "%s/.cache/libvirt/qemu/log/%s.log",
+		         home, l->name);
 	else
 		snprintf(l->log_path, sizeof(l->log_path), "/var/log/libvirt/qemu/%s.log", l->name);
 }
@@ -479,8 +488,8 @@ static bool log_reason(const struct lv_vm *l, char *why, size_t len)
 	if (fd < 0)
 		return false;
 	size = lseek(fd, 0, SEEK_END);
-	n = pread(fd, buf, sizeof(buf) - 1, size > (off_t)sizeof(buf) - 1
-						? size - (off_t)sizeof(buf) + 1 : 0);
+	n = pread(fd, buf, sizeof(buf) - 1,
+	          size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0);
 	close(fd);
 	if (n <= 0)
 		return false;
@@ -497,7 +506,7 @@ static enum vm_event lv_gone(struct vm *vm)
 {
 	struct lv_vm *l = LV(vm);
 	uint64_t deadline = now_ns() + LV_GONE_S * 1000000000ull;
-	struct timespec ms20 = { 0, 20000000 };
+	struct timespec ms20 = {0, 20000000};
 	char why[64] = "";
 
 	while (!log_reason(l, why, sizeof(why)) && now_ns() < deadline)
@@ -508,7 +517,7 @@ static enum vm_event lv_gone(struct vm *vm)
 	}
 	l->keep_log = true;
 	snprintf(vm->error, sizeof(vm->error), "domain %s ended (%s); libvirt's log: %s", l->name,
-		 why[0] ? why : "no reason logged", l->log_path);
+	         why[0] ? why : "no reason logged", l->log_path);
 	return VM_EV_KVM_ERROR;
 }
 
@@ -519,7 +528,7 @@ static char *lv_registers(struct vm *vm, char *err, size_t errlen)
 
 	if (l->dom == NULL ||
 	    virDomainQemuMonitorCommand(l->dom, "info registers", &out,
-					VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP) != 0) {
+	                                VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP) != 0) {
 		snprintf(err, errlen, "libvirt: %s", l->dom != NULL ? lv_error() : "no domain");
 		return NULL;
 	}
@@ -527,15 +536,15 @@ static char *lv_registers(struct vm *vm, char *err, size_t errlen)
 }
 
 static const struct qemu_host libvirt_host = {
-	.name = "libvirt",
-	.registers = lv_registers,
-	.gone = lv_gone,
+    .name = "libvirt",
+    .registers = lv_registers,
+    .gone = lv_gone,
 };
 
 /* ---- create and destroy ---------------------------------------------------- */
 
-static int lv_start(struct vm *vm, const char *guest_path, const struct vm_config *cfg,
-		    char *err, size_t errlen)
+static int lv_start(struct vm *vm, const char *guest_path, const struct vm_config *cfg, char *err,
+                    size_t errlen)
 {
 	struct lv_vm *l = LV(vm);
 	char found[512], emulator[PATH_MAX], kernel[PATH_MAX], mem[16];
@@ -565,12 +574,16 @@ static int lv_start(struct vm *vm, const char *guest_path, const struct vm_confi
 		return EXIT_USAGE;
 	{
 		const struct placeholder ph[] = {
-			{ "NAME", l->name }, { "MEMORY_MIB", mem }, { "EMULATOR", emulator },
-			{ "KERNEL", kernel }, { "CMDLINE", cmdline },
-			{ "CONSOLE_SOCKET", l->sock[0] }, { "DOORBELL_SOCKET", l->sock[1] },
+		    {"NAME", l->name},
+		    {"MEMORY_MIB", mem},
+		    {"EMULATOR", emulator},
+		    {"KERNEL", kernel},
+		    {"CMDLINE", cmdline},
+		    {"CONSOLE_SOCKET", l->sock[0]},
+		    {"DOORBELL_SOCKET", l->sock[1]},
 		};
 		xml = expand(cfg->libvirt_xml ? cfg->libvirt_xml : "configs/libvirt/domain.xml",
-			     tmpl, ph, sizeof(ph) / sizeof(ph[0]), err, errlen);
+		             tmpl, ph, sizeof(ph) / sizeof(ph[0]), err, errlen);
 	}
 	free(tmpl);
 	if (xml == NULL)
@@ -580,7 +593,7 @@ static int lv_start(struct vm *vm, const char *guest_path, const struct vm_confi
 	free(xml);
 	if (l->dom == NULL) {
 		snprintf(err, errlen, "libvirt at %s: starting domain %s: %s", l->uri, l->name,
-			 lv_error());
+		         lv_error());
 		return EXIT_INTERNAL;
 	}
 	QEMU(vm)->running = true;
@@ -589,20 +602,21 @@ static int lv_start(struct vm *vm, const char *guest_path, const struct vm_confi
 	return 0;
 }
 
-static int lv_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg,
-		     char *err, size_t errlen)
+static int lv_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg, char *err,
+                     size_t errlen)
 {
 	struct lv_vm *l;
 	int rc;
 
 	if (cfg->dirty_mode != VM_DIRTY_AUTO && cfg->dirty_mode != VM_DIRTY_NONE) {
 		snprintf(err, errlen, "--dirty-log %s: the libvirt backend has no dirty log (none)",
-			 vm_dirty_mode_name(cfg->dirty_mode));
+		         vm_dirty_mode_name(cfg->dirty_mode));
 		return EXIT_USAGE;
 	}
 	if (cfg->qemu_kvm) {
-		snprintf(err, errlen, "--qemu-accel kvm: the libvirt backend's accelerator is the "
-				      "template's <domain type>");
+		snprintf(err, errlen,
+		         "--qemu-accel kvm: the libvirt backend's accelerator is the "
+		         "template's <domain type>");
 		return EXIT_USAGE;
 	}
 	if (qemu_state_init(vm, err, errlen) != 0)
@@ -620,7 +634,8 @@ static int lv_create(struct vm *vm, const char *guest_path, const struct vm_conf
 	lv_init();
 	l->conn = virConnectOpen(l->uri);
 	if (l->conn == NULL) {
-		snprintf(err, errlen, "libvirt at %s: %s (is libvirtd running?)", l->uri, lv_error());
+		snprintf(err, errlen, "libvirt at %s: %s (is libvirtd running?)", l->uri,
+		         lv_error());
 		return EXIT_INTERNAL;
 	}
 	rc = lv_start(vm, guest_path, cfg, err, errlen);
@@ -654,16 +669,16 @@ static void lv_destroy(struct vm *vm)
 }
 
 const struct vm_backend vm_backend_libvirt = {
-	.name = "libvirt",
-	.available = lv_available,
-	.create = lv_create,
-	.run = qemu_run,
-	.destroy = lv_destroy,
-	.cr3 = qemu_cr3,
-	.cr3_actual = qemu_cr3_actual,
-	.dump_regs = qemu_dump_regs,
-	.snap_stop = qemu_snap_stop,
-	.snap_save = qemu_snap_save,
-	.snap_load = qemu_snap_load,
-	.ram_copy = qemu_ram_copy,
+    .name = "libvirt",
+    .available = lv_available,
+    .create = lv_create,
+    .run = qemu_run,
+    .destroy = lv_destroy,
+    .cr3 = qemu_cr3,
+    .cr3_actual = qemu_cr3_actual,
+    .dump_regs = qemu_dump_regs,
+    .snap_stop = qemu_snap_stop,
+    .snap_save = qemu_snap_save,
+    .snap_load = qemu_snap_load,
+    .ram_copy = qemu_ram_copy,
 };

@@ -20,11 +20,10 @@ void ops_limits_default(struct ops_limits *lim)
 	lim->kenter_pages = PTS_KENTER_PAGES;
 }
 
-static int errorf(char *err, size_t errlen, const char *file, unsigned line,
-		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int errorf(char *err, size_t errlen, const char *file, unsigned line, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
-static int errorf(char *err, size_t errlen, const char *file, unsigned line,
-		  const char *fmt, ...)
+static int errorf(char *err, size_t errlen, const char *file, unsigned line, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -32,7 +31,7 @@ static int errorf(char *err, size_t errlen, const char *file, unsigned line,
 	if (!errlen)
 		return -1;
 	n = line ? snprintf(err, errlen, "%s:%u: ", file, line)
-		 : snprintf(err, errlen, "%s: ", file);
+	         : snprintf(err, errlen, "%s: ", file);
 	if (n < 0 || (size_t)n >= errlen)
 		return -1;
 	va_start(ap, fmt);
@@ -100,31 +99,27 @@ static int slot_find(const struct slot_table *t, const char *name)
 }
 
 /* Only on the error path: tells "destroyed" from "never created". */
-static bool destroyed_before(const struct script *s, size_t upto,
-			     const char *name)
+static bool destroyed_before(const struct script *s, size_t upto, const char *name)
 {
 	for (size_t i = 0; i < upto; i++)
-		if (s->ops[i].op.kind == PTS_OP_DESTROY &&
-		    strcmp(s->ops[i].pmap_name, name) == 0)
+		if (s->ops[i].op.kind == PTS_OP_DESTROY && strcmp(s->ops[i].pmap_name, name) == 0)
 			return true;
 	return false;
 }
 
-static int slot_create(struct slot_table *t, struct script_op *sop,
-		       const char *file, unsigned line, char *err,
-		       size_t errlen)
+static int slot_create(struct slot_table *t, struct script_op *sop, const char *file, unsigned line,
+                       char *err, size_t errlen)
 {
 	unsigned i;
 
 	if (slot_find(t, sop->pmap_name) >= 0)
-		return errorf(err, errlen, file, line,
-			      "pmap %s already exists", sop->pmap_name);
+		return errorf(err, errlen, file, line, "pmap %s already exists", sop->pmap_name);
 	for (i = 0; i < PTS_MAX_PMAPS && t->alive[i]; i++)
 		;
 	if (i == PTS_MAX_PMAPS)
 		return errorf(err, errlen, file, line,
-			      "too many pmaps: create %s would make %u alive (max %u)",
-			      sop->pmap_name, PTS_MAX_PMAPS + 1, PTS_MAX_PMAPS);
+		              "too many pmaps: create %s would make %u alive (max %u)",
+		              sop->pmap_name, PTS_MAX_PMAPS + 1, PTS_MAX_PMAPS);
 	memcpy(t->name[i], sop->pmap_name, sizeof(t->name[i]));
 	t->alive[i] = true;
 	t->n_alive++;
@@ -133,9 +128,8 @@ static int slot_create(struct slot_table *t, struct script_op *sop,
 }
 
 /* Give sop its slot; ops[0..upto) of s are the ops before it. */
-static int slot_resolve(struct slot_table *t, const struct script *s,
-			size_t upto, struct script_op *sop, unsigned line,
-			char *err, size_t errlen)
+static int slot_resolve(struct slot_table *t, const struct script *s, size_t upto,
+                        struct script_op *sop, unsigned line, char *err, size_t errlen)
 {
 	int slot;
 
@@ -143,11 +137,11 @@ static int slot_resolve(struct slot_table *t, const struct script *s,
 		return slot_create(t, sop, s->file, line, err, errlen);
 	slot = slot_find(t, sop->pmap_name);
 	if (slot < 0 && destroyed_before(s, upto, sop->pmap_name))
-		return errorf(err, errlen, s->file, line,
-			      "op on destroyed pmap %s", sop->pmap_name);
+		return errorf(err, errlen, s->file, line, "op on destroyed pmap %s",
+		              sop->pmap_name);
 	if (slot < 0)
-		return errorf(err, errlen, s->file, line,
-			      "unknown pmap %s (never created)", sop->pmap_name);
+		return errorf(err, errlen, s->file, line, "unknown pmap %s (never created)",
+		              sop->pmap_name);
 	if (sop->op.kind == PTS_OP_DESTROY) {
 		t->alive[slot] = false;
 		t->n_alive--;
@@ -168,8 +162,8 @@ int script_assign_slots(struct script *s, char *err, size_t errlen)
 		unsigned line = sop->line ? sop->line : (unsigned)(i + 1);
 
 		if (!op_syntax_by_kind(sop->op.kind))
-			rc = errorf(err, errlen, s->file, line,
-				    "unknown op kind %u", (unsigned)sop->op.kind);
+			rc = errorf(err, errlen, s->file, line, "unknown op kind %u",
+			            (unsigned)sop->op.kind);
 		else if (op_names_pmap(sop->op.kind))
 			rc = slot_resolve(t, s, i, sop, line, err, errlen);
 	}
@@ -200,8 +194,7 @@ static int parse_line(struct parser *p, const char *line)
 		return rc < 0 ? parse_error(p, "%s", msg) : 0;
 	sop.line = p->line;
 	if (op_names_pmap(sop.op.kind) &&
-	    slot_resolve(&p->slots, p->s, p->s->n_ops, &sop, p->line, p->err,
-			 p->errlen) < 0)
+	    slot_resolve(&p->slots, p->s, p->s->n_ops, &sop, p->line, p->err, p->errlen) < 0)
 		return -1;
 	if (script_append(p->s, &sop) < 0)
 		return parse_error(p, "out of memory");
@@ -222,8 +215,7 @@ static int parse_text(struct parser *p, const char *text, size_t len)
 		if (n > OPS_LINE_MAX)
 			return parse_error(p, "line longer than %u bytes", OPS_LINE_MAX);
 		if (nul)
-			return parse_error(p, "NUL byte at column %u",
-					   (unsigned)(nul - c + 1));
+			return parse_error(p, "NUL byte at column %u", (unsigned)(nul - c + 1));
 		memcpy(line, c, n);
 		line[n] = '\0';
 		if (parse_line(p, line) < 0)
@@ -234,8 +226,7 @@ static int parse_text(struct parser *p, const char *text, size_t len)
 }
 
 int script_parse_string(const char *name, const char *text, size_t len,
-			const struct ops_limits *lim, struct script **out,
-			char *err, size_t errlen)
+                        const struct ops_limits *lim, struct script **out, char *err, size_t errlen)
 {
 	struct parser *p = calloc(1, sizeof(*p));
 	int rc;
@@ -314,8 +305,8 @@ static char *read_file(FILE *f, size_t *len)
 	return buf;
 }
 
-int script_parse_file(const char *path, const struct ops_limits *lim,
-		      struct script **out, char *err, size_t errlen)
+int script_parse_file(const char *path, const struct ops_limits *lim, struct script **out,
+                      char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
 	size_t len;
@@ -332,8 +323,8 @@ int script_parse_file(const char *path, const struct ops_limits *lim,
 		fclose(f);
 		if (e == EFBIG)
 			return errorf(err, errlen, path, 0,
-				      "larger than the %u MiB a script may have",
-				      OPS_FILE_MAX >> 20);
+			              "larger than the %u MiB a script may have",
+			              OPS_FILE_MAX >> 20);
 		return errorf(err, errlen, path, 0, "%s", strerror(e));
 	}
 	fclose(f);
@@ -344,8 +335,7 @@ int script_parse_file(const char *path, const struct ops_limits *lim,
 
 /* ---- writing a script ------------------------------------------------- */
 
-int script_write(FILE *f, const struct script *s, size_t n_ops,
-		 bool with_results)
+int script_write(FILE *f, const struct script *s, size_t n_ops, bool with_results)
 {
 	char text[OPS_TEXT_MAX], res[32];
 
@@ -356,8 +346,7 @@ int script_write(FILE *f, const struct script *s, size_t n_ops,
 
 		script_op_format(sop, text, sizeof(text));
 		if (with_results && sop->has_expect) {
-			result_format(sop->expect, sop->expect_value, res,
-				      sizeof(res));
+			result_format(sop->expect, sop->expect_value, res, sizeof(res));
 			fprintf(f, "%s => %s\n", text, res);
 		} else {
 			fprintf(f, "%s\n", text);

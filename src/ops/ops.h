@@ -23,9 +23,9 @@
 
 #include <ptshadow/abi.h>
 
-#define OPS_NAME_MAX 16u          /* pmap name: [a-z][a-z0-9_]{0,15} */
-#define OPS_LINE_MAX 4096u        /* bytes in a line, newline excluded */
-#define OPS_TEXT_MAX 128u         /* enough for any formatted op + result */
+#define OPS_NAME_MAX 16u   /* pmap name: [a-z][a-z0-9_]{0,15} */
+#define OPS_LINE_MAX 4096u /* bytes in a line, newline excluded */
+#define OPS_TEXT_MAX 128u  /* enough for any formatted op + result */
 /* A script file may have at most this many bytes: what is read of it is
  * bounded (`--ops /dev/zero` is refused, not read for ever), and so is the
  * memory its ops take (a struct script_op is 128 bytes, the shortest line 9:
@@ -48,11 +48,11 @@ struct ops_limits {
 void ops_limits_default(struct ops_limits *lim);
 
 struct script_op {
-	struct pts_op op;    /* op.pmap is the slot; op.seq the op index */
-	unsigned line;       /* 1-based source line; 0 = built by code */
-	bool has_expect;     /* the line ended with `=> RESULT` */
-	uint32_t expect;     /* enum pts_result */
-	uint64_t expect_value; /* page index when expect == PTS_RES_PAGE */
+	struct pts_op op;                 /* op.pmap is the slot; op.seq the op index */
+	unsigned line;                    /* 1-based source line; 0 = built by code */
+	bool has_expect;                  /* the line ended with `=> RESULT` */
+	uint32_t expect;                  /* enum pts_result */
+	uint64_t expect_value;            /* page index when expect == PTS_RES_PAGE */
 	char pmap_name[OPS_NAME_MAX + 1]; /* "" for ops that name no pmap */
 };
 
@@ -78,8 +78,8 @@ struct op_syntax {
 
 const struct op_syntax *op_syntax_by_name(const char *name);
 const struct op_syntax *op_syntax_by_kind(uint32_t kind); /* NULL if none */
-const char *op_kind_name(uint32_t kind); /* the op's name, or "?" */
-bool op_names_pmap(uint32_t kind);       /* create, enter, touch, ... */
+const char *op_kind_name(uint32_t kind);                  /* the op's name, or "?" */
+bool op_names_pmap(uint32_t kind);                        /* create, enter, touch, ... */
 
 /* Whether op can ever produce result (enomem only from `enter ... canfail`). */
 bool op_result_possible(const struct pts_op *op, uint32_t result);
@@ -91,20 +91,20 @@ bool op_result_possible(const struct pts_op *op, uint32_t result);
  * NULL and err holds "FILE:LINE: message" ("FILE: reason" when the file
  * cannot be read, is a directory or has more than OPS_FILE_MAX bytes; of a
  * pipe or a device at most OPS_FILE_MAX + 1 bytes are read). */
-int script_parse_file(const char *path, const struct ops_limits *lim,
-		      struct script **out, char *err, size_t errlen);
+int script_parse_file(const char *path, const struct ops_limits *lim, struct script **out,
+                      char *err, size_t errlen);
 /* text need not be NUL-terminated and may contain NULs (they are an error);
  * name is the FILE of messages. */
 int script_parse_string(const char *name, const char *text, size_t len,
-			const struct ops_limits *lim, struct script **out,
-			char *err, size_t errlen);
+                        const struct ops_limits *lim, struct script **out, char *err,
+                        size_t errlen);
 
 /* Parse one line (NUL-terminated, no newline) into *out, without a slot:
  * out->pmap_name is set, out->op.pmap is 0 and out->line 0.  1 = an op,
  * 0 = blank or comment line, -1 = error with the message (no FILE:LINE
  * prefix) in msg. */
-int script_op_parse(const char *line, const struct ops_limits *lim,
-		    struct script_op *out, char *msg, size_t msglen);
+int script_op_parse(const char *line, const struct ops_limits *lim, struct script_op *out,
+                    char *msg, size_t msglen);
 
 /* A result's word (optable.h), or pg<N> (also pending and einval, which no
  * op may be expected to give).  0 or -1. */
@@ -122,8 +122,7 @@ int result_format(uint32_t result, uint64_t value, char *buf, size_t len);
 /* Write ops[0..n_ops) (clamped to the script), one a line, in canonical text;
  * with_results appends "=> RESULT" to the ops that have an expectation.  The
  * output parses back to the same ops.  0, or -1 on a write error. */
-int script_write(FILE *f, const struct script *s, size_t n_ops,
-		 bool with_results);
+int script_write(FILE *f, const struct script *s, size_t n_ops, bool with_results);
 
 /* ---- building from code ------------------------------------------------- */
 

@@ -10,14 +10,14 @@
 #include <stdarg.h>
 #include <string.h>
 
-#define MAX_TOKENS 16 /* more than any op takes: enter ... canfail => ok */
-#define TOK "%.40s"   /* how much of a token a message shows */
+#define MAX_TOKENS    16                    /* more than any op takes: enter ... canfail => ok */
+#define TOK           "%.40s"               /* how much of a token a message shows */
 #define KERNEL_VA_MIN 0xffff800000000000ull /* first canonical kernel VA */
 
 /* One entry per op kind, in enum pts_op_kind order: PTS_OP_TABLE (optable.h). */
-#define OP_SYNTAX(kind, name, args, synopsis, results, note) \
-	{ name, PTS_OP_##kind, args, name " " synopsis, results, note },
-static const struct op_syntax op_table[] = { PTS_OP_TABLE(OP_SYNTAX) };
+#define OP_SYNTAX(kind, name, args, synopsis, results, note)                                       \
+	{name, PTS_OP_##kind, args, name " " synopsis, results, note},
+static const struct op_syntax op_table[] = {PTS_OP_TABLE(OP_SYNTAX)};
 #undef OP_SYNTAX
 
 #define OP_TABLE_LEN (sizeof(op_table) / sizeof(op_table[0]))
@@ -85,7 +85,7 @@ struct op_parser {
 };
 
 static int parse_error(struct op_parser *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static int parse_error(struct op_parser *p, const char *fmt, ...)
 {
@@ -172,44 +172,46 @@ int result_parse(const char *text, uint32_t *result, uint64_t *value)
 /* ---- arguments ---------------------------------------------------------- */
 
 /* VA and END of user ranges; an END may be the user limit itself. */
-static int parse_user_addr(struct op_parser *p, const char *tok, bool is_end,
-			   uint64_t *v)
+static int parse_user_addr(struct op_parser *p, const char *tok, bool is_end, uint64_t *v)
 {
 	const char *what = is_end ? "END" : "VA";
 	int rc = parse_hex(tok, true, v);
 
 	if (rc == 1)
-		return parse_error(p, "bad %s " TOK ": expected a hex address like 0x400000",
-				   what, tok);
+		return parse_error(p, "bad %s " TOK ": expected a hex address like 0x400000", what,
+		                   tok);
 	if (rc == 2)
-		return parse_error(p, "bad %s " TOK ": out of range (more than 64 bits)",
-				   what, tok);
+		return parse_error(p, "bad %s " TOK ": out of range (more than 64 bits)", what,
+		                   tok);
 	if (*v > PTS_USER_MAX || (*v == PTS_USER_MAX && !is_end))
-		return parse_error(p, "bad %s " TOK ": %s, not a user address (below "
-				   "0x%llx)", what, tok,
-				   *v >= KERNEL_VA_MIN ? "a kernel address"
-							: "not canonical",
-				   (unsigned long long)PTS_USER_MAX);
+		return parse_error(p,
+		                   "bad %s " TOK ": %s, not a user address (below "
+		                   "0x%llx)",
+		                   what, tok,
+		                   *v >= KERNEL_VA_MIN ? "a kernel address" : "not canonical",
+		                   (unsigned long long)PTS_USER_MAX);
 	if (*v & (PTS_PAGE_SIZE - 1))
 		return parse_error(p, "bad %s " TOK ": not page-aligned", what, tok);
 	return 0;
 }
 
 /* k+OFF offsets into the kenter window; an END may be the window's end. */
-static int parse_window(struct op_parser *p, const char *tok, bool is_end,
-			uint64_t *v)
+static int parse_window(struct op_parser *p, const char *tok, bool is_end, uint64_t *v)
 {
 	uint64_t size = p->lim.kenter_pages * PTS_PAGE_SIZE;
 	const char *what = is_end ? "kernel END" : "kernel offset";
 	int rc = strncmp(tok, "k+", 2) == 0 ? parse_hex(tok + 2, false, v) : 1;
 
 	if (rc == 1)
-		return parse_error(p, "bad %s " TOK ": expected k+OFF with hex OFF "
-				   "like k+0x1000", what, tok);
+		return parse_error(p,
+		                   "bad %s " TOK ": expected k+OFF with hex OFF "
+		                   "like k+0x1000",
+		                   what, tok);
 	if (rc == 2 || *v > size || (*v == size && !is_end))
-		return parse_error(p, "bad %s " TOK ": beyond the kenter window "
-				   "(%llu pages)", what, tok,
-				   (unsigned long long)p->lim.kenter_pages);
+		return parse_error(p,
+		                   "bad %s " TOK ": beyond the kenter window "
+		                   "(%llu pages)",
+		                   what, tok, (unsigned long long)p->lim.kenter_pages);
 	if (*v & (PTS_PAGE_SIZE - 1))
 		return parse_error(p, "bad %s " TOK ": not page-aligned", what, tok);
 	return 0;
@@ -220,31 +222,33 @@ static int parse_page(struct op_parser *p, const char *tok, uint64_t *v)
 	if (strncmp(tok, "pg", 2) != 0 || parse_decimal(tok + 2, v) < 0)
 		return parse_error(p, "bad page " TOK ": expected pg<N>", tok);
 	if (*v >= p->lim.arena_pages)
-		return parse_error(p, "bad page " TOK ": beyond the arena (%llu pages)",
-				   tok, (unsigned long long)p->lim.arena_pages);
+		return parse_error(p, "bad page " TOK ": beyond the arena (%llu pages)", tok,
+		                   (unsigned long long)p->lim.arena_pages);
 	return 0;
 }
 
-static int parse_prot(struct op_parser *p, const char *tok, bool for_page,
-		      uint32_t *prot)
+static int parse_prot(struct op_parser *p, const char *tok, bool for_page, uint32_t *prot)
 {
-	static const struct { const char *name; uint32_t prot; bool page; } t[] = {
-		{ "r", PTS_PROT_READ, true },
-		{ "rw", PTS_PROT_READ | PTS_PROT_WRITE, false },
-		{ "rx", PTS_PROT_READ | PTS_PROT_EXEC, true },
-		{ "rwx", PTS_PROT_READ | PTS_PROT_WRITE | PTS_PROT_EXEC, false },
-		{ "none", 0, true },
+	static const struct {
+		const char *name;
+		uint32_t prot;
+		bool page;
+	} t[] = {
+	    {"r", PTS_PROT_READ, true},
+	    {"rw", PTS_PROT_READ | PTS_PROT_WRITE, false},
+	    {"rx", PTS_PROT_READ | PTS_PROT_EXEC, true},
+	    {"rwx", PTS_PROT_READ | PTS_PROT_WRITE | PTS_PROT_EXEC, false},
+	    {"none", 0, true},
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		if (strcmp(tok, t[i].name) == 0 &&
-		    (for_page ? t[i].page : t[i].prot != 0)) {
+		if (strcmp(tok, t[i].name) == 0 && (for_page ? t[i].page : t[i].prot != 0)) {
 			*prot = t[i].prot;
 			return 0;
 		}
 	}
 	return parse_error(p, "bad protection " TOK ": expected %s", tok,
-			   for_page ? "r, rx or none" : "r, rw, rx or rwx");
+	                   for_page ? "r, rx or none" : "r, rw, rx or rwx");
 }
 
 static int parse_pmap_name(struct op_parser *p, const char *tok, char *name)
@@ -253,11 +257,10 @@ static int parse_pmap_name(struct op_parser *p, const char *tok, char *name)
 	bool ok = n >= 1 && n <= OPS_NAME_MAX && tok[0] >= 'a' && tok[0] <= 'z';
 
 	for (size_t i = 1; ok && i < n; i++)
-		ok = (tok[i] >= 'a' && tok[i] <= 'z') ||
-		     (tok[i] >= '0' && tok[i] <= '9') || tok[i] == '_';
+		ok = (tok[i] >= 'a' && tok[i] <= 'z') || (tok[i] >= '0' && tok[i] <= '9') ||
+		     tok[i] == '_';
 	if (!ok)
-		return parse_error(p, "bad pmap name " TOK ": expected [a-z][a-z0-9_]{0,15}",
-				   tok);
+		return parse_error(p, "bad pmap name " TOK ": expected [a-z][a-z0-9_]{0,15}", tok);
 	memcpy(name, tok, n + 1);
 	return 0;
 }
@@ -278,34 +281,41 @@ static int parse_flag(struct op_parser *p, const char *tok, uint32_t *flags)
 	return 0;
 }
 
-static int parse_arg(struct op_parser *p, char code, const char *tok,
-		     struct script_op *sop)
+static int parse_arg(struct op_parser *p, char code, const char *tok, struct script_op *sop)
 {
 	struct pts_op *op = &sop->op;
 
 	switch (code) {
 	case 'C':
-	case 'P': return parse_pmap_name(p, tok, sop->pmap_name);
-	case 'V': return parse_user_addr(p, tok, false, &op->va);
-	case 'G': return parse_page(p, tok, &op->page);
-	case 'H': return parse_page(p, tok, &op->page2);
-	case 'R': return parse_prot(p, tok, false, &op->prot);
-	case 'Q': return parse_prot(p, tok, true, &op->prot);
-	case 'K': return parse_window(p, tok, false, &op->va);
-	case 'F': return parse_flag(p, tok, &op->flags);
+	case 'P':
+		return parse_pmap_name(p, tok, sop->pmap_name);
+	case 'V':
+		return parse_user_addr(p, tok, false, &op->va);
+	case 'G':
+		return parse_page(p, tok, &op->page);
+	case 'H':
+		return parse_page(p, tok, &op->page2);
+	case 'R':
+		return parse_prot(p, tok, false, &op->prot);
+	case 'Q':
+		return parse_prot(p, tok, true, &op->prot);
+	case 'K':
+		return parse_window(p, tok, false, &op->va);
+	case 'F':
+		return parse_flag(p, tok, &op->flags);
 	case 'E':
 		if (parse_user_addr(p, tok, true, &op->end) < 0)
 			return -1;
 		if (op->end <= op->va)
 			return parse_error(p, "bad END " TOK ": not above VA 0x%llx", tok,
-					   (unsigned long long)op->va);
+			                   (unsigned long long)op->va);
 		return 0;
 	case 'L':
 		if (parse_window(p, tok, true, &op->end) < 0)
 			return -1;
 		if (op->end <= op->va)
-			return parse_error(p, "bad kernel END " TOK ": not above k+0x%llx",
-					   tok, (unsigned long long)op->va);
+			return parse_error(p, "bad kernel END " TOK ": not above k+0x%llx", tok,
+			                   (unsigned long long)op->va);
 		return 0;
 	case 'A':
 		if (strcmp(tok, "w") == 0)
@@ -316,12 +326,12 @@ static int parse_arg(struct op_parser *p, char code, const char *tok,
 	case 'a':
 		if (strcmp(tok, "alloc") != 0)
 			return parse_error(p, "bad word " TOK ": expected %s", tok,
-					   op_syntax_by_kind(op->kind)->usage);
+			                   op_syntax_by_kind(op->kind)->usage);
 		return 0;
 	case 'N':
 		if (parse_decimal(tok, &op->value) < 0 || op->value == 0)
 			return parse_error(p, "bad count " TOK ": expected a decimal number >= 1",
-					   tok);
+			                   tok);
 		return 0;
 	default:
 		return parse_error(p, "internal error: argument code %c", code);
@@ -330,19 +340,18 @@ static int parse_arg(struct op_parser *p, char code, const char *tok,
 
 /* ---- lines -------------------------------------------------------------- */
 
-static int parse_args(struct op_parser *p, const struct op_syntax *syn,
-		      char **tok, unsigned ntok, struct script_op *sop)
+static int parse_args(struct op_parser *p, const struct op_syntax *syn, char **tok, unsigned ntok,
+                      struct script_op *sop)
 {
 	const char *code = syn->args;
 	unsigned i, min = (unsigned)(strcspn(code, "[")), max;
 
 	max = strchr(code, 'F') ? MAX_TOKENS : (unsigned)strlen(code) - (code[min] == '[');
 	if (ntok - 1 < min)
-		return parse_error(p, "too few arguments to %s (usage: %s)", syn->name,
-				   syn->usage);
+		return parse_error(p, "too few arguments to %s (usage: %s)", syn->name, syn->usage);
 	if (ntok - 1 > max)
 		return parse_error(p, "trailing garbage " TOK " (usage: %s)", tok[max + 1],
-				   syn->usage);
+		                   syn->usage);
 	for (i = 1; i < ntok; i++) {
 		if (*code == '[')
 			code++;
@@ -365,8 +374,10 @@ static void describe_results(uint32_t mask, char *buf, size_t len)
 			continue;
 		mask &= ~(1u << r);
 		used += (size_t)snprintf(buf + used, len - used, "%s%s%s",
-					 !used ? "" : mask ? ", " : " or ",
-					 pts_result_name(r), r == PTS_RES_PAGE ? "<N>" : "");
+		                         !used  ? ""
+		                         : mask ? ", "
+		                                : " or ",
+		                         pts_result_name(r), r == PTS_RES_PAGE ? "<N>" : "");
 	}
 }
 
@@ -380,8 +391,8 @@ static uint32_t expectable_results(void)
 	return mask;
 }
 
-static int parse_expect(struct op_parser *p, const struct op_syntax *syn,
-			const char *tok, struct script_op *sop)
+static int parse_expect(struct op_parser *p, const struct op_syntax *syn, const char *tok,
+                        struct script_op *sop)
 {
 	char allowed[96];
 
@@ -390,38 +401,39 @@ static int parse_expect(struct op_parser *p, const struct op_syntax *syn,
 		return parse_error(p, "bad result " TOK ": expected %s", tok, allowed);
 	}
 	if (sop->expect == PTS_RES_PAGE && sop->expect_value >= p->lim.arena_pages)
-		return parse_error(p, "bad result " TOK ": beyond the arena (%llu pages)",
-				   tok, (unsigned long long)p->lim.arena_pages);
+		return parse_error(p, "bad result " TOK ": beyond the arena (%llu pages)", tok,
+		                   (unsigned long long)p->lim.arena_pages);
 	if (!op_result_possible(&sop->op, sop->expect)) {
 		if (sop->expect == PTS_RES_ENOMEM && (syn->results & (1u << PTS_RES_ENOMEM)))
 			return parse_error(p, "result " TOK " impossible for %s without canfail",
-					   tok, syn->name);
+			                   tok, syn->name);
 		describe_results(syn->results, allowed, sizeof(allowed));
-		return parse_error(p, "result " TOK " impossible for %s (expected %s)",
-				   tok, syn->name, allowed);
+		return parse_error(p, "result " TOK " impossible for %s (expected %s)", tok,
+		                   syn->name, allowed);
 	}
 	sop->has_expect = true;
 	return 0;
 }
 
 /* Split off `=> RESULT`: *result is NULL when the line has none. */
-static int split_result(struct op_parser *p, char **tok, unsigned *ntok,
-			const char **result)
+static int split_result(struct op_parser *p, char **tok, unsigned *ntok, const char **result)
 {
 	*result = NULL;
 	for (unsigned i = 0; i < *ntok; i++) {
 		if (strncmp(tok[i], "=>", 2) != 0)
 			continue;
 		if (tok[i][2] != '\0')
-			return parse_error(p, "bad token " TOK ": write => RESULT, with "
-					   "a blank after =>", tok[i]);
+			return parse_error(p,
+			                   "bad token " TOK ": write => RESULT, with "
+			                   "a blank after =>",
+			                   tok[i]);
 		if (i == 0)
 			return parse_error(p, "missing op before =>");
 		if (i + 1 == *ntok)
 			return parse_error(p, "missing result after =>");
 		if (i + 2 < *ntok)
 			return parse_error(p, "trailing garbage " TOK " after the result",
-					   tok[i + 2]);
+			                   tok[i + 2]);
 		*result = tok[i + 1];
 		*ntok = i;
 		return 0;
@@ -448,17 +460,17 @@ static int tokenize(struct op_parser *p, char *line, char **tok)
 		for (; *c && *c != ' ' && *c != '\t' && *c != '\r'; c++)
 			if ((unsigned char)*c < 0x20 || *c == 0x7f)
 				return parse_error(p, "bad character 0x%02x at column %u",
-						   (unsigned)(unsigned char)*c,
-						   (unsigned)(c - line + 1));
+				                   (unsigned)(unsigned char)*c,
+				                   (unsigned)(c - line + 1));
 		if (*c)
 			*c++ = '\0';
 	}
 }
 
-int script_op_parse(const char *text, const struct ops_limits *lim,
-		    struct script_op *out, char *msg, size_t msglen)
+int script_op_parse(const char *text, const struct ops_limits *lim, struct script_op *out,
+                    char *msg, size_t msglen)
 {
-	struct op_parser p = { .msg = msg, .msglen = msglen };
+	struct op_parser p = {.msg = msg, .msglen = msglen};
 	char line[OPS_LINE_MAX + 1], *tok[MAX_TOKENS];
 	const char *result;
 	const struct op_syntax *syn;
@@ -501,7 +513,7 @@ struct out_buf {
 };
 
 static void out_printf(struct out_buf *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void out_printf(struct out_buf *o, const char *fmt, ...)
 {
@@ -547,19 +559,41 @@ static void format_arg(struct out_buf *o, char code, const struct script_op *sop
 		else
 			out_printf(o, " p%u", (unsigned)op->pmap);
 		break;
-	case 'V': out_printf(o, " 0x%llx", (unsigned long long)op->va); break;
-	case 'E': if (end) out_printf(o, " 0x%llx", end); break;
-	case 'K': out_printf(o, " k+0x%llx", (unsigned long long)op->va); break;
-	case 'L': if (end) out_printf(o, " k+0x%llx", end); break;
-	case 'G': out_printf(o, " pg%llu", (unsigned long long)op->page); break;
-	case 'H': out_printf(o, " pg%llu", (unsigned long long)op->page2); break;
-	case 'R': out_printf(o, " %s", prot_text(op->prot, false)); break;
-	case 'Q': out_printf(o, " %s", prot_text(op->prot, true)); break;
+	case 'V':
+		out_printf(o, " 0x%llx", (unsigned long long)op->va);
+		break;
+	case 'E':
+		if (end)
+			out_printf(o, " 0x%llx", end);
+		break;
+	case 'K':
+		out_printf(o, " k+0x%llx", (unsigned long long)op->va);
+		break;
+	case 'L':
+		if (end)
+			out_printf(o, " k+0x%llx", end);
+		break;
+	case 'G':
+		out_printf(o, " pg%llu", (unsigned long long)op->page);
+		break;
+	case 'H':
+		out_printf(o, " pg%llu", (unsigned long long)op->page2);
+		break;
+	case 'R':
+		out_printf(o, " %s", prot_text(op->prot, false));
+		break;
+	case 'Q':
+		out_printf(o, " %s", prot_text(op->prot, true));
+		break;
 	case 'A':
 		out_printf(o, " %s", op->flags & PTS_OPF_WRITE ? "w" : "r");
 		break;
-	case 'a': out_printf(o, " alloc"); break;
-	case 'N': out_printf(o, " %llu", (unsigned long long)op->value); break;
+	case 'a':
+		out_printf(o, " alloc");
+		break;
+	case 'N':
+		out_printf(o, " %llu", (unsigned long long)op->value);
+		break;
 	case 'F':
 		if (op->flags & PTS_OPF_WIRED)
 			out_printf(o, " wired");
@@ -574,7 +608,7 @@ static void format_arg(struct out_buf *o, char code, const struct script_op *sop
 int script_op_format(const struct script_op *sop, char *buf, size_t len)
 {
 	const struct op_syntax *syn = op_syntax_by_kind(sop->op.kind);
-	struct out_buf o = { buf, len, 0 };
+	struct out_buf o = {buf, len, 0};
 
 	if (len)
 		buf[0] = '\0';
@@ -587,4 +621,3 @@ int script_op_format(const struct script_op *sop, char *buf, size_t len)
 		format_arg(&o, *c, sop);
 	return (int)o.used;
 }
-

@@ -27,8 +27,7 @@
 
 /* ---- guest RAM: a memfd mapped as guest-physical space, hole and all ---- */
 
-int qemu_ram_map(struct vm *vm, int fd, uint64_t bytes, uint64_t lowmem, char *err,
-		 size_t errlen)
+int qemu_ram_map(struct vm *vm, int fd, uint64_t bytes, uint64_t lowmem, char *err, size_t errlen)
 {
 	struct qemu_vm *q = QEMU(vm);
 	uint64_t low = bytes < lowmem ? bytes : lowmem;
@@ -40,7 +39,7 @@ int qemu_ram_map(struct vm *vm, int fd, uint64_t bytes, uint64_t lowmem, char *e
 	if (base == MAP_FAILED ||
 	    mmap(base, low, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED ||
 	    (high != 0 && mmap(base + QEMU_HIGHMEM_BASE, high, PROT_READ | PROT_WRITE,
-			       MAP_SHARED | MAP_FIXED, fd, (off_t)low) == MAP_FAILED)) {
+	                       MAP_SHARED | MAP_FIXED, fd, (off_t)low) == MAP_FAILED)) {
 		snprintf(err, errlen, "mapping guest RAM: %s", strerror(errno));
 		if (base != MAP_FAILED)
 			munmap(base, span);
@@ -63,7 +62,7 @@ static int ram_create(struct vm *vm, uint64_t bytes, char *err, size_t errlen)
 
 	if (fd < 0 || ftruncate(fd, (off_t)bytes) < 0) {
 		snprintf(err, errlen, "guest RAM (%llu MiB memfd): %s",
-			 (unsigned long long)(bytes >> 20), strerror(errno));
+		         (unsigned long long)(bytes >> 20), strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -78,14 +77,14 @@ static int ram_create(struct vm *vm, uint64_t bytes, char *err, size_t errlen)
 /* ---- create ---------------------------------------------------------------- */
 
 static int plugin_setup(struct vm *vm, const struct vm_config *cfg, char *path, size_t len,
-			char *err, size_t errlen)
+                        char *err, size_t errlen)
 {
 	struct qemu_vm *q = QEMU(vm);
 	enum vm_dirty_mode want = cfg->dirty_mode;
 
 	if (want != VM_DIRTY_AUTO && want != VM_DIRTY_PLUGIN && want != VM_DIRTY_NONE) {
 		snprintf(err, errlen, "--dirty-log %s: the qemu backend logs with plugin or none",
-			 vm_dirty_mode_name(want));
+		         vm_dirty_mode_name(want));
 		return EXIT_USAGE;
 	}
 	vm->dirty_mode = VM_DIRTY_NONE;
@@ -96,8 +95,9 @@ static int plugin_setup(struct vm *vm, const struct vm_config *cfg, char *path, 
 			snprintf(err, errlen, "--dirty-log plugin: %s: %s", path, strerror(errno));
 			return EXIT_USAGE;
 		}
-		fprintf(stderr, "ptshadow: no dirty-log plugin (%s: %s); checking without a dirty log\n",
-			path, strerror(errno));
+		fprintf(stderr,
+		        "ptshadow: no dirty-log plugin (%s: %s); checking without a dirty log\n",
+		        path, strerror(errno));
 		return 0;
 	}
 	if (tcg_dirty_open(&q->dirty, vm->mem.size / PTS_PAGE_SIZE, 1u << 20, err, errlen) != 0)
@@ -109,7 +109,7 @@ static int plugin_setup(struct vm *vm, const struct vm_config *cfg, char *path, 
 /* Close our ends of QEMU's sockets and pipe (before a relaunch or at the end). */
 static void qemu_close_fds(struct qemu_vm *q)
 {
-	int *fds[] = { &q->cons_fd, &q->db_fd, &q->err_fd, &q->qmp_fd };
+	int *fds[] = {&q->cons_fd, &q->db_fd, &q->err_fd, &q->qmp_fd};
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -129,7 +129,7 @@ static bool plugin_accepted(struct vm *vm)
 {
 	struct qemu_vm *q = QEMU(vm);
 	uint64_t deadline = now_ns() + 10000000000ull;
-	struct timespec tick = { 0, 200000 };
+	struct timespec tick = {0, 200000};
 
 	while (now_ns() < deadline) {
 		int st;
@@ -155,7 +155,7 @@ uint64_t qemu_host_tsc_khz(void)
 {
 	static uint64_t khz; /* once a process */
 	uint64_t t0, c0, t1, c1;
-	struct timespec ms20 = { 0, 20000000 };
+	struct timespec ms20 = {0, 20000000};
 
 	if (khz != 0)
 		return khz;
@@ -172,7 +172,8 @@ int qemu_state_init(struct vm *vm, char *err, size_t errlen)
 {
 	struct qemu_vm *q = calloc(1, sizeof(*q));
 
-	if (q == NULL || (q->walk_cache = calloc(QEMU_WALK_CACHE, sizeof(*q->walk_cache))) == NULL) {
+	if (q == NULL ||
+	    (q->walk_cache = calloc(QEMU_WALK_CACHE, sizeof(*q->walk_cache))) == NULL) {
 		free(q);
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -185,7 +186,7 @@ int qemu_state_init(struct vm *vm, char *err, size_t errlen)
 }
 
 static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg,
-		       char *err, size_t errlen)
+                       char *err, size_t errlen)
 {
 	struct qemu_vm *q;
 	char qemu[512], plugin[512];
@@ -207,7 +208,8 @@ static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_co
 		return rc;
 	if (q->dirty != NULL)
 		vm->caps |= VM_CAP_DIRTY_LOG;
-	if (qemu_launch(vm, qemu, guest_path, cfg, q->dirty != NULL ? plugin : NULL, err, errlen) != 0)
+	if (qemu_launch(vm, qemu, guest_path, cfg, q->dirty != NULL ? plugin : NULL, err, errlen) !=
+	    0)
 		return EXIT_INTERNAL;
 	if (q->dirty != NULL && !plugin_accepted(vm)) {
 		/* this QEMU will not load the plugin: say so once, check in full */
@@ -216,11 +218,13 @@ static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_co
 			*nl = '\0';
 		if (cfg->dirty_mode == VM_DIRTY_PLUGIN) {
 			snprintf(err, errlen, "--dirty-log plugin: QEMU refused %s: %s", plugin,
-				 q->qemu_err[0] ? q->qemu_err : "no reason given");
+			         q->qemu_err[0] ? q->qemu_err : "no reason given");
 			return EXIT_INTERNAL;
 		}
-		fprintf(stderr, "ptshadow: QEMU refused the dirty-log plugin %s (%s); checking without a "
-				"dirty log\n", plugin, q->qemu_err[0] ? q->qemu_err : "no reason given");
+		fprintf(stderr,
+		        "ptshadow: QEMU refused the dirty-log plugin %s (%s); checking without a "
+		        "dirty log\n",
+		        plugin, q->qemu_err[0] ? q->qemu_err : "no reason given");
 		qemu_close_fds(q);
 		tcg_dirty_close(q->dirty);
 		q->dirty = NULL;
@@ -270,7 +274,7 @@ struct pts_doorbell *qemu_doorbell(struct vm *vm)
 	struct qemu_vm *q = QEMU(vm);
 
 	return q->db_gpa != 0 ? gmem_ptr(&vm->mem, q->db_gpa, sizeof(struct pts_doorbell), 8)
-			      : NULL;
+	                      : NULL;
 }
 
 /*
@@ -351,10 +355,10 @@ static enum vm_event qemu_gone(struct vm *vm)
 	}
 	if (WIFSIGNALED(st))
 		snprintf(vm->error, sizeof(vm->error), "QEMU died of signal %d%s%s", WTERMSIG(st),
-			 q->qemu_err[0] ? ": " : "", q->qemu_err);
+		         q->qemu_err[0] ? ": " : "", q->qemu_err);
 	else
 		snprintf(vm->error, sizeof(vm->error), "QEMU exited with status %d%s%s",
-			 WEXITSTATUS(st), q->qemu_err[0] ? ": " : "", q->qemu_err);
+		         WEXITSTATUS(st), q->qemu_err[0] ? ": " : "", q->qemu_err);
 	return VM_EV_KVM_ERROR;
 }
 
@@ -440,7 +444,7 @@ static char *registers(struct vm *vm, char *err, size_t errlen)
 	struct qemu_vm *q = QEMU(vm);
 
 	return q->host != NULL ? q->host->registers(vm, err, errlen)
-			       : qmp_registers(q, err, errlen);
+	                       : qmp_registers(q, err, errlen);
 }
 
 /* hlt with interrupts off: nothing here will ever wake the vCPU */
@@ -461,10 +465,9 @@ static bool halted_for_good(struct vm *vm)
 /* The same lines as the KVM backend prints, from QEMU's "info registers". */
 void qemu_dump_regs(struct vm *vm, FILE *f)
 {
-	static const char *const names[] = { "RIP", "RSP", "RFL", "RAX", "RBX", "RCX", "RDX",
-					     "RSI", "RDI", "RBP", "R8",  "R9",  "R10", "R11",
-					     "R12", "R13", "R14", "R15", "CR0", "CR2", "CR3",
-					     "CR4", "EFER" };
+	static const char *const names[] = {"RIP", "RSP", "RFL", "RAX", "RBX", "RCX", "RDX", "RSI",
+	                                    "RDI", "RBP", "R8",  "R9",  "R10", "R11", "R12", "R13",
+	                                    "R14", "R15", "CR0", "CR2", "CR3", "CR4", "EFER"};
 	uint64_t r[sizeof(names) / sizeof(names[0])];
 	char err[256], *regs = registers(vm, err, sizeof(err));
 
@@ -477,18 +480,18 @@ void qemu_dump_regs(struct vm *vm, FILE *f)
 			r[i] = 0;
 	free(regs);
 	fprintf(f, "  rip %016llx rsp %016llx rflags %016llx\n", (unsigned long long)r[0],
-		(unsigned long long)r[1], (unsigned long long)r[2]);
+	        (unsigned long long)r[1], (unsigned long long)r[2]);
 	fprintf(f, "  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n", (unsigned long long)r[3],
-		(unsigned long long)r[4], (unsigned long long)r[5], (unsigned long long)r[6]);
+	        (unsigned long long)r[4], (unsigned long long)r[5], (unsigned long long)r[6]);
 	fprintf(f, "  rsi %016llx rdi %016llx rbp %016llx r8  %016llx\n", (unsigned long long)r[7],
-		(unsigned long long)r[8], (unsigned long long)r[9], (unsigned long long)r[10]);
+	        (unsigned long long)r[8], (unsigned long long)r[9], (unsigned long long)r[10]);
 	fprintf(f, "  r9  %016llx r10 %016llx r11 %016llx r12 %016llx\n", (unsigned long long)r[11],
-		(unsigned long long)r[12], (unsigned long long)r[13], (unsigned long long)r[14]);
+	        (unsigned long long)r[12], (unsigned long long)r[13], (unsigned long long)r[14]);
 	fprintf(f, "  r13 %016llx r14 %016llx r15 %016llx\n", (unsigned long long)r[15],
-		(unsigned long long)r[16], (unsigned long long)r[17]);
+	        (unsigned long long)r[16], (unsigned long long)r[17]);
 	fprintf(f, "  cr0 %016llx cr2 %016llx cr3 %016llx cr4 %016llx efer %016llx\n",
-		(unsigned long long)r[18], (unsigned long long)r[19], (unsigned long long)r[20],
-		(unsigned long long)r[21], (unsigned long long)r[22]);
+	        (unsigned long long)r[18], (unsigned long long)r[19], (unsigned long long)r[20],
+	        (unsigned long long)r[21], (unsigned long long)r[22]);
 }
 
 enum vm_event qemu_run(struct vm *vm)
@@ -502,8 +505,8 @@ enum vm_event qemu_run(struct vm *vm)
 	}
 	qemu_release(vm, PTS_DB_CONTINUE);
 	for (;;) {
-		struct pollfd p[3] = { { q->db_fd, POLLIN, 0 }, { q->cons_fd, POLLIN, 0 },
-				       { q->err_fd, POLLIN, 0 } };
+		struct pollfd p[3] = {
+		    {q->db_fd, POLLIN, 0}, {q->cons_fd, POLLIN, 0}, {q->err_fd, POLLIN, 0}};
 		int n = poll(p, 3, ms_left(deadline));
 		if (n < 0 && errno != EINTR) {
 			snprintf(vm->error, sizeof(vm->error), "poll: %s", strerror(errno));
@@ -515,13 +518,13 @@ enum vm_event qemu_run(struct vm *vm)
 		}
 		if (n == 0 && deadline != 0 && now_ns() >= deadline) {
 			snprintf(vm->error, sizeof(vm->error),
-				 "guest made no progress for %u s (--timeout)", vm->timeout_s);
+			         "guest made no progress for %u s (--timeout)", vm->timeout_s);
 			return VM_EV_TIMEOUT;
 		}
 		if (n == 0) {
 			if (!q->waiting && halted_for_good(vm)) {
 				snprintf(vm->error, sizeof(vm->error),
-					 "guest halted (hlt) and nothing will wake it");
+				         "guest halted (hlt) and nothing will wake it");
 				return VM_EV_HLT;
 			}
 			continue;
@@ -545,7 +548,8 @@ enum vm_event qemu_run(struct vm *vm)
 					continue;
 				}
 				if (ev != VM_EV_NONE) {
-					if (i + 1 < k) /* the guest waits for us: nothing can follow */
+					if (i + 1 <
+					    k) /* the guest waits for us: nothing can follow */
 						return guest_error(vm, "bytes after a call");
 					return ev;
 				}
@@ -568,7 +572,8 @@ int qemu_cr3_actual(struct vm *vm, uint64_t *cr3)
 	int rc;
 
 	if (!QEMU(vm)->waiting) {
-		snprintf(vm->error, sizeof(vm->error), "CR3 check: the guest is not stopped in a call");
+		snprintf(vm->error, sizeof(vm->error),
+		         "CR3 check: the guest is not stopped in a call");
 		return -1;
 	}
 	regs = registers(vm, err, sizeof(err));
@@ -587,22 +592,23 @@ static bool qemu_available(const struct vm_config *cfg, char *why, size_t len)
 {
 	char path[512];
 
-	return qemu_find_binary(cfg != NULL ? cfg->qemu_path : NULL, path, sizeof(path), why, len) == 0;
+	return qemu_find_binary(cfg != NULL ? cfg->qemu_path : NULL, path, sizeof(path), why,
+	                        len) == 0;
 }
 
 const struct vm_backend vm_backend_qemu = {
-	.name = "qemu",
-	.available = qemu_available,
-	.create = qemu_create,
-	.run = qemu_run,
-	.destroy = qemu_destroy,
-	.cr3 = qemu_cr3,
-	.cr3_actual = qemu_cr3_actual,
-	.dump_regs = qemu_dump_regs,
-	.dirty_start = qemu_dirty_start,
-	.dirty_harvest = qemu_dirty_harvest,
-	.snap_stop = qemu_snap_stop,
-	.snap_save = qemu_snap_save,
-	.snap_load = qemu_snap_load,
-	.ram_copy = qemu_ram_copy,
+    .name = "qemu",
+    .available = qemu_available,
+    .create = qemu_create,
+    .run = qemu_run,
+    .destroy = qemu_destroy,
+    .cr3 = qemu_cr3,
+    .cr3_actual = qemu_cr3_actual,
+    .dump_regs = qemu_dump_regs,
+    .dirty_start = qemu_dirty_start,
+    .dirty_harvest = qemu_dirty_harvest,
+    .snap_stop = qemu_snap_stop,
+    .snap_save = qemu_snap_save,
+    .snap_load = qemu_snap_load,
+    .ram_copy = qemu_ram_copy,
 };

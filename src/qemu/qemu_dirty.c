@@ -44,8 +44,8 @@ int qemu_dirty_start(struct vm *vm)
  * pmap's root, whose kernel half every pmap shares).  More pages than the
  * walker wrote, never fewer.
  */
-#define PTE_P 0x1ull
-#define PTE_PS 0x80ull
+#define PTE_P     0x1ull
+#define PTE_PS    0x80ull
 #define PTE_FRAME 0x000ffffffffff000ull
 
 static void add_gpa_page(struct vm *vm, uint64_t gpa)
@@ -103,8 +103,7 @@ static void walk_table(struct vm *vm, uint64_t table)
 
 	if (page == NULL)
 		return;
-	logged = pfn / 64 < vm->dirty_words &&
-		 ((vm->dirty_fresh.bits[pfn / 64] >> (pfn % 64)) & 1);
+	logged = pfn / 64 < vm->dirty_words && ((vm->dirty_fresh.bits[pfn / 64] >> (pfn % 64)) & 1);
 	w = walk_page_find(q, pfn, true);
 	if (w == NULL) { /* no room to remember it: always log it */
 		add_gpa_page(vm, table);
@@ -180,7 +179,7 @@ int qemu_dirty_harvest(struct vm *vm, bool ring_full)
 {
 	struct qemu_vm *q = QEMU(vm);
 	struct pts_doorbell *db = qemu_doorbell(vm);
-	struct walk_ctx w = { .vm = vm };
+	struct walk_ctx w = {.vm = vm};
 	bool lost = false, vlost = false;
 	int n;
 

@@ -25,11 +25,11 @@
 #include "tcg_dirty.h"
 
 #define QEMU_DEFAULT "qemu-system-x86_64"
-#define FD_RAM 3
-#define FD_CONS 4
-#define FD_DB 5
-#define FD_PLUGIN 6
-#define FD_QMP 7
+#define FD_RAM       3
+#define FD_CONS      4
+#define FD_DB        5
+#define FD_PLUGIN    6
+#define FD_QMP       7
 
 int qemu_find_binary(const char *want, char *path, size_t len, char *err, size_t errlen)
 {
@@ -58,8 +58,8 @@ int qemu_find_binary(const char *want, char *path, size_t len, char *err, size_t
 	}
 	free(dirs);
 	snprintf(err, errlen,
-		 "%s: not found on PATH (install qemu-system-x86, or name it with --qemu PATH)",
-		 QEMU_DEFAULT);
+	         "%s: not found on PATH (install qemu-system-x86, or name it with --qemu PATH)",
+	         QEMU_DEFAULT);
 	return EXIT_INTERNAL;
 }
 
@@ -96,7 +96,7 @@ static void arg(struct argv_buf *a, const char *fmt, ...)
 }
 
 static void build_argv(struct argv_buf *a, const char *qemu, const char *guest,
-		       const struct vm_config *cfg, const char *plugin)
+                       const struct vm_config *cfg, const char *plugin)
 {
 	arg(a, "%s", qemu);
 	arg(a, "-accel");
@@ -142,8 +142,8 @@ static void build_argv(struct argv_buf *a, const char *qemu, const char *guest,
 }
 
 static __attribute__((noreturn)) void child(const struct argv_buf *a, pid_t parent, int ram_fd,
-					    int cons_fd, int db_fd, int plugin_fd, int qmp_fd,
-					    int err_fd)
+                                            int cons_fd, int db_fd, int plugin_fd, int qmp_fd,
+                                            int err_fd)
 {
 	sigset_t none;
 	int null = open("/dev/null", O_RDWR);
@@ -163,10 +163,9 @@ static __attribute__((noreturn)) void child(const struct argv_buf *a, pid_t pare
 	if (plugin_fd >= 0)
 		plugin_fd = fcntl(plugin_fd, F_DUPFD_CLOEXEC, 10);
 	if (null < 0 || ram_fd < 0 || cons_fd < 0 || db_fd < 0 || qmp_fd < 0 ||
-	    dup2(qmp_fd, FD_QMP) < 0 || dup2(null, 0) < 0 ||
-	    dup2(null, 1) < 0 || dup2(err_fd, 2) < 0 || dup2(ram_fd, FD_RAM) < 0 ||
-	    dup2(cons_fd, FD_CONS) < 0 || dup2(db_fd, FD_DB) < 0 ||
-	    (plugin_fd >= 0 && dup2(plugin_fd, FD_PLUGIN) < 0))
+	    dup2(qmp_fd, FD_QMP) < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+	    dup2(err_fd, 2) < 0 || dup2(ram_fd, FD_RAM) < 0 || dup2(cons_fd, FD_CONS) < 0 ||
+	    dup2(db_fd, FD_DB) < 0 || (plugin_fd >= 0 && dup2(plugin_fd, FD_PLUGIN) < 0))
 		_exit(126);
 	execv(a->v[0], a->v);
 	dprintf(2, "exec %s: %s\n", a->v[0], strerror(errno));
@@ -174,7 +173,7 @@ static __attribute__((noreturn)) void child(const struct argv_buf *a, pid_t pare
 }
 
 int qemu_launch(struct vm *vm, const char *qemu, const char *guest_path,
-		const struct vm_config *cfg, const char *plugin, char *err, size_t errlen)
+                const struct vm_config *cfg, const char *plugin, char *err, size_t errlen)
 {
 	struct qemu_vm *q = QEMU(vm);
 	int cons[2], db[2], qmp[2], errp[2];
@@ -187,8 +186,9 @@ int qemu_launch(struct vm *vm, const char *qemu, const char *guest_path,
 	}
 	build_argv(a, qemu, guest_path, cfg, plugin);
 	if (a->overflow) {
-		snprintf(err, errlen, "QEMU's command line does not fit in %zu bytes (%s, --cmdline)",
-			 sizeof(a->text), guest_path);
+		snprintf(err, errlen,
+		         "QEMU's command line does not fit in %zu bytes (%s, --cmdline)",
+		         sizeof(a->text), guest_path);
 		free(a);
 		return -1;
 	}
@@ -230,7 +230,7 @@ int qemu_launch(struct vm *vm, const char *qemu, const char *guest_path,
 int qemu_reap(struct qemu_vm *q, bool kill_now)
 {
 	int status = 0;
-	struct timespec ms = { 0, 1000000 };
+	struct timespec ms = {0, 1000000};
 
 	if (q->pid <= 0)
 		return -1;

@@ -18,13 +18,14 @@ static int wait_parked(struct vm *vm, uint64_t token)
 	uint64_t deadline = now_ns() + 5000000000ull;
 
 	while (__atomic_load_n(&db->parked, __ATOMIC_ACQUIRE) != token) {
-		struct pollfd p = { QEMU(vm)->db_fd, POLLIN, 0 };
+		struct pollfd p = {QEMU(vm)->db_fd, POLLIN, 0};
 		if (now_ns() > deadline) {
 			snprintf(vm->error, sizeof(vm->error), "the guest did not park within 5 s");
 			return -1;
 		}
 		if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR | POLLIN))) {
-			snprintf(vm->error, sizeof(vm->error), "the guest did not park (it called or died)");
+			snprintf(vm->error, sizeof(vm->error),
+			         "the guest did not park (it called or died)");
 			return -1;
 		}
 		__builtin_ia32_pause();
@@ -37,7 +38,8 @@ int qemu_snap_stop(struct vm *vm, bool restore)
 	struct qemu_vm *q = QEMU(vm);
 
 	if (!q->waiting || qemu_doorbell(vm) == NULL) {
-		snprintf(vm->error, sizeof(vm->error), "the guest is not stopped at a doorbell call");
+		snprintf(vm->error, sizeof(vm->error),
+		         "the guest is not stopped at a doorbell call");
 		return -1;
 	}
 	if (!restore) /* taking a snapshot: the guest just spins */
@@ -81,7 +83,8 @@ int qemu_snap_load(struct vm *vm)
 	__atomic_store_n(&db->resume, q->parked_seq, __ATOMIC_RELEASE);
 	if (qemu_run(vm) != VM_EV_OP_DONE) {
 		if (vm->error[0] == '\0')
-			snprintf(vm->error, sizeof(vm->error), "the guest did not come back to its ring");
+			snprintf(vm->error, sizeof(vm->error),
+			         "the guest did not come back to its ring");
 		return -1;
 	}
 	return 0;
@@ -121,9 +124,8 @@ int qemu_ram_copy(struct vm *vm, uint8_t *dst)
 
 	if (copy_extents(q->ram_fd, dst, 0, q->lowmem) != 0)
 		return -1;
-	if (q->ram_bytes > q->lowmem &&
-	    copy_extents(q->ram_fd, dst + QEMU_HIGHMEM_BASE - q->lowmem, q->lowmem,
-			 q->ram_bytes - q->lowmem) != 0)
+	if (q->ram_bytes > q->lowmem && copy_extents(q->ram_fd, dst + QEMU_HIGHMEM_BASE - q->lowmem,
+	                                             q->lowmem, q->ram_bytes - q->lowmem) != 0)
 		return -1;
 	return 0;
 }

@@ -10,7 +10,7 @@
 #include "vm.h"
 
 /* pc machine: RAM above this much goes above 4 GiB (-machine max-ram-below-4g) */
-#define QEMU_LOWMEM_MAX (3ull << 30)
+#define QEMU_LOWMEM_MAX   (3ull << 30)
 #define QEMU_HIGHMEM_BASE (4ull << 30)
 
 struct tcg_dirty;
@@ -40,26 +40,26 @@ struct walk_page {
 struct qemu_vm {
 	const struct qemu_host *host; /* NULL: QEMU is our child */
 	void *host_priv;              /* the manager's own state */
-	bool running;       /* QEMU runs (our child until reaped, or the manager's) */
-	pid_t pid;          /* QEMU, until reaped */
-	int ram_fd;         /* the memfd QEMU maps as guest RAM */
-	int cons_fd, db_fd; /* our ends of COM1 and COM2 */
-	int err_fd;         /* QEMU's stderr */
+	bool running;                 /* QEMU runs (our child until reaped, or the manager's) */
+	pid_t pid;                    /* QEMU, until reaped */
+	int ram_fd;                   /* the memfd QEMU maps as guest RAM */
+	int cons_fd, db_fd;           /* our ends of COM1 and COM2 */
+	int err_fd;                   /* QEMU's stderr */
 	char qemu_err[1024];
 	size_t qemu_err_len;
 	uint64_t ram_bytes; /* RAM QEMU has (the memfd's size) */
 	uint64_t lowmem;    /* RAM below the PCI hole */
 
 	/* doorbell */
-	uint64_t db_gpa;      /* struct pts_doorbell, once the guest said hello */
+	uint64_t db_gpa; /* struct pts_doorbell, once the guest said hello */
 	uint8_t hello[8];
-	unsigned hello_want;  /* address bytes of the hello still to come */
-	bool waiting;         /* the guest spins until we ack waiting_seq */
+	unsigned hello_want; /* address bytes of the hello still to come */
+	bool waiting;        /* the guest spins until we ack waiting_seq */
 	uint64_t waiting_seq;
 	uint32_t waiting_nr;
-	uint64_t cr3;         /* the guest's CR3 at its last call */
-	uint64_t prev_cr3;    /* ... at the call before the last harvest */
-	bool parked;          /* a reset parked the guest, on the park parked_seq */
+	uint64_t cr3;      /* the guest's CR3 at its last call */
+	uint64_t prev_cr3; /* ... at the call before the last harvest */
+	bool parked;       /* a reset parked the guest, on the park parked_seq */
 	uint64_t parked_seq;
 	uint64_t park_tokens; /* parks so far: each park's token is new */
 	bool snap_ready;      /* a snapshot was taken at the registration */
@@ -70,7 +70,7 @@ struct qemu_vm {
 	size_t qmp_len;
 	bool qmp_ready;
 
-	struct tcg_dirty *dirty; /* the ptsdirty plugin's log (NULL: none) */
+	struct tcg_dirty *dirty;      /* the ptsdirty plugin's log (NULL: none) */
 	struct walk_page *walk_cache; /* QEMU_WALK_CACHE slots */
 	uint64_t walk_gen;            /* harvests so far */
 	bool plugin_refused;
@@ -84,15 +84,14 @@ static inline struct qemu_vm *QEMU(const struct vm *vm)
 /* qemu_launch.c: find the binary, start QEMU on the prepared fds */
 int qemu_find_binary(const char *want, char *path, size_t len, char *err, size_t errlen);
 int qemu_launch(struct vm *vm, const char *qemu, const char *guest_path,
-		const struct vm_config *cfg, const char *plugin, char *err, size_t errlen);
+                const struct vm_config *cfg, const char *plugin, char *err, size_t errlen);
 /* reap QEMU (killing it after a grace period); its wait status */
 int qemu_reap(struct qemu_vm *q, bool kill_now);
 
 /* qemu.c */
 /* guest RAM: [0, bytes) of fd mapped as guest-physical space, the first
  * lowmem bytes at 0 and the rest at 4 GiB (pc machine), hole unmapped */
-int qemu_ram_map(struct vm *vm, int fd, uint64_t bytes, uint64_t lowmem, char *err,
-		 size_t errlen);
+int qemu_ram_map(struct vm *vm, int fd, uint64_t bytes, uint64_t lowmem, char *err, size_t errlen);
 int qemu_state_init(struct vm *vm, char *err, size_t errlen); /* vm->be, fds closed */
 void qemu_state_free(struct vm *vm); /* fds, RAM mapping, vm->be; not the process */
 uint64_t qemu_host_tsc_khz(void);

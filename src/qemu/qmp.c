@@ -18,7 +18,7 @@
 #include "qemu_vm.h"
 
 #define QMP_TIMEOUT_MS 3000
-#define QMP_LINE_MAX (64u << 10)
+#define QMP_LINE_MAX   (64u << 10)
 
 /* One line of JSON (QMP ends each message with CRLF), bounded in time and size. */
 static json_t *qmp_read(struct qemu_vm *q, char *err, size_t errlen)
@@ -48,7 +48,7 @@ static json_t *qmp_read(struct qemu_vm *q, char *err, size_t errlen)
 			return NULL;
 		}
 		uint64_t now = now_ns();
-		struct pollfd p = { q->qmp_fd, POLLIN, 0 };
+		struct pollfd p = {q->qmp_fd, POLLIN, 0};
 		if (now >= deadline || poll(&p, 1, (int)((deadline - now) / 1000000) + 1) <= 0) {
 			snprintf(err, errlen, "QMP: no reply within %d ms", QMP_TIMEOUT_MS);
 			return NULL;
@@ -79,7 +79,8 @@ static json_t *qmp_call(struct qemu_vm *q, json_t *cmd, char *err, size_t errlen
 	r = qmp_read(q, err, errlen);
 	if (r != NULL && json_object_get(r, "return") == NULL) {
 		json_t *e = json_object_get(json_object_get(r, "error"), "desc");
-		snprintf(err, errlen, "QMP: %s", json_is_string(e) ? json_string_value(e) : "error");
+		snprintf(err, errlen, "QMP: %s",
+		         json_is_string(e) ? json_string_value(e) : "error");
 		json_decref(r);
 		return NULL;
 	}
@@ -124,9 +125,9 @@ char *qmp_registers(struct qemu_vm *q, char *err, size_t errlen)
 	if (!q->qmp_ready && qmp_connect(q, err, errlen) != 0)
 		return NULL;
 	r = qmp_call(q,
-		     json_pack("{s:s, s:{s:s}}", "execute", "human-monitor-command", "arguments",
-			       "command-line", "info registers"),
-		     err, errlen);
+	             json_pack("{s:s, s:{s:s}}", "execute", "human-monitor-command", "arguments",
+	                       "command-line", "info registers"),
+	             err, errlen);
 	if (r == NULL)
 		return NULL;
 	ret = json_object_get(r, "return");

@@ -71,12 +71,12 @@ void finding_from_violation(struct finding *f, const struct violation *v)
 static void finding_basic_json(struct finding *f)
 {
 	f->json = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "invariant", f->id, "name", f->name,
-			    "title", f->title, "message", f->message, "op_index",
-			    (json_int_t)f->op_index, "op", f->op_text);
+	                    "title", f->title, "message", f->message, "op_index",
+	                    (json_int_t)f->op_index, "op", f->op_text);
 }
 
 static void finding_titled(struct finding *f, const char *id, const char *name, uint64_t op_index,
-			   const struct script_op *sop)
+                           const struct script_op *sop)
 {
 	char norm[128];
 
@@ -89,8 +89,9 @@ static void finding_titled(struct finding *f, const char *id, const char *name, 
 	else
 		snprintf(f->op_text, sizeof(f->op_text), "(boot)");
 	snprintf(f->title, sizeof(f->title), "%s: %s during %s", id, name,
-		 sop != NULL ? op_kind_name(sop->op.kind) : "boot");
-	snprintf(norm, sizeof(norm), "%s|%s", id, sop != NULL ? op_kind_name(sop->op.kind) : "boot");
+	         sop != NULL ? op_kind_name(sop->op.kind) : "boot");
+	snprintf(norm, sizeof(norm), "%s|%s", id,
+	         sop != NULL ? op_kind_name(sop->op.kind) : "boot");
 	f->signature = signature_of(norm);
 }
 
@@ -104,24 +105,40 @@ static void print_death(const void *arg, FILE *f)
 }
 
 void finding_from_death(struct finding *f, struct session *s, uint64_t op_index,
-			const struct script_op *sop)
+                        const struct script_op *sop)
 {
-	struct death_arg a = { s };
+	struct death_arg a = {s};
 	const char *id = "GUEST-ERROR", *name = "guest error";
 
 	memset(f, 0, sizeof(*f));
 	switch (s->vm.event) {
-	case VM_EV_PANIC: id = "GUEST-PANIC"; name = "guest panic"; break;
-	case VM_EV_TIMEOUT: id = "GUEST-HANG"; name = "guest hang"; break;
-	case VM_EV_SHUTDOWN: id = "GUEST-CRASH"; name = "triple fault"; break;
-	case VM_EV_HLT: id = "GUEST-HANG"; name = "guest halted"; break;
-	case VM_EV_EXIT: id = "GUEST-EXIT"; name = "guest exited"; break;
-	default: break;
+	case VM_EV_PANIC:
+		id = "GUEST-PANIC";
+		name = "guest panic";
+		break;
+	case VM_EV_TIMEOUT:
+		id = "GUEST-HANG";
+		name = "guest hang";
+		break;
+	case VM_EV_SHUTDOWN:
+		id = "GUEST-CRASH";
+		name = "triple fault";
+		break;
+	case VM_EV_HLT:
+		id = "GUEST-HANG";
+		name = "guest halted";
+		break;
+	case VM_EV_EXIT:
+		id = "GUEST-EXIT";
+		name = "guest exited";
+		break;
+	default:
+		break;
 	}
 	finding_titled(f, id, name, op_index, sop);
 	if (s->vm.event == VM_EV_PANIC)
 		snprintf(f->message, sizeof(f->message), "panic at %s:%u: %s", s->vm.panic.file,
-			 s->vm.panic.line, s->vm.panic.msg);
+		         s->vm.panic.line, s->vm.panic.msg);
 	else
 		snprintf(f->message, sizeof(f->message), "%s", s->err[0] ? s->err : s->vm.error);
 	f->details = memstream_text(print_death, &a);
@@ -137,7 +154,7 @@ void finding_from_mismatch(struct finding *f, uint64_t op_index, const struct sc
 	result_format(sop->op.result, sop->op.value, got, sizeof(got));
 	result_format(sop->expect, sop->expect_value, want, sizeof(want));
 	snprintf(f->message, sizeof(f->message), "'%s' gave %s, the script expects %s", f->op_text,
-		 got, want);
+	         got, want);
 	f->details = strdup("");
 	finding_basic_json(f);
 }
@@ -153,7 +170,7 @@ void finding_free(struct finding *f)
 /* ---- writing ------------------------------------------------------------ */
 
 static int write_text(const char *dir, const char *name, const char *text, size_t len, char *err,
-		      size_t errlen)
+                      size_t errlen)
 {
 	char path[PATH_MAX];
 
@@ -170,12 +187,12 @@ static void last_ops(FILE *f, const struct script *sc, uint64_t upto)
 		script_op_format(&sc->ops[i], text, sizeof(text));
 		result_format(sc->ops[i].op.result, sc->ops[i].op.value, res, sizeof(res));
 		fprintf(f, "  %s%6llu  %-50s => %s\n", i == upto ? ">" : " ", (unsigned long long)i,
-			text, res);
+		        text, res);
 	}
 }
 
 static char *report_text(const struct finding *f, const struct script *sc, const char *tail,
-			 size_t tail_len, size_t *len)
+                         size_t tail_len, size_t *len)
 {
 	char *buf = NULL;
 	FILE *out = open_memstream(&buf, len);
@@ -192,13 +209,14 @@ static char *report_text(const struct finding *f, const struct script *sc, const
 	fprintf(out, "last ops (%s):\n", sc->file ? sc->file : "script");
 	last_ops(out, sc, f->op_index);
 	fprintf(out, "\nguest console (tail):\n");
-	fprintf(out, "%.*s%s", (int)tail_len, tail, tail_len > 0 && tail[tail_len - 1] != '\n' ? "\n" : "");
+	fprintf(out, "%.*s%s", (int)tail_len, tail,
+	        tail_len > 0 && tail[tail_len - 1] != '\n' ? "\n" : "");
 	fclose(out);
 	return buf;
 }
 
 static json_t *report_json(const struct finding *f, const struct script *sc, const char *tail,
-			   size_t tail_len)
+                           size_t tail_len)
 {
 	json_t *j = f->json != NULL ? json_deep_copy(f->json) : json_object();
 	json_t *ops = json_array();
@@ -216,8 +234,8 @@ static json_t *report_json(const struct finding *f, const struct script *sc, con
 	for (uint64_t i = first; i <= f->op_index && i < sc->n_ops; i++) {
 		script_op_format(&sc->ops[i], text, sizeof(text));
 		result_format(sc->ops[i].op.result, sc->ops[i].op.value, res, sizeof(res));
-		json_array_append_new(ops, json_pack("{s:I, s:s, s:s}", "index", (json_int_t)i, "op",
-						     text, "result", res));
+		json_array_append_new(ops, json_pack("{s:I, s:s, s:s}", "index", (json_int_t)i,
+		                                     "op", text, "result", res));
 	}
 	json_object_set_new(j, "last_ops", ops);
 	json_object_set_new(j, "console_tail", json_stringn_nocheck(tail, tail_len));
@@ -269,8 +287,8 @@ static int bump_count(const char *dir, char *err, size_t errlen)
 }
 
 int report_write(const char *outdir, const struct finding *f, const struct script *sc,
-		 const char *console_tail, size_t tail_len, const struct session_config *cfg,
-		 bool *is_new, char *err, size_t errlen)
+                 const char *console_tail, size_t tail_len, const struct session_config *cfg,
+                 bool *is_new, char *err, size_t errlen)
 {
 	char crashes[PATH_MAX], dir[PATH_MAX], sig[17];
 	char *txt = NULL, *repro = NULL, *js = NULL;
@@ -321,22 +339,23 @@ json_t *report_guest_json(const struct session_config *cfg)
 	bool lv = cfg->backend == VM_BACKEND_LIBVIRT;
 	char xml_abs[PATH_MAX];
 	const char *xml = lv && cfg->libvirt_xml != NULL
-				  ? (realpath(cfg->libvirt_xml, xml_abs) ? xml_abs : cfg->libvirt_xml)
-				  : "";
+	                      ? (realpath(cfg->libvirt_xml, xml_abs) ? xml_abs : cfg->libvirt_xml)
+	                      : "";
 
 	return json_pack("{s:s, s:i, s:I, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:I, s:s, s:s}",
-			 "image",
-			 guest, "mem_mib", (int)cfg->mem_mib, "arena_pages",
-			 (json_int_t)cfg->arena_pages, "pv_per_page", (int)cfg->pv_per_page, "cmdline",
-			 cfg->extra_cmdline ? cfg->extra_cmdline : "", "check",
-			 cfg->check_spec ? cfg->check_spec : "", "backend",
-			 vm_backend_name(cfg->backend), "qemu_accel",
-			 cfg->backend != VM_BACKEND_QEMU ? "" : cfg->qemu_kvm ? "kvm" : "tcg",
-			 "timeout_s", (int)cfg->timeout_s, "dirty_log",
-			 vm_dirty_mode_name(cfg->dirty_mode), "check_mode",
-			 cfg->incremental ? "incremental" : "full", "full_every",
-			 (json_int_t)cfg->full_every, "libvirt_uri",
-			 lv && cfg->libvirt_uri ? cfg->libvirt_uri : "", "domain_xml", xml);
+	                 "image", guest, "mem_mib", (int)cfg->mem_mib, "arena_pages",
+	                 (json_int_t)cfg->arena_pages, "pv_per_page", (int)cfg->pv_per_page,
+	                 "cmdline", cfg->extra_cmdline ? cfg->extra_cmdline : "", "check",
+	                 cfg->check_spec ? cfg->check_spec : "", "backend",
+	                 vm_backend_name(cfg->backend), "qemu_accel",
+	                 cfg->backend != VM_BACKEND_QEMU ? ""
+	                 : cfg->qemu_kvm                 ? "kvm"
+	                                                 : "tcg",
+	                 "timeout_s", (int)cfg->timeout_s, "dirty_log",
+	                 vm_dirty_mode_name(cfg->dirty_mode), "check_mode",
+	                 cfg->incremental ? "incremental" : "full", "full_every",
+	                 (json_int_t)cfg->full_every, "libvirt_uri",
+	                 lv && cfg->libvirt_uri ? cfg->libvirt_uri : "", "domain_xml", xml);
 }
 
 /* ---- reading a report back -------------------------------------------------
@@ -349,7 +368,7 @@ json_t *report_guest_json(const struct session_config *cfg)
  */
 
 static int report_fail(char *err, size_t errlen, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static int report_fail(char *err, size_t errlen, const char *path, const char *fmt, ...)
 {
 	char msg[256];
@@ -365,7 +384,7 @@ static int report_fail(char *err, size_t errlen, const char *path, const char *f
 /* Member key of o ("guest." in where for messages): absent 0, an integer in
  * min..max 1 (*v set), else -1 with err. */
 static int member_uint(const json_t *o, const char *where, const char *key, uint64_t min,
-		       uint64_t max, uint64_t *v, const char *path, char *err, size_t errlen)
+                       uint64_t max, uint64_t *v, const char *path, char *err, size_t errlen)
 {
 	const json_t *m = json_object_get(o, key);
 	json_int_t i;
@@ -376,15 +395,16 @@ static int member_uint(const json_t *o, const char *where, const char *key, uint
 		return report_fail(err, errlen, path, "%s%s: want an integer", where, key);
 	i = json_integer_value(m);
 	if (i < 0 || (uint64_t)i < min || (uint64_t)i > max)
-		return report_fail(err, errlen, path, "%s%s: %lld is out of range (%llu..%llu)", where,
-				   key, (long long)i, (unsigned long long)min, (unsigned long long)max);
+		return report_fail(err, errlen, path, "%s%s: %lld is out of range (%llu..%llu)",
+		                   where, key, (long long)i, (unsigned long long)min,
+		                   (unsigned long long)max);
 	*v = (uint64_t)i;
 	return 1;
 }
 
 /* Member key of o: absent 0, a string 1 (*v set, owned by o), else -1. */
 static int member_string(const json_t *o, const char *where, const char *key, const char **v,
-			 const char *path, char *err, size_t errlen)
+                         const char *path, char *err, size_t errlen)
 {
 	const json_t *m = json_object_get(o, key);
 
@@ -397,7 +417,7 @@ static int member_string(const json_t *o, const char *where, const char *key, co
 }
 
 static int load_signature(const json_t *j, uint64_t *signature, uint64_t *op_index,
-			  const char *path, char *err, size_t errlen)
+                          const char *path, char *err, size_t errlen)
 {
 	const char *sig = NULL;
 	char hex[24];
@@ -425,7 +445,7 @@ static char replay_xml[PATH_MAX];
 /* The guest object: every member checked before any is applied, and a
  * setting the command line gave (given, GUEST_SET_*) is left as it is. */
 static int load_guest(const json_t *g, struct session_config *cfg, unsigned given,
-		      char **guest_owned, const char *path, char *err, size_t errlen)
+                      char **guest_owned, const char *path, char *err, size_t errlen)
 {
 	const char *image = NULL, *backend = NULL, *accel = NULL, *cmdline = NULL, *check = NULL;
 	const char *dirty = NULL, *mode = NULL, *uri = NULL, *xml = NULL;
@@ -442,40 +462,43 @@ static int load_guest(const json_t *g, struct session_config *cfg, unsigned give
 	    member_string(g, "guest.", "cmdline", &cmdline, path, err, errlen) < 0 ||
 	    member_string(g, "guest.", "check", &check, path, err, errlen) < 0 ||
 	    member_uint(g, "guest.", "mem_mib", VM_MEM_MIN_MIB, VM_MEM_MAX_MIB, &mem, path, err,
-			errlen) < 0 ||
-	    member_uint(g, "guest.", "arena_pages", 1, OPS_ARENA_MAX, &arena, path, err, errlen) < 0 ||
+	                errlen) < 0 ||
+	    member_uint(g, "guest.", "arena_pages", 1, OPS_ARENA_MAX, &arena, path, err, errlen) <
+	        0 ||
 	    member_uint(g, "guest.", "pv_per_page", 0, GUEST_PV_PER_PAGE_MAX, &ppp, path, err,
-			errlen) < 0 ||
+	                errlen) < 0 ||
 	    member_uint(g, "guest.", "timeout_s", 0, GUEST_TIMEOUT_MAX, &timeout, path, err,
-			errlen) < 0 ||
+	                errlen) < 0 ||
 	    member_string(g, "guest.", "dirty_log", &dirty, path, err, errlen) < 0 ||
 	    member_string(g, "guest.", "check_mode", &mode, path, err, errlen) < 0 ||
-	    member_uint(g, "guest.", "full_every", 0, UINT32_MAX, &full_every, path, err,
-			errlen) < 0 ||
+	    member_uint(g, "guest.", "full_every", 0, UINT32_MAX, &full_every, path, err, errlen) <
+	        0 ||
 	    member_string(g, "guest.", "libvirt_uri", &uri, path, err, errlen) < 0 ||
 	    member_string(g, "guest.", "domain_xml", &xml, path, err, errlen) < 0)
 		return -1;
 	if (uri != NULL && strlen(uri) >= sizeof(replay_uri))
 		return report_fail(err, errlen, path, "guest.libvirt_uri: longer than %zu bytes",
-				   sizeof(replay_uri) - 1);
+		                   sizeof(replay_uri) - 1);
 	if (xml != NULL && strlen(xml) >= sizeof(replay_xml))
 		return report_fail(err, errlen, path, "guest.domain_xml: longer than %zu bytes",
-				   sizeof(replay_xml) - 1);
+		                   sizeof(replay_xml) - 1);
 	if (image != NULL && (image[0] == '\0' || strlen(image) >= PATH_MAX))
 		return report_fail(err, errlen, path, "guest.image: want a path");
 	if (backend != NULL && vm_backend_parse(backend, &k) != 0)
 		return report_fail(err, errlen, path,
-				   "guest.backend: '%.32s': want kvm, qemu, libvirt or auto", backend);
-	if (accel != NULL && accel[0] != '\0' && strcmp(accel, "tcg") != 0 && strcmp(accel, "kvm") != 0)
+		                   "guest.backend: '%.32s': want kvm, qemu, libvirt or auto",
+		                   backend);
+	if (accel != NULL && accel[0] != '\0' && strcmp(accel, "tcg") != 0 &&
+	    strcmp(accel, "kvm") != 0)
 		return report_fail(err, errlen, path, "guest.qemu_accel: '%.32s': want tcg or kvm",
-				   accel);
+		                   accel);
 	if (dirty != NULL && vm_dirty_mode_parse(dirty, &d) != 0)
-		return report_fail(err, errlen, path,
-				   "guest.dirty_log: '%.32s': want ring, clear, get, plugin, none or auto",
-				   dirty);
+		return report_fail(
+		    err, errlen, path,
+		    "guest.dirty_log: '%.32s': want ring, clear, get, plugin, none or auto", dirty);
 	if (mode != NULL && strcmp(mode, "full") != 0 && strcmp(mode, "incremental") != 0)
-		return report_fail(err, errlen, path, "guest.check_mode: '%.32s': want full or incremental",
-				   mode);
+		return report_fail(err, errlen, path,
+		                   "guest.check_mode: '%.32s': want full or incremental", mode);
 	/* the recorded backend, unless --backend said otherwise */
 	if (backend != NULL && cfg->backend == VM_BACKEND_AUTO)
 		cfg->backend = k;
@@ -516,15 +539,16 @@ static int load_guest(const json_t *g, struct session_config *cfg, unsigned give
 	 * user gave their own: a finding made with --check -TLB replays so */
 	if (cmdline != NULL && cmdline[0] != '\0' && cfg->extra_cmdline == NULL) {
 		if (strlen(cmdline) >= sizeof(replay_cmdline))
-			return report_fail(err, errlen, path, "guest.cmdline: longer than %zu bytes",
-					   sizeof(replay_cmdline) - 1);
+			return report_fail(err, errlen, path,
+			                   "guest.cmdline: longer than %zu bytes",
+			                   sizeof(replay_cmdline) - 1);
 		snprintf(replay_cmdline, sizeof(replay_cmdline), "%s", cmdline);
 		cfg->extra_cmdline = replay_cmdline;
 	}
 	if (check != NULL && check[0] != '\0' && cfg->check_spec == NULL) {
 		if (strlen(check) >= sizeof(replay_check))
 			return report_fail(err, errlen, path, "guest.check: longer than %zu bytes",
-					   sizeof(replay_check) - 1);
+			                   sizeof(replay_check) - 1);
 		snprintf(replay_check, sizeof(replay_check), "%s", check);
 		cfg->check_spec = replay_check;
 	}
@@ -532,8 +556,8 @@ static int load_guest(const json_t *g, struct session_config *cfg, unsigned give
 }
 
 int report_guest_load(const char *report_json, struct session_config *cfg, unsigned given,
-		      char **guest_owned, uint64_t *signature, uint64_t *op_index, char *err,
-		      size_t errlen)
+                      char **guest_owned, uint64_t *signature, uint64_t *op_index, char *err,
+                      size_t errlen)
 {
 	struct stat st;
 	json_error_t je;
@@ -546,8 +570,9 @@ int report_guest_load(const char *report_json, struct session_config *cfg, unsig
 	if (!S_ISREG(st.st_mode))
 		return report_fail(err, errlen, report_json, "not a regular file");
 	if (st.st_size > (off_t)REPORT_JSON_MAX)
-		return report_fail(err, errlen, report_json, "larger than the %u MiB a report may have",
-				   REPORT_JSON_MAX >> 20);
+		return report_fail(err, errlen, report_json,
+		                   "larger than the %u MiB a report may have",
+		                   REPORT_JSON_MAX >> 20);
 	j = json_load_file(report_json, JSON_REJECT_DUPLICATES, &je);
 	if (j == NULL) {
 		snprintf(err, errlen, "%s:%d: %s", report_json, je.line, je.text);

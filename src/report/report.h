@@ -16,7 +16,8 @@
 struct violation;
 
 struct finding {
-	char id[24];   /* invariant id, or GUEST-PANIC / GUEST-HANG / GUEST-CRASH / GUEST-ERROR / EXPECT */
+	char id[24];   /* invariant id, or GUEST-PANIC / GUEST-HANG / GUEST-CRASH / GUEST-ERROR /
+	                  EXPECT */
 	char name[64]; /* invariant name, or a short description */
 	char title[160];
 	char message[512];
@@ -30,7 +31,7 @@ struct finding {
 
 void finding_from_violation(struct finding *f, const struct violation *v);
 void finding_from_death(struct finding *f, struct session *s, uint64_t op_index,
-			const struct script_op *sop);
+                        const struct script_op *sop);
 void finding_from_mismatch(struct finding *f, uint64_t op_index, const struct script_op *sop);
 void finding_free(struct finding *f);
 /* "crashes/<16 hex digits>" name of the signature */
@@ -43,8 +44,8 @@ uint64_t signature_of(const char *normalised_title);
  * count is incremented and *is_new is false.  0, or -1 with err.
  */
 int report_write(const char *outdir, const struct finding *f, const struct script *sc,
-		 const char *console_tail, size_t tail_len, const struct session_config *cfg,
-		 bool *is_new, char *err, size_t errlen);
+                 const char *console_tail, size_t tail_len, const struct session_config *cfg,
+                 bool *is_new, char *err, size_t errlen);
 /* report.json is read back at most this big (a report is a few KiB) */
 #define REPORT_JSON_MAX (16u << 20)
 /* --pv-per-page and a report's guest.pv_per_page: 0 (as many as fit) .. this */
@@ -76,7 +77,7 @@ enum guest_setting {
  * op_index is checked against the script by the caller.
  */
 int report_guest_load(const char *report_json, struct session_config *cfg, unsigned given,
-		      char **guest_owned, uint64_t *signature, uint64_t *op_index, char *err,
-		      size_t errlen);
+                      char **guest_owned, uint64_t *signature, uint64_t *op_index, char *err,
+                      size_t errlen);
 
 #endif /* PTSHADOW_REPORT_H */

@@ -18,7 +18,6 @@ static void keep_console(struct session *s, char **console, size_t *len)
 	}
 }
 
-
 void runner_init(struct runner *r, const struct session_config *cfg)
 {
 	memset(r, 0, sizeof(*r));
@@ -64,7 +63,7 @@ static enum run_outcome runner_ready(struct runner *r, struct finding *f, char *
 }
 
 static enum run_outcome run_ops(struct runner *r, struct script *sc, bool check_expect,
-				struct finding *f, char *err, size_t errlen)
+                                struct finding *f, char *err, size_t errlen)
 {
 	struct session *s = &r->s;
 
@@ -93,8 +92,8 @@ static enum run_outcome run_ops(struct runner *r, struct script *sc, bool check_
 }
 
 enum run_outcome runner_run(struct runner *r, struct script *sc, bool check_expect,
-			    struct finding *f, char **console, size_t *console_len, char *err,
-			    size_t errlen)
+                            struct finding *f, char **console, size_t *console_len, char *err,
+                            size_t errlen)
 {
 	enum run_outcome out;
 
@@ -111,9 +110,9 @@ enum run_outcome runner_run(struct runner *r, struct script *sc, bool check_expe
 	return out;
 }
 
-enum run_outcome run_script(const struct session_config *cfg, struct script *sc,
-			    bool check_expect, struct finding *f, char **console, size_t *console_len,
-			    char *err, size_t errlen)
+enum run_outcome run_script(const struct session_config *cfg, struct script *sc, bool check_expect,
+                            struct finding *f, char **console, size_t *console_len, char *err,
+                            size_t errlen)
 {
 	struct runner r;
 	enum run_outcome out;

@@ -17,7 +17,7 @@ enum run_outcome {
 struct runner {
 	struct session_config cfg;
 	struct session s;
-	bool live;   /* s is booted and has a snapshot */
+	bool live; /* s is booted and has a snapshot */
 	uint64_t boots, resets;
 };
 
@@ -29,13 +29,13 @@ void runner_init(struct runner *r, const struct session_config *cfg);
  * *console gets a copy of the console tail (free it) when console != NULL.
  */
 enum run_outcome runner_run(struct runner *r, struct script *sc, bool check_expect,
-			    struct finding *f, char **console, size_t *console_len, char *err,
-			    size_t errlen);
+                            struct finding *f, char **console, size_t *console_len, char *err,
+                            size_t errlen);
 void runner_close(struct runner *r);
 
 /* One script, one runner, closed again. */
-enum run_outcome run_script(const struct session_config *cfg, struct script *sc,
-			    bool check_expect, struct finding *f, char **console, size_t *console_len,
-			    char *err, size_t errlen);
+enum run_outcome run_script(const struct session_config *cfg, struct script *sc, bool check_expect,
+                            struct finding *f, char **console, size_t *console_len, char *err,
+                            size_t errlen);
 
 #endif /* PTSHADOW_RUNNER_H */

@@ -20,19 +20,19 @@ static int ring_attach(struct session *s)
 
 	if (gmem_read_aligned(&s->vm.mem, s->vm.desc_gpa, &desc, sizeof(desc), 8) != GMEM_OK) {
 		snprintf(s->err, sizeof(s->err), "guest descriptor at %#llx is outside memory",
-			 (unsigned long long)s->vm.desc_gpa);
+		         (unsigned long long)s->vm.desc_gpa);
 		return -1;
 	}
 	if (desc.magic != PTS_DESC_MAGIC || desc.abi_version != PTS_ABI_VERSION) {
 		snprintf(s->err, sizeof(s->err),
-			 "guest descriptor: bad magic %#x or ABI version %u (want %u)", desc.magic,
-			 desc.abi_version, PTS_ABI_VERSION);
+		         "guest descriptor: bad magic %#x or ABI version %u (want %u)", desc.magic,
+		         desc.abi_version, PTS_ABI_VERSION);
 		return -1;
 	}
 	s->ring = gmem_ptr(&s->vm.mem, desc.ring_pa, sizeof(struct pts_ring), 64);
 	if (s->ring == NULL) {
 		snprintf(s->err, sizeof(s->err), "guest command ring at %#llx is outside memory",
-			 (unsigned long long)desc.ring_pa);
+		         (unsigned long long)desc.ring_pa);
 		return -1;
 	}
 	return 0;
@@ -59,10 +59,10 @@ static int status_of_event(struct session *s, enum vm_event ev)
 /* The guest registered its descriptor: start the monitor on it. */
 static int monitor_attach(struct session *s)
 {
-	struct monitor_config mc = { .check_spec = s->cfg.check_spec };
+	struct monitor_config mc = {.check_spec = s->cfg.check_spec};
 	char err[512];
 
-	s->gmem = s->vm.mem; /* RAM and its hole */
+	s->gmem = s->vm.mem;       /* RAM and its hole */
 	s->gmem.page_dirty = NULL; /* full: every page counts as written */
 	s->gmem.dirty_ctx = &s->vm;
 	s->gmem.dirty_pfns = NULL;
@@ -118,17 +118,17 @@ int session_reset(struct session *s)
 void session_vm_config(const struct session_config *cfg, struct vm_config *vc)
 {
 	*vc = (struct vm_config){
-		.backend = cfg->backend,
-		.qemu_path = cfg->qemu_path,
-		.qemu_kvm = cfg->qemu_kvm,
-		.libvirt_uri = cfg->libvirt_uri,
-		.libvirt_xml = cfg->libvirt_xml,
-		.mem_mib = cfg->mem_mib,
-		.timeout_s = cfg->timeout_s,
-		.console = cfg->console,
-		.console_prefix = cfg->console_prefix,
-		.dirty_mode = cfg->dirty_mode,
-		.dirty_ring_bytes = cfg->dirty_ring_bytes,
+	    .backend = cfg->backend,
+	    .qemu_path = cfg->qemu_path,
+	    .qemu_kvm = cfg->qemu_kvm,
+	    .libvirt_uri = cfg->libvirt_uri,
+	    .libvirt_xml = cfg->libvirt_xml,
+	    .mem_mib = cfg->mem_mib,
+	    .timeout_s = cfg->timeout_s,
+	    .console = cfg->console,
+	    .console_prefix = cfg->console_prefix,
+	    .dirty_mode = cfg->dirty_mode,
+	    .dirty_ring_bytes = cfg->dirty_ring_bytes,
 	};
 }
 
@@ -144,13 +144,13 @@ int session_boot(struct session *s, const struct session_config *cfg)
 	if (cfg->pv_per_page != 0)
 		snprintf(ppp, sizeof(ppp), " pv_per_page=%u", cfg->pv_per_page);
 	n = snprintf(cmdline, sizeof(cmdline), "arena=%llu%s%s%s%s",
-		     (unsigned long long)cfg->arena_pages, ppp, cfg->ring ? " ring" : "",
-		     cfg->extra_cmdline ? " " : "", cfg->extra_cmdline ? cfg->extra_cmdline : "");
+	             (unsigned long long)cfg->arena_pages, ppp, cfg->ring ? " ring" : "",
+	             cfg->extra_cmdline ? " " : "", cfg->extra_cmdline ? cfg->extra_cmdline : "");
 	if (n < 0 || (size_t)n >= sizeof(cmdline)) { /* never boot a silently cut command line */
 		size_t extra = cfg->extra_cmdline ? strlen(cfg->extra_cmdline) : 0;
 		snprintf(s->err, sizeof(s->err),
-			 "--cmdline: %zu bytes; at most %zu fit beside ptshadow's own options", extra,
-			 sizeof(cmdline) - 1 - ((size_t)n - extra));
+		         "--cmdline: %zu bytes; at most %zu fit beside ptshadow's own options",
+		         extra, sizeof(cmdline) - 1 - ((size_t)n - extra));
 		return EXIT_USAGE;
 	}
 	session_vm_config(cfg, &vc);
@@ -200,7 +200,7 @@ enum session_status session_op(struct session *s, struct script_op *sop)
 
 	if (r->tail != head) {
 		snprintf(s->err, sizeof(s->err), "guest ring out of step (head %llu tail %llu)",
-			 (unsigned long long)head, (unsigned long long)r->tail);
+		         (unsigned long long)head, (unsigned long long)r->tail);
 		return SESSION_GUEST_DIED;
 	}
 	slot = &r->slots[head % PTS_RING_SLOTS];
@@ -218,8 +218,9 @@ enum session_status session_op(struct session *s, struct script_op *sop)
 		if (tail == head + 1)
 			break;
 		if (tail != head) {
-			snprintf(s->err, sizeof(s->err), "guest advanced its ring tail to %llu (want %llu)",
-				 (unsigned long long)tail, (unsigned long long)head + 1);
+			snprintf(s->err, sizeof(s->err),
+			         "guest advanced its ring tail to %llu (want %llu)",
+			         (unsigned long long)tail, (unsigned long long)head + 1);
 			return SESSION_GUEST_DIED;
 		}
 	}
@@ -240,7 +241,8 @@ enum session_status session_op(struct session *s, struct script_op *sop)
 			}
 			full = full || s->vm.dirty_last.all; /* the log lost track: read it all */
 			s->gmem.page_dirty = full ? NULL : vm_page_dirty;
-			s->gmem.dirty_pfns = full ? NULL : s->vm.dirty_last.pfns; /* the same log, listed */
+			s->gmem.dirty_pfns =
+			    full ? NULL : s->vm.dirty_last.pfns; /* the same log, listed */
 			s->gmem.ndirty_pfns = s->vm.dirty_last.n;
 		}
 		monitor_clear_violations(s->mon);
@@ -284,11 +286,12 @@ void session_describe_death(struct session *s, FILE *f)
 	switch (vm->event) {
 	case VM_EV_PANIC:
 		fprintf(f, "guest panic at %s:%u: %s\n", vm->panic.file, vm->panic.line,
-			vm->panic.msg);
+		        vm->panic.msg);
 		if (vm->panic.vector != 0xffffffffu)
-			fprintf(f, "  vector %u error %#llx rip %#llx cr2 %#llx\n", vm->panic.vector,
-				(unsigned long long)vm->panic.error_code,
-				(unsigned long long)vm->panic.rip, (unsigned long long)vm->panic.cr2);
+			fprintf(f, "  vector %u error %#llx rip %#llx cr2 %#llx\n",
+			        vm->panic.vector, (unsigned long long)vm->panic.error_code,
+			        (unsigned long long)vm->panic.rip,
+			        (unsigned long long)vm->panic.cr2);
 		break;
 	case VM_EV_EXIT:
 		fprintf(f, "guest exited with status %u\n", vm->exit_status);

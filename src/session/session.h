@@ -22,29 +22,29 @@ struct session_config {
 	unsigned mem_mib;
 	unsigned timeout_s;
 	uint64_t arena_pages;
-	unsigned pv_per_page; /* guest pv pool items per page (0 = as many as fit) */
+	unsigned pv_per_page;      /* guest pv pool items per page (0 = as many as fit) */
 	const char *extra_cmdline; /* user's --cmdline, appended */
 	FILE *console;             /* NULL: keep the console only for reports */
 	FILE *announce;            /* "backend: ..." once the VM exists (NULL: quiet) */
 	const char *console_prefix;
-	bool ring;       /* drive ops through the ring (else: built-in smoke) */
-	bool stop_each;  /* exit to the host after every op (the monitor needs it) */
-	bool monitor;    /* check invariants after every op */
+	bool ring;              /* drive ops through the ring (else: built-in smoke) */
+	bool stop_each;         /* exit to the host after every op (the monitor needs it) */
+	bool monitor;           /* check invariants after every op */
 	const char *check_spec; /* --check: invariants switched off */
-	bool snapshot;   /* capture the VM after boot so session_reset can go back */
-	bool incremental; /* monitor re-reads only pages the backend's dirty log names */
-	unsigned full_every; /* with incremental: a full check every N ops (0 = never) */
+	bool snapshot;          /* capture the VM after boot so session_reset can go back */
+	bool incremental;       /* monitor re-reads only pages the backend's dirty log names */
+	unsigned full_every;    /* with incremental: a full check every N ops (0 = never) */
 	enum vm_dirty_mode dirty_mode; /* --dirty-log: how the backend reports written pages */
 	uint32_t dirty_ring_bytes;     /* ring size (0: the default); tests make it small */
 };
 
 /* What became of one op. */
 enum session_status {
-	SESSION_OK = 0,     /* executed, checked, nothing found */
-	SESSION_VIOLATION,  /* the monitor found at least one violation */
-	SESSION_GUEST_DIED, /* panic, triple fault, hang, guest error */
-	SESSION_EXITED,     /* the guest exited (end of run) */
-	SESSION_ERROR,      /* backend (KVM, QEMU) or host failure */
+	SESSION_OK = 0,      /* executed, checked, nothing found */
+	SESSION_VIOLATION,   /* the monitor found at least one violation */
+	SESSION_GUEST_DIED,  /* panic, triple fault, hang, guest error */
+	SESSION_EXITED,      /* the guest exited (end of run) */
+	SESSION_ERROR,       /* backend (KVM, QEMU) or host failure */
 	SESSION_INTERRUPTED, /* SIGINT/SIGTERM arrived while the guest ran */
 };
 

@@ -103,10 +103,20 @@ int parse_duration(const char *s, uint64_t *seconds)
 		return -1;
 	memcpy(num, s, n + 1);
 	switch (num[n - 1]) {
-	case 's': mult = 1; num[n - 1] = '\0'; break;
-	case 'm': mult = 60; num[n - 1] = '\0'; break;
-	case 'h': mult = 3600; num[n - 1] = '\0'; break;
-	default: break;
+	case 's':
+		mult = 1;
+		num[n - 1] = '\0';
+		break;
+	case 'm':
+		mult = 60;
+		num[n - 1] = '\0';
+		break;
+	case 'h':
+		mult = 3600;
+		num[n - 1] = '\0';
+		break;
+	default:
+		break;
 	}
 	if (parse_u64(num, &v) != 0 || v > UINT32_MAX)
 		return -1;

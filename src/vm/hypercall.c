@@ -40,11 +40,11 @@ static enum vm_event hc_nop(struct vm *vm, uint64_t gpa, const void *record)
 }
 
 static const struct hypercall hypercall_table[PTS_HC_COUNT] = {
-	[PTS_HC_EXIT] = { "exit", sizeof(struct pts_hc_exit), hc_exit },
-	[PTS_HC_REGISTER] = { "register", sizeof(struct pts_descriptor), hc_register },
-	[PTS_HC_OP_DONE] = { "op_done", offsetof(struct pts_ring, slots), hc_op_done },
-	[PTS_HC_PANIC] = { "panic", sizeof(struct pts_hc_panic), hc_panic },
-	[PTS_HC_NOP] = { "nop", sizeof(struct pts_hc_nop), hc_nop },
+    [PTS_HC_EXIT] = {"exit", sizeof(struct pts_hc_exit), hc_exit},
+    [PTS_HC_REGISTER] = {"register", sizeof(struct pts_descriptor), hc_register},
+    [PTS_HC_OP_DONE] = {"op_done", offsetof(struct pts_ring, slots), hc_op_done},
+    [PTS_HC_PANIC] = {"panic", sizeof(struct pts_hc_panic), hc_panic},
+    [PTS_HC_NOP] = {"nop", sizeof(struct pts_hc_nop), hc_nop},
 };
 
 const struct hypercall *hypercall_lookup(unsigned nr)
@@ -58,20 +58,20 @@ enum vm_event hypercall_dispatch(struct vm *vm, unsigned nr, uint64_t gpa)
 {
 	const struct hypercall *hc = hypercall_lookup(nr);
 	uint8_t record[sizeof(struct pts_descriptor) > sizeof(struct pts_hc_panic)
-			       ? sizeof(struct pts_descriptor)
-			       : sizeof(struct pts_hc_panic)];
+	                   ? sizeof(struct pts_descriptor)
+	                   : sizeof(struct pts_hc_panic)];
 
 	if (hc == NULL) {
 		snprintf(vm->error, sizeof(vm->error), "unknown hypercall %u (port %#x)", nr,
-			 PTS_HC_PORT_BASE + nr);
+		         PTS_HC_PORT_BASE + nr);
 		return VM_EV_GUEST_ERROR;
 	}
 	if (hc->record_size > sizeof(record) ||
 	    gmem_read_aligned(&vm->mem, gpa, record, hc->record_size, 8) != GMEM_OK) {
 		snprintf(vm->error, sizeof(vm->error),
-			 "hypercall %s: record at guest-physical %#llx (%u bytes) is outside guest "
-			 "memory or misaligned",
-			 hc->name, (unsigned long long)gpa, hc->record_size);
+		         "hypercall %s: record at guest-physical %#llx (%u bytes) is outside guest "
+		         "memory or misaligned",
+		         hc->name, (unsigned long long)gpa, hc->record_size);
 		return VM_EV_GUEST_ERROR;
 	}
 	return hc->handler(vm, gpa, record);

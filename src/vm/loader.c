@@ -20,7 +20,8 @@ struct load_ctx {
 	size_t errlen;
 };
 
-static int load_fail(struct load_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int load_fail(struct load_ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static int load_fail(struct load_ctx *c, const char *fmt, ...)
 {
 	char msg[256];
@@ -56,7 +57,8 @@ static int note_find_pvh(struct load_ctx *c, const GElf_Phdr *ph, uint64_t *entr
 		desc_off = name_off + (((uint64_t)namesz + 3) & ~3ull);
 		next = desc_off + (((uint64_t)descsz + 3) & ~3ull);
 		if (desc_off > end || next > end)
-			return load_fail(c, "malformed ELF note at offset %#llx", (unsigned long long)pos);
+			return load_fail(c, "malformed ELF note at offset %#llx",
+			                 (unsigned long long)pos);
 		if (type == PTS_XEN_ELFNOTE_PHYS32_ENTRY && namesz == 4 &&
 		    memcmp(c->file + name_off, "Xen", 4) == 0) {
 			if (descsz == 4) {
@@ -66,7 +68,8 @@ static int note_find_pvh(struct load_ctx *c, const GElf_Phdr *ph, uint64_t *entr
 			} else if (descsz == 8) {
 				memcpy(entry, c->file + desc_off, 8);
 			} else {
-				return load_fail(c, "PVH entry note has a %u-byte value (want 4 or 8)", descsz);
+				return load_fail(
+				    c, "PVH entry note has a %u-byte value (want 4 or 8)", descsz);
 			}
 			return 1;
 		}
@@ -89,7 +92,7 @@ static int check_header(struct load_ctx *c, Elf *elf, GElf_Ehdr *eh)
 }
 
 static int check_segments(struct load_ctx *c, Elf *elf, size_t nph, const struct gmem *m,
-			  struct elf_image *img)
+                          struct elf_image *img)
 {
 	GElf_Phdr ph, other;
 	int found = 0;
@@ -109,22 +112,27 @@ static int check_segments(struct load_ctx *c, Elf *elf, size_t nph, const struct
 		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
 			continue;
 		if (ph.p_filesz > ph.p_memsz)
-			return load_fail(c, "segment %zu: p_filesz %#llx is larger than p_memsz %#llx", i,
-					 (unsigned long long)ph.p_filesz, (unsigned long long)ph.p_memsz);
+			return load_fail(
+			    c, "segment %zu: p_filesz %#llx is larger than p_memsz %#llx", i,
+			    (unsigned long long)ph.p_filesz, (unsigned long long)ph.p_memsz);
 		if (!file_range_ok(c, ph.p_offset, ph.p_filesz))
 			return load_fail(c, "segment %zu: file range outside the file", i);
 		if (__builtin_add_overflow(ph.p_paddr, ph.p_memsz, &end))
-			return load_fail(c, "segment %zu: p_paddr %#llx + p_memsz %#llx overflows", i,
-					 (unsigned long long)ph.p_paddr, (unsigned long long)ph.p_memsz);
+			return load_fail(c, "segment %zu: p_paddr %#llx + p_memsz %#llx overflows",
+			                 i, (unsigned long long)ph.p_paddr,
+			                 (unsigned long long)ph.p_memsz);
 		if (ph.p_paddr < VM_LOW_RESERVED || end > m->size)
-			return load_fail(c, "segment %zu [%#llx, %#llx) falls outside guest memory [%#llx, %#llx)",
-					 i, (unsigned long long)ph.p_paddr,
-					 (unsigned long long)(ph.p_paddr + ph.p_memsz),
-					 (unsigned long long)VM_LOW_RESERVED, (unsigned long long)m->size);
+			return load_fail(
+			    c,
+			    "segment %zu [%#llx, %#llx) falls outside guest memory [%#llx, %#llx)",
+			    i, (unsigned long long)ph.p_paddr,
+			    (unsigned long long)(ph.p_paddr + ph.p_memsz),
+			    (unsigned long long)VM_LOW_RESERVED, (unsigned long long)m->size);
 		if (ph.p_paddr < m->hole_end && end > m->hole_start)
-			return load_fail(c, "segment %zu [%#llx, %#llx) falls in the memory hole [%#llx, %#llx)",
-					 i, (unsigned long long)ph.p_paddr, (unsigned long long)end,
-					 (unsigned long long)m->hole_start, (unsigned long long)m->hole_end);
+			return load_fail(
+			    c, "segment %zu [%#llx, %#llx) falls in the memory hole [%#llx, %#llx)",
+			    i, (unsigned long long)ph.p_paddr, (unsigned long long)end,
+			    (unsigned long long)m->hole_start, (unsigned long long)m->hole_end);
 		for (size_t j = 0; j < i; j++) {
 			if (gelf_getphdr(elf, (int)j, &other) == NULL || other.p_type != PT_LOAD ||
 			    other.p_memsz == 0)
@@ -142,7 +150,7 @@ static int check_segments(struct load_ctx *c, Elf *elf, size_t nph, const struct
 		return load_fail(c, "no PVH entry note (Xen XEN_ELFNOTE_PHYS32_ENTRY)");
 	if (img->pvh_entry < img->lowest || img->pvh_entry >= img->highest)
 		return load_fail(c, "PVH entry %#llx is outside the loaded image",
-				 (unsigned long long)img->pvh_entry);
+		                 (unsigned long long)img->pvh_entry);
 	return 0;
 }
 
@@ -153,7 +161,8 @@ static void copy_segments(struct load_ctx *c, Elf *elf, size_t nph, struct gmem 
 	for (size_t i = 0; i < nph; i++) {
 		uint8_t *dst;
 
-		if (gelf_getphdr(elf, (int)i, &ph) == NULL || ph.p_type != PT_LOAD || ph.p_memsz == 0)
+		if (gelf_getphdr(elf, (int)i, &ph) == NULL || ph.p_type != PT_LOAD ||
+		    ph.p_memsz == 0)
 			continue;
 		dst = gmem_ptr(m, ph.p_paddr, ph.p_memsz, 1); /* checked above */
 		memcpy(dst, c->file + ph.p_offset, ph.p_filesz);
@@ -163,7 +172,7 @@ static void copy_segments(struct load_ctx *c, Elf *elf, size_t nph, struct gmem 
 
 int elf_load(const char *path, struct gmem *m, struct elf_image *img, char *err, size_t errlen)
 {
-	struct load_ctx c = { .path = path, .err = err, .errlen = errlen };
+	struct load_ctx c = {.path = path, .err = err, .errlen = errlen};
 	GElf_Ehdr eh;
 	Elf *elf = NULL;
 	size_t nph;
@@ -181,7 +190,8 @@ int elf_load(const char *path, struct gmem *m, struct elf_image *img, char *err,
 		char magic[SELFMAG];
 		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
 			load_fail(&c, "is a directory");
-		else if (pread(fd, magic, SELFMAG, 0) == SELFMAG && memcmp(magic, ELFMAG, SELFMAG) == 0)
+		else if (pread(fd, magic, SELFMAG, 0) == SELFMAG &&
+		         memcmp(magic, ELFMAG, SELFMAG) == 0)
 			load_fail(&c, "truncated or corrupt ELF header");
 		else
 			load_fail(&c, "not an ELF file");

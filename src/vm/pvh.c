@@ -6,7 +6,7 @@
 #include "vm.h"
 
 int pvh_setup(struct gmem *m, const char *cmdline, uint64_t *start_info_gpa, char *err,
-	      size_t errlen)
+              size_t errlen)
 {
 	struct pts_hvm_start_info *si;
 	struct pts_hvm_memmap_entry *mm;
@@ -14,7 +14,8 @@ int pvh_setup(struct gmem *m, const char *cmdline, uint64_t *start_info_gpa, cha
 	char *dst;
 
 	if (cl >= VM_CMDLINE_MAX) {
-		snprintf(err, errlen, "--cmdline: %zu bytes, at most %u allowed", cl, VM_CMDLINE_MAX - 1);
+		snprintf(err, errlen, "--cmdline: %zu bytes, at most %u allowed", cl,
+		         VM_CMDLINE_MAX - 1);
 		return -1;
 	}
 	si = gmem_ptr(m, VM_START_INFO_GPA, sizeof(*si), 8);
@@ -27,9 +28,9 @@ int pvh_setup(struct gmem *m, const char *cmdline, uint64_t *start_info_gpa, cha
 	memcpy(dst, cmdline != NULL ? cmdline : "", cl + 1);
 
 	/* The first MiB holds the boot data and is never the guest's RAM. */
-	mm[0] = (struct pts_hvm_memmap_entry){ 0, VM_LOW_RESERVED, PTS_HVM_MEMMAP_RESERVED, 0 };
-	mm[1] = (struct pts_hvm_memmap_entry){ VM_LOW_RESERVED, m->size - VM_LOW_RESERVED,
-					       PTS_HVM_MEMMAP_RAM, 0 };
+	mm[0] = (struct pts_hvm_memmap_entry){0, VM_LOW_RESERVED, PTS_HVM_MEMMAP_RESERVED, 0};
+	mm[1] = (struct pts_hvm_memmap_entry){VM_LOW_RESERVED, m->size - VM_LOW_RESERVED,
+	                                      PTS_HVM_MEMMAP_RAM, 0};
 	memset(si, 0, sizeof(*si));
 	si->magic = PTS_HVM_START_MAGIC;
 	si->version = 1;

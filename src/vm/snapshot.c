@@ -14,7 +14,7 @@ int vm_snapshot_take(struct vm *vm, struct vm_snapshot *snap)
 	memset(snap, 0, sizeof(*snap));
 	if (!(vm->caps & VM_CAP_SNAPSHOT)) {
 		snprintf(vm->error, sizeof(vm->error), "the %s backend cannot snapshot",
-			 vm->backend->name);
+		         vm->backend->name);
 		return -1;
 	}
 	if (vm->backend->snap_stop(vm, false) < 0 || vm->backend->snap_save(vm) < 0)
@@ -25,9 +25,9 @@ int vm_snapshot_take(struct vm *vm, struct vm_snapshot *snap)
 	 * guest), and faulting 32,768 pages in one memcpy touch at a time took
 	 * 5 s at 128 MiB. */
 	snap->mem = mmap(NULL, vm->mem.size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
-				 (vm->backend->ram_copy != NULL ? 0 : MAP_POPULATE),
-			 -1, 0);
+	                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+	                     (vm->backend->ram_copy != NULL ? 0 : MAP_POPULATE),
+	                 -1, 0);
 	if (snap->mem == MAP_FAILED) {
 		snap->mem = NULL;
 		snprintf(vm->error, sizeof(vm->error), "snapshot memory: %s", strerror(errno));
@@ -63,7 +63,7 @@ static void copy_back(struct vm *vm, struct vm_snapshot *snap, uint64_t pfn)
 }
 
 int vm_snapshot_restore(struct vm *vm, struct vm_snapshot *snap, uint64_t host_gpa,
-			uint64_t host_len)
+                        uint64_t host_len)
 {
 	uint64_t pages = vm->mem.size / PTS_PAGE_SIZE;
 
@@ -83,7 +83,8 @@ int vm_snapshot_restore(struct vm *vm, struct vm_snapshot *snap, uint64_t host_g
 	vm_dirty_since_clear(vm);
 	/* the host's own writes (ring slots) are not in the guest's log */
 	if (host_len != 0 && host_gpa < vm->mem.size) {
-		uint64_t end = host_gpa + host_len > vm->mem.size ? vm->mem.size : host_gpa + host_len;
+		uint64_t end =
+		    host_gpa + host_len > vm->mem.size ? vm->mem.size : host_gpa + host_len;
 		for (uint64_t pfn = host_gpa / PTS_PAGE_SIZE; pfn * PTS_PAGE_SIZE < end; pfn++)
 			copy_back(vm, snap, pfn);
 	}

@@ -16,22 +16,23 @@ volatile sig_atomic_t vm_interrupted; /* set by SIGINT/SIGTERM handlers */
 /* ---- backends ------------------------------------------------------------ */
 
 static const char *const backend_names[] = {
-	[VM_BACKEND_AUTO] = "auto",
-	[VM_BACKEND_KVM] = "kvm",
-	[VM_BACKEND_QEMU] = "qemu",
-	[VM_BACKEND_LIBVIRT] = "libvirt",
+    [VM_BACKEND_AUTO] = "auto",
+    [VM_BACKEND_KVM] = "kvm",
+    [VM_BACKEND_QEMU] = "qemu",
+    [VM_BACKEND_LIBVIRT] = "libvirt",
 };
 
 static const struct vm_backend *backend_of(enum vm_backend_kind k)
 {
-	return k == VM_BACKEND_KVM ? &vm_backend_kvm
-	       : k == VM_BACKEND_LIBVIRT ? &vm_backend_libvirt : &vm_backend_qemu;
+	return k == VM_BACKEND_KVM       ? &vm_backend_kvm
+	       : k == VM_BACKEND_LIBVIRT ? &vm_backend_libvirt
+	                                 : &vm_backend_qemu;
 }
 
 const char *vm_backend_name(enum vm_backend_kind k)
 {
 	return (unsigned)k < sizeof(backend_names) / sizeof(backend_names[0]) ? backend_names[k]
-									       : "?";
+	                                                                      : "?";
 }
 
 int vm_backend_parse(const char *s, enum vm_backend_kind *out)
@@ -58,18 +59,18 @@ enum vm_backend_kind vm_backend_resolve(enum vm_backend_kind k)
 }
 
 bool vm_backend_available(enum vm_backend_kind k, const struct vm_config *cfg, char *why,
-			  size_t len)
+                          size_t len)
 {
 	return backend_of(k)->available(cfg, why, len);
 }
 
 int vm_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg, char *err,
-	      size_t errlen)
+              size_t errlen)
 {
 	enum vm_backend_kind kind = vm_backend_resolve(cfg->backend);
 	/* the image must fit below the lowest memory hole any backend has */
 	uint64_t mem = (uint64_t)cfg->mem_mib << 20;
-	struct gmem probe = { .base = NULL, .size = mem < (3ull << 30) ? mem : 3ull << 30 };
+	struct gmem probe = {.base = NULL, .size = mem < (3ull << 30) ? mem : 3ull << 30};
 	struct elf_image img;
 
 	memset(vm, 0, sizeof(*vm));
@@ -118,8 +119,8 @@ int vm_cr3_verify(struct vm *vm)
 	if ((actual & frame) == (said & frame))
 		return 0;
 	snprintf(vm->error, sizeof(vm->error),
-		 "the guest reported CR3 %#llx at its last call, but the vCPU's CR3 is %#llx",
-		 (unsigned long long)said, (unsigned long long)actual);
+	         "the guest reported CR3 %#llx at its last call, but the vCPU's CR3 is %#llx",
+	         (unsigned long long)said, (unsigned long long)actual);
 	return -1;
 }
 
@@ -127,7 +128,7 @@ void vm_dump_regs(struct vm *vm, FILE *f)
 {
 	if (!(vm->caps & VM_CAP_REGS) || vm->backend->dump_regs == NULL) {
 		fprintf(f, "  (the %s backend cannot read the vCPU's registers)\n",
-			vm->backend->name);
+		        vm->backend->name);
 		return;
 	}
 	vm->backend->dump_regs(vm, f);
@@ -136,16 +137,18 @@ void vm_dump_regs(struct vm *vm, FILE *f)
 const char *vm_describe(const struct vm *vm, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s%s, dirty log %s", vm_backend_name(vm->kind),
-		 vm->kind == VM_BACKEND_KVM ? "" : vm->accel_kvm ? " (-accel kvm)" : " (tcg)",
-		 vm_dirty_mode_name(vm->dirty_mode));
+	         vm->kind == VM_BACKEND_KVM ? ""
+	         : vm->accel_kvm            ? " (-accel kvm)"
+	                                    : " (tcg)",
+	         vm_dirty_mode_name(vm->dirty_mode));
 	return buf;
 }
 
 /* ---- dirty log ------------------------------------------------------------- */
 
 static const char *const mode_names[] = {
-	[VM_DIRTY_AUTO] = "auto",   [VM_DIRTY_RING] = "ring",     [VM_DIRTY_CLEAR] = "clear",
-	[VM_DIRTY_GET] = "get",     [VM_DIRTY_PLUGIN] = "plugin", [VM_DIRTY_NONE] = "none",
+    [VM_DIRTY_AUTO] = "auto", [VM_DIRTY_RING] = "ring",     [VM_DIRTY_CLEAR] = "clear",
+    [VM_DIRTY_GET] = "get",   [VM_DIRTY_PLUGIN] = "plugin", [VM_DIRTY_NONE] = "none",
 };
 
 const char *vm_dirty_mode_name(enum vm_dirty_mode m)

@@ -20,17 +20,17 @@
 
 #include "gmem.h" /* guest RAM (struct gmem) and its one checked accessor */
 
-#define VM_MEM_MIN_MIB 16u
-#define VM_MEM_MAX_MIB (16u * 1024u)
+#define VM_MEM_MIN_MIB     16u
+#define VM_MEM_MAX_MIB     (16u * 1024u)
 #define VM_MEM_DEFAULT_MIB 128u
 
 /* Fixed guest-physical layout of what the VMM writes before boot. */
 #define VM_START_INFO_GPA 0x6000ull
-#define VM_MEMMAP_GPA 0x6100ull
-#define VM_MEMMAP_MAX 8u
-#define VM_CMDLINE_GPA 0x7000ull
-#define VM_CMDLINE_MAX 4096u
-#define VM_LOW_RESERVED 0x100000ull /* below 1 MiB: boot data, never RAM */
+#define VM_MEMMAP_GPA     0x6100ull
+#define VM_MEMMAP_MAX     8u
+#define VM_CMDLINE_GPA    0x7000ull
+#define VM_CMDLINE_MAX    4096u
+#define VM_LOW_RESERVED   0x100000ull /* below 1 MiB: boot data, never RAM */
 
 /* Exit statuses of the ptshadow command. */
 enum {
@@ -42,7 +42,7 @@ enum {
 
 /* ---- ELF / PVH loading (loader.c, pvh.c) ------------------------------- */
 struct elf_image {
-	uint64_t pvh_entry; /* XEN_ELFNOTE_PHYS32_ENTRY */
+	uint64_t pvh_entry;       /* XEN_ELFNOTE_PHYS32_ENTRY */
 	uint64_t lowest, highest; /* physical extent loaded */
 	unsigned nsegments;
 };
@@ -51,7 +51,7 @@ struct elf_image {
  * only check it (every backend does, before it starts anything). */
 int elf_load(const char *path, struct gmem *m, struct elf_image *img, char *err, size_t errlen);
 int pvh_setup(struct gmem *m, const char *cmdline, uint64_t *start_info_gpa, char *err,
-	      size_t errlen);
+              size_t errlen);
 
 /* ---- the VM ------------------------------------------------------------- */
 struct console {
@@ -59,19 +59,19 @@ struct console {
 	const char *prefix; /* "guest: " when out is a terminal/stdout */
 	char line[256];
 	size_t len;
-	char tail[4096];    /* last bytes, for reports */
+	char tail[4096]; /* last bytes, for reports */
 	size_t tail_len;
 };
 
 enum vm_event {
 	VM_EV_NONE = 0,
-	VM_EV_EXIT,      /* guest exited through PTS_HC_EXIT; exit_status set */
-	VM_EV_REGISTER,  /* guest registered its descriptor; desc_gpa set */
-	VM_EV_OP_DONE,   /* guest signalled the ring */
-	VM_EV_PANIC,     /* guest panic; panic record set */
-	VM_EV_SHUTDOWN,  /* triple fault / shutdown */
-	VM_EV_HLT,       /* guest halted with interrupts off */
-	VM_EV_TIMEOUT,   /* watchdog */
+	VM_EV_EXIT,        /* guest exited through PTS_HC_EXIT; exit_status set */
+	VM_EV_REGISTER,    /* guest registered its descriptor; desc_gpa set */
+	VM_EV_OP_DONE,     /* guest signalled the ring */
+	VM_EV_PANIC,       /* guest panic; panic record set */
+	VM_EV_SHUTDOWN,    /* triple fault / shutdown */
+	VM_EV_HLT,         /* guest halted with interrupts off */
+	VM_EV_TIMEOUT,     /* watchdog */
 	VM_EV_GUEST_ERROR, /* bad hypercall, bad port access, internal error */
 	VM_EV_KVM_ERROR,   /* the backend failed (KVM, or the QEMU process) */
 	VM_EV_INTERRUPTED, /* SIGINT/SIGTERM */
@@ -94,7 +94,7 @@ enum vm_backend_kind vm_backend_resolve(enum vm_backend_kind k);
 /* can this machine run k (with cfg's --qemu, --connect)?  If not, why */
 struct vm_config;
 bool vm_backend_available(enum vm_backend_kind k, const struct vm_config *cfg, char *why,
-			  size_t len);
+                          size_t len);
 
 /* How the VM learns which pages the guest wrote. */
 enum vm_dirty_mode {
@@ -122,8 +122,8 @@ void pfn_set_free(struct pfn_set *p);
 
 /* What a backend can do beyond running the guest. */
 #define VM_CAP_DIRTY_LOG 0x1u /* a log of the pages the guest wrote */
-#define VM_CAP_SNAPSHOT 0x2u  /* reset to a snapshot without a reboot */
-#define VM_CAP_REGS 0x4u      /* read the vCPU's registers */
+#define VM_CAP_SNAPSHOT  0x2u /* reset to a snapshot without a reboot */
+#define VM_CAP_REGS      0x4u /* read the vCPU's registers */
 
 struct vm;
 struct vm_config;
@@ -132,8 +132,8 @@ struct vm_config;
 struct vm_backend {
 	const char *name;
 	bool (*available)(const struct vm_config *cfg, char *why, size_t len);
-	int (*create)(struct vm *vm, const char *guest_path, const struct vm_config *cfg,
-		      char *err, size_t errlen);
+	int (*create)(struct vm *vm, const char *guest_path, const struct vm_config *cfg, char *err,
+	              size_t errlen);
 	enum vm_event (*run)(struct vm *vm);
 	void (*destroy)(struct vm *vm);
 	uint64_t (*cr3)(struct vm *vm);
@@ -163,9 +163,9 @@ int libvirt_template_check(const char *path, char *err, size_t errlen);
 struct vm {
 	const struct vm_backend *backend;
 	enum vm_backend_kind kind;
-	bool accel_kvm;   /* QEMU with -accel kvm */
-	unsigned caps;    /* VM_CAP_* */
-	void *be;         /* the backend's own state */
+	bool accel_kvm; /* QEMU with -accel kvm */
+	unsigned caps;  /* VM_CAP_* */
+	void *be;       /* the backend's own state */
 	struct gmem mem;
 	uint64_t tsc_khz;
 	struct console cons;
@@ -189,7 +189,7 @@ struct vm {
 	uint64_t dirty_words;
 	uint64_t dirty_syncs, dirty_harvests, dirty_harvest_ns;
 	uint64_t ring_full_exits, ring_overflows; /* KVM's ring: "full" exits, entries lost */
-	uint64_t ring_entries_read; /* log entries read (KVM: one per logged store) */
+	uint64_t ring_entries_read;               /* log entries read (KVM: one per logged store) */
 };
 
 struct vm_config {
@@ -211,7 +211,7 @@ struct vm_config {
  * boot.  Returns EXIT_USAGE for a bad guest image or option (err names it),
  * EXIT_INTERNAL for backend failures, else 0. */
 int vm_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg, char *err,
-	      size_t errlen);
+              size_t errlen);
 void vm_destroy(struct vm *vm);
 
 /* Run the vCPU until the next event the caller must handle. */
@@ -247,13 +247,13 @@ void vm_dirty_free(struct vm *vm);
 /* snapshot.c: capture after boot, restore by copying back dirty pages */
 struct vm_snapshot {
 	bool valid;
-	uint8_t *mem;      /* copy of guest RAM at capture (hole included, unmapped) */
+	uint8_t *mem; /* copy of guest RAM at capture (hole included, unmapped) */
 	uint64_t restores, pages_restored; /* pages_restored: last restore */
 };
 int vm_snapshot_take(struct vm *vm, struct vm_snapshot *snap);
 /* host_gpa/host_len: a range the host wrote itself (restored too) */
 int vm_snapshot_restore(struct vm *vm, struct vm_snapshot *snap, uint64_t host_gpa,
-			uint64_t host_len);
+                        uint64_t host_len);
 void vm_snapshot_free(struct vm *vm, struct vm_snapshot *snap);
 
 /* console.c */

@@ -19,7 +19,7 @@ void watchdog_arm(unsigned seconds)
 	struct sigaction sa;
 	/* after expiring it repeats every 10 ms, so that a SIGALRM that lands
 	 * while the host handles an exit (outside KVM_RUN) is not lost */
-	struct itimerval it = { { 0, 10000 }, { seconds, 0 } };
+	struct itimerval it = {{0, 10000}, {seconds, 0}};
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = watchdog_handler; /* no SA_RESTART: KVM_RUN and poll return EINTR */
@@ -30,7 +30,7 @@ void watchdog_arm(unsigned seconds)
 
 void watchdog_disarm(void)
 {
-	struct itimerval it = { { 0, 0 }, { 0, 0 } };
+	struct itimerval it = {{0, 0}, {0, 0}};
 
 	setitimer(ITIMER_REAL, &it, NULL);
 }

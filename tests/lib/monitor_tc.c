@@ -6,7 +6,7 @@
 #include "monitor_impl.h"
 
 uint32_t tc_run(struct tc *t, uint32_t kind, uint32_t pmap, uint64_t va, uint64_t end,
-		uint64_t page, uint32_t prot, uint32_t flags)
+                uint64_t page, uint32_t prot, uint32_t flags)
 {
 	return synth_do(t->s, &t->op, kind, pmap, va, end, page, prot, flags);
 }
@@ -27,7 +27,7 @@ void tc_dump(const struct tc *t)
 }
 
 void tc_ok(struct tc *t, uint32_t kind, uint32_t pmap, uint64_t va, uint64_t end, uint64_t page,
-	   uint32_t prot, uint32_t flags)
+           uint32_t prot, uint32_t flags)
 {
 	tc_run(t, kind, pmap, va, end, page, prot, flags);
 	int n = tc_check(t);
@@ -157,7 +157,8 @@ long tc_maxrss_kib(void)
 
 static void tc_cost_child(const struct gmem *mem, gpa_t desc_pa, uint64_t cr3, struct tc_cost *c)
 {
-	struct pts_op op = {.kind = PTS_OP_EXTRACT, .pmap = 1, .va = 0x400000, .result = PTS_RES_NONE};
+	struct pts_op op = {
+	    .kind = PTS_OP_EXTRACT, .pmap = 1, .va = 0x400000, .result = PTS_RES_NONE};
 	long rss0 = tc_maxrss_kib();
 	struct monitor *m = monitor_create(mem, desc_pa, NULL, c->err, sizeof c->err);
 	c->ran = true;
@@ -210,11 +211,14 @@ const char *tc_cost_over(const struct tc_cost *c, unsigned timeout_s, char *buf,
 	if (!c->ran)
 		snprintf(buf, len, "the monitor crashed or took more than %u s", timeout_s);
 	else if (c->created && c->steady_ms > TC_BUDGET_CHECK_MS * k)
-		snprintf(buf, len, "a check took %.1f ms, budget %.1f ms", c->steady_ms, TC_BUDGET_CHECK_MS * k);
-	else if (c->created && (c->begin_ms > TC_BUDGET_FIRST_MS * k || c->first_ms > TC_BUDGET_FIRST_MS * k))
-		snprintf(buf, len, "begin took %.1f ms and the first check %.1f ms, budget %.1f ms", c->begin_ms,
-			 c->first_ms, TC_BUDGET_FIRST_MS * k);
+		snprintf(buf, len, "a check took %.1f ms, budget %.1f ms", c->steady_ms,
+		         TC_BUDGET_CHECK_MS * k);
+	else if (c->created &&
+	         (c->begin_ms > TC_BUDGET_FIRST_MS * k || c->first_ms > TC_BUDGET_FIRST_MS * k))
+		snprintf(buf, len, "begin took %.1f ms and the first check %.1f ms, budget %.1f ms",
+		         c->begin_ms, c->first_ms, TC_BUDGET_FIRST_MS * k);
 	else if (c->created && tc_budget_rss() && c->rss_kib > TC_BUDGET_RSS_KIB)
-		snprintf(buf, len, "the monitor grew the RSS by %ld KiB, budget %ld KiB", c->rss_kib, TC_BUDGET_RSS_KIB);
+		snprintf(buf, len, "the monitor grew the RSS by %ld KiB, budget %ld KiB",
+		         c->rss_kib, TC_BUDGET_RSS_KIB);
 	return buf;
 }

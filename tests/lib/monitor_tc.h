@@ -29,14 +29,14 @@ struct tc {
 
 /* run an op in the image only; the monitor sees it at tc_check() */
 uint32_t tc_run(struct tc *t, uint32_t kind, uint32_t pmap, uint64_t va, uint64_t end,
-		uint64_t page, uint32_t prot, uint32_t flags);
+                uint64_t page, uint32_t prot, uint32_t flags);
 /* with dirty tracking on (tc_start_mode), each check sees the pages written since the last */
 int tc_check(struct tc *t);
 /* the violations of the last check, on stderr */
 void tc_dump(const struct tc *t);
 /* run and check; the op must raise no violation */
 void tc_ok(struct tc *t, uint32_t kind, uint32_t pmap, uint64_t va, uint64_t end, uint64_t page,
-	   uint32_t prot, uint32_t flags);
+           uint32_t prot, uint32_t flags);
 /* the last check reported invariant id */
 bool tc_reported(const struct tc *t, const char *id);
 
@@ -71,8 +71,9 @@ void tc_or64(struct tc *t, gpa_t pa, uint64_t set, uint64_t clear);
 /* ---- budgets: what a monitor costs on an image, whatever the image says */
 
 /* CPU time (tc_now_ms) */
-#define TC_BUDGET_CHECK_MS 10.0  /* a check once both snapshots exist */
-#define TC_BUDGET_FIRST_MS 100.0 /* begin and the first check: they allocate and fault in the snapshots */
+#define TC_BUDGET_CHECK_MS 10.0 /* a check once both snapshots exist */
+#define TC_BUDGET_FIRST_MS                                                                         \
+	100.0 /* begin and the first check: they allocate and fault in the snapshots */
 #define TC_BUDGET_RSS_KIB (64l << 10)
 
 #if defined(__SANITIZE_ADDRESS__)

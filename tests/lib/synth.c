@@ -10,15 +10,15 @@
 #include "pte.h"
 #include "synth_impl.h"
 
-#define KERN_PA 0x100000ull
-#define KERN_SIZE 0x40000ull
-#define VMP_PA 0x148000ull
+#define KERN_PA        0x100000ull
+#define KERN_SIZE      0x40000ull
+#define VMP_PA         0x148000ull
 #define FIRST_FREE_PFN 0x160u
-#define KERNBASE 0xffffffff80000000ull
-#define DMAP_BASE 0xffff800000000000ull
-#define KENTER_BASE 0xffffc00000000000ull
-#define PV_KVA_BASE 0xffffc08000000000ull
-#define WINDOW_SIZE (2ull << 20)
+#define KERNBASE       0xffffffff80000000ull
+#define DMAP_BASE      0xffff800000000000ull
+#define KENTER_BASE    0xffffc00000000000ull
+#define PV_KVA_BASE    0xffffc08000000000ull
+#define WINDOW_SIZE    (2ull << 20)
 
 uint64_t synth_r64(const struct synth *s, gpa_t pa)
 {
@@ -96,7 +96,8 @@ void syn_page_free(struct synth *s, gpa_t pa)
 void syn_tlb(struct synth *s, uint32_t kind, uint64_t va, uint64_t end)
 {
 	uint64_t head = synth_r64(s, s->ledger_pa + 8);
-	gpa_t r = s->ledger_pa + offsetof(struct pts_tlb_ledger, rec) + (head % PTS_TLB_RECORDS) * sizeof(struct pts_tlb_record);
+	gpa_t r = s->ledger_pa + offsetof(struct pts_tlb_ledger, rec) +
+	          (head % PTS_TLB_RECORDS) * sizeof(struct pts_tlb_record);
 	synth_w64(s, r + 0, head);
 	synth_w32(s, r + 8, kind);
 	synth_w32(s, r + 12, 0);
@@ -118,9 +119,11 @@ static gpa_t kernel_table(struct synth *s, gpa_t root, uint64_t va, unsigned lev
 		uint64_t pte = synth_r64(s, e);
 		if (!(pte & PG_V)) {
 			gpa_t n = syn_page_alloc(s, PTS_PG_PTP);
-			synth_w64(s, synth_vmp_pa(s, n >> 12) + SYN_VMP_PTPPMAP, synth_kva(s, synth_pmap_pa(s, SYNTH_KERNEL_SLOT)));
+			synth_w64(s, synth_vmp_pa(s, n >> 12) + SYN_VMP_PTPPMAP,
+			          synth_kva(s, synth_pmap_pa(s, SYNTH_KERNEL_SLOT)));
 			synth_w32(s, synth_vmp_pa(s, n >> 12) + SYN_VMP_PTPLEVEL, l - 1);
-			synth_w64(s, synth_vmp_pa(s, n >> 12) + SYN_VMP_PTPVA, canonical(va & ~(level_span(l) - 1)));
+			synth_w64(s, synth_vmp_pa(s, n >> 12) + SYN_VMP_PTPVA,
+			          canonical(va & ~(level_span(l) - 1)));
 			pte = n | PG_V | PG_RW;
 			synth_w64(s, e, pte);
 		}
@@ -139,7 +142,8 @@ static void boot_kernel_pmap(struct synth *s)
 	/* direct map: 2 MiB leaves */
 	gpa_t pd = kernel_table(s, root, DMAP_BASE, 2);
 	for (uint64_t pa = 0; pa < SYNTH_RAM; pa += 2ull << 20)
-		synth_w64(s, pd + 8 * level_index(DMAP_BASE + pa, 2), pa | PG_V | PG_RW | PG_PS | PG_G | PG_NX);
+		synth_w64(s, pd + 8 * level_index(DMAP_BASE + pa, 2),
+		          pa | PG_V | PG_RW | PG_PS | PG_G | PG_NX);
 	/* kernel image: 4 KiB leaves */
 	for (uint64_t pa = KERN_PA; pa < KERN_PA + KERN_SIZE; pa += 4096) {
 		gpa_t pt = kernel_table(s, root, KERNBASE + pa, 1);
@@ -153,34 +157,84 @@ static void boot_kernel_pmap(struct synth *s)
 static void boot_descriptor(struct synth *s)
 {
 	struct pts_descriptor *d = &s->desc;
-	*d = (struct pts_descriptor){
-		.magic = PTS_DESC_MAGIC, .abi_version = PTS_ABI_VERSION, .size = sizeof *d, .page_size = 4096,
-		.user_max = PTS_USER_MAX, .dmap_base = DMAP_BASE, .dmap_size = SYNTH_RAM, .kernbase = KERNBASE,
-		.kern_pa = KERN_PA, .kern_size = KERN_SIZE, .kenter_base = KENTER_BASE, .kenter_size = WINDOW_SIZE,
-		.pv_kva_base = PV_KVA_BASE, .pv_kva_size = WINDOW_SIZE, .kernel_slot_first = 256,
-		.kernel_slot_last = 511, .pte_wired_bit = PTS_PTE_WIRED, .pte_managed_bit = PTS_PTE_MANAGED,
-		.ptp_refcount_rule = PTS_PTP_REF_ONE_PLUS_VALID, .resident_rule = PTS_RESIDENT_LEAVES_PLUS_PTPS,
-		.vm_page_array = DMAP_BASE + VMP_PA, .vm_page_count = SYNTH_RAM >> 12, .vm_page_first_pfn = 0,
-		.vm_page_size = SYN_VMP_SIZE, .off_vmp_phys_addr = SYN_VMP_PHYS, .off_vmp_usage = SYN_VMP_USAGE,
-		.off_vmp_pv_list = SYN_VMP_PVLIST, .off_vmp_attrs = SYN_VMP_ATTRS, .off_vmp_flags = SYN_VMP_FLAGS,
-		.off_vmp_pmap_count = SYN_VMP_PMAPCOUNT, .off_vmp_writeable_count = SYN_VMP_WCOUNT,
-		.off_vmp_wire_count = SYN_VMP_WIRE, .off_vmp_ptp_pmap = SYN_VMP_PTPPMAP, .off_vmp_ptp_va = SYN_VMP_PTPVA,
-		.off_vmp_ptp_level = SYN_VMP_PTPLEVEL, .off_vmp_ptp_hnext = SYN_VMP_HNEXT,
-		.arena_first_pfn = SYNTH_ARENA_FIRST_PFN, .arena_npages = SYNTH_ARENA_PAGES,
-		.pv_entry_size = SYN_PVE_SIZE, .off_pve_pmap = SYN_PVE_PMAP, .off_pve_va = SYN_PVE_VA,
-		.off_pve_next = SYN_PVE_NEXT, .off_pve_ptp = SYN_PVE_PTP, .pv_pool = synth_kva(s, s->pool_pa),
-		.off_pr_partpages = SYN_PR_PART, .off_pr_fullpages = SYN_PR_FULL, .off_pr_emptypages = SYN_PR_EMPTY,
-		.off_pr_itemsperpage = SYN_PR_IPP, .off_pr_nitems = SYN_PR_NITEMS, .off_pr_nout = SYN_PR_NOUT,
-		.off_pr_npages = SYN_PR_NPAGES, .off_pr_nidle = SYN_PR_NIDLE, .off_pr_minitems = SYN_PR_MINITEMS,
-		.off_pr_maxpages = SYN_PR_MAXPAGES, .off_ph_next = SYN_PH_NEXT, .off_ph_freelist = SYN_PH_FREELIST,
-		.off_ph_nmissing = SYN_PH_NMISSING, .off_ph_page = SYN_PH_PAGE, .pool_item_offset = SYN_ITEM_OFFSET,
-		.off_item_next = 0, .kernel_pmap = synth_kva(s, synth_pmap_pa(s, SYNTH_KERNEL_SLOT)),
-		.pmap_list = synth_kva(s, s->pmap_list_pa), .curpmap = synth_kva(s, s->curpmap_pa),
-		.pmap_size = SYN_PM_SIZE, .off_pm_next = SYN_PM_NEXT, .off_pm_pml4_pa = SYN_PM_PML4,
-		.off_pm_resident_count = SYN_PM_RESIDENT, .off_pm_wired_count = SYN_PM_WIRED, .off_pm_slot = SYN_PM_SLOT,
-		.off_pm_ptp_hash = SYN_PM_HASH, .ptp_hash_size = SYNTH_HASH_SIZE, .off_pm_ptp_count = SYN_PM_PTPCOUNT,
-		.tlb_ledger = synth_kva(s, s->ledger_pa), .ring_pa = s->ring_pa, .ptp_hash_rule = PTS_PTP_HASH_VA_LEVEL,
-		.pool_size = SYN_PR_SIZE, .pool_header_size = SYN_PH_SIZE};
+	*d = (struct pts_descriptor){.magic = PTS_DESC_MAGIC,
+	                             .abi_version = PTS_ABI_VERSION,
+	                             .size = sizeof *d,
+	                             .page_size = 4096,
+	                             .user_max = PTS_USER_MAX,
+	                             .dmap_base = DMAP_BASE,
+	                             .dmap_size = SYNTH_RAM,
+	                             .kernbase = KERNBASE,
+	                             .kern_pa = KERN_PA,
+	                             .kern_size = KERN_SIZE,
+	                             .kenter_base = KENTER_BASE,
+	                             .kenter_size = WINDOW_SIZE,
+	                             .pv_kva_base = PV_KVA_BASE,
+	                             .pv_kva_size = WINDOW_SIZE,
+	                             .kernel_slot_first = 256,
+	                             .kernel_slot_last = 511,
+	                             .pte_wired_bit = PTS_PTE_WIRED,
+	                             .pte_managed_bit = PTS_PTE_MANAGED,
+	                             .ptp_refcount_rule = PTS_PTP_REF_ONE_PLUS_VALID,
+	                             .resident_rule = PTS_RESIDENT_LEAVES_PLUS_PTPS,
+	                             .vm_page_array = DMAP_BASE + VMP_PA,
+	                             .vm_page_count = SYNTH_RAM >> 12,
+	                             .vm_page_first_pfn = 0,
+	                             .vm_page_size = SYN_VMP_SIZE,
+	                             .off_vmp_phys_addr = SYN_VMP_PHYS,
+	                             .off_vmp_usage = SYN_VMP_USAGE,
+	                             .off_vmp_pv_list = SYN_VMP_PVLIST,
+	                             .off_vmp_attrs = SYN_VMP_ATTRS,
+	                             .off_vmp_flags = SYN_VMP_FLAGS,
+	                             .off_vmp_pmap_count = SYN_VMP_PMAPCOUNT,
+	                             .off_vmp_writeable_count = SYN_VMP_WCOUNT,
+	                             .off_vmp_wire_count = SYN_VMP_WIRE,
+	                             .off_vmp_ptp_pmap = SYN_VMP_PTPPMAP,
+	                             .off_vmp_ptp_va = SYN_VMP_PTPVA,
+	                             .off_vmp_ptp_level = SYN_VMP_PTPLEVEL,
+	                             .off_vmp_ptp_hnext = SYN_VMP_HNEXT,
+	                             .arena_first_pfn = SYNTH_ARENA_FIRST_PFN,
+	                             .arena_npages = SYNTH_ARENA_PAGES,
+	                             .pv_entry_size = SYN_PVE_SIZE,
+	                             .off_pve_pmap = SYN_PVE_PMAP,
+	                             .off_pve_va = SYN_PVE_VA,
+	                             .off_pve_next = SYN_PVE_NEXT,
+	                             .off_pve_ptp = SYN_PVE_PTP,
+	                             .pv_pool = synth_kva(s, s->pool_pa),
+	                             .off_pr_partpages = SYN_PR_PART,
+	                             .off_pr_fullpages = SYN_PR_FULL,
+	                             .off_pr_emptypages = SYN_PR_EMPTY,
+	                             .off_pr_itemsperpage = SYN_PR_IPP,
+	                             .off_pr_nitems = SYN_PR_NITEMS,
+	                             .off_pr_nout = SYN_PR_NOUT,
+	                             .off_pr_npages = SYN_PR_NPAGES,
+	                             .off_pr_nidle = SYN_PR_NIDLE,
+	                             .off_pr_minitems = SYN_PR_MINITEMS,
+	                             .off_pr_maxpages = SYN_PR_MAXPAGES,
+	                             .off_ph_next = SYN_PH_NEXT,
+	                             .off_ph_freelist = SYN_PH_FREELIST,
+	                             .off_ph_nmissing = SYN_PH_NMISSING,
+	                             .off_ph_page = SYN_PH_PAGE,
+	                             .pool_item_offset = SYN_ITEM_OFFSET,
+	                             .off_item_next = 0,
+	                             .kernel_pmap =
+	                                 synth_kva(s, synth_pmap_pa(s, SYNTH_KERNEL_SLOT)),
+	                             .pmap_list = synth_kva(s, s->pmap_list_pa),
+	                             .curpmap = synth_kva(s, s->curpmap_pa),
+	                             .pmap_size = SYN_PM_SIZE,
+	                             .off_pm_next = SYN_PM_NEXT,
+	                             .off_pm_pml4_pa = SYN_PM_PML4,
+	                             .off_pm_resident_count = SYN_PM_RESIDENT,
+	                             .off_pm_wired_count = SYN_PM_WIRED,
+	                             .off_pm_slot = SYN_PM_SLOT,
+	                             .off_pm_ptp_hash = SYN_PM_HASH,
+	                             .ptp_hash_size = SYNTH_HASH_SIZE,
+	                             .off_pm_ptp_count = SYN_PM_PTPCOUNT,
+	                             .tlb_ledger = synth_kva(s, s->ledger_pa),
+	                             .ring_pa = s->ring_pa,
+	                             .ptp_hash_rule = PTS_PTP_HASH_VA_LEVEL,
+	                             .pool_size = SYN_PR_SIZE,
+	                             .pool_header_size = SYN_PH_SIZE};
 	memcpy(s->mem + s->desc_pa, d, sizeof *d);
 }
 
@@ -202,8 +256,11 @@ struct synth *synth_new(void)
 	s->active = -1;
 	for (uint64_t pfn = 0; pfn < SYNTH_RAM >> 12; pfn++) {
 		synth_w64(s, synth_vmp_pa(s, pfn) + SYN_VMP_PHYS, pfn << 12);
-		uint32_t usage = pfn >= SYNTH_ARENA_FIRST_PFN && pfn < SYNTH_ARENA_FIRST_PFN + SYNTH_ARENA_PAGES ? PTS_PG_ARENA
-				 : pfn < FIRST_FREE_PFN ? PTS_PG_KERNEL : PTS_PG_FREE;
+		uint32_t usage =
+		    pfn >= SYNTH_ARENA_FIRST_PFN && pfn < SYNTH_ARENA_FIRST_PFN + SYNTH_ARENA_PAGES
+		        ? PTS_PG_ARENA
+		    : pfn < FIRST_FREE_PFN ? PTS_PG_KERNEL
+		                           : PTS_PG_FREE;
 		synth_w32(s, synth_vmp_pa(s, pfn) + SYN_VMP_USAGE, usage);
 		s->used[pfn] = usage != PTS_PG_FREE;
 	}

@@ -13,59 +13,59 @@
 
 #include "gmem.h"
 
-#define SYNTH_RAM (4ull << 20)
+#define SYNTH_RAM             (4ull << 20)
 #define SYNTH_ARENA_FIRST_PFN 512u
-#define SYNTH_ARENA_PAGES 256u
-#define SYNTH_HASH_SIZE 16u
-#define SYNTH_KERNEL_SLOT PTS_MAX_PMAPS /* index of the kernel pmap's struct */
+#define SYNTH_ARENA_PAGES     256u
+#define SYNTH_HASH_SIZE       16u
+#define SYNTH_KERNEL_SLOT     PTS_MAX_PMAPS /* index of the kernel pmap's struct */
 
 /* synthetic struct layouts (deliberately unlike the guest's) */
-#define SYN_VMP_SIZE 80u
-#define SYN_VMP_PHYS 0u
-#define SYN_VMP_USAGE 8u
-#define SYN_VMP_WIRE 12u
-#define SYN_VMP_PVLIST 16u
-#define SYN_VMP_ATTRS 24u
-#define SYN_VMP_FLAGS 28u
+#define SYN_VMP_SIZE      80u
+#define SYN_VMP_PHYS      0u
+#define SYN_VMP_USAGE     8u
+#define SYN_VMP_WIRE      12u
+#define SYN_VMP_PVLIST    16u
+#define SYN_VMP_ATTRS     24u
+#define SYN_VMP_FLAGS     28u
 #define SYN_VMP_PMAPCOUNT 32u
-#define SYN_VMP_WCOUNT 36u
-#define SYN_VMP_PTPPMAP 40u
-#define SYN_VMP_PTPVA 48u
-#define SYN_VMP_PTPLEVEL 56u
-#define SYN_VMP_HNEXT 64u
+#define SYN_VMP_WCOUNT    36u
+#define SYN_VMP_PTPPMAP   40u
+#define SYN_VMP_PTPVA     48u
+#define SYN_VMP_PTPLEVEL  56u
+#define SYN_VMP_HNEXT     64u
 
 #define SYN_PVE_SIZE 32u
 #define SYN_PVE_NEXT 0u
 #define SYN_PVE_PMAP 8u
-#define SYN_PVE_VA 16u
-#define SYN_PVE_PTP 24u
+#define SYN_PVE_VA   16u
+#define SYN_PVE_PTP  24u
 
-#define SYN_PM_SIZE 176u
-#define SYN_PM_NEXT 0u
-#define SYN_PM_PML4 8u
+#define SYN_PM_SIZE     176u
+#define SYN_PM_NEXT     0u
+#define SYN_PM_PML4     8u
 #define SYN_PM_RESIDENT 16u
-#define SYN_PM_WIRED 24u
-#define SYN_PM_SLOT 32u
+#define SYN_PM_WIRED    24u
+#define SYN_PM_SLOT     32u
 #define SYN_PM_PTPCOUNT 36u
-#define SYN_PM_HASH 40u
+#define SYN_PM_HASH     40u
 
-#define SYN_PR_PART 0u
-#define SYN_PR_FULL 8u
-#define SYN_PR_EMPTY 16u
-#define SYN_PR_IPP 24u
-#define SYN_PR_NITEMS 28u
-#define SYN_PR_NOUT 32u
-#define SYN_PR_NPAGES 36u
-#define SYN_PR_NIDLE 40u
+#define SYN_PR_PART     0u
+#define SYN_PR_FULL     8u
+#define SYN_PR_EMPTY    16u
+#define SYN_PR_IPP      24u
+#define SYN_PR_NITEMS   28u
+#define SYN_PR_NOUT     32u
+#define SYN_PR_NPAGES   36u
+#define SYN_PR_NIDLE    40u
 #define SYN_PR_MINITEMS 44u
 #define SYN_PR_MAXPAGES 48u
-#define SYN_PR_SIZE 56u
+#define SYN_PR_SIZE     56u
 
-#define SYN_PH_NEXT 0u
+#define SYN_PH_NEXT     0u
 #define SYN_PH_FREELIST 8u
-#define SYN_PH_PAGE 16u
+#define SYN_PH_PAGE     16u
 #define SYN_PH_NMISSING 24u
-#define SYN_PH_SIZE 32u
+#define SYN_PH_SIZE     32u
 #define SYN_ITEM_OFFSET 64u
 
 struct synth {
@@ -80,7 +80,7 @@ struct synth {
 	uint8_t used[SYNTH_RAM >> 12];
 	uint8_t pv_kva_used[512];
 	uint64_t cr3;
-	int32_t active; /* slot, -1 = kernel pmap */
+	int32_t active;   /* slot, -1 = kernel pmap */
 	uint64_t fail_in; /* counted allocations until one fails, 0 = off */
 	uint64_t seq;
 };
@@ -106,7 +106,7 @@ void synth_w64_unlogged(struct synth *s, gpa_t pa, uint64_t v);
 void synth_op(struct synth *s, struct pts_op *op);
 /* shorthand: build the record, run it, return the result */
 uint32_t synth_do(struct synth *s, struct pts_op *op, uint32_t kind, uint32_t pmap, uint64_t va,
-		  uint64_t end, uint64_t page, uint32_t prot, uint32_t flags);
+                  uint64_t end, uint64_t page, uint32_t prot, uint32_t flags);
 
 /* addresses of objects, for tests that corrupt them */
 gpa_t synth_pmap_pa(const struct synth *s, uint32_t slot); /* SYNTH_KERNEL_SLOT = kernel */

@@ -140,7 +140,8 @@ static uint64_t pv_unlink(struct synth *s, uint32_t slot, uint64_t va, gpa_t pag
 {
 	gpa_t link = VMP(page, SYN_VMP_PVLIST);
 	uint64_t pmkva = synth_kva(s, pm(s, slot));
-	for (uint64_t item; (item = synth_r64(s, link)) != 0; link = synth_kva_pa(s, item) + SYN_PVE_NEXT) {
+	for (uint64_t item; (item = synth_r64(s, link)) != 0;
+	     link = synth_kva_pa(s, item) + SYN_PVE_NEXT) {
 		gpa_t e = synth_kva_pa(s, item);
 		if (synth_r64(s, e + SYN_PVE_PMAP) == pmkva && synth_r64(s, e + SYN_PVE_VA) == va) {
 			synth_w64(s, link, synth_r64(s, e + SYN_PVE_NEXT));
@@ -157,8 +158,8 @@ static void unmap_pte(struct synth *s, uint32_t slot, uint64_t va, gpa_t pte_pa)
 	gpa_t page = old & PG_FRAME;
 	synth_w64(s, pte_pa, 0);
 	synth_w32(s, VMP(page, SYN_VMP_ATTRS),
-		  synth_r32(s, VMP(page, SYN_VMP_ATTRS)) | ((old & PG_M) ? PTS_ATTR_MODIFIED : 0) |
-			  ((old & PG_U) ? PTS_ATTR_REFERENCED : 0));
+	          synth_r32(s, VMP(page, SYN_VMP_ATTRS)) | ((old & PG_M) ? PTS_ATTR_MODIFIED : 0) |
+	              ((old & PG_U) ? PTS_ATTR_REFERENCED : 0));
 	uint64_t item = pv_unlink(s, slot, va, page);
 	if (item)
 		syn_pool_put(s, item);
@@ -182,14 +183,16 @@ static void remove_one(struct synth *s, uint32_t slot, uint64_t va)
 }
 
 /* every mapped user va of slot in [va, end), in order; caller frees */
-static size_t mapped_vas(const struct synth *s, uint32_t slot, uint64_t va, uint64_t end, uint64_t **out)
+static size_t mapped_vas(const struct synth *s, uint32_t slot, uint64_t va, uint64_t end,
+                         uint64_t **out)
 {
 	size_t n = 0, cap = 64;
 	uint64_t *v = malloc(cap * sizeof *v);
 	while (v != NULL && va < end) {
 		unsigned level = 4;
 		gpa_t p = 0;
-		while (level >= 1 && (p = synth_pte_pa(s, slot, va, level)) != 0 && (synth_r64(s, p) & PG_V) && level > 1)
+		while (level >= 1 && (p = synth_pte_pa(s, slot, va, level)) != 0 &&
+		       (synth_r64(s, p) & PG_V) && level > 1)
 			level--;
 		if (level == 1 && p != 0 && (synth_r64(s, p) & PG_V)) {
 			if (n == cap) {
@@ -242,16 +245,17 @@ static void change_pte(struct synth *s, uint32_t slot, uint64_t va, gpa_t p, uin
 	if (new == old)
 		return;
 	synth_w64(s, p, new);
-	if ((old & PG_RW) && !(new & PG_RW))
+	if ((old & PG_RW) && !(new &PG_RW))
 		add32(s, VMP(page, SYN_VMP_WCOUNT), -1);
-	if (!(old & PG_RW) && (new & PG_RW)) {
+	if (!(old & PG_RW) && (new &PG_RW)) {
 		add32(s, VMP(page, SYN_VMP_WCOUNT), 1);
-		synth_w32(s, VMP(page, SYN_VMP_FLAGS), synth_r32(s, VMP(page, SYN_VMP_FLAGS)) | PTS_PGF_WRITEABLE);
+		synth_w32(s, VMP(page, SYN_VMP_FLAGS),
+		          synth_r32(s, VMP(page, SYN_VMP_FLAGS)) | PTS_PGF_WRITEABLE);
 	}
-	if ((old & PTS_PTE_WIRED) != (new & PTS_PTE_WIRED))
-		add64(s, pm(s, slot) + SYN_PM_WIRED, (new & PTS_PTE_WIRED) ? 1 : -1);
-	bool down = ((old & PG_RW) && !(new & PG_RW)) || (!(old & PG_NX) && (new & PG_NX)) ||
-		    ((old & PG_U) && !(new & PG_U)) || ((old & PG_M) && !(new & PG_M));
+	if ((old & PTS_PTE_WIRED) != (new &PTS_PTE_WIRED))
+		add64(s, pm(s, slot) + SYN_PM_WIRED, (new &PTS_PTE_WIRED) ? 1 : -1);
+	bool down = ((old & PG_RW) && !(new &PG_RW)) || (!(old & PG_NX) && (new &PG_NX)) ||
+	            ((old & PG_U) && !(new &PG_U)) || ((old & PG_M) && !(new &PG_M));
 	if (down)
 		invalidate(s, slot, old, va);
 }
@@ -269,7 +273,8 @@ static uint32_t do_enter(struct synth *s, const struct pts_op *op)
 		}
 	}
 	for (unsigned level = first_missing; level >= 1; level--) {
-		if (!counted_alloc_ok(s, canfail) || (ptps[level] = syn_page_alloc(s, PTS_PG_PTP)) == 0)
+		if (!counted_alloc_ok(s, canfail) ||
+		    (ptps[level] = syn_page_alloc(s, PTS_PG_PTP)) == 0)
 			goto fail;
 	}
 	gpa_t p = first_missing ? 0 : synth_pte_pa(s, op->pmap, op->va, 1);
@@ -282,7 +287,8 @@ static uint32_t do_enter(struct synth *s, const struct pts_op *op)
 		link_ptp(s, op->pmap, ptps[level], op->va, level);
 	p = synth_pte_pa(s, op->pmap, op->va, 1);
 	if ((old & PG_V) && (old & PG_FRAME) == page) {
-		change_pte(s, op->pmap, op->va, p, (old & (PG_U | PG_M)) | page | user_bits(op->prot, wired));
+		change_pte(s, op->pmap, op->va, p,
+		           (old & (PG_U | PG_M)) | page | user_bits(op->prot, wired));
 		return PTS_RES_OK;
 	}
 	if (old & PG_V)
@@ -294,7 +300,8 @@ static uint32_t do_enter(struct synth *s, const struct pts_op *op)
 	if (pte & PG_RW)
 		add32(s, VMP(page, SYN_VMP_WCOUNT), 1);
 	synth_w32(s, VMP(page, SYN_VMP_FLAGS),
-		  synth_r32(s, VMP(page, SYN_VMP_FLAGS)) | PTS_PGF_MAPPED | ((pte & PG_RW) ? PTS_PGF_WRITEABLE : 0));
+	          synth_r32(s, VMP(page, SYN_VMP_FLAGS)) | PTS_PGF_MAPPED |
+	              ((pte & PG_RW) ? PTS_PGF_WRITEABLE : 0));
 	add64(s, pm(s, op->pmap) + SYN_PM_RESIDENT, 1);
 	if (wired)
 		add64(s, pm(s, op->pmap) + SYN_PM_WIRED, 1);
@@ -326,13 +333,15 @@ static void do_protect(struct synth *s, uint32_t slot, uint64_t va, uint64_t end
 }
 
 /* (slot, va) of every pv entry of page; returns the count (<= max) */
-static size_t page_mappings(const struct synth *s, gpa_t page, uint32_t *slots, uint64_t *vas, size_t max)
+static size_t page_mappings(const struct synth *s, gpa_t page, uint32_t *slots, uint64_t *vas,
+                            size_t max)
 {
 	size_t n = 0;
 	for (uint64_t item = synth_r64(s, VMP(page, SYN_VMP_PVLIST)); item != 0 && n < max;
 	     item = synth_r64(s, synth_kva_pa(s, item) + SYN_PVE_NEXT)) {
 		gpa_t e = synth_kva_pa(s, item);
-		slots[n] = (uint32_t)synth_r32(s, synth_r64(s, e + SYN_PVE_PMAP) - s->desc.kernbase + SYN_PM_SLOT);
+		slots[n] = (uint32_t)synth_r32(s, synth_r64(s, e + SYN_PVE_PMAP) -
+		                                      s->desc.kernbase + SYN_PM_SLOT);
 		vas[n++] = synth_r64(s, e + SYN_PVE_VA);
 	}
 	return n;
@@ -452,58 +461,92 @@ static uint32_t extract(struct synth *s, struct pts_op *op)
 
 static uint32_t page_query(struct synth *s, gpa_t page, uint32_t attr, uint64_t bit)
 {
-	return (synth_r32(s, VMP(page, SYN_VMP_ATTRS)) & attr) || page_has_bit(s, page, bit) ? PTS_RES_TRUE
-											   : PTS_RES_FALSE;
+	return (synth_r32(s, VMP(page, SYN_VMP_ATTRS)) & attr) || page_has_bit(s, page, bit)
+	           ? PTS_RES_TRUE
+	           : PTS_RES_FALSE;
 }
 
 static uint32_t run(struct synth *s, struct pts_op *op)
 {
 	gpa_t page = synth_arena_pa(op->page);
 	uint64_t end = op->end ? op->end : op->va + 4096;
-	bool needs_pmap = op->kind != PTS_OP_CREATE && op->kind != PTS_OP_FAIL_ALLOC && op->kind != PTS_OP_KENTER &&
-			  op->kind != PTS_OP_KREMOVE && op->kind != PTS_OP_ZERO && op->kind != PTS_OP_COPY &&
-			  op->kind != PTS_OP_PAGE_PROTECT && op->kind != PTS_OP_CLEAR_MODIFY &&
-			  op->kind != PTS_OP_CLEAR_REFERENCE && op->kind != PTS_OP_IS_MODIFIED && op->kind != PTS_OP_IS_REFERENCED;
-	if ((needs_pmap && !live(s, op->pmap)) || (op->kind == PTS_OP_CREATE && (op->pmap >= PTS_MAX_PMAPS || live(s, op->pmap))))
+	bool needs_pmap = op->kind != PTS_OP_CREATE && op->kind != PTS_OP_FAIL_ALLOC &&
+	                  op->kind != PTS_OP_KENTER && op->kind != PTS_OP_KREMOVE &&
+	                  op->kind != PTS_OP_ZERO && op->kind != PTS_OP_COPY &&
+	                  op->kind != PTS_OP_PAGE_PROTECT && op->kind != PTS_OP_CLEAR_MODIFY &&
+	                  op->kind != PTS_OP_CLEAR_REFERENCE && op->kind != PTS_OP_IS_MODIFIED &&
+	                  op->kind != PTS_OP_IS_REFERENCED;
+	if ((needs_pmap && !live(s, op->pmap)) ||
+	    (op->kind == PTS_OP_CREATE && (op->pmap >= PTS_MAX_PMAPS || live(s, op->pmap))))
 		return PTS_RES_EINVAL;
 	switch (op->kind) {
-	case PTS_OP_CREATE: do_create(s, op->pmap); break;
-	case PTS_OP_DESTROY: do_destroy(s, op->pmap); break;
-	case PTS_OP_ACTIVATE: activate(s, (int32_t)op->pmap); break;
-	case PTS_OP_ENTER: return do_enter(s, op);
-	case PTS_OP_REMOVE: remove_range(s, op->pmap, op->va, end); break;
-	case PTS_OP_PROTECT: do_protect(s, op->pmap, op->va, end, op->prot); break;
+	case PTS_OP_CREATE:
+		do_create(s, op->pmap);
+		break;
+	case PTS_OP_DESTROY:
+		do_destroy(s, op->pmap);
+		break;
+	case PTS_OP_ACTIVATE:
+		activate(s, (int32_t)op->pmap);
+		break;
+	case PTS_OP_ENTER:
+		return do_enter(s, op);
+	case PTS_OP_REMOVE:
+		remove_range(s, op->pmap, op->va, end);
+		break;
+	case PTS_OP_PROTECT:
+		do_protect(s, op->pmap, op->va, end, op->prot);
+		break;
 	case PTS_OP_UNWIRE: {
 		gpa_t p = synth_pte_pa(s, op->pmap, op->va, 1);
 		if (p && (synth_r64(s, p) & PG_V))
 			change_pte(s, op->pmap, op->va, p, synth_r64(s, p) & ~PTS_PTE_WIRED);
 		break;
 	}
-	case PTS_OP_EXTRACT: return extract(s, op);
+	case PTS_OP_EXTRACT:
+		return extract(s, op);
 	case PTS_OP_PAGE_PROTECT:
-		do_page_bits(s, page, (op->prot & PTS_PROT_WRITE) ? 0 : PG_RW, (op->prot & PTS_PROT_EXEC) ? 0 : PG_NX,
-			     op->prot == 0);
+		do_page_bits(s, page, (op->prot & PTS_PROT_WRITE) ? 0 : PG_RW,
+		             (op->prot & PTS_PROT_EXEC) ? 0 : PG_NX, op->prot == 0);
 		clear_flags(s, page);
 		break;
 	case PTS_OP_CLEAR_MODIFY:
-		synth_w32(s, VMP(page, SYN_VMP_ATTRS), synth_r32(s, VMP(page, SYN_VMP_ATTRS)) & ~PTS_ATTR_MODIFIED);
+		synth_w32(s, VMP(page, SYN_VMP_ATTRS),
+		          synth_r32(s, VMP(page, SYN_VMP_ATTRS)) & ~PTS_ATTR_MODIFIED);
 		do_page_bits(s, page, PG_M, 0, false);
 		clear_flags(s, page);
 		break;
 	case PTS_OP_CLEAR_REFERENCE:
-		synth_w32(s, VMP(page, SYN_VMP_ATTRS), synth_r32(s, VMP(page, SYN_VMP_ATTRS)) & ~PTS_ATTR_REFERENCED);
+		synth_w32(s, VMP(page, SYN_VMP_ATTRS),
+		          synth_r32(s, VMP(page, SYN_VMP_ATTRS)) & ~PTS_ATTR_REFERENCED);
 		do_page_bits(s, page, PG_U, 0, false);
 		break;
-	case PTS_OP_IS_MODIFIED: return page_query(s, page, PTS_ATTR_MODIFIED, PG_M);
-	case PTS_OP_IS_REFERENCED: return page_query(s, page, PTS_ATTR_REFERENCED, PG_U);
-	case PTS_OP_TOUCH: return do_touch(s, op);
-	case PTS_OP_KENTER: do_kenter(s, op, true); break;
-	case PTS_OP_KREMOVE: do_kenter(s, op, false); break;
-	case PTS_OP_ZERO: memset(s->mem + page, 0, 4096); break;
-	case PTS_OP_COPY: memcpy(s->mem + synth_arena_pa(op->page2), s->mem + page, 4096); break;
-	case PTS_OP_COLLECT: remove_range(s, op->pmap, 0, s->desc.user_max); break;
-	case PTS_OP_FAIL_ALLOC: s->fail_in = op->value; break;
-	default: return PTS_RES_EINVAL;
+	case PTS_OP_IS_MODIFIED:
+		return page_query(s, page, PTS_ATTR_MODIFIED, PG_M);
+	case PTS_OP_IS_REFERENCED:
+		return page_query(s, page, PTS_ATTR_REFERENCED, PG_U);
+	case PTS_OP_TOUCH:
+		return do_touch(s, op);
+	case PTS_OP_KENTER:
+		do_kenter(s, op, true);
+		break;
+	case PTS_OP_KREMOVE:
+		do_kenter(s, op, false);
+		break;
+	case PTS_OP_ZERO:
+		memset(s->mem + page, 0, 4096);
+		break;
+	case PTS_OP_COPY:
+		memcpy(s->mem + synth_arena_pa(op->page2), s->mem + page, 4096);
+		break;
+	case PTS_OP_COLLECT:
+		remove_range(s, op->pmap, 0, s->desc.user_max);
+		break;
+	case PTS_OP_FAIL_ALLOC:
+		s->fail_in = op->value;
+		break;
+	default:
+		return PTS_RES_EINVAL;
 	}
 	return PTS_RES_OK;
 }
@@ -514,10 +557,16 @@ void synth_op(struct synth *s, struct pts_op *op)
 	op->result = run(s, op);
 }
 
-uint32_t synth_do(struct synth *s, struct pts_op *op, uint32_t kind, uint32_t pmap, uint64_t va, uint64_t end,
-		  uint64_t page, uint32_t prot, uint32_t flags)
+uint32_t synth_do(struct synth *s, struct pts_op *op, uint32_t kind, uint32_t pmap, uint64_t va,
+                  uint64_t end, uint64_t page, uint32_t prot, uint32_t flags)
 {
-	*op = (struct pts_op){.kind = kind, .pmap = pmap, .va = va, .end = end, .page = page, .prot = prot, .flags = flags};
+	*op = (struct pts_op){.kind = kind,
+	                      .pmap = pmap,
+	                      .va = va,
+	                      .end = end,
+	                      .page = page,
+	                      .prot = prot,
+	                      .flags = flags};
 	if (kind == PTS_OP_FAIL_ALLOC)
 		op->value = page;
 	synth_op(s, op);

@@ -91,7 +91,8 @@ uint64_t syn_pool_get(struct synth *s)
 		return 0;
 	uint64_t item = kr64(s, hdr + SYN_PH_FREELIST);
 	kw64(s, hdr + SYN_PH_FREELIST, kr64(s, item));
-	synth_w32(s, synth_kva_pa(s, hdr + SYN_PH_NMISSING), synth_r32(s, synth_kva_pa(s, hdr + SYN_PH_NMISSING)) + 1);
+	synth_w32(s, synth_kva_pa(s, hdr + SYN_PH_NMISSING),
+	          synth_r32(s, synth_kva_pa(s, hdr + SYN_PH_NMISSING)) + 1);
 	add32(s, SYN_PR_NITEMS, -1);
 	add32(s, SYN_PR_NOUT, 1);
 	if (kr64(s, hdr + SYN_PH_FREELIST) == 0) {

@@ -68,8 +68,8 @@ bool tu_need_backend(const char *test)
 	if (ok)
 		return true;
 	ck_assert_msg(req == NULL || strstr(req, kvm ? "kvm" : "qemu") == NULL,
-		      "%s [%s]: should have run (PTSHADOW_REQUIRE_BACKENDS=%s), but %s", test, b, req,
-		      kvm ? "/dev/kvm is missing" : "qemu-system-x86_64 is not on PATH");
+	              "%s [%s]: should have run (PTSHADOW_REQUIRE_BACKENDS=%s), but %s", test, b,
+	              req, kvm ? "/dev/kvm is missing" : "qemu-system-x86_64 is not on PATH");
 	snprintf(name, sizeof(name), "%s [%s]", test, b);
 	tu_skip(name, kvm ? "no /dev/kvm" : "qemu-system-x86_64 is not installed");
 	return false;
@@ -171,14 +171,23 @@ void tu_elf_init(struct tu_elf *e)
 	e->eh.e_phentsize = sizeof(Elf64_Phdr);
 	e->eh.e_phnum = 2;
 
-	e->ph[0] = (Elf64_Phdr){ .p_type = PT_NOTE, .p_flags = PF_R, .p_offset = TU_NOTE_OFF,
-				 .p_vaddr = 0, .p_paddr = 0, .p_filesz = 12 + 4 + 4,
-				 .p_memsz = 12 + 4 + 4, .p_align = 4 };
-	e->ph[1] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = PF_R | PF_W | PF_X,
-				 .p_offset = TU_SEG_OFF, .p_vaddr = TU_SEG_PADDR,
-				 .p_paddr = TU_SEG_PADDR, .p_filesz = TU_SEG_FILESZ,
-				 .p_memsz = TU_SEG_MEMSZ, .p_align = 0x1000 };
-	e->nh = (Elf64_Nhdr){ .n_namesz = 4, .n_descsz = 4, .n_type = PTS_XEN_ELFNOTE_PHYS32_ENTRY };
+	e->ph[0] = (Elf64_Phdr){.p_type = PT_NOTE,
+	                        .p_flags = PF_R,
+	                        .p_offset = TU_NOTE_OFF,
+	                        .p_vaddr = 0,
+	                        .p_paddr = 0,
+	                        .p_filesz = 12 + 4 + 4,
+	                        .p_memsz = 12 + 4 + 4,
+	                        .p_align = 4};
+	e->ph[1] = (Elf64_Phdr){.p_type = PT_LOAD,
+	                        .p_flags = PF_R | PF_W | PF_X,
+	                        .p_offset = TU_SEG_OFF,
+	                        .p_vaddr = TU_SEG_PADDR,
+	                        .p_paddr = TU_SEG_PADDR,
+	                        .p_filesz = TU_SEG_FILESZ,
+	                        .p_memsz = TU_SEG_MEMSZ,
+	                        .p_align = 0x1000};
+	e->nh = (Elf64_Nhdr){.n_namesz = 4, .n_descsz = 4, .n_type = PTS_XEN_ELFNOTE_PHYS32_ENTRY};
 	memcpy(e->name, "Xen", 4);
 	memcpy(e->desc, &entry, 4);
 	e->file_size = TU_FILE_SIZE;
@@ -187,10 +196,14 @@ void tu_elf_init(struct tu_elf *e)
 void tu_elf_add_load(struct tu_elf *e, uint64_t paddr, uint64_t memsz)
 {
 	ck_assert_uint_lt(e->eh.e_phnum, TU_ELF_MAX_PH);
-	e->ph[e->eh.e_phnum++] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = PF_R,
-					       .p_offset = TU_SEG_OFF, .p_vaddr = paddr,
-					       .p_paddr = paddr, .p_filesz = TU_SEG_FILESZ,
-					       .p_memsz = memsz, .p_align = 0x1000 };
+	e->ph[e->eh.e_phnum++] = (Elf64_Phdr){.p_type = PT_LOAD,
+	                                      .p_flags = PF_R,
+	                                      .p_offset = TU_SEG_OFF,
+	                                      .p_vaddr = paddr,
+	                                      .p_paddr = paddr,
+	                                      .p_filesz = TU_SEG_FILESZ,
+	                                      .p_memsz = memsz,
+	                                      .p_align = 0x1000};
 }
 
 void tu_elf_write(const struct tu_elf *e, const char *path)
@@ -233,9 +246,14 @@ void tu_elf32_write(const char *path)
 	img.eh.e_ehsize = sizeof(Elf32_Ehdr);
 	img.eh.e_phentsize = sizeof(Elf32_Phdr);
 	img.eh.e_phnum = 1;
-	img.ph = (Elf32_Phdr){ .p_type = PT_LOAD, .p_offset = offsetof(__typeof__(img), text),
-			       .p_vaddr = 0x100000, .p_paddr = 0x100000, .p_filesz = 16,
-			       .p_memsz = 16, .p_flags = PF_R | PF_X, .p_align = 4 };
+	img.ph = (Elf32_Phdr){.p_type = PT_LOAD,
+	                      .p_offset = offsetof(__typeof__(img), text),
+	                      .p_vaddr = 0x100000,
+	                      .p_paddr = 0x100000,
+	                      .p_filesz = 16,
+	                      .p_memsz = 16,
+	                      .p_flags = PF_R | PF_X,
+	                      .p_align = 4};
 	memset(img.text, 0xf4, sizeof(img.text)); /* hlt */
 	tu_write_file(path, &img, sizeof(img));
 }
@@ -246,7 +264,7 @@ double tu_now(void)
 }
 
 void tu_run_signal(struct tu_proc *p, unsigned timeout_s, double signal_at, int sig,
-		   char *const argv[])
+                   char *const argv[])
 {
 	char out_path[600], err_path[600];
 	double t0 = tu_now(), deadline = t0 + timeout_s;

@@ -80,13 +80,13 @@ char *tu_read_file(const char *path, size_t *len);
  * TU_SEG_PADDR with TU_SEG_MEMSZ bytes in memory (the rest is bss).  Each
  * bad-image test changes one field of this and writes it out.
  */
-#define TU_NOTE_OFF 0x200u
-#define TU_SEG_OFF 0x1000u
-#define TU_SEG_PADDR 0x100000ull
+#define TU_NOTE_OFF   0x200u
+#define TU_SEG_OFF    0x1000u
+#define TU_SEG_PADDR  0x100000ull
 #define TU_SEG_FILESZ 0x300u
-#define TU_SEG_MEMSZ 0x2000u
+#define TU_SEG_MEMSZ  0x2000u
 #define TU_ELF_MAX_PH 4u
-#define TU_FILE_SIZE (TU_SEG_OFF + TU_SEG_FILESZ)
+#define TU_FILE_SIZE  (TU_SEG_OFF + TU_SEG_FILESZ)
 
 struct tu_elf {
 	Elf64_Ehdr eh;
@@ -113,11 +113,11 @@ void tu_elf32_write(const char *path);
 /* ---- running ptshadow (or qemu) ------------------------------------------ */
 
 struct tu_proc {
-	int status;    /* exit status, or 128 + signal */
+	int status; /* exit status, or 128 + signal */
 	bool timed_out;
-	double secs;   /* wall time */
-	char *out;     /* captured stdout, NUL-terminated */
-	char *err;     /* captured stderr */
+	double secs; /* wall time */
+	char *out;   /* captured stdout, NUL-terminated */
+	char *err;   /* captured stderr */
 };
 
 /* seconds on the monotonic clock */
@@ -131,7 +131,7 @@ double tu_now(void);
  * own watchdog.)
  */
 void tu_run_signal(struct tu_proc *p, unsigned timeout_s, double signal_at, int sig,
-		   char *const argv[]);
+                   char *const argv[]);
 void tu_run(struct tu_proc *p, unsigned timeout_s, char *const argv[]);
 void tu_proc_free(struct tu_proc *p);
 

@@ -38,15 +38,24 @@ static void finding_on(const char *backend, const char *name, long long *op, cha
 	snprintf(elf, sizeof(elf), "build/mutants/%s.elf", name);
 	snprintf(ops, sizeof(ops), "tests/mutants/%s.ops", name);
 	snprintf(out, sizeof(out), "%s/%s-%s", tu_dir, name, backend);
-	char *argv[] = { (char *)tu_bin(), "run", "--backend", (char *)backend, "--ops", ops,
-			 "--out", out, elf, NULL };
+	char *argv[] = {(char *)tu_bin(),
+	                "run",
+	                "--backend",
+	                (char *)backend,
+	                "--ops",
+	                ops,
+	                "--out",
+	                out,
+	                elf,
+	                NULL};
 	tu_run(&p, 120, argv);
 	ck_assert_msg(p.status == 1, "%s on %s: exit %d\n%s", name, backend, p.status, p.err);
 	tu_proc_free(&p);
 	snprintf(cmd, sizeof(cmd), "ls -d %s/crashes/*/report.json | head -n 1", out);
 	ls = popen(cmd, "r");
 	ck_assert_ptr_nonnull(ls);
-	ck_assert_msg(fgets(cmd, sizeof(cmd), ls) != NULL, "%s on %s: no report.json", name, backend);
+	ck_assert_msg(fgets(cmd, sizeof(cmd), ls) != NULL, "%s on %s: no report.json", name,
+	              backend);
 	pclose(ls);
 	cmd[strcspn(cmd, "\n")] = '\0';
 	j = json_load_file(cmd, 0, &je);
@@ -54,7 +63,7 @@ static void finding_on(const char *backend, const char *name, long long *op, cha
 	*op = json_integer_value(json_object_get(j, "op_index"));
 	snprintf(inv, len, "%s", json_string_value(json_object_get(j, "invariant")));
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "guest"), "backend")),
-			 backend);
+	                 backend);
 	json_decref(j);
 }
 
@@ -71,15 +80,16 @@ START_TEST(same_finding_on_every_backend)
 	if (!tu_have_kvm() || !tu_have_qemu()) {
 		char test[128];
 		snprintf(test, sizeof(test), "same_finding_on_every_backend %s", name);
-		tu_skip(test, !tu_have_kvm() ? "needs both backends; no /dev/kvm"
-					     : "needs both backends; qemu-system-x86_64 is not installed");
+		tu_skip(test, !tu_have_kvm()
+		                  ? "needs both backends; no /dev/kvm"
+		                  : "needs both backends; qemu-system-x86_64 is not installed");
 		return;
 	}
 	finding_on("kvm", name, &op_kvm, inv_kvm, sizeof(inv_kvm));
 	finding_on("qemu", name, &op_qemu, inv_qemu, sizeof(inv_qemu));
 	ck_assert_msg(op_kvm == op_qemu && strcmp(inv_kvm, inv_qemu) == 0,
-		      "%s: kvm finds %s at op %lld, qemu %s at op %lld", name, inv_kvm, op_kvm,
-		      inv_qemu, op_qemu);
+	              "%s: kvm finds %s at op %lld, qemu %s at op %lld", name, inv_kvm, op_kvm,
+	              inv_qemu, op_qemu);
 }
 END_TEST
 

@@ -31,21 +31,21 @@ static bool need_backend(const char *test)
 }
 
 /* ptshadow run [extra args...] GUEST */
-#define RUN(...)                                                                        \
-	do {                                                                            \
-		char *const argv_[] = { (char *)tu_bin(), "run", __VA_ARGS__,          \
-					(char *)tu_guest(), NULL };                     \
-		tu_run(&p, CHILD_TIMEOUT, argv_);                                       \
-		ck_assert_msg(!p.timed_out, "ptshadow still running after %d s", CHILD_TIMEOUT); \
+#define RUN(...)                                                                                   \
+	do {                                                                                       \
+		char *const argv_[] = {(char *)tu_bin(), "run", __VA_ARGS__, (char *)tu_guest(),   \
+		                       NULL};                                                      \
+		tu_run(&p, CHILD_TIMEOUT, argv_);                                                  \
+		ck_assert_msg(!p.timed_out, "ptshadow still running after %d s", CHILD_TIMEOUT);   \
 	} while (0)
 
-#define ASSERT_EXIT(code)                                                                 \
-	ck_assert_msg(p.status == (code), "exit status %d, want %d\nstdout:\n%s\nstderr:\n%s", \
-		      p.status, (code), p.out, p.err)
+#define ASSERT_EXIT(code)                                                                          \
+	ck_assert_msg(p.status == (code), "exit status %d, want %d\nstdout:\n%s\nstderr:\n%s",     \
+	              p.status, (code), p.out, p.err)
 
-#define ASSERT_CONTAINS(text, needle)                                                 \
-	ck_assert_msg(strstr((text), (needle)) != NULL, "%s lacks '%s':\n%s", #text, (needle), \
-		      (text))
+#define ASSERT_CONTAINS(text, needle)                                                              \
+	ck_assert_msg(strstr((text), (needle)) != NULL, "%s lacks '%s':\n%s", #text, (needle),     \
+	              (text))
 
 START_TEST(boots_clean)
 {
@@ -54,7 +54,7 @@ START_TEST(boots_clean)
 	RUN("--timeout", "30");
 	ASSERT_EXIT(0);
 	ck_assert_msg(tu_has_line_starting(p.out, "guest: ptshadow guest"),
-		      "no banner line on stdout:\n%s\nstderr:\n%s", p.out, p.err);
+	              "no banner line on stdout:\n%s\nstderr:\n%s", p.out, p.err);
 	/* the guest found the ptshadow CPUID signature */
 	ASSERT_CONTAINS(p.out, "on ptshadow:");
 }
@@ -84,7 +84,7 @@ START_TEST(console_file)
 	ASSERT_EXIT(0);
 	text = tu_read_file(cons, NULL);
 	ck_assert_msg(tu_has_line_starting(text, "ptshadow guest"),
-		      "console file has no banner line:\n%s", text);
+	              "console file has no banner line:\n%s", text);
 	ck_assert_msg(strstr(p.out, "ptshadow guest") == NULL, "banner also on stdout:\n%s", p.out);
 	free(text);
 }
@@ -141,15 +141,15 @@ END_TEST
 /* Ctrl-C ends a guest that would otherwise run forever, with a message. */
 START_TEST(interrupted_by_sigint)
 {
-	char *const argv[] = { (char *)tu_bin(), "run", "--timeout", "0", "--cmdline",
-			       "selftest=hang", (char *)tu_guest(), NULL };
+	char *const argv[] = {(char *)tu_bin(), "run",           "--timeout",        "0",
+	                      "--cmdline",      "selftest=hang", (char *)tu_guest(), NULL};
 
 	if (!need_backend("interrupted_by_sigint"))
 		return;
 	tu_run_signal(&p, CHILD_TIMEOUT, 0.5, SIGINT, argv);
 	ck_assert_msg(!p.timed_out, "SIGINT did not stop ptshadow");
 	ck_assert_msg(p.status != 0 && p.status < 128, "exit status %d after SIGINT\nstderr:\n%s",
-		      p.status, p.err);
+	              p.status, p.err);
 	ASSERT_CONTAINS(p.err, "interrupted");
 	ck_assert_msg(p.secs < 10, "took %.2f s to stop after SIGINT", p.secs);
 }
@@ -207,7 +207,8 @@ static bool have_program(const char *name, char *path, size_t len)
 	bool found = false;
 
 	dirs = strdup(env != NULL ? env : "/usr/bin:/bin");
-	for (char *d = strtok_r(dirs, ":", &save); d != NULL && !found; d = strtok_r(NULL, ":", &save)) {
+	for (char *d = strtok_r(dirs, ":", &save); d != NULL && !found;
+	     d = strtok_r(NULL, ":", &save)) {
 		snprintf(path, len, "%s/%s", d, name);
 		found = access(path, X_OK) == 0;
 	}
@@ -223,14 +224,27 @@ START_TEST(qemu_tcg_boots)
 		tu_skip("qemu_tcg_boots", "qemu-system-x86_64 is not installed");
 		return;
 	}
-	char *const argv[] = { qemu, "-accel", "tcg", "-m", "128", "-display", "none",
-			       "-nodefaults", "-serial", "stdio", "-no-reboot", "-device",
-			       "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel",
-			       (char *)tu_guest(), NULL };
+	char *const argv[] = {qemu,
+	                      "-accel",
+	                      "tcg",
+	                      "-m",
+	                      "128",
+	                      "-display",
+	                      "none",
+	                      "-nodefaults",
+	                      "-serial",
+	                      "stdio",
+	                      "-no-reboot",
+	                      "-device",
+	                      "isa-debug-exit,iobase=0xf4,iosize=0x04",
+	                      "-kernel",
+	                      (char *)tu_guest(),
+	                      NULL};
 	tu_run(&p, CHILD_TIMEOUT, argv);
 	ck_assert_msg(!p.timed_out, "qemu still running after %d s", CHILD_TIMEOUT);
-	ck_assert_msg(p.status == 33, "qemu exit status %d, want 33 (guest success)\nstdout:\n%s\nstderr:\n%s",
-		      p.status, p.out, p.err);
+	ck_assert_msg(p.status == 33,
+	              "qemu exit status %d, want 33 (guest success)\nstdout:\n%s\nstderr:\n%s",
+	              p.status, p.out, p.err);
 	ck_assert_msg(tu_has_line_starting(p.out, "ptshadow guest"), "no banner line:\n%s", p.out);
 	ASSERT_CONTAINS(p.out, "a foreign hypervisor");
 }

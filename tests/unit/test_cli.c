@@ -23,16 +23,16 @@ static void teardown(void)
 }
 
 /* ptshadow ARGS... */
-#define PTS(...)                                                                         \
-	do {                                                                             \
-		char *const argv_[] = { (char *)tu_bin(), __VA_ARGS__, NULL };          \
-		tu_run(&p, CHILD_TIMEOUT, argv_);                                        \
-		ck_assert_msg(!p.timed_out, "ptshadow still running after %d s", CHILD_TIMEOUT); \
+#define PTS(...)                                                                                   \
+	do {                                                                                       \
+		char *const argv_[] = {(char *)tu_bin(), __VA_ARGS__, NULL};                       \
+		tu_run(&p, CHILD_TIMEOUT, argv_);                                                  \
+		ck_assert_msg(!p.timed_out, "ptshadow still running after %d s", CHILD_TIMEOUT);   \
 	} while (0)
 
-#define ASSERT_EXIT(code)                                                                 \
-	ck_assert_msg(p.status == (code), "exit status %d, want %d\nstdout:\n%s\nstderr:\n%s", \
-		      p.status, (code), p.out, p.err)
+#define ASSERT_EXIT(code)                                                                          \
+	ck_assert_msg(p.status == (code), "exit status %d, want %d\nstdout:\n%s\nstderr:\n%s",     \
+	              p.status, (code), p.out, p.err)
 
 /* Exit 2, nothing on stdout, one line on stderr that names each needle. */
 static void assert_usage_error(const char *needle1, const char *needle2)
@@ -40,12 +40,13 @@ static void assert_usage_error(const char *needle1, const char *needle2)
 	ASSERT_EXIT(2);
 	ck_assert_msg(p.out[0] == '\0', "bad input printed on stdout:\n%s", p.out);
 	ck_assert_msg(tu_count_lines(p.err) == 1 && p.err[strlen(p.err) - 1] == '\n',
-		      "want one line on stderr, got:\n%s", p.err);
-	ck_assert_msg(strncmp(p.err, "ptshadow", 8) == 0, "message does not start with 'ptshadow': %s",
-		      p.err);
+	              "want one line on stderr, got:\n%s", p.err);
+	ck_assert_msg(strncmp(p.err, "ptshadow", 8) == 0,
+	              "message does not start with 'ptshadow': %s", p.err);
 	ck_assert_msg(strstr(p.err, needle1) != NULL, "message lacks '%s': %s", needle1, p.err);
 	if (needle2 != NULL)
-		ck_assert_msg(strstr(p.err, needle2) != NULL, "message lacks '%s': %s", needle2, p.err);
+		ck_assert_msg(strstr(p.err, needle2) != NULL, "message lacks '%s': %s", needle2,
+		              p.err);
 }
 
 /* The guest image is checked before any backend starts: those tests run
@@ -242,7 +243,7 @@ END_TEST
 
 START_TEST(no_subcommand)
 {
-	char *const argv[] = { (char *)tu_bin(), NULL };
+	char *const argv[] = {(char *)tu_bin(), NULL};
 
 	tu_run(&p, CHILD_TIMEOUT, argv);
 	ASSERT_EXIT(2);
@@ -272,120 +273,144 @@ struct bad_input {
 #define SIG "\"signature\": \"0123456789abcdef\", "
 
 static const struct bad_input bad_inputs[] = {
-	/* scripts: bounded reads, directories */
-	{ { "run", "--ops", "/dev/zero", "%G" }, "/dev/zero: larger than the 16 MiB", NULL },
-	{ { "replay", "/dev/zero" }, "/dev/zero: larger than the 16 MiB", NULL },
-	{ { "minimize", "/dev/zero" }, "/dev/zero: larger than the 16 MiB", NULL },
-	{ { "dump", "--ops", "/dev/zero", "%G" }, "/dev/zero: larger than the 16 MiB", NULL },
-	{ { "run", "--ops", "@big.ops", "%G" }, "@big.ops: larger than the 16 MiB", NULL },
-	{ { "run", "--ops", "@adir", "%G" }, "@adir: Is a directory", NULL },
-	/* an option where a value belongs is a forgotten value, not a file */
-	{ { "run", "--ops", "--trace", "g" },
-	  "'--ops' needs a value, not the option '--trace'", NULL },
-	{ { "fuzz", "--profile", "--quiet", "%G" },
-	  "'--profile' needs a value, not the option '--quiet'", NULL },
-	{ { "minimize", "-o", "--guest", "@repro.ops" },
-	  "'-o' needs a value, not the option '--guest'", NULL },
-	{ { "run", "--console", "--ops", "%G" },
-	  "'--console' needs a value, not the option '--ops'", NULL },
-	/* --check specs, repeated --check, and what contradicts them */
-	{ { "run", "--check", "NOPE-9", "%G" }, "'NOPE-9'", NULL },
-	{ { "fuzz", "--check", "NOPE-9", "%G" }, "'NOPE-9'", NULL },
-	{ { "run", "--check", "-TLB", "--check", "-NOPE-9", "%G" }, "'NOPE-9'", NULL },
-	{ { "run", "--check", "", "%G" }, "--check ''", NULL },
-	{ { "run", "--check", "full", "--check", "incremental", "%G" },
-	  "--check incremental: contradicts --check full", NULL },
-	{ { "run", "--check", "full", "--full-every", "10", "%G" },
-	  "--full-every 10: only with --check incremental", NULL },
-	{ { "run", "--full-every", "10", "--check", "full", "%G" },
-	  "--full-every 10: only with --check incremental", NULL },
-	{ { "fuzz", "--check", "full", "--full-every", "5", "%G" },
-	  "--full-every 5: only with --check incremental", NULL },
-	{ { "run", "--check", "-TLB", "--no-monitor", "%G" },
-	  "--check -TLB: nothing is checked with --no-monitor", NULL },
-	{ { "run", "--no-monitor", "--check", "incremental", "%G" },
-	  "--check incremental: nothing is checked", NULL },
-	{ { "run", "--full-every", "5", "--no-monitor", "%G" },
-	  "--full-every 5: nothing is checked", NULL },
-	{ { "run", "--full-every", "x", "%G" }, "--full-every x", NULL },
-	/* outputs are checked before the run, not after it */
-	{ { "run", "--out", "@file", "--ops", "@ok.ops", "%G" },
-	  "--out @file: Not a directory", NULL },
-	{ { "run", "--out", "@file/sub", "%G" }, "--out @file/sub: Not a directory", NULL },
-	{ { "run", "--out", "/proc/x", "--ops", "@ok.ops", "%G" },
-	  "--out /proc/x: cannot make a directory in /proc", NULL },
-	{ { "fuzz", "--out", "@file", "%G" }, "--out @file: Not a directory", NULL },
-	{ { "fuzz", "--out", "/proc/x", "%G" }, "--out /proc/x", NULL },
-	{ { "bench", "--json", "/proc/x", "%G" },
-	  "--json /proc/x: cannot create a file in /proc", NULL },
-	{ { "bench", "--json", "@adir", "%G" }, "--json @adir: Is a directory", NULL },
-	{ { "bench", "--json", "/dev/null", "%G" }, "--json /dev/null: not a regular file", NULL },
-	{ { "bench", "--json", "", "%G" }, "--json ''", NULL },
-	{ { "minimize", "-o", "/proc/x/min.ops", "@repro.ops" },
-	  "-o /proc/x/min.ops: cannot create a file in /proc/x", NULL },
-	{ { "minimize", "-o", "@adir", "@repro.ops" }, "-o @adir: Is a directory", NULL },
-	/* profiles */
-	{ { "fuzz", "--profile", "@adir", "%G" }, "@adir: Is a directory", NULL },
-	{ { "fuzz", "--profile", "/dev/zero", "%G" }, "/dev/zero:1: NUL byte", NULL },
-	{ { "fuzz", "--profile", "@dup.ini", "%G" },
-	  "@dup.ini:6: duplicate key 'enter' (first on line 4)", NULL },
-	{ { "fuzz", "--arena", "16", "%G" }, "pages = 48 is more than the arena's 16 pages", NULL },
-	{ { "fuzz", "--profile", "nosuch", "%G" }, "(profile 'nosuch')", NULL },
-	/* report.json, read back by replay and minimize */
-	{ { "replay", "@repro.ops" }, "@report.json: op_index: 99999999999 is out of range",
-	  "{" SIG "\"op_index\": 99999999999}" },
-	{ { "replay", "@repro.ops" }, "@report.json: op_index 3 is not an op of @repro.ops (3 ops)",
-	  "{" SIG "\"op_index\": 3}" },
-	{ { "replay", "@repro.ops" }, "@report.json: guest.mem_mib: 99999999999 is out of range",
-	  "{" SIG "\"op_index\": 1, \"guest\": {\"mem_mib\": 99999999999}}" },
-	{ { "replay", "@repro.ops" },
-	  "@report.json: guest.arena_pages: 4503599627370496 is out of range",
-	  "{" SIG "\"op_index\": 1, \"guest\": {\"arena_pages\": 4503599627370496}}" },
-	{ { "replay", "@repro.ops" }, "@report.json: guest.image: want a string",
-	  "{" SIG "\"op_index\": 1, \"guest\": {\"image\": 42}}" },
-	{ { "replay", "@repro.ops" }, "@report.json: guest: want an object",
-	  "{" SIG "\"op_index\": 1, \"guest\": [1]}" },
-	{ { "replay", "@repro.ops" }, "@report.json: guest.backend: 'vax'",
-	  "{" SIG "\"op_index\": 1, \"guest\": {\"backend\": \"vax\"}}" },
-	{ { "replay", "@repro.ops" }, "@report.json: guest.pv_per_page: -1 is out of range",
-	  "{" SIG "\"op_index\": 1, \"guest\": {\"pv_per_page\": -1}}" },
-	{ { "replay", "@repro.ops" }, "@report.json: guest.mem_mib: want an integer",
-	  "{" SIG "\"op_index\": 1, \"guest\": {\"mem_mib\": \"64\"}}" },
-	{ { "replay", "@repro.ops" }, "@report.json: guest.cmdline: want a string",
-	  "{" SIG "\"op_index\": 1, \"guest\": {\"cmdline\": 5}}" },
-	{ { "replay", "@repro.ops" }, "@report.json: guest.image: want a path",
-	  "{" SIG "\"op_index\": 1, \"guest\": {\"image\": \"\"}}" },
-	{ { "replay", "@repro.ops" }, "@report.json: signature: want 16 hex digits",
-	  "{\"signature\": \"xyz\", \"op_index\": 1}" },
-	{ { "replay", "@repro.ops" }, "@report.json: op_index: missing", "{" SIG "\"x\": 1}" },
-	{ { "replay", "@repro.ops" }, "@report.json:1:", "garbage" },
-	{ { "minimize", "@repro.ops" }, "@report.json: guest.mem_mib: 1 is out of range",
-	  "{" SIG "\"op_index\": 1, \"guest\": {\"mem_mib\": 1}}" },
-	/* option values and words not tested above */
-	{ { "fuzz", "--jobs", "0", "%G" }, "--jobs 0", NULL },
-	{ { "fuzz", "--ops", "0", "%G" }, "--ops 0", NULL },
-	{ { "fuzz", "--time", "soon", "%G" }, "--time soon", NULL },
-	{ { "fuzz", "--seed", "x", "%G" }, "--seed x", NULL },
-	{ { "fuzz", "--sequence-length", "x", "%G" }, "--sequence-length x", NULL },
-	{ { "bench", "--sizes", "7Q", "%G" }, "--sizes 7Q", NULL },
-	{ { "bench", "--ops", "0", "%G" }, "--ops 0", NULL },
-	{ { "bench", "--ops", "99999999999", "%G" }, "--ops 99999999999: want 1..1000000", NULL },
-	{ { "dump", "--pmap", "nope", "%G" }, "--pmap nope", NULL },
-	{ { "run", "--backend", "vax", "%G" }, "--backend vax", NULL },
-	{ { "run", "--qemu", "/nonexistent/qemu", "%G" }, "--qemu /nonexistent/qemu", NULL },
-	{ { "run", "--qemu-accel", "hvf", "%G" }, "--qemu-accel hvf", NULL },
-	{ { "run", "--pv-per-page", "5000", "%G" }, "--pv-per-page 5000", NULL },
-	{ { "run", "--arena", "16777217", "%G" }, "--arena 16777217", NULL },
-	{ { "run", "--backend", "qemu", "--dirty-log", "ring", "%G" },
-	  "--dirty-log ring needs --backend kvm", NULL },
-	{ { "run", "--backend", "kvm", "--qemu-accel", "kvm", "%G" },
-	  "--qemu-accel need --backend qemu", NULL },
-	{ { "replay", "-o", "x", "@repro.ops" }, "unknown option '-o'", NULL },
-	{ { "minimize", "--trace", "@repro.ops" }, "unknown option '--trace'", NULL },
-	{ { "invariants", "--frob" }, "unknown option '--frob'", NULL },
-	{ { "ops", "--frob" }, "unknown option '--frob'", NULL },
-	{ { "replay", "@nosuch.ops" }, "@nosuch.ops: No such file", NULL },
-	{ { "replay" }, "no reproducer given", NULL },
+    /* scripts: bounded reads, directories */
+    {{"run", "--ops", "/dev/zero", "%G"}, "/dev/zero: larger than the 16 MiB", NULL},
+    {{"replay", "/dev/zero"}, "/dev/zero: larger than the 16 MiB", NULL},
+    {{"minimize", "/dev/zero"}, "/dev/zero: larger than the 16 MiB", NULL},
+    {{"dump", "--ops", "/dev/zero", "%G"}, "/dev/zero: larger than the 16 MiB", NULL},
+    {{"run", "--ops", "@big.ops", "%G"}, "@big.ops: larger than the 16 MiB", NULL},
+    {{"run", "--ops", "@adir", "%G"}, "@adir: Is a directory", NULL},
+    /* an option where a value belongs is a forgotten value, not a file */
+    {{"run", "--ops", "--trace", "g"}, "'--ops' needs a value, not the option '--trace'", NULL},
+    {{"fuzz", "--profile", "--quiet", "%G"},
+     "'--profile' needs a value, not the option '--quiet'",
+     NULL},
+    {{"minimize", "-o", "--guest", "@repro.ops"},
+     "'-o' needs a value, not the option '--guest'",
+     NULL},
+    {{"run", "--console", "--ops", "%G"},
+     "'--console' needs a value, not the option '--ops'",
+     NULL},
+    /* --check specs, repeated --check, and what contradicts them */
+    {{"run", "--check", "NOPE-9", "%G"}, "'NOPE-9'", NULL},
+    {{"fuzz", "--check", "NOPE-9", "%G"}, "'NOPE-9'", NULL},
+    {{"run", "--check", "-TLB", "--check", "-NOPE-9", "%G"}, "'NOPE-9'", NULL},
+    {{"run", "--check", "", "%G"}, "--check ''", NULL},
+    {{"run", "--check", "full", "--check", "incremental", "%G"},
+     "--check incremental: contradicts --check full",
+     NULL},
+    {{"run", "--check", "full", "--full-every", "10", "%G"},
+     "--full-every 10: only with --check incremental",
+     NULL},
+    {{"run", "--full-every", "10", "--check", "full", "%G"},
+     "--full-every 10: only with --check incremental",
+     NULL},
+    {{"fuzz", "--check", "full", "--full-every", "5", "%G"},
+     "--full-every 5: only with --check incremental",
+     NULL},
+    {{"run", "--check", "-TLB", "--no-monitor", "%G"},
+     "--check -TLB: nothing is checked with --no-monitor",
+     NULL},
+    {{"run", "--no-monitor", "--check", "incremental", "%G"},
+     "--check incremental: nothing is checked",
+     NULL},
+    {{"run", "--full-every", "5", "--no-monitor", "%G"},
+     "--full-every 5: nothing is checked",
+     NULL},
+    {{"run", "--full-every", "x", "%G"}, "--full-every x", NULL},
+    /* outputs are checked before the run, not after it */
+    {{"run", "--out", "@file", "--ops", "@ok.ops", "%G"}, "--out @file: Not a directory", NULL},
+    {{"run", "--out", "@file/sub", "%G"}, "--out @file/sub: Not a directory", NULL},
+    {{"run", "--out", "/proc/x", "--ops", "@ok.ops", "%G"},
+     "--out /proc/x: cannot make a directory in /proc",
+     NULL},
+    {{"fuzz", "--out", "@file", "%G"}, "--out @file: Not a directory", NULL},
+    {{"fuzz", "--out", "/proc/x", "%G"}, "--out /proc/x", NULL},
+    {{"bench", "--json", "/proc/x", "%G"}, "--json /proc/x: cannot create a file in /proc", NULL},
+    {{"bench", "--json", "@adir", "%G"}, "--json @adir: Is a directory", NULL},
+    {{"bench", "--json", "/dev/null", "%G"}, "--json /dev/null: not a regular file", NULL},
+    {{"bench", "--json", "", "%G"}, "--json ''", NULL},
+    {{"minimize", "-o", "/proc/x/min.ops", "@repro.ops"},
+     "-o /proc/x/min.ops: cannot create a file in /proc/x",
+     NULL},
+    {{"minimize", "-o", "@adir", "@repro.ops"}, "-o @adir: Is a directory", NULL},
+    /* profiles */
+    {{"fuzz", "--profile", "@adir", "%G"}, "@adir: Is a directory", NULL},
+    {{"fuzz", "--profile", "/dev/zero", "%G"}, "/dev/zero:1: NUL byte", NULL},
+    {{"fuzz", "--profile", "@dup.ini", "%G"},
+     "@dup.ini:6: duplicate key 'enter' (first on line 4)",
+     NULL},
+    {{"fuzz", "--arena", "16", "%G"}, "pages = 48 is more than the arena's 16 pages", NULL},
+    {{"fuzz", "--profile", "nosuch", "%G"}, "(profile 'nosuch')", NULL},
+    /* report.json, read back by replay and minimize */
+    {{"replay", "@repro.ops"},
+     "@report.json: op_index: 99999999999 is out of range",
+     "{" SIG "\"op_index\": 99999999999}"},
+    {{"replay", "@repro.ops"},
+     "@report.json: op_index 3 is not an op of @repro.ops (3 ops)",
+     "{" SIG "\"op_index\": 3}"},
+    {{"replay", "@repro.ops"},
+     "@report.json: guest.mem_mib: 99999999999 is out of range",
+     "{" SIG "\"op_index\": 1, \"guest\": {\"mem_mib\": 99999999999}}"},
+    {{"replay", "@repro.ops"},
+     "@report.json: guest.arena_pages: 4503599627370496 is out of range",
+     "{" SIG "\"op_index\": 1, \"guest\": {\"arena_pages\": 4503599627370496}}"},
+    {{"replay", "@repro.ops"},
+     "@report.json: guest.image: want a string",
+     "{" SIG "\"op_index\": 1, \"guest\": {\"image\": 42}}"},
+    {{"replay", "@repro.ops"},
+     "@report.json: guest: want an object",
+     "{" SIG "\"op_index\": 1, \"guest\": [1]}"},
+    {{"replay", "@repro.ops"},
+     "@report.json: guest.backend: 'vax'",
+     "{" SIG "\"op_index\": 1, \"guest\": {\"backend\": \"vax\"}}"},
+    {{"replay", "@repro.ops"},
+     "@report.json: guest.pv_per_page: -1 is out of range",
+     "{" SIG "\"op_index\": 1, \"guest\": {\"pv_per_page\": -1}}"},
+    {{"replay", "@repro.ops"},
+     "@report.json: guest.mem_mib: want an integer",
+     "{" SIG "\"op_index\": 1, \"guest\": {\"mem_mib\": \"64\"}}"},
+    {{"replay", "@repro.ops"},
+     "@report.json: guest.cmdline: want a string",
+     "{" SIG "\"op_index\": 1, \"guest\": {\"cmdline\": 5}}"},
+    {{"replay", "@repro.ops"},
+     "@report.json: guest.image: want a path",
+     "{" SIG "\"op_index\": 1, \"guest\": {\"image\": \"\"}}"},
+    {{"replay", "@repro.ops"},
+     "@report.json: signature: want 16 hex digits",
+     "{\"signature\": \"xyz\", \"op_index\": 1}"},
+    {{"replay", "@repro.ops"}, "@report.json: op_index: missing", "{" SIG "\"x\": 1}"},
+    {{"replay", "@repro.ops"}, "@report.json:1:", "garbage"},
+    {{"minimize", "@repro.ops"},
+     "@report.json: guest.mem_mib: 1 is out of range",
+     "{" SIG "\"op_index\": 1, \"guest\": {\"mem_mib\": 1}}"},
+    /* option values and words not tested above */
+    {{"fuzz", "--jobs", "0", "%G"}, "--jobs 0", NULL},
+    {{"fuzz", "--ops", "0", "%G"}, "--ops 0", NULL},
+    {{"fuzz", "--time", "soon", "%G"}, "--time soon", NULL},
+    {{"fuzz", "--seed", "x", "%G"}, "--seed x", NULL},
+    {{"fuzz", "--sequence-length", "x", "%G"}, "--sequence-length x", NULL},
+    {{"bench", "--sizes", "7Q", "%G"}, "--sizes 7Q", NULL},
+    {{"bench", "--ops", "0", "%G"}, "--ops 0", NULL},
+    {{"bench", "--ops", "99999999999", "%G"}, "--ops 99999999999: want 1..1000000", NULL},
+    {{"dump", "--pmap", "nope", "%G"}, "--pmap nope", NULL},
+    {{"run", "--backend", "vax", "%G"}, "--backend vax", NULL},
+    {{"run", "--qemu", "/nonexistent/qemu", "%G"}, "--qemu /nonexistent/qemu", NULL},
+    {{"run", "--qemu-accel", "hvf", "%G"}, "--qemu-accel hvf", NULL},
+    {{"run", "--pv-per-page", "5000", "%G"}, "--pv-per-page 5000", NULL},
+    {{"run", "--arena", "16777217", "%G"}, "--arena 16777217", NULL},
+    {{"run", "--backend", "qemu", "--dirty-log", "ring", "%G"},
+     "--dirty-log ring needs --backend kvm",
+     NULL},
+    {{"run", "--backend", "kvm", "--qemu-accel", "kvm", "%G"},
+     "--qemu-accel need --backend qemu",
+     NULL},
+    {{"replay", "-o", "x", "@repro.ops"}, "unknown option '-o'", NULL},
+    {{"minimize", "--trace", "@repro.ops"}, "unknown option '--trace'", NULL},
+    {{"invariants", "--frob"}, "unknown option '--frob'", NULL},
+    {{"ops", "--frob"}, "unknown option '--frob'", NULL},
+    {{"replay", "@nosuch.ops"}, "@nosuch.ops: No such file", NULL},
+    {{"replay"}, "no reproducer given", NULL},
 };
 
 /* "@NAME" -> NAME in the test's directory, "%G" -> the guest image */
@@ -416,7 +441,7 @@ static void bad_input_files(const char *report)
 {
 	static const char ops[] = "create a\nenter a 0x1000 pg1 rw\ndestroy a\n";
 	static const char dup[] = "[regions]\n0x400000 16\n[weights]\nenter = 3\ncreate = 1\n"
-				  "enter = 4\n";
+	                          "enter = 4\n";
 	int fd;
 
 	tu_write_file(tu_path("ok.ops"), ops, strlen(ops));
@@ -439,7 +464,7 @@ START_TEST(bad_inputs_exit_2)
 {
 	const struct bad_input *b = &bad_inputs[_i];
 	char args[BAD_ARGS][600], needle[600], line[2048] = "ptshadow";
-	char *argv[BAD_ARGS + 2] = { (char *)tu_bin() };
+	char *argv[BAD_ARGS + 2] = {(char *)tu_bin()};
 	unsigned n = 0;
 
 	bad_input_files(b->report);
@@ -452,16 +477,16 @@ START_TEST(bad_inputs_exit_2)
 	bad_input_expand(b->needle, needle, sizeof(needle));
 	tu_run(&p, CHILD_TIMEOUT, argv);
 	ck_assert_msg(!p.timed_out, "%s: still running after %d s", line, CHILD_TIMEOUT);
-	ck_assert_msg(p.status == 2, "%s: exit %d, want 2\nstdout:\n%s\nstderr:\n%s", line, p.status,
-		      p.out, p.err);
+	ck_assert_msg(p.status == 2, "%s: exit %d, want 2\nstdout:\n%s\nstderr:\n%s", line,
+	              p.status, p.out, p.err);
 	ck_assert_msg(p.out[0] == '\0', "%s: printed on stdout:\n%s", line, p.out);
 	ck_assert_msg(tu_count_lines(p.err) == 1 && p.err[strlen(p.err) - 1] == '\n' &&
-			      strncmp(p.err, "ptshadow", 8) == 0,
-		      "%s: want one line on stderr starting 'ptshadow', got:\n%s", line, p.err);
+	                  strncmp(p.err, "ptshadow", 8) == 0,
+	              "%s: want one line on stderr starting 'ptshadow', got:\n%s", line, p.err);
 	ck_assert_msg(strstr(p.err, needle) != NULL, "%s: the message does not name '%s': %s", line,
-		      needle, p.err);
-	ck_assert_msg(p.secs < BAD_SECS, "%s: refused after %.2f s, want under %.0f s", line, p.secs,
-		      BAD_SECS);
+	              needle, p.err);
+	ck_assert_msg(p.secs < BAD_SECS, "%s: refused after %.2f s, want under %.0f s", line,
+	              p.secs, BAD_SECS);
 }
 END_TEST
 
@@ -475,7 +500,7 @@ START_TEST(check_given_twice_combines)
 	ck_assert_int_eq(check_opt_apply(&g, "run", "incremental"), 0);
 	ck_assert_int_eq(check_opt_apply(&g, "run", "-POOL-3"), 0);
 	ck_assert_msg(g.cfg.check_spec != NULL && strcmp(g.cfg.check_spec, "-TLB,-POOL-3") == 0,
-		      "--check -TLB --check -POOL-3 gave the spec '%s'", g.cfg.check_spec);
+	              "--check -TLB --check -POOL-3 gave the spec '%s'", g.cfg.check_spec);
 	ck_assert_msg(g.cfg.incremental, "--check incremental between two SPECs was lost");
 	ck_assert_int_eq(check_opts_finish(&g, "run"), 0);
 	guest_opts_close(&g);
@@ -505,9 +530,10 @@ START_TEST(output_checks_accept_and_leave_nothing)
 	d = opendir(dir);
 	ck_assert_ptr_nonnull(d);
 	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.' || (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)) {
-			ck_assert_msg(strcmp(e->d_name, "bench.json") == 0, "left behind in %s: %s", dir,
-				      e->d_name);
+		if (e->d_name[0] != '.' ||
+		    (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)) {
+			ck_assert_msg(strcmp(e->d_name, "bench.json") == 0, "left behind in %s: %s",
+			              dir, e->d_name);
 			entries++;
 		}
 	closedir(d);
@@ -536,7 +562,7 @@ START_TEST(top_level_help)
 	ck_assert_msg(strstr(p.out, "  run ") != NULL, "help does not list 'run':\n%s", p.out);
 	ck_assert_msg(strstr(p.out, "--help") != NULL, "help does not mention --help:\n%s", p.out);
 	ck_assert_msg(strstr(p.out, "exit status") != NULL, "help does not give exit statuses:\n%s",
-		      p.out);
+	              p.out);
 	ck_assert_msg(p.err[0] == '\0', "stderr:\n%s", p.err);
 }
 END_TEST
@@ -568,30 +594,32 @@ static unsigned source_options(const char *path, char names[][32], unsigned max)
 
 START_TEST(run_help_lists_every_option)
 {
-	static const char *const files[] = { "src/cli/cli.h", "src/cli/cmd_run.c" };
-	static const char *const must[] = { "mem", "timeout", "cmdline", "console",
-					    "arena", "ops", "trace", "help" };
+	static const char *const files[] = {"src/cli/cli.h", "src/cli/cmd_run.c"};
+	static const char *const must[] = {"mem",   "timeout", "cmdline", "console",
+	                                   "arena", "ops",     "trace",   "help"};
 	char names[64][32], opt[40];
 	unsigned n = 0;
 
 	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
-		ck_assert_msg(access(files[f], R_OK) == 0, "%s: %s (run the tests from the source tree)",
-			      files[f], strerror(errno));
+		ck_assert_msg(access(files[f], R_OK) == 0,
+		              "%s: %s (run the tests from the source tree)", files[f],
+		              strerror(errno));
 		n += source_options(files[f], names + n, 64 - n);
 	}
 	for (size_t i = 0; i < sizeof(must) / sizeof(must[0]); i++) {
 		bool found = false;
 		for (unsigned j = 0; j < n && !found; j++)
 			found = strcmp(names[j], must[i]) == 0;
-		ck_assert_msg(found, "option --%s not found in the source (the scan is broken)", must[i]);
+		ck_assert_msg(found, "option --%s not found in the source (the scan is broken)",
+		              must[i]);
 	}
 	PTS("run", "--help");
 	ASSERT_EXIT(0);
 	ck_assert_msg(strncmp(p.out, "usage: ptshadow run", 19) == 0, "help:\n%s", p.out);
 	for (unsigned j = 0; j < n; j++) {
 		snprintf(opt, sizeof(opt), "--%s", names[j]);
-		ck_assert_msg(strstr(p.out, opt) != NULL, "'ptshadow run --help' does not mention %s:\n%s",
-			      opt, p.out);
+		ck_assert_msg(strstr(p.out, opt) != NULL,
+		              "'ptshadow run --help' does not mention %s:\n%s", opt, p.out);
 	}
 }
 END_TEST
@@ -654,7 +682,8 @@ Suite *suite_cli(void)
 	tcase_add_checked_fixture(bad, setup, teardown);
 	tu_tmpdir_fixture(bad);
 	tcase_set_timeout(bad, CHILD_TIMEOUT + 10);
-	tcase_add_loop_test(bad, bad_inputs_exit_2, 0, (int)(sizeof(bad_inputs) / sizeof(bad_inputs[0])));
+	tcase_add_loop_test(bad, bad_inputs_exit_2, 0,
+	                    (int)(sizeof(bad_inputs) / sizeof(bad_inputs[0])));
 	tcase_add_test(bad, check_given_twice_combines);
 	tcase_add_test(bad, output_checks_accept_and_leave_nothing);
 	suite_add_tcase(s, bad);

@@ -10,35 +10,35 @@
 #include "session.h"
 #include "testutil.h"
 
-static const char script_text[] =
-	"create a\n"
-	"create b\n"
-	"enter a 0x400000 pg1 rw\n"
-	"enter a 0x401000 pg2 rw\n"
-	"enter b 0x7fffffffe000 pg1 r wired\n"
-	"touch a 0x400000 w\n"
-	"zero pg3\n"
-	"copy pg3 pg4\n"
-	"is_modified pg1\n"
-	"page_protect pg1 r\n"
-	"zero pg5\n"
-	"touch a 0x401000 w\n"
-	"remove a 0x400000 0x402000\n"
-	"is_modified pg2\n"
-	"kenter k+0x2000 pg3 rw\n"
-	"zero pg6\n"
-	"enter b 0x10000000 pg6 rw\n"
-	"zero pg7\n"
-	"destroy a\n"
-	"collect b\n";
+static const char script_text[] = "create a\n"
+                                  "create b\n"
+                                  "enter a 0x400000 pg1 rw\n"
+                                  "enter a 0x401000 pg2 rw\n"
+                                  "enter b 0x7fffffffe000 pg1 r wired\n"
+                                  "touch a 0x400000 w\n"
+                                  "zero pg3\n"
+                                  "copy pg3 pg4\n"
+                                  "is_modified pg1\n"
+                                  "page_protect pg1 r\n"
+                                  "zero pg5\n"
+                                  "touch a 0x401000 w\n"
+                                  "remove a 0x400000 0x402000\n"
+                                  "is_modified pg2\n"
+                                  "kenter k+0x2000 pg3 rw\n"
+                                  "zero pg6\n"
+                                  "enter b 0x10000000 pg6 rw\n"
+                                  "zero pg7\n"
+                                  "destroy a\n"
+                                  "collect b\n";
 
 static struct script *parse(const char *text)
 {
 	struct script *sc = NULL;
 	char err[512];
 
-	ck_assert_msg(script_parse_string("<test>", text, strlen(text), NULL, &sc, err, sizeof(err)) == 0,
-		      "%s", err);
+	ck_assert_msg(
+	    script_parse_string("<test>", text, strlen(text), NULL, &sc, err, sizeof(err)) == 0,
+	    "%s", err);
 	return sc;
 }
 
@@ -60,10 +60,10 @@ static void config(struct session_config *cfg, const char *guest, enum vm_dirty_
 
 static bool on_qemu(void)
 {
-	return vm_backend_resolve(strcmp(tu_backend(), "kvm") == 0    ? VM_BACKEND_KVM
-				  : strcmp(tu_backend(), "qemu") == 0 ? VM_BACKEND_QEMU
-								      : VM_BACKEND_AUTO) ==
-	       VM_BACKEND_QEMU;
+	return vm_backend_resolve(strcmp(tu_backend(), "kvm") == 0 ? VM_BACKEND_KVM
+	                          : strcmp(tu_backend(), "qemu") == 0
+	                              ? VM_BACKEND_QEMU
+	                              : VM_BACKEND_AUTO) == VM_BACKEND_QEMU;
 }
 
 /* KVM's own log modes: not run on the QEMU pass, which has its own log */
@@ -76,7 +76,8 @@ static bool need_kvm_log(const char *test)
 	if (!on_qemu())
 		return true;
 	snprintf(name, sizeof(name), "%s [%s]", test, tu_backend());
-	tu_skip(name, "KVM's dirty-log modes (ring, clear, get): the qemu backend logs with its plugin");
+	tu_skip(name,
+	        "KVM's dirty-log modes (ring, clear, get): the qemu backend logs with its plugin");
 	return false;
 }
 
@@ -135,7 +136,8 @@ static void run_trace(enum vm_dirty_mode mode, uint32_t ring_bytes, struct trace
 		t->violations += session_nviolations(s);
 		t->all[i] = s->vm.dirty_last.all;
 		t->n[i] = logged(&s->vm, t->pfn[i], MAXLOG);
-		result_format(sc->ops[i].op.result, sc->ops[i].op.value, t->result[i], sizeof(t->result[i]));
+		result_format(sc->ops[i].op.result, sc->ops[i].op.value, t->result[i],
+		              sizeof(t->result[i]));
 	}
 	t->nops = sc->n_ops;
 	t->overflows = s->vm.ring_overflows;
@@ -149,13 +151,14 @@ static void same_pages(const struct trace *a, const struct trace *b, const char 
 {
 	ck_assert_uint_eq(a->nops, b->nops);
 	for (size_t i = 0; i < a->nops; i++) {
-		ck_assert_msg(strcmp(a->result[i], b->result[i]) == 0, "%s: op %zu: %s vs %s", what, i,
-			      a->result[i], b->result[i]);
+		ck_assert_msg(strcmp(a->result[i], b->result[i]) == 0, "%s: op %zu: %s vs %s", what,
+		              i, a->result[i], b->result[i]);
 		if (a->all[i] || b->all[i])
 			continue; /* one side lost track and said so */
-		ck_assert_msg(a->n[i] == b->n[i], "%s: op %zu: %zu pages vs %zu", what, i, a->n[i], b->n[i]);
+		ck_assert_msg(a->n[i] == b->n[i], "%s: op %zu: %zu pages vs %zu", what, i, a->n[i],
+		              b->n[i]);
 		ck_assert_msg(memcmp(a->pfn[i], b->pfn[i], a->n[i] * sizeof(uint64_t)) == 0,
-			      "%s: op %zu: different pages", what, i);
+		              "%s: op %zu: different pages", what, i);
 	}
 	ck_assert_uint_eq(a->violations, b->violations);
 }
@@ -258,8 +261,8 @@ START_TEST(ring_overflow_in_batch_recovers)
 	ck_assert_uint_gt(ring.full_exits + ring.overflows, 0);
 	ck_assert(!clear.all[0]);
 	ck_assert_msg(ring.all[0] || (ring.n[0] == clear.n[0] &&
-				     memcmp(ring.pfn[0], clear.pfn[0], ring.n[0] * 8) == 0),
-		      "the batch: ring names %zu pages, clear %zu", ring.n[0], clear.n[0]);
+	                              memcmp(ring.pfn[0], clear.pfn[0], ring.n[0] * 8) == 0),
+	              "the batch: ring names %zu pages, clear %zu", ring.n[0], clear.n[0]);
 	for (unsigned k = 1; k < 8; k++) {
 		ck_assert_msg(!ring.all[k], "op %u after the batch: the ring still lost track", k);
 		ck_assert_uint_eq(ring.n[k], clear.n[k]);
@@ -273,9 +276,9 @@ END_TEST
 START_TEST(findings_agree_across_logs)
 {
 	static const char *mutant = "build/mutants/remove-forgets-modified.elf";
-	static const enum vm_dirty_mode kvm_modes[] = { VM_DIRTY_RING, VM_DIRTY_CLEAR, VM_DIRTY_GET,
-							VM_DIRTY_RING };
-	static const enum vm_dirty_mode qemu_modes[] = { VM_DIRTY_PLUGIN, VM_DIRTY_NONE };
+	static const enum vm_dirty_mode kvm_modes[] = {VM_DIRTY_RING, VM_DIRTY_CLEAR, VM_DIRTY_GET,
+	                                               VM_DIRTY_RING};
+	static const enum vm_dirty_mode qemu_modes[] = {VM_DIRTY_PLUGIN, VM_DIRTY_NONE};
 	const enum vm_dirty_mode *modes = on_qemu() ? qemu_modes : kvm_modes;
 	int n = on_qemu() ? 2 : 4;
 	struct finding f[4];
@@ -290,7 +293,7 @@ START_TEST(findings_agree_across_logs)
 		config(&cfg, mutant, modes[k]);
 		cfg.dirty_ring_bytes = k == 3 ? 8192 : 0;
 		ck_assert_int_eq(run_script(&cfg, sc, false, &f[k], NULL, NULL, err, sizeof(err)),
-				 RUN_FINDING);
+		                 RUN_FINDING);
 		script_free(sc);
 	}
 	for (int k = 1; k < n; k++) {
@@ -326,7 +329,7 @@ START_TEST(log_covers_every_changed_page)
 	ck_assert_ptr_nonnull(before);
 	ring_pfn = (uint64_t)((uint8_t *)s->ring - s->vm.mem.base) / PTS_PAGE_SIZE;
 	ring_last = ((uint64_t)((uint8_t *)s->ring - s->vm.mem.base) + sizeof(*s->ring) - 1) /
-		    PTS_PAGE_SIZE;
+	            PTS_PAGE_SIZE;
 	for (size_t i = 0; i < sc->n_ops; i++) {
 		memcpy(before, s->vm.mem.base, size);
 		enum session_status st = session_op(s, &sc->ops[i]);
@@ -339,10 +342,11 @@ START_TEST(log_covers_every_changed_page)
 				continue;
 			if (memcmp(before + off, s->vm.mem.base + off, PTS_PAGE_SIZE) == 0)
 				continue;
-			ck_assert_msg(vm_page_dirty(&s->vm, off),
-				      "op %zu (%s): page %#llx changed but the %s log does not name it",
-				      i, op_kind_name(sc->ops[i].op.kind), (unsigned long long)off,
-				      vm_dirty_mode_name(s->vm.dirty_mode));
+			ck_assert_msg(
+			    vm_page_dirty(&s->vm, off),
+			    "op %zu (%s): page %#llx changed but the %s log does not name it", i,
+			    op_kind_name(sc->ops[i].op.kind), (unsigned long long)off,
+			    vm_dirty_mode_name(s->vm.dirty_mode));
 			checked++;
 		}
 	}

@@ -11,19 +11,28 @@ static struct tu_proc p;
 static void dump(const char *script, const char *pmap)
 {
 	tu_write_file(tu_path("d.ops"), script, strlen(script));
-	char *argv[] = { (char *)tu_bin(), "dump", "--mem", "64", "--ops", (char *)tu_path("d.ops"), "--pmap",
-			 (char *)pmap, (char *)tu_guest(), NULL };
+	char *argv[] = {(char *)tu_bin(),
+	                "dump",
+	                "--mem",
+	                "64",
+	                "--ops",
+	                (char *)tu_path("d.ops"),
+	                "--pmap",
+	                (char *)pmap,
+	                (char *)tu_guest(),
+	                NULL};
 	tu_run(&p, 120, argv);
 }
 
-static const char script[] = "create a\n"
-			     "create b\n"
-			     "enter a 0x400000 pg1 rw\n"
-			     "enter a 0x401000 pg2 rw\n" /* pg1, pg2 are adjacent frames: one range */
-			     "enter a 0x403000 pg5 r wired\n"
-			     "touch a 0x403000 r\n"
-			     "enter b 0x400000 pg1 rx\n"
-			     "destroy b\n";
+static const char script[] =
+    "create a\n"
+    "create b\n"
+    "enter a 0x400000 pg1 rw\n"
+    "enter a 0x401000 pg2 rw\n" /* pg1, pg2 are adjacent frames: one range */
+    "enter a 0x403000 pg5 r wired\n"
+    "touch a 0x403000 r\n"
+    "enter b 0x400000 pg1 rx\n"
+    "destroy b\n";
 
 START_TEST(test_dump_user_pmap)
 {
@@ -33,11 +42,11 @@ START_TEST(test_dump_user_pmap)
 	ck_assert_msg(p.status == 0, "exit %d\n%s", p.status, p.err);
 	ck_assert_uint_eq(tu_count_lines(p.out), 2);
 	ck_assert_msg(tu_has_line_starting(p.out, "0000000000400000-0000000000402000 ") &&
-			      strstr(p.out, " P RW US NX PVLIST\n") != NULL,
-		      "%s", p.out);
+	                  strstr(p.out, " P RW US NX PVLIST\n") != NULL,
+	              "%s", p.out);
 	ck_assert_msg(tu_has_line_starting(p.out, "0000000000403000-0000000000404000 ") &&
-			      strstr(p.out, " P US A NX W PVLIST\n") != NULL,
-		      "%s", p.out);
+	                  strstr(p.out, " P US A NX W PVLIST\n") != NULL,
+	              "%s", p.out);
 	tu_proc_free(&p);
 }
 END_TEST
@@ -48,12 +57,15 @@ START_TEST(test_dump_kernel_pmap)
 		return;
 	dump(script, "kernel");
 	ck_assert_msg(p.status == 0, "exit %d\n%s", p.status, p.err);
-	ck_assert_msg(tu_has_line_starting(p.out, "ffff800000000000-") && strstr(p.out, " PS G NX (2M)\n") != NULL,
-		      "no direct map:\n%s", p.out);
-	ck_assert_msg(strstr(p.out, " US ") == NULL, "a user mapping in the kernel pmap:\n%s", p.out);
+	ck_assert_msg(tu_has_line_starting(p.out, "ffff800000000000-") &&
+	                  strstr(p.out, " PS G NX (2M)\n") != NULL,
+	              "no direct map:\n%s", p.out);
+	ck_assert_msg(strstr(p.out, " US ") == NULL, "a user mapping in the kernel pmap:\n%s",
+	              p.out);
 	/* the kernel image is W^X: text executable and read-only, the rest NX */
 	unsigned text = 0, image = 0;
-	for (const char *l = p.out; l != NULL && *l != '\0'; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+	for (const char *l = p.out; l != NULL && *l != '\0';
+	     l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
 		char line[256];
 		size_t n = strcspn(l, "\n");
 		snprintf(line, sizeof(line), "%.*s ", (int)(n < 250 ? n : 250), l);
@@ -72,12 +84,13 @@ END_TEST
 /* no guest is booted for a name the script does not leave alive */
 START_TEST(test_dump_unknown_pmap)
 {
-	static const char *const names[] = { "c", "b" }; /* never created; destroyed */
+	static const char *const names[] = {"c", "b"}; /* never created; destroyed */
 	for (unsigned i = 0; i < 2; i++) {
 		dump(script, names[i]);
 		ck_assert_msg(p.status == 2, "--pmap %s: exit %d", names[i], p.status);
 		ck_assert_uint_eq(tu_count_lines(p.err), 1);
-		ck_assert_msg(strstr(p.err, "--pmap ") != NULL && strstr(p.err, "alive") != NULL, "%s", p.err);
+		ck_assert_msg(strstr(p.err, "--pmap ") != NULL && strstr(p.err, "alive") != NULL,
+		              "%s", p.err);
 		ck_assert_str_eq(p.out, "");
 		tu_proc_free(&p);
 	}

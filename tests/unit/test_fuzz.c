@@ -34,8 +34,8 @@ START_TEST(generator_is_deterministic)
 		fuzz_gen_next(&b, &y);
 		fuzz_gen_next(&c, &z);
 		ck_assert_msg(memcmp(&x.op, &y.op, sizeof(x.op)) == 0 &&
-				      strcmp(x.pmap_name, y.pmap_name) == 0,
-			      "op %d differs for the same seed", i);
+		                  strcmp(x.pmap_name, y.pmap_name) == 0,
+		              "op %d differs for the same seed", i);
 		differ += memcmp(&x.op, &z.op, sizeof(x.op)) != 0;
 	}
 	ck_assert_uint_gt(differ, 1000);
@@ -45,7 +45,7 @@ END_TEST
 /* Every generated op parses back and names only live pmaps, in every profile. */
 START_TEST(generator_emits_valid_scripts)
 {
-	static const char *const profiles[] = { "default", "aliasing", "churn", "boundaries" };
+	static const char *const profiles[] = {"default", "aliasing", "churn", "boundaries"};
 	struct fuzz_profile p;
 	struct fuzz_gen g;
 	struct script *sc;
@@ -62,7 +62,7 @@ START_TEST(generator_emits_valid_scripts)
 		ck_assert_int_eq(script_append(sc, &o), 0);
 		script_op_format(&o, text, sizeof(text));
 		ck_assert_msg(script_op_parse(text, NULL, &back, msg, sizeof(msg)) == 1,
-			      "%s: op %d '%s' does not parse: %s", profiles[_i], i, text, msg);
+		              "%s: op %d '%s' does not parse: %s", profiles[_i], i, text, msg);
 	}
 	uint32_t slots[20000];
 	for (size_t i = 0; i < sc->n_ops; i++)
@@ -70,13 +70,14 @@ START_TEST(generator_emits_valid_scripts)
 	ck_assert_msg(script_assign_slots(sc, err, sizeof(err)) == 0, "%s: %s", profiles[_i], err);
 	for (size_t i = 0; i < sc->n_ops; i++)
 		if (op_names_pmap(sc->ops[i].op.kind))
-			ck_assert_msg(slots[i] == sc->ops[i].op.pmap, "op %zu: slot %u, parser says %u", i,
-				      slots[i], sc->ops[i].op.pmap);
+			ck_assert_msg(slots[i] == sc->ops[i].op.pmap,
+			              "op %zu: slot %u, parser says %u", i, slots[i],
+			              sc->ops[i].op.pmap);
 	/* every op kind with a weight shows up */
 	for (uint32_t k = PTS_OP_CREATE; k < PTS_OP_COUNT; k++)
 		if (p.weight[k] > 0)
 			ck_assert_msg(kinds & (1u << k), "%s never generated %s", profiles[_i],
-				      op_kind_name(k));
+			              op_kind_name(k));
 	script_free(sc);
 }
 END_TEST
@@ -87,23 +88,24 @@ struct bad_profile {
 };
 
 static const struct bad_profile bad_profiles[] = {
-	{ "[generator]\npages = 4\n[bogus]\n", ":3: unknown section [bogus]" },
-	{ "[generator]\npages = x\n", ":2: pages: 'x' is not a number" },
-	{ "[generator]\nfrobs = 3\n", ":2: unknown generator key 'frobs'" },
-	{ "[weights]\nflip = 3\n", ":2: unknown op kind 'flip'" },
-	{ "[weights]\nenter = 3\n", "no [regions]" },
-	{ "[regions]\n0x7ffffffff000 2\n[weights]\nenter = 1\n", ":2: region 0x7ffffffff000 + 2 pages" },
-	{ "[regions]\n0x1001 2\n", ":2: region start '0x1001'" },
-	{ "[regions]\n0x1000 2\n[weights]\nenter = 0\ncreate = 0\n", "needs a weight for enter or create" },
-	{ "pages = 3\n", ":1: 'pages = 3' outside any section" },
-	{ "[generator]\nwired = 101\n", ":2: wired: 101 is above the maximum 100" },
-	/* a key set twice is refused, not the last one obeyed */
-	{ "[generator]\npages = 4\npages = 8\n", ":3: duplicate key 'pages' (first on line 2)" },
-	{ "[generator]\nwired = 4\n\nwired = 8\n", ":4: duplicate key 'wired' (first on line 2)" },
-	{ "[weights]\nenter = 1\n[regions]\n0x1000 2\n[weights]\nenter = 2\n",
-	  ":6: duplicate key 'enter' (first on line 2)" },
-	{ "[weights]\nfail = 1\nfail_alloc = 2\n", ":3: duplicate key 'fail_alloc' (first on line 2)" },
-	{ "[generator]\npages = 16777217\n", ":2: pages: 16777217 out of range (1..16777216)" },
+    {"[generator]\npages = 4\n[bogus]\n", ":3: unknown section [bogus]"},
+    {"[generator]\npages = x\n", ":2: pages: 'x' is not a number"},
+    {"[generator]\nfrobs = 3\n", ":2: unknown generator key 'frobs'"},
+    {"[weights]\nflip = 3\n", ":2: unknown op kind 'flip'"},
+    {"[weights]\nenter = 3\n", "no [regions]"},
+    {"[regions]\n0x7ffffffff000 2\n[weights]\nenter = 1\n", ":2: region 0x7ffffffff000 + 2 pages"},
+    {"[regions]\n0x1001 2\n", ":2: region start '0x1001'"},
+    {"[regions]\n0x1000 2\n[weights]\nenter = 0\ncreate = 0\n",
+     "needs a weight for enter or create"},
+    {"pages = 3\n", ":1: 'pages = 3' outside any section"},
+    {"[generator]\nwired = 101\n", ":2: wired: 101 is above the maximum 100"},
+    /* a key set twice is refused, not the last one obeyed */
+    {"[generator]\npages = 4\npages = 8\n", ":3: duplicate key 'pages' (first on line 2)"},
+    {"[generator]\nwired = 4\n\nwired = 8\n", ":4: duplicate key 'wired' (first on line 2)"},
+    {"[weights]\nenter = 1\n[regions]\n0x1000 2\n[weights]\nenter = 2\n",
+     ":6: duplicate key 'enter' (first on line 2)"},
+    {"[weights]\nfail = 1\nfail_alloc = 2\n", ":3: duplicate key 'fail_alloc' (first on line 2)"},
+    {"[generator]\npages = 16777217\n", ":2: pages: 16777217 out of range (1..16777216)"},
 };
 
 START_TEST(bad_profile_is_refused)
@@ -116,7 +118,7 @@ START_TEST(bad_profile_is_refused)
 	tu_write_file(path, b->text, strlen(b->text));
 	ck_assert_int_eq(fuzz_profile_load(path, &p, err, sizeof(err)), -1);
 	ck_assert_msg(strncmp(err, path, strlen(path)) == 0 && strstr(err, b->want) != NULL,
-		      "got \"%s\", want \"%s\"", err, b->want);
+	              "got \"%s\", want \"%s\"", err, b->want);
 	ck_assert_ptr_null(strchr(err, '\n'));
 }
 END_TEST
@@ -185,8 +187,8 @@ START_TEST(bad_profile_exits_2)
 
 	snprintf(path, sizeof(path), "%s/bad.ini", tu_dir);
 	tu_write_file(path, "[generator]\nfrobs = 1\n", 22);
-	char *argv[] = { (char *)tu_bin(), "fuzz", "--profile", path, "--ops", "10",
-			 (char *)tu_guest(), NULL };
+	char *argv[] = {(char *)tu_bin(), "fuzz", "--profile",        path,
+	                "--ops",          "10",   (char *)tu_guest(), NULL};
 	tu_run(&p, 30, argv);
 	ck_assert_int_eq(p.status, 2);
 	ck_assert_msg(strstr(p.err, ":2: unknown generator key 'frobs'") != NULL, "%s", p.err);
@@ -207,13 +209,13 @@ START_TEST(bad_script_exits_2)
 		ck_assert_ptr_nonnull(fgets(first, sizeof(first), f));
 		fclose(f);
 		first[strcspn(first, "\n")] = '\0';
-		char *argv[] = { (char *)tu_bin(), "run", "--ops", g.gl_pathv[i], (char *)tu_guest(),
-				 NULL };
+		char *argv[] = {(char *)tu_bin(),   "run", "--ops", g.gl_pathv[i],
+		                (char *)tu_guest(), NULL};
 		tu_run(&p, 30, argv);
 		ck_assert_msg(p.status == 2, "%s: exit %d", g.gl_pathv[i], p.status);
 		ck_assert_msg(strstr(p.err, first + 10) != NULL && tu_count_lines(p.err) == 1,
-			      "%s: stderr \"%s\", want one line with \"%s\"", g.gl_pathv[i], p.err,
-			      first + 10);
+		              "%s: stderr \"%s\", want one line with \"%s\"", g.gl_pathv[i], p.err,
+		              first + 10);
 		tu_proc_free(&p);
 	}
 	globfree(&g);
@@ -236,8 +238,8 @@ static void first_crash(const char *out, char *sig, size_t siglen, char **min)
 	glob_t g;
 
 	snprintf(pattern, sizeof(pattern), "%s/crashes/*/report.json", out);
-	ck_assert_msg(glob(pattern, 0, NULL, &g) == 0 && g.gl_pathc == 1, "want one crash dir in %s",
-		      out);
+	ck_assert_msg(glob(pattern, 0, NULL, &g) == 0 && g.gl_pathc == 1,
+	              "want one crash dir in %s", out);
 	const char *dir = g.gl_pathv[0];
 	const char *slash = strrchr(dir, '/');
 	snprintf(sig, siglen, "%.*s", (int)(slash - dir), dir);
@@ -257,7 +259,7 @@ static void one_crash_dir(const char *out, char *dir, size_t len)
 
 	snprintf(pattern, sizeof(pattern), "%s/crashes/*", out);
 	ck_assert_msg(glob(pattern, 0, NULL, &g) == 0 && g.gl_pathc == 1,
-		      "want one crash dir in %s", out);
+	              "want one crash dir in %s", out);
 	snprintf(dir, len, "%s", g.gl_pathv[0]);
 	globfree(&g);
 }
@@ -273,17 +275,19 @@ START_TEST(replay_uses_recorded_check)
 	if (!tu_need_backend("replay_uses_recorded_check"))
 		return;
 	snprintf(out, sizeof(out), "%s/checked", tu_dir);
-	char *argv[] = { (char *)tu_bin(), "run", "--check", "-ATTR-1", "--out", out, "--ops",
-			 "tests/mutants/remove-forgets-modified.ops", (char *)mutant, NULL };
+	char *argv[] = {
+	    (char *)tu_bin(), "run", "--check", "-ATTR-1",
+	    "--out",          out,   "--ops",   "tests/mutants/remove-forgets-modified.ops",
+	    (char *)mutant,   NULL};
 	tu_run(&p, 120, argv);
 	ck_assert_msg(p.status == 1 && strstr(p.err, "MODEL-3") != NULL, "run: exit %d\n%s",
-		      p.status, p.err);
+	              p.status, p.err);
 	tu_proc_free(&p);
 	one_crash_dir(out, dir, sizeof(dir));
-	char *argv2[] = { (char *)tu_bin(), "replay", dir, NULL };
+	char *argv2[] = {(char *)tu_bin(), "replay", dir, NULL};
 	tu_run(&p, 120, argv2);
 	ck_assert_msg(p.status == 1 && strstr(p.out, "reproduced") != NULL,
-		      "replay of a -ATTR-1 finding: exit %d\n%s%s", p.status, p.out, p.err);
+	              "replay of a -ATTR-1 finding: exit %d\n%s%s", p.status, p.out, p.err);
 	tu_proc_free(&p);
 }
 END_TEST
@@ -302,9 +306,14 @@ START_TEST(replay_uses_recorded_settings)
 	if (!tu_need_backend("replay_uses_recorded_settings"))
 		return;
 	snprintf(out, sizeof(out), "%s/settings", tu_dir);
-	char *argv[] = { (char *)tu_bin(), "run", "--timeout", "45", "--check", "incremental",
-			 "--check", "-ATTR-1", "--full-every", "7", "--out", out, "--ops",
-			 "tests/mutants/remove-forgets-modified.ops", (char *)mutant, NULL };
+	char *argv[] = {(char *)tu_bin(), "run",
+	                "--timeout",      "45",
+	                "--check",        "incremental",
+	                "--check",        "-ATTR-1",
+	                "--full-every",   "7",
+	                "--out",          out,
+	                "--ops",          "tests/mutants/remove-forgets-modified.ops",
+	                (char *)mutant,   NULL};
 	tu_run(&p, 120, argv);
 	ck_assert_msg(p.status == 1, "run: exit %d\n%s", p.status, p.err);
 	tu_proc_free(&p);
@@ -318,10 +327,10 @@ START_TEST(replay_uses_recorded_settings)
 	ck_assert_str_eq(json_string_value(json_object_get(g, "dirty_log")), "auto");
 
 	/* as recorded (incremental, a full check every 7 ops): the same finding */
-	char *argv2[] = { (char *)tu_bin(), "replay", dir, NULL };
+	char *argv2[] = {(char *)tu_bin(), "replay", dir, NULL};
 	tu_run(&p, 120, argv2);
 	ck_assert_msg(p.status == 1 && strstr(p.out, "reproduced") != NULL,
-		      "replay as recorded: exit %d\n%s%s", p.status, p.out, p.err);
+	              "replay as recorded: exit %d\n%s%s", p.status, p.out, p.err);
 	tu_proc_free(&p);
 
 	json_object_set_new(g, "cmdline", json_string("selftest=hang"));
@@ -330,17 +339,17 @@ START_TEST(replay_uses_recorded_settings)
 	json_decref(j);
 	tu_run(&p, 120, argv2);
 	ck_assert_msg(p.status == 0 && strstr(p.out, "GUEST-HANG") != NULL,
-		      "replay of a hanging guest: exit %d\n%s%s", p.status, p.out, p.err);
+	              "replay of a hanging guest: exit %d\n%s%s", p.status, p.out, p.err);
 	ck_assert_msg(p.secs < 15, "replay took %.1f s: the recorded timeout of 1 s was not used",
-		      p.secs);
+	              p.secs);
 	tu_proc_free(&p);
 
-	char *argv3[] = { (char *)tu_bin(), "replay", "--timeout", "4", dir, NULL };
+	char *argv3[] = {(char *)tu_bin(), "replay", "--timeout", "4", dir, NULL};
 	tu_run(&p, 120, argv3);
 	ck_assert_msg(p.status == 0 && strstr(p.out, "GUEST-HANG") != NULL,
-		      "replay --timeout 4: exit %d\n%s%s", p.status, p.out, p.err);
+	              "replay --timeout 4: exit %d\n%s%s", p.status, p.out, p.err);
 	ck_assert_msg(p.secs >= 3.9, "replay --timeout 4 took %.1f s: the report's 1 s won",
-		      p.secs);
+	              p.secs);
 	tu_proc_free(&p);
 }
 END_TEST
@@ -358,8 +367,19 @@ START_TEST(campaign_finds_minimises_replays)
 	ck_assert_msg(access(mutant, R_OK) == 0, "%s missing: make mutants", mutant);
 	snprintf(out1, sizeof(out1), "%s/a", tu_dir);
 	snprintf(out2, sizeof(out2), "%s/b", tu_dir);
-	char *argv1[] = { (char *)tu_bin(), "fuzz", "--seed", "1", "--ops", "5000", "--jobs", "1",
-			  "--quiet", "--out", out1, (char *)mutant, NULL };
+	char *argv1[] = {(char *)tu_bin(),
+	                 "fuzz",
+	                 "--seed",
+	                 "1",
+	                 "--ops",
+	                 "5000",
+	                 "--jobs",
+	                 "1",
+	                 "--quiet",
+	                 "--out",
+	                 out1,
+	                 (char *)mutant,
+	                 NULL};
 	tu_run(&p, 600, argv1);
 	ck_assert_msg(p.status == 1, "exit %d\n%s%s", p.status, p.out, p.err);
 	tu_proc_free(&p);
@@ -368,14 +388,25 @@ START_TEST(campaign_finds_minimises_replays)
 	ck_assert_uint_le(tu_count_lines(min1), 31); /* header comment + at most 30 ops */
 
 	snprintf(path, sizeof(path), "%s/min.ops", sig1);
-	char *argv2[] = { (char *)tu_bin(), "replay", path, NULL };
+	char *argv2[] = {(char *)tu_bin(), "replay", path, NULL};
 	tu_run(&p, 120, argv2);
 	ck_assert_msg(p.status == 1 && strstr(p.out, "reproduced") != NULL, "replay: exit %d\n%s%s",
-		      p.status, p.out, p.err);
+	              p.status, p.out, p.err);
 	tu_proc_free(&p);
 
-	char *argv3[] = { (char *)tu_bin(), "fuzz", "--seed", "1", "--ops", "5000", "--jobs", "1",
-			  "--quiet", "--out", out2, (char *)mutant, NULL };
+	char *argv3[] = {(char *)tu_bin(),
+	                 "fuzz",
+	                 "--seed",
+	                 "1",
+	                 "--ops",
+	                 "5000",
+	                 "--jobs",
+	                 "1",
+	                 "--quiet",
+	                 "--out",
+	                 out2,
+	                 (char *)mutant,
+	                 NULL};
 	tu_run(&p, 600, argv3);
 	ck_assert_int_eq(p.status, 1);
 	tu_proc_free(&p);
@@ -390,7 +421,7 @@ START_TEST(campaign_finds_minimises_replays)
 	snprintf(path, sizeof(path), "%s/stats.json", out2);
 	s2 = load_json(path);
 	ck_assert_int_eq(json_integer_value(json_object_get(s1, "ops")),
-			 json_integer_value(json_object_get(s2, "ops")));
+	                 json_integer_value(json_object_get(s2, "ops")));
 	ck_assert_int_eq(json_integer_value(json_object_get(s1, "unique_findings")), 1);
 	json_decref(s1);
 	json_decref(s2);
@@ -471,8 +502,8 @@ START_TEST(fuzz_finds_every_mutant)
 	snprintf(elf, sizeof(elf), "build/mutants/%s.elf", name);
 	snprintf(out, sizeof(out), "%s/%s", tu_dir, name);
 	ck_assert_msg(access(elf, R_OK) == 0, "%s missing: make mutants", elf);
-	char *argv[] = { (char *)tu_bin(), "fuzz", "--seed", "1", "--ops", "200000", "--jobs", "1",
-			 "--quiet", "--out", out, elf, NULL };
+	char *argv[] = {(char *)tu_bin(), "fuzz",  "--seed", "1", "--ops", "200000", "--jobs", "1",
+	                "--quiet",        "--out", out,      elf, NULL};
 	tu_run(&p, 1200, argv);
 	ck_assert_msg(p.status == 1, "%s: fuzz exit %d\n%s%s", name, p.status, p.out, p.err);
 	tu_proc_free(&p);
@@ -483,10 +514,10 @@ START_TEST(fuzz_finds_every_mutant)
 	ck_assert_msg(ops >= 1 && ops <= 30, "%s: min.ops has %u ops", name, ops);
 	free(min);
 	snprintf(path, sizeof(path), "%s/min.ops", sig);
-	char *argv2[] = { (char *)tu_bin(), "replay", path, NULL };
+	char *argv2[] = {(char *)tu_bin(), "replay", path, NULL};
 	tu_run(&p, 300, argv2);
 	ck_assert_msg(p.status == 1 && strstr(p.out, "reproduced") != NULL,
-		      "%s: replay of min.ops: exit %d\n%s%s", name, p.status, p.out, p.err);
+	              "%s: replay of min.ops: exit %d\n%s%s", name, p.status, p.out, p.err);
 	tu_proc_free(&p);
 }
 END_TEST
@@ -500,8 +531,9 @@ START_TEST(real_guest_100k_clean)
 	if (!tu_need_backend("real_guest_100k_clean"))
 		return;
 	snprintf(out, sizeof(out), "%s/clean", tu_dir);
-	char *argv[] = { (char *)tu_bin(), "fuzz", "--seed", "2", "--ops", "100000", "--quiet", "--out",
-			 out, (char *)tu_guest(), NULL };
+	char *argv[] = {
+	    (char *)tu_bin(), "fuzz", "--seed",           "2", "--ops", "100000", "--quiet",
+	    "--out",          out,    (char *)tu_guest(), NULL};
 	tu_run(&p, 1500, argv);
 	ck_assert_msg(p.status == 0, "exit %d\n%s%s", p.status, p.out, p.err);
 	tu_proc_free(&p);
@@ -528,7 +560,7 @@ Suite *suite_fuzz(void)
 	suite_add_tcase(s, gen);
 	tu_tmpdir_fixture(prof);
 	tcase_add_loop_test(prof, bad_profile_is_refused, 0,
-			    (int)(sizeof(bad_profiles) / sizeof(bad_profiles[0])));
+	                    (int)(sizeof(bad_profiles) / sizeof(bad_profiles[0])));
 	tcase_add_test(prof, profile_not_a_text_file);
 	suite_add_tcase(s, prof);
 	tu_tmpdir_fixture(cli);

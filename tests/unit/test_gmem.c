@@ -79,7 +79,8 @@ END_TEST
  * guest of more than 3 GiB never touches the unmapped range */
 START_TEST(test_read_hole)
 {
-	const struct gmem holed = {.base = ram, .size = sizeof ram, .hole_start = 0x1000, .hole_end = 0x1800};
+	const struct gmem holed = {
+	    .base = ram, .size = sizeof ram, .hole_start = 0x1000, .hole_end = 0x1800};
 	uint8_t buf[16];
 	uint64_t v;
 	fill();
@@ -204,7 +205,7 @@ END_TEST
 
 START_TEST(ptr_null_memory)
 {
-	const struct gmem none = { .base = NULL, .size = SIZE };
+	const struct gmem none = {.base = NULL, .size = SIZE};
 
 	ck_assert_ptr_null(gmem_ptr(NULL, 0, 1, 1));
 	ck_assert_ptr_null(gmem_ptr(&none, 0, 1, 1));
@@ -213,7 +214,7 @@ END_TEST
 
 START_TEST(ptr_empty_memory)
 {
-	const struct gmem empty = { .base = backing, .size = 0 };
+	const struct gmem empty = {.base = backing, .size = 0};
 
 	ck_assert_ptr_null(gmem_ptr(&empty, 0, 1, 1));
 }
@@ -222,8 +223,8 @@ END_TEST
 /* QEMU's layout: RAM, a hole with nothing mapped, RAM again above it */
 START_TEST(ptr_hole_is_outside)
 {
-	const struct gmem holed = { .base = backing, .size = SIZE, .hole_start = 0x4000,
-					 .hole_end = 0x8000 };
+	const struct gmem holed = {
+	    .base = backing, .size = SIZE, .hole_start = 0x4000, .hole_end = 0x8000};
 
 	ck_assert_ptr_eq(gmem_ptr(&holed, 0x3ff8, 8, 8), backing + 0x3ff8);
 	ck_assert_ptr_null(gmem_ptr(&holed, 0x3ff8, 9, 1)); /* last byte in the hole */

@@ -9,7 +9,7 @@
 Suite *suite_hypercall(void);
 
 #define MEM_SIZE 0x20000u
-#define REC 0x1000u /* where the tests put hypercall records */
+#define REC      0x1000u /* where the tests put hypercall records */
 
 static struct vm vm;
 static char *cons_buf;
@@ -72,11 +72,11 @@ START_TEST(lookup_every_hypercall)
 		const char *name;
 		uint32_t size;
 	} want[] = {
-		{ PTS_HC_EXIT, "exit", sizeof(struct pts_hc_exit) },
-		{ PTS_HC_REGISTER, "register", sizeof(struct pts_descriptor) },
-		{ PTS_HC_OP_DONE, "op_done", offsetof(struct pts_ring, slots) },
-		{ PTS_HC_PANIC, "panic", sizeof(struct pts_hc_panic) },
-		{ PTS_HC_NOP, "nop", sizeof(struct pts_hc_nop) },
+	    {PTS_HC_EXIT, "exit", sizeof(struct pts_hc_exit)},
+	    {PTS_HC_REGISTER, "register", sizeof(struct pts_descriptor)},
+	    {PTS_HC_OP_DONE, "op_done", offsetof(struct pts_ring, slots)},
+	    {PTS_HC_PANIC, "panic", sizeof(struct pts_hc_panic)},
+	    {PTS_HC_NOP, "nop", sizeof(struct pts_hc_nop)},
 	};
 
 	ck_assert_uint_eq(sizeof(want) / sizeof(want[0]), PTS_HC_COUNT);
@@ -104,7 +104,7 @@ END_TEST
 
 START_TEST(exit_record)
 {
-	struct pts_hc_exit r = { .status = 7 };
+	struct pts_hc_exit r = {.status = 7};
 
 	put(REC, &r, sizeof(r));
 	ck_assert_int_eq(hypercall_dispatch(&vm, PTS_HC_EXIT, REC), VM_EV_EXIT);
@@ -114,7 +114,7 @@ END_TEST
 
 START_TEST(exit_at_last_bytes_of_memory)
 {
-	struct pts_hc_exit r = { .status = 0 };
+	struct pts_hc_exit r = {.status = 0};
 
 	vm.exit_status = 99;
 	put(MEM_SIZE - sizeof(r), &r, sizeof(r));
@@ -125,7 +125,7 @@ END_TEST
 
 START_TEST(register_record)
 {
-	struct pts_descriptor d = { .magic = PTS_DESC_MAGIC };
+	struct pts_descriptor d = {.magic = PTS_DESC_MAGIC};
 
 	put(REC, &d, sizeof(d));
 	ck_assert_int_eq(hypercall_dispatch(&vm, PTS_HC_REGISTER, REC), VM_EV_REGISTER);
@@ -162,7 +162,7 @@ END_TEST
 /* The handler sees a copy: the guest changing memory afterwards changes nothing. */
 START_TEST(panic_record_is_copied)
 {
-	struct pts_hc_panic p = { .line = 1, .vector = 0xffffffffu };
+	struct pts_hc_panic p = {.line = 1, .vector = 0xffffffffu};
 
 	snprintf(p.msg, sizeof(p.msg), "first");
 	put(REC, &p, sizeof(p));
@@ -194,7 +194,7 @@ END_TEST
 
 START_TEST(record_misaligned)
 {
-	struct pts_hc_exit r = { .status = 0 };
+	struct pts_hc_exit r = {.status = 0};
 
 	put(REC + 4, &r, sizeof(r));
 	ck_assert_int_eq(hypercall_dispatch(&vm, PTS_HC_EXIT, REC + 4), VM_EV_GUEST_ERROR);
@@ -214,7 +214,7 @@ END_TEST
 
 START_TEST(port_out4_dispatches)
 {
-	struct pts_hc_exit r = { .status = 3 };
+	struct pts_hc_exit r = {.status = 3};
 
 	put(REC, &r, sizeof(r));
 	ck_assert_int_eq(hc_out(PTS_HC_EXIT, REC), VM_EV_EXIT);
@@ -234,7 +234,7 @@ END_TEST
 
 START_TEST(port_in_is_guest_error)
 {
-	uint8_t data[4] = { 0 };
+	uint8_t data[4] = {0};
 
 	ck_assert_int_eq(io_dispatch(&vm, PTS_HC_PORT_BASE, false, 4, data), VM_EV_GUEST_ERROR);
 	assert_error_mentions("read", "0x500");
@@ -243,10 +243,10 @@ END_TEST
 
 START_TEST(port_out1_is_guest_error)
 {
-	uint8_t data[4] = { 0 };
+	uint8_t data[4] = {0};
 
 	ck_assert_int_eq(io_dispatch(&vm, PTS_HC_PORT_BASE + PTS_HC_NOP, true, 1, data),
-			 VM_EV_GUEST_ERROR);
+	                 VM_EV_GUEST_ERROR);
 	assert_error_mentions("wrote 1 byte", "0x504");
 	ck_assert_int_eq(io_dispatch(&vm, PTS_HC_PORT_BASE, true, 2, data), VM_EV_GUEST_ERROR);
 	assert_error_mentions("wrote 2 byte", NULL);
@@ -256,7 +256,7 @@ END_TEST
 
 START_TEST(bad_io_size)
 {
-	uint8_t data[8] = { 0 };
+	uint8_t data[8] = {0};
 
 	ck_assert_int_eq(io_dispatch(&vm, 0x80, true, 3, data), VM_EV_GUEST_ERROR);
 	assert_error_mentions("3 bytes", "0x80");
@@ -268,7 +268,7 @@ END_TEST
 
 static uint8_t port_in(uint16_t port, unsigned size)
 {
-	uint8_t data[4] = { 0x11, 0x22, 0x33, 0x44 };
+	uint8_t data[4] = {0x11, 0x22, 0x33, 0x44};
 
 	ck_assert_int_eq(io_dispatch(&vm, port, false, size, data), VM_EV_NONE);
 	for (unsigned i = 1; i < size; i++)
@@ -329,7 +329,10 @@ END_TEST
 /* A guest must not drive the host terminal: escape sequences, bells, DEL. */
 START_TEST(control_bytes_sanitised)
 {
-	static const char evil[] = "a\x1b[2Jb\x07" "c\x08" "d\x7f" "e\tf\x00g\n";
+	static const char evil[] = "a\x1b[2Jb\x07"
+	                           "c\x08"
+	                           "d\x7f"
+	                           "e\tf\x00g\n";
 
 	com1_write(evil, sizeof(evil) - 1);
 	ck_assert_str_eq(console_text(), "guest: a?[2Jb?c?d?e\tf?g\n");
@@ -365,7 +368,7 @@ END_TEST
 
 START_TEST(unknown_port_writes_ignored)
 {
-	uint8_t data[4] = { 1, 2, 3, 4 };
+	uint8_t data[4] = {1, 2, 3, 4};
 
 	ck_assert_int_eq(io_dispatch(&vm, PTS_QEMU_EXIT_PORT, true, 4, data), VM_EV_NONE);
 	ck_assert_int_eq(io_dispatch(&vm, 0x80, true, 1, data), VM_EV_NONE);

@@ -1,8 +1,8 @@
 /* tests/unit/test_libvirt.c - the libvirt backend, end to end: a scenario
  * passes with the monitor on; a mutant is found, minimised and replayed with
  * the same (op, invariant) as on the QEMU backend; a campaign of two jobs
- * reports each job and goes back to its snapshot by resets, not boots; guest exits, panics and triple faults end as on QEMU;
- * and no domain (nor a RAM file) outlives ptshadow, however it ends.
+ * reports each job and goes back to its snapshot by resets, not boots; guest exits, panics and
+ * triple faults end as on QEMU; and no domain (nor a RAM file) outlives ptshadow, however it ends.
  *
  * libvirtd and virtlogd are started here when they are not running (and
  * stopped again at the end); where they cannot be, every test is counted as
@@ -61,7 +61,7 @@ static int quiet_run(char *const argv[], char *out, size_t outlen)
 
 static bool libvirt_answers(void)
 {
-	char *argv[] = { "/usr/bin/virsh", "-q", "-c", LV_URI, "version", NULL };
+	char *argv[] = {"/usr/bin/virsh", "-q", "-c", LV_URI, "version", NULL};
 
 	return quiet_run(argv, NULL, 0) == 0;
 }
@@ -108,12 +108,13 @@ static pid_t daemon_start(const char *path)
 
 static void lv_setup(void)
 {
-	static const char *const daemons[2] = { "/usr/sbin/virtlogd", "/usr/sbin/libvirtd" };
+	static const char *const daemons[2] = {"/usr/sbin/virtlogd", "/usr/sbin/libvirtd"};
 
 	lv_ok = false;
 	if (access("/usr/bin/virsh", X_OK) != 0 || access(daemons[1], X_OK) != 0) {
-		snprintf(lv_why, sizeof(lv_why), "libvirt is not installed (libvirt-daemon-system, "
-						  "libvirt-clients)");
+		snprintf(lv_why, sizeof(lv_why),
+		         "libvirt is not installed (libvirt-daemon-system, "
+		         "libvirt-clients)");
 		return;
 	}
 	if (!tu_have_qemu()) {
@@ -125,7 +126,8 @@ static void lv_setup(void)
 		return;
 	}
 	if (geteuid() != 0) {
-		snprintf(lv_why, sizeof(lv_why), "libvirtd is not running, and only root starts it");
+		snprintf(lv_why, sizeof(lv_why),
+		         "libvirtd is not running, and only root starts it");
 		return;
 	}
 	for (int i = 0; i < 2; i++)
@@ -137,7 +139,8 @@ static void lv_setup(void)
 			usleep(50000);
 	}
 	if (!lv_ok)
-		snprintf(lv_why, sizeof(lv_why), "libvirtd did not answer at %s within 10 s", LV_URI);
+		snprintf(lv_why, sizeof(lv_why), "libvirtd did not answer at %s within 10 s",
+		         LV_URI);
 }
 
 static void lv_teardown(void)
@@ -160,7 +163,8 @@ static bool need_libvirt(const char *test)
 	if (lv_ok)
 		return true;
 	ck_assert_msg(req == NULL || strstr(req, "libvirt") == NULL,
-		      "%s: should have run (PTSHADOW_REQUIRE_BACKENDS=%s), but %s", test, req, lv_why);
+	              "%s: should have run (PTSHADOW_REQUIRE_BACKENDS=%s), but %s", test, req,
+	              lv_why);
 	tu_skip(test, lv_why);
 	return false;
 }
@@ -169,7 +173,7 @@ static bool need_libvirt(const char *test)
 static unsigned leftover_domains(char *names, size_t len)
 {
 	char out[8192], *save = NULL;
-	char *argv[] = { "/usr/bin/virsh", "-q", "-c", LV_URI, "list", "--all", "--name", NULL };
+	char *argv[] = {"/usr/bin/virsh", "-q", "-c", LV_URI, "list", "--all", "--name", NULL};
 	unsigned n = 0;
 
 	names[0] = '\0';
@@ -198,12 +202,12 @@ static void assert_no_domain_left(unsigned secs, const char *after)
 	for (unsigned i = 0; i < secs * 10 && leftover_domains(names, sizeof(names)) > 0; i++)
 		usleep(100000);
 	ck_assert_msg(leftover_domains(names, sizeof(names)) == 0, "after %s, domains left:%s",
-		      after, names);
+	              after, names);
 	ram = opendir("/var/lib/libvirt/qemu/ram");
 	while (ram != NULL && (e = readdir(ram)) != NULL)
 		ck_assert_msg(strstr(e->d_name, "ptshadow-") == NULL,
-			      "after %s, a RAM file is left: /var/lib/libvirt/qemu/ram/%s", after,
-			      e->d_name);
+		              "after %s, a RAM file is left: /var/lib/libvirt/qemu/ram/%s", after,
+		              e->d_name);
 	if (ram != NULL)
 		closedir(ram);
 }
@@ -214,8 +218,9 @@ START_TEST(scenario_passes_with_monitor)
 
 	if (!need_libvirt("scenario_passes_with_monitor"))
 		return;
-	char *argv[] = { (char *)tu_bin(), "run", "--backend", "libvirt", "--ops",
-			 "tests/scenarios/attrs.ops", (char *)tu_guest(), NULL };
+	char *argv[] = {(char *)tu_bin(),   "run",   "--backend",
+	                "libvirt",          "--ops", "tests/scenarios/attrs.ops",
+	                (char *)tu_guest(), NULL};
 	tu_run(&p, 120, argv);
 	ck_assert_msg(p.status == 0, "exit %d\n%s", p.status, p.err);
 	ck_assert_msg(strstr(p.out, "backend: libvirt") != NULL, "no backend line:\n%s", p.out);
@@ -237,7 +242,7 @@ static void finding_of(const char *dir, char *out, size_t len)
 	j = json_loads(text, 0, NULL);
 	ck_assert_ptr_nonnull(j);
 	snprintf(out, len, "%s@%lld", json_string_value(json_object_get(j, "invariant")),
-		 (long long)json_integer_value(json_object_get(j, "op_index")));
+	         (long long)json_integer_value(json_object_get(j, "op_index")));
 	json_decref(j);
 	free(text);
 }
@@ -266,7 +271,7 @@ START_TEST(mutant_found_minimised_replayed_as_on_qemu)
 {
 	const char *mutant = "build/mutants/protect-grants-write.elf";
 	char dir[2][800], finding[2][128], *min[2];
-	static const char *const backend[2] = { "libvirt", "qemu" };
+	static const char *const backend[2] = {"libvirt", "qemu"};
 	struct tu_proc p;
 
 	if (!need_libvirt("mutant_found_minimised_replayed_as_on_qemu"))
@@ -274,12 +279,24 @@ START_TEST(mutant_found_minimised_replayed_as_on_qemu)
 	for (int b = 0; b < 2; b++) {
 		char out[600], path[900];
 		snprintf(out, sizeof(out), "%s", tu_path(backend[b]));
-		char *argv[] = { (char *)tu_bin(), "fuzz", "--backend", (char *)backend[b], "--seed",
-				 "1", "--jobs", "1", "--ops", "2000", "--quiet", "--out", out,
-				 (char *)mutant, NULL };
+		char *argv[] = {(char *)tu_bin(),
+		                "fuzz",
+		                "--backend",
+		                (char *)backend[b],
+		                "--seed",
+		                "1",
+		                "--jobs",
+		                "1",
+		                "--ops",
+		                "2000",
+		                "--quiet",
+		                "--out",
+		                out,
+		                (char *)mutant,
+		                NULL};
 		tu_run(&p, 300, argv);
 		ck_assert_msg(p.status == 1, "%s: fuzz exit %d, want 1 (a finding)\n%s", backend[b],
-			      p.status, p.err);
+		              p.status, p.err);
 		tu_proc_free(&p);
 		crash_dir(out, dir[b], sizeof(dir[b]));
 		finding_of(dir[b], finding[b], sizeof(finding[b]));
@@ -288,17 +305,17 @@ START_TEST(mutant_found_minimised_replayed_as_on_qemu)
 		ck_assert_msg(min[b] != NULL, "%s: not minimised (no %s)", backend[b], path);
 	}
 	ck_assert_msg(strcmp(finding[0], finding[1]) == 0, "libvirt found %s, qemu %s", finding[0],
-		      finding[1]);
+	              finding[1]);
 	/* the same minimal reproducer, bar its "# minimised ... in N s" line */
 	ck_assert_str_eq(strchr(min[0], '\n'), strchr(min[1], '\n'));
 	free(min[0]);
 	free(min[1]);
 	/* the report says libvirt, and its replay runs there and reproduces it */
-	char *argv[] = { (char *)tu_bin(), "replay", dir[0], NULL };
+	char *argv[] = {(char *)tu_bin(), "replay", dir[0], NULL};
 	tu_run(&p, 120, argv);
 	ck_assert_msg(p.status == 1 && strstr(p.out, "reproduced") != NULL &&
-			      strstr(p.out, "backend: libvirt") != NULL,
-		      "replay: exit %d\n%s\n%s", p.status, p.out, p.err);
+	                  strstr(p.out, "backend: libvirt") != NULL,
+	              "replay: exit %d\n%s\n%s", p.status, p.out, p.err);
 	tu_proc_free(&p);
 	assert_no_domain_left(0, "a campaign with a finding and a replay");
 }
@@ -313,9 +330,22 @@ START_TEST(campaign_reports_each_job)
 
 	if (!need_libvirt("campaign_reports_each_job"))
 		return;
-	char *argv[] = { (char *)tu_bin(), "fuzz", "--backend", "libvirt", "--seed", "2", "--jobs",
-			 "2", "--ops", "600", "--sequence-length", "100", "--out",
-			 (char *)tu_path("camp"), (char *)tu_guest(), NULL };
+	char *argv[] = {(char *)tu_bin(),
+	                "fuzz",
+	                "--backend",
+	                "libvirt",
+	                "--seed",
+	                "2",
+	                "--jobs",
+	                "2",
+	                "--ops",
+	                "600",
+	                "--sequence-length",
+	                "100",
+	                "--out",
+	                (char *)tu_path("camp"),
+	                (char *)tu_guest(),
+	                NULL};
 	tu_run(&p, 300, argv);
 	ck_assert_msg(p.status == 0, "exit %d\n%s", p.status, p.err);
 	ck_assert_msg(strstr(p.err, "per job ") != NULL, "no per-job status:\n%s", p.err);
@@ -351,9 +381,9 @@ START_TEST(guest_endings_as_on_qemu)
 	static const struct {
 		const char *selftest, *says;
 	} end[] = {
-		{ "triple", "triple fault" },
-		{ "panic", "deliberate panic" },
-		{ "exit3", "exited with status 3" },
+	    {"triple", "triple fault"},
+	    {"panic", "deliberate panic"},
+	    {"exit3", "exited with status 3"},
 	};
 
 	if (!need_libvirt("guest_endings_as_on_qemu"))
@@ -362,11 +392,11 @@ START_TEST(guest_endings_as_on_qemu)
 		char cmd[64];
 		struct tu_proc p;
 		snprintf(cmd, sizeof(cmd), "selftest=%s", end[i].selftest);
-		char *argv[] = { (char *)tu_bin(), "run", "--backend", "libvirt", "--cmdline", cmd,
-				 (char *)tu_guest(), NULL };
+		char *argv[] = {(char *)tu_bin(), "run", "--backend",        "libvirt",
+		                "--cmdline",      cmd,   (char *)tu_guest(), NULL};
 		tu_run(&p, 120, argv);
 		ck_assert_msg(p.status == 1 && strstr(p.err, end[i].says) != NULL,
-			      "%s: exit %d\n%s", cmd, p.status, p.err);
+		              "%s: exit %d\n%s", cmd, p.status, p.err);
 		tu_proc_free(&p);
 	}
 	assert_no_domain_left(0, "guest exits, panics and triple faults");
@@ -379,16 +409,37 @@ START_TEST(sigterm_and_kill9_leave_no_domain)
 
 	if (!need_libvirt("sigterm_and_kill9_leave_no_domain"))
 		return;
-	char *argv[] = { (char *)tu_bin(), "fuzz", "--backend", "libvirt", "--jobs", "2", "--time",
-			 "120", "--quiet", "--out", (char *)tu_path("term"), (char *)tu_guest(), NULL };
+	char *argv[] = {(char *)tu_bin(),
+	                "fuzz",
+	                "--backend",
+	                "libvirt",
+	                "--jobs",
+	                "2",
+	                "--time",
+	                "120",
+	                "--quiet",
+	                "--out",
+	                (char *)tu_path("term"),
+	                (char *)tu_guest(),
+	                NULL};
 	tu_run_signal(&p, 60, 8.0, SIGTERM, argv);
 	ck_assert_msg(!p.timed_out && strstr(p.err, "interrupted") != NULL,
-		      "SIGTERM: exit %d, timed out %d\n%s", p.status, p.timed_out, p.err);
+	              "SIGTERM: exit %d, timed out %d\n%s", p.status, p.timed_out, p.err);
 	tu_proc_free(&p);
 	assert_no_domain_left(0, "SIGTERM");
-	char *argv2[] = { (char *)tu_bin(), "fuzz", "--backend", "libvirt", "--jobs", "2", "--time",
-			  "120", "--quiet", "--out", (char *)tu_path("kill"), (char *)tu_guest(),
-			  NULL };
+	char *argv2[] = {(char *)tu_bin(),
+	                 "fuzz",
+	                 "--backend",
+	                 "libvirt",
+	                 "--jobs",
+	                 "2",
+	                 "--time",
+	                 "120",
+	                 "--quiet",
+	                 "--out",
+	                 (char *)tu_path("kill"),
+	                 (char *)tu_guest(),
+	                 NULL};
 	tu_run_signal(&p, 60, 8.0, SIGKILL, argv2);
 	ck_assert_int_eq(p.status, 128 + SIGKILL);
 	tu_proc_free(&p);
@@ -405,15 +456,15 @@ START_TEST(bad_template_refused_before_start)
 	struct tu_proc p;
 
 	tu_write_file(tmpl, text, sizeof(text) - 1);
-	char *argv[] = { (char *)tu_bin(), "run", "--backend", "libvirt", "--domain-xml",
-			 (char *)tmpl, (char *)tu_guest(), NULL };
+	char *argv[] = {(char *)tu_bin(), "run",        "--backend",        "libvirt",
+	                "--domain-xml",   (char *)tmpl, (char *)tu_guest(), NULL};
 	tu_run(&p, 30, argv);
 	ck_assert_msg(p.status == 2 && tu_count_lines(p.err) == 1 && strstr(p.err, ":3:") != NULL &&
-			      strstr(p.err, "@NOPE@") != NULL,
-		      "exit %d\n%s", p.status, p.err);
+	                  strstr(p.err, "@NOPE@") != NULL,
+	              "exit %d\n%s", p.status, p.err);
 	tu_proc_free(&p);
-	char *argv2[] = { (char *)tu_bin(), "run", "--backend", "qemu", "--connect", LV_URI,
-			  (char *)tu_guest(), NULL };
+	char *argv2[] = {(char *)tu_bin(), "run",  "--backend",        "qemu",
+	                 "--connect",      LV_URI, (char *)tu_guest(), NULL};
 	tu_run(&p, 30, argv2);
 	ck_assert_msg(p.status == 2 && tu_count_lines(p.err) == 1, "exit %d\n%s", p.status, p.err);
 	tu_proc_free(&p);

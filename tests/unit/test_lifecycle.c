@@ -120,7 +120,8 @@ static void assert_gone(const pid_t *qemu, unsigned n, double timeout_s, const c
 			usleep(20000);
 		}
 		ck_assert_msg(kill(qemu[i], 0) != 0 || tu_now() < t0 + timeout_s,
-			      "QEMU pid %d still runs %.0f s after %s", (int)qemu[i], timeout_s, how);
+		              "QEMU pid %d still runs %.0f s after %s", (int)qemu[i], timeout_s,
+		              how);
 	}
 }
 
@@ -134,14 +135,28 @@ static void kill_and_check(const char *test, int sig, const char *how, bool fuzz
 	if (!need_qemu(test))
 		return;
 	snprintf(out, sizeof(out), "%s/%s", tu_dir, test);
-	char *fuzz_argv[] = { (char *)tu_bin(), "fuzz", "--backend", "qemu", "--seed", "1", "--ops",
-			      "100000000", "--jobs", jobs, "--quiet", "--out", out, (char *)tu_guest(),
-			      NULL };
+	char *fuzz_argv[] = {(char *)tu_bin(),
+	                     "fuzz",
+	                     "--backend",
+	                     "qemu",
+	                     "--seed",
+	                     "1",
+	                     "--ops",
+	                     "100000000",
+	                     "--jobs",
+	                     jobs,
+	                     "--quiet",
+	                     "--out",
+	                     out,
+	                     (char *)tu_guest(),
+	                     NULL};
 	/* a guest that hangs: ptshadow waits out a long watchdog */
-	char *run_argv[] = { (char *)tu_bin(), "run", "--backend", "qemu", "--timeout", "600",
-			     "--cmdline", "selftest=hang", (char *)tu_guest(), NULL };
+	char *run_argv[] = {(char *)tu_bin(),   "run", "--backend", "qemu",
+	                    "--timeout",        "600", "--cmdline", "selftest=hang",
+	                    (char *)tu_guest(), NULL};
 	pid = start_with_qemu(fuzz ? fuzz_argv : run_argv, qemu, &n, 1);
-	ck_assert_msg(n >= 1, "%s: no QEMU process appeared under ptshadow (pid %d)", test, (int)pid);
+	ck_assert_msg(n >= 1, "%s: no QEMU process appeared under ptshadow (pid %d)", test,
+	              (int)pid);
 	kill(pid, sig);
 	waitpid(pid, &st, 0);
 	assert_gone(qemu, n, 10, how);
@@ -177,8 +192,9 @@ START_TEST(guest_ram_is_no_file)
 
 	if (!need_qemu("guest_ram_is_no_file"))
 		return;
-	char *argv[] = { (char *)tu_bin(), "run", "--backend", "qemu", "--timeout", "600",
-			 "--cmdline", "selftest=hang", (char *)tu_guest(), NULL };
+	char *argv[] = {(char *)tu_bin(),   "run", "--backend", "qemu",
+	                "--timeout",        "600", "--cmdline", "selftest=hang",
+	                (char *)tu_guest(), NULL};
 	pid = start_with_qemu(argv, qemu, &n, 1);
 	ck_assert_uint_ge(n, 1);
 	snprintf(link, sizeof(link), "/proc/%d/fd/3", (int)qemu[0]);
@@ -188,7 +204,7 @@ START_TEST(guest_ram_is_no_file)
 	kill(pid, SIGTERM);
 	waitpid(pid, &st, 0);
 	ck_assert_msg(strncmp(target, "/memfd:ptshadow-guest-ram", 25) == 0,
-		      "QEMU's guest RAM is %s, not our memfd", target);
+	              "QEMU's guest RAM is %s, not our memfd", target);
 	assert_gone(qemu, n, 10, "SIGTERM");
 }
 END_TEST
@@ -201,15 +217,18 @@ START_TEST(lying_cr3_is_caught)
 
 	if (!need_qemu("lying_cr3_is_caught"))
 		return;
-	char *argv[] = { (char *)tu_bin(), "run", "--backend", "qemu", "--cmdline",
-			 "selftest=liecr3 hcbench=5000", (char *)tu_guest(), NULL };
+	char *argv[] = {(char *)tu_bin(),   "run",
+	                "--backend",        "qemu",
+	                "--cmdline",        "selftest=liecr3 hcbench=5000",
+	                (char *)tu_guest(), NULL};
 	tu_run(&p, 60, argv);
 	ck_assert_msg(p.status == 1, "exit %d, want 1\n%s", p.status, p.err);
-	ck_assert_msg(strstr(p.err, "the guest reported CR3") != NULL, "no CR3 complaint:\n%s", p.err);
+	ck_assert_msg(strstr(p.err, "the guest reported CR3") != NULL, "no CR3 complaint:\n%s",
+	              p.err);
 	tu_proc_free(&p);
 	/* the honest guest makes as many calls without a complaint */
-	char *argv2[] = { (char *)tu_bin(), "run", "--backend", "qemu", "--cmdline", "hcbench=5000",
-			  (char *)tu_guest(), NULL };
+	char *argv2[] = {(char *)tu_bin(), "run",          "--backend",        "qemu",
+	                 "--cmdline",      "hcbench=5000", (char *)tu_guest(), NULL};
 	tu_run(&p, 60, argv2);
 	ck_assert_msg(p.status == 0, "honest guest: exit %d\n%s", p.status, p.err);
 	tu_proc_free(&p);
@@ -227,21 +246,22 @@ START_TEST(refused_plugin_checks_in_full)
 		return;
 	tu_write_file(bad, "not a shared object", 19);
 	setenv("PTSHADOW_PLUGIN", bad, 1);
-	char *argv[] = { (char *)tu_bin(), "run", "--backend", "qemu", "--check", "incremental",
-			 "--ops", "tests/scenarios/basic.ops", (char *)tu_guest(), NULL };
+	char *argv[] = {(char *)tu_bin(),   "run",         "--backend", "qemu",
+	                "--check",          "incremental", "--ops",     "tests/scenarios/basic.ops",
+	                (char *)tu_guest(), NULL};
 	tu_run(&p, 60, argv);
 	ck_assert_msg(p.status == 0, "exit %d\n%s", p.status, p.err);
 	ck_assert_msg(tu_count_lines(p.err) == 1 && strstr(p.err, "refused") != NULL &&
-			      strstr(p.err, bad) != NULL,
-		      "want one line naming the refused plugin, got:\n%s", p.err);
+	                  strstr(p.err, bad) != NULL,
+	              "want one line naming the refused plugin, got:\n%s", p.err);
 	ck_assert_msg(strstr(p.out, "dirty log none") != NULL, "backend line:\n%s", p.out);
 	tu_proc_free(&p);
 	/* asked for the plugin by name: a refusal is an error */
-	char *argv2[] = { (char *)tu_bin(), "run", "--backend", "qemu", "--dirty-log", "plugin",
-			  (char *)tu_guest(), NULL };
+	char *argv2[] = {(char *)tu_bin(), "run",    "--backend",        "qemu",
+	                 "--dirty-log",    "plugin", (char *)tu_guest(), NULL};
 	tu_run(&p, 60, argv2);
 	ck_assert_msg(p.status == 3 && strstr(p.err, "refused") != NULL, "exit %d\n%s", p.status,
-		      p.err);
+	              p.err);
 	tu_proc_free(&p);
 }
 END_TEST

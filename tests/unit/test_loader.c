@@ -9,7 +9,7 @@
 Suite *suite_loader(void);
 
 #define MEM_SIZE (16ull << 20)
-#define FILL 0xaa
+#define FILL     0xaa
 
 static struct gmem mem;
 static struct elf_image img;
@@ -52,10 +52,10 @@ static void expect_fail(const char *path, const char *needle)
 	if (getenv("TU_VERBOSE") != NULL)
 		fprintf(stderr, "loader: %s\n", err);
 	snprintf(prefix, sizeof(prefix), "%s: ", path);
-	ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0, "message does not start with '%s': %s",
-		      prefix, err);
-	ck_assert_msg(strstr(err + strlen(prefix), needle) != NULL, "message lacks '%s': %s", needle,
-		      err);
+	ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0,
+	              "message does not start with '%s': %s", prefix, err);
+	ck_assert_msg(strstr(err + strlen(prefix), needle) != NULL, "message lacks '%s': %s",
+	              needle, err);
 	ck_assert_msg(strchr(err, '\n') == NULL, "message is not one line: %s", err);
 	ck_assert_msg(mem_untouched(), "a refused image changed guest memory");
 }
@@ -107,7 +107,8 @@ START_TEST(guest_image_loads_byte_exact)
 		const Elf64_Phdr *ph = (const Elf64_Phdr *)(f + eh->e_phoff) + i;
 
 		if (ph->p_type == PT_NOTE) {
-			for (uint64_t pos = ph->p_offset; pos + 12 <= ph->p_offset + ph->p_filesz;) {
+			for (uint64_t pos = ph->p_offset;
+			     pos + 12 <= ph->p_offset + ph->p_filesz;) {
 				const Elf64_Nhdr *nh = (const Elf64_Nhdr *)(f + pos);
 				uint64_t desc = pos + 12 + ((nh->n_namesz + 3) & ~3u);
 				if (nh->n_type == PTS_XEN_ELFNOTE_PHYS32_ENTRY &&
@@ -125,12 +126,12 @@ START_TEST(guest_image_loads_byte_exact)
 		nload++;
 		ck_assert_uint_le(ph->p_offset + ph->p_filesz, len);
 		ck_assert_msg(memcmp(mem.base + ph->p_paddr, f + ph->p_offset, ph->p_filesz) == 0,
-			      "segment %u at %#lx differs from the file", i, ph->p_paddr);
+		              "segment %u at %#lx differs from the file", i, ph->p_paddr);
 		uint64_t b = ph->p_filesz;
 		while (b < ph->p_memsz && mem.base[ph->p_paddr + b] == 0)
 			b++;
 		ck_assert_msg(b == ph->p_memsz, "bss byte %#lx of segment %u is not zero",
-			      ph->p_paddr + b, i);
+		              ph->p_paddr + b, i);
 		lowest = ph->p_paddr < lowest ? ph->p_paddr : lowest;
 		highest = ph->p_paddr + ph->p_memsz > highest ? ph->p_paddr + ph->p_memsz : highest;
 	}
@@ -143,7 +144,7 @@ START_TEST(guest_image_loads_byte_exact)
 	/* nothing written outside the image */
 	ck_assert_msg(first_not(0, lowest, FILL) == lowest, "a byte below the image was written");
 	ck_assert_msg(first_not(highest, mem.size, FILL) == mem.size,
-		      "a byte above the image was written");
+	              "a byte above the image was written");
 	free(f);
 }
 END_TEST
@@ -164,7 +165,7 @@ START_TEST(minimal_image_loads)
 		if (mem.base[TU_SEG_PADDR + i] != tu_pattern(i))
 			ck_abort_msg("file byte %zu not copied", i);
 	ck_assert_uint_eq(first_not(TU_SEG_PADDR + TU_SEG_FILESZ, TU_SEG_PADDR + TU_SEG_MEMSZ, 0),
-			  TU_SEG_PADDR + TU_SEG_MEMSZ);
+	                  TU_SEG_PADDR + TU_SEG_MEMSZ);
 	ck_assert_uint_eq(mem.base[TU_SEG_PADDR - 1], FILL);
 	ck_assert_uint_eq(mem.base[TU_SEG_PADDR + TU_SEG_MEMSZ], FILL);
 }
@@ -427,7 +428,8 @@ START_TEST(segment_below_1mib)
 
 	tu_elf_init(&e);
 	e.ph[1].p_paddr = TU_SEG_PADDR - 0x1000;
-	expect_elf_fail(&e, "segment 1 [0xff000, 0x101000) falls outside guest memory [0x100000, 0x1000000)");
+	expect_elf_fail(
+	    &e, "segment 1 [0xff000, 0x101000) falls outside guest memory [0x100000, 0x1000000)");
 }
 END_TEST
 

@@ -30,14 +30,15 @@ static void load_lists(void)
 	fclose(f);
 }
 
-static const char *const modes[2] = { "full", "incremental" };
+static const char *const modes[2] = {"full", "incremental"};
 
 static void run_mode(struct tu_proc *p, const char *elf, const char *ops, int mode)
 {
 	char out[600];
 	snprintf(out, sizeof(out), "%s/out-%s", tu_dir, modes[mode]);
-	char *argv[] = { (char *)tu_bin(), "run", "--keep-going", "--check", (char *)modes[mode], "--out", out,
-			 "--arena", "64", "--ops", (char *)ops, (char *)elf, NULL };
+	char *argv[] = {
+	    (char *)tu_bin(), "run", "--keep-going", "--check",   (char *)modes[mode], "--out", out,
+	    "--arena",        "64",  "--ops",        (char *)ops, (char *)elf,         NULL};
 	tu_run(p, 300, argv);
 	ck_assert_msg(!p->timed_out, "%s %s: timed out", elf, modes[mode]);
 }
@@ -50,7 +51,8 @@ START_TEST(scenario_clean_in_both_modes)
 	for (int mode = 0; mode < 2; mode++) {
 		struct tu_proc p;
 		run_mode(&p, tu_guest(), path, mode);
-		ck_assert_msg(p.status == 0, "%s --check %s: exit %d\n%s", path, modes[mode], p.status, p.err);
+		ck_assert_msg(p.status == 0, "%s --check %s: exit %d\n%s", path, modes[mode],
+		              p.status, p.err);
 		tu_proc_free(&p);
 	}
 }
@@ -73,7 +75,8 @@ static char *findings(const char *err)
 		const char *nl = strchr(l, '\n'), *colon;
 		char id[32];
 		unsigned line;
-		if (strncmp(l, "ptshadow run: ", 14) == 0 && (colon = strstr(l + 14, ".ops:")) != NULL &&
+		if (strncmp(l, "ptshadow run: ", 14) == 0 &&
+		    (colon = strstr(l + 14, ".ops:")) != NULL &&
 		    sscanf(colon + 5, "%u: %31s", &line, id) == 2) {
 			v = realloc(v, (n + 1) * sizeof(*v));
 			ck_assert_ptr_nonnull(v);
@@ -107,10 +110,12 @@ static void compare_modes(const char *name, const char *ops, bool must_find)
 		got[mode] = findings(p.err);
 		tu_proc_free(&p);
 	}
-	ck_assert_msg(!must_find || (status[0] == 1 && got[0][0] != '\0'), "%s: no finding in full mode", name);
+	ck_assert_msg(!must_find || (status[0] == 1 && got[0][0] != '\0'),
+	              "%s: no finding in full mode", name);
 	ck_assert_int_eq(status[0], status[1]);
-	ck_assert_msg(strcmp(got[0], got[1]) == 0, "%s %s: findings differ\n-- full:\n%s-- incremental:\n%s", name, ops,
-		      got[0], got[1]);
+	ck_assert_msg(strcmp(got[0], got[1]) == 0,
+	              "%s %s: findings differ\n-- full:\n%s-- incremental:\n%s", name, ops, got[0],
+	              got[1]);
 	free(got[0]);
 	free(got[1]);
 }

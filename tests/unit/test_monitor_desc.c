@@ -10,8 +10,11 @@ Suite *suite_monitor_desc(void);
 
 typedef void (*mutate_fn)(struct pts_descriptor *d);
 
-#define MUT(name, stmt) \
-	static void name(struct pts_descriptor *d) { stmt; }
+#define MUT(name, stmt)                                                                            \
+	static void name(struct pts_descriptor *d)                                                 \
+	{                                                                                          \
+		stmt;                                                                              \
+	}
 MUT(bad_magic, d->magic = 0x12345678)
 MUT(bad_version, d->abi_version = 99)
 MUT(bad_size, d->size -= 8)
@@ -53,55 +56,55 @@ MUT(kenter_window_past_abi, d->kenter_size = (PTS_KENTER_PAGES + 1ull) * PTS_PAG
 MUT(vm_page_size_page, d->vm_page_size = PTS_PAGE_SIZE)
 MUT(vm_page_size_past_limit, d->vm_page_size = DESC_VM_PAGE_SIZE_MAX + 8)
 MUT(window_to_top, (d->pv_kva_size = 0 - d->pv_kva_base, d->kenter_base = 0xfffffe0000000000ull))
-MUT(pv_entry_overlapping, (d->pv_entry_size = 16, d->off_pve_next = 0, d->off_pve_pmap = 8, d->off_pve_va = 0,
-			   d->off_pve_ptp = 8))
+MUT(pv_entry_overlapping, (d->pv_entry_size = 16, d->off_pve_next = 0, d->off_pve_pmap = 8,
+                           d->off_pve_va = 0, d->off_pve_ptp = 8))
 
 static const struct {
 	const char *name;
 	mutate_fn fn;
 	const char *want; /* in the message */
 } bad[] = {
-	{"magic", bad_magic, "bad magic"},
-	{"version", bad_version, "ABI version"},
-	{"size", bad_size, "size"},
-	{"page size", bad_page_size, "page size"},
-	{"offset past struct", off_past_struct, "off_vmp_flags"},
-	{"offset unaligned", off_unaligned, "off_pve_va"},
-	{"pmap offset past", pmap_off_past, "off_pm_slot"},
-	{"hash too big", hash_too_big, "ptp_hash_size"},
-	{"hash zero", hash_zero, "ptp_hash_size"},
-	{"pte bits same", pte_bits_same, "pte_wired_bit"},
-	{"pte bit hw", pte_bit_hw, "pte_wired_bit"},
-	{"pte bit two", pte_bit_two, "pte_wired_bit"},
-	{"refcount rule", rule_refcount, "ptp_refcount_rule"},
-	{"resident rule", rule_resident, "resident_rule"},
-	{"hash rule", rule_hash, "ptp_hash_rule"},
-	{"user_max zero", user_max_zero, "user_max"},
-	{"user_max high", user_max_high, "user_max"},
-	{"slots reversed", slots_reversed, "kernel slots"},
-	{"slots in user", slots_user, "kernel slots"},
-	{"dmap user", dmap_user, "dmap"},
-	{"dmap noncanonical", dmap_noncanonical, "dmap"},
-	{"dmap wraps", dmap_wraps, "dmap"},
-	{"dmap > RAM", dmap_bigger_than_ram, "dmap_size"},
-	{"kernel outside RAM", kernel_outside_ram, "kernel image"},
-	{"windows overlap", windows_overlap, "overlap"},
-	{"vm_page count", vm_pages_too_many, "vm_page array"},
-	{"vm_page size", vm_page_size_zero, "vm_page_size"},
-	{"arena outside", arena_outside, "arena"},
-	{"arena too big", arena_too_big, "arena"},
-	{"pmap user kva", pmap_user_kva, "kernel_pmap"},
-	{"ledger", ledger_noncanonical, "tlb_ledger"},
-	{"ring", ring_outside, "ring_pa"},
-	{"pv entry size", pv_entry_huge, "pv_entry_size"},
-	{"item offset", item_offset_big, "pool_item_offset"},
-	{"pool size", pool_size_big, "pool_size"},
-	{"kenter window of 256 GiB", kenter_window_huge, "kenter_size"},
-	{"kenter window past the ABI's", kenter_window_past_abi, "kenter_size"},
-	{"vm_page of a page", vm_page_size_page, "vm_page_size"},
-	{"vm_page past the limit", vm_page_size_past_limit, "vm_page_size"},
-	{"pv entry fields overlap", pv_entry_overlapping, "pv_entry_size"},
-	{"pv window to the top of the address space over kenter", window_to_top, "overlap"},
+    {"magic", bad_magic, "bad magic"},
+    {"version", bad_version, "ABI version"},
+    {"size", bad_size, "size"},
+    {"page size", bad_page_size, "page size"},
+    {"offset past struct", off_past_struct, "off_vmp_flags"},
+    {"offset unaligned", off_unaligned, "off_pve_va"},
+    {"pmap offset past", pmap_off_past, "off_pm_slot"},
+    {"hash too big", hash_too_big, "ptp_hash_size"},
+    {"hash zero", hash_zero, "ptp_hash_size"},
+    {"pte bits same", pte_bits_same, "pte_wired_bit"},
+    {"pte bit hw", pte_bit_hw, "pte_wired_bit"},
+    {"pte bit two", pte_bit_two, "pte_wired_bit"},
+    {"refcount rule", rule_refcount, "ptp_refcount_rule"},
+    {"resident rule", rule_resident, "resident_rule"},
+    {"hash rule", rule_hash, "ptp_hash_rule"},
+    {"user_max zero", user_max_zero, "user_max"},
+    {"user_max high", user_max_high, "user_max"},
+    {"slots reversed", slots_reversed, "kernel slots"},
+    {"slots in user", slots_user, "kernel slots"},
+    {"dmap user", dmap_user, "dmap"},
+    {"dmap noncanonical", dmap_noncanonical, "dmap"},
+    {"dmap wraps", dmap_wraps, "dmap"},
+    {"dmap > RAM", dmap_bigger_than_ram, "dmap_size"},
+    {"kernel outside RAM", kernel_outside_ram, "kernel image"},
+    {"windows overlap", windows_overlap, "overlap"},
+    {"vm_page count", vm_pages_too_many, "vm_page array"},
+    {"vm_page size", vm_page_size_zero, "vm_page_size"},
+    {"arena outside", arena_outside, "arena"},
+    {"arena too big", arena_too_big, "arena"},
+    {"pmap user kva", pmap_user_kva, "kernel_pmap"},
+    {"ledger", ledger_noncanonical, "tlb_ledger"},
+    {"ring", ring_outside, "ring_pa"},
+    {"pv entry size", pv_entry_huge, "pv_entry_size"},
+    {"item offset", item_offset_big, "pool_item_offset"},
+    {"pool size", pool_size_big, "pool_size"},
+    {"kenter window of 256 GiB", kenter_window_huge, "kenter_size"},
+    {"kenter window past the ABI's", kenter_window_past_abi, "kenter_size"},
+    {"vm_page of a page", vm_page_size_page, "vm_page_size"},
+    {"vm_page past the limit", vm_page_size_past_limit, "vm_page_size"},
+    {"pv entry fields overlap", pv_entry_overlapping, "pv_entry_size"},
+    {"pv window to the top of the address space over kenter", window_to_top, "overlap"},
 };
 #define NBAD ((int)(sizeof bad / sizeof bad[0]))
 
@@ -132,7 +135,8 @@ START_TEST(test_bad_refused)
 	struct monitor *m = create(s, s->desc_pa, err, sizeof err);
 	ck_assert_msg(m == NULL, "%s accepted", bad[_i].name);
 	ck_assert_msg(strncmp(err, "descriptor: ", 12) == 0, "%s: %s", bad[_i].name, err);
-	ck_assert_msg(strstr(err, bad[_i].want) != NULL, "%s: '%s' lacks '%s'", bad[_i].name, err, bad[_i].want);
+	ck_assert_msg(strstr(err, bad[_i].want) != NULL, "%s: '%s' lacks '%s'", bad[_i].name, err,
+	              bad[_i].want);
 	ck_assert_msg(strchr(err, '\n') == NULL, "%s: more than one line", bad[_i].name);
 	synth_free(s);
 }
@@ -149,11 +153,14 @@ START_TEST(test_limits_accepted)
 	d.pv_entry_size = DESC_PV_ENTRY_SIZE_MIN;
 	d.pv_kva_size = 1ull << 40;
 	ck_assert_msg(desc_validate(&d, &s->gmem, err, sizeof err) == 0, "%s", err);
-	uint64_t ram_pages = SYNTH_RAM / PTS_PAGE_SIZE, per_page = (PTS_PAGE_SIZE - d.pool_item_offset) / d.pv_entry_size;
-	ck_assert_msg(desc_max_pool_pages(&d, &s->gmem) == ram_pages + 1, "pv_kva_size 1 TiB: %llu pool pages followed",
-		      (unsigned long long)desc_max_pool_pages(&d, &s->gmem));
-	ck_assert_msg(desc_max_pv(&d, &s->gmem) == ram_pages * per_page + 1, "pv_kva_size 1 TiB: %llu pv entries followed",
-		      (unsigned long long)desc_max_pv(&d, &s->gmem));
+	uint64_t ram_pages = SYNTH_RAM / PTS_PAGE_SIZE,
+	         per_page = (PTS_PAGE_SIZE - d.pool_item_offset) / d.pv_entry_size;
+	ck_assert_msg(desc_max_pool_pages(&d, &s->gmem) == ram_pages + 1,
+	              "pv_kva_size 1 TiB: %llu pool pages followed",
+	              (unsigned long long)desc_max_pool_pages(&d, &s->gmem));
+	ck_assert_msg(desc_max_pv(&d, &s->gmem) == ram_pages * per_page + 1,
+	              "pv_kva_size 1 TiB: %llu pv entries followed",
+	              (unsigned long long)desc_max_pv(&d, &s->gmem));
 	d.pv_kva_size = 16 * PTS_PAGE_SIZE; /* a window smaller than RAM bounds them itself */
 	ck_assert_uint_eq(desc_max_pool_pages(&d, &s->gmem), 17);
 	synth_free(s);
@@ -204,7 +211,8 @@ START_TEST(test_kva_view)
 	uint64_t v;
 	ck_assert_int_eq(kva_read_u64(&kv, d->dmap_base + SYNTH_RAM - 4, &v), GMEM_EALIGN);
 	uint8_t buf[16];
-	ck_assert_int_ne(kva_read(&kv, d->dmap_base + SYNTH_RAM - 8, buf, 16), 0); /* runs off the dmap */
+	ck_assert_int_ne(kva_read(&kv, d->dmap_base + SYNTH_RAM - 8, buf, 16),
+	                 0); /* runs off the dmap */
 	kview_free(&kv);
 	tc_end(&t);
 }

@@ -103,7 +103,8 @@ START_TEST(test_unlogged_write_unseen)
 {
 	struct tc t;
 	tc_start_mode(&t, TC_INCREMENTAL);
-	synth_w64_unlogged(t.s, tc_pte(&t, 2, 0x400000), synth_r64(t.s, tc_pte(&t, 2, 0x400000)) | PG_RW);
+	synth_w64_unlogged(t.s, tc_pte(&t, 2, 0x400000),
+	                   synth_r64(t.s, tc_pte(&t, 2, 0x400000)) | PG_RW);
 	tc_ok(&t, PTS_OP_EXTRACT, 1, 0x400000, 0, 0, 0, 0);
 	t.s->gmem.page_dirty = NULL;
 	tc_run(&t, PTS_OP_EXTRACT, 1, 0x400000, 0, 0, 0, 0);
@@ -125,9 +126,11 @@ START_TEST(test_free_page_linked_later)
 		if (!i.s->used[pfn])
 			page = pfn << 12;
 	for (int k = 0; k < 2; k++) { /* a stale mapping of pg9 in a free page */
-		synth_w64_unlogged(both[k]->s, page + 8 * 5, synth_arena_pa(9) | PG_V | PG_RW | PG_u | PTS_PTE_MANAGED);
+		synth_w64_unlogged(both[k]->s, page + 8 * 5,
+		                   synth_arena_pa(9) | PG_V | PG_RW | PG_u | PTS_PTE_MANAGED);
 		tc_ok(both[k], PTS_OP_EXTRACT, 1, 0x400000, 0, 0, 0, 0);
-		gpa_t pde = synth_pte_pa(both[k]->s, 1, 0x600000, 2); /* then linked as pmap 1's PT at 6 MiB */
+		gpa_t pde = synth_pte_pa(both[k]->s, 1, 0x600000,
+		                         2); /* then linked as pmap 1's PT at 6 MiB */
 		tc_run(both[k], PTS_OP_EXTRACT, 1, 0x400000, 0, 0, 0, 0);
 		synth_w64(both[k]->s, pde, page | PG_V | PG_RW | PG_u);
 		tc_check(both[k]);
@@ -135,7 +138,8 @@ START_TEST(test_free_page_linked_later)
 	ck_assert(tc_reported(&i, "MODEL-1")); /* the mapping at 0x605000 */
 	ck_assert(tc_reported(&i, "PTP-6"));   /* a free page used as a table */
 	for (size_t k = 0; k < invariant_count(); k++)
-		ck_assert_int_eq(tc_reported(&f, invariant_at(k)->id), tc_reported(&i, invariant_at(k)->id));
+		ck_assert_int_eq(tc_reported(&f, invariant_at(k)->id),
+		                 tc_reported(&i, invariant_at(k)->id));
 	tc_end(&f);
 	tc_end(&i);
 }
@@ -176,7 +180,8 @@ START_TEST(test_new_pmap_empty_root)
 		fprintf(stderr, "-- incremental:\n");
 		tc_dump(&i);
 	}
-	ck_assert_msg(reported_set(&f) == reported_set(&i), "a pmap whose root is the all-zero page 0: modes differ");
+	ck_assert_msg(reported_set(&f) == reported_set(&i),
+	              "a pmap whose root is the all-zero page 0: modes differ");
 	tc_end(&f);
 	tc_end(&i);
 }
@@ -186,19 +191,22 @@ END_TEST
 
 static void random_op(struct tc *t, uint64_t r[8])
 {
-	static const uint32_t kinds[] = {PTS_OP_ENTER,	      PTS_OP_ENTER,	    PTS_OP_ENTER,	 PTS_OP_REMOVE,
-					 PTS_OP_PROTECT,      PTS_OP_UNWIRE,	    PTS_OP_EXTRACT,	 PTS_OP_PAGE_PROTECT,
-					 PTS_OP_CLEAR_MODIFY, PTS_OP_CLEAR_REFERENCE, PTS_OP_IS_MODIFIED, PTS_OP_TOUCH,
-					 PTS_OP_KENTER,	      PTS_OP_KREMOVE,	    PTS_OP_COLLECT,	 PTS_OP_ACTIVATE,
-					 PTS_OP_CREATE,	      PTS_OP_DESTROY};
+	static const uint32_t kinds[] = {
+	    PTS_OP_ENTER,        PTS_OP_ENTER,           PTS_OP_ENTER,       PTS_OP_REMOVE,
+	    PTS_OP_PROTECT,      PTS_OP_UNWIRE,          PTS_OP_EXTRACT,     PTS_OP_PAGE_PROTECT,
+	    PTS_OP_CLEAR_MODIFY, PTS_OP_CLEAR_REFERENCE, PTS_OP_IS_MODIFIED, PTS_OP_TOUCH,
+	    PTS_OP_KENTER,       PTS_OP_KREMOVE,         PTS_OP_COLLECT,     PTS_OP_ACTIVATE,
+	    PTS_OP_CREATE,       PTS_OP_DESTROY};
 	uint32_t kind = kinds[r[0] % (sizeof kinds / sizeof kinds[0])];
 	uint64_t va = 0x400000 + (r[1] % 24) * 0x1000 + (r[2] % 3) * 0x200000;
 	static const uint32_t prots[] = {1, 3, 5, 7}, page_prots[] = {0, 1, 5};
 	uint32_t prot = kind == PTS_OP_PAGE_PROTECT ? page_prots[r[3] % 3] : prots[r[3] % 4];
-	uint64_t end = kind == PTS_OP_REMOVE || kind == PTS_OP_PROTECT ? va + (r[4] % 4 + 1) * 0x1000 : 0;
+	uint64_t end =
+	    kind == PTS_OP_REMOVE || kind == PTS_OP_PROTECT ? va + (r[4] % 4 + 1) * 0x1000 : 0;
 	if (kind == PTS_OP_KENTER || kind == PTS_OP_KREMOVE)
 		va = (r[1] % 8) * 0x1000, end = 0;
-	uint32_t flags = kind == PTS_OP_TOUCH ? (r[5] & 1) * PTS_OPF_WRITE : (r[5] % 5 == 0) * PTS_OPF_WIRED;
+	uint32_t flags =
+	    kind == PTS_OP_TOUCH ? (r[5] & 1) * PTS_OPF_WRITE : (r[5] % 5 == 0) * PTS_OPF_WIRED;
 	tc_run(t, kind, 1 + (uint32_t)(r[6] % 3), va, end, 10 + r[7] % 12, prot, flags);
 }
 
@@ -213,10 +221,14 @@ static void corrupt(struct tc *t, uint64_t r[8])
 			synth_w64(t->s, pte, synth_r64(t->s, pte) ^ bits[r[3] % 6]);
 		break;
 	case 1:
-		tc_add64(t, synth_pmap_pa(t->s, 1 + (uint32_t)(r[1] % 2)) + (r[3] & 1 ? SYN_PM_RESIDENT : SYN_PM_WIRED), 1);
+		tc_add64(t,
+		         synth_pmap_pa(t->s, 1 + (uint32_t)(r[1] % 2)) +
+		             (r[3] & 1 ? SYN_PM_RESIDENT : SYN_PM_WIRED),
+		         1);
 		break;
 	case 2:
-		tc_add32(t, tc_vmp(t, 10 + r[4] % 12, r[3] & 1 ? SYN_VMP_PMAPCOUNT : SYN_VMP_WCOUNT), 1);
+		tc_add32(
+		    t, tc_vmp(t, 10 + r[4] % 12, r[3] & 1 ? SYN_VMP_PMAPCOUNT : SYN_VMP_WCOUNT), 1);
 		break;
 	case 3:
 		synth_w32(t->s, tc_vmp(t, 10 + r[4] % 12, SYN_VMP_ATTRS), (uint32_t)(r[3] % 4));
@@ -251,8 +263,8 @@ START_TEST(test_random_sequences_agree)
 		for (size_t k = 0; k < invariant_count(); k++) {
 			const char *id = invariant_at(k)->id;
 			if (tc_reported(&f, id) != tc_reported(&i, id)) {
-				fprintf(stderr, "seed %d op %d: %s full %d incremental %d\n", _i, n, id, tc_reported(&f, id),
-					tc_reported(&i, id));
+				fprintf(stderr, "seed %d op %d: %s full %d incremental %d\n", _i, n,
+				        id, tc_reported(&f, id), tc_reported(&i, id));
 				tc_dump(&f);
 				tc_dump(&i);
 			}

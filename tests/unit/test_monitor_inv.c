@@ -9,7 +9,7 @@ Suite *suite_monitor_inv(void);
 typedef void (*case_fn)(struct tc *t, bool inject);
 
 #define PM(slot) synth_pmap_pa(t->s, (slot))
-#define QUERY() tc_run(t, PTS_OP_EXTRACT, 1, 0x400000, 0, 0, 0, 0)
+#define QUERY()  tc_run(t, PTS_OP_EXTRACT, 1, 0x400000, 0, 0, 0, 0)
 
 static gpa_t first_pv(struct tc *t, uint64_t page)
 {
@@ -58,7 +58,8 @@ static void pv_5(struct tc *t, bool inj)
 {
 	QUERY();
 	if (inj)
-		synth_w64(t->s, first_pv(t, 5) + SYN_PVE_NEXT, synth_r64(t->s, tc_vmp(t, 5, SYN_VMP_PVLIST)));
+		synth_w64(t->s, first_pv(t, 5) + SYN_PVE_NEXT,
+		          synth_r64(t->s, tc_vmp(t, 5, SYN_VMP_PVLIST)));
 }
 static void pv_6(struct tc *t, bool inj)
 {
@@ -121,7 +122,8 @@ static void ptp_2(struct tc *t, bool inj)
 }
 static void ptp_3(struct tc *t, bool inj)
 {
-	gpa_t pml4e1 = synth_pte_pa(t->s, 1, 0x400000, 4), pml4e2 = synth_pte_pa(t->s, 2, 0x400000, 4);
+	gpa_t pml4e1 = synth_pte_pa(t->s, 1, 0x400000, 4),
+	      pml4e2 = synth_pte_pa(t->s, 2, 0x400000, 4);
 	QUERY();
 	if (inj)
 		synth_w64(t->s, pml4e2, synth_r64(t->s, pml4e1));
@@ -182,7 +184,8 @@ static void attr_6(struct tc *t, bool inj)
 {
 	QUERY();
 	if (inj) /* a stale entry beside pmap 1's mappings: frame and flags without P */
-		synth_w64(t->s, tc_pte(t, 1, 0x405000), synth_arena_pa(9) | PG_RW | PG_u | PTS_PTE_MANAGED);
+		synth_w64(t->s, tc_pte(t, 1, 0x405000),
+		          synth_arena_pa(9) | PG_RW | PG_u | PTS_PTE_MANAGED);
 }
 
 /* ---- PROT */
@@ -221,7 +224,8 @@ static void as_2(struct tc *t, bool inj)
 static void as_3(struct tc *t, bool inj)
 {
 	gpa_t root = synth_r64(t->s, PM(SYNTH_KERNEL_SLOT) + SYN_PM_PML4);
-	gpa_t pdpt = synth_r64(t->s, root + 8 * 256) & PG_FRAME, pd = synth_r64(t->s, pdpt) & PG_FRAME;
+	gpa_t pdpt = synth_r64(t->s, root + 8 * 256) & PG_FRAME,
+	      pd = synth_r64(t->s, pdpt) & PG_FRAME;
 	QUERY();
 	if (inj)
 		tc_or64(t, pd + 8, 0, PG_NX);
@@ -230,7 +234,8 @@ static void as_4(struct tc *t, bool inj)
 {
 	QUERY();
 	if (inj)
-		synth_w64(t->s, tc_pte(t, 2, 0x400000), (synth_r64(t->s, tc_pte(t, 2, 0x400000)) & ~PG_FRAME) | 0x101000);
+		synth_w64(t->s, tc_pte(t, 2, 0x400000),
+		          (synth_r64(t->s, tc_pte(t, 2, 0x400000)) & ~PG_FRAME) | 0x101000);
 }
 static void as_5(struct tc *t, bool inj)
 {
@@ -255,7 +260,8 @@ static void tlb_2(struct tc *t, bool inj)
 {
 	tc_ok(t, PTS_OP_ACTIVATE, 2, 0, 0, 0, 0, 0);
 	uint64_t head = synth_r64(t->s, t->s->ledger_pa + 8);
-	tc_run(t, PTS_OP_REMOVE, 2, 0x7f0000001000ull, 0, 0, 0, 0); /* never touched: only the PTPs need it */
+	tc_run(t, PTS_OP_REMOVE, 2, 0x7f0000001000ull, 0, 0, 0,
+	       0); /* never touched: only the PTPs need it */
 	if (inj)
 		rollback_ledger(t, head);
 }
@@ -359,16 +365,18 @@ static const struct {
 	const char *id;
 	case_fn fn;
 } cases[] = {
-	{"PV-1", pv_1},       {"PV-2", pv_2},       {"PV-3", pv_3},       {"PV-4", pv_4},       {"PV-5", pv_5},
-	{"PV-6", pv_6},       {"CNT-1", cnt_1},     {"CNT-2", cnt_2},     {"CNT-3", cnt_3},     {"CNT-4", cnt_4},
-	{"CNT-5", cnt_5},     {"CNT-6", cnt_6},     {"PTP-1", ptp_1},     {"PTP-2", ptp_2},     {"PTP-3", ptp_3},
-	{"PTP-4", ptp_4},     {"PTP-5", ptp_5},     {"PTP-6", ptp_6},     {"ATTR-1", attr_1},   {"ATTR-2", attr_2},
-	{"ATTR-3", attr_3},   {"ATTR-4", attr_4},   {"ATTR-5", attr_5},   {"ATTR-6", attr_6},   {"PROT-1", prot_1},   {"PROT-2", prot_2},
-	{"PROT-3", prot_3},   {"AS-1", as_1},       {"AS-2", as_2},       {"AS-3", as_3},       {"AS-4", as_4},
-	{"AS-5", as_5},       {"TLB-1", tlb_1},     {"TLB-2", tlb_2},     {"TLB-3", tlb_3},     {"TLB-4", tlb_4},
-	{"POOL-1", pool_1},   {"POOL-2", pool_2},   {"POOL-3", pool_3},   {"POOL-4", pool_4},   {"POOL-5", pool_5},
-	{"POOL-6", pool_6},   {"POOL-7", pool_7},   {"MODEL-1", model_1}, {"MODEL-2", model_2}, {"MODEL-3", model_3},
-	{"MODEL-4", model_4}, {"MODEL-5", model_5},
+    {"PV-1", pv_1},       {"PV-2", pv_2},       {"PV-3", pv_3},       {"PV-4", pv_4},
+    {"PV-5", pv_5},       {"PV-6", pv_6},       {"CNT-1", cnt_1},     {"CNT-2", cnt_2},
+    {"CNT-3", cnt_3},     {"CNT-4", cnt_4},     {"CNT-5", cnt_5},     {"CNT-6", cnt_6},
+    {"PTP-1", ptp_1},     {"PTP-2", ptp_2},     {"PTP-3", ptp_3},     {"PTP-4", ptp_4},
+    {"PTP-5", ptp_5},     {"PTP-6", ptp_6},     {"ATTR-1", attr_1},   {"ATTR-2", attr_2},
+    {"ATTR-3", attr_3},   {"ATTR-4", attr_4},   {"ATTR-5", attr_5},   {"ATTR-6", attr_6},
+    {"PROT-1", prot_1},   {"PROT-2", prot_2},   {"PROT-3", prot_3},   {"AS-1", as_1},
+    {"AS-2", as_2},       {"AS-3", as_3},       {"AS-4", as_4},       {"AS-5", as_5},
+    {"TLB-1", tlb_1},     {"TLB-2", tlb_2},     {"TLB-3", tlb_3},     {"TLB-4", tlb_4},
+    {"POOL-1", pool_1},   {"POOL-2", pool_2},   {"POOL-3", pool_3},   {"POOL-4", pool_4},
+    {"POOL-5", pool_5},   {"POOL-6", pool_6},   {"POOL-7", pool_7},   {"MODEL-1", model_1},
+    {"MODEL-2", model_2}, {"MODEL-3", model_3}, {"MODEL-4", model_4}, {"MODEL-5", model_5},
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
@@ -441,7 +449,8 @@ static void agree(struct tc *f, struct tc *i, const char *id, const char *what, 
 {
 	uint64_t a = reported_set(f), b = reported_set(i);
 	if (a != b) {
-		fprintf(stderr, "%s (%s, run %d): full and incremental differ\n-- full:\n", id, what, run);
+		fprintf(stderr, "%s (%s, run %d): full and incremental differ\n-- full:\n", id,
+		        what, run);
 		tc_dump(f);
 		fprintf(stderr, "-- incremental:\n");
 		tc_dump(i);

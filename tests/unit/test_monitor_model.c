@@ -20,7 +20,7 @@ START_TEST(test_clean_scenario)
 	ck_assert_uint_eq(t.op.result, PTS_RES_FALSE);
 	tc_ok(&t, PTS_OP_EXTRACT, 2, 0x7f0000001000ull, 0, 0, 0, 0);
 	ck_assert_uint_eq(t.op.value, 6);
-	tc_ok(&t, PTS_OP_ENTER, 1, 0x400000, 0, 9, 3, 0);     /* replace pg3 by pg9 */
+	tc_ok(&t, PTS_OP_ENTER, 1, 0x400000, 0, 9, 3, 0);             /* replace pg3 by pg9 */
 	tc_ok(&t, PTS_OP_ENTER, 1, 0x401000, 0, 4, 3, PTS_OPF_WIRED); /* same page, more rights */
 	tc_ok(&t, PTS_OP_UNWIRE, 1, 0x401000, 0, 0, 0, 0);
 	tc_ok(&t, PTS_OP_TOUCH, 1, 0x402000, 0, 0, 0, PTS_OPF_WRITE); /* rx: fault */
@@ -74,10 +74,19 @@ START_TEST(test_model_tri_state)
 	struct pts_op op = {.kind = PTS_OP_CREATE, .pmap = 1, .result = PTS_RES_OK};
 	ck_assert_int_eq(model_init(&m, 16, 16, PTS_USER_MAX), 0);
 	model_apply(&m, &op, NULL, &out);
-	op = (struct pts_op){.kind = PTS_OP_ENTER, .pmap = 1, .va = 0x1000, .page = 2, .prot = 1, .result = PTS_RES_OK};
+	op = (struct pts_op){.kind = PTS_OP_ENTER,
+	                     .pmap = 1,
+	                     .va = 0x1000,
+	                     .page = 2,
+	                     .prot = 1,
+	                     .result = PTS_RES_OK};
 	model_apply(&m, &op, NULL, &out);
 	ck_assert_uint_eq(out.n, 0);
-	op = (struct pts_op){.kind = PTS_OP_TOUCH, .pmap = 1, .va = 0x1000, .flags = PTS_OPF_WRITE, .result = PTS_RES_FAULT};
+	op = (struct pts_op){.kind = PTS_OP_TOUCH,
+	                     .pmap = 1,
+	                     .va = 0x1000,
+	                     .flags = PTS_OPF_WRITE,
+	                     .result = PTS_RES_FAULT};
 	model_apply(&m, &op, NULL, &out);
 	ck_assert_uint_eq(out.n, 0);
 	ck_assert_int_eq(model_referenced(&m, 2), TRI_MAYBE); /* A unspecified after a fault */
@@ -90,8 +99,13 @@ START_TEST(test_model_tri_state)
 	model_apply(&m, &op, NULL, &out);
 	ck_assert_uint_eq(out.n, 1);
 	ck_assert_str_eq(out.f[0].inv, "MODEL-2");
-	op = (struct pts_op){.kind = PTS_OP_ENTER, .pmap = 1, .va = 0x2000, .page = 3, .prot = 3,
-			     .flags = PTS_OPF_CANFAIL, .result = PTS_RES_ENOMEM};
+	op = (struct pts_op){.kind = PTS_OP_ENTER,
+	                     .pmap = 1,
+	                     .va = 0x2000,
+	                     .page = 3,
+	                     .prot = 3,
+	                     .flags = PTS_OPF_CANFAIL,
+	                     .result = PTS_RES_ENOMEM};
 	model_apply(&m, &op, NULL, &out);
 	ck_assert_str_eq(out.f[0].inv, "MODEL-5"); /* nothing armed */
 	ck_assert(out.unchanged);
@@ -114,7 +128,8 @@ START_TEST(test_check_spec)
 	ck_assert_int_eq(inv_set_parse(&s, "none, +pv-, cnt-1", err, sizeof err), 0);
 	for (size_t i = 0; i < invariant_count(); i++) {
 		const struct invariant *inv = invariant_at(i);
-		ck_assert(s.on[i] == (strcmp(inv->family, "PV") == 0 || strcmp(inv->id, "CNT-1") == 0));
+		ck_assert(s.on[i] ==
+		          (strcmp(inv->family, "PV") == 0 || strcmp(inv->id, "CNT-1") == 0));
 	}
 	ck_assert_int_eq(inv_set_parse(&s, "-TLB,-POOL-99", err, sizeof err), -1);
 	ck_assert_ptr_nonnull(strstr(err, "POOL-99"));
@@ -134,7 +149,8 @@ static char *print_to_string(void (*fn)(FILE *))
 
 START_TEST(test_table_printers)
 {
-	char *text = print_to_string(invariants_print_text), *md = print_to_string(invariants_print_markdown);
+	char *text = print_to_string(invariants_print_text),
+	     *md = print_to_string(invariants_print_markdown);
 	ck_assert_ptr_nonnull(strstr(md, "| id | name | meaning |"));
 	for (size_t i = 0; i < invariant_count(); i++) {
 		const struct invariant *inv = invariant_at(i);
@@ -178,7 +194,8 @@ START_TEST(test_violation_records)
 	ck_assert_ptr_nonnull(strstr(buf, "pmap_count expected 2 found 3"));
 	free(buf);
 	json_t *j = violation_json(a);
-	const char *keys[] = {"invariant", "name", "title", "signature", "op_index", "op", "message", "objects"};
+	const char *keys[] = {"invariant", "name", "title",   "signature",
+	                      "op_index",  "op",   "message", "objects"};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		ck_assert_msg(json_object_get(j, keys[i]) != NULL, "%s", keys[i]);
 	ck_assert_str_eq(json_string_value(json_object_get(j, "invariant")), "CNT-4");
@@ -220,8 +237,10 @@ START_TEST(test_dump)
 	FILE *f = open_memstream(&buf, &len);
 	ck_assert_int_eq(monitor_dump_pmap(t.m, 1, f), 0);
 	fclose(f);
-	ck_assert_ptr_nonnull(strstr(buf, "0000000000400000-0000000000403000 0000000000214000 P RW US NX PVLIST\n"));
-	ck_assert_ptr_nonnull(strstr(buf, "0000000000403000-0000000000404000 0000000000217000 P US NX PVLIST\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(buf, "0000000000400000-0000000000403000 0000000000214000 P RW US NX PVLIST\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(buf, "0000000000403000-0000000000404000 0000000000217000 P US NX PVLIST\n"));
 	ck_assert_int_eq(monitor_dump_pmap(t.m, 9, stdout), -1);
 	free(buf);
 	tc_end(&t);

@@ -128,11 +128,11 @@ static uint64_t plausible(const struct synth *s)
 static void corrupt(struct synth *s)
 {
 	static const uint64_t region[][2] = {
-		{0x100000, 0x108000},  /* descriptor, pool, pmaps */
-		{0x108000, 0x110000},  /* TLB ledger head and first records */
-		{0x148000, 0x15c000},  /* vm_page array */
-		{0x160000, 0x1a0000},  /* page tables and pool pages */
-		{0, SYNTH_RAM},
+	    {0x100000, 0x108000}, /* descriptor, pool, pmaps */
+	    {0x108000, 0x110000}, /* TLB ledger head and first records */
+	    {0x148000, 0x15c000}, /* vm_page array */
+	    {0x160000, 0x1a0000}, /* page tables and pool pages */
+	    {0, SYNTH_RAM},
 	};
 	unsigned n = 1 + (unsigned)(rnd() % 8);
 	for (unsigned i = 0; i < n; i++) {
@@ -158,17 +158,22 @@ static void corrupt(struct synth *s)
 
 #define BIG_RAM (128ull << 20)
 
-#define DFIELD(f) {#f, offsetof(struct pts_descriptor, f), sizeof(((struct pts_descriptor *)0)->f)}
+#define DFIELD(f)                                                                                  \
+	{                                                                                          \
+#f, offsetof(struct pts_descriptor, f), sizeof(((struct pts_descriptor *)0)->f)    \
+	}
 static const struct dfield {
 	const char *name;
 	size_t off, width;
 } dfields[] = {
-	DFIELD(kenter_size),	   DFIELD(kenter_base),	      DFIELD(pv_kva_size),    DFIELD(pv_kva_base),
-	DFIELD(dmap_size),	   DFIELD(kern_size),	      DFIELD(vm_page_array),  DFIELD(vm_page_count),
-	DFIELD(vm_page_first_pfn), DFIELD(vm_page_size),      DFIELD(arena_first_pfn), DFIELD(arena_npages),
-	DFIELD(pv_entry_size),	   DFIELD(pool_item_offset),  DFIELD(pmap_size),      DFIELD(ptp_hash_size),
-	DFIELD(off_pm_ptp_hash),   DFIELD(pool_size),	      DFIELD(pool_header_size), DFIELD(kernel_slot_first),
-	DFIELD(kernel_slot_last),  DFIELD(user_max),	      DFIELD(tlb_ledger),     DFIELD(pv_pool),
+    DFIELD(kenter_size),      DFIELD(kenter_base),       DFIELD(pv_kva_size),
+    DFIELD(pv_kva_base),      DFIELD(dmap_size),         DFIELD(kern_size),
+    DFIELD(vm_page_array),    DFIELD(vm_page_count),     DFIELD(vm_page_first_pfn),
+    DFIELD(vm_page_size),     DFIELD(arena_first_pfn),   DFIELD(arena_npages),
+    DFIELD(pv_entry_size),    DFIELD(pool_item_offset),  DFIELD(pmap_size),
+    DFIELD(ptp_hash_size),    DFIELD(off_pm_ptp_hash),   DFIELD(pool_size),
+    DFIELD(pool_header_size), DFIELD(kernel_slot_first), DFIELD(kernel_slot_last),
+    DFIELD(user_max),         DFIELD(tlb_ledger),        DFIELD(pv_pool),
 };
 #define NDFIELDS (sizeof dfields / sizeof dfields[0])
 
@@ -207,13 +212,15 @@ static uint64_t hostile(uint64_t v)
 }
 
 /* is v for f, with the rest of the descriptor as it is, accepted? */
-static bool accepted(const uint8_t *desc, const struct dfield *f, uint64_t v, const struct gmem *mem)
+static bool accepted(const uint8_t *desc, const struct dfield *f, uint64_t v,
+                     const struct gmem *mem)
 {
 	struct pts_descriptor d;
 	char err[8];
 	memcpy(&d, desc, sizeof d);
 	dfield_set((uint8_t *)&d, f, v);
-	return dfield_get((const uint8_t *)&d, f) == v && desc_validate(&d, mem, err, sizeof err) == 0;
+	return dfield_get((const uint8_t *)&d, f) == v &&
+	       desc_validate(&d, mem, err, sizeof err) == 0;
 }
 
 /*
@@ -270,33 +277,37 @@ static void whole_ram(struct pts_descriptor *d, uint32_t vm_page_size)
 	d->arena_npages = d->vm_page_count - d->arena_first_pfn;
 }
 
-#define HOSTILE(fn, stmt) \
-	static void fn(struct pts_descriptor *d) { stmt; }
+#define HOSTILE(fn, stmt)                                                                          \
+	static void fn(struct pts_descriptor *d)                                                   \
+	{                                                                                          \
+		stmt;                                                                              \
+	}
 HOSTILE(kenter_256g, d->kenter_size = 256ull << 30)
 HOSTILE(kenter_to_pv, d->kenter_size = d->pv_kva_base - d->kenter_base)
 HOSTILE(vmp_page_size, whole_ram(d, PTS_PAGE_SIZE))
 HOSTILE(vmp_max_size, whole_ram(d, DESC_VM_PAGE_SIZE_MAX))
 HOSTILE(vmp_all_ram, whole_ram(d, SYN_VMP_SIZE))
 HOSTILE(pv_window_1t, d->pv_kva_size = 1ull << 40)
-HOSTILE(hash_largest, (d->pmap_size = PTS_PAGE_SIZE, d->ptp_hash_size = (PTS_PAGE_SIZE - SYN_PM_HASH) / 8))
+HOSTILE(hash_largest,
+        (d->pmap_size = PTS_PAGE_SIZE, d->ptp_hash_size = (PTS_PAGE_SIZE - SYN_PM_HASH) / 8))
 
 static const struct {
 	const char *field;
 	void (*fn)(struct pts_descriptor *d);
 } hostile_desc[] = {
-	{"kenter_size 256 GiB", kenter_256g},
-	{"kenter_size up to the pv KVA window", kenter_to_pv},
-	{"vm_page_size 4096 over all RAM", vmp_page_size},
-	{"vm_page_size at its limit over all RAM", vmp_max_size},
-	{"vm_page_count of all RAM", vmp_all_ram},
-	{"pv_kva_size 1 TiB", pv_window_1t},
-	{"ptp_hash_size filling pmap_size 4096", hash_largest},
+    {"kenter_size 256 GiB", kenter_256g},
+    {"kenter_size up to the pv KVA window", kenter_to_pv},
+    {"vm_page_size 4096 over all RAM", vmp_page_size},
+    {"vm_page_size at its limit over all RAM", vmp_max_size},
+    {"vm_page_count of all RAM", vmp_all_ram},
+    {"pv_kva_size 1 TiB", pv_window_1t},
+    {"ptp_hash_size filling pmap_size 4096", hash_largest},
 };
 #define NHOSTILE ((int)(sizeof hostile_desc / sizeof hostile_desc[0]))
 
 /* the faster of two runs: a budget is about the monitor, not a busy machine */
-static struct tc_cost cost_of(const struct gmem *mem, gpa_t desc_pa, uint64_t cr3, unsigned timeout_s, char *over,
-			      size_t len)
+static struct tc_cost cost_of(const struct gmem *mem, gpa_t desc_pa, uint64_t cr3,
+                              unsigned timeout_s, char *over, size_t len)
 {
 	struct tc_cost c = tc_cost(mem, desc_pa, cr3, timeout_s);
 	if (tc_cost_over(&c, timeout_s, over, len)[0] != '\0' && c.ran)
@@ -318,9 +329,10 @@ START_TEST(test_hostile_descriptor)
 	struct tc_cost c = cost_of(&mem, t.s->desc_pa, t.s->cr3, 20, over, sizeof over);
 	ck_assert_msg(over[0] == '\0', "descriptor %s: %s", hostile_desc[_i].field, over);
 	size_t name = strcspn(hostile_desc[_i].field, " "); /* a refusal names the field */
-	ck_assert_msg(c.created || (strncmp(c.err, "descriptor: ", 12) == 0 && strstr(c.err, "\n") == NULL &&
-				    memmem(c.err, strlen(c.err), hostile_desc[_i].field, name) != NULL),
-		      "%s: %s", hostile_desc[_i].field, c.err);
+	ck_assert_msg(c.created ||
+	                  (strncmp(c.err, "descriptor: ", 12) == 0 && strstr(c.err, "\n") == NULL &&
+	                   memmem(c.err, strlen(c.err), hostile_desc[_i].field, name) != NULL),
+	              "%s: %s", hostile_desc[_i].field, c.err);
 	free(ram);
 	tc_end(&t);
 }
@@ -347,7 +359,8 @@ static bool reported_text(const struct tc *t, const char *id, const char *text)
 	return false;
 }
 
-/* with a pv KVA window far larger than RAM, the pool page lists are still followed only as far as RAM holds pages */
+/* with a pv KVA window far larger than RAM, the pool page lists are still followed only as far as
+ * RAM holds pages */
 START_TEST(test_pool_pages_bounded_by_ram)
 {
 	struct tc t;
@@ -357,7 +370,8 @@ START_TEST(test_pool_pages_bounded_by_ram)
 	struct pts_descriptor *d = &t.s->desc;
 	d->pv_kva_size = 1ull << 40;
 	memcpy(t.s->mem + t.s->desc_pa, d, sizeof *d);
-	uint64_t links = chain(t.s, 0x300000, SYNTH_RAM, SYN_PH_SIZE); /* headers: next at 0, freelist 0 */
+	uint64_t links =
+	    chain(t.s, 0x300000, SYNTH_RAM, SYN_PH_SIZE); /* headers: next at 0, freelist 0 */
 	for (gpa_t pa = 0x300000 + SYN_PH_FREELIST; pa < SYNTH_RAM; pa += SYN_PH_SIZE)
 		synth_w64(t.s, pa, 0);
 	synth_w64(t.s, t.s->pool_pa + SYN_PR_EMPTY, d->dmap_base + 0x300000);
@@ -366,8 +380,9 @@ START_TEST(test_pool_pages_bounded_by_ram)
 	ck_assert_uint_gt(links, desc_max_pool_pages(d, &t.s->gmem));
 	ck_assert_int_ge(monitor_begin(t.m, t.s->cr3), 0);
 	ck_assert_msg(reported_text(&t, "POOL-2", "overflow"),
-		      "pv_kva_size 1 TiB: a list of %llu pool pages in %llu pages of RAM was followed to its end",
-		      (unsigned long long)links, (unsigned long long)(SYNTH_RAM >> 12));
+	              "pv_kva_size 1 TiB: a list of %llu pool pages in %llu pages of RAM was "
+	              "followed to its end",
+	              (unsigned long long)links, (unsigned long long)(SYNTH_RAM >> 12));
 	tc_end(&t);
 }
 END_TEST
@@ -389,8 +404,9 @@ START_TEST(test_pv_entries_bounded_by_ram)
 	ck_assert_uint_gt(links, desc_max_pv(d, &t.s->gmem));
 	ck_assert_int_ge(monitor_begin(t.m, t.s->cr3), 0);
 	ck_assert_msg(reported_text(&t, "PV-5", "more than"),
-		      "pv_kva_size 1 TiB: a pv list of %llu entries in %llu pages of RAM was followed to its end",
-		      (unsigned long long)links, (unsigned long long)(SYNTH_RAM >> 12));
+	              "pv_kva_size 1 TiB: a pv list of %llu entries in %llu pages of RAM was "
+	              "followed to its end",
+	              (unsigned long long)links, (unsigned long long)(SYNTH_RAM >> 12));
 	tc_end(&t);
 }
 END_TEST
@@ -398,11 +414,11 @@ END_TEST
 /* ---- corrupted images, each within the budget */
 
 struct image_run {
-	struct synth *s;  /* the clean image's synth (for addresses) */
+	struct synth *s; /* the clean image's synth (for addresses) */
 	const uint8_t *clean;
-	uint8_t *ram;     /* BIG_RAM; the monitor reads it */
+	uint8_t *ram; /* BIG_RAM; the monitor reads it */
 	struct gmem mem;
-	char what[96];    /* the descriptor field corrupted, if any */
+	char what[96]; /* the descriptor field corrupted, if any */
 };
 
 /* corrupt the image the synth describes, in ram */
@@ -448,7 +464,8 @@ static void run_image(struct image_run *r, double *ms)
 static bool image_within(const double *ms)
 {
 	double k = tc_budget_scale();
-	return ms[0] <= TC_BUDGET_FIRST_MS * k && ms[1] <= TC_BUDGET_FIRST_MS * k && ms[2] <= TC_BUDGET_CHECK_MS * k;
+	return ms[0] <= TC_BUDGET_FIRST_MS * k && ms[1] <= TC_BUDGET_FIRST_MS * k &&
+	       ms[2] <= TC_BUDGET_CHECK_MS * k;
 }
 
 START_TEST(test_corrupted_images)
@@ -474,14 +491,17 @@ START_TEST(test_corrupted_images)
 			run_image(&r, ms);
 		}
 		ck_assert_msg(image_within(ms),
-			      "image %u (descriptor %s): begin %.1f ms, checks %.1f and %.1f ms; budget %.0f ms for "
-			      "begin and the first check, %.0f ms after",
-			      it, r.what[0] ? r.what : "intact", ms[0], ms[1], ms[2], TC_BUDGET_FIRST_MS * tc_budget_scale(),
-			      TC_BUDGET_CHECK_MS * tc_budget_scale());
+		              "image %u (descriptor %s): begin %.1f ms, checks %.1f and %.1f ms; "
+		              "budget %.0f ms for "
+		              "begin and the first check, %.0f ms after",
+		              it, r.what[0] ? r.what : "intact", ms[0], ms[1], ms[2],
+		              TC_BUDGET_FIRST_MS * tc_budget_scale(),
+		              TC_BUDGET_CHECK_MS * tc_budget_scale());
 		long grown = tc_maxrss_kib() - rss0;
-		ck_assert_msg(!tc_budget_rss() || grown <= TC_BUDGET_RSS_KIB,
-			      "image %u (descriptor %s): the monitor grew the RSS by %ld KiB, budget %ld KiB", it,
-			      r.what[0] ? r.what : "intact", grown, TC_BUDGET_RSS_KIB);
+		ck_assert_msg(
+		    !tc_budget_rss() || grown <= TC_BUDGET_RSS_KIB,
+		    "image %u (descriptor %s): the monitor grew the RSS by %ld KiB, budget %ld KiB",
+		    it, r.what[0] ? r.what : "intact", grown, TC_BUDGET_RSS_KIB);
 	}
 	free(r.ram);
 	free(clean);

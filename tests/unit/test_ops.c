@@ -24,8 +24,7 @@ static struct script *parse(const char *text)
 	struct script *s = NULL;
 
 	err[0] = '\0';
-	if (script_parse_string("t.ops", text, strlen(text), NULL, &s, err,
-				sizeof(err)) < 0)
+	if (script_parse_string("t.ops", text, strlen(text), NULL, &s, err, sizeof(err)) < 0)
 		ck_assert_ptr_null(s);
 	return s;
 }
@@ -40,13 +39,18 @@ static struct script *parse_ok(const char *text)
 
 /* ---- grammar ------------------------------------------------------------ */
 
-#define RW (PTS_PROT_READ | PTS_PROT_WRITE)
-#define RX (PTS_PROT_READ | PTS_PROT_EXEC)
+#define RW  (PTS_PROT_READ | PTS_PROT_WRITE)
+#define RX  (PTS_PROT_READ | PTS_PROT_EXEC)
 #define RWX (RW | PTS_PROT_EXEC)
-#define V(text, ...) { .line = text, .op = { __VA_ARGS__ } }
-#define VE(text, res, val, ...)                                           \
-	{ .line = text, .op = { __VA_ARGS__ }, .has_expect = true,        \
-	  .expect = res, .expect_value = val }
+#define V(text, ...)                                                                               \
+	{                                                                                          \
+		.line = text, .op = { __VA_ARGS__ }                                                \
+	}
+#define VE(text, res, val, ...)                                                                    \
+	{                                                                                          \
+		.line = text, .op = {__VA_ARGS__}, .has_expect = true, .expect = res,              \
+		.expect_value = val                                                                \
+	}
 
 static const struct valid_case {
 	const char *line;
@@ -55,43 +59,45 @@ static const struct valid_case {
 	uint32_t expect;
 	uint64_t expect_value;
 } valid[] = {
-	V("create b", .kind = PTS_OP_CREATE, .pmap = 1),
-	V("destroy a", .kind = PTS_OP_DESTROY),
-	V("activate a", .kind = PTS_OP_ACTIVATE),
-	V("enter a 0x400000 pg3 rw", .kind = PTS_OP_ENTER, .va = 0x400000, .page = 3, .prot = RW),
-	V("enter a 0x0 pg0 r wired", .kind = PTS_OP_ENTER, .prot = PTS_PROT_READ, .flags = PTS_OPF_WIRED),
-	VE("enter a 0x7ffffffff000 pg1023 rwx canfail wired => enomem",
-	   PTS_RES_ENOMEM, 0, .kind = PTS_OP_ENTER, .va = 0x7ffffffff000,
-	   .page = 1023, .prot = RWX, .flags = PTS_OPF_WIRED | PTS_OPF_CANFAIL),
-	VE("enter a 0X1000 pg1 rx canfail => ok", PTS_RES_OK, 0,
-	   .kind = PTS_OP_ENTER, .va = 0x1000, .page = 1, .prot = RX,
-	   .flags = PTS_OPF_CANFAIL),
-	V("remove a 0x1000", .kind = PTS_OP_REMOVE, .va = 0x1000),
-	V("remove a 0x1000 0x800000000000", .kind = PTS_OP_REMOVE, .va = 0x1000, .end = PTS_USER_MAX),
-	V("protect a 0x1000 0x3000 r", .kind = PTS_OP_PROTECT, .va = 0x1000, .end = 0x3000, .prot = PTS_PROT_READ),
-	V("unwire a 0xABC000", .kind = PTS_OP_UNWIRE, .va = 0xabc000),
-	VE("extract a 0x1000 => pg7", PTS_RES_PAGE, 7, .kind = PTS_OP_EXTRACT, .va = 0x1000),
-	VE("extract a 0x1000 => none", PTS_RES_NONE, 0, .kind = PTS_OP_EXTRACT, .va = 0x1000),
-	V("page_protect pg2 none", .kind = PTS_OP_PAGE_PROTECT, .page = 2),
-	V("page_protect pg2 rx", .kind = PTS_OP_PAGE_PROTECT, .page = 2, .prot = RX),
-	V("page_protect pg2 r", .kind = PTS_OP_PAGE_PROTECT, .page = 2, .prot = PTS_PROT_READ),
-	V("clear_modify pg4", .kind = PTS_OP_CLEAR_MODIFY, .page = 4),
-	VE("clear_reference pg4 => ok", PTS_RES_OK, 0, .kind = PTS_OP_CLEAR_REFERENCE, .page = 4),
-	VE("is_modified pg5 => true", PTS_RES_TRUE, 0, .kind = PTS_OP_IS_MODIFIED, .page = 5),
-	VE("is_referenced pg5 => false", PTS_RES_FALSE, 0, .kind = PTS_OP_IS_REFERENCED, .page = 5),
-	VE("touch a 0x1000 r => ok", PTS_RES_OK, 0, .kind = PTS_OP_TOUCH, .va = 0x1000),
-	VE("touch a 0x1000 w => fault", PTS_RES_FAULT, 0, .kind = PTS_OP_TOUCH,
-	   .va = 0x1000, .flags = PTS_OPF_WRITE),
-	V("kenter k+0 pg1 rw", .kind = PTS_OP_KENTER, .page = 1, .prot = RW),
-	V("kenter k+3ff000 pg1 r", .kind = PTS_OP_KENTER, .va = 0x3ff000, .page = 1, .prot = PTS_PROT_READ),
-	V("kremove k+0x1000", .kind = PTS_OP_KREMOVE, .va = 0x1000),
-	V("kremove k+0x1000 k+0x400000", .kind = PTS_OP_KREMOVE, .va = 0x1000, .end = 0x400000),
-	V("zero pg9", .kind = PTS_OP_ZERO, .page = 9),
-	V("copy pg1 pg2", .kind = PTS_OP_COPY, .page = 1, .page2 = 2),
-	V("collect a", .kind = PTS_OP_COLLECT),
-	V("fail alloc 1", .kind = PTS_OP_FAIL_ALLOC, .value = 1),
-	V("fail alloc 18446744073709551615", .kind = PTS_OP_FAIL_ALLOC, .value = UINT64_MAX),
-	V("  zero\tpg1\r", .kind = PTS_OP_ZERO, .page = 1),
+    V("create b", .kind = PTS_OP_CREATE, .pmap = 1),
+    V("destroy a", .kind = PTS_OP_DESTROY),
+    V("activate a", .kind = PTS_OP_ACTIVATE),
+    V("enter a 0x400000 pg3 rw", .kind = PTS_OP_ENTER, .va = 0x400000, .page = 3, .prot = RW),
+    V("enter a 0x0 pg0 r wired", .kind = PTS_OP_ENTER, .prot = PTS_PROT_READ,
+      .flags = PTS_OPF_WIRED),
+    VE("enter a 0x7ffffffff000 pg1023 rwx canfail wired => enomem", PTS_RES_ENOMEM, 0,
+       .kind = PTS_OP_ENTER, .va = 0x7ffffffff000, .page = 1023, .prot = RWX,
+       .flags = PTS_OPF_WIRED | PTS_OPF_CANFAIL),
+    VE("enter a 0X1000 pg1 rx canfail => ok", PTS_RES_OK, 0, .kind = PTS_OP_ENTER, .va = 0x1000,
+       .page = 1, .prot = RX, .flags = PTS_OPF_CANFAIL),
+    V("remove a 0x1000", .kind = PTS_OP_REMOVE, .va = 0x1000),
+    V("remove a 0x1000 0x800000000000", .kind = PTS_OP_REMOVE, .va = 0x1000, .end = PTS_USER_MAX),
+    V("protect a 0x1000 0x3000 r", .kind = PTS_OP_PROTECT, .va = 0x1000, .end = 0x3000,
+      .prot = PTS_PROT_READ),
+    V("unwire a 0xABC000", .kind = PTS_OP_UNWIRE, .va = 0xabc000),
+    VE("extract a 0x1000 => pg7", PTS_RES_PAGE, 7, .kind = PTS_OP_EXTRACT, .va = 0x1000),
+    VE("extract a 0x1000 => none", PTS_RES_NONE, 0, .kind = PTS_OP_EXTRACT, .va = 0x1000),
+    V("page_protect pg2 none", .kind = PTS_OP_PAGE_PROTECT, .page = 2),
+    V("page_protect pg2 rx", .kind = PTS_OP_PAGE_PROTECT, .page = 2, .prot = RX),
+    V("page_protect pg2 r", .kind = PTS_OP_PAGE_PROTECT, .page = 2, .prot = PTS_PROT_READ),
+    V("clear_modify pg4", .kind = PTS_OP_CLEAR_MODIFY, .page = 4),
+    VE("clear_reference pg4 => ok", PTS_RES_OK, 0, .kind = PTS_OP_CLEAR_REFERENCE, .page = 4),
+    VE("is_modified pg5 => true", PTS_RES_TRUE, 0, .kind = PTS_OP_IS_MODIFIED, .page = 5),
+    VE("is_referenced pg5 => false", PTS_RES_FALSE, 0, .kind = PTS_OP_IS_REFERENCED, .page = 5),
+    VE("touch a 0x1000 r => ok", PTS_RES_OK, 0, .kind = PTS_OP_TOUCH, .va = 0x1000),
+    VE("touch a 0x1000 w => fault", PTS_RES_FAULT, 0, .kind = PTS_OP_TOUCH, .va = 0x1000,
+       .flags = PTS_OPF_WRITE),
+    V("kenter k+0 pg1 rw", .kind = PTS_OP_KENTER, .page = 1, .prot = RW),
+    V("kenter k+3ff000 pg1 r", .kind = PTS_OP_KENTER, .va = 0x3ff000, .page = 1,
+      .prot = PTS_PROT_READ),
+    V("kremove k+0x1000", .kind = PTS_OP_KREMOVE, .va = 0x1000),
+    V("kremove k+0x1000 k+0x400000", .kind = PTS_OP_KREMOVE, .va = 0x1000, .end = 0x400000),
+    V("zero pg9", .kind = PTS_OP_ZERO, .page = 9),
+    V("copy pg1 pg2", .kind = PTS_OP_COPY, .page = 1, .page2 = 2),
+    V("collect a", .kind = PTS_OP_COLLECT),
+    V("fail alloc 1", .kind = PTS_OP_FAIL_ALLOC, .value = 1),
+    V("fail alloc 18446744073709551615", .kind = PTS_OP_FAIL_ALLOC, .value = UINT64_MAX),
+    V("  zero\tpg1\r", .kind = PTS_OP_ZERO, .page = 1),
 };
 
 START_TEST(test_valid_line)
@@ -149,7 +155,7 @@ END_TEST
 
 START_TEST(test_custom_limits)
 {
-	struct ops_limits lim = { .arena_pages = 8, .kenter_pages = 2 };
+	struct ops_limits lim = {.arena_pages = 8, .kenter_pages = 2};
 	struct script *s;
 	const char ok[] = "zero pg7\nkenter k+0x1000 pg0 r\nkremove k+0 k+0x2000\n";
 
@@ -158,9 +164,12 @@ START_TEST(test_custom_limits)
 	script_free(s);
 	ck_assert_int_eq(script_parse_string("l", "zero pg8", 8, &lim, &s, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "l:1: bad page pg8: beyond the arena (8 pages)");
-	ck_assert_int_eq(script_parse_string("l", "kenter k+0x2000 pg0 r", 21, &lim, &s, err, sizeof(err)), -1);
-	ck_assert_str_eq(err, "l:1: bad kernel offset k+0x2000: beyond the kenter window (2 pages)");
-	ck_assert_int_eq(script_parse_string("l", "kremove k+0 k+0x3000", 20, &lim, &s, err, sizeof(err)), -1);
+	ck_assert_int_eq(
+	    script_parse_string("l", "kenter k+0x2000 pg0 r", 21, &lim, &s, err, sizeof(err)), -1);
+	ck_assert_str_eq(err,
+	                 "l:1: bad kernel offset k+0x2000: beyond the kenter window (2 pages)");
+	ck_assert_int_eq(
+	    script_parse_string("l", "kremove k+0 k+0x3000", 20, &lim, &s, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "l:1: bad kernel END k+0x3000: beyond the kenter window (2 pages)");
 }
 END_TEST
@@ -184,14 +193,14 @@ END_TEST
 START_TEST(test_slots_lowest_free_and_reuse)
 {
 	struct script *s = parse_ok("create a\ncreate b\ncreate c\ndestroy b\n"
-				    "create d\ncreate b\nactivate b\ndestroy a\n"
-				    "create a\ntouch a 0x1000 r\n");
-	static const unsigned slot[] = { 0, 1, 2, 1, 1, 3, 3, 0, 0, 0 };
+	                            "create d\ncreate b\nactivate b\ndestroy a\n"
+	                            "create a\ntouch a 0x1000 r\n");
+	static const unsigned slot[] = {0, 1, 2, 1, 1, 3, 3, 0, 0, 0};
 
 	ck_assert_uint_eq(s->n_ops, 10);
 	for (unsigned i = 0; i < 10; i++)
-		ck_assert_msg(s->ops[i].op.pmap == slot[i], "op %u: slot %u, want %u",
-			      i, s->ops[i].op.pmap, slot[i]);
+		ck_assert_msg(s->ops[i].op.pmap == slot[i], "op %u: slot %u, want %u", i,
+		              s->ops[i].op.pmap, slot[i]);
 	script_free(s);
 }
 END_TEST
@@ -209,14 +218,16 @@ START_TEST(test_slots_max_alive)
 	script_free(s);
 	sprintf(c, "create more\n");
 	ck_assert_ptr_null(parse(text));
-	ck_assert_str_eq(err, "t.ops:131: too many pmaps: create more would make 129 alive (max 128)");
+	ck_assert_str_eq(err,
+	                 "t.ops:131: too many pmaps: create more would make 129 alive (max 128)");
 	free(text);
 }
 END_TEST
 
 START_TEST(test_assign_slots_after_edit)
 {
-	struct script *s = parse_ok("create a\ncreate b\nenter b 0x1000 pg1 r\ndestroy a\nactivate b\n");
+	struct script *s =
+	    parse_ok("create a\ncreate b\nenter b 0x1000 pg1 r\ndestroy a\nactivate b\n");
 
 	/* drop line 1: b now takes slot 0 */
 	memmove(&s->ops[0], &s->ops[1], 4 * sizeof(s->ops[0]));
@@ -234,9 +245,9 @@ END_TEST
 START_TEST(test_build_from_code)
 {
 	struct script *s = script_new(NULL);
-	struct script_op create = { .op = { .kind = PTS_OP_CREATE }, .pmap_name = "x" };
-	struct script_op destroy = { .op = { .kind = PTS_OP_DESTROY }, .pmap_name = "x" };
-	struct script_op zero = { .op = { .kind = PTS_OP_ZERO, .page = 3 } };
+	struct script_op create = {.op = {.kind = PTS_OP_CREATE}, .pmap_name = "x"};
+	struct script_op destroy = {.op = {.kind = PTS_OP_DESTROY}, .pmap_name = "x"};
+	struct script_op zero = {.op = {.kind = PTS_OP_ZERO, .page = 3}};
 
 	ck_assert_ptr_nonnull(s);
 	for (unsigned i = 0; i < 100; i++) /* grows past the first allocation */
@@ -263,68 +274,88 @@ static const struct error_case {
 	const char *text;
 	const char *message;
 } errors[] = {
-	{ "frob a", "t.ops:1: unknown op frob" },
-	{ "create a\nenter a 0x1000 pg1", "t.ops:2: too few arguments to enter (usage: enter P VA PG PROT [wired] [canfail])" },
-	{ "create", "t.ops:1: too few arguments to create (usage: create P)" },
-	{ "create a b", "t.ops:1: trailing garbage b (usage: create P)" },
-	{ "create a\nremove a 0x1000 0x2000 0x3000", "t.ops:2: trailing garbage 0x3000 (usage: remove P VA [END])" },
-	{ "create a\nremove a 1000", "t.ops:2: bad VA 1000: expected a hex address like 0x400000" },
-	{ "create a\nremove a 0x", "t.ops:2: bad VA 0x: expected a hex address like 0x400000" },
-	{ "create a\nremove a 0x10g0", "t.ops:2: bad VA 0x10g0: expected a hex address like 0x400000" },
-	{ "create a\nremove a 0x1008", "t.ops:2: bad VA 0x1008: not page-aligned" },
-	{ "create a\nremove a 0x800000000000", "t.ops:2: bad VA 0x800000000000: not canonical, not a user address (below 0x800000000000)" },
-	{ "create a\nremove a 0xffffffffffff0000", "t.ops:2: bad VA 0xffffffffffff0000: a kernel address, not a user address (below 0x800000000000)" },
-	{ "create a\nremove a 0x11112222333344445", "t.ops:2: bad VA 0x11112222333344445: out of range (more than 64 bits)" },
-	{ "create a\nremove a 0x2000 0x1000", "t.ops:2: bad END 0x1000: not above VA 0x2000" },
-	{ "create a\nprotect a 0x2000 0x800000001000 r", "t.ops:2: bad END 0x800000001000: not canonical, not a user address (below 0x800000000000)" },
-	{ "create a\nprotect a 0x2000 0x2001 r", "t.ops:2: bad END 0x2001: not page-aligned" },
-	{ "extract q 0x1000", "t.ops:1: unknown pmap q (never created)" },
-	{ "create q\ndestroy q\nremove q 0x1000", "t.ops:3: op on destroyed pmap q" },
-	{ "create q\ndestroy q\ndestroy q", "t.ops:3: op on destroyed pmap q" },
-	{ "create q\ncreate q", "t.ops:2: pmap q already exists" },
-	{ "zero pg1024", "t.ops:1: bad page pg1024: beyond the arena (1024 pages)" },
-	{ "zero pg", "t.ops:1: bad page pg: expected pg<N>" },
-	{ "zero pg-1", "t.ops:1: bad page pg-1: expected pg<N>" },
-	{ "zero 5", "t.ops:1: bad page 5: expected pg<N>" },
-	{ "copy pg1 pg99999999999999999999", "t.ops:1: bad page pg99999999999999999999: expected pg<N>" },
-	{ "create a\nenter a 0x1000 pg1 w", "t.ops:2: bad protection w: expected r, rw, rx or rwx" },
-	{ "create a\nprotect a 0x1000 0x2000 none", "t.ops:2: bad protection none: expected r, rw, rx or rwx" },
-	{ "page_protect pg1 rwx", "t.ops:1: bad protection rwx: expected r, rx or none" },
-	{ "create a\ntouch a 0x1000 rw", "t.ops:2: bad access rw: expected r or w" },
-	{ "create a\nenter a 0x1000 pg1 r Wired", "t.ops:2: bad flag Wired: expected wired or canfail" },
-	{ "create a\nenter a 0x1000 pg1 r canfail canfail", "t.ops:2: duplicate flag canfail" },
-	{ "zero pg1 => yes", "t.ops:1: bad result yes: expected ok, enomem, true, false, fault, none or pg<N>" },
-	{ "zero pg1 => true", "t.ops:1: result true impossible for zero (expected ok)" },
-	{ "zero pg1 => einval", "t.ops:1: result einval impossible for zero (expected ok)" },
-	{ "is_modified pg1 => ok", "t.ops:1: result ok impossible for is_modified (expected true or false)" },
-	{ "create a\nextract a 0x1000 => ok", "t.ops:2: result ok impossible for extract (expected none or pg<N>)" },
-	{ "create a\ntouch a 0x1000 r => none", "t.ops:2: result none impossible for touch (expected ok or fault)" },
-	{ "create a\nenter a 0x1000 pg1 r => fault", "t.ops:2: result fault impossible for enter (expected ok or enomem)" },
-	{ "create a\nenter a 0x1000 pg1 r => enomem", "t.ops:2: result enomem impossible for enter without canfail" },
-	{ "create a\nextract a 0x1000 => pg1024", "t.ops:2: bad result pg1024: beyond the arena (1024 pages)" },
-	{ "zero pg1 =>", "t.ops:1: missing result after =>" },
-	{ "=> ok", "t.ops:1: missing op before =>" },
-	{ "zero pg1 => ok => ok", "t.ops:1: trailing garbage => after the result" },
-	{ "zero pg1 =>ok", "t.ops:1: bad token =>ok: write => RESULT, with a blank after =>" },
-	{ "zero pg1=>ok", "t.ops:1: bad page pg1=>ok: expected pg<N>" },
-	{ "zero pg1 a b c d e f g h i j k l m n o p q", "t.ops:1: trailing garbage a (usage: zero PG)" },
-	{ "create a\nenter a 0x0 pg1 r wired canfail a b c d e f g h i j k", "t.ops:2: bad flag a: expected wired or canfail" },
-	{ "create 1a", "t.ops:1: bad pmap name 1a: expected [a-z][a-z0-9_]{0,15}" },
-	{ "create a-b", "t.ops:1: bad pmap name a-b: expected [a-z][a-z0-9_]{0,15}" },
-	{ "create abcdefghijklmnopq", "t.ops:1: bad pmap name abcdefghijklmnopq: expected [a-z][a-z0-9_]{0,15}" },
-	{ "kenter 0x1000 pg1 r", "t.ops:1: bad kernel offset 0x1000: expected k+OFF with hex OFF like k+0x1000" },
-	{ "kenter k+ pg1 r", "t.ops:1: bad kernel offset k+: expected k+OFF with hex OFF like k+0x1000" },
-	{ "kenter k+0x400000 pg1 r", "t.ops:1: bad kernel offset k+0x400000: beyond the kenter window (1024 pages)" },
-	{ "kenter k+0x800 pg1 r", "t.ops:1: bad kernel offset k+0x800: not page-aligned" },
-	{ "kremove k+0x1000 k+0x1000", "t.ops:1: bad kernel END k+0x1000: not above k+0x1000" },
-	{ "kremove k+0x1000 k+0x401000", "t.ops:1: bad kernel END k+0x401000: beyond the kenter window (1024 pages)" },
-	{ "fail alloc 0", "t.ops:1: bad count 0: expected a decimal number >= 1" },
-	{ "fail alloc -1", "t.ops:1: bad count -1: expected a decimal number >= 1" },
-	{ "fail alloc 0x10", "t.ops:1: bad count 0x10: expected a decimal number >= 1" },
-	{ "fail alloc 18446744073709551616", "t.ops:1: bad count 18446744073709551616: expected a decimal number >= 1" },
-	{ "fail pool 1", "t.ops:1: bad word pool: expected fail alloc N" },
-	{ "zero\vpg1", "t.ops:1: bad character 0x0b at column 5" },
-	{ "zero pg1\x7f", "t.ops:1: bad character 0x7f at column 9" },
+    {"frob a", "t.ops:1: unknown op frob"},
+    {"create a\nenter a 0x1000 pg1",
+     "t.ops:2: too few arguments to enter (usage: enter P VA PG PROT [wired] [canfail])"},
+    {"create", "t.ops:1: too few arguments to create (usage: create P)"},
+    {"create a b", "t.ops:1: trailing garbage b (usage: create P)"},
+    {"create a\nremove a 0x1000 0x2000 0x3000",
+     "t.ops:2: trailing garbage 0x3000 (usage: remove P VA [END])"},
+    {"create a\nremove a 1000", "t.ops:2: bad VA 1000: expected a hex address like 0x400000"},
+    {"create a\nremove a 0x", "t.ops:2: bad VA 0x: expected a hex address like 0x400000"},
+    {"create a\nremove a 0x10g0", "t.ops:2: bad VA 0x10g0: expected a hex address like 0x400000"},
+    {"create a\nremove a 0x1008", "t.ops:2: bad VA 0x1008: not page-aligned"},
+    {"create a\nremove a 0x800000000000",
+     "t.ops:2: bad VA 0x800000000000: not canonical, not a user address (below 0x800000000000)"},
+    {"create a\nremove a 0xffffffffffff0000", "t.ops:2: bad VA 0xffffffffffff0000: a kernel "
+                                              "address, not a user address (below 0x800000000000)"},
+    {"create a\nremove a 0x11112222333344445",
+     "t.ops:2: bad VA 0x11112222333344445: out of range (more than 64 bits)"},
+    {"create a\nremove a 0x2000 0x1000", "t.ops:2: bad END 0x1000: not above VA 0x2000"},
+    {"create a\nprotect a 0x2000 0x800000001000 r",
+     "t.ops:2: bad END 0x800000001000: not canonical, not a user address (below 0x800000000000)"},
+    {"create a\nprotect a 0x2000 0x2001 r", "t.ops:2: bad END 0x2001: not page-aligned"},
+    {"extract q 0x1000", "t.ops:1: unknown pmap q (never created)"},
+    {"create q\ndestroy q\nremove q 0x1000", "t.ops:3: op on destroyed pmap q"},
+    {"create q\ndestroy q\ndestroy q", "t.ops:3: op on destroyed pmap q"},
+    {"create q\ncreate q", "t.ops:2: pmap q already exists"},
+    {"zero pg1024", "t.ops:1: bad page pg1024: beyond the arena (1024 pages)"},
+    {"zero pg", "t.ops:1: bad page pg: expected pg<N>"},
+    {"zero pg-1", "t.ops:1: bad page pg-1: expected pg<N>"},
+    {"zero 5", "t.ops:1: bad page 5: expected pg<N>"},
+    {"copy pg1 pg99999999999999999999", "t.ops:1: bad page pg99999999999999999999: expected pg<N>"},
+    {"create a\nenter a 0x1000 pg1 w", "t.ops:2: bad protection w: expected r, rw, rx or rwx"},
+    {"create a\nprotect a 0x1000 0x2000 none",
+     "t.ops:2: bad protection none: expected r, rw, rx or rwx"},
+    {"page_protect pg1 rwx", "t.ops:1: bad protection rwx: expected r, rx or none"},
+    {"create a\ntouch a 0x1000 rw", "t.ops:2: bad access rw: expected r or w"},
+    {"create a\nenter a 0x1000 pg1 r Wired", "t.ops:2: bad flag Wired: expected wired or canfail"},
+    {"create a\nenter a 0x1000 pg1 r canfail canfail", "t.ops:2: duplicate flag canfail"},
+    {"zero pg1 => yes",
+     "t.ops:1: bad result yes: expected ok, enomem, true, false, fault, none or pg<N>"},
+    {"zero pg1 => true", "t.ops:1: result true impossible for zero (expected ok)"},
+    {"zero pg1 => einval", "t.ops:1: result einval impossible for zero (expected ok)"},
+    {"is_modified pg1 => ok",
+     "t.ops:1: result ok impossible for is_modified (expected true or false)"},
+    {"create a\nextract a 0x1000 => ok",
+     "t.ops:2: result ok impossible for extract (expected none or pg<N>)"},
+    {"create a\ntouch a 0x1000 r => none",
+     "t.ops:2: result none impossible for touch (expected ok or fault)"},
+    {"create a\nenter a 0x1000 pg1 r => fault",
+     "t.ops:2: result fault impossible for enter (expected ok or enomem)"},
+    {"create a\nenter a 0x1000 pg1 r => enomem",
+     "t.ops:2: result enomem impossible for enter without canfail"},
+    {"create a\nextract a 0x1000 => pg1024",
+     "t.ops:2: bad result pg1024: beyond the arena (1024 pages)"},
+    {"zero pg1 =>", "t.ops:1: missing result after =>"},
+    {"=> ok", "t.ops:1: missing op before =>"},
+    {"zero pg1 => ok => ok", "t.ops:1: trailing garbage => after the result"},
+    {"zero pg1 =>ok", "t.ops:1: bad token =>ok: write => RESULT, with a blank after =>"},
+    {"zero pg1=>ok", "t.ops:1: bad page pg1=>ok: expected pg<N>"},
+    {"zero pg1 a b c d e f g h i j k l m n o p q", "t.ops:1: trailing garbage a (usage: zero PG)"},
+    {"create a\nenter a 0x0 pg1 r wired canfail a b c d e f g h i j k",
+     "t.ops:2: bad flag a: expected wired or canfail"},
+    {"create 1a", "t.ops:1: bad pmap name 1a: expected [a-z][a-z0-9_]{0,15}"},
+    {"create a-b", "t.ops:1: bad pmap name a-b: expected [a-z][a-z0-9_]{0,15}"},
+    {"create abcdefghijklmnopq",
+     "t.ops:1: bad pmap name abcdefghijklmnopq: expected [a-z][a-z0-9_]{0,15}"},
+    {"kenter 0x1000 pg1 r",
+     "t.ops:1: bad kernel offset 0x1000: expected k+OFF with hex OFF like k+0x1000"},
+    {"kenter k+ pg1 r", "t.ops:1: bad kernel offset k+: expected k+OFF with hex OFF like k+0x1000"},
+    {"kenter k+0x400000 pg1 r",
+     "t.ops:1: bad kernel offset k+0x400000: beyond the kenter window (1024 pages)"},
+    {"kenter k+0x800 pg1 r", "t.ops:1: bad kernel offset k+0x800: not page-aligned"},
+    {"kremove k+0x1000 k+0x1000", "t.ops:1: bad kernel END k+0x1000: not above k+0x1000"},
+    {"kremove k+0x1000 k+0x401000",
+     "t.ops:1: bad kernel END k+0x401000: beyond the kenter window (1024 pages)"},
+    {"fail alloc 0", "t.ops:1: bad count 0: expected a decimal number >= 1"},
+    {"fail alloc -1", "t.ops:1: bad count -1: expected a decimal number >= 1"},
+    {"fail alloc 0x10", "t.ops:1: bad count 0x10: expected a decimal number >= 1"},
+    {"fail alloc 18446744073709551616",
+     "t.ops:1: bad count 18446744073709551616: expected a decimal number >= 1"},
+    {"fail pool 1", "t.ops:1: bad word pool: expected fail alloc N"},
+    {"zero\vpg1", "t.ops:1: bad character 0x0b at column 5"},
+    {"zero pg1\x7f", "t.ops:1: bad character 0x7f at column 9"},
 };
 
 START_TEST(test_error_message)
@@ -342,7 +373,8 @@ START_TEST(test_error_nul_and_long_line)
 	char *line = malloc(OPS_LINE_MAX + 16);
 	struct script *s;
 
-	ck_assert_int_eq(script_parse_string("n", nul, sizeof(nul) - 1, NULL, &s, err, sizeof(err)), -1);
+	ck_assert_int_eq(script_parse_string("n", nul, sizeof(nul) - 1, NULL, &s, err, sizeof(err)),
+	                 -1);
 	ck_assert_str_eq(err, "n:2: NUL byte at column 9");
 	memset(line, ' ', OPS_LINE_MAX + 1);
 	memcpy(line, "zero pg1", 8);
@@ -367,7 +399,8 @@ START_TEST(test_error_files)
 	ck_assert_str_eq(err, "/nonexistent/x.ops: No such file or directory");
 	ck_assert_int_eq(script_parse_file("/", NULL, &s, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "/: Is a directory");
-	ck_assert_int_eq(script_parse_file("/nonexistent/x.ops", NULL, &s, small, sizeof(small)), -1);
+	ck_assert_int_eq(script_parse_file("/nonexistent/x.ops", NULL, &s, small, sizeof(small)),
+	                 -1);
 	ck_assert_uint_lt(strlen(small), sizeof(small)); /* truncated, terminated */
 }
 END_TEST
@@ -430,13 +463,13 @@ START_TEST(test_file_size_limit)
 	close(fd);
 
 	fd = temp_script(path, sizeof(path), "# a comment line, repeated to the size wanted\n",
-			 OPS_FILE_MAX + 1);
+	                 OPS_FILE_MAX + 1);
 	ck_assert_int_eq(script_parse_file(path, NULL, &s, err, sizeof(err)), -1);
 	snprintf(want, sizeof(want), "%s: larger than the 16 MiB a script may have", path);
 	ck_assert_str_eq(err, want);
 	ck_assert_int_eq(ftruncate(fd, OPS_FILE_MAX), 0);
 	ck_assert_msg(script_parse_file(path, NULL, &s, err, sizeof(err)) == 0,
-		      "%s: a script of exactly %u bytes refused: %s", path, OPS_FILE_MAX, err);
+	              "%s: a script of exactly %u bytes refused: %s", path, OPS_FILE_MAX, err);
 	ck_assert_uint_eq(s->n_ops, 0);
 	script_free(s);
 	close(fd);
@@ -462,7 +495,7 @@ START_TEST(test_bad_fixtures)
 
 	snprintf(pattern, sizeof(pattern), "%s/*.ops", dir);
 	ck_assert_msg(glob(pattern, 0, NULL, &g) == 0,
-		      "no %s: run from the repository root or set PTS_TESTS_BAD", pattern);
+	              "no %s: run from the repository root or set PTS_TESTS_BAD", pattern);
 	ck_assert_uint_ge(g.gl_pathc, 30);
 	for (size_t i = 0; i < g.gl_pathc; i++) {
 		const char *path = g.gl_pathv[i];
@@ -475,9 +508,9 @@ START_TEST(test_bad_fixtures)
 		first[strcspn(first, "\n")] = '\0';
 		ck_assert_msg(strncmp(first, "# expect: ", 10) == 0, "%s: no # expect: line", path);
 		ck_assert_msg(script_parse_file(path, NULL, &s, err, sizeof(err)) == -1,
-			      "%s: accepted", path);
+		              "%s: accepted", path);
 		ck_assert_msg(strncmp(err, path, strlen(path)) == 0 && strstr(err, first + 10),
-			      "%s: got \"%s\", want \"%s\"", path, err, first + 10);
+		              "%s: got \"%s\", want \"%s\"", path, err, first + 10);
 	}
 	globfree(&g);
 }
@@ -488,16 +521,16 @@ END_TEST
 START_TEST(test_format_canonical)
 {
 	static const char *const in[][2] = {
-		{ "enter  a\t0X00400000 pg03 rw canfail wired", "enter a 0x400000 pg3 rw wired canfail" },
-		{ "kenter k+1000 pg1 rwx", "kenter k+0x1000 pg1 rwx" },
-		{ "kremove k+0 k+0x2000", "kremove k+0x0 k+0x2000" },
-		{ "page_protect pg1 none", "page_protect pg1 none" },
-		{ "touch a 0xABC000 w", "touch a 0xabc000 w" },
-		{ "remove a 0x1000", "remove a 0x1000" },
-		{ "fail alloc 007", "fail alloc 7" },
+	    {"enter  a\t0X00400000 pg03 rw canfail wired", "enter a 0x400000 pg3 rw wired canfail"},
+	    {"kenter k+1000 pg1 rwx", "kenter k+0x1000 pg1 rwx"},
+	    {"kremove k+0 k+0x2000", "kremove k+0x0 k+0x2000"},
+	    {"page_protect pg1 none", "page_protect pg1 none"},
+	    {"touch a 0xABC000 w", "touch a 0xabc000 w"},
+	    {"remove a 0x1000", "remove a 0x1000"},
+	    {"fail alloc 007", "fail alloc 7"},
 	};
 	char buf[OPS_TEXT_MAX];
-	struct script_op sop = { .line = 0 };
+	struct script_op sop = {.line = 0};
 
 	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
 		ck_assert_int_eq(script_op_parse(in[i][0], NULL, &sop, buf, sizeof(buf)), 1);
@@ -516,12 +549,16 @@ END_TEST
 
 START_TEST(test_results)
 {
-	static const struct { uint32_t r; uint64_t v; const char *text; } t[] = {
-		{ PTS_RES_OK, 0, "ok" },       { PTS_RES_ENOMEM, 0, "enomem" },
-		{ PTS_RES_TRUE, 0, "true" },   { PTS_RES_FALSE, 0, "false" },
-		{ PTS_RES_FAULT, 0, "fault" }, { PTS_RES_NONE, 0, "none" },
-		{ PTS_RES_PAGE, 7, "pg7" },    { PTS_RES_PAGE, 0, "pg0" },
-		{ PTS_RES_PENDING, 0, "pending" }, { PTS_RES_EINVAL, 0, "einval" },
+	static const struct {
+		uint32_t r;
+		uint64_t v;
+		const char *text;
+	} t[] = {
+	    {PTS_RES_OK, 0, "ok"},           {PTS_RES_ENOMEM, 0, "enomem"},
+	    {PTS_RES_TRUE, 0, "true"},       {PTS_RES_FALSE, 0, "false"},
+	    {PTS_RES_FAULT, 0, "fault"},     {PTS_RES_NONE, 0, "none"},
+	    {PTS_RES_PAGE, 7, "pg7"},        {PTS_RES_PAGE, 0, "pg0"},
+	    {PTS_RES_PENDING, 0, "pending"}, {PTS_RES_EINVAL, 0, "einval"},
 	};
 	char buf[32];
 	uint32_t r;
@@ -545,7 +582,7 @@ END_TEST
 
 START_TEST(test_op_table)
 {
-	struct pts_op enter = { .kind = PTS_OP_ENTER };
+	struct pts_op enter = {.kind = PTS_OP_ENTER};
 
 	for (uint32_t k = PTS_OP_NONE + 1; k < PTS_OP_COUNT; k++) {
 		const struct op_syntax *syn = op_syntax_by_kind(k);
@@ -584,15 +621,20 @@ START_TEST(test_report_names_are_language_names)
 		const char *reported = monitor_op_kind_name(k);
 
 		memset(&sop, 0, sizeof(sop));
-		sop.op = (struct pts_op){ .kind = k, .va = 0x1000, .end = 0x2000, .page = 1,
-					  .page2 = 2, .prot = PTS_PROT_READ, .value = 1 };
+		sop.op = (struct pts_op){.kind = k,
+		                         .va = 0x1000,
+		                         .end = 0x2000,
+		                         .page = 1,
+		                         .page2 = 2,
+		                         .prot = PTS_PROT_READ,
+		                         .value = 1};
 		strcpy(sop.pmap_name, "a");
 		ck_assert_int_gt(script_op_format(&sop, text, sizeof(text)), 0);
 		ck_assert_int_eq(sscanf(text, "%31s", name), 1);
 		ck_assert_msg(strcmp(name, reported) == 0, "kind %u: reported as %s, written as %s",
-			      (unsigned)k, reported, text);
+		              (unsigned)k, reported, text);
 		ck_assert_msg(script_op_parse(text, NULL, &back, msg, sizeof(msg)) == 1,
-			      "kind %u: %s does not parse: %s", (unsigned)k, text, msg);
+		              "kind %u: %s does not parse: %s", (unsigned)k, text, msg);
 		ck_assert_uint_eq(back.op.kind, k);
 		ck_assert_ptr_eq(op_syntax_by_name(reported), op_syntax_by_kind(k));
 		ck_assert_str_eq(op_syntax_by_kind(k)->args, pts_op_args(k));
@@ -614,20 +656,19 @@ START_TEST(test_report_names_are_language_names)
 END_TEST
 
 static const char round_trip_text[] =
-	"create a\ncreate b2_x\nenter a 0x400000 pg3 rw wired canfail => ok\n"
-	"enter b2_x 0x7ffffffff000 pg1023 rx canfail => enomem\n"
-	"remove a 0x400000\nremove a 0x0 0x800000000000\n"
-	"protect b2_x 0x1000 0x5000 r\nunwire a 0x400000\n"
-	"extract a 0x400000 => pg3\nextract a 0x1000 => none\n"
-	"page_protect pg3 none\npage_protect pg3 rx\nclear_modify pg3\n"
-	"clear_reference pg3\nis_modified pg3 => true\nis_referenced pg3 => false\n"
-	"touch a 0x400000 w => fault\ntouch a 0x400000 r\nactivate b2_x\n"
-	"kenter k+0x3ff000 pg0 rwx\nkremove k+0x0\nkremove k+0x1000 k+0x400000\n"
-	"zero pg5\ncopy pg5 pg6\ncollect a\nfail alloc 12\ndestroy a\ncreate c\n"
-	"create a\ndestroy b2_x\n";
+    "create a\ncreate b2_x\nenter a 0x400000 pg3 rw wired canfail => ok\n"
+    "enter b2_x 0x7ffffffff000 pg1023 rx canfail => enomem\n"
+    "remove a 0x400000\nremove a 0x0 0x800000000000\n"
+    "protect b2_x 0x1000 0x5000 r\nunwire a 0x400000\n"
+    "extract a 0x400000 => pg3\nextract a 0x1000 => none\n"
+    "page_protect pg3 none\npage_protect pg3 rx\nclear_modify pg3\n"
+    "clear_reference pg3\nis_modified pg3 => true\nis_referenced pg3 => false\n"
+    "touch a 0x400000 w => fault\ntouch a 0x400000 r\nactivate b2_x\n"
+    "kenter k+0x3ff000 pg0 rwx\nkremove k+0x0\nkremove k+0x1000 k+0x400000\n"
+    "zero pg5\ncopy pg5 pg6\ncollect a\nfail alloc 12\ndestroy a\ncreate c\n"
+    "create a\ndestroy b2_x\n";
 
-static void assert_same_ops(const struct script *x, const struct script *y,
-			    bool with_results)
+static void assert_same_ops(const struct script *x, const struct script *y, bool with_results)
 {
 	ck_assert_uint_eq(x->n_ops, y->n_ops);
 	for (size_t i = 0; i < x->n_ops; i++) {

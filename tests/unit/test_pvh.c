@@ -8,7 +8,7 @@
 Suite *suite_pvh(void);
 
 #define MEM_SIZE (4ull << 20)
-#define FILL 0xaa
+#define FILL     0xaa
 
 static struct gmem mem;
 static char err[512];
@@ -106,7 +106,8 @@ START_TEST(boot_data_disjoint)
 	si = start_info();
 	ck_assert_uint_ge(si.memmap_paddr, si_gpa + sizeof(si));
 	ck_assert_uint_ge(si.cmdline_paddr,
-			  si.memmap_paddr + si.memmap_entries * sizeof(struct pts_hvm_memmap_entry));
+	                  si.memmap_paddr +
+	                      si.memmap_entries * sizeof(struct pts_hvm_memmap_entry));
 	ck_assert_uint_le(si.cmdline_paddr + VM_CMDLINE_MAX, VM_LOW_RESERVED);
 }
 END_TEST
@@ -160,7 +161,7 @@ START_TEST(cmdline_too_long)
 	ck_assert_int_eq(pvh_setup(&mem, cl, &si_gpa, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "--cmdline") != NULL, "message does not name --cmdline: %s", err);
 	ck_assert_msg(strstr(err, "4096") != NULL && strstr(err, "4095") != NULL,
-		      "message does not give the length and the limit: %s", err);
+	              "message does not give the length and the limit: %s", err);
 	ck_assert_uint_eq(mem.base[VM_START_INFO_GPA], FILL); /* nothing written */
 	ck_assert_uint_eq(mem.base[VM_CMDLINE_GPA], FILL);
 	free(cl);
@@ -169,15 +170,16 @@ END_TEST
 
 START_TEST(memory_too_small)
 {
-	static const uint64_t sizes[] = { 0x1000, VM_CMDLINE_GPA + VM_CMDLINE_MAX - 1,
-					  VM_CMDLINE_GPA + VM_CMDLINE_MAX, VM_LOW_RESERVED };
+	static const uint64_t sizes[] = {0x1000, VM_CMDLINE_GPA + VM_CMDLINE_MAX - 1,
+	                                 VM_CMDLINE_GPA + VM_CMDLINE_MAX, VM_LOW_RESERVED};
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		struct gmem small = { .base = mem.base, .size = sizes[i] };
+		struct gmem small = {.base = mem.base, .size = sizes[i]};
 		err[0] = '\0';
 		ck_assert_msg(pvh_setup(&small, "x", &si_gpa, err, sizeof(err)) == -1,
-			      "accepted %#lx bytes of memory", sizes[i]);
-		ck_assert_msg(strstr(err, "too small") != NULL, "size %#lx: message '%s'", sizes[i], err);
+		              "accepted %#lx bytes of memory", sizes[i]);
+		ck_assert_msg(strstr(err, "too small") != NULL, "size %#lx: message '%s'", sizes[i],
+		              err);
 	}
 	ck_assert_uint_eq(mem.base[VM_START_INFO_GPA], FILL);
 }
@@ -185,7 +187,7 @@ END_TEST
 
 START_TEST(smallest_memory_accepted)
 {
-	struct gmem small = { .base = mem.base, .size = VM_LOW_RESERVED + 0x1000 };
+	struct gmem small = {.base = mem.base, .size = VM_LOW_RESERVED + 0x1000};
 	struct pts_hvm_memmap_entry ram;
 
 	ck_assert_msg(pvh_setup(&small, "x", &si_gpa, err, sizeof(err)) == 0, "refused: %s", err);

@@ -31,7 +31,7 @@ static void load_lists(void)
 			continue;
 		snprintf(mutants[nmutants].name, sizeof(mutants[0].name), "%s", name);
 		snprintf(mutants[nmutants].family, sizeof(mutants[0].family), "%.*s",
-			 (int)strcspn(inv, "-"), inv);
+		         (int)strcspn(inv, "-"), inv);
 		nmutants++;
 	}
 	fclose(f);
@@ -46,8 +46,8 @@ START_TEST(scenario_runs_clean)
 	if (!tu_need_backend("scenario_runs_clean"))
 		return;
 	snprintf(out, sizeof(out), "%s/out", tu_dir);
-	char *argv[] = { (char *)tu_bin(), "run", "--ops", (char *)path, "--out", out,
-			 (char *)tu_guest(), NULL };
+	char *argv[] = {(char *)tu_bin(),   "run", "--ops", (char *)path, "--out", out,
+	                (char *)tu_guest(), NULL};
 	tu_run(&p, 300, argv);
 	ck_assert_msg(p.status == 0, "%s: exit %d (%.1f s)\n%s", path, p.status, p.secs, p.err);
 	tu_proc_free(&p);
@@ -66,14 +66,14 @@ START_TEST(mutant_is_reported)
 	snprintf(ops, sizeof(ops), "tests/mutants/%s.ops", m->name);
 	snprintf(out, sizeof(out), "%s/out", tu_dir);
 	ck_assert_msg(access(elf, R_OK) == 0, "%s missing: run make mutants", elf);
-	char *argv[] = { (char *)tu_bin(), "run", "--ops", ops, "--out", out, "--keep-going", elf,
-			 NULL };
+	char *argv[] = {(char *)tu_bin(), "run", "--ops", ops, "--out", out,
+	                "--keep-going",   elf,   NULL};
 	tu_run(&p, 300, argv);
 	ck_assert_msg(p.status == 1, "%s: exit %d, want 1 (a finding)\n%s", m->name, p.status,
-		      p.err);
+	              p.err);
 	snprintf(needle, sizeof(needle), ": %s-", m->family);
 	ck_assert_msg(strstr(p.err, needle) != NULL, "%s: no %s finding reported\n%s", m->name,
-		      m->family, p.err);
+	              m->family, p.err);
 	tu_proc_free(&p);
 }
 END_TEST
