@@ -135,6 +135,7 @@ static const char *const exception_names[32] = {
     "control protection",
 };
 
+// cppcheck-suppress unusedFunction ; called from entry.S
 void trap(struct trapframe *tf)
 {
 	const char *name = "interrupt";

@@ -181,6 +181,7 @@ static void trap_selftest(void)
 	hc_nop();
 }
 
+// cppcheck-suppress unusedFunction ; called from entry.S
 void kmain(uint32_t start_info_pa)
 {
 	cons_init();
