@@ -403,12 +403,9 @@ START_TEST(guest_endings_as_on_qemu)
 }
 END_TEST
 
-START_TEST(sigterm_and_kill9_leave_no_domain)
+/* a two-job libvirt campaign sent sig after 8 s */
+static void campaign_signalled(struct tu_proc *p, int sig, const char *out)
 {
-	struct tu_proc p;
-
-	if (!need_libvirt("sigterm_and_kill9_leave_no_domain"))
-		return;
 	char *argv[] = {(char *)tu_bin(),
 	                "fuzz",
 	                "--backend",
@@ -419,28 +416,25 @@ START_TEST(sigterm_and_kill9_leave_no_domain)
 	                "120",
 	                "--quiet",
 	                "--out",
-	                (char *)tu_path("term"),
+	                (char *)out,
 	                (char *)tu_guest(),
 	                NULL};
-	tu_run_signal(&p, 60, 8.0, SIGTERM, argv);
+
+	tu_run_signal(p, 60, 8.0, sig, argv);
+}
+
+START_TEST(sigterm_and_kill9_leave_no_domain)
+{
+	struct tu_proc p;
+
+	if (!need_libvirt("sigterm_and_kill9_leave_no_domain"))
+		return;
+	campaign_signalled(&p, SIGTERM, tu_path("term"));
 	ck_assert_msg(!p.timed_out && strstr(p.err, "interrupted") != NULL,
 	              "SIGTERM: exit %d, timed out %d\n%s", p.status, p.timed_out, p.err);
 	tu_proc_free(&p);
 	assert_no_domain_left(0, "SIGTERM");
-	char *argv2[] = {(char *)tu_bin(),
-	                 "fuzz",
-	                 "--backend",
-	                 "libvirt",
-	                 "--jobs",
-	                 "2",
-	                 "--time",
-	                 "120",
-	                 "--quiet",
-	                 "--out",
-	                 (char *)tu_path("kill"),
-	                 (char *)tu_guest(),
-	                 NULL};
-	tu_run_signal(&p, 60, 8.0, SIGKILL, argv2);
+	campaign_signalled(&p, SIGKILL, tu_path("kill"));
 	ck_assert_int_eq(p.status, 128 + SIGKILL);
 	tu_proc_free(&p);
 	assert_no_domain_left(15, "kill -9");
