@@ -567,17 +567,22 @@ START_TEST(top_level_help)
 }
 END_TEST
 
-/* Long options declared in a source file: every `{ "name", ..._argument`. */
+/* Long options declared in a source file: every `{"name", ..._argument` (with or
+ * without a space after the brace). */
 static unsigned source_options(const char *path, char names[][32], unsigned max)
 {
 	char *src = tu_read_file(path, NULL);
 	unsigned n = 0;
 
-	for (char *c = strstr(src, "{ \""); c != NULL; c = strstr(c + 1, "{ \"")) {
-		char *name = c + 3, *q = strchr(name, '"'), *close = strchr(name, '}');
-		char *arg = strstr(name, "_argument");
+	for (char *c = strchr(src, '{'); c != NULL; c = strchr(c + 1, '{')) {
+		char *name = c + 1 + strspn(c + 1, " \t\n\\"), *q, *close, *arg;
 		size_t len;
 
+		if (*name++ != '"')
+			continue;
+		q = strchr(name, '"');
+		close = strchr(name, '}');
+		arg = strstr(name, "_argument");
 		if (q == NULL || arg == NULL || close == NULL || arg > close)
 			continue;
 		len = (size_t)(q - name);
