@@ -150,8 +150,8 @@ static bool dirty_log_fits(enum vm_backend_kind b, enum vm_dirty_mode d)
 		return !qemu_log;
 	case VM_BACKEND_QEMU:
 		return !kvm_log;
-	case VM_BACKEND_LIBVIRT: /* no log of its own */
-		return d == VM_DIRTY_AUTO || d == VM_DIRTY_NONE;
+	case VM_BACKEND_LIBVIRT: /* none by default; the plugin when asked for */
+		return !kvm_log;
 	default:
 		return true;
 	}
@@ -187,8 +187,10 @@ int guest_opts_finish(struct guest_opts *g, const char *cmd)
 		if (g->cfg.qemu_kvm)
 			return usage_error(cmd, "--qemu-accel kvm: with libvirt, the template's "
 			                        "<domain type> picks the accelerator");
-		if (d != VM_DIRTY_AUTO && d != VM_DIRTY_NONE)
-			return usage_error(cmd, "--dirty-log %s: the libvirt backend has none",
+		if (d != VM_DIRTY_AUTO && d != VM_DIRTY_NONE && d != VM_DIRTY_PLUGIN)
+			return usage_error(cmd,
+			                   "--dirty-log %s: the libvirt backend logs with plugin "
+			                   "(asked for) or none (the default)",
 			                   vm_dirty_mode_name(d));
 		if (libvirt_template_check(g->cfg.libvirt_xml, err, sizeof(err)) != 0) {
 			fprintf(stderr, "ptshadow %s: %s\n", cmd, err);

@@ -415,13 +415,19 @@ static int bench_dirty_logs(const struct bench_opts *o, enum vm_backend_kind be,
  */
 static int bench_launchers(const struct bench_opts *o, json_t *out)
 {
-	static const enum vm_backend_kind kinds[2] = {VM_BACKEND_QEMU, VM_BACKEND_LIBVIRT};
-	double start_ms[2] = {0, 0}, ops_s[2] = {0, 0};
+	static const struct {
+		const char *name;
+		enum vm_backend_kind kind;
+		enum vm_dirty_mode dirty;
+	} runs[3] = {{"qemu", VM_BACKEND_QEMU, VM_DIRTY_AUTO},
+	             {"libvirt", VM_BACKEND_LIBVIRT, VM_DIRTY_AUTO},
+	             {"libvirt-plugin", VM_BACKEND_LIBVIRT, VM_DIRTY_PLUGIN}};
+	double start_ms[3] = {0, 0, 0}, ops_s[3] = {0, 0, 0};
 	const struct bench_size *z = &sizes[1]; /* 128M */
 	struct script *stream = bench_stream(o, z->arena);
 	uint64_t n = o->ops < 300 ? o->ops : 300;
 
-	for (int k = 0; k < 2 && stream != NULL; k++) {
+	for (int k = 0; k < 3 && stream != NULL; k++) {
 		struct session_config cfg = o->g.cfg;
 		struct vm_config vc;
 		struct session s;
@@ -430,22 +436,23 @@ static int bench_launchers(const struct bench_opts *o, json_t *out)
 		char why[512], what[96];
 		int i;
 
-		cfg.backend = kinds[k];
+		cfg.backend = runs[k].kind;
+		cfg.dirty_mode = runs[k].dirty;
 		cfg.mem_mib = z->mem_mib;
 		cfg.arena_pages = z->arena;
 		cfg.ring = cfg.stop_each = cfg.snapshot = true;
 		cfg.monitor = false;
 		cfg.console = NULL;
-		if (kinds[k] == VM_BACKEND_LIBVIRT)
+		if (runs[k].kind == VM_BACKEND_LIBVIRT)
 			cfg.qemu_kvm = false;
 		session_vm_config(&cfg, &vc);
-		if (!vm_backend_available(kinds[k], &vc, why, sizeof(why))) {
-			printf("  %-7s start and checked ops/s not measured: %s\n",
-			       vm_backend_name(kinds[k]), why);
+		if (!vm_backend_available(runs[k].kind, &vc, why, sizeof(why))) {
+			printf("  %-14s start and checked ops/s not measured: %s\n", runs[k].name,
+			       why);
 			continue;
 		}
-		fprintf(stderr, "bench %s: three boots, then %llu checked ops\n",
-		        vm_backend_name(kinds[k]), (unsigned long long)n);
+		fprintf(stderr, "bench %s: three boots, then %llu checked ops\n", runs[k].name,
+		        (unsigned long long)n);
 		for (i = 0; i < 3; i++) {
 			uint64_t t0 = now_ns();
 			if (session_boot(&s, &cfg) != 0)
@@ -455,27 +462,29 @@ static int bench_launchers(const struct bench_opts *o, json_t *out)
 				session_destroy(&s);
 		}
 		if (i < 3 || run_mode(&s, MODE_INCR, stream, n, &c) != 0) {
-			printf("  %-7s not measured: %s\n", vm_backend_name(kinds[k]),
+			printf("  %-14s not measured: %s\n", runs[k].name,
 			       s.err[0] ? s.err : s.vm.error);
 			session_destroy(&s);
 			continue;
 		}
 		start_ms[k] = median_u64(boots, 3) / 1e6;
 		ops_s[k] = c.ops_per_s;
-		printf("  %-7s start %7.0f ms (median of 3)   checked %7.0f ops/s, 1 job, %s (%llu "
-		       "ops)\n",
-		       vm_backend_name(kinds[k]), start_ms[k], ops_s[k],
-		       vm_describe(&s.vm, what, sizeof(what)), (unsigned long long)c.ops);
+		printf(
+		    "  %-14s start %7.0f ms (median of 3)   checked %7.0f ops/s, 1 job, %s (%llu "
+		    "ops)\n",
+		    runs[k].name, start_ms[k], ops_s[k], vm_describe(&s.vm, what, sizeof(what)),
+		    (unsigned long long)c.ops);
 		fflush(stdout);
-		json_object_set_new(out, vm_backend_name(kinds[k]),
+		json_object_set_new(out, runs[k].name,
 		                    json_pack("{s:f, s:f, s:s, s:I}", "start_ms", start_ms[k],
 		                              "checked_ops_per_s", ops_s[k], "vm", what, "ops",
 		                              (json_int_t)c.ops));
 		session_destroy(&s);
 	}
-	if (start_ms[0] > 0 && start_ms[1] > 0)
-		printf("  libvirt/qemu: start %.2fx the time, %.2fx the checked ops/s\n",
-		       start_ms[1] / start_ms[0], ops_s[1] / ops_s[0]);
+	for (int k = 1; k < 3; k++)
+		if (start_ms[0] > 0 && start_ms[k] > 0)
+			printf("  %s/qemu: start %.2fx the time, %.2fx the checked ops/s\n",
+			       runs[k].name, start_ms[k] / start_ms[0], ops_s[k] / ops_s[0]);
 	script_free(stream);
 	return 0;
 }

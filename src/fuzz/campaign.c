@@ -330,6 +330,25 @@ static void summary(const struct campaign_config *cfg, const struct campaign_sha
 	}
 }
 
+/* A job that ended without saying so (killed, or crashed) failed: say how. */
+static void job_reaped(const struct campaign_config *cfg, struct campaign_shared *sh,
+                       const pid_t *pids, pid_t pid, int status)
+{
+	for (unsigned j = 0; j < cfg->jobs; j++) {
+		struct job_stats *js = &sh->job[j];
+		if (pids[j] != pid || js->done)
+			continue;
+		js->failed = 1;
+		js->done = 1;
+		if (WIFSIGNALED(status))
+			snprintf(js->error, sizeof(js->error), "the job died of signal %d (%s)",
+			         WTERMSIG(status), strsignal(WTERMSIG(status)));
+		else
+			snprintf(js->error, sizeof(js->error), "the job exited with status %d",
+			         WEXITSTATUS(status));
+	}
+}
+
 int campaign_run(const struct campaign_config *cfg)
 {
 	struct campaign_shared *sh;
@@ -373,6 +392,7 @@ int campaign_run(const struct campaign_config *cfg)
 			running--;
 			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 				rc = EXIT_INTERNAL;
+			job_reaped(cfg, sh, pids, p, status);
 		}
 		if (vm_interrupted) /* forward SIGTERM/SIGINT that reached only us */
 			for (unsigned j = 0; j < cfg->jobs; j++)

@@ -16,8 +16,11 @@
  *  - Ending: the domain is started with VIR_DOMAIN_START_AUTODESTROY, so
  *    libvirt destroys it when our connection closes, a kill -9 included;
  *    SIGINT and SIGTERM reach vm_destroy, which destroys it at once.
- *  - No dirty-log plugin (a plugin is custom QEMU arguments, which libvirt
- *    marks tainted and which cannot get our fd): checks are full.
+ *  - The dirty-log plugin only when asked for (--dirty-log plugin): it is a
+ *    custom QEMU argument (<qemu:commandline>), which libvirt marks
+ *    "tainted: custom-argv", and QEMU cannot inherit our region's fd, so the
+ *    plugin opens it by name in our private directory (removed once mapped).
+ *    By default there is no log and every check is a full one.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -39,6 +42,7 @@
 
 #include "clock.h"
 #include "qemu_vm.h"
+#include "tcg_dirty.h"
 
 #define LV_URI_DEFAULT  "qemu:///system"
 #define LV_TEMPLATE_MAX (64u * 1024)
@@ -58,6 +62,7 @@ struct lv_vm {
 	char sockdir[PATH_MAX];
 	char sock[2][PATH_MAX]; /* console, doorbell */
 	int listen_fd[2];
+	char region[PATH_MAX]; /* the dirty-log region's file until the plugin maps it */
 	char log_path[PATH_MAX];
 	bool keep_log; /* the domain ended oddly: its log is evidence */
 };
@@ -282,6 +287,9 @@ static void sockets_remove(struct lv_vm *l)
 			unlink(l->sock[i]);
 		l->sock[i][0] = '\0';
 	}
+	if (l->region[0] != '\0')
+		unlink(l->region);
+	l->region[0] = '\0';
 	if (l->sockdir[0] != '\0')
 		rmdir(l->sockdir);
 	l->sockdir[0] = '\0';
@@ -541,13 +549,111 @@ static const struct qemu_host libvirt_host = {
     .gone = lv_gone,
 };
 
+/* ---- the dirty-log plugin, when asked for ----------------------------------- */
+
+#define LV_QEMU_NS "http://libvirt.org/schemas/domain/qemu/1.0"
+
+/* The domain with <qemu:commandline> loading the plugin on region, or NULL
+ * (err) when the XML has no <domain ...> ... </domain> to put it in. */
+static char *with_plugin(const char *xml, const char *plugin, const char *region, char *err,
+                         size_t errlen)
+{
+	const char *open = strstr(xml, "<domain"), *close = NULL;
+	struct strbuf b = {0};
+	char arg[2 * PATH_MAX + 32];
+
+	for (const char *p = xml; (p = strstr(p, "</domain>")) != NULL; p++)
+		close = p;
+	if (open == NULL || close == NULL || close < open ||
+	    (open[7] != ' ' && open[7] != '>' && open[7] != '\n')) {
+		snprintf(err, errlen, "domain template: no <domain> element to add the plugin to");
+		return NULL;
+	}
+	snprintf(arg, sizeof(arg), "%s,path=%s,vpages=on", plugin, region);
+	sb_add(&b, xml, (size_t)(open - xml) + 7);
+	if (strstr(xml, "xmlns:qemu=") == NULL)
+		sb_add(&b, " xmlns:qemu='" LV_QEMU_NS "'", strlen(" xmlns:qemu='" LV_QEMU_NS "'"));
+	sb_add(&b, open + 7, (size_t)(close - open - 7));
+	sb_add(
+	    &b, "  <qemu:commandline>\n    <qemu:arg value='-plugin'/>\n    <qemu:arg value='",
+	    strlen("  <qemu:commandline>\n    <qemu:arg value='-plugin'/>\n    <qemu:arg value='"));
+	sb_add_escaped(&b, arg);
+	sb_add(&b, "'/>\n  </qemu:commandline>\n", strlen("'/>\n  </qemu:commandline>\n"));
+	sb_add(&b, close, strlen(close));
+	if (b.oom || b.s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}
+
+/* the guest-physical span of bytes of RAM on the pc machine */
+static uint64_t ram_span(uint64_t bytes)
+{
+	return bytes >= LV_LOWMEM_SPLIT ? QEMU_HIGHMEM_BASE + (bytes - QEMU_LOWMEM_MAX) : bytes;
+}
+
+static int plugin_prepare(struct vm *vm, const struct vm_config *cfg, char *plugin, size_t len,
+                          char *err, size_t errlen)
+{
+	struct lv_vm *l = LV(vm);
+
+	char rel[PATH_MAX];
+
+	/* absolute: QEMU under libvirt does not run in our directory */
+	if (tcg_dirty_plugin_path(rel, sizeof(rel)) != 0 || len < PATH_MAX ||
+	    realpath(rel, plugin) == NULL || access(plugin, R_OK) != 0) {
+		snprintf(err, errlen, "--dirty-log plugin: %s: %s", rel, strerror(errno));
+		return EXIT_USAGE;
+	}
+	if ((size_t)snprintf(l->region, sizeof(l->region), "%s/dirtylog", l->sockdir) >=
+	    sizeof(l->region)) {
+		snprintf(err, errlen, "%s/dirtylog: path too long", l->sockdir);
+		l->region[0] = '\0';
+		return EXIT_INTERNAL;
+	}
+	if (tcg_dirty_open_at(&QEMU(vm)->dirty, l->region,
+	                      ram_span((uint64_t)cfg->mem_mib << 20) / PTS_PAGE_SIZE, 1u << 20, err,
+	                      errlen) != 0) {
+		l->region[0] = '\0'; /* not ours to remove: it may be someone else's */
+		return EXIT_INTERNAL;
+	}
+	return 0;
+}
+
+/* The plugin maps the region as QEMU starts: by now it has, or it never will. */
+static int plugin_wait(struct vm *vm, char *err, size_t errlen)
+{
+	struct lv_vm *l = LV(vm);
+	uint64_t deadline = now_ns() + 10000000000ull;
+	struct timespec ms = {0, 1000000};
+
+	while (!tcg_dirty_plugin_alive(QEMU(vm)->dirty)) {
+		if (now_ns() >= deadline) {
+			snprintf(err, errlen,
+			         "--dirty-log plugin: domain %s's QEMU did not start the "
+			         "plugin (libvirt's log: %s)",
+			         l->name, l->log_path);
+			l->keep_log = true;
+			return -1;
+		}
+		nanosleep(&ms, NULL);
+	}
+	unlink(l->region); /* mapped by both sides: nothing on disk */
+	l->region[0] = '\0';
+	vm->dirty_mode = VM_DIRTY_PLUGIN;
+	vm->caps |= VM_CAP_DIRTY_LOG;
+	return 0;
+}
+
 /* ---- create and destroy ---------------------------------------------------- */
 
 static int lv_start(struct vm *vm, const char *guest_path, const struct vm_config *cfg, char *err,
                     size_t errlen)
 {
 	struct lv_vm *l = LV(vm);
-	char found[512], emulator[PATH_MAX], kernel[PATH_MAX], mem[16];
+	char found[512], emulator[PATH_MAX], kernel[PATH_MAX], mem[16], plugin[PATH_MAX];
 	char cmdline[VM_CMDLINE_MAX + 32];
 	static unsigned serial;
 	char *tmpl, *xml;
@@ -569,6 +675,11 @@ static int lv_start(struct vm *vm, const char *guest_path, const struct vm_confi
 	snprintf(cmdline, sizeof(cmdline), "%s doorbell=com2", cfg->cmdline ? cfg->cmdline : "");
 	if (sockets_create(l, err, errlen) != 0)
 		return EXIT_INTERNAL;
+	if (cfg->dirty_mode == VM_DIRTY_PLUGIN) {
+		rc = plugin_prepare(vm, cfg, plugin, sizeof(plugin), err, errlen);
+		if (rc != 0)
+			return rc;
+	}
 	tmpl = template_read(cfg->libvirt_xml, err, errlen);
 	if (tmpl == NULL)
 		return EXIT_USAGE;
@@ -586,6 +697,11 @@ static int lv_start(struct vm *vm, const char *guest_path, const struct vm_confi
 		             tmpl, ph, sizeof(ph) / sizeof(ph[0]), err, errlen);
 	}
 	free(tmpl);
+	if (xml != NULL && QEMU(vm)->dirty != NULL) {
+		char *x = with_plugin(xml, plugin, l->region, err, errlen);
+		free(xml);
+		xml = x;
+	}
 	if (xml == NULL)
 		return EXIT_USAGE;
 	log_path_set(l);
@@ -597,6 +713,8 @@ static int lv_start(struct vm *vm, const char *guest_path, const struct vm_confi
 		return EXIT_INTERNAL;
 	}
 	QEMU(vm)->running = true;
+	if (QEMU(vm)->dirty != NULL && plugin_wait(vm, err, errlen) != 0)
+		return EXIT_INTERNAL;
 	if (sockets_accept(vm, err, errlen) != 0)
 		return EXIT_INTERNAL;
 	return 0;
@@ -608,8 +726,10 @@ static int lv_create(struct vm *vm, const char *guest_path, const struct vm_conf
 	struct lv_vm *l;
 	int rc;
 
-	if (cfg->dirty_mode != VM_DIRTY_AUTO && cfg->dirty_mode != VM_DIRTY_NONE) {
-		snprintf(err, errlen, "--dirty-log %s: the libvirt backend has no dirty log (none)",
+	if (cfg->dirty_mode != VM_DIRTY_AUTO && cfg->dirty_mode != VM_DIRTY_NONE &&
+	    cfg->dirty_mode != VM_DIRTY_PLUGIN) {
+		snprintf(err, errlen,
+		         "--dirty-log %s: the libvirt backend logs with plugin or none",
 		         vm_dirty_mode_name(cfg->dirty_mode));
 		return EXIT_USAGE;
 	}
@@ -677,6 +797,8 @@ const struct vm_backend vm_backend_libvirt = {
     .cr3 = qemu_cr3,
     .cr3_actual = qemu_cr3_actual,
     .dump_regs = qemu_dump_regs,
+    .dirty_start = qemu_dirty_start,
+    .dirty_harvest = qemu_dirty_harvest,
     .snap_stop = qemu_snap_stop,
     .snap_save = qemu_snap_save,
     .snap_load = qemu_snap_load,

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tcg_dirty.h"
@@ -49,15 +50,29 @@ static int fail(char *err, size_t errlen, const char *what)
 	return -1;
 }
 
-static int make_memfd(struct tcg_dirty *d, char *err, size_t errlen)
+/* The region: a sealed memfd QEMU inherits, or (path) a file a QEMU that
+ * cannot inherit our fds opens by name; its creator removes it once the
+ * plugin has mapped it. */
+static int make_memfd(struct tcg_dirty *d, const char *path, char *err, size_t errlen)
 {
-	d->fd = memfd_create("ptshadow-tcg-dirty", MFD_ALLOW_SEALING);
-	if (d->fd < 0)
-		return fail(err, errlen, "memfd_create");
+	if (path != NULL) {
+		d->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (d->fd < 0)
+			return fail(err, errlen, path);
+		/* QEMU may run as another user (libvirt-qemu) */
+		if (fchmod(d->fd, 0666) != 0)
+			return fail(err, errlen, "fchmod");
+	} else {
+		d->fd = memfd_create("ptshadow-tcg-dirty", MFD_ALLOW_SEALING);
+		if (d->fd < 0)
+			return fail(err, errlen, "memfd_create");
+	}
 	if (ftruncate(d->fd, (off_t)d->bytes) != 0)
 		return fail(err, errlen, "ftruncate");
-	/* QEMU gets the fd: it must not be able to shrink the file under us (SIGBUS). */
-	if (fcntl(d->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
+	/* QEMU gets the fd: it must not be able to shrink the file under us (SIGBUS).
+	 * A file by name cannot be sealed: the plugin never resizes it. */
+	if (path == NULL &&
+	    fcntl(d->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
 		return fail(err, errlen, "F_ADD_SEALS");
 	d->shm = mmap(NULL, d->bytes, PROT_READ | PROT_WRITE, MAP_SHARED, d->fd, 0);
 	if (d->shm == MAP_FAILED) {
@@ -92,6 +107,12 @@ static void write_header(struct tcg_dirty *d, const struct ptsdirty_layout *l)
 int tcg_dirty_open(struct tcg_dirty **out, uint64_t gpa_pages, uint64_t list_cap, char *err,
                    size_t errlen)
 {
+	return tcg_dirty_open_at(out, NULL, gpa_pages, list_cap, err, errlen);
+}
+
+int tcg_dirty_open_at(struct tcg_dirty **out, const char *path, uint64_t gpa_pages,
+                      uint64_t list_cap, char *err, size_t errlen)
+{
 	struct ptsdirty_layout l;
 	struct tcg_dirty *d;
 
@@ -113,7 +134,7 @@ int tcg_dirty_open(struct tcg_dirty **out, uint64_t gpa_pages, uint64_t list_cap
 	d->vpage_slots = PTSDIRTY_VPAGE_SLOTS;
 	d->vpage_cap = PTSDIRTY_VPAGE_SLOTS / 2;
 	d->bytes = l.region_bytes;
-	if (make_memfd(d, err, errlen) != 0) {
+	if (make_memfd(d, path, err, errlen) != 0) {
 		tcg_dirty_close(d);
 		return -1;
 	}

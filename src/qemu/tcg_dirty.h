@@ -21,6 +21,11 @@ struct tcg_dirty;
  * + the vpage table; mapped; logging off.  The fd has FD_CLOEXEC cleared. */
 int tcg_dirty_open(struct tcg_dirty **out, uint64_t gpa_pages, uint64_t list_cap, char *err,
                    size_t errlen);
+/* The same in a new file at path (0666: QEMU may be another user), for a QEMU
+ * that cannot inherit our fd: -plugin <path>,path=<path>.  Remove it with
+ * unlink once the plugin is alive. */
+int tcg_dirty_open_at(struct tcg_dirty **out, const char *path, uint64_t gpa_pages,
+                      uint64_t list_cap, char *err, size_t errlen);
 int tcg_dirty_fd(const struct tcg_dirty *d);
 /* The plugin accepted the region inside qemu_plugin_install(). */
 bool tcg_dirty_plugin_alive(const struct tcg_dirty *d);

@@ -267,22 +267,30 @@ static void crash_dir(const char *out, char *dir, size_t len)
 	ck_assert_uint_eq(n, 1);
 }
 
+/* The mutant on libvirt (no dirty log), on libvirt with the plugin asked for,
+ * and on QEMU: the same (invariant, op) and the same minimal reproducer. */
 START_TEST(mutant_found_minimised_replayed_as_on_qemu)
 {
 	const char *mutant = "build/mutants/protect-grants-write.elf";
-	char dir[2][800], finding[2][128], *min[2];
-	static const char *const backend[2] = {"libvirt", "qemu"};
+	static const struct {
+		const char *name, *backend, *dirty_log;
+	} runs[3] = {{"libvirt", "libvirt", "auto"},
+	             {"libvirt-plugin", "libvirt", "plugin"},
+	             {"qemu", "qemu", "auto"}};
+	char dir[3][800], finding[3][128], *min[3];
 	struct tu_proc p;
 
 	if (!need_libvirt("mutant_found_minimised_replayed_as_on_qemu"))
 		return;
-	for (int b = 0; b < 2; b++) {
+	for (int b = 0; b < 3; b++) {
 		char out[600], path[900];
-		snprintf(out, sizeof(out), "%s", tu_path(backend[b]));
+		snprintf(out, sizeof(out), "%s", tu_path(runs[b].name));
 		char *argv[] = {(char *)tu_bin(),
 		                "fuzz",
 		                "--backend",
-		                (char *)backend[b],
+		                (char *)runs[b].backend,
+		                "--dirty-log",
+		                (char *)runs[b].dirty_log,
 		                "--seed",
 		                "1",
 		                "--jobs",
@@ -295,27 +303,35 @@ START_TEST(mutant_found_minimised_replayed_as_on_qemu)
 		                (char *)mutant,
 		                NULL};
 		tu_run(&p, 300, argv);
-		ck_assert_msg(p.status == 1, "%s: fuzz exit %d, want 1 (a finding)\n%s", backend[b],
-		              p.status, p.err);
+		ck_assert_msg(p.status == 1, "%s: fuzz exit %d, want 1 (a finding)\n%s",
+		              runs[b].name, p.status, p.err);
 		tu_proc_free(&p);
 		crash_dir(out, dir[b], sizeof(dir[b]));
 		finding_of(dir[b], finding[b], sizeof(finding[b]));
 		snprintf(path, sizeof(path), "%s/min.ops", dir[b]);
 		min[b] = tu_read_file(path, NULL);
-		ck_assert_msg(min[b] != NULL, "%s: not minimised (no %s)", backend[b], path);
+		ck_assert_msg(min[b] != NULL, "%s: not minimised (no %s)", runs[b].name, path);
 	}
-	ck_assert_msg(strcmp(finding[0], finding[1]) == 0, "libvirt found %s, qemu %s", finding[0],
-	              finding[1]);
-	/* the same minimal reproducer, bar its "# minimised ... in N s" line */
-	ck_assert_str_eq(strchr(min[0], '\n'), strchr(min[1], '\n'));
-	free(min[0]);
-	free(min[1]);
+	for (int b = 0; b < 2; b++) {
+		ck_assert_msg(strcmp(finding[b], finding[2]) == 0, "%s found %s, qemu %s",
+		              runs[b].name, finding[b], finding[2]);
+		/* the same minimal reproducer, bar its "# minimised ... in N s" line */
+		ck_assert_str_eq(strchr(min[b], '\n'), strchr(min[2], '\n'));
+	}
+	for (int b = 0; b < 3; b++)
+		free(min[b]);
 	/* the report says libvirt, and its replay runs there and reproduces it */
 	char *argv[] = {(char *)tu_bin(), "replay", dir[0], NULL};
 	tu_run(&p, 120, argv);
 	ck_assert_msg(p.status == 1 && strstr(p.out, "reproduced") != NULL &&
 	                  strstr(p.out, "backend: libvirt") != NULL,
 	              "replay: exit %d\n%s\n%s", p.status, p.out, p.err);
+	tu_proc_free(&p);
+	/* the plugin's report replays with the plugin: the recorded dirty log */
+	char *argv2[] = {(char *)tu_bin(), "replay", dir[1], NULL};
+	tu_run(&p, 120, argv2);
+	ck_assert_msg(p.status == 1 && strstr(p.out, "backend: libvirt (tcg), dirty log plugin"),
+	              "replay with the plugin: exit %d\n%s\n%s", p.status, p.out, p.err);
 	tu_proc_free(&p);
 	assert_no_domain_left(0, "a campaign with a finding and a replay");
 }

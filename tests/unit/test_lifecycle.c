@@ -182,6 +182,61 @@ END_TEST
 
 /* RAM and sockets are a memfd and socketpairs: while QEMU runs, its RAM is
  * /proc/PID/fd/3 -> "/memfd:ptshadow-guest-ram (deleted)", not a file. */
+/* A campaign job that dies (here: kill -9 of the job, not of ptshadow) is
+ * reported as failed with how it died; the campaign does not wait for it. */
+START_TEST(killed_job_is_reported)
+{
+	char errpath[600], *err;
+	pid_t qemu[8], pid, job;
+	unsigned n = 0;
+	int st;
+
+	if (!need_qemu("killed_job_is_reported"))
+		return;
+	snprintf(errpath, sizeof(errpath), "%s", tu_path("fuzz.err"));
+	char *argv[] = {(char *)tu_bin(),
+	                "fuzz",
+	                "--backend",
+	                "qemu",
+	                "--jobs",
+	                "2",
+	                "--time",
+	                "60",
+	                "--quiet",
+	                "--out",
+	                (char *)tu_path("out"),
+	                (char *)tu_guest(),
+	                NULL};
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR), e = open(errpath, O_WRONLY | O_CREAT, 0644);
+		if (null < 0 || e < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(e, 2) < 0)
+			_exit(126);
+		setpgid(0, 0);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	for (double t0 = tu_now(); tu_now() < t0 + 20 && n < 2; usleep(20000))
+		n = qemu_below(pid, qemu, 8);
+	ck_assert_uint_ge(n, 2);
+	job = parent_of(qemu[0]);
+	ck_assert_msg(job > 0 && job != pid, "QEMU %d's parent %d is not a job of %d", (int)qemu[0],
+	              (int)job, (int)pid);
+	kill(job, SIGKILL);
+	usleep(500000);
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+	err = tu_read_file(errpath, NULL);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 3, "exit status %d\n%s", st, err);
+	ck_assert_msg(strstr(err, "failed: the job died of signal 9") != NULL, "stderr:\n%s", err);
+	free(err);
+	assert_gone(qemu, n, 10, "kill -9 of a job");
+}
+END_TEST
+
 START_TEST(guest_ram_is_no_file)
 {
 	char link[128], target[512];
@@ -276,6 +331,7 @@ Suite *suite_lifecycle(void)
 	tcase_add_test(tc, run_sigterm_leaves_no_qemu);
 	tcase_add_test(tc, run_kill9_leaves_no_qemu);
 	tcase_add_test(tc, fuzz_kill9_leaves_no_qemu);
+	tcase_add_test(tc, killed_job_is_reported);
 	tcase_add_test(tc, guest_ram_is_no_file);
 	tcase_add_test(tc, lying_cr3_is_caught);
 	tcase_add_test(tc, refused_plugin_checks_in_full);

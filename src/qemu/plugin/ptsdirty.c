@@ -1,7 +1,7 @@
 /* src/qemu/plugin/ptsdirty.c - a QEMU 7.2 TCG plugin that logs the guest-physical page
  * of every guest store into memory shared with ptshadow: KVM's dirty ring, for TCG.
  *
- * Usage: -plugin ptsdirty.so,fd=N[,vpages=on]
+ * Usage: -plugin ptsdirty.so,fd=N[,vpages=on]   (or path=FILE instead of fd=N)
  *   fd      an inherited file descriptor of the region (ptsdirty_shm.h): ptshadow
  *           creates a memfd, clears FD_CLOEXEC and lets QEMU inherit it.
  *   vpages  also instrument loads and instruction fetches, so the host can ask
@@ -14,6 +14,7 @@
  * store since the last harvest.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,27 +228,40 @@ static int refuse(const char *fmt, const char *what)
 	return 1;
 }
 
+/* fd=N: the region's descriptor, inherited; path=FILE: the region's file, for
+ * a QEMU that cannot inherit ours (libvirt starts it) */
 static int parse_args(int argc, char **argv, int *fd)
 {
 	*fd = -1;
 	for (int i = 0; i < argc; i++) {
 		char *eq = strchr(argv[i], '='), *end;
-		if (eq != NULL && strncmp(argv[i], "fd=", 3) == 0) {
+		if (*fd >= 0 && eq != NULL &&
+		    (strncmp(argv[i], "fd=", 3) == 0 || strncmp(argv[i], "path=", 5) == 0)) {
+			return refuse("%s: one region only (fd= or path=, once)", argv[i]);
+		} else if (eq != NULL && strncmp(argv[i], "fd=", 3) == 0) {
 			long v;
 			errno = 0;
 			v = strtol(eq + 1, &end, 10);
 			if (errno != 0 || end == eq + 1 || *end != '\0' || v < 0 || v > 65535)
 				return refuse("%s: not a file descriptor number", argv[i]);
 			*fd = (int)v;
+		} else if (eq != NULL && strncmp(argv[i], "path=", 5) == 0) {
+			*fd = open(eq + 1, O_RDWR | O_CLOEXEC);
+			if (*fd < 0) {
+				char why[160];
+				snprintf(why, sizeof(why), "%.100s: %s", argv[i], strerror(errno));
+				return refuse("%s", why);
+			}
 		} else if (eq != NULL && strncmp(argv[i], "vpages=", 7) == 0) {
 			if (!qemu_plugin_bool_parse("vpages", eq + 1, &vpages_on))
 				return refuse("%s: want vpages=on or vpages=off", argv[i]);
 		} else {
-			return refuse("%s: unknown argument (want fd=N[,vpages=on])", argv[i]);
+			return refuse("%s: unknown argument (want fd=N or path=FILE[,vpages=on])",
+			              argv[i]);
 		}
 	}
 	if (*fd < 0)
-		return refuse("%s", "missing fd=N (the shared region's file descriptor)");
+		return refuse("%s", "missing fd=N or path=FILE (the shared region)");
 	return 0;
 }
 
