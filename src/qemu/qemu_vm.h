@@ -116,6 +116,14 @@ int qemu_snap_save(struct vm *vm);
 int qemu_snap_load(struct vm *vm);
 int qemu_ram_copy(struct vm *vm, uint8_t *dst);
 
+/* What every backend that runs the guest in QEMU shares, whoever started
+ * QEMU: the run loop, registers, the dirty log and resets (vm_backend). */
+#define QEMU_GUEST_OPS                                                                             \
+	.run = qemu_run, .cr3 = qemu_cr3, .cr3_actual = qemu_cr3_actual,                           \
+	.dump_regs = qemu_dump_regs, .dirty_start = qemu_dirty_start,                              \
+	.dirty_harvest = qemu_dirty_harvest, .snap_stop = qemu_snap_stop,                          \
+	.snap_save = qemu_snap_save, .snap_load = qemu_snap_load, .ram_copy = qemu_ram_copy
+
 /* qmp.c */
 int qmp_connect(struct qemu_vm *q, char *err, size_t errlen);
 char *qmp_registers(struct qemu_vm *q, char *err, size_t errlen);
