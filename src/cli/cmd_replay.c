@@ -28,7 +28,7 @@ static const char replay_help[] =
     "usage: ptshadow replay [OPTIONS] FILE.ops|CRASH_DIR\n"
     "\n"
     "Rerun a reproducer on a fresh guest.  For a crash directory (or a script\n"
-    "inside one) the finding recorded in its report.json must recur with the\n"
+    "or the report.json inside one) the finding recorded in its report.json must recur with the\n"
     "same signature at the same op: exit 1 if it does, 0 (with a message) if\n"
     "not.  For another script, exit 1 on any finding.\n"
     "\n"
@@ -59,14 +59,18 @@ static int target_load(const char *cmd, const char *arg, struct guest_opts *g, s
 		fprintf(stderr, "ptshadow %s: %s: %m\n", cmd, arg);
 		return EXIT_USAGE;
 	}
+	slash = strrchr(arg, '/');
 	if (S_ISDIR(st.st_mode)) {
 		snprintf(dir, sizeof(dir), "%s", arg);
 		snprintf(t->ops_path, sizeof(t->ops_path), "%s/repro.ops", arg);
 	} else {
-		snprintf(t->ops_path, sizeof(t->ops_path), "%s", arg);
-		slash = strrchr(arg, '/');
 		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - arg) : 1,
 		         slash ? arg : ".");
+		/* a crash directory's report.json stands for the directory */
+		if (strcmp(slash ? slash + 1 : arg, "report.json") == 0)
+			snprintf(t->ops_path, sizeof(t->ops_path), "%s/repro.ops", dir);
+		else
+			snprintf(t->ops_path, sizeof(t->ops_path), "%s", arg);
 	}
 	snprintf(t->report_path, sizeof(t->report_path), "%s/report.json", dir);
 	t->have_report = access(t->report_path, R_OK) == 0;

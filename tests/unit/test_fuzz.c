@@ -289,6 +289,14 @@ START_TEST(replay_uses_recorded_check)
 	ck_assert_msg(p.status == 1 && strstr(p.out, "reproduced") != NULL,
 	              "replay of a -ATTR-1 finding: exit %d\n%s%s", p.status, p.out, p.err);
 	tu_proc_free(&p);
+	/* the crash directory's report.json names it as well as the directory does */
+	char report[800];
+	snprintf(report, sizeof(report), "%s/report.json", dir);
+	char *argv3[] = {(char *)tu_bin(), "replay", report, NULL};
+	tu_run(&p, 120, argv3);
+	ck_assert_msg(p.status == 1 && strstr(p.out, "reproduced") != NULL,
+	              "replay of report.json: exit %d\n%s%s", p.status, p.out, p.err);
+	tu_proc_free(&p);
 }
 END_TEST
 
