@@ -58,6 +58,9 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* a peer that went away (QEMU, libvirtd, a closed pipe) is an error
+	 * where we write to it, never the end of ptshadow */
+	signal(SIGPIPE, SIG_IGN);
 	for (const struct subcommand *c = subcommands; c->name != NULL; c++)
 		if (strcmp(argv[1], c->name) == 0)
 			return c->main(argc - 1, argv + 1);

@@ -36,11 +36,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libvirt/libvirt-qemu.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+#include <signal.h>
 
 #include "clock.h"
+#include "lv_call.h"
 #include "qemu_vm.h"
 #include "tcg_dirty.h"
 
@@ -48,6 +49,8 @@
 #define LV_TEMPLATE_MAX (64u * 1024)
 #define LV_ACCEPT_S     30 /* QEMU connects to our sockets while the domain starts */
 #define LV_GONE_S       3  /* libvirt logs why the domain ended within this */
+#define LV_CLEANUP_S    2  /* destroy and close, once a call stalled or a signal came */
+#define LV_SLOW_START_S 10 /* a domain start slower than this gets a hint */
 /* pc machine without max-ram-below-4g: with 3.5 GiB or more, 3 GiB stays low */
 #define LV_LOWMEM_SPLIT (0xe0000000ull)
 
@@ -64,7 +67,10 @@ struct lv_vm {
 	int listen_fd[2];
 	char region[PATH_MAX]; /* the dirty-log region's file until the plugin maps it */
 	char log_path[PATH_MAX];
-	bool keep_log; /* the domain ended oddly: its log is evidence */
+	bool keep_log;   /* the domain ended oddly: its log is evidence */
+	unsigned call_s; /* deadline of one libvirt call (--timeout; 0: none) */
+	bool wedged;     /* a call was abandoned: libvirt is not to be called again */
+	pid_t qemu_pid;  /* the domain's QEMU, once found */
 };
 
 static struct lv_vm *LV(struct vm *vm)
@@ -75,21 +81,7 @@ static struct lv_vm *LV(struct vm *vm)
 static void quiet(void *opaque, virErrorPtr e)
 {
 	(void)opaque;
-	(void)e; /* errors are reported through virGetLastErrorMessage */
-}
-
-/* libvirt's last error on one line (its XML errors span three) */
-static const char *lv_error(void)
-{
-	static char line[512];
-	const char *m = virGetLastErrorMessage();
-	size_t n = 0;
-
-	for (; m != NULL && *m != '\0' && n + 1 < sizeof(line); m++)
-		if (*m != '\n' || (n > 0 && line[n - 1] != ' '))
-			line[n++] = *m == '\n' ? ' ' : *m;
-	line[n] = '\0';
-	return n > 0 ? line : "unknown libvirt error";
+	(void)e; /* errors are reported through lv_call's messages */
 }
 
 static void lv_init(void)
@@ -108,22 +100,76 @@ static const char *uri_of(const struct vm_config *cfg)
 	return cfg != NULL && cfg->libvirt_uri != NULL ? cfg->libvirt_uri : LV_URI_DEFAULT;
 }
 
+/*
+ * A /dev/kvm only root may open (no udev to set its group) makes libvirtd
+ * slow: it takes KVM for unusable by the user it runs QEMU as, while its
+ * probe of QEMU found KVM, so it throws its capability cache away and probes
+ * QEMU again at every domain start (~50 s on kvm_pvm).  docs/user-guide.md.
+ */
+static const char *kvm_hint(void)
+{
+	struct stat st;
+
+	if (stat("/dev/kvm", &st) != 0 || (st.st_mode & 066) != 0)
+		return "";
+	return "; note: /dev/kvm is open to root only, which makes libvirtd probe QEMU again at "
+	       "every "
+	       "domain start: 'chgrp kvm /dev/kvm && chmod 0660 /dev/kvm', as udev does "
+	       "(docs/user-guide.md, libvirt)";
+}
+
+/* One libvirt call within secs (0: none): 0, or -1 with err naming the
+ * connection, the call and, when it did not return, the seconds waited.
+ * After a call that did not return, none is made again (it would block).
+ * The calls that end the domain go on after a signal (within their secs);
+ * the others give way to it. */
+static int lv_do(struct lv_vm *l, enum lv_what what, struct lv_args *a, unsigned secs, char *err,
+                 size_t errlen)
+{
+	bool cleanup = what == LV_DESTROY || what == LV_CLOSE || what == LV_LOOKUP ||
+	               (what == LV_OPEN && l->dom != NULL);
+
+	enum lv_outcome o;
+
+	if (l->wedged) {
+		snprintf(err, errlen,
+		         "libvirt at %s: %s: not called (an earlier call did not return)", l->uri,
+		         lv_call_name(what));
+		return -1;
+	}
+	o = lv_call(what, a, secs, !cleanup);
+	if (o == LV_DONE && a->rc == 0)
+		return 0;
+	if (o == LV_DONE)
+		snprintf(err, errlen, "libvirt at %s: %s: %s", l->uri, lv_call_name(what), a->err);
+	else if (o == LV_STALLED)
+		snprintf(err, errlen, "libvirt at %s: %s: no answer within %u s%s", l->uri,
+		         lv_call_name(what), secs, what == LV_CREATE ? kvm_hint() : "");
+	else
+		snprintf(err, errlen, "interrupted while waiting for libvirt at %s (%s)", l->uri,
+		         lv_call_name(what));
+	l->wedged = o != LV_DONE;
+	return -1;
+}
+
 static bool lv_available(const struct vm_config *cfg, char *why, size_t len)
 {
 	char path[512];
-	virConnectPtr c;
+	struct lv_vm l = {.call_s = cfg != NULL ? cfg->timeout_s : 0};
+	struct lv_args a = {.uri = uri_of(cfg)};
 
 	if (qemu_find_binary(cfg != NULL ? cfg->qemu_path : NULL, path, sizeof(path), why, len) !=
 	    0)
 		return false;
 	lv_init();
-	c = virConnectOpen(uri_of(cfg));
-	if (c == NULL) {
-		snprintf(why, len, "libvirt at %s: %s (is libvirtd running?)", uri_of(cfg),
-		         lv_error());
+	snprintf(l.uri, sizeof(l.uri), "%s", uri_of(cfg));
+	if (lv_do(&l, LV_OPEN, &a, l.call_s, why, len) != 0) {
+		if (!l.wedged)
+			snprintf(why + strlen(why), len - strlen(why), " (is libvirtd running?)");
 		return false;
 	}
-	virConnectClose(c);
+	a.conn = a.conn_out;
+	lv_do(&l, LV_CLOSE, &a, LV_CLEANUP_S, why, len);
 	return true;
 }
 
@@ -445,7 +491,7 @@ static int memfd_of(pid_t pid, uint64_t bytes)
 static int ram_attach(struct vm *vm, uint64_t bytes, char *err, size_t errlen)
 {
 	struct lv_vm *l = LV(vm);
-	pid_t pid = qemu_pid_of(l->name);
+	pid_t pid = l->qemu_pid = qemu_pid_of(l->name);
 	int fd;
 
 	if (pid == 0) {
@@ -532,15 +578,15 @@ static enum vm_event lv_gone(struct vm *vm)
 static char *lv_registers(struct vm *vm, char *err, size_t errlen)
 {
 	struct lv_vm *l = LV(vm);
-	char *out = NULL;
+	struct lv_args a = {.dom = l->dom, .cmd = "info registers"};
 
-	if (l->dom == NULL ||
-	    virDomainQemuMonitorCommand(l->dom, "info registers", &out,
-	                                VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP) != 0) {
-		snprintf(err, errlen, "libvirt: %s", l->dom != NULL ? lv_error() : "no domain");
+	if (l->dom == NULL) {
+		snprintf(err, errlen, "libvirt: no domain");
 		return NULL;
 	}
-	return out;
+	if (lv_do(l, LV_MONITOR, &a, l->call_s, err, errlen) != 0)
+		return NULL;
+	return a.out;
 }
 
 static const struct qemu_host libvirt_host = {
@@ -649,6 +695,22 @@ static int plugin_wait(struct vm *vm, char *err, size_t errlen)
 
 /* ---- create and destroy ---------------------------------------------------- */
 
+/* virDomainCreateXML within the deadline; a slow one gets the likely cause */
+static int domain_create(struct lv_vm *l, const char *xml, char *err, size_t errlen)
+{
+	struct lv_args a = {.conn = l->conn, .xml = xml};
+	uint64_t t0 = now_ns(), secs;
+
+	if (lv_do(l, LV_CREATE, &a, l->call_s, err, errlen) != 0)
+		return EXIT_INTERNAL;
+	l->dom = a.dom_out;
+	secs = (now_ns() - t0) / 1000000000ull;
+	if (secs >= LV_SLOW_START_S && kvm_hint()[0] != '\0')
+		fprintf(stderr, "ptshadow: libvirt at %s: domain %s took %llu s to start%s\n",
+		        l->uri, l->name, (unsigned long long)secs, kvm_hint());
+	return 0;
+}
+
 static int lv_start(struct vm *vm, const char *guest_path, const struct vm_config *cfg, char *err,
                     size_t errlen)
 {
@@ -705,13 +767,10 @@ static int lv_start(struct vm *vm, const char *guest_path, const struct vm_confi
 	if (xml == NULL)
 		return EXIT_USAGE;
 	log_path_set(l);
-	l->dom = virDomainCreateXML(l->conn, xml, VIR_DOMAIN_START_AUTODESTROY);
+	rc = domain_create(l, xml, err, errlen);
 	free(xml);
-	if (l->dom == NULL) {
-		snprintf(err, errlen, "libvirt at %s: starting domain %s: %s", l->uri, l->name,
-		         lv_error());
-		return EXIT_INTERNAL;
-	}
+	if (rc != 0)
+		return rc;
 	QEMU(vm)->running = true;
 	if (QEMU(vm)->dirty != NULL && plugin_wait(vm, err, errlen) != 0)
 		return EXIT_INTERNAL;
@@ -751,12 +810,17 @@ static int lv_create(struct vm *vm, const char *guest_path, const struct vm_conf
 	QEMU(vm)->host_priv = l;
 	vm->dirty_mode = VM_DIRTY_NONE;
 	snprintf(l->uri, sizeof(l->uri), "%s", uri_of(cfg));
+	l->call_s = cfg->timeout_s;
 	lv_init();
-	l->conn = virConnectOpen(l->uri);
-	if (l->conn == NULL) {
-		snprintf(err, errlen, "libvirt at %s: %s (is libvirtd running?)", l->uri,
-		         lv_error());
-		return EXIT_INTERNAL;
+	{
+		struct lv_args a = {.uri = l->uri};
+		if (lv_do(l, LV_OPEN, &a, l->call_s, err, errlen) != 0) {
+			if (!l->wedged)
+				snprintf(err + strlen(err), errlen - strlen(err),
+				         " (is libvirtd running?)");
+			return EXIT_INTERNAL;
+		}
+		l->conn = a.conn_out;
 	}
 	rc = lv_start(vm, guest_path, cfg, err, errlen);
 	if (rc != 0)
@@ -767,6 +831,50 @@ static int lv_create(struct vm *vm, const char *guest_path, const struct vm_conf
 	return 0;
 }
 
+/* Still our domain's QEMU (a pid can be reused)? */
+static bool is_our_qemu(const struct lv_vm *l, pid_t pid)
+{
+	return pid > 0 && qemu_pid_of(l->name) == pid;
+}
+
+/*
+ * The domain ends with us, whatever libvirt does: destroyed through our
+ * connection; else (the connection is lost: libvirtd was restarted) through
+ * a new one; else (libvirtd does not answer) its QEMU is killed, which
+ * libvirt sees when it answers again.  A domain whose start never returned
+ * is ended by libvirt itself (AUTODESTROY) once it notices we have gone.
+ */
+static void domain_end(struct lv_vm *l)
+{
+	char err[512];
+	/* after a signal, the whole end stays within ~2 s */
+	unsigned secs = vm_interrupted                                   ? 1
+	                : l->call_s == 0 || l->call_s > LV_CLEANUP_S * 5 ? LV_CLEANUP_S * 5
+	                                                                 : l->call_s;
+	struct lv_args a = {.dom = l->dom};
+	bool ended = l->dom != NULL && lv_do(l, LV_DESTROY, &a, secs, err, sizeof(err)) == 0;
+
+	if (!ended && !l->wedged && l->dom != NULL && virConnectIsAlive(l->conn) != 1) {
+		struct lv_args o = {.uri = l->uri}, k = {0}, d = {0};
+		if (lv_do(l, LV_OPEN, &o, secs, err, sizeof(err)) == 0) {
+			k.conn = o.conn_out;
+			k.name = l->name;
+			if (lv_do(l, LV_LOOKUP, &k, secs, err, sizeof(err)) == 0) {
+				d.dom = k.dom_out;
+				ended = lv_do(l, LV_DESTROY, &d, secs, err, sizeof(err)) == 0;
+				if (!l->wedged)
+					virDomainFree(k.dom_out);
+			}
+			if (!l->wedged)
+				lv_do(l, LV_CLOSE, &k, secs, err, sizeof(err));
+		}
+	}
+	if (l->qemu_pid == 0 && l->name[0] != '\0')
+		l->qemu_pid = qemu_pid_of(l->name);
+	if (!ended && is_our_qemu(l, l->qemu_pid))
+		kill(l->qemu_pid, SIGKILL);
+}
+
 static void lv_destroy(struct vm *vm)
 {
 	struct qemu_vm *q = QEMU(vm);
@@ -774,12 +882,19 @@ static void lv_destroy(struct vm *vm)
 
 	if (l != NULL) {
 		sockets_remove(l);
-		if (l->dom != NULL) {
-			virDomainDestroy(l->dom); /* fails harmlessly when it has ended */
-			virDomainFree(l->dom);
-		}
 		if (l->conn != NULL)
-			virConnectClose(l->conn);
+			domain_end(l);
+		/* after a call that did not return, libvirt is left alone: its
+		 * objects are in use by that call's thread */
+		if (!l->wedged) {
+			char err[512];
+			struct lv_args a = {.conn = l->conn};
+			if (l->dom != NULL)
+				virDomainFree(l->dom);
+			if (l->conn != NULL)
+				lv_do(l, LV_CLOSE, &a, vm_interrupted ? 1 : LV_CLEANUP_S, err,
+				      sizeof(err));
+		}
 		if (!l->keep_log && l->log_path[0] != '\0')
 			unlink(l->log_path); /* one log a domain, and the run went as it should */
 		free(l);
