@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <ftw.h>
 #include <unistd.h>
 
 #define SUITE(name) Suite *suite_##name(void);
@@ -187,8 +188,19 @@ static int run_pass(int argc, char **argv, int per_backend_pass, const char *bac
 	return failed;
 }
 
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
 int main(int argc, char **argv)
 {
+	/* `--backend auto` measures the backends once and caches the figures:
+	 * the tests keep theirs apart from the user's (~/.cache/ptshadow) */
+	char cache[] = "/tmp/ptshadow-cache-XXXXXX";
 	static const char *const backends[] = {"kvm", "qemu"};
 	const char *only = getenv("PTSHADOW_BACKEND");
 	int failed = 0, total = 0, matched = 0;
@@ -202,6 +214,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setenv("PTSHADOW_NOTRUN_LOG", logpath, 1);
+	if (mkdtemp(cache) == NULL) {
+		perror("run_tests: mkdtemp");
+		return 2;
+	}
+	setenv("XDG_CACHE_HOME", cache, 1);
 	/* suites that boot QEMU in this process find the plugin beside ptshadow */
 	if (getenv("PTSHADOW_PLUGIN") == NULL) {
 		char plugin[4096];
@@ -230,6 +247,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, " %s", argv[i]);
 		fprintf(stderr, "\n");
 		unlink(logpath);
+		nftw(cache, remove_one, 8, FTW_DEPTH | FTW_PHYS);
 		return 2;
 	}
 	if (leftover_qemus() > 0) {
@@ -241,6 +259,7 @@ int main(int argc, char **argv)
 	if (log != NULL)
 		fclose(log);
 	unlink(logpath);
+	nftw(cache, remove_one, 8, FTW_DEPTH | FTW_PHYS);
 	printf("ptshadow tests: %d run, %d failed, %u not run\n", total - (int)not_run, failed,
 	       not_run);
 	return failed == 0 ? 0 : 1;

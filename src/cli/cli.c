@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backend_pick.h"
 #include "cli.h"
 #include "invariant.h"
 #include "report.h"
@@ -219,8 +220,6 @@ int guest_opts_finish(struct guest_opts *g, const char *cmd)
 		g->cfg.backend = VM_BACKEND_QEMU;
 		g->cfg.dirty_mode = VM_DIRTY_AUTO;
 	}
-	/* from here on every config names the backend it runs on */
-	g->cfg.backend = vm_backend_resolve(g->cfg.backend);
 
 	/* kernel, vm_page array, pool and page tables need room beside the arena */
 	if (arena_mib + 12 + g->cfg.mem_mib / 32 > g->cfg.mem_mib)
@@ -236,6 +235,15 @@ int guest_opts_finish(struct guest_opts *g, const char *cmd)
 		g->cfg.console = g->console_file;
 		g->cfg.console_prefix = "";
 	}
+	if (g->every_backend && g->cfg.backend == VM_BACKEND_AUTO)
+		return 0;
+	/* from here on every config names the backend it runs on (last: the
+	 * first time on a machine, auto boots the guest on each backend) */
+	if (backend_pick(&g->cfg, g->backend_why, sizeof(g->backend_why)) != 0) {
+		fprintf(stderr, "ptshadow %s: %s\n", cmd, g->backend_why);
+		return EXIT_USAGE;
+	}
+	g->cfg.backend_why = g->backend_why[0] != '\0' ? g->backend_why : NULL;
 	return 0;
 }
 

@@ -115,11 +115,14 @@ struct guest_opts {
 	const char *check_mode; /* the --check full|incremental given, or NULL */
 	const char *full_every; /* --full-every's value as given, or NULL */
 	bool no_monitor;        /* --no-monitor */
+	bool every_backend;     /* bench: auto means each backend here, not the faster one */
+	char backend_why[256];  /* why auto picked the backend it did (cfg.backend_why) */
 };
 
 void guest_opts_init(struct guest_opts *g);
 int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *arg);
-/* Opens --console; 0 or EXIT_USAGE. */
+/* Opens --console, and resolves --backend auto (backend_pick.h: the faster
+ * backend here, measured once per machine); 0 or EXIT_USAGE. */
 int guest_opts_finish(struct guest_opts *g, const char *cmd);
 /* Closes --console and frees what the options own; after every parse, even a failed one. */
 void guest_opts_close(struct guest_opts *g);

@@ -579,6 +579,7 @@ int cmd_bench(int argc, char **argv)
 	} else {
 		char why[2][256];
 		struct vm_config vc;
+		o.g.every_backend = true;
 		if (guest_opts_finish(&o.g, "bench") != 0)
 			return EXIT_USAGE;
 		session_vm_config(&o.g.cfg, &vc);

@@ -202,6 +202,9 @@ int cmd_fuzz(int argc, char **argv)
 	g.cfg.monitor = true;
 	g.cfg.snapshot = true;
 	c.sess = g.cfg;
+	if (c.sess.backend_why != NULL) /* the first line says why this backend */
+		printf("backend: %s%s, %s\n", vm_backend_name(c.sess.backend),
+		       c.sess.backend == VM_BACKEND_QEMU ? " (tcg)" : "", c.sess.backend_why);
 	printf("ptshadow fuzz: seed %llu, profile %s, %u job%s, %s backend%s, output in %s/\n",
 	       (unsigned long long)c.seed, c.profile.name, c.jobs, c.jobs == 1 ? "" : "s",
 	       vm_backend_name(c.sess.backend),

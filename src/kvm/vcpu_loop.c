@@ -159,9 +159,29 @@ static bool kvm_available(const struct vm_config *cfg, char *why, size_t len)
 	return true;
 }
 
+/* the modules that serve /dev/kvm: kvm_intel, kvm_amd, or kvm_pvm (a
+ * software hypervisor, many times slower) */
+static void kvm_identity(const struct vm_config *cfg, char *buf, size_t len)
+{
+	static const char *const mods[] = {"kvm_intel", "kvm_amd", "kvm_pvm"};
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(mods) / sizeof(mods[0]) && used < len; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/sys/module/%s", mods[i]);
+		if (access(path, F_OK) == 0)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "+" : "",
+			                         mods[i]);
+	}
+	if (buf[0] == '\0')
+		snprintf(buf, len, "kvm");
+}
+
 const struct vm_backend vm_backend_kvm = {
     .name = "kvm",
     .available = kvm_available,
+    .identity = kvm_identity,
     .create = kvm_create,
     .run = kvm_run_vcpu,
     .destroy = kvm_destroy,

@@ -31,9 +31,12 @@ struct lv_job {
 };
 
 static const char *const names[] = {
-    [LV_OPEN] = "virConnectOpen",          [LV_CREATE] = "virDomainCreateXML",
-    [LV_LOOKUP] = "virDomainLookupByName", [LV_DESTROY] = "virDomainDestroy",
-    [LV_MONITOR] = "virDomainQemuMonitorCommand", [LV_CLOSE] = "virConnectClose",
+    [LV_OPEN] = "virConnectOpen",
+    [LV_CREATE] = "virDomainCreateXML",
+    [LV_LOOKUP] = "virDomainLookupByName",
+    [LV_DESTROY] = "virDomainDestroy",
+    [LV_MONITOR] = "virDomainQemuMonitorCommand",
+    [LV_CLOSE] = "virConnectClose",
 };
 
 const char *lv_call_name(enum lv_what what)

@@ -44,9 +44,9 @@ struct lv_args {
 const char *lv_call_name(enum lv_what what);
 /* Run the call, waiting at most secs seconds (0: no deadline), and, when
  * interruptible, no longer than until SIGINT or SIGTERM (vm_interrupted);
- * calls that clean up after a signal are not interruptible, only bounded.  LV_DONE: a->rc, a->err and the results are set.  Else
- * the call goes on in its thread, and the objects it uses (conn, dom) must
- * not be used or freed again: libvirt would block the same way. */
+ * calls that clean up after a signal are not interruptible, only bounded.  LV_DONE: a->rc, a->err
+ * and the results are set.  Else the call goes on in its thread, and the objects it uses (conn,
+ * dom) must not be used or freed again: libvirt would block the same way. */
 enum lv_outcome lv_call(enum lv_what what, struct lv_args *a, unsigned secs, bool interruptible);
 
 #endif /* PTSHADOW_LV_CALL_H */

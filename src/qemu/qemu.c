@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -596,9 +597,25 @@ static bool qemu_available(const struct vm_config *cfg, char *why, size_t len)
 	                        len) == 0;
 }
 
+/* the QEMU binary: its path, size and time (a new QEMU is measured anew) */
+static void qemu_identity(const struct vm_config *cfg, char *buf, size_t len)
+{
+	char path[512], err[256];
+	struct stat st;
+
+	if (qemu_find_binary(cfg != NULL ? cfg->qemu_path : NULL, path, sizeof(path), err,
+	                     sizeof(err)) != 0 ||
+	    stat(path, &st) != 0)
+		snprintf(buf, len, "no qemu");
+	else
+		snprintf(buf, len, "%s %lld %lld", path, (long long)st.st_size,
+		         (long long)st.st_mtime);
+}
+
 const struct vm_backend vm_backend_qemu = {
     .name = "qemu",
     .available = qemu_available,
+    .identity = qemu_identity,
     .create = qemu_create,
     .destroy = qemu_destroy,
     QEMU_GUEST_OPS,

@@ -160,7 +160,9 @@ int session_boot(struct session *s, const struct session_config *cfg)
 		return rc;
 	if (cfg->announce != NULL) {
 		char what[96];
-		fprintf(cfg->announce, "backend: %s\n", vm_describe(&s->vm, what, sizeof(what)));
+		fprintf(cfg->announce, "backend: %s%s%s\n", vm_describe(&s->vm, what, sizeof(what)),
+		        cfg->backend_why != NULL ? "; " : "",
+		        cfg->backend_why != NULL ? cfg->backend_why : "");
 		fflush(cfg->announce);
 	}
 	for (;;) {

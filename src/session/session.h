@@ -14,11 +14,13 @@ struct violation;
 
 struct session_config {
 	const char *guest;
-	enum vm_backend_kind backend; /* --backend (AUTO: KVM if /dev/kvm opens, else QEMU) */
-	const char *qemu_path;        /* --qemu */
-	bool qemu_kvm;                /* --qemu-accel kvm */
-	const char *libvirt_uri;      /* --connect */
-	const char *libvirt_xml;      /* --domain-xml */
+	enum vm_backend_kind
+	    backend;             /* --backend (AUTO: backend_pick.h, else KVM if /dev/kvm opens) */
+	const char *backend_why; /* why auto picked it, for the "backend:" line (or NULL) */
+	const char *qemu_path;   /* --qemu */
+	bool qemu_kvm;           /* --qemu-accel kvm */
+	const char *libvirt_uri; /* --connect */
+	const char *libvirt_xml; /* --domain-xml */
 	unsigned mem_mib;
 	unsigned timeout_s;
 	uint64_t arena_pages;

@@ -64,6 +64,13 @@ bool vm_backend_available(enum vm_backend_kind k, const struct vm_config *cfg, c
 	return backend_of(k)->available(cfg, why, len);
 }
 
+void vm_backend_identity(enum vm_backend_kind k, const struct vm_config *cfg, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (backend_of(k)->identity != NULL)
+		backend_of(k)->identity(cfg, buf, len);
+}
+
 int vm_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg, char *err,
               size_t errlen)
 {

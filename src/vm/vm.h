@@ -152,7 +152,13 @@ struct vm_backend {
 	/* optional: copy all of guest RAM into dst (laid out as vm->mem) faster
 	 * than a memcpy through the mapping would; 0, or -1 to fall back */
 	int (*ram_copy)(struct vm *vm, uint8_t *dst);
+	/* optional: what this backend's speed on this machine depends on (the
+	 * KVM module; the QEMU binary), for `--backend auto`'s cache key */
+	void (*identity)(const struct vm_config *cfg, char *buf, size_t len);
 };
+/* the backend's identity (vm_backend.identity), "" when it has none */
+void vm_backend_identity(enum vm_backend_kind k, const struct vm_config *cfg, char *buf,
+                         size_t len);
 extern const struct vm_backend vm_backend_kvm;
 extern const struct vm_backend vm_backend_qemu;
 extern const struct vm_backend vm_backend_libvirt;

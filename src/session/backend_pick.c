@@ -1,0 +1,323 @@
+/* src/session/backend_pick.c - `--backend auto`: where both KVM and QEMU can
+ * run the guest, the one that runs it faster here, measured once per
+ * machine.  /dev/kvm opening says nothing about speed: kvm_pvm (a software
+ * hypervisor) serves one on which ptshadow's KVM backend runs ~8x slower
+ * than QEMU's TCG, and nested or real KVM the other way round.
+ *
+ * The measure is what a campaign pays per op: one op through the ring with
+ * a stop after it, the guest's work included (on kvm_pvm the guest's ring-0
+ * code is emulated, so a bare doorbell round trip would favour KVM wrongly).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend_pick.h"
+#include "clock.h"
+#include "ops.h"
+#include "util.h"
+
+#define PICK_OPS       300 /* the op stream (create, then enter/touch/remove) */
+#define PICK_WARMUP    30  /* ops not timed: TCG translates the code they run */
+#define PICK_MIN_NS    300000000ull /* time at least this long ... */
+#define PICK_MAX_OPS   5000         /* ... or this many ops */
+#define PICK_MEM_MIB   32
+#define PICK_ARENA     64
+#define PICK_TIMEOUT_S 30
+#define CACHE_MAX      (64u * 1024) /* the cache file read at most */
+#define CACHE_LINES    32           /* machines (keys) kept */
+
+/* ---- the key: what the figures depend on ------------------------------------ */
+
+static void cpu_model(char *out, size_t len)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[256];
+
+	snprintf(out, len, "?");
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "model name", 10) == 0 && strchr(line, ':') != NULL) {
+			char *v = strchr(line, ':') + 1;
+			v += strspn(v, " \t");
+			v[strcspn(v, "\n")] = '\0';
+			snprintf(out, len, "%s", v);
+			break;
+		}
+	if (f != NULL)
+		fclose(f);
+}
+
+/* kernel, CPU and each backend's identity (the KVM modules, the QEMU
+ * binary), hashed (FNV-1a 64) into a word; the text goes into the cache as a
+ * comment */
+static uint64_t machine_key(const struct session_config *cfg, char *text, size_t len)
+{
+	char cpu[128], kvm[128], qemu[640];
+	struct vm_config vc;
+	struct utsname u;
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	if (uname(&u) != 0)
+		memset(&u, 0, sizeof(u));
+	cpu_model(cpu, sizeof(cpu));
+	session_vm_config(cfg, &vc);
+	vm_backend_identity(VM_BACKEND_KVM, &vc, kvm, sizeof(kvm));
+	vm_backend_identity(VM_BACKEND_QEMU, &vc, qemu, sizeof(qemu));
+	snprintf(text, len, "%s %s | %s | %s | %s", u.release, u.version, cpu, kvm, qemu);
+	for (const char *p = text; *p != '\0'; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	return h;
+}
+
+/* ---- the cache ------------------------------------------------------------- */
+
+void backend_pick_cache_path(char *path, size_t len)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+	if (xdg != NULL && xdg[0] == '/')
+		snprintf(path, len, "%s/ptshadow/backend-speed", xdg);
+	else if (home != NULL && home[0] == '/')
+		snprintf(path, len, "%s/.cache/ptshadow/backend-speed", home);
+	else
+		path[0] = '\0';
+}
+
+/* the cache file's text (NUL-terminated, malloc'd), or NULL */
+static char *cache_read(const char *path)
+{
+	char *buf;
+	ssize_t n;
+	size_t used = 0;
+	int fd = path[0] != '\0' ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+
+	if (fd < 0)
+		return NULL;
+	buf = malloc(CACHE_MAX + 1);
+	while (buf != NULL && used < CACHE_MAX && (n = read(fd, buf + used, CACHE_MAX - used)) > 0)
+		used += (size_t)n;
+	close(fd);
+	if (buf != NULL)
+		buf[used] = '\0';
+	return buf;
+}
+
+/* "KEY kvm=N qemu=N ..." for key: the figures (ops/s), or false */
+static bool cache_lookup(const char *text, uint64_t key, double *kvm, double *qemu)
+{
+	char want[24];
+	size_t wl = (size_t)snprintf(want, sizeof(want), "%016llx ", (unsigned long long)key);
+
+	for (const char *l = text; l != NULL && *l != '\0'; l = strchr(l, '\n'), l += l != NULL) {
+		if (strncmp(l, want, wl) == 0 &&
+		    sscanf(l + wl, "kvm=%lf qemu=%lf", kvm, qemu) == 2 && *kvm > 0 && *qemu > 0 &&
+		    *kvm < 1e9 && *qemu < 1e9)
+			return true;
+	}
+	return false;
+}
+
+/* The line for key first, then the other machines' lines (at most
+ * CACHE_LINES in all), written atomically; a cache that cannot be written
+ * only costs a measurement next time. */
+static void cache_store(const char *path, const char *old, uint64_t key, const char *keytext,
+                        double kvm, double qemu)
+{
+	char dir[4096], err[256], head[24], *buf, *p;
+	size_t cap = (old != NULL ? strlen(old) : 0) + 2048, lines = 1;
+	int hl = snprintf(head, sizeof(head), "%016llx ", (unsigned long long)key);
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (path[0] == '\0' || (buf = malloc(cap)) == NULL)
+		return;
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((p = strrchr(dir, '/')) != NULL)
+		*p = '\0';
+	gmtime_r(&now, &tm);
+	p = buf + snprintf(buf, cap,
+	                   "# ptshadow: ops/s with a stop after each op, per backend; one line a "
+	                   "machine (kernel | CPU | KVM module | QEMU); delete to measure again\n"
+	                   "%skvm=%.0f qemu=%.0f measured=%04d-%02d-%02dT%02d:%02d:%02dZ # %.1500s\n",
+	                   head, kvm, qemu, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+	                   tm.tm_hour, tm.tm_min, tm.tm_sec, keytext);
+	for (const char *l = old; l != NULL && *l != '\0' && lines < CACHE_LINES;) {
+		const char *nl = strchr(l, '\n');
+		size_t n = nl != NULL ? (size_t)(nl - l) : strlen(l);
+		if (n > 17 && l[16] == ' ' && strncmp(l, head, (size_t)hl) != 0 &&
+		    (size_t)(p - buf) + n + 2 < cap) {
+			memcpy(p, l, n);
+			p += n;
+			*p++ = '\n';
+			lines++;
+		}
+		l = nl != NULL ? nl + 1 : NULL;
+	}
+	if (mkdir_p(dir, err, sizeof(err)) == 0)
+		write_file_atomic(path, buf, (size_t)(p - buf), err, sizeof(err));
+	free(buf);
+}
+
+/* ---- the measurement ----------------------------------------------------------- */
+
+/* PICK_OPS ops that map, touch and unmap pages in one pmap */
+static struct script *pick_script(char *err, size_t errlen)
+{
+	char text[PICK_OPS * 48], *p = text;
+	struct ops_limits lim;
+	struct script *s = NULL;
+
+	ops_limits_default(&lim);
+	lim.arena_pages = PICK_ARENA;
+	p += sprintf(p, "create a\n");
+	for (unsigned i = 0; i + 1 < PICK_OPS; i++) {
+		unsigned va = 0x400000 + (i / 3 % 16) * 0x1000;
+		if (i % 3 == 0)
+			p += sprintf(p, "enter a %#x pg%u rw\n", va, i / 3 % PICK_ARENA);
+		else if (i % 3 == 1)
+			p += sprintf(p, "touch a %#x w\n", va);
+		else
+			p += sprintf(p, "remove a %#x\n", va);
+	}
+	if (script_parse_string("<backend measurement>", text, (size_t)(p - text), &lim, &s, err,
+	                        errlen) != 0 ||
+	    script_assign_slots(s, err, errlen) != 0) {
+		script_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* ops/s of backend k on cfg's guest (0: it could not run it, why in err);
+ * EXIT_USAGE in *rc when the image itself is at fault */
+static double measure(const struct session_config *user, enum vm_backend_kind k,
+                      const struct script *ops, int *rc, char *err, size_t errlen)
+{
+	struct session_config cfg = {
+	    .guest = user->guest,
+	    .backend = k,
+	    .qemu_path = user->qemu_path,
+	    .mem_mib = PICK_MEM_MIB,
+	    .timeout_s = PICK_TIMEOUT_S,
+	    .arena_pages = PICK_ARENA,
+	    .ring = true,
+	    .stop_each = true,
+	    .dirty_mode = VM_DIRTY_AUTO,
+	};
+	struct session *s = calloc(1, sizeof(*s));
+	uint64_t t0 = 0;
+	double rate = 0;
+
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return 0;
+	}
+	*rc = session_boot(s, &cfg);
+	if (*rc != 0) {
+		snprintf(err, errlen, "%s", s->err);
+		session_destroy(s);
+		free(s);
+		return 0;
+	}
+	/* the stream once, then its enter/touch/remove triples again (each
+	 * leaves the pmap empty) until long enough to time */
+	for (size_t i = 0, n = 0; n < PICK_MAX_OPS; i = i + 1 < ops->n_ops ? i + 1 : 1, n++) {
+		struct script_op sop = ops->ops[i];
+		if (n == PICK_WARMUP)
+			t0 = now_ns();
+		if (session_op(s, &sop) != SESSION_OK) {
+			snprintf(err, errlen, "op %zu: %s", n, s->err[0] ? s->err : "failed");
+			rate = 0;
+			break;
+		}
+		rate = n >= PICK_WARMUP ? (n + 1 - PICK_WARMUP) / ((now_ns() - t0) / 1e9 + 1e-9) : 0;
+		if (n > PICK_WARMUP && now_ns() - t0 >= PICK_MIN_NS)
+			break;
+	}
+	session_destroy(s);
+	free(s);
+	return rate;
+}
+
+/* ---- the choice ---------------------------------------------------------------- */
+
+static bool kvm_opens(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static void say_choice(const struct session_config *cfg, double kvm, double qemu, bool cached,
+                       char *why, size_t len)
+{
+	bool q = cfg->backend == VM_BACKEND_QEMU;
+	double r = q ? qemu / kvm : kvm / qemu;
+
+	snprintf(why, len, "%.1f\u00d7 %s than %s here (%s); --backend %s to override",
+	         r >= 1 ? r : 1 / r, r >= 1 ? "faster" : "slower", q ? "kvm" : "qemu (tcg)",
+	         cached ? "measured before" : "measured now", q ? "kvm" : "qemu");
+}
+
+int backend_pick(struct session_config *cfg, char *why, size_t len)
+{
+	char path[4096], keytext[2048], err[2][512];
+	struct vm_config vc;
+	double rate[2] = {0, 0}; /* kvm, qemu */
+	struct script *ops;
+	char *cache;
+	uint64_t key;
+	int rc[2] = {0, 0};
+
+	why[0] = '\0';
+	if (cfg->backend != VM_BACKEND_AUTO)
+		return 0;
+	session_vm_config(cfg, &vc);
+	if (!kvm_opens() || !vm_backend_available(VM_BACKEND_QEMU, &vc, err[0], sizeof(err[0]))) {
+		cfg->backend = kvm_opens() ? VM_BACKEND_KVM : VM_BACKEND_QEMU;
+		return 0;
+	}
+	key = machine_key(cfg, keytext, sizeof(keytext));
+	backend_pick_cache_path(path, sizeof(path));
+	cache = cache_read(path);
+	if (cache != NULL && cache_lookup(cache, key, &rate[0], &rate[1])) {
+		cfg->backend = rate[1] > rate[0] ? VM_BACKEND_QEMU : VM_BACKEND_KVM;
+		say_choice(cfg, rate[0], rate[1], true, why, len);
+		free(cache);
+		return 0;
+	}
+	ops = pick_script(err[0], sizeof(err[0]));
+	for (int i = 0; i < 2 && ops != NULL; i++) {
+		rate[i] = measure(cfg, i == 0 ? VM_BACKEND_KVM : VM_BACKEND_QEMU, ops, &rc[i], err[i],
+		                  sizeof(err[i]));
+		if (rc[i] == EXIT_USAGE) { /* the image, not the backend */
+			snprintf(why, len, "%s", err[i]);
+			script_free(ops);
+			free(cache);
+			return EXIT_USAGE;
+		}
+	}
+	script_free(ops);
+	if (rate[0] > 0 && rate[1] > 0) {
+		cfg->backend = rate[1] > rate[0] ? VM_BACKEND_QEMU : VM_BACKEND_KVM;
+		cache_store(path, cache, key, keytext, rate[0], rate[1]);
+		say_choice(cfg, rate[0], rate[1], false, why, len);
+	} else if (rate[0] > 0 || rate[1] > 0) { /* never the one that cannot run it */
+		int bad = rate[0] > 0;
+		cfg->backend = bad ? VM_BACKEND_KVM : VM_BACKEND_QEMU;
+		snprintf(why, len, "%s could not run the guest here (%.200s)", bad ? "qemu" : "kvm",
+		         err[bad]);
+	} else {
+		cfg->backend = VM_BACKEND_KVM; /* neither: the run that follows says why */
+	}
+	free(cache);
+	return 0;
+}
