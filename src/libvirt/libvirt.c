@@ -152,24 +152,34 @@ static int lv_do(struct lv_vm *l, enum lv_what what, struct lv_args *a, unsigned
 	return -1;
 }
 
+/* l->conn to l->uri within l->call_s; 0, or -1 with err */
+static int lv_connect(struct lv_vm *l, char *err, size_t errlen)
+{
+	struct lv_args a = {.uri = l->uri};
+
+	lv_init();
+	if (lv_do(l, LV_OPEN, &a, l->call_s, err, errlen) != 0) {
+		if (!l->wedged)
+			snprintf(err + strlen(err), errlen - strlen(err),
+			         " (is libvirtd running?)");
+		return -1;
+	}
+	l->conn = a.conn_out;
+	return 0;
+}
+
 static bool lv_available(const struct vm_config *cfg, char *why, size_t len)
 {
 	char path[512];
 	struct lv_vm l = {.call_s = cfg != NULL ? cfg->timeout_s : 0};
-	struct lv_args a = {.uri = uri_of(cfg)};
 
 	if (qemu_find_binary(cfg != NULL ? cfg->qemu_path : NULL, path, sizeof(path), why, len) !=
 	    0)
 		return false;
-	lv_init();
 	snprintf(l.uri, sizeof(l.uri), "%s", uri_of(cfg));
-	if (lv_do(&l, LV_OPEN, &a, l.call_s, why, len) != 0) {
-		if (!l.wedged)
-			snprintf(why + strlen(why), len - strlen(why), " (is libvirtd running?)");
+	if (lv_connect(&l, why, len) != 0)
 		return false;
-	}
-	a.conn = a.conn_out;
-	lv_do(&l, LV_CLOSE, &a, LV_CLEANUP_S, why, len);
+	lv_do(&l, LV_CLOSE, &(struct lv_args){.conn = l.conn}, LV_CLEANUP_S, why, len);
 	return true;
 }
 
@@ -711,14 +721,46 @@ static int domain_create(struct lv_vm *l, const char *xml, char *err, size_t err
 	return 0;
 }
 
+/* The domain's XML: the template with its placeholders filled in (and the
+ * plugin's <qemu:commandline> when asked for); NULL with err. */
+static char *domain_xml(struct vm *vm, const struct vm_config *cfg, const char *emulator,
+                        const char *kernel, const char *plugin, char *err, size_t errlen)
+{
+	struct lv_vm *l = LV(vm);
+	char mem[16], cmdline[VM_CMDLINE_MAX + 32];
+	char *tmpl = template_read(cfg->libvirt_xml, err, errlen), *xml;
+
+	if (tmpl == NULL)
+		return NULL;
+	snprintf(mem, sizeof(mem), "%u", cfg->mem_mib);
+	snprintf(cmdline, sizeof(cmdline), "%s doorbell=com2", cfg->cmdline ? cfg->cmdline : "");
+	const struct placeholder ph[] = {
+	    {"NAME", l->name},
+	    {"MEMORY_MIB", mem},
+	    {"EMULATOR", emulator},
+	    {"KERNEL", kernel},
+	    {"CMDLINE", cmdline},
+	    {"CONSOLE_SOCKET", l->sock[0]},
+	    {"DOORBELL_SOCKET", l->sock[1]},
+	};
+	xml = expand(cfg->libvirt_xml ? cfg->libvirt_xml : "configs/libvirt/domain.xml", tmpl, ph,
+	             sizeof(ph) / sizeof(ph[0]), err, errlen);
+	free(tmpl);
+	if (xml != NULL && QEMU(vm)->dirty != NULL) {
+		char *x = with_plugin(xml, plugin, l->region, err, errlen);
+		free(xml);
+		xml = x;
+	}
+	return xml;
+}
+
 static int lv_start(struct vm *vm, const char *guest_path, const struct vm_config *cfg, char *err,
                     size_t errlen)
 {
 	struct lv_vm *l = LV(vm);
-	char found[512], emulator[PATH_MAX], kernel[PATH_MAX], mem[16], plugin[PATH_MAX];
-	char cmdline[VM_CMDLINE_MAX + 32];
+	char found[512], emulator[PATH_MAX], kernel[PATH_MAX], plugin[PATH_MAX] = "";
 	static unsigned serial;
-	char *tmpl, *xml;
+	char *xml;
 	int rc;
 
 	rc = qemu_find_binary(cfg->qemu_path, found, sizeof(found), err, errlen);
@@ -733,37 +775,12 @@ static int lv_start(struct vm *vm, const char *guest_path, const struct vm_confi
 		return EXIT_INTERNAL;
 	}
 	snprintf(l->name, sizeof(l->name), "ptshadow-%d-%u", (int)getpid(), serial++);
-	snprintf(mem, sizeof(mem), "%u", cfg->mem_mib);
-	snprintf(cmdline, sizeof(cmdline), "%s doorbell=com2", cfg->cmdline ? cfg->cmdline : "");
 	if (sockets_create(l, err, errlen) != 0)
 		return EXIT_INTERNAL;
-	if (cfg->dirty_mode == VM_DIRTY_PLUGIN) {
-		rc = plugin_prepare(vm, cfg, plugin, sizeof(plugin), err, errlen);
-		if (rc != 0)
-			return rc;
-	}
-	tmpl = template_read(cfg->libvirt_xml, err, errlen);
-	if (tmpl == NULL)
-		return EXIT_USAGE;
-	{
-		const struct placeholder ph[] = {
-		    {"NAME", l->name},
-		    {"MEMORY_MIB", mem},
-		    {"EMULATOR", emulator},
-		    {"KERNEL", kernel},
-		    {"CMDLINE", cmdline},
-		    {"CONSOLE_SOCKET", l->sock[0]},
-		    {"DOORBELL_SOCKET", l->sock[1]},
-		};
-		xml = expand(cfg->libvirt_xml ? cfg->libvirt_xml : "configs/libvirt/domain.xml",
-		             tmpl, ph, sizeof(ph) / sizeof(ph[0]), err, errlen);
-	}
-	free(tmpl);
-	if (xml != NULL && QEMU(vm)->dirty != NULL) {
-		char *x = with_plugin(xml, plugin, l->region, err, errlen);
-		free(xml);
-		xml = x;
-	}
+	if (cfg->dirty_mode == VM_DIRTY_PLUGIN &&
+	    (rc = plugin_prepare(vm, cfg, plugin, sizeof(plugin), err, errlen)) != 0)
+		return rc;
+	xml = domain_xml(vm, cfg, emulator, kernel, plugin, err, errlen);
 	if (xml == NULL)
 		return EXIT_USAGE;
 	log_path_set(l);
@@ -811,17 +828,8 @@ static int lv_create(struct vm *vm, const char *guest_path, const struct vm_conf
 	vm->dirty_mode = VM_DIRTY_NONE;
 	snprintf(l->uri, sizeof(l->uri), "%s", uri_of(cfg));
 	l->call_s = cfg->timeout_s;
-	lv_init();
-	{
-		struct lv_args a = {.uri = l->uri};
-		if (lv_do(l, LV_OPEN, &a, l->call_s, err, errlen) != 0) {
-			if (!l->wedged)
-				snprintf(err + strlen(err), errlen - strlen(err),
-				         " (is libvirtd running?)");
-			return EXIT_INTERNAL;
-		}
-		l->conn = a.conn_out;
-	}
+	if (lv_connect(l, err, errlen) != 0)
+		return EXIT_INTERNAL;
 	rc = lv_start(vm, guest_path, cfg, err, errlen);
 	if (rc != 0)
 		return rc;
