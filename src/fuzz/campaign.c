@@ -98,8 +98,8 @@ static void job_finding(const struct campaign_config *cfg, struct campaign_share
 	snprintf(cf->title, sizeof(cf->title), "%s", f->title);
 	cf->job = job;
 	cf->ops_at_detection = sh->job[job].ops;
-	cf->repro_ops = f->op_index + 1;
-	if (cfg->minimize) {
+	cf->repro_ops = f->op_index < sc->n_ops ? f->op_index + 1 : 0;
+	if (cfg->minimize && f->op_index < sc->n_ops) { /* (a boot finding has no op) */
 		struct script *repro = script_new(sc->file);
 		if (repro == NULL)
 			return;
@@ -144,6 +144,19 @@ int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, 
 			break;
 		if (!live) {
 			int rc = session_boot(&s, &cfg->sess);
+			script_free(sc);
+			snprintf(label, sizeof(label), "<fuzz seed %llu job %u>",
+			         (unsigned long long)cfg->seed, job);
+			sc = script_new(label);
+			if (rc == EXIT_FINDING && sc != NULL) {
+				/* the guest died booting: its finding, and every boot would die so
+				 */
+				finding_from_death(&f, &s, 0, NULL);
+				job_finding(cfg, sh, job, &f, sc, &s);
+				finding_free(&f);
+				session_destroy(&s);
+				break;
+			}
 			if (rc != 0) {
 				snprintf(js->error, sizeof(js->error), "%s", s.err);
 				js->failed = 1;
@@ -153,10 +166,6 @@ int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, 
 			live = true;
 			js->sessions++;
 			fuzz_gen_reset_state(&gen);
-			script_free(sc);
-			snprintf(label, sizeof(label), "<fuzz seed %llu job %u>",
-			         (unsigned long long)cfg->seed, job);
-			sc = script_new(label);
 			if (sc == NULL)
 				break;
 		}

@@ -96,10 +96,21 @@ void vm_destroy(struct vm *vm)
 
 enum vm_event vm_run(struct vm *vm)
 {
-	enum vm_event ev = vm->backend->run(vm);
+	enum vm_event ev;
 
+	if (vm->timeout_s == 0)
+		vm->deadline_ns = 0;
+	else if (vm->progress || vm->deadline_ns == 0)
+		vm->deadline_ns = now_ns() + (uint64_t)vm->timeout_s * 1000000000ull;
+	vm->progress = false;
+	ev = vm->backend->run(vm);
 	vm->event = ev;
 	return ev;
+}
+
+void vm_progress(struct vm *vm)
+{
+	vm->progress = true;
 }
 
 uint64_t vm_cr3(struct vm *vm)
@@ -121,7 +132,7 @@ int vm_cr3_verify(struct vm *vm)
 	snprintf(vm->error, sizeof(vm->error),
 	         "the guest reported CR3 %#llx at its last call, but the vCPU's CR3 is %#llx",
 	         (unsigned long long)said, (unsigned long long)actual);
-	return -1;
+	return 1;
 }
 
 void vm_dump_regs(struct vm *vm, FILE *f)
