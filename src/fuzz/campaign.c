@@ -110,6 +110,32 @@ static void job_finding(const struct campaign_config *cfg, struct campaign_share
 	}
 }
 
+/* A fresh guest for the job, or false: a guest that dies booting is a
+ * finding (every boot would die so: the job ends), anything else that stops
+ * it fails the job. */
+static bool job_boot(const struct campaign_config *cfg, struct campaign_shared *sh, unsigned job,
+                     struct session *s, struct script *sc)
+{
+	struct job_stats *js = &sh->job[job];
+	int rc = session_boot(s, &cfg->sess);
+	struct finding f;
+
+	if (rc == 0) {
+		js->sessions++;
+		return true;
+	}
+	if (rc == EXIT_FINDING) {
+		finding_from_death(&f, s, 0, NULL);
+		job_finding(cfg, sh, job, &f, sc, s);
+		finding_free(&f);
+	} else {
+		snprintf(js->error, sizeof(js->error), "%s", s->err);
+		js->failed = 1;
+	}
+	session_destroy(s);
+	return false;
+}
+
 /* A new sequence on the same guest: reset it, forget the generator's pmaps. */
 static bool job_restart(struct session *s, struct fuzz_gen *gen, struct script **sc,
                         const char *label)
@@ -143,31 +169,14 @@ int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, 
 		if (deadline_ns != 0 && (js->ops & 63) == 0 && now_ns() >= deadline_ns)
 			break;
 		if (!live) {
-			int rc = session_boot(&s, &cfg->sess);
 			script_free(sc);
 			snprintf(label, sizeof(label), "<fuzz seed %llu job %u>",
 			         (unsigned long long)cfg->seed, job);
 			sc = script_new(label);
-			if (rc == EXIT_FINDING && sc != NULL) {
-				/* the guest died booting: its finding, and every boot would die so
-				 */
-				finding_from_death(&f, &s, 0, NULL);
-				job_finding(cfg, sh, job, &f, sc, &s);
-				finding_free(&f);
-				session_destroy(&s);
+			if (sc == NULL || !job_boot(cfg, sh, job, &s, sc))
 				break;
-			}
-			if (rc != 0) {
-				snprintf(js->error, sizeof(js->error), "%s", s.err);
-				js->failed = 1;
-				session_destroy(&s);
-				break;
-			}
 			live = true;
-			js->sessions++;
 			fuzz_gen_reset_state(&gen);
-			if (sc == NULL)
-				break;
 		}
 		fuzz_gen_next(&gen, &sop);
 		if (script_append(sc, &sop) != 0)

@@ -532,20 +532,23 @@ static char *registers_now(struct vm *vm)
 	return regs;
 }
 
-/* hlt with interrupts off: nothing here will ever wake the vCPU.  1 if so,
- * 0 if not, -1 (vm->error) when QEMU does not say */
-static int halted_for_good(struct vm *vm)
+/* A quiet guest: hlt with interrupts off (nothing here will ever wake the
+ * vCPU) is VM_EV_HLT; QEMU that does not say is its failure */
+static enum vm_event halted_for_good(struct vm *vm)
 {
 	char *regs = registers_now(vm);
 	uint64_t hlt, efl;
-	int dead;
+	bool dead;
 
 	if (regs == NULL)
-		return -1;
+		return VM_EV_KVM_ERROR;
 	dead = qmp_reg(regs, "HLT", &hlt) == 0 && hlt == 1 && qmp_reg(regs, "RFL", &efl) == 0 &&
 	       !(efl & 0x200);
 	free(regs);
-	return dead;
+	if (!dead)
+		return VM_EV_NONE;
+	snprintf(vm->error, sizeof(vm->error), "guest halted (hlt) and nothing will wake it");
+	return VM_EV_HLT;
 }
 
 /* The deadline passed: the guest hangs, unless QEMU is what stood still (it
@@ -627,14 +630,9 @@ enum vm_event qemu_run(struct vm *vm)
 			return VM_EV_INTERRUPTED;
 		}
 		if (n == 0) {
-			int halted = q->waiting ? 0 : halted_for_good(vm);
-			if (halted < 0)
-				return VM_EV_KVM_ERROR;
-			if (halted > 0) {
-				snprintf(vm->error, sizeof(vm->error),
-				         "guest halted (hlt) and nothing will wake it");
-				return VM_EV_HLT;
-			}
+			enum vm_event ev = q->waiting ? VM_EV_NONE : halted_for_good(vm);
+			if (ev != VM_EV_NONE)
+				return ev;
 			continue;
 		}
 		if (n < 0)
