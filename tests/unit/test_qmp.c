@@ -74,8 +74,8 @@ static void answer(int fd, const char *want, const char *ret, useconds_t delay)
 	say(fd, line);
 }
 
-#define GREETING "{\"QMP\": {\"version\": {}, \"capabilities\": [\"oob\"]}}"
-#define HMP      "human-monitor-command"
+#define GREETING  "{\"QMP\": {\"version\": {}, \"capabilities\": [\"oob\"]}}"
+#define HMP       "human-monitor-command"
 #define REGS(cr3) "\"RIP=ffffffff80102060 RFL=00000097 HLT=0\\r\\nCR3=" cr3 " CR4=000000a0\\r\\n\""
 
 /* the client's view of QEMU, and QEMU (the fake) */
