@@ -138,10 +138,15 @@ static bool job_boot(const struct campaign_config *cfg, struct campaign_shared *
 
 /* A new sequence on the same guest: reset it, forget the generator's pmaps. */
 static bool job_restart(struct session *s, struct fuzz_gen *gen, struct script **sc,
-                        const char *label)
+                        const char *label, struct job_stats *js)
 {
-	if (session_reset(s) != 0)
+	if (session_reset(s) != 0) {
+		if (session_backend_failed(s)) { /* the job ends, as at any host failure */
+			snprintf(js->error, sizeof(js->error), "%s", s->err);
+			js->failed = 1;
+		}
 		return false;
+	}
 	fuzz_gen_reset_state(gen);
 	script_free(*sc);
 	*sc = script_new(label);
@@ -161,7 +166,8 @@ int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, 
 
 	fuzz_gen_init(&gen, &cfg->profile, campaign_job_seed(cfg->seed, job),
 	              cfg->sess.arena_pages);
-	while (js->ops < budget && !vm_interrupted && !(sh->stop && !cfg->keep_going)) {
+	while (!js->failed && js->ops < budget && !vm_interrupted &&
+	       !(sh->stop && !cfg->keep_going)) {
 		struct script_op sop;
 		struct finding f;
 		enum session_status st;
@@ -200,14 +206,14 @@ int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, 
 			finding_free(&f);
 			/* a guest that is still serving the ring goes back to its snapshot */
 			live = st == SESSION_VIOLATION && s.vm.event == VM_EV_OP_DONE &&
-			       job_restart(&s, &gen, &sc, label);
+			       job_restart(&s, &gen, &sc, label, js);
 			js->resets += live;
 			if (!live)
 				session_destroy(&s);
 			continue;
 		}
 		if (cfg->seq_len != 0 && sc->n_ops >= cfg->seq_len) {
-			live = job_restart(&s, &gen, &sc, label);
+			live = job_restart(&s, &gen, &sc, label, js);
 			js->resets += live;
 			if (!live)
 				session_destroy(&s);

@@ -26,11 +26,9 @@
 #define QEMU_CR3_CHECK_EVERY 4096u /* calls between two checks of the reported CR3 */
 #define QEMU_CR3_FRAME       0x000ffffffffff000ull
 
-/* A register read that takes this long means QEMU itself stood still
- * (stopped, swapped out, starved of CPU): that time is not the guest's,
- * and the watchdog gives it back (forgive_stall). */
-#define QEMU_STALL_NS 250000000ull
-
+/* A register read that takes QEMU_STALL_NS or longer means QEMU itself
+ * stood still (stopped, swapped out, starved of CPU): that time is not the
+ * guest's, and the watchdog gives it back. */
 static void forgive_stall(struct vm *vm, uint64_t t0)
 {
 	uint64_t dt = now_ns() - t0;
@@ -374,7 +372,7 @@ static void drain_stderr(struct qemu_vm *q)
 }
 
 /* QEMU has gone: what the guest (or QEMU) did, as an event. */
-static enum vm_event qemu_gone(struct vm *vm)
+enum vm_event qemu_gone(struct vm *vm)
 {
 	struct qemu_vm *q = QEMU(vm);
 	int st;
@@ -530,6 +528,16 @@ static char *registers_now(struct vm *vm)
 	if (regs == NULL)
 		snprintf(vm->error, sizeof(vm->error), "%s", err);
 	return regs;
+}
+
+int qemu_answers(struct vm *vm, uint64_t *took_ns)
+{
+	uint64_t t0 = now_ns();
+	char *regs = registers_now(vm);
+
+	*took_ns = now_ns() - t0;
+	free(regs);
+	return regs != NULL ? 0 : -1;
 }
 
 /* A quiet guest: hlt with interrupts off (nothing here will ever wake the

@@ -109,6 +109,12 @@ enum vm_event qemu_run(struct vm *vm);
 uint64_t qemu_cr3(struct vm *vm);
 int qemu_cr3_actual(struct vm *vm, uint64_t *cr3);
 void qemu_dump_regs(struct vm *vm, FILE *f);
+/* QEMU has gone (the doorbell closed): who ended it, as an event */
+enum vm_event qemu_gone(struct vm *vm);
+/* QEMU answers a register read: 0 and how long it took, or -1 (vm->error) */
+int qemu_answers(struct vm *vm, uint64_t *took_ns);
+/* a register read took this long: QEMU stood still, the guest did not */
+#define QEMU_STALL_NS 250000000ull
 /* answer the call the guest waits in: PTS_DB_CONTINUE, or PTS_DB_PARK */
 void qemu_release(struct vm *vm, uint32_t command);
 struct pts_doorbell *qemu_doorbell(struct vm *vm); /* NULL before the hello */

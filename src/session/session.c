@@ -139,8 +139,10 @@ int session_reset(struct session *s)
 {
 	uint64_t ring_gpa = (uint64_t)((uint8_t *)s->ring - s->vm.mem.base);
 
+	s->vm.event = VM_EV_NONE;
 	if (vm_snapshot_restore(&s->vm, &s->snap, ring_gpa, sizeof(*s->ring)) != 0) {
-		session_fail(s, "reset");
+		session_fail(s, s->vm.event == VM_EV_KVM_ERROR ? vm_backend_name(s->vm.kind)
+		                                               : "reset");
 		return -1;
 	}
 	memcpy(s->vm.cons.tail, s->boot_console, s->boot_console_len);
@@ -359,6 +361,11 @@ enum session_status session_finish(struct session *s)
 	if (ev != VM_EV_EXIT)
 		session_fail_event(s, ev);
 	return status_of_event(s, ev);
+}
+
+bool session_backend_failed(const struct session *s)
+{
+	return s->vm.event == VM_EV_KVM_ERROR;
 }
 
 void session_describe_death(struct session *s, FILE *f)

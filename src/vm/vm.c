@@ -98,11 +98,8 @@ enum vm_event vm_run(struct vm *vm)
 {
 	enum vm_event ev;
 
-	if (vm->timeout_s == 0)
-		vm->deadline_ns = 0;
-	else if (vm->progress || vm->deadline_ns == 0)
-		vm->deadline_ns = now_ns() + (uint64_t)vm->timeout_s * 1000000000ull;
-	vm->progress = false;
+	if (vm->progress || vm->deadline_ns == 0)
+		vm_deadline_arm(vm);
 	ev = vm->backend->run(vm);
 	vm->event = ev;
 	return ev;
@@ -111,6 +108,12 @@ enum vm_event vm_run(struct vm *vm)
 void vm_progress(struct vm *vm)
 {
 	vm->progress = true;
+}
+
+void vm_deadline_arm(struct vm *vm)
+{
+	vm->deadline_ns = vm->timeout_s ? now_ns() + (uint64_t)vm->timeout_s * 1000000000ull : 0;
+	vm->progress = false;
 }
 
 uint64_t vm_cr3(struct vm *vm)

@@ -226,6 +226,9 @@ enum vm_event vm_run(struct vm *vm);
  * next vm_run gives it --timeout seconds afresh.  An event alone is not
  * progress: a guest can signal without end and never take the next op. */
 void vm_progress(struct vm *vm);
+/* Give the guest --timeout seconds from now (vm_run does after progress; a
+ * backend that runs the guest on the host's behalf, as a reset does, too). */
+void vm_deadline_arm(struct vm *vm);
 void vm_dump_regs(struct vm *vm, FILE *f);
 /* "qemu (tcg), dirty log plugin": what runs the guest, for banners and reports */
 const char *vm_describe(const struct vm *vm, char *buf, size_t len);
