@@ -421,6 +421,18 @@ enum vm_event qemu_gone(struct vm *vm)
 	return VM_EV_KVM_ERROR;
 }
 
+/* QEMU did not answer on QMP (vm->error says how).  Its failure, unless it
+ * has gone meanwhile: then who ended it decides (a triple fault of the
+ * guest while we asked is still the guest's). */
+static enum vm_event qemu_silent(struct vm *vm)
+{
+	struct pollfd p = {QEMU(vm)->db_fd, POLLIN, 0};
+
+	if (QEMU(vm)->running && poll(&p, 1, 200) > 0 && (p.revents & (POLLHUP | POLLERR)))
+		return qemu_gone(vm);
+	return VM_EV_KVM_ERROR;
+}
+
 static enum vm_event guest_error(struct vm *vm, const char *msg)
 {
 	snprintf(vm->error, sizeof(vm->error), "guest doorbell: %s", msg);
@@ -461,7 +473,7 @@ static enum vm_event doorbell_call(struct vm *vm)
 		int rc = vm_cr3_verify(vm);
 		forgive_stall(vm, t0);
 		if (rc != 0)
-			return rc > 0 ? VM_EV_GUEST_ERROR : VM_EV_KVM_ERROR;
+			return rc > 0 ? VM_EV_GUEST_ERROR : qemu_silent(vm);
 	}
 	return hypercall_dispatch(vm, d.nr, d.record_pa);
 }
@@ -549,7 +561,7 @@ static enum vm_event halted_for_good(struct vm *vm)
 	bool dead;
 
 	if (regs == NULL)
-		return VM_EV_KVM_ERROR;
+		return qemu_silent(vm);
 	dead = qmp_reg(regs, "HLT", &hlt) == 0 && hlt == 1 && qmp_reg(regs, "RFL", &efl) == 0 &&
 	       !(efl & 0x200);
 	free(regs);
@@ -567,7 +579,7 @@ static enum vm_event deadline_passed(struct vm *vm)
 	char *regs = registers_now(vm);
 
 	if (regs == NULL)
-		return VM_EV_KVM_ERROR;
+		return qemu_silent(vm);
 	free(regs);
 	if (vm->deadline_ns != deadline)
 		return VM_EV_NONE;
