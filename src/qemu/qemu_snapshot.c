@@ -23,9 +23,9 @@ static int park_late(struct vm *vm, uint64_t *deadline, uint64_t *forgiven)
 		vm->event = VM_EV_KVM_ERROR;
 		return -1;
 	}
-	if (took >= QEMU_STALL_NS && *forgiven < (uint64_t)QEMU(vm)->qmp_wait_ms * 1000000) {
-		*forgiven += took;
-		*deadline += took;
+	if (took > QEMU_STALL_NS && *forgiven < (uint64_t)QEMU(vm)->qmp_wait_ms * 1000000) {
+		*forgiven += took - QEMU_STALL_NS;
+		*deadline += took - QEMU_STALL_NS;
 		return 0;
 	}
 	snprintf(vm->error, sizeof(vm->error), "the guest did not park within 5 s");
