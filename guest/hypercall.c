@@ -27,7 +27,10 @@ _Static_assert(offsetof(struct pts_doorbell, parking) == 72, "DB_PARKING in entr
 static struct pts_doorbell doorbell __aligned(64);
 static struct resume_ctx resume_point;
 static bool use_doorbell;
-static uint64_t cr3_lie; /* selftest=liecr3: report a CR3 one page off */
+/* the CR3 a call reports is (CR3 & cr3_keep) ^ cr3_lie: selftest=liecr3 one
+ * page off from boot on; once the descriptor is registered, cr3zero 0 and
+ * cr3out 1 TiB above the truth (outside any guest RAM) */
+static uint64_t cr3_keep = ~0ull, cr3_lie;
 
 static uint64_t kva_to_pa(const void *p)
 {
@@ -63,7 +66,7 @@ static void doorbell_call(enum pts_hypercall nr, uint64_t pa)
 		return;
 	db->nr = nr;
 	db->record_pa = pa;
-	db->cr3 = rcr3() ^ cr3_lie;
+	db->cr3 = (rcr3() & cr3_keep) ^ cr3_lie;
 	__atomic_store_n(&db->seq, seq, __ATOMIC_RELEASE);
 	com2_put(PTS_DB_CALL);
 	/* no `pause` here: under TCG it leaves the translated loop for QEMU's
@@ -142,6 +145,10 @@ void hc_register(struct pts_descriptor *desc)
 	if (use_doorbell)
 		doorbell.park_cr3 = rcr3();
 	hypercall(PTS_HC_REGISTER, desc);
+	if (cmdline_is("selftest", "cr3zero"))
+		cr3_keep = 0;
+	if (cmdline_is("selftest", "cr3out"))
+		cr3_lie = 1ull << 40;
 }
 
 void hc_op_done(struct pts_ring *ring)

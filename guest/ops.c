@@ -266,8 +266,41 @@ void ops_execute(struct pts_op *op)
  * none of it.  An empty ring, and with stop_each every op, is reported with
  * PTS_HC_OP_DONE; the host refills the ring or sets quit meanwhile.
  */
+/*
+ * selftest=... for a guest that misbehaves at its ring, so that the host's
+ * answer to each can be tested (the boot-time ones are in kmain.c):
+ *   opdoneloop  after the first op, signal op-done forever, never taking the next
+ *   ringback    after each op, move the tail back to the op (it is done again)
+ *   reregister  after the first op, register a descriptor outside guest RAM
+ */
+enum ring_selftest { RING_HONEST, RING_OPDONE_LOOP, RING_TAIL_BACK, RING_REREGISTER };
+
+static enum ring_selftest ring_selftest(void)
+{
+	if (cmdline_is("selftest", "opdoneloop"))
+		return RING_OPDONE_LOOP;
+	if (cmdline_is("selftest", "ringback"))
+		return RING_TAIL_BACK;
+	if (cmdline_is("selftest", "reregister"))
+		return RING_REREGISTER;
+	return RING_HONEST;
+}
+
+static void ring_misbehave(enum ring_selftest how)
+{
+	if (how == RING_OPDONE_LOOP)
+		for (;;)
+			hc_op_done(&ops_ring);
+	if (how == RING_TAIL_BACK)
+		ops_ring.tail = ops_ring.tail - 1;
+	if (how == RING_REREGISTER)
+		hc_raw(PTS_HC_REGISTER, 0xfffff000u); /* outside RAM with --mem below 4 GiB */
+}
+
 void ops_ring_run(void)
 {
+	enum ring_selftest how = ring_selftest();
+
 	kprintf("ops: serving the command ring at %#lx\n", KVTOPHYS(&ops_ring));
 	for (;;) {
 		struct pts_op *slot, op;
@@ -286,6 +319,8 @@ void ops_ring_run(void)
 		slot->result = op.result;
 		__asm__ volatile("" ::: "memory");
 		ops_ring.tail = ops_ring.tail + 1;
+		if (how != RING_HONEST)
+			ring_misbehave(how);
 		if (ops_ring.stop_each)
 			hc_op_done(&ops_ring);
 	}

@@ -307,6 +307,16 @@ int monitor_begin(struct monitor *m, uint64_t cr3)
 	return m->new_vio;
 }
 
+bool monitor_root_known(const struct monitor *m, uint64_t cr3)
+{
+	const struct snapshot *s = &m->snap[m->cur];
+
+	for (size_t i = 0; i < s->npmap; i++)
+		if (s->pmap[i].live && s->pmap[i].root != 0 && s->pmap[i].root == (cr3 & PG_FRAME))
+			return true;
+	return false;
+}
+
 /* the snapshot after the op: updated in place from the written pages, or read afresh */
 static int read_after_op(struct monitor *m, bool *incremental)
 {

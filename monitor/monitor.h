@@ -62,6 +62,12 @@ int monitor_begin(struct monitor *m, uint64_t cr3);
 int monitor_after_op(struct monitor *m, const struct pts_op *op, uint64_t op_index,
                      const char *op_text, uint64_t cr3);
 
+/* Is cr3 (its frame) the root of a pmap in the last snapshot: the kernel
+ * pmap or one on the guest's pmap list?  The monitor's TLB checks take the
+ * pmap with that root as the active one: a CR3 that names none would have
+ * them check nothing. */
+bool monitor_root_known(const struct monitor *m, uint64_t cr3);
+
 size_t monitor_nviolations(const struct monitor *m);
 const struct violation *monitor_violation(const struct monitor *m, size_t i);
 /* forget the kept violations (e.g. after the VMM wrote them out) */

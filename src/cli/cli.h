@@ -83,8 +83,8 @@ enum {
 	"  --mem MiB         guest RAM (default 128, 16..16384)\n"                                 \
 	"  --arena N         managed arena pages pg0..pg<N-1> (default 1024)\n"                    \
 	"  --pv-per-page N   guest pv pool items per pool page (default 8; 0 = as many as fit)\n"  \
-	"  --timeout SEC     end the guest if it makes no progress for SEC s (default 30; 0 = "    \
-	"never)\n"                                                                                 \
+	"  --timeout SEC     end the guest if it completes no op for SEC s, however often it\n"    \
+	"                    calls (default 30; 0 = never); QEMU gets as long to answer on QMP\n"  \
 	"  --cmdline STR     extra guest kernel command line\n"                                    \
 	"  --console FILE    write the guest console to FILE (default: stdout, prefixed)\n"        \
 	"  --backend B       what runs the guest: kvm (ptshadow's own vCPU loop on /dev/kvm),\n"   \

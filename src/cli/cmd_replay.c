@@ -86,8 +86,10 @@ static int target_load(const char *cmd, const char *arg, struct guest_opts *g, s
 	if (t->have_report && strstr(t->ops_path, "repro.ops") == NULL)
 		t->op_index = t->script->n_ops > 0 ? t->script->n_ops - 1 : 0;
 	/* an op the script does not have can never recur: that is a bad report,
-	 * not a finding that "did not reproduce" */
-	if (t->have_report && t->op_index >= t->script->n_ops) {
+	 * not a finding that "did not reproduce" (a guest that died booting has
+	 * no op: its finding is op 0 of an empty script) */
+	if (t->have_report && t->op_index >= t->script->n_ops &&
+	    !(t->op_index == 0 && t->script->n_ops == 0)) {
 		fprintf(stderr, "ptshadow %s: %s: op_index %llu is not an op of %s (%zu ops)\n",
 		        cmd, t->report_path, (unsigned long long)t->op_index, t->ops_path,
 		        t->script->n_ops);

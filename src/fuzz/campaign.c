@@ -98,8 +98,8 @@ static void job_finding(const struct campaign_config *cfg, struct campaign_share
 	snprintf(cf->title, sizeof(cf->title), "%s", f->title);
 	cf->job = job;
 	cf->ops_at_detection = sh->job[job].ops;
-	cf->repro_ops = f->op_index + 1;
-	if (cfg->minimize) {
+	cf->repro_ops = f->op_index < sc->n_ops ? f->op_index + 1 : 0;
+	if (cfg->minimize && f->op_index < sc->n_ops) { /* (a boot finding has no op) */
 		struct script *repro = script_new(sc->file);
 		if (repro == NULL)
 			return;
@@ -110,12 +110,43 @@ static void job_finding(const struct campaign_config *cfg, struct campaign_share
 	}
 }
 
+/* A fresh guest for the job, or false: a guest that dies booting is a
+ * finding (every boot would die so: the job ends), anything else that stops
+ * it fails the job. */
+static bool job_boot(const struct campaign_config *cfg, struct campaign_shared *sh, unsigned job,
+                     struct session *s, struct script *sc)
+{
+	struct job_stats *js = &sh->job[job];
+	int rc = session_boot(s, &cfg->sess);
+	struct finding f;
+
+	if (rc == 0) {
+		js->sessions++;
+		return true;
+	}
+	if (rc == EXIT_FINDING) {
+		finding_from_death(&f, s, 0, NULL);
+		job_finding(cfg, sh, job, &f, sc, s);
+		finding_free(&f);
+	} else {
+		snprintf(js->error, sizeof(js->error), "%s", s->err);
+		js->failed = 1;
+	}
+	session_destroy(s);
+	return false;
+}
+
 /* A new sequence on the same guest: reset it, forget the generator's pmaps. */
 static bool job_restart(struct session *s, struct fuzz_gen *gen, struct script **sc,
-                        const char *label)
+                        const char *label, struct job_stats *js)
 {
-	if (session_reset(s) != 0)
+	if (session_reset(s) != 0) {
+		if (session_backend_failed(s)) { /* the job ends, as at any host failure */
+			snprintf(js->error, sizeof(js->error), "%s", s->err);
+			js->failed = 1;
+		}
 		return false;
+	}
 	fuzz_gen_reset_state(gen);
 	script_free(*sc);
 	*sc = script_new(label);
@@ -135,7 +166,8 @@ int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, 
 
 	fuzz_gen_init(&gen, &cfg->profile, campaign_job_seed(cfg->seed, job),
 	              cfg->sess.arena_pages);
-	while (js->ops < budget && !vm_interrupted && !(sh->stop && !cfg->keep_going)) {
+	while (!js->failed && js->ops < budget && !vm_interrupted &&
+	       !(sh->stop && !cfg->keep_going)) {
 		struct script_op sop;
 		struct finding f;
 		enum session_status st;
@@ -143,22 +175,14 @@ int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, 
 		if (deadline_ns != 0 && (js->ops & 63) == 0 && now_ns() >= deadline_ns)
 			break;
 		if (!live) {
-			int rc = session_boot(&s, &cfg->sess);
-			if (rc != 0) {
-				snprintf(js->error, sizeof(js->error), "%s", s.err);
-				js->failed = 1;
-				session_destroy(&s);
-				break;
-			}
-			live = true;
-			js->sessions++;
-			fuzz_gen_reset_state(&gen);
 			script_free(sc);
 			snprintf(label, sizeof(label), "<fuzz seed %llu job %u>",
 			         (unsigned long long)cfg->seed, job);
 			sc = script_new(label);
-			if (sc == NULL)
+			if (sc == NULL || !job_boot(cfg, sh, job, &s, sc))
 				break;
+			live = true;
+			fuzz_gen_reset_state(&gen);
 		}
 		fuzz_gen_next(&gen, &sop);
 		if (script_append(sc, &sop) != 0)
@@ -182,14 +206,14 @@ int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, 
 			finding_free(&f);
 			/* a guest that is still serving the ring goes back to its snapshot */
 			live = st == SESSION_VIOLATION && s.vm.event == VM_EV_OP_DONE &&
-			       job_restart(&s, &gen, &sc, label);
+			       job_restart(&s, &gen, &sc, label, js);
 			js->resets += live;
 			if (!live)
 				session_destroy(&s);
 			continue;
 		}
 		if (cfg->seq_len != 0 && sc->n_ops >= cfg->seq_len) {
-			live = job_restart(&s, &gen, &sc, label);
+			live = job_restart(&s, &gen, &sc, label, js);
 			js->resets += live;
 			if (!live)
 				session_destroy(&s);

@@ -11,6 +11,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "kvm_vm.h"
 
 static int kvm_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg, char *err,
@@ -111,12 +112,23 @@ static enum vm_event exit_reason(struct vm *vm)
 	}
 }
 
+static enum vm_event no_progress(struct vm *vm)
+{
+	snprintf(vm->error, sizeof(vm->error), "guest made no progress for %u s (--timeout)",
+	         vm->timeout_s);
+	return VM_EV_TIMEOUT;
+}
+
 enum vm_event kvm_run_vcpu(struct vm *vm)
 {
 	enum vm_event ev = VM_EV_NONE;
+	uint64_t now = now_ns();
 
-	if (vm->timeout_s > 0)
-		watchdog_arm(vm->timeout_s);
+	/* the deadline runs from the guest's last progress, not from this call */
+	if (vm->deadline_ns != 0 && now >= vm->deadline_ns)
+		return no_progress(vm);
+	if (vm->deadline_ns != 0)
+		watchdog_arm(vm->deadline_ns - now);
 	while (ev == VM_EV_NONE) {
 		if (ioctl(KVM(vm)->vcpu_fd, KVM_RUN, 0) < 0) {
 			if (errno != EINTR && errno != EAGAIN) {
@@ -133,16 +145,14 @@ enum vm_event kvm_run_vcpu(struct vm *vm)
 		}
 		/* checked after every exit too: a guest that exits often (a serial
 		 * or hypercall loop) may take the signal outside KVM_RUN */
-		if (watchdog_fired()) {
-			snprintf(vm->error, sizeof(vm->error),
-			         "guest made no progress for %u s (--timeout)", vm->timeout_s);
-			ev = VM_EV_TIMEOUT;
+		if (vm->deadline_ns != 0 && watchdog_fired()) {
+			ev = no_progress(vm);
 		} else if (vm_interrupted) {
 			snprintf(vm->error, sizeof(vm->error), "interrupted");
 			ev = VM_EV_INTERRUPTED;
 		}
 	}
-	if (vm->timeout_s > 0)
+	if (vm->deadline_ns != 0)
 		watchdog_disarm();
 	return ev;
 }

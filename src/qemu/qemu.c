@@ -25,6 +25,19 @@
 #include "tcg_dirty.h"
 
 #define QEMU_CR3_CHECK_EVERY 4096u /* calls between two checks of the reported CR3 */
+#define QEMU_CR3_FRAME       0x000ffffffffff000ull
+
+/* A register read that takes longer than QEMU_STALL_NS means QEMU itself
+ * stood still (stopped, swapped out, starved of CPU): that time is not the
+ * guest's, and the watchdog gives it back (all but QEMU_STALL_NS of it, so
+ * that probing a hung guest on a slow QEMU still runs out). */
+static void forgive_stall(struct vm *vm, uint64_t t0)
+{
+	uint64_t dt = now_ns() - t0;
+
+	if (vm->deadline_ns != 0 && dt > QEMU_STALL_NS)
+		vm->deadline_ns += dt - QEMU_STALL_NS;
+}
 
 /* ---- guest RAM: a memfd mapped as guest-physical space, hole and all ---- */
 
@@ -117,8 +130,7 @@ static void qemu_close_fds(struct qemu_vm *q)
 			close(*fds[i]);
 		*fds[i] = -1;
 	}
-	q->qmp_ready = false;
-	q->qmp_len = 0;
+	qmp_reset(q);
 }
 
 static void drain_stderr(struct qemu_vm *q);
@@ -186,6 +198,37 @@ int qemu_state_init(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * QEMU starts paused (-S): negotiate QMP, then "cont".  So QMP is up before
+ * the guest runs one instruction, and QEMU's SHUTDOWN event can say whether
+ * the guest or the host ended it (qemu_gone).  A QEMU that cannot do this
+ * much is the host's failure, named as such.
+ */
+static int qemu_handshake(struct vm *vm, const char *qemu, char *err, size_t errlen)
+{
+	struct qemu_vm *q = QEMU(vm);
+	struct timespec ms = {0, 1000000};
+	char why[256];
+	int st;
+
+	if (qmp_connect(q, why, sizeof(why)) == 0 && qmp_simple(q, "cont", why, sizeof(why)) == 0)
+		return 0;
+	for (int i = 0; i < 500; i++, nanosleep(&ms, NULL)) /* did it exit? (its fds close first) */
+		if (waitpid(q->pid, &st, WNOHANG) == q->pid) {
+			q->pid = 0;
+			q->running = false;
+			drain_stderr(q);
+			snprintf(err, errlen,
+			         "QEMU %s exited (%s %d) before it started the guest (%s)%s%s",
+			         qemu, WIFSIGNALED(st) ? "signal" : "status",
+			         WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st), why,
+			         q->qemu_err[0] ? ": " : "", q->qemu_err);
+			return -1;
+		}
+	snprintf(err, errlen, "QEMU %s: %s", qemu, why);
+	return -1;
+}
+
 static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg,
                        char *err, size_t errlen)
 {
@@ -209,6 +252,7 @@ static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_co
 		return rc;
 	if (q->dirty != NULL)
 		vm->caps |= VM_CAP_DIRTY_LOG;
+	q->qmp_wait_ms = qmp_wait_for(cfg->timeout_s);
 	if (qemu_launch(vm, qemu, guest_path, cfg, q->dirty != NULL ? plugin : NULL, err, errlen) !=
 	    0)
 		return EXIT_INTERNAL;
@@ -236,7 +280,7 @@ static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_co
 		if (qemu_launch(vm, qemu, guest_path, cfg, NULL, err, errlen) != 0)
 			return EXIT_INTERNAL;
 	}
-	return 0;
+	return qemu_handshake(vm, qemu, err, errlen) == 0 ? 0 : EXIT_INTERNAL;
 }
 
 void qemu_state_free(struct vm *vm)
@@ -330,7 +374,7 @@ static void drain_stderr(struct qemu_vm *q)
 }
 
 /* QEMU has gone: what the guest (or QEMU) did, as an event. */
-static enum vm_event qemu_gone(struct vm *vm)
+enum vm_event qemu_gone(struct vm *vm)
 {
 	struct qemu_vm *q = QEMU(vm);
 	int st;
@@ -342,12 +386,28 @@ static enum vm_event qemu_gone(struct vm *vm)
 		return q->host->gone(vm);
 	drain_stderr(q);
 	st = qemu_reap(q, false);
+	qmp_drain(q); /* its last words: a SHUTDOWN event, with who caused it */
 	nl = strchr(q->qemu_err, '\n');
 	if (nl != NULL)
 		*nl = '\0';
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-		snprintf(vm->error, sizeof(vm->error), "guest shut down (triple fault)");
-		return VM_EV_SHUTDOWN;
+		/* -no-reboot: a triple fault resets, and the reset ends QEMU */
+		if (q->qmp_shutdown_guest) {
+			snprintf(vm->error, sizeof(vm->error), "guest shut down (%s)",
+			         strcmp(q->qmp_shutdown, "guest-reset") == 0 ? "triple fault"
+			                                                     : q->qmp_shutdown);
+			return VM_EV_SHUTDOWN;
+		}
+		if (q->qmp_shutdown[0] != '\0')
+			snprintf(vm->error, sizeof(vm->error),
+			         "QEMU was shut down from outside (QMP SHUTDOWN event, reason %s)",
+			         q->qmp_shutdown);
+		else
+			snprintf(vm->error, sizeof(vm->error),
+			         "QEMU exited (status 0) without saying why (no SHUTDOWN event on "
+			         "QMP)%s%s",
+			         q->qemu_err[0] ? ": " : "", q->qemu_err);
+		return VM_EV_KVM_ERROR;
 	}
 	if (WIFEXITED(st) && (WEXITSTATUS(st) == 33 || WEXITSTATUS(st) == 35)) {
 		/* isa-debug-exit: the guest exited before it had a doorbell */
@@ -360,6 +420,18 @@ static enum vm_event qemu_gone(struct vm *vm)
 	else
 		snprintf(vm->error, sizeof(vm->error), "QEMU exited with status %d%s%s",
 		         WEXITSTATUS(st), q->qemu_err[0] ? ": " : "", q->qemu_err);
+	return VM_EV_KVM_ERROR;
+}
+
+/* QEMU did not answer on QMP (vm->error says how).  Its failure, unless it
+ * has gone meanwhile: then who ended it decides (a triple fault of the
+ * guest while we asked is still the guest's). */
+static enum vm_event qemu_silent(struct vm *vm)
+{
+	struct pollfd p = {QEMU(vm)->db_fd, POLLIN, 0};
+
+	if (QEMU(vm)->running && poll(&p, 1, 200) > 0 && (p.revents & (POLLHUP | POLLERR)))
+		return qemu_gone(vm);
 	return VM_EV_KVM_ERROR;
 }
 
@@ -390,10 +462,21 @@ static enum vm_event doorbell_call(struct vm *vm)
 	drain_console(vm); /* what the guest printed before the call */
 	if (d.nr >= PTS_HC_PORT_COUNT || d.record_pa > UINT32_MAX)
 		return guest_error(vm, "call number or record out of range");
-	/* the CR3 the guest reports is its word: check it against QEMU's from
-	 * time to time (session.c checks it at every finding too) */
-	if (vm->hypercalls % QEMU_CR3_CHECK_EVERY == 0 && vm_cr3_verify(vm) != 0)
+	/* the CR3 the guest reports is its word: a root in its RAM, and QEMU's
+	 * own from time to time (session.c checks it at every finding too) */
+	if (gmem_ptr(&vm->mem, d.cr3 & QEMU_CR3_FRAME, PTS_PAGE_SIZE, PTS_PAGE_SIZE) == NULL) {
+		snprintf(vm->error, sizeof(vm->error),
+		         "guest doorbell: the guest reported CR3 %#llx, outside its RAM",
+		         (unsigned long long)d.cr3);
 		return VM_EV_GUEST_ERROR;
+	}
+	if (vm->hypercalls % QEMU_CR3_CHECK_EVERY == 0) {
+		uint64_t t0 = now_ns();
+		int rc = vm_cr3_verify(vm);
+		forgive_stall(vm, t0);
+		if (rc != 0)
+			return rc > 0 ? VM_EV_GUEST_ERROR : qemu_silent(vm);
+	}
 	return hypercall_dispatch(vm, d.nr, d.record_pa);
 }
 
@@ -448,19 +531,63 @@ static char *registers(struct vm *vm, char *err, size_t errlen)
 	                       : qmp_registers(q, err, errlen);
 }
 
-/* hlt with interrupts off: nothing here will ever wake the vCPU */
-static bool halted_for_good(struct vm *vm)
+/* "info registers" from QEMU, which must answer: NULL with vm->error if not */
+static char *registers_now(struct vm *vm)
 {
-	char err[256], *regs = registers(vm, err, sizeof(err));
+	char err[256], *regs;
+	uint64_t t0 = now_ns();
+
+	regs = registers(vm, err, sizeof(err));
+	forgive_stall(vm, t0);
+	if (regs == NULL)
+		snprintf(vm->error, sizeof(vm->error), "%s", err);
+	return regs;
+}
+
+int qemu_answers(struct vm *vm, uint64_t *took_ns)
+{
+	uint64_t t0 = now_ns();
+	char *regs = registers_now(vm);
+
+	*took_ns = now_ns() - t0;
+	free(regs);
+	return regs != NULL ? 0 : -1;
+}
+
+/* A quiet guest: hlt with interrupts off (nothing here will ever wake the
+ * vCPU) is VM_EV_HLT; QEMU that does not say is its failure */
+static enum vm_event halted_for_good(struct vm *vm)
+{
+	char *regs = registers_now(vm);
 	uint64_t hlt, efl;
 	bool dead;
 
 	if (regs == NULL)
-		return false;
+		return qemu_silent(vm);
 	dead = qmp_reg(regs, "HLT", &hlt) == 0 && hlt == 1 && qmp_reg(regs, "RFL", &efl) == 0 &&
 	       !(efl & 0x200);
 	free(regs);
-	return dead;
+	if (!dead)
+		return VM_EV_NONE;
+	snprintf(vm->error, sizeof(vm->error), "guest halted (hlt) and nothing will wake it");
+	return VM_EV_HLT;
+}
+
+/* The deadline passed: the guest hangs, unless QEMU is what stood still (it
+ * does not answer, or only after a stall, which moves the deadline) */
+static enum vm_event deadline_passed(struct vm *vm)
+{
+	uint64_t deadline = vm->deadline_ns;
+	char *regs = registers_now(vm);
+
+	if (regs == NULL)
+		return qemu_silent(vm);
+	free(regs);
+	if (vm->deadline_ns != deadline)
+		return VM_EV_NONE;
+	snprintf(vm->error, sizeof(vm->error), "guest made no progress for %u s (--timeout)",
+	         vm->timeout_s);
+	return VM_EV_TIMEOUT;
 }
 
 /* The same lines as the KVM backend prints, from QEMU's "info registers". */
@@ -495,10 +622,11 @@ void qemu_dump_regs(struct vm *vm, FILE *f)
 	        (unsigned long long)r[21], (unsigned long long)r[22]);
 }
 
+/* The deadline (vm->deadline_ns) runs from the guest's last progress, not
+ * from this call: a guest that keeps calling without progress runs out. */
 enum vm_event qemu_run(struct vm *vm)
 {
 	struct qemu_vm *q = QEMU(vm);
-	uint64_t deadline = vm->timeout_s ? now_ns() + (uint64_t)vm->timeout_s * 1000000000ull : 0;
 
 	if (!q->running) {
 		snprintf(vm->error, sizeof(vm->error), "QEMU is not running");
@@ -508,7 +636,13 @@ enum vm_event qemu_run(struct vm *vm)
 	for (;;) {
 		struct pollfd p[3] = {
 		    {q->db_fd, POLLIN, 0}, {q->cons_fd, POLLIN, 0}, {q->err_fd, POLLIN, 0}};
-		int n = poll(p, 3, ms_left(deadline));
+		int n;
+		if (vm->deadline_ns != 0 && now_ns() >= vm->deadline_ns) {
+			enum vm_event ev = deadline_passed(vm);
+			if (ev != VM_EV_NONE)
+				return ev;
+		}
+		n = poll(p, 3, ms_left(vm->deadline_ns));
 		if (n < 0 && errno != EINTR) {
 			snprintf(vm->error, sizeof(vm->error), "poll: %s", strerror(errno));
 			return VM_EV_KVM_ERROR;
@@ -517,17 +651,10 @@ enum vm_event qemu_run(struct vm *vm)
 			snprintf(vm->error, sizeof(vm->error), "interrupted");
 			return VM_EV_INTERRUPTED;
 		}
-		if (n == 0 && deadline != 0 && now_ns() >= deadline) {
-			snprintf(vm->error, sizeof(vm->error),
-			         "guest made no progress for %u s (--timeout)", vm->timeout_s);
-			return VM_EV_TIMEOUT;
-		}
 		if (n == 0) {
-			if (!q->waiting && halted_for_good(vm)) {
-				snprintf(vm->error, sizeof(vm->error),
-				         "guest halted (hlt) and nothing will wake it");
-				return VM_EV_HLT;
-			}
+			enum vm_event ev = q->waiting ? VM_EV_NONE : halted_for_good(vm);
+			if (ev != VM_EV_NONE)
+				return ev;
 			continue;
 		}
 		if (n < 0)

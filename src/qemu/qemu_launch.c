@@ -117,6 +117,7 @@ static void build_argv(struct argv_buf *a, const char *qemu, const char *guest,
 	arg(a, "-display");
 	arg(a, "none");
 	arg(a, "-no-reboot");
+	arg(a, "-S"); /* paused until QMP is ready and says "cont" (qemu.c) */
 	arg(a, "-chardev");
 	arg(a, "socket,id=con,fd=%d", FD_CONS);
 	arg(a, "-chardev");

@@ -64,11 +64,21 @@ struct qemu_vm {
 	uint64_t park_tokens; /* parks so far: each park's token is new */
 	bool snap_ready;      /* a snapshot was taken at the registration */
 
-	/* QMP, QEMU's control monitor (qmp.c) */
+	/* QMP, QEMU's control monitor (qmp.c).  Every command carries an id
+	 * and a reply counts only with the id of the command waiting for it:
+	 * a reply that comes after its command gave up is dropped, never
+	 * taken for the next command's. */
 	int qmp_fd;
 	char *qmp_buf;
 	size_t qmp_len;
-	bool qmp_ready;
+	bool qmp_ready;          /* capabilities negotiated */
+	bool qmp_greeted;        /* the greeting came */
+	uint64_t qmp_id;         /* the last command's id */
+	uint64_t qmp_caps_id;    /* the first qmp_capabilities' id (0: none sent) */
+	unsigned qmp_wait_ms;    /* how long a reply may take */
+	uint64_t qmp_last_ns;    /* how long the last exchange took */
+	char qmp_shutdown[32];   /* a SHUTDOWN event's reason ("" none came) */
+	bool qmp_shutdown_guest; /* ... and whether the guest caused it */
 
 	struct tcg_dirty *dirty;      /* the ptsdirty plugin's log (NULL: none) */
 	struct walk_page *walk_cache; /* QEMU_WALK_CACHE slots */
@@ -99,6 +109,12 @@ enum vm_event qemu_run(struct vm *vm);
 uint64_t qemu_cr3(struct vm *vm);
 int qemu_cr3_actual(struct vm *vm, uint64_t *cr3);
 void qemu_dump_regs(struct vm *vm, FILE *f);
+/* QEMU has gone (the doorbell closed): who ended it, as an event */
+enum vm_event qemu_gone(struct vm *vm);
+/* QEMU answers a register read: 0 and how long it took, or -1 (vm->error) */
+int qemu_answers(struct vm *vm, uint64_t *took_ns);
+/* a register read took this long: QEMU stood still, the guest did not */
+#define QEMU_STALL_NS 250000000ull
 /* answer the call the guest waits in: PTS_DB_CONTINUE, or PTS_DB_PARK */
 void qemu_release(struct vm *vm, uint32_t command);
 struct pts_doorbell *qemu_doorbell(struct vm *vm); /* NULL before the hello */
@@ -125,8 +141,17 @@ int qemu_ram_copy(struct vm *vm, uint8_t *dst);
 	.snap_save = qemu_snap_save, .snap_load = qemu_snap_load, .ram_copy = qemu_ram_copy
 
 /* qmp.c */
+/* how long a QMP reply may take, for a watchdog of timeout_s seconds (0: none) */
+unsigned qmp_wait_for(unsigned timeout_s);
+/* the greeting and capabilities negotiation (QEMU runs with -S until "cont") */
 int qmp_connect(struct qemu_vm *q, char *err, size_t errlen);
+/* a command without arguments ("cont", "query-status"): 0, or -1 with err */
+int qmp_simple(struct qemu_vm *q, const char *command, char *err, size_t errlen);
 char *qmp_registers(struct qemu_vm *q, char *err, size_t errlen);
 int qmp_reg(const char *regs, const char *name, uint64_t *v);
+/* QEMU has gone: read what it said last (a SHUTDOWN event) */
+void qmp_drain(struct qemu_vm *q);
+/* forget the connection's state (QEMU is relaunched on new sockets) */
+void qmp_reset(struct qemu_vm *q);
 
 #endif /* PTSHADOW_QEMU_VM_H */

@@ -44,6 +44,11 @@ static enum run_outcome runner_ready(struct runner *r, struct finding *f, char *
 			r->resets++;
 			return RUN_CLEAN;
 		}
+		if (session_backend_failed(&r->s)) {
+			snprintf(err, errlen, "%s", r->s.err);
+			runner_close(r);
+			return RUN_ERROR;
+		}
 		runner_close(r); /* could not reset: boot afresh */
 	}
 	rc = session_boot(&r->s, &r->cfg);

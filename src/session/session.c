@@ -2,6 +2,7 @@
  * descriptor it registers, and drives ops one at a time: write the record,
  * advance head, run until the guest signals, read the result, check.
  */
+#include <stdarg.h>
 #include <string.h>
 
 #include "clock.h"
@@ -11,6 +12,44 @@
 static void session_fail(struct session *s, const char *what)
 {
 	snprintf(s->err, sizeof(s->err), "%s: %s", what, s->vm.error);
+}
+
+/* An event ended the run: the message names the side at fault, the guest,
+ * or the backend ("qemu: QMP: ...") */
+static void session_fail_event(struct session *s, enum vm_event ev)
+{
+	session_fail(s, ev == VM_EV_KVM_ERROR ? vm_backend_name(s->vm.kind) : "guest");
+}
+
+/* The guest broke the ring's protocol, or lied, in a way only the session
+ * sees: a guest error as the VM's own are */
+static enum session_status session_guest_error(struct session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static enum session_status session_guest_error(struct session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof(s->err), fmt, ap);
+	va_end(ap);
+	s->vm.event = VM_EV_GUEST_ERROR;
+	return SESSION_GUEST_DIED;
+}
+
+/* The CR3 the monitor is given must be a root the guest has: with any
+ * other the monitor would take no pmap as active and check nothing that
+ * depends on it (a guest could hide from its TLB checks so) */
+static bool cr3_known(struct session *s)
+{
+	uint64_t cr3 = vm_cr3(&s->vm);
+
+	if (s->mon == NULL || monitor_root_known(s->mon, cr3))
+		return true;
+	session_guest_error(s,
+	                    "the guest's CR3 %#llx is not the root of any pmap it has (its kernel "
+	                    "pmap or one on its pmap list)",
+	                    (unsigned long long)cr3);
+	return false;
 }
 
 /* The ring lives where the descriptor says; validate it once. */
@@ -78,6 +117,10 @@ static int monitor_attach(struct session *s)
 		s->mon_rc = EXIT_INTERNAL;
 		return -1;
 	}
+	if (!cr3_known(s)) {
+		s->mon_rc = EXIT_FINDING;
+		return -1;
+	}
 	return 0;
 }
 
@@ -96,8 +139,10 @@ int session_reset(struct session *s)
 {
 	uint64_t ring_gpa = (uint64_t)((uint8_t *)s->ring - s->vm.mem.base);
 
+	s->vm.event = VM_EV_NONE;
 	if (vm_snapshot_restore(&s->vm, &s->snap, ring_gpa, sizeof(*s->ring)) != 0) {
-		session_fail(s, "reset");
+		session_fail(s, s->vm.event == VM_EV_KVM_ERROR ? vm_backend_name(s->vm.kind)
+		                                               : "reset");
 		return -1;
 	}
 	memcpy(s->vm.cons.tail, s->boot_console, s->boot_console_len);
@@ -106,6 +151,7 @@ int session_reset(struct session *s)
 	s->vm.event = VM_EV_NONE;
 	s->ops_done = 0;
 	s->resets++;
+	vm_progress(&s->vm); /* a fresh start: a fresh --timeout */
 	if (s->mon != NULL) {
 		monitor_destroy(s->mon);
 		s->mon = NULL;
@@ -170,6 +216,7 @@ int session_boot(struct session *s, const struct session_config *cfg)
 		if (ev == VM_EV_OP_DONE)
 			continue; /* an op-done before the ring is ours: nothing to collect */
 		if (ev == VM_EV_REGISTER) {
+			vm_progress(&s->vm);
 			if (!cfg->ring)
 				continue;
 			if (ring_attach(s) < 0)
@@ -189,43 +236,84 @@ int session_boot(struct session *s, const struct session_config *cfg)
 		}
 		if (ev == VM_EV_EXIT)
 			return 0;
-		session_fail(s, "guest boot");
+		session_fail(s, ev == VM_EV_KVM_ERROR ? vm_backend_name(s->vm.kind) : "guest boot");
 		return status_of_event(s, ev) == SESSION_GUEST_DIED ? EXIT_FINDING : EXIT_INTERNAL;
 	}
+}
+
+/* Run the guest until it has completed the op at head: only that is
+ * progress for the watchdog, not its signals (a guest can signal op-done
+ * without end, or move its tail back and redo the op). */
+static enum session_status await_op(struct session *s, uint64_t head)
+{
+	struct pts_ring *r = s->ring;
+	uint64_t signals = 0, tail;
+
+	for (;;) {
+		enum vm_event ev = vm_run(&s->vm);
+		if (ev != VM_EV_OP_DONE) {
+			session_fail_event(s, ev);
+			if (ev == VM_EV_TIMEOUT && signals > 0) {
+				size_t n = strlen(s->err);
+				snprintf(
+				    s->err + n, sizeof(s->err) - n,
+				    "; it signalled op-done %llu times and never completed op %llu "
+				    "(ring tail %llu, head %llu)",
+				    (unsigned long long)signals, (unsigned long long)s->ops_done,
+				    (unsigned long long)r->tail, (unsigned long long)head + 1);
+			}
+			return status_of_event(s, ev);
+		}
+		signals++;
+		tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+		if (tail == head + 1)
+			break;
+		if (tail != head)
+			return session_guest_error(
+			    s, "guest advanced its ring tail to %llu (want %llu)",
+			    (unsigned long long)tail, (unsigned long long)head + 1);
+	}
+	vm_progress(&s->vm);
+	return SESSION_OK;
+}
+
+/* A finding rests on the CR3 the backend gave the monitor: where that is
+ * the guest's word, ask the vCPU.  A lie is the guest's; no answer, the
+ * backend's (the finding is then not reported: it may rest on a lie). */
+static enum session_status finding_cr3_verified(struct session *s)
+{
+	int rc = vm_cr3_verify(&s->vm);
+
+	if (rc > 0) {
+		session_fail(s, "guest");
+		s->vm.event = VM_EV_GUEST_ERROR;
+		return SESSION_GUEST_DIED;
+	}
+	if (rc < 0) {
+		session_fail(s, vm_backend_name(s->vm.kind));
+		return SESSION_ERROR;
+	}
+	return SESSION_VIOLATION;
 }
 
 enum session_status session_op(struct session *s, struct script_op *sop)
 {
 	struct pts_ring *r = s->ring;
-	uint64_t head = r->head, tail;
+	uint64_t head = r->head;
+	enum session_status st;
 	struct pts_op *slot;
 
-	if (r->tail != head) {
-		snprintf(s->err, sizeof(s->err), "guest ring out of step (head %llu tail %llu)",
-		         (unsigned long long)head, (unsigned long long)r->tail);
-		return SESSION_GUEST_DIED;
-	}
+	if (r->tail != head)
+		return session_guest_error(s, "guest ring out of step (head %llu tail %llu)",
+		                           (unsigned long long)head, (unsigned long long)r->tail);
 	slot = &r->slots[head % PTS_RING_SLOTS];
 	*slot = sop->op;
 	slot->seq = s->ops_done;
 	slot->result = PTS_RES_PENDING;
 	__atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
-	for (;;) {
-		enum vm_event ev = vm_run(&s->vm);
-		if (ev != VM_EV_OP_DONE) {
-			session_fail(s, "guest");
-			return status_of_event(s, ev);
-		}
-		tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
-		if (tail == head + 1)
-			break;
-		if (tail != head) {
-			snprintf(s->err, sizeof(s->err),
-			         "guest advanced its ring tail to %llu (want %llu)",
-			         (unsigned long long)tail, (unsigned long long)head + 1);
-			return SESSION_GUEST_DIED;
-		}
-	}
+	st = await_op(s, head);
+	if (st != SESSION_OK)
+		return st;
 	sop->op.result = slot->result;
 	sop->op.value = slot->value;
 	sop->op.cycles = slot->cycles;
@@ -255,14 +343,10 @@ enum session_status session_op(struct session *s, struct script_op *sop)
 			snprintf(s->err, sizeof(s->err), "monitor: out of memory");
 			return SESSION_ERROR;
 		}
-		if (n > 0) {
-			/* a finding rests on the CR3 the backend gave the monitor */
-			if (vm_cr3_verify(&s->vm) != 0) {
-				session_fail(s, "guest");
-				return SESSION_GUEST_DIED;
-			}
-			return SESSION_VIOLATION;
-		}
+		if (!cr3_known(s))
+			return SESSION_GUEST_DIED;
+		if (n > 0)
+			return finding_cr3_verified(s);
 	}
 	return SESSION_OK;
 }
@@ -275,10 +359,15 @@ enum session_status session_finish(struct session *s)
 		s->ring->quit = 1;
 	do
 		ev = vm_run(&s->vm);
-	while (ev == VM_EV_OP_DONE || ev == VM_EV_REGISTER);
+	while (ev == VM_EV_OP_DONE);
 	if (ev != VM_EV_EXIT)
-		session_fail(s, "guest");
+		session_fail_event(s, ev);
 	return status_of_event(s, ev);
+}
+
+bool session_backend_failed(const struct session *s)
+{
+	return s->vm.event == VM_EV_KVM_ERROR;
 }
 
 void session_describe_death(struct session *s, FILE *f)
@@ -371,10 +460,8 @@ enum session_status session_run_batch(struct session *s, struct script_op *ops, 
 	while (done < n) {
 		uint64_t head = r->head, want;
 		size_t k = n - done < PTS_RING_SLOTS ? n - done : PTS_RING_SLOTS;
-		if (r->tail != head) {
-			snprintf(s->err, sizeof(s->err), "guest ring out of step");
-			return SESSION_GUEST_DIED;
-		}
+		if (r->tail != head)
+			return session_guest_error(s, "guest ring out of step");
 		for (size_t i = 0; i < k; i++) {
 			struct pts_op *slot = &r->slots[(head + i) % PTS_RING_SLOTS];
 			*slot = ops[done + i].op;
@@ -383,16 +470,28 @@ enum session_status session_run_batch(struct session *s, struct script_op *ops, 
 		}
 		want = head + k;
 		__atomic_store_n(&r->head, want, __ATOMIC_RELEASE);
-		while (__atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) != want) {
+		for (uint64_t seen = head; seen != want;) {
 			enum vm_event ev = vm_run(&s->vm);
+			uint64_t tail;
 			if (ev != VM_EV_OP_DONE) {
-				session_fail(s, "guest");
+				session_fail_event(s, ev);
 				return status_of_event(s, ev);
 			}
 			if (vm_dirty_poll(&s->vm) != 0) {
 				session_fail(s, "dirty log");
 				return SESSION_ERROR;
 			}
+			tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+			if (tail - head > k || tail - head < seen - head)
+				return session_guest_error(s,
+				                           "guest moved its ring tail to %llu "
+				                           "(between %llu and %llu, not back)",
+				                           (unsigned long long)tail,
+				                           (unsigned long long)seen,
+				                           (unsigned long long)want);
+			if (tail != seen)
+				vm_progress(&s->vm); /* ops completed */
+			seen = tail;
 		}
 		for (size_t i = 0; i < k; i++) {
 			const struct pts_op *slot = &r->slots[(head + i) % PTS_RING_SLOTS];

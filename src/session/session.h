@@ -81,8 +81,12 @@ enum session_status session_op(struct session *s, struct script_op *sop);
 enum session_status session_finish(struct session *s);
 void session_destroy(struct session *s);
 /* Back to the state right after boot (cfg.snapshot): guest RAM, registers,
- * console tail, a fresh monitor.  0, or -1 with s->err (then destroy it). */
+ * console tail, a fresh monitor.  0, or -1 with s->err (then destroy it;
+ * boot afresh unless session_backend_failed). */
 int session_reset(struct session *s);
+/* The last run or reset failed on the backend's side (KVM, QEMU, QMP,
+ * libvirt), not the guest's: exit 3, no finding. */
+bool session_backend_failed(const struct session *s);
 
 /* Benchmarks: switch the monitor on (begin = a full walk) or off, capture a
  * snapshot of the current state, stop after each op or not, and post many

@@ -15,8 +15,18 @@ static enum vm_event hc_exit(struct vm *vm, uint64_t gpa, const void *record)
 	return VM_EV_EXIT;
 }
 
+/* Once: the monitor reads the pmap through the first descriptor for the
+ * guest's life (resets included), and a second one is no event a caller
+ * expects in the middle of an op. */
 static enum vm_event hc_register(struct vm *vm, uint64_t gpa, const void *record)
 {
+	if (vm->desc_gpa != 0) {
+		snprintf(
+		    vm->error, sizeof(vm->error),
+		    "hypercall register: a second descriptor (at %#llx; the first is at %#llx)",
+		    (unsigned long long)gpa, (unsigned long long)vm->desc_gpa);
+		return VM_EV_GUEST_ERROR;
+	}
 	vm->desc_gpa = gpa;
 	return VM_EV_REGISTER;
 }

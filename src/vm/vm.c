@@ -103,10 +103,24 @@ void vm_destroy(struct vm *vm)
 
 enum vm_event vm_run(struct vm *vm)
 {
-	enum vm_event ev = vm->backend->run(vm);
+	enum vm_event ev;
 
+	if (vm->progress || vm->deadline_ns == 0)
+		vm_deadline_arm(vm);
+	ev = vm->backend->run(vm);
 	vm->event = ev;
 	return ev;
+}
+
+void vm_progress(struct vm *vm)
+{
+	vm->progress = true;
+}
+
+void vm_deadline_arm(struct vm *vm)
+{
+	vm->deadline_ns = vm->timeout_s ? now_ns() + (uint64_t)vm->timeout_s * 1000000000ull : 0;
+	vm->progress = false;
 }
 
 uint64_t vm_cr3(struct vm *vm)
@@ -128,7 +142,7 @@ int vm_cr3_verify(struct vm *vm)
 	snprintf(vm->error, sizeof(vm->error),
 	         "the guest reported CR3 %#llx at its last call, but the vCPU's CR3 is %#llx",
 	         (unsigned long long)said, (unsigned long long)actual);
-	return -1;
+	return 1;
 }
 
 void vm_dump_regs(struct vm *vm, FILE *f)

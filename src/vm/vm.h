@@ -72,8 +72,8 @@ enum vm_event {
 	VM_EV_SHUTDOWN,    /* triple fault / shutdown */
 	VM_EV_HLT,         /* guest halted with interrupts off */
 	VM_EV_TIMEOUT,     /* watchdog */
-	VM_EV_GUEST_ERROR, /* bad hypercall, bad port access, internal error */
-	VM_EV_KVM_ERROR,   /* the backend failed (KVM, or the QEMU process) */
+	VM_EV_GUEST_ERROR, /* bad hypercall, bad port access, a lie about its CR3 */
+	VM_EV_KVM_ERROR,   /* the backend failed (KVM, QEMU, QMP, libvirt): not the guest */
 	VM_EV_INTERRUPTED, /* SIGINT/SIGTERM */
 };
 
@@ -184,6 +184,11 @@ struct vm {
 	char error[512];
 	uint64_t exits, hypercalls;
 	unsigned timeout_s;
+	/* the watchdog: the guest must make progress (vm_progress) before
+	 * deadline_ns (0: none); vm_run arms it only after progress, so a guest
+	 * that keeps calling without getting anywhere is ended all the same */
+	uint64_t deadline_ns;
+	bool progress;
 
 	/* dirty log: the backend harvests into dirty_fresh, vm_dirty_sync
 	 * publishes it as dirty_last and adds it to dirty_since */
@@ -220,8 +225,16 @@ int vm_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg
               size_t errlen);
 void vm_destroy(struct vm *vm);
 
-/* Run the vCPU until the next event the caller must handle. */
+/* Run the vCPU until the next event the caller must handle, or until the
+ * guest has made no progress for --timeout seconds (VM_EV_TIMEOUT). */
 enum vm_event vm_run(struct vm *vm);
+/* The guest made progress (it completed an op, registered, was reset): the
+ * next vm_run gives it --timeout seconds afresh.  An event alone is not
+ * progress: a guest can signal without end and never take the next op. */
+void vm_progress(struct vm *vm);
+/* Give the guest --timeout seconds from now (vm_run does after progress; a
+ * backend that runs the guest on the host's behalf, as a reset does, too). */
+void vm_deadline_arm(struct vm *vm);
 void vm_dump_regs(struct vm *vm, FILE *f);
 /* "qemu (tcg), dirty log plugin": what runs the guest, for banners and reports */
 const char *vm_describe(const struct vm *vm, char *buf, size_t len);
@@ -229,8 +242,8 @@ const char *vm_describe(const struct vm *vm, char *buf, size_t len);
 uint64_t vm_cr3(struct vm *vm);
 /* Where vm_cr3 is the guest's own word (QEMU: reported through the
  * doorbell), compare it with the vCPU's: 0 when they agree (or the backend
- * reads the vCPU's own), -1 with vm->error when they do not or the vCPU
- * cannot be asked. */
+ * reads the vCPU's own); 1 with vm->error when they do not (the guest's
+ * doing); -1 with vm->error when the vCPU cannot be asked (the backend's). */
 int vm_cr3_verify(struct vm *vm);
 
 /* The dirty log.  vm_dirty_start when the log is first needed (after
@@ -275,8 +288,8 @@ struct hypercall {
 const struct hypercall *hypercall_lookup(unsigned nr);
 enum vm_event hypercall_dispatch(struct vm *vm, unsigned nr, uint64_t gpa);
 
-/* watchdog.c: SIGALRM after `seconds`, then every 10 ms until disarmed */
-void watchdog_arm(unsigned seconds);
+/* watchdog.c: SIGALRM after ns nanoseconds, then every 10 ms until disarmed */
+void watchdog_arm(uint64_t ns);
 void watchdog_disarm(void);
 bool watchdog_fired(void);
 

@@ -1,5 +1,6 @@
-/* src/vm/watchdog.c - the watchdog every backend's run loop arms: SIGALRM
- * after N seconds without an event, repeating until the loop has seen it.
+/* src/vm/watchdog.c - the watchdog the KVM run loop arms: SIGALRM when the
+ * guest's time to make progress (vm->deadline_ns) is up, repeating until the
+ * loop has seen it.
  */
 #include <signal.h>
 #include <string.h>
@@ -14,12 +15,13 @@ static void watchdog_handler(int sig)
 	fired = 1;
 }
 
-void watchdog_arm(unsigned seconds)
+void watchdog_arm(uint64_t ns)
 {
 	struct sigaction sa;
 	/* after expiring it repeats every 10 ms, so that a SIGALRM that lands
 	 * while the host handles an exit (outside KVM_RUN) is not lost */
-	struct itimerval it = {{0, 10000}, {seconds, 0}};
+	uint64_t us = ns / 1000 + 1;
+	struct itimerval it = {{0, 10000}, {(time_t)(us / 1000000), (suseconds_t)(us % 1000000)}};
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = watchdog_handler; /* no SA_RESTART: KVM_RUN and poll return EINTR */

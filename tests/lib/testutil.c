@@ -347,3 +347,26 @@ unsigned tu_count_lines(const char *text)
 		n += *c == '\n';
 	return n;
 }
+
+unsigned tu_crash_dirs(const char *out, char *report, size_t len)
+{
+	char path[600];
+	struct dirent *e;
+	unsigned n = 0;
+	DIR *d;
+
+	if (report != NULL && len > 0)
+		report[0] = '\0';
+	snprintf(path, sizeof(path), "%s/crashes", out);
+	d = opendir(path);
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (n++ == 0 && report != NULL)
+			snprintf(report, len, "%s/%s/report.json", path, e->d_name);
+	}
+	closedir(d);
+	return n;
+}

@@ -140,4 +140,8 @@ bool tu_has_line_starting(const char *text, const char *prefix);
 /* newlines in text */
 unsigned tu_count_lines(const char *text);
 
+/* Crash directories under out/crashes (0: none, or no such directory); the
+ * path of the first one's report.json into report (if given). */
+unsigned tu_crash_dirs(const char *out, char *report, size_t len);
+
 #endif /* PTSHADOW_TESTUTIL_H */

@@ -198,6 +198,55 @@ START_TEST(guest_exit_status)
 }
 END_TEST
 
+/* ---- a guest that misbehaves at its command ring ------------------------------ */
+
+/* run --ops basic.ops with selftest=MODE and --timeout 2: exit 1 within a
+ * hang guard, the message, and a crash directory whose report names want_id */
+static void hostile_ring(const char *test, const char *mode, const char *want_id,
+                         const char *want_msg)
+{
+	char cmdline[64], out[600], report[700];
+	char *json;
+
+	if (!need_backend(test))
+		return;
+	snprintf(cmdline, sizeof(cmdline), "selftest=%s", mode);
+	snprintf(out, sizeof(out), "%s/%s", tu_dir, test);
+	RUN("--timeout", "2", "--ops", "tests/scenarios/basic.ops", "--out", out, "--cmdline",
+	    cmdline);
+	ASSERT_EXIT(1);
+	ASSERT_CONTAINS(p.err, want_msg);
+	ck_assert_msg(p.secs < 30, "took %.1f s with --timeout 2", p.secs);
+	ck_assert_msg(tu_crash_dirs(out, report, sizeof(report)) == 1,
+	              "want one crash directory\n%s", p.err);
+	json = tu_read_file(report, NULL);
+	ASSERT_CONTAINS(json, want_id);
+	free(json);
+}
+
+/* The guest signals op-done again and again and never takes the next op: the
+ * watchdog counts from the last op it completed, not from its last signal. */
+START_TEST(guest_opdone_loop)
+{
+	hostile_ring("guest_opdone_loop", "opdoneloop", "\"GUEST-HANG\"", "signalled op-done");
+}
+END_TEST
+
+/* The guest moves its ring tail back after each op (and does the op again). */
+START_TEST(guest_ring_tail_back)
+{
+	hostile_ring("guest_ring_tail_back", "ringback", "\"GUEST-HANG\"", "never completed op 0");
+}
+END_TEST
+
+/* A second registration, of a descriptor outside guest RAM, during ops. */
+START_TEST(guest_reregister)
+{
+	hostile_ring("guest_reregister", "reregister", "\"GUEST-ERROR\"",
+	             "hypercall register: record at guest-physical 0xfffff000");
+}
+END_TEST
+
 /* ---- the same image under QEMU ---------------------------------------------- */
 
 static bool have_program(const char *name, char *path, size_t len)
@@ -277,6 +326,9 @@ Suite *suite_boot(void)
 	tcase_add_test(death, guest_triple_fault);
 	tcase_add_test(death, guest_bad_hypercall);
 	tcase_add_test(death, guest_exit_status);
+	tcase_add_test(death, guest_opdone_loop);
+	tcase_add_test(death, guest_ring_tail_back);
+	tcase_add_test(death, guest_reregister);
 	suite_add_tcase(s, death);
 
 	tcase_add_checked_fixture(qemu, setup, teardown);

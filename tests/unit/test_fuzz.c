@@ -476,6 +476,74 @@ START_TEST(sigterm_leaves_complete_output)
 }
 END_TEST
 
+/* What the guest did is a finding (exit 1, a crash directory), whenever it
+ * does it: fuzz --cmdline selftest=MODE --timeout 2 */
+static void guest_fault_in_fuzz(const char *test, const char *mode, const char *want_id)
+{
+	char out[600], cmdline[64], report[700];
+	struct tu_proc p;
+	char *json;
+
+	if (!tu_need_backend(test))
+		return;
+	snprintf(out, sizeof(out), "%s/%s", tu_dir, test);
+	snprintf(cmdline, sizeof(cmdline), "selftest=%s", mode);
+	char *argv[] = {(char *)tu_bin(),
+	                "fuzz",
+	                "--seed",
+	                "1",
+	                "--ops",
+	                "1000",
+	                "--jobs",
+	                "1",
+	                "--quiet",
+	                "--no-minimize",
+	                "--timeout",
+	                "2",
+	                "--cmdline",
+	                cmdline,
+	                "--out",
+	                out,
+	                (char *)tu_guest(),
+	                NULL};
+	tu_run(&p, 90, argv);
+	ck_assert_msg(!p.timed_out, "fuzz still running after 90 s with --timeout 2");
+	ck_assert_msg(p.status == 1, "exit %d, want 1\n%s", p.status, p.err);
+	ck_assert_msg(tu_crash_dirs(out, report, sizeof(report)) == 1,
+	              "want one crash directory\n%s", p.err);
+	json = tu_read_file(report, NULL);
+	ck_assert_msg(strstr(json, want_id) != NULL, "report.json lacks %s:\n%s", want_id, json);
+	free(json);
+	tu_proc_free(&p);
+}
+
+/* a guest that signals op-done without end (it hung the campaign) */
+START_TEST(fuzz_guest_hang_is_a_finding)
+{
+	guest_fault_in_fuzz("fuzz_guest_hang_is_a_finding", "opdoneloop", "\"GUEST-HANG\"");
+}
+END_TEST
+
+/* a guest that dies booting (it failed the job: exit 3, nothing written);
+ * replay of its crash directory reproduces it */
+START_TEST(fuzz_boot_death_is_a_finding)
+{
+	char report[700];
+	struct tu_proc p;
+
+	guest_fault_in_fuzz("fuzz_boot_death_is_a_finding", "panic", "\"GUEST-PANIC\"");
+	if (!tu_need_backend("fuzz_boot_death_is_a_finding"))
+		return;
+	ck_assert_uint_eq(
+	    tu_crash_dirs(tu_path("fuzz_boot_death_is_a_finding"), report, sizeof(report)), 1);
+	char *argv[] = {(char *)tu_bin(), "replay", report, NULL};
+	tu_run(&p, 60, argv);
+	ck_assert_msg(p.status == 1 && strstr(p.out, "reproduced") != NULL, "replay: exit %d\n%s%s",
+	              p.status, p.out, p.err);
+	tu_proc_free(&p);
+}
+END_TEST
+
 static char mutant_names[64][64];
 static unsigned nmutant_names;
 
@@ -579,6 +647,8 @@ Suite *suite_fuzz(void)
 	tcase_add_test(cli, replay_uses_recorded_check);
 	tcase_add_test(cli, replay_uses_recorded_settings);
 	tcase_add_test(cli, sigterm_leaves_complete_output);
+	tcase_add_test(cli, fuzz_guest_hang_is_a_finding);
+	tcase_add_test(cli, fuzz_boot_death_is_a_finding);
 	suite_add_tcase(s, cli);
 
 	TCase *mut = tcase_create("mutants");

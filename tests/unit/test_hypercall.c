@@ -133,6 +133,21 @@ START_TEST(register_record)
 }
 END_TEST
 
+/* One registration a guest: a second one (here: during ops) is the guest's
+ * error, never an event a caller in the middle of an op takes for the backend's */
+START_TEST(second_register_is_guest_error)
+{
+	struct pts_descriptor d = {.magic = PTS_DESC_MAGIC};
+
+	put(REC, &d, sizeof(d));
+	put(2 * REC, &d, sizeof(d));
+	ck_assert_int_eq(hypercall_dispatch(&vm, PTS_HC_REGISTER, REC), VM_EV_REGISTER);
+	ck_assert_int_eq(hypercall_dispatch(&vm, PTS_HC_REGISTER, 2 * REC), VM_EV_GUEST_ERROR);
+	assert_error_mentions("register", "second descriptor");
+	ck_assert_uint_eq(vm.desc_gpa, REC);
+}
+END_TEST
+
 START_TEST(op_done_and_nop)
 {
 	ck_assert_int_eq(hypercall_dispatch(&vm, PTS_HC_OP_DONE, REC), VM_EV_OP_DONE);
@@ -391,6 +406,7 @@ Suite *suite_hypercall(void)
 	tcase_add_test(dispatch, exit_record);
 	tcase_add_test(dispatch, exit_at_last_bytes_of_memory);
 	tcase_add_test(dispatch, register_record);
+	tcase_add_test(dispatch, second_register_is_guest_error);
 	tcase_add_test(dispatch, op_done_and_nop);
 	tcase_add_test(dispatch, panic_record_unterminated);
 	tcase_add_test(dispatch, panic_record_is_copied);

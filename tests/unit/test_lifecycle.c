@@ -74,8 +74,10 @@ static unsigned qemu_below(pid_t ancestor, pid_t *out, unsigned max)
 	return n;
 }
 
-/* Start ptshadow in its own process group, wait until it has QEMU running. */
-static pid_t start_with_qemu(char *const argv[], pid_t *qemu, unsigned *nqemu, unsigned want)
+/* Start ptshadow in its own process group (its stderr into errpath, or
+ * nowhere), wait until it has QEMU running. */
+static pid_t start_with_qemu_err(char *const argv[], pid_t *qemu, unsigned *nqemu, unsigned want,
+                                 const char *errpath)
 {
 	pid_t pid;
 	double t0;
@@ -85,7 +87,10 @@ static pid_t start_with_qemu(char *const argv[], pid_t *qemu, unsigned *nqemu, u
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
-		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+		int err =
+		    errpath != NULL ? open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644) : null;
+		if (null < 0 || err < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+		    dup2(err, 2) < 0)
 			_exit(126);
 		setpgid(0, 0);
 		execvp(argv[0], argv);
@@ -98,6 +103,30 @@ static pid_t start_with_qemu(char *const argv[], pid_t *qemu, unsigned *nqemu, u
 	}
 	usleep(300000); /* let it get going */
 	return pid;
+}
+
+static pid_t start_with_qemu(char *const argv[], pid_t *qemu, unsigned *nqemu, unsigned want)
+{
+	return start_with_qemu_err(argv, qemu, nqemu, want, NULL);
+}
+
+/* wait for pid (a hang guard of timeout_s, then it is killed): its exit status */
+static int wait_bounded(pid_t pid, double timeout_s, double *secs)
+{
+	double t0 = tu_now();
+	int st = 0;
+
+	while (waitpid(pid, &st, WNOHANG) == 0) {
+		if (tu_now() > t0 + timeout_s) {
+			kill(-pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			*secs = tu_now() - t0;
+			return -1;
+		}
+		usleep(20000);
+	}
+	*secs = tu_now() - t0;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 /* every pid in qemu[] is gone within timeout_s (reaped by someone, or a zombie of init) */
@@ -321,6 +350,215 @@ START_TEST(refused_plugin_checks_in_full)
 }
 END_TEST
 
+/* ---- the host's faults are the host's: exit 3, no crash directory ----------- */
+
+/* fuzz --backend qemu ... into out, its stderr into errpath: running, and its QEMU */
+static pid_t fuzz_with_qemu(const char *out, const char *timeout, const char *errpath, pid_t *qemu)
+{
+	unsigned n = 0;
+	pid_t pid;
+	char *argv[] = {(char *)tu_bin(),
+	                "fuzz",
+	                "--backend",
+	                "qemu",
+	                "--seed",
+	                "1",
+	                "--ops",
+	                "100000000",
+	                "--jobs",
+	                "1",
+	                "--quiet",
+	                "--no-minimize",
+	                "--timeout",
+	                (char *)timeout,
+	                "--out",
+	                (char *)out,
+	                (char *)tu_guest(),
+	                NULL};
+
+	pid = start_with_qemu_err(argv, qemu, &n, 1, errpath);
+	ck_assert_msg(n >= 1, "no QEMU under ptshadow (pid %d)", (int)pid);
+	return pid;
+}
+
+/* QEMU stopped for good (SIGSTOP) in the middle of a campaign: ptshadow ends
+ * it as QEMU's failure, exit 3, no crash directory (it was a GUEST-HANG) */
+START_TEST(stopped_qemu_is_host_failure)
+{
+	const char *out = tu_path("stopped"), *errpath = tu_path("stopped.err");
+	pid_t qemu, pid;
+	double secs;
+	char *err;
+	int rc;
+
+	if (!need_qemu("stopped_qemu_is_host_failure"))
+		return;
+	pid = fuzz_with_qemu(out, "2", errpath, &qemu);
+	sleep(1);
+	kill(qemu, SIGSTOP);
+	rc = wait_bounded(pid, 60, &secs);
+	kill(qemu, SIGCONT);
+	err = tu_read_file(errpath, NULL);
+	ck_assert_msg(rc == 3, "exit %d after %.1f s, want 3\n%s", rc, secs, err);
+	ck_assert_msg(strstr(err, "QMP") != NULL && strstr(err, "stopped") != NULL,
+	              "no word of QMP or of the stopped QEMU:\n%s", err);
+	ck_assert_msg(tu_crash_dirs(out, NULL, 0) == 0, "a crash directory for QEMU's fault");
+	free(err);
+}
+END_TEST
+
+/* QEMU stopped for 6 s, less than --timeout: the guest is not blamed, the
+ * campaign goes on and finds nothing (a late "info registers" reply was taken
+ * for a later one's: a false CR3 finding) */
+START_TEST(stalled_qemu_is_forgiven)
+{
+	const char *out = tu_path("stalled"), *errpath = tu_path("stalled.err");
+	unsigned n = 0;
+	pid_t qemu, pid;
+	double secs;
+	char *err;
+	int rc;
+
+	if (!need_qemu("stalled_qemu_is_forgiven"))
+		return;
+	char *argv[] = {
+	    (char *)tu_bin(), "fuzz", "--backend", "qemu",      "--seed",           "1",
+	    "--time",         "16",   "--jobs",    "1",         "--quiet",          "--no-minimize",
+	    "--timeout",      "20",   "--out",     (char *)out, (char *)tu_guest(), NULL};
+	pid = start_with_qemu_err(argv, &qemu, &n, 1, errpath);
+	ck_assert_uint_ge(n, 1);
+	sleep(2);
+	kill(qemu, SIGSTOP);
+	sleep(6);
+	kill(qemu, SIGCONT);
+	rc = wait_bounded(pid, 90, &secs);
+	err = tu_read_file(errpath, NULL);
+	ck_assert_msg(rc == 0 && tu_crash_dirs(out, NULL, 0) == 0,
+	              "exit %d, %u crash directories after a 6 s stall\n%s", rc,
+	              tu_crash_dirs(out, NULL, 0), err);
+	free(err);
+}
+END_TEST
+
+/* QEMU ended from outside (SIGTERM: it exits 0 as after a triple fault):
+ * QEMU's SHUTDOWN event says it was not the guest (it was "triple fault") */
+START_TEST(qemu_terminated_is_host_failure)
+{
+	const char *out = tu_path("terminated"), *errpath = tu_path("terminated.err");
+	pid_t qemu, pid;
+	double secs;
+	char *err;
+	int rc;
+
+	if (!need_qemu("qemu_terminated_is_host_failure"))
+		return;
+	pid = fuzz_with_qemu(out, "30", errpath, &qemu);
+	sleep(1);
+	kill(qemu, SIGTERM);
+	rc = wait_bounded(pid, 60, &secs);
+	err = tu_read_file(errpath, NULL);
+	ck_assert_msg(rc == 3, "exit %d, want 3\n%s", rc, err);
+	ck_assert_msg(strstr(err, "QEMU was shut down from outside") != NULL, "stderr:\n%s", err);
+	ck_assert_msg(tu_crash_dirs(out, NULL, 0) == 0, "a crash directory for QEMU's fault");
+	free(err);
+}
+END_TEST
+
+/* A QEMU that speaks bad QMP (a fake: a script given as --qemu, fd 7 its
+ * QMP socket), or exits at once: exit 3 naming QEMU and QMP, no crash dir */
+static const struct {
+	const char *name, *script, *says;
+} fakes[] = {
+    {"garbage", "printf 'this is not JSON\\r\\n' >&7\nexec sleep 60\n", "not a JSON object"},
+    {"long", "head -c 70000 /dev/zero | tr '\\0' x >&7\nexec sleep 60\n", "longer than"},
+    {"silent", "exec sleep 60\n", "no reply from QEMU"},
+    /* greets, and answers every command with an empty return */
+    {"notext",
+     "printf '{\"QMP\": {\"version\": {}, \"capabilities\": []}}\\r\\n' >&7\n"
+     "while IFS= read -r line <&7; do\n"
+     "  id=$(printf '%s' \"$line\" | sed -n 's/.*\"id\": *\\([0-9][0-9]*\\).*/\\1/p')\n"
+     "  printf '{\"return\": {}, \"id\": %s}\\r\\n' \"$id\" >&7\n"
+     "done\n",
+     "gave no text"},
+    {"true", "exit 0\n", "exited (status 0) before it started the guest"},
+};
+
+START_TEST(bad_qmp_is_host_failure)
+{
+	char fake[600], out[600], script[1024];
+	struct tu_proc p;
+
+	if (!need_qemu("bad_qmp_is_host_failure"))
+		return;
+	snprintf(fake, sizeof(fake), "%s/fake-%s.sh", tu_dir, fakes[_i].name);
+	snprintf(out, sizeof(out), "%s/out-%s", tu_dir, fakes[_i].name);
+	snprintf(script, sizeof(script), "#!/bin/sh\n%s", fakes[_i].script);
+	tu_write_file(fake, script, strlen(script));
+	ck_assert_int_eq(chmod(fake, 0755), 0);
+	char *argv[] = {(char *)tu_bin(),
+	                "run",
+	                "--backend",
+	                "qemu",
+	                "--qemu",
+	                fake,
+	                "--dirty-log",
+	                "none",
+	                "--timeout",
+	                "2",
+	                "--ops",
+	                "tests/scenarios/basic.ops",
+	                "--out",
+	                out,
+	                (char *)tu_guest(),
+	                NULL};
+	tu_run(&p, 60, argv);
+	ck_assert_msg(p.status == 3, "%s: exit %d, want 3\n%s", fakes[_i].name, p.status, p.err);
+	ck_assert_msg(strstr(p.err, fakes[_i].says) != NULL && strstr(p.err, "QEMU") != NULL,
+	              "%s: want QEMU and '%s' in:\n%s", fakes[_i].name, fakes[_i].says, p.err);
+	ck_assert_msg(strcmp(fakes[_i].name, "true") == 0 || strstr(p.err, "QMP") != NULL,
+	              "%s: QMP is not named:\n%s", fakes[_i].name, p.err);
+	ck_assert_msg(tu_crash_dirs(out, NULL, 0) == 0, "%s: a crash directory", fakes[_i].name);
+	tu_proc_free(&p);
+}
+END_TEST
+
+/* ---- a guest that hides its CR3 ----------------------------------------------- */
+
+/* Once registered, the guest reports CR3 0, or one outside its RAM, at its
+ * calls: a GUEST-ERROR (the monitor took no pmap as active, exit 0) */
+START_TEST(hidden_cr3_is_guest_error)
+{
+	static const char *const mode[] = {"selftest=cr3zero", "selftest=cr3out"};
+	static const char *const says[] = {"is not the root of any pmap", "outside its RAM"};
+	char out[600], report[700], *json;
+	struct tu_proc p;
+
+	if (!need_qemu("hidden_cr3_is_guest_error"))
+		return;
+	snprintf(out, sizeof(out), "%s/cr3-%d", tu_dir, _i);
+	char *argv[] = {(char *)tu_bin(),
+	                "run",
+	                "--backend",
+	                "qemu",
+	                "--ops",
+	                "tests/scenarios/basic.ops",
+	                "--out",
+	                out,
+	                "--cmdline",
+	                (char *)mode[_i],
+	                (char *)tu_guest(),
+	                NULL};
+	tu_run(&p, 60, argv);
+	ck_assert_msg(p.status == 1, "%s: exit %d, want 1\n%s", mode[_i], p.status, p.err);
+	ck_assert_msg(strstr(p.err, says[_i]) != NULL, "%s: stderr:\n%s", mode[_i], p.err);
+	ck_assert_uint_eq(tu_crash_dirs(out, report, sizeof(report)), 1);
+	json = tu_read_file(report, NULL);
+	ck_assert_msg(strstr(json, "\"GUEST-ERROR\"") != NULL, "%s", json);
+	free(json);
+	tu_proc_free(&p);
+}
+END_TEST
+
 Suite *suite_lifecycle(void)
 {
 	Suite *s = suite_create("lifecycle");
@@ -336,5 +574,16 @@ Suite *suite_lifecycle(void)
 	tcase_add_test(tc, lying_cr3_is_caught);
 	tcase_add_test(tc, refused_plugin_checks_in_full);
 	suite_add_tcase(s, tc);
+
+	TCase *blame = tcase_create("blame");
+	tu_tmpdir_fixture(blame);
+	tcase_set_timeout(blame, 150);
+	tcase_add_test(blame, stopped_qemu_is_host_failure);
+	tcase_add_test(blame, stalled_qemu_is_forgiven);
+	tcase_add_test(blame, qemu_terminated_is_host_failure);
+	tcase_add_loop_test(blame, bad_qmp_is_host_failure, 0,
+	                    (int)(sizeof(fakes) / sizeof(fakes[0])));
+	tcase_add_loop_test(blame, hidden_cr3_is_guest_error, 0, 2);
+	suite_add_tcase(s, blame);
 	return s;
 }
