@@ -540,11 +540,30 @@ static void log_path_set(struct lv_vm *l)
 		snprintf(l->log_path, sizeof(l->log_path), "/var/log/libvirt/qemu/%s.log", l->name);
 }
 
-/* libvirt's last "shutting down, reason=WHY" for the domain, into why */
-static bool log_reason(const struct lv_vm *l, char *why, size_t len)
+/* The last line of the domain's log that holds key (from key on, into out) */
+static bool log_last(const char *buf, const char *key, char *out, size_t len)
+{
+	const char *at = NULL;
+
+	for (const char *p = buf; (p = strstr(p, key)) != NULL; p++)
+		at = p;
+	if (at == NULL)
+		return false;
+	snprintf(out, len, "%.*s", (int)strcspn(at, "\r\n"), at);
+	return true;
+}
+
+/*
+ * How the domain ended, from its log: libvirt's last "shutting down,
+ * reason=WHY" into why, and QEMU's last "terminating on signal N from pid P
+ * (NAME)" into killer ("" if none).  A guest that triple-faults resets, and
+ * libvirt (on_reboot destroy) ends QEMU with SIGTERM: NAME is libvirtd.  Any
+ * other sender is someone outside.
+ */
+static bool log_reason(const struct lv_vm *l, char *why, size_t len, char *killer, size_t klen)
 {
 	char buf[8192];
-	const char *key = "shutting down, reason=", *at = NULL;
+	const char *key = "shutting down, reason=";
 	ssize_t n;
 	off_t size;
 	int fd = open(l->log_path, O_RDONLY | O_CLOEXEC);
@@ -558,11 +577,11 @@ static bool log_reason(const struct lv_vm *l, char *why, size_t len)
 	if (n <= 0)
 		return false;
 	buf[n] = '\0';
-	for (const char *p = buf; (p = strstr(p, key)) != NULL; p++)
-		at = p + strlen(key);
-	if (at == NULL)
+	if (!log_last(buf, key, why, len))
 		return false;
-	snprintf(why, len, "%.*s", (int)strcspn(at, "\r\n"), at);
+	memmove(why, why + strlen(key), strlen(why + strlen(key)) + 1);
+	if (!log_last(buf, "terminating on signal", killer, klen))
+		killer[0] = '\0';
 	return true;
 }
 
@@ -571,11 +590,20 @@ static enum vm_event lv_gone(struct vm *vm)
 	struct lv_vm *l = LV(vm);
 	uint64_t deadline = now_ns() + LV_GONE_S * 1000000000ull;
 	struct timespec ms20 = {0, 20000000};
-	char why[64] = "";
+	char why[64] = "", killer[256] = "";
+	size_t kl;
 
-	while (!log_reason(l, why, sizeof(why)) && now_ns() < deadline)
+	while (!log_reason(l, why, sizeof(why), killer, sizeof(killer)) && now_ns() < deadline)
 		nanosleep(&ms20, NULL);
-	if (strcmp(why, "shutdown") == 0) { /* QEMU ended itself: on_reboot destroy */
+	kl = strlen(killer);
+	if (kl > 0 && (kl < 10 || strcmp(killer + kl - 10, "/libvirtd)") != 0)) {
+		l->keep_log = true; /* not libvirt's doing, nor the guest's */
+		snprintf(vm->error, sizeof(vm->error),
+		         "domain %s: its QEMU was ended from outside (%s); libvirt's log: %s",
+		         l->name, killer, l->log_path);
+		return VM_EV_KVM_ERROR;
+	}
+	if (strcmp(why, "shutdown") == 0) { /* libvirt ended it: on_reboot destroy */
 		snprintf(vm->error, sizeof(vm->error), "guest shut down (triple fault)");
 		return VM_EV_SHUTDOWN;
 	}
