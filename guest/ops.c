@@ -286,6 +286,7 @@ void ops_ring_run(void)
 		slot->result = op.result;
 		__asm__ volatile("" ::: "memory");
 		ops_ring.tail = ops_ring.tail + 1;
+		selftest_after_op(); /* selftest=escpanic, flood=N: after the op, before it ends */
 		if (ops_ring.stop_each)
 			hc_op_done(&ops_ring);
 	}

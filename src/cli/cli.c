@@ -226,10 +226,20 @@ int guest_opts_finish(struct guest_opts *g, const char *cmd)
 	if (arena_mib + 12 + g->cfg.mem_mib / 32 > g->cfg.mem_mib)
 		return usage_error(cmd, "--mem %u is too small for an arena of %llu pages",
 		                   g->cfg.mem_mib, (unsigned long long)g->cfg.arena_pages);
+	g->cmd = cmd;
 	if (g->console_path != NULL) {
+		struct stat st;
+		/* a file (made or replaced), a terminal, a pipe or /dev/null; not a directory */
+		if (stat(g->console_path, &st) == 0 && !S_ISREG(st.st_mode) &&
+		    !S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+			fprintf(stderr, "ptshadow %s: --console %s: %s\n", cmd, g->console_path,
+			        S_ISDIR(st.st_mode) ? strerror(EISDIR)
+			                            : "not a file, a terminal or a pipe");
+			return EXIT_USAGE;
+		}
 		g->console_file = fopen(g->console_path, "w");
 		if (g->console_file == NULL) {
-			fprintf(stderr, "ptshadow %s: %s: %s\n", cmd, g->console_path,
+			fprintf(stderr, "ptshadow %s: --console %s: %s\n", cmd, g->console_path,
 			        strerror(errno));
 			return EXIT_USAGE;
 		}
@@ -239,14 +249,45 @@ int guest_opts_finish(struct guest_opts *g, const char *cmd)
 	return 0;
 }
 
-void guest_opts_close(struct guest_opts *g)
+int cli_check_guest(const char *cmd, const struct guest_opts *g)
 {
-	if (g->console_file != NULL)
-		fclose(g->console_file);
+	char err[512];
+
+	if (g->cfg.guest == NULL ||
+	    vm_check_image(g->cfg.guest, g->cfg.mem_mib, err, sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "ptshadow %s: %s\n", cmd, err);
+	return EXIT_USAGE;
+}
+
+int guest_opts_close(struct guest_opts *g)
+{
+	int rc = 0;
+
+	/* the console writer stops at its first failed write and leaves the error flag */
+	if (g->console_file != NULL) {
+		bool failed = ferror(g->console_file) != 0;
+		failed |= fclose(g->console_file) != 0;
+		if (failed) {
+			fprintf(stderr,
+			        "ptshadow %s: --console %s: a write failed; the guest console "
+			        "there is incomplete\n",
+			        g->cmd != NULL ? g->cmd : "run", g->console_path);
+			rc = EXIT_INTERNAL;
+		}
+	}
 	g->console_file = NULL;
 	free(g->check_spec);
 	g->check_spec = NULL;
 	g->cfg.check_spec = NULL;
+	return rc;
+}
+
+int guest_opts_close_rc(struct guest_opts *g, int rc)
+{
+	int crc = guest_opts_close(g);
+
+	return rc == EXIT_CLEAN && crc != 0 ? crc : rc;
 }
 
 /* a SPEC is checked where it is given, so the message names that --check */

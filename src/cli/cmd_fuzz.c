@@ -135,7 +135,7 @@ static int profile_fits(const struct campaign_config *c, const struct guest_opts
 	return EXIT_USAGE;
 }
 
-/* Every input before any VM: options, profile, guest image, --out. */
+/* Every input before any VM: options, profile, guest image, --out (and its lock). */
 static int fuzz_inputs(struct campaign_config *c, struct guest_opts *g, const char *profile)
 {
 	char err[512];
@@ -150,10 +150,8 @@ static int fuzz_inputs(struct campaign_config *c, struct guest_opts *g, const ch
 	}
 	if (profile_fits(c, g) != 0)
 		return EXIT_USAGE;
-	if (access(g->cfg.guest, R_OK) != 0) {
-		fprintf(stderr, "ptshadow fuzz: %s: %m\n", g->cfg.guest);
+	if (cli_check_guest("fuzz", g) != 0)
 		return EXIT_USAGE;
-	}
 	if (cli_check_output_dir("fuzz", "--out", c->out) != 0)
 		return EXIT_USAGE;
 	rc = guest_opts_finish(g, "fuzz");
@@ -163,7 +161,8 @@ static int fuzz_inputs(struct campaign_config *c, struct guest_opts *g, const ch
 		fprintf(stderr, "ptshadow fuzz: --out %s\n", err);
 		return EXIT_USAGE;
 	}
-	return 0;
+	/* one campaign a directory: a second is refused before any VM starts */
+	return campaign_lock_out(c->out);
 }
 
 int cmd_fuzz(int argc, char **argv)
@@ -212,6 +211,5 @@ int cmd_fuzz(int argc, char **argv)
 	fflush(stdout);
 	rc = campaign_run(&c);
 out:
-	guest_opts_close(&g);
-	return rc;
+	return guest_opts_close_rc(&g, rc);
 }
