@@ -176,7 +176,8 @@ START_TEST(text_escape_whole_escapes)
 	ck_assert_str_eq(out, "ab\\x1b");
 	ck_assert_uint_eq(text_escape(out, sizeof(out), "a\\\n\t", 4, true), 5);
 	ck_assert_str_eq(out, "a\\\\\n\t");
-	ck_assert_uint_eq(text_escape(out, sizeof(out), "\n\t", 2, false), 4); /* \x09 does not fit */
+	ck_assert_uint_eq(text_escape(out, sizeof(out), "\n\t", 2, false),
+	                  4); /* \x09 does not fit */
 	ck_assert_str_eq(out, "\\x0a");
 }
 END_TEST
@@ -199,8 +200,8 @@ static void assert_safe(const char *what, const char *text, size_t len)
 {
 	long bad = tu_unsafe_byte(text, len);
 
-	ck_assert_msg(bad < 0, "%s: byte %#x at offset %ld would reach the terminal:\n%.1500s", what,
-	              bad < 0 ? 0 : (unsigned char)text[bad], bad, text);
+	ck_assert_msg(bad < 0, "%s: byte %#x at offset %ld would reach the terminal:\n%.1500s",
+	              what, bad < 0 ? 0 : (unsigned char)text[bad], bad, text);
 }
 
 static json_t *load_json(const char *path)
@@ -301,16 +302,10 @@ START_TEST(binary_console_keeps_reports_whole)
 	if (!tu_need_backend("binary_console_keeps_reports_whole"))
 		return;
 	ck_assert_msg(access(mutant, R_OK) == 0, "%s missing: make mutants", mutant);
-	char *const argv[] = {(char *)tu_bin(),
-	                      "run",
-	                      "--ops",
-	                      "tests/mutants/protect-grants-write.ops",
-	                      "--out",
-	                      (char *)out,
-	                      "--cmdline",
-	                      "selftest=binconsole",
-	                      (char *)mutant,
-	                      NULL};
+	char *const argv[] = {
+	    (char *)tu_bin(), "run",       "--ops",     "tests/mutants/protect-grants-write.ops",
+	    "--out",          (char *)out, "--cmdline", "selftest=binconsole",
+	    (char *)mutant,   NULL};
 	tu_run(&p, CHILD_TIMEOUT, argv);
 	ck_assert_msg(p.status == 1, "exit %d\n%.1500s%.1500s", p.status, p.out, p.err);
 	assert_safe("stdout", p.out, p.out_len);
@@ -340,10 +335,14 @@ START_TEST(console_flood_is_capped)
 
 	if (!tu_need_backend("console_flood_is_capped"))
 		return;
-	char *const argv[] = {(char *)tu_bin(), "run",
-	                      "--ops",          "tests/scenarios/basic.ops",
-	                      "--cmdline",      "flood=32768",
-	                      (char *)tu_guest(), NULL};
+	char *const argv[] = {(char *)tu_bin(),
+	                      "run",
+	                      "--ops",
+	                      "tests/scenarios/basic.ops",
+	                      "--cmdline",
+	                      "flood=32768",
+	                      (char *)tu_guest(),
+	                      NULL};
 	tu_run(&p, 600, argv);
 	ck_assert_msg(!p.timed_out, "still running after 600 s");
 	ck_assert_msg(p.status == 0, "exit %d\n%.2000s", p.status, p.err);
@@ -370,12 +369,12 @@ START_TEST(console_write_failure_is_an_error)
 		tu_skip("console_write_failure_is_an_error", "no /dev/full");
 		return;
 	}
-	char *const argv[] = {(char *)tu_bin(), "run", "--console", "/dev/full", (char *)tu_guest(),
-	                      NULL};
+	char *const argv[] = {(char *)tu_bin(),   "run", "--console", "/dev/full",
+	                      (char *)tu_guest(), NULL};
 	tu_run(&p, CHILD_TIMEOUT, argv);
 	ck_assert_msg(p.status == 3, "exit %d, want 3\n%.1500s%.1500s", p.status, p.out, p.err);
-	ck_assert_msg(strstr(p.err, "--console /dev/full: a write failed") != NULL, "stderr: %.1500s",
-	              p.err);
+	ck_assert_msg(strstr(p.err, "--console /dev/full: a write failed") != NULL,
+	              "stderr: %.1500s", p.err);
 }
 END_TEST
 

@@ -20,8 +20,8 @@ static struct script *test_script(void)
 	char err[256];
 
 	ops_limits_default(&lim);
-	ck_assert_msg(script_parse_string("t.ops", script_text, strlen(script_text), &lim, &sc,
-	                                  err, sizeof(err)) == 0,
+	ck_assert_msg(script_parse_string("t.ops", script_text, strlen(script_text), &lim, &sc, err,
+	                                  sizeof(err)) == 0,
 	              "%s", err);
 	return sc;
 }
