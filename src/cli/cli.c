@@ -157,6 +157,30 @@ static bool dirty_log_fits(enum vm_backend_kind b, enum vm_dirty_mode d)
 	}
 }
 
+/* --console FILE: a file (made or replaced), a terminal, a pipe or
+ * /dev/null; not a directory.  0 or EXIT_USAGE. */
+static int console_open(struct guest_opts *g, const char *cmd)
+{
+	struct stat st;
+
+	if (stat(g->console_path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) &&
+	    !S_ISFIFO(st.st_mode)) {
+		fprintf(stderr, "ptshadow %s: --console %s: %s\n", cmd, g->console_path,
+		        S_ISDIR(st.st_mode) ? strerror(EISDIR)
+		                            : "not a file, a terminal or a pipe");
+		return EXIT_USAGE;
+	}
+	g->console_file = fopen(g->console_path, "w");
+	if (g->console_file == NULL) {
+		fprintf(stderr, "ptshadow %s: --console %s: %s\n", cmd, g->console_path,
+		        strerror(errno));
+		return EXIT_USAGE;
+	}
+	g->cfg.console = g->console_file;
+	g->cfg.console_prefix = "";
+	return 0;
+}
+
 int guest_opts_finish(struct guest_opts *g, const char *cmd)
 {
 	/* pages of 4 KiB, 256 a MiB: no product to overflow, whatever a report said */
@@ -227,26 +251,7 @@ int guest_opts_finish(struct guest_opts *g, const char *cmd)
 		return usage_error(cmd, "--mem %u is too small for an arena of %llu pages",
 		                   g->cfg.mem_mib, (unsigned long long)g->cfg.arena_pages);
 	g->cmd = cmd;
-	if (g->console_path != NULL) {
-		struct stat st;
-		/* a file (made or replaced), a terminal, a pipe or /dev/null; not a directory */
-		if (stat(g->console_path, &st) == 0 && !S_ISREG(st.st_mode) &&
-		    !S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
-			fprintf(stderr, "ptshadow %s: --console %s: %s\n", cmd, g->console_path,
-			        S_ISDIR(st.st_mode) ? strerror(EISDIR)
-			                            : "not a file, a terminal or a pipe");
-			return EXIT_USAGE;
-		}
-		g->console_file = fopen(g->console_path, "w");
-		if (g->console_file == NULL) {
-			fprintf(stderr, "ptshadow %s: --console %s: %s\n", cmd, g->console_path,
-			        strerror(errno));
-			return EXIT_USAGE;
-		}
-		g->cfg.console = g->console_file;
-		g->cfg.console_prefix = "";
-	}
-	return 0;
+	return g->console_path != NULL ? console_open(g, cmd) : 0;
 }
 
 int cli_check_guest(const char *cmd, const struct guest_opts *g)

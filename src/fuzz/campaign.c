@@ -431,6 +431,56 @@ static void refresh_stats(const struct campaign_config *cfg, struct campaign_sha
 	}
 }
 
+/* Fork the jobs: how many run, or -1 (then none is left running). */
+static int start_jobs(const struct campaign_config *cfg, struct campaign_shared *sh, pid_t *pids,
+                      uint64_t deadline)
+{
+	fflush(NULL);
+	for (unsigned j = 0; j < cfg->jobs; j++) {
+		pids[j] = fork();
+		if (pids[j] < 0) {
+			perror("ptshadow fuzz: fork");
+			for (unsigned k = 0; k < j; k++)
+				kill(pids[k], SIGTERM);
+			while (j-- > 0)
+				waitpid(pids[j], NULL, 0);
+			return -1;
+		}
+		if (pids[j] == 0) {
+			/* a job (and so its QEMU) never outlives the campaign, kill -9 included */
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			if (getppid() == 1)
+				_exit(EXIT_INTERNAL);
+			_exit(campaign_job(cfg, sh, j, deadline));
+		}
+	}
+	return (int)cfg->jobs;
+}
+
+/* After the last job: what failed, the one line for what could not be
+ * saved, the summary; the exit status. */
+static int campaign_end(const struct campaign_config *cfg, struct campaign_shared *sh,
+                        const struct totals *t, double elapsed, int rc)
+{
+	for (unsigned j = 0; j < cfg->jobs; j++)
+		if (sh->job[j].failed)
+			fprintf(stderr, "ptshadow fuzz: job %u failed: %s\n", j, sh->job[j].error);
+	/* one line for what could not be saved, whatever the jobs met after it */
+	if (sh->save_failed) {
+		fprintf(stderr, "ptshadow fuzz: cannot save: %s; the campaign stopped\n",
+		        sh->save_error);
+		rc = EXIT_INTERNAL;
+	}
+	summary(cfg, sh, t, elapsed);
+	if (rc == EXIT_CLEAN && unique_findings(sh) > 0)
+		rc = EXIT_FINDING;
+	if (vm_interrupted)
+		fprintf(stderr,
+		        "ptshadow fuzz: interrupted; stats and reports are complete in %s\n",
+		        cfg->out);
+	return rc;
+}
+
 int campaign_run(const struct campaign_config *cfg)
 {
 	struct campaign_shared *sh;
@@ -438,8 +488,7 @@ int campaign_run(const struct campaign_config *cfg)
 	uint64_t t0 = now_ns(), deadline = 0, last_line = 0, last_stats = 0;
 	bool tty = isatty(STDERR_FILENO), stats_failed = false;
 	struct totals t;
-	unsigned running = 0;
-	int rc = EXIT_CLEAN;
+	int running, rc = EXIT_CLEAN;
 
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED) {
@@ -449,21 +498,10 @@ int campaign_run(const struct campaign_config *cfg)
 	report_clean_stale(cfg->out); /* a killed run's half-written crash directories */
 	if (cfg->max_seconds != 0)
 		deadline = t0 + cfg->max_seconds * 1000000000ull;
-	fflush(NULL);
-	for (unsigned j = 0; j < cfg->jobs; j++) {
-		pids[j] = fork();
-		if (pids[j] < 0) {
-			perror("ptshadow fuzz: fork");
-			return EXIT_INTERNAL;
-		}
-		if (pids[j] == 0) {
-			/* a job (and so its QEMU) never outlives the campaign, kill -9 included */
-			prctl(PR_SET_PDEATHSIG, SIGTERM);
-			if (getppid() == 1)
-				_exit(EXIT_INTERNAL);
-			_exit(campaign_job(cfg, sh, j, deadline));
-		}
-		running++;
+	running = start_jobs(cfg, sh, pids, deadline);
+	if (running < 0) {
+		munmap(sh, sizeof(*sh));
+		return EXIT_INTERNAL;
 	}
 	while (running > 0) {
 		struct timespec tick = {0, 250000000};
@@ -497,22 +535,7 @@ int campaign_run(const struct campaign_config *cfg)
 	status_line(cfg, sh, &t, elapsed, tty);
 	if (!cfg->quiet)
 		fputc('\n', stderr);
-	for (unsigned j = 0; j < cfg->jobs; j++)
-		if (sh->job[j].failed)
-			fprintf(stderr, "ptshadow fuzz: job %u failed: %s\n", j, sh->job[j].error);
-	/* one line for what could not be saved, whatever the jobs met after it */
-	if (sh->save_failed) {
-		fprintf(stderr, "ptshadow fuzz: cannot save: %s; the campaign stopped\n",
-		        sh->save_error);
-		rc = EXIT_INTERNAL;
-	}
-	summary(cfg, sh, &t, elapsed);
-	if (rc == EXIT_CLEAN && unique_findings(sh) > 0)
-		rc = EXIT_FINDING;
-	if (vm_interrupted)
-		fprintf(stderr,
-		        "ptshadow fuzz: interrupted; stats and reports are complete in %s\n",
-		        cfg->out);
+	rc = campaign_end(cfg, sh, &t, elapsed, rc);
 	munmap(sh, sizeof(*sh));
 	return rc;
 }
