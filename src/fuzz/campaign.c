@@ -277,22 +277,24 @@ static unsigned unique_findings(const struct campaign_shared *sh)
 /* one job's figures, for stats.json's "per_job" */
 static json_t *job_json(const struct job_stats *js, unsigned j, double elapsed)
 {
-	return json_pack("{s:i, s:s, s:I, s:f, s:I, s:I, s:I, s:f, s:s}", "job", (int)j, "state",
-	                 js->failed ? "failed"
-	                 : js->done ? "done"
-	                            : "running",
-	                 "ops", (json_int_t)js->ops, "ops_per_s",
-	                 elapsed > 0 ? js->ops / elapsed : 0.0, "findings",
-	                 (json_int_t)js->findings, "sessions", (json_int_t)js->sessions, "resets",
-	                 (json_int_t)js->resets, "check_us_mean",
-	                 js->ops ? js->check_ns / 1e3 / js->ops : 0.0, "error", js->error);
+	char error[sizeof(js->error) * 4]; /* it may quote a file name: valid UTF-8 */
+
+	return json_pack(
+	    "{s:i, s:s, s:I, s:f, s:I, s:I, s:I, s:f, s:s}", "job", (int)j, "state",
+	    js->failed ? "failed"
+	    : js->done ? "done"
+	               : "running",
+	    "ops", (json_int_t)js->ops, "ops_per_s", elapsed > 0 ? js->ops / elapsed : 0.0,
+	    "findings", (json_int_t)js->findings, "sessions", (json_int_t)js->sessions, "resets",
+	    (json_int_t)js->resets, "check_us_mean", js->ops ? js->check_ns / 1e3 / js->ops : 0.0,
+	    "error", text_safe(error, sizeof(error), js->error));
 }
 
 /* stats.json, whole (written beside and renamed); 0, or -1 with err */
 static int write_stats(const struct campaign_config *cfg, const struct campaign_shared *sh,
                        const struct totals *t, double elapsed, bool final, char *err, size_t errlen)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], error[sizeof(sh->save_error) * 4];
 	json_t *per_job = json_array();
 	json_t *j;
 	char *text;
@@ -308,7 +310,8 @@ static int write_stats(const struct campaign_config *cfg, const struct campaign_
 	              (json_int_t)sh->unsaved, "sessions", (json_int_t)t->sessions, "check_us_mean",
 	              t->ops ? t->check_ns / 1e3 / t->ops : 0.0, "finished", final, "backend",
 	              vm_backend_name(cfg->sess.backend), "error",
-	              sh->save_failed ? sh->save_error : "", "per_job", per_job);
+	              text_safe(error, sizeof(error), sh->save_failed ? sh->save_error : ""),
+	              "per_job", per_job);
 	text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
 	snprintf(path, sizeof(path), "%s/stats.json", cfg->out);
 	if (text == NULL) {
