@@ -327,7 +327,7 @@ START_TEST(binary_console_keeps_reports_whole)
 }
 END_TEST
 
-/* 32 KiB of console an op over the 41 ops of basic.ops: each op shows at most
+/* 16 KiB of console an op over the 41 ops of basic.ops: each op shows at most
  * CONSOLE_OP_MAX bytes and says how many more it printed. */
 START_TEST(console_flood_is_capped)
 {
@@ -340,7 +340,7 @@ START_TEST(console_flood_is_capped)
 	                      "--ops",
 	                      "tests/scenarios/basic.ops",
 	                      "--cmdline",
-	                      "flood=32768",
+	                      "flood=16384",
 	                      (char *)tu_guest(),
 	                      NULL};
 	tu_run(&p, 600, argv);
@@ -351,9 +351,9 @@ START_TEST(console_flood_is_capped)
 		notes++;
 	ck_assert_msg(notes == ops, "%u ops said what they held back, want %u", notes, ops);
 	ck_assert_msg(p.out_len < (ops + 1) * (CONSOLE_OP_MAX + 2048),
-	              "%zu bytes on stdout for %u ops of 32 KiB (cap %u an op)", p.out_len, ops,
+	              "%zu bytes on stdout for %u ops of 16 KiB (cap %u an op)", p.out_len, ops,
 	              CONSOLE_OP_MAX);
-	ck_assert_msg(strstr(p.out, "guest: [console: 24576 more bytes of this op not shown]") !=
+	ck_assert_msg(strstr(p.out, "guest: [console: 8192 more bytes of this op not shown]") !=
 	                  NULL,
 	              "no count of the bytes held back:\n%.3000s", p.out);
 }
