@@ -144,8 +144,13 @@ void finding_from_death(struct finding *f, struct session *s, uint64_t op_index,
 		snprintf(f->message, sizeof(f->message), "panic at %s:%u: %s",
 		         text_safe(file, sizeof(file), s->vm.panic.file), s->vm.panic.line,
 		         text_safe(msg, sizeof(msg), s->vm.panic.msg));
-	} else
-		snprintf(f->message, sizeof(f->message), "%s", s->err[0] ? s->err : s->vm.error);
+	} else if (s->err[0] != '\0') { /* escaped already (session_fail) */
+		snprintf(f->message, sizeof(f->message), "%s", s->err);
+	} else {
+		char msg[sizeof(s->vm.error) * 4];
+		snprintf(f->message, sizeof(f->message), "%s",
+		         text_safe(msg, sizeof(msg), s->vm.error));
+	}
 	f->details = memstream_text(print_death, &a);
 	finding_basic_json(f);
 }

@@ -59,21 +59,24 @@ secs=$(($(date +%s) - t0))
 echo "soak: fuzz exited $rc after $secs s"
 tail -n 12 "$LOG"
 
-# first, middle and last sample of each process (a process that lived for
-# part of the run only shows its own life); load at the same three times
-awk -F, 'NR > 1 && $4 != "" {
+# first, middle and last sample of each process after the first interval
+# (at 0 s the jobs have not booted yet), and its largest; a process that
+# lived for part of the run only shows its own life; the load likewise
+awk -F, -v warm="$EVERY" 'NR > 1 && $4 != "" && $1 >= warm {
 	key = $3 " " $2
 	if (!(key in first)) { first[key] = $4; t_first[key] = $1; order[n++] = key }
 	last[key] = $4; t_last[key] = $1
+	if ($4 > max[key]) max[key] = $4
 	all[key, ++count[key]] = $4
 	loads[++nl] = $5
 }
 END {
-	printf "\n%-16s %12s %12s %12s   %s\n", "process", "start KiB", "middle KiB", "end KiB", "sampled"
+	printf "\n%-16s %11s %11s %11s %11s   %s\n", "process", "start KiB", "middle KiB", "end KiB",
+	       "max KiB", "sampled"
 	for (i = 0; i < n; i++) {
 		k = order[i]
-		printf "%-16s %12d %12d %12d   %d-%d s, %d samples\n", k, first[k],
-		       all[k, int((count[k] + 1) / 2)], last[k], t_first[k], t_last[k], count[k]
+		printf "%-16s %11d %11d %11d %11d   %d-%d s, %d samples\n", k, first[k],
+		       all[k, int((count[k] + 1) / 2)], last[k], max[k], t_first[k], t_last[k], count[k]
 	}
 	if (nl > 0)
 		printf "load (1 min): start %s, middle %s, end %s\n", loads[1], loads[int((nl + 1) / 2)], loads[nl]
