@@ -170,8 +170,12 @@ docs/op-language.md: $(BUILD)/ptshadow FORCE
 bench: all
 	$(BUILD)/ptshadow bench $(BUILD)/guest.elf --json $(BUILD)/bench.json
 
+# `make soak`: 10,000,000 ops of the real guest on QEMU with 2 jobs (about 20
+# minutes on two cores), RSS of ptshadow, the jobs and QEMU sampled as it runs
+# (build/soak/rss.csv); SOAK_OPS, SOAK_JOBS, SOAK_BACKEND change it
 soak: all
-	$(BUILD)/ptshadow fuzz $(BUILD)/guest.elf --seed 1 --ops 1000000 --out $(BUILD)/soak
+	rm -rf $(BUILD)/soak
+	tests/perf/soak.sh $(BUILD)/ptshadow $(BUILD)/guest.elf $(BUILD)/soak
 
 # no function nobody calls, in what ships (src/, monitor/, guest/); a function
 # called from assembly or by QEMU says so with a cppcheck-suppress comment

@@ -112,5 +112,8 @@ char *strncpy_s(char *d, const char *s, size_t n); /* always NUL-terminates */
 
 /* ---- hooks the rest of the kernel provides (guest/kmain.c calls them) */
 void kern_main(void); /* after the CPU and console are up; never returns */
+/* guest/selftest.c: a hostile console on purpose (selftest=binconsole|escpanic, flood=N) */
+void selftest_console_boot(void);
+void selftest_after_op(void); /* the ring loop, after every op */
 
 #endif /* GUEST_KERNEL_H */

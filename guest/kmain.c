@@ -167,6 +167,7 @@ static void selftest_misbehave(void)
 		hc_raw(PTS_HC_EXIT, 0xfffffff8u);
 	if (cmdline_is("selftest", "exit3"))
 		guest_exit(3);
+	selftest_console_boot();
 }
 
 /* Boot self-test: a page fault on an unmapped address must come back to us. */

@@ -321,6 +321,7 @@ void ops_ring_run(void)
 		ops_ring.tail = ops_ring.tail + 1;
 		if (how != RING_HONEST)
 			ring_misbehave(how);
+		selftest_after_op(); /* selftest=escpanic, flood=N: after the op, before it ends */
 		if (ops_ring.stop_each)
 			hc_op_done(&ops_ring);
 	}

@@ -35,7 +35,7 @@ static const struct suite_entry suites[] = {
 };
 
 /* suites that boot the guest: one pass per backend */
-static const char *const per_backend[] = {"boot", "cli",   "dirty",     "dump",
+static const char *const per_backend[] = {"boot", "cli",   "console",   "dirty",   "dump",
                                           "fuzz", "modes", "scenarios", "snapshot"};
 
 static int is_per_backend(const char *name)

@@ -158,11 +158,36 @@ static bool dirty_log_fits(enum vm_backend_kind b, enum vm_dirty_mode d)
 	}
 }
 
+/* --console FILE: a file (made or replaced), a terminal, a pipe or
+ * /dev/null; not a directory.  0 or EXIT_USAGE. */
+static int console_open(struct guest_opts *g, const char *cmd)
+{
+	struct stat st;
+
+	if (stat(g->console_path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) &&
+	    !S_ISFIFO(st.st_mode)) {
+		fprintf(stderr, "ptshadow %s: --console %s: %s\n", cmd, g->console_path,
+		        S_ISDIR(st.st_mode) ? strerror(EISDIR)
+		                            : "not a file, a terminal or a pipe");
+		return EXIT_USAGE;
+	}
+	g->console_file = fopen(g->console_path, "w");
+	if (g->console_file == NULL) {
+		fprintf(stderr, "ptshadow %s: --console %s: %s\n", cmd, g->console_path,
+		        strerror(errno));
+		return EXIT_USAGE;
+	}
+	g->cfg.console = g->console_file;
+	g->cfg.console_prefix = "";
+	return 0;
+}
+
 int guest_opts_finish(struct guest_opts *g, const char *cmd)
 {
 	/* pages of 4 KiB, 256 a MiB: no product to overflow, whatever a report said */
 	uint64_t arena_mib = g->cfg.arena_pages >> 8;
 	enum vm_dirty_mode d = g->cfg.dirty_mode;
+	int rc;
 
 	/* --backend, else a replayed report's, else $PTSHADOW_BACKEND, else auto */
 	if (!g->backend_given && g->cfg.backend == VM_BACKEND_AUTO && g->backend_env != NULL &&
@@ -225,16 +250,9 @@ int guest_opts_finish(struct guest_opts *g, const char *cmd)
 	if (arena_mib + 12 + g->cfg.mem_mib / 32 > g->cfg.mem_mib)
 		return usage_error(cmd, "--mem %u is too small for an arena of %llu pages",
 		                   g->cfg.mem_mib, (unsigned long long)g->cfg.arena_pages);
-	if (g->console_path != NULL) {
-		g->console_file = fopen(g->console_path, "w");
-		if (g->console_file == NULL) {
-			fprintf(stderr, "ptshadow %s: %s: %s\n", cmd, g->console_path,
-			        strerror(errno));
-			return EXIT_USAGE;
-		}
-		g->cfg.console = g->console_file;
-		g->cfg.console_prefix = "";
-	}
+	g->cmd = cmd;
+	if (g->console_path != NULL && (rc = console_open(g, cmd)) != 0)
+		return rc;
 	if (g->every_backend && g->cfg.backend == VM_BACKEND_AUTO)
 		return 0;
 	/* from here on every config names the backend it runs on (last: the
@@ -247,14 +265,45 @@ int guest_opts_finish(struct guest_opts *g, const char *cmd)
 	return 0;
 }
 
-void guest_opts_close(struct guest_opts *g)
+int cli_check_guest(const char *cmd, const struct guest_opts *g)
 {
-	if (g->console_file != NULL)
-		fclose(g->console_file);
+	char err[512];
+
+	if (g->cfg.guest == NULL ||
+	    vm_check_image(g->cfg.guest, g->cfg.mem_mib, err, sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "ptshadow %s: %s\n", cmd, err);
+	return EXIT_USAGE;
+}
+
+int guest_opts_close(struct guest_opts *g)
+{
+	int rc = 0;
+
+	/* the console writer stops at its first failed write and leaves the error flag */
+	if (g->console_file != NULL) {
+		bool failed = ferror(g->console_file) != 0;
+		failed |= fclose(g->console_file) != 0;
+		if (failed) {
+			fprintf(stderr,
+			        "ptshadow %s: --console %s: a write failed; the guest console "
+			        "there is incomplete\n",
+			        g->cmd != NULL ? g->cmd : "run", g->console_path);
+			rc = EXIT_INTERNAL;
+		}
+	}
 	g->console_file = NULL;
 	free(g->check_spec);
 	g->check_spec = NULL;
 	g->cfg.check_spec = NULL;
+	return rc;
+}
+
+int guest_opts_close_rc(struct guest_opts *g, int rc)
+{
+	int crc = guest_opts_close(g);
+
+	return rc == EXIT_CLEAN && crc != 0 ? crc : rc;
 }
 
 /* a SPEC is checked where it is given, so the message names that --check */

@@ -117,6 +117,7 @@ struct guest_opts {
 	bool no_monitor;        /* --no-monitor */
 	bool every_backend;     /* bench: auto means each backend here, not the faster one */
 	char backend_why[256];  /* why auto picked the backend it did (cfg.backend_why) */
+	const char *cmd;        /* the subcommand, for guest_opts_close's message */
 };
 
 void guest_opts_init(struct guest_opts *g);
@@ -124,8 +125,15 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 /* Opens --console, and resolves --backend auto (backend_pick.h: the faster
  * backend here, measured once per machine); 0 or EXIT_USAGE. */
 int guest_opts_finish(struct guest_opts *g, const char *cmd);
-/* Closes --console and frees what the options own; after every parse, even a failed one. */
-void guest_opts_close(struct guest_opts *g);
+/* The guest image (cfg.guest) as every backend would take it, before any VM:
+ * 0, or EXIT_USAGE after one line naming it. */
+int cli_check_guest(const char *cmd, const struct guest_opts *g);
+/* Closes --console and frees what the options own; after every parse, even a
+ * failed one.  0, or EXIT_INTERNAL after one line when a write to --console
+ * failed (its output is incomplete). */
+int guest_opts_close(struct guest_opts *g);
+/* rc, or EXIT_INTERNAL when rc is clean and guest_opts_close failed */
+int guest_opts_close_rc(struct guest_opts *g, int rc);
 /* --check full|incremental|SPEC: the check mode, or invariants switched off
  * (the SPECs of repeated --check are applied left to right); 0 or EXIT_USAGE */
 int check_opt_apply(struct guest_opts *g, const char *cmd, const char *arg);

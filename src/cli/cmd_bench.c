@@ -563,10 +563,8 @@ int cmd_bench(int argc, char **argv)
 	    cli_one_operand("bench", argc, argv, "guest image") != 0)
 		return EXIT_USAGE;
 	o.g.cfg.guest = argv[optind];
-	if (access(o.g.cfg.guest, R_OK) != 0) {
-		fprintf(stderr, "ptshadow bench: %s: %m\n", o.g.cfg.guest);
+	if (cli_check_guest("bench", &o.g) != 0)
 		return EXIT_USAGE;
-	}
 	/* the figures are written after minutes of runs: their place is checked first */
 	if (cli_check_output_file("bench", "--json", o.json) != 0)
 		return EXIT_USAGE;
@@ -651,5 +649,5 @@ int cmd_bench(int argc, char **argv)
 	}
 	free(text);
 	json_decref(root);
-	return rc;
+	return guest_opts_close_rc(&o.g, rc);
 }

@@ -131,6 +131,8 @@ int cmd_dump(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	rc = guest_opts_finish(&o.g, "dump");
+	if (rc == 0)
+		rc = cli_check_guest("dump", &o.g);
 	if (rc != 0)
 		goto out;
 	o.g.cfg.ring = true;
@@ -153,7 +155,7 @@ int cmd_dump(int argc, char **argv)
 	}
 	session_destroy(&s);
 out:
-	guest_opts_close(&o.g);
+	rc = guest_opts_close_rc(&o.g, rc);
 	script_free(sc);
 	return rc;
 }

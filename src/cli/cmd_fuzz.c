@@ -19,9 +19,9 @@ static const char fuzz_help[] =
     "options:\n"
     "  --seed S          random seed (default: picked and printed)\n"
     "  --ops N           stop after N ops in all (default 100000 unless --time)\n"
-    "  --time DURATION   stop after DURATION (90, 90s, 5m, 1h)\n"
+    "  --time DURATION   stop after DURATION (90, 90s, 5m, 1h), minimisation included\n"
     "  --profile P       fuzz profile: a name in configs/fuzz/ or a path (default: default)\n"
-    "  --out DIR         output directory (default: out)\n"
+    "  --out DIR         output directory (default: out; one campaign at a time)\n"
     "  --jobs J          VMs side by side (default: one per core)\n"
     "  --keep-going      go on after the first finding\n"
     "  --no-minimize     do not minimise new findings\n"
@@ -135,7 +135,7 @@ static int profile_fits(const struct campaign_config *c, const struct guest_opts
 	return EXIT_USAGE;
 }
 
-/* Every input before any VM: options, profile, guest image, --out. */
+/* Every input before any VM: options, profile, guest image, --out (and its lock). */
 static int fuzz_inputs(struct campaign_config *c, struct guest_opts *g, const char *profile)
 {
 	char err[512];
@@ -150,10 +150,8 @@ static int fuzz_inputs(struct campaign_config *c, struct guest_opts *g, const ch
 	}
 	if (profile_fits(c, g) != 0)
 		return EXIT_USAGE;
-	if (access(g->cfg.guest, R_OK) != 0) {
-		fprintf(stderr, "ptshadow fuzz: %s: %m\n", g->cfg.guest);
+	if (cli_check_guest("fuzz", g) != 0)
 		return EXIT_USAGE;
-	}
 	if (cli_check_output_dir("fuzz", "--out", c->out) != 0)
 		return EXIT_USAGE;
 	rc = guest_opts_finish(g, "fuzz");
@@ -163,7 +161,8 @@ static int fuzz_inputs(struct campaign_config *c, struct guest_opts *g, const ch
 		fprintf(stderr, "ptshadow fuzz: --out %s\n", err);
 		return EXIT_USAGE;
 	}
-	return 0;
+	/* one campaign a directory: a second is refused before any VM starts */
+	return campaign_lock_out(c->out);
 }
 
 int cmd_fuzz(int argc, char **argv)
@@ -215,6 +214,5 @@ int cmd_fuzz(int argc, char **argv)
 	fflush(stdout);
 	rc = campaign_run(&c);
 out:
-	guest_opts_close(&g);
-	return rc;
+	return guest_opts_close_rc(&g, rc);
 }

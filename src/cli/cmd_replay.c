@@ -176,6 +176,8 @@ int cmd_replay(int argc, char **argv)
 		rc = target_load("replay", argv[optind], &g, &t);
 	if (rc == 0)
 		rc = guest_opts_finish(&g, "replay");
+	if (rc == 0)
+		rc = cli_check_guest("replay", &g);
 	if (rc != 0)
 		goto out;
 	g.cfg.ring = g.cfg.stop_each = g.cfg.monitor = true;
@@ -209,8 +211,7 @@ int cmd_replay(int argc, char **argv)
 	finding_free(&f);
 out:
 	target_free(&t);
-	guest_opts_close(&g);
-	return rc;
+	return guest_opts_close_rc(&g, rc);
 }
 
 int cmd_minimize(int argc, char **argv)
@@ -242,6 +243,8 @@ int cmd_minimize(int argc, char **argv)
 		rc = cli_check_output_file("minimize", output == outpath ? "output" : "-o", output);
 	if (rc == 0)
 		rc = guest_opts_finish(&g, "minimize");
+	if (rc == 0)
+		rc = cli_check_guest("minimize", &g);
 	if (rc != 0)
 		goto out;
 	g.cfg.ring = g.cfg.stop_each = g.cfg.monitor = true;
@@ -258,7 +261,8 @@ int cmd_minimize(int argc, char **argv)
 		t.signature = f.signature;
 		finding_free(&f);
 	}
-	if (minimize_script(&g.cfg, t.script, t.signature, stderr, &st, err, sizeof(err)) != 0) {
+	if (minimize_script(&g.cfg, t.script, t.signature, stderr, NULL, &st, err, sizeof(err)) !=
+	    0) {
 		fprintf(stderr, "ptshadow minimize: %s\n", err);
 		rc = EXIT_FINDING;
 		goto out;
@@ -282,6 +286,5 @@ int cmd_minimize(int argc, char **argv)
 out:
 	free(text);
 	target_free(&t);
-	guest_opts_close(&g);
-	return rc;
+	return guest_opts_close_rc(&g, rc);
 }

@@ -96,9 +96,11 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 	return 0;
 }
 
-/* Print a finding and write its crash directory; a finding is never lost. */
-static void run_report(struct session *s, struct script *sc, const struct run_opts *o,
-                       struct finding *f)
+/* Print a finding and write its crash directory: EXIT_FINDING, or
+ * EXIT_INTERNAL when the directory could not be written (the finding is on
+ * stderr, but not saved). */
+static int run_report(struct session *s, struct script *sc, const struct run_opts *o,
+                      struct finding *f)
 {
 	char err[512], sig[17];
 	bool is_new;
@@ -110,10 +112,12 @@ static void run_report(struct session *s, struct script *sc, const struct run_op
 		fprintf(stderr, "%s", f->details);
 	finding_sig_hex(f, sig);
 	if (report_write(o->out, f, sc, s->vm.cons.tail, s->vm.cons.tail_len, &s->cfg, &is_new, err,
-	                 sizeof(err)) != 0)
-		fprintf(stderr, "ptshadow run: cannot write the report: %s\n", err);
-	else
-		fprintf(stderr, "  report: %s/crashes/%s/report.txt\n", o->out, sig);
+	                 sizeof(err)) != 0) {
+		fprintf(stderr, "ptshadow run: cannot save the finding: %s\n", err);
+		return EXIT_INTERNAL;
+	}
+	fprintf(stderr, "  report: %s/crashes/%s/report.txt\n", o->out, sig);
+	return EXIT_FINDING;
 }
 
 /* --stats: guest cycles and monitor time of every op, by kind */
@@ -202,9 +206,9 @@ static int run_ops(struct session *s, struct script *sc, const struct run_opts *
 		}
 		if (st == SESSION_GUEST_DIED || st == SESSION_EXITED) {
 			finding_from_death(&f, s, i, sop);
-			run_report(s, sc, o, &f);
+			rc = run_report(s, sc, o, &f);
 			finding_free(&f);
-			return EXIT_FINDING;
+			return rc;
 		}
 		if (o->stats)
 			op_stats_add(sop->op.kind, sop->op.cycles, s->last_check_ns);
@@ -213,21 +217,19 @@ static int run_ops(struct session *s, struct script *sc, const struct run_opts *
 			printf("%6zu  %-48s => %s\n", i, text, res);
 		if (st == SESSION_VIOLATION) {
 			size_t n = session_nviolations(s);
-			for (size_t k = 0; k < n; k++) {
+			for (size_t k = 0; k < n && rc != EXIT_INTERNAL; k++) {
 				finding_from_violation(&f, session_violation(s, k));
-				run_report(s, sc, o, &f);
+				rc = run_report(s, sc, o, &f);
 				finding_free(&f);
 			}
-			rc = EXIT_FINDING;
-			if (!o->keep_going)
+			if (!o->keep_going || rc == EXIT_INTERNAL)
 				return rc;
 		}
 		if (!script_op_expect_met(sop)) {
 			finding_from_mismatch(&f, i, sop);
-			run_report(s, sc, o, &f);
+			rc = run_report(s, sc, o, &f);
 			finding_free(&f);
-			rc = EXIT_FINDING;
-			if (!o->keep_going)
+			if (!o->keep_going || rc == EXIT_INTERNAL)
 				return rc;
 		}
 	}
@@ -254,6 +256,8 @@ int cmd_run(int argc, char **argv)
 		rc = cli_check_output_dir("run", "--out", o.out);
 	if (rc == 0)
 		rc = guest_opts_finish(&o.g, "run");
+	if (rc == 0)
+		rc = cli_check_guest("run", &o.g);
 	if (rc != 0)
 		goto out;
 	o.g.cfg.ring = sc != NULL;
@@ -285,7 +289,7 @@ int cmd_run(int argc, char **argv)
 	}
 	session_destroy(&s);
 out:
-	guest_opts_close(&o.g);
+	rc = guest_opts_close_rc(&o.g, rc);
 	script_free(sc);
 	return rc;
 }

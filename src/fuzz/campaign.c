@@ -5,12 +5,14 @@
  * it minimises when the finding is new.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -44,55 +46,92 @@ static uint64_t job_budget(const struct campaign_config *cfg, unsigned job)
 	return each + (job < cfg->max_ops % cfg->jobs ? 1 : 0);
 }
 
-static void write_min(const struct campaign_config *cfg, const char *sig, uint64_t signature,
-                      struct script *repro, struct campaign_finding *cf, unsigned job)
+/* An output of the campaign could not be written: the first failure is kept
+ * (the parent prints it, once), and every job stops. */
+static void campaign_abort(struct campaign_shared *sh, const char *err)
 {
+	int expected = 0;
+
+	if (__atomic_compare_exchange_n(&sh->save_failed, &expected, 1, false, __ATOMIC_SEQ_CST,
+	                                __ATOMIC_SEQ_CST))
+		snprintf(sh->save_error, sizeof(sh->save_error), "%s", err);
+	sh->abort_run = 1;
+}
+
+/* Minimise a new finding into min.ops, within the campaign's time: cut
+ * short, a smaller script that still reproduces is written and marked
+ * partial.  0, or -1 when min.ops could not be written (campaign_abort). */
+static int write_min(const struct campaign_config *cfg, struct campaign_shared *sh, const char *sig,
+                     uint64_t signature, struct script *repro, struct campaign_finding *cf,
+                     unsigned job, uint64_t deadline_ns)
+{
+	struct minimize_limits lim = {.deadline_ns = deadline_ns, .stop = &sh->abort_run};
 	struct minimize_stats st;
 	char err[512], path[PATH_MAX];
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *mem;
+	int rc;
 
-	if (minimize_script(&cfg->sess, repro, signature, NULL, &st, err, sizeof(err)) != 0) {
-		fprintf(stderr, "ptshadow fuzz: job %u: minimize %s: %s\n", job, sig, err);
-		return;
+	rc = minimize_script(&cfg->sess, repro, signature, NULL, &lim, &st, err, sizeof(err));
+	cf->min_ms = st.elapsed_ns / 1000000;
+	if (rc != 0 || (st.cut_short && st.ops_after >= st.ops_before)) {
+		cf->min_state = st.cut_short ? CAMPAIGN_MIN_CUT : CAMPAIGN_MIN_FAILED;
+		if (!st.cut_short)
+			fprintf(stderr, "ptshadow fuzz: job %u: minimize %s: %s\n", job, sig, err);
+		return 0;
 	}
 	mem = open_memstream(&buf, &len);
 	if (mem == NULL)
-		return;
-	fprintf(mem, "# minimised from %zu to %zu ops in %u runs (%.1f s)\n", st.ops_before,
-	        st.ops_after, st.candidates, st.elapsed_ns / 1e9);
+		return 0;
+	if (st.cut_short)
+		fprintf(mem,
+		        "# PARTIAL: minimisation was cut short by the campaign's time limit after "
+		        "%u runs (%.1f s),\n# at %zu of %zu ops; it reproduces, a smaller script "
+		        "may exist (ptshadow minimize)\n",
+		        st.candidates, st.elapsed_ns / 1e9, st.ops_after, st.ops_before);
+	else
+		fprintf(mem, "# minimised from %zu to %zu ops in %u runs (%.1f s)\n", st.ops_before,
+		        st.ops_after, st.candidates, st.elapsed_ns / 1e9);
 	script_write(mem, repro, repro->n_ops, false);
 	fclose(mem);
 	snprintf(path, sizeof(path), "%s/crashes/%s/min.ops", cfg->out, sig);
-	if (write_file_atomic(path, buf, len, err, sizeof(err)) != 0)
-		fprintf(stderr, "ptshadow fuzz: %s\n", err);
-	cf->min_ops = st.ops_after;
-	cf->min_ms = st.elapsed_ns / 1000000;
+	rc = write_file_atomic(path, buf, len, err, sizeof(err));
 	free(buf);
+	if (rc != 0) {
+		campaign_abort(sh, err);
+		return -1;
+	}
+	cf->min_ops = st.ops_after;
+	cf->min_state = st.cut_short ? CAMPAIGN_MIN_PARTIAL : CAMPAIGN_MIN_DONE;
+	return 0;
 }
 
-/* Record a finding: crash directory, shared table, minimisation if new. */
-static void job_finding(const struct campaign_config *cfg, struct campaign_shared *sh, unsigned job,
-                        struct finding *f, struct script *sc, struct session *s)
+/* Record a finding: crash directory, shared table, minimisation if new.
+ * 0, or -1 when it could not be saved (the campaign stops). */
+static int job_finding(const struct campaign_config *cfg, struct campaign_shared *sh, unsigned job,
+                       struct finding *f, struct script *sc, struct session *s,
+                       uint64_t deadline_ns)
 {
 	char err[512], sig[17];
 	bool is_new = false;
+	int rc = 0;
 
 	finding_sig_hex(f, sig);
 	sh->job[job].findings++;
 	if (report_write(cfg->out, f, sc, s->vm.cons.tail, s->vm.cons.tail_len, &cfg->sess, &is_new,
 	                 err, sizeof(err)) != 0) {
-		fprintf(stderr, "ptshadow fuzz: job %u: %s\n", job, err);
-		return;
+		__atomic_add_fetch(&sh->unsaved, 1, __ATOMIC_SEQ_CST);
+		campaign_abort(sh, err);
+		return -1;
 	}
 	if (!cfg->keep_going)
 		sh->stop = 1;
 	if (!is_new)
-		return;
+		return 0;
 	uint32_t i = __atomic_fetch_add(&sh->nfindings, 1, __ATOMIC_SEQ_CST);
 	if (i >= CAMPAIGN_MAX_FINDINGS)
-		return;
+		return 0;
 	struct campaign_finding *cf = &sh->finding[i];
 	snprintf(cf->sig, sizeof(cf->sig), "%s", sig);
 	snprintf(cf->title, sizeof(cf->title), "%s", f->title);
@@ -102,19 +141,21 @@ static void job_finding(const struct campaign_config *cfg, struct campaign_share
 	if (cfg->minimize && f->op_index < sc->n_ops) { /* (a boot finding has no op) */
 		struct script *repro = script_new(sc->file);
 		if (repro == NULL)
-			return;
+			return 0;
 		for (size_t k = 0; k <= f->op_index && k < sc->n_ops; k++)
 			script_append(repro, &sc->ops[k]);
-		write_min(cfg, sig, f->signature, repro, cf, job); /* in a guest of its own */
+		/* in a guest of its own */
+		rc = write_min(cfg, sh, sig, f->signature, repro, cf, job, deadline_ns);
 		script_free(repro);
 	}
+	return rc;
 }
 
 /* A fresh guest for the job, or false: a guest that dies booting is a
  * finding (every boot would die so: the job ends), anything else that stops
  * it fails the job. */
 static bool job_boot(const struct campaign_config *cfg, struct campaign_shared *sh, unsigned job,
-                     struct session *s, struct script *sc)
+                     struct session *s, struct script *sc, uint64_t deadline_ns)
 {
 	struct job_stats *js = &sh->job[job];
 	int rc = session_boot(s, &cfg->sess);
@@ -126,7 +167,7 @@ static bool job_boot(const struct campaign_config *cfg, struct campaign_shared *
 	}
 	if (rc == EXIT_FINDING) {
 		finding_from_death(&f, s, 0, NULL);
-		job_finding(cfg, sh, job, &f, sc, s);
+		job_finding(cfg, sh, job, &f, sc, s, deadline_ns);
 		finding_free(&f);
 	} else {
 		snprintf(js->error, sizeof(js->error), "%s", s->err);
@@ -167,19 +208,20 @@ int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, 
 	fuzz_gen_init(&gen, &cfg->profile, campaign_job_seed(cfg->seed, job),
 	              cfg->sess.arena_pages);
 	while (!js->failed && js->ops < budget && !vm_interrupted &&
-	       !(sh->stop && !cfg->keep_going)) {
+	       !(sh->stop && !cfg->keep_going) && !sh->abort_run) {
 		struct script_op sop;
 		struct finding f;
 		enum session_status st;
 
-		if (deadline_ns != 0 && (js->ops & 63) == 0 && now_ns() >= deadline_ns)
+		/* every op: an op may take seconds (a guest flooding its console) */
+		if (deadline_ns != 0 && now_ns() >= deadline_ns)
 			break;
 		if (!live) {
 			script_free(sc);
 			snprintf(label, sizeof(label), "<fuzz seed %llu job %u>",
 			         (unsigned long long)cfg->seed, job);
 			sc = script_new(label);
-			if (sc == NULL || !job_boot(cfg, sh, job, &s, sc))
+			if (sc == NULL || !job_boot(cfg, sh, job, &s, sc, deadline_ns))
 				break;
 			live = true;
 			fuzz_gen_reset_state(&gen);
@@ -202,8 +244,10 @@ int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, 
 				finding_from_violation(&f, session_violation(&s, 0));
 			else
 				finding_from_death(&f, &s, sc->n_ops - 1, &sc->ops[sc->n_ops - 1]);
-			job_finding(cfg, sh, job, &f, sc, &s);
+			int saved = job_finding(cfg, sh, job, &f, sc, &s, deadline_ns);
 			finding_free(&f);
+			if (saved != 0)
+				break; /* nothing more can be saved: stop (campaign_abort) */
 			/* a guest that is still serving the ring goes back to its snapshot */
 			live = st == SESSION_VIOLATION && s.vm.event == VM_EV_OP_DONE &&
 			       job_restart(&s, &gen, &sc, label, js);
@@ -256,41 +300,52 @@ static unsigned unique_findings(const struct campaign_shared *sh)
 /* one job's figures, for stats.json's "per_job" */
 static json_t *job_json(const struct job_stats *js, unsigned j, double elapsed)
 {
-	return json_pack("{s:i, s:s, s:I, s:f, s:I, s:I, s:I, s:f, s:s}", "job", (int)j, "state",
-	                 js->failed ? "failed"
-	                 : js->done ? "done"
-	                            : "running",
-	                 "ops", (json_int_t)js->ops, "ops_per_s",
-	                 elapsed > 0 ? js->ops / elapsed : 0.0, "findings",
-	                 (json_int_t)js->findings, "sessions", (json_int_t)js->sessions, "resets",
-	                 (json_int_t)js->resets, "check_us_mean",
-	                 js->ops ? js->check_ns / 1e3 / js->ops : 0.0, "error", js->error);
+	char error[sizeof(js->error) * 4]; /* it may quote a file name: valid UTF-8 */
+
+	return json_pack(
+	    "{s:i, s:s, s:I, s:f, s:I, s:I, s:I, s:f, s:s}", "job", (int)j, "state",
+	    js->failed ? "failed"
+	    : js->done ? "done"
+	               : "running",
+	    "ops", (json_int_t)js->ops, "ops_per_s", elapsed > 0 ? js->ops / elapsed : 0.0,
+	    "findings", (json_int_t)js->findings, "sessions", (json_int_t)js->sessions, "resets",
+	    (json_int_t)js->resets, "check_us_mean", js->ops ? js->check_ns / 1e3 / js->ops : 0.0,
+	    "error", text_safe(error, sizeof(error), js->error));
 }
 
-static void write_stats(const struct campaign_config *cfg, const struct campaign_shared *sh,
-                        const struct totals *t, double elapsed, bool final)
+/* stats.json, whole (written beside and renamed); 0, or -1 with err */
+static int write_stats(const struct campaign_config *cfg, const struct campaign_shared *sh,
+                       const struct totals *t, double elapsed, bool final, char *err, size_t errlen)
 {
-	char path[PATH_MAX], err[256];
+	char path[PATH_MAX], error[sizeof(sh->save_error) * 4];
 	json_t *per_job = json_array();
 	json_t *j;
 	char *text;
+	int rc = 0;
 
 	for (unsigned k = 0; per_job != NULL && k < cfg->jobs; k++)
 		json_array_append_new(per_job, job_json(&sh->job[k], k, elapsed));
-	j = json_pack("{s:I, s:f, s:i, s:f, s:I, s:s, s:i, s:I, s:I, s:f, s:b, s:s, s:o}", "ops",
-	              (json_int_t)t->ops, "ops_per_s", elapsed > 0 ? t->ops / elapsed : 0.0,
+	j = json_pack("{s:I, s:f, s:i, s:f, s:I, s:s, s:i, s:I, s:I, s:I, s:f, s:b, s:s, s:s, s:o}",
+	              "ops", (json_int_t)t->ops, "ops_per_s", elapsed > 0 ? t->ops / elapsed : 0.0,
 	              "unique_findings", (int)unique_findings(sh), "elapsed_s", elapsed, "seed",
 	              (json_int_t)cfg->seed, "profile", cfg->profile.name, "jobs", (int)cfg->jobs,
-	              "findings_total", (json_int_t)t->findings, "sessions",
-	              (json_int_t)t->sessions, "check_us_mean",
+	              "findings_total", (json_int_t)t->findings, "findings_not_saved",
+	              (json_int_t)sh->unsaved, "sessions", (json_int_t)t->sessions, "check_us_mean",
 	              t->ops ? t->check_ns / 1e3 / t->ops : 0.0, "finished", final, "backend",
-	              vm_backend_name(cfg->sess.backend), "per_job", per_job);
+	              vm_backend_name(cfg->sess.backend), "error",
+	              text_safe(error, sizeof(error), sh->save_failed ? sh->save_error : ""),
+	              "per_job", per_job);
 	text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
 	snprintf(path, sizeof(path), "%s/stats.json", cfg->out);
-	if (text != NULL && write_file_atomic(path, text, strlen(text), err, sizeof(err)) != 0)
-		fprintf(stderr, "ptshadow fuzz: %s\n", err);
+	if (text == NULL) {
+		snprintf(err, errlen, "%s: the statistics cannot be encoded as JSON", path);
+		rc = -1;
+	} else {
+		rc = write_file_atomic(path, text, strlen(text), err, errlen);
+	}
 	free(text);
 	json_decref(j);
+	return rc;
 }
 
 #define STATUS_JOBS 8 /* jobs shown one by one in the status line */
@@ -337,19 +392,33 @@ static void summary(const struct campaign_config *cfg, const struct campaign_sha
 	       (unsigned long long)t->ops, elapsed, elapsed > 0 ? t->ops / elapsed : 0.0,
 	       (unsigned long long)t->sessions, (unsigned long long)t->resets);
 	printf("  monitor    %.1f us per op (mean)\n", t->ops ? t->check_ns / 1e3 / t->ops : 0.0);
-	printf("  findings   %u unique, %llu in all\n", n, (unsigned long long)t->findings);
+	printf("  findings   %u unique, %llu in all", n, (unsigned long long)t->findings);
+	if (sh->unsaved > 0)
+		printf(", %llu NOT SAVED (the campaign stopped)", (unsigned long long)sh->unsaved);
+	printf("\n");
 	if (n > 0) {
-		printf("\n  %-16s  %-9s  %-6s  %-6s  %s\n", "signature", "found at", "repro", "min",
-		       "title");
+		unsigned cut[CAMPAIGN_MIN_FAILED + 1] = {0};
+		printf("\n  %-16s  %-9s  %-6s  %-12s  %s\n", "signature", "found at", "repro",
+		       "min", "title");
 		for (unsigned i = 0; i < n; i++) {
 			const struct campaign_finding *f = &sh->finding[i];
-			char min[16] = "-";
-			if (f->min_ops)
-				snprintf(min, sizeof(min), "%llu", (unsigned long long)f->min_ops);
-			printf("  %-16s  %-9llu  %-6llu  %-6s  %s\n", f->sig,
+			char min[24] = "-";
+			if (f->min_state == CAMPAIGN_MIN_DONE ||
+			    f->min_state == CAMPAIGN_MIN_PARTIAL)
+				snprintf(min, sizeof(min), "%llu%s", (unsigned long long)f->min_ops,
+				         f->min_state == CAMPAIGN_MIN_PARTIAL ? " partial" : "");
+			else if (f->min_state == CAMPAIGN_MIN_CUT)
+				snprintf(min, sizeof(min), "- (no time)");
+			cut[f->min_state]++;
+			printf("  %-16s  %-9llu  %-6llu  %-12s  %s\n", f->sig,
 			       (unsigned long long)f->ops_at_detection,
 			       (unsigned long long)f->repro_ops, min, f->title);
 		}
+		if (cut[CAMPAIGN_MIN_PARTIAL] + cut[CAMPAIGN_MIN_CUT] > 0)
+			printf("\n  minimisation cut short by --time: %u with a partial min.ops "
+			       "(marked "
+			       "so), %u without one; repro.ops is whole in every crash directory\n",
+			       cut[CAMPAIGN_MIN_PARTIAL], cut[CAMPAIGN_MIN_CUT]);
 		printf("\n  reports in %s/crashes/<signature>/report.txt\n", cfg->out);
 	}
 }
@@ -373,29 +442,35 @@ static void job_reaped(const struct campaign_config *cfg, struct campaign_shared
 	}
 }
 
-int campaign_run(const struct campaign_config *cfg)
+/* Refresh stats.json (about once a second, and at the end); the first
+ * failure stops the campaign, and it is not tried again. */
+static void refresh_stats(const struct campaign_config *cfg, struct campaign_shared *sh,
+                          const struct totals *t, double elapsed, bool final, bool *failed)
 {
-	struct campaign_shared *sh;
-	pid_t pids[CAMPAIGN_MAX_JOBS];
-	uint64_t t0 = now_ns(), deadline = 0, last_line = 0;
-	bool tty = isatty(STDERR_FILENO);
-	struct totals t;
-	unsigned running = 0;
-	int rc = EXIT_CLEAN;
+	char err[512];
 
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (sh == MAP_FAILED) {
-		perror("ptshadow fuzz: mmap");
-		return EXIT_INTERNAL;
+	if (*failed)
+		return;
+	if (write_stats(cfg, sh, t, elapsed, final, err, sizeof(err)) != 0) {
+		*failed = true;
+		campaign_abort(sh, err);
 	}
-	if (cfg->max_seconds != 0)
-		deadline = t0 + cfg->max_seconds * 1000000000ull;
+}
+
+/* Fork the jobs: how many run, or -1 (then none is left running). */
+static int start_jobs(const struct campaign_config *cfg, struct campaign_shared *sh, pid_t *pids,
+                      uint64_t deadline)
+{
 	fflush(NULL);
 	for (unsigned j = 0; j < cfg->jobs; j++) {
 		pids[j] = fork();
 		if (pids[j] < 0) {
 			perror("ptshadow fuzz: fork");
-			return EXIT_INTERNAL;
+			for (unsigned k = 0; k < j; k++)
+				kill(pids[k], SIGTERM);
+			while (j-- > 0)
+				waitpid(pids[j], NULL, 0);
+			return -1;
 		}
 		if (pids[j] == 0) {
 			/* a job (and so its QEMU) never outlives the campaign, kill -9 included */
@@ -404,7 +479,55 @@ int campaign_run(const struct campaign_config *cfg)
 				_exit(EXIT_INTERNAL);
 			_exit(campaign_job(cfg, sh, j, deadline));
 		}
-		running++;
+	}
+	return (int)cfg->jobs;
+}
+
+/* After the last job: what failed, the one line for what could not be
+ * saved, the summary; the exit status. */
+static int campaign_end(const struct campaign_config *cfg, struct campaign_shared *sh,
+                        const struct totals *t, double elapsed, int rc)
+{
+	for (unsigned j = 0; j < cfg->jobs; j++)
+		if (sh->job[j].failed)
+			fprintf(stderr, "ptshadow fuzz: job %u failed: %s\n", j, sh->job[j].error);
+	/* one line for what could not be saved, whatever the jobs met after it */
+	if (sh->save_failed) {
+		fprintf(stderr, "ptshadow fuzz: cannot save: %s; the campaign stopped\n",
+		        sh->save_error);
+		rc = EXIT_INTERNAL;
+	}
+	summary(cfg, sh, t, elapsed);
+	if (rc == EXIT_CLEAN && unique_findings(sh) > 0)
+		rc = EXIT_FINDING;
+	if (vm_interrupted)
+		fprintf(stderr,
+		        "ptshadow fuzz: interrupted; stats and reports are complete in %s\n",
+		        cfg->out);
+	return rc;
+}
+
+int campaign_run(const struct campaign_config *cfg)
+{
+	struct campaign_shared *sh;
+	pid_t pids[CAMPAIGN_MAX_JOBS];
+	uint64_t t0 = now_ns(), deadline = 0, last_line = 0, last_stats = 0;
+	bool tty = isatty(STDERR_FILENO), stats_failed = false;
+	struct totals t;
+	int running, rc = EXIT_CLEAN;
+
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED) {
+		perror("ptshadow fuzz: mmap");
+		return EXIT_INTERNAL;
+	}
+	report_clean_stale(cfg->out); /* a killed run's half-written crash directories */
+	if (cfg->max_seconds != 0)
+		deadline = t0 + cfg->max_seconds * 1000000000ull;
+	running = start_jobs(cfg, sh, pids, deadline);
+	if (running < 0) {
+		munmap(sh, sizeof(*sh));
+		return EXIT_INTERNAL;
 	}
 	while (running > 0) {
 		struct timespec tick = {0, 250000000};
@@ -427,24 +550,53 @@ int campaign_run(const struct campaign_config *cfg)
 			status_line(cfg, sh, &t, elapsed, tty);
 			last_line = now_ns();
 		}
-		write_stats(cfg, sh, &t, elapsed, false);
+		if (now_ns() - last_stats >= 1000000000ull) {
+			refresh_stats(cfg, sh, &t, elapsed, false, &stats_failed);
+			last_stats = now_ns();
+		}
 	}
 	sum_jobs(cfg, sh, &t);
 	double elapsed = (now_ns() - t0) / 1e9;
-	write_stats(cfg, sh, &t, elapsed, true);
+	refresh_stats(cfg, sh, &t, elapsed, true, &stats_failed);
 	status_line(cfg, sh, &t, elapsed, tty);
 	if (!cfg->quiet)
 		fputc('\n', stderr);
-	for (unsigned j = 0; j < cfg->jobs; j++)
-		if (sh->job[j].failed)
-			fprintf(stderr, "ptshadow fuzz: job %u failed: %s\n", j, sh->job[j].error);
-	summary(cfg, sh, &t, elapsed);
-	if (rc == EXIT_CLEAN && unique_findings(sh) > 0)
-		rc = EXIT_FINDING;
-	if (vm_interrupted)
-		fprintf(stderr,
-		        "ptshadow fuzz: interrupted; stats and reports are complete in %s\n",
-		        cfg->out);
+	rc = campaign_end(cfg, sh, &t, elapsed, rc);
 	munmap(sh, sizeof(*sh));
 	return rc;
+}
+
+int campaign_lock_out(const char *out)
+{
+	char path[PATH_MAX], holder[32] = "";
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/.lock", out);
+	/* read-only: a file open for writing would keep out's filesystem from
+	 * being remounted read-only, which the campaign must survive */
+	fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "ptshadow fuzz: --out %s: cannot lock it: %s: %s\n", out, path,
+		        strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		n = pread(fd, holder, sizeof(holder) - 1, 0);
+		holder[n > 0 ? n : 0] = '\0';
+		holder[strcspn(holder, "\n")] = '\0';
+		fprintf(stderr,
+		        "ptshadow fuzz: --out %s: another campaign (pid %s) is writing there; give "
+		        "this one its own --out\n",
+		        out, holder[0] != '\0' ? holder : "unknown");
+		close(fd);
+		return EXIT_USAGE;
+	}
+	/* who holds it, for the message above; the lock itself is what counts */
+	int wfd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (wfd >= 0) {
+		dprintf(wfd, "%d\n", (int)getpid());
+		close(wfd);
+	}
+	return 0; /* fd stays open: the lock lasts as long as the campaign */
 }

@@ -25,6 +25,15 @@ struct campaign_config {
 	bool quiet;
 };
 
+/* What became of a new finding's minimisation (min.ops). */
+enum campaign_min {
+	CAMPAIGN_MIN_NONE = 0, /* not asked for (--no-minimize) */
+	CAMPAIGN_MIN_DONE,     /* min.ops is the smallest script found */
+	CAMPAIGN_MIN_PARTIAL,  /* cut short by the time limit: min.ops smaller, marked partial */
+	CAMPAIGN_MIN_CUT,      /* cut short before anything smaller: no min.ops */
+	CAMPAIGN_MIN_FAILED,   /* minimisation failed (said on stderr): no min.ops */
+};
+
 struct campaign_finding {
 	char sig[17];
 	char title[160];
@@ -32,6 +41,7 @@ struct campaign_finding {
 	uint64_t ops_at_detection; /* ops the finding job had run */
 	uint64_t repro_ops, min_ops;
 	uint64_t min_ms;
+	int min_state; /* enum campaign_min */
 };
 
 struct job_stats {
@@ -50,13 +60,27 @@ struct campaign_shared {
 	uint32_t nfindings;
 	struct campaign_finding finding[CAMPAIGN_MAX_FINDINGS];
 	volatile int stop; /* a job found something and keep_going is off */
+	/* an output could not be written (a finding, min.ops, stats.json): every
+	 * job stops, for a campaign that cannot save what it finds runs blind */
+	volatile int abort_run;
+	int save_failed;      /* set once: save_error is the first failure */
+	char save_error[512]; /* one line, naming the file */
+	uint64_t unsaved;     /* findings that could not be saved */
 };
 
-/* Runs the campaign to the end; returns the exit status (0 clean, 1 findings). */
+/* Runs the campaign to the end; returns the exit status (0 clean, 1 findings,
+ * 3 a job failed or an output could not be written). */
 int campaign_run(const struct campaign_config *cfg);
-/* One job (in its own process); exposed for tests. */
+/* One job (in its own process); exposed for tests.  deadline_ns (0: none)
+ * bounds its ops and its minimisations. */
 int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, unsigned job,
                  uint64_t deadline_ns);
+/*
+ * One campaign an output directory: take an exclusive lock on out/.lock
+ * (held until the process ends; the fd is not inherited by exec).  0, or
+ * EXIT_USAGE after one line naming out and the campaign that holds it.
+ */
+int campaign_lock_out(const char *out);
 uint64_t campaign_job_seed(uint64_t seed, unsigned job);
 
 #endif /* PTSHADOW_CAMPAIGN_H */

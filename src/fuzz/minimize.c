@@ -22,6 +22,7 @@ struct mctx {
 	uint64_t sig;
 	struct memo memo;
 	struct minimize_stats *st;
+	const struct minimize_limits *lim;
 	FILE *progress;
 	uint64_t last_progress;
 	char *err;
@@ -86,6 +87,22 @@ static void memo_put(struct memo *m, uint64_t key, bool hit)
 	m->hit[at] = hit;
 }
 
+/* The limits have come: no more candidates (c->failed ends every pass). */
+static bool out_of_time(struct mctx *c)
+{
+	const struct minimize_limits *lim = c->lim;
+
+	if (lim == NULL || c->st->cut_short)
+		return c->st->cut_short;
+	if ((lim->deadline_ns != 0 && now_ns() >= lim->deadline_ns) ||
+	    (lim->stop != NULL && *lim->stop)) {
+		c->st->cut_short = true;
+		c->failed = true;
+		snprintf(c->err, c->errlen, "minimisation cut short");
+	}
+	return c->st->cut_short;
+}
+
 /* Does this candidate still fail the same way?  Updates candidate results. */
 static bool reproduces(struct mctx *c, struct script *cand)
 {
@@ -103,6 +120,8 @@ static bool reproduces(struct mctx *c, struct script *cand)
 		c->st->memo_hits++;
 		return c->memo.hit[at];
 	}
+	if (out_of_time(c))
+		return false;
 	c->st->candidates++;
 	o = runner_run(&c->runner, cand, false, &f, NULL, NULL, err, sizeof(err));
 	if (o < 0) {
@@ -334,17 +353,24 @@ static void rename_pmaps(struct script *sc)
 }
 
 int minimize_script(const struct session_config *cfg, struct script *sc, uint64_t sig,
-                    FILE *progress, struct minimize_stats *st, char *err, size_t errlen)
+                    FILE *progress, const struct minimize_limits *lim, struct minimize_stats *st,
+                    char *err, size_t errlen)
 {
-	struct mctx c = {
-	    .cfg = cfg, .sig = sig, .st = st, .progress = progress, .err = err, .errlen = errlen};
+	struct mctx c = {.cfg = cfg,
+	                 .sig = sig,
+	                 .st = st,
+	                 .lim = lim,
+	                 .progress = progress,
+	                 .err = err,
+	                 .errlen = errlen};
 	uint64_t t0 = now_ns();
 	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
 	runner_init(&c.runner, cfg);
 	st->ops_before = sc->n_ops;
-	cut_after_failure(&c, sc);
+	if (!out_of_time(&c))
+		cut_after_failure(&c, sc);
 	if (!reproduces(&c, sc)) {
 		if (!c.failed)
 			snprintf(err, errlen, "%s: the script does not reproduce the finding",
@@ -361,7 +387,8 @@ int minimize_script(const struct session_config *cfg, struct script *sc, uint64_
 	}
 	rename_pmaps(sc);
 	script_assign_slots(sc, err, errlen);
-	rc = c.failed ? -1 : 0;
+	/* cut short, sc is still a script that reproduces: every change kept did */
+	rc = c.failed && !st->cut_short ? -1 : 0;
 out:
 	st->ops_after = sc->n_ops;
 	st->elapsed_ns = now_ns() - t0;

@@ -10,15 +10,25 @@ struct minimize_stats {
 	unsigned memo_hits;  /* candidates skipped because already run */
 	size_t ops_before, ops_after;
 	uint64_t elapsed_ns;
+	bool cut_short; /* the limits ended it: sc is smaller, not the smallest */
+};
+
+/* When to give up (a campaign's --time covers its minimisation too). */
+struct minimize_limits {
+	uint64_t deadline_ns;     /* now_ns() past this: stop (0: none) */
+	const volatile int *stop; /* *stop set: stop (NULL: none) */
 };
 
 /*
  * Shrink sc (whose first finding has signature sig) in place.  progress, if
- * not NULL, gets a line now and then.  0 on success (sc is the smallest
- * script found; it still reproduces), -1 with err when the original does
- * not reproduce or the guest cannot be run.
+ * not NULL, gets a line now and then; lim (NULL: none) ends it early, with
+ * st->cut_short.  0 on success (sc is the smallest script found, or with
+ * cut_short a smaller one; either way it still reproduces), -1 with err when
+ * the original does not reproduce (or the limits came before it was run) or
+ * the guest cannot be run.
  */
 int minimize_script(const struct session_config *cfg, struct script *sc, uint64_t sig,
-                    FILE *progress, struct minimize_stats *st, char *err, size_t errlen);
+                    FILE *progress, const struct minimize_limits *lim, struct minimize_stats *st,
+                    char *err, size_t errlen);
 
 #endif /* PTSHADOW_MINIMIZE_H */

@@ -1,11 +1,13 @@
 /* src/report/report.c - turns violations and guest deaths into findings, and
  * findings into crash directories (report.txt, report.json, repro.ops, count).
- * Every file is written to a temporary name and renamed into place; the
- * directory itself is claimed with mkdir, so parallel jobs never clobber.
+ * A directory is written whole in a temporary directory and renamed into
+ * place, so parallel jobs never clobber and a full disk leaves nothing half.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,11 +138,19 @@ void finding_from_death(struct finding *f, struct session *s, uint64_t op_index,
 		break;
 	}
 	finding_titled(f, id, name, op_index, sop);
-	if (s->vm.event == VM_EV_PANIC)
-		snprintf(f->message, sizeof(f->message), "panic at %s:%u: %s", s->vm.panic.file,
-		         s->vm.panic.line, s->vm.panic.msg);
-	else
-		snprintf(f->message, sizeof(f->message), "%s", s->err[0] ? s->err : s->vm.error);
+	if (s->vm.event == VM_EV_PANIC) {
+		/* the panic record is the guest's: escaped, never raw to a terminal or JSON */
+		char file[sizeof(s->vm.panic.file) * 4], msg[sizeof(s->vm.panic.msg) * 4];
+		snprintf(f->message, sizeof(f->message), "panic at %s:%u: %s",
+		         text_safe(file, sizeof(file), s->vm.panic.file), s->vm.panic.line,
+		         text_safe(msg, sizeof(msg), s->vm.panic.msg));
+	} else if (s->err[0] != '\0') { /* escaped already (session_fail) */
+		snprintf(f->message, sizeof(f->message), "%s", s->err);
+	} else {
+		char msg[sizeof(s->vm.error) * 4];
+		snprintf(f->message, sizeof(f->message), "%s",
+		         text_safe(msg, sizeof(msg), s->vm.error));
+	}
 	f->details = memstream_text(print_death, &a);
 	finding_basic_json(f);
 }
@@ -167,7 +177,18 @@ void finding_free(struct finding *f)
 	memset(f, 0, sizeof(*f));
 }
 
-/* ---- writing ------------------------------------------------------------ */
+/* ---- writing ------------------------------------------------------------
+ *
+ * A crash directory exists whole or not at all: its files are written into a
+ * temporary directory inside crashes/ (.tmp.<sig>.<pid>: a dot name, which
+ * readers skip), each one fsynced, then the directory is renamed into place
+ * and crashes/ fsynced.  A recurrence (or another job whose rename came
+ * first) bumps count under a lock on the directory, and count is replaced
+ * atomically too.  Guest text (the console tail) is escaped on the way in,
+ * so report.txt is safe to cat and report.json always encodes.
+ */
+
+#define CRASH_TMP_PREFIX ".tmp."
 
 static int write_text(const char *dir, const char *name, const char *text, size_t len, char *err,
                       size_t errlen)
@@ -191,9 +212,11 @@ static void last_ops(FILE *f, const struct script *sc, uint64_t upto)
 	}
 }
 
+/* tail: the console tail, already escaped */
 static char *report_text(const struct finding *f, const struct script *sc, const char *tail,
-                         size_t tail_len, size_t *len)
+                         size_t *len)
 {
+	size_t tail_len = strlen(tail);
 	char *buf = NULL;
 	FILE *out = open_memstream(&buf, len);
 
@@ -209,28 +232,52 @@ static char *report_text(const struct finding *f, const struct script *sc, const
 	fprintf(out, "last ops (%s):\n", sc->file ? sc->file : "script");
 	last_ops(out, sc, f->op_index);
 	fprintf(out, "\nguest console (tail):\n");
-	fprintf(out, "%.*s%s", (int)tail_len, tail,
-	        tail_len > 0 && tail[tail_len - 1] != '\n' ? "\n" : "");
-	fclose(out);
+	fprintf(out, "%s%s", tail, tail_len > 0 && tail[tail_len - 1] != '\n' ? "\n" : "");
+	if (fclose(out) != 0) {
+		free(buf);
+		return NULL;
+	}
 	return buf;
 }
 
-static json_t *report_json(const struct finding *f, const struct script *sc, const char *tail,
-                           size_t tail_len)
+/* s as a JSON string; text that is not UTF-8 (jansson refuses it) escaped */
+static json_t *json_text(const char *s)
+{
+	json_t *j = json_string(s);
+	char *safe;
+
+	if (j != NULL || s == NULL)
+		return j;
+	safe = malloc(strlen(s) * 4 + 1);
+	if (safe == NULL)
+		return NULL;
+	text_escape(safe, strlen(s) * 4 + 1, s, strlen(s), true);
+	j = json_string(safe);
+	free(safe);
+	return j;
+}
+
+/* tail: the console tail, already escaped */
+static json_t *report_json(const struct finding *f, const struct script *sc, const char *tail)
 {
 	json_t *j = f->json != NULL ? json_deep_copy(f->json) : json_object();
 	json_t *ops = json_array();
 	char sig[17], text[OPS_TEXT_MAX], res[32];
 	uint64_t first = f->op_index + 1 > REPORT_LAST_OPS ? f->op_index + 1 - REPORT_LAST_OPS : 0;
 
+	if (j == NULL || ops == NULL) {
+		json_decref(j);
+		json_decref(ops);
+		return NULL;
+	}
 	finding_sig_hex(f, sig);
-	json_object_set_new(j, "invariant", json_string(f->id));
-	json_object_set_new(j, "name", json_string(f->name));
-	json_object_set_new(j, "title", json_string(f->title));
+	json_object_set_new(j, "invariant", json_text(f->id));
+	json_object_set_new(j, "name", json_text(f->name));
+	json_object_set_new(j, "title", json_text(f->title));
 	json_object_set_new(j, "signature", json_string(sig));
 	json_object_set_new(j, "op_index", json_integer((json_int_t)f->op_index));
-	json_object_set_new(j, "op", json_string(f->op_text));
-	json_object_set_new(j, "message", json_string(f->message));
+	json_object_set_new(j, "op", json_text(f->op_text));
+	json_object_set_new(j, "message", json_text(f->message));
 	for (uint64_t i = first; i <= f->op_index && i < sc->n_ops; i++) {
 		script_op_format(&sc->ops[i], text, sizeof(text));
 		result_format(sc->ops[i].op.result, sc->ops[i].op.value, res, sizeof(res));
@@ -238,9 +285,9 @@ static json_t *report_json(const struct finding *f, const struct script *sc, con
 		                                     "op", text, "result", res));
 	}
 	json_object_set_new(j, "last_ops", ops);
-	json_object_set_new(j, "console_tail", json_stringn_nocheck(tail, tail_len));
+	json_object_set_new(j, "console_tail", json_text(tail));
 	if (f->details != NULL)
-		json_object_set_new(j, "details", json_string_nocheck(f->details));
+		json_object_set_new(j, "details", json_text(f->details));
 	return j;
 }
 
@@ -252,83 +299,151 @@ static char *script_text(const struct script *sc, size_t n, size_t *len)
 	if (out == NULL)
 		return NULL;
 	script_write(out, sc, n, false);
-	fclose(out);
+	if (fclose(out) != 0) {
+		free(buf);
+		return NULL;
+	}
 	return buf;
 }
 
+/* The four files of a new crash directory, into dir (the temporary one). */
+static int crash_files(const char *dir, const struct finding *f, const struct script *sc,
+                       const char *console_tail, size_t tail_len, const struct session_config *cfg,
+                       char *err, size_t errlen)
+{
+	size_t txt_len = 0, repro_len = 0;
+	char *tail = malloc(tail_len * 4 + 1), *txt = NULL, *repro = NULL, *js = NULL;
+	json_t *j = NULL;
+	int rc = -1;
+
+	if (tail == NULL)
+		goto oom;
+	text_escape(tail, tail_len * 4 + 1, console_tail, tail_len, true);
+	txt = report_text(f, sc, tail, &txt_len);
+	repro = script_text(sc, f->op_index + 1, &repro_len);
+	j = report_json(f, sc, tail);
+	if (txt == NULL || repro == NULL || j == NULL)
+		goto oom;
+	if (cfg != NULL)
+		json_object_set_new(j, "guest", report_guest_json(cfg));
+	js = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+	if (js == NULL) {
+		snprintf(err, errlen, "%s/report.json: the report cannot be encoded as JSON", dir);
+		goto out;
+	}
+	if (write_text(dir, "repro.ops", repro, repro_len, err, errlen) == 0 &&
+	    write_text(dir, "report.json", js, strlen(js), err, errlen) == 0 &&
+	    write_text(dir, "report.txt", txt, txt_len, err, errlen) == 0 &&
+	    write_text(dir, "count", "1\n", 2, err, errlen) == 0)
+		rc = 0;
+	goto out;
+oom:
+	snprintf(err, errlen, "%s: out of memory", dir);
+out:
+	json_decref(j);
+	free(tail);
+	free(txt);
+	free(repro);
+	free(js);
+	return rc;
+}
+
+/* One more recurrence in dir's count, under a lock on the directory; count
+ * is replaced whole, so a full disk leaves the old count, never a torn one. */
 static int bump_count(const char *dir, char *err, size_t errlen)
 {
 	char path[PATH_MAX], buf[32] = "";
 	unsigned long long n = 0;
-	int fd;
+	int dfd, fd, rc;
 	ssize_t r;
 
-	snprintf(path, sizeof(path), "%s/count", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || flock(dfd, LOCK_EX) != 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		if (dfd >= 0)
+			close(dfd);
 		return -1;
 	}
-	r = pread(fd, buf, sizeof(buf) - 1, 0);
+	snprintf(path, sizeof(path), "%s/count", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	r = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : 0;
+	if (fd >= 0)
+		close(fd);
 	if (r > 0) {
 		buf[r] = '\0';
 		n = strtoull(buf, NULL, 10);
 	}
 	snprintf(buf, sizeof(buf), "%llu\n", n + 1);
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, strlen(buf), 0) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
+	rc = write_file_atomic(path, buf, strlen(buf), err, errlen);
+	close(dfd);
+	return rc;
 }
 
 int report_write(const char *outdir, const struct finding *f, const struct script *sc,
                  const char *console_tail, size_t tail_len, const struct session_config *cfg,
                  bool *is_new, char *err, size_t errlen)
 {
-	char crashes[PATH_MAX], dir[PATH_MAX], sig[17];
-	char *txt = NULL, *repro = NULL, *js = NULL;
-	size_t txt_len = 0, repro_len = 0;
-	json_t *j;
-	int rc = -1;
+	char crashes[PATH_MAX], dir[PATH_MAX + 32], tmp[PATH_MAX + 64], sig[17];
+	int e;
 
+	*is_new = false;
 	finding_sig_hex(f, sig);
 	snprintf(crashes, sizeof(crashes), "%s/crashes", outdir);
 	if (mkdir_p(crashes, err, errlen) != 0)
 		return -1;
 	snprintf(dir, sizeof(dir), "%s/%s", crashes, sig);
-	*is_new = mkdir(dir, 0755) == 0;
-	if (!*is_new && errno != EEXIST) {
+	if (access(dir, F_OK) == 0)
+		return bump_count(dir, err, errlen);
+	snprintf(tmp, sizeof(tmp), "%s/" CRASH_TMP_PREFIX "%s.%d", crashes, sig, (int)getpid());
+	remove_flat_dir(tmp); /* ours from before: cannot be, but costs nothing */
+	if (mkdir(tmp, 0755) != 0) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
-	if (*is_new) {
-		txt = report_text(f, sc, console_tail, tail_len, &txt_len);
-		repro = script_text(sc, f->op_index + 1, &repro_len);
-		j = report_json(f, sc, console_tail, tail_len);
-		if (cfg != NULL)
-			json_object_set_new(j, "guest", report_guest_json(cfg));
-		js = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII);
-		json_decref(j);
-		if (txt == NULL || repro == NULL || js == NULL) {
-			snprintf(err, errlen, "%s: out of memory", dir);
-			goto out;
+	if (crash_files(tmp, f, sc, console_tail, tail_len, cfg, err, errlen) != 0 ||
+	    fsync_dir(tmp, err, errlen) != 0) {
+		size_t n = strlen(tmp);
+		if (strncmp(err, tmp, n) == 0) { /* name the directory the user will look for */
+			char rest[512];
+			snprintf(rest, sizeof(rest), "%s", err + n);
+			snprintf(err, errlen, "%s%s", dir, rest);
 		}
-		if (write_text(dir, "repro.ops", repro, repro_len, err, errlen) != 0 ||
-		    write_text(dir, "report.json", js, strlen(js), err, errlen) != 0 ||
-		    write_text(dir, "report.txt", txt, txt_len, err, errlen) != 0)
-			goto out;
+		remove_flat_dir(tmp);
+		return -1;
 	}
-	rc = bump_count(dir, err, errlen);
-out:
-	free(txt);
-	free(repro);
-	free(js);
-	return rc;
+	if (rename(tmp, dir) != 0) {
+		e = errno;
+		remove_flat_dir(tmp);
+		if (e == EEXIST || e == ENOTEMPTY) /* another job's came first */
+			return bump_count(dir, err, errlen);
+		snprintf(err, errlen, "%s: %s", dir, strerror(e));
+		return -1;
+	}
+	*is_new = true;
+	return fsync_dir(crashes, err, errlen);
+}
+
+void report_clean_stale(const char *outdir)
+{
+	char crashes[PATH_MAX], path[PATH_MAX + 300];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(crashes, sizeof(crashes), "%s/crashes", outdir);
+	d = opendir(crashes);
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		const char *dot = strrchr(e->d_name, '.');
+		long pid = dot != NULL ? strtol(dot + 1, NULL, 10) : 0;
+		if (strncmp(e->d_name, CRASH_TMP_PREFIX, strlen(CRASH_TMP_PREFIX)) != 0 || pid <= 0)
+			continue;
+		/* a writer that is gone (killed mid-write) left it; a live one is busy with it */
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", crashes, e->d_name);
+		remove_flat_dir(path);
+	}
+	if (d != NULL)
+		closedir(d);
 }
 
 json_t *report_guest_json(const struct session_config *cfg)

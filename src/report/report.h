@@ -40,12 +40,16 @@ uint64_t signature_of(const char *normalised_title);
 
 /*
  * Write f's crash directory under outdir: report.txt, report.json, repro.ops
- * (ops[0..op_index] of sc) and count.  If the directory exists already the
- * count is incremented and *is_new is false.  0, or -1 with err.
+ * (ops[0..op_index] of sc) and count, whole or not at all (written in
+ * outdir/crashes/.tmp.<sig>.<pid>, then renamed into place).  If the
+ * directory exists already the count is incremented and *is_new is false.
+ * 0, or -1 with err (then nothing of a new directory is left).
  */
 int report_write(const char *outdir, const struct finding *f, const struct script *sc,
                  const char *console_tail, size_t tail_len, const struct session_config *cfg,
                  bool *is_new, char *err, size_t errlen);
+/* Remove the temporaries (outdir/crashes/.tmp.*) of writers that have gone. */
+void report_clean_stale(const char *outdir);
 /* report.json is read back at most this big (a report is a few KiB) */
 #define REPORT_JSON_MAX (16u << 20)
 /* --pv-per-page and a report's guest.pv_per_page: 0 (as many as fit) .. this */

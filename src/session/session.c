@@ -8,10 +8,15 @@
 #include "clock.h"
 #include "monitor.h"
 #include "session.h"
+#include "util.h"
 
+/* vm.error may quote the guest (or QEMU): escaped before anyone prints it */
 static void session_fail(struct session *s, const char *what)
 {
-	snprintf(s->err, sizeof(s->err), "%s: %s", what, s->vm.error);
+	char safe[sizeof(s->vm.error) * 4];
+
+	snprintf(s->err, sizeof(s->err), "%s: %s", what,
+	         text_safe(safe, sizeof(safe), s->vm.error));
 }
 
 /* An event ended the run: the message names the side at fault, the guest,
@@ -373,11 +378,13 @@ bool session_backend_failed(const struct session *s)
 void session_describe_death(struct session *s, FILE *f)
 {
 	struct vm *vm = &s->vm;
+	char file[sizeof(vm->panic.file) * 4], msg[sizeof(vm->error) * 4];
 
 	switch (vm->event) {
-	case VM_EV_PANIC:
-		fprintf(f, "guest panic at %s:%u: %s\n", vm->panic.file, vm->panic.line,
-		        vm->panic.msg);
+	case VM_EV_PANIC: /* the guest's words: escaped */
+		fprintf(f, "guest panic at %s:%u: %s\n",
+		        text_safe(file, sizeof(file), vm->panic.file), vm->panic.line,
+		        text_safe(msg, sizeof(msg), vm->panic.msg));
 		if (vm->panic.vector != 0xffffffffu)
 			fprintf(f, "  vector %u error %#llx rip %#llx cr2 %#llx\n",
 			        vm->panic.vector, (unsigned long long)vm->panic.error_code,
@@ -388,7 +395,7 @@ void session_describe_death(struct session *s, FILE *f)
 		fprintf(f, "guest exited with status %u\n", vm->exit_status);
 		return;
 	default:
-		fprintf(f, "%s\n", s->err[0] ? s->err : vm->error);
+		fprintf(f, "%s\n", s->err[0] ? s->err : text_safe(msg, sizeof(msg), vm->error));
 		break;
 	}
 	fprintf(f, "guest registers:\n");

@@ -1,4 +1,6 @@
-/* src/util/util.c - small host helpers: atomic file writes, mkdir -p, number parsing. */
+/* src/util/util.c - small host helpers: atomic file writes, mkdir -p, number parsing,
+ * and untrusted text made safe to show. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,7 +24,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, char *err,
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	while (len > 0) {
@@ -30,7 +32,8 @@ int write_file_atomic(const char *path, const void *data, size_t len, char *err,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+			snprintf(err, errlen, "%s: %s", path,
+			         n < 0 ? strerror(errno) : "short write");
 			close(fd);
 			unlink(tmp);
 			return -1;
@@ -122,4 +125,66 @@ int parse_duration(const char *s, uint64_t *seconds)
 		return -1;
 	*seconds = v * mult;
 	return 0;
+}
+
+int fsync_dir(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || fsync(fd) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+void remove_flat_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+
+	while (d != NULL && (e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			unlinkat(dirfd(d), e->d_name, 0);
+	if (d != NULL)
+		closedir(d);
+	rmdir(path);
+}
+
+size_t text_escape(char *out, size_t outlen, const void *in, size_t len, bool keep_lines)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = in;
+	size_t n = 0;
+
+	if (outlen == 0)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = s[i];
+		char e[4];
+		size_t k = 0;
+
+		if ((c >= 0x20 && c < 0x7f && c != '\\') ||
+		    (keep_lines && (c == '\n' || c == '\t')))
+			e[k++] = (char)c;
+		else if (c == '\\')
+			e[k++] = '\\', e[k++] = '\\';
+		else
+			e[k++] = '\\', e[k++] = 'x', e[k++] = hex[c >> 4], e[k++] = hex[c & 15];
+		if (n + k >= outlen)
+			break; /* whole escapes only */
+		memcpy(out + n, e, k);
+		n += k;
+	}
+	out[n] = '\0';
+	return n;
+}
+
+const char *text_safe(char *out, size_t outlen, const char *in)
+{
+	text_escape(out, outlen, in, strlen(in), false);
+	return out;
 }

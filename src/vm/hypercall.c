@@ -33,6 +33,7 @@ static enum vm_event hc_register(struct vm *vm, uint64_t gpa, const void *record
 
 static enum vm_event hc_op_done(struct vm *vm, uint64_t gpa, const void *record)
 {
+	console_end_op(&vm->cons); /* an op's console budget ends with the op */
 	return VM_EV_OP_DONE;
 }
 

@@ -71,17 +71,23 @@ void vm_backend_identity(enum vm_backend_kind k, const struct vm_config *cfg, ch
 		backend_of(k)->identity(cfg, buf, len);
 }
 
+int vm_check_image(const char *guest_path, unsigned mem_mib, char *err, size_t errlen)
+{
+	/* the image must fit below the lowest memory hole any backend has */
+	uint64_t mem = (uint64_t)mem_mib << 20;
+	struct gmem probe = {.base = NULL, .size = mem < (3ull << 30) ? mem : 3ull << 30};
+	struct elf_image img;
+
+	return elf_load(guest_path, &probe, &img, err, errlen) != 0 ? EXIT_USAGE : 0;
+}
+
 int vm_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg, char *err,
               size_t errlen)
 {
 	enum vm_backend_kind kind = vm_backend_resolve(cfg->backend);
-	/* the image must fit below the lowest memory hole any backend has */
-	uint64_t mem = (uint64_t)cfg->mem_mib << 20;
-	struct gmem probe = {.base = NULL, .size = mem < (3ull << 30) ? mem : 3ull << 30};
-	struct elf_image img;
 
 	memset(vm, 0, sizeof(*vm));
-	if (elf_load(guest_path, &probe, &img, err, errlen) != 0)
+	if (vm_check_image(guest_path, cfg->mem_mib, err, errlen) != 0)
 		return EXIT_USAGE; /* before any VM or process exists */
 	vm->kind = kind;
 	vm->accel_kvm = kind == VM_BACKEND_QEMU && cfg->qemu_kvm;
@@ -94,6 +100,7 @@ int vm_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg
 
 void vm_destroy(struct vm *vm)
 {
+	console_end_op(&vm->cons);
 	console_flush(&vm->cons);
 	if (vm->backend != NULL)
 		vm->backend->destroy(vm);

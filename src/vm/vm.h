@@ -54,13 +54,19 @@ int pvh_setup(struct gmem *m, const char *cmdline, uint64_t *start_info_gpa, cha
               size_t errlen);
 
 /* ---- the VM ------------------------------------------------------------- */
+/* bytes of console output one op (a stop of the guest) may show; the rest is counted */
+#define CONSOLE_OP_MAX 8192u
+
 struct console {
 	FILE *out;          /* where finished lines go */
 	const char *prefix; /* "guest: " when out is a terminal/stdout */
-	char line[256];
+	char line[256];     /* escaped */
 	size_t len;
-	char tail[4096]; /* last bytes, for reports */
+	char tail[4096]; /* last bytes, raw, for reports */
 	size_t tail_len;
+	size_t shown;        /* bytes of this op shown */
+	uint64_t held;       /* bytes of this op not shown (over CONSOLE_OP_MAX) */
+	uint64_t held_total; /* the same, for the whole run */
 };
 
 enum vm_event {
@@ -218,6 +224,9 @@ struct vm_config {
 	uint32_t dirty_ring_bytes; /* 0: 1 MiB, or what KVM allows */
 };
 
+/* The guest image as every backend would take it, in mem_mib of RAM: 0, or
+ * EXIT_USAGE with err naming the file (commands check it before any VM). */
+int vm_check_image(const char *guest_path, unsigned mem_mib, char *err, size_t errlen);
 /* Create the VM on cfg->backend (AUTO resolved), load the guest, set up PVH
  * boot.  Returns EXIT_USAGE for a bad guest image or option (err names it),
  * EXIT_INTERNAL for backend failures, else 0. */
@@ -278,6 +287,8 @@ void vm_snapshot_free(struct vm *vm, struct vm_snapshot *snap);
 /* console.c */
 void console_putc(struct console *c, char ch);
 void console_flush(struct console *c);
+/* the guest stopped (an op is done, or the VM ends): say how much was not shown */
+void console_end_op(struct console *c);
 
 /* hypercalls: a table, one entry per PTS_HC_* */
 struct hypercall {

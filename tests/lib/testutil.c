@@ -75,24 +75,79 @@ bool tu_need_backend(const char *test)
 	return false;
 }
 
-void tu_tmpdir_teardown(void)
+/* path and everything below it; a file system a test mounted there (and
+ * left behind when a check failed) is unmounted first */
+static void remove_tree(const char *path, int depth)
 {
-	DIR *d = tu_dir[0] != '\0' ? opendir(tu_dir) : NULL;
+	DIR *d;
 	struct dirent *e;
-	char p[512];
+	char p[1024];
 
-	if (d == NULL)
+	if (unlink(path) == 0 || depth > 8)
 		return;
-	while ((e = readdir(d)) != NULL) {
+	umount2(path, MNT_DETACH); /* EINVAL when it is no mount point: harmless */
+	d = opendir(path);
+	while (d != NULL && (e = readdir(d)) != NULL) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		snprintf(p, sizeof(p), "%s/%s", tu_dir, e->d_name);
-		if (unlink(p) != 0)
-			rmdir(p);
+		snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
+		remove_tree(p, depth + 1);
 	}
-	closedir(d);
-	rmdir(tu_dir);
+	if (d != NULL)
+		closedir(d);
+	rmdir(path);
+}
+
+void tu_tmpdir_teardown(void)
+{
+	if (tu_dir[0] == '\0')
+		return;
+	remove_tree(tu_dir, 0);
 	tu_dir[0] = '\0';
+}
+
+bool tu_mount_tmpfs(const char *dir, const char *size, const char *test)
+{
+	char opts[64], why[300];
+
+	if (geteuid() != 0) {
+		tu_skip(test, "needs root to mount a small tmpfs (a full disk)");
+		return false;
+	}
+	snprintf(opts, sizeof(opts), "size=%s", size);
+	if ((mkdir(dir, 0755) != 0 && errno != EEXIST) ||
+	    mount("tmpfs", dir, "tmpfs", 0, opts) != 0) {
+		snprintf(why, sizeof(why), "cannot mount a tmpfs on %s: %s", dir, strerror(errno));
+		tu_skip(test, why);
+		return false;
+	}
+	return true;
+}
+
+void tu_fill_fs(const char *dir, unsigned pages_left)
+{
+	char path[600], page[4096];
+	struct statvfs v;
+	int fd;
+
+	memset(page, 'f', sizeof(page));
+	snprintf(path, sizeof(path), "%s/filler", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(statvfs(dir, &v), 0);
+	for (uint64_t n = (uint64_t)v.f_bavail * v.f_bsize / 4096; n > pages_left; n--)
+		ck_assert_int_eq(write(fd, page, sizeof(page)), (ssize_t)sizeof(page));
+	close(fd);
+}
+
+long tu_unsafe_byte(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+		if ((c < 0x20 && c != '\n' && c != '\t') || c >= 0x7f)
+			return (long)i;
+	}
+	return -1;
 }
 
 void tu_tmpdir_setup(void)
@@ -308,8 +363,8 @@ void tu_run_signal(struct tu_proc *p, unsigned timeout_s, double signal_at, int 
 	}
 	p->secs = tu_now() - t0;
 	p->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	p->out = tu_read_file(out_path, NULL);
-	p->err = tu_read_file(err_path, NULL);
+	p->out = tu_read_file(out_path, &p->out_len);
+	p->err = tu_read_file(err_path, &p->err_len);
 	unlink(out_path);
 	unlink(err_path);
 }

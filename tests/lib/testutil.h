@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,10 +62,21 @@ void tu_tmpdir_setup(void);
 /* Remove the temp directory and what the test put in it (one level deep). */
 void tu_tmpdir_teardown(void);
 
-/* One temp directory per test case, made and removed in Check's parent
- * process (a failed check _exits the test's child, skipping checked
- * teardowns); the tests of a case run one after another and share it. */
+/* One temp directory per test case, made and removed (with everything in
+ * it, a tmpfs a test left mounted included) in Check's parent process (a
+ * failed check _exits the test's child, skipping checked teardowns); the
+ * tests of a case run one after another and share it. */
 void tu_tmpdir_fixture(TCase *tc);
+
+/* A small tmpfs (size "2m") on dir (made if missing), for a full or
+ * read-only disk: true, or the test is logged as not run (not root, or no
+ * mount here) and the caller returns.  umount2(dir, MNT_DETACH) undoes it. */
+bool tu_mount_tmpfs(const char *dir, const char *size, const char *test);
+/* Fill dir's file system (dir/filler) until pages_left 4 KiB pages are free. */
+void tu_fill_fs(const char *dir, unsigned pages_left);
+/* The offset of the first byte of text that could drive a terminal (not
+ * printable ASCII, newline or tab), or -1. */
+long tu_unsafe_byte(const char *text, size_t len);
 
 /* A path inside the test's temp directory (one static buffer per slot). */
 const char *tu_path(const char *name);
@@ -115,9 +128,10 @@ void tu_elf32_write(const char *path);
 struct tu_proc {
 	int status; /* exit status, or 128 + signal */
 	bool timed_out;
-	double secs; /* wall time */
-	char *out;   /* captured stdout, NUL-terminated */
-	char *err;   /* captured stderr */
+	double secs;             /* wall time */
+	char *out;               /* captured stdout, NUL-terminated */
+	char *err;               /* captured stderr */
+	size_t out_len, err_len; /* without the NUL (the output may hold NUL bytes) */
 };
 
 /* seconds on the monotonic clock */

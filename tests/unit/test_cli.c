@@ -411,6 +411,24 @@ static const struct bad_input bad_inputs[] = {
     {{"ops", "--frob"}, "unknown option '--frob'", NULL},
     {{"replay", "@nosuch.ops"}, "@nosuch.ops: No such file", NULL},
     {{"replay"}, "no reproducer given", NULL},
+    /* every command checks the guest image before any VM, as run does (fuzz
+     * started its jobs and bench booted, then both exited 3) */
+    {{"fuzz", "--ops", "10", "--out", "@fuzzout", "@notelf"}, "@notelf: not an ELF file", NULL},
+    {{"bench", "--json", "@bench.json", "@notelf"}, "@notelf: not an ELF file", NULL},
+    {{"dump", "@notelf"}, "@notelf: not an ELF file", NULL},
+    {{"replay", "--guest", "@notelf", "@repro.ops"}, "@notelf: not an ELF file", NULL},
+    {{"minimize", "--guest", "@notelf", "-o", "@min.ops", "@repro.ops"},
+     "@notelf: not an ELF file",
+     NULL},
+    {{"fuzz", "--ops", "10", "--out", "@fuzzout", "@nosuch.elf"},
+     "@nosuch.elf: No such file",
+     NULL},
+    /* --console is an output too */
+    {{"run", "--console", "@adir", "%G"}, "--console @adir: Is a directory", NULL},
+    {{"fuzz", "--console", "@adir", "--out", "@fuzzout", "%G"},
+     "--console @adir: Is a directory",
+     NULL},
+    {{"dump", "--console", "@adir", "%G"}, "--console @adir: Is a directory", NULL},
 };
 
 /* "@NAME" -> NAME in the test's directory, "%G" -> the guest image */
@@ -448,6 +466,7 @@ static void bad_input_files(const char *report)
 	tu_write_file(tu_path("repro.ops"), ops, strlen(ops));
 	tu_write_file(tu_path("file"), "x\n", 2);
 	tu_write_file(tu_path("dup.ini"), dup, strlen(dup));
+	tu_write_file(tu_path("notelf"), "#!/bin/sh\n", 10);
 	ck_assert(mkdir(tu_path("adir"), 0755) == 0 || errno == EEXIST);
 	/* a sparse 1 GiB script: refused by its size, not read */
 	fd = open(tu_path("big.ops"), O_WRONLY | O_CREAT, 0644);
@@ -487,6 +506,24 @@ START_TEST(bad_inputs_exit_2)
 	              needle, p.err);
 	ck_assert_msg(p.secs < BAD_SECS, "%s: refused after %.2f s, want under %.0f s", line,
 	              p.secs, BAD_SECS);
+}
+END_TEST
+
+/* A bad image leaves nothing behind: no bench.json (bench wrote one after
+ * failing to boot), no fuzz output directory. */
+START_TEST(bad_image_writes_nothing)
+{
+	const char *json = tu_path("bench.json"), *out = tu_path("fuzzout"), *g = tu_path("notelf");
+
+	tu_write_file(g, "#!/bin/sh\n", 10);
+	unlink(json);
+	PTS("bench", "--json", (char *)json, (char *)g);
+	assert_usage_error(g, "not an ELF file");
+	ck_assert_msg(access(json, F_OK) != 0, "bench wrote %s for a bad image", json);
+	tu_proc_free(&p);
+	PTS("fuzz", "--ops", "10", "--out", (char *)out, (char *)g);
+	assert_usage_error(g, "not an ELF file");
+	ck_assert_msg(access(out, F_OK) != 0, "fuzz made %s for a bad image", out);
 }
 END_TEST
 
@@ -690,6 +727,7 @@ Suite *suite_cli(void)
 	tcase_add_loop_test(bad, bad_inputs_exit_2, 0,
 	                    (int)(sizeof(bad_inputs) / sizeof(bad_inputs[0])));
 	tcase_add_test(bad, check_given_twice_combines);
+	tcase_add_test(bad, bad_image_writes_nothing);
 	tcase_add_test(bad, output_checks_accept_and_leave_nothing);
 	suite_add_tcase(s, bad);
 

@@ -5,6 +5,7 @@
  */
 #include <glob.h>
 #include <jansson.h>
+#include <sys/mount.h>
 
 #include "fuzz.h"
 #include "testutil.h"
@@ -544,6 +545,334 @@ START_TEST(fuzz_boot_death_is_a_finding)
 }
 END_TEST
 
+/* ---- what the campaign writes: full or read-only disks, two campaigns, time ---- */
+
+/* ptshadow ARGV in the background, stderr into log (if not NULL), stdout nowhere */
+static pid_t start_bg(char *const argv[], const char *log)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int fd = open(log != NULL ? log : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		dup2(fd, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* its exit status once it ends, failing the test after timeout_s */
+static int wait_bg(pid_t pid, double timeout_s, const char *what)
+{
+	double t0 = tu_now();
+	int st;
+
+	while (waitpid(pid, &st, WNOHANG) == 0) {
+		if (tu_now() - t0 > timeout_s) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			ck_abort_msg("%s: still running after %.0f s", what, timeout_s);
+		}
+		usleep(20000);
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void wait_for_file(const char *path, double timeout_s)
+{
+	double t0 = tu_now();
+
+	while (access(path, R_OK) != 0) {
+		ck_assert_msg(tu_now() - t0 < timeout_s, "%s not there after %.0f s", path,
+		              timeout_s);
+		usleep(50000);
+	}
+}
+
+/* This pass runs on KVM (here: kvm_pvm, about 8x slower than QEMU TCG a checked op) */
+static bool on_kvm(void)
+{
+	return strcmp(tu_backend(), "kvm") == 0 ||
+	       (strcmp(tu_backend(), "auto") == 0 && tu_have_kvm());
+}
+
+/* Every crash directory in out is whole, and no temporary is left. */
+static unsigned crash_dirs_whole(const char *out)
+{
+	static const char *const files[] = {"report.json", "report.txt", "repro.ops", "count"};
+	char crashes[600], path[900];
+	struct dirent *e;
+	unsigned n = 0;
+	DIR *d;
+
+	snprintf(crashes, sizeof(crashes), "%s/crashes", out);
+	d = opendir(crashes);
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		ck_assert_msg(e->d_name[0] != '.', "temporary left in %s: %s", crashes, e->d_name);
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			snprintf(path, sizeof(path), "%s/%s/%s", crashes, e->d_name, files[i]);
+			ck_assert_msg(access(path, R_OK) == 0, "%s is missing", path);
+		}
+		snprintf(path, sizeof(path), "%s/%s/report.json", crashes, e->d_name);
+		json_decref(load_json(path));
+		n++;
+	}
+	if (d != NULL)
+		closedir(d);
+	return n;
+}
+
+/* A disk with room for stats.json but not for a crash directory: the
+ * campaign stops with exit 3 and one line naming the file, and what is on
+ * disk is whole.  (It went on to the end, exit 0, "0 unique, 27 in all",
+ * with directories holding only count and an ENOSPC line for each.) */
+START_TEST(full_disk_stops_the_campaign)
+{
+	const char *mnt = tu_path("full");
+	char out[600];
+	struct tu_proc p;
+
+	if (!tu_need_backend("full_disk_stops_the_campaign") ||
+	    !tu_mount_tmpfs(mnt, "2m", "full_disk_stops_the_campaign"))
+		return;
+	snprintf(out, sizeof(out), "%s/out", mnt);
+	tu_fill_fs(mnt, 4); /* .lock, stats.json and its next copy; not 4 more files */
+	char *argv[] = {(char *)tu_bin(), "fuzz", "--seed",       "1",       "--ops", "20000",
+	                "--jobs",         "2",    "--keep-going", "--quiet", "--out", out,
+	                (char *)mutant,   NULL};
+	tu_run(&p, 300, argv);
+	ck_assert_msg(p.status == 3, "exit %d, want 3\n%.1500s%.1500s", p.status, p.out, p.err);
+	ck_assert_msg(tu_count_lines(p.err) == 1 &&
+	                  strncmp(p.err, "ptshadow fuzz: cannot save: ", 28) == 0 &&
+	                  strstr(p.err, "/crashes/") != NULL &&
+	                  strstr(p.err, "No space left on device; the campaign stopped") != NULL,
+	              "want one line naming the crash directory and ENOSPC, got:\n%s", p.err);
+	ck_assert_msg(strstr(p.out, "NOT SAVED (the campaign stopped)") != NULL,
+	              "summary:\n%.1500s", p.out);
+	crash_dirs_whole(out);
+	tu_proc_free(&p);
+	ck_assert_int_eq(umount2(mnt, MNT_DETACH), 0);
+}
+END_TEST
+
+/* The output directory made read-only mid-run: exit 3 within seconds and
+ * one line (it ran to the end, exit 0, stats.json failing 4 times a second). */
+START_TEST(read_only_out_stops_the_campaign)
+{
+	const char *mnt = tu_path("ro"), *log = tu_path("ro.log");
+	char out[600], stats[700], *text;
+	int rc = -1;
+
+	if (!tu_need_backend("read_only_out_stops_the_campaign") ||
+	    !tu_mount_tmpfs(mnt, "16m", "read_only_out_stops_the_campaign"))
+		return;
+	snprintf(out, sizeof(out), "%s/out", mnt);
+	snprintf(stats, sizeof(stats), "%s/stats.json", out);
+	char *argv[] = {(char *)tu_bin(),
+	                "fuzz",
+	                "--seed",
+	                "2",
+	                "--time",
+	                "120",
+	                "--jobs",
+	                "2",
+	                "--out",
+	                out,
+	                "--quiet",
+	                (char *)tu_guest(),
+	                NULL};
+	pid_t pid = start_bg(argv, log);
+	wait_for_file(stats, 60);
+	for (int i = 0; i < 100 && rc != 0; i++) /* EBUSY while a file is open for writing */
+		if ((rc = mount(NULL, mnt, NULL, MS_REMOUNT | MS_RDONLY, NULL)) != 0)
+			usleep(10000);
+	ck_assert_msg(rc == 0, "cannot remount %s read-only: %s", mnt, strerror(errno));
+	rc = wait_bg(pid, 30, "fuzz on a read-only --out");
+	text = tu_read_file(log, NULL);
+	ck_assert_msg(rc == 3, "exit %d, want 3\n%.1500s", rc, text);
+	ck_assert_msg(tu_count_lines(text) == 1 && strstr(text, "Read-only file system") != NULL,
+	              "want one line saying the disk is read-only, got:\n%.1500s", text);
+	free(text);
+	crash_dirs_whole(out);
+	ck_assert_int_eq(umount2(mnt, MNT_DETACH), 0);
+}
+END_TEST
+
+/* Two campaigns on one --out: the second is refused at once, before any VM,
+ * with one line naming the first one's pid (both ran, stats.json held one). */
+START_TEST(second_campaign_on_one_out_is_refused)
+{
+	const char *out = tu_path("shared");
+	char stats[700], want[128];
+	struct tu_proc p;
+
+	if (!tu_need_backend("second_campaign_on_one_out_is_refused"))
+		return;
+	snprintf(stats, sizeof(stats), "%s/stats.json", out);
+	char *argv[] = {(char *)tu_bin(),
+	                "fuzz",
+	                "--seed",
+	                "3",
+	                "--time",
+	                "120",
+	                "--jobs",
+	                "1",
+	                "--quiet",
+	                "--out",
+	                (char *)out,
+	                (char *)tu_guest(),
+	                NULL};
+	pid_t first = start_bg(argv, NULL);
+	wait_for_file(stats, 60);
+	tu_run(&p, 60, argv);
+	kill(first, SIGTERM);
+	wait_bg(first, 60, "the first campaign"); /* 3 if the signal came while a job booted */
+	ck_assert_msg(p.status == 2, "second campaign: exit %d, want 2\n%.1500s%.1500s", p.status,
+	              p.out, p.err);
+	snprintf(want, sizeof(want), "another campaign (pid %d) is writing there", (int)first);
+	ck_assert_msg(tu_count_lines(p.err) == 1 && strstr(p.err, want) != NULL &&
+	                  strstr(p.err, out) != NULL && p.out[0] == '\0',
+	              "want one line naming %s and '%s', got:\n%.1500s%.1500s", out, want, p.out,
+	              p.err);
+	ck_assert_msg(p.secs < 2, "refused after %.1f s", p.secs);
+	tu_proc_free(&p);
+	/* once the first has ended, the directory is free again */
+	char *argv2[] = {(char *)tu_bin(),
+	                 "fuzz",
+	                 "--seed",
+	                 "3",
+	                 "--ops",
+	                 "100",
+	                 "--jobs",
+	                 "1",
+	                 "--quiet",
+	                 "--out",
+	                 (char *)out,
+	                 (char *)tu_guest(),
+	                 NULL};
+	tu_run(&p, 120, argv2);
+	ck_assert_msg(p.status == 0, "after the first: exit %d\n%.1500s", p.status, p.err);
+	tu_proc_free(&p);
+}
+END_TEST
+
+/* --time covers minimisation: a finding whose minimisation takes ~35 s here
+ * (found at op 4700 without resets) in a 3 s campaign ends in seconds, says
+ * what was cut short, and keeps repro.ops and a min.ops marked partial that
+ * still reproduces (it was still minimising long after --time). */
+START_TEST(time_limit_bounds_minimisation)
+{
+	const char *out = tu_path("timed"), *elf = "build/mutants/enter-same-page-drops-ad.elf";
+	char pattern[700], path[900];
+	struct tu_proc p;
+	glob_t g;
+
+	if (!tu_need_backend("time_limit_bounds_minimisation"))
+		return;
+	ck_assert_msg(access(elf, R_OK) == 0, "%s missing: make mutants", elf);
+	/* found after ~0.5 s on QEMU, ~5 s on KVM; minimised in ~35 s on QEMU */
+	char *secs = on_kvm() ? "10" : "3";
+	double most = on_kvm() ? 40 : 20;
+	char *argv[] = {(char *)tu_bin(), "fuzz",      "--seed", "1", "--sequence-length", "0",
+	                "--time",         secs,        "--jobs", "1", "--quiet",           "--out",
+	                (char *)out,      (char *)elf, NULL};
+	tu_run(&p, 300, argv);
+	ck_assert_msg(p.status == 1, "exit %d\n%.1500s%.1500s", p.status, p.out, p.err);
+	ck_assert_msg(p.secs < most, "a %s s campaign took %.1f s", secs, p.secs);
+	ck_assert_msg(strstr(p.out, "minimisation cut short by --time") != NULL,
+	              "the summary does not say minimisation was cut short:\n%.1500s", p.out);
+	tu_proc_free(&p);
+	ck_assert_uint_eq(crash_dirs_whole(out), 1);
+	snprintf(pattern, sizeof(pattern), "%s/crashes/*/min.ops", out);
+	if (glob(pattern, 0, NULL, &g) == 0) {
+		char *min = tu_read_file(g.gl_pathv[0], NULL);
+		ck_assert_msg(strncmp(min, "# PARTIAL: ", 11) == 0, "min.ops:\n%.300s", min);
+		free(min);
+		snprintf(path, sizeof(path), "%s", g.gl_pathv[0]);
+		char *argv2[] = {(char *)tu_bin(), "replay", path, NULL};
+		tu_run(&p, 300, argv2);
+		ck_assert_msg(p.status == 1 && strstr(p.out, "reproduced") != NULL,
+		              "replay of a partial min.ops: exit %d\n%.1500s%.1500s", p.status,
+		              p.out, p.err);
+		tu_proc_free(&p);
+	}
+	globfree(&g);
+}
+END_TEST
+
+/* A guest that prints 256 KiB an op (about a second under TCG; 64 KiB on
+ * KVM, two exits a byte): --time still ends the campaign within an op or so
+ * (the deadline was looked at every 64 ops). */
+START_TEST(time_limit_holds_for_slow_ops)
+{
+	const char *out = tu_path("flood");
+	struct tu_proc p;
+
+	if (!tu_need_backend("time_limit_holds_for_slow_ops"))
+		return;
+	char *argv[] = {(char *)tu_bin(),
+	                "fuzz",
+	                "--seed",
+	                "1",
+	                "--time",
+	                "3",
+	                "--jobs",
+	                "1",
+	                "--quiet",
+	                "--out",
+	                (char *)out,
+	                "--cmdline",
+	                on_kvm() ? "flood=65536" : "flood=262144",
+	                (char *)tu_guest(),
+	                NULL};
+	tu_run(&p, 600, argv);
+	ck_assert_msg(p.status == 0, "exit %d\n%.1500s%.1500s", p.status, p.out, p.err);
+	ck_assert_msg(p.secs < 25, "a 3 s campaign of a flooding guest took %.1f s", p.secs);
+	tu_proc_free(&p);
+}
+END_TEST
+
+/* A guest whose console holds every byte value: its findings have whole
+ * crash directories (they had only count: "out of memory", exit 0). */
+START_TEST(binary_console_findings_are_saved)
+{
+	const char *out = tu_path("binconsole");
+	struct tu_proc p;
+
+	if (!tu_need_backend("binary_console_findings_are_saved"))
+		return;
+	char *argv[] = {(char *)tu_bin(),
+	                "fuzz",
+	                "--seed",
+	                "1",
+	                "--ops",
+	                "3000",
+	                "--jobs",
+	                "2",
+	                "--keep-going",
+	                "--quiet",
+	                "--no-minimize",
+	                "--out",
+	                (char *)out,
+	                "--cmdline",
+	                "selftest=binconsole",
+	                (char *)mutant,
+	                NULL};
+	tu_run(&p, 300, argv);
+	ck_assert_msg(p.status == 1, "exit %d\n%.1500s%.1500s", p.status, p.out, p.err);
+	ck_assert_msg(p.err[0] == '\0', "stderr:\n%.1500s", p.err);
+	ck_assert_uint_ge(crash_dirs_whole(out), 1);
+	tu_proc_free(&p);
+}
+END_TEST
+
 static char mutant_names[64][64];
 static unsigned nmutant_names;
 
@@ -581,7 +910,8 @@ START_TEST(fuzz_finds_every_mutant)
 	char *argv[] = {(char *)tu_bin(), "fuzz",  "--seed", "1", "--ops", "200000", "--jobs", "1",
 	                "--quiet",        "--out", out,      elf, NULL};
 	tu_run(&p, 1200, argv);
-	ck_assert_msg(p.status == 1, "%s: fuzz exit %d\n%s%s", name, p.status, p.out, p.err);
+	ck_assert_msg(p.status == 1, "%s: fuzz exit %d\n%.1500s%.1500s", name, p.status, p.out,
+	              p.err);
 	tu_proc_free(&p);
 	first_crash(out, sig, sizeof(sig), &min);
 	ck_assert_msg(min != NULL, "%s: no min.ops", name);
@@ -593,7 +923,8 @@ START_TEST(fuzz_finds_every_mutant)
 	char *argv2[] = {(char *)tu_bin(), "replay", path, NULL};
 	tu_run(&p, 300, argv2);
 	ck_assert_msg(p.status == 1 && strstr(p.out, "reproduced") != NULL,
-	              "%s: replay of min.ops: exit %d\n%s%s", name, p.status, p.out, p.err);
+	              "%s: replay of min.ops: exit %d\n%.1500s%.1500s", name, p.status, p.out,
+	              p.err);
 	tu_proc_free(&p);
 }
 END_TEST
@@ -611,7 +942,7 @@ START_TEST(real_guest_100k_clean)
 	    (char *)tu_bin(), "fuzz", "--seed",           "2", "--ops", "100000", "--quiet",
 	    "--out",          out,    (char *)tu_guest(), NULL};
 	tu_run(&p, 1500, argv);
-	ck_assert_msg(p.status == 0, "exit %d\n%s%s", p.status, p.out, p.err);
+	ck_assert_msg(p.status == 0, "exit %d\n%.1500s%.1500s", p.status, p.out, p.err);
 	tu_proc_free(&p);
 	snprintf(path, sizeof(path), "%s/stats.json", out);
 	json_t *j = load_json(path);
@@ -650,6 +981,17 @@ Suite *suite_fuzz(void)
 	tcase_add_test(cli, fuzz_guest_hang_is_a_finding);
 	tcase_add_test(cli, fuzz_boot_death_is_a_finding);
 	suite_add_tcase(s, cli);
+
+	TCase *outputs = tcase_create("outputs");
+	tu_tmpdir_fixture(outputs);
+	tcase_set_timeout(outputs, 900);
+	tcase_add_test(outputs, full_disk_stops_the_campaign);
+	tcase_add_test(outputs, read_only_out_stops_the_campaign);
+	tcase_add_test(outputs, second_campaign_on_one_out_is_refused);
+	tcase_add_test(outputs, time_limit_bounds_minimisation);
+	tcase_add_test(outputs, time_limit_holds_for_slow_ops);
+	tcase_add_test(outputs, binary_console_findings_are_saved);
+	suite_add_tcase(s, outputs);
 
 	TCase *mut = tcase_create("mutants");
 	load_mutants();
