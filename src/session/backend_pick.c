@@ -22,8 +22,8 @@
 #include "ops.h"
 #include "util.h"
 
-#define PICK_OPS       300 /* the op stream (create, then enter/touch/remove) */
-#define PICK_WARMUP    30  /* ops not timed: TCG translates the code they run */
+#define PICK_OPS       300          /* the op stream (create, then enter/touch/remove) */
+#define PICK_WARMUP    30           /* ops not timed: TCG translates the code they run */
 #define PICK_MIN_NS    300000000ull /* time at least this long ... */
 #define PICK_MAX_OPS   5000         /* ... or this many ops */
 #define PICK_MEM_MIB   32
@@ -140,12 +140,13 @@ static void cache_store(const char *path, const char *old, uint64_t key, const c
 	if ((p = strrchr(dir, '/')) != NULL)
 		*p = '\0';
 	gmtime_r(&now, &tm);
-	p = buf + snprintf(buf, cap,
-	                   "# ptshadow: ops/s with a stop after each op, per backend; one line a "
-	                   "machine (kernel | CPU | KVM module | QEMU); delete to measure again\n"
-	                   "%skvm=%.0f qemu=%.0f measured=%04d-%02d-%02dT%02d:%02d:%02dZ # %.1500s\n",
-	                   head, kvm, qemu, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-	                   tm.tm_hour, tm.tm_min, tm.tm_sec, keytext);
+	p = buf +
+	    snprintf(buf, cap,
+	             "# ptshadow: ops/s with a stop after each op, per backend; one line a "
+	             "machine (kernel | CPU | KVM module | QEMU); delete to measure again\n"
+	             "%skvm=%.0f qemu=%.0f measured=%04d-%02d-%02dT%02d:%02d:%02dZ # %.1500s\n",
+	             head, kvm, qemu, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	             tm.tm_min, tm.tm_sec, keytext);
 	for (const char *l = old; l != NULL && *l != '\0' && lines < CACHE_LINES;) {
 		const char *nl = strchr(l, '\n');
 		size_t n = nl != NULL ? (size_t)(nl - l) : strlen(l);
@@ -235,7 +236,8 @@ static double measure(const struct session_config *user, enum vm_backend_kind k,
 			rate = 0;
 			break;
 		}
-		rate = n >= PICK_WARMUP ? (n + 1 - PICK_WARMUP) / ((now_ns() - t0) / 1e9 + 1e-9) : 0;
+		rate =
+		    n >= PICK_WARMUP ? (n + 1 - PICK_WARMUP) / ((now_ns() - t0) / 1e9 + 1e-9) : 0;
 		if (n > PICK_WARMUP && now_ns() - t0 >= PICK_MIN_NS)
 			break;
 	}
@@ -296,8 +298,8 @@ int backend_pick(struct session_config *cfg, char *why, size_t len)
 	}
 	ops = pick_script(err[0], sizeof(err[0]));
 	for (int i = 0; i < 2 && ops != NULL; i++) {
-		rate[i] = measure(cfg, i == 0 ? VM_BACKEND_KVM : VM_BACKEND_QEMU, ops, &rc[i], err[i],
-		                  sizeof(err[i]));
+		rate[i] = measure(cfg, i == 0 ? VM_BACKEND_KVM : VM_BACKEND_QEMU, ops, &rc[i],
+		                  err[i], sizeof(err[i]));
 		if (rc[i] == EXIT_USAGE) { /* the image, not the backend */
 			snprintf(why, len, "%s", err[i]);
 			script_free(ops);

@@ -111,16 +111,15 @@ START_TEST(later_runs_follow_the_cache)
 	at = strstr(text, "kvm=");
 	ck_assert_ptr_nonnull(at);
 	snprintf(edited, sizeof(edited), "%.*skvm=%s qemu=%s%s", (int)(at - text), text,
-	         was_qemu ? "90000" : "100", was_qemu ? "100" : "90000",
-	         strstr(at, " measured="));
+	         was_qemu ? "90000" : "100", was_qemu ? "100" : "90000", strstr(at, " measured="));
 	tu_write_file(cache_file, edited, strlen(edited));
 	free(text);
 	line = auto_run(&p);
-	ck_assert_msg(strncmp(line, was_qemu ? "backend: kvm" : "backend: qemu",
-	                      was_qemu ? 12 : 13) == 0 &&
-	                  strstr(line, "900.0\u00d7 faster") != NULL &&
-	                  strstr(line, "(measured before)") != NULL,
-	              "after the cache was edited: %s", line);
+	ck_assert_msg(
+	    strncmp(line, was_qemu ? "backend: kvm" : "backend: qemu", was_qemu ? 12 : 13) == 0 &&
+	        strstr(line, "900.0\u00d7 faster") != NULL &&
+	        strstr(line, "(measured before)") != NULL,
+	    "after the cache was edited: %s", line);
 	cached(&kvm, &qemu);
 	ck_assert(was_qemu ? kvm > qemu : qemu > kvm);
 	free(line);
@@ -162,9 +161,9 @@ START_TEST(campaign_first_line_says_why)
 
 	if (!both_backends("campaign_first_line_says_why"))
 		return;
-	char *argv[] = {(char *)tu_bin(), "fuzz", "--seed", "1",         "--ops", "300",
-	                "--jobs",         "1",    "--out",  (char *)out, (char *)tu_guest(),
-	                NULL};
+	char *argv[] = {(char *)tu_bin(), "fuzz",      "--seed",           "1",
+	                "--ops",          "300",       "--jobs",           "1",
+	                "--out",          (char *)out, (char *)tu_guest(), NULL};
 	tu_run(&p, 120, argv);
 	ck_assert_msg(p.status == 0, "exit %d\n%s", p.status, p.err);
 	char *first = strndup(p.out, strcspn(p.out, "\n"));
