@@ -248,7 +248,6 @@ static void run_checks(struct monitor *m, const struct pts_op *op, const struct 
 	                               : prev      ? prev->pool.nout
 	                                           : 0,
 	                  .prev_pool_ok = incremental ? m->inc.old_pool_ok : prev && prev->pool.ok,
-	                  .scope = incremental ? &m->inc.sc : NULL,
 	                  .inc = incremental ? &m->inc : NULL,
 	                  .delta = &m->delta,
 	                  .op = op,
@@ -264,11 +263,9 @@ static void run_checks(struct monitor *m, const struct pts_op *op, const struct 
 		if (!m->on.on[i])
 			continue;
 		c.inv = invariant_at(i);
+		c.scope = incremental && !m->reported[i] ? &m->inc.sc : NULL;
 		check_issues(&c);
-		if (incremental && c.inv->scoped != NULL && !m->reported[i])
-			c.inv->scoped(&c);
-		else
-			c.inv->fn(&c);
+		c.inv->fn(&c);
 		m->reported[i] = m->per_inv[i] > 0;
 	}
 	free(c.page_mapped);
