@@ -326,13 +326,15 @@ int monitor_after_op(struct monitor *m, const struct pts_op *op, uint64_t op_ind
 		return -1;
 	set_op(m, op_index, op->kind, op_text);
 	bool incremental = m->mem->page_dirty != NULL;
-	if (incremental && incr_scope_op(m, op) != 0)
-		return -1;
 	struct model_out mout;
-	struct model_env env = {missing_ptps,
-	                        (void *)&m->snap[m->cur]}; /* the tables before the op */
-	model_apply(&m->model, op, &env, &mout);
-	if (read_after_op(m, &incremental) != 0)
+	struct model_env env = {.missing_ptps = missing_ptps,
+	                        .ctx = (void *)&m->snap[m->cur]}; /* the tables before the op */
+	if (incremental) { /* the scope starts with what the model changes */
+		scope_clear(&m->inc.sc);
+		env.changed = scope_model_changed;
+		env.changed_arg = &m->inc.sc;
+	}
+	if (model_apply(&m->model, op, &env, &mout) != 0 || read_after_op(m, &incremental) != 0)
 		return -1;
 	read_tlb(m);
 	uint64_t cr3_before = m->cr3;
