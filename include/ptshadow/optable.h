@@ -20,6 +20,7 @@
  *     of the parser and the guest; what it changes is what the incremental
  *     check's scope looks at (monitor/scope.c), so the scope needs nothing;
  *   - its semantics in docs/semantics.md, under "## Operations";
+ *   - its weight in configs/fuzz/default.ini (the campaign of every kind);
  *   - and, for the monitor's own suites, its case in the synthetic guest
  *     (tests/lib/synth_pmap.c).
  * A place without it fails loudly (monitor/bug.h), and

@@ -5,6 +5,7 @@
  *   the guest's handler (guest/ops.c)     op_handlers: a row without one does not compile
  *   the model's rule (monitor/model.c)    its validity and effect: the ops below run
  *   the semantics (docs/semantics.md)     an entry under "## Operations"
+ *   the default campaign (configs/fuzz/default.ini)  a weight: "every op kind"
  *   the synthetic guest (tests/lib/synth_pmap.c), which the monitor's suites run
  *
  * and what the table's argument codes drive takes it without a word: the
@@ -46,10 +47,23 @@ START_TEST(test_every_kind_is_generated_and_parses)
 			script_op_format(&o, text, sizeof text);
 			ck_assert_msg(script_op_parse(text, NULL, &back, msg, sizeof msg) == 1 &&
 			                  back.op.kind == o.op.kind,
-			              "%s: '%s' does not parse back: %s", pts_op_name(k), text, msg);
+			              "%s: '%s' does not parse back: %s", pts_op_name(k), text,
+			              msg);
 		}
 		ck_assert_msg(n > 0, "the generator never made %s in 2000 ops", pts_op_name(k));
 	}
+}
+END_TEST
+
+/* a profile leaves out the kinds it does not name: the default one names every kind */
+START_TEST(test_every_kind_is_in_the_default_campaign)
+{
+	struct fuzz_profile p;
+	char err[512];
+	ck_assert_msg(fuzz_profile_load("default", &p, err, sizeof err) == 0, "%s", err);
+	for (uint32_t k = PTS_OP_NONE + 1; k < PTS_OP_COUNT; k++)
+		ck_assert_msg(p.weight[k] > 0, "configs/fuzz/default.ini: no weight for %s",
+		              pts_op_name(k));
 }
 END_TEST
 
@@ -192,6 +206,7 @@ Suite *suite_optable(void)
 	tu_tmpdir_fixture(tc);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_every_kind_is_generated_and_parses);
+	tcase_add_test(tc, test_every_kind_is_in_the_default_campaign);
 	tcase_add_test(tc, test_every_kind_has_semantics);
 	tcase_add_test(tc, test_every_kind_runs_clean_in_both_checks);
 	tcase_add_test(tc, test_every_kind_is_in_the_scope);
