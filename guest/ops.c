@@ -152,8 +152,10 @@ static uint32_t op_fail_alloc(struct op_ctx *c)
 }
 
 /* The handler of each op kind; what its record's fields must be comes from
- * the kind's argument codes in PTS_OP_TABLE (optable.h). */
-static const op_handler op_handlers[PTS_OP_COUNT] = {
+ * the kind's argument codes in PTS_OP_TABLE (optable.h).  Sized by its
+ * entries: a kind added at the end of the table without a handler here does
+ * not compile. */
+static const op_handler op_handlers[] = {
     [PTS_OP_CREATE] = op_create,
     [PTS_OP_DESTROY] = op_destroy,
     [PTS_OP_ACTIVATE] = op_activate,
@@ -175,6 +177,8 @@ static const op_handler op_handlers[PTS_OP_COUNT] = {
     [PTS_OP_COLLECT] = op_collect,
     [PTS_OP_FAIL_ALLOC] = op_fail_alloc,
 };
+_Static_assert(sizeof(op_handlers) / sizeof(op_handlers[0]) == PTS_OP_COUNT,
+               "a handler in op_handlers for every op kind of PTS_OP_TABLE");
 
 /* [va, end) with end 0 meaning one page; both page-aligned, va < end <= limit */
 static bool range_ok(uint64_t va, uint64_t end, uint64_t limit, uint64_t *endp)

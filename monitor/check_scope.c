@@ -1,6 +1,7 @@
-/* monitor/check_scope.c - how a scoped invariant function finds the objects
- * an op touched: leaves and pv entries by the delta, the pv keys that came
- * or went, and the tables the scope names; each visited once.
+/* monitor/check_scope.c - the objects an invariant looks at: every one in a
+ * full check; in an incremental one those the op touched (leaves and pv
+ * entries by the delta, the pv keys that came or went, the tables, pages,
+ * pmaps and pool pages the scope names), each visited once.
  */
 #include "check_ctx.h"
 #include "pte.h"
@@ -80,17 +81,7 @@ static void visit_pv(struct check *c, struct idset *seen, uint32_t owner, uint64
 		visit_pv_index(c, arg, i - 1);
 }
 
-void scoped_pv(struct check *c, unsigned what, pv_check_fn fn)
-{
-	struct pv_visit v = {.fn = fn};
-	idset_init(&v.done);
-	for (size_t k = 0; k < c->scope->pv_new.n; k++)
-		visit_pv_index(c, &v, c->scope->pv_new.v[k]);
-	keys(c, what, visit_pv, &v);
-	idset_free(&v.done);
-}
-
-bool scope_has_large_user_leaf(const struct check *c)
+static bool has_large_user_leaf(const struct check *c)
 {
 	for (size_t i = 0; i < c->delta->n; i++) {
 		const struct pte_change *ch = &c->delta->chg[i];
@@ -101,11 +92,47 @@ bool scope_has_large_user_leaf(const struct check *c)
 	return false;
 }
 
-void scoped_new_entries(struct check *c, entry_check_fn fn)
+void scoped_pv(struct check *c, unsigned what, pv_check_fn fn)
+{
+	if ((what & SCOPE_ALL_IF_LARGE) && has_large_user_leaf(c)) {
+		for (size_t i = 0; i < c->cur->npv; i++)
+			fn(c, &c->cur->pv[i]);
+		return;
+	}
+	struct pv_visit v = {.fn = fn};
+	idset_init(&v.done);
+	for (size_t k = 0; k < c->scope->pv_new.n; k++)
+		visit_pv_index(c, &v, c->scope->pv_new.v[k]);
+	keys(c, what, visit_pv, &v);
+	idset_free(&v.done);
+}
+
+void scoped_tables(struct check *c, ptp_check_fn fn)
+{
+	const struct ptp_set *w = &c->cur->walk;
+	for (size_t k = 0; k < c->scope->tables.n; k++) {
+		const struct ptp *t = ptp_by_pa(w, c->scope->tables.v[k]);
+		if (t != NULL)
+			fn(c, t);
+	}
+}
+
+void scoped_entries(struct check *c, unsigned which, entry_check_fn fn)
 {
 	for (size_t i = 0; i < c->delta->n; i++) {
 		const struct pte_change *ch = &c->delta->chg[i];
-		if (!(ch->flags & PTE_CHG_DETACHED) && pte_valid(ch->new))
-			fn(c, ch);
+		if (!(ch->flags & PTE_CHG_DETACHED) && ch->new != 0 &&
+		    entries_of(c, which, ch->owner, ch->level))
+			fn(c, ch->owner, ch->level, ch->va, ch->new);
+	}
+}
+
+void scoped_pool_pages(struct check *c, pool_page_check_fn fn)
+{
+	const struct pool_snap *p = &c->cur->pool;
+	for (size_t k = 0; k < c->scope->pool_pages.n; k++) {
+		uint64_t i;
+		if (hmap_get(&c->inc->pool_by_hdr, c->scope->pool_pages.v[k], &i))
+			fn(c, &p->page[i]);
 	}
 }

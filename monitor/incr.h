@@ -83,9 +83,6 @@ void incr_invalidate(struct incr *x);
 /* the slot pmap id owner had before the op (as snap_slot) */
 int32_t incr_old_slot(const struct incr *x, uint32_t owner);
 
-/* before the op's model step: clear the scope, note the model keys and pages op may change */
-int incr_scope_op(struct monitor *m, const struct pts_op *op);
-
 /* incr_count.c: the counts from a whole snapshot, and from one op's delta
  * (which also fills the scope: tables, pages, owners, model keys, kernel) */
 struct pte_delta;

@@ -6,7 +6,8 @@
 #include "monitor_impl.h"
 #include "pte.h"
 
-static void user_bit(struct check *c, uint32_t owner, uint32_t level, uint64_t va, uint64_t e)
+static inline void user_bit(struct check *c, uint32_t owner, uint32_t level, uint64_t va,
+                            uint64_t e)
 {
 	if (!pte_valid(e) || !(e & PG_u) || va < c->d->user_max)
 		return;
@@ -16,25 +17,7 @@ static void user_bit(struct check *c, uint32_t owner, uint32_t level, uint64_t v
 
 void inv_as_user_bit(struct check *c)
 {
-	const struct ptp_set *w = &c->cur->walk;
-	for (size_t i = 0; i < w->nptp; i++) {
-		const struct ptp *t = &w->ptp[i];
-		const uint64_t *e = ptp_entries(w, t);
-		for (unsigned j = 0; j < NPTEPG; j++)
-			if (pte_valid(e[j]) && (e[j] & PG_u))
-				user_bit(c, t->owner, t->level,
-				         canonical(t->va + j * level_span(t->level)), e[j]);
-	}
-}
-
-static void user_bit_change(struct check *c, const struct pte_change *ch)
-{
-	user_bit(c, ch->owner, ch->level, ch->va, ch->new);
-}
-
-void inv_as_user_bit_scoped(struct check *c)
-{
-	scoped_new_entries(c, user_bit_change);
+	each_entry(c, 0, user_bit);
 }
 
 static void slot_mismatch(struct check *c, uint32_t owner, unsigned slot, uint64_t found,
@@ -44,11 +27,13 @@ static void slot_mismatch(struct check *c, uint32_t owner, unsigned slot, uint64
 	vio_pte(v, snap_slot(c->cur, owner), canonical((uint64_t)slot << 39), 4, want, found);
 }
 
-static void kernel_slots_of(struct check *c, uint32_t o, const uint64_t *k)
+/* k: the kernel PML4's entries */
+static void kernel_slots_of(struct check *c, uint64_t o, const void *k_entries)
 {
 	const struct ptp_set *w = &c->cur->walk;
+	const uint64_t *k = k_entries;
 	unsigned first_kernel_half = level_index(c->d->user_max - 1, 4) + 1;
-	if (o >= w->nroot || w->root[o] == SIZE_MAX)
+	if (o == 0 || o >= w->nroot || w->root[o] == SIZE_MAX)
 		return;
 	const uint64_t *e = ptp_entries(w, &w->ptp[w->root[o]]);
 	for (unsigned i = first_kernel_half; i < NPTEPG; i++) {
@@ -61,6 +46,7 @@ static void kernel_slots_of(struct check *c, uint32_t o, const uint64_t *k)
 	}
 }
 
+/* every user PML4 when the kernel's changed, else those whose own entries changed */
 void inv_as_kernel_slots(struct check *c)
 {
 	const struct ptp_set *w = &c->cur->walk;
@@ -68,6 +54,10 @@ void inv_as_kernel_slots(struct check *c)
 	if (w->nroot == 0 || w->root[0] == SIZE_MAX)
 		return;
 	const uint64_t *k = ptp_entries(w, &w->ptp[w->root[0]]);
+	if (c->scope != NULL && !c->scope->kernel_root_changed) {
+		each_owner(c, kernel_slots_of, k);
+		return;
+	}
 	for (unsigned i = 0; i < first_kernel_half; i++)
 		if (pte_valid(k[i]))
 			slot_mismatch(c, 0, i, k[i], 0, "the kernel pmap maps user space");
@@ -75,27 +65,14 @@ void inv_as_kernel_slots(struct check *c)
 		kernel_slots_of(c, o, k);
 }
 
-/* a user PML4 is compared again when its own entries changed */
-void inv_as_kernel_slots_scoped(struct check *c)
-{
-	const struct ptp_set *w = &c->cur->walk;
-	if (c->scope->kernel_root_changed) {
-		inv_as_kernel_slots(c);
-		return;
-	}
-	if (w->nroot == 0 || w->root[0] == SIZE_MAX)
-		return;
-	for (size_t k = 0; k < c->scope->owners.n; k++)
-		if (c->scope->owners.v[k] != 0)
-			kernel_slots_of(c, (uint32_t)c->scope->owners.v[k],
-			                ptp_entries(w, &w->ptp[w->root[0]]));
-}
-
+/* looked at again when a kernel entry over the direct map changed */
 void inv_as_dmap(struct check *c)
 {
 	const struct pts_descriptor *d = c->d;
 	const struct ptp_set *w = &c->cur->walk;
 	uint64_t covered = 0;
+	if (c->scope != NULL && !c->scope->dmap_changed)
+		return;
 	for (size_t i = 0; i < w->nleaf; i++) {
 		const struct leaf *l = &w->leaf[i];
 		if (l->owner != 0 || l->va < d->dmap_base || l->va - d->dmap_base >= d->dmap_size)
@@ -133,19 +110,7 @@ static void user_target(struct check *c, const struct leaf *l)
 
 void inv_as_user_targets(struct check *c)
 {
-	for (size_t i = 0; i < c->cur->walk.nleaf; i++)
-		user_target(c, &c->cur->walk.leaf[i]);
-}
-
-void inv_as_user_targets_scoped(struct check *c)
-{
-	scoped_leaves(c, SCOPE_DELTA, user_target);
-}
-
-void inv_as_dmap_scoped(struct check *c)
-{
-	if (c->scope->dmap_changed)
-		inv_as_dmap(c);
+	each_leaf(c, SCOPE_DELTA, user_target);
 }
 
 static void check_curpmap(struct check *c)
@@ -177,7 +142,7 @@ static void check_pmap_records(struct check *c)
 		vio_pmap(vio(c, "kernel pmap has no PML4"), c, s, 0);
 }
 
-static void phys_addr(struct check *c, uint64_t i)
+static inline void phys_addr(struct check *c, uint64_t i, const void *unused)
 {
 	uint64_t pa = (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT;
 	if (c->cur->vmp[i].phys_addr != pa)
@@ -186,21 +151,12 @@ static void phys_addr(struct check *c, uint64_t i)
 		         c, pa);
 }
 
+/* slots and roots change only with the pmap list */
 void inv_as_structures(struct check *c)
 {
-	check_pmap_records(c);
-	for (uint64_t i = 0; i < c->cur->nvmp; i++)
-		if (c->cur->vmp[i].phys_addr != (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT)
-			phys_addr(c, i);
-}
-
-/* slots and roots change only with the pmap list */
-void inv_as_structures_scoped(struct check *c)
-{
-	if (c->scope->pmaps_changed)
+	if (c->scope == NULL || c->scope->pmaps_changed)
 		check_pmap_records(c);
 	else
 		check_curpmap(c);
-	for (size_t k = 0; k < c->scope->nvmp; k++)
-		phys_addr(c, c->scope->vmp[k].index);
+	each_page_changed(c, phys_addr, NULL);
 }

@@ -53,10 +53,13 @@ void inv_attr_d_needs_a(struct check *c)
 	}
 }
 
-static void reserved_entry(struct check *c, uint32_t owner, uint32_t level, uint64_t va, uint64_t e)
+static inline void reserved_entry(struct check *c, uint32_t owner, uint32_t level, uint64_t va,
+                                  uint64_t e)
 {
+	if (!pte_valid(e))
+		return;
 	uint64_t ok = c->d->pte_wired_bit | c->d->pte_managed_bit;
-	if (!pte_valid(e) || pte_reserved(e, level, ok) == 0)
+	if (pte_reserved(e, level, ok) == 0)
 		return;
 	struct violation *v =
 	    vio(c, "reserved bits 0x%llx set", (unsigned long long)pte_reserved(e, level, ok));
@@ -65,26 +68,7 @@ static void reserved_entry(struct check *c, uint32_t owner, uint32_t level, uint
 
 void inv_attr_reserved(struct check *c)
 {
-	const struct ptp_set *w = &c->cur->walk;
-	uint64_t ok = c->d->pte_wired_bit | c->d->pte_managed_bit;
-	for (size_t i = 0; i < w->nptp; i++) {
-		const struct ptp *t = &w->ptp[i];
-		const uint64_t *e = ptp_entries(w, t);
-		for (unsigned j = 0; j < NPTEPG; j++)
-			if (pte_valid(e[j]) && pte_reserved(e[j], t->level, ok) != 0)
-				reserved_entry(c, t->owner, t->level,
-				               canonical(t->va + j * level_span(t->level)), e[j]);
-	}
-}
-
-static void reserved_change(struct check *c, const struct pte_change *ch)
-{
-	reserved_entry(c, ch->owner, ch->level, ch->va, ch->new);
-}
-
-void inv_attr_reserved_scoped(struct check *c)
-{
-	scoped_new_entries(c, reserved_change);
+	each_entry(c, 0, reserved_entry);
 }
 
 void inv_attr_new_pte(struct check *c)
@@ -133,44 +117,35 @@ static void intermediate_encoding(struct check *c, uint32_t owner, uint32_t leve
 	vio_pte(v, snap_slot(c->cur, owner), va, level, e, e);
 }
 
+/* a full check has the walk's leaves, and looks at the entries of user
+ * intermediate tables; a scoped one meets the leaves it looks at among the
+ * changed entries (the walk holds every changed entry's table; a leaf of it
+ * is a walk leaf unless it sits in a shared kernel slot of a user PML4, never
+ * a leaf) */
+static inline void entry_encoding(struct check *c, uint32_t owner, uint32_t level, uint64_t va,
+                                  uint64_t e)
+{
+	struct leaf l = {owner, level, va, e, 0, 0};
+	if (!pte_valid(e))
+		return;
+	if (!pte_is_leaf(e, level))
+		intermediate_encoding(c, owner, level, va, e);
+	else if (c->scope != NULL)
+		check_leaf_encoding(c, &l);
+}
+
 void inv_attr_encoding(struct check *c)
 {
 	const struct ptp_set *w = &c->cur->walk;
-	for (size_t i = 0; i < w->nleaf; i++)
+	for (size_t i = 0; c->scope == NULL && i < w->nleaf; i++)
 		check_leaf_encoding(c, &w->leaf[i]);
-	for (size_t i = 0; i < w->nptp; i++) {
-		const struct ptp *t = &w->ptp[i];
-		const uint64_t *e = ptp_entries(w, t);
-		if (!owner_is_user(c->cur, t->owner) || t->level == 1)
-			continue;
-		for (unsigned j = 0; j < NPTEPG; j++)
-			if (pte_valid(e[j]))
-				intermediate_encoding(c, t->owner, t->level,
-				                      canonical(t->va + j * level_span(t->level)),
-				                      e[j]);
-	}
-}
-
-/* the walk holds every changed entry's table; a leaf of it is a walk leaf
- * unless it sits in a shared kernel slot of a user PML4 (never a leaf) */
-static void encoding_change(struct check *c, const struct pte_change *ch)
-{
-	if (pte_is_leaf(ch->new, ch->level)) {
-		struct leaf l = {ch->owner, ch->level, ch->va, ch->new, ch->ptp, ch->index};
-		check_leaf_encoding(c, &l);
-	} else {
-		intermediate_encoding(c, ch->owner, ch->level, ch->va, ch->new);
-	}
-}
-
-void inv_attr_encoding_scoped(struct check *c)
-{
-	scoped_new_entries(c, encoding_change);
+	each_entry(c, c->scope ? 0 : ENTRIES_USER | ENTRIES_UPPER, entry_encoding);
 }
 
 /* ---- invalid entries: 0 in user tables */
 
-static void invalid_entry(struct check *c, uint32_t owner, uint32_t level, uint64_t va, uint64_t e)
+static inline void invalid_entry(struct check *c, uint32_t owner, uint32_t level, uint64_t va,
+                                 uint64_t e)
 {
 	if (pte_valid(e) || e == 0 || !owner_is_user(c->cur, owner) || va >= c->d->user_max)
 		return;
@@ -179,30 +154,11 @@ static void invalid_entry(struct check *c, uint32_t owner, uint32_t level, uint6
 	vio_pte(v, snap_slot(c->cur, owner), va, level, e, e);
 }
 
-/* every entry of every user table, the ones the walk does not follow too */
+/* every entry of every user table, the ones the walk does not follow too (the
+ * delta holds every entry that changed, those of tables attached this op too) */
 void inv_attr_invalid_zero(struct check *c)
 {
-	const struct ptp_set *w = &c->cur->walk;
-	for (size_t i = 0; i < w->nptp; i++) {
-		const struct ptp *t = &w->ptp[i];
-		const uint64_t *e = ptp_entries(w, t);
-		if (!owner_is_user(c->cur, t->owner))
-			continue;
-		for (unsigned j = 0; j < NPTEPG; j++)
-			if (e[j] != 0 && !pte_valid(e[j]))
-				invalid_entry(c, t->owner, t->level,
-				              canonical(t->va + j * level_span(t->level)), e[j]);
-	}
-}
-
-/* the delta holds every entry that changed, those of tables attached this op too */
-void inv_attr_invalid_zero_scoped(struct check *c)
-{
-	for (size_t i = 0; i < c->delta->n; i++) {
-		const struct pte_change *ch = &c->delta->chg[i];
-		if (!(ch->flags & PTE_CHG_DETACHED))
-			invalid_entry(c, ch->owner, ch->level, ch->va, ch->new);
-	}
+	each_entry(c, ENTRIES_USER, invalid_entry);
 }
 
 /* ---- PROT */

@@ -49,27 +49,31 @@ static void pmap_counter(struct check *c, const char *name, int which, uint32_t 
 	vio_counter(v, name, (int64_t)want, (int64_t)found);
 }
 
-static void check_pmap_counter(struct check *c, const char *name, int which)
+struct pmap_counter {
+	const char *name;
+	int which;
+};
+
+/* the walk's counts in a full check, the ones kept from the deltas in a scoped one */
+static void owner_counter(struct check *c, uint64_t owner, const void *counter)
 {
-	for (uint32_t o = 1; o < c->cur->npmap; o++) {
-		struct pmap_counts n;
-		if (!owner_is_user(c->cur, o))
-			continue;
+	const struct pmap_counter *pc = counter;
+	const struct incr *x = c->inc;
+	uint32_t o = (uint32_t)owner;
+	struct pmap_counts n;
+	if (!owner_is_user(c->cur, o))
+		return;
+	if (c->scope != NULL)
+		n = (struct pmap_counts){x->owner_leaves[o], x->owner_wired[o], x->owner_ptps[o]};
+	else
 		count_pmap(c, o, &n);
-		pmap_counter(c, name, which, o, &n);
-	}
+	pmap_counter(c, pc->name, pc->which, o, &n);
 }
 
-/* the pmaps the op touched, with the counts kept from the deltas */
-static void scoped_pmap_counter(struct check *c, const char *name, int which)
+static void check_pmap_counter(struct check *c, const char *name, int which)
 {
-	const struct incr *x = c->inc;
-	for (size_t k = 0; k < c->scope->owners.n; k++) {
-		uint32_t o = (uint32_t)c->scope->owners.v[k];
-		struct pmap_counts n = {x->owner_leaves[o], x->owner_wired[o], x->owner_ptps[o]};
-		if (owner_is_user(c->cur, o))
-			pmap_counter(c, name, which, o, &n);
-	}
+	struct pmap_counter pc = {name, which};
+	each_owner(c, owner_counter, &pc);
 }
 
 void inv_resident_count(struct check *c)
@@ -113,96 +117,80 @@ const uint32_t *check_page_counts(struct check *c, bool writable)
 	return *slot;
 }
 
-static void page_counter(struct check *c, bool writable, uint64_t i, uint32_t n)
+/* managed mappings per vm_page: recounted from the walk, or kept from the deltas;
+ * NULL when out of memory */
+static const uint32_t *page_counts(struct check *c, bool writable)
+{
+	if (c->scope != NULL)
+		return writable ? c->inc->page_writable : c->inc->page_mapped;
+	return check_page_counts(c, writable);
+}
+
+static void page_counter(struct check *c, bool writable, uint64_t i, uint32_t n, uint32_t found)
 {
 	const char *name = writable ? "writeable_count" : "pmap_count";
-	uint32_t found = writable ? c->cur->vmp[i].writeable_count : c->cur->vmp[i].pmap_count;
-	if (found == n)
-		return;
 	struct violation *v = vio(c, "page %s %u, the walk counts %u", name, found, n);
 	vio_page(v, c, (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT);
 	vio_counter(v, name, n, found);
 }
 
-static void check_page_counter(struct check *c, bool writable)
+/* counts: page_counts() */
+static inline void pmap_count(struct check *c, uint64_t i, const void *counts)
 {
-	const uint32_t *n = check_page_counts(c, writable);
-	const struct vmp *v = c->cur->vmp;
-	for (uint64_t i = 0; n != NULL && i < c->cur->nvmp; i++)
-		if ((writable ? v[i].writeable_count : v[i].pmap_count) != n[i])
-			page_counter(c, writable, i, n[i]);
+	const uint32_t *n = counts;
+	if (c->cur->vmp[i].pmap_count != n[i])
+		page_counter(c, false, i, n[i], c->cur->vmp[i].pmap_count);
 }
 
-static void scoped_page_counter(struct check *c, bool writable)
+static inline void writeable_count(struct check *c, uint64_t i, const void *counts)
 {
-	const uint32_t *n = writable ? c->inc->page_writable : c->inc->page_mapped;
-	for (size_t k = 0; k < c->scope->pages.n; k++)
-		page_counter(c, writable, c->scope->pages.v[k], n[c->scope->pages.v[k]]);
+	const uint32_t *n = counts;
+	if (c->cur->vmp[i].writeable_count != n[i])
+		page_counter(c, true, i, n[i], c->cur->vmp[i].writeable_count);
 }
 
 void inv_pmap_count(struct check *c)
 {
-	check_page_counter(c, false);
+	const uint32_t *n = page_counts(c, false);
+	if (n != NULL)
+		each_page(c, pmap_count, n);
 }
 
 void inv_writeable_count(struct check *c)
 {
-	check_page_counter(c, true);
+	const uint32_t *n = page_counts(c, true);
+	if (n != NULL)
+		each_page(c, writeable_count, n);
 }
 
-static void page_flags(struct check *c, uint64_t i, uint32_t mapped, uint32_t writable)
+struct mapped_counts {
+	const uint32_t *all, *writable;
+};
+
+static void flags_vio(struct check *c, uint64_t i, uint32_t mapped, uint32_t writable,
+                      const char *miss)
 {
-	uint32_t f = c->cur->vmp[i].flags;
-	const char *miss = mapped && !(f & PTS_PGF_MAPPED)        ? "MAPPED"
-	                   : writable && !(f & PTS_PGF_WRITEABLE) ? "WRITEABLE"
-	                                                          : NULL;
-	if (miss == NULL)
-		return;
 	struct violation *v = vio(c, "page has %u managed mappings (%u writable) but %s is clear",
 	                          mapped, writable, miss);
 	vio_page(v, c, (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT);
 }
 
+static inline void page_flags(struct check *c, uint64_t i, const void *counts)
+{
+	const struct mapped_counts *n = counts;
+	uint32_t mapped = n->all[i], writable = n->writable[i], f;
+	if (mapped == 0 && writable == 0) /* first: a full check asks every vm_page */
+		return;
+	f = c->cur->vmp[i].flags;
+	if (mapped && !(f & PTS_PGF_MAPPED))
+		flags_vio(c, i, mapped, writable, "MAPPED");
+	else if (writable && !(f & PTS_PGF_WRITEABLE))
+		flags_vio(c, i, mapped, writable, "WRITEABLE");
+}
+
 void inv_page_flags(struct check *c)
 {
-	const uint32_t *mapped = check_page_counts(c, false),
-	               *writable = check_page_counts(c, true);
-	for (uint64_t i = 0; mapped != NULL && writable != NULL && i < c->cur->nvmp; i++)
-		if (mapped[i] || writable[i])
-			page_flags(c, i, mapped[i], writable[i]);
-}
-
-/* ---- the incremental check */
-
-void inv_resident_count_scoped(struct check *c)
-{
-	scoped_pmap_counter(c, "resident_count", 0);
-}
-
-void inv_wired_count_scoped(struct check *c)
-{
-	scoped_pmap_counter(c, "wired_count", 1);
-}
-
-void inv_ptp_count_scoped(struct check *c)
-{
-	scoped_pmap_counter(c, "pm_ptp_count", 2);
-}
-
-void inv_pmap_count_scoped(struct check *c)
-{
-	scoped_page_counter(c, false);
-}
-
-void inv_writeable_count_scoped(struct check *c)
-{
-	scoped_page_counter(c, true);
-}
-
-void inv_page_flags_scoped(struct check *c)
-{
-	for (size_t k = 0; k < c->scope->pages.n; k++) {
-		uint64_t i = c->scope->pages.v[k];
-		page_flags(c, i, c->inc->page_mapped[i], c->inc->page_writable[i]);
-	}
+	struct mapped_counts n = {page_counts(c, false), page_counts(c, true)};
+	if (n.all != NULL && n.writable != NULL)
+		each_page(c, page_flags, &n);
 }

@@ -58,8 +58,10 @@ static void compare_pmap(struct check *c, uint32_t owner)
 		model_vs_walk(c, owner, &maps[i]);
 }
 
-static void compare_kenter_page(struct check *c, size_t k)
+static inline void compare_kenter_page(struct check *c, uint64_t k, const void *unused)
 {
+	if (k >= c->model->nkenter)
+		return;
 	const struct pts_descriptor *d = c->d;
 	uint64_t va = d->kenter_base + k * PTS_PAGE_SIZE;
 	const struct model_kenter *e = &c->model->kenter[k];
@@ -100,17 +102,6 @@ static void compare_live(struct check *c, bool *compare)
 			vio(c, "pmap slot %u is live in the model but not on the pmap list", slot);
 }
 
-void inv_model_mappings(struct check *c)
-{
-	bool compare[SNAP_MAX_PMAPS] = {false};
-	compare_live(c, compare);
-	for (uint32_t o = 1; o < c->cur->npmap; o++)
-		if (compare[o])
-			compare_pmap(c, o);
-	for (size_t k = 0; k < c->model->nkenter; k++)
-		compare_kenter_page(c, k);
-}
-
 /* a (slot, va) whose leaf or model mapping the op changed */
 static void compare_key(struct check *c, const bool *compare, uint32_t slot, uint64_t va)
 {
@@ -126,17 +117,19 @@ static void compare_key(struct check *c, const bool *compare, uint32_t slot, uin
 		model_vs_walk(c, (uint32_t)o, e);
 }
 
-void inv_model_mappings_scoped(struct check *c)
+/* every pmap's mappings both ways, or the (slot, va) keys the scope names */
+void inv_model_mappings(struct check *c)
 {
 	bool compare[SNAP_MAX_PMAPS] = {false};
 	const struct scope *sc = c->scope;
 	compare_live(c, compare);
-	for (size_t k = 0; k < sc->model_keys.n; k++)
+	for (uint32_t o = 1; sc == NULL && o < c->cur->npmap; o++)
+		if (compare[o])
+			compare_pmap(c, o);
+	for (size_t k = 0; sc != NULL && k < sc->model_keys.n; k++)
 		compare_key(c, compare, (uint32_t)(sc->model_keys.v[k] & 0xfff),
 		            sc->model_keys.v[k] & ~(uint64_t)0xfff);
-	for (size_t k = 0; k < sc->kenter.n; k++)
-		if (sc->kenter.v[k] < c->model->nkenter)
-			compare_kenter_page(c, sc->kenter.v[k]);
+	each_kenter_page(c, compare_kenter_page, NULL);
 }
 
 static void page_attrs(struct check *c, size_t pg, bool mod, bool ref)
@@ -158,28 +151,9 @@ static void page_attrs(struct check *c, size_t pg, bool mod, bool ref)
 	vio_page(vi, c, (d->arena_first_pfn + pg) << PTS_PAGE_SHIFT);
 }
 
-void inv_model_attrs(struct check *c)
-{
-	const struct snapshot *s = c->cur;
-	const struct pts_descriptor *d = c->d;
-	size_t n = d->arena_npages;
-	uint8_t *mod = calloc(n, 1), *ref = calloc(n, 1);
-	for (size_t i = 0; mod && ref && i < s->walk.nleaf; i++) {
-		const struct leaf *l = &s->walk.leaf[i];
-		int64_t pg = arena_index_of(d, pte_frame(l->pte, l->level));
-		if (!leaf_is_user(c, l) || !(l->pte & d->pte_managed_bit) || pg < 0)
-			continue;
-		mod[pg] |= (l->pte & PG_M) != 0;
-		ref[pg] |= (l->pte & PG_U) != 0;
-	}
-	for (size_t pg = 0; mod && ref && pg < n; pg++)
-		page_attrs(c, pg, mod[pg], ref[pg]);
-	free(mod);
-	free(ref);
-}
-
-/* pages whose attrs or PTEs changed (by vm_page) or whose prediction may have (by arena index) */
-void inv_model_attrs_scoped(struct check *c)
+/* the pages whose attrs or PTEs changed (by vm_page) or whose prediction may
+ * have (by arena index), each once, against the counts kept */
+static void scoped_attrs(struct check *c)
 {
 	const struct pts_descriptor *d = c->d;
 	const struct incr *x = c->inc;
@@ -195,6 +169,31 @@ void inv_model_attrs_scoped(struct check *c)
 		page_attrs(c, pg, x->page_mod[first + pg] != 0, x->page_ref[first + pg] != 0);
 	}
 	idset_free(&done);
+}
+
+/* every arena page, against the walk's managed PTEs */
+void inv_model_attrs(struct check *c)
+{
+	const struct snapshot *s = c->cur;
+	const struct pts_descriptor *d = c->d;
+	size_t n = d->arena_npages;
+	if (c->scope != NULL) {
+		scoped_attrs(c);
+		return;
+	}
+	uint8_t *mod = calloc(n, 1), *ref = calloc(n, 1);
+	for (size_t i = 0; mod && ref && i < s->walk.nleaf; i++) {
+		const struct leaf *l = &s->walk.leaf[i];
+		int64_t pg = arena_index_of(d, pte_frame(l->pte, l->level));
+		if (!leaf_is_user(c, l) || !(l->pte & d->pte_managed_bit) || pg < 0)
+			continue;
+		mod[pg] |= (l->pte & PG_M) != 0;
+		ref[pg] |= (l->pte & PG_U) != 0;
+	}
+	for (size_t pg = 0; mod && ref && pg < n; pg++)
+		page_attrs(c, pg, mod[pg], ref[pg]);
+	free(mod);
+	free(ref);
 }
 
 void inv_model_contents(struct check *c)
@@ -233,10 +232,10 @@ static void enomem_pages(struct check *c)
 		if (s->vmp[i].usage == PTS_PG_ARENA && !page_md_equal(&s->vmp[i], &p->vmp[i]))
 			vio_page(vio(c, "failed op changed the page's md state"), c,
 			         (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT);
-	for (size_t k = 0; p == NULL && c->scope != NULL && k < c->scope->nvmp; k++) {
-		uint64_t i = c->scope->vmp[k].index;
+	for (size_t k = 0; p == NULL && c->inc != NULL && k < c->inc->sc.nvmp; k++) {
+		uint64_t i = c->inc->sc.vmp[k].index;
 		if (s->vmp[i].usage == PTS_PG_ARENA &&
-		    !page_md_equal(&s->vmp[i], &c->scope->vmp[k].old))
+		    !page_md_equal(&s->vmp[i], &c->inc->sc.vmp[k].old))
 			vio_page(vio(c, "failed op changed the page's md state"), c,
 			         (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT);
 	}

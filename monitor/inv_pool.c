@@ -28,9 +28,7 @@ static void page_count(struct check *c, const struct pool_page_snap *pg)
 
 void inv_pool_page_count(struct check *c)
 {
-	const struct pool_snap *p = &c->cur->pool;
-	for (size_t i = 0; p->ok && i < p->npage; i++)
-		page_count(c, &p->page[i]);
+	each_pool_page(c, page_count);
 }
 
 static void page_list(struct check *c, const struct pool_page_snap *pg)
@@ -45,9 +43,7 @@ static void page_list(struct check *c, const struct pool_page_snap *pg)
 
 void inv_pool_lists(struct check *c)
 {
-	const struct pool_snap *p = &c->cur->pool;
-	for (size_t i = 0; p->ok && i < p->npage; i++)
-		page_list(c, &p->page[i]);
+	each_pool_page(c, page_list);
 }
 
 static void free_item(struct check *c, uint64_t item, const struct pool_page_snap *pg)
@@ -58,14 +54,6 @@ static void free_item(struct check *c, uint64_t item, const struct pool_page_sna
 		pool_vio(c, pg, "free item not at an item boundary of its page");
 	if (hmap_get(&c->cur->pv_by_kva, item, NULL))
 		pool_vio(c, pg, "item both free and on a pv list");
-}
-
-void inv_pool_items(struct check *c)
-{
-	const struct pool_snap *p = &c->cur->pool;
-	for (size_t i = 0; p->ok && i < p->free_item.cap; i++)
-		if (p->free_item.used[i])
-			free_item(c, p->free_item.keys[i], &p->page[p->free_item.vals[i]]);
 }
 
 static void page_kva(struct check *c, const struct pool_page_snap *pg)
@@ -88,36 +76,7 @@ static void page_kva(struct check *c, const struct pool_page_snap *pg)
 
 void inv_pool_kva(struct check *c)
 {
-	const struct pool_snap *p = &c->cur->pool;
-	for (size_t i = 0; p->ok && i < p->npage; i++)
-		page_kva(c, &p->page[i]);
-}
-
-/* ---- the incremental check: pool pages read again, new, moved or remapped */
-
-static void scoped_pages(struct check *c,
-                         void (*fn)(struct check *c, const struct pool_page_snap *pg))
-{
-	for (size_t k = 0; k < c->scope->pool_pages.n; k++) {
-		uint64_t i;
-		if (hmap_get(&c->inc->pool_by_hdr, c->scope->pool_pages.v[k], &i))
-			fn(c, &c->cur->pool.page[i]);
-	}
-}
-
-void inv_pool_page_count_scoped(struct check *c)
-{
-	scoped_pages(c, page_count);
-}
-
-void inv_pool_lists_scoped(struct check *c)
-{
-	scoped_pages(c, page_list);
-}
-
-void inv_pool_kva_scoped(struct check *c)
-{
-	scoped_pages(c, page_kva);
+	each_pool_page(c, page_kva);
 }
 
 /* free items sit at item slots of their page, below itemsperpage (else the update steps aside) */
@@ -134,18 +93,31 @@ static void page_items(struct check *c, const struct pool_page_snap *pg)
 	}
 }
 
-void inv_pool_items_scoped(struct check *c)
+/* a new pv entry that is a free item of a page not read again (a page read
+ * again reported its own items already) */
+static void new_pv_free(struct check *c, uint64_t pv, const void *unused)
 {
 	const struct pool_snap *p = &c->cur->pool;
-	scoped_pages(c, page_items);
-	for (size_t k = 0; k < c->scope->pv_new.n; k++) {
-		uint64_t kva = c->cur->pv[c->scope->pv_new.v[k]].kva, i, hdr;
-		/* a page read again reported its own items already */
-		if (hmap_get(&p->free_item, kva, &i) &&
-		    !(hmap_get(&c->inc->pool_by_hdr, hdr = p->page[i].hdr, NULL) &&
-		      idset_has(&c->scope->pool_pages, hdr)))
-			pool_vio(c, &p->page[i], "item both free and on a pv list");
+	uint64_t i, hdr;
+	if (hmap_get(&p->free_item, c->cur->pv[pv].kva, &i) &&
+	    !(hmap_get(&c->inc->pool_by_hdr, hdr = p->page[i].hdr, NULL) &&
+	      idset_has(&c->scope->pool_pages, hdr)))
+		pool_vio(c, &p->page[i], "item both free and on a pv list");
+}
+
+/* every free item; scoped, the free items of the pool pages the op touched,
+ * and the new pv entries that are free items of other pages */
+void inv_pool_items(struct check *c)
+{
+	const struct pool_snap *p = &c->cur->pool;
+	if (c->scope == NULL) {
+		for (size_t i = 0; p->ok && i < p->free_item.cap; i++)
+			if (p->free_item.used[i])
+				free_item(c, p->free_item.keys[i], &p->page[p->free_item.vals[i]]);
+		return;
 	}
+	each_pool_page(c, page_items);
+	each_new_pv(c, new_pv_free, NULL);
 }
 
 static void pool_totals(struct check *c, uint64_t nfree, uint64_t nmissing, uint64_t nidle)
@@ -166,58 +138,44 @@ static void pool_totals(struct check *c, uint64_t nfree, uint64_t nmissing, uint
 			            t[i].name, (int64_t)t[i].want, (int64_t)t[i].found);
 }
 
-void inv_pool_totals(struct check *c)
+/* free items, items out and idle pages summed over the pool's pages: counted
+ * in a full check, kept as pool pages change in a scoped one */
+static void pool_sums(const struct check *c, uint64_t *nfree, uint64_t *nmissing, uint64_t *nidle)
 {
 	const struct pool_snap *p = &c->cur->pool;
-	uint64_t nfree = 0, nmissing = 0, nidle = 0;
-	if (!p->ok)
+	if (c->scope != NULL) {
+		*nfree = c->inc->pool_nfree, *nmissing = c->inc->pool_nmissing;
+		*nidle = c->inc->pool_nidle;
 		return;
-	for (size_t i = 0; i < p->npage; i++) {
-		nfree += p->page[i].nfree;
-		nmissing += p->page[i].nmissing;
-		nidle += p->page[i].list == POOL_EMPTY;
 	}
-	pool_totals(c, nfree, nmissing, nidle);
+	*nfree = *nmissing = *nidle = 0;
+	for (size_t i = 0; i < p->npage; i++) {
+		*nfree += p->page[i].nfree;
+		*nmissing += p->page[i].nmissing;
+		*nidle += p->page[i].list == POOL_EMPTY;
+	}
 }
 
-static void high_water(struct check *c, uint64_t idle)
+void inv_pool_totals(struct check *c)
 {
-	const struct pool_snap *p = &c->cur->pool;
-	if (p->ok && idle > p->maxpages)
-		vio_counter(vio(c, "%llu idle pool pages held, high-water mark %u",
-		                (unsigned long long)idle, p->maxpages),
-		            "idle pages", p->maxpages, (int64_t)idle);
+	uint64_t nfree, nmissing, nidle;
+	if (!c->cur->pool.ok)
+		return;
+	pool_sums(c, &nfree, &nmissing, &nidle);
+	pool_totals(c, nfree, nmissing, nidle);
 }
 
 void inv_pool_high_water(struct check *c)
 {
 	const struct pool_snap *p = &c->cur->pool;
-	uint64_t idle = 0;
-	for (size_t i = 0; p->ok && i < p->npage; i++)
-		idle += p->page[i].list == POOL_EMPTY;
-	high_water(c, idle);
-}
-
-/* the sums kept as pool pages change */
-void inv_pool_totals_scoped(struct check *c)
-{
-	if (c->cur->pool.ok)
-		pool_totals(c, c->inc->pool_nfree, c->inc->pool_nmissing, c->inc->pool_nidle);
-}
-
-void inv_pool_high_water_scoped(struct check *c)
-{
-	high_water(c, c->inc->pool_nidle);
-}
-
-/* every pv entry is an item of a pool page, or the update steps aside */
-void inv_pool_no_leak_scoped(struct check *c)
-{
-	const struct snapshot *s = c->cur;
-	if (s->pool.ok && s->pool.nout != s->npv)
-		vio_counter(vio(c, "pool nout %u, pv entries reachable from vm_page lists %zu",
-		                s->pool.nout, s->npv),
-		            "pr_nout", (int64_t)s->npv, s->pool.nout);
+	uint64_t nfree, nmissing, idle;
+	if (!p->ok)
+		return;
+	pool_sums(c, &nfree, &nmissing, &idle);
+	if (idle > p->maxpages)
+		vio_counter(vio(c, "%llu idle pool pages held, high-water mark %u",
+		                (unsigned long long)idle, p->maxpages),
+		            "idle pages", p->maxpages, (int64_t)idle);
 }
 
 void inv_pool_no_leak(struct check *c)
@@ -230,6 +188,8 @@ void inv_pool_no_leak(struct check *c)
 		vio_counter(vio(c, "pool nout %u, pv entries reachable from vm_page lists %zu",
 		                p->nout, s->npv),
 		            "pr_nout", (int64_t)s->npv, p->nout);
+	if (c->scope != NULL)
+		return; /* every pv entry is an item of a pool page, or the update steps aside */
 	struct hmap pages;
 	hmap_init(&pages);
 	for (size_t i = 0; i < p->npage; i++)

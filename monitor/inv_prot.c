@@ -30,27 +30,29 @@ static void page_protect_list(struct check *c)
 		vio_page(vio(c, "page_protect none left the pv list non-empty"), c, pa);
 }
 
+/* the leaves whose frame is pa: every leaf (the function asks), or the user
+ * leaves the reverse map the incremental check keeps names */
+static void leaves_of_page(struct check *c, gpa_t pa, leaf_check_fn fn)
+{
+	uint64_t key, i;
+	const struct ptp_set *w = &c->cur->walk;
+	if (c->scope == NULL) {
+		for (i = 0; i < w->nleaf; i++)
+			fn(c, &w->leaf[i]);
+		return;
+	}
+	for (bool more = hmap_get(&c->inc->rmap_head, pa, &key); more;
+	     more = hmap_get(&c->inc->rmap_next, key, &key) && key)
+		if (hmap_get(&w->leaf_by_va, key, &i))
+			fn(c, &w->leaf[i]);
+}
+
 void inv_prot_page_protect(struct check *c)
 {
 	if (!op_is(c, PTS_OP_PAGE_PROTECT) || c->op->page >= c->d->arena_npages)
 		return;
-	for (size_t i = 0; i < c->cur->walk.nleaf; i++)
-		page_protect_leaf(c, &c->cur->walk.leaf[i]);
-	page_protect_list(c);
-}
-
-/* the user leaves whose frame is the page: the reverse map the counts keep */
-void inv_prot_page_protect_scoped(struct check *c)
-{
-	if (!op_is(c, PTS_OP_PAGE_PROTECT) || c->op->page >= c->d->arena_npages)
-		return;
-	gpa_t pa = (c->d->arena_first_pfn + c->op->page) << PTS_PAGE_SHIFT;
-	uint64_t key, i;
-	const struct ptp_set *w = &c->cur->walk;
-	for (bool more = hmap_get(&c->inc->rmap_head, pa, &key); more;
-	     more = hmap_get(&c->inc->rmap_next, key, &key) && key)
-		if (hmap_get(&w->leaf_by_va, key, &i))
-			page_protect_leaf(c, &w->leaf[i]);
+	leaves_of_page(c, (c->d->arena_first_pfn + c->op->page) << PTS_PAGE_SHIFT,
+	               page_protect_leaf);
 	page_protect_list(c);
 }
 
@@ -64,19 +66,9 @@ static void protect_leaf(struct check *c, const struct leaf *l)
 	vio_pte(v, c->op->pmap, l->va, l->level, l->pte, l->pte);
 }
 
-void inv_prot_protect_range(struct check *c)
-{
-	if (!op_is(c, PTS_OP_PROTECT))
-		return;
-	int32_t owner = snap_pmap_by_slot(c->cur, c->op->pmap);
-	const struct ptp_set *w = &c->cur->walk;
-	for (size_t i = 0; owner > 0 && i < w->nleaf; i++)
-		if (w->leaf[i].owner == (uint32_t)owner)
-			protect_leaf(c, &w->leaf[i]);
-}
-
 /* the leaves of table t and below that start in [va, end) */
-static void range_leaves(struct check *c, const struct ptp *t, uint64_t va, uint64_t end)
+static void range_leaves(struct check *c, const struct ptp *t, uint64_t va, uint64_t end,
+                         leaf_check_fn fn)
 {
 	const struct ptp_set *w = &c->cur->walk;
 	const uint64_t *e = ptp_entries(w, t);
@@ -88,22 +80,37 @@ static void range_leaves(struct check *c, const struct ptp *t, uint64_t va, uint
 			continue;
 		if (pte_is_leaf(e[i], t->level)) {
 			if (lo >= va && hmap_get(&w->leaf_by_va, leaf_key(t->owner, lo), &k))
-				protect_leaf(c, &w->leaf[k]);
+				fn(c, &w->leaf[k]);
 			continue;
 		}
 		const struct ptp *child = ptp_by_pa(w, e[i] & PG_FRAME);
 		if (child != NULL && child->parent == t->pa && child->parent_index == i)
-			range_leaves(c, child, va, end);
+			range_leaves(c, child, va, end, fn);
 	}
 }
 
-void inv_prot_protect_range_scoped(struct check *c)
+/* every leaf of owner (the function asks for the range), or those in [va,
+ * end) found by descending its tables */
+static void leaves_in_range(struct check *c, int32_t owner, uint64_t va, uint64_t end,
+                            leaf_check_fn fn)
+{
+	const struct ptp_set *w = &c->cur->walk;
+	if (owner <= 0)
+		return;
+	if (c->scope == NULL) {
+		for (size_t i = 0; i < w->nleaf; i++)
+			if (w->leaf[i].owner == (uint32_t)owner)
+				fn(c, &w->leaf[i]);
+		return;
+	}
+	if ((size_t)owner < w->nroot && w->root[owner] != SIZE_MAX && end > va)
+		range_leaves(c, &w->ptp[w->root[owner]], va, end, fn);
+}
+
+void inv_prot_protect_range(struct check *c)
 {
 	if (!op_is(c, PTS_OP_PROTECT))
 		return;
-	int32_t owner = snap_pmap_by_slot(c->cur, c->op->pmap);
-	const struct ptp_set *w = &c->cur->walk;
-	uint64_t end = c->op->end ? c->op->end : c->op->va + PTS_PAGE_SIZE;
-	if (owner > 0 && (size_t)owner < w->nroot && w->root[owner] != SIZE_MAX && end > c->op->va)
-		range_leaves(c, &w->ptp[w->root[owner]], c->op->va, end);
+	leaves_in_range(c, snap_pmap_by_slot(c->cur, c->op->pmap), c->op->va,
+	                c->op->end ? c->op->end : c->op->va + PTS_PAGE_SIZE, protect_leaf);
 }

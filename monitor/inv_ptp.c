@@ -29,23 +29,7 @@ static void ptp_refcount(struct check *c, const struct ptp *t)
 
 void inv_ptp_refcount(struct check *c)
 {
-	for (size_t i = 0; i < c->cur->walk.nptp; i++)
-		ptp_refcount(c, &c->cur->walk.ptp[i]);
-}
-
-/* the tables the op touched that are still in the walk */
-static void scoped_tables(struct check *c, void (*fn)(struct check *c, const struct ptp *t))
-{
-	for (size_t k = 0; k < c->scope->tables.n; k++) {
-		const struct ptp *t = ptp_by_pa(&c->cur->walk, c->scope->tables.v[k]);
-		if (t != NULL)
-			fn(c, t);
-	}
-}
-
-void inv_ptp_refcount_scoped(struct check *c)
-{
-	scoped_tables(c, ptp_refcount);
+	each_table(c, ptp_refcount);
 }
 
 static void walk_issues(struct check *c, bool shared)
@@ -84,13 +68,7 @@ static void ptp_empty(struct check *c, const struct ptp *t)
 
 void inv_ptp_empty_freed(struct check *c)
 {
-	for (size_t i = 0; i < c->cur->walk.nptp; i++)
-		ptp_empty(c, &c->cur->walk.ptp[i]);
-}
-
-void inv_ptp_empty_freed_scoped(struct check *c)
-{
-	scoped_tables(c, ptp_empty);
+	each_table(c, ptp_empty);
 }
 
 /* the pages on owner's hash; reports bad links; bounded by the vm_page count */
@@ -141,10 +119,15 @@ static void check_hashed_ptp(struct check *c, const struct ptp *t, const struct 
 		vio_ptp(vio(c, "%s", why), c, t);
 }
 
-static void ptp_hash(struct check *c, uint32_t o, struct hmap *on)
+/* on: a map to use, emptied first */
+static void ptp_hash(struct check *c, uint64_t owner, const void *map)
 {
+	struct hmap *on = (struct hmap *)map;
+	uint32_t o = (uint32_t)owner;
 	const struct snapshot *s = c->cur;
 	const struct ptp_set *w = &s->walk;
+	if (!owner_is_user(s, o))
+		return;
 	hmap_clear(on);
 	hash_members(c, o, on);
 	for (size_t i = 0; i < w->nptp; i++)
@@ -163,29 +146,17 @@ static void ptp_hash(struct check *c, uint32_t o, struct hmap *on)
 	}
 }
 
-void inv_ptp_hash(struct check *c)
-{
-	struct hmap on;
-	hmap_init(&on);
-	for (uint32_t o = 1; o < c->cur->npmap; o++)
-		if (owner_is_user(c->cur, o))
-			ptp_hash(c, o, &on);
-	hmap_free(&on);
-}
-
 /*
  * A pmap's hash changes only through its bucket heads (its record), a PTP
  * that came or went (its tables' parent entries: the delta), or the vm_page
  * of a page on a chain; with the hash clean before, every such page was one
  * of the pmap's PTPs.  The scope's owners hold all three.
  */
-void inv_ptp_hash_scoped(struct check *c)
+void inv_ptp_hash(struct check *c)
 {
 	struct hmap on;
 	hmap_init(&on);
-	for (size_t k = 0; k < c->scope->owners.n; k++)
-		if (owner_is_user(c->cur, (uint32_t)c->scope->owners.v[k]))
-			ptp_hash(c, (uint32_t)c->scope->owners.v[k], &on);
+	each_owner(c, ptp_hash, &on);
 	hmap_free(&on);
 }
 
@@ -202,10 +173,12 @@ static void table_usage(struct check *c, const struct ptp *t)
 	vio_page(v, c, t->pa);
 }
 
-static void page_usage(struct check *c, uint64_t i)
+static inline void page_usage(struct check *c, uint64_t i, const void *unused)
 {
+	if (c->cur->vmp[i].usage != PTS_PG_PTP) /* first: a full check asks every vm_page */
+		return;
 	uint64_t pa = (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT;
-	if (c->cur->vmp[i].usage == PTS_PG_PTP && ptp_by_pa(&c->cur->walk, pa) == NULL)
+	if (ptp_by_pa(&c->cur->walk, pa) == NULL)
 		vio_page(
 		    vio(c, "page of usage PTP is not reached by any walk (leaked or freed late)"),
 		    c, pa);
@@ -213,16 +186,6 @@ static void page_usage(struct check *c, uint64_t i)
 
 void inv_ptp_usage(struct check *c)
 {
-	for (size_t i = 0; i < c->cur->walk.nptp; i++)
-		table_usage(c, &c->cur->walk.ptp[i]);
-	for (uint64_t i = 0; i < c->cur->nvmp; i++)
-		if (c->cur->vmp[i].usage == PTS_PG_PTP)
-			page_usage(c, i);
-}
-
-void inv_ptp_usage_scoped(struct check *c)
-{
-	scoped_tables(c, table_usage);
-	for (size_t k = 0; k < c->scope->pages.n; k++)
-		page_usage(c, c->scope->pages.v[k]);
+	each_table(c, table_usage);
+	each_page(c, page_usage, NULL);
 }

@@ -25,8 +25,7 @@ static void pv_for_leaf(struct check *c, const struct leaf *l)
 
 void inv_pv_for_pte(struct check *c)
 {
-	for (size_t i = 0; i < c->cur->walk.nleaf; i++)
-		pv_for_leaf(c, &c->cur->walk.leaf[i]);
+	each_leaf(c, SCOPE_DELTA | SCOPE_PV_KEYS, pv_for_leaf);
 }
 
 static void pte_for_pv(struct check *c, const struct pv_snap *pv)
@@ -53,8 +52,7 @@ static void pte_for_pv(struct check *c, const struct pv_snap *pv)
 
 void inv_pte_for_pv(struct check *c)
 {
-	for (size_t i = 0; i < c->cur->npv; i++)
-		pte_for_pv(c, &c->cur->pv[i]);
+	each_pv(c, SCOPE_DELTA | SCOPE_ALL_IF_LARGE, pte_for_pv);
 }
 
 static void pv_ptp(struct check *c, const struct pv_snap *pv)
@@ -77,10 +75,10 @@ static void pv_ptp(struct check *c, const struct pv_snap *pv)
 		vio_ptp(v, c, t);
 }
 
+/* a table that moved moves its leaves */
 void inv_pv_ptp(struct check *c)
 {
-	for (size_t i = 0; i < c->cur->npv; i++)
-		pv_ptp(c, &c->cur->pv[i]);
+	each_pv(c, SCOPE_DELTA | SCOPE_TABLES | SCOPE_ALL_IF_LARGE, pv_ptp);
 }
 
 static void managed_leaf(struct check *c, const struct leaf *l)
@@ -97,15 +95,18 @@ static void managed_leaf(struct check *c, const struct leaf *l)
 	vio_page(v, c, pte_frame(l->pte, l->level));
 }
 
-static void managed_page(struct check *c, uint64_t i)
+static inline void managed_page(struct check *c, uint64_t i, const void *unused)
 {
+	if (c->cur->vmp[i].pv_list == 0) /* first: a full check asks every vm_page */
+		return;
 	uint64_t pa = (c->d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT;
-	if (c->cur->vmp[i].pv_list != 0 && arena_index_of(c->d, pa) < 0)
+	if (arena_index_of(c->d, pa) < 0)
 		vio_page(vio(c, "pv list on a page that is not an arena page"), c, pa);
 }
 
-static void managed_pv(struct check *c, const struct pv_snap *pv)
+static inline void managed_pv(struct check *c, uint64_t i, const void *unused)
 {
+	const struct pv_snap *pv = &c->cur->pv[i];
 	if (pv->owner == 0)
 		vio_pv(
 		    vio(c, "pv entry names the kernel pmap: kenter mappings are never pv-tracked"),
@@ -114,20 +115,18 @@ static void managed_pv(struct check *c, const struct pv_snap *pv)
 
 void inv_managed_bit(struct check *c)
 {
-	const struct snapshot *s = c->cur;
-	for (size_t i = 0; i < s->walk.nleaf; i++)
-		managed_leaf(c, &s->walk.leaf[i]);
-	for (uint64_t i = 0; i < s->nvmp; i++)
-		if (s->vmp[i].pv_list != 0)
-			managed_page(c, i);
-	for (size_t i = 0; i < s->npv; i++)
-		managed_pv(c, &s->pv[i]);
+	each_leaf(c, SCOPE_DELTA, managed_leaf);
+	each_page_changed(c, managed_page, NULL);
+	each_new_pv(c, managed_pv, NULL);
 }
 
 void inv_pv_lists(struct check *c)
 {
 	const struct snapshot *s = c->cur;
 	struct hmap seen;
+	if (c->scope != NULL)
+		return; /* pv lists that hold a (pmap, va) twice or cross make the update step aside
+		         */
 	hmap_init(&seen);
 	for (size_t i = 0; i < s->npv; i++) {
 		const struct pv_snap *pv = &s->pv[i];
@@ -144,8 +143,9 @@ void inv_pv_lists(struct check *c)
 	hmap_free(&seen);
 }
 
-static void pv_pmap_live(struct check *c, const struct pv_snap *pv)
+static inline void pv_pmap_live(struct check *c, uint64_t i, const void *unused)
 {
+	const struct pv_snap *pv = &c->cur->pv[i];
 	if (pv->owner < 0)
 		vio_pv(vio(c, "pv entry names pmap 0x%llx, which is not on the pmap list",
 		           (unsigned long long)pv->pmap),
@@ -154,48 +154,5 @@ static void pv_pmap_live(struct check *c, const struct pv_snap *pv)
 
 void inv_pv_pmap_live(struct check *c)
 {
-	for (size_t i = 0; i < c->cur->npv; i++)
-		pv_pmap_live(c, &c->cur->pv[i]);
+	each_new_pv(c, pv_pmap_live, NULL);
 }
-
-/* ---- the incremental check: the leaves and pv entries the op touched */
-
-void inv_pv_for_pte_scoped(struct check *c)
-{
-	scoped_leaves(c, SCOPE_DELTA | SCOPE_PV_KEYS, pv_for_leaf);
-}
-
-void inv_pte_for_pv_scoped(struct check *c)
-{
-	if (scope_has_large_user_leaf(c)) /* a large leaf covers pv entries at other VAs */
-		inv_pte_for_pv(c);
-	else
-		scoped_pv(c, SCOPE_DELTA, pte_for_pv);
-}
-
-void inv_pv_ptp_scoped(struct check *c)
-{
-	if (scope_has_large_user_leaf(c))
-		inv_pv_ptp(c);
-	else
-		scoped_pv(c, SCOPE_DELTA | SCOPE_TABLES,
-		          pv_ptp); /* a table that moved moves its leaves */
-}
-
-void inv_managed_bit_scoped(struct check *c)
-{
-	scoped_leaves(c, SCOPE_DELTA, managed_leaf);
-	for (size_t k = 0; k < c->scope->nvmp; k++)
-		managed_page(c, c->scope->vmp[k].index);
-	for (size_t k = 0; k < c->scope->pv_new.n; k++)
-		managed_pv(c, &c->cur->pv[c->scope->pv_new.v[k]]);
-}
-
-void inv_pv_pmap_live_scoped(struct check *c)
-{
-	for (size_t k = 0; k < c->scope->pv_new.n; k++)
-		pv_pmap_live(c, &c->cur->pv[c->scope->pv_new.v[k]]);
-}
-
-/* pv lists that hold a (pmap, va) twice or cross make the update step aside */
-void inv_nothing_scoped(struct check *c) {}

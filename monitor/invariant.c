@@ -14,199 +14,195 @@ static const struct invariant table[] = {
     {"PV-1", "pv-for-pte", "PV",
      "Every valid managed leaf PTE (PG_PVLIST) of a user pmap has exactly one pv entry naming its "
      "(pmap, va) on the list of the page its frame points to.",
-     inv_pv_for_pte, inv_pv_for_pte_scoped},
+     inv_pv_for_pte},
     {"PV-2", "pte-for-pv", "PV",
      "Every pv entry on a page's list has a valid managed leaf PTE behind it: its pmap maps its "
      "va, "
      "and the frame of that PTE is the page whose list holds the entry.",
-     inv_pte_for_pv, inv_pte_for_pv_scoped},
+     inv_pte_for_pv},
     {"PV-3", "pv-ptp", "PV",
      "A pv entry's PTP back-pointer names the vm_page of the page-table page that holds its PTE, "
      "as found by the walk.",
-     inv_pv_ptp, inv_pv_ptp_scoped},
+     inv_pv_ptp},
     {"PV-4", "managed-bit", "PV",
      "The managed bit is set exactly on user leaf PTEs of arena pages; kernel and kenter mappings "
      "never carry it, and only arena pages have pv lists.",
-     inv_managed_bit, inv_managed_bit_scoped},
+     inv_managed_bit},
     {"PV-5", "pv-lists-sane", "PV",
      "pv lists are readable, acyclic and bounded; no pv entry is on two lists or twice on one, and "
      "no (pmap, va) appears twice on a list.",
-     inv_pv_lists, inv_nothing_scoped},
+     inv_pv_lists},
     {"PV-6", "pv-pmap-live", "PV",
      "Every pv entry names a live user pmap on the pmap list: after destroy no entry names the "
      "dead pmap.",
-     inv_pv_pmap_live, inv_pv_pmap_live_scoped},
+     inv_pv_pmap_live},
     /* counters */
     {"CNT-1", "resident-count", "CNT",
      "A user pmap's resident_count equals its valid user leaf PTEs, plus its PTPs below the PML4 "
      "when resident_rule is LEAVES_PLUS_PTPS.",
-     inv_resident_count, inv_resident_count_scoped},
+     inv_resident_count},
     {"CNT-2", "wired-count", "CNT",
-     "A user pmap's wired_count equals its valid leaf PTEs with the wired bit.", inv_wired_count,
-     inv_wired_count_scoped},
+     "A user pmap's wired_count equals its valid leaf PTEs with the wired bit.", inv_wired_count},
     {"CNT-3", "ptp-count", "CNT", "A user pmap's pm_ptp_count equals its PTPs below the PML4.",
-     inv_ptp_count, inv_ptp_count_scoped},
+     inv_ptp_count},
     {"CNT-4", "pmap-count", "CNT",
      "A page's md.pmap_count equals the number of managed PTEs (in all pmaps) that map it.",
-     inv_pmap_count, inv_pmap_count_scoped},
+     inv_pmap_count},
     {"CNT-5", "writeable-count", "CNT",
      "A page's md.writeable_count equals the number of its managed PTEs with PG_RW.",
-     inv_writeable_count, inv_writeable_count_scoped},
+     inv_writeable_count},
     {"CNT-6", "page-flags", "CNT",
      "PGF_MAPPED is set whenever pmap_count > 0 and PGF_WRITEABLE whenever writeable_count > 0 "
      "(they over-approximate and may stay set).",
-     inv_page_flags, inv_page_flags_scoped},
+     inv_page_flags},
     /* page-table pages */
     {"PTP-1", "ptp-refcount", "PTP",
      "A user PTP's wire_count is 1 + its valid entries (levels 1-3; the PML4 and the kernel pmap's "
      "tables are not counted).",
-     inv_ptp_refcount, inv_ptp_refcount_scoped},
+     inv_ptp_refcount},
     {"PTP-2", "ptp-one-parent", "PTP",
      "Each page-table page is reached from exactly one parent entry in its pmap: no cycle, no "
      "table entered twice, no table entry pointing outside guest RAM.",
-     inv_ptp_one_parent, inv_ptp_one_parent},
+     inv_ptp_one_parent},
     {"PTP-3", "ptp-not-shared", "PTP",
      "No page-table page (root included) belongs to two pmaps, apart from the kernel slots that "
      "every PML4 shares by copying the kernel pmap's entries.",
-     inv_ptp_not_shared, inv_ptp_not_shared},
+     inv_ptp_not_shared},
     {"PTP-4", "ptp-empty-freed", "PTP",
      "A user PTP below the PML4 with no valid entry has been unlinked and freed.",
-     inv_ptp_empty_freed, inv_ptp_empty_freed_scoped},
+     inv_ptp_empty_freed},
     {"PTP-5", "ptp-hash", "PTP",
      "Every user PTP below the PML4 is on its pmap's PTP hash, in the bucket of its (va, level), "
      "with ptp_pmap, ptp_va and ptp_level right; every page on the hash is such a live PTP.",
-     inv_ptp_hash, inv_ptp_hash_scoped},
+     inv_ptp_hash},
     {"PTP-6", "ptp-usage", "PTP",
      "Every page reached as a page table is a vm_page of usage PTP (not free, arena, pool or "
      "kernel), and every page of usage PTP is reached by the walk: no PTP leaks at the end of an "
      "op.",
-     inv_ptp_usage, inv_ptp_usage_scoped},
+     inv_ptp_usage},
     /* attributes */
     {"ATTR-1", "attr-harvest", "ATTR",
      "When a managed PTE is removed or its frame replaced, its A and D bits are merged into the "
      "saved attributes (REFERENCED, MODIFIED) of the page it mapped.",
-     inv_attr_harvest, inv_attr_harvest},
+     inv_attr_harvest},
     {"ATTR-2", "d-needs-a", "ATTR",
      "D never appears without A: a PTE the op changed has D only if it has A, or kept its D from "
      "before with A cleared by clear_reference.",
-     inv_attr_d_needs_a, inv_attr_d_needs_a},
+     inv_attr_d_needs_a},
     {"ATTR-3", "reserved-bits", "ATTR",
      "No valid entry has reserved bits: bits 52-62 other than the pmap's software bits, PS in a "
      "PML4E, non-zero low frame bits of a PS leaf.",
-     inv_attr_reserved, inv_attr_reserved_scoped},
+     inv_attr_reserved},
     {"ATTR-4", "new-pte-clean", "ATTR",
      "A PTE written for a new mapping has A and D clear, and no PTE has D without RW when it is "
      "created.",
-     inv_attr_new_pte, inv_attr_new_pte},
+     inv_attr_new_pte},
     {"ATTR-5", "pte-encoding", "ATTR",
      "Leaf PTEs follow semantics.md: user leaves V|US|(RW)|(NX) without G, PWT or PCD; kenter "
      "leaves V|G|(RW)|(NX) without US; user intermediate entries V|RW|US without NX.",
-     inv_attr_encoding, inv_attr_encoding_scoped},
+     inv_attr_encoding},
     {"ATTR-6", "invalid-is-zero", "ATTR",
      "In a user pmap's tables an entry without P is 0: the pmap stores 0 when it removes a mapping "
      "and "
      "the MMU never writes a non-present entry, so a non-zero one is stale or half written (the "
      "pmap "
      "skips runs of zero entries relying on it).",
-     inv_attr_invalid_zero, inv_attr_invalid_zero_scoped},
+     inv_attr_invalid_zero},
     /* protection */
     {"PROT-1", "never-grants", "PROT",
      "No op other than enter and kenter grants a right: a PTE that keeps its frame never gains "
      "RW or US and never loses NX.",
-     inv_prot_never_grants, inv_prot_never_grants},
+     inv_prot_never_grants},
     {"PROT-2", "page-protect", "PROT",
      "After page_protect(r|rx) no managed mapping of the page is writable (nor executable for r); "
      "after page_protect(none) the page has no managed mapping and an empty pv list.",
-     inv_prot_page_protect, inv_prot_page_protect_scoped},
+     inv_prot_page_protect},
     {"PROT-3", "protect-range", "PROT",
      "After protect P VA END PROT every mapping of P in [VA, END) has rights within PROT.",
-     inv_prot_protect_range, inv_prot_protect_range_scoped},
+     inv_prot_protect_range},
     /* address space */
     {"AS-1", "user-bit", "AS",
      "US=1 only on entries that map below user_max; nothing in the kernel half is user-accessible.",
-     inv_as_user_bit, inv_as_user_bit_scoped},
+     inv_as_user_bit},
     {"AS-2", "kernel-slots", "AS",
      "The kernel PML4 slots of every user pmap are identical to the kernel pmap's, and user pmaps "
      "map nothing else there; the kernel pmap maps nothing below user_max.",
-     inv_as_kernel_slots, inv_as_kernel_slots_scoped},
+     inv_as_kernel_slots},
     {"AS-3", "direct-map", "AS",
      "The direct map maps dmap_base + x to physical x for all of [0, dmap_size), NX and "
      "supervisor-only.",
-     inv_as_dmap, inv_as_dmap_scoped},
+     inv_as_dmap},
     {"AS-4", "user-targets", "AS",
      "User leaves map only arena pages: never a page-table page, a pv pool page, a kernel page or "
      "a free page.",
-     inv_as_user_targets, inv_as_user_targets_scoped},
+     inv_as_user_targets},
     {"AS-5", "structures", "AS",
      "The pmap list, pmaps, vm_page array and curpmap are readable; slots and roots are distinct; "
      "each vm_page's phys_addr is its own frame; curpmap is a live pmap.",
-     inv_as_structures, inv_as_structures_scoped},
+     inv_as_structures},
     /* TLB */
     {"TLB-1", "downgrade-invalidated", "TLB",
      "Every downgrade (valid->invalid, RW->RO, frame change, X->NX, A->0, D->0) of a cached PTE "
      "(old A set) in an active pmap, or of a global PTE, has a covering invalidation in the ledger "
      "records of the op: PAGE, RANGE, ALL (non-global), ALL_GLOBAL or SWITCH.",
-     inv_tlb_downgrade, inv_tlb_downgrade},
+     inv_tlb_downgrade},
     {"TLB-2", "ptp-unlink-invalidated", "TLB",
      "A PTP unlinked from an active pmap has an invalidation within its VA span (or a full flush) "
      "in the same op, so it is freed only after the TLB forgot it.",
-     inv_tlb_ptp_unlink, inv_tlb_ptp_unlink},
+     inv_tlb_ptp_unlink},
     {"TLB-3", "ledger-sane", "TLB",
      "The TLB ledger is readable, its head never goes back nor past unread records (a wrapped "
      "ledger is a violation), each record's seq is its index and its kind is known.",
-     inv_tlb_ledger, inv_tlb_ledger},
+     inv_tlb_ledger},
     {"TLB-4", "touch-agrees", "TLB",
      "The hardware agrees with the model: a touch succeeds exactly when the model's mapping allows "
      "the access.",
-     inv_tlb_touch, inv_tlb_touch},
+     inv_tlb_touch},
     /* pv pool */
     {"POOL-1", "page-accounting", "POOL",
-     "On every pool page, free-list length + nmissing = itemsperpage.", inv_pool_page_count,
-     inv_pool_page_count_scoped},
+     "On every pool page, free-list length + nmissing = itemsperpage.", inv_pool_page_count},
     {"POOL-2", "page-lists", "POOL",
      "Pool pages are on the list of their state: empty pages nmissing 0, full pages nmissing = "
      "itemsperpage, partial ones in between; the lists are acyclic and bounded.",
-     inv_pool_lists, inv_pool_lists_scoped},
+     inv_pool_lists},
     {"POOL-3", "items", "POOL",
      "Free items sit at item boundaries of their own page; no item is both free and on a pv list; "
      "no item is on two free lists.",
-     inv_pool_items, inv_pool_items_scoped},
+     inv_pool_items},
     {"POOL-4", "pool-kva", "POOL",
      "Pool pages lie inside the pv KVA window, page aligned, mapped by the kernel pmap to pages of "
      "usage POOL; their headers are readable.",
-     inv_pool_kva, inv_pool_kva_scoped},
+     inv_pool_kva},
     {"POOL-5", "pool-totals", "POOL",
-     "The pool's nitems, nout, npages and nidle equal the sums over its pages.", inv_pool_totals,
-     inv_pool_totals_scoped},
+     "The pool's nitems, nout, npages and nidle equal the sums over its pages.", inv_pool_totals},
     {"POOL-6", "high-water", "POOL",
-     "Idle (empty) pages held never exceed the high-water mark maxpages.", inv_pool_high_water,
-     inv_pool_high_water_scoped},
+     "Idle (empty) pages held never exceed the high-water mark maxpages.", inv_pool_high_water},
     {"POOL-7", "no-leak", "POOL",
      "Allocated = reachable: nout equals the pv entries reachable from vm_page lists, and every pv "
      "entry lies in a pool page.",
-     inv_pool_no_leak, inv_pool_no_leak_scoped},
+     inv_pool_no_leak},
     /* model agreement */
     {"MODEL-1", "mappings", "MODEL",
      "The mappings the walker finds (per pmap slot and va: page, prot, wired; the kenter window: "
      "page, prot) and the set of live pmaps equal the reference model's.",
-     inv_model_mappings, inv_model_mappings_scoped},
+     inv_model_mappings},
     {"MODEL-2", "results", "MODEL",
      "Op results agree with the model: extract, is_modified and is_referenced answers, ok for "
      "valid ops, einval for invalid ones.",
-     inv_model_results, inv_model_results},
+     inv_model_results},
     {"MODEL-3", "mod-ref", "MODEL",
      "A page's modified (ATTR_MODIFIED or a managed PTE with D) and referenced (ATTR_REFERENCED or "
      "a managed PTE with A) state agrees with the model's prediction where it is known.",
-     inv_model_attrs, inv_model_attrs_scoped},
+     inv_model_attrs},
     {"MODEL-4", "contents", "MODEL",
      "After zero PG the page reads as zeros; after copy SRC DST, DST equals SRC.",
-     inv_model_contents, inv_model_contents},
+     inv_model_contents},
     {"MODEL-5", "failure-atomic", "MODEL",
      "enter canfail returns enomem only while a `fail alloc` is armed and the failing allocation "
      "is one it makes (and succeeds when it is not); an op that fails (enomem, einval) leaves "
      "every "
      "PTE, pmap counter, page's md state and the pool's nout as before.",
-     inv_model_enomem, inv_model_enomem},
+     inv_model_enomem},
 };
 
 size_t invariant_count(void)

@@ -17,10 +17,9 @@ struct invariant {
 	const char *name;   /* "pv-for-pte" */
 	const char *family; /* "PV" */
 	const char *meaning;
+	/* the check, full or incremental: it looks at what its struct check's
+	 * scope names (check_ctx.h) */
 	invariant_fn fn;
-	/* the incremental check: the same on the objects the op touched, or the
-	 * same function when it looks at the op only; NULL = fn every op */
-	invariant_fn scoped;
 };
 
 #define INV_MAX 64

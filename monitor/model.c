@@ -1,10 +1,13 @@
 /* monitor/model.c - the reference model driven by op semantics.  Mappings are
  * an array per pmap slot sorted by va (an enter moves only that pmap's
  * mappings); per-page modified/referenced state is a tri-state prediction
- * that a query result may collapse.
+ * that a query result may collapse.  Each write to a mapping, a prediction
+ * or a kenter page is told to env->changed first: that is how the
+ * incremental check learns what an op changed, whatever its kind.
  */
 #include "model.h"
 
+#include "bug.h"
 #include "pte.h"
 
 #include <stdarg.h>
@@ -37,6 +40,22 @@ void model_free(struct model *m)
 	free(m->page);
 	free(m->kenter);
 	memset(m, 0, sizeof *m);
+}
+
+/* tell env->changed (during model_apply) */
+static void changed(struct model *m, enum model_change what, uint32_t slot, uint64_t x)
+{
+	const struct model_env *env = m->env;
+	if (env != NULL && env->changed != NULL &&
+	    env->changed(env->changed_arg, what, slot, x) != 0)
+		m->changes_lost = true;
+}
+
+/* the prediction of arena page `page`, to be changed */
+static struct model_page *page_to_change(struct model *m, uint64_t page)
+{
+	changed(m, MODEL_PAGE, 0, page);
+	return &m->page[page];
 }
 
 /* first index of slot's array whose va is >= va */
@@ -77,6 +96,7 @@ int model_set(struct model *m, const struct model_map *e)
 {
 	if (e->slot >= PTS_MAX_PMAPS)
 		return 0;
+	changed(m, MODEL_MAPPING, e->slot, e->va);
 	struct model_maps *ms = &m->slot[e->slot];
 	size_t i = lower_bound(m, e->slot, e->va);
 	if (i < ms->n && ms->map[i].va == e->va) {
@@ -104,7 +124,7 @@ static void remove_range(struct model *m, uint32_t slot, uint64_t va, uint64_t e
 	struct model_maps *ms = &m->slot[slot];
 	size_t i = lower_bound(m, slot, va), j = i;
 	while (j < ms->n && ms->map[j].va < end)
-		j++;
+		changed(m, MODEL_MAPPING, slot, ms->map[j++].va);
 	if (j == i)
 		return;
 	memmove(&ms->map[i], &ms->map[j], (ms->n - j) * sizeof *ms->map);
@@ -176,6 +196,9 @@ static bool kenter_range_ok(const struct model *m, const struct pts_op *op, uint
 static bool op_valid(const struct model *m, const struct pts_op *op)
 {
 	uint64_t end;
+	/* not an op kind (PTS_OP_NONE, or past the table): the guest refuses it */
+	if (pts_op_name(op->kind) == NULL)
+		return false;
 	switch (op->kind) {
 	case PTS_OP_CREATE:
 		return op->pmap < PTS_MAX_PMAPS && !m->live[op->pmap];
@@ -212,8 +235,10 @@ static bool op_valid(const struct model *m, const struct pts_op *op)
 		return kenter_range_ok(m, op, &end);
 	case PTS_OP_FAIL_ALLOC:
 		return op->value >= 1;
+	default:
+		PTS_BUG("op kind %s has no validity rule in the model (monitor/model.c)",
+		        pts_op_name(op->kind));
 	}
-	return false;
 }
 
 /* ---- fault injection: which counted allocation fails */
@@ -273,8 +298,10 @@ static void do_enter(struct model *m, const struct pts_op *op)
 static void do_protect(struct model *m, uint32_t slot, uint64_t va, uint64_t end, uint32_t prot)
 {
 	struct model_maps *ms = &m->slot[slot];
-	for (size_t i = lower_bound(m, slot, va); i < ms->n && ms->map[i].va < end; i++)
+	for (size_t i = lower_bound(m, slot, va); i < ms->n && ms->map[i].va < end; i++) {
+		changed(m, MODEL_MAPPING, slot, ms->map[i].va);
 		ms->map[i].prot &= (uint8_t)prot;
+	}
 }
 
 static void do_page_protect(struct model *m, uint32_t page, uint32_t prot)
@@ -284,6 +311,7 @@ static void do_page_protect(struct model *m, uint32_t page, uint32_t prot)
 		size_t j = 0;
 		for (size_t i = 0; i < ms->n; i++) {
 			if (ms->map[i].page == page) {
+				changed(m, MODEL_MAPPING, (uint32_t)s, ms->map[i].va);
 				if (prot == 0)
 					continue;
 				ms->map[i].prot &= (uint8_t)prot;
@@ -308,7 +336,7 @@ static void do_touch(struct model *m, const struct pts_op *op, struct model_out 
 		        e ? prot_name(e->prot) : "unmapped", result_name(op->result));
 	if (e == NULL)
 		return;
-	struct model_page *pg = &m->page[e->page];
+	struct model_page *pg = page_to_change(m, e->page);
 	if (op->result == PTS_RES_OK) {
 		pg->referenced = TRI_YES;
 		if (write)
@@ -379,8 +407,10 @@ static void apply_valid(struct model *m, const struct pts_op *op, struct model_o
 		break;
 	case PTS_OP_UNWIRE:
 		for (size_t i = lower_bound(m, op->pmap, op->va);
-		     i < m->slot[op->pmap].n && m->slot[op->pmap].map[i].va == op->va; i++)
+		     i < m->slot[op->pmap].n && m->slot[op->pmap].map[i].va == op->va; i++) {
+			changed(m, MODEL_MAPPING, op->pmap, op->va);
 			m->slot[op->pmap].map[i].wired = 0;
+		}
 		break;
 	case PTS_OP_EXTRACT:
 		do_extract(m, op, out);
@@ -389,29 +419,32 @@ static void apply_valid(struct model *m, const struct pts_op *op, struct model_o
 		do_page_protect(m, (uint32_t)op->page, op->prot);
 		break;
 	case PTS_OP_CLEAR_MODIFY:
-		m->page[op->page].modified = TRI_NO;
+		page_to_change(m, op->page)->modified = TRI_NO;
 		break;
 	case PTS_OP_CLEAR_REFERENCE:
-		m->page[op->page].referenced = TRI_NO;
+		page_to_change(m, op->page)->referenced = TRI_NO;
 		break;
 	case PTS_OP_IS_MODIFIED:
-		query(&m->page[op->page].modified, op->result, pts_op_name(op->kind), op->page,
-		      out);
+		query(&page_to_change(m, op->page)->modified, op->result, pts_op_name(op->kind),
+		      op->page, out);
 		break;
 	case PTS_OP_IS_REFERENCED:
-		query(&m->page[op->page].referenced, op->result, pts_op_name(op->kind), op->page,
-		      out);
+		query(&page_to_change(m, op->page)->referenced, op->result, pts_op_name(op->kind),
+		      op->page, out);
 		break;
 	case PTS_OP_TOUCH:
 		do_touch(m, op, out);
 		break;
 	case PTS_OP_KENTER:
+		changed(m, MODEL_KENTER, 0, op->va / PAGE);
 		m->kenter[op->va / PAGE] =
 		    (struct model_kenter){true, (uint32_t)op->page, (uint8_t)op->prot};
 		break;
 	case PTS_OP_KREMOVE:
-		for (uint64_t k = op->va / PAGE; k < end / PAGE; k++)
+		for (uint64_t k = op->va / PAGE; k < end / PAGE; k++) {
+			changed(m, MODEL_KENTER, 0, k);
 			m->kenter[k].on = false;
+		}
 		break;
 	case PTS_OP_COLLECT:
 		remove_range(m, op->pmap, 0, UINT64_MAX);
@@ -420,6 +453,12 @@ static void apply_valid(struct model *m, const struct pts_op *op, struct model_o
 		m->armed = true;
 		m->fail_lo = m->fail_hi = op->value;
 		break;
+	case PTS_OP_ZERO:
+	case PTS_OP_COPY:
+		break; /* mappings and predictions stay; MODEL-4 reads the pages */
+	default:
+		PTS_BUG("op kind %s has no effect in the model (monitor/model.c)",
+		        pts_op_name(op->kind));
 	}
 }
 
@@ -433,8 +472,8 @@ static uint32_t plain_result(uint32_t kind)
 	return (uint32_t)__builtin_ctz(results);
 }
 
-int model_apply(struct model *m, const struct pts_op *op, const struct model_env *env,
-                struct model_out *out)
+static void apply(struct model *m, const struct pts_op *op, const struct model_env *env,
+                  struct model_out *out)
 {
 	memset(out, 0, sizeof *out);
 	out->valid = op_valid(m, op);
@@ -443,20 +482,29 @@ int model_apply(struct model *m, const struct pts_op *op, const struct model_env
 		if (op->result != PTS_RES_EINVAL)
 			finding(out, "MODEL-2", "invalid op record: result %s, want einval",
 			        result_name(op->result));
-		return 0;
+		return;
 	}
 	if (op->result == PTS_RES_EINVAL || op->result == PTS_RES_PENDING) {
 		finding(out, "MODEL-2", "valid op: result %s", result_name(op->result));
 		out->unchanged = true;
-		return 0;
+		return;
 	}
 	check_canfail(m, op, env, out);
 	if (out->unchanged)
-		return 0;
+		return;
 	uint32_t want = plain_result(op->kind);
 	if (want != PTS_RES_COUNT && op->result != want)
 		finding(out, "MODEL-2", "result %s, want %s", result_name(op->result),
 		        result_name(want));
 	apply_valid(m, op, out);
-	return 0;
+}
+
+int model_apply(struct model *m, const struct pts_op *op, const struct model_env *env,
+                struct model_out *out)
+{
+	m->env = env;
+	m->changes_lost = false;
+	apply(m, op, env, out);
+	m->env = NULL;
+	return m->changes_lost ? -1 : 0;
 }

@@ -50,13 +50,30 @@ struct model {
 	/* fault injection: the failing allocation is the lo..hi-th counted one from now */
 	bool armed;
 	uint64_t fail_lo, fail_hi;
+	/* during model_apply: who is told what changes, and whether telling failed */
+	const struct model_env *env;
+	bool changes_lost;
 };
 
-/* what the model needs from the pre-op page tables */
+/* what an op changes in the model, told as the model changes it */
+enum model_change {
+	MODEL_MAPPING, /* the mapping of (slot, va) */
+	MODEL_PAGE,    /* the modified / referenced prediction of an arena page */
+	MODEL_KENTER,  /* a kenter window page */
+};
+
+/* what the model needs from the pre-op page tables, and who wants to know
+ * what an op changes */
 struct model_env {
 	/* PTPs enter would have to allocate for (slot, va) */
 	unsigned (*missing_ptps)(void *ctx, uint32_t slot, uint64_t va);
 	void *ctx;
+	/* each mapping (slot, x = va), page prediction (x = arena page) and kenter
+	 * page (x = window page) the op changes, as it changes it: the incremental
+	 * check's scope (NULL: nobody asks).  -1 (out of memory) makes model_apply
+	 * return -1. */
+	int (*changed)(void *arg, enum model_change what, uint32_t slot, uint64_t x);
+	void *changed_arg;
 };
 
 #define MODEL_MAX_FINDINGS 4
@@ -81,7 +98,14 @@ const struct model_map *model_lookup(const struct model *m, uint32_t slot, uint6
 const struct model_map *model_maps(const struct model *m, uint32_t slot, size_t *n);
 /* index in model_maps(slot) of the first mapping at or after va */
 size_t model_first(const struct model *m, uint32_t slot, uint64_t va);
-/* apply op (with the guest's result in op->result), checking results */
+/*
+ * Apply op (with the guest's result in op->result), checking results.  Each
+ * op kind has its rule here, its validity and its effect, written from
+ * docs/semantics.md and not from the op table's argument codes, so the model
+ * stays a reference independent of the parser and the guest.  0, or -1 when
+ * env->changed failed.  A kind of PTS_OP_TABLE without a rule is an internal
+ * error (bug.h); a kind outside it is an invalid record.
+ */
 int model_apply(struct model *m, const struct pts_op *op, const struct model_env *env,
                 struct model_out *out);
 /* predicted modified / referenced state of an arena page */

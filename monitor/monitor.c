@@ -248,7 +248,6 @@ static void run_checks(struct monitor *m, const struct pts_op *op, const struct 
 	                               : prev      ? prev->pool.nout
 	                                           : 0,
 	                  .prev_pool_ok = incremental ? m->inc.old_pool_ok : prev && prev->pool.ok,
-	                  .scope = incremental ? &m->inc.sc : NULL,
 	                  .inc = incremental ? &m->inc : NULL,
 	                  .delta = &m->delta,
 	                  .op = op,
@@ -264,11 +263,9 @@ static void run_checks(struct monitor *m, const struct pts_op *op, const struct 
 		if (!m->on.on[i])
 			continue;
 		c.inv = invariant_at(i);
+		c.scope = incremental && !m->reported[i] ? &m->inc.sc : NULL;
 		check_issues(&c);
-		if (incremental && c.inv->scoped != NULL && !m->reported[i])
-			c.inv->scoped(&c);
-		else
-			c.inv->fn(&c);
+		c.inv->fn(&c);
 		m->reported[i] = m->per_inv[i] > 0;
 	}
 	free(c.page_mapped);
@@ -339,13 +336,15 @@ int monitor_after_op(struct monitor *m, const struct pts_op *op, uint64_t op_ind
 		return -1;
 	set_op(m, op_index, op->kind, op_text);
 	bool incremental = m->mem->page_dirty != NULL;
-	if (incremental && incr_scope_op(m, op) != 0)
-		return -1;
 	struct model_out mout;
-	struct model_env env = {missing_ptps,
-	                        (void *)&m->snap[m->cur]}; /* the tables before the op */
-	model_apply(&m->model, op, &env, &mout);
-	if (read_after_op(m, &incremental) != 0)
+	struct model_env env = {.missing_ptps = missing_ptps,
+	                        .ctx = (void *)&m->snap[m->cur]}; /* the tables before the op */
+	if (incremental) { /* the scope starts with what the model changes */
+		scope_clear(&m->inc.sc);
+		env.changed = scope_model_changed;
+		env.changed_arg = &m->inc.sc;
+	}
+	if (model_apply(&m->model, op, &env, &mout) != 0 || read_after_op(m, &incremental) != 0)
 		return -1;
 	read_tlb(m);
 	uint64_t cr3_before = m->cr3;

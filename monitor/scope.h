@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "idset.h"
+#include "model.h"
 #include "snap.h"
 
 struct vmp_change {
@@ -52,6 +53,8 @@ void scope_init(struct scope *sc);
 void scope_free(struct scope *sc);
 void scope_clear(struct scope *sc);
 int scope_vmp_change(struct scope *sc, uint64_t index, const struct vmp *old);
+/* model_env.changed: note what the model changes (scope is a struct scope) */
+int scope_model_changed(void *scope, enum model_change what, uint32_t slot, uint64_t x);
 
 static inline uint64_t scope_key(uint32_t owner, uint64_t va)
 {

@@ -5,9 +5,26 @@
  * from the tables below, so a row's place is its ABI number.  Every other
  * copy of a name is an expansion of these tables: the host's parser and
  * printer (src/ops/ops_format.c), `ptshadow ops --markdown` (the list in
- * docs/op-language.md), the guest's executor (guest/ops.c) and the monitor's
- * reports.  Adding an op kind is a row at the end of PTS_OP_TABLE, a handler
- * in guest/ops.c and its semantics in monitor/model.c.
+ * docs/op-language.md, `make docs`), the guest's executor (guest/ops.c) and
+ * the monitor's reports.  The argument codes drive the parser, the printer,
+ * the guest's checks of a record and the fuzz generator's choices
+ * (src/fuzz/fuzz_gen.c).
+ *
+ * Adding an op kind is:
+ *   - a row at the end of PTS_OP_TABLE;
+ *   - its handler in guest/ops.c (op_handlers: without one the guest does
+ *     not compile);
+ *   - its rule in monitor/model.c: when a record is valid and what it does.
+ *     The model keeps its own validity rules, written from the semantics and
+ *     not from the argument codes, so that it stays a reference independent
+ *     of the parser and the guest; what it changes is what the incremental
+ *     check's scope looks at (monitor/scope.c), so the scope needs nothing;
+ *   - its semantics in docs/semantics.md, under "## Operations";
+ *   - its weight in configs/fuzz/default.ini (the campaign of every kind);
+ *   - and, for the monitor's own suites, its case in the synthetic guest
+ *     (tests/lib/synth_pmap.c).
+ * A place without it fails loudly (monitor/bug.h), and
+ * tests/unit/test_optable.c runs every row through each of them.
  */
 #ifndef PTSHADOW_OPTABLE_H
 #define PTSHADOW_OPTABLE_H
@@ -108,8 +125,9 @@ static inline const char *pts_op_name(uint32_t kind)
 		return name;
 		PTS_OP_TABLE(PTS_OP_NAME)
 #undef PTS_OP_NAME
+	default:
+		return NULL; /* not in the table */
 	}
-	return NULL;
 }
 
 /* The op's argument codes ("PVGR[F"); NULL for PTS_OP_NONE and unknown kinds. */
@@ -121,8 +139,9 @@ static inline const char *pts_op_args(uint32_t kind)
 		return args;
 		PTS_OP_TABLE(PTS_OP_ARGS)
 #undef PTS_OP_ARGS
+	default:
+		return NULL; /* not in the table */
 	}
-	return NULL;
 }
 
 /* The results the op may give, a set of PTS_RES_BIT; 0 for unknown kinds. */
@@ -134,8 +153,9 @@ static inline uint32_t pts_op_results(uint32_t kind)
 		return results;
 		PTS_OP_TABLE(PTS_OP_RESULTS)
 #undef PTS_OP_RESULTS
+	default:
+		return 0; /* not in the table */
 	}
-	return 0;
 }
 
 /* The result's word ("ok", "pg"); NULL for unknown results. */
@@ -147,8 +167,9 @@ static inline const char *pts_result_name(uint32_t result)
 		return word;
 		PTS_RESULT_TABLE(PTS_RESULT_NAME)
 #undef PTS_RESULT_NAME
+	default:
+		return NULL; /* not in the table */
 	}
-	return NULL;
 }
 
 #endif /* PTSHADOW_OPTABLE_H */

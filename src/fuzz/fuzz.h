@@ -68,7 +68,6 @@ struct fuzz_gen {
 	uint32_t slot_of[FUZZ_MAX_NAMES];
 	bool slot_used[PTS_MAX_PMAPS];
 	unsigned nalive;
-	unsigned active; /* name index of the last activated/touched pmap, or ~0 */
 	/* VAs recently entered per pmap name, to aim removes, touches, re-enters */
 	struct fuzz_gen_va recent[FUZZ_MAX_NAMES][32];
 	unsigned nrecent[FUZZ_MAX_NAMES];

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "bug.h"
 #include "fuzz.h"
 
 /* xoshiro256**, seeded through splitmix64 */
@@ -56,7 +57,6 @@ void fuzz_gen_reset_state(struct fuzz_gen *g)
 	memset(g->slot_used, 0, sizeof(g->slot_used));
 	memset(g->nrecent, 0, sizeof(g->nrecent));
 	g->nalive = 0;
-	g->active = ~0u;
 	g->has_pending = false;
 	g->burst_left = 0;
 }
@@ -183,124 +183,143 @@ static bool gen_create(struct fuzz_gen *g, struct script_op *o)
 	return false;
 }
 
-static bool gen_destroy(struct fuzz_gen *g, struct script_op *o)
+/* The name dies with its pmap (its slot is free for a create). */
+static void forget(struct fuzz_gen *g, unsigned name)
 {
-	unsigned name;
-
-	if (g->nalive == 0)
-		return false;
-	name = pick_alive(g);
-	o->op.kind = PTS_OP_DESTROY;
-	set_pmap(g, o, name);
 	g->alive[name] = false;
 	g->slot_used[g->slot_of[name]] = false;
 	g->nalive--;
-	if (g->active == name)
-		g->active = ~0u;
-	return true;
 }
 
-static void gen_enter(struct fuzz_gen *g, struct script_op *o, unsigned name)
-{
-	const struct fuzz_profile *p = g->prof;
+/* What an op's generation has drawn so far. */
+struct gen_op {
+	const char *args; /* its argument codes (PTS_OP_TABLE) */
+	unsigned name;    /* the pmap name P names */
+	bool page_drawn;  /* the page, drawn before the codes (an op naming no pmap) */
+	bool done;        /* the op became a create: no pmap was alive */
+};
 
-	o->op.kind = PTS_OP_ENTER;
-	o->op.va = pick_va(g, name);
-	o->op.page = pick_page(g);
-	o->op.prot = pick_prot(g);
-	if (chance(g, p->wired_pct))
-		o->op.flags |= PTS_OPF_WIRED;
-	if (chance(g, p->canfail_pct))
-		o->op.flags |= PTS_OPF_CANFAIL;
-	remember(g, name, o->op.va, o->op.page);
-}
-
-/* An op on a live pmap; kinds that need one fall back to create without. */
-static bool gen_pmap_op(struct fuzz_gen *g, uint32_t kind, struct script_op *o)
-{
-	unsigned name;
-
-	if (g->nalive == 0)
-		return gen_create(g, o);
-	name = pick_alive(g);
-	set_pmap(g, o, name);
-	o->op.kind = kind;
-	switch (kind) {
-	case PTS_OP_ENTER:
-		gen_enter(g, o, name);
-		if ((o->op.flags & PTS_OPF_CANFAIL) && chance(g, g->prof->fail_pct)) {
-			/* arm the failure first; the enter follows as the next op */
-			g->pending = *o;
-			g->has_pending = true;
-			memset(o, 0, sizeof(*o));
-			o->op.kind = PTS_OP_FAIL_ALLOC;
-			o->op.value = 1 + rng_below(&g->rng, 3);
-		}
-		return true;
-	case PTS_OP_REMOVE:
-	case PTS_OP_PROTECT:
-		o->op.va = pick_va(g, name);
-		o->op.end = pick_end(g, o->op.va);
-		o->op.prot = pick_prot(g);
-		if (kind == PTS_OP_REMOVE && chance(g, 50))
-			o->op.end = 0; /* single page form */
-		if (kind == PTS_OP_PROTECT && o->op.end == 0)
-			o->op.end = o->op.va + PTS_PAGE_SIZE;
-		return true;
-	case PTS_OP_UNWIRE:
-	case PTS_OP_EXTRACT:
-		o->op.va = pick_va(g, name);
-		return true;
-	case PTS_OP_TOUCH:
-		o->op.va = pick_va(g, name);
-		if (chance(g, 50))
-			o->op.flags |= PTS_OPF_WRITE;
-		g->active = name;
-		return true;
-	case PTS_OP_ACTIVATE:
-		g->active = name;
-		return true;
-	case PTS_OP_COLLECT:
-		g->nrecent[name] = 0;
-		return true;
-	default:
-		return true;
-	}
-}
-
-static void gen_page_op(struct fuzz_gen *g, uint32_t kind, struct script_op *o)
+/*
+ * The value of one argument code, drawn as the generator has always drawn
+ * it, so that a seed gives the ops it gave before the table drove it.
+ * optional: the code follows a '['.  false: the pmaps alive do not allow the
+ * op (pick another kind).
+ */
+static bool gen_arg(struct fuzz_gen *g, char code, bool optional, struct gen_op *a,
+                    struct script_op *o)
 {
 	static const uint32_t pp_prots[] = {PTS_PROT_READ, PTS_PROT_READ | PTS_PROT_EXEC, 0};
 	uint64_t kpages = g->prof->kenter_pages ? g->prof->kenter_pages : 16;
+	struct pts_op *op = &o->op;
 
-	o->op.kind = kind;
-	o->op.page = pick_page(g);
-	switch (kind) {
-	case PTS_OP_PAGE_PROTECT:
-		o->op.prot = pp_prots[rng_below(&g->rng, 3)];
-		break;
-	case PTS_OP_COPY:
-		o->op.page2 = pick_page(g);
-		break;
-	case PTS_OP_KENTER:
-		o->op.va = rng_below(&g->rng, kpages) * PTS_PAGE_SIZE;
-		o->op.prot = pick_prot(g);
-		break;
-	case PTS_OP_KREMOVE:
-		o->op.va = rng_below(&g->rng, kpages) * PTS_PAGE_SIZE;
-		o->op.end =
-		    chance(g, 50) ? 0 : o->op.va + (1 + rng_below(&g->rng, 4)) * PTS_PAGE_SIZE;
-		if (o->op.end > (uint64_t)PTS_KENTER_PAGES * PTS_PAGE_SIZE)
-			o->op.end = 0;
-		o->op.page = 0;
-		break;
-	case PTS_OP_FAIL_ALLOC:
-		o->op.value = 1 + rng_below(&g->rng, 3);
-		o->op.page = 0;
-		break;
+	switch (code) {
+	case 'C':
+		return gen_create(g, o);
+	case 'P':
+		if (op->kind == PTS_OP_DESTROY && g->nalive <= 1)
+			return false; /* one pmap stays alive */
+		if (g->nalive == 0) { /* an op on a pmap: create one first */
+			a->done = true;
+			return gen_create(g, o);
+		}
+		a->name = pick_alive(g);
+		set_pmap(g, o, a->name);
+		return true;
+	case 'V':
+		op->va = pick_va(g, a->name);
+		return true;
+	case 'E':
+		op->end = pick_end(g, op->va);
+		if (optional) {
+			(void)pick_prot(g); /* drawn, unused, since remove took it */
+			if (chance(g, 50))
+				op->end = 0; /* the one-page form */
+		}
+		return true;
+	case 'G':
+		if (!a->page_drawn)
+			op->page = pick_page(g);
+		return true;
+	case 'H':
+		op->page2 = pick_page(g);
+		return true;
+	case 'R':
+		op->prot = pick_prot(g);
+		return true;
+	case 'Q':
+		op->prot = pp_prots[rng_below(&g->rng, 3)];
+		return true;
+	case 'A':
+		if (chance(g, 50))
+			op->flags |= PTS_OPF_WRITE;
+		return true;
+	case 'F':
+		if (chance(g, g->prof->wired_pct))
+			op->flags |= PTS_OPF_WIRED;
+		if (chance(g, g->prof->canfail_pct))
+			op->flags |= PTS_OPF_CANFAIL;
+		return true;
+	case 'K':
+		op->va = rng_below(&g->rng, kpages) * PTS_PAGE_SIZE;
+		return true;
+	case 'L':
+		op->end = optional && chance(g, 50)
+		              ? 0
+		              : op->va + (1 + rng_below(&g->rng, 4)) * PTS_PAGE_SIZE;
+		if (op->end > (uint64_t)PTS_KENTER_PAGES * PTS_PAGE_SIZE)
+			op->end = 0;
+		return true;
+	case 'N':
+		op->value = 1 + rng_below(&g->rng, 3);
+		return true;
+	case 'a':
+		return true;
 	default:
-		break;
+		PTS_BUG("argument code '%c' of %s has no generator (src/fuzz/fuzz_gen.c)", code,
+		        a->args);
 	}
+}
+
+/*
+ * An op of the kind, its arguments drawn code by code (PTS_OP_TABLE); false
+ * when the pmaps alive do not allow it.  What the generator keeps of an op
+ * follows: the VAs it entered, the names destroy ends, the armed failure a
+ * canfail op may be given.
+ */
+static bool gen_op(struct fuzz_gen *g, uint32_t kind, struct script_op *o)
+{
+	struct gen_op a = {.args = pts_op_args(kind)};
+
+	if (a.args == NULL)
+		PTS_BUG("op kind %u picked, not in PTS_OP_TABLE", kind);
+	memset(o, 0, sizeof(*o));
+	o->op.kind = kind;
+	if (!strpbrk(a.args, "CP")) { /* an op that names no pmap draws its page first */
+		o->op.page = pick_page(g);
+		a.page_drawn = true;
+	}
+	for (const char *code = a.args; *code != '\0' && !a.done; code++)
+		if (*code != '[' && !gen_arg(g, *code, code > a.args && code[-1] == '[', &a, o))
+			return false;
+	if (a.done)
+		return true;
+	if (a.page_drawn && !strchr(a.args, 'G'))
+		o->op.page = 0;
+	if (strchr(a.args, 'P') && strchr(a.args, 'V') && strchr(a.args, 'G'))
+		remember(g, a.name, o->op.va, o->op.page);
+	if (kind == PTS_OP_DESTROY)
+		forget(g, a.name);
+	if (kind == PTS_OP_COLLECT)
+		g->nrecent[a.name] = 0; /* its VAs are unmapped */
+	if ((o->op.flags & PTS_OPF_CANFAIL) && chance(g, g->prof->fail_pct)) {
+		/* arm the failure first; the op follows as the next one */
+		g->pending = *o;
+		g->has_pending = true;
+		memset(o, 0, sizeof(*o));
+		o->op.kind = PTS_OP_FAIL_ALLOC;
+		o->op.value = 1 + rng_below(&g->rng, 3);
+	}
+	return true;
 }
 
 /*
@@ -349,41 +368,7 @@ void fuzz_gen_next(struct fuzz_gen *g, struct script_op *out)
 	}
 	if (gen_burst(g, out))
 		return;
-	for (unsigned tries = 0;; tries++) {
-		uint32_t kind = tries < 64 ? pick_kind(g) : PTS_OP_ENTER;
-		switch (kind) {
-		case PTS_OP_CREATE:
-			if (gen_create(g, out))
-				return;
-			continue;
-		case PTS_OP_DESTROY:
-			if (g->nalive > 1 && gen_destroy(g, out))
-				return;
-			continue;
-		case PTS_OP_ACTIVATE:
-		case PTS_OP_ENTER:
-		case PTS_OP_REMOVE:
-		case PTS_OP_PROTECT:
-		case PTS_OP_UNWIRE:
-		case PTS_OP_EXTRACT:
-		case PTS_OP_TOUCH:
-		case PTS_OP_COLLECT:
-			gen_pmap_op(g, kind, out);
+	for (unsigned tries = 0;; tries++)
+		if (gen_op(g, tries < 64 ? pick_kind(g) : PTS_OP_ENTER, out))
 			return;
-		case PTS_OP_PAGE_PROTECT:
-		case PTS_OP_CLEAR_MODIFY:
-		case PTS_OP_CLEAR_REFERENCE:
-		case PTS_OP_IS_MODIFIED:
-		case PTS_OP_IS_REFERENCED:
-		case PTS_OP_KENTER:
-		case PTS_OP_KREMOVE:
-		case PTS_OP_ZERO:
-		case PTS_OP_COPY:
-		case PTS_OP_FAIL_ALLOC:
-			gen_page_op(g, kind, out);
-			return;
-		default:
-			continue;
-		}
-	}
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bug.h"
 #include "pte.h"
 #include "synth_impl.h"
 
@@ -466,18 +467,16 @@ static uint32_t page_query(struct synth *s, gpa_t page, uint32_t attr, uint64_t 
 	           : PTS_RES_FALSE;
 }
 
+/* an op as the guest runs it (guest/ops.c); the pmap it names must be alive
+ * (P) or free (C), as its argument codes say; the other arguments are the
+ * tests' to get right */
 static uint32_t run(struct synth *s, struct pts_op *op)
 {
 	gpa_t page = synth_arena_pa(op->page);
 	uint64_t end = op->end ? op->end : op->va + 4096;
-	bool needs_pmap = op->kind != PTS_OP_CREATE && op->kind != PTS_OP_FAIL_ALLOC &&
-	                  op->kind != PTS_OP_KENTER && op->kind != PTS_OP_KREMOVE &&
-	                  op->kind != PTS_OP_ZERO && op->kind != PTS_OP_COPY &&
-	                  op->kind != PTS_OP_PAGE_PROTECT && op->kind != PTS_OP_CLEAR_MODIFY &&
-	                  op->kind != PTS_OP_CLEAR_REFERENCE && op->kind != PTS_OP_IS_MODIFIED &&
-	                  op->kind != PTS_OP_IS_REFERENCED;
-	if ((needs_pmap && !live(s, op->pmap)) ||
-	    (op->kind == PTS_OP_CREATE && (op->pmap >= PTS_MAX_PMAPS || live(s, op->pmap))))
+	const char *args = pts_op_args(op->kind);
+	if (args == NULL || (strchr(args, 'P') && !live(s, op->pmap)) ||
+	    (strchr(args, 'C') && (op->pmap >= PTS_MAX_PMAPS || live(s, op->pmap))))
 		return PTS_RES_EINVAL;
 	switch (op->kind) {
 	case PTS_OP_CREATE:
@@ -546,7 +545,8 @@ static uint32_t run(struct synth *s, struct pts_op *op)
 		s->fail_in = op->value;
 		break;
 	default:
-		return PTS_RES_EINVAL;
+		PTS_BUG("op kind %s has no handler in the synthetic guest (tests/lib/synth_pmap.c)",
+		        pts_op_name(op->kind));
 	}
 	return PTS_RES_OK;
 }
