@@ -157,11 +157,16 @@ static void plan_links(struct walk_plan *u, bool detaching)
 		const struct ptp t = u->s->ptp[u->dirty[k].ti];
 		if (!detaching && walk_gone(u, u->dirty[k].ti))
 			continue;
+		const uint64_t *old = ptp_entries(u->s, &t);
 		for (unsigned i = 0; i < NPTEPG && !u->anomaly && !u->enomem; i++) {
-			uint64_t o = ptp_entries(u->s, &t)[i], n = u->buf[u->dirty[k].ent + i];
+			/* most entries of a written table did not change: skip those
+			 * first (this loop runs twice over every written table) */
+			uint64_t o = old[i], n = u->buf[u->dirty[k].ent + i];
+			if (o == n)
+				continue;
 			uint64_t oc = child_of(u, t.owner, t.level, i, o),
 			         nc = child_of(u, t.owner, t.level, i, n);
-			if (o == n || oc == nc)
+			if (oc == nc)
 				continue;
 			if (detaching && oc != NO_CHILD)
 				detach(u, oc, t.pa, i);

@@ -302,6 +302,15 @@ void qemu_release(struct vm *vm, uint32_t command)
 	db->command = command;
 	__atomic_store_n(&db->ack, q->waiting_seq, __ATOMIC_RELEASE);
 	q->waiting = false;
+	/* store ack, fence, load sleeping: the guest does the mirror image, so
+	 * one of us sees the other's store (abi.h) */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&db->sleeping, __ATOMIC_RELAXED) == q->waiting_seq) {
+		static const uint8_t wake = PTS_DB_WAKE;
+		/* a full socket means QEMU has a byte for the guest already */
+		if (write(q->db_fd, &wake, 1) == 1)
+			q->wakes++;
+	}
 }
 
 static void drain_console(struct vm *vm)
@@ -396,6 +405,16 @@ static enum vm_event doorbell_call(struct vm *vm)
 	return hypercall_dispatch(vm, d.nr, d.record_pa);
 }
 
+static uint64_t qemu_spin_tsc(const struct vm *vm)
+{
+	const char *e = getenv("PTSHADOW_DB_SPIN_US");
+	uint64_t us = e ? strtoull(e, NULL, 0) : 50;
+
+	if (us == ~0ull)
+		return 0;
+	return us * vm->tsc_khz / 1000 + 1;
+}
+
 static enum vm_event doorbell_byte(struct vm *vm, uint8_t b)
 {
 	struct qemu_vm *q = QEMU(vm);
@@ -411,6 +430,7 @@ static enum vm_event doorbell_byte(struct vm *vm, uint8_t b)
 				q->db_gpa = 0;
 				return guest_error(vm, "doorbell outside guest RAM or misaligned");
 			}
+			qemu_doorbell(vm)->spin_tsc = qemu_spin_tsc(vm);
 		}
 		return VM_EV_NONE;
 	}

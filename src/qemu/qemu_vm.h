@@ -57,6 +57,7 @@ struct qemu_vm {
 	bool waiting;        /* the guest spins until we ack waiting_seq */
 	uint64_t waiting_seq;
 	uint32_t waiting_nr;
+	uint64_t wakes;    /* calls answered with a PTS_DB_WAKE byte (the guest slept) */
 	uint64_t cr3;      /* the guest's CR3 at its last call */
 	uint64_t prev_cr3; /* ... at the call before the last harvest */
 	bool parked;       /* a reset parked the guest, on the park parked_seq */
