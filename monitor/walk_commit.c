@@ -116,7 +116,9 @@ static int commit_leaves_in(struct walk_plan *u)
 	for (size_t k = 0; k < u->ndirty; k++) {
 		const struct ptp t = s->ptp[u->dirty[k].ti];
 		const uint64_t *o = ptp_entries(s, &t), *n = u->buf + u->dirty[k].ent;
-		for (unsigned i = 0; i < NPTEPG && !walk_gone(u, u->dirty[k].ti); i++)
+		if (walk_gone(u, u->dirty[k].ti))
+			continue;
+		for (unsigned i = 0; i < NPTEPG; i++)
 			if (o[i] != n[i] && walk_is_leaf(n[i], t.level) &&
 			    leaf_insert(s, &t, i, n[i]) != 0)
 				return -1;

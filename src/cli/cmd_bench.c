@@ -209,11 +209,10 @@ static double reset_vs_boot(struct session *s, const struct session_config *cfg,
 	return (double)median_u64(boots, 3) / (double)median_u64(resets, 9);
 }
 
-static double jobs_ratio(const struct bench_opts *o, enum vm_backend_kind be)
+static double jobs_ratio(const struct bench_opts *o, enum vm_backend_kind be, double rate[2])
 {
 	struct campaign_config c;
 	char dir[] = "/tmp/ptshadow-bench-XXXXXX", err[256];
-	double rate[2];
 
 	if (mkdtemp(dir) == NULL)
 		return 0;
@@ -552,7 +551,7 @@ int cmd_bench(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct bench_opts o = {.json = "bench.json", .ops = 1000, .seed = 1};
-	json_t *root, *cells, *rvb_all, *jr_all, *dirty_logs;
+	json_t *root, *cells, *rvb_all, *jr_all, *jobs_rates, *dirty_logs;
 	enum vm_backend_kind backends[2];
 	size_t nbackends = 0;
 	char err[256];
@@ -597,11 +596,12 @@ int cmd_bench(int argc, char **argv)
 	dirty_logs = json_array();
 	rvb_all = json_object();
 	jr_all = json_object();
+	jobs_rates = json_object();
 	printf("ptshadow bench: %llu ops, seed %llu, guest %s\n", (unsigned long long)o.ops,
 	       (unsigned long long)o.seed, o.g.cfg.guest);
 	for (size_t b = 0; b < nbackends && rc == 0; b++) {
 		enum vm_backend_kind be = backends[b];
-		double rvb = 0, jr = 0;
+		double rvb = 0, jr = 0, rate[2] = {0, 0};
 		bool first = true;
 		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]) && rc == 0; i++)
 			if (size_wanted(&o, sizes[i].name)) {
@@ -612,7 +612,7 @@ int cmd_bench(int argc, char **argv)
 			rc = bench_dirty_logs(&o, be, dirty_logs);
 		if (rc != 0)
 			break;
-		jr = jobs_ratio(&o, be);
+		jr = jobs_ratio(&o, be, rate);
 		if (rvb > 0) {
 			printf("  %s: a reset is %.0fx faster than a fresh boot\n",
 			       vm_backend_name(be), rvb);
@@ -621,9 +621,14 @@ int cmd_bench(int argc, char **argv)
 			printf("  %s: reset vs boot not measured\n", vm_backend_name(be));
 		}
 		if (jr > 0) {
-			printf("  %s: 2 jobs give %.2fx the ops/s of 1 job\n", vm_backend_name(be),
-			       jr);
+			printf(
+			    "  %s: 2 jobs give %.2fx the ops/s of 1 job (%.0f against %.0f ops/s, "
+			    "boots included)\n",
+			    vm_backend_name(be), jr, rate[1], rate[0]);
 			json_object_set_new(jr_all, vm_backend_name(be), json_real(jr));
+			json_object_set_new(jobs_rates, vm_backend_name(be),
+			                    json_pack("{s:f, s:f}", "jobs1_ops_per_s", rate[0],
+			                              "jobs2_ops_per_s", rate[1]));
 		} else {
 			printf("  %s: 2 jobs vs 1 not measured (a campaign failed)\n",
 			       vm_backend_name(be));
@@ -639,6 +644,7 @@ int cmd_bench(int argc, char **argv)
 	json_object_set_new(root, "dirty_logs", dirty_logs);
 	json_object_set_new(root, "reset_vs_boot", rvb_all);
 	json_object_set_new(root, "jobs2_vs_jobs1", jr_all);
+	json_object_set_new(root, "jobs_ops_per_s", jobs_rates);
 	json_object_set_new(root, "ops", json_integer((json_int_t)o.ops));
 	json_object_set_new(root, "seed", json_integer((json_int_t)o.seed));
 	char *text = json_dumps(root, JSON_INDENT(2));

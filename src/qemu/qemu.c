@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,7 +169,7 @@ uint64_t qemu_host_tsc_khz(void)
 	return khz;
 }
 
-int qemu_state_init(struct vm *vm, char *err, size_t errlen)
+int qemu_state_init(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
 {
 	struct qemu_vm *q = calloc(1, sizeof(*q));
 
@@ -180,6 +181,7 @@ int qemu_state_init(struct vm *vm, char *err, size_t errlen)
 	}
 	vm->be = q;
 	q->ram_fd = q->cons_fd = q->db_fd = q->err_fd = q->qmp_fd = -1;
+	q->spin_us = cfg->guest_spin_us;
 	vm->caps = VM_CAP_SNAPSHOT | VM_CAP_REGS;
 	vm->tsc_khz = qemu_host_tsc_khz();
 	return 0;
@@ -192,7 +194,7 @@ static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_co
 	char qemu[512], plugin[512];
 	int rc;
 
-	if (qemu_state_init(vm, err, errlen) != 0)
+	if (qemu_state_init(vm, cfg, err, errlen) != 0)
 		return EXIT_INTERNAL;
 	q = QEMU(vm);
 	rc = qemu_find_binary(cfg->qemu_path, qemu, sizeof(qemu), err, errlen);
@@ -309,7 +311,7 @@ void qemu_release(struct vm *vm, uint32_t command)
 		static const uint8_t wake = PTS_DB_WAKE;
 		/* a full socket means QEMU has a byte for the guest already */
 		if (write(q->db_fd, &wake, 1) == 1)
-			q->wakes++;
+			vm->guest_wakes++;
 	}
 }
 
@@ -405,14 +407,12 @@ static enum vm_event doorbell_call(struct vm *vm)
 	return hypercall_dispatch(vm, d.nr, d.record_pa);
 }
 
+/* spin_us in TSC cycles (the guest's rdtsc is the host's); UINT_MAX: never halt */
 static uint64_t qemu_spin_tsc(const struct vm *vm)
 {
-	const char *e = getenv("PTSHADOW_DB_SPIN_US");
-	uint64_t us = e ? strtoull(e, NULL, 0) : 50;
+	unsigned us = QEMU(vm)->spin_us;
 
-	if (us == ~0ull)
-		return 0;
-	return us * vm->tsc_khz / 1000 + 1;
+	return us == UINT_MAX ? 0 : (uint64_t)us * vm->tsc_khz / 1000 + 1;
 }
 
 static enum vm_event doorbell_byte(struct vm *vm, uint8_t b)

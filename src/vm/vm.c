@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -132,6 +133,21 @@ void vm_dump_regs(struct vm *vm, FILE *f)
 		return;
 	}
 	vm->backend->dump_regs(vm, f);
+}
+
+#define SPIN_OWN_CORE_US 1000 /* longer than an incremental check, shorter than a full one */
+#define SPIN_SHARED_US   10
+
+unsigned vm_guest_spin_us(unsigned vms)
+{
+	cpu_set_t set;
+	long cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
+	                                                         : sysconf(_SC_NPROCESSORS_ONLN);
+	const char *e = getenv("PTSHADOW_DB_SPIN_US"); /* XXX measurement only */
+
+	if (e != NULL)
+		return (unsigned)strtoul(e, NULL, 0);
+	return cpus >= 2L * (vms ? vms : 1) ? SPIN_OWN_CORE_US : SPIN_SHARED_US;
 }
 
 const char *vm_describe(const struct vm *vm, char *buf, size_t len)

@@ -177,6 +177,7 @@ struct vm {
 	struct pts_hc_panic panic;
 	char error[512];
 	uint64_t exits, hypercalls;
+	uint64_t guest_wakes; /* calls the guest halted in and was woken from (QEMU) */
 	unsigned timeout_s;
 
 	/* dirty log: the backend harvests into dirty_fresh, vm_dirty_sync
@@ -205,7 +206,18 @@ struct vm_config {
 	const char *console_prefix;
 	enum vm_dirty_mode dirty_mode;
 	uint32_t dirty_ring_bytes; /* 0: 1 MiB, or what KVM allows */
+	unsigned guest_spin_us; /* QEMU's doorbell: a waiting guest spins this long, then halts */
 };
+
+/*
+ * How long a guest waiting for ptshadow spins before it halts, when vms VMs
+ * run side by side (docs/performance.md, "A guest that waits").  A spinning
+ * vCPU costs nothing while every VM's vCPU and every VM's ptshadow has a core
+ * of its own: then it spins through any incremental check, since waking a
+ * halted one costs tens of microseconds.  With fewer cores it halts soon,
+ * and leaves its core to the other VMs.
+ */
+unsigned vm_guest_spin_us(unsigned vms);
 
 /* Create the VM on cfg->backend (AUTO resolved), load the guest, set up PVH
  * boot.  Returns EXIT_USAGE for a bad guest image or option (err names it),

@@ -398,7 +398,7 @@ START_TEST(waiting_guest_halts_and_wakes)
 	hold_until_halted(s, "before a reset");
 	ck_assert_msg(session_reset(s) == 0, "%s", s->err);
 	op(s, PTS_OP_CREATE, 0, PTS_RES_OK);
-	ck_assert_uint_gt(QEMU(&s->vm)->wakes, 0);
+	ck_assert_uint_gt(s->vm.guest_wakes, 0);
 	session_destroy(s);
 	free(s);
 }
