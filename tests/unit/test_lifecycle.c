@@ -404,6 +404,37 @@ START_TEST(waiting_guest_halts_and_wakes)
 }
 END_TEST
 
+/* --qemu-accel kvm on whatever /dev/kvm this machine has: QEMU starts and
+ * the scenario passes (with kvm_pvm's KVM it used to abort at start on
+ * IA32_ARCH_CAPABILITIES). */
+START_TEST(qemu_accel_kvm_runs)
+{
+	struct tu_proc p;
+
+	if (!need_qemu("qemu_accel_kvm_runs"))
+		return;
+	if (!tu_have_kvm()) {
+		tu_skip("qemu_accel_kvm_runs", "no /dev/kvm");
+		return;
+	}
+	char *argv[] = {(char *)tu_bin(),
+	                "run",
+	                "--backend",
+	                "qemu",
+	                "--qemu-accel",
+	                "kvm",
+	                "--mem",
+	                "32",
+	                "--ops",
+	                "tests/scenarios/basic.ops",
+	                (char *)tu_guest(),
+	                NULL};
+	tu_run(&p, 110, argv);
+	ck_assert_msg(p.status == 0, "exit %d\n%s", p.status, p.err);
+	tu_proc_free(&p);
+}
+END_TEST
+
 Suite *suite_lifecycle(void)
 {
 	Suite *s = suite_create("lifecycle");
@@ -419,6 +450,7 @@ Suite *suite_lifecycle(void)
 	tcase_add_test(tc, lying_cr3_is_caught);
 	tcase_add_test(tc, refused_plugin_checks_in_full);
 	tcase_add_test(tc, waiting_guest_halts_and_wakes);
+	tcase_add_test(tc, qemu_accel_kvm_runs);
 	suite_add_tcase(s, tc);
 	return s;
 }
