@@ -33,6 +33,7 @@ struct qemu_host {
 struct walk_page {
 	uint64_t pfn; /* + 1; 0: empty slot */
 	bool valid;   /* copy is the table as it was at the last harvest */
+	bool in_log;  /* in this harvest's log already (gen is this harvest) */
 	uint64_t gen; /* the harvest that last looked at it */
 	uint8_t copy[4096];
 };
