@@ -121,6 +121,16 @@ void cpu_init(void)
 	lcr4(rcr4() | CR4_PGE);
 }
 
+void intr_touch_path(unsigned irq)
+{
+	unsigned v = IRQ_VECTOR_BASE + irq;
+
+	(void)*(volatile const uint64_t *)&idt[v];
+	(void)*(volatile const uint8_t *)(isr_stubs + 16 * v);
+	for (size_t off = 0; off < sizeof(intr_stack); off += PAGE_SIZE)
+		((volatile uint8_t *)intr_stack)[off] = 0;
+}
+
 static const char *const exception_names[32] = {
     "divide error",
     "debug",

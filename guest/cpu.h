@@ -153,6 +153,11 @@ __noreturn void trap_panic(const char *what, uint64_t vector, uint64_t error, ui
 #define IRQ_VECTOR_BASE 0x20u
 void intr_establish(unsigned irq, void (*fn)(void));
 bool intr_dispatch(unsigned irq);
+/* Read or write every page taking irq goes through (its IDT entry, its stub,
+ * the interrupt stack) now, at boot: the MMU sets their Accessed and Dirty
+ * bits before ptshadow logs writes, never later in a wait, where its log of
+ * the pages the guest touched is paused (docs/performance.md). */
+void intr_touch_path(unsigned irq);
 
 /* One byte read (write == 0) or written at va: 0 = allowed, 1 = page fault. */
 int cpu_touch(uint64_t va, int write, uint8_t value);

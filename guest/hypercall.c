@@ -178,10 +178,6 @@ void hc_wakeup_init(void)
 	if (!use_doorbell)
 		return;
 	intr_establish(COM2_IRQ, com2_intr);
-	/* once through the whole path (IDT, stubs, handler, its stack) now: the
-	 * MMU sets those pages' Accessed and Dirty bits before ptshadow logs
-	 * writes, and not later, while it is not watching (a wait) */
-	__asm__ volatile("int %0" ::"i"(IRQ_VECTOR_BASE + COM2_IRQ) : "memory");
 	outb(PTS_COM2_BASE + COM_MCR, MCR_OUT2 | 0x03);
 	outb(PTS_COM2_BASE + COM_IER, IER_RDI);
 	can_sleep = true;

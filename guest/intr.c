@@ -48,6 +48,8 @@ void intr_establish(unsigned irq, void (*fn)(void))
 		pic_ready = true;
 	}
 	handlers[irq] = fn;
+	intr_touch_path(irq);
+	intr_dispatch(irq); /* its handler's code, and an EOI nothing is waiting for */
 	unmasked |= (uint16_t)(1u << irq);
 	if (irq >= 8)
 		unmasked |= 1u << 2; /* the cascade */

@@ -127,6 +127,7 @@ struct cell {
 	double harvest_us_per_op; /* the dirty-log harvest's share of the check */
 	uint64_t ops;
 	uint64_t findings;
+	uint64_t guest_halts; /* calls the guest halted in (QEMU's doorbell) */
 };
 
 static int run_mode(struct session *s, int mode, const struct script *stream, uint64_t max_ops,
@@ -144,7 +145,7 @@ static int run_mode(struct session *s, int mode, const struct script *stream, ui
 	}
 	memcpy(ops, stream->ops, n * sizeof(*ops));
 	memset(c, 0, sizeof(*c));
-	uint64_t harvest0 = s->vm.dirty_harvest_ns;
+	uint64_t harvest0 = s->vm.dirty_harvest_ns, halts0 = s->vm.guest_wakes;
 	if ((mode == MODE_FULL || mode == MODE_INCR) &&
 	    session_monitor_start(s, mode == MODE_INCR) != 0)
 		rc = -1;
@@ -170,6 +171,7 @@ static int run_mode(struct session *s, int mode, const struct script *stream, ui
 	    (mode == MODE_FULL || mode == MODE_INCR) ? median_u64(check, n) / 1e3 : 0;
 	c->harvest_us_per_op =
 	    mode == MODE_INCR ? (s->vm.dirty_harvest_ns - harvest0) / 1e3 / n : 0;
+	c->guest_halts = s->vm.guest_wakes - halts0;
 	session_monitor_stop(s);
 	session_set_stop_each(s, true);
 	free(ops);
@@ -311,10 +313,12 @@ static int bench_size(const struct bench_opts *o, enum vm_backend_kind be,
 			rc = EXIT_INTERNAL;
 			break;
 		}
-		printf("  %-4s  %-4s  %-12s %10.0f ops/s   check median %10.1f us   (%llu ops%s)\n",
-		       vm_backend_name(cfg.backend), z->name, mode_names[m], c.ops_per_s,
-		       c.check_us_median, (unsigned long long)c.ops,
-		       c.findings ? ", FINDINGS" : "");
+		printf(
+		    "  %-4s  %-4s  %-12s %10.0f ops/s   check median %10.1f us   (%llu ops, %llu "
+		    "halted%s)\n",
+		    vm_backend_name(cfg.backend), z->name, mode_names[m], c.ops_per_s,
+		    c.check_us_median, (unsigned long long)c.ops, (unsigned long long)c.guest_halts,
+		    c.findings ? ", FINDINGS" : "");
 		fflush(stdout);
 		json_t *cell = json_pack("{s:s, s:s, s:s, s:f, s:f, s:I}", "backend",
 		                         vm_backend_name(cfg.backend), "size", z->name, "mode",
@@ -323,6 +327,7 @@ static int bench_size(const struct bench_opts *o, enum vm_backend_kind be,
 		if (m == MODE_INCR)
 			json_object_set_new(cell, "harvest_us_per_op",
 			                    json_real(c.harvest_us_per_op));
+		json_object_set_new(cell, "guest_halts", json_integer((json_int_t)c.guest_halts));
 		json_array_append_new(cells, cell);
 	}
 	if (rvb != NULL && rc == 0 && stream != NULL) {

@@ -739,7 +739,7 @@ static int lv_create(struct vm *vm, const char *guest_path, const struct vm_conf
 		         "template's <domain type>");
 		return EXIT_USAGE;
 	}
-	if (qemu_state_init(vm, cfg, err, errlen) != 0)
+	if (qemu_state_init(vm, err, errlen) != 0)
 		return EXIT_INTERNAL;
 	l = calloc(1, sizeof(*l));
 	if (l == NULL) {

@@ -169,7 +169,7 @@ uint64_t qemu_host_tsc_khz(void)
 	return khz;
 }
 
-int qemu_state_init(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen)
+int qemu_state_init(struct vm *vm, char *err, size_t errlen)
 {
 	struct qemu_vm *q = calloc(1, sizeof(*q));
 
@@ -181,7 +181,7 @@ int qemu_state_init(struct vm *vm, const struct vm_config *cfg, char *err, size_
 	}
 	vm->be = q;
 	q->ram_fd = q->cons_fd = q->db_fd = q->err_fd = q->qmp_fd = -1;
-	q->spin_us = cfg->guest_spin_us;
+	q->spin_us = vm_guest_spin_us(false);
 	vm->caps = VM_CAP_SNAPSHOT | VM_CAP_REGS;
 	vm->tsc_khz = qemu_host_tsc_khz();
 	return 0;
@@ -194,9 +194,11 @@ static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_co
 	char qemu[512], plugin[512];
 	int rc;
 
-	if (qemu_state_init(vm, cfg, err, errlen) != 0)
+	if (qemu_state_init(vm, err, errlen) != 0)
 		return EXIT_INTERNAL;
 	q = QEMU(vm);
+	/* our QEMU inherits our CPUs: on one, it is the CPU we run on */
+	q->spin_us = vm_guest_spin_us(vm_on_one_cpu());
 	rc = qemu_find_binary(cfg->qemu_path, qemu, sizeof(qemu), err, errlen);
 	if (rc != 0)
 		return rc;

@@ -58,7 +58,7 @@ struct qemu_vm {
 	bool waiting;        /* the guest spins until we ack waiting_seq */
 	uint64_t waiting_seq;
 	uint32_t waiting_nr;
-	unsigned spin_us;  /* the guest spins this long in a call, then halts */
+	unsigned spin_us;  /* the guest spins this long in a call, then halts (UINT_MAX: never) */
 	uint64_t cr3;      /* the guest's CR3 at its last call */
 	uint64_t prev_cr3; /* ... at the call before the last harvest */
 	bool parked;       /* a reset parked the guest, on the park parked_seq */
@@ -94,8 +94,7 @@ int qemu_reap(struct qemu_vm *q, bool kill_now);
 /* guest RAM: [0, bytes) of fd mapped as guest-physical space, the first
  * lowmem bytes at 0 and the rest at 4 GiB (pc machine), hole unmapped */
 int qemu_ram_map(struct vm *vm, int fd, uint64_t bytes, uint64_t lowmem, char *err, size_t errlen);
-/* vm->be, fds closed */
-int qemu_state_init(struct vm *vm, const struct vm_config *cfg, char *err, size_t errlen);
+int qemu_state_init(struct vm *vm, char *err, size_t errlen); /* vm->be, fds closed */
 void qemu_state_free(struct vm *vm); /* fds, RAM mapping, vm->be; not the process */
 uint64_t qemu_host_tsc_khz(void);
 enum vm_event qemu_run(struct vm *vm);

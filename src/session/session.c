@@ -129,7 +129,6 @@ void session_vm_config(const struct session_config *cfg, struct vm_config *vc)
 	    .console_prefix = cfg->console_prefix,
 	    .dirty_mode = cfg->dirty_mode,
 	    .dirty_ring_bytes = cfg->dirty_ring_bytes,
-	    .guest_spin_us = vm_guest_spin_us(cfg->vms),
 	};
 }
 

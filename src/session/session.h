@@ -36,7 +36,6 @@ struct session_config {
 	unsigned full_every;    /* with incremental: a full check every N ops (0 = never) */
 	enum vm_dirty_mode dirty_mode; /* --dirty-log: how the backend reports written pages */
 	uint32_t dirty_ring_bytes;     /* ring size (0: the default); tests make it small */
-	unsigned vms;                  /* VMs this ptshadow runs side by side (0: one) */
 };
 
 /* What became of one op. */

@@ -135,19 +135,25 @@ void vm_dump_regs(struct vm *vm, FILE *f)
 	vm->backend->dump_regs(vm, f);
 }
 
-#define SPIN_OWN_CORE_US 1000 /* longer than an incremental check, shorter than a full one */
-#define SPIN_SHARED_US   10
+#define SPIN_OWN_CPU_US    1000 /* longer than an incremental check, shorter than a full one */
+#define SPIN_SHARED_CPU_US 50
 
-unsigned vm_guest_spin_us(unsigned vms)
+static long cpus_allowed(void)
 {
 	cpu_set_t set;
-	long cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
-	                                                         : sysconf(_SC_NPROCESSORS_ONLN);
-	const char *e = getenv("PTSHADOW_DB_SPIN_US"); /* XXX measurement only */
 
-	if (e != NULL)
-		return (unsigned)strtoul(e, NULL, 0);
-	return cpus >= 2L * (vms ? vms : 1) ? SPIN_OWN_CORE_US : SPIN_SHARED_US;
+	return sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
+	                                                    : sysconf(_SC_NPROCESSORS_ONLN);
+}
+
+bool vm_on_one_cpu(void)
+{
+	return cpus_allowed() == 1;
+}
+
+unsigned vm_guest_spin_us(bool shares_cpu)
+{
+	return shares_cpu || cpus_allowed() < 2 ? SPIN_SHARED_CPU_US : SPIN_OWN_CPU_US;
 }
 
 const char *vm_describe(const struct vm *vm, char *buf, size_t len)

@@ -206,18 +206,20 @@ struct vm_config {
 	const char *console_prefix;
 	enum vm_dirty_mode dirty_mode;
 	uint32_t dirty_ring_bytes; /* 0: 1 MiB, or what KVM allows */
-	unsigned guest_spin_us; /* QEMU's doorbell: a waiting guest spins this long, then halts */
 };
 
 /*
- * How long a guest waiting for ptshadow spins before it halts, when vms VMs
- * run side by side (docs/performance.md, "A guest that waits").  A spinning
- * vCPU costs nothing while every VM's vCPU and every VM's ptshadow has a core
- * of its own: then it spins through any incremental check, since waking a
- * halted one costs tens of microseconds.  With fewer cores it halts soon,
- * and leaves its core to the other VMs.
+ * How long a guest waiting for ptshadow spins before it halts
+ * (docs/performance.md, "A guest that waits").  On a CPU of its own, where it
+ * costs nobody anything, it spins through any incremental check, since
+ * waking a halted guest costs tens of microseconds.  On the CPU ptshadow
+ * runs on (shares_cpu) ptshadow takes that CPU from it as soon as it is
+ * called, and the spin only bounds how long it holds the CPU when ptshadow
+ * is not ready; with one CPU in all, likewise.
  */
-unsigned vm_guest_spin_us(unsigned vms);
+unsigned vm_guest_spin_us(bool shares_cpu);
+/* this process may run on one CPU only (fuzz jobs, taskset -c N) */
+bool vm_on_one_cpu(void);
 
 /* Create the VM on cfg->backend (AUTO resolved), load the guest, set up PVH
  * boot.  Returns EXIT_USAGE for a bad guest image or option (err names it),
