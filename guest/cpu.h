@@ -144,6 +144,21 @@ void trap(struct trapframe *tf);
 __noreturn void trap_panic(const char *what, uint64_t vector, uint64_t error, uint64_t rip,
                            uint64_t cr2);
 
+/*
+ * Device interrupts (guest/intr.c): IRQ n of the 8259 pair arrives at vector
+ * IRQ_VECTOR_BASE + n, on a stack of its own (see cpu.c).  A line is unmasked
+ * when a handler is established for it; the handler runs with interrupts
+ * off and the EOI is sent after it.  intr_dispatch: false if no handler.
+ */
+#define IRQ_VECTOR_BASE 0x20u
+void intr_establish(unsigned irq, void (*fn)(void));
+bool intr_dispatch(unsigned irq);
+/* Read or write every page taking irq goes through (its IDT entry, its stub,
+ * the interrupt stack) now, at boot: the MMU sets their Accessed and Dirty
+ * bits before ptshadow logs writes, never later in a wait, where its log of
+ * the pages the guest touched is paused (docs/performance.md). */
+void intr_touch_path(unsigned irq);
+
 /* One byte read (write == 0) or written at va: 0 = allowed, 1 = page fault. */
 int cpu_touch(uint64_t va, int write, uint8_t value);
 

@@ -9,8 +9,15 @@
 #include "cpu.h"
 
 #define COM_THR  0
+#define COM_RBR  0
+#define COM_IER  1
+#define COM_MCR  4
 #define COM_LSR  5
+#define LSR_DR   0x01
 #define LSR_THRE 0x20
+#define IER_RDI  0x01 /* interrupt when a byte arrives */
+#define MCR_OUT2 0x08 /* on a PC, the gate between the UART's interrupt and the PIC */
+#define COM2_IRQ 3
 
 /* callee-saved registers, stack, CR3, RFLAGS: see resume_save in entry.S */
 struct resume_ctx {
@@ -31,6 +38,7 @@ static bool use_doorbell;
  * page off from boot on; once the descriptor is registered, cr3zero 0 and
  * cr3out 1 TiB above the truth (outside any guest RAM) */
 static uint64_t cr3_keep = ~0ull, cr3_lie;
+static bool can_sleep; /* COM2's interrupt is set up (hc_wakeup_init) */
 
 static uint64_t kva_to_pa(const void *p)
 {
@@ -51,6 +59,54 @@ static void com2_put(uint8_t b)
 	outb(PTS_COM2_BASE + COM_THR, b);
 }
 
+static bool acked(const struct pts_doorbell *db, uint64_t seq)
+{
+	return __atomic_load_n(&db->ack, __ATOMIC_ACQUIRE) == seq;
+}
+
+/* Halt until the host has answered call seq (the protocol: abi.h). */
+static void doorbell_sleep(struct pts_doorbell *db, uint64_t seq)
+{
+	__atomic_store_n(&db->sleeping, seq, __ATOMIC_RELAXED);
+	/* the store must be visible before ack is read.  Under TCG with one
+	 * vCPU, `mfence` may become no host fence at all; a port access takes
+	 * QEMU's big lock, a locked instruction on the host, which is one */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	(void)inb(PTS_COM2_BASE + COM_LSR);
+	/* sti's one-instruction shadow: an interrupt already pending is taken
+	 * in hlt, never between the check and hlt */
+	while (!acked(db, seq))
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+}
+
+/*
+ * Wait for the answer to call seq: spin first (the host's check is usually
+ * done within spin_tsc cycles), then sleep, so that a guest waiting on a
+ * long check leaves its core to the host.  No `pause` in the spin: under TCG
+ * it leaves the translated loop for QEMU's main loop (locks, lookups) at
+ * every turn; a plain load loop stays in generated code and sees the host's
+ * write as soon as it lands.
+ */
+static void doorbell_wait(struct pts_doorbell *db, uint64_t seq)
+{
+	uint64_t spin = db->spin_tsc, t0;
+
+	if (!can_sleep || spin == 0) {
+		while (!acked(db, seq))
+			__asm__ volatile("" ::: "memory");
+		return;
+	}
+	t0 = rdtsc();
+	while (!acked(db, seq)) {
+		for (int i = 0; i < 64 && !acked(db, seq); i++)
+			__asm__ volatile("" ::: "memory");
+		if (rdtsc() - t0 >= spin) {
+			doorbell_sleep(db, seq);
+			return;
+		}
+	}
+}
+
 /* One call through the doorbell; the host may answer "park" (a reset). */
 static void doorbell_call(enum pts_hypercall nr, uint64_t pa)
 {
@@ -69,11 +125,7 @@ static void doorbell_call(enum pts_hypercall nr, uint64_t pa)
 	db->cr3 = (rcr3() & cr3_keep) ^ cr3_lie;
 	__atomic_store_n(&db->seq, seq, __ATOMIC_RELEASE);
 	com2_put(PTS_DB_CALL);
-	/* no `pause` here: under TCG it leaves the translated loop for QEMU's
-	 * main loop (locks, lookups) at every turn; a plain load loop stays in
-	 * generated code and sees the host's write as soon as it lands */
-	while (__atomic_load_n(&db->ack, __ATOMIC_ACQUIRE) != seq)
-		__asm__ volatile("" ::: "memory");
+	doorbell_wait(db, seq);
 	if (db->command == PTS_DB_PARK)
 		db_park(db, __atomic_load_n(&db->park_token, __ATOMIC_ACQUIRE), &resume_point);
 }
@@ -113,6 +165,25 @@ static bool doorbell_detect(void)
 		com2_put((uint8_t)(pa >> (8 * i)));
 	use_doorbell = true;
 	return true;
+}
+
+/* COM2's receive interrupt: the host's PTS_DB_WAKE byte.  Drain it; the
+ * waiter reads ack itself. */
+static void com2_intr(void)
+{
+	while (inb(PTS_COM2_BASE + COM_LSR) & LSR_DR)
+		(void)inb(PTS_COM2_BASE + COM_RBR);
+}
+
+/* Once the IDT is in place: let a doorbell wait sleep until COM2 speaks. */
+void hc_wakeup_init(void)
+{
+	if (!use_doorbell)
+		return;
+	intr_establish(COM2_IRQ, com2_intr);
+	outb(PTS_COM2_BASE + COM_MCR, MCR_OUT2 | 0x03);
+	outb(PTS_COM2_BASE + COM_IER, IER_RDI);
+	can_sleep = true;
 }
 
 bool hv_detect(void);

@@ -99,6 +99,7 @@ void hc_register(struct pts_descriptor *desc); /* desc in the kernel image */
 void hc_op_done(struct pts_ring *ring);
 void hc_nop(void);
 void hc_raw(enum pts_hypercall nr, uint64_t record_pa); /* selftests: any record address */
+void hc_wakeup_init(void); /* doorbell: sleep in long waits (after cpu_init) */
 __noreturn void guest_exit(uint32_t status);
 
 /* ---- libc bits */

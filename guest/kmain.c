@@ -117,7 +117,8 @@ bool cmdline_is(const char *key, const char *value)
 
 /*
  * selftest=... makes the guest misbehave on purpose, so the VMM's handling of
- * each kind of guest death can be tested; hcbench=N times N null hypercalls.
+ * each kind of guest death can be tested; hcbench=N times N null hypercalls,
+ * spinbench=N a register loop of N iterations, zbench three ways to zero a page.
  */
 static void selftest_misbehave(void)
 {
@@ -128,6 +129,13 @@ static void selftest_misbehave(void)
 		for (uint64_t i = 0; i < n; i++)
 			hc_nop();
 		kprintf("hcbench: %lu hypercalls, %lu cycles each (tsc %lu kHz)\n", n,
+		        (rdtsc() - t0) / n, bootinfo.tsc_khz);
+	}
+	n = cmdline_u64("spinbench", 0);
+	if (n > 0) { /* a two-instruction register loop: what one instruction costs */
+		uint64_t t0 = rdtsc(), c = n;
+		__asm__ volatile("1: dec %0; jnz 1b" : "+r"(c));
+		kprintf("spinbench: %lu iterations, %lu cycles each (tsc %lu kHz)\n", n,
 		        (rdtsc() - t0) / n, bootinfo.tsc_khz);
 	}
 	if (cmdline_flag("zbench")) {
@@ -196,6 +204,7 @@ void kmain(uint32_t start_info_pa)
 	        ram_bytes() >> 20, bootinfo.kernel_pa_start, bootinfo.kernel_pa_end,
 	        bootinfo.cmdline);
 	cpu_init();
+	hc_wakeup_init();
 	trap_selftest();
 	selftest_misbehave();
 	kern_main();

@@ -60,16 +60,23 @@ static int commit_leaves_out(struct walk_plan *u, struct pte_delta *out)
 {
 	struct ptp_set *s = u->s;
 	for (size_t k = 0; k < u->ndirty; k++) {
-		const struct ptp t = s->ptp[u->dirty[k].ti];
-		const uint64_t *o = ptp_entries(s, &t), *n = u->buf + u->dirty[k].ent;
-		if (walk_gone(u, u->dirty[k].ti))
+		const struct wu_dirty *d = &u->dirty[k];
+		const struct ptp t = s->ptp[d->ti];
+		const uint64_t *o = ptp_entries(s, &t), *n = u->buf + d->ent;
+		if (walk_gone(u, d->ti))
 			continue;
-		if (diff_entries(out, &t, o, n) != 0)
-			return -1;
-		for (unsigned i = 0; i < NPTEPG; i++)
-			if (o[i] != n[i] && walk_is_leaf(o[i], t.level) &&
+		/* the changed entries in ascending order: the delta diff_entries gives */
+		for (size_t c = 0; c < d->nchg; c++) {
+			unsigned i = walk_chg(u, d, c);
+			if (push_change(out, &t, i, 0, o[i], n[i]) != 0)
+				return -1;
+		}
+		for (size_t c = 0; c < d->nchg; c++) {
+			unsigned i = walk_chg(u, d, c);
+			if (walk_is_leaf(o[i], t.level) &&
 			    leaf_erase(s, t.owner, walk_entry_va(t.va, t.level, i)))
 				return -1;
+		}
 	}
 	for (size_t k = 0; k < u->ngone; k++) {
 		const struct ptp t = s->ptp[u->gone[k]];
@@ -114,12 +121,16 @@ static int commit_leaves_in(struct walk_plan *u)
 {
 	struct ptp_set *s = u->s;
 	for (size_t k = 0; k < u->ndirty; k++) {
-		const struct ptp t = s->ptp[u->dirty[k].ti];
-		const uint64_t *o = ptp_entries(s, &t), *n = u->buf + u->dirty[k].ent;
-		for (unsigned i = 0; i < NPTEPG && !walk_gone(u, u->dirty[k].ti); i++)
-			if (o[i] != n[i] && walk_is_leaf(n[i], t.level) &&
-			    leaf_insert(s, &t, i, n[i]) != 0)
+		const struct wu_dirty *d = &u->dirty[k];
+		const struct ptp t = s->ptp[d->ti];
+		const uint64_t *n = u->buf + d->ent;
+		if (walk_gone(u, d->ti))
+			continue;
+		for (size_t c = 0; c < d->nchg; c++) {
+			unsigned i = walk_chg(u, d, c);
+			if (walk_is_leaf(n[i], t.level) && leaf_insert(s, &t, i, n[i]) != 0)
 				return -1;
+		}
 	}
 	for (size_t a = 0; a < u->nadd; a++)
 		for (unsigned i = 0; i < NPTEPG; i++)
@@ -186,11 +197,17 @@ static int commit_tables(struct walk_plan *u)
 {
 	struct ptp_set *s = u->s;
 	for (size_t k = 0; k < u->ndirty; k++) {
-		struct ptp *t = &s->ptp[u->dirty[k].ti];
-		if (walk_gone(u, u->dirty[k].ti))
+		const struct wu_dirty *d = &u->dirty[k];
+		struct ptp *t = &s->ptp[d->ti];
+		if (walk_gone(u, d->ti))
 			continue;
-		memcpy(s->ptes + t->pte_off, u->buf + u->dirty[k].ent, NPTEPG * sizeof *s->ptes);
-		t->nvalid = count_valid(s->ptes + t->pte_off);
+		for (size_t c = 0; c < d->nchg; c++) {
+			unsigned i = walk_chg(u, d, c);
+			uint64_t *e = &s->ptes[t->pte_off + i];
+			t->nvalid +=
+			    (uint32_t)pte_valid(u->buf[d->ent + i]) - (uint32_t)pte_valid(*e);
+			*e = u->buf[d->ent + i];
+		}
 	}
 	if (u->ngone > 1) /* gone is NULL until a table goes; qsort's base must not be */
 		qsort(u->gone, u->ngone, sizeof *u->gone,

@@ -13,6 +13,8 @@
 struct wu_dirty {
 	size_t ti;  /* the table in the set */
 	size_t ent; /* its new entries at buf[ent] */
+	size_t chg; /* the indexes of the entries that changed: chg[chg .. chg + nchg) */
+	size_t nchg;
 };
 
 struct wu_add {
@@ -32,6 +34,8 @@ struct walk_plan {
 	size_t nadd, add_cap;
 	uint64_t *buf; /* entries, NPTEPG per table */
 	size_t nbuf, buf_cap;
+	uint16_t *chg; /* changed entries of the written tables, ascending per table */
+	size_t nchg, chg_cap;
 	size_t *gone; /* indexes of detached tables */
 	size_t ngone, gone_cap;
 	struct hmap is_gone; /* table index -> 1 */
@@ -47,6 +51,12 @@ static inline bool walk_is_leaf(uint64_t pte, uint32_t level)
 static inline uint64_t walk_entry_va(uint64_t table_va, uint32_t level, unsigned i)
 {
 	return canonical(table_va + (uint64_t)i * level_span(level));
+}
+
+/* the index of the k-th changed entry of written table d */
+static inline unsigned walk_chg(const struct walk_plan *u, const struct wu_dirty *d, size_t k)
+{
+	return u->chg[d->chg + k];
 }
 
 /* table ti leaves the walk in this plan */

@@ -50,26 +50,33 @@ static int read_entries(struct walk_plan *u, gpa_t pa, size_t off)
 
 /* ---- plan */
 
-/* table ti was written: read it, and keep it if an entry changed */
+/* table ti was written: read it, and keep it, with the list of the entries
+ * that changed (usually one or two: every later pass looks at those only),
+ * if an entry changed */
 static void read_dirty(struct walk_plan *u, size_t ti)
 {
 	struct ptp_set *s = u->s;
-	size_t off = buf_take(u);
+	const uint64_t *old = ptp_entries(s, &s->ptp[ti]);
+	size_t off = buf_take(u), first = u->nchg;
 	if (off == SIZE_MAX)
 		return;
 	if (read_entries(u, s->ptp[ti].pa, off) != 0) {
 		u->anomaly = true;
 		return;
 	}
-	if (memcmp(u->buf + off, ptp_entries(s, &s->ptp[ti]), NPTEPG * sizeof *u->buf) == 0) {
+	if (memcmp(u->buf + off, old, NPTEPG * sizeof *u->buf) == 0) {
 		u->nbuf -= NPTEPG;
 		return;
 	}
-	if (walk_grow((void **)&u->dirty, &u->dirty_cap, u->ndirty + 1, sizeof *u->dirty) != 0) {
+	if (walk_grow((void **)&u->dirty, &u->dirty_cap, u->ndirty + 1, sizeof *u->dirty) != 0 ||
+	    walk_grow((void **)&u->chg, &u->chg_cap, u->nchg + NPTEPG, sizeof *u->chg) != 0) {
 		u->enomem = true;
 		return;
 	}
-	u->dirty[u->ndirty++] = (struct wu_dirty){ti, off};
+	for (unsigned i = 0; i < NPTEPG; i++)
+		if (u->buf[off + i] != old[i])
+			u->chg[u->nchg++] = (uint16_t)i;
+	u->dirty[u->ndirty++] = (struct wu_dirty){ti, off, first, u->nchg - first};
 }
 
 /* the tables the guest wrote: from the list of written pages, or asking for each table */
@@ -154,14 +161,17 @@ static void attach(struct walk_plan *u, const struct ptp *proto)
 static void plan_links(struct walk_plan *u, bool detaching)
 {
 	for (size_t k = 0; k < u->ndirty && !u->anomaly && !u->enomem; k++) {
-		const struct ptp t = u->s->ptp[u->dirty[k].ti];
-		if (!detaching && walk_gone(u, u->dirty[k].ti))
+		const struct wu_dirty d = u->dirty[k];
+		const struct ptp t = u->s->ptp[d.ti];
+		if (!detaching && walk_gone(u, d.ti))
 			continue;
-		for (unsigned i = 0; i < NPTEPG && !u->anomaly && !u->enomem; i++) {
-			uint64_t o = ptp_entries(u->s, &t)[i], n = u->buf[u->dirty[k].ent + i];
+		const uint64_t *old = ptp_entries(u->s, &t);
+		for (size_t c = 0; c < d.nchg && !u->anomaly && !u->enomem; c++) {
+			unsigned i = walk_chg(u, &d, c);
+			uint64_t o = old[i], n = u->buf[d.ent + i];
 			uint64_t oc = child_of(u, t.owner, t.level, i, o),
 			         nc = child_of(u, t.owner, t.level, i, n);
-			if (o == n || oc == nc)
+			if (oc == nc)
 				continue;
 			if (detaching && oc != NO_CHILD)
 				detach(u, oc, t.pa, i);
@@ -197,11 +207,10 @@ static void plan_roots(struct walk_plan *u, bool detaching)
 static int note_kernel_ranges(struct walk_plan *u, struct va_ranges *kr)
 {
 	for (size_t k = 0; k < u->ndirty; k++) {
-		const struct ptp t = u->s->ptp[u->dirty[k].ti];
-		const uint64_t *o = ptp_entries(u->s, &t), *n = u->buf + u->dirty[k].ent;
-		for (unsigned i = 0; i < NPTEPG && t.owner == 0; i++) {
-			if (o[i] == n[i])
-				continue;
+		const struct wu_dirty *d = &u->dirty[k];
+		const struct ptp t = u->s->ptp[d->ti];
+		for (size_t c = 0; c < d->nchg && t.owner == 0; c++) {
+			unsigned i = walk_chg(u, d, c);
 			if (walk_grow((void **)&kr->r, &kr->cap, kr->n + 1, sizeof *kr->r) != 0)
 				return -1;
 			uint64_t va = walk_entry_va(t.va, t.level, i);
@@ -228,6 +237,7 @@ void walk_plan_free(struct walk_plan *u)
 	free(u->dirty);
 	free(u->add);
 	free(u->buf);
+	free(u->chg);
 	free(u->gone);
 	hmap_free(&u->is_gone);
 	hmap_free(&u->adding);
@@ -236,7 +246,7 @@ void walk_plan_free(struct walk_plan *u)
 
 static void plan_reset(struct walk_plan *u)
 {
-	u->ndirty = u->nadd = u->nbuf = u->ngone = 0;
+	u->ndirty = u->nadd = u->nbuf = u->ngone = u->nchg = 0;
 	u->anomaly = u->enomem = false;
 	if (u->is_gone.len > 0)
 		hmap_free(&u->is_gone);

@@ -108,10 +108,24 @@ struct pts_hc_nop {
  * QEMU backend).  ptshadow puts "doorbell=com2" on the command line.  The
  * guest first writes PTS_DB_HELLO and the 8-byte little-endian physical
  * address of its struct pts_doorbell on COM2.  A hypercall then fills nr,
- * record_pa and cr3, increments seq, writes PTS_DB_CALL on COM2 and spins
- * (loads only) until the host has set ack to seq.  The host handles the
- * call as a port-I/O hypercall, checks, and releases the guest by writing
- * ack.  With command == PTS_DB_PARK instead, the guest reads park_token (a
+ * record_pa and cr3, increments seq, writes PTS_DB_CALL on COM2 and waits
+ * until the host has set ack to seq.  The host handles the call as a
+ * port-I/O hypercall, checks, and releases the guest by writing ack.
+ *
+ * The wait: the guest spins (loads only) for spin_tsc TSC cycles, then, if
+ * ack has not come, sleeps: it writes sleeping = seq, makes that store
+ * visible (a fence, and a port read, which QEMU serves under a lock), reads
+ * ack again, and halts with interrupts on (`sti; hlt`) until COM2's
+ * receive interrupt (IRQ 3, vector 0x23 through the 8259) wakes it, and so
+ * on until ack = seq.  The host, after writing ack, fences and reads
+ * sleeping: if it is seq, it writes one byte (PTS_DB_WAKE) to COM2, which
+ * raises the interrupt.  Either the guest sees ack or the host sees
+ * sleeping (both store, fence, then load), so a halted guest is always
+ * woken; a byte for a guest that did not halt after all only wakes it once
+ * more later.  spin_tsc is written by the host once, when the hello
+ * arrives; 0 (a host that never wakes the guest) means spin until ack.
+ *
+ * With command == PTS_DB_PARK instead, the guest reads park_token (a
  * value the host never used before: after a reset the guest's seq starts
  * again from the snapshot's, so seq cannot name a park), loads park_cr3 (the
  * kernel pmap's root), writes parking = token and then parked = token (a TCG
@@ -125,6 +139,7 @@ struct pts_hc_nop {
 #define PTS_COM2_BASE   0x2f8u
 #define PTS_DB_HELLO    'M'
 #define PTS_DB_CALL     'D'
+#define PTS_DB_WAKE     'W'         /* host to guest: the call you sleep in is answered */
 #define PTS_DB_MAGIC    0x6c6c6264u /* "dbll" */
 #define PTS_DB_CONTINUE 0u
 #define PTS_DB_PARK     1u
@@ -143,7 +158,9 @@ struct pts_doorbell {
 	uint64_t park_cr3;            /* guest: the kernel pmap's root, for parking */
 	volatile uint64_t parking;    /* guest: written just before parked (see db_park) */
 	volatile uint64_t park_token; /* host, before a PARK: names this park */
-	uint64_t reserved[4];
+	volatile uint64_t spin_tsc;   /* host, at the hello: cycles to spin before sleeping */
+	volatile uint64_t sleeping;   /* guest: the seq of the call it sleeps in */
+	uint64_t reserved[2];
 };
 
 /* ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -457,9 +458,43 @@ static void refresh_stats(const struct campaign_config *cfg, struct campaign_sha
 	}
 }
 
+/*
+ * A job and the QEMU it starts (which inherits this) on one CPU, the jobs
+ * spread over the CPUs we may use (docs/performance.md, "A guest that
+ * waits").  Within a job the guest and ptshadow take turns, one works while
+ * the other waits: on one CPU a turn is a context switch, across two it is a
+ * wake-up of the other CPU, which cost more than the work itself on the
+ * machines measured, and two jobs no longer compete for both CPUs.
+ */
+static void pin_job(unsigned job)
+{
+	cpu_set_t allowed, one;
+	unsigned n = 0;
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0 || CPU_COUNT(&allowed) == 0)
+		return;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &allowed) || n++ != job % (unsigned)CPU_COUNT(&allowed))
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		(void)sched_setaffinity(0, sizeof(one), &one);
+		return;
+	}
+}
+
+/* Wait at most 250 ms for a job to end: SIGCHLD (blocked, so it stays
+ * pending) ends the wait at once, so the elapsed time a campaign reports is
+ * when its last job ended, not the next tick after. */
+static void wait_for_jobs(const sigset_t *chld)
+{
+	struct timespec tick = {0, 250000000};
+
+	(void)sigtimedwait(chld, NULL, &tick);
+}
+
 /* Fork the jobs: how many run, or -1 (then none is left running). */
 static int start_jobs(const struct campaign_config *cfg, struct campaign_shared *sh, pid_t *pids,
-                      uint64_t deadline)
+                      uint64_t deadline, const sigset_t *saved)
 {
 	fflush(NULL);
 	for (unsigned j = 0; j < cfg->jobs; j++) {
@@ -473,10 +508,12 @@ static int start_jobs(const struct campaign_config *cfg, struct campaign_shared 
 			return -1;
 		}
 		if (pids[j] == 0) {
+			sigprocmask(SIG_SETMASK, saved, NULL);
 			/* a job (and so its QEMU) never outlives the campaign, kill -9 included */
 			prctl(PR_SET_PDEATHSIG, SIGTERM);
 			if (getppid() == 1)
 				_exit(EXIT_INTERNAL);
+			pin_job(j);
 			_exit(campaign_job(cfg, sh, j, deadline));
 		}
 	}
@@ -515,6 +552,7 @@ int campaign_run(const struct campaign_config *cfg)
 	bool tty = isatty(STDERR_FILENO), stats_failed = false;
 	struct totals t;
 	int running, rc = EXIT_CLEAN;
+	sigset_t chld, saved;
 
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED) {
@@ -524,17 +562,20 @@ int campaign_run(const struct campaign_config *cfg)
 	report_clean_stale(cfg->out); /* a killed run's half-written crash directories */
 	if (cfg->max_seconds != 0)
 		deadline = t0 + cfg->max_seconds * 1000000000ull;
-	running = start_jobs(cfg, sh, pids, deadline);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &saved);
+	running = start_jobs(cfg, sh, pids, deadline, &saved);
 	if (running < 0) {
+		sigprocmask(SIG_SETMASK, &saved, NULL);
 		munmap(sh, sizeof(*sh));
 		return EXIT_INTERNAL;
 	}
 	while (running > 0) {
-		struct timespec tick = {0, 250000000};
 		int status;
 		pid_t p;
 
-		nanosleep(&tick, NULL);
+		wait_for_jobs(&chld);
 		while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
 			running--;
 			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
@@ -555,6 +596,7 @@ int campaign_run(const struct campaign_config *cfg)
 			last_stats = now_ns();
 		}
 	}
+	sigprocmask(SIG_SETMASK, &saved, NULL);
 	sum_jobs(cfg, sh, &t);
 	double elapsed = (now_ns() - t0) / 1e9;
 	refresh_stats(cfg, sh, &t, elapsed, true, &stats_failed);

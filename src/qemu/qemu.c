@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +194,7 @@ int qemu_state_init(struct vm *vm, char *err, size_t errlen)
 	}
 	vm->be = q;
 	q->ram_fd = q->cons_fd = q->db_fd = q->err_fd = q->qmp_fd = -1;
+	q->spin_us = vm_guest_spin_us(false);
 	vm->caps = VM_CAP_SNAPSHOT | VM_CAP_REGS;
 	vm->tsc_khz = qemu_host_tsc_khz();
 	return 0;
@@ -239,6 +241,8 @@ static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_co
 	if (qemu_state_init(vm, err, errlen) != 0)
 		return EXIT_INTERNAL;
 	q = QEMU(vm);
+	/* our QEMU inherits our CPUs: on one, it is the CPU we run on */
+	q->spin_us = vm_guest_spin_us(vm_on_one_cpu());
 	rc = qemu_find_binary(cfg->qemu_path, qemu, sizeof(qemu), err, errlen);
 	if (rc != 0)
 		return rc;
@@ -347,6 +351,15 @@ void qemu_release(struct vm *vm, uint32_t command)
 	db->command = command;
 	__atomic_store_n(&db->ack, q->waiting_seq, __ATOMIC_RELEASE);
 	q->waiting = false;
+	/* store ack, fence, load sleeping: the guest does the mirror image, so
+	 * one of us sees the other's store (abi.h) */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&db->sleeping, __ATOMIC_RELAXED) == q->waiting_seq) {
+		static const uint8_t wake = PTS_DB_WAKE;
+		/* a full socket means QEMU has a byte for the guest already */
+		if (write(q->db_fd, &wake, 1) == 1)
+			vm->guest_wakes++;
+	}
 }
 
 static void drain_console(struct vm *vm)
@@ -480,6 +493,14 @@ static enum vm_event doorbell_call(struct vm *vm)
 	return hypercall_dispatch(vm, d.nr, d.record_pa);
 }
 
+/* spin_us in TSC cycles (the guest's rdtsc is the host's); UINT_MAX: never halt */
+static uint64_t qemu_spin_tsc(const struct vm *vm)
+{
+	unsigned us = QEMU(vm)->spin_us;
+
+	return us == UINT_MAX ? 0 : (uint64_t)us * vm->tsc_khz / 1000 + 1;
+}
+
 static enum vm_event doorbell_byte(struct vm *vm, uint8_t b)
 {
 	struct qemu_vm *q = QEMU(vm);
@@ -495,6 +516,7 @@ static enum vm_event doorbell_byte(struct vm *vm, uint8_t b)
 				q->db_gpa = 0;
 				return guest_error(vm, "doorbell outside guest RAM or misaligned");
 			}
+			qemu_doorbell(vm)->spin_tsc = qemu_spin_tsc(vm);
 		}
 		return VM_EV_NONE;
 	}

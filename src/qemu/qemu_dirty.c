@@ -58,13 +58,16 @@ static void add_gpa_page(struct vm *vm, uint64_t gpa)
 
 /*
  * Which walked tables did the walker change?  A table the guest stored to is
- * in the log already.  For the others, a copy of each walked table as it was
- * at the last harvest is kept (QEMU_WALK_CACHE pages at most): a table that
- * differs from its copy, or that has none, goes into the log and its copy is
- * taken anew.  Copies of tables the guest stored to are dropped at every
- * harvest, so a copy is never older than the last store to its table.  Most
- * walks are the kernel's, through tables that settle after their first use,
- * so the log does not name the same kernel tables after every op.
+ * in the log already.  The walker writes only the entries its walks go
+ * through, and every page the guest touched since the last harvest is in the
+ * virtual-page log, so for the others it is enough to compare each walked
+ * entry with a copy of its table as it was at the last harvest
+ * (QEMU_WALK_CACHE pages at most): a table with an entry that differs, or
+ * with no copy, goes into the log and its copy is taken anew.  Copies of
+ * tables the guest stored to are dropped at every harvest, so a copy is
+ * never older than the last store to its table.  Most walks are the
+ * kernel's, through tables that settle after their first use, so the log
+ * does not name the same kernel tables after every op.
  */
 static struct walk_page *walk_page_find(struct qemu_vm *q, uint64_t pfn, bool insert)
 {
@@ -93,34 +96,44 @@ static void walk_cache_forget_logged(struct qemu_vm *q, const struct pfn_set *fr
 	}
 }
 
-static void walk_table(struct vm *vm, uint64_t table)
+/* the walk went through entry idx of table: log the table if that entry changed */
+static void walk_entry(struct vm *vm, uint64_t table, unsigned idx)
 {
 	struct qemu_vm *q = QEMU(vm);
 	uint64_t pfn = table / PTS_PAGE_SIZE;
-	const uint8_t *page = gmem_ptr(&vm->mem, table, PTS_PAGE_SIZE, PTS_PAGE_SIZE);
+	const uint64_t *page = gmem_ptr(&vm->mem, table, PTS_PAGE_SIZE, PTS_PAGE_SIZE);
 	struct walk_page *w;
-	bool logged;
 
 	if (page == NULL)
 		return;
-	logged = pfn / 64 < vm->dirty_words && ((vm->dirty_fresh.bits[pfn / 64] >> (pfn % 64)) & 1);
 	w = walk_page_find(q, pfn, true);
 	if (w == NULL) { /* no room to remember it: always log it */
 		add_gpa_page(vm, table);
 		return;
 	}
-	if (w->gen == q->walk_gen) /* looked at in this harvest already */
+	if (w->gen != q->walk_gen) { /* first look in this harvest */
+		bool logged = pfn / 64 < vm->dirty_words &&
+		              ((vm->dirty_fresh.bits[pfn / 64] >> (pfn % 64)) & 1);
+		w->gen = q->walk_gen;
+		w->in_log = logged || !w->valid;
+		if (w->in_log) { /* stored to, or never seen: in the log, copy anew */
+			if (!logged)
+				add_gpa_page(vm, table);
+			memcpy(w->copy, page, PTS_PAGE_SIZE);
+			w->valid = true;
+			return;
+		}
+	}
+	if (w->in_log ||
+	    __atomic_load_n(&page[idx], __ATOMIC_RELAXED) == ((const uint64_t *)w->copy)[idx])
 		return;
-	w->gen = q->walk_gen;
-	if (!logged && w->valid && memcmp(w->copy, page, PTS_PAGE_SIZE) == 0)
-		return;
-	if (!logged)
-		add_gpa_page(vm, table);
+	add_gpa_page(vm, table);
 	memcpy(w->copy, page, PTS_PAGE_SIZE);
-	w->valid = true;
+	w->in_log = true;
 }
 
-static void add_walk(struct vm *vm, uint64_t root, uint64_t va)
+/* walk va from root; the page table (level 1) the walk reached, or 0 */
+static uint64_t add_walk(struct vm *vm, uint64_t root, uint64_t va)
 {
 	uint64_t table = root & PTE_FRAME;
 
@@ -129,13 +142,16 @@ static void add_walk(struct vm *vm, uint64_t root, uint64_t va)
 		const uint64_t *e = gmem_ptr(&vm->mem, table + idx * 8, 8, 8);
 		uint64_t pte;
 		if (e == NULL)
-			return;
-		walk_table(vm, table);
+			return 0;
+		walk_entry(vm, table, idx);
 		pte = __atomic_load_n(e, __ATOMIC_RELAXED);
-		if (!(pte & PTE_P) || level == 1 || ((pte & PTE_PS) && level <= 3))
-			return;
+		if (level == 1)
+			return table;
+		if (!(pte & PTE_P) || ((pte & PTE_PS) && level <= 3))
+			return 0;
 		table = pte & PTE_FRAME;
 	}
+	return 0;
 }
 
 #define WALK_MEMO 64u
@@ -144,9 +160,12 @@ struct walk_ctx {
 	struct vm *vm;
 	uint64_t roots[3];
 	unsigned nroots;
-	/* (2 MiB region, root) pairs walked in this harvest: every page of a
-	 * 2 MiB region goes through the same tables, so one walk serves all */
-	uint64_t memo[WALK_MEMO];
+	/* (2 MiB region, root) pairs walked in this harvest, and the page table
+	 * their walk reached: every page of a region goes through the same
+	 * entries above it, so a second page needs its own entry there only */
+	struct {
+		uint64_t key, pt;
+	} memo[WALK_MEMO];
 };
 
 static void add_vpage(void *ctx, uint64_t va, bool is_store)
@@ -155,11 +174,14 @@ static void add_vpage(void *ctx, uint64_t va, bool is_store)
 
 	for (unsigned i = 0; i < w->nroots; i++) {
 		uint64_t key = ((va >> 21) << 2 | i) + 1;
-		uint64_t *slot = &w->memo[(key * 0x9e3779b97f4a7c15ull) >> 58];
-		if (*slot == key)
+		unsigned slot = (unsigned)((key * 0x9e3779b97f4a7c15ull) >> 58);
+		if (w->memo[slot].key == key) {
+			if (w->memo[slot].pt != 0)
+				walk_entry(w->vm, w->memo[slot].pt, (unsigned)(va >> 12) & 511);
 			continue;
-		*slot = key;
-		add_walk(w->vm, w->roots[i], va);
+		}
+		w->memo[slot].key = key;
+		w->memo[slot].pt = add_walk(w->vm, w->roots[i], va);
 	}
 }
 

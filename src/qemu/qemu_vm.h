@@ -33,6 +33,7 @@ struct qemu_host {
 struct walk_page {
 	uint64_t pfn; /* + 1; 0: empty slot */
 	bool valid;   /* copy is the table as it was at the last harvest */
+	bool in_log;  /* in this harvest's log already (gen is this harvest) */
 	uint64_t gen; /* the harvest that last looked at it */
 	uint8_t copy[4096];
 };
@@ -57,6 +58,7 @@ struct qemu_vm {
 	bool waiting;        /* the guest spins until we ack waiting_seq */
 	uint64_t waiting_seq;
 	uint32_t waiting_nr;
+	unsigned spin_us;  /* the guest spins this long in a call, then halts (UINT_MAX: never) */
 	uint64_t cr3;      /* the guest's CR3 at its last call */
 	uint64_t prev_cr3; /* ... at the call before the last harvest */
 	bool parked;       /* a reset parked the guest, on the park parked_seq */

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -160,6 +161,27 @@ void vm_dump_regs(struct vm *vm, FILE *f)
 		return;
 	}
 	vm->backend->dump_regs(vm, f);
+}
+
+#define SPIN_OWN_CPU_US    1000 /* longer than an incremental check, shorter than a full one */
+#define SPIN_SHARED_CPU_US 50
+
+static long cpus_allowed(void)
+{
+	cpu_set_t set;
+
+	return sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
+	                                                    : sysconf(_SC_NPROCESSORS_ONLN);
+}
+
+bool vm_on_one_cpu(void)
+{
+	return cpus_allowed() == 1;
+}
+
+unsigned vm_guest_spin_us(bool shares_cpu)
+{
+	return shares_cpu || cpus_allowed() < 2 ? SPIN_SHARED_CPU_US : SPIN_OWN_CPU_US;
 }
 
 const char *vm_describe(const struct vm *vm, char *buf, size_t len)

@@ -189,6 +189,7 @@ struct vm {
 	struct pts_hc_panic panic;
 	char error[512];
 	uint64_t exits, hypercalls;
+	uint64_t guest_wakes; /* calls the guest halted in and was woken from (QEMU) */
 	unsigned timeout_s;
 	/* the watchdog: the guest must make progress (vm_progress) before
 	 * deadline_ns (0: none); vm_run arms it only after progress, so a guest
@@ -227,6 +228,20 @@ struct vm_config {
 /* The guest image as every backend would take it, in mem_mib of RAM: 0, or
  * EXIT_USAGE with err naming the file (commands check it before any VM). */
 int vm_check_image(const char *guest_path, unsigned mem_mib, char *err, size_t errlen);
+
+/*
+ * How long a guest waiting for ptshadow spins before it halts
+ * (docs/performance.md, "A guest that waits").  On a CPU of its own, where it
+ * costs nobody anything, it spins through any incremental check, since
+ * waking a halted guest costs tens of microseconds.  On the CPU ptshadow
+ * runs on (shares_cpu) ptshadow takes that CPU from it as soon as it is
+ * called, and the spin only bounds how long it holds the CPU when ptshadow
+ * is not ready; with one CPU in all, likewise.
+ */
+unsigned vm_guest_spin_us(bool shares_cpu);
+/* this process may run on one CPU only (fuzz jobs, taskset -c N) */
+bool vm_on_one_cpu(void);
+
 /* Create the VM on cfg->backend (AUTO resolved), load the guest, set up PVH
  * boot.  Returns EXIT_USAGE for a bad guest image or option (err names it),
  * EXIT_INTERNAL for backend failures, else 0. */

@@ -2,10 +2,14 @@
  * shared suites: it leaves nothing behind (no QEMU process after ptshadow
  * ends, however it ends: a clean exit, SIGTERM, or kill -9 of ptshadow
  * itself, a fuzz campaign's jobs included; no file for guest RAM or
- * sockets), and it does not take the guest's word for its CR3.
+ * sockets), it does not take the guest's word for its CR3, and a guest kept
+ * waiting in the doorbell halts instead of spinning and is woken.
  */
 #include <dirent.h>
 
+#include "clock.h"
+#include "qemu_vm.h"
+#include "session.h"
 #include "testutil.h"
 
 Suite *suite_lifecycle(void);
@@ -559,6 +563,116 @@ START_TEST(hidden_cr3_is_guest_error)
 }
 END_TEST
 
+/* the vCPU's HLT flag, from QEMU's own registers: 1 halted, 0 running, -1 unknown */
+static int vcpu_halted(struct vm *vm)
+{
+	char err[256], *regs = qmp_registers(QEMU(vm), err, sizeof(err));
+	uint64_t hlt;
+	int rc;
+
+	ck_assert_msg(regs != NULL, "info registers: %s", err);
+	rc = qmp_reg(regs, "HLT", &hlt) == 0 ? (int)hlt : -1;
+	free(regs);
+	return rc;
+}
+
+/* Hold the guest in its doorbell call until it says it sleeps and QEMU says
+ * its vCPU is halted (each at most 10 s: a hang guard, not a time bound). */
+static void hold_until_halted(struct session *s, const char *when)
+{
+	struct pts_doorbell *db = qemu_doorbell(&s->vm);
+	uint64_t deadline = now_ns() + 10000000000ull;
+	struct timespec ms = {0, 1000000};
+
+	ck_assert_ptr_nonnull(db);
+	while (__atomic_load_n(&db->sleeping, __ATOMIC_ACQUIRE) != QEMU(&s->vm)->waiting_seq) {
+		ck_assert_msg(now_ns() < deadline, "%s: the guest kept spinning for 10 s", when);
+		nanosleep(&ms, NULL);
+	}
+	while (vcpu_halted(&s->vm) != 1) {
+		ck_assert_msg(now_ns() < deadline, "%s: the guest says it sleeps, QEMU says HLT=0",
+		              when);
+		nanosleep(&ms, NULL);
+	}
+}
+
+static void op(struct session *s, enum pts_op_kind kind, uint64_t va, uint32_t want)
+{
+	struct script_op sop;
+
+	memset(&sop, 0, sizeof(sop));
+	sop.op.kind = kind;
+	sop.op.va = va;
+	sop.op.prot = PTS_PROT_READ | PTS_PROT_WRITE;
+	ck_assert_int_eq(session_op(s, &sop), SESSION_OK);
+	ck_assert_uint_eq(sop.op.result, want);
+}
+
+/* The guest waits in the doorbell while ptshadow works: past its short spin
+ * it halts (its vCPU costs nothing), and the answer wakes it, whether it
+ * continues or parks for a reset. */
+START_TEST(waiting_guest_halts_and_wakes)
+{
+	struct session_config cfg;
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (!need_qemu("waiting_guest_halts_and_wakes"))
+		return;
+	ck_assert_ptr_nonnull(s);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.guest = tu_guest();
+	cfg.backend = VM_BACKEND_QEMU;
+	cfg.mem_mib = 32;
+	cfg.arena_pages = 64;
+	cfg.timeout_s = 20; /* a guest nobody wakes ends the test here */
+	cfg.ring = cfg.stop_each = cfg.snapshot = cfg.monitor = true;
+	ck_assert_msg(session_boot(s, &cfg) == 0, "%s", s->err);
+	hold_until_halted(s, "at the registration");
+	op(s, PTS_OP_CREATE, 0, PTS_RES_OK);
+	hold_until_halted(s, "after create");
+	op(s, PTS_OP_ENTER, 0x1000, PTS_RES_OK);
+	op(s, PTS_OP_EXTRACT, 0x1000, PTS_RES_PAGE);
+	ck_assert_uint_eq(session_nviolations(s), 0);
+	hold_until_halted(s, "before a reset");
+	ck_assert_msg(session_reset(s) == 0, "%s", s->err);
+	op(s, PTS_OP_CREATE, 0, PTS_RES_OK);
+	ck_assert_uint_gt(s->vm.guest_wakes, 0);
+	session_destroy(s);
+	free(s);
+}
+END_TEST
+
+/* --qemu-accel kvm on whatever /dev/kvm this machine has: QEMU starts and
+ * the scenario passes (with kvm_pvm's KVM it used to abort at start on
+ * IA32_ARCH_CAPABILITIES). */
+START_TEST(qemu_accel_kvm_runs)
+{
+	struct tu_proc p;
+
+	if (!need_qemu("qemu_accel_kvm_runs"))
+		return;
+	if (!tu_have_kvm()) {
+		tu_skip("qemu_accel_kvm_runs", "no /dev/kvm");
+		return;
+	}
+	char *argv[] = {(char *)tu_bin(),
+	                "run",
+	                "--backend",
+	                "qemu",
+	                "--qemu-accel",
+	                "kvm",
+	                "--mem",
+	                "32",
+	                "--ops",
+	                "tests/scenarios/basic.ops",
+	                (char *)tu_guest(),
+	                NULL};
+	tu_run(&p, 110, argv);
+	ck_assert_msg(p.status == 0, "exit %d\n%s", p.status, p.err);
+	tu_proc_free(&p);
+}
+END_TEST
+
 Suite *suite_lifecycle(void)
 {
 	Suite *s = suite_create("lifecycle");
@@ -573,6 +687,8 @@ Suite *suite_lifecycle(void)
 	tcase_add_test(tc, guest_ram_is_no_file);
 	tcase_add_test(tc, lying_cr3_is_caught);
 	tcase_add_test(tc, refused_plugin_checks_in_full);
+	tcase_add_test(tc, waiting_guest_halts_and_wakes);
+	tcase_add_test(tc, qemu_accel_kvm_runs);
 	suite_add_tcase(s, tc);
 
 	TCase *blame = tcase_create("blame");
