@@ -502,22 +502,17 @@ START_TEST(guest_endings_as_on_qemu)
 }
 END_TEST
 
+/* A two-job libvirt campaign for two minutes into out, as an argv. */
+#define CAMPAIGN_ARGV(out)                                                                         \
+	{                                                                                          \
+		(char *)tu_bin(), "fuzz", "--backend", "libvirt", "--jobs", "2", "--time", "120",  \
+		    "--quiet", "--out", (char *)(out), (char *)tu_guest(), NULL                    \
+	}
+
 /* a two-job libvirt campaign sent sig after 8 s */
 static void campaign_signalled(struct tu_proc *p, int sig, const char *out)
 {
-	char *argv[] = {(char *)tu_bin(),
-	                "fuzz",
-	                "--backend",
-	                "libvirt",
-	                "--jobs",
-	                "2",
-	                "--time",
-	                "120",
-	                "--quiet",
-	                "--out",
-	                (char *)out,
-	                (char *)tu_guest(),
-	                NULL};
+	char *argv[] = CAMPAIGN_ARGV(out);
 
 	tu_run_signal(p, 60, 8.0, sig, argv);
 }
@@ -627,19 +622,7 @@ START_TEST(sigterm_while_libvirt_stalls)
 		return;
 	char *run[] = {(char *)tu_bin(), "run", "--backend",        "libvirt",
 	               "--timeout",      "60",  (char *)tu_guest(), NULL};
-	char *fuzz[] = {(char *)tu_bin(),
-	                "fuzz",
-	                "--backend",
-	                "libvirt",
-	                "--jobs",
-	                "2",
-	                "--time",
-	                "120",
-	                "--quiet",
-	                "--out",
-	                (char *)out,
-	                (char *)tu_guest(),
-	                NULL};
+	char *fuzz[] = CAMPAIGN_ARGV(out);
 	char *const *argvs[2] = {run, fuzz};
 	for (int i = 0; i < 2; i++) {
 		struct tu_proc p;
@@ -705,19 +688,7 @@ START_TEST(libvirtd_killed_mid_campaign_leaves_nothing)
 
 	if (lv == 0)
 		return;
-	char *argv[] = {(char *)tu_bin(),
-	                "fuzz",
-	                "--backend",
-	                "libvirt",
-	                "--jobs",
-	                "2",
-	                "--time",
-	                "120",
-	                "--quiet",
-	                "--out",
-	                (char *)out,
-	                (char *)tu_guest(),
-	                NULL};
+	char *argv[] = CAMPAIGN_ARGV(out);
 	snprintf(err_path, sizeof(err_path), "%s/lvkill.err", tu_dir);
 	pid = spawn_logged(argv, err_path);
 	sleep(5); /* both domains run */
