@@ -911,6 +911,28 @@ static void domain_end(struct lv_vm *l)
 		kill(l->qemu_pid, SIGKILL);
 }
 
+/* libvirt's per-domain RAM directory (/var/lib/libvirt/qemu/ram/ID-NAME),
+ * which a libvirtd killed under the domain leaves behind: removed when it is
+ * empty (our RAM is a memfd, so it holds nothing; rmdir touches nothing else) */
+static void ram_dir_remove(const struct lv_vm *l)
+{
+	static const char ram[] = "/var/lib/libvirt/qemu/ram";
+	size_t nl = strlen(l->name);
+	DIR *d = opendir(ram);
+	struct dirent *e;
+
+	while (d != NULL && nl > 0 && (e = readdir(d)) != NULL) {
+		size_t el = strlen(e->d_name);
+		char path[PATH_MAX];
+		if (el > nl + 1 && e->d_name[el - nl - 1] == '-' &&
+		    strcmp(e->d_name + el - nl, l->name) == 0 &&
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", ram, e->d_name) < sizeof(path))
+			rmdir(path);
+	}
+	if (d != NULL)
+		closedir(d);
+}
+
 static void lv_destroy(struct vm *vm)
 {
 	struct qemu_vm *q = QEMU(vm);
@@ -933,6 +955,7 @@ static void lv_destroy(struct vm *vm)
 		}
 		if (!l->keep_log && l->log_path[0] != '\0')
 			unlink(l->log_path); /* one log a domain, and the run went as it should */
+		ram_dir_remove(l);           /* the domain has ended: none of it stays */
 		free(l);
 		q->host_priv = NULL;
 	}
