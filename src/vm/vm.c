@@ -103,6 +103,17 @@ enum vm_event vm_run(struct vm *vm)
 	return ev;
 }
 
+bool vm_can_release(const struct vm *vm)
+{
+	return vm->backend->release != NULL;
+}
+
+void vm_release(struct vm *vm)
+{
+	if (vm->backend->release != NULL)
+		vm->backend->release(vm);
+}
+
 uint64_t vm_cr3(struct vm *vm)
 {
 	return vm->backend->cr3(vm);

@@ -152,6 +152,9 @@ struct vm_backend {
 	/* optional: copy all of guest RAM into dst (laid out as vm->mem) faster
 	 * than a memcpy through the mapping would; 0, or -1 to fall back */
 	int (*ram_copy)(struct vm *vm, uint8_t *dst);
+	/* optional, where the guest runs on its own (QEMU): let a guest stopped
+	 * at an event go on now; run then only waits for its next event */
+	void (*release)(struct vm *vm);
 };
 extern const struct vm_backend vm_backend_kvm;
 extern const struct vm_backend vm_backend_qemu;
@@ -230,6 +233,14 @@ void vm_destroy(struct vm *vm);
 
 /* Run the vCPU until the next event the caller must handle. */
 enum vm_event vm_run(struct vm *vm);
+/* Where the guest runs beside us (QEMU): let it go on from the event it
+ * stopped at while we work; the next vm_run waits for its next event. */
+bool vm_can_release(const struct vm *vm);
+void vm_release(struct vm *vm);
+/* All of guest RAM into dst (laid out as vm->mem, the hole left alone;
+ * pages of RAM that were never written are not written in dst: a fresh,
+ * zeroed dst, or one that held RAM before).  0, or -1 with vm->error. */
+int vm_ram_copy(struct vm *vm, uint8_t *dst);
 void vm_dump_regs(struct vm *vm, FILE *f);
 /* "qemu (tcg), dirty log plugin": what runs the guest, for banners and reports */
 const char *vm_describe(const struct vm *vm, char *buf, size_t len);
@@ -265,9 +276,11 @@ struct vm_snapshot {
 	uint64_t restores, pages_restored; /* pages_restored: last restore */
 };
 int vm_snapshot_take(struct vm *vm, struct vm_snapshot *snap);
-/* host_gpa/host_len: a range the host wrote itself (restored too) */
+/* host_gpa/host_len: a range the host wrote itself (restored too); also
+ * (NULL: none): a copy of guest RAM (laid out as vm->mem) that gets the
+ * same pages back */
 int vm_snapshot_restore(struct vm *vm, struct vm_snapshot *snap, uint64_t host_gpa,
-                        uint64_t host_len);
+                        uint64_t host_len, uint8_t *also);
 void vm_snapshot_free(struct vm *vm, struct vm_snapshot *snap);
 
 /* console.c */
