@@ -11,26 +11,32 @@
 #include "clock.h"
 #include "qemu_vm.h"
 
-/* Wait (bounded) until the guest says it is parked on the park named token. */
+/* Wait (bounded, in poll) until the guest says it is parked on the park
+ * named token: parked = token in the doorbell, then PTS_DB_PARKED on COM2.
+ * Any other byte is a call or a death instead. */
 static int wait_parked(struct vm *vm, uint64_t token)
 {
 	struct pts_doorbell *db = qemu_doorbell(vm);
 	uint64_t deadline = now_ns() + 5000000000ull;
 
-	while (__atomic_load_n(&db->parked, __ATOMIC_ACQUIRE) != token) {
+	for (;;) {
 		struct pollfd p = {QEMU(vm)->db_fd, POLLIN, 0};
-		if (now_ns() > deadline) {
+		uint64_t now = now_ns();
+		uint8_t b;
+		if (now > deadline) {
 			snprintf(vm->error, sizeof(vm->error), "the guest did not park within 5 s");
 			return -1;
 		}
-		if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR | POLLIN))) {
+		if (poll(&p, 1, (int)((deadline - now) / 1000000 + 1)) <= 0)
+			continue;
+		if (read(QEMU(vm)->db_fd, &b, 1) != 1 || b != PTS_DB_PARKED) {
 			snprintf(vm->error, sizeof(vm->error),
 			         "the guest did not park (it called or died)");
 			return -1;
 		}
-		__builtin_ia32_pause();
+		if (__atomic_load_n(&db->parked, __ATOMIC_ACQUIRE) == token)
+			return 0;
 	}
-	return 0;
 }
 
 int qemu_snap_stop(struct vm *vm, bool restore)
