@@ -147,7 +147,7 @@ void vm_dump_regs(struct vm *vm, FILE *f)
 }
 
 #define SPIN_OWN_CPU_US    1000 /* longer than an incremental check, shorter than a full one */
-#define SPIN_SHARED_CPU_US 50
+#define SPIN_SHARED_CPU_US 0    /* halt at once */
 
 static long cpus_allowed(void)
 {

@@ -214,11 +214,10 @@ struct vm_config {
 /*
  * How long a guest waiting for ptshadow spins before it halts
  * (docs/performance.md, "A guest that waits").  On a CPU of its own, where it
- * costs nobody anything, it spins through any incremental check, since
- * waking a halted guest costs tens of microseconds.  On the CPU ptshadow
- * runs on (shares_cpu) ptshadow takes that CPU from it as soon as it is
- * called, and the spin only bounds how long it holds the CPU when ptshadow
- * is not ready; with one CPU in all, likewise.
+ * costs nobody anything, it spins through any incremental check: waking a
+ * halted guest takes tens of microseconds when the wake-up crosses CPUs.  On
+ * the CPU ptshadow runs on (shares_cpu), or with one CPU in all, it halts at
+ * once and leaves the CPU to ptshadow.
  */
 unsigned vm_guest_spin_us(bool shares_cpu);
 /* this process may run on one CPU only (fuzz jobs, taskset -c N) */
