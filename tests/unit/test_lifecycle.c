@@ -9,6 +9,7 @@
  */
 #include <dirent.h>
 #include <sched.h>
+#include <sys/resource.h>
 
 #include "clock.h"
 #include "qemu_vm.h"
@@ -439,6 +440,65 @@ START_TEST(qemu_accel_kvm_runs)
 }
 END_TEST
 
+/* the one CPU pid may run on, or -1 (none, or more than one) */
+static int only_cpu(pid_t pid)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(pid, sizeof(set), &set) != 0 || CPU_COUNT(&set) != 1)
+		return -1;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			return cpu;
+	return -1;
+}
+
+/* fuzz --jobs 2 on the QEMU backend: each job's QEMU on one CPU, not the
+ * other's, and below ptshadow's priority (docs/performance.md) */
+START_TEST(fuzz_jobs_each_on_a_cpu)
+{
+	char out[600];
+	pid_t qemu[8], pid;
+	unsigned n = 0;
+	cpu_set_t all;
+	int st, cpu[2];
+
+	if (!need_qemu("fuzz_jobs_each_on_a_cpu"))
+		return;
+	if (sched_getaffinity(0, sizeof(all), &all) != 0 || CPU_COUNT(&all) < 2) {
+		tu_skip("fuzz_jobs_each_on_a_cpu", "one CPU: nothing to spread the jobs over");
+		return;
+	}
+	snprintf(out, sizeof(out), "%s/out", tu_dir);
+	char *argv[] = {(char *)tu_bin(),
+	                "fuzz",
+	                "--backend",
+	                "qemu",
+	                "--seed",
+	                "1",
+	                "--ops",
+	                "100000000",
+	                "--jobs",
+	                "2",
+	                "--quiet",
+	                "--out",
+	                out,
+	                (char *)tu_guest(),
+	                NULL};
+	pid = start_with_qemu(argv, qemu, &n, 2);
+	ck_assert_uint_eq(n, 2);
+	cpu[0] = only_cpu(qemu[0]);
+	cpu[1] = only_cpu(qemu[1]);
+	int nice0 = getpriority(PRIO_PROCESS, (id_t)qemu[0]), self = getpriority(PRIO_PROCESS, 0);
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+	assert_gone(qemu, n, 10, "SIGTERM");
+	ck_assert_msg(cpu[0] >= 0 && cpu[1] >= 0 && cpu[0] != cpu[1],
+	              "QEMUs on CPUs %d and %d (-1: more than one)", cpu[0], cpu[1]);
+	ck_assert_msg(nice0 > self, "QEMU's niceness %d, ours %d", nice0, self);
+}
+END_TEST
+
 /* `run --check incremental --keep-going --stats` of a mutant on mix.ops, on
  * one CPU (the guest held during every check) or on all of ours (checked
  * behind the guest); its findings (tu_run_findings), and the ops checked
@@ -571,6 +631,7 @@ Suite *suite_lifecycle(void)
 	tcase_add_test(tc, waiting_guest_halts_and_wakes);
 	tcase_add_test(tc, qemu_accel_kvm_runs);
 	tcase_add_test(tc, checked_behind_the_guest_same_findings);
+	tcase_add_test(tc, fuzz_jobs_each_on_a_cpu);
 	tcase_add_test(tc, reset_after_a_finding_behind_the_guest);
 	suite_add_tcase(s, tc);
 	return s;
