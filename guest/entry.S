@@ -11,6 +11,10 @@
 #define DB_RESUME 56
 #define DB_PARK_CR3 64
 #define DB_PARKING 72
+#define COM2_THR 0x2f8
+#define COM2_LSR 0x2fd
+#define LSR_THRE 0x20
+#define DB_PARKED_BYTE 0x50	/* 'P', PTS_DB_PARKED */
 
 /* The PVH entry note: name "Xen", 4-byte physical entry address. */
 	.section .note.Xen, "a", @note
@@ -219,8 +223,9 @@ cpu_touch:
  * Runs from registers only: the host is putting the snapshot's RAM back
  * under it, this stack included.  Loads db->park_cr3 (the kernel pmap's
  * root, which maps this code and db the same way before and after), says
- * parked, spins until the host says resume, flushes the whole TLB (CR4.PGE
- * off and on: global entries too) and jumps to the saved context.
+ * parked (in db, then a byte on COM2), spins until the host says resume,
+ * flushes the whole TLB (CR4.PGE off and on: global entries too) and jumps
+ * to the saved context.
  */
 	.globl	resume_save
 resume_save:
@@ -250,6 +255,15 @@ db_park:
 	 * host sees `parked`, everything up to `parking` (same page) is logged. */
 	movq	%rsi, DB_PARKING(%rdi)
 	movq	%rsi, DB_PARKED(%rdi)
+	movq	%rdx, %r8		/* the port is in %dx */
+	movl	$COM2_LSR, %edx
+2:	inb	%dx, %al
+	testb	$LSR_THRE, %al
+	jz	2b
+	movl	$COM2_THR, %edx
+	movb	$DB_PARKED_BYTE, %al
+	outb	%al, %dx
+	movq	%r8, %rdx
 1:	cmpq	DB_RESUME(%rdi), %rsi	/* no pause: see doorbell_call */
 	jne	1b
 	movq	%cr4, %rax

@@ -30,6 +30,8 @@ _Static_assert(offsetof(struct pts_doorbell, parked) == 48, "DB_PARKED in entry.
 _Static_assert(offsetof(struct pts_doorbell, resume) == 56, "DB_RESUME in entry.S");
 _Static_assert(offsetof(struct pts_doorbell, park_cr3) == 64, "DB_PARK_CR3 in entry.S");
 _Static_assert(offsetof(struct pts_doorbell, parking) == 72, "DB_PARKING in entry.S");
+_Static_assert(PTS_COM2_BASE == 0x2f8 && PTS_DB_PARKED == 0x50,
+               "COM2_THR, DB_PARKED_BYTE in entry.S");
 
 static struct pts_doorbell doorbell __aligned(64);
 static struct resume_ctx resume_point;

@@ -130,8 +130,9 @@ struct pts_hc_nop {
  * again from the snapshot's, so seq cannot name a park), loads park_cr3 (the
  * kernel pmap's root), writes parking = token and then parked = token (a TCG
  * plugin logs a store only after it is done: by the time the host sees
- * parked, every earlier store is in the log) and spins until the host has
- * put the snapshot's RAM back and set resume = token; it then flushes
+ * parked, every earlier store is in the log), writes PTS_DB_PARKED on COM2
+ * (the host waits for it in poll) and spins until the host has put the
+ * snapshot's RAM back and set resume = token; it then flushes
  * its whole TLB (global entries too) and returns from the call it was
  * waiting in when the snapshot was taken (every call saves its CPU state in
  * RAM, so the snapshot holds it), as if that call had been answered.
@@ -140,6 +141,7 @@ struct pts_hc_nop {
 #define PTS_DB_HELLO    'M'
 #define PTS_DB_CALL     'D'
 #define PTS_DB_WAKE     'W'         /* host to guest: the call you sleep in is answered */
+#define PTS_DB_PARKED   'P'         /* guest to host: parked (after parked = token) */
 #define PTS_DB_MAGIC    0x6c6c6264u /* "dbll" */
 #define PTS_DB_CONTINUE 0u
 #define PTS_DB_PARK     1u

@@ -157,7 +157,9 @@ static int run_mode(struct session *s, int mode, const struct script *stream, ui
 			rc = -1;
 	} else {
 		for (size_t i = 0; i < n && rc == 0; i++) {
-			enum session_status st = session_op(s, &ops[i]);
+			enum session_status st;
+			session_set_next(s, i + 1 < n ? &ops[i + 1] : NULL);
+			st = session_op(s, &ops[i]);
 			if (st == SESSION_VIOLATION)
 				c->findings++;
 			else if (st != SESSION_OK)

@@ -27,7 +27,9 @@ static const char run_help[] =
     "  --full-every N    with --check incremental: a full check every N ops (default 0: never)\n"
     "  --no-monitor      only run the ops and compare results (no invariant checks)\n"
     "  --stats           print the median guest time and check time of each op "
-    "kind\n" GUEST_OPTIONS_HELP;
+    "kind,\n"
+    "                    and how many ops were checked while the guest ran the "
+    "next\n" GUEST_OPTIONS_HELP;
 
 struct run_opts {
 	struct guest_opts g;
@@ -196,9 +198,11 @@ static int run_ops(struct session *s, struct script *sc, const struct run_opts *
 
 	for (size_t i = 0; i < sc->n_ops; i++) {
 		struct script_op *sop = &sc->ops[i];
-		enum session_status st = session_op(s, sop);
+		enum session_status st;
 		struct finding f;
 
+		session_set_next(s, i + 1 < sc->n_ops ? &sc->ops[i + 1] : NULL);
+		st = session_op(s, sop);
 		script_op_format(sop, text, sizeof(text));
 		if (st == SESSION_ERROR || st == SESSION_INTERRUPTED) {
 			fprintf(stderr, "ptshadow run: %s\n", s->err);
@@ -275,8 +279,14 @@ int cmd_run(int argc, char **argv)
 	}
 	if (sc != NULL) {
 		rc = run_ops(&s, sc, &o);
-		if (o.stats)
+		if (o.stats) {
 			op_stats_print(&s.vm, s.ops_done);
+			printf(
+			    "checked behind the guest: %llu of %llu ops; the guest halted in %llu "
+			    "calls\n",
+			    (unsigned long long)s.overlapped, (unsigned long long)s.ops_done,
+			    (unsigned long long)s.vm.guest_wakes);
+		}
 		if (rc == EXIT_CLEAN && session_finish(&s) != SESSION_EXITED) {
 			fprintf(stderr, "ptshadow run: at exit: ");
 			session_describe_death(&s, stderr);

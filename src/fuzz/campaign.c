@@ -464,7 +464,10 @@ static void refresh_stats(const struct campaign_config *cfg, struct campaign_sha
  * waits").  Within a job the guest and ptshadow take turns, one works while
  * the other waits: on one CPU a turn is a context switch, across two it is a
  * wake-up of the other CPU, which cost more than the work itself on the
- * machines measured, and two jobs no longer compete for both CPUs.
+ * machines measured, and two jobs no longer compete for both CPUs.  Only
+ * the QEMU backend starts a process of its own to share the CPU with: a KVM
+ * vCPU is the job's own thread, libvirt's QEMU is libvirt's to place, and
+ * a pinned job cannot move away from other work on its CPU.
  */
 static void pin_job(unsigned job)
 {
@@ -513,7 +516,8 @@ static int start_jobs(const struct campaign_config *cfg, struct campaign_shared 
 			prctl(PR_SET_PDEATHSIG, SIGTERM);
 			if (getppid() == 1)
 				_exit(EXIT_INTERNAL);
-			pin_job(j);
+			if (vm_backend_resolve(cfg->sess.backend) == VM_BACKEND_QEMU)
+				pin_job(j);
 			_exit(campaign_job(cfg, sh, j, deadline));
 		}
 	}

@@ -362,6 +362,11 @@ void qemu_release(struct vm *vm, uint32_t command)
 	}
 }
 
+void qemu_continue(struct vm *vm)
+{
+	qemu_release(vm, PTS_DB_CONTINUE);
+}
+
 static void drain_console(struct vm *vm)
 {
 	char buf[512];

@@ -158,8 +158,8 @@ static __attribute__((noreturn)) void child(const struct argv_buf *a, pid_t pare
 		_exit(127);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* below us: when the guest calls, the CPU is ptshadow's at once, even
-	 * from a guest that spins on it (docs/performance.md); raising our
+	/* below us: on a CPU we share, the CPU is ptshadow's as soon as the
+	 * guest calls (docs/performance.md, "A guest that waits"); raising our
 	 * niceness cannot fail, it stops at 19 */
 	(void)!nice(QEMU_NICE);
 	signal(SIGPIPE, SIG_DFL);

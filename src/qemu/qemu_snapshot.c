@@ -33,30 +33,39 @@ static int park_late(struct vm *vm, uint64_t *deadline, uint64_t *forgiven)
 	return -1;
 }
 
-/* Wait (bounded) until the guest says it is parked on the park named token;
- * on failure vm->event says whose it is. */
+/* Wait (bounded, in poll) until the guest says it is parked on the park
+ * named token: parked = token in the doorbell, then PTS_DB_PARKED on COM2.
+ * Any other byte is a call or a death instead; on failure vm->event says
+ * whose it is. */
 static int wait_parked(struct vm *vm, uint64_t token)
 {
 	struct pts_doorbell *db = qemu_doorbell(vm);
 	uint64_t deadline = now_ns() + PARK_NS, forgiven = 0;
 
-	while (__atomic_load_n(&db->parked, __ATOMIC_ACQUIRE) != token) {
+	for (;;) {
 		struct pollfd p = {QEMU(vm)->db_fd, POLLIN, 0};
-		if (now_ns() > deadline && park_late(vm, &deadline, &forgiven) != 0)
+		uint64_t now = now_ns();
+		ssize_t r;
+		uint8_t b;
+		if (now > deadline && park_late(vm, &deadline, &forgiven) != 0)
 			return -1;
-		if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR))) {
+		now = now_ns();
+		if (poll(&p, 1, now < deadline ? (int)((deadline - now) / 1000000 + 1) : 0) <= 0)
+			continue;
+		r = (p.revents & POLLIN) ? read(QEMU(vm)->db_fd, &b, 1) : 0;
+		if (r == 0) { /* the doorbell closed: QEMU went */
 			vm->event = qemu_gone(vm);
 			return -1;
 		}
-		if (p.revents & POLLIN) {
+		if (r != 1 || b != PTS_DB_PARKED) {
 			snprintf(vm->error, sizeof(vm->error),
 			         "the guest did not park (it called instead)");
 			vm->event = VM_EV_GUEST_ERROR;
 			return -1;
 		}
-		__builtin_ia32_pause();
+		if (__atomic_load_n(&db->parked, __ATOMIC_ACQUIRE) == token)
+			return 0;
 	}
-	return 0;
 }
 
 int qemu_snap_stop(struct vm *vm, bool restore)

@@ -119,6 +119,7 @@ int qemu_answers(struct vm *vm, uint64_t *took_ns);
 #define QEMU_STALL_NS 250000000ull
 /* answer the call the guest waits in: PTS_DB_CONTINUE, or PTS_DB_PARK */
 void qemu_release(struct vm *vm, uint32_t command);
+void qemu_continue(struct vm *vm);                 /* vm_release: PTS_DB_CONTINUE */
 struct pts_doorbell *qemu_doorbell(struct vm *vm); /* NULL before the hello */
 /* the virtual-page log on or off (off while the guest waits for us) */
 void qemu_vpages_log(struct vm *vm, bool on);
@@ -140,7 +141,8 @@ int qemu_ram_copy(struct vm *vm, uint8_t *dst);
 	.run = qemu_run, .cr3 = qemu_cr3, .cr3_actual = qemu_cr3_actual,                           \
 	.dump_regs = qemu_dump_regs, .dirty_start = qemu_dirty_start,                              \
 	.dirty_harvest = qemu_dirty_harvest, .snap_stop = qemu_snap_stop,                          \
-	.snap_save = qemu_snap_save, .snap_load = qemu_snap_load, .ram_copy = qemu_ram_copy
+	.snap_save = qemu_snap_save, .snap_load = qemu_snap_load, .ram_copy = qemu_ram_copy,       \
+	.release = qemu_continue
 
 /* qmp.c */
 /* how long a QMP reply may take, for a watchdog of timeout_s seconds (0: none) */

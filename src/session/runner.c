@@ -74,8 +74,10 @@ static enum run_outcome run_ops(struct runner *r, struct script *sc, bool check_
 
 	for (size_t i = 0; i < sc->n_ops; i++) {
 		struct script_op *sop = &sc->ops[i];
-		enum session_status st = session_op(s, sop);
+		enum session_status st;
 
+		session_set_next(s, i + 1 < sc->n_ops ? &sc->ops[i + 1] : NULL);
+		st = session_op(s, sop);
 		if (st == SESSION_VIOLATION) {
 			finding_from_violation(f, session_violation(s, 0));
 			return RUN_FINDING;

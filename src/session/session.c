@@ -10,6 +10,8 @@
 #include "session.h"
 #include "util.h"
 
+static void drain(struct session *s);
+
 /* vm.error may quote the guest (or QEMU): escaped before anyone prints it */
 static void session_fail(struct session *s, const char *what)
 {
@@ -106,8 +108,10 @@ static int monitor_attach(struct session *s)
 	struct monitor_config mc = {.check_spec = s->cfg.check_spec};
 	char err[512];
 
-	s->gmem = s->vm.mem;       /* RAM and its hole */
-	s->gmem.page_dirty = NULL; /* full: every page counts as written */
+	s->gmem = s->vm.mem; /* RAM and its hole */
+	if (s->mirror != NULL)
+		s->gmem.base = s->mirror; /* the same layout, as of the last op */
+	s->gmem.page_dirty = NULL;        /* full: every page counts as written */
 	s->gmem.dirty_ctx = &s->vm;
 	s->gmem.dirty_pfns = NULL;
 	s->mon = monitor_create(&s->gmem, s->vm.desc_gpa, &mc, err, sizeof(err));
@@ -129,6 +133,20 @@ static int monitor_attach(struct session *s)
 	return 0;
 }
 
+/* Check behind the guest where it runs beside us, on a CPU of its own, and
+ * the checks are incremental (docs/performance.md, "Checking behind the
+ * guest"): a copy of guest RAM for the monitor.  0, or -1 with s->err. */
+static int overlap_start(struct session *s)
+{
+	s->overlap = s->cfg.incremental && vm_can_release(&s->vm) &&
+	             s->vm.dirty_mode != VM_DIRTY_NONE && !vm_on_one_cpu();
+	if (!s->overlap) {
+		mirror_close(s);
+		return 0;
+	}
+	return s->mirror != NULL ? mirror_copy_all(s) : mirror_open(s);
+}
+
 static int session_capture(struct session *s)
 {
 	if (vm_snapshot_take(&s->vm, &s->snap) != 0) {
@@ -144,10 +162,18 @@ int session_reset(struct session *s)
 {
 	uint64_t ring_gpa = (uint64_t)((uint8_t *)s->ring - s->vm.mem.base);
 
+	drain(s); /* a next op the guest was let go on with is dropped */
+	s->next_state = NEXT_NONE;
+	s->next = NULL;
 	s->vm.event = VM_EV_NONE;
-	if (vm_snapshot_restore(&s->vm, &s->snap, ring_gpa, sizeof(*s->ring)) != 0) {
+	if (vm_snapshot_restore(&s->vm, &s->snap, ring_gpa, sizeof(*s->ring), s->mirror) != 0) {
 		session_fail(s, s->vm.event == VM_EV_KVM_ERROR ? vm_backend_name(s->vm.kind)
 		                                               : "reset");
+		return -1;
+	}
+	/* the guest ran from the snapshot's call to its ring: those pages too */
+	if (s->mirror != NULL && (vm_dirty_sync(&s->vm) != 0 || mirror_copy_written(s) != 0)) {
+		session_fail(s, "reset");
 		return -1;
 	}
 	memcpy(s->vm.cons.tail, s->boot_console, s->boot_console_len);
@@ -234,6 +260,8 @@ int session_boot(struct session *s, const struct session_config *cfg)
 			s->ring->tsc_khz = s->vm.tsc_khz;
 			if (cfg->snapshot && session_capture(s) != 0)
 				return EXIT_INTERNAL;
+			if (cfg->monitor && overlap_start(s) != 0)
+				return EXIT_INTERNAL;
 			if (cfg->monitor && monitor_attach(s) != 0)
 				return s->mon_rc;
 			/* the guest waits for ops with an OP_DONE on an empty ring */
@@ -301,65 +329,158 @@ static enum session_status finding_cr3_verified(struct session *s)
 	return SESSION_VIOLATION;
 }
 
-enum session_status session_op(struct session *s, struct script_op *sop)
+/* Write op into the next ring slot and advance head; the ring head it was at. */
+static uint64_t post_op(struct session *s, const struct pts_op *op)
 {
 	struct pts_ring *r = s->ring;
 	uint64_t head = r->head;
-	enum session_status st;
-	struct pts_op *slot;
+	struct pts_op *slot = &r->slots[head % PTS_RING_SLOTS];
 
-	if (r->tail != head)
-		return session_guest_error(s, "guest ring out of step (head %llu tail %llu)",
-		                           (unsigned long long)head, (unsigned long long)r->tail);
-	slot = &r->slots[head % PTS_RING_SLOTS];
-	*slot = sop->op;
+	*slot = *op;
 	slot->seq = s->ops_done;
 	slot->result = PTS_RES_PENDING;
 	__atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
-	st = await_op(s, head);
-	if (st != SESSION_OK)
+	return head;
+}
+
+/* The next op, if the guest was let go on with it: wait until it is done,
+ * so that the guest waits at a call again. */
+static void drain(struct session *s)
+{
+	enum session_status st;
+
+	if (s->next_state != NEXT_RUNNING)
+		return;
+	st = await_op(s, s->next_head);
+	s->next_state = st == SESSION_OK ? NEXT_DONE : NEXT_FAILED;
+	s->next_status = st;
+}
+
+void session_set_next(struct session *s, const struct script_op *next)
+{
+	s->next = next;
+}
+
+static bool same_op(const struct pts_op *a, const struct pts_op *b)
+{
+	return a->kind == b->kind && a->pmap == b->pmap && a->va == b->va && a->end == b->end &&
+	       a->page == b->page && a->page2 == b->page2 && a->prot == b->prot &&
+	       a->flags == b->flags;
+}
+
+/* The op as the caller said it would be: already posted, maybe done. */
+static enum session_status take_posted(struct session *s, const struct script_op *sop,
+                                       uint64_t *head)
+{
+	enum session_status st = SESSION_OK;
+
+	if (!same_op(&s->next_op, &sop->op)) {
+		snprintf(s->err, sizeof(s->err), "session: op %llu is not the one set as next",
+		         (unsigned long long)s->ops_done);
+		st = SESSION_ERROR;
+	} else if (s->next_state == NEXT_RUNNING) {
+		st = await_op(s, s->next_head);
+	} else if (s->next_state == NEXT_FAILED) {
+		st = s->next_status;
+	}
+	*head = s->next_head;
+	s->next_state = NEXT_NONE;
+	return st;
+}
+
+/* With overlap: the copy of RAM the monitor reads brought up to the op's
+ * end, and the guest let go on with the next op if the caller knows it. */
+static int overlap_step(struct session *s, bool full)
+{
+	if (!s->overlap)
+		return 0;
+	if ((full ? mirror_copy_all(s) : mirror_copy_written(s)) != 0)
+		return -1;
+	if (full || s->next == NULL) /* a full check reads it all again: guest held */
+		return 0;
+	s->next_op = s->next->op;
+	s->next_head = post_op(s, &s->next_op);
+	s->next_state = NEXT_RUNNING;
+	s->overlapped++;
+	vm_release(&s->vm);
+	return 0;
+}
+
+static enum session_status check_op(struct session *s, struct script_op *sop)
+{
+	char text[OPS_TEXT_MAX];
+	uint64_t t0 = now_ns();
+	bool full = false;
+	int n;
+
+	script_op_format(sop, text, sizeof(text));
+	if (s->cfg.incremental) {
+		full = s->cfg.full_every != 0 && s->ops_done % s->cfg.full_every == 0;
+		if (vm_dirty_sync(&s->vm) != 0) {
+			session_fail(s, "monitor");
+			return SESSION_ERROR;
+		}
+		full = full || s->vm.dirty_last.all; /* the log lost track: read it all */
+		s->gmem.page_dirty = full ? NULL : vm_page_dirty;
+		s->gmem.dirty_pfns = full ? NULL : s->vm.dirty_last.pfns; /* the same log, listed */
+		s->gmem.ndirty_pfns = s->vm.dirty_last.n;
+	}
+	if (overlap_step(s, full) != 0)
+		return SESSION_ERROR;
+	monitor_clear_violations(s->mon);
+	n = monitor_after_op(s->mon, &sop->op, s->ops_done - 1, text, vm_cr3(&s->vm));
+	s->last_check_ns = now_ns() - t0;
+	s->check_ns_total += s->last_check_ns;
+	if (n < 0) {
+		snprintf(s->err, sizeof(s->err), "monitor: out of memory");
+		return SESSION_ERROR;
+	}
+	if (!cr3_known(s))
+		return SESSION_GUEST_DIED;
+	if (n == 0)
+		return SESSION_OK;
+	/* a finding rests on the CR3 the backend gave the monitor; with overlap
+	 * the guest is asked at its next call (docs/performance.md) */
+	drain(s);
+	return s->next_state != NEXT_FAILED ? finding_cr3_verified(s) : SESSION_VIOLATION;
+}
+
+enum session_status session_op(struct session *s, struct script_op *sop)
+{
+	struct pts_ring *r = s->ring;
+	enum session_status st = SESSION_OK;
+	uint64_t head = 0;
+	struct pts_op *slot;
+
+	if (s->next_state != NEXT_NONE) {
+		st = take_posted(s, sop, &head);
+	} else if (r->tail != r->head) {
+		st = session_guest_error(s, "guest ring out of step (head %llu tail %llu)",
+		                         (unsigned long long)r->head, (unsigned long long)r->tail);
+	} else {
+		head = post_op(s, &sop->op);
+		st = await_op(s, head);
+	}
+	if (st != SESSION_OK) {
+		s->next = NULL;
 		return st;
+	}
+	slot = &r->slots[head % PTS_RING_SLOTS];
 	sop->op.result = slot->result;
 	sop->op.value = slot->value;
 	sop->op.cycles = slot->cycles;
 	s->ops_done++;
-	if (s->mon != NULL) {
-		char text[OPS_TEXT_MAX];
-		uint64_t t0 = now_ns();
-		int n;
-		script_op_format(sop, text, sizeof(text));
-		if (s->cfg.incremental) {
-			bool full = s->cfg.full_every != 0 && s->ops_done % s->cfg.full_every == 0;
-			if (vm_dirty_sync(&s->vm) != 0) {
-				session_fail(s, "monitor");
-				return SESSION_ERROR;
-			}
-			full = full || s->vm.dirty_last.all; /* the log lost track: read it all */
-			s->gmem.page_dirty = full ? NULL : vm_page_dirty;
-			s->gmem.dirty_pfns =
-			    full ? NULL : s->vm.dirty_last.pfns; /* the same log, listed */
-			s->gmem.ndirty_pfns = s->vm.dirty_last.n;
-		}
-		monitor_clear_violations(s->mon);
-		n = monitor_after_op(s->mon, &sop->op, s->ops_done - 1, text, vm_cr3(&s->vm));
-		s->last_check_ns = now_ns() - t0;
-		s->check_ns_total += s->last_check_ns;
-		if (n < 0) {
-			snprintf(s->err, sizeof(s->err), "monitor: out of memory");
-			return SESSION_ERROR;
-		}
-		if (!cr3_known(s))
-			return SESSION_GUEST_DIED;
-		if (n > 0)
-			return finding_cr3_verified(s);
-	}
-	return SESSION_OK;
+	if (s->mon != NULL)
+		st = check_op(s, sop);
+	s->next = NULL;
+	return st;
 }
 
 enum session_status session_finish(struct session *s)
 {
 	enum vm_event ev;
 
+	drain(s);
 	if (s->ring != NULL)
 		s->ring->quit = 1;
 	do
@@ -409,6 +530,7 @@ void session_destroy(struct session *s)
 	s->mon = NULL;
 	if (s->snap.valid)
 		vm_snapshot_free(&s->vm, &s->snap);
+	mirror_close(s);
 	vm_destroy(&s->vm);
 }
 
@@ -426,24 +548,34 @@ const struct violation *session_violation(const struct session *s, size_t i)
 
 int session_monitor_start(struct session *s, bool incremental)
 {
+	drain(s);
+	s->next_state = NEXT_NONE;
 	s->cfg.incremental = incremental;
 	if (s->mon != NULL)
 		monitor_destroy(s->mon);
 	s->mon = NULL;
 	if (incremental && vm_dirty_sync(&s->vm) != 0)
 		return -1;
+	if (overlap_start(s) != 0)
+		return -1;
 	return monitor_attach(s);
 }
 
 void session_monitor_stop(struct session *s)
 {
+	drain(s);
+	s->next_state = NEXT_NONE;
 	if (s->mon != NULL)
 		monitor_destroy(s->mon);
 	s->mon = NULL;
+	s->overlap = false;
+	mirror_close(s);
 }
 
 int session_capture_now(struct session *s)
 {
+	drain(s);
+	s->next_state = NEXT_NONE;
 	if (s->snap.valid)
 		vm_snapshot_free(&s->vm, &s->snap);
 	return session_capture(s);
@@ -464,6 +596,8 @@ enum session_status session_run_batch(struct session *s, struct script_op *ops, 
 	struct pts_ring *r = s->ring;
 	size_t done = 0;
 
+	drain(s);
+	s->next_state = NEXT_NONE;
 	while (done < n) {
 		uint64_t head = r->head, want;
 		size_t k = n - done < PTS_RING_SLOTS ? n - done : PTS_RING_SLOTS;

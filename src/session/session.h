@@ -53,12 +53,31 @@ enum session_status {
 /* the VM part of cfg (console, command line and dirty ring aside) */
 void session_vm_config(const struct session_config *cfg, struct vm_config *vc);
 
+/* The op after the current one, once it is in the ring (session_set_next). */
+enum session_next {
+	NEXT_NONE,    /* not posted */
+	NEXT_RUNNING, /* posted, and the guest was let go on with it */
+	NEXT_DONE,    /* ... and it is done: the guest waits at its op-done */
+	NEXT_FAILED,  /* ... and the guest died or erred on it (next_status) */
+};
+
 struct session {
 	struct session_config cfg;
 	struct vm vm;
 	struct pts_ring *ring; /* host view, checked once at registration */
 	struct monitor *mon;
-	struct gmem gmem; /* the monitor's checked view of guest RAM */
+	struct gmem gmem; /* the monitor's checked view of guest RAM (or of mirror) */
+	/* Checking behind the guest (docs/performance.md): where the guest runs
+	 * beside us, it starts on the next op while the monitor checks this one
+	 * on mirror, a copy of guest RAM as it was when this one ended. */
+	bool overlap;
+	uint8_t *mirror;                 /* laid out as vm.mem; NULL without overlap */
+	const struct script_op *next;    /* what the caller said comes next */
+	enum session_next next_state;    /* whether it is in the ring, and how far */
+	struct pts_op next_op;           /* the record posted */
+	uint64_t next_head;              /* the ring head it was posted at */
+	enum session_status next_status; /* NEXT_FAILED: what became of it */
+	uint64_t overlapped;             /* ops checked while the guest ran the next */
 	uint64_t ops_done;
 	uint64_t check_ns_total; /* monitor time, for stats */
 	uint64_t last_check_ns;  /* monitor time of the last op */
@@ -77,6 +96,10 @@ int session_boot(struct session *s, const struct session_config *cfg);
 /* Post one op, run the guest until it has executed it, check it.  On
  * SESSION_OK/VIOLATION, sop->op holds the guest's result. */
 enum session_status session_op(struct session *s, struct script_op *sop);
+/* The op the next session_op will be given, if the caller knows it (NULL:
+ * not known).  With it the guest may start on it while the current op is
+ * checked; session_op then wants exactly that op (the same record). */
+void session_set_next(struct session *s, const struct script_op *next);
 /* Let the guest finish (quit flag) and collect its exit status. */
 enum session_status session_finish(struct session *s);
 void session_destroy(struct session *s);
@@ -101,5 +124,11 @@ size_t session_nviolations(const struct session *s);
 const struct violation *session_violation(const struct session *s, size_t i);
 /* A description of how the guest died, for messages and reports. */
 void session_describe_death(struct session *s, FILE *f);
+
+/* mirror.c: the copy of guest RAM the monitor reads with overlap */
+int mirror_open(struct session *s); /* allocate and fill */
+void mirror_close(struct session *s);
+int mirror_copy_all(struct session *s);
+int mirror_copy_written(struct session *s); /* the pages vm.dirty_last names */
 
 #endif /* PTSHADOW_SESSION_H */

@@ -37,33 +37,40 @@ int vm_snapshot_take(struct vm *vm, struct vm_snapshot *snap)
 	if (vm_dirty_sync(vm) < 0)
 		return -1;
 	vm_dirty_since_clear(vm);
-	if (vm->backend->ram_copy != NULL && vm->backend->ram_copy(vm, snap->mem) == 0) {
-		snap->valid = true;
-		return 0;
-	}
-	if (vm->mem.hole_end <= vm->mem.hole_start) {
-		memcpy(snap->mem, vm->mem.base, vm->mem.size);
-	} else {
-		memcpy(snap->mem, vm->mem.base, vm->mem.hole_start);
-		memcpy(snap->mem + vm->mem.hole_end, vm->mem.base + vm->mem.hole_end,
-		       vm->mem.size - vm->mem.hole_end);
-	}
+	if (vm_ram_copy(vm, snap->mem) != 0)
+		return -1;
 	snap->valid = true;
 	return 0;
 }
 
-static void copy_back(struct vm *vm, struct vm_snapshot *snap, uint64_t pfn)
+int vm_ram_copy(struct vm *vm, uint8_t *dst)
+{
+	if (vm->backend->ram_copy != NULL && vm->backend->ram_copy(vm, dst) == 0)
+		return 0;
+	if (vm->mem.hole_end <= vm->mem.hole_start) {
+		memcpy(dst, vm->mem.base, vm->mem.size);
+	} else {
+		memcpy(dst, vm->mem.base, vm->mem.hole_start);
+		memcpy(dst + vm->mem.hole_end, vm->mem.base + vm->mem.hole_end,
+		       vm->mem.size - vm->mem.hole_end);
+	}
+	return 0;
+}
+
+static void copy_back(struct vm *vm, struct vm_snapshot *snap, uint64_t pfn, uint8_t *also)
 {
 	uint64_t off = pfn * PTS_PAGE_SIZE;
 
 	if (!gmem_contains(&vm->mem, off, PTS_PAGE_SIZE)) /* outside RAM, or the hole */
 		return;
 	memcpy(vm->mem.base + off, snap->mem + off, PTS_PAGE_SIZE);
+	if (also != NULL)
+		memcpy(also + off, snap->mem + off, PTS_PAGE_SIZE);
 	snap->pages_restored++;
 }
 
 int vm_snapshot_restore(struct vm *vm, struct vm_snapshot *snap, uint64_t host_gpa,
-                        uint64_t host_len)
+                        uint64_t host_len, uint8_t *also)
 {
 	uint64_t pages = vm->mem.size / PTS_PAGE_SIZE;
 
@@ -76,17 +83,17 @@ int vm_snapshot_restore(struct vm *vm, struct vm_snapshot *snap, uint64_t host_g
 	snap->pages_restored = 0;
 	if (vm->dirty_since.all) /* the log lost track: put everything back */
 		for (uint64_t pfn = 0; pfn < pages; pfn++)
-			copy_back(vm, snap, pfn);
+			copy_back(vm, snap, pfn, also);
 	else
 		for (uint64_t i = 0; i < vm->dirty_since.n; i++)
-			copy_back(vm, snap, vm->dirty_since.pfns[i]);
+			copy_back(vm, snap, vm->dirty_since.pfns[i], also);
 	vm_dirty_since_clear(vm);
 	/* the host's own writes (ring slots) are not in the guest's log */
 	if (host_len != 0 && host_gpa < vm->mem.size) {
 		uint64_t end =
 		    host_gpa + host_len > vm->mem.size ? vm->mem.size : host_gpa + host_len;
 		for (uint64_t pfn = host_gpa / PTS_PAGE_SIZE; pfn * PTS_PAGE_SIZE < end; pfn++)
-			copy_back(vm, snap, pfn);
+			copy_back(vm, snap, pfn, also);
 	}
 	if (vm->backend->snap_load(vm) < 0)
 		return -1;

@@ -131,6 +131,17 @@ void vm_deadline_arm(struct vm *vm)
 	vm->progress = false;
 }
 
+bool vm_can_release(const struct vm *vm)
+{
+	return vm->backend->release != NULL;
+}
+
+void vm_release(struct vm *vm)
+{
+	if (vm->backend->release != NULL)
+		vm->backend->release(vm);
+}
+
 uint64_t vm_cr3(struct vm *vm)
 {
 	return vm->backend->cr3(vm);
@@ -164,7 +175,7 @@ void vm_dump_regs(struct vm *vm, FILE *f)
 }
 
 #define SPIN_OWN_CPU_US    1000 /* longer than an incremental check, shorter than a full one */
-#define SPIN_SHARED_CPU_US 50
+#define SPIN_SHARED_CPU_US 0    /* halt at once */
 
 static long cpus_allowed(void)
 {

@@ -161,6 +161,9 @@ struct vm_backend {
 	/* optional: what this backend's speed on this machine depends on (the
 	 * KVM module; the QEMU binary), for `--backend auto`'s cache key */
 	void (*identity)(const struct vm_config *cfg, char *buf, size_t len);
+	/* optional, where the guest runs on its own (QEMU): let a guest stopped
+	 * at an event go on now; run then only waits for its next event */
+	void (*release)(struct vm *vm);
 };
 /* the backend's identity (vm_backend.identity), "" when it has none */
 void vm_backend_identity(enum vm_backend_kind k, const struct vm_config *cfg, char *buf,
@@ -232,11 +235,10 @@ int vm_check_image(const char *guest_path, unsigned mem_mib, char *err, size_t e
 /*
  * How long a guest waiting for ptshadow spins before it halts
  * (docs/performance.md, "A guest that waits").  On a CPU of its own, where it
- * costs nobody anything, it spins through any incremental check, since
- * waking a halted guest costs tens of microseconds.  On the CPU ptshadow
- * runs on (shares_cpu) ptshadow takes that CPU from it as soon as it is
- * called, and the spin only bounds how long it holds the CPU when ptshadow
- * is not ready; with one CPU in all, likewise.
+ * costs nobody anything, it spins through any incremental check: waking a
+ * halted guest takes tens of microseconds when the wake-up crosses CPUs.  On
+ * the CPU ptshadow runs on (shares_cpu), or with one CPU in all, it halts at
+ * once and leaves the CPU to ptshadow.
  */
 unsigned vm_guest_spin_us(bool shares_cpu);
 /* this process may run on one CPU only (fuzz jobs, taskset -c N) */
@@ -259,6 +261,14 @@ void vm_progress(struct vm *vm);
 /* Give the guest --timeout seconds from now (vm_run does after progress; a
  * backend that runs the guest on the host's behalf, as a reset does, too). */
 void vm_deadline_arm(struct vm *vm);
+/* Where the guest runs beside us (QEMU): let it go on from the event it
+ * stopped at while we work; the next vm_run waits for its next event. */
+bool vm_can_release(const struct vm *vm);
+void vm_release(struct vm *vm);
+/* All of guest RAM into dst (laid out as vm->mem, the hole left alone;
+ * pages of RAM that were never written are not written in dst: a fresh,
+ * zeroed dst, or one that held RAM before).  0, or -1 with vm->error. */
+int vm_ram_copy(struct vm *vm, uint8_t *dst);
 void vm_dump_regs(struct vm *vm, FILE *f);
 /* "qemu (tcg), dirty log plugin": what runs the guest, for banners and reports */
 const char *vm_describe(const struct vm *vm, char *buf, size_t len);
@@ -294,9 +304,11 @@ struct vm_snapshot {
 	uint64_t restores, pages_restored; /* pages_restored: last restore */
 };
 int vm_snapshot_take(struct vm *vm, struct vm_snapshot *snap);
-/* host_gpa/host_len: a range the host wrote itself (restored too) */
+/* host_gpa/host_len: a range the host wrote itself (restored too); also
+ * (NULL: none): a copy of guest RAM (laid out as vm->mem) that gets the
+ * same pages back */
 int vm_snapshot_restore(struct vm *vm, struct vm_snapshot *snap, uint64_t host_gpa,
-                        uint64_t host_len);
+                        uint64_t host_len, uint8_t *also);
 void vm_snapshot_free(struct vm *vm, struct vm_snapshot *snap);
 
 /* console.c */

@@ -381,6 +381,42 @@ void tu_proc_free(struct tu_proc *p)
 	p->out = p->err = NULL;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *tu_run_findings(const char *err)
+{
+	char **v = NULL, *out;
+	size_t n = 0, len = 1;
+	for (const char *l = err; *l != '\0';) {
+		const char *nl = strchr(l, '\n'), *colon;
+		char id[32];
+		unsigned line;
+		if (strncmp(l, "ptshadow run: ", 14) == 0 &&
+		    (colon = strstr(l + 14, ".ops:")) != NULL &&
+		    sscanf(colon + 5, "%u: %31s", &line, id) == 2) {
+			v = realloc(v, (n + 1) * sizeof(*v));
+			ck_assert_ptr_nonnull(v);
+			ck_assert_int_gt(asprintf(&v[n], "%u %s", line, id), 0);
+			len += strlen(v[n++]) + 1;
+		}
+		l = nl != NULL ? nl + 1 : l + strlen(l);
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_str);
+	out = calloc(1, len);
+	ck_assert_ptr_nonnull(out);
+	for (size_t i = 0; i < n; i++) {
+		if (i == 0 || strcmp(v[i], v[i - 1]) != 0)
+			strcat(strcat(out, v[i]), "\n");
+		free(v[i]);
+	}
+	free(v);
+	return out;
+}
+
 bool tu_has_line_starting(const char *text, const char *prefix)
 {
 	size_t n = strlen(prefix);

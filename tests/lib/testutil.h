@@ -149,6 +149,9 @@ void tu_run_signal(struct tu_proc *p, unsigned timeout_s, double signal_at, int 
 void tu_run(struct tu_proc *p, unsigned timeout_s, char *const argv[]);
 void tu_proc_free(struct tu_proc *p);
 
+/* The findings in `ptshadow run`'s stderr ("ptshadow run: FILE.ops:LINE: ID
+ * ...") as sorted, distinct "LINE ID" lines (malloc'd). */
+char *tu_run_findings(const char *err);
 /* Does text have a line that starts with prefix? */
 bool tu_has_line_starting(const char *text, const char *prefix);
 /* newlines in text */

@@ -2,13 +2,18 @@
  * shared suites: it leaves nothing behind (no QEMU process after ptshadow
  * ends, however it ends: a clean exit, SIGTERM, or kill -9 of ptshadow
  * itself, a fuzz campaign's jobs included; no file for guest RAM or
- * sockets), it does not take the guest's word for its CR3, and a guest kept
- * waiting in the doorbell halts instead of spinning and is woken.
+ * sockets), it does not take the guest's word for its CR3, a guest kept
+ * waiting in the doorbell halts instead of spinning and is woken, and the
+ * monitor checking an op while the guest runs the next finds what it finds
+ * with the guest held.
  */
 #include <dirent.h>
+#include <sched.h>
+#include <sys/resource.h>
 
 #include "clock.h"
 #include "qemu_vm.h"
+#include "runner.h"
 #include "session.h"
 #include "testutil.h"
 
@@ -673,6 +678,180 @@ START_TEST(qemu_accel_kvm_runs)
 }
 END_TEST
 
+/* the one CPU pid may run on, or -1 (none, or more than one) */
+static int only_cpu(pid_t pid)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(pid, sizeof(set), &set) != 0 || CPU_COUNT(&set) != 1)
+		return -1;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			return cpu;
+	return -1;
+}
+
+/* fuzz --jobs 2 on the QEMU backend: each job's QEMU on one CPU, not the
+ * other's, and below ptshadow's priority (docs/performance.md) */
+START_TEST(fuzz_jobs_each_on_a_cpu)
+{
+	char out[600];
+	pid_t qemu[8], pid;
+	unsigned n = 0;
+	cpu_set_t all;
+	int st, cpu[2];
+
+	if (!need_qemu("fuzz_jobs_each_on_a_cpu"))
+		return;
+	if (sched_getaffinity(0, sizeof(all), &all) != 0 || CPU_COUNT(&all) < 2) {
+		tu_skip("fuzz_jobs_each_on_a_cpu", "one CPU: nothing to spread the jobs over");
+		return;
+	}
+	snprintf(out, sizeof(out), "%s/out", tu_dir);
+	char *argv[] = {(char *)tu_bin(),
+	                "fuzz",
+	                "--backend",
+	                "qemu",
+	                "--seed",
+	                "1",
+	                "--ops",
+	                "100000000",
+	                "--jobs",
+	                "2",
+	                "--quiet",
+	                "--out",
+	                out,
+	                (char *)tu_guest(),
+	                NULL};
+	pid = start_with_qemu(argv, qemu, &n, 2);
+	ck_assert_uint_eq(n, 2);
+	cpu[0] = only_cpu(qemu[0]);
+	cpu[1] = only_cpu(qemu[1]);
+	int nice0 = getpriority(PRIO_PROCESS, (id_t)qemu[0]), self = getpriority(PRIO_PROCESS, 0);
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+	assert_gone(qemu, n, 10, "SIGTERM");
+	ck_assert_msg(cpu[0] >= 0 && cpu[1] >= 0 && cpu[0] != cpu[1],
+	              "QEMUs on CPUs %d and %d (-1: more than one)", cpu[0], cpu[1]);
+	ck_assert_msg(nice0 > self, "QEMU's niceness %d, ours %d", nice0, self);
+}
+END_TEST
+
+/* `run --check incremental --keep-going --stats` of a mutant on mix.ops, on
+ * one CPU (the guest held during every check) or on all of ours (checked
+ * behind the guest); its findings (tu_run_findings), and the ops checked
+ * behind the guest */
+static char *run_mutant(const char *elf, bool one_cpu, unsigned long *behind)
+{
+	cpu_set_t all, one;
+	struct tu_proc p;
+	char *got;
+	const char *at;
+
+	ck_assert_int_eq(sched_getaffinity(0, sizeof(all), &all), 0);
+	CPU_ZERO(&one);
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &all)) {
+			CPU_SET(cpu, &one);
+			break;
+		}
+	if (one_cpu)
+		ck_assert_int_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+	char *argv[] = {(char *)tu_bin(), "run",
+	                "--backend",      "qemu",
+	                "--check",        "incremental",
+	                "--keep-going",   "--stats",
+	                "--arena",        "64",
+	                "--out",          (char *)tu_path("out"),
+	                "--ops",          "tests/modes/mix.ops",
+	                (char *)elf,      NULL};
+	tu_run(&p, 300, argv);
+	ck_assert_int_eq(sched_setaffinity(0, sizeof(all), &all), 0);
+	ck_assert_msg(p.status == 1, "%s: exit %d, want 1 (findings)\n%s", elf, p.status, p.err);
+	at = strstr(p.out, "checked behind the guest: ");
+	ck_assert_msg(at != NULL && sscanf(at, "checked behind the guest: %lu", behind) == 1,
+	              "no overlap line in --stats:\n%s", p.out);
+	got = tu_run_findings(p.err);
+	tu_proc_free(&p);
+	return got;
+}
+
+/* Checking an op while the guest runs the next gives the findings a check
+ * with the guest held gives, op for op, findings that persist for hundreds
+ * of ops included (each finding holds the guest up to its next call). */
+START_TEST(checked_behind_the_guest_same_findings)
+{
+	static const char *const elfs[] = {"build/mutants/ptp-ref-missed.elf",
+	                                   "build/mutants/pool-nitems-drift.elf"};
+	cpu_set_t all;
+
+	if (!need_qemu("checked_behind_the_guest_same_findings"))
+		return;
+	if (sched_getaffinity(0, sizeof(all), &all) != 0 || CPU_COUNT(&all) < 2) {
+		tu_skip("checked_behind_the_guest_same_findings", "one CPU: never checks behind");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(elfs) / sizeof(elfs[0]); i++) {
+		unsigned long behind_held, behind;
+		char *held, *beside;
+		ck_assert_msg(access(elfs[i], R_OK) == 0, "%s missing: make mutants", elfs[i]);
+		held = run_mutant(elfs[i], true, &behind_held);
+		beside = run_mutant(elfs[i], false, &behind);
+		ck_assert_uint_eq(behind_held, 0);
+		ck_assert_uint_gt(behind, 50); /* ops with a finding hold the guest */
+		ck_assert_msg(held[0] != '\0', "%s: no finding", elfs[i]);
+		ck_assert_msg(strcmp(held, beside) == 0,
+		              "%s: findings differ\n-- guest held:\n%s-- checked behind:\n%s",
+		              elfs[i], held, beside);
+		free(held);
+		free(beside);
+	}
+}
+END_TEST
+
+/* A finding while the guest already runs the next op, then a reset (as
+ * replay and the minimiser do): the next run finds the same at the same op. */
+START_TEST(reset_after_a_finding_behind_the_guest)
+{
+	struct session_config cfg;
+	struct script *sc = NULL;
+	struct runner r;
+	struct finding f[2];
+	char err[512], *text;
+	size_t len;
+
+	if (!need_qemu("reset_after_a_finding_behind_the_guest"))
+		return;
+	text = tu_read_file("tests/modes/mix.ops", &len);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_msg(script_parse_string("mix.ops", text, len, NULL, &sc, err, sizeof(err)) == 0,
+	              "%s", err);
+	free(text);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.guest = "build/mutants/ptp-ref-missed.elf";
+	cfg.backend = VM_BACKEND_QEMU;
+	cfg.mem_mib = 64;
+	cfg.arena_pages = 64;
+	cfg.pv_per_page = 8;
+	cfg.timeout_s = 60;
+	cfg.monitor = cfg.incremental = true;
+	runner_init(&r, &cfg);
+	for (int k = 0; k < 2; k++) {
+		ck_assert_int_eq(runner_run(&r, sc, false, &f[k], NULL, NULL, err, sizeof(err)),
+		                 RUN_FINDING);
+		ck_assert_msg(r.live, "run %d: the guest was not kept for a reset: %s", k, err);
+	}
+	ck_assert_uint_eq(r.boots, 1);
+	ck_assert_uint_eq(r.resets, 1);
+	ck_assert_uint_eq(f[0].op_index, f[1].op_index);
+	ck_assert_str_eq(f[0].id, f[1].id);
+	finding_free(&f[0]);
+	finding_free(&f[1]);
+	runner_close(&r);
+	script_free(sc);
+}
+END_TEST
+
 Suite *suite_lifecycle(void)
 {
 	Suite *s = suite_create("lifecycle");
@@ -689,6 +868,9 @@ Suite *suite_lifecycle(void)
 	tcase_add_test(tc, refused_plugin_checks_in_full);
 	tcase_add_test(tc, waiting_guest_halts_and_wakes);
 	tcase_add_test(tc, qemu_accel_kvm_runs);
+	tcase_add_test(tc, checked_behind_the_guest_same_findings);
+	tcase_add_test(tc, fuzz_jobs_each_on_a_cpu);
+	tcase_add_test(tc, reset_after_a_finding_behind_the_guest);
 	suite_add_tcase(s, tc);
 
 	TCase *blame = tcase_create("blame");

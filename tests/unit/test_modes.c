@@ -58,45 +58,6 @@ START_TEST(scenario_clean_in_both_modes)
 }
 END_TEST
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/*
- * "ptshadow run: FILE:LINE: ID name after op (object)" lines as sorted,
- * distinct "LINE ID" strings, joined by newlines.
- */
-static char *findings(const char *err)
-{
-	char **v = NULL, *out;
-	size_t n = 0, len = 1;
-	for (const char *l = err; *l != '\0';) {
-		const char *nl = strchr(l, '\n'), *colon;
-		char id[32];
-		unsigned line;
-		if (strncmp(l, "ptshadow run: ", 14) == 0 &&
-		    (colon = strstr(l + 14, ".ops:")) != NULL &&
-		    sscanf(colon + 5, "%u: %31s", &line, id) == 2) {
-			v = realloc(v, (n + 1) * sizeof(*v));
-			ck_assert_ptr_nonnull(v);
-			ck_assert_int_gt(asprintf(&v[n], "%u %s", line, id), 0);
-			len += strlen(v[n++]) + 1;
-		}
-		l = nl != NULL ? nl + 1 : l + strlen(l);
-	}
-	qsort(v, n, sizeof(*v), cmp_str);
-	out = calloc(1, len);
-	ck_assert_ptr_nonnull(out);
-	for (size_t i = 0; i < n; i++) {
-		if (i == 0 || strcmp(v[i], v[i - 1]) != 0)
-			strcat(strcat(out, v[i]), "\n");
-		free(v[i]);
-	}
-	free(v);
-	return out;
-}
-
 static void compare_modes(const char *name, const char *ops, bool must_find)
 {
 	char elf[256], *got[2];
@@ -107,7 +68,7 @@ static void compare_modes(const char *name, const char *ops, bool must_find)
 		struct tu_proc p;
 		run_mode(&p, elf, ops, mode);
 		status[mode] = p.status;
-		got[mode] = findings(p.err);
+		got[mode] = tu_run_findings(p.err);
 		tu_proc_free(&p);
 	}
 	ck_assert_msg(!must_find || (status[0] == 1 && got[0][0] != '\0'),
