@@ -181,8 +181,11 @@ static int scope_change(struct incr *x, const struct snapshot *s, const struct p
 	bool leaf = (pte_valid(c->old) && pte_is_leaf(c->old, c->level)) ||
 	            (pte_valid(c->new) && pte_is_leaf(c->new, c->level));
 	struct scope *sc = &x->sc;
+	/* the table's own page too: a root that left with its pmap is reached by
+	 * no parent entry, and its vm_page may still say PTP (PTP-6) */
 	if (idset_add(&sc->owners, c->owner) != 0 || idset_add(&sc->tables, c->ptp) != 0 ||
-	    scope_value(sc, s, d, c, false) != 0 || scope_value(sc, s, d, c, true) != 0)
+	    add_page(sc, d, s, c->ptp) != 0 || scope_value(sc, s, d, c, false) != 0 ||
+	    scope_value(sc, s, d, c, true) != 0)
 		return -1;
 	if (leaf && (user_owner(s, c->owner) || old_user_owner(x, c->owner)) &&
 	    c->va < d->user_max && model_keys(sc, s, x, mo, c) != 0)
@@ -190,14 +193,15 @@ static int scope_change(struct incr *x, const struct snapshot *s, const struct p
 	return c->owner == 0 ? kernel_change(sc, d, c) : 0;
 }
 
-/* a changed vm_page: the table or pool page it is, and the pmap owning that table */
+/* a changed vm_page: itself (a usage of PTP that no walk reaches), the table
+ * or pool page it is, and the pmap owning that table */
 static int scope_vmp(struct incr *x, const struct snapshot *s, const struct pts_descriptor *d,
                      uint64_t i)
 {
 	gpa_t pa = (d->vm_page_first_pfn + i) << PTS_PAGE_SHIFT;
 	const struct ptp *t = ptp_by_pa(&s->walk, pa);
 	uint64_t pool;
-	if (idset_add(&x->sc.tables, pa) != 0 ||
+	if ((i < s->nvmp && idset_add(&x->sc.pages, i) != 0) || idset_add(&x->sc.tables, pa) != 0 ||
 	    (t != NULL && idset_add(&x->sc.owners, t->owner) != 0))
 		return -1;
 	if (hmap_get(&x->pool_by_gpa, pa, &pool) &&
