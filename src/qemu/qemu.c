@@ -105,6 +105,14 @@ static int plugin_setup(struct vm *vm, const struct vm_config *cfg, char *path, 
 	vm->dirty_mode = VM_DIRTY_NONE;
 	if (want == VM_DIRTY_NONE || cfg->qemu_kvm) /* plugins need TCG */
 		return 0;
+	if (cfg->cpus > 1) { /* the plugin logs one vCPU's stores (docs/smp.md) */
+		if (want == VM_DIRTY_PLUGIN) {
+			snprintf(err, errlen, "--dirty-log plugin: one vCPU only, not --cpus %u",
+			         cfg->cpus);
+			return EXIT_USAGE;
+		}
+		return 0;
+	}
 	if (tcg_dirty_plugin_path(path, len) != 0 || access(path, R_OK) != 0) {
 		if (want == VM_DIRTY_PLUGIN) {
 			snprintf(err, errlen, "--dirty-log plugin: %s: %s", path, strerror(errno));
