@@ -20,7 +20,10 @@ struct spinlock {
 	uint32_t pad;
 };
 
-#define SPINLOCK_INIT {LOCK_FREE, 0}
+#define SPINLOCK_INIT                                                                              \
+	{                                                                                          \
+		LOCK_FREE, 0                                                                       \
+	}
 
 uint32_t cpu_number(void); /* guest/smp.c */
 void smp_poll(void);       /* guest/smp.c: serve a pending shootdown */

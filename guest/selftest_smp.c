@@ -3,6 +3,7 @@
  * (its TLB now holds the translation, A is set); CPU 0 removes the mapping,
  * which owes CPU 1 a shootdown; CPU 1 must have acknowledged it by the time
  * pmap_remove returns, and its next read must fault, not hit a stale entry.
+ * selftest=smppanic: CPU 1 panics (its own doorbell carries the record).
  */
 #include "cpu.h"
 #include "pmap.h"
@@ -23,6 +24,8 @@ void selftest_smp(void)
 	struct pmap *pm;
 	uint64_t acked, gen;
 
+	if (cmdline_is("selftest", "smppanic") && smp_ncpus() >= 2)
+		(void)smp_run_on(1, SMP_CMD_PANIC, 0);
 	if (!cmdline_is("selftest", "smp"))
 		return;
 	check(smp_ncpus() >= 2, "needs cpus=2 or more");

@@ -237,6 +237,8 @@ static uint64_t ap_command(struct pcpu *pc, uint32_t cmd, uint64_t arg)
 	case SMP_CMD_OP:
 		ops_execute((struct pts_op *)arg);
 		return 0;
+	case SMP_CMD_PANIC:
+		panic("cpu%u: deliberate panic (selftest=smppanic)", pc->pc_cpuid);
 	default:
 		panic("cpu%u: unknown command %u", pc->pc_cpuid, cmd);
 	}

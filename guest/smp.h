@@ -10,9 +10,9 @@
 #include "kernel.h"
 #include "lock.h"
 
-#define MAXCPU     PTS_MAX_CPUS
-#define TRAMP_PA   0x8000ul /* the APs' real-mode start (SIPI vector 0x08) */
-#define AP_STACK   16384ul
+#define MAXCPU   PTS_MAX_CPUS
+#define TRAMP_PA 0x8000ul /* the APs' real-mode start (SIPI vector 0x08) */
+#define AP_STACK 16384ul
 
 struct pmap;
 struct vm_page;
@@ -23,6 +23,7 @@ enum smp_cmd {
 	SMP_CMD_ACTIVATE, /* arg: struct pmap *; pmap_activate on this CPU */
 	SMP_CMD_TOUCH,    /* arg: va, read; result 0 ok, 1 fault */
 	SMP_CMD_OP,       /* arg: struct pts_op *; ops_execute on this CPU */
+	SMP_CMD_PANIC,    /* selftest=smppanic: a panic on an AP, through its doorbell */
 };
 
 struct pcpu {
@@ -54,11 +55,11 @@ static inline struct pcpu *curcpu(void)
 	return pc;
 }
 
-void smp_bsp_init(void);      /* CPU 0's per-CPU data and %gs (cpu_init) */
+void smp_bsp_init(void);        /* CPU 0's per-CPU data and %gs (cpu_init) */
 uint32_t smp_cpus_wanted(void); /* cpus=N on the command line, 1..MAXCPU */
-uint64_t smp_lapic_pa(void);  /* where pmap_bootstrap maps the APIC (cpus > 1) */
-void smp_start_aps(void);     /* after pmap_bootstrap; panics unless all come up */
-uint32_t smp_cpus_up(void);   /* set of CPUs up */
+uint64_t smp_lapic_pa(void);    /* where pmap_bootstrap maps the APIC (cpus > 1) */
+void smp_start_aps(void);       /* after pmap_bootstrap; panics unless all come up */
+uint32_t smp_cpus_up(void);     /* set of CPUs up */
 uint32_t smp_ncpus(void);
 
 /*
@@ -74,7 +75,7 @@ bool smp_ipi_dispatch(uint64_t v);
 /* CPU 0: have AP `cpu` run cmd(arg) and wait for it; its result */
 uint64_t smp_run_on(uint32_t cpu, enum smp_cmd cmd, uint64_t arg);
 
-/* guest/selftest_smp.c: selftest=smp, after the APs are up */
+/* guest/selftest_smp.c: selftest=smp and smppanic, after the APs are up */
 void selftest_smp(void);
 
 #endif /* GUEST_SMP_H */

@@ -136,13 +136,22 @@ struct pts_hc_nop {
  * waiting in when the snapshot was taken (every call saves its CPU state in
  * RAM, so the snapshot holds it), as if that call had been answered.
  */
-#define PTS_COM2_BASE   0x2f8u
-#define PTS_DB_HELLO    'M'
-#define PTS_DB_CALL     'D'
-#define PTS_DB_WAKE     'W'         /* host to guest: the call you sleep in is answered */
-#define PTS_DB_MAGIC    0x6c6c6264u /* "dbll" */
-#define PTS_DB_CONTINUE 0u
-#define PTS_DB_PARK     1u
+/*
+ * SMP (ABI 2): every CPU has a doorbell of its own, CPU n's at the hello's
+ * address + n * sizeof(struct pts_doorbell).  CPU 0 rings with PTS_DB_CALL;
+ * CPU n > 0 with the byte PTS_DB_CALL_CPU(n), and only spins for its ack (the
+ * wake-up interrupt goes to CPU 0), and is never parked.  In phase 1 the host
+ * serves CPU 0's doorbell; from another CPU it takes a panic record, and
+ * reports any other call as a guest error (docs/smp.md).
+ */
+#define PTS_DB_CALL_CPU(n) (0xd0u + (n))
+#define PTS_COM2_BASE      0x2f8u
+#define PTS_DB_HELLO       'M'
+#define PTS_DB_CALL        'D'
+#define PTS_DB_WAKE        'W'         /* host to guest: the call you sleep in is answered */
+#define PTS_DB_MAGIC       0x6c6c6264u /* "dbll" */
+#define PTS_DB_CONTINUE    0u
+#define PTS_DB_PARK        1u
 
 struct pts_doorbell {
 	uint32_t magic;
