@@ -75,9 +75,45 @@
  *   the pages and the pool are exactly as before.  The PTPs come first and
  *   the pv entry last, so a failure never reaches the pool.
  *
- * Single CPU, no interrupts: no locks.  The MMU may still set A/D behind our
- *   back while a user pmap is active, so PTE updates that must not lose them
- *   are atomic (swap, fetch-and, compare-and-swap).
+ * SMP (docs/smp.md).  Interrupts are off in the kernel; locks are spin locks
+ *   that know their owner, and every spin serves the shootdowns addressed to
+ *   its CPU (smp_poll), so waiting for a lock never deadlocks with a CPU
+ *   that holds it and waits for our ack.
+ *
+ *   pm_lock (per pmap): the pmap's tables, PTP hash and PTP wire counts,
+ *     pm_ptp_count, resident_count and wired_count (changed by atomic adds
+ *     all the same: the host and other CPUs read them unlocked).  Every PTE of
+ *     a pmap changes with its lock held; the MMU's A/D updates aside.
+ *   pv_locks[pfn % PV_LOCKS] (hashed): the pv lists of the bucket's pages and
+ *     the bucket's gen (bumped on each list change); the raising of
+ *     md.pmap_count / writeable_count with their flags, the flags' lazy
+ *     clearing, the harvest into md.attrs.  md counters are atomic: one
+ *     may be lowered under the pmap lock alone (protect), which only delays
+ *     a lazy clear (DragonFly 2019).
+ *   pool, vm_page free list, pmap_list, smp_ipi_lock: their own locks;
+ *     the TLB ledger and the console: leaf locks.
+ *
+ *   Lock order: pmap -> pv (two pv locks in bucket order) -> pool -> kernel
+ *   pmap -> vm_page -> smp_ipi_lock -> leaves.  Page-level ops hold a pv
+ *   lock and need each entry's pmap lock against the order: pv_lock_pmap
+ *   tries it, else drops the pv lock, waits, retakes it, and starts the walk
+ *   over if the bucket's gen moved (FreeBSD).
+ *
+ *   pm_active: the CPUs with the pmap's root in CR3; pmap_activate sets the
+ *   bit before the CR3 load and clears the old pmap's after; the kernel
+ *   pmap's holds every CPU up.  No PCID: a CPU outside pm_active caches
+ *   nothing of the pmap.
+ *
+ *   Shootdowns: a downgrade of a PTE with A set, or a PTP unlink, is owed
+ *   to every CPU in pm_active read after the change (a kernel PTE: every CPU
+ *   up).  pmap_update sends the batch to the others (IPI with a range and a
+ *   generation), invalidates here, waits for every ack, and only then frees
+ *   dead PTPs.  Page-level ops run pmap_update before they drop each pmap's
+ *   lock on SMP, so no CPU builds on a PTE another still caches.
+ *
+ *   PTE teardown is an atomic swap whose result gives the A/D to harvest;
+ *   downgrades that keep the frame are compare-and-swap or fetch-and.  A
+ *   plain store writes only a new PTE over a zero one.
  */
 #include "pmap_impl.h"
 #include "smp.h"
