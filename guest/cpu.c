@@ -43,7 +43,7 @@ static struct tss64 tss __aligned(16);
 /* the APs' own (CPU 0 keeps the ones above): a TSS is busy once loaded */
 static uint64_t ap_gdt[MAXCPU][5] __aligned(16);
 static struct tss64 ap_tss[MAXCPU] __aligned(16);
-static uint8_t ap_emergency_stack[MAXCPU][4096] __aligned(16);
+
 static struct idt_gate idt[256] __aligned(16);
 static uint8_t emergency_stack[16384] __aligned(16);
 static uint8_t kernel_stack[16384] __aligned(16);
@@ -138,10 +138,9 @@ void cpu_init(void)
 
 /* An AP: the IDT is CPU 0's (the same handlers), the GDT and TSS its own.
  * Device interrupts never reach an AP (the 8259 is wired to CPU 0). */
-void cpu_init_ap(uint32_t id, uint64_t stack_top)
+void cpu_init_ap(uint32_t id, uint64_t stack_top, uint64_t emergency)
 {
 	struct tss64 *t = &ap_tss[id];
-	uint64_t emergency = (uint64_t)ap_emergency_stack[id] + sizeof(ap_emergency_stack[id]);
 
 	KASSERT(id > 0 && id < MAXCPU);
 	t->rsp[0] = stack_top;

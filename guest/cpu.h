@@ -141,7 +141,8 @@ extern volatile uint64_t onfault_cr2;
 extern volatile uint64_t onfault_error;
 
 void cpu_init(void); /* GDT, TSS, IDT, CR0.WP, EFER.NXE, CR4.PGE; CPU 0's %gs */
-void cpu_init_ap(uint32_t id, uint64_t stack_top); /* an AP's own GDT and TSS, the IDT */
+/* an AP's own GDT and TSS (its stack and emergency stack tops), the IDT */
+void cpu_init_ap(uint32_t id, uint64_t stack_top, uint64_t emergency_top);
 void trap(struct trapframe *tf);
 __noreturn void trap_panic(const char *what, uint64_t vector, uint64_t error, uint64_t rip,
                            uint64_t cr2);

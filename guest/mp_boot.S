@@ -10,7 +10,6 @@
  */
 #define TRAMP_PA 0x8000
 #define T(x) (TRAMP_PA + ((x) - mp_tramp_start))
-#define MAXCPU 8
 #define AP_STACK 16384
 
 	.text
@@ -56,8 +55,8 @@ tramp64:
 	movl	%eax, %ss
 	movl	$1, %eax
 	lock xaddl %eax, T(mp_tramp_next)
-	cmpl	$MAXCPU, %eax
-	jae	2f			/* more CPUs than we have room for: stay out */
+	cmpl	T(mp_tramp_max), %eax
+	jae	2f			/* more CPUs than cpus=N said: no stack, stay out */
 	movl	%eax, %edi		/* ap_main(id) */
 	leaq	1(%rax), %rcx
 	imulq	$AP_STACK, %rcx
@@ -81,11 +80,14 @@ tramp_gdt_desc:
 	.word	tramp_gdt_desc - tramp_gdt - 1
 	.long	T(tramp_gdt)
 	.align	8
-	.globl	mp_tramp_cr3, mp_tramp_next, mp_tramp_stacks, mp_tramp_entry
+	.globl	mp_tramp_cr3, mp_tramp_next, mp_tramp_max, mp_tramp_stacks, mp_tramp_entry
 mp_tramp_cr3:
 	.long	0	/* physical address of the boot PML4 */
 mp_tramp_next:
 	.long	1	/* the next AP's index */
+mp_tramp_max:
+	.long	0	/* cpus=N: indexes from N on stay out */
+	.long	0
 mp_tramp_stacks:
 	.quad	0	/* KVA of ap_stacks[0] */
 mp_tramp_entry:

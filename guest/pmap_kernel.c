@@ -115,9 +115,11 @@ void pmap_bootstrap(void)
 	for (uint64_t va = PV_KVA_BASE; va < PV_KVA_BASE + PV_KVA_SIZE; va += NBPD)
 		(void)kboot_table(va, 1);
 	/* SMP: the local APIC's registers, uncached (PCD | PWT), for IPIs */
-	if (smp_cpus_wanted() > 1)
+	if (smp_cpus_wanted() > 1) {
 		kboot_map(LAPIC_KVA, smp_lapic_pa(), smp_lapic_pa() + PAGE_SIZE, 1,
 		          PG_V | PG_RW | PG_G | PG_NX | PG_N | PG_WT);
+		smp_steal_stacks();
+	}
 	/* no user half: the boot tables' identity map is gone after the switch */
 	KASSERT(qwords_first_nonzero(kpm->pm_pml4, KERNEL_SLOT_FIRST) == KERNEL_SLOT_FIRST);
 

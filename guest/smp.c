@@ -20,7 +20,9 @@ struct pcpu pcpu[MAXCPU];
 struct pts_smp smp_info __aligned(64);
 static struct spinlock smp_ipi_lock; /* one shootdown in flight (lock order: last but the leaves) */
 static uint32_t cpus_up;             /* set of CPUs up */
-static uint8_t ap_stacks[MAXCPU][AP_STACK] __aligned(16);
+/* the APs' stacks, then an emergency stack page each: pages pmap_bootstrap
+ * stole (smp_steal_stacks), so that one CPU's kernel image stays as it was */
+static uint64_t ap_stacks_kva;
 
 /* ---- per-CPU data */
 
@@ -266,7 +268,7 @@ uint64_t smp_run_on(uint32_t cpu, enum smp_cmd cmd, uint64_t arg)
 /* ---- the APs */
 
 extern char mp_tramp_start[], mp_tramp_end[];
-extern char mp_tramp_cr3[], mp_tramp_next[], mp_tramp_stacks[], mp_tramp_entry[];
+extern char mp_tramp_cr3[], mp_tramp_next[], mp_tramp_max[], mp_tramp_stacks[], mp_tramp_entry[];
 extern char boot_pt[];
 void ap_main(uint32_t id);
 
@@ -296,7 +298,8 @@ void ap_main(uint32_t id)
 
 	pcpu_setup(id);
 	pc->pc_pub->state = PTS_CPU_STARTING;
-	cpu_init_ap(id, (uint64_t)ap_stacks[id] + AP_STACK);
+	cpu_init_ap(id, ap_stacks_kva + id * AP_STACK,
+	            ap_stacks_kva + (smp_info.ncpus_wanted - 1) * AP_STACK + id * PAGE_SIZE);
 	pmap_activate(pmap_kernel()); /* leaves the boot tables: its first ledger record */
 	lapic_init();
 	pc->pc_pub->lapic_id = lapic_read(LAPIC_ID) >> 24;
@@ -315,8 +318,26 @@ static void tramp_install(void)
 	memcpy(t, mp_tramp_start, len);
 	*(uint32_t *)(t + (mp_tramp_cr3 - mp_tramp_start)) = (uint32_t)KVTOPHYS(boot_pt);
 	*(uint32_t *)(t + (mp_tramp_next - mp_tramp_start)) = 1;
-	*(uint64_t *)(t + (mp_tramp_stacks - mp_tramp_start)) = (uint64_t)ap_stacks;
+	*(uint32_t *)(t + (mp_tramp_max - mp_tramp_start)) = smp_info.ncpus_wanted;
+	/* AP id's stack is [kva + (id - 1) * AP_STACK, kva + id * AP_STACK): the
+	 * trampoline tops it at stacks + (id + 1) * AP_STACK */
+	*(uint64_t *)(t + (mp_tramp_stacks - mp_tramp_start)) = ap_stacks_kva - AP_STACK;
 	*(uint64_t *)(t + (mp_tramp_entry - mp_tramp_start)) = (uint64_t)ap_main;
+}
+
+/* pmap_bootstrap, before vm_page_startup, when cpus > 1: contiguous pages */
+void smp_steal_stacks(void)
+{
+	uint32_t aps = smp_cpus_wanted() - 1;
+	uint64_t n = aps * (AP_STACK / PAGE_SIZE + 1), first = 0;
+
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t pa = vm_page_steal(PTS_PG_KERNEL);
+		if (i == 0)
+			first = pa;
+		KASSERT(pa == first + i * PAGE_SIZE);
+	}
+	ap_stacks_kva = PHYS_TO_DMAP(first); /* AP 1's stack is the first */
 }
 
 void smp_start_aps(void)

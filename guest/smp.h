@@ -58,6 +58,7 @@ static inline struct pcpu *curcpu(void)
 void smp_bsp_init(void);        /* CPU 0's per-CPU data and %gs (cpu_init) */
 uint32_t smp_cpus_wanted(void); /* cpus=N on the command line, 1..MAXCPU */
 uint64_t smp_lapic_pa(void);    /* where pmap_bootstrap maps the APIC (cpus > 1) */
+void smp_steal_stacks(void);    /* pmap_bootstrap, cpus > 1: the APs' stacks */
 void smp_start_aps(void);       /* after pmap_bootstrap; panics unless all come up */
 uint32_t smp_cpus_up(void);     /* set of CPUs up */
 uint32_t smp_ncpus(void);

@@ -80,8 +80,7 @@ END_TEST
 
 START_TEST(plugin_with_cpus_exits_2)
 {
-	PTS("run", "--backend", "qemu", "--dirty-log", "plugin", "--cpus", "2",
-	    (char *)tu_guest());
+	PTS("run", "--backend", "qemu", "--dirty-log", "plugin", "--cpus", "2", (char *)tu_guest());
 	assert_usage("--dirty-log plugin");
 }
 END_TEST
