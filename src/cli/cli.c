@@ -23,6 +23,7 @@ void guest_opts_init(struct guest_opts *g)
 {
 	memset(g, 0, sizeof(*g));
 	g->cfg.mem_mib = VM_MEM_DEFAULT_MIB;
+	g->cfg.cpus = 1;
 	g->cfg.timeout_s = 30;
 	g->cfg.arena_pages = PTS_DEFAULT_ARENA_PAGES;
 	g->cfg.pv_per_page = 8; /* pool pages fill and empty after a few entries */
@@ -56,6 +57,14 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 		}
 		g->cfg.mem_mib = (unsigned)v;
 		g->given |= GUEST_SET_MEM;
+		return 1;
+	case OPT_CPUS:
+		if (parse_u64(arg, &v) != 0 || v < 1 || v > VM_CPUS_MAX) {
+			usage_error(cmd, "--cpus %s: want a CPU count between 1 and %u", arg,
+			            VM_CPUS_MAX);
+			return -1;
+		}
+		g->cfg.cpus = (unsigned)v;
 		return 1;
 	case OPT_TIMEOUT:
 		if (parse_duration(arg, &v) != 0 || v > GUEST_TIMEOUT_MAX) {
@@ -182,6 +191,27 @@ static int console_open(struct guest_opts *g, const char *cmd)
 	return 0;
 }
 
+/* --cpus N > 1: QEMU and libvirt start N vCPUs; ptshadow's own KVM loop runs
+ * one (not yet more: docs/smp.md); auto means QEMU then.  0 or EXIT_USAGE. */
+static int cpus_fit(struct guest_opts *g, const char *cmd)
+{
+	if (g->cfg.cpus <= 1)
+		return 0;
+	if (g->cfg.backend == VM_BACKEND_KVM)
+		return usage_error(cmd,
+		                   "--cpus %u: the kvm backend runs one vCPU (not yet more; "
+		                   "use --backend qemu)",
+		                   g->cfg.cpus);
+	if (g->cfg.backend == VM_BACKEND_AUTO)
+		g->cfg.backend = VM_BACKEND_QEMU;
+	if (g->cfg.dirty_mode == VM_DIRTY_PLUGIN)
+		return usage_error(cmd,
+		                   "--dirty-log plugin: the plugin logs one vCPU (not yet more); "
+		                   "--cpus %u checks without a dirty log",
+		                   g->cfg.cpus);
+	return 0;
+}
+
 int guest_opts_finish(struct guest_opts *g, const char *cmd)
 {
 	/* pages of 4 KiB, 256 a MiB: no product to overflow, whatever a report said */
@@ -205,6 +235,8 @@ int guest_opts_finish(struct guest_opts *g, const char *cmd)
 		return usage_error(cmd, "--qemu and --qemu-accel need --backend qemu (or auto)");
 	if (g->cfg.backend == VM_BACKEND_AUTO && (g->cfg.qemu_path != NULL || g->cfg.qemu_kvm))
 		g->cfg.backend = VM_BACKEND_QEMU; /* asking for QEMU's options is asking for QEMU */
+	if ((rc = cpus_fit(g, cmd)) != 0)
+		return rc;
 	/* a dirty log a replayed report recorded yields to the backend given here */
 	if (!(g->given & GUEST_SET_DIRTY_LOG) && !dirty_log_fits(g->cfg.backend, d))
 		d = g->cfg.dirty_mode = VM_DIRTY_AUTO;

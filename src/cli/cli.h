@@ -61,6 +61,7 @@ enum {
 	OPT_QEMU_ACCEL,
 	OPT_CONNECT,
 	OPT_DOMAIN_XML,
+	OPT_CPUS,
 };
 #define GUEST_LONG_OPTIONS                                                                         \
 	{"mem", required_argument, NULL, OPT_MEM},                                                 \
@@ -75,12 +76,14 @@ enum {
 	    {"qemu-accel", required_argument, NULL, OPT_QEMU_ACCEL},                               \
 	    {"connect", required_argument, NULL, OPT_CONNECT},                                     \
 	    {"domain-xml", required_argument, NULL, OPT_DOMAIN_XML},                               \
+	    {"cpus", required_argument, NULL, OPT_CPUS},                                           \
 	{                                                                                          \
 		"help", no_argument, NULL, OPT_HELP                                                \
 	}
 
 #define GUEST_OPTIONS_HELP                                                                         \
 	"  --mem MiB         guest RAM (default 128, 16..16384)\n"                                 \
+	"  --cpus N          guest CPUs (default 1, 1..8); ops run on CPU 0 (docs/smp.md)\n"       \
 	"  --arena N         managed arena pages pg0..pg<N-1> (default 1024)\n"                    \
 	"  --pv-per-page N   guest pv pool items per pool page (default 8; 0 = as many as fit)\n"  \
 	"  --timeout SEC     end the guest if it completes no op for SEC s, however often it\n"    \

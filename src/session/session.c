@@ -201,6 +201,7 @@ void session_vm_config(const struct session_config *cfg, struct vm_config *vc)
 	    .libvirt_uri = cfg->libvirt_uri,
 	    .libvirt_xml = cfg->libvirt_xml,
 	    .mem_mib = cfg->mem_mib,
+	    .cpus = cfg->cpus,
 	    .timeout_s = cfg->timeout_s,
 	    .console = cfg->console,
 	    .console_prefix = cfg->console_prefix,
@@ -217,9 +218,11 @@ int session_boot(struct session *s, const struct session_config *cfg)
 
 	memset(s, 0, sizeof(*s));
 	s->cfg = *cfg;
-	char ppp[32] = "";
+	char ppp[48] = "";
 	if (cfg->pv_per_page != 0)
 		snprintf(ppp, sizeof(ppp), " pv_per_page=%u", cfg->pv_per_page);
+	if (cfg->cpus > 1) /* the guest starts the other CPUs itself (docs/smp.md) */
+		snprintf(ppp + strlen(ppp), sizeof(ppp) - strlen(ppp), " cpus=%u", cfg->cpus);
 	n = snprintf(cmdline, sizeof(cmdline), "arena=%llu%s%s%s%s",
 	             (unsigned long long)cfg->arena_pages, ppp, cfg->ring ? " ring" : "",
 	             cfg->extra_cmdline ? " " : "", cfg->extra_cmdline ? cfg->extra_cmdline : "");

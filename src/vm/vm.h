@@ -23,6 +23,7 @@
 #define VM_MEM_MIN_MIB     16u
 #define VM_MEM_MAX_MIB     (16u * 1024u)
 #define VM_MEM_DEFAULT_MIB 128u
+#define VM_CPUS_MAX        PTS_MAX_CPUS /* --cpus: 1..8 */
 
 /* Fixed guest-physical layout of what the VMM writes before boot. */
 #define VM_START_INFO_GPA 0x6000ull
@@ -220,6 +221,7 @@ struct vm_config {
 	const char *libvirt_uri; /* libvirt: --connect (NULL: qemu:///system) */
 	const char *libvirt_xml; /* libvirt: --domain-xml template (NULL: the built-in one) */
 	unsigned mem_mib;
+	unsigned cpus; /* vCPUs, 1..VM_CPUS_MAX (0: 1); the guest is told with cpus=N */
 	unsigned timeout_s;
 	const char *cmdline;
 	FILE *console;
