@@ -98,14 +98,63 @@ static void mark(struct vwalk *w, uint32_t level)
 		w->step[w->nstep - 1].wrong = true;
 }
 
-/* a page's user mappings, from the walk, when no object names a VA */
-static void page_walks(struct violation *v, const struct check *c, uint64_t pa)
+/*
+ * When no object names a VA: the walks to a page's user mappings, or to the
+ * leaves of a pmap the op changed, the first VIO_MAX_WALKS of them by (pmap,
+ * va), whatever order the walk or the delta holds them in (it differs
+ * between the check modes).
+ */
+struct candidates {
+	struct {
+		int32_t slot;
+		uint64_t va;
+	} c[VIO_MAX_WALKS];
+	unsigned n, more;
+	enum vwalk_why why;
+};
+
+static bool earlier(int32_t slot, uint64_t va, int32_t slot2, uint64_t va2)
+{
+	return slot < slot2 || (slot == slot2 && va < va2);
+}
+
+static void candidate(struct candidates *k, int32_t slot, uint64_t va)
+{
+	unsigned i;
+	for (i = 0; i < k->n; i++)
+		if (k->c[i].slot == slot && k->c[i].va == va)
+			return;
+	if (k->n == VIO_MAX_WALKS) {
+		k->more++;
+		if (!earlier(slot, va, k->c[k->n - 1].slot, k->c[k->n - 1].va))
+			return;
+		k->n--;
+	}
+	for (i = k->n; i > 0 && earlier(slot, va, k->c[i - 1].slot, k->c[i - 1].va); i--)
+		k->c[i] = k->c[i - 1];
+	k->c[i].slot = slot;
+	k->c[i].va = va;
+	k->n++;
+}
+
+static void page_candidates(struct candidates *k, const struct check *c, uint64_t pa)
 {
 	const struct ptp_set *s = &c->cur->walk;
 	for (size_t i = 0; i < s->nleaf; i++) {
 		const struct leaf *l = &s->leaf[i];
 		if (leaf_is_user(c, l) && pte_frame(l->pte, l->level) == pa)
-			mark(walk_of(v, c, snap_slot(c->cur, l->owner), l->va), l->level);
+			candidate(k, snap_slot(c->cur, l->owner), l->va);
+	}
+}
+
+static void pmap_candidates(struct candidates *k, const struct check *c, int32_t slot)
+{
+	for (size_t i = 0; i < c->delta->n; i++) {
+		const struct pte_change *ch = &c->delta->chg[i];
+		bool leaf = (pte_valid(ch->old) && pte_is_leaf(ch->old, ch->level)) ||
+		            (pte_valid(ch->new) && pte_is_leaf(ch->new, ch->level));
+		if (ch->slot == slot && leaf && !(ch->flags & PTE_CHG_DETACHED))
+			candidate(k, slot, ch->va);
 	}
 }
 
@@ -120,7 +169,22 @@ void vio_walks(struct violation *v, const struct check *c)
 		else if (o->kind == VOBJ_PV)
 			mark(walk_of(v, c, o->slot, o->va), 0);
 	}
-	for (unsigned i = 0; v->nwalk == 0 && v->walks_more == 0 && i < v->nobj; i++)
+	if (v->nwalk != 0 || v->walks_more != 0)
+		return;
+	struct candidates k = {.n = 0};
+	for (unsigned i = 0; i < v->nobj; i++)
 		if (v->obj[i].kind == VOBJ_PAGE && v->obj[i].page >= 0)
-			page_walks(v, c, v->obj[i].pa);
+			page_candidates(&k, c, v->obj[i].pa);
+	k.why = VWALK_MAPPING;
+	for (unsigned i = 0; k.n == 0 && i < v->nobj; i++)
+		if (v->obj[i].kind == VOBJ_PMAP) {
+			pmap_candidates(&k, c, v->obj[i].slot);
+			k.why = VWALK_CHANGED;
+		}
+	for (unsigned i = 0; i < k.n; i++) {
+		struct vwalk *w = walk_of(v, c, k.c[i].slot, k.c[i].va);
+		if (w != NULL)
+			w->why = k.why;
+	}
+	v->walks_more += k.more;
 }

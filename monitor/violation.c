@@ -213,6 +213,8 @@ static json_t *walk_json(const struct violation *v, const struct vwalk *w)
 	json_t *j = json_object(), *path = json_array();
 	set_slot(j, w->slot);
 	json_object_set_new(j, "va", hex(w->va));
+	static const char *const why[] = {"object", "mapping", "changed"};
+	json_object_set_new(j, "why", json_string(why[w->why]));
 	json_object_set_new(j, "before_known", json_boolean(w->have_before));
 	for (uint32_t i = 0; i < w->nstep; i++)
 		json_array_append_new(path, step_json(v, &w->step[i]));

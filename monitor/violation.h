@@ -75,7 +75,13 @@ struct vwalk_step {
 	bool wrong;
 };
 
+/* why a walk was taken: an object names its VA; else (nothing named a VA)
+ * it leads to a mapping of a page object, or to a leaf the op changed in a
+ * pmap object (no entry is marked wrong then: a counter is) */
+enum vwalk_why { VWALK_OBJECT, VWALK_MAPPING, VWALK_CHANGED };
+
 struct vwalk {
+	enum vwalk_why why;
 	int32_t slot; /* the pmap whose root the walk starts from */
 	uint64_t va;
 	uint32_t nstep;
