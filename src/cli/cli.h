@@ -61,6 +61,7 @@ enum {
 	OPT_QEMU_ACCEL,
 	OPT_CONNECT,
 	OPT_DOMAIN_XML,
+	OPT_SVG,
 };
 #define GUEST_LONG_OPTIONS                                                                         \
 	{"mem", required_argument, NULL, OPT_MEM},                                                 \

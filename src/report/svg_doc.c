@@ -165,8 +165,8 @@ void svg_rect(struct svg_doc *d, double x, double y, double w, double h, const c
 void svg_arrow(struct svg_doc *d, double x1, double y1, double x2, double y2)
 {
 	fprintf(d->body,
-	        "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"arrow\"/>\n", x1,
-	        y1, x2, y2);
+	        "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"arrow\"/>\n", x1, y1,
+	        x2, y2);
 }
 
 void svg_line_open(struct svg_doc *d, double x, double y, const char *cls)

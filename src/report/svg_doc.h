@@ -10,9 +10,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define SVG_LINE   15.0 /* a line of 12 px monospace text */
-#define SVG_CHAR   7.3  /* the width of one of its characters */
-#define SVG_MARGIN 16.0
+#define SVG_LINE       15.0 /* a line of 12 px monospace text */
+#define SVG_CHAR       7.3  /* the width of one of its characters */
+#define SVG_MARGIN     16.0
 #define SVG_PARA_LINES 8 /* svg_para's lines at most */
 
 struct svg_doc {

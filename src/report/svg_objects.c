@@ -29,16 +29,15 @@ static const json_t *counter_named(struct counters *c, const char *name)
 }
 
 /* one counter: found, and expected when a counter object recounted it */
-static void counter_row(struct svg_doc *d, const char *name, long long found,
-                        const json_t *recount)
+static void counter_row(struct svg_doc *d, const char *name, long long found, const json_t *recount)
 {
 	char f[24], e[24];
 
 	snprintf(f, sizeof(f), "%lld", recount ? svg_jint(recount, "found", found) : found);
 	snprintf(e, sizeof(e), "%lld", svg_jint(recount, "expected", 0));
 	if (recount != NULL)
-		svg_group(d, "counter wrong", "data-name", name, "data-found", f, "data-expected", e,
-		          NULL);
+		svg_group(d, "counter wrong", "data-name", name, "data-found", f, "data-expected",
+		          e, NULL);
 	else
 		svg_group(d, "counter", "data-name", name, "data-found", f, NULL);
 	if (recount != NULL)
@@ -71,7 +70,8 @@ static void pv_rows(struct svg_doc *d, const json_t *report, const json_t *page)
 {
 	const json_t *pv = json_object_get(page, "pv_list");
 	size_t n = json_array_size(pv);
-	long long more = svg_jint(page, "pv_more", 0) + (n > SVG_MAX_PV ? (long long)(n - SVG_MAX_PV) : 0);
+	long long more =
+	    svg_jint(page, "pv_more", 0) + (n > SVG_MAX_PV ? (long long)(n - SVG_MAX_PV) : 0);
 	char pmap[32];
 
 	svg_text(d, TEXT_X, d->y, NULL, "pv list: %s", n ? "" : "empty");
@@ -120,7 +120,8 @@ static void draw_page(struct svg_doc *d, const json_t *report, const json_t *pag
 	svg_span(d, NULL, "page %spa %s", pgname, svg_jstr(page, "pa"));
 	if (md != NULL)
 		svg_span(d, "dim", "   usage %lld, attrs 0x%llx, flags 0x%llx",
-		         svg_jint(md, "usage", 0), svg_jint(md, "attrs", 0), svg_jint(md, "flags", 0));
+		         svg_jint(md, "usage", 0), svg_jint(md, "attrs", 0),
+		         svg_jint(md, "flags", 0));
 	svg_line_close(d);
 	d->y += SVG_LINE;
 	if (md == NULL) {

@@ -60,7 +60,8 @@ static void flag_line(struct svg_doc *d, double x, double y, const char *flags, 
 		char word[16];
 		snprintf(word, sizeof(word), "%.*s", (int)(n < 15 ? n : 15), p);
 		if (n > 0 && !in_grid(p, n) && !(n == 1 && *p == '-'))
-			svg_span(d, other != NULL && !has_flag(other, word) ? "flip" : "on", "%s", word);
+			svg_span(d, other != NULL && !has_flag(other, word) ? "flip" : "on", "%s",
+			         word);
 		if (n > 0 && !in_grid(p, n) && !(n == 1 && *p == '-'))
 			svg_span(d, NULL, " ");
 		p += n;
@@ -131,16 +132,17 @@ static void entry_box(struct svg_doc *d, double x, double y, const json_t *st,
 
 	snprintf(level, sizeof(level), "%lld", svg_jint(st, "level", 0));
 	snprintf(index, sizeof(index), "%lld", svg_jint(st, "index", -1));
-	svg_group(d, wrong ? (changed ? "entry wrong changed" : "entry wrong")
-	             : changed ? "entry changed"
-	                       : "entry",
+	svg_group(d,
+	          wrong     ? (changed ? "entry wrong changed" : "entry wrong")
+	          : changed ? "entry changed"
+	                    : "entry",
 	          "data-pmap", w->pmap, "data-va", w->va, "data-level", level, "data-index", index,
-	          "data-table", ta[0] ? ta : tb, "data-before", svg_jstr(st, "before"), "data-after",
-	          svg_jstr(st, "after"), NULL);
+	          "data-table", ta[0] ? ta : tb, "data-before", svg_jstr(st, "before"),
+	          "data-after", svg_jstr(st, "after"), NULL);
 	svg_rect(d, x, y, BOX_W, 8 * SVG_LINE + 8,
-	         wrong                     ? "box-bad"
-	         : !ta[0] && !tb[0]        ? "box-none"
-	                                   : "box");
+	         wrong              ? "box-bad"
+	         : !ta[0] && !tb[0] ? "box-none"
+	                            : "box");
 	box_head(d, tx, y + 4, st, wrong);
 	ty += SVG_LINE;
 	if (ta[0])
@@ -175,12 +177,14 @@ static void draw_walk(struct svg_doc *d, const json_t *walk, unsigned n)
 	if (strcmp(why, "mapping") == 0)
 		svg_span(d, "dim", "  a mapping of the page below (no object names a VA)");
 	else if (strcmp(why, "changed") == 0)
-		svg_span(d, "dim", "  a leaf the op changed in the pmap below (no object names a VA)");
+		svg_span(d, "dim",
+		         "  a leaf the op changed in the pmap below (no object names a VA)");
 	svg_line_close(d);
 	d->y += SVG_LINE + 4;
 	for (size_t i = 0; i < steps && i < 4; i++) {
 		if (i > 0)
-			svg_arrow(d, x - BOX_GAP + 2, d->y + 2.5 * SVG_LINE, x - 2, d->y + 2.5 * SVG_LINE);
+			svg_arrow(d, x - BOX_GAP + 2, d->y + 2.5 * SVG_LINE, x - 2,
+			          d->y + 2.5 * SVG_LINE);
 		entry_box(d, x, d->y, json_array_get(path, i), &w);
 		x += BOX_W + BOX_GAP;
 	}
