@@ -37,9 +37,10 @@ static json_t *entry_json(const struct tables *t, const struct ptp *p, unsigned 
 		const struct ptp *c = ptp_by_pa(t->s, pte_frame(e, p->level));
 		/* "below": drawn after this table; another pmap's (the kernel's
 		 * slots in a user pmap) or one the walk did not reach: not drawn */
-		json_object_set_new(j, "table", json_string(c == NULL              ? "unwalked"
-		                                            : c->owner != t->owner ? "another pmap's"
-		                                                                   : "below"));
+		json_object_set_new(j, "table",
+		                    json_string(c == NULL              ? "unwalked"
+		                                : c->owner != t->owner ? "another pmap's"
+		                                                       : "below"));
 	}
 	return j;
 }
@@ -96,7 +97,7 @@ json_t *monitor_pmap_json(const struct monitor *m, int32_t slot, size_t max_tabl
 	if (owner < 0 || (size_t)owner >= s->npmap)
 		return NULL;
 	const struct pmap_snap *p = &s->pmap[owner];
-	struct tables t = {&s->walk, &m->desc, (uint32_t)owner, max_tables, max_entries,
+	struct tables t = {&s->walk,     &m->desc, (uint32_t)owner, max_tables, max_entries,
 	                   json_array(), 0};
 	size_t r = (size_t)owner < s->walk.nroot ? s->walk.root[owner] : SIZE_MAX;
 	json_t *j = json_object();
