@@ -12,6 +12,8 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
+#include "testutil.h"
+
 #define SVG_NS "http://www.w3.org/2000/svg"
 
 struct svg_check {
@@ -50,27 +52,10 @@ struct svg_check *svg_check_parse(const char *text, size_t len, char *err, size_
 
 struct svg_check *svg_check_load(const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
-	struct svg_check *c;
+	size_t len = 0;
+	char *buf = tu_read_file(path, &len); /* a missing file fails the test */
+	struct svg_check *c = svg_check_parse(buf, len, err, errlen);
 
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: cannot open", path);
-		return NULL;
-	}
-	do {
-		if (len + 65536 > cap) {
-			char *b = realloc(buf, cap = len + 65536);
-			if (b == NULL)
-				break;
-			buf = b;
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-	} while (n > 0);
-	fclose(f);
-	c = buf != NULL ? svg_check_parse(buf, len, err, errlen) : NULL;
 	free(buf);
 	return c;
 }

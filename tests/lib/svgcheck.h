@@ -13,7 +13,7 @@ struct svg_check;
 /* text parsed as XML (no network, no entities from outside); NULL when it is
  * not well-formed, with libxml2's first complaint in err */
 struct svg_check *svg_check_parse(const char *text, size_t len, char *err, size_t errlen);
-/* the same for a file */
+/* the same for a file (one that cannot be read fails the test) */
 struct svg_check *svg_check_load(const char *path, char *err, size_t errlen);
 void svg_check_free(struct svg_check *c);
 

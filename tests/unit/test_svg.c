@@ -43,6 +43,19 @@ static struct svg_check *picture(int (*fn)(const json_t *, FILE *), const json_t
 }
 
 /* the first violation of invariant id at the last check */
+static const struct violation *violation_of(const struct tc *t, const char *id);
+
+/* check t's image, broken since the last op: the picture of the first
+ * violation of id (*v), parsed; *j its report.json object */
+static struct svg_check *broken(struct tc *t, const char *id, const struct violation **v,
+                                json_t **j)
+{
+	ck_assert_int_gt(tc_check(t), 0);
+	*v = violation_of(t, id);
+	*j = violation_json(*v);
+	return picture(svg_finding, *j, NULL);
+}
+
 static const struct violation *violation_of(const struct tc *t, const char *id)
 {
 	for (size_t i = 0; i < monitor_nviolations(t->m); i++)
@@ -71,10 +84,9 @@ START_TEST(wrong_entry_is_highlighted)
 	tc_start(&t);
 	tc_run(&t, PTS_OP_EXTRACT, 1, 0x400000, 0, 0, 0, 0);
 	tc_or64(&t, tc_pte(&t, 1, 0x402000), 0, PTS_PTE_MANAGED);
-	ck_assert_int_gt(tc_check(&t), 0);
-	const struct violation *v = violation_of(&t, "PV-4");
-	json_t *j = violation_json(v);
-	struct svg_check *c = picture(svg_finding, j, NULL);
+	const struct violation *v;
+	json_t *j;
+	struct svg_check *c = broken(&t, "PV-4", &v, &j);
 
 	assert_names_invariant(c, v);
 	ck_assert_int_eq(svg_check_count(c, WRONG_ENTRY), 1);
@@ -102,10 +114,9 @@ START_TEST(counter_expected_against_found)
 	tc_start(&t);
 	tc_run(&t, PTS_OP_EXTRACT, 1, 0x400000, 0, 0, 0, 0);
 	tc_add64(&t, synth_pmap_pa(t.s, 1) + SYN_PM_RESIDENT, 1);
-	ck_assert_int_gt(tc_check(&t), 0);
-	const struct violation *v = violation_of(&t, "CNT-1");
-	json_t *j = violation_json(v);
-	struct svg_check *c = picture(svg_finding, j, NULL);
+	const struct violation *v;
+	json_t *j;
+	struct svg_check *c = broken(&t, "CNT-1", &v, &j);
 	const char *counter = "//s:g[" S_CLASS("counter") " and " S_CLASS("wrong") "]";
 
 	assert_names_invariant(c, v);
@@ -131,10 +142,9 @@ START_TEST(page_counter_walks_its_mappings)
 	tc_start(&t);
 	tc_run(&t, PTS_OP_EXTRACT, 1, 0x400000, 0, 0, 0, 0);
 	tc_add32(&t, tc_vmp(&t, 3, SYN_VMP_PMAPCOUNT), 1);
-	ck_assert_int_gt(tc_check(&t), 0);
-	const struct violation *v = violation_of(&t, "CNT-4");
-	json_t *j = violation_json(v);
-	struct svg_check *c = picture(svg_finding, j, NULL);
+	const struct violation *v;
+	json_t *j;
+	struct svg_check *c = broken(&t, "CNT-4", &v, &j);
 	const char *counter = "//s:g[" S_CLASS("counter") " and " S_CLASS("wrong") "]";
 
 	assert_names_invariant(c, v);
@@ -167,18 +177,18 @@ static json_t *hostile_report(void)
 	json_object_set_new(page, "pv_list", pv);
 	json_array_append_new(objs, page);
 	for (int i = 0; i < 20; i++)
-		json_array_append_new(objs, json_pack("{s:s, s:s, s:i, s:i}", "kind", "counter", "name",
-		                                      "c", "expected", i, "found", i + 1));
+		json_array_append_new(objs, json_pack("{s:s, s:s, s:i, s:i}", "kind", "counter",
+		                                      "name", "c", "expected", i, "found", i + 1));
 	json_object_set_new(j, "objects", objs);
 	for (int i = 0; i < 10; i++) {
 		json_t *path = json_array();
 		for (int k = 0; k < 6; k++)
-			json_array_append_new(path, json_pack("{s:i, s:i, s:s, s:s, s:s, s:b}", "level",
-			                                      4 - k, "index", k, "table_after", "0x1",
-			                                      "after", "0x2", "after_flags", "P <b>&amp;",
-			                                      "wrong", 1));
-		json_array_append_new(walks, json_pack("{s:i, s:s, s:o}", "pmap", i, "va",
-		                                       "0x1000", "path", path));
+			json_array_append_new(
+			    path, json_pack("{s:i, s:i, s:s, s:s, s:s, s:b}", "level", 4 - k,
+			                    "index", k, "table_after", "0x1", "after", "0x2",
+			                    "after_flags", "P <b>&amp;", "wrong", 1));
+		json_array_append_new(
+		    walks, json_pack("{s:i, s:s, s:o}", "pmap", i, "va", "0x1000", "path", path));
 	}
 	json_object_set_new(j, "walks", walks);
 	return j;
@@ -246,9 +256,18 @@ START_TEST(pmap_tables_folded)
 	struct svg_check *c = picture(svg_pmap, j, NULL);
 
 	ck_assert_int_eq(svg_check_count(c, "//s:g[" S_CLASS("table") "]"), 4);
-	ck_assert_int_eq(svg_check_count(c, "//s:g[" S_CLASS("table") " and @data-level='1']/s:g[" S_CLASS("entry") "]"), 3);
-	ck_assert_int_eq(svg_check_count(c, "//s:g[" S_CLASS("entry") " and @data-va='0x402000' and @data-level='1']"), 1);
-	ck_assert_int_eq(svg_check_count(c, "//s:g[" S_CLASS("table") " and @data-level='1']/s:g[" S_CLASS("fold") " and @data-first='3' and @data-last='511']"), 1);
+	ck_assert_int_eq(
+	    svg_check_count(
+	        c, "//s:g[" S_CLASS("table") " and @data-level='1']/s:g[" S_CLASS("entry") "]"),
+	    3);
+	ck_assert_int_eq(
+	    svg_check_count(
+	        c, "//s:g[" S_CLASS("entry") " and @data-va='0x402000' and @data-level='1']"),
+	    1);
+	ck_assert_int_eq(
+	    svg_check_count(c, "//s:g[" S_CLASS("table") " and @data-level='1']/s:g[" S_CLASS(
+	                           "fold") " and @data-first='3' and @data-last='511']"),
+	    1);
 	ck_assert(svg_check_has_text(c, "entries 3–511 empty"));
 	svg_check_free(c);
 	json_decref(j);
@@ -284,9 +303,9 @@ START_TEST(crash_dir_has_picture)
 	ck_assert_int_gt(tc_check(&t), 0);
 	finding_from_violation(&f, violation_of(&t, "PV-4"));
 	f.op_index = 2;
-	ck_assert_msg(report_write(tu_path("out"), &f, sc, "", 0, NULL, &is_new, err,
-	                           sizeof(err)) == 0,
-	              "%s", err);
+	ck_assert_msg(
+	    report_write(tu_path("out"), &f, sc, "", 0, NULL, &is_new, err, sizeof(err)) == 0, "%s",
+	    err);
 	finding_sig_hex(&f, sig);
 	snprintf(dir, sizeof(dir), "%s/crashes/%s/walk.svg", tu_path("out"), sig);
 	struct svg_check *c = svg_check_load(dir, err, sizeof(err));
