@@ -3,7 +3,7 @@
  * the highlighted entry found by its VA and level, the counter by its name,
  * the invariant named in visible text; hostile report text escaped and every
  * list capped; a pmap drawn whole with its empty entries folded; a crash
- * directory written with its picture.
+ * directory written with its picture; the user guide's example.
  */
 #include "monitor_tc.h"
 #include "report.h"
@@ -323,6 +323,19 @@ START_TEST(crash_dir_has_picture)
 }
 END_TEST
 
+/* the user guide's example is a picture as ptshadow draws one */
+START_TEST(user_guide_example_parses)
+{
+	char err[256];
+	struct svg_check *c = svg_check_load("docs/walk-example.svg", err, sizeof(err));
+
+	ck_assert_msg(c != NULL && svg_check_is_svg(c), "docs/walk-example.svg: %s", err);
+	ck_assert(svg_check_has_text(c, "PV-2 pte-for-pv"));
+	ck_assert_str_eq(svg_check_attr(c, WRONG_ENTRY, "data-va"), "0x400000");
+	svg_check_free(c);
+}
+END_TEST
+
 Suite *suite_svg(void)
 {
 	Suite *s = suite_create("svg");
@@ -336,6 +349,7 @@ Suite *suite_svg(void)
 	tcase_add_test(tc, no_objects_no_walk);
 	tcase_add_test(tc, pmap_tables_folded);
 	tcase_add_test(tc, crash_dir_has_picture);
+	tcase_add_test(tc, user_guide_example_parses);
 	suite_add_tcase(s, tc);
 	return s;
 }
