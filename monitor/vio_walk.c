@@ -65,6 +65,7 @@ static void walk_fill(struct vwalk *w, const struct check *c, int32_t owner)
 /* the walk of (slot, va) in v, a new one, or NULL when there is no room */
 static struct vwalk *walk_of(struct violation *v, const struct check *c, int32_t slot, uint64_t va)
 {
+	va &= ~(uint64_t)(PTS_PAGE_SIZE - 1);
 	for (unsigned i = 0; i < v->nwalk; i++)
 		if (v->walk[i].slot == slot && v->walk[i].va == va)
 			return &v->walk[i];
@@ -80,7 +81,7 @@ static struct vwalk *walk_of(struct violation *v, const struct check *c, int32_t
 	struct vwalk *w = &v->walk[v->nwalk++];
 	memset(w, 0, sizeof *w);
 	w->slot = slot;
-	w->va = va & ~(uint64_t)(PTS_PAGE_SIZE - 1);
+	w->va = va;
 	w->have_before = c->op != NULL;
 	walk_fill(w, c, owner);
 	return w;

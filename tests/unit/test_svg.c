@@ -105,6 +105,42 @@ START_TEST(wrong_entry_is_highlighted)
 }
 END_TEST
 
+/* An enter that made its PDPT, PD and PT, then lost its managed bit: the
+ * walk shows the PML4 entry the op set and, below it, tables that were not
+ * there before the op. */
+START_TEST(new_tables_have_no_before)
+{
+	struct tc t;
+	const uint64_t va = 0x40000000000ull; /* PML4 slot 8: nothing there yet */
+	tc_start(&t);
+	tc_run(&t, PTS_OP_ENTER, 1, va, 0, 8, 3, 0);
+	tc_or64(&t, tc_pte(&t, 1, va), 0, PTS_PTE_MANAGED);
+	const struct violation *v;
+	json_t *j;
+	struct svg_check *c = broken(&t, "PV-4", &v, &j);
+	const json_t *path =
+	    json_object_get(json_array_get(json_object_get(j, "walks"), 0), "path");
+
+	ck_assert_int_eq(json_array_size(path), 4);
+	const json_t *pml4 = json_array_get(path, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(pml4, "before")), "0x0");
+	ck_assert_ptr_nonnull(json_object_get(pml4, "table_before"));
+	for (size_t i = 1; i < 4; i++) {
+		const json_t *st = json_array_get(path, i);
+		ck_assert_ptr_null(json_object_get(st, "table_before"));
+		ck_assert_ptr_nonnull(json_object_get(st, "table_after"));
+	}
+	ck_assert(json_is_true(json_object_get(json_array_get(path, 3), "wrong")));
+	ck_assert_str_eq(svg_check_attr(c, WRONG_ENTRY, "data-va"), "0x40000000000");
+	ck_assert_int_eq(
+	    svg_check_count(c, "//s:g[" S_CLASS("entry") " and " S_CLASS("changed") "]"), 4);
+	ck_assert(svg_check_has_text(c, "before  no table at this level"));
+	svg_check_free(c);
+	json_decref(j);
+	tc_end(&t);
+}
+END_TEST
+
 /* resident_count one too many (CNT-1): the pmap's counter is drawn with
  * expected against found; nothing names a VA and the op changed no leaf, so
  * the picture says there is no walk. */
@@ -343,6 +379,7 @@ Suite *suite_svg(void)
 
 	tu_tmpdir_fixture(tc);
 	tcase_add_test(tc, wrong_entry_is_highlighted);
+	tcase_add_test(tc, new_tables_have_no_before);
 	tcase_add_test(tc, counter_expected_against_found);
 	tcase_add_test(tc, page_counter_walks_its_mappings);
 	tcase_add_test(tc, hostile_text_escaped_and_lists_capped);
