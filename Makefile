@@ -11,6 +11,9 @@ PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 ELF_LIBS    := $(shell pkg-config --libs libelf jansson libvirt libvirt-qemu 2>/dev/null || \
                  echo -lelf -ljansson -lvirt-qemu -lvirt)
 CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
+# libxml2: the tests parse the SVG pictures back (tests only; ptshadow does not link it)
+XML_CFLAGS  := $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
+XML_LIBS    := $(shell pkg-config --libs libxml-2.0 2>/dev/null || echo -lxml2)
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
             -Wno-format-truncation
@@ -24,7 +27,7 @@ MONITOR_CFLAGS := $(HOST_BASE) -Iinclude -iquote monitor
 SRC_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard src/*/*.c src/*/*.h))))
 SRC_CFLAGS := $(HOST_BASE) -Iinclude $(addprefix -iquote ,$(SRC_DIRS)) -iquote monitor $(PKG_CFLAGS)
 # tests/: everything, and the test library (tests/lib/)
-TEST_CFLAGS := $(SRC_CFLAGS) -iquote tests/lib
+TEST_CFLAGS := $(SRC_CFLAGS) -iquote tests/lib $(XML_CFLAGS)
 # the flags of the role a host source file belongs to: $(call host_cflags,FILE)
 host_cflags = $(if $(filter monitor/%,$(1)),$(MONITOR_CFLAGS),\
               $(if $(filter src/%,$(1)),$(SRC_CFLAGS),$(TEST_CFLAGS)))
@@ -115,7 +118,7 @@ $(BUILD)/libtest.a: $(TESTLIB_OBJS)
 
 $(BUILD)/tests/run_tests: $(BUILD)/host/tests/run_tests.o $(UNIT_OBJS) $(BUILD)/libtest.a \
                           $(BUILD)/libptshadow.a $(BUILD)/libmonitor.a
-	$(HOST_CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDLIBS) $(CHECK_LIBS)
+	$(HOST_CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDLIBS) $(CHECK_LIBS) $(XML_LIBS)
 
 # `make test`: everything, ending with Check's summary.  SUITE=name runs one.
 test: check-boundaries all mutants $(BUILD)/tests/run_tests

@@ -62,6 +62,7 @@ enum {
 	OPT_CONNECT,
 	OPT_DOMAIN_XML,
 	OPT_CPUS,
+	OPT_SVG,
 };
 #define GUEST_LONG_OPTIONS                                                                         \
 	{"mem", required_argument, NULL, OPT_MEM},                                                 \
