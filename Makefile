@@ -32,11 +32,22 @@ HOST_CFLAGS := $(TEST_CFLAGS)
 HOST_LDLIBS := $(ELF_LIBS) -lpthread -lm
 
 # The guest: freestanding, no red zone, no SSE, kernel code model.
-GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-builtin -nostdinc \
-                -isystem $(shell $(GUEST_CC) -print-file-name=include) -Iinclude -Iguest \
+GUEST_FLAGS  := -std=gnu11 -O2 -g -ffreestanding -fno-builtin -nostdinc -Iinclude -Iguest \
                 -mno-red-zone -mno-mmx -mno-sse -mno-sse2 -mno-avx -mcmodel=kernel \
                 -fno-pic -fno-pie -fno-stack-protector -fno-asynchronous-unwind-tables \
                 -fno-omit-frame-pointer -MMD -MP $(GUEST_DEFS)
+GUEST_CFLAGS := $(GUEST_FLAGS) $(WARN) -isystem $(shell $(GUEST_CC) -print-file-name=include)
+# Coverage (docs/architecture.md, "Coverage"): the pmap and its helpers are
+# compiled by clang with trace-pc-guard and a PC table (gcc has no guards);
+# guest/cov.c keeps the map.  `make COVERAGE=0` builds them with GUEST_CC, and
+# without (the benchmark's guest without coverage).
+COVERAGE ?= 1
+COV_CC   ?= clang-14
+GUEST_COV_SRCS := guest/pmap.c guest/pmap_check.c guest/pmap_kernel.c guest/pmap_ptp.c \
+                  guest/pool.c guest/tlb.c guest/vm_page.c
+COV_CFLAGS := $(GUEST_FLAGS) $(filter-out -Wno-format-truncation,$(WARN)) \
+              -isystem $(shell $(COV_CC) -print-file-name=include 2>/dev/null) \
+              -fsanitize-coverage=trace-pc-guard,pc-table
 GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,max-page-size=4096 \
                  -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments
 
@@ -88,6 +99,11 @@ $(BUILD)/guest/%.o: guest/%.S
 	$(GUEST_CC) $(GUEST_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
 
 GUEST_OBJS := $(patsubst guest/%,$(BUILD)/guest/%.o,$(basename $(GUEST_SRCS)))
+ifeq ($(COVERAGE),1)
+$(GUEST_COV_SRCS:guest/%.c=$(BUILD)/guest/%.o): $(BUILD)/guest/%.o: guest/%.c
+	@mkdir -p $(dir $@)
+	$(COV_CC) $(COV_CFLAGS) -c $< -o $@
+endif
 $(BUILD)/guest.elf: $(GUEST_OBJS) guest/linker.ld
 	$(GUEST_CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -T guest/linker.ld -o $@ $(GUEST_OBJS) -lgcc
 
