@@ -6,10 +6,10 @@ HOST_CC  := $(CC)
 GUEST_CC ?= gcc
 BUILD    := build
 
-PKGS        := libelf jansson check libvirt libvirt-qemu
+PKGS        := libelf libdw jansson check libvirt libvirt-qemu
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-ELF_LIBS    := $(shell pkg-config --libs libelf jansson libvirt libvirt-qemu 2>/dev/null || \
-                 echo -lelf -ljansson -lvirt-qemu -lvirt)
+ELF_LIBS    := $(shell pkg-config --libs libelf libdw jansson libvirt libvirt-qemu 2>/dev/null || \
+                 echo -ldw -lelf -ljansson -lvirt-qemu -lvirt)
 CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
@@ -39,7 +39,8 @@ GUEST_FLAGS  := -std=gnu11 -O2 -g -ffreestanding -fno-builtin -nostdinc -Iinclud
 GUEST_CFLAGS := $(GUEST_FLAGS) $(WARN) -isystem $(shell $(GUEST_CC) -print-file-name=include)
 # Coverage (docs/architecture.md, "Coverage"): the pmap and its helpers are
 # compiled by clang with trace-pc-guard and a PC table (gcc has no guards);
-# guest/cov.c keeps the map.  `make COVERAGE=0` builds them with GUEST_CC, and
+# guest/cov.c keeps the map; DWARF 4, for libdw 0.188 (Debian 12) finds no
+# DW_AT_decl_file in clang-14's DWARF 5.  `make COVERAGE=0` builds them with GUEST_CC, and
 # without (the benchmark's guest without coverage).
 COVERAGE ?= 1
 COV_CC   ?= clang-14
@@ -47,7 +48,7 @@ GUEST_COV_SRCS := guest/pmap.c guest/pmap_check.c guest/pmap_kernel.c guest/pmap
                   guest/pool.c guest/tlb.c guest/vm_page.c
 COV_CFLAGS := $(GUEST_FLAGS) $(filter-out -Wno-format-truncation,$(WARN)) \
               -isystem $(shell $(COV_CC) -print-file-name=include 2>/dev/null) \
-              -fsanitize-coverage=trace-pc-guard,pc-table
+              -fsanitize-coverage=trace-pc-guard,pc-table -gdwarf-4
 GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,max-page-size=4096 \
                  -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments
 

@@ -24,6 +24,7 @@ int cmd_invariants(int argc, char **argv);
 int cmd_ops(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_coverage(int argc, char **argv);
 
 /* Common guest options (--mem, --timeout, --cmdline, --console, --arena):
  * returns 1 if opt was one of them and was applied, -1 on a bad value
