@@ -64,8 +64,6 @@ struct cov_image {
  * more than PTS_COV_MAX_EDGES edges). */
 int cov_image_load(const char *path, struct cov_image *img, char *err, size_t errlen);
 void cov_image_free(struct cov_image *img);
-/* FNV-1a 64 of a file's bytes (at most 256 MiB); 0 or -1 with err */
-int cov_file_hash(const char *path, uint64_t *hash, char *err, size_t errlen);
 
 /* The guest's map as it is now, into map (img->nedges bytes, each set to 0
  * or 1): the descriptor at desc_gpa names it.  0; 1 when the guest states

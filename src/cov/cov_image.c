@@ -91,18 +91,6 @@ fail:
 	return NULL;
 }
 
-int cov_file_hash(const char *path, uint64_t *hash, char *err, size_t errlen)
-{
-	size_t len;
-	uint8_t *buf = read_image(path, &len, err, errlen);
-
-	if (buf == NULL)
-		return -1;
-	*hash = fnv1a(buf, len);
-	free(buf);
-	return 0;
-}
-
 static Elf_Scn *section_named(Elf *elf, const char *name, GElf_Shdr *sh)
 {
 	size_t shstrndx;

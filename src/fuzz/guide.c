@@ -68,11 +68,6 @@ void guide_free(struct guide *g)
 	free(g);
 }
 
-uint32_t guide_corpus_size(const struct guide *g)
-{
-	return g->ncorpus;
-}
-
 /* ---- building a mutated sequence into tmp -------------------------------- */
 
 static bool tmp_full(const struct guide *g)

@@ -34,6 +34,5 @@ void guide_next(struct guide *g, struct script_op *out);
  * included; clean: it ended without a finding).  A clean sequence that
  * reached edges new to the job joins the corpus.  The number of new edges. */
 uint32_t guide_end(struct guide *g, const struct script *sc, const uint8_t *map, bool clean);
-uint32_t guide_corpus_size(const struct guide *g);
 
 #endif /* PTSHADOW_GUIDE_H */
