@@ -64,11 +64,12 @@ static int coverage_image(const struct cov_saved *s, const char *guest, struct c
 		return EXIT_USAGE;
 	}
 	if (img->hash != s->hash || img->nedges != s->nedges) {
-		fprintf(stderr,
-		        "ptshadow coverage: %s: not the guest image the campaign ran (hash %016llx, "
-		        "%u edges; the campaign's %016llx, %u edges): rebuilt since?\n",
-		        guest, (unsigned long long)img->hash, img->nedges,
-		        (unsigned long long)s->hash, s->nedges);
+		fprintf(
+		    stderr,
+		    "ptshadow coverage: %s: not the guest image the campaign ran (hash %016llx, "
+		    "%u edges; the campaign's %016llx, %u edges): rebuilt since?\n",
+		    guest, (unsigned long long)img->hash, img->nedges, (unsigned long long)s->hash,
+		    s->nedges);
 		cov_image_free(img);
 		return EXIT_USAGE;
 	}

@@ -102,7 +102,7 @@ void cov_print_table(FILE *f, const struct cov_image *img, const uint8_t *map);
 /* dir/<basename>.txt for every source file with edges: each line of the
  * source with a mark for each edge on it (+ reached, - not).  0 or -1 with
  * err; a source that cannot be read is listed from the edges alone. */
-int cov_write_listings(const char *dir, const struct cov_image *img, const uint8_t *map,
-                       char *err, size_t errlen);
+int cov_write_listings(const char *dir, const struct cov_image *img, const uint8_t *map, char *err,
+                       size_t errlen);
 
 #endif /* PTSHADOW_COV_H */

@@ -279,7 +279,8 @@ static int read_pc_table(struct load *l, Elf *elf, Elf_Data **pcs)
 	if (ps == NULL && gs == NULL)
 		return 0;
 	if (ps == NULL || gs == NULL)
-		return load_fail(l, "has %s but no %s section", ps ? "__sancov_pcs" : "__sancov_guards",
+		return load_fail(l, "has %s but no %s section",
+		                 ps ? "__sancov_pcs" : "__sancov_guards",
 		                 ps ? "__sancov_guards" : "__sancov_pcs");
 	*pcs = elf_getdata(ps, NULL);
 	if (psh.sh_type != SHT_PROGBITS || *pcs == NULL || (*pcs)->d_buf == NULL ||

@@ -54,11 +54,12 @@ static int read_header(const struct gmem *mem, uint64_t desc_gpa, const struct c
 		return -1;
 	}
 	if (h->nedges != img->nedges || h->guards_kva != img->guards_kva) {
-		snprintf(err, errlen,
-		         "coverage: the guest states %u edges with guards at %#llx, its image %u at "
-		         "%#llx",
-		         h->nedges, (unsigned long long)h->guards_kva, img->nedges,
-		         (unsigned long long)img->guards_kva);
+		snprintf(
+		    err, errlen,
+		    "coverage: the guest states %u edges with guards at %#llx, its image %u at "
+		    "%#llx",
+		    h->nedges, (unsigned long long)h->guards_kva, img->nedges,
+		    (unsigned long long)img->guards_kva);
 		return -1;
 	}
 	return 0;

@@ -31,8 +31,8 @@ void *cov_stats_json(enum cov_mode mode, const struct cov_image *img, const uint
 		const struct cov_func *f = &img->func[i];
 		json_array_append_new(funcs, json_pack("{s:s, s:s, s:i, s:i, s:i}", "name", f->name,
 		                                       "file", img->file[f->file].name, "line",
-		                                       (int)f->line, "edges", (int)f->nedges,
-		                                       "hit", (int)hit[i]));
+		                                       (int)f->line, "edges", (int)f->nedges, "hit",
+		                                       (int)hit[i]));
 	}
 	free(hit);
 	return json_pack("{s:s, s:i, s:i, s:o}", "mode", cov_mode_name(mode), "edges_total",
@@ -106,8 +106,8 @@ static void line_marks(const struct cov_image *img, const uint8_t *map, const ui
 		snprintf(marks + used, len - used, "+%u", extra);
 }
 
-static void write_listing(FILE *out, const struct cov_image *img, const uint8_t *map,
-                          uint32_t file, const uint32_t *ed, uint32_t n)
+static void write_listing(FILE *out, const struct cov_image *img, const uint8_t *map, uint32_t file,
+                          const uint32_t *ed, uint32_t n)
 {
 	FILE *src = fopen(img->file[file].path, "r");
 	char marks[32], *text = NULL;
@@ -116,7 +116,8 @@ static void write_listing(FILE *out, const struct cov_image *img, const uint8_t 
 
 	for (uint32_t i = 0; i < n; i++)
 		hit += map[ed[i]] != 0;
-	fprintf(out, "# %s: %u of %u edges reached (%.1f%%); each mark is an edge: + reached, - not\n",
+	fprintf(out,
+	        "# %s: %u of %u edges reached (%.1f%%); each mark is an edge: + reached, - not\n",
 	        img->file[file].name, hit, n, pct(hit, n));
 	while (k < n && img->edge[ed[k]].line == 0)
 		k++; /* edges without a line are in the table only */
@@ -161,8 +162,8 @@ static void listing_name(const struct cov_image *img, uint32_t file, const uint3
 	snprintf(buf, len, "%s.txt", base);
 }
 
-int cov_write_listings(const char *dir, const struct cov_image *img, const uint8_t *map,
-                       char *err, size_t errlen)
+int cov_write_listings(const char *dir, const struct cov_image *img, const uint8_t *map, char *err,
+                       size_t errlen)
 {
 	uint32_t *order = calloc(img->nedges + 1, sizeof(*order));
 	uint32_t *nedges = calloc(img->nfiles + 1, sizeof(*nedges)), at = 0;

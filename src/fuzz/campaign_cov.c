@@ -19,8 +19,8 @@ int campaign_cov_setup(const struct campaign_config *cfg, struct campaign_shared
 	sh->cov_map = NULL;
 	if (!cov_on(cfg))
 		return 0;
-	sh->cov_map = mmap(NULL, cfg->cov->nedges, PROT_READ | PROT_WRITE,
-	                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	sh->cov_map =
+	    mmap(NULL, cfg->cov->nedges, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh->cov_map == MAP_FAILED) {
 		sh->cov_map = NULL;
 		perror("ptshadow fuzz: coverage map");
@@ -121,7 +121,8 @@ void campaign_cov_summary(const struct campaign_config *cfg, const struct campai
 	if (!cov_on(cfg) || sh->cov_map == NULL)
 		return;
 	hit = cov_count(sh->cov_map, cfg->cov->nedges);
-	printf("  coverage   %s: %u of %u pmap edges (%.1f%%); per function: ptshadow coverage %s\n",
-	       cov_mode_name(cfg->coverage), hit, cfg->cov->nedges,
-	       100.0 * hit / cfg->cov->nedges, cfg->out);
+	printf(
+	    "  coverage   %s: %u of %u pmap edges (%.1f%%); per function: ptshadow coverage %s\n",
+	    cov_mode_name(cfg->coverage), hit, cfg->cov->nedges, 100.0 * hit / cfg->cov->nedges,
+	    cfg->out);
 }
