@@ -18,7 +18,7 @@
 #include "util.h"
 
 #define COST_OPS      20000 /* ops a cost campaign: ~4 s on QEMU TCG here */
-#define COST_ROUNDS   2     /* each setting this often, interleaved; the best counts */
+#define COST_ROUNDS   3     /* each setting this often, interleaved; the best counts */
 #define DETECT_OPS    20000 /* op budget a mutant, a seed, a mode */
 #define DETECT_SEEDS  3
 #define DETECT_SEQLEN 200 /* both modes: the guide learns once a sequence */
@@ -28,10 +28,10 @@ struct bench_run {
 	const char *guest;
 	enum cov_mode mode;
 	uint64_t seed, max_ops, seq_len;
-	double secs;     /* out: wall time */
-	uint64_t ops;    /* out: ops run (with one job: the op that found, if any) */
-	bool found;      /* out: a finding */
-	char dir[64];    /* the campaign's --out, removed after */
+	double secs;  /* out: wall time */
+	uint64_t ops; /* out: ops run (with one job: the op that found, if any) */
+	bool found;   /* out: a finding */
+	char dir[64]; /* the campaign's --out, removed after */
 };
 
 static void remove_dir(const char *dir)
@@ -72,6 +72,10 @@ static int bench_campaign(const struct session_config *sess, struct bench_run *r
 	if (mkdtemp(r->dir) == NULL || fuzz_profile_load("default", &c.profile, err, sizeof(err)))
 		return -1;
 	c.sess.guest = r->guest;
+	c.sess.ring = c.sess.stop_each = c.sess.monitor = c.sess.snapshot = true;
+	c.sess.incremental = true; /* as fuzz checks by default */
+	c.sess.full_every = 1000;
+	c.sess.console = NULL;
 	c.seed = r->seed;
 	c.max_ops = r->max_ops;
 	c.seq_len = r->seq_len;
@@ -92,7 +96,7 @@ static int bench_campaign(const struct session_config *sess, struct bench_run *r
 		fflush(stdout);
 		dup2(saved, STDOUT_FILENO);
 		rc = (rc == EXIT_CLEAN || rc == EXIT_FINDING) && !vm_interrupted ? read_outcome(r)
-		                                                                   : -1;
+		                                                                 : -1;
 	}
 	if (saved >= 0)
 		close(saved);
@@ -116,9 +120,12 @@ static int bench_cost(const struct session_config *sess, const char *guest, cons
 		for (unsigned k = 0; k < 3; k++) {
 			struct bench_run r = {.guest = k == 0 ? nocov : guest,
 			                      .mode = k == 2 ? COV_REPORT : COV_OFF,
-			                      .seed = 1, .max_ops = COST_OPS, .seq_len = 1000};
+			                      .seed = 1,
+			                      .max_ops = COST_OPS,
+			                      .seq_len = 1000};
 			if (bench_campaign(sess, &r) != 0 || r.found || r.ops != COST_OPS) {
-				fprintf(stderr, "ptshadow bench: coverage cost: %s: the campaign failed\n",
+				fprintf(stderr,
+				        "ptshadow bench: coverage cost: %s: the campaign failed\n",
 				        names[k]);
 				return -1;
 			}
@@ -130,9 +137,10 @@ static int bench_cost(const struct session_config *sess, const char *guest, cons
 	for (unsigned k = 0; k < 3; k++)
 		printf("  %-30s %.2fx the checked ops/s of the guest without coverage\n", names[k],
 		       best[k] / best[0]);
-	json_object_set_new(out, "cost", json_pack("{s:f, s:f, s:f}", "nocov_ops_per_s", best[0],
-	                                           "guest_cov_off_ratio", best[1] / best[0],
-	                                           "guest_cov_report_ratio", best[2] / best[0]));
+	json_object_set_new(out, "cost",
+	                    json_pack("{s:f, s:f, s:f}", "nocov_ops_per_s", best[0],
+	                              "guest_cov_off_ratio", best[1] / best[0],
+	                              "guest_cov_report_ratio", best[2] / best[0]));
 	return 0;
 }
 
@@ -167,8 +175,10 @@ static int detect_mutant(const struct session_config *sess, const char *elf, con
 	for (uint64_t seed = 1; seed <= DETECT_SEEDS; seed++) {
 		struct bench_run r[2];
 		for (unsigned m = 0; m < 2; m++) {
-			r[m] = (struct bench_run){.guest = elf, .mode = m ? COV_GUIDE : COV_REPORT,
-			                          .seed = seed, .max_ops = DETECT_OPS,
+			r[m] = (struct bench_run){.guest = elf,
+			                          .mode = m ? COV_GUIDE : COV_REPORT,
+			                          .seed = seed,
+			                          .max_ops = DETECT_OPS,
 			                          .seq_len = DETECT_SEQLEN};
 			if (bench_campaign(sess, &r[m]) != 0) {
 				json_decref(row);
@@ -185,7 +195,8 @@ static int detect_mutant(const struct session_config *sess, const char *elf, con
 			t->ops_sum[0] += r[0].ops;
 			t->ops_sum[1] += r[1].ops;
 		}
-		uint64_t a = r[0].found ? r[0].ops : UINT64_MAX, b = r[1].found ? r[1].ops : UINT64_MAX;
+		uint64_t a = r[0].found ? r[0].ops : UINT64_MAX,
+		         b = r[1].found ? r[1].ops : UINT64_MAX;
 		t->guide_sooner += b < a;
 		t->random_sooner += a < b;
 		t->same += a == b;
@@ -234,12 +245,13 @@ static int bench_detect(const struct session_config *sess, const char *guest, js
 	printf("  found: random %u, guide %u of %u runs; sooner: guide %u, random %u, same %u\n",
 	       t.found[0], t.found[1], t.runs, t.guide_sooner, t.random_sooner, t.same);
 	if (t.both > 0)
-		printf("  where both found it (%u runs): guide took %.2fx the ops of random in all\n",
-		       t.both, t.ops_sum[1] / t.ops_sum[0]);
+		printf(
+		    "  where both found it (%u runs): guide took %.2fx the ops of random in all\n",
+		    t.both, t.ops_sum[1] / t.ops_sum[0]);
 	json_object_set_new(out, "detection",
-	                    json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:o}", "budget",
-	                              DETECT_OPS, "seq_len", DETECT_SEQLEN, "runs", (int)t.runs,
-	                              "random_found", (int)t.found[0], "guide_found",
+	                    json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:o}",
+	                              "budget", DETECT_OPS, "seq_len", DETECT_SEQLEN, "runs",
+	                              (int)t.runs, "random_found", (int)t.found[0], "guide_found",
 	                              (int)t.found[1], "guide_sooner", (int)t.guide_sooner,
 	                              "random_sooner", (int)t.random_sooner, "both", (int)t.both,
 	                              "guide_over_random_ops",
