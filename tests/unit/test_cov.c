@@ -113,8 +113,10 @@ static void fake_init(struct fake_guest *g, uint32_t nedges)
 	ck_assert_ptr_nonnull(g->mem.base);
 	g->img.nedges = nedges;
 	g->img.guards_kva = 0xffffffff80113008ull;
-	g->h = (struct pts_cov){.magic = PTS_COV_MAGIC, .version = PTS_COV_VERSION,
-	                        .nedges = nedges, .map_pa = MAP_GPA,
+	g->h = (struct pts_cov){.magic = PTS_COV_MAGIC,
+	                        .version = PTS_COV_VERSION,
+	                        .nedges = nedges,
+	                        .map_pa = MAP_GPA,
 	                        .guards_kva = g->img.guards_kva};
 	memcpy(g->mem.base + DESC_GPA + offsetof(struct pts_descriptor, cov_pa), &cov_pa, 8);
 	memcpy(g->mem.base + COV_GPA, &g->h, sizeof(g->h));
@@ -151,8 +153,8 @@ END_TEST
  * or a read outside RAM; the host's map is never written past nedges. */
 START_TEST(hostile_coverage_fields)
 {
-	static const uint64_t pas[] = {0,           1,          RAM_SIZE - 8, RAM_SIZE, ~0ull,
-	                               ~0ull - 4095, MAP_GPA + 1, 0x7ff};
+	static const uint64_t pas[] = {
+	    0, 1, RAM_SIZE - 8, RAM_SIZE, ~0ull, ~0ull - 4095, MAP_GPA + 1, 0x7ff};
 	struct fake_guest g;
 	uint8_t *map = malloc(64 + 16);
 	struct rng r;
@@ -164,21 +166,33 @@ START_TEST(hostile_coverage_fields)
 	for (unsigned i = 0; i < 20000; i++) {
 		struct pts_cov good = g.h;
 		switch (i % 6) {
-		case 0: g.h.magic = (uint32_t)rng_next(&r); break;
-		case 1: g.h.version = (uint32_t)rng_next(&r); break;
-		case 2: g.h.nedges = (uint32_t)rng_next(&r) | (i & 1); break;
-		case 3: g.h.map_pa = pas[rng_below(&r, 8)] + rng_below(&r, 3); break;
-		case 4: g.h.guards_kva = rng_next(&r); break;
+		case 0:
+			g.h.magic = (uint32_t)rng_next(&r);
+			break;
+		case 1:
+			g.h.version = (uint32_t)rng_next(&r);
+			break;
+		case 2:
+			g.h.nedges = (uint32_t)rng_next(&r) | (i & 1);
+			break;
+		case 3:
+			g.h.map_pa = pas[rng_below(&r, 8)] + rng_below(&r, 3);
+			break;
+		case 4:
+			g.h.guards_kva = rng_next(&r);
+			break;
 		default: { /* the header itself anywhere, or garbage */
 			uint64_t pa = pas[rng_below(&r, 8)];
-			memcpy(g.mem.base + DESC_GPA + offsetof(struct pts_descriptor, cov_pa), &pa, 8);
+			memcpy(g.mem.base + DESC_GPA + offsetof(struct pts_descriptor, cov_pa), &pa,
+			       8);
 			for (unsigned k = 0; k < 64; k++)
 				g.mem.base[MAP_GPA + k] = (uint8_t)rng_next(&r);
 			char err[256];
 			int rc = cov_harvest(&g.mem, DESC_GPA, &g.img, map, err, sizeof(err));
 			ck_assert(rc == -1 || rc == 0 || rc == 1);
 			pa = COV_GPA;
-			memcpy(g.mem.base + DESC_GPA + offsetof(struct pts_descriptor, cov_pa), &pa, 8);
+			memcpy(g.mem.base + DESC_GPA + offsetof(struct pts_descriptor, cov_pa), &pa,
+			       8);
 			continue;
 		}
 		}
@@ -262,8 +276,8 @@ static void guide_trace(uint64_t seed, struct script **out)
 		uint32_t slots[100];
 		for (size_t i = 0; i < sc->n_ops; i++)
 			slots[i] = sc->ops[i].op.pmap;
-		ck_assert_msg(script_assign_slots(sc, err, sizeof(err)) == 0, "sequence %u: %s", seqn,
-		              err);
+		ck_assert_msg(script_assign_slots(sc, err, sizeof(err)) == 0, "sequence %u: %s",
+		              seqn, err);
 		for (size_t i = 0; i < sc->n_ops; i++)
 			if (op_names_pmap(sc->ops[i].op.kind))
 				ck_assert_uint_eq(slots[i], sc->ops[i].op.pmap);
@@ -322,8 +336,8 @@ START_TEST(enter_reaches_pmap_enter)
 	ck_assert_int_eq(session_boot(s, &cfg), 0);
 	ck_assert_int_eq(cov_harvest(&s->vm.mem, s->vm.desc_gpa, &img, boot, err, sizeof(err)), 0);
 	const char *text = "create a\nenter a 0x400000 pg1 rw\n";
-	ck_assert_int_eq(script_parse_string("<t>", text, strlen(text), NULL, &sc, err, sizeof(err)),
-	                 0);
+	ck_assert_int_eq(
+	    script_parse_string("<t>", text, strlen(text), NULL, &sc, err, sizeof(err)), 0);
 	for (size_t i = 0; i < sc->n_ops; i++)
 		ck_assert_int_eq(session_op(s, &sc->ops[i]), SESSION_OK);
 	ck_assert_int_eq(cov_harvest(&s->vm.mem, s->vm.desc_gpa, &img, after, err, sizeof(err)), 0);
@@ -343,10 +357,14 @@ END_TEST
 static void run_fuzz(struct tu_proc *p, const char *guest, const char *out, const char *mode,
                      const char *seed, const char *ops, const char *seqlen)
 {
-	char *argv[] = {(char *)tu_bin(), "fuzz",       "--seed",   (char *)seed,
-	                "--ops",          (char *)ops,  "--jobs",   "1",
-	                "--quiet",        "--coverage", (char *)mode, "--sequence-length",
-	                (char *)seqlen,   "--no-minimize", "--out",  (char *)out,
+	char *argv[] = {(char *)tu_bin(), "fuzz",
+	                "--seed",         (char *)seed,
+	                "--ops",          (char *)ops,
+	                "--jobs",         "1",
+	                "--quiet",        "--coverage",
+	                (char *)mode,     "--sequence-length",
+	                (char *)seqlen,   "--no-minimize",
+	                "--out",          (char *)out,
 	                (char *)guest,    NULL};
 	tu_run(p, 600, argv);
 }
@@ -452,8 +470,8 @@ START_TEST(coverage_bad_input_exits_2)
 	tu_run(&p, 60, argv2);
 	ck_assert_int_eq(p.status, 2);
 	tu_proc_free(&p);
-	char *argv3[] = {(char *)tu_bin(), "fuzz", "--coverage", "sometimes", (char *)tu_guest(),
-	                 NULL};
+	char *argv3[] = {(char *)tu_bin(),   "fuzz", "--coverage", "sometimes",
+	                 (char *)tu_guest(), NULL};
 	tu_run(&p, 60, argv3);
 	ck_assert_int_eq(p.status, 2);
 	ck_assert_ptr_nonnull(strstr(p.err, "--coverage sometimes"));
@@ -489,9 +507,9 @@ START_TEST(guide_finds_mutant_deterministically)
 		tu_proc_free(&p);
 		json_t *j = stats(out[k]);
 		ops[k] = json_integer_value(json_object_get(j, "ops"));
-		ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "coverage"),
-		                                                   "mode")),
-		                 "guide");
+		ck_assert_str_eq(
+		    json_string_value(json_object_get(json_object_get(j, "coverage"), "mode")),
+		    "guide");
 		json_decref(j);
 		ck_assert_uint_eq(tu_crash_dirs(out[k], crash[k], sizeof(crash[k])), 1);
 	}
