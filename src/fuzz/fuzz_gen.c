@@ -160,22 +160,29 @@ static uint32_t pick_kind(struct fuzz_gen *g)
 	return PTS_OP_ENTER;
 }
 
-static bool gen_create(struct fuzz_gen *g, struct script_op *o)
+/* The name comes alive in the lowest free slot (as create takes it):
+ * max_names <= FUZZ_MAX_NAMES < PTS_MAX_PMAPS, so there is one. */
+static void claim(struct fuzz_gen *g, unsigned name)
 {
 	unsigned slot = 0;
 
+	while (g->slot_used[slot])
+		slot++;
+	g->alive[name] = true;
+	g->slot_used[slot] = true;
+	g->slot_of[name] = slot;
+	g->nalive++;
+	g->nrecent[name] = 0;
+}
+
+static bool gen_create(struct fuzz_gen *g, struct script_op *o)
+{
 	if (g->nalive >= max_names(g))
 		return false;
 	for (unsigned i = 0; i < max_names(g); i++) {
 		if (g->alive[i])
 			continue;
-		while (g->slot_used[slot])
-			slot++;
-		g->alive[i] = true;
-		g->slot_used[slot] = true;
-		g->slot_of[i] = slot;
-		g->nalive++;
-		g->nrecent[i] = 0;
+		claim(g, i);
 		o->op.kind = PTS_OP_CREATE;
 		set_pmap(g, o, i);
 		return true;
@@ -398,16 +405,8 @@ bool fuzz_gen_observe(struct fuzz_gen *g, struct script_op *o)
 		if (name < 0 || g->alive[name] != (o->op.kind != PTS_OP_CREATE))
 			return false;
 	}
-	if (o->op.kind == PTS_OP_CREATE) {
-		unsigned slot = 0;
-		while (g->slot_used[slot]) /* max_names <= FUZZ_MAX_NAMES < PTS_MAX_PMAPS */
-			slot++;
-		g->alive[name] = true;
-		g->slot_used[slot] = true;
-		g->slot_of[name] = slot;
-		g->nalive++;
-		g->nrecent[name] = 0;
-	}
+	if (o->op.kind == PTS_OP_CREATE)
+		claim(g, (unsigned)name);
 	if (name >= 0)
 		o->op.pmap = g->slot_of[name];
 	if (name >= 0 && strchr(args, 'V') && strchr(args, 'G'))
