@@ -24,6 +24,10 @@ int cmd_invariants(int argc, char **argv);
 int cmd_ops(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_coverage(int argc, char **argv);
+/* `bench --coverage NOCOV.elf` (bench_cov.c): coverage's cost, and guided
+ * against random fuzzing on the mutants; 0 or EXIT_INTERNAL */
+int bench_coverage(const struct session_config *sess, const char *nocov, const char *json_path);
 
 /* Common guest options (--mem, --timeout, --cmdline, --console, --arena):
  * returns 1 if opt was one of them and was applied, -1 on a bad value
