@@ -24,6 +24,7 @@ int cmd_invariants(int argc, char **argv);
 int cmd_ops(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Common guest options (--mem, --timeout, --cmdline, --console, --arena):
  * returns 1 if opt was one of them and was applied, -1 on a bad value
@@ -61,6 +62,7 @@ enum {
 	OPT_QEMU_ACCEL,
 	OPT_CONNECT,
 	OPT_DOMAIN_XML,
+	OPT_METRICS,
 };
 #define GUEST_LONG_OPTIONS                                                                         \
 	{"mem", required_argument, NULL, OPT_MEM},                                                 \

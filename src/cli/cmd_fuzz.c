@@ -15,6 +15,8 @@ static const char fuzz_help[] =
     "\n"
     "Generate random pmap op sequences, run them with the monitor checking after\n"
     "every op, and write one crash directory per distinct finding into --out.\n"
+    "--out also gets stats.json, plot_data.csv (a row every 5 s) and index.html, the\n"
+    "campaign's page (every minute and at the end; ptshadow report makes it again).\n"
     "\n"
     "options:\n"
     "  --seed S          random seed (default: picked and printed)\n"
@@ -30,7 +32,9 @@ static const char fuzz_help[] =
     "                    off, e.g. -TLB,-POOL-3 (see ptshadow invariants); may repeat\n"
     "  --full-every N    with --check incremental: a full check every N ops (default 1000;\n"
     "                    0 = never)\n"
-    "  --quiet           no status line\n" GUEST_OPTIONS_HELP;
+    "  --quiet           no status line\n"
+    "  --metrics         write OUT/metrics.prom every 5 s (Prometheus text format, for\n"
+    "                    node_exporter's textfile collector)\n" GUEST_OPTIONS_HELP;
 
 struct fuzz_args {
 	struct campaign_config *c;
@@ -88,6 +92,9 @@ static int fuzz_opt(void *ctx, int opt, const char *arg)
 	case OPT_QUIET:
 		c->quiet = true;
 		return 0;
+	case OPT_METRICS:
+		c->metrics = true;
+		return 0;
 	default:
 		return usage_error("fuzz", "unknown option %d", opt);
 	}
@@ -110,6 +117,7 @@ static int fuzz_parse(int argc, char **argv, struct campaign_config *c, struct g
 	    {"check", required_argument, NULL, OPT_CHECK},
 	    {"full-every", required_argument, NULL, OPT_FULL_EVERY},
 	    {"quiet", no_argument, NULL, OPT_QUIET},
+	    {"metrics", no_argument, NULL, OPT_METRICS},
 	    {NULL, 0, NULL, 0},
 	};
 	struct fuzz_args a = {c, g, profile, seeded};

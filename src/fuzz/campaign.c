@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "campaign.h"
+#include "campaign_outputs.h"
 #include "clock.h"
 #include "minimize.h"
 #include "report.h"
@@ -458,6 +459,21 @@ static void refresh_stats(const struct campaign_config *cfg, struct campaign_sha
 	}
 }
 
+/* After stats.json: plot_data.csv, metrics.prom, index.html when due; the
+ * first failure stops the campaign, as stats.json's does. */
+static void refresh_outputs(const struct campaign_config *cfg, struct campaign_shared *sh,
+                            struct campaign_outputs *outs, bool final, bool *failed)
+{
+	char err[512];
+
+	if (*failed)
+		return;
+	if (campaign_outputs_tick(outs, cfg, final, err, sizeof(err)) != 0) {
+		*failed = true;
+		campaign_abort(sh, err);
+	}
+}
+
 /*
  * A job and the QEMU it starts (which inherits this) on one CPU, the jobs
  * spread over the CPUs we may use (docs/performance.md, "A guest that
@@ -549,7 +565,9 @@ int campaign_run(const struct campaign_config *cfg)
 	struct campaign_shared *sh;
 	pid_t pids[CAMPAIGN_MAX_JOBS];
 	uint64_t t0 = now_ns(), deadline = 0, last_line = 0, last_stats = 0;
-	bool tty = isatty(STDERR_FILENO), stats_failed = false;
+	bool tty = isatty(STDERR_FILENO), stats_failed = false, outputs_failed = false;
+	struct campaign_outputs outs;
+	char err[512];
 	struct totals t;
 	int running, rc = EXIT_CLEAN;
 	sigset_t chld, saved;
@@ -560,6 +578,11 @@ int campaign_run(const struct campaign_config *cfg)
 		return EXIT_INTERNAL;
 	}
 	report_clean_stale(cfg->out); /* a killed run's half-written crash directories */
+	if (campaign_outputs_start(&outs, cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ptshadow fuzz: cannot save: %s\n", err);
+		munmap(sh, sizeof(*sh));
+		return EXIT_INTERNAL;
+	}
 	if (cfg->max_seconds != 0)
 		deadline = t0 + cfg->max_seconds * 1000000000ull;
 	sigemptyset(&chld);
@@ -568,6 +591,7 @@ int campaign_run(const struct campaign_config *cfg)
 	running = start_jobs(cfg, sh, pids, deadline, &saved);
 	if (running < 0) {
 		sigprocmask(SIG_SETMASK, &saved, NULL);
+		campaign_outputs_close(&outs);
 		munmap(sh, sizeof(*sh));
 		return EXIT_INTERNAL;
 	}
@@ -593,6 +617,7 @@ int campaign_run(const struct campaign_config *cfg)
 		}
 		if (now_ns() - last_stats >= 1000000000ull) {
 			refresh_stats(cfg, sh, &t, elapsed, false, &stats_failed);
+			refresh_outputs(cfg, sh, &outs, false, &outputs_failed);
 			last_stats = now_ns();
 		}
 	}
@@ -600,6 +625,8 @@ int campaign_run(const struct campaign_config *cfg)
 	sum_jobs(cfg, sh, &t);
 	double elapsed = (now_ns() - t0) / 1e9;
 	refresh_stats(cfg, sh, &t, elapsed, true, &stats_failed);
+	refresh_outputs(cfg, sh, &outs, true, &outputs_failed);
+	campaign_outputs_close(&outs);
 	status_line(cfg, sh, &t, elapsed, tty);
 	if (!cfg->quiet)
 		fputc('\n', stderr);

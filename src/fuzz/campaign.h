@@ -23,6 +23,7 @@ struct campaign_config {
 	bool minimize;
 	uint64_t seq_len; /* restart the guest after this many ops (0 = only on findings) */
 	bool quiet;
+	bool metrics; /* OUT/metrics.prom every few seconds (campaign_outputs.h) */
 };
 
 /* What became of a new finding's minimisation (min.ops). */
