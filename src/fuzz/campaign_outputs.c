@@ -16,7 +16,6 @@ int campaign_outputs_start(struct campaign_outputs *o, const struct campaign_con
 	char note[300];
 
 	memset(o, 0, sizeof(*o));
-	o->plot.fd = -1;
 	o->start_ns = now_ns();
 	snprintf(note, sizeof(note), "seed=%llu profile=%s jobs=%u backend=%s",
 	         (unsigned long long)cfg->seed, cfg->profile.name, cfg->jobs,

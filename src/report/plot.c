@@ -14,33 +14,41 @@
 #include "plot.h"
 
 /* One whole line (or the two header lines) in one write; a short write is
- * cut back off, so the file holds whole lines only. */
+ * cut back off, so the file holds whole lines only.  A file that ends in
+ * the middle of a line (a crash, a torn write) gets its newline first. */
 static int write_whole(struct plot_log *log, const char *text, size_t len, char *err, size_t errlen)
 {
 	struct stat st;
-	off_t before = fstat(log->fd, &st) == 0 ? st.st_size : -1;
-	ssize_t n;
+	off_t before = -1;
+	ssize_t n = -1;
+	char last;
+	/* read too: the file's last byte */
+	int fd = open(log->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 
+	if (fd < 0)
+		goto fail;
+	if (fstat(fd, &st) == 0)
+		before = st.st_size;
+	if (before > 0 && pread(fd, &last, 1, before - 1) == 1 && last != '\n' &&
+	    write(fd, "\n", 1) == 1)
+		before++;
 	do
-		n = write(log->fd, text, len);
+		n = write(fd, text, len);
 	while (n < 0 && errno == EINTR);
-	if (n == (ssize_t)len)
-		return 0;
-	if (n >= 0 && before >= 0 && ftruncate(log->fd, before) != 0)
+	if (n == (ssize_t)len) {
+		if (close(fd) == 0)
+			return 0;
+		n = -1;
+		fd = -1;
+	} else if (n >= 0 && before >= 0 && ftruncate(fd, before) != 0) {
 		n = -1; /* errno says why the cut failed too */
+	}
+fail:
 	snprintf(err, errlen, "%s: %s", log->path,
 	         n < 0 ? strerror(errno) : "No space left on device");
+	if (fd >= 0)
+		close(fd);
 	return -1;
-}
-
-/* Does the file end in the middle of a line (a write cut short by a crash)? */
-static bool ends_mid_line(int fd)
-{
-	struct stat st;
-	char last;
-
-	return fstat(fd, &st) == 0 && st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 &&
-	       last != '\n';
 }
 
 int plot_log_open(struct plot_log *log, const char *out, const char *run_note, char *err,
@@ -52,21 +60,15 @@ int plot_log_open(struct plot_log *log, const char *out, const char *run_note, c
 	int n;
 
 	memset(&log->last, 0, sizeof(log->last));
+	log->open = false;
 	snprintf(log->path, sizeof(log->path), "%s/%s", out, PLOT_FILE);
-	log->fd = open(log->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (log->fd < 0) {
-		snprintf(err, errlen, "%s: %s", log->path, strerror(errno));
-		return -1;
-	}
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	n = snprintf(head, sizeof(head), "%s# run %lld %s %.600s\n# %s\n",
-	             ends_mid_line(log->fd) ? "\n" : "", (long long)now, when, run_note,
-	             PLOT_COLUMNS);
-	if (write_whole(log, head, (size_t)n, err, errlen) != 0) {
-		plot_log_close(log);
+	n = snprintf(head, sizeof(head), "# run %lld %s %.600s\n# %s\n", (long long)now, when,
+	             run_note, PLOT_COLUMNS);
+	if (write_whole(log, head, (size_t)n, err, errlen) != 0)
 		return -1;
-	}
+	log->open = true;
 	return 0;
 }
 
@@ -77,7 +79,7 @@ int plot_log_append(struct plot_log *log, struct plot_row *row, char *err, size_
 	double dt = row->time_s - last->time_s;
 	int n;
 
-	if (log->fd < 0)
+	if (!log->open)
 		return 0;
 	if (dt < 1.0 && row->ops == last->ops && row->unique_findings == last->unique_findings &&
 	    row->findings_total == last->findings_total &&
@@ -128,9 +130,7 @@ void plot_row_from_stats(const json_t *stats, struct plot_row *row)
 
 void plot_log_close(struct plot_log *log)
 {
-	if (log->fd >= 0)
-		close(log->fd);
-	log->fd = -1;
+	log->open = false;
 }
 
 /* ---- reading -------------------------------------------------------------- */

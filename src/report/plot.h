@@ -37,17 +37,19 @@ struct plot_row {
 /* ---- writing (the campaign) ---- */
 
 struct plot_log {
-	int fd; /* -1: not open */
+	bool open;
 	char path[4096];
 	struct plot_row last; /* the row written last (zero: none yet) */
 };
 
 /*
- * Open OUT/plot_data.csv for appending (made if missing) and write the run's
- * two comment lines (run_note: "seed=7 profile=default ...", one line).
- * Every line goes out in one write(2) of the whole line (O_APPEND), so a
- * kill -9 leaves whole rows; a write that falls short (a full disk) is cut
- * back off.  0, or -1 with err naming the file.
+ * Start a run in OUT/plot_data.csv (made if missing): its two comment lines
+ * (run_note: "seed=7 profile=default ...", one line).  Every line goes out
+ * in one write(2) of the whole line (O_APPEND), so a kill -9 leaves whole
+ * rows; a write that falls short (a full disk) is cut back off.  The file
+ * is open only while a line is written: a file held open for writing would
+ * keep OUT's file system from being remounted read-only, which a campaign
+ * must survive.  0, or -1 with err naming the file.
  */
 int plot_log_open(struct plot_log *log, const char *out, const char *run_note, char *err,
                   size_t errlen);
