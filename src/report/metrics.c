@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "metrics.h"
-#include "util.h"
+#include "outdir.h"
 
 #define METRICS_FUNCTIONS_MAX 4096 /* coverage functions exported */
 
@@ -191,25 +191,12 @@ void metrics_render(FILE *f, const json_t *stats)
 	fputs("# EOF\n", f);
 }
 
+static void render_metrics(FILE *f, const void *arg)
+{
+	metrics_render(f, arg);
+}
+
 int metrics_write(const char *out, const json_t *stats, char *err, size_t errlen)
 {
-	char path[PATH_MAX], *text = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&text, &len);
-	int rc;
-
-	snprintf(path, sizeof(path), "%s/%s", out, METRICS_FILE);
-	if (mem == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
-	metrics_render(mem, stats);
-	if (fclose(mem) != 0) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		free(text);
-		return -1;
-	}
-	rc = write_file_atomic(path, text, len, err, errlen);
-	free(text);
-	return rc;
+	return outdir_write(out, METRICS_FILE, render_metrics, stats, err, errlen);
 }

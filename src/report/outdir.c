@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "outdir.h"
+#include "util.h"
 
 /* O_NONBLOCK: a FIFO put where a file belongs does not block the open */
 static int open_regular(const char *path, struct stat *st, char *err, size_t errlen)
@@ -105,4 +106,28 @@ bool outdir_has_file(const char *out, const char *rel)
 
 	snprintf(path, sizeof(path), "%s/%s", out, rel);
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int outdir_write(const char *out, const char *name, void (*render)(FILE *f, const void *arg),
+                 const void *arg, char *err, size_t errlen)
+{
+	char path[PATH_MAX], *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", out, name);
+	if (mem == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	render(mem, arg);
+	if (fclose(mem) != 0) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		free(text);
+		return -1;
+	}
+	rc = write_file_atomic(path, text, len, err, errlen);
+	free(text);
+	return rc;
 }

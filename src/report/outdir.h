@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* stats.json is read back at most this big (it is a few KiB) */
 #define OUTDIR_STATS_MAX (16u << 20)
@@ -21,6 +22,10 @@ char *outdir_read(const char *path, size_t max, bool tail, size_t *len, bool *cu
                   size_t errlen);
 /* OUT/stats.json as a JSON object, or NULL with err naming the file. */
 json_t *outdir_stats(const char *out, char *err, size_t errlen);
+/* OUT/name as render(f, arg) writes it, written beside and renamed: 0, or
+ * -1 with err naming the file. */
+int outdir_write(const char *out, const char *name, void (*render)(FILE *f, const void *arg),
+                 const void *arg, char *err, size_t errlen);
 /* Does OUT/rel exist as a regular file? */
 bool outdir_has_file(const char *out, const char *rel);
 

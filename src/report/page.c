@@ -384,25 +384,12 @@ void page_render(FILE *f, const char *out)
 	free(notes);
 }
 
+static void render_page(FILE *f, const void *arg)
+{
+	page_render(f, arg);
+}
+
 int page_write(const char *out, char *err, size_t errlen)
 {
-	char path[PATH_MAX], *text = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&text, &len);
-	int rc;
-
-	snprintf(path, sizeof(path), "%s/%s", out, PAGE_FILE);
-	if (mem == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
-	page_render(mem, out);
-	if (fclose(mem) != 0) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		free(text);
-		return -1;
-	}
-	rc = write_file_atomic(path, text, len, err, errlen);
-	free(text);
-	return rc;
+	return outdir_write(out, PAGE_FILE, render_page, out, err, errlen);
 }

@@ -113,19 +113,8 @@ void tu_browse(const char *html, const char *png, unsigned width, unsigned heigh
 	snprintf(shot, sizeof(shot), "--screenshot=%s", png);
 	snprintf(out, sizeof(out), "%s/stdout", home);
 	snprintf(log, sizeof(log), "%s/stderr", home);
+	/* the same Chromium for both runs; the last three words differ */
 	char *dom_argv[] = {(char *)chromium,
-	                    "--headless",
-	                    "--no-sandbox",
-	                    "--disable-gpu",
-	                    "--no-first-run",
-	                    "--disable-extensions",
-	                    "--enable-logging=stderr",
-	                    "--v=0",
-	                    profile,
-	                    "--dump-dom",
-	                    url,
-	                    NULL};
-	char *png_argv[] = {(char *)chromium,
 	                    "--headless",
 	                    "--no-sandbox",
 	                    "--disable-gpu",
@@ -135,10 +124,15 @@ void tu_browse(const char *html, const char *png, unsigned width, unsigned heigh
 	                    "--v=0",
 	                    "--hide-scrollbars",
 	                    profile,
-	                    size,
-	                    shot,
+	                    "--dump-dom",
 	                    url,
+	                    NULL,
 	                    NULL};
+	char *png_argv[sizeof(dom_argv) / sizeof(dom_argv[0])];
+	memcpy(png_argv, dom_argv, sizeof(dom_argv));
+	png_argv[10] = size;
+	png_argv[11] = shot;
+	png_argv[12] = url;
 	rc = run_chromium(dom_argv, home, out, log, timeout_s);
 	b->dom = tu_read_file(out, NULL);
 	if (rc == 0 && png != NULL) {

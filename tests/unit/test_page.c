@@ -606,6 +606,45 @@ START_TEST(campaign_writes_plot_metrics_page)
 }
 END_TEST
 
+/* A campaign killed with kill -9 leaves plot_data.csv whole lines only, and
+ * its page can be made from what it left. */
+START_TEST(kill_9_leaves_whole_rows)
+{
+	char out[600], path[700];
+	struct plot_data pd;
+	struct tu_proc p;
+	char err[512];
+	char *text;
+
+	if (!tu_need_backend("kill_9_leaves_whole_rows"))
+		return;
+	snprintf(out, sizeof(out), "%s/killed", tu_dir);
+	char *argv[] = {
+	    (char *)tu_bin(), "fuzz", "--seed",           "4", "--ops", "100000000", "--quiet",
+	    "--out",          out,    (char *)tu_guest(), NULL};
+	tu_run_signal(&p, 900, 4.0, SIGKILL, argv);
+	ck_assert_msg(p.status == 128 + SIGKILL, "exit %d\n%.1500s", p.status, p.err);
+	tu_proc_free(&p);
+	snprintf(path, sizeof(path), "%s/%s", out, PLOT_FILE);
+	text = tu_read_file(path, NULL);
+	ck_assert_msg(text[0] != '\0' && text[strlen(text) - 1] == '\n', "a torn line:\n%s", text);
+	free(text);
+	ck_assert_msg(plot_data_load(out, &pd, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(pd.nruns, 1);
+	ck_assert_uint_eq(pd.bad_lines, 0);
+	ck_assert_uint_ge(pd.run[0].nrows, 2); /* a row a second */
+	plot_data_free(&pd);
+	char *report[] = {(char *)tu_bin(), "report", out, NULL};
+	tu_run(&p, 60, report);
+	ck_assert_msg(p.status == 0, "exit %d\n%s", p.status, p.err);
+	tu_proc_free(&p);
+	snprintf(path, sizeof(path), "%s/%s", out, PAGE_FILE);
+	text = tu_read_file(path, NULL);
+	ck_assert_ptr_nonnull(strstr(text, "running (or stopped without a last word)"));
+	free(text);
+}
+END_TEST
+
 /* A clean campaign's page in Chromium. */
 START_TEST(campaign_page_in_chromium)
 {
@@ -771,6 +810,7 @@ Suite *suite_page(void)
 	tu_tmpdir_fixture(campaign);
 	tcase_set_timeout(campaign, 1800);
 	tcase_add_test(campaign, campaign_writes_plot_metrics_page);
+	tcase_add_test(campaign, kill_9_leaves_whole_rows);
 	suite_add_tcase(s, campaign);
 	tu_tmpdir_fixture(browser);
 	tcase_set_timeout(browser, 1800);
