@@ -10,17 +10,16 @@
 #include "outdir.h"
 #include "page.h"
 
-int campaign_outputs_start(struct campaign_outputs *o, const struct campaign_config *cfg, char *err,
-                           size_t errlen)
+void campaign_outputs_start(struct campaign_outputs *o, const struct campaign_config *cfg)
 {
 	char note[300];
 
 	memset(o, 0, sizeof(*o));
-	o->start_ns = now_ns();
+	o->start_ns = o->last_page_ns = now_ns(); /* the first page after a minute, or at the end */
 	snprintf(note, sizeof(note), "seed=%llu profile=%s jobs=%u backend=%s",
 	         (unsigned long long)cfg->seed, cfg->profile.name, cfg->jobs,
 	         vm_backend_name(cfg->sess.backend));
-	return plot_log_open(&o->plot, cfg->out, note, err, errlen);
+	plot_log_open(&o->plot, cfg->out, note, o->error, sizeof(o->error));
 }
 
 int campaign_outputs_tick(struct campaign_outputs *o, const struct campaign_config *cfg, bool final,
@@ -30,11 +29,14 @@ int campaign_outputs_tick(struct campaign_outputs *o, const struct campaign_conf
 	struct plot_row row;
 	json_t *stats;
 	int rc = 0;
-
 	uint64_t every = now - o->start_ns < CAMPAIGN_ROW_FIRST_S * 1000000000ull
 	                     ? CAMPAIGN_ROW_FIRST_NS
 	                     : CAMPAIGN_ROW_NS;
 
+	if (o->error[0] != '\0') {
+		snprintf(err, errlen, "%s", o->error);
+		return -1;
+	}
 	if (!final && o->last_row_ns != 0 && now - o->last_row_ns < every)
 		return 0;
 	o->last_row_ns = now;
@@ -52,9 +54,4 @@ int campaign_outputs_tick(struct campaign_outputs *o, const struct campaign_conf
 		rc = page_write(cfg->out, err, errlen);
 	}
 	return rc;
-}
-
-void campaign_outputs_close(struct campaign_outputs *o)
-{
-	plot_log_close(&o->plot);
 }

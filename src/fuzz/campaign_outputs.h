@@ -20,16 +20,17 @@
 
 struct campaign_outputs {
 	struct plot_log plot;
+	char error[512]; /* plot_data.csv could not be started: the first tick says so */
 	uint64_t start_ns, last_row_ns, last_page_ns;
 };
 
-/* Start this campaign's run in OUT/plot_data.csv: 0, or -1 with err. */
-int campaign_outputs_start(struct campaign_outputs *o, const struct campaign_config *cfg, char *err,
-                           size_t errlen);
+/* Start this campaign's run in OUT/plot_data.csv; a failure is kept for the
+ * first tick to report (as stats.json's first write is where the campaign
+ * learns that OUT takes nothing). */
+void campaign_outputs_start(struct campaign_outputs *o, const struct campaign_config *cfg);
 /* After stats.json was written: what is due (all of it when final).  0, or
  * -1 with err naming the file that could not be written. */
 int campaign_outputs_tick(struct campaign_outputs *o, const struct campaign_config *cfg, bool final,
                           char *err, size_t errlen);
-void campaign_outputs_close(struct campaign_outputs *o);
 
 #endif /* PTSHADOW_CAMPAIGN_OUTPUTS_H */

@@ -128,11 +128,6 @@ void plot_row_from_stats(const json_t *stats, struct plot_row *row)
 	                     : -1;
 }
 
-void plot_log_close(struct plot_log *log)
-{
-	log->open = false;
-}
-
 /* ---- reading -------------------------------------------------------------- */
 
 /* a whole field of decimal digits */

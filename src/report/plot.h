@@ -60,7 +60,6 @@ void plot_row_from_stats(const json_t *stats, struct plot_row *row);
 /* Append a row (its ops_per_s is computed here), unless it says nothing the
  * last row did not, less than a second later; 0 or -1 with err. */
 int plot_log_append(struct plot_log *log, struct plot_row *row, char *err, size_t errlen);
-void plot_log_close(struct plot_log *log);
 
 /* ---- reading (the page) ---- */
 

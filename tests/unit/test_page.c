@@ -123,11 +123,9 @@ START_TEST(plot_two_runs_append_and_read_back)
 	ck_assert_double_eq_tol(r.ops_per_s, 2000.0, 1e-9);
 	r = row_at(3.2, 5000, 1, -1); /* nothing new within a second: no row */
 	ck_assert_int_eq(plot_log_append(&log, &r, err, sizeof(err)), 0);
-	plot_log_close(&log);
 	ck_assert_int_eq(plot_log_open(&log, dir, "seed=2", err, sizeof(err)), 0);
 	r = row_at(2.0, 300, 0, 77);
 	ck_assert_int_eq(plot_log_append(&log, &r, err, sizeof(err)), 0);
-	plot_log_close(&log);
 
 	text = tu_read_file(file, NULL);
 	ck_assert_uint_eq(occurrences(text, "\n# run "),
@@ -190,7 +188,6 @@ START_TEST(plot_bad_lines_are_skipped)
 	plot_data_free(&pd);
 
 	ck_assert_int_eq(plot_log_open(&log, dir, "seed=3", err, sizeof(err)), 0);
-	plot_log_close(&log);
 	char *back = tu_read_file(file, NULL);
 	ck_assert_ptr_nonnull(strstr(back, "\n4.0,400,100.0,0,0,1,\n# run "));
 	free(back);
@@ -231,7 +228,6 @@ START_TEST(plot_short_write_is_cut_back)
 	ck_assert_msg(strstr(err, PLOT_FILE) != NULL, "%s", err);
 	ck_assert_int_eq(stat(file, &st), 0);
 	ck_assert_int_eq(st.st_size, head);
-	plot_log_close(&log);
 }
 END_TEST
 
