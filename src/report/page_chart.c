@@ -104,12 +104,14 @@ static void line(FILE *f, const struct plot_run *run, const struct axis *x, cons
 
 	fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%s\" points=\"", colour,
 	        last ? "2" : "1.2");
+	if (run->note[0] != '\0') /* its start is in the file: it starts from nothing */
+		fprintf(f, "%.1f,%.1f ", px_x(x, 0), px_y(y, 0));
 	for (size_t i = 0; i < run->nrows; i += stride) {
 		/* the last row is always drawn, whatever the thinning skipped */
 		const struct plot_row *r =
 		    &run->rows[i + stride >= run->nrows ? run->nrows - 1 : i];
 		double v = row_value(r, findings), t = r->time_s < x->max ? r->time_s : x->max;
-		if (findings && i > 0)
+		if (findings && (i > 0 || run->note[0] != '\0'))
 			fprintf(f, "%.1f,%.1f ", px_x(x, t), px_y(y, prev));
 		fprintf(f, "%.1f,%.1f ", px_x(x, t), px_y(y, v < y->max ? v : y->max));
 		prev = v < y->max ? v : y->max;
