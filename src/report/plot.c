@@ -60,6 +60,7 @@ int plot_log_open(struct plot_log *log, const char *out, const char *run_note, c
 	int n;
 
 	memset(&log->last, 0, sizeof(log->last));
+	memset(&log->before, 0, sizeof(log->before));
 	log->open = false;
 	snprintf(log->path, sizeof(log->path), "%s/%s", out, PLOT_FILE);
 	gmtime_r(&now, &tm);
@@ -75,7 +76,7 @@ int plot_log_open(struct plot_log *log, const char *out, const char *run_note, c
 int plot_log_append(struct plot_log *log, struct plot_row *row, char *err, size_t errlen)
 {
 	char line[256], edges[24] = "";
-	const struct plot_row *last = &log->last;
+	const struct plot_row *last = &log->last, *base;
 	double dt = row->time_s - last->time_s;
 	int n;
 
@@ -85,8 +86,12 @@ int plot_log_append(struct plot_log *log, struct plot_row *row, char *err, size_
 	    row->findings_total == last->findings_total &&
 	    row->jobs_running == last->jobs_running && row->edges_hit == last->edges_hit)
 		return 0;
+	/* a rate over a fraction of a second is noise: the last row of a campaign
+	 * comes right after a periodic one, when the jobs have stopped */
+	base = dt < 1.0 && last->time_s > 0 ? &log->before : last;
+	dt = row->time_s - base->time_s;
 	row->ops_per_s =
-	    dt > 0 && row->ops >= last->ops ? (double)(row->ops - last->ops) / dt : 0.0;
+	    dt > 0 && row->ops >= base->ops ? (double)(row->ops - base->ops) / dt : 0.0;
 	if (row->edges_hit >= 0)
 		snprintf(edges, sizeof(edges), "%lld", (long long)row->edges_hit);
 	n = snprintf(line, sizeof(line), "%.2f,%llu,%.1f,%llu,%llu,%u,%s\n", row->time_s,
@@ -95,6 +100,7 @@ int plot_log_append(struct plot_log *log, struct plot_row *row, char *err, size_
 	             (unsigned long long)row->findings_total, row->jobs_running, edges);
 	if (write_whole(log, line, (size_t)n, err, errlen) != 0)
 		return -1;
+	log->before = log->last;
 	log->last = *row;
 	return 0;
 }

@@ -28,7 +28,9 @@
 struct plot_row {
 	double time_s; /* since the campaign started */
 	uint64_t ops;
-	double ops_per_s; /* over the time since the row before (the first: since the start) */
+	double ops_per_s; /* over the time since the row before (the first: since the start;
+	                     a row less than a second after the one before: since the one
+	                     before that, so that a campaign's last row is no spike) */
 	uint64_t unique_findings, findings_total;
 	unsigned jobs_running;
 	int64_t edges_hit; /* -1: no coverage */
@@ -39,7 +41,8 @@ struct plot_row {
 struct plot_log {
 	bool open;
 	char path[4096];
-	struct plot_row last; /* the row written last (zero: none yet) */
+	struct plot_row last;   /* the row written last (zero: none yet) */
+	struct plot_row before; /* and the one before it */
 };
 
 /*

@@ -123,6 +123,10 @@ START_TEST(plot_two_runs_append_and_read_back)
 	ck_assert_double_eq_tol(r.ops_per_s, 2000.0, 1e-9);
 	r = row_at(3.2, 5000, 1, -1); /* nothing new within a second: no row */
 	ck_assert_int_eq(plot_log_append(&log, &r, err, sizeof(err)), 0);
+	r = row_at(3.5, 5100, 1, -1); /* within a second: the rate since the row before that */
+	r.jobs_running = 0;
+	ck_assert_int_eq(plot_log_append(&log, &r, err, sizeof(err)), 0);
+	ck_assert_double_eq_tol(r.ops_per_s, 4100.0 / 2.5, 1e-9);
 	ck_assert_int_eq(plot_log_open(&log, dir, "seed=2", err, sizeof(err)), 0);
 	r = row_at(2.0, 300, 0, 77);
 	ck_assert_int_eq(plot_log_append(&log, &r, err, sizeof(err)), 0);
@@ -132,15 +136,16 @@ START_TEST(plot_two_runs_append_and_read_back)
 	                  1); /* the second; the first opens the file */
 	ck_assert_int_eq(strncmp(text, "# run ", 6), 0);
 	ck_assert_uint_eq(occurrences(text, "# " PLOT_COLUMNS "\n"), 2);
-	ck_assert_ptr_nonnull(
-	    strstr(text, "\n1.00,1000,1000.0,0,0,2,\n3.00,5000,2000.0,1,2,2,\n# run "));
+	ck_assert_ptr_nonnull(strstr(
+	    text,
+	    "\n1.00,1000,1000.0,0,0,2,\n3.00,5000,2000.0,1,2,2,\n3.50,5100,1640.0,1,2,0,\n# run "));
 	ck_assert_ptr_nonnull(strstr(text, "\n2.00,300,150.0,0,0,2,77\n"));
 	free(text);
 
 	ck_assert_int_eq(plot_data_load(dir, &pd, err, sizeof(err)), 0);
 	ck_assert_uint_eq(pd.nruns, 2);
 	ck_assert_uint_eq(pd.bad_lines, 0);
-	ck_assert_uint_eq(pd.run[0].nrows, 2);
+	ck_assert_uint_eq(pd.run[0].nrows, 3);
 	ck_assert_uint_eq(pd.run[1].nrows, 1);
 	ck_assert_ptr_nonnull(strstr(pd.run[0].note, "seed=1 profile=default"));
 	ck_assert_uint_eq(pd.run[0].rows[1].ops, 5000);
