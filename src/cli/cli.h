@@ -28,6 +28,7 @@ int cmd_coverage(int argc, char **argv);
 /* `bench --coverage NOCOV.elf` (bench_cov.c): coverage's cost, and guided
  * against random fuzzing on the mutants; 0 or EXIT_INTERNAL */
 int bench_coverage(const struct session_config *sess, const char *nocov, const char *json_path);
+int cmd_report(int argc, char **argv);
 
 /* Common guest options (--mem, --timeout, --cmdline, --console, --arena):
  * returns 1 if opt was one of them and was applied, -1 on a bad value
@@ -67,6 +68,7 @@ enum {
 	OPT_DOMAIN_XML,
 	OPT_CPUS,
 	OPT_SVG,
+	OPT_METRICS,
 };
 #define GUEST_LONG_OPTIONS                                                                         \
 	{"mem", required_argument, NULL, OPT_MEM},                                                 \

@@ -15,6 +15,8 @@ static const char fuzz_help[] =
     "\n"
     "Generate random pmap op sequences, run them with the monitor checking after\n"
     "every op, and write one crash directory per distinct finding into --out.\n"
+    "--out also gets stats.json, plot_data.csv (a row every 5 s) and index.html, the\n"
+    "campaign's page (every minute and at the end; ptshadow report makes it again).\n"
     "\n"
     "options:\n"
     "  --seed S          random seed (default: picked and printed)\n"
@@ -35,7 +37,9 @@ static const char fuzz_help[] =
     "                    guest's map after every sequence, into stats.json and\n"
     "                    OUT/coverage.bin, see ptshadow coverage), guide (also keep the\n"
     "                    sequences that reached new edges in OUT/corpus/ and mutate\n"
-    "                    them) or off\n" GUEST_OPTIONS_HELP;
+    "                    them) or off\n"
+    "  --metrics         write OUT/metrics.prom every 5 s (Prometheus text format, for\n"
+    "                    node_exporter's textfile collector)\n" GUEST_OPTIONS_HELP;
 
 enum { OPT_FUZZ_COVERAGE = 0x300 };
 
@@ -99,6 +103,9 @@ static int fuzz_opt(void *ctx, int opt, const char *arg)
 		if (cov_mode_parse(arg, &c->coverage) != 0)
 			return usage_error("fuzz", "--coverage %s: want off, report or guide", arg);
 		return 0;
+	case OPT_METRICS:
+		c->metrics = true;
+		return 0;
 	default:
 		return usage_error("fuzz", "unknown option %d", opt);
 	}
@@ -122,6 +129,7 @@ static int fuzz_parse(int argc, char **argv, struct campaign_config *c, struct g
 	    {"full-every", required_argument, NULL, OPT_FULL_EVERY},
 	    {"quiet", no_argument, NULL, OPT_QUIET},
 	    {"coverage", required_argument, NULL, OPT_FUZZ_COVERAGE},
+	    {"metrics", no_argument, NULL, OPT_METRICS},
 	    {NULL, 0, NULL, 0},
 	};
 	struct fuzz_args a = {c, g, profile, seeded};

@@ -16,6 +16,7 @@ static const struct subcommand subcommands[] = {
     {"bench", "time the monitor's modes, reset and parallel jobs (make bench)", cmd_bench},
     {"coverage", "a campaign's guest pmap coverage: functions, edges, annotated sources",
      cmd_coverage},
+    {"report", "make a campaign's page, OUT/index.html, from its output directory", cmd_report},
     {NULL, NULL, NULL},
 };
 

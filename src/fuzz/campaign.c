@@ -23,6 +23,7 @@
 
 #include "campaign.h"
 #include "campaign_cov.h"
+#include "campaign_outputs.h"
 #include "clock.h"
 #include "minimize.h"
 #include "report.h"
@@ -470,17 +471,20 @@ static void job_reaped(const struct campaign_config *cfg, struct campaign_shared
 	}
 }
 
-/* Refresh stats.json (about once a second, and at the end); the first
- * failure stops the campaign, and it is not tried again. */
+/* Refresh stats.json (about once a second, and at the end), then what is
+ * made from it (plot_data.csv, metrics.prom, index.html: campaign_outputs.h);
+ * the first failure stops the campaign, and it is not tried again. */
 static void refresh_stats(const struct campaign_config *cfg, struct campaign_shared *sh,
-                          const struct totals *t, double elapsed, bool final, bool *failed)
+                          const struct totals *t, double elapsed, bool final,
+                          struct campaign_outputs *outs, bool *failed)
 {
 	char err[512];
 
 	if (*failed)
 		return;
 	if (write_stats(cfg, sh, t, elapsed, final, err, sizeof(err)) != 0 ||
-	    campaign_cov_save(cfg, sh, err, sizeof(err)) != 0) {
+	    campaign_cov_save(cfg, sh, err, sizeof(err)) != 0 ||
+	    campaign_outputs_tick(outs, cfg, final, err, sizeof(err)) != 0) {
 		*failed = true;
 		campaign_abort(sh, err);
 	}
@@ -582,6 +586,7 @@ int campaign_run(const struct campaign_config *cfg)
 	pid_t pids[CAMPAIGN_MAX_JOBS];
 	uint64_t t0 = now_ns(), deadline = 0, last_line = 0, last_stats = 0;
 	bool tty = isatty(STDERR_FILENO), stats_failed = false;
+	struct campaign_outputs outs;
 	struct totals t;
 	int running, rc = EXIT_CLEAN;
 	sigset_t chld, saved;
@@ -596,6 +601,7 @@ int campaign_run(const struct campaign_config *cfg)
 		return EXIT_INTERNAL;
 	}
 	report_clean_stale(cfg->out); /* a killed run's half-written crash directories */
+	campaign_outputs_start(&outs, cfg);
 	if (cfg->max_seconds != 0)
 		deadline = t0 + cfg->max_seconds * 1000000000ull;
 	sigemptyset(&chld);
@@ -629,14 +635,14 @@ int campaign_run(const struct campaign_config *cfg)
 			last_line = now_ns();
 		}
 		if (now_ns() - last_stats >= 1000000000ull) {
-			refresh_stats(cfg, sh, &t, elapsed, false, &stats_failed);
+			refresh_stats(cfg, sh, &t, elapsed, false, &outs, &stats_failed);
 			last_stats = now_ns();
 		}
 	}
 	sigprocmask(SIG_SETMASK, &saved, NULL);
 	sum_jobs(cfg, sh, &t);
 	double elapsed = (now_ns() - t0) / 1e9;
-	refresh_stats(cfg, sh, &t, elapsed, true, &stats_failed);
+	refresh_stats(cfg, sh, &t, elapsed, true, &outs, &stats_failed);
 	status_line(cfg, sh, &t, elapsed, tty);
 	if (!cfg->quiet)
 		fputc('\n', stderr);
