@@ -26,7 +26,7 @@ struct campaign_config {
 	bool quiet;
 	enum cov_mode coverage;      /* --coverage (campaign_cov.h) */
 	const struct cov_image *cov; /* the guest's edges (NULL: coverage off) */
-	bool metrics; /* OUT/metrics.prom every few seconds (campaign_outputs.h) */
+	bool metrics;                /* OUT/metrics.prom every few seconds (campaign_outputs.h) */
 };
 
 /* What became of a new finding's minimisation (min.ops). */
