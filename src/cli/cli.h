@@ -99,8 +99,9 @@ enum {
 	"  --console FILE    write the guest console to FILE (default: stdout, prefixed)\n"        \
 	"  --backend B       what runs the guest: kvm (ptshadow's own vCPU loop on /dev/kvm),\n"   \
 	"                    qemu (qemu-system-x86_64 sharing guest RAM), libvirt (the same\n"     \
-	"                    QEMU as a transient libvirt domain) or auto (default: kvm when\n"     \
-	"                    /dev/kvm opens, else qemu)\n"                                         \
+	"                    QEMU as a transient libvirt domain) or auto (default: the faster\n"   \
+	"                    of kvm and qemu here, measured once and cached; qemu without\n"       \
+	"                    /dev/kvm)\n"                                                          \
 	"  --qemu PATH       the QEMU binary (default: qemu-system-x86_64 on PATH)\n"              \
 	"  --qemu-accel A    QEMU's accelerator: tcg (default) or kvm\n"                           \
 	"  --connect URI     libvirt: the connection (default qemu:///system)\n"                   \
