@@ -140,24 +140,6 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 	}
 }
 
-/* Can backend b keep dirty log d (AUTO: whichever b is)? */
-static bool dirty_log_fits(enum vm_backend_kind b, enum vm_dirty_mode d)
-{
-	bool kvm_log = d == VM_DIRTY_RING || d == VM_DIRTY_CLEAR || d == VM_DIRTY_GET;
-	bool qemu_log = d == VM_DIRTY_PLUGIN || d == VM_DIRTY_NONE;
-
-	switch (b) {
-	case VM_BACKEND_KVM:
-		return !qemu_log;
-	case VM_BACKEND_QEMU:
-		return !kvm_log;
-	case VM_BACKEND_LIBVIRT: /* none by default; the plugin when asked for */
-		return !kvm_log;
-	default:
-		return true;
-	}
-}
-
 /* --console FILE: a file (made or replaced), a terminal, a pipe or
  * /dev/null; not a directory.  0 or EXIT_USAGE. */
 static int console_open(struct guest_opts *g, const char *cmd)
@@ -182,70 +164,75 @@ static int console_open(struct guest_opts *g, const char *cmd)
 	return 0;
 }
 
+/* A report made on a backend this machine lacks (KVM without /dev/kvm),
+ * replayed: on the one it has, its dirty log too, and say so. */
+static void backend_fall_back(struct guest_opts *g, const char *cmd)
+{
+	struct session_config *c = &g->cfg;
+	const char *why = vm_backend_missing(c->backend);
+
+	if (g->backend_given || why == NULL ||
+	    (c->dirty_mode != VM_DIRTY_AUTO && (g->given & GUEST_SET_DIRTY_LOG)) ||
+	    (g->backend_env != NULL && strcmp(g->backend_env, vm_backend_name(c->backend)) == 0))
+		return;
+	fprintf(stderr, "ptshadow %s: the report was made on the %s backend; %s, so on %s\n", cmd,
+	        vm_backend_name(c->backend), why,
+	        vm_backend_name(vm_backend_resolve(VM_BACKEND_AUTO)));
+	c->backend = vm_backend_resolve(VM_BACKEND_AUTO);
+	c->dirty_mode = VM_DIRTY_AUTO;
+}
+
+/* The backend the options ask for (its table says which takes them), and
+ * what it refuses.  0, or EXIT_USAGE. */
+static int backend_settle(struct guest_opts *g, const char *cmd)
+{
+	struct session_config *c = &g->cfg;
+	bool template = c->libvirt_uri != NULL || c->libvirt_xml != NULL;
+	bool qemu_opts = c->qemu_path != NULL || c->qemu_kvm;
+	char msg[256], err[512];
+
+	/* --backend, else a replayed report's, else $PTSHADOW_BACKEND, else auto */
+	if (!g->backend_given && c->backend == VM_BACKEND_AUTO && g->backend_env != NULL &&
+	    *g->backend_env != '\0' && vm_backend_parse(g->backend_env, &c->backend) != 0)
+		return usage_error(cmd, "PTSHADOW_BACKEND=%s: want kvm, qemu, libvirt or auto",
+		                   g->backend_env);
+	if (c->backend == VM_BACKEND_AUTO && template)
+		c->backend = vm_backend_with_template(); /* --connect, --domain-xml: its options */
+	if (template && !vm_backend_takes_template(c->backend))
+		return usage_error(cmd, "--connect and --domain-xml need --backend %s",
+		                   vm_backend_name(vm_backend_with_template()));
+	if (qemu_opts && !vm_backend_runs_qemu(c->backend))
+		return usage_error(cmd, "--qemu and --qemu-accel need --backend %s (or auto)",
+		                   vm_backend_name(vm_backend_with_accel()));
+	if (c->backend == VM_BACKEND_AUTO && qemu_opts)
+		c->backend =
+		    vm_backend_with_accel(); /* asking for QEMU's options is asking for QEMU */
+	/* a dirty log a replayed report recorded yields to the backend given here */
+	if (!(g->given & GUEST_SET_DIRTY_LOG) && !vm_backend_keeps(c->backend, c->dirty_mode))
+		c->dirty_mode = VM_DIRTY_AUTO;
+	if (c->qemu_kvm && vm_backend_accel_refusal(c->backend) != NULL)
+		return usage_error(cmd, "--qemu-accel kvm: %s",
+		                   vm_backend_accel_refusal(c->backend));
+	if (vm_backend_dirty_refusal(c->backend, c->dirty_mode, msg, sizeof(msg)) != NULL)
+		return usage_error(cmd, "%s", msg);
+	if (vm_backend_template_check(c->backend, c->libvirt_xml, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ptshadow %s: %s\n", cmd, err);
+		return EXIT_USAGE;
+	}
+	if (c->backend == VM_BACKEND_AUTO && c->dirty_mode != VM_DIRTY_AUTO)
+		c->backend = vm_backend_keeping(c->dirty_mode);
+	backend_fall_back(g, cmd);
+	return 0;
+}
+
 int guest_opts_finish(struct guest_opts *g, const char *cmd)
 {
 	/* pages of 4 KiB, 256 a MiB: no product to overflow, whatever a report said */
 	uint64_t arena_mib = g->cfg.arena_pages >> 8;
-	enum vm_dirty_mode d = g->cfg.dirty_mode;
-	int rc;
+	int rc = backend_settle(g, cmd);
 
-	/* --backend, else a replayed report's, else $PTSHADOW_BACKEND, else auto */
-	if (!g->backend_given && g->cfg.backend == VM_BACKEND_AUTO && g->backend_env != NULL &&
-	    *g->backend_env != '\0' && vm_backend_parse(g->backend_env, &g->cfg.backend) != 0)
-		return usage_error(cmd, "PTSHADOW_BACKEND=%s: want kvm, qemu, libvirt or auto",
-		                   g->backend_env);
-	if (g->cfg.backend == VM_BACKEND_AUTO &&
-	    (g->cfg.libvirt_uri != NULL || g->cfg.libvirt_xml != NULL))
-		g->cfg.backend =
-		    VM_BACKEND_LIBVIRT; /* --connect, --domain-xml: libvirt's options */
-	if (g->cfg.backend != VM_BACKEND_LIBVIRT &&
-	    (g->cfg.libvirt_uri != NULL || g->cfg.libvirt_xml != NULL))
-		return usage_error(cmd, "--connect and --domain-xml need --backend libvirt");
-	if (g->cfg.backend == VM_BACKEND_KVM && (g->cfg.qemu_path != NULL || g->cfg.qemu_kvm))
-		return usage_error(cmd, "--qemu and --qemu-accel need --backend qemu (or auto)");
-	if (g->cfg.backend == VM_BACKEND_AUTO && (g->cfg.qemu_path != NULL || g->cfg.qemu_kvm))
-		g->cfg.backend = VM_BACKEND_QEMU; /* asking for QEMU's options is asking for QEMU */
-	/* a dirty log a replayed report recorded yields to the backend given here */
-	if (!(g->given & GUEST_SET_DIRTY_LOG) && !dirty_log_fits(g->cfg.backend, d))
-		d = g->cfg.dirty_mode = VM_DIRTY_AUTO;
-	if (g->cfg.backend == VM_BACKEND_LIBVIRT) {
-		char err[512];
-		if (g->cfg.qemu_kvm)
-			return usage_error(cmd, "--qemu-accel kvm: with libvirt, the template's "
-			                        "<domain type> picks the accelerator");
-		if (d != VM_DIRTY_AUTO && d != VM_DIRTY_NONE && d != VM_DIRTY_PLUGIN)
-			return usage_error(cmd,
-			                   "--dirty-log %s: the libvirt backend logs with plugin "
-			                   "(asked for) or none (the default)",
-			                   vm_dirty_mode_name(d));
-		if (libvirt_template_check(g->cfg.libvirt_xml, err, sizeof(err)) != 0) {
-			fprintf(stderr, "ptshadow %s: %s\n", cmd, err);
-			return EXIT_USAGE;
-		}
-	}
-	if (g->cfg.backend == VM_BACKEND_QEMU &&
-	    (d == VM_DIRTY_RING || d == VM_DIRTY_CLEAR || d == VM_DIRTY_GET))
-		return usage_error(cmd, "--dirty-log %s needs --backend kvm",
-		                   vm_dirty_mode_name(d));
-	if (g->cfg.backend == VM_BACKEND_KVM && (d == VM_DIRTY_PLUGIN || d == VM_DIRTY_NONE))
-		return usage_error(cmd, "--dirty-log %s needs --backend qemu",
-		                   vm_dirty_mode_name(d));
-	if (g->cfg.backend == VM_BACKEND_AUTO && d != VM_DIRTY_AUTO)
-		g->cfg.backend =
-		    d == VM_DIRTY_PLUGIN || d == VM_DIRTY_NONE ? VM_BACKEND_QEMU : VM_BACKEND_KVM;
-	if (!g->backend_given && g->cfg.backend == VM_BACKEND_KVM &&
-	    vm_backend_resolve(VM_BACKEND_AUTO) != VM_BACKEND_KVM &&
-	    (d == VM_DIRTY_AUTO || !(g->given & GUEST_SET_DIRTY_LOG)) &&
-	    (g->backend_env == NULL || strcmp(g->backend_env, "kvm") != 0)) {
-		/* a report made on KVM, replayed where there is none (its dirty log too) */
-		fprintf(stderr,
-		        "ptshadow %s: the report was made on the kvm backend; no /dev/kvm "
-		        "here, so on qemu\n",
-		        cmd);
-		g->cfg.backend = VM_BACKEND_QEMU;
-		g->cfg.dirty_mode = VM_DIRTY_AUTO;
-	}
-
+	if (rc != 0)
+		return rc;
 	/* kernel, vm_page array, pool and page tables need room beside the arena */
 	if (arena_mib + 12 + g->cfg.mem_mib / 32 > g->cfg.mem_mib)
 		return usage_error(cmd, "--mem %u is too small for an arena of %llu pages",
@@ -569,4 +556,16 @@ int cli_print_table(const char *cmd, const char *help, int argc, char **argv,
 	else
 		text(stdout);
 	return EXIT_CLEAN;
+}
+
+/* the guest died booting, or could not boot */
+void cli_say_boot_failure(const char *cmd, struct session *s, int rc)
+{
+	fprintf(stderr, "ptshadow %s: ", cmd);
+	if (rc == EXIT_FINDING) {
+		struct outcome o = session_last(s);
+		death_describe(&o.death, stderr);
+	} else {
+		fprintf(stderr, "%s\n", session_error(s));
+	}
 }

@@ -130,12 +130,53 @@ struct cell {
 	uint64_t guest_halts; /* calls the guest halted in (QEMU's doorbell) */
 };
 
+/* The bench's sink: each op's check time; findings counted, not fatal. */
+struct bench_sink_ctx {
+	uint64_t *check;
+	uint64_t findings;
+};
+
+static void bench_op(void *ctx, const struct op_step *step)
+{
+	struct bench_sink_ctx *k = ctx;
+
+	k->check[step->index] = step->check_ns;
+}
+
+static bool bench_finding(void *ctx, const struct outcome *o)
+{
+	((struct bench_sink_ctx *)ctx)->findings++;
+	return false;
+}
+
+/* n ops of the stream, timed, under the mode's checks; 0, or -1 */
+static int time_ops(struct session *s, int mode, struct script_op *ops, size_t n, uint64_t *check,
+                    struct cell *c)
+{
+	struct bench_sink_ctx k = {.check = check};
+	const struct run_policy policy = {.lookahead = true, .keep_going = true};
+	const struct run_sink sink = {.ctx = &k, .op = bench_op, .finding = bench_finding};
+	struct script view = {.file = "<bench>", .ops = ops, .n_ops = n, .cap = n};
+	uint64_t t0 = now_ns();
+	int rc = 0;
+
+	if (mode == MODE_NOSTOP)
+		rc = session_run_batch(s, ops, n) == SESSION_OK ? 0 : -1;
+	else
+		rc = session_run(s, &view, 0, &policy, &sink).kind == OUTCOME_CLEAN ? 0 : -1;
+	c->ops_per_s = n / ((now_ns() - t0) / 1e9);
+	c->findings = k.findings;
+	return rc;
+}
+
 static int run_mode(struct session *s, int mode, const struct script *stream, uint64_t max_ops,
                     struct cell *c)
 {
 	size_t n = stream->n_ops < max_ops ? stream->n_ops : max_ops;
 	struct script_op *ops = malloc(n * sizeof(*ops));
-	uint64_t *check = calloc(n, sizeof(uint64_t)), t0;
+	uint64_t *check = calloc(n, sizeof(uint64_t));
+	bool checked = mode == MODE_FULL || mode == MODE_INCR;
+	struct session_stats before, after;
 	int rc = 0;
 
 	if (ops == NULL || check == NULL || session_reset(s) != 0) {
@@ -145,35 +186,20 @@ static int run_mode(struct session *s, int mode, const struct script *stream, ui
 	}
 	memcpy(ops, stream->ops, n * sizeof(*ops));
 	memset(c, 0, sizeof(*c));
-	uint64_t harvest0 = s->vm.dirty_harvest_ns, halts0 = s->vm.guest_wakes;
-	if ((mode == MODE_FULL || mode == MODE_INCR) &&
-	    session_monitor_start(s, mode == MODE_INCR) != 0)
+	session_stats(s, &before);
+	if (checked && session_monitor_start(s, mode == MODE_INCR) != 0)
 		rc = -1;
 	if (mode == MODE_NOSTOP)
 		session_set_stop_each(s, false);
-	t0 = now_ns();
-	if (rc == 0 && mode == MODE_NOSTOP) {
-		if (session_run_batch(s, ops, n) != SESSION_OK)
-			rc = -1;
-	} else {
-		for (size_t i = 0; i < n && rc == 0; i++) {
-			enum session_status st;
-			session_set_next(s, i + 1 < n ? &ops[i + 1] : NULL);
-			st = session_op(s, &ops[i]);
-			if (st == SESSION_VIOLATION)
-				c->findings++;
-			else if (st != SESSION_OK)
-				rc = -1;
-			check[i] = s->last_check_ns;
-		}
-	}
+	if (rc == 0)
+		rc = time_ops(s, mode, ops, n, check, c);
+	session_stats(s, &after);
 	c->ops = n;
-	c->ops_per_s = n / ((now_ns() - t0) / 1e9);
-	c->check_us_median =
-	    (mode == MODE_FULL || mode == MODE_INCR) ? median_u64(check, n) / 1e3 : 0;
+	c->check_us_median = checked ? median_u64(check, n) / 1e3 : 0;
 	c->harvest_us_per_op =
-	    mode == MODE_INCR ? (s->vm.dirty_harvest_ns - harvest0) / 1e3 / n : 0;
-	c->guest_halts = s->vm.guest_wakes - halts0;
+	    mode == MODE_INCR ? (after.vm.dirty_harvest_ns - before.vm.dirty_harvest_ns) / 1e3 / n
+	                      : 0;
+	c->guest_halts = after.vm.guest_wakes - before.vm.guest_wakes;
 	session_monitor_stop(s);
 	session_set_stop_each(s, true);
 	free(ops);
@@ -186,16 +212,17 @@ static double reset_vs_boot(struct session *s, const struct session_config *cfg,
                             const struct script *stream)
 {
 	uint64_t boots[3], resets[9];
-	struct session fresh;
 	struct script_op ops[64];
 	size_t n = stream->n_ops < 64 ? stream->n_ops : 64;
 
 	for (int i = 0; i < 3; i++) {
 		uint64_t t0 = now_ns();
-		if (session_boot(&fresh, cfg) != 0)
-			return 0;
+		int rc;
+		struct session *fresh = session_open(cfg, &rc);
 		boots[i] = now_ns() - t0;
-		session_destroy(&fresh);
+		session_close(fresh);
+		if (rc != 0)
+			return 0;
 	}
 	for (int i = 0; i < 9; i++) {
 		uint64_t t0;
@@ -280,7 +307,7 @@ static int bench_size(const struct bench_opts *o, enum vm_backend_kind be,
 {
 	struct session_config cfg = o->g.cfg;
 	struct script *stream;
-	struct session s;
+	struct session *s;
 	int rc;
 
 	cfg.backend = be;
@@ -293,25 +320,25 @@ static int bench_size(const struct bench_opts *o, enum vm_backend_kind be,
 	cfg.console = NULL;
 	fprintf(stderr, "bench %s %s: booting (%u MiB, %llu arena pages)\n", vm_backend_name(be),
 	        z->name, z->mem_mib, (unsigned long long)z->arena);
-	rc = session_boot(&s, &cfg);
-	if (rc != 0 || prefill(&s, z) != 0 || session_capture_now(&s) != 0) {
-		fprintf(stderr, "ptshadow bench: %s: %s\n", z->name, s.err);
-		session_destroy(&s);
+	s = session_open(&cfg, &rc);
+	if (rc != 0 || prefill(s, z) != 0 || session_capture_now(s) != 0) {
+		fprintf(stderr, "ptshadow bench: %s: %s\n", z->name, session_error(s));
+		session_close(s);
 		return EXIT_INTERNAL;
 	}
 	if (rvb != NULL) {
 		char what[96];
 		printf("  %s backend: %s\n", vm_backend_name(be),
-		       vm_describe(&s.vm, what, sizeof(what)));
+		       session_describe(s, what, sizeof(what)));
 	}
 	stream = bench_stream(o, z->arena);
 	for (int m = 0; m < MODE_COUNT && stream != NULL; m++) {
 		struct cell c;
 		/* a full check of a big guest is slow by design: fewer ops suffice */
 		uint64_t max = m == MODE_FULL && z->mappings > 0 ? o->ops / 10 + 1 : o->ops;
-		if (run_mode(&s, m, stream, max, &c) != 0) {
+		if (run_mode(s, m, stream, max, &c) != 0) {
 			fprintf(stderr, "ptshadow bench: %s %s: %s\n", z->name, mode_names[m],
-			        s.err);
+			        session_error(s));
 			rc = EXIT_INTERNAL;
 			break;
 		}
@@ -334,10 +361,10 @@ static int bench_size(const struct bench_opts *o, enum vm_backend_kind be,
 	}
 	if (rvb != NULL && rc == 0 && stream != NULL) {
 		cfg.snapshot = true;
-		*rvb = reset_vs_boot(&s, &cfg, stream);
+		*rvb = reset_vs_boot(s, &cfg, stream);
 	}
 	script_free(stream);
-	session_destroy(&s);
+	session_close(s);
 	return rc;
 }
 
@@ -348,13 +375,14 @@ static int bench_size(const struct bench_opts *o, enum vm_backend_kind be,
  */
 static int bench_dirty_logs(const struct bench_opts *o, enum vm_backend_kind be, json_t *out)
 {
-	static const enum vm_dirty_mode kvm_logs[] = {VM_DIRTY_RING, VM_DIRTY_CLEAR, VM_DIRTY_GET};
-	static const enum vm_dirty_mode qemu_logs[] = {VM_DIRTY_PLUGIN, VM_DIRTY_NONE};
-	const enum vm_dirty_mode *backends = be == VM_BACKEND_KVM ? kvm_logs : qemu_logs;
-	size_t nlogs = be == VM_BACKEND_KVM ? 3 : 2;
+	enum vm_dirty_mode backends[VM_DIRTY_NONE + 1];
+	size_t nlogs = 0;
 	const struct bench_size *pick[2] = {NULL, NULL};
 	uint64_t ops = o->ops < 300 ? o->ops : 300;
 
+	for (int d = VM_DIRTY_AUTO + 1; d <= VM_DIRTY_NONE; d++) /* the logs be keeps */
+		if (vm_backend_keeps(be, (enum vm_dirty_mode)d))
+			backends[nlogs++] = (enum vm_dirty_mode)d;
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
 		if (size_wanted(o, sizes[i].name)) {
 			if (pick[0] == NULL)
@@ -367,8 +395,9 @@ static int bench_dirty_logs(const struct bench_opts *o, enum vm_backend_kind be,
 		struct script *stream = bench_stream(o, z->arena);
 		for (size_t b = 0; b < nlogs && stream != NULL; b++) {
 			struct session_config cfg = o->g.cfg;
-			struct session s;
+			struct session *s;
 			struct cell c;
+			int rc;
 			cfg.backend = be;
 			cfg.mem_mib = z->mem_mib;
 			cfg.arena_pages = z->arena;
@@ -381,14 +410,13 @@ static int bench_dirty_logs(const struct bench_opts *o, enum vm_backend_kind be,
 			        z->name, vm_dirty_mode_name(backends[b]));
 			/* no log: every check is a full one, slow by design: fewer ops suffice */
 			uint64_t n = backends[b] == VM_DIRTY_NONE ? ops / 10 + 1 : ops;
-			if (session_boot(&s, &cfg) != 0 ||
-			    run_mode(&s, MODE_INCR, stream, n, &c) != 0) {
+			s = session_open(&cfg, &rc);
+			if (rc != 0 || run_mode(s, MODE_INCR, stream, n, &c) != 0) {
 				/* a KVM without this backend: say so and go on */
 				printf("  %-4s  %-4s  dirty log %-6s  not measured: %s\n",
 				       vm_backend_name(be), z->name,
-				       vm_dirty_mode_name(backends[b]),
-				       s.err[0] ? s.err : s.vm.error);
-				session_destroy(&s);
+				       vm_dirty_mode_name(backends[b]), session_error(s));
+				session_close(s);
 				continue;
 			}
 			printf("  %-4s  %-4s  dirty log %-6s  check median %7.1f us   harvest "
@@ -404,7 +432,7 @@ static int bench_dirty_logs(const struct bench_opts *o, enum vm_backend_kind be,
 			              vm_dirty_mode_name(backends[b]), "ops_per_s", c.ops_per_s,
 			              "check_us_median", c.check_us_median, "harvest_us_per_op",
 			              c.harvest_us_per_op, "ops", (json_int_t)c.ops));
-			session_destroy(&s);
+			session_close(s);
 		}
 		script_free(stream);
 	}
@@ -436,7 +464,7 @@ static int bench_launchers(const struct bench_opts *o, json_t *out)
 	for (int k = 0; k < 3 && stream != NULL; k++) {
 		struct session_config cfg = o->g.cfg;
 		struct vm_config vc;
-		struct session s;
+		struct session *s = NULL;
 		struct cell c;
 		uint64_t boots[3];
 		char why[512], what[96];
@@ -461,16 +489,17 @@ static int bench_launchers(const struct bench_opts *o, json_t *out)
 		        (unsigned long long)n);
 		for (i = 0; i < 3; i++) {
 			uint64_t t0 = now_ns();
-			if (session_boot(&s, &cfg) != 0)
+			int rc;
+			s = session_open(&cfg, &rc);
+			if (rc != 0)
 				break;
 			boots[i] = now_ns() - t0;
 			if (i < 2)
-				session_destroy(&s);
+				session_close(s);
 		}
-		if (i < 3 || run_mode(&s, MODE_INCR, stream, n, &c) != 0) {
-			printf("  %-14s not measured: %s\n", runs[k].name,
-			       s.err[0] ? s.err : s.vm.error);
-			session_destroy(&s);
+		if (i < 3 || run_mode(s, MODE_INCR, stream, n, &c) != 0) {
+			printf("  %-14s not measured: %s\n", runs[k].name, session_error(s));
+			session_close(s);
 			continue;
 		}
 		start_ms[k] = median_u64(boots, 3) / 1e6;
@@ -478,14 +507,14 @@ static int bench_launchers(const struct bench_opts *o, json_t *out)
 		printf(
 		    "  %-14s start %7.0f ms (median of 3)   checked %7.0f ops/s, 1 job, %s (%llu "
 		    "ops)\n",
-		    runs[k].name, start_ms[k], ops_s[k], vm_describe(&s.vm, what, sizeof(what)),
+		    runs[k].name, start_ms[k], ops_s[k], session_describe(s, what, sizeof(what)),
 		    (unsigned long long)c.ops);
 		fflush(stdout);
 		json_object_set_new(out, runs[k].name,
 		                    json_pack("{s:f, s:f, s:s, s:I}", "start_ms", start_ms[k],
 		                              "checked_ops_per_s", ops_s[k], "vm", what, "ops",
 		                              (json_int_t)c.ops));
-		session_destroy(&s);
+		session_close(s);
 	}
 	for (int k = 1; k < 3; k++)
 		if (start_ms[0] > 0 && start_ms[k] > 0)

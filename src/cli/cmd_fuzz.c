@@ -203,14 +203,11 @@ int cmd_fuzz(int argc, char **argv)
 	c.sess = g.cfg;
 	if (c.sess.backend_why != NULL) /* the first line says why this backend */
 		printf("backend: %s%s, %s\n", vm_backend_name(c.sess.backend),
-		       c.sess.backend == VM_BACKEND_QEMU ? " (tcg)" : "", c.sess.backend_why);
+		       vm_backend_accel_note(c.sess.backend, false), c.sess.backend_why);
 	printf("ptshadow fuzz: seed %llu, profile %s, %u job%s, %s backend%s, output in %s/\n",
 	       (unsigned long long)c.seed, c.profile.name, c.jobs, c.jobs == 1 ? "" : "s",
 	       vm_backend_name(c.sess.backend),
-	       c.sess.backend != VM_BACKEND_QEMU ? ""
-	       : c.sess.qemu_kvm                 ? " (-accel kvm)"
-	                                         : " (tcg)",
-	       c.out);
+	       vm_backend_accel_note(c.sess.backend, c.sess.qemu_kvm), c.out);
 	fflush(stdout);
 	rc = campaign_run(&c);
 out:

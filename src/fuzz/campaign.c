@@ -108,74 +108,89 @@ static int write_min(const struct campaign_config *cfg, struct campaign_shared *
 	return 0;
 }
 
-/* Record a finding: crash directory, shared table, minimisation if new.
- * 0, or -1 when it could not be saved (the campaign stops). */
-static int job_finding(const struct campaign_config *cfg, struct campaign_shared *sh, unsigned job,
-                       struct finding *f, struct script *sc, struct session *s,
-                       uint64_t deadline_ns)
+/* A finding first seen: its row in the shared table, and min.ops.  0, or
+ * -1 when min.ops could not be written. */
+static int job_new_finding(const struct campaign_config *cfg, struct campaign_shared *sh,
+                           unsigned job, const struct finding *f, const struct script *sc,
+                           uint64_t deadline_ns)
 {
-	char err[512], sig[17];
-	bool is_new = false;
-	int rc = 0;
-
-	finding_sig_hex(f, sig);
-	sh->job[job].findings++;
-	if (report_write(cfg->out, f, sc, s->vm.cons.tail, s->vm.cons.tail_len, &cfg->sess, &is_new,
-	                 err, sizeof(err)) != 0) {
-		__atomic_add_fetch(&sh->unsaved, 1, __ATOMIC_SEQ_CST);
-		campaign_abort(sh, err);
-		return -1;
-	}
-	if (!cfg->keep_going)
-		sh->stop = 1;
-	if (!is_new)
-		return 0;
 	uint32_t i = __atomic_fetch_add(&sh->nfindings, 1, __ATOMIC_SEQ_CST);
+	struct campaign_finding *cf;
+	struct script *repro;
+	int rc;
+
 	if (i >= CAMPAIGN_MAX_FINDINGS)
 		return 0;
-	struct campaign_finding *cf = &sh->finding[i];
-	snprintf(cf->sig, sizeof(cf->sig), "%s", sig);
+	cf = &sh->finding[i];
+	finding_sig_hex(f, cf->sig);
 	snprintf(cf->title, sizeof(cf->title), "%s", f->title);
 	cf->job = job;
 	cf->ops_at_detection = sh->job[job].ops;
 	cf->repro_ops = f->op_index < sc->n_ops ? f->op_index + 1 : 0;
-	if (cfg->minimize && f->op_index < sc->n_ops) { /* (a boot finding has no op) */
-		struct script *repro = script_new(sc->file);
-		if (repro == NULL)
-			return 0;
-		for (size_t k = 0; k <= f->op_index && k < sc->n_ops; k++)
-			script_append(repro, &sc->ops[k]);
-		/* in a guest of its own */
-		rc = write_min(cfg, sh, sig, f->signature, repro, cf, job, deadline_ns);
-		script_free(repro);
-	}
+	if (!cfg->minimize || f->op_index >= sc->n_ops) /* (a boot finding has no op) */
+		return 0;
+	repro = script_new(sc->file);
+	if (repro == NULL)
+		return 0;
+	for (size_t k = 0; k <= f->op_index && k < sc->n_ops; k++)
+		script_append(repro, &sc->ops[k]);
+	/* in a guest of its own */
+	rc = write_min(cfg, sh, cf->sig, f->signature, repro, cf, job, deadline_ns);
+	script_free(repro);
 	return rc;
 }
 
-/* A fresh guest for the job, or false: a guest that dies booting is a
+/* Record a finding: crash directory, shared table, minimisation if new.
+ * 0, or -1 when it could not be saved (the campaign stops). */
+static int job_finding(const struct campaign_config *cfg, struct campaign_shared *sh, unsigned job,
+                       const struct outcome *o, struct script *sc, uint64_t deadline_ns)
+{
+	char err[512], sig[17];
+	bool is_new = false;
+	struct finding f;
+	int rc = 0;
+
+	finding_from_outcome(&f, o);
+	finding_sig_hex(&f, sig);
+	sh->job[job].findings++;
+	if (report_write(cfg->out, &f, sc, o->console, o->console_len, &cfg->sess, &is_new, err,
+	                 sizeof(err)) != 0) {
+		__atomic_add_fetch(&sh->unsaved, 1, __ATOMIC_SEQ_CST);
+		campaign_abort(sh, err);
+		rc = -1;
+	} else {
+		if (!cfg->keep_going)
+			sh->stop = 1;
+		if (is_new)
+			rc = job_new_finding(cfg, sh, job, &f, sc, deadline_ns);
+	}
+	finding_free(&f);
+	return rc;
+}
+
+/* A fresh guest for the job, or NULL: a guest that dies booting is a
  * finding (every boot would die so: the job ends), anything else that stops
  * it fails the job. */
-static bool job_boot(const struct campaign_config *cfg, struct campaign_shared *sh, unsigned job,
-                     struct session *s, struct script *sc, uint64_t deadline_ns)
+static struct session *job_boot(const struct campaign_config *cfg, struct campaign_shared *sh,
+                                unsigned job, struct script *sc, uint64_t deadline_ns)
 {
 	struct job_stats *js = &sh->job[job];
-	int rc = session_boot(s, &cfg->sess);
-	struct finding f;
+	int rc;
+	struct session *s = session_open(&cfg->sess, &rc);
 
 	if (rc == 0) {
 		js->sessions++;
-		return true;
+		return s;
 	}
 	if (rc == EXIT_FINDING) {
-		finding_from_death(&f, s, 0, NULL);
-		job_finding(cfg, sh, job, &f, sc, s, deadline_ns);
-		finding_free(&f);
+		struct outcome o = session_last(s);
+		job_finding(cfg, sh, job, &o, sc, deadline_ns);
 	} else {
-		snprintf(js->error, sizeof(js->error), "%s", s->err);
+		snprintf(js->error, sizeof(js->error), "%s", session_error(s));
 		js->failed = 1;
 	}
-	session_destroy(s);
-	return false;
+	session_close(s);
+	return NULL;
 }
 
 /* A new sequence on the same guest: reset it, forget the generator's pmaps. */
@@ -184,7 +199,7 @@ static bool job_restart(struct session *s, struct fuzz_gen *gen, struct script *
 {
 	if (session_reset(s) != 0) {
 		if (session_backend_failed(s)) { /* the job ends, as at any host failure */
-			snprintf(js->error, sizeof(js->error), "%s", s->err);
+			snprintf(js->error, sizeof(js->error), "%s", session_error(s));
 			js->failed = 1;
 		}
 		return false;
@@ -195,80 +210,124 @@ static bool job_restart(struct session *s, struct fuzz_gen *gen, struct script *
 	return *sc != NULL;
 }
 
+/* One job's state, for its sink. */
+struct job {
+	const struct campaign_config *cfg;
+	struct campaign_shared *sh;
+	unsigned index;
+	struct job_stats *js;
+	uint64_t budget, deadline_ns;
+	struct fuzz_gen gen;
+	struct session *s; /* NULL: no guest yet, or it had to go */
+	struct script *sc;
+	char label[64];
+};
+
+static bool job_may_go_on(const struct job *j)
+{
+	const struct campaign_shared *sh = j->sh;
+
+	if (j->js->failed || j->js->ops >= j->budget || vm_interrupted ||
+	    (sh->stop && !j->cfg->keep_going) || sh->abort_run)
+		return false;
+	/* every op: an op may take seconds (a guest flooding its console) */
+	return j->deadline_ns == 0 || now_ns() < j->deadline_ns;
+}
+
+/* the job's sink: every op counted; a new op while the job may go on and
+ * the sequence is not full */
+static void job_op(void *ctx, const struct op_step *step)
+{
+	struct job *j = ctx;
+
+	j->js->ops++;
+	j->js->check_ns += step->check_ns;
+}
+
+static int job_feed(void *ctx, struct script *sc)
+{
+	struct job *j = ctx;
+	struct script_op sop;
+
+	if (sc->n_ops > 0 && j->cfg->seq_len != 0 && sc->n_ops >= j->cfg->seq_len)
+		return -1;
+	if (sc->n_ops > 0 && !job_may_go_on(j))
+		return -1;
+	fuzz_gen_next(&j->gen, &sop);
+	return script_append(sc, &sop);
+}
+
+/* The guest goes back to its snapshot for a new sequence, or goes. */
+static void job_next_sequence(struct job *j, bool can_reset)
+{
+	bool live = can_reset && job_restart(j->s, &j->gen, &j->sc, j->label, j->js);
+
+	j->js->resets += live;
+	if (!live) {
+		session_close(j->s);
+		j->s = NULL;
+	}
+}
+
+/* One sequence on the job's guest (booted first if need be): false when the
+ * job ends. */
+static bool job_sequence(struct job *j)
+{
+	const struct run_policy policy = {0};
+	const struct run_sink sink = {.ctx = j, .op = job_op, .feed = job_feed};
+	struct outcome o;
+
+	if (j->s == NULL) {
+		script_free(j->sc);
+		j->sc = script_new(j->label);
+		if (j->sc == NULL)
+			return false;
+		j->s = job_boot(j->cfg, j->sh, j->index, j->sc, j->deadline_ns);
+		if (j->s == NULL)
+			return false;
+		fuzz_gen_reset_state(&j->gen);
+	}
+	o = session_run(j->s, j->sc, j->sc->n_ops, &policy, &sink);
+	if (o.kind == OUTCOME_ERROR) {
+		snprintf(j->js->error, sizeof(j->js->error), "%s", o.death.error);
+		j->js->failed = 1;
+	}
+	if (o.kind == OUTCOME_ERROR || o.kind == OUTCOME_INTERRUPTED)
+		return false;
+	if (o.kind == OUTCOME_CLEAN) {
+		if (j->cfg->seq_len != 0 && j->sc->n_ops >= j->cfg->seq_len)
+			job_next_sequence(j, true);
+		return true;
+	}
+	if (job_finding(j->cfg, j->sh, j->index, &o, j->sc, j->deadline_ns) != 0)
+		return false; /* nothing more can be saved: stop (campaign_abort) */
+	/* a guest that is still serving the ring goes back to its snapshot */
+	job_next_sequence(j, o.kind == OUTCOME_VIOLATION && o.death.event == VM_EV_OP_DONE);
+	return true;
+}
+
 int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, unsigned job,
                  uint64_t deadline_ns)
 {
-	struct job_stats *js = &sh->job[job];
-	uint64_t budget = job_budget(cfg, job);
-	struct fuzz_gen gen;
-	struct session s;
-	struct script *sc = NULL;
-	bool live = false;
-	char label[64];
+	struct job j = {
+	    .cfg = cfg,
+	    .sh = sh,
+	    .index = job,
+	    .js = &sh->job[job],
+	    .budget = job_budget(cfg, job),
+	    .deadline_ns = deadline_ns,
+	};
 
-	fuzz_gen_init(&gen, &cfg->profile, campaign_job_seed(cfg->seed, job),
+	snprintf(j.label, sizeof(j.label), "<fuzz seed %llu job %u>", (unsigned long long)cfg->seed,
+	         job);
+	fuzz_gen_init(&j.gen, &cfg->profile, campaign_job_seed(cfg->seed, job),
 	              cfg->sess.arena_pages);
-	while (!js->failed && js->ops < budget && !vm_interrupted &&
-	       !(sh->stop && !cfg->keep_going) && !sh->abort_run) {
-		struct script_op sop;
-		struct finding f;
-		enum session_status st;
-
-		/* every op: an op may take seconds (a guest flooding its console) */
-		if (deadline_ns != 0 && now_ns() >= deadline_ns)
-			break;
-		if (!live) {
-			script_free(sc);
-			snprintf(label, sizeof(label), "<fuzz seed %llu job %u>",
-			         (unsigned long long)cfg->seed, job);
-			sc = script_new(label);
-			if (sc == NULL || !job_boot(cfg, sh, job, &s, sc, deadline_ns))
-				break;
-			live = true;
-			fuzz_gen_reset_state(&gen);
-		}
-		fuzz_gen_next(&gen, &sop);
-		if (script_append(sc, &sop) != 0)
-			break;
-		st = session_op(&s, &sc->ops[sc->n_ops - 1]);
-		js->ops++;
-		js->check_ns += s.last_check_ns;
-		if (st == SESSION_INTERRUPTED || st == SESSION_ERROR) {
-			if (st == SESSION_ERROR) {
-				snprintf(js->error, sizeof(js->error), "%s", s.err);
-				js->failed = 1;
-			}
-			break;
-		}
-		if (st == SESSION_VIOLATION || st == SESSION_GUEST_DIED || st == SESSION_EXITED) {
-			if (st == SESSION_VIOLATION)
-				finding_from_violation(&f, session_violation(&s, 0));
-			else
-				finding_from_death(&f, &s, sc->n_ops - 1, &sc->ops[sc->n_ops - 1]);
-			int saved = job_finding(cfg, sh, job, &f, sc, &s, deadline_ns);
-			finding_free(&f);
-			if (saved != 0)
-				break; /* nothing more can be saved: stop (campaign_abort) */
-			/* a guest that is still serving the ring goes back to its snapshot */
-			live = st == SESSION_VIOLATION && s.vm.event == VM_EV_OP_DONE &&
-			       job_restart(&s, &gen, &sc, label, js);
-			js->resets += live;
-			if (!live)
-				session_destroy(&s);
-			continue;
-		}
-		if (cfg->seq_len != 0 && sc->n_ops >= cfg->seq_len) {
-			live = job_restart(&s, &gen, &sc, label, js);
-			js->resets += live;
-			if (!live)
-				session_destroy(&s);
-		}
-	}
-	if (live)
-		session_destroy(&s);
-	script_free(sc);
-	js->done = 1;
-	return js->failed ? EXIT_INTERNAL : 0;
+	while (job_may_go_on(&j) && job_sequence(&j))
+		;
+	session_close(j.s);
+	script_free(j.sc);
+	j.js->done = 1;
+	return j.js->failed ? EXIT_INTERNAL : 0;
 }
 
 /* ---- the parent ----------------------------------------------------------- */
@@ -384,9 +443,7 @@ static void summary(const struct campaign_config *cfg, const struct campaign_sha
 	printf("\nptshadow fuzz summary\n");
 	printf("  guest      %s\n", cfg->sess.guest);
 	printf("  backend    %s%s\n", vm_backend_name(cfg->sess.backend),
-	       cfg->sess.backend != VM_BACKEND_QEMU ? ""
-	       : cfg->sess.qemu_kvm                 ? " (-accel kvm)"
-	                                            : " (tcg)");
+	       vm_backend_accel_note(cfg->sess.backend, cfg->sess.qemu_kvm));
 	printf("  profile    %s  seed %llu  jobs %u\n", cfg->profile.name,
 	       (unsigned long long)cfg->seed, cfg->jobs);
 	printf("  ops        %llu in %.1f s (%.0f ops/s), %llu guest boots, %llu resets\n",

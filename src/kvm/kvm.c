@@ -47,14 +47,8 @@ int kvm_open_vm(struct vm *vm, uint64_t mem_size, const struct vm_config *cfg, c
 	if (kvm_dirty_setup(vm, mem_size, cfg->dirty_mode, cfg->dirty_ring_bytes, err, errlen) < 0)
 		return -1;
 
-	vm->mem.size = mem_size;
-	vm->mem.base = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
-	                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (vm->mem.base == MAP_FAILED) {
-		vm->mem.base = NULL;
+	if (vm_ram_anon(vm, mem_size) != 0)
 		return kvm_fail(err, errlen, "guest memory");
-	}
-	madvise(vm->mem.base, mem_size, MADV_MERGEABLE);
 	region = (struct kvm_userspace_memory_region){
 	    .slot = 0,
 	    .flags = 0, /* dirty logging starts after boot: vm_dirty_start */
@@ -229,9 +223,6 @@ void kvm_destroy(struct vm *vm)
 		close(k->vm_fd);
 	if (k->kvm_fd >= 0)
 		close(k->kvm_fd);
-	if (vm->mem.base != NULL)
-		munmap(vm->mem.base, vm->mem.size);
-	vm->mem.base = NULL;
 	free(k);
 	vm->be = NULL;
 }

@@ -190,6 +190,8 @@ static void kvm_identity(const struct vm_config *cfg, char *buf, size_t len)
 
 const struct vm_backend vm_backend_kvm = {
     .name = "kvm",
+    .dirty_logs = 1u << VM_DIRTY_RING | 1u << VM_DIRTY_CLEAR | 1u << VM_DIRTY_GET,
+    .missing = "no /dev/kvm here",
     .available = kvm_available,
     .identity = kvm_identity,
     .create = kvm_create,

@@ -40,6 +40,7 @@
 #include <libvirt/virterror.h>
 #include <signal.h>
 
+#include "array.h"
 #include "clock.h"
 #include "lv_call.h"
 #include "qemu_vm.h"
@@ -195,15 +196,9 @@ static void sb_add(struct strbuf *b, const char *p, size_t n)
 {
 	if (b->oom)
 		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = (b->len + n + 1) * 2;
-		char *s = realloc(b->s, cap);
-		if (s == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->s = s;
-		b->cap = cap;
+	if (array_reserve(&b->s, &b->cap, b->len + n + 1, 1, 64) != 0) {
+		b->oom = true;
+		return;
 	}
 	memcpy(b->s + b->len, p, n);
 	b->len += n;
@@ -964,6 +959,11 @@ static void lv_destroy(struct vm *vm)
 
 const struct vm_backend vm_backend_libvirt = {
     .name = "libvirt",
+    .dirty_logs = 1u << VM_DIRTY_PLUGIN | 1u << VM_DIRTY_NONE,
+    .dirty_refusal = "the libvirt backend logs with plugin (asked for) or none (the default)",
+    .runs_qemu = true,
+    .accel_refusal = "with libvirt, the template's <domain type> picks the accelerator",
+    .template_check = libvirt_template_check,
     .available = lv_available,
     .create = lv_create,
     .destroy = lv_destroy,

@@ -47,26 +47,14 @@ int qemu_ram_map(struct vm *vm, int fd, uint64_t bytes, uint64_t lowmem, char *e
 	struct qemu_vm *q = QEMU(vm);
 	uint64_t low = bytes < lowmem ? bytes : lowmem;
 	uint64_t high = bytes - low;
-	uint64_t span = high != 0 ? QEMU_HIGHMEM_BASE + high : low;
-	uint8_t *base;
 
-	base = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (base == MAP_FAILED ||
-	    mmap(base, low, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED ||
-	    (high != 0 && mmap(base + QEMU_HIGHMEM_BASE, high, PROT_READ | PROT_WRITE,
-	                       MAP_SHARED | MAP_FIXED, fd, (off_t)low) == MAP_FAILED)) {
+	if (vm_ram_map_fd(vm, fd, low, high, QEMU_HIGHMEM_BASE) != 0) {
 		snprintf(err, errlen, "mapping guest RAM: %s", strerror(errno));
-		if (base != MAP_FAILED)
-			munmap(base, span);
 		return -1;
 	}
 	q->ram_fd = fd;
 	q->ram_bytes = bytes;
 	q->lowmem = low;
-	vm->mem.base = base;
-	vm->mem.size = span;
-	vm->mem.hole_start = high != 0 ? low : span;
-	vm->mem.hole_end = high != 0 ? QEMU_HIGHMEM_BASE : span;
 	return 0;
 }
 
@@ -300,9 +288,6 @@ void qemu_state_free(struct vm *vm)
 	free(q->walk_cache);
 	if (q->dirty != NULL)
 		tcg_dirty_close(q->dirty);
-	if (vm->mem.base != NULL)
-		munmap(vm->mem.base, vm->mem.size);
-	vm->mem.base = NULL;
 	free(q);
 	vm->be = NULL;
 }
@@ -768,6 +753,9 @@ static void qemu_identity(const struct vm_config *cfg, char *buf, size_t len)
 
 const struct vm_backend vm_backend_qemu = {
     .name = "qemu",
+    .dirty_logs = 1u << VM_DIRTY_PLUGIN | 1u << VM_DIRTY_NONE,
+    .accel_choice = true,
+    .runs_qemu = true,
     .available = qemu_available,
     .identity = qemu_identity,
     .create = qemu_create,

@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errf.h"
+#include "bug.h"
 #include "invariant.h"
 #include "report.h"
 #include "util.h"
@@ -77,19 +79,17 @@ static void finding_basic_json(struct finding *f)
 	                    (json_int_t)f->op_index, "op", f->op_text);
 }
 
-static void finding_titled(struct finding *f, const char *id, const char *name, uint64_t op_index,
-                           const struct script_op *sop)
+static void finding_titled(struct finding *f, const char *id, const char *name,
+                           const struct outcome *o)
 {
+	const struct script_op *sop = o->boot ? NULL : &o->op;
 	char norm[128];
 
 	snprintf(f->id, sizeof(f->id), "%s", id);
 	snprintf(f->name, sizeof(f->name), "%s", name);
-	f->op_index = op_index;
+	f->op_index = o->boot ? 0 : o->op_index;
 	f->op_kind = sop != NULL ? sop->op.kind : PTS_OP_NONE;
-	if (sop != NULL)
-		script_op_format(sop, f->op_text, sizeof(f->op_text));
-	else
-		snprintf(f->op_text, sizeof(f->op_text), "(boot)");
+	snprintf(f->op_text, sizeof(f->op_text), "%s", o->op_text);
 	snprintf(f->title, sizeof(f->title), "%s: %s during %s", id, name,
 	         sop != NULL ? op_kind_name(sop->op.kind) : "boot");
 	snprintf(norm, sizeof(norm), "%s|%s", id,
@@ -97,76 +97,110 @@ static void finding_titled(struct finding *f, const char *id, const char *name, 
 	f->signature = signature_of(norm);
 }
 
-struct death_arg {
-	struct session *s;
-};
-
-static void print_death(const void *arg, FILE *f)
+/* How the guest died, for messages and reports (the guest's words escaped). */
+void death_describe(const struct death *d, FILE *f)
 {
-	session_describe_death(((const struct death_arg *)arg)->s, f);
-}
+	char file[sizeof(d->panic.file) * 4], msg[sizeof(d->panic.msg) * 4];
 
-void finding_from_death(struct finding *f, struct session *s, uint64_t op_index,
-                        const struct script_op *sop)
-{
-	struct death_arg a = {s};
-	const char *id = "GUEST-ERROR", *name = "guest error";
-
-	memset(f, 0, sizeof(*f));
-	switch (s->vm.event) {
+	switch (d->event) {
 	case VM_EV_PANIC:
-		id = "GUEST-PANIC";
-		name = "guest panic";
-		break;
-	case VM_EV_TIMEOUT:
-		id = "GUEST-HANG";
-		name = "guest hang";
-		break;
-	case VM_EV_SHUTDOWN:
-		id = "GUEST-CRASH";
-		name = "triple fault";
-		break;
-	case VM_EV_HLT:
-		id = "GUEST-HANG";
-		name = "guest halted";
+		fprintf(f, "guest panic at %s:%u: %s\n",
+		        text_safe(file, sizeof(file), d->panic.file), d->panic.line,
+		        text_safe(msg, sizeof(msg), d->panic.msg));
+		if (d->panic.vector != 0xffffffffu)
+			fprintf(f, "  vector %u error %#llx rip %#llx cr2 %#llx\n", d->panic.vector,
+			        (unsigned long long)d->panic.error_code,
+			        (unsigned long long)d->panic.rip, (unsigned long long)d->panic.cr2);
 		break;
 	case VM_EV_EXIT:
-		id = "GUEST-EXIT";
-		name = "guest exited";
-		break;
+		fprintf(f, "guest exited with status %u\n", d->exit_status);
+		return;
 	default:
+		fprintf(f, "%s\n", d->error);
 		break;
 	}
-	finding_titled(f, id, name, op_index, sop);
-	if (s->vm.event == VM_EV_PANIC) {
+	fprintf(f, "guest registers:\n%s", d->regs);
+}
+
+static void print_death(const void *d, FILE *f)
+{
+	death_describe(d, f);
+}
+
+/* the finding's id and name for how the guest died */
+static void death_names(enum vm_event ev, const char **id, const char **name)
+{
+	static const struct {
+		enum vm_event ev;
+		const char *id, *name;
+	} names[] = {
+	    {VM_EV_PANIC, "GUEST-PANIC", "guest panic"},
+	    {VM_EV_TIMEOUT, "GUEST-HANG", "guest hang"},
+	    {VM_EV_SHUTDOWN, "GUEST-CRASH", "triple fault"},
+	    {VM_EV_HLT, "GUEST-HANG", "guest halted"},
+	    {VM_EV_EXIT, "GUEST-EXIT", "guest exited"},
+	};
+
+	*id = "GUEST-ERROR";
+	*name = "guest error";
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].ev == ev) {
+			*id = names[i].id;
+			*name = names[i].name;
+		}
+}
+
+static void finding_from_death(struct finding *f, const struct outcome *o)
+{
+	const struct death *d = &o->death;
+	const char *id, *name;
+
+	memset(f, 0, sizeof(*f));
+	death_names(d->event, &id, &name);
+	finding_titled(f, id, name, o);
+	if (d->event == VM_EV_PANIC) {
 		/* the panic record is the guest's: escaped, never raw to a terminal or JSON */
-		char file[sizeof(s->vm.panic.file) * 4], msg[sizeof(s->vm.panic.msg) * 4];
+		char file[sizeof(d->panic.file) * 4], msg[sizeof(d->panic.msg) * 4];
 		snprintf(f->message, sizeof(f->message), "panic at %s:%u: %s",
-		         text_safe(file, sizeof(file), s->vm.panic.file), s->vm.panic.line,
-		         text_safe(msg, sizeof(msg), s->vm.panic.msg));
-	} else if (s->err[0] != '\0') { /* escaped already (session_fail) */
-		snprintf(f->message, sizeof(f->message), "%s", s->err);
+		         text_safe(file, sizeof(file), d->panic.file), d->panic.line,
+		         text_safe(msg, sizeof(msg), d->panic.msg));
 	} else {
-		char msg[sizeof(s->vm.error) * 4];
-		snprintf(f->message, sizeof(f->message), "%s",
-		         text_safe(msg, sizeof(msg), s->vm.error));
+		snprintf(f->message, sizeof(f->message), "%s", d->error);
 	}
-	f->details = memstream_text(print_death, &a);
+	f->details = memstream_text(print_death, d);
 	finding_basic_json(f);
 }
 
-void finding_from_mismatch(struct finding *f, uint64_t op_index, const struct script_op *sop)
+static void finding_from_mismatch(struct finding *f, const struct outcome *o)
 {
+	const struct script_op *sop = &o->op;
 	char got[32], want[32];
 
 	memset(f, 0, sizeof(*f));
-	finding_titled(f, "EXPECT", "result differs from the script", op_index, sop);
+	finding_titled(f, "EXPECT", "result differs from the script", o);
 	result_format(sop->op.result, sop->op.value, got, sizeof(got));
 	result_format(sop->expect, sop->expect_value, want, sizeof(want));
 	snprintf(f->message, sizeof(f->message), "'%s' gave %s, the script expects %s", f->op_text,
 	         got, want);
 	f->details = strdup("");
 	finding_basic_json(f);
+}
+
+void finding_from_outcome(struct finding *f, const struct outcome *o)
+{
+	switch (o->kind) {
+	case OUTCOME_VIOLATION:
+		finding_from_violation(f, &o->violation);
+		return;
+	case OUTCOME_DEATH:
+		finding_from_death(f, o);
+		return;
+	case OUTCOME_MISMATCH:
+		finding_from_mismatch(f, o);
+		return;
+	default:
+		PTS_BUG("an outcome of kind %d is no finding", (int)o->kind);
+	}
 }
 
 void finding_free(struct finding *f)
@@ -451,26 +485,22 @@ json_t *report_guest_json(const struct session_config *cfg)
 	char abs[PATH_MAX];
 	const char *guest = realpath(cfg->guest, abs) ? abs : cfg->guest;
 
-	bool lv = cfg->backend == VM_BACKEND_LIBVIRT;
+	bool lv = vm_backend_takes_template(cfg->backend);
 	char xml_abs[PATH_MAX];
 	const char *xml = lv && cfg->libvirt_xml != NULL
 	                      ? (realpath(cfg->libvirt_xml, xml_abs) ? xml_abs : cfg->libvirt_xml)
 	                      : "";
 
-	return json_pack("{s:s, s:i, s:I, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:I, s:s, s:s}",
-	                 "image", guest, "mem_mib", (int)cfg->mem_mib, "arena_pages",
-	                 (json_int_t)cfg->arena_pages, "pv_per_page", (int)cfg->pv_per_page,
-	                 "cmdline", cfg->extra_cmdline ? cfg->extra_cmdline : "", "check",
-	                 cfg->check_spec ? cfg->check_spec : "", "backend",
-	                 vm_backend_name(cfg->backend), "qemu_accel",
-	                 cfg->backend != VM_BACKEND_QEMU ? ""
-	                 : cfg->qemu_kvm                 ? "kvm"
-	                                                 : "tcg",
-	                 "timeout_s", (int)cfg->timeout_s, "dirty_log",
-	                 vm_dirty_mode_name(cfg->dirty_mode), "check_mode",
-	                 cfg->incremental ? "incremental" : "full", "full_every",
-	                 (json_int_t)cfg->full_every, "libvirt_uri",
-	                 lv && cfg->libvirt_uri ? cfg->libvirt_uri : "", "domain_xml", xml);
+	return json_pack(
+	    "{s:s, s:i, s:I, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:I, s:s, s:s}", "image",
+	    guest, "mem_mib", (int)cfg->mem_mib, "arena_pages", (json_int_t)cfg->arena_pages,
+	    "pv_per_page", (int)cfg->pv_per_page, "cmdline",
+	    cfg->extra_cmdline ? cfg->extra_cmdline : "", "check",
+	    cfg->check_spec ? cfg->check_spec : "", "backend", vm_backend_name(cfg->backend),
+	    "qemu_accel", vm_backend_accel(cfg->backend, cfg->qemu_kvm), "timeout_s",
+	    (int)cfg->timeout_s, "dirty_log", vm_dirty_mode_name(cfg->dirty_mode), "check_mode",
+	    cfg->incremental ? "incremental" : "full", "full_every", (json_int_t)cfg->full_every,
+	    "libvirt_uri", lv && cfg->libvirt_uri ? cfg->libvirt_uri : "", "domain_xml", xml);
 }
 
 /* ---- reading a report back -------------------------------------------------
@@ -481,20 +511,6 @@ json_t *report_guest_json(const struct session_config *cfg)
  * one-line error ("FILE: guest.mem_mib: ...").  Nothing is silently ignored:
  * a wrong member is an error, not a default.
  */
-
-static int report_fail(char *err, size_t errlen, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int report_fail(char *err, size_t errlen, const char *path, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(err, errlen, "%s: %s", path, msg);
-	return -1;
-}
 
 /* Member key of o ("guest." in where for messages): absent 0, an integer in
  * min..max 1 (*v set), else -1 with err. */
@@ -507,12 +523,11 @@ static int member_uint(const json_t *o, const char *where, const char *key, uint
 	if (m == NULL)
 		return 0;
 	if (!json_is_integer(m))
-		return report_fail(err, errlen, path, "%s%s: want an integer", where, key);
+		return errf(err, errlen, path, 0, "%s%s: want an integer", where, key);
 	i = json_integer_value(m);
 	if (i < 0 || (uint64_t)i < min || (uint64_t)i > max)
-		return report_fail(err, errlen, path, "%s%s: %lld is out of range (%llu..%llu)",
-		                   where, key, (long long)i, (unsigned long long)min,
-		                   (unsigned long long)max);
+		return errf(err, errlen, path, 0, "%s%s: %lld is out of range (%llu..%llu)", where,
+		            key, (long long)i, (unsigned long long)min, (unsigned long long)max);
 	*v = (uint64_t)i;
 	return 1;
 }
@@ -526,7 +541,7 @@ static int member_string(const json_t *o, const char *where, const char *key, co
 	if (m == NULL)
 		return 0;
 	if (!json_is_string(m))
-		return report_fail(err, errlen, path, "%s%s: want a string", where, key);
+		return errf(err, errlen, path, 0, "%s%s: want a string", where, key);
 	*v = json_string_value(m);
 	return 1;
 }
@@ -541,13 +556,13 @@ static int load_signature(const json_t *j, uint64_t *signature, uint64_t *op_ind
 	if (r < 0)
 		return -1;
 	if (r == 0 || strlen(sig) != 16 || strspn(sig, "0123456789abcdefABCDEF") != 16)
-		return report_fail(err, errlen, path, "signature: want 16 hex digits");
+		return errf(err, errlen, path, 0, "signature: want 16 hex digits");
 	snprintf(hex, sizeof(hex), "0x%s", sig);
 	if (parse_u64(hex, signature) != 0)
-		return report_fail(err, errlen, path, "signature: want 16 hex digits");
+		return errf(err, errlen, path, 0, "signature: want 16 hex digits");
 	r = member_uint(j, "", "op_index", 0, OPS_FILE_MAX, op_index, path, err, errlen);
 	if (r == 0)
-		return report_fail(err, errlen, path, "op_index: missing");
+		return errf(err, errlen, path, 0, "op_index: missing");
 	return r < 0 ? -1 : 0;
 }
 
@@ -570,7 +585,7 @@ static int load_guest(const json_t *g, struct session_config *cfg, unsigned give
 	enum vm_dirty_mode d = VM_DIRTY_AUTO;
 
 	if (!json_is_object(g))
-		return report_fail(err, errlen, path, "guest: want an object");
+		return errf(err, errlen, path, 0, "guest: want an object");
 	if (member_string(g, "guest.", "image", &image, path, err, errlen) < 0 ||
 	    member_string(g, "guest.", "backend", &backend, path, err, errlen) < 0 ||
 	    member_string(g, "guest.", "qemu_accel", &accel, path, err, errlen) < 0 ||
@@ -592,32 +607,31 @@ static int load_guest(const json_t *g, struct session_config *cfg, unsigned give
 	    member_string(g, "guest.", "domain_xml", &xml, path, err, errlen) < 0)
 		return -1;
 	if (uri != NULL && strlen(uri) >= sizeof(replay_uri))
-		return report_fail(err, errlen, path, "guest.libvirt_uri: longer than %zu bytes",
-		                   sizeof(replay_uri) - 1);
+		return errf(err, errlen, path, 0, "guest.libvirt_uri: longer than %zu bytes",
+		            sizeof(replay_uri) - 1);
 	if (xml != NULL && strlen(xml) >= sizeof(replay_xml))
-		return report_fail(err, errlen, path, "guest.domain_xml: longer than %zu bytes",
-		                   sizeof(replay_xml) - 1);
+		return errf(err, errlen, path, 0, "guest.domain_xml: longer than %zu bytes",
+		            sizeof(replay_xml) - 1);
 	if (image != NULL && (image[0] == '\0' || strlen(image) >= PATH_MAX))
-		return report_fail(err, errlen, path, "guest.image: want a path");
+		return errf(err, errlen, path, 0, "guest.image: want a path");
 	if (backend != NULL && vm_backend_parse(backend, &k) != 0)
-		return report_fail(err, errlen, path,
-		                   "guest.backend: '%.32s': want kvm, qemu, libvirt or auto",
-		                   backend);
+		return errf(err, errlen, path, 0,
+		            "guest.backend: '%.32s': want kvm, qemu, libvirt or auto", backend);
 	if (accel != NULL && accel[0] != '\0' && strcmp(accel, "tcg") != 0 &&
 	    strcmp(accel, "kvm") != 0)
-		return report_fail(err, errlen, path, "guest.qemu_accel: '%.32s': want tcg or kvm",
-		                   accel);
+		return errf(err, errlen, path, 0, "guest.qemu_accel: '%.32s': want tcg or kvm",
+		            accel);
 	if (dirty != NULL && vm_dirty_mode_parse(dirty, &d) != 0)
-		return report_fail(
-		    err, errlen, path,
-		    "guest.dirty_log: '%.32s': want ring, clear, get, plugin, none or auto", dirty);
+		return errf(err, errlen, path, 0,
+		            "guest.dirty_log: '%.32s': want ring, clear, get, plugin, none or auto",
+		            dirty);
 	if (mode != NULL && strcmp(mode, "full") != 0 && strcmp(mode, "incremental") != 0)
-		return report_fail(err, errlen, path,
-		                   "guest.check_mode: '%.32s': want full or incremental", mode);
+		return errf(err, errlen, path, 0,
+		            "guest.check_mode: '%.32s': want full or incremental", mode);
 	/* the recorded backend, unless --backend said otherwise */
 	if (backend != NULL && cfg->backend == VM_BACKEND_AUTO)
 		cfg->backend = k;
-	if (accel != NULL && strcmp(accel, "kvm") == 0 && cfg->backend == VM_BACKEND_QEMU &&
+	if (accel != NULL && strcmp(accel, "kvm") == 0 && cfg->backend == vm_backend_with_accel() &&
 	    !(given & GUEST_SET_QEMU_ACCEL))
 		cfg->qemu_kvm = true;
 	if (mem != 0 && !(given & GUEST_SET_MEM))
@@ -638,32 +652,31 @@ static int load_guest(const json_t *g, struct session_config *cfg, unsigned give
 	if (full_every != UINT64_MAX)
 		cfg->full_every = (unsigned)full_every;
 	/* the libvirt connection and template it ran with, on libvirt, unless given */
-	if (cfg->backend == VM_BACKEND_LIBVIRT && uri != NULL && uri[0] != '\0' &&
+	if (vm_backend_takes_template(cfg->backend) && uri != NULL && uri[0] != '\0' &&
 	    cfg->libvirt_uri == NULL) {
 		snprintf(replay_uri, sizeof(replay_uri), "%s", uri);
 		cfg->libvirt_uri = replay_uri;
 	}
-	if (cfg->backend == VM_BACKEND_LIBVIRT && xml != NULL && xml[0] != '\0' &&
+	if (vm_backend_takes_template(cfg->backend) && xml != NULL && xml[0] != '\0' &&
 	    cfg->libvirt_xml == NULL) {
 		snprintf(replay_xml, sizeof(replay_xml), "%s", xml);
 		cfg->libvirt_xml = replay_xml;
 	}
 	if (image != NULL && (*guest_owned = strdup(image)) == NULL)
-		return report_fail(err, errlen, path, "out of memory");
+		return errf(err, errlen, path, 0, "out of memory");
 	/* the recorded command line and switched-off invariants, unless the
 	 * user gave their own: a finding made with --check -TLB replays so */
 	if (cmdline != NULL && cmdline[0] != '\0' && cfg->extra_cmdline == NULL) {
 		if (strlen(cmdline) >= sizeof(replay_cmdline))
-			return report_fail(err, errlen, path,
-			                   "guest.cmdline: longer than %zu bytes",
-			                   sizeof(replay_cmdline) - 1);
+			return errf(err, errlen, path, 0, "guest.cmdline: longer than %zu bytes",
+			            sizeof(replay_cmdline) - 1);
 		snprintf(replay_cmdline, sizeof(replay_cmdline), "%s", cmdline);
 		cfg->extra_cmdline = replay_cmdline;
 	}
 	if (check != NULL && check[0] != '\0' && cfg->check_spec == NULL) {
 		if (strlen(check) >= sizeof(replay_check))
-			return report_fail(err, errlen, path, "guest.check: longer than %zu bytes",
-			                   sizeof(replay_check) - 1);
+			return errf(err, errlen, path, 0, "guest.check: longer than %zu bytes",
+			            sizeof(replay_check) - 1);
 		snprintf(replay_check, sizeof(replay_check), "%s", check);
 		cfg->check_spec = replay_check;
 	}
@@ -681,20 +694,19 @@ int report_guest_load(const char *report_json, struct session_config *cfg, unsig
 
 	*guest_owned = NULL;
 	if (stat(report_json, &st) != 0)
-		return report_fail(err, errlen, report_json, "%s", strerror(errno));
+		return errf(err, errlen, report_json, 0, "%s", strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return report_fail(err, errlen, report_json, "not a regular file");
+		return errf(err, errlen, report_json, 0, "not a regular file");
 	if (st.st_size > (off_t)REPORT_JSON_MAX)
-		return report_fail(err, errlen, report_json,
-		                   "larger than the %u MiB a report may have",
-		                   REPORT_JSON_MAX >> 20);
+		return errf(err, errlen, report_json, 0, "larger than the %u MiB a report may have",
+		            REPORT_JSON_MAX >> 20);
 	j = json_load_file(report_json, JSON_REJECT_DUPLICATES, &je);
 	if (j == NULL) {
 		snprintf(err, errlen, "%s:%d: %s", report_json, je.line, je.text);
 		return -1;
 	}
 	if (!json_is_object(j))
-		rc = report_fail(err, errlen, report_json, "want a JSON object");
+		rc = errf(err, errlen, report_json, 0, "want a JSON object");
 	else
 		rc = load_signature(j, signature, op_index, report_json, err, errlen);
 	g = rc == 0 ? json_object_get(j, "guest") : NULL;

@@ -194,6 +194,42 @@ static struct script *pick_script(char *err, size_t errlen)
 	return s;
 }
 
+/* The timing's sink: the stream once, then its enter/touch/remove triples
+ * again (each leaves the pmap empty) until long enough to time. */
+struct pick_timing {
+	const struct script *ops;
+	size_t next; /* the stream's op to feed next */
+	uint64_t t0;
+	double rate;
+};
+
+static void pick_op(void *ctx, const struct op_step *step)
+{
+	struct pick_timing *t = ctx;
+	size_t n = step->index;
+
+	if (step->status != SESSION_OK) {
+		t->rate = 0;
+		return;
+	}
+	t->rate = n >= PICK_WARMUP ? (n + 1 - PICK_WARMUP) / ((now_ns() - t->t0) / 1e9 + 1e-9) : 0;
+}
+
+static int pick_feed(void *ctx, struct script *sc)
+{
+	struct pick_timing *t = ctx;
+	size_t n = sc->n_ops;
+
+	if (n >= PICK_MAX_OPS || (n > PICK_WARMUP + 1 && now_ns() - t->t0 >= PICK_MIN_NS))
+		return -1;
+	if (n == PICK_WARMUP)
+		t->t0 = now_ns();
+	if (script_append(sc, &t->ops->ops[t->next]) != 0)
+		return -1;
+	t->next = t->next + 1 < t->ops->n_ops ? t->next + 1 : 1;
+	return 0;
+}
+
 /* ops/s of backend k on cfg's guest (0: it could not run it, why in err);
  * EXIT_USAGE in *rc when the image itself is at fault */
 static double measure(const struct session_config *user, enum vm_backend_kind k,
@@ -210,40 +246,28 @@ static double measure(const struct session_config *user, enum vm_backend_kind k,
 	    .stop_each = true,
 	    .dirty_mode = VM_DIRTY_AUTO,
 	};
-	struct session *s = calloc(1, sizeof(*s));
-	uint64_t t0 = 0;
-	double rate = 0;
+	struct pick_timing t = {.ops = ops};
+	const struct run_policy policy = {0};
+	const struct run_sink sink = {.ctx = &t, .op = pick_op, .feed = pick_feed};
+	struct session *s = session_open(&cfg, rc);
+	struct script *sc = script_new("<backend pick>");
+	struct outcome o;
 
-	if (s == NULL) {
-		snprintf(err, errlen, "out of memory");
+	if (*rc != 0 || sc == NULL) {
+		snprintf(err, errlen, "%s", sc == NULL ? "out of memory" : session_error(s));
+		session_close(s);
+		script_free(sc);
 		return 0;
 	}
-	*rc = session_boot(s, &cfg);
-	if (*rc != 0) {
-		snprintf(err, errlen, "%s", s->err);
-		session_destroy(s);
-		free(s);
-		return 0;
+	o = session_run(s, sc, 0, &policy, &sink);
+	if (o.kind != OUTCOME_CLEAN) {
+		snprintf(err, errlen, "op %llu: %s", (unsigned long long)o.op_index,
+		         o.death.error[0] ? o.death.error : "failed");
+		t.rate = 0;
 	}
-	/* the stream once, then its enter/touch/remove triples again (each
-	 * leaves the pmap empty) until long enough to time */
-	for (size_t i = 0, n = 0; n < PICK_MAX_OPS; i = i + 1 < ops->n_ops ? i + 1 : 1, n++) {
-		struct script_op sop = ops->ops[i];
-		if (n == PICK_WARMUP)
-			t0 = now_ns();
-		if (session_op(s, &sop) != SESSION_OK) {
-			snprintf(err, errlen, "op %zu: %s", n, s->err[0] ? s->err : "failed");
-			rate = 0;
-			break;
-		}
-		rate =
-		    n >= PICK_WARMUP ? (n + 1 - PICK_WARMUP) / ((now_ns() - t0) / 1e9 + 1e-9) : 0;
-		if (n > PICK_WARMUP && now_ns() - t0 >= PICK_MIN_NS)
-			break;
-	}
-	session_destroy(s);
-	free(s);
-	return rate;
+	session_close(s);
+	script_free(sc);
+	return t.rate;
 }
 
 /* ---- the choice ---------------------------------------------------------------- */

@@ -9,7 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vm.h"
+#include "errf.h"
+#include "vm_impl.h"
 #include "util.h"
 
 struct load_ctx {
@@ -24,13 +25,11 @@ static int load_fail(struct load_ctx *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static int load_fail(struct load_ctx *c, const char *fmt, ...)
 {
-	char msg[256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	verrf(c->err, c->errlen, c->path, 0, fmt, ap);
 	va_end(ap);
-	snprintf(c->err, c->errlen, "%s: %s", c->path, msg);
 	return -1;
 }
 

@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "vm.h"
+#include "vm_impl.h"
 
 int pvh_setup(struct gmem *m, const char *cmdline, uint64_t *start_info_gpa, char *err,
               size_t errlen)

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "vm.h"
+#include "vm_impl.h"
 
 int vm_snapshot_take(struct vm *vm, struct vm_snapshot *snap)
 {
@@ -39,6 +39,7 @@ int vm_snapshot_take(struct vm *vm, struct vm_snapshot *snap)
 	vm_dirty_since_clear(vm);
 	if (vm_ram_copy(vm, snap->mem) != 0)
 		return -1;
+	snap->console_len = vm_console_tail(vm, snap->console, sizeof(snap->console));
 	snap->valid = true;
 	return 0;
 }
@@ -74,6 +75,7 @@ int vm_snapshot_restore(struct vm *vm, struct vm_snapshot *snap, uint64_t host_g
 {
 	uint64_t pages = vm->mem.size / PTS_PAGE_SIZE;
 
+	vm->event = VM_EV_NONE;
 	if (!snap->valid) {
 		snprintf(vm->error, sizeof(vm->error), "no snapshot to restore");
 		return -1;
@@ -97,6 +99,9 @@ int vm_snapshot_restore(struct vm *vm, struct vm_snapshot *snap, uint64_t host_g
 	}
 	if (vm->backend->snap_load(vm) < 0)
 		return -1;
+	memcpy(vm->cons.tail, snap->console, snap->console_len);
+	vm->cons.tail_len = snap->console_len;
+	vm->cons.len = 0;
 	snap->restores++;
 	return 0;
 }
