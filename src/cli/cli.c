@@ -43,7 +43,8 @@ int usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *arg)
+/* --mem, --timeout, --pv-per-page, --arena: as guest_opt_apply */
+static int guest_opt_size(struct guest_opts *g, const char *cmd, int opt, const char *arg)
 {
 	uint64_t v;
 
@@ -66,12 +67,6 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 		g->cfg.timeout_s = (unsigned)v;
 		g->given |= GUEST_SET_TIMEOUT;
 		return 1;
-	case OPT_CMDLINE:
-		g->cfg.extra_cmdline = arg;
-		return 1;
-	case OPT_CONSOLE:
-		g->console_path = arg;
-		return 1;
 	case OPT_PV_PER_PAGE:
 		if (parse_u64(arg, &v) != 0 || v > GUEST_PV_PER_PAGE_MAX) {
 			usage_error(cmd, "--pv-per-page %s: want 0 (as many as fit) to %u", arg,
@@ -81,22 +76,26 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 		g->cfg.pv_per_page = (unsigned)v;
 		g->given |= GUEST_SET_PV_PER_PAGE;
 		return 1;
-	case OPT_DIRTY_LOG:
-		if (vm_dirty_mode_parse(arg, &g->cfg.dirty_mode) != 0) {
-			usage_error(cmd,
-			            "--dirty-log %s: want ring, clear, get, plugin, none or auto",
-			            arg);
+	case OPT_ARENA:
+		if (parse_u64(arg, &v) != 0 || v < 1 || v > OPS_ARENA_MAX) {
+			usage_error(cmd, "--arena %s: want a page count between 1 and %u", arg,
+			            OPS_ARENA_MAX);
 			return -1;
 		}
-		g->given |= GUEST_SET_DIRTY_LOG;
+		g->cfg.arena_pages = v;
+		g->given |= GUEST_SET_ARENA;
 		return 1;
-	case OPT_BACKEND:
-		if (vm_backend_parse(arg, &g->cfg.backend) != 0) {
-			usage_error(cmd, "--backend %s: want kvm, qemu, libvirt or auto", arg);
-			return -1;
-		}
-		g->backend_given = true;
-		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* --dirty-log and --backend: as guest_opt_apply */
+/* the backends' own options (--qemu, --connect, --domain-xml, --qemu-accel):
+ * as guest_opt_apply; which backend takes them, its table says */
+static int guest_opt_own(struct guest_opts *g, const char *cmd, int opt, const char *arg)
+{
+	switch (opt) {
 	case OPT_QEMU:
 		if (access(arg, X_OK) != 0) {
 			usage_error(cmd, "--qemu %s: %s", arg, strerror(errno));
@@ -126,18 +125,53 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 		g->cfg.qemu_kvm = strcmp(arg, "kvm") == 0;
 		g->given |= GUEST_SET_QEMU_ACCEL;
 		return 1;
-	case OPT_ARENA:
-		if (parse_u64(arg, &v) != 0 || v < 1 || v > OPS_ARENA_MAX) {
-			usage_error(cmd, "--arena %s: want a page count between 1 and %u", arg,
-			            OPS_ARENA_MAX);
+	default:
+		return 0;
+	}
+}
+
+static int guest_opt_backend(struct guest_opts *g, const char *cmd, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_DIRTY_LOG:
+		if (vm_dirty_mode_parse(arg, &g->cfg.dirty_mode) != 0) {
+			usage_error(cmd,
+			            "--dirty-log %s: want ring, clear, get, plugin, none or auto",
+			            arg);
 			return -1;
 		}
-		g->cfg.arena_pages = v;
-		g->given |= GUEST_SET_ARENA;
+		g->given |= GUEST_SET_DIRTY_LOG;
+		return 1;
+	case OPT_BACKEND:
+		if (vm_backend_parse(arg, &g->cfg.backend) != 0) {
+			usage_error(cmd, "--backend %s: want kvm, qemu, libvirt or auto", arg);
+			return -1;
+		}
+		g->backend_given = true;
 		return 1;
 	default:
 		return 0;
 	}
+}
+
+int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *arg)
+{
+	int r;
+
+	switch (opt) {
+	case OPT_CMDLINE:
+		g->cfg.extra_cmdline = arg;
+		return 1;
+	case OPT_CONSOLE:
+		g->console_path = arg;
+		return 1;
+	default:
+		break;
+	}
+	r = guest_opt_size(g, cmd, opt, arg);
+	if (r == 0)
+		r = guest_opt_backend(g, cmd, opt, arg);
+	return r != 0 ? r : guest_opt_own(g, cmd, opt, arg);
 }
 
 /* --console FILE: a file (made or replaced), a terminal, a pipe or
@@ -182,16 +216,15 @@ static void backend_fall_back(struct guest_opts *g, const char *cmd)
 	c->dirty_mode = VM_DIRTY_AUTO;
 }
 
-/* The backend the options ask for (its table says which takes them), and
- * what it refuses.  0, or EXIT_USAGE. */
-static int backend_settle(struct guest_opts *g, const char *cmd)
+/* The backend asked for: --backend, else a replayed report's, else
+ * $PTSHADOW_BACKEND, else the one whose own options were given (its table
+ * says which takes them), else auto.  0, or EXIT_USAGE. */
+static int backend_asked(struct guest_opts *g, const char *cmd)
 {
 	struct session_config *c = &g->cfg;
 	bool template = c->libvirt_uri != NULL || c->libvirt_xml != NULL;
 	bool qemu_opts = c->qemu_path != NULL || c->qemu_kvm;
-	char msg[256], err[512];
 
-	/* --backend, else a replayed report's, else $PTSHADOW_BACKEND, else auto */
 	if (!g->backend_given && c->backend == VM_BACKEND_AUTO && g->backend_env != NULL &&
 	    *g->backend_env != '\0' && vm_backend_parse(g->backend_env, &c->backend) != 0)
 		return usage_error(cmd, "PTSHADOW_BACKEND=%s: want kvm, qemu, libvirt or auto",
@@ -207,6 +240,18 @@ static int backend_settle(struct guest_opts *g, const char *cmd)
 	if (c->backend == VM_BACKEND_AUTO && qemu_opts)
 		c->backend =
 		    vm_backend_with_accel(); /* asking for QEMU's options is asking for QEMU */
+	return 0;
+}
+
+/* The backend the options ask for, and what it refuses.  0, or EXIT_USAGE. */
+static int backend_settle(struct guest_opts *g, const char *cmd)
+{
+	struct session_config *c = &g->cfg;
+	char msg[256], err[512];
+	int rc = backend_asked(g, cmd);
+
+	if (rc != 0)
+		return rc;
 	/* a dirty log a replayed report recorded yields to the backend given here */
 	if (!(g->given & GUEST_SET_DIRTY_LOG) && !vm_backend_keeps(c->backend, c->dirty_mode))
 		c->dirty_mode = VM_DIRTY_AUTO;
@@ -413,6 +458,23 @@ int cli_check_output_file(const char *cmd, const char *opt, const char *path)
 	return 0;
 }
 
+/* dir (PATH_MAX bytes) becomes its parent: "a/b/" -> "a", "x" -> ".", "/x" -> "/" */
+static void parent_of(char *dir)
+{
+	char *slash = strrchr(dir, '/');
+
+	while (slash != NULL && slash > dir && slash[1] == '\0') { /* "a/b/" */
+		*slash = '\0';
+		slash = strrchr(dir, '/');
+	}
+	if (slash == NULL)
+		snprintf(dir, PATH_MAX, ".");
+	else if (slash == dir)
+		dir[1] = '\0'; /* "/x": the root */
+	else
+		*slash = '\0';
+}
+
 int cli_check_output_dir(const char *cmd, const char *opt, const char *path)
 {
 	char dir[PATH_MAX], probe[PATH_MAX + 32];
@@ -426,19 +488,9 @@ int cli_check_output_dir(const char *cmd, const char *opt, const char *path)
 	/* the directory, else the nearest ancestor that exists (mkdir -p makes
 	 * the rest when there is something to write; a clean run makes nothing) */
 	while (stat(dir, &st) != 0) {
-		char *slash = strrchr(dir, '/');
 		if (errno != ENOENT || strcmp(dir, ".") == 0 || strcmp(dir, "/") == 0)
 			return output_error(cmd, opt, path, "%s", strerror(errno));
-		while (slash != NULL && slash > dir && slash[1] == '\0') { /* "a/b/" */
-			*slash = '\0';
-			slash = strrchr(dir, '/');
-		}
-		if (slash == NULL)
-			snprintf(dir, sizeof(dir), ".");
-		else if (slash == dir)
-			dir[1] = '\0'; /* "/x": the root */
-		else
-			*slash = '\0';
+		parent_of(dir);
 	}
 	/* an ancestor that is a file gives ENOTDIR above: this is path itself */
 	if (!S_ISDIR(st.st_mode))

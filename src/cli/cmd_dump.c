@@ -121,11 +121,34 @@ static int dump_run(struct session *s, struct script *sc)
 	return k.rc;
 }
 
+/* Boot, run the script, print the pmap: the exit status. */
+static int dump_guest(struct dump_opts *o, struct script *sc, int32_t slot)
+{
+	struct session *s;
+	int rc;
+
+	o->g.cfg.ring = true;
+	o->g.cfg.stop_each = true;
+	s = session_open(&o->g.cfg, &rc);
+	if (rc != 0) {
+		cli_say_boot_failure("dump", s, rc);
+	} else {
+		rc = dump_run(s, sc);
+		if ((rc == EXIT_CLEAN || rc == EXIT_FINDING) &&
+		    session_dump_pmap(s, slot, stdout) != 0) {
+			fprintf(stderr, "ptshadow dump: --pmap %s: the guest has no such pmap\n",
+			        o->pmap);
+			rc = EXIT_FINDING;
+		}
+	}
+	session_close(s);
+	return rc;
+}
+
 int cmd_dump(int argc, char **argv)
 {
 	struct dump_opts o;
 	struct script *sc = NULL;
-	struct session *s;
 	int32_t slot;
 	int rc;
 
@@ -149,21 +172,7 @@ int cmd_dump(int argc, char **argv)
 		rc = cli_check_guest("dump", &o.g);
 	if (rc != 0)
 		goto out;
-	o.g.cfg.ring = true;
-	o.g.cfg.stop_each = true;
-	s = session_open(&o.g.cfg, &rc);
-	if (rc != 0) {
-		cli_say_boot_failure("dump", s, rc);
-	} else {
-		rc = dump_run(s, sc);
-		if ((rc == EXIT_CLEAN || rc == EXIT_FINDING) &&
-		    session_dump_pmap(s, slot, stdout) != 0) {
-			fprintf(stderr, "ptshadow dump: --pmap %s: the guest has no such pmap\n",
-			        o.pmap);
-			rc = EXIT_FINDING;
-		}
-	}
-	session_close(s);
+	rc = dump_guest(&o, sc, slot);
 out:
 	rc = guest_opts_close_rc(&o.g, rc);
 	script_free(sc);

@@ -241,6 +241,7 @@ static int run_ops(struct session *s, struct script *sc, const struct run_opts *
 	    .check_expect = true,
 	    .every_violation = true,
 	    .keep_going = o->keep_going,
+	    .op_text = o->trace,
 	};
 	const struct run_sink sink = {.ctx = &k, .op = run_op, .finding = run_finding};
 	struct outcome out = session_run(s, sc, 0, &policy, &sink);
@@ -266,55 +267,76 @@ static int run_end(struct session *s, int rc)
 	return rc;
 }
 
+/* Every input checked before the guest boots: options, script, where
+ * findings go (they are written only with --ops: a finding is never lost to
+ * an --out that cannot take it).  0, or an exit status. */
+static int run_inputs(int argc, char **argv, struct run_opts *o, struct script **sc)
+{
+	int rc = run_parse(argc, argv, o);
+
+	if (rc == 0)
+		rc = check_opts_finish(&o->g, "run");
+	if (rc == 0 && o->ops_path != NULL)
+		rc = cli_load_script("run", o->ops_path, &o->g, sc);
+	if (rc == 0 && (o->ops_path != NULL || o->out_given))
+		rc = cli_check_output_dir("run", "--out", o->out);
+	if (rc == 0)
+		rc = guest_opts_finish(&o->g, "run");
+	if (rc == 0)
+		rc = cli_check_guest("run", &o->g);
+	return rc;
+}
+
+/* A guest that ran clean exited, and with 0 (the smoke test's verdict). */
+static int run_exit_status(struct session *s, int rc)
+{
+	struct outcome last;
+
+	if (rc != EXIT_CLEAN)
+		return rc;
+	last = session_last(s);
+	if (last.death.event != VM_EV_EXIT || last.death.exit_status == 0)
+		return rc;
+	fprintf(stderr, "ptshadow run: guest exited with status %u\n", last.death.exit_status);
+	return EXIT_FINDING;
+}
+
+/* Boot, the script (or the built-in smoke test), the verdict. */
+static int run_guest(struct run_opts *o, struct script *sc)
+{
+	struct session *s;
+	int rc;
+
+	o->g.cfg.ring = sc != NULL;
+	o->g.cfg.stop_each = true;
+	o->g.cfg.announce = stdout;
+	s = session_open(&o->g.cfg, &rc);
+	if (rc != 0) {
+		cli_say_boot_failure("run", s, rc);
+		session_close(s);
+		return rc;
+	}
+	if (sc != NULL) {
+		rc = run_ops(s, sc, o);
+		if (o->stats)
+			run_stats_print(s);
+		rc = run_end(s, rc);
+	}
+	rc = run_exit_status(s, rc);
+	session_close(s);
+	return rc;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
 	struct script *sc = NULL;
-	struct session *s;
 	int rc;
 
 	memset(&o, 0, sizeof(o));
-	/* every input is checked before the guest boots: options, script, where
-	 * findings go (they are written only with --ops: a finding is never
-	 * lost to an --out that cannot take it) */
-	rc = run_parse(argc, argv, &o);
+	rc = run_inputs(argc, argv, &o, &sc);
 	if (rc == 0)
-		rc = check_opts_finish(&o.g, "run");
-	if (rc == 0 && o.ops_path != NULL)
-		rc = cli_load_script("run", o.ops_path, &o.g, &sc);
-	if (rc == 0 && (o.ops_path != NULL || o.out_given))
-		rc = cli_check_output_dir("run", "--out", o.out);
-	if (rc == 0)
-		rc = guest_opts_finish(&o.g, "run");
-	if (rc == 0)
-		rc = cli_check_guest("run", &o.g);
-	if (rc != 0)
-		goto out;
-	o.g.cfg.ring = sc != NULL;
-	o.g.cfg.stop_each = true;
-	o.g.cfg.announce = stdout;
-	s = session_open(&o.g.cfg, &rc);
-	if (rc != 0) {
-		cli_say_boot_failure("run", s, rc);
-		session_close(s);
-		goto out;
-	}
-	if (sc != NULL) {
-		rc = run_ops(s, sc, &o);
-		if (o.stats)
-			run_stats_print(s);
-		rc = run_end(s, rc);
-	}
-	if (rc == EXIT_CLEAN) {
-		struct outcome last = session_last(s);
-		if (last.death.event == VM_EV_EXIT && last.death.exit_status != 0) {
-			fprintf(stderr, "ptshadow run: guest exited with status %u\n",
-			        last.death.exit_status);
-			rc = EXIT_FINDING;
-		}
-	}
-	session_close(s);
-out:
+		rc = run_guest(&o, sc);
 	rc = guest_opts_close_rc(&o.g, rc);
 	script_free(sc);
 	return rc;

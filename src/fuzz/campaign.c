@@ -59,6 +59,28 @@ static void campaign_abort(struct campaign_shared *sh, const char *err)
 	sh->abort_run = 1;
 }
 
+/* min.ops's text: how it was made (PARTIAL when cut short), then the ops */
+static char *min_text(const struct script *repro, const struct minimize_stats *st, size_t *len)
+{
+	char *buf = NULL;
+	FILE *mem = open_memstream(&buf, len);
+
+	if (mem == NULL)
+		return NULL;
+	if (st->cut_short)
+		fprintf(mem,
+		        "# PARTIAL: minimisation was cut short by the campaign's time limit after "
+		        "%u runs (%.1f s),\n# at %zu of %zu ops; it reproduces, a smaller script "
+		        "may exist (ptshadow minimize)\n",
+		        st->candidates, st->elapsed_ns / 1e9, st->ops_after, st->ops_before);
+	else
+		fprintf(mem, "# minimised from %zu to %zu ops in %u runs (%.1f s)\n",
+		        st->ops_before, st->ops_after, st->candidates, st->elapsed_ns / 1e9);
+	script_write(mem, repro, repro->n_ops, false);
+	fclose(mem);
+	return buf;
+}
+
 /* Minimise a new finding into min.ops, within the campaign's time: cut
  * short, a smaller script that still reproduces is written and marked
  * partial.  0, or -1 when min.ops could not be written (campaign_abort). */
@@ -69,9 +91,8 @@ static int write_min(const struct campaign_config *cfg, struct campaign_shared *
 	struct minimize_limits lim = {.deadline_ns = deadline_ns, .stop = &sh->abort_run};
 	struct minimize_stats st;
 	char err[512], path[PATH_MAX];
-	char *buf = NULL;
+	char *buf;
 	size_t len = 0;
-	FILE *mem;
 	int rc;
 
 	rc = minimize_script(&cfg->sess, repro, signature, NULL, &lim, &st, err, sizeof(err));
@@ -82,20 +103,9 @@ static int write_min(const struct campaign_config *cfg, struct campaign_shared *
 			fprintf(stderr, "ptshadow fuzz: job %u: minimize %s: %s\n", job, sig, err);
 		return 0;
 	}
-	mem = open_memstream(&buf, &len);
-	if (mem == NULL)
+	buf = min_text(repro, &st, &len);
+	if (buf == NULL)
 		return 0;
-	if (st.cut_short)
-		fprintf(mem,
-		        "# PARTIAL: minimisation was cut short by the campaign's time limit after "
-		        "%u runs (%.1f s),\n# at %zu of %zu ops; it reproduces, a smaller script "
-		        "may exist (ptshadow minimize)\n",
-		        st.candidates, st.elapsed_ns / 1e9, st.ops_after, st.ops_before);
-	else
-		fprintf(mem, "# minimised from %zu to %zu ops in %u runs (%.1f s)\n", st.ops_before,
-		        st.ops_after, st.candidates, st.elapsed_ns / 1e9);
-	script_write(mem, repro, repro->n_ops, false);
-	fclose(mem);
 	snprintf(path, sizeof(path), "%s/crashes/%s/min.ops", cfg->out, sig);
 	rc = write_file_atomic(path, buf, len, err, sizeof(err));
 	free(buf);
@@ -435,6 +445,35 @@ static void status_line(const struct campaign_config *cfg, const struct campaign
 	fflush(stderr);
 }
 
+/* the summary's table of unique findings, and what minimisation made of them */
+static void summary_findings(const struct campaign_config *cfg, const struct campaign_shared *sh,
+                             unsigned n)
+{
+	unsigned cut[CAMPAIGN_MIN_FAILED + 1] = {0};
+
+	printf("\n  %-16s  %-9s  %-6s  %-12s  %s\n", "signature", "found at", "repro", "min",
+	       "title");
+	for (unsigned i = 0; i < n; i++) {
+		const struct campaign_finding *f = &sh->finding[i];
+		char min[24] = "-";
+		if (f->min_state == CAMPAIGN_MIN_DONE || f->min_state == CAMPAIGN_MIN_PARTIAL)
+			snprintf(min, sizeof(min), "%llu%s", (unsigned long long)f->min_ops,
+			         f->min_state == CAMPAIGN_MIN_PARTIAL ? " partial" : "");
+		else if (f->min_state == CAMPAIGN_MIN_CUT)
+			snprintf(min, sizeof(min), "- (no time)");
+		cut[f->min_state]++;
+		printf("  %-16s  %-9llu  %-6llu  %-12s  %s\n", f->sig,
+		       (unsigned long long)f->ops_at_detection, (unsigned long long)f->repro_ops,
+		       min, f->title);
+	}
+	if (cut[CAMPAIGN_MIN_PARTIAL] + cut[CAMPAIGN_MIN_CUT] > 0)
+		printf("\n  minimisation cut short by --time: %u with a partial min.ops "
+		       "(marked "
+		       "so), %u without one; repro.ops is whole in every crash directory\n",
+		       cut[CAMPAIGN_MIN_PARTIAL], cut[CAMPAIGN_MIN_CUT]);
+	printf("\n  reports in %s/crashes/<signature>/report.txt\n", cfg->out);
+}
+
 static void summary(const struct campaign_config *cfg, const struct campaign_shared *sh,
                     const struct totals *t, double elapsed)
 {
@@ -454,31 +493,8 @@ static void summary(const struct campaign_config *cfg, const struct campaign_sha
 	if (sh->unsaved > 0)
 		printf(", %llu NOT SAVED (the campaign stopped)", (unsigned long long)sh->unsaved);
 	printf("\n");
-	if (n > 0) {
-		unsigned cut[CAMPAIGN_MIN_FAILED + 1] = {0};
-		printf("\n  %-16s  %-9s  %-6s  %-12s  %s\n", "signature", "found at", "repro",
-		       "min", "title");
-		for (unsigned i = 0; i < n; i++) {
-			const struct campaign_finding *f = &sh->finding[i];
-			char min[24] = "-";
-			if (f->min_state == CAMPAIGN_MIN_DONE ||
-			    f->min_state == CAMPAIGN_MIN_PARTIAL)
-				snprintf(min, sizeof(min), "%llu%s", (unsigned long long)f->min_ops,
-				         f->min_state == CAMPAIGN_MIN_PARTIAL ? " partial" : "");
-			else if (f->min_state == CAMPAIGN_MIN_CUT)
-				snprintf(min, sizeof(min), "- (no time)");
-			cut[f->min_state]++;
-			printf("  %-16s  %-9llu  %-6llu  %-12s  %s\n", f->sig,
-			       (unsigned long long)f->ops_at_detection,
-			       (unsigned long long)f->repro_ops, min, f->title);
-		}
-		if (cut[CAMPAIGN_MIN_PARTIAL] + cut[CAMPAIGN_MIN_CUT] > 0)
-			printf("\n  minimisation cut short by --time: %u with a partial min.ops "
-			       "(marked "
-			       "so), %u without one; repro.ops is whole in every crash directory\n",
-			       cut[CAMPAIGN_MIN_PARTIAL], cut[CAMPAIGN_MIN_CUT]);
-		printf("\n  reports in %s/crashes/<signature>/report.txt\n", cfg->out);
-	}
+	if (n > 0)
+		summary_findings(cfg, sh, n);
 }
 
 /* A job that ended without saying so (killed, or crashed) failed: say how. */
@@ -550,6 +566,22 @@ static void wait_for_jobs(const sigset_t *chld)
 	struct timespec tick = {0, 250000000};
 
 	(void)sigtimedwait(chld, NULL, &tick);
+}
+
+/* The jobs that ended, counted off *running: -1 when one failed. */
+static int reap_jobs(const struct campaign_config *cfg, struct campaign_shared *sh,
+                     const pid_t *pids, int *running)
+{
+	int status, rc = 0;
+	pid_t p;
+
+	while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+		(*running)--;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			rc = -1;
+		job_reaped(cfg, sh, pids, p, status);
+	}
+	return rc;
 }
 
 /* Fork the jobs: how many run, or -1 (then none is left running). */
@@ -633,16 +665,9 @@ int campaign_run(const struct campaign_config *cfg)
 		return EXIT_INTERNAL;
 	}
 	while (running > 0) {
-		int status;
-		pid_t p;
-
 		wait_for_jobs(&chld);
-		while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
-			running--;
-			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-				rc = EXIT_INTERNAL;
-			job_reaped(cfg, sh, pids, p, status);
-		}
+		if (reap_jobs(cfg, sh, pids, &running) != 0)
+			rc = EXIT_INTERNAL;
 		if (vm_interrupted) /* forward SIGTERM/SIGINT that reached only us */
 			for (unsigned j = 0; j < cfg->jobs; j++)
 				kill(pids[j], SIGTERM);

@@ -52,6 +52,48 @@ static enum vm_event exit_io(struct vm *vm)
 	return ev;
 }
 
+/*
+ * A guest whose exception cannot be delivered (a triple fault under some
+ * nested hypervisors) or whose instruction cannot be emulated shows up as
+ * KVM's internal error: the guest's doing, so a finding, not a KVM failure.
+ */
+static enum vm_event exit_internal_error(struct vm *vm)
+{
+	struct kvm_run *run = KVM(vm)->run;
+	uint32_t sub = run->internal.suberror;
+
+	if (sub == KVM_INTERNAL_ERROR_EMULATION || sub == KVM_INTERNAL_ERROR_DELIVERY_EV) {
+		snprintf(vm->error, sizeof(vm->error),
+		         "guest crashed: KVM could not %s (suberror %u; a triple fault "
+		         "looks like this "
+		         "here)",
+		         sub == KVM_INTERNAL_ERROR_EMULATION ? "emulate its instruction"
+		                                             : "deliver its exception",
+		         sub);
+		return VM_EV_SHUTDOWN;
+	}
+	snprintf(vm->error, sizeof(vm->error), "KVM internal error (suberror %u)", sub);
+	return VM_EV_KVM_ERROR;
+}
+
+/* An access where there is nothing (the guest's), or an entry KVM refused
+ * (KVM's) */
+static enum vm_event exit_refused(struct vm *vm)
+{
+	struct kvm_run *run = KVM(vm)->run;
+
+	if (run->exit_reason == KVM_EXIT_MMIO) {
+		snprintf(vm->error, sizeof(vm->error),
+		         "guest %s %u bytes at unbacked address %#llx",
+		         run->mmio.is_write ? "wrote" : "read", run->mmio.len,
+		         (unsigned long long)run->mmio.phys_addr);
+		return VM_EV_GUEST_ERROR;
+	}
+	snprintf(vm->error, sizeof(vm->error), "KVM could not enter the guest (reason %#llx)",
+	         (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+	return VM_EV_KVM_ERROR;
+}
+
 static enum vm_event exit_reason(struct vm *vm)
 {
 	struct kvm_run *run = KVM(vm)->run;
@@ -68,37 +110,10 @@ static enum vm_event exit_reason(struct vm *vm)
 		snprintf(vm->error, sizeof(vm->error), "guest shut down (triple fault)");
 		return VM_EV_SHUTDOWN;
 	case KVM_EXIT_MMIO:
-		snprintf(vm->error, sizeof(vm->error),
-		         "guest %s %u bytes at unbacked address %#llx",
-		         run->mmio.is_write ? "wrote" : "read", run->mmio.len,
-		         (unsigned long long)run->mmio.phys_addr);
-		return VM_EV_GUEST_ERROR;
 	case KVM_EXIT_FAIL_ENTRY:
-		snprintf(vm->error, sizeof(vm->error),
-		         "KVM could not enter the guest (reason %#llx)",
-		         (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
-		return VM_EV_KVM_ERROR;
+		return exit_refused(vm);
 	case KVM_EXIT_INTERNAL_ERROR:
-		/*
-		 * A guest whose exception cannot be delivered (a triple fault under
-		 * some nested hypervisors) or whose instruction cannot be emulated
-		 * shows up here: the guest's doing, so a finding, not a KVM failure.
-		 */
-		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ||
-		    run->internal.suberror == KVM_INTERNAL_ERROR_DELIVERY_EV) {
-			snprintf(vm->error, sizeof(vm->error),
-			         "guest crashed: KVM could not %s (suberror %u; a triple fault "
-			         "looks like this "
-			         "here)",
-			         run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
-			             ? "emulate its instruction"
-			             : "deliver its exception",
-			         run->internal.suberror);
-			return VM_EV_SHUTDOWN;
-		}
-		snprintf(vm->error, sizeof(vm->error), "KVM internal error (suberror %u)",
-		         run->internal.suberror);
-		return VM_EV_KVM_ERROR;
+		return exit_internal_error(vm);
 	case KVM_EXIT_INTR:
 		return VM_EV_NONE;
 	case KVM_EXIT_DIRTY_RING_FULL:

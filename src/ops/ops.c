@@ -234,23 +234,32 @@ int script_parse_string(const char *name, const char *text, size_t len,
  * more than the limit is read, so that an endless input ends too.  NULL with
  * errno (EFBIG: over the limit).
  */
-static char *read_file(FILE *f, size_t *len)
+/* not a directory, nor a regular file too big to be a script (errno) */
+static bool file_may_be_read(FILE *f)
 {
 	struct stat st;
+
+	if (fstat(fileno(f), &st) != 0)
+		return false;
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		return false;
+	}
+	if (S_ISREG(st.st_mode) && st.st_size > (off_t)OPS_FILE_MAX) {
+		errno = EFBIG;
+		return false;
+	}
+	return true;
+}
+
+static char *read_file(FILE *f, size_t *len)
+{
 	size_t cap = 0, n;
 	char *buf = NULL;
 
 	*len = 0;
-	if (fstat(fileno(f), &st) != 0)
+	if (!file_may_be_read(f))
 		return NULL;
-	if (S_ISDIR(st.st_mode)) {
-		errno = EISDIR;
-		return NULL;
-	}
-	if (S_ISREG(st.st_mode) && st.st_size > (off_t)OPS_FILE_MAX) {
-		errno = EFBIG;
-		return NULL;
-	}
 	do {
 		if (*len == cap) {
 			char *b;

@@ -219,6 +219,36 @@ static int qemu_handshake(struct vm *vm, const char *qemu, char *err, size_t err
 	return -1;
 }
 
+/* This QEMU will not load the plugin: an error where it was asked for,
+ * else say so once and start QEMU again without it, to check in full.
+ * 0, or -1 with err. */
+static int plugin_refused(struct vm *vm, const struct vm_config *cfg, const char *qemu,
+                          const char *guest_path, const char *plugin, char *err, size_t errlen)
+{
+	struct qemu_vm *q = QEMU(vm);
+	char *nl = strchr(q->qemu_err, '\n');
+
+	if (nl != NULL)
+		*nl = '\0';
+	if (cfg->dirty_mode == VM_DIRTY_PLUGIN) {
+		snprintf(err, errlen, "--dirty-log plugin: QEMU refused %s: %s", plugin,
+		         q->qemu_err[0] ? q->qemu_err : "no reason given");
+		return -1;
+	}
+	fprintf(stderr,
+	        "ptshadow: QEMU refused the dirty-log plugin %s (%s); checking without a "
+	        "dirty log\n",
+	        plugin, q->qemu_err[0] ? q->qemu_err : "no reason given");
+	qemu_close_fds(q);
+	tcg_dirty_close(q->dirty);
+	q->dirty = NULL;
+	q->qemu_err_len = 0;
+	q->qemu_err[0] = '\0';
+	vm->dirty_mode = VM_DIRTY_NONE;
+	vm->caps &= ~VM_CAP_DIRTY_LOG;
+	return qemu_launch(vm, qemu, guest_path, cfg, NULL, err, errlen) != 0 ? -1 : 0;
+}
+
 static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg,
                        char *err, size_t errlen)
 {
@@ -248,30 +278,9 @@ static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_co
 	if (qemu_launch(vm, qemu, guest_path, cfg, q->dirty != NULL ? plugin : NULL, err, errlen) !=
 	    0)
 		return EXIT_INTERNAL;
-	if (q->dirty != NULL && !plugin_accepted(vm)) {
-		/* this QEMU will not load the plugin: say so once, check in full */
-		char *nl = strchr(q->qemu_err, '\n');
-		if (nl != NULL)
-			*nl = '\0';
-		if (cfg->dirty_mode == VM_DIRTY_PLUGIN) {
-			snprintf(err, errlen, "--dirty-log plugin: QEMU refused %s: %s", plugin,
-			         q->qemu_err[0] ? q->qemu_err : "no reason given");
-			return EXIT_INTERNAL;
-		}
-		fprintf(stderr,
-		        "ptshadow: QEMU refused the dirty-log plugin %s (%s); checking without a "
-		        "dirty log\n",
-		        plugin, q->qemu_err[0] ? q->qemu_err : "no reason given");
-		qemu_close_fds(q);
-		tcg_dirty_close(q->dirty);
-		q->dirty = NULL;
-		q->qemu_err_len = 0;
-		q->qemu_err[0] = '\0';
-		vm->dirty_mode = VM_DIRTY_NONE;
-		vm->caps &= ~VM_CAP_DIRTY_LOG;
-		if (qemu_launch(vm, qemu, guest_path, cfg, NULL, err, errlen) != 0)
-			return EXIT_INTERNAL;
-	}
+	if (q->dirty != NULL && !plugin_accepted(vm) &&
+	    plugin_refused(vm, cfg, qemu, guest_path, plugin, err, errlen) != 0)
+		return EXIT_INTERNAL;
 	return qemu_handshake(vm, qemu, err, errlen) == 0 ? 0 : EXIT_INTERNAL;
 }
 
@@ -376,6 +385,31 @@ static void drain_stderr(struct qemu_vm *q)
 	}
 }
 
+/* QEMU exited 0: the guest shut it down (its SHUTDOWN event says so), or
+ * someone outside did. */
+static enum vm_event qemu_shut_down(struct vm *vm)
+{
+	struct qemu_vm *q = QEMU(vm);
+
+	/* -no-reboot: a triple fault resets, and the reset ends QEMU */
+	if (q->qmp_shutdown_guest) {
+		snprintf(vm->error, sizeof(vm->error), "guest shut down (%s)",
+		         strcmp(q->qmp_shutdown, "guest-reset") == 0 ? "triple fault"
+		                                                     : q->qmp_shutdown);
+		return VM_EV_SHUTDOWN;
+	}
+	if (q->qmp_shutdown[0] != '\0')
+		snprintf(vm->error, sizeof(vm->error),
+		         "QEMU was shut down from outside (QMP SHUTDOWN event, reason %s)",
+		         q->qmp_shutdown);
+	else
+		snprintf(vm->error, sizeof(vm->error),
+		         "QEMU exited (status 0) without saying why (no SHUTDOWN event on "
+		         "QMP)%s%s",
+		         q->qemu_err[0] ? ": " : "", q->qemu_err);
+	return VM_EV_KVM_ERROR;
+}
+
 /* QEMU has gone: what the guest (or QEMU) did, as an event. */
 enum vm_event qemu_gone(struct vm *vm)
 {
@@ -393,25 +427,8 @@ enum vm_event qemu_gone(struct vm *vm)
 	nl = strchr(q->qemu_err, '\n');
 	if (nl != NULL)
 		*nl = '\0';
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-		/* -no-reboot: a triple fault resets, and the reset ends QEMU */
-		if (q->qmp_shutdown_guest) {
-			snprintf(vm->error, sizeof(vm->error), "guest shut down (%s)",
-			         strcmp(q->qmp_shutdown, "guest-reset") == 0 ? "triple fault"
-			                                                     : q->qmp_shutdown);
-			return VM_EV_SHUTDOWN;
-		}
-		if (q->qmp_shutdown[0] != '\0')
-			snprintf(vm->error, sizeof(vm->error),
-			         "QEMU was shut down from outside (QMP SHUTDOWN event, reason %s)",
-			         q->qmp_shutdown);
-		else
-			snprintf(vm->error, sizeof(vm->error),
-			         "QEMU exited (status 0) without saying why (no SHUTDOWN event on "
-			         "QMP)%s%s",
-			         q->qemu_err[0] ? ": " : "", q->qemu_err);
-		return VM_EV_KVM_ERROR;
-	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return qemu_shut_down(vm);
 	if (WIFEXITED(st) && (WEXITSTATUS(st) == 33 || WEXITSTATUS(st) == 35)) {
 		/* isa-debug-exit: the guest exited before it had a doorbell */
 		vm->exit_status = WEXITSTATUS(st) == 33 ? 0 : 1;
@@ -445,10 +462,32 @@ static enum vm_event guest_error(struct vm *vm, const char *msg)
 }
 
 /* A call: copy the doorbell out, dispatch it as the port-I/O hypercall. */
+/* The CR3 the guest reports is its word: a root in its RAM, and QEMU's
+ * own from time to time (session.c checks it at every finding too).  An
+ * event when it is not, else VM_EV_NONE. */
+static enum vm_event said_cr3_checked(struct vm *vm, uint64_t cr3)
+{
+	if (gmem_ptr(&vm->mem, cr3 & QEMU_CR3_FRAME, PTS_PAGE_SIZE, PTS_PAGE_SIZE) == NULL) {
+		snprintf(vm->error, sizeof(vm->error),
+		         "guest doorbell: the guest reported CR3 %#llx, outside its RAM",
+		         (unsigned long long)cr3);
+		return VM_EV_GUEST_ERROR;
+	}
+	if (vm->hypercalls % QEMU_CR3_CHECK_EVERY == 0) {
+		uint64_t t0 = now_ns();
+		int rc = vm_cr3_verify(vm);
+		forgive_stall(vm, t0);
+		if (rc != 0)
+			return rc > 0 ? VM_EV_GUEST_ERROR : qemu_silent(vm);
+	}
+	return VM_EV_NONE;
+}
+
 static enum vm_event doorbell_call(struct vm *vm)
 {
 	struct qemu_vm *q = QEMU(vm);
 	struct pts_doorbell *db = qemu_doorbell(vm), d;
+	enum vm_event ev;
 
 	if (db == NULL)
 		return guest_error(vm, "a call before the hello");
@@ -465,22 +504,8 @@ static enum vm_event doorbell_call(struct vm *vm)
 	drain_console(vm); /* what the guest printed before the call */
 	if (d.nr >= PTS_HC_PORT_COUNT || d.record_pa > UINT32_MAX)
 		return guest_error(vm, "call number or record out of range");
-	/* the CR3 the guest reports is its word: a root in its RAM, and QEMU's
-	 * own from time to time (session.c checks it at every finding too) */
-	if (gmem_ptr(&vm->mem, d.cr3 & QEMU_CR3_FRAME, PTS_PAGE_SIZE, PTS_PAGE_SIZE) == NULL) {
-		snprintf(vm->error, sizeof(vm->error),
-		         "guest doorbell: the guest reported CR3 %#llx, outside its RAM",
-		         (unsigned long long)d.cr3);
-		return VM_EV_GUEST_ERROR;
-	}
-	if (vm->hypercalls % QEMU_CR3_CHECK_EVERY == 0) {
-		uint64_t t0 = now_ns();
-		int rc = vm_cr3_verify(vm);
-		forgive_stall(vm, t0);
-		if (rc != 0)
-			return rc > 0 ? VM_EV_GUEST_ERROR : qemu_silent(vm);
-	}
-	return hypercall_dispatch(vm, d.nr, d.record_pa);
+	ev = said_cr3_checked(vm, d.cr3);
+	return ev != VM_EV_NONE ? ev : hypercall_dispatch(vm, d.nr, d.record_pa);
 }
 
 /* spin_us in TSC cycles (the guest's rdtsc is the host's); UINT_MAX: never halt */
@@ -636,6 +661,46 @@ void qemu_dump_regs(struct vm *vm, FILE *f)
 
 /* The deadline (vm->deadline_ns) runs from the guest's last progress, not
  * from this call: a guest that keeps calling without progress runs out. */
+/* The doorbell's bytes: the event they end in (VM_EV_NONE: none yet). */
+static enum vm_event doorbell_read(struct vm *vm)
+{
+	struct qemu_vm *q = QEMU(vm);
+	uint8_t b[64];
+	ssize_t k = read(q->db_fd, b, sizeof(b));
+
+	if (k == 0)
+		return qemu_gone(vm);
+	for (ssize_t i = 0; i < k; i++) {
+		enum vm_event ev = doorbell_byte(vm, b[i]);
+		vm->exits++;
+		if (ev == VM_EV_NONE && q->waiting) {
+			qemu_release(vm, PTS_DB_CONTINUE);
+			continue;
+		}
+		if (ev != VM_EV_NONE) {
+			if (i + 1 < k) /* the guest waits for us: nothing can follow */
+				return guest_error(vm, "bytes after a call");
+			return ev;
+		}
+	}
+	return VM_EV_NONE;
+}
+
+/* What poll found on the doorbell [0], the console [1] and QEMU's stderr [2]:
+ * the event the doorbell's bytes end in, QEMU gone, or VM_EV_NONE. */
+static enum vm_event polled(struct vm *vm, const struct pollfd p[3])
+{
+	if (p[1].revents & POLLIN)
+		drain_console(vm);
+	if (p[2].revents & POLLIN)
+		drain_stderr(QEMU(vm));
+	if (p[0].revents & POLLIN)
+		return doorbell_read(vm);
+	if (p[0].revents & (POLLHUP | POLLERR))
+		return qemu_gone(vm);
+	return VM_EV_NONE;
+}
+
 enum vm_event qemu_run(struct vm *vm)
 {
 	struct qemu_vm *q = QEMU(vm);
@@ -669,33 +734,10 @@ enum vm_event qemu_run(struct vm *vm)
 				return ev;
 			continue;
 		}
-		if (n < 0)
-			continue;
-		if (p[1].revents & POLLIN)
-			drain_console(vm);
-		if (p[2].revents & POLLIN)
-			drain_stderr(q);
-		if (p[0].revents & POLLIN) {
-			uint8_t b[64];
-			ssize_t k = read(q->db_fd, b, sizeof(b));
-			if (k == 0)
-				return qemu_gone(vm);
-			for (ssize_t i = 0; i < k; i++) {
-				enum vm_event ev = doorbell_byte(vm, b[i]);
-				vm->exits++;
-				if (ev == VM_EV_NONE && q->waiting) {
-					qemu_release(vm, PTS_DB_CONTINUE);
-					continue;
-				}
-				if (ev != VM_EV_NONE) {
-					if (i + 1 <
-					    k) /* the guest waits for us: nothing can follow */
-						return guest_error(vm, "bytes after a call");
-					return ev;
-				}
-			}
-		} else if (p[0].revents & (POLLHUP | POLLERR)) {
-			return qemu_gone(vm);
+		if (n > 0) {
+			enum vm_event ev = polled(vm, p);
+			if (ev != VM_EV_NONE)
+				return ev;
 		}
 	}
 }

@@ -413,12 +413,44 @@ static int bump_count(const char *dir, char *err, size_t errlen)
 	return rc;
 }
 
+/* The temporary directory could not be filled: gone, and err names the
+ * directory the user will look for, not the temporary one. */
+static void crash_tmp_failed(const char *tmp, const char *dir, char *err, size_t errlen)
+{
+	size_t n = strlen(tmp);
+
+	if (strncmp(err, tmp, n) == 0) {
+		char rest[512];
+		snprintf(rest, sizeof(rest), "%s", err + n);
+		snprintf(err, errlen, "%s%s", dir, rest);
+	}
+	remove_flat_dir(tmp);
+}
+
+/* The whole temporary directory into place (*is_new), or, when another
+ * job's came first, a recurrence.  0, or -1 with err. */
+static int crash_rename(const char *tmp, const char *dir, const char *crashes, bool *is_new,
+                        char *err, size_t errlen)
+{
+	int e;
+
+	if (rename(tmp, dir) != 0) {
+		e = errno;
+		remove_flat_dir(tmp);
+		if (e == EEXIST || e == ENOTEMPTY) /* another job's came first */
+			return bump_count(dir, err, errlen);
+		snprintf(err, errlen, "%s: %s", dir, strerror(e));
+		return -1;
+	}
+	*is_new = true;
+	return fsync_dir(crashes, err, errlen);
+}
+
 int report_write(const char *outdir, const struct finding *f, const struct script *sc,
                  const char *console_tail, size_t tail_len, const struct session_config *cfg,
                  bool *is_new, char *err, size_t errlen)
 {
 	char crashes[PATH_MAX], dir[PATH_MAX + 32], tmp[PATH_MAX + 64], sig[17];
-	int e;
 
 	*is_new = false;
 	finding_sig_hex(f, sig);
@@ -436,25 +468,10 @@ int report_write(const char *outdir, const struct finding *f, const struct scrip
 	}
 	if (crash_files(tmp, f, sc, console_tail, tail_len, cfg, err, errlen) != 0 ||
 	    fsync_dir(tmp, err, errlen) != 0) {
-		size_t n = strlen(tmp);
-		if (strncmp(err, tmp, n) == 0) { /* name the directory the user will look for */
-			char rest[512];
-			snprintf(rest, sizeof(rest), "%s", err + n);
-			snprintf(err, errlen, "%s%s", dir, rest);
-		}
-		remove_flat_dir(tmp);
+		crash_tmp_failed(tmp, dir, err, errlen);
 		return -1;
 	}
-	if (rename(tmp, dir) != 0) {
-		e = errno;
-		remove_flat_dir(tmp);
-		if (e == EEXIST || e == ENOTEMPTY) /* another job's came first */
-			return bump_count(dir, err, errlen);
-		snprintf(err, errlen, "%s: %s", dir, strerror(e));
-		return -1;
-	}
-	*is_new = true;
-	return fsync_dir(crashes, err, errlen);
+	return crash_rename(tmp, dir, crashes, is_new, err, errlen);
 }
 
 void report_clean_stale(const char *outdir)
@@ -572,115 +589,149 @@ static char replay_check[1024];
 static char replay_uri[256];
 static char replay_xml[PATH_MAX];
 
+/* The members of a report's guest object, as read (NULL, UINT64_MAX: absent) */
+struct guest_members {
+	const char *image, *backend, *accel, *cmdline, *check, *dirty, *mode, *uri, *xml;
+	uint64_t mem, arena, ppp, timeout, full_every;
+	enum vm_backend_kind k;
+	enum vm_dirty_mode d;
+};
+
+/* Each member of the right type and in range, or absent: 0, or -1. */
+static int guest_members_read(const json_t *g, struct guest_members *m, const char *path, char *err,
+                              size_t errlen)
+{
+	const char *w = "guest.";
+
+	*m = (struct guest_members){.ppp = UINT64_MAX,
+	                            .timeout = UINT64_MAX,
+	                            .full_every = UINT64_MAX}; /* 0 or MAX: absent */
+	if (!json_is_object(g))
+		return errf(err, errlen, path, 0, "guest: want an object");
+	if (member_string(g, w, "image", &m->image, path, err, errlen) < 0 ||
+	    member_string(g, w, "backend", &m->backend, path, err, errlen) < 0 ||
+	    member_string(g, w, "qemu_accel", &m->accel, path, err, errlen) < 0 ||
+	    member_string(g, w, "cmdline", &m->cmdline, path, err, errlen) < 0 ||
+	    member_string(g, w, "check", &m->check, path, err, errlen) < 0 ||
+	    member_uint(g, w, "mem_mib", VM_MEM_MIN_MIB, VM_MEM_MAX_MIB, &m->mem, path, err,
+	                errlen) < 0 ||
+	    member_uint(g, w, "arena_pages", 1, OPS_ARENA_MAX, &m->arena, path, err, errlen) < 0 ||
+	    member_uint(g, w, "pv_per_page", 0, GUEST_PV_PER_PAGE_MAX, &m->ppp, path, err, errlen) <
+	        0 ||
+	    member_uint(g, w, "timeout_s", 0, GUEST_TIMEOUT_MAX, &m->timeout, path, err, errlen) <
+	        0 ||
+	    member_string(g, w, "dirty_log", &m->dirty, path, err, errlen) < 0 ||
+	    member_string(g, w, "check_mode", &m->mode, path, err, errlen) < 0 ||
+	    member_uint(g, w, "full_every", 0, UINT32_MAX, &m->full_every, path, err, errlen) < 0 ||
+	    member_string(g, w, "libvirt_uri", &m->uri, path, err, errlen) < 0 ||
+	    member_string(g, w, "domain_xml", &m->xml, path, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+/* The string members' words and lengths: 0, or -1 naming the first at fault. */
+static int guest_members_check(struct guest_members *m, const char *path, char *err, size_t errlen)
+{
+	if (m->uri != NULL && strlen(m->uri) >= sizeof(replay_uri))
+		return errf(err, errlen, path, 0, "guest.libvirt_uri: longer than %zu bytes",
+		            sizeof(replay_uri) - 1);
+	if (m->xml != NULL && strlen(m->xml) >= sizeof(replay_xml))
+		return errf(err, errlen, path, 0, "guest.domain_xml: longer than %zu bytes",
+		            sizeof(replay_xml) - 1);
+	if (m->image != NULL && (m->image[0] == '\0' || strlen(m->image) >= PATH_MAX))
+		return errf(err, errlen, path, 0, "guest.image: want a path");
+	if (m->backend != NULL && vm_backend_parse(m->backend, &m->k) != 0)
+		return errf(err, errlen, path, 0,
+		            "guest.backend: '%.32s': want kvm, qemu, libvirt or auto", m->backend);
+	if (m->accel != NULL && m->accel[0] != '\0' && strcmp(m->accel, "tcg") != 0 &&
+	    strcmp(m->accel, "kvm") != 0)
+		return errf(err, errlen, path, 0, "guest.qemu_accel: '%.32s': want tcg or kvm",
+		            m->accel);
+	if (m->dirty != NULL && vm_dirty_mode_parse(m->dirty, &m->d) != 0)
+		return errf(err, errlen, path, 0,
+		            "guest.dirty_log: '%.32s': want ring, clear, get, plugin, none or auto",
+		            m->dirty);
+	if (m->mode != NULL && strcmp(m->mode, "full") != 0 && strcmp(m->mode, "incremental") != 0)
+		return errf(err, errlen, path, 0,
+		            "guest.check_mode: '%.32s': want full or incremental", m->mode);
+	return 0;
+}
+
+/* The numbers and modes into cfg, each unless the command line gave it. */
+static void guest_members_apply(const struct guest_members *m, struct session_config *cfg,
+                                unsigned given)
+{
+	/* the recorded backend, unless --backend said otherwise */
+	if (m->backend != NULL && cfg->backend == VM_BACKEND_AUTO)
+		cfg->backend = m->k;
+	if (m->accel != NULL && strcmp(m->accel, "kvm") == 0 &&
+	    cfg->backend == vm_backend_with_accel() && !(given & GUEST_SET_QEMU_ACCEL))
+		cfg->qemu_kvm = true;
+	if (m->mem != 0 && !(given & GUEST_SET_MEM))
+		cfg->mem_mib = (unsigned)m->mem;
+	if (m->arena != 0 && !(given & GUEST_SET_ARENA))
+		cfg->arena_pages = m->arena;
+	if (m->ppp != UINT64_MAX && !(given & GUEST_SET_PV_PER_PAGE))
+		cfg->pv_per_page = (unsigned)m->ppp;
+	if (m->timeout != UINT64_MAX && !(given & GUEST_SET_TIMEOUT))
+		cfg->timeout_s = (unsigned)m->timeout;
+	/* a dirty log the backend of the replay cannot keep yields (guest_opts_finish) */
+	if (m->dirty != NULL && !(given & GUEST_SET_DIRTY_LOG))
+		cfg->dirty_mode = m->d;
+	/* the check mode it was found in: an incremental check reads what the
+	 * dirty log names, and a full one every full_every ops */
+	if (m->mode != NULL)
+		cfg->incremental = strcmp(m->mode, "incremental") == 0;
+	if (m->full_every != UINT64_MAX)
+		cfg->full_every = (unsigned)m->full_every;
+}
+
+/* s into buf (a replay's own copy) for *to, when s is given and *to is not:
+ * 0, or -1 when it does not fit. */
+static int replay_copy(const char *s, char *buf, size_t len, const char **to)
+{
+	if (s == NULL || s[0] == '\0' || *to != NULL)
+		return 0;
+	if (strlen(s) >= len)
+		return -1;
+	snprintf(buf, len, "%s", s);
+	*to = buf;
+	return 0;
+}
+
+/* The strings into cfg: the libvirt connection and template it ran with (on
+ * libvirt), the image, the command line and the switched-off invariants
+ * (a finding made with --check -TLB replays so), each unless given. */
+static int guest_members_own(const struct guest_members *m, struct session_config *cfg,
+                             char **guest_owned, const char *path, char *err, size_t errlen)
+{
+	if (vm_backend_takes_template(cfg->backend)) {
+		replay_copy(m->uri, replay_uri, sizeof(replay_uri), &cfg->libvirt_uri);
+		replay_copy(m->xml, replay_xml, sizeof(replay_xml), &cfg->libvirt_xml);
+	}
+	if (m->image != NULL && (*guest_owned = strdup(m->image)) == NULL)
+		return errf(err, errlen, path, 0, "out of memory");
+	if (replay_copy(m->cmdline, replay_cmdline, sizeof(replay_cmdline), &cfg->extra_cmdline))
+		return errf(err, errlen, path, 0, "guest.cmdline: longer than %zu bytes",
+		            sizeof(replay_cmdline) - 1);
+	if (replay_copy(m->check, replay_check, sizeof(replay_check), &cfg->check_spec))
+		return errf(err, errlen, path, 0, "guest.check: longer than %zu bytes",
+		            sizeof(replay_check) - 1);
+	return 0;
+}
+
 /* The guest object: every member checked before any is applied, and a
  * setting the command line gave (given, GUEST_SET_*) is left as it is. */
 static int load_guest(const json_t *g, struct session_config *cfg, unsigned given,
                       char **guest_owned, const char *path, char *err, size_t errlen)
 {
-	const char *image = NULL, *backend = NULL, *accel = NULL, *cmdline = NULL, *check = NULL;
-	const char *dirty = NULL, *mode = NULL, *uri = NULL, *xml = NULL;
-	uint64_t mem = 0, arena = 0, ppp = UINT64_MAX; /* as they are: absent */
-	uint64_t timeout = UINT64_MAX, full_every = UINT64_MAX;
-	enum vm_backend_kind k = VM_BACKEND_AUTO;
-	enum vm_dirty_mode d = VM_DIRTY_AUTO;
+	struct guest_members m;
 
-	if (!json_is_object(g))
-		return errf(err, errlen, path, 0, "guest: want an object");
-	if (member_string(g, "guest.", "image", &image, path, err, errlen) < 0 ||
-	    member_string(g, "guest.", "backend", &backend, path, err, errlen) < 0 ||
-	    member_string(g, "guest.", "qemu_accel", &accel, path, err, errlen) < 0 ||
-	    member_string(g, "guest.", "cmdline", &cmdline, path, err, errlen) < 0 ||
-	    member_string(g, "guest.", "check", &check, path, err, errlen) < 0 ||
-	    member_uint(g, "guest.", "mem_mib", VM_MEM_MIN_MIB, VM_MEM_MAX_MIB, &mem, path, err,
-	                errlen) < 0 ||
-	    member_uint(g, "guest.", "arena_pages", 1, OPS_ARENA_MAX, &arena, path, err, errlen) <
-	        0 ||
-	    member_uint(g, "guest.", "pv_per_page", 0, GUEST_PV_PER_PAGE_MAX, &ppp, path, err,
-	                errlen) < 0 ||
-	    member_uint(g, "guest.", "timeout_s", 0, GUEST_TIMEOUT_MAX, &timeout, path, err,
-	                errlen) < 0 ||
-	    member_string(g, "guest.", "dirty_log", &dirty, path, err, errlen) < 0 ||
-	    member_string(g, "guest.", "check_mode", &mode, path, err, errlen) < 0 ||
-	    member_uint(g, "guest.", "full_every", 0, UINT32_MAX, &full_every, path, err, errlen) <
-	        0 ||
-	    member_string(g, "guest.", "libvirt_uri", &uri, path, err, errlen) < 0 ||
-	    member_string(g, "guest.", "domain_xml", &xml, path, err, errlen) < 0)
+	if (guest_members_read(g, &m, path, err, errlen) != 0 ||
+	    guest_members_check(&m, path, err, errlen) != 0)
 		return -1;
-	if (uri != NULL && strlen(uri) >= sizeof(replay_uri))
-		return errf(err, errlen, path, 0, "guest.libvirt_uri: longer than %zu bytes",
-		            sizeof(replay_uri) - 1);
-	if (xml != NULL && strlen(xml) >= sizeof(replay_xml))
-		return errf(err, errlen, path, 0, "guest.domain_xml: longer than %zu bytes",
-		            sizeof(replay_xml) - 1);
-	if (image != NULL && (image[0] == '\0' || strlen(image) >= PATH_MAX))
-		return errf(err, errlen, path, 0, "guest.image: want a path");
-	if (backend != NULL && vm_backend_parse(backend, &k) != 0)
-		return errf(err, errlen, path, 0,
-		            "guest.backend: '%.32s': want kvm, qemu, libvirt or auto", backend);
-	if (accel != NULL && accel[0] != '\0' && strcmp(accel, "tcg") != 0 &&
-	    strcmp(accel, "kvm") != 0)
-		return errf(err, errlen, path, 0, "guest.qemu_accel: '%.32s': want tcg or kvm",
-		            accel);
-	if (dirty != NULL && vm_dirty_mode_parse(dirty, &d) != 0)
-		return errf(err, errlen, path, 0,
-		            "guest.dirty_log: '%.32s': want ring, clear, get, plugin, none or auto",
-		            dirty);
-	if (mode != NULL && strcmp(mode, "full") != 0 && strcmp(mode, "incremental") != 0)
-		return errf(err, errlen, path, 0,
-		            "guest.check_mode: '%.32s': want full or incremental", mode);
-	/* the recorded backend, unless --backend said otherwise */
-	if (backend != NULL && cfg->backend == VM_BACKEND_AUTO)
-		cfg->backend = k;
-	if (accel != NULL && strcmp(accel, "kvm") == 0 && cfg->backend == vm_backend_with_accel() &&
-	    !(given & GUEST_SET_QEMU_ACCEL))
-		cfg->qemu_kvm = true;
-	if (mem != 0 && !(given & GUEST_SET_MEM))
-		cfg->mem_mib = (unsigned)mem;
-	if (arena != 0 && !(given & GUEST_SET_ARENA))
-		cfg->arena_pages = arena;
-	if (ppp != UINT64_MAX && !(given & GUEST_SET_PV_PER_PAGE))
-		cfg->pv_per_page = (unsigned)ppp;
-	if (timeout != UINT64_MAX && !(given & GUEST_SET_TIMEOUT))
-		cfg->timeout_s = (unsigned)timeout;
-	/* a dirty log the backend of the replay cannot keep yields (guest_opts_finish) */
-	if (dirty != NULL && !(given & GUEST_SET_DIRTY_LOG))
-		cfg->dirty_mode = d;
-	/* the check mode it was found in: an incremental check reads what the
-	 * dirty log names, and a full one every full_every ops */
-	if (mode != NULL)
-		cfg->incremental = strcmp(mode, "incremental") == 0;
-	if (full_every != UINT64_MAX)
-		cfg->full_every = (unsigned)full_every;
-	/* the libvirt connection and template it ran with, on libvirt, unless given */
-	if (vm_backend_takes_template(cfg->backend) && uri != NULL && uri[0] != '\0' &&
-	    cfg->libvirt_uri == NULL) {
-		snprintf(replay_uri, sizeof(replay_uri), "%s", uri);
-		cfg->libvirt_uri = replay_uri;
-	}
-	if (vm_backend_takes_template(cfg->backend) && xml != NULL && xml[0] != '\0' &&
-	    cfg->libvirt_xml == NULL) {
-		snprintf(replay_xml, sizeof(replay_xml), "%s", xml);
-		cfg->libvirt_xml = replay_xml;
-	}
-	if (image != NULL && (*guest_owned = strdup(image)) == NULL)
-		return errf(err, errlen, path, 0, "out of memory");
-	/* the recorded command line and switched-off invariants, unless the
-	 * user gave their own: a finding made with --check -TLB replays so */
-	if (cmdline != NULL && cmdline[0] != '\0' && cfg->extra_cmdline == NULL) {
-		if (strlen(cmdline) >= sizeof(replay_cmdline))
-			return errf(err, errlen, path, 0, "guest.cmdline: longer than %zu bytes",
-			            sizeof(replay_cmdline) - 1);
-		snprintf(replay_cmdline, sizeof(replay_cmdline), "%s", cmdline);
-		cfg->extra_cmdline = replay_cmdline;
-	}
-	if (check != NULL && check[0] != '\0' && cfg->check_spec == NULL) {
-		if (strlen(check) >= sizeof(replay_check))
-			return errf(err, errlen, path, 0, "guest.check: longer than %zu bytes",
-			            sizeof(replay_check) - 1);
-		snprintf(replay_check, sizeof(replay_check), "%s", check);
-		cfg->check_spec = replay_check;
-	}
-	return 0;
+	guest_members_apply(&m, cfg, given);
+	return guest_members_own(&m, cfg, guest_owned, path, err, errlen);
 }
 
 int report_guest_load(const char *report_json, struct session_config *cfg, unsigned given,

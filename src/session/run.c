@@ -45,7 +45,7 @@ static void outcome_of_op(struct session *s, struct outcome *o, enum outcome_kin
 	o->op_index = i;
 	o->cpu = sop->cpu;
 	o->op = *sop;
-	snprintf(o->op_text, sizeof(o->op_text), "%s", s->op_text);
+	snprintf(o->op_text, sizeof(o->op_text), "%s", session_op_text(s, sop));
 }
 
 struct outcome session_last(struct session *s)
@@ -80,20 +80,22 @@ static bool violations(struct session *s, size_t i, const struct script_op *sop,
 	return !p->keep_going;
 }
 
-static void tell_op(struct session *s, const struct run_sink *k, size_t i,
-                    const struct script_op *sop, enum session_status st)
+static void tell_op(struct session *s, const struct run_policy *p, const struct run_sink *k,
+                    size_t i, const struct script_op *sop, enum session_status st)
 {
 	struct op_step step = {
 	    .index = i,
 	    .cpu = sop->cpu,
 	    .op = sop,
-	    .text = s->op_text,
 	    .status = st,
 	    .check_ns = s->last_check_ns,
 	};
 
-	if (k->op != NULL)
-		k->op(k->ctx, &step);
+	if (k->op == NULL)
+		return;
+	if (p->op_text)
+		step.text = session_op_text(s, sop);
+	k->op(k->ctx, &step);
 }
 
 /* What became of op i, as the policy and the sink take it: true when the
@@ -142,7 +144,7 @@ struct outcome session_run(struct session *s, struct script *sc, size_t from,
 		if (p->lookahead)
 			session_set_next(s, i + 1 < sc->n_ops ? &sc->ops[i + 1] : NULL);
 		st = session_op(s, sop);
-		tell_op(s, k, i, sop, st);
+		tell_op(s, p, k, i, sop, st);
 		if (after_op(s, i, sop, st, p, k, &o))
 			return o;
 	}

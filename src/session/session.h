@@ -93,6 +93,7 @@ struct run_policy {
 	bool check_expect;    /* a result that differs from `=> RESULT` is a finding */
 	bool every_violation; /* each violation of an op is a finding (else its first) */
 	bool keep_going;      /* after a violation or a mismatch, go on with the next op */
+	bool op_text;         /* the sink's op wants each op's text (a trace) */
 };
 
 /* One op as the guest ran it, for a sink. */
@@ -100,7 +101,7 @@ struct op_step {
 	size_t index;
 	unsigned cpu;
 	const struct script_op *op; /* with the guest's result */
-	const char *text;           /* the op's canonical text */
+	const char *text;           /* the op's canonical text (NULL unless the policy asks) */
 	enum session_status status;
 	uint64_t check_ns; /* the monitor's time on it */
 };

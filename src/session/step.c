@@ -248,7 +248,8 @@ static enum session_status check_op(struct session *s, struct script_op *sop)
 	if (check_scope(s, &full) != 0 || overlap_step(s, full) != 0)
 		return SESSION_ERROR;
 	monitor_clear_violations(s->mon);
-	n = monitor_after_op(s->mon, &sop->op, s->ops_done - 1, s->op_text, vm_cr3(s->vm));
+	n = monitor_after_op(s->mon, &sop->op, s->ops_done - 1, session_op_text(s, sop),
+	                     vm_cr3(s->vm));
 	s->last_check_ns = now_ns() - t0;
 	s->check_ns_total += s->last_check_ns;
 	if (n < 0) {
@@ -280,13 +281,21 @@ static enum session_status run_op(struct session *s, const struct script_op *sop
 	return await_op(s, *head);
 }
 
+const char *session_op_text(struct session *s, const struct script_op *sop)
+{
+	if (!s->op_text_valid)
+		script_op_format(sop, s->op_text, sizeof(s->op_text));
+	s->op_text_valid = true;
+	return s->op_text;
+}
+
 enum session_status session_op(struct session *s, struct script_op *sop)
 {
 	enum session_status st;
 	const struct pts_op *slot;
 	uint64_t head = 0;
 
-	script_op_format(sop, s->op_text, sizeof(s->op_text));
+	s->op_text_valid = false;
 	st = run_op(s, sop, &head);
 	if (st != SESSION_OK) {
 		s->next = NULL;

@@ -38,8 +38,9 @@ struct session {
 	uint64_t ops_done;
 	uint64_t check_ns_total;    /* monitor time, for stats */
 	uint64_t last_check_ns;     /* monitor time of the last op */
-	char op_text[OPS_TEXT_MAX]; /* the last op's text */
-	int mon_rc;                 /* exit status when the monitor could not start */
+	char op_text[OPS_TEXT_MAX]; /* the last op's text, once asked for (op_text_valid) */
+	bool op_text_valid;
+	int mon_rc; /* exit status when the monitor could not start */
 	struct vm_snapshot snap;
 	uint64_t resets;
 	char err[768];
@@ -56,6 +57,9 @@ enum session_status session_op(struct session *s, struct script_op *sop);
  * not known).  With it the guest may start on it while the current op is
  * checked; session_op then wants exactly that op (the same record). */
 void session_set_next(struct session *s, const struct script_op *next);
+/* The last op's canonical text, formatted once however often it is asked for
+ * (the monitor, a trace, an outcome) */
+const char *session_op_text(struct session *s, const struct script_op *sop);
 /* The violations the monitor reported for the last op (0 without a monitor). */
 size_t session_nviolations(const struct session *s);
 const struct violation *session_violation(const struct session *s, size_t i);
