@@ -6,11 +6,14 @@ HOST_CC  := $(CC)
 GUEST_CC ?= gcc
 BUILD    := build
 
-PKGS        := libelf jansson check libvirt libvirt-qemu
+PKGS        := libelf libdw jansson check libvirt libvirt-qemu
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-ELF_LIBS    := $(shell pkg-config --libs libelf jansson libvirt libvirt-qemu 2>/dev/null || \
-                 echo -lelf -ljansson -lvirt-qemu -lvirt)
+ELF_LIBS    := $(shell pkg-config --libs libelf libdw jansson libvirt libvirt-qemu 2>/dev/null || \
+                 echo -ldw -lelf -ljansson -lvirt-qemu -lvirt)
 CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
+# libxml2: the tests parse the SVG pictures back (tests only; ptshadow does not link it)
+XML_CFLAGS  := $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
+XML_LIBS    := $(shell pkg-config --libs libxml-2.0 2>/dev/null || echo -lxml2)
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
             -Wno-format-truncation
@@ -35,8 +38,9 @@ ROOMS_qemu    := qemu vm vm/impl util
 ROOMS_libvirt := libvirt qemu vm vm/impl util
 ROOMS_session := session session/impl vm ops util monitor
 ROOMS_report  := report session vm ops util monitor
-ROOMS_fuzz    := fuzz report session vm ops util monitor
-ROOMS_cli     := cli fuzz report session vm ops util monitor
+ROOMS_cov     := cov util
+ROOMS_fuzz    := fuzz cov report session vm ops util monitor
+ROOMS_cli     := cli fuzz cov report session vm ops util monitor
 # $(call room_cflags,ROOM): the flags of a room of src/
 room_dirs   = $(foreach r,$(ROOMS_$(1)),$(if $(filter monitor,$(r)),monitor,src/$(r)))
 room_cflags = $(HOST_BASE) -Iinclude $(addprefix -iquote ,$(call room_dirs,$(1))) -iquote lib \
@@ -47,7 +51,7 @@ SRC_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard src/*/*.c src/*/*.h src/*/im
 SRC_CFLAGS := $(HOST_BASE) -Iinclude $(addprefix -iquote ,$(SRC_DIRS)) -iquote monitor -iquote lib \
               $(PKG_CFLAGS)
 # tests/: everything, and the test library (tests/lib/)
-TEST_CFLAGS := $(SRC_CFLAGS) -iquote tests/lib
+TEST_CFLAGS := $(SRC_CFLAGS) -iquote tests/lib $(XML_CFLAGS)
 # the flags of the role a host source file belongs to: $(call host_cflags,FILE)
 host_cflags = $(if $(filter lib/%,$(1)),$(LIB_CFLAGS),$(if $(filter monitor/%,$(1)),$(MONITOR_CFLAGS),\
               $(if $(filter src/%,$(1)),$(call room_cflags,$(call src_room,$(1))),$(TEST_CFLAGS))))
@@ -55,11 +59,23 @@ HOST_CFLAGS := $(TEST_CFLAGS)
 HOST_LDLIBS := $(ELF_LIBS) -lpthread -lm
 
 # The guest: freestanding, no red zone, no SSE, kernel code model.
-GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-builtin -nostdinc \
-                -isystem $(shell $(GUEST_CC) -print-file-name=include) -Iinclude -Iguest \
+GUEST_FLAGS  := -std=gnu11 -O2 -g -ffreestanding -fno-builtin -nostdinc -Iinclude -Iguest \
                 -mno-red-zone -mno-mmx -mno-sse -mno-sse2 -mno-avx -mcmodel=kernel \
                 -fno-pic -fno-pie -fno-stack-protector -fno-asynchronous-unwind-tables \
                 -fno-omit-frame-pointer -MMD -MP $(GUEST_DEFS)
+GUEST_CFLAGS := $(GUEST_FLAGS) $(WARN) -isystem $(shell $(GUEST_CC) -print-file-name=include)
+# Coverage (docs/architecture.md, "Coverage"): the pmap and its helpers are
+# compiled by clang with trace-pc-guard and a PC table (gcc has no guards);
+# guest/cov.c keeps the map; DWARF 4, for libdw 0.188 (Debian 12) finds no
+# DW_AT_decl_file in clang-14's DWARF 5.  `make COVERAGE=0` builds them with GUEST_CC, and
+# without (the benchmark's guest without coverage).
+COVERAGE ?= 1
+COV_CC   ?= clang-14
+GUEST_COV_SRCS := guest/pmap.c guest/pmap_check.c guest/pmap_kernel.c guest/pmap_ptp.c \
+                  guest/pool.c guest/tlb.c guest/vm_page.c
+COV_CFLAGS := $(GUEST_FLAGS) $(filter-out -Wno-format-truncation,$(WARN)) \
+              -isystem $(shell $(COV_CC) -print-file-name=include 2>/dev/null) \
+              -fsanitize-coverage=trace-pc-guard,pc-table -gdwarf-4
 GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,max-page-size=4096 \
                  -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments
 
@@ -119,6 +135,11 @@ $(BUILD)/guest/%.o: guest/%.S
 	$(GUEST_CC) $(GUEST_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
 
 GUEST_OBJS := $(patsubst guest/%,$(BUILD)/guest/%.o,$(basename $(GUEST_SRCS)))
+ifeq ($(COVERAGE),1)
+$(GUEST_COV_SRCS:guest/%.c=$(BUILD)/guest/%.o): $(BUILD)/guest/%.o: guest/%.c
+	@mkdir -p $(dir $@)
+	$(COV_CC) $(COV_CFLAGS) -c $< -o $@
+endif
 $(BUILD)/guest.elf: $(GUEST_OBJS) guest/linker.ld
 	$(GUEST_CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -T guest/linker.ld -o $@ $(GUEST_OBJS) -lgcc
 
@@ -146,7 +167,7 @@ $(BUILD)/libtest.a: $(TESTLIB_OBJS)
 
 $(BUILD)/tests/run_tests: $(BUILD)/host/tests/run_tests.o $(UNIT_OBJS) $(BUILD)/libtest.a \
                           $(BUILD)/libptshadow.a $(BUILD)/libmonitor.a $(BUILD)/liblib.a
-	$(HOST_CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDLIBS) $(CHECK_LIBS)
+	$(HOST_CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDLIBS) $(CHECK_LIBS) $(XML_LIBS)
 
 # `make test`: everything, ending with Check's summary.  SUITE=name runs one.
 test: check-boundaries all mutants $(BUILD)/tests/run_tests
@@ -215,8 +236,16 @@ docs/op-language.md: $(BUILD)/ptshadow FORCE
 	  /^<!-- end: generated by .ptshadow ops / { skip = 0; next } !skip' $@ > $@.tmp
 	rm -f $@.ops; cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
-bench: all
+# the guest without coverage, for `bench --coverage` (what coverage costs)
+$(BUILD)/nocov/guest.elf: FORCE
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/nocov COVERAGE=0 $(BUILD)/nocov/guest.elf
+
+# the second line: coverage's cost and guided against random fuzzing on the
+# mutants (a few minutes; docs/performance.md, "Coverage")
+bench: all mutants $(BUILD)/nocov/guest.elf
 	$(BUILD)/ptshadow bench $(BUILD)/guest.elf --json $(BUILD)/bench.json
+	$(BUILD)/ptshadow bench $(BUILD)/guest.elf --coverage $(BUILD)/nocov/guest.elf \
+	  --json $(BUILD)/bench-coverage.json
 
 # `make soak`: 10,000,000 ops of the real guest on QEMU with 2 jobs (about 20
 # minutes on two cores), RSS of ptshadow, the jobs and QEMU sampled as it runs

@@ -3,6 +3,7 @@
  * port exit, so the kernel prints little.
  */
 #include "cpu.h"
+#include "smp.h"
 
 #define COM_THR  0
 #define COM_IER  1
@@ -167,10 +168,13 @@ int ksnprintf(char *buf, size_t len, const char *fmt, ...)
 	return n;
 }
 
+static struct spinlock cons_lock;
+
 int kprintf(const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
+	bool locked;
 	int n;
 
 	va_start(ap, fmt);
@@ -179,6 +183,12 @@ int kprintf(const char *fmt, ...)
 	/* cut short: keep the line's end, or the host joins it to the next line */
 	if ((size_t)n >= sizeof(buf) && fmt[0] != '\0' && fmt[strlen(fmt) - 1] == '\n')
 		buf[sizeof(buf) - 2] = '\n';
+	/* on SMP a line at a time (a CPU that panics while printing keeps it) */
+	locked = smp_info.ncpus > 1 && !spin_owned(&cons_lock);
+	if (locked)
+		spin_lock_leaf(&cons_lock);
 	cons_puts(buf);
+	if (locked)
+		spin_unlock(&cons_lock);
 	return n;
 }

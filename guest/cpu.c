@@ -3,6 +3,7 @@
  * address is armed (cpu_touch), in which case a page fault is reported back.
  */
 #include "cpu.h"
+#include "smp.h"
 
 struct tss64 {
 	uint32_t reserved0;
@@ -39,6 +40,10 @@ extern char isr_stubs[];
 
 static uint64_t gdt[5] __aligned(16);
 static struct tss64 tss __aligned(16);
+/* the APs' own (CPU 0 keeps the ones above): a TSS is busy once loaded */
+static uint64_t ap_gdt[MAXCPU][5] __aligned(16);
+static struct tss64 ap_tss[MAXCPU] __aligned(16);
+
 static struct idt_gate idt[256] __aligned(16);
 static uint8_t emergency_stack[16384] __aligned(16);
 static uint8_t kernel_stack[16384] __aligned(16);
@@ -54,23 +59,19 @@ volatile uint64_t onfault_rip;
 volatile uint64_t onfault_cr2;
 volatile uint64_t onfault_error;
 
-static void gdt_init(void)
+static void gdt_load(uint64_t g[5], struct tss64 *t)
 {
-	uint64_t base = (uint64_t)&tss, limit = sizeof(tss) - 1;
-	struct desc_ptr gp = {sizeof(gdt) - 1, (uint64_t)gdt};
+	uint64_t base = (uint64_t)t, limit = sizeof(*t) - 1;
+	struct desc_ptr gp = {5 * sizeof(g[0]) - 1, (uint64_t)g};
 
-	gdt[0] = 0;
-	gdt[1] = 0x00af9a000000ffffull; /* 64-bit kernel code */
-	gdt[2] = 0x00cf92000000ffffull; /* kernel data */
+	g[0] = 0;
+	g[1] = 0x00af9a000000ffffull; /* 64-bit kernel code */
+	g[2] = 0x00cf92000000ffffull; /* kernel data */
 	/* 64-bit available TSS, present: two slots */
-	gdt[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
-	         ((limit >> 16 & 0xf) << 48) | ((base >> 24 & 0xff) << 56);
-	gdt[4] = base >> 32;
-
-	tss.rsp[0] = (uint64_t)(kernel_stack + sizeof(kernel_stack));
-	tss.ist[IST_EMERGENCY - 1] = (uint64_t)(emergency_stack + sizeof(emergency_stack));
-	tss.ist[IST_INTR - 1] = (uint64_t)(intr_stack + sizeof(intr_stack));
-	tss.iomap_base = sizeof(tss);
+	g[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
+	       ((limit >> 16 & 0xf) << 48) | ((base >> 24 & 0xff) << 56);
+	g[4] = base >> 32;
+	t->iomap_base = sizeof(*t);
 
 	__asm__ volatile("lgdt %0\n\t"
 	                 "pushq %1\n\t"
@@ -88,10 +89,23 @@ static void gdt_init(void)
 	                 : "rax", "memory");
 }
 
-static void idt_init(void)
+static void gdt_init(void)
+{
+	tss.rsp[0] = (uint64_t)(kernel_stack + sizeof(kernel_stack));
+	tss.ist[IST_EMERGENCY - 1] = (uint64_t)(emergency_stack + sizeof(emergency_stack));
+	tss.ist[IST_INTR - 1] = (uint64_t)(intr_stack + sizeof(intr_stack));
+	gdt_load(gdt, &tss);
+}
+
+static void idt_load(void)
 {
 	struct desc_ptr ip = {sizeof(idt) - 1, (uint64_t)idt};
 
+	__asm__ volatile("lidt %0" ::"m"(ip));
+}
+
+static void idt_init(void)
+{
 	for (unsigned v = 0; v < 256; v++) {
 		uint64_t h = (uint64_t)(isr_stubs + 16 * v);
 		idt[v].offset_lo = h & 0xffff;
@@ -105,7 +119,7 @@ static void idt_init(void)
 		idt[v].offset_hi = h >> 32;
 		idt[v].reserved = 0;
 	}
-	__asm__ volatile("lidt %0" ::"m"(ip));
+	idt_load();
 }
 
 void cpu_init(void)
@@ -114,9 +128,26 @@ void cpu_init(void)
 
 	gdt_init();
 	idt_init();
+	smp_bsp_init();
 	cpuid(0x80000001, 0, r);
 	if (!(r[3] & (1u << 20)))
 		panic("CPU has no NX bit; the pmap needs it");
+	lcr0(rcr0() | CR0_WP);
+	lcr4(rcr4() | CR4_PGE);
+}
+
+/* An AP: the IDT is CPU 0's (the same handlers), the GDT and TSS its own.
+ * Device interrupts never reach an AP (the 8259 is wired to CPU 0). */
+void cpu_init_ap(uint32_t id, uint64_t stack_top, uint64_t emergency)
+{
+	struct tss64 *t = &ap_tss[id];
+
+	KASSERT(id > 0 && id < MAXCPU);
+	t->rsp[0] = stack_top;
+	t->ist[IST_EMERGENCY - 1] = emergency;
+	t->ist[IST_INTR - 1] = emergency;
+	gdt_load(ap_gdt[id], t);
+	idt_load();
 	lcr0(rcr0() | CR0_WP);
 	lcr4(rcr4() | CR4_PGE);
 }
@@ -167,6 +198,8 @@ void trap(struct trapframe *tf)
 		tf->rip = onfault_rip;
 		return;
 	}
+	if (tf->vector >= PTS_IPI_SHOOTDOWN && smp_ipi_dispatch(tf->vector))
+		return;
 	if (tf->vector >= IRQ_VECTOR_BASE && tf->vector < IRQ_VECTOR_BASE + 16 &&
 	    intr_dispatch((unsigned)(tf->vector - IRQ_VECTOR_BASE)))
 		return;

@@ -23,14 +23,15 @@
 #define PG_FRAME   0x000ffffffffff000ull
 #define PG_2MFRAME 0x000fffffffe00000ull
 
-#define CR0_PE   (1ul << 0)
-#define CR0_WP   (1ul << 16)
-#define CR0_PG   (1ul << 31)
-#define CR4_PAE  (1ul << 5)
-#define CR4_PGE  (1ul << 7)
-#define EFER_MSR 0xc0000080u
-#define EFER_LME (1ul << 8)
-#define EFER_NXE (1ul << 11)
+#define CR0_PE      (1ul << 0)
+#define CR0_WP      (1ul << 16)
+#define CR0_PG      (1ul << 31)
+#define CR4_PAE     (1ul << 5)
+#define CR4_PGE     (1ul << 7)
+#define EFER_MSR    0xc0000080u
+#define EFER_LME    (1ul << 8)
+#define EFER_NXE    (1ul << 11)
+#define MSR_GS_BASE 0xc0000101u
 
 static inline uint64_t rcr0(void)
 {
@@ -139,7 +140,9 @@ extern volatile uint64_t onfault_rip;
 extern volatile uint64_t onfault_cr2;
 extern volatile uint64_t onfault_error;
 
-void cpu_init(void); /* GDT, TSS, IDT, CR0.WP, EFER.NXE, CR4.PGE */
+void cpu_init(void); /* GDT, TSS, IDT, CR0.WP, EFER.NXE, CR4.PGE; CPU 0's %gs */
+/* an AP's own GDT and TSS (its stack and emergency stack tops), the IDT */
+void cpu_init_ap(uint32_t id, uint64_t stack_top, uint64_t emergency_top);
 void trap(struct trapframe *tf);
 __noreturn void trap_panic(const char *what, uint64_t vector, uint64_t error, uint64_t rip,
                            uint64_t cr2);

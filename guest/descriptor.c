@@ -4,6 +4,7 @@
  */
 #include "ops.h"
 #include "pmap.h"
+#include "smp.h"
 #include "tlb.h"
 
 static struct pts_descriptor pts_descriptor __aligned(64);
@@ -81,7 +82,7 @@ static void descriptor_fill(struct pts_descriptor *d)
 
 	d->kernel_pmap = (uint64_t)pmap_kernel();
 	d->pmap_list = (uint64_t)&pmap_list;
-	d->curpmap = (uint64_t)&curpmap;
+	d->curpmap = (uint64_t)&smp_info.cpu[0].curpmap; /* CPU 0's: the ring's ops run there */
 	d->pmap_size = sizeof(struct pmap);
 	d->off_pm_next = OFF(pmap, pm_next);
 	d->off_pm_pml4_pa = OFF(pmap, pm_pml4_pa);
@@ -91,9 +92,12 @@ static void descriptor_fill(struct pts_descriptor *d)
 	d->off_pm_ptp_hash = OFF(pmap, pm_ptp_hash);
 	d->ptp_hash_size = PMAP_PTP_HASH_SIZE;
 	d->off_pm_ptp_count = OFF(pmap, pm_ptp_count);
+	d->off_pm_active = OFF(pmap, pm_active);
+	d->smp = (uint64_t)&smp_info;
 
 	d->tlb_ledger = (uint64_t)&tlb_ledger;
 	d->ring_pa = KVTOPHYS(&ops_ring);
+	d->cov_pa = cov_register();
 }
 
 void descriptor_register(void)

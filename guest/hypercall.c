@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "cpu.h"
+#include "smp.h"
 
 #define COM_THR  0
 #define COM_RBR  0
@@ -33,7 +34,9 @@ _Static_assert(offsetof(struct pts_doorbell, parking) == 72, "DB_PARKING in entr
 _Static_assert(PTS_COM2_BASE == 0x2f8 && PTS_DB_PARKED == 0x50,
                "COM2_THR, DB_PARKED_BYTE in entry.S");
 
-static struct pts_doorbell doorbell __aligned(64);
+/* one a CPU (abi.h); CPU 0's is the one the hello names */
+static struct pts_doorbell doorbells[PTS_MAX_CPUS] __aligned(64);
+#define doorbell (doorbells[0])
 static struct resume_ctx resume_point;
 static bool use_doorbell;
 /* the CR3 a call reports is (CR3 & cr3_keep) ^ cr3_lie: selftest=liecr3 one
@@ -109,11 +112,32 @@ static void doorbell_wait(struct pts_doorbell *db, uint64_t seq)
 	}
 }
 
+/* An AP's call: its own doorbell and byte, a spin for the ack, no park. */
+static void doorbell_call_ap(uint32_t cpu, enum pts_hypercall nr, uint64_t pa)
+{
+	struct pts_doorbell *db = &doorbells[cpu];
+	uint64_t seq = db->seq + 1;
+
+	db->magic = PTS_DB_MAGIC;
+	db->nr = nr;
+	db->record_pa = pa;
+	db->cr3 = rcr3();
+	__atomic_store_n(&db->seq, seq, __ATOMIC_RELEASE);
+	com2_put((uint8_t)PTS_DB_CALL_CPU(cpu));
+	while (!acked(db, seq))
+		cpu_pause();
+}
+
 /* One call through the doorbell; the host may answer "park" (a reset). */
 static void doorbell_call(enum pts_hypercall nr, uint64_t pa)
 {
 	struct pts_doorbell *db = &doorbell;
 	uint64_t seq = db->seq + 1;
+
+	if (smp_ncpus() > 1 && cpu_number() != 0) {
+		doorbell_call_ap(cpu_number(), nr, pa);
+		return;
+	}
 
 	/* Every call is a resume point: the host may snapshot the guest while it
 	 * waits here, and a reset then comes back here (resume_save returns 1)

@@ -6,6 +6,7 @@
  *   0xffff800000000000  DMAP_BASE     slot 256..  direct map of all RAM (NX, 2 MiB pages)
  *   0xffffc00000000000  KENTER_BASE   slot 384    kenter window (unmanaged 4K mappings)
  *   0xffffc08000000000  PV_KVA_BASE   slot 385    fixed pv pool reservation (FreeBSD 2006)
+ *   0xffffc10000000000  LAPIC_KVA     slot 386    the local APIC's page, uncached (SMP only)
  *   0xffffffff80000000  KERNBASE      slot 511    kernel image (phys 1 MiB + ...)
  */
 #ifndef GUEST_KERNEL_H
@@ -30,12 +31,14 @@
 #define KENTER_BASE       0xffffc00000000000ul
 #define KENTER_SIZE       (4ul << 20) /* 1024 pages */
 #define PV_KVA_BASE       0xffffc08000000000ul
-#define PV_KVA_SIZE       (64ul << 20) /* 16384 pool pages */
+#define PV_KVA_SIZE       (64ul << 20)         /* 16384 pool pages */
+#define LAPIC_KVA         0xffffc10000000000ul /* mapped only when cpus > 1 */
 #define KERNEL_SLOT_FIRST 256
 #define KERNEL_SLOT_LAST  511
 #define SLOT_DMAP         256
 #define SLOT_KENTER       384
 #define SLOT_PV_KVA       385
+#define SLOT_LAPIC        386
 #define SLOT_KERNBASE     511
 
 #define PHYS_TO_DMAP(pa) ((uint64_t)(pa) + DMAP_BASE)
@@ -96,6 +99,8 @@ __noreturn void panic_at(const char *file, int line, const char *fmt, ...) __pri
 
 /* ---- hypercalls (no-ops under QEMU, where guest_exit uses isa-debug-exit) */
 void hc_register(struct pts_descriptor *desc); /* desc in the kernel image */
+/* the coverage header's guest-physical address, 0 without coverage (cov.c) */
+uint64_t cov_register(void);
 void hc_op_done(struct pts_ring *ring);
 void hc_nop(void);
 void hc_raw(enum pts_hypercall nr, uint64_t record_pa); /* selftests: any record address */

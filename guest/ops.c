@@ -108,7 +108,7 @@ static uint32_t op_touch(struct op_ctx *c)
 {
 	int write = (c->op->flags & PTS_OPF_WRITE) != 0;
 
-	if (curpmap != c->pm)
+	if (pmap_curpmap() != c->pm)
 		pmap_activate(c->pm);
 	if (cpu_touch(c->op->va, write, (uint8_t)c->op->seq) != 0)
 		return PTS_RES_FAULT;

@@ -75,21 +75,151 @@
  *   the pages and the pool are exactly as before.  The PTPs come first and
  *   the pv entry last, so a failure never reaches the pool.
  *
- * Single CPU, no interrupts: no locks.  The MMU may still set A/D behind our
- *   back while a user pmap is active, so PTE updates that must not lose them
- *   are atomic (swap, fetch-and, compare-and-swap).
+ * SMP (docs/smp.md).  Interrupts are off in the kernel; locks are spin locks
+ *   that know their owner, and every spin serves the shootdowns addressed to
+ *   its CPU (smp_poll), so waiting for a lock never deadlocks with a CPU
+ *   that holds it and waits for our ack.
+ *
+ *   pm_lock (per pmap): the pmap's tables, PTP hash and PTP wire counts,
+ *     pm_ptp_count, resident_count and wired_count (changed by atomic adds
+ *     all the same: the host and other CPUs read them unlocked).  Every PTE of
+ *     a pmap changes with its lock held; the MMU's A/D updates aside.
+ *   pv_locks[pfn % PV_LOCKS] (hashed): the pv lists of the bucket's pages and
+ *     the bucket's gen (bumped on each list change); the raising of
+ *     md.pmap_count / writeable_count with their flags, the flags' lazy
+ *     clearing, the harvest into md.attrs.  md counters are atomic: one
+ *     may be lowered under the pmap lock alone (protect), which only delays
+ *     a lazy clear (DragonFly 2019).
+ *   pool, vm_page free list, pmap_list, smp_ipi_lock: their own locks;
+ *     the TLB ledger and the console: leaf locks.
+ *
+ *   Lock order: pmap -> pv (two pv locks in bucket order) -> pool -> kernel
+ *   pmap -> vm_page -> smp_ipi_lock -> leaves.  Page-level ops hold a pv
+ *   lock and need each entry's pmap lock against the order: pv_lock_pmap
+ *   tries it, else drops the pv lock, waits, retakes it, and starts the walk
+ *   over if the bucket's gen moved (FreeBSD).
+ *
+ *   pm_active: the CPUs with the pmap's root in CR3; pmap_activate sets the
+ *   bit before the CR3 load and clears the old pmap's after; the kernel
+ *   pmap's holds every CPU up.  No PCID: a CPU outside pm_active caches
+ *   nothing of the pmap.
+ *
+ *   Shootdowns: a downgrade of a PTE with A set, or a PTP unlink, is owed
+ *   to every CPU in pm_active read after the change (a kernel PTE: every CPU
+ *   up).  pmap_update sends the batch to the others (IPI with a range and a
+ *   generation), invalidates here, waits for every ack, and only then frees
+ *   dead PTPs.  Page-level ops run pmap_update before they drop each pmap's
+ *   lock on SMP, so no CPU builds on a PTE another still caches.
+ *
+ *   PTE teardown is an atomic swap whose result gives the A/D to harvest;
+ *   downgrades that keep the frame are compare-and-swap or fetch-and.  A
+ *   plain store writes only a new PTE over a zero one.
  */
 #include "pmap_impl.h"
+#include "smp.h"
 #include "tlb.h"
 
+/* pmaps live in a static array: a pmap's lock stays valid memory after
+ * destroy, which pv_lock_pmap relies on */
 static struct pmap pmap_store[PTS_MAX_PMAPS];
 struct pmap *pmap_list;
+static struct spinlock pmap_list_lock; /* pmap_list; taken with no other lock held */
 
-/* ---- pv lists and page counters */
+/* ---- pv-list locks, hashed by page; gen counts changes to the lists of a bucket */
+
+#define PV_LOCKS 64u
+
+static struct pv_lock {
+	struct spinlock lock;
+	uint64_t gen;
+} pv_locks[PV_LOCKS];
+
+static struct pv_lock *pv_lock_of(const struct vm_page *pg)
+{
+	return &pv_locks[(pg->phys_addr >> PAGE_SHIFT) % PV_LOCKS];
+}
+
+static void pv_lock(const struct vm_page *pg)
+{
+	spin_lock(&pv_lock_of(pg)->lock);
+}
+
+static void pv_unlock(const struct vm_page *pg)
+{
+	spin_unlock(&pv_lock_of(pg)->lock);
+}
+
+static bool pv_locked(const struct vm_page *pg)
+{
+	return spin_owned(&pv_lock_of(pg)->lock);
+}
+
+/* two pages' lists (enter replacing a page): in bucket order, once if shared */
+static void pv_lock2(const struct vm_page *a, const struct vm_page *b)
+{
+	struct pv_lock *la = pv_lock_of(a), *lb = pv_lock_of(b);
+
+	if (la == lb) {
+		spin_lock(&la->lock);
+	} else {
+		spin_lock(&(la < lb ? la : lb)->lock);
+		spin_lock(&(la < lb ? lb : la)->lock);
+	}
+}
+
+static void pv_unlock2(const struct vm_page *a, const struct vm_page *b)
+{
+	struct pv_lock *la = pv_lock_of(a), *lb = pv_lock_of(b);
+
+	spin_unlock(&la->lock);
+	if (la != lb)
+		spin_unlock(&lb->lock);
+}
+
+/*
+ * pg's pv lock is held: take pm's lock too, against the lock order (pmap
+ * before pv), FreeBSD's way: try it; if that fails, drop the pv lock, wait
+ * for pm's, take the pv lock again.  false: the lists of pg's bucket changed
+ * while it was dropped, pm's lock is not held, and the caller walks pg's
+ * list again from its head.
+ */
+static bool pv_lock_pmap(const struct vm_page *pg, struct pmap *pm)
+{
+	uint64_t gen;
+
+	KASSERT(pv_locked(pg));
+	if (spin_trylock(&pm->pm_lock))
+		return true;
+	gen = pv_lock_of(pg)->gen;
+	pv_unlock(pg);
+	spin_lock(&pm->pm_lock);
+	pv_lock(pg);
+	if (pv_lock_of(pg)->gen == gen)
+		return true;
+	spin_unlock(&pm->pm_lock);
+	return false;
+}
+
+/*
+ * Before a page-level op drops the lock of a pmap whose PTEs it changed:
+ * on SMP the shootdown runs now, so that no CPU can take the pmap's lock and
+ * build on a PTE another CPU's TLB still holds the old value of.  On one CPU
+ * nobody else can take the lock: the op's final pmap_update runs the batch,
+ * one record for the whole op.
+ */
+static void pmap_update_unlocking(void)
+{
+	if (smp_ncpus() > 1)
+		pmap_update();
+}
+
+/* ---- pv lists and page counters (with the page's pv lock) */
 
 static void pmap_enter_pv(struct vm_page *pg, struct pv_entry *pve, struct pmap *pm, uint64_t va,
                           struct vm_page *ptp)
 {
+	KASSERT(pv_locked(pg) && spin_owned(&pm->pm_lock));
+	pv_lock_of(pg)->gen++;
 	pve->pv_pmap = pm;
 	pve->pv_va = va;
 	pve->pv_ptp = ptp;
@@ -101,6 +231,8 @@ static struct pv_entry *pmap_remove_pv(struct vm_page *pg, struct pmap *pm, uint
 {
 	struct pv_entry **prevp = &pg->md.pv_list, *pve;
 
+	KASSERT(pv_locked(pg));
+	pv_lock_of(pg)->gen++;
 	for (pve = *prevp; pve != NULL; prevp = &pve->pv_next, pve = *prevp) {
 		if (pve->pv_pmap == pm && pve->pv_va == va) {
 			*prevp = pve->pv_next;
@@ -118,34 +250,71 @@ static struct pv_entry *pmap_alloc_pv(uint32_t flags)
 	return pool_get(&pmap_pv_pool);
 }
 
+/*
+ * md counters and flags are atomic (DragonFly 2019): a count is raised and
+ * its flag set with the page's pv lock held; a flag is cleared only with the
+ * pv lock held, after reading its count as zero; a count may be lowered
+ * under the pmap lock alone (protect), which can only delay a lazy clear.
+ */
+static void md_flag_set(struct vm_page *pg, uint32_t flag)
+{
+	if (!(__atomic_load_n(&pg->md.flags, __ATOMIC_RELAXED) & flag))
+		__atomic_fetch_or(&pg->md.flags, flag, __ATOMIC_SEQ_CST);
+}
+
+static void md_writeable_inc(struct vm_page *pg)
+{
+	KASSERT(pv_locked(pg));
+	__atomic_fetch_add(&pg->md.writeable_count, 1, __ATOMIC_SEQ_CST);
+	md_flag_set(pg, PTS_PGF_WRITEABLE);
+}
+
+static void md_writeable_dec(struct vm_page *pg)
+{
+	uint32_t was = __atomic_fetch_sub(&pg->md.writeable_count, 1, __ATOMIC_SEQ_CST);
+
+	KASSERT(was > 0);
+}
+
+/* the pv lock held and no writable mapping left: the lazy clear */
+static void md_writeable_clear_if_none(struct vm_page *pg)
+{
+	KASSERT(pv_locked(pg));
+	if (__atomic_load_n(&pg->md.writeable_count, __ATOMIC_SEQ_CST) == 0)
+		__atomic_fetch_and(&pg->md.flags, ~PTS_PGF_WRITEABLE, __ATOMIC_SEQ_CST);
+}
+
 /* a managed PTE npte now maps pg */
 static void pmap_page_mapped(struct vm_page *pg, pt_entry_t npte)
 {
-	pg->md.pmap_count++;
-	pg->md.flags |= PTS_PGF_MAPPED;
-	if (npte & PG_RW) {
-		pg->md.writeable_count++;
-		pg->md.flags |= PTS_PGF_WRITEABLE;
-	}
+	KASSERT(pv_locked(pg));
+	__atomic_fetch_add(&pg->md.pmap_count, 1, __ATOMIC_SEQ_CST);
+	md_flag_set(pg, PTS_PGF_MAPPED);
+	if (npte & PG_RW)
+		md_writeable_inc(pg);
 }
 
 static void pmap_sync_attrs(struct vm_page *pg, pt_entry_t opte)
 {
+	uint32_t attrs = 0;
+
+	KASSERT(pv_locked(pg));
 	if (opte & PG_U)
-		pg->md.attrs |= PTS_ATTR_REFERENCED;
+		attrs |= PTS_ATTR_REFERENCED;
 	if (opte & PG_M)
-		pg->md.attrs |= PTS_ATTR_MODIFIED;
+		attrs |= PTS_ATTR_MODIFIED;
+	if (attrs != 0)
+		__atomic_fetch_or(&pg->md.attrs, attrs, __ATOMIC_SEQ_CST);
 }
 
 /* the managed PTE opte no longer maps pg (its pv entry is the caller's business) */
 static void pmap_page_unmapped(struct vm_page *pg, pt_entry_t opte)
 {
-	KASSERT(pg->md.pmap_count > 0);
-	pg->md.pmap_count--;
-	if (opte & PG_RW) {
-		KASSERT(pg->md.writeable_count > 0);
-		pg->md.writeable_count--;
-	}
+	uint32_t was = __atomic_fetch_sub(&pg->md.pmap_count, 1, __ATOMIC_SEQ_CST);
+
+	KASSERT(pv_locked(pg) && was > 0);
+	if (opte & PG_RW)
+		md_writeable_dec(pg);
 }
 
 static struct vm_page *pte_page(pt_entry_t pte)
@@ -209,8 +378,10 @@ struct pmap *pmap_create(uint32_t slot)
 	pm->pm_pml4_pg = pg;
 	pm->pm_slot = slot;
 	pm->pm_flags = PMF_INUSE;
+	spin_lock(&pmap_list_lock);
 	pm->pm_next = pmap_list;
 	pmap_list = pm;
+	spin_unlock(&pmap_list_lock);
 	return pm;
 }
 
@@ -219,16 +390,20 @@ void pmap_destroy(struct pmap *pm)
 	struct pmap **pp;
 
 	KASSERT(pm != pmap_kernel() && (pm->pm_flags & PMF_INUSE));
-	if (pmap_is_active(pm))
+	if (pmap_curpmap() == pm)
 		pmap_activate(pmap_kernel());
+	/* no CPU may use a pmap being destroyed (FreeBSD: pm_active empty) */
+	KASSERT(pm->pm_active == 0);
 	pmap_collect(pm);
 	KASSERT(pm->pm_resident_count == 0 && pm->pm_wired_count == 0);
 	KASSERT(pm->pm_ptp_count == 0);
 	for (unsigned i = 0; i < PMAP_PTP_HASH_SIZE; i++)
 		KASSERT(pm->pm_ptp_hash[i] == NULL);
+	spin_lock(&pmap_list_lock);
 	for (pp = &pmap_list; *pp != pm; pp = &(*pp)->pm_next)
 		KASSERT(*pp != NULL);
 	*pp = pm->pm_next;
+	spin_unlock(&pmap_list_lock);
 	pm->pm_next = NULL;
 	pm->pm_flags = 0;
 	vm_page_free(pm->pm_pml4_pg);
@@ -237,10 +412,30 @@ void pmap_destroy(struct pmap *pm)
 	pm->pm_pml4_pa = 0;
 }
 
+struct pmap *pmap_curpmap(void)
+{
+	return (struct pmap *)curcpu()->pc_pub->curpmap;
+}
+
+/*
+ * Load pm's root on this CPU.  pm_active gains this CPU before the CR3
+ * load and the old pmap loses it after (FreeBSD's order): a CPU that changes
+ * a PTE and then reads pm_active either sees this CPU in it, or this CPU's
+ * walks already see the new PTE.  The CR3 load flushes every non-global
+ * entry (no PCID), so there is no lazy TLB: a CPU not in pm_active holds
+ * nothing of pm.  The kernel pmap stays active on every CPU: its entries are
+ * global and in every root.
+ */
 void pmap_activate(struct pmap *pm)
 {
+	struct pcpu *pc = curcpu();
+	struct pmap *old = pmap_curpmap();
+
+	__atomic_fetch_or(&pm->pm_active, pc->pc_mask, __ATOMIC_SEQ_CST);
 	tlb_switch(pm->pm_pml4_pa);
-	curpmap = pm;
+	pc->pc_pub->curpmap = (uint64_t)pm;
+	if (old != NULL && old != pm && old != pmap_kernel())
+		__atomic_fetch_and(&old->pm_active, ~pc->pc_mask, __ATOMIC_SEQ_CST);
 }
 
 /* ---- enter */
@@ -255,16 +450,13 @@ static void pmap_enter_same(struct pmap *pm, uint64_t va, pt_entry_t *ptep, pt_e
 	if (opte != npte)
 		opte = pmap_pte_swap(ptep, npte);
 	if ((opte & PG_W) && !(npte & PG_W))
-		pm->pm_wired_count--;
+		pm_count_add(&pm->pm_wired_count, -1);
 	else if (!(opte & PG_W) && (npte & PG_W))
-		pm->pm_wired_count++;
-	if ((opte & PG_RW) && !(npte & PG_RW)) {
-		KASSERT(pg->md.writeable_count > 0);
-		pg->md.writeable_count--;
-	} else if (!(opte & PG_RW) && (npte & PG_RW)) {
-		pg->md.writeable_count++;
-		pg->md.flags |= PTS_PGF_WRITEABLE;
-	}
+		pm_count_add(&pm->pm_wired_count, 1);
+	if ((opte & PG_RW) && !(npte & PG_RW))
+		md_writeable_dec(pg);
+	else if (!(opte & PG_RW) && (npte & PG_RW))
+		md_writeable_inc(pg);
 	if (((opte & PG_RW) && !(npte & PG_RW)) || (!(opte & PG_NX) && (npte & PG_NX)))
 		pmap_tlb_shootdown(pm, va, opte);
 }
@@ -287,7 +479,7 @@ static void pmap_enter_replace(struct pmap *pm, uint64_t va, struct vm_page *ptp
 #endif
 #ifdef MUTANT_REPLACE_KEEPS_PMAP_COUNT
 	if (opte & PG_RW)
-		opg->md.writeable_count--;
+		md_writeable_dec(opg);
 #else
 	pmap_page_unmapped(opg, opte);
 #endif
@@ -302,9 +494,9 @@ static void pmap_enter_replace(struct pmap *pm, uint64_t va, struct vm_page *ptp
 	pmap_enter_pv(pg, pve, pm, va, ptp);
 	pmap_page_mapped(pg, npte);
 	if ((opte & PG_W) && !(npte & PG_W))
-		pm->pm_wired_count--;
+		pm_count_add(&pm->pm_wired_count, -1);
 	else if (!(opte & PG_W) && (npte & PG_W))
-		pm->pm_wired_count++;
+		pm_count_add(&pm->pm_wired_count, 1);
 	pmap_tlb_shootdown(pm, va, opte);
 }
 
@@ -321,6 +513,7 @@ int pmap_enter(struct pmap *pm, uint64_t va, struct vm_page *pg, uint32_t prot, 
 	npte = VM_PAGE_TO_PHYS(pg) | PG_V | PG_u | PG_PVLIST | pmap_prot_bits(prot);
 	if (flags & PMAP_WIRED)
 		npte |= PG_W;
+	spin_lock(&pm->pm_lock);
 
 	/* 1. allocate: the missing PTPs top-down, then the pv entry */
 	ptep = pmap_find_pte(pm, va, &ptp);
@@ -357,6 +550,7 @@ int pmap_enter(struct pmap *pm, uint64_t va, struct vm_page *pg, uint32_t prot, 
 		ptep = &ptp_kva(ptp)[pl_i(va, 1)];
 	}
 	if (!(opte & PG_V)) {
+		pv_lock(pg);
 		pmap_pte_set(ptep, npte);
 #ifdef MUTANT_PTP_REF_MISSED
 		/* counted when the PT was new; the "already there" path forgot it */
@@ -365,17 +559,26 @@ int pmap_enter(struct pmap *pm, uint64_t va, struct vm_page *pg, uint32_t prot, 
 #else
 		ptp->wire_count++;
 #endif
-		pm->pm_resident_count++;
+		pm_count_add(&pm->pm_resident_count, 1);
 		if (npte & PG_W)
-			pm->pm_wired_count++;
+			pm_count_add(&pm->pm_wired_count, 1);
 		pmap_enter_pv(pg, pve, pm, va, ptp);
 		pmap_page_mapped(pg, npte);
+		pv_unlock(pg);
 	} else if ((opte & PG_FRAME) == VM_PAGE_TO_PHYS(pg)) {
+		pv_lock(pg);
 		pmap_enter_same(pm, va, ptep, opte, npte, pg);
+		pv_unlock(pg);
 	} else {
+		/* the frame cannot change under the pmap lock, only A and D */
+		struct vm_page *opg = pte_page(opte);
+
+		pv_lock2(opg, pg);
 		pmap_enter_replace(pm, va, ptp, ptep, npte, pg, pve);
+		pv_unlock2(opg, pg);
 	}
 	pmap_update();
+	spin_unlock(&pm->pm_lock);
 	return PMAP_OK;
 
 fail:
@@ -383,6 +586,7 @@ fail:
 	for (int level = 1; level < PTP_LEVELS; level++)
 		if (newptp[level] != NULL)
 			vm_page_free(newptp[level]);
+	spin_unlock(&pm->pm_lock);
 	if (!(flags & PMAP_CANFAIL))
 		panic("pmap_enter: no memory for a page-table page or pv entry (va %#lx)", va);
 	return PMAP_ENOMEM;
@@ -403,29 +607,34 @@ static void pmap_remove_pte(struct pmap *pm, struct vm_page *ptp, pt_entry_t *pt
 	struct pv_entry *pve;
 
 	KASSERT((opte & PG_V) && (opte & PG_PVLIST));
+	KASSERT(spin_owned(&pm->pm_lock));
 	KASSERT(pm->pm_resident_count > 0 && ptp->wire_count > 1);
 	pg = pte_page(opte);
-	pm->pm_resident_count--;
+	pm_count_add(&pm->pm_resident_count, -1);
 	if (opte & PG_W)
-		pm->pm_wired_count--;
+		pm_count_add(&pm->pm_wired_count, -1);
 	ptp->wire_count--;
 #ifdef MUTANT_REMOVE_NO_INVALIDATE
 	if (teardown)
 #endif
 		pmap_tlb_shootdown(pm, va, opte);
+	pv_lock(pg);
 #ifdef MUTANT_REMOVE_FORGETS_MODIFIED
 	if (opte & PG_U)
-		pg->md.attrs |= PTS_ATTR_REFERENCED;
+		__atomic_fetch_or(&pg->md.attrs, PTS_ATTR_REFERENCED, __ATOMIC_SEQ_CST);
 #else
 	pmap_sync_attrs(pg, opte);
 #endif
 	pmap_page_unmapped(pg, opte);
 #ifdef MUTANT_COLLECT_LEAVES_PV
 	/* "the pmap is going away anyway": its pv entries are not worth unlinking */
-	if (teardown)
+	if (teardown) {
+		pv_unlock(pg);
 		return;
+	}
 #endif
 	pve = pmap_remove_pv(pg, pm, va);
+	pv_unlock(pg);
 	KASSERT(pve != NULL && pve->pv_ptp == ptp);
 	pool_put(&pmap_pv_pool, pve);
 }
@@ -483,8 +692,10 @@ static void pmap_remove_pt(struct pmap *pm, struct vm_page *ptp, uint64_t sva, u
 static void pmap_remove_range(struct pmap *pm, uint64_t sva, uint64_t eva, bool teardown)
 {
 	KASSERT(pm != pmap_kernel() && sva < eva && eva <= PTS_USER_MAX);
+	spin_lock(&pm->pm_lock);
 	pmap_walk_pts(pm, pm->pm_pml4, PTP_LEVELS, 0, sva, eva, pmap_remove_pt, &teardown);
 	pmap_update();
+	spin_unlock(&pm->pm_lock);
 }
 
 void pmap_remove(struct pmap *pm, uint64_t sva, uint64_t eva)
@@ -506,6 +717,7 @@ static bool pmap_protect_pte(struct pmap *pm, uint64_t va, pt_entry_t *ptep, uin
 {
 	pt_entry_t opte = *ptep, npte;
 
+	KASSERT(spin_owned(&pm->pm_lock));
 	for (;;) {
 #ifdef MUTANT_PROTECT_GRANTS_WRITE
 		npte = (opte & ~(PG_RW | PG_NX)) | pmap_prot_bits(prot);
@@ -526,8 +738,7 @@ static bool pmap_protect_pte(struct pmap *pm, uint64_t va, pt_entry_t *ptep, uin
 	if ((opte & PG_RW) && !(npte & PG_RW)) {
 		struct vm_page *pg = pte_page(opte);
 #ifndef MUTANT_PROTECT_FORGETS_WRITEABLE_COUNT
-		KASSERT(pg->md.writeable_count > 0);
-		pg->md.writeable_count--;
+		md_writeable_dec(pg);
 #else
 		(void)pg;
 #endif
@@ -540,8 +751,8 @@ static bool pmap_protect_pte(struct pmap *pm, uint64_t va, pt_entry_t *ptep, uin
 	}
 #ifdef MUTANT_PROTECT_GRANTS_WRITE
 	if (!(opte & PG_RW) && (npte & PG_RW)) {
-		pte_page(opte)->md.writeable_count++;
-		pte_page(opte)->md.flags |= PTS_PGF_WRITEABLE;
+		__atomic_fetch_add(&pte_page(opte)->md.writeable_count, 1, __ATOMIC_SEQ_CST);
+		md_flag_set(pte_page(opte), PTS_PGF_WRITEABLE);
 	}
 #endif
 	pmap_tlb_shootdown(pm, va, opte);
@@ -565,33 +776,47 @@ void pmap_protect(struct pmap *pm, uint64_t sva, uint64_t eva, uint32_t prot)
 {
 	KASSERT(pm != pmap_kernel() && sva < eva && eva <= PTS_USER_MAX);
 	KASSERT(prot & PTS_PROT_READ);
+	spin_lock(&pm->pm_lock);
 	pmap_walk_pts(pm, pm->pm_pml4, PTP_LEVELS, 0, sva, eva, pmap_protect_pt, &prot);
 	pmap_update();
+	spin_unlock(&pm->pm_lock);
 }
 
 void pmap_unwire(struct pmap *pm, uint64_t va)
 {
-	pt_entry_t *ptep = pmap_find_pte(pm, va, NULL);
+	pt_entry_t *ptep;
 
-	if (ptep == NULL || (*ptep & (PG_V | PG_W)) != (PG_V | PG_W))
-		return;
-	(void)pmap_pte_clearbits(ptep, PG_W);
+	spin_lock(&pm->pm_lock);
+	ptep = pmap_find_pte(pm, va, NULL);
+	if (ptep != NULL && (*ptep & (PG_V | PG_W)) == (PG_V | PG_W)) {
+		(void)pmap_pte_clearbits(ptep, PG_W);
 #ifndef MUTANT_UNWIRE_KEEPS_WIRED_COUNT
-	KASSERT(pm->pm_wired_count > 0);
-	pm->pm_wired_count--;
+		pm_count_add(&pm->pm_wired_count, -1);
 #endif
+	}
+	spin_unlock(&pm->pm_lock);
 }
 
 struct vm_page *pmap_extract(struct pmap *pm, uint64_t va)
 {
-	pt_entry_t *ptep = pmap_find_pte(pm, va, NULL);
+	struct vm_page *pg = NULL;
+	pt_entry_t *ptep;
 
-	if (ptep == NULL || !(*ptep & PG_V))
-		return NULL;
-	return pte_page(*ptep);
+	spin_lock(&pm->pm_lock);
+	ptep = pmap_find_pte(pm, va, NULL);
+	if (ptep != NULL && (*ptep & PG_V))
+		pg = pte_page(*ptep);
+	spin_unlock(&pm->pm_lock);
+	return pg;
 }
 
-/* ---- page-level operations: walk the pv list */
+/* ---- page-level operations: walk the pv list
+ *
+ * Each takes the page's pv lock, then for every entry the lock of the entry's
+ * pmap (pv_lock_pmap: against the lock order, so it may have to start over),
+ * and changes the PTE with both held.  On SMP the shootdown a PTE change owes
+ * runs before that pmap's lock is dropped (pmap_update_unlocking).
+ */
 
 /*
  * Remove every mapping of pg.  Like NetBSD's pmap_page_remove, this walks the
@@ -601,62 +826,92 @@ static void pmap_page_remove(struct vm_page *pg)
 {
 	struct pv_entry *pve;
 
+	pv_lock(pg);
 	while ((pve = pg->md.pv_list) != NULL) {
 		struct pmap *pm = pve->pv_pmap;
 		struct vm_page *ptp = pve->pv_ptp;
-		pt_entry_t opte = pmap_pte_swap(pv_pte(pve), 0);
+		pt_entry_t opte;
 
+		if (!pv_lock_pmap(pg, pm))
+			continue;
+		opte = pmap_pte_swap(pv_pte(pve), 0);
 		KASSERT((opte & PG_V) && (opte & PG_FRAME) == VM_PAGE_TO_PHYS(pg));
 		pmap_tlb_shootdown(pm, pve->pv_va, opte);
 		pmap_sync_attrs(pg, opte);
 		pmap_page_unmapped(pg, opte);
 #ifndef MUTANT_PAGE_REMOVE_RESIDENT_LEAK
-		pm->pm_resident_count--;
+		pm_count_add(&pm->pm_resident_count, -1);
 #endif
 		if (opte & PG_W)
-			pm->pm_wired_count--;
+			pm_count_add(&pm->pm_wired_count, -1);
 		KASSERT(ptp->wire_count > 1);
 		ptp->wire_count--;
+		pv_lock_of(pg)->gen++;
 		pg->md.pv_list = pve->pv_next;
 		pool_put(&pmap_pv_pool, pve);
 		if (ptp->wire_count == 1)
 			pmap_ptp_release(pm, ptp);
+		pmap_update_unlocking();
+		spin_unlock(&pm->pm_lock);
 	}
-	pg->md.flags &= ~(PTS_PGF_MAPPED | PTS_PGF_WRITEABLE);
+	__atomic_fetch_and(&pg->md.flags, ~(PTS_PGF_MAPPED | PTS_PGF_WRITEABLE), __ATOMIC_SEQ_CST);
+	pv_unlock(pg);
+}
+
+/* every managed PTE of pg to old ∩ prot (r or rx) */
+static void pmap_page_protect_ptes(struct vm_page *pg, uint32_t prot)
+{
+	struct pv_entry *pve;
+
+	pv_lock(pg);
+restart:
+#ifdef MUTANT_PAGE_PROTECT_SKIPS_ONE
+	for (pve = pg->md.pv_list; pve != NULL && pve->pv_next != NULL; pve = pve->pv_next) {
+#else
+	for (pve = pg->md.pv_list; pve != NULL; pve = pve->pv_next) {
+#endif
+		if (!pv_lock_pmap(pg, pve->pv_pmap))
+			goto restart;
+		(void)pmap_protect_pte(pve->pv_pmap, pve->pv_va, pv_pte(pve), prot);
+		pmap_update_unlocking();
+		spin_unlock(&pve->pv_pmap->pm_lock);
+	}
+	md_writeable_clear_if_none(pg);
+	pv_unlock(pg);
 }
 
 void pmap_page_protect(struct vm_page *pg, uint32_t prot)
 {
 	KASSERT(vm_page_is_arena(pg));
-	if (!(prot & PTS_PROT_READ)) {
+	if (!(prot & PTS_PROT_READ))
 		pmap_page_remove(pg);
-	} else if (!(prot & PTS_PROT_WRITE) || !(prot & PTS_PROT_EXEC)) {
-#ifdef MUTANT_PAGE_PROTECT_SKIPS_ONE
-		for (struct pv_entry *pve = pg->md.pv_list; pve != NULL && pve->pv_next != NULL;
-		     pve = pve->pv_next)
-#else
-		for (struct pv_entry *pve = pg->md.pv_list; pve != NULL; pve = pve->pv_next)
-#endif
-			(void)pmap_protect_pte(pve->pv_pmap, pve->pv_va, pv_pte(pve), prot);
-		if (pg->md.writeable_count == 0)
-			pg->md.flags &= ~PTS_PGF_WRITEABLE;
-	}
+	else if (!(prot & PTS_PROT_WRITE) || !(prot & PTS_PROT_EXEC))
+		pmap_page_protect_ptes(pg, prot);
 	pmap_update();
 }
 
-/* clear `bit` (PG_M or PG_U) in every managed PTE of pg; true if one had it */
+/* clear `bit` (PG_M or PG_U) in every managed PTE of pg; true if one had it.
+ * Called and returns with pg's pv lock held. */
 static bool pmap_clear_bit(struct vm_page *pg, pt_entry_t bit)
 {
+	struct pv_entry *pve;
 	bool found = false;
 
-	for (struct pv_entry *pve = pg->md.pv_list; pve != NULL; pve = pve->pv_next) {
-		pt_entry_t *ptep = pv_pte(pve), opte;
+restart:
+	for (pve = pg->md.pv_list; pve != NULL; pve = pve->pv_next) {
+		struct pmap *pm = pve->pv_pmap;
+		pt_entry_t *ptep, opte;
 
-		if (!(*ptep & bit))
-			continue;
-		opte = pmap_pte_clearbits(ptep, bit);
-		found = true;
-		pmap_tlb_shootdown(pve->pv_pmap, pve->pv_va, opte);
+		if (!pv_lock_pmap(pg, pm))
+			goto restart;
+		ptep = pv_pte(pve);
+		if (*ptep & bit) {
+			opte = pmap_pte_clearbits(ptep, bit);
+			found = true;
+			pmap_tlb_shootdown(pm, pve->pv_va, opte);
+			pmap_update_unlocking();
+		}
+		spin_unlock(&pm->pm_lock);
 	}
 	pmap_update();
 	return found;
@@ -664,34 +919,49 @@ static bool pmap_clear_bit(struct vm_page *pg, pt_entry_t bit)
 
 bool pmap_clear_modify(struct vm_page *pg)
 {
-	bool was = (pg->md.attrs & PTS_ATTR_MODIFIED) != 0;
+	bool was;
 
-	pg->md.attrs &= ~PTS_ATTR_MODIFIED;
+	pv_lock(pg);
+	was = (__atomic_fetch_and(&pg->md.attrs, ~PTS_ATTR_MODIFIED, __ATOMIC_SEQ_CST) &
+	       PTS_ATTR_MODIFIED) != 0;
 #ifndef MUTANT_CLEAR_MODIFY_ATTR_ONLY
 	was |= pmap_clear_bit(pg, PG_M);
 #endif
-	if (pg->md.writeable_count == 0)
-		pg->md.flags &= ~PTS_PGF_WRITEABLE;
+	md_writeable_clear_if_none(pg);
+	pv_unlock(pg);
 	return was;
 }
 
 bool pmap_clear_reference(struct vm_page *pg)
 {
-	bool was = (pg->md.attrs & PTS_ATTR_REFERENCED) != 0;
+	bool was;
 
-	pg->md.attrs &= ~PTS_ATTR_REFERENCED;
+	pv_lock(pg);
+	was = (__atomic_fetch_and(&pg->md.attrs, ~PTS_ATTR_REFERENCED, __ATOMIC_SEQ_CST) &
+	       PTS_ATTR_REFERENCED) != 0;
 	was |= pmap_clear_bit(pg, PG_U);
+	pv_unlock(pg);
 	return was;
 }
 
+/* the pmap locks too: a PTE being removed has lost its A/D to the swap but
+ * not yet given them to md.attrs until its remover holds the pv lock */
 static bool pmap_test_bit(struct vm_page *pg, uint32_t attr, pt_entry_t bit)
 {
-	if (pg->md.attrs & attr)
-		return true;
-	for (struct pv_entry *pve = pg->md.pv_list; pve != NULL; pve = pve->pv_next)
-		if (*pv_pte(pve) & bit)
-			return true;
-	return false;
+	struct pv_entry *pve;
+	bool found = false;
+
+	pv_lock(pg);
+restart:
+	found = (__atomic_load_n(&pg->md.attrs, __ATOMIC_SEQ_CST) & attr) != 0;
+	for (pve = pg->md.pv_list; pve != NULL && !found; pve = pve->pv_next) {
+		if (!pv_lock_pmap(pg, pve->pv_pmap))
+			goto restart;
+		found = (*pv_pte(pve) & bit) != 0;
+		spin_unlock(&pve->pv_pmap->pm_lock);
+	}
+	pv_unlock(pg);
+	return found;
 }
 
 bool pmap_is_modified(struct vm_page *pg)

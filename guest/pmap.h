@@ -6,6 +6,7 @@
 #define GUEST_PMAP_H
 
 #include "kernel.h"
+#include "lock.h"
 #include "vm_page.h"
 #include "pool.h"
 
@@ -31,7 +32,8 @@ struct pmap {
 	uint32_t pm_ptp_count;      /* PTPs below the PML4 */
 	struct vm_page *pm_pml4_pg;
 	uint32_t pm_flags;
-	uint32_t pm_pad;
+	volatile uint32_t pm_active; /* CPUs with this root in CR3 (kernel pmap: all CPUs up) */
+	struct spinlock pm_lock;     /* the pmap's tables, hash and counters (pmap.c, RULES) */
 	/* PTPs by (level, ptp_va), chained through vm_page.ptp_hnext */
 	struct vm_page *pm_ptp_hash[PMAP_PTP_HASH_SIZE];
 };
@@ -49,8 +51,8 @@ struct pmap {
 
 extern struct pmap kernel_pmap_store;
 #define pmap_kernel() (&kernel_pmap_store)
-extern struct pmap *curpmap;   /* the pmap whose PML4 is in CR3 */
-extern struct pmap *pmap_list; /* every live user pmap */
+extern struct pmap *pmap_list;   /* every live user pmap */
+struct pmap *pmap_curpmap(void); /* the pmap whose PML4 is in this CPU's CR3 */
 extern struct pool pmap_pv_pool;
 
 /* boot */

@@ -369,12 +369,12 @@ void pmap_check_tlb_begin(void)
 {
 	snap_take(&snap_before);
 	snap_ledger_head = tlb_ledger.head;
-	snap_active = curpmap;
+	snap_active = pmap_curpmap();
 }
 
 static bool was_active(const struct pmap *pm)
 {
-	return pm == snap_active || pm == curpmap;
+	return pm == snap_active || pm == pmap_curpmap();
 }
 
 unsigned pmap_check_tlb_end(void)

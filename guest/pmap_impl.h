@@ -90,9 +90,13 @@ static inline pt_entry_t pmap_prot_bits(uint32_t prot)
 	return bits;
 }
 
-static inline bool pmap_is_active(const struct pmap *pm)
+/* pmap counters: changed with the pmap's lock held, atomically all the same
+ * (a diagnostic reader on another CPU, and the host, read them unlocked) */
+static inline void pm_count_add(volatile uint64_t *count, int64_t delta)
 {
-	return pm == curpmap;
+	uint64_t was = __atomic_fetch_add(count, (uint64_t)delta, __ATOMIC_SEQ_CST);
+
+	KASSERT(delta > 0 || was >= (uint64_t)-delta);
 }
 
 /* ---- pmap_ptp.c */
@@ -108,6 +112,9 @@ void pmap_ptp_release(struct pmap *pm, struct vm_page *ptp);
 void pmap_tlb_shootdown(struct pmap *pm, uint64_t va, pt_entry_t opte);
 void pmap_tlb_shootdown_ptp(struct pmap *pm, uint64_t va);
 void pmap_update(void);
+/* invalidate [sva, eva) (npages queued) on the CPUs in cpus, this one included if
+ * it is in the set; global: kernel entries */
+void pmap_invalidate_cpus(uint32_t cpus, uint64_t sva, uint64_t eva, uint32_t npages, bool global);
 
 /* ---- pmap_kernel.c */
 void pmap_kernel_init(void);

@@ -3,10 +3,10 @@
  * them; pmap_kenter_pa/pmap_kremove manage unmanaged global 4K mappings.
  */
 #include "pmap_impl.h"
+#include "smp.h"
 #include "tlb.h"
 
 struct pmap kernel_pmap_store;
-struct pmap *curpmap;
 struct pool pmap_pv_pool;
 
 /* pv pool marks: prime one page's worth, keep at most two idle pages */
@@ -114,11 +114,16 @@ void pmap_bootstrap(void)
 		(void)kboot_table(va, 1);
 	for (uint64_t va = PV_KVA_BASE; va < PV_KVA_BASE + PV_KVA_SIZE; va += NBPD)
 		(void)kboot_table(va, 1);
+	/* SMP: the local APIC's registers, uncached (PCD | PWT), for IPIs */
+	if (smp_cpus_wanted() > 1) {
+		kboot_map(LAPIC_KVA, smp_lapic_pa(), smp_lapic_pa() + PAGE_SIZE, 1,
+		          PG_V | PG_RW | PG_G | PG_NX | PG_N | PG_WT);
+		smp_steal_stacks();
+	}
 	/* no user half: the boot tables' identity map is gone after the switch */
 	KASSERT(qwords_first_nonzero(kpm->pm_pml4, KERNEL_SLOT_FIRST) == KERNEL_SLOT_FIRST);
 
-	tlb_switch(kpm->pm_pml4_pa);
-	curpmap = kpm;
+	pmap_activate(kpm);
 	/* the boot tables' translations may linger as global entries */
 	tlb_invalidate_all_global();
 
@@ -160,16 +165,20 @@ void pmap_kenter_pa(uint64_t va, uint64_t pa, uint32_t prot)
 		npte |= PG_RW;
 	if (!(prot & PTS_PROT_EXEC))
 		npte |= PG_NX;
-	if ((*ptep & ~(PG_U | PG_M)) == npte)
+	spin_lock(&pmap_kernel()->pm_lock);
+	if ((*ptep & ~(PG_U | PG_M)) == npte) {
+		spin_unlock(&pmap_kernel()->pm_lock);
 		return; /* the same mapping: no store, nothing to invalidate */
+	}
 	opte = pmap_pte_swap(ptep, npte);
 	if (opte & PG_V) {
-		/* global entries are always assumed cached */
-		tlb_invalidate_page(va);
+		/* global entries are always assumed cached, on every CPU */
+		pmap_invalidate_cpus(smp_cpus_up(), va, va + PAGE_SIZE, 1, true);
 	} else {
 		ptp->wire_count++;
-		pmap_kernel()->pm_resident_count++;
+		pm_count_add(&pmap_kernel()->pm_resident_count, 1);
 	}
+	spin_unlock(&pmap_kernel()->pm_lock);
 }
 
 void pmap_kremove(uint64_t va, uint64_t len)
@@ -178,6 +187,7 @@ void pmap_kremove(uint64_t va, uint64_t len)
 	uint32_t n = 0;
 
 	KASSERT((len & PAGE_MASK) == 0);
+	spin_lock(&pmap_kernel()->pm_lock);
 	for (uint64_t end = va + len; va < end; va += PAGE_SIZE) {
 		struct vm_page *ptp;
 		pt_entry_t *ptep = kernel_pte(va, &ptp);
@@ -187,7 +197,7 @@ void pmap_kremove(uint64_t va, uint64_t len)
 		(void)pmap_pte_swap(ptep, 0);
 		KASSERT(ptp->wire_count > 1);
 		ptp->wire_count--;
-		pmap_kernel()->pm_resident_count--;
+		pm_count_add(&pmap_kernel()->pm_resident_count, -1);
 		if (n++ == 0)
 			sva = va;
 		eva = va + PAGE_SIZE;
@@ -195,11 +205,10 @@ void pmap_kremove(uint64_t va, uint64_t len)
 #ifdef MUTANT_KREMOVE_INVALIDATES_FIRST_ONLY
 	(void)eva;
 	if (n > 0)
-		tlb_invalidate_page(sva);
+		pmap_invalidate_cpus(smp_cpus_up(), sva, sva + PAGE_SIZE, 1, true);
 #else
-	if (n == 1)
-		tlb_invalidate_page(sva);
-	else if (n > 1)
-		tlb_invalidate_range(sva, eva, true);
+	if (n > 0)
+		pmap_invalidate_cpus(smp_cpus_up(), sva, eva, n, true);
 #endif
+	spin_unlock(&pmap_kernel()->pm_lock);
 }

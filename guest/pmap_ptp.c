@@ -3,6 +3,7 @@
  * and the TLB shootdown batch that must run before an unlinked PTP is freed.
  */
 #include "pmap_impl.h"
+#include "smp.h"
 #include "tlb.h"
 
 /* ---- fault injection (docs/semantics.md, "fail alloc N") */
@@ -109,6 +110,7 @@ struct vm_page *pmap_ptp_alloc(uint32_t flags)
  */
 struct vm_page *pmap_ptp_install(struct pmap *pm, uint64_t va, struct vm_page *newptp[])
 {
+	KASSERT(spin_owned(&pm->pm_lock));
 	for (int level = PTP_LEVELS - 1; level >= 1; level--) {
 		struct vm_page *ptp = newptp[level];
 		pt_entry_t *parent;
@@ -126,15 +128,13 @@ struct vm_page *pmap_ptp_install(struct pmap *pm, uint64_t va, struct vm_page *n
 		ptp->wire_count = 1;
 		pmap_ptp_hash_insert(pm, ptp);
 		pm->pm_ptp_count++;
-		pm->pm_resident_count++;
+		pm_count_add(&pm->pm_resident_count, 1);
 		pmap_pte_set(&parent[idx], VM_PAGE_TO_PHYS(ptp) | PG_V | PG_RW | PG_u);
 		if (level + 1 < PTP_LEVELS)
 			pmap_find_ptp(pm, va, level + 1)->wire_count++;
 	}
 	return pmap_find_ptp(pm, va, 1);
 }
-
-static struct vm_page *ptp_deadlist; /* unlinked, freed by pmap_update */
 
 /*
  * ptp holds no valid entry any more (wire_count == 1): unlink it from its
@@ -144,6 +144,9 @@ static struct vm_page *ptp_deadlist; /* unlinked, freed by pmap_update */
  */
 void pmap_ptp_release(struct pmap *pm, struct vm_page *ptp)
 {
+	struct pcpu *pc = curcpu();
+
+	KASSERT(spin_owned(&pm->pm_lock));
 	while (ptp != NULL && ptp->wire_count == 1) {
 		int level = (int)ptp->ptp_level;
 		uint64_t va = ptp->ptp_va;
@@ -155,12 +158,12 @@ void pmap_ptp_release(struct pmap *pm, struct vm_page *ptp)
 		KASSERT((opde & PG_FRAME) == VM_PAGE_TO_PHYS(ptp));
 		pmap_ptp_hash_remove(pm, ptp);
 		pm->pm_ptp_count--;
-		pm->pm_resident_count--;
+		pm_count_add(&pm->pm_resident_count, -1);
 #ifndef MUTANT_PTP_UNLINK_NO_INVALIDATE
 		pmap_tlb_shootdown_ptp(pm, va);
 #endif
-		ptp->pageq = ptp_deadlist;
-		ptp_deadlist = ptp;
+		ptp->pageq = pc->pc_ptp_deadlist;
+		pc->pc_ptp_deadlist = ptp;
 		if (level + 1 == PTP_LEVELS)
 			break;
 		ptp = pmap_find_ptp(pm, va, level + 1);
@@ -169,55 +172,84 @@ void pmap_ptp_release(struct pmap *pm, struct vm_page *ptp)
 	}
 }
 
-/* ---- TLB shootdown batch (one CPU: the "shootdown" is local invalidation) */
+/* ---- TLB shootdown batch: per CPU, for the op it runs (struct pcpu) */
 
-static struct {
-	uint64_t sva, eva; /* smallest range covering every queued va */
-	uint32_t npages;   /* vas queued */
-} shootdown;
-
-static void shootdown_add(uint64_t va)
+/* pm's PTE at va changed; the CPUs that may cache it are pm_active, read
+ * after the change (the PTE update is a locked instruction) */
+static void shootdown_add(struct pmap *pm, uint64_t va)
 {
-	if (shootdown.npages == 0) {
-		shootdown.sva = va;
-		shootdown.eva = va + PAGE_SIZE;
+	struct pcpu *pc = curcpu();
+	uint32_t cpus = __atomic_load_n(&pm->pm_active, __ATOMIC_SEQ_CST);
+
+	if (cpus == 0)
+		return;
+	if (pc->pc_sd_npages == 0) {
+		pc->pc_sd_sva = va;
+		pc->pc_sd_eva = va + PAGE_SIZE;
 	} else {
-		if (va < shootdown.sva)
-			shootdown.sva = va;
-		if (va + PAGE_SIZE > shootdown.eva)
-			shootdown.eva = va + PAGE_SIZE;
+		if (va < pc->pc_sd_sva)
+			pc->pc_sd_sva = va;
+		if (va + PAGE_SIZE > pc->pc_sd_eva)
+			pc->pc_sd_eva = va + PAGE_SIZE;
 	}
-	shootdown.npages++;
+	pc->pc_sd_cpus |= cpus;
+	pc->pc_sd_npages++;
 }
 
-/* A user PTE changed from opte: queue an invalidation if it may be cached. */
+/* A user PTE changed from opte: queue an invalidation if it may be cached
+ * (A set) on some CPU that has pm loaded. */
 void pmap_tlb_shootdown(struct pmap *pm, uint64_t va, pt_entry_t opte)
 {
-	KASSERT(pm != pmap_kernel());
-	if (pmap_is_active(pm) && (opte & PG_U))
-		shootdown_add(va);
+	KASSERT(pm != pmap_kernel() && spin_owned(&pm->pm_lock));
+	if (opte & PG_U)
+		shootdown_add(pm, va);
 }
 
 /* A PTP spanning va was unlinked: the paging-structure caches must forget it. */
 void pmap_tlb_shootdown_ptp(struct pmap *pm, uint64_t va)
 {
-	if (pmap_is_active(pm))
-		shootdown_add(va);
+	KASSERT(spin_owned(&pm->pm_lock));
+	shootdown_add(pm, va);
 }
 
-/* End of a pmap operation: run the queued invalidations, then free dead PTPs. */
+void pmap_invalidate_cpus(uint32_t cpus, uint64_t sva, uint64_t eva, uint32_t npages, bool global)
+{
+	uint32_t self = curcpu()->pc_mask, others = cpus & ~self;
+	uint64_t gen = 0;
+
+#ifdef MUTANT_SHOOTDOWN_LOCAL_ONLY
+	/* "the other CPUs will reload CR3 soon enough" */
+	others = 0;
+#endif
+	if (others != 0)
+		gen = smp_shootdown_send(others, sva, eva, global ? PTS_SD_GLOBAL : 0);
+	if (cpus & self) {
+		if (npages == 1)
+			tlb_invalidate_page(sva);
+		else
+			tlb_invalidate_range(sva, eva, global);
+	}
+	if (others != 0)
+		smp_shootdown_wait(others, gen);
+}
+
+/* End of a pmap operation (or, on SMP, of the part of one under a pmap's
+ * lock): run the queued invalidations on every CPU that owes one, wait for
+ * their acks, and only then free the dead PTPs. */
 void pmap_update(void)
 {
-	if (shootdown.npages == 1)
-		tlb_invalidate_page(shootdown.sva);
-	else if (shootdown.npages > 1)
-		tlb_invalidate_range(shootdown.sva, shootdown.eva, false);
-	shootdown.npages = 0;
+	struct pcpu *pc = curcpu();
 
-	while (ptp_deadlist != NULL) {
-		struct vm_page *ptp = ptp_deadlist;
+	if (pc->pc_sd_npages > 0)
+		pmap_invalidate_cpus(pc->pc_sd_cpus, pc->pc_sd_sva, pc->pc_sd_eva, pc->pc_sd_npages,
+		                     false);
+	pc->pc_sd_npages = 0;
+	pc->pc_sd_cpus = 0;
 
-		ptp_deadlist = ptp->pageq;
+	while (pc->pc_ptp_deadlist != NULL) {
+		struct vm_page *ptp = pc->pc_ptp_deadlist;
+
+		pc->pc_ptp_deadlist = ptp->pageq;
 		ptp->pageq = NULL;
 		KASSERT(page_is_zero(ptp_kva(ptp)));
 		vm_page_free(ptp);

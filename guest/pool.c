@@ -183,7 +183,7 @@ void pool_sethiwat(struct pool *pp, uint32_t npages)
 	pp->pr_maxpages = npages;
 }
 
-void *pool_get(struct pool *pp)
+static void *pool_get_locked(struct pool *pp)
 {
 	struct pool_item_header *ph = pp->pr_partpages;
 	struct pool_item *pi;
@@ -211,7 +211,17 @@ void *pool_get(struct pool *pp)
 	return pi;
 }
 
-void pool_put(struct pool *pp, void *item)
+void *pool_get(struct pool *pp)
+{
+	void *item;
+
+	spin_lock(&pp->pr_lock);
+	item = pool_get_locked(pp);
+	spin_unlock(&pp->pr_lock);
+	return item;
+}
+
+static void pool_put_locked(struct pool *pp, void *item)
 {
 	uint64_t va = (uint64_t)item;
 	struct pool_item_header *ph = (struct pool_item_header *)trunc_page(va);
@@ -243,4 +253,11 @@ void pool_put(struct pool *pp, void *item)
 		if (pool_over_hiwat(pp))
 			pool_page_release(pp, ph);
 	}
+}
+
+void pool_put(struct pool *pp, void *item)
+{
+	spin_lock(&pp->pr_lock);
+	pool_put_locked(pp, item);
+	spin_unlock(&pp->pr_lock);
 }

@@ -28,6 +28,8 @@ struct pool_item_header {
 	struct vm_page *ph_pg;              /* the physical page behind it */
 };
 
+#include "lock.h"
+
 #define POOL_ITEM_OFFSET   64u /* first item's offset in its page */
 #define POOL_KVA_MAX_PAGES (PV_KVA_SIZE >> PAGE_SHIFT)
 
@@ -50,6 +52,7 @@ struct pool {
 	uint32_t pr_kva_pages;
 	uint32_t pr_kva_hint; /* lowest slot that may be free */
 	uint64_t pr_kva_bitmap[POOL_KVA_MAX_PAGES / 64];
+	struct spinlock pr_lock; /* all of the above; lock order: after the pv locks */
 };
 
 void pool_set_itemsperpage(struct pool *pp, uint32_t n);

@@ -4,9 +4,13 @@
  * executes invlpg or writes CR3 (the boot code in entry.S excepted).
  */
 #include "cpu.h"
+#include "smp.h"
 #include "tlb.h"
 
 struct pts_tlb_ledger tlb_ledger __aligned(PAGE_SIZE);
+/* a leaf lock: on SMP the CPUs append in turn, so head counts whole
+ * records in seq order */
+static struct spinlock tlb_ledger_lock;
 
 void tlb_init(void)
 {
@@ -17,18 +21,21 @@ void tlb_init(void)
 
 static void tlb_record(uint32_t kind, uint64_t va, uint64_t end)
 {
-	uint64_t seq = tlb_ledger.head;
-	struct pts_tlb_record *r = &tlb_ledger.rec[seq % PTS_TLB_RECORDS];
+	uint64_t seq;
+	struct pts_tlb_record *r;
 
+	spin_lock_leaf(&tlb_ledger_lock);
+	seq = tlb_ledger.head;
+	r = &tlb_ledger.rec[seq % PTS_TLB_RECORDS];
 	r->seq = seq;
 	r->kind = kind;
-	r->pad = 0;
+	r->cpu = cpu_number();
 	r->cr3 = rcr3();
 	r->va = va;
 	r->end = end;
 	/* the record is complete before the host can see it counted */
-	__asm__ volatile("" ::: "memory");
-	tlb_ledger.head = seq + 1;
+	__atomic_store_n(&tlb_ledger.head, seq + 1, __ATOMIC_RELEASE);
+	spin_unlock(&tlb_ledger_lock);
 }
 
 void tlb_invalidate_page(uint64_t va)
@@ -75,5 +82,6 @@ void tlb_switch(uint64_t pml4_pa)
 {
 	KASSERT((pml4_pa & PAGE_MASK) == 0);
 	lcr3(pml4_pa);
+	curcpu()->pc_pub->cr3 = pml4_pa;
 	tlb_record(PTS_TLB_SWITCH, pml4_pa, 0);
 }

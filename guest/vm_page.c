@@ -20,6 +20,7 @@
  * needs.
  */
 #include "vm_page.h"
+#include "lock.h"
 
 struct vm_page *vm_page_array;
 uint64_t vm_page_count;
@@ -193,7 +194,10 @@ void vm_page_startup(void)
 	vm_page_started = true;
 }
 
-struct vm_page *vm_page_alloc(uint32_t usage)
+/* the free list and counts; lock order: last but the leaves */
+static struct spinlock vm_page_lock;
+
+static struct vm_page *vm_page_alloc_locked(uint32_t usage)
 {
 	struct vm_page *pg = vm_page_freelist;
 
@@ -217,8 +221,19 @@ struct vm_page *vm_page_alloc(uint32_t usage)
 	return pg;
 }
 
+struct vm_page *vm_page_alloc(uint32_t usage)
+{
+	struct vm_page *pg;
+
+	spin_lock(&vm_page_lock);
+	pg = vm_page_alloc_locked(usage);
+	spin_unlock(&vm_page_lock);
+	return pg;
+}
+
 void vm_page_free(struct vm_page *pg)
 {
+	spin_lock(&vm_page_lock);
 	KASSERT(pg->usage == PTS_PG_PTP || pg->usage == PTS_PG_POOL);
 	KASSERT(pg->md.pv_list == NULL && pg->md.pmap_count == 0);
 	pg->usage = PTS_PG_FREE;
@@ -230,6 +245,7 @@ void vm_page_free(struct vm_page *pg)
 	pg->pageq = vm_page_freelist;
 	vm_page_freelist = pg;
 	vm_page_free_count++;
+	spin_unlock(&vm_page_lock);
 }
 
 void vm_page_zero(struct vm_page *pg)

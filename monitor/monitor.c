@@ -258,6 +258,7 @@ static void run_checks(struct monitor *m, const struct pts_op *op, const struct 
 	                  .tlb_known = m->tlb_known,
 	                  .cr3_before = cr3_before,
 	                  .cr3_after = m->cr3};
+	size_t first = m->nvio;
 	memset(m->per_inv, 0, sizeof m->per_inv);
 	for (size_t i = 0; i < invariant_count(); i++) {
 		if (!m->on.on[i])
@@ -268,6 +269,8 @@ static void run_checks(struct monitor *m, const struct pts_op *op, const struct 
 		c.inv->fn(&c);
 		m->reported[i] = m->per_inv[i] > 0;
 	}
+	for (size_t i = first; i < m->nvio; i++)
+		vio_walks(&m->vio[i], &c);
 	free(c.page_mapped);
 	free(c.page_writable);
 }

@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#define PTS_ABI_VERSION 1u
+#define PTS_ABI_VERSION 2u /* 2: SMP (struct pts_smp, pts_tlb_record.cpu) */
 #define PTS_PAGE_SIZE   4096u
 #define PTS_PAGE_SHIFT  12u
 
@@ -137,14 +137,23 @@ struct pts_hc_nop {
  * waiting in when the snapshot was taken (every call saves its CPU state in
  * RAM, so the snapshot holds it), as if that call had been answered.
  */
-#define PTS_COM2_BASE   0x2f8u
-#define PTS_DB_HELLO    'M'
-#define PTS_DB_CALL     'D'
-#define PTS_DB_WAKE     'W'         /* host to guest: the call you sleep in is answered */
-#define PTS_DB_PARKED   'P'         /* guest to host: parked (after parked = token) */
-#define PTS_DB_MAGIC    0x6c6c6264u /* "dbll" */
-#define PTS_DB_CONTINUE 0u
-#define PTS_DB_PARK     1u
+/*
+ * SMP (ABI 2): every CPU has a doorbell of its own, CPU n's at the hello's
+ * address + n * sizeof(struct pts_doorbell).  CPU 0 rings with PTS_DB_CALL;
+ * CPU n > 0 with the byte PTS_DB_CALL_CPU(n), and only spins for its ack (the
+ * wake-up interrupt goes to CPU 0), and is never parked.  In phase 1 the host
+ * serves CPU 0's doorbell; from another CPU it takes a panic record, and
+ * reports any other call as a guest error (docs/smp.md).
+ */
+#define PTS_DB_CALL_CPU(n) (0xd0u + (n))
+#define PTS_COM2_BASE      0x2f8u
+#define PTS_DB_HELLO       'M'
+#define PTS_DB_CALL        'D'
+#define PTS_DB_WAKE        'W'         /* host to guest: the call you sleep in is answered */
+#define PTS_DB_PARKED      'P'         /* guest to host: parked (after parked = token) */
+#define PTS_DB_MAGIC       0x6c6c6264u /* "dbll" */
+#define PTS_DB_CONTINUE    0u
+#define PTS_DB_PARK        1u
 
 struct pts_doorbell {
 	uint32_t magic;
@@ -256,8 +265,8 @@ enum pts_tlb_kind {
 struct pts_tlb_record {
 	uint64_t seq; /* index of this record (== position) */
 	uint32_t kind;
-	uint32_t pad;
-	uint64_t cr3; /* CR3 at the time of the invalidation */
+	uint32_t cpu; /* the CPU that invalidated (0 = the BSP; ABI 1: always 0) */
+	uint64_t cr3; /* CR3 of that CPU at the time of the invalidation */
 	uint64_t va;
 	uint64_t end;
 };
@@ -404,7 +413,7 @@ struct pts_descriptor {
 	uint32_t off_pm_ptp_hash;       /* u64[ptp_hash_size] bucket heads (vm_page KVA) */
 	uint32_t ptp_hash_size;
 	uint32_t off_pm_ptp_count; /* u32 PTPs held, PML4 excluded */
-	uint32_t pad3;
+	uint32_t off_pm_active;    /* u32 CPU set: bit i = CPU i has the pmap in CR3 (ABI 2) */
 
 	/* ledgers and rings (fixed layouts above) */
 	uint64_t tlb_ledger; /* KVA of struct pts_tlb_ledger */
@@ -415,6 +424,98 @@ struct pts_descriptor {
 	uint32_t pool_size;        /* sizeof(struct pool), bounds off_pr_* */
 	uint32_t pool_header_size; /* sizeof(pool page header), bounds off_ph_* */
 	uint32_t pad4;
+	uint64_t smp; /* KVA of struct pts_smp (ABI 2; the CPUs, shootdowns) */
+	/* added in place of reserved[1]; 0 means "no coverage" (see struct pts_cov) */
+	uint64_t cov_pa; /* guest-physical address of struct pts_cov */
+};
+
+/* ---------------------------------------------------------------------------
+ * SMP (ABI 2, docs/smp.md).  The host asks for N CPUs by starting N vCPUs and
+ * putting "cpus=N" on the guest's command line (absent: 1).  The guest starts
+ * the others itself (LAPIC INIT-SIPI-SIPI), gives each a struct pts_cpu in
+ * struct pts_smp, which the descriptor's smp field points at, and says how
+ * many came up in ncpus.  CPU 0 is the BSP; the ring's ops run on it.
+ *
+ * TLB shootdowns: the sender takes a generation from tlb_gen, writes the
+ * request (range, flags) in the sd_* fields, sets tlb_gen_sent of every
+ * target, sends IPI PTS_IPI_SHOOTDOWN, invalidates locally, and spins until
+ * each target's tlb_gen_acked has reached the generation (a timeout is a
+ * guest panic).  A target invalidates, then writes tlb_gen_acked.  So,
+ * whenever no shootdown is in flight, tlb_gen_acked == tlb_gen_sent on every
+ * CPU, and every ledger record a target made for generation g precedes its
+ * ack of g.
+ */
+#define PTS_MAX_CPUS      8u
+#define PTS_SMP_MAGIC     0x30706d73u /* "smp0" */
+#define PTS_IPI_SHOOTDOWN 0xf0u       /* vector of the TLB shootdown IPI */
+#define PTS_IPI_WAKE      0xf1u       /* vector of "look at your mailbox" */
+#define PTS_IPI_SPURIOUS  0xffu       /* the LAPIC's spurious vector */
+#define PTS_SD_GLOBAL     0x1u        /* sd_flags: the range holds global (kernel) entries */
+#define PTS_SD_ALL        0x2u        /* sd_flags: flush everything (range ignored) */
+
+enum pts_cpu_state {
+	PTS_CPU_ABSENT = 0,
+	PTS_CPU_STARTING = 1, /* ran the trampoline, not yet on the kernel pmap */
+	PTS_CPU_IDLE = 2,     /* parked: halted with interrupts on, woken by IPI */
+	PTS_CPU_BUSY = 3      /* running kernel code (the BSP always is) */
+};
+
+struct pts_cpu {
+	uint32_t cpuid;          /* index, 0..ncpus-1 */
+	uint32_t lapic_id;       /* LAPIC ID, the IPI destination */
+	volatile uint32_t state; /* enum pts_cpu_state */
+	uint32_t pad;
+	volatile uint64_t cr3;           /* the root this CPU loaded last (tlb_switch) */
+	volatile uint64_t curpmap;       /* KVA of the pmap whose root is in CR3 */
+	volatile uint64_t tlb_gen_sent;  /* senders: highest generation addressed to this CPU */
+	volatile uint64_t tlb_gen_acked; /* this CPU: highest generation it has invalidated for */
+	volatile uint64_t ipis;          /* shootdowns this CPU served */
+	uint64_t reserved[2];
+};
+
+struct pts_smp {
+	uint32_t magic;            /* PTS_SMP_MAGIC */
+	uint32_t cpu_size;         /* sizeof(struct pts_cpu) */
+	uint32_t ncpus_wanted;     /* cpus=N from the command line (1 when absent) */
+	volatile uint32_t ncpus;   /* CPUs up, the BSP included: cpu[0..ncpus-1] are valid */
+	volatile uint64_t tlb_gen; /* last shootdown generation handed out */
+	/* the shootdown in flight (stable while some target has sent > acked) */
+	volatile uint64_t sd_sva; /* [sd_sva, sd_eva), page aligned */
+	volatile uint64_t sd_eva;
+	volatile uint32_t sd_flags;  /* PTS_SD_* */
+	volatile uint32_t sd_sender; /* cpuid of the sender */
+	uint64_t reserved[2];
+	struct pts_cpu cpu[PTS_MAX_CPUS];
+};
+
+/* ---------------------------------------------------------------------------
+ * Edge coverage of the pmap (docs/architecture.md, "Coverage").  The guest's
+ * pmap files are compiled with clang's -fsanitize-coverage=trace-pc-guard,
+ * pc-table: every edge calls __sanitizer_cov_trace_pc_guard with the address
+ * of its own 32-bit guard in the ELF section __sancov_guards, and the ELF
+ * section __sancov_pcs holds, in the same order, one {pc, flags} pair of
+ * 64-bit words per edge (flags bit 0: the function's entry block).  Edge i
+ * (the guard at __sancov_guards + 4 i) sets map[i] to 1, a byte store and no
+ * lock, so several vCPUs may share the map.  The host reads map as it reads
+ * the rest of guest RAM; any non-zero byte counts as reached.
+ *
+ * The descriptor's cov_pa names this header (0: the guest has none).  It
+ * has a version of its own: a host that does not speak it ignores coverage,
+ * and so does one whose guest image's __sancov_pcs count differs from
+ * nedges or whose __sancov_guards address differs from guards_kva.
+ */
+#define PTS_COV_MAGIC   0x31766f63u /* "cov1" */
+#define PTS_COV_VERSION 1u
+/* Edges a map may have: a host refuses more (the pmap has a few thousand). */
+#define PTS_COV_MAX_EDGES (1u << 20)
+
+struct pts_cov {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t nedges; /* bytes in the map: one an edge */
+	uint32_t pad;
+	uint64_t map_pa;     /* guest-physical address of map[0] */
+	uint64_t guards_kva; /* KVA of the first guard (ELF section __sancov_guards) */
 	uint64_t reserved[2];
 };
 

@@ -24,6 +24,11 @@ int cmd_invariants(int argc, char **argv);
 int cmd_ops(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_coverage(int argc, char **argv);
+/* `bench --coverage NOCOV.elf` (bench_cov.c): coverage's cost, and guided
+ * against random fuzzing on the mutants; 0 or EXIT_INTERNAL */
+int bench_coverage(const struct session_config *sess, const char *nocov, const char *json_path);
+int cmd_report(int argc, char **argv);
 
 /* Common guest options (--mem, --timeout, --cmdline, --console, --arena):
  * returns 1 if opt was one of them and was applied, -1 on a bad value
@@ -61,6 +66,9 @@ enum {
 	OPT_QEMU_ACCEL,
 	OPT_CONNECT,
 	OPT_DOMAIN_XML,
+	OPT_CPUS,
+	OPT_SVG,
+	OPT_METRICS,
 };
 #define GUEST_LONG_OPTIONS                                                                         \
 	{"mem", required_argument, NULL, OPT_MEM},                                                 \
@@ -75,12 +83,14 @@ enum {
 	    {"qemu-accel", required_argument, NULL, OPT_QEMU_ACCEL},                               \
 	    {"connect", required_argument, NULL, OPT_CONNECT},                                     \
 	    {"domain-xml", required_argument, NULL, OPT_DOMAIN_XML},                               \
+	    {"cpus", required_argument, NULL, OPT_CPUS},                                           \
 	{                                                                                          \
 		"help", no_argument, NULL, OPT_HELP                                                \
 	}
 
 #define GUEST_OPTIONS_HELP                                                                         \
 	"  --mem MiB         guest RAM (default 128, 16..16384)\n"                                 \
+	"  --cpus N          guest CPUs (default 1, 1..8); ops run on CPU 0 (docs/smp.md)\n"       \
 	"  --arena N         managed arena pages pg0..pg<N-1> (default 1024)\n"                    \
 	"  --pv-per-page N   guest pv pool items per pool page (default 8; 0 = as many as fit)\n"  \
 	"  --timeout SEC     end the guest if it completes no op for SEC s, however often it\n"    \
@@ -89,8 +99,9 @@ enum {
 	"  --console FILE    write the guest console to FILE (default: stdout, prefixed)\n"        \
 	"  --backend B       what runs the guest: kvm (ptshadow's own vCPU loop on /dev/kvm),\n"   \
 	"                    qemu (qemu-system-x86_64 sharing guest RAM), libvirt (the same\n"     \
-	"                    QEMU as a transient libvirt domain) or auto (default: kvm when\n"     \
-	"                    /dev/kvm opens, else qemu)\n"                                         \
+	"                    QEMU as a transient libvirt domain) or auto (default: the faster\n"   \
+	"                    of kvm and qemu here, measured once and cached; qemu without\n"       \
+	"                    /dev/kvm)\n"                                                          \
 	"  --qemu PATH       the QEMU binary (default: qemu-system-x86_64 on PATH)\n"              \
 	"  --qemu-accel A    QEMU's accelerator: tcg (default) or kvm\n"                           \
 	"  --connect URI     libvirt: the connection (default qemu:///system)\n"                   \

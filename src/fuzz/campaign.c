@@ -22,6 +22,8 @@
 #include <jansson.h>
 
 #include "campaign.h"
+#include "campaign_cov.h"
+#include "campaign_outputs.h"
 #include "clock.h"
 #include "minimize.h"
 #include "report.h"
@@ -205,7 +207,7 @@ static struct session *job_boot(const struct campaign_config *cfg, struct campai
 
 /* A new sequence on the same guest: reset it, forget the generator's pmaps. */
 static bool job_restart(struct session *s, struct fuzz_gen *gen, struct script **sc,
-                        const char *label, struct job_stats *js)
+                        const char *label, struct job_stats *js, struct job_cov *jc)
 {
 	if (session_reset(s) != 0) {
 		if (session_backend_failed(s)) { /* the job ends, as at any host failure */
@@ -215,6 +217,7 @@ static bool job_restart(struct session *s, struct fuzz_gen *gen, struct script *
 		return false;
 	}
 	fuzz_gen_reset_state(gen);
+	job_cov_begin(jc);
 	script_free(*sc);
 	*sc = script_new(label);
 	return *sc != NULL;
@@ -230,6 +233,7 @@ struct job {
 	struct fuzz_gen gen;
 	struct session *s; /* NULL: no guest yet, or it had to go */
 	struct script *sc;
+	struct job_cov jc; /* coverage, when the campaign keeps it */
 	char label[64];
 };
 
@@ -263,14 +267,14 @@ static int job_feed(void *ctx, struct script *sc)
 		return -1;
 	if (sc->n_ops > 0 && !job_may_go_on(j))
 		return -1;
-	fuzz_gen_next(&j->gen, &sop);
+	job_cov_next(&j->jc, &j->gen, &sop);
 	return script_append(sc, &sop);
 }
 
 /* The guest goes back to its snapshot for a new sequence, or goes. */
 static void job_next_sequence(struct job *j, bool can_reset)
 {
-	bool live = can_reset && job_restart(j->s, &j->gen, &j->sc, j->label, j->js);
+	bool live = can_reset && job_restart(j->s, &j->gen, &j->sc, j->label, j->js, &j->jc);
 
 	j->js->resets += live;
 	if (!live) {
@@ -286,6 +290,7 @@ static bool job_sequence(struct job *j)
 	const struct run_policy policy = {0};
 	const struct run_sink sink = {.ctx = j, .op = job_op, .feed = job_feed};
 	struct outcome o;
+	int saved;
 
 	if (j->s == NULL) {
 		script_free(j->sc);
@@ -296,6 +301,7 @@ static bool job_sequence(struct job *j)
 		if (j->s == NULL)
 			return false;
 		fuzz_gen_reset_state(&j->gen);
+		job_cov_begin(&j->jc);
 	}
 	o = session_run(j->s, j->sc, j->sc->n_ops, &policy, &sink);
 	if (o.kind == OUTCOME_ERROR) {
@@ -305,11 +311,15 @@ static bool job_sequence(struct job *j)
 	if (o.kind == OUTCOME_ERROR || o.kind == OUTCOME_INTERRUPTED)
 		return false;
 	if (o.kind == OUTCOME_CLEAN) {
-		if (j->cfg->seq_len != 0 && j->sc->n_ops >= j->cfg->seq_len)
+		if (j->cfg->seq_len != 0 && j->sc->n_ops >= j->cfg->seq_len) {
+			job_cov_end(&j->jc, j->sh, j->s, j->sc, true);
 			job_next_sequence(j, true);
+		}
 		return true;
 	}
-	if (job_finding(j->cfg, j->sh, j->index, &o, j->sc, j->deadline_ns) != 0)
+	saved = job_finding(j->cfg, j->sh, j->index, &o, j->sc, j->deadline_ns);
+	job_cov_end(&j->jc, j->sh, j->s, j->sc, false);
+	if (saved != 0)
 		return false; /* nothing more can be saved: stop (campaign_abort) */
 	/* a guest that is still serving the ring goes back to its snapshot */
 	job_next_sequence(j, o.kind == OUTCOME_VIOLATION && o.death.event == VM_EV_OP_DONE);
@@ -332,9 +342,16 @@ int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, 
 	         job);
 	fuzz_gen_init(&j.gen, &cfg->profile, campaign_job_seed(cfg->seed, job),
 	              cfg->sess.arena_pages);
+	if (job_cov_init(&j.jc, cfg, job) != 0) {
+		snprintf(j.js->error, sizeof(j.js->error), "coverage: out of memory");
+		j.js->failed = 1;
+	}
 	while (job_may_go_on(&j) && job_sequence(&j))
 		;
+	if (j.s != NULL)
+		job_cov_end(&j.jc, sh, j.s, j.sc, true);
 	session_close(j.s);
+	job_cov_free(&j.jc);
 	script_free(j.sc);
 	j.js->done = 1;
 	return j.js->failed ? EXIT_INTERNAL : 0;
@@ -383,6 +400,18 @@ static json_t *job_json(const struct job_stats *js, unsigned j, double elapsed)
 	    "error", text_safe(error, sizeof(error), js->error));
 }
 
+/* stats.json's "coverage" (absent when coverage is off) */
+static void stats_add_coverage(const struct campaign_config *cfg, const struct campaign_shared *sh,
+                               json_t *j)
+{
+	json_t *cov = campaign_cov_json(cfg, sh);
+
+	if (j != NULL && cov != NULL)
+		json_object_set_new(j, "coverage", cov);
+	else
+		json_decref(cov);
+}
+
 /* stats.json, whole (written beside and renamed); 0, or -1 with err */
 static int write_stats(const struct campaign_config *cfg, const struct campaign_shared *sh,
                        const struct totals *t, double elapsed, bool final, char *err, size_t errlen)
@@ -405,6 +434,7 @@ static int write_stats(const struct campaign_config *cfg, const struct campaign_
 	              vm_backend_name(cfg->sess.backend), "error",
 	              text_safe(error, sizeof(error), sh->save_failed ? sh->save_error : ""),
 	              "per_job", per_job);
+	stats_add_coverage(cfg, sh, j);
 	text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
 	snprintf(path, sizeof(path), "%s/stats.json", cfg->out);
 	if (text == NULL) {
@@ -489,6 +519,7 @@ static void summary(const struct campaign_config *cfg, const struct campaign_sha
 	       (unsigned long long)t->ops, elapsed, elapsed > 0 ? t->ops / elapsed : 0.0,
 	       (unsigned long long)t->sessions, (unsigned long long)t->resets);
 	printf("  monitor    %.1f us per op (mean)\n", t->ops ? t->check_ns / 1e3 / t->ops : 0.0);
+	campaign_cov_summary(cfg, sh);
 	printf("  findings   %u unique, %llu in all", n, (unsigned long long)t->findings);
 	if (sh->unsaved > 0)
 		printf(", %llu NOT SAVED (the campaign stopped)", (unsigned long long)sh->unsaved);
@@ -516,16 +547,20 @@ static void job_reaped(const struct campaign_config *cfg, struct campaign_shared
 	}
 }
 
-/* Refresh stats.json (about once a second, and at the end); the first
- * failure stops the campaign, and it is not tried again. */
+/* Refresh stats.json (about once a second, and at the end), then what is
+ * made from it (plot_data.csv, metrics.prom, index.html: campaign_outputs.h);
+ * the first failure stops the campaign, and it is not tried again. */
 static void refresh_stats(const struct campaign_config *cfg, struct campaign_shared *sh,
-                          const struct totals *t, double elapsed, bool final, bool *failed)
+                          const struct totals *t, double elapsed, bool final,
+                          struct campaign_outputs *outs, bool *failed)
 {
 	char err[512];
 
 	if (*failed)
 		return;
-	if (write_stats(cfg, sh, t, elapsed, final, err, sizeof(err)) != 0) {
+	if (write_stats(cfg, sh, t, elapsed, final, err, sizeof(err)) != 0 ||
+	    campaign_cov_save(cfg, sh, err, sizeof(err)) != 0 ||
+	    campaign_outputs_tick(outs, cfg, final, err, sizeof(err)) != 0) {
 		*failed = true;
 		campaign_abort(sh, err);
 	}
@@ -643,6 +678,7 @@ int campaign_run(const struct campaign_config *cfg)
 	pid_t pids[CAMPAIGN_MAX_JOBS];
 	uint64_t t0 = now_ns(), deadline = 0, last_line = 0, last_stats = 0;
 	bool tty = isatty(STDERR_FILENO), stats_failed = false;
+	struct campaign_outputs outs;
 	struct totals t;
 	int running, rc = EXIT_CLEAN;
 	sigset_t chld, saved;
@@ -652,7 +688,12 @@ int campaign_run(const struct campaign_config *cfg)
 		perror("ptshadow fuzz: mmap");
 		return EXIT_INTERNAL;
 	}
+	if (campaign_cov_setup(cfg, sh) != 0) {
+		munmap(sh, sizeof(*sh));
+		return EXIT_INTERNAL;
+	}
 	report_clean_stale(cfg->out); /* a killed run's half-written crash directories */
+	campaign_outputs_start(&outs, cfg);
 	if (cfg->max_seconds != 0)
 		deadline = t0 + cfg->max_seconds * 1000000000ull;
 	sigemptyset(&chld);
@@ -661,6 +702,7 @@ int campaign_run(const struct campaign_config *cfg)
 	running = start_jobs(cfg, sh, pids, deadline, &saved);
 	if (running < 0) {
 		sigprocmask(SIG_SETMASK, &saved, NULL);
+		campaign_cov_teardown(cfg, sh);
 		munmap(sh, sizeof(*sh));
 		return EXIT_INTERNAL;
 	}
@@ -678,18 +720,19 @@ int campaign_run(const struct campaign_config *cfg)
 			last_line = now_ns();
 		}
 		if (now_ns() - last_stats >= 1000000000ull) {
-			refresh_stats(cfg, sh, &t, elapsed, false, &stats_failed);
+			refresh_stats(cfg, sh, &t, elapsed, false, &outs, &stats_failed);
 			last_stats = now_ns();
 		}
 	}
 	sigprocmask(SIG_SETMASK, &saved, NULL);
 	sum_jobs(cfg, sh, &t);
 	double elapsed = (now_ns() - t0) / 1e9;
-	refresh_stats(cfg, sh, &t, elapsed, true, &stats_failed);
+	refresh_stats(cfg, sh, &t, elapsed, true, &outs, &stats_failed);
 	status_line(cfg, sh, &t, elapsed, tty);
 	if (!cfg->quiet)
 		fputc('\n', stderr);
 	rc = campaign_end(cfg, sh, &t, elapsed, rc);
+	campaign_cov_teardown(cfg, sh);
 	munmap(sh, sizeof(*sh));
 	return rc;
 }

@@ -20,6 +20,11 @@ static int kvm_create(struct vm *vm, const char *guest_path, const struct vm_con
 	struct elf_image img;
 	uint64_t start_info;
 
+	if (cfg->cpus > 1) { /* one vCPU thread, no in-kernel irqchip yet (docs/smp.md) */
+		snprintf(err, errlen, "--cpus %u: the kvm backend runs one vCPU (not yet more)",
+		         cfg->cpus);
+		return EXIT_USAGE;
+	}
 	vm->caps = VM_CAP_DIRTY_LOG | VM_CAP_SNAPSHOT | VM_CAP_REGS;
 	if (kvm_open_vm(vm, (uint64_t)cfg->mem_mib << 20, cfg, err, errlen) < 0)
 		return EXIT_INTERNAL;
@@ -207,6 +212,7 @@ const struct vm_backend vm_backend_kvm = {
     .name = "kvm",
     .dirty_logs = 1u << VM_DIRTY_RING | 1u << VM_DIRTY_CLEAR | 1u << VM_DIRTY_GET,
     .missing = "no /dev/kvm here",
+    .cpus_max = 1, /* not yet more: docs/smp.md */
     .available = kvm_available,
     .identity = kvm_identity,
     .create = kvm_create,

@@ -336,7 +336,7 @@ int libvirt_template_check(const char *path, char *err, size_t errlen)
 {
 	static const struct placeholder ph[] = {
 	    {"NAME", ""},    {"MEMORY_MIB", ""},     {"EMULATOR", ""},        {"KERNEL", ""},
-	    {"CMDLINE", ""}, {"CONSOLE_SOCKET", ""}, {"DOORBELL_SOCKET", ""},
+	    {"CMDLINE", ""}, {"CONSOLE_SOCKET", ""}, {"DOORBELL_SOCKET", ""}, {"VCPUS", ""},
 	};
 	char *t = template_read(path, err, errlen), *x;
 
@@ -786,16 +786,18 @@ static char *domain_xml(struct vm *vm, const struct vm_config *cfg, const char *
                         const char *kernel, const char *plugin, char *err, size_t errlen)
 {
 	struct lv_vm *l = LV(vm);
-	char mem[16], cmdline[VM_CMDLINE_MAX + 32];
+	char mem[16], vcpus[16], cmdline[VM_CMDLINE_MAX + 32];
 	char *tmpl = template_read(cfg->libvirt_xml, err, errlen), *xml;
 
 	if (tmpl == NULL)
 		return NULL;
 	snprintf(mem, sizeof(mem), "%u", cfg->mem_mib);
+	snprintf(vcpus, sizeof(vcpus), "%u", cfg->cpus > 1 ? cfg->cpus : 1);
 	snprintf(cmdline, sizeof(cmdline), "%s doorbell=com2", cfg->cmdline ? cfg->cmdline : "");
 	const struct placeholder ph[] = {
 	    {"NAME", l->name},
 	    {"MEMORY_MIB", mem},
+	    {"VCPUS", vcpus},
 	    {"EMULATOR", emulator},
 	    {"KERNEL", kernel},
 	    {"CMDLINE", cmdline},
@@ -1019,6 +1021,7 @@ const struct vm_backend vm_backend_libvirt = {
     .dirty_logs = 1u << VM_DIRTY_PLUGIN | 1u << VM_DIRTY_NONE,
     .dirty_refusal = "the libvirt backend logs with plugin (asked for) or none (the default)",
     .runs_qemu = true,
+    .cpus_max = VM_CPUS_MAX,
     .accel_refusal = "with libvirt, the template's <domain type> picks the accelerator",
     .template_check = libvirt_template_check,
     .available = lv_available,

@@ -93,6 +93,14 @@ static int plugin_setup(struct vm *vm, const struct vm_config *cfg, char *path, 
 	vm->dirty_mode = VM_DIRTY_NONE;
 	if (want == VM_DIRTY_NONE || cfg->qemu_kvm) /* plugins need TCG */
 		return 0;
+	if (cfg->cpus > 1) { /* the plugin logs one vCPU's stores (docs/smp.md) */
+		if (want == VM_DIRTY_PLUGIN) {
+			snprintf(err, errlen, "--dirty-log plugin: one vCPU only, not --cpus %u",
+			         cfg->cpus);
+			return EXIT_USAGE;
+		}
+		return 0;
+	}
 	if (tcg_dirty_plugin_path(path, len) != 0 || access(path, R_OK) != 0) {
 		if (want == VM_DIRTY_PLUGIN) {
 			snprintf(err, errlen, "--dirty-log plugin: %s: %s", path, strerror(errno));
@@ -516,6 +524,33 @@ static uint64_t qemu_spin_tsc(const struct vm *vm)
 	return us == UINT_MAX ? 0 : (uint64_t)us * vm->tsc_khz / 1000 + 1;
 }
 
+/*
+ * A call from another CPU's doorbell (abi.h, SMP).  This host serves CPU 0:
+ * it takes an AP's panic record (the guest is ending anyway) and calls
+ * anything else a guest error.  The doorbell is read through the checked
+ * accessor, at the hello's address plus the CPU's.
+ */
+static enum vm_event doorbell_call_ap(struct vm *vm, unsigned cpu)
+{
+	struct qemu_vm *q = QEMU(vm);
+	const struct pts_doorbell *db;
+	struct pts_doorbell d;
+
+	if (q->db_gpa == 0)
+		return guest_error(vm, "a call before the hello");
+	db = gmem_ptr(&vm->mem, q->db_gpa + (uint64_t)cpu * sizeof(d), sizeof(d), 8);
+	if (db == NULL)
+		return guest_error(vm, "an AP's doorbell outside guest RAM");
+	memcpy(&d, db, sizeof(d));
+	drain_console(vm);
+	if (d.magic == PTS_DB_MAGIC && d.nr == PTS_HC_PANIC && d.record_pa <= UINT32_MAX)
+		return hypercall_dispatch(vm, d.nr, d.record_pa);
+	snprintf(vm->error, sizeof(vm->error),
+	         "guest doorbell: CPU %u called (number %u); ptshadow serves CPU 0's doorbell only",
+	         cpu, d.nr);
+	return VM_EV_GUEST_ERROR;
+}
+
 static enum vm_event doorbell_byte(struct vm *vm, uint8_t b)
 {
 	struct qemu_vm *q = QEMU(vm);
@@ -543,6 +578,8 @@ static enum vm_event doorbell_byte(struct vm *vm, uint8_t b)
 	}
 	if (b == PTS_DB_CALL)
 		return doorbell_call(vm);
+	if (b > PTS_DB_CALL_CPU(0) && b < PTS_DB_CALL_CPU(PTS_MAX_CPUS))
+		return doorbell_call_ap(vm, b - PTS_DB_CALL_CPU(0));
 	return guest_error(vm, "unknown byte on COM2");
 }
 
@@ -797,6 +834,7 @@ const struct vm_backend vm_backend_qemu = {
     .name = "qemu",
     .dirty_logs = 1u << VM_DIRTY_PLUGIN | 1u << VM_DIRTY_NONE,
     .accel_choice = true,
+    .cpus_max = VM_CPUS_MAX,
     .runs_qemu = true,
     .available = qemu_available,
     .identity = qemu_identity,

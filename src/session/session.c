@@ -136,6 +136,7 @@ void session_vm_config(const struct session_config *cfg, struct vm_config *vc)
 	    .libvirt_uri = cfg->libvirt_uri,
 	    .libvirt_xml = cfg->libvirt_xml,
 	    .mem_mib = cfg->mem_mib,
+	    .cpus = cfg->cpus,
 	    .timeout_s = cfg->timeout_s,
 	    .console = cfg->console,
 	    .console_prefix = cfg->console_prefix,
@@ -150,11 +151,13 @@ static int guest_cmdline(struct session *s, char *cmdline, size_t len)
 {
 	const struct session_config *cfg = &s->cfg;
 	const char *extra = cfg->extra_cmdline;
-	char ppp[32] = "";
+	char ppp[48] = "";
 	int n;
 
 	if (cfg->pv_per_page != 0)
 		snprintf(ppp, sizeof(ppp), " pv_per_page=%u", cfg->pv_per_page);
+	if (cfg->cpus > 1) /* the guest starts the other CPUs itself (docs/smp.md) */
+		snprintf(ppp + strlen(ppp), sizeof(ppp) - strlen(ppp), " cpus=%u", cfg->cpus);
 	n = snprintf(cmdline, len, "arena=%llu%s%s%s%s", (unsigned long long)cfg->arena_pages, ppp,
 	             cfg->ring ? " ring" : "", extra ? " " : "", extra ? extra : "");
 	if (n >= 0 && (size_t)n < len)
@@ -322,6 +325,17 @@ const char *session_describe(const struct session *s, char *buf, size_t len)
 int session_dump_pmap(const struct session *s, int32_t slot, FILE *out)
 {
 	return s->mon != NULL ? monitor_dump_pmap(s->mon, slot, out) : -1;
+}
+
+const struct gmem *session_guest_ram(const struct session *s, uint64_t *desc_gpa)
+{
+	*desc_gpa = vm_desc_gpa(s->vm);
+	return vm_mem(s->vm);
+}
+
+json_t *session_pmap_json(const struct session *s, int32_t slot, size_t max_tables, size_t max_rows)
+{
+	return s->mon != NULL ? monitor_pmap_json(s->mon, slot, max_tables, max_rows) : NULL;
 }
 
 /* ---- for benchmarks: monitor on/off, snapshot now -------------------------- */

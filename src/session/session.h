@@ -22,6 +22,7 @@ struct session_config {
 	const char *libvirt_uri; /* --connect */
 	const char *libvirt_xml; /* --domain-xml */
 	unsigned mem_mib;
+	unsigned cpus; /* --cpus (0: 1); ops run on CPU 0 */
 	unsigned timeout_s;
 	uint64_t arena_pages;
 	unsigned pv_per_page;      /* guest pv pool items per page (0 = as many as fit) */
@@ -164,6 +165,13 @@ const char *session_describe(const struct session *s, char *buf, size_t len);
 /* print the monitor's walk of pmap slot (-1: the kernel's); 0, or -1 when
  * the guest has no such pmap */
 int session_dump_pmap(const struct session *s, int32_t slot, FILE *out);
+/* guest RAM through its checked accessor, and where the guest registered its
+ * descriptor: for what reads the guest's own records (coverage) */
+const struct gmem *session_guest_ram(const struct session *s, uint64_t *desc_gpa);
+/* the monitor's walk of pmap slot as JSON (monitor_pmap_json), bounded; NULL
+ * when there is no such pmap, or no monitor */
+json_t *session_pmap_json(const struct session *s, int32_t slot, size_t max_tables,
+                          size_t max_rows);
 
 /* ---- for benchmarks --------------------------------------------------------- */
 

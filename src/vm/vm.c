@@ -76,6 +76,21 @@ const char *vm_backend_dirty_refusal(enum vm_backend_kind k, enum vm_dirty_mode 
 	return buf;
 }
 
+unsigned vm_backend_cpus_max(enum vm_backend_kind k)
+{
+	return k == VM_BACKEND_AUTO ? VM_CPUS_MAX : backend_of(k)->cpus_max;
+}
+
+static bool runs_cpus(const struct vm_backend *b, unsigned n)
+{
+	return b->cpus_max >= n;
+}
+
+enum vm_backend_kind vm_backend_running(unsigned n)
+{
+	return first_backend(runs_cpus, n);
+}
+
 static bool has_accel(const struct vm_backend *b, unsigned unused)
 {
 	return b->accel_choice;

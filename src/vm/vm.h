@@ -23,6 +23,7 @@
 #define VM_MEM_MIN_MIB     16u
 #define VM_MEM_MAX_MIB     (16u * 1024u)
 #define VM_MEM_DEFAULT_MIB 128u
+#define VM_CPUS_MAX        PTS_MAX_CPUS /* --cpus: 1..8 */
 
 /* Fixed guest-physical layout of what the VMM writes before boot. */
 #define VM_START_INFO_GPA 0x6000ull
@@ -113,6 +114,9 @@ enum vm_backend_kind vm_backend_with_template(void);
 bool vm_backend_takes_template(enum vm_backend_kind k);
 /* --domain-xml PATH (NULL: the built-in one) for k: 0, or -1 with err naming it */
 int vm_backend_template_check(enum vm_backend_kind k, const char *path, char *err, size_t errlen);
+/* how many vCPUs k runs at most; the first backend that runs n */
+unsigned vm_backend_cpus_max(enum vm_backend_kind k);
+enum vm_backend_kind vm_backend_running(unsigned n);
 /* where k cannot run on this machine and AUTO would pick another, why (else NULL) */
 const char *vm_backend_missing(enum vm_backend_kind k);
 
@@ -134,6 +138,7 @@ struct vm_config {
 	const char *libvirt_uri; /* libvirt: --connect (NULL: qemu:///system) */
 	const char *libvirt_xml; /* libvirt: --domain-xml template (NULL: the built-in one) */
 	unsigned mem_mib;
+	unsigned cpus; /* vCPUs, 1..VM_CPUS_MAX (0: 1); the guest is told with cpus=N */
 	unsigned timeout_s;
 	const char *cmdline;
 	FILE *console;

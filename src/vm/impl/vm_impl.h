@@ -50,6 +50,7 @@ struct vm_backend {
 	 * --backend" the backend that keeps it) */
 	const char *dirty_refusal;
 	bool accel_choice; /* --qemu-accel picks its accelerator (tcg, kvm) */
+	unsigned cpus_max; /* vCPUs it runs at most (--cpus) */
 	bool runs_qemu;    /* --qemu names the binary it runs */
 	/* --qemu-accel kvm refused, in its own words (NULL: it has the choice,
 	 * or does not run QEMU) */

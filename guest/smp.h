@@ -1,0 +1,82 @@
+/* guest/smp.h - the CPUs: per-CPU data (reached through %gs), the local APIC,
+ * starting the APs, IPIs, and the TLB shootdown protocol of docs/smp.md.
+ *
+ * With one CPU (no "cpus=N" with N > 1 on the command line) nothing here
+ * touches the APIC: CPU 0 has its per-CPU data and that is all.
+ */
+#ifndef GUEST_SMP_H
+#define GUEST_SMP_H
+
+#include "kernel.h"
+#include "lock.h"
+
+#define MAXCPU   PTS_MAX_CPUS
+#define TRAMP_PA 0x8000ul /* the APs' real-mode start (SIPI vector 0x08) */
+#define AP_STACK 16384ul
+
+struct pmap;
+struct vm_page;
+
+/* what an AP does when CPU 0 asks it (smp_run_on) */
+enum smp_cmd {
+	SMP_CMD_NONE = 0,
+	SMP_CMD_ACTIVATE, /* arg: struct pmap *; pmap_activate on this CPU */
+	SMP_CMD_TOUCH,    /* arg: va, read; result 0 ok, 1 fault */
+	SMP_CMD_OP,       /* arg: struct pts_op *; ops_execute on this CPU */
+	SMP_CMD_PANIC,    /* selftest=smppanic: a panic on an AP, through its doorbell */
+};
+
+struct pcpu {
+	struct pcpu *pc_self; /* %gs:0 */
+	uint32_t pc_cpuid;
+	uint32_t pc_mask;       /* 1u << pc_cpuid */
+	struct pts_cpu *pc_pub; /* this CPU's record in smp_info, the host's view */
+	/* the pmap operation in progress on this CPU: its shootdown batch and
+	 * the PTPs it unlinked (guest/pmap_ptp.c) */
+	uint64_t pc_sd_sva, pc_sd_eva; /* smallest range covering every queued va */
+	uint32_t pc_sd_npages;         /* vas queued */
+	uint32_t pc_sd_cpus;           /* CPUs whose TLB may hold one of them */
+	struct vm_page *pc_ptp_deadlist;
+	/* CPU 0 -> AP mailbox (smp_run_on) */
+	volatile uint32_t pc_cmd; /* enum smp_cmd, SMP_CMD_NONE when done */
+	uint32_t pc_pad;
+	volatile uint64_t pc_cmd_arg;
+	volatile uint64_t pc_cmd_result;
+};
+
+extern struct pcpu pcpu[MAXCPU];
+extern struct pts_smp smp_info;
+
+static inline struct pcpu *curcpu(void)
+{
+	struct pcpu *pc;
+
+	__asm__ volatile("movq %%gs:0, %0" : "=r"(pc));
+	return pc;
+}
+
+void smp_bsp_init(void);        /* CPU 0's per-CPU data and %gs (cpu_init) */
+uint32_t smp_cpus_wanted(void); /* cpus=N on the command line, 1..MAXCPU */
+uint64_t smp_lapic_pa(void);    /* where pmap_bootstrap maps the APIC (cpus > 1) */
+void smp_steal_stacks(void);    /* pmap_bootstrap, cpus > 1: the APs' stacks */
+void smp_start_aps(void);       /* after pmap_bootstrap; panics unless all come up */
+uint32_t smp_cpus_up(void);     /* set of CPUs up */
+uint32_t smp_ncpus(void);
+
+/*
+ * TLB shootdown (docs/smp.md): send the request [sva, eva) with PTS_SD_*
+ * flags to the CPUs in `cpus` (never the caller), then invalidate locally,
+ * then wait for their acks.  The sender holds smp_ipi_lock from send to
+ * wait, so one shootdown is in flight at a time.
+ */
+uint64_t smp_shootdown_send(uint32_t cpus, uint64_t sva, uint64_t eva, uint32_t flags);
+void smp_shootdown_wait(uint32_t cpus, uint64_t gen);
+/* trap(): an IPI vector; false if v is none of ours */
+bool smp_ipi_dispatch(uint64_t v);
+/* CPU 0: have AP `cpu` run cmd(arg) and wait for it; its result */
+uint64_t smp_run_on(uint32_t cpu, enum smp_cmd cmd, uint64_t arg);
+
+/* guest/selftest_smp.c: selftest=smp and smppanic, after the APs are up */
+void selftest_smp(void);
+
+#endif /* GUEST_SMP_H */
