@@ -44,21 +44,13 @@ int usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-/* --mem, --timeout, --pv-per-page, --arena: as guest_opt_apply */
-static int guest_opt_size(struct guest_opts *g, const char *cmd, int opt, const char *arg)
+/* --mem, --pv-per-page, --arena: as guest_opt_apply */
+/* --cpus, --timeout: as guest_opt_apply */
+static int guest_opt_run(struct guest_opts *g, const char *cmd, int opt, const char *arg)
 {
 	uint64_t v;
 
 	switch (opt) {
-	case OPT_MEM:
-		if (parse_u64(arg, &v) != 0 || v < VM_MEM_MIN_MIB || v > VM_MEM_MAX_MIB) {
-			usage_error(cmd, "--mem %s: want MiB between %u and %u", arg,
-			            VM_MEM_MIN_MIB, VM_MEM_MAX_MIB);
-			return -1;
-		}
-		g->cfg.mem_mib = (unsigned)v;
-		g->given |= GUEST_SET_MEM;
-		return 1;
 	case OPT_CPUS:
 		if (parse_u64(arg, &v) != 0 || v < 1 || v > VM_CPUS_MAX) {
 			usage_error(cmd, "--cpus %s: want a CPU count between 1 and %u", arg,
@@ -75,6 +67,25 @@ static int guest_opt_size(struct guest_opts *g, const char *cmd, int opt, const 
 		}
 		g->cfg.timeout_s = (unsigned)v;
 		g->given |= GUEST_SET_TIMEOUT;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int guest_opt_size(struct guest_opts *g, const char *cmd, int opt, const char *arg)
+{
+	uint64_t v;
+
+	switch (opt) {
+	case OPT_MEM:
+		if (parse_u64(arg, &v) != 0 || v < VM_MEM_MIN_MIB || v > VM_MEM_MAX_MIB) {
+			usage_error(cmd, "--mem %s: want MiB between %u and %u", arg,
+			            VM_MEM_MIN_MIB, VM_MEM_MAX_MIB);
+			return -1;
+		}
+		g->cfg.mem_mib = (unsigned)v;
+		g->given |= GUEST_SET_MEM;
 		return 1;
 	case OPT_PV_PER_PAGE:
 		if (parse_u64(arg, &v) != 0 || v > GUEST_PV_PER_PAGE_MAX) {
@@ -178,6 +189,8 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 		break;
 	}
 	r = guest_opt_size(g, cmd, opt, arg);
+	if (r == 0)
+		r = guest_opt_run(g, cmd, opt, arg);
 	if (r == 0)
 		r = guest_opt_backend(g, cmd, opt, arg);
 	return r != 0 ? r : guest_opt_own(g, cmd, opt, arg);
@@ -554,6 +567,18 @@ static bool is_option_word(const char *word, const char *shortopts, const struct
 	return false;
 }
 
+/* an option whose value is another option: say which */
+static int value_is_option(const char *cmd, int opt, const struct option *longopts, int longindex)
+{
+	char name[64];
+
+	if (longindex >= 0)
+		snprintf(name, sizeof(name), "--%s", longopts[longindex].name);
+	else
+		snprintf(name, sizeof(name), "-%c", opt);
+	return usage_error(cmd, "option '%s' needs a value, not the option '%s'", name, optarg);
+}
+
 int cli_parse(const char *cmd, const char *help, int argc, char **argv, const char *shortopts,
               const struct option *longopts, struct guest_opts *g, cli_opt_fn fn, void *ctx)
 {
@@ -571,15 +596,8 @@ int cli_parse(const char *cmd, const char *help, int argc, char **argv, const ch
 		if (opt == -1)
 			break;
 		if (optarg != NULL && optind >= 2 && optarg == argv[optind - 1] &&
-		    is_option_word(optarg, shortopts, longopts)) {
-			char name[64];
-			if (longindex >= 0)
-				snprintf(name, sizeof(name), "--%s", longopts[longindex].name);
-			else
-				snprintf(name, sizeof(name), "-%c", opt);
-			return usage_error(cmd, "option '%s' needs a value, not the option '%s'",
-			                   name, optarg);
-		}
+		    is_option_word(optarg, shortopts, longopts))
+			return value_is_option(cmd, opt, longopts, longindex);
 		r = g != NULL ? guest_opt_apply(g, cmd, opt, optarg) : 0;
 		if (r < 0)
 			return EXIT_USAGE;

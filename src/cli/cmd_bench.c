@@ -277,25 +277,6 @@ static int jobs_campaign(const struct bench_opts *o, enum vm_backend_kind be, co
 	return fuzz_profile_load("default", &c->profile, err, sizeof(err)) != 0 ? -1 : 0;
 }
 
-/* campaign_run with its summary (on stdout) thrown away; EXIT_INTERNAL when
- * stdout cannot be put aside */
-static int campaign_quietly(const struct campaign_config *c)
-{
-	int saved, quiet, rc;
-
-	fflush(stdout);
-	saved = dup(STDOUT_FILENO);
-	quiet = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (saved < 0 || quiet < 0 || dup2(quiet, STDOUT_FILENO) < 0)
-		return EXIT_INTERNAL;
-	close(quiet);
-	rc = campaign_run(c);
-	fflush(stdout);
-	dup2(saved, STDOUT_FILENO);
-	close(saved);
-	return rc;
-}
-
 static double jobs_ratio(const struct bench_opts *o, enum vm_backend_kind be, double rate[2])
 {
 	struct campaign_config c;
@@ -309,7 +290,7 @@ static double jobs_ratio(const struct bench_opts *o, enum vm_backend_kind be, do
 		if (jobs_campaign(o, be, dir, j, &c) != 0)
 			return 0;
 		t0 = now_ns();
-		crc = campaign_quietly(&c);
+		crc = campaign_run_quiet(&c);
 		/* a job failed, or SIGINT cut the campaign short of max_ops: no figure */
 		if ((crc != EXIT_CLEAN && crc != EXIT_FINDING) || vm_interrupted)
 			return 0;
@@ -386,6 +367,24 @@ static struct session *bench_guest(const struct session_config *cfg, const struc
 	return NULL;
 }
 
+/* Every mode on the guest s of size z: 0, or EXIT_INTERNAL (said) */
+static int bench_modes(const struct bench_opts *o, struct session *s, enum vm_backend_kind be,
+                       const struct bench_size *z, const struct script *stream, json_t *cells)
+{
+	for (int m = 0; m < MODE_COUNT; m++) {
+		struct cell c;
+		/* a full check of a big guest is slow by design: fewer ops suffice */
+		uint64_t max = m == MODE_FULL && z->mappings > 0 ? o->ops / 10 + 1 : o->ops;
+		if (run_mode(s, m, stream, max, &c) != 0) {
+			fprintf(stderr, "ptshadow bench: %s %s: %s\n", z->name, mode_names[m],
+			        session_error(s));
+			return EXIT_INTERNAL;
+		}
+		say_cell(be, z, m, &c, cells);
+	}
+	return 0;
+}
+
 static int bench_size(const struct bench_opts *o, enum vm_backend_kind be,
                       const struct bench_size *z, json_t *cells, double *rvb)
 {
@@ -408,18 +407,8 @@ static int bench_size(const struct bench_opts *o, enum vm_backend_kind be,
 		       session_describe(s, what, sizeof(what)));
 	}
 	stream = bench_stream(o, z->arena);
-	for (int m = 0; m < MODE_COUNT && stream != NULL; m++) {
-		struct cell c;
-		/* a full check of a big guest is slow by design: fewer ops suffice */
-		uint64_t max = m == MODE_FULL && z->mappings > 0 ? o->ops / 10 + 1 : o->ops;
-		if (run_mode(s, m, stream, max, &c) != 0) {
-			fprintf(stderr, "ptshadow bench: %s %s: %s\n", z->name, mode_names[m],
-			        session_error(s));
-			rc = EXIT_INTERNAL;
-			break;
-		}
-		say_cell(be, z, m, &c, cells);
-	}
+	if (stream != NULL)
+		rc = bench_modes(o, s, be, z, stream, cells);
 	if (rvb != NULL && rc == 0 && stream != NULL) {
 		cfg.snapshot = true;
 		*rvb = reset_vs_boot(s, &cfg, stream);
@@ -518,6 +507,20 @@ static struct session *boot_three(const struct session_config *cfg, double *star
 	return *s;
 }
 
+/* a launcher's figures: a line and bench.json's "launchers" member */
+static void say_launcher(const struct launcher *l, double start_ms, const struct cell *c,
+                         const char *what, json_t *out)
+{
+	printf("  %-14s start %7.0f ms (median of 3)   checked %7.0f ops/s, 1 job, %s (%llu "
+	       "ops)\n",
+	       l->name, start_ms, c->ops_per_s, what, (unsigned long long)c->ops);
+	fflush(stdout);
+	json_object_set_new(out, l->name,
+	                    json_pack("{s:f, s:f, s:s, s:I}", "start_ms", start_ms,
+	                              "checked_ops_per_s", c->ops_per_s, "vm", what, "ops",
+	                              (json_int_t)c->ops));
+}
+
 /* One launcher: its start time and its checked ops/s (0: not measured). */
 static void bench_launcher(const struct bench_opts *o, const struct launcher *l,
                            const struct script *stream, json_t *out, double *start_ms,
@@ -548,15 +551,7 @@ static void bench_launcher(const struct bench_opts *o, const struct launcher *l,
 		return;
 	}
 	*ops_s = c.ops_per_s;
-	printf("  %-14s start %7.0f ms (median of 3)   checked %7.0f ops/s, 1 job, %s (%llu "
-	       "ops)\n",
-	       l->name, *start_ms, *ops_s, session_describe(s, what, sizeof(what)),
-	       (unsigned long long)c.ops);
-	fflush(stdout);
-	json_object_set_new(out, l->name,
-	                    json_pack("{s:f, s:f, s:s, s:I}", "start_ms", *start_ms,
-	                              "checked_ops_per_s", *ops_s, "vm", what, "ops",
-	                              (json_int_t)c.ops));
+	say_launcher(l, *start_ms, &c, session_describe(s, what, sizeof(what)), out);
 	session_close(s);
 }
 

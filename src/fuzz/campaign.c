@@ -283,6 +283,22 @@ static void job_next_sequence(struct job *j, bool can_reset)
 	}
 }
 
+/* A fresh guest and script for the job (a new sequence): false when there
+ * is none (a boot that died is a finding, job_boot) */
+static bool job_fresh_guest(struct job *j)
+{
+	script_free(j->sc);
+	j->sc = script_new(j->label);
+	if (j->sc == NULL)
+		return false;
+	j->s = job_boot(j->cfg, j->sh, j->index, j->sc, j->deadline_ns);
+	if (j->s == NULL)
+		return false;
+	fuzz_gen_reset_state(&j->gen);
+	job_cov_begin(&j->jc);
+	return true;
+}
+
 /* One sequence on the job's guest (booted first if need be): false when the
  * job ends. */
 static bool job_sequence(struct job *j)
@@ -292,17 +308,8 @@ static bool job_sequence(struct job *j)
 	struct outcome o;
 	int saved;
 
-	if (j->s == NULL) {
-		script_free(j->sc);
-		j->sc = script_new(j->label);
-		if (j->sc == NULL)
-			return false;
-		j->s = job_boot(j->cfg, j->sh, j->index, j->sc, j->deadline_ns);
-		if (j->s == NULL)
-			return false;
-		fuzz_gen_reset_state(&j->gen);
-		job_cov_begin(&j->jc);
-	}
+	if (j->s == NULL && !job_fresh_guest(j))
+		return false;
 	o = session_run(j->s, j->sc, j->sc->n_ops, &policy, &sink);
 	if (o.kind == OUTCOME_ERROR) {
 		snprintf(j->js->error, sizeof(j->js->error), "%s", o.death.error);
@@ -672,68 +679,129 @@ static int campaign_end(const struct campaign_config *cfg, struct campaign_share
 	return rc;
 }
 
-int campaign_run(const struct campaign_config *cfg)
-{
-	struct campaign_shared *sh;
-	pid_t pids[CAMPAIGN_MAX_JOBS];
-	uint64_t t0 = now_ns(), deadline = 0, last_line = 0, last_stats = 0;
-	bool tty = isatty(STDERR_FILENO), stats_failed = false;
+/* The parent's view of the running campaign: its clock, when it last said
+ * how it goes, the outputs it refreshes. */
+struct watch {
+	uint64_t t0, last_line, last_stats;
+	bool tty, stats_failed;
 	struct campaign_outputs outs;
 	struct totals t;
-	int running, rc = EXIT_CLEAN;
-	sigset_t chld, saved;
+};
 
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+/* The status line and the outputs, each when it is due. */
+static void watch_tick(const struct campaign_config *cfg, struct campaign_shared *sh,
+                       struct watch *w)
+{
+	double elapsed;
+
+	sum_jobs(cfg, sh, &w->t);
+	elapsed = (now_ns() - w->t0) / 1e9;
+	if (now_ns() - w->last_line >= (w->tty ? 250000000ull : 10000000000ull)) {
+		status_line(cfg, sh, &w->t, elapsed, w->tty);
+		w->last_line = now_ns();
+	}
+	if (now_ns() - w->last_stats >= 1000000000ull) {
+		refresh_stats(cfg, sh, &w->t, elapsed, false, &w->outs, &w->stats_failed);
+		w->last_stats = now_ns();
+	}
+}
+
+/* Until the last job has ended: reap, forward a signal, say how it goes.
+ * EXIT_INTERNAL when a job failed. */
+static int watch_jobs(const struct campaign_config *cfg, struct campaign_shared *sh,
+                      const pid_t *pids, int running, const sigset_t *chld, struct watch *w)
+{
+	int rc = EXIT_CLEAN;
+
+	while (running > 0) {
+		wait_for_jobs(chld);
+		if (reap_jobs(cfg, sh, pids, &running) != 0)
+			rc = EXIT_INTERNAL;
+		if (vm_interrupted) /* forward SIGTERM/SIGINT that reached only us */
+			for (unsigned j = 0; j < cfg->jobs; j++)
+				kill(pids[j], SIGTERM);
+		watch_tick(cfg, sh, w);
+	}
+	return rc;
+}
+
+/* The memory the jobs share (their figures, the findings, coverage's map):
+ * NULL after a line on stderr. */
+static struct campaign_shared *shared_open(const struct campaign_config *cfg)
+{
+	struct campaign_shared *sh =
+	    mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
 	if (sh == MAP_FAILED) {
 		perror("ptshadow fuzz: mmap");
-		return EXIT_INTERNAL;
+		return NULL;
 	}
 	if (campaign_cov_setup(cfg, sh) != 0) {
 		munmap(sh, sizeof(*sh));
-		return EXIT_INTERNAL;
+		return NULL;
 	}
+	return sh;
+}
+
+static void shared_close(const struct campaign_config *cfg, struct campaign_shared *sh)
+{
+	campaign_cov_teardown(cfg, sh);
+	munmap(sh, sizeof(*sh));
+}
+
+int campaign_run(const struct campaign_config *cfg)
+{
+	struct watch w = {.t0 = now_ns(), .tty = isatty(STDERR_FILENO)};
+	struct campaign_shared *sh = shared_open(cfg);
+	pid_t pids[CAMPAIGN_MAX_JOBS];
+	uint64_t deadline = 0;
+	int running, rc;
+	sigset_t chld, saved;
+
+	if (sh == NULL)
+		return EXIT_INTERNAL;
 	report_clean_stale(cfg->out); /* a killed run's half-written crash directories */
-	campaign_outputs_start(&outs, cfg);
+	campaign_outputs_start(&w.outs, cfg);
 	if (cfg->max_seconds != 0)
-		deadline = t0 + cfg->max_seconds * 1000000000ull;
+		deadline = w.t0 + cfg->max_seconds * 1000000000ull;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, &saved);
 	running = start_jobs(cfg, sh, pids, deadline, &saved);
 	if (running < 0) {
 		sigprocmask(SIG_SETMASK, &saved, NULL);
-		campaign_cov_teardown(cfg, sh);
-		munmap(sh, sizeof(*sh));
+		shared_close(cfg, sh);
 		return EXIT_INTERNAL;
 	}
-	while (running > 0) {
-		wait_for_jobs(&chld);
-		if (reap_jobs(cfg, sh, pids, &running) != 0)
-			rc = EXIT_INTERNAL;
-		if (vm_interrupted) /* forward SIGTERM/SIGINT that reached only us */
-			for (unsigned j = 0; j < cfg->jobs; j++)
-				kill(pids[j], SIGTERM);
-		sum_jobs(cfg, sh, &t);
-		double elapsed = (now_ns() - t0) / 1e9;
-		if (now_ns() - last_line >= (tty ? 250000000ull : 10000000000ull)) {
-			status_line(cfg, sh, &t, elapsed, tty);
-			last_line = now_ns();
-		}
-		if (now_ns() - last_stats >= 1000000000ull) {
-			refresh_stats(cfg, sh, &t, elapsed, false, &outs, &stats_failed);
-			last_stats = now_ns();
-		}
-	}
+	rc = watch_jobs(cfg, sh, pids, running, &chld, &w);
 	sigprocmask(SIG_SETMASK, &saved, NULL);
-	sum_jobs(cfg, sh, &t);
-	double elapsed = (now_ns() - t0) / 1e9;
-	refresh_stats(cfg, sh, &t, elapsed, true, &outs, &stats_failed);
-	status_line(cfg, sh, &t, elapsed, tty);
+	sum_jobs(cfg, sh, &w.t);
+	double elapsed = (now_ns() - w.t0) / 1e9;
+	refresh_stats(cfg, sh, &w.t, elapsed, true, &w.outs, &w.stats_failed);
+	status_line(cfg, sh, &w.t, elapsed, w.tty);
 	if (!cfg->quiet)
 		fputc('\n', stderr);
-	rc = campaign_end(cfg, sh, &t, elapsed, rc);
-	campaign_cov_teardown(cfg, sh);
-	munmap(sh, sizeof(*sh));
+	rc = campaign_end(cfg, sh, &w.t, elapsed, rc);
+	shared_close(cfg, sh);
+	return rc;
+}
+
+/* campaign_run with its summary (on stdout) thrown away; EXIT_INTERNAL when
+ * stdout cannot be put aside */
+int campaign_run_quiet(const struct campaign_config *c)
+{
+	int saved, quiet, rc;
+
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	quiet = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (saved < 0 || quiet < 0 || dup2(quiet, STDOUT_FILENO) < 0)
+		return EXIT_INTERNAL;
+	close(quiet);
+	rc = campaign_run(c);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
 	return rc;
 }
 

@@ -223,10 +223,31 @@ static bool gen_pmap(struct fuzz_gen *g, struct gen_op *a, struct script_op *o)
 
 /* The codes that name where: a pmap (C, P), its addresses (V, E), pages
  * (G, H), the kernel window (K, L).  As gen_arg. */
+/* K, L: a page of the kernel window and an end after it.  As gen_arg. */
+static bool gen_arg_kernel(struct fuzz_gen *g, char code, bool optional, struct script_op *o)
+{
+	uint64_t kpages = g->prof->kenter_pages ? g->prof->kenter_pages : 16;
+	struct pts_op *op = &o->op;
+
+	switch (code) {
+	case 'K':
+		op->va = rng_below(&g->rng, kpages) * PTS_PAGE_SIZE;
+		return true;
+	case 'L':
+		op->end = optional && chance(g, 50)
+		              ? 0
+		              : op->va + (1 + rng_below(&g->rng, 4)) * PTS_PAGE_SIZE;
+		if (op->end > (uint64_t)PTS_KENTER_PAGES * PTS_PAGE_SIZE)
+			op->end = 0;
+		return true;
+	default:
+		return false;
+	}
+}
+
 static bool gen_arg_where(struct fuzz_gen *g, char code, bool optional, struct gen_op *a,
                           struct script_op *o)
 {
-	uint64_t kpages = g->prof->kenter_pages ? g->prof->kenter_pages : 16;
 	struct pts_op *op = &o->op;
 
 	switch (code) {
@@ -253,15 +274,8 @@ static bool gen_arg_where(struct fuzz_gen *g, char code, bool optional, struct g
 		op->page2 = pick_page(g);
 		return true;
 	case 'K':
-		op->va = rng_below(&g->rng, kpages) * PTS_PAGE_SIZE;
-		return true;
 	case 'L':
-		op->end = optional && chance(g, 50)
-		              ? 0
-		              : op->va + (1 + rng_below(&g->rng, 4)) * PTS_PAGE_SIZE;
-		if (op->end > (uint64_t)PTS_KENTER_PAGES * PTS_PAGE_SIZE)
-			op->end = 0;
-		return true;
+		return gen_arg_kernel(g, code, optional, o);
 	default:
 		PTS_BUG("argument code '%c' of %s is not one of where (src/fuzz/fuzz_gen.c)", code,
 		        a->args);

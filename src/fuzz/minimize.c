@@ -370,6 +370,25 @@ static void shrink(struct mctx *c, struct script *sc)
 	}
 }
 
+/* The script cut after its failing op, checked to reproduce, shrunk, its
+ * pmaps renamed: 0, or -1 with c->err (cut short: 0, it still reproduces) */
+static int minimize_run(struct mctx *c, struct script *sc)
+{
+	if (!out_of_time(c))
+		cut_after_failure(c, sc);
+	if (!reproduces(c, sc)) {
+		if (!c->failed)
+			snprintf(c->err, c->errlen, "%s: the script does not reproduce the finding",
+			         sc->file);
+		return -1;
+	}
+	shrink(c, sc);
+	rename_pmaps(sc);
+	script_assign_slots(sc, c->err, c->errlen);
+	/* cut short, sc is still a script that reproduces: every change kept did */
+	return c->failed && !c->st->cut_short ? -1 : 0;
+}
+
 int minimize_script(const struct session_config *cfg, struct script *sc, uint64_t sig,
                     FILE *progress, const struct minimize_limits *lim, struct minimize_stats *st,
                     char *err, size_t errlen)
@@ -387,21 +406,7 @@ int minimize_script(const struct session_config *cfg, struct script *sc, uint64_
 	memset(st, 0, sizeof(*st));
 	runner_init(&c.runner, cfg);
 	st->ops_before = sc->n_ops;
-	if (!out_of_time(&c))
-		cut_after_failure(&c, sc);
-	if (!reproduces(&c, sc)) {
-		if (!c.failed)
-			snprintf(err, errlen, "%s: the script does not reproduce the finding",
-			         sc->file);
-		rc = -1;
-		goto out;
-	}
-	shrink(&c, sc);
-	rename_pmaps(sc);
-	script_assign_slots(sc, err, errlen);
-	/* cut short, sc is still a script that reproduces: every change kept did */
-	rc = c.failed && !st->cut_short ? -1 : 0;
-out:
+	rc = minimize_run(&c, sc);
 	st->ops_after = sc->n_ops;
 	st->elapsed_ns = now_ns() - t0;
 	runner_close(&c.runner);

@@ -139,6 +139,19 @@ static enum vm_event no_progress(struct vm *vm)
 	return VM_EV_TIMEOUT;
 }
 
+/* One KVM_RUN and its exit: the event, or VM_EV_NONE (a signal too) */
+static enum vm_event run_once(struct vm *vm)
+{
+	if (ioctl(KVM(vm)->vcpu_fd, KVM_RUN, 0) < 0) {
+		if (errno == EINTR || errno == EAGAIN)
+			return VM_EV_NONE;
+		snprintf(vm->error, sizeof(vm->error), "KVM_RUN: %s", strerror(errno));
+		return VM_EV_KVM_ERROR;
+	}
+	vm->exits++;
+	return exit_reason(vm);
+}
+
 enum vm_event kvm_run_vcpu(struct vm *vm)
 {
 	enum vm_event ev = VM_EV_NONE;
@@ -150,19 +163,9 @@ enum vm_event kvm_run_vcpu(struct vm *vm)
 	if (vm->deadline_ns != 0)
 		watchdog_arm(vm->deadline_ns - now);
 	while (ev == VM_EV_NONE) {
-		if (ioctl(KVM(vm)->vcpu_fd, KVM_RUN, 0) < 0) {
-			if (errno != EINTR && errno != EAGAIN) {
-				snprintf(vm->error, sizeof(vm->error), "KVM_RUN: %s",
-				         strerror(errno));
-				ev = VM_EV_KVM_ERROR;
-				break;
-			}
-		} else {
-			vm->exits++;
-			ev = exit_reason(vm);
-			if (ev != VM_EV_NONE)
-				break;
-		}
+		ev = run_once(vm);
+		if (ev != VM_EV_NONE)
+			break;
 		/* checked after every exit too: a guest that exits often (a serial
 		 * or hypercall loop) may take the signal outside KVM_RUN */
 		if (vm->deadline_ns != 0 && watchdog_fired()) {

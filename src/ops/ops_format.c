@@ -567,6 +567,30 @@ static const char *prot_text(uint32_t prot, bool none_ok)
 }
 
 /* the codes that name where: a pmap, its addresses, the kernel window, pages */
+/* the kernel window's addresses (K, L) and pages (G, H) */
+static void format_page(struct out_buf *o, char code, const struct pts_op *op)
+{
+	unsigned long long end = op->end;
+
+	switch (code) {
+	case 'K':
+		out_printf(o, " k+0x%llx", (unsigned long long)op->va);
+		break;
+	case 'L':
+		if (end)
+			out_printf(o, " k+0x%llx", end);
+		break;
+	case 'G':
+		out_printf(o, " pg%llu", (unsigned long long)op->page);
+		break;
+	case 'H':
+		out_printf(o, " pg%llu", (unsigned long long)op->page2);
+		break;
+	default:
+		break;
+	}
+}
+
 static void format_where(struct out_buf *o, char code, const struct script_op *sop)
 {
 	const struct pts_op *op = &sop->op;
@@ -588,17 +612,10 @@ static void format_where(struct out_buf *o, char code, const struct script_op *s
 			out_printf(o, " 0x%llx", end);
 		break;
 	case 'K':
-		out_printf(o, " k+0x%llx", (unsigned long long)op->va);
-		break;
 	case 'L':
-		if (end)
-			out_printf(o, " k+0x%llx", end);
-		break;
 	case 'G':
-		out_printf(o, " pg%llu", (unsigned long long)op->page);
-		break;
 	case 'H':
-		out_printf(o, " pg%llu", (unsigned long long)op->page2);
+		format_page(o, code, op);
 		break;
 	default:
 		break;

@@ -79,6 +79,19 @@ static int ram_create(struct vm *vm, uint64_t bytes, char *err, size_t errlen)
 
 /* ---- create ---------------------------------------------------------------- */
 
+/* The plugin is not there: an error where it was asked for, else say so
+ * and check without a dirty log.  0, or EXIT_USAGE. */
+static int no_plugin(enum vm_dirty_mode want, const char *path, char *err, size_t errlen)
+{
+	if (want == VM_DIRTY_PLUGIN) {
+		snprintf(err, errlen, "--dirty-log plugin: %s: %s", path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	fprintf(stderr, "ptshadow: no dirty-log plugin (%s: %s); checking without a dirty log\n",
+	        path, strerror(errno));
+	return 0;
+}
+
 static int plugin_setup(struct vm *vm, const struct vm_config *cfg, char *path, size_t len,
                         char *err, size_t errlen)
 {
@@ -101,16 +114,8 @@ static int plugin_setup(struct vm *vm, const struct vm_config *cfg, char *path, 
 		}
 		return 0;
 	}
-	if (tcg_dirty_plugin_path(path, len) != 0 || access(path, R_OK) != 0) {
-		if (want == VM_DIRTY_PLUGIN) {
-			snprintf(err, errlen, "--dirty-log plugin: %s: %s", path, strerror(errno));
-			return EXIT_USAGE;
-		}
-		fprintf(stderr,
-		        "ptshadow: no dirty-log plugin (%s: %s); checking without a dirty log\n",
-		        path, strerror(errno));
-		return 0;
-	}
+	if (tcg_dirty_plugin_path(path, len) != 0 || access(path, R_OK) != 0)
+		return no_plugin(want, path, err, errlen);
 	if (tcg_dirty_open(&q->dirty, vm->mem.size / PTS_PAGE_SIZE, 1u << 20, err, errlen) != 0)
 		return EXIT_INTERNAL;
 	vm->dirty_mode = VM_DIRTY_PLUGIN;
@@ -738,6 +743,34 @@ static enum vm_event polled(struct vm *vm, const struct pollfd p[3])
 	return VM_EV_NONE;
 }
 
+/* One wait for QEMU's doorbell, console or stderr, or the deadline: the
+ * event it ended in, or VM_EV_NONE to wait again. */
+static enum vm_event poll_once(struct vm *vm)
+{
+	struct qemu_vm *q = QEMU(vm);
+	struct pollfd p[3] = {
+	    {q->db_fd, POLLIN, 0}, {q->cons_fd, POLLIN, 0}, {q->err_fd, POLLIN, 0}};
+	enum vm_event ev = VM_EV_NONE;
+	int n;
+
+	if (vm->deadline_ns != 0 && now_ns() >= vm->deadline_ns)
+		ev = deadline_passed(vm);
+	if (ev != VM_EV_NONE)
+		return ev;
+	n = poll(p, 3, ms_left(vm->deadline_ns));
+	if (n < 0 && errno != EINTR) {
+		snprintf(vm->error, sizeof(vm->error), "poll: %s", strerror(errno));
+		return VM_EV_KVM_ERROR;
+	}
+	if (vm_interrupted) {
+		snprintf(vm->error, sizeof(vm->error), "interrupted");
+		return VM_EV_INTERRUPTED;
+	}
+	if (n == 0)
+		return q->waiting ? VM_EV_NONE : halted_for_good(vm);
+	return n > 0 ? polled(vm, p) : VM_EV_NONE;
+}
+
 enum vm_event qemu_run(struct vm *vm)
 {
 	struct qemu_vm *q = QEMU(vm);
@@ -748,34 +781,9 @@ enum vm_event qemu_run(struct vm *vm)
 	}
 	qemu_release(vm, PTS_DB_CONTINUE);
 	for (;;) {
-		struct pollfd p[3] = {
-		    {q->db_fd, POLLIN, 0}, {q->cons_fd, POLLIN, 0}, {q->err_fd, POLLIN, 0}};
-		int n;
-		if (vm->deadline_ns != 0 && now_ns() >= vm->deadline_ns) {
-			enum vm_event ev = deadline_passed(vm);
-			if (ev != VM_EV_NONE)
-				return ev;
-		}
-		n = poll(p, 3, ms_left(vm->deadline_ns));
-		if (n < 0 && errno != EINTR) {
-			snprintf(vm->error, sizeof(vm->error), "poll: %s", strerror(errno));
-			return VM_EV_KVM_ERROR;
-		}
-		if (vm_interrupted) {
-			snprintf(vm->error, sizeof(vm->error), "interrupted");
-			return VM_EV_INTERRUPTED;
-		}
-		if (n == 0) {
-			enum vm_event ev = q->waiting ? VM_EV_NONE : halted_for_good(vm);
-			if (ev != VM_EV_NONE)
-				return ev;
-			continue;
-		}
-		if (n > 0) {
-			enum vm_event ev = polled(vm, p);
-			if (ev != VM_EV_NONE)
-				return ev;
-		}
+		enum vm_event ev = poll_once(vm);
+		if (ev != VM_EV_NONE)
+			return ev;
 	}
 }
 

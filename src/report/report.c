@@ -358,6 +358,20 @@ static char *picture_text(const json_t *j, size_t *len)
 	return buf;
 }
 
+/* the five files' texts into dir: 0, or -1 with err */
+static int crash_write(const char *dir, const char *repro, size_t repro_len, const char *js,
+                       const char *txt, size_t txt_len, const char *svg, size_t svg_len, char *err,
+                       size_t errlen)
+{
+	if (write_text(dir, "repro.ops", repro, repro_len, err, errlen) == 0 &&
+	    write_text(dir, "report.json", js, strlen(js), err, errlen) == 0 &&
+	    write_text(dir, "report.txt", txt, txt_len, err, errlen) == 0 &&
+	    write_text(dir, "walk.svg", svg, svg_len, err, errlen) == 0 &&
+	    write_text(dir, "count", "1\n", 2, err, errlen) == 0)
+		return 0;
+	return -1;
+}
+
 /* The five files of a new crash directory, into dir (the temporary one). */
 static int crash_files(const char *dir, const struct finding *f, const struct script *sc,
                        const char *console_tail, size_t tail_len, const struct session_config *cfg,
@@ -385,12 +399,7 @@ static int crash_files(const char *dir, const struct finding *f, const struct sc
 		snprintf(err, errlen, "%s/report.json: the report cannot be encoded as JSON", dir);
 		goto out;
 	}
-	if (write_text(dir, "repro.ops", repro, repro_len, err, errlen) == 0 &&
-	    write_text(dir, "report.json", js, strlen(js), err, errlen) == 0 &&
-	    write_text(dir, "report.txt", txt, txt_len, err, errlen) == 0 &&
-	    write_text(dir, "walk.svg", svg, svg_len, err, errlen) == 0 &&
-	    write_text(dir, "count", "1\n", 2, err, errlen) == 0)
-		rc = 0;
+	rc = crash_write(dir, repro, repro_len, js, txt, txt_len, svg, svg_len, err, errlen);
 	goto out;
 oom:
 	snprintf(err, errlen, "%s: out of memory", dir);

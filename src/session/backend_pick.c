@@ -347,10 +347,22 @@ static void pick_the_one_that_ran(struct session_config *cfg, const double rate[
 	         err[bad]);
 }
 
+/* Both backends can run here (/dev/kvm opens, QEMU is there); if not, cfg
+ * names the one that can (kvm when neither: the run that follows says why) */
+static bool both_here(struct session_config *cfg, char *err, size_t errlen)
+{
+	struct vm_config vc;
+
+	session_vm_config(cfg, &vc);
+	if (kvm_opens() && vm_backend_available(VM_BACKEND_QEMU, &vc, err, errlen))
+		return true;
+	cfg->backend = kvm_opens() ? VM_BACKEND_KVM : VM_BACKEND_QEMU;
+	return false;
+}
+
 int backend_pick(struct session_config *cfg, char *why, size_t len)
 {
 	char path[4096], keytext[2048], err[2][512];
-	struct vm_config vc;
 	double rate[2] = {0, 0}; /* kvm, qemu */
 	char *cache;
 	uint64_t key;
@@ -358,11 +370,8 @@ int backend_pick(struct session_config *cfg, char *why, size_t len)
 	why[0] = '\0';
 	if (cfg->backend != VM_BACKEND_AUTO)
 		return 0;
-	session_vm_config(cfg, &vc);
-	if (!kvm_opens() || !vm_backend_available(VM_BACKEND_QEMU, &vc, err[0], sizeof(err[0]))) {
-		cfg->backend = kvm_opens() ? VM_BACKEND_KVM : VM_BACKEND_QEMU;
+	if (!both_here(cfg, err[0], sizeof(err[0])))
 		return 0;
-	}
 	key = machine_key(cfg, keytext, sizeof(keytext));
 	backend_pick_cache_path(path, sizeof(path));
 	cache = cache_read(path);
