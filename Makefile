@@ -20,17 +20,41 @@ WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno
 # Each role is compiled seeing only the headers it may use (docs/architecture.md), so a
 # wrong include fails to build; `make check-boundaries` proves it.
 HOST_BASE := -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -fstack-protector-strong -MMD -MP $(EXTRA_CFLAGS)
-# monitor/: its own headers and the ABI (include/ptshadow/), nothing of src/ or tests/
-MONITOR_CFLAGS := $(HOST_BASE) -Iinclude -iquote monitor
-# src/ is one folder a role (vm, kvm, qemu, session, fuzz, ops, report, cli, util): it sees
-# every room of src/ and monitor/
-SRC_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard src/*/*.c src/*/*.h))))
-SRC_CFLAGS := $(HOST_BASE) -Iinclude $(addprefix -iquote ,$(SRC_DIRS)) -iquote monitor $(PKG_CFLAGS)
+# lib/: the small helpers every host room may use (guest RAM and its checked
+# accessor, the clock, a growable array, error messages, the internal-error
+# macro); it sees only itself and the ABI
+LIB_CFLAGS := $(HOST_BASE) -Iinclude -iquote lib
+# monitor/: its own headers, lib/ and the ABI (include/ptshadow/), nothing of src/ or tests/
+MONITOR_CFLAGS := $(HOST_BASE) -Iinclude -iquote monitor -iquote lib
+# src/ is one folder a role; each room is compiled seeing only the rooms it
+# may use (docs/architecture.md draws the graph), lib/ and the ABI.  A room's
+# impl/ folder holds its private headers: struct vm (vm/impl, for vm/ and the
+# backends) and struct session (session/impl): above them they are opaque.
+ROOMS_util    := util
+ROOMS_ops     := ops
+ROOMS_vm      := vm vm/impl util
+ROOMS_kvm     := kvm vm vm/impl util
+ROOMS_qemu    := qemu vm vm/impl util
+ROOMS_libvirt := libvirt qemu vm vm/impl util
+ROOMS_session := session session/impl vm ops util monitor
+ROOMS_report  := report session vm ops util monitor
+ROOMS_cov     := cov util
+ROOMS_fuzz    := fuzz cov report session vm ops util monitor
+ROOMS_cli     := cli fuzz cov report session vm ops util monitor
+# $(call room_cflags,ROOM): the flags of a room of src/
+room_dirs   = $(foreach r,$(ROOMS_$(1)),$(if $(filter monitor,$(r)),monitor,src/$(r)))
+room_cflags = $(HOST_BASE) -Iinclude $(addprefix -iquote ,$(call room_dirs,$(1))) -iquote lib \
+              $(PKG_CFLAGS)
+src_room    = $(word 2,$(subst /, ,$(1)))
+# every room of src/ and monitor/: the tests' view
+SRC_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard src/*/*.c src/*/*.h src/*/impl/*.h))))
+SRC_CFLAGS := $(HOST_BASE) -Iinclude $(addprefix -iquote ,$(SRC_DIRS)) -iquote monitor -iquote lib \
+              $(PKG_CFLAGS)
 # tests/: everything, and the test library (tests/lib/)
 TEST_CFLAGS := $(SRC_CFLAGS) -iquote tests/lib $(XML_CFLAGS)
 # the flags of the role a host source file belongs to: $(call host_cflags,FILE)
-host_cflags = $(if $(filter monitor/%,$(1)),$(MONITOR_CFLAGS),\
-              $(if $(filter src/%,$(1)),$(SRC_CFLAGS),$(TEST_CFLAGS)))
+host_cflags = $(if $(filter lib/%,$(1)),$(LIB_CFLAGS),$(if $(filter monitor/%,$(1)),$(MONITOR_CFLAGS),\
+              $(if $(filter src/%,$(1)),$(call room_cflags,$(call src_room,$(1))),$(TEST_CFLAGS))))
 HOST_CFLAGS := $(TEST_CFLAGS)
 HOST_LDLIBS := $(ELF_LIBS) -lpthread -lm
 
@@ -56,6 +80,7 @@ GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,max-page-s
                  -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments
 
 GUEST_SRCS   := $(wildcard guest/*.c) $(wildcard guest/*.S)
+LIB_SRCS     := $(wildcard lib/*.c)
 MONITOR_SRCS := $(wildcard monitor/*.c)
 SRC_SRCS     := $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
 UNIT_SRCS    := $(wildcard tests/unit/test_*.c)
@@ -63,6 +88,7 @@ UNIT_SRCS    := $(wildcard tests/unit/test_*.c)
 TESTLIB_SRCS := $(wildcard tests/lib/*.c)
 SYNTH_SRCS   := $(wildcard tests/lib/synth*.c)
 
+LIB_OBJS     := $(LIB_SRCS:%.c=$(BUILD)/host/%.o)
 MONITOR_OBJS := $(MONITOR_SRCS:%.c=$(BUILD)/host/%.o)
 SRC_OBJS     := $(SRC_SRCS:%.c=$(BUILD)/host/%.o)
 UNIT_OBJS    := $(UNIT_SRCS:%.c=$(BUILD)/host/%.o)
@@ -71,7 +97,8 @@ TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/host/%.o)
 # Mutants: one guest build per -DMUTANT_<NAME>; the list lives in configs/mutants.list.
 MUTANTS := $(shell sed -e 's/\#.*//' configs/mutants.list 2>/dev/null | awk 'NF {print $$1}')
 
-.PHONY: all test mutants docs check-docs check-boundaries bench soak clean format format-check check-unused
+.PHONY: all test mutants docs check-docs check-boundaries bench soak clean format format-check check-unused \
+        check-functions
 all: $(BUILD)/ptshadow $(BUILD)/guest.elf
 include src/qemu/plugin/plugin.mk
 
@@ -79,6 +106,10 @@ include src/qemu/plugin/plugin.mk
 $(BUILD)/host/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(HOST_CC) $(call host_cflags,$<) -c $< -o $@
+
+$(BUILD)/liblib.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
 
 $(BUILD)/libmonitor.a: $(MONITOR_OBJS)
 	@rm -f $@
@@ -88,7 +119,8 @@ $(BUILD)/libptshadow.a: $(SRC_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/ptshadow: $(BUILD)/host/src/cli/main.o $(BUILD)/libptshadow.a $(BUILD)/libmonitor.a
+$(BUILD)/ptshadow: $(BUILD)/host/src/cli/main.o $(BUILD)/libptshadow.a $(BUILD)/libmonitor.a \
+                   $(BUILD)/liblib.a
 	$(HOST_CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDLIBS)
 
 # the built-in libvirt domain template (.incbin: no dependency the compiler sees)
@@ -134,7 +166,7 @@ $(BUILD)/libtest.a: $(TESTLIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/tests/run_tests: $(BUILD)/host/tests/run_tests.o $(UNIT_OBJS) $(BUILD)/libtest.a \
-                          $(BUILD)/libptshadow.a $(BUILD)/libmonitor.a
+                          $(BUILD)/libptshadow.a $(BUILD)/libmonitor.a $(BUILD)/liblib.a
 	$(HOST_CC) $(HOST_CFLAGS) -o $@ $^ $(HOST_LDLIBS) $(CHECK_LIBS) $(XML_LIBS)
 
 # `make test`: everything, ending with Check's summary.  SUITE=name runs one.
@@ -152,6 +184,8 @@ BOUNDARY_ERR := $(BUILD)/boundaries.err
 # a role's compiler and flags, for a probe (no dependency files)
 MONITOR_PROBE := $(HOST_CC) $(filter-out -MMD -MP,$(MONITOR_CFLAGS)) -fsyntax-only
 SRC_PROBE     := $(HOST_CC) $(filter-out -MMD -MP,$(SRC_CFLAGS)) -fsyntax-only
+LIB_PROBE     := $(HOST_CC) $(filter-out -MMD -MP,$(LIB_CFLAGS)) -fsyntax-only
+room_probe     = $(HOST_CC) $(filter-out -MMD -MP,$(call room_cflags,$(1))) -fsyntax-only
 GUEST_PROBE   := $(GUEST_CC) $(filter-out -MMD -MP,$(GUEST_CFLAGS)) -fsyntax-only
 # $(call refuse,ROLE,PROBE COMMAND,PROBE FILE,HEADER)
 define refuse
@@ -170,8 +204,23 @@ check-boundaries:
 	$(call refuse,src/,$(SRC_PROBE),tests/boundaries/src_tests.c,synth.h)
 	$(call refuse,guest/,$(GUEST_PROBE),tests/boundaries/guest_monitor.c,gmem.h)
 	$(call refuse,guest/,$(GUEST_PROBE),tests/boundaries/guest_host.c,stdio.h)
-	@! grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"[^"]*/' monitor/*.[ch] guest/*.[chS] || \
-	  { echo "check-boundaries: FAIL: an include by path in monitor/ or guest/"; exit 1; }
+	$(call room_probe,cli) tests/boundaries/ok_rooms.c
+	$(call room_probe,report) tests/boundaries/ok_rooms.c
+	$(call room_probe,session) tests/boundaries/ok_rooms.c
+	$(call room_probe,vm) tests/boundaries/ok_backend.c
+	$(call room_probe,qemu) tests/boundaries/ok_backend.c
+	$(call refuse,src/cli/,$(call room_probe,cli),tests/boundaries/cli_kvm.c,kvm_vm.h)
+	$(call refuse,src/cli/,$(call room_probe,cli),tests/boundaries/cli_qemu.c,qemu_vm.h)
+	$(call refuse,src/report/,$(call room_probe,report),tests/boundaries/report_session.c,session_impl.h)
+	$(call refuse,src/report/,$(call room_probe,report),tests/boundaries/report_vm.c,vm_impl.h)
+	$(call refuse,src/session/,$(call room_probe,session),tests/boundaries/session_vm.c,vm_impl.h)
+	$(call refuse,src/vm/,$(call room_probe,vm),tests/boundaries/vm_monitor.c,monitor.h)
+	$(call refuse,src/qemu/,$(call room_probe,qemu),tests/boundaries/qemu_monitor.c,violation.h)
+	$(call refuse,lib/,$(LIB_PROBE),tests/boundaries/lib_monitor.c,monitor.h)
+	@! grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"[^"]*/' monitor/*.[ch] guest/*.[chS] \
+	  lib/*.[ch] || { echo "check-boundaries: FAIL: an include by path in monitor/, lib/ or guest/"; exit 1; }
+	@! grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"\.\./' $$(find src -name '*.[ch]') || \
+	  { echo "check-boundaries: FAIL: an include out of its room by path in src/"; exit 1; }
 
 # the generated docs are what the program prints (the docs suite)
 check-docs: $(BUILD)/ptshadow $(BUILD)/tests/run_tests
@@ -210,11 +259,17 @@ soak: all
 CPPCHECK_UNUSED = cppcheck --enable=unusedFunction --inline-suppr --quiet --error-exitcode=1 \
                   --template='{file}:{line}: {id}: {message}'
 check-unused:
-	@$(CPPCHECK_UNUSED) -Iinclude $(addprefix -I,$(SRC_DIRS)) -Imonitor \
-	  $$(find src monitor -name '*.c') 2>&1 | grep unusedFunction && exit 1 || true
+	@$(CPPCHECK_UNUSED) -Iinclude $(addprefix -I,$(SRC_DIRS)) -Imonitor -Ilib \
+	  $$(find src monitor lib -name '*.c') 2>&1 | grep unusedFunction && exit 1 || true
 	@$(CPPCHECK_UNUSED) -Iinclude -Iguest $(wildcard guest/*.c) 2>&1 | \
 	  grep unusedFunction && exit 1 || true
-	@echo "check-unused: no unused function in src/, monitor/ or guest/"
+	@echo "check-unused: no unused function in src/, monitor/, lib/ or guest/"
+
+# functions of src/ short enough to read (docs/architecture.md): none over 60
+# lines, 16 on average, counted by universal-ctags from the definition's first
+# line to its closing brace (tests/tools/funclen.sh lists the longest)
+check-functions:
+	@tests/tools/funclen.sh -m 60 -a 16 src
 
 # one dialect (.clang-format): `make format` rewrites, `make format-check` (CI) fails on a difference
 FORMAT_FILES = $$(git ls-files '*.c' '*.h' 2>/dev/null || find src monitor guest include tests -name '*.[ch]')

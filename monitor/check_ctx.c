@@ -1,6 +1,7 @@
 /* monitor/check_ctx.c - how invariant functions report: a violation record with
  * the op, the message and decoded objects, capped per invariant per op.
  */
+#include "array.h"
 #include "check_ctx.h"
 
 #include <stdarg.h>
@@ -19,14 +20,8 @@ struct violation *vio(struct check *c, const char *fmt, ...)
 	if (idx < 0 || m->per_inv[idx]++ >= m->cfg.max_per_invariant ||
 	    m->nvio >= m->cfg.max_violations)
 		return NULL;
-	if (m->nvio == m->vio_cap) {
-		size_t n = m->vio_cap ? m->vio_cap * 2 : 16;
-		struct violation *p = realloc(m->vio, n * sizeof *p);
-		if (p == NULL)
-			return NULL;
-		m->vio = p;
-		m->vio_cap = n;
-	}
+	if (ARRAY_GROW(m->vio, m->vio_cap, m->nvio, 16) != 0)
+		return NULL;
 	struct violation *v = &m->vio[m->nvio++];
 	memset(v, 0, sizeof *v);
 	v->inv = c->inv;

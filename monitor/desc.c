@@ -10,30 +10,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "errf.h"
 #include "pte.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	int n = snprintf(err, errlen, "descriptor: ");
-	if (n < 0 || (size_t)n >= errlen)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 int desc_load(const struct gmem *mem, gpa_t desc_gpa, struct pts_descriptor *d, char *err,
               size_t errlen)
 {
 	int rc = gmem_read_aligned(mem, desc_gpa, d, sizeof *d, 8);
 	if (rc != 0)
-		return fail(err, errlen, "cannot read %zu bytes at gpa 0x%llx: %s", sizeof *d,
-		            (unsigned long long)desc_gpa, gmem_strerror(rc));
+		return errf(err, errlen, "descriptor", 0, "cannot read %zu bytes at gpa 0x%llx: %s",
+		            sizeof *d, (unsigned long long)desc_gpa, gmem_strerror(rc));
 	return desc_validate(d, mem, err, errlen);
 }
 
@@ -127,16 +113,17 @@ static int check_offsets(const struct pts_descriptor *d, char *err, size_t errle
 		uint64_t size = struct_size(d, o->in, &sname);
 		uint64_t off = field32(d, o->where);
 		if (off + o->width > size)
-			return fail(err, errlen, "%s %llu + %u exceeds %s %llu", o->name,
-			            (unsigned long long)off, o->width, sname,
+			return errf(err, errlen, "descriptor", 0, "%s %llu + %u exceeds %s %llu",
+			            o->name, (unsigned long long)off, o->width, sname,
 			            (unsigned long long)size);
 		if (off % o->width != 0)
-			return fail(err, errlen, "%s %llu not aligned to %u", o->name,
-			            (unsigned long long)off, o->width);
+			return errf(err, errlen, "descriptor", 0, "%s %llu not aligned to %u",
+			            o->name, (unsigned long long)off, o->width);
 	}
 	uint64_t hash_end = (uint64_t)d->off_pm_ptp_hash + 8ull * d->ptp_hash_size;
 	if (d->ptp_hash_size == 0 || d->ptp_hash_size > 4096 || hash_end > d->pmap_size)
-		return fail(err, errlen, "ptp_hash_size %u (hash at %u) does not fit pmap_size %u",
+		return errf(err, errlen, "descriptor", 0,
+		            "ptp_hash_size %u (hash at %u) does not fit pmap_size %u",
 		            d->ptp_hash_size, d->off_pm_ptp_hash, d->pmap_size);
 	return 0;
 }
@@ -146,19 +133,23 @@ static int check_offsets(const struct pts_descriptor *d, char *err, size_t errle
 static int check_sizes(const struct pts_descriptor *d, char *err, size_t errlen)
 {
 	if (d->vm_page_size < 8 || d->vm_page_size > DESC_VM_PAGE_SIZE_MAX)
-		return fail(err, errlen, "vm_page_size %u out of range [8, %u]", d->vm_page_size,
-		            DESC_VM_PAGE_SIZE_MAX);
+		return errf(err, errlen, "descriptor", 0, "vm_page_size %u out of range [8, %u]",
+		            d->vm_page_size, DESC_VM_PAGE_SIZE_MAX);
 	if (d->pv_entry_size < DESC_PV_ENTRY_SIZE_MIN || d->pv_entry_size > PTS_PAGE_SIZE / 2)
-		return fail(err, errlen, "pv_entry_size %u out of range [%u, 2048]",
-		            d->pv_entry_size, DESC_PV_ENTRY_SIZE_MIN);
+		return errf(err, errlen, "descriptor", 0,
+		            "pv_entry_size %u out of range [%u, 2048]", d->pv_entry_size,
+		            DESC_PV_ENTRY_SIZE_MIN);
 	if (d->pmap_size < 8 || d->pmap_size > PTS_PAGE_SIZE)
-		return fail(err, errlen, "pmap_size %u out of range [8, 4096]", d->pmap_size);
+		return errf(err, errlen, "descriptor", 0, "pmap_size %u out of range [8, 4096]",
+		            d->pmap_size);
 	if (d->pool_size > PTS_PAGE_SIZE || d->pool_header_size > PTS_PAGE_SIZE)
-		return fail(err, errlen, "pool_size %u / pool_header_size %u larger than a page",
-		            d->pool_size, d->pool_header_size);
+		return errf(err, errlen, "descriptor", 0,
+		            "pool_size %u / pool_header_size %u larger than a page", d->pool_size,
+		            d->pool_header_size);
 	if (d->pool_item_offset >= PTS_PAGE_SIZE ||
 	    d->pool_item_offset + d->pv_entry_size > PTS_PAGE_SIZE)
-		return fail(err, errlen, "pool_item_offset %u leaves no room for a pv entry",
+		return errf(err, errlen, "descriptor", 0,
+		            "pool_item_offset %u leaves no room for a pv entry",
 		            d->pool_item_offset);
 	return 0;
 }
@@ -173,18 +164,21 @@ static int check_rules(const struct pts_descriptor *d, char *err, size_t errlen)
 {
 	if (!single_avl_bit(d->pte_wired_bit) || !single_avl_bit(d->pte_managed_bit) ||
 	    d->pte_wired_bit == d->pte_managed_bit)
-		return fail(err, errlen,
+		return errf(err, errlen, "descriptor", 0,
 		            "pte_wired_bit 0x%llx / pte_managed_bit 0x%llx must be distinct single "
 		            "software bits (9-11, 52-62)",
 		            (unsigned long long)d->pte_wired_bit,
 		            (unsigned long long)d->pte_managed_bit);
 	if (d->ptp_refcount_rule != PTS_PTP_REF_ONE_PLUS_VALID)
-		return fail(err, errlen, "unknown ptp_refcount_rule %u", d->ptp_refcount_rule);
+		return errf(err, errlen, "descriptor", 0, "unknown ptp_refcount_rule %u",
+		            d->ptp_refcount_rule);
 	if (d->resident_rule != PTS_RESIDENT_LEAVES &&
 	    d->resident_rule != PTS_RESIDENT_LEAVES_PLUS_PTPS)
-		return fail(err, errlen, "unknown resident_rule %u", d->resident_rule);
+		return errf(err, errlen, "descriptor", 0, "unknown resident_rule %u",
+		            d->resident_rule);
 	if (d->ptp_hash_rule != PTS_PTP_HASH_ANY && d->ptp_hash_rule != PTS_PTP_HASH_VA_LEVEL)
-		return fail(err, errlen, "unknown ptp_hash_rule %u", d->ptp_hash_rule);
+		return errf(err, errlen, "descriptor", 0, "unknown ptp_hash_rule %u",
+		            d->ptp_hash_rule);
 	return 0;
 }
 
@@ -193,7 +187,8 @@ static int check_kva(const struct pts_descriptor *d, const char *name, uint64_t 
                      size_t errlen)
 {
 	if (!is_canonical(kva) || kva < d->user_max)
-		return fail(err, errlen, "%s 0x%llx is not a canonical kernel address", name,
+		return errf(err, errlen, "descriptor", 0,
+		            "%s 0x%llx is not a canonical kernel address", name,
 		            (unsigned long long)kva);
 	return 0;
 }
@@ -206,7 +201,7 @@ static int check_window(const struct pts_descriptor *d, const char *name, uint64
 		return -1;
 	if (size == 0 || (base | size) % PTS_PAGE_SIZE != 0 || base + size - 1 < base ||
 	    !is_canonical(base + size - 1))
-		return fail(err, errlen,
+		return errf(err, errlen, "descriptor", 0,
 		            "%s [0x%llx, +0x%llx) is not a page-aligned canonical range", name,
 		            (unsigned long long)base, (unsigned long long)size);
 	return 0;
@@ -222,36 +217,39 @@ static int check_layout(const struct pts_descriptor *d, const struct gmem *mem, 
                         size_t errlen)
 {
 	if (d->user_max == 0 || d->user_max > PTS_USER_MAX || d->user_max % PTS_PAGE_SIZE)
-		return fail(err, errlen, "user_max 0x%llx out of range",
+		return errf(err, errlen, "descriptor", 0, "user_max 0x%llx out of range",
 		            (unsigned long long)d->user_max);
 	if (d->kernel_slot_first < level_index(d->user_max - 1, 4) + 1 ||
 	    d->kernel_slot_first > d->kernel_slot_last || d->kernel_slot_last > 511)
-		return fail(err, errlen, "kernel slots %u..%u out of range", d->kernel_slot_first,
-		            d->kernel_slot_last);
+		return errf(err, errlen, "descriptor", 0, "kernel slots %u..%u out of range",
+		            d->kernel_slot_first, d->kernel_slot_last);
 	if (check_window(d, "dmap", d->dmap_base, d->dmap_size, err, errlen) ||
 	    check_window(d, "kenter window", d->kenter_base, d->kenter_size, err, errlen) ||
 	    check_window(d, "pv KVA window", d->pv_kva_base, d->pv_kva_size, err, errlen))
 		return -1;
 	if (d->kenter_size >
 	    DESC_KENTER_SIZE_MAX) /* the model keeps, and checks, every page of it */
-		return fail(err, errlen,
+		return errf(err, errlen, "descriptor", 0,
 		            "kenter_size 0x%llx larger than the ABI's kenter window (%u pages)",
 		            (unsigned long long)d->kenter_size, PTS_KENTER_PAGES);
 	if (d->kern_size == 0 || d->kern_pa % PTS_PAGE_SIZE ||
 	    !gmem_contains(mem, d->kern_pa, d->kern_size))
-		return fail(err, errlen, "kernel image [0x%llx, +0x%llx) not inside guest RAM",
+		return errf(err, errlen, "descriptor", 0,
+		            "kernel image [0x%llx, +0x%llx) not inside guest RAM",
 		            (unsigned long long)d->kern_pa, (unsigned long long)d->kern_size);
 	if (check_window(d, "kernel image", d->kernbase + d->kern_pa,
 	                 (d->kern_size + PTS_PAGE_SIZE - 1) & ~(uint64_t)(PTS_PAGE_SIZE - 1), err,
 	                 errlen))
 		return -1;
 	if (d->dmap_size > mem->size)
-		return fail(err, errlen, "dmap_size 0x%llx larger than guest RAM 0x%llx",
+		return errf(err, errlen, "descriptor", 0,
+		            "dmap_size 0x%llx larger than guest RAM 0x%llx",
 		            (unsigned long long)d->dmap_size, (unsigned long long)mem->size);
 	if (overlap(d->dmap_base, d->dmap_size, d->kenter_base, d->kenter_size) ||
 	    overlap(d->dmap_base, d->dmap_size, d->pv_kva_base, d->pv_kva_size) ||
 	    overlap(d->kenter_base, d->kenter_size, d->pv_kva_base, d->pv_kva_size))
-		return fail(err, errlen, "dmap, kenter and pv KVA windows overlap");
+		return errf(err, errlen, "descriptor", 0,
+		            "dmap, kenter and pv KVA windows overlap");
 	return 0;
 }
 
@@ -261,7 +259,7 @@ static int check_arrays(const struct pts_descriptor *d, const struct gmem *mem, 
 	uint64_t ram_pages = mem->size / PTS_PAGE_SIZE;
 	if (d->vm_page_count == 0 || d->vm_page_first_pfn > ram_pages ||
 	    d->vm_page_count > ram_pages - d->vm_page_first_pfn)
-		return fail(err, errlen,
+		return errf(err, errlen, "descriptor", 0,
 		            "vm_page array pfn %llu + %llu outside guest RAM (%llu pages)",
 		            (unsigned long long)d->vm_page_first_pfn,
 		            (unsigned long long)d->vm_page_count, (unsigned long long)ram_pages);
@@ -273,7 +271,8 @@ static int check_arrays(const struct pts_descriptor *d, const struct gmem *mem, 
 	if (d->arena_npages == 0 || d->arena_first_pfn < d->vm_page_first_pfn ||
 	    d->arena_npages > d->vm_page_count ||
 	    d->arena_first_pfn - d->vm_page_first_pfn > d->vm_page_count - d->arena_npages)
-		return fail(err, errlen, "arena pfn %llu + %llu not inside the vm_page array",
+		return errf(err, errlen, "descriptor", 0,
+		            "arena pfn %llu + %llu not inside the vm_page array",
 		            (unsigned long long)d->arena_first_pfn,
 		            (unsigned long long)d->arena_npages);
 	return 0;
@@ -292,7 +291,8 @@ static int check_pointers(const struct pts_descriptor *d, const struct gmem *mem
 		if (check_kva(d, k[i].name, k[i].kva, err, errlen) != 0)
 			return -1;
 	if (d->ring_pa % 8 || !gmem_contains(mem, d->ring_pa, sizeof(struct pts_ring)))
-		return fail(err, errlen, "ring_pa 0x%llx not an aligned ring inside guest RAM",
+		return errf(err, errlen, "descriptor", 0,
+		            "ring_pa 0x%llx not an aligned ring inside guest RAM",
 		            (unsigned long long)d->ring_pa);
 	return 0;
 }
@@ -300,15 +300,16 @@ static int check_pointers(const struct pts_descriptor *d, const struct gmem *mem
 int desc_validate(const struct pts_descriptor *d, const struct gmem *mem, char *err, size_t errlen)
 {
 	if (d->magic != PTS_DESC_MAGIC)
-		return fail(err, errlen, "bad magic 0x%08x (want 0x%08x)", d->magic,
-		            PTS_DESC_MAGIC);
+		return errf(err, errlen, "descriptor", 0, "bad magic 0x%08x (want 0x%08x)",
+		            d->magic, PTS_DESC_MAGIC);
 	if (d->abi_version != PTS_ABI_VERSION)
-		return fail(err, errlen, "ABI version %u, this monitor speaks %u", d->abi_version,
-		            PTS_ABI_VERSION);
+		return errf(err, errlen, "descriptor", 0, "ABI version %u, this monitor speaks %u",
+		            d->abi_version, PTS_ABI_VERSION);
 	if (d->size != sizeof *d)
-		return fail(err, errlen, "size %u, want %zu", d->size, sizeof *d);
+		return errf(err, errlen, "descriptor", 0, "size %u, want %zu", d->size, sizeof *d);
 	if (d->page_size != PTS_PAGE_SIZE)
-		return fail(err, errlen, "page size %u, want %u", d->page_size, PTS_PAGE_SIZE);
+		return errf(err, errlen, "descriptor", 0, "page size %u, want %u", d->page_size,
+		            PTS_PAGE_SIZE);
 	if (check_sizes(d, err, errlen) || check_offsets(d, err, errlen) ||
 	    check_rules(d, err, errlen) || check_layout(d, mem, err, errlen) ||
 	    check_arrays(d, mem, err, errlen) || check_pointers(d, mem, err, errlen))

@@ -1,4 +1,5 @@
 /* monitor/idset.c - ordered id sets for the incremental check's scopes. */
+#include "array.h"
 #include "idset.h"
 
 #include <stdlib.h>
@@ -31,14 +32,8 @@ int idset_add(struct idset *s, uint64_t id)
 {
 	if (hmap_get(&s->index, id, NULL))
 		return 0;
-	if (s->n == s->cap) {
-		size_t n = s->cap ? s->cap * 2 : 64;
-		uint64_t *v = realloc(s->v, n * sizeof *v);
-		if (v == NULL)
-			return -1;
-		s->v = v;
-		s->cap = n;
-	}
+	if (ARRAY_GROW(s->v, s->cap, s->n, 64) != 0)
+		return -1;
 	if (hmap_put(&s->index, id, s->n) != 0)
 		return -1;
 	s->v[s->n++] = id;

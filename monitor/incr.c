@@ -3,6 +3,7 @@
  * place at all), then for each op plan every part of the update, and commit
  * only when no plan stepped aside.
  */
+#include "array.h"
 #include "incr.h"
 
 #include <stdlib.h>
@@ -158,10 +159,10 @@ static int build_pool(struct incr *x, const struct snapshot *s, struct kview *kv
 	hmap_clear(&x->pool_by_page);
 	hmap_clear(&x->pool_by_gpa);
 	hmap_clear(&x->pool_by_hdr_gpa);
-	if (walk_grow((void **)&x->pool_gpa, &x->pool_gpa_cap, p->npage + 1, sizeof *x->pool_gpa) !=
+	if (array_reserve(&x->pool_gpa, &x->pool_gpa_cap, p->npage + 1, sizeof *x->pool_gpa, 64) !=
 	        0 ||
-	    walk_grow((void **)&x->pool_hint, &x->pool_hint_cap, p->npage + 1,
-	              sizeof *x->pool_hint) != 0)
+	    array_reserve(&x->pool_hint, &x->pool_hint_cap, p->npage + 1, sizeof *x->pool_hint,
+	                  64) != 0)
 		return -1;
 	memset(x->pool_hint, 0xff, p->npage * sizeof *x->pool_hint);
 	for (size_t i = 0; i < p->npage && *ok; i++) {
@@ -203,7 +204,7 @@ static int build_pv(struct incr *x, const struct snapshot *s, const struct pts_d
 	if (head != NULL)
 		x->list_head = head;
 	if (tail == NULL || head == NULL ||
-	    walk_grow((void **)&x->pv_next, &x->pv_next_cap, s->npv + 1, 4) != 0) {
+	    array_reserve(&x->pv_next, &x->pv_next_cap, s->npv + 1, 4, 64) != 0) {
 		free(tail);
 		return -1;
 	}
@@ -274,7 +275,7 @@ static int list_dirty(struct incr *x, const struct gmem *mem)
 	x->listed = mem->dirty_pfns != NULL && mem->page_dirty != NULL;
 	if (!x->listed)
 		return 0;
-	if (walk_grow((void **)&x->dirty, &x->dirty_cap, mem->ndirty_pfns, sizeof *x->dirty) != 0)
+	if (array_reserve(&x->dirty, &x->dirty_cap, mem->ndirty_pfns, sizeof *x->dirty, 64) != 0)
 		return -1;
 	for (uint64_t k = 0; k < mem->ndirty_pfns; k++)
 		if (mem->dirty_pfns[k] < pages)

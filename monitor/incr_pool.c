@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "desc.h"
 #include "incr_plan.h"
 
@@ -55,8 +56,8 @@ static int plan_free_list(struct pool_plan *pl, struct kview *kv, struct pool_pl
 		if (bits[k / 64] >> (k % 64) & 1)
 			return 1;
 		bits[k / 64] |= 1ull << (k % 64);
-		if (walk_grow((void **)&pl->items, &pl->items_cap, pl->nitems + 1,
-		              sizeof *pl->items) != 0)
+		if (array_reserve(&pl->items, &pl->items_cap, pl->nitems + 1, sizeof *pl->items,
+		                  64) != 0)
 			return -1;
 		pl->items[pl->nitems++] = item;
 		pp->nitems++;
@@ -97,7 +98,7 @@ static void plan_reset(struct pool_plan *pl)
 
 static int push(struct pool_plan *pl, const struct pool_plan_page *pp)
 {
-	if (walk_grow((void **)&pl->page, &pl->page_cap, pl->npage + 1, sizeof *pl->page) != 0)
+	if (array_reserve(&pl->page, &pl->page_cap, pl->npage + 1, sizeof *pl->page, 64) != 0)
 		return -1;
 	pl->page[pl->npage++] = *pp;
 	return 0;
@@ -111,8 +112,8 @@ static int reread_written(struct pool_plan *pl, const struct snapshot *s, struct
 	struct pool_plan_page pp = {i, *pg, x->pool_gpa[i], true, 0, 0};
 	size_t items = pl->nitems;
 	pl->seen[i] = POOL_DIRTY;
-	if (walk_grow((void **)&pl->written, &pl->written_cap, pl->nwritten + 1,
-	              sizeof *pl->written) != 0)
+	if (array_reserve(&pl->written, &pl->written_cap, pl->nwritten + 1, sizeof *pl->written,
+	                  64) != 0)
 		return -1;
 	pl->written[pl->nwritten++] = i;
 	int rc = plan_reread(pl, s, kv, x, &pp);
@@ -242,8 +243,8 @@ int pool_plan(struct pool_plan *pl, const struct snapshot *s, struct kview *kv, 
 	if (!old->ok || snap_read_pool_struct(kv, &pl->head) != 0 ||
 	    pl->head.itemsperpage != old->itemsperpage)
 		return 0;
-	if (walk_grow((void **)&pl->seen, &pl->seen_cap, old->npage + 1, 1) != 0 ||
-	    walk_grow((void **)&pl->at, &pl->at_cap, old->npage + 1, sizeof *pl->at) != 0)
+	if (array_reserve(&pl->seen, &pl->seen_cap, old->npage + 1, 1, 64) != 0 ||
+	    array_reserve(&pl->at, &pl->at_cap, old->npage + 1, sizeof *pl->at, 64) != 0)
 		return -1;
 	int rc = plan_written(pl, s, kv, x, &relinked);
 	if (rc == 0 && relinked)
@@ -305,8 +306,8 @@ static void sum_page(struct incr *x, const struct pool_page_snap *pg, int sign)
 static int index_page(struct incr *x, const struct pool_page_snap *pg, const struct pool_gpa *g,
                       size_t idx)
 {
-	if (walk_grow((void **)&x->pool_gpa, &x->pool_gpa_cap, idx + 1, sizeof *x->pool_gpa) != 0 ||
-	    walk_grow((void **)&x->pool_hint, &x->pool_hint_cap, idx + 1, sizeof *x->pool_hint) !=
+	if (array_reserve(&x->pool_gpa, &x->pool_gpa_cap, idx + 1, sizeof *x->pool_gpa, 64) != 0 ||
+	    array_reserve(&x->pool_hint, &x->pool_hint_cap, idx + 1, sizeof *x->pool_hint, 64) !=
 	        0 ||
 	    hmap_put(&x->pool_by_hdr, pg->hdr, idx) != 0 ||
 	    hmap_put(&x->pool_by_page, pg->page, idx) != 0 ||
@@ -379,7 +380,7 @@ static int commit_new(struct pool_snap *p, struct pool_plan *pl, struct incr *x)
 		size_t idx = p->npage;
 		if (pp->idx != SIZE_MAX)
 			continue;
-		if (walk_grow((void **)&p->page, &p->page_cap, idx + 1, sizeof *p->page) != 0 ||
+		if (array_reserve(&p->page, &p->page_cap, idx + 1, sizeof *p->page, 64) != 0 ||
 		    index_page(x, &pp->pg, &pp->gpa, idx) != 0 || add_items(p, pl, pp, idx) != 0 ||
 		    idset_add(&x->sc.pool_pages, pp->pg.hdr) != 0)
 			return -1;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "desc.h"
 #include "incr_plan.h"
 
@@ -123,7 +124,7 @@ static int plan_entry(struct pv_plan *pv, const struct snapshot *s, struct kview
 			return -1;
 	}
 	if (hmap_put(&pv->kvas, kva, 1) != 0 ||
-	    walk_grow((void **)&pv->ent, &pv->cap, pv->n + 1, sizeof n) != 0)
+	    array_reserve(&pv->ent, &pv->cap, pv->n + 1, sizeof n, 64) != 0)
 		return -1;
 	pv->ent[pv->n++] = n;
 	*next = n.next;
@@ -141,7 +142,7 @@ int pv_plan(struct pv_plan *pv, const struct snapshot *s, struct kview *kv, stru
 	pv->n = 0;
 	*fallback = true;
 	if (affected_lists(pv, s, kv, vp, pl, pp) != 0 ||
-	    walk_grow((void **)&pv->first, &pv->first_cap, pv->lists.n + 1, sizeof *pv->first) != 0)
+	    array_reserve(&pv->first, &pv->first_cap, pv->lists.n + 1, sizeof *pv->first, 64) != 0)
 		return -1;
 	for (size_t k = 0; k < pv->lists.n; k++) {
 		uint64_t page = pv->lists.v[k];
@@ -163,7 +164,7 @@ int pv_plan(struct pv_plan *pv, const struct snapshot *s, struct kview *kv, stru
 
 static int grow_next(struct incr *x, size_t n)
 {
-	return walk_grow((void **)&x->pv_next, &x->pv_next_cap, n, sizeof *x->pv_next);
+	return array_reserve(&x->pv_next, &x->pv_next_cap, n, sizeof *x->pv_next, 64);
 }
 
 /* the entry last moves to index e; its list's link to it follows */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "desc.h"
 #include "incr_plan.h"
 
@@ -168,8 +169,8 @@ static int plan_vmp(struct vmp_plan *vp, const struct snapshot *s, struct kview 
 {
 	const struct pts_descriptor *d = kv->d;
 	size_t size = d->vm_page_size;
-	if (walk_grow((void **)&vp->index, &vp->cap, vp->n + 1, sizeof *vp->index) != 0 ||
-	    walk_grow((void **)&vp->raw, &vp->raw_cap, (vp->n + 1) * size, 1) != 0)
+	if (array_reserve(&vp->index, &vp->cap, vp->n + 1, sizeof *vp->index, 64) != 0 ||
+	    array_reserve(&vp->raw, &vp->raw_cap, (vp->n + 1) * size, 1, 64) != 0)
 		return -1;
 	uint8_t *b = vp->raw + vp->n * size;
 	if (kva_read(kv, d->vm_page_array + i * size, b, size) != 0) {
@@ -212,8 +213,8 @@ static int listed_pages(struct vmp_plan *vp, const struct incr *x)
 	for (size_t k = 0; k < x->ndirty; k++) {
 		if (!hmap_get(&x->array_by_gpa, x->dirty[k] << PTS_PAGE_SHIFT, &p))
 			continue;
-		if (walk_grow((void **)&vp->pages, &vp->pages_cap, vp->npages + 1,
-		              sizeof *vp->pages) != 0)
+		if (array_reserve(&vp->pages, &vp->pages_cap, vp->npages + 1, sizeof *vp->pages,
+		                  64) != 0)
 			return -1;
 		vp->pages[vp->npages++] = (size_t)p;
 	}

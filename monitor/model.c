@@ -5,6 +5,7 @@
  * or a kenter page is told to env->changed first: that is how the
  * incremental check learns what an op changed, whatever its kind.
  */
+#include "array.h"
 #include "model.h"
 
 #include "bug.h"
@@ -103,14 +104,8 @@ int model_set(struct model *m, const struct model_map *e)
 		ms->map[i] = *e;
 		return 0;
 	}
-	if (ms->n == ms->cap) {
-		size_t n = ms->cap ? ms->cap * 2 : 64;
-		struct model_map *p = realloc(ms->map, n * sizeof *p);
-		if (p == NULL)
-			return -1;
-		ms->map = p;
-		ms->cap = n;
-	}
+	if (ARRAY_GROW(ms->map, ms->cap, ms->n, 64) != 0)
+		return -1;
 	memmove(&ms->map[i + 1], &ms->map[i], (ms->n - i) * sizeof *ms->map);
 	ms->map[i] = *e;
 	ms->n++;

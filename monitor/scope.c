@@ -2,6 +2,7 @@
  * and what the op changes in the model (mappings, kenter window pages,
  * mod/ref predictions), as the model tells while it steps (model_env).
  */
+#include "array.h"
 #include "scope.h"
 
 #include <stdlib.h>
@@ -47,14 +48,8 @@ void scope_clear(struct scope *sc)
 
 int scope_vmp_change(struct scope *sc, uint64_t index, const struct vmp *old)
 {
-	if (sc->nvmp == sc->vmp_cap) {
-		size_t n = sc->vmp_cap ? sc->vmp_cap * 2 : 64;
-		struct vmp_change *v = realloc(sc->vmp, n * sizeof *v);
-		if (v == NULL)
-			return -1;
-		sc->vmp = v;
-		sc->vmp_cap = n;
-	}
+	if (ARRAY_GROW(sc->vmp, sc->vmp_cap, sc->nvmp, 64) != 0)
+		return -1;
 	sc->vmp[sc->nvmp++] = (struct vmp_change){index, *old};
 	return 0;
 }

@@ -3,6 +3,7 @@
  * changed tables are re-read (walk_params.shadow), and the delta stays the
  * same.
  */
+#include "array.h"
 #include "shadow.h"
 
 #include <stdlib.h>
@@ -23,14 +24,8 @@ void pte_delta_free(struct pte_delta *d)
 
 static int push(struct pte_delta *d, const struct pte_change *c)
 {
-	if (d->n == d->cap) {
-		size_t n = d->cap ? d->cap * 2 : 64;
-		struct pte_change *p = realloc(d->chg, n * sizeof *p);
-		if (p == NULL)
-			return -1;
-		d->chg = p;
-		d->cap = n;
-	}
+	if (ARRAY_GROW(d->chg, d->cap, d->n, 64) != 0)
+		return -1;
 	d->chg[d->n++] = *c;
 	return 0;
 }

@@ -3,6 +3,7 @@
  * cycle-checked; what cannot be read becomes an issue for the invariant that
  * owns it, never a crash.
  */
+#include "array.h"
 #include "snap.h"
 
 #include <stdarg.h>
@@ -40,14 +41,8 @@ void snap_free(struct snapshot *s)
 
 struct snap_issue *snap_issue(struct snapshot *s, const char *inv, const char *fmt, ...)
 {
-	if (s->nissue == s->issue_cap) {
-		size_t n = s->issue_cap ? s->issue_cap * 2 : 16;
-		struct snap_issue *p = realloc(s->issue, n * sizeof *p);
-		if (p == NULL)
-			return NULL;
-		s->issue = p;
-		s->issue_cap = n;
-	}
+	if (ARRAY_GROW(s->issue, s->issue_cap, s->nissue, 16) != 0)
+		return NULL;
 	struct snap_issue *i = &s->issue[s->nissue++];
 	memset(i, 0, sizeof *i);
 	i->inv = inv;
@@ -140,14 +135,8 @@ void snap_parse_pv_entry(const struct pts_descriptor *d, const uint8_t *b, uint6
 
 int snap_push_pv(struct snapshot *s, const struct pv_snap *pv)
 {
-	if (s->npv == s->pv_cap) {
-		size_t n = s->pv_cap ? s->pv_cap * 2 : 256;
-		struct pv_snap *p = realloc(s->pv, n * sizeof *p);
-		if (p == NULL)
-			return -1;
-		s->pv = p;
-		s->pv_cap = n;
-	}
+	if (ARRAY_GROW(s->pv, s->pv_cap, s->npv, 256) != 0)
+		return -1;
 	s->pv[s->npv++] = *pv;
 	return 0;
 }
@@ -284,14 +273,8 @@ static int read_pool_page(struct snapshot *s, struct kview *kv, uint64_t hdr, en
 		pool_issue(s, "POOL-4", hdr, "pool page header unreadable at kva");
 		return 1;
 	}
-	if (p->npage == p->page_cap) {
-		size_t n = p->page_cap ? p->page_cap * 2 : 64;
-		struct pool_page_snap *q = realloc(p->page, n * sizeof *q);
-		if (q == NULL)
-			return -1;
-		p->page = q;
-		p->page_cap = n;
-	}
+	if (ARRAY_GROW(p->page, p->page_cap, p->npage, 64) != 0)
+		return -1;
 	p->page[p->npage] = pg;
 	p->npage++;
 	return read_free_items(s, kv, &p->page[p->npage - 1], p->npage - 1);

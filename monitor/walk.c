@@ -3,6 +3,7 @@
  * shared table or a cycle and is reported, not followed, so the walk is
  * bounded by the number of pages of guest RAM.
  */
+#include "array.h"
 #include "walk.h"
 
 #include <endian.h>
@@ -41,21 +42,6 @@ static void ptp_set_reset(struct ptp_set *s)
 	hmap_clear(&s->leaf_by_va);
 }
 
-int walk_grow(void **buf, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap ? *cap : 64;
-	while (n < need)
-		n *= 2;
-	void *p = realloc(*buf, n * elem);
-	if (p == NULL)
-		return -1;
-	*buf = p;
-	*cap = n;
-	return 0;
-}
-
 uint64_t ptp_key(uint32_t owner, uint32_t level, uint64_t va)
 {
 	return va | ((uint64_t)owner << 3) | level;
@@ -92,7 +78,7 @@ const struct leaf *leaf_at(const struct ptp_set *s, uint32_t owner, uint64_t va)
 static int add_issue(struct ptp_set *s, enum walk_issue_kind kind, uint32_t owner, uint32_t other,
                      uint32_t level, uint64_t va, gpa_t pa, uint64_t pte)
 {
-	if (walk_grow((void **)&s->issue, &s->issue_cap, s->nissue + 1, sizeof *s->issue) != 0)
+	if (array_reserve(&s->issue, &s->issue_cap, s->nissue + 1, sizeof *s->issue, 64) != 0)
 		return -1;
 	s->issue[s->nissue++] = (struct walk_issue){kind, owner, other, level, va, pa, pte};
 	return 0;
@@ -115,7 +101,7 @@ static int read_table(const struct walk_params *p, gpa_t pa, uint64_t *dst)
 
 static int add_leaf(struct ptp_set *s, const struct ptp *t, unsigned i, uint64_t va, uint64_t pte)
 {
-	if (walk_grow((void **)&s->leaf, &s->leaf_cap, s->nleaf + 1, sizeof *s->leaf) != 0)
+	if (array_reserve(&s->leaf, &s->leaf_cap, s->nleaf + 1, sizeof *s->leaf, 64) != 0)
 		return -1;
 	s->leaf[s->nleaf] = (struct leaf){t->owner, t->level, va, pte, t->pa, i};
 	if (hmap_put(&s->leaf_by_va, leaf_key(t->owner, va), s->nleaf) != 0)
@@ -163,9 +149,8 @@ static int visit(struct walker *w, gpa_t pa, uint32_t level, uint32_t owner, uin
 	struct ptp_set *s = w->s;
 	if (s->nptp >= w->p->max_ptps)
 		return add_issue(s, WALK_LIMIT, owner, owner, level, va, pa, 0);
-	if (walk_grow((void **)&s->ptp, &s->ptp_cap, s->nptp + 1, sizeof *s->ptp) != 0 ||
-	    walk_grow((void **)&s->ptes, &s->ptes_cap, (s->nptp + 1) * NPTEPG, sizeof *s->ptes) !=
-	        0)
+	if (array_reserve(&s->ptp, &s->ptp_cap, s->nptp + 1, sizeof *s->ptp, 64) != 0 ||
+	    array_reserve(&s->ptes, &s->ptes_cap, (s->nptp + 1) * NPTEPG, sizeof *s->ptes, 64) != 0)
 		return -1;
 	size_t ti = s->nptp;
 	struct ptp *t = &s->ptp[ti];
@@ -186,7 +171,7 @@ int walk_all(struct ptp_set *s, const struct walk_params *p, const struct walk_r
              size_t nroots)
 {
 	ptp_set_reset(s);
-	if (walk_grow((void **)&s->root, &s->root_cap, nroots + 1, sizeof *s->root) != 0)
+	if (array_reserve(&s->root, &s->root_cap, nroots + 1, sizeof *s->root, 64) != 0)
 		return -1;
 	s->nroot = nroots;
 	for (size_t o = 0; o < nroots; o++) {

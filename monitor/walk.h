@@ -101,8 +101,6 @@ const struct ptp *ptp_by_key(const struct ptp_set *s, uint32_t owner, uint32_t l
 const struct leaf *leaf_at(const struct ptp_set *s, uint32_t owner, uint64_t va);
 uint64_t ptp_key(uint32_t owner, uint32_t level, uint64_t va);
 uint64_t leaf_key(uint32_t owner, uint64_t va);
-/* grow *buf to hold need elements of elem bytes; 0, or -1 when out of memory */
-int walk_grow(void **buf, size_t *cap, size_t need, size_t elem);
 
 /*
  * The incremental walk: bring s (the previous walk of the same roots, with no

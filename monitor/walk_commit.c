@@ -5,13 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "shadow.h"
 #include "walk_plan.h"
 
 static int push_change(struct pte_delta *d, const struct ptp *t, unsigned i, uint32_t flags,
                        uint64_t o, uint64_t n)
 {
-	if (walk_grow((void **)&d->chg, &d->cap, d->n + 1, sizeof *d->chg) != 0)
+	if (array_reserve(&d->chg, &d->cap, d->n + 1, sizeof *d->chg, 64) != 0)
 		return -1;
 	d->chg[d->n++] = (struct pte_change){
 	    t->owner, 0, t->level, walk_entry_va(t->va, t->level, i), t->pa, i, flags, o, n};
@@ -36,7 +37,7 @@ static int leaf_erase(struct ptp_set *s, uint32_t owner, uint64_t va)
 static int leaf_insert(struct ptp_set *s, const struct ptp *t, unsigned i, uint64_t pte)
 {
 	uint64_t va = walk_entry_va(t->va, t->level, i);
-	if (walk_grow((void **)&s->leaf, &s->leaf_cap, s->nleaf + 1, sizeof *s->leaf) != 0 ||
+	if (array_reserve(&s->leaf, &s->leaf_cap, s->nleaf + 1, sizeof *s->leaf, 64) != 0 ||
 	    hmap_put(&s->leaf_by_va, leaf_key(t->owner, va), s->nleaf) != 0)
 		return -1;
 	s->leaf[s->nleaf++] = (struct leaf){t->owner, t->level, va, pte, t->pa, i};
@@ -174,8 +175,8 @@ static int ptp_erase(struct ptp_set *s, size_t ti)
 static int ptp_append(struct ptp_set *s, const struct ptp *t, const uint64_t *e)
 {
 	size_t ti = s->nptp;
-	if (walk_grow((void **)&s->ptp, &s->ptp_cap, ti + 1, sizeof *s->ptp) != 0 ||
-	    walk_grow((void **)&s->ptes, &s->ptes_cap, (ti + 1) * NPTEPG, sizeof *s->ptes) != 0 ||
+	if (array_reserve(&s->ptp, &s->ptp_cap, ti + 1, sizeof *s->ptp, 64) != 0 ||
+	    array_reserve(&s->ptes, &s->ptes_cap, (ti + 1) * NPTEPG, sizeof *s->ptes, 64) != 0 ||
 	    hmap_put(&s->by_pa, t->pa, ti) != 0 ||
 	    hmap_put(&s->by_key, ptp_key(t->owner, t->level, t->va), ti))
 		return -1;
@@ -225,7 +226,7 @@ static int commit_tables(struct walk_plan *u)
 static int commit_roots(struct walk_plan *u)
 {
 	struct ptp_set *s = u->s;
-	if (walk_grow((void **)&s->root, &s->root_cap, u->nroots + 1, sizeof *s->root) != 0)
+	if (array_reserve(&s->root, &s->root_cap, u->nroots + 1, sizeof *s->root, 64) != 0)
 		return -1;
 	for (size_t o = s->nroot; o < u->nroots; o++)
 		s->root[o] = SIZE_MAX;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "walk_plan.h"
 
 /* the table an entry leads the walk to, or NO_CHILD */
@@ -30,7 +31,7 @@ static uint64_t child_of(const struct walk_plan *u, uint32_t owner, uint32_t lev
 /* room for one more table's entries; its offset in buf, or SIZE_MAX */
 static size_t buf_take(struct walk_plan *u)
 {
-	if (walk_grow((void **)&u->buf, &u->buf_cap, u->nbuf + NPTEPG, sizeof *u->buf) != 0) {
+	if (array_reserve(&u->buf, &u->buf_cap, u->nbuf + NPTEPG, sizeof *u->buf, 64) != 0) {
 		u->enomem = true;
 		return SIZE_MAX;
 	}
@@ -68,8 +69,8 @@ static void read_dirty(struct walk_plan *u, size_t ti)
 		u->nbuf -= NPTEPG;
 		return;
 	}
-	if (walk_grow((void **)&u->dirty, &u->dirty_cap, u->ndirty + 1, sizeof *u->dirty) != 0 ||
-	    walk_grow((void **)&u->chg, &u->chg_cap, u->nchg + NPTEPG, sizeof *u->chg) != 0) {
+	if (array_reserve(&u->dirty, &u->dirty_cap, u->ndirty + 1, sizeof *u->dirty, 64) != 0 ||
+	    array_reserve(&u->chg, &u->chg_cap, u->nchg + NPTEPG, sizeof *u->chg, 64) != 0) {
 		u->enomem = true;
 		return;
 	}
@@ -103,7 +104,7 @@ static void detach(struct walk_plan *u, gpa_t pa, gpa_t parent, uint32_t index)
 	if (walk_gone(u, ti))
 		return;
 	if (hmap_put(&u->is_gone, ti, 1) != 0 ||
-	    walk_grow((void **)&u->gone, &u->gone_cap, u->ngone + 1, sizeof *u->gone) != 0) {
+	    array_reserve(&u->gone, &u->gone_cap, u->ngone + 1, sizeof *u->gone, 64) != 0) {
 		u->enomem = true;
 		return;
 	}
@@ -134,7 +135,7 @@ static void attach(struct walk_plan *u, const struct ptp *proto)
 		u->anomaly = true;
 		return;
 	}
-	if (walk_grow((void **)&u->add, &u->add_cap, u->nadd + 1, sizeof *u->add) != 0 ||
+	if (array_reserve(&u->add, &u->add_cap, u->nadd + 1, sizeof *u->add, 64) != 0 ||
 	    hmap_put(&u->adding, proto->pa, u->nadd) != 0) {
 		u->enomem = true;
 		return;
@@ -211,7 +212,7 @@ static int note_kernel_ranges(struct walk_plan *u, struct va_ranges *kr)
 		const struct ptp t = u->s->ptp[d->ti];
 		for (size_t c = 0; c < d->nchg && t.owner == 0; c++) {
 			unsigned i = walk_chg(u, d, c);
-			if (walk_grow((void **)&kr->r, &kr->cap, kr->n + 1, sizeof *kr->r) != 0)
+			if (array_reserve(&kr->r, &kr->cap, kr->n + 1, sizeof *kr->r, 64) != 0)
 				return -1;
 			uint64_t va = walk_entry_va(t.va, t.level, i);
 			kr->r[kr->n++] = (struct va_range){va, va + (level_span(t.level) - 1)};

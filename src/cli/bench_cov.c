@@ -65,7 +65,7 @@ static int bench_campaign(const struct session_config *sess, struct bench_run *r
 	struct campaign_config c = {.sess = *sess, .out = r->dir, .jobs = 1, .quiet = true};
 	struct cov_image img;
 	char err[1024];
-	int saved, quiet, rc = -1;
+	int rc;
 	uint64_t t0;
 
 	snprintf(r->dir, sizeof(r->dir), "/tmp/ptshadow-bench-cov-XXXXXX");
@@ -86,22 +86,10 @@ static int bench_campaign(const struct session_config *sess, struct bench_run *r
 		return -1;
 	}
 	c.cov = r->mode != COV_OFF && img.nedges > 0 ? &img : NULL;
-	fflush(stdout);
-	saved = dup(STDOUT_FILENO);
-	quiet = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (saved >= 0 && quiet >= 0 && dup2(quiet, STDOUT_FILENO) >= 0) {
-		t0 = now_ns();
-		rc = campaign_run(&c);
-		r->secs = (now_ns() - t0) / 1e9;
-		fflush(stdout);
-		dup2(saved, STDOUT_FILENO);
-		rc = (rc == EXIT_CLEAN || rc == EXIT_FINDING) && !vm_interrupted ? read_outcome(r)
-		                                                                 : -1;
-	}
-	if (saved >= 0)
-		close(saved);
-	if (quiet >= 0)
-		close(quiet);
+	t0 = now_ns();
+	rc = campaign_run_quiet(&c);
+	r->secs = (now_ns() - t0) / 1e9;
+	rc = (rc == EXIT_CLEAN || rc == EXIT_FINDING) && !vm_interrupted ? read_outcome(r) : -1;
 	cov_image_free(&img);
 	remove_dir(r->dir);
 	return rc;
@@ -166,6 +154,22 @@ struct detect_totals {
 };
 
 /* one mutant, every seed, both modes: a line of the table */
+/* one seed's two runs (random, guide) into the totals */
+static void count_detection(struct detect_totals *t, const struct bench_run r[2])
+{
+	uint64_t a = r[0].found ? r[0].ops : UINT64_MAX, b = r[1].found ? r[1].ops : UINT64_MAX;
+
+	t->runs++;
+	if (r[0].found && r[1].found) {
+		t->both++;
+		t->ops_sum[0] += r[0].ops;
+		t->ops_sum[1] += r[1].ops;
+	}
+	t->guide_sooner += b < a;
+	t->random_sooner += a < b;
+	t->same += a == b;
+}
+
 static int detect_mutant(const struct session_config *sess, const char *elf, const char *name,
                          struct detect_totals *t, json_t *rows)
 {
@@ -189,17 +193,7 @@ static int detect_mutant(const struct session_config *sess, const char *elf, con
 			                      r[m].found ? json_integer((json_int_t)r[m].ops)
 			                                 : json_null());
 		}
-		t->runs++;
-		if (r[0].found && r[1].found) {
-			t->both++;
-			t->ops_sum[0] += r[0].ops;
-			t->ops_sum[1] += r[1].ops;
-		}
-		uint64_t a = r[0].found ? r[0].ops : UINT64_MAX,
-		         b = r[1].found ? r[1].ops : UINT64_MAX;
-		t->guide_sooner += b < a;
-		t->random_sooner += a < b;
-		t->same += a == b;
+		count_detection(t, r);
 		char cell[2][24];
 		for (unsigned m = 0; m < 2; m++)
 			snprintf(cell[m], sizeof(cell[m]), r[m].found ? "%llu" : "-",
@@ -212,6 +206,25 @@ static int detect_mutant(const struct session_config *sess, const char *elf, con
 }
 
 /* guided against random on every mutant beside guest (mutants/NAME.elf) */
+/* the totals of time to detection, said and into out's "detection" (rows: each mutant's) */
+static void say_detection(const struct detect_totals *t, json_t *rows, json_t *out)
+{
+	printf("  found: random %u, guide %u of %u runs; sooner: guide %u, random %u, same %u\n",
+	       t->found[0], t->found[1], t->runs, t->guide_sooner, t->random_sooner, t->same);
+	if (t->both > 0)
+		printf(
+		    "  where both found it (%u runs): guide took %.2fx the ops of random in all\n",
+		    t->both, t->ops_sum[1] / t->ops_sum[0]);
+	json_object_set_new(
+	    out, "detection",
+	    json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:o}", "budget", DETECT_OPS,
+	              "seq_len", DETECT_SEQLEN, "runs", (int)t->runs, "random_found",
+	              (int)t->found[0], "guide_found", (int)t->found[1], "guide_sooner",
+	              (int)t->guide_sooner, "random_sooner", (int)t->random_sooner, "both",
+	              (int)t->both, "guide_over_random_ops",
+	              t->both ? t->ops_sum[1] / t->ops_sum[0] : 0.0, "mutants", rows));
+}
+
 static int bench_detect(const struct session_config *sess, const char *guest, json_t *out)
 {
 	char names[64][64], dir[PATH_MAX], elf[PATH_MAX + 96], copy[PATH_MAX];
@@ -242,20 +255,7 @@ static int bench_detect(const struct session_config *sess, const char *guest, js
 		}
 		done++;
 	}
-	printf("  found: random %u, guide %u of %u runs; sooner: guide %u, random %u, same %u\n",
-	       t.found[0], t.found[1], t.runs, t.guide_sooner, t.random_sooner, t.same);
-	if (t.both > 0)
-		printf(
-		    "  where both found it (%u runs): guide took %.2fx the ops of random in all\n",
-		    t.both, t.ops_sum[1] / t.ops_sum[0]);
-	json_object_set_new(out, "detection",
-	                    json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:o}",
-	                              "budget", DETECT_OPS, "seq_len", DETECT_SEQLEN, "runs",
-	                              (int)t.runs, "random_found", (int)t.found[0], "guide_found",
-	                              (int)t.found[1], "guide_sooner", (int)t.guide_sooner,
-	                              "random_sooner", (int)t.random_sooner, "both", (int)t.both,
-	                              "guide_over_random_ops",
-	                              t.both ? t.ops_sum[1] / t.ops_sum[0] : 0.0, "mutants", rows));
+	say_detection(&t, rows, out);
 	return 0;
 }
 

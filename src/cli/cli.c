@@ -44,20 +44,13 @@ int usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *arg)
+/* --mem, --pv-per-page, --arena: as guest_opt_apply */
+/* --cpus, --timeout: as guest_opt_apply */
+static int guest_opt_run(struct guest_opts *g, const char *cmd, int opt, const char *arg)
 {
 	uint64_t v;
 
 	switch (opt) {
-	case OPT_MEM:
-		if (parse_u64(arg, &v) != 0 || v < VM_MEM_MIN_MIB || v > VM_MEM_MAX_MIB) {
-			usage_error(cmd, "--mem %s: want MiB between %u and %u", arg,
-			            VM_MEM_MIN_MIB, VM_MEM_MAX_MIB);
-			return -1;
-		}
-		g->cfg.mem_mib = (unsigned)v;
-		g->given |= GUEST_SET_MEM;
-		return 1;
 	case OPT_CPUS:
 		if (parse_u64(arg, &v) != 0 || v < 1 || v > VM_CPUS_MAX) {
 			usage_error(cmd, "--cpus %s: want a CPU count between 1 and %u", arg,
@@ -75,11 +68,24 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 		g->cfg.timeout_s = (unsigned)v;
 		g->given |= GUEST_SET_TIMEOUT;
 		return 1;
-	case OPT_CMDLINE:
-		g->cfg.extra_cmdline = arg;
-		return 1;
-	case OPT_CONSOLE:
-		g->console_path = arg;
+	default:
+		return 0;
+	}
+}
+
+static int guest_opt_size(struct guest_opts *g, const char *cmd, int opt, const char *arg)
+{
+	uint64_t v;
+
+	switch (opt) {
+	case OPT_MEM:
+		if (parse_u64(arg, &v) != 0 || v < VM_MEM_MIN_MIB || v > VM_MEM_MAX_MIB) {
+			usage_error(cmd, "--mem %s: want MiB between %u and %u", arg,
+			            VM_MEM_MIN_MIB, VM_MEM_MAX_MIB);
+			return -1;
+		}
+		g->cfg.mem_mib = (unsigned)v;
+		g->given |= GUEST_SET_MEM;
 		return 1;
 	case OPT_PV_PER_PAGE:
 		if (parse_u64(arg, &v) != 0 || v > GUEST_PV_PER_PAGE_MAX) {
@@ -90,22 +96,26 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 		g->cfg.pv_per_page = (unsigned)v;
 		g->given |= GUEST_SET_PV_PER_PAGE;
 		return 1;
-	case OPT_DIRTY_LOG:
-		if (vm_dirty_mode_parse(arg, &g->cfg.dirty_mode) != 0) {
-			usage_error(cmd,
-			            "--dirty-log %s: want ring, clear, get, plugin, none or auto",
-			            arg);
+	case OPT_ARENA:
+		if (parse_u64(arg, &v) != 0 || v < 1 || v > OPS_ARENA_MAX) {
+			usage_error(cmd, "--arena %s: want a page count between 1 and %u", arg,
+			            OPS_ARENA_MAX);
 			return -1;
 		}
-		g->given |= GUEST_SET_DIRTY_LOG;
+		g->cfg.arena_pages = v;
+		g->given |= GUEST_SET_ARENA;
 		return 1;
-	case OPT_BACKEND:
-		if (vm_backend_parse(arg, &g->cfg.backend) != 0) {
-			usage_error(cmd, "--backend %s: want kvm, qemu, libvirt or auto", arg);
-			return -1;
-		}
-		g->backend_given = true;
-		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* --dirty-log and --backend: as guest_opt_apply */
+/* the backends' own options (--qemu, --connect, --domain-xml, --qemu-accel):
+ * as guest_opt_apply; which backend takes them, its table says */
+static int guest_opt_own(struct guest_opts *g, const char *cmd, int opt, const char *arg)
+{
+	switch (opt) {
 	case OPT_QEMU:
 		if (access(arg, X_OK) != 0) {
 			usage_error(cmd, "--qemu %s: %s", arg, strerror(errno));
@@ -135,36 +145,55 @@ int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *
 		g->cfg.qemu_kvm = strcmp(arg, "kvm") == 0;
 		g->given |= GUEST_SET_QEMU_ACCEL;
 		return 1;
-	case OPT_ARENA:
-		if (parse_u64(arg, &v) != 0 || v < 1 || v > OPS_ARENA_MAX) {
-			usage_error(cmd, "--arena %s: want a page count between 1 and %u", arg,
-			            OPS_ARENA_MAX);
+	default:
+		return 0;
+	}
+}
+
+static int guest_opt_backend(struct guest_opts *g, const char *cmd, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_DIRTY_LOG:
+		if (vm_dirty_mode_parse(arg, &g->cfg.dirty_mode) != 0) {
+			usage_error(cmd,
+			            "--dirty-log %s: want ring, clear, get, plugin, none or auto",
+			            arg);
 			return -1;
 		}
-		g->cfg.arena_pages = v;
-		g->given |= GUEST_SET_ARENA;
+		g->given |= GUEST_SET_DIRTY_LOG;
+		return 1;
+	case OPT_BACKEND:
+		if (vm_backend_parse(arg, &g->cfg.backend) != 0) {
+			usage_error(cmd, "--backend %s: want kvm, qemu, libvirt or auto", arg);
+			return -1;
+		}
+		g->backend_given = true;
 		return 1;
 	default:
 		return 0;
 	}
 }
 
-/* Can backend b keep dirty log d (AUTO: whichever b is)? */
-static bool dirty_log_fits(enum vm_backend_kind b, enum vm_dirty_mode d)
+int guest_opt_apply(struct guest_opts *g, const char *cmd, int opt, const char *arg)
 {
-	bool kvm_log = d == VM_DIRTY_RING || d == VM_DIRTY_CLEAR || d == VM_DIRTY_GET;
-	bool qemu_log = d == VM_DIRTY_PLUGIN || d == VM_DIRTY_NONE;
+	int r;
 
-	switch (b) {
-	case VM_BACKEND_KVM:
-		return !qemu_log;
-	case VM_BACKEND_QEMU:
-		return !kvm_log;
-	case VM_BACKEND_LIBVIRT: /* none by default; the plugin when asked for */
-		return !kvm_log;
+	switch (opt) {
+	case OPT_CMDLINE:
+		g->cfg.extra_cmdline = arg;
+		return 1;
+	case OPT_CONSOLE:
+		g->console_path = arg;
+		return 1;
 	default:
-		return true;
+		break;
 	}
+	r = guest_opt_size(g, cmd, opt, arg);
+	if (r == 0)
+		r = guest_opt_run(g, cmd, opt, arg);
+	if (r == 0)
+		r = guest_opt_backend(g, cmd, opt, arg);
+	return r != 0 ? r : guest_opt_own(g, cmd, opt, arg);
 }
 
 /* --console FILE: a file (made or replaced), a terminal, a pipe or
@@ -191,19 +220,21 @@ static int console_open(struct guest_opts *g, const char *cmd)
 	return 0;
 }
 
-/* --cpus N > 1: QEMU and libvirt start N vCPUs; ptshadow's own KVM loop runs
- * one (not yet more: docs/smp.md); auto means QEMU then.  0 or EXIT_USAGE. */
+/* --cpus N > 1: the backend must run N vCPUs (its table says how many it
+ * does; ptshadow's own KVM loop runs one, not yet more: docs/smp.md); auto
+ * means the first that does then.  0 or EXIT_USAGE. */
 static int cpus_fit(struct guest_opts *g, const char *cmd)
 {
 	if (g->cfg.cpus <= 1)
 		return 0;
-	if (g->cfg.backend == VM_BACKEND_KVM)
+	if (g->cfg.backend != VM_BACKEND_AUTO && vm_backend_cpus_max(g->cfg.backend) < g->cfg.cpus)
 		return usage_error(cmd,
-		                   "--cpus %u: the kvm backend runs one vCPU (not yet more; "
-		                   "use --backend qemu)",
-		                   g->cfg.cpus);
+		                   "--cpus %u: the %s backend runs one vCPU (not yet more; "
+		                   "use --backend %s)",
+		                   g->cfg.cpus, vm_backend_name(g->cfg.backend),
+		                   vm_backend_name(vm_backend_running(g->cfg.cpus)));
 	if (g->cfg.backend == VM_BACKEND_AUTO)
-		g->cfg.backend = VM_BACKEND_QEMU;
+		g->cfg.backend = vm_backend_running(g->cfg.cpus);
 	if (g->cfg.dirty_mode == VM_DIRTY_PLUGIN)
 		return usage_error(cmd,
 		                   "--dirty-log plugin: the plugin logs one vCPU (not yet more); "
@@ -212,72 +243,88 @@ static int cpus_fit(struct guest_opts *g, const char *cmd)
 	return 0;
 }
 
+/* A report made on a backend this machine lacks (KVM without /dev/kvm),
+ * replayed: on the one it has, its dirty log too, and say so. */
+static void backend_fall_back(struct guest_opts *g, const char *cmd)
+{
+	struct session_config *c = &g->cfg;
+	const char *why = vm_backend_missing(c->backend);
+
+	if (g->backend_given || why == NULL ||
+	    (c->dirty_mode != VM_DIRTY_AUTO && (g->given & GUEST_SET_DIRTY_LOG)) ||
+	    (g->backend_env != NULL && strcmp(g->backend_env, vm_backend_name(c->backend)) == 0))
+		return;
+	fprintf(stderr, "ptshadow %s: the report was made on the %s backend; %s, so on %s\n", cmd,
+	        vm_backend_name(c->backend), why,
+	        vm_backend_name(vm_backend_resolve(VM_BACKEND_AUTO)));
+	c->backend = vm_backend_resolve(VM_BACKEND_AUTO);
+	c->dirty_mode = VM_DIRTY_AUTO;
+}
+
+/* The backend asked for: --backend, else a replayed report's, else
+ * $PTSHADOW_BACKEND, else the one whose own options were given (its table
+ * says which takes them), else auto.  0, or EXIT_USAGE. */
+static int backend_asked(struct guest_opts *g, const char *cmd)
+{
+	struct session_config *c = &g->cfg;
+	bool template = c->libvirt_uri != NULL || c->libvirt_xml != NULL;
+	bool qemu_opts = c->qemu_path != NULL || c->qemu_kvm;
+
+	if (!g->backend_given && c->backend == VM_BACKEND_AUTO && g->backend_env != NULL &&
+	    *g->backend_env != '\0' && vm_backend_parse(g->backend_env, &c->backend) != 0)
+		return usage_error(cmd, "PTSHADOW_BACKEND=%s: want kvm, qemu, libvirt or auto",
+		                   g->backend_env);
+	if (c->backend == VM_BACKEND_AUTO && template)
+		c->backend = vm_backend_with_template(); /* --connect, --domain-xml: its options */
+	if (template && !vm_backend_takes_template(c->backend))
+		return usage_error(cmd, "--connect and --domain-xml need --backend %s",
+		                   vm_backend_name(vm_backend_with_template()));
+	if (qemu_opts && !vm_backend_runs_qemu(c->backend))
+		return usage_error(cmd, "--qemu and --qemu-accel need --backend %s (or auto)",
+		                   vm_backend_name(vm_backend_with_accel()));
+	if (c->backend == VM_BACKEND_AUTO && qemu_opts)
+		c->backend =
+		    vm_backend_with_accel(); /* asking for QEMU's options is asking for QEMU */
+	return 0;
+}
+
+/* The backend the options ask for, and what it refuses.  0, or EXIT_USAGE. */
+static int backend_settle(struct guest_opts *g, const char *cmd)
+{
+	struct session_config *c = &g->cfg;
+	char msg[256], err[512];
+	int rc = backend_asked(g, cmd);
+
+	if (rc == 0)
+		rc = cpus_fit(g, cmd);
+	if (rc != 0)
+		return rc;
+	/* a dirty log a replayed report recorded yields to the backend given here */
+	if (!(g->given & GUEST_SET_DIRTY_LOG) && !vm_backend_keeps(c->backend, c->dirty_mode))
+		c->dirty_mode = VM_DIRTY_AUTO;
+	if (c->qemu_kvm && vm_backend_accel_refusal(c->backend) != NULL)
+		return usage_error(cmd, "--qemu-accel kvm: %s",
+		                   vm_backend_accel_refusal(c->backend));
+	if (vm_backend_dirty_refusal(c->backend, c->dirty_mode, msg, sizeof(msg)) != NULL)
+		return usage_error(cmd, "%s", msg);
+	if (vm_backend_template_check(c->backend, c->libvirt_xml, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ptshadow %s: %s\n", cmd, err);
+		return EXIT_USAGE;
+	}
+	if (c->backend == VM_BACKEND_AUTO && c->dirty_mode != VM_DIRTY_AUTO)
+		c->backend = vm_backend_keeping(c->dirty_mode);
+	backend_fall_back(g, cmd);
+	return 0;
+}
+
 int guest_opts_finish(struct guest_opts *g, const char *cmd)
 {
 	/* pages of 4 KiB, 256 a MiB: no product to overflow, whatever a report said */
 	uint64_t arena_mib = g->cfg.arena_pages >> 8;
-	enum vm_dirty_mode d = g->cfg.dirty_mode;
-	int rc;
+	int rc = backend_settle(g, cmd);
 
-	/* --backend, else a replayed report's, else $PTSHADOW_BACKEND, else auto */
-	if (!g->backend_given && g->cfg.backend == VM_BACKEND_AUTO && g->backend_env != NULL &&
-	    *g->backend_env != '\0' && vm_backend_parse(g->backend_env, &g->cfg.backend) != 0)
-		return usage_error(cmd, "PTSHADOW_BACKEND=%s: want kvm, qemu, libvirt or auto",
-		                   g->backend_env);
-	if (g->cfg.backend == VM_BACKEND_AUTO &&
-	    (g->cfg.libvirt_uri != NULL || g->cfg.libvirt_xml != NULL))
-		g->cfg.backend =
-		    VM_BACKEND_LIBVIRT; /* --connect, --domain-xml: libvirt's options */
-	if (g->cfg.backend != VM_BACKEND_LIBVIRT &&
-	    (g->cfg.libvirt_uri != NULL || g->cfg.libvirt_xml != NULL))
-		return usage_error(cmd, "--connect and --domain-xml need --backend libvirt");
-	if (g->cfg.backend == VM_BACKEND_KVM && (g->cfg.qemu_path != NULL || g->cfg.qemu_kvm))
-		return usage_error(cmd, "--qemu and --qemu-accel need --backend qemu (or auto)");
-	if (g->cfg.backend == VM_BACKEND_AUTO && (g->cfg.qemu_path != NULL || g->cfg.qemu_kvm))
-		g->cfg.backend = VM_BACKEND_QEMU; /* asking for QEMU's options is asking for QEMU */
-	if ((rc = cpus_fit(g, cmd)) != 0)
+	if (rc != 0)
 		return rc;
-	/* a dirty log a replayed report recorded yields to the backend given here */
-	if (!(g->given & GUEST_SET_DIRTY_LOG) && !dirty_log_fits(g->cfg.backend, d))
-		d = g->cfg.dirty_mode = VM_DIRTY_AUTO;
-	if (g->cfg.backend == VM_BACKEND_LIBVIRT) {
-		char err[512];
-		if (g->cfg.qemu_kvm)
-			return usage_error(cmd, "--qemu-accel kvm: with libvirt, the template's "
-			                        "<domain type> picks the accelerator");
-		if (d != VM_DIRTY_AUTO && d != VM_DIRTY_NONE && d != VM_DIRTY_PLUGIN)
-			return usage_error(cmd,
-			                   "--dirty-log %s: the libvirt backend logs with plugin "
-			                   "(asked for) or none (the default)",
-			                   vm_dirty_mode_name(d));
-		if (libvirt_template_check(g->cfg.libvirt_xml, err, sizeof(err)) != 0) {
-			fprintf(stderr, "ptshadow %s: %s\n", cmd, err);
-			return EXIT_USAGE;
-		}
-	}
-	if (g->cfg.backend == VM_BACKEND_QEMU &&
-	    (d == VM_DIRTY_RING || d == VM_DIRTY_CLEAR || d == VM_DIRTY_GET))
-		return usage_error(cmd, "--dirty-log %s needs --backend kvm",
-		                   vm_dirty_mode_name(d));
-	if (g->cfg.backend == VM_BACKEND_KVM && (d == VM_DIRTY_PLUGIN || d == VM_DIRTY_NONE))
-		return usage_error(cmd, "--dirty-log %s needs --backend qemu",
-		                   vm_dirty_mode_name(d));
-	if (g->cfg.backend == VM_BACKEND_AUTO && d != VM_DIRTY_AUTO)
-		g->cfg.backend =
-		    d == VM_DIRTY_PLUGIN || d == VM_DIRTY_NONE ? VM_BACKEND_QEMU : VM_BACKEND_KVM;
-	if (!g->backend_given && g->cfg.backend == VM_BACKEND_KVM &&
-	    vm_backend_resolve(VM_BACKEND_AUTO) != VM_BACKEND_KVM &&
-	    (d == VM_DIRTY_AUTO || !(g->given & GUEST_SET_DIRTY_LOG)) &&
-	    (g->backend_env == NULL || strcmp(g->backend_env, "kvm") != 0)) {
-		/* a report made on KVM, replayed where there is none (its dirty log too) */
-		fprintf(stderr,
-		        "ptshadow %s: the report was made on the kvm backend; no /dev/kvm "
-		        "here, so on qemu\n",
-		        cmd);
-		g->cfg.backend = VM_BACKEND_QEMU;
-		g->cfg.dirty_mode = VM_DIRTY_AUTO;
-	}
-
 	/* kernel, vm_page array, pool and page tables need room beside the arena */
 	if (arena_mib + 12 + g->cfg.mem_mib / 32 > g->cfg.mem_mib)
 		return usage_error(cmd, "--mem %u is too small for an arena of %llu pages",
@@ -458,6 +505,23 @@ int cli_check_output_file(const char *cmd, const char *opt, const char *path)
 	return 0;
 }
 
+/* dir (PATH_MAX bytes) becomes its parent: "a/b/" -> "a", "x" -> ".", "/x" -> "/" */
+static void parent_of(char *dir)
+{
+	char *slash = strrchr(dir, '/');
+
+	while (slash != NULL && slash > dir && slash[1] == '\0') { /* "a/b/" */
+		*slash = '\0';
+		slash = strrchr(dir, '/');
+	}
+	if (slash == NULL)
+		snprintf(dir, PATH_MAX, ".");
+	else if (slash == dir)
+		dir[1] = '\0'; /* "/x": the root */
+	else
+		*slash = '\0';
+}
+
 int cli_check_output_dir(const char *cmd, const char *opt, const char *path)
 {
 	char dir[PATH_MAX], probe[PATH_MAX + 32];
@@ -471,19 +535,9 @@ int cli_check_output_dir(const char *cmd, const char *opt, const char *path)
 	/* the directory, else the nearest ancestor that exists (mkdir -p makes
 	 * the rest when there is something to write; a clean run makes nothing) */
 	while (stat(dir, &st) != 0) {
-		char *slash = strrchr(dir, '/');
 		if (errno != ENOENT || strcmp(dir, ".") == 0 || strcmp(dir, "/") == 0)
 			return output_error(cmd, opt, path, "%s", strerror(errno));
-		while (slash != NULL && slash > dir && slash[1] == '\0') { /* "a/b/" */
-			*slash = '\0';
-			slash = strrchr(dir, '/');
-		}
-		if (slash == NULL)
-			snprintf(dir, sizeof(dir), ".");
-		else if (slash == dir)
-			dir[1] = '\0'; /* "/x": the root */
-		else
-			*slash = '\0';
+		parent_of(dir);
 	}
 	/* an ancestor that is a file gives ENOTDIR above: this is path itself */
 	if (!S_ISDIR(st.st_mode))
@@ -513,6 +567,18 @@ static bool is_option_word(const char *word, const char *shortopts, const struct
 	return false;
 }
 
+/* an option whose value is another option: say which */
+static int value_is_option(const char *cmd, int opt, const struct option *longopts, int longindex)
+{
+	char name[64];
+
+	if (longindex >= 0)
+		snprintf(name, sizeof(name), "--%s", longopts[longindex].name);
+	else
+		snprintf(name, sizeof(name), "-%c", opt);
+	return usage_error(cmd, "option '%s' needs a value, not the option '%s'", name, optarg);
+}
+
 int cli_parse(const char *cmd, const char *help, int argc, char **argv, const char *shortopts,
               const struct option *longopts, struct guest_opts *g, cli_opt_fn fn, void *ctx)
 {
@@ -530,15 +596,8 @@ int cli_parse(const char *cmd, const char *help, int argc, char **argv, const ch
 		if (opt == -1)
 			break;
 		if (optarg != NULL && optind >= 2 && optarg == argv[optind - 1] &&
-		    is_option_word(optarg, shortopts, longopts)) {
-			char name[64];
-			if (longindex >= 0)
-				snprintf(name, sizeof(name), "--%s", longopts[longindex].name);
-			else
-				snprintf(name, sizeof(name), "-%c", opt);
-			return usage_error(cmd, "option '%s' needs a value, not the option '%s'",
-			                   name, optarg);
-		}
+		    is_option_word(optarg, shortopts, longopts))
+			return value_is_option(cmd, opt, longopts, longindex);
 		r = g != NULL ? guest_opt_apply(g, cmd, opt, optarg) : 0;
 		if (r < 0)
 			return EXIT_USAGE;
@@ -601,4 +660,16 @@ int cli_print_table(const char *cmd, const char *help, int argc, char **argv,
 	else
 		text(stdout);
 	return EXIT_CLEAN;
+}
+
+/* the guest died booting, or could not boot */
+void cli_say_boot_failure(const char *cmd, struct session *s, int rc)
+{
+	fprintf(stderr, "ptshadow %s: ", cmd);
+	if (rc == EXIT_FINDING) {
+		struct outcome o = session_last(s);
+		death_describe(&o.death, stderr);
+	} else {
+		fprintf(stderr, "%s\n", session_error(s));
+	}
 }

@@ -190,4 +190,7 @@ int cli_print_table(const char *cmd, const char *help, int argc, char **argv,
 /* getopt's complaint, in one line, with the subcommand's name. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* the guest died booting (how), or could not boot (why): one message */
+void cli_say_boot_failure(const char *cmd, struct session *s, int rc);
+
 #endif /* PTSHADOW_CLI_H */

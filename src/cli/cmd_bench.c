@@ -133,12 +133,67 @@ struct cell {
 	uint64_t guest_halts; /* calls the guest halted in (QEMU's doorbell) */
 };
 
+/* The bench's sink: each op's check time; findings counted, not fatal. */
+struct bench_sink_ctx {
+	uint64_t *check;
+	uint64_t findings;
+};
+
+static void bench_op(void *ctx, const struct op_step *step)
+{
+	struct bench_sink_ctx *k = ctx;
+
+	k->check[step->index] = step->check_ns;
+}
+
+static bool bench_finding(void *ctx, const struct outcome *o)
+{
+	((struct bench_sink_ctx *)ctx)->findings++;
+	return false;
+}
+
+/* n ops of the stream, timed, under the mode's checks; 0, or -1 */
+static int time_ops(struct session *s, int mode, struct script_op *ops, size_t n, uint64_t *check,
+                    struct cell *c)
+{
+	struct bench_sink_ctx k = {.check = check};
+	const struct run_policy policy = {.lookahead = true, .keep_going = true};
+	const struct run_sink sink = {.ctx = &k, .op = bench_op, .finding = bench_finding};
+	struct script view = {.file = "<bench>", .ops = ops, .n_ops = n, .cap = n};
+	uint64_t t0 = now_ns();
+	int rc = 0;
+
+	if (mode == MODE_NOSTOP)
+		rc = session_run_batch(s, ops, n) == SESSION_OK ? 0 : -1;
+	else
+		rc = session_run(s, &view, 0, &policy, &sink).kind == OUTCOME_CLEAN ? 0 : -1;
+	c->ops_per_s = n / ((now_ns() - t0) / 1e9);
+	c->findings = k.findings;
+	return rc;
+}
+
+/* A mode's figures from its n ops' check times and the session's counts
+ * before and after them */
+static void cell_figures(struct cell *c, int mode, uint64_t *check, size_t n,
+                         const struct session_stats *before, const struct session_stats *after)
+{
+	bool checked = mode == MODE_FULL || mode == MODE_INCR;
+
+	c->ops = n;
+	c->check_us_median = checked ? median_u64(check, n) / 1e3 : 0;
+	c->harvest_us_per_op =
+	    mode == MODE_INCR ? (after->vm.dirty_harvest_ns - before->vm.dirty_harvest_ns) / 1e3 / n
+	                      : 0;
+	c->guest_halts = after->vm.guest_wakes - before->vm.guest_wakes;
+}
+
 static int run_mode(struct session *s, int mode, const struct script *stream, uint64_t max_ops,
                     struct cell *c)
 {
 	size_t n = stream->n_ops < max_ops ? stream->n_ops : max_ops;
 	struct script_op *ops = malloc(n * sizeof(*ops));
-	uint64_t *check = calloc(n, sizeof(uint64_t)), t0;
+	uint64_t *check = calloc(n, sizeof(uint64_t));
+	struct session_stats before, after;
 	int rc = 0;
 
 	if (ops == NULL || check == NULL || session_reset(s) != 0) {
@@ -148,35 +203,16 @@ static int run_mode(struct session *s, int mode, const struct script *stream, ui
 	}
 	memcpy(ops, stream->ops, n * sizeof(*ops));
 	memset(c, 0, sizeof(*c));
-	uint64_t harvest0 = s->vm.dirty_harvest_ns, halts0 = s->vm.guest_wakes;
+	session_stats(s, &before);
 	if ((mode == MODE_FULL || mode == MODE_INCR) &&
 	    session_monitor_start(s, mode == MODE_INCR) != 0)
 		rc = -1;
 	if (mode == MODE_NOSTOP)
 		session_set_stop_each(s, false);
-	t0 = now_ns();
-	if (rc == 0 && mode == MODE_NOSTOP) {
-		if (session_run_batch(s, ops, n) != SESSION_OK)
-			rc = -1;
-	} else {
-		for (size_t i = 0; i < n && rc == 0; i++) {
-			enum session_status st;
-			session_set_next(s, i + 1 < n ? &ops[i + 1] : NULL);
-			st = session_op(s, &ops[i]);
-			if (st == SESSION_VIOLATION)
-				c->findings++;
-			else if (st != SESSION_OK)
-				rc = -1;
-			check[i] = s->last_check_ns;
-		}
-	}
-	c->ops = n;
-	c->ops_per_s = n / ((now_ns() - t0) / 1e9);
-	c->check_us_median =
-	    (mode == MODE_FULL || mode == MODE_INCR) ? median_u64(check, n) / 1e3 : 0;
-	c->harvest_us_per_op =
-	    mode == MODE_INCR ? (s->vm.dirty_harvest_ns - harvest0) / 1e3 / n : 0;
-	c->guest_halts = s->vm.guest_wakes - halts0;
+	if (rc == 0)
+		rc = time_ops(s, mode, ops, n, check, c);
+	session_stats(s, &after);
+	cell_figures(c, mode, check, n, &before, &after);
 	session_monitor_stop(s);
 	session_set_stop_each(s, true);
 	free(ops);
@@ -189,16 +225,17 @@ static double reset_vs_boot(struct session *s, const struct session_config *cfg,
                             const struct script *stream)
 {
 	uint64_t boots[3], resets[9];
-	struct session fresh;
 	struct script_op ops[64];
 	size_t n = stream->n_ops < 64 ? stream->n_ops : 64;
 
 	for (int i = 0; i < 3; i++) {
 		uint64_t t0 = now_ns();
-		if (session_boot(&fresh, cfg) != 0)
-			return 0;
+		int rc;
+		struct session *fresh = session_open(cfg, &rc);
 		boots[i] = now_ns() - t0;
-		session_destroy(&fresh);
+		session_close(fresh);
+		if (rc != 0)
+			return 0;
 	}
 	for (int i = 0; i < 9; i++) {
 		uint64_t t0;
@@ -216,43 +253,44 @@ static double reset_vs_boot(struct session *s, const struct session_config *cfg,
 	return (double)median_u64(boots, 3) / (double)median_u64(resets, 9);
 }
 
+/* A campaign of j jobs, 2000 ops each, into dir: 0, or -1 */
+static int jobs_campaign(const struct bench_opts *o, enum vm_backend_kind be, const char *dir,
+                         unsigned j, struct campaign_config *c)
+{
+	char err[256];
+
+	memset(c, 0, sizeof(*c));
+	c->sess = o->g.cfg;
+	c->sess.backend = be;
+	c->sess.mem_mib = 64;
+	c->sess.arena_pages = 1024;
+	c->sess.ring = c->sess.stop_each = c->sess.monitor = c->sess.snapshot = true;
+	c->sess.incremental = true;
+	c->sess.console = NULL;
+	c->out = dir;
+	c->seed = o->seed;
+	c->max_ops = 2000 * j;
+	c->jobs = j;
+	c->seq_len = 1000;
+	c->quiet = true;
+	c->keep_going = true;
+	return fuzz_profile_load("default", &c->profile, err, sizeof(err)) != 0 ? -1 : 0;
+}
+
 static double jobs_ratio(const struct bench_opts *o, enum vm_backend_kind be, double rate[2])
 {
 	struct campaign_config c;
-	char dir[] = "/tmp/ptshadow-bench-XXXXXX", err[256];
+	char dir[] = "/tmp/ptshadow-bench-XXXXXX";
 
 	if (mkdtemp(dir) == NULL)
 		return 0;
 	for (unsigned j = 1; j <= 2; j++) {
 		uint64_t t0;
-		memset(&c, 0, sizeof(c));
-		c.sess = o->g.cfg;
-		c.sess.backend = be;
-		c.sess.mem_mib = 64;
-		c.sess.arena_pages = 1024;
-		c.sess.ring = c.sess.stop_each = c.sess.monitor = c.sess.snapshot = true;
-		c.sess.incremental = true;
-		c.sess.console = NULL;
-		c.out = dir;
-		c.seed = o->seed;
-		c.max_ops = 2000 * j;
-		c.jobs = j;
-		c.seq_len = 1000;
-		c.quiet = true;
-		c.keep_going = true;
-		if (fuzz_profile_load("default", &c.profile, err, sizeof(err)) != 0)
+		int crc;
+		if (jobs_campaign(o, be, dir, j, &c) != 0)
 			return 0;
 		t0 = now_ns();
-		fflush(stdout);
-		int saved = dup(STDOUT_FILENO), quiet = open("/dev/null", O_WRONLY | O_CLOEXEC),
-		    crc;
-		if (saved < 0 || quiet < 0 || dup2(quiet, STDOUT_FILENO) < 0)
-			return 0;
-		close(quiet);
-		crc = campaign_run(&c);
-		fflush(stdout);
-		dup2(saved, STDOUT_FILENO);
-		close(saved);
+		crc = campaign_run_quiet(&c);
 		/* a job failed, or SIGINT cut the campaign short of max_ops: no figure */
 		if ((crc != EXIT_CLEAN && crc != EXIT_FINDING) || vm_interrupted)
 			return 0;
@@ -278,140 +316,243 @@ static bool size_wanted(const struct bench_opts *o, const char *name)
 	return false;
 }
 
-static int bench_size(const struct bench_opts *o, enum vm_backend_kind be,
-                      const struct bench_size *z, json_t *cells, double *rvb)
+/* A guest for the bench: z's size on backend be, driven through the ring,
+ * no monitor (run_mode switches it on), a snapshot, no console. */
+static struct session_config bench_cfg(const struct bench_opts *o, enum vm_backend_kind be,
+                                       const struct bench_size *z)
 {
 	struct session_config cfg = o->g.cfg;
-	struct script *stream;
-	struct session s;
-	int rc;
 
 	cfg.backend = be;
 	cfg.mem_mib = z->mem_mib;
 	cfg.arena_pages = z->arena;
-	cfg.pv_per_page = 0; /* full pool pages: hundreds of thousands of entries */
-	cfg.ring = cfg.stop_each = true;
-	cfg.monitor = cfg.snapshot = false;
-	cfg.timeout_s = 0; /* large guests boot slowly here; no watchdog */
+	cfg.ring = cfg.stop_each = cfg.snapshot = true;
+	cfg.monitor = false;
 	cfg.console = NULL;
-	fprintf(stderr, "bench %s %s: booting (%u MiB, %llu arena pages)\n", vm_backend_name(be),
-	        z->name, z->mem_mib, (unsigned long long)z->arena);
-	rc = session_boot(&s, &cfg);
-	if (rc != 0 || prefill(&s, z) != 0 || session_capture_now(&s) != 0) {
-		fprintf(stderr, "ptshadow bench: %s: %s\n", z->name, s.err);
-		session_destroy(&s);
-		return EXIT_INTERNAL;
-	}
-	if (rvb != NULL) {
-		char what[96];
-		printf("  %s backend: %s\n", vm_backend_name(be),
-		       vm_describe(&s.vm, what, sizeof(what)));
-	}
-	stream = bench_stream(o, z->arena);
-	for (int m = 0; m < MODE_COUNT && stream != NULL; m++) {
+	return cfg;
+}
+
+/* one mode's figures: a line and a cell of bench.json */
+static void say_cell(enum vm_backend_kind be, const struct bench_size *z, int m,
+                     const struct cell *c, json_t *cells)
+{
+	json_t *cell;
+
+	printf("  %-4s  %-4s  %-12s %10.0f ops/s   check median %10.1f us   (%llu ops, %llu "
+	       "halted%s)\n",
+	       vm_backend_name(be), z->name, mode_names[m], c->ops_per_s, c->check_us_median,
+	       (unsigned long long)c->ops, (unsigned long long)c->guest_halts,
+	       c->findings ? ", FINDINGS" : "");
+	fflush(stdout);
+	cell = json_pack("{s:s, s:s, s:s, s:f, s:f, s:I}", "backend", vm_backend_name(be), "size",
+	                 z->name, "mode", mode_names[m], "ops_per_s", c->ops_per_s,
+	                 "check_us_median", c->check_us_median, "ops", (json_int_t)c->ops);
+	if (m == MODE_INCR)
+		json_object_set_new(cell, "harvest_us_per_op", json_real(c->harvest_us_per_op));
+	json_object_set_new(cell, "guest_halts", json_integer((json_int_t)c->guest_halts));
+	json_array_append_new(cells, cell);
+}
+
+/* A guest of size z, its bulk mappings built and captured: NULL when it
+ * could not be had (said). */
+static struct session *bench_guest(const struct session_config *cfg, const struct bench_size *z)
+{
+	int rc;
+	struct session *s = session_open(cfg, &rc);
+
+	if (rc == 0 && prefill(s, z) == 0 && session_capture_now(s) == 0)
+		return s;
+	fprintf(stderr, "ptshadow bench: %s: %s\n", z->name, session_error(s));
+	session_close(s);
+	return NULL;
+}
+
+/* Every mode on the guest s of size z: 0, or EXIT_INTERNAL (said) */
+static int bench_modes(const struct bench_opts *o, struct session *s, enum vm_backend_kind be,
+                       const struct bench_size *z, const struct script *stream, json_t *cells)
+{
+	for (int m = 0; m < MODE_COUNT; m++) {
 		struct cell c;
 		/* a full check of a big guest is slow by design: fewer ops suffice */
 		uint64_t max = m == MODE_FULL && z->mappings > 0 ? o->ops / 10 + 1 : o->ops;
-		if (run_mode(&s, m, stream, max, &c) != 0) {
+		if (run_mode(s, m, stream, max, &c) != 0) {
 			fprintf(stderr, "ptshadow bench: %s %s: %s\n", z->name, mode_names[m],
-			        s.err);
-			rc = EXIT_INTERNAL;
-			break;
+			        session_error(s));
+			return EXIT_INTERNAL;
 		}
-		printf(
-		    "  %-4s  %-4s  %-12s %10.0f ops/s   check median %10.1f us   (%llu ops, %llu "
-		    "halted%s)\n",
-		    vm_backend_name(cfg.backend), z->name, mode_names[m], c.ops_per_s,
-		    c.check_us_median, (unsigned long long)c.ops, (unsigned long long)c.guest_halts,
-		    c.findings ? ", FINDINGS" : "");
-		fflush(stdout);
-		json_t *cell = json_pack("{s:s, s:s, s:s, s:f, s:f, s:I}", "backend",
-		                         vm_backend_name(cfg.backend), "size", z->name, "mode",
-		                         mode_names[m], "ops_per_s", c.ops_per_s, "check_us_median",
-		                         c.check_us_median, "ops", (json_int_t)c.ops);
-		if (m == MODE_INCR)
-			json_object_set_new(cell, "harvest_us_per_op",
-			                    json_real(c.harvest_us_per_op));
-		json_object_set_new(cell, "guest_halts", json_integer((json_int_t)c.guest_halts));
-		json_array_append_new(cells, cell);
+		say_cell(be, z, m, &c, cells);
 	}
+	return 0;
+}
+
+static int bench_size(const struct bench_opts *o, enum vm_backend_kind be,
+                      const struct bench_size *z, json_t *cells, double *rvb)
+{
+	struct session_config cfg = bench_cfg(o, be, z);
+	struct script *stream;
+	struct session *s;
+	int rc = 0;
+
+	cfg.pv_per_page = 0; /* full pool pages: hundreds of thousands of entries */
+	cfg.snapshot = false;
+	cfg.timeout_s = 0; /* large guests boot slowly here; no watchdog */
+	fprintf(stderr, "bench %s %s: booting (%u MiB, %llu arena pages)\n", vm_backend_name(be),
+	        z->name, z->mem_mib, (unsigned long long)z->arena);
+	s = bench_guest(&cfg, z);
+	if (s == NULL)
+		return EXIT_INTERNAL;
+	if (rvb != NULL) {
+		char what[96];
+		printf("  %s backend: %s\n", vm_backend_name(be),
+		       session_describe(s, what, sizeof(what)));
+	}
+	stream = bench_stream(o, z->arena);
+	if (stream != NULL)
+		rc = bench_modes(o, s, be, z, stream, cells);
 	if (rvb != NULL && rc == 0 && stream != NULL) {
 		cfg.snapshot = true;
-		*rvb = reset_vs_boot(&s, &cfg, stream);
+		*rvb = reset_vs_boot(s, &cfg, stream);
 	}
 	script_free(stream);
-	session_destroy(&s);
+	session_close(s);
 	return rc;
 }
 
+/* One dirty log at size z: the incremental check's median and the
+ * harvest's share, or why it was not measured. */
+static void bench_dirty_log(const struct bench_opts *o, enum vm_backend_kind be,
+                            const struct bench_size *z, enum vm_dirty_mode log,
+                            const struct script *stream, json_t *out)
+{
+	struct session_config cfg = bench_cfg(o, be, z);
+	/* no log: every check is a full one, slow by design: fewer ops suffice */
+	uint64_t ops = o->ops < 300 ? o->ops : 300, n = log == VM_DIRTY_NONE ? ops / 10 + 1 : ops;
+	struct session *s;
+	struct cell c;
+	int rc;
+
+	cfg.timeout_s = 0;
+	cfg.dirty_mode = log;
+	fprintf(stderr, "bench %s %s: dirty log %s: booting\n", vm_backend_name(be), z->name,
+	        vm_dirty_mode_name(log));
+	s = session_open(&cfg, &rc);
+	if (rc != 0 || run_mode(s, MODE_INCR, stream, n, &c) != 0) {
+		/* a KVM without this backend: say so and go on */
+		printf("  %-4s  %-4s  dirty log %-6s  not measured: %s\n", vm_backend_name(be),
+		       z->name, vm_dirty_mode_name(log), session_error(s));
+		session_close(s);
+		return;
+	}
+	printf("  %-4s  %-4s  dirty log %-6s  check median %7.1f us   harvest %7.1f us/op   "
+	       "(%llu ops)\n",
+	       vm_backend_name(be), z->name, vm_dirty_mode_name(log), c.check_us_median,
+	       c.harvest_us_per_op, (unsigned long long)c.ops);
+	fflush(stdout);
+	json_array_append_new(
+	    out, json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:I}", "backend", vm_backend_name(be),
+	                   "size", z->name, "dirty_log", vm_dirty_mode_name(log), "ops_per_s",
+	                   c.ops_per_s, "check_us_median", c.check_us_median, "harvest_us_per_op",
+	                   c.harvest_us_per_op, "ops", (json_int_t)c.ops));
+	session_close(s);
+}
+
 /*
- * The three ways of asking KVM for the dirty pages, each in its own VM (the
- * backend is fixed when the VM is made): the same ops with the incremental
- * check, at the smallest and the largest size asked for, without prefill.
+ * The ways of asking the backend for the dirty pages (its table lists them),
+ * each in its own VM (the log is fixed when the VM is made): the same ops
+ * with the incremental check, at the smallest and the largest size asked
+ * for, without prefill.
  */
 static int bench_dirty_logs(const struct bench_opts *o, enum vm_backend_kind be, json_t *out)
 {
-	static const enum vm_dirty_mode kvm_logs[] = {VM_DIRTY_RING, VM_DIRTY_CLEAR, VM_DIRTY_GET};
-	static const enum vm_dirty_mode qemu_logs[] = {VM_DIRTY_PLUGIN, VM_DIRTY_NONE};
-	const enum vm_dirty_mode *backends = be == VM_BACKEND_KVM ? kvm_logs : qemu_logs;
-	size_t nlogs = be == VM_BACKEND_KVM ? 3 : 2;
 	const struct bench_size *pick[2] = {NULL, NULL};
-	uint64_t ops = o->ops < 300 ? o->ops : 300;
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
-		if (size_wanted(o, sizes[i].name)) {
-			if (pick[0] == NULL)
-				pick[0] = &sizes[i];
-			else
-				pick[1] = &sizes[i];
-		}
+		if (size_wanted(o, sizes[i].name))
+			pick[pick[0] == NULL ? 0 : 1] = &sizes[i];
 	for (int k = 0; k < 2 && pick[k] != NULL; k++) {
-		const struct bench_size *z = pick[k];
-		struct script *stream = bench_stream(o, z->arena);
-		for (size_t b = 0; b < nlogs && stream != NULL; b++) {
-			struct session_config cfg = o->g.cfg;
-			struct session s;
-			struct cell c;
-			cfg.backend = be;
-			cfg.mem_mib = z->mem_mib;
-			cfg.arena_pages = z->arena;
-			cfg.ring = cfg.stop_each = cfg.snapshot = true;
-			cfg.monitor = false;
-			cfg.timeout_s = 0;
-			cfg.console = NULL;
-			cfg.dirty_mode = backends[b];
-			fprintf(stderr, "bench %s %s: dirty log %s: booting\n", vm_backend_name(be),
-			        z->name, vm_dirty_mode_name(backends[b]));
-			/* no log: every check is a full one, slow by design: fewer ops suffice */
-			uint64_t n = backends[b] == VM_DIRTY_NONE ? ops / 10 + 1 : ops;
-			if (session_boot(&s, &cfg) != 0 ||
-			    run_mode(&s, MODE_INCR, stream, n, &c) != 0) {
-				/* a KVM without this backend: say so and go on */
-				printf("  %-4s  %-4s  dirty log %-6s  not measured: %s\n",
-				       vm_backend_name(be), z->name,
-				       vm_dirty_mode_name(backends[b]),
-				       s.err[0] ? s.err : s.vm.error);
-				session_destroy(&s);
-				continue;
-			}
-			printf("  %-4s  %-4s  dirty log %-6s  check median %7.1f us   harvest "
-			       "%7.1f us/op   "
-			       "(%llu ops)\n",
-			       vm_backend_name(be), z->name, vm_dirty_mode_name(backends[b]),
-			       c.check_us_median, c.harvest_us_per_op, (unsigned long long)c.ops);
-			fflush(stdout);
-			json_array_append_new(
-			    out,
-			    json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:I}", "backend",
-			              vm_backend_name(be), "size", z->name, "dirty_log",
-			              vm_dirty_mode_name(backends[b]), "ops_per_s", c.ops_per_s,
-			              "check_us_median", c.check_us_median, "harvest_us_per_op",
-			              c.harvest_us_per_op, "ops", (json_int_t)c.ops));
-			session_destroy(&s);
-		}
+		struct script *stream = bench_stream(o, pick[k]->arena);
+		for (int d = VM_DIRTY_AUTO + 1; d <= VM_DIRTY_NONE && stream != NULL; d++)
+			if (vm_backend_keeps(be, (enum vm_dirty_mode)d))
+				bench_dirty_log(o, be, pick[k], (enum vm_dirty_mode)d, stream, out);
 		script_free(stream);
 	}
 	return 0;
+}
+
+/* a QEMU launcher the bench compares */
+struct launcher {
+	const char *name;
+	enum vm_backend_kind kind;
+	enum vm_dirty_mode dirty;
+};
+
+/* Three boots (their median time in *start_ms): the third guest, or NULL
+ * (*s then the one that failed, to say why; close it). */
+static struct session *boot_three(const struct session_config *cfg, double *start_ms,
+                                  struct session **s)
+{
+	uint64_t boots[3];
+
+	for (int i = 0; i < 3; i++) {
+		uint64_t t0 = now_ns();
+		int rc;
+		*s = session_open(cfg, &rc);
+		if (rc != 0)
+			return NULL;
+		boots[i] = now_ns() - t0;
+		if (i < 2)
+			session_close(*s);
+	}
+	*start_ms = median_u64(boots, 3) / 1e6;
+	return *s;
+}
+
+/* a launcher's figures: a line and bench.json's "launchers" member */
+static void say_launcher(const struct launcher *l, double start_ms, const struct cell *c,
+                         const char *what, json_t *out)
+{
+	printf("  %-14s start %7.0f ms (median of 3)   checked %7.0f ops/s, 1 job, %s (%llu "
+	       "ops)\n",
+	       l->name, start_ms, c->ops_per_s, what, (unsigned long long)c->ops);
+	fflush(stdout);
+	json_object_set_new(out, l->name,
+	                    json_pack("{s:f, s:f, s:s, s:I}", "start_ms", start_ms,
+	                              "checked_ops_per_s", c->ops_per_s, "vm", what, "ops",
+	                              (json_int_t)c->ops));
+}
+
+/* One launcher: its start time and its checked ops/s (0: not measured). */
+static void bench_launcher(const struct bench_opts *o, const struct launcher *l,
+                           const struct script *stream, json_t *out, double *start_ms,
+                           double *ops_s)
+{
+	const struct bench_size *z = &sizes[1]; /* 128M */
+	struct session_config cfg = bench_cfg(o, l->kind, z);
+	uint64_t n = o->ops < 300 ? o->ops : 300;
+	struct session *s = NULL;
+	struct vm_config vc;
+	char why[512], what[96];
+	struct cell c;
+
+	cfg.dirty_mode = l->dirty;
+	if (vm_backend_accel_refusal(l->kind) != NULL)
+		cfg.qemu_kvm = false;
+	session_vm_config(&cfg, &vc);
+	if (!vm_backend_available(l->kind, &vc, why, sizeof(why))) {
+		printf("  %-14s start and checked ops/s not measured: %s\n", l->name, why);
+		return;
+	}
+	fprintf(stderr, "bench %s: three boots, then %llu checked ops\n", l->name,
+	        (unsigned long long)n);
+	if (boot_three(&cfg, start_ms, &s) == NULL || run_mode(s, MODE_INCR, stream, n, &c) != 0) {
+		printf("  %-14s not measured: %s\n", l->name, session_error(s));
+		session_close(s);
+		*start_ms = 0;
+		return;
+	}
+	*ops_s = c.ops_per_s;
+	say_launcher(l, *start_ms, &c, session_describe(s, what, sizeof(what)), out);
+	session_close(s);
 }
 
 /*
@@ -424,77 +565,40 @@ static int bench_dirty_logs(const struct bench_opts *o, enum vm_backend_kind be,
  */
 static int bench_launchers(const struct bench_opts *o, json_t *out)
 {
-	static const struct {
-		const char *name;
-		enum vm_backend_kind kind;
-		enum vm_dirty_mode dirty;
-	} runs[3] = {{"qemu", VM_BACKEND_QEMU, VM_DIRTY_AUTO},
-	             {"libvirt", VM_BACKEND_LIBVIRT, VM_DIRTY_AUTO},
-	             {"libvirt-plugin", VM_BACKEND_LIBVIRT, VM_DIRTY_PLUGIN}};
+	static const struct launcher runs[3] = {
+	    {"qemu", VM_BACKEND_QEMU, VM_DIRTY_AUTO},
+	    {"libvirt", VM_BACKEND_LIBVIRT, VM_DIRTY_AUTO},
+	    {"libvirt-plugin", VM_BACKEND_LIBVIRT, VM_DIRTY_PLUGIN},
+	};
 	double start_ms[3] = {0, 0, 0}, ops_s[3] = {0, 0, 0};
-	const struct bench_size *z = &sizes[1]; /* 128M */
-	struct script *stream = bench_stream(o, z->arena);
-	uint64_t n = o->ops < 300 ? o->ops : 300;
+	struct script *stream = bench_stream(o, sizes[1].arena);
 
-	for (int k = 0; k < 3 && stream != NULL; k++) {
-		struct session_config cfg = o->g.cfg;
-		struct vm_config vc;
-		struct session s;
-		struct cell c;
-		uint64_t boots[3];
-		char why[512], what[96];
-		int i;
-
-		cfg.backend = runs[k].kind;
-		cfg.dirty_mode = runs[k].dirty;
-		cfg.mem_mib = z->mem_mib;
-		cfg.arena_pages = z->arena;
-		cfg.ring = cfg.stop_each = cfg.snapshot = true;
-		cfg.monitor = false;
-		cfg.console = NULL;
-		if (runs[k].kind == VM_BACKEND_LIBVIRT)
-			cfg.qemu_kvm = false;
-		session_vm_config(&cfg, &vc);
-		if (!vm_backend_available(runs[k].kind, &vc, why, sizeof(why))) {
-			printf("  %-14s start and checked ops/s not measured: %s\n", runs[k].name,
-			       why);
-			continue;
-		}
-		fprintf(stderr, "bench %s: three boots, then %llu checked ops\n", runs[k].name,
-		        (unsigned long long)n);
-		for (i = 0; i < 3; i++) {
-			uint64_t t0 = now_ns();
-			if (session_boot(&s, &cfg) != 0)
-				break;
-			boots[i] = now_ns() - t0;
-			if (i < 2)
-				session_destroy(&s);
-		}
-		if (i < 3 || run_mode(&s, MODE_INCR, stream, n, &c) != 0) {
-			printf("  %-14s not measured: %s\n", runs[k].name,
-			       s.err[0] ? s.err : s.vm.error);
-			session_destroy(&s);
-			continue;
-		}
-		start_ms[k] = median_u64(boots, 3) / 1e6;
-		ops_s[k] = c.ops_per_s;
-		printf(
-		    "  %-14s start %7.0f ms (median of 3)   checked %7.0f ops/s, 1 job, %s (%llu "
-		    "ops)\n",
-		    runs[k].name, start_ms[k], ops_s[k], vm_describe(&s.vm, what, sizeof(what)),
-		    (unsigned long long)c.ops);
-		fflush(stdout);
-		json_object_set_new(out, runs[k].name,
-		                    json_pack("{s:f, s:f, s:s, s:I}", "start_ms", start_ms[k],
-		                              "checked_ops_per_s", ops_s[k], "vm", what, "ops",
-		                              (json_int_t)c.ops));
-		session_destroy(&s);
-	}
+	for (int k = 0; k < 3 && stream != NULL; k++)
+		bench_launcher(o, &runs[k], stream, out, &start_ms[k], &ops_s[k]);
 	for (int k = 1; k < 3; k++)
 		if (start_ms[0] > 0 && start_ms[k] > 0)
 			printf("  %s/qemu: start %.2fx the time, %.2fx the checked ops/s\n",
 			       runs[k].name, start_ms[k] / start_ms[0], ops_s[k] / ops_s[0]);
 	script_free(stream);
+	return 0;
+}
+
+/* --sizes LIST: every size one of the table's; 0, or EXIT_USAGE (said) */
+static int sizes_check(const char *arg)
+{
+	char buf[128], *tok, *save = NULL;
+
+	if (strlen(arg) >= sizeof(buf))
+		return usage_error("bench", "--sizes %s: too long", arg);
+	snprintf(buf, sizeof(buf), "%s", arg);
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		size_t i = 0;
+		while (i < sizeof(sizes) / sizeof(sizes[0]) && strcmp(sizes[i].name, tok) != 0)
+			i++;
+		if (i == sizeof(sizes) / sizeof(sizes[0]))
+			return usage_error(
+			    "bench", "--sizes %s: no size '%s' (want 64M, 128M, 1G, 4G)", arg, tok);
+	}
 	return 0;
 }
 
@@ -510,21 +614,8 @@ static int bench_opt(void *ctx, int opt, const char *arg)
 		if (parse_u64(arg, &o->seed) != 0)
 			return usage_error("bench", "--seed %s: not a number", arg);
 	} else if (opt == OPT_PMAP) {
-		char buf[128], *tok, *save = NULL;
-		if (strlen(arg) >= sizeof(buf))
-			return usage_error("bench", "--sizes %s: too long", arg);
-		snprintf(buf, sizeof(buf), "%s", arg);
-		for (tok = strtok_r(buf, ",", &save); tok != NULL;
-		     tok = strtok_r(NULL, ",", &save)) {
-			size_t i = 0;
-			while (i < sizeof(sizes) / sizeof(sizes[0]) &&
-			       strcmp(sizes[i].name, tok) != 0)
-				i++;
-			if (i == sizeof(sizes) / sizeof(sizes[0]))
-				return usage_error(
-				    "bench", "--sizes %s: no size '%s' (want 64M, 128M, 1G, 4G)",
-				    arg, tok);
-		}
+		if (sizes_check(arg) != 0)
+			return EXIT_USAGE;
 		o->only = arg;
 	} else if (opt == OPT_JSON) {
 		o->json = arg;
@@ -568,7 +659,123 @@ static const char bench_help[] =
     "                    mutants/) with --coverage guide against random, a few "
     "minutes\n" GUEST_OPTIONS_HELP;
 
-int cmd_bench(int argc, char **argv)
+/* The figures of a whole run, as bench.json holds them. */
+struct bench_json {
+	json_t *root, *cells, *dirty_logs, *reset_vs_boot, *jobs_ratio, *jobs_rates;
+};
+
+static void bench_json_init(struct bench_json *j)
+{
+	j->root = json_object();
+	j->cells = json_array();
+	j->dirty_logs = json_array();
+	j->reset_vs_boot = json_object();
+	j->jobs_ratio = json_object();
+	j->jobs_rates = json_object();
+}
+
+/* bench.json, whole; the exit status */
+static int bench_json_write(struct bench_json *j, const struct bench_opts *o, int rc)
+{
+	char err[256], *text;
+
+	json_object_set_new(j->root, "cells", j->cells);
+	json_object_set_new(j->root, "dirty_logs", j->dirty_logs);
+	json_object_set_new(j->root, "reset_vs_boot", j->reset_vs_boot);
+	json_object_set_new(j->root, "jobs2_vs_jobs1", j->jobs_ratio);
+	json_object_set_new(j->root, "jobs_ops_per_s", j->jobs_rates);
+	json_object_set_new(j->root, "ops", json_integer((json_int_t)o->ops));
+	json_object_set_new(j->root, "seed", json_integer((json_int_t)o->seed));
+	text = json_dumps(j->root, JSON_INDENT(2));
+	if (text == NULL || write_file_atomic(o->json, text, strlen(text), err, sizeof(err)) != 0) {
+		fprintf(stderr, "ptshadow bench: %s\n", text ? err : "out of memory");
+		rc = EXIT_INTERNAL;
+	} else {
+		printf("  results in %s\n", o->json);
+	}
+	free(text);
+	json_decref(j->root);
+	return rc;
+}
+
+static void say_reset_vs_boot(enum vm_backend_kind be, double rvb, struct bench_json *j)
+{
+	if (rvb <= 0) {
+		printf("  %s: reset vs boot not measured\n", vm_backend_name(be));
+		return;
+	}
+	printf("  %s: a reset is %.0fx faster than a fresh boot\n", vm_backend_name(be), rvb);
+	json_object_set_new(j->reset_vs_boot, vm_backend_name(be), json_real(rvb));
+}
+
+static void say_jobs_ratio(enum vm_backend_kind be, double jr, const double rate[2],
+                           struct bench_json *j)
+{
+	if (jr <= 0) {
+		printf("  %s: 2 jobs vs 1 not measured (a campaign failed)\n", vm_backend_name(be));
+		return;
+	}
+	printf("  %s: 2 jobs give %.2fx the ops/s of 1 job (%.0f against %.0f ops/s, "
+	       "boots included)\n",
+	       vm_backend_name(be), jr, rate[1], rate[0]);
+	json_object_set_new(j->jobs_ratio, vm_backend_name(be), json_real(jr));
+	json_object_set_new(
+	    j->jobs_rates, vm_backend_name(be),
+	    json_pack("{s:f, s:f}", "jobs1_ops_per_s", rate[0], "jobs2_ops_per_s", rate[1]));
+}
+
+/* Everything on one backend: the sizes, the dirty logs, reset against
+ * boot, two jobs against one.  0, or EXIT_INTERNAL. */
+static int bench_backend(const struct bench_opts *o, enum vm_backend_kind be, struct bench_json *j)
+{
+	double rvb = 0, jr, rate[2] = {0, 0};
+	bool first = true;
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]) && rc == 0; i++)
+		if (size_wanted(o, sizes[i].name)) {
+			rc = bench_size(o, be, &sizes[i], j->cells, first ? &rvb : NULL);
+			first = false;
+		}
+	if (rc == 0)
+		rc = bench_dirty_logs(o, be, j->dirty_logs);
+	if (rc != 0)
+		return rc;
+	jr = jobs_ratio(o, be, rate);
+	say_reset_vs_boot(be, rvb, j);
+	say_jobs_ratio(be, jr, rate, j);
+	return 0;
+}
+
+/* --backend (or $PTSHADOW_BACKEND): that one; else every backend this
+ * machine has, side by side in one run.  0, or an exit status. */
+static int bench_backends(struct bench_opts *o, enum vm_backend_kind *backends, size_t *n)
+{
+	static const enum vm_backend_kind each[2] = {VM_BACKEND_KVM, VM_BACKEND_QEMU};
+	char why[2][256];
+	struct vm_config vc;
+
+	*n = 0;
+	if (o->g.backend_given || (o->g.backend_env != NULL && *o->g.backend_env != '\0')) {
+		if (guest_opts_finish(&o->g, "bench") != 0)
+			return EXIT_USAGE;
+		backends[(*n)++] = o->g.cfg.backend;
+		return 0;
+	}
+	o->g.every_backend = true;
+	if (guest_opts_finish(&o->g, "bench") != 0)
+		return EXIT_USAGE;
+	session_vm_config(&o->g.cfg, &vc);
+	for (size_t k = 0; k < 2; k++)
+		if (vm_backend_available(each[k], &vc, why[k], sizeof(why[k])))
+			backends[(*n)++] = each[k];
+	if (*n > 0)
+		return 0;
+	fprintf(stderr, "ptshadow bench: no backend here: %s; %s\n", why[0], why[1]);
+	return EXIT_INTERNAL;
+}
+
+static int bench_parse(int argc, char **argv, struct bench_opts *o)
 {
 	static const struct option longopts[] = {
 	    GUEST_LONG_OPTIONS,
@@ -579,112 +786,42 @@ int cmd_bench(int argc, char **argv)
 	    {"coverage", required_argument, NULL, OPT_BENCH_COVERAGE},
 	    {NULL, 0, NULL, 0},
 	};
-	struct bench_opts o = {.json = "bench.json", .ops = 1000, .seed = 1};
-	json_t *root, *cells, *rvb_all, *jr_all, *jobs_rates, *dirty_logs;
-	enum vm_backend_kind backends[2];
-	size_t nbackends = 0;
-	char err[256];
-	int rc = 0;
 
-	guest_opts_init(&o.g);
-	if (cli_parse("bench", bench_help, argc, argv, "", longopts, &o.g, bench_opt, &o) != 0 ||
+	guest_opts_init(&o->g);
+	if (cli_parse("bench", bench_help, argc, argv, "", longopts, &o->g, bench_opt, o) != 0 ||
 	    cli_one_operand("bench", argc, argv, "guest image") != 0)
 		return EXIT_USAGE;
-	o.g.cfg.guest = argv[optind];
-	if (cli_check_guest("bench", &o.g) != 0)
+	o->g.cfg.guest = argv[optind];
+	if (cli_check_guest("bench", &o->g) != 0)
 		return EXIT_USAGE;
 	/* the figures are written after minutes of runs: their place is checked first */
-	if (cli_check_output_file("bench", "--json", o.json) != 0)
-		return EXIT_USAGE;
-	if (o.nocov != NULL)
+	return cli_check_output_file("bench", "--json", o->json) != 0 ? EXIT_USAGE : 0;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+	struct bench_opts o = {.json = "bench.json", .ops = 1000, .seed = 1};
+	enum vm_backend_kind backends[2];
+	struct bench_json j;
+	size_t nbackends;
+	int rc = bench_parse(argc, argv, &o);
+
+	if (rc == 0 && o.nocov != NULL)
 		return bench_coverage_only(&o);
-	/* --backend (or $PTSHADOW_BACKEND): that one; else every backend this
-	 * machine has, side by side in one run */
-	if (o.g.backend_given || (o.g.backend_env != NULL && *o.g.backend_env != '\0')) {
-		if (guest_opts_finish(&o.g, "bench") != 0)
-			return EXIT_USAGE;
-		backends[nbackends++] = o.g.cfg.backend;
-	} else {
-		char why[2][256];
-		struct vm_config vc;
-		o.g.every_backend = true;
-		if (guest_opts_finish(&o.g, "bench") != 0)
-			return EXIT_USAGE;
-		session_vm_config(&o.g.cfg, &vc);
-		if (vm_backend_available(VM_BACKEND_KVM, &vc, why[0], sizeof(why[0])))
-			backends[nbackends++] = VM_BACKEND_KVM;
-		if (vm_backend_available(VM_BACKEND_QEMU, &vc, why[1], sizeof(why[1])))
-			backends[nbackends++] = VM_BACKEND_QEMU;
-		if (nbackends == 0) {
-			fprintf(stderr, "ptshadow bench: no backend here: %s; %s\n", why[0],
-			        why[1]);
-			return EXIT_INTERNAL;
-		}
-	}
-	root = json_object();
-	cells = json_array();
-	dirty_logs = json_array();
-	rvb_all = json_object();
-	jr_all = json_object();
-	jobs_rates = json_object();
+	if (rc == 0)
+		rc = bench_backends(&o, backends, &nbackends);
+	if (rc != 0)
+		return rc;
+	bench_json_init(&j);
 	printf("ptshadow bench: %llu ops, seed %llu, guest %s\n", (unsigned long long)o.ops,
 	       (unsigned long long)o.seed, o.g.cfg.guest);
-	for (size_t b = 0; b < nbackends && rc == 0; b++) {
-		enum vm_backend_kind be = backends[b];
-		double rvb = 0, jr = 0, rate[2] = {0, 0};
-		bool first = true;
-		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]) && rc == 0; i++)
-			if (size_wanted(&o, sizes[i].name)) {
-				rc = bench_size(&o, be, &sizes[i], cells, first ? &rvb : NULL);
-				first = false;
-			}
-		if (rc == 0)
-			rc = bench_dirty_logs(&o, be, dirty_logs);
-		if (rc != 0)
-			break;
-		jr = jobs_ratio(&o, be, rate);
-		if (rvb > 0) {
-			printf("  %s: a reset is %.0fx faster than a fresh boot\n",
-			       vm_backend_name(be), rvb);
-			json_object_set_new(rvb_all, vm_backend_name(be), json_real(rvb));
-		} else {
-			printf("  %s: reset vs boot not measured\n", vm_backend_name(be));
-		}
-		if (jr > 0) {
-			printf(
-			    "  %s: 2 jobs give %.2fx the ops/s of 1 job (%.0f against %.0f ops/s, "
-			    "boots included)\n",
-			    vm_backend_name(be), jr, rate[1], rate[0]);
-			json_object_set_new(jr_all, vm_backend_name(be), json_real(jr));
-			json_object_set_new(jobs_rates, vm_backend_name(be),
-			                    json_pack("{s:f, s:f}", "jobs1_ops_per_s", rate[0],
-			                              "jobs2_ops_per_s", rate[1]));
-		} else {
-			printf("  %s: 2 jobs vs 1 not measured (a campaign failed)\n",
-			       vm_backend_name(be));
-		}
-	}
+	for (size_t b = 0; b < nbackends && rc == 0; b++)
+		rc = bench_backend(&o, backends[b], &j);
 	if (rc == 0 && !o.g.backend_given) {
 		json_t *launch = json_object();
 		printf("  QEMU started by ptshadow vs by libvirt:\n");
 		bench_launchers(&o, launch);
-		json_object_set_new(root, "launchers", launch);
+		json_object_set_new(j.root, "launchers", launch);
 	}
-	json_object_set_new(root, "cells", cells);
-	json_object_set_new(root, "dirty_logs", dirty_logs);
-	json_object_set_new(root, "reset_vs_boot", rvb_all);
-	json_object_set_new(root, "jobs2_vs_jobs1", jr_all);
-	json_object_set_new(root, "jobs_ops_per_s", jobs_rates);
-	json_object_set_new(root, "ops", json_integer((json_int_t)o.ops));
-	json_object_set_new(root, "seed", json_integer((json_int_t)o.seed));
-	char *text = json_dumps(root, JSON_INDENT(2));
-	if (text == NULL || write_file_atomic(o.json, text, strlen(text), err, sizeof(err)) != 0) {
-		fprintf(stderr, "ptshadow bench: %s\n", text ? err : "out of memory");
-		rc = EXIT_INTERNAL;
-	} else {
-		printf("  results in %s\n", o.json);
-	}
-	free(text);
-	json_decref(root);
-	return guest_opts_close_rc(&o.g, rc);
+	return guest_opts_close_rc(&o.g, bench_json_write(&j, &o, rc));
 }

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "monitor.h"
+#include "report.h"
 #include "svg.h"
 #include "util.h"
 
@@ -90,36 +90,50 @@ static int32_t slot_at_end(const struct script *sc, const char *name)
 	return slot;
 }
 
-/* run every op; violations and result mismatches are told, not fatal */
+/* The dump's sink: violations are told, not fatal; a death ends the run. */
+struct dump_sink_ctx {
+	const struct script *sc;
+	int rc;
+};
+
+static bool dump_finding(void *ctx, const struct outcome *o)
+{
+	struct dump_sink_ctx *k = ctx;
+	const char *file = k->sc->file;
+
+	if (o->kind == OUTCOME_DEATH) {
+		fprintf(stderr, "ptshadow dump: %s:%u: ", file, o->op.line);
+		death_describe(&o->death, stderr);
+	} else {
+		fprintf(stderr, "ptshadow dump: %s:%u: %s\n", file, o->op.line, o->violation.title);
+	}
+	k->rc = EXIT_FINDING;
+	return false;
+}
+
+/* run every op; violations are told, not fatal */
 static int dump_run(struct session *s, struct script *sc)
 {
-	int rc = EXIT_CLEAN;
-	for (size_t i = 0; sc != NULL && i < sc->n_ops; i++) {
-		struct script_op *sop = &sc->ops[i];
-		enum session_status st = session_op(s, sop);
-		if (st == SESSION_ERROR || st == SESSION_INTERRUPTED) {
-			fprintf(stderr, "ptshadow dump: %s\n", s->err);
-			return EXIT_INTERNAL;
-		}
-		if (st == SESSION_GUEST_DIED || st == SESSION_EXITED) {
-			fprintf(stderr, "ptshadow dump: %s:%u: ", sc->file, sop->line);
-			session_describe_death(s, stderr);
-			return EXIT_FINDING;
-		}
-		for (size_t k = 0; st == SESSION_VIOLATION && k < session_nviolations(s); k++)
-			fprintf(stderr, "ptshadow dump: %s:%u: %s\n", sc->file, sop->line,
-			        session_violation(s, k)->title);
-		if (st == SESSION_VIOLATION)
-			rc = EXIT_FINDING;
+	struct dump_sink_ctx k = {.sc = sc, .rc = EXIT_CLEAN};
+	const struct run_policy policy = {.every_violation = true, .keep_going = true};
+	const struct run_sink sink = {.ctx = &k, .finding = dump_finding};
+	struct outcome o;
+
+	if (sc == NULL)
+		return EXIT_CLEAN;
+	o = session_run(s, sc, 0, &policy, &sink);
+	if (o.kind == OUTCOME_ERROR || o.kind == OUTCOME_INTERRUPTED) {
+		fprintf(stderr, "ptshadow dump: %s\n", o.death.error);
+		return EXIT_INTERNAL;
 	}
-	return rc;
+	return k.rc;
 }
 
 /* the picture of pmap slot (svg.h) into path, written whole: 0, or EXIT_INTERNAL
  * after one line naming the file */
-static int dump_svg(const struct monitor *mon, int32_t slot, const char *name, const char *path)
+static int dump_svg(const struct session *s, int32_t slot, const char *name, const char *path)
 {
-	json_t *j = monitor_pmap_json(mon, slot, SVG_MAX_TABLES, SVG_MAX_ROWS);
+	json_t *j = session_pmap_json(s, slot, SVG_MAX_TABLES, SVG_MAX_ROWS);
 	char *buf = NULL, err[512] = "out of memory";
 	size_t len = 0;
 	FILE *out = j != NULL ? open_memstream(&buf, &len) : NULL;
@@ -139,11 +153,37 @@ static int dump_svg(const struct monitor *mon, int32_t slot, const char *name, c
 	return rc;
 }
 
+/* Boot, run the script, print the pmap: the exit status. */
+static int dump_guest(struct dump_opts *o, struct script *sc, int32_t slot)
+{
+	struct session *s;
+	int rc;
+
+	o->g.cfg.ring = true;
+	o->g.cfg.stop_each = true;
+	s = session_open(&o->g.cfg, &rc);
+	if (rc != 0) {
+		cli_say_boot_failure("dump", s, rc);
+	} else {
+		rc = dump_run(s, sc);
+		if ((rc == EXIT_CLEAN || rc == EXIT_FINDING) &&
+		    session_dump_pmap(s, slot, stdout) != 0) {
+			fprintf(stderr, "ptshadow dump: --pmap %s: the guest has no such pmap\n",
+			        o->pmap);
+			rc = EXIT_FINDING;
+		} else if ((rc == EXIT_CLEAN || rc == EXIT_FINDING) && o->svg_path != NULL) {
+			int svg_rc = dump_svg(s, slot, o->pmap, o->svg_path);
+			rc = svg_rc != EXIT_CLEAN ? svg_rc : rc;
+		}
+	}
+	session_close(s);
+	return rc;
+}
+
 int cmd_dump(int argc, char **argv)
 {
 	struct dump_opts o;
 	struct script *sc = NULL;
-	struct session s;
 	int32_t slot;
 	int rc;
 
@@ -169,28 +209,7 @@ int cmd_dump(int argc, char **argv)
 		rc = cli_check_guest("dump", &o.g);
 	if (rc != 0)
 		goto out;
-	o.g.cfg.ring = true;
-	o.g.cfg.stop_each = true;
-	rc = session_boot(&s, &o.g.cfg);
-	if (rc != 0) {
-		fprintf(stderr, "ptshadow dump: ");
-		if (rc == EXIT_FINDING)
-			session_describe_death(&s, stderr);
-		else
-			fprintf(stderr, "%s\n", s.err);
-	} else {
-		rc = dump_run(&s, sc);
-		if ((rc == EXIT_CLEAN || rc == EXIT_FINDING) &&
-		    monitor_dump_pmap(s.mon, slot, stdout) != 0) {
-			fprintf(stderr, "ptshadow dump: --pmap %s: the guest has no such pmap\n",
-			        o.pmap);
-			rc = EXIT_FINDING;
-		} else if ((rc == EXIT_CLEAN || rc == EXIT_FINDING) && o.svg_path != NULL) {
-			int svg_rc = dump_svg(s.mon, slot, o.pmap, o.svg_path);
-			rc = svg_rc != EXIT_CLEAN ? svg_rc : rc;
-		}
-	}
-	session_destroy(&s);
+	rc = dump_guest(&o, sc, slot);
 out:
 	rc = guest_opts_close_rc(&o.g, rc);
 	script_free(sc);

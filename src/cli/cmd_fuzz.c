@@ -50,17 +50,16 @@ struct fuzz_args {
 	bool *seeded;
 };
 
-static int fuzz_opt(void *ctx, int opt, const char *arg)
+/* the numbers: --seed, --ops, --time, --jobs, --sequence-length (1: not one of them) */
+static int fuzz_opt_count(struct campaign_config *c, bool *seeded, int opt, const char *arg)
 {
-	struct fuzz_args *a = ctx;
-	struct campaign_config *c = a->c;
 	uint64_t v;
 
 	switch (opt) {
 	case OPT_SEED:
 		if (parse_u64(arg, &c->seed) != 0)
 			return usage_error("fuzz", "--seed %s: not a number", arg);
-		*a->seeded = true;
+		*seeded = true;
 		return 0;
 	case OPT_OPS:
 		if (parse_u64(arg, &c->max_ops) != 0 || c->max_ops == 0)
@@ -71,26 +70,38 @@ static int fuzz_opt(void *ctx, int opt, const char *arg)
 			return usage_error("fuzz", "--time %s: want a duration like 90s, 5m, 1h",
 			                   arg);
 		return 0;
+	case OPT_JOBS:
+		if (parse_u64(arg, &v) != 0 || v == 0 || v > CAMPAIGN_MAX_JOBS)
+			return usage_error("fuzz", "--jobs %s: want 1..%d", arg, CAMPAIGN_MAX_JOBS);
+		c->jobs = (unsigned)v;
+		return 0;
+	case OPT_SEQLEN:
+		if (parse_u64(arg, &c->seq_len) != 0)
+			return usage_error("fuzz", "--sequence-length %s: not a number", arg);
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static int fuzz_opt(void *ctx, int opt, const char *arg)
+{
+	struct fuzz_args *a = ctx;
+	struct campaign_config *c = a->c;
+	int r;
+
+	switch (opt) {
 	case OPT_PROFILE:
 		*a->profile = arg;
 		return 0;
 	case OPT_OUT:
 		c->out = arg;
 		return 0;
-	case OPT_JOBS:
-		if (parse_u64(arg, &v) != 0 || v == 0 || v > CAMPAIGN_MAX_JOBS)
-			return usage_error("fuzz", "--jobs %s: want 1..%d", arg, CAMPAIGN_MAX_JOBS);
-		c->jobs = (unsigned)v;
-		return 0;
 	case OPT_KEEP_GOING:
 		c->keep_going = true;
 		return 0;
 	case OPT_NO_MINIMIZE:
 		c->minimize = false;
-		return 0;
-	case OPT_SEQLEN:
-		if (parse_u64(arg, &c->seq_len) != 0)
-			return usage_error("fuzz", "--sequence-length %s: not a number", arg);
 		return 0;
 	case OPT_CHECK:
 		return check_opt_apply(a->g, "fuzz", arg);
@@ -107,7 +118,8 @@ static int fuzz_opt(void *ctx, int opt, const char *arg)
 		c->metrics = true;
 		return 0;
 	default:
-		return usage_error("fuzz", "unknown option %d", opt);
+		r = fuzz_opt_count(c, a->seeded, opt, arg);
+		return r != 1 ? r : usage_error("fuzz", "unknown option %d", opt);
 	}
 }
 
@@ -218,6 +230,31 @@ static int fuzz_inputs(struct campaign_config *c, struct guest_opts *g, const ch
 	return campaign_lock_out(c->out);
 }
 
+/* The campaign as it will run (a budget, a seed, a guest checked after
+ * every op with a snapshot), said in its first lines. */
+static void fuzz_settle(struct campaign_config *c, struct guest_opts *g, bool seeded)
+{
+	if (c->max_ops == 0 && c->max_seconds == 0)
+		c->max_ops = 100000;
+	if (!seeded && getrandom(&c->seed, sizeof(c->seed), 0) != sizeof(c->seed))
+		c->seed = now_ns();
+	if (!seeded)
+		c->seed %= 1000000000ull; /* short enough to retype */
+	g->cfg.ring = true;
+	g->cfg.stop_each = true;
+	g->cfg.monitor = true;
+	g->cfg.snapshot = true;
+	c->sess = g->cfg;
+	if (c->sess.backend_why != NULL) /* the first line says why this backend */
+		printf("backend: %s%s, %s\n", vm_backend_name(c->sess.backend),
+		       vm_backend_accel_note(c->sess.backend, false), c->sess.backend_why);
+	printf("ptshadow fuzz: seed %llu, profile %s, %u job%s, %s backend%s, output in %s/\n",
+	       (unsigned long long)c->seed, c->profile.name, c->jobs, c->jobs == 1 ? "" : "s",
+	       vm_backend_name(c->sess.backend),
+	       vm_backend_accel_note(c->sess.backend, c->sess.qemu_kvm), c->out);
+	fflush(stdout);
+}
+
 int cmd_fuzz(int argc, char **argv)
 {
 	struct campaign_config c;
@@ -245,28 +282,7 @@ int cmd_fuzz(int argc, char **argv)
 		rc = fuzz_inputs(&c, &g, profile, &img);
 	if (rc != 0)
 		goto out;
-	if (c.max_ops == 0 && c.max_seconds == 0)
-		c.max_ops = 100000;
-	if (!seeded && getrandom(&c.seed, sizeof(c.seed), 0) != sizeof(c.seed))
-		c.seed = now_ns();
-	if (!seeded)
-		c.seed %= 1000000000ull; /* short enough to retype */
-	g.cfg.ring = true;
-	g.cfg.stop_each = true;
-	g.cfg.monitor = true;
-	g.cfg.snapshot = true;
-	c.sess = g.cfg;
-	if (c.sess.backend_why != NULL) /* the first line says why this backend */
-		printf("backend: %s%s, %s\n", vm_backend_name(c.sess.backend),
-		       c.sess.backend == VM_BACKEND_QEMU ? " (tcg)" : "", c.sess.backend_why);
-	printf("ptshadow fuzz: seed %llu, profile %s, %u job%s, %s backend%s, output in %s/\n",
-	       (unsigned long long)c.seed, c.profile.name, c.jobs, c.jobs == 1 ? "" : "s",
-	       vm_backend_name(c.sess.backend),
-	       c.sess.backend != VM_BACKEND_QEMU ? ""
-	       : c.sess.qemu_kvm                 ? " (-accel kvm)"
-	                                         : " (tcg)",
-	       c.out);
-	fflush(stdout);
+	fuzz_settle(&c, &g, seeded);
 	rc = campaign_run(&c);
 out:
 	cov_image_free(&img);

@@ -49,29 +49,47 @@ static const char minimize_help[] =
 
 enum { OPT_GUEST = 0x200 };
 
+/* The script and the directory of its report.json: a crash directory, its
+ * report.json (which stands for the directory), or a script. */
+static void target_paths(const char *arg, bool is_dir, struct target *t, char *dir, size_t len)
+{
+	const char *slash = strrchr(arg, '/');
+
+	if (is_dir) {
+		snprintf(dir, len, "%s", arg);
+		snprintf(t->ops_path, sizeof(t->ops_path), "%s/repro.ops", arg);
+		return;
+	}
+	snprintf(dir, len, "%.*s", slash ? (int)(slash - arg) : 1, slash ? arg : ".");
+	if (strcmp(slash ? slash + 1 : arg, "report.json") == 0)
+		snprintf(t->ops_path, sizeof(t->ops_path), "%s/repro.ops", dir);
+	else
+		snprintf(t->ops_path, sizeof(t->ops_path), "%s", arg);
+}
+
+/* An op the script does not have can never recur: that is a bad report,
+ * not a finding that "did not reproduce" (a guest that died booting has no
+ * op: its finding is op 0 of an empty script).  false after one line. */
+static bool target_op_known(const char *cmd, const struct target *t)
+{
+	if (!t->have_report || t->op_index < t->script->n_ops ||
+	    (t->op_index == 0 && t->script->n_ops == 0))
+		return true;
+	fprintf(stderr, "ptshadow %s: %s: op_index %llu is not an op of %s (%zu ops)\n", cmd,
+	        t->report_path, (unsigned long long)t->op_index, t->ops_path, t->script->n_ops);
+	return false;
+}
+
 static int target_load(const char *cmd, const char *arg, struct guest_opts *g, struct target *t)
 {
 	struct stat st;
 	char err[768], dir[PATH_MAX];
-	const char *slash;
 
 	if (stat(arg, &st) != 0) {
 		fprintf(stderr, "ptshadow %s: %s: %m\n", cmd, arg);
 		return EXIT_USAGE;
 	}
-	slash = strrchr(arg, '/');
-	if (S_ISDIR(st.st_mode)) {
-		snprintf(dir, sizeof(dir), "%s", arg);
-		snprintf(t->ops_path, sizeof(t->ops_path), "%s/repro.ops", arg);
-	} else {
-		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - arg) : 1,
-		         slash ? arg : ".");
-		/* a crash directory's report.json stands for the directory */
-		if (strcmp(slash ? slash + 1 : arg, "report.json") == 0)
-			snprintf(t->ops_path, sizeof(t->ops_path), "%s/repro.ops", dir);
-		else
-			snprintf(t->ops_path, sizeof(t->ops_path), "%s", arg);
-	}
+	target_paths(arg, S_ISDIR(st.st_mode), t, dir, sizeof(dir));
 	snprintf(t->report_path, sizeof(t->report_path), "%s/report.json", dir);
 	t->have_report = access(t->report_path, R_OK) == 0;
 	if (t->have_report &&
@@ -85,16 +103,8 @@ static int target_load(const char *cmd, const char *arg, struct guest_opts *g, s
 	/* a minimised script ends with the failing op; repro.ops keeps report's index */
 	if (t->have_report && strstr(t->ops_path, "repro.ops") == NULL)
 		t->op_index = t->script->n_ops > 0 ? t->script->n_ops - 1 : 0;
-	/* an op the script does not have can never recur: that is a bad report,
-	 * not a finding that "did not reproduce" (a guest that died booting has
-	 * no op: its finding is op 0 of an empty script) */
-	if (t->have_report && t->op_index >= t->script->n_ops &&
-	    !(t->op_index == 0 && t->script->n_ops == 0)) {
-		fprintf(stderr, "ptshadow %s: %s: op_index %llu is not an op of %s (%zu ops)\n",
-		        cmd, t->report_path, (unsigned long long)t->op_index, t->ops_path,
-		        t->script->n_ops);
+	if (!target_op_known(cmd, t))
 		return EXIT_USAGE;
-	}
 	if (g->cfg.guest == NULL)
 		g->cfg.guest = t->guest_owned != NULL ? t->guest_owned : "build/guest.elf";
 	return 0;
@@ -158,6 +168,36 @@ static void trace_script(const struct script *sc, size_t upto)
 	}
 }
 
+/* What the replay came to, said: the exit status. */
+static int replay_verdict(const struct target *t, enum run_outcome o, struct finding *f,
+                          const char *err)
+{
+	int rc = EXIT_FINDING;
+
+	if (o < 0) {
+		fprintf(stderr, "ptshadow replay: %s\n", err);
+		return o == RUN_BAD_IMAGE ? EXIT_USAGE : EXIT_INTERNAL;
+	}
+	if (o == RUN_CLEAN) {
+		printf("replay: did not reproduce: %s ran clean (%zu ops)\n", t->ops_path,
+		       t->script->n_ops);
+		return EXIT_CLEAN;
+	}
+	if (t->have_report && (f->signature != t->signature || f->op_index != t->op_index)) {
+		printf("replay: did not reproduce: expected signature %016llx at op %llu, got %s "
+		       "(%016llx) at op %llu\n",
+		       (unsigned long long)t->signature, (unsigned long long)t->op_index, f->title,
+		       (unsigned long long)f->signature, (unsigned long long)f->op_index);
+		rc = EXIT_CLEAN;
+	} else {
+		printf("replay: reproduced %s at op %llu (%s)\n  %s\n  signature %016llx\n",
+		       f->title, (unsigned long long)f->op_index, f->op_text, f->message,
+		       (unsigned long long)f->signature);
+	}
+	finding_free(f);
+	return rc;
+}
+
 int cmd_replay(int argc, char **argv)
 {
 	struct guest_opts g;
@@ -178,40 +218,89 @@ int cmd_replay(int argc, char **argv)
 		rc = guest_opts_finish(&g, "replay");
 	if (rc == 0)
 		rc = cli_check_guest("replay", &g);
-	if (rc != 0)
-		goto out;
-	g.cfg.ring = g.cfg.stop_each = g.cfg.monitor = true;
-	g.cfg.announce = stdout; /* "backend: ...": where the replay ran */
-	o = run_script(&g.cfg, t.script, !t.have_report, &f, NULL, NULL, err, sizeof(err));
-	if (trace)
-		trace_script(t.script, o == RUN_FINDING ? f.op_index + 1 : t.script->n_ops);
-	if (o < 0) {
-		fprintf(stderr, "ptshadow replay: %s\n", err);
-		rc = o == RUN_BAD_IMAGE ? EXIT_USAGE : EXIT_INTERNAL;
-		goto out;
+	if (rc == 0) {
+		g.cfg.ring = g.cfg.stop_each = g.cfg.monitor = true;
+		g.cfg.announce = stdout; /* "backend: ...": where the replay ran */
+		o = run_script(&g.cfg, t.script, !t.have_report, &f, NULL, NULL, err, sizeof(err));
+		if (trace)
+			trace_script(t.script, o == RUN_FINDING ? f.op_index + 1 : t.script->n_ops);
+		rc = replay_verdict(&t, o, &f, err);
 	}
-	if (o == RUN_CLEAN) {
-		printf("replay: did not reproduce: %s ran clean (%zu ops)\n", t.ops_path,
-		       t.script->n_ops);
-		rc = EXIT_CLEAN;
-		goto out;
-	}
-	if (t.have_report && (f.signature != t.signature || f.op_index != t.op_index)) {
-		printf("replay: did not reproduce: expected signature %016llx at op %llu, got %s "
-		       "(%016llx) at op %llu\n",
-		       (unsigned long long)t.signature, (unsigned long long)t.op_index, f.title,
-		       (unsigned long long)f.signature, (unsigned long long)f.op_index);
-		rc = EXIT_CLEAN;
-	} else {
-		printf("replay: reproduced %s at op %llu (%s)\n  %s\n  signature %016llx\n",
-		       f.title, (unsigned long long)f.op_index, f.op_text, f.message,
-		       (unsigned long long)f.signature);
-		rc = EXIT_FINDING;
-	}
-	finding_free(&f);
-out:
 	target_free(&t);
 	return guest_opts_close_rc(&g, rc);
+}
+
+/* minimize's inputs checked and its output's place: 0, or an exit status */
+static int minimize_prepare(int argc, char **argv, struct guest_opts *g, struct target *t,
+                            const char **output, char *outpath, size_t len)
+{
+	int rc = parse_common("minimize", minimize_help, argc, argv, g, NULL, output);
+
+	if (rc == 0)
+		rc = target_load("minimize", argv[optind], g, t);
+	if (rc == 0 && *output == NULL) {
+		const char *slash = strrchr(t->ops_path, '/');
+		snprintf(outpath, len, "%.*smin.ops", slash ? (int)(slash - t->ops_path + 1) : 0,
+		         t->ops_path);
+		*output = outpath;
+	}
+	/* the result is written after minutes of runs: its place is checked first */
+	if (rc == 0)
+		rc = cli_check_output_file("minimize", *output == outpath ? "output" : "-o",
+		                           *output);
+	if (rc == 0)
+		rc = guest_opts_finish(g, "minimize");
+	if (rc == 0)
+		rc = cli_check_guest("minimize", g);
+	return rc;
+}
+
+/* no report: the target is whatever the script's first finding is.  0, or
+ * an exit status */
+static int minimize_target(const struct guest_opts *g, struct target *t)
+{
+	char err[768];
+	struct finding f;
+	enum run_outcome o;
+
+	if (t->have_report)
+		return 0;
+	o = run_script(&g->cfg, t->script, true, &f, NULL, NULL, err, sizeof(err));
+	if (o != RUN_FINDING) {
+		fprintf(stderr, "ptshadow minimize: %s: %s\n", t->ops_path,
+		        o == RUN_CLEAN ? "runs clean; nothing to minimise" : err);
+		return o == RUN_CLEAN ? EXIT_USAGE : EXIT_INTERNAL;
+	}
+	t->signature = f.signature;
+	finding_free(&f);
+	return 0;
+}
+
+/* the minimised script into output, with how it was made: 0, or an exit status */
+static int minimize_write(const struct target *t, const struct minimize_stats *st,
+                          const char *output)
+{
+	char err[768], *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	int rc = EXIT_CLEAN;
+
+	if (mem != NULL) {
+		fprintf(mem, "# minimised from %zu to %zu ops in %u runs (%.1f s)\n",
+		        st->ops_before, st->ops_after, st->candidates, st->elapsed_ns / 1e9);
+		script_write(mem, t->script, t->script->n_ops, false);
+		fclose(mem);
+	}
+	if (text == NULL || write_file_atomic(output, text, len, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ptshadow minimize: %s\n", text == NULL ? "out of memory" : err);
+		rc = EXIT_INTERNAL;
+	} else {
+		printf("minimize: %zu -> %zu ops (%u runs, %u memo hits, %.1f s), written to %s\n",
+		       st->ops_before, st->ops_after, st->candidates, st->memo_hits,
+		       st->elapsed_ns / 1e9, output);
+	}
+	free(text);
+	return rc;
 }
 
 int cmd_minimize(int argc, char **argv)
@@ -219,72 +308,24 @@ int cmd_minimize(int argc, char **argv)
 	struct guest_opts g;
 	struct target t = {0};
 	struct minimize_stats st;
-	struct finding f;
 	const char *output = NULL;
 	char err[768], outpath[PATH_MAX];
-	char *text = NULL;
-	size_t len = 0;
 	int rc;
 
 	guest_opts_init(&g);
 	g.cfg.guest = NULL;
 	g.cfg.console = NULL;
-	rc = parse_common("minimize", minimize_help, argc, argv, &g, NULL, &output);
-	if (rc == 0)
-		rc = target_load("minimize", argv[optind], &g, &t);
-	if (rc == 0 && output == NULL) {
-		const char *slash = strrchr(t.ops_path, '/');
-		snprintf(outpath, sizeof(outpath), "%.*smin.ops",
-		         slash ? (int)(slash - t.ops_path + 1) : 0, t.ops_path);
-		output = outpath;
-	}
-	/* the result is written after minutes of runs: its place is checked first */
-	if (rc == 0)
-		rc = cli_check_output_file("minimize", output == outpath ? "output" : "-o", output);
-	if (rc == 0)
-		rc = guest_opts_finish(&g, "minimize");
-	if (rc == 0)
-		rc = cli_check_guest("minimize", &g);
-	if (rc != 0)
-		goto out;
+	rc = minimize_prepare(argc, argv, &g, &t, &output, outpath, sizeof(outpath));
 	g.cfg.ring = g.cfg.stop_each = g.cfg.monitor = true;
-	if (!t.have_report) {
-		/* no report: the target is whatever the script's first finding is */
-		enum run_outcome o =
-		    run_script(&g.cfg, t.script, true, &f, NULL, NULL, err, sizeof(err));
-		if (o != RUN_FINDING) {
-			fprintf(stderr, "ptshadow minimize: %s: %s\n", t.ops_path,
-			        o == RUN_CLEAN ? "runs clean; nothing to minimise" : err);
-			rc = o == RUN_CLEAN ? EXIT_USAGE : EXIT_INTERNAL;
-			goto out;
-		}
-		t.signature = f.signature;
-		finding_free(&f);
-	}
-	if (minimize_script(&g.cfg, t.script, t.signature, stderr, NULL, &st, err, sizeof(err)) !=
-	    0) {
+	if (rc == 0)
+		rc = minimize_target(&g, &t);
+	if (rc == 0 && minimize_script(&g.cfg, t.script, t.signature, stderr, NULL, &st, err,
+	                               sizeof(err)) != 0) {
 		fprintf(stderr, "ptshadow minimize: %s\n", err);
 		rc = EXIT_FINDING;
-		goto out;
+	} else if (rc == 0) {
+		rc = minimize_write(&t, &st, output);
 	}
-	FILE *mem = open_memstream(&text, &len);
-	if (mem != NULL) {
-		fprintf(mem, "# minimised from %zu to %zu ops in %u runs (%.1f s)\n", st.ops_before,
-		        st.ops_after, st.candidates, st.elapsed_ns / 1e9);
-		script_write(mem, t.script, t.script->n_ops, false);
-		fclose(mem);
-	}
-	if (text == NULL || write_file_atomic(output, text, len, err, sizeof(err)) != 0) {
-		fprintf(stderr, "ptshadow minimize: %s\n", text == NULL ? "out of memory" : err);
-		rc = EXIT_INTERNAL;
-		goto out;
-	}
-	printf("minimize: %zu -> %zu ops (%u runs, %u memo hits, %.1f s), written to %s\n",
-	       st.ops_before, st.ops_after, st.candidates, st.memo_hits, st.elapsed_ns / 1e9,
-	       output);
-	rc = EXIT_CLEAN;
-out:
-	free(text);
 	target_free(&t);
 	return guest_opts_close_rc(&g, rc);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "cli.h"
 #include "report.h"
 #include "util.h"
@@ -98,28 +99,49 @@ static int run_parse(int argc, char **argv, struct run_opts *o)
 	return 0;
 }
 
+/* The run's sink: the trace, --stats, and a crash directory a finding. */
+struct run_sink_ctx {
+	const struct run_opts *o;
+	const struct script *sc;
+	const struct session_config *cfg;
+	int rc;
+};
+
 /* Print a finding and write its crash directory: EXIT_FINDING, or
  * EXIT_INTERNAL when the directory could not be written (the finding is on
  * stderr, but not saved). */
-static int run_report(struct session *s, struct script *sc, const struct run_opts *o,
-                      struct finding *f)
+static int run_report(const struct run_sink_ctx *k, const struct outcome *out)
 {
+	const struct script *sc = k->sc;
 	char err[512], sig[17];
+	struct finding f;
 	bool is_new;
+	int rc = EXIT_FINDING;
 
+	finding_from_outcome(&f, out);
 	fprintf(stderr, "ptshadow run: %s:%u: %s\n", sc->file,
-	        f->op_index < sc->n_ops ? sc->ops[f->op_index].line : 0, f->title);
-	fprintf(stderr, "  %s\n", f->message);
-	if (f->details != NULL && f->details[0] != '\0')
-		fprintf(stderr, "%s", f->details);
-	finding_sig_hex(f, sig);
-	if (report_write(o->out, f, sc, s->vm.cons.tail, s->vm.cons.tail_len, &s->cfg, &is_new, err,
+	        f.op_index < sc->n_ops ? sc->ops[f.op_index].line : 0, f.title);
+	fprintf(stderr, "  %s\n", f.message);
+	if (f.details != NULL && f.details[0] != '\0')
+		fprintf(stderr, "%s", f.details);
+	finding_sig_hex(&f, sig);
+	if (report_write(k->o->out, &f, sc, out->console, out->console_len, k->cfg, &is_new, err,
 	                 sizeof(err)) != 0) {
 		fprintf(stderr, "ptshadow run: cannot save the finding: %s\n", err);
-		return EXIT_INTERNAL;
+		rc = EXIT_INTERNAL;
+	} else {
+		fprintf(stderr, "  report: %s/crashes/%s/report.txt\n", k->o->out, sig);
 	}
-	fprintf(stderr, "  report: %s/crashes/%s/report.txt\n", o->out, sig);
-	return EXIT_FINDING;
+	finding_free(&f);
+	return rc;
+}
+
+static bool run_finding(void *ctx, const struct outcome *out)
+{
+	struct run_sink_ctx *k = ctx;
+
+	k->rc = run_report(k, out);
+	return k->rc == EXIT_INTERNAL;
 }
 
 /* --stats: guest cycles and monitor time of every op, by kind */
@@ -136,19 +158,26 @@ static void op_stats_add(uint32_t kind, uint64_t cycles, uint64_t check_ns)
 	if (kind >= PTS_OP_COUNT)
 		return;
 	os = &op_samples[kind];
-	if (os->n == os->cap) {
-		size_t cap = os->cap ? os->cap * 2 : 64;
-		uint64_t *c = realloc(os->cycles, cap * sizeof(*c));
-		uint64_t *k = c ? realloc(os->check_ns, cap * sizeof(*k)) : NULL;
-		if (c != NULL)
-			os->cycles = c;
-		if (k == NULL)
-			return;
-		os->check_ns = k;
-		os->cap = cap;
-	}
+	size_t cap = os->cap;
+	if (ARRAY_GROW(os->cycles, cap, os->n, 64) != 0 ||
+	    ARRAY_GROW(os->check_ns, os->cap, os->n, 64) != 0)
+		return;
 	os->cycles[os->n] = cycles;
 	os->check_ns[os->n++] = check_ns;
+}
+
+static void run_op(void *ctx, const struct op_step *step)
+{
+	const struct run_sink_ctx *k = ctx;
+	char res[32];
+
+	if (step->status != SESSION_OK && step->status != SESSION_VIOLATION)
+		return;
+	if (k->o->stats)
+		op_stats_add(step->op->op.kind, step->op->op.cycles, step->check_ns);
+	result_format(step->op->op.result, step->op->op.value, res, sizeof(res));
+	if (k->o->trace)
+		printf("%6zu  %-48s => %s\n", step->index, step->text, res);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -164,9 +193,10 @@ static uint64_t median(uint64_t *v, size_t n)
 	return n == 0 ? 0 : v[n / 2];
 }
 
-static void op_stats_print(const struct vm *vm, uint64_t ops)
+static void op_stats_print(const struct session_stats *st)
 {
-	uint64_t tsc_khz = vm->tsc_khz;
+	const struct vm_stats *vm = &st->vm;
+	uint64_t tsc_khz = vm->tsc_khz, ops = st->ops;
 
 	printf("\n%-16s %8s %16s %16s\n", "op", "count", "guest us (med)", "check us (med)");
 	for (uint32_t k = 0; k < PTS_OP_COUNT; k++) {
@@ -191,52 +221,109 @@ static void op_stats_print(const struct vm *vm, uint64_t ops)
 	printf("\n");
 }
 
+static void run_stats_print(const struct session *s)
+{
+	struct session_stats st;
+
+	session_stats(s, &st);
+	op_stats_print(&st);
+	printf("checked behind the guest: %llu of %llu ops; the guest halted in %llu calls\n",
+	       (unsigned long long)st.overlapped, (unsigned long long)st.ops,
+	       (unsigned long long)st.vm.guest_wakes);
+}
+
+/* every op, a crash directory a finding; --keep-going goes on after one */
 static int run_ops(struct session *s, struct script *sc, const struct run_opts *o)
 {
-	char text[OPS_TEXT_MAX], res[32];
-	int rc = EXIT_CLEAN;
+	struct run_sink_ctx k = {.o = o, .sc = sc, .cfg = &o->g.cfg, .rc = EXIT_CLEAN};
+	const struct run_policy policy = {
+	    .lookahead = true,
+	    .check_expect = true,
+	    .every_violation = true,
+	    .keep_going = o->keep_going,
+	    .op_text = o->trace,
+	};
+	const struct run_sink sink = {.ctx = &k, .op = run_op, .finding = run_finding};
+	struct outcome out = session_run(s, sc, 0, &policy, &sink);
 
-	for (size_t i = 0; i < sc->n_ops; i++) {
-		struct script_op *sop = &sc->ops[i];
-		enum session_status st;
-		struct finding f;
-
-		session_set_next(s, i + 1 < sc->n_ops ? &sc->ops[i + 1] : NULL);
-		st = session_op(s, sop);
-		script_op_format(sop, text, sizeof(text));
-		if (st == SESSION_ERROR || st == SESSION_INTERRUPTED) {
-			fprintf(stderr, "ptshadow run: %s\n", s->err);
-			return EXIT_INTERNAL;
-		}
-		if (st == SESSION_GUEST_DIED || st == SESSION_EXITED) {
-			finding_from_death(&f, s, i, sop);
-			rc = run_report(s, sc, o, &f);
-			finding_free(&f);
-			return rc;
-		}
-		if (o->stats)
-			op_stats_add(sop->op.kind, sop->op.cycles, s->last_check_ns);
-		result_format(sop->op.result, sop->op.value, res, sizeof(res));
-		if (o->trace)
-			printf("%6zu  %-48s => %s\n", i, text, res);
-		if (st == SESSION_VIOLATION) {
-			size_t n = session_nviolations(s);
-			for (size_t k = 0; k < n && rc != EXIT_INTERNAL; k++) {
-				finding_from_violation(&f, session_violation(s, k));
-				rc = run_report(s, sc, o, &f);
-				finding_free(&f);
-			}
-			if (!o->keep_going || rc == EXIT_INTERNAL)
-				return rc;
-		}
-		if (!script_op_expect_met(sop)) {
-			finding_from_mismatch(&f, i, sop);
-			rc = run_report(s, sc, o, &f);
-			finding_free(&f);
-			if (!o->keep_going || rc == EXIT_INTERNAL)
-				return rc;
-		}
+	if (out.kind == OUTCOME_ERROR || out.kind == OUTCOME_INTERRUPTED) {
+		fprintf(stderr, "ptshadow run: %s\n", out.death.error);
+		return EXIT_INTERNAL;
 	}
+	return k.rc;
+}
+
+/* after the script: the guest must exit, and exit 0 */
+static int run_end(struct session *s, int rc)
+{
+	struct outcome o;
+
+	if (rc == EXIT_CLEAN && session_finish(s) != SESSION_EXITED) {
+		fprintf(stderr, "ptshadow run: at exit: ");
+		o = session_last(s);
+		death_describe(&o.death, stderr);
+		return EXIT_FINDING;
+	}
+	return rc;
+}
+
+/* Every input checked before the guest boots: options, script, where
+ * findings go (they are written only with --ops: a finding is never lost to
+ * an --out that cannot take it).  0, or an exit status. */
+static int run_inputs(int argc, char **argv, struct run_opts *o, struct script **sc)
+{
+	int rc = run_parse(argc, argv, o);
+
+	if (rc == 0)
+		rc = check_opts_finish(&o->g, "run");
+	if (rc == 0 && o->ops_path != NULL)
+		rc = cli_load_script("run", o->ops_path, &o->g, sc);
+	if (rc == 0 && (o->ops_path != NULL || o->out_given))
+		rc = cli_check_output_dir("run", "--out", o->out);
+	if (rc == 0)
+		rc = guest_opts_finish(&o->g, "run");
+	if (rc == 0)
+		rc = cli_check_guest("run", &o->g);
+	return rc;
+}
+
+/* A guest that ran clean exited, and with 0 (the smoke test's verdict). */
+static int run_exit_status(struct session *s, int rc)
+{
+	struct outcome last;
+
+	if (rc != EXIT_CLEAN)
+		return rc;
+	last = session_last(s);
+	if (last.death.event != VM_EV_EXIT || last.death.exit_status == 0)
+		return rc;
+	fprintf(stderr, "ptshadow run: guest exited with status %u\n", last.death.exit_status);
+	return EXIT_FINDING;
+}
+
+/* Boot, the script (or the built-in smoke test), the verdict. */
+static int run_guest(struct run_opts *o, struct script *sc)
+{
+	struct session *s;
+	int rc;
+
+	o->g.cfg.ring = sc != NULL;
+	o->g.cfg.stop_each = true;
+	o->g.cfg.announce = stdout;
+	s = session_open(&o->g.cfg, &rc);
+	if (rc != 0) {
+		cli_say_boot_failure("run", s, rc);
+		session_close(s);
+		return rc;
+	}
+	if (sc != NULL) {
+		rc = run_ops(s, sc, o);
+		if (o->stats)
+			run_stats_print(s);
+		rc = run_end(s, rc);
+	}
+	rc = run_exit_status(s, rc);
+	session_close(s);
 	return rc;
 }
 
@@ -244,61 +331,12 @@ int cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
 	struct script *sc = NULL;
-	struct session s;
 	int rc;
 
 	memset(&o, 0, sizeof(o));
-	/* every input is checked before the guest boots: options, script, where
-	 * findings go (they are written only with --ops: a finding is never
-	 * lost to an --out that cannot take it) */
-	rc = run_parse(argc, argv, &o);
+	rc = run_inputs(argc, argv, &o, &sc);
 	if (rc == 0)
-		rc = check_opts_finish(&o.g, "run");
-	if (rc == 0 && o.ops_path != NULL)
-		rc = cli_load_script("run", o.ops_path, &o.g, &sc);
-	if (rc == 0 && (o.ops_path != NULL || o.out_given))
-		rc = cli_check_output_dir("run", "--out", o.out);
-	if (rc == 0)
-		rc = guest_opts_finish(&o.g, "run");
-	if (rc == 0)
-		rc = cli_check_guest("run", &o.g);
-	if (rc != 0)
-		goto out;
-	o.g.cfg.ring = sc != NULL;
-	o.g.cfg.stop_each = true;
-	o.g.cfg.announce = stdout;
-	rc = session_boot(&s, &o.g.cfg);
-	if (rc != 0) {
-		fprintf(stderr, "ptshadow run: ");
-		if (rc == EXIT_FINDING)
-			session_describe_death(&s, stderr);
-		else
-			fprintf(stderr, "%s\n", s.err);
-		session_destroy(&s);
-		goto out;
-	}
-	if (sc != NULL) {
-		rc = run_ops(&s, sc, &o);
-		if (o.stats) {
-			op_stats_print(&s.vm, s.ops_done);
-			printf(
-			    "checked behind the guest: %llu of %llu ops; the guest halted in %llu "
-			    "calls\n",
-			    (unsigned long long)s.overlapped, (unsigned long long)s.ops_done,
-			    (unsigned long long)s.vm.guest_wakes);
-		}
-		if (rc == EXIT_CLEAN && session_finish(&s) != SESSION_EXITED) {
-			fprintf(stderr, "ptshadow run: at exit: ");
-			session_describe_death(&s, stderr);
-			rc = EXIT_FINDING;
-		}
-	}
-	if (rc == EXIT_CLEAN && s.vm.event == VM_EV_EXIT && s.vm.exit_status != 0) {
-		fprintf(stderr, "ptshadow run: guest exited with status %u\n", s.vm.exit_status);
-		rc = EXIT_FINDING;
-	}
-	session_destroy(&s);
-out:
+		rc = run_guest(&o, sc);
 	rc = guest_opts_close_rc(&o.g, rc);
 	script_free(sc);
 	return rc;

@@ -53,6 +53,20 @@ static uint64_t fnv1a(const uint8_t *p, size_t n)
 }
 
 /* The whole file, at most COV_IMAGE_MAX bytes (free it); NULL with err. */
+/* up to want bytes of fd into buf: how many it had */
+static size_t read_all(int fd, uint8_t *buf, size_t want)
+{
+	size_t got = 0;
+
+	while (got < want) {
+		ssize_t n = read(fd, buf + got, want - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	return got;
+}
+
 static uint8_t *read_image(const char *path, size_t *len, char *err, size_t errlen)
 {
 	struct stat st;
@@ -71,12 +85,8 @@ static uint8_t *read_image(const char *path, size_t *len, char *err, size_t errl
 		goto fail;
 	}
 	buf = malloc((size_t)st.st_size);
-	while (buf != NULL && got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
+	if (buf != NULL)
+		got = read_all(fd, buf, (size_t)st.st_size);
 	if (buf == NULL || got != (size_t)st.st_size) {
 		snprintf(err, errlen, "%s: cannot read it", path);
 		goto fail;

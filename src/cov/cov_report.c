@@ -162,6 +162,24 @@ static void listing_name(const struct cov_image *img, uint32_t file, const uint3
 	snprintf(buf, len, "%s.txt", base);
 }
 
+/* file f's listing (its n edges, in order) into path: 0, or -1 with err */
+static int listing_file(const char *path, const struct cov_image *img, const uint8_t *map,
+                        uint32_t f, const uint32_t *order, uint32_t n, char *err, size_t errlen)
+{
+	FILE *out = fopen(path, "w");
+
+	if (out == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	write_listing(out, img, map, f, order, n);
+	if (fclose(out) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int cov_write_listings(const char *dir, const struct cov_image *img, const uint8_t *map, char *err,
                        size_t errlen)
 {
@@ -178,7 +196,6 @@ int cov_write_listings(const char *dir, const struct cov_image *img, const uint8
 	for (uint32_t f = 0; rc == 0 && f < img->nfiles; f++) {
 		char name[PATH_MAX], path[PATH_MAX * 2];
 		uint32_t n = 0;
-		FILE *out;
 		if (nedges[f] == 0)
 			continue;
 		for (uint32_t i = 0; i < img->nedges; i++)
@@ -188,17 +205,7 @@ int cov_write_listings(const char *dir, const struct cov_image *img, const uint8
 		qsort(order + at, n, sizeof(*order), edge_line_cmp);
 		listing_name(img, f, nedges, name, sizeof(name));
 		snprintf(path, sizeof(path), "%s/%s", dir, name);
-		out = fopen(path, "w");
-		if (out == NULL) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			rc = -1;
-			break;
-		}
-		write_listing(out, img, map, f, order + at, n);
-		if (fclose(out) != 0) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			rc = -1;
-		}
+		rc = listing_file(path, img, map, f, order + at, n, err, errlen);
 		at += n;
 	}
 	free(order);

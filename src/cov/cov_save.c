@@ -106,10 +106,23 @@ static int bad(const char *path, const char *what, char *err, size_t errlen)
 	return -1;
 }
 
+/* the header's numbers into s (*plen: the guest path's length): whether
+ * its sizes add up to len */
+static bool header_read(struct cov_saved *s, const uint8_t *buf, size_t len, size_t *plen)
+{
+	s->nedges = get32(buf + 12);
+	s->hash = get64(buf + 16);
+	s->guards_kva = get64(buf + 24);
+	*plen = get32(buf + 32);
+	return get32(buf + 8) == SAVE_VERSION && s->nedges != 0 && s->nedges <= PTS_COV_MAX_EDGES &&
+	       *plen != 0 && *plen < sizeof(s->guest) && len == SAVE_HEADER + *plen + s->nedges &&
+	       memchr(buf + SAVE_HEADER, '\0', *plen) == NULL;
+}
+
 int cov_load_saved(const char *out, struct cov_saved *s, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
-	size_t len, plen;
+	size_t len, plen = 0;
 	uint8_t *buf;
 
 	memset(s, 0, sizeof(*s));
@@ -121,13 +134,7 @@ int cov_load_saved(const char *out, struct cov_saved *s, char *err, size_t errle
 		free(buf);
 		return bad(path, "no header", err, errlen);
 	}
-	s->nedges = get32(buf + 12);
-	s->hash = get64(buf + 16);
-	s->guards_kva = get64(buf + 24);
-	plen = get32(buf + 32);
-	if (get32(buf + 8) != SAVE_VERSION || s->nedges == 0 || s->nedges > PTS_COV_MAX_EDGES ||
-	    plen == 0 || plen >= sizeof(s->guest) || len != SAVE_HEADER + plen + s->nedges ||
-	    memchr(buf + SAVE_HEADER, '\0', plen) != NULL) {
+	if (!header_read(s, buf, len, &plen)) {
 		free(buf);
 		return bad(path, "its sizes do not add up", err, errlen);
 	}

@@ -61,6 +61,28 @@ static void campaign_abort(struct campaign_shared *sh, const char *err)
 	sh->abort_run = 1;
 }
 
+/* min.ops's text: how it was made (PARTIAL when cut short), then the ops */
+static char *min_text(const struct script *repro, const struct minimize_stats *st, size_t *len)
+{
+	char *buf = NULL;
+	FILE *mem = open_memstream(&buf, len);
+
+	if (mem == NULL)
+		return NULL;
+	if (st->cut_short)
+		fprintf(mem,
+		        "# PARTIAL: minimisation was cut short by the campaign's time limit after "
+		        "%u runs (%.1f s),\n# at %zu of %zu ops; it reproduces, a smaller script "
+		        "may exist (ptshadow minimize)\n",
+		        st->candidates, st->elapsed_ns / 1e9, st->ops_after, st->ops_before);
+	else
+		fprintf(mem, "# minimised from %zu to %zu ops in %u runs (%.1f s)\n",
+		        st->ops_before, st->ops_after, st->candidates, st->elapsed_ns / 1e9);
+	script_write(mem, repro, repro->n_ops, false);
+	fclose(mem);
+	return buf;
+}
+
 /* Minimise a new finding into min.ops, within the campaign's time: cut
  * short, a smaller script that still reproduces is written and marked
  * partial.  0, or -1 when min.ops could not be written (campaign_abort). */
@@ -71,9 +93,8 @@ static int write_min(const struct campaign_config *cfg, struct campaign_shared *
 	struct minimize_limits lim = {.deadline_ns = deadline_ns, .stop = &sh->abort_run};
 	struct minimize_stats st;
 	char err[512], path[PATH_MAX];
-	char *buf = NULL;
+	char *buf;
 	size_t len = 0;
-	FILE *mem;
 	int rc;
 
 	rc = minimize_script(&cfg->sess, repro, signature, NULL, &lim, &st, err, sizeof(err));
@@ -84,20 +105,9 @@ static int write_min(const struct campaign_config *cfg, struct campaign_shared *
 			fprintf(stderr, "ptshadow fuzz: job %u: minimize %s: %s\n", job, sig, err);
 		return 0;
 	}
-	mem = open_memstream(&buf, &len);
-	if (mem == NULL)
+	buf = min_text(repro, &st, &len);
+	if (buf == NULL)
 		return 0;
-	if (st.cut_short)
-		fprintf(mem,
-		        "# PARTIAL: minimisation was cut short by the campaign's time limit after "
-		        "%u runs (%.1f s),\n# at %zu of %zu ops; it reproduces, a smaller script "
-		        "may exist (ptshadow minimize)\n",
-		        st.candidates, st.elapsed_ns / 1e9, st.ops_after, st.ops_before);
-	else
-		fprintf(mem, "# minimised from %zu to %zu ops in %u runs (%.1f s)\n", st.ops_before,
-		        st.ops_after, st.candidates, st.elapsed_ns / 1e9);
-	script_write(mem, repro, repro->n_ops, false);
-	fclose(mem);
 	snprintf(path, sizeof(path), "%s/crashes/%s/min.ops", cfg->out, sig);
 	rc = write_file_atomic(path, buf, len, err, sizeof(err));
 	free(buf);
@@ -110,74 +120,89 @@ static int write_min(const struct campaign_config *cfg, struct campaign_shared *
 	return 0;
 }
 
-/* Record a finding: crash directory, shared table, minimisation if new.
- * 0, or -1 when it could not be saved (the campaign stops). */
-static int job_finding(const struct campaign_config *cfg, struct campaign_shared *sh, unsigned job,
-                       struct finding *f, struct script *sc, struct session *s,
-                       uint64_t deadline_ns)
+/* A finding first seen: its row in the shared table, and min.ops.  0, or
+ * -1 when min.ops could not be written. */
+static int job_new_finding(const struct campaign_config *cfg, struct campaign_shared *sh,
+                           unsigned job, const struct finding *f, const struct script *sc,
+                           uint64_t deadline_ns)
 {
-	char err[512], sig[17];
-	bool is_new = false;
-	int rc = 0;
-
-	finding_sig_hex(f, sig);
-	sh->job[job].findings++;
-	if (report_write(cfg->out, f, sc, s->vm.cons.tail, s->vm.cons.tail_len, &cfg->sess, &is_new,
-	                 err, sizeof(err)) != 0) {
-		__atomic_add_fetch(&sh->unsaved, 1, __ATOMIC_SEQ_CST);
-		campaign_abort(sh, err);
-		return -1;
-	}
-	if (!cfg->keep_going)
-		sh->stop = 1;
-	if (!is_new)
-		return 0;
 	uint32_t i = __atomic_fetch_add(&sh->nfindings, 1, __ATOMIC_SEQ_CST);
+	struct campaign_finding *cf;
+	struct script *repro;
+	int rc;
+
 	if (i >= CAMPAIGN_MAX_FINDINGS)
 		return 0;
-	struct campaign_finding *cf = &sh->finding[i];
-	snprintf(cf->sig, sizeof(cf->sig), "%s", sig);
+	cf = &sh->finding[i];
+	finding_sig_hex(f, cf->sig);
 	snprintf(cf->title, sizeof(cf->title), "%s", f->title);
 	cf->job = job;
 	cf->ops_at_detection = sh->job[job].ops;
 	cf->repro_ops = f->op_index < sc->n_ops ? f->op_index + 1 : 0;
-	if (cfg->minimize && f->op_index < sc->n_ops) { /* (a boot finding has no op) */
-		struct script *repro = script_new(sc->file);
-		if (repro == NULL)
-			return 0;
-		for (size_t k = 0; k <= f->op_index && k < sc->n_ops; k++)
-			script_append(repro, &sc->ops[k]);
-		/* in a guest of its own */
-		rc = write_min(cfg, sh, sig, f->signature, repro, cf, job, deadline_ns);
-		script_free(repro);
-	}
+	if (!cfg->minimize || f->op_index >= sc->n_ops) /* (a boot finding has no op) */
+		return 0;
+	repro = script_new(sc->file);
+	if (repro == NULL)
+		return 0;
+	for (size_t k = 0; k <= f->op_index && k < sc->n_ops; k++)
+		script_append(repro, &sc->ops[k]);
+	/* in a guest of its own */
+	rc = write_min(cfg, sh, cf->sig, f->signature, repro, cf, job, deadline_ns);
+	script_free(repro);
 	return rc;
 }
 
-/* A fresh guest for the job, or false: a guest that dies booting is a
+/* Record a finding: crash directory, shared table, minimisation if new.
+ * 0, or -1 when it could not be saved (the campaign stops). */
+static int job_finding(const struct campaign_config *cfg, struct campaign_shared *sh, unsigned job,
+                       const struct outcome *o, struct script *sc, uint64_t deadline_ns)
+{
+	char err[512], sig[17];
+	bool is_new = false;
+	struct finding f;
+	int rc = 0;
+
+	finding_from_outcome(&f, o);
+	finding_sig_hex(&f, sig);
+	sh->job[job].findings++;
+	if (report_write(cfg->out, &f, sc, o->console, o->console_len, &cfg->sess, &is_new, err,
+	                 sizeof(err)) != 0) {
+		__atomic_add_fetch(&sh->unsaved, 1, __ATOMIC_SEQ_CST);
+		campaign_abort(sh, err);
+		rc = -1;
+	} else {
+		if (!cfg->keep_going)
+			sh->stop = 1;
+		if (is_new)
+			rc = job_new_finding(cfg, sh, job, &f, sc, deadline_ns);
+	}
+	finding_free(&f);
+	return rc;
+}
+
+/* A fresh guest for the job, or NULL: a guest that dies booting is a
  * finding (every boot would die so: the job ends), anything else that stops
  * it fails the job. */
-static bool job_boot(const struct campaign_config *cfg, struct campaign_shared *sh, unsigned job,
-                     struct session *s, struct script *sc, uint64_t deadline_ns)
+static struct session *job_boot(const struct campaign_config *cfg, struct campaign_shared *sh,
+                                unsigned job, struct script *sc, uint64_t deadline_ns)
 {
 	struct job_stats *js = &sh->job[job];
-	int rc = session_boot(s, &cfg->sess);
-	struct finding f;
+	int rc;
+	struct session *s = session_open(&cfg->sess, &rc);
 
 	if (rc == 0) {
 		js->sessions++;
-		return true;
+		return s;
 	}
 	if (rc == EXIT_FINDING) {
-		finding_from_death(&f, s, 0, NULL);
-		job_finding(cfg, sh, job, &f, sc, s, deadline_ns);
-		finding_free(&f);
+		struct outcome o = session_last(s);
+		job_finding(cfg, sh, job, &o, sc, deadline_ns);
 	} else {
-		snprintf(js->error, sizeof(js->error), "%s", s->err);
+		snprintf(js->error, sizeof(js->error), "%s", session_error(s));
 		js->failed = 1;
 	}
-	session_destroy(s);
-	return false;
+	session_close(s);
+	return NULL;
 }
 
 /* A new sequence on the same guest: reset it, forget the generator's pmaps. */
@@ -186,7 +211,7 @@ static bool job_restart(struct session *s, struct fuzz_gen *gen, struct script *
 {
 	if (session_reset(s) != 0) {
 		if (session_backend_failed(s)) { /* the job ends, as at any host failure */
-			snprintf(js->error, sizeof(js->error), "%s", s->err);
+			snprintf(js->error, sizeof(js->error), "%s", session_error(s));
 			js->failed = 1;
 		}
 		return false;
@@ -198,91 +223,145 @@ static bool job_restart(struct session *s, struct fuzz_gen *gen, struct script *
 	return *sc != NULL;
 }
 
+/* One job's state, for its sink. */
+struct job {
+	const struct campaign_config *cfg;
+	struct campaign_shared *sh;
+	unsigned index;
+	struct job_stats *js;
+	uint64_t budget, deadline_ns;
+	struct fuzz_gen gen;
+	struct session *s; /* NULL: no guest yet, or it had to go */
+	struct script *sc;
+	struct job_cov jc; /* coverage, when the campaign keeps it */
+	char label[64];
+};
+
+static bool job_may_go_on(const struct job *j)
+{
+	const struct campaign_shared *sh = j->sh;
+
+	if (j->js->failed || j->js->ops >= j->budget || vm_interrupted ||
+	    (sh->stop && !j->cfg->keep_going) || sh->abort_run)
+		return false;
+	/* every op: an op may take seconds (a guest flooding its console) */
+	return j->deadline_ns == 0 || now_ns() < j->deadline_ns;
+}
+
+/* the job's sink: every op counted; a new op while the job may go on and
+ * the sequence is not full */
+static void job_op(void *ctx, const struct op_step *step)
+{
+	struct job *j = ctx;
+
+	j->js->ops++;
+	j->js->check_ns += step->check_ns;
+}
+
+static int job_feed(void *ctx, struct script *sc)
+{
+	struct job *j = ctx;
+	struct script_op sop;
+
+	if (sc->n_ops > 0 && j->cfg->seq_len != 0 && sc->n_ops >= j->cfg->seq_len)
+		return -1;
+	if (sc->n_ops > 0 && !job_may_go_on(j))
+		return -1;
+	job_cov_next(&j->jc, &j->gen, &sop);
+	return script_append(sc, &sop);
+}
+
+/* The guest goes back to its snapshot for a new sequence, or goes. */
+static void job_next_sequence(struct job *j, bool can_reset)
+{
+	bool live = can_reset && job_restart(j->s, &j->gen, &j->sc, j->label, j->js, &j->jc);
+
+	j->js->resets += live;
+	if (!live) {
+		session_close(j->s);
+		j->s = NULL;
+	}
+}
+
+/* A fresh guest and script for the job (a new sequence): false when there
+ * is none (a boot that died is a finding, job_boot) */
+static bool job_fresh_guest(struct job *j)
+{
+	script_free(j->sc);
+	j->sc = script_new(j->label);
+	if (j->sc == NULL)
+		return false;
+	j->s = job_boot(j->cfg, j->sh, j->index, j->sc, j->deadline_ns);
+	if (j->s == NULL)
+		return false;
+	fuzz_gen_reset_state(&j->gen);
+	job_cov_begin(&j->jc);
+	return true;
+}
+
+/* One sequence on the job's guest (booted first if need be): false when the
+ * job ends. */
+static bool job_sequence(struct job *j)
+{
+	const struct run_policy policy = {0};
+	const struct run_sink sink = {.ctx = j, .op = job_op, .feed = job_feed};
+	struct outcome o;
+	int saved;
+
+	if (j->s == NULL && !job_fresh_guest(j))
+		return false;
+	o = session_run(j->s, j->sc, j->sc->n_ops, &policy, &sink);
+	if (o.kind == OUTCOME_ERROR) {
+		snprintf(j->js->error, sizeof(j->js->error), "%s", o.death.error);
+		j->js->failed = 1;
+	}
+	if (o.kind == OUTCOME_ERROR || o.kind == OUTCOME_INTERRUPTED)
+		return false;
+	if (o.kind == OUTCOME_CLEAN) {
+		if (j->cfg->seq_len != 0 && j->sc->n_ops >= j->cfg->seq_len) {
+			job_cov_end(&j->jc, j->sh, j->s, j->sc, true);
+			job_next_sequence(j, true);
+		}
+		return true;
+	}
+	saved = job_finding(j->cfg, j->sh, j->index, &o, j->sc, j->deadline_ns);
+	job_cov_end(&j->jc, j->sh, j->s, j->sc, false);
+	if (saved != 0)
+		return false; /* nothing more can be saved: stop (campaign_abort) */
+	/* a guest that is still serving the ring goes back to its snapshot */
+	job_next_sequence(j, o.kind == OUTCOME_VIOLATION && o.death.event == VM_EV_OP_DONE);
+	return true;
+}
+
 int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, unsigned job,
                  uint64_t deadline_ns)
 {
-	struct job_stats *js = &sh->job[job];
-	uint64_t budget = job_budget(cfg, job);
-	struct fuzz_gen gen;
-	struct session s;
-	struct script *sc = NULL;
-	struct job_cov jc;
-	bool live = false;
-	char label[64];
+	struct job j = {
+	    .cfg = cfg,
+	    .sh = sh,
+	    .index = job,
+	    .js = &sh->job[job],
+	    .budget = job_budget(cfg, job),
+	    .deadline_ns = deadline_ns,
+	};
 
-	fuzz_gen_init(&gen, &cfg->profile, campaign_job_seed(cfg->seed, job),
+	snprintf(j.label, sizeof(j.label), "<fuzz seed %llu job %u>", (unsigned long long)cfg->seed,
+	         job);
+	fuzz_gen_init(&j.gen, &cfg->profile, campaign_job_seed(cfg->seed, job),
 	              cfg->sess.arena_pages);
-	if (job_cov_init(&jc, cfg, job) != 0) {
-		snprintf(js->error, sizeof(js->error), "coverage: out of memory");
-		js->failed = 1;
+	if (job_cov_init(&j.jc, cfg, job) != 0) {
+		snprintf(j.js->error, sizeof(j.js->error), "coverage: out of memory");
+		j.js->failed = 1;
 	}
-	while (!js->failed && js->ops < budget && !vm_interrupted &&
-	       !(sh->stop && !cfg->keep_going) && !sh->abort_run) {
-		struct script_op sop;
-		struct finding f;
-		enum session_status st;
-
-		/* every op: an op may take seconds (a guest flooding its console) */
-		if (deadline_ns != 0 && now_ns() >= deadline_ns)
-			break;
-		if (!live) {
-			script_free(sc);
-			snprintf(label, sizeof(label), "<fuzz seed %llu job %u>",
-			         (unsigned long long)cfg->seed, job);
-			sc = script_new(label);
-			if (sc == NULL || !job_boot(cfg, sh, job, &s, sc, deadline_ns))
-				break;
-			live = true;
-			fuzz_gen_reset_state(&gen);
-			job_cov_begin(&jc);
-		}
-		job_cov_next(&jc, &gen, &sop);
-		if (script_append(sc, &sop) != 0)
-			break;
-		st = session_op(&s, &sc->ops[sc->n_ops - 1]);
-		js->ops++;
-		js->check_ns += s.last_check_ns;
-		if (st == SESSION_INTERRUPTED || st == SESSION_ERROR) {
-			if (st == SESSION_ERROR) {
-				snprintf(js->error, sizeof(js->error), "%s", s.err);
-				js->failed = 1;
-			}
-			break;
-		}
-		if (st == SESSION_VIOLATION || st == SESSION_GUEST_DIED || st == SESSION_EXITED) {
-			if (st == SESSION_VIOLATION)
-				finding_from_violation(&f, session_violation(&s, 0));
-			else
-				finding_from_death(&f, &s, sc->n_ops - 1, &sc->ops[sc->n_ops - 1]);
-			int saved = job_finding(cfg, sh, job, &f, sc, &s, deadline_ns);
-			finding_free(&f);
-			job_cov_end(&jc, sh, &s, sc, false);
-			if (saved != 0)
-				break; /* nothing more can be saved: stop (campaign_abort) */
-			/* a guest that is still serving the ring goes back to its snapshot */
-			live = st == SESSION_VIOLATION && s.vm.event == VM_EV_OP_DONE &&
-			       job_restart(&s, &gen, &sc, label, js, &jc);
-			js->resets += live;
-			if (!live)
-				session_destroy(&s);
-			continue;
-		}
-		if (cfg->seq_len != 0 && sc->n_ops >= cfg->seq_len) {
-			job_cov_end(&jc, sh, &s, sc, true);
-			live = job_restart(&s, &gen, &sc, label, js, &jc);
-			js->resets += live;
-			if (!live)
-				session_destroy(&s);
-		}
-	}
-	if (live) {
-		job_cov_end(&jc, sh, &s, sc, true);
-		session_destroy(&s);
-	}
-	job_cov_free(&jc);
-	script_free(sc);
-	js->done = 1;
-	return js->failed ? EXIT_INTERNAL : 0;
+	while (job_may_go_on(&j) && job_sequence(&j))
+		;
+	if (j.s != NULL)
+		job_cov_end(&j.jc, sh, j.s, j.sc, true);
+	session_close(j.s);
+	job_cov_free(&j.jc);
+	script_free(j.sc);
+	j.js->done = 1;
+	return j.js->failed ? EXIT_INTERNAL : 0;
 }
 
 /* ---- the parent ----------------------------------------------------------- */
@@ -403,6 +482,35 @@ static void status_line(const struct campaign_config *cfg, const struct campaign
 	fflush(stderr);
 }
 
+/* the summary's table of unique findings, and what minimisation made of them */
+static void summary_findings(const struct campaign_config *cfg, const struct campaign_shared *sh,
+                             unsigned n)
+{
+	unsigned cut[CAMPAIGN_MIN_FAILED + 1] = {0};
+
+	printf("\n  %-16s  %-9s  %-6s  %-12s  %s\n", "signature", "found at", "repro", "min",
+	       "title");
+	for (unsigned i = 0; i < n; i++) {
+		const struct campaign_finding *f = &sh->finding[i];
+		char min[24] = "-";
+		if (f->min_state == CAMPAIGN_MIN_DONE || f->min_state == CAMPAIGN_MIN_PARTIAL)
+			snprintf(min, sizeof(min), "%llu%s", (unsigned long long)f->min_ops,
+			         f->min_state == CAMPAIGN_MIN_PARTIAL ? " partial" : "");
+		else if (f->min_state == CAMPAIGN_MIN_CUT)
+			snprintf(min, sizeof(min), "- (no time)");
+		cut[f->min_state]++;
+		printf("  %-16s  %-9llu  %-6llu  %-12s  %s\n", f->sig,
+		       (unsigned long long)f->ops_at_detection, (unsigned long long)f->repro_ops,
+		       min, f->title);
+	}
+	if (cut[CAMPAIGN_MIN_PARTIAL] + cut[CAMPAIGN_MIN_CUT] > 0)
+		printf("\n  minimisation cut short by --time: %u with a partial min.ops "
+		       "(marked "
+		       "so), %u without one; repro.ops is whole in every crash directory\n",
+		       cut[CAMPAIGN_MIN_PARTIAL], cut[CAMPAIGN_MIN_CUT]);
+	printf("\n  reports in %s/crashes/<signature>/report.txt\n", cfg->out);
+}
+
 static void summary(const struct campaign_config *cfg, const struct campaign_shared *sh,
                     const struct totals *t, double elapsed)
 {
@@ -411,9 +519,7 @@ static void summary(const struct campaign_config *cfg, const struct campaign_sha
 	printf("\nptshadow fuzz summary\n");
 	printf("  guest      %s\n", cfg->sess.guest);
 	printf("  backend    %s%s\n", vm_backend_name(cfg->sess.backend),
-	       cfg->sess.backend != VM_BACKEND_QEMU ? ""
-	       : cfg->sess.qemu_kvm                 ? " (-accel kvm)"
-	                                            : " (tcg)");
+	       vm_backend_accel_note(cfg->sess.backend, cfg->sess.qemu_kvm));
 	printf("  profile    %s  seed %llu  jobs %u\n", cfg->profile.name,
 	       (unsigned long long)cfg->seed, cfg->jobs);
 	printf("  ops        %llu in %.1f s (%.0f ops/s), %llu guest boots, %llu resets\n",
@@ -425,31 +531,8 @@ static void summary(const struct campaign_config *cfg, const struct campaign_sha
 	if (sh->unsaved > 0)
 		printf(", %llu NOT SAVED (the campaign stopped)", (unsigned long long)sh->unsaved);
 	printf("\n");
-	if (n > 0) {
-		unsigned cut[CAMPAIGN_MIN_FAILED + 1] = {0};
-		printf("\n  %-16s  %-9s  %-6s  %-12s  %s\n", "signature", "found at", "repro",
-		       "min", "title");
-		for (unsigned i = 0; i < n; i++) {
-			const struct campaign_finding *f = &sh->finding[i];
-			char min[24] = "-";
-			if (f->min_state == CAMPAIGN_MIN_DONE ||
-			    f->min_state == CAMPAIGN_MIN_PARTIAL)
-				snprintf(min, sizeof(min), "%llu%s", (unsigned long long)f->min_ops,
-				         f->min_state == CAMPAIGN_MIN_PARTIAL ? " partial" : "");
-			else if (f->min_state == CAMPAIGN_MIN_CUT)
-				snprintf(min, sizeof(min), "- (no time)");
-			cut[f->min_state]++;
-			printf("  %-16s  %-9llu  %-6llu  %-12s  %s\n", f->sig,
-			       (unsigned long long)f->ops_at_detection,
-			       (unsigned long long)f->repro_ops, min, f->title);
-		}
-		if (cut[CAMPAIGN_MIN_PARTIAL] + cut[CAMPAIGN_MIN_CUT] > 0)
-			printf("\n  minimisation cut short by --time: %u with a partial min.ops "
-			       "(marked "
-			       "so), %u without one; repro.ops is whole in every crash directory\n",
-			       cut[CAMPAIGN_MIN_PARTIAL], cut[CAMPAIGN_MIN_CUT]);
-		printf("\n  reports in %s/crashes/<signature>/report.txt\n", cfg->out);
-	}
+	if (n > 0)
+		summary_findings(cfg, sh, n);
 }
 
 /* A job that ended without saying so (killed, or crashed) failed: say how. */
@@ -527,6 +610,22 @@ static void wait_for_jobs(const sigset_t *chld)
 	(void)sigtimedwait(chld, NULL, &tick);
 }
 
+/* The jobs that ended, counted off *running: -1 when one failed. */
+static int reap_jobs(const struct campaign_config *cfg, struct campaign_shared *sh,
+                     const pid_t *pids, int *running)
+{
+	int status, rc = 0;
+	pid_t p;
+
+	while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+		(*running)--;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			rc = -1;
+		job_reaped(cfg, sh, pids, p, status);
+	}
+	return rc;
+}
+
 /* Fork the jobs: how many run, or -1 (then none is left running). */
 static int start_jobs(const struct campaign_config *cfg, struct campaign_shared *sh, pid_t *pids,
                       uint64_t deadline, const sigset_t *saved)
@@ -580,75 +679,129 @@ static int campaign_end(const struct campaign_config *cfg, struct campaign_share
 	return rc;
 }
 
-int campaign_run(const struct campaign_config *cfg)
-{
-	struct campaign_shared *sh;
-	pid_t pids[CAMPAIGN_MAX_JOBS];
-	uint64_t t0 = now_ns(), deadline = 0, last_line = 0, last_stats = 0;
-	bool tty = isatty(STDERR_FILENO), stats_failed = false;
+/* The parent's view of the running campaign: its clock, when it last said
+ * how it goes, the outputs it refreshes. */
+struct watch {
+	uint64_t t0, last_line, last_stats;
+	bool tty, stats_failed;
 	struct campaign_outputs outs;
 	struct totals t;
-	int running, rc = EXIT_CLEAN;
-	sigset_t chld, saved;
+};
 
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+/* The status line and the outputs, each when it is due. */
+static void watch_tick(const struct campaign_config *cfg, struct campaign_shared *sh,
+                       struct watch *w)
+{
+	double elapsed;
+
+	sum_jobs(cfg, sh, &w->t);
+	elapsed = (now_ns() - w->t0) / 1e9;
+	if (now_ns() - w->last_line >= (w->tty ? 250000000ull : 10000000000ull)) {
+		status_line(cfg, sh, &w->t, elapsed, w->tty);
+		w->last_line = now_ns();
+	}
+	if (now_ns() - w->last_stats >= 1000000000ull) {
+		refresh_stats(cfg, sh, &w->t, elapsed, false, &w->outs, &w->stats_failed);
+		w->last_stats = now_ns();
+	}
+}
+
+/* Until the last job has ended: reap, forward a signal, say how it goes.
+ * EXIT_INTERNAL when a job failed. */
+static int watch_jobs(const struct campaign_config *cfg, struct campaign_shared *sh,
+                      const pid_t *pids, int running, const sigset_t *chld, struct watch *w)
+{
+	int rc = EXIT_CLEAN;
+
+	while (running > 0) {
+		wait_for_jobs(chld);
+		if (reap_jobs(cfg, sh, pids, &running) != 0)
+			rc = EXIT_INTERNAL;
+		if (vm_interrupted) /* forward SIGTERM/SIGINT that reached only us */
+			for (unsigned j = 0; j < cfg->jobs; j++)
+				kill(pids[j], SIGTERM);
+		watch_tick(cfg, sh, w);
+	}
+	return rc;
+}
+
+/* The memory the jobs share (their figures, the findings, coverage's map):
+ * NULL after a line on stderr. */
+static struct campaign_shared *shared_open(const struct campaign_config *cfg)
+{
+	struct campaign_shared *sh =
+	    mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
 	if (sh == MAP_FAILED) {
 		perror("ptshadow fuzz: mmap");
-		return EXIT_INTERNAL;
+		return NULL;
 	}
 	if (campaign_cov_setup(cfg, sh) != 0) {
 		munmap(sh, sizeof(*sh));
-		return EXIT_INTERNAL;
+		return NULL;
 	}
+	return sh;
+}
+
+static void shared_close(const struct campaign_config *cfg, struct campaign_shared *sh)
+{
+	campaign_cov_teardown(cfg, sh);
+	munmap(sh, sizeof(*sh));
+}
+
+int campaign_run(const struct campaign_config *cfg)
+{
+	struct watch w = {.t0 = now_ns(), .tty = isatty(STDERR_FILENO)};
+	struct campaign_shared *sh = shared_open(cfg);
+	pid_t pids[CAMPAIGN_MAX_JOBS];
+	uint64_t deadline = 0;
+	int running, rc;
+	sigset_t chld, saved;
+
+	if (sh == NULL)
+		return EXIT_INTERNAL;
 	report_clean_stale(cfg->out); /* a killed run's half-written crash directories */
-	campaign_outputs_start(&outs, cfg);
+	campaign_outputs_start(&w.outs, cfg);
 	if (cfg->max_seconds != 0)
-		deadline = t0 + cfg->max_seconds * 1000000000ull;
+		deadline = w.t0 + cfg->max_seconds * 1000000000ull;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, &saved);
 	running = start_jobs(cfg, sh, pids, deadline, &saved);
 	if (running < 0) {
 		sigprocmask(SIG_SETMASK, &saved, NULL);
-		campaign_cov_teardown(cfg, sh);
-		munmap(sh, sizeof(*sh));
+		shared_close(cfg, sh);
 		return EXIT_INTERNAL;
 	}
-	while (running > 0) {
-		int status;
-		pid_t p;
-
-		wait_for_jobs(&chld);
-		while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
-			running--;
-			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-				rc = EXIT_INTERNAL;
-			job_reaped(cfg, sh, pids, p, status);
-		}
-		if (vm_interrupted) /* forward SIGTERM/SIGINT that reached only us */
-			for (unsigned j = 0; j < cfg->jobs; j++)
-				kill(pids[j], SIGTERM);
-		sum_jobs(cfg, sh, &t);
-		double elapsed = (now_ns() - t0) / 1e9;
-		if (now_ns() - last_line >= (tty ? 250000000ull : 10000000000ull)) {
-			status_line(cfg, sh, &t, elapsed, tty);
-			last_line = now_ns();
-		}
-		if (now_ns() - last_stats >= 1000000000ull) {
-			refresh_stats(cfg, sh, &t, elapsed, false, &outs, &stats_failed);
-			last_stats = now_ns();
-		}
-	}
+	rc = watch_jobs(cfg, sh, pids, running, &chld, &w);
 	sigprocmask(SIG_SETMASK, &saved, NULL);
-	sum_jobs(cfg, sh, &t);
-	double elapsed = (now_ns() - t0) / 1e9;
-	refresh_stats(cfg, sh, &t, elapsed, true, &outs, &stats_failed);
-	status_line(cfg, sh, &t, elapsed, tty);
+	sum_jobs(cfg, sh, &w.t);
+	double elapsed = (now_ns() - w.t0) / 1e9;
+	refresh_stats(cfg, sh, &w.t, elapsed, true, &w.outs, &w.stats_failed);
+	status_line(cfg, sh, &w.t, elapsed, w.tty);
 	if (!cfg->quiet)
 		fputc('\n', stderr);
-	rc = campaign_end(cfg, sh, &t, elapsed, rc);
-	campaign_cov_teardown(cfg, sh);
-	munmap(sh, sizeof(*sh));
+	rc = campaign_end(cfg, sh, &w.t, elapsed, rc);
+	shared_close(cfg, sh);
+	return rc;
+}
+
+/* campaign_run with its summary (on stdout) thrown away; EXIT_INTERNAL when
+ * stdout cannot be put aside */
+int campaign_run_quiet(const struct campaign_config *c)
+{
+	int saved, quiet, rc;
+
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	quiet = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (saved < 0 || quiet < 0 || dup2(quiet, STDOUT_FILENO) < 0)
+		return EXIT_INTERNAL;
+	close(quiet);
+	rc = campaign_run(c);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
 	return rc;
 }
 

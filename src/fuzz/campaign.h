@@ -76,6 +76,8 @@ struct campaign_shared {
 /* Runs the campaign to the end; returns the exit status (0 clean, 1 findings,
  * 3 a job failed or an output could not be written). */
 int campaign_run(const struct campaign_config *cfg);
+/* campaign_run with its summary (stdout) thrown away, for benchmarks */
+int campaign_run_quiet(const struct campaign_config *cfg);
 /* One job (in its own process); exposed for tests.  deadline_ns (0: none)
  * bounds its ops and its minimisations. */
 int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, unsigned job,

@@ -103,7 +103,10 @@ void job_cov_end(struct job_cov *jc, struct campaign_shared *sh, struct session 
 	if (jc->seq == NULL || sh->cov_map == NULL)
 		return;
 	n = jc->cfg->cov->nedges;
-	if (cov_harvest(&s->vm.mem, s->vm.desc_gpa, jc->cfg->cov, jc->seq, err, sizeof(err)) != 0) {
+	uint64_t desc_gpa;
+	const struct gmem *ram = session_guest_ram(s, &desc_gpa);
+
+	if (cov_harvest(ram, desc_gpa, jc->cfg->cov, jc->seq, err, sizeof(err)) != 0) {
 		jc->bad_maps++; /* the guest's coverage is its own business: no finding */
 		return;
 	}

@@ -206,32 +206,55 @@ struct gen_op {
 	bool done;        /* the op became a create: no pmap was alive */
 };
 
-/*
- * The value of one argument code, drawn as the generator has always drawn
- * it, so that a seed gives the ops it gave before the table drove it.
- * optional: the code follows a '['.  false: the pmaps alive do not allow the
- * op (pick another kind).
- */
-static bool gen_arg(struct fuzz_gen *g, char code, bool optional, struct gen_op *a,
-                    struct script_op *o)
+/* P: a pmap alive (one stays alive: destroy needs two), or a create when
+ * none is.  As gen_arg. */
+static bool gen_pmap(struct fuzz_gen *g, struct gen_op *a, struct script_op *o)
 {
-	static const uint32_t pp_prots[] = {PTS_PROT_READ, PTS_PROT_READ | PTS_PROT_EXEC, 0};
+	if (o->op.kind == PTS_OP_DESTROY && g->nalive <= 1)
+		return false;
+	if (g->nalive == 0) { /* an op on a pmap: create one first */
+		a->done = true;
+		return gen_create(g, o);
+	}
+	a->name = pick_alive(g);
+	set_pmap(g, o, a->name);
+	return true;
+}
+
+/* The codes that name where: a pmap (C, P), its addresses (V, E), pages
+ * (G, H), the kernel window (K, L).  As gen_arg. */
+/* K, L: a page of the kernel window and an end after it.  As gen_arg. */
+static bool gen_arg_kernel(struct fuzz_gen *g, char code, bool optional, struct script_op *o)
+{
 	uint64_t kpages = g->prof->kenter_pages ? g->prof->kenter_pages : 16;
+	struct pts_op *op = &o->op;
+
+	switch (code) {
+	case 'K':
+		op->va = rng_below(&g->rng, kpages) * PTS_PAGE_SIZE;
+		return true;
+	case 'L':
+		op->end = optional && chance(g, 50)
+		              ? 0
+		              : op->va + (1 + rng_below(&g->rng, 4)) * PTS_PAGE_SIZE;
+		if (op->end > (uint64_t)PTS_KENTER_PAGES * PTS_PAGE_SIZE)
+			op->end = 0;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool gen_arg_where(struct fuzz_gen *g, char code, bool optional, struct gen_op *a,
+                          struct script_op *o)
+{
 	struct pts_op *op = &o->op;
 
 	switch (code) {
 	case 'C':
 		return gen_create(g, o);
 	case 'P':
-		if (op->kind == PTS_OP_DESTROY && g->nalive <= 1)
-			return false; /* one pmap stays alive */
-		if (g->nalive == 0) { /* an op on a pmap: create one first */
-			a->done = true;
-			return gen_create(g, o);
-		}
-		a->name = pick_alive(g);
-		set_pmap(g, o, a->name);
-		return true;
+		return gen_pmap(g, a, o);
 	case 'V':
 		op->va = pick_va(g, a->name);
 		return true;
@@ -250,6 +273,23 @@ static bool gen_arg(struct fuzz_gen *g, char code, bool optional, struct gen_op 
 	case 'H':
 		op->page2 = pick_page(g);
 		return true;
+	case 'K':
+	case 'L':
+		return gen_arg_kernel(g, code, optional, o);
+	default:
+		PTS_BUG("argument code '%c' of %s is not one of where (src/fuzz/fuzz_gen.c)", code,
+		        a->args);
+	}
+}
+
+/* The codes that say how: protections (R, Q), flags (A, F), a count (N).
+ * As gen_arg. */
+static bool gen_arg_how(struct fuzz_gen *g, char code, struct gen_op *a, struct script_op *o)
+{
+	static const uint32_t pp_prots[] = {PTS_PROT_READ, PTS_PROT_READ | PTS_PROT_EXEC, 0};
+	struct pts_op *op = &o->op;
+
+	switch (code) {
 	case 'R':
 		op->prot = pick_prot(g);
 		return true;
@@ -266,16 +306,6 @@ static bool gen_arg(struct fuzz_gen *g, char code, bool optional, struct gen_op 
 		if (chance(g, g->prof->canfail_pct))
 			op->flags |= PTS_OPF_CANFAIL;
 		return true;
-	case 'K':
-		op->va = rng_below(&g->rng, kpages) * PTS_PAGE_SIZE;
-		return true;
-	case 'L':
-		op->end = optional && chance(g, 50)
-		              ? 0
-		              : op->va + (1 + rng_below(&g->rng, 4)) * PTS_PAGE_SIZE;
-		if (op->end > (uint64_t)PTS_KENTER_PAGES * PTS_PAGE_SIZE)
-			op->end = 0;
-		return true;
 	case 'N':
 		op->value = 1 + rng_below(&g->rng, 3);
 		return true;
@@ -285,6 +315,32 @@ static bool gen_arg(struct fuzz_gen *g, char code, bool optional, struct gen_op 
 		PTS_BUG("argument code '%c' of %s has no generator (src/fuzz/fuzz_gen.c)", code,
 		        a->args);
 	}
+}
+
+/*
+ * The value of one argument code, drawn as the generator has always drawn
+ * it, so that a seed gives the ops it gave before the table drove it.
+ * optional: the code follows a '['.  false: the pmaps alive do not allow the
+ * op (pick another kind).
+ */
+static bool gen_arg(struct fuzz_gen *g, char code, bool optional, struct gen_op *a,
+                    struct script_op *o)
+{
+	if (strchr("CPVEGHKL", code) != NULL)
+		return gen_arg_where(g, code, optional, a, o);
+	return gen_arg_how(g, code, a, o);
+}
+
+/* What the generator keeps of an op: the VAs it entered, the names destroy
+ * ends, the VAs collect unmaps. */
+static void keep(struct fuzz_gen *g, const struct gen_op *a, const struct script_op *o)
+{
+	if (strchr(a->args, 'P') && strchr(a->args, 'V') && strchr(a->args, 'G'))
+		remember(g, a->name, o->op.va, o->op.page);
+	if (o->op.kind == PTS_OP_DESTROY)
+		forget(g, a->name);
+	if (o->op.kind == PTS_OP_COLLECT)
+		g->nrecent[a->name] = 0; /* its VAs are unmapped */
 }
 
 /*
@@ -312,12 +368,7 @@ static bool gen_op(struct fuzz_gen *g, uint32_t kind, struct script_op *o)
 		return true;
 	if (a.page_drawn && !strchr(a.args, 'G'))
 		o->op.page = 0;
-	if (strchr(a.args, 'P') && strchr(a.args, 'V') && strchr(a.args, 'G'))
-		remember(g, a.name, o->op.va, o->op.page);
-	if (kind == PTS_OP_DESTROY)
-		forget(g, a.name);
-	if (kind == PTS_OP_COLLECT)
-		g->nrecent[a.name] = 0; /* its VAs are unmapped */
+	keep(g, &a, o);
 	if ((o->op.flags & PTS_OPF_CANFAIL) && chance(g, g->prof->fail_pct)) {
 		/* arm the failure first; the op follows as the next one */
 		g->pending = *o;

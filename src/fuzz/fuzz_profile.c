@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errf.h"
 #include "fuzz.h"
 #include "util.h"
 
@@ -68,16 +69,11 @@ struct ini_ctx {
 static int ini_fail(struct ini_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int ini_fail(struct ini_ctx *c, const char *fmt, ...)
 {
-	char msg[256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	verrf(c->err, c->errlen, c->path, c->line, fmt, ap);
 	va_end(ap);
-	if (c->line != 0)
-		snprintf(c->err, c->errlen, "%s:%u: %s", c->path, c->line, msg);
-	else
-		snprintf(c->err, c->errlen, "%s: %s", c->path, msg);
 	return -1;
 }
 

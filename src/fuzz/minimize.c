@@ -104,6 +104,17 @@ static bool out_of_time(struct mctx *c)
 }
 
 /* Does this candidate still fail the same way?  Updates candidate results. */
+/* a line on progress, at most every second */
+static void say_progress(struct mctx *c, const struct script *cand)
+{
+	if (c->progress == NULL || now_ns() - c->last_progress <= 1000000000ull)
+		return;
+	c->last_progress = now_ns();
+	fprintf(c->progress, "minimize: %u candidates run, %zu ops now\n", c->st->candidates,
+	        cand->n_ops);
+	fflush(c->progress);
+}
+
 static bool reproduces(struct mctx *c, struct script *cand)
 {
 	char err[512];
@@ -133,12 +144,7 @@ static bool reproduces(struct mctx *c, struct script *cand)
 	if (o == RUN_FINDING)
 		finding_free(&f);
 	memo_put(&c->memo, key, hit);
-	if (c->progress != NULL && now_ns() - c->last_progress > 1000000000ull) {
-		c->last_progress = now_ns();
-		fprintf(c->progress, "minimize: %u candidates run, %zu ops now\n",
-		        c->st->candidates, cand->n_ops);
-		fflush(c->progress);
-	}
+	say_progress(c, cand);
 	return hit;
 }
 
@@ -352,6 +358,37 @@ static void rename_pmaps(struct script *sc)
 			}
 }
 
+/* the passes, in rounds, until none changes anything (or time is up) */
+static void shrink(struct mctx *c, struct script *sc)
+{
+	for (int round = 0; round < 4 && !c->failed; round++) {
+		bool changed = ddmin_pass(c, sc);
+		changed |= structure_pass(c, sc);
+		changed |= simplify_pass(c, sc);
+		if (!changed)
+			break;
+	}
+}
+
+/* The script cut after its failing op, checked to reproduce, shrunk, its
+ * pmaps renamed: 0, or -1 with c->err (cut short: 0, it still reproduces) */
+static int minimize_run(struct mctx *c, struct script *sc)
+{
+	if (!out_of_time(c))
+		cut_after_failure(c, sc);
+	if (!reproduces(c, sc)) {
+		if (!c->failed)
+			snprintf(c->err, c->errlen, "%s: the script does not reproduce the finding",
+			         sc->file);
+		return -1;
+	}
+	shrink(c, sc);
+	rename_pmaps(sc);
+	script_assign_slots(sc, c->err, c->errlen);
+	/* cut short, sc is still a script that reproduces: every change kept did */
+	return c->failed && !c->st->cut_short ? -1 : 0;
+}
+
 int minimize_script(const struct session_config *cfg, struct script *sc, uint64_t sig,
                     FILE *progress, const struct minimize_limits *lim, struct minimize_stats *st,
                     char *err, size_t errlen)
@@ -369,27 +406,7 @@ int minimize_script(const struct session_config *cfg, struct script *sc, uint64_
 	memset(st, 0, sizeof(*st));
 	runner_init(&c.runner, cfg);
 	st->ops_before = sc->n_ops;
-	if (!out_of_time(&c))
-		cut_after_failure(&c, sc);
-	if (!reproduces(&c, sc)) {
-		if (!c.failed)
-			snprintf(err, errlen, "%s: the script does not reproduce the finding",
-			         sc->file);
-		rc = -1;
-		goto out;
-	}
-	for (int round = 0; round < 4 && !c.failed; round++) {
-		bool changed = ddmin_pass(&c, sc);
-		changed |= structure_pass(&c, sc);
-		changed |= simplify_pass(&c, sc);
-		if (!changed)
-			break;
-	}
-	rename_pmaps(sc);
-	script_assign_slots(sc, err, errlen);
-	/* cut short, sc is still a script that reproduces: every change kept did */
-	rc = c.failed && !st->cut_short ? -1 : 0;
-out:
+	rc = minimize_run(&c, sc);
 	st->ops_after = sc->n_ops;
 	st->elapsed_ns = now_ns() - t0;
 	runner_close(&c.runner);

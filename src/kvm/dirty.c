@@ -69,6 +69,29 @@ static int try_ring(struct vm *vm, uint32_t ring_bytes)
 	return -1;
 }
 
+/* No ring: the bitmap, with manual protect (clear) where KVM has it. */
+static int bitmap_setup(struct vm *vm, enum vm_dirty_mode want, uint64_t words, char *err,
+                        size_t errlen)
+{
+	if ((want == VM_DIRTY_AUTO || want == VM_DIRTY_CLEAR) &&
+	    ioctl(KVM(vm)->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) > 0 &&
+	    enable_cap(vm, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
+	               KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) == 0)
+		vm->dirty_mode = VM_DIRTY_CLEAR;
+	else if (want == VM_DIRTY_CLEAR) {
+		snprintf(err, errlen,
+		         "--dirty-log clear: this KVM has no manual dirty-log protect");
+		return -1;
+	} else
+		vm->dirty_mode = VM_DIRTY_GET;
+	KVM(vm)->dirty_scratch = calloc(words, sizeof(uint64_t));
+	if (KVM(vm)->dirty_scratch == NULL) {
+		snprintf(err, errlen, "dirty log: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 int kvm_dirty_setup(struct vm *vm, uint64_t mem_size, enum vm_dirty_mode want, uint32_t ring_bytes,
                     char *err, size_t errlen)
 {
@@ -95,23 +118,7 @@ int kvm_dirty_setup(struct vm *vm, uint64_t mem_size, enum vm_dirty_mode want, u
 		snprintf(err, errlen, "--dirty-log ring: this KVM has no dirty ring");
 		return -1;
 	}
-	if ((want == VM_DIRTY_AUTO || want == VM_DIRTY_CLEAR) &&
-	    ioctl(KVM(vm)->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) > 0 &&
-	    enable_cap(vm, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
-	               KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) == 0)
-		vm->dirty_mode = VM_DIRTY_CLEAR;
-	else if (want == VM_DIRTY_CLEAR) {
-		snprintf(err, errlen,
-		         "--dirty-log clear: this KVM has no manual dirty-log protect");
-		return -1;
-	} else
-		vm->dirty_mode = VM_DIRTY_GET;
-	KVM(vm)->dirty_scratch = calloc(words, sizeof(uint64_t));
-	if (KVM(vm)->dirty_scratch == NULL) {
-		snprintf(err, errlen, "dirty log: out of memory");
-		return -1;
-	}
-	return 0;
+	return bitmap_setup(vm, want, words, err, errlen);
 }
 
 int kvm_dirty_map_vcpu(struct vm *vm, char *err, size_t errlen)
@@ -288,6 +295,24 @@ static int harvest_ring(struct vm *vm, bool ring_full)
 	return ring_reset(vm, n); /* clean slots: nothing unread is lost */
 }
 
+/* Manual protect: the words lo..hi of the bitmap just read, cleared in KVM
+ * (write-protected again).  0, or -1 with vm->error. */
+static int clear_bitmap(struct vm *vm, uint64_t lo, uint64_t hi, uint64_t pages)
+{
+	/* first_page a multiple of 64; num_pages too unless it reaches the end */
+	uint64_t first = lo * 64, end = (hi + 1) * 64 > pages ? pages : (hi + 1) * 64;
+	struct kvm_clear_dirty_log clr = {
+	    .slot = 0,
+	    .num_pages = (uint32_t)(end - first),
+	    .first_page = first,
+	    .dirty_bitmap = KVM(vm)->dirty_scratch + lo,
+	};
+
+	if (ioctl(KVM(vm)->vm_fd, KVM_CLEAR_DIRTY_LOG, &clr) < 0)
+		return harvest_fail(vm, "KVM_CLEAR_DIRTY_LOG");
+	return 0;
+}
+
 static int harvest_bitmap(struct vm *vm)
 {
 	struct kvm_dirty_log log = {.slot = 0, .dirty_bitmap = KVM(vm)->dirty_scratch};
@@ -311,18 +336,8 @@ static int harvest_bitmap(struct vm *vm)
 			}
 		}
 	}
-	if (vm->dirty_mode == VM_DIRTY_CLEAR && lo != UINT64_MAX) {
-		/* first_page a multiple of 64; num_pages too unless it reaches the end */
-		uint64_t first = lo * 64, end = (hi + 1) * 64 > pages ? pages : (hi + 1) * 64;
-		struct kvm_clear_dirty_log clr = {
-		    .slot = 0,
-		    .num_pages = (uint32_t)(end - first),
-		    .first_page = first,
-		    .dirty_bitmap = KVM(vm)->dirty_scratch + lo,
-		};
-		if (ioctl(KVM(vm)->vm_fd, KVM_CLEAR_DIRTY_LOG, &clr) < 0)
-			return harvest_fail(vm, "KVM_CLEAR_DIRTY_LOG");
-	}
+	if (vm->dirty_mode == VM_DIRTY_CLEAR && lo != UINT64_MAX)
+		return clear_bitmap(vm, lo, hi, pages);
 	return 0;
 }
 

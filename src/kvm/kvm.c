@@ -20,11 +20,50 @@ static int kvm_fail(char *err, size_t errlen, const char *what)
 	return -1;
 }
 
+/* Guest RAM (vm/'s mapping) as memslot 0: 0, or -1 with err. */
+static int kvm_memslot(struct vm *vm, uint64_t mem_size, char *err, size_t errlen)
+{
+	struct kvm_userspace_memory_region region;
+
+	if (vm_ram_anon(vm, mem_size) != 0)
+		return kvm_fail(err, errlen, "guest memory");
+	region = (struct kvm_userspace_memory_region){
+	    .slot = 0,
+	    .flags = 0, /* dirty logging starts after boot: vm_dirty_start */
+	    .guest_phys_addr = 0,
+	    .memory_size = mem_size,
+	    .userspace_addr = (uint64_t)vm->mem.base,
+	};
+	if (ioctl(KVM(vm)->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		return kvm_fail(err, errlen, "KVM_SET_USER_MEMORY_REGION");
+	return 0;
+}
+
+/* The vCPU and its kvm_run page: 0, or -1 with err. */
+static int kvm_open_vcpu(struct vm *vm, char *err, size_t errlen)
+{
+	int mmap_size;
+
+	KVM(vm)->vcpu_fd = ioctl(KVM(vm)->vm_fd, KVM_CREATE_VCPU, 0);
+	if (KVM(vm)->vcpu_fd < 0)
+		return kvm_fail(err, errlen, "KVM_CREATE_VCPU");
+	mmap_size = ioctl(KVM(vm)->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (mmap_size < (int)sizeof(struct kvm_run))
+		return kvm_fail(err, errlen, "KVM_GET_VCPU_MMAP_SIZE");
+	KVM(vm)->run_size = (size_t)mmap_size;
+	KVM(vm)->run =
+	    mmap(NULL, KVM(vm)->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, KVM(vm)->vcpu_fd, 0);
+	if (KVM(vm)->run == MAP_FAILED) {
+		KVM(vm)->run = NULL;
+		return kvm_fail(err, errlen, "mmap kvm_run");
+	}
+	return kvm_dirty_map_vcpu(vm, err, errlen) < 0 ? -1 : 0;
+}
+
 int kvm_open_vm(struct vm *vm, uint64_t mem_size, const struct vm_config *cfg, char *err,
                 size_t errlen)
 {
-	struct kvm_userspace_memory_region region;
-	int api, mmap_size;
+	int api;
 
 	vm->be = calloc(1, sizeof(struct kvm_vm));
 	if (vm->be == NULL)
@@ -44,41 +83,9 @@ int kvm_open_vm(struct vm *vm, uint64_t mem_size, const struct vm_config *cfg, c
 	if (mem_size <= KVM_TSS_GPA && ioctl(KVM(vm)->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_GPA) < 0 &&
 	    errno != ENOTTY && errno != EINVAL)
 		return kvm_fail(err, errlen, "KVM_SET_TSS_ADDR");
-	if (kvm_dirty_setup(vm, mem_size, cfg->dirty_mode, cfg->dirty_ring_bytes, err, errlen) < 0)
-		return -1;
-
-	vm->mem.size = mem_size;
-	vm->mem.base = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
-	                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (vm->mem.base == MAP_FAILED) {
-		vm->mem.base = NULL;
-		return kvm_fail(err, errlen, "guest memory");
-	}
-	madvise(vm->mem.base, mem_size, MADV_MERGEABLE);
-	region = (struct kvm_userspace_memory_region){
-	    .slot = 0,
-	    .flags = 0, /* dirty logging starts after boot: vm_dirty_start */
-	    .guest_phys_addr = 0,
-	    .memory_size = mem_size,
-	    .userspace_addr = (uint64_t)vm->mem.base,
-	};
-	if (ioctl(KVM(vm)->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-		return kvm_fail(err, errlen, "KVM_SET_USER_MEMORY_REGION");
-
-	KVM(vm)->vcpu_fd = ioctl(KVM(vm)->vm_fd, KVM_CREATE_VCPU, 0);
-	if (KVM(vm)->vcpu_fd < 0)
-		return kvm_fail(err, errlen, "KVM_CREATE_VCPU");
-	mmap_size = ioctl(KVM(vm)->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (mmap_size < (int)sizeof(struct kvm_run))
-		return kvm_fail(err, errlen, "KVM_GET_VCPU_MMAP_SIZE");
-	KVM(vm)->run_size = (size_t)mmap_size;
-	KVM(vm)->run =
-	    mmap(NULL, KVM(vm)->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, KVM(vm)->vcpu_fd, 0);
-	if (KVM(vm)->run == MAP_FAILED) {
-		KVM(vm)->run = NULL;
-		return kvm_fail(err, errlen, "mmap kvm_run");
-	}
-	if (kvm_dirty_map_vcpu(vm, err, errlen) < 0)
+	if (kvm_dirty_setup(vm, mem_size, cfg->dirty_mode, cfg->dirty_ring_bytes, err, errlen) <
+	        0 ||
+	    kvm_memslot(vm, mem_size, err, errlen) != 0 || kvm_open_vcpu(vm, err, errlen) != 0)
 		return -1;
 	int khz = ioctl(KVM(vm)->vcpu_fd, KVM_GET_TSC_KHZ, 0);
 	vm->tsc_khz = khz > 0 ? (uint64_t)khz : 0;
@@ -90,20 +97,12 @@ int kvm_open_vm(struct vm *vm, uint64_t mem_size, const struct vm_config *cfg, c
  * the ptshadow leaves in place of any other hypervisor's: 0x40000000 (highest
  * leaf and signature) and 0x40000010 (TSC frequency in kHz, VMware style).
  */
-int x86_setup_cpuid(struct vm *vm, char *err, size_t errlen)
+/* The host's leaves with the hypervisor bit, another hypervisor's leaves
+ * dropped, and ours added (room for two more entries is there). */
+static void cpuid_ours(struct kvm_cpuid2 *cpuid, uint64_t tsc_khz)
 {
-	unsigned max = 256;
-	struct kvm_cpuid2 *cpuid;
 	unsigned n = 0;
 
-	cpuid = calloc(1, sizeof(*cpuid) + (max + 2) * sizeof(struct kvm_cpuid_entry2));
-	if (cpuid == NULL)
-		return kvm_fail(err, errlen, "cpuid");
-	cpuid->nent = max;
-	if (ioctl(KVM(vm)->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0) {
-		free(cpuid);
-		return kvm_fail(err, errlen, "KVM_GET_SUPPORTED_CPUID");
-	}
 	for (unsigned i = 0; i < cpuid->nent; i++) {
 		struct kvm_cpuid_entry2 e = cpuid->entries[i];
 		if (e.function >= 0x40000000u && e.function < 0x40000100u)
@@ -121,9 +120,25 @@ int x86_setup_cpuid(struct vm *vm, char *err, size_t errlen)
 	};
 	cpuid->entries[n++] = (struct kvm_cpuid_entry2){
 	    .function = PTS_CPUID_LEAF + 0x10,
-	    .eax = (uint32_t)vm->tsc_khz,
+	    .eax = (uint32_t)tsc_khz,
 	};
 	cpuid->nent = n;
+}
+
+int x86_setup_cpuid(struct vm *vm, char *err, size_t errlen)
+{
+	unsigned max = 256;
+	struct kvm_cpuid2 *cpuid;
+
+	cpuid = calloc(1, sizeof(*cpuid) + (max + 2) * sizeof(struct kvm_cpuid_entry2));
+	if (cpuid == NULL)
+		return kvm_fail(err, errlen, "cpuid");
+	cpuid->nent = max;
+	if (ioctl(KVM(vm)->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0) {
+		free(cpuid);
+		return kvm_fail(err, errlen, "KVM_GET_SUPPORTED_CPUID");
+	}
+	cpuid_ours(cpuid, vm->tsc_khz);
 	if (ioctl(KVM(vm)->vcpu_fd, KVM_SET_CPUID2, cpuid) < 0) {
 		free(cpuid);
 		return kvm_fail(err, errlen, "KVM_SET_CPUID2");
@@ -229,9 +244,6 @@ void kvm_destroy(struct vm *vm)
 		close(k->vm_fd);
 	if (k->kvm_fd >= 0)
 		close(k->kvm_fd);
-	if (vm->mem.base != NULL)
-		munmap(vm->mem.base, vm->mem.size);
-	vm->mem.base = NULL;
 	free(k);
 	vm->be = NULL;
 }

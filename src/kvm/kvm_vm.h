@@ -6,7 +6,7 @@
 
 #include <linux/kvm.h>
 
-#include "vm.h"
+#include "vm_impl.h"
 
 struct kvm_vm {
 	int kvm_fd, vm_fd, vcpu_fd;

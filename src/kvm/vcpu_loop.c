@@ -57,6 +57,48 @@ static enum vm_event exit_io(struct vm *vm)
 	return ev;
 }
 
+/*
+ * A guest whose exception cannot be delivered (a triple fault under some
+ * nested hypervisors) or whose instruction cannot be emulated shows up as
+ * KVM's internal error: the guest's doing, so a finding, not a KVM failure.
+ */
+static enum vm_event exit_internal_error(struct vm *vm)
+{
+	struct kvm_run *run = KVM(vm)->run;
+	uint32_t sub = run->internal.suberror;
+
+	if (sub == KVM_INTERNAL_ERROR_EMULATION || sub == KVM_INTERNAL_ERROR_DELIVERY_EV) {
+		snprintf(vm->error, sizeof(vm->error),
+		         "guest crashed: KVM could not %s (suberror %u; a triple fault "
+		         "looks like this "
+		         "here)",
+		         sub == KVM_INTERNAL_ERROR_EMULATION ? "emulate its instruction"
+		                                             : "deliver its exception",
+		         sub);
+		return VM_EV_SHUTDOWN;
+	}
+	snprintf(vm->error, sizeof(vm->error), "KVM internal error (suberror %u)", sub);
+	return VM_EV_KVM_ERROR;
+}
+
+/* An access where there is nothing (the guest's), or an entry KVM refused
+ * (KVM's) */
+static enum vm_event exit_refused(struct vm *vm)
+{
+	struct kvm_run *run = KVM(vm)->run;
+
+	if (run->exit_reason == KVM_EXIT_MMIO) {
+		snprintf(vm->error, sizeof(vm->error),
+		         "guest %s %u bytes at unbacked address %#llx",
+		         run->mmio.is_write ? "wrote" : "read", run->mmio.len,
+		         (unsigned long long)run->mmio.phys_addr);
+		return VM_EV_GUEST_ERROR;
+	}
+	snprintf(vm->error, sizeof(vm->error), "KVM could not enter the guest (reason %#llx)",
+	         (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+	return VM_EV_KVM_ERROR;
+}
+
 static enum vm_event exit_reason(struct vm *vm)
 {
 	struct kvm_run *run = KVM(vm)->run;
@@ -73,37 +115,10 @@ static enum vm_event exit_reason(struct vm *vm)
 		snprintf(vm->error, sizeof(vm->error), "guest shut down (triple fault)");
 		return VM_EV_SHUTDOWN;
 	case KVM_EXIT_MMIO:
-		snprintf(vm->error, sizeof(vm->error),
-		         "guest %s %u bytes at unbacked address %#llx",
-		         run->mmio.is_write ? "wrote" : "read", run->mmio.len,
-		         (unsigned long long)run->mmio.phys_addr);
-		return VM_EV_GUEST_ERROR;
 	case KVM_EXIT_FAIL_ENTRY:
-		snprintf(vm->error, sizeof(vm->error),
-		         "KVM could not enter the guest (reason %#llx)",
-		         (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
-		return VM_EV_KVM_ERROR;
+		return exit_refused(vm);
 	case KVM_EXIT_INTERNAL_ERROR:
-		/*
-		 * A guest whose exception cannot be delivered (a triple fault under
-		 * some nested hypervisors) or whose instruction cannot be emulated
-		 * shows up here: the guest's doing, so a finding, not a KVM failure.
-		 */
-		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ||
-		    run->internal.suberror == KVM_INTERNAL_ERROR_DELIVERY_EV) {
-			snprintf(vm->error, sizeof(vm->error),
-			         "guest crashed: KVM could not %s (suberror %u; a triple fault "
-			         "looks like this "
-			         "here)",
-			         run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
-			             ? "emulate its instruction"
-			             : "deliver its exception",
-			         run->internal.suberror);
-			return VM_EV_SHUTDOWN;
-		}
-		snprintf(vm->error, sizeof(vm->error), "KVM internal error (suberror %u)",
-		         run->internal.suberror);
-		return VM_EV_KVM_ERROR;
+		return exit_internal_error(vm);
 	case KVM_EXIT_INTR:
 		return VM_EV_NONE;
 	case KVM_EXIT_DIRTY_RING_FULL:
@@ -124,6 +139,19 @@ static enum vm_event no_progress(struct vm *vm)
 	return VM_EV_TIMEOUT;
 }
 
+/* One KVM_RUN and its exit: the event, or VM_EV_NONE (a signal too) */
+static enum vm_event run_once(struct vm *vm)
+{
+	if (ioctl(KVM(vm)->vcpu_fd, KVM_RUN, 0) < 0) {
+		if (errno == EINTR || errno == EAGAIN)
+			return VM_EV_NONE;
+		snprintf(vm->error, sizeof(vm->error), "KVM_RUN: %s", strerror(errno));
+		return VM_EV_KVM_ERROR;
+	}
+	vm->exits++;
+	return exit_reason(vm);
+}
+
 enum vm_event kvm_run_vcpu(struct vm *vm)
 {
 	enum vm_event ev = VM_EV_NONE;
@@ -135,19 +163,9 @@ enum vm_event kvm_run_vcpu(struct vm *vm)
 	if (vm->deadline_ns != 0)
 		watchdog_arm(vm->deadline_ns - now);
 	while (ev == VM_EV_NONE) {
-		if (ioctl(KVM(vm)->vcpu_fd, KVM_RUN, 0) < 0) {
-			if (errno != EINTR && errno != EAGAIN) {
-				snprintf(vm->error, sizeof(vm->error), "KVM_RUN: %s",
-				         strerror(errno));
-				ev = VM_EV_KVM_ERROR;
-				break;
-			}
-		} else {
-			vm->exits++;
-			ev = exit_reason(vm);
-			if (ev != VM_EV_NONE)
-				break;
-		}
+		ev = run_once(vm);
+		if (ev != VM_EV_NONE)
+			break;
 		/* checked after every exit too: a guest that exits often (a serial
 		 * or hypercall loop) may take the signal outside KVM_RUN */
 		if (vm->deadline_ns != 0 && watchdog_fired()) {
@@ -195,6 +213,9 @@ static void kvm_identity(const struct vm_config *cfg, char *buf, size_t len)
 
 const struct vm_backend vm_backend_kvm = {
     .name = "kvm",
+    .dirty_logs = 1u << VM_DIRTY_RING | 1u << VM_DIRTY_CLEAR | 1u << VM_DIRTY_GET,
+    .missing = "no /dev/kvm here",
+    .cpus_max = 1, /* not yet more: docs/smp.md */
     .available = kvm_available,
     .identity = kvm_identity,
     .create = kvm_create,

@@ -40,6 +40,7 @@
 #include <libvirt/virterror.h>
 #include <signal.h>
 
+#include "array.h"
 #include "clock.h"
 #include "lv_call.h"
 #include "qemu_vm.h"
@@ -195,15 +196,9 @@ static void sb_add(struct strbuf *b, const char *p, size_t n)
 {
 	if (b->oom)
 		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = (b->len + n + 1) * 2;
-		char *s = realloc(b->s, cap);
-		if (s == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->s = s;
-		b->cap = cap;
+	if (array_reserve(&b->s, &b->cap, b->len + n + 1, 1, 64) != 0) {
+		b->oom = true;
+		return;
 	}
 	memcpy(b->s + b->len, p, n);
 	b->len += n;
@@ -232,6 +227,30 @@ struct placeholder {
 };
 
 /* Fill in every @NAME@ of tmpl; an unknown one is an error naming it. */
+/* "@NAME@" at p: NAME's length, *end at its closing @; 0 when p is text */
+static size_t placeholder_at(const char *p, const char **end)
+{
+	const char *e;
+
+	if (*p != '@')
+		return 0;
+	for (e = p + 1; isupper((unsigned char)*e) || *e == '_'; e++)
+		;
+	*end = e;
+	return *e == '@' ? (size_t)(e - p - 1) : 0;
+}
+
+/* the placeholder named name[0..n), or nph */
+static size_t placeholder_find(const struct placeholder *ph, size_t nph, const char *name, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < nph; i++)
+		if (strlen(ph[i].name) == n && strncmp(ph[i].name, name, n) == 0)
+			break;
+	return i;
+}
+
 static char *expand(const char *what, const char *tmpl, const struct placeholder *ph, size_t nph,
                     char *err, size_t errlen)
 {
@@ -240,23 +259,14 @@ static char *expand(const char *what, const char *tmpl, const struct placeholder
 
 	for (const char *p = tmpl; *p != '\0';) {
 		const char *end;
-		size_t i, n;
+		size_t i, n = placeholder_at(p, &end);
 
-		if (*p != '@') {
+		if (n == 0) { /* text, a lone @ too */
 			line += *p == '\n';
 			sb_add(&b, p++, 1);
 			continue;
 		}
-		for (end = p + 1; isupper((unsigned char)*end) || *end == '_'; end++)
-			;
-		n = (size_t)(end - p - 1);
-		if (*end != '@' || n == 0) {
-			sb_add(&b, p++, 1); /* a lone @ is text */
-			continue;
-		}
-		for (i = 0; i < nph; i++)
-			if (strlen(ph[i].name) == n && strncmp(ph[i].name, p + 1, n) == 0)
-				break;
+		i = placeholder_find(ph, nph, p + 1, n);
 		if (i == nph) {
 			snprintf(err, errlen, "%s:%u: unknown placeholder @%.*s@", what, line,
 			         (int)(n < 40 ? n : 40), p + 1);
@@ -275,10 +285,21 @@ static char *expand(const char *what, const char *tmpl, const struct placeholder
 }
 
 /* the template: --domain-xml FILE, else the built-in copy of configs/libvirt/domain.xml */
+/* at most LV_TEMPLATE_MAX bytes of fd, room for a NUL after them (NULL: out of memory) */
+static char *template_bytes(int fd, size_t *len)
+{
+	char *buf = malloc(LV_TEMPLATE_MAX + 1);
+	ssize_t n;
+
+	while (buf != NULL && *len < LV_TEMPLATE_MAX &&
+	       (n = read(fd, buf + *len, LV_TEMPLATE_MAX - *len)) > 0)
+		*len += (size_t)n;
+	return buf;
+}
+
 static char *template_read(const char *path, char *err, size_t errlen)
 {
 	char *buf;
-	ssize_t n;
 	size_t len = 0;
 	int fd;
 
@@ -289,10 +310,7 @@ static char *template_read(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "--domain-xml %s: %s", path, strerror(errno));
 		return NULL;
 	}
-	buf = malloc(LV_TEMPLATE_MAX + 1);
-	while (buf != NULL && len < LV_TEMPLATE_MAX &&
-	       (n = read(fd, buf + len, LV_TEMPLATE_MAX - len)) > 0)
-		len += (size_t)n;
+	buf = template_bytes(fd, &len);
 	if (buf != NULL && len == LV_TEMPLATE_MAX && read(fd, &(char){0}, 1) > 0) {
 		snprintf(err, errlen, "--domain-xml %s: larger than %u bytes", path,
 		         LV_TEMPLATE_MAX);
@@ -351,6 +369,31 @@ static void sockets_remove(struct lv_vm *l)
 	l->sockdir[0] = '\0';
 }
 
+/* socket i, `name` in the socket directory, listening for QEMU: 0, or -1 */
+static int socket_listen(struct lv_vm *l, int i, const char *name, char *err, size_t errlen)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd;
+
+	if ((size_t)snprintf(a.sun_path, sizeof(a.sun_path), "%s/%s", l->sockdir, name) >=
+	    sizeof(a.sun_path)) {
+		snprintf(err, errlen, "socket path %s/%s: too long (set TMPDIR shorter)",
+		         l->sockdir, name);
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    chmod(a.sun_path, 0666) != 0 || listen(fd, 1) != 0) {
+		snprintf(err, errlen, "socket %s: %s", a.sun_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	snprintf(l->sock[i], sizeof(l->sock[i]), "%s", a.sun_path);
+	l->listen_fd[i] = fd;
+	return 0;
+}
+
 static int sockets_create(struct lv_vm *l, char *err, size_t errlen)
 {
 	static const char *const names[2] = {"console", "doorbell"};
@@ -364,27 +407,9 @@ static int sockets_create(struct lv_vm *l, char *err, size_t errlen)
 		return -1;
 	}
 	chmod(l->sockdir, 0711); /* QEMU runs as another user: it must reach the sockets */
-	for (int i = 0; i < 2; i++) {
-		struct sockaddr_un a = {.sun_family = AF_UNIX};
-		int fd;
-
-		if ((size_t)snprintf(a.sun_path, sizeof(a.sun_path), "%s/%s", l->sockdir,
-		                     names[i]) >= sizeof(a.sun_path)) {
-			snprintf(err, errlen, "socket path %s/%s: too long (set TMPDIR shorter)",
-			         l->sockdir, names[i]);
+	for (int i = 0; i < 2; i++)
+		if (socket_listen(l, i, names[i], err, errlen) != 0)
 			return -1;
-		}
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-		    chmod(a.sun_path, 0666) != 0 || listen(fd, 1) != 0) {
-			snprintf(err, errlen, "socket %s: %s", a.sun_path, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			return -1;
-		}
-		snprintf(l->sock[i], sizeof(l->sock[i]), "%s", a.sun_path);
-		l->listen_fd[i] = fd;
-	}
 	return 0;
 }
 
@@ -462,6 +487,28 @@ static pid_t qemu_pid_of(const char *name)
 }
 
 /* an fd of ours on the memfd of pid that is bytes long (-1: none) */
+/* path (an fd in /proc) opened when it is a memfd bytes long; else -1 */
+static int memfd_open(const char *path, uint64_t bytes)
+{
+	char link[128];
+	struct stat st;
+	ssize_t n = readlink(path, link, sizeof(link) - 1);
+	int fd;
+
+	if (n <= 0)
+		return -1;
+	link[n] = '\0';
+	if (strncmp(link, "/memfd:", 7) != 0)
+		return -1;
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size == bytes)
+		return fd;
+	close(fd);
+	return -1;
+}
+
 static int memfd_of(pid_t pid, uint64_t bytes)
 {
 	char dir[64];
@@ -474,25 +521,9 @@ static int memfd_of(pid_t pid, uint64_t bytes)
 	if (d == NULL)
 		return -1;
 	while (found < 0 && (e = readdir(d)) != NULL) {
-		char path[128], link[128];
-		struct stat st;
-		ssize_t n;
-		int fd;
-
+		char path[128];
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n <= 0)
-			continue;
-		link[n] = '\0';
-		if (strncmp(link, "/memfd:", 7) != 0)
-			continue;
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (fstat(fd, &st) == 0 && (uint64_t)st.st_size == bytes)
-			found = fd;
-		else
-			close(fd);
+		found = memfd_open(path, bytes);
 	}
 	closedir(d);
 	return found;
@@ -784,26 +815,39 @@ static char *domain_xml(struct vm *vm, const struct vm_config *cfg, const char *
 	return xml;
 }
 
-static int lv_start(struct vm *vm, const char *guest_path, const struct vm_config *cfg, char *err,
-                    size_t errlen)
+/* The QEMU binary and the image, as absolute paths (libvirt wants them so):
+ * 0, or an exit status with err. */
+static int lv_paths(const struct vm_config *cfg, const char *guest_path, char emulator[PATH_MAX],
+                    char kernel[PATH_MAX], char *err, size_t errlen)
 {
-	struct lv_vm *l = LV(vm);
-	char found[512], emulator[PATH_MAX], kernel[PATH_MAX], plugin[PATH_MAX] = "";
-	static unsigned serial;
-	char *xml;
-	int rc;
+	char found[512];
+	int rc = qemu_find_binary(cfg->qemu_path, found, sizeof(found), err, errlen);
 
-	rc = qemu_find_binary(cfg->qemu_path, found, sizeof(found), err, errlen);
 	if (rc != 0)
 		return rc;
 	if (realpath(guest_path, kernel) == NULL) {
 		snprintf(err, errlen, "%s: %s", guest_path, strerror(errno));
 		return EXIT_USAGE;
 	}
-	if (realpath(found, emulator) == NULL) { /* libvirt wants an absolute path */
+	if (realpath(found, emulator) == NULL) {
 		snprintf(err, errlen, "%s: %s", found, strerror(errno));
 		return EXIT_INTERNAL;
 	}
+	return 0;
+}
+
+static int lv_start(struct vm *vm, const char *guest_path, const struct vm_config *cfg, char *err,
+                    size_t errlen)
+{
+	struct lv_vm *l = LV(vm);
+	char emulator[PATH_MAX], kernel[PATH_MAX], plugin[PATH_MAX] = "";
+	static unsigned serial;
+	char *xml;
+	int rc;
+
+	rc = lv_paths(cfg, guest_path, emulator, kernel, err, errlen);
+	if (rc != 0)
+		return rc;
 	snprintf(l->name, sizeof(l->name), "ptshadow-%d-%u", (int)getpid(), serial++);
 	if (sockets_create(l, err, errlen) != 0)
 		return EXIT_INTERNAL;
@@ -826,25 +870,33 @@ static int lv_start(struct vm *vm, const char *guest_path, const struct vm_confi
 	return 0;
 }
 
+/* a dirty log or an accelerator this backend does not take (err says which) */
+static bool lv_refuses(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->dirty_mode != VM_DIRTY_AUTO && cfg->dirty_mode != VM_DIRTY_NONE &&
+	    cfg->dirty_mode != VM_DIRTY_PLUGIN) {
+		snprintf(err, errlen,
+		         "--dirty-log %s: the libvirt backend logs with plugin or none",
+		         vm_dirty_mode_name(cfg->dirty_mode));
+		return true;
+	}
+	if (cfg->qemu_kvm) {
+		snprintf(err, errlen,
+		         "--qemu-accel kvm: the libvirt backend's accelerator is the "
+		         "template's <domain type>");
+		return true;
+	}
+	return false;
+}
+
 static int lv_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg, char *err,
                      size_t errlen)
 {
 	struct lv_vm *l;
 	int rc;
 
-	if (cfg->dirty_mode != VM_DIRTY_AUTO && cfg->dirty_mode != VM_DIRTY_NONE &&
-	    cfg->dirty_mode != VM_DIRTY_PLUGIN) {
-		snprintf(err, errlen,
-		         "--dirty-log %s: the libvirt backend logs with plugin or none",
-		         vm_dirty_mode_name(cfg->dirty_mode));
+	if (lv_refuses(cfg, err, errlen))
 		return EXIT_USAGE;
-	}
-	if (cfg->qemu_kvm) {
-		snprintf(err, errlen,
-		         "--qemu-accel kvm: the libvirt backend's accelerator is the "
-		         "template's <domain type>");
-		return EXIT_USAGE;
-	}
 	if (qemu_state_init(vm, err, errlen) != 0)
 		return EXIT_INTERNAL;
 	l = calloc(1, sizeof(*l));
@@ -966,6 +1018,12 @@ static void lv_destroy(struct vm *vm)
 
 const struct vm_backend vm_backend_libvirt = {
     .name = "libvirt",
+    .dirty_logs = 1u << VM_DIRTY_PLUGIN | 1u << VM_DIRTY_NONE,
+    .dirty_refusal = "the libvirt backend logs with plugin (asked for) or none (the default)",
+    .runs_qemu = true,
+    .cpus_max = VM_CPUS_MAX,
+    .accel_refusal = "with libvirt, the template's <domain type> picks the accelerator",
+    .template_check = libvirt_template_check,
     .available = lv_available,
     .create = lv_create,
     .destroy = lv_destroy,

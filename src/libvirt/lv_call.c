@@ -16,7 +16,7 @@
 
 #include "clock.h"
 #include "lv_call.h"
-#include "vm.h"
+#include "vm_impl.h"
 
 #define SLICE_NS 50000000ull
 

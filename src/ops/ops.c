@@ -6,6 +6,8 @@
  * (src/ops/ops_format.c), and last its pmap name against the names alive at that
  * point of the script.
  */
+#include "array.h"
+#include "errf.h"
 #include "ops.h"
 
 #include <errno.h>
@@ -18,26 +20,6 @@ void ops_limits_default(struct ops_limits *lim)
 {
 	lim->arena_pages = PTS_DEFAULT_ARENA_PAGES;
 	lim->kenter_pages = PTS_KENTER_PAGES;
-}
-
-static int errorf(char *err, size_t errlen, const char *file, unsigned line, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static int errorf(char *err, size_t errlen, const char *file, unsigned line, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (!errlen)
-		return -1;
-	n = line ? snprintf(err, errlen, "%s:%u: ", file, line)
-	         : snprintf(err, errlen, "%s: ", file);
-	if (n < 0 || (size_t)n >= errlen)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
-	va_end(ap);
-	return -1;
 }
 
 /* ---- the script container ----------------------------------------------- */
@@ -67,15 +49,8 @@ void script_free(struct script *s)
 
 int script_append(struct script *s, const struct script_op *sop)
 {
-	if (s->n_ops == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 64;
-		struct script_op *ops = realloc(s->ops, cap * sizeof(*ops));
-
-		if (!ops)
-			return -1;
-		s->ops = ops;
-		s->cap = cap;
-	}
+	if (ARRAY_GROW(s->ops, s->cap, s->n_ops, 64) != 0)
+		return -1;
 	s->ops[s->n_ops] = *sop;
 	s->ops[s->n_ops].op.seq = s->n_ops;
 	s->n_ops++;
@@ -113,13 +88,13 @@ static int slot_create(struct slot_table *t, struct script_op *sop, const char *
 	unsigned i;
 
 	if (slot_find(t, sop->pmap_name) >= 0)
-		return errorf(err, errlen, file, line, "pmap %s already exists", sop->pmap_name);
+		return errf(err, errlen, file, line, "pmap %s already exists", sop->pmap_name);
 	for (i = 0; i < PTS_MAX_PMAPS && t->alive[i]; i++)
 		;
 	if (i == PTS_MAX_PMAPS)
-		return errorf(err, errlen, file, line,
-		              "too many pmaps: create %s would make %u alive (max %u)",
-		              sop->pmap_name, PTS_MAX_PMAPS + 1, PTS_MAX_PMAPS);
+		return errf(err, errlen, file, line,
+		            "too many pmaps: create %s would make %u alive (max %u)",
+		            sop->pmap_name, PTS_MAX_PMAPS + 1, PTS_MAX_PMAPS);
 	memcpy(t->name[i], sop->pmap_name, sizeof(t->name[i]));
 	t->alive[i] = true;
 	t->n_alive++;
@@ -137,11 +112,10 @@ static int slot_resolve(struct slot_table *t, const struct script *s, size_t upt
 		return slot_create(t, sop, s->file, line, err, errlen);
 	slot = slot_find(t, sop->pmap_name);
 	if (slot < 0 && destroyed_before(s, upto, sop->pmap_name))
-		return errorf(err, errlen, s->file, line, "op on destroyed pmap %s",
-		              sop->pmap_name);
+		return errf(err, errlen, s->file, line, "op on destroyed pmap %s", sop->pmap_name);
 	if (slot < 0)
-		return errorf(err, errlen, s->file, line, "unknown pmap %s (never created)",
-		              sop->pmap_name);
+		return errf(err, errlen, s->file, line, "unknown pmap %s (never created)",
+		            sop->pmap_name);
 	if (sop->op.kind == PTS_OP_DESTROY) {
 		t->alive[slot] = false;
 		t->n_alive--;
@@ -156,14 +130,14 @@ int script_assign_slots(struct script *s, char *err, size_t errlen)
 	int rc = 0;
 
 	if (!t)
-		return errorf(err, errlen, s->file, 0, "out of memory");
+		return errf(err, errlen, s->file, 0, "out of memory");
 	for (size_t i = 0; i < s->n_ops && rc == 0; i++) {
 		struct script_op *sop = &s->ops[i];
 		unsigned line = sop->line ? sop->line : (unsigned)(i + 1);
 
 		if (!op_syntax_by_kind(sop->op.kind))
-			rc = errorf(err, errlen, s->file, line, "unknown op kind %u",
-			            (unsigned)sop->op.kind);
+			rc = errf(err, errlen, s->file, line, "unknown op kind %u",
+			          (unsigned)sop->op.kind);
 		else if (op_names_pmap(sop->op.kind))
 			rc = slot_resolve(t, s, i, sop, line, err, errlen);
 	}
@@ -182,7 +156,7 @@ struct parser {
 	size_t errlen;
 };
 
-#define parse_error(p, ...) errorf((p)->err, (p)->errlen, (p)->s->file, (p)->line, __VA_ARGS__)
+#define parse_error(p, ...) errf((p)->err, (p)->errlen, (p)->s->file, (p)->line, __VA_ARGS__)
 
 static int parse_line(struct parser *p, const char *line)
 {
@@ -236,7 +210,7 @@ int script_parse_string(const char *name, const char *text, size_t len,
 		name = "<script>";
 	if (!p || !(p->s = script_new(name))) {
 		free(p);
-		return errorf(err, errlen, name, 0, "out of memory");
+		return errf(err, errlen, name, 0, "out of memory");
 	}
 	if (lim)
 		p->lim = *lim;
@@ -260,23 +234,32 @@ int script_parse_string(const char *name, const char *text, size_t len,
  * more than the limit is read, so that an endless input ends too.  NULL with
  * errno (EFBIG: over the limit).
  */
-static char *read_file(FILE *f, size_t *len)
+/* not a directory, nor a regular file too big to be a script (errno) */
+static bool file_may_be_read(FILE *f)
 {
 	struct stat st;
+
+	if (fstat(fileno(f), &st) != 0)
+		return false;
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		return false;
+	}
+	if (S_ISREG(st.st_mode) && st.st_size > (off_t)OPS_FILE_MAX) {
+		errno = EFBIG;
+		return false;
+	}
+	return true;
+}
+
+static char *read_file(FILE *f, size_t *len)
+{
 	size_t cap = 0, n;
 	char *buf = NULL;
 
 	*len = 0;
-	if (fstat(fileno(f), &st) != 0)
+	if (!file_may_be_read(f))
 		return NULL;
-	if (S_ISDIR(st.st_mode)) {
-		errno = EISDIR;
-		return NULL;
-	}
-	if (S_ISREG(st.st_mode) && st.st_size > (off_t)OPS_FILE_MAX) {
-		errno = EFBIG;
-		return NULL;
-	}
 	do {
 		if (*len == cap) {
 			char *b;
@@ -315,17 +298,16 @@ int script_parse_file(const char *path, const struct ops_limits *lim, struct scr
 
 	*out = NULL;
 	if (!f)
-		return errorf(err, errlen, path, 0, "%s", strerror(errno));
+		return errf(err, errlen, path, 0, "%s", strerror(errno));
 	text = read_file(f, &len);
 	if (!text) {
 		int e = errno;
 
 		fclose(f);
 		if (e == EFBIG)
-			return errorf(err, errlen, path, 0,
-			              "larger than the %u MiB a script may have",
-			              OPS_FILE_MAX >> 20);
-		return errorf(err, errlen, path, 0, "%s", strerror(e));
+			return errf(err, errlen, path, 0,
+			            "larger than the %u MiB a script may have", OPS_FILE_MAX >> 20);
+		return errf(err, errlen, path, 0, "%s", strerror(e));
 	}
 	fclose(f);
 	rc = script_parse_string(path, text, len, lim, out, err, errlen);

@@ -49,6 +49,7 @@ void ops_limits_default(struct ops_limits *lim);
 
 struct script_op {
 	struct pts_op op;                 /* op.pmap is the slot; op.seq the op index */
+	unsigned cpu;                     /* the vCPU that runs it: 0, the one there is */
 	unsigned line;                    /* 1-based source line; 0 = built by code */
 	bool has_expect;                  /* the line ended with `=> RESULT` */
 	uint32_t expect;                  /* enum pts_result */

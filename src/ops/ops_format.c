@@ -281,6 +281,46 @@ static int parse_flag(struct op_parser *p, const char *tok, uint32_t *flags)
 	return 0;
 }
 
+/* END (E), or a kernel END (L): above the op's VA */
+static int parse_end(struct op_parser *p, const char *tok, bool kernel, struct pts_op *op)
+{
+	if (kernel ? parse_window(p, tok, true, &op->end) < 0
+	           : parse_user_addr(p, tok, true, &op->end) < 0)
+		return -1;
+	if (op->end > op->va)
+		return 0;
+	if (kernel)
+		return parse_error(p, "bad kernel END " TOK ": not above k+0x%llx", tok,
+		                   (unsigned long long)op->va);
+	return parse_error(p, "bad END " TOK ": not above VA 0x%llx", tok,
+	                   (unsigned long long)op->va);
+}
+
+/* the words: an access (A), `alloc` (a), a count (N) */
+static int parse_word(struct op_parser *p, char code, const char *tok, struct pts_op *op)
+{
+	switch (code) {
+	case 'A':
+		if (strcmp(tok, "w") == 0)
+			op->flags |= PTS_OPF_WRITE;
+		else if (strcmp(tok, "r") != 0)
+			return parse_error(p, "bad access " TOK ": expected r or w", tok);
+		return 0;
+	case 'a':
+		if (strcmp(tok, "alloc") != 0)
+			return parse_error(p, "bad word " TOK ": expected %s", tok,
+			                   op_syntax_by_kind(op->kind)->usage);
+		return 0;
+	case 'N':
+		if (parse_decimal(tok, &op->value) < 0 || op->value == 0)
+			return parse_error(p, "bad count " TOK ": expected a decimal number >= 1",
+			                   tok);
+		return 0;
+	default:
+		return parse_error(p, "internal error: argument code %c", code);
+	}
+}
+
 static int parse_arg(struct op_parser *p, char code, const char *tok, struct script_op *sop)
 {
 	struct pts_op *op = &sop->op;
@@ -304,37 +344,10 @@ static int parse_arg(struct op_parser *p, char code, const char *tok, struct scr
 	case 'F':
 		return parse_flag(p, tok, &op->flags);
 	case 'E':
-		if (parse_user_addr(p, tok, true, &op->end) < 0)
-			return -1;
-		if (op->end <= op->va)
-			return parse_error(p, "bad END " TOK ": not above VA 0x%llx", tok,
-			                   (unsigned long long)op->va);
-		return 0;
 	case 'L':
-		if (parse_window(p, tok, true, &op->end) < 0)
-			return -1;
-		if (op->end <= op->va)
-			return parse_error(p, "bad kernel END " TOK ": not above k+0x%llx", tok,
-			                   (unsigned long long)op->va);
-		return 0;
-	case 'A':
-		if (strcmp(tok, "w") == 0)
-			op->flags |= PTS_OPF_WRITE;
-		else if (strcmp(tok, "r") != 0)
-			return parse_error(p, "bad access " TOK ": expected r or w", tok);
-		return 0;
-	case 'a':
-		if (strcmp(tok, "alloc") != 0)
-			return parse_error(p, "bad word " TOK ": expected %s", tok,
-			                   op_syntax_by_kind(op->kind)->usage);
-		return 0;
-	case 'N':
-		if (parse_decimal(tok, &op->value) < 0 || op->value == 0)
-			return parse_error(p, "bad count " TOK ": expected a decimal number >= 1",
-			                   tok);
-		return 0;
+		return parse_end(p, tok, code == 'L', op);
 	default:
-		return parse_error(p, "internal error: argument code %c", code);
+		return parse_word(p, code, tok, op);
 	}
 }
 
@@ -467,14 +480,30 @@ static int tokenize(struct op_parser *p, char *line, char **tok)
 	}
 }
 
+/* The op a line's tokens say: its name, its arguments, its `=> RESULT`. */
+static int parse_tokens(struct op_parser *p, char **tok, unsigned ntok, struct script_op *out)
+{
+	const struct op_syntax *syn;
+	const char *result;
+
+	if (split_result(p, tok, &ntok, &result) < 0)
+		return -1;
+	syn = op_syntax_by_name(tok[0]);
+	if (!syn)
+		return parse_error(p, "unknown op " TOK, tok[0]);
+	out->op.kind = syn->kind;
+	if (parse_args(p, syn, tok, ntok, out) < 0)
+		return -1;
+	if (result && parse_expect(p, syn, result, out) < 0)
+		return -1;
+	return 0;
+}
+
 int script_op_parse(const char *text, const struct ops_limits *lim, struct script_op *out,
                     char *msg, size_t msglen)
 {
 	struct op_parser p = {.msg = msg, .msglen = msglen};
 	char line[OPS_LINE_MAX + 1], *tok[MAX_TOKENS];
-	const char *result;
-	const struct op_syntax *syn;
-	unsigned ntok;
 	int n;
 
 	memset(out, 0, sizeof(*out));
@@ -488,16 +517,7 @@ int script_op_parse(const char *text, const struct ops_limits *lim, struct scrip
 	n = tokenize(&p, line, tok);
 	if (n <= 0)
 		return n;
-	ntok = n < MAX_TOKENS ? (unsigned)n : MAX_TOKENS;
-	if (split_result(&p, tok, &ntok, &result) < 0)
-		return -1;
-	syn = op_syntax_by_name(tok[0]);
-	if (!syn)
-		return parse_error(&p, "unknown op " TOK, tok[0]);
-	out->op.kind = syn->kind;
-	if (parse_args(&p, syn, tok, ntok, out) < 0)
-		return -1;
-	if (result && parse_expect(&p, syn, result, out) < 0)
+	if (parse_tokens(&p, tok, n < MAX_TOKENS ? (unsigned)n : MAX_TOKENS, out) < 0)
 		return -1;
 	if (n > MAX_TOKENS) /* cannot happen: no op takes MAX_TOKENS tokens */
 		return parse_error(&p, "more than %d tokens", MAX_TOKENS);
@@ -546,7 +566,32 @@ static const char *prot_text(uint32_t prot, bool none_ok)
 	}
 }
 
-static void format_arg(struct out_buf *o, char code, const struct script_op *sop)
+/* the codes that name where: a pmap, its addresses, the kernel window, pages */
+/* the kernel window's addresses (K, L) and pages (G, H) */
+static void format_page(struct out_buf *o, char code, const struct pts_op *op)
+{
+	unsigned long long end = op->end;
+
+	switch (code) {
+	case 'K':
+		out_printf(o, " k+0x%llx", (unsigned long long)op->va);
+		break;
+	case 'L':
+		if (end)
+			out_printf(o, " k+0x%llx", end);
+		break;
+	case 'G':
+		out_printf(o, " pg%llu", (unsigned long long)op->page);
+		break;
+	case 'H':
+		out_printf(o, " pg%llu", (unsigned long long)op->page2);
+		break;
+	default:
+		break;
+	}
+}
+
+static void format_where(struct out_buf *o, char code, const struct script_op *sop)
 {
 	const struct pts_op *op = &sop->op;
 	unsigned long long end = op->end;
@@ -567,18 +612,22 @@ static void format_arg(struct out_buf *o, char code, const struct script_op *sop
 			out_printf(o, " 0x%llx", end);
 		break;
 	case 'K':
-		out_printf(o, " k+0x%llx", (unsigned long long)op->va);
-		break;
 	case 'L':
-		if (end)
-			out_printf(o, " k+0x%llx", end);
-		break;
 	case 'G':
-		out_printf(o, " pg%llu", (unsigned long long)op->page);
-		break;
 	case 'H':
-		out_printf(o, " pg%llu", (unsigned long long)op->page2);
+		format_page(o, code, op);
 		break;
+	default:
+		break;
+	}
+}
+
+/* one argument's text, by its code (PTS_OP_TABLE) */
+static void format_arg(struct out_buf *o, char code, const struct script_op *sop)
+{
+	const struct pts_op *op = &sop->op;
+
+	switch (code) {
 	case 'R':
 		out_printf(o, " %s", prot_text(op->prot, false));
 		break;
@@ -601,6 +650,7 @@ static void format_arg(struct out_buf *o, char code, const struct script_op *sop
 			out_printf(o, " canfail");
 		break;
 	default:
+		format_where(o, code, sop);
 		break;
 	}
 }

@@ -47,26 +47,14 @@ int qemu_ram_map(struct vm *vm, int fd, uint64_t bytes, uint64_t lowmem, char *e
 	struct qemu_vm *q = QEMU(vm);
 	uint64_t low = bytes < lowmem ? bytes : lowmem;
 	uint64_t high = bytes - low;
-	uint64_t span = high != 0 ? QEMU_HIGHMEM_BASE + high : low;
-	uint8_t *base;
 
-	base = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (base == MAP_FAILED ||
-	    mmap(base, low, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED ||
-	    (high != 0 && mmap(base + QEMU_HIGHMEM_BASE, high, PROT_READ | PROT_WRITE,
-	                       MAP_SHARED | MAP_FIXED, fd, (off_t)low) == MAP_FAILED)) {
+	if (vm_ram_map_fd(vm, fd, low, high, QEMU_HIGHMEM_BASE) != 0) {
 		snprintf(err, errlen, "mapping guest RAM: %s", strerror(errno));
-		if (base != MAP_FAILED)
-			munmap(base, span);
 		return -1;
 	}
 	q->ram_fd = fd;
 	q->ram_bytes = bytes;
 	q->lowmem = low;
-	vm->mem.base = base;
-	vm->mem.size = span;
-	vm->mem.hole_start = high != 0 ? low : span;
-	vm->mem.hole_end = high != 0 ? QEMU_HIGHMEM_BASE : span;
 	return 0;
 }
 
@@ -91,6 +79,19 @@ static int ram_create(struct vm *vm, uint64_t bytes, char *err, size_t errlen)
 
 /* ---- create ---------------------------------------------------------------- */
 
+/* The plugin is not there: an error where it was asked for, else say so
+ * and check without a dirty log.  0, or EXIT_USAGE. */
+static int no_plugin(enum vm_dirty_mode want, const char *path, char *err, size_t errlen)
+{
+	if (want == VM_DIRTY_PLUGIN) {
+		snprintf(err, errlen, "--dirty-log plugin: %s: %s", path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	fprintf(stderr, "ptshadow: no dirty-log plugin (%s: %s); checking without a dirty log\n",
+	        path, strerror(errno));
+	return 0;
+}
+
 static int plugin_setup(struct vm *vm, const struct vm_config *cfg, char *path, size_t len,
                         char *err, size_t errlen)
 {
@@ -113,16 +114,8 @@ static int plugin_setup(struct vm *vm, const struct vm_config *cfg, char *path, 
 		}
 		return 0;
 	}
-	if (tcg_dirty_plugin_path(path, len) != 0 || access(path, R_OK) != 0) {
-		if (want == VM_DIRTY_PLUGIN) {
-			snprintf(err, errlen, "--dirty-log plugin: %s: %s", path, strerror(errno));
-			return EXIT_USAGE;
-		}
-		fprintf(stderr,
-		        "ptshadow: no dirty-log plugin (%s: %s); checking without a dirty log\n",
-		        path, strerror(errno));
-		return 0;
-	}
+	if (tcg_dirty_plugin_path(path, len) != 0 || access(path, R_OK) != 0)
+		return no_plugin(want, path, err, errlen);
 	if (tcg_dirty_open(&q->dirty, vm->mem.size / PTS_PAGE_SIZE, 1u << 20, err, errlen) != 0)
 		return EXIT_INTERNAL;
 	vm->dirty_mode = VM_DIRTY_PLUGIN;
@@ -239,6 +232,36 @@ static int qemu_handshake(struct vm *vm, const char *qemu, char *err, size_t err
 	return -1;
 }
 
+/* This QEMU will not load the plugin: an error where it was asked for,
+ * else say so once and start QEMU again without it, to check in full.
+ * 0, or -1 with err. */
+static int plugin_refused(struct vm *vm, const struct vm_config *cfg, const char *qemu,
+                          const char *guest_path, const char *plugin, char *err, size_t errlen)
+{
+	struct qemu_vm *q = QEMU(vm);
+	char *nl = strchr(q->qemu_err, '\n');
+
+	if (nl != NULL)
+		*nl = '\0';
+	if (cfg->dirty_mode == VM_DIRTY_PLUGIN) {
+		snprintf(err, errlen, "--dirty-log plugin: QEMU refused %s: %s", plugin,
+		         q->qemu_err[0] ? q->qemu_err : "no reason given");
+		return -1;
+	}
+	fprintf(stderr,
+	        "ptshadow: QEMU refused the dirty-log plugin %s (%s); checking without a "
+	        "dirty log\n",
+	        plugin, q->qemu_err[0] ? q->qemu_err : "no reason given");
+	qemu_close_fds(q);
+	tcg_dirty_close(q->dirty);
+	q->dirty = NULL;
+	q->qemu_err_len = 0;
+	q->qemu_err[0] = '\0';
+	vm->dirty_mode = VM_DIRTY_NONE;
+	vm->caps &= ~VM_CAP_DIRTY_LOG;
+	return qemu_launch(vm, qemu, guest_path, cfg, NULL, err, errlen) != 0 ? -1 : 0;
+}
+
 static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg,
                        char *err, size_t errlen)
 {
@@ -268,30 +291,9 @@ static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_co
 	if (qemu_launch(vm, qemu, guest_path, cfg, q->dirty != NULL ? plugin : NULL, err, errlen) !=
 	    0)
 		return EXIT_INTERNAL;
-	if (q->dirty != NULL && !plugin_accepted(vm)) {
-		/* this QEMU will not load the plugin: say so once, check in full */
-		char *nl = strchr(q->qemu_err, '\n');
-		if (nl != NULL)
-			*nl = '\0';
-		if (cfg->dirty_mode == VM_DIRTY_PLUGIN) {
-			snprintf(err, errlen, "--dirty-log plugin: QEMU refused %s: %s", plugin,
-			         q->qemu_err[0] ? q->qemu_err : "no reason given");
-			return EXIT_INTERNAL;
-		}
-		fprintf(stderr,
-		        "ptshadow: QEMU refused the dirty-log plugin %s (%s); checking without a "
-		        "dirty log\n",
-		        plugin, q->qemu_err[0] ? q->qemu_err : "no reason given");
-		qemu_close_fds(q);
-		tcg_dirty_close(q->dirty);
-		q->dirty = NULL;
-		q->qemu_err_len = 0;
-		q->qemu_err[0] = '\0';
-		vm->dirty_mode = VM_DIRTY_NONE;
-		vm->caps &= ~VM_CAP_DIRTY_LOG;
-		if (qemu_launch(vm, qemu, guest_path, cfg, NULL, err, errlen) != 0)
-			return EXIT_INTERNAL;
-	}
+	if (q->dirty != NULL && !plugin_accepted(vm) &&
+	    plugin_refused(vm, cfg, qemu, guest_path, plugin, err, errlen) != 0)
+		return EXIT_INTERNAL;
 	return qemu_handshake(vm, qemu, err, errlen) == 0 ? 0 : EXIT_INTERNAL;
 }
 
@@ -308,9 +310,6 @@ void qemu_state_free(struct vm *vm)
 	free(q->walk_cache);
 	if (q->dirty != NULL)
 		tcg_dirty_close(q->dirty);
-	if (vm->mem.base != NULL)
-		munmap(vm->mem.base, vm->mem.size);
-	vm->mem.base = NULL;
 	free(q);
 	vm->be = NULL;
 }
@@ -399,6 +398,31 @@ static void drain_stderr(struct qemu_vm *q)
 	}
 }
 
+/* QEMU exited 0: the guest shut it down (its SHUTDOWN event says so), or
+ * someone outside did. */
+static enum vm_event qemu_shut_down(struct vm *vm)
+{
+	struct qemu_vm *q = QEMU(vm);
+
+	/* -no-reboot: a triple fault resets, and the reset ends QEMU */
+	if (q->qmp_shutdown_guest) {
+		snprintf(vm->error, sizeof(vm->error), "guest shut down (%s)",
+		         strcmp(q->qmp_shutdown, "guest-reset") == 0 ? "triple fault"
+		                                                     : q->qmp_shutdown);
+		return VM_EV_SHUTDOWN;
+	}
+	if (q->qmp_shutdown[0] != '\0')
+		snprintf(vm->error, sizeof(vm->error),
+		         "QEMU was shut down from outside (QMP SHUTDOWN event, reason %s)",
+		         q->qmp_shutdown);
+	else
+		snprintf(vm->error, sizeof(vm->error),
+		         "QEMU exited (status 0) without saying why (no SHUTDOWN event on "
+		         "QMP)%s%s",
+		         q->qemu_err[0] ? ": " : "", q->qemu_err);
+	return VM_EV_KVM_ERROR;
+}
+
 /* QEMU has gone: what the guest (or QEMU) did, as an event. */
 enum vm_event qemu_gone(struct vm *vm)
 {
@@ -416,25 +440,8 @@ enum vm_event qemu_gone(struct vm *vm)
 	nl = strchr(q->qemu_err, '\n');
 	if (nl != NULL)
 		*nl = '\0';
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-		/* -no-reboot: a triple fault resets, and the reset ends QEMU */
-		if (q->qmp_shutdown_guest) {
-			snprintf(vm->error, sizeof(vm->error), "guest shut down (%s)",
-			         strcmp(q->qmp_shutdown, "guest-reset") == 0 ? "triple fault"
-			                                                     : q->qmp_shutdown);
-			return VM_EV_SHUTDOWN;
-		}
-		if (q->qmp_shutdown[0] != '\0')
-			snprintf(vm->error, sizeof(vm->error),
-			         "QEMU was shut down from outside (QMP SHUTDOWN event, reason %s)",
-			         q->qmp_shutdown);
-		else
-			snprintf(vm->error, sizeof(vm->error),
-			         "QEMU exited (status 0) without saying why (no SHUTDOWN event on "
-			         "QMP)%s%s",
-			         q->qemu_err[0] ? ": " : "", q->qemu_err);
-		return VM_EV_KVM_ERROR;
-	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return qemu_shut_down(vm);
 	if (WIFEXITED(st) && (WEXITSTATUS(st) == 33 || WEXITSTATUS(st) == 35)) {
 		/* isa-debug-exit: the guest exited before it had a doorbell */
 		vm->exit_status = WEXITSTATUS(st) == 33 ? 0 : 1;
@@ -468,10 +475,32 @@ static enum vm_event guest_error(struct vm *vm, const char *msg)
 }
 
 /* A call: copy the doorbell out, dispatch it as the port-I/O hypercall. */
+/* The CR3 the guest reports is its word: a root in its RAM, and QEMU's
+ * own from time to time (session.c checks it at every finding too).  An
+ * event when it is not, else VM_EV_NONE. */
+static enum vm_event said_cr3_checked(struct vm *vm, uint64_t cr3)
+{
+	if (gmem_ptr(&vm->mem, cr3 & QEMU_CR3_FRAME, PTS_PAGE_SIZE, PTS_PAGE_SIZE) == NULL) {
+		snprintf(vm->error, sizeof(vm->error),
+		         "guest doorbell: the guest reported CR3 %#llx, outside its RAM",
+		         (unsigned long long)cr3);
+		return VM_EV_GUEST_ERROR;
+	}
+	if (vm->hypercalls % QEMU_CR3_CHECK_EVERY == 0) {
+		uint64_t t0 = now_ns();
+		int rc = vm_cr3_verify(vm);
+		forgive_stall(vm, t0);
+		if (rc != 0)
+			return rc > 0 ? VM_EV_GUEST_ERROR : qemu_silent(vm);
+	}
+	return VM_EV_NONE;
+}
+
 static enum vm_event doorbell_call(struct vm *vm)
 {
 	struct qemu_vm *q = QEMU(vm);
 	struct pts_doorbell *db = qemu_doorbell(vm), d;
+	enum vm_event ev;
 
 	if (db == NULL)
 		return guest_error(vm, "a call before the hello");
@@ -488,22 +517,8 @@ static enum vm_event doorbell_call(struct vm *vm)
 	drain_console(vm); /* what the guest printed before the call */
 	if (d.nr >= PTS_HC_PORT_COUNT || d.record_pa > UINT32_MAX)
 		return guest_error(vm, "call number or record out of range");
-	/* the CR3 the guest reports is its word: a root in its RAM, and QEMU's
-	 * own from time to time (session.c checks it at every finding too) */
-	if (gmem_ptr(&vm->mem, d.cr3 & QEMU_CR3_FRAME, PTS_PAGE_SIZE, PTS_PAGE_SIZE) == NULL) {
-		snprintf(vm->error, sizeof(vm->error),
-		         "guest doorbell: the guest reported CR3 %#llx, outside its RAM",
-		         (unsigned long long)d.cr3);
-		return VM_EV_GUEST_ERROR;
-	}
-	if (vm->hypercalls % QEMU_CR3_CHECK_EVERY == 0) {
-		uint64_t t0 = now_ns();
-		int rc = vm_cr3_verify(vm);
-		forgive_stall(vm, t0);
-		if (rc != 0)
-			return rc > 0 ? VM_EV_GUEST_ERROR : qemu_silent(vm);
-	}
-	return hypercall_dispatch(vm, d.nr, d.record_pa);
+	ev = said_cr3_checked(vm, d.cr3);
+	return ev != VM_EV_NONE ? ev : hypercall_dispatch(vm, d.nr, d.record_pa);
 }
 
 /* spin_us in TSC cycles (the guest's rdtsc is the host's); UINT_MAX: never halt */
@@ -688,6 +703,74 @@ void qemu_dump_regs(struct vm *vm, FILE *f)
 
 /* The deadline (vm->deadline_ns) runs from the guest's last progress, not
  * from this call: a guest that keeps calling without progress runs out. */
+/* The doorbell's bytes: the event they end in (VM_EV_NONE: none yet). */
+static enum vm_event doorbell_read(struct vm *vm)
+{
+	struct qemu_vm *q = QEMU(vm);
+	uint8_t b[64];
+	ssize_t k = read(q->db_fd, b, sizeof(b));
+
+	if (k == 0)
+		return qemu_gone(vm);
+	for (ssize_t i = 0; i < k; i++) {
+		enum vm_event ev = doorbell_byte(vm, b[i]);
+		vm->exits++;
+		if (ev == VM_EV_NONE && q->waiting) {
+			qemu_release(vm, PTS_DB_CONTINUE);
+			continue;
+		}
+		if (ev != VM_EV_NONE) {
+			if (i + 1 < k) /* the guest waits for us: nothing can follow */
+				return guest_error(vm, "bytes after a call");
+			return ev;
+		}
+	}
+	return VM_EV_NONE;
+}
+
+/* What poll found on the doorbell [0], the console [1] and QEMU's stderr [2]:
+ * the event the doorbell's bytes end in, QEMU gone, or VM_EV_NONE. */
+static enum vm_event polled(struct vm *vm, const struct pollfd p[3])
+{
+	if (p[1].revents & POLLIN)
+		drain_console(vm);
+	if (p[2].revents & POLLIN)
+		drain_stderr(QEMU(vm));
+	if (p[0].revents & POLLIN)
+		return doorbell_read(vm);
+	if (p[0].revents & (POLLHUP | POLLERR))
+		return qemu_gone(vm);
+	return VM_EV_NONE;
+}
+
+/* One wait for QEMU's doorbell, console or stderr, or the deadline: the
+ * event it ended in, or VM_EV_NONE to wait again. */
+static enum vm_event poll_once(struct vm *vm)
+{
+	struct qemu_vm *q = QEMU(vm);
+	struct pollfd p[3] = {
+	    {q->db_fd, POLLIN, 0}, {q->cons_fd, POLLIN, 0}, {q->err_fd, POLLIN, 0}};
+	enum vm_event ev = VM_EV_NONE;
+	int n;
+
+	if (vm->deadline_ns != 0 && now_ns() >= vm->deadline_ns)
+		ev = deadline_passed(vm);
+	if (ev != VM_EV_NONE)
+		return ev;
+	n = poll(p, 3, ms_left(vm->deadline_ns));
+	if (n < 0 && errno != EINTR) {
+		snprintf(vm->error, sizeof(vm->error), "poll: %s", strerror(errno));
+		return VM_EV_KVM_ERROR;
+	}
+	if (vm_interrupted) {
+		snprintf(vm->error, sizeof(vm->error), "interrupted");
+		return VM_EV_INTERRUPTED;
+	}
+	if (n == 0)
+		return q->waiting ? VM_EV_NONE : halted_for_good(vm);
+	return n > 0 ? polled(vm, p) : VM_EV_NONE;
+}
+
 enum vm_event qemu_run(struct vm *vm)
 {
 	struct qemu_vm *q = QEMU(vm);
@@ -698,57 +781,9 @@ enum vm_event qemu_run(struct vm *vm)
 	}
 	qemu_release(vm, PTS_DB_CONTINUE);
 	for (;;) {
-		struct pollfd p[3] = {
-		    {q->db_fd, POLLIN, 0}, {q->cons_fd, POLLIN, 0}, {q->err_fd, POLLIN, 0}};
-		int n;
-		if (vm->deadline_ns != 0 && now_ns() >= vm->deadline_ns) {
-			enum vm_event ev = deadline_passed(vm);
-			if (ev != VM_EV_NONE)
-				return ev;
-		}
-		n = poll(p, 3, ms_left(vm->deadline_ns));
-		if (n < 0 && errno != EINTR) {
-			snprintf(vm->error, sizeof(vm->error), "poll: %s", strerror(errno));
-			return VM_EV_KVM_ERROR;
-		}
-		if (vm_interrupted) {
-			snprintf(vm->error, sizeof(vm->error), "interrupted");
-			return VM_EV_INTERRUPTED;
-		}
-		if (n == 0) {
-			enum vm_event ev = q->waiting ? VM_EV_NONE : halted_for_good(vm);
-			if (ev != VM_EV_NONE)
-				return ev;
-			continue;
-		}
-		if (n < 0)
-			continue;
-		if (p[1].revents & POLLIN)
-			drain_console(vm);
-		if (p[2].revents & POLLIN)
-			drain_stderr(q);
-		if (p[0].revents & POLLIN) {
-			uint8_t b[64];
-			ssize_t k = read(q->db_fd, b, sizeof(b));
-			if (k == 0)
-				return qemu_gone(vm);
-			for (ssize_t i = 0; i < k; i++) {
-				enum vm_event ev = doorbell_byte(vm, b[i]);
-				vm->exits++;
-				if (ev == VM_EV_NONE && q->waiting) {
-					qemu_release(vm, PTS_DB_CONTINUE);
-					continue;
-				}
-				if (ev != VM_EV_NONE) {
-					if (i + 1 <
-					    k) /* the guest waits for us: nothing can follow */
-						return guest_error(vm, "bytes after a call");
-					return ev;
-				}
-			}
-		} else if (p[0].revents & (POLLHUP | POLLERR)) {
-			return qemu_gone(vm);
-		}
+		enum vm_event ev = poll_once(vm);
+		if (ev != VM_EV_NONE)
+			return ev;
 	}
 }
 
@@ -805,6 +840,10 @@ static void qemu_identity(const struct vm_config *cfg, char *buf, size_t len)
 
 const struct vm_backend vm_backend_qemu = {
     .name = "qemu",
+    .dirty_logs = 1u << VM_DIRTY_PLUGIN | 1u << VM_DIRTY_NONE,
+    .accel_choice = true,
+    .cpus_max = VM_CPUS_MAX,
+    .runs_qemu = true,
     .available = qemu_available,
     .identity = qemu_identity,
     .create = qemu_create,

@@ -114,8 +114,8 @@ static void cpu_args(struct argv_buf *a, const struct vm_config *cfg)
 	arg(a, "%u", cpus);
 }
 
-static void build_argv(struct argv_buf *a, const char *qemu, const char *guest,
-                       const struct vm_config *cfg, const char *plugin)
+/* the machine: accelerator, CPU, RAM from our memfd, its vCPUs (cpu_args), nothing else */
+static void argv_machine(struct argv_buf *a, const char *qemu, const struct vm_config *cfg)
 {
 	arg(a, "%s", qemu);
 	cpu_args(a, cfg);
@@ -136,6 +136,14 @@ static void build_argv(struct argv_buf *a, const char *qemu, const char *guest,
 	arg(a, "none");
 	arg(a, "-no-reboot");
 	arg(a, "-S"); /* paused until QMP is ready and says "cont" (qemu.c) */
+}
+
+/* its devices (console, doorbell, QMP on our sockets; the exit port), the
+ * plugin, and the guest */
+static void build_argv(struct argv_buf *a, const char *qemu, const char *guest,
+                       const struct vm_config *cfg, const char *plugin)
+{
+	argv_machine(a, qemu, cfg);
 	arg(a, "-chardev");
 	arg(a, "socket,id=con,fd=%d", FD_CONS);
 	arg(a, "-chardev");
@@ -195,26 +203,54 @@ static __attribute__((noreturn)) void child(const struct argv_buf *a, pid_t pare
 	_exit(127);
 }
 
+/* QEMU's command line, or NULL with err (out of memory, or too long) */
+static struct argv_buf *launch_argv(const char *qemu, const char *guest_path,
+                                    const struct vm_config *cfg, const char *plugin, char *err,
+                                    size_t errlen)
+{
+	struct argv_buf *a = calloc(1, sizeof(*a));
+
+	if (a == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	build_argv(a, qemu, guest_path, cfg, plugin);
+	if (!a->overflow)
+		return a;
+	snprintf(err, errlen, "QEMU's command line does not fit in %zu bytes (%s, --cmdline)",
+	         sizeof(a->text), guest_path);
+	free(a);
+	return NULL;
+}
+
+/* our ends of the sockets and the stderr pipe, non-blocking; QEMU's closed */
+static void keep_our_ends(struct qemu_vm *q, const int cons[2], const int db[2], const int qmp[2],
+                          const int errp[2])
+{
+	close(cons[1]);
+	close(db[1]);
+	close(qmp[1]);
+	close(errp[1]);
+	q->qmp_fd = qmp[0];
+	q->cons_fd = cons[0];
+	q->db_fd = db[0];
+	q->err_fd = errp[0];
+	fcntl(q->cons_fd, F_SETFL, O_NONBLOCK);
+	fcntl(q->db_fd, F_SETFL, O_NONBLOCK);
+	fcntl(q->err_fd, F_SETFL, O_NONBLOCK);
+	fcntl(q->qmp_fd, F_SETFL, O_NONBLOCK);
+}
+
 int qemu_launch(struct vm *vm, const char *qemu, const char *guest_path,
                 const struct vm_config *cfg, const char *plugin, char *err, size_t errlen)
 {
 	struct qemu_vm *q = QEMU(vm);
 	int cons[2], db[2], qmp[2], errp[2];
-	struct argv_buf *a = calloc(1, sizeof(*a));
+	struct argv_buf *a = launch_argv(qemu, guest_path, cfg, plugin, err, errlen);
 	pid_t parent = getpid();
 
-	if (a == NULL) {
-		snprintf(err, errlen, "out of memory");
+	if (a == NULL)
 		return -1;
-	}
-	build_argv(a, qemu, guest_path, cfg, plugin);
-	if (a->overflow) {
-		snprintf(err, errlen,
-		         "QEMU's command line does not fit in %zu bytes (%s, --cmdline)",
-		         sizeof(a->text), guest_path);
-		free(a);
-		return -1;
-	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cons) < 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, db) < 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0 ||
@@ -235,18 +271,7 @@ int qemu_launch(struct vm *vm, const char *qemu, const char *guest_path,
 	free(a);
 	setpgid(q->pid, q->pid); /* whichever of us runs first */
 	q->running = true;
-	close(cons[1]);
-	close(db[1]);
-	close(qmp[1]);
-	close(errp[1]);
-	q->qmp_fd = qmp[0];
-	q->cons_fd = cons[0];
-	q->db_fd = db[0];
-	q->err_fd = errp[0];
-	fcntl(q->cons_fd, F_SETFL, O_NONBLOCK);
-	fcntl(q->db_fd, F_SETFL, O_NONBLOCK);
-	fcntl(q->err_fd, F_SETFL, O_NONBLOCK);
-	fcntl(q->qmp_fd, F_SETFL, O_NONBLOCK);
+	keep_our_ends(q, cons, db, qmp, errp);
 	return 0;
 }
 

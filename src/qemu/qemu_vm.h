@@ -7,7 +7,7 @@
 
 #include <sys/types.h>
 
-#include "vm.h"
+#include "vm_impl.h"
 
 /* pc machine: RAM above this much goes above 4 GiB (-machine max-ram-below-4g) */
 #define QEMU_LOWMEM_MAX   (3ull << 30)

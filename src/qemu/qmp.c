@@ -89,58 +89,83 @@ static void qmp_note_event(struct qemu_vm *q, json_t *ev)
 	q->qmp_shutdown_guest = json_is_true(json_object_get(data, "guest"));
 }
 
+/* The first whole line buffered, as a JSON object: 1 with *out (an event
+ * is noted and dropped: *out NULL), 0 when no line is whole, -1 with err. */
+static int qmp_take_line(struct qemu_vm *q, json_t **out, char *err, size_t errlen)
+{
+	char *nl = memchr(q->qmp_buf, '\n', q->qmp_len);
+	size_t n;
+	json_error_t je;
+	json_t *j;
+
+	*out = NULL;
+	if (nl == NULL)
+		return 0;
+	n = (size_t)(nl - q->qmp_buf) + 1;
+	j = json_loadb(q->qmp_buf, n, 0, &je);
+	memmove(q->qmp_buf, q->qmp_buf + n, q->qmp_len - n);
+	q->qmp_len -= n;
+	if (j == NULL || !json_is_object(j)) {
+		snprintf(err, errlen, "QMP: QEMU sent a line that is not a JSON object%s%s%s",
+		         j == NULL ? " (" : "", j == NULL ? je.text : "", j == NULL ? ")" : "");
+		json_decref(j);
+		return -1;
+	}
+	if (json_object_get(j, "event") != NULL) {
+		qmp_note_event(q, j);
+		json_decref(j);
+		return 1;
+	}
+	*out = j;
+	return 1;
+}
+
+/* More of QEMU's monitor into the buffer, waiting until deadline (0: only
+ * what has arrived): 0 (maybe nothing yet), or -1 with err. */
+static int qmp_fill(struct qemu_vm *q, uint64_t deadline, char *err, size_t errlen)
+{
+	uint64_t now = now_ns();
+	struct pollfd p = {q->qmp_fd, POLLIN, 0};
+	int ms = deadline > now ? (int)((deadline - now) / 1000000) + 1 : 0;
+	ssize_t k;
+
+	if (q->qmp_len >= QMP_LINE_MAX) {
+		snprintf(err, errlen, "QMP: QEMU sent a line longer than %u bytes", QMP_LINE_MAX);
+		return -1;
+	}
+	if (poll(&p, 1, ms) <= 0) {
+		if (deadline == 0) {
+			snprintf(err, errlen, "QMP: nothing more from QEMU");
+			return -1;
+		}
+		if (now_ns() < deadline)
+			return 0; /* a signal */
+		qmp_timeout_error(q, err, errlen);
+		return -1;
+	}
+	k = read(q->qmp_fd, q->qmp_buf + q->qmp_len, QMP_LINE_MAX - q->qmp_len);
+	if (k <= 0 && !(k < 0 && (errno == EINTR || errno == EAGAIN))) {
+		snprintf(err, errlen, "QMP: QEMU closed its monitor");
+		return -1;
+	}
+	if (k > 0)
+		q->qmp_len += (size_t)k;
+	return 0;
+}
+
 /* The next message that is not an event (QMP ends each with CRLF), waiting
  * until deadline (0: only what has arrived), bounded in size. */
 static json_t *qmp_read(struct qemu_vm *q, uint64_t deadline, char *err, size_t errlen)
 {
 	for (;;) {
-		char *nl = memchr(q->qmp_buf, '\n', q->qmp_len);
-		if (nl != NULL) {
-			size_t n = (size_t)(nl - q->qmp_buf) + 1;
-			json_error_t je;
-			json_t *j = json_loadb(q->qmp_buf, n, 0, &je);
-			memmove(q->qmp_buf, q->qmp_buf + n, q->qmp_len - n);
-			q->qmp_len -= n;
-			if (j == NULL || !json_is_object(j)) {
-				snprintf(err, errlen,
-				         "QMP: QEMU sent a line that is not a JSON object%s%s%s",
-				         j == NULL ? " (" : "", j == NULL ? je.text : "",
-				         j == NULL ? ")" : "");
-				json_decref(j);
-				return NULL;
-			}
-			if (json_object_get(j, "event") != NULL) {
-				qmp_note_event(q, j);
-				json_decref(j);
-				continue;
-			}
+		json_t *j;
+		int r = qmp_take_line(q, &j, err, errlen);
+		if (r < 0)
+			return NULL;
+		if (j != NULL)
 			return j;
-		}
-		if (q->qmp_len >= QMP_LINE_MAX) {
-			snprintf(err, errlen, "QMP: QEMU sent a line longer than %u bytes",
-			         QMP_LINE_MAX);
+		if (r == 0 && qmp_fill(q, deadline, err, errlen) != 0)
 			return NULL;
-		}
-		uint64_t now = now_ns();
-		struct pollfd p = {q->qmp_fd, POLLIN, 0};
-		int ms = deadline > now ? (int)((deadline - now) / 1000000) + 1 : 0;
-		if (poll(&p, 1, ms) <= 0) {
-			if (deadline == 0) {
-				snprintf(err, errlen, "QMP: nothing more from QEMU");
-				return NULL;
-			}
-			if (now_ns() < deadline)
-				continue; /* a signal */
-			qmp_timeout_error(q, err, errlen);
-			return NULL;
-		}
-		ssize_t k = read(q->qmp_fd, q->qmp_buf + q->qmp_len, QMP_LINE_MAX - q->qmp_len);
-		if (k <= 0 && !(k < 0 && (errno == EINTR || errno == EAGAIN))) {
-			snprintf(err, errlen, "QMP: QEMU closed its monitor");
-			return NULL;
-		}
-		if (k > 0)
-			q->qmp_len += (size_t)k;
 	}
 }
 
@@ -180,6 +205,25 @@ static int qmp_send(struct qemu_vm *q, json_t *cmd, uint64_t deadline, char *err
 /* Send cmd (consumed) with a new id and wait for the reply whose id is in
  * [first_id, that id]: replies to commands that gave up earlier, and
  * anything else without such an id, are dropped. */
+/* The reply whose id is first_id..id (late replies to earlier commands are
+ * dropped, the greeting noted), or NULL with err. */
+static json_t *qmp_reply(struct qemu_vm *q, uint64_t first_id, uint64_t id, uint64_t deadline,
+                         char *err, size_t errlen)
+{
+	json_t *r;
+
+	while ((r = qmp_read(q, deadline, err, errlen)) != NULL) {
+		json_t *rid = json_object_get(r, "id");
+		if (json_object_get(r, "QMP") != NULL)
+			q->qmp_greeted = true;
+		else if (json_is_integer(rid) && (uint64_t)json_integer_value(rid) >= first_id &&
+		         (uint64_t)json_integer_value(rid) <= id)
+			return r;
+		json_decref(r);
+	}
+	return NULL;
+}
+
 static json_t *qmp_exchange(struct qemu_vm *q, json_t *cmd, uint64_t first_id, char *err,
                             size_t errlen)
 {
@@ -198,15 +242,7 @@ static json_t *qmp_exchange(struct qemu_vm *q, json_t *cmd, uint64_t first_id, c
 	}
 	if (qmp_send(q, cmd, deadline, err, errlen) != 0)
 		goto out;
-	while ((r = qmp_read(q, deadline, err, errlen)) != NULL) {
-		json_t *rid = json_object_get(r, "id");
-		if (json_object_get(r, "QMP") != NULL)
-			q->qmp_greeted = true;
-		else if (json_is_integer(rid) && (uint64_t)json_integer_value(rid) >= first_id &&
-		         (uint64_t)json_integer_value(rid) <= id)
-			break;
-		json_decref(r);
-	}
+	r = qmp_reply(q, first_id, id, deadline, err, errlen);
 	if (r != NULL && json_object_get(r, "return") == NULL) {
 		json_t *e = json_object_get(json_object_get(r, "error"), "desc");
 		snprintf(err, errlen, "QMP: QEMU refused %s: %s", what,

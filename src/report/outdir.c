@@ -29,6 +29,23 @@ static int open_regular(const char *path, struct stat *st, char *err, size_t err
 	return fd;
 }
 
+/* up to want bytes of fd from offset from into buf (*got of them: the file
+ * may shrink while we read, take what is there); 0, or -1 with errno */
+static int read_at(int fd, char *buf, size_t want, off_t from, size_t *got)
+{
+	while (*got < want) {
+		ssize_t n = pread(fd, buf + *got, want - *got, from + (off_t)*got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		*got += (size_t)n;
+	}
+	return 0;
+}
+
 char *outdir_read(const char *path, size_t max, bool tail, size_t *len, bool *cut, char *err,
                   size_t errlen)
 {
@@ -51,19 +68,11 @@ char *outdir_read(const char *path, size_t max, bool tail, size_t *len, bool *cu
 		close(fd);
 		return NULL;
 	}
-	while (got < want) { /* the file may shrink while we read: take what is there */
-		ssize_t n = pread(fd, buf + got, want - got, from + (off_t)got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			free(buf);
-			close(fd);
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
+	if (read_at(fd, buf, want, from, &got) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(buf);
+		close(fd);
+		return NULL;
 	}
 	close(fd);
 	buf[got] = '\0';

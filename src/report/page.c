@@ -250,12 +250,28 @@ static void coverage_row(FILE *f, const char *out, const json_t *fn)
 	        pct, pct);
 }
 
+/* "mode M: H of T edges hit (P%)" */
+static void coverage_total(FILE *f, const json_t *cov, const char *mode)
+{
+	uint64_t total = 0, hit = 0;
+
+	page_json_u64(cov, "edges_total", &total);
+	page_json_u64(cov, "edges_hit", &hit);
+	fputs("<p>mode <b>", f);
+	html_text(f, mode, 32);
+	fputs("</b>: ", f);
+	page_count(f, hit);
+	fputs(" of ", f);
+	page_count(f, total);
+	fprintf(f, " edges hit (%.1f%%)</p>\n",
+	        total > 0 && hit <= total ? 100.0 * (double)hit / (double)total : 0.0);
+}
+
 static void coverage(FILE *f, const char *out, const json_t *st, struct page_notes *notes)
 {
 	json_t *cov = json_object_get(st, "coverage");
 	const char *mode = page_json_str(cov, "mode");
 	json_t *fns = json_object_get(cov, "functions");
-	uint64_t total = 0, hit = 0;
 	size_t n = json_array_size(fns);
 
 	fputs("<h2>Coverage</h2>\n", f);
@@ -267,16 +283,7 @@ static void coverage(FILE *f, const char *out, const json_t *st, struct page_not
 		      f);
 		return;
 	}
-	page_json_u64(cov, "edges_total", &total);
-	page_json_u64(cov, "edges_hit", &hit);
-	fputs("<p>mode <b>", f);
-	html_text(f, mode, 32);
-	fputs("</b>: ", f);
-	page_count(f, hit);
-	fputs(" of ", f);
-	page_count(f, total);
-	fprintf(f, " edges hit (%.1f%%)</p>\n",
-	        total > 0 && hit <= total ? 100.0 * (double)hit / (double)total : 0.0);
+	coverage_total(f, cov, mode);
 	fputs("<table id=\"coverage\">\n<thead><tr><th>function</th><th>source</th>"
 	      "<th class=\"n\">hit</th><th class=\"n\">edges</th><th class=\"n\">%</th><th></th>"
 	      "</tr></thead>\n<tbody>\n",
@@ -336,11 +343,29 @@ static void heading(FILE *f, const char *out, const json_t *st)
 	fputs("</p>\n", f);
 }
 
+/* stats.json (NULL: none) and plot_data.csv, what is wrong with them in notes */
+static json_t *page_inputs(const char *out, struct plot_data *pd, struct page_notes *notes)
+{
+	char err[512];
+	json_t *st = outdir_stats(out, err, sizeof(err));
+
+	if (st == NULL)
+		page_note(notes, "%s", err);
+	if (plot_data_load(out, pd, err, sizeof(err)) != 0)
+		page_note(notes, "%s", err);
+	if (pd->bad_lines > 0)
+		page_note(notes, "%s: %zu lines that are neither a comment nor a row were skipped",
+		          PLOT_FILE, pd->bad_lines);
+	if (pd->cut || pd->runs_dropped > 0)
+		page_note(notes, "%s: only its last %u MiB and %d campaigns are shown", PLOT_FILE,
+		          PLOT_READ_MAX >> 20, PLOT_RUNS_MAX);
+	return st;
+}
+
 void page_render(FILE *f, const char *out)
 {
 	struct page_notes *notes = calloc(1, sizeof(*notes));
 	struct plot_data pd;
-	char err[512];
 	json_t *st;
 	char *body = NULL;
 	size_t body_len = 0;
@@ -348,17 +373,7 @@ void page_render(FILE *f, const char *out)
 
 	if (notes == NULL)
 		return;
-	st = outdir_stats(out, err, sizeof(err));
-	if (st == NULL)
-		page_note(notes, "%s", err);
-	if (plot_data_load(out, &pd, err, sizeof(err)) != 0)
-		page_note(notes, "%s", err);
-	if (pd.bad_lines > 0)
-		page_note(notes, "%s: %zu lines that are neither a comment nor a row were skipped",
-		          PLOT_FILE, pd.bad_lines);
-	if (pd.cut || pd.runs_dropped > 0)
-		page_note(notes, "%s: only its last %u MiB and %d campaigns are shown", PLOT_FILE,
-		          PLOT_READ_MAX >> 20, PLOT_RUNS_MAX);
+	st = page_inputs(out, &pd, notes);
 	/* the sections go to a buffer first: the notes they make are shown above them */
 	b = open_memstream(&body, &body_len);
 	if (b != NULL) {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "array.h"
 #include "html.h"
 #include "outdir.h"
 #include "page_impl.h"
@@ -53,13 +54,8 @@ static struct finding_row *list_findings(const char *out, size_t *n, size_t *mor
 	while ((e = readdir(d)) != NULL && seen++ < FINDINGS_SCAN_MAX) {
 		if (!is_signature(e->d_name))
 			continue; /* ., .., .tmp.* being written, or not ours */
-		if (*n == cap) {
-			struct finding_row *r =
-			    realloc(rows, (cap = cap ? cap * 2 : 64) * sizeof(*r));
-			if (r == NULL)
-				break;
-			rows = r;
-		}
+		if (ARRAY_GROW(rows, cap, *n, 64) != 0)
+			break;
 		snprintf(rows[*n].sig, sizeof(rows[*n].sig), "%s", e->d_name);
 		snprintf(path, sizeof(path), "%s/crashes/%s/report.json", out, e->d_name);
 		rows[(*n)++].first_seen = stat(path, &st) == 0 ? (int64_t)st.st_mtime : 0;

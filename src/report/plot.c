@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "outdir.h"
 #include "plot.h"
 
@@ -205,14 +206,8 @@ static struct plot_run *new_run(struct plot_data *pd, const char *note)
 
 static bool add_row(struct plot_run *r, const struct plot_row *row)
 {
-	if (r->nrows == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 256;
-		struct plot_row *rows = realloc(r->rows, cap * sizeof(*rows));
-		if (rows == NULL)
-			return false;
-		r->rows = rows;
-		r->cap = cap;
-	}
+	if (ARRAY_GROW(r->rows, r->cap, r->nrows, 256) != 0)
+		return false;
 	r->rows[r->nrows++] = *row;
 	return true;
 }

@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errf.h"
+#include "bug.h"
 #include "invariant.h"
 #include "report.h"
 #include "svg.h"
@@ -79,19 +81,17 @@ static void finding_basic_json(struct finding *f)
 	                    (json_int_t)f->op_index, "op", f->op_text);
 }
 
-static void finding_titled(struct finding *f, const char *id, const char *name, uint64_t op_index,
-                           const struct script_op *sop)
+static void finding_titled(struct finding *f, const char *id, const char *name,
+                           const struct outcome *o)
 {
+	const struct script_op *sop = o->boot ? NULL : &o->op;
 	char norm[128];
 
 	snprintf(f->id, sizeof(f->id), "%s", id);
 	snprintf(f->name, sizeof(f->name), "%s", name);
-	f->op_index = op_index;
+	f->op_index = o->boot ? 0 : o->op_index;
 	f->op_kind = sop != NULL ? sop->op.kind : PTS_OP_NONE;
-	if (sop != NULL)
-		script_op_format(sop, f->op_text, sizeof(f->op_text));
-	else
-		snprintf(f->op_text, sizeof(f->op_text), "(boot)");
+	snprintf(f->op_text, sizeof(f->op_text), "%s", o->op_text);
 	snprintf(f->title, sizeof(f->title), "%s: %s during %s", id, name,
 	         sop != NULL ? op_kind_name(sop->op.kind) : "boot");
 	snprintf(norm, sizeof(norm), "%s|%s", id,
@@ -99,76 +99,110 @@ static void finding_titled(struct finding *f, const char *id, const char *name, 
 	f->signature = signature_of(norm);
 }
 
-struct death_arg {
-	struct session *s;
-};
-
-static void print_death(const void *arg, FILE *f)
+/* How the guest died, for messages and reports (the guest's words escaped). */
+void death_describe(const struct death *d, FILE *f)
 {
-	session_describe_death(((const struct death_arg *)arg)->s, f);
-}
+	char file[sizeof(d->panic.file) * 4], msg[sizeof(d->panic.msg) * 4];
 
-void finding_from_death(struct finding *f, struct session *s, uint64_t op_index,
-                        const struct script_op *sop)
-{
-	struct death_arg a = {s};
-	const char *id = "GUEST-ERROR", *name = "guest error";
-
-	memset(f, 0, sizeof(*f));
-	switch (s->vm.event) {
+	switch (d->event) {
 	case VM_EV_PANIC:
-		id = "GUEST-PANIC";
-		name = "guest panic";
-		break;
-	case VM_EV_TIMEOUT:
-		id = "GUEST-HANG";
-		name = "guest hang";
-		break;
-	case VM_EV_SHUTDOWN:
-		id = "GUEST-CRASH";
-		name = "triple fault";
-		break;
-	case VM_EV_HLT:
-		id = "GUEST-HANG";
-		name = "guest halted";
+		fprintf(f, "guest panic at %s:%u: %s\n",
+		        text_safe(file, sizeof(file), d->panic.file), d->panic.line,
+		        text_safe(msg, sizeof(msg), d->panic.msg));
+		if (d->panic.vector != 0xffffffffu)
+			fprintf(f, "  vector %u error %#llx rip %#llx cr2 %#llx\n", d->panic.vector,
+			        (unsigned long long)d->panic.error_code,
+			        (unsigned long long)d->panic.rip, (unsigned long long)d->panic.cr2);
 		break;
 	case VM_EV_EXIT:
-		id = "GUEST-EXIT";
-		name = "guest exited";
-		break;
+		fprintf(f, "guest exited with status %u\n", d->exit_status);
+		return;
 	default:
+		fprintf(f, "%s\n", d->error);
 		break;
 	}
-	finding_titled(f, id, name, op_index, sop);
-	if (s->vm.event == VM_EV_PANIC) {
+	fprintf(f, "guest registers:\n%s", d->regs);
+}
+
+static void print_death(const void *d, FILE *f)
+{
+	death_describe(d, f);
+}
+
+/* the finding's id and name for how the guest died */
+static void death_names(enum vm_event ev, const char **id, const char **name)
+{
+	static const struct {
+		enum vm_event ev;
+		const char *id, *name;
+	} names[] = {
+	    {VM_EV_PANIC, "GUEST-PANIC", "guest panic"},
+	    {VM_EV_TIMEOUT, "GUEST-HANG", "guest hang"},
+	    {VM_EV_SHUTDOWN, "GUEST-CRASH", "triple fault"},
+	    {VM_EV_HLT, "GUEST-HANG", "guest halted"},
+	    {VM_EV_EXIT, "GUEST-EXIT", "guest exited"},
+	};
+
+	*id = "GUEST-ERROR";
+	*name = "guest error";
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].ev == ev) {
+			*id = names[i].id;
+			*name = names[i].name;
+		}
+}
+
+static void finding_from_death(struct finding *f, const struct outcome *o)
+{
+	const struct death *d = &o->death;
+	const char *id, *name;
+
+	memset(f, 0, sizeof(*f));
+	death_names(d->event, &id, &name);
+	finding_titled(f, id, name, o);
+	if (d->event == VM_EV_PANIC) {
 		/* the panic record is the guest's: escaped, never raw to a terminal or JSON */
-		char file[sizeof(s->vm.panic.file) * 4], msg[sizeof(s->vm.panic.msg) * 4];
+		char file[sizeof(d->panic.file) * 4], msg[sizeof(d->panic.msg) * 4];
 		snprintf(f->message, sizeof(f->message), "panic at %s:%u: %s",
-		         text_safe(file, sizeof(file), s->vm.panic.file), s->vm.panic.line,
-		         text_safe(msg, sizeof(msg), s->vm.panic.msg));
-	} else if (s->err[0] != '\0') { /* escaped already (session_fail) */
-		snprintf(f->message, sizeof(f->message), "%s", s->err);
+		         text_safe(file, sizeof(file), d->panic.file), d->panic.line,
+		         text_safe(msg, sizeof(msg), d->panic.msg));
 	} else {
-		char msg[sizeof(s->vm.error) * 4];
-		snprintf(f->message, sizeof(f->message), "%s",
-		         text_safe(msg, sizeof(msg), s->vm.error));
+		snprintf(f->message, sizeof(f->message), "%s", d->error);
 	}
-	f->details = memstream_text(print_death, &a);
+	f->details = memstream_text(print_death, d);
 	finding_basic_json(f);
 }
 
-void finding_from_mismatch(struct finding *f, uint64_t op_index, const struct script_op *sop)
+static void finding_from_mismatch(struct finding *f, const struct outcome *o)
 {
+	const struct script_op *sop = &o->op;
 	char got[32], want[32];
 
 	memset(f, 0, sizeof(*f));
-	finding_titled(f, "EXPECT", "result differs from the script", op_index, sop);
+	finding_titled(f, "EXPECT", "result differs from the script", o);
 	result_format(sop->op.result, sop->op.value, got, sizeof(got));
 	result_format(sop->expect, sop->expect_value, want, sizeof(want));
 	snprintf(f->message, sizeof(f->message), "'%s' gave %s, the script expects %s", f->op_text,
 	         got, want);
 	f->details = strdup("");
 	finding_basic_json(f);
+}
+
+void finding_from_outcome(struct finding *f, const struct outcome *o)
+{
+	switch (o->kind) {
+	case OUTCOME_VIOLATION:
+		finding_from_violation(f, &o->violation);
+		return;
+	case OUTCOME_DEATH:
+		finding_from_death(f, o);
+		return;
+	case OUTCOME_MISMATCH:
+		finding_from_mismatch(f, o);
+		return;
+	default:
+		PTS_BUG("an outcome of kind %d is no finding", (int)o->kind);
+	}
 }
 
 void finding_free(struct finding *f)
@@ -324,6 +358,20 @@ static char *picture_text(const json_t *j, size_t *len)
 	return buf;
 }
 
+/* the five files' texts into dir: 0, or -1 with err */
+static int crash_write(const char *dir, const char *repro, size_t repro_len, const char *js,
+                       const char *txt, size_t txt_len, const char *svg, size_t svg_len, char *err,
+                       size_t errlen)
+{
+	if (write_text(dir, "repro.ops", repro, repro_len, err, errlen) == 0 &&
+	    write_text(dir, "report.json", js, strlen(js), err, errlen) == 0 &&
+	    write_text(dir, "report.txt", txt, txt_len, err, errlen) == 0 &&
+	    write_text(dir, "walk.svg", svg, svg_len, err, errlen) == 0 &&
+	    write_text(dir, "count", "1\n", 2, err, errlen) == 0)
+		return 0;
+	return -1;
+}
+
 /* The five files of a new crash directory, into dir (the temporary one). */
 static int crash_files(const char *dir, const struct finding *f, const struct script *sc,
                        const char *console_tail, size_t tail_len, const struct session_config *cfg,
@@ -351,12 +399,7 @@ static int crash_files(const char *dir, const struct finding *f, const struct sc
 		snprintf(err, errlen, "%s/report.json: the report cannot be encoded as JSON", dir);
 		goto out;
 	}
-	if (write_text(dir, "repro.ops", repro, repro_len, err, errlen) == 0 &&
-	    write_text(dir, "report.json", js, strlen(js), err, errlen) == 0 &&
-	    write_text(dir, "report.txt", txt, txt_len, err, errlen) == 0 &&
-	    write_text(dir, "walk.svg", svg, svg_len, err, errlen) == 0 &&
-	    write_text(dir, "count", "1\n", 2, err, errlen) == 0)
-		rc = 0;
+	rc = crash_write(dir, repro, repro_len, js, txt, txt_len, svg, svg_len, err, errlen);
 	goto out;
 oom:
 	snprintf(err, errlen, "%s: out of memory", dir);
@@ -401,12 +444,44 @@ static int bump_count(const char *dir, char *err, size_t errlen)
 	return rc;
 }
 
+/* The temporary directory could not be filled: gone, and err names the
+ * directory the user will look for, not the temporary one. */
+static void crash_tmp_failed(const char *tmp, const char *dir, char *err, size_t errlen)
+{
+	size_t n = strlen(tmp);
+
+	if (strncmp(err, tmp, n) == 0) {
+		char rest[512];
+		snprintf(rest, sizeof(rest), "%s", err + n);
+		snprintf(err, errlen, "%s%s", dir, rest);
+	}
+	remove_flat_dir(tmp);
+}
+
+/* The whole temporary directory into place (*is_new), or, when another
+ * job's came first, a recurrence.  0, or -1 with err. */
+static int crash_rename(const char *tmp, const char *dir, const char *crashes, bool *is_new,
+                        char *err, size_t errlen)
+{
+	int e;
+
+	if (rename(tmp, dir) != 0) {
+		e = errno;
+		remove_flat_dir(tmp);
+		if (e == EEXIST || e == ENOTEMPTY) /* another job's came first */
+			return bump_count(dir, err, errlen);
+		snprintf(err, errlen, "%s: %s", dir, strerror(e));
+		return -1;
+	}
+	*is_new = true;
+	return fsync_dir(crashes, err, errlen);
+}
+
 int report_write(const char *outdir, const struct finding *f, const struct script *sc,
                  const char *console_tail, size_t tail_len, const struct session_config *cfg,
                  bool *is_new, char *err, size_t errlen)
 {
 	char crashes[PATH_MAX], dir[PATH_MAX + 32], tmp[PATH_MAX + 64], sig[17];
-	int e;
 
 	*is_new = false;
 	finding_sig_hex(f, sig);
@@ -424,25 +499,10 @@ int report_write(const char *outdir, const struct finding *f, const struct scrip
 	}
 	if (crash_files(tmp, f, sc, console_tail, tail_len, cfg, err, errlen) != 0 ||
 	    fsync_dir(tmp, err, errlen) != 0) {
-		size_t n = strlen(tmp);
-		if (strncmp(err, tmp, n) == 0) { /* name the directory the user will look for */
-			char rest[512];
-			snprintf(rest, sizeof(rest), "%s", err + n);
-			snprintf(err, errlen, "%s%s", dir, rest);
-		}
-		remove_flat_dir(tmp);
+		crash_tmp_failed(tmp, dir, err, errlen);
 		return -1;
 	}
-	if (rename(tmp, dir) != 0) {
-		e = errno;
-		remove_flat_dir(tmp);
-		if (e == EEXIST || e == ENOTEMPTY) /* another job's came first */
-			return bump_count(dir, err, errlen);
-		snprintf(err, errlen, "%s: %s", dir, strerror(e));
-		return -1;
-	}
-	*is_new = true;
-	return fsync_dir(crashes, err, errlen);
+	return crash_rename(tmp, dir, crashes, is_new, err, errlen);
 }
 
 void report_clean_stale(const char *outdir)
@@ -473,26 +533,22 @@ json_t *report_guest_json(const struct session_config *cfg)
 	char abs[PATH_MAX];
 	const char *guest = realpath(cfg->guest, abs) ? abs : cfg->guest;
 
-	bool lv = cfg->backend == VM_BACKEND_LIBVIRT;
+	bool lv = vm_backend_takes_template(cfg->backend);
 	char xml_abs[PATH_MAX];
 	const char *xml = lv && cfg->libvirt_xml != NULL
 	                      ? (realpath(cfg->libvirt_xml, xml_abs) ? xml_abs : cfg->libvirt_xml)
 	                      : "";
 
-	return json_pack("{s:s, s:i, s:I, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:I, s:s, s:s}",
-	                 "image", guest, "mem_mib", (int)cfg->mem_mib, "arena_pages",
-	                 (json_int_t)cfg->arena_pages, "pv_per_page", (int)cfg->pv_per_page,
-	                 "cmdline", cfg->extra_cmdline ? cfg->extra_cmdline : "", "check",
-	                 cfg->check_spec ? cfg->check_spec : "", "backend",
-	                 vm_backend_name(cfg->backend), "qemu_accel",
-	                 cfg->backend != VM_BACKEND_QEMU ? ""
-	                 : cfg->qemu_kvm                 ? "kvm"
-	                                                 : "tcg",
-	                 "timeout_s", (int)cfg->timeout_s, "dirty_log",
-	                 vm_dirty_mode_name(cfg->dirty_mode), "check_mode",
-	                 cfg->incremental ? "incremental" : "full", "full_every",
-	                 (json_int_t)cfg->full_every, "libvirt_uri",
-	                 lv && cfg->libvirt_uri ? cfg->libvirt_uri : "", "domain_xml", xml);
+	return json_pack(
+	    "{s:s, s:i, s:I, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:I, s:s, s:s}", "image",
+	    guest, "mem_mib", (int)cfg->mem_mib, "arena_pages", (json_int_t)cfg->arena_pages,
+	    "pv_per_page", (int)cfg->pv_per_page, "cmdline",
+	    cfg->extra_cmdline ? cfg->extra_cmdline : "", "check",
+	    cfg->check_spec ? cfg->check_spec : "", "backend", vm_backend_name(cfg->backend),
+	    "qemu_accel", vm_backend_accel(cfg->backend, cfg->qemu_kvm), "timeout_s",
+	    (int)cfg->timeout_s, "dirty_log", vm_dirty_mode_name(cfg->dirty_mode), "check_mode",
+	    cfg->incremental ? "incremental" : "full", "full_every", (json_int_t)cfg->full_every,
+	    "libvirt_uri", lv && cfg->libvirt_uri ? cfg->libvirt_uri : "", "domain_xml", xml);
 }
 
 /* ---- reading a report back -------------------------------------------------
@@ -503,20 +559,6 @@ json_t *report_guest_json(const struct session_config *cfg)
  * one-line error ("FILE: guest.mem_mib: ...").  Nothing is silently ignored:
  * a wrong member is an error, not a default.
  */
-
-static int report_fail(char *err, size_t errlen, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int report_fail(char *err, size_t errlen, const char *path, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(err, errlen, "%s: %s", path, msg);
-	return -1;
-}
 
 /* Member key of o ("guest." in where for messages): absent 0, an integer in
  * min..max 1 (*v set), else -1 with err. */
@@ -529,12 +571,11 @@ static int member_uint(const json_t *o, const char *where, const char *key, uint
 	if (m == NULL)
 		return 0;
 	if (!json_is_integer(m))
-		return report_fail(err, errlen, path, "%s%s: want an integer", where, key);
+		return errf(err, errlen, path, 0, "%s%s: want an integer", where, key);
 	i = json_integer_value(m);
 	if (i < 0 || (uint64_t)i < min || (uint64_t)i > max)
-		return report_fail(err, errlen, path, "%s%s: %lld is out of range (%llu..%llu)",
-		                   where, key, (long long)i, (unsigned long long)min,
-		                   (unsigned long long)max);
+		return errf(err, errlen, path, 0, "%s%s: %lld is out of range (%llu..%llu)", where,
+		            key, (long long)i, (unsigned long long)min, (unsigned long long)max);
 	*v = (uint64_t)i;
 	return 1;
 }
@@ -548,7 +589,7 @@ static int member_string(const json_t *o, const char *where, const char *key, co
 	if (m == NULL)
 		return 0;
 	if (!json_is_string(m))
-		return report_fail(err, errlen, path, "%s%s: want a string", where, key);
+		return errf(err, errlen, path, 0, "%s%s: want a string", where, key);
 	*v = json_string_value(m);
 	return 1;
 }
@@ -563,13 +604,13 @@ static int load_signature(const json_t *j, uint64_t *signature, uint64_t *op_ind
 	if (r < 0)
 		return -1;
 	if (r == 0 || strlen(sig) != 16 || strspn(sig, "0123456789abcdefABCDEF") != 16)
-		return report_fail(err, errlen, path, "signature: want 16 hex digits");
+		return errf(err, errlen, path, 0, "signature: want 16 hex digits");
 	snprintf(hex, sizeof(hex), "0x%s", sig);
 	if (parse_u64(hex, signature) != 0)
-		return report_fail(err, errlen, path, "signature: want 16 hex digits");
+		return errf(err, errlen, path, 0, "signature: want 16 hex digits");
 	r = member_uint(j, "", "op_index", 0, OPS_FILE_MAX, op_index, path, err, errlen);
 	if (r == 0)
-		return report_fail(err, errlen, path, "op_index: missing");
+		return errf(err, errlen, path, 0, "op_index: missing");
 	return r < 0 ? -1 : 0;
 }
 
@@ -579,117 +620,149 @@ static char replay_check[1024];
 static char replay_uri[256];
 static char replay_xml[PATH_MAX];
 
+/* The members of a report's guest object, as read (NULL, UINT64_MAX: absent) */
+struct guest_members {
+	const char *image, *backend, *accel, *cmdline, *check, *dirty, *mode, *uri, *xml;
+	uint64_t mem, arena, ppp, timeout, full_every;
+	enum vm_backend_kind k;
+	enum vm_dirty_mode d;
+};
+
+/* Each member of the right type and in range, or absent: 0, or -1. */
+static int guest_members_read(const json_t *g, struct guest_members *m, const char *path, char *err,
+                              size_t errlen)
+{
+	const char *w = "guest.";
+
+	*m = (struct guest_members){.ppp = UINT64_MAX,
+	                            .timeout = UINT64_MAX,
+	                            .full_every = UINT64_MAX}; /* 0 or MAX: absent */
+	if (!json_is_object(g))
+		return errf(err, errlen, path, 0, "guest: want an object");
+	if (member_string(g, w, "image", &m->image, path, err, errlen) < 0 ||
+	    member_string(g, w, "backend", &m->backend, path, err, errlen) < 0 ||
+	    member_string(g, w, "qemu_accel", &m->accel, path, err, errlen) < 0 ||
+	    member_string(g, w, "cmdline", &m->cmdline, path, err, errlen) < 0 ||
+	    member_string(g, w, "check", &m->check, path, err, errlen) < 0 ||
+	    member_uint(g, w, "mem_mib", VM_MEM_MIN_MIB, VM_MEM_MAX_MIB, &m->mem, path, err,
+	                errlen) < 0 ||
+	    member_uint(g, w, "arena_pages", 1, OPS_ARENA_MAX, &m->arena, path, err, errlen) < 0 ||
+	    member_uint(g, w, "pv_per_page", 0, GUEST_PV_PER_PAGE_MAX, &m->ppp, path, err, errlen) <
+	        0 ||
+	    member_uint(g, w, "timeout_s", 0, GUEST_TIMEOUT_MAX, &m->timeout, path, err, errlen) <
+	        0 ||
+	    member_string(g, w, "dirty_log", &m->dirty, path, err, errlen) < 0 ||
+	    member_string(g, w, "check_mode", &m->mode, path, err, errlen) < 0 ||
+	    member_uint(g, w, "full_every", 0, UINT32_MAX, &m->full_every, path, err, errlen) < 0 ||
+	    member_string(g, w, "libvirt_uri", &m->uri, path, err, errlen) < 0 ||
+	    member_string(g, w, "domain_xml", &m->xml, path, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+/* The string members' words and lengths: 0, or -1 naming the first at fault. */
+static int guest_members_check(struct guest_members *m, const char *path, char *err, size_t errlen)
+{
+	if (m->uri != NULL && strlen(m->uri) >= sizeof(replay_uri))
+		return errf(err, errlen, path, 0, "guest.libvirt_uri: longer than %zu bytes",
+		            sizeof(replay_uri) - 1);
+	if (m->xml != NULL && strlen(m->xml) >= sizeof(replay_xml))
+		return errf(err, errlen, path, 0, "guest.domain_xml: longer than %zu bytes",
+		            sizeof(replay_xml) - 1);
+	if (m->image != NULL && (m->image[0] == '\0' || strlen(m->image) >= PATH_MAX))
+		return errf(err, errlen, path, 0, "guest.image: want a path");
+	if (m->backend != NULL && vm_backend_parse(m->backend, &m->k) != 0)
+		return errf(err, errlen, path, 0,
+		            "guest.backend: '%.32s': want kvm, qemu, libvirt or auto", m->backend);
+	if (m->accel != NULL && m->accel[0] != '\0' && strcmp(m->accel, "tcg") != 0 &&
+	    strcmp(m->accel, "kvm") != 0)
+		return errf(err, errlen, path, 0, "guest.qemu_accel: '%.32s': want tcg or kvm",
+		            m->accel);
+	if (m->dirty != NULL && vm_dirty_mode_parse(m->dirty, &m->d) != 0)
+		return errf(err, errlen, path, 0,
+		            "guest.dirty_log: '%.32s': want ring, clear, get, plugin, none or auto",
+		            m->dirty);
+	if (m->mode != NULL && strcmp(m->mode, "full") != 0 && strcmp(m->mode, "incremental") != 0)
+		return errf(err, errlen, path, 0,
+		            "guest.check_mode: '%.32s': want full or incremental", m->mode);
+	return 0;
+}
+
+/* The numbers and modes into cfg, each unless the command line gave it. */
+static void guest_members_apply(const struct guest_members *m, struct session_config *cfg,
+                                unsigned given)
+{
+	/* the recorded backend, unless --backend said otherwise */
+	if (m->backend != NULL && cfg->backend == VM_BACKEND_AUTO)
+		cfg->backend = m->k;
+	if (m->accel != NULL && strcmp(m->accel, "kvm") == 0 &&
+	    cfg->backend == vm_backend_with_accel() && !(given & GUEST_SET_QEMU_ACCEL))
+		cfg->qemu_kvm = true;
+	if (m->mem != 0 && !(given & GUEST_SET_MEM))
+		cfg->mem_mib = (unsigned)m->mem;
+	if (m->arena != 0 && !(given & GUEST_SET_ARENA))
+		cfg->arena_pages = m->arena;
+	if (m->ppp != UINT64_MAX && !(given & GUEST_SET_PV_PER_PAGE))
+		cfg->pv_per_page = (unsigned)m->ppp;
+	if (m->timeout != UINT64_MAX && !(given & GUEST_SET_TIMEOUT))
+		cfg->timeout_s = (unsigned)m->timeout;
+	/* a dirty log the backend of the replay cannot keep yields (guest_opts_finish) */
+	if (m->dirty != NULL && !(given & GUEST_SET_DIRTY_LOG))
+		cfg->dirty_mode = m->d;
+	/* the check mode it was found in: an incremental check reads what the
+	 * dirty log names, and a full one every full_every ops */
+	if (m->mode != NULL)
+		cfg->incremental = strcmp(m->mode, "incremental") == 0;
+	if (m->full_every != UINT64_MAX)
+		cfg->full_every = (unsigned)m->full_every;
+}
+
+/* s into buf (a replay's own copy) for *to, when s is given and *to is not:
+ * 0, or -1 when it does not fit. */
+static int replay_copy(const char *s, char *buf, size_t len, const char **to)
+{
+	if (s == NULL || s[0] == '\0' || *to != NULL)
+		return 0;
+	if (strlen(s) >= len)
+		return -1;
+	snprintf(buf, len, "%s", s);
+	*to = buf;
+	return 0;
+}
+
+/* The strings into cfg: the libvirt connection and template it ran with (on
+ * libvirt), the image, the command line and the switched-off invariants
+ * (a finding made with --check -TLB replays so), each unless given. */
+static int guest_members_own(const struct guest_members *m, struct session_config *cfg,
+                             char **guest_owned, const char *path, char *err, size_t errlen)
+{
+	if (vm_backend_takes_template(cfg->backend)) {
+		replay_copy(m->uri, replay_uri, sizeof(replay_uri), &cfg->libvirt_uri);
+		replay_copy(m->xml, replay_xml, sizeof(replay_xml), &cfg->libvirt_xml);
+	}
+	if (m->image != NULL && (*guest_owned = strdup(m->image)) == NULL)
+		return errf(err, errlen, path, 0, "out of memory");
+	if (replay_copy(m->cmdline, replay_cmdline, sizeof(replay_cmdline), &cfg->extra_cmdline))
+		return errf(err, errlen, path, 0, "guest.cmdline: longer than %zu bytes",
+		            sizeof(replay_cmdline) - 1);
+	if (replay_copy(m->check, replay_check, sizeof(replay_check), &cfg->check_spec))
+		return errf(err, errlen, path, 0, "guest.check: longer than %zu bytes",
+		            sizeof(replay_check) - 1);
+	return 0;
+}
+
 /* The guest object: every member checked before any is applied, and a
  * setting the command line gave (given, GUEST_SET_*) is left as it is. */
 static int load_guest(const json_t *g, struct session_config *cfg, unsigned given,
                       char **guest_owned, const char *path, char *err, size_t errlen)
 {
-	const char *image = NULL, *backend = NULL, *accel = NULL, *cmdline = NULL, *check = NULL;
-	const char *dirty = NULL, *mode = NULL, *uri = NULL, *xml = NULL;
-	uint64_t mem = 0, arena = 0, ppp = UINT64_MAX; /* as they are: absent */
-	uint64_t timeout = UINT64_MAX, full_every = UINT64_MAX;
-	enum vm_backend_kind k = VM_BACKEND_AUTO;
-	enum vm_dirty_mode d = VM_DIRTY_AUTO;
+	struct guest_members m;
 
-	if (!json_is_object(g))
-		return report_fail(err, errlen, path, "guest: want an object");
-	if (member_string(g, "guest.", "image", &image, path, err, errlen) < 0 ||
-	    member_string(g, "guest.", "backend", &backend, path, err, errlen) < 0 ||
-	    member_string(g, "guest.", "qemu_accel", &accel, path, err, errlen) < 0 ||
-	    member_string(g, "guest.", "cmdline", &cmdline, path, err, errlen) < 0 ||
-	    member_string(g, "guest.", "check", &check, path, err, errlen) < 0 ||
-	    member_uint(g, "guest.", "mem_mib", VM_MEM_MIN_MIB, VM_MEM_MAX_MIB, &mem, path, err,
-	                errlen) < 0 ||
-	    member_uint(g, "guest.", "arena_pages", 1, OPS_ARENA_MAX, &arena, path, err, errlen) <
-	        0 ||
-	    member_uint(g, "guest.", "pv_per_page", 0, GUEST_PV_PER_PAGE_MAX, &ppp, path, err,
-	                errlen) < 0 ||
-	    member_uint(g, "guest.", "timeout_s", 0, GUEST_TIMEOUT_MAX, &timeout, path, err,
-	                errlen) < 0 ||
-	    member_string(g, "guest.", "dirty_log", &dirty, path, err, errlen) < 0 ||
-	    member_string(g, "guest.", "check_mode", &mode, path, err, errlen) < 0 ||
-	    member_uint(g, "guest.", "full_every", 0, UINT32_MAX, &full_every, path, err, errlen) <
-	        0 ||
-	    member_string(g, "guest.", "libvirt_uri", &uri, path, err, errlen) < 0 ||
-	    member_string(g, "guest.", "domain_xml", &xml, path, err, errlen) < 0)
+	if (guest_members_read(g, &m, path, err, errlen) != 0 ||
+	    guest_members_check(&m, path, err, errlen) != 0)
 		return -1;
-	if (uri != NULL && strlen(uri) >= sizeof(replay_uri))
-		return report_fail(err, errlen, path, "guest.libvirt_uri: longer than %zu bytes",
-		                   sizeof(replay_uri) - 1);
-	if (xml != NULL && strlen(xml) >= sizeof(replay_xml))
-		return report_fail(err, errlen, path, "guest.domain_xml: longer than %zu bytes",
-		                   sizeof(replay_xml) - 1);
-	if (image != NULL && (image[0] == '\0' || strlen(image) >= PATH_MAX))
-		return report_fail(err, errlen, path, "guest.image: want a path");
-	if (backend != NULL && vm_backend_parse(backend, &k) != 0)
-		return report_fail(err, errlen, path,
-		                   "guest.backend: '%.32s': want kvm, qemu, libvirt or auto",
-		                   backend);
-	if (accel != NULL && accel[0] != '\0' && strcmp(accel, "tcg") != 0 &&
-	    strcmp(accel, "kvm") != 0)
-		return report_fail(err, errlen, path, "guest.qemu_accel: '%.32s': want tcg or kvm",
-		                   accel);
-	if (dirty != NULL && vm_dirty_mode_parse(dirty, &d) != 0)
-		return report_fail(
-		    err, errlen, path,
-		    "guest.dirty_log: '%.32s': want ring, clear, get, plugin, none or auto", dirty);
-	if (mode != NULL && strcmp(mode, "full") != 0 && strcmp(mode, "incremental") != 0)
-		return report_fail(err, errlen, path,
-		                   "guest.check_mode: '%.32s': want full or incremental", mode);
-	/* the recorded backend, unless --backend said otherwise */
-	if (backend != NULL && cfg->backend == VM_BACKEND_AUTO)
-		cfg->backend = k;
-	if (accel != NULL && strcmp(accel, "kvm") == 0 && cfg->backend == VM_BACKEND_QEMU &&
-	    !(given & GUEST_SET_QEMU_ACCEL))
-		cfg->qemu_kvm = true;
-	if (mem != 0 && !(given & GUEST_SET_MEM))
-		cfg->mem_mib = (unsigned)mem;
-	if (arena != 0 && !(given & GUEST_SET_ARENA))
-		cfg->arena_pages = arena;
-	if (ppp != UINT64_MAX && !(given & GUEST_SET_PV_PER_PAGE))
-		cfg->pv_per_page = (unsigned)ppp;
-	if (timeout != UINT64_MAX && !(given & GUEST_SET_TIMEOUT))
-		cfg->timeout_s = (unsigned)timeout;
-	/* a dirty log the backend of the replay cannot keep yields (guest_opts_finish) */
-	if (dirty != NULL && !(given & GUEST_SET_DIRTY_LOG))
-		cfg->dirty_mode = d;
-	/* the check mode it was found in: an incremental check reads what the
-	 * dirty log names, and a full one every full_every ops */
-	if (mode != NULL)
-		cfg->incremental = strcmp(mode, "incremental") == 0;
-	if (full_every != UINT64_MAX)
-		cfg->full_every = (unsigned)full_every;
-	/* the libvirt connection and template it ran with, on libvirt, unless given */
-	if (cfg->backend == VM_BACKEND_LIBVIRT && uri != NULL && uri[0] != '\0' &&
-	    cfg->libvirt_uri == NULL) {
-		snprintf(replay_uri, sizeof(replay_uri), "%s", uri);
-		cfg->libvirt_uri = replay_uri;
-	}
-	if (cfg->backend == VM_BACKEND_LIBVIRT && xml != NULL && xml[0] != '\0' &&
-	    cfg->libvirt_xml == NULL) {
-		snprintf(replay_xml, sizeof(replay_xml), "%s", xml);
-		cfg->libvirt_xml = replay_xml;
-	}
-	if (image != NULL && (*guest_owned = strdup(image)) == NULL)
-		return report_fail(err, errlen, path, "out of memory");
-	/* the recorded command line and switched-off invariants, unless the
-	 * user gave their own: a finding made with --check -TLB replays so */
-	if (cmdline != NULL && cmdline[0] != '\0' && cfg->extra_cmdline == NULL) {
-		if (strlen(cmdline) >= sizeof(replay_cmdline))
-			return report_fail(err, errlen, path,
-			                   "guest.cmdline: longer than %zu bytes",
-			                   sizeof(replay_cmdline) - 1);
-		snprintf(replay_cmdline, sizeof(replay_cmdline), "%s", cmdline);
-		cfg->extra_cmdline = replay_cmdline;
-	}
-	if (check != NULL && check[0] != '\0' && cfg->check_spec == NULL) {
-		if (strlen(check) >= sizeof(replay_check))
-			return report_fail(err, errlen, path, "guest.check: longer than %zu bytes",
-			                   sizeof(replay_check) - 1);
-		snprintf(replay_check, sizeof(replay_check), "%s", check);
-		cfg->check_spec = replay_check;
-	}
-	return 0;
+	guest_members_apply(&m, cfg, given);
+	return guest_members_own(&m, cfg, guest_owned, path, err, errlen);
 }
 
 int report_guest_load(const char *report_json, struct session_config *cfg, unsigned given,
@@ -703,20 +776,19 @@ int report_guest_load(const char *report_json, struct session_config *cfg, unsig
 
 	*guest_owned = NULL;
 	if (stat(report_json, &st) != 0)
-		return report_fail(err, errlen, report_json, "%s", strerror(errno));
+		return errf(err, errlen, report_json, 0, "%s", strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return report_fail(err, errlen, report_json, "not a regular file");
+		return errf(err, errlen, report_json, 0, "not a regular file");
 	if (st.st_size > (off_t)REPORT_JSON_MAX)
-		return report_fail(err, errlen, report_json,
-		                   "larger than the %u MiB a report may have",
-		                   REPORT_JSON_MAX >> 20);
+		return errf(err, errlen, report_json, 0, "larger than the %u MiB a report may have",
+		            REPORT_JSON_MAX >> 20);
 	j = json_load_file(report_json, JSON_REJECT_DUPLICATES, &je);
 	if (j == NULL) {
 		snprintf(err, errlen, "%s:%d: %s", report_json, je.line, je.text);
 		return -1;
 	}
 	if (!json_is_object(j))
-		rc = report_fail(err, errlen, report_json, "want a JSON object");
+		rc = errf(err, errlen, report_json, 0, "want a JSON object");
 	else
 		rc = load_signature(j, signature, op_index, report_json, err, errlen);
 	g = rc == 0 ? json_object_get(j, "guest") : NULL;

@@ -29,10 +29,13 @@ struct finding {
 	json_t *json;  /* machine-readable form (owned) */
 };
 
+/* The finding an outcome is (a violation, a death or a mismatch: the one
+ * mapping of what became of an op to a finding). */
+void finding_from_outcome(struct finding *f, const struct outcome *o);
 void finding_from_violation(struct finding *f, const struct violation *v);
-void finding_from_death(struct finding *f, struct session *s, uint64_t op_index,
-                        const struct script_op *sop);
-void finding_from_mismatch(struct finding *f, uint64_t op_index, const struct script_op *sop);
+/* How the guest died, for messages and reports: its panic, the error that
+ * ended it, or its exit status, then its registers. */
+void death_describe(const struct death *d, FILE *f);
 void finding_free(struct finding *f);
 /* "crashes/<16 hex digits>" name of the signature */
 void finding_sig_hex(const struct finding *f, char buf[17]);

@@ -122,6 +122,20 @@ static void box_state(struct svg_doc *d, double x, double y, const json_t *st, c
 	svg_line_close(d);
 }
 
+/* the entry as it was before the op, or why there is nothing to show */
+static void box_before(struct svg_doc *d, double tx, double ty, const json_t *st, bool known,
+                       bool changed, bool had_table)
+{
+	if (!known)
+		svg_text(d, tx, ty, "dim", "before  (no earlier state: registration)");
+	else if (!changed)
+		svg_text(d, tx, ty, "dim", "before  unchanged by the op");
+	else if (had_table)
+		box_state(d, tx, ty, st, "before", "after");
+	else
+		svg_text(d, tx, ty, "dim", "before  no table at this level");
+}
+
 static void entry_box(struct svg_doc *d, double x, double y, const json_t *st,
                       const struct walk_ctx *w)
 {
@@ -149,15 +163,7 @@ static void entry_box(struct svg_doc *d, double x, double y, const json_t *st,
 		box_state(d, tx, ty, st, "after", changed ? "before" : NULL);
 	else
 		svg_text(d, tx, ty, "dim", "after   no table at this level");
-	ty += 3 * SVG_LINE;
-	if (!w->before_known)
-		svg_text(d, tx, ty, "dim", "before  (no earlier state: registration)");
-	else if (!changed)
-		svg_text(d, tx, ty, "dim", "before  unchanged by the op");
-	else if (tb[0])
-		box_state(d, tx, ty, st, "before", "after");
-	else
-		svg_text(d, tx, ty, "dim", "before  no table at this level");
+	box_before(d, tx, ty + 3 * SVG_LINE, st, w->before_known, changed, tb[0] != '\0');
 	svg_group_end(d);
 }
 

@@ -125,11 +125,33 @@ static bool cache_lookup(const char *text, uint64_t key, double *kvm, double *qe
 /* The line for key first, then the other machines' lines (at most
  * CACHE_LINES in all), written atomically; a cache that cannot be written
  * only costs a measurement next time. */
+/* The other machines' lines of old (not the one that starts with head),
+ * after p, as many as fit before end and the cache keeps; the new end. */
+static char *cache_keep_others(char *p, const char *end, const char *old, const char *head,
+                               size_t hl)
+{
+	size_t lines = 1; /* this machine's */
+
+	for (const char *l = old; l != NULL && *l != '\0' && lines < CACHE_LINES;) {
+		const char *nl = strchr(l, '\n');
+		size_t n = nl != NULL ? (size_t)(nl - l) : strlen(l);
+		if (n > 17 && l[16] == ' ' && strncmp(l, head, hl) != 0 &&
+		    n + 2 < (size_t)(end - p)) {
+			memcpy(p, l, n);
+			p += n;
+			*p++ = '\n';
+			lines++;
+		}
+		l = nl != NULL ? nl + 1 : NULL;
+	}
+	return p;
+}
+
 static void cache_store(const char *path, const char *old, uint64_t key, const char *keytext,
                         double kvm, double qemu)
 {
 	char dir[4096], err[256], head[24], *buf, *p;
-	size_t cap = (old != NULL ? strlen(old) : 0) + 2048, lines = 1;
+	size_t cap = (old != NULL ? strlen(old) : 0) + 2048;
 	int hl = snprintf(head, sizeof(head), "%016llx ", (unsigned long long)key);
 	time_t now = time(NULL);
 	struct tm tm;
@@ -147,18 +169,7 @@ static void cache_store(const char *path, const char *old, uint64_t key, const c
 	             "%skvm=%.0f qemu=%.0f measured=%04d-%02d-%02dT%02d:%02d:%02dZ # %.1500s\n",
 	             head, kvm, qemu, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	             tm.tm_min, tm.tm_sec, keytext);
-	for (const char *l = old; l != NULL && *l != '\0' && lines < CACHE_LINES;) {
-		const char *nl = strchr(l, '\n');
-		size_t n = nl != NULL ? (size_t)(nl - l) : strlen(l);
-		if (n > 17 && l[16] == ' ' && strncmp(l, head, (size_t)hl) != 0 &&
-		    (size_t)(p - buf) + n + 2 < cap) {
-			memcpy(p, l, n);
-			p += n;
-			*p++ = '\n';
-			lines++;
-		}
-		l = nl != NULL ? nl + 1 : NULL;
-	}
+	p = cache_keep_others(p, buf + cap, old, head, (size_t)hl);
 	if (mkdir_p(dir, err, sizeof(err)) == 0)
 		write_file_atomic(path, buf, (size_t)(p - buf), err, sizeof(err));
 	free(buf);
@@ -194,12 +205,46 @@ static struct script *pick_script(char *err, size_t errlen)
 	return s;
 }
 
-/* ops/s of backend k on cfg's guest (0: it could not run it, why in err);
- * EXIT_USAGE in *rc when the image itself is at fault */
-static double measure(const struct session_config *user, enum vm_backend_kind k,
-                      const struct script *ops, int *rc, char *err, size_t errlen)
+/* The timing's sink: the stream once, then its enter/touch/remove triples
+ * again (each leaves the pmap empty) until long enough to time. */
+struct pick_timing {
+	const struct script *ops;
+	size_t next; /* the stream's op to feed next */
+	uint64_t t0;
+	double rate;
+};
+
+static void pick_op(void *ctx, const struct op_step *step)
 {
-	struct session_config cfg = {
+	struct pick_timing *t = ctx;
+	size_t n = step->index;
+
+	if (step->status != SESSION_OK) {
+		t->rate = 0;
+		return;
+	}
+	t->rate = n >= PICK_WARMUP ? (n + 1 - PICK_WARMUP) / ((now_ns() - t->t0) / 1e9 + 1e-9) : 0;
+}
+
+static int pick_feed(void *ctx, struct script *sc)
+{
+	struct pick_timing *t = ctx;
+	size_t n = sc->n_ops;
+
+	if (n >= PICK_MAX_OPS || (n > PICK_WARMUP + 1 && now_ns() - t->t0 >= PICK_MIN_NS))
+		return -1;
+	if (n == PICK_WARMUP)
+		t->t0 = now_ns();
+	if (script_append(sc, &t->ops->ops[t->next]) != 0)
+		return -1;
+	t->next = t->next + 1 < t->ops->n_ops ? t->next + 1 : 1;
+	return 0;
+}
+
+/* the user's guest, small, on backend k: a stop after every op, no monitor */
+static struct session_config pick_config(const struct session_config *user, enum vm_backend_kind k)
+{
+	return (struct session_config){
 	    .guest = user->guest,
 	    .backend = k,
 	    .qemu_path = user->qemu_path,
@@ -210,40 +255,36 @@ static double measure(const struct session_config *user, enum vm_backend_kind k,
 	    .stop_each = true,
 	    .dirty_mode = VM_DIRTY_AUTO,
 	};
-	struct session *s = calloc(1, sizeof(*s));
-	uint64_t t0 = 0;
-	double rate = 0;
+}
 
-	if (s == NULL) {
-		snprintf(err, errlen, "out of memory");
+/* ops/s of backend k on cfg's guest (0: it could not run it, why in err);
+ * EXIT_USAGE in *rc when the image itself is at fault */
+static double measure(const struct session_config *user, enum vm_backend_kind k,
+                      const struct script *ops, int *rc, char *err, size_t errlen)
+{
+	struct session_config cfg = pick_config(user, k);
+	struct pick_timing t = {.ops = ops};
+	const struct run_policy policy = {0};
+	const struct run_sink sink = {.ctx = &t, .op = pick_op, .feed = pick_feed};
+	struct session *s = session_open(&cfg, rc);
+	struct script *sc = script_new("<backend pick>");
+	struct outcome o;
+
+	if (*rc != 0 || sc == NULL) {
+		snprintf(err, errlen, "%s", sc == NULL ? "out of memory" : session_error(s));
+		session_close(s);
+		script_free(sc);
 		return 0;
 	}
-	*rc = session_boot(s, &cfg);
-	if (*rc != 0) {
-		snprintf(err, errlen, "%s", s->err);
-		session_destroy(s);
-		free(s);
-		return 0;
+	o = session_run(s, sc, 0, &policy, &sink);
+	if (o.kind != OUTCOME_CLEAN) {
+		snprintf(err, errlen, "op %llu: %s", (unsigned long long)o.op_index,
+		         o.death.error[0] ? o.death.error : "failed");
+		t.rate = 0;
 	}
-	/* the stream once, then its enter/touch/remove triples again (each
-	 * leaves the pmap empty) until long enough to time */
-	for (size_t i = 0, n = 0; n < PICK_MAX_OPS; i = i + 1 < ops->n_ops ? i + 1 : 1, n++) {
-		struct script_op sop = ops->ops[i];
-		if (n == PICK_WARMUP)
-			t0 = now_ns();
-		if (session_op(s, &sop) != SESSION_OK) {
-			snprintf(err, errlen, "op %zu: %s", n, s->err[0] ? s->err : "failed");
-			rate = 0;
-			break;
-		}
-		rate =
-		    n >= PICK_WARMUP ? (n + 1 - PICK_WARMUP) / ((now_ns() - t0) / 1e9 + 1e-9) : 0;
-		if (n > PICK_WARMUP && now_ns() - t0 >= PICK_MIN_NS)
-			break;
-	}
-	session_destroy(s);
-	free(s);
-	return rate;
+	session_close(s);
+	script_free(sc);
+	return t.rate;
 }
 
 /* ---- the choice ---------------------------------------------------------------- */
@@ -269,24 +310,68 @@ static void say_choice(const struct session_config *cfg, double kvm, double qemu
 	         cached ? "measured before" : "measured now", q ? "kvm" : "qemu");
 }
 
+/* Both backends' ops/s on cfg's guest (0: it could not run it, why in
+ * err[i]): 0, or EXIT_USAGE when the image is at fault (err[0] says why). */
+static int measure_both(const struct session_config *cfg, double rate[2], char err[2][512])
+{
+	struct script *ops = pick_script(err[0], sizeof(err[0]));
+	int rc[2] = {0, 0};
+
+	for (int i = 0; i < 2 && ops != NULL; i++) {
+		rate[i] = measure(cfg, i == 0 ? VM_BACKEND_KVM : VM_BACKEND_QEMU, ops, &rc[i],
+		                  err[i], sizeof(err[i]));
+		if (rc[i] == EXIT_USAGE) {
+			if (i != 0)
+				snprintf(err[0], sizeof(err[0]), "%s", err[i]);
+			script_free(ops);
+			return EXIT_USAGE;
+		}
+	}
+	script_free(ops);
+	return 0;
+}
+
+/* One backend could not run the guest: never that one.  Neither could:
+ * kvm, and the run that follows says why. */
+static void pick_the_one_that_ran(struct session_config *cfg, const double rate[2],
+                                  char err[2][512], char *why, size_t len)
+{
+	int bad = rate[0] > 0;
+
+	if (rate[0] <= 0 && rate[1] <= 0) {
+		cfg->backend = VM_BACKEND_KVM;
+		return;
+	}
+	cfg->backend = bad ? VM_BACKEND_KVM : VM_BACKEND_QEMU;
+	snprintf(why, len, "%s could not run the guest here (%.200s)", bad ? "qemu" : "kvm",
+	         err[bad]);
+}
+
+/* Both backends can run here (/dev/kvm opens, QEMU is there); if not, cfg
+ * names the one that can (kvm when neither: the run that follows says why) */
+static bool both_here(struct session_config *cfg, char *err, size_t errlen)
+{
+	struct vm_config vc;
+
+	session_vm_config(cfg, &vc);
+	if (kvm_opens() && vm_backend_available(VM_BACKEND_QEMU, &vc, err, errlen))
+		return true;
+	cfg->backend = kvm_opens() ? VM_BACKEND_KVM : VM_BACKEND_QEMU;
+	return false;
+}
+
 int backend_pick(struct session_config *cfg, char *why, size_t len)
 {
 	char path[4096], keytext[2048], err[2][512];
-	struct vm_config vc;
 	double rate[2] = {0, 0}; /* kvm, qemu */
-	struct script *ops;
 	char *cache;
 	uint64_t key;
-	int rc[2] = {0, 0};
 
 	why[0] = '\0';
 	if (cfg->backend != VM_BACKEND_AUTO)
 		return 0;
-	session_vm_config(cfg, &vc);
-	if (!kvm_opens() || !vm_backend_available(VM_BACKEND_QEMU, &vc, err[0], sizeof(err[0]))) {
-		cfg->backend = kvm_opens() ? VM_BACKEND_KVM : VM_BACKEND_QEMU;
+	if (!both_here(cfg, err[0], sizeof(err[0])))
 		return 0;
-	}
 	key = machine_key(cfg, keytext, sizeof(keytext));
 	backend_pick_cache_path(path, sizeof(path));
 	cache = cache_read(path);
@@ -296,29 +381,17 @@ int backend_pick(struct session_config *cfg, char *why, size_t len)
 		free(cache);
 		return 0;
 	}
-	ops = pick_script(err[0], sizeof(err[0]));
-	for (int i = 0; i < 2 && ops != NULL; i++) {
-		rate[i] = measure(cfg, i == 0 ? VM_BACKEND_KVM : VM_BACKEND_QEMU, ops, &rc[i],
-		                  err[i], sizeof(err[i]));
-		if (rc[i] == EXIT_USAGE) { /* the image, not the backend */
-			snprintf(why, len, "%s", err[i]);
-			script_free(ops);
-			free(cache);
-			return EXIT_USAGE;
-		}
+	if (measure_both(cfg, rate, err) != 0) { /* the image, not the backend */
+		snprintf(why, len, "%s", err[0]);
+		free(cache);
+		return EXIT_USAGE;
 	}
-	script_free(ops);
 	if (rate[0] > 0 && rate[1] > 0) {
 		cfg->backend = rate[1] > rate[0] ? VM_BACKEND_QEMU : VM_BACKEND_KVM;
 		cache_store(path, cache, key, keytext, rate[0], rate[1]);
 		say_choice(cfg, rate[0], rate[1], false, why, len);
-	} else if (rate[0] > 0 || rate[1] > 0) { /* never the one that cannot run it */
-		int bad = rate[0] > 0;
-		cfg->backend = bad ? VM_BACKEND_KVM : VM_BACKEND_QEMU;
-		snprintf(why, len, "%s could not run the guest here (%.200s)", bad ? "qemu" : "kvm",
-		         err[bad]);
 	} else {
-		cfg->backend = VM_BACKEND_KVM; /* neither: the run that follows says why */
+		pick_the_one_that_ran(cfg, rate, err, why, len);
 	}
 	free(cache);
 	return 0;

@@ -12,13 +12,13 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "session.h"
+#include "session_impl.h"
 
 int mirror_open(struct session *s)
 {
 	if (s->mirror != NULL)
 		return 0;
-	s->mirror = mmap(NULL, s->vm.mem.size, PROT_READ | PROT_WRITE,
+	s->mirror = mmap(NULL, vm_mem(s->vm)->size, PROT_READ | PROT_WRITE,
 	                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (s->mirror == MAP_FAILED) {
 		s->mirror = NULL;
@@ -31,14 +31,14 @@ int mirror_open(struct session *s)
 void mirror_close(struct session *s)
 {
 	if (s->mirror != NULL)
-		munmap(s->mirror, s->vm.mem.size);
+		munmap(s->mirror, vm_mem(s->vm)->size);
 	s->mirror = NULL;
 }
 
 int mirror_copy_all(struct session *s)
 {
-	if (vm_ram_copy(&s->vm, s->mirror) != 0) {
-		snprintf(s->err, sizeof(s->err), "copy of guest RAM: %s", s->vm.error);
+	if (vm_ram_copy(s->vm, s->mirror) != 0) {
+		snprintf(s->err, sizeof(s->err), "copy of guest RAM: %s", vm_error(s->vm));
 		return -1;
 	}
 	return 0;
@@ -47,14 +47,15 @@ int mirror_copy_all(struct session *s)
 /* the pages the last vm_dirty_sync published (all of RAM if it lost track) */
 int mirror_copy_written(struct session *s)
 {
-	const struct pfn_set *w = &s->vm.dirty_last;
+	const struct pfn_set *w = vm_dirty_last(s->vm);
+	const struct gmem *mem = vm_mem(s->vm);
 
 	if (w->all)
 		return mirror_copy_all(s);
 	for (uint64_t i = 0; i < w->n; i++) {
 		uint64_t off = w->pfns[i] * PTS_PAGE_SIZE;
-		if (gmem_contains(&s->vm.mem, off, PTS_PAGE_SIZE))
-			memcpy(s->mirror + off, s->vm.mem.base + off, PTS_PAGE_SIZE);
+		if (gmem_contains(mem, off, PTS_PAGE_SIZE))
+			memcpy(s->mirror + off, mem->base + off, PTS_PAGE_SIZE);
 	}
 	return 0;
 }

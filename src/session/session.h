@@ -1,16 +1,16 @@
-/* src/session/session.h - one booted guest driven op by op through the command ring,
- * with the monitor checking after each op.  run, fuzz, replay, minimize and
- * bench are all built on it.
+/* src/session/session.h - one booted guest driven op by op through the command
+ * ring, with the monitor checking after each op: the one loop that run,
+ * replay, minimize, fuzz, dump and bench are each a policy and a sink of.
  */
 #ifndef PTSHADOW_SESSION_H
 #define PTSHADOW_SESSION_H
 
-#include "gmem.h"
 #include "ops.h"
+#include "violation.h"
 #include "vm.h"
 
-struct monitor;
-struct violation;
+/* One booted guest (opaque: session_open, session_close). */
+struct session;
 
 struct session_config {
 	const char *guest;
@@ -54,82 +54,134 @@ enum session_status {
 /* the VM part of cfg (console, command line and dirty ring aside) */
 void session_vm_config(const struct session_config *cfg, struct vm_config *vc);
 
-/* The op after the current one, once it is in the ring (session_set_next). */
-enum session_next {
-	NEXT_NONE,    /* not posted */
-	NEXT_RUNNING, /* posted, and the guest was let go on with it */
-	NEXT_DONE,    /* ... and it is done: the guest waits at its op-done */
-	NEXT_FAILED,  /* ... and the guest died or erred on it (next_status) */
+/* ---- outcomes: what a run came to, as a value ------------------------------ */
+
+enum outcome_kind {
+	OUTCOME_CLEAN = 0,   /* every op ran and checked clean (or the sink ended the run) */
+	OUTCOME_VIOLATION,   /* the monitor found `violation` */
+	OUTCOME_DEATH,       /* the guest died (panic, triple fault, hang, guest error) or exited */
+	OUTCOME_MISMATCH,    /* the op's result differs from the script's `=> RESULT` */
+	OUTCOME_ERROR,       /* the backend or the host failed: death.error says how; no finding */
+	OUTCOME_INTERRUPTED, /* SIGINT/SIGTERM */
 };
 
-struct session {
-	struct session_config cfg;
-	struct vm vm;
-	struct pts_ring *ring; /* host view, checked once at registration */
-	struct monitor *mon;
-	struct gmem gmem; /* the monitor's checked view of guest RAM (or of mirror) */
-	/* Checking behind the guest (docs/performance.md): where the guest runs
-	 * beside us, it starts on the next op while the monitor checks this one
-	 * on mirror, a copy of guest RAM as it was when this one ended. */
-	bool overlap;
-	uint8_t *mirror;                 /* laid out as vm.mem; NULL without overlap */
-	const struct script_op *next;    /* what the caller said comes next */
-	enum session_next next_state;    /* whether it is in the ring, and how far */
-	struct pts_op next_op;           /* the record posted */
-	uint64_t next_head;              /* the ring head it was posted at */
-	enum session_status next_status; /* NEXT_FAILED: what became of it */
-	uint64_t overlapped;             /* ops checked while the guest ran the next */
-	uint64_t ops_done;
-	uint64_t check_ns_total; /* monitor time, for stats */
-	uint64_t last_check_ns;  /* monitor time of the last op */
-	int mon_rc;              /* exit status when the monitor could not start */
-	struct vm_snapshot snap;
-	char boot_console[4096]; /* console tail at the snapshot */
-	size_t boot_console_len;
-	uint64_t resets;
-	char err[768];
+/* How the guest died, copied out of the VM when it did. */
+struct death {
+	enum vm_event event; /* VM_EV_OP_DONE: it did not; it still serves its ring */
+	uint32_t exit_status;
+	struct pts_hc_panic panic; /* VM_EV_PANIC: the guest's record (not escaped) */
+	char error[2048];          /* what ended it, escaped (a panic's and an exit's too) */
+	char regs[2048];           /* the vCPU's registers, as the backend prints them */
 };
 
-/* Boot the guest until it registers (or, without a ring, until it exits).
- * Returns 0, EXIT_USAGE (bad image or option, message in s->err),
- * EXIT_FINDING (guest died during boot) or EXIT_INTERNAL. */
-int session_boot(struct session *s, const struct session_config *cfg);
-/* Post one op, run the guest until it has executed it, check it.  On
- * SESSION_OK/VIOLATION, sop->op holds the guest's result. */
-enum session_status session_op(struct session *s, struct script_op *sop);
-/* The op the next session_op will be given, if the caller knows it (NULL:
- * not known).  With it the guest may start on it while the current op is
- * checked; session_op then wants exactly that op (the same record). */
-void session_set_next(struct session *s, const struct script_op *next);
+struct outcome {
+	enum outcome_kind kind;
+	unsigned cpu;        /* the vCPU whose op it names (0: one vCPU today) */
+	bool boot;           /* at boot, before any op */
+	uint64_t op_index;   /* the op's index in its script */
+	struct script_op op; /* that op, with the guest's result */
+	char op_text[OPS_TEXT_MAX];
+	struct violation violation; /* OUTCOME_VIOLATION */
+	struct death death;
+	char console[4096]; /* the console's last bytes (raw) */
+	size_t console_len;
+};
+
+/* ---- the loop: one script, a policy, a sink -------------------------------- */
+
+struct run_policy {
+	bool lookahead;       /* the guest may start on the next op while this one is checked */
+	bool check_expect;    /* a result that differs from `=> RESULT` is a finding */
+	bool every_violation; /* each violation of an op is a finding (else its first) */
+	bool keep_going;      /* after a violation or a mismatch, go on with the next op */
+	bool op_text;         /* the sink's op wants each op's text (a trace) */
+};
+
+/* One op as the guest ran it, for a sink. */
+struct op_step {
+	size_t index;
+	unsigned cpu;
+	const struct script_op *op; /* with the guest's result */
+	const char *text;           /* the op's canonical text (NULL unless the policy asks) */
+	enum session_status status;
+	uint64_t check_ns; /* the monitor's time on it */
+};
+
+struct run_sink {
+	void *ctx;
+	/* every op the guest ran (NULL: none wanted) */
+	void (*op)(void *ctx, const struct op_step *step);
+	/* every finding; true ends the run (NULL: the first finding ends it) */
+	bool (*finding)(void *ctx, const struct outcome *o);
+	/* at the script's end: append the next op to sc and return 0, or -1 to
+	 * end the run (NULL: a script is all there is) */
+	int (*feed)(void *ctx, struct script *sc);
+};
+
+/*
+ * Run sc's ops from index `from` (feeding more at its end if the sink
+ * does), checking each, until the end, a death, an error, or a finding
+ * the policy or the sink stops at.  Results are written back into sc.
+ * Returns the finding it stopped at (the first, when it went on), or
+ * CLEAN, DEATH, ERROR, INTERRUPTED.
+ */
+struct outcome session_run(struct session *s, struct script *sc, size_t from,
+                           const struct run_policy *p, const struct run_sink *sink);
+
+/* ---- a session's life ------------------------------------------------------ */
+
+/* Boot a guest until it registers (or, without a ring, until it exits).
+ * Never NULL but when out of memory; *rc is 0, EXIT_USAGE (bad image or
+ * option: session_error), EXIT_FINDING (the guest died booting:
+ * session_last) or EXIT_INTERNAL.  Close it whatever *rc is. */
+struct session *session_open(const struct session_config *cfg, int *rc);
+void session_close(struct session *s);
+/* The last failure, one line */
+const char *session_error(const struct session *s);
+/* What became of the guest at its last event, as an outcome (a death with
+ * the registers read now; a boot's, before any op) */
+struct outcome session_last(struct session *s);
 /* Let the guest finish (quit flag) and collect its exit status. */
 enum session_status session_finish(struct session *s);
-void session_destroy(struct session *s);
 /* Back to the state right after boot (cfg.snapshot): guest RAM, registers,
- * console tail, a fresh monitor.  0, or -1 with s->err (then destroy it;
- * boot afresh unless session_backend_failed). */
+ * console tail, a fresh monitor.  0, or -1 (then close it; boot afresh
+ * unless session_backend_failed). */
 int session_reset(struct session *s);
 /* The last run or reset failed on the backend's side (KVM, QEMU, QMP,
  * libvirt), not the guest's: exit 3, no finding. */
 bool session_backend_failed(const struct session *s);
 
-/* Benchmarks: switch the monitor on (begin = a full walk) or off, capture a
- * snapshot of the current state, stop after each op or not, and post many
- * ops per exit (stop_each off; no checks). */
+/* ---- what callers may read ------------------------------------------------- */
+
+struct session_stats {
+	uint64_t ops;        /* ops done since boot or the last reset */
+	uint64_t overlapped; /* ops checked while the guest ran the next */
+	uint64_t check_ns;   /* the monitor's time, in all */
+	struct vm_stats vm;
+};
+void session_stats(const struct session *s, struct session_stats *st);
+/* "qemu (tcg), dirty log plugin": what runs the guest */
+const char *session_describe(const struct session *s, char *buf, size_t len);
+/* print the monitor's walk of pmap slot (-1: the kernel's); 0, or -1 when
+ * the guest has no such pmap */
+int session_dump_pmap(const struct session *s, int32_t slot, FILE *out);
+/* guest RAM through its checked accessor, and where the guest registered its
+ * descriptor: for what reads the guest's own records (coverage) */
+const struct gmem *session_guest_ram(const struct session *s, uint64_t *desc_gpa);
+/* the monitor's walk of pmap slot as JSON (monitor_pmap_json), bounded; NULL
+ * when there is no such pmap, or no monitor */
+json_t *session_pmap_json(const struct session *s, int32_t slot, size_t max_tables,
+                          size_t max_rows);
+
+/* ---- for benchmarks --------------------------------------------------------- */
+
+/* Switch the monitor on (begin = a full walk) or off, capture a snapshot of
+ * the current state, stop after each op or not, and post many ops per exit
+ * (stop_each off; no checks). */
 int session_monitor_start(struct session *s, bool incremental);
 void session_monitor_stop(struct session *s);
 int session_capture_now(struct session *s);
 void session_set_stop_each(struct session *s, bool on);
 enum session_status session_run_batch(struct session *s, struct script_op *ops, size_t n);
-/* The violations the monitor reported for the last op (0 without a monitor). */
-size_t session_nviolations(const struct session *s);
-const struct violation *session_violation(const struct session *s, size_t i);
-/* A description of how the guest died, for messages and reports. */
-void session_describe_death(struct session *s, FILE *f);
-
-/* mirror.c: the copy of guest RAM the monitor reads with overlap */
-int mirror_open(struct session *s); /* allocate and fill */
-void mirror_close(struct session *s);
-int mirror_copy_all(struct session *s);
-int mirror_copy_written(struct session *s); /* the pages vm.dirty_last names */
 
 #endif /* PTSHADOW_SESSION_H */

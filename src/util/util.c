@@ -12,10 +12,27 @@
 
 #include "util.h"
 
+/* all of data to fd (path: for the message); 0, or -1 with err */
+static int write_all(int fd, const char *p, size_t len, const char *path, char *err, size_t errlen)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(err, errlen, "%s: %s", path,
+			         n < 0 ? strerror(errno) : "short write");
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int write_file_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX];
-	const char *p = data;
 	int fd;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp)) {
@@ -27,19 +44,10 @@ int write_file_atomic(const char *path, const void *data, size_t len, char *err,
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			snprintf(err, errlen, "%s: %s", path,
-			         n < 0 ? strerror(errno) : "short write");
-			close(fd);
-			unlink(tmp);
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
+	if (write_all(fd, data, len, path, err, errlen) != 0) {
+		close(fd);
+		unlink(tmp);
+		return -1;
 	}
 	if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "util.h"
-#include "vm.h"
+#include "vm_impl.h"
 
 void console_flush(struct console *c)
 {

@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "vm.h"
+#include "vm_impl.h"
 
 static enum vm_event hc_exit(struct vm *vm, uint64_t gpa, const void *record)
 {

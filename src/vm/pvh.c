@@ -3,7 +3,15 @@
  */
 #include <string.h>
 
-#include "vm.h"
+#include "vm_impl.h"
+
+/* The first MiB holds the boot data and is never the guest's RAM. */
+static void memmap_write(struct pts_hvm_memmap_entry mm[2], uint64_t size)
+{
+	mm[0] = (struct pts_hvm_memmap_entry){0, VM_LOW_RESERVED, PTS_HVM_MEMMAP_RESERVED, 0};
+	mm[1] = (struct pts_hvm_memmap_entry){VM_LOW_RESERVED, size - VM_LOW_RESERVED,
+	                                      PTS_HVM_MEMMAP_RAM, 0};
+}
 
 int pvh_setup(struct gmem *m, const char *cmdline, uint64_t *start_info_gpa, char *err,
               size_t errlen)
@@ -26,11 +34,7 @@ int pvh_setup(struct gmem *m, const char *cmdline, uint64_t *start_info_gpa, cha
 		return -1;
 	}
 	memcpy(dst, cmdline != NULL ? cmdline : "", cl + 1);
-
-	/* The first MiB holds the boot data and is never the guest's RAM. */
-	mm[0] = (struct pts_hvm_memmap_entry){0, VM_LOW_RESERVED, PTS_HVM_MEMMAP_RESERVED, 0};
-	mm[1] = (struct pts_hvm_memmap_entry){VM_LOW_RESERVED, m->size - VM_LOW_RESERVED,
-	                                      PTS_HVM_MEMMAP_RAM, 0};
+	memmap_write(mm, m->size);
 	memset(si, 0, sizeof(*si));
 	si->magic = PTS_HVM_START_MAGIC;
 	si->version = 1;

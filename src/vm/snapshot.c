@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "vm.h"
+#include "vm_impl.h"
 
 int vm_snapshot_take(struct vm *vm, struct vm_snapshot *snap)
 {
@@ -39,6 +39,7 @@ int vm_snapshot_take(struct vm *vm, struct vm_snapshot *snap)
 	vm_dirty_since_clear(vm);
 	if (vm_ram_copy(vm, snap->mem) != 0)
 		return -1;
+	snap->console_len = vm_console_tail(vm, snap->console, sizeof(snap->console));
 	snap->valid = true;
 	return 0;
 }
@@ -69,17 +70,13 @@ static void copy_back(struct vm *vm, struct vm_snapshot *snap, uint64_t pfn, uin
 	snap->pages_restored++;
 }
 
-int vm_snapshot_restore(struct vm *vm, struct vm_snapshot *snap, uint64_t host_gpa,
-                        uint64_t host_len, uint8_t *also)
+/* Every page written since the snapshot (all, when the log lost track) and
+ * the host's own range, back as the snapshot has them. */
+static void copy_back_written(struct vm *vm, struct vm_snapshot *snap, uint64_t host_gpa,
+                              uint64_t host_len, uint8_t *also)
 {
 	uint64_t pages = vm->mem.size / PTS_PAGE_SIZE;
 
-	if (!snap->valid) {
-		snprintf(vm->error, sizeof(vm->error), "no snapshot to restore");
-		return -1;
-	}
-	if (vm->backend->snap_stop(vm, true) < 0 || vm_dirty_sync(vm) < 0)
-		return -1;
 	snap->pages_restored = 0;
 	if (vm->dirty_since.all) /* the log lost track: put everything back */
 		for (uint64_t pfn = 0; pfn < pages; pfn++)
@@ -95,8 +92,24 @@ int vm_snapshot_restore(struct vm *vm, struct vm_snapshot *snap, uint64_t host_g
 		for (uint64_t pfn = host_gpa / PTS_PAGE_SIZE; pfn * PTS_PAGE_SIZE < end; pfn++)
 			copy_back(vm, snap, pfn, also);
 	}
+}
+
+int vm_snapshot_restore(struct vm *vm, struct vm_snapshot *snap, uint64_t host_gpa,
+                        uint64_t host_len, uint8_t *also)
+{
+	vm->event = VM_EV_NONE;
+	if (!snap->valid) {
+		snprintf(vm->error, sizeof(vm->error), "no snapshot to restore");
+		return -1;
+	}
+	if (vm->backend->snap_stop(vm, true) < 0 || vm_dirty_sync(vm) < 0)
+		return -1;
+	copy_back_written(vm, snap, host_gpa, host_len, also);
 	if (vm->backend->snap_load(vm) < 0)
 		return -1;
+	memcpy(vm->cons.tail, snap->console, snap->console_len);
+	vm->cons.tail_len = snap->console_len;
+	vm->cons.len = 0;
 	snap->restores++;
 	return 0;
 }

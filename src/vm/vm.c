@@ -9,8 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "clock.h"
-#include "vm.h"
+#include "vm_impl.h"
 
 volatile sig_atomic_t vm_interrupted; /* set by SIGINT/SIGTERM handlers */
 
@@ -23,11 +24,136 @@ static const char *const backend_names[] = {
     [VM_BACKEND_LIBVIRT] = "libvirt",
 };
 
+/* the backends, in the order a question about "the backend that ..." is asked */
+static const struct vm_backend *const backends[] = {
+    [VM_BACKEND_KVM] = &vm_backend_kvm,
+    [VM_BACKEND_QEMU] = &vm_backend_qemu,
+    [VM_BACKEND_LIBVIRT] = &vm_backend_libvirt,
+};
+#define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
+
 static const struct vm_backend *backend_of(enum vm_backend_kind k)
 {
-	return k == VM_BACKEND_KVM       ? &vm_backend_kvm
-	       : k == VM_BACKEND_LIBVIRT ? &vm_backend_libvirt
-	                                 : &vm_backend_qemu;
+	return k > VM_BACKEND_AUTO && (size_t)k < NBACKENDS ? backends[k] : &vm_backend_qemu;
+}
+
+/* the first backend whose table says `has`, AUTO when none does */
+static enum vm_backend_kind first_backend(bool (*has)(const struct vm_backend *b, unsigned arg),
+                                          unsigned arg)
+{
+	for (size_t k = VM_BACKEND_AUTO + 1; k < NBACKENDS; k++)
+		if (has(backends[k], arg))
+			return (enum vm_backend_kind)k;
+	return VM_BACKEND_AUTO;
+}
+
+static bool keeps_log(const struct vm_backend *b, unsigned d)
+{
+	return (b->dirty_logs & 1u << d) != 0;
+}
+
+bool vm_backend_keeps(enum vm_backend_kind k, enum vm_dirty_mode d)
+{
+	return k == VM_BACKEND_AUTO || d == VM_DIRTY_AUTO || keeps_log(backend_of(k), d);
+}
+
+enum vm_backend_kind vm_backend_keeping(enum vm_dirty_mode d)
+{
+	return first_backend(keeps_log, d);
+}
+
+const char *vm_backend_dirty_refusal(enum vm_backend_kind k, enum vm_dirty_mode d, char *buf,
+                                     size_t len)
+{
+	if (vm_backend_keeps(k, d))
+		return NULL;
+	if (backend_of(k)->dirty_refusal != NULL)
+		snprintf(buf, len, "--dirty-log %s: %s", vm_dirty_mode_name(d),
+		         backend_of(k)->dirty_refusal);
+	else
+		snprintf(buf, len, "--dirty-log %s needs --backend %s", vm_dirty_mode_name(d),
+		         vm_backend_name(vm_backend_keeping(d)));
+	return buf;
+}
+
+unsigned vm_backend_cpus_max(enum vm_backend_kind k)
+{
+	return k == VM_BACKEND_AUTO ? VM_CPUS_MAX : backend_of(k)->cpus_max;
+}
+
+static bool runs_cpus(const struct vm_backend *b, unsigned n)
+{
+	return b->cpus_max >= n;
+}
+
+enum vm_backend_kind vm_backend_running(unsigned n)
+{
+	return first_backend(runs_cpus, n);
+}
+
+static bool has_accel(const struct vm_backend *b, unsigned unused)
+{
+	return b->accel_choice;
+}
+
+enum vm_backend_kind vm_backend_with_accel(void)
+{
+	return first_backend(has_accel, 0);
+}
+
+bool vm_backend_runs_qemu(enum vm_backend_kind k)
+{
+	return k == VM_BACKEND_AUTO || backend_of(k)->runs_qemu;
+}
+
+const char *vm_backend_accel_refusal(enum vm_backend_kind k)
+{
+	return k == VM_BACKEND_AUTO ? NULL : backend_of(k)->accel_refusal;
+}
+
+const char *vm_backend_accel(enum vm_backend_kind k, bool qemu_kvm)
+{
+	if (k == VM_BACKEND_AUTO || !backend_of(k)->accel_choice)
+		return "";
+	return qemu_kvm ? "kvm" : "tcg";
+}
+
+/* how a banner names the accelerator of a QEMU */
+static const char *accel_words(bool qemu_kvm)
+{
+	return qemu_kvm ? " (-accel kvm)" : " (tcg)";
+}
+
+const char *vm_backend_accel_note(enum vm_backend_kind k, bool qemu_kvm)
+{
+	return vm_backend_accel(k, qemu_kvm)[0] != '\0' ? accel_words(qemu_kvm) : "";
+}
+
+static bool has_template(const struct vm_backend *b, unsigned unused)
+{
+	return b->template_check != NULL;
+}
+
+enum vm_backend_kind vm_backend_with_template(void)
+{
+	return first_backend(has_template, 0);
+}
+
+bool vm_backend_takes_template(enum vm_backend_kind k)
+{
+	return k != VM_BACKEND_AUTO && has_template(backend_of(k), 0);
+}
+
+int vm_backend_template_check(enum vm_backend_kind k, const char *path, char *err, size_t errlen)
+{
+	return vm_backend_takes_template(k) ? backend_of(k)->template_check(path, err, errlen) : 0;
+}
+
+const char *vm_backend_missing(enum vm_backend_kind k)
+{
+	const char *why = k == VM_BACKEND_AUTO ? NULL : backend_of(k)->missing;
+
+	return why != NULL && vm_backend_resolve(VM_BACKEND_AUTO) != k ? why : NULL;
 }
 
 const char *vm_backend_name(enum vm_backend_kind k)
@@ -82,16 +208,20 @@ int vm_check_image(const char *guest_path, unsigned mem_mib, char *err, size_t e
 	return elf_load(guest_path, &probe, &img, err, errlen) != 0 ? EXIT_USAGE : 0;
 }
 
-int vm_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg, char *err,
+int vm_create(struct vm **out, const char *guest_path, const struct vm_config *cfg, char *err,
               size_t errlen)
 {
 	enum vm_backend_kind kind = vm_backend_resolve(cfg->backend);
+	struct vm *vm = *out = calloc(1, sizeof(*vm));
 
-	memset(vm, 0, sizeof(*vm));
+	if (vm == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return EXIT_INTERNAL;
+	}
 	if (vm_check_image(guest_path, cfg->mem_mib, err, errlen) != 0)
 		return EXIT_USAGE; /* before any VM or process exists */
 	vm->kind = kind;
-	vm->accel_kvm = kind == VM_BACKEND_QEMU && cfg->qemu_kvm;
+	vm->accel_kvm = backend_of(kind)->accel_choice && cfg->qemu_kvm;
 	vm->backend = backend_of(kind);
 	vm->timeout_s = cfg->timeout_s;
 	vm->cons.out = cfg->console;
@@ -101,12 +231,82 @@ int vm_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg
 
 void vm_destroy(struct vm *vm)
 {
+	if (vm == NULL)
+		return;
 	console_end_op(&vm->cons);
 	console_flush(&vm->cons);
 	if (vm->backend != NULL)
 		vm->backend->destroy(vm);
+	vm_ram_unmap(vm); /* after the backend: KVM's memslot, QEMU, are gone */
 	vm_dirty_free(vm);
-	memset(vm, 0, sizeof(*vm));
+	free(vm);
+}
+
+enum vm_event vm_event(const struct vm *vm)
+{
+	return vm->event;
+}
+
+void vm_event_set(struct vm *vm, enum vm_event ev)
+{
+	vm->event = ev;
+}
+
+const char *vm_error(const struct vm *vm)
+{
+	return vm->error;
+}
+
+const struct pts_hc_panic *vm_panic(const struct vm *vm)
+{
+	return &vm->panic;
+}
+
+uint32_t vm_exit_status(const struct vm *vm)
+{
+	return vm->exit_status;
+}
+
+uint64_t vm_desc_gpa(const struct vm *vm)
+{
+	return vm->desc_gpa;
+}
+
+const struct gmem *vm_mem(const struct vm *vm)
+{
+	return &vm->mem;
+}
+
+const char *vm_name(const struct vm *vm)
+{
+	return vm_backend_name(vm->kind);
+}
+
+size_t vm_console_tail(const struct vm *vm, char *buf, size_t len)
+{
+	size_t n = vm->cons.tail_len < len ? vm->cons.tail_len : len;
+
+	memcpy(buf, vm->cons.tail, n);
+	return n;
+}
+
+void vm_stats(const struct vm *vm, struct vm_stats *st)
+{
+	*st = (struct vm_stats){
+	    .tsc_khz = vm->tsc_khz,
+	    .dirty_mode = vm->dirty_mode,
+	    .dirty_logging = vm->dirty_logging,
+	    .dirty_syncs = vm->dirty_syncs,
+	    .dirty_harvest_ns = vm->dirty_harvest_ns,
+	    .ring_entries_read = vm->ring_entries_read,
+	    .ring_overflows = vm->ring_overflows,
+	    .guest_wakes = vm->guest_wakes,
+	};
+}
+
+const struct pfn_set *vm_dirty_last(const struct vm *vm)
+{
+	return &vm->dirty_last;
 }
 
 enum vm_event vm_run(struct vm *vm)
@@ -198,9 +398,7 @@ unsigned vm_guest_spin_us(bool shares_cpu)
 const char *vm_describe(const struct vm *vm, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s%s, dirty log %s", vm_backend_name(vm->kind),
-	         vm->kind == VM_BACKEND_KVM ? ""
-	         : vm->accel_kvm            ? " (-accel kvm)"
-	                                    : " (tcg)",
+	         vm->backend->runs_qemu ? accel_words(vm->accel_kvm) : "",
 	         vm_dirty_mode_name(vm->dirty_mode));
 	return buf;
 }
@@ -242,14 +440,8 @@ int pfn_set_add(struct pfn_set *p, uint64_t pfn)
 
 	if (p->bits[pfn / 64] & bit)
 		return 0;
-	if (p->n == p->cap) {
-		uint64_t cap = p->cap ? p->cap * 2 : 256;
-		uint64_t *v = realloc(p->pfns, cap * sizeof(*v));
-		if (v == NULL)
-			return -1;
-		p->pfns = v;
-		p->cap = cap;
-	}
+	if (ARRAY_GROW(p->pfns, p->cap, p->n, 256) != 0)
+		return -1;
 	p->bits[pfn / 64] |= bit;
 	p->pfns[p->n++] = pfn;
 	return 0;

@@ -41,35 +41,7 @@ enum {
 	EXIT_INTERNAL = 3, /* internal or backend (KVM, QEMU) failure */
 };
 
-/* ---- ELF / PVH loading (loader.c, pvh.c) ------------------------------- */
-struct elf_image {
-	uint64_t pvh_entry;       /* XEN_ELFNOTE_PHYS32_ENTRY */
-	uint64_t lowest, highest; /* physical extent loaded */
-	unsigned nsegments;
-};
-
-/* Check the image against m and copy its segments in; with m->base NULL,
- * only check it (every backend does, before it starts anything). */
-int elf_load(const char *path, struct gmem *m, struct elf_image *img, char *err, size_t errlen);
-int pvh_setup(struct gmem *m, const char *cmdline, uint64_t *start_info_gpa, char *err,
-              size_t errlen);
-
 /* ---- the VM ------------------------------------------------------------- */
-/* bytes of console output one op (a stop of the guest) may show; the rest is counted */
-#define CONSOLE_OP_MAX 8192u
-
-struct console {
-	FILE *out;          /* where finished lines go */
-	const char *prefix; /* "guest: " when out is a terminal/stdout */
-	char line[256];     /* escaped */
-	size_t len;
-	char tail[4096]; /* last bytes, raw, for reports */
-	size_t tail_len;
-	size_t shown;        /* bytes of this op shown */
-	uint64_t held;       /* bytes of this op not shown (over CONSOLE_OP_MAX) */
-	uint64_t held_total; /* the same, for the whole run */
-};
-
 enum vm_event {
 	VM_EV_NONE = 0,
 	VM_EV_EXIT,        /* guest exited through PTS_HC_EXIT; exit_status set */
@@ -103,6 +75,10 @@ struct vm_config;
 bool vm_backend_available(enum vm_backend_kind k, const struct vm_config *cfg, char *why,
                           size_t len);
 
+/* the backend's identity (vm_backend.identity), "" when it has none */
+void vm_backend_identity(enum vm_backend_kind k, const struct vm_config *cfg, char *buf,
+                         size_t len);
+
 /* How the VM learns which pages the guest wrote. */
 enum vm_dirty_mode {
 	VM_DIRTY_AUTO = 0, /* KVM: ring, else clear, else get; QEMU: plugin, else none */
@@ -115,6 +91,35 @@ enum vm_dirty_mode {
 const char *vm_dirty_mode_name(enum vm_dirty_mode m);
 int vm_dirty_mode_parse(const char *s, enum vm_dirty_mode *out);
 
+/* What a backend can do, from its table: the command line asks these and
+ * never names a backend.  For AUTO each says what some backend does. */
+bool vm_backend_keeps(enum vm_backend_kind k, enum vm_dirty_mode d); /* AUTO d: yes */
+/* the first backend that keeps dirty log d */
+enum vm_backend_kind vm_backend_keeping(enum vm_dirty_mode d);
+/* a backend's refusal of dirty log d, one line (it keeps d: NULL) */
+const char *vm_backend_dirty_refusal(enum vm_backend_kind k, enum vm_dirty_mode d, char *buf,
+                                     size_t len);
+/* the backend whose accelerator --qemu-accel picks, and whether k runs QEMU
+ * (takes --qemu); k's refusal of --qemu-accel kvm (NULL: none) */
+enum vm_backend_kind vm_backend_with_accel(void);
+bool vm_backend_runs_qemu(enum vm_backend_kind k);
+const char *vm_backend_accel_refusal(enum vm_backend_kind k);
+/* the accelerator's name where k has a choice ("tcg", "kvm"), else "" */
+const char *vm_backend_accel(enum vm_backend_kind k, bool qemu_kvm);
+/* what a banner says after the backend's name: " (tcg)", " (-accel kvm)" or "" */
+const char *vm_backend_accel_note(enum vm_backend_kind k, bool qemu_kvm);
+/* the backend that starts its guest from a template (--connect, --domain-xml),
+ * and whether k does */
+enum vm_backend_kind vm_backend_with_template(void);
+bool vm_backend_takes_template(enum vm_backend_kind k);
+/* --domain-xml PATH (NULL: the built-in one) for k: 0, or -1 with err naming it */
+int vm_backend_template_check(enum vm_backend_kind k, const char *path, char *err, size_t errlen);
+/* how many vCPUs k runs at most; the first backend that runs n */
+unsigned vm_backend_cpus_max(enum vm_backend_kind k);
+enum vm_backend_kind vm_backend_running(unsigned n);
+/* where k cannot run on this machine and AUTO would pick another, why (else NULL) */
+const char *vm_backend_missing(enum vm_backend_kind k);
+
 /* A set of page frame numbers: a bitmap to test, a list to walk. */
 struct pfn_set {
 	uint64_t *bits;
@@ -122,97 +127,9 @@ struct pfn_set {
 	uint64_t n, cap;
 	bool all; /* the log lost entries: any page may be in the set */
 };
-int pfn_set_init(struct pfn_set *p, uint64_t words);
-int pfn_set_add(struct pfn_set *p, uint64_t pfn);
-void pfn_set_clear(struct pfn_set *p);
-void pfn_set_free(struct pfn_set *p);
 
-/* What a backend can do beyond running the guest. */
-#define VM_CAP_DIRTY_LOG 0x1u /* a log of the pages the guest wrote */
-#define VM_CAP_SNAPSHOT  0x2u /* reset to a snapshot without a reboot */
-#define VM_CAP_REGS      0x4u /* read the vCPU's registers */
-
+/* One VM (opaque outside src/vm/ and the backends: vm_impl.h). */
 struct vm;
-struct vm_config;
-
-/* The backend's table (Solo5 hvt's core/hvt_kvm split). */
-struct vm_backend {
-	const char *name;
-	bool (*available)(const struct vm_config *cfg, char *why, size_t len);
-	int (*create)(struct vm *vm, const char *guest_path, const struct vm_config *cfg, char *err,
-	              size_t errlen);
-	enum vm_event (*run)(struct vm *vm);
-	void (*destroy)(struct vm *vm);
-	uint64_t (*cr3)(struct vm *vm);
-	/* the vCPU's own CR3 while it is stopped (NULL: cr3 is already that) */
-	int (*cr3_actual)(struct vm *vm, uint64_t *cr3);
-	void (*dump_regs)(struct vm *vm, FILE *f);
-	/* dirty log: start logging; move what was logged into vm->dirty_fresh */
-	int (*dirty_start)(struct vm *vm);
-	int (*dirty_harvest)(struct vm *vm, bool ring_full);
-	/* snapshot: stop = the guest stores nothing until it runs again (at a
-	 * restore: until load); save = keep its CPU state (at take); load = the
-	 * CPU state back once RAM is */
-	int (*snap_stop)(struct vm *vm, bool restore);
-	int (*snap_save)(struct vm *vm);
-	int (*snap_load)(struct vm *vm);
-	/* optional: copy all of guest RAM into dst (laid out as vm->mem) faster
-	 * than a memcpy through the mapping would; 0, or -1 to fall back */
-	int (*ram_copy)(struct vm *vm, uint8_t *dst);
-	/* optional: what this backend's speed on this machine depends on (the
-	 * KVM module; the QEMU binary), for `--backend auto`'s cache key */
-	void (*identity)(const struct vm_config *cfg, char *buf, size_t len);
-	/* optional, where the guest runs on its own (QEMU): let a guest stopped
-	 * at an event go on now; run then only waits for its next event */
-	void (*release)(struct vm *vm);
-};
-/* the backend's identity (vm_backend.identity), "" when it has none */
-void vm_backend_identity(enum vm_backend_kind k, const struct vm_config *cfg, char *buf,
-                         size_t len);
-extern const struct vm_backend vm_backend_kvm;
-extern const struct vm_backend vm_backend_qemu;
-extern const struct vm_backend vm_backend_libvirt;
-/* --domain-xml FILE (NULL: the built-in template) can be read and names no
- * placeholder the libvirt backend does not fill in; else err names it */
-int libvirt_template_check(const char *path, char *err, size_t errlen);
-
-struct vm {
-	const struct vm_backend *backend;
-	enum vm_backend_kind kind;
-	bool accel_kvm; /* QEMU with -accel kvm */
-	unsigned caps;  /* VM_CAP_* */
-	void *be;       /* the backend's own state */
-	struct gmem mem;
-	uint64_t tsc_khz;
-	struct console cons;
-
-	/* filled by the run loop for the caller */
-	enum vm_event event;
-	uint32_t exit_status;
-	uint64_t desc_gpa;
-	struct pts_hc_panic panic;
-	char error[512];
-	uint64_t exits, hypercalls;
-	uint64_t guest_wakes; /* calls the guest halted in and was woken from (QEMU) */
-	unsigned timeout_s;
-	/* the watchdog: the guest must make progress (vm_progress) before
-	 * deadline_ns (0: none); vm_run arms it only after progress, so a guest
-	 * that keeps calling without getting anywhere is ended all the same */
-	uint64_t deadline_ns;
-	bool progress;
-
-	/* dirty log: the backend harvests into dirty_fresh, vm_dirty_sync
-	 * publishes it as dirty_last and adds it to dirty_since */
-	enum vm_dirty_mode dirty_mode; /* in use, never AUTO */
-	bool dirty_logging;            /* vm_dirty_start has run */
-	struct pfn_set dirty_fresh;    /* harvested, not yet published */
-	struct pfn_set dirty_last;     /* the guest's writes between the last two syncs */
-	struct pfn_set dirty_since;    /* written since the snapshot (restore set) */
-	uint64_t dirty_words;
-	uint64_t dirty_syncs, dirty_harvests, dirty_harvest_ns;
-	uint64_t ring_full_exits, ring_overflows; /* KVM's ring: "full" exits, entries lost */
-	uint64_t ring_entries_read;               /* log entries read (KVM: one per logged store) */
-};
 
 struct vm_config {
 	enum vm_backend_kind backend;
@@ -248,10 +165,36 @@ bool vm_on_one_cpu(void);
 
 /* Create the VM on cfg->backend (AUTO resolved), load the guest, set up PVH
  * boot.  Returns EXIT_USAGE for a bad guest image or option (err names it),
- * EXIT_INTERNAL for backend failures, else 0. */
-int vm_create(struct vm *vm, const char *guest_path, const struct vm_config *cfg, char *err,
+ * EXIT_INTERNAL for backend failures, else 0; *out is set either way (NULL
+ * only when out of memory) and vm_destroy frees it. */
+int vm_create(struct vm **out, const char *guest_path, const struct vm_config *cfg, char *err,
               size_t errlen);
 void vm_destroy(struct vm *vm);
+
+/* ---- what the VM tells its caller -------------------------------------- */
+/* the event of the last vm_run (or the one the caller recorded: a guest that
+ * broke the ring's protocol is a guest error as the VM's own are) */
+enum vm_event vm_event(const struct vm *vm);
+void vm_event_set(struct vm *vm, enum vm_event ev);
+const char *vm_error(const struct vm *vm); /* the guest's or the backend's words, raw */
+const struct pts_hc_panic *vm_panic(const struct vm *vm);
+uint32_t vm_exit_status(const struct vm *vm);
+uint64_t vm_desc_gpa(const struct vm *vm);      /* where the guest registered its descriptor */
+const struct gmem *vm_mem(const struct vm *vm); /* guest RAM, through its checked accessor */
+const char *vm_name(const struct vm *vm);       /* the backend's name */
+/* the console's last bytes (raw) into buf; how many */
+size_t vm_console_tail(const struct vm *vm, char *buf, size_t len);
+
+/* What the VM counted, for --stats and bench. */
+struct vm_stats {
+	uint64_t tsc_khz;
+	enum vm_dirty_mode dirty_mode; /* in use, never AUTO */
+	bool dirty_logging;
+	uint64_t dirty_syncs, dirty_harvest_ns;
+	uint64_t ring_entries_read, ring_overflows;
+	uint64_t guest_wakes; /* calls the guest halted in and was woken from (QEMU) */
+};
+void vm_stats(const struct vm *vm, struct vm_stats *st);
 
 /* Run the vCPU until the next event the caller must handle, or until the
  * guest has made no progress for --timeout seconds (VM_EV_TIMEOUT). */
@@ -260,9 +203,6 @@ enum vm_event vm_run(struct vm *vm);
  * next vm_run gives it --timeout seconds afresh.  An event alone is not
  * progress: a guest can signal without end and never take the next op. */
 void vm_progress(struct vm *vm);
-/* Give the guest --timeout seconds from now (vm_run does after progress; a
- * backend that runs the guest on the host's behalf, as a reset does, too). */
-void vm_deadline_arm(struct vm *vm);
 /* Where the guest runs beside us (QEMU): let it go on from the event it
  * stopped at while we work; the next vm_run waits for its next event. */
 bool vm_can_release(const struct vm *vm);
@@ -288,22 +228,22 @@ int vm_cr3_verify(struct vm *vm);
  * vm_page_dirty tests dirty_last.  A set whose `all` is set lost track:
  * treat every page as written.  Without a log (VM_DIRTY_NONE) every sync
  * says `all`. */
-int vm_dirty_alloc(struct vm *vm, uint64_t mem_size, char *err, size_t errlen);
 int vm_dirty_start(struct vm *vm);
-int vm_dirty_harvest(struct vm *vm, bool ring_full);
 /* read the log now (between op batches) so that a ring is less likely to
  * overflow before the next sync */
 int vm_dirty_poll(struct vm *vm);
 int vm_dirty_sync(struct vm *vm);
-void vm_dirty_since_clear(struct vm *vm);
 bool vm_page_dirty(void *vm, uint64_t gpa); /* struct gmem page_dirty hook */
-void vm_dirty_free(struct vm *vm);
+/* the pages the last vm_dirty_sync published */
+const struct pfn_set *vm_dirty_last(const struct vm *vm);
 
 /* snapshot.c: capture after boot, restore by copying back dirty pages */
 struct vm_snapshot {
 	bool valid;
 	uint8_t *mem; /* copy of guest RAM at capture (hole included, unmapped) */
 	uint64_t restores, pages_restored; /* pages_restored: last restore */
+	char console[4096];                /* the console's tail at capture, put back too */
+	size_t console_len;
 };
 int vm_snapshot_take(struct vm *vm, struct vm_snapshot *snap);
 /* host_gpa/host_len: a range the host wrote itself (restored too); also
@@ -312,25 +252,5 @@ int vm_snapshot_take(struct vm *vm, struct vm_snapshot *snap);
 int vm_snapshot_restore(struct vm *vm, struct vm_snapshot *snap, uint64_t host_gpa,
                         uint64_t host_len, uint8_t *also);
 void vm_snapshot_free(struct vm *vm, struct vm_snapshot *snap);
-
-/* console.c */
-void console_putc(struct console *c, char ch);
-void console_flush(struct console *c);
-/* the guest stopped (an op is done, or the VM ends): say how much was not shown */
-void console_end_op(struct console *c);
-
-/* hypercalls: a table, one entry per PTS_HC_* */
-struct hypercall {
-	const char *name;
-	uint32_t record_size;
-	enum vm_event (*handler)(struct vm *vm, uint64_t gpa, const void *record);
-};
-const struct hypercall *hypercall_lookup(unsigned nr);
-enum vm_event hypercall_dispatch(struct vm *vm, unsigned nr, uint64_t gpa);
-
-/* watchdog.c: SIGALRM after ns nanoseconds, then every 10 ms until disarmed */
-void watchdog_arm(uint64_t ns);
-void watchdog_disarm(void);
-bool watchdog_fired(void);
 
 #endif /* PTSHADOW_VM_H */

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include "vm.h"
+#include "vm_impl.h"
 
 static volatile sig_atomic_t fired;
 

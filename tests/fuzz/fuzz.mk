@@ -27,10 +27,10 @@ fuzz_cflags   = $(call host_cflags,$(1)) -Wno-unknown-warning-option -fno-omit-f
 # ASan keeps freed memory in quarantine (256 MiB by default): not the monitor's
 FUZZ_ENV     := ASAN_OPTIONS=quarantine_size_mb=32:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
 
-FUZZ_MONITOR_OBJS := $(MONITOR_SRCS:%.c=$(FUZZ_BUILD)/san/%.o)
+FUZZ_MONITOR_OBJS := $(MONITOR_SRCS:%.c=$(FUZZ_BUILD)/san/%.o) $(LIB_SRCS:%.c=$(FUZZ_BUILD)/san/%.o)
 FUZZ_SYNTH_OBJS   := $(SYNTH_SRCS:%.c=$(FUZZ_BUILD)/san/%.o)
 FUZZ_SRC_OBJS     := $(SRC_SRCS:%.c=$(FUZZ_BUILD)/san/%.o)
-FUZZ_COV_OBJS     := $(MONITOR_SRCS:%.c=$(FUZZ_BUILD)/cov/%.o) $(SYNTH_SRCS:%.c=$(FUZZ_BUILD)/cov/%.o)
+FUZZ_COV_OBJS     := $(MONITOR_SRCS:%.c=$(FUZZ_BUILD)/cov/%.o) $(LIB_SRCS:%.c=$(FUZZ_BUILD)/cov/%.o) $(SYNTH_SRCS:%.c=$(FUZZ_BUILD)/cov/%.o)
 
 .PHONY: fuzz-monitor fuzz-text fuzz-coverage sanitize-test
 

@@ -8,7 +8,7 @@
 #include <jansson.h>
 
 #include "util.h"
-#include "vm.h"
+#include "vm_impl.h"
 #include "testutil.h"
 
 Suite *suite_console(void);

@@ -9,7 +9,8 @@
 #include "campaign.h"
 #include "cov.h"
 #include "guide.h"
-#include "session.h"
+#include "session_impl.h"
+#include "vm_impl.h"
 #include "testutil.h"
 
 static void load_image(const char *path, struct cov_image *img)
@@ -334,13 +335,15 @@ START_TEST(enter_reaches_pmap_enter)
 	cfg.ring = cfg.stop_each = cfg.monitor = true;
 	ck_assert_int_eq(vm_backend_parse(tu_backend(), &cfg.backend), 0);
 	ck_assert_int_eq(session_boot(s, &cfg), 0);
-	ck_assert_int_eq(cov_harvest(&s->vm.mem, s->vm.desc_gpa, &img, boot, err, sizeof(err)), 0);
+	ck_assert_int_eq(cov_harvest(&s->vm->mem, s->vm->desc_gpa, &img, boot, err, sizeof(err)),
+	                 0);
 	const char *text = "create a\nenter a 0x400000 pg1 rw\n";
 	ck_assert_int_eq(
 	    script_parse_string("<t>", text, strlen(text), NULL, &sc, err, sizeof(err)), 0);
 	for (size_t i = 0; i < sc->n_ops; i++)
 		ck_assert_int_eq(session_op(s, &sc->ops[i]), SESSION_OK);
-	ck_assert_int_eq(cov_harvest(&s->vm.mem, s->vm.desc_gpa, &img, after, err, sizeof(err)), 0);
+	ck_assert_int_eq(cov_harvest(&s->vm->mem, s->vm->desc_gpa, &img, after, err, sizeof(err)),
+	                 0);
 	ck_assert_uint_eq(func_hits(&img, enter, boot), 0);
 	ck_assert_uint_gt(func_hits(&img, enter, after), 3);
 	ck_assert_uint_gt(func_hits(&img, func_named(&img, "pmap_create"), after), 0);

@@ -7,7 +7,8 @@
  * full) and picked up again.  On QEMU the log is the ptsdirty plugin's.
  */
 #include "runner.h"
-#include "session.h"
+#include "session_impl.h"
+#include "vm_impl.h"
 #include "testutil.h"
 
 static const char script_text[] = "create a\n"
@@ -128,20 +129,20 @@ static void run_trace(enum vm_dirty_mode mode, uint32_t ring_bytes, struct trace
 	config(&cfg, tu_guest(), mode);
 	cfg.dirty_ring_bytes = ring_bytes;
 	ck_assert_int_eq(session_boot(s, &cfg), 0);
-	ck_assert_int_eq(s->vm.dirty_mode, mode);
+	ck_assert_int_eq(s->vm->dirty_mode, mode);
 	ck_assert_uint_le(sc->n_ops, 64);
 	for (size_t i = 0; i < sc->n_ops; i++) {
 		enum session_status st = session_op(s, &sc->ops[i]);
 		ck_assert_msg(st == SESSION_OK || st == SESSION_VIOLATION, "op %zu: %s", i, s->err);
 		t->violations += session_nviolations(s);
-		t->all[i] = s->vm.dirty_last.all;
-		t->n[i] = logged(&s->vm, t->pfn[i], MAXLOG);
+		t->all[i] = s->vm->dirty_last.all;
+		t->n[i] = logged(s->vm, t->pfn[i], MAXLOG);
 		result_format(sc->ops[i].op.result, sc->ops[i].op.value, t->result[i],
 		              sizeof(t->result[i]));
 	}
 	t->nops = sc->n_ops;
-	t->overflows = s->vm.ring_overflows;
-	t->full_exits = s->vm.ring_full_exits;
+	t->overflows = s->vm->ring_overflows;
+	t->full_exits = s->vm->ring_full_exits;
 	session_destroy(s);
 	free(s);
 	script_free(sc);
@@ -225,7 +226,7 @@ static void batch_pages(enum vm_dirty_mode mode, uint32_t ring_bytes, struct bat
 	cfg.monitor = false;
 	cfg.dirty_ring_bytes = ring_bytes;
 	ck_assert_int_eq(session_boot(s, &cfg), 0);
-	ck_assert_int_eq(vm_dirty_sync(&s->vm), 0);
+	ck_assert_int_eq(vm_dirty_sync(s->vm), 0);
 	memset(ops, 0, sizeof(ops));
 	ops[0].op.kind = PTS_OP_CREATE;
 	for (unsigned i = 1; i < 200; i++) {
@@ -239,13 +240,13 @@ static void batch_pages(enum vm_dirty_mode mode, uint32_t ring_bytes, struct bat
 		/* the batch first, then single ops, each followed by a sync */
 		size_t from = k == 0 ? 0 : 192 + k, len = k == 0 ? 193 : 1;
 		enum session_status st = session_run_batch(s, ops + from, len);
-		ck_assert_msg(st == SESSION_OK, "batch: %s / %s", s->err, s->vm.error);
-		ck_assert_int_eq(vm_dirty_sync(&s->vm), 0);
-		t->all[k] = s->vm.dirty_last.all;
-		t->n[k] = logged(&s->vm, t->pfn[k], MAXLOG);
+		ck_assert_msg(st == SESSION_OK, "batch: %s / %s", s->err, s->vm->error);
+		ck_assert_int_eq(vm_dirty_sync(s->vm), 0);
+		t->all[k] = s->vm->dirty_last.all;
+		t->n[k] = logged(s->vm, t->pfn[k], MAXLOG);
 	}
-	t->full_exits = s->vm.ring_full_exits;
-	t->overflows = s->vm.ring_overflows;
+	t->full_exits = s->vm->ring_full_exits;
+	t->overflows = s->vm->ring_overflows;
 	session_destroy(s);
 	free(s);
 }
@@ -323,30 +324,30 @@ START_TEST(log_covers_every_changed_page)
 	ck_assert_ptr_nonnull(s);
 	config(&cfg, tu_guest(), VM_DIRTY_AUTO);
 	ck_assert_int_eq(session_boot(s, &cfg), 0);
-	ck_assert_msg(s->vm.dirty_mode != VM_DIRTY_NONE, "no dirty log on this backend");
-	size = s->vm.mem.size;
+	ck_assert_msg(s->vm->dirty_mode != VM_DIRTY_NONE, "no dirty log on this backend");
+	size = s->vm->mem.size;
 	before = malloc(size);
 	ck_assert_ptr_nonnull(before);
-	ring_pfn = (uint64_t)((uint8_t *)s->ring - s->vm.mem.base) / PTS_PAGE_SIZE;
-	ring_last = ((uint64_t)((uint8_t *)s->ring - s->vm.mem.base) + sizeof(*s->ring) - 1) /
+	ring_pfn = (uint64_t)((uint8_t *)s->ring - s->vm->mem.base) / PTS_PAGE_SIZE;
+	ring_last = ((uint64_t)((uint8_t *)s->ring - s->vm->mem.base) + sizeof(*s->ring) - 1) /
 	            PTS_PAGE_SIZE;
 	for (size_t i = 0; i < sc->n_ops; i++) {
-		memcpy(before, s->vm.mem.base, size);
+		memcpy(before, s->vm->mem.base, size);
 		enum session_status st = session_op(s, &sc->ops[i]);
 		ck_assert_msg(st == SESSION_OK || st == SESSION_VIOLATION, "op %zu: %s", i, s->err);
-		if (s->vm.dirty_last.all)
+		if (s->vm->dirty_last.all)
 			continue;
 		for (uint64_t pfn = 0; pfn < size / PTS_PAGE_SIZE; pfn++) {
 			uint64_t off = pfn * PTS_PAGE_SIZE;
 			if (pfn >= ring_pfn && pfn <= ring_last)
 				continue;
-			if (memcmp(before + off, s->vm.mem.base + off, PTS_PAGE_SIZE) == 0)
+			if (memcmp(before + off, s->vm->mem.base + off, PTS_PAGE_SIZE) == 0)
 				continue;
 			ck_assert_msg(
-			    vm_page_dirty(&s->vm, off),
+			    vm_page_dirty(s->vm, off),
 			    "op %zu (%s): page %#llx changed but the %s log does not name it", i,
 			    op_kind_name(sc->ops[i].op.kind), (unsigned long long)off,
-			    vm_dirty_mode_name(s->vm.dirty_mode));
+			    vm_dirty_mode_name(s->vm->dirty_mode));
 			checked++;
 		}
 	}

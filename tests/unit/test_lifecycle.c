@@ -14,7 +14,8 @@
 #include "clock.h"
 #include "qemu_vm.h"
 #include "runner.h"
-#include "session.h"
+#include "session_impl.h"
+#include "vm_impl.h"
 #include "testutil.h"
 
 Suite *suite_lifecycle(void);
@@ -585,16 +586,16 @@ static int vcpu_halted(struct vm *vm)
  * its vCPU is halted (each at most 10 s: a hang guard, not a time bound). */
 static void hold_until_halted(struct session *s, const char *when)
 {
-	struct pts_doorbell *db = qemu_doorbell(&s->vm);
+	struct pts_doorbell *db = qemu_doorbell(s->vm);
 	uint64_t deadline = now_ns() + 10000000000ull;
 	struct timespec ms = {0, 1000000};
 
 	ck_assert_ptr_nonnull(db);
-	while (__atomic_load_n(&db->sleeping, __ATOMIC_ACQUIRE) != QEMU(&s->vm)->waiting_seq) {
+	while (__atomic_load_n(&db->sleeping, __ATOMIC_ACQUIRE) != QEMU(s->vm)->waiting_seq) {
 		ck_assert_msg(now_ns() < deadline, "%s: the guest kept spinning for 10 s", when);
 		nanosleep(&ms, NULL);
 	}
-	while (vcpu_halted(&s->vm) != 1) {
+	while (vcpu_halted(s->vm) != 1) {
 		ck_assert_msg(now_ns() < deadline, "%s: the guest says it sleeps, QEMU says HLT=0",
 		              when);
 		nanosleep(&ms, NULL);
@@ -641,7 +642,7 @@ START_TEST(waiting_guest_halts_and_wakes)
 	hold_until_halted(s, "before a reset");
 	ck_assert_msg(session_reset(s) == 0, "%s", s->err);
 	op(s, PTS_OP_CREATE, 0, PTS_RES_OK);
-	ck_assert_uint_gt(s->vm.guest_wakes, 0);
+	ck_assert_uint_gt(s->vm->guest_wakes, 0);
 	session_destroy(s);
 	free(s);
 }
@@ -839,7 +840,8 @@ START_TEST(reset_after_a_finding_behind_the_guest)
 	for (int k = 0; k < 2; k++) {
 		ck_assert_int_eq(runner_run(&r, sc, false, &f[k], NULL, NULL, err, sizeof(err)),
 		                 RUN_FINDING);
-		ck_assert_msg(r.live, "run %d: the guest was not kept for a reset: %s", k, err);
+		ck_assert_msg(r.s != NULL, "run %d: the guest was not kept for a reset: %s", k,
+		              err);
 	}
 	ck_assert_uint_eq(r.boots, 1);
 	ck_assert_uint_eq(r.resets, 1);

@@ -4,7 +4,7 @@
  */
 #include "testutil.h"
 
-#include "vm.h"
+#include "vm_impl.h"
 
 Suite *suite_loader(void);
 

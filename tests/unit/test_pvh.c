@@ -3,7 +3,7 @@
  */
 #include "testutil.h"
 
-#include "vm.h"
+#include "vm_impl.h"
 
 Suite *suite_pvh(void);
 

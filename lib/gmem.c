@@ -1,4 +1,4 @@
-/* monitor/gmem.c - the one checked accessor for guest-physical memory, used by
+/* lib/gmem.c - the one checked accessor for guest-physical memory, used by
  * the monitor for everything it reads and by the VMM for boot data,
  * hypercall records, the descriptor and the command ring.
  */

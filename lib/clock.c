@@ -1,4 +1,4 @@
-/* monitor/clock.c - the one monotonic clock of the host code (see clock.h). */
+/* lib/clock.c - the one monotonic clock of the host code (see clock.h). */
 #include "clock.h"
 
 #include <time.h>

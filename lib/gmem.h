@@ -1,9 +1,9 @@
-/* monitor/gmem.h - guest-physical memory as the host maps it, and the one
+/* lib/gmem.h - guest-physical memory as the host maps it, and the one
  * checked accessor (range, hole, overflow, alignment) that the monitor and
  * the VMM both go through: no guest-physical address is used unchecked.
  */
-#ifndef MONITOR_GMEM_H
-#define MONITOR_GMEM_H
+#ifndef PTSHADOW_LIB_GMEM_H
+#define PTSHADOW_LIB_GMEM_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -90,4 +90,4 @@ static inline uint64_t le_field(const uint8_t *buf, uint32_t off, unsigned width
 	return v;
 }
 
-#endif /* MONITOR_GMEM_H */
+#endif /* PTSHADOW_LIB_GMEM_H */

@@ -1,4 +1,4 @@
-/* src/session/runner.h - run a whole script in a guest that starts from its
+/* src/fuzz/runner.h - run a whole script in a guest that starts from its
  * just-booted state, and report its first finding: the building block of
  * replay, minimize and run's reports.  A runner boots once and then resets
  * its VM to the post-boot snapshot before every script. */
@@ -16,8 +16,7 @@ enum run_outcome {
 
 struct runner {
 	struct session_config cfg;
-	struct session s;
-	bool live; /* s is booted and has a snapshot */
+	struct session *s; /* booted, with a snapshot (NULL: none yet) */
 	uint64_t boots, resets;
 };
 

@@ -1,0 +1,4 @@
+/* tests/boundaries/qemu_monitor.c - a backend including a header of the
+ * monitor: must not compile with qemu/'s flags (make check-boundaries).
+ */
+#include "violation.h"
