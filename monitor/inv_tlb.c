@@ -23,8 +23,15 @@ static bool owner_active(const struct check *c, const struct pte_change *ch)
 /* a ledger record of this op that invalidates [va, va + span) */
 static bool covered(const struct check *c, uint64_t va, uint64_t span, bool global)
 {
+	return tlb_covered(c, TLB_ANY_CPU, va, span, global);
+}
+
+bool tlb_covered(const struct check *c, uint32_t cpu, uint64_t va, uint64_t span, bool global)
+{
 	for (size_t i = 0; i < c->ntlb; i++) {
 		const struct pts_tlb_record *r = &c->tlb[i];
+		if (cpu != TLB_ANY_CPU && r->cpu != cpu)
+			continue;
 		switch (r->kind) {
 		case PTS_TLB_PAGE:
 			if (r->va >= va && r->va - va < span)
@@ -46,7 +53,7 @@ static bool covered(const struct check *c, uint64_t va, uint64_t span, bool glob
 	return false;
 }
 
-static bool downgrade(const struct pte_change *ch)
+bool tlb_downgrade(const struct pte_change *ch)
 {
 	uint64_t o = ch->old, n = ch->new;
 	if (!pte_valid(n) || (ch->flags & PTE_CHG_DETACHED) || !pte_is_leaf(n, ch->level))
@@ -63,7 +70,7 @@ void inv_tlb_downgrade(struct check *c)
 	for (size_t i = 0; i < c->delta->n; i++) {
 		const struct pte_change *ch = &c->delta->chg[i];
 		bool global = (ch->old & PG_G) != 0;
-		if (!pte_valid(ch->old) || !pte_is_leaf(ch->old, ch->level) || !downgrade(ch))
+		if (!pte_valid(ch->old) || !pte_is_leaf(ch->old, ch->level) || !tlb_downgrade(ch))
 			continue;
 		if (!global && (!(ch->old & PG_U) || !owner_active(c, ch)))
 			continue;

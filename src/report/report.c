@@ -457,20 +457,20 @@ json_t *report_guest_json(const struct session_config *cfg)
 	                      ? (realpath(cfg->libvirt_xml, xml_abs) ? xml_abs : cfg->libvirt_xml)
 	                      : "";
 
-	return json_pack("{s:s, s:i, s:I, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:I, s:s, s:s}",
-	                 "image", guest, "mem_mib", (int)cfg->mem_mib, "arena_pages",
-	                 (json_int_t)cfg->arena_pages, "pv_per_page", (int)cfg->pv_per_page,
-	                 "cmdline", cfg->extra_cmdline ? cfg->extra_cmdline : "", "check",
-	                 cfg->check_spec ? cfg->check_spec : "", "backend",
-	                 vm_backend_name(cfg->backend), "qemu_accel",
-	                 cfg->backend != VM_BACKEND_QEMU ? ""
-	                 : cfg->qemu_kvm                 ? "kvm"
-	                                                 : "tcg",
-	                 "timeout_s", (int)cfg->timeout_s, "dirty_log",
-	                 vm_dirty_mode_name(cfg->dirty_mode), "check_mode",
-	                 cfg->incremental ? "incremental" : "full", "full_every",
-	                 (json_int_t)cfg->full_every, "libvirt_uri",
-	                 lv && cfg->libvirt_uri ? cfg->libvirt_uri : "", "domain_xml", xml);
+	return json_pack(
+	    "{s:s, s:i, s:i, s:I, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:I, s:s, s:s}", "image",
+	    guest, "mem_mib", (int)cfg->mem_mib, "cpus", (int)(cfg->cpus ? cfg->cpus : 1),
+	    "arena_pages", (json_int_t)cfg->arena_pages, "pv_per_page", (int)cfg->pv_per_page,
+	    "cmdline", cfg->extra_cmdline ? cfg->extra_cmdline : "", "check",
+	    cfg->check_spec ? cfg->check_spec : "", "backend", vm_backend_name(cfg->backend),
+	    "qemu_accel",
+	    cfg->backend != VM_BACKEND_QEMU ? ""
+	    : cfg->qemu_kvm                 ? "kvm"
+	                                    : "tcg",
+	    "timeout_s", (int)cfg->timeout_s, "dirty_log", vm_dirty_mode_name(cfg->dirty_mode),
+	    "check_mode", cfg->incremental ? "incremental" : "full", "full_every",
+	    (json_int_t)cfg->full_every, "libvirt_uri",
+	    lv && cfg->libvirt_uri ? cfg->libvirt_uri : "", "domain_xml", xml);
 }
 
 /* ---- reading a report back -------------------------------------------------
@@ -564,7 +564,7 @@ static int load_guest(const json_t *g, struct session_config *cfg, unsigned give
 {
 	const char *image = NULL, *backend = NULL, *accel = NULL, *cmdline = NULL, *check = NULL;
 	const char *dirty = NULL, *mode = NULL, *uri = NULL, *xml = NULL;
-	uint64_t mem = 0, arena = 0, ppp = UINT64_MAX; /* as they are: absent */
+	uint64_t mem = 0, arena = 0, ppp = UINT64_MAX, cpus = 0; /* as they are: absent */
 	uint64_t timeout = UINT64_MAX, full_every = UINT64_MAX;
 	enum vm_backend_kind k = VM_BACKEND_AUTO;
 	enum vm_dirty_mode d = VM_DIRTY_AUTO;
@@ -578,6 +578,7 @@ static int load_guest(const json_t *g, struct session_config *cfg, unsigned give
 	    member_string(g, "guest.", "check", &check, path, err, errlen) < 0 ||
 	    member_uint(g, "guest.", "mem_mib", VM_MEM_MIN_MIB, VM_MEM_MAX_MIB, &mem, path, err,
 	                errlen) < 0 ||
+	    member_uint(g, "guest.", "cpus", 1, PTS_MAX_CPUS, &cpus, path, err, errlen) < 0 ||
 	    member_uint(g, "guest.", "arena_pages", 1, OPS_ARENA_MAX, &arena, path, err, errlen) <
 	        0 ||
 	    member_uint(g, "guest.", "pv_per_page", 0, GUEST_PV_PER_PAGE_MAX, &ppp, path, err,
@@ -622,6 +623,8 @@ static int load_guest(const json_t *g, struct session_config *cfg, unsigned give
 		cfg->qemu_kvm = true;
 	if (mem != 0 && !(given & GUEST_SET_MEM))
 		cfg->mem_mib = (unsigned)mem;
+	if (cpus != 0 && !(given & GUEST_SET_CPUS)) /* the CPUs it was found with */
+		cfg->cpus = (unsigned)cpus;
 	if (arena != 0 && !(given & GUEST_SET_ARENA))
 		cfg->arena_pages = arena;
 	if (ppp != UINT64_MAX && !(given & GUEST_SET_PV_PER_PAGE))
