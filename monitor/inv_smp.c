@@ -33,8 +33,8 @@ static void check_cpu_root(struct check *c, uint32_t cpu, uint32_t *want)
 	}
 	want[i] |= 1u << cpu;
 	if ((v->cr3 & PG_FRAME) != c->cur->pmap[i].root)
-		vio(c, "cpu%u: CR3 0x%llx is not the root 0x%llx of its curpmap (pmap slot %u)", cpu,
-		    (unsigned long long)v->cr3, (unsigned long long)c->cur->pmap[i].root,
+		vio(c, "cpu%u: CR3 0x%llx is not the root 0x%llx of its curpmap (pmap slot %u)",
+		    cpu, (unsigned long long)v->cr3, (unsigned long long)c->cur->pmap[i].root,
 		    c->cur->pmap[i].slot);
 	else if (c->tlb_known && c->root_after[cpu] != (v->cr3 & PG_FRAME))
 		vio(c, "cpu%u: CR3 0x%llx, but its last ledger SWITCH loaded 0x%llx", cpu,
@@ -57,10 +57,11 @@ void inv_smp_pm_active(struct check *c)
 		const struct pmap_snap *p = &c->cur->pmap[i];
 		if (!p->live || p->active == want[i])
 			continue;
-		struct violation *v = vio(c,
-		                          "pmap slot %u: pm_active 0x%x, but the CPUs with its root "
-		                          "in CR3 are 0x%x",
-		                          p->slot, p->active, want[i]);
+		struct violation *v =
+		    vio(c,
+		        "pmap slot %u: pm_active 0x%x, but the CPUs with its root "
+		        "in CR3 are 0x%x",
+		        p->slot, p->active, want[i]);
 		vio_pmap(v, c, c->cur, (uint32_t)i);
 	}
 }
@@ -73,12 +74,13 @@ static void check_cpu_at_rest(struct check *c, uint32_t cpu)
 	if (v->state != PTS_CPU_IDLE && v->state != PTS_CPU_BUSY)
 		vio(c, "cpu%u: state %u at a stop (want idle or busy)", cpu, v->state);
 	if (v->acked != v->sent)
-		vio(c, "cpu%u: shootdown in flight at a stop: generation %llu sent, %llu acked", cpu,
-		    (unsigned long long)v->sent, (unsigned long long)v->acked);
+		vio(c, "cpu%u: shootdown in flight at a stop: generation %llu sent, %llu acked",
+		    cpu, (unsigned long long)v->sent, (unsigned long long)v->acked);
 	if (v->sent > c->smp->tlb_gen)
 		vio(c, "cpu%u: generation %llu sent, past tlb_gen %llu", cpu,
 		    (unsigned long long)v->sent, (unsigned long long)c->smp->tlb_gen);
-	if (c->smp_prev->ok && cpu < c->smp_prev->ncpus && (v->acked < o->acked || v->ipis < o->ipis))
+	if (c->smp_prev->ok && cpu < c->smp_prev->ncpus &&
+	    (v->acked < o->acked || v->ipis < o->ipis))
 		vio(c, "cpu%u: went back: acked %llu -> %llu, ipis %llu -> %llu", cpu,
 		    (unsigned long long)o->acked, (unsigned long long)v->acked,
 		    (unsigned long long)o->ipis, (unsigned long long)v->ipis);
@@ -123,7 +125,7 @@ static bool change_owed(const struct pte_change *ch, bool *global)
 		return tlb_downgrade(ch) && (*global || (ch->old & PG_U));
 	/* a PTP unlinked or replaced: paging-structure caches may hold it */
 	return ch->level >= 2 && !(pte_valid(ch->new) && !(ch->flags & PTE_CHG_DETACHED) &&
-	                           (ch->new & PG_FRAME) == (ch->old & PG_FRAME));
+	                           (ch->new &PG_FRAME) == (ch->old & PG_FRAME));
 }
 
 static void check_change_cpus(struct check *c, const struct pte_change *ch)
@@ -140,12 +142,12 @@ static void check_change_cpus(struct check *c, const struct pte_change *ch)
 		if (!holds || tlb_covered(c, cpu, ch->va, level_span(ch->level), global))
 			continue;
 		bool leaf = pte_is_leaf(ch->old, ch->level);
-		struct violation *v = vio(c,
-		                          "cpu%u may still hold %s 0x%llx -> 0x%llx: no invalidation "
-		                          "of its own in the op",
-		                          cpu, leaf ? "the translation" : "a walk through the PTP at",
-		                          (unsigned long long)ch->va,
-		                          (unsigned long long)pte_frame(ch->old, ch->level));
+		struct violation *v = vio(
+		    c,
+		    "cpu%u may still hold %s 0x%llx -> 0x%llx: no invalidation "
+		    "of its own in the op",
+		    cpu, leaf ? "the translation" : "a walk through the PTP at",
+		    (unsigned long long)ch->va, (unsigned long long)pte_frame(ch->old, ch->level));
 		vio_pte(v, ch->slot, ch->va, ch->level, ch->old, ch->new);
 	}
 }
@@ -174,9 +176,10 @@ void inv_smp_ledger_cpus(struct check *c)
 	for (uint32_t cpu = 0; c->smp_prev->ok && cpu < c->smp->ncpus; cpu++) {
 		const struct smp_cpu_view *v = &c->smp->cpu[cpu], *o = &c->smp_prev->cpu[cpu];
 		if (cpu < c->smp_prev->ncpus && v->ipis > o->ipis && !recorded[cpu])
-			vio(c, "cpu%u served %llu shootdown(s) in the op (ipis %llu -> %llu) and "
-			       "invalidated nothing",
-			    cpu, (unsigned long long)(v->ipis - o->ipis), (unsigned long long)o->ipis,
-			    (unsigned long long)v->ipis);
+			vio(c,
+			    "cpu%u served %llu shootdown(s) in the op (ipis %llu -> %llu) and "
+			    "invalidated nothing",
+			    cpu, (unsigned long long)(v->ipis - o->ipis),
+			    (unsigned long long)o->ipis, (unsigned long long)v->ipis);
 	}
 }

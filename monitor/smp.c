@@ -9,7 +9,8 @@
 
 #include "pte.h"
 
-static void smp_fail(struct smp_view *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void smp_fail(struct smp_view *v, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void smp_fail(struct smp_view *v, const char *fmt, ...)
 {
