@@ -239,6 +239,13 @@ static uint64_t ap_command(struct pcpu *pc, uint32_t cmd, uint64_t arg)
 	case SMP_CMD_OP:
 		ops_execute((struct pts_op *)arg);
 		return 0;
+	case SMP_CMD_PARK:
+		/* no ledger record, no pts_cpu update: RAM is about to be replaced by
+		 * a snapshot in which this CPU is on the kernel pmap */
+		lcr3(arg);
+		lcr4(rcr4() & ~CR4_PGE);
+		lcr4(rcr4() | CR4_PGE);
+		return 0;
 	case SMP_CMD_PANIC:
 		panic("cpu%u: deliberate panic (selftest=smppanic)", pc->pc_cpuid);
 	default:
@@ -263,6 +270,12 @@ uint64_t smp_run_on(uint32_t cpu, enum smp_cmd cmd, uint64_t arg)
 		cpu_pause();
 	}
 	return pc->pc_cmd_result;
+}
+
+void smp_park_aps(void)
+{
+	for (uint32_t c = 1; c < smp_ncpus(); c++)
+		(void)smp_run_on(c, SMP_CMD_PARK, pmap_kernel()->pm_pml4_pa);
 }
 
 /* ---- the APs */

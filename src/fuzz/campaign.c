@@ -208,6 +208,7 @@ int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, 
 
 	fuzz_gen_init(&gen, &cfg->profile, campaign_job_seed(cfg->seed, job),
 	              cfg->sess.arena_pages);
+	fuzz_gen_set_cpus(&gen, cfg->sess.cpus);
 	while (!js->failed && js->ops < budget && !vm_interrupted &&
 	       !(sh->stop && !cfg->keep_going) && !sh->abort_run) {
 		struct script_op sop;

@@ -7,9 +7,9 @@
 #include "pte.h"
 #include "synth_impl.h"
 
-#define SMP(field)     (s->smp_pa + offsetof(struct pts_smp, field))
-#define CPU(c, field)  (synth_cpu_pa(s, c) + offsetof(struct pts_cpu, field))
-#define PMAP_SLOT(sl)  ((sl) < 0 ? SYNTH_KERNEL_SLOT : (uint32_t)(sl))
+#define SMP(field)    (s->smp_pa + offsetof(struct pts_smp, field))
+#define CPU(c, field) (synth_cpu_pa(s, c) + offsetof(struct pts_cpu, field))
+#define PMAP_SLOT(sl) ((sl) < 0 ? SYNTH_KERNEL_SLOT : (uint32_t)(sl))
 
 gpa_t synth_cpu_pa(const struct synth *s, uint32_t cpu)
 {
