@@ -223,6 +223,11 @@ void pmap_invalidate_cpus(uint32_t cpus, uint64_t sva, uint64_t eva, uint32_t np
 #endif
 	if (others != 0)
 		gen = smp_shootdown_send(others, sva, eva, global ? PTS_SD_GLOBAL : 0);
+#ifdef MUTANT_SHOOTDOWN_SKIPS_SENDER
+	/* "the sender flushes when it takes its own IPI": it never does */
+	if (others != 0)
+		cpus &= ~self;
+#endif
 	if (cpus & self) {
 		if (npages == 1)
 			tlb_invalidate_page(sva);

@@ -152,6 +152,9 @@ void smp_poll(void)
 	sva = smp_info.sd_sva;
 	eva = smp_info.sd_eva;
 	flags = smp_info.sd_flags;
+#ifdef MUTANT_SHOOTDOWN_RANGE_FIRST_PAGE
+	eva = sva + PAGE_SIZE; /* "a request is one page": the rest of a range stays cached */
+#endif
 	if (flags & PTS_SD_ALL) {
 		if (flags & PTS_SD_GLOBAL)
 			tlb_invalidate_all_global();
@@ -174,7 +177,11 @@ uint64_t smp_shootdown_send(uint32_t cpus, uint64_t sva, uint64_t eva, uint32_t 
 	KASSERT(cpus != 0 && !(cpus & self) && (cpus & ~smp_cpus_up()) == 0);
 	KASSERT((flags & PTS_SD_ALL) || (sva < eva && ((sva | eva) & PAGE_MASK) == 0));
 	spin_lock(&smp_ipi_lock);
+#ifdef MUTANT_SHOOTDOWN_GEN_NOT_BUMPED
+	gen = smp_info.tlb_gen; /* the last generation again: every target has acked it */
+#else
 	gen = smp_info.tlb_gen + 1;
+#endif
 	smp_info.sd_sva = sva;
 	smp_info.sd_eva = eva;
 	smp_info.sd_flags = flags;

@@ -7,6 +7,15 @@
 #include "monitor_impl.h"
 #include "pte.h"
 
+/* TLB-1 and TLB-2 judge the CPU that ran the op (SMP-3 the others); with one
+ * CPU, CPU 0 by its doorbell's CR3, and every ledger record */
+static uint32_t op_cpu(const struct check *c)
+{
+	if (c->op == NULL || smp_ncpus(c->smp) <= 1 || c->op->cpu >= smp_ncpus(c->smp))
+		return TLB_ANY_CPU;
+	return c->op->cpu;
+}
+
 static bool owner_active(const struct check *c, const struct pte_change *ch)
 {
 	bool old = (ch->flags & PTE_CHG_DETACHED) != 0;
@@ -17,13 +26,16 @@ static bool owner_active(const struct check *c, const struct pte_change *ch)
 	if (pm == NULL || ch->owner >= npmap || !pm[ch->owner].live)
 		return false;
 	gpa_t root = pm[ch->owner].root;
+	uint32_t cpu = op_cpu(c);
+	if (cpu != TLB_ANY_CPU) /* several CPUs: the roots of the one that ran the op */
+		return root == c->root_before[cpu] || root == c->root_after[cpu];
 	return root == (c->cr3_before & PG_FRAME) || root == (c->cr3_after & PG_FRAME);
 }
 
 /* a ledger record of this op that invalidates [va, va + span) */
 static bool covered(const struct check *c, uint64_t va, uint64_t span, bool global)
 {
-	return tlb_covered(c, TLB_ANY_CPU, va, span, global);
+	return tlb_covered(c, op_cpu(c), va, span, global);
 }
 
 bool tlb_covered(const struct check *c, uint32_t cpu, uint64_t va, uint64_t span, bool global)
