@@ -53,20 +53,6 @@ static void teardown(void)
 		ck_assert_msg(!p.timed_out, "ptshadow still running after %d s", CHILD_TIMEOUT);   \
 	} while (0)
 
-/* several CPUs run on ptshadow's QEMU: not in a pass on another backend */
-static bool need_qemu(const char *test)
-{
-	if (strcmp(tu_backend(), "kvm") == 0 || strcmp(tu_backend(), "libvirt") == 0) {
-		tu_skip(test, "--cpus > 1 runs on the qemu backend in this pass");
-		return false;
-	}
-	if (!tu_have_qemu()) {
-		tu_skip(test, "qemu-system-x86_64 is not installed");
-		return false;
-	}
-	return true;
-}
-
 START_TEST(cpu_prefix_beyond_the_run_exits_2)
 {
 	PTS("run", "--backend", "qemu", "--ops", "tests/smp/two_cpus.ops", (char *)tu_guest());
@@ -78,7 +64,7 @@ END_TEST
 
 START_TEST(two_cpu_scenario_runs_clean)
 {
-	if (!need_qemu("two_cpu_scenario_runs_clean"))
+	if (!tu_need_qemu_cpus("two_cpu_scenario_runs_clean"))
 		return;
 	PTS("run", "--backend", "qemu", "--cpus", "2", "--ops", "tests/smp/two_cpus.ops", "--out",
 	    (char *)tu_path("out"), (char *)tu_guest());
@@ -88,7 +74,7 @@ END_TEST
 
 START_TEST(fuzz_on_two_cpus_finds_nothing)
 {
-	if (!need_qemu("fuzz_on_two_cpus_finds_nothing"))
+	if (!tu_need_qemu_cpus("fuzz_on_two_cpus_finds_nothing"))
 		return;
 	PTS("fuzz", "--backend", "qemu", "--cpus", "2", "--seed", "1", "--ops", "3000", "--jobs",
 	    "1", "--quiet", "--out", (char *)tu_path("out"), (char *)tu_guest());
@@ -115,7 +101,7 @@ START_TEST(mutant_scenario_is_reported)
 	const struct smp_mutant *m = &mutants[_i];
 	char elf[128], ops[128];
 
-	if (!need_qemu("mutant_scenario_is_reported"))
+	if (!tu_need_qemu_cpus("mutant_scenario_is_reported"))
 		return;
 	snprintf(elf, sizeof(elf), "build/mutants/%s.elf", m->name);
 	snprintf(ops, sizeof(ops), "tests/mutants/%s.ops", m->name);
@@ -155,7 +141,7 @@ START_TEST(fuzz_finds_minimises_replays_mutant)
 	const struct smp_mutant *m = &mutants[_i];
 	char elf[128], out[700], dir[700], path[800], want[64];
 
-	if (!need_qemu("fuzz_finds_minimises_replays_mutant"))
+	if (!tu_need_qemu_cpus("fuzz_finds_minimises_replays_mutant"))
 		return;
 	snprintf(elf, sizeof(elf), "build/mutants/%s.elf", m->name);
 	snprintf(out, sizeof(out), "%s", tu_path(m->name)); /* the tmpdir is the test case's */
@@ -180,9 +166,9 @@ START_TEST(fuzz_finds_minimises_replays_mutant)
 	tu_proc_free(&p);
 	memset(&p, 0, sizeof(p));
 	PTS("replay", path); /* no --cpus: the report's */
-	ck_assert_msg(p.status == 1 && strstr(p.out, "reproduced") && names_invariant(p.out, m->inv),
-	              "%s: replay of min.ops: exit %d\n%.1500s%.1500s", m->name, p.status, p.out,
-	              p.err);
+	ck_assert_msg(
+	    p.status == 1 && strstr(p.out, "reproduced") && names_invariant(p.out, m->inv),
+	    "%s: replay of min.ops: exit %d\n%.1500s%.1500s", m->name, p.status, p.out, p.err);
 }
 END_TEST
 
