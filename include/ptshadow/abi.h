@@ -435,7 +435,8 @@ struct pts_descriptor {
  * putting "cpus=N" on the guest's command line (absent: 1).  The guest starts
  * the others itself (LAPIC INIT-SIPI-SIPI), gives each a struct pts_cpu in
  * struct pts_smp, which the descriptor's smp field points at, and says how
- * many came up in ncpus.  CPU 0 is the BSP; the ring's ops run on it.
+ * many came up in ncpus.  CPU 0 is the BSP and serves the ring; an op whose
+ * record names another CPU (pts_op.cpu) runs on that one while CPU 0 waits.
  *
  * TLB shootdowns: the sender takes a generation from tlb_gen, writes the
  * request (range, flags) in the sd_* fields, sets tlb_gen_sent of every
