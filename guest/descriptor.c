@@ -97,6 +97,7 @@ static void descriptor_fill(struct pts_descriptor *d)
 
 	d->tlb_ledger = (uint64_t)&tlb_ledger;
 	d->ring_pa = KVTOPHYS(&ops_ring);
+	d->cov_pa = cov_register();
 }
 
 void descriptor_register(void)

@@ -99,6 +99,8 @@ __noreturn void panic_at(const char *file, int line, const char *fmt, ...) __pri
 
 /* ---- hypercalls (no-ops under QEMU, where guest_exit uses isa-debug-exit) */
 void hc_register(struct pts_descriptor *desc); /* desc in the kernel image */
+/* the coverage header's guest-physical address, 0 without coverage (cov.c) */
+uint64_t cov_register(void);
 void hc_op_done(struct pts_ring *ring);
 void hc_nop(void);
 void hc_raw(enum pts_hypercall nr, uint64_t record_pa); /* selftests: any record address */

@@ -85,6 +85,30 @@ static void pv_list_text(const struct check *c, int64_t index, char *buf, size_t
 		snprintf(buf + n, len - n, " empty");
 }
 
+/* the vm_page's md fields and its pv list, for pictures and report.json */
+static void page_md(struct vobj *o, const struct check *c, int64_t index)
+{
+	const struct vmp *p = &c->cur->vmp[index];
+	o->has_md = true;
+	o->usage = p->usage;
+	o->attrs = p->attrs;
+	o->flags = p->flags;
+	o->pmap_count = p->pmap_count;
+	o->writeable_count = p->writeable_count;
+	for (size_t i = 0; i < c->cur->npv; i++) {
+		const struct pv_snap *pv = &c->cur->pv[i];
+		if ((int64_t)pv->page != index)
+			continue;
+		if (o->npv == VIO_MAX_PV) {
+			o->pv_more++;
+			continue;
+		}
+		o->pv[o->npv++] = (struct vpv){
+		    pv->owner >= 0 ? snap_slot(c->cur, (uint32_t)pv->owner) : VIO_SLOT_NONE,
+		    pv->va};
+	}
+}
+
 void vio_page(struct violation *v, const struct check *c, gpa_t pa)
 {
 	if (v == NULL)
@@ -100,6 +124,7 @@ void vio_page(struct violation *v, const struct check *c, gpa_t pa)
 	const struct vmp *p = &c->cur->vmp[i];
 	char pv[160];
 	pv_list_text(c, i, pv, sizeof pv);
+	page_md(o, c, i);
 	snprintf(o->detail, sizeof o->detail,
 	         "usage %u attrs 0x%x flags 0x%x pmap_count %u writeable_count %u; %s", p->usage,
 	         p->attrs, p->flags, p->pmap_count, p->writeable_count, pv);
@@ -113,6 +138,10 @@ void vio_pmap(struct violation *v, const struct check *c, const struct snapshot 
 	struct vobj *o = add(v, VOBJ_PMAP);
 	o->slot = snap_slot(s, owner);
 	o->kva = p->kva;
+	o->root = p->root;
+	o->resident = p->resident;
+	o->wired = p->wired;
+	o->ptp_count = p->ptp_count;
 	snprintf(o->detail, sizeof o->detail, "root 0x%llx resident %llu wired %llu ptps %u",
 	         (unsigned long long)p->root, (unsigned long long)p->resident,
 	         (unsigned long long)p->wired, p->ptp_count);

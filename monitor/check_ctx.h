@@ -65,6 +65,9 @@ void vio_pmap(struct violation *v, const struct check *c, const struct snapshot 
 void vio_counter(struct violation *v, const char *name, int64_t expected, int64_t found);
 void vio_ptp(struct violation *v, const struct check *c, const struct ptp *t);
 void vio_pv(struct violation *v, const struct check *c, const struct pv_snap *pv);
+/* the page-table walks to the VAs v's objects name, before and after the op
+ * (vio_walk.c); run on each new violation once every invariant has run */
+void vio_walks(struct violation *v, const struct check *c);
 /* report the model's findings that belong to c->inv */
 void check_model_findings(struct check *c);
 /* report the snapshot's read issues that belong to c->inv */

@@ -262,6 +262,7 @@ static void run_checks(struct monitor *m, const struct pts_op *op, const struct 
 	                  .smp_prev = &m->smp_prev,
 	                  .root_before = m->root_before,
 	                  .root_after = m->root_after};
+	size_t first = m->nvio;
 	memset(m->per_inv, 0, sizeof m->per_inv);
 	for (size_t i = 0; i < invariant_count(); i++) {
 		if (!m->on.on[i])
@@ -272,6 +273,8 @@ static void run_checks(struct monitor *m, const struct pts_op *op, const struct 
 		c.inv->fn(&c);
 		m->reported[i] = m->per_inv[i] > 0;
 	}
+	for (size_t i = first; i < m->nvio; i++)
+		vio_walks(&m->vio[i], &c);
 	free(c.page_mapped);
 	free(c.page_writable);
 }

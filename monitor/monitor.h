@@ -76,5 +76,14 @@ void monitor_clear_violations(struct monitor *m);
 /* Print a pmap's mappings like QEMU's `info tlb`; slot -1 = kernel pmap.
  * 0, or -1 if no such pmap in the last snapshot. */
 int monitor_dump_pmap(const struct monitor *m, int32_t slot, FILE *out);
+/*
+ * The same pmap's page tables as JSON (docs/user-guide.md, dump --svg): its
+ * counters and its tables, the root first and each table followed by the
+ * tables below it, each with its non-zero entries; at most max_tables tables
+ * and max_entries entries a table, the rest counted (tables_more, nonzero).
+ * NULL if no such pmap in the last snapshot.
+ */
+json_t *monitor_pmap_json(const struct monitor *m, int32_t slot, size_t max_tables,
+                          size_t max_entries);
 
 #endif /* MONITOR_MONITOR_H */

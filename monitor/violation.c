@@ -115,15 +115,40 @@ static json_t *hex(uint64_t x)
 	return json_string(buf);
 }
 
+/* "pmap": a slot, "kernel", or nothing */
+static void set_slot(json_t *j, int32_t slot)
+{
+	if (slot == VIO_SLOT_KERNEL)
+		json_object_set_new(j, "pmap", json_string("kernel"));
+	else if (slot != VIO_SLOT_NONE)
+		json_object_set_new(j, "pmap", json_integer(slot));
+}
+
+/* a page's md fields and pv list */
+static void page_json(json_t *j, const struct vobj *o)
+{
+	json_t *pv = json_array();
+	json_object_set_new(j, "md",
+	                    json_pack("{s:i, s:i, s:i, s:i, s:i}", "usage", (int)o->usage, "attrs",
+	                              (int)o->attrs, "flags", (int)o->flags, "pmap_count",
+	                              (int)o->pmap_count, "writeable_count",
+	                              (int)o->writeable_count));
+	for (uint32_t i = 0; i < o->npv; i++) {
+		json_t *e = json_object();
+		set_slot(e, o->pv[i].slot);
+		json_object_set_new(e, "va", hex(o->pv[i].va));
+		json_array_append_new(pv, e);
+	}
+	json_object_set_new(j, "pv_list", pv);
+	json_object_set_new(j, "pv_more", json_integer(o->pv_more));
+}
+
 static json_t *obj_json(const struct violation *v, const struct vobj *o)
 {
 	char a[160];
 	json_t *j = json_object();
 	json_object_set_new(j, "kind", json_string(vobj_kind_name(o->kind)));
-	if (o->slot == VIO_SLOT_KERNEL)
-		json_object_set_new(j, "pmap", json_string("kernel"));
-	else if (o->slot != VIO_SLOT_NONE)
-		json_object_set_new(j, "pmap", json_integer(o->slot));
+	set_slot(j, o->slot);
 	if (o->kind == VOBJ_PTE || o->kind == VOBJ_PTP || o->kind == VOBJ_PV)
 		json_object_set_new(j, "va", hex(o->va));
 	if (o->level)
@@ -148,8 +173,52 @@ static json_t *obj_json(const struct violation *v, const struct vobj *o)
 		json_object_set_new(j, "expected", json_integer(o->expected));
 		json_object_set_new(j, "found", json_integer(o->found));
 	}
+	if (o->kind == VOBJ_PAGE && o->has_md)
+		page_json(j, o);
+	if (o->kind == VOBJ_PMAP) {
+		json_object_set_new(j, "root", hex(o->root));
+		json_object_set_new(j, "resident", json_integer((json_int_t)o->resident));
+		json_object_set_new(j, "wired", json_integer((json_int_t)o->wired));
+		json_object_set_new(j, "ptp_count", json_integer(o->ptp_count));
+	}
 	if (o->detail[0])
 		json_object_set_new(j, "detail", json_string(o->detail));
+	return j;
+}
+
+static json_t *step_json(const struct violation *v, const struct vwalk_step *st)
+{
+	char a[160];
+	json_t *j = json_object();
+	json_object_set_new(j, "level", json_integer(st->level));
+	json_object_set_new(j, "index", json_integer(st->index));
+	if (st->table_before)
+		json_object_set_new(j, "table_before", hex(st->table_before));
+	if (st->table_after)
+		json_object_set_new(j, "table_after", hex(st->table_after));
+	json_object_set_new(j, "before", hex(st->before));
+	json_object_set_new(j, "after", hex(st->after));
+	json_object_set_new(j, "before_pa", hex(pte_frame(st->before, st->level)));
+	json_object_set_new(j, "after_pa", hex(pte_frame(st->after, st->level)));
+	pte_flags(st->before, st->level, v->wired_bit, v->managed_bit, a, sizeof a);
+	json_object_set_new(j, "before_flags", json_string(a));
+	pte_flags(st->after, st->level, v->wired_bit, v->managed_bit, a, sizeof a);
+	json_object_set_new(j, "after_flags", json_string(a));
+	json_object_set_new(j, "wrong", json_boolean(st->wrong));
+	return j;
+}
+
+static json_t *walk_json(const struct violation *v, const struct vwalk *w)
+{
+	json_t *j = json_object(), *path = json_array();
+	set_slot(j, w->slot);
+	json_object_set_new(j, "va", hex(w->va));
+	static const char *const why[] = {"object", "mapping", "changed"};
+	json_object_set_new(j, "why", json_string(why[w->why]));
+	json_object_set_new(j, "before_known", json_boolean(w->have_before));
+	for (uint32_t i = 0; i < w->nstep; i++)
+		json_array_append_new(path, step_json(v, &w->step[i]));
+	json_object_set_new(j, "path", path);
 	return j;
 }
 
@@ -171,5 +240,10 @@ json_t *violation_json(const struct violation *v)
 	for (unsigned i = 0; i < v->nobj; i++)
 		json_array_append_new(objs, obj_json(v, &v->obj[i]));
 	json_object_set_new(j, "objects", objs);
+	json_t *walks = json_array();
+	for (unsigned i = 0; i < v->nwalk; i++)
+		json_array_append_new(walks, walk_json(v, &v->walk[i]));
+	json_object_set_new(j, "walks", walks);
+	json_object_set_new(j, "walks_more", json_integer(v->walks_more));
 	return j;
 }

@@ -4,6 +4,7 @@
 #ifndef MONITOR_VIOLATION_H
 #define MONITOR_VIOLATION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +12,8 @@
 #include <jansson.h>
 
 #define VIO_MAX_OBJECTS 8
+#define VIO_MAX_WALKS   3 /* page-table walks a violation carries (more are counted) */
+#define VIO_MAX_PV      6 /* pv entries of a page's list a violation carries */
 #define VIO_SLOT_NONE   (-2)
 #define VIO_SLOT_KERNEL (-1)
 
@@ -27,6 +30,12 @@ enum vobj_kind {
 	VOBJ_KIND_COUNT
 };
 
+/* one pv entry of a page's list, as a (pmap, va) pair */
+struct vpv {
+	int32_t slot; /* VIO_SLOT_NONE: it names no live pmap */
+	uint64_t va;
+};
+
 struct vobj {
 	enum vobj_kind kind;
 	int32_t slot;   /* pmap slot, VIO_SLOT_KERNEL, VIO_SLOT_NONE */
@@ -39,6 +48,45 @@ struct vobj {
 	int64_t expected, found;
 	char name[32];    /* counter or field name */
 	char detail[240]; /* decoded extras: pv list, flags */
+	/* VOBJ_PAGE: the vm_page's md fields and its pv list (has_md: it has a vm_page) */
+	bool has_md;
+	uint32_t usage, attrs, flags, pmap_count, writeable_count;
+	struct vpv pv[VIO_MAX_PV];
+	uint32_t npv, pv_more;
+	/* VOBJ_PMAP: its counters */
+	uint64_t root, resident, wired;
+	uint32_t ptp_count;
+};
+
+/*
+ * The walk from a pmap's root to a VA the violation concerns (the VA of a PTE,
+ * PTP or pv object, else of a user mapping of its page), one step a level
+ * from the PML4 (level 4) down, in the state before the op and after it: the
+ * table that holds the entry (0: no table at this level in that state) and
+ * the entry.  The walk goes down while either state has a table below.
+ * wrong: the entry the violation's objects name (a PTE object's, the entry
+ * linking a PTP object's table, the deepest one for a pv entry).
+ */
+struct vwalk_step {
+	uint64_t table_before, table_after;
+	uint64_t before, after;
+	uint16_t index;
+	uint8_t level;
+	bool wrong;
+};
+
+/* why a walk was taken: an object names its VA; else (nothing named a VA)
+ * it leads to a mapping of a page object, or to a leaf the op changed in a
+ * pmap object (no entry is marked wrong then: a counter is) */
+enum vwalk_why { VWALK_OBJECT, VWALK_MAPPING, VWALK_CHANGED };
+
+struct vwalk {
+	enum vwalk_why why;
+	int32_t slot; /* the pmap whose root the walk starts from */
+	uint64_t va;
+	uint32_t nstep;
+	bool have_before; /* false at registration: there was no state before */
+	struct vwalk_step step[4];
 };
 
 struct invariant;
@@ -53,6 +101,8 @@ struct violation {
 	uint64_t signature;
 	struct vobj obj[VIO_MAX_OBJECTS];
 	unsigned nobj;
+	struct vwalk walk[VIO_MAX_WALKS];
+	unsigned nwalk, walks_more;      /* walks_more: VAs that had no room */
 	uint64_t wired_bit, managed_bit; /* for decoding PTEs */
 };
 
@@ -65,7 +115,8 @@ void violation_finish(struct violation *v);
 struct vobj *violation_add(struct violation *v, enum vobj_kind kind);
 /* human-readable multi-line text */
 void violation_print(const struct violation *v, FILE *out);
-/* JSON: invariant, name, title, signature, op_index, op, op_kind, message, objects[] */
+/* JSON: invariant, name, title, signature, op_index, op, op_kind, message, objects[],
+ * walks[] (docs/user-guide.md, report.json) */
 json_t *violation_json(const struct violation *v);
 
 #endif /* MONITOR_VIOLATION_H */

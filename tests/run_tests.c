@@ -35,8 +35,8 @@ static const struct suite_entry suites[] = {
 };
 
 /* suites that boot the guest: one pass per backend */
-static const char *const per_backend[] = {"boot", "cli",   "console",   "dirty",   "dump",
-                                          "fuzz", "modes", "scenarios", "snapshot"};
+static const char *const per_backend[] = {"boot", "cli",  "console", "cov",       "dirty",
+                                          "dump", "fuzz", "modes",   "scenarios", "snapshot"};
 
 static int is_per_backend(const char *name)
 {

@@ -427,7 +427,8 @@ struct pts_descriptor {
 	uint32_t pool_header_size; /* sizeof(pool page header), bounds off_ph_* */
 	uint32_t pad4;
 	uint64_t smp; /* KVA of struct pts_smp (ABI 2; the CPUs, shootdowns) */
-	uint64_t reserved[1];
+	/* added in place of reserved[1]; 0 means "no coverage" (see struct pts_cov) */
+	uint64_t cov_pa; /* guest-physical address of struct pts_cov */
 };
 
 /* ---------------------------------------------------------------------------
@@ -488,6 +489,37 @@ struct pts_smp {
 	volatile uint32_t sd_sender; /* cpuid of the sender */
 	uint64_t reserved[2];
 	struct pts_cpu cpu[PTS_MAX_CPUS];
+};
+
+/* ---------------------------------------------------------------------------
+ * Edge coverage of the pmap (docs/architecture.md, "Coverage").  The guest's
+ * pmap files are compiled with clang's -fsanitize-coverage=trace-pc-guard,
+ * pc-table: every edge calls __sanitizer_cov_trace_pc_guard with the address
+ * of its own 32-bit guard in the ELF section __sancov_guards, and the ELF
+ * section __sancov_pcs holds, in the same order, one {pc, flags} pair of
+ * 64-bit words per edge (flags bit 0: the function's entry block).  Edge i
+ * (the guard at __sancov_guards + 4 i) sets map[i] to 1, a byte store and no
+ * lock, so several vCPUs may share the map.  The host reads map as it reads
+ * the rest of guest RAM; any non-zero byte counts as reached.
+ *
+ * The descriptor's cov_pa names this header (0: the guest has none).  It
+ * has a version of its own: a host that does not speak it ignores coverage,
+ * and so does one whose guest image's __sancov_pcs count differs from
+ * nedges or whose __sancov_guards address differs from guards_kva.
+ */
+#define PTS_COV_MAGIC   0x31766f63u /* "cov1" */
+#define PTS_COV_VERSION 1u
+/* Edges a map may have: a host refuses more (the pmap has a few thousand). */
+#define PTS_COV_MAX_EDGES (1u << 20)
+
+struct pts_cov {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t nedges; /* bytes in the map: one an edge */
+	uint32_t pad;
+	uint64_t map_pa;     /* guest-physical address of map[0] */
+	uint64_t guards_kva; /* KVA of the first guard (ELF section __sancov_guards) */
+	uint64_t reserved[2];
 };
 
 #endif /* PTSHADOW_ABI_H */

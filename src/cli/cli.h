@@ -24,6 +24,11 @@ int cmd_invariants(int argc, char **argv);
 int cmd_ops(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_coverage(int argc, char **argv);
+/* `bench --coverage NOCOV.elf` (bench_cov.c): coverage's cost, and guided
+ * against random fuzzing on the mutants; 0 or EXIT_INTERNAL */
+int bench_coverage(const struct session_config *sess, const char *nocov, const char *json_path);
+int cmd_report(int argc, char **argv);
 
 /* Common guest options (--mem, --timeout, --cmdline, --console, --arena):
  * returns 1 if opt was one of them and was applied, -1 on a bad value
@@ -62,6 +67,8 @@ enum {
 	OPT_CONNECT,
 	OPT_DOMAIN_XML,
 	OPT_CPUS,
+	OPT_SVG,
+	OPT_METRICS,
 };
 #define GUEST_LONG_OPTIONS                                                                         \
 	{"mem", required_argument, NULL, OPT_MEM},                                                 \
@@ -92,8 +99,9 @@ enum {
 	"  --console FILE    write the guest console to FILE (default: stdout, prefixed)\n"        \
 	"  --backend B       what runs the guest: kvm (ptshadow's own vCPU loop on /dev/kvm),\n"   \
 	"                    qemu (qemu-system-x86_64 sharing guest RAM), libvirt (the same\n"     \
-	"                    QEMU as a transient libvirt domain) or auto (default: kvm when\n"     \
-	"                    /dev/kvm opens, else qemu)\n"                                         \
+	"                    QEMU as a transient libvirt domain) or auto (default: the faster\n"   \
+	"                    of kvm and qemu here, measured once and cached; qemu without\n"       \
+	"                    /dev/kvm)\n"                                                          \
 	"  --qemu PATH       the QEMU binary (default: qemu-system-x86_64 on PATH)\n"              \
 	"  --qemu-accel A    QEMU's accelerator: tcg (default) or kvm\n"                           \
 	"  --connect URI     libvirt: the connection (default qemu:///system)\n"                   \

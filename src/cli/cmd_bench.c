@@ -44,7 +44,10 @@ struct bench_opts {
 	uint64_t ops;
 	uint64_t seed;
 	bool no_jobs;
+	const char *nocov; /* --coverage: the coverage figures alone (bench_cov.c) */
 };
+
+enum { OPT_BENCH_COVERAGE = 0x300 };
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -525,10 +528,23 @@ static int bench_opt(void *ctx, int opt, const char *arg)
 		o->only = arg;
 	} else if (opt == OPT_JSON) {
 		o->json = arg;
+	} else if (opt == OPT_BENCH_COVERAGE) {
+		o->nocov = arg;
 	} else {
 		return usage_error("bench", "unknown option %d", opt);
 	}
 	return 0;
+}
+
+/* bench --coverage: one backend (auto's pick), both images checked first */
+static int bench_coverage_only(struct bench_opts *o)
+{
+	struct guest_opts nocov = o->g;
+
+	nocov.cfg.guest = o->nocov;
+	if (cli_check_guest("bench", &nocov) != 0 || guest_opts_finish(&o->g, "bench") != 0)
+		return guest_opts_close_rc(&o->g, EXIT_USAGE);
+	return guest_opts_close_rc(&o->g, bench_coverage(&o->g.cfg, o->nocov, o->json));
 }
 
 static const char bench_help[] =
@@ -545,7 +561,12 @@ static const char bench_help[] =
     "  --ops N           ops in the stream (default 1000)\n"
     "  --sizes LIST      sizes to run, e.g. 64M,1G (default 64M,128M,1G,4G)\n"
     "  --seed S          generator seed (default 1)\n"
-    "  --json FILE       write the results as JSON (default bench.json)\n" GUEST_OPTIONS_HELP;
+    "  --json FILE       write the results as JSON (default bench.json)\n"
+    "  --coverage NOCOV.elf  only coverage's figures: checked ops/s of GUEST.elf against\n"
+    "                    NOCOV.elf (the same guest built with make COVERAGE=0), and ops to\n"
+    "                    find each mutant (configs/mutants.list, beside GUEST.elf in\n"
+    "                    mutants/) with --coverage guide against random, a few "
+    "minutes\n" GUEST_OPTIONS_HELP;
 
 int cmd_bench(int argc, char **argv)
 {
@@ -555,6 +576,7 @@ int cmd_bench(int argc, char **argv)
 	    {"sizes", required_argument, NULL, OPT_PMAP},
 	    {"seed", required_argument, NULL, OPT_SEED},
 	    {"json", required_argument, NULL, OPT_JSON},
+	    {"coverage", required_argument, NULL, OPT_BENCH_COVERAGE},
 	    {NULL, 0, NULL, 0},
 	};
 	struct bench_opts o = {.json = "bench.json", .ops = 1000, .seed = 1};
@@ -574,6 +596,8 @@ int cmd_bench(int argc, char **argv)
 	/* the figures are written after minutes of runs: their place is checked first */
 	if (cli_check_output_file("bench", "--json", o.json) != 0)
 		return EXIT_USAGE;
+	if (o.nocov != NULL)
+		return bench_coverage_only(&o);
 	/* --backend (or $PTSHADOW_BACKEND): that one; else every backend this
 	 * machine has, side by side in one run */
 	if (o.g.backend_given || (o.g.backend_env != NULL && *o.g.backend_env != '\0')) {

@@ -1,6 +1,6 @@
 /* src/cli/cmd_dump.c - `ptshadow dump`: run a script of pmap ops under the
  * monitor, then print one pmap's mappings, one range per line, like QEMU's
- * `info tlb`.
+ * `info tlb`, and with --svg draw its page tables.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "monitor.h"
+#include "svg.h"
 #include "util.h"
 
 static const char dump_help[] =
@@ -22,12 +23,16 @@ static const char dump_help[] =
     "options:\n"
     "  --ops FILE        script of pmap ops (docs/op-language.md); none: just boot\n"
     "  --pmap P          the pmap to print: a name the script creates (alive at its\n"
-    "                    end), or `kernel` (default)\n" GUEST_OPTIONS_HELP;
+    "                    end), or `kernel` (default)\n"
+    "  --svg FILE        also draw the pmap's page tables into FILE (SVG): every table\n"
+    "                    from the root down, its non-empty entries, runs of empty\n"
+    "                    entries folded into one line\n" GUEST_OPTIONS_HELP;
 
 struct dump_opts {
 	struct guest_opts g;
 	const char *ops_path;
 	const char *pmap;
+	const char *svg_path;
 };
 
 static int dump_opt(void *ctx, int opt, const char *arg)
@@ -38,6 +43,8 @@ static int dump_opt(void *ctx, int opt, const char *arg)
 		o->ops_path = arg;
 	else if (opt == OPT_PMAP)
 		o->pmap = arg;
+	else if (opt == OPT_SVG)
+		o->svg_path = arg;
 	else
 		return usage_error("dump", "unknown option %d", opt);
 	return 0;
@@ -49,6 +56,7 @@ static int dump_parse(int argc, char **argv, struct dump_opts *o)
 	    GUEST_LONG_OPTIONS,
 	    {"ops", required_argument, NULL, OPT_OPS},
 	    {"pmap", required_argument, NULL, OPT_PMAP},
+	    {"svg", required_argument, NULL, OPT_SVG},
 	    {NULL, 0, NULL, 0},
 	};
 
@@ -107,6 +115,30 @@ static int dump_run(struct session *s, struct script *sc)
 	return rc;
 }
 
+/* the picture of pmap slot (svg.h) into path, written whole: 0, or EXIT_INTERNAL
+ * after one line naming the file */
+static int dump_svg(const struct monitor *mon, int32_t slot, const char *name, const char *path)
+{
+	json_t *j = monitor_pmap_json(mon, slot, SVG_MAX_TABLES, SVG_MAX_ROWS);
+	char *buf = NULL, err[512] = "out of memory";
+	size_t len = 0;
+	FILE *out = j != NULL ? open_memstream(&buf, &len) : NULL;
+	int rc = EXIT_INTERNAL;
+
+	if (out != NULL) {
+		json_object_set_new(j, "name", json_string(name));
+		int drawn = svg_pmap(j, out);
+		if (fclose(out) == 0 && drawn == 0 &&
+		    write_file_atomic(path, buf, len, err, sizeof(err)) == 0)
+			rc = EXIT_CLEAN;
+	}
+	if (rc != EXIT_CLEAN)
+		fprintf(stderr, "ptshadow dump: --svg %s: %s\n", path, err);
+	json_decref(j);
+	free(buf);
+	return rc;
+}
+
 int cmd_dump(int argc, char **argv)
 {
 	struct dump_opts o;
@@ -130,7 +162,9 @@ int cmd_dump(int argc, char **argv)
 		script_free(sc);
 		return EXIT_USAGE;
 	}
-	rc = guest_opts_finish(&o.g, "dump");
+	rc = o.svg_path != NULL ? cli_check_output_file("dump", "--svg", o.svg_path) : 0;
+	if (rc == 0)
+		rc = guest_opts_finish(&o.g, "dump");
 	if (rc == 0)
 		rc = cli_check_guest("dump", &o.g);
 	if (rc != 0)
@@ -151,6 +185,9 @@ int cmd_dump(int argc, char **argv)
 			fprintf(stderr, "ptshadow dump: --pmap %s: the guest has no such pmap\n",
 			        o.pmap);
 			rc = EXIT_FINDING;
+		} else if ((rc == EXIT_CLEAN || rc == EXIT_FINDING) && o.svg_path != NULL) {
+			int svg_rc = dump_svg(s.mon, slot, o.pmap, o.svg_path);
+			rc = svg_rc != EXIT_CLEAN ? svg_rc : rc;
 		}
 	}
 	session_destroy(&s);

@@ -15,6 +15,8 @@ static const char fuzz_help[] =
     "\n"
     "Generate random pmap op sequences, run them with the monitor checking after\n"
     "every op, and write one crash directory per distinct finding into --out.\n"
+    "--out also gets stats.json, plot_data.csv (a row every 5 s) and index.html, the\n"
+    "campaign's page (every minute and at the end; ptshadow report makes it again).\n"
     "\n"
     "options:\n"
     "  --seed S          random seed (default: picked and printed)\n"
@@ -30,7 +32,16 @@ static const char fuzz_help[] =
     "                    off, e.g. -TLB,-POOL-3 (see ptshadow invariants); may repeat\n"
     "  --full-every N    with --check incremental: a full check every N ops (default 1000;\n"
     "                    0 = never)\n"
-    "  --quiet           no status line\n" GUEST_OPTIONS_HELP;
+    "  --quiet           no status line\n"
+    "  --coverage MODE   the guest pmap's edge coverage: report (default: read the\n"
+    "                    guest's map after every sequence, into stats.json and\n"
+    "                    OUT/coverage.bin, see ptshadow coverage), guide (also keep the\n"
+    "                    sequences that reached new edges in OUT/corpus/ and mutate\n"
+    "                    them) or off\n"
+    "  --metrics         write OUT/metrics.prom every 5 s (Prometheus text format, for\n"
+    "                    node_exporter's textfile collector)\n" GUEST_OPTIONS_HELP;
+
+enum { OPT_FUZZ_COVERAGE = 0x300 };
 
 struct fuzz_args {
 	struct campaign_config *c;
@@ -88,6 +99,13 @@ static int fuzz_opt(void *ctx, int opt, const char *arg)
 	case OPT_QUIET:
 		c->quiet = true;
 		return 0;
+	case OPT_FUZZ_COVERAGE:
+		if (cov_mode_parse(arg, &c->coverage) != 0)
+			return usage_error("fuzz", "--coverage %s: want off, report or guide", arg);
+		return 0;
+	case OPT_METRICS:
+		c->metrics = true;
+		return 0;
 	default:
 		return usage_error("fuzz", "unknown option %d", opt);
 	}
@@ -110,6 +128,8 @@ static int fuzz_parse(int argc, char **argv, struct campaign_config *c, struct g
 	    {"check", required_argument, NULL, OPT_CHECK},
 	    {"full-every", required_argument, NULL, OPT_FULL_EVERY},
 	    {"quiet", no_argument, NULL, OPT_QUIET},
+	    {"coverage", required_argument, NULL, OPT_FUZZ_COVERAGE},
+	    {"metrics", no_argument, NULL, OPT_METRICS},
 	    {NULL, 0, NULL, 0},
 	};
 	struct fuzz_args a = {c, g, profile, seeded};
@@ -135,8 +155,41 @@ static int profile_fits(const struct campaign_config *c, const struct guest_opts
 	return EXIT_USAGE;
 }
 
+/* The guest image's edges for --coverage: 0, or EXIT_USAGE after one line.
+ * An image without coverage turns report off (said once); guide needs it. */
+static int fuzz_coverage(struct campaign_config *c, const struct guest_opts *g,
+                         struct cov_image *img)
+{
+	char err[1024];
+
+	if (c->coverage == COV_OFF)
+		return 0;
+	if (c->coverage == COV_GUIDE && c->seq_len == 0)
+		return usage_error("fuzz", "--coverage guide needs sequences: --sequence-length 0 "
+		                           "never ends one");
+	if (cov_image_load(g->cfg.guest, img, err, sizeof(err)) != 0) {
+		fprintf(stderr, "ptshadow fuzz: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (img->nedges > 0) {
+		c->cov = img;
+		return 0;
+	}
+	if (c->coverage == COV_GUIDE) {
+		fprintf(stderr,
+		        "ptshadow fuzz: --coverage guide: %s has no coverage (built with "
+		        "COVERAGE=0?)\n",
+		        g->cfg.guest);
+		return EXIT_USAGE;
+	}
+	printf("coverage: %s has no coverage sections: --coverage off\n", g->cfg.guest);
+	c->coverage = COV_OFF;
+	return 0;
+}
+
 /* Every input before any VM: options, profile, guest image, --out (and its lock). */
-static int fuzz_inputs(struct campaign_config *c, struct guest_opts *g, const char *profile)
+static int fuzz_inputs(struct campaign_config *c, struct guest_opts *g, const char *profile,
+                       struct cov_image *img)
 {
 	char err[512];
 	int rc;
@@ -150,7 +203,7 @@ static int fuzz_inputs(struct campaign_config *c, struct guest_opts *g, const ch
 	}
 	if (profile_fits(c, g) != 0)
 		return EXIT_USAGE;
-	if (cli_check_guest("fuzz", g) != 0)
+	if (cli_check_guest("fuzz", g) != 0 || fuzz_coverage(c, g, img) != 0)
 		return EXIT_USAGE;
 	if (cli_check_output_dir("fuzz", "--out", c->out) != 0)
 		return EXIT_USAGE;
@@ -168,6 +221,7 @@ static int fuzz_inputs(struct campaign_config *c, struct guest_opts *g, const ch
 int cmd_fuzz(int argc, char **argv)
 {
 	struct campaign_config c;
+	struct cov_image img = {.nedges = 0};
 	struct guest_opts g;
 	const char *profile = "default";
 	bool seeded = false;
@@ -181,13 +235,14 @@ int cmd_fuzz(int argc, char **argv)
 	c.jobs = cores > 0 && cores <= CAMPAIGN_MAX_JOBS ? (unsigned)cores : 1;
 	c.minimize = true;
 	c.seq_len = 1000;
+	c.coverage = COV_REPORT;
 	g.cfg.full_every =
 	    1000; /* with --check incremental: the log is checked against a full read */
 	g.cfg.incremental =
 	    true; /* same findings as full (tests/unit/test_modes.c), ~40x cheaper */
 	rc = fuzz_parse(argc, argv, &c, &g, &profile, &seeded);
 	if (rc == 0)
-		rc = fuzz_inputs(&c, &g, profile);
+		rc = fuzz_inputs(&c, &g, profile, &img);
 	if (rc != 0)
 		goto out;
 	if (c.max_ops == 0 && c.max_seconds == 0)
@@ -214,5 +269,6 @@ int cmd_fuzz(int argc, char **argv)
 	fflush(stdout);
 	rc = campaign_run(&c);
 out:
+	cov_image_free(&img);
 	return guest_opts_close_rc(&g, rc);
 }

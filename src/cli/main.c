@@ -14,6 +14,9 @@ static const struct subcommand subcommands[] = {
     {"ops", "list the ops of the op language and the results they may give", cmd_ops},
     {"dump", "run a script, then print a pmap's mappings like QEMU's `info tlb`", cmd_dump},
     {"bench", "time the monitor's modes, reset and parallel jobs (make bench)", cmd_bench},
+    {"coverage", "a campaign's guest pmap coverage: functions, edges, annotated sources",
+     cmd_coverage},
+    {"report", "make a campaign's page, OUT/index.html, from its output directory", cmd_report},
     {NULL, NULL, NULL},
 };
 

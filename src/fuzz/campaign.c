@@ -22,6 +22,8 @@
 #include <jansson.h>
 
 #include "campaign.h"
+#include "campaign_cov.h"
+#include "campaign_outputs.h"
 #include "clock.h"
 #include "minimize.h"
 #include "report.h"
@@ -180,7 +182,7 @@ static bool job_boot(const struct campaign_config *cfg, struct campaign_shared *
 
 /* A new sequence on the same guest: reset it, forget the generator's pmaps. */
 static bool job_restart(struct session *s, struct fuzz_gen *gen, struct script **sc,
-                        const char *label, struct job_stats *js)
+                        const char *label, struct job_stats *js, struct job_cov *jc)
 {
 	if (session_reset(s) != 0) {
 		if (session_backend_failed(s)) { /* the job ends, as at any host failure */
@@ -190,6 +192,7 @@ static bool job_restart(struct session *s, struct fuzz_gen *gen, struct script *
 		return false;
 	}
 	fuzz_gen_reset_state(gen);
+	job_cov_begin(jc);
 	script_free(*sc);
 	*sc = script_new(label);
 	return *sc != NULL;
@@ -203,12 +206,17 @@ int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, 
 	struct fuzz_gen gen;
 	struct session s;
 	struct script *sc = NULL;
+	struct job_cov jc;
 	bool live = false;
 	char label[64];
 
 	fuzz_gen_init(&gen, &cfg->profile, campaign_job_seed(cfg->seed, job),
 	              cfg->sess.arena_pages);
 	fuzz_gen_set_cpus(&gen, cfg->sess.cpus);
+	if (job_cov_init(&jc, cfg, job) != 0) {
+		snprintf(js->error, sizeof(js->error), "coverage: out of memory");
+		js->failed = 1;
+	}
 	while (!js->failed && js->ops < budget && !vm_interrupted &&
 	       !(sh->stop && !cfg->keep_going) && !sh->abort_run) {
 		struct script_op sop;
@@ -227,8 +235,9 @@ int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, 
 				break;
 			live = true;
 			fuzz_gen_reset_state(&gen);
+			job_cov_begin(&jc);
 		}
-		fuzz_gen_next(&gen, &sop);
+		job_cov_next(&jc, &gen, &sop);
 		if (script_append(sc, &sop) != 0)
 			break;
 		st = session_op(&s, &sc->ops[sc->n_ops - 1]);
@@ -248,25 +257,30 @@ int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, 
 				finding_from_death(&f, &s, sc->n_ops - 1, &sc->ops[sc->n_ops - 1]);
 			int saved = job_finding(cfg, sh, job, &f, sc, &s, deadline_ns);
 			finding_free(&f);
+			job_cov_end(&jc, sh, &s, sc, false);
 			if (saved != 0)
 				break; /* nothing more can be saved: stop (campaign_abort) */
 			/* a guest that is still serving the ring goes back to its snapshot */
 			live = st == SESSION_VIOLATION && s.vm.event == VM_EV_OP_DONE &&
-			       job_restart(&s, &gen, &sc, label, js);
+			       job_restart(&s, &gen, &sc, label, js, &jc);
 			js->resets += live;
 			if (!live)
 				session_destroy(&s);
 			continue;
 		}
 		if (cfg->seq_len != 0 && sc->n_ops >= cfg->seq_len) {
-			live = job_restart(&s, &gen, &sc, label, js);
+			job_cov_end(&jc, sh, &s, sc, true);
+			live = job_restart(&s, &gen, &sc, label, js, &jc);
 			js->resets += live;
 			if (!live)
 				session_destroy(&s);
 		}
 	}
-	if (live)
+	if (live) {
+		job_cov_end(&jc, sh, &s, sc, true);
 		session_destroy(&s);
+	}
+	job_cov_free(&jc);
 	script_free(sc);
 	js->done = 1;
 	return js->failed ? EXIT_INTERNAL : 0;
@@ -315,6 +329,18 @@ static json_t *job_json(const struct job_stats *js, unsigned j, double elapsed)
 	    "error", text_safe(error, sizeof(error), js->error));
 }
 
+/* stats.json's "coverage" (absent when coverage is off) */
+static void stats_add_coverage(const struct campaign_config *cfg, const struct campaign_shared *sh,
+                               json_t *j)
+{
+	json_t *cov = campaign_cov_json(cfg, sh);
+
+	if (j != NULL && cov != NULL)
+		json_object_set_new(j, "coverage", cov);
+	else
+		json_decref(cov);
+}
+
 /* stats.json, whole (written beside and renamed); 0, or -1 with err */
 static int write_stats(const struct campaign_config *cfg, const struct campaign_shared *sh,
                        const struct totals *t, double elapsed, bool final, char *err, size_t errlen)
@@ -339,6 +365,7 @@ static int write_stats(const struct campaign_config *cfg, const struct campaign_
 	              vm_backend_name(cfg->sess.backend), "error",
 	              text_safe(error, sizeof(error), sh->save_failed ? sh->save_error : ""),
 	              "per_job", per_job);
+	stats_add_coverage(cfg, sh, j);
 	text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
 	snprintf(path, sizeof(path), "%s/stats.json", cfg->out);
 	if (text == NULL) {
@@ -396,6 +423,7 @@ static void summary(const struct campaign_config *cfg, const struct campaign_sha
 	       (unsigned long long)t->ops, elapsed, elapsed > 0 ? t->ops / elapsed : 0.0,
 	       (unsigned long long)t->sessions, (unsigned long long)t->resets);
 	printf("  monitor    %.1f us per op (mean)\n", t->ops ? t->check_ns / 1e3 / t->ops : 0.0);
+	campaign_cov_summary(cfg, sh);
 	printf("  findings   %u unique, %llu in all", n, (unsigned long long)t->findings);
 	if (sh->unsaved > 0)
 		printf(", %llu NOT SAVED (the campaign stopped)", (unsigned long long)sh->unsaved);
@@ -446,16 +474,20 @@ static void job_reaped(const struct campaign_config *cfg, struct campaign_shared
 	}
 }
 
-/* Refresh stats.json (about once a second, and at the end); the first
- * failure stops the campaign, and it is not tried again. */
+/* Refresh stats.json (about once a second, and at the end), then what is
+ * made from it (plot_data.csv, metrics.prom, index.html: campaign_outputs.h);
+ * the first failure stops the campaign, and it is not tried again. */
 static void refresh_stats(const struct campaign_config *cfg, struct campaign_shared *sh,
-                          const struct totals *t, double elapsed, bool final, bool *failed)
+                          const struct totals *t, double elapsed, bool final,
+                          struct campaign_outputs *outs, bool *failed)
 {
 	char err[512];
 
 	if (*failed)
 		return;
-	if (write_stats(cfg, sh, t, elapsed, final, err, sizeof(err)) != 0) {
+	if (write_stats(cfg, sh, t, elapsed, final, err, sizeof(err)) != 0 ||
+	    campaign_cov_save(cfg, sh, err, sizeof(err)) != 0 ||
+	    campaign_outputs_tick(outs, cfg, final, err, sizeof(err)) != 0) {
 		*failed = true;
 		campaign_abort(sh, err);
 	}
@@ -557,6 +589,7 @@ int campaign_run(const struct campaign_config *cfg)
 	pid_t pids[CAMPAIGN_MAX_JOBS];
 	uint64_t t0 = now_ns(), deadline = 0, last_line = 0, last_stats = 0;
 	bool tty = isatty(STDERR_FILENO), stats_failed = false;
+	struct campaign_outputs outs;
 	struct totals t;
 	int running, rc = EXIT_CLEAN;
 	sigset_t chld, saved;
@@ -566,7 +599,12 @@ int campaign_run(const struct campaign_config *cfg)
 		perror("ptshadow fuzz: mmap");
 		return EXIT_INTERNAL;
 	}
+	if (campaign_cov_setup(cfg, sh) != 0) {
+		munmap(sh, sizeof(*sh));
+		return EXIT_INTERNAL;
+	}
 	report_clean_stale(cfg->out); /* a killed run's half-written crash directories */
+	campaign_outputs_start(&outs, cfg);
 	if (cfg->max_seconds != 0)
 		deadline = t0 + cfg->max_seconds * 1000000000ull;
 	sigemptyset(&chld);
@@ -575,6 +613,7 @@ int campaign_run(const struct campaign_config *cfg)
 	running = start_jobs(cfg, sh, pids, deadline, &saved);
 	if (running < 0) {
 		sigprocmask(SIG_SETMASK, &saved, NULL);
+		campaign_cov_teardown(cfg, sh);
 		munmap(sh, sizeof(*sh));
 		return EXIT_INTERNAL;
 	}
@@ -599,18 +638,19 @@ int campaign_run(const struct campaign_config *cfg)
 			last_line = now_ns();
 		}
 		if (now_ns() - last_stats >= 1000000000ull) {
-			refresh_stats(cfg, sh, &t, elapsed, false, &stats_failed);
+			refresh_stats(cfg, sh, &t, elapsed, false, &outs, &stats_failed);
 			last_stats = now_ns();
 		}
 	}
 	sigprocmask(SIG_SETMASK, &saved, NULL);
 	sum_jobs(cfg, sh, &t);
 	double elapsed = (now_ns() - t0) / 1e9;
-	refresh_stats(cfg, sh, &t, elapsed, true, &stats_failed);
+	refresh_stats(cfg, sh, &t, elapsed, true, &outs, &stats_failed);
 	status_line(cfg, sh, &t, elapsed, tty);
 	if (!cfg->quiet)
 		fputc('\n', stderr);
 	rc = campaign_end(cfg, sh, &t, elapsed, rc);
+	campaign_cov_teardown(cfg, sh);
 	munmap(sh, sizeof(*sh));
 	return rc;
 }

@@ -5,6 +5,7 @@
 #ifndef PTSHADOW_CAMPAIGN_H
 #define PTSHADOW_CAMPAIGN_H
 
+#include "cov.h"
 #include "fuzz.h"
 #include "session.h"
 
@@ -23,6 +24,9 @@ struct campaign_config {
 	bool minimize;
 	uint64_t seq_len; /* restart the guest after this many ops (0 = only on findings) */
 	bool quiet;
+	enum cov_mode coverage;      /* --coverage (campaign_cov.h) */
+	const struct cov_image *cov; /* the guest's edges (NULL: coverage off) */
+	bool metrics;                /* OUT/metrics.prom every few seconds (campaign_outputs.h) */
 };
 
 /* What became of a new finding's minimisation (min.ops). */
@@ -66,6 +70,7 @@ struct campaign_shared {
 	int save_failed;      /* set once: save_error is the first failure */
 	char save_error[512]; /* one line, naming the file */
 	uint64_t unsaved;     /* findings that could not be saved */
+	uint8_t *cov_map;     /* the jobs' coverage, shared (campaign_cov.c), or NULL */
 };
 
 /* Runs the campaign to the end; returns the exit status (0 clean, 1 findings,

@@ -87,5 +87,17 @@ void fuzz_gen_next(struct fuzz_gen *g, struct script_op *out);
 void fuzz_gen_set_cpus(struct fuzz_gen *g, uint32_t ncpus);
 /* Forget all pmaps (after a VM reset). */
 void fuzz_gen_reset_state(struct fuzz_gen *g);
+/*
+ * For ops the generator did not draw (a corpus entry replayed or mutated,
+ * src/fuzz/guide.c): take o as the next op of the stream.  false when it is
+ * not valid here (its pmap name is not one of the generator's, is not alive,
+ * or a create names a live one); else the generator's state follows it
+ * (names, slots, recent VAs) and o->op.pmap is its name's slot.
+ */
+bool fuzz_gen_observe(struct fuzz_gen *g, struct script_op *o);
+/* An op of the kind with its arguments drawn as fuzz_gen_next draws them;
+ * false when the pmaps alive do not allow it.  Like fuzz_gen_next it may
+ * leave the op it armed a failure for pending (fuzz_gen_next gives it). */
+bool fuzz_gen_kind(struct fuzz_gen *g, uint32_t kind, struct script_op *out);
 
 #endif /* PTSHADOW_FUZZ_H */

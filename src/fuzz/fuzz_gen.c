@@ -161,22 +161,29 @@ static uint32_t pick_kind(struct fuzz_gen *g)
 	return PTS_OP_ENTER;
 }
 
-static bool gen_create(struct fuzz_gen *g, struct script_op *o)
+/* The name comes alive in the lowest free slot (as create takes it):
+ * max_names <= FUZZ_MAX_NAMES < PTS_MAX_PMAPS, so there is one. */
+static void claim(struct fuzz_gen *g, unsigned name)
 {
 	unsigned slot = 0;
 
+	while (g->slot_used[slot])
+		slot++;
+	g->alive[name] = true;
+	g->slot_used[slot] = true;
+	g->slot_of[name] = slot;
+	g->nalive++;
+	g->nrecent[name] = 0;
+}
+
+static bool gen_create(struct fuzz_gen *g, struct script_op *o)
+{
 	if (g->nalive >= max_names(g))
 		return false;
 	for (unsigned i = 0; i < max_names(g); i++) {
 		if (g->alive[i])
 			continue;
-		while (g->slot_used[slot])
-			slot++;
-		g->alive[i] = true;
-		g->slot_used[slot] = true;
-		g->slot_of[i] = slot;
-		g->nalive++;
-		g->nrecent[i] = 0;
+		claim(g, i);
 		o->op.kind = PTS_OP_CREATE;
 		set_pmap(g, o, i);
 		return true;
@@ -388,4 +395,47 @@ void fuzz_gen_next(struct fuzz_gen *g, struct script_op *out)
 void fuzz_gen_set_cpus(struct fuzz_gen *g, uint32_t ncpus)
 {
 	g->ncpus = ncpus >= 1 && ncpus <= PTS_MAX_CPUS ? ncpus : 1;
+}
+
+/* The generator's name for o's pmap ("p<N>", N below max_names), or -1. */
+static int name_of(const struct fuzz_gen *g, const struct script_op *o)
+{
+	unsigned n = 0;
+	const char *p = o->pmap_name;
+
+	if (p[0] != 'p' || p[1] < '0' || p[1] > '9')
+		return -1;
+	for (p++; *p >= '0' && *p <= '9' && n < FUZZ_MAX_NAMES; p++)
+		n = n * 10 + (unsigned)(*p - '0');
+	return *p == '\0' && n < max_names(g) ? (int)n : -1;
+}
+
+bool fuzz_gen_observe(struct fuzz_gen *g, struct script_op *o)
+{
+	const char *args = pts_op_args(o->op.kind);
+	int name = -1;
+
+	if (args == NULL)
+		return false;
+	if (strpbrk(args, "CP")) {
+		name = name_of(g, o);
+		if (name < 0 || g->alive[name] != (o->op.kind != PTS_OP_CREATE))
+			return false;
+	}
+	if (o->op.kind == PTS_OP_CREATE)
+		claim(g, (unsigned)name);
+	if (name >= 0)
+		o->op.pmap = g->slot_of[name];
+	if (name >= 0 && strchr(args, 'V') && strchr(args, 'G'))
+		remember(g, (unsigned)name, o->op.va, o->op.page);
+	if (o->op.kind == PTS_OP_DESTROY)
+		forget(g, (unsigned)name);
+	if (o->op.kind == PTS_OP_COLLECT)
+		g->nrecent[name] = 0;
+	return true;
+}
+
+bool fuzz_gen_kind(struct fuzz_gen *g, uint32_t kind, struct script_op *out)
+{
+	return pts_op_args(kind) != NULL && gen_op(g, kind, out);
 }

@@ -1,5 +1,6 @@
 /* src/report/report.c - turns violations and guest deaths into findings, and
- * findings into crash directories (report.txt, report.json, repro.ops, count).
+ * findings into crash directories (report.txt, report.json, walk.svg, repro.ops,
+ * count).
  * A directory is written whole in a temporary directory and renamed into
  * place, so parallel jobs never clobber and a full disk leaves nothing half.
  */
@@ -18,6 +19,7 @@
 
 #include "invariant.h"
 #include "report.h"
+#include "svg.h"
 #include "util.h"
 #include "violation.h"
 
@@ -226,7 +228,8 @@ static char *report_text(const struct finding *f, const struct script *sc, const
 	fprintf(out, "invariant: %s (%s)\n", f->id, f->name);
 	fprintf(out, "op:        #%llu  %s\n", (unsigned long long)f->op_index, f->op_text);
 	fprintf(out, "message:   %s\n", f->message);
-	fprintf(out, "signature: %016llx\n\n", (unsigned long long)f->signature);
+	fprintf(out, "signature: %016llx\n", (unsigned long long)f->signature);
+	fprintf(out, "picture:   walk.svg\n\n");
 	if (f->details != NULL && f->details[0] != '\0')
 		fprintf(out, "%s\n", f->details);
 	fprintf(out, "last ops (%s):\n", sc->file ? sc->file : "script");
@@ -306,13 +309,28 @@ static char *script_text(const struct script *sc, size_t n, size_t *len)
 	return buf;
 }
 
-/* The four files of a new crash directory, into dir (the temporary one). */
+/* walk.svg: the picture of report.json's object j (svg.h) */
+static char *picture_text(const json_t *j, size_t *len)
+{
+	char *buf = NULL;
+	FILE *out = open_memstream(&buf, len);
+
+	if (out == NULL)
+		return NULL;
+	if (svg_finding(j, out) != 0 || fclose(out) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* The five files of a new crash directory, into dir (the temporary one). */
 static int crash_files(const char *dir, const struct finding *f, const struct script *sc,
                        const char *console_tail, size_t tail_len, const struct session_config *cfg,
                        char *err, size_t errlen)
 {
-	size_t txt_len = 0, repro_len = 0;
-	char *tail = malloc(tail_len * 4 + 1), *txt = NULL, *repro = NULL, *js = NULL;
+	size_t txt_len = 0, repro_len = 0, svg_len = 0;
+	char *tail = malloc(tail_len * 4 + 1), *txt = NULL, *repro = NULL, *js = NULL, *svg = NULL;
 	json_t *j = NULL;
 	int rc = -1;
 
@@ -327,6 +345,8 @@ static int crash_files(const char *dir, const struct finding *f, const struct sc
 	if (cfg != NULL)
 		json_object_set_new(j, "guest", report_guest_json(cfg));
 	js = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+	if ((svg = picture_text(j, &svg_len)) == NULL)
+		goto oom;
 	if (js == NULL) {
 		snprintf(err, errlen, "%s/report.json: the report cannot be encoded as JSON", dir);
 		goto out;
@@ -334,6 +354,7 @@ static int crash_files(const char *dir, const struct finding *f, const struct sc
 	if (write_text(dir, "repro.ops", repro, repro_len, err, errlen) == 0 &&
 	    write_text(dir, "report.json", js, strlen(js), err, errlen) == 0 &&
 	    write_text(dir, "report.txt", txt, txt_len, err, errlen) == 0 &&
+	    write_text(dir, "walk.svg", svg, svg_len, err, errlen) == 0 &&
 	    write_text(dir, "count", "1\n", 2, err, errlen) == 0)
 		rc = 0;
 	goto out;
@@ -345,6 +366,7 @@ out:
 	free(txt);
 	free(repro);
 	free(js);
+	free(svg);
 	return rc;
 }
 

@@ -1,6 +1,6 @@
 /* src/report/report.h - findings (a broken invariant, a guest death, a result that
  * differs from the script's expectation) and their crash directories:
- * out/crashes/<sig>/{report.txt,report.json,repro.ops,count}, written
+ * out/crashes/<sig>/{report.txt,report.json,walk.svg,repro.ops,count}, written
  * atomically, one directory per signature however often it recurs.
  */
 #ifndef PTSHADOW_REPORT_H
@@ -39,8 +39,8 @@ void finding_sig_hex(const struct finding *f, char buf[17]);
 uint64_t signature_of(const char *normalised_title);
 
 /*
- * Write f's crash directory under outdir: report.txt, report.json, repro.ops
- * (ops[0..op_index] of sc) and count, whole or not at all (written in
+ * Write f's crash directory under outdir: report.txt, report.json, walk.svg
+ * (svg.h), repro.ops (ops[0..op_index] of sc) and count, whole or not at all (written in
  * outdir/crashes/.tmp.<sig>.<pid>, then renamed into place).  If the
  * directory exists already the count is incremented and *is_new is false.
  * 0, or -1 with err (then nothing of a new directory is left).

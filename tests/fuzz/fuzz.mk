@@ -84,7 +84,7 @@ fuzz-coverage: $(FUZZ_BUILD)/fuzz_monitor_cov
 SANITIZE_BUILD  := $(BUILD)/asan
 SANITIZE_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 SANITIZE_SUITES ?= $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_monitor_*.c)) \
-                   gmem ops pvh loader hypercall docs optable
+                   gmem ops pvh loader hypercall docs optable svg
 
 sanitize-test:
 	$(MAKE) --no-print-directory BUILD=$(SANITIZE_BUILD) CC=gcc EXTRA_CFLAGS="$(SANITIZE_FLAGS)" \

@@ -334,6 +334,11 @@ static const struct bad_input bad_inputs[] = {
      "-o /proc/x/min.ops: cannot create a file in /proc/x",
      NULL},
     {{"minimize", "-o", "@adir", "@repro.ops"}, "-o @adir: Is a directory", NULL},
+    {{"dump", "--svg", "/proc/x/p.svg", "%G"},
+     "--svg /proc/x/p.svg: cannot create a file in /proc/x",
+     NULL},
+    {{"dump", "--svg", "@adir", "%G"}, "--svg @adir: Is a directory", NULL},
+    {{"dump", "--svg", "/dev/null", "%G"}, "--svg /dev/null: not a regular file", NULL},
     /* profiles */
     {{"fuzz", "--profile", "@adir", "%G"}, "@adir: Is a directory", NULL},
     {{"fuzz", "--profile", "/dev/zero", "%G"}, "/dev/zero:1: NUL byte", NULL},

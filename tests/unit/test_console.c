@@ -217,7 +217,8 @@ static json_t *load_json(const char *path)
  * the path of the first, by name. */
 static void crash_dirs_whole(const char *out, char *dir, size_t len)
 {
-	static const char *const files[] = {"report.json", "report.txt", "repro.ops", "count"};
+	static const char *const files[] = {"report.json", "report.txt", "repro.ops", "count",
+	                                    "walk.svg"};
 	char crashes[600], path[900];
 	struct dirent **names;
 	int n, whole = 0;

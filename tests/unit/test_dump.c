@@ -1,14 +1,18 @@
 /* tests/unit/test_dump.c - `ptshadow dump`: a script's pmap printed one range
- * per line with its flags, the kernel pmap with its direct map, and a pmap
- * name the script does not leave alive refused with exit 2.
+ * per line with its flags, the kernel pmap with its direct map, a pmap
+ * name the script does not leave alive refused with exit 2, and --svg's
+ * picture of the pmap well-formed, its empty entries folded, a bad --svg
+ * refused before any guest boots.
  */
+#include "svgcheck.h"
 #include "testutil.h"
 
 Suite *suite_dump(void);
 
 static struct tu_proc p;
 
-static void dump(const char *script, const char *pmap)
+/* dump pmap after script; with svg, --svg svg too */
+static void dump_svg(const char *script, const char *pmap, const char *svg)
 {
 	tu_write_file(tu_path("d.ops"), script, strlen(script));
 	char *argv[] = {(char *)tu_bin(),
@@ -20,8 +24,15 @@ static void dump(const char *script, const char *pmap)
 	                "--pmap",
 	                (char *)pmap,
 	                (char *)tu_guest(),
+	                svg ? "--svg" : NULL,
+	                (char *)svg,
 	                NULL};
 	tu_run(&p, 120, argv);
+}
+
+static void dump(const char *script, const char *pmap)
+{
+	dump_svg(script, pmap, NULL);
 }
 
 static const char script[] =
@@ -97,6 +108,56 @@ START_TEST(test_dump_unknown_pmap)
 }
 END_TEST
 
+#define TABLE(level) "//s:g[" S_CLASS("table") " and @data-level='" level "']"
+
+/* --svg: pmap a's four tables; its PT holds the three mappings, each entry
+ * by its VA, with the empty entries between and after them folded */
+START_TEST(test_dump_svg)
+{
+	char err[256];
+	const char *svg = tu_path("a.svg");
+
+	if (!tu_need_backend("test_dump_svg"))
+		return;
+	dump_svg(script, "a", svg);
+	ck_assert_msg(p.status == 0, "exit %d\n%s", p.status, p.err);
+	struct svg_check *c = svg_check_load(svg, err, sizeof(err));
+	ck_assert_msg(c != NULL && svg_check_is_svg(c), "%s: %s", svg, err);
+	ck_assert_int_eq(svg_check_count(c, "//s:g[" S_CLASS("table") "]"), 4);
+	ck_assert_int_eq(svg_check_count(c, TABLE("1") "/s:g[" S_CLASS("entry") "]"), 3);
+	ck_assert_int_eq(
+	    svg_check_count(c, TABLE("1") "/s:g[" S_CLASS("entry") " and @data-va='0x403000']"), 1);
+	ck_assert_int_eq(svg_check_count(c, TABLE("1") "/s:g[" S_CLASS(
+	                                        "fold") " and @data-first='2' and @data-last='2']"),
+	                 1);
+	ck_assert_int_eq(
+	    svg_check_count(
+	        c, TABLE("1") "/s:g[" S_CLASS("fold") " and @data-first='4' and @data-last='511']"),
+	    1);
+	ck_assert(svg_check_has_text(c, "entries 4–511 empty"));
+	ck_assert(svg_check_has_text(c, "pmap a"));
+	svg_check_free(c);
+	tu_proc_free(&p);
+}
+END_TEST
+
+/* a --svg that cannot be written is refused, naming it, before a guest boots */
+START_TEST(test_dump_svg_bad_path)
+{
+	static const char *const bad[] = {"/nonexistent-dir/a.svg", "/proc/x/a.svg", "/tmp"};
+	for (unsigned i = 0; i < 3; i++) {
+		dump_svg(script, "a", bad[i]);
+		ck_assert_msg(p.status == 2, "--svg %s: exit %d\n%s", bad[i], p.status, p.err);
+		ck_assert_uint_eq(tu_count_lines(p.err), 1);
+		ck_assert_msg(strstr(p.err, "--svg ") != NULL && strstr(p.err, bad[i]) != NULL,
+		              "%s", p.err);
+		ck_assert_str_eq(p.out, "");
+		ck_assert_msg(p.secs < 2.0, "refused after %.2f s", p.secs);
+		tu_proc_free(&p);
+	}
+}
+END_TEST
+
 Suite *suite_dump(void)
 {
 	Suite *s = suite_create("dump");
@@ -106,6 +167,8 @@ Suite *suite_dump(void)
 	tcase_add_test(tc, test_dump_user_pmap);
 	tcase_add_test(tc, test_dump_kernel_pmap);
 	tcase_add_test(tc, test_dump_unknown_pmap);
+	tcase_add_test(tc, test_dump_svg);
+	tcase_add_test(tc, test_dump_svg_bad_path);
 	suite_add_tcase(s, tc);
 	return s;
 }

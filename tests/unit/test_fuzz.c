@@ -604,7 +604,8 @@ static bool on_kvm(void)
 /* Every crash directory in out is whole, and no temporary is left. */
 static unsigned crash_dirs_whole(const char *out)
 {
-	static const char *const files[] = {"report.json", "report.txt", "repro.ops", "count"};
+	static const char *const files[] = {"report.json", "report.txt", "repro.ops", "count",
+	                                    "walk.svg"};
 	char crashes[600], path[900];
 	struct dirent *e;
 	unsigned n = 0;

@@ -82,7 +82,7 @@ START_TEST(crash_dir_whole_and_count)
 	ck_assert_str_eq(names, "0000000000001234"); /* no temporary left */
 	snprintf(dir, sizeof(dir), "%s/crashes/0000000000001234", out);
 	listing(dir, names, sizeof(names));
-	ck_assert_str_eq(names, "count report.json report.txt repro.ops");
+	ck_assert_str_eq(names, "count report.json report.txt repro.ops walk.svg");
 	text = read_in(dir, "count", NULL);
 	ck_assert_str_eq(text, "1\n");
 	free(text);
@@ -172,7 +172,7 @@ START_TEST(full_disk_leaves_nothing)
 	ck_assert(is_new);
 	snprintf(crashes, sizeof(crashes), "%s/crashes/0000000000000abc", out);
 	listing(crashes, names, sizeof(names));
-	ck_assert_str_eq(names, "count report.json report.txt repro.ops");
+	ck_assert_str_eq(names, "count report.json report.txt repro.ops walk.svg");
 	finding_free(&f);
 	script_free(sc);
 	ck_assert_int_eq(umount2(mnt, MNT_DETACH), 0);

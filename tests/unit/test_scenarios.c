@@ -1,10 +1,13 @@
 /* tests/unit/test_scenarios.c - the real guest against every scenario in
  * tests/scenarios/ (each must run clean, monitor on, expectations met), and
  * every mutant of configs/mutants.list against its scenario in tests/mutants/
- * (each must be reported, with the invariant family the list names).
+ * (each must be reported, with the invariant family the list names, and each
+ * of its crash directories must hold a walk.svg that names its invariant).
  */
 #include <glob.h>
+#include <jansson.h>
 
+#include "svgcheck.h"
 #include "testutil.h"
 
 static glob_t scenarios;
@@ -54,6 +57,37 @@ START_TEST(scenario_runs_clean)
 }
 END_TEST
 
+/* Every crash directory under out has a well-formed walk.svg that names the
+ * invariant of its report.json (id and name, in text a viewer shows); the
+ * number of them. */
+static unsigned pictures_name_their_invariant(const char *out)
+{
+	char pattern[700], path[800], want[160], err[256];
+	unsigned n = 0;
+	glob_t g;
+
+	snprintf(pattern, sizeof(pattern), "%s/crashes/*/report.json", out);
+	ck_assert_int_eq(glob(pattern, 0, NULL, &g), 0);
+	for (size_t i = 0; i < g.gl_pathc; i++, n++) {
+		json_t *j = json_load_file(g.gl_pathv[i], 0, NULL);
+		ck_assert_msg(j != NULL, "%s does not parse", g.gl_pathv[i]);
+		const char *id = json_string_value(json_object_get(j, "invariant"));
+		const char *name = json_string_value(json_object_get(j, "name"));
+		ck_assert(id != NULL && name != NULL);
+		snprintf(path, sizeof(path), "%.*s/walk.svg",
+		         (int)(strlen(g.gl_pathv[i]) - strlen("/report.json")), g.gl_pathv[i]);
+		struct svg_check *c = svg_check_load(path, err, sizeof(err));
+		ck_assert_msg(c != NULL && svg_check_is_svg(c), "%s: %s", path, err);
+		snprintf(want, sizeof(want), "%s %s", id, name);
+		ck_assert_msg(svg_check_has_text(c, want), "%s does not name '%s'", path, want);
+		ck_assert_str_eq(svg_check_attr(c, "/s:svg", "data-invariant"), id);
+		svg_check_free(c);
+		json_decref(j);
+	}
+	globfree(&g);
+	return n;
+}
+
 START_TEST(mutant_is_reported)
 {
 	const struct mutant *m = &mutants[_i];
@@ -64,7 +98,7 @@ START_TEST(mutant_is_reported)
 		return;
 	snprintf(elf, sizeof(elf), "build/mutants/%s.elf", m->name);
 	snprintf(ops, sizeof(ops), "tests/mutants/%s.ops", m->name);
-	snprintf(out, sizeof(out), "%s/out", tu_dir);
+	snprintf(out, sizeof(out), "%s/out-%s", tu_dir, m->name);
 	ck_assert_msg(access(elf, R_OK) == 0, "%s missing: run make mutants", elf);
 	char *argv[] = {(char *)tu_bin(), "run", "--ops", ops, "--out", out,
 	                "--keep-going",   elf,   NULL};
@@ -74,6 +108,7 @@ START_TEST(mutant_is_reported)
 	snprintf(needle, sizeof(needle), ": %s-", m->family);
 	ck_assert_msg(strstr(p.err, needle) != NULL, "%s: no %s finding reported\n%s", m->name,
 	              m->family, p.err);
+	ck_assert_uint_gt(pictures_name_their_invariant(out), 0);
 	tu_proc_free(&p);
 }
 END_TEST
