@@ -313,6 +313,8 @@ static void after_op_cpus(struct monitor *m)
 	memcpy(m->root_before, m->root_after, sizeof m->root_before);
 	if (m->tlb_known)
 		smp_roots_advance(m->tlb, m->ntlb, m->root_after);
+	else if (m->smp.ok) /* records lost: the CPUs' own word is all there is */
+		smp_roots_start(&m->smp, m->root_after);
 }
 
 int monitor_begin(struct monitor *m, uint64_t cr3)
