@@ -6,6 +6,7 @@
 #include "cpu.h"
 #include "ops.h"
 #include "pmap.h"
+#include "preempt.h"
 #include "smp.h"
 
 struct pts_ring ops_ring __aligned(PAGE_SIZE);
@@ -294,6 +295,7 @@ static void ops_dispatch(struct pts_op *op)
 		op->result = PTS_RES_EINVAL;
 		return;
 	}
+	preempt_op_begin();
 	if (op->kind == PTS_OP_DESTROY)
 		ops_deactivate_others(op);
 	if (op->cpu == 0)

@@ -43,6 +43,13 @@ struct pcpu {
 	uint32_t pc_pad;
 	volatile uint64_t pc_cmd_arg;
 	volatile uint64_t pc_cmd_result;
+	/* preemption points (guest/preempt.c) */
+	volatile uint32_t pc_wait_kind;    /* enum smp_wait: spinning until ... */
+	volatile uint32_t pc_held;         /* held at a point */
+	const volatile void *pc_wait_addr; /* ... the word there ... */
+	volatile uint64_t pc_wait_value;   /* ... is (or reaches) this */
+	uint64_t pc_pct_rng;               /* its stream of draws */
+	uint64_t pc_holds;                 /* times held */
 };
 
 extern struct pcpu pcpu[MAXCPU];

@@ -4,6 +4,8 @@
  * mutant of configs/mutants-smp.list is reported by its scenario with the
  * invariant the list names, found by `fuzz --cpus 2 --seed 1`, minimised to
  * at most 30 ops, and replayed (on 2 CPUs, from the report) to it again.
+ * The mutants run with the preemption points' scheduler on (`--cmdline
+ * pct=1`, guest/preempt.h): the races need it, the others do not mind.
  */
 #include <glob.h>
 
@@ -72,6 +74,17 @@ START_TEST(two_cpu_scenario_runs_clean)
 }
 END_TEST
 
+START_TEST(fuzz_with_preemption_points_finds_nothing)
+{
+	if (!tu_need_qemu_cpus("fuzz_with_preemption_points_finds_nothing"))
+		return;
+	PTS("fuzz", "--backend", "qemu", "--cpus", "2", "--cmdline", "pct=1", "--seed", "1",
+	    "--ops", "5000", "--jobs", "1", "--quiet", "--out", (char *)tu_path("pct"),
+	    (char *)tu_guest());
+	ck_assert_msg(p.status == 0, "exit %d\n%.2000s%.2000s", p.status, p.out, p.err);
+}
+END_TEST
+
 START_TEST(fuzz_on_two_cpus_finds_nothing)
 {
 	if (!tu_need_qemu_cpus("fuzz_on_two_cpus_finds_nothing"))
@@ -106,8 +119,8 @@ START_TEST(mutant_scenario_is_reported)
 	snprintf(elf, sizeof(elf), "build/mutants/%s.elf", m->name);
 	snprintf(ops, sizeof(ops), "tests/mutants/%s.ops", m->name);
 	ck_assert_msg(access(elf, R_OK) == 0, "%s missing: run make mutants", elf);
-	PTS("run", "--backend", "qemu", "--cpus", "2", "--ops", ops, "--keep-going", "--out",
-	    (char *)tu_path("scenario"), elf);
+	PTS("run", "--backend", "qemu", "--cpus", "2", "--cmdline", "pct=1", "--ops", ops,
+	    "--keep-going", "--out", (char *)tu_path("scenario"), elf);
 	ck_assert_msg(p.status == 1, "%s: exit %d, want 1\n%s", m->name, p.status, p.err);
 	ck_assert_msg(names_invariant(p.err, m->inv), "%s: no %s finding\n%s", m->name, m->inv,
 	              p.err);
@@ -146,16 +159,17 @@ START_TEST(fuzz_finds_minimises_replays_mutant)
 	snprintf(elf, sizeof(elf), "build/mutants/%s.elf", m->name);
 	snprintf(out, sizeof(out), "%s", tu_path(m->name)); /* the tmpdir is the test case's */
 	ck_assert_msg(access(elf, R_OK) == 0, "%s missing: run make mutants", elf);
-	PTS("fuzz", "--backend", "qemu", "--cpus", "2", "--seed", "1", "--ops", "20000", "--jobs",
-	    "1", "--quiet", "--out", out, elf);
+	PTS("fuzz", "--backend", "qemu", "--cpus", "2", "--cmdline", "pct=1", "--seed", "1",
+	    "--ops", "20000", "--jobs", "1", "--quiet", "--out", out, elf);
 	ck_assert_msg(p.status == 1, "%s: fuzz exit %d\n%.1500s%.1500s", m->name, p.status, p.out,
 	              p.err);
 	one_crash(out, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/report.json", dir);
 	char *report = tu_read_file(path, NULL);
 	snprintf(want, sizeof(want), "\"invariant\": \"%s\"", m->inv);
-	ck_assert_msg(report && strstr(report, want) && strstr(report, "\"cpus\": 2"),
-	              "%s: report.json lacks %s or cpus 2", m->name, want);
+	ck_assert_msg(report && strstr(report, want) && strstr(report, "\"cpus\": 2") &&
+	                  strstr(report, "pct=1"),
+	              "%s: report.json lacks %s, cpus 2 or pct=1", m->name, want);
 	free(report);
 	snprintf(path, sizeof(path), "%s/min.ops", dir);
 	char *min = tu_read_file(path, NULL);
@@ -184,6 +198,7 @@ Suite *suite_smp_mutants(void)
 	tcase_add_test(run, cpu_prefix_beyond_the_run_exits_2);
 	tcase_add_test(run, two_cpu_scenario_runs_clean);
 	tcase_add_test(run, fuzz_on_two_cpus_finds_nothing);
+	tcase_add_test(run, fuzz_with_preemption_points_finds_nothing);
 	suite_add_tcase(s, run);
 
 	tcase_add_checked_fixture(mut, setup, teardown);
