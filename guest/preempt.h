@@ -19,18 +19,18 @@
 #define PREEMPT_ODDS 3u
 
 #define PREEMPT_POINTS(X)                                                                          \
-	X(SD_SENT, "shootdown: sent, before the sender's own invalidation")                       \
-	X(SD_WAIT, "shootdown: before the sender waits for the acks")                             \
-	X(SD_RECV, "shootdown: a target, before it invalidates")                                  \
+	X(SD_SENT, "shootdown: sent, before the sender's own invalidation")                        \
+	X(SD_WAIT, "shootdown: before the sender waits for the acks")                              \
+	X(SD_RECV, "shootdown: a target, before it invalidates")                                   \
 	X(SD_MID, "shootdown: a target, between its invalidation and its ack")
 
 #define PREEMPT_ENUM(name, what) PP_##name,
 enum preempt_point { PREEMPT_POINTS(PREEMPT_ENUM) PP_COUNT };
 #undef PREEMPT_ENUM
 
-void preempt_init(void);                     /* reads pct=SEED (cpu_init, after smp_bsp_init) */
-void preempt_point(enum preempt_point p);    /* a point: maybe held there */
-void preempt_op_begin(void);                 /* CPU 0: the next op starts (ends every hold) */
+void preempt_init(void);                  /* reads pct=SEED (cpu_init, after smp_bsp_init) */
+void preempt_point(enum preempt_point p); /* a point: maybe held there */
+void preempt_op_begin(void);              /* CPU 0: the next op starts (ends every hold) */
 #define PMAP_PREEMPT(point) preempt_point(PP_##point)
 
 #endif /* GUEST_PREEMPT_H */
