@@ -94,8 +94,9 @@ SRC_OBJS     := $(SRC_SRCS:%.c=$(BUILD)/host/%.o)
 UNIT_OBJS    := $(UNIT_SRCS:%.c=$(BUILD)/host/%.o)
 TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/host/%.o)
 
-# Mutants: one guest build per -DMUTANT_<NAME>; the list lives in configs/mutants.list.
-MUTANTS := $(shell sed -e 's/\#.*//' configs/mutants.list 2>/dev/null | awk 'NF {print $$1}')
+# Mutants: one guest build per -DMUTANT_<NAME>; the lists live in configs/mutants.list
+# and (those found with --cpus 2) configs/mutants-smp.list.
+MUTANTS := $(shell sed -e 's/\#.*//' configs/mutants.list configs/mutants-smp.list 2>/dev/null | awk 'NF {print $$1}')
 
 .PHONY: all test mutants docs check-docs check-boundaries bench soak clean format format-check check-unused \
         check-functions

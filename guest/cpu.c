@@ -3,6 +3,7 @@
  * address is armed (cpu_touch), in which case a page fault is reported back.
  */
 #include "cpu.h"
+#include "preempt.h"
 #include "smp.h"
 
 struct tss64 {
@@ -129,6 +130,7 @@ void cpu_init(void)
 	gdt_init();
 	idt_init();
 	smp_bsp_init();
+	preempt_init();
 	cpuid(0x80000001, 0, r);
 	if (!(r[3] & (1u << 20)))
 		panic("CPU has no NX bit; the pmap needs it");

@@ -152,8 +152,10 @@ static void doorbell_call(enum pts_hypercall nr, uint64_t pa)
 	__atomic_store_n(&db->seq, seq, __ATOMIC_RELEASE);
 	com2_put(PTS_DB_CALL);
 	doorbell_wait(db, seq);
-	if (db->command == PTS_DB_PARK)
+	if (db->command == PTS_DB_PARK) {
+		smp_park_aps();
 		db_park(db, __atomic_load_n(&db->park_token, __ATOMIC_ACQUIRE), &resume_point);
+	}
 }
 
 static void hypercall(enum pts_hypercall nr, const void *record)

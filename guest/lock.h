@@ -27,6 +27,10 @@ struct spinlock {
 
 uint32_t cpu_number(void); /* guest/smp.c */
 void smp_poll(void);       /* guest/smp.c: serve a pending shootdown */
+/* guest/preempt.c: this CPU waits until the u32 at addr is value (WAIT_EQ32) or
+ * the u64 there reaches value (WAIT_GE64); WAIT_NONE: no longer */
+enum smp_wait { WAIT_NONE = 0, WAIT_EQ32, WAIT_GE64 };
+void smp_wait_on(enum smp_wait kind, const volatile void *addr, uint64_t value);
 
 static inline void spin_init(struct spinlock *l)
 {
@@ -50,13 +54,19 @@ static inline bool spin_owned(const struct spinlock *l)
  * under QEMU's round-robin TCG */
 static inline void spin_lock(struct spinlock *l)
 {
+	bool waited = false;
+
 	KASSERT(!spin_owned(l)); /* not recursive */
 	while (!spin_trylock(l)) {
+		if (!waited)
+			smp_wait_on(WAIT_EQ32, &l->owner, LOCK_FREE), waited = true;
 		while (__atomic_load_n(&l->owner, __ATOMIC_RELAXED) != LOCK_FREE) {
 			smp_poll();
 			__asm__ volatile("pause" ::: "memory");
 		}
 	}
+	if (waited)
+		smp_wait_on(WAIT_NONE, NULL, 0);
 }
 
 /* a leaf lock (the ledger's, the console's): its holder waits for nothing,

@@ -6,6 +6,8 @@
 #include "cpu.h"
 #include "ops.h"
 #include "pmap.h"
+#include "preempt.h"
+#include "smp.h"
 
 struct pts_ring ops_ring __aligned(PAGE_SIZE);
 
@@ -264,6 +266,44 @@ void ops_execute(struct pts_op *op)
 	op->result = result;
 }
 
+/* destroy: no CPU may keep the pmap in CR3 (FreeBSD asserts an empty
+ * pm_active), so every other CPU that has it moves to the kernel pmap first,
+ * as a thread switch would do on a real kernel */
+static void ops_deactivate_others(const struct pts_op *op)
+{
+	struct pmap *pm = op->pmap < PTS_MAX_PMAPS ? pmap_lookup(op->pmap) : NULL;
+
+	if (pm == NULL)
+		return;
+	for (uint32_t c = 0; c < smp_ncpus(); c++) {
+		if (c == op->cpu || (struct pmap *)smp_info.cpu[c].curpmap != pm)
+			continue;
+		if (c == 0)
+			pmap_activate(pmap_kernel());
+		else
+			(void)smp_run_on(c, SMP_CMD_ACTIVATE, (uint64_t)pmap_kernel());
+	}
+}
+
+/* Run the op on the CPU its record names: CPU 0 itself, another through its
+ * mailbox (smp_run_on), while CPU 0 waits and serves shootdowns.  A CPU that
+ * is not up makes the record malformed. */
+static void ops_dispatch(struct pts_op *op)
+{
+	if (op->cpu >= smp_ncpus()) {
+		op->cycles = 0;
+		op->result = PTS_RES_EINVAL;
+		return;
+	}
+	preempt_op_begin();
+	if (op->kind == PTS_OP_DESTROY)
+		ops_deactivate_others(op);
+	if (op->cpu == 0)
+		ops_execute(op);
+	else
+		(void)smp_run_on(op->cpu, SMP_CMD_OP, (uint64_t)op);
+}
+
 /*
  * The host posts ops at head; we complete them at tail.  The record is copied
  * in and the results copied out, so the host sees either the whole result or
@@ -316,7 +356,7 @@ void ops_ring_run(void)
 		}
 		slot = &ops_ring.slots[ops_ring.tail % PTS_RING_SLOTS];
 		op = *slot;
-		ops_execute(&op);
+		ops_dispatch(&op);
 		slot->value = op.value;
 		slot->cycles = op.cycles;
 		__asm__ volatile("" ::: "memory");

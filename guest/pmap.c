@@ -431,11 +431,25 @@ void pmap_activate(struct pmap *pm)
 	struct pcpu *pc = curcpu();
 	struct pmap *old = pmap_curpmap();
 
+#ifndef MUTANT_ACTIVE_NEW_NOT_SET /* else: "the CR3 load is what counts" */
 	__atomic_fetch_or(&pm->pm_active, pc->pc_mask, __ATOMIC_SEQ_CST);
+#endif
+#ifdef MUTANT_LAZY_SWITCH_DROPS_ACTIVE
+	/* lazy TLB (Linux's lazy mm, without its shootdown rule): the kernel
+	 * half is in every root, so a switch to the kernel pmap keeps the old
+	 * root loaded, yet leaves the old pmap's pm_active */
+	if (pm != pmap_kernel() || old == NULL)
+		tlb_switch(pm->pm_pml4_pa);
+#else
 	tlb_switch(pm->pm_pml4_pa);
+#endif
 	pc->pc_pub->curpmap = (uint64_t)pm;
+#ifdef MUTANT_ACTIVE_OLD_NOT_CLEARED /* the old pmap keeps this CPU for ever */
+	(void)old;
+#else
 	if (old != NULL && old != pm && old != pmap_kernel())
 		__atomic_fetch_and(&old->pm_active, ~pc->pc_mask, __ATOMIC_SEQ_CST);
+#endif
 }
 
 /* ---- enter */
@@ -778,6 +792,11 @@ void pmap_protect(struct pmap *pm, uint64_t sva, uint64_t eva, uint32_t prot)
 	KASSERT(prot & PTS_PROT_READ);
 	spin_lock(&pm->pm_lock);
 	pmap_walk_pts(pm, pm->pm_pml4, PTP_LEVELS, 0, sva, eva, pmap_protect_pt, &prot);
+#ifdef MUTANT_PROTECT_LOCAL_ONLY
+	/* "a CPU that still writes through a stale RW entry only sets D on a
+	 * page that stays mapped": only this CPU invalidates */
+	curcpu()->pc_sd_cpus &= curcpu()->pc_mask;
+#endif
 	pmap_update();
 	spin_unlock(&pm->pm_lock);
 }

@@ -206,6 +206,10 @@ void pmap_kremove(uint64_t va, uint64_t len)
 	(void)eva;
 	if (n > 0)
 		pmap_invalidate_cpus(smp_cpus_up(), sva, sva + PAGE_SIZE, 1, true);
+#elif defined(MUTANT_KREMOVE_LOCAL_ONLY)
+	/* "kernel mappings are the caller's to use": only this CPU invalidates */
+	if (n > 0)
+		pmap_invalidate_cpus(curcpu()->pc_mask, sva, eva, n, true);
 #else
 	if (n > 0)
 		pmap_invalidate_cpus(smp_cpus_up(), sva, eva, n, true);

@@ -3,6 +3,7 @@
  * and the TLB shootdown batch that must run before an unlinked PTP is freed.
  */
 #include "pmap_impl.h"
+#include "preempt.h"
 #include "smp.h"
 #include "tlb.h"
 
@@ -221,16 +222,25 @@ void pmap_invalidate_cpus(uint32_t cpus, uint64_t sva, uint64_t eva, uint32_t np
 	/* "the other CPUs will reload CR3 soon enough" */
 	others = 0;
 #endif
-	if (others != 0)
+	if (others != 0) {
 		gen = smp_shootdown_send(others, sva, eva, global ? PTS_SD_GLOBAL : 0);
+		PMAP_PREEMPT(SD_SENT);
+	}
+#ifdef MUTANT_SHOOTDOWN_SKIPS_SENDER
+	/* "the sender flushes when it takes its own IPI": it never does */
+	if (others != 0)
+		cpus &= ~self;
+#endif
 	if (cpus & self) {
 		if (npages == 1)
 			tlb_invalidate_page(sva);
 		else
 			tlb_invalidate_range(sva, eva, global);
 	}
-	if (others != 0)
+	if (others != 0) {
+		PMAP_PREEMPT(SD_WAIT);
 		smp_shootdown_wait(others, gen);
+	}
 }
 
 /* End of a pmap operation (or, on SMP, of the part of one under a pmap's

@@ -13,6 +13,7 @@
 #include "cpu.h"
 #include "ops.h"
 #include "pmap.h"
+#include "preempt.h"
 #include "smp.h"
 #include "tlb.h"
 
@@ -133,13 +134,27 @@ static void delay_us(uint64_t us)
 
 /* ---- shootdowns */
 
+static void sd_invalidate(uint64_t sva, uint64_t eva, uint32_t flags)
+{
+	if (flags & PTS_SD_ALL) {
+		if (flags & PTS_SD_GLOBAL)
+			tlb_invalidate_all_global();
+		else
+			tlb_invalidate_all();
+	} else if (eva - sva == PAGE_SIZE) {
+		tlb_invalidate_page(sva);
+	} else {
+		tlb_invalidate_range(sva, eva, (flags & PTS_SD_GLOBAL) != 0);
+	}
+}
+
 /* Serve the shootdown addressed to this CPU, if one is pending: invalidate,
  * then ack.  Called from the IPI, from the idle loop and from every spin. */
 void smp_poll(void)
 {
 	struct pts_cpu *me;
 	uint64_t gen, sva, eva;
-	uint32_t flags;
+	uint32_t flags, state;
 
 	if (smp_info.ncpus <= 1)
 		return;
@@ -152,18 +167,26 @@ void smp_poll(void)
 	sva = smp_info.sd_sva;
 	eva = smp_info.sd_eva;
 	flags = smp_info.sd_flags;
-	if (flags & PTS_SD_ALL) {
-		if (flags & PTS_SD_GLOBAL)
-			tlb_invalidate_all_global();
-		else
-			tlb_invalidate_all();
-	} else if (eva - sva == PAGE_SIZE) {
-		tlb_invalidate_page(sva);
-	} else {
-		tlb_invalidate_range(sva, eva, (flags & PTS_SD_GLOBAL) != 0);
-	}
+#ifdef MUTANT_SHOOTDOWN_RANGE_FIRST_PAGE
+	eva = sva + PAGE_SIZE; /* "a request is one page": the rest of a range stays cached */
+#endif
+	state = me->state; /* an idle CPU serving a shootdown runs (guest/preempt.c) */
+	me->state = PTS_CPU_BUSY;
+	PMAP_PREEMPT(SD_RECV);
+#ifdef MUTANT_ACK_BEFORE_INVALIDATE
+	/* "the sender only needs to know the request was seen": the ack goes
+	 * first, and the sender's op may end before this CPU forgets the entry */
+	__atomic_store_n(&me->tlb_gen_acked, gen, __ATOMIC_RELEASE);
+	PMAP_PREEMPT(SD_MID);
+	sd_invalidate(sva, eva, flags);
+	me->ipis++;
+#else
+	sd_invalidate(sva, eva, flags);
+	PMAP_PREEMPT(SD_MID);
 	me->ipis++;
 	__atomic_store_n(&me->tlb_gen_acked, gen, __ATOMIC_RELEASE);
+#endif
+	me->state = state;
 }
 
 uint64_t smp_shootdown_send(uint32_t cpus, uint64_t sva, uint64_t eva, uint32_t flags)
@@ -174,7 +197,11 @@ uint64_t smp_shootdown_send(uint32_t cpus, uint64_t sva, uint64_t eva, uint32_t 
 	KASSERT(cpus != 0 && !(cpus & self) && (cpus & ~smp_cpus_up()) == 0);
 	KASSERT((flags & PTS_SD_ALL) || (sva < eva && ((sva | eva) & PAGE_MASK) == 0));
 	spin_lock(&smp_ipi_lock);
+#ifdef MUTANT_SHOOTDOWN_GEN_NOT_BUMPED
+	gen = smp_info.tlb_gen; /* the last generation again: every target has acked it */
+#else
 	gen = smp_info.tlb_gen + 1;
+#endif
 	smp_info.sd_sva = sva;
 	smp_info.sd_eva = eva;
 	smp_info.sd_flags = flags;
@@ -201,6 +228,7 @@ void smp_shootdown_wait(uint32_t cpus, uint64_t gen)
 	for (uint32_t c = 0; c < MAXCPU; c++) {
 		if (!(cpus & (1u << c)))
 			continue;
+		smp_wait_on(WAIT_GE64, &smp_info.cpu[c].tlb_gen_acked, gen);
 		while (__atomic_load_n(&smp_info.cpu[c].tlb_gen_acked, __ATOMIC_ACQUIRE) < gen) {
 			if (rdtsc() - t0 > SHOOTDOWN_TIMEOUT)
 				panic("shootdown: cpu%u did not acknowledge generation %lu "
@@ -209,6 +237,7 @@ void smp_shootdown_wait(uint32_t cpus, uint64_t gen)
 			cpu_pause();
 		}
 	}
+	smp_wait_on(WAIT_NONE, NULL, 0);
 	spin_unlock(&smp_ipi_lock);
 }
 
@@ -239,6 +268,13 @@ static uint64_t ap_command(struct pcpu *pc, uint32_t cmd, uint64_t arg)
 	case SMP_CMD_OP:
 		ops_execute((struct pts_op *)arg);
 		return 0;
+	case SMP_CMD_PARK:
+		/* no ledger record, no pts_cpu update: RAM is about to be replaced by
+		 * a snapshot in which this CPU is on the kernel pmap */
+		lcr3(arg);
+		lcr4(rcr4() & ~CR4_PGE);
+		lcr4(rcr4() | CR4_PGE);
+		return 0;
 	case SMP_CMD_PANIC:
 		panic("cpu%u: deliberate panic (selftest=smppanic)", pc->pc_cpuid);
 	default:
@@ -256,13 +292,21 @@ uint64_t smp_run_on(uint32_t cpu, enum smp_cmd cmd, uint64_t arg)
 	pc->pc_cmd_arg = arg;
 	__atomic_store_n(&pc->pc_cmd, cmd, __ATOMIC_RELEASE);
 	lapic_ipi(cpu, PTS_IPI_WAKE);
+	smp_wait_on(WAIT_EQ32, &pc->pc_cmd, SMP_CMD_NONE);
 	while (__atomic_load_n(&pc->pc_cmd, __ATOMIC_ACQUIRE) != SMP_CMD_NONE) {
 		if (rdtsc() - t0 > SHOOTDOWN_TIMEOUT)
 			panic("cpu%u did not run command %u", cpu, cmd);
 		smp_poll();
 		cpu_pause();
 	}
+	smp_wait_on(WAIT_NONE, NULL, 0);
 	return pc->pc_cmd_result;
+}
+
+void smp_park_aps(void)
+{
+	for (uint32_t c = 1; c < smp_ncpus(); c++)
+		(void)smp_run_on(c, SMP_CMD_PARK, pmap_kernel()->pm_pml4_pa);
 }
 
 /* ---- the APs */

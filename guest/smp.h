@@ -24,6 +24,7 @@ enum smp_cmd {
 	SMP_CMD_TOUCH,    /* arg: va, read; result 0 ok, 1 fault */
 	SMP_CMD_OP,       /* arg: struct pts_op *; ops_execute on this CPU */
 	SMP_CMD_PANIC,    /* selftest=smppanic: a panic on an AP, through its doorbell */
+	SMP_CMD_PARK,     /* arg: the kernel root; load it, flush all (a reset comes) */
 };
 
 struct pcpu {
@@ -42,6 +43,13 @@ struct pcpu {
 	uint32_t pc_pad;
 	volatile uint64_t pc_cmd_arg;
 	volatile uint64_t pc_cmd_result;
+	/* preemption points (guest/preempt.c) */
+	volatile uint32_t pc_wait_kind;    /* enum smp_wait: spinning until ... */
+	volatile uint32_t pc_held;         /* held at a point */
+	const volatile void *pc_wait_addr; /* ... the word there ... */
+	volatile uint64_t pc_wait_value;   /* ... is (or reaches) this */
+	uint64_t pc_pct_rng;               /* its stream of draws */
+	uint64_t pc_holds;                 /* times held */
 };
 
 extern struct pcpu pcpu[MAXCPU];
@@ -75,6 +83,11 @@ void smp_shootdown_wait(uint32_t cpus, uint64_t gen);
 bool smp_ipi_dispatch(uint64_t v);
 /* CPU 0: have AP `cpu` run cmd(arg) and wait for it; its result */
 uint64_t smp_run_on(uint32_t cpu, enum smp_cmd cmd, uint64_t arg);
+
+/* CPU 0, before it parks for a reset: every AP loads the kernel pmap's root
+ * and flushes its whole TLB, so that RAM put back under it (the post-boot
+ * snapshot, where every AP is on the kernel pmap) is all it can reach */
+void smp_park_aps(void);
 
 /* guest/selftest_smp.c: selftest=smp and smppanic, after the APs are up */
 void selftest_smp(void);

@@ -16,6 +16,7 @@
 #include "model.h"
 #include "pte.h"
 #include "shadow.h"
+#include "smp.h"
 #include "snap.h"
 #include "violation.h"
 
@@ -47,6 +48,10 @@ struct check {
 	size_t ntlb;
 	bool tlb_known; /* false when the ledger could not be read or wrapped */
 	uint64_t cr3_before, cr3_after;
+	/* the CPUs after the op and before it (the same at registration), and
+	 * each CPU's root by the ledger before and after the op's records */
+	const struct smp_view *smp, *smp_prev;
+	const uint64_t *root_before, *root_after;
 	const struct invariant *inv;           /* the one being checked */
 	uint32_t *page_mapped, *page_writable; /* check_page_counts(), lazily */
 };
@@ -67,6 +72,13 @@ void vio_walks(struct violation *v, const struct check *c);
 void check_model_findings(struct check *c);
 /* report the snapshot's read issues that belong to c->inv */
 void check_issues(struct check *c);
+
+/* TLB family (inv_tlb.c), for SMP (inv_smp.c) too: a ledger record of the op,
+ * by cpu (or by any: TLB_ANY_CPU), that invalidates [va, va + span); whether
+ * a PTE change takes a right or a translation away */
+#define TLB_ANY_CPU UINT32_MAX
+bool tlb_covered(const struct check *c, uint32_t cpu, uint64_t va, uint64_t span, bool global);
+bool tlb_downgrade(const struct pte_change *ch);
 
 /* managed user PTEs (all, or writable) per vm_page, from the walk; NULL on ENOMEM */
 const uint32_t *check_page_counts(struct check *c, bool writable);
@@ -286,6 +298,10 @@ void inv_tlb_downgrade(struct check *c);
 void inv_tlb_ptp_unlink(struct check *c);
 void inv_tlb_ledger(struct check *c);
 void inv_tlb_touch(struct check *c);
+void inv_smp_pm_active(struct check *c);
+void inv_smp_at_rest(struct check *c);
+void inv_smp_cpu_invalidated(struct check *c);
+void inv_smp_ledger_cpus(struct check *c);
 void inv_pool_page_count(struct check *c);
 void inv_pool_lists(struct check *c);
 void inv_pool_items(struct check *c);

@@ -75,6 +75,7 @@ static const struct desc_off {
     OFF(off_pm_slot, 4, S_PMAP),
     OFF(off_pm_ptp_hash, 8, S_PMAP),
     OFF(off_pm_ptp_count, 4, S_PMAP),
+    OFF(off_pm_active, 4, S_PMAP),
 };
 
 static uint32_t field32(const struct pts_descriptor *d, size_t where)

@@ -7,6 +7,15 @@
 #include "monitor_impl.h"
 #include "pte.h"
 
+/* TLB-1 and TLB-2 judge the CPU that ran the op (SMP-3 the others); with one
+ * CPU, CPU 0 by its doorbell's CR3, and every ledger record */
+static uint32_t op_cpu(const struct check *c)
+{
+	if (c->op == NULL || smp_ncpus(c->smp) <= 1 || c->op->cpu >= smp_ncpus(c->smp))
+		return TLB_ANY_CPU;
+	return c->op->cpu;
+}
+
 static bool owner_active(const struct check *c, const struct pte_change *ch)
 {
 	bool old = (ch->flags & PTE_CHG_DETACHED) != 0;
@@ -17,14 +26,24 @@ static bool owner_active(const struct check *c, const struct pte_change *ch)
 	if (pm == NULL || ch->owner >= npmap || !pm[ch->owner].live)
 		return false;
 	gpa_t root = pm[ch->owner].root;
+	uint32_t cpu = op_cpu(c);
+	if (cpu != TLB_ANY_CPU) /* several CPUs: the roots of the one that ran the op */
+		return root == c->root_before[cpu] || root == c->root_after[cpu];
 	return root == (c->cr3_before & PG_FRAME) || root == (c->cr3_after & PG_FRAME);
 }
 
 /* a ledger record of this op that invalidates [va, va + span) */
 static bool covered(const struct check *c, uint64_t va, uint64_t span, bool global)
 {
+	return tlb_covered(c, op_cpu(c), va, span, global);
+}
+
+bool tlb_covered(const struct check *c, uint32_t cpu, uint64_t va, uint64_t span, bool global)
+{
 	for (size_t i = 0; i < c->ntlb; i++) {
 		const struct pts_tlb_record *r = &c->tlb[i];
+		if (cpu != TLB_ANY_CPU && r->cpu != cpu)
+			continue;
 		switch (r->kind) {
 		case PTS_TLB_PAGE:
 			if (r->va >= va && r->va - va < span)
@@ -46,7 +65,7 @@ static bool covered(const struct check *c, uint64_t va, uint64_t span, bool glob
 	return false;
 }
 
-static bool downgrade(const struct pte_change *ch)
+bool tlb_downgrade(const struct pte_change *ch)
 {
 	uint64_t o = ch->old, n = ch->new;
 	if (!pte_valid(n) || (ch->flags & PTE_CHG_DETACHED) || !pte_is_leaf(n, ch->level))
@@ -63,7 +82,7 @@ void inv_tlb_downgrade(struct check *c)
 	for (size_t i = 0; i < c->delta->n; i++) {
 		const struct pte_change *ch = &c->delta->chg[i];
 		bool global = (ch->old & PG_G) != 0;
-		if (!pte_valid(ch->old) || !pte_is_leaf(ch->old, ch->level) || !downgrade(ch))
+		if (!pte_valid(ch->old) || !pte_is_leaf(ch->old, ch->level) || !tlb_downgrade(ch))
 			continue;
 		if (!global && (!(ch->old & PG_U) || !owner_active(c, ch)))
 			continue;

@@ -158,6 +158,28 @@ static const struct invariant table[] = {
      "The hardware agrees with the model: a touch succeeds exactly when the model's mapping allows "
      "the access.",
      inv_tlb_touch},
+    /* SMP (more than one CPU up) */
+    {"SMP-1", "pm-active", "SMP",
+     "pm_active of every user pmap is exactly the set of CPUs whose curpmap it is; each CPU's "
+     "curpmap is a live pmap whose root is that CPU's CR3, the root its last ledger SWITCH "
+     "loaded; the kernel pmap's pm_active holds every CPU up.",
+     inv_smp_pm_active},
+    {"SMP-2", "shootdown-at-rest", "SMP",
+     "struct pts_smp is readable and well formed, and at a stop no shootdown is in flight: every "
+     "CPU up is idle or busy with tlb_gen_acked = tlb_gen_sent <= tlb_gen; tlb_gen, the acks and "
+     "the ipis counts never go back.",
+     inv_smp_at_rest},
+    {"SMP-3", "cpu-invalidated", "SMP",
+     "When an op returns no CPU still holds a translation it took away: every downgrade of a "
+     "cached PTE (A set) of a pmap whose root a CPU had in CR3 before or after the op, of a "
+     "global PTE (every CPU), and every PTP unlinked from such a pmap, has a covering "
+     "invalidation in that CPU's own ledger records of the op.",
+     inv_smp_cpu_invalidated},
+    {"SMP-4", "ledger-cpus", "SMP",
+     "Every ledger record of an op names a CPU that is up, and a CPU that served a shootdown in "
+     "the op (its ipis count rose) has ledger records of its own in it: an ack follows an "
+     "invalidation.",
+     inv_smp_ledger_cpus},
     /* pv pool */
     {"POOL-1", "page-accounting", "POOL",
      "On every pool page, free-list length + nmissing = itemsperpage.", inv_pool_page_count},

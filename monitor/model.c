@@ -26,7 +26,9 @@ int model_init(struct model *m, size_t npages, size_t nkenter, uint64_t user_max
 	m->npage = npages;
 	m->nkenter = nkenter;
 	m->user_max = user_max;
-	m->active = -1;
+	m->ncpus = 1;
+	for (uint32_t c = 0; c < PTS_MAX_CPUS; c++)
+		m->active[c] = -1;
 	if (m->page == NULL || m->kenter == NULL) {
 		model_free(m);
 		return -1;
@@ -194,6 +196,9 @@ static bool op_valid(const struct model *m, const struct pts_op *op)
 	/* not an op kind (PTS_OP_NONE, or past the table): the guest refuses it */
 	if (pts_op_name(op->kind) == NULL)
 		return false;
+	/* a CPU that is not up: the guest refuses the record */
+	if (op->cpu >= m->ncpus)
+		return false;
 	switch (op->kind) {
 	case PTS_OP_CREATE:
 		return op->pmap < PTS_MAX_PMAPS && !m->live[op->pmap];
@@ -323,9 +328,12 @@ static void do_touch(struct model *m, const struct pts_op *op, struct model_out 
 	const struct model_map *e = model_lookup(m, op->pmap, op->va);
 	bool write = (op->flags & PTS_OPF_WRITE) != 0;
 	bool ok = e != NULL && (!write || (e->prot & PTS_PROT_WRITE));
-	m->active = (int32_t)op->pmap;
+	char on[16] = ""; /* the CPU, when not CPU 0 */
+	m->active[op->cpu] = (int32_t)op->pmap;
+	if (op->cpu != 0)
+		snprintf(on, sizeof on, "cpu%u: ", (unsigned)op->cpu);
 	if (op->result != (ok ? PTS_RES_OK : PTS_RES_FAULT))
-		finding(out, "TLB-4", "touch %s at 0x%llx: model says %s (%s), guest says %s",
+		finding(out, "TLB-4", "%stouch %s at 0x%llx: model says %s (%s), guest says %s", on,
 		        write ? "w" : "r", (unsigned long long)op->va,
 		        result_name(ok ? PTS_RES_OK : PTS_RES_FAULT),
 		        e ? prot_name(e->prot) : "unmapped", result_name(op->result));
@@ -385,11 +393,12 @@ static void apply_valid(struct model *m, const struct pts_op *op, struct model_o
 	case PTS_OP_DESTROY:
 		remove_range(m, op->pmap, 0, UINT64_MAX);
 		m->live[op->pmap] = false;
-		if (m->active == (int32_t)op->pmap)
-			m->active = -1;
+		for (uint32_t c = 0; c < PTS_MAX_CPUS; c++) /* every CPU leaves it first */
+			if (m->active[c] == (int32_t)op->pmap)
+				m->active[c] = -1;
 		break;
 	case PTS_OP_ACTIVATE:
-		m->active = (int32_t)op->pmap;
+		m->active[op->cpu] = (int32_t)op->pmap;
 		break;
 	case PTS_OP_ENTER:
 		do_enter(m, op);

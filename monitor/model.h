@@ -46,7 +46,8 @@ struct model {
 	struct model_page *page;
 	size_t npage;
 	uint64_t user_max;
-	int32_t active; /* slot, or -1 for the kernel pmap */
+	int32_t active[PTS_MAX_CPUS]; /* per CPU: slot, or -1 for the kernel pmap */
+	uint32_t ncpus;               /* CPUs up: an op naming another is invalid */
 	/* fault injection: the failing allocation is the lo..hi-th counted one from now */
 	bool armed;
 	uint64_t fail_lo, fail_hi;

@@ -140,7 +140,7 @@ static void read_tlb(struct monitor *m)
 			break;
 		}
 		m->tlb[m->ntlb++] = (struct pts_tlb_record){
-		    le_field(b, 0, 8),  (uint32_t)le_field(b, 8, 4), 0,
+		    le_field(b, 0, 8),  (uint32_t)le_field(b, 8, 4), (uint32_t)le_field(b, 12, 4),
 		    le_field(b, 16, 8), le_field(b, 24, 8),          le_field(b, 32, 8)};
 	}
 	m->tlb_first = first;
@@ -257,7 +257,11 @@ static void run_checks(struct monitor *m, const struct pts_op *op, const struct 
 	                  .ntlb = m->ntlb,
 	                  .tlb_known = m->tlb_known,
 	                  .cr3_before = cr3_before,
-	                  .cr3_after = m->cr3};
+	                  .cr3_after = m->cr3,
+	                  .smp = &m->smp,
+	                  .smp_prev = &m->smp_prev,
+	                  .root_before = m->root_before,
+	                  .root_after = m->root_after};
 	size_t first = m->nvio;
 	memset(m->per_inv, 0, sizeof m->per_inv);
 	for (size_t i = 0; i < invariant_count(); i++) {
@@ -283,6 +287,36 @@ static void set_op(struct monitor *m, uint64_t op_index, uint32_t kind, const ch
 	m->new_vio = 0;
 }
 
+/* the CPUs at registration: how many, each one's root and active pmap */
+static void begin_cpus(struct monitor *m, const struct snapshot *s, uint64_t cr3)
+{
+	smp_read(&m->kv, &m->smp);
+	m->smp_prev = m->smp;
+	smp_roots_start(&m->smp, m->root_after);
+	memcpy(m->root_before, m->root_after, sizeof m->root_before);
+	if (!m->smp.known || !m->smp.ok)
+		m->root_after[0] = m->root_before[0] = cr3 & PG_FRAME;
+	m->model.ncpus = smp_ncpus(&m->smp);
+	for (uint32_t c = 0; c < PTS_MAX_CPUS; c++) {
+		m->model.active[c] = -1;
+		for (size_t i = 1; i < s->npmap && c < m->model.ncpus; i++)
+			if (s->pmap[i].live && s->pmap[i].root == m->root_after[c])
+				m->model.active[c] = (int32_t)s->pmap[i].slot;
+	}
+}
+
+/* the CPUs after an op: pts_smp again, and the roots the op's records load */
+static void after_op_cpus(struct monitor *m)
+{
+	m->smp_prev = m->smp;
+	smp_read(&m->kv, &m->smp);
+	memcpy(m->root_before, m->root_after, sizeof m->root_before);
+	if (m->tlb_known)
+		smp_roots_advance(m->tlb, m->ntlb, m->root_after);
+	else if (m->smp.ok) /* records lost: the CPUs' own word is all there is */
+		smp_roots_start(&m->smp, m->root_after);
+}
+
 int monitor_begin(struct monitor *m, uint64_t cr3)
 {
 	uint64_t t0 = now_ns();
@@ -297,10 +331,7 @@ int monitor_begin(struct monitor *m, uint64_t cr3)
 	m->cr3 = cr3;
 	m->delta.n = 0;
 	seed_model(m, s);
-	m->model.active = -1;
-	for (size_t i = 1; i < s->npmap; i++)
-		if (s->pmap[i].live && s->pmap[i].root == (cr3 & PG_FRAME))
-			m->model.active = (int32_t)s->pmap[i].slot;
+	begin_cpus(m, s, cr3);
 	run_checks(m, NULL, NULL, cr3, false);
 	m->begun = true;
 	m->stats.last_ns = now_ns() - t0;
@@ -350,6 +381,7 @@ int monitor_after_op(struct monitor *m, const struct pts_op *op, uint64_t op_ind
 	if (model_apply(&m->model, op, &env, &mout) != 0 || read_after_op(m, &incremental) != 0)
 		return -1;
 	read_tlb(m);
+	after_op_cpus(m);
 	uint64_t cr3_before = m->cr3;
 	m->cr3 = cr3;
 	run_checks(m, op, &mout, cr3_before, incremental);

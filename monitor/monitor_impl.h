@@ -8,6 +8,7 @@
 #include "desc.h"
 #include "incr.h"
 #include "monitor.h"
+#include "smp.h"
 
 struct monitor {
 	const struct gmem *mem; /* the caller's: its page_dirty hook is read at every op */
@@ -30,6 +31,10 @@ struct monitor {
 	size_t ntlb, tlb_cap;
 	bool tlb_known, tlb_wrapped, tlb_went_back;
 	uint64_t cr3;
+	/* the CPUs (smp.c): struct pts_smp after the op and before it, and each
+	 * CPU's root by the ledger, before the op's records and after them */
+	struct smp_view smp, smp_prev;
+	uint64_t root_before[PTS_MAX_CPUS], root_after[PTS_MAX_CPUS];
 	/* the op being checked */
 	uint64_t op_index;
 	uint32_t op_kind;

@@ -205,6 +205,8 @@ struct pts_doorbell {
  *   end    exclusive end of a range (remove, protect, kremove), 0 = va + page
  *   page   arena page index (pg<N>); page2 the destination of copy
  *   value  fail_alloc: N; extract: page index when result is PTS_RES_PAGE
+ *   cpu    the CPU that runs it, < the CPUs up (else PTS_RES_EINVAL); the
+ *          op language's `cpuN:` prefix
  */
 struct pts_op {
 	uint32_t kind; /* enum pts_op_kind */
@@ -217,7 +219,7 @@ struct pts_op {
 	uint32_t flags;  /* PTS_OPF_* */
 	uint64_t seq;    /* op index, host-assigned */
 	uint32_t result; /* enum pts_result, written by the guest */
-	uint32_t pad;
+	uint32_t cpu;    /* the CPU that runs the op (ABI 2; 0 = the BSP, as before) */
 	uint64_t value;
 	uint64_t cycles; /* guest TSC cycles spent in the op, written by the guest */
 };
@@ -434,7 +436,8 @@ struct pts_descriptor {
  * putting "cpus=N" on the guest's command line (absent: 1).  The guest starts
  * the others itself (LAPIC INIT-SIPI-SIPI), gives each a struct pts_cpu in
  * struct pts_smp, which the descriptor's smp field points at, and says how
- * many came up in ncpus.  CPU 0 is the BSP; the ring's ops run on it.
+ * many came up in ncpus.  CPU 0 is the BSP and serves the ring; an op whose
+ * record names another CPU (pts_op.cpu) runs on that one while CPU 0 waits.
  *
  * TLB shootdowns: the sender takes a generation from tlb_gen, writes the
  * request (range, flags) in the sd_* fields, sets tlb_gen_sent of every

@@ -58,6 +58,7 @@ static int guest_opt_run(struct guest_opts *g, const char *cmd, int opt, const c
 			return -1;
 		}
 		g->cfg.cpus = (unsigned)v;
+		g->given |= GUEST_SET_CPUS;
 		return 1;
 	case OPT_TIMEOUT:
 		if (parse_duration(arg, &v) != 0 || v > GUEST_TIMEOUT_MAX) {
@@ -635,6 +636,7 @@ int cli_load_script(const char *cmd, const char *path, const struct guest_opts *
 
 	ops_limits_default(&lim);
 	lim.arena_pages = g->cfg.arena_pages;
+	lim.cpus = g->cfg.cpus ? g->cfg.cpus : 1;
 	if (script_parse_file(path, &lim, out, err, sizeof(err)) != 0) {
 		fprintf(stderr, "ptshadow %s: %s\n", cmd, err);
 		return EXIT_USAGE;

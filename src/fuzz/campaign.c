@@ -349,6 +349,7 @@ int campaign_job(const struct campaign_config *cfg, struct campaign_shared *sh, 
 	         job);
 	fuzz_gen_init(&j.gen, &cfg->profile, campaign_job_seed(cfg->seed, job),
 	              cfg->sess.arena_pages);
+	fuzz_gen_set_cpus(&j.gen, cfg->sess.cpus);
 	if (job_cov_init(&j.jc, cfg, job) != 0) {
 		snprintf(j.js->error, sizeof(j.js->error), "coverage: out of memory");
 		j.js->failed = 1;
@@ -431,12 +432,14 @@ static int write_stats(const struct campaign_config *cfg, const struct campaign_
 
 	for (unsigned k = 0; per_job != NULL && k < cfg->jobs; k++)
 		json_array_append_new(per_job, job_json(&sh->job[k], k, elapsed));
-	j = json_pack("{s:I, s:f, s:i, s:f, s:I, s:s, s:i, s:I, s:I, s:I, s:f, s:b, s:s, s:s, s:o}",
+	j = json_pack("{s:I, s:f, s:i, s:f, s:I, s:s, s:i, s:i, s:I, s:I, s:I, s:f, s:b, s:s, s:s, "
+	              "s:o}",
 	              "ops", (json_int_t)t->ops, "ops_per_s", elapsed > 0 ? t->ops / elapsed : 0.0,
 	              "unique_findings", (int)unique_findings(sh), "elapsed_s", elapsed, "seed",
 	              (json_int_t)cfg->seed, "profile", cfg->profile.name, "jobs", (int)cfg->jobs,
-	              "findings_total", (json_int_t)t->findings, "findings_not_saved",
-	              (json_int_t)sh->unsaved, "sessions", (json_int_t)t->sessions, "check_us_mean",
+	              "cpus", (int)(cfg->sess.cpus ? cfg->sess.cpus : 1), "findings_total",
+	              (json_int_t)t->findings, "findings_not_saved", (json_int_t)sh->unsaved,
+	              "sessions", (json_int_t)t->sessions, "check_us_mean",
 	              t->ops ? t->check_ns / 1e3 / t->ops : 0.0, "finished", final, "backend",
 	              vm_backend_name(cfg->sess.backend), "error",
 	              text_safe(error, sizeof(error), sh->save_failed ? sh->save_error : ""),

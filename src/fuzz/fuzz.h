@@ -76,12 +76,15 @@ struct fuzz_gen {
 	/* a burst in progress: many live pv entries at once (pool growth) */
 	unsigned burst_left, burst_name;
 	uint64_t burst_va, burst_end;
+	uint32_t ncpus; /* the ops name cpu0..cpu<ncpus-1> (1: all on cpu0) */
 };
 
 void fuzz_gen_init(struct fuzz_gen *g, const struct fuzz_profile *p, uint64_t seed,
                    uint64_t arena_pages);
 /* The next op (never fails; op.pmap is a slot consistent with the names). */
 void fuzz_gen_next(struct fuzz_gen *g, struct script_op *out);
+/* Ops on ncpus CPUs from now (fuzz_gen_init: 1). */
+void fuzz_gen_set_cpus(struct fuzz_gen *g, uint32_t ncpus);
 /* Forget all pmaps (after a VM reset). */
 void fuzz_gen_reset_state(struct fuzz_gen *g);
 /*

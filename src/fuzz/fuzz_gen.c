@@ -67,6 +67,7 @@ void fuzz_gen_init(struct fuzz_gen *g, const struct fuzz_profile *p, uint64_t se
 	memset(g, 0, sizeof(*g));
 	g->prof = p;
 	g->arena_pages = arena_pages;
+	g->ncpus = 1;
 	rng_seed(&g->rng, seed);
 	for (unsigned k = 0; k < PTS_OP_COUNT; k++)
 		g->total_weight += p->weight[k];
@@ -416,7 +417,7 @@ static bool gen_burst(struct fuzz_gen *g, struct script_op *o)
 	return true;
 }
 
-void fuzz_gen_next(struct fuzz_gen *g, struct script_op *out)
+static void gen_next_op(struct fuzz_gen *g, struct script_op *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (g->has_pending) {
@@ -429,6 +430,22 @@ void fuzz_gen_next(struct fuzz_gen *g, struct script_op *out)
 	for (unsigned tries = 0;; tries++)
 		if (gen_op(g, tries < 64 ? pick_kind(g) : PTS_OP_ENTER, out))
 			return;
+}
+
+void fuzz_gen_next(struct fuzz_gen *g, struct script_op *out)
+{
+	gen_next_op(g, out);
+	/* several CPUs: each op on one of them, so that touches and activates
+	 * leave translations cached on CPUs other than the one that later
+	 * removes or downgrades them (one CPU draws nothing: the streams of
+	 * a one-CPU campaign stay as they were) */
+	if (g->ncpus > 1)
+		out->op.cpu = (uint32_t)rng_below(&g->rng, g->ncpus);
+}
+
+void fuzz_gen_set_cpus(struct fuzz_gen *g, uint32_t ncpus)
+{
+	g->ncpus = ncpus >= 1 && ncpus <= PTS_MAX_CPUS ? ncpus : 1;
 }
 
 /* The generator's name for o's pmap ("p<N>", N below max_names), or -1. */

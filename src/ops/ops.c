@@ -20,6 +20,7 @@ void ops_limits_default(struct ops_limits *lim)
 {
 	lim->arena_pages = PTS_DEFAULT_ARENA_PAGES;
 	lim->kenter_pages = PTS_KENTER_PAGES;
+	lim->cpus = PTS_MAX_CPUS;
 }
 
 /* ---- the script container ----------------------------------------------- */

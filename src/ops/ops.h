@@ -39,17 +39,18 @@
 #define OPS_ARENA_MAX (1u << 24)
 
 /* What a script may refer to: pages of the managed arena (pg0..pg<N-1>) and
- * pages of the kenter window (k+0 .. k+(N-1)*4096). */
+ * pages of the kenter window (k+0 .. k+(N-1)*4096), and the CPUs an op may
+ * name with its `cpuN:` prefix. */
 struct ops_limits {
 	uint64_t arena_pages;
 	uint64_t kenter_pages;
+	uint32_t cpus; /* CPUs of the run: cpu0: .. cpu<N-1>: (0 or default: PTS_MAX_CPUS) */
 };
 
 void ops_limits_default(struct ops_limits *lim);
 
 struct script_op {
 	struct pts_op op;                 /* op.pmap is the slot; op.seq the op index */
-	unsigned cpu;                     /* the vCPU that runs it: 0, the one there is */
 	unsigned line;                    /* 1-based source line; 0 = built by code */
 	bool has_expect;                  /* the line ended with `=> RESULT` */
 	uint32_t expect;                  /* enum pts_result */

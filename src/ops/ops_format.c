@@ -480,6 +480,38 @@ static int tokenize(struct op_parser *p, char *line, char **tok)
 	}
 }
 
+/* `cpuN:` before the op names the CPU that runs it (none: cpu0).  The
+ * prefix is taken off the tokens. */
+static int parse_cpu_prefix(struct op_parser *p, char **tok, unsigned *ntok, uint32_t *cpu)
+{
+	size_t len = strlen(tok[0]);
+	char digits[8];
+	uint64_t n;
+
+	if (strncmp(tok[0], "cpu", 3) != 0 || len < 4 || tok[0][len - 1] != ':')
+		return 0;
+	if (len - 4 >= sizeof digits)
+		return parse_error(p, "bad CPU prefix " TOK " (expected cpu0: .. cpu%u:)", tok[0],
+		                   PTS_MAX_CPUS - 1);
+	memcpy(digits, tok[0] + 3, len - 4);
+	digits[len - 4] = '\0';
+	if (parse_decimal(digits, &n) < 0 || n >= PTS_MAX_CPUS)
+		return parse_error(p, "bad CPU prefix " TOK " (expected cpu0: .. cpu%u:)", tok[0],
+		                   PTS_MAX_CPUS - 1);
+	if (*ntok < 2)
+		return parse_error(p, "missing op after " TOK, tok[0]);
+	if (p->lim.cpus != 0 && n >= p->lim.cpus) /* 0: not stated */
+		return parse_error(
+		    p,
+		    "CPU prefix " TOK
+		    " names a CPU the run does not have (%u CPU%s; --cpus %llu or more)",
+		    tok[0], p->lim.cpus, p->lim.cpus == 1 ? "" : "s", (unsigned long long)n + 1);
+	*cpu = (uint32_t)n;
+	memmove(tok, tok + 1, (*ntok - 1) * sizeof *tok);
+	(*ntok)--;
+	return 0;
+}
+
 /* The op a line's tokens say: its name, its arguments, its `=> RESULT`. */
 static int parse_tokens(struct op_parser *p, char **tok, unsigned ntok, struct script_op *out)
 {
@@ -487,6 +519,8 @@ static int parse_tokens(struct op_parser *p, char **tok, unsigned ntok, struct s
 	const char *result;
 
 	if (split_result(p, tok, &ntok, &result) < 0)
+		return -1;
+	if (parse_cpu_prefix(p, tok, &ntok, &out->op.cpu) < 0)
 		return -1;
 	syn = op_syntax_by_name(tok[0]);
 	if (!syn)
@@ -666,6 +700,8 @@ int script_op_format(const struct script_op *sop, char *buf, size_t len)
 		out_printf(&o, "# unknown op kind %u", (unsigned)sop->op.kind);
 		return (int)o.used;
 	}
+	if (sop->op.cpu != 0)
+		out_printf(&o, "cpu%u: ", (unsigned)sop->op.cpu);
 	out_printf(&o, "%s", syn->name);
 	for (const char *c = syn->args; *c; c++)
 		format_arg(&o, *c, sop);

@@ -540,10 +540,10 @@ json_t *report_guest_json(const struct session_config *cfg)
 	                      : "";
 
 	return json_pack(
-	    "{s:s, s:i, s:I, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:I, s:s, s:s}", "image",
-	    guest, "mem_mib", (int)cfg->mem_mib, "arena_pages", (json_int_t)cfg->arena_pages,
-	    "pv_per_page", (int)cfg->pv_per_page, "cmdline",
-	    cfg->extra_cmdline ? cfg->extra_cmdline : "", "check",
+	    "{s:s, s:i, s:i, s:I, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:I, s:s, s:s}", "image",
+	    guest, "mem_mib", (int)cfg->mem_mib, "cpus", (int)(cfg->cpus ? cfg->cpus : 1),
+	    "arena_pages", (json_int_t)cfg->arena_pages, "pv_per_page", (int)cfg->pv_per_page,
+	    "cmdline", cfg->extra_cmdline ? cfg->extra_cmdline : "", "check",
 	    cfg->check_spec ? cfg->check_spec : "", "backend", vm_backend_name(cfg->backend),
 	    "qemu_accel", vm_backend_accel(cfg->backend, cfg->qemu_kvm), "timeout_s",
 	    (int)cfg->timeout_s, "dirty_log", vm_dirty_mode_name(cfg->dirty_mode), "check_mode",
@@ -623,7 +623,7 @@ static char replay_xml[PATH_MAX];
 /* The members of a report's guest object, as read (NULL, UINT64_MAX: absent) */
 struct guest_members {
 	const char *image, *backend, *accel, *cmdline, *check, *dirty, *mode, *uri, *xml;
-	uint64_t mem, arena, ppp, timeout, full_every;
+	uint64_t mem, cpus, arena, ppp, timeout, full_every;
 	enum vm_backend_kind k;
 	enum vm_dirty_mode d;
 };
@@ -646,6 +646,7 @@ static int guest_members_read(const json_t *g, struct guest_members *m, const ch
 	    member_string(g, w, "check", &m->check, path, err, errlen) < 0 ||
 	    member_uint(g, w, "mem_mib", VM_MEM_MIN_MIB, VM_MEM_MAX_MIB, &m->mem, path, err,
 	                errlen) < 0 ||
+	    member_uint(g, w, "cpus", 1, PTS_MAX_CPUS, &m->cpus, path, err, errlen) < 0 ||
 	    member_uint(g, w, "arena_pages", 1, OPS_ARENA_MAX, &m->arena, path, err, errlen) < 0 ||
 	    member_uint(g, w, "pv_per_page", 0, GUEST_PV_PER_PAGE_MAX, &m->ppp, path, err, errlen) <
 	        0 ||
@@ -700,6 +701,8 @@ static void guest_members_apply(const struct guest_members *m, struct session_co
 		cfg->qemu_kvm = true;
 	if (m->mem != 0 && !(given & GUEST_SET_MEM))
 		cfg->mem_mib = (unsigned)m->mem;
+	if (m->cpus != 0 && !(given & GUEST_SET_CPUS)) /* the CPUs it was found with */
+		cfg->cpus = (unsigned)m->cpus;
 	if (m->arena != 0 && !(given & GUEST_SET_ARENA))
 		cfg->arena_pages = m->arena;
 	if (m->ppp != UINT64_MAX && !(given & GUEST_SET_PV_PER_PAGE))

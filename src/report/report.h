@@ -73,6 +73,7 @@ enum guest_setting {
 	GUEST_SET_PV_PER_PAGE = 1u << 3,
 	GUEST_SET_DIRTY_LOG = 1u << 4,
 	GUEST_SET_QEMU_ACCEL = 1u << 5,
+	GUEST_SET_CPUS = 1u << 6,
 };
 /*
  * Read report.json back: its signature and op_index, and its guest object's

@@ -43,7 +43,7 @@ static void outcome_of_op(struct session *s, struct outcome *o, enum outcome_kin
 {
 	outcome_init(s, o, kind);
 	o->op_index = i;
-	o->cpu = sop->cpu;
+	o->cpu = sop->op.cpu;
 	o->op = *sop;
 	snprintf(o->op_text, sizeof(o->op_text), "%s", session_op_text(s, sop));
 }
@@ -85,7 +85,7 @@ static void tell_op(struct session *s, const struct run_policy *p, const struct 
 {
 	struct op_step step = {
 	    .index = i,
-	    .cpu = sop->cpu,
+	    .cpu = sop->op.cpu,
 	    .op = sop,
 	    .status = st,
 	    .check_ns = s->last_check_ns,

@@ -22,7 +22,7 @@ struct session_config {
 	const char *libvirt_uri; /* --connect */
 	const char *libvirt_xml; /* --domain-xml */
 	unsigned mem_mib;
-	unsigned cpus; /* --cpus (0: 1); ops run on CPU 0 */
+	unsigned cpus; /* --cpus (0: 1); an op runs on the CPU its record names */
 	unsigned timeout_s;
 	uint64_t arena_pages;
 	unsigned pv_per_page;      /* guest pv pool items per page (0 = as many as fit) */

@@ -176,7 +176,7 @@ static bool same_op(const struct pts_op *a, const struct pts_op *b)
 {
 	return a->kind == b->kind && a->pmap == b->pmap && a->va == b->va && a->end == b->end &&
 	       a->page == b->page && a->page2 == b->page2 && a->prot == b->prot &&
-	       a->flags == b->flags;
+	       a->flags == b->flags && a->cpu == b->cpu;
 }
 
 /* The op as the caller said it would be: already posted, maybe done. */

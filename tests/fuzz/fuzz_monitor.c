@@ -11,10 +11,10 @@
  * the same invariants at every op; a crash, a sanitizer report, a hang
  * (-timeout) or unbounded memory (-rss_limit_mb) is a finding too.
  *
- * Input: byte 0 picks the image (booted, the base scenario, or that with a
- * pool of several pages), how the log is handed over (asked per page, or also
- * listed) and whether a --check spec follows; then commands, each a byte and
- * its operands, until the input ends.  Missing bytes read as zero.
+ * Input: byte 0 picks the image (booted, the base scenario, that with a
+ * pool of several pages, or on two CPUs: struct pts_smp, ops on either), how the log is handed over
+ * (asked per page, or also listed) and whether a --check spec follows; then commands, each a byte
+ * and its operands, until the input ends.  Missing bytes read as zero.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -59,14 +59,16 @@ struct patch {
 	bool unlogged; /* written behind the dirty log's back */
 };
 
-#define NTMPL 3
+#define NTMPL 4
 
 struct harness {
-	struct synth *tmpl[NTMPL]; /* booted, the base scenario, with a pool of several pages */
-	struct synth *s;           /* the guest, on clean memory */
-	uint8_t *ram;              /* what the monitors read */
-	uint8_t *logged;           /* ram as the last check left it */
-	uint64_t dirty[PAGES];     /* the pages written since the last check */
+	/* booted, the base scenario, with a pool of several pages, the base
+	 * scenario on two CPUs with cpu1 on pmap 2 */
+	struct synth *tmpl[NTMPL];
+	struct synth *s;       /* the guest, on clean memory */
+	uint8_t *ram;          /* what the monitors read */
+	uint8_t *logged;       /* ram as the last check left it */
+	uint64_t dirty[PAGES]; /* the pages written since the last check */
 	uint64_t ndirty;
 	struct gmem full_mem, incr_mem;
 	struct monitor *full, *incr;
@@ -104,6 +106,16 @@ static void big_pool(struct synth *s)
 		synth_do(s, &op, PTS_OP_ENTER, 3, 0x10000000 + i * 0x1000, 0, 10 + i % 40, 3, 0);
 }
 
+/* the base scenario on two CPUs; cpu1 caches pmap 2's 0x400000 */
+static void two_cpus(struct synth *s)
+{
+	struct pts_op op;
+	base_scenario(s);
+	s->op_cpu = 1;
+	synth_do(s, &op, PTS_OP_TOUCH, 2, 0x400000, 0, 0, 0, 0);
+	s->op_cpu = 0;
+}
+
 static bool page_dirty(void *ctx, gpa_t gpa)
 {
 	const struct harness *h = ctx;
@@ -116,10 +128,11 @@ static void setup_once(void)
 	if (H.s != NULL)
 		return;
 	for (int k = 0; k < NTMPL; k++)
-		if ((H.tmpl[k] = synth_new()) == NULL)
+		if ((H.tmpl[k] = synth_new_cpus(k == 3 ? 2 : 1)) == NULL)
 			abort();
 	base_scenario(H.tmpl[1]);
 	big_pool(H.tmpl[2]);
+	two_cpus(H.tmpl[3]);
 	H.s = synth_new();
 	H.ram = malloc(SYNTH_RAM);
 	H.logged = malloc(SYNTH_RAM);
@@ -236,7 +249,9 @@ static gpa_t target(const struct harness *h, unsigned kind, uint64_t sel)
 		       8 * ((sel >> 12) % (SYN_VMP_SIZE / 8));
 	case 7: /* the TLB ledger: header or a record */
 		return s->ledger_pa + (sel % 2 ? 0 : 8 + 8 * ((sel >> 1) % (PTS_TLB_RECORDS * 5)));
-	case 8: /* the pmap list head and curpmap */
+	case 8: /* the pmap list head and curpmap; on two CPUs, struct pts_smp */
+		if (s->smp_pa != 0 && sel % 4 >= 2)
+			return s->smp_pa + 8 * ((sel >> 2) % (sizeof(struct pts_smp) / 8));
 		return sel % 2 ? s->pmap_list_pa : s->curpmap_pa;
 	}
 	return 8 * (sel % (SYNTH_RAM / 8)); /* any word */
@@ -337,6 +352,8 @@ static void op_from(struct input *in, struct pts_op *op)
 		op->flags = (uint32_t)(b >> 4) & (PTS_OPF_WIRED | PTS_OPF_CANFAIL);
 	if (kind == PTS_OP_FAIL_ALLOC)
 		op->value = 1 + (b >> 4) % 3;
+	/* the CPU: on two CPUs now and then cpu2, not up; on one, seldom cpu1 */
+	op->cpu = H.s->ncpus > 1 ? (uint32_t)(a >> 24) % 5 % 3 : (a >> 24) == 0xff;
 }
 
 /* an op record the guest did not run: any kind, fields and result */
@@ -353,6 +370,7 @@ static void raw_op_from(struct input *in, struct pts_op *op)
 	op->flags = (uint32_t)take(in, 1) % 8;
 	op->result = (uint32_t)take(in, 1) % (PTS_RES_COUNT + 1);
 	op->value = take(in, 1) % 300;
+	op->cpu = (uint32_t)take(in, 1) % 4;
 }
 
 static void render(struct monitor *m)

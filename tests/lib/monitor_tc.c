@@ -44,13 +44,13 @@ bool tc_reported(const struct tc *t, const char *id)
 	return false;
 }
 
-void tc_start_empty_mode(struct tc *t, const char *spec, enum tc_mode mode)
+static void start_empty(struct tc *t, const char *spec, enum tc_mode mode, uint32_t ncpus)
 {
 	bool incremental = mode != TC_FULL;
 	char err[256];
 	struct monitor_config cfg = {.check_spec = spec};
 	memset(t, 0, sizeof *t);
-	t->s = synth_new();
+	t->s = synth_new_cpus(ncpus);
 	ck_assert_ptr_nonnull(t->s);
 	if (incremental)
 		ck_assert_int_eq(synth_track_dirty(t->s), 0);
@@ -63,6 +63,11 @@ void tc_start_empty_mode(struct tc *t, const char *spec, enum tc_mode mode)
 	t->listed = mode == TC_LISTED;
 }
 
+void tc_start_empty_mode(struct tc *t, const char *spec, enum tc_mode mode)
+{
+	start_empty(t, spec, mode, 1);
+}
+
 void tc_start_empty(struct tc *t, const char *spec)
 {
 	tc_start_empty_mode(t, spec, TC_FULL);
@@ -70,7 +75,17 @@ void tc_start_empty(struct tc *t, const char *spec)
 
 void tc_start_mode(struct tc *t, enum tc_mode mode)
 {
-	tc_start_empty_mode(t, NULL, mode);
+	tc_start_cpus_mode(t, mode, 1);
+}
+
+void tc_start_cpus_mode(struct tc *t, enum tc_mode mode, uint32_t ncpus)
+{
+	tc_start_spec_cpus(t, NULL, mode, ncpus);
+}
+
+void tc_start_spec_cpus(struct tc *t, const char *spec, enum tc_mode mode, uint32_t ncpus)
+{
+	start_empty(t, spec, mode, ncpus);
 	tc_ok(t, PTS_OP_CREATE, 1, 0, 0, 0, 0, 0);
 	tc_ok(t, PTS_OP_CREATE, 2, 0, 0, 0, 0, 0);
 	tc_ok(t, PTS_OP_ENTER, 1, 0x400000, 0, 3, 3, 0);

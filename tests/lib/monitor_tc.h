@@ -54,6 +54,10 @@ void tc_start_empty(struct tc *t, const char *spec); /* TC_FULL */
  * Pmap 1 is active.
  */
 void tc_start_mode(struct tc *t, enum tc_mode mode);
+/* ... on ncpus CPUs, all on the kernel pmap but CPU 0 (on pmap 1); t->s->op_cpu
+ * names the CPU of the ops tc_run runs */
+void tc_start_cpus_mode(struct tc *t, enum tc_mode mode, uint32_t ncpus);
+void tc_start_spec_cpus(struct tc *t, const char *spec, enum tc_mode mode, uint32_t ncpus);
 void tc_start(struct tc *t); /* TC_FULL */
 void tc_end(struct tc *t);
 

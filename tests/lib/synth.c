@@ -100,7 +100,7 @@ void syn_tlb(struct synth *s, uint32_t kind, uint64_t va, uint64_t end)
 	          (head % PTS_TLB_RECORDS) * sizeof(struct pts_tlb_record);
 	synth_w64(s, r + 0, head);
 	synth_w32(s, r + 8, kind);
-	synth_w32(s, r + 12, 0);
+	synth_w32(s, r + 12, s->cpu);
 	synth_w64(s, r + 16, s->cr3);
 	synth_w64(s, r + 24, va);
 	synth_w64(s, r + 32, end);
@@ -230,6 +230,8 @@ static void boot_descriptor(struct synth *s)
 	                             .off_pm_ptp_hash = SYN_PM_HASH,
 	                             .ptp_hash_size = SYNTH_HASH_SIZE,
 	                             .off_pm_ptp_count = SYN_PM_PTPCOUNT,
+	                             .off_pm_active = SYN_PM_ACTIVE,
+	                             .smp = s->smp_pa ? synth_kva(s, s->smp_pa) : 0,
 	                             .tlb_ledger = synth_kva(s, s->ledger_pa),
 	                             .ring_pa = s->ring_pa,
 	                             .ptp_hash_rule = PTS_PTP_HASH_VA_LEVEL,
@@ -239,6 +241,11 @@ static void boot_descriptor(struct synth *s)
 }
 
 struct synth *synth_new(void)
+{
+	return synth_new_cpus(1);
+}
+
+struct synth *synth_new_cpus(uint32_t ncpus)
 {
 	struct synth *s = calloc(1, sizeof *s);
 	if (s == NULL || (s->mem = calloc(1, SYNTH_RAM)) == NULL) {
@@ -273,6 +280,7 @@ struct synth *synth_new(void)
 	synth_w64(s, synth_pmap_pa(s, SYNTH_KERNEL_SLOT) + SYN_PM_SLOT, SYNTH_KERNEL_SLOT);
 	boot_kernel_pmap(s);
 	synth_w64(s, s->curpmap_pa, synth_kva(s, synth_pmap_pa(s, SYNTH_KERNEL_SLOT)));
+	syn_smp_boot(s, ncpus, ncpus > 1 ? KERN_PA + 0x7000 : 0); /* below the ledger */
 	boot_descriptor(s);
 	return s;
 }

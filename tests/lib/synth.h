@@ -48,6 +48,7 @@
 #define SYN_PM_SLOT     32u
 #define SYN_PM_PTPCOUNT 36u
 #define SYN_PM_HASH     40u
+#define SYN_PM_ACTIVE   168u /* after the 16 hash buckets */
 
 #define SYN_PR_PART     0u
 #define SYN_PR_FULL     8u
@@ -79,14 +80,24 @@ struct synth {
 	gpa_t kenter_pt, pv_pt; /* kernel PTs of the kenter and pv windows */
 	uint8_t used[SYNTH_RAM >> 12];
 	uint8_t pv_kva_used[512];
-	uint64_t cr3;
-	int32_t active;   /* slot, -1 = kernel pmap */
+	uint64_t cr3;   /* the running CPU's */
+	int32_t active; /* the running CPU's: slot, -1 = kernel pmap */
+	/* CPUs (synth_smp.c): more than one exports struct pts_smp at smp_pa */
+	uint32_t ncpus, cpu;            /* CPUs up, the one running */
+	uint32_t op_cpu;                /* the CPU synth_do's records name (0) */
+	gpa_t smp_pa;                   /* 0 with one CPU */
+	uint64_t cpu_cr3[PTS_MAX_CPUS]; /* the others' cr3 and active */
+	int32_t cpu_active[PTS_MAX_CPUS];
 	uint64_t fail_in; /* counted allocations until one fails, 0 = off */
 	uint64_t seq;
 };
 
 /* a consistent image: kernel pmap, direct map, empty pool, no user pmap */
 struct synth *synth_new(void);
+/* ... with ncpus CPUs (1 to PTS_MAX_CPUS): every CPU on the kernel pmap;
+ * ops run on the CPU their record names; an invalidation of an entry a CPU
+ * may cache is a shootdown that leaves that CPU's own ledger record */
+struct synth *synth_new_cpus(uint32_t ncpus);
 void synth_free(struct synth *s);
 
 /*
@@ -109,6 +120,7 @@ uint32_t synth_do(struct synth *s, struct pts_op *op, uint32_t kind, uint32_t pm
                   uint64_t end, uint64_t page, uint32_t prot, uint32_t flags);
 
 /* addresses of objects, for tests that corrupt them */
+gpa_t synth_cpu_pa(const struct synth *s, uint32_t cpu);   /* its struct pts_cpu */
 gpa_t synth_pmap_pa(const struct synth *s, uint32_t slot); /* SYNTH_KERNEL_SLOT = kernel */
 uint64_t synth_kva(const struct synth *s, gpa_t pa);       /* kernel-image KVA of pa */
 gpa_t synth_vmp_pa(const struct synth *s, uint64_t pfn);

@@ -51,8 +51,8 @@ static bool is_active(const struct synth *s, uint32_t slot)
 
 static void invalidate(struct synth *s, uint32_t slot, uint64_t old, uint64_t va)
 {
-	if ((old & PG_U) && is_active(s, slot))
-		syn_tlb(s, PTS_TLB_PAGE, va, 0);
+	if (old & PG_U)
+		syn_shootdown(s, (int32_t)slot, va);
 }
 
 /* ---- PTP hash */
@@ -118,8 +118,7 @@ static void release_ptps(struct synth *s, uint32_t slot, uint64_t va)
 		hash_remove(s, slot, ptp, va & ~(level_span(level + 1) - 1), level);
 		add64(s, pm(s, slot) + SYN_PM_RESIDENT, -1);
 		add32(s, pm(s, slot) + SYN_PM_PTPCOUNT, -1);
-		if (is_active(s, slot))
-			syn_tlb(s, PTS_TLB_PAGE, va, 0);
+		syn_shootdown(s, (int32_t)slot, va);
 		syn_page_free(s, ptp);
 	}
 }
@@ -389,12 +388,15 @@ static void activate(struct synth *s, int32_t slot)
 {
 	uint32_t idx = slot < 0 ? SYNTH_KERNEL_SLOT : (uint32_t)slot;
 	gpa_t root = synth_r64(s, pm(s, idx) + SYN_PM_PML4);
+	int32_t old = s->active;
 	if (s->cr3 != root) {
 		s->cr3 = root;
 		syn_tlb(s, PTS_TLB_SWITCH, root, 0);
 	}
 	s->active = slot;
-	synth_w64(s, s->curpmap_pa, synth_kva(s, pm(s, idx)));
+	if (s->cpu == 0)
+		synth_w64(s, s->curpmap_pa, synth_kva(s, pm(s, idx)));
+	syn_cpu_activated(s, old, slot);
 }
 
 static uint32_t do_touch(struct synth *s, const struct pts_op *op)
@@ -428,8 +430,13 @@ static void do_create(struct synth *s, uint32_t slot)
 static void do_destroy(struct synth *s, uint32_t slot)
 {
 	gpa_t p = pm(s, slot), link = s->pmap_list_pa;
-	if (is_active(s, slot))
-		activate(s, -1);
+	uint32_t self = s->cpu;
+	for (uint32_t c = 0; c < s->ncpus; c++) { /* every CPU leaves it first */
+		syn_cpu_switch(s, c);
+		if (is_active(s, slot))
+			activate(s, -1);
+	}
+	syn_cpu_switch(s, self);
 	remove_range(s, slot, 0, s->desc.user_max);
 	while (synth_r64(s, link) != 0 && synth_r64(s, link) != synth_kva(s, p))
 		link = synth_r64(s, link) - s->desc.kernbase + SYN_PM_NEXT;
@@ -446,7 +453,7 @@ static void do_kenter(struct synth *s, const struct pts_op *op, bool enter)
 		uint64_t old = synth_r64(s, p);
 		synth_w64(s, p, enter ? synth_arena_pa(op->page) | leaf_bits(PG_G, op->prot) : 0);
 		if (old & PG_V)
-			syn_tlb(s, PTS_TLB_PAGE, s->desc.kenter_base + off, 0);
+			syn_shootdown(s, -1, s->desc.kenter_base + off);
 	}
 }
 
@@ -554,6 +561,11 @@ static uint32_t run(struct synth *s, struct pts_op *op)
 void synth_op(struct synth *s, struct pts_op *op)
 {
 	op->seq = ++s->seq;
+	if (op->cpu >= s->ncpus) { /* a CPU that is not up: refused, as the guest does */
+		op->result = PTS_RES_EINVAL;
+		return;
+	}
+	syn_cpu_switch(s, op->cpu);
 	op->result = run(s, op);
 }
 
@@ -566,7 +578,8 @@ uint32_t synth_do(struct synth *s, struct pts_op *op, uint32_t kind, uint32_t pm
 	                      .end = end,
 	                      .page = page,
 	                      .prot = prot,
-	                      .flags = flags};
+	                      .flags = flags,
+	                      .cpu = s->op_cpu};
 	if (kind == PTS_OP_FAIL_ALLOC)
 		op->value = page;
 	synth_op(s, op);

@@ -111,7 +111,7 @@ static void release_page(struct synth *s, uint64_t hdr)
 	gpa_t pa = synth_kva_pa(s, hdr) & PG_FRAME;
 	list_remove(s, SYN_PR_EMPTY, hdr);
 	synth_w64(s, s->pv_pt + 8ull * k, 0);
-	syn_tlb(s, PTS_TLB_PAGE, hdr, 0);
+	syn_shootdown(s, -1, hdr);
 	syn_page_free(s, pa);
 	s->pv_kva_used[k] = 0;
 	add32(s, SYN_PR_NPAGES, -1);

@@ -75,6 +75,22 @@ bool tu_need_backend(const char *test)
 	return false;
 }
 
+bool tu_need_qemu_cpus(const char *test)
+{
+	char name[128];
+
+	if (strcmp(tu_backend(), "kvm") == 0 || strcmp(tu_backend(), "libvirt") == 0) {
+		snprintf(name, sizeof(name), "%s [%s]", test, tu_backend());
+		tu_skip(name, "--cpus > 1 runs on the qemu backend in this pass");
+		return false;
+	}
+	if (!tu_have_qemu()) {
+		tu_skip(test, "qemu-system-x86_64 is not installed");
+		return false;
+	}
+	return true;
+}
+
 /* path and everything below it; a file system a test mounted there (and
  * left behind when a check failed) is unmounted first */
 static void remove_tree(const char *path, int depth)

@@ -278,6 +278,48 @@ static void tlb_4(struct tc *t, bool inj)
 		t->op.result = PTS_RES_OK;
 }
 
+/* ---- SMP (these cases run on two CPUs: smp_case) */
+static gpa_t pm_active(struct tc *t, uint32_t slot)
+{
+	return synth_pmap_pa(t->s, slot) + SYN_PM_ACTIVE;
+}
+static void on_cpu1(struct tc *t, uint32_t kind, uint32_t pmap)
+{
+	t->s->op_cpu = 1;
+	tc_ok(t, kind, pmap, 0x400000, 0, 0, 0, 0);
+	t->s->op_cpu = 0;
+}
+static void smp_1(struct tc *t, bool inj)
+{
+	on_cpu1(t, PTS_OP_ACTIVATE, 2);
+	QUERY();
+	if (inj) /* cpu1 left out of pmap 2's pm_active */
+		tc_add32(t, pm_active(t, 2), -2);
+}
+static void smp_2(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj) /* a shootdown left in flight */
+		tc_add64(t, synth_cpu_pa(t->s, 1) + offsetof(struct pts_cpu, tlb_gen_sent), 1);
+}
+static void smp_3(struct tc *t, bool inj)
+{
+	on_cpu1(t, PTS_OP_TOUCH, 1); /* cpu1 caches pmap 1's 0x400000 */
+	uint64_t head = synth_r64(t->s, t->s->ledger_pa + 8);
+	tc_run(t, PTS_OP_REMOVE, 1, 0x400000, 0, 0, 0, 0);
+	if (inj) { /* cpu1's record, the second of the op, made cpu0's */
+		gpa_t r = t->s->ledger_pa + offsetof(struct pts_tlb_ledger, rec) +
+		          ((head + 1) % PTS_TLB_RECORDS) * sizeof(struct pts_tlb_record);
+		synth_w32(t->s, r + offsetof(struct pts_tlb_record, cpu), 0);
+	}
+}
+static void smp_4(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj) /* cpu1 served a shootdown it left no record of */
+		tc_add64(t, synth_cpu_pa(t->s, 1) + offsetof(struct pts_cpu, ipis), 1);
+}
+
 /* ---- POOL */
 static void pool_1(struct tc *t, bool inj)
 {
@@ -374,16 +416,23 @@ static const struct {
     {"PROT-1", prot_1},   {"PROT-2", prot_2},   {"PROT-3", prot_3},   {"AS-1", as_1},
     {"AS-2", as_2},       {"AS-3", as_3},       {"AS-4", as_4},       {"AS-5", as_5},
     {"TLB-1", tlb_1},     {"TLB-2", tlb_2},     {"TLB-3", tlb_3},     {"TLB-4", tlb_4},
+    {"SMP-1", smp_1},     {"SMP-2", smp_2},     {"SMP-3", smp_3},     {"SMP-4", smp_4},
     {"POOL-1", pool_1},   {"POOL-2", pool_2},   {"POOL-3", pool_3},   {"POOL-4", pool_4},
     {"POOL-5", pool_5},   {"POOL-6", pool_6},   {"POOL-7", pool_7},   {"MODEL-1", model_1},
     {"MODEL-2", model_2}, {"MODEL-3", model_3}, {"MODEL-4", model_4}, {"MODEL-5", model_5},
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
+/* the SMP family's cases run on two CPUs, the others on one */
+static uint32_t case_cpus(int i)
+{
+	return strncmp(cases[i].id, "SMP-", 4) == 0 ? 2 : 1;
+}
+
 START_TEST(test_holds)
 {
 	struct tc t;
-	tc_start(&t);
+	tc_start_cpus_mode(&t, TC_FULL, case_cpus(_i));
 	cases[_i].fn(&t, false);
 	int n = tc_check(&t);
 	if (n != 0) {
@@ -398,7 +447,7 @@ END_TEST
 START_TEST(test_breaks)
 {
 	struct tc t;
-	tc_start(&t);
+	tc_start_cpus_mode(&t, TC_FULL, case_cpus(_i));
 	cases[_i].fn(&t, true);
 	int n = tc_check(&t);
 	if (!tc_reported(&t, cases[_i].id)) {
@@ -416,19 +465,7 @@ START_TEST(test_switch_off)
 	struct tc t;
 	char spec[32];
 	snprintf(spec, sizeof spec, "-%s", cases[_i].id);
-	tc_start(&t);
-	tc_end(&t);
-	tc_start_empty(&t, spec);
-	tc_ok(&t, PTS_OP_CREATE, 1, 0, 0, 0, 0, 0);
-	tc_ok(&t, PTS_OP_CREATE, 2, 0, 0, 0, 0, 0);
-	tc_ok(&t, PTS_OP_ENTER, 1, 0x400000, 0, 3, 3, 0);
-	tc_ok(&t, PTS_OP_ENTER, 1, 0x401000, 0, 4, 1, PTS_OPF_WIRED);
-	tc_ok(&t, PTS_OP_ENTER, 1, 0x402000, 0, 5, 5, 0);
-	tc_ok(&t, PTS_OP_ENTER, 2, 0x400000, 0, 3, 1, 0);
-	tc_ok(&t, PTS_OP_ENTER, 2, 0x7f0000001000ull, 0, 6, 3, 0);
-	tc_ok(&t, PTS_OP_TOUCH, 1, 0x400000, 0, 0, 0, PTS_OPF_WRITE);
-	tc_ok(&t, PTS_OP_TOUCH, 1, 0x401000, 0, 0, 0, 0);
-	tc_ok(&t, PTS_OP_KENTER, 0, 0x2000, 0, 7, 3, 0);
+	tc_start_spec_cpus(&t, spec, TC_FULL, case_cpus(_i));
 	cases[_i].fn(&t, true);
 	tc_check(&t);
 	ck_assert(!tc_reported(&t, cases[_i].id));
@@ -470,8 +507,8 @@ START_TEST(test_modes_agree)
 		int inject = run & 1;
 		enum tc_mode mode = run < 2 ? TC_INCREMENTAL : TC_LISTED;
 		struct tc f, i;
-		tc_start_mode(&f, TC_FULL);
-		tc_start_mode(&i, mode);
+		tc_start_cpus_mode(&f, TC_FULL, case_cpus(_i));
+		tc_start_cpus_mode(&i, mode, case_cpus(_i));
 		cases[_i].fn(&f, inject);
 		cases[_i].fn(&i, inject);
 		tc_check(&f);

@@ -509,6 +509,32 @@ START_TEST(test_corrupted_images)
 }
 END_TEST
 
+/* struct pts_smp as a hostile guest may write it: a random word at a time
+ * (put back after its check), then ncpus past the ABI's CPUs.  The monitor
+ * reports (SMP-2 for the shape), renders, and never crashes or overruns. */
+START_TEST(test_hostile_smp)
+{
+	struct tc t;
+	tc_start_cpus_mode(&t, TC_FULL, 2);
+	gpa_t smp = t.s->smp_pa;
+	rng_state = 0x5eed5eedull;
+	for (unsigned it = 0; it < iterations(2000) / 4; it++) {
+		gpa_t w = smp + 8 * (rnd() % (sizeof(struct pts_smp) / 8));
+		uint64_t old = synth_r64(t.s, w);
+		synth_w64(t.s, w, rnd() % 4 ? rnd() : rnd() % 16);
+		tc_run(&t, PTS_OP_EXTRACT, 1, 0x400000, 0, 0, 0, 0);
+		tc_check(&t);
+		render_all(t.m);
+		synth_w64(t.s, w, old);
+	}
+	synth_w32(t.s, smp + offsetof(struct pts_smp, ncpus), PTS_MAX_CPUS + 1);
+	tc_run(&t, PTS_OP_EXTRACT, 1, 0x400000, 0, 0, 0, 0);
+	tc_check(&t);
+	ck_assert(tc_reported(&t, "SMP-2"));
+	tc_end(&t);
+}
+END_TEST
+
 Suite *suite_monitor_robust(void)
 {
 	Suite *s = suite_create("monitor_robust");
@@ -520,6 +546,7 @@ Suite *suite_monitor_robust(void)
 	tcase_add_loop_test(tc, test_hostile_descriptor, 0, NHOSTILE);
 	tcase_add_test(tc, test_pool_pages_bounded_by_ram);
 	tcase_add_test(tc, test_pv_entries_bounded_by_ram);
+	tcase_add_test(tc, test_hostile_smp);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -98,6 +98,12 @@ static const struct valid_case {
     V("fail alloc 1", .kind = PTS_OP_FAIL_ALLOC, .value = 1),
     V("fail alloc 18446744073709551615", .kind = PTS_OP_FAIL_ALLOC, .value = UINT64_MAX),
     V("  zero\tpg1\r", .kind = PTS_OP_ZERO, .page = 1),
+    V("cpu1: enter a 0x1000 pg1 rw", .kind = PTS_OP_ENTER, .va = 0x1000, .page = 1, .prot = RW,
+      .cpu = 1),
+    VE("cpu7: touch a 0x1000 w => fault", PTS_RES_FAULT, 0, .kind = PTS_OP_TOUCH, .va = 0x1000,
+       .flags = PTS_OPF_WRITE, .cpu = 7),
+    V("cpu0: activate a", .kind = PTS_OP_ACTIVATE),
+    V("cpu03:\tzero pg1", .kind = PTS_OP_ZERO, .page = 1, .cpu = 3),
 };
 
 START_TEST(test_valid_line)
@@ -123,6 +129,7 @@ START_TEST(test_valid_line)
 	ck_assert_uint_eq(sop->op.prot, c->op.prot);
 	ck_assert_uint_eq(sop->op.flags, c->op.flags);
 	ck_assert_uint_eq(sop->op.value, c->op.value);
+	ck_assert_uint_eq(sop->op.cpu, c->op.cpu);
 	ck_assert_uint_eq(sop->op.result, PTS_RES_PENDING);
 	ck_assert_int_eq(sop->has_expect, c->has_expect);
 	ck_assert_uint_eq(sop->expect, c->expect);
@@ -171,6 +178,15 @@ START_TEST(test_custom_limits)
 	ck_assert_int_eq(
 	    script_parse_string("l", "kremove k+0 k+0x3000", 20, &lim, &s, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "l:1: bad kernel END k+0x3000: beyond the kenter window (2 pages)");
+	lim.cpus = 2;
+	ck_assert_int_eq(script_parse_string("l", "cpu1: zero pg1", 14, &lim, &s, err, sizeof(err)),
+	                 0);
+	ck_assert_uint_eq(s->ops[0].op.cpu, 1);
+	script_free(s);
+	ck_assert_int_eq(script_parse_string("l", "cpu2: zero pg1", 14, &lim, &s, err, sizeof(err)),
+	                 -1);
+	ck_assert_str_eq(err, "l:1: CPU prefix cpu2: names a CPU the run does not have (2 CPUs; "
+	                      "--cpus 3 or more)");
 }
 END_TEST
 
@@ -355,6 +371,14 @@ static const struct error_case {
      "t.ops:1: bad count 18446744073709551616: expected a decimal number >= 1"},
     {"fail pool 1", "t.ops:1: bad word pool: expected fail alloc N"},
     {"zero\vpg1", "t.ops:1: bad character 0x0b at column 5"},
+    {"cpu8: zero pg1", "t.ops:1: bad CPU prefix cpu8: (expected cpu0: .. cpu7:)"},
+    {"cpu: zero pg1", "t.ops:1: bad CPU prefix cpu: (expected cpu0: .. cpu7:)"},
+    {"cpux: zero pg1", "t.ops:1: bad CPU prefix cpux: (expected cpu0: .. cpu7:)"},
+    {"cpu123456789: zero pg1", "t.ops:1: bad CPU prefix cpu123456789: (expected cpu0: .. cpu7:)"},
+    {"cpu1:", "t.ops:1: missing op after cpu1:"},
+    {"cpu1: => ok", "t.ops:1: missing op after cpu1:"},
+    {"cpu1:zero pg1", "t.ops:1: unknown op cpu1:zero"},
+    {"cpu1: cpu1: zero pg1", "t.ops:1: unknown op cpu1:"},
     {"zero pg1\x7f", "t.ops:1: bad character 0x7f at column 9"},
 };
 
@@ -521,6 +545,8 @@ END_TEST
 START_TEST(test_format_canonical)
 {
 	static const char *const in[][2] = {
+	    {"cpu0: zero pg1", "zero pg1"},
+	    {"cpu02:  touch a 0x1000 r", "cpu2: touch a 0x1000 r"},
 	    {"enter  a\t0X00400000 pg03 rw canfail wired", "enter a 0x400000 pg3 rw wired canfail"},
 	    {"kenter k+1000 pg1 rwx", "kenter k+0x1000 pg1 rwx"},
 	    {"kremove k+0 k+0x2000", "kremove k+0x0 k+0x2000"},
@@ -666,7 +692,8 @@ static const char round_trip_text[] =
     "touch a 0x400000 w => fault\ntouch a 0x400000 r\nactivate b2_x\n"
     "kenter k+0x3ff000 pg0 rwx\nkremove k+0x0\nkremove k+0x1000 k+0x400000\n"
     "zero pg5\ncopy pg5 pg6\ncollect a\nfail alloc 12\ndestroy a\ncreate c\n"
-    "create a\ndestroy b2_x\n";
+    "create a\ndestroy b2_x\ncpu1: activate a\ncpu3: touch a 0x1000 w => ok\n"
+    "cpu7: remove a 0x1000\n";
 
 static void assert_same_ops(const struct script *x, const struct script *y, bool with_results)
 {
@@ -702,7 +729,7 @@ START_TEST(test_round_trip)
 {
 	struct script *s = parse_ok(round_trip_text), *back;
 
-	ck_assert_uint_eq(s->n_ops, 30);
+	ck_assert_uint_eq(s->n_ops, 33);
 	back = write_and_parse(s, s->n_ops, true);
 	assert_same_ops(s, back, true);
 	script_free(back);
@@ -710,7 +737,7 @@ START_TEST(test_round_trip)
 	assert_same_ops(s, back, false);
 	script_free(back);
 	back = write_and_parse(s, 1000, true); /* clamped */
-	ck_assert_uint_eq(back->n_ops, 30);
+	ck_assert_uint_eq(back->n_ops, 33);
 	script_free(back);
 	back = write_and_parse(s, 3, true);
 	ck_assert_uint_eq(back->n_ops, 3);

@@ -44,22 +44,6 @@ static void assert_usage(const char *needle)
 	ck_assert_msg(strstr(p.err, needle) != NULL, "stderr lacks '%s': %s", needle, p.err);
 }
 
-/* SMP runs on ptshadow's QEMU (phase 1): not in a pass on the kvm backend */
-static bool need_qemu(const char *test)
-{
-	if (strcmp(tu_backend(), "kvm") == 0 || strcmp(tu_backend(), "libvirt") == 0) {
-		char name[128];
-		snprintf(name, sizeof(name), "%s [%s]", test, tu_backend());
-		tu_skip(name, "--cpus > 1 runs on the qemu backend in this pass");
-		return false;
-	}
-	if (!tu_have_qemu()) {
-		tu_skip(test, "qemu-system-x86_64 is not installed");
-		return false;
-	}
-	return true;
-}
-
 /* ---- usage ----------------------------------------------------------------- */
 
 static const char *const bad_counts[] = {"0", "9", "x", "-1", "", "2x", "18446744073709551617"};
@@ -106,7 +90,7 @@ START_TEST(every_ap_comes_up)
 	char want[64];
 	unsigned n = (unsigned)atoi(counts[_i]);
 
-	if (!need_qemu("every_ap_comes_up"))
+	if (!tu_need_qemu_cpus("every_ap_comes_up"))
 		return;
 	run_cpus(counts[_i], "tests/scenarios/basic.ops", "");
 	ASSERT_EXIT(0);
@@ -125,7 +109,7 @@ START_TEST(scenario_runs_clean_on_two_cpus)
 {
 	const char *path = scenarios.gl_pathv[_i];
 
-	if (!need_qemu("scenario_runs_clean_on_two_cpus"))
+	if (!tu_need_qemu_cpus("scenario_runs_clean_on_two_cpus"))
 		return;
 	run_cpus("2", path, "");
 	ck_assert_msg(p.status == 0, "%s on 2 CPUs: exit %d\n%s", path, p.status, p.err);
@@ -134,7 +118,7 @@ END_TEST
 
 START_TEST(shootdown_reaches_the_other_cpu)
 {
-	if (!need_qemu("shootdown_reaches_the_other_cpu"))
+	if (!tu_need_qemu_cpus("shootdown_reaches_the_other_cpu"))
 		return;
 	run_cpus("2", "tests/scenarios/basic.ops", "selftest=smp");
 	ASSERT_EXIT(0);
@@ -146,7 +130,7 @@ END_TEST
 
 START_TEST(ap_panic_is_reported)
 {
-	if (!need_qemu("ap_panic_is_reported"))
+	if (!tu_need_qemu_cpus("ap_panic_is_reported"))
 		return;
 	run_cpus("2", "tests/scenarios/basic.ops", "selftest=smppanic");
 	ASSERT_EXIT(1);

@@ -1,0 +1,211 @@
+/* tests/unit/test_smp_mutants.c - issue 20 phase 2: ops on every CPU.  A
+ * two-CPU scenario runs clean and a script naming a CPU the run lacks is
+ * exit 2; `fuzz --cpus 2 --seed 1` finds nothing in the real guest; and each
+ * mutant of configs/mutants-smp.list is reported by its scenario with the
+ * invariant the list names, found by `fuzz --cpus 2 --seed 1`, minimised to
+ * at most 30 ops, and replayed (on 2 CPUs, from the report) to it again.
+ * The mutants run with the preemption points' scheduler on (`--cmdline
+ * pct=1`, guest/preempt.h): the races need it, the others do not mind.
+ */
+#include <glob.h>
+
+#include "testutil.h"
+
+Suite *suite_smp_mutants(void);
+
+#define CHILD_TIMEOUT 300
+
+struct smp_mutant {
+	char name[64];
+	char inv[32]; /* the invariant id the list names */
+};
+static struct smp_mutant mutants[32];
+static unsigned nmutants;
+static struct tu_proc p;
+
+static void load_list(void)
+{
+	char line[512];
+	FILE *f;
+
+	if (nmutants > 0 || (f = fopen("configs/mutants-smp.list", "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL && nmutants < 32) {
+		struct smp_mutant *m = &mutants[nmutants];
+		if (line[0] != '#' && sscanf(line, "%63s %31s", m->name, m->inv) == 2)
+			nmutants++;
+	}
+	fclose(f);
+}
+
+static void setup(void)
+{
+	memset(&p, 0, sizeof(p));
+}
+
+static void teardown(void)
+{
+	tu_proc_free(&p);
+}
+
+#define PTS(...)                                                                                   \
+	do {                                                                                       \
+		char *const argv_[] = {(char *)tu_bin(), __VA_ARGS__, NULL};                       \
+		tu_run(&p, CHILD_TIMEOUT, argv_);                                                  \
+		ck_assert_msg(!p.timed_out, "ptshadow still running after %d s", CHILD_TIMEOUT);   \
+	} while (0)
+
+START_TEST(cpu_prefix_beyond_the_run_exits_2)
+{
+	PTS("run", "--backend", "qemu", "--ops", "tests/smp/two_cpus.ops", (char *)tu_guest());
+	ck_assert_msg(p.status == 2, "exit %d\n%s", p.status, p.err);
+	ck_assert_msg(strstr(p.err, "names a CPU the run does not have (1 CPU; --cpus 2 or more)"),
+	              "stderr:\n%s", p.err);
+}
+END_TEST
+
+START_TEST(two_cpu_scenario_runs_clean)
+{
+	if (!tu_need_qemu_cpus("two_cpu_scenario_runs_clean"))
+		return;
+	PTS("run", "--backend", "qemu", "--cpus", "2", "--ops", "tests/smp/two_cpus.ops", "--out",
+	    (char *)tu_path("out"), (char *)tu_guest());
+	ck_assert_msg(p.status == 0, "exit %d\n%s", p.status, p.err);
+}
+END_TEST
+
+START_TEST(fuzz_with_preemption_points_finds_nothing)
+{
+	if (!tu_need_qemu_cpus("fuzz_with_preemption_points_finds_nothing"))
+		return;
+	PTS("fuzz", "--backend", "qemu", "--cpus", "2", "--cmdline", "pct=1", "--seed", "1",
+	    "--ops", "5000", "--jobs", "1", "--quiet", "--out", (char *)tu_path("pct"),
+	    (char *)tu_guest());
+	ck_assert_msg(p.status == 0, "exit %d\n%.2000s%.2000s", p.status, p.out, p.err);
+}
+END_TEST
+
+START_TEST(fuzz_on_two_cpus_finds_nothing)
+{
+	if (!tu_need_qemu_cpus("fuzz_on_two_cpus_finds_nothing"))
+		return;
+	PTS("fuzz", "--backend", "qemu", "--cpus", "2", "--seed", "1", "--ops", "3000", "--jobs",
+	    "1", "--quiet", "--out", (char *)tu_path("out"), (char *)tu_guest());
+	ck_assert_msg(p.status == 0, "exit %d\n%.2000s%.2000s", p.status, p.out, p.err);
+	char *stats = tu_read_file(tu_path("out/stats.json"), NULL);
+	ck_assert_ptr_nonnull(stats);
+	ck_assert_msg(strstr(stats, "\"cpus\": 2") != NULL, "stats.json:\n%s", stats);
+	free(stats);
+}
+END_TEST
+
+/* the invariant id as a finding names it: "SMP-3 cpu-invalidated", "GUEST-ERROR:" */
+static bool names_invariant(const char *text, const char *id)
+{
+	size_t n = strlen(id);
+	for (const char *s = strstr(text, id); s != NULL; s = strstr(s + 1, id))
+		if ((s == text || s[-1] == ' ' || s[-1] == '\n') && (s[n] == ' ' || s[n] == ':'))
+			return true;
+	return false;
+}
+
+START_TEST(mutant_scenario_is_reported)
+{
+	const struct smp_mutant *m = &mutants[_i];
+	char elf[128], ops[128];
+
+	if (!tu_need_qemu_cpus("mutant_scenario_is_reported"))
+		return;
+	snprintf(elf, sizeof(elf), "build/mutants/%s.elf", m->name);
+	snprintf(ops, sizeof(ops), "tests/mutants/%s.ops", m->name);
+	ck_assert_msg(access(elf, R_OK) == 0, "%s missing: run make mutants", elf);
+	PTS("run", "--backend", "qemu", "--cpus", "2", "--cmdline", "pct=1", "--ops", ops,
+	    "--keep-going", "--out", (char *)tu_path("scenario"), elf);
+	ck_assert_msg(p.status == 1, "%s: exit %d, want 1\n%s", m->name, p.status, p.err);
+	ck_assert_msg(names_invariant(p.err, m->inv), "%s: no %s finding\n%s", m->name, m->inv,
+	              p.err);
+}
+END_TEST
+
+/* the one crash directory under out; its report and min.ops */
+static void one_crash(const char *out, char *dir, size_t len)
+{
+	char pattern[700];
+	glob_t g;
+
+	snprintf(pattern, sizeof(pattern), "%s/crashes/*/report.json", out);
+	ck_assert_msg(glob(pattern, 0, NULL, &g) == 0 && g.gl_pathc == 1,
+	              "want one crash dir in %s", out);
+	snprintf(dir, len, "%.*s", (int)(strrchr(g.gl_pathv[0], '/') - g.gl_pathv[0]),
+	         g.gl_pathv[0]);
+	globfree(&g);
+}
+
+static unsigned count_ops(const char *text)
+{
+	unsigned n = 0;
+	for (const char *l = text; *l != '\0'; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "")
+		n += *l != '#' && *l != '\n';
+	return n;
+}
+
+START_TEST(fuzz_finds_minimises_replays_mutant)
+{
+	const struct smp_mutant *m = &mutants[_i];
+	char elf[128], out[700], dir[700], path[800], want[64];
+
+	if (!tu_need_qemu_cpus("fuzz_finds_minimises_replays_mutant"))
+		return;
+	snprintf(elf, sizeof(elf), "build/mutants/%s.elf", m->name);
+	snprintf(out, sizeof(out), "%s", tu_path(m->name)); /* the tmpdir is the test case's */
+	ck_assert_msg(access(elf, R_OK) == 0, "%s missing: run make mutants", elf);
+	PTS("fuzz", "--backend", "qemu", "--cpus", "2", "--cmdline", "pct=1", "--seed", "1",
+	    "--ops", "20000", "--jobs", "1", "--quiet", "--out", out, elf);
+	ck_assert_msg(p.status == 1, "%s: fuzz exit %d\n%.1500s%.1500s", m->name, p.status, p.out,
+	              p.err);
+	one_crash(out, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/report.json", dir);
+	char *report = tu_read_file(path, NULL);
+	snprintf(want, sizeof(want), "\"invariant\": \"%s\"", m->inv);
+	ck_assert_msg(report && strstr(report, want) && strstr(report, "\"cpus\": 2") &&
+	                  strstr(report, "pct=1"),
+	              "%s: report.json lacks %s, cpus 2 or pct=1", m->name, want);
+	free(report);
+	snprintf(path, sizeof(path), "%s/min.ops", dir);
+	char *min = tu_read_file(path, NULL);
+	ck_assert_msg(min != NULL, "%s: no min.ops", m->name);
+	ck_assert_msg(count_ops(min) >= 1 && count_ops(min) <= 30, "%s: min.ops has %u ops",
+	              m->name, count_ops(min));
+	free(min);
+	tu_proc_free(&p);
+	memset(&p, 0, sizeof(p));
+	PTS("replay", path); /* no --cpus: the report's */
+	ck_assert_msg(
+	    p.status == 1 && strstr(p.out, "reproduced") && names_invariant(p.out, m->inv),
+	    "%s: replay of min.ops: exit %d\n%.1500s%.1500s", m->name, p.status, p.out, p.err);
+}
+END_TEST
+
+Suite *suite_smp_mutants(void)
+{
+	Suite *s = suite_create("smp_mutants");
+	TCase *run = tcase_create("run"), *mut = tcase_create("mutants");
+
+	load_list();
+	tcase_add_checked_fixture(run, setup, teardown);
+	tu_tmpdir_fixture(run);
+	tcase_set_timeout(run, CHILD_TIMEOUT + 10);
+	tcase_add_test(run, cpu_prefix_beyond_the_run_exits_2);
+	tcase_add_test(run, two_cpu_scenario_runs_clean);
+	tcase_add_test(run, fuzz_on_two_cpus_finds_nothing);
+	tcase_add_test(run, fuzz_with_preemption_points_finds_nothing);
+	suite_add_tcase(s, run);
+
+	tcase_add_checked_fixture(mut, setup, teardown);
+	tu_tmpdir_fixture(mut);
+	tcase_set_timeout(mut, 2 * CHILD_TIMEOUT + 10);
+	tcase_add_loop_test(mut, mutant_scenario_is_reported, 0, (int)nmutants);
+	tcase_add_loop_test(mut, fuzz_finds_minimises_replays_mutant, 0, (int)nmutants);
+	suite_add_tcase(s, mut);
+	return s;
+}
