@@ -481,10 +481,32 @@ static int bench_dirty_logs(const struct bench_opts *o, enum vm_backend_kind be,
 
 /* a QEMU launcher the bench compares */
 struct launcher {
-	const char *name;
+	char name[32];
 	enum vm_backend_kind kind;
 	enum vm_dirty_mode dirty;
 };
+#define MAX_LAUNCHERS 6
+#define MAX_ENGINES   4 /* backends that run the guest themselves: kvm, qemu */
+
+/* Every backend that runs QEMU, in its own default dirty log, and one that
+ * starts it from a template (a manager's domain) also with the plugin. */
+static int launchers_of(struct launcher *runs)
+{
+	enum vm_backend_kind q[MAX_LAUNCHERS];
+	size_t nq = vm_backend_qemu_runners(q, MAX_LAUNCHERS);
+	int n = 0;
+
+	for (size_t i = 0; i < nq && n < MAX_LAUNCHERS; i++) {
+		runs[n] = (struct launcher){.kind = q[i], .dirty = VM_DIRTY_AUTO};
+		snprintf(runs[n++].name, sizeof(runs->name), "%s", vm_backend_name(q[i]));
+		if (!vm_backend_takes_template(q[i]) || n == MAX_LAUNCHERS ||
+		    !vm_backend_keeps(q[i], VM_DIRTY_PLUGIN))
+			continue;
+		runs[n] = (struct launcher){.kind = q[i], .dirty = VM_DIRTY_PLUGIN};
+		snprintf(runs[n++].name, sizeof(runs->name), "%s-plugin", vm_backend_name(q[i]));
+	}
+	return n;
+}
 
 /* Three boots (their median time in *start_ms): the third guest, or NULL
  * (*s then the one that failed, to say why; close it). */
@@ -565,20 +587,18 @@ static void bench_launcher(const struct bench_opts *o, const struct launcher *l,
  */
 static int bench_launchers(const struct bench_opts *o, json_t *out)
 {
-	static const struct launcher runs[3] = {
-	    {"qemu", VM_BACKEND_QEMU, VM_DIRTY_AUTO},
-	    {"libvirt", VM_BACKEND_LIBVIRT, VM_DIRTY_AUTO},
-	    {"libvirt-plugin", VM_BACKEND_LIBVIRT, VM_DIRTY_PLUGIN},
-	};
-	double start_ms[3] = {0, 0, 0}, ops_s[3] = {0, 0, 0};
+	struct launcher runs[MAX_LAUNCHERS];
+	double start_ms[MAX_LAUNCHERS] = {0}, ops_s[MAX_LAUNCHERS] = {0};
 	struct script *stream = bench_stream(o, sizes[1].arena);
+	int n = launchers_of(runs);
 
-	for (int k = 0; k < 3 && stream != NULL; k++)
+	for (int k = 0; k < n && stream != NULL; k++)
 		bench_launcher(o, &runs[k], stream, out, &start_ms[k], &ops_s[k]);
-	for (int k = 1; k < 3; k++)
+	for (int k = 1; k < n; k++)
 		if (start_ms[0] > 0 && start_ms[k] > 0)
-			printf("  %s/qemu: start %.2fx the time, %.2fx the checked ops/s\n",
-			       runs[k].name, start_ms[k] / start_ms[0], ops_s[k] / ops_s[0]);
+			printf("  %s/%s: start %.2fx the time, %.2fx the checked ops/s\n",
+			       runs[k].name, runs[0].name, start_ms[k] / start_ms[0],
+			       ops_s[k] / ops_s[0]);
 	script_free(stream);
 	return 0;
 }
@@ -751,8 +771,9 @@ static int bench_backend(const struct bench_opts *o, enum vm_backend_kind be, st
  * machine has, side by side in one run.  0, or an exit status. */
 static int bench_backends(struct bench_opts *o, enum vm_backend_kind *backends, size_t *n)
 {
-	static const enum vm_backend_kind each[2] = {VM_BACKEND_KVM, VM_BACKEND_QEMU};
-	char why[2][256];
+	enum vm_backend_kind each[MAX_ENGINES];
+	size_t ne = vm_backend_engines(each, MAX_ENGINES);
+	char why[MAX_ENGINES][256], all[MAX_ENGINES * 258] = "";
 	struct vm_config vc;
 
 	*n = 0;
@@ -766,12 +787,15 @@ static int bench_backends(struct bench_opts *o, enum vm_backend_kind *backends, 
 	if (guest_opts_finish(&o->g, "bench") != 0)
 		return EXIT_USAGE;
 	session_vm_config(&o->g.cfg, &vc);
-	for (size_t k = 0; k < 2; k++)
+	for (size_t k = 0; k < ne; k++)
 		if (vm_backend_available(each[k], &vc, why[k], sizeof(why[k])))
 			backends[(*n)++] = each[k];
 	if (*n > 0)
 		return 0;
-	fprintf(stderr, "ptshadow bench: no backend here: %s; %s\n", why[0], why[1]);
+	for (size_t k = 0; k < ne; k++)
+		snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s%s", k ? "; " : "",
+		         why[k]);
+	fprintf(stderr, "ptshadow bench: no backend here: %s\n", all);
 	return EXIT_INTERNAL;
 }
 
@@ -801,7 +825,7 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o)
 int cmd_bench(int argc, char **argv)
 {
 	struct bench_opts o = {.json = "bench.json", .ops = 1000, .seed = 1};
-	enum vm_backend_kind backends[2];
+	enum vm_backend_kind backends[MAX_ENGINES];
 	struct bench_json j;
 	size_t nbackends;
 	int rc = bench_parse(argc, argv, &o);
@@ -819,7 +843,7 @@ int cmd_bench(int argc, char **argv)
 		rc = bench_backend(&o, backends[b], &j);
 	if (rc == 0 && !o.g.backend_given) {
 		json_t *launch = json_object();
-		printf("  QEMU started by ptshadow vs by libvirt:\n");
+		printf("  QEMU as each backend that runs it starts it:\n");
 		bench_launchers(&o, launch);
 		json_object_set_new(j.root, "launchers", launch);
 	}

@@ -216,6 +216,7 @@ const struct vm_backend vm_backend_kvm = {
     .dirty_logs = 1u << VM_DIRTY_RING | 1u << VM_DIRTY_CLEAR | 1u << VM_DIRTY_GET,
     .missing = "no /dev/kvm here",
     .cpus_max = 1, /* not yet more: docs/smp.md */
+    .engine = true,
     .available = kvm_available,
     .identity = kvm_identity,
     .create = kvm_create,

@@ -844,6 +844,7 @@ const struct vm_backend vm_backend_qemu = {
     .accel_choice = true,
     .cpus_max = VM_CPUS_MAX,
     .runs_qemu = true,
+    .engine = true,
     .available = qemu_available,
     .identity = qemu_identity,
     .create = qemu_create,

@@ -106,6 +106,38 @@ bool vm_backend_runs_qemu(enum vm_backend_kind k)
 	return k == VM_BACKEND_AUTO || backend_of(k)->runs_qemu;
 }
 
+/* the backends whose table says `has`, in table order: at most max */
+static size_t list_backends(bool (*has)(const struct vm_backend *b), enum vm_backend_kind *out,
+                            size_t max)
+{
+	size_t n = 0;
+
+	for (size_t k = VM_BACKEND_AUTO + 1; k < NBACKENDS && n < max; k++)
+		if (has(backends[k]))
+			out[n++] = (enum vm_backend_kind)k;
+	return n;
+}
+
+static bool is_engine(const struct vm_backend *b)
+{
+	return b->engine;
+}
+
+static bool runs_qemu(const struct vm_backend *b)
+{
+	return b->runs_qemu;
+}
+
+size_t vm_backend_engines(enum vm_backend_kind *out, size_t max)
+{
+	return list_backends(is_engine, out, max);
+}
+
+size_t vm_backend_qemu_runners(enum vm_backend_kind *out, size_t max)
+{
+	return list_backends(runs_qemu, out, max);
+}
+
 const char *vm_backend_accel_refusal(enum vm_backend_kind k)
 {
 	return k == VM_BACKEND_AUTO ? NULL : backend_of(k)->accel_refusal;

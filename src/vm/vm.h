@@ -119,6 +119,10 @@ unsigned vm_backend_cpus_max(enum vm_backend_kind k);
 enum vm_backend_kind vm_backend_running(unsigned n);
 /* where k cannot run on this machine and AUTO would pick another, why (else NULL) */
 const char *vm_backend_missing(enum vm_backend_kind k);
+/* the backends that run the guest themselves (not through a manager), and
+ * those that run QEMU, in table order: at most max into out, how many */
+size_t vm_backend_engines(enum vm_backend_kind *out, size_t max);
+size_t vm_backend_qemu_runners(enum vm_backend_kind *out, size_t max);
 
 /* A set of page frame numbers: a bitmap to test, a list to walk. */
 struct pfn_set {

@@ -52,6 +52,7 @@ struct vm_backend {
 	bool accel_choice; /* --qemu-accel picks its accelerator (tcg, kvm) */
 	unsigned cpus_max; /* vCPUs it runs at most (--cpus) */
 	bool runs_qemu;    /* --qemu names the binary it runs */
+	bool engine;       /* runs the guest itself, not through a manager (bench: side by side) */
 	/* --qemu-accel kvm refused, in its own words (NULL: it has the choice,
 	 * or does not run QEMU) */
 	const char *accel_refusal;
