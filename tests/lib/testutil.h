@@ -152,6 +152,19 @@ void tu_run_signal(struct tu_proc *p, unsigned timeout_s, double signal_at, int 
 void tu_run(struct tu_proc *p, unsigned timeout_s, char *const argv[]);
 void tu_proc_free(struct tu_proc *p);
 
+/* ptshadow ARGV... into proc P, which must end within SECS (a hang guard) */
+#define TU_PTS(P, SECS, ...)                                                                       \
+	do {                                                                                       \
+		char *const argv_[] = {(char *)tu_bin(), __VA_ARGS__, NULL};                       \
+		tu_run(&(P), (SECS), argv_);                                                       \
+		ck_assert_msg(!(P).timed_out, "ptshadow still running after %d s", (int)(SECS));   \
+	} while (0)
+
+/* P exited with CODE; else its status, stdout and stderr */
+#define TU_ASSERT_EXIT(P, CODE)                                                                    \
+	ck_assert_msg((P).status == (CODE), "exit status %d, want %d\nstdout:\n%s\nstderr:\n%s",   \
+	              (P).status, (CODE), (P).out, (P).err)
+
 /* The findings in `ptshadow run`'s stderr ("ptshadow run: FILE.ops:LINE: ID
  * ...") as sorted, distinct "LINE ID" lines (malloc'd). */
 char *tu_run_findings(const char *err);

@@ -31,17 +31,9 @@ static bool need_backend(const char *test)
 }
 
 /* ptshadow run [extra args...] GUEST */
-#define RUN(...)                                                                                   \
-	do {                                                                                       \
-		char *const argv_[] = {(char *)tu_bin(), "run", __VA_ARGS__, (char *)tu_guest(),   \
-		                       NULL};                                                      \
-		tu_run(&p, CHILD_TIMEOUT, argv_);                                                  \
-		ck_assert_msg(!p.timed_out, "ptshadow still running after %d s", CHILD_TIMEOUT);   \
-	} while (0)
+#define RUN(...) TU_PTS(p, CHILD_TIMEOUT, "run", __VA_ARGS__, (char *)tu_guest())
 
-#define ASSERT_EXIT(code)                                                                          \
-	ck_assert_msg(p.status == (code), "exit status %d, want %d\nstdout:\n%s\nstderr:\n%s",     \
-	              p.status, (code), p.out, p.err)
+#define ASSERT_EXIT(code) TU_ASSERT_EXIT(p, code)
 
 #define ASSERT_CONTAINS(text, needle)                                                              \
 	ck_assert_msg(strstr((text), (needle)) != NULL, "%s lacks '%s':\n%s", #text, (needle),     \

@@ -23,16 +23,9 @@ static void teardown(void)
 }
 
 /* ptshadow ARGS... */
-#define PTS(...)                                                                                   \
-	do {                                                                                       \
-		char *const argv_[] = {(char *)tu_bin(), __VA_ARGS__, NULL};                       \
-		tu_run(&p, CHILD_TIMEOUT, argv_);                                                  \
-		ck_assert_msg(!p.timed_out, "ptshadow still running after %d s", CHILD_TIMEOUT);   \
-	} while (0)
+#define PTS(...) TU_PTS(p, CHILD_TIMEOUT, __VA_ARGS__)
 
-#define ASSERT_EXIT(code)                                                                          \
-	ck_assert_msg(p.status == (code), "exit status %d, want %d\nstdout:\n%s\nstderr:\n%s",     \
-	              p.status, (code), p.out, p.err)
+#define ASSERT_EXIT(code) TU_ASSERT_EXIT(p, code)
 
 /* Exit 2, nothing on stdout, one line on stderr that names each needle. */
 static void assert_usage_error(const char *needle1, const char *needle2)

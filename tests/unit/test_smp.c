@@ -24,16 +24,10 @@ static void teardown(void)
 	tu_proc_free(&p);
 }
 
-#define PTS(...)                                                                                   \
-	do {                                                                                       \
-		char *const argv_[] = {(char *)tu_bin(), __VA_ARGS__, NULL};                       \
-		tu_run(&p, CHILD_TIMEOUT, argv_);                                                  \
-		ck_assert_msg(!p.timed_out, "ptshadow still running after %d s", CHILD_TIMEOUT);   \
-	} while (0)
+/* ptshadow ARGS... */
+#define PTS(...) TU_PTS(p, CHILD_TIMEOUT, __VA_ARGS__)
 
-#define ASSERT_EXIT(code)                                                                          \
-	ck_assert_msg(p.status == (code), "exit status %d, want %d\nstdout:\n%s\nstderr:\n%s",     \
-	              p.status, (code), p.out, p.err)
+#define ASSERT_EXIT(code) TU_ASSERT_EXIT(p, code)
 
 /* one line on stderr naming needle, nothing on stdout, exit 2 */
 static void assert_usage(const char *needle)

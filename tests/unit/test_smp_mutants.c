@@ -48,12 +48,8 @@ static void teardown(void)
 	tu_proc_free(&p);
 }
 
-#define PTS(...)                                                                                   \
-	do {                                                                                       \
-		char *const argv_[] = {(char *)tu_bin(), __VA_ARGS__, NULL};                       \
-		tu_run(&p, CHILD_TIMEOUT, argv_);                                                  \
-		ck_assert_msg(!p.timed_out, "ptshadow still running after %d s", CHILD_TIMEOUT);   \
-	} while (0)
+/* ptshadow ARGS... */
+#define PTS(...) TU_PTS(p, CHILD_TIMEOUT, __VA_ARGS__)
 
 START_TEST(cpu_prefix_beyond_the_run_exits_2)
 {
