@@ -99,7 +99,7 @@ TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/host/%.o)
 MUTANTS := $(shell sed -e 's/\#.*//' configs/mutants.list configs/mutants-smp.list 2>/dev/null | awk 'NF {print $$1}')
 
 .PHONY: all test mutants docs check-docs check-boundaries bench soak clean format format-check check-unused \
-        check-functions
+        check-functions test-times
 all: $(BUILD)/ptshadow $(BUILD)/guest.elf
 include src/qemu/plugin/plugin.mk
 
@@ -173,6 +173,12 @@ $(BUILD)/tests/run_tests: $(BUILD)/host/tests/run_tests.o $(UNIT_OBJS) $(BUILD)/
 # `make test`: everything, ending with Check's summary.  SUITE=name runs one.
 test: check-boundaries all mutants $(BUILD)/tests/run_tests
 	$(BUILD)/tests/run_tests $(SUITE)
+
+# the tests again, each timed (Check's XML logs), then where the time went
+test-times: check-boundaries all mutants $(BUILD)/tests/run_tests
+	@rm -rf $(BUILD)/test-times && mkdir -p $(BUILD)/test-times
+	-PTSHADOW_TEST_XML=$(BUILD)/test-times $(BUILD)/tests/run_tests $(SUITE)
+	@tests/tools/test_times.sh $(BUILD)/test-times
 
 # ---- boundaries ------------------------------------------------------------
 # Each probe in tests/boundaries/ includes one header its role may not use: it

@@ -140,17 +140,16 @@ static void drain_stderr(struct qemu_vm *q);
 /* The plugin installs itself before QEMU runs any guest code: wait (at most
  * 10 s) for its "alive" word, or for QEMU to exit (it does when it refuses a
  * plugin, with the reason on stderr). */
-static bool plugin_accepted(struct vm *vm)
+static bool plugin_accepted(struct vm *vm, int *status)
 {
 	struct qemu_vm *q = QEMU(vm);
 	uint64_t deadline = now_ns() + 10000000000ull;
 	struct timespec tick = {0, 200000};
 
 	while (now_ns() < deadline) {
-		int st;
 		if (tcg_dirty_plugin_alive(q->dirty))
 			return true;
-		if (waitpid(q->pid, &st, WNOHANG) == q->pid) {
+		if (waitpid(q->pid, status, WNOHANG) == q->pid) {
 			q->pid = 0;
 			q->running = false;
 			drain_stderr(q);
@@ -232,17 +231,27 @@ static int qemu_handshake(struct vm *vm, const char *qemu, char *err, size_t err
 	return -1;
 }
 
-/* This QEMU will not load the plugin: an error where it was asked for,
- * else say so once and start QEMU again without it, to check in full.
+/* This QEMU ended before the plugin came up.  Where it said why, naming the
+ * plugin, it will not load it: an error where it was asked for, else say so
+ * once and start QEMU again without it, to check in full.  A QEMU that ended
+ * without a word of the plugin (`--qemu /bin/true`) is the error.
  * 0, or -1 with err. */
 static int plugin_refused(struct vm *vm, const struct vm_config *cfg, const char *qemu,
-                          const char *guest_path, const char *plugin, char *err, size_t errlen)
+                          const char *guest_path, const char *plugin, int st, char *err,
+                          size_t errlen)
 {
 	struct qemu_vm *q = QEMU(vm);
 	char *nl = strchr(q->qemu_err, '\n');
 
 	if (nl != NULL)
 		*nl = '\0';
+	if (strcasestr(q->qemu_err, "plugin") == NULL) { /* it ended, refusing nothing */
+		snprintf(err, errlen, "QEMU %s exited (%s %d) before it started the guest%s%s",
+		         qemu, WIFSIGNALED(st) ? "signal" : "status",
+		         WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
+		         q->qemu_err[0] ? ": " : " and said nothing", q->qemu_err);
+		return -1;
+	}
 	if (cfg->dirty_mode == VM_DIRTY_PLUGIN) {
 		snprintf(err, errlen, "--dirty-log plugin: QEMU refused %s: %s", plugin,
 		         q->qemu_err[0] ? q->qemu_err : "no reason given");
@@ -267,7 +276,7 @@ static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_co
 {
 	struct qemu_vm *q;
 	char qemu[512], plugin[512];
-	int rc;
+	int rc, st = 0;
 
 	if (qemu_state_init(vm, err, errlen) != 0)
 		return EXIT_INTERNAL;
@@ -291,8 +300,8 @@ static int qemu_create(struct vm *vm, const char *guest_path, const struct vm_co
 	if (qemu_launch(vm, qemu, guest_path, cfg, q->dirty != NULL ? plugin : NULL, err, errlen) !=
 	    0)
 		return EXIT_INTERNAL;
-	if (q->dirty != NULL && !plugin_accepted(vm) &&
-	    plugin_refused(vm, cfg, qemu, guest_path, plugin, err, errlen) != 0)
+	if (q->dirty != NULL && !plugin_accepted(vm, &st) &&
+	    plugin_refused(vm, cfg, qemu, guest_path, plugin, st, err, errlen) != 0)
 		return EXIT_INTERNAL;
 	return qemu_handshake(vm, qemu, err, errlen) == 0 ? 0 : EXIT_INTERNAL;
 }

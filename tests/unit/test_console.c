@@ -328,18 +328,18 @@ START_TEST(binary_console_keeps_reports_whole)
 }
 END_TEST
 
-/* 16 KiB of console an op over the 41 ops of basic.ops: each op shows at most
+/* 16 KiB of console an op over the 23 ops of wired.ops: each op shows at most
  * CONSOLE_OP_MAX bytes and says how many more it printed. */
 START_TEST(console_flood_is_capped)
 {
-	unsigned ops = 41, notes = 0; /* the ops of basic.ops */
+	unsigned ops = 23, notes = 0; /* the ops of wired.ops */
 
 	if (!tu_need_backend("console_flood_is_capped"))
 		return;
 	char *const argv[] = {(char *)tu_bin(),
 	                      "run",
 	                      "--ops",
-	                      "tests/scenarios/basic.ops",
+	                      "tests/scenarios/wired.ops",
 	                      "--cmdline",
 	                      "flood=16384",
 	                      (char *)tu_guest(),

@@ -527,6 +527,8 @@ START_TEST(bad_qmp_is_host_failure)
 	              "%s: want QEMU and '%s' in:\n%s", fakes[_i].name, fakes[_i].says, p.err);
 	ck_assert_msg(strcmp(fakes[_i].name, "true") == 0 || strstr(p.err, "QMP") != NULL,
 	              "%s: QMP is not named:\n%s", fakes[_i].name, p.err);
+	ck_assert_msg(strstr(p.err, "refused") == NULL, "%s: QEMU did not refuse the plugin:\n%s",
+	              fakes[_i].name, p.err);
 	ck_assert_msg(tu_crash_dirs(out, NULL, 0) == 0, "%s: a crash directory", fakes[_i].name);
 	tu_proc_free(&p);
 }
