@@ -472,8 +472,9 @@ static char *listing(const char *out, const char *file)
 
 /* Issue 21: pool_get with no free item (it adds a page) and an enter whose
  * pv entry cannot be had after its PTPs were found or allocated (pool_get
- * returns NULL): coverage.ini with the pv pool's low-water mark at 0 reaches
- * both (docs/user-guide.md, "What the default profile never reaches"). */
+ * returns NULL): coverage.ini, whose guest keeps no spare pv entry
+ * (pv_lowat=0), reaches both (docs/user-guide.md, "What the default profile
+ * never reaches"). */
 START_TEST(coverage_profile_reaches_the_empty_pool)
 {
 	char out[600], marks[32];
@@ -483,8 +484,7 @@ START_TEST(coverage_profile_reaches_the_empty_pool)
 		return;
 	snprintf(out, sizeof(out), "%s/pool", tu_dir);
 	TU_PTS(p, 600, "fuzz", "--seed", "1", "--ops", "2000", "--jobs", "1", "--quiet",
-	       "--profile", "coverage", "--cmdline", "pv_lowat=0", "--no-minimize", "--out", out,
-	       (char *)tu_guest());
+	       "--profile", "coverage", "--no-minimize", "--out", out, (char *)tu_guest());
 	TU_ASSERT_EXIT(p, 0);
 	tu_proc_free(&p);
 	TU_PTS(p, 60, "coverage", out);
