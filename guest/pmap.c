@@ -247,7 +247,7 @@ static struct pv_entry *pmap_alloc_pv(uint32_t flags)
 {
 	if (pmap_alloc_fails(flags))
 		return NULL;
-	return pool_get(&pmap_pv_pool);
+	return pool_get(&pmap_pv_pool, (flags & PMAP_CANFAIL) ? PR_CANFAIL : 0);
 }
 
 /*

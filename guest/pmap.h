@@ -85,6 +85,9 @@ void pmap_kremove(uint64_t va, uint64_t len);
 
 /* fault injection: the n-th counted allocation from now fails (0 disarms) */
 void pmap_fail_alloc(uint64_t n);
+/* count one allocation of a call with these flags; true: it is the one that
+ * fails (only PMAP_CANFAIL calls count; the pv pool counts its page too) */
+bool pmap_alloc_fails(uint32_t flags);
 
 /* DIAGNOSTIC (guest/pmap_check.c): check every rule memory can show; returns
  * the number of problems found, after printing the first few */

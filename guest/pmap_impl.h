@@ -101,7 +101,6 @@ static inline void pm_count_add(volatile uint64_t *count, int64_t delta)
 
 /* ---- pmap_ptp.c */
 extern uint64_t pmap_fail_countdown;
-bool pmap_alloc_fails(uint32_t flags);
 struct vm_page *pmap_find_ptp(struct pmap *pm, uint64_t va, int level);
 pt_entry_t *pmap_table(struct pmap *pm, uint64_t va, int level);
 pt_entry_t *pmap_find_pte(struct pmap *pm, uint64_t va, struct vm_page **ptpp);

@@ -137,6 +137,13 @@ void pmap_bootstrap(void)
 	pool_setlowat(&pmap_pv_pool, pmap_pv_pool.pr_itemsperpage < PV_POOL_LOWAT
 	                                 ? pmap_pv_pool.pr_itemsperpage
 	                                 : PV_POOL_LOWAT);
+	/* pv_lowat=N (cmdline): a lower mark after the priming above (which maps
+	 * the pv window, and sets its kernel PML4 entry's A bit, before any pmap
+	 * copies it).  0 keeps no spare item: pool_get adds a page on demand, and
+	 * a `fail alloc` can make that fail. */
+	uint64_t lowat = cmdline_u64("pv_lowat", PV_POOL_LOWAT);
+	if (lowat < pmap_pv_pool.pr_minitems)
+		pool_setlowat(&pmap_pv_pool, (uint32_t)lowat);
 	kprintf("pmap: %lu pages (%lu free), direct map %lu MiB, arena pg0-pg%lu at %#lx, "
 	        "%u kernel PTPs\n",
 	        vm_page_count, vm_page_free_count, vm_dmap_size >> 20, arena_npages - 1,

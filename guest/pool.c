@@ -183,7 +183,7 @@ void pool_sethiwat(struct pool *pp, uint32_t npages)
 	pp->pr_maxpages = npages;
 }
 
-static void *pool_get_locked(struct pool *pp)
+static void *pool_get_locked(struct pool *pp, uint32_t flags)
 {
 	struct pool_item_header *ph = pp->pr_partpages;
 	struct pool_item *pi;
@@ -191,7 +191,10 @@ static void *pool_get_locked(struct pool *pp)
 	if (ph == NULL)
 		ph = pp->pr_emptypages;
 	if (ph == NULL) {
-		if (pool_page_add(pp) != 0)
+		/* reached when the low-water mark is 0 (pv_lowat=0), or after a
+		 * catchup found no memory */
+		if (((flags & PR_CANFAIL) && pmap_alloc_fails(PMAP_CANFAIL)) ||
+		    pool_page_add(pp) != 0)
 			return NULL;
 		ph = pp->pr_emptypages;
 	}
@@ -211,12 +214,12 @@ static void *pool_get_locked(struct pool *pp)
 	return pi;
 }
 
-void *pool_get(struct pool *pp)
+void *pool_get(struct pool *pp, uint32_t flags)
 {
 	void *item;
 
 	spin_lock(&pp->pr_lock);
-	item = pool_get_locked(pp);
+	item = pool_get_locked(pp, flags);
 	spin_unlock(&pp->pr_lock);
 	return item;
 }

@@ -60,7 +60,10 @@ void pool_init(struct pool *pp, const char *wchan, uint32_t size, uint64_t kva_b
                uint64_t kva_size);
 void pool_setlowat(struct pool *pp, uint32_t nitems); /* primes the pool */
 void pool_sethiwat(struct pool *pp, uint32_t npages);
-void *pool_get(struct pool *pp); /* NULL when no page can be added */
+/* pool_get flags: the page it must add (no page has a free item) is a
+ * counted allocation of the caller's can-fail call (`fail alloc N`) */
+#define PR_CANFAIL 0x1u
+void *pool_get(struct pool *pp, uint32_t flags); /* NULL when no page can be added */
 void pool_put(struct pool *pp, void *item);
 
 #endif /* GUEST_POOL_H */

@@ -249,8 +249,10 @@ static void enter_allocs(const struct model *m, const struct pts_op *op,
 	const struct model_map *old = model_lookup(m, op->pmap, op->va);
 	unsigned ptps =
 	    env && env->missing_ptps ? env->missing_ptps(env->ctx, op->pmap, op->va) : 0;
-	*lo = ptps + (old == NULL ? 1u : 0u);
-	*hi = ptps + (old == NULL || old->page != op->page ? 1u : 0u);
+	/* a pv entry counts once, twice when the pool must add a page for it */
+	unsigned pv = env && env->pool_empty && env->pool_empty(env->ctx) ? 2u : 1u;
+	*lo = ptps + (old == NULL ? pv : 0u);
+	*hi = ptps + (old == NULL || old->page != op->page ? pv : 0u);
 }
 
 /* false if the result contradicts fault injection; updates the window */

@@ -68,6 +68,9 @@ enum model_change {
 struct model_env {
 	/* PTPs enter would have to allocate for (slot, va) */
 	unsigned (*missing_ptps)(void *ctx, uint32_t slot, uint64_t va);
+	/* the pv pool has no free item: the pv entry enter takes needs a new
+	 * pool page, one more counted allocation (NULL: never) */
+	bool (*pool_empty)(void *ctx);
 	void *ctx;
 	/* each mapping (slot, x = va), page prediction (x = arena page) and kenter
 	 * page (x = window page) the op changes, as it changes it: the incremental

@@ -186,6 +186,12 @@ static unsigned missing_ptps(void *ctx, uint32_t slot, uint64_t va)
 	return 0;
 }
 
+static bool pool_empty(void *ctx)
+{
+	const struct snapshot *s = ctx;
+	return s->pool.ok && s->pool.nitems == 0;
+}
+
 /* what the guest shows at registration is the model's starting point */
 static void seed_model(struct monitor *m, const struct snapshot *s)
 {
@@ -372,6 +378,7 @@ int monitor_after_op(struct monitor *m, const struct pts_op *op, uint64_t op_ind
 	bool incremental = m->mem->page_dirty != NULL;
 	struct model_out mout;
 	struct model_env env = {.missing_ptps = missing_ptps,
+	                        .pool_empty = pool_empty,
 	                        .ctx = (void *)&m->snap[m->cur]}; /* the tables before the op */
 	if (incremental) { /* the scope starts with what the model changes */
 		scope_clear(&m->inc.sc);

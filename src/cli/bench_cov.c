@@ -1,6 +1,7 @@
 /* src/cli/bench_cov.c - `ptshadow bench --coverage NOCOV.elf` (a part of make
  * bench): what coverage costs in checked ops/s (the guest built with and
- * without it, the map read or not), and how soon guided fuzzing finds each
+ * without it, the map read or not; wall clock and CPU time, rounds of the
+ * settings interleaved, medians), and how soon guided fuzzing finds each
  * in-tree mutant against random fuzzing, with the same seeds and op budget.
  */
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "campaign.h"
@@ -17,8 +19,8 @@
 #include "cli.h"
 #include "util.h"
 
-#define COST_OPS      20000 /* ops a cost campaign: ~4 s on QEMU TCG here */
-#define COST_ROUNDS   3     /* each setting this often, interleaved; the best counts */
+#define COST_OPS      10000 /* ops a cost campaign: ~1-2 s on QEMU TCG here */
+#define COST_ROUNDS   7     /* rounds of every setting, interleaved; medians count */
 #define DETECT_OPS    20000 /* op budget a mutant, a seed, a mode */
 #define DETECT_SEEDS  3
 #define DETECT_SEQLEN 200 /* both modes: the guide learns once a sequence */
@@ -95,40 +97,149 @@ static int bench_campaign(const struct session_config *sess, struct bench_run *r
 	return rc;
 }
 
-/* checked ops/s: the guest without coverage, with it (map not read), with
- * it and the map read (the default); the best of COST_ROUNDS each */
-static int bench_cost(const struct session_config *sess, const char *guest, const char *nocov,
-                      json_t *out)
+/* CPU seconds (user + system) of this process and of the children it has
+ * waited for: a campaign's job and the job's QEMU are such children once
+ * the campaign returns */
+static double cpu_secs(void)
 {
-	static const char *const names[3] = {"no coverage in the guest", "coverage, --coverage off",
-	                                     "coverage, --coverage report"};
-	double best[3] = {0, 0, 0};
+	struct rusage self, kids;
 
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &kids);
+	return (double)(self.ru_utime.tv_sec + self.ru_stime.tv_sec + kids.ru_utime.tv_sec +
+	                kids.ru_stime.tv_sec) +
+	       (self.ru_utime.tv_usec + self.ru_stime.tv_usec + kids.ru_utime.tv_usec +
+	        kids.ru_stime.tv_usec) /
+	           1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* the median of n values (sorted in place) */
+static double median(double *v, unsigned n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static double load_average(void)
+{
+	double la[1] = {-1};
+
+	return getloadavg(la, 1) == 1 ? la[0] : -1;
+}
+
+#define COST_SETTINGS 3
+
+/* checked ops per wall second and per CPU second of each setting, a round */
+struct cost_rounds {
+	double wall[COST_ROUNDS][COST_SETTINGS], cpu[COST_ROUNDS][COST_SETTINGS];
+};
+
+static const char *const cost_names[COST_SETTINGS] = {
+    "no coverage in the guest", "coverage, --coverage off", "coverage, --coverage report"};
+
+/* COST_ROUNDS rounds of the three settings one after the other (ABCABC...),
+ * so that a change of load hits the settings of a round alike */
+static int cost_measure(const struct session_config *sess, const char *guest, const char *nocov,
+                        struct cost_rounds *cr)
+{
 	for (unsigned round = 0; round < COST_ROUNDS; round++)
-		for (unsigned k = 0; k < 3; k++) {
+		for (unsigned k = 0; k < COST_SETTINGS; k++) {
 			struct bench_run r = {.guest = k == 0 ? nocov : guest,
 			                      .mode = k == 2 ? COV_REPORT : COV_OFF,
 			                      .seed = 1,
 			                      .max_ops = COST_OPS,
 			                      .seq_len = 1000};
+			double cpu0 = cpu_secs();
 			if (bench_campaign(sess, &r) != 0 || r.found || r.ops != COST_OPS) {
 				fprintf(stderr,
 				        "ptshadow bench: coverage cost: %s: the campaign failed\n",
-				        names[k]);
+				        cost_names[k]);
 				return -1;
 			}
-			if (r.ops / r.secs > best[k])
-				best[k] = r.ops / r.secs;
+			cr->wall[round][k] = r.ops / r.secs;
+			cr->cpu[round][k] = r.ops / (cpu_secs() - cpu0);
 		}
-	printf("coverage cost (%u ops, seed 1, 1 job, best of %u, boots included):\n", COST_OPS,
-	       COST_ROUNDS);
-	for (unsigned k = 0; k < 3; k++)
-		printf("  %-30s %.2fx the checked ops/s of the guest without coverage\n", names[k],
-		       best[k] / best[0]);
-	json_object_set_new(out, "cost",
-	                    json_pack("{s:f, s:f, s:f}", "nocov_ops_per_s", best[0],
-	                              "guest_cov_off_ratio", best[1] / best[0],
-	                              "guest_cov_report_ratio", best[2] / best[0]));
+	return 0;
+}
+
+/* the median over the rounds of each round's a/b, with its range */
+static double median_ratio(const double (*v)[COST_SETTINGS], unsigned a, unsigned b, double *lo,
+                           double *hi)
+{
+	double r[COST_ROUNDS];
+
+	for (unsigned i = 0; i < COST_ROUNDS; i++)
+		r[i] = v[i][a] / v[i][b];
+	double m = median(r, COST_ROUNDS);
+	*lo = r[0];
+	*hi = r[COST_ROUNDS - 1];
+	return m;
+}
+
+/* one line: setting a against setting b, by the wall clock and by CPU time */
+static json_t *say_cost(const struct cost_rounds *cr, unsigned a, unsigned b, const char *what)
+{
+	double wlo, whi, clo, chi;
+	double w = median_ratio(cr->wall, a, b, &wlo, &whi);
+	double c = median_ratio(cr->cpu, a, b, &clo, &chi);
+
+	printf("  %-44s wall %.2fx (%.2f-%.2f)  CPU %.2fx (%.2f-%.2f)\n", what, w, wlo, whi, c, clo,
+	       chi);
+	return json_pack("{s:f, s:f, s:f, s:f, s:f, s:f}", "wall_median", w, "wall_min", wlo,
+	                 "wall_max", whi, "cpu_median", c, "cpu_min", clo, "cpu_max", chi);
+}
+
+/* every round's figures: [{"wall": [3 settings], "cpu": [...]}, ...] */
+static json_t *cost_rounds_json(const struct cost_rounds *cr)
+{
+	json_t *rounds = json_array();
+
+	for (unsigned i = 0; i < COST_ROUNDS; i++)
+		json_array_append_new(
+		    rounds, json_pack("{s:[f,f,f], s:[f,f,f]}", "wall_ops_per_s", cr->wall[i][0],
+		                      cr->wall[i][1], cr->wall[i][2], "ops_per_cpu_s",
+		                      cr->cpu[i][0], cr->cpu[i][1], cr->cpu[i][2]));
+	return rounds;
+}
+
+/* checked ops/s of the guest without coverage, with it (map not read), with
+ * it and the map read (the default), interleaved; medians of the rounds */
+static int bench_cost(const struct session_config *sess, const char *guest, const char *nocov,
+                      json_t *out)
+{
+	struct cost_rounds cr;
+	double load0 = load_average(), wall0[COST_ROUNDS];
+
+	if (cost_measure(sess, guest, nocov, &cr) != 0)
+		return -1;
+	for (unsigned i = 0; i < COST_ROUNDS; i++)
+		wall0[i] = cr.wall[i][0];
+	printf("coverage cost: %u ops a campaign (seed 1, the same ops in each, 1 job, boots "
+	       "included), %u rounds of the three settings interleaved; load average %.2f before, "
+	       "%.2f after\n",
+	       COST_OPS, COST_ROUNDS, load0, load_average());
+	printf("  the guest without coverage (make COVERAGE=0) has its pmap compiled by gcc, the "
+	       "one with coverage by clang: their ratio is the compiler's too\n");
+	printf("  a setting's checked ops per wall-clock second (wall) and per CPU second, user + "
+	       "system of ptshadow, its job and the job's QEMU (CPU), over another's in the same "
+	       "round: median of the rounds (lowest-highest)\n");
+	json_t *cost = json_pack("{s:i, s:f}", "ops", COST_OPS, "nocov_ops_per_s_median",
+	                         median(wall0, COST_ROUNDS));
+	json_object_set_new(cost, "guest_cov_off",
+	                    say_cost(&cr, 1, 0, "coverage compiled in, off / no coverage"));
+	json_object_set_new(cost, "guest_cov_report",
+	                    say_cost(&cr, 2, 0, "coverage compiled in, report / no coverage"));
+	json_object_set_new(cost, "report_over_off",
+	                    say_cost(&cr, 2, 1, "report / off (the host's part)"));
+	json_object_set_new(cost, "rounds", cost_rounds_json(&cr));
+	json_object_set_new(out, "cost", cost);
 	return 0;
 }
 

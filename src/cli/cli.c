@@ -376,6 +376,8 @@ int guest_opts_close(struct guest_opts *g)
 	free(g->check_spec);
 	g->check_spec = NULL;
 	g->cfg.check_spec = NULL;
+	free(g->cmdline);
+	g->cmdline = NULL;
 	return rc;
 }
 

@@ -122,7 +122,8 @@ struct guest_opts {
 	/* --check (may repeat), --full-every and --no-monitor are kept as given
 	 * until check_opts_finish(), which refuses the ones that contradict each
 	 * other whatever their order on the line */
-	char *check_spec;       /* every --check SPEC, joined by ',' (owned; cfg.check_spec) */
+	char *check_spec; /* every --check SPEC, joined by ',' (owned; cfg.check_spec) */
+	char *cmdline;    /* --cmdline and a fuzz profile's, joined (owned; cfg.extra_cmdline) */
 	const char *check_mode; /* the --check full|incremental given, or NULL */
 	const char *full_every; /* --full-every's value as given, or NULL */
 	bool no_monitor;        /* --no-monitor */

@@ -674,7 +674,8 @@ static const char bench_help[] =
     "  --seed S          generator seed (default 1)\n"
     "  --json FILE       write the results as JSON (default bench.json)\n"
     "  --coverage NOCOV.elf  only coverage's figures: checked ops/s of GUEST.elf against\n"
-    "                    NOCOV.elf (the same guest built with make COVERAGE=0), and ops to\n"
+    "                    NOCOV.elf (the same guest built with make COVERAGE=0), by wall\n"
+    "                    clock and by CPU time, 7 interleaved rounds, medians; and ops to\n"
     "                    find each mutant (configs/mutants.list, beside GUEST.elf in\n"
     "                    mutants/) with --coverage guide against random, a few "
     "minutes\n" GUEST_OPTIONS_HELP;

@@ -199,6 +199,24 @@ static int fuzz_coverage(struct campaign_config *c, const struct guest_opts *g,
 	return 0;
 }
 
+/* The guest boots with --cmdline's options, then the profile's [guest]
+ * cmdline (the guest takes the first of a key: --cmdline's wins) */
+static int profile_cmdline(const struct campaign_config *c, struct guest_opts *g)
+{
+	const char *user = g->cfg.extra_cmdline;
+
+	if (c->profile.cmdline[0] == '\0')
+		return 0;
+	if (asprintf(&g->cmdline, "%s%s%s", user ? user : "", user ? " " : "", c->profile.cmdline) <
+	    0) {
+		g->cmdline = NULL;
+		fprintf(stderr, "ptshadow fuzz: out of memory\n");
+		return EXIT_INTERNAL;
+	}
+	g->cfg.extra_cmdline = g->cmdline;
+	return 0;
+}
+
 /* Every input before any VM: options, profile, guest image, --out (and its lock). */
 static int fuzz_inputs(struct campaign_config *c, struct guest_opts *g, const char *profile,
                        struct cov_image *img)
@@ -215,6 +233,9 @@ static int fuzz_inputs(struct campaign_config *c, struct guest_opts *g, const ch
 	}
 	if (profile_fits(c, g) != 0)
 		return EXIT_USAGE;
+	rc = profile_cmdline(c, g);
+	if (rc != 0)
+		return rc;
 	if (cli_check_guest("fuzz", g) != 0 || fuzz_coverage(c, g, img) != 0)
 		return EXIT_USAGE;
 	if (cli_check_output_dir("fuzz", "--out", c->out) != 0)

@@ -39,6 +39,7 @@ struct fuzz_profile {
 	unsigned burst_len;            /* enters in a burst: consecutive VAs of one region */
 	unsigned nregions;
 	struct fuzz_region region[FUZZ_MAX_REGIONS];
+	char cmdline[256]; /* [guest] cmdline: boot options of the guest ("" none) */
 };
 
 /* Load a profile: a path, or a name looked up as configs/fuzz/NAME.ini next

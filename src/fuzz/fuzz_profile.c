@@ -64,6 +64,7 @@ struct ini_ctx {
 	/* where each key was set, so a second setting is refused, not obeyed */
 	unsigned knob_line[NKNOBS + 1]; /* knobs[], then pages */
 	unsigned weight_line[PTS_OP_COUNT];
+	unsigned cmdline_line;
 };
 
 static int ini_fail(struct ini_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -166,6 +167,26 @@ static int add_region(struct ini_ctx *c, struct fuzz_profile *p, char *line)
 	return 0;
 }
 
+/* [guest] cmdline = WORDS: guest boot options (docs/user-guide.md), letters,
+ * digits and _ = . , : - only, so they pass to every backend as they are */
+static int set_guest(struct ini_ctx *c, struct fuzz_profile *p, const char *key, const char *val)
+{
+	if (strcmp(key, "cmdline") != 0)
+		return ini_fail(c, "unknown guest key '%s' (want cmdline)", key);
+	if (once(c, &c->cmdline_line, key) != 0)
+		return -1;
+	if (strlen(val) >= sizeof(p->cmdline))
+		return ini_fail(c, "cmdline: longer than %zu bytes", sizeof(p->cmdline) - 1);
+	if (val[strspn(val,
+	               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_=.,:- ")])
+		return ini_fail(c,
+		                "cmdline: '%s' has a character other than letters, digits, "
+		                "blanks and _ = . , : -",
+		                val);
+	snprintf(p->cmdline, sizeof(p->cmdline), "%s", val);
+	return 0;
+}
+
 static int parse_line(struct ini_ctx *c, struct fuzz_profile *p, char *line, char *section)
 {
 	char *eq, *key, *val;
@@ -179,9 +200,10 @@ static int parse_line(struct ini_ctx *c, struct fuzz_profile *p, char *line, cha
 			return ini_fail(c, "bad section header '%s'", line);
 		*close = '\0';
 		if (strcmp(line + 1, "generator") != 0 && strcmp(line + 1, "regions") != 0 &&
-		    strcmp(line + 1, "weights") != 0)
+		    strcmp(line + 1, "weights") != 0 && strcmp(line + 1, "guest") != 0)
 			return ini_fail(
-			    c, "unknown section [%s] (want generator, regions, weights)", line + 1);
+			    c, "unknown section [%s] (want generator, regions, weights, guest)",
+			    line + 1);
 		snprintf(section, 16, "%s", line + 1);
 		return 0;
 	}
@@ -197,6 +219,8 @@ static int parse_line(struct ini_ctx *c, struct fuzz_profile *p, char *line, cha
 	val = trim(eq + 1);
 	if (strcmp(section, "generator") == 0)
 		return set_generator(c, p, key, val);
+	if (strcmp(section, "guest") == 0)
+		return set_guest(c, p, key, val);
 	return set_weight(c, p, key, val);
 }
 

@@ -438,6 +438,72 @@ START_TEST(coverage_command)
 }
 END_TEST
 
+/* The marks ('+' reached, '-' not) of the first line of a coverage listing
+ * after the line holding `after` whose source holds `what`; "" if none. */
+static void listing_marks(const char *text, const char *after, const char *what, char *marks,
+                          size_t len)
+{
+	const char *line = strstr(text, after);
+
+	marks[0] = '\0';
+	for (line = line ? strchr(line, '\n') : NULL; line != NULL; line = strchr(line, '\n')) {
+		const char *eol = strchr(++line, '\n'), *bar = strchr(line, '|'), *hit;
+
+		eol = eol ? eol : line + strlen(line);
+		hit = strstr(line, what);
+		if (bar == NULL || bar > eol || hit == NULL || hit > eol)
+			continue;
+		size_t n = 0;
+		for (const char *c = line; c < bar && n + 1 < len; c++)
+			if (*c == '+' || *c == '-')
+				marks[n++] = *c;
+		marks[n] = '\0';
+		return;
+	}
+}
+
+static char *listing(const char *out, const char *file)
+{
+	char path[700];
+
+	snprintf(path, sizeof(path), "%s/coverage/%s.txt", out, file);
+	return tu_read_file(path, NULL);
+}
+
+/* Issue 21: pool_get with no free item (it adds a page) and an enter whose
+ * pv entry cannot be had after its PTPs were found or allocated (pool_get
+ * returns NULL): coverage.ini, whose guest keeps no spare pv entry
+ * (pv_lowat=0), reaches both (docs/user-guide.md, "What the default profile
+ * never reaches"). */
+START_TEST(coverage_profile_reaches_the_empty_pool)
+{
+	char out[600], marks[32];
+	struct tu_proc p;
+
+	if (!tu_need_backend("coverage_profile_reaches_the_empty_pool"))
+		return;
+	snprintf(out, sizeof(out), "%s/pool", tu_dir);
+	TU_PTS(p, 600, "fuzz", "--seed", "1", "--ops", "2000", "--jobs", "1", "--quiet",
+	       "--profile", "coverage", "--no-minimize", "--out", out, (char *)tu_guest());
+	TU_ASSERT_EXIT(p, 0);
+	tu_proc_free(&p);
+	TU_PTS(p, 60, "coverage", out);
+	TU_ASSERT_EXIT(p, 0);
+	tu_proc_free(&p);
+
+	char *pool = listing(out, "pool.c"), *pmap = listing(out, "pmap.c");
+	/* the page pool_get added is the one it takes its item from */
+	listing_marks(pool, "pmap_alloc_fails(PMAP_CANFAIL)", "ph = pp->pr_emptypages;", marks,
+	              sizeof(marks));
+	ck_assert_msg(strchr(marks, '+') != NULL, "pool_get's new page: marks '%s'", marks);
+	listing_marks(pmap, "pve = pmap_alloc_pv(flags);", "if (pve == NULL)", marks,
+	              sizeof(marks));
+	ck_assert_msg(strcmp(marks, "+") == 0, "pmap_enter's failed pv entry: marks '%s'", marks);
+	free(pool);
+	free(pmap);
+}
+END_TEST
+
 /* bad input: one line on stderr naming it, exit 2 */
 START_TEST(coverage_bad_input_exits_2)
 {
@@ -547,6 +613,7 @@ Suite *suite_cov(void)
 	tcase_set_timeout(vm, 900);
 	tcase_add_test(vm, enter_reaches_pmap_enter);
 	tcase_add_test(vm, coverage_command);
+	tcase_add_test(vm, coverage_profile_reaches_the_empty_pool);
 	tcase_add_test(vm, coverage_bad_input_exits_2);
 	tcase_add_test(vm, guide_finds_mutant_deterministically);
 	suite_add_tcase(s, vm);

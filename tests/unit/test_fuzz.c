@@ -107,6 +107,9 @@ static const struct bad_profile bad_profiles[] = {
      ":6: duplicate key 'enter' (first on line 2)"},
     {"[weights]\nfail = 1\nfail_alloc = 2\n", ":3: duplicate key 'fail_alloc' (first on line 2)"},
     {"[generator]\npages = 16777217\n", ":2: pages: 16777217 out of range (1..16777216)"},
+    {"[guest]\nmem = 16\n", ":2: unknown guest key 'mem'"},
+    {"[guest]\ncmdline = a\ncmdline = b\n", ":3: duplicate key 'cmdline' (first on line 2)"},
+    {"[guest]\ncmdline = a\"b\n", ":2: cmdline: 'a\"b' has a character other than"},
 };
 
 START_TEST(bad_profile_is_refused)
