@@ -485,7 +485,7 @@ static enum vm_event guest_error(struct vm *vm, const char *msg)
 
 /* A call: copy the doorbell out, dispatch it as the port-I/O hypercall. */
 /* The CR3 the guest reports is its word: a root in its RAM, and QEMU's
- * own from time to time (session.c checks it at every finding too).  An
+ * own from time to time (step.c checks it at a finding too).  An
  * event when it is not, else VM_EV_NONE. */
 static enum vm_event said_cr3_checked(struct vm *vm, uint64_t cr3)
 {

@@ -115,11 +115,12 @@ static enum session_status await_op(struct session *s, uint64_t head)
 }
 
 /* A finding rests on the CR3 the backend gave the monitor: where that is
- * the guest's word, ask the vCPU.  A lie is the guest's; no answer, the
+ * the guest's word, ask the vCPU (unless it confirmed the same CR3 a few
+ * calls ago: vm_cr3_verify_finding).  A lie is the guest's; no answer, the
  * backend's (the finding is then not reported: it may rest on a lie). */
 static enum session_status finding_cr3_verified(struct session *s)
 {
-	int rc = vm_cr3_verify(s->vm);
+	int rc = vm_cr3_verify_finding(s->vm);
 
 	if (rc > 0) {
 		session_fail(s, "guest");

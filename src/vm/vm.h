@@ -225,6 +225,10 @@ uint64_t vm_cr3(struct vm *vm);
  * reads the vCPU's own); 1 with vm->error when they do not (the guest's
  * doing); -1 with vm->error when the vCPU cannot be asked (the backend's). */
 int vm_cr3_verify(struct vm *vm);
+/* the same at a finding: a CR3 the vCPU confirmed fewer than this many calls
+ * ago is taken as it is */
+#define VM_CR3_TRUST_CALLS 64
+int vm_cr3_verify_finding(struct vm *vm);
 
 /* The dirty log.  vm_dirty_start when the log is first needed (after
  * boot).  vm_dirty_sync harvests and publishes: dirty_last = the pages

@@ -113,6 +113,8 @@ struct vm {
 	struct pts_hc_panic panic;
 	char error[512];
 	uint64_t exits, hypercalls;
+	/* the CR3 the vCPU last confirmed (vm_cr3_verify), at that call count */
+	uint64_t cr3_confirmed, cr3_confirmed_at;
 	uint64_t guest_wakes; /* calls the guest halted in and was woken from (QEMU) */
 	unsigned timeout_s;
 	/* the watchdog: the guest must make progress (vm_progress) before
