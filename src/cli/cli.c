@@ -236,11 +236,6 @@ static int cpus_fit(struct guest_opts *g, const char *cmd)
 		                   vm_backend_name(vm_backend_running(g->cfg.cpus)));
 	if (g->cfg.backend == VM_BACKEND_AUTO)
 		g->cfg.backend = vm_backend_running(g->cfg.cpus);
-	if (g->cfg.dirty_mode == VM_DIRTY_PLUGIN)
-		return usage_error(cmd,
-		                   "--dirty-log plugin: the plugin logs one vCPU (not yet more); "
-		                   "--cpus %u checks without a dirty log",
-		                   g->cfg.cpus);
 	return 0;
 }
 
