@@ -57,26 +57,23 @@ static int kva_copy(const struct vm *vm, uint64_t root, uint64_t kva, void *dst,
 
 int qemu_vcpu_cr3s(struct vm *vm, uint64_t kernel_root, uint64_t *cr3, unsigned n)
 {
+	uint64_t at = vm->desc_gpa + offsetof(struct pts_descriptor, smp), kva;
 	struct pts_smp smp;
-	uint64_t kva;
 	unsigned up;
 
 	memset(cr3, 0, n * sizeof(*cr3));
-	if (vm->desc_gpa == 0 || kernel_root == 0 ||
-	    gmem_read_u64(&vm->mem, vm->desc_gpa + offsetof(struct pts_descriptor, smp), &kva) != 0 ||
+	if (vm->desc_gpa == 0 || kernel_root == 0 || gmem_read_u64(&vm->mem, at, &kva) != 0 ||
 	    kva == 0 || kva_copy(vm, kernel_root, kva, &smp, sizeof(smp)) != 0 ||
 	    smp.magic != PTS_SMP_MAGIC || smp.cpu_size != sizeof(struct pts_cpu))
 		return -1;
 	up = smp.ncpus < PTS_MAX_CPUS ? smp.ncpus : PTS_MAX_CPUS;
 	for (unsigned v = 1; v <= n; v++) {
-		bool found = false;
-		for (unsigned c = 0; c < up; c++) {
-			if (smp.cpu[c].lapic_id == v) {
-				cr3[v - 1] = smp.cpu[c].cr3 & PTE_FRAME;
-				found = true;
-			}
-		}
-		if (!found && v < up) /* a CPU is up that no vCPU is known to run */
+		unsigned c = 0;
+		while (c < up && smp.cpu[c].lapic_id != v)
+			c++;
+		if (c < up)
+			cr3[v - 1] = smp.cpu[c].cr3 & PTE_FRAME;
+		else if (v < up) /* a CPU is up that no vCPU is known to run */
 			return -1;
 	}
 	return 0;
