@@ -110,7 +110,15 @@ int kvm_dirty_setup(struct vm *vm, uint64_t mem_size, enum vm_dirty_mode want, u
 		snprintf(err, errlen, "dirty ring size %u is not a power of two", ring_bytes);
 		return -1;
 	}
-	if ((want == VM_DIRTY_AUTO || want == VM_DIRTY_RING) && try_ring(vm, ring_bytes) == 0) {
+	if (want == VM_DIRTY_RING && KVM(vm)->ncpus > 1) { /* dirty.c reads one ring */
+		snprintf(err, errlen,
+		         "--dirty-log ring: one ring a vCPU is not built yet; with --cpus %u use "
+		         "clear or get",
+		         KVM(vm)->ncpus);
+		return -2;
+	}
+	if ((want == VM_DIRTY_AUTO || want == VM_DIRTY_RING) && KVM(vm)->ncpus <= 1 &&
+	    try_ring(vm, ring_bytes) == 0) {
 		vm->dirty_mode = VM_DIRTY_RING;
 		return 0;
 	}
