@@ -59,7 +59,7 @@ static int kvm_open_vcpu(struct vm *vm, char *err, size_t errlen)
 	}
 	if (KVM(vm)->ncpus > 1 && kvm_smp_open_aps(vm, mmap_size, err, errlen) != 0)
 		return -1;
-	return kvm_dirty_map_vcpu(vm, err, errlen) < 0 ? -1 : 0;
+	return kvm_dirty_map_vcpu(vm, 0, KVM(vm)->vcpu_fd, err, errlen) < 0 ? -1 : 0;
 }
 
 /* Several vCPUs need what kvm_smp_missing names: -2 (a usage error) without it. */

@@ -9,6 +9,14 @@
 
 #include "vm_impl.h"
 
+/* A vCPU's dirty ring (dirty.c), shared with KVM. */
+struct kvm_ring {
+	struct kvm_dirty_gfn *gfns;
+	uint32_t fetch;
+	bool suspect;        /* it overflowed: find KVM's index again */
+	unsigned idle_fulls; /* "full" exits in a row with nothing in it */
+};
+
 /* An AP's vCPU and its thread (smp.c). */
 struct kvm_ap {
 	struct vm *vm;
@@ -50,11 +58,9 @@ struct kvm_vm {
 	struct kvm_lapic_state snap_lapic; /* the BSP's, with ncpus > 1 */
 
 	/* dirty log (dirty.c is its only user) */
-	struct kvm_dirty_gfn *dirty_ring; /* ring: shared with KVM */
-	uint32_t ring_entries, ring_bytes, ring_fetch;
-	bool ring_suspect;        /* the ring overflowed: find KVM's index again */
-	unsigned ring_idle_fulls; /* "full" exits in a row with nothing in the ring */
-	uint64_t *dirty_scratch;  /* clear/get: KVM's bitmap */
+	struct kvm_ring rings[PTS_MAX_CPUS]; /* ring: one a vCPU, [0, ncpus) */
+	uint32_t ring_entries, ring_bytes;
+	uint64_t *dirty_scratch; /* clear/get: KVM's bitmap */
 
 	/* snapshot: the vCPU state at capture */
 	struct kvm_regs snap_regs;
@@ -85,12 +91,15 @@ enum vm_event kvm_io_exit(struct vm *vm, struct kvm_run *run);
 enum vm_event io_dispatch(struct vm *vm, uint16_t port, bool out, unsigned size, uint8_t *data);
 
 /* dirty.c: kvm_dirty_setup right after KVM_CREATE_VM (before the memslot and
- * the vCPU), kvm_dirty_map_vcpu after the vCPU. */
+ * the vCPUs), kvm_dirty_map_vcpu after each vCPU. */
 int kvm_dirty_setup(struct vm *vm, uint64_t mem_size, enum vm_dirty_mode want, uint32_t ring_bytes,
                     char *err, size_t errlen);
-int kvm_dirty_map_vcpu(struct vm *vm, char *err, size_t errlen);
+int kvm_dirty_map_vcpu(struct vm *vm, unsigned cpu, int fd, char *err, size_t errlen);
 int kvm_dirty_start(struct vm *vm);
 int kvm_dirty_harvest(struct vm *vm, bool ring_full);
+/* the same with the lock held (several vCPUs); full: the vCPU whose exit
+ * said its ring is full, or -1 */
+int kvm_dirty_harvest_locked(struct vm *vm, int full);
 void kvm_dirty_free(struct vm *vm);
 
 /* snapshot.c */

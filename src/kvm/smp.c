@@ -95,11 +95,14 @@ int kvm_smp_open_aps(struct vm *vm, int mmap_size, char *err, size_t errlen)
 		ap->fd = ioctl(k->vm_fd, KVM_CREATE_VCPU, i);
 		if (ap->fd < 0)
 			return smp_fail(err, errlen, "KVM_CREATE_VCPU (an AP)");
-		ap->run = mmap(NULL, (size_t)mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, ap->fd, 0);
+		ap->run =
+		    mmap(NULL, (size_t)mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, ap->fd, 0);
 		if (ap->run == MAP_FAILED) {
 			ap->run = NULL;
 			return smp_fail(err, errlen, "mmap kvm_run (an AP)");
 		}
+		if (kvm_dirty_map_vcpu(vm, i, ap->fd, err, errlen) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -133,8 +136,13 @@ static enum vm_event ap_exit(struct kvm_ap *ap)
 	case KVM_EXIT_SHUTDOWN:
 		snprintf(vm->error, sizeof(vm->error), "guest shut down (triple fault)");
 		return VM_EV_SHUTDOWN;
+	case KVM_EXIT_DIRTY_RING_FULL: /* as the BSP's: keep what it holds, go on */
+		vm->ring_full_exits++;
+		return kvm_dirty_harvest_locked(vm, (int)ap->cpu) == 0 ? VM_EV_NONE
+		                                                       : VM_EV_KVM_ERROR;
 	case KVM_EXIT_MMIO:
-		snprintf(vm->error, sizeof(vm->error), "guest %s %u bytes at unbacked address %#llx",
+		snprintf(vm->error, sizeof(vm->error),
+		         "guest %s %u bytes at unbacked address %#llx",
 		         ap->run->mmio.is_write ? "wrote" : "read", ap->run->mmio.len,
 		         (unsigned long long)ap->run->mmio.phys_addr);
 		return VM_EV_GUEST_ERROR;

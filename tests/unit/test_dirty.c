@@ -397,7 +397,7 @@ START_TEST(log_covers_every_changed_page)
 }
 END_TEST
 
-/* QEMU: the plugin's block a vCPU; KVM: its log (clear or get) on two vCPUs */
+/* QEMU: the plugin's block a vCPU; KVM: a dirty ring a vCPU (or the bitmap) */
 START_TEST(log_covers_every_changed_page_on_two_cpus)
 {
 	log_covers("log_covers_every_changed_page_on_two_cpus", script_smp_text, 2);

@@ -51,18 +51,6 @@ START_TEST(bad_cpu_count_exits_2)
 }
 END_TEST
 
-START_TEST(kvm_ring_with_cpus_exits_2)
-{
-	if (!tu_have_kvm()) {
-		tu_skip("kvm_ring_with_cpus_exits_2", "no /dev/kvm here");
-		return;
-	}
-	PTS("run", "--backend", "kvm", "--dirty-log", "ring", "--cpus", "2", "--ops",
-	    "tests/smp/two_cpus.ops", (char *)tu_guest());
-	assert_usage("--dirty-log ring");
-}
-END_TEST
-
 /* The plugin logs every vCPU: asked for or by default, a run on two CPUs
  * keeps the dirty log (and checks incrementally from it) and runs clean. */
 START_TEST(plugin_logs_two_cpus)
@@ -266,7 +254,6 @@ Suite *suite_smp(void)
 	tcase_set_timeout(usage, CHILD_TIMEOUT + 10);
 	tcase_add_loop_test(usage, bad_cpu_count_exits_2, 0,
 	                    (int)(sizeof(bad_counts) / sizeof(bad_counts[0])));
-	tcase_add_test(usage, kvm_ring_with_cpus_exits_2);
 	suite_add_tcase(s, usage);
 
 	tcase_add_checked_fixture(boot, setup, teardown);
