@@ -177,7 +177,13 @@ static enum vm_event run_once(struct vm *vm)
 		return VM_EV_KVM_ERROR;
 	}
 	vm->exits++;
-	return exit_reason(vm);
+	ev = exit_reason(vm);
+	if (ev == VM_EV_SHUTDOWN && KVM(vm)->ncpus > 1) { /* an AP's names its CPU too */
+		char why[sizeof(vm->error)];
+		snprintf(why, sizeof(why), "%s", vm->error);
+		snprintf(vm->error, sizeof(vm->error), "cpu0: %s", why);
+	}
+	return ev;
 }
 
 enum vm_event kvm_run_vcpu(struct vm *vm)

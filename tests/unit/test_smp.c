@@ -204,19 +204,24 @@ START_TEST(kvm_runs_ops_on_two_cpus)
 }
 END_TEST
 
-/* An AP's panic record, through its own exit on its own thread, is the
- * finding, naming the CPU. */
-START_TEST(kvm_ap_panic_names_the_cpu)
+/* An AP's panic record (through its own exit on its own thread), or its
+ * triple fault, ends the run, and the finding names the CPU. */
+static const char *const ap_ends[][3] = {
+    {"selftest=smppanic", "guest panic at guest/smp.c:", "cpu1: deliberate panic"},
+    {"selftest=smptriple", ": cpu1: guest ", "triple fault"}, /* or KVM's "crashed" */
+};
+
+START_TEST(kvm_ap_end_names_the_cpu)
 {
-	if (!need_kvm_cpus("kvm_ap_panic_names_the_cpu"))
+	if (!need_kvm_cpus("kvm_ap_end_names_the_cpu"))
 		return;
-	run_kvm("2", "tests/scenarios/basic.ops", "selftest=smppanic");
-	if (!kvm_cpus_ran("kvm_ap_panic_names_the_cpu", p.status))
+	run_kvm("2", "tests/scenarios/basic.ops", ap_ends[_i][0]);
+	if (!kvm_cpus_ran("kvm_ap_end_names_the_cpu", p.status))
 		return;
 	ASSERT_EXIT(1);
-	ck_assert_msg(strstr(p.err, "guest panic at guest/smp.c:") != NULL &&
-	                  strstr(p.err, "cpu1: deliberate panic") != NULL,
-	              "stderr:\n%s", p.err);
+	ck_assert_msg(strstr(p.err, ap_ends[_i][1]) != NULL &&
+	                  (strstr(p.err, ap_ends[_i][2]) || strstr(p.err, "crashed")),
+	              "%s: stderr:\n%s", ap_ends[_i][0], p.err);
 }
 END_TEST
 
@@ -271,7 +276,8 @@ Suite *suite_smp(void)
 	tu_tmpdir_fixture(kvm);
 	tcase_set_timeout(kvm, CHILD_TIMEOUT + 10);
 	tcase_add_test(kvm, kvm_runs_ops_on_two_cpus);
-	tcase_add_test(kvm, kvm_ap_panic_names_the_cpu);
+	tcase_add_loop_test(kvm, kvm_ap_end_names_the_cpu, 0,
+	                    (int)(sizeof(ap_ends) / sizeof(ap_ends[0])));
 	tcase_add_test(kvm, kvm_fuzz_resets_two_cpus);
 	suite_add_tcase(s, kvm);
 	return s;
