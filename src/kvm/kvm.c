@@ -238,11 +238,16 @@ uint64_t kvm_cr3(struct vm *vm)
 
 void kvm_dump_regs(struct vm *vm, FILE *f)
 {
+	struct kvm_vm *k = KVM(vm);
+	int fd = k->vcpu_fd;
 	struct kvm_regs r;
 	struct kvm_sregs s;
 
-	if (ioctl(KVM(vm)->vcpu_fd, KVM_GET_REGS, &r) < 0 ||
-	    ioctl(KVM(vm)->vcpu_fd, KVM_GET_SREGS, &s) < 0) {
+	if (k->ncpus > 1 && k->ap_event != VM_EV_NONE) { /* the AP that ended it: stopped */
+		fd = k->aps[k->ap_event_cpu].fd;
+		fprintf(f, "  (cpu%u's)\n", k->ap_event_cpu);
+	}
+	if (ioctl(fd, KVM_GET_REGS, &r) < 0 || ioctl(fd, KVM_GET_SREGS, &s) < 0) {
 		fprintf(f, "  (registers unavailable: %s)\n", strerror(errno));
 		return;
 	}

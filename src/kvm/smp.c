@@ -122,6 +122,24 @@ static void ap_event(struct kvm_ap *ap, enum vm_event ev, const char *why)
 	pthread_kill(k->bsp_thread, SIG_KICK);
 }
 
+/* An AP's port I/O: the console, and of the hypercalls its panic record only
+ * (as the QEMU backend serves an AP's doorbell): CPU 0 makes every other
+ * call, so one from an AP is a guest error. */
+static enum vm_event ap_io(struct kvm_ap *ap)
+{
+	struct kvm_run *run = ap->run;
+	unsigned nr = run->io.port - PTS_HC_PORT_BASE;
+
+	if (run->io.port >= PTS_HC_PORT_BASE && nr < PTS_HC_PORT_COUNT && nr != PTS_HC_PANIC) {
+		snprintf(ap->vm->error, sizeof(ap->vm->error),
+		         "guest hypercall: CPU %u called (number %u); ptshadow serves CPU 0's "
+		         "calls only",
+		         ap->cpu, nr);
+		return VM_EV_GUEST_ERROR;
+	}
+	return kvm_io_exit(ap->vm, run); /* the port table, locked */
+}
+
 /* one exit of an AP (locked): VM_EV_NONE, or its event with vm->error set */
 static enum vm_event ap_exit(struct kvm_ap *ap)
 {
@@ -129,7 +147,7 @@ static enum vm_event ap_exit(struct kvm_ap *ap)
 
 	switch (ap->run->exit_reason) {
 	case KVM_EXIT_IO:
-		return kvm_io_exit(vm, ap->run); /* the port table, locked */
+		return ap_io(ap);
 	case KVM_EXIT_INTR:
 	case KVM_EXIT_HLT: /* the in-kernel LAPIC wakes it; KVM_RUN again */
 		return VM_EV_NONE;
