@@ -118,6 +118,19 @@ static inline void cpu_pause(void)
 {
 	__asm__ volatile("pause");
 }
+/* No IDT: the next exception cannot be delivered, nor the double fault after
+ * it (selftest=triple, smptriple) */
+static inline __attribute__((noreturn)) void cpu_triple_fault(void)
+{
+	static const struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) null_idt = {0, 0};
+
+	__asm__ volatile("lidt %0; int3" ::"m"(null_idt));
+	__builtin_unreachable();
+}
+
 static inline void cpu_hlt(void)
 {
 	__asm__ volatile("hlt");

@@ -164,13 +164,8 @@ static void selftest_misbehave(void)
 		panic("selftest: deliberate panic");
 	if (cmdline_is("selftest", "fault"))
 		(void)*(volatile uint64_t *)0x0000700000000000ull;
-	if (cmdline_is("selftest", "triple")) {
-		static const struct {
-			uint16_t limit;
-			uint64_t base;
-		} __packed null_idt = {0, 0};
-		__asm__ volatile("lidt %0; int3" ::"m"(null_idt));
-	}
+	if (cmdline_is("selftest", "triple"))
+		cpu_triple_fault();
 	if (cmdline_is("selftest", "badhc"))
 		hc_raw(PTS_HC_EXIT, 0xfffffff8u);
 	if (cmdline_is("selftest", "exit3"))

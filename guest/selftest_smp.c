@@ -26,6 +26,8 @@ void selftest_smp(void)
 
 	if (cmdline_is("selftest", "smppanic") && smp_ncpus() >= 2)
 		(void)smp_run_on(1, SMP_CMD_PANIC, 0);
+	if (cmdline_is("selftest", "smptriple") && smp_ncpus() >= 2)
+		(void)smp_run_on(1, SMP_CMD_TRIPLE, 0);
 	if (!cmdline_is("selftest", "smp"))
 		return;
 	check(smp_ncpus() >= 2, "needs cpus=2 or more");

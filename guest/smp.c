@@ -277,6 +277,8 @@ static uint64_t ap_command(struct pcpu *pc, uint32_t cmd, uint64_t arg)
 		return 0;
 	case SMP_CMD_PANIC:
 		panic("cpu%u: deliberate panic (selftest=smppanic)", pc->pc_cpuid);
+	case SMP_CMD_TRIPLE:
+		cpu_triple_fault();
 	default:
 		panic("cpu%u: unknown command %u", pc->pc_cpuid, cmd);
 	}

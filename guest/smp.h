@@ -25,6 +25,7 @@ enum smp_cmd {
 	SMP_CMD_OP,       /* arg: struct pts_op *; ops_execute on this CPU */
 	SMP_CMD_PANIC,    /* selftest=smppanic: a panic on an AP, through its doorbell */
 	SMP_CMD_PARK,     /* arg: the kernel root; load it, flush all (a reset comes) */
+	SMP_CMD_TRIPLE,   /* selftest=smptriple: an AP triple-faults (no IDT) */
 };
 
 struct pcpu {

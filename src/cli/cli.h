@@ -28,6 +28,9 @@ int cmd_coverage(int argc, char **argv);
 /* `bench --coverage NOCOV.elf` (bench_cov.c): coverage's cost, and guided
  * against random fuzzing on the mutants; 0 or EXIT_INTERNAL */
 int bench_coverage(const struct session_config *sess, const char *nocov, const char *json_path);
+/* bench_cpus.c: fuzz on 2 CPUs against 1 on backend be, a line and out[backend] */
+void bench_cpus(const struct session_config *sess, enum vm_backend_kind be, uint64_t seed,
+                json_t *out);
 int cmd_report(int argc, char **argv);
 
 /* Common guest options (--mem, --timeout, --cmdline, --console, --arena):

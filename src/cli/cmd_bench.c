@@ -663,10 +663,11 @@ static const char bench_help[] =
     "\n"
     "Time one generated op stream with no per-op stop, per-op stop without the\n"
     "monitor, the full check and the incremental check, at 64 MiB, 128 MiB, 1 GiB\n"
-    "and 4 GiB (state built first), plus reset against boot and one job against\n"
-    "two, and each dirty log (KVM: ring, clear, get; QEMU: plugin, none) at the\n"
-    "smallest and largest size: on every backend this machine has (KVM and QEMU\n"
-    "side by side in one run), or on --backend alone.\n"
+    "and 4 GiB (state built first), plus reset against boot, one job against two,\n"
+    "a fuzz campaign on two guest CPUs against one, and each dirty log (KVM: ring,\n"
+    "clear, get; QEMU: plugin, none) at the smallest and largest size: on every\n"
+    "backend this machine has (KVM and QEMU side by side in one run), or on\n"
+    "--backend alone.\n"
     "\n"
     "options:\n"
     "  --ops N           ops in the stream (default 1000)\n"
@@ -682,7 +683,7 @@ static const char bench_help[] =
 
 /* The figures of a whole run, as bench.json holds them. */
 struct bench_json {
-	json_t *root, *cells, *dirty_logs, *reset_vs_boot, *jobs_ratio, *jobs_rates;
+	json_t *root, *cells, *dirty_logs, *reset_vs_boot, *jobs_ratio, *jobs_rates, *cpus;
 };
 
 static void bench_json_init(struct bench_json *j)
@@ -693,6 +694,7 @@ static void bench_json_init(struct bench_json *j)
 	j->reset_vs_boot = json_object();
 	j->jobs_ratio = json_object();
 	j->jobs_rates = json_object();
+	j->cpus = json_object();
 }
 
 /* bench.json, whole; the exit status */
@@ -705,6 +707,7 @@ static int bench_json_write(struct bench_json *j, const struct bench_opts *o, in
 	json_object_set_new(j->root, "reset_vs_boot", j->reset_vs_boot);
 	json_object_set_new(j->root, "jobs2_vs_jobs1", j->jobs_ratio);
 	json_object_set_new(j->root, "jobs_ops_per_s", j->jobs_rates);
+	json_object_set_new(j->root, "cpus2_vs_cpus1", j->cpus);
 	json_object_set_new(j->root, "ops", json_integer((json_int_t)o->ops));
 	json_object_set_new(j->root, "seed", json_integer((json_int_t)o->seed));
 	text = json_dumps(j->root, JSON_INDENT(2));
@@ -765,6 +768,7 @@ static int bench_backend(const struct bench_opts *o, enum vm_backend_kind be, st
 	jr = jobs_ratio(o, be, rate);
 	say_reset_vs_boot(be, rvb, j);
 	say_jobs_ratio(be, jr, rate, j);
+	bench_cpus(&o->g.cfg, be, o->seed, j->cpus);
 	return 0;
 }
 

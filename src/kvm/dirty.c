@@ -5,10 +5,10 @@
  * about dirty pages.
  *
  * Three ways to ask KVM (docs/performance.md measures them):
- *   ring   KVM_CAP_DIRTY_LOG_RING: KVM appends each page the vCPU dirties to
- *          a per-vCPU ring shared with us; a harvest reads the new entries
- *          and KVM_RESET_DIRTY_RINGS write-protects those pages again.  Cost
- *          follows the pages written, not the size of RAM.
+ *   ring   KVM_CAP_DIRTY_LOG_RING: KVM appends each page a vCPU dirties to
+ *          that vCPU's ring shared with us; a harvest reads the new entries
+ *          of every vCPU's ring and KVM_RESET_DIRTY_RINGS write-protects those
+ *          pages again.  Cost follows the pages written, not the size of RAM.
  *   clear  KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: KVM_GET_DIRTY_LOG copies the
  *          slot's bitmap without protecting anything, KVM_CLEAR_DIRTY_LOG
  *          re-protects the span that held dirty bits.
@@ -121,17 +121,17 @@ int kvm_dirty_setup(struct vm *vm, uint64_t mem_size, enum vm_dirty_mode want, u
 	return bitmap_setup(vm, want, words, err, errlen);
 }
 
-int kvm_dirty_map_vcpu(struct vm *vm, char *err, size_t errlen)
+int kvm_dirty_map_vcpu(struct vm *vm, unsigned cpu, int fd, char *err, size_t errlen)
 {
 	void *p;
 
-	if (vm->dirty_mode != VM_DIRTY_RING)
+	if (vm->dirty_mode != VM_DIRTY_RING || cpu >= PTS_MAX_CPUS)
 		return 0;
-	p = mmap(NULL, KVM(vm)->ring_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, KVM(vm)->vcpu_fd,
+	p = mmap(NULL, KVM(vm)->ring_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 	         (off_t)KVM_DIRTY_LOG_PAGE_OFFSET * getpagesize());
 	if (p == MAP_FAILED)
 		return dirty_fail(err, errlen, "mmap dirty ring");
-	KVM(vm)->dirty_ring = p;
+	KVM(vm)->rings[cpu].gfns = p;
 	return 0;
 }
 
@@ -183,24 +183,24 @@ int kvm_dirty_start(struct vm *vm)
  * shows as a "full" exit with little in the ring: then one more ring of clean
  * slots is handed back.
  */
-static struct kvm_dirty_gfn *slot_at(const struct vm *vm, uint32_t i)
+static struct kvm_dirty_gfn *slot_at(const struct vm *vm, const struct kvm_ring *r, uint32_t i)
 {
-	return &KVM(vm)->dirty_ring[i % KVM(vm)->ring_entries];
+	return &r->gfns[i % KVM(vm)->ring_entries];
 }
 
-static bool slot_dirty(const struct vm *vm, uint32_t i)
+static bool slot_dirty(const struct vm *vm, const struct kvm_ring *r, uint32_t i)
 {
-	return __atomic_load_n(&slot_at(vm, i)->flags, __ATOMIC_ACQUIRE) & KVM_DIRTY_GFN_F_DIRTY;
+	return __atomic_load_n(&slot_at(vm, r, i)->flags, __ATOMIC_ACQUIRE) & KVM_DIRTY_GFN_F_DIRTY;
 }
 
-static void slot_set(struct vm *vm, uint32_t i, uint32_t flags)
+static void slot_set(struct vm *vm, struct kvm_ring *r, uint32_t i, uint32_t flags)
 {
-	__atomic_store_n(&slot_at(vm, i)->flags, flags, __ATOMIC_RELEASE);
+	__atomic_store_n(&slot_at(vm, r, i)->flags, flags, __ATOMIC_RELEASE);
 }
 
-static int slot_take(struct vm *vm, uint32_t i)
+static int slot_take(struct vm *vm, const struct kvm_ring *r, uint32_t i)
 {
-	const struct kvm_dirty_gfn *e = slot_at(vm, i);
+	const struct kvm_dirty_gfn *e = slot_at(vm, r, i);
 	uint64_t pages = vm->mem.size / PTS_PAGE_SIZE;
 
 	/* slot 0 is all of RAM: anything else is a KVM fault, not the guest's */
@@ -218,40 +218,40 @@ static int slot_take(struct vm *vm, uint32_t i)
 	return 0;
 }
 
-static int ring_reset(struct vm *vm, uint32_t d)
+static int ring_reset(struct vm *vm, struct kvm_ring *r, uint32_t d)
 {
 	for (uint32_t i = 0; i < d; i++)
-		slot_set(vm, KVM(vm)->ring_fetch + i, KVM_DIRTY_GFN_F_RESET);
-	KVM(vm)->ring_fetch += d;
+		slot_set(vm, r, r->fetch + i, KVM_DIRTY_GFN_F_RESET);
+	r->fetch += d;
 	if (d != 0 && ioctl(KVM(vm)->vm_fd, KVM_RESET_DIRTY_RINGS, 0) < 0)
 		return harvest_fail(vm, "KVM_RESET_DIRTY_RINGS");
 	return 0;
 }
 
 /* in step: the new entries start at fetch; how many slots to hand back */
-static int ring_read_in_step(struct vm *vm, uint32_t *d)
+static int ring_read_in_step(struct vm *vm, struct kvm_ring *r, uint32_t *d)
 {
 	uint32_t n = KVM(vm)->ring_entries, got;
 
-	for (got = 0; got < n && slot_dirty(vm, KVM(vm)->ring_fetch + got); got++)
-		if (slot_take(vm, KVM(vm)->ring_fetch + got) != 0)
+	for (got = 0; got < n && slot_dirty(vm, r, r->fetch + got); got++)
+		if (slot_take(vm, r, r->fetch + got) != 0)
 			return -1;
 	*d = got;
 	return 0;
 }
 
 /* after an overflow: find the run of new entries wherever it is */
-static int ring_read_anywhere(struct vm *vm, uint32_t *d)
+static int ring_read_anywhere(struct vm *vm, struct kvm_ring *r, uint32_t *d)
 {
 	uint32_t n = KVM(vm)->ring_entries, ndirty = 0, end = 0;
 
 	for (uint32_t i = 0; i < n; i++) {
-		if (!slot_dirty(vm, KVM(vm)->ring_fetch + i))
+		if (!slot_dirty(vm, r, r->fetch + i))
 			continue;
-		if (slot_take(vm, KVM(vm)->ring_fetch + i) != 0)
+		if (slot_take(vm, r, r->fetch + i) != 0)
 			return -1;
 		ndirty++;
-		if (!slot_dirty(vm, KVM(vm)->ring_fetch + i + 1))
+		if (!slot_dirty(vm, r, r->fetch + i + 1))
 			end = i + 1; /* the run's end: where KVM pushes next */
 	}
 	if (ndirty == 0 || ndirty == n) {
@@ -260,39 +260,51 @@ static int ring_read_anywhere(struct vm *vm, uint32_t *d)
 	}
 	/* run slots past its end wrapped over fetch: KVM counts them free */
 	for (uint32_t i = end; i < n; i++)
-		if (slot_dirty(vm, KVM(vm)->ring_fetch + i))
-			slot_set(vm, KVM(vm)->ring_fetch + i, 0);
-	KVM(vm)->ring_suspect = false;
+		if (slot_dirty(vm, r, r->fetch + i))
+			slot_set(vm, r, r->fetch + i, 0);
+	r->suspect = false;
 	*d = end;
 	return 0;
 }
 
-static int harvest_ring(struct vm *vm, bool ring_full)
+/* one vCPU's ring; ring_full: its vCPU exited with "full" */
+static int harvest_one_ring(struct vm *vm, struct kvm_ring *r, bool ring_full)
 {
 	uint32_t n = KVM(vm)->ring_entries, d;
 
-	if ((KVM(vm)->ring_suspect ? ring_read_anywhere(vm, &d) : ring_read_in_step(vm, &d)) != 0)
+	if ((r->suspect ? ring_read_anywhere(vm, r, &d) : ring_read_in_step(vm, r, &d)) != 0)
 		return -1;
 	if (d == n) { /* every slot dirty: entries were overwritten */
 		vm->dirty_fresh.all = true;
-		KVM(vm)->ring_suspect = true;
+		r->suspect = true;
 		vm->ring_overflows++;
 	}
-	if (ring_reset(vm, d) != 0)
+	if (ring_reset(vm, r, d) != 0)
 		return -1;
 	if (!ring_full || d >= n / 2) {
-		KVM(vm)->ring_idle_fulls = 0;
+		r->idle_fulls = 0;
 		return 0;
 	}
 	/* "full" with less than half a ring to read: KVM counts a ring too many */
-	if (++KVM(vm)->ring_idle_fulls > 64) {
+	if (++r->idle_fulls > 64) {
 		snprintf(vm->error, sizeof(vm->error),
 		         "dirty ring: KVM still reports it full after %u empty rings were handed "
 		         "back (try --dirty-log clear)",
-		         KVM(vm)->ring_idle_fulls - 1);
+		         r->idle_fulls - 1);
 		return -1;
 	}
-	return ring_reset(vm, n); /* clean slots: nothing unread is lost */
+	return ring_reset(vm, r, n); /* clean slots: nothing unread is lost */
+}
+
+/* every vCPU's ring (one a vCPU); full: the vCPU whose exit said "full", or -1 */
+static int harvest_ring(struct vm *vm, int full)
+{
+	struct kvm_vm *k = KVM(vm);
+	int rc = 0;
+
+	for (unsigned i = 0; i < k->ncpus && rc == 0; i++)
+		rc = harvest_one_ring(vm, &k->rings[i], full == (int)i);
+	return rc;
 }
 
 /* Manual protect: the words lo..hi of the bitmap just read, cleared in KVM
@@ -341,16 +353,32 @@ static int harvest_bitmap(struct vm *vm)
 	return 0;
 }
 
+int kvm_dirty_harvest_locked(struct vm *vm, int full)
+{
+	return vm->dirty_mode == VM_DIRTY_RING ? harvest_ring(vm, full) : harvest_bitmap(vm);
+}
+
+/* from the BSP's thread: its "full" exit, or a sync; with several vCPUs the
+ * APs' "full" exits harvest too (smp.c), so one at a time */
 int kvm_dirty_harvest(struct vm *vm, bool ring_full)
 {
-	return vm->dirty_mode == VM_DIRTY_RING ? harvest_ring(vm, ring_full) : harvest_bitmap(vm);
+	int rc;
+
+	if (KVM(vm)->ncpus == 1)
+		return kvm_dirty_harvest_locked(vm, ring_full ? 0 : -1);
+	pthread_mutex_lock(&KVM(vm)->lock);
+	rc = kvm_dirty_harvest_locked(vm, ring_full ? 0 : -1);
+	pthread_mutex_unlock(&KVM(vm)->lock);
+	return rc;
 }
 
 void kvm_dirty_free(struct vm *vm)
 {
-	if (KVM(vm)->dirty_ring != NULL)
-		munmap(KVM(vm)->dirty_ring, KVM(vm)->ring_bytes);
-	KVM(vm)->dirty_ring = NULL;
+	for (unsigned i = 0; i < PTS_MAX_CPUS; i++) {
+		if (KVM(vm)->rings[i].gfns != NULL)
+			munmap(KVM(vm)->rings[i].gfns, KVM(vm)->ring_bytes);
+		KVM(vm)->rings[i].gfns = NULL;
+	}
 	free(KVM(vm)->dirty_scratch);
 	KVM(vm)->dirty_scratch = NULL;
 }

@@ -57,18 +57,33 @@ static int kvm_open_vcpu(struct vm *vm, char *err, size_t errlen)
 		KVM(vm)->run = NULL;
 		return kvm_fail(err, errlen, "mmap kvm_run");
 	}
-	return kvm_dirty_map_vcpu(vm, err, errlen) < 0 ? -1 : 0;
+	if (KVM(vm)->ncpus > 1 && kvm_smp_open_aps(vm, mmap_size, err, errlen) != 0)
+		return -1;
+	return kvm_dirty_map_vcpu(vm, 0, KVM(vm)->vcpu_fd, err, errlen) < 0 ? -1 : 0;
+}
+
+/* Several vCPUs need what kvm_smp_missing names: -2 (a usage error) without it. */
+static int kvm_open_smp(struct vm *vm, char *err, size_t errlen)
+{
+	const char *missing = kvm_smp_missing(KVM(vm)->kvm_fd);
+
+	if (missing != NULL) {
+		snprintf(err, errlen, "--cpus %u: this KVM lacks %s", KVM(vm)->ncpus, missing);
+		return -2;
+	}
+	return kvm_smp_irqchip(vm, err, errlen);
 }
 
 int kvm_open_vm(struct vm *vm, uint64_t mem_size, const struct vm_config *cfg, char *err,
                 size_t errlen)
 {
-	int api;
+	int api, rc;
 
 	vm->be = calloc(1, sizeof(struct kvm_vm));
 	if (vm->be == NULL)
 		return kvm_fail(err, errlen, "KVM backend state");
 	KVM(vm)->kvm_fd = KVM(vm)->vm_fd = KVM(vm)->vcpu_fd = -1;
+	KVM(vm)->ncpus = cfg->cpus > 1 ? cfg->cpus : 1;
 	KVM(vm)->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (KVM(vm)->kvm_fd < 0)
 		return kvm_fail(err, errlen, "/dev/kvm");
@@ -83,9 +98,12 @@ int kvm_open_vm(struct vm *vm, uint64_t mem_size, const struct vm_config *cfg, c
 	if (mem_size <= KVM_TSS_GPA && ioctl(KVM(vm)->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_GPA) < 0 &&
 	    errno != ENOTTY && errno != EINVAL)
 		return kvm_fail(err, errlen, "KVM_SET_TSS_ADDR");
-	if (kvm_dirty_setup(vm, mem_size, cfg->dirty_mode, cfg->dirty_ring_bytes, err, errlen) <
-	        0 ||
-	    kvm_memslot(vm, mem_size, err, errlen) != 0 || kvm_open_vcpu(vm, err, errlen) != 0)
+	if (KVM(vm)->ncpus > 1 && (rc = kvm_open_smp(vm, err, errlen)) != 0)
+		return rc;
+	rc = kvm_dirty_setup(vm, mem_size, cfg->dirty_mode, cfg->dirty_ring_bytes, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (kvm_memslot(vm, mem_size, err, errlen) != 0 || kvm_open_vcpu(vm, err, errlen) != 0)
 		return -1;
 	int khz = ioctl(KVM(vm)->vcpu_fd, KVM_GET_TSC_KHZ, 0);
 	vm->tsc_khz = khz > 0 ? (uint64_t)khz : 0;
@@ -125,10 +143,24 @@ static void cpuid_ours(struct kvm_cpuid2 *cpuid, uint64_t tsc_khz)
 	cpuid->nent = n;
 }
 
+/* vCPU n's own: its initial APIC ID (leaf 1 EBX[31:24], leaf 0xb EDX) is n */
+static int cpuid_set(struct kvm_cpuid2 *cpuid, int fd, unsigned n)
+{
+	for (unsigned i = 0; i < cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+		if (e->function == 1)
+			e->ebx = (e->ebx & 0x00ffffffu) | n << 24;
+		if (e->function == 0xb || e->function == 0x1f)
+			e->edx = n;
+	}
+	return ioctl(fd, KVM_SET_CPUID2, cpuid);
+}
+
 int x86_setup_cpuid(struct vm *vm, char *err, size_t errlen)
 {
 	unsigned max = 256;
 	struct kvm_cpuid2 *cpuid;
+	int rc;
 
 	cpuid = calloc(1, sizeof(*cpuid) + (max + 2) * sizeof(struct kvm_cpuid_entry2));
 	if (cpuid == NULL)
@@ -139,12 +171,11 @@ int x86_setup_cpuid(struct vm *vm, char *err, size_t errlen)
 		return kvm_fail(err, errlen, "KVM_GET_SUPPORTED_CPUID");
 	}
 	cpuid_ours(cpuid, vm->tsc_khz);
-	if (ioctl(KVM(vm)->vcpu_fd, KVM_SET_CPUID2, cpuid) < 0) {
-		free(cpuid);
-		return kvm_fail(err, errlen, "KVM_SET_CPUID2");
-	}
+	rc = ioctl(KVM(vm)->vcpu_fd, KVM_SET_CPUID2, cpuid);
+	for (unsigned i = 1; i < KVM(vm)->ncpus && rc == 0; i++)
+		rc = cpuid_set(cpuid, KVM(vm)->aps[i].fd, i);
 	free(cpuid);
-	return 0;
+	return rc < 0 ? kvm_fail(err, errlen, "KVM_SET_CPUID2") : 0;
 }
 
 static void flat_segment(struct kvm_segment *s, uint16_t sel, uint8_t type)
@@ -207,11 +238,16 @@ uint64_t kvm_cr3(struct vm *vm)
 
 void kvm_dump_regs(struct vm *vm, FILE *f)
 {
+	struct kvm_vm *k = KVM(vm);
+	int fd = k->vcpu_fd;
 	struct kvm_regs r;
 	struct kvm_sregs s;
 
-	if (ioctl(KVM(vm)->vcpu_fd, KVM_GET_REGS, &r) < 0 ||
-	    ioctl(KVM(vm)->vcpu_fd, KVM_GET_SREGS, &s) < 0) {
+	if (k->ncpus > 1 && k->ap_event != VM_EV_NONE) { /* the AP that ended it: stopped */
+		fd = k->aps[k->ap_event_cpu].fd;
+		fprintf(f, "  (cpu%u's)\n", k->ap_event_cpu);
+	}
+	if (ioctl(fd, KVM_GET_REGS, &r) < 0 || ioctl(fd, KVM_GET_SREGS, &s) < 0) {
 		fprintf(f, "  (registers unavailable: %s)\n", strerror(errno));
 		return;
 	}
@@ -235,6 +271,8 @@ void kvm_destroy(struct vm *vm)
 
 	if (k == NULL)
 		return;
+	if (k->ncpus > 1)
+		kvm_smp_destroy(vm);
 	kvm_dirty_free(vm);
 	if (k->run != NULL)
 		munmap(k->run, k->run_size);

@@ -19,28 +19,25 @@ static int kvm_create(struct vm *vm, const char *guest_path, const struct vm_con
 {
 	struct elf_image img;
 	uint64_t start_info;
+	int rc;
 
-	if (cfg->cpus > 1) { /* one vCPU thread, no in-kernel irqchip yet (docs/smp.md) */
-		snprintf(err, errlen, "--cpus %u: the kvm backend runs one vCPU (not yet more)",
-		         cfg->cpus);
-		return EXIT_USAGE;
-	}
 	vm->caps = VM_CAP_DIRTY_LOG | VM_CAP_SNAPSHOT | VM_CAP_REGS;
-	if (kvm_open_vm(vm, (uint64_t)cfg->mem_mib << 20, cfg, err, errlen) < 0)
-		return EXIT_INTERNAL;
+	rc = kvm_open_vm(vm, (uint64_t)cfg->mem_mib << 20, cfg, err, errlen);
+	if (rc < 0)
+		return rc == -2 ? EXIT_USAGE : EXIT_INTERNAL;
 	if (elf_load(guest_path, &vm->mem, &img, err, errlen) < 0)
 		return EXIT_USAGE;
 	if (pvh_setup(&vm->mem, cfg->cmdline, &start_info, err, errlen) < 0)
 		return EXIT_USAGE;
 	if (x86_setup_cpuid(vm, err, errlen) < 0 ||
-	    x86_setup_pvh_regs(vm, img.pvh_entry, start_info, err, errlen) < 0)
+	    x86_setup_pvh_regs(vm, img.pvh_entry, start_info, err, errlen) < 0 ||
+	    (KVM(vm)->ncpus > 1 && kvm_smp_start(vm, err, errlen) != 0))
 		return EXIT_INTERNAL;
 	return 0;
 }
 
-static enum vm_event exit_io(struct vm *vm)
+enum vm_event kvm_io_exit(struct vm *vm, struct kvm_run *run)
 {
-	struct kvm_run *run = KVM(vm)->run;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	enum vm_event ev = VM_EV_NONE;
 
@@ -54,6 +51,18 @@ static enum vm_event exit_io(struct vm *vm)
 		                 run->io.size, data);
 		data += run->io.size;
 	}
+	return ev;
+}
+
+static enum vm_event exit_io(struct vm *vm)
+{
+	enum vm_event ev;
+
+	if (KVM(vm)->ncpus == 1)
+		return kvm_io_exit(vm, KVM(vm)->run);
+	pthread_mutex_lock(&KVM(vm)->lock); /* the APs' exits use the table too */
+	ev = kvm_io_exit(vm, KVM(vm)->run);
+	pthread_mutex_unlock(&KVM(vm)->lock);
 	return ev;
 }
 
@@ -139,9 +148,28 @@ static enum vm_event no_progress(struct vm *vm)
 	return VM_EV_TIMEOUT;
 }
 
+/* An AP's event, if one came (its thread kicked us): the BSP stops with it. */
+static enum vm_event ap_event_taken(struct vm *vm)
+{
+	struct kvm_vm *k = KVM(vm);
+	enum vm_event ev;
+
+	k->run->immediate_exit = 0; /* before the look: a kick after it is not lost */
+	pthread_mutex_lock(&k->lock);
+	ev = k->ap_event;
+	if (ev != VM_EV_NONE)
+		snprintf(vm->error, sizeof(vm->error), "%s", k->ap_error);
+	pthread_mutex_unlock(&k->lock);
+	return ev;
+}
+
 /* One KVM_RUN and its exit: the event, or VM_EV_NONE (a signal too) */
 static enum vm_event run_once(struct vm *vm)
 {
+	enum vm_event ev;
+
+	if (KVM(vm)->ncpus > 1 && (ev = ap_event_taken(vm)) != VM_EV_NONE)
+		return ev;
 	if (ioctl(KVM(vm)->vcpu_fd, KVM_RUN, 0) < 0) {
 		if (errno == EINTR || errno == EAGAIN)
 			return VM_EV_NONE;
@@ -149,7 +177,13 @@ static enum vm_event run_once(struct vm *vm)
 		return VM_EV_KVM_ERROR;
 	}
 	vm->exits++;
-	return exit_reason(vm);
+	ev = exit_reason(vm);
+	if (ev == VM_EV_SHUTDOWN && KVM(vm)->ncpus > 1) { /* an AP's names its CPU too */
+		char why[sizeof(vm->error)];
+		snprintf(why, sizeof(why), "%s", vm->error);
+		snprintf(vm->error, sizeof(vm->error), "cpu0: %s", why);
+	}
+	return ev;
 }
 
 enum vm_event kvm_run_vcpu(struct vm *vm)
@@ -162,6 +196,8 @@ enum vm_event kvm_run_vcpu(struct vm *vm)
 		return no_progress(vm);
 	if (vm->deadline_ns != 0)
 		watchdog_arm(vm->deadline_ns - now);
+	if (KVM(vm)->ncpus > 1)
+		kvm_smp_thread_is(KVM(vm)->run);
 	while (ev == VM_EV_NONE) {
 		ev = run_once(vm);
 		if (ev != VM_EV_NONE)
@@ -183,13 +219,17 @@ enum vm_event kvm_run_vcpu(struct vm *vm)
 static bool kvm_available(const struct vm_config *cfg, char *why, size_t len)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	const char *missing;
 
 	if (fd < 0) {
 		snprintf(why, len, "/dev/kvm: %s", strerror(errno));
 		return false;
 	}
+	missing = cfg->cpus > 1 ? kvm_smp_missing(fd) : NULL;
+	if (missing != NULL)
+		snprintf(why, len, "--cpus %u: this KVM lacks %s", cfg->cpus, missing);
 	close(fd);
-	return true;
+	return missing == NULL;
 }
 
 /* the modules that serve /dev/kvm: kvm_intel, kvm_amd, or kvm_pvm (a
@@ -215,7 +255,7 @@ const struct vm_backend vm_backend_kvm = {
     .name = "kvm",
     .dirty_logs = 1u << VM_DIRTY_RING | 1u << VM_DIRTY_CLEAR | 1u << VM_DIRTY_GET,
     .missing = "no /dev/kvm here",
-    .cpus_max = 1, /* not yet more: docs/smp.md */
+    .cpus_max = VM_CPUS_MAX,
     .engine = true,
     .available = kvm_available,
     .identity = kvm_identity,

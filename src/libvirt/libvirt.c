@@ -728,9 +728,10 @@ static int plugin_prepare(struct vm *vm, const struct vm_config *cfg, char *plug
 		l->region[0] = '\0';
 		return EXIT_INTERNAL;
 	}
-	if (tcg_dirty_open_at(&QEMU(vm)->dirty, l->region,
-	                      ram_span((uint64_t)cfg->mem_mib << 20) / PTS_PAGE_SIZE, 1u << 20, err,
-	                      errlen) != 0) {
+	struct tcg_dirty_size size = {ram_span((uint64_t)cfg->mem_mib << 20) / PTS_PAGE_SIZE,
+	                              1u << 20, cfg->cpus > 1 ? cfg->cpus : 1};
+	QEMU(vm)->vcpus = size.vcpus;
+	if (tcg_dirty_open_at(&QEMU(vm)->dirty, l->region, &size, err, errlen) != 0) {
 		l->region[0] = '\0'; /* not ours to remove: it may be someone else's */
 		return EXIT_INTERNAL;
 	}

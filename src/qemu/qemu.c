@@ -106,17 +106,13 @@ static int plugin_setup(struct vm *vm, const struct vm_config *cfg, char *path, 
 	vm->dirty_mode = VM_DIRTY_NONE;
 	if (want == VM_DIRTY_NONE || cfg->qemu_kvm) /* plugins need TCG */
 		return 0;
-	if (cfg->cpus > 1) { /* the plugin logs one vCPU's stores (docs/smp.md) */
-		if (want == VM_DIRTY_PLUGIN) {
-			snprintf(err, errlen, "--dirty-log plugin: one vCPU only, not --cpus %u",
-			         cfg->cpus);
-			return EXIT_USAGE;
-		}
-		return 0;
-	}
 	if (tcg_dirty_plugin_path(path, len) != 0 || access(path, R_OK) != 0)
 		return no_plugin(want, path, err, errlen);
-	if (tcg_dirty_open(&q->dirty, vm->mem.size / PTS_PAGE_SIZE, 1u << 20, err, errlen) != 0)
+	/* a log a vCPU (docs/smp.md), each walked through its own CR3 */
+	struct tcg_dirty_size size = {vm->mem.size / PTS_PAGE_SIZE, 1u << 20,
+	                              cfg->cpus > 1 ? cfg->cpus : 1};
+	q->vcpus = size.vcpus;
+	if (tcg_dirty_open(&q->dirty, &size, err, errlen) != 0)
 		return EXIT_INTERNAL;
 	vm->dirty_mode = VM_DIRTY_PLUGIN;
 	return 0;

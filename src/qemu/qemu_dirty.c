@@ -25,12 +25,16 @@ static void add_ram_page(void *ctx, uint64_t pfn)
 int qemu_dirty_start(struct vm *vm)
 {
 	struct qemu_vm *q = QEMU(vm);
+	struct pts_doorbell *db = qemu_doorbell(vm);
 
 	if (q->dirty == NULL)
 		return 0;
 	tcg_dirty_enable(q->dirty, true);
 	tcg_dirty_enable_vpages(q->dirty, true);
-	q->prev_cr3 = q->cr3;
+	q->vcpu_prev_cr3[0] = q->cr3;
+	if (q->vcpus > 1 && db != NULL)
+		(void)qemu_vcpu_cr3s(vm, __atomic_load_n(&db->park_cr3, __ATOMIC_RELAXED),
+		                     q->vcpu_prev_cr3 + 1, q->vcpus - 1);
 	vm->dirty_logging = true;
 	return 0;
 }
@@ -154,12 +158,16 @@ static uint64_t add_walk(struct vm *vm, uint64_t root, uint64_t va)
 	return 0;
 }
 
-#define WALK_MEMO 64u
+#define WALK_MEMO  64u
+#define WALK_ROOTS (3u * QEMU_VCPUS_MAX)
 
 struct walk_ctx {
 	struct vm *vm;
-	uint64_t roots[3];
+	uint64_t roots[WALK_ROOTS]; /* every vCPU's, once each */
 	unsigned nroots;
+	/* each vCPU's: indexes into roots */
+	uint8_t vcpu_root[QEMU_VCPUS_MAX][3];
+	uint8_t vcpu_nroots[QEMU_VCPUS_MAX];
 	/* (2 MiB region, root) pairs walked in this harvest, and the page table
 	 * their walk reached: every page of a region goes through the same
 	 * entries above it, so a second page needs its own entry there only */
@@ -168,12 +176,16 @@ struct walk_ctx {
 	} memo[WALK_MEMO];
 };
 
-static void add_vpage(void *ctx, uint64_t va, bool is_store)
+/* vCPU `vcpu` touched va: redo its walks, through its own roots */
+static void add_vpage(void *ctx, unsigned vcpu, uint64_t va, bool is_store)
 {
 	struct walk_ctx *w = ctx;
 
-	for (unsigned i = 0; i < w->nroots; i++) {
-		uint64_t key = ((va >> 21) << 2 | i) + 1;
+	if (vcpu >= QEMU_VCPUS_MAX)
+		return;
+	for (unsigned r = 0; r < w->vcpu_nroots[vcpu]; r++) {
+		unsigned i = w->vcpu_root[vcpu][r];
+		uint64_t key = ((va >> 21) << 5 | i) + 1;
 		unsigned slot = (unsigned)((key * 0x9e3779b97f4a7c15ull) >> 58);
 		if (w->memo[slot].key == key) {
 			if (w->memo[slot].pt != 0)
@@ -185,16 +197,47 @@ static void add_vpage(void *ctx, uint64_t va, bool is_store)
 	}
 }
 
-static void add_root(struct walk_ctx *w, uint64_t cr3)
+/* cr3 is one of the roots vCPU vcpu may have walked through in this op */
+static void add_root(struct walk_ctx *w, unsigned vcpu, uint64_t cr3)
 {
+	unsigned i;
+
 	cr3 &= PTE_FRAME;
-	if (cr3 == 0)
+	if (cr3 == 0 || vcpu >= QEMU_VCPUS_MAX || w->vcpu_nroots[vcpu] == 3)
 		return;
-	for (unsigned i = 0; i < w->nroots; i++)
-		if (w->roots[i] == cr3)
-			return;
-	if (w->nroots < 3)
+	for (i = 0; i < w->nroots && w->roots[i] != cr3; i++)
+		;
+	if (i == w->nroots)
 		w->roots[w->nroots++] = cr3;
+	for (unsigned r = 0; r < w->vcpu_nroots[vcpu]; r++)
+		if (w->vcpu_root[vcpu][r] == i)
+			return;
+	w->vcpu_root[vcpu][w->vcpu_nroots[vcpu]++] = (uint8_t)i;
+}
+
+/*
+ * Each vCPU's roots: the CR3 it had at the last harvest and the one it has
+ * now, and the kernel pmap's (every op goes through at most one switch a
+ * CPU: docs/smp.md).  vCPU 0 is the BSP, guest CPU 0, whose CR3 the doorbell
+ * gives; the others' are in struct pts_smp (qemu_vcpu_cr3s).  false: their
+ * roots could not be read, so the walks cannot be redone.
+ */
+static bool add_roots(struct vm *vm, struct walk_ctx *w, uint64_t kernel_root)
+{
+	struct qemu_vm *q = QEMU(vm);
+	unsigned n = q->vcpus > 1 ? q->vcpus : 1;
+	bool ok = true;
+
+	q->vcpu_cr3[0] = q->cr3;
+	if (n > 1)
+		ok = qemu_vcpu_cr3s(vm, kernel_root, q->vcpu_cr3 + 1, n - 1) == 0;
+	for (unsigned v = 0; v < n && v < QEMU_VCPUS_MAX; v++) {
+		add_root(w, v, q->vcpu_cr3[v]);
+		add_root(w, v, q->vcpu_prev_cr3[v]);
+		add_root(w, v, kernel_root);
+		q->vcpu_prev_cr3[v] = q->vcpu_cr3[v];
+	}
+	return ok;
 }
 
 int qemu_dirty_harvest(struct vm *vm, bool ring_full)
@@ -214,11 +257,8 @@ int qemu_dirty_harvest(struct vm *vm, bool ring_full)
 		vm->ring_entries_read += (uint64_t)n;
 	walk_cache_forget_logged(q, &vm->dirty_fresh);
 	q->walk_gen++;
-	add_root(&w, q->cr3);
-	add_root(&w, q->prev_cr3);
-	if (db != NULL)
-		add_root(&w, __atomic_load_n(&db->park_cr3, __ATOMIC_RELAXED));
-	q->prev_cr3 = q->cr3;
+	if (!add_roots(vm, &w, db != NULL ? __atomic_load_n(&db->park_cr3, __ATOMIC_RELAXED) : 0))
+		lost = true;
 	if (tcg_dirty_harvest_vpages(q->dirty, add_vpage, &w, &vlost) < 0 || vlost)
 		lost = true;
 	if (lost) {

@@ -29,6 +29,7 @@ struct qemu_host {
 	enum vm_event (*gone)(struct vm *vm);
 };
 
+#define QEMU_VCPUS_MAX  8u    /* = PTS_MAX_CPUS, VM_CPUS_MAX */
 #define QEMU_WALK_CACHE 1024u /* walked tables remembered (power of two) */
 struct walk_page {
 	uint64_t pfn; /* + 1; 0: empty slot */
@@ -58,10 +59,9 @@ struct qemu_vm {
 	bool waiting;        /* the guest spins until we ack waiting_seq */
 	uint64_t waiting_seq;
 	uint32_t waiting_nr;
-	unsigned spin_us;  /* the guest spins this long in a call, then halts (UINT_MAX: never) */
-	uint64_t cr3;      /* the guest's CR3 at its last call */
-	uint64_t prev_cr3; /* ... at the call before the last harvest */
-	bool parked;       /* a reset parked the guest, on the park parked_seq */
+	unsigned spin_us; /* the guest spins this long in a call, then halts (UINT_MAX: never) */
+	uint64_t cr3;     /* the guest's CR3 at its last call */
+	bool parked;      /* a reset parked the guest, on the park parked_seq */
 	uint64_t parked_seq;
 	uint64_t park_tokens; /* parks so far: each park's token is new */
 	bool snap_ready;      /* a snapshot was taken at the registration */
@@ -82,7 +82,10 @@ struct qemu_vm {
 	char qmp_shutdown[32];   /* a SHUTDOWN event's reason ("" none came) */
 	bool qmp_shutdown_guest; /* ... and whether the guest caused it */
 
-	struct tcg_dirty *dirty;      /* the ptsdirty plugin's log (NULL: none) */
+	struct tcg_dirty *dirty; /* the ptsdirty plugin's log (NULL: none) */
+	unsigned vcpus;          /* QEMU's -smp (0: 1) */
+	/* each vCPU's CR3 (vCPU 0: cr3), at the last harvest and the one before */
+	uint64_t vcpu_cr3[QEMU_VCPUS_MAX], vcpu_prev_cr3[QEMU_VCPUS_MAX];
 	struct walk_page *walk_cache; /* QEMU_WALK_CACHE slots */
 	uint64_t walk_gen;            /* harvests so far */
 	bool plugin_refused;
@@ -127,6 +130,9 @@ void qemu_vpages_log(struct vm *vm, bool on);
 /* qemu_dirty.c */
 int qemu_dirty_start(struct vm *vm);
 int qemu_dirty_harvest(struct vm *vm, bool ring_full);
+/* the CR3 of QEMU's vCPUs 1..n (their guest CPUs matched by LAPIC ID) from the
+ * guest's struct pts_smp, read through kernel_root: 0, or -1 (unreadable) */
+int qemu_vcpu_cr3s(struct vm *vm, uint64_t kernel_root, uint64_t *cr3, unsigned n);
 void qemu_walk_cache_forget(struct qemu_vm *q); /* RAM went back: copies are stale */
 
 /* qemu_snapshot.c */

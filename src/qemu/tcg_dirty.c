@@ -23,25 +23,34 @@
 /* A harvest that keeps seeing new entries gives up and reports them lost. */
 #define HARVEST_TRIES 8
 
+/* A vCPU's block (ptsdirty_shm.h), as pointers into our mapping. */
+struct vcpu_block {
+	struct ptsdirty_vcpu *head;
+	uint64_t *pfn_list, *vpage_table, *vpage_list;
+};
+
 struct tcg_dirty {
 	int fd;
 	struct ptsdirty_shm *shm;
 	size_t bytes;
-	uint64_t *bitmap, *pfn_list, *vpage_table, *vpage_list;
+	uint64_t *bitmap;
+	struct vcpu_block vcpu[PTSDIRTY_MAX_VCPUS];
 	uint64_t gpa_pages, list_cap, vpage_slots, vpage_cap;
+	unsigned nvcpus;
 };
 
-/* One log (pfns or vpages): the count in the header and what it may hold. */
+/* One log (pfns or vpages) of one vCPU: the count in its head and what it may hold. */
 struct log_view {
 	uint64_t *n, *overflow;
 	uint64_t cap;
 };
 
-/* Where a harvest hands its entries. */
+/* Where a harvest hands its entries (and which vCPU's block it drains). */
 struct sink {
 	void (*add_pfn)(void *ctx, uint64_t pfn);
-	void (*add_vpage)(void *ctx, uint64_t va, bool is_store);
+	void (*add_vpage)(void *ctx, unsigned vcpu, uint64_t va, bool is_store);
 	void *ctx;
+	unsigned vcpu;
 };
 
 static int fail(char *err, size_t errlen, const char *what)
@@ -98,31 +107,40 @@ static void write_header(struct tcg_dirty *d, const struct ptsdirty_layout *l)
 	h->list_off = l->list_off;
 	h->vpage_table_off = l->vpage_table_off;
 	h->vpage_list_off = l->vpage_list_off;
+	h->vcpu_off = l->vcpu_off;
+	h->vcpu_stride = l->vcpu_stride;
+	h->nvcpus = d->nvcpus;
 	d->bitmap = (uint64_t *)(base + l->bitmap_off);
-	d->pfn_list = (uint64_t *)(base + l->list_off);
-	d->vpage_table = (uint64_t *)(base + l->vpage_table_off);
-	d->vpage_list = (uint64_t *)(base + l->vpage_list_off);
+	for (unsigned i = 0; i < d->nvcpus; i++) {
+		char *block = base + l->vcpu_off + i * l->vcpu_stride;
+		d->vcpu[i].head = (struct ptsdirty_vcpu *)block;
+		d->vcpu[i].pfn_list = (uint64_t *)(block + l->list_off);
+		d->vcpu[i].vpage_table = (uint64_t *)(block + l->vpage_table_off);
+		d->vcpu[i].vpage_list = (uint64_t *)(block + l->vpage_list_off);
+	}
 }
 
-int tcg_dirty_open(struct tcg_dirty **out, uint64_t gpa_pages, uint64_t list_cap, char *err,
+int tcg_dirty_open(struct tcg_dirty **out, const struct tcg_dirty_size *size, char *err,
                    size_t errlen)
 {
-	return tcg_dirty_open_at(out, NULL, gpa_pages, list_cap, err, errlen);
+	return tcg_dirty_open_at(out, NULL, size, err, errlen);
 }
 
-int tcg_dirty_open_at(struct tcg_dirty **out, const char *path, uint64_t gpa_pages,
-                      uint64_t list_cap, char *err, size_t errlen)
+int tcg_dirty_open_at(struct tcg_dirty **out, const char *path, const struct tcg_dirty_size *size,
+                      char *err, size_t errlen)
 {
+	uint64_t gpa_pages = size->gpa_pages, list_cap = size->list_cap;
 	struct ptsdirty_layout l;
 	struct tcg_dirty *d;
 
 	*out = NULL;
-	if (ptsdirty_layout(gpa_pages, list_cap, PTSDIRTY_VPAGE_SLOTS, &l) != 0) {
-		snprintf(err, errlen,
-		         "tcg dirty log: %llu guest pages, %llu list entries: out of range "
-		         "(at most %llu and %llu)",
-		         (unsigned long long)gpa_pages, (unsigned long long)list_cap,
-		         PTSDIRTY_MAX_GPA_PAGES, PTSDIRTY_MAX_LIST_CAP);
+	if (ptsdirty_layout(gpa_pages, list_cap, PTSDIRTY_VPAGE_SLOTS, size->vcpus, &l) != 0) {
+		snprintf(
+		    err, errlen,
+		    "tcg dirty log: %llu guest pages, %llu list entries, %u vCPUs: out of range "
+		    "(at most %llu, %llu and %u)",
+		    (unsigned long long)gpa_pages, (unsigned long long)list_cap, size->vcpus,
+		    PTSDIRTY_MAX_GPA_PAGES, PTSDIRTY_MAX_LIST_CAP, PTSDIRTY_MAX_VCPUS);
 		return -1;
 	}
 	d = calloc(1, sizeof(*d));
@@ -133,6 +151,7 @@ int tcg_dirty_open_at(struct tcg_dirty **out, const char *path, uint64_t gpa_pag
 	d->list_cap = list_cap;
 	d->vpage_slots = PTSDIRTY_VPAGE_SLOTS;
 	d->vpage_cap = PTSDIRTY_VPAGE_SLOTS / 2;
+	d->nvcpus = size->vcpus;
 	d->bytes = l.region_bytes;
 	if (make_memfd(d, path, err, errlen) != 0) {
 		tcg_dirty_close(d);
@@ -201,7 +220,7 @@ static bool drain(struct tcg_dirty *d, const struct log_view *v,
 
 static uint64_t take_pfn(struct tcg_dirty *d, uint64_t i, const struct sink *s)
 {
-	uint64_t pfn = __atomic_load_n(&d->pfn_list[i], __ATOMIC_RELAXED), bit, old;
+	uint64_t pfn = __atomic_load_n(&d->vcpu[s->vcpu].pfn_list[i], __ATOMIC_RELAXED), bit, old;
 
 	if (pfn >= d->gpa_pages)
 		return 0;
@@ -213,49 +232,65 @@ static uint64_t take_pfn(struct tcg_dirty *d, uint64_t i, const struct sink *s)
 	return 1;
 }
 
+/* A vCPU with no block ran: nothing it did was logged (read once a harvest). */
+static bool stray_vcpu(struct tcg_dirty *d)
+{
+	return __atomic_exchange_n(&d->shm->stray, 0, __ATOMIC_ACQ_REL) != 0;
+}
+
 int tcg_dirty_harvest(struct tcg_dirty *d, void (*add)(void *ctx, uint64_t pfn), void *ctx,
                       bool *lost)
 {
-	struct log_view v = {&d->shm->n, &d->shm->overflow, d->list_cap};
 	struct sink s = {.add_pfn = add, .ctx = ctx};
 	uint64_t handed = 0;
-	bool ok = drain(d, &v, take_pfn, &s, &handed);
 
-	*lost = __atomic_exchange_n(v.overflow, 0, __ATOMIC_ACQ_REL) != 0 || !ok;
+	*lost = stray_vcpu(d);
+	for (s.vcpu = 0; s.vcpu < d->nvcpus; s.vcpu++) {
+		struct ptsdirty_vcpu *h = d->vcpu[s.vcpu].head;
+		struct log_view v = {&h->n, &h->overflow, d->list_cap};
+		bool ok = drain(d, &v, take_pfn, &s, &handed);
+		if (__atomic_exchange_n(v.overflow, 0, __ATOMIC_ACQ_REL) != 0 || !ok)
+			*lost = true;
+	}
 	if (*lost) {
-		/* bits the list does not account for would hide those pages for good */
+		/* bits the lists do not account for would hide those pages for good */
 		memset(d->bitmap, 0, (d->gpa_pages + 63) / 64 * 8);
-		__atomic_store_n(v.n, 0, __ATOMIC_RELEASE);
+		for (unsigned i = 0; i < d->nvcpus; i++)
+			__atomic_store_n(&d->vcpu[i].head->n, 0, __ATOMIC_RELEASE);
 	}
 	return handed > INT_MAX ? INT_MAX : (int)handed;
 }
 
 static uint64_t take_vpage(struct tcg_dirty *d, uint64_t i, const struct sink *s)
 {
-	uint64_t slot = __atomic_load_n(&d->vpage_list[i], __ATOMIC_RELAXED), e;
+	const struct vcpu_block *b = &d->vcpu[s->vcpu];
+	uint64_t slot = __atomic_load_n(&b->vpage_list[i], __ATOMIC_RELAXED), e;
 
 	if (slot >= d->vpage_slots)
 		return 0;
-	e = __atomic_exchange_n(&d->vpage_table[slot], 0, __ATOMIC_RELAXED);
+	e = __atomic_exchange_n(&b->vpage_table[slot], 0, __ATOMIC_RELAXED);
 	if ((e & PTSDIRTY_VP_VALID) == 0) /* empty, or a repeat in the list */
 		return 0;
-	s->add_vpage(s->ctx, e & PTSDIRTY_VP_MASK, (e & PTSDIRTY_VP_STORE) != 0);
+	s->add_vpage(s->ctx, s->vcpu, e & PTSDIRTY_VP_MASK, (e & PTSDIRTY_VP_STORE) != 0);
 	return 1;
 }
 
-int tcg_dirty_harvest_vpages(struct tcg_dirty *d,
-                             void (*add_vpage)(void *ctx, uint64_t va, bool is_store), void *ctx,
+int tcg_dirty_harvest_vpages(struct tcg_dirty *d, tcg_dirty_vpage_fn *add_vpage, void *ctx,
                              bool *lost)
 {
-	struct log_view v = {&d->shm->vpage_n, &d->shm->vpage_overflow, d->vpage_cap};
 	struct sink s = {.add_vpage = add_vpage, .ctx = ctx};
 	uint64_t handed = 0;
-	bool ok = drain(d, &v, take_vpage, &s, &handed);
 
-	*lost = __atomic_exchange_n(v.overflow, 0, __ATOMIC_ACQ_REL) != 0 || !ok;
-	if (*lost) {
-		memset(d->vpage_table, 0, d->vpage_slots * 8);
-		__atomic_store_n(v.n, 0, __ATOMIC_RELEASE);
+	*lost = false;
+	for (s.vcpu = 0; s.vcpu < d->nvcpus; s.vcpu++) {
+		struct vcpu_block *b = &d->vcpu[s.vcpu];
+		struct log_view v = {&b->head->vpage_n, &b->head->vpage_overflow, d->vpage_cap};
+		bool ok = drain(d, &v, take_vpage, &s, &handed);
+		if (__atomic_exchange_n(v.overflow, 0, __ATOMIC_ACQ_REL) != 0 || !ok) {
+			*lost = true;
+			memset(b->vpage_table, 0, d->vpage_slots * 8);
+			__atomic_store_n(v.n, 0, __ATOMIC_RELEASE);
+		}
 	}
 	return handed > INT_MAX ? INT_MAX : (int)handed;
 }

@@ -17,15 +17,23 @@
 
 struct tcg_dirty;
 
-/* A memfd holding header + bitmap (gpa_pages bits) + pfn list (list_cap entries)
- * + the vpage table; mapped; logging off.  The fd has FD_CLOEXEC cleared. */
-int tcg_dirty_open(struct tcg_dirty **out, uint64_t gpa_pages, uint64_t list_cap, char *err,
+/* How big a region: guest pages, pfn list entries a vCPU, vCPUs (QEMU's -smp,
+ * at most PTSDIRTY_MAX_VCPUS: the plugin refuses a QEMU with more). */
+struct tcg_dirty_size {
+	uint64_t gpa_pages, list_cap;
+	unsigned vcpus;
+};
+
+/* A memfd holding header + bitmap (gpa_pages bits) + for each vCPU a pfn list
+ * (list_cap entries) and a vpage table; mapped; logging off.  The fd has
+ * FD_CLOEXEC cleared. */
+int tcg_dirty_open(struct tcg_dirty **out, const struct tcg_dirty_size *size, char *err,
                    size_t errlen);
 /* The same in a new file at path (0666: QEMU may be another user), for a QEMU
  * that cannot inherit our fd: -plugin <path>,path=<path>.  Remove it with
  * unlink once the plugin is alive. */
-int tcg_dirty_open_at(struct tcg_dirty **out, const char *path, uint64_t gpa_pages,
-                      uint64_t list_cap, char *err, size_t errlen);
+int tcg_dirty_open_at(struct tcg_dirty **out, const char *path, const struct tcg_dirty_size *size,
+                      char *err, size_t errlen);
 int tcg_dirty_fd(const struct tcg_dirty *d);
 /* The plugin accepted the region inside qemu_plugin_install(). */
 bool tcg_dirty_plugin_alive(const struct tcg_dirty *d);
@@ -40,10 +48,12 @@ void tcg_dirty_enable_vpages(struct tcg_dirty *d, bool on);
  * Returns the number of pfns handed over. */
 int tcg_dirty_harvest(struct tcg_dirty *d, void (*add)(void *ctx, uint64_t pfn), void *ctx,
                       bool *lost);
-/* The same for the virtual pages accessed (page-aligned va; is_store when any
- * access to it was a store).  *lost: the table overflowed, re-walk everything. */
-int tcg_dirty_harvest_vpages(struct tcg_dirty *d,
-                             void (*add_vpage)(void *ctx, uint64_t va, bool is_store), void *ctx,
+/* The same for the virtual pages accessed: page-aligned va, the QEMU vCPU index
+ * that accessed it (< the region's vcpus; its CR3 is the one to walk with),
+ * is_store when any access to it was a store.  *lost: a table overflowed,
+ * re-walk everything. */
+typedef void tcg_dirty_vpage_fn(void *ctx, unsigned vcpu, uint64_t va, bool is_store);
+int tcg_dirty_harvest_vpages(struct tcg_dirty *d, tcg_dirty_vpage_fn *add_vpage, void *ctx,
                              bool *lost);
 
 void tcg_dirty_close(struct tcg_dirty *d);

@@ -52,8 +52,9 @@ void tu_skip(const char *test, const char *why);
  * named in PTSHADOW_REQUIRE_BACKENDS (CI sets it) must be there: its absence
  * fails the test instead. */
 bool tu_need_backend(const char *test);
-/* Several CPUs (--cpus > 1) run on ptshadow's QEMU: true, or the test is not
- * run in a pass on another backend, nor without qemu-system-x86_64. */
+/* A test of several CPUs (--cpus > 1) on ptshadow's QEMU: true, or the test
+ * is not run in a pass on another backend (the kvm backend's CPUs have tests
+ * of their own: test_smp.c), nor without qemu-system-x86_64. */
 bool tu_need_qemu_cpus(const char *test);
 
 /* ---- temp directories --------------------------------------------------- */

@@ -18,7 +18,12 @@ Suite *suite_tcg_dirty(void);
 
 struct fake {
 	struct ptsdirty_shm *h;
-	uint64_t *bitmap, *list, *vtable, *vlist;
+	uint64_t *bitmap;
+	struct ptsdirty_vcpu *vh[PTSDIRTY_MAX_VCPUS]; /* each vCPU's counts */
+	uint64_t *lists[PTSDIRTY_MAX_VCPUS], *vtables[PTSDIRTY_MAX_VCPUS],
+	    *vlists[PTSDIRTY_MAX_VCPUS];
+	/* vCPU 0's */
+	uint64_t *list, *vtable, *vlist;
 	size_t bytes;
 };
 
@@ -33,38 +38,58 @@ static void fake_map(struct fake *f, const struct tcg_dirty *d)
 	ck_assert_ptr_ne(base, MAP_FAILED);
 	f->h = (struct ptsdirty_shm *)base;
 	f->bitmap = (uint64_t *)(base + f->h->bitmap_off);
-	f->list = (uint64_t *)(base + f->h->list_off);
-	f->vtable = (uint64_t *)(base + f->h->vpage_table_off);
-	f->vlist = (uint64_t *)(base + f->h->vpage_list_off);
+	ck_assert_uint_le(f->h->nvcpus, PTSDIRTY_MAX_VCPUS);
+	for (unsigned v = 0; v < f->h->nvcpus; v++) {
+		char *block = base + f->h->vcpu_off + v * f->h->vcpu_stride;
+		ck_assert_uint_le(f->h->vcpu_off + (v + 1) * f->h->vcpu_stride, f->bytes);
+		f->vh[v] = (struct ptsdirty_vcpu *)block;
+		f->lists[v] = (uint64_t *)(block + f->h->list_off);
+		f->vtables[v] = (uint64_t *)(block + f->h->vpage_table_off);
+		f->vlists[v] = (uint64_t *)(block + f->h->vpage_list_off);
+	}
+	f->list = f->lists[0];
+	f->vtable = f->vtables[0];
+	f->vlist = f->vlists[0];
 }
 
-static void fake_store(struct fake *f, uint64_t pfn)
+static void fake_store_on(struct fake *f, unsigned v, uint64_t pfn)
 {
 	uint64_t bit = 1ull << (pfn % 64);
 
 	if (f->bitmap[pfn / 64] & bit)
 		return;
-	if (f->h->n >= f->h->list_cap) {
-		f->h->overflow = 1;
+	if (f->vh[v]->n >= f->h->list_cap) {
+		f->vh[v]->overflow = 1;
 		return;
 	}
 	f->bitmap[pfn / 64] |= bit;
-	f->list[f->h->n++] = pfn;
+	f->lists[v][f->vh[v]->n++] = pfn;
+}
+
+static void fake_store(struct fake *f, uint64_t pfn)
+{
+	fake_store_on(f, 0, pfn);
+}
+
+static void fake_vpage_on(struct fake *f, unsigned v, uint64_t va, bool store)
+{
+	uint64_t slots = f->h->vpage_slots, slot = ptsdirty_vpage_hash(va, slots);
+	uint64_t page = va & PTSDIRTY_VP_MASK, flag = store ? PTSDIRTY_VP_STORE : 0;
+	uint64_t *vtable = f->vtables[v];
+
+	while (vtable[slot] != 0 && (vtable[slot] & PTSDIRTY_VP_MASK) != page)
+		slot = (slot + 1) & (slots - 1);
+	if (vtable[slot] != 0) {
+		vtable[slot] |= flag;
+		return;
+	}
+	vtable[slot] = page | PTSDIRTY_VP_VALID | flag;
+	f->vlists[v][f->vh[v]->vpage_n++] = slot;
 }
 
 static void fake_vpage(struct fake *f, uint64_t va, bool store)
 {
-	uint64_t slots = f->h->vpage_slots, slot = ptsdirty_vpage_hash(va, slots);
-	uint64_t page = va & PTSDIRTY_VP_MASK, flag = store ? PTSDIRTY_VP_STORE : 0;
-
-	while (f->vtable[slot] != 0 && (f->vtable[slot] & PTSDIRTY_VP_MASK) != page)
-		slot = (slot + 1) & (slots - 1);
-	if (f->vtable[slot] != 0) {
-		f->vtable[slot] |= flag;
-		return;
-	}
-	f->vtable[slot] = page | PTSDIRTY_VP_VALID | flag;
-	f->vlist[f->h->vpage_n++] = slot;
+	fake_vpage_on(f, 0, va, store);
 }
 
 static bool bitmap_clear(const struct fake *f)
@@ -82,6 +107,7 @@ static bool bitmap_clear(const struct fake *f)
 struct got {
 	uint64_t v[GOT_MAX];
 	bool store[GOT_MAX];
+	unsigned vcpu[GOT_MAX];
 	unsigned n;
 };
 
@@ -93,12 +119,13 @@ static void add_pfn(void *ctx, uint64_t pfn)
 	g->v[g->n++] = pfn;
 }
 
-static void add_vpage(void *ctx, uint64_t va, bool is_store)
+static void add_vpage(void *ctx, unsigned vcpu, uint64_t va, bool is_store)
 {
 	struct got *g = ctx;
 
 	ck_assert_uint_lt(g->n, GOT_MAX);
 	g->store[g->n] = is_store;
+	g->vcpu[g->n] = vcpu;
 	g->v[g->n++] = va;
 }
 
@@ -123,12 +150,20 @@ static bool plugin_vpages(const struct tcg_dirty *d)
 	return on;
 }
 
-static struct tcg_dirty *open_small(struct fake *f)
+static struct tcg_dirty *open_region(uint64_t gpa_pages, uint64_t list_cap, unsigned vcpus)
 {
+	struct tcg_dirty_size size = {gpa_pages, list_cap, vcpus};
 	struct tcg_dirty *d;
 	char err[256];
 
-	ck_assert_msg(tcg_dirty_open(&d, GPA_PAGES, LIST_CAP, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(tcg_dirty_open(&d, &size, err, sizeof(err)) == 0, "%s", err);
+	return d;
+}
+
+static struct tcg_dirty *open_small(struct fake *f)
+{
+	struct tcg_dirty *d = open_region(GPA_PAGES, LIST_CAP, 1);
+
 	fake_map(f, d);
 	return d;
 }
@@ -166,16 +201,22 @@ END_TEST
 
 START_TEST(open_rejects_bad_sizes)
 {
-	struct tcg_dirty *d = (struct tcg_dirty *)1;
-	char err[256] = "";
+	static const struct tcg_dirty_size bad[] = {
+	    {0, LIST_CAP, 1},
+	    {GPA_PAGES, 0, 1},
+	    {PTSDIRTY_MAX_GPA_PAGES + 1, 8, 1},
+	    {GPA_PAGES, PTSDIRTY_MAX_LIST_CAP + 1, 1},
+	    {GPA_PAGES, LIST_CAP, 0},
+	    {GPA_PAGES, LIST_CAP, PTSDIRTY_MAX_VCPUS + 1},
+	};
 
-	ck_assert_int_eq(tcg_dirty_open(&d, 0, LIST_CAP, err, sizeof(err)), -1);
-	ck_assert_ptr_null(d);
-	ck_assert_ptr_nonnull(strstr(err, "out of range"));
-	ck_assert_int_eq(tcg_dirty_open(&d, GPA_PAGES, 0, err, sizeof(err)), -1);
-	ck_assert_int_eq(tcg_dirty_open(&d, PTSDIRTY_MAX_GPA_PAGES + 1, 8, err, sizeof(err)), -1);
-	ck_assert_int_eq(tcg_dirty_open(&d, GPA_PAGES, PTSDIRTY_MAX_LIST_CAP + 1, err, sizeof(err)),
-	                 -1);
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct tcg_dirty *d = (struct tcg_dirty *)1;
+		char err[256] = "";
+		ck_assert_int_eq(tcg_dirty_open(&d, &bad[i], err, sizeof(err)), -1);
+		ck_assert_ptr_null(d);
+		ck_assert_ptr_nonnull(strstr(err, "out of range"));
+	}
 }
 END_TEST
 
@@ -194,7 +235,7 @@ START_TEST(harvest_hands_over_exactly_the_logged_pfns)
 	ck_assert_uint_eq(g.n, 4);
 	for (unsigned i = 0; i < 4; i++)
 		ck_assert_int_ge(got_find(&g, pfns[i]), 0);
-	ck_assert_uint_eq(f.h->n, 0);
+	ck_assert_uint_eq(f.vh[0]->n, 0);
 	ck_assert(bitmap_clear(&f));
 
 	g.n = 0; /* nothing new: nothing out */
@@ -217,12 +258,12 @@ START_TEST(overflow_reports_lost_and_resets)
 
 	for (uint64_t pfn = 0; pfn < LIST_CAP + 10; pfn++)
 		fake_store(&f, pfn * 7);
-	ck_assert_uint_eq(f.h->n, LIST_CAP);
-	ck_assert_uint_ne(f.h->overflow, 0);
+	ck_assert_uint_eq(f.vh[0]->n, LIST_CAP);
+	ck_assert_uint_ne(f.vh[0]->overflow, 0);
 	ck_assert_int_eq(tcg_dirty_harvest(d, add_pfn, &g, &lost), (int)LIST_CAP);
 	ck_assert(lost);
-	ck_assert_uint_eq(f.h->overflow, 0);
-	ck_assert_uint_eq(f.h->n, 0);
+	ck_assert_uint_eq(f.vh[0]->overflow, 0);
+	ck_assert_uint_eq(f.vh[0]->n, 0);
 	ck_assert(bitmap_clear(&f));
 	g.n = 0;
 	fake_store(&f, 9);
@@ -242,8 +283,8 @@ START_TEST(hostile_region_is_bounded)
 
 	/* pfns beyond RAM are dropped; the rest still comes out */
 	fake_store(&f, 5);
-	f.list[f.h->n++] = GPA_PAGES;
-	f.list[f.h->n++] = UINT64_MAX;
+	f.list[f.vh[0]->n++] = GPA_PAGES;
+	f.list[f.vh[0]->n++] = UINT64_MAX;
 	fake_store(&f, 6);
 	ck_assert_int_eq(tcg_dirty_harvest(d, add_pfn, &g, &lost), 2);
 	ck_assert(!lost);
@@ -254,17 +295,17 @@ START_TEST(hostile_region_is_bounded)
 	g.n = 0;
 	fake_store(&f, 7);
 	f.bitmap[100 / 64] |= 1ull << (100 % 64); /* set, never listed */
-	f.h->n = LIST_CAP + 1000;
+	f.vh[0]->n = LIST_CAP + 1000;
 	ck_assert_int_eq(tcg_dirty_harvest(d, add_pfn, &g, &lost), 0);
 	ck_assert(lost);
-	ck_assert_uint_eq(f.h->n, 0);
+	ck_assert_uint_eq(f.vh[0]->n, 0);
 	ck_assert(bitmap_clear(&f));
 
 	/* a list entry without its bit (a repeat) is not handed over twice */
 	g.n = 0;
 	fake_store(&f, 8);
-	f.list[f.h->n++] = 8;
-	f.list[f.h->n++] = 8;
+	f.list[f.vh[0]->n++] = 8;
+	f.list[f.vh[0]->n++] = 8;
 	ck_assert_int_eq(tcg_dirty_harvest(d, add_pfn, &g, &lost), 1);
 	ck_assert(!lost);
 	munmap(f.h, f.bytes);
@@ -283,7 +324,7 @@ START_TEST(vpages_harvest_and_bounds)
 	fake_vpage(&f, 0x1234, false);
 	fake_vpage(&f, 0x1ff8, true); /* same page, now stored to */
 	fake_vpage(&f, 0xffffffff80101000ull, false);
-	f.vlist[f.h->vpage_n++] = f.h->vpage_slots; /* hostile slot index: dropped */
+	f.vlist[f.vh[0]->vpage_n++] = f.h->vpage_slots; /* hostile slot index: dropped */
 	ck_assert_int_eq(tcg_dirty_harvest_vpages(d, add_vpage, &g, &lost), 2);
 	ck_assert(!lost);
 	i = got_find(&g, 0x1000);
@@ -292,17 +333,71 @@ START_TEST(vpages_harvest_and_bounds)
 	i = got_find(&g, 0xffffffff80101000ull);
 	ck_assert_int_ge(i, 0);
 	ck_assert(!g.store[i]);
-	ck_assert_uint_eq(f.h->vpage_n, 0);
+	ck_assert_uint_eq(f.vh[0]->vpage_n, 0);
 	for (uint64_t s = 0; s < f.h->vpage_slots; s++)
 		ck_assert_uint_eq(f.vtable[s], 0);
 
 	g.n = 0; /* a count beyond the list: lost, table emptied */
 	fake_vpage(&f, 0x5000, true);
-	f.h->vpage_n = f.h->vpage_slots;
+	f.vh[0]->vpage_n = f.h->vpage_slots;
 	ck_assert_int_eq(tcg_dirty_harvest_vpages(d, add_vpage, &g, &lost), 0);
 	ck_assert(lost);
 	for (uint64_t s = 0; s < f.h->vpage_slots; s++)
 		ck_assert_uint_eq(f.vtable[s], 0);
+	munmap(f.h, f.bytes);
+	tcg_dirty_close(d);
+}
+END_TEST
+
+/* Two vCPUs: each appends to its own block; a page both store to is listed
+ * once (the shared bit); virtual pages come out tagged with their vCPU; one
+ * vCPU's overflow, or a vCPU with no block, makes the harvest say lost. */
+START_TEST(two_vcpus_keep_their_own_logs)
+{
+	struct got g = {.n = 0};
+	struct tcg_dirty *d = open_region(GPA_PAGES, LIST_CAP, 2);
+	struct fake f;
+	bool lost = true;
+	int i;
+
+	fake_map(&f, d);
+	ck_assert_uint_eq(f.h->nvcpus, 2);
+	fake_store_on(&f, 0, 10);
+	fake_store_on(&f, 1, 11);
+	fake_store_on(&f, 1, 10); /* listed by vCPU 0 already */
+	ck_assert_uint_eq(f.vh[1]->n, 1);
+	ck_assert_int_eq(tcg_dirty_harvest(d, add_pfn, &g, &lost), 2);
+	ck_assert(!lost);
+	ck_assert_int_ge(got_find(&g, 10), 0);
+	ck_assert_int_ge(got_find(&g, 11), 0);
+	ck_assert(f.vh[0]->n == 0 && f.vh[1]->n == 0 && bitmap_clear(&f));
+
+	g.n = 0;
+	fake_vpage_on(&f, 0, 0x400000, false);
+	fake_vpage_on(&f, 1, 0x400000, true); /* the same page, walked through vCPU 1's CR3 */
+	fake_vpage_on(&f, 1, 0x7000, false);
+	ck_assert_int_eq(tcg_dirty_harvest_vpages(d, add_vpage, &g, &lost), 3);
+	ck_assert(!lost);
+	i = got_find(&g, 0x7000);
+	ck_assert(i >= 0 && g.vcpu[i] == 1 && !g.store[i]);
+	for (unsigned k = 0; k < g.n; k++)
+		if (g.v[k] == 0x400000)
+			ck_assert(g.store[k] == (g.vcpu[k] == 1));
+
+	g.n = 0; /* vCPU 1's list overflows: lost, and both lists start again */
+	for (uint64_t pfn = 0; pfn <= LIST_CAP; pfn++)
+		fake_store_on(&f, 1, 100 + pfn);
+	fake_store_on(&f, 0, 3);
+	ck_assert_int_eq(tcg_dirty_harvest(d, add_pfn, &g, &lost), (int)LIST_CAP + 1);
+	ck_assert(lost);
+	ck_assert(f.vh[0]->n == 0 && f.vh[1]->n == 0 && bitmap_clear(&f));
+
+	f.h->stray = 1; /* a vCPU with no block ran */
+	ck_assert_int_eq(tcg_dirty_harvest(d, add_pfn, &g, &lost), 0);
+	ck_assert(lost);
+	ck_assert_uint_eq(f.h->stray, 0);
+	ck_assert_int_eq(tcg_dirty_harvest(d, add_pfn, &g, &lost), 0);
+	ck_assert(!lost);
 	munmap(f.h, f.bytes);
 	tcg_dirty_close(d);
 }
@@ -358,15 +453,23 @@ static const char *plugin_so(void)
 	return p;
 }
 
-/* Run the guest's smoke test under plain QEMU with the plugin on region d. */
-static void run_qemu(struct tu_proc *p, const char *qemu, struct tcg_dirty *d, const char *extra)
+/* Run the guest's smoke test under plain QEMU with the plugin on region d, on
+ * `cpus` vCPUs (the guest told so: it starts them itself). */
+static void run_qemu_on(struct tu_proc *p, const char *qemu, struct tcg_dirty *d, const char *extra,
+                        unsigned cpus)
 {
-	char plugin[600];
+	char plugin[600], smp[16], cmdline[32];
 
 	snprintf(plugin, sizeof(plugin), "%s,fd=%d%s", plugin_so(), tcg_dirty_fd(d), extra);
+	snprintf(smp, sizeof(smp), "%u", cpus);
+	snprintf(cmdline, sizeof(cmdline), "cpus=%u", cpus);
 	char *const argv[] = {(char *)qemu,
 	                      "-accel",
-	                      "tcg",
+	                      cpus > 1 ? "tcg,thread=single" : "tcg",
+	                      "-smp",
+	                      smp,
+	                      "-append",
+	                      cpus > 1 ? cmdline : "",
 	                      "-m",
 	                      "128",
 	                      "-display",
@@ -384,6 +487,11 @@ static void run_qemu(struct tu_proc *p, const char *qemu, struct tcg_dirty *d, c
 	                      NULL};
 	tu_run(p, QEMU_TIMEOUT, argv);
 	ck_assert_msg(!p->timed_out, "qemu still running after %d s", QEMU_TIMEOUT);
+}
+
+static void run_qemu(struct tu_proc *p, const char *qemu, struct tcg_dirty *d, const char *extra)
+{
+	run_qemu_on(p, qemu, d, extra, 1);
 }
 
 /* The guest's PT_LOAD segments, as page ranges [first, last]. */
@@ -431,7 +539,7 @@ START_TEST(qemu_logs_the_guests_stores)
 	struct seg segs[8];
 	struct tu_proc p;
 	struct tcg_dirty *d;
-	char qemu[512], err[256];
+	char qemu[512];
 	unsigned nsegs, data_pages = 0;
 	bool lost = true;
 
@@ -439,7 +547,7 @@ START_TEST(qemu_logs_the_guests_stores)
 		tu_skip("qemu_logs_the_guests_stores", "qemu-system-x86_64 is not installed");
 		return;
 	}
-	ck_assert_msg(tcg_dirty_open(&d, QEMU_MIB * 256, 65536, err, sizeof(err)) == 0, "%s", err);
+	d = open_region(QEMU_MIB * 256, 65536, 1);
 	tcg_dirty_enable(d, true);
 	run_qemu(&p, qemu, d, "");
 	ck_assert_msg(p.status == 33, "qemu exit status %d, want 33\nstdout:\n%s\nstderr:\n%s",
@@ -478,7 +586,7 @@ START_TEST(qemu_logs_virtual_pages)
 	static struct got g;
 	struct tu_proc p;
 	struct tcg_dirty *d;
-	char qemu[512], err[256];
+	char qemu[512];
 	unsigned stores = 0, kernel_loads = 0;
 	bool lost = true;
 
@@ -486,7 +594,7 @@ START_TEST(qemu_logs_virtual_pages)
 		tu_skip("qemu_logs_virtual_pages", "qemu-system-x86_64 is not installed");
 		return;
 	}
-	ck_assert_msg(tcg_dirty_open(&d, QEMU_MIB * 256, 65536, err, sizeof(err)) == 0, "%s", err);
+	d = open_region(QEMU_MIB * 256, 65536, 1);
 	tcg_dirty_enable_vpages(d, true);
 	run_qemu(&p, qemu, d, ",vpages=on");
 	ck_assert_msg(p.status == 33, "qemu exit status %d\nstderr:\n%s", p.status, p.err);
@@ -515,14 +623,14 @@ START_TEST(qemu_plugin_keeps_to_the_region)
 	static struct got g;
 	struct tu_proc p;
 	struct tcg_dirty *d;
-	char qemu[512], err[256];
+	char qemu[512];
 	bool lost = false;
 
 	if (!find_qemu(qemu, sizeof(qemu))) {
 		tu_skip("qemu_plugin_keeps_to_the_region", "qemu-system-x86_64 is not installed");
 		return;
 	}
-	ck_assert_msg(tcg_dirty_open(&d, QEMU_MIB * 256, 16, err, sizeof(err)) == 0, "%s", err);
+	d = open_region(QEMU_MIB * 256, 16, 1);
 	tcg_dirty_enable(d, true);
 	run_qemu(&p, qemu, d, "");
 	ck_assert_int_eq(p.status, 33);
@@ -532,7 +640,7 @@ START_TEST(qemu_plugin_keeps_to_the_region)
 	tu_proc_free(&p);
 	tcg_dirty_close(d);
 
-	ck_assert_msg(tcg_dirty_open(&d, 4096, 65536, err, sizeof(err)) == 0, "%s", err);
+	d = open_region(4096, 65536, 1);
 	tcg_dirty_enable(d, true);
 	run_qemu(&p, qemu, d, "");
 	ck_assert_int_eq(p.status, 33);
@@ -546,18 +654,68 @@ START_TEST(qemu_plugin_keeps_to_the_region)
 }
 END_TEST
 
+/* Two vCPUs under round-robin TCG: the second one's stores and touched
+ * pages are logged in its own block (its AP boot writes its stack and
+ * fetches the trampoline); a region with one block is refused by a QEMU
+ * that may run two. */
+START_TEST(qemu_logs_each_vcpu)
+{
+	static struct got g;
+	struct tu_proc p;
+	struct tcg_dirty *d;
+	char qemu[512];
+	unsigned by_vcpu[2] = {0, 0};
+	bool lost = true;
+
+	if (!find_qemu(qemu, sizeof(qemu))) {
+		tu_skip("qemu_logs_each_vcpu", "qemu-system-x86_64 is not installed");
+		return;
+	}
+	d = open_region(QEMU_MIB * 256, 65536, 2);
+	tcg_dirty_enable(d, true);
+	tcg_dirty_enable_vpages(d, true);
+	run_qemu_on(&p, qemu, d, ",vpages=on", 2);
+	ck_assert_msg(p.status == 33, "qemu exit status %d\nstdout:\n%s\nstderr:\n%s", p.status,
+	              p.out, p.err);
+	ck_assert_msg(strstr(p.out, "2 CPUs up") != NULL, "stdout:\n%s", p.out);
+	g.n = 0;
+	ck_assert_int_gt(tcg_dirty_harvest_vpages(d, add_vpage, &g, &lost), 0);
+	ck_assert(!lost);
+	for (unsigned i = 0; i < g.n; i++) {
+		ck_assert_uint_lt(g.vcpu[i], 2);
+		by_vcpu[g.vcpu[i]]++;
+	}
+	ck_assert_uint_gt(by_vcpu[0], 0);
+	ck_assert_uint_gt(by_vcpu[1], 0);
+	g.n = 0;
+	ck_assert_int_gt(tcg_dirty_harvest(d, add_pfn, &g, &lost), 0);
+	ck_assert(!lost);
+	tu_proc_free(&p);
+	tcg_dirty_close(d);
+
+	d = open_region(QEMU_MIB * 256, 1024, 1);
+	run_qemu_on(&p, qemu, d, "", 2);
+	ck_assert_int_eq(p.status, 1);
+	ck_assert_msg(strstr(p.err, "ptsdirty: region: logs for 1 vCPUs, QEMU may run 2") != NULL,
+	              "stderr:\n%s", p.err);
+	ck_assert(!tcg_dirty_plugin_alive(d));
+	tu_proc_free(&p);
+	tcg_dirty_close(d);
+}
+END_TEST
+
 START_TEST(qemu_refuses_a_bad_region)
 {
 	struct tu_proc p;
 	struct tcg_dirty *d;
 	struct fake f;
-	char qemu[512], err[256];
+	char qemu[512];
 
 	if (!find_qemu(qemu, sizeof(qemu))) {
 		tu_skip("qemu_refuses_a_bad_region", "qemu-system-x86_64 is not installed");
 		return;
 	}
-	ck_assert_msg(tcg_dirty_open(&d, QEMU_MIB * 256, 1024, err, sizeof(err)) == 0, "%s", err);
+	d = open_region(QEMU_MIB * 256, 1024, 1);
 	fake_map(&f, d);
 	f.h->magic ^= 1;
 	run_qemu(&p, qemu, d, "");
@@ -583,6 +741,7 @@ Suite *suite_tcg_dirty(void)
 	tcase_add_test(host, overflow_reports_lost_and_resets);
 	tcase_add_test(host, hostile_region_is_bounded);
 	tcase_add_test(host, vpages_harvest_and_bounds);
+	tcase_add_test(host, two_vcpus_keep_their_own_logs);
 	tcase_add_test(host, plugin_path_env_and_default);
 	suite_add_tcase(s, host);
 
@@ -591,6 +750,7 @@ Suite *suite_tcg_dirty(void)
 	tcase_add_test(qemu, qemu_logs_the_guests_stores);
 	tcase_add_test(qemu, qemu_logs_virtual_pages);
 	tcase_add_test(qemu, qemu_plugin_keeps_to_the_region);
+	tcase_add_test(qemu, qemu_logs_each_vcpu);
 	tcase_add_test(qemu, qemu_refuses_a_bad_region);
 	suite_add_tcase(s, qemu);
 	return s;

@@ -9,9 +9,11 @@
  *           page-table walker sets A/D bits with a cmpxchg on host memory that no
  *           plugin callback sees; these pages tell the host which walks to redo.
  *
- * One vCPU only (checked at install): each list has a single writer, so the hot
- * path takes no lock and uses no read-modify-write except on a page's first
- * store since the last harvest.
+ * A block of logs a vCPU (as many as the region has; QEMU's max_vcpus is checked
+ * at install): each list has a single writer, its vCPU, so the hot path takes no
+ * lock and uses no read-modify-write except on a page's first store since the
+ * last harvest.  The vCPU index QEMU passes picks the block; one with no block
+ * (never, once install has checked) is bounded all the same: `stray`.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,10 +34,18 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
 #define RELEASE   __ATOMIC_RELEASE
 #define UNUSED    __attribute__((unused))
 
+/* A vCPU's block, as pointers into the region. */
+struct vcpu_log {
+	struct ptsdirty_vcpu *head;
+	uint64_t *pfn_list, *vpage_table, *vpage_list;
+};
+
 /* Local copies of the region's geometry: the hot path never re-reads the header. */
 static struct ptsdirty_shm *shm;
-static uint64_t *bitmap, *pfn_list, *vpage_table, *vpage_list;
+static uint64_t *bitmap;
+static struct vcpu_log vcpus[PTSDIRTY_MAX_VCPUS];
 static uint64_t gpa_pages, list_cap, vpage_slots, vpage_cap;
+static unsigned nvcpus;
 static bool vpages_on;
 
 static inline void count(uint64_t *counter)
@@ -50,7 +60,8 @@ static inline uint32_t log_mask(void)
 
 /* ---- the pfn log: bitmap + list */
 
-static void log_pfn(uint64_t pfn)
+/* The bit is shared by every vCPU: only the one whose OR turned it on lists the page. */
+static void log_pfn(const struct vcpu_log *v, uint64_t pfn)
 {
 	uint64_t *word, bit = 1ull << (pfn % 64), n;
 
@@ -59,18 +70,19 @@ static void log_pfn(uint64_t pfn)
 	word = &bitmap[pfn / 64];
 	if (__atomic_load_n(word, RELAXED) & bit)
 		return;
-	n = __atomic_load_n(&shm->n, RELAXED);
+	n = __atomic_load_n(&v->head->n, RELAXED);
 	if (n >= list_cap) {
-		__atomic_store_n(&shm->overflow, 1, RELEASE);
+		__atomic_store_n(&v->head->overflow, 1, RELEASE);
 		return;
 	}
-	__atomic_fetch_or(word, bit, RELAXED);
-	__atomic_store_n(&pfn_list[n], pfn, RELAXED);
-	__atomic_store_n(&shm->n, n + 1, RELEASE);
+	if (__atomic_fetch_or(word, bit, RELAXED) & bit)
+		return;
+	__atomic_store_n(&v->pfn_list[n], pfn, RELAXED);
+	__atomic_store_n(&v->head->n, n + 1, RELEASE);
 	count(&shm->pfns_added);
 }
 
-static void log_store_at(qemu_plugin_meminfo_t info, uint64_t vaddr)
+static void log_store_at(const struct vcpu_log *v, qemu_plugin_meminfo_t info, uint64_t vaddr)
 {
 	struct qemu_plugin_hwaddr *hw = qemu_plugin_get_hwaddr(info, vaddr);
 
@@ -78,7 +90,7 @@ static void log_store_at(qemu_plugin_meminfo_t info, uint64_t vaddr)
 		count(&shm->io_stores);
 		return;
 	}
-	log_pfn(qemu_plugin_hwaddr_phys_addr(hw) / PAGE_SIZE);
+	log_pfn(v, qemu_plugin_hwaddr_phys_addr(hw) / PAGE_SIZE);
 }
 
 /* The last byte's address when the access spills into the next page, else 0. */
@@ -91,76 +103,87 @@ static inline uint64_t spill(qemu_plugin_meminfo_t info, uint64_t vaddr)
 
 /* ---- the vpage log: open-addressed table + list of the slots in use */
 
-static void vpage_overflow(void)
+static void vpage_overflow(const struct vcpu_log *v)
 {
-	__atomic_store_n(&shm->vpage_overflow, 1, RELEASE);
+	__atomic_store_n(&v->head->vpage_overflow, 1, RELEASE);
 }
 
-static void vpage_insert(uint64_t slot, uint64_t entry)
+static void vpage_insert(const struct vcpu_log *v, uint64_t slot, uint64_t entry)
 {
-	uint64_t n = __atomic_load_n(&shm->vpage_n, RELAXED);
+	uint64_t n = __atomic_load_n(&v->head->vpage_n, RELAXED);
 
 	if (n >= vpage_cap) {
-		vpage_overflow();
+		vpage_overflow(v);
 		return;
 	}
-	__atomic_store_n(&vpage_table[slot], entry, RELAXED);
-	__atomic_store_n(&vpage_list[n], slot, RELAXED);
-	__atomic_store_n(&shm->vpage_n, n + 1, RELEASE);
+	__atomic_store_n(&v->vpage_table[slot], entry, RELAXED);
+	__atomic_store_n(&v->vpage_list[n], slot, RELAXED);
+	__atomic_store_n(&v->head->vpage_n, n + 1, RELEASE);
 }
 
-static void note_vpage(uint64_t va, uint64_t store)
+static void note_vpage(const struct vcpu_log *v, uint64_t va, uint64_t store)
 {
 	uint64_t page = va & PTSDIRTY_VP_MASK, slot = ptsdirty_vpage_hash(va, vpage_slots);
 
 	for (unsigned probe = 0; probe < PTSDIRTY_VPAGE_MAX_PROBE; probe++) {
-		uint64_t e = __atomic_load_n(&vpage_table[slot], RELAXED);
+		uint64_t e = __atomic_load_n(&v->vpage_table[slot], RELAXED);
 		if (e == 0) {
-			vpage_insert(slot, page | PTSDIRTY_VP_VALID | store);
+			vpage_insert(v, slot, page | PTSDIRTY_VP_VALID | store);
 			return;
 		}
 		if ((e & PTSDIRTY_VP_MASK) == page) {
 			/* a cmpxchg, not a store: a harvest may have emptied the slot;
 			 * if it did, look at the same slot again (on the probe budget) */
 			if ((e & store) == store ||
-			    __atomic_compare_exchange_n(&vpage_table[slot], &e, e | store, false,
+			    __atomic_compare_exchange_n(&v->vpage_table[slot], &e, e | store, false,
 			                                RELAXED, RELAXED))
 				return;
 			continue;
 		}
 		slot = (slot + 1) & (vpage_slots - 1);
 	}
-	vpage_overflow();
+	vpage_overflow(v);
+}
+
+/* The block of vCPU `index`, or NULL (and the host told) when it has none. */
+static inline const struct vcpu_log *vcpu_log(unsigned int index)
+{
+	if (index < nvcpus)
+		return &vcpus[index];
+	__atomic_store_n(&shm->stray, 1, RELEASE);
+	return NULL;
 }
 
 /* ---- callbacks */
 
-static void log_store(qemu_plugin_meminfo_t info, uint64_t vaddr, uint32_t log)
+static void log_store(const struct vcpu_log *v, qemu_plugin_meminfo_t info, uint64_t vaddr,
+                      uint32_t log)
 {
 	uint64_t last = spill(info, vaddr);
 
 	if (log & PTSDIRTY_LOG_STORES) {
-		log_store_at(info, vaddr);
+		log_store_at(v, info, vaddr);
 		if (last != 0)
-			log_store_at(info, last);
+			log_store_at(v, info, last);
 	}
 	if (log & PTSDIRTY_LOG_VPAGES) {
-		note_vpage(vaddr, PTSDIRTY_VP_STORE);
+		note_vpage(v, vaddr, PTSDIRTY_VP_STORE);
 		if (last != 0)
-			note_vpage(last, PTSDIRTY_VP_STORE);
+			note_vpage(v, last, PTSDIRTY_VP_STORE);
 	}
 }
 
-static void log_load(qemu_plugin_meminfo_t info, uint64_t vaddr, uint32_t log)
+static void log_load(const struct vcpu_log *v, qemu_plugin_meminfo_t info, uint64_t vaddr,
+                     uint32_t log)
 {
 	uint64_t last;
 
 	if ((log & PTSDIRTY_LOG_VPAGES) == 0)
 		return;
-	note_vpage(vaddr, 0);
+	note_vpage(v, vaddr, 0);
 	last = spill(info, vaddr);
 	if (last != 0)
-		note_vpage(last, 0);
+		note_vpage(v, last, 0);
 }
 
 /*
@@ -169,28 +192,31 @@ static void log_load(qemu_plugin_meminfo_t info, uint64_t vaddr, uint32_t log)
  * mask against (rw + 1) instead of rw, so a QEMU_PLUGIN_MEM_W callback also
  * fires on every inline load and a QEMU_PLUGIN_MEM_R one fires on stores only.
  */
-static void on_access(UNUSED unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr,
+static void on_access(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr,
                       UNUSED void *udata)
 {
 	uint32_t log = log_mask();
+	const struct vcpu_log *v;
 
 	if (qemu_plugin_mem_is_store(info)) {
 		count(&shm->store_cbs);
-		if (log != 0)
-			log_store(info, vaddr, log);
+		if (log != 0 && (v = vcpu_log(vcpu)) != NULL)
+			log_store(v, info, vaddr, log);
 	} else {
 		count(&shm->load_cbs);
-		if (log != 0)
-			log_load(info, vaddr, log);
+		if (log != 0 && (v = vcpu_log(vcpu)) != NULL)
+			log_load(v, info, vaddr, log);
 	}
 }
 
 /* udata is the virtual page the block's code lies on. */
-static void on_fetch(UNUSED unsigned int vcpu, void *udata)
+static void on_fetch(unsigned int vcpu, void *udata)
 {
+	const struct vcpu_log *v;
+
 	count(&shm->fetch_cbs);
-	if (log_mask() & PTSDIRTY_LOG_VPAGES)
-		note_vpage((uint64_t)(uintptr_t)udata, 0);
+	if ((log_mask() & PTSDIRTY_LOG_VPAGES) && (v = vcpu_log(vcpu)) != NULL)
+		note_vpage(v, (uint64_t)(uintptr_t)udata, 0);
 }
 
 static void instrument_fetches(struct qemu_plugin_tb *tb, size_t n)
@@ -273,10 +299,11 @@ static int check_header(const struct ptsdirty_shm *h, uint64_t file_bytes)
 		return refuse("%s", "region: bad magic (not a ptsdirty region)");
 	if (h->version != PTSDIRTY_VERSION || h->header_bytes != sizeof(*h))
 		return refuse("%s", "region: version or header size differs from this plugin's");
-	if (ptsdirty_layout(h->gpa_pages, h->list_cap, h->vpage_slots, &l) != 0)
+	if (ptsdirty_layout(h->gpa_pages, h->list_cap, h->vpage_slots, h->nvcpus, &l) != 0)
 		return refuse("%s", "region: sizes out of range");
 	if (h->bitmap_off != l.bitmap_off || h->list_off != l.list_off ||
 	    h->vpage_table_off != l.vpage_table_off || h->vpage_list_off != l.vpage_list_off ||
+	    h->vcpu_off != l.vcpu_off || h->vcpu_stride != l.vcpu_stride ||
 	    h->region_bytes != l.region_bytes)
 		return refuse("%s", "region: layout differs from this plugin's");
 	if (l.region_bytes > file_bytes)
@@ -284,7 +311,7 @@ static int check_header(const struct ptsdirty_shm *h, uint64_t file_bytes)
 	return 0;
 }
 
-static int map_region(int fd)
+static int map_region(int fd, int max_vcpus)
 {
 	struct stat st;
 	char why[128];
@@ -307,6 +334,12 @@ static int map_region(int fd)
 		munmap(p, (size_t)st.st_size);
 		return 1;
 	}
+	if (max_vcpus < 1 || (unsigned)max_vcpus > ((struct ptsdirty_shm *)p)->nvcpus) {
+		snprintf(why, sizeof(why), "region: logs for %u vCPUs, QEMU may run %d",
+		         ((struct ptsdirty_shm *)p)->nvcpus, max_vcpus);
+		munmap(p, (size_t)st.st_size);
+		return refuse("%s", why);
+	}
 	shm = p;
 	return 0;
 }
@@ -319,10 +352,15 @@ static void adopt_region(void)
 	list_cap = shm->list_cap;
 	vpage_slots = shm->vpage_slots;
 	vpage_cap = vpage_slots / 2;
+	nvcpus = shm->nvcpus;
 	bitmap = (uint64_t *)(base + shm->bitmap_off);
-	pfn_list = (uint64_t *)(base + shm->list_off);
-	vpage_table = (uint64_t *)(base + shm->vpage_table_off);
-	vpage_list = (uint64_t *)(base + shm->vpage_list_off);
+	for (unsigned i = 0; i < nvcpus; i++) {
+		char *block = base + shm->vcpu_off + i * shm->vcpu_stride;
+		vcpus[i].head = (struct ptsdirty_vcpu *)block;
+		vcpus[i].pfn_list = (uint64_t *)(block + shm->list_off);
+		vcpus[i].vpage_table = (uint64_t *)(block + shm->vpage_table_off);
+		vcpus[i].vpage_list = (uint64_t *)(block + shm->vpage_list_off);
+	}
 	__atomic_store_n(&shm->plugin_pid, (uint32_t)getpid(), RELAXED);
 	__atomic_store_n(&shm->plugin_flags, vpages_on ? PTSDIRTY_PLUGIN_VPAGES : 0u, RELAXED);
 	__atomic_store_n(&shm->alive, PTSDIRTY_ALIVE, RELEASE);
@@ -337,9 +375,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 
 	if (!info->system_emulation)
 		return refuse("%s", "needs system emulation (qemu-system-*), not linux-user");
-	if (info->system.max_vcpus != 1)
-		return refuse("%s", "supports one vCPU only (-smp 1)");
-	if (parse_args(argc, argv, &fd) != 0 || map_region(fd) != 0)
+	if (parse_args(argc, argv, &fd) != 0 || map_region(fd, info->system.max_vcpus) != 0)
 		return 1;
 	close(fd); /* the mapping stays; QEMU's children need not inherit it */
 	adopt_region();
