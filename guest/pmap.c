@@ -116,6 +116,7 @@
  *   plain store writes only a new PTE over a zero one.
  */
 #include "pmap_impl.h"
+#include "preempt.h"
 #include "smp.h"
 #include "tlb.h"
 
@@ -192,6 +193,7 @@ static bool pv_lock_pmap(const struct vm_page *pg, struct pmap *pm)
 		return true;
 	gen = pv_lock_of(pg)->gen;
 	pv_unlock(pg);
+	PMAP_PREEMPT(PV_BACKOFF);
 	spin_lock(&pm->pm_lock);
 	pv_lock(pg);
 	if (pv_lock_of(pg)->gen == gen)
@@ -434,6 +436,7 @@ void pmap_activate(struct pmap *pm)
 #ifndef MUTANT_ACTIVE_NEW_NOT_SET /* else: "the CR3 load is what counts" */
 	__atomic_fetch_or(&pm->pm_active, pc->pc_mask, __ATOMIC_SEQ_CST);
 #endif
+	PMAP_PREEMPT(ACTIVE_SET);
 #ifdef MUTANT_LAZY_SWITCH_DROPS_ACTIVE
 	/* lazy TLB (Linux's lazy mm, without its shootdown rule): the kernel
 	 * half is in every root, so a switch to the kernel pmap keeps the old
@@ -444,6 +447,7 @@ void pmap_activate(struct pmap *pm)
 	tlb_switch(pm->pm_pml4_pa);
 #endif
 	pc->pc_pub->curpmap = (uint64_t)pm;
+	PMAP_PREEMPT(ACTIVE_LOADED);
 #ifdef MUTANT_ACTIVE_OLD_NOT_CLEARED /* the old pmap keeps this CPU for ever */
 	(void)old;
 #else
@@ -591,6 +595,7 @@ int pmap_enter(struct pmap *pm, uint64_t va, struct vm_page *pg, uint32_t prot, 
 		pmap_enter_replace(pm, va, ptp, ptep, npte, pg, pve);
 		pv_unlock2(opg, pg);
 	}
+	PMAP_PREEMPT(PV_UNLOCKED);
 	pmap_update();
 	spin_unlock(&pm->pm_lock);
 	return PMAP_OK;
@@ -632,6 +637,7 @@ static void pmap_remove_pte(struct pmap *pm, struct vm_page *ptp, pt_entry_t *pt
 	if (teardown)
 #endif
 		pmap_tlb_shootdown(pm, va, opte);
+	PMAP_PREEMPT(PTE_SWAPPED);
 	pv_lock(pg);
 #ifdef MUTANT_REMOVE_FORGETS_MODIFIED
 	if (opte & PG_U)

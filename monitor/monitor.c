@@ -362,23 +362,42 @@ static int read_after_op(struct monitor *m, bool *incremental)
 	return 0;
 }
 
-int monitor_after_op(struct monitor *m, const struct pts_op *op, uint64_t op_index,
-                     const char *op_text, uint64_t cr3)
+/* the model steps over ops[0..k) (one op, or a group); *op the one the
+ * checks take as the op: the group's last in the order chosen */
+static int model_step(struct monitor *m, const struct pts_op *ops, size_t k, bool incremental,
+                      struct model_out *mout, const struct pts_op **op)
 {
-	uint64_t t0 = now_ns();
-	if (!m->begun && monitor_begin(m, m->cr3) < 0)
-		return -1;
-	set_op(m, op_index, op->kind, op_text);
-	bool incremental = m->mem->page_dirty != NULL;
-	struct model_out mout;
 	struct model_env env = {.missing_ptps = missing_ptps,
 	                        .ctx = (void *)&m->snap[m->cur]}; /* the tables before the op */
+	uint8_t order[PTS_GROUP_MAX];
+
 	if (incremental) { /* the scope starts with what the model changes */
 		scope_clear(&m->inc.sc);
 		env.changed = scope_model_changed;
 		env.changed_arg = &m->inc.sc;
 	}
-	if (model_apply(&m->model, op, &env, &mout) != 0 || read_after_op(m, &incremental) != 0)
+	*op = &ops[0];
+	if (k == 1)
+		return model_apply(&m->model, &ops[0], &env, mout);
+	if (model_apply_group(&m->model, ops, k, &env, mout, order) != 0)
+		return -1;
+	*op = &ops[order[k - 1]];
+	return 0;
+}
+
+int monitor_after_ops(struct monitor *m, const struct pts_op *ops, size_t k, uint64_t op_index,
+                      const char *op_text, uint64_t cr3)
+{
+	uint64_t t0 = now_ns();
+	const struct pts_op *op;
+	if (!m->begun && monitor_begin(m, m->cr3) < 0)
+		return -1;
+	bool incremental = m->mem->page_dirty != NULL;
+	struct model_out mout;
+	if (model_step(m, ops, k, incremental, &mout, &op) != 0)
+		return -1;
+	set_op(m, op_index, op->kind, op_text);
+	if (read_after_op(m, &incremental) != 0)
 		return -1;
 	read_tlb(m);
 	after_op_cpus(m);
@@ -386,7 +405,7 @@ int monitor_after_op(struct monitor *m, const struct pts_op *op, uint64_t op_ind
 	m->cr3 = cr3;
 	run_checks(m, op, &mout, cr3_before, incremental);
 	uint64_t dt = now_ns() - t0;
-	m->stats.ops++;
+	m->stats.ops += k;
 	m->stats.incremental += incremental;
 	m->stats.last_ns = dt;
 	m->stats.total_ns += dt;

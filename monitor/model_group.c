@@ -1,0 +1,161 @@
+/* monitor/model_group.c - the model of a group of ops run at once: judged
+ * against every order of its ops (docs/smp.md, "Groups").
+ *
+ * The ops of a group may run in any order the schedule gives, and parts of
+ * them interleave; a correct pmap's ops are atomic under their locks, so
+ * its state after the group, and each op's result, are those of some order.
+ * The model tries the orders (at most PTS_GROUP_MAX! = 24) and takes the
+ * first that explains every result the guest gave.  Where two such orders
+ * predict a page's modified or referenced bit differently, the prediction is
+ * "maybe": no order is preferred to another.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+static int model_copy(struct model *dst, const struct model *src)
+{
+	if (model_init(dst, src->npage, src->nkenter, src->user_max) != 0)
+		return -1;
+	memcpy(dst->live, src->live, sizeof dst->live);
+	memcpy(dst->active, src->active, sizeof dst->active);
+	dst->ncpus = src->ncpus;
+	dst->armed = src->armed;
+	dst->fail_lo = src->fail_lo;
+	dst->fail_hi = src->fail_hi;
+	memcpy(dst->page, src->page, src->npage * sizeof *src->page);
+	memcpy(dst->kenter, src->kenter, src->nkenter * sizeof *src->kenter);
+	for (size_t s = 0; s < PTS_MAX_PMAPS; s++) {
+		size_t n = src->slot[s].n;
+		if (n == 0)
+			continue;
+		dst->slot[s].map = malloc(n * sizeof *dst->slot[s].map);
+		if (dst->slot[s].map == NULL) {
+			model_free(dst);
+			return -1;
+		}
+		memcpy(dst->slot[s].map, src->slot[s].map, n * sizeof *dst->slot[s].map);
+		dst->slot[s].n = dst->slot[s].cap = n;
+	}
+	dst->nmap = src->nmap;
+	return 0;
+}
+
+/* the next permutation of order[0..k) in lexicographic order; false after the last */
+static bool next_order(uint8_t *order, size_t k)
+{
+	size_t i = k - 1, j = k - 1;
+
+	while (i > 0 && order[i - 1] >= order[i])
+		i--;
+	if (i == 0)
+		return false;
+	while (order[j] <= order[i - 1])
+		j--;
+	uint8_t t = order[i - 1];
+	order[i - 1] = order[j];
+	order[j] = t;
+	for (size_t a = i, b = k - 1; a < b; a++, b--) {
+		t = order[a];
+		order[a] = order[b];
+		order[b] = t;
+	}
+	return true;
+}
+
+/* the ops in this order on a copy of m: its findings (-1: out of memory) */
+static int try_order(const struct model *m, const struct pts_op *ops, const uint8_t *order,
+                     size_t k, struct model *out)
+{
+	struct model_env env = {0};
+	struct model_out mo;
+	int n = 0;
+
+	if (model_copy(out, m) != 0)
+		return -1;
+	for (size_t i = 0; i < k; i++) {
+		if (model_apply(out, &ops[order[i]], &env, &mo) != 0)
+			return -1;
+		n += (int)mo.n;
+	}
+	return n;
+}
+
+/* pages whose predictions differ between two explaining orders: maybe */
+static void merge_pages(struct model_page *keep, const struct model *other, size_t npage)
+{
+	for (size_t p = 0; p < npage; p++) {
+		if (keep[p].modified != other->page[p].modified)
+			keep[p].modified = TRI_MAYBE;
+		if (keep[p].referenced != other->page[p].referenced)
+			keep[p].referenced = TRI_MAYBE;
+	}
+}
+
+/* the first order with the fewest findings into best[]; the pages two
+ * explaining orders disagree on into maybe[] (npage entries) */
+static int choose_order(const struct model *m, const struct pts_op *ops, size_t k, uint8_t *best,
+                        struct model_page *maybe)
+{
+	uint8_t order[PTS_GROUP_MAX];
+	int fewest = -1;
+	bool first_clean = true;
+
+	for (size_t i = 0; i < k; i++)
+		order[i] = (uint8_t)i;
+	do {
+		struct model t;
+		int n = try_order(m, ops, order, k, &t);
+		if (n < 0)
+			return -1;
+		if (n == 0 && first_clean)
+			memcpy(maybe, t.page, m->npage * sizeof *maybe);
+		else if (n == 0)
+			merge_pages(maybe, &t, m->npage);
+		first_clean = first_clean && n != 0;
+		if (fewest < 0 || n < fewest) {
+			fewest = n;
+			memcpy(best, order, k);
+		}
+		model_free(&t);
+	} while (next_order(order, k));
+	return fewest == 0 ? 1 : 0;
+}
+
+static void out_merge(struct model_out *all, const struct model_out *one, bool first)
+{
+	if (first) {
+		*all = *one;
+		return;
+	}
+	all->valid = all->valid && one->valid;
+	all->unchanged = all->unchanged && one->unchanged;
+	for (unsigned i = 0; i < one->n && all->n < MODEL_MAX_FINDINGS; i++)
+		all->f[all->n++] = one->f[i];
+}
+
+int model_apply_group(struct model *m, const struct pts_op *ops, size_t k,
+                      const struct model_env *env, struct model_out *out, uint8_t *order)
+{
+	struct model_page *maybe = calloc(m->npage ? m->npage : 1, sizeof *maybe);
+	int clean;
+
+	if (maybe == NULL || k == 0 || k > PTS_GROUP_MAX ||
+	    (clean = choose_order(m, ops, k, order, maybe)) < 0) {
+		free(maybe);
+		return -1;
+	}
+	for (size_t i = 0; i < k; i++) {
+		struct model_out one;
+		if (model_apply(m, &ops[order[i]], env, &one) != 0) {
+			free(maybe);
+			return -1;
+		}
+		out_merge(out, &one, i == 0);
+	}
+	if (clean)
+		memcpy(m->page, maybe, m->npage * sizeof *maybe);
+	free(maybe);
+	return 0;
+}
