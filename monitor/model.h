@@ -75,6 +75,10 @@ struct model_env {
 	 * return -1. */
 	int (*changed)(void *arg, enum model_change what, uint32_t slot, uint64_t x);
 	void *changed_arg;
+	/* a group: how far the mappings a candidate order leaves are from what
+	 * the page tables hold after it (0: the same; NULL: results alone judge) */
+	size_t (*judge)(void *arg, const struct model *candidate);
+	void *judge_arg;
 };
 
 #define MODEL_MAX_FINDINGS 4

@@ -5,9 +5,11 @@
  * them interleave; a correct pmap's ops are atomic under their locks, so
  * its state after the group, and each op's result, are those of some order.
  * The model tries the orders (at most PTS_GROUP_MAX! = 24) and takes the
- * first that explains every result the guest gave.  Where two such orders
- * predict a page's modified or referenced bit differently, the prediction is
- * "maybe": no order is preferred to another.
+ * first that explains every result the guest gave and leaves the mappings
+ * the page tables hold (env->judge), else the one that comes closest: its
+ * findings are then the group's.  Where two orders that explain everything
+ * predict a page's modified or referenced bit differently, the prediction
+ * is "maybe": no order is preferred to another.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -64,22 +66,26 @@ static bool next_order(uint8_t *order, size_t k)
 	return true;
 }
 
-/* the ops in this order on a copy of m: its findings (-1: out of memory) */
-static int try_order(const struct model *m, const struct pts_op *ops, const uint8_t *order,
-                     size_t k, struct model *out)
+/* the ops in this order on a copy of m: how far it is from the guest (its
+ * findings first, then the judge's distance; 0: it explains all), or -1
+ * (out of memory) */
+static int64_t try_order(const struct model *m, const struct pts_op *ops, const uint8_t *order,
+                         size_t k, const struct model_env *env, struct model *out)
 {
-	struct model_env env = {0};
+	struct model_env quiet = {.missing_ptps = env->missing_ptps, .ctx = env->ctx};
 	struct model_out mo;
-	int n = 0;
+	int64_t n = 0;
+	size_t far;
 
 	if (model_copy(out, m) != 0)
 		return -1;
 	for (size_t i = 0; i < k; i++) {
-		if (model_apply(out, &ops[order[i]], &env, &mo) != 0)
+		if (model_apply(out, &ops[order[i]], &quiet, &mo) != 0)
 			return -1;
-		n += (int)mo.n;
+		n += mo.n;
 	}
-	return n;
+	far = env->judge != NULL ? env->judge(env->judge_arg, out) : 0;
+	return (n << 32) + (int64_t)(far < 0xffffffffu ? far : 0xffffffffu);
 }
 
 /* pages whose predictions differ between two explaining orders: maybe */
@@ -95,18 +101,18 @@ static void merge_pages(struct model_page *keep, const struct model *other, size
 
 /* the first order with the fewest findings into best[]; the pages two
  * explaining orders disagree on into maybe[] (npage entries) */
-static int choose_order(const struct model *m, const struct pts_op *ops, size_t k, uint8_t *best,
-                        struct model_page *maybe)
+static int choose_order(const struct model *m, const struct pts_op *ops, size_t k,
+                        const struct model_env *env, uint8_t *best, struct model_page *maybe)
 {
 	uint8_t order[PTS_GROUP_MAX];
-	int fewest = -1;
+	int64_t fewest = -1;
 	bool first_clean = true;
 
 	for (size_t i = 0; i < k; i++)
 		order[i] = (uint8_t)i;
 	do {
 		struct model t;
-		int n = try_order(m, ops, order, k, &t);
+		int64_t n = try_order(m, ops, order, k, env, &t);
 		if (n < 0)
 			return -1;
 		if (n == 0 && first_clean)
@@ -142,7 +148,7 @@ int model_apply_group(struct model *m, const struct pts_op *ops, size_t k,
 	int clean;
 
 	if (maybe == NULL || k == 0 || k > PTS_GROUP_MAX ||
-	    (clean = choose_order(m, ops, k, order, maybe)) < 0) {
+	    (clean = choose_order(m, ops, k, env, order, maybe)) < 0) {
 		free(maybe);
 		return -1;
 	}

@@ -443,6 +443,43 @@ void fuzz_gen_next(struct fuzz_gen *g, struct script_op *out)
 		out->op.cpu = (uint32_t)rng_below(&g->rng, g->ncpus);
 }
 
+/* a kind that may run in a group, drawn by the profile's weights */
+static bool gen_group_member(struct fuzz_gen *g, struct script_op *o)
+{
+	for (unsigned tries = 0; tries < 64; tries++) {
+		uint32_t kind = pick_kind(g);
+		if ((PTS_GROUP_KINDS & (1u << kind)) && gen_op(g, kind, o))
+			return true;
+	}
+	return gen_op(g, PTS_OP_TOUCH, o);
+}
+
+size_t fuzz_gen_group(struct fuzz_gen *g, struct script_op *ops)
+{
+	uint32_t cpu[PTS_MAX_CPUS], most = g->ncpus < PTS_GROUP_MAX ? g->ncpus : PTS_GROUP_MAX;
+	size_t n = 0, k;
+
+	if (g->ncpus < 2 || g->has_pending || g->burst_left != 0 || g->nalive == 0 ||
+	    rng_below(&g->rng, FUZZ_GROUP_ODDS) != 0)
+		return 0;
+	for (uint32_t c = 0; c < g->ncpus; c++)
+		cpu[c] = c;
+	for (uint32_t c = g->ncpus - 1; c > 0; c--) { /* distinct CPUs, in a random order */
+		uint32_t j = (uint32_t)rng_below(&g->rng, c + 1), t = cpu[c];
+		cpu[c] = cpu[j];
+		cpu[j] = t;
+	}
+	k = 2 + rng_below(&g->rng, most - 1);
+	while (n < k && gen_group_member(g, &ops[n])) {
+		ops[n].op.cpu = cpu[n];
+		/* an op that arms a failure (fail alloc, its enter pending) ends the group */
+		if (!(PTS_GROUP_KINDS & (1u << ops[n++].op.kind)))
+			return n;
+		ops[n - 1].group = 1;
+	}
+	return n;
+}
+
 void fuzz_gen_set_cpus(struct fuzz_gen *g, uint32_t ncpus)
 {
 	g->ncpus = ncpus >= 1 && ncpus <= PTS_MAX_CPUS ? ncpus : 1;

@@ -39,8 +39,9 @@ int script_group_close_format(const struct script *s, size_t first, char *buf, s
 			with = &s->ops[i];
 	used = (size_t)snprintf(buf, len, "}%s", with ? " schedule" : "");
 	for (unsigned k = 0; with && k < with->nsteps; k++)
-		used += (size_t)snprintf(buf + (used < len ? used : len), used < len ? len - used : 0,
-		                         " %u", (unsigned)with->steps[k]);
+		used +=
+		    (size_t)snprintf(buf + (used < len ? used : len), used < len ? len - used : 0,
+		                     " %u", (unsigned)with->steps[k]);
 	return (int)used;
 }
 
@@ -136,19 +137,21 @@ int group_add(struct group_parse *g, const struct script *s, struct script_op *s
 	if (!g->open)
 		return 0;
 	if (!op_kind_groupable(sop->op.kind))
-		return errf(e->err, e->errlen, s->file, e->line,
-		            "%s cannot run in a par block (activate, enter, remove, protect, unwire, "
-		            "extract, page_protect, clear_*, is_*, touch can)",
-		            op_kind_name(sop->op.kind));
+		return errf(
+		    e->err, e->errlen, s->file, e->line,
+		    "%s cannot run in a par block (activate, enter, remove, protect, unwire, "
+		    "extract, page_protect, clear_*, is_*, touch can)",
+		    op_kind_name(sop->op.kind));
 	if (s->n_ops - g->first >= PTS_GROUP_MAX)
 		return errf(e->err, e->errlen, s->file, e->line,
 		            "more than %u ops in the par block opened at line %u", PTS_GROUP_MAX,
 		            g->line);
 	for (size_t i = g->first; i < s->n_ops; i++)
 		if (s->ops[i].op.cpu == sop->op.cpu)
-			return errf(e->err, e->errlen, s->file, e->line,
-			            "cpu%u runs two ops of the par block opened at line %u (line %u)",
-			            (unsigned)sop->op.cpu, g->line, s->ops[i].line);
+			return errf(
+			    e->err, e->errlen, s->file, e->line,
+			    "cpu%u runs two ops of the par block opened at line %u (line %u)",
+			    (unsigned)sop->op.cpu, g->line, s->ops[i].line);
 	sop->group = g->number;
 	return 0;
 }
