@@ -78,7 +78,9 @@ void inv_attr_new_pte(struct check *c)
 		if (!change_is_user_leaf(c, ch) || !pte_valid(ch->new))
 			continue;
 		bool created = !pte_valid(ch->old) || frame_changed(ch);
-		if (created && (ch->new &(PG_U | PG_M)))
+		/* in a group, a touch may have used the new mapping already */
+		if (created && (ch->new &(PG_U | PG_M)) &&
+		    !(c->ngroup > 1 && group_has(c, PTS_OP_TOUCH)))
 			report_change(c, ch, "new mapping written with A or D set");
 		else if ((ch->new &PG_M) && !(ch->new &PG_RW) &&
 		         !(pte_valid(ch->old) && (ch->old & PG_M)))
@@ -165,7 +167,7 @@ void inv_attr_invalid_zero(struct check *c)
 
 void inv_prot_never_grants(struct check *c)
 {
-	if (c->op == NULL || op_is(c, PTS_OP_ENTER) || op_is(c, PTS_OP_KENTER))
+	if (c->op == NULL || group_has(c, PTS_OP_ENTER) || group_has(c, PTS_OP_KENTER))
 		return;
 	for (size_t i = 0; i < c->delta->n; i++) {
 		const struct pte_change *ch = &c->delta->chg[i];

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "pte.h"
 
 static int model_copy(struct model *dst, const struct model *src)
 {
@@ -66,13 +67,42 @@ static bool next_order(uint8_t *order, size_t k)
 	return true;
 }
 
+/* one order being tried: the PTPs the enters before op i in it made exist
+ * for the ones after (the env's tables are those before the group) */
+struct order_env {
+	const struct model_env *env;
+	const struct pts_op *ops;
+	const uint8_t *order;
+	size_t i;
+};
+
+static unsigned order_missing_ptps(void *ctx, uint32_t slot, uint64_t va)
+{
+	const struct order_env *o = ctx;
+	unsigned missing = o->env->missing_ptps(o->env->ctx, slot, va);
+
+	for (size_t j = 0; j < o->i; j++) {
+		const struct pts_op *e = &o->ops[o->order[j]];
+		unsigned level = 3;
+		if (e->kind != PTS_OP_ENTER || e->pmap != slot || e->result != PTS_RES_OK)
+			continue;
+		while (level >= 1 && ((va ^ e->va) & ~(level_span(level + 1) - 1)) == 0)
+			level--; /* the table at this level, over va, is e's */
+		if (level < missing)
+			missing = level;
+	}
+	return missing;
+}
+
 /* the ops in this order on a copy of m: how far it is from the guest (its
  * findings first, then the judge's distance; 0: it explains all), or -1
  * (out of memory) */
 static int64_t try_order(const struct model *m, const struct pts_op *ops, const uint8_t *order,
                          size_t k, const struct model_env *env, struct model *out)
 {
-	struct model_env quiet = {.missing_ptps = env->missing_ptps, .ctx = env->ctx};
+	struct order_env oe = {env, ops, order, 0};
+	struct model_env quiet = {.missing_ptps = env->missing_ptps ? order_missing_ptps : NULL,
+	                          .ctx = &oe};
 	struct model_out mo;
 	int64_t n = 0;
 	size_t far;
@@ -80,6 +110,7 @@ static int64_t try_order(const struct model *m, const struct pts_op *ops, const 
 	if (model_copy(out, m) != 0)
 		return -1;
 	for (size_t i = 0; i < k; i++) {
+		oe.i = i;
 		if (model_apply(out, &ops[order[i]], &quiet, &mo) != 0)
 			return -1;
 		n += mo.n;
@@ -141,24 +172,38 @@ static void out_merge(struct model_out *all, const struct model_out *one, bool f
 		all->f[all->n++] = one->f[i];
 }
 
+/* the ops on m itself, in the order chosen, telling env what changes */
+static int apply_order(struct model *m, const struct pts_op *ops, size_t k,
+                       const struct model_env *env, const uint8_t *order, struct model_out *out)
+{
+	struct order_env oe = {env, ops, order, 0};
+	struct model_env each = *env;
+
+	if (env->missing_ptps != NULL) {
+		each.missing_ptps = order_missing_ptps;
+		each.ctx = &oe;
+	}
+	for (size_t i = 0; i < k; i++) {
+		struct model_out one;
+		oe.i = i;
+		if (model_apply(m, &ops[order[i]], &each, &one) != 0)
+			return -1;
+		out_merge(out, &one, i == 0);
+	}
+	return 0;
+}
+
 int model_apply_group(struct model *m, const struct pts_op *ops, size_t k,
                       const struct model_env *env, struct model_out *out, uint8_t *order)
 {
 	struct model_page *maybe = calloc(m->npage ? m->npage : 1, sizeof *maybe);
-	int clean;
+	int clean = -1;
 
-	if (maybe == NULL || k == 0 || k > PTS_GROUP_MAX ||
-	    (clean = choose_order(m, ops, k, env, order, maybe)) < 0) {
+	if (maybe != NULL && k > 0 && k <= PTS_GROUP_MAX)
+		clean = choose_order(m, ops, k, env, order, maybe);
+	if (clean < 0 || apply_order(m, ops, k, env, order, out) != 0) {
 		free(maybe);
 		return -1;
-	}
-	for (size_t i = 0; i < k; i++) {
-		struct model_out one;
-		if (model_apply(m, &ops[order[i]], env, &one) != 0) {
-			free(maybe);
-			return -1;
-		}
-		out_merge(out, &one, i == 0);
 	}
 	if (clean)
 		memcpy(m->page, maybe, m->npage * sizeof *maybe);

@@ -252,7 +252,8 @@ static void seed_model(struct monitor *m, const struct snapshot *s)
 /* in an incremental check, each invariant looks at what the op touched,
  * unless it found something at the last op: then it looks at everything, so
  * a finding that persists is reported again, as in full mode */
-static void run_checks(struct monitor *m, const struct pts_op *op, const struct model_out *mout,
+static void run_checks(struct monitor *m, const struct pts_op *op, size_t ngroup,
+                       const struct pts_op *group, const struct model_out *mout,
                        uint64_t cr3_before, bool incremental)
 {
 	const struct snapshot *prev = m->begun && !incremental ? &m->snap[!m->cur] : NULL;
@@ -273,6 +274,8 @@ static void run_checks(struct monitor *m, const struct pts_op *op, const struct 
 	                  .inc = incremental ? &m->inc : NULL,
 	                  .delta = &m->delta,
 	                  .op = op,
+	                  .group = group,
+	                  .ngroup = ngroup,
 	                  .model = &m->model,
 	                  .mout = mout,
 	                  .tlb = m->tlb,
@@ -354,7 +357,7 @@ int monitor_begin(struct monitor *m, uint64_t cr3)
 	m->delta.n = 0;
 	seed_model(m, s);
 	begin_cpus(m, s, cr3);
-	run_checks(m, NULL, NULL, cr3, false);
+	run_checks(m, NULL, 0, NULL, NULL, cr3, false);
 	m->begun = true;
 	m->stats.last_ns = now_ns() - t0;
 	return m->new_vio;
@@ -449,7 +452,7 @@ int monitor_after_ops(struct monitor *m, const struct pts_op *ops, size_t k, uin
 	after_op_cpus(m);
 	uint64_t cr3_before = m->cr3;
 	m->cr3 = cr3;
-	run_checks(m, op, &mout, cr3_before, incremental);
+	run_checks(m, op, k, ops, &mout, cr3_before, incremental);
 	uint64_t dt = now_ns() - t0;
 	m->stats.ops += k;
 	m->stats.incremental += incremental;
