@@ -73,14 +73,16 @@ void inv_attr_reserved(struct check *c)
 
 void inv_attr_new_pte(struct check *c)
 {
+	/* a group's delta is its ops' together: a touch in it may have used a
+	 * new mapping, or written through one a protect then made read-only */
+	if (c->ngroup > 1 && group_has(c, PTS_OP_TOUCH))
+		return;
 	for (size_t i = 0; i < c->delta->n; i++) {
 		const struct pte_change *ch = &c->delta->chg[i];
 		if (!change_is_user_leaf(c, ch) || !pte_valid(ch->new))
 			continue;
 		bool created = !pte_valid(ch->old) || frame_changed(ch);
-		/* in a group, a touch may have used the new mapping already */
-		if (created && (ch->new &(PG_U | PG_M)) &&
-		    !(c->ngroup > 1 && group_has(c, PTS_OP_TOUCH)))
+		if (created && (ch->new &(PG_U | PG_M)))
 			report_change(c, ch, "new mapping written with A or D set");
 		else if ((ch->new &PG_M) && !(ch->new &PG_RW) &&
 		         !(pte_valid(ch->old) && (ch->old & PG_M)))

@@ -202,8 +202,9 @@ static size_t judge_mappings(void *ctx, const struct model *cand)
 		const struct model_map *e = model_lookup(cand, s->pmap[l->owner].slot, l->va);
 		int64_t pg = arena_index_of(&m->desc, pte_frame(l->pte, l->level));
 		leaves++;
-		far +=
-		    e == NULL || pg < 0 || e->page != (uint64_t)pg || e->prot != pte_prot(l->pte);
+		far += e == NULL || pg < 0 || e->page != (uint64_t)pg ||
+		       e->prot != pte_prot(l->pte) ||
+		       e->wired != ((l->pte & m->desc.pte_wired_bit) != 0);
 	}
 	return far + (leaves > cand->nmap ? leaves - cand->nmap : cand->nmap - leaves);
 }

@@ -454,6 +454,25 @@ static bool gen_group_member(struct fuzz_gen *g, struct script_op *o)
 	return gen_op(g, PTS_OP_TOUCH, o);
 }
 
+/* a race needs a shared object: one time in two, o works on the first
+ * op's pmap and VA, or its page, where both name one */
+static void aim_at(struct fuzz_gen *g, struct script_op *o, const struct script_op *first)
+{
+	const char *a = pts_op_args(o->op.kind), *f = pts_op_args(first->op.kind);
+
+	if (a == NULL || f == NULL || !chance(g, 50))
+		return;
+	if (strchr(a, 'P') && strchr(f, 'P') && strchr(a, 'V') && strchr(f, 'V')) {
+		memcpy(o->pmap_name, first->pmap_name, sizeof o->pmap_name);
+		o->op.pmap = first->op.pmap;
+		o->op.va = first->op.va;
+		if (strchr(a, 'E')) /* one page: remove's END may go, protect's may not */
+			o->op.end = o->op.kind == PTS_OP_PROTECT ? o->op.va + PTS_PAGE_SIZE : 0;
+	}
+	if (strchr(a, 'G') && strchr(f, 'G'))
+		o->op.page = first->op.page;
+}
+
 size_t fuzz_gen_group(struct fuzz_gen *g, struct script_op *ops)
 {
 	uint32_t cpu[PTS_MAX_CPUS], most = g->ncpus < PTS_GROUP_MAX ? g->ncpus : PTS_GROUP_MAX;
@@ -472,6 +491,8 @@ size_t fuzz_gen_group(struct fuzz_gen *g, struct script_op *ops)
 	k = 2 + rng_below(&g->rng, most - 1);
 	while (n < k && gen_group_member(g, &ops[n])) {
 		ops[n].op.cpu = cpu[n];
+		if (n > 0)
+			aim_at(g, &ops[n], &ops[0]);
 		/* an op that arms a failure (fail alloc, its enter pending) ends the group */
 		if (!(PTS_GROUP_KINDS & (1u << ops[n++].op.kind)))
 			return n;

@@ -8,7 +8,7 @@
 #include "session_impl.h"
 
 /* the steps a group is expected to take: where the change points fall */
-#define SCHED_EXPECTED_STEPS 16u
+#define SCHED_EXPECTED_STEPS 8u
 
 static uint64_t splitmix(uint64_t *x)
 {

@@ -423,8 +423,9 @@ static void sched_post(struct session *s, const struct script_op *first)
 	memcpy(sc, &want, sizeof want);
 }
 
-/* The steps the guest took into the group's first op: a schedule that
- * replays it.  Guest-written: each step must name a CPU of the group. */
+/* The steps the guest took, into the group's first op unless the script
+ * gave them (replay and minimize keep theirs): a schedule that replays it.
+ * Guest-written: each step must name a CPU of the group. */
 static enum session_status sched_take(struct session *s, struct script_op *ops, size_t k)
 {
 	struct pts_sched got;
@@ -440,10 +441,12 @@ static enum session_status sched_take(struct session *s, struct script_op *ops, 
 			                           "the guest's schedule trace names cpu%u at step "
 			                           "%u, which runs no op of the group",
 			                           (unsigned)got.trace[i], (unsigned)i);
+	s->last_group_steps = got.ntrace;
+	if (ops[0].has_schedule)
+		return SESSION_OK;
 	ops[0].has_schedule = true;
 	ops[0].nsteps = (uint8_t)n;
 	memcpy(ops[0].steps, got.trace, n);
-	s->last_group_steps = got.ntrace;
 	return SESSION_OK;
 }
 
