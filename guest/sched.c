@@ -95,6 +95,7 @@ static void decide(uint32_t cur, enum preempt_point p)
 			ops_ring.sched.trace[step] = (uint8_t)next;
 			ops_ring.sched.point[step] = (uint8_t)p;
 		}
+		ops_ring.sched.ntrace = grp.steps; /* a panic later still leaves the steps */
 	}
 	__atomic_store_n(&grp.token, next, __ATOMIC_RELEASE);
 }

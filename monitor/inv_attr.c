@@ -42,6 +42,10 @@ void inv_attr_harvest(struct check *c)
 
 void inv_attr_d_needs_a(struct check *c)
 {
+	/* a group's delta is its ops' together: a touch's D, then a
+	 * clear_reference of its A, shows as a D set without A */
+	if (c->ngroup > 1 && group_has(c, PTS_OP_TOUCH) && group_has(c, PTS_OP_CLEAR_REFERENCE))
+		return;
 	for (size_t i = 0; i < c->delta->n; i++) {
 		const struct pte_change *ch = &c->delta->chg[i];
 		if (!pte_valid(ch->new) || !pte_is_leaf(ch->new, ch->level) || !(ch->new &PG_M) ||

@@ -454,23 +454,60 @@ static bool gen_group_member(struct fuzz_gen *g, struct script_op *o)
 	return gen_op(g, PTS_OP_TOUCH, o);
 }
 
-/* a race needs a shared object: one time in two, o works on the first
- * op's pmap and VA, or its page, where both name one */
+static int name_of(const struct fuzz_gen *g, const struct script_op *o);
+
+/* o on pmap name's va (one page where it takes a range) */
+static void aim_va(struct fuzz_gen *g, struct script_op *o, unsigned name, uint64_t va)
+{
+	set_pmap(g, o, name);
+	o->op.va = va;
+	if (strchr(pts_op_args(o->op.kind), 'E')) /* remove's END may go, protect's may not */
+		o->op.end = o->op.kind == PTS_OP_PROTECT ? va + PTS_PAGE_SIZE : 0;
+}
+
+/* the newest VA the generator entered page at (the head of its pv list,
+ * likely): its name and va, or false */
+static bool newest_mapping(const struct fuzz_gen *g, uint64_t page, unsigned *name, uint64_t *va)
+{
+	bool found = false;
+
+	for (unsigned n = 0; n < max_names(g); n++) {
+		unsigned k = g->nrecent[n] < 32 ? g->nrecent[n] : 32;
+		for (unsigned i = 0; g->alive[n] && i < k; i++)
+			if (g->recent[n][(g->nrecent[n] - 1 - i) % 32].page == page) {
+				*name = n;
+				*va = g->recent[n][(g->nrecent[n] - 1 - i) % 32].va;
+				found = true;
+				break;
+			}
+	}
+	return found;
+}
+
+/* a race needs a shared object: one time in two, o works on the first op's
+ * pmap and VA or its page, or, one naming a page and the other a mapping, on
+ * a mapping of that page */
 static void aim_at(struct fuzz_gen *g, struct script_op *o, const struct script_op *first)
 {
 	const char *a = pts_op_args(o->op.kind), *f = pts_op_args(first->op.kind);
+	int name = name_of(g, first);
+	unsigned n;
+	uint64_t va;
 
 	if (a == NULL || f == NULL || !chance(g, 50))
 		return;
-	if (strchr(a, 'P') && strchr(f, 'P') && strchr(a, 'V') && strchr(f, 'V')) {
-		memcpy(o->pmap_name, first->pmap_name, sizeof o->pmap_name);
-		o->op.pmap = first->op.pmap;
-		o->op.va = first->op.va;
-		if (strchr(a, 'E')) /* one page: remove's END may go, protect's may not */
-			o->op.end = o->op.kind == PTS_OP_PROTECT ? o->op.va + PTS_PAGE_SIZE : 0;
-	}
+	if (strchr(a, 'P') && strchr(a, 'V') && strchr(f, 'V') && name >= 0)
+		aim_va(g, o, (unsigned)name, first->op.va);
+	else if (strchr(a, 'P') && strchr(a, 'V') && strchr(f, 'G') &&
+	         newest_mapping(g, first->op.page, &n, &va))
+		aim_va(g, o, n, va);
 	if (strchr(a, 'G') && strchr(f, 'G'))
 		o->op.page = first->op.page;
+	else if (strchr(a, 'G') && !strchr(a, 'P') && strchr(f, 'V') && name >= 0) {
+		for (unsigned i = 0; i < g->nrecent[name] && i < 32; i++)
+			if (g->recent[name][i].va == first->op.va)
+				o->op.page = g->recent[name][i].page;
+	}
 }
 
 size_t fuzz_gen_group(struct fuzz_gen *g, struct script_op *ops)

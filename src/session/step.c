@@ -465,6 +465,8 @@ enum session_status session_group(struct session *s, struct script_op *ops, size
 	sched_post(s, &ops[0]);
 	head = post_batch(s, ops, k, true);
 	st = await_op(s, head, k);
+	if (st == SESSION_GUEST_DIED) /* the steps up to its death replay it */
+		(void)sched_take(s, ops, k);
 	if (st != SESSION_OK)
 		return st;
 	for (size_t i = 0; i < k; i++) {
