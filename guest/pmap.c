@@ -114,6 +114,13 @@
  *   PTE teardown is an atomic swap whose result gives the A/D to harvest;
  *   downgrades that keep the frame are compare-and-swap or fetch-and.  A
  *   plain store writes only a new PTE over a zero one.
+ *
+ *   Preemption points (PMAP_PREEMPT, guest/preempt.h) mark where another
+ *   CPU may change what this one is about to use; every lock acquisition is
+ *   one too.  In a group of ops run at once (guest/sched.c) the CPUs run one
+ *   at a time and change hands only there, so a rule above that a race would
+ *   break must hold across each point: nothing read before a point is
+ *   trusted after it unless a lock held across it protects it.
  */
 #include "pmap_impl.h"
 #include "preempt.h"

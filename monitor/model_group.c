@@ -197,8 +197,11 @@ int model_apply_group(struct model *m, const struct pts_op *ops, size_t k,
                       const struct model_env *env, struct model_out *out, uint8_t *order)
 {
 	struct model_page *maybe = calloc(m->npage ? m->npage : 1, sizeof *maybe);
+	static const struct model_env none;
 	int clean = -1;
 
+	if (env == NULL)
+		env = &none;
 	if (maybe != NULL && k > 0 && k <= PTS_GROUP_MAX)
 		clean = choose_order(m, ops, k, env, order, maybe);
 	if (clean < 0 || apply_order(m, ops, k, env, order, out) != 0) {
