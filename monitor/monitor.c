@@ -448,7 +448,8 @@ int monitor_after_ops(struct monitor *m, const struct pts_op *ops, size_t k, uin
 	struct model_out mout;
 	if (step_and_read(m, ops, k, &incremental, &mout, &op) != 0)
 		return -1;
-	set_op(m, op_index, op->kind, op_text);
+	/* a group is named by its last op, as op_text is */
+	set_op(m, op_index, ops[k - 1].kind, op_text);
 	read_tlb(m);
 	after_op_cpus(m);
 	uint64_t cr3_before = m->cr3;
