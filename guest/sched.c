@@ -114,7 +114,7 @@ bool sched_point(enum preempt_point p)
 	uint32_t me = cpu_number();
 
 	if (!member(me))
-		return false;
+		return __atomic_load_n(&grp.active, __ATOMIC_ACQUIRE) != 0;
 	if (p == PP_SD_RECV || p == PP_SD_MID)
 		return true; /* a target's side of a shootdown: no token needed */
 	KASSERT(grp.token == me);

@@ -20,7 +20,9 @@
 void sched_run_group(struct pts_op *ops, uint32_t n);
 /* an AP: its op of the group (SMP_CMD_GROUP_OP) */
 void sched_run_member(struct pts_op *op);
-/* a preemption point: true when it belongs to a group's schedule (handled) */
+/* a preemption point: true when it belongs to a group's schedule (handled),
+ * or a group runs at all (pct= holds none then: a CPU outside the group held
+ * at a point would keep its ack from a sender that holds the token) */
 bool sched_point(enum preempt_point p);
 
 #endif /* GUEST_SCHED_H */
