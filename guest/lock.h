@@ -31,6 +31,10 @@ void smp_poll(void);       /* guest/smp.c: serve a pending shootdown */
  * the u64 there reaches value (WAIT_GE64); WAIT_NONE: no longer */
 enum smp_wait { WAIT_NONE = 0, WAIT_EQ32, WAIT_GE64 };
 void smp_wait_on(enum smp_wait kind, const volatile void *addr, uint64_t value);
+/* guest/sched.c: in a group, a lock acquisition is a preemption point, and a
+ * CPU spinning for a lock gives the token to one that can run */
+void sched_lock_point(void);
+void sched_spin(void);
 
 static inline void spin_init(struct spinlock *l)
 {
@@ -57,11 +61,13 @@ static inline void spin_lock(struct spinlock *l)
 	bool waited = false;
 
 	KASSERT(!spin_owned(l)); /* not recursive */
+	sched_lock_point();
 	while (!spin_trylock(l)) {
 		if (!waited)
 			smp_wait_on(WAIT_EQ32, &l->owner, LOCK_FREE), waited = true;
 		while (__atomic_load_n(&l->owner, __ATOMIC_RELAXED) != LOCK_FREE) {
 			smp_poll();
+			sched_spin();
 			__asm__ volatile("pause" ::: "memory");
 		}
 	}

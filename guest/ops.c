@@ -7,6 +7,7 @@
 #include "ops.h"
 #include "pmap.h"
 #include "preempt.h"
+#include "sched.h"
 #include "smp.h"
 
 struct pts_ring ops_ring __aligned(PAGE_SIZE);
@@ -341,28 +342,81 @@ static void ring_misbehave(enum ring_selftest how)
 		hc_raw(PTS_HC_REGISTER, 0xfffff000u); /* outside RAM with --mem below 4 GiB */
 }
 
+/* A group's records are fit to run together: distinct CPUs that are up,
+ * kinds that may (PTS_GROUP_KINDS), each after the first marked PAR. */
+static bool group_valid(const struct pts_op *ops, uint32_t n)
+{
+	uint32_t cpus = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (ops[i].cpu >= smp_ncpus() || (cpus & (1u << ops[i].cpu)) || ops[i].kind >= 32 ||
+		    !(PTS_GROUP_KINDS & (1u << ops[i].kind)) ||
+		    ((ops[i].flags & PTS_OPF_PAR) != 0) != (i > 0))
+			return false;
+		cpus |= 1u << ops[i].cpu;
+	}
+	return true;
+}
+
+/* Copy in the records at tail that run together (1 unless PAR follows): how many. */
+static uint32_t ring_take(struct pts_op *ops)
+{
+	uint32_t n = 0;
+
+	do {
+		ops[n] = ops_ring.slots[(ops_ring.tail + n) % PTS_RING_SLOTS];
+		n++;
+	} while (n < PTS_GROUP_MAX && ops_ring.tail + n != ops_ring.head &&
+	         (ops_ring.slots[(ops_ring.tail + n) % PTS_RING_SLOTS].flags & PTS_OPF_PAR));
+	return n;
+}
+
+/* Run ops[0..n): one op as before, a group at once (guest/sched.c), a
+ * malformed group not at all (einval for each). */
+static void ops_run(struct pts_op *ops, uint32_t n)
+{
+	if (n == 1 && !(ops[0].flags & PTS_OPF_PAR)) {
+		ops_dispatch(&ops[0]);
+		return;
+	}
+	ops_ring.sched.ntrace = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		ops[i].cycles = 0;
+		ops[i].result = PTS_RES_EINVAL;
+	}
+	if (smp_ncpus() < 2 || !group_valid(ops, n))
+		return;
+	for (uint32_t i = 0; i < n; i++)
+		ops[i].flags &= ~PTS_OPF_PAR;
+	preempt_op_begin();
+	sched_run_group(ops, n);
+}
+
 void ops_ring_run(void)
 {
 	enum ring_selftest how = ring_selftest();
 
 	kprintf("ops: serving the command ring at %#lx\n", KVTOPHYS(&ops_ring));
 	for (;;) {
-		struct pts_op *slot, op;
+		struct pts_op ops[PTS_GROUP_MAX];
+		uint32_t n;
 
 		while (ops_ring.tail == ops_ring.head) {
 			if (ops_ring.quit)
 				guest_exit(0);
 			hc_op_done(&ops_ring);
 		}
-		slot = &ops_ring.slots[ops_ring.tail % PTS_RING_SLOTS];
-		op = *slot;
-		ops_dispatch(&op);
-		slot->value = op.value;
-		slot->cycles = op.cycles;
+		n = ring_take(ops);
+		ops_run(ops, n);
+		for (uint32_t i = 0; i < n; i++) {
+			struct pts_op *slot = &ops_ring.slots[(ops_ring.tail + i) % PTS_RING_SLOTS];
+			slot->value = ops[i].value;
+			slot->cycles = ops[i].cycles;
+			__asm__ volatile("" ::: "memory");
+			slot->result = ops[i].result;
+		}
 		__asm__ volatile("" ::: "memory");
-		slot->result = op.result;
-		__asm__ volatile("" ::: "memory");
-		ops_ring.tail = ops_ring.tail + 1;
+		ops_ring.tail = ops_ring.tail + n;
 		if (how != RING_HONEST)
 			ring_misbehave(how);
 		selftest_after_op(); /* selftest=escpanic, flood=N: after the op, before it ends */

@@ -114,8 +114,16 @@
  *   PTE teardown is an atomic swap whose result gives the A/D to harvest;
  *   downgrades that keep the frame are compare-and-swap or fetch-and.  A
  *   plain store writes only a new PTE over a zero one.
+ *
+ *   Preemption points (PMAP_PREEMPT, guest/preempt.h) mark where another
+ *   CPU may change what this one is about to use; every lock acquisition is
+ *   one too.  In a group of ops run at once (guest/sched.c) the CPUs run one
+ *   at a time and change hands only there, so a rule above that a race would
+ *   break must hold across each point: nothing read before a point is
+ *   trusted after it unless a lock held across it protects it.
  */
 #include "pmap_impl.h"
+#include "preempt.h"
 #include "smp.h"
 #include "tlb.h"
 
@@ -192,8 +200,16 @@ static bool pv_lock_pmap(const struct vm_page *pg, struct pmap *pm)
 		return true;
 	gen = pv_lock_of(pg)->gen;
 	pv_unlock(pg);
+	PMAP_PREEMPT(PV_BACKOFF);
 	spin_lock(&pm->pm_lock);
 	pv_lock(pg);
+#ifdef MUTANT_PV_RETRY_NO_GEN_CHECK
+	/* "the entry we were at is still ours": the list the caller walks was
+	 * edited while its lock was dropped, and the caller edits it again from
+	 * what it read before */
+	(void)gen;
+	return true;
+#endif
 	if (pv_lock_of(pg)->gen == gen)
 		return true;
 	spin_unlock(&pm->pm_lock);
@@ -434,6 +450,7 @@ void pmap_activate(struct pmap *pm)
 #ifndef MUTANT_ACTIVE_NEW_NOT_SET /* else: "the CR3 load is what counts" */
 	__atomic_fetch_or(&pm->pm_active, pc->pc_mask, __ATOMIC_SEQ_CST);
 #endif
+	PMAP_PREEMPT(ACTIVE_SET);
 #ifdef MUTANT_LAZY_SWITCH_DROPS_ACTIVE
 	/* lazy TLB (Linux's lazy mm, without its shootdown rule): the kernel
 	 * half is in every root, so a switch to the kernel pmap keeps the old
@@ -444,6 +461,7 @@ void pmap_activate(struct pmap *pm)
 	tlb_switch(pm->pm_pml4_pa);
 #endif
 	pc->pc_pub->curpmap = (uint64_t)pm;
+	PMAP_PREEMPT(ACTIVE_LOADED);
 #ifdef MUTANT_ACTIVE_OLD_NOT_CLEARED /* the old pmap keeps this CPU for ever */
 	(void)old;
 #else
@@ -527,6 +545,11 @@ int pmap_enter(struct pmap *pm, uint64_t va, struct vm_page *pg, uint32_t prot, 
 	npte = VM_PAGE_TO_PHYS(pg) | PG_V | PG_u | PG_PVLIST | pmap_prot_bits(prot);
 	if (flags & PMAP_WIRED)
 		npte |= PG_W;
+#ifdef MUTANT_COUNT_NOT_ATOMIC
+	/* "a statistic: read it before the lock, write it back under it": a
+	 * remove of the same pmap that runs between the two is lost */
+	uint64_t resident = pm->pm_resident_count;
+#endif
 	spin_lock(&pm->pm_lock);
 
 	/* 1. allocate: the missing PTPs top-down, then the pv entry */
@@ -573,7 +596,13 @@ int pmap_enter(struct pmap *pm, uint64_t va, struct vm_page *pg, uint32_t prot, 
 #else
 		ptp->wire_count++;
 #endif
+#ifdef MUTANT_COUNT_NOT_ATOMIC
+		/* the value read before the lock, the PTPs installed since, the mapping */
+		pm->pm_resident_count =
+		    resident + (newptp[1] != NULL) + (newptp[2] != NULL) + (newptp[3] != NULL) + 1;
+#else
 		pm_count_add(&pm->pm_resident_count, 1);
+#endif
 		if (npte & PG_W)
 			pm_count_add(&pm->pm_wired_count, 1);
 		pmap_enter_pv(pg, pve, pm, va, ptp);
@@ -591,6 +620,7 @@ int pmap_enter(struct pmap *pm, uint64_t va, struct vm_page *pg, uint32_t prot, 
 		pmap_enter_replace(pm, va, ptp, ptep, npte, pg, pve);
 		pv_unlock2(opg, pg);
 	}
+	PMAP_PREEMPT(PV_UNLOCKED);
 	pmap_update();
 	spin_unlock(&pm->pm_lock);
 	return PMAP_OK;
@@ -614,6 +644,11 @@ static void pmap_remove_pte(struct pmap *pm, struct vm_page *ptp, pt_entry_t *pt
 #ifdef MUTANT_REMOVE_LEAVES_STALE_PTE
 	/* "clearing PG_V is enough": the frame and flags stay in the entry */
 	pt_entry_t opte = pmap_pte_swap(ptep, *ptep & ~PG_V);
+#elif defined(MUTANT_PTE_CLEAR_NOT_SWAP)
+	/* "the pmap lock is held, nobody else changes the PTE": read it to find
+	 * the page, clear it with a plain store once the page's pv lock is held;
+	 * a D (or A) bit another CPU's MMU sets in between is lost */
+	pt_entry_t opte = *ptep;
 #else
 	pt_entry_t opte = pmap_pte_swap(ptep, 0);
 #endif
@@ -632,7 +667,11 @@ static void pmap_remove_pte(struct pmap *pm, struct vm_page *ptp, pt_entry_t *pt
 	if (teardown)
 #endif
 		pmap_tlb_shootdown(pm, va, opte);
+	PMAP_PREEMPT(PTE_SWAPPED);
 	pv_lock(pg);
+#ifdef MUTANT_PTE_CLEAR_NOT_SWAP
+	*ptep = 0;
+#endif
 #ifdef MUTANT_REMOVE_FORGETS_MODIFIED
 	if (opte & PG_U)
 		__atomic_fetch_or(&pg->md.attrs, PTS_ATTR_REFERENCED, __ATOMIC_SEQ_CST);

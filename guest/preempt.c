@@ -3,6 +3,7 @@
  */
 #include "cpu.h"
 #include "preempt.h"
+#include "sched.h"
 #include "smp.h"
 
 static uint64_t pct_seed;               /* 0: off */
@@ -72,7 +73,7 @@ void preempt_point(enum preempt_point p)
 	struct pcpu *pc;
 	uint64_t epoch;
 
-	if (pct_seed == 0 || smp_ncpus() <= 1)
+	if (sched_point(p) || p >= PREEMPT_PCT_POINTS || pct_seed == 0 || smp_ncpus() <= 1)
 		return;
 	pc = curcpu();
 	if (pct_draw(pc) % PREEMPT_ODDS != 0)

@@ -18,11 +18,23 @@
 
 #define PREEMPT_ODDS 3u
 
+/* X(name, where): in a group every point is a step of the host's schedule
+ * (guest/sched.c); with pct= only the shootdown's (PREEMPT_PCT_POINTS) */
 #define PREEMPT_POINTS(X)                                                                          \
 	X(SD_SENT, "shootdown: sent, before the sender's own invalidation")                        \
 	X(SD_WAIT, "shootdown: before the sender waits for the acks")                              \
 	X(SD_RECV, "shootdown: a target, before it invalidates")                                   \
-	X(SD_MID, "shootdown: a target, between its invalidation and its ack")
+	X(SD_MID, "shootdown: a target, between its invalidation and its ack")                     \
+	X(PTE_SWAPPED, "a PTE swapped out, before the page's pv lock")                             \
+	X(PV_UNLOCKED, "the pv lock dropped, before pmap_update")                                  \
+	X(PV_BACKOFF, "pv_lock_pmap: the pv lock dropped to wait for the pmap's")                  \
+	X(ACTIVE_SET, "pmap_activate: in the new pm_active, before the CR3 load")                  \
+	X(ACTIVE_LOADED, "pmap_activate: CR3 loaded, before leaving the old pm_active")            \
+	X(LOCK, "before a lock is taken")                                                          \
+	X(OP_START, "a group's op, before it starts")                                              \
+	X(SPIN, "waiting for a lock another CPU holds")                                            \
+	X(OP_DONE, "a group's op, done")
+#define PREEMPT_PCT_POINTS 4u /* the first four: the shootdown's */
 
 #define PREEMPT_ENUM(name, what) PP_##name,
 enum preempt_point { PREEMPT_POINTS(PREEMPT_ENUM) PP_COUNT };

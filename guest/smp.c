@@ -14,6 +14,7 @@
 #include "ops.h"
 #include "pmap.h"
 #include "preempt.h"
+#include "sched.h"
 #include "smp.h"
 #include "tlb.h"
 
@@ -268,6 +269,9 @@ static uint64_t ap_command(struct pcpu *pc, uint32_t cmd, uint64_t arg)
 	case SMP_CMD_OP:
 		ops_execute((struct pts_op *)arg);
 		return 0;
+	case SMP_CMD_GROUP_OP:
+		sched_run_member((struct pts_op *)arg);
+		return 0;
 	case SMP_CMD_PARK:
 		/* no ledger record, no pts_cpu update: RAM is about to be replaced by
 		 * a snapshot in which this CPU is on the kernel pmap */
@@ -284,20 +288,32 @@ static uint64_t ap_command(struct pcpu *pc, uint32_t cmd, uint64_t arg)
 	}
 }
 
-uint64_t smp_run_on(uint32_t cpu, enum smp_cmd cmd, uint64_t arg)
+void smp_post(uint32_t cpu, enum smp_cmd cmd, uint64_t arg)
 {
 	struct pcpu *pc = &pcpu[cpu];
-	uint64_t t0 = rdtsc();
 
 	KASSERT(cpu_number() == 0 && cpu != 0 && (smp_cpus_up() & (1u << cpu)));
 	KASSERT(pc->pc_cmd == SMP_CMD_NONE);
 	pc->pc_cmd_arg = arg;
 	__atomic_store_n(&pc->pc_cmd, cmd, __ATOMIC_RELEASE);
 	lapic_ipi(cpu, PTS_IPI_WAKE);
+}
+
+uint64_t smp_run_on(uint32_t cpu, enum smp_cmd cmd, uint64_t arg)
+{
+	smp_post(cpu, cmd, arg);
+	return smp_collect(cpu);
+}
+
+uint64_t smp_collect(uint32_t cpu)
+{
+	struct pcpu *pc = &pcpu[cpu];
+	uint64_t t0 = rdtsc();
+
 	smp_wait_on(WAIT_EQ32, &pc->pc_cmd, SMP_CMD_NONE);
 	while (__atomic_load_n(&pc->pc_cmd, __ATOMIC_ACQUIRE) != SMP_CMD_NONE) {
 		if (rdtsc() - t0 > SHOOTDOWN_TIMEOUT)
-			panic("cpu%u did not run command %u", cpu, cmd);
+			panic("cpu%u did not run command %u", cpu, pc->pc_cmd);
 		smp_poll();
 		cpu_pause();
 	}

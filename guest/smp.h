@@ -26,6 +26,7 @@ enum smp_cmd {
 	SMP_CMD_PANIC,    /* selftest=smppanic: a panic on an AP, through its doorbell */
 	SMP_CMD_PARK,     /* arg: the kernel root; load it, flush all (a reset comes) */
 	SMP_CMD_TRIPLE,   /* selftest=smptriple: an AP triple-faults (no IDT) */
+	SMP_CMD_GROUP_OP, /* arg: struct pts_op *; this CPU's op of a group (guest/sched.c) */
 };
 
 struct pcpu {
@@ -84,6 +85,9 @@ void smp_shootdown_wait(uint32_t cpus, uint64_t gen);
 bool smp_ipi_dispatch(uint64_t v);
 /* CPU 0: have AP `cpu` run cmd(arg) and wait for it; its result */
 uint64_t smp_run_on(uint32_t cpu, enum smp_cmd cmd, uint64_t arg);
+/* the same in two halves: post the command, and later wait for its result */
+void smp_post(uint32_t cpu, enum smp_cmd cmd, uint64_t arg);
+uint64_t smp_collect(uint32_t cpu);
 
 /* CPU 0, before it parks for a reset: every AP loads the kernel pmap's root
  * and flushes its whole TLB, so that RAM put back under it (the post-boot

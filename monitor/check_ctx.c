@@ -200,3 +200,11 @@ bool op_is(const struct check *c, uint32_t kind)
 {
 	return c->op != NULL && c->op->kind == kind;
 }
+
+bool group_has(const struct check *c, uint32_t kind)
+{
+	for (size_t i = 0; i < c->ngroup; i++)
+		if (c->group[i].kind == kind)
+			return true;
+	return op_is(c, kind);
+}

@@ -41,7 +41,9 @@ struct check {
 	const struct scope *scope;
 	const struct incr *inc;
 	const struct pte_delta *delta;
-	const struct pts_op *op; /* NULL at registration */
+	const struct pts_op *op;    /* NULL at registration; a group's: the last in its order */
+	const struct pts_op *group; /* a group run at once: its ops (ngroup > 1), else op */
+	size_t ngroup;
 	const struct model *model;
 	const struct model_out *mout;     /* NULL at registration */
 	const struct pts_tlb_record *tlb; /* ledger records new in this op */
@@ -259,6 +261,8 @@ static inline void each_kenter_page(struct check *c, index_check_fn fn, const vo
 }
 
 bool op_is(const struct check *c, uint32_t kind);
+/* the op, or an op of its group, is of this kind */
+bool group_has(const struct check *c, uint32_t kind);
 
 /* invariant functions, one per table entry (inv_*.c): each looks at what
  * c->scope names, everything when it is NULL */

@@ -11,7 +11,8 @@
  * CPU, CPU 0 by its doorbell's CR3, and every ledger record */
 static uint32_t op_cpu(const struct check *c)
 {
-	if (c->op == NULL || smp_ncpus(c->smp) <= 1 || c->op->cpu >= smp_ncpus(c->smp))
+	if (c->op == NULL || smp_ncpus(c->smp) <= 1 || c->op->cpu >= smp_ncpus(c->smp) ||
+	    c->ngroup > 1) /* a group's changes are several CPUs': SMP-3 judges each */
 		return TLB_ANY_CPU;
 	return c->op->cpu;
 }

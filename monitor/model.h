@@ -78,6 +78,10 @@ struct model_env {
 	 * return -1. */
 	int (*changed)(void *arg, enum model_change what, uint32_t slot, uint64_t x);
 	void *changed_arg;
+	/* a group: how far the mappings a candidate order leaves are from what
+	 * the page tables hold after it (0: the same; NULL: results alone judge) */
+	size_t (*judge)(void *arg, const struct model *candidate);
+	void *judge_arg;
 };
 
 #define MODEL_MAX_FINDINGS 4
@@ -112,6 +116,11 @@ size_t model_first(const struct model *m, uint32_t slot, uint64_t va);
  */
 int model_apply(struct model *m, const struct pts_op *op, const struct model_env *env,
                 struct model_out *out);
+/* The group ops[0..k) (k <= PTS_GROUP_MAX), run at once: applied in the first
+ * order that explains the guest's results (monitor/model_group.c), which goes
+ * into order[0..k); out has every op's findings.  0, or -1 (out of memory). */
+int model_apply_group(struct model *m, const struct pts_op *ops, size_t k,
+                      const struct model_env *env, struct model_out *out, uint8_t *order);
 /* predicted modified / referenced state of an arena page */
 enum tri model_modified(const struct model *m, uint32_t page);
 enum tri model_referenced(const struct model *m, uint32_t page);

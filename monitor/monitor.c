@@ -192,6 +192,29 @@ static bool pool_empty(void *ctx)
 	return s->pool.ok && s->pool.nitems == 0;
 }
 
+/* how far a group's candidate model is from the user mappings of snapshot
+ * ctx (the one after the group): leaves it lacks or has otherwise, and the
+ * difference in their numbers */
+static size_t judge_mappings(void *ctx, const struct model *cand)
+{
+	const struct monitor *m = ctx;
+	const struct snapshot *s = &m->snap[m->cur];
+	size_t far = 0, leaves = 0;
+
+	for (size_t i = 0; i < s->walk.nleaf; i++) {
+		const struct leaf *l = &s->walk.leaf[i];
+		if (l->owner == 0 || l->level != 1 || l->va >= m->desc.user_max)
+			continue;
+		const struct model_map *e = model_lookup(cand, s->pmap[l->owner].slot, l->va);
+		int64_t pg = arena_index_of(&m->desc, pte_frame(l->pte, l->level));
+		leaves++;
+		far += e == NULL || pg < 0 || e->page != (uint64_t)pg ||
+		       e->prot != pte_prot(l->pte) ||
+		       e->wired != ((l->pte & m->desc.pte_wired_bit) != 0);
+	}
+	return far + (leaves > cand->nmap ? leaves - cand->nmap : cand->nmap - leaves);
+}
+
 /* what the guest shows at registration is the model's starting point */
 static void seed_model(struct monitor *m, const struct snapshot *s)
 {
@@ -236,7 +259,8 @@ static void seed_model(struct monitor *m, const struct snapshot *s)
 /* in an incremental check, each invariant looks at what the op touched,
  * unless it found something at the last op: then it looks at everything, so
  * a finding that persists is reported again, as in full mode */
-static void run_checks(struct monitor *m, const struct pts_op *op, const struct model_out *mout,
+static void run_checks(struct monitor *m, const struct pts_op *op, size_t ngroup,
+                       const struct pts_op *group, const struct model_out *mout,
                        uint64_t cr3_before, bool incremental)
 {
 	const struct snapshot *prev = m->begun && !incremental ? &m->snap[!m->cur] : NULL;
@@ -257,6 +281,8 @@ static void run_checks(struct monitor *m, const struct pts_op *op, const struct 
 	                  .inc = incremental ? &m->inc : NULL,
 	                  .delta = &m->delta,
 	                  .op = op,
+	                  .group = group,
+	                  .ngroup = ngroup,
 	                  .model = &m->model,
 	                  .mout = mout,
 	                  .tlb = m->tlb,
@@ -338,7 +364,7 @@ int monitor_begin(struct monitor *m, uint64_t cr3)
 	m->delta.n = 0;
 	seed_model(m, s);
 	begin_cpus(m, s, cr3);
-	run_checks(m, NULL, NULL, cr3, false);
+	run_checks(m, NULL, 0, NULL, NULL, cr3, false);
 	m->begun = true;
 	m->stats.last_ns = now_ns() - t0;
 	return m->new_vio;
@@ -368,32 +394,76 @@ static int read_after_op(struct monitor *m, bool *incremental)
 	return 0;
 }
 
-int monitor_after_op(struct monitor *m, const struct pts_op *op, uint64_t op_index,
-                     const char *op_text, uint64_t cr3)
+/* the model steps over ops[0..k): one op, before the snapshot after it is
+ * read (an incremental read starts from what the model changed) */
+static int model_step(struct monitor *m, const struct pts_op *op, bool incremental,
+                      struct model_out *mout)
 {
-	uint64_t t0 = now_ns();
-	if (!m->begun && monitor_begin(m, m->cr3) < 0)
-		return -1;
-	set_op(m, op_index, op->kind, op_text);
-	bool incremental = m->mem->page_dirty != NULL;
-	struct model_out mout;
 	struct model_env env = {.missing_ptps = missing_ptps,
 	                        .pool_empty = pool_empty,
 	                        .ctx = (void *)&m->snap[m->cur]}; /* the tables before the op */
+
 	if (incremental) { /* the scope starts with what the model changes */
 		scope_clear(&m->inc.sc);
 		env.changed = scope_model_changed;
 		env.changed_arg = &m->inc.sc;
 	}
-	if (model_apply(&m->model, op, &env, &mout) != 0 || read_after_op(m, &incremental) != 0)
+	return model_apply(&m->model, op, &env, mout);
+}
+
+/* a group, after the snapshot after it was read in full: the model tries
+ * its orders against it; *op the one the checks take as the op, the last
+ * in the order chosen */
+static int model_group_step(struct monitor *m, const struct pts_op *ops, size_t k,
+                            struct model_out *mout, const struct pts_op **op)
+{
+	struct model_env env = {.missing_ptps = missing_ptps,
+	                        .ctx = (void *)&m->snap[!m->cur], /* the tables before it */
+	                        .judge = judge_mappings,
+	                        .judge_arg = m};
+	uint8_t order[PTS_GROUP_MAX];
+
+	if (model_apply_group(&m->model, ops, k, &env, mout, order) != 0)
 		return -1;
+	*op = &ops[order[k - 1]];
+	return 0;
+}
+
+/* the model and the snapshot after ops[0..k); *op the op the checks judge */
+static int step_and_read(struct monitor *m, const struct pts_op *ops, size_t k, bool *incremental,
+                         struct model_out *mout, const struct pts_op **op)
+{
+	*op = &ops[0];
+	if (k == 1)
+		return model_step(m, ops, *incremental, mout) != 0 || read_after_op(m, incremental)
+		           ? -1
+		           : 0;
+	*incremental = false; /* the model's scope needs the order, the order the tables */
+	if (read_after_op(m, incremental) != 0)
+		return -1;
+	return model_group_step(m, ops, k, mout, op);
+}
+
+int monitor_after_ops(struct monitor *m, const struct pts_op *ops, size_t k, uint64_t op_index,
+                      const char *op_text, uint64_t cr3)
+{
+	uint64_t t0 = now_ns();
+	const struct pts_op *op;
+	if (!m->begun && monitor_begin(m, m->cr3) < 0)
+		return -1;
+	bool incremental = m->mem->page_dirty != NULL;
+	struct model_out mout;
+	if (step_and_read(m, ops, k, &incremental, &mout, &op) != 0)
+		return -1;
+	/* a group is named by its last op, as op_text is */
+	set_op(m, op_index, ops[k - 1].kind, op_text);
 	read_tlb(m);
 	after_op_cpus(m);
 	uint64_t cr3_before = m->cr3;
 	m->cr3 = cr3;
-	run_checks(m, op, &mout, cr3_before, incremental);
+	run_checks(m, op, k, ops, &mout, cr3_before, incremental);
 	uint64_t dt = now_ns() - t0;
-	m->stats.ops++;
+	m->stats.ops += k;
 	m->stats.incremental += incremental;
 	m->stats.last_ns = dt;
 	m->stats.total_ns += dt;

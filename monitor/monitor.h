@@ -57,10 +57,19 @@ void monitor_destroy(struct monitor *m);
  * state, invariants checked.  Returns the number of new violations, or -1. */
 int monitor_begin(struct monitor *m, uint64_t cr3);
 
-/* After the guest executed op (result filled in); cr3 = the vCPU's CR3 now.
- * Returns the number of new violations, or -1 when out of host memory. */
-int monitor_after_op(struct monitor *m, const struct pts_op *op, uint64_t op_index,
-                     const char *op_text, uint64_t cr3);
+/* After the guest executed ops[0..k) (results filled in); cr3 = the vCPU's
+ * CR3 now.  k > 1: a group run at once (k <= PTS_GROUP_MAX): the model tries
+ * every order (monitor/model_group.c), the checks run once, at the group's
+ * end; op_index is the group's last op's.  Returns the number of new
+ * violations, or -1 when out of host memory. */
+int monitor_after_ops(struct monitor *m, const struct pts_op *ops, size_t k, uint64_t op_index,
+                      const char *op_text, uint64_t cr3);
+/* one op */
+static inline int monitor_after_op(struct monitor *m, const struct pts_op *op, uint64_t op_index,
+                                   const char *op_text, uint64_t cr3)
+{
+	return monitor_after_ops(m, op, 1, op_index, op_text, cr3);
+}
 
 /* Is cr3 (its frame) the root of a pmap in the last snapshot: the kernel
  * pmap or one on the guest's pmap list?  The monitor's TLB checks take the

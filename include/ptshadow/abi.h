@@ -12,9 +12,11 @@
 
 #include <stdint.h>
 
-#define PTS_ABI_VERSION 2u /* 2: SMP (struct pts_smp, pts_tlb_record.cpu) */
-#define PTS_PAGE_SIZE   4096u
-#define PTS_PAGE_SHIFT  12u
+#define PTS_ABI_VERSION                                                                            \
+	3u /* 2: SMP (struct pts_smp, pts_tlb_record.cpu); 3: groups (PTS_OPF_PAR, struct          \
+	      pts_sched) */
+#define PTS_PAGE_SIZE  4096u
+#define PTS_PAGE_SHIFT 12u
 
 /* ---------------------------------------------------------------------------
  * Where the guest runs.  CPUID leaf 0x40000000 returns the highest hypervisor
@@ -192,6 +194,7 @@ struct pts_doorbell {
 #define PTS_OPF_WIRED   0x1u /* enter: wired mapping */
 #define PTS_OPF_CANFAIL 0x2u /* enter: may return ENOMEM */
 #define PTS_OPF_WRITE   0x4u /* touch: write access (else read) */
+#define PTS_OPF_PAR     0x8u /* ABI 3: runs together with the record before it (a group) */
 
 #define PTS_MAX_PMAPS           128u  /* pmap slots; slot numbers 0..127 */
 #define PTS_KENTER_PAGES        1024u /* kenter window: k+0 .. k+0x3ff000 */
@@ -236,6 +239,50 @@ struct pts_op {
 #define PTS_RING_MAGIC 0x676e6972u /* "ring" */
 #define PTS_RING_SLOTS 256u
 
+/*
+ * Groups (ABI 3, docs/smp.md "Groups"): records posted together, each after
+ * the first with PTS_OPF_PAR, each naming a distinct CPU, at most
+ * PTS_GROUP_MAX.  The guest runs them at once on their CPUs; the CPUs pass
+ * one token at the preemption points, and at each point where two or more
+ * of them could go on (a *step*) the schedule below says which one does.
+ * The guest completes the group's records together (tail advances by the
+ * group's size) with one op-done.
+ *
+ * PCT (Burckhardt et al., ASPLOS 2010): the CPU with the highest prio among
+ * those that can go on goes; at the steps named in change[0..depth-1) the
+ * CPU that reached the point drops to priority i (below every prio[]).
+ * LIST: at step i, steps[i] goes if it can, else the first that can.  Past
+ * the given steps, and past PTS_SCHED_STEPS in either mode, the CPU that
+ * reached the point goes on if it can, else the lowest-numbered that can.
+ * The guest writes the CPU let go at each step into trace[] (ntrace steps
+ * taken, of which the first PTS_SCHED_STEPS are recorded), so that a LIST
+ * of the trace replays the group exactly.
+ */
+#define PTS_GROUP_MAX 4u
+/* the kinds a group may hold: none that creates or destroys a pmap, injects
+ * a failure or works on the kernel window or a whole page's contents */
+#define PTS_OP_BIT(kind) (1u << PTS_OP_##kind)
+#define PTS_GROUP_KINDS                                                                            \
+	(PTS_OP_BIT(ACTIVATE) | PTS_OP_BIT(ENTER) | PTS_OP_BIT(REMOVE) | PTS_OP_BIT(PROTECT) |     \
+	 PTS_OP_BIT(UNWIRE) | PTS_OP_BIT(EXTRACT) | PTS_OP_BIT(PAGE_PROTECT) |                     \
+	 PTS_OP_BIT(CLEAR_MODIFY) | PTS_OP_BIT(CLEAR_REFERENCE) | PTS_OP_BIT(IS_MODIFIED) |        \
+	 PTS_OP_BIT(IS_REFERENCED) | PTS_OP_BIT(TOUCH))
+#define PTS_SCHED_STEPS 32u
+#define PTS_SCHED_DEPTH 8u /* at most depth - 1 change points */
+enum pts_sched_mode { PTS_SCHED_DEFAULT = 0, PTS_SCHED_PCT = 1, PTS_SCHED_LIST = 2 };
+
+struct pts_sched {
+	uint32_t mode;                    /* host: enum pts_sched_mode */
+	uint32_t nchange;                 /* host, PCT: change points used (< PTS_SCHED_DEPTH) */
+	uint32_t nsteps;                  /* host, LIST: steps given (<= PTS_SCHED_STEPS) */
+	uint32_t ntrace;                  /* guest: steps taken in the group */
+	uint32_t change[PTS_SCHED_DEPTH]; /* host, PCT: step numbers */
+	uint8_t prio[8];                  /* host, PCT: each CPU's starting priority (>= depth) */
+	uint8_t steps[PTS_SCHED_STEPS];   /* host, LIST: the CPU to let go at each step */
+	uint8_t trace[PTS_SCHED_STEPS];   /* guest: the CPU let go at each step */
+	uint8_t point[PTS_SCHED_STEPS];   /* guest: the preemption point of each step */
+};
+
 struct pts_ring {
 	uint32_t magic;
 	uint32_t nslots;
@@ -246,6 +293,7 @@ struct pts_ring {
 	uint64_t tsc_khz;       /* host: guest TSC frequency, 0 if unknown */
 	uint64_t reserved[3];
 	struct pts_op slots[PTS_RING_SLOTS];
+	struct pts_sched sched; /* ABI 3: the schedule of the group being run */
 };
 
 /* ---------------------------------------------------------------------------

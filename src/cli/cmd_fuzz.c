@@ -266,6 +266,8 @@ static void fuzz_settle(struct campaign_config *c, struct guest_opts *g, bool se
 	g->cfg.monitor = true;
 	g->cfg.snapshot = true;
 	c->sess = g->cfg;
+	c->sess.sched_seed = c->seed + 1; /* the groups' PCT schedules (docs/smp.md) */
+	c->sess.sched_depth = 3;
 	if (c->sess.backend_why != NULL) /* the first line says why this backend */
 		printf("backend: %s%s, %s\n", vm_backend_name(c->sess.backend),
 		       vm_backend_accel_note(c->sess.backend, false), c->sess.backend_why);

@@ -258,15 +258,36 @@ static void job_op(void *ctx, const struct op_step *step)
 	j->js->check_ns += step->check_ns;
 }
 
+/* A group from the generator, appended whole (session_run takes the ops
+ * that are in the script when it comes to the first): 0, -1, or 1 (none) */
+static int feed_group(struct job *j, struct script *sc)
+{
+	struct script_op ops[PTS_GROUP_MAX];
+	size_t n = fuzz_gen_group(&j->gen, ops), members = 0;
+	uint32_t number = (uint32_t)sc->n_ops + 1; /* unique in the script */
+
+	for (size_t i = 0; i < n; i++)
+		members += ops[i].group != 0;
+	for (size_t i = 0; i < n; i++) {
+		ops[i].group = members > 1 && ops[i].group ? number : 0;
+		if (script_append(sc, &ops[i]) < 0)
+			return -1;
+	}
+	return n > 0 ? 0 : 1;
+}
+
 static int job_feed(void *ctx, struct script *sc)
 {
 	struct job *j = ctx;
 	struct script_op sop;
+	int rc;
 
 	if (sc->n_ops > 0 && j->cfg->seq_len != 0 && sc->n_ops >= j->cfg->seq_len)
 		return -1;
 	if (sc->n_ops > 0 && !job_may_go_on(j))
 		return -1;
+	if ((rc = feed_group(j, sc)) <= 0)
+		return rc;
 	job_cov_next(&j->jc, &j->gen, &sop);
 	return script_append(sc, &sop);
 }

@@ -86,6 +86,13 @@ void fuzz_gen_init(struct fuzz_gen *g, const struct fuzz_profile *p, uint64_t se
 void fuzz_gen_next(struct fuzz_gen *g, struct script_op *out);
 /* Ops on ncpus CPUs from now (fuzz_gen_init: 1). */
 void fuzz_gen_set_cpus(struct fuzz_gen *g, uint32_t ncpus);
+/* With several CPUs, one time in FUZZ_GROUP_ODDS: ops that run at once,
+ * 2 to min(ncpus, PTS_GROUP_MAX), on distinct CPUs, into ops[] (room for
+ * PTS_GROUP_MAX); those of the group have group 1 (the caller numbers
+ * groups), an op after them that cannot be in one (fail alloc) has 0.  How
+ * many ops (0: no group this time; one CPU draws nothing). */
+#define FUZZ_GROUP_ODDS 4u
+size_t fuzz_gen_group(struct fuzz_gen *g, struct script_op *ops);
 /* Forget all pmaps (after a VM reset). */
 void fuzz_gen_reset_state(struct fuzz_gen *g);
 /*

@@ -443,6 +443,101 @@ void fuzz_gen_next(struct fuzz_gen *g, struct script_op *out)
 		out->op.cpu = (uint32_t)rng_below(&g->rng, g->ncpus);
 }
 
+/* a kind that may run in a group, drawn by the profile's weights */
+static bool gen_group_member(struct fuzz_gen *g, struct script_op *o)
+{
+	for (unsigned tries = 0; tries < 64; tries++) {
+		uint32_t kind = pick_kind(g);
+		if ((PTS_GROUP_KINDS & (1u << kind)) && gen_op(g, kind, o))
+			return true;
+	}
+	return gen_op(g, PTS_OP_TOUCH, o);
+}
+
+static int name_of(const struct fuzz_gen *g, const struct script_op *o);
+
+/* o on pmap name's va (one page where it takes a range) */
+static void aim_va(struct fuzz_gen *g, struct script_op *o, unsigned name, uint64_t va)
+{
+	set_pmap(g, o, name);
+	o->op.va = va;
+	if (strchr(pts_op_args(o->op.kind), 'E')) /* remove's END may go, protect's may not */
+		o->op.end = o->op.kind == PTS_OP_PROTECT ? va + PTS_PAGE_SIZE : 0;
+}
+
+/* the newest VA the generator entered page at (the head of its pv list,
+ * likely): its name and va, or false */
+static bool newest_mapping(const struct fuzz_gen *g, uint64_t page, unsigned *name, uint64_t *va)
+{
+	bool found = false;
+
+	for (unsigned n = 0; n < max_names(g); n++) {
+		unsigned k = g->nrecent[n] < 32 ? g->nrecent[n] : 32;
+		for (unsigned i = 0; g->alive[n] && i < k; i++)
+			if (g->recent[n][(g->nrecent[n] - 1 - i) % 32].page == page) {
+				*name = n;
+				*va = g->recent[n][(g->nrecent[n] - 1 - i) % 32].va;
+				found = true;
+				break;
+			}
+	}
+	return found;
+}
+
+/* a race needs a shared object: one time in two, o works on the first op's
+ * pmap and VA or its page, or, one naming a page and the other a mapping, on
+ * a mapping of that page */
+static void aim_at(struct fuzz_gen *g, struct script_op *o, const struct script_op *first)
+{
+	const char *a = pts_op_args(o->op.kind), *f = pts_op_args(first->op.kind);
+	int name = name_of(g, first);
+	unsigned n;
+	uint64_t va;
+
+	if (a == NULL || f == NULL || !chance(g, 50))
+		return;
+	if (strchr(a, 'P') && strchr(a, 'V') && strchr(f, 'V') && name >= 0)
+		aim_va(g, o, (unsigned)name, first->op.va);
+	else if (strchr(a, 'P') && strchr(a, 'V') && strchr(f, 'G') &&
+	         newest_mapping(g, first->op.page, &n, &va))
+		aim_va(g, o, n, va);
+	if (strchr(a, 'G') && strchr(f, 'G'))
+		o->op.page = first->op.page;
+	else if (strchr(a, 'G') && !strchr(a, 'P') && strchr(f, 'V') && name >= 0) {
+		for (unsigned i = 0; i < g->nrecent[name] && i < 32; i++)
+			if (g->recent[name][i].va == first->op.va)
+				o->op.page = g->recent[name][i].page;
+	}
+}
+
+size_t fuzz_gen_group(struct fuzz_gen *g, struct script_op *ops)
+{
+	uint32_t cpu[PTS_MAX_CPUS], most = g->ncpus < PTS_GROUP_MAX ? g->ncpus : PTS_GROUP_MAX;
+	size_t n = 0, k;
+
+	if (g->ncpus < 2 || g->has_pending || g->burst_left != 0 || g->nalive == 0 ||
+	    rng_below(&g->rng, FUZZ_GROUP_ODDS) != 0)
+		return 0;
+	for (uint32_t c = 0; c < g->ncpus; c++)
+		cpu[c] = c;
+	for (uint32_t c = g->ncpus - 1; c > 0; c--) { /* distinct CPUs, in a random order */
+		uint32_t j = (uint32_t)rng_below(&g->rng, c + 1), t = cpu[c];
+		cpu[c] = cpu[j];
+		cpu[j] = t;
+	}
+	k = 2 + rng_below(&g->rng, most - 1);
+	while (n < k && gen_group_member(g, &ops[n])) {
+		ops[n].op.cpu = cpu[n];
+		if (n > 0)
+			aim_at(g, &ops[n], &ops[0]);
+		/* an op that arms a failure (fail alloc, its enter pending) ends the group */
+		if (!(PTS_GROUP_KINDS & (1u << ops[n++].op.kind)))
+			return n;
+		ops[n - 1].group = 1;
+	}
+	return n;
+}
+
 void fuzz_gen_set_cpus(struct fuzz_gen *g, uint32_t ncpus)
 {
 	g->ncpus = ncpus >= 1 && ncpus <= PTS_MAX_CPUS ? ncpus : 1;

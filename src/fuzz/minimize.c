@@ -1,7 +1,8 @@
 /* src/fuzz/minimize.c - shrink a failing script: cut it after the failing op,
  * drop chunks of ops (ddmin, halving the chunk size), then single ops, then
  * simplify arguments (flags, ranges, protections, page and pmap numbering),
- * keeping a candidate only when it fails with the same signature.  Every
+ * then shorten each group's schedule (docs/smp.md, "Groups"), keeping a
+ * candidate only when it fails with the same signature.  Every
  * candidate's text is hashed so no candidate runs twice.
  */
 #include <stdlib.h>
@@ -30,16 +31,27 @@ struct mctx {
 	bool failed;
 };
 
+static uint64_t hash_text(uint64_t h, const char *text)
+{
+	for (const char *p = text; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+	return (h ^ '\n') * 0x100000001b3ull;
+}
+
+/* the script's text: its ops, and its groups with their schedules */
 static uint64_t script_hash(const struct script *sc)
 {
 	char text[OPS_TEXT_MAX];
 	uint64_t h = 0xcbf29ce484222325ull;
 
 	for (size_t i = 0; i < sc->n_ops; i++) {
+		size_t n = script_group_len(sc, i);
+		if (n > 1 && (i == 0 || sc->ops[i - 1].group != sc->ops[i].group)) {
+			script_group_close_format(sc, i, text, sizeof(text));
+			h = hash_text(hash_text(h, "par {"), text);
+		}
 		script_op_format(&sc->ops[i], text, sizeof(text));
-		for (const char *p = text; *p != '\0'; p++)
-			h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
-		h = (h ^ '\n') * 0x100000001b3ull;
+		h = hash_text(h, text);
 	}
 	return h == 0 ? 1 : h;
 }
@@ -329,6 +341,29 @@ static bool simplify_pass(struct mctx *c, struct script *sc)
 	return changed;
 }
 
+/* A group's schedule, shorter: each step in turn dropped while the script
+ * still fails (past its steps the guest's default rule goes on). */
+static bool schedule_pass(struct mctx *c, struct script *sc)
+{
+	bool changed = false;
+
+	for (size_t i = 0; i < sc->n_ops && !c->failed; i++) {
+		struct script_op e = sc->ops[i];
+		for (unsigned k = 0; e.has_schedule && k < e.nsteps && !c->failed;) {
+			struct script_op shorter = e;
+			memmove(&shorter.steps[k], &shorter.steps[k + 1], e.nsteps - k - 1);
+			shorter.nsteps--;
+			if (try_edit(c, sc, i, &shorter)) {
+				changed = true;
+				e = sc->ops[i];
+			} else {
+				k++;
+			}
+		}
+	}
+	return changed;
+}
+
 /* Cosmetic: pmaps renamed a, b, c... in order of first use (slots unchanged). */
 static void rename_pmaps(struct script *sc)
 {
@@ -365,6 +400,7 @@ static void shrink(struct mctx *c, struct script *sc)
 		bool changed = ddmin_pass(c, sc);
 		changed |= structure_pass(c, sc);
 		changed |= simplify_pass(c, sc);
+		changed |= schedule_pass(c, sc);
 		if (!changed)
 			break;
 	}

@@ -9,6 +9,7 @@
 #include "array.h"
 #include "errf.h"
 #include "ops.h"
+#include "ops_group.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -152,6 +153,7 @@ struct parser {
 	struct script *s;
 	struct ops_limits lim;
 	struct slot_table slots;
+	struct group_parse group;
 	unsigned line;
 	char *err;
 	size_t errlen;
@@ -163,11 +165,17 @@ static int parse_line(struct parser *p, const char *line)
 {
 	struct script_op sop;
 	char msg[256];
-	int rc = script_op_parse(line, &p->lim, &sop, msg, sizeof(msg));
+	struct group_error ge = {p->err, p->errlen, p->line};
+	int rc = group_line(&p->group, p->s, line, &p->lim, &ge);
 
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	rc = script_op_parse(line, &p->lim, &sop, msg, sizeof(msg));
 	if (rc <= 0)
 		return rc < 0 ? parse_error(p, "%s", msg) : 0;
 	sop.line = p->line;
+	if (group_add(&p->group, p->s, &sop, &ge) < 0)
+		return -1;
 	if (op_names_pmap(sop.op.kind) &&
 	    slot_resolve(&p->slots, p->s, p->s->n_ops, &sop, p->line, p->err, p->errlen) < 0)
 		return -1;
@@ -197,7 +205,7 @@ static int parse_text(struct parser *p, const char *text, size_t len)
 			return -1;
 		c = nl ? nl + 1 : end;
 	}
-	return 0;
+	return group_end(&p->group, p->s, p->err, p->errlen);
 }
 
 int script_parse_string(const char *name, const char *text, size_t len,
@@ -324,16 +332,25 @@ int script_write(FILE *f, const struct script *s, size_t n_ops, bool with_result
 
 	if (n_ops > s->n_ops)
 		n_ops = s->n_ops;
-	for (size_t i = 0; i < n_ops; i++) {
-		const struct script_op *sop = &s->ops[i];
-
-		script_op_format(sop, text, sizeof(text));
-		if (with_results && sop->has_expect) {
-			result_format(sop->expect, sop->expect_value, res, sizeof(res));
-			fprintf(f, "%s => %s\n", text, res);
-		} else {
-			fprintf(f, "%s\n", text);
+	for (size_t i = 0; i < n_ops;) {
+		size_t k = script_group_len(s, i);
+		if (k > n_ops - i)
+			k = n_ops - i;
+		if (k > 1)
+			fprintf(f, "par {\n");
+		for (size_t j = i; j < i + k; j++) {
+			script_op_format(&s->ops[j], text, sizeof(text));
+			if (with_results && s->ops[j].has_expect) {
+				result_format(s->ops[j].expect, s->ops[j].expect_value, res,
+				              sizeof(res));
+				fprintf(f, "%s%s => %s\n", k > 1 ? "  " : "", text, res);
+			} else {
+				fprintf(f, "%s%s\n", k > 1 ? "  " : "", text);
+			}
 		}
+		if (k > 1 && script_group_close_format(s, i, text, sizeof(text)) >= 0)
+			fprintf(f, "%s\n", text);
+		i += k;
 	}
 	return ferror(f) ? -1 : 0;
 }

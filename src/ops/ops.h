@@ -23,13 +23,14 @@
 
 #include <ptshadow/abi.h>
 
-#define OPS_NAME_MAX 16u   /* pmap name: [a-z][a-z0-9_]{0,15} */
-#define OPS_LINE_MAX 4096u /* bytes in a line, newline excluded */
-#define OPS_TEXT_MAX 128u  /* enough for any formatted op + result */
+#define OPS_NAME_MAX    16u             /* pmap name: [a-z][a-z0-9_]{0,15} */
+#define OPS_LINE_MAX    4096u           /* bytes in a line, newline excluded */
+#define OPS_TEXT_MAX    128u            /* enough for any formatted op + result */
+#define OPS_SCHED_STEPS PTS_SCHED_STEPS /* steps of one group's schedule */
 /* A script file may have at most this many bytes: what is read of it is
  * bounded (`--ops /dev/zero` is refused, not read for ever), and so is the
- * memory its ops take (a struct script_op is 128 bytes, the shortest line 9:
- * ~230 MiB at worst, ~80 MiB for lines of the usual ~25 bytes).  A
+ * memory its ops take (a struct script_op is 168 bytes, the shortest line 9:
+ * ~300 MiB at worst, ~105 MiB for lines of the usual ~25 bytes).  A
  * reproducer of the fuzzer's default 1000-op sequences is ~25 KiB; one of a
  * campaign that never restarts (--sequence-length 0) outgrows the limit
  * after ~650,000 ops. */
@@ -56,6 +57,13 @@ struct script_op {
 	uint32_t expect;                  /* enum pts_result */
 	uint64_t expect_value;            /* page index when expect == PTS_RES_PAGE */
 	char pmap_name[OPS_NAME_MAX + 1]; /* "" for ops that name no pmap */
+	/* groups (`par {` ... `}`, docs/op-language.md): the ops of a block have
+	 * the same group number, unique in the script (0: in none); the block's
+	 * schedule is on its first op */
+	uint32_t group;
+	bool has_schedule;              /* the block's `}` named a schedule */
+	uint8_t nsteps;                 /* steps in it, at most OPS_SCHED_STEPS */
+	uint8_t steps[OPS_SCHED_STEPS]; /* the CPU let go at each step */
 };
 
 struct script {
@@ -120,6 +128,16 @@ int result_parse(const char *text, uint32_t *result, uint64_t *value);
 int script_op_format(const struct script_op *sop, char *buf, size_t len);
 /* ok, pg7, none, true, ... ; result<N> for unknown values. */
 int result_format(uint32_t result, uint64_t value, char *buf, size_t len);
+
+/* ---- groups (src/ops/ops_group.c) -------------------------------------- */
+
+/* The number of ops from i on that run together (1: i is in no group). */
+size_t script_group_len(const struct script *s, size_t i);
+/* Whether op kind may run in a group (not create, destroy, fail, zero, ...). */
+bool op_kind_groupable(uint32_t kind);
+/* "} schedule 0 1 ..." of the group whose first op is sop (schedule from its
+ * ops), or "}" */
+int script_group_close_format(const struct script *s, size_t first, char *buf, size_t len);
 
 /* Write ops[0..n_ops) (clamped to the script), one a line, in canonical text;
  * with_results appends "=> RESULT" to the ops that have an expectation.  The

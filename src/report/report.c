@@ -261,6 +261,7 @@ static char *report_text(const struct finding *f, const struct script *sc, const
 	fprintf(out, "%s\n\n", f->title);
 	fprintf(out, "invariant: %s (%s)\n", f->id, f->name);
 	fprintf(out, "op:        #%llu  %s\n", (unsigned long long)f->op_index, f->op_text);
+	report_schedule_text(out, sc, f->op_index);
 	fprintf(out, "message:   %s\n", f->message);
 	fprintf(out, "signature: %016llx\n", (unsigned long long)f->signature);
 	fprintf(out, "picture:   walk.svg\n\n");
@@ -315,6 +316,9 @@ static json_t *report_json(const struct finding *f, const struct script *sc, con
 	json_object_set_new(j, "op_index", json_integer((json_int_t)f->op_index));
 	json_object_set_new(j, "op", json_text(f->op_text));
 	json_object_set_new(j, "message", json_text(f->message));
+	json_t *sched = report_schedule_json(sc, f->op_index);
+	if (sched != NULL)
+		json_object_set_new(j, "schedule", sched);
 	for (uint64_t i = first; i <= f->op_index && i < sc->n_ops; i++) {
 		script_op_format(&sc->ops[i], text, sizeof(text));
 		result_format(sc->ops[i].op.result, sc->ops[i].op.value, res, sizeof(res));

@@ -37,6 +37,11 @@ void finding_from_violation(struct finding *f, const struct violation *v);
  * ended it, or its exit status, then its registers. */
 void death_describe(const struct death *d, FILE *f);
 void finding_free(struct finding *f);
+/* A finding at op_index, the last op of a group: the group and its schedule
+ * ("schedule:" line; report.json's "schedule"), nothing (NULL) otherwise
+ * (src/report/report_sched.c) */
+void report_schedule_text(FILE *out, const struct script *sc, uint64_t op_index);
+json_t *report_schedule_json(const struct script *sc, uint64_t op_index);
 /* "crashes/<16 hex digits>" name of the signature */
 void finding_sig_hex(const struct finding *f, char buf[17]);
 uint64_t signature_of(const char *normalised_title);

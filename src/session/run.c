@@ -130,6 +130,33 @@ static bool after_op(struct session *s, size_t i, const struct script_op *sop,
 	return deliver(k, o) || !p->keep_going;
 }
 
+/* A group ops[i..i+n) at once: told op by op; what became of it is the
+ * last op's (its index, its text), after the others' `=> RESULT`s. */
+static bool run_group(struct session *s, struct script *sc, size_t i, size_t n,
+                      const struct run_policy *p, const struct run_sink *k, struct outcome *o)
+{
+	enum session_status st = session_group(s, &sc->ops[i], n);
+
+	for (size_t j = i; j < i + n; j++) {
+		s->op_text_valid = false; /* each op's own text */
+		tell_op(s, p, k, j, &sc->ops[j], st);
+	}
+	for (size_t j = i; st == SESSION_OK && p->check_expect && j + 1 < i + n; j++) {
+		if (script_op_expect_met(&sc->ops[j]))
+			continue;
+		outcome_of_op(s, o, OUTCOME_MISMATCH, j, &sc->ops[j]);
+		if (deliver(k, o) || !p->keep_going)
+			return true;
+	}
+	return after_op(s, i + n - 1, &sc->ops[i + n - 1], st, p, k, o);
+}
+
+/* The next op after i, if it is one the guest may start on at once */
+static struct script_op *next_single(struct script *sc, size_t i)
+{
+	return i + 1 < sc->n_ops && sc->ops[i + 1].group == 0 ? &sc->ops[i + 1] : NULL;
+}
+
 struct outcome session_run(struct session *s, struct script *sc, size_t from,
                            const struct run_policy *p, const struct run_sink *k)
 {
@@ -138,11 +165,18 @@ struct outcome session_run(struct session *s, struct script *sc, size_t from,
 	for (size_t i = from;; i++) {
 		struct script_op *sop;
 		enum session_status st;
+		size_t n;
 		if (i == sc->n_ops && (k->feed == NULL || k->feed(k->ctx, sc) != 0))
 			break;
 		sop = &sc->ops[i];
+		if ((n = script_group_len(sc, i)) > 1) {
+			if (run_group(s, sc, i, n, p, k, &o))
+				return o;
+			i += n - 1;
+			continue;
+		}
 		if (p->lookahead)
-			session_set_next(s, i + 1 < sc->n_ops ? &sc->ops[i + 1] : NULL);
+			session_set_next(s, next_single(sc, i));
 		st = session_op(s, sop);
 		tell_op(s, p, k, i, sop, st);
 		if (after_op(s, i, sop, st, p, k, &o))

@@ -39,6 +39,10 @@ struct session_config {
 	unsigned full_every;    /* with incremental: a full check every N ops (0 = never) */
 	enum vm_dirty_mode dirty_mode; /* --dirty-log: how the backend reports written pages */
 	uint32_t dirty_ring_bytes;     /* ring size (0: the default); tests make it small */
+	/* groups without a schedule of their own (docs/smp.md, "Groups"): PCT
+	 * from this seed (0: the default rule) with this depth (0: 2) */
+	uint64_t sched_seed;
+	unsigned sched_depth;
 };
 
 /* What became of one op. */

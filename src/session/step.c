@@ -88,7 +88,7 @@ static void say_signals(struct session *s, uint64_t signals, uint64_t head)
 /* Run the guest until it has completed the op at head: only that is
  * progress for the watchdog, not its signals (a guest can signal op-done
  * without end, or move its tail back and redo the op). */
-static enum session_status await_op(struct session *s, uint64_t head)
+static enum session_status await_op(struct session *s, uint64_t head, uint64_t k)
 {
 	struct pts_ring *r = s->ring;
 	uint64_t signals = 0, tail;
@@ -103,12 +103,12 @@ static enum session_status await_op(struct session *s, uint64_t head)
 		}
 		signals++;
 		tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
-		if (tail == head + 1)
+		if (tail == head + k)
 			break;
 		if (tail != head)
 			return session_guest_error(
 			    s, "guest advanced its ring tail to %llu (want %llu)",
-			    (unsigned long long)tail, (unsigned long long)head + 1);
+			    (unsigned long long)tail, (unsigned long long)(head + k));
 	}
 	vm_progress(s->vm);
 	return SESSION_OK;
@@ -156,7 +156,7 @@ static void drain(struct session *s)
 
 	if (s->next_state != NEXT_RUNNING)
 		return;
-	st = await_op(s, s->next_head);
+	st = await_op(s, s->next_head, 1);
 	s->next_state = st == SESSION_OK ? NEXT_DONE : NEXT_FAILED;
 	s->next_status = st;
 }
@@ -191,7 +191,7 @@ static enum session_status take_posted(struct session *s, const struct script_op
 		         (unsigned long long)s->ops_done);
 		st = SESSION_ERROR;
 	} else if (s->next_state == NEXT_RUNNING) {
-		st = await_op(s, s->next_head);
+		st = await_op(s, s->next_head, 1);
 	} else if (s->next_state == NEXT_FAILED) {
 		st = s->next_status;
 	}
@@ -240,17 +240,21 @@ static int check_scope(struct session *s, bool *full)
 	return 0;
 }
 
-static enum session_status check_op(struct session *s, struct script_op *sop)
+/* The monitor after ops[0..k) (one op, or a group run at once). */
+static enum session_status check_op(struct session *s, struct script_op *sop, size_t k)
 {
 	uint64_t t0 = now_ns();
+	struct pts_op ops[PTS_GROUP_MAX];
 	bool full;
 	int n;
 
 	if (check_scope(s, &full) != 0 || overlap_step(s, full) != 0)
 		return SESSION_ERROR;
+	for (size_t i = 0; i < k; i++)
+		ops[i] = sop[i].op;
 	monitor_clear_violations(s->mon);
-	n = monitor_after_op(s->mon, &sop->op, s->ops_done - 1, session_op_text(s, sop),
-	                     vm_cr3(s->vm));
+	n = monitor_after_ops(s->mon, ops, k, s->ops_done - 1, session_op_text(s, &sop[k - 1]),
+	                      vm_cr3(s->vm));
 	s->last_check_ns = now_ns() - t0;
 	s->check_ns_total += s->last_check_ns;
 	if (n < 0) {
@@ -279,7 +283,7 @@ static enum session_status run_op(struct session *s, const struct script_op *sop
 		                           (unsigned long long)r->head,
 		                           (unsigned long long)r->tail);
 	*head = post_op(s, &sop->op);
-	return await_op(s, *head);
+	return await_op(s, *head, 1);
 }
 
 const char *session_op_text(struct session *s, const struct script_op *sop)
@@ -308,7 +312,7 @@ enum session_status session_op(struct session *s, struct script_op *sop)
 	sop->op.cycles = slot->cycles;
 	s->ops_done++;
 	if (s->mon != NULL)
-		st = check_op(s, sop);
+		st = check_op(s, sop, 1);
 	s->next = NULL;
 	return st;
 }
@@ -319,8 +323,9 @@ void session_set_stop_each(struct session *s, bool on)
 	s->ring->stop_each = on;
 }
 
-/* Post ops[0..k) at once: the ring head before them. */
-static uint64_t post_batch(struct session *s, const struct script_op *ops, size_t k)
+/* Post ops[0..k) at once, as a group (PTS_OPF_PAR on each after the first)
+ * or not: the ring head before them. */
+static uint64_t post_batch(struct session *s, const struct script_op *ops, size_t k, bool group)
 {
 	struct pts_ring *r = s->ring;
 	uint64_t head = r->head;
@@ -330,6 +335,8 @@ static uint64_t post_batch(struct session *s, const struct script_op *ops, size_
 		*slot = ops[i].op;
 		slot->seq = s->ops_done + i;
 		slot->result = PTS_RES_PENDING;
+		if (group && i > 0)
+			slot->flags |= PTS_OPF_PAR;
 	}
 	__atomic_store_n(&r->head, head + k, __ATOMIC_RELEASE);
 	return head;
@@ -381,7 +388,7 @@ enum session_status session_run_batch(struct session *s, struct script_op *ops, 
 		uint64_t head;
 		if (r->tail != r->head)
 			return session_guest_error(s, "guest ring out of step");
-		head = post_batch(s, ops + done, k);
+		head = post_batch(s, ops + done, k, false);
 		st = await_batch(s, head, k);
 		if (st != SESSION_OK)
 			return st;
@@ -395,4 +402,83 @@ enum session_status session_run_batch(struct session *s, struct script_op *ops, 
 		s->ops_done += k;
 	}
 	return SESSION_OK;
+}
+
+/* ---- a group of ops run at once (docs/smp.md, "Groups") */
+
+/* The group's schedule into the ring: the steps its script names, else PCT
+ * drawn from the session's seed (cfg.sched_seed, 0: the default rule). */
+static void sched_post(struct session *s, const struct script_op *first)
+{
+	struct pts_sched *sc = &s->ring->sched;
+	struct pts_sched want = {0};
+
+	if (first->has_schedule) {
+		want.mode = PTS_SCHED_LIST;
+		want.nsteps = first->nsteps;
+		memcpy(want.steps, first->steps, first->nsteps);
+	} else if (s->cfg.sched_seed != 0) {
+		sched_pct(&want, s->cfg.sched_seed, s->groups, s->cfg.sched_depth);
+	}
+	s->groups++;
+	memcpy(sc, &want, sizeof want);
+}
+
+/* The steps the guest took, into the group's first op unless the script
+ * gave them (replay and minimize keep theirs): a schedule that replays it.
+ * Guest-written: each step must name a CPU of the group. */
+static enum session_status sched_take(struct session *s, struct script_op *ops, size_t k)
+{
+	struct pts_sched got;
+	uint32_t cpus = 0, n;
+
+	memcpy(&got, &s->ring->sched, sizeof got);
+	for (size_t i = 0; i < k; i++)
+		cpus |= 1u << ops[i].op.cpu;
+	n = got.ntrace < PTS_SCHED_STEPS ? got.ntrace : PTS_SCHED_STEPS;
+	for (uint32_t i = 0; i < n; i++)
+		if (got.trace[i] >= PTS_MAX_CPUS || !(cpus & (1u << got.trace[i])))
+			return session_guest_error(s,
+			                           "the guest's schedule trace names cpu%u at step "
+			                           "%u, which runs no op of the group",
+			                           (unsigned)got.trace[i], (unsigned)i);
+	s->last_group_steps = got.ntrace;
+	if (ops[0].has_schedule)
+		return SESSION_OK;
+	ops[0].has_schedule = true;
+	ops[0].nsteps = (uint8_t)n;
+	memcpy(ops[0].steps, got.trace, n);
+	return SESSION_OK;
+}
+
+enum session_status session_group(struct session *s, struct script_op *ops, size_t k)
+{
+	struct pts_ring *r = s->ring;
+	enum session_status st;
+	uint64_t head;
+
+	s->op_text_valid = false;
+	session_drop_next(s);
+	if (r->tail != r->head)
+		return session_guest_error(s, "guest ring out of step (head %llu tail %llu)",
+		                           (unsigned long long)r->head,
+		                           (unsigned long long)r->tail);
+	sched_post(s, &ops[0]);
+	head = post_batch(s, ops, k, true);
+	st = await_op(s, head, k);
+	if (st == SESSION_GUEST_DIED) /* the steps up to its death replay it */
+		(void)sched_take(s, ops, k);
+	if (st != SESSION_OK)
+		return st;
+	for (size_t i = 0; i < k; i++) {
+		const struct pts_op *slot = &r->slots[(head + i) % PTS_RING_SLOTS];
+		ops[i].op.result = slot->result;
+		ops[i].op.value = slot->value;
+		ops[i].op.cycles = slot->cycles;
+	}
+	st = sched_take(s, ops, k);
+	s->ops_done += k;
+	if (st == SESSION_OK && s->mon != NULL)
+		st = check_op(s, ops, k);
+	return st;
 }

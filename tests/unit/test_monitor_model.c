@@ -114,6 +114,58 @@ START_TEST(test_model_tri_state)
 }
 END_TEST
 
+/* a group: the order that explains the guest's results is the one applied */
+static void group_of_two(struct model *m, struct pts_op *ops, uint32_t touch_result,
+                         struct model_out *out, uint8_t *order)
+{
+	struct pts_op op = {.kind = PTS_OP_CREATE, .pmap = 1, .result = PTS_RES_OK};
+
+	ck_assert_int_eq(model_init(m, 16, 16, PTS_USER_MAX), 0);
+	m->ncpus = 2;
+	model_apply(m, &op, NULL, out);
+	op = (struct pts_op){.kind = PTS_OP_ENTER,
+	                     .pmap = 1,
+	                     .va = 0x1000,
+	                     .page = 2,
+	                     .prot = 3,
+	                     .result = PTS_RES_OK};
+	model_apply(m, &op, NULL, out);
+	ops[0] =
+	    (struct pts_op){.kind = PTS_OP_REMOVE, .pmap = 1, .va = 0x1000, .result = PTS_RES_OK};
+	ops[1] = (struct pts_op){.kind = PTS_OP_TOUCH,
+	                         .pmap = 1,
+	                         .va = 0x1000,
+	                         .cpu = 1,
+	                         .flags = PTS_OPF_WRITE,
+	                         .result = touch_result};
+	ck_assert_int_eq(model_apply_group(m, ops, 2, NULL, out, order), 0);
+}
+
+START_TEST(test_model_group_orders)
+{
+	struct model m;
+	struct model_out out;
+	struct pts_op ops[2];
+	uint8_t order[2];
+
+	group_of_two(&m, ops, PTS_RES_OK, &out, order); /* the touch went first */
+	ck_assert_uint_eq(out.n, 0);
+	ck_assert(order[0] == 1 && order[1] == 0);
+	ck_assert_ptr_null(model_lookup(&m, 1, 0x1000));
+	ck_assert_int_eq(model_modified(&m, 2), TRI_YES);
+	model_free(&m);
+	group_of_two(&m, ops, PTS_RES_FAULT, &out, order); /* the remove went first */
+	ck_assert_uint_eq(out.n, 0);
+	ck_assert(order[0] == 0 && order[1] == 1);
+	ck_assert_int_eq(model_modified(&m, 2), TRI_NO);
+	model_free(&m);
+	group_of_two(&m, ops, PTS_RES_TRUE, &out, order); /* no order gives a touch `true` */
+	ck_assert_uint_ge(out.n, 1);
+	ck_assert_str_eq(out.f[0].inv, "TLB-4"); /* the model's word for a touch gone wrong */
+	model_free(&m);
+}
+END_TEST
+
 START_TEST(test_check_spec)
 {
 	struct inv_set s;
@@ -255,6 +307,7 @@ Suite *suite_monitor_model(void)
 	tcase_add_test(tc, test_clean_scenario);
 	tcase_add_test(tc, test_invalid_op);
 	tcase_add_test(tc, test_model_tri_state);
+	tcase_add_test(tc, test_model_group_orders);
 	tcase_add_test(tc, test_check_spec);
 	tcase_add_test(tc, test_table_printers);
 	tcase_add_test(tc, test_violation_records);

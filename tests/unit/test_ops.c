@@ -380,6 +380,27 @@ static const struct error_case {
     {"cpu1:zero pg1", "t.ops:1: unknown op cpu1:zero"},
     {"cpu1: cpu1: zero pg1", "t.ops:1: unknown op cpu1:"},
     {"zero pg1\x7f", "t.ops:1: bad character 0x7f at column 9"},
+    /* groups */
+    {"create a\npar {\ncpu1: touch a 0x1000 r\n", "t.ops:2: par block not closed ('}' missing)"},
+    {"}\n", "t.ops:1: '}' closes no par block"},
+    {"create a\npar {\npar {\n", "t.ops:3: par block inside the par block opened at line 2"},
+    {"par\n", "t.ops:1: expected 'par {'"},
+    {"create a\npar {\ntouch a 0x1000 r\n}\n",
+     "t.ops:4: the par block opened at line 2 has 1 op (it needs two or more)"},
+    {"create a\npar {\ntouch a 0x1000 r\nextract a 0x1000\n}\n",
+     "t.ops:4: cpu0 runs two ops of the par block opened at line 2 (line 3)"},
+    {"create a\npar {\ncreate b\n",
+     "t.ops:3: create cannot run in a par block (activate, "
+     "enter, remove, protect, unwire, extract, page_protect, clear_*, is_*, touch can)"},
+    {"create a\npar {\ntouch a 0x1000 r\ncpu1: touch a 0x1000 r\n} schedule 0 2\n",
+     "t.ops:5: schedule step 2 names cpu2, which runs no op of the block"},
+    {"create a\npar {\ntouch a 0x1000 r\ncpu1: touch a 0x1000 r\n} schedule 0 x\n",
+     "t.ops:5: bad schedule step 'x' (a CPU number, 0 to 7)"},
+    {"create a\npar {\ntouch a 0x1000 r\ncpu1: touch a 0x1000 r\n} then\n",
+     "t.ops:5: unexpected 'then' after '}' (expected: schedule N ...)"},
+    {"create a\npar {\ntouch a 0x1000 r\ncpu1: touch a 0x1000 r\ncpu2: touch a 0x1000 r\n"
+     "cpu3: touch a 0x1000 r\ncpu4: touch a 0x1000 r\n",
+     "t.ops:7: more than 4 ops in the par block opened at line 2"},
 };
 
 START_TEST(test_error_message)
@@ -747,6 +768,43 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
+/* par blocks: group numbers, schedules, and the text they are written back as */
+START_TEST(test_group_round_trip)
+{
+	static const char text[] = "create a\npar {\n  touch a 0x1000 w\n  cpu1: remove a 0x1000\n"
+	                           "} schedule 1 0 0 1\nextract a 0x1000\npar { # comment\n"
+	                           "  cpu1: is_modified pg1 => true\n  cpu2: activate a\n}\n";
+	struct script *s = parse_ok(text), *back;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	ck_assert_uint_eq(s->n_ops, 6);
+	ck_assert_uint_eq(script_group_len(s, 1), 2);
+	ck_assert_uint_eq(script_group_len(s, 3), 1);
+	ck_assert_uint_eq(script_group_len(s, 4), 2);
+	ck_assert(s->ops[1].group != 0 && s->ops[1].group == s->ops[2].group);
+	ck_assert(s->ops[4].group != s->ops[1].group);
+	ck_assert(s->ops[1].has_schedule && s->ops[1].nsteps == 4 && s->ops[1].steps[0] == 1);
+	ck_assert(!s->ops[4].has_schedule);
+	ck_assert_int_eq(script_write(f, s, s->n_ops, true), 0);
+	fclose(f);
+	ck_assert_str_eq(out, "create a\npar {\n  touch a 0x1000 w\n  cpu1: remove a 0x1000\n"
+	                      "} schedule 1 0 0 1\nextract a 0x1000\npar {\n"
+	                      "  cpu1: is_modified pg1 => true\n  cpu2: activate a\n}\n");
+	back = parse_ok(out);
+	assert_same_ops(s, back, true);
+	script_free(back);
+	/* a block cut to one op (minimize) is written as a plain op */
+	back = write_and_parse(s, 2, false);
+	ck_assert_uint_eq(back->n_ops, 2);
+	ck_assert_uint_eq(back->ops[1].group, 0);
+	script_free(back);
+	free(out);
+	script_free(s);
+}
+END_TEST
+
 Suite *suite_ops(void)
 {
 	Suite *s = suite_create("ops");
@@ -774,6 +832,7 @@ Suite *suite_ops(void)
 	tcase_add_test(text, test_op_table);
 	tcase_add_test(text, test_report_names_are_language_names);
 	tcase_add_test(text, test_round_trip);
+	tcase_add_test(text, test_group_round_trip);
 	suite_add_tcase(s, grammar);
 	suite_add_tcase(s, slots);
 	suite_add_tcase(s, errs);

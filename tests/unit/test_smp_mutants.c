@@ -5,7 +5,9 @@
  * invariant the list names, found by `fuzz --cpus 2 --seed 1`, minimised to
  * at most 30 ops, and replayed (on 2 CPUs, from the report) to it again.
  * The mutants run with the preemption points' scheduler on (`--cmdline
- * pct=1`, guest/preempt.h): the races need it, the others do not mind.
+ * pct=1`, guest/preempt.h): the races need it, the others do not mind.  A
+ * group's schedule decides a race as it says, and a bad one is exit 2; the
+ * race mutants are found through the groups `fuzz --cpus 2` makes.
  */
 #include <glob.h>
 
@@ -67,6 +69,43 @@ START_TEST(two_cpu_scenario_runs_clean)
 	PTS("run", "--backend", "qemu", "--cpus", "2", "--ops", "tests/smp/two_cpus.ops", "--out",
 	    (char *)tu_path("out"), (char *)tu_guest());
 	ck_assert_msg(p.status == 0, "exit %d\n%s", p.status, p.err);
+}
+END_TEST
+
+/* a group's schedule decides a race: the same touch and remove at once, with
+ * the touch let go first its write goes through, with the remove first it
+ * faults (each script's `=> RESULT`s say so; a mismatch is exit 1) */
+START_TEST(group_schedule_decides_the_race)
+{
+	static const char *const scripts[] = {"tests/smp/group_touch_first.ops",
+	                                      "tests/smp/group_remove_first.ops"};
+
+	if (!tu_need_qemu_cpus("group_schedule_decides_the_race"))
+		return;
+	for (unsigned i = 0; i < 2; i++) {
+		PTS("run", "--backend", "qemu", "--cpus", "2", "--ops", (char *)scripts[i], "--out",
+		    (char *)tu_path("out"), (char *)tu_guest());
+		ck_assert_msg(p.status == 0, "%s: exit %d\n%s", scripts[i], p.status, p.err);
+		tu_proc_free(&p);
+		memset(&p, 0, sizeof(p));
+	}
+}
+END_TEST
+
+/* a schedule step naming a CPU outside its block is refused before any VM */
+START_TEST(bad_schedule_exits_2)
+{
+	const char *ops = tu_path("bad.ops");
+	FILE *f = fopen(ops, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs("create a\npar {\n  touch a 0x1000 r\n  cpu1: touch a 0x1000 r\n} schedule 0 3\n", f);
+	fclose(f);
+	PTS("run", "--backend", "qemu", "--cpus", "4", "--ops", (char *)ops, (char *)tu_guest());
+	ck_assert_msg(p.status == 2, "exit %d\n%s", p.status, p.err);
+	ck_assert_msg(strstr(p.err, "bad.ops:5: schedule step 2 names cpu3, which runs no op of "
+	                            "the block"),
+	              "stderr:\n%s", p.err);
 }
 END_TEST
 
@@ -195,6 +234,8 @@ Suite *suite_smp_mutants(void)
 	tcase_add_test(run, two_cpu_scenario_runs_clean);
 	tcase_add_test(run, fuzz_on_two_cpus_finds_nothing);
 	tcase_add_test(run, fuzz_with_preemption_points_finds_nothing);
+	tcase_add_test(run, group_schedule_decides_the_race);
+	tcase_add_test(run, bad_schedule_exits_2);
 	suite_add_tcase(s, run);
 
 	tcase_add_checked_fixture(mut, setup, teardown);

@@ -43,6 +43,8 @@ struct session {
 	int mon_rc; /* exit status when the monitor could not start */
 	struct vm_snapshot snap;
 	uint64_t resets;
+	uint64_t groups;           /* groups run: each draws its PCT schedule afresh */
+	uint32_t last_group_steps; /* steps the last group took */
 	char err[768];
 };
 
@@ -63,6 +65,14 @@ const char *session_op_text(struct session *s, const struct script_op *sop);
 /* The violations the monitor reported for the last op (0 without a monitor). */
 size_t session_nviolations(const struct session *s);
 const struct violation *session_violation(const struct session *s, size_t i);
+
+/* Run ops[0..k) at once on their CPUs (a group, 2 <= k <= PTS_GROUP_MAX,
+ * distinct CPUs) under the schedule of ops[0] (or PCT, or the default
+ * rule), and check the state at its end.  The steps the guest took go into
+ * ops[0]'s schedule, so that the script replays the group. */
+enum session_status session_group(struct session *s, struct script_op *ops, size_t k);
+/* sched.c: PCT's parameters for group number `group` of a run seeded `seed` */
+void sched_pct(struct pts_sched *sc, uint64_t seed, uint64_t group, unsigned depth);
 
 /* step.c: one op through the ring */
 /* s->err = "what: " + the VM's error, escaped (it may quote the guest) */
