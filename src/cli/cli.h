@@ -93,7 +93,8 @@ enum {
 
 #define GUEST_OPTIONS_HELP                                                                         \
 	"  --mem MiB         guest RAM (default 128, 16..16384)\n"                                 \
-	"  --cpus N          guest CPUs (default 1, 1..8); ops run on CPU 0 (docs/smp.md)\n"       \
+	"  --cpus N          guest CPUs (default 1, 1..8); an op runs on CPU 0 unless\n"           \
+	"                    written cpuN: OP, par { } runs ops at once (docs/smp.md)\n"           \
 	"  --arena N         managed arena pages pg0..pg<N-1> (default 1024)\n"                    \
 	"  --pv-per-page N   guest pv pool items per pool page (default 8; 0 = as many as fit)\n"  \
 	"  --timeout SEC     end the guest if it completes no op for SEC s, however often it\n"    \

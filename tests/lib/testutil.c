@@ -81,7 +81,9 @@ bool tu_need_qemu_cpus(const char *test)
 
 	if (strcmp(tu_backend(), "kvm") == 0 || strcmp(tu_backend(), "libvirt") == 0) {
 		snprintf(name, sizeof(name), "%s [%s]", test, tu_backend());
-		tu_skip(name, "--cpus > 1 on the qemu backend is tested in the qemu pass");
+		tu_skip(name,
+		        "runs compared op for op on two CPUs need one interleaving: QEMU's "
+		        "single-threaded TCG (the qemu pass); here the vCPUs run in parallel");
 		return false;
 	}
 	if (!tu_have_qemu()) {

@@ -3,7 +3,7 @@
 # Check XML logs run_tests wrote with PTSHADOW_TEST_XML=DIR (common.xml and
 # one per backend) and prints each suite's total per pass, slowest first,
 # then the 25 slowest tests.  `make test-times` runs the tests and this.
-set -euo pipefail
+set -eu
 dir=${1:?usage: test_times.sh DIR}
 shopt -s nullglob
 logs=("$dir"/*.xml)
