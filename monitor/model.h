@@ -116,11 +116,30 @@ size_t model_first(const struct model *m, uint32_t slot, uint64_t va);
  */
 int model_apply(struct model *m, const struct pts_op *op, const struct model_env *env,
                 struct model_out *out);
-/* The group ops[0..k) (k <= PTS_GROUP_MAX), run at once: applied in the first
- * order that explains the guest's results (monitor/model_group.c), which goes
- * into order[0..k); out has every op's findings.  0, or -1 (out of memory). */
-int model_apply_group(struct model *m, const struct pts_op *ops, size_t k,
-                      const struct model_env *env, struct model_out *out, uint8_t *order);
+/* The group ops[0..k) (k <= PTS_GROUP_MAX), run at once (monitor/model_group.c):
+ * each order tried on a copy of the model before the tables after the
+ * group are read, what it found and what it leaves; then the first order
+ * that explains the guest's results and the tables becomes the model.  At
+ * most PTS_GROUP_MAX! = 24 orders. */
+#define MODEL_MAX_ORDERS 24
+struct model_tries {
+	size_t k, n;
+	uint8_t order[MODEL_MAX_ORDERS][PTS_GROUP_MAX];
+	struct model cand[MODEL_MAX_ORDERS];
+	struct model_out out[MODEL_MAX_ORDERS];
+	uint64_t findings[MODEL_MAX_ORDERS];
+};
+/* Every order of ops[0..k) on copies of m into t (env->missing_ptps and
+ * pool_empty: the tables before the group).  env->changed hears what each
+ * order changes: together a superset of what the order picked changes.
+ * 0, or -1 (out of memory or k out of range). */
+int model_group_try(const struct model *m, const struct pts_op *ops, size_t k,
+                    const struct model_env *env, struct model_tries *t);
+/* The try picked (env->judge: against the tables after the group) becomes
+ * m; its order into order[0..k), its findings into out; t is emptied. */
+int model_group_pick(struct model *m, struct model_tries *t, const struct model_env *env,
+                     struct model_out *out, uint8_t *order);
+void model_tries_free(struct model_tries *t);
 /* predicted modified / referenced state of an arena page */
 enum tri model_modified(const struct model *m, uint32_t page);
 enum tri model_referenced(const struct model *m, uint32_t page);

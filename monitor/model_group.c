@@ -10,6 +10,11 @@
  * findings are then the group's.  Where two orders that explain everything
  * predict a page's modified or referenced bit differently, the prediction
  * is "maybe": no order is preferred to another.
+ *
+ * Trying comes before the tables after the group are read (the orders need
+ * only the tables before it), picking after: so an incremental check scopes
+ * the group by what any order changes, a superset of what the one picked
+ * changes, and reads only the pages the vCPUs wrote.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -68,13 +73,43 @@ static bool next_order(uint8_t *order, size_t k)
 }
 
 /* one order being tried: the PTPs the enters before op i in it made exist
- * for the ones after (the env's tables are those before the group) */
+ * for the ones after, the PTPs the removes before it emptied do not (the
+ * env's tables are those before the group); cand, the copy it runs on */
 struct order_env {
 	const struct model_env *env;
 	const struct pts_op *ops;
 	const uint8_t *order;
 	size_t i;
+	const struct model *cand;
 };
+
+/* the levels of PTP over (slot, va) that hold no mapping of cand: a pmap
+ * frees a PTP when it empties */
+static unsigned empty_ptps(const struct model *cand, uint32_t slot, uint64_t va)
+{
+	size_t n;
+	const struct model_map *maps = model_maps(cand, slot, &n);
+
+	for (unsigned level = 3; level >= 1; level--) {
+		uint64_t span = level_span(level + 1), base = va & ~(span - 1);
+		size_t i = model_first(cand, slot, base);
+		if (i >= n || maps[i].va - base >= span)
+			return level;
+	}
+	return 0;
+}
+
+/* an op before op i in the order took mappings of slot away */
+static bool emptied_before(const struct order_env *o, uint32_t slot)
+{
+	for (size_t j = 0; j < o->i; j++) {
+		const struct pts_op *e = &o->ops[o->order[j]];
+		if (e->result == PTS_RES_OK && ((e->kind == PTS_OP_REMOVE && e->pmap == slot) ||
+		                                e->kind == PTS_OP_PAGE_PROTECT))
+			return true;
+	}
+	return false;
+}
 
 static unsigned order_missing_ptps(void *ctx, uint32_t slot, uint64_t va)
 {
@@ -91,6 +126,10 @@ static unsigned order_missing_ptps(void *ctx, uint32_t slot, uint64_t va)
 		if (level < missing)
 			missing = level;
 	}
+	if (o->cand != NULL && emptied_before(o, slot)) {
+		unsigned empty = empty_ptps(o->cand, slot, va);
+		missing = empty > missing ? empty : missing;
+	}
 	return missing;
 }
 
@@ -100,73 +139,6 @@ static bool order_pool_empty(void *ctx)
 {
 	const struct order_env *o = ctx;
 	return o->i == 0 && o->env->pool_empty(o->env->ctx);
-}
-
-/* the ops in this order on a copy of m: how far it is from the guest (its
- * findings first, then the judge's distance; 0: it explains all), or -1
- * (out of memory) */
-static int64_t try_order(const struct model *m, const struct pts_op *ops, const uint8_t *order,
-                         size_t k, const struct model_env *env, struct model *out)
-{
-	struct order_env oe = {env, ops, order, 0};
-	struct model_env quiet = {.missing_ptps = env->missing_ptps ? order_missing_ptps : NULL,
-	                          .pool_empty = env->pool_empty ? order_pool_empty : NULL,
-	                          .ctx = &oe};
-	struct model_out mo;
-	int64_t n = 0;
-	size_t far;
-
-	if (model_copy(out, m) != 0)
-		return -1;
-	for (size_t i = 0; i < k; i++) {
-		oe.i = i;
-		if (model_apply(out, &ops[order[i]], &quiet, &mo) != 0)
-			return -1;
-		n += mo.n;
-	}
-	far = env->judge != NULL ? env->judge(env->judge_arg, out) : 0;
-	return (n << 32) + (int64_t)(far < 0xffffffffu ? far : 0xffffffffu);
-}
-
-/* pages whose predictions differ between two explaining orders: maybe */
-static void merge_pages(struct model_page *keep, const struct model *other, size_t npage)
-{
-	for (size_t p = 0; p < npage; p++) {
-		if (keep[p].modified != other->page[p].modified)
-			keep[p].modified = TRI_MAYBE;
-		if (keep[p].referenced != other->page[p].referenced)
-			keep[p].referenced = TRI_MAYBE;
-	}
-}
-
-/* the first order with the fewest findings into best[]; the pages two
- * explaining orders disagree on into maybe[] (npage entries) */
-static int choose_order(const struct model *m, const struct pts_op *ops, size_t k,
-                        const struct model_env *env, uint8_t *best, struct model_page *maybe)
-{
-	uint8_t order[PTS_GROUP_MAX];
-	int64_t fewest = -1;
-	bool first_clean = true;
-
-	for (size_t i = 0; i < k; i++)
-		order[i] = (uint8_t)i;
-	do {
-		struct model t;
-		int64_t n = try_order(m, ops, order, k, env, &t);
-		if (n < 0)
-			return -1;
-		if (n == 0 && first_clean)
-			memcpy(maybe, t.page, m->npage * sizeof *maybe);
-		else if (n == 0)
-			merge_pages(maybe, &t, m->npage);
-		first_clean = first_clean && n != 0;
-		if (fewest < 0 || n < fewest) {
-			fewest = n;
-			memcpy(best, order, k);
-		}
-		model_free(&t);
-	} while (next_order(order, k));
-	return fewest == 0 ? 1 : 0;
 }
 
 static void out_merge(struct model_out *all, const struct model_out *one, bool first)
@@ -181,44 +153,118 @@ static void out_merge(struct model_out *all, const struct model_out *one, bool f
 		all->f[all->n++] = one->f[i];
 }
 
-/* the ops on m itself, in the order chosen, telling env what changes */
-static int apply_order(struct model *m, const struct pts_op *ops, size_t k,
-                       const struct model_env *env, const uint8_t *order, struct model_out *out)
+/* the ops in this order on a copy of m, t's next try: its findings and
+ * outputs; env->changed hears every change.  0, or -1 (out of memory) */
+static int try_order(const struct model *m, const struct pts_op *ops, const uint8_t *order,
+                     size_t k, const struct model_env *env, struct model_tries *t)
 {
-	struct order_env oe = {env, ops, order, 0};
-	struct model_env each = *env;
+	struct order_env oe = {env, ops, order, 0, &t->cand[t->n]};
+	struct model_env each = {.missing_ptps = env->missing_ptps ? order_missing_ptps : NULL,
+	                         .pool_empty = env->pool_empty ? order_pool_empty : NULL,
+	                         .ctx = &oe,
+	                         .changed = env->changed,
+	                         .changed_arg = env->changed_arg};
+	size_t at = t->n;
 
-	if (env->missing_ptps != NULL) {
-		each.missing_ptps = order_missing_ptps;
-		each.ctx = &oe;
-	}
+	memcpy(t->order[at], order, k);
+	t->findings[at] = 0;
+	if (model_copy(&t->cand[at], m) != 0)
+		return -1;
+	t->n++;
 	for (size_t i = 0; i < k; i++) {
 		struct model_out one;
 		oe.i = i;
-		if (model_apply(m, &ops[order[i]], &each, &one) != 0)
+		if (model_apply(&t->cand[at], &ops[order[i]], &each, &one) != 0)
 			return -1;
-		out_merge(out, &one, i == 0);
+		t->findings[at] += one.n;
+		out_merge(&t->out[at], &one, i == 0);
 	}
 	return 0;
 }
 
-int model_apply_group(struct model *m, const struct pts_op *ops, size_t k,
-                      const struct model_env *env, struct model_out *out, uint8_t *order)
+/* pages whose predictions differ between two explaining orders: maybe */
+static void merge_pages(struct model_page *keep, const struct model *other, size_t npage)
 {
-	struct model_page *maybe = calloc(m->npage ? m->npage : 1, sizeof *maybe);
-	static const struct model_env none;
-	int clean = -1;
+	for (size_t p = 0; p < npage; p++) {
+		if (keep[p].modified != other->page[p].modified)
+			keep[p].modified = TRI_MAYBE;
+		if (keep[p].referenced != other->page[p].referenced)
+			keep[p].referenced = TRI_MAYBE;
+	}
+}
 
-	if (env == NULL)
-		env = &none;
-	if (maybe != NULL && k > 0 && k <= PTS_GROUP_MAX)
-		clean = choose_order(m, ops, k, env, order, maybe);
-	if (clean < 0 || apply_order(m, ops, k, env, order, out) != 0) {
+void model_tries_free(struct model_tries *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		model_free(&t->cand[i]);
+	t->n = t->k = 0;
+}
+
+int model_group_try(const struct model *m, const struct pts_op *ops, size_t k,
+                    const struct model_env *env, struct model_tries *t)
+{
+	static const struct model_env none;
+	uint8_t order[PTS_GROUP_MAX];
+
+	model_tries_free(t);
+	if (k == 0 || k > PTS_GROUP_MAX)
+		return -1;
+	t->k = k;
+	for (size_t i = 0; i < k; i++)
+		order[i] = (uint8_t)i;
+	do
+		if (try_order(m, ops, order, k, env != NULL ? env : &none, t) != 0)
+			return -1;
+	while (next_order(order, k));
+	return 0;
+}
+
+/* the first try with the fewest findings, then the judge's distance (0: it
+ * explains all); the pages two explaining tries disagree on, maybe */
+static size_t choose_try(const struct model_tries *t, const struct model_env *env,
+                         struct model_page *maybe, size_t npage, bool *clean)
+{
+	int64_t fewest = -1;
+	size_t best = 0;
+
+	*clean = false;
+	for (size_t i = 0; i < t->n; i++) {
+		size_t far = env->judge != NULL ? env->judge(env->judge_arg, &t->cand[i]) : 0;
+		int64_t n = ((int64_t)t->findings[i] << 32) +
+		            (int64_t)(far < 0xffffffffu ? far : 0xffffffffu);
+		if (n == 0 && !*clean)
+			memcpy(maybe, t->cand[i].page, npage * sizeof *maybe);
+		else if (n == 0)
+			merge_pages(maybe, &t->cand[i], npage);
+		*clean = *clean || n == 0;
+		if (fewest < 0 || n < fewest) {
+			fewest = n;
+			best = i;
+		}
+	}
+	return best;
+}
+
+int model_group_pick(struct model *m, struct model_tries *t, const struct model_env *env,
+                     struct model_out *out, uint8_t *order)
+{
+	static const struct model_env none;
+	struct model_page *maybe = calloc(m->npage ? m->npage : 1, sizeof *maybe);
+	bool clean;
+
+	if (maybe == NULL || t->n == 0) {
 		free(maybe);
 		return -1;
 	}
+	size_t best = choose_try(t, env != NULL ? env : &none, maybe, m->npage, &clean);
+	memcpy(order, t->order[best], t->k);
+	*out = t->out[best];
+	model_free(m);
+	*m = t->cand[best]; /* the chosen order's copy becomes the model */
+	t->cand[best] = t->cand[--t->n];
 	if (clean)
 		memcpy(m->page, maybe, m->npage * sizeof *maybe);
 	free(maybe);
+	model_tries_free(t);
 	return 0;
 }

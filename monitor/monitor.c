@@ -61,6 +61,7 @@ void monitor_destroy(struct monitor *m)
 	snap_free(&m->snap[1]);
 	pte_delta_free(&m->delta);
 	model_free(&m->model);
+	model_tries_free(&m->tries);
 	free(m->tlb);
 	free(m->vio);
 	free(m);
@@ -394,8 +395,17 @@ static int read_after_op(struct monitor *m, bool *incremental)
 	return 0;
 }
 
-/* the model steps over ops[0..k): one op, before the snapshot after it is
- * read (an incremental read starts from what the model changed) */
+/* in an incremental check the scope starts with what the model changes */
+static void scope_from_model(struct monitor *m, struct model_env *env, bool incremental)
+{
+	if (!incremental)
+		return;
+	scope_clear(&m->inc.sc);
+	env->changed = scope_model_changed;
+	env->changed_arg = &m->inc.sc;
+}
+
+/* the model steps over one op, before the snapshot after it is read */
 static int model_step(struct monitor *m, const struct pts_op *op, bool incremental,
                       struct model_out *mout)
 {
@@ -403,27 +413,33 @@ static int model_step(struct monitor *m, const struct pts_op *op, bool increment
 	                        .pool_empty = pool_empty,
 	                        .ctx = (void *)&m->snap[m->cur]}; /* the tables before the op */
 
-	if (incremental) { /* the scope starts with what the model changes */
-		scope_clear(&m->inc.sc);
-		env.changed = scope_model_changed;
-		env.changed_arg = &m->inc.sc;
-	}
+	scope_from_model(m, &env, incremental);
 	return model_apply(&m->model, op, &env, mout);
 }
 
-/* a group, after the snapshot after it was read in full: the model tries
- * its orders against it; *op the one the checks take as the op, the last
- * in the order chosen */
+/* a group, before the snapshot after it is read: every order of its ops on
+ * copies of the model; what any order changes is in the scope, so it holds
+ * what the order picked later changes (docs/smp.md, "Groups") */
+static int model_group_try_step(struct monitor *m, const struct pts_op *ops, size_t k,
+                                bool incremental)
+{
+	struct model_env env = {.missing_ptps = missing_ptps,
+	                        .ctx = (void *)&m->snap[m->cur]}; /* the tables before it */
+
+	scope_from_model(m, &env, incremental);
+	return model_group_try(&m->model, ops, k, &env, &m->tries);
+}
+
+/* a group, after the snapshot after it was read: the order whose try the
+ * tables explain becomes the model; *op the one the checks take as the op,
+ * the last in that order */
 static int model_group_step(struct monitor *m, const struct pts_op *ops, size_t k,
                             struct model_out *mout, const struct pts_op **op)
 {
-	struct model_env env = {.missing_ptps = missing_ptps,
-	                        .ctx = (void *)&m->snap[!m->cur], /* the tables before it */
-	                        .judge = judge_mappings,
-	                        .judge_arg = m};
+	struct model_env env = {.judge = judge_mappings, .judge_arg = m};
 	uint8_t order[PTS_GROUP_MAX];
 
-	if (model_apply_group(&m->model, ops, k, &env, mout, order) != 0)
+	if (model_group_pick(&m->model, &m->tries, &env, mout, order) != 0)
 		return -1;
 	*op = &ops[order[k - 1]];
 	return 0;
@@ -438,8 +454,8 @@ static int step_and_read(struct monitor *m, const struct pts_op *ops, size_t k, 
 		return model_step(m, ops, *incremental, mout) != 0 || read_after_op(m, incremental)
 		           ? -1
 		           : 0;
-	*incremental = false; /* the model's scope needs the order, the order the tables */
-	if (read_after_op(m, incremental) != 0)
+	if (model_group_try_step(m, ops, k, *incremental) != 0 ||
+	    read_after_op(m, incremental) != 0)
 		return -1;
 	return model_group_step(m, ops, k, mout, op);
 }

@@ -21,7 +21,8 @@ struct monitor {
 	bool begun;
 	struct pte_delta delta;
 	struct model model;
-	size_t max_ptps, max_pv; /* walk and pv list bounds */
+	struct model_tries tries; /* a group's orders, between model and read (model_group.c) */
+	size_t max_ptps, max_pv;  /* walk and pv list bounds */
 	/* the incremental check (incr.c) */
 	struct incr inc;
 	bool reported[INV_MAX]; /* the invariant found something at the last op: check it in full */

@@ -45,9 +45,10 @@ struct bench_opts {
 	uint64_t seed;
 	bool no_jobs;
 	const char *nocov; /* --coverage: the coverage figures alone (bench_cov.c) */
+	bool only_cpus;    /* --only cpus: two guest CPUs against one alone (bench_cpus.c) */
 };
 
-enum { OPT_BENCH_COVERAGE = 0x300 };
+enum { OPT_BENCH_COVERAGE = 0x300, OPT_BENCH_ONLY };
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -641,6 +642,10 @@ static int bench_opt(void *ctx, int opt, const char *arg)
 		o->json = arg;
 	} else if (opt == OPT_BENCH_COVERAGE) {
 		o->nocov = arg;
+	} else if (opt == OPT_BENCH_ONLY) {
+		if (strcmp(arg, "cpus") != 0)
+			return usage_error("bench", "--only %s: want cpus", arg);
+		o->only_cpus = true;
 	} else {
 		return usage_error("bench", "unknown option %d", opt);
 	}
@@ -674,6 +679,8 @@ static const char bench_help[] =
     "  --sizes LIST      sizes to run, e.g. 64M,1G (default 64M,128M,1G,4G)\n"
     "  --seed S          generator seed (default 1)\n"
     "  --json FILE       write the results as JSON (default bench.json)\n"
+    "  --only cpus       only the line of two guest CPUs against one: a fuzz campaign\n"
+    "                    (20000 ops, --seed, 1 job) with --cpus 2 and with --cpus 1\n"
     "  --coverage NOCOV.elf  only coverage's figures: checked ops/s of GUEST.elf against\n"
     "                    NOCOV.elf (the same guest built with make COVERAGE=0), by wall\n"
     "                    clock and by CPU time, 7 interleaved rounds, medians; and ops to\n"
@@ -749,13 +756,18 @@ static void say_jobs_ratio(enum vm_backend_kind be, double jr, const double rate
 }
 
 /* Everything on one backend: the sizes, the dirty logs, reset against
- * boot, two jobs against one.  0, or EXIT_INTERNAL. */
+ * boot, two jobs against one, two CPUs against one (--only cpus: that
+ * alone).  0, or EXIT_INTERNAL. */
 static int bench_backend(const struct bench_opts *o, enum vm_backend_kind be, struct bench_json *j)
 {
 	double rvb = 0, jr, rate[2] = {0, 0};
 	bool first = true;
 	int rc = 0;
 
+	if (o->only_cpus) {
+		bench_cpus(&o->g.cfg, be, o->seed, j->cpus);
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]) && rc == 0; i++)
 		if (size_wanted(o, sizes[i].name)) {
 			rc = bench_size(o, be, &sizes[i], j->cells, first ? &rvb : NULL);
@@ -813,6 +825,7 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o)
 	    {"seed", required_argument, NULL, OPT_SEED},
 	    {"json", required_argument, NULL, OPT_JSON},
 	    {"coverage", required_argument, NULL, OPT_BENCH_COVERAGE},
+	    {"only", required_argument, NULL, OPT_BENCH_ONLY},
 	    {NULL, 0, NULL, 0},
 	};
 
@@ -846,7 +859,7 @@ int cmd_bench(int argc, char **argv)
 	       (unsigned long long)o.seed, o.g.cfg.guest);
 	for (size_t b = 0; b < nbackends && rc == 0; b++)
 		rc = bench_backend(&o, backends[b], &j);
-	if (rc == 0 && !o.g.backend_given) {
+	if (rc == 0 && !o.g.backend_given && !o.only_cpus) {
 		json_t *launch = json_object();
 		printf("  QEMU as each backend that runs it starts it:\n");
 		bench_launchers(&o, launch);

@@ -14,7 +14,9 @@
  * Input: byte 0 picks the image (booted, the base scenario, that with a
  * pool of several pages, or on two CPUs: struct pts_smp, ops on either), how the log is handed over
  * (asked per page, or also listed) and whether a --check spec follows; then commands, each a byte
- * and its operands, until the input ends.  Missing bytes read as zero.
+ * and its operands, until the input ends.  Missing bytes read as zero.  A
+ * group (two ops the synthetic guest runs one after the other, one of the
+ * orders a group may take) is checked once, at its end, as `par { }` is.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -457,12 +459,13 @@ static bool begin(struct harness *h, uint64_t cr3)
 	return true;
 }
 
-static void check(struct harness *h, const struct pts_op *op, uint64_t cr3)
+/* ops[0..k) (k > 1: a group, checked once at its end) */
+static void check(struct harness *h, const struct pts_op *ops, size_t k, uint64_t cr3)
 {
-	h->op_index++;
+	h->op_index += k;
 	publish_dirty(h);
-	if (monitor_after_op(h->full, op, h->op_index, NULL, cr3) < 0 ||
-	    monitor_after_op(h->incr, op, h->op_index, NULL, cr3) < 0)
+	if (monitor_after_ops(h->full, ops, k, h->op_index, NULL, cr3) < 0 ||
+	    monitor_after_ops(h->incr, ops, k, h->op_index, NULL, cr3) < 0)
 		abort();
 	uint64_t f = reported(h->full), i = reported(h->incr);
 	if (!h->dishonest && f != i)
@@ -488,7 +491,7 @@ static void finish(struct harness *h)
 
 enum {
 	CMD_OP,
-	CMD_OP2,
+	CMD_GROUP, /* two ops run one after the other, one of the orders a group may take */
 	CMD_RAW_OP,
 	CMD_PATCH,
 	CMD_PATCH_FOR_A_WHILE,
@@ -512,7 +515,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct harness *h = &H;
 	struct input in = {data, size};
-	struct pts_op op;
+	struct pts_op op, two[2];
 	setup_once();
 	unsigned cfg = (unsigned)take(&in, 1);
 	restore(h->s, h->tmpl[cfg % NTMPL]);
@@ -533,20 +536,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned steps = 0; in.n > 0 && steps < 32 && !h->refused; steps++) {
 		switch (take(&in, 1) % CMD_COUNT) {
 		case CMD_OP:
-		case CMD_OP2:
 			if (!begin(h, h->s->cr3))
 				break;
 			op_from(&in, &op);
 			synth_op(h->s, &op);
 			rebuild(h);
-			check(h, &op, h->s->cr3);
+			check(h, &op, 1, h->s->cr3);
+			break;
+		case CMD_GROUP:
+			if (!begin(h, h->s->cr3))
+				break;
+			for (size_t k = 0; k < 2; k++) {
+				op_from(&in, &two[k]);
+				synth_op(h->s, &two[k]);
+			}
+			rebuild(h);
+			check(h, two, 2, h->s->cr3);
 			break;
 		case CMD_RAW_OP:
 			if (!begin(h, h->s->cr3))
 				break;
 			raw_op_from(&in, &op);
 			rebuild(h);
-			check(h, &op, take(&in, 1) % 4 ? h->s->cr3 : take(&in, 8));
+			check(h, &op, 1, take(&in, 1) % 4 ? h->s->cr3 : take(&in, 8));
 			break;
 		case CMD_PATCH:
 			patch_cmd(h, &in, 0, false);
@@ -563,7 +575,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			op = (struct pts_op){.kind = PTS_OP_EXTRACT, .pmap = 1, .va = 0x400000};
 			synth_op(h->s, &op);
 			rebuild(h);
-			check(h, &op, h->s->cr3);
+			check(h, &op, 1, h->s->cr3);
 			break;
 		case CMD_PATCH_UNLOGGED:
 			patch_cmd(h, &in, 0, true);

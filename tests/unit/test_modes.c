@@ -6,9 +6,11 @@
  * tests/modes/mix.ops (400 ops of every kind, arena of 64 pages; on KVM for
  * every fourth mutant).  On two
  * CPUs (QEMU, the dirty-log plugin logging each vCPU) the same: every
- * scenario, tests/smp/two_cpus.ops and tests/modes/mix-smp.ops clean in both
- * modes, and every mutant of configs/mutants-smp.list (with pct=1, as
- * test_smp_mutants runs them) the same findings in both.
+ * scenario, tests/smp/two_cpus.ops, tests/modes/mix-smp.ops and
+ * tests/modes/groups-smp.ops (par blocks, each checked at its end) clean in
+ * both modes, and every mutant of configs/mutants-smp.list (with pct=1, as
+ * test_smp_mutants runs them; the race mutants' own scripts are groups) the
+ * same findings in both, on its script, mix-smp.ops and groups-smp.ops.
  */
 #include <glob.h>
 
@@ -42,6 +44,7 @@ static void load_lists(void)
 		glob("tests/scenarios/*.ops", 0, NULL, &smp_scenarios);
 		glob("tests/smp/*.ops", GLOB_APPEND, NULL, &smp_scenarios);
 		glob("tests/modes/mix-smp.ops", GLOB_APPEND, NULL, &smp_scenarios);
+		glob("tests/modes/groups-smp.ops", GLOB_APPEND, NULL, &smp_scenarios);
 	}
 	if (nmutants == 0)
 		nmutants = load_list("configs/mutants.list", mutants);
@@ -156,6 +159,7 @@ START_TEST(smp_mutant_same_in_both_modes)
 	snprintf(ops, sizeof(ops), "tests/mutants/%s.ops", smp_mutants[_i]);
 	compare_modes_on(smp_mutants[_i], ops, true, true);
 	compare_modes_on(smp_mutants[_i], "tests/modes/mix-smp.ops", false, true);
+	compare_modes_on(smp_mutants[_i], "tests/modes/groups-smp.ops", false, true);
 }
 END_TEST
 

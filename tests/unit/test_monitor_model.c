@@ -138,7 +138,11 @@ static void group_of_two(struct model *m, struct pts_op *ops, uint32_t touch_res
 	                         .cpu = 1,
 	                         .flags = PTS_OPF_WRITE,
 	                         .result = touch_result};
-	ck_assert_int_eq(model_apply_group(m, ops, 2, NULL, out, order), 0);
+	struct model_tries t = {0};
+	ck_assert_int_eq(model_group_try(m, ops, 2, NULL, &t), 0);
+	ck_assert_uint_eq(t.n, 2);
+	ck_assert_int_eq(model_group_pick(m, &t, NULL, out, order), 0);
+	ck_assert_uint_eq(t.n, 0);
 }
 
 START_TEST(test_model_group_orders)
@@ -163,6 +167,73 @@ START_TEST(test_model_group_orders)
 	ck_assert_uint_ge(out.n, 1);
 	ck_assert_str_eq(out.f[0].inv, "TLB-4"); /* the model's word for a touch gone wrong */
 	model_free(&m);
+}
+END_TEST
+
+/* what the model tells env->changed, as a set of (what, slot, x) */
+struct heard {
+	uint64_t key[64];
+	size_t n;
+};
+
+static int hear(void *arg, enum model_change what, uint32_t slot, uint64_t x)
+{
+	struct heard *h = arg;
+	uint64_t key = ((uint64_t)what << 60) ^ ((uint64_t)slot << 48) ^ x;
+	for (size_t i = 0; i < h->n; i++)
+		if (h->key[i] == key)
+			return 0;
+	ck_assert_uint_lt(h->n, 64);
+	h->key[h->n++] = key;
+	return 0;
+}
+
+/* an incremental check scopes a group by what its tries change: all of
+ * what the order picked changes, when applied alone, is among it */
+START_TEST(test_model_group_try_tells_every_order)
+{
+	struct model m, alone;
+	struct model_out out;
+	struct pts_op ops[2];
+	uint8_t order[2];
+	struct heard all = {.n = 0}, picked = {.n = 0};
+	struct model_env tell = {.changed = hear, .changed_arg = &all};
+	struct model_tries t = {0};
+
+	group_of_two(&m, ops, PTS_RES_OK, &out, order); /* the ops: remove racing a touch */
+	model_free(&m);
+	/* from the state before the group: the tries tell, the order picked alone tells */
+	struct pts_op create = {.kind = PTS_OP_CREATE, .pmap = 1, .result = PTS_RES_OK};
+	struct pts_op enter = {.kind = PTS_OP_ENTER,
+	                       .pmap = 1,
+	                       .va = 0x1000,
+	                       .page = 2,
+	                       .prot = 3,
+	                       .result = PTS_RES_OK};
+	ck_assert_int_eq(model_init(&m, 16, 16, PTS_USER_MAX), 0);
+	m.ncpus = 2;
+	model_apply(&m, &create, NULL, &out);
+	model_apply(&m, &enter, NULL, &out);
+	ck_assert_int_eq(model_init(&alone, 16, 16, PTS_USER_MAX), 0);
+	alone.ncpus = 2;
+	model_apply(&alone, &create, NULL, &out);
+	model_apply(&alone, &enter, NULL, &out);
+	ck_assert_int_eq(model_group_try(&m, ops, 2, &tell, &t), 0);
+	ck_assert_int_eq(model_group_pick(&m, &t, NULL, &out, order), 0);
+	tell.changed_arg = &picked;
+	for (size_t i = 0; i < 2; i++)
+		model_apply(&alone, &ops[order[i]], &tell, &out);
+	ck_assert_uint_ge(picked.n, 2); /* the mapping and page 2's prediction */
+	for (size_t i = 0; i < picked.n; i++) {
+		size_t j = 0;
+		while (j < all.n && all.key[j] != picked.key[i])
+			j++;
+		ck_assert_msg(j < all.n, "a change of the order picked was not told by its tries");
+	}
+	ck_assert_ptr_null(model_lookup(&m, 1, 0x1000));
+	ck_assert_ptr_null(model_lookup(&alone, 1, 0x1000));
+	model_free(&m);
+	model_free(&alone);
 }
 END_TEST
 
@@ -308,6 +379,7 @@ Suite *suite_monitor_model(void)
 	tcase_add_test(tc, test_invalid_op);
 	tcase_add_test(tc, test_model_tri_state);
 	tcase_add_test(tc, test_model_group_orders);
+	tcase_add_test(tc, test_model_group_try_tells_every_order);
 	tcase_add_test(tc, test_check_spec);
 	tcase_add_test(tc, test_table_printers);
 	tcase_add_test(tc, test_violation_records);
