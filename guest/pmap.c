@@ -37,7 +37,8 @@
  *   of valid entries in it.  When it drops to 1 the PTP is empty: it is
  *   unlinked from its parent (whose count drops in turn), its span is queued
  *   for invalidation if the pmap is active, and the page goes on a dead list
- *   that pmap_update() frees after running the invalidations.  The PML4 is
+ *   that pmap_update() frees after running the invalidations, each free
+ *   recorded in the TLB ledger after them (the monitor's SMP-5).  The PML4 is
  *   not counted.  Kernel PTPs are counted the same way but never freed.
  *
  * resident_count = valid user leaf PTEs + PTPs below the PML4 (OpenBSD;

@@ -243,6 +243,20 @@ void pmap_invalidate_cpus(uint32_t cpus, uint64_t sva, uint64_t eva, uint32_t np
 	}
 }
 
+static void pmap_free_dead_ptps(struct pcpu *pc)
+{
+	while (pc->pc_ptp_deadlist != NULL) {
+		struct vm_page *ptp = pc->pc_ptp_deadlist;
+
+		pc->pc_ptp_deadlist = ptp->pageq;
+		ptp->pageq = NULL;
+		KASSERT(page_is_zero(ptp_kva(ptp)));
+		/* the record first: a page is in the ledger before it can be reused */
+		tlb_ledger_ptp_free(VM_PAGE_TO_PHYS(ptp));
+		vm_page_free(ptp);
+	}
+}
+
 /* End of a pmap operation (or, on SMP, of the part of one under a pmap's
  * lock): run the queued invalidations on every CPU that owes one, wait for
  * their acks, and only then free the dead PTPs. */
@@ -250,18 +264,15 @@ void pmap_update(void)
 {
 	struct pcpu *pc = curcpu();
 
+#ifdef MUTANT_PTP_FREED_BEFORE_SHOOTDOWN
+	/* "they are unlinked: no new walk can reach them" (a remote CPU's
+	 * paging-structure cache still can, until the shootdown) */
+	pmap_free_dead_ptps(pc);
+#endif
 	if (pc->pc_sd_npages > 0)
 		pmap_invalidate_cpus(pc->pc_sd_cpus, pc->pc_sd_sva, pc->pc_sd_eva, pc->pc_sd_npages,
 		                     false);
 	pc->pc_sd_npages = 0;
 	pc->pc_sd_cpus = 0;
-
-	while (pc->pc_ptp_deadlist != NULL) {
-		struct vm_page *ptp = pc->pc_ptp_deadlist;
-
-		pc->pc_ptp_deadlist = ptp->pageq;
-		ptp->pageq = NULL;
-		KASSERT(page_is_zero(ptp_kva(ptp)));
-		vm_page_free(ptp);
-	}
+	pmap_free_dead_ptps(pc);
 }

@@ -78,6 +78,14 @@ void tlb_invalidate_all_global(void)
 	tlb_record(PTS_TLB_ALL_GLOBAL, 0, 0);
 }
 
+/* not an invalidation: the PTP at pa goes back to the free list now, after
+ * every record before this one (the monitor's SMP-5) */
+void tlb_ledger_ptp_free(uint64_t pa)
+{
+	KASSERT((pa & PAGE_MASK) == 0);
+	tlb_record(PTS_TLB_FREE_PTP, pa, pa + PAGE_SIZE);
+}
+
 void tlb_switch(uint64_t pml4_pa)
 {
 	KASSERT((pml4_pa & PAGE_MASK) == 0);

@@ -19,5 +19,7 @@ void tlb_invalidate_range(uint64_t sva, uint64_t eva, bool global);
 void tlb_invalidate_all(void);        /* CR3 reload: non-global entries */
 void tlb_invalidate_all_global(void); /* CR4.PGE toggle: everything */
 void tlb_switch(uint64_t pml4_pa);    /* load another root */
+/* no invalidation: records that the PTP at pa is being freed */
+void tlb_ledger_ptp_free(uint64_t pa);
 
 #endif /* GUEST_TLB_H */

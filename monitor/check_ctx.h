@@ -80,6 +80,7 @@ void check_issues(struct check *c);
  * a PTE change takes a right or a translation away */
 #define TLB_ANY_CPU UINT32_MAX
 bool tlb_covered(const struct check *c, uint32_t cpu, uint64_t va, uint64_t span, bool global);
+bool tlb_record_covers(const struct pts_tlb_record *r, uint64_t va, uint64_t span, bool global);
 bool tlb_downgrade(const struct pte_change *ch);
 
 /* managed user PTEs (all, or writable) per vm_page, from the walk; NULL on ENOMEM */
@@ -306,6 +307,7 @@ void inv_smp_pm_active(struct check *c);
 void inv_smp_at_rest(struct check *c);
 void inv_smp_cpu_invalidated(struct check *c);
 void inv_smp_ledger_cpus(struct check *c);
+void inv_smp_ptp_free(struct check *c);
 void inv_pool_page_count(struct check *c);
 void inv_pool_lists(struct check *c);
 void inv_pool_items(struct check *c);

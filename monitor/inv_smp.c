@@ -183,3 +183,72 @@ void inv_smp_ledger_cpus(struct check *c)
 			    (unsigned long long)o->ipis, (unsigned long long)v->ipis);
 	}
 }
+
+/* SMP-5 (on one CPU too): a PTP the op freed.  Its unlink in the op's delta
+ * gives the span it mapped and its pmap's root (0: unknown or the kernel's,
+ * every CPU); no change of the op unlinks it: nothing to judge. */
+static const struct pte_change *freed_ptp_unlink(const struct check *c, gpa_t pa)
+{
+	for (size_t i = 0; i < c->delta->n; i++) {
+		const struct pte_change *ch = &c->delta->chg[i];
+		bool unlinked = !pte_valid(ch->new) || (ch->flags & PTE_CHG_DETACHED) ||
+		                (ch->new &PG_FRAME) != (ch->old & PG_FRAME);
+		if (ch->level >= 2 && pte_valid(ch->old) && !pte_is_leaf(ch->old, ch->level) &&
+		    (ch->old & PG_FRAME) == pa && unlinked)
+			return &c->delta->chg[i];
+	}
+	return NULL;
+}
+
+/* the CPUs whose own records before the free at index at cover the span,
+ * or loaded CR3 (a CR3 load drops the paging-structure caches): bounded by
+ * the op's records, scanned back once for every CPU at a time */
+static uint32_t cpus_forgot(const struct check *c, size_t at, uint64_t va, uint64_t span,
+                            uint32_t ncpus)
+{
+	uint32_t all = (uint32_t)((1ull << ncpus) - 1), forgot = 0;
+
+	for (size_t j = at; j-- > 0 && forgot != all;) {
+		const struct pts_tlb_record *r = &c->tlb[j];
+		if (r->cpu < ncpus && tlb_record_covers(r, va, span, false))
+			forgot |= 1u << r->cpu;
+	}
+	return forgot;
+}
+
+static void check_ptp_free(struct check *c, size_t at, uint32_t ncpus)
+{
+	const struct pts_tlb_record *r = &c->tlb[at];
+	const struct pte_change *ch = freed_ptp_unlink(c, r->va & PG_FRAME);
+	gpa_t root;
+	uint64_t span;
+	uint32_t forgot;
+
+	if (ch == NULL)
+		return;
+	root = change_root(c, ch);
+	span = level_span(ch->level);
+	forgot = cpus_forgot(c, at, ch->va, span, ncpus);
+	for (uint32_t cpu = 0; cpu < ncpus; cpu++) {
+		if ((forgot & (1u << cpu)) || (root != 0 && c->root_before[cpu] != root))
+			continue;
+		struct violation *v =
+		    vio(c,
+		        "cpu%u may still walk through PTP 0x%llx (va 0x%llx-0x%llx) when it is "
+		        "freed (ledger record %llu): no invalidation of its own before it",
+		        cpu, (unsigned long long)(r->va & PG_FRAME), (unsigned long long)ch->va,
+		        (unsigned long long)(ch->va + span), (unsigned long long)r->seq);
+		vio_pte(v, ch->slot, ch->va, ch->level, ch->old, ch->new);
+	}
+}
+
+void inv_smp_ptp_free(struct check *c)
+{
+	uint32_t ncpus = smp_ncpus(c->smp);
+
+	if (c->op == NULL || !c->tlb_known || (c->smp->known && !c->smp->ok))
+		return;
+	for (size_t i = 0; i < c->ntlb; i++)
+		if (c->tlb[i].kind == PTS_TLB_FREE_PTP)
+			check_ptp_free(c, i, ncpus);
+}

@@ -39,29 +39,29 @@ static bool covered(const struct check *c, uint64_t va, uint64_t span, bool glob
 	return tlb_covered(c, op_cpu(c), va, span, global);
 }
 
+bool tlb_record_covers(const struct pts_tlb_record *r, uint64_t va, uint64_t span, bool global)
+{
+	switch (r->kind) {
+	case PTS_TLB_PAGE:
+		return r->va >= va && r->va - va < span;
+	case PTS_TLB_RANGE:
+		return r->va < va + span && va < r->end;
+	case PTS_TLB_ALL:
+	case PTS_TLB_SWITCH:
+		return !global;
+	case PTS_TLB_ALL_GLOBAL:
+		return true;
+	default: /* PTS_TLB_FREE_PTP invalidates nothing; unknown kinds are TLB-3's */
+		return false;
+	}
+}
+
 bool tlb_covered(const struct check *c, uint32_t cpu, uint64_t va, uint64_t span, bool global)
 {
 	for (size_t i = 0; i < c->ntlb; i++) {
 		const struct pts_tlb_record *r = &c->tlb[i];
-		if (cpu != TLB_ANY_CPU && r->cpu != cpu)
-			continue;
-		switch (r->kind) {
-		case PTS_TLB_PAGE:
-			if (r->va >= va && r->va - va < span)
-				return true;
-			break;
-		case PTS_TLB_RANGE:
-			if (r->va < va + span && va < r->end)
-				return true;
-			break;
-		case PTS_TLB_ALL:
-		case PTS_TLB_SWITCH:
-			if (!global)
-				return true;
-			break;
-		case PTS_TLB_ALL_GLOBAL:
+		if ((cpu == TLB_ANY_CPU || r->cpu == cpu) && tlb_record_covers(r, va, span, global))
 			return true;
-		}
 	}
 	return false;
 }
@@ -131,10 +131,11 @@ void inv_tlb_ledger(struct check *c)
 		if (r->seq != m->tlb_first + i)
 			vio(c, "ledger record %llu has seq %llu",
 			    (unsigned long long)(m->tlb_first + i), (unsigned long long)r->seq);
-		else if (r->kind < PTS_TLB_PAGE || r->kind > PTS_TLB_SWITCH)
+		else if (r->kind < PTS_TLB_PAGE || r->kind > PTS_TLB_FREE_PTP)
 			vio(c, "ledger record %llu has unknown kind %u", (unsigned long long)r->seq,
 			    r->kind);
-		else if (r->kind == PTS_TLB_RANGE && r->end <= r->va)
+		else if ((r->kind == PTS_TLB_RANGE || r->kind == PTS_TLB_FREE_PTP) &&
+		         r->end <= r->va)
 			vio(c, "ledger record %llu: empty range", (unsigned long long)r->seq);
 	}
 }

@@ -180,6 +180,13 @@ static const struct invariant table[] = {
      "the op (its ipis count rose) has ledger records of its own in it: an ack follows an "
      "invalidation.",
      inv_smp_ledger_cpus},
+    {"SMP-5", "ptp-freed-after-invalidated", "SMP",
+     "A page-table page is freed only after every CPU that may cache a walk through it forgot it: "
+     "for each PTP the op freed (a FREE_PTP ledger record) and unlinked, every CPU whose root "
+     "was its pmap's when the op began (every CPU for the kernel's) has a record of its own "
+     "covering the span the PTP mapped, a full flush or a CR3 load, before the free's record "
+     "(checked on one CPU too).",
+     inv_smp_ptp_free},
     /* pv pool */
     {"POOL-1", "page-accounting", "POOL",
      "On every pool page, free-list length + nmissing = itemsperpage.", inv_pool_page_count},

@@ -13,8 +13,8 @@
 #include <stdint.h>
 
 #define PTS_ABI_VERSION                                                                            \
-	3u /* 2: SMP (struct pts_smp, pts_tlb_record.cpu); 3: groups (PTS_OPF_PAR, struct          \
-	      pts_sched) */
+	4u /* 2: SMP (struct pts_smp, pts_tlb_record.cpu); 3: groups (PTS_OPF_PAR, struct          \
+	      pts_sched); 4: PTS_TLB_FREE_PTP */
 #define PTS_PAGE_SIZE  4096u
 #define PTS_PAGE_SHIFT 12u
 
@@ -299,7 +299,10 @@ struct pts_ring {
 /* ---------------------------------------------------------------------------
  * TLB ledger: every TLB invalidation the guest pmap performs goes through one
  * primitive that also appends a record here.  head counts records ever
- * written; record i lives in rec[i % nrecords].
+ * written; record i lives in rec[i % nrecords].  ABI 4: a page-table page
+ * going back to the free list leaves a record too (PTS_TLB_FREE_PTP), in the
+ * same seq order, so the monitor sees whether every CPU that may cache a walk
+ * through it invalidated before it was freed (docs/smp.md, SMP-5).
  */
 #define PTS_TLB_MAGIC   0x62646c74u /* "tldb" */
 #define PTS_TLB_RECORDS 4096u
@@ -309,7 +312,9 @@ enum pts_tlb_kind {
 	PTS_TLB_RANGE = 2,      /* invlpg each page of [va, end) */
 	PTS_TLB_ALL = 3,        /* CR3 reload: all non-global entries */
 	PTS_TLB_ALL_GLOBAL = 4, /* CR4.PGE toggle: everything */
-	PTS_TLB_SWITCH = 5      /* CR3 load of another root (va = new root PA) */
+	PTS_TLB_SWITCH = 5,     /* CR3 load of another root (va = new root PA) */
+	PTS_TLB_FREE_PTP = 6    /* ABI 4: no invalidation; the PTP [va, end) (a PA, end =
+	                           va + page) was freed, after every record before it */
 };
 
 struct pts_tlb_record {

@@ -119,6 +119,7 @@ static void release_ptps(struct synth *s, uint32_t slot, uint64_t va)
 		add64(s, pm(s, slot) + SYN_PM_RESIDENT, -1);
 		add32(s, pm(s, slot) + SYN_PM_PTPCOUNT, -1);
 		syn_shootdown(s, (int32_t)slot, va);
+		syn_tlb(s, PTS_TLB_FREE_PTP, ptp, ptp + 4096); /* after it, as the guest's */
 		syn_page_free(s, ptp);
 	}
 }

@@ -319,6 +319,29 @@ static void smp_4(struct tc *t, bool inj)
 	if (inj) /* cpu1 served a shootdown it left no record of */
 		tc_add64(t, synth_cpu_pa(t->s, 1) + offsetof(struct pts_cpu, ipis), 1);
 }
+static gpa_t ledger_rec(struct tc *t, uint64_t seq)
+{
+	return t->s->ledger_pa + offsetof(struct pts_tlb_ledger, rec) +
+	       (seq % PTS_TLB_RECORDS) * sizeof(struct pts_tlb_record);
+}
+static void smp_5(struct tc *t, bool inj)
+{
+	on_cpu1(t, PTS_OP_ACTIVATE, 2);
+	uint64_t head = synth_r64(t->s, t->s->ledger_pa + 8);
+	tc_run(t, PTS_OP_REMOVE, 2, 0x7f0000001000ull, 0, 0, 0, 0); /* frees pmap 2's PTPs */
+	uint64_t end = synth_r64(t->s, t->s->ledger_pa + 8), seq = head + 1;
+	while (seq < end && synth_r32(t->s, ledger_rec(t, seq) + 8) != PTS_TLB_FREE_PTP)
+		seq++;
+	ck_assert_uint_lt(seq, end);
+	if (inj) { /* the first free made before cpu1's invalidation, not after */
+		for (gpa_t off = 8; off < sizeof(struct pts_tlb_record); off += 8) {
+			uint64_t a = synth_r64(t->s, ledger_rec(t, seq - 1) + off);
+			synth_w64(t->s, ledger_rec(t, seq - 1) + off,
+			          synth_r64(t->s, ledger_rec(t, seq) + off));
+			synth_w64(t->s, ledger_rec(t, seq) + off, a);
+		}
+	}
+}
 
 /* ---- POOL */
 static void pool_1(struct tc *t, bool inj)
@@ -417,9 +440,10 @@ static const struct {
     {"AS-2", as_2},       {"AS-3", as_3},       {"AS-4", as_4},       {"AS-5", as_5},
     {"TLB-1", tlb_1},     {"TLB-2", tlb_2},     {"TLB-3", tlb_3},     {"TLB-4", tlb_4},
     {"SMP-1", smp_1},     {"SMP-2", smp_2},     {"SMP-3", smp_3},     {"SMP-4", smp_4},
-    {"POOL-1", pool_1},   {"POOL-2", pool_2},   {"POOL-3", pool_3},   {"POOL-4", pool_4},
-    {"POOL-5", pool_5},   {"POOL-6", pool_6},   {"POOL-7", pool_7},   {"MODEL-1", model_1},
-    {"MODEL-2", model_2}, {"MODEL-3", model_3}, {"MODEL-4", model_4}, {"MODEL-5", model_5},
+    {"SMP-5", smp_5},     {"POOL-1", pool_1},   {"POOL-2", pool_2},   {"POOL-3", pool_3},
+    {"POOL-4", pool_4},   {"POOL-5", pool_5},   {"POOL-6", pool_6},   {"POOL-7", pool_7},
+    {"MODEL-1", model_1}, {"MODEL-2", model_2}, {"MODEL-3", model_3}, {"MODEL-4", model_4},
+    {"MODEL-5", model_5},
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
