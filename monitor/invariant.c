@@ -83,7 +83,9 @@ static const struct invariant table[] = {
     /* attributes */
     {"ATTR-1", "attr-harvest", "ATTR",
      "When a managed PTE is removed or its frame replaced, its A and D bits are merged into the "
-     "saved attributes (REFERENCED, MODIFIED) of the page it mapped.",
+     "saved attributes (REFERENCED, MODIFIED) of the page it mapped; in a group, not the bit a "
+     "clear_reference (A) or clear_modify (D) of that page in it clears, which the end state "
+     "cannot show (MODEL-3 judges the page's bits against every order).",
      inv_attr_harvest},
     {"ATTR-2", "d-needs-a", "ATTR",
      "D never appears without A: a PTE the op changed has D only if it has A, or kept its D from "

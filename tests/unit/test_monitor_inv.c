@@ -550,6 +550,58 @@ START_TEST(test_modes_agree)
 }
 END_TEST
 
+/*
+ * ATTR-1 in a group (two CPUs): remove p1 0x400000 (pg3, written: A and D),
+ * then on CPU 1 a page-level op; the synthetic pmap runs them in that order.
+ * A clear_reference (clear_modify) of pg3 in the group leaves the harvest of
+ * A (D) of pg3 to MODEL-3 and nothing else: a D (A) not harvested, a clear of
+ * another page or a group without a clear is still reported.
+ */
+static const struct {
+	const char *what;
+	uint32_t kind; /* CPU 1's op */
+	uint64_t page; /* its page */
+	bool inject;   /* pg3's attrs zeroed: no harvest at all */
+	bool attr_1;   /* ATTR-1 reported */
+} group_cases[] = {
+    {"clear_reference of the page", PTS_OP_CLEAR_REFERENCE, 3, false, false},
+    {"clear_reference, D not harvested", PTS_OP_CLEAR_REFERENCE, 3, true, true},
+    {"clear_modify of the page", PTS_OP_CLEAR_MODIFY, 3, false, false},
+    {"clear_modify, A not harvested", PTS_OP_CLEAR_MODIFY, 3, true, true},
+    {"clear_reference of another page", PTS_OP_CLEAR_REFERENCE, 5, true, true},
+    {"no clear in the group", PTS_OP_IS_REFERENCED, 3, true, true},
+};
+#define NGROUP_CASES ((int)(sizeof group_cases / sizeof group_cases[0]))
+
+START_TEST(test_attr_1_group)
+{
+	for (int mode = 0; mode < 2; mode++) {
+		struct tc t;
+		struct pts_op ops[2];
+		tc_start_cpus_mode(&t, mode ? TC_INCREMENTAL : TC_FULL, 2);
+		synth_do(t.s, &ops[0], PTS_OP_REMOVE, 1, 0x400000, 0, 0, 0, 0);
+		t.s->op_cpu = 1;
+		synth_do(t.s, &ops[1], group_cases[_i].kind, 0, 0, 0, group_cases[_i].page, 0,
+		         PTS_OPF_PAR);
+		t.s->op_cpu = 0;
+		if (group_cases[_i].inject)
+			synth_w32(t.s, tc_vmp(&t, 3, SYN_VMP_ATTRS), 0);
+		int n = monitor_after_ops(t.m, ops, 2, t.idx += 2, NULL, t.s->cr3);
+		synth_dirty_reset(t.s);
+		if (tc_reported(&t, "ATTR-1") != group_cases[_i].attr_1 ||
+		    (!group_cases[_i].inject && n != 0)) {
+			fprintf(stderr, "%s (%s): %d violations:\n", group_cases[_i].what,
+			        mode ? "incremental" : "full", n);
+			tc_dump(&t);
+		}
+		ck_assert(tc_reported(&t, "ATTR-1") == group_cases[_i].attr_1);
+		if (!group_cases[_i].inject)
+			ck_assert_int_eq(n, 0);
+		tc_end(&t);
+	}
+}
+END_TEST
+
 START_TEST(test_every_invariant_has_a_case)
 {
 	ck_assert_uint_ge(invariant_count(), 25);
@@ -574,6 +626,7 @@ Suite *suite_monitor_inv(void)
 	tcase_add_loop_test(tc, test_breaks, 0, NCASES);
 	tcase_add_loop_test(tc, test_switch_off, 0, NCASES);
 	tcase_add_loop_test(tc, test_modes_agree, 0, NCASES);
+	tcase_add_loop_test(tc, test_attr_1_group, 0, NGROUP_CASES);
 	suite_add_tcase(s, tc);
 	return s;
 }
