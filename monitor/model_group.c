@@ -219,10 +219,28 @@ int model_group_try(const struct model *m, const struct pts_op *ops, size_t k,
 	return 0;
 }
 
+/* fault injection after the group: the union of what the explaining tries
+ * leave (two enters of one page, one canfail: whichever went first made the
+ * allocations, and the results do not tell which) */
+struct fail_window {
+	bool armed;
+	uint64_t lo, hi;
+};
+
+static void window_join(struct fail_window *w, const struct model *cand)
+{
+	if (!cand->armed)
+		return;
+	w->lo = w->armed && w->lo < cand->fail_lo ? w->lo : cand->fail_lo;
+	w->hi = w->armed && w->hi > cand->fail_hi ? w->hi : cand->fail_hi;
+	w->armed = true;
+}
+
 /* the first try with the fewest findings, then the judge's distance (0: it
- * explains all); the pages two explaining tries disagree on, maybe */
+ * explains all); the pages two explaining tries disagree on, maybe; *w the
+ * fault-injection window they leave together */
 static size_t choose_try(const struct model_tries *t, const struct model_env *env,
-                         struct model_page *maybe, size_t npage, bool *clean)
+                         struct model_page *maybe, size_t npage, bool *clean, struct fail_window *w)
 {
 	int64_t fewest = -1;
 	size_t best = 0;
@@ -236,6 +254,8 @@ static size_t choose_try(const struct model_tries *t, const struct model_env *en
 			memcpy(maybe, t->cand[i].page, npage * sizeof *maybe);
 		else if (n == 0)
 			merge_pages(maybe, &t->cand[i], npage);
+		if (n == 0)
+			window_join(w, &t->cand[i]);
 		*clean = *clean || n == 0;
 		if (fewest < 0 || n < fewest) {
 			fewest = n;
@@ -256,14 +276,19 @@ int model_group_pick(struct model *m, struct model_tries *t, const struct model_
 		free(maybe);
 		return -1;
 	}
-	size_t best = choose_try(t, env != NULL ? env : &none, maybe, m->npage, &clean);
+	struct fail_window w = {false, 0, 0};
+	size_t best = choose_try(t, env != NULL ? env : &none, maybe, m->npage, &clean, &w);
 	memcpy(order, t->order[best], t->k);
 	*out = t->out[best];
 	model_free(m);
 	*m = t->cand[best]; /* the chosen order's copy becomes the model */
 	t->cand[best] = t->cand[--t->n];
-	if (clean)
+	if (clean) {
 		memcpy(m->page, maybe, m->npage * sizeof *maybe);
+		m->armed = w.armed;
+		m->fail_lo = w.lo;
+		m->fail_hi = w.hi;
+	}
 	free(maybe);
 	model_tries_free(t);
 	return 0;
