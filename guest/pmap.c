@@ -691,9 +691,8 @@ static void pmap_remove_pte(struct pmap *pm, struct vm_page *ptp, pt_entry_t *pt
 #elif defined(MUTANT_PTE_CLEAR_NOT_SWAP)
 	/* "the pmap lock is held, nobody else changes the PTE": the value read
 	 * to find the page is the one harvested, the PTE cleared with a plain
-	 * store once the page's pv lock is held; a D (or A) bit another CPU's
-	 * MMU sets in between is lost */
-	*ptep = 0;
+	 * store just before the harvest; a D (or A) bit another CPU's MMU sets
+	 * in between (the pv lock's point, PTE_SWAPPED) is lost */
 #else
 	opte = pmap_pte_swap(ptep, 0);
 #endif
@@ -707,6 +706,9 @@ static void pmap_remove_pte(struct pmap *pm, struct vm_page *ptp, pt_entry_t *pt
 #endif
 		pmap_tlb_shootdown(pm, va, opte);
 	PMAP_PREEMPT(PTE_SWAPPED);
+#ifdef MUTANT_PTE_CLEAR_NOT_SWAP
+	*ptep = 0;
+#endif
 #ifdef MUTANT_REMOVE_FORGETS_MODIFIED
 	if (opte & PG_U)
 		__atomic_fetch_or(&pg->md.attrs, PTS_ATTR_REFERENCED, __ATOMIC_SEQ_CST);
