@@ -96,9 +96,9 @@ END_TEST
  * group, with the schedule that showed the race, runs clean, its `=> RESULT`s
  * and MODEL-3 included (the guest before the fix: exit 1).  ATTR-1 is off for
  * the clear_modify race: a clear_modify in a group with the remove clears the
- * D the remove harvested, which ATTR-1 does not yet allow in a group (the
- * script sits outside tests/smp/*.ops, which the modes suite runs with every
- * invariant on, until it does) */
+ * D the remove harvested, which ATTR-1 does not yet allow in a group (until
+ * it does, the script sits in a subdirectory: the modes suite runs the
+ * scripts in tests/smp itself with every invariant on) */
 START_TEST(fixed_guest_races_run_clean)
 {
 	static const struct {
