@@ -58,7 +58,8 @@
  * Attributes: whenever a managed PTE is removed or its frame replaced, its
  *   A and D bits are OR-ed into md.attrs (REFERENCED, MODIFIED) of the page
  *   it mapped.  is_modified/is_referenced look at md.attrs and every PTE on
- *   the pv list.  A re-enter of the same page keeps the PTE's A and D.
+ *   the pv list.  A re-enter of the same page keeps the PTE's A and D as
+ *   they are when it is rewritten (not as first read).
  *
  * Invalidation: a PTE whose A bit is clear cannot be in the TLB.  Every
  *   downgrade (valid->invalid, RW->RO, frame change, X->NX, A or D cleared)
@@ -112,9 +113,19 @@
  *   dead PTPs.  Page-level ops run pmap_update before they drop each pmap's
  *   lock on SMP, so no CPU builds on a PTE another still caches.
  *
- *   PTE teardown is an atomic swap whose result gives the A/D to harvest;
- *   downgrades that keep the frame are compare-and-swap or fetch-and.  A
- *   plain store writes only a new PTE over a zero one.
+ *   PTE teardown is an atomic swap whose result gives the A/D to harvest,
+ *   made with the page's pv lock held (FreeBSD's pmap_remove_pte, with
+ *   lockp): the swap and the harvest into md.attrs are one step for the
+ *   page-level ops, which hold that lock (remove, page_protect(none), an
+ *   enter replacing the page; PTP unlinks harvest nothing).  A PTE read
+ *   before a preemption point gives only its frame, which the pmap lock
+ *   keeps: the MMU may set A or D meanwhile.  Rewrites that keep the frame
+ *   are compare-and-swap loops against the PTE as it is (protect, an enter
+ *   of the same page, whose A/D are those the CAS replaced) or fetch-and
+ *   (unwire, clear_modify, clear_reference).  A plain store writes only a
+ *   new PTE over a zero one.  clear_modify/clear_reference clear md.attrs
+ *   again each time their walk starts over: with the pv lock dropped in
+ *   pv_lock_pmap, a remove may have harvested the bit meanwhile.
  *
  *   Preemption points (PMAP_PREEMPT, guest/preempt.h) mark where another
  *   CPU may change what this one is about to use; every lock acquisition is
@@ -473,15 +484,31 @@ void pmap_activate(struct pmap *pm)
 
 /* ---- enter */
 
-/* Rewrite a mapping of the same page: new prot and wiring, A and D kept. */
+/*
+ * Rewrite a mapping of the same page: new prot and wiring, A and D kept.
+ * opte was read before preemption points (the allocations, the pv lock):
+ * another CPU's MMU may have set A or D since, so the new PTE goes in by
+ * compare-and-swap against the PTE as it is, and its A/D are those of the
+ * value the swap replaced (FreeBSD's pmap_enter: atomic_cmpset on the
+ * same-page path).
+ */
 static void pmap_enter_same(struct pmap *pm, uint64_t va, pt_entry_t *ptep, pt_entry_t opte,
                             pt_entry_t npte, struct vm_page *pg)
 {
+	pt_entry_t base = npte;
+
+	for (;;) {
+		npte = base;
 #ifndef MUTANT_ENTER_SAME_PAGE_DROPS_AD
-	npte |= opte & (PG_U | PG_M);
+		npte |= opte & (PG_U | PG_M);
 #endif /* else: the PTE is rebuilt from scratch and A/D are simply lost */
-	if (opte != npte)
-		opte = pmap_pte_swap(ptep, npte);
+		if (opte == npte)
+			break;
+		pt_entry_t found = pmap_pte_cas(ptep, opte, npte);
+		if (found == opte)
+			break;
+		opte = found; /* the MMU set A or D meanwhile: only those can change */
+	}
 	if ((opte & PG_W) && !(npte & PG_W))
 		pm_count_add(&pm->pm_wired_count, -1);
 	else if (!(opte & PG_W) && (npte & PG_W))
@@ -639,20 +666,17 @@ fail:
 
 /* ---- remove */
 
+/*
+ * The page's pv lock is taken before the swap (FreeBSD's pmap_remove_pte
+ * runs with the pv list lock held): the swap and the harvest of its A/D
+ * into md.attrs are one step for the page-level ops, which all hold that
+ * lock.  Only the frame of the PTE read before the lock is used: it cannot
+ * change under the pmap lock, only A and D can.
+ */
 static void pmap_remove_pte(struct pmap *pm, struct vm_page *ptp, pt_entry_t *ptep, uint64_t va,
                             bool teardown)
 {
-#ifdef MUTANT_REMOVE_LEAVES_STALE_PTE
-	/* "clearing PG_V is enough": the frame and flags stay in the entry */
-	pt_entry_t opte = pmap_pte_swap(ptep, *ptep & ~PG_V);
-#elif defined(MUTANT_PTE_CLEAR_NOT_SWAP)
-	/* "the pmap lock is held, nobody else changes the PTE": read it to find
-	 * the page, clear it with a plain store once the page's pv lock is held;
-	 * a D (or A) bit another CPU's MMU sets in between is lost */
 	pt_entry_t opte = *ptep;
-#else
-	pt_entry_t opte = pmap_pte_swap(ptep, 0);
-#endif
 	struct vm_page *pg;
 	struct pv_entry *pve;
 
@@ -660,6 +684,19 @@ static void pmap_remove_pte(struct pmap *pm, struct vm_page *ptp, pt_entry_t *pt
 	KASSERT(spin_owned(&pm->pm_lock));
 	KASSERT(pm->pm_resident_count > 0 && ptp->wire_count > 1);
 	pg = pte_page(opte);
+	pv_lock(pg);
+#ifdef MUTANT_REMOVE_LEAVES_STALE_PTE
+	/* "clearing PG_V is enough": the frame and flags stay in the entry */
+	opte = pmap_pte_swap(ptep, *ptep & ~PG_V);
+#elif defined(MUTANT_PTE_CLEAR_NOT_SWAP)
+	/* "the pmap lock is held, nobody else changes the PTE": the value read
+	 * to find the page is the one harvested, the PTE cleared with a plain
+	 * store just before the harvest; a D (or A) bit another CPU's MMU sets
+	 * in between (the pv lock's point, PTE_SWAPPED) is lost */
+#else
+	opte = pmap_pte_swap(ptep, 0);
+#endif
+	KASSERT((opte & PG_FRAME) == VM_PAGE_TO_PHYS(pg));
 	pm_count_add(&pm->pm_resident_count, -1);
 	if (opte & PG_W)
 		pm_count_add(&pm->pm_wired_count, -1);
@@ -669,7 +706,6 @@ static void pmap_remove_pte(struct pmap *pm, struct vm_page *ptp, pt_entry_t *pt
 #endif
 		pmap_tlb_shootdown(pm, va, opte);
 	PMAP_PREEMPT(PTE_SWAPPED);
-	pv_lock(pg);
 #ifdef MUTANT_PTE_CLEAR_NOT_SWAP
 	*ptep = 0;
 #endif
@@ -949,14 +985,20 @@ void pmap_page_protect(struct vm_page *pg, uint32_t prot)
 	pmap_update();
 }
 
-/* clear `bit` (PG_M or PG_U) in every managed PTE of pg; true if one had it.
- * Called and returns with pg's pv lock held. */
-static bool pmap_clear_bit(struct vm_page *pg, pt_entry_t bit)
+/*
+ * Clear `attr` in pg's md.attrs and `bit` (PG_M or PG_U) in every managed PTE
+ * of pg; true if one had it.  Called and returns with pg's pv lock held.  The
+ * attrs are cleared again whenever the walk starts over: while pv_lock_pmap
+ * had the pv lock dropped, a remove or enter may have harvested the bit of a
+ * PTE the walk had not reached into md.attrs.
+ */
+static bool pmap_clear_bit(struct vm_page *pg, uint32_t attr, pt_entry_t bit)
 {
 	struct pv_entry *pve;
 	bool found = false;
 
 restart:
+	found |= (__atomic_fetch_and(&pg->md.attrs, ~attr, __ATOMIC_SEQ_CST) & attr) != 0;
 	for (pve = pg->md.pv_list; pve != NULL; pve = pve->pv_next) {
 		struct pmap *pm = pve->pv_pmap;
 		pt_entry_t *ptep, opte;
@@ -981,10 +1023,11 @@ bool pmap_clear_modify(struct vm_page *pg)
 	bool was;
 
 	pv_lock(pg);
+#ifdef MUTANT_CLEAR_MODIFY_ATTR_ONLY
 	was = (__atomic_fetch_and(&pg->md.attrs, ~PTS_ATTR_MODIFIED, __ATOMIC_SEQ_CST) &
 	       PTS_ATTR_MODIFIED) != 0;
-#ifndef MUTANT_CLEAR_MODIFY_ATTR_ONLY
-	was |= pmap_clear_bit(pg, PG_M);
+#else
+	was = pmap_clear_bit(pg, PTS_ATTR_MODIFIED, PG_M);
 #endif
 	md_writeable_clear_if_none(pg);
 	pv_unlock(pg);
@@ -996,15 +1039,14 @@ bool pmap_clear_reference(struct vm_page *pg)
 	bool was;
 
 	pv_lock(pg);
-	was = (__atomic_fetch_and(&pg->md.attrs, ~PTS_ATTR_REFERENCED, __ATOMIC_SEQ_CST) &
-	       PTS_ATTR_REFERENCED) != 0;
-	was |= pmap_clear_bit(pg, PG_U);
+	was = pmap_clear_bit(pg, PTS_ATTR_REFERENCED, PG_U);
 	pv_unlock(pg);
 	return was;
 }
 
-/* the pmap locks too: a PTE being removed has lost its A/D to the swap but
- * not yet given them to md.attrs until its remover holds the pv lock */
+/* md.attrs, then the PTEs, each read with its pmap's lock held as every
+ * page-level op does; a remover swaps a PTE out and harvests its A/D into
+ * md.attrs under the pv lock held here, so no bit is in neither place */
 static bool pmap_test_bit(struct vm_page *pg, uint32_t attr, pt_entry_t bit)
 {
 	struct pv_entry *pve;

@@ -25,7 +25,7 @@
 	X(SD_WAIT, "shootdown: before the sender waits for the acks")                              \
 	X(SD_RECV, "shootdown: a target, before it invalidates")                                   \
 	X(SD_MID, "shootdown: a target, between its invalidation and its ack")                     \
-	X(PTE_SWAPPED, "a PTE swapped out, before the page's pv lock")                             \
+	X(PTE_SWAPPED, "a PTE swapped out (pv lock held), before its A/D harvest")                 \
 	X(PV_UNLOCKED, "the pv lock dropped, before pmap_update")                                  \
 	X(PV_BACKOFF, "pv_lock_pmap: the pv lock dropped to wait for the pmap's")                  \
 	X(ACTIVE_SET, "pmap_activate: in the new pm_active, before the CR3 load")                  \
