@@ -110,6 +110,10 @@ int kvm_dirty_setup(struct vm *vm, uint64_t mem_size, enum vm_dirty_mode want, u
 		snprintf(err, errlen, "dirty ring size %u is not a power of two", ring_bytes);
 		return -1;
 	}
+	/* several vCPUs: the bitmap (an AP's ring, overflowed, stays "full" on
+	 * kvm_pvm; the command line refuses --dirty-log ring there) */
+	if (KVM(vm)->ncpus > 1 && want == VM_DIRTY_AUTO)
+		want = VM_DIRTY_CLEAR;
 	if ((want == VM_DIRTY_AUTO || want == VM_DIRTY_RING) && try_ring(vm, ring_bytes) == 0) {
 		vm->dirty_mode = VM_DIRTY_RING;
 		return 0;

@@ -254,6 +254,9 @@ static void kvm_identity(const struct vm_config *cfg, char *buf, size_t len)
 const struct vm_backend vm_backend_kvm = {
     .name = "kvm",
     .dirty_logs = 1u << VM_DIRTY_RING | 1u << VM_DIRTY_CLEAR | 1u << VM_DIRTY_GET,
+    .dirty_logs_one_cpu = 1u << VM_DIRTY_RING,
+    .dirty_one_cpu_why = "an AP's ring does not recover from an overflow on every KVM "
+                         "(kvm_pvm keeps it \"full\"); with --cpus > 1 auto logs with clear",
     .missing = "no /dev/kvm here",
     .cpus_max = VM_CPUS_MAX,
     .engine = true,

@@ -76,6 +76,18 @@ const char *vm_backend_dirty_refusal(enum vm_backend_kind k, enum vm_dirty_mode 
 	return buf;
 }
 
+const char *vm_backend_dirty_cpus_refusal(enum vm_backend_kind k, enum vm_dirty_mode d,
+                                          unsigned cpus, char *buf, size_t len)
+{
+	const struct vm_backend *b = k == VM_BACKEND_AUTO ? NULL : backend_of(k);
+
+	if (cpus < 2 || b == NULL || (b->dirty_logs_one_cpu & 1u << d) == 0)
+		return NULL;
+	snprintf(buf, len, "--dirty-log %s with --cpus %u on %s: %s", vm_dirty_mode_name(d), cpus,
+	         b->name, b->dirty_one_cpu_why);
+	return buf;
+}
+
 unsigned vm_backend_cpus_max(enum vm_backend_kind k)
 {
 	return k == VM_BACKEND_AUTO ? VM_CPUS_MAX : backend_of(k)->cpus_max;

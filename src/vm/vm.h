@@ -99,6 +99,9 @@ enum vm_backend_kind vm_backend_keeping(enum vm_dirty_mode d);
 /* a backend's refusal of dirty log d, one line (it keeps d: NULL) */
 const char *vm_backend_dirty_refusal(enum vm_backend_kind k, enum vm_dirty_mode d, char *buf,
                                      size_t len);
+/* the same for a log it keeps with one vCPU only, given --cpus (NULL: fine) */
+const char *vm_backend_dirty_cpus_refusal(enum vm_backend_kind k, enum vm_dirty_mode d,
+                                          unsigned cpus, char *buf, size_t len);
 /* the backend whose accelerator --qemu-accel picks, and whether k runs QEMU
  * (takes --qemu); k's refusal of --qemu-accel kvm (NULL: none) */
 enum vm_backend_kind vm_backend_with_accel(void);

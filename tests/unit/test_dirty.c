@@ -219,8 +219,6 @@ END_TEST
 /* a 512-entry ring: a `zero` pushes about 545 entries (this KVM logs every
  * store, and 512 of them come from one `rep stosq` it does not interrupt),
  * so the ring overflows inside ops */
-/* _i CPUs: on two, each vCPU's ring overflows and recovers on its own (an
- * AP's "full" exit harvests on its thread) */
 START_TEST(small_ring_overflows_and_recovers)
 {
 	static struct trace small, clear;
@@ -228,17 +226,14 @@ START_TEST(small_ring_overflows_and_recovers)
 
 	if (!need_kvm_log("small_ring_overflows_and_recovers"))
 		return;
-	run_trace_on((unsigned)_i, VM_DIRTY_RING, 8192, &small);
-	run_trace_on((unsigned)_i, VM_DIRTY_CLEAR, 0, &clear);
+	run_trace_on(1, VM_DIRTY_RING, 8192, &small);
+	run_trace_on(1, VM_DIRTY_CLEAR, 0, &clear);
 	ck_assert_uint_gt(small.overflows, 0);
 	for (size_t i = 0; i < small.nops; i++)
 		lost += small.all[i];
-	/* an op overflows one ring or more (several vCPUs): each op that did says so */
+	/* each op that overflowed the ring says so */
 	ck_assert_uint_gt(lost, 0);
-	if (_i == 1)
-		ck_assert_uint_eq(lost, small.overflows);
-	else
-		ck_assert_uint_le(lost, small.overflows);
+	ck_assert_uint_eq(lost, small.overflows);
 	same_pages(&small, &clear, "small ring vs clear");
 }
 END_TEST
@@ -427,7 +422,9 @@ Suite *suite_dirty(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, backends_name_the_same_pages);
-	tcase_add_loop_test(tc, small_ring_overflows_and_recovers, 1, 3);
+	/* one vCPU: with several the command line refuses the ring on KVM (an
+	 * AP's overflowed ring stayed "full" on kvm_pvm; docs/smp.md) */
+	tcase_add_test(tc, small_ring_overflows_and_recovers);
 	tcase_add_test(tc, ring_overflow_in_batch_recovers);
 	tcase_add_test(tc, findings_agree_across_logs);
 	tcase_add_test(tc, log_covers_every_changed_page);

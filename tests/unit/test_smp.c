@@ -51,6 +51,19 @@ START_TEST(bad_cpu_count_exits_2)
 }
 END_TEST
 
+/* KVM's dirty ring with several vCPUs is refused before any VM (an AP's
+ * overflowed ring stays "full" on kvm_pvm); auto logs with clear there */
+START_TEST(kvm_ring_on_two_cpus_exits_2)
+{
+	if (!tu_have_kvm()) {
+		tu_skip("kvm_ring_on_two_cpus_exits_2", "no /dev/kvm");
+		return;
+	}
+	PTS("run", "--backend", "kvm", "--cpus", "2", "--dirty-log", "ring", (char *)tu_guest());
+	assert_usage("--dirty-log ring with --cpus 2 on kvm");
+}
+END_TEST
+
 /* The plugin logs every vCPU: asked for or by default, a run on two CPUs
  * keeps the dirty log (and checks incrementally from it) and runs clean. */
 START_TEST(plugin_logs_two_cpus)
@@ -259,6 +272,7 @@ Suite *suite_smp(void)
 	tcase_set_timeout(usage, CHILD_TIMEOUT + 10);
 	tcase_add_loop_test(usage, bad_cpu_count_exits_2, 0,
 	                    (int)(sizeof(bad_counts) / sizeof(bad_counts[0])));
+	tcase_add_test(usage, kvm_ring_on_two_cpus_exits_2);
 	suite_add_tcase(s, usage);
 
 	tcase_add_checked_fixture(boot, setup, teardown);

@@ -49,6 +49,10 @@ struct vm_backend {
 	/* a refusal of a log it does not keep, in its own words (NULL: "needs
 	 * --backend" the backend that keeps it) */
 	const char *dirty_refusal;
+	/* of those, the ones it does not keep with more than one vCPU (1u << mode),
+	 * and why */
+	unsigned dirty_logs_one_cpu;
+	const char *dirty_one_cpu_why;
 	bool accel_choice; /* --qemu-accel picks its accelerator (tcg, kvm) */
 	unsigned cpus_max; /* vCPUs it runs at most (--cpus) */
 	bool runs_qemu;    /* --qemu names the binary it runs */
