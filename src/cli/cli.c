@@ -298,8 +298,7 @@ static int backend_settle(struct guest_opts *g, const char *cmd)
 	if (c->qemu_kvm && vm_backend_accel_refusal(c->backend) != NULL)
 		return usage_error(cmd, "--qemu-accel kvm: %s",
 		                   vm_backend_accel_refusal(c->backend));
-	if (vm_backend_dirty_refusal(c->backend, c->dirty_mode, msg, sizeof(msg)) != NULL ||
-	    vm_backend_dirty_cpus_refusal(c->backend, c->dirty_mode, c->cpus, msg, sizeof(msg)))
+	if (vm_backend_dirty_refusal(c->backend, c->dirty_mode, msg, sizeof(msg)) != NULL)
 		return usage_error(cmd, "%s", msg);
 	if (vm_backend_template_check(c->backend, c->libvirt_xml, err, sizeof(err)) != 0) {
 		fprintf(stderr, "ptshadow %s: %s\n", cmd, err);
@@ -307,6 +306,9 @@ static int backend_settle(struct guest_opts *g, const char *cmd)
 	}
 	if (c->backend == VM_BACKEND_AUTO && c->dirty_mode != VM_DIRTY_AUTO)
 		c->backend = vm_backend_keeping(c->dirty_mode);
+	/* after the line above: --dirty-log ring alone picks kvm */
+	if (vm_backend_dirty_cpus_refusal(c->backend, c->dirty_mode, c->cpus, msg, sizeof(msg)))
+		return usage_error(cmd, "%s", msg);
 	backend_fall_back(g, cmd);
 	return 0;
 }

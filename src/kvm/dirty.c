@@ -114,6 +114,10 @@ int kvm_dirty_setup(struct vm *vm, uint64_t mem_size, enum vm_dirty_mode want, u
 	 * kvm_pvm; the command line refuses --dirty-log ring there) */
 	if (KVM(vm)->ncpus > 1 && want == VM_DIRTY_AUTO)
 		want = VM_DIRTY_CLEAR;
+	if (KVM(vm)->ncpus > 1 && want == VM_DIRTY_RING) {
+		snprintf(err, errlen, "--dirty-log ring: not with more than one vCPU on KVM");
+		return -1;
+	}
 	if ((want == VM_DIRTY_AUTO || want == VM_DIRTY_RING) && try_ring(vm, ring_bytes) == 0) {
 		vm->dirty_mode = VM_DIRTY_RING;
 		return 0;

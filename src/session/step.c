@@ -442,7 +442,6 @@ static enum session_status sched_take(struct session *s, struct script_op *ops, 
 			                           "the guest's schedule trace names cpu%u at step "
 			                           "%u, which runs no op of the group",
 			                           (unsigned)got.trace[i], (unsigned)i);
-	s->last_group_steps = got.ntrace;
 	if (ops[0].has_schedule)
 		return SESSION_OK;
 	ops[0].has_schedule = true;

@@ -61,6 +61,11 @@ START_TEST(kvm_ring_on_two_cpus_exits_2)
 	}
 	PTS("run", "--backend", "kvm", "--cpus", "2", "--dirty-log", "ring", (char *)tu_guest());
 	assert_usage("--dirty-log ring with --cpus 2 on kvm");
+	tu_proc_free(&p);
+	memset(&p, 0, sizeof(p));
+	/* --dirty-log ring alone picks kvm: refused the same */
+	PTS("run", "--cpus", "2", "--dirty-log", "ring", (char *)tu_guest());
+	assert_usage("--dirty-log ring with --cpus 2 on kvm");
 }
 END_TEST
 

@@ -43,8 +43,7 @@ struct session {
 	int mon_rc; /* exit status when the monitor could not start */
 	struct vm_snapshot snap;
 	uint64_t resets;
-	uint64_t groups;           /* groups run: each draws its PCT schedule afresh */
-	uint32_t last_group_steps; /* steps the last group took */
+	uint64_t groups; /* groups run: each draws its PCT schedule afresh */
 	char err[768];
 };
 
