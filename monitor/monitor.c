@@ -133,16 +133,11 @@ static void read_tlb(struct monitor *m)
 		m->tlb_cap = n;
 	}
 	for (uint64_t i = 0; i < n; i++) {
-		uint8_t b[sizeof(struct pts_tlb_record)];
-		uint64_t kva = m->desc.tlb_ledger + offsetof(struct pts_tlb_ledger, rec) +
-		               ((first + i) % PTS_TLB_RECORDS) * sizeof b;
-		if (kva_read(&m->kv, kva, b, sizeof b) != 0) {
+		if (smp_tlb_record_read(&m->kv, first + i, &m->tlb[m->ntlb]) != 0) {
 			m->tlb_known = false;
 			break;
 		}
-		m->tlb[m->ntlb++] = (struct pts_tlb_record){
-		    le_field(b, 0, 8),  (uint32_t)le_field(b, 8, 4), (uint32_t)le_field(b, 12, 4),
-		    le_field(b, 16, 8), le_field(b, 24, 8),          le_field(b, 32, 8)};
+		m->ntlb++;
 	}
 	m->tlb_first = first;
 	m->tlb_seen = s->tlb_head;

@@ -76,3 +76,17 @@ void smp_roots_advance(const struct pts_tlb_record *r, size_t n, uint64_t root[P
 		if (r[i].kind == PTS_TLB_SWITCH && r[i].cpu < PTS_MAX_CPUS)
 			root[r[i].cpu] = r[i].va & PG_FRAME;
 }
+
+int smp_tlb_record_read(struct kview *kv, uint64_t seq, struct pts_tlb_record *r)
+{
+	uint8_t b[sizeof(struct pts_tlb_record)];
+	uint64_t kva = kv->d->tlb_ledger + offsetof(struct pts_tlb_ledger, rec) +
+	               (seq % PTS_TLB_RECORDS) * sizeof b;
+
+	if (kva_read(kv, kva, b, sizeof b) != 0)
+		return -1;
+	*r = (struct pts_tlb_record){
+	    le_field(b, 0, 8),  (uint32_t)le_field(b, 8, 4), (uint32_t)le_field(b, 12, 4),
+	    le_field(b, 16, 8), le_field(b, 24, 8),          le_field(b, 32, 8)};
+	return 0;
+}

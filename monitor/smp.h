@@ -47,4 +47,8 @@ static inline uint32_t smp_ncpus(const struct smp_view *v)
 void smp_roots_start(const struct smp_view *v, uint64_t root[PTS_MAX_CPUS]);
 void smp_roots_advance(const struct pts_tlb_record *r, size_t n, uint64_t root[PTS_MAX_CPUS]);
 
+/* Copy out ledger record number seq (the ring's rec[seq % PTS_TLB_RECORDS])
+ * through kv: 0, or -1 when it cannot be read. */
+int smp_tlb_record_read(struct kview *kv, uint64_t seq, struct pts_tlb_record *r);
+
 #endif /* MONITOR_SMP_H */

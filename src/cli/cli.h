@@ -32,6 +32,13 @@ int bench_coverage(const struct session_config *sess, const char *nocov, const c
 void bench_cpus(const struct session_config *sess, enum vm_backend_kind be, uint64_t seed,
                 json_t *out);
 int cmd_report(int argc, char **argv);
+/* dump_cpus.c: `dump --cpu-state`, after the mappings: each CPU's CR3 and
+ * its pmap, each pmap's pm_active, the TLB ledger's last `ledger` records
+ * (at most DUMP_LEDGER_MAX), every line starting with "# "; pmaps by the
+ * names sc gives them at its end.  0, or -1 when s has no monitor. */
+#define DUMP_LEDGER_DEFAULT 8u
+#define DUMP_LEDGER_MAX     PTS_TLB_RECORDS
+int dump_cpus(const struct session *s, const struct script *sc, unsigned ledger, FILE *out);
 
 /* Common guest options (--mem, --timeout, --cmdline, --console, --arena):
  * returns 1 if opt was one of them and was applied, -1 on a bad value
@@ -72,6 +79,8 @@ enum {
 	OPT_CPUS,
 	OPT_SVG,
 	OPT_METRICS,
+	OPT_CPU_STATE,
+	OPT_LEDGER,
 };
 #define GUEST_LONG_OPTIONS                                                                         \
 	{"mem", required_argument, NULL, OPT_MEM},                                                 \

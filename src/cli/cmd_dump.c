@@ -1,6 +1,7 @@
 /* src/cli/cmd_dump.c - `ptshadow dump`: run a script of pmap ops under the
  * monitor, then print one pmap's mappings, one range per line, like QEMU's
- * `info tlb`, and with --svg draw its page tables.
+ * `info tlb`; with --cpu-state the CPUs and the TLB ledger after them
+ * (dump_cpus.c), and with --svg draw its page tables.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,14 +27,35 @@ static const char dump_help[] =
     "                    end), or `kernel` (default)\n"
     "  --svg FILE        also draw the pmap's page tables into FILE (SVG): every table\n"
     "                    from the root down, its non-empty entries, runs of empty\n"
-    "                    entries folded into one line\n" GUEST_OPTIONS_HELP;
+    "                    entries folded into one line\n"
+    "  --cpu-state       after the mappings, every line starting with \"# \": each CPU's\n"
+    "                    CR3 and the pmap whose root it is, each live pmap's\n"
+    "                    pm_active (a CPU set) and the TLB ledger's last records\n"
+    "                    (seq, kind, cpu, cr3, va, end), as the monitor read them\n"
+    "                    after the last op\n"
+    "  --ledger N        the ledger records --cpu-state shows: the last N (default 8,\n"
+    "                    0 = none, at most 4096); implies --cpu-state\n" GUEST_OPTIONS_HELP;
 
 struct dump_opts {
 	struct guest_opts g;
 	const char *ops_path;
 	const char *pmap;
 	const char *svg_path;
+	bool cpu_state;
+	unsigned ledger; /* records --cpu-state shows */
 };
+
+static int dump_ledger_opt(struct dump_opts *o, const char *arg)
+{
+	uint64_t v;
+
+	if (parse_u64(arg, &v) != 0 || v > DUMP_LEDGER_MAX)
+		return usage_error("dump", "--ledger %s: want a record count from 0 to %u", arg,
+		                   DUMP_LEDGER_MAX);
+	o->ledger = (unsigned)v;
+	o->cpu_state = true;
+	return 0;
+}
 
 static int dump_opt(void *ctx, int opt, const char *arg)
 {
@@ -45,6 +67,10 @@ static int dump_opt(void *ctx, int opt, const char *arg)
 		o->pmap = arg;
 	else if (opt == OPT_SVG)
 		o->svg_path = arg;
+	else if (opt == OPT_CPU_STATE)
+		o->cpu_state = true;
+	else if (opt == OPT_LEDGER)
+		return dump_ledger_opt(o, arg);
 	else
 		return usage_error("dump", "unknown option %d", opt);
 	return 0;
@@ -57,6 +83,8 @@ static int dump_parse(int argc, char **argv, struct dump_opts *o)
 	    {"ops", required_argument, NULL, OPT_OPS},
 	    {"pmap", required_argument, NULL, OPT_PMAP},
 	    {"svg", required_argument, NULL, OPT_SVG},
+	    {"cpu-state", no_argument, NULL, OPT_CPU_STATE},
+	    {"ledger", required_argument, NULL, OPT_LEDGER},
 	    {NULL, 0, NULL, 0},
 	};
 
@@ -64,6 +92,7 @@ static int dump_parse(int argc, char **argv, struct dump_opts *o)
 	o->g.cfg.monitor = true;
 	o->g.cfg.console = NULL; /* the dump is the output */
 	o->pmap = "kernel";
+	o->ledger = DUMP_LEDGER_DEFAULT;
 	if (cli_parse("dump", dump_help, argc, argv, "", longopts, &o->g, dump_opt, o) != 0 ||
 	    cli_one_operand("dump", argc, argv, "guest image") != 0)
 		return EXIT_USAGE;
@@ -153,6 +182,26 @@ static int dump_svg(const struct session *s, int32_t slot, const char *name, con
 	return rc;
 }
 
+/* After the run (its status rc): the pmap, the CPUs with --cpu-state, the
+ * picture with --svg; the exit status. */
+static int dump_show(const struct dump_opts *o, const struct session *s, const struct script *sc,
+                     int32_t slot, int rc)
+{
+	if (session_dump_pmap(s, slot, stdout) != 0) {
+		fprintf(stderr, "ptshadow dump: --pmap %s: the guest has no such pmap\n", o->pmap);
+		return EXIT_FINDING;
+	}
+	if (o->cpu_state && dump_cpus(s, sc, o->ledger, stdout) != 0) {
+		fprintf(stderr, "ptshadow dump: --cpu-state: the run has no monitor\n");
+		return EXIT_INTERNAL;
+	}
+	if (o->svg_path != NULL) {
+		int svg_rc = dump_svg(s, slot, o->pmap, o->svg_path);
+		rc = svg_rc != EXIT_CLEAN ? svg_rc : rc;
+	}
+	return rc;
+}
+
 /* Boot, run the script, print the pmap: the exit status. */
 static int dump_guest(struct dump_opts *o, struct script *sc, int32_t slot)
 {
@@ -166,15 +215,8 @@ static int dump_guest(struct dump_opts *o, struct script *sc, int32_t slot)
 		cli_say_boot_failure("dump", s, rc);
 	} else {
 		rc = dump_run(s, sc);
-		if ((rc == EXIT_CLEAN || rc == EXIT_FINDING) &&
-		    session_dump_pmap(s, slot, stdout) != 0) {
-			fprintf(stderr, "ptshadow dump: --pmap %s: the guest has no such pmap\n",
-			        o->pmap);
-			rc = EXIT_FINDING;
-		} else if ((rc == EXIT_CLEAN || rc == EXIT_FINDING) && o->svg_path != NULL) {
-			int svg_rc = dump_svg(s, slot, o->pmap, o->svg_path);
-			rc = svg_rc != EXIT_CLEAN ? svg_rc : rc;
-		}
+		if (rc == EXIT_CLEAN || rc == EXIT_FINDING)
+			rc = dump_show(o, s, sc, slot, rc);
 	}
 	session_close(s);
 	return rc;

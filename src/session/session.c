@@ -338,6 +338,21 @@ json_t *session_pmap_json(const struct session *s, int32_t slot, size_t max_tabl
 	return s->mon != NULL ? monitor_pmap_json(s->mon, slot, max_tables, max_rows) : NULL;
 }
 
+int session_cpus(const struct session *s, struct monitor_cpus *out)
+{
+	if (s->mon == NULL)
+		return -1;
+	monitor_cpus(s->mon, out);
+	return 0;
+}
+
+int session_ledger_tail(const struct session *s, size_t n, struct pts_tlb_record *out, size_t *got,
+                        uint64_t *head)
+{
+	*got = 0;
+	return s->mon != NULL ? monitor_ledger_tail(s->mon, n, out, got, head) : -1;
+}
+
 /* ---- for benchmarks: monitor on/off, snapshot now -------------------------- */
 
 int session_monitor_start(struct session *s, bool incremental)

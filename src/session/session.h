@@ -5,6 +5,7 @@
 #ifndef PTSHADOW_SESSION_H
 #define PTSHADOW_SESSION_H
 
+#include "monitor_cpus.h"
 #include "ops.h"
 #include "violation.h"
 #include "vm.h"
@@ -176,6 +177,11 @@ const struct gmem *session_guest_ram(const struct session *s, uint64_t *desc_gpa
  * when there is no such pmap, or no monitor */
 json_t *session_pmap_json(const struct session *s, int32_t slot, size_t max_tables,
                           size_t max_rows);
+/* the CPUs, pm_active and the TLB ledger as the monitor read them at the
+ * last op (monitor_cpus.h); -1 when there is no monitor */
+int session_cpus(const struct session *s, struct monitor_cpus *out);
+int session_ledger_tail(const struct session *s, size_t n, struct pts_tlb_record *out, size_t *got,
+                        uint64_t *head);
 
 /* ---- for benchmarks --------------------------------------------------------- */
 
