@@ -2,12 +2,14 @@
  * random bytes, thousands of random corruptions of a valid image, hostile
  * descriptors and endless lists.  It must never crash, read outside guest
  * RAM (`make sanitize-test` runs it under ASan), or take more time or memory
- * than its budget (monitor_tc.h), and must render whatever it reports.
+ * than its budget (monitor_tc.h), and must render whatever it reports and
+ * what `dump --cpu-state` reads of it (test_cpu_state: also on a good image).
  */
 #include <stddef.h>
 #include <stdlib.h>
 
 #include "desc.h"
+#include "monitor_cpus.h"
 #include "monitor_tc.h"
 
 Suite *suite_monitor_robust(void);
@@ -43,6 +45,26 @@ static void random_op(struct pts_op *op)
 	op->value = rnd() % 5;
 }
 
+/* what `dump --cpu-state` reads of the monitor, on garbage too: within its
+ * bounds, the ledger's records consecutive and the last ones written */
+static void cpu_state(struct monitor *m)
+{
+	static struct monitor_cpus mc;
+	struct pts_tlb_record rec[8];
+	size_t got;
+	uint64_t head;
+
+	monitor_cpus(m, &mc);
+	ck_assert(mc.ncpus >= 1 && mc.ncpus <= PTS_MAX_CPUS && mc.npmap <= PTS_MAX_PMAPS + 1);
+	for (uint32_t c = 0; c < mc.ncpus; c++)
+		ck_assert(mc.on[c] >= -1 && mc.on[c] < (int32_t)mc.npmap);
+	if (monitor_ledger_tail(m, 8, rec, &got, &head) != 0)
+		return;
+	ck_assert(got <= 8 && got <= head);
+	for (size_t i = 0; i < got; i++)
+		ck_assert_uint_eq(rec[i].seq, head - got + i);
+}
+
 /* render everything reported, to exercise the printers on garbage */
 static void render_all(struct monitor *m)
 {
@@ -62,6 +84,7 @@ static void render_all(struct monitor *m)
 		monitor_dump_pmap(m, 1, null);
 		fclose(null);
 	}
+	cpu_state(m);
 }
 
 START_TEST(test_random_descriptor)
@@ -535,6 +558,45 @@ START_TEST(test_hostile_smp)
 }
 END_TEST
 
+/* the CPUs as `dump --cpu-state` shows them: CPU 0 on pmap 1 and in its
+ * pm_active, CPU 1 on the kernel pmap, the ledger's last records; a broken
+ * struct pts_smp leaves CPU 0 with its vCPU's CR3 and says why; a broken
+ * ledger header is an error, not a read of garbage */
+START_TEST(test_cpu_state)
+{
+	static struct monitor_cpus mc;
+	struct pts_tlb_record rec[PTS_TLB_RECORDS];
+	size_t got;
+	uint64_t head;
+	struct tc t;
+
+	tc_start_cpus_mode(&t, TC_FULL, 2);
+	tc_ok(&t, PTS_OP_REMOVE, 1, 0x400000, 0x402000, 0, 0, 0); /* two PAGE records at least */
+	monitor_cpus(t.m, &mc);
+	ck_assert(mc.smp && mc.ncpus == 2 && mc.issue[0] == '\0');
+	ck_assert(mc.on[0] > 0 && mc.pmap[mc.on[0]].slot == 1 && mc.pmap[mc.on[0]].active == 1u);
+	ck_assert(mc.on[1] == 0 && mc.pmap[0].slot == -1);
+	ck_assert_uint_eq(mc.cr3[0] & PG_FRAME, mc.pmap[mc.on[0]].root);
+	ck_assert_int_eq(monitor_ledger_tail(t.m, PTS_TLB_RECORDS, rec, &got, &head), 0);
+	ck_assert(head >= 2 && got == head && rec[got - 1].seq == head - 1);
+	ck_assert_int_eq(monitor_ledger_tail(t.m, 2, rec, &got, &head), 0);
+	ck_assert(got == 2 && rec[0].seq == head - 2 && rec[1].seq == head - 1);
+	ck_assert_str_eq(monitor_tlb_kind_name(PTS_TLB_SWITCH), "SWITCH");
+	ck_assert_ptr_null(monitor_tlb_kind_name(99));
+
+	synth_w32(t.s, t.s->smp_pa + offsetof(struct pts_smp, magic), 0);
+	synth_w64(t.s, t.s->ledger_pa, 0); /* the ledger's magic and nrecords */
+	tc_run(&t, PTS_OP_EXTRACT, 1, 0x402000, 0, 0, 0, 0);
+	tc_check(&t);
+	monitor_cpus(t.m, &mc);
+	ck_assert(!mc.smp && mc.ncpus == 1 && strstr(mc.issue, "magic") != NULL);
+	ck_assert_uint_eq(mc.cr3[0], t.s->cr3);
+	ck_assert_int_eq(monitor_ledger_tail(t.m, 2, rec, &got, &head), -1);
+	ck_assert_uint_eq(got, 0);
+	tc_end(&t);
+}
+END_TEST
+
 Suite *suite_monitor_robust(void)
 {
 	Suite *s = suite_create("monitor_robust");
@@ -547,6 +609,7 @@ Suite *suite_monitor_robust(void)
 	tcase_add_test(tc, test_pool_pages_bounded_by_ram);
 	tcase_add_test(tc, test_pv_entries_bounded_by_ram);
 	tcase_add_test(tc, test_hostile_smp);
+	tcase_add_test(tc, test_cpu_state);
 	suite_add_tcase(s, tc);
 	return s;
 }
