@@ -606,13 +606,10 @@ static int ms_left(uint64_t deadline)
 	return ms < QUIET_MS ? ms : QUIET_MS;
 }
 
-/* "info registers": QMP on our own QEMU, else the manager's way */
+/* "info registers" */
 static char *registers(struct vm *vm, char *err, size_t errlen)
 {
-	struct qemu_vm *q = QEMU(vm);
-
-	return q->host != NULL ? q->host->registers(vm, err, errlen)
-	                       : qmp_registers(q, err, errlen);
+	return qemu_hmp(vm, "info registers", err, errlen);
 }
 
 /* "info registers" from QEMU, which must answer: NULL with vm->error if not */
