@@ -165,6 +165,8 @@ int qmp_simple(struct qemu_vm *q, const char *command, char *err, size_t errlen)
 /* an HMP command ("info registers -a") through QMP: its text, or NULL with err */
 char *qmp_hmp(struct qemu_vm *q, const char *command, char *err, size_t errlen);
 int qmp_reg(const char *regs, const char *name, uint64_t *v);
+/* the guest shut the machine down and QEMU keeps it paused (qemu.c) */
+enum vm_event qemu_machine_stopped(struct vm *vm);
 /* QEMU has gone: read what it said last (a SHUTDOWN event) */
 void qmp_drain(struct qemu_vm *q);
 /* forget the connection's state (QEMU is relaunched on new sockets) */

@@ -172,9 +172,10 @@ END_TEST
 
 /* script, selftest, finding, what the message says (the guest's record) */
 static const char *const op_ends[][4] = {
-    /* QEMU reports the triple fault for the machine; KVM names the vCPU */
+    /* QEMU reports the triple fault for the machine (and keeps it, paused,
+     * for its registers); KVM names the vCPU */
     {"tests/smp/ends/cpu1_op.ops", "selftest=ap_triple", "GUEST-CRASH",
-     "by the guest's own record, cpu1 was running op 1"},
+     "by the guest's own record, cpu1 was running op 1 (rip 0x"},
     /* cpu1 hangs holding the group's token: cpu0 waits without a bound of
      * its own (in a single op, CPU 0's smp_collect panics after ~1e10 TSC
      * cycles, which may come before the watchdog) */
