@@ -119,7 +119,7 @@ static inline void cpu_pause(void)
 	__asm__ volatile("pause");
 }
 /* No IDT: the next exception cannot be delivered, nor the double fault after
- * it (selftest=triple, smptriple) */
+ * it (selftest=triple, smptriple, ap_triple) */
 static inline __attribute__((noreturn)) void cpu_triple_fault(void)
 {
 	static const struct {

@@ -254,17 +254,24 @@ static bool op_validate(const char *args, struct op_ctx *c)
 	return true;
 }
 
+/* The CPU that runs the op says so in its struct pts_cpu (op_begun, op_ended:
+ * 1 + the record's seq), so that a host whose guest hangs can tell which CPUs
+ * are inside their op and which have not begun it. */
 void ops_execute(struct pts_op *op)
 {
 	struct op_ctx c = {.op = op};
+	struct pts_cpu *pub = curcpu()->pc_pub;
 	uint64_t t0 = rdtsc();
 	uint32_t result = PTS_RES_EINVAL;
 
+	pub->op_begun = op->seq + 1;
+	selftest_in_op(); /* selftest=ap_triple, ap_hang: an AP dies or hangs here */
 	if (op->kind < PTS_OP_COUNT && op_handlers[op->kind] != NULL &&
 	    op_validate(pts_op_args(op->kind), &c))
 		result = op_handlers[op->kind](&c);
 	op->cycles = rdtsc() - t0;
 	op->result = result;
+	pub->op_ended = op->seq + 1;
 }
 
 /* destroy: no CPU may keep the pmap in CR3 (FreeBSD asserts an empty

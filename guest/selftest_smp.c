@@ -4,6 +4,10 @@
  * which owes CPU 1 a shootdown; CPU 1 must have acknowledged it by the time
  * pmap_remove returns, and its next read must fault, not hit a stale entry.
  * selftest=smppanic: CPU 1 panics (its own doorbell carries the record).
+ * selftest=smptriple: CPU 1 triple-faults at boot.  selftest=ap_triple and
+ * ap_hang: an AP (any CPU but 0) that begins an op triple-faults, or spins
+ * there for good, while CPU 0 waits for it (a hang the host's watchdog
+ * ends, unless CPU 0's own bound on the wait, smp_collect's, comes first).
  */
 #include "cpu.h"
 #include "pmap.h"
@@ -18,6 +22,18 @@ static void check(bool ok, const char *what)
 		panic("selftest smp: %s", what);
 }
 
+static bool ap_triple, ap_hang;
+
+void selftest_in_op(void)
+{
+	if (!(ap_triple || ap_hang) || cpu_number() == 0)
+		return;
+	if (ap_triple)
+		cpu_triple_fault();
+	for (;;)
+		cpu_pause();
+}
+
 void selftest_smp(void)
 {
 	struct pts_cpu *cpu1 = &smp_info.cpu[1];
@@ -28,6 +44,8 @@ void selftest_smp(void)
 		(void)smp_run_on(1, SMP_CMD_PANIC, 0);
 	if (cmdline_is("selftest", "smptriple") && smp_ncpus() >= 2)
 		(void)smp_run_on(1, SMP_CMD_TRIPLE, 0);
+	ap_triple = cmdline_is("selftest", "ap_triple");
+	ap_hang = cmdline_is("selftest", "ap_hang");
 	if (!cmdline_is("selftest", "smp"))
 		return;
 	check(smp_ncpus() >= 2, "needs cpus=2 or more");

@@ -96,5 +96,7 @@ void smp_park_aps(void);
 
 /* guest/selftest_smp.c: selftest=smp and smppanic, after the APs are up */
 void selftest_smp(void);
+/* ops_execute, as an op begins: selftest=ap_triple and ap_hang end an AP there */
+void selftest_in_op(void);
 
 #endif /* GUEST_SMP_H */

@@ -376,6 +376,20 @@ bool monitor_root_known(const struct monitor *m, uint64_t cr3)
 	return false;
 }
 
+int monitor_cpus_now(const struct monitor *m, const struct gmem *mem, struct smp_view *v)
+{
+	struct kview kv;
+
+	memset(v, 0, sizeof(*v));
+	if (!m->begun || m->kv.kernel_root == 0)
+		return -1;
+	kview_init(&kv, &m->desc, mem);
+	kv.kernel_root = m->kv.kernel_root; /* the kernel's half: the same in every snapshot */
+	smp_read(&kv, v);
+	kview_free(&kv);
+	return 0;
+}
+
 /* the snapshot after the op: updated in place from the written pages, or read afresh */
 static int read_after_op(struct monitor *m, bool *incremental)
 {

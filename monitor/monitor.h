@@ -77,6 +77,13 @@ static inline int monitor_after_op(struct monitor *m, const struct pts_op *op, u
  * them check nothing. */
 bool monitor_root_known(const struct monitor *m, uint64_t cr3);
 
+/* The guest's CPUs now (struct pts_smp), read from mem, the VM's own RAM
+ * (not the copy a monitor behind the guest checks): where each CPU was when
+ * the guest died or hung in the middle of an op.  0 with *v (v->ok says
+ * whether it was well formed), or -1 before the first snapshot. */
+struct smp_view;
+int monitor_cpus_now(const struct monitor *m, const struct gmem *mem, struct smp_view *v);
+
 size_t monitor_nviolations(const struct monitor *m);
 const struct violation *monitor_violation(const struct monitor *m, size_t i);
 /* forget the kept violations (e.g. after the VMM wrote them out) */

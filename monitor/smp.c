@@ -25,6 +25,9 @@ static void smp_fail(struct smp_view *v, const char *fmt, ...)
 static void smp_parse_cpu(const uint8_t *b, struct smp_cpu_view *c)
 {
 	c->state = (uint32_t)le_field(b, offsetof(struct pts_cpu, state), 4);
+	c->lapic_id = (uint32_t)le_field(b, offsetof(struct pts_cpu, lapic_id), 4);
+	c->op_begun = le_field(b, offsetof(struct pts_cpu, op_begun), 8);
+	c->op_ended = le_field(b, offsetof(struct pts_cpu, op_ended), 8);
 	c->cr3 = le_field(b, offsetof(struct pts_cpu, cr3), 8);
 	c->curpmap = le_field(b, offsetof(struct pts_cpu, curpmap), 8);
 	c->sent = le_field(b, offsetof(struct pts_cpu, tlb_gen_sent), 8);

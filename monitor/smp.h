@@ -14,8 +14,9 @@
 #include "desc.h"
 
 struct smp_cpu_view {
-	uint32_t state;
+	uint32_t state, lapic_id;
 	uint64_t cr3, curpmap, sent, acked, ipis;
+	uint64_t op_begun, op_ended; /* 1 + the seq of the op it began, ended last (0: none) */
 };
 
 struct smp_view {

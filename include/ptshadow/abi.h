@@ -526,7 +526,12 @@ struct pts_cpu {
 	volatile uint64_t tlb_gen_sent;  /* senders: highest generation addressed to this CPU */
 	volatile uint64_t tlb_gen_acked; /* this CPU: highest generation it has invalidated for */
 	volatile uint64_t ipis;          /* shootdowns this CPU served */
-	uint64_t reserved[2];
+	/* added in place of reserved[0..1]: the op this CPU began last and the
+	 * one it ended last, each as 1 + the ring record's seq (0: none yet).
+	 * A host whose guest stopped making progress reads from them which
+	 * CPUs are inside their op and which have not begun it (docs/smp.md). */
+	volatile uint64_t op_begun;
+	volatile uint64_t op_ended;
 };
 
 struct pts_smp {

@@ -265,6 +265,30 @@ void kvm_dump_regs(struct vm *vm, FILE *f)
 	        s.ss.selector, s.gdt.base, s.gdt.limit, s.idt.base, s.idt.limit);
 }
 
+/* Each vCPU's RIP: the APs paused (at most SMP_PAUSE_NS, as for a snapshot)
+ * so that their registers can be read, then let go again.  vm->error is the
+ * caller's (a hang's message) and stays so. */
+void kvm_vcpu_rips(struct vm *vm, uint64_t *rip, bool *known, unsigned n)
+{
+	struct kvm_vm *k = KVM(vm);
+	char keep[sizeof(vm->error)];
+	struct kvm_regs r;
+	unsigned have = k->ncpus < n ? k->ncpus : n;
+
+	snprintf(keep, sizeof(keep), "%s", vm->error);
+	if (k->ncpus > 1 && kvm_smp_pause(vm) != 0)
+		have = 1; /* an AP still in KVM_RUN: its registers cannot be read */
+	for (unsigned v = 0; v < have; v++) {
+		int fd = v == 0 ? k->vcpu_fd : k->aps[v].fd;
+		if (fd >= 0 && ioctl(fd, KVM_GET_REGS, &r) == 0) {
+			rip[v] = r.rip;
+			known[v] = true;
+		}
+	}
+	kvm_smp_resume(vm);
+	snprintf(vm->error, sizeof(vm->error), "%s", keep);
+}
+
 void kvm_destroy(struct vm *vm)
 {
 	struct kvm_vm *k = KVM(vm);

@@ -82,6 +82,7 @@ int x86_setup_pvh_regs(struct vm *vm, uint64_t entry, uint64_t start_info, char 
 
 uint64_t kvm_cr3(struct vm *vm);
 void kvm_dump_regs(struct vm *vm, FILE *f);
+void kvm_vcpu_rips(struct vm *vm, uint64_t *rip, bool *known, unsigned n);
 void kvm_destroy(struct vm *vm);
 
 /* vcpu_loop.c: an I/O exit of the vCPU whose kvm_run this is, through the

@@ -268,6 +268,7 @@ const struct vm_backend vm_backend_kvm = {
     .cr3 = kvm_cr3,
     .cr3_actual = NULL, /* kvm_cr3 reads the vCPU's own */
     .dump_regs = kvm_dump_regs,
+    .vcpu_rips = kvm_vcpu_rips,
     .dirty_start = kvm_dirty_start,
     .dirty_harvest = kvm_dirty_harvest,
     .snap_stop = kvm_snap_stop,

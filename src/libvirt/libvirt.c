@@ -644,10 +644,10 @@ static enum vm_event lv_gone(struct vm *vm)
 	return VM_EV_KVM_ERROR;
 }
 
-static char *lv_registers(struct vm *vm, char *err, size_t errlen)
+static char *lv_hmp(struct vm *vm, const char *command, char *err, size_t errlen)
 {
 	struct lv_vm *l = LV(vm);
-	struct lv_args a = {.dom = l->dom, .cmd = "info registers"};
+	struct lv_args a = {.dom = l->dom, .cmd = command};
 
 	if (l->dom == NULL) {
 		snprintf(err, errlen, "libvirt: no domain");
@@ -660,7 +660,7 @@ static char *lv_registers(struct vm *vm, char *err, size_t errlen)
 
 static const struct qemu_host libvirt_host = {
     .name = "libvirt",
-    .registers = lv_registers,
+    .hmp = lv_hmp,
     .gone = lv_gone,
 };
 

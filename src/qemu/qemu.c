@@ -403,13 +403,13 @@ static void drain_stderr(struct qemu_vm *q)
 	}
 }
 
-/* QEMU exited 0: the guest shut it down (its SHUTDOWN event says so), or
- * someone outside did. */
+/* QEMU exited 0, or paused the machine at the guest's shutdown: the guest
+ * did it (its SHUTDOWN event says so), or someone outside did. */
 static enum vm_event qemu_shut_down(struct vm *vm)
 {
 	struct qemu_vm *q = QEMU(vm);
 
-	/* -no-reboot: a triple fault resets, and the reset ends QEMU */
+	/* reboot=shutdown: a triple fault resets, and the reset is a shutdown */
 	if (q->qmp_shutdown_guest) {
 		snprintf(vm->error, sizeof(vm->error), "guest shut down (%s)",
 		         strcmp(q->qmp_shutdown, "guest-reset") == 0 ? "triple fault"
@@ -426,6 +426,18 @@ static enum vm_event qemu_shut_down(struct vm *vm)
 		         "QMP)%s%s",
 		         q->qemu_err[0] ? ": " : "", q->qemu_err);
 	return VM_EV_KVM_ERROR;
+}
+
+/* The guest shut the machine down (a triple fault) and QEMU paused it
+ * (-action shutdown=pause, qemu_launch.c): its SHUTDOWN event, noted on QMP
+ * (during a command, or read here).  VM_EV_SHUTDOWN, or VM_EV_NONE. */
+enum vm_event qemu_machine_stopped(struct vm *vm)
+{
+	struct qemu_vm *q = QEMU(vm);
+
+	if (q->host == NULL && !q->qmp_shutdown_guest)
+		qmp_drain(q); /* what has arrived only: never waits */
+	return q->qmp_shutdown_guest ? qemu_shut_down(vm) : VM_EV_NONE;
 }
 
 /* QEMU has gone: what the guest (or QEMU) did, as an event. */
@@ -606,13 +618,10 @@ static int ms_left(uint64_t deadline)
 	return ms < QUIET_MS ? ms : QUIET_MS;
 }
 
-/* "info registers": QMP on our own QEMU, else the manager's way */
+/* "info registers" */
 static char *registers(struct vm *vm, char *err, size_t errlen)
 {
-	struct qemu_vm *q = QEMU(vm);
-
-	return q->host != NULL ? q->host->registers(vm, err, errlen)
-	                       : qmp_registers(q, err, errlen);
+	return qemu_hmp(vm, "info registers", err, errlen);
 }
 
 /* "info registers" from QEMU, which must answer: NULL with vm->error if not */
@@ -733,9 +742,10 @@ static enum vm_event doorbell_read(struct vm *vm)
 	return VM_EV_NONE;
 }
 
-/* What poll found on the doorbell [0], the console [1] and QEMU's stderr [2]:
- * the event the doorbell's bytes end in, QEMU gone, or VM_EV_NONE. */
-static enum vm_event polled(struct vm *vm, const struct pollfd p[3])
+/* What poll found on the doorbell [0], the console [1], QEMU's stderr [2]
+ * and QMP [3]: the event the doorbell's bytes end in, QEMU gone or the
+ * machine stopped, or VM_EV_NONE. */
+static enum vm_event polled(struct vm *vm, const struct pollfd p[4])
 {
 	if (p[1].revents & POLLIN)
 		drain_console(vm);
@@ -745,6 +755,8 @@ static enum vm_event polled(struct vm *vm, const struct pollfd p[3])
 		return doorbell_read(vm);
 	if (p[0].revents & (POLLHUP | POLLERR))
 		return qemu_gone(vm);
+	if (p[3].revents & POLLIN)
+		return qemu_machine_stopped(vm);
 	return VM_EV_NONE;
 }
 
@@ -753,16 +765,18 @@ static enum vm_event polled(struct vm *vm, const struct pollfd p[3])
 static enum vm_event poll_once(struct vm *vm)
 {
 	struct qemu_vm *q = QEMU(vm);
-	struct pollfd p[3] = {
-	    {q->db_fd, POLLIN, 0}, {q->cons_fd, POLLIN, 0}, {q->err_fd, POLLIN, 0}};
-	enum vm_event ev = VM_EV_NONE;
+	struct pollfd p[4] = {{q->db_fd, POLLIN, 0},
+	                      {q->cons_fd, POLLIN, 0},
+	                      {q->err_fd, POLLIN, 0},
+	                      {q->host == NULL ? q->qmp_fd : -1, POLLIN, 0}};
+	enum vm_event ev = q->qmp_shutdown_guest ? qemu_shut_down(vm) : VM_EV_NONE;
 	int n;
 
-	if (vm->deadline_ns != 0 && now_ns() >= vm->deadline_ns)
+	if (ev == VM_EV_NONE && vm->deadline_ns != 0 && now_ns() >= vm->deadline_ns)
 		ev = deadline_passed(vm);
 	if (ev != VM_EV_NONE)
 		return ev;
-	n = poll(p, 3, ms_left(vm->deadline_ns));
+	n = poll(p, 4, ms_left(vm->deadline_ns));
 	if (n < 0 && errno != EINTR) {
 		snprintf(vm->error, sizeof(vm->error), "poll: %s", strerror(errno));
 		return VM_EV_KVM_ERROR;

@@ -1,5 +1,6 @@
 /* src/qemu/qemu_cpus.c - each vCPU's CR3 as the guest publishes it in struct
- * pts_smp, for the dirty log's walks on several vCPUs (qemu_dirty.c).
+ * pts_smp, for the dirty log's walks on several vCPUs (qemu_dirty.c); each
+ * vCPU's RIP as QEMU tells it, for a guest that hangs.
  *
  * Guest memory is hostile: the descriptor's smp pointer is a KVA, translated
  * by a bounded walk from the kernel pmap's root through the checked accessor;
@@ -8,6 +9,7 @@
  * the order they came up, so each vCPU's CPU is found by its LAPIC ID.
  */
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "qemu_vm.h"
@@ -77,4 +79,34 @@ int qemu_vcpu_cr3s(struct vm *vm, uint64_t kernel_root, uint64_t *cr3, unsigned 
 			return -1;
 	}
 	return 0;
+}
+
+char *qemu_hmp(struct vm *vm, const char *command, char *err, size_t errlen)
+{
+	struct qemu_vm *q = QEMU(vm);
+
+	return q->host != NULL ? q->host->hmp(vm, command, err, errlen)
+	                       : qmp_hmp(q, command, err, errlen);
+}
+
+/* "info registers -a" (one QMP call, bounded as every one is): a section a
+ * vCPU, headed "CPU#v", each with its RIP= */
+void qemu_vcpu_rips(struct vm *vm, uint64_t *rip, bool *known, unsigned n)
+{
+	char err[256], *all = qemu_hmp(vm, "info registers -a", err, sizeof(err));
+	char *p = all;
+
+	while (p != NULL && (p = strstr(p, "CPU#")) != NULL) {
+		char *end;
+		unsigned long v = strtoul(p + 4, &end, 10);
+		char *next = strstr(end, "CPU#");
+		if (next != NULL)
+			*next = '\0'; /* this section only */
+		if (end != p + 4 && v < n && qmp_reg(end, "RIP", &rip[v]) == 0)
+			known[v] = true;
+		if (next != NULL)
+			*next = 'C';
+		p = next;
+	}
+	free(all);
 }

@@ -134,7 +134,11 @@ static void argv_machine(struct argv_buf *a, const char *qemu, const struct vm_c
 	arg(a, "-no-user-config");
 	arg(a, "-display");
 	arg(a, "none");
-	arg(a, "-no-reboot");
+	/* a triple fault (a reset) is a shutdown that pauses the machine rather
+	 * than ending QEMU: each vCPU's registers can still be read (qemu.c,
+	 * qemu_machine_stopped); a quit or a signal still ends it */
+	arg(a, "-action");
+	arg(a, "reboot=shutdown,shutdown=pause");
 	arg(a, "-S"); /* paused until QMP is ready and says "cont" (qemu.c) */
 }
 

@@ -23,6 +23,10 @@ static int park_late(struct vm *vm, uint64_t *deadline, uint64_t *forgiven)
 		vm->event = VM_EV_KVM_ERROR;
 		return -1;
 	}
+	if (qemu_machine_stopped(vm) != VM_EV_NONE) { /* a triple fault, not a late park */
+		vm->event = VM_EV_SHUTDOWN;
+		return -1;
+	}
 	if (took > QEMU_STALL_NS && *forgiven < (uint64_t)QEMU(vm)->qmp_wait_ms * 1000000) {
 		*forgiven += took - QEMU_STALL_NS;
 		*deadline += took - QEMU_STALL_NS;

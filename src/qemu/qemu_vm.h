@@ -23,8 +23,8 @@ struct tcg_dirty;
  */
 struct qemu_host {
 	const char *name;
-	/* "info registers" as HMP prints it (malloc'd), or NULL with err */
-	char *(*registers)(struct vm *vm, char *err, size_t errlen);
+	/* an HMP command's text ("info registers"; malloc'd), or NULL with err */
+	char *(*hmp)(struct vm *vm, const char *command, char *err, size_t errlen);
 	/* the doorbell or console closed: how QEMU ended, as an event */
 	enum vm_event (*gone)(struct vm *vm);
 };
@@ -145,10 +145,15 @@ int qemu_ram_copy(struct vm *vm, uint8_t *dst);
  * QEMU: the run loop, registers, the dirty log and resets (vm_backend). */
 #define QEMU_GUEST_OPS                                                                             \
 	.run = qemu_run, .cr3 = qemu_cr3, .cr3_actual = qemu_cr3_actual,                           \
-	.dump_regs = qemu_dump_regs, .dirty_start = qemu_dirty_start,                              \
+	.dump_regs = qemu_dump_regs, .vcpu_rips = qemu_vcpu_rips, .dirty_start = qemu_dirty_start, \
 	.dirty_harvest = qemu_dirty_harvest, .snap_stop = qemu_snap_stop,                          \
 	.snap_save = qemu_snap_save, .snap_load = qemu_snap_load, .ram_copy = qemu_ram_copy,       \
 	.release = qemu_continue
+
+/* an HMP command: QMP on our own QEMU, else the manager's way (qemu_cpus.c) */
+char *qemu_hmp(struct vm *vm, const char *command, char *err, size_t errlen);
+/* each vCPU's RIP, from "info registers -a" (vm_backend's vcpu_rips) */
+void qemu_vcpu_rips(struct vm *vm, uint64_t *rip, bool *known, unsigned n);
 
 /* qmp.c */
 /* how long a QMP reply may take, for a watchdog of timeout_s seconds (0: none) */
@@ -157,8 +162,11 @@ unsigned qmp_wait_for(unsigned timeout_s);
 int qmp_connect(struct qemu_vm *q, char *err, size_t errlen);
 /* a command without arguments ("cont", "query-status"): 0, or -1 with err */
 int qmp_simple(struct qemu_vm *q, const char *command, char *err, size_t errlen);
-char *qmp_registers(struct qemu_vm *q, char *err, size_t errlen);
+/* an HMP command ("info registers -a") through QMP: its text, or NULL with err */
+char *qmp_hmp(struct qemu_vm *q, const char *command, char *err, size_t errlen);
 int qmp_reg(const char *regs, const char *name, uint64_t *v);
+/* the guest shut the machine down and QEMU keeps it paused (qemu.c) */
+enum vm_event qemu_machine_stopped(struct vm *vm);
 /* QEMU has gone: read what it said last (a SHUTDOWN event) */
 void qmp_drain(struct qemu_vm *q);
 /* forget the connection's state (QEMU is relaunched on new sockets) */

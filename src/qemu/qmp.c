@@ -310,8 +310,8 @@ int qmp_simple(struct qemu_vm *q, const char *command, char *err, size_t errlen)
 	return r != NULL ? 0 : -1;
 }
 
-/* HMP "info registers" as text (the caller frees), or NULL with err. */
-char *qmp_registers(struct qemu_vm *q, char *err, size_t errlen)
+/* An HMP command's text (the caller frees), or NULL with err. */
+char *qmp_hmp(struct qemu_vm *q, const char *command, char *err, size_t errlen)
 {
 	json_t *r, *ret;
 	char *text;
@@ -324,7 +324,7 @@ char *qmp_registers(struct qemu_vm *q, char *err, size_t errlen)
 		return NULL;
 	r = qmp_exchange(q,
 	                 json_pack("{s:s, s:{s:s}}", "execute", "human-monitor-command",
-	                           "arguments", "command-line", "info registers"),
+	                           "arguments", "command-line", command),
 	                 0, err, errlen);
 	if (r == NULL)
 		return NULL;
@@ -332,7 +332,7 @@ char *qmp_registers(struct qemu_vm *q, char *err, size_t errlen)
 	text = json_is_string(ret) ? strdup(json_string_value(ret)) : NULL;
 	json_decref(r);
 	if (text == NULL)
-		snprintf(err, errlen, "QMP: QEMU's \"info registers\" gave no text");
+		snprintf(err, errlen, "QMP: QEMU's \"%s\" gave no text", command);
 	return text;
 }
 

@@ -152,6 +152,30 @@ static void death_names(enum vm_event ev, const char **id, const char **name)
 		}
 }
 
+/* report.json's "inflight": the ops in flight at a hang or a triple fault on
+ * several CPUs, each with its CPU, how far it had got and its RIP if known */
+static json_t *inflight_json(const struct death *d)
+{
+	static const char *const states[] = {
+	    [INFLIGHT_NOT_BEGUN] = "not_begun",
+	    [INFLIGHT_RUNNING] = "running",
+	    [INFLIGHT_ENDED] = "ended",
+	};
+	json_t *a = json_array();
+
+	for (unsigned i = 0; a != NULL && i < d->ninflight && i < PTS_GROUP_MAX; i++) {
+		const struct inflight *in = &d->inflight[i];
+		json_t *e = json_pack("{s:I, s:i, s:s}", "op_index", (json_int_t)in->op_index,
+		                      "cpu", (int)in->cpu, "state", states[in->state]);
+		char rip[24];
+		snprintf(rip, sizeof(rip), "%#llx", (unsigned long long)in->rip);
+		if (e != NULL && in->rip_known)
+			json_object_set_new(e, "rip", json_string(rip));
+		json_array_append_new(a, e);
+	}
+	return a;
+}
+
 static void finding_from_death(struct finding *f, const struct outcome *o)
 {
 	const struct death *d = &o->death;
@@ -171,6 +195,8 @@ static void finding_from_death(struct finding *f, const struct outcome *o)
 	}
 	f->details = memstream_text(print_death, d);
 	finding_basic_json(f);
+	if (f->json != NULL && d->ninflight > 0)
+		json_object_set_new(f->json, "inflight", inflight_json(d));
 }
 
 static void finding_from_mismatch(struct finding *f, const struct outcome *o)

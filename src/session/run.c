@@ -21,6 +21,8 @@ static void death_record(struct session *s, struct death *d, bool regs)
 		snprintf(d->error, sizeof(d->error), "%s", s->err);
 	else
 		text_safe(d->error, sizeof(d->error), vm_error(s->vm));
+	d->ninflight = s->ninflight;
+	memcpy(d->inflight, s->inflight, sizeof(d->inflight));
 	d->regs[0] = '\0';
 	if (!regs || (f = fmemopen(d->regs, sizeof(d->regs), "w")) == NULL)
 		return;

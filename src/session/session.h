@@ -70,6 +70,19 @@ enum outcome_kind {
 	OUTCOME_INTERRUPTED, /* SIGINT/SIGTERM */
 };
 
+/* An op in flight when the guest died or hung with several CPUs up
+ * (src/session/stuck.c): the CPU that runs it, how far that CPU had got by
+ * the guest's own record (struct pts_cpu's op_begun, op_ended), and where
+ * it was (its RIP, where the backend could read it). */
+enum inflight_state { INFLIGHT_NOT_BEGUN, INFLIGHT_RUNNING, INFLIGHT_ENDED };
+struct inflight {
+	uint64_t op_index;
+	uint32_t cpu;
+	enum inflight_state state;
+	bool rip_known;
+	uint64_t rip;
+};
+
 /* How the guest died, copied out of the VM when it did. */
 struct death {
 	enum vm_event event; /* VM_EV_OP_DONE: it did not; it still serves its ring */
@@ -77,6 +90,10 @@ struct death {
 	struct pts_hc_panic panic; /* VM_EV_PANIC: the guest's record (not escaped) */
 	char error[2048];          /* what ended it, escaped (a panic's and an exit's too) */
 	char regs[2048];           /* the vCPU's registers, as the backend prints them */
+	/* a hang or a triple fault in the middle of ops on several CPUs: those
+	 * ops and their CPUs (report.json's "inflight"); 0 otherwise */
+	unsigned ninflight;
+	struct inflight inflight[PTS_GROUP_MAX];
 };
 
 struct outcome {

@@ -93,12 +93,14 @@ static enum session_status await_op(struct session *s, uint64_t head, uint64_t k
 	struct pts_ring *r = s->ring;
 	uint64_t signals = 0, tail;
 
+	s->ninflight = 0;
 	for (;;) {
 		enum vm_event ev = vm_run(s->vm);
 		if (ev != VM_EV_OP_DONE) {
 			session_fail_event(s, ev);
 			if (ev == VM_EV_TIMEOUT && signals > 0)
 				say_signals(s, signals, head);
+			session_say_stuck(s, ev, head, k);
 			return status_of_event(ev);
 		}
 		signals++;
@@ -144,6 +146,8 @@ static uint64_t post_op(struct session *s, const struct pts_op *op)
 	*slot = *op;
 	slot->seq = s->ops_done;
 	slot->result = PTS_RES_PENDING;
+	s->posted[head % PTS_RING_SLOTS].seq = slot->seq;
+	s->posted[head % PTS_RING_SLOTS].cpu = op->cpu;
 	__atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
 	return head;
 }
@@ -335,6 +339,8 @@ static uint64_t post_batch(struct session *s, const struct script_op *ops, size_
 		*slot = ops[i].op;
 		slot->seq = s->ops_done + i;
 		slot->result = PTS_RES_PENDING;
+		s->posted[(head + i) % PTS_RING_SLOTS].seq = slot->seq;
+		s->posted[(head + i) % PTS_RING_SLOTS].cpu = ops[i].op.cpu;
 		if (group && i > 0)
 			slot->flags |= PTS_OPF_PAR;
 	}

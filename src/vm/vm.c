@@ -433,6 +433,13 @@ void vm_dump_regs(struct vm *vm, FILE *f)
 	vm->backend->dump_regs(vm, f);
 }
 
+void vm_vcpu_rips(struct vm *vm, uint64_t *rip, bool *known, unsigned n)
+{
+	memset(known, 0, n * sizeof(*known));
+	if ((vm->caps & VM_CAP_REGS) && vm->backend->vcpu_rips != NULL)
+		vm->backend->vcpu_rips(vm, rip, known, n);
+}
+
 #define SPIN_OWN_CPU_US    1000 /* longer than an incremental check, shorter than a full one */
 #define SPIN_SHARED_CPU_US 0    /* halt at once */
 

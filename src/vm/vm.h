@@ -219,6 +219,9 @@ void vm_release(struct vm *vm);
  * zeroed dst, or one that held RAM before).  0, or -1 with vm->error. */
 int vm_ram_copy(struct vm *vm, uint8_t *dst);
 void vm_dump_regs(struct vm *vm, FILE *f);
+/* each vCPU's RIP now (vCPU v has LAPIC ID v: rip[v], known[v]); every known[v]
+ * false where the backend cannot tell.  Bounded in time (a hang calls it). */
+void vm_vcpu_rips(struct vm *vm, uint64_t *rip, bool *known, unsigned n);
 /* "qemu (tcg), dirty log plugin": what runs the guest, for banners and reports */
 const char *vm_describe(const struct vm *vm, char *buf, size_t len);
 /* the guest's CR3 at its last stop */

@@ -574,7 +574,7 @@ END_TEST
 /* the vCPU's HLT flag, from QEMU's own registers: 1 halted, 0 running, -1 unknown */
 static int vcpu_halted(struct vm *vm)
 {
-	char err[256], *regs = qmp_registers(QEMU(vm), err, sizeof(err));
+	char err[256], *regs = qmp_hmp(QEMU(vm), "info registers", err, sizeof(err));
 	uint64_t hlt;
 	int rc;
 

@@ -138,11 +138,11 @@ START_TEST(late_reply_is_not_the_next_ones)
 
 	start(serve_one_late);
 	ck_assert_int_eq(qmp_connect(&q, err, sizeof(err)), 0);
-	regs = qmp_registers(&q, err, sizeof(err));
+	regs = qmp_hmp(&q, "info registers", err, sizeof(err));
 	ck_assert_msg(regs == NULL, "the late reply came in time?");
 	ck_assert_msg(strstr(err, "QMP") != NULL && strstr(err, "no reply") != NULL, "err: %s",
 	              err);
-	regs = qmp_registers(&q, err, sizeof(err));
+	regs = qmp_hmp(&q, "info registers", err, sizeof(err));
 	ck_assert_msg(regs != NULL, "err: %s", err);
 	ck_assert_msg(cr3_of(regs) == 0x222000,
 	              "the second \"info registers\" got CR3 %#llx, the late answer to the first",
@@ -181,7 +181,7 @@ START_TEST(late_handshake_recovers)
 	start(serve_late_capabilities);
 	ck_assert_int_eq(qmp_connect(&q, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "no reply") != NULL, "err: %s", err);
-	regs = qmp_registers(&q, err, sizeof(err));
+	regs = qmp_hmp(&q, "info registers", err, sizeof(err));
 	ck_assert_msg(regs != NULL, "QMP is dead after a slow handshake: %s", err);
 	ck_assert_uint_eq(cr3_of(regs), 0x333000);
 	free(regs);

@@ -4,9 +4,11 @@
  * shootdown reaches the CPU that cached the translation (selftest=smp), and
  * an AP's panic arrives through its own doorbell.  On ptshadow's own KVM
  * loop (the kvm pass): the in-kernel LAPICs start the APs, ops run on both
- * CPUs, an AP's panic names it, a campaign resets every vCPU.
+ * CPUs, an AP's panic names it, a campaign resets every vCPU.  On both, an
+ * AP that triple-faults or hangs inside its op is a finding that names it.
  */
 #include <glob.h>
+#include <jansson.h>
 
 #include "testutil.h"
 
@@ -166,6 +168,80 @@ START_TEST(ap_panic_is_reported)
 }
 END_TEST
 
+/* ---- an AP that dies or hangs inside its op ----------------------------------- */
+
+/* script, selftest, finding, what the message says (the guest's record) */
+static const char *const op_ends[][4] = {
+    /* QEMU reports the triple fault for the machine (and keeps it, paused,
+     * for its registers); KVM names the vCPU */
+    {"tests/smp/ends/cpu1_op.ops", "selftest=ap_triple", "GUEST-CRASH",
+     "by the guest's own record, cpu1 was running op 1 (rip 0x"},
+    /* cpu1 hangs holding the group's token: cpu0 waits without a bound of
+     * its own (in a single op, CPU 0's smp_collect panics after ~1e10 TSC
+     * cycles, which may come before the watchdog) */
+    {"tests/smp/ends/group_cpu1_first.ops", "selftest=ap_hang", "GUEST-HANG",
+     "by the guest's own record, cpu0 had not begun op 2 (rip 0x"},
+};
+
+/* report.json's "inflight" names cpu1 as running op want_op */
+static void assert_inflight(const char *report, unsigned want_op)
+{
+	json_error_t je;
+	json_t *j = json_load_file(report, 0, &je), *in;
+	size_t i;
+	bool found = false;
+
+	ck_assert_msg(j != NULL, "%s: %s", report, je.text);
+	json_array_foreach(json_object_get(j, "inflight"), i, in)
+	{
+		found =
+		    found ||
+		    (json_integer_value(json_object_get(in, "cpu")) == 1 &&
+		     json_integer_value(json_object_get(in, "op_index")) == (json_int_t)want_op &&
+		     strcmp(json_string_value(json_object_get(in, "state")), "running") == 0);
+	}
+	ck_assert_msg(found, "%s: no inflight entry of cpu1 running op %u", report, want_op);
+	json_decref(j);
+}
+
+static bool kvm_cpus_ran(const char *test, int status);
+
+/* run op_ends[i] on backend: exit 1, one crash directory whose report.txt
+ * and report.json name cpu1 (false: the backend cannot run several CPUs) */
+static bool op_end_named(const char *backend, int i)
+{
+	char out[600], report[700], *txt;
+	unsigned want_op = i == 0 ? 1 : 3;
+
+	snprintf(out, sizeof(out), "%s/ends-%s-%d", tu_dir, backend, i);
+	PTS("run", "--backend", (char *)backend, "--cpus", "2", "--timeout", "5", "--ops",
+	    (char *)op_ends[i][0], "--cmdline", (char *)op_ends[i][1], "--out", out,
+	    (char *)tu_guest());
+	if (strcmp(backend, "kvm") == 0 && !kvm_cpus_ran("kvm_op_end_names_the_cpu", p.status))
+		return false;
+	ASSERT_EXIT(1);
+	ck_assert_msg(strstr(p.err, op_ends[i][3]) != NULL, "%s: stderr:\n%s", op_ends[i][1],
+	              p.err);
+	ck_assert_msg(tu_crash_dirs(out, report, sizeof(report)) == 1, "one crash directory:\n%s",
+	              p.err);
+	assert_inflight(report, want_op);
+	strcpy(strrchr(report, '/'), "/report.txt");
+	txt = tu_read_file(report, NULL);
+	ck_assert_msg(txt != NULL && strstr(txt, op_ends[i][2]) && strstr(txt, op_ends[i][3]) &&
+	                  strstr(txt, "cpu1 was running op"),
+	              "report.txt:\n%s", txt ? txt : "(none)");
+	free(txt);
+	return true;
+}
+
+START_TEST(op_end_names_the_cpu)
+{
+	if (!tu_need_qemu_cpus("op_end_names_the_cpu"))
+		return;
+	(void)op_end_named("qemu", _i);
+}
+END_TEST
+
 /* ---- ptshadow's own KVM loop on several vCPUs --------------------------------- */
 
 /* The KVM tests run in the kvm pass (and the auto one), on a KVM that can
@@ -243,6 +319,17 @@ START_TEST(kvm_ap_end_names_the_cpu)
 }
 END_TEST
 
+/* An AP's triple fault or hang inside its op, on KVM: the same finding,
+ * and the triple fault's message names the vCPU as KVM reports it */
+START_TEST(kvm_op_end_names_the_cpu)
+{
+	if (!need_kvm_cpus("kvm_op_end_names_the_cpu") || !op_end_named("kvm", _i))
+		return;
+	if (_i == 0)
+		ck_assert_msg(strstr(p.err, ": cpu1: guest ") != NULL, "stderr:\n%s", p.err);
+}
+END_TEST
+
 /* A campaign on two vCPUs resets the guest (every vCPU's state put back with
  * RAM) and finds nothing in the correct guest. */
 START_TEST(kvm_fuzz_resets_two_cpus)
@@ -288,6 +375,8 @@ Suite *suite_smp(void)
 	tcase_add_test(boot, plugin_logs_two_cpus);
 	tcase_add_test(boot, shootdown_reaches_the_other_cpu);
 	tcase_add_test(boot, ap_panic_is_reported);
+	tcase_add_loop_test(boot, op_end_names_the_cpu, 0,
+	                    (int)(sizeof(op_ends) / sizeof(op_ends[0])));
 	suite_add_tcase(s, boot);
 
 	TCase *kvm = tcase_create("kvm");
@@ -298,6 +387,8 @@ Suite *suite_smp(void)
 	tcase_add_loop_test(kvm, kvm_ap_end_names_the_cpu, 0,
 	                    (int)(sizeof(ap_ends) / sizeof(ap_ends[0])));
 	tcase_add_test(kvm, kvm_fuzz_resets_two_cpus);
+	tcase_add_loop_test(kvm, kvm_op_end_names_the_cpu, 0,
+	                    (int)(sizeof(op_ends) / sizeof(op_ends[0])));
 	suite_add_tcase(s, kvm);
 	return s;
 }

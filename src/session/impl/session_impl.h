@@ -44,6 +44,14 @@ struct session {
 	struct vm_snapshot snap;
 	uint64_t resets;
 	uint64_t groups; /* groups run: each draws its PCT schedule afresh */
+	/* what the host posted at each ring slot (the guest's copy is not
+	 * trusted), and the ops in flight at the guest's death (stuck.c) */
+	struct {
+		uint64_t seq;
+		uint32_t cpu;
+	} posted[PTS_RING_SLOTS];
+	unsigned ninflight;
+	struct inflight inflight[PTS_GROUP_MAX];
 	char err[768];
 };
 
@@ -84,6 +92,10 @@ enum session_status status_of_event(enum vm_event ev);
 bool cr3_known(struct session *s);
 /* a next op the guest was let go on with: waited for and dropped */
 void session_drop_next(struct session *s);
+
+/* stuck.c: the guest died (ev) or hung with the records [head, head + k) in
+ * flight: where each of their CPUs was, into s->inflight and s->err */
+void session_say_stuck(struct session *s, enum vm_event ev, uint64_t head, uint64_t k);
 
 /* mirror.c: the copy of guest RAM the monitor reads with overlap */
 int mirror_open(struct session *s); /* allocate and fill */

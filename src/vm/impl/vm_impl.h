@@ -74,6 +74,9 @@ struct vm_backend {
 	/* the vCPU's own CR3 while it is stopped (NULL: cr3 is already that) */
 	int (*cr3_actual)(struct vm *vm, uint64_t *cr3);
 	void (*dump_regs)(struct vm *vm, FILE *f);
+	/* optional: each vCPU's RIP (vCPU v has LAPIC ID v), for a guest that
+	 * stopped making progress; known[v] false where it could not be read */
+	void (*vcpu_rips)(struct vm *vm, uint64_t *rip, bool *known, unsigned n);
 	/* dirty log: start logging; move what was logged into vm->dirty_fresh */
 	int (*dirty_start)(struct vm *vm);
 	int (*dirty_harvest)(struct vm *vm, bool ring_full);
