@@ -294,7 +294,8 @@ static void run_checks(struct monitor *m, const struct pts_op *op, size_t ngroup
 	                  .smp = &m->smp,
 	                  .smp_prev = &m->smp_prev,
 	                  .root_before = m->root_before,
-	                  .root_after = m->root_after};
+	                  .root_after = m->root_after,
+	                  .locks = &m->locks};
 	size_t first = m->nvio;
 	memset(m->per_inv, 0, sizeof m->per_inv);
 	for (size_t i = 0; i < invariant_count(); i++) {
@@ -324,6 +325,7 @@ static void set_op(struct monitor *m, uint64_t op_index, uint32_t kind, const ch
 static void begin_cpus(struct monitor *m, const struct snapshot *s, uint64_t cr3)
 {
 	smp_read(&m->kv, &m->smp);
+	locks_read(&m->kv, &m->locks);
 	m->smp_prev = m->smp;
 	smp_roots_start(&m->smp, m->root_after);
 	memcpy(m->root_before, m->root_after, sizeof m->root_before);
@@ -343,6 +345,7 @@ static void after_op_cpus(struct monitor *m)
 {
 	m->smp_prev = m->smp;
 	smp_read(&m->kv, &m->smp);
+	locks_read(&m->kv, &m->locks);
 	memcpy(m->root_before, m->root_after, sizeof m->root_before);
 	if (m->tlb_known)
 		smp_roots_advance(m->tlb, m->ntlb, m->root_after);
