@@ -96,7 +96,9 @@
  *     the TLB ledger and the console: leaf locks.
  *
  *   Lock order: pmap -> pv (two pv locks in bucket order) -> pool -> kernel
- *   pmap -> vm_page -> smp_ipi_lock -> leaves.  Page-level ops hold a pv
+ *   pmap -> vm_page -> smp_ipi_lock -> leaves.  Every lock is free again
+ *   when an op returns: the descriptor names each lock's word (ABI 5) and
+ *   the host checks them at every stop (LOCK-1).  Page-level ops hold a pv
  *   lock and need each entry's pmap lock against the order: pv_lock_pmap
  *   tries it, else drops the pv lock, waits, retakes it, and starts the walk
  *   over if the bucket's gen moved (FreeBSD).

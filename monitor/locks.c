@@ -9,7 +9,7 @@
 #include <string.h>
 
 static const char *const lock_names[PTS_LOCK_KINDS] = {
-    [PTS_LOCK_SHOOTDOWN] = "the shootdown lock",  [PTS_LOCK_POOL] = "the pv pool lock",
+    [PTS_LOCK_SHOOTDOWN] = "the shootdown lock",    [PTS_LOCK_POOL] = "the pv pool lock",
     [PTS_LOCK_VM_PAGE] = "the free page list lock", [PTS_LOCK_PMAP_LIST] = "the pmap list lock",
     [PTS_LOCK_LEDGER] = "the TLB ledger lock",
 };
@@ -33,6 +33,16 @@ static void note_held(struct lock_view *v, const char *name, uint64_t kva, uint3
 	v->nheld++;
 }
 
+static void global_name(unsigned i, char *buf, size_t len)
+{
+	if (i < PTS_LOCK_KINDS)
+		snprintf(buf, len, "%s", lock_names[i]);
+	else
+		snprintf(buf, len, "global lock %u", i);
+}
+
+/* names are made only for a finding: a stop where every lock is free costs
+ * the reads alone */
 static void read_global(struct kview *kv, struct lock_view *v, unsigned i)
 {
 	uint64_t kva = kv->d->locks[i];
@@ -41,18 +51,17 @@ static void read_global(struct kview *kv, struct lock_view *v, unsigned i)
 
 	if (kva == 0 || !v->ok)
 		return;
-	if (i < PTS_LOCK_KINDS)
-		snprintf(name, sizeof name, "%s", lock_names[i]);
-	else
-		snprintf(name, sizeof name, "global lock %u", i);
 	if (kva_read(kv, kva, b, sizeof b) != 0) {
 		v->ok = false;
+		global_name(i, name, sizeof name);
 		snprintf(v->issue, sizeof v->issue, "%s's word at kva 0x%llx unreadable", name,
 		         (unsigned long long)kva);
 		return;
 	}
-	if ((uint32_t)le_field(b, 0, 4) != kv->d->lock_free)
+	if ((uint32_t)le_field(b, 0, 4) != kv->d->lock_free) {
+		global_name(i, name, sizeof name);
 		note_held(v, name, kva, (uint32_t)le_field(b, 0, 4));
+	}
 }
 
 /* pv-list locks [first, first + n), whose words lie in one buffer of span bytes */
@@ -66,9 +75,8 @@ static int read_pv_run(struct kview *kv, struct lock_view *v, uint32_t first, ui
 
 	if (kva_read(kv, kva, b, span) != 0) {
 		v->ok = false;
-		snprintf(v->issue, sizeof v->issue,
-		         "pv locks %u-%u at kva 0x%llx unreadable", first, first + n - 1,
-		         (unsigned long long)kva);
+		snprintf(v->issue, sizeof v->issue, "pv locks %u-%u at kva 0x%llx unreadable",
+		         first, first + n - 1, (unsigned long long)kva);
 		return -1;
 	}
 	for (uint32_t j = 0; j < n; j++) {
@@ -87,11 +95,13 @@ void locks_read(struct kview *kv, struct lock_view *v)
 	/* words per buffer: stride <= DESC_PV_LOCK_STRIDE_MAX < a page, so at least one */
 	uint32_t per = (PTS_PAGE_SIZE - 4) / d->pv_lock_stride + 1;
 
-	memset(v, 0, sizeof *v);
 	v->ok = true;
+	v->issue[0] = '\0';
+	v->nheld = 0;
 	for (unsigned i = 0; i < PTS_LOCKS; i++)
 		read_global(kv, v, i);
 	for (uint32_t i = 0; v->ok && i < d->pv_lock_count; i += per)
-		if (read_pv_run(kv, v, i, d->pv_lock_count - i < per ? d->pv_lock_count - i : per) != 0)
+		if (read_pv_run(kv, v, i,
+		                d->pv_lock_count - i < per ? d->pv_lock_count - i : per) != 0)
 			break;
 }
