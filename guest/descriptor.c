@@ -11,6 +11,22 @@ static struct pts_descriptor pts_descriptor __aligned(64);
 
 #define OFF(type, field) ((uint32_t)offsetof(struct type, field))
 
+/* every lock a pmap op takes (ABI 5): at a stop the host finds each free */
+static void descriptor_fill_locks(struct pts_descriptor *d)
+{
+	_Static_assert(sizeof(((struct spinlock *)0)->owner) == 4, "a lock word is a u32");
+	d->lock_word_size = sizeof(uint32_t);
+	d->lock_free = LOCK_FREE;
+	d->lock_owner_base = 1; /* owner = 1 + cpuid (guest/lock.h) */
+	d->off_pm_lock = OFF(pmap, pm_lock.owner);
+	pmap_pv_locks_describe(&d->pv_locks, &d->pv_lock_count, &d->pv_lock_stride);
+	d->locks[PTS_LOCK_SHOOTDOWN] = (uint64_t)&smp_ipi_lock.owner;
+	d->locks[PTS_LOCK_POOL] = (uint64_t)&pmap_pv_pool.pr_lock.owner;
+	d->locks[PTS_LOCK_VM_PAGE] = (uint64_t)&vm_page_lock.owner;
+	d->locks[PTS_LOCK_PMAP_LIST] = (uint64_t)&pmap_list_lock.owner;
+	d->locks[PTS_LOCK_LEDGER] = (uint64_t)&tlb_ledger_lock.owner;
+}
+
 static void descriptor_fill(struct pts_descriptor *d)
 {
 	memset(d, 0, sizeof(*d));
@@ -95,6 +111,7 @@ static void descriptor_fill(struct pts_descriptor *d)
 	d->off_pm_active = OFF(pmap, pm_active);
 	d->smp = (uint64_t)&smp_info;
 
+	descriptor_fill_locks(d);
 	d->tlb_ledger = (uint64_t)&tlb_ledger;
 	d->ring_pa = KVTOPHYS(&ops_ring);
 	d->cov_pa = cov_register();

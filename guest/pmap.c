@@ -96,7 +96,9 @@
  *     the TLB ledger and the console: leaf locks.
  *
  *   Lock order: pmap -> pv (two pv locks in bucket order) -> pool -> kernel
- *   pmap -> vm_page -> smp_ipi_lock -> leaves.  Page-level ops hold a pv
+ *   pmap -> vm_page -> smp_ipi_lock -> leaves.  Every lock is free again
+ *   when an op returns: the descriptor names each lock's word (ABI 5) and
+ *   the host checks them at every stop (LOCK-1).  Page-level ops hold a pv
  *   lock and need each entry's pmap lock against the order: pv_lock_pmap
  *   tries it, else drops the pv lock, waits, retakes it, and starts the walk
  *   over if the bucket's gen moved (FreeBSD).
@@ -143,7 +145,7 @@
  * destroy, which pv_lock_pmap relies on */
 static struct pmap pmap_store[PTS_MAX_PMAPS];
 struct pmap *pmap_list;
-static struct spinlock pmap_list_lock; /* pmap_list; taken with no other lock held */
+struct spinlock pmap_list_lock; /* pmap_list; taken with no other lock held */
 
 /* ---- pv-list locks, hashed by page; gen counts changes to the lists of a bucket */
 
@@ -153,6 +155,14 @@ static struct pv_lock {
 	struct spinlock lock;
 	uint64_t gen;
 } pv_locks[PV_LOCKS];
+
+/* where the host finds the pv-list locks' words (the descriptor, ABI 5) */
+void pmap_pv_locks_describe(uint64_t *kva, uint32_t *count, uint32_t *stride)
+{
+	*kva = (uint64_t)&pv_locks[0].lock.owner;
+	*count = PV_LOCKS;
+	*stride = sizeof(pv_locks[0]);
+}
 
 static struct pv_lock *pv_lock_of(const struct vm_page *pg)
 {
@@ -658,6 +668,13 @@ fail:
 	for (int level = 1; level < PTP_LEVELS; level++)
 		if (newptp[level] != NULL)
 			vm_page_free(newptp[level]);
+#ifdef MUTANT_ENTER_ENOMEM_KEEPS_LOCK
+	/* the error path written as an early return: the pages go back, the
+	 * pmap lock stays held; the caller's next lock of the pmap spins
+	 * forever, or on this CPU trips spin_lock's recursion KASSERT */
+	if (flags & PMAP_CANFAIL)
+		return PMAP_ENOMEM;
+#endif
 	spin_unlock(&pm->pm_lock);
 	if (!(flags & PMAP_CANFAIL))
 		panic("pmap_enter: no memory for a page-table page or pv entry (va %#lx)", va);

@@ -51,7 +51,10 @@ struct pmap {
 
 extern struct pmap kernel_pmap_store;
 #define pmap_kernel() (&kernel_pmap_store)
-extern struct pmap *pmap_list;   /* every live user pmap */
+extern struct pmap *pmap_list; /* every live user pmap */
+extern struct spinlock pmap_list_lock;
+/* the pv-list locks' words: the first one's KVA, how many, bytes apart */
+void pmap_pv_locks_describe(uint64_t *kva, uint32_t *count, uint32_t *stride);
 struct pmap *pmap_curpmap(void); /* the pmap whose PML4 is in this CPU's CR3 */
 extern struct pool pmap_pv_pool;
 

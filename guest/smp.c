@@ -20,8 +20,8 @@
 
 struct pcpu pcpu[MAXCPU];
 struct pts_smp smp_info __aligned(64);
-static struct spinlock smp_ipi_lock; /* one shootdown in flight (lock order: last but the leaves) */
-static uint32_t cpus_up;             /* set of CPUs up */
+struct spinlock smp_ipi_lock; /* one shootdown in flight (lock order: last but the leaves) */
+static uint32_t cpus_up;      /* set of CPUs up */
 /* the APs' stacks, then an emergency stack page each: pages pmap_bootstrap
  * stole (smp_steal_stacks), so that one CPU's kernel image stays as it was */
 static uint64_t ap_stacks_kva;

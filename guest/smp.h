@@ -56,6 +56,7 @@ struct pcpu {
 
 extern struct pcpu pcpu[MAXCPU];
 extern struct pts_smp smp_info;
+extern struct spinlock smp_ipi_lock; /* the one shootdown in flight */
 
 static inline struct pcpu *curcpu(void)
 {

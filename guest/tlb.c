@@ -10,7 +10,7 @@
 struct pts_tlb_ledger tlb_ledger __aligned(PAGE_SIZE);
 /* a leaf lock: on SMP the CPUs append in turn, so head counts whole
  * records in seq order */
-static struct spinlock tlb_ledger_lock;
+struct spinlock tlb_ledger_lock;
 
 void tlb_init(void)
 {

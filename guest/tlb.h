@@ -11,6 +11,7 @@
 #define TLB_RANGE_MAX_PAGES 32u
 
 extern struct pts_tlb_ledger tlb_ledger;
+extern struct spinlock tlb_ledger_lock; /* a leaf lock */
 
 void tlb_init(void);
 void tlb_invalidate_page(uint64_t va);

@@ -195,7 +195,7 @@ void vm_page_startup(void)
 }
 
 /* the free list and counts; lock order: last but the leaves */
-static struct spinlock vm_page_lock;
+struct spinlock vm_page_lock;
 
 static struct vm_page *vm_page_alloc_locked(uint32_t usage)
 {

@@ -38,9 +38,10 @@ struct vm_page {
 };
 
 extern struct vm_page *vm_page_array;
-extern uint64_t vm_page_count;      /* entries: pfn 0 .. vm_page_count - 1 */
-extern uint64_t vm_page_free_count; /* pages on the free list */
-extern uint64_t vm_dmap_size;       /* bytes the direct map must cover */
+extern uint64_t vm_page_count;       /* entries: pfn 0 .. vm_page_count - 1 */
+extern uint64_t vm_page_free_count;  /* pages on the free list */
+extern struct spinlock vm_page_lock; /* the free list and its count */
+extern uint64_t vm_dmap_size;        /* bytes the direct map must cover */
 extern uint64_t arena_first_pfn;
 extern uint64_t arena_npages;
 

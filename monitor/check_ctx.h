@@ -13,6 +13,7 @@
 
 #include "incr.h"
 #include "invariant.h"
+#include "locks.h"
 #include "model.h"
 #include "pte.h"
 #include "shadow.h"
@@ -54,6 +55,7 @@ struct check {
 	 * each CPU's root by the ledger before and after the op's records */
 	const struct smp_view *smp, *smp_prev;
 	const uint64_t *root_before, *root_after;
+	const struct lock_view *locks;         /* the global and pv-list lock words after the op */
 	const struct invariant *inv;           /* the one being checked */
 	uint32_t *page_mapped, *page_writable; /* check_page_counts(), lazily */
 };
@@ -308,6 +310,7 @@ void inv_smp_at_rest(struct check *c);
 void inv_smp_cpu_invalidated(struct check *c);
 void inv_smp_ledger_cpus(struct check *c);
 void inv_smp_ptp_free(struct check *c);
+void inv_locks_free(struct check *c);
 void inv_pool_page_count(struct check *c);
 void inv_pool_lists(struct check *c);
 void inv_pool_items(struct check *c);

@@ -76,6 +76,7 @@ static const struct desc_off {
     OFF(off_pm_ptp_hash, 8, S_PMAP),
     OFF(off_pm_ptp_count, 4, S_PMAP),
     OFF(off_pm_active, 4, S_PMAP),
+    OFF(off_pm_lock, 4, S_PMAP),
 };
 
 static uint32_t field32(const struct pts_descriptor *d, size_t where)
@@ -298,6 +299,54 @@ static int check_pointers(const struct pts_descriptor *d, const struct gmem *mem
 	return 0;
 }
 
+/* ---- lock words (ABI 5): every word inside guest RAM through the direct
+ * map or the kernel image, so that reading them never walks a table */
+
+static bool kva_in(uint64_t kva, uint64_t len, uint64_t base, uint64_t size)
+{
+	return kva >= base && kva - base <= size && len <= size - (kva - base);
+}
+
+static bool words_in_ram(const struct pts_descriptor *d, uint64_t kva, uint64_t len)
+{
+	return kva % 4 == 0 && (kva_in(kva, len, d->dmap_base, d->dmap_size) ||
+	                        kva_in(kva, len, d->kernbase + d->kern_pa, d->kern_size));
+}
+
+static int check_locks(const struct pts_descriptor *d, char *err, size_t errlen)
+{
+	if (d->lock_word_size != 4)
+		return errf(err, errlen, "descriptor", 0,
+		            "lock_word_size %u: this monitor reads 4-byte lock words",
+		            d->lock_word_size);
+	if (d->lock_owner_base > UINT32_MAX - PTS_MAX_CPUS ||
+	    (d->lock_free >= d->lock_owner_base &&
+	     d->lock_free - d->lock_owner_base < PTS_MAX_CPUS))
+		return errf(err, errlen, "descriptor", 0,
+		            "lock_free 0x%x is an owner's word (lock_owner_base 0x%x + a cpuid)",
+		            d->lock_free, d->lock_owner_base);
+	if (d->pv_lock_count > DESC_PV_LOCKS_MAX || d->pv_lock_stride < 4 ||
+	    d->pv_lock_stride > DESC_PV_LOCK_STRIDE_MAX || d->pv_lock_stride % 4 != 0)
+		return errf(err, errlen, "descriptor", 0,
+		            "pv_lock_count %u / pv_lock_stride %u out of range (at most %u locks, "
+		            "stride a multiple of 4 up to %u)",
+		            d->pv_lock_count, d->pv_lock_stride, DESC_PV_LOCKS_MAX,
+		            DESC_PV_LOCK_STRIDE_MAX);
+	uint64_t span = d->pv_lock_count ? (d->pv_lock_count - 1ull) * d->pv_lock_stride + 4 : 0;
+	if (span != 0 && !words_in_ram(d, d->pv_locks, span))
+		return errf(err, errlen, "descriptor", 0,
+		            "pv_locks [0x%llx, +0x%llx) not aligned words of guest RAM (direct map "
+		            "or kernel image)",
+		            (unsigned long long)d->pv_locks, (unsigned long long)span);
+	for (unsigned i = 0; i < PTS_LOCKS; i++)
+		if (d->locks[i] != 0 && !words_in_ram(d, d->locks[i], 4))
+			return errf(err, errlen, "descriptor", 0,
+			            "locks[%u] 0x%llx not an aligned word of guest RAM (direct map "
+			            "or kernel image)",
+			            i, (unsigned long long)d->locks[i]);
+	return 0;
+}
+
 int desc_validate(const struct pts_descriptor *d, const struct gmem *mem, char *err, size_t errlen)
 {
 	if (d->magic != PTS_DESC_MAGIC)
@@ -313,7 +362,8 @@ int desc_validate(const struct pts_descriptor *d, const struct gmem *mem, char *
 		            PTS_PAGE_SIZE);
 	if (check_sizes(d, err, errlen) || check_offsets(d, err, errlen) ||
 	    check_rules(d, err, errlen) || check_layout(d, mem, err, errlen) ||
-	    check_arrays(d, mem, err, errlen) || check_pointers(d, mem, err, errlen))
+	    check_arrays(d, mem, err, errlen) || check_pointers(d, mem, err, errlen) ||
+	    check_locks(d, err, errlen))
 		return -1;
 	return 0;
 }

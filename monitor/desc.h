@@ -32,6 +32,9 @@ int desc_validate(const struct pts_descriptor *d, const struct gmem *mem, char *
 #define DESC_VM_PAGE_SIZE_MAX  256u
 #define DESC_PV_ENTRY_SIZE_MIN 32u
 #define DESC_KENTER_SIZE_MAX   ((uint64_t)PTS_KENTER_PAGES * PTS_PAGE_SIZE)
+/* pv-list locks the monitor reads at every stop, and their spacing */
+#define DESC_PV_LOCKS_MAX       4096u
+#define DESC_PV_LOCK_STRIDE_MAX 256u
 /* pool pages the monitor follows over the three lists (+ 1 to see an overflow) */
 uint64_t desc_max_pool_pages(const struct pts_descriptor *d, const struct gmem *mem);
 /* pv entries the monitor follows over every list (+ 1 to see an overflow) */

@@ -76,7 +76,7 @@ static int compare(struct pmap_plan *pp, const struct snapshot *s, size_t hash_s
 			return 1;
 		pp->changed[i] =
 		    a->resident != b->resident || a->wired != b->wired || a->next != b->next ||
-		    a->ptp_count != b->ptp_count || a->active != b->active ||
+		    a->ptp_count != b->ptp_count || a->active != b->active || a->lock != b->lock ||
 		    memcmp(pp->hash + a->hash_off, s->hash + b->hash_off, 8 * hash_size) != 0;
 	}
 	return 0;

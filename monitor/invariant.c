@@ -189,6 +189,14 @@ static const struct invariant table[] = {
      "covering the span the PTP mapped, a full flush or a CR3 load, before the free's record "
      "(checked on one CPU too).",
      inv_smp_ptp_free},
+    /* locks (on one CPU too) */
+    {"LOCK-1", "locks-free", "LOCK",
+     "At a stop (between ops) every lock a pmap op takes is free: each live pmap's pm_lock "
+     "(the kernel pmap's too), every pv-list lock, the shootdown, pv pool, free page list, pmap "
+     "list and TLB ledger locks, read through the descriptor's lock words (ABI 5).  A held lock "
+     "is named with its word and the CPU that holds it; the op that returned holding it is the "
+     "finding's.",
+     inv_locks_free},
     /* pv pool */
     {"POOL-1", "page-accounting", "POOL",
      "On every pool page, free-list length + nmissing = itemsperpage.", inv_pool_page_count},

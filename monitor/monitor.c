@@ -289,7 +289,8 @@ static void run_checks(struct monitor *m, const struct pts_op *op, size_t ngroup
 	                  .smp = &m->smp,
 	                  .smp_prev = &m->smp_prev,
 	                  .root_before = m->root_before,
-	                  .root_after = m->root_after};
+	                  .root_after = m->root_after,
+	                  .locks = &m->locks};
 	size_t first = m->nvio;
 	memset(m->per_inv, 0, sizeof m->per_inv);
 	for (size_t i = 0; i < invariant_count(); i++) {
@@ -315,10 +316,26 @@ static void set_op(struct monitor *m, uint64_t op_index, uint32_t kind, const ch
 	m->new_vio = 0;
 }
 
+/* the global and pv-list lock words, when LOCK-1 is on (else none held) */
+static void read_locks(struct monitor *m)
+{
+	static int lock_1 = -1; /* LOCK-1's place in the (constant) table */
+
+	if (lock_1 < 0)
+		lock_1 = invariant_index(invariant_find("LOCK-1"));
+	if (lock_1 >= 0 && m->on.on[lock_1]) {
+		locks_read(&m->kv, &m->locks);
+		return;
+	}
+	memset(&m->locks, 0, sizeof m->locks);
+	m->locks.ok = true;
+}
+
 /* the CPUs at registration: how many, each one's root and active pmap */
 static void begin_cpus(struct monitor *m, const struct snapshot *s, uint64_t cr3)
 {
 	smp_read(&m->kv, &m->smp);
+	read_locks(m);
 	m->smp_prev = m->smp;
 	smp_roots_start(&m->smp, m->root_after);
 	memcpy(m->root_before, m->root_after, sizeof m->root_before);
@@ -338,6 +355,7 @@ static void after_op_cpus(struct monitor *m)
 {
 	m->smp_prev = m->smp;
 	smp_read(&m->kv, &m->smp);
+	read_locks(m);
 	memcpy(m->root_before, m->root_after, sizeof m->root_before);
 	if (m->tlb_known)
 		smp_roots_advance(m->tlb, m->ntlb, m->root_after);

@@ -7,6 +7,7 @@
 #include "check_ctx.h"
 #include "desc.h"
 #include "incr.h"
+#include "locks.h"
 #include "monitor.h"
 #include "smp.h"
 
@@ -36,6 +37,7 @@ struct monitor {
 	 * CPU's root by the ledger, before the op's records and after them */
 	struct smp_view smp, smp_prev;
 	uint64_t root_before[PTS_MAX_CPUS], root_after[PTS_MAX_CPUS];
+	struct lock_view locks; /* the lock words at the last stop (locks.c) */
 	/* the op being checked */
 	uint64_t op_index;
 	uint32_t op_kind;

@@ -27,6 +27,7 @@ struct pmap_snap {
 	uint64_t resident, wired, next;
 	uint32_t slot, ptp_count;
 	uint32_t active; /* pm_active, the CPU set (0 when the guest states no SMP) */
+	uint32_t lock;   /* pm_lock's word (ABI 5) */
 	bool kernel, live;
 	size_t hash_off; /* buckets at snap->hash[hash_off .. + ptp_hash_size] */
 };

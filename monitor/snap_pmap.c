@@ -95,6 +95,7 @@ int snap_read_pmap_record(struct kview *kv, uint64_t kva, bool kernel, struct pm
 	p->slot = (uint32_t)le_field(buf, d->off_pm_slot, 4);
 	p->ptp_count = (uint32_t)le_field(buf, d->off_pm_ptp_count, 4);
 	p->active = d->smp != 0 ? (uint32_t)le_field(buf, d->off_pm_active, 4) : 0;
+	p->lock = (uint32_t)le_field(buf, d->off_pm_lock, 4);
 	for (uint32_t b = 0; b < d->ptp_hash_size; b++)
 		hash[b] = le_field(buf, d->off_pm_ptp_hash + 8 * b, 8);
 	return 0;

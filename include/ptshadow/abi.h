@@ -13,8 +13,8 @@
 #include <stdint.h>
 
 #define PTS_ABI_VERSION                                                                            \
-	4u /* 2: SMP (struct pts_smp, pts_tlb_record.cpu); 3: groups (PTS_OPF_PAR, struct          \
-	      pts_sched); 4: PTS_TLB_FREE_PTP */
+	5u /* 2: SMP (struct pts_smp, pts_tlb_record.cpu); 3: groups (PTS_OPF_PAR, struct          \
+	      pts_sched); 4: PTS_TLB_FREE_PTP; 5: lock words in the descriptor */
 #define PTS_PAGE_SIZE  4096u
 #define PTS_PAGE_SHIFT 12u
 
@@ -381,6 +381,24 @@ enum pts_page_usage {
 #define PTS_RESIDENT_LEAVES           1u /* valid user leaf PTEs */
 #define PTS_RESIDENT_LEAVES_PLUS_PTPS 2u /* ... plus PTPs below the PML4 */
 
+/*
+ * Lock words (ABI 5, docs/smp.md "Locks at a stop").  Every lock a pmap op
+ * takes is a little-endian word of lock_word_size bytes: lock_free while the
+ * lock is free, lock_owner_base + the holder's cpuid while it is held.  At a
+ * stop (between ops, every CPU out of the pmap) each one is free.  The
+ * global locks sit at locks[enum pts_lock] (0: the guest has no such lock),
+ * each pmap's at off_pm_lock, the pv-list locks (hashed by page) in an array.
+ */
+#define PTS_LOCKS 8u /* slots of the descriptor's locks[] */
+enum pts_lock {
+	PTS_LOCK_SHOOTDOWN = 0, /* the one shootdown in flight */
+	PTS_LOCK_POOL = 1,      /* the pv entry pool */
+	PTS_LOCK_VM_PAGE = 2,   /* the free page list */
+	PTS_LOCK_PMAP_LIST = 3, /* the pmap list */
+	PTS_LOCK_LEDGER = 4,    /* the TLB ledger (a leaf lock) */
+	PTS_LOCK_KINDS = 5      /* slots 5..7: not used yet, 0 */
+};
+
 struct pts_descriptor {
 	uint32_t magic;
 	uint32_t abi_version;
@@ -482,6 +500,16 @@ struct pts_descriptor {
 	uint64_t smp; /* KVA of struct pts_smp (ABI 2; the CPUs, shootdowns) */
 	/* added in place of reserved[1]; 0 means "no coverage" (see struct pts_cov) */
 	uint64_t cov_pa; /* guest-physical address of struct pts_cov */
+
+	/* lock words (ABI 5; see enum pts_lock) */
+	uint32_t lock_word_size;   /* bytes of a lock word: 4 */
+	uint32_t lock_free;        /* a free lock's word */
+	uint32_t lock_owner_base;  /* a held lock's word: lock_owner_base + the holder's cpuid */
+	uint32_t off_pm_lock;      /* lock word of struct pmap (pm_lock) */
+	uint64_t pv_locks;         /* KVA of the first pv-list lock's word (0: none) */
+	uint32_t pv_lock_count;    /* pv-list locks */
+	uint32_t pv_lock_stride;   /* bytes from one pv-list lock's word to the next */
+	uint64_t locks[PTS_LOCKS]; /* KVA of each global lock's word, by enum pts_lock */
 };
 
 /* ---------------------------------------------------------------------------

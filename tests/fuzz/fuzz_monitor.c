@@ -251,9 +251,13 @@ static gpa_t target(const struct harness *h, unsigned kind, uint64_t sel)
 		       8 * ((sel >> 12) % (SYN_VMP_SIZE / 8));
 	case 7: /* the TLB ledger: header or a record */
 		return s->ledger_pa + (sel % 2 ? 0 : 8 + 8 * ((sel >> 1) % (PTS_TLB_RECORDS * 5)));
-	case 8: /* the pmap list head and curpmap; on two CPUs, struct pts_smp */
+	case 8: /* the pmap list head and curpmap, the lock words; on two CPUs, struct pts_smp */
 		if (s->smp_pa != 0 && sel % 4 >= 2)
 			return s->smp_pa + 8 * ((sel >> 2) % (sizeof(struct pts_smp) / 8));
+		if (sel % 8 == 1)
+			return (sel >> 3) % 2
+			           ? synth_pv_lock_pa((uint32_t)((sel >> 4) % SYN_PV_LOCKS))
+			           : synth_lock_pa((enum pts_lock)((sel >> 4) % PTS_LOCK_KINDS));
 		return sel % 2 ? s->pmap_list_pa : s->curpmap_pa;
 	}
 	return 8 * (sel % (SYNTH_RAM / 8)); /* any word */

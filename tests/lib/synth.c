@@ -154,6 +154,33 @@ static void boot_kernel_pmap(struct synth *s)
 	s->cr3 = root;
 }
 
+/* the lock words, between struct pts_smp and the ledger */
+#define PV_LOCKS_PA (KERN_PA + 0x7400)
+#define LOCKS_PA    (KERN_PA + 0x7600)
+
+gpa_t synth_pv_lock_pa(uint32_t i)
+{
+	return PV_LOCKS_PA + (uint64_t)i * SYN_PV_LOCK_STRIDE;
+}
+
+gpa_t synth_lock_pa(enum pts_lock which)
+{
+	return LOCKS_PA + 8ull * which;
+}
+
+static void boot_locks(struct synth *s, struct pts_descriptor *d)
+{
+	d->lock_word_size = 4;
+	d->lock_free = 0;
+	d->lock_owner_base = 1;
+	d->off_pm_lock = SYN_PM_LOCK;
+	d->pv_locks = synth_kva(s, PV_LOCKS_PA);
+	d->pv_lock_count = SYN_PV_LOCKS;
+	d->pv_lock_stride = SYN_PV_LOCK_STRIDE;
+	for (unsigned i = 0; i < PTS_LOCK_KINDS; i++)
+		d->locks[i] = synth_kva(s, synth_lock_pa((enum pts_lock)i));
+}
+
 static void boot_descriptor(struct synth *s)
 {
 	struct pts_descriptor *d = &s->desc;
@@ -237,6 +264,7 @@ static void boot_descriptor(struct synth *s)
 	                             .ptp_hash_rule = PTS_PTP_HASH_VA_LEVEL,
 	                             .pool_size = SYN_PR_SIZE,
 	                             .pool_header_size = SYN_PH_SIZE};
+	boot_locks(s, d);
 	memcpy(s->mem + s->desc_pa, d, sizeof *d);
 }
 

@@ -49,6 +49,11 @@
 #define SYN_PM_PTPCOUNT 36u
 #define SYN_PM_HASH     40u
 #define SYN_PM_ACTIVE   168u /* after the 16 hash buckets */
+#define SYN_PM_LOCK     172u /* pm_lock's word (ABI 5) */
+
+/* lock words (ABI 5): free 0, held 1 + cpuid, as the guest's */
+#define SYN_PV_LOCKS       16u
+#define SYN_PV_LOCK_STRIDE 16u
 
 #define SYN_PR_PART     0u
 #define SYN_PR_FULL     8u
@@ -121,6 +126,8 @@ uint32_t synth_do(struct synth *s, struct pts_op *op, uint32_t kind, uint32_t pm
 
 /* addresses of objects, for tests that corrupt them */
 gpa_t synth_cpu_pa(const struct synth *s, uint32_t cpu);   /* its struct pts_cpu */
+gpa_t synth_pv_lock_pa(uint32_t i);                        /* pv-list lock i's word */
+gpa_t synth_lock_pa(enum pts_lock which);                  /* a global lock's word */
 gpa_t synth_pmap_pa(const struct synth *s, uint32_t slot); /* SYNTH_KERNEL_SLOT = kernel */
 uint64_t synth_kva(const struct synth *s, gpa_t pa);       /* kernel-image KVA of pa */
 gpa_t synth_vmp_pa(const struct synth *s, uint64_t pfn);

@@ -58,6 +58,22 @@ MUT(vm_page_size_past_limit, d->vm_page_size = DESC_VM_PAGE_SIZE_MAX + 8)
 MUT(window_to_top, (d->pv_kva_size = 0 - d->pv_kva_base, d->kenter_base = 0xfffffe0000000000ull))
 MUT(pv_entry_overlapping, (d->pv_entry_size = 16, d->off_pve_next = 0, d->off_pve_pmap = 8,
                            d->off_pve_va = 0, d->off_pve_ptp = 8))
+/* lock words (ABI 5): a hostile array or word is refused before any read */
+MUT(pm_lock_past, d->off_pm_lock = d->pmap_size - 2)
+MUT(lock_word_wide, d->lock_word_size = 8)
+MUT(lock_free_is_owner, (d->lock_free = 3, d->lock_owner_base = 1))
+MUT(lock_owner_wraps, d->lock_owner_base = UINT32_MAX - 2)
+MUT(pv_locks_huge_count, d->pv_lock_count = UINT32_MAX)
+MUT(pv_locks_past_limit, d->pv_lock_count = DESC_PV_LOCKS_MAX + 1)
+MUT(pv_lock_stride_zero, d->pv_lock_stride = 0)
+MUT(pv_lock_stride_huge, d->pv_lock_stride = 1u << 20)
+MUT(pv_locks_out_of_ram, d->pv_locks = d->dmap_base + d->dmap_size - 8)
+MUT(pv_locks_unmapped, d->pv_locks = d->kenter_base)
+MUT(pv_locks_noncanonical, d->pv_locks = 0x0000900000000000ull)
+MUT(pv_locks_wrap, (d->pv_locks = UINT64_MAX - 3, d->pv_lock_count = 2))
+MUT(pv_locks_unaligned, d->pv_locks += 2)
+MUT(global_lock_out_of_ram, d->locks[PTS_LOCK_POOL] = d->dmap_base + d->dmap_size)
+MUT(global_lock_user, d->locks[PTS_LOCK_SHOOTDOWN] = 0x1000)
 
 static const struct {
 	const char *name;
@@ -105,6 +121,21 @@ static const struct {
     {"vm_page past the limit", vm_page_size_past_limit, "vm_page_size"},
     {"pv entry fields overlap", pv_entry_overlapping, "pv_entry_size"},
     {"pv window to the top of the address space over kenter", window_to_top, "overlap"},
+    {"pm_lock past the pmap", pm_lock_past, "off_pm_lock"},
+    {"8-byte lock words", lock_word_wide, "lock_word_size"},
+    {"free word names a CPU", lock_free_is_owner, "lock_free"},
+    {"owner base wraps", lock_owner_wraps, "lock_free"},
+    {"pv locks: count 2^32-1", pv_locks_huge_count, "pv_lock_count"},
+    {"pv locks: past the limit", pv_locks_past_limit, "pv_lock_count"},
+    {"pv locks: stride 0", pv_lock_stride_zero, "pv_lock_stride"},
+    {"pv locks: stride 1 MiB", pv_lock_stride_huge, "pv_lock_stride"},
+    {"pv locks: past the end of RAM", pv_locks_out_of_ram, "pv_locks"},
+    {"pv locks: in the kenter window", pv_locks_unmapped, "pv_locks"},
+    {"pv locks: noncanonical", pv_locks_noncanonical, "pv_locks"},
+    {"pv locks: wrap the address space", pv_locks_wrap, "pv_locks"},
+    {"pv locks: unaligned", pv_locks_unaligned, "pv_locks"},
+    {"pool lock past the end of RAM", global_lock_out_of_ram, "locks[1]"},
+    {"shootdown lock a user address", global_lock_user, "locks[0]"},
 };
 #define NBAD ((int)(sizeof bad / sizeof bad[0]))
 
@@ -152,6 +183,13 @@ START_TEST(test_limits_accepted)
 	d.vm_page_size = DESC_VM_PAGE_SIZE_MAX;
 	d.pv_entry_size = DESC_PV_ENTRY_SIZE_MIN;
 	d.pv_kva_size = 1ull << 40;
+	d.pv_lock_count = DESC_PV_LOCKS_MAX; /* 4096 words 4 bytes apart, in the direct map */
+	d.pv_lock_stride = 4;
+	d.pv_locks = d.dmap_base + d.dmap_size - 4ull * DESC_PV_LOCKS_MAX;
+	ck_assert_msg(desc_validate(&d, &s->gmem, err, sizeof err) == 0, "%s", err);
+	d.pv_lock_count = 0; /* no pv-list locks: nothing to read */
+	d.pv_locks = 0;
+	d.locks[PTS_LOCK_LEDGER] = 0; /* a lock the guest does not have */
 	ck_assert_msg(desc_validate(&d, &s->gmem, err, sizeof err) == 0, "%s", err);
 	uint64_t ram_pages = SYNTH_RAM / PTS_PAGE_SIZE,
 	         per_page = (PTS_PAGE_SIZE - d.pool_item_offset) / d.pv_entry_size;

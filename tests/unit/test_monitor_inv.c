@@ -4,6 +4,8 @@
  */
 #include "monitor_tc.h"
 
+#include "desc.h"
+
 Suite *suite_monitor_inv(void);
 
 typedef void (*case_fn)(struct tc *t, bool inject);
@@ -343,6 +345,14 @@ static void smp_5(struct tc *t, bool inj)
 	}
 }
 
+/* ---- LOCK */
+static void lock_1(struct tc *t, bool inj)
+{
+	QUERY();
+	if (inj) /* the op returned with pmap 1's lock held by cpu0 */
+		synth_w32(t->s, PM(1) + SYN_PM_LOCK, 1);
+}
+
 /* ---- POOL */
 static void pool_1(struct tc *t, bool inj)
 {
@@ -440,10 +450,10 @@ static const struct {
     {"AS-2", as_2},       {"AS-3", as_3},       {"AS-4", as_4},       {"AS-5", as_5},
     {"TLB-1", tlb_1},     {"TLB-2", tlb_2},     {"TLB-3", tlb_3},     {"TLB-4", tlb_4},
     {"SMP-1", smp_1},     {"SMP-2", smp_2},     {"SMP-3", smp_3},     {"SMP-4", smp_4},
-    {"SMP-5", smp_5},     {"POOL-1", pool_1},   {"POOL-2", pool_2},   {"POOL-3", pool_3},
-    {"POOL-4", pool_4},   {"POOL-5", pool_5},   {"POOL-6", pool_6},   {"POOL-7", pool_7},
-    {"MODEL-1", model_1}, {"MODEL-2", model_2}, {"MODEL-3", model_3}, {"MODEL-4", model_4},
-    {"MODEL-5", model_5},
+    {"SMP-5", smp_5},     {"LOCK-1", lock_1},   {"POOL-1", pool_1},   {"POOL-2", pool_2},
+    {"POOL-3", pool_3},   {"POOL-4", pool_4},   {"POOL-5", pool_5},   {"POOL-6", pool_6},
+    {"POOL-7", pool_7},   {"MODEL-1", model_1}, {"MODEL-2", model_2}, {"MODEL-3", model_3},
+    {"MODEL-4", model_4}, {"MODEL-5", model_5},
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
@@ -602,6 +612,93 @@ START_TEST(test_attr_1_group)
 }
 END_TEST
 
+/* the message of the last check's violations of id, joined, for assertions */
+static void messages(const struct tc *t, const char *id, char *buf, size_t len)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < monitor_nviolations(t->m) && n < len; i++) {
+		const struct violation *v = monitor_violation(t->m, i);
+		if (strcmp(v->inv->id, id) == 0)
+			n += (size_t)snprintf(buf + n, len - n, "%s\n", v->message);
+	}
+}
+
+/*
+ * LOCK-1 names each held lock, its word and its holder, in both check
+ * modes, and again at the next op while it stays held: a pv-list lock held
+ * by cpu1, the shootdown lock with a word that names no CPU, the kernel
+ * pmap's lock.  Released, nothing is left.
+ */
+START_TEST(test_lock_1_names_the_lock)
+{
+	static const char *const want[] = {
+	    "pv lock 5 of 16 held by cpu1 at a stop (word 0x2 at kva 0x",
+	    "the shootdown lock held by no known CPU at a stop (word 0x77 at kva 0x",
+	    "the kernel pmap's pm_lock held by cpu0 at a stop (word 0x1 at kva 0x"};
+	char buf[2048];
+
+	for (int mode = 0; mode < 2; mode++) {
+		struct tc tt, *t = &tt;
+		tc_start_cpus_mode(t, mode ? TC_INCREMENTAL : TC_FULL, 2);
+		QUERY();
+		synth_w32(t->s, synth_pv_lock_pa(5), 2);
+		synth_w32(t->s, synth_lock_pa(PTS_LOCK_SHOOTDOWN), 0x77);
+		synth_w32(t->s, PM(SYNTH_KERNEL_SLOT) + SYN_PM_LOCK, 1);
+		for (int op = 0; op < 2; op++) {
+			ck_assert_int_eq(tc_check(t), 3);
+			messages(t, "LOCK-1", buf, sizeof buf);
+			for (size_t w = 0; w < sizeof want / sizeof want[0]; w++)
+				ck_assert_msg(strstr(buf, want[w]) != NULL,
+				              "%s mode, op %d: no '%s' in\n%s",
+				              mode ? "incremental" : "full", op, want[w], buf);
+			QUERY();
+		}
+		synth_w32(t->s, synth_pv_lock_pa(5), 0);
+		synth_w32(t->s, synth_lock_pa(PTS_LOCK_SHOOTDOWN), 0);
+		synth_w32(t->s, PM(SYNTH_KERNEL_SLOT) + SYN_PM_LOCK, 0);
+		QUERY();
+		ck_assert_int_eq(tc_check(t), 0);
+		tc_end(t);
+	}
+}
+END_TEST
+
+/* a lock array the monitor would read out of RAM, or 2^32 - 1 words of, is a
+ * descriptor error before any check: one line, no read, no long loop */
+START_TEST(test_lock_hostile_descriptor)
+{
+	static const struct {
+		uint64_t kva_off; /* pv_locks = dmap_base + this */
+		uint32_t count, stride;
+		const char *want;
+	} bad[] = {
+	    {SYNTH_RAM - 4, 2, 4, "pv_locks"},
+	    {1ull << 40, 1, 4, "pv_locks"},
+	    {0, UINT32_MAX, 4, "pv_lock_count"},
+	    {0, DESC_PV_LOCKS_MAX + 1, 4, "pv_lock_count"},
+	    {0, 2, UINT32_MAX - 3, "pv_lock_stride"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct synth *s = synth_new();
+		struct pts_descriptor d = s->desc;
+		char err[256] = "";
+		d.pv_locks = d.dmap_base + bad[i].kva_off;
+		d.pv_lock_count = bad[i].count;
+		d.pv_lock_stride = bad[i].stride;
+		memcpy(s->mem + s->desc_pa, &d, sizeof d);
+		double t0 = tc_now_ms();
+		struct monitor *m = monitor_create(&s->gmem, s->desc_pa, NULL, err, sizeof err);
+		ck_assert_msg(m == NULL, "case %zu accepted", i);
+		ck_assert_msg(strstr(err, bad[i].want) != NULL && strchr(err, '\n') == NULL,
+		              "case %zu: '%s' lacks '%s'", i, err, bad[i].want);
+		ck_assert_msg(tc_now_ms() - t0 < 100.0 * tc_budget_scale(), "case %zu: %.1f ms", i,
+		              tc_now_ms() - t0);
+		synth_free(s);
+	}
+}
+END_TEST
+
 START_TEST(test_every_invariant_has_a_case)
 {
 	ck_assert_uint_ge(invariant_count(), 25);
@@ -627,6 +724,8 @@ Suite *suite_monitor_inv(void)
 	tcase_add_loop_test(tc, test_switch_off, 0, NCASES);
 	tcase_add_loop_test(tc, test_modes_agree, 0, NCASES);
 	tcase_add_loop_test(tc, test_attr_1_group, 0, NGROUP_CASES);
+	tcase_add_test(tc, test_lock_1_names_the_lock);
+	tcase_add_test(tc, test_lock_hostile_descriptor);
 	suite_add_tcase(s, tc);
 	return s;
 }
