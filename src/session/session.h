@@ -43,6 +43,11 @@ struct session_config {
 	 * from this seed (0: the default rule) with this depth (0: 2) */
 	uint64_t sched_seed;
 	unsigned sched_depth;
+	/* --schedule free (docs/smp.md, "Free-running groups"): groups without a
+	 * schedule of their own run free, their CPUs in parallel; implies
+	 * parallel_vcpus */
+	bool sched_free;
+	bool parallel_vcpus; /* QEMU: a host thread per vCPU (MTTCG), for free groups */
 };
 
 /* What became of one op. */
