@@ -191,6 +191,9 @@ int session_monitor_start(struct session *s, bool incremental);
 void session_monitor_stop(struct session *s);
 int session_capture_now(struct session *s);
 void session_set_stop_each(struct session *s, bool on);
+/* groups without a schedule of their own from now on: PCT from seed (0: the
+ * default rule), or free (cfg.sched_seed, cfg.sched_free) */
+void session_set_schedule(struct session *s, uint64_t seed, bool free_groups);
 enum session_status session_run_batch(struct session *s, struct script_op *ops, size_t n);
 
 #endif /* PTSHADOW_SESSION_H */

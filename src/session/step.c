@@ -323,6 +323,12 @@ void session_set_stop_each(struct session *s, bool on)
 	s->ring->stop_each = on;
 }
 
+void session_set_schedule(struct session *s, uint64_t seed, bool free_groups)
+{
+	s->cfg.sched_seed = seed;
+	s->cfg.sched_free = free_groups;
+}
+
 /* Post ops[0..k) at once, as a group (PTS_OPF_PAR on each after the first)
  * or not: the ring head before them. */
 static uint64_t post_batch(struct session *s, const struct script_op *ops, size_t k, bool group)
