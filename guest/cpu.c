@@ -56,7 +56,6 @@ static uint8_t kernel_stack[16384] __aligned(16);
  */
 static uint8_t intr_stack[8192] __aligned(4096);
 
-
 static void gdt_load(uint64_t g[5], struct tss64 *t)
 {
 	uint64_t base = (uint64_t)t, limit = sizeof(*t) - 1;

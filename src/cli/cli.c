@@ -632,8 +632,7 @@ int cli_one_operand(const char *cmd, int argc, char **argv, const char *what)
 	return 0;
 }
 
-int cli_load_script(const char *cmd, const char *path, struct guest_opts *g,
-                    struct script **out)
+int cli_load_script(const char *cmd, const char *path, struct guest_opts *g, struct script **out)
 {
 	struct ops_limits lim;
 	char err[512];

@@ -190,8 +190,7 @@ int cli_one_operand(const char *cmd, int argc, char **argv, const char *what);
 /* parse the script at path for a guest of g's arena into *out (a free group
  * sets g->cfg.parallel_vcpus): 0, or
  * EXIT_USAGE after a one-line error naming FILE:LINE */
-int cli_load_script(const char *cmd, const char *path, struct guest_opts *g,
-                    struct script **out);
+int cli_load_script(const char *cmd, const char *path, struct guest_opts *g, struct script **out);
 
 /* `ptshadow CMD [--markdown]`: a table (invariants, ops) as text or, with
  * --markdown, as the markdown a doc is made of; --help prints help. */

@@ -40,8 +40,8 @@ static const char replay_help[] =
     "  --guest FILE      guest image (default: the one in report.json, else build/guest.elf)\n"
     "  --trace           print every op with its result\n"
     "  --tries N         run it up to N times until the finding recurs (default 1, or\n"
-    "                    " REPLAY_FREE_TRIES_S " when a group ran `schedule free`: those replay by chance)\n"
-    GUEST_OPTIONS_HELP;
+    "                    " REPLAY_FREE_TRIES_S
+    " when a group ran `schedule free`: those replay by chance)\n" GUEST_OPTIONS_HELP;
 
 static const char minimize_help[] =
     "usage: ptshadow minimize [OPTIONS] FILE.ops|CRASH_DIR\n"
@@ -156,7 +156,9 @@ static int common_opt(void *ctx, int opt, const char *arg)
 		return tries_opt(a, arg);
 	else /* --trace and --tries for minimize, -o for replay */
 		return usage_error(a->cmd, "unknown option '%s'",
-		                   opt == 'o' ? "-o" : opt == OPT_TRIES ? "--tries" : "--trace");
+		                   opt == 'o'         ? "-o"
+		                   : opt == OPT_TRIES ? "--tries"
+		                                      : "--trace");
 	return 0;
 }
 
@@ -223,8 +225,8 @@ static int replay_verdict(const struct target *t, enum run_outcome o, struct fin
 
 static bool replay_hit(const struct target *t, enum run_outcome o, const struct finding *f)
 {
-	return o == RUN_FINDING && (!t->have_report || (f->signature == t->signature &&
-	                                                f->op_index == t->op_index));
+	return o == RUN_FINDING &&
+	       (!t->have_report || (f->signature == t->signature && f->op_index == t->op_index));
 }
 
 /* Up to tries runs, until the finding recurs (groups that ran free replay

@@ -454,8 +454,10 @@ int minimize_script(const struct session_config *cfg, struct script *sc, uint64_
 	st->ops_before = sc->n_ops;
 	st->pinned_seed = pin_free_finding(cfg, sc, sig, MINIMIZE_PIN_SEEDS);
 	if (st->pinned_seed != 0 && progress != NULL)
-		fprintf(progress, "minimize: the free groups pinned to the host's schedule (PCT seed "
-		        "%llu)\n", (unsigned long long)st->pinned_seed);
+		fprintf(progress,
+		        "minimize: the free groups pinned to the host's schedule (PCT seed "
+		        "%llu)\n",
+		        (unsigned long long)st->pinned_seed);
 	rc = minimize_run(&c, sc);
 	st->ops_after = sc->n_ops;
 	st->elapsed_ns = now_ns() - t0;

@@ -10,7 +10,7 @@ struct minimize_stats {
 	unsigned memo_hits;  /* candidates skipped because already run */
 	size_t ops_before, ops_after;
 	uint64_t elapsed_ns;
-	bool cut_short; /* the limits ended it: sc is smaller, not the smallest */
+	bool cut_short;       /* the limits ended it: sc is smaller, not the smallest */
 	uint64_t pinned_seed; /* free groups made host-scheduled: the PCT seed (0: not) */
 };
 

@@ -89,9 +89,10 @@ static int parse_schedule(struct group_parse *g, struct script *s, char **w, uns
 		unsigned long c = strtoul(w[k], &end, 10);
 		if (*end != '\0' || w[k][0] < '0' || w[k][0] > '9' || c >= PTS_MAX_CPUS ||
 		    (lim->cpus && c >= lim->cpus))
-			return errf(e->err, e->errlen, s->file, e->line,
-			            "bad schedule step '%.20s' (a CPU number, 0 to %u; or free alone)", w[k],
-			            (lim->cpus ? lim->cpus : PTS_MAX_CPUS) - 1);
+			return errf(
+			    e->err, e->errlen, s->file, e->line,
+			    "bad schedule step '%.20s' (a CPU number, 0 to %u; or free alone)",
+			    w[k], (lim->cpus ? lim->cpus : PTS_MAX_CPUS) - 1);
 		if (!(cpus & (1u << c)))
 			return errf(e->err, e->errlen, s->file, e->line,
 			            "schedule step %u names cpu%lu, which runs no op of the block",
@@ -116,9 +117,10 @@ static int close_group(struct group_parse *g, struct script *s, char **w, unsign
 	if (n == 1)
 		return 1;
 	if (strcmp(w[1], "schedule") != 0)
-		return errf(e->err, e->errlen, s->file, e->line,
-		            "unexpected '%.20s' after '}' (expected: schedule N ... or schedule free)",
-		            w[1]);
+		return errf(
+		    e->err, e->errlen, s->file, e->line,
+		    "unexpected '%.20s' after '}' (expected: schedule N ... or schedule free)",
+		    w[1]);
 	return parse_schedule(g, s, w, n, lim, e) < 0 ? -1 : 1;
 }
 

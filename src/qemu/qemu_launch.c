@@ -111,8 +111,8 @@ static void cpu_args(struct argv_buf *a, const struct vm_config *cfg)
 
 	arg(a, "-accel");
 	arg(a, "%s",
-	    cfg->qemu_kvm ? "kvm"
-	    : cpus == 1   ? "tcg"
+	    cfg->qemu_kvm   ? "kvm"
+	    : cpus == 1     ? "tcg"
 	    : cfg->parallel ? "tcg,thread=multi"
 	                    : "tcg,thread=single");
 	arg(a, "-smp");

@@ -24,8 +24,10 @@ void report_schedule_text(FILE *out, const struct script *sc, uint64_t op_index)
 		return;
 	const struct script_op *g = &sc->ops[first];
 	if (g->free_run) {
-		fprintf(out, "schedule:  group #%zu..#%zu, checked at its end; it ran free (its CPUs "
-		        "in parallel, no steps: it replays only by chance)\n", first, first + n - 1);
+		fprintf(out,
+		        "schedule:  group #%zu..#%zu, checked at its end; it ran free (its CPUs "
+		        "in parallel, no steps: it replays only by chance)\n",
+		        first, first + n - 1);
 		return;
 	}
 	fprintf(out, "schedule:  group #%zu..#%zu, checked at its end, after step %u:", first,
