@@ -56,10 +56,6 @@ static uint8_t kernel_stack[16384] __aligned(16);
  */
 static uint8_t intr_stack[8192] __aligned(4096);
 
-volatile uint64_t onfault_rip;
-volatile uint64_t onfault_cr2;
-volatile uint64_t onfault_error;
-
 static void gdt_load(uint64_t g[5], struct tss64 *t)
 {
 	uint64_t base = (uint64_t)t, limit = sizeof(*t) - 1;
@@ -193,11 +189,12 @@ static const char *const exception_names[32] = {
 void trap(struct trapframe *tf)
 {
 	const char *name = "interrupt";
+	struct pcpu *pc = curcpu();
 
-	if (tf->vector == 14 && onfault_rip != 0) {
-		onfault_cr2 = rcr2();
-		onfault_error = tf->error_code;
-		tf->rip = onfault_rip;
+	if (tf->vector == 14 && pc != NULL && pc->pc_onfault_rip != 0) {
+		pc->pc_onfault_cr2 = rcr2();
+		pc->pc_onfault_error = tf->error_code;
+		tf->rip = pc->pc_onfault_rip;
 		return;
 	}
 	if (tf->vector >= PTS_IPI_SHOOTDOWN && smp_ipi_dispatch(tf->vector))

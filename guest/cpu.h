@@ -145,13 +145,11 @@ struct trapframe {
 };
 
 /*
- * pcb_onfault, BSD style: when a page fault hits while onfault_rip is set,
- * the handler records the fault and resumes at onfault_rip instead of
- * panicking.  The touch operation uses it to observe what the MMU decides.
+ * pcb_onfault, BSD style: when a page fault hits while this CPU's
+ * pc_onfault_rip (guest/smp.h) is set, the handler records the fault in
+ * pc_onfault_cr2/_error and resumes there instead of panicking.  The touch
+ * operation uses it to observe what the MMU decides.
  */
-extern volatile uint64_t onfault_rip;
-extern volatile uint64_t onfault_cr2;
-extern volatile uint64_t onfault_error;
 
 void cpu_init(void); /* GDT, TSS, IDT, CR0.WP, EFER.NXE, CR4.PGE; CPU 0's %gs */
 /* an AP's own GDT and TSS (its stack and emergency stack tops), the IDT */

@@ -15,6 +15,7 @@
 #define COM2_LSR 0x2fd
 #define LSR_THRE 0x20
 #define DB_PARKED_BYTE 0x50	/* 'P', PTS_DB_PARKED */
+#define PCPU_ONFAULT_RIP 8	/* guest/smp.h asserts it */
 
 /* The PVH entry note: name "Xen", 4-byte physical entry address. */
 	.section .note.Xen, "a", @note
@@ -199,16 +200,16 @@ isr_common:
 	.globl	cpu_touch
 cpu_touch:
 	leaq	2f(%rip), %rax
-	movq	%rax, onfault_rip(%rip)
+	movq	%rax, %gs:PCPU_ONFAULT_RIP
 	testl	%esi, %esi
 	jnz	1f
 	movb	(%rdi), %al
 	jmp	3f
 1:	movb	%dl, (%rdi)
-3:	movq	$0, onfault_rip(%rip)
+3:	movq	$0, %gs:PCPU_ONFAULT_RIP
 	xorl	%eax, %eax
 	ret
-2:	movq	$0, onfault_rip(%rip)
+2:	movq	$0, %gs:PCPU_ONFAULT_RIP
 	movl	$1, %eax
 	ret
 

@@ -3,6 +3,7 @@
  * hand over to kern_main (the pmap and the op loop).
  */
 #include "cpu.h"
+#include "smp.h"
 
 struct boot_info bootinfo;
 extern char _kernel_pa_start[], _kernel_end[];
@@ -178,8 +179,8 @@ static void trap_selftest(void)
 {
 	uint64_t unmapped = 0x0000700000000000ull; /* no PML4 entry at boot */
 
-	if (cpu_touch(unmapped, 0, 0) != 1 || onfault_cr2 != unmapped)
-		panic("page-fault recovery does not work (cr2 %#lx)", onfault_cr2);
+	if (cpu_touch(unmapped, 0, 0) != 1 || curcpu()->pc_onfault_cr2 != unmapped)
+		panic("page-fault recovery does not work (cr2 %#lx)", curcpu()->pc_onfault_cr2);
 	if (cpu_touch((uint64_t)&bootinfo, 1, 0) != 0)
 		panic("write to kernel data faulted");
 	hc_nop();

@@ -1,5 +1,7 @@
 /* guest/sched.c - running a group of ops at once under the host's schedule
- * (guest/sched.h): the token, the steps, the trace the host reads back.
+ * (guest/sched.h): the token, the steps, the trace the host reads back; or,
+ * with PTS_SCHED_FREE, no token at all: the CPUs start together and race,
+ * pausing at random at the preemption points to vary the interleaving.
  */
 #include "cpu.h"
 #include "ops.h"
@@ -13,6 +15,10 @@ static struct {
 	volatile uint32_t token;   /* the CPU that may run */
 	uint32_t steps;            /* steps taken */
 	uint8_t prio[MAXCPU];      /* PCT priorities, as they are now */
+	uint32_t free;             /* PTS_SCHED_FREE: no token, CPUs in parallel */
+	volatile uint32_t arrived; /* free: members at the start line */
+	uint32_t jitter_max;       /* free: most pause loops at a point */
+	uint64_t rng[MAXCPU];      /* free: each CPU's stream for its pauses */
 } grp;
 
 static bool member(uint32_t cpu)
@@ -109,12 +115,37 @@ static void wait_token(uint32_t me)
 	}
 }
 
+/* free: one time in four, a pause of a random length at a point, serving
+ * shootdowns (as wait_token does) except on a target's own side of one */
+static void free_pause(uint32_t me, enum preempt_point p)
+{
+	uint64_t x = grp.rng[me];
+	uint32_t n;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	grp.rng[me] = x;
+	x *= 0x2545f4914f6cdd1dull;
+	if (grp.jitter_max == 0 || (x & 3) != 0)
+		return;
+	for (n = (uint32_t)((x >> 2) % grp.jitter_max); n > 0; n--) {
+		if (p != PP_SD_RECV && p != PP_SD_MID)
+			smp_poll();
+		cpu_pause();
+	}
+}
+
 bool sched_point(enum preempt_point p)
 {
 	uint32_t me = cpu_number();
 
 	if (!member(me))
 		return __atomic_load_n(&grp.active, __ATOMIC_ACQUIRE) != 0;
+	if (grp.free) {
+		free_pause(me, p);
+		return true;
+	}
 	if (p == PP_SD_RECV || p == PP_SD_MID)
 		return true; /* a target's side of a shootdown: no token needed */
 	KASSERT(grp.token == me);
@@ -128,7 +159,7 @@ void sched_spin(void)
 {
 	uint32_t me = cpu_number();
 
-	if (!member(me))
+	if (!member(me) || grp.free)
 		return;
 	if (__atomic_load_n(&grp.token, __ATOMIC_ACQUIRE) == me && blocked(me))
 		decide(me, PP_SPIN);
@@ -140,14 +171,30 @@ void sched_lock_point(void)
 	(void)sched_point(PP_LOCK);
 }
 
+/* free: every member waits at the start line for the others, so that
+ * their ops overlap however late the mailbox reached them */
+static void free_start(void)
+{
+	uint32_t all = (uint32_t)__builtin_popcount(grp.members);
+
+	__atomic_fetch_add(&grp.arrived, 1, __ATOMIC_ACQ_REL);
+	while (__atomic_load_n(&grp.arrived, __ATOMIC_ACQUIRE) != all) {
+		smp_poll();
+		cpu_pause();
+	}
+}
+
 static void run_op(struct pts_op *op)
 {
 	uint32_t me = cpu_number();
 
-	wait_token(me);
+	if (grp.free)
+		free_start();
+	else
+		wait_token(me);
 	ops_execute(op);
 	__atomic_fetch_or(&grp.done, 1u << me, __ATOMIC_ACQ_REL);
-	if (grp.done != grp.members)
+	if (!grp.free && grp.done != grp.members)
 		decide(me, PP_OP_DONE);
 }
 
@@ -165,10 +212,16 @@ static void begin(const struct pts_op *ops, uint32_t n)
 		grp.members |= 1u << ops[i].cpu;
 	grp.done = 0;
 	grp.steps = 0;
-	for (uint32_t c = 0; c < MAXCPU; c++)
+	grp.free = sc->mode == PTS_SCHED_FREE;
+	grp.arrived = 0;
+	grp.jitter_max = sc->jitter_max;
+	for (uint32_t c = 0; c < MAXCPU; c++) {
 		grp.prio[c] = sc->mode == PTS_SCHED_PCT ? sc->prio[c] : 0;
+		grp.rng[c] = ((sc->jitter_seed + c + 1) * 0x9e3779b97f4a7c15ull) | 1u;
+	}
 	__atomic_store_n(&grp.active, 1, __ATOMIC_RELEASE);
-	decide(MAXCPU, PP_OP_START);
+	if (!grp.free)
+		decide(MAXCPU, PP_OP_START);
 }
 
 void sched_run_group(struct pts_op *ops, uint32_t n)

@@ -31,6 +31,12 @@ enum smp_cmd {
 
 struct pcpu {
 	struct pcpu *pc_self; /* %gs:0 */
+	/* pcb_onfault, per CPU (%gs:8, guest/entry.S cpu_touch): where a page
+	 * fault resumes, and what it was; one global would let two CPUs'
+	 * touches take each other's faults */
+	volatile uint64_t pc_onfault_rip;
+	volatile uint64_t pc_onfault_cr2;
+	volatile uint64_t pc_onfault_error;
 	uint32_t pc_cpuid;
 	uint32_t pc_mask;       /* 1u << pc_cpuid */
 	struct pts_cpu *pc_pub; /* this CPU's record in smp_info, the host's view */
@@ -53,6 +59,10 @@ struct pcpu {
 	uint64_t pc_pct_rng;               /* its stream of draws */
 	uint64_t pc_holds;                 /* times held */
 };
+
+#define PCPU_ONFAULT_RIP 8 /* offsetof(struct pcpu, pc_onfault_rip), for entry.S */
+_Static_assert(__builtin_offsetof(struct pcpu, pc_onfault_rip) == PCPU_ONFAULT_RIP,
+               "entry.S's cpu_touch reaches pc_onfault_rip at %gs:8");
 
 extern struct pcpu pcpu[MAXCPU];
 extern struct pts_smp smp_info;

@@ -14,7 +14,8 @@
 
 #define PTS_ABI_VERSION                                                                            \
 	5u /* 2: SMP (struct pts_smp, pts_tlb_record.cpu); 3: groups (PTS_OPF_PAR, struct          \
-	      pts_sched); 4: PTS_TLB_FREE_PTP; 5: lock words in the descriptor */
+	      pts_sched); 4: PTS_TLB_FREE_PTP; 5: lock words in the descriptor, PTS_SCHED_FREE     \
+	      (pts_sched.jitter_*) */
 #define PTS_PAGE_SIZE  4096u
 #define PTS_PAGE_SHIFT 12u
 
@@ -269,7 +270,17 @@ struct pts_op {
 	 PTS_OP_BIT(IS_REFERENCED) | PTS_OP_BIT(TOUCH))
 #define PTS_SCHED_STEPS 32u
 #define PTS_SCHED_DEPTH 8u /* at most depth - 1 change points */
-enum pts_sched_mode { PTS_SCHED_DEFAULT = 0, PTS_SCHED_PCT = 1, PTS_SCHED_LIST = 2 };
+/* FREE (ABI 5, docs/smp.md "Free-running groups"): no token; the group's
+ * CPUs start together and run in parallel, and at each preemption point a
+ * CPU pauses for a random count below jitter_max (from its own stream,
+ * seeded by jitter_seed and its index) one time in four, serving shootdowns
+ * as it waits.  Nothing is recorded: ntrace stays 0. */
+enum pts_sched_mode {
+	PTS_SCHED_DEFAULT = 0,
+	PTS_SCHED_PCT = 1,
+	PTS_SCHED_LIST = 2,
+	PTS_SCHED_FREE = 3
+};
 
 struct pts_sched {
 	uint32_t mode;                    /* host: enum pts_sched_mode */
@@ -281,6 +292,9 @@ struct pts_sched {
 	uint8_t steps[PTS_SCHED_STEPS];   /* host, LIST: the CPU to let go at each step */
 	uint8_t trace[PTS_SCHED_STEPS];   /* guest: the CPU let go at each step */
 	uint8_t point[PTS_SCHED_STEPS];   /* guest: the preemption point of each step */
+	uint64_t jitter_seed;             /* host, FREE (ABI 5): the pauses' seed */
+	uint32_t jitter_max;              /* host, FREE: most pause loops at a point (0: none) */
+	uint32_t reserved;
 };
 
 struct pts_ring {

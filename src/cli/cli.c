@@ -60,6 +60,13 @@ static int guest_opt_run(struct guest_opts *g, const char *cmd, int opt, const c
 		g->cfg.cpus = (unsigned)v;
 		g->given |= GUEST_SET_CPUS;
 		return 1;
+	case OPT_SCHEDULE:
+		if (strcmp(arg, "host") != 0 && strcmp(arg, "free") != 0) {
+			usage_error(cmd, "--schedule %s: want host or free", arg);
+			return -1;
+		}
+		g->cfg.sched_free = strcmp(arg, "free") == 0;
+		return 1;
 	case OPT_TIMEOUT:
 		if (parse_duration(arg, &v) != 0 || v > GUEST_TIMEOUT_MAX) {
 			usage_error(cmd, "--timeout %s: want seconds (0 to %u)", arg,
@@ -625,8 +632,7 @@ int cli_one_operand(const char *cmd, int argc, char **argv, const char *what)
 	return 0;
 }
 
-int cli_load_script(const char *cmd, const char *path, const struct guest_opts *g,
-                    struct script **out)
+int cli_load_script(const char *cmd, const char *path, struct guest_opts *g, struct script **out)
 {
 	struct ops_limits lim;
 	char err[512];
@@ -638,6 +644,8 @@ int cli_load_script(const char *cmd, const char *path, const struct guest_opts *
 		fprintf(stderr, "ptshadow %s: %s\n", cmd, err);
 		return EXIT_USAGE;
 	}
+	if (script_has_free_group(*out)) /* QEMU: its vCPUs on threads of their own */
+		g->cfg.parallel_vcpus = true;
 	return 0;
 }
 

@@ -77,6 +77,7 @@ enum {
 	OPT_CONNECT,
 	OPT_DOMAIN_XML,
 	OPT_CPUS,
+	OPT_SCHEDULE,
 	OPT_SVG,
 	OPT_METRICS,
 	OPT_CPU_STATE,
@@ -96,6 +97,7 @@ enum {
 	    {"connect", required_argument, NULL, OPT_CONNECT},                                     \
 	    {"domain-xml", required_argument, NULL, OPT_DOMAIN_XML},                               \
 	    {"cpus", required_argument, NULL, OPT_CPUS},                                           \
+	    {"schedule", required_argument, NULL, OPT_SCHEDULE},                                   \
 	{                                                                                          \
 		"help", no_argument, NULL, OPT_HELP                                                \
 	}
@@ -104,6 +106,9 @@ enum {
 	"  --mem MiB         guest RAM (default 128, 16..16384)\n"                                 \
 	"  --cpus N          guest CPUs (default 1, 1..8); an op runs on CPU 0 unless\n"           \
 	"                    written cpuN: OP, par { } runs ops at once (docs/smp.md)\n"           \
+	"  --schedule HOW    how par { } groups without a schedule of their own run: host\n"       \
+	"                    (default: one CPU at a time, the host choosing at each point)\n"      \
+	"                    or free (all at once, in parallel; replays only by chance)\n"         \
 	"  --arena N         managed arena pages pg0..pg<N-1> (default 1024)\n"                    \
 	"  --pv-per-page N   guest pv pool items per pool page (default 8; 0 = as many as fit)\n"  \
 	"  --timeout SEC     end the guest if it completes no op for SEC s, however often it\n"    \
@@ -191,10 +196,10 @@ int cli_parse(const char *cmd, const char *help, int argc, char **argv, const ch
 /* exactly one operand left after the options (what: "guest image"): 0 or
  * EXIT_USAGE */
 int cli_one_operand(const char *cmd, int argc, char **argv, const char *what);
-/* parse the script at path for a guest of g's arena into *out: 0, or
+/* parse the script at path for a guest of g's arena into *out (a free group
+ * sets g->cfg.parallel_vcpus): 0, or
  * EXIT_USAGE after a one-line error naming FILE:LINE */
-int cli_load_script(const char *cmd, const char *path, const struct guest_opts *g,
-                    struct script **out);
+int cli_load_script(const char *cmd, const char *path, struct guest_opts *g, struct script **out);
 
 /* `ptshadow CMD [--markdown]`: a table (invariants, ops) as text or, with
  * --markdown, as the markdown a doc is made of; --help prints help. */

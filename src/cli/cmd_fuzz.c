@@ -271,10 +271,11 @@ static void fuzz_settle(struct campaign_config *c, struct guest_opts *g, bool se
 	if (c->sess.backend_why != NULL) /* the first line says why this backend */
 		printf("backend: %s%s, %s\n", vm_backend_name(c->sess.backend),
 		       vm_backend_accel_note(c->sess.backend, false), c->sess.backend_why);
-	printf("ptshadow fuzz: seed %llu, profile %s, %u job%s, %s backend%s, output in %s/\n",
+	printf("ptshadow fuzz: seed %llu, profile %s, %u job%s, %s backend%s%s, output in %s/\n",
 	       (unsigned long long)c->seed, c->profile.name, c->jobs, c->jobs == 1 ? "" : "s",
 	       vm_backend_name(c->sess.backend),
-	       vm_backend_accel_note(c->sess.backend, c->sess.qemu_kvm), c->out);
+	       vm_backend_accel_note(c->sess.backend, c->sess.qemu_kvm),
+	       c->sess.sched_free && c->sess.cpus > 1 ? ", groups free-running" : "", c->out);
 	fflush(stdout);
 }
 

@@ -24,6 +24,10 @@ struct target {
 	struct script *script;
 };
 
+#define REPLAY_FREE_TRIES   10u
+#define REPLAY_FREE_TRIES_S "10"
+#define REPLAY_TRIES_MAX    1000u
+
 static const char replay_help[] =
     "usage: ptshadow replay [OPTIONS] FILE.ops|CRASH_DIR\n"
     "\n"
@@ -34,7 +38,10 @@ static const char replay_help[] =
     "\n"
     "options:\n"
     "  --guest FILE      guest image (default: the one in report.json, else build/guest.elf)\n"
-    "  --trace           print every op with its result\n" GUEST_OPTIONS_HELP;
+    "  --trace           print every op with its result\n"
+    "  --tries N         run it up to N times until the finding recurs (default 1, or\n"
+    "                    " REPLAY_FREE_TRIES_S
+    " when a group ran `schedule free`: those replay by chance)\n" GUEST_OPTIONS_HELP;
 
 static const char minimize_help[] =
     "usage: ptshadow minimize [OPTIONS] FILE.ops|CRASH_DIR\n"
@@ -47,7 +54,7 @@ static const char minimize_help[] =
     "  --guest FILE      guest image (default: the one in report.json, else "
     "build/guest.elf)\n" GUEST_OPTIONS_HELP;
 
-enum { OPT_GUEST = 0x200 };
+enum { OPT_GUEST = 0x200, OPT_TRIES };
 
 /* The script and the directory of its report.json: a crash directory, its
  * report.json (which stands for the directory), or a script. */
@@ -121,7 +128,19 @@ struct common_args {
 	struct guest_opts *g;
 	bool *trace;
 	const char **output;
+	unsigned *tries; /* replay's --tries (0: not given) */
 };
+
+static int tries_opt(struct common_args *a, const char *arg)
+{
+	uint64_t v;
+
+	if (parse_u64(arg, &v) != 0 || v < 1 || v > REPLAY_TRIES_MAX)
+		return usage_error(a->cmd, "--tries %s: want a count between 1 and %u", arg,
+		                   REPLAY_TRIES_MAX);
+	*a->tries = (unsigned)v;
+	return 0;
+}
 
 static int common_opt(void *ctx, int opt, const char *arg)
 {
@@ -133,22 +152,28 @@ static int common_opt(void *ctx, int opt, const char *arg)
 		*a->trace = true;
 	else if (opt == 'o' && a->output != NULL)
 		*a->output = arg;
-	else /* --trace for minimize, -o for replay */
-		return usage_error(a->cmd, "unknown option '%s'", opt == 'o' ? "-o" : "--trace");
+	else if (opt == OPT_TRIES && a->tries != NULL)
+		return tries_opt(a, arg);
+	else /* --trace and --tries for minimize, -o for replay */
+		return usage_error(a->cmd, "unknown option '%s'",
+		                   opt == 'o'         ? "-o"
+		                   : opt == OPT_TRIES ? "--tries"
+		                                      : "--trace");
 	return 0;
 }
 
 static int parse_common(const char *cmd, const char *help, int argc, char **argv,
-                        struct guest_opts *g, bool *trace, const char **output)
+                        struct guest_opts *g, bool *trace, const char **output, unsigned *tries)
 {
 	static const struct option longopts[] = {
 	    GUEST_LONG_OPTIONS,
 	    {"guest", required_argument, NULL, OPT_GUEST},
 	    {"trace", no_argument, NULL, OPT_TRACE},
+	    {"tries", required_argument, NULL, OPT_TRIES},
 	    {"output", required_argument, NULL, 'o'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct common_args a = {cmd, g, trace, output};
+	struct common_args a = {cmd, g, trace, output, tries};
 
 	if (cli_parse(cmd, help, argc, argv, output ? "o:" : "", longopts, g, common_opt, &a) !=
 	        0 ||
@@ -198,6 +223,27 @@ static int replay_verdict(const struct target *t, enum run_outcome o, struct fin
 	return rc;
 }
 
+static bool replay_hit(const struct target *t, enum run_outcome o, const struct finding *f)
+{
+	return o == RUN_FINDING &&
+	       (!t->have_report || (f->signature == t->signature && f->op_index == t->op_index));
+}
+
+/* Up to tries runs, until the finding recurs (groups that ran free replay
+ * only by chance): the last run's outcome, *ran the runs made */
+static enum run_outcome replay_runs(struct guest_opts *g, struct target *t, unsigned tries,
+                                    struct finding *f, char *err, size_t errlen, unsigned *ran)
+{
+	for (*ran = 1;; (*ran)++) {
+		enum run_outcome o =
+		    run_script(&g->cfg, t->script, !t->have_report, f, NULL, NULL, err, errlen);
+		if (o < 0 || replay_hit(t, o, f) || *ran >= tries)
+			return o;
+		if (o == RUN_FINDING)
+			finding_free(f);
+	}
+}
+
 int cmd_replay(int argc, char **argv)
 {
 	struct guest_opts g;
@@ -206,12 +252,13 @@ int cmd_replay(int argc, char **argv)
 	char err[768];
 	bool trace = false;
 	enum run_outcome o;
+	unsigned tries = 0, ran = 0;
 	int rc;
 
 	guest_opts_init(&g);
 	g.cfg.guest = NULL;
 	g.cfg.console = NULL;
-	rc = parse_common("replay", replay_help, argc, argv, &g, &trace, NULL);
+	rc = parse_common("replay", replay_help, argc, argv, &g, &trace, NULL, &tries);
 	if (rc == 0)
 		rc = target_load("replay", argv[optind], &g, &t);
 	if (rc == 0)
@@ -221,10 +268,14 @@ int cmd_replay(int argc, char **argv)
 	if (rc == 0) {
 		g.cfg.ring = g.cfg.stop_each = g.cfg.monitor = true;
 		g.cfg.announce = stdout; /* "backend: ...": where the replay ran */
-		o = run_script(&g.cfg, t.script, !t.have_report, &f, NULL, NULL, err, sizeof(err));
+		if (tries == 0)
+			tries = script_has_free_group(t.script) ? REPLAY_FREE_TRIES : 1;
+		o = replay_runs(&g, &t, tries, &f, err, sizeof(err), &ran);
 		if (trace)
 			trace_script(t.script, o == RUN_FINDING ? f.op_index + 1 : t.script->n_ops);
 		rc = replay_verdict(&t, o, &f, err);
+		if (tries > 1 && o >= 0)
+			printf("replay: %u run%s (--tries %u)\n", ran, ran == 1 ? "" : "s", tries);
 	}
 	target_free(&t);
 	return guest_opts_close_rc(&g, rc);
@@ -234,7 +285,7 @@ int cmd_replay(int argc, char **argv)
 static int minimize_prepare(int argc, char **argv, struct guest_opts *g, struct target *t,
                             const char **output, char *outpath, size_t len)
 {
-	int rc = parse_common("minimize", minimize_help, argc, argv, g, NULL, output);
+	int rc = parse_common("minimize", minimize_help, argc, argv, g, NULL, output, NULL);
 
 	if (rc == 0)
 		rc = target_load("minimize", argv[optind], g, t);

@@ -453,12 +453,13 @@ static int write_stats(const struct campaign_config *cfg, const struct campaign_
 
 	for (unsigned k = 0; per_job != NULL && k < cfg->jobs; k++)
 		json_array_append_new(per_job, job_json(&sh->job[k], k, elapsed));
-	j = json_pack("{s:I, s:f, s:i, s:f, s:I, s:s, s:i, s:i, s:I, s:I, s:I, s:f, s:b, s:s, s:s, "
-	              "s:o}",
+	j = json_pack("{s:I, s:f, s:i, s:f, s:I, s:s, s:i, s:i, s:s, s:I, s:I, s:I, s:f, s:b, s:s, "
+	              "s:s, s:o}",
 	              "ops", (json_int_t)t->ops, "ops_per_s", elapsed > 0 ? t->ops / elapsed : 0.0,
 	              "unique_findings", (int)unique_findings(sh), "elapsed_s", elapsed, "seed",
 	              (json_int_t)cfg->seed, "profile", cfg->profile.name, "jobs", (int)cfg->jobs,
-	              "cpus", (int)(cfg->sess.cpus ? cfg->sess.cpus : 1), "findings_total",
+	              "cpus", (int)(cfg->sess.cpus ? cfg->sess.cpus : 1), "schedule",
+	              cfg->sess.sched_free ? "free" : "host", "findings_total",
 	              (json_int_t)t->findings, "findings_not_saved", (json_int_t)sh->unsaved,
 	              "sessions", (json_int_t)t->sessions, "check_us_mean",
 	              t->ops ? t->check_ns / 1e3 / t->ops : 0.0, "finished", final, "backend",
@@ -606,7 +607,9 @@ static void refresh_stats(const struct campaign_config *cfg, struct campaign_sha
  * machines measured, and two jobs no longer compete for both CPUs.  Only
  * the QEMU backend starts a process of its own to share the CPU with: a KVM
  * vCPU is the job's own thread, libvirt's QEMU is libvirt's to place, and
- * a pinned job cannot move away from other work on its CPU.
+ * a pinned job cannot move away from other work on its CPU.  Free-running
+ * groups (--schedule free) are not pinned: their vCPUs are to run at once,
+ * and one that spins for another on the same CPU spins its whole slice.
  */
 static void pin_job(unsigned job)
 {
@@ -671,7 +674,8 @@ static int start_jobs(const struct campaign_config *cfg, struct campaign_shared 
 			prctl(PR_SET_PDEATHSIG, SIGTERM);
 			if (getppid() == 1)
 				_exit(EXIT_INTERNAL);
-			if (vm_backend_resolve(cfg->sess.backend) == VM_BACKEND_QEMU)
+			if (vm_backend_resolve(cfg->sess.backend) == VM_BACKEND_QEMU &&
+			    !cfg->sess.sched_free) /* free groups want their vCPUs apart */
 				pin_job(j);
 			_exit(campaign_job(cfg, sh, j, deadline));
 		}

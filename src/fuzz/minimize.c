@@ -127,6 +127,12 @@ static void say_progress(struct mctx *c, const struct script *cand)
 	fflush(c->progress);
 }
 
+/* a candidate with a group that runs free (its CPUs in parallel) is run up
+ * to this many times before it is said not to reproduce */
+#define MINIMIZE_FREE_TRIES 4u
+/* ... after PCT from this many seeds failed to pin them down (pin.c) */
+#define MINIMIZE_PIN_SEEDS 32u
+
 static bool reproduces(struct mctx *c, struct script *cand)
 {
 	char err[512];
@@ -146,15 +152,19 @@ static bool reproduces(struct mctx *c, struct script *cand)
 	if (out_of_time(c))
 		return false;
 	c->st->candidates++;
-	o = runner_run(&c->runner, cand, false, &f, NULL, NULL, err, sizeof(err));
-	if (o < 0) {
-		snprintf(c->err, c->errlen, "%s", err);
-		c->failed = true;
-		return false;
+	hit = false;
+	for (unsigned t = 0; !hit && t < (script_has_free_group(cand) ? MINIMIZE_FREE_TRIES : 1);
+	     t++) {
+		o = runner_run(&c->runner, cand, false, &f, NULL, NULL, err, sizeof(err));
+		if (o < 0) {
+			snprintf(c->err, c->errlen, "%s", err);
+			c->failed = true;
+			return false;
+		}
+		hit = o == RUN_FINDING && f.signature == c->sig;
+		if (o == RUN_FINDING)
+			finding_free(&f);
 	}
-	hit = o == RUN_FINDING && f.signature == c->sig;
-	if (o == RUN_FINDING)
-		finding_free(&f);
 	memo_put(&c->memo, key, hit);
 	say_progress(c, cand);
 	return hit;
@@ -442,6 +452,12 @@ int minimize_script(const struct session_config *cfg, struct script *sc, uint64_
 	memset(st, 0, sizeof(*st));
 	runner_init(&c.runner, cfg);
 	st->ops_before = sc->n_ops;
+	st->pinned_seed = pin_free_finding(cfg, sc, sig, MINIMIZE_PIN_SEEDS);
+	if (st->pinned_seed != 0 && progress != NULL)
+		fprintf(progress,
+		        "minimize: the free groups pinned to the host's schedule (PCT seed "
+		        "%llu)\n",
+		        (unsigned long long)st->pinned_seed);
 	rc = minimize_run(&c, sc);
 	st->ops_after = sc->n_ops;
 	st->elapsed_ns = now_ns() - t0;

@@ -10,7 +10,8 @@ struct minimize_stats {
 	unsigned memo_hits;  /* candidates skipped because already run */
 	size_t ops_before, ops_after;
 	uint64_t elapsed_ns;
-	bool cut_short; /* the limits ended it: sc is smaller, not the smallest */
+	bool cut_short;       /* the limits ended it: sc is smaller, not the smallest */
+	uint64_t pinned_seed; /* free groups made host-scheduled: the PCT seed (0: not) */
 };
 
 /* When to give up (a campaign's --time covers its minimisation too). */
@@ -30,5 +31,14 @@ struct minimize_limits {
 int minimize_script(const struct session_config *cfg, struct script *sc, uint64_t sig,
                     FILE *progress, const struct minimize_limits *lim, struct minimize_stats *st,
                     char *err, size_t errlen);
+
+/*
+ * sc's free groups (`schedule free`) under the host's PCT schedule from
+ * seeds 1..seeds until a run gives signature sig: then sc is that run's
+ * script, its groups' steps written in, and the seed is returned; else 0
+ * and sc is as it was (src/fuzz/pin.c).  minimize_script does this first.
+ */
+uint64_t pin_free_finding(const struct session_config *cfg, struct script *sc, uint64_t sig,
+                          unsigned seeds);
 
 #endif /* PTSHADOW_MINIMIZE_H */

@@ -28,6 +28,14 @@ void runner_init(struct runner *r, const struct session_config *cfg)
 	r->cfg.stop_each = true;
 }
 
+void runner_schedule(struct runner *r, uint64_t seed, bool free_groups)
+{
+	r->cfg.sched_seed = seed;
+	r->cfg.sched_free = free_groups;
+	if (r->s != NULL)
+		session_set_schedule(r->s, seed, free_groups);
+}
+
 void runner_close(struct runner *r)
 {
 	session_close(r->s);

@@ -31,6 +31,8 @@ enum run_outcome runner_run(struct runner *r, struct script *sc, bool check_expe
                             struct finding *f, char **console, size_t *console_len, char *err,
                             size_t errlen);
 void runner_close(struct runner *r);
+/* the schedule of unscheduled groups in the scripts run next (session_set_schedule) */
+void runner_schedule(struct runner *r, uint64_t seed, bool free_groups);
 
 /* One script, one runner, closed again. */
 enum run_outcome run_script(const struct session_config *cfg, struct script *sc, bool check_expect,

@@ -62,6 +62,7 @@ struct script_op {
 	 * schedule is on its first op */
 	uint32_t group;
 	bool has_schedule;              /* the block's `}` named a schedule */
+	bool free_run;                  /* ... and it was `schedule free` (no steps) */
 	uint8_t nsteps;                 /* steps in it, at most OPS_SCHED_STEPS */
 	uint8_t steps[OPS_SCHED_STEPS]; /* the CPU let go at each step */
 };
@@ -133,6 +134,8 @@ int result_format(uint32_t result, uint64_t value, char *buf, size_t len);
 
 /* The number of ops from i on that run together (1: i is in no group). */
 size_t script_group_len(const struct script *s, size_t i);
+/* a group of s is `schedule free` (its CPUs race: docs/smp.md) */
+bool script_has_free_group(const struct script *s);
 /* Whether op kind may run in a group (not create, destroy, fail, zero, ...). */
 bool op_kind_groupable(uint32_t kind);
 /* "} schedule 0 1 ..." of the group whose first op is sop (schedule from its

@@ -2,7 +2,8 @@
  * written as a `par {` ... `} [schedule N ...]` block (docs/op-language.md).
  *
  * A block's ops run at once, each on its own CPU; the schedule after its `}`
- * names the CPU let go at each step (docs/smp.md, "Groups").  The parser
+ * names the CPU let go at each step (docs/smp.md, "Groups"), or is `free`:
+ * no steps, the CPUs race (docs/smp.md, "Free-running groups").  The parser
  * (src/ops/ops.c) hands the block's lines here; the ops it makes carry the
  * block's number in script_op.group and its schedule on the first.
  */
@@ -29,6 +30,14 @@ size_t script_group_len(const struct script *s, size_t i)
 	return n;
 }
 
+bool script_has_free_group(const struct script *s)
+{
+	for (size_t i = 0; i < s->n_ops; i++)
+		if (s->ops[i].free_run)
+			return true;
+	return false;
+}
+
 int script_group_close_format(const struct script *s, size_t first, char *buf, size_t len)
 {
 	size_t n = script_group_len(s, first), used;
@@ -37,7 +46,8 @@ int script_group_close_format(const struct script *s, size_t first, char *buf, s
 	for (size_t i = first; i < first + n && with == NULL; i++)
 		if (s->ops[i].has_schedule)
 			with = &s->ops[i];
-	used = (size_t)snprintf(buf, len, "}%s", with ? " schedule" : "");
+	used = (size_t)snprintf(buf, len, "}%s%s", with ? " schedule" : "",
+	                        with && with->free_run ? " free" : "");
 	for (unsigned k = 0; with && k < with->nsteps; k++)
 		used +=
 		    (size_t)snprintf(buf + (used < len ? used : len), used < len ? len - used : 0,
@@ -67,6 +77,10 @@ static int parse_schedule(struct group_parse *g, struct script *s, char **w, uns
 
 	for (size_t i = g->first; i < s->n_ops; i++)
 		cpus |= 1u << s->ops[i].op.cpu;
+	if (n == 3 && strcmp(w[2], "free") == 0) {
+		first->has_schedule = first->free_run = true;
+		return 0;
+	}
 	if (n - 2 > OPS_SCHED_STEPS)
 		return errf(e->err, e->errlen, s->file, e->line,
 		            "schedule of %u steps (at most %u)", n - 2, OPS_SCHED_STEPS);
@@ -75,9 +89,10 @@ static int parse_schedule(struct group_parse *g, struct script *s, char **w, uns
 		unsigned long c = strtoul(w[k], &end, 10);
 		if (*end != '\0' || w[k][0] < '0' || w[k][0] > '9' || c >= PTS_MAX_CPUS ||
 		    (lim->cpus && c >= lim->cpus))
-			return errf(e->err, e->errlen, s->file, e->line,
-			            "bad schedule step '%.20s' (a CPU number, 0 to %u)", w[k],
-			            (lim->cpus ? lim->cpus : PTS_MAX_CPUS) - 1);
+			return errf(
+			    e->err, e->errlen, s->file, e->line,
+			    "bad schedule step '%.20s' (a CPU number, 0 to %u; or free alone)",
+			    w[k], (lim->cpus ? lim->cpus : PTS_MAX_CPUS) - 1);
 		if (!(cpus & (1u << c)))
 			return errf(e->err, e->errlen, s->file, e->line,
 			            "schedule step %u names cpu%lu, which runs no op of the block",
@@ -102,8 +117,10 @@ static int close_group(struct group_parse *g, struct script *s, char **w, unsign
 	if (n == 1)
 		return 1;
 	if (strcmp(w[1], "schedule") != 0)
-		return errf(e->err, e->errlen, s->file, e->line,
-		            "unexpected '%.20s' after '}' (expected: schedule N ...)", w[1]);
+		return errf(
+		    e->err, e->errlen, s->file, e->line,
+		    "unexpected '%.20s' after '}' (expected: schedule N ... or schedule free)",
+		    w[1]);
 	return parse_schedule(g, s, w, n, lim, e) < 0 ? -1 : 1;
 }
 

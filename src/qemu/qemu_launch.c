@@ -101,15 +101,20 @@ static void arg(struct argv_buf *a, const char *fmt, ...)
  * thread (thread=single), not one thread each (MTTCG): the interleaving is
  * QEMU's timer slices and the guest's `pause` and `hlt`, not the host's
  * scheduler, which is what a replayable run wants, and the machines here
- * have two cores for several jobs anyway (docs/smp.md).  KVM runs each vCPU
- * on a thread of its own, in parallel.
+ * have two cores for several jobs anyway (docs/smp.md).  Free-running groups
+ * want the opposite (cfg->parallel): thread=multi, each vCPU on a host
+ * thread, racing for real.  KVM runs each vCPU on a thread of its own.
  */
 static void cpu_args(struct argv_buf *a, const struct vm_config *cfg)
 {
 	unsigned cpus = cfg->cpus > 1 ? cfg->cpus : 1;
 
 	arg(a, "-accel");
-	arg(a, "%s", cfg->qemu_kvm ? "kvm" : cpus > 1 ? "tcg,thread=single" : "tcg");
+	arg(a, "%s",
+	    cfg->qemu_kvm   ? "kvm"
+	    : cpus == 1     ? "tcg"
+	    : cfg->parallel ? "tcg,thread=multi"
+	                    : "tcg,thread=single");
 	arg(a, "-smp");
 	arg(a, "%u", cpus);
 }

@@ -23,6 +23,13 @@ void report_schedule_text(FILE *out, const struct script *sc, uint64_t op_index)
 	if (!group_at(sc, op_index, &first, &n))
 		return;
 	const struct script_op *g = &sc->ops[first];
+	if (g->free_run) {
+		fprintf(out,
+		        "schedule:  group #%zu..#%zu, checked at its end; it ran free (its CPUs "
+		        "in parallel, no steps: it replays only by chance)\n",
+		        first, first + n - 1);
+		return;
+	}
 	fprintf(out, "schedule:  group #%zu..#%zu, checked at its end, after step %u:", first,
 	        first + n - 1, (unsigned)g->nsteps);
 	for (unsigned k = 0; k < g->nsteps; k++)
@@ -39,7 +46,8 @@ json_t *report_schedule_json(const struct script *sc, uint64_t op_index)
 		return NULL;
 	for (unsigned k = 0; k < sc->ops[first].nsteps; k++)
 		json_array_append_new(steps, json_integer(sc->ops[first].steps[k]));
-	return json_pack("{s:I, s:I, s:I, s:o}", "group_first", (json_int_t)first, "group_last",
-	                 (json_int_t)(first + n - 1), "step", (json_int_t)sc->ops[first].nsteps,
-	                 "steps", steps);
+	return json_pack("{s:I, s:I, s:I, s:o, s:b}", "group_first", (json_int_t)first,
+	                 "group_last", (json_int_t)(first + n - 1), "step",
+	                 (json_int_t)sc->ops[first].nsteps, "steps", steps, "free",
+	                 sc->ops[first].free_run);
 }

@@ -9,6 +9,8 @@
 
 /* the steps a group is expected to take: where the change points fall */
 #define SCHED_EXPECTED_STEPS 8u
+/* free groups: most pause loops at a point (docs/smp.md, "Free-running groups") */
+#define SCHED_JITTER_MAX 256u
 
 static uint64_t splitmix(uint64_t *x)
 {
@@ -40,4 +42,16 @@ void sched_pct(struct pts_sched *sc, uint64_t seed, uint64_t group, unsigned dep
 	sc->nchange = depth - 1;
 	for (uint32_t i = 0; i < sc->nchange; i++)
 		sc->change[i] = (uint32_t)(splitmix(&x) % SCHED_EXPECTED_STEPS);
+}
+
+/* a free-running group (PTS_SCHED_FREE): no token, the guest's pauses at
+ * its points drawn from seed and the group's number */
+void sched_free(struct pts_sched *sc, uint64_t seed, uint64_t group)
+{
+	uint64_t x = seed * 0x2545f4914f6cdd1dull ^ group;
+
+	memset(sc, 0, sizeof *sc);
+	sc->mode = PTS_SCHED_FREE;
+	sc->jitter_seed = splitmix(&x);
+	sc->jitter_max = SCHED_JITTER_MAX;
 }

@@ -137,6 +137,7 @@ void session_vm_config(const struct session_config *cfg, struct vm_config *vc)
 	    .libvirt_xml = cfg->libvirt_xml,
 	    .mem_mib = cfg->mem_mib,
 	    .cpus = cfg->cpus,
+	    .parallel = cfg->parallel_vcpus || cfg->sched_free,
 	    .timeout_s = cfg->timeout_s,
 	    .console = cfg->console,
 	    .console_prefix = cfg->console_prefix,

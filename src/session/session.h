@@ -44,6 +44,11 @@ struct session_config {
 	 * from this seed (0: the default rule) with this depth (0: 2) */
 	uint64_t sched_seed;
 	unsigned sched_depth;
+	/* --schedule free (docs/smp.md, "Free-running groups"): groups without a
+	 * schedule of their own run free, their CPUs in parallel; implies
+	 * parallel_vcpus */
+	bool sched_free;
+	bool parallel_vcpus; /* QEMU: a host thread per vCPU (MTTCG), for free groups */
 };
 
 /* What became of one op. */
@@ -209,6 +214,9 @@ int session_monitor_start(struct session *s, bool incremental);
 void session_monitor_stop(struct session *s);
 int session_capture_now(struct session *s);
 void session_set_stop_each(struct session *s, bool on);
+/* groups without a schedule of their own from now on: PCT from seed (0: the
+ * default rule), or free (cfg.sched_seed, cfg.sched_free) */
+void session_set_schedule(struct session *s, uint64_t seed, bool free_groups);
 enum session_status session_run_batch(struct session *s, struct script_op *ops, size_t n);
 
 #endif /* PTSHADOW_SESSION_H */

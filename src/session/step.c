@@ -327,6 +327,12 @@ void session_set_stop_each(struct session *s, bool on)
 	s->ring->stop_each = on;
 }
 
+void session_set_schedule(struct session *s, uint64_t seed, bool free_groups)
+{
+	s->cfg.sched_seed = seed;
+	s->cfg.sched_free = free_groups;
+}
+
 /* Post ops[0..k) at once, as a group (PTS_OPF_PAR on each after the first)
  * or not: the ring head before them. */
 static uint64_t post_batch(struct session *s, const struct script_op *ops, size_t k, bool group)
@@ -419,7 +425,9 @@ static void sched_post(struct session *s, const struct script_op *first)
 	struct pts_sched *sc = &s->ring->sched;
 	struct pts_sched want = {0};
 
-	if (first->has_schedule) {
+	if (first->free_run || (!first->has_schedule && s->cfg.sched_free)) {
+		sched_free(&want, s->cfg.sched_seed, s->groups);
+	} else if (first->has_schedule) {
 		want.mode = PTS_SCHED_LIST;
 		want.nsteps = first->nsteps;
 		memcpy(want.steps, first->steps, first->nsteps);
@@ -438,6 +446,12 @@ static enum session_status sched_take(struct session *s, struct script_op *ops, 
 	struct pts_sched got;
 	uint32_t cpus = 0, n;
 
+	if (ops[0].free_run || (!ops[0].has_schedule && s->cfg.sched_free)) {
+		/* no steps: it replays free, by chance */
+		ops[0].has_schedule = ops[0].free_run = true;
+		ops[0].nsteps = 0;
+		return SESSION_OK;
+	}
 	memcpy(&got, &s->ring->sched, sizeof got);
 	for (size_t i = 0; i < k; i++)
 		cpus |= 1u << ops[i].op.cpu;

@@ -266,6 +266,7 @@ int vm_create(struct vm **out, const char *guest_path, const struct vm_config *c
 		return EXIT_USAGE; /* before any VM or process exists */
 	vm->kind = kind;
 	vm->accel_kvm = backend_of(kind)->accel_choice && cfg->qemu_kvm;
+	vm->mttcg = kind == VM_BACKEND_QEMU && !vm->accel_kvm && cfg->parallel && cfg->cpus > 1;
 	vm->backend = backend_of(kind);
 	vm->timeout_s = cfg->timeout_s;
 	vm->cons.out = cfg->console;
@@ -464,7 +465,9 @@ unsigned vm_guest_spin_us(bool shares_cpu)
 const char *vm_describe(const struct vm *vm, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s%s, dirty log %s", vm_backend_name(vm->kind),
-	         vm->backend->runs_qemu ? accel_words(vm->accel_kvm) : "",
+	         !vm->backend->runs_qemu ? ""
+	         : vm->mttcg             ? " (tcg, a thread per vCPU)"
+	                                 : accel_words(vm->accel_kvm),
 	         vm_dirty_mode_name(vm->dirty_mode));
 	return buf;
 }

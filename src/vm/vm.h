@@ -146,6 +146,7 @@ struct vm_config {
 	const char *libvirt_xml; /* libvirt: --domain-xml template (NULL: the built-in one) */
 	unsigned mem_mib;
 	unsigned cpus; /* vCPUs, 1..VM_CPUS_MAX (0: 1); the guest is told with cpus=N */
+	bool parallel; /* QEMU: TCG runs each vCPU on a thread of its own (MTTCG) */
 	unsigned timeout_s;
 	const char *cmdline;
 	FILE *console;

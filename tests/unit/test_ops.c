@@ -395,9 +395,11 @@ static const struct error_case {
     {"create a\npar {\ntouch a 0x1000 r\ncpu1: touch a 0x1000 r\n} schedule 0 2\n",
      "t.ops:5: schedule step 2 names cpu2, which runs no op of the block"},
     {"create a\npar {\ntouch a 0x1000 r\ncpu1: touch a 0x1000 r\n} schedule 0 x\n",
-     "t.ops:5: bad schedule step 'x' (a CPU number, 0 to 7)"},
+     "t.ops:5: bad schedule step 'x' (a CPU number, 0 to 7; or free alone)"},
+    {"create a\npar {\ntouch a 0x1000 r\ncpu1: touch a 0x1000 r\n} schedule free 0\n",
+     "t.ops:5: bad schedule step 'free' (a CPU number, 0 to 7; or free alone)"},
     {"create a\npar {\ntouch a 0x1000 r\ncpu1: touch a 0x1000 r\n} then\n",
-     "t.ops:5: unexpected 'then' after '}' (expected: schedule N ...)"},
+     "t.ops:5: unexpected 'then' after '}' (expected: schedule N ... or schedule free)"},
     {"create a\npar {\ntouch a 0x1000 r\ncpu1: touch a 0x1000 r\ncpu2: touch a 0x1000 r\n"
      "cpu3: touch a 0x1000 r\ncpu4: touch a 0x1000 r\n",
      "t.ops:7: more than 4 ops in the par block opened at line 2"},
@@ -805,6 +807,33 @@ START_TEST(test_group_round_trip)
 }
 END_TEST
 
+/* `} schedule free`: no steps, the flag, written back the same */
+START_TEST(test_free_group_round_trip)
+{
+	static const char text[] = "create a\npar {\n  touch a 0x1000 w\n  cpu1: remove a 0x1000\n"
+	                           "} schedule free\nextract a 0x1000\n";
+	struct script *s = parse_ok(text), *back;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	ck_assert(s->ops[1].has_schedule && s->ops[1].free_run && s->ops[1].nsteps == 0);
+	ck_assert(script_has_free_group(s));
+	ck_assert_int_eq(script_write(f, s, s->n_ops, false), 0);
+	fclose(f);
+	ck_assert_str_eq(out, text);
+	back = parse_ok(out);
+	ck_assert(back->ops[1].free_run);
+	script_free(back);
+	free(out);
+	script_free(s);
+	s = parse_ok(
+	    "create a\npar {\n  touch a 0x1000 w\n  cpu1: remove a 0x1000\n} schedule 1\n");
+	ck_assert(!script_has_free_group(s));
+	script_free(s);
+}
+END_TEST
+
 Suite *suite_ops(void)
 {
 	Suite *s = suite_create("ops");
@@ -833,6 +862,7 @@ Suite *suite_ops(void)
 	tcase_add_test(text, test_report_names_are_language_names);
 	tcase_add_test(text, test_round_trip);
 	tcase_add_test(text, test_group_round_trip);
+	tcase_add_test(text, test_free_group_round_trip);
 	suite_add_tcase(s, grammar);
 	suite_add_tcase(s, slots);
 	suite_add_tcase(s, errs);

@@ -80,6 +80,7 @@ const struct violation *session_violation(const struct session *s, size_t i);
 enum session_status session_group(struct session *s, struct script_op *ops, size_t k);
 /* sched.c: PCT's parameters for group number `group` of a run seeded `seed` */
 void sched_pct(struct pts_sched *sc, uint64_t seed, uint64_t group, unsigned depth);
+void sched_free(struct pts_sched *sc, uint64_t seed, uint64_t group);
 
 /* step.c: one op through the ring */
 /* s->err = "what: " + the VM's error, escaped (it may quote the guest) */

@@ -107,6 +107,7 @@ struct vm {
 	const struct vm_backend *backend;
 	enum vm_backend_kind kind;
 	bool accel_kvm; /* QEMU with -accel kvm */
+	bool mttcg;     /* QEMU's TCG with a thread per vCPU (vm_config.parallel) */
 	unsigned caps;  /* VM_CAP_* */
 	void *be;       /* the backend's own state */
 	struct gmem mem;
