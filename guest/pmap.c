@@ -110,10 +110,11 @@
  *
  *   Shootdowns: a downgrade of a PTE with A set, or a PTP unlink, is owed
  *   to every CPU in pm_active read after the change (a kernel PTE: every CPU
- *   up).  pmap_update sends the batch to the others (IPI with a range and a
- *   generation), invalidates here, waits for every ack, and only then frees
- *   dead PTPs.  Page-level ops run pmap_update before they drop each pmap's
- *   lock on SMP, so no CPU builds on a PTE another still caches.
+ *   up); on SMP the set read goes into the ledger at once (PTS_TLB_SHOOT,
+ *   the monitor's SMP-6 holds it against the CPUs' roots).  pmap_update sends the batch to the
+ * others (IPI with a range and a generation), invalidates here, waits for every ack, and only then
+ * frees dead PTPs.  Page-level ops run pmap_update before they drop each pmap's lock on SMP, so no
+ * CPU builds on a PTE another still caches.
  *
  *   PTE teardown is an atomic swap whose result gives the A/D to harvest,
  *   made with the page's pv lock held (FreeBSD's pmap_remove_pte, with
@@ -469,8 +470,33 @@ void pmap_activate(struct pmap *pm)
 	struct pcpu *pc = curcpu();
 	struct pmap *old = pmap_curpmap();
 
+#ifdef MUTANT_ACTIVE_SET_AFTER_LOAD
+	/* "nothing is cached until this CPU touches it": CR3 first, pm_active
+	 * after; a shootdown for pm sent in between skips this CPU, whose walks
+	 * (speculative ones too) may already cache pm's entries */
+	tlb_switch(pm->pm_pml4_pa);
+	pc->pc_pub->curpmap = (uint64_t)pm;
+	PMAP_PREEMPT(ACTIVE_LOADED);
+	__atomic_fetch_or(&pm->pm_active, pc->pc_mask, __ATOMIC_SEQ_CST);
+	PMAP_PREEMPT(ACTIVE_SET);
+	if (old != NULL && old != pm && old != pmap_kernel())
+		__atomic_fetch_and(&old->pm_active, ~pc->pc_mask, __ATOMIC_SEQ_CST);
+	return;
+#endif
 #ifndef MUTANT_ACTIVE_NEW_NOT_SET /* else: "the CR3 load is what counts" */
 	__atomic_fetch_or(&pm->pm_active, pc->pc_mask, __ATOMIC_SEQ_CST);
+#endif
+#ifdef MUTANT_ACTIVE_CLEARED_BEFORE_LOAD
+	/* "the CPU is leaving old anyway": it leaves old's pm_active before the
+	 * CR3 load; a shootdown for old sent in between skips this CPU, which
+	 * still runs on old's root */
+	if (old != NULL && old != pm && old != pmap_kernel())
+		__atomic_fetch_and(&old->pm_active, ~pc->pc_mask, __ATOMIC_SEQ_CST);
+	PMAP_PREEMPT(ACTIVE_SET);
+	tlb_switch(pm->pm_pml4_pa);
+	pc->pc_pub->curpmap = (uint64_t)pm;
+	PMAP_PREEMPT(ACTIVE_LOADED);
+	return;
 #endif
 	PMAP_PREEMPT(ACTIVE_SET);
 #ifdef MUTANT_LAZY_SWITCH_DROPS_ACTIVE

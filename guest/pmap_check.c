@@ -351,6 +351,8 @@ static bool ledger_covers(uint64_t sva, uint64_t eva, bool global)
 		case PTS_TLB_ALL_GLOBAL:
 		case PTS_TLB_SWITCH:
 			return true;
+		default: /* PTS_TLB_FREE_PTP, PTS_TLB_SHOOT: no invalidation */
+			break;
 		}
 	}
 	return false;

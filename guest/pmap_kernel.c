@@ -162,6 +162,15 @@ static pt_entry_t *kernel_pte(uint64_t va, struct vm_page **ptpp)
 	return ptep;
 }
 
+/* a kernel (global) entry changed: the shootdown goes to cpus (every CPU up
+ * but in the mutants), and the ledger says so first (SMP-6) */
+static void kernel_invalidate(uint32_t cpus, uint64_t sva, uint64_t eva, uint32_t npages)
+{
+	if (smp_ncpus() > 1)
+		tlb_ledger_shoot(PTS_TLB_SHOOT_KERNEL, cpus);
+	pmap_invalidate_cpus(cpus, sva, eva, npages, true);
+}
+
 void pmap_kenter_pa(uint64_t va, uint64_t pa, uint32_t prot)
 {
 	struct vm_page *ptp;
@@ -180,7 +189,7 @@ void pmap_kenter_pa(uint64_t va, uint64_t pa, uint32_t prot)
 	opte = pmap_pte_swap(ptep, npte);
 	if (opte & PG_V) {
 		/* global entries are always assumed cached, on every CPU */
-		pmap_invalidate_cpus(smp_cpus_up(), va, va + PAGE_SIZE, 1, true);
+		kernel_invalidate(smp_cpus_up(), va, va + PAGE_SIZE, 1);
 	} else {
 		ptp->wire_count++;
 		pm_count_add(&pmap_kernel()->pm_resident_count, 1);
@@ -212,14 +221,14 @@ void pmap_kremove(uint64_t va, uint64_t len)
 #ifdef MUTANT_KREMOVE_INVALIDATES_FIRST_ONLY
 	(void)eva;
 	if (n > 0)
-		pmap_invalidate_cpus(smp_cpus_up(), sva, sva + PAGE_SIZE, 1, true);
+		kernel_invalidate(smp_cpus_up(), sva, sva + PAGE_SIZE, 1);
 #elif defined(MUTANT_KREMOVE_LOCAL_ONLY)
 	/* "kernel mappings are the caller's to use": only this CPU invalidates */
 	if (n > 0)
-		pmap_invalidate_cpus(curcpu()->pc_mask, sva, eva, n, true);
+		kernel_invalidate(curcpu()->pc_mask, sva, eva, n);
 #else
 	if (n > 0)
-		pmap_invalidate_cpus(smp_cpus_up(), sva, eva, n, true);
+		kernel_invalidate(smp_cpus_up(), sva, eva, n);
 #endif
 	spin_unlock(&pmap_kernel()->pm_lock);
 }

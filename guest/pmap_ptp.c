@@ -182,6 +182,10 @@ static void shootdown_add(struct pmap *pm, uint64_t va)
 	struct pcpu *pc = curcpu();
 	uint32_t cpus = __atomic_load_n(&pm->pm_active, __ATOMIC_SEQ_CST);
 
+	/* whom the shootdown goes to, in the ledger before any preemption point
+	 * (SMP-6: every CPU with pm's root loaded by now is in cpus) */
+	if (smp_ncpus() > 1)
+		tlb_ledger_shoot(pm == pmap_kernel() ? PTS_TLB_SHOOT_KERNEL : pm->pm_pml4_pa, cpus);
 	if (cpus == 0)
 		return;
 	if (pc->pc_sd_npages == 0) {

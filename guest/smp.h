@@ -46,6 +46,9 @@ struct pcpu {
 	uint32_t pc_sd_npages;         /* vas queued */
 	uint32_t pc_sd_cpus;           /* CPUs whose TLB may hold one of them */
 	struct vm_page *pc_ptp_deadlist;
+	/* this CPU's last PTS_TLB_SHOOT record (guest/tlb.c: no repeats) */
+	uint64_t pc_shoot_seq, pc_shoot_root;
+	uint32_t pc_shoot_cpus;
 	/* CPU 0 -> AP mailbox (smp_run_on) */
 	volatile uint32_t pc_cmd; /* enum smp_cmd, SMP_CMD_NONE when done */
 	uint32_t pc_pad;

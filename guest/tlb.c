@@ -19,14 +19,12 @@ void tlb_init(void)
 	tlb_ledger.head = 0;
 }
 
-static void tlb_record(uint32_t kind, uint64_t va, uint64_t end)
+/* with tlb_ledger_lock held: append a record, return its seq */
+static uint64_t tlb_append(uint32_t kind, uint64_t va, uint64_t end)
 {
-	uint64_t seq;
-	struct pts_tlb_record *r;
+	uint64_t seq = tlb_ledger.head;
+	struct pts_tlb_record *r = &tlb_ledger.rec[seq % PTS_TLB_RECORDS];
 
-	spin_lock_leaf(&tlb_ledger_lock);
-	seq = tlb_ledger.head;
-	r = &tlb_ledger.rec[seq % PTS_TLB_RECORDS];
 	r->seq = seq;
 	r->kind = kind;
 	r->cpu = cpu_number();
@@ -35,6 +33,13 @@ static void tlb_record(uint32_t kind, uint64_t va, uint64_t end)
 	r->end = end;
 	/* the record is complete before the host can see it counted */
 	__atomic_store_n(&tlb_ledger.head, seq + 1, __ATOMIC_RELEASE);
+	return seq;
+}
+
+static void tlb_record(uint32_t kind, uint64_t va, uint64_t end)
+{
+	spin_lock_leaf(&tlb_ledger_lock);
+	(void)tlb_append(kind, va, end);
 	spin_unlock(&tlb_ledger_lock);
 }
 
@@ -84,6 +89,29 @@ void tlb_ledger_ptp_free(uint64_t pa)
 {
 	KASSERT((pa & PAGE_MASK) == 0);
 	tlb_record(PTS_TLB_FREE_PTP, pa, pa + PAGE_SIZE);
+}
+
+/*
+ * Not an invalidation: this CPU owes a shootdown for the pmap whose root is
+ * root (PTS_TLB_SHOOT_KERNEL: the kernel's) and sends it to cpus (SMP-6).
+ * The caller read cpus with no preemption point since, so every CPU that
+ * had the root loaded by then is in the set.  A record that would repeat
+ * this CPU's last one, with no record in between (no CR3 load anywhere
+ * since), is left out: it would tell the monitor nothing new, and a long
+ * remove would otherwise write one a page.
+ */
+void tlb_ledger_shoot(uint64_t root, uint32_t cpus)
+{
+	struct pcpu *pc = curcpu();
+
+	spin_lock_leaf(&tlb_ledger_lock);
+	if (pc->pc_shoot_seq + 1 != tlb_ledger.head || pc->pc_shoot_root != root ||
+	    pc->pc_shoot_cpus != cpus) {
+		pc->pc_shoot_seq = tlb_append(PTS_TLB_SHOOT, root, cpus);
+		pc->pc_shoot_root = root;
+		pc->pc_shoot_cpus = cpus;
+	}
+	spin_unlock(&tlb_ledger_lock);
 }
 
 void tlb_switch(uint64_t pml4_pa)

@@ -22,5 +22,8 @@ void tlb_invalidate_all_global(void); /* CR4.PGE toggle: everything */
 void tlb_switch(uint64_t pml4_pa);    /* load another root */
 /* no invalidation: records that the PTP at pa is being freed */
 void tlb_ledger_ptp_free(uint64_t pa);
+/* no invalidation (SMP only): a shootdown for the pmap whose root is root
+ * (PTS_TLB_SHOOT_KERNEL: the kernel's) goes to the CPU set cpus */
+void tlb_ledger_shoot(uint64_t root, uint32_t cpus);
 
 #endif /* GUEST_TLB_H */

@@ -84,6 +84,8 @@ void check_issues(struct check *c);
 bool tlb_covered(const struct check *c, uint32_t cpu, uint64_t va, uint64_t span, bool global);
 bool tlb_record_covers(const struct pts_tlb_record *r, uint64_t va, uint64_t span, bool global);
 bool tlb_downgrade(const struct pte_change *ch);
+/* an invalidation or CR3 load (not FREE_PTP, not SHOOT, not an unknown kind) */
+bool tlb_record_invalidates(const struct pts_tlb_record *r);
 
 /* managed user PTEs (all, or writable) per vm_page, from the walk; NULL on ENOMEM */
 const uint32_t *check_page_counts(struct check *c, bool writable);
@@ -311,6 +313,7 @@ void inv_smp_cpu_invalidated(struct check *c);
 void inv_smp_ledger_cpus(struct check *c);
 void inv_smp_ptp_free(struct check *c);
 void inv_locks_free(struct check *c);
+void inv_smp_shoot_reaches(struct check *c);
 void inv_pool_page_count(struct check *c);
 void inv_pool_lists(struct check *c);
 void inv_pool_items(struct check *c);

@@ -1,7 +1,12 @@
 /* monitor/inv_smp.c - SMP family: pm_active against the CPUs' roots, no
- * shootdown left in flight at a stop, and each CPU's own TLB obligations
- * (docs/smp.md, "The monitor").  Checked when more than one CPU is up.
+ * shootdown left in flight at a stop, each CPU's own TLB obligations, and
+ * every shootdown reaching the CPUs with its pmap's root loaded (docs/smp.md,
+ * "The monitor").  Checked when more than one CPU is up (SMP-5, SMP-6: on
+ * one too).
  */
+#include <stdio.h>
+#include <string.h>
+
 #include "check_ctx.h"
 #include "pte.h"
 
@@ -170,7 +175,7 @@ void inv_smp_ledger_cpus(struct check *c)
 		if (c->tlb[i].cpu >= c->smp->ncpus)
 			vio(c, "ledger record %llu names cpu%u, not up (%u CPUs)",
 			    (unsigned long long)c->tlb[i].seq, c->tlb[i].cpu, c->smp->ncpus);
-		else
+		else if (tlb_record_invalidates(&c->tlb[i])) /* a FREE_PTP or SHOOT is no ack */
 			recorded[c->tlb[i].cpu] = true;
 	}
 	for (uint32_t cpu = 0; c->smp_prev->ok && cpu < c->smp->ncpus; cpu++) {
@@ -251,4 +256,65 @@ void inv_smp_ptp_free(struct check *c)
 	for (size_t i = 0; i < c->ntlb; i++)
 		if (c->tlb[i].kind == PTS_TLB_FREE_PTP)
 			check_ptp_free(c, i, ncpus);
+}
+
+/* SMP-6 (on one CPU too): the index of the live pmap of s whose root is root, or -1 */
+static int32_t pmap_of_root(const struct snapshot *s, gpa_t root)
+{
+	for (size_t i = 1; i < s->npmap; i++)
+		if (s->pmap[i].live && s->pmap[i].root == root)
+			return (int32_t)i;
+	return -1;
+}
+
+static void shoot_missed(struct check *c, const struct pts_tlb_record *r, uint32_t cpu)
+{
+	bool kernel = r->va == PTS_TLB_SHOOT_KERNEL;
+	int32_t i = kernel ? -1 : pmap_of_root(c->cur, r->va & PG_FRAME);
+	char what[96];
+
+	if (kernel)
+		snprintf(what, sizeof what, "is up (every CPU may cache kernel entries)");
+	else if (i >= 0)
+		snprintf(what, sizeof what, "has pmap slot %u's root 0x%llx in CR3",
+		         c->cur->pmap[i].slot, (unsigned long long)(r->va & PG_FRAME));
+	else
+		snprintf(what, sizeof what, "has root 0x%llx in CR3",
+		         (unsigned long long)(r->va & PG_FRAME));
+	struct violation *v = vio(c,
+	                          "cpu%u %s, but cpu%u's shootdown for %s (ledger record %llu) "
+	                          "goes to CPU set 0x%llx: cpu%u may keep stale entries",
+	                          cpu, what, r->cpu, kernel ? "the kernel pmap" : "that pmap",
+	                          (unsigned long long)r->seq, (unsigned long long)r->end, cpu);
+	if (i >= 0)
+		vio_pmap(v, c, c->cur, (uint32_t)i);
+}
+
+/* at a SHOOT record, each CPU but the sender with the shot root (or, for the
+ * kernel, each CPU up) is in its set; root[] is every CPU's root there */
+static void check_shoot(struct check *c, const struct pts_tlb_record *r, const uint64_t *root,
+                        uint32_t ncpus)
+{
+	for (uint32_t cpu = 0; cpu < ncpus; cpu++) {
+		if (cpu == r->cpu || (r->end >> cpu) & 1)
+			continue;
+		if (r->va == PTS_TLB_SHOOT_KERNEL || root[cpu] == (r->va & PG_FRAME))
+			shoot_missed(c, r, cpu);
+	}
+}
+
+void inv_smp_shoot_reaches(struct check *c)
+{
+	uint64_t root[PTS_MAX_CPUS];
+	uint32_t ncpus = smp_ncpus(c->smp);
+
+	if (c->op == NULL || !c->tlb_known || (c->smp->known && !c->smp->ok))
+		return;
+	memcpy(root, c->root_before, sizeof root);
+	for (size_t i = 0; i < c->ntlb; i++) {
+		if (c->tlb[i].kind == PTS_TLB_SHOOT)
+			check_shoot(c, &c->tlb[i], root, ncpus);
+		else
+			smp_roots_advance(&c->tlb[i], 1, root);
+	}
 }

@@ -51,7 +51,7 @@ bool tlb_record_covers(const struct pts_tlb_record *r, uint64_t va, uint64_t spa
 		return !global;
 	case PTS_TLB_ALL_GLOBAL:
 		return true;
-	default: /* PTS_TLB_FREE_PTP invalidates nothing; unknown kinds are TLB-3's */
+	default: /* FREE_PTP and SHOOT invalidate nothing; unknown kinds are TLB-3's */
 		return false;
 	}
 }
@@ -118,6 +118,34 @@ void inv_tlb_ptp_unlink(struct check *c)
 	}
 }
 
+bool tlb_record_invalidates(const struct pts_tlb_record *r)
+{
+	return r->kind >= PTS_TLB_PAGE && r->kind <= PTS_TLB_SWITCH;
+}
+
+/* a SHOOT names a root (a page) or the kernel, and CPUs that may exist */
+static bool shoot_malformed(const struct pts_tlb_record *r)
+{
+	bool root_ok = r->va == PTS_TLB_SHOOT_KERNEL || (r->va != 0 && (r->va & ~PG_FRAME) == 0);
+	return !root_ok || (r->end >> PTS_MAX_CPUS) != 0;
+}
+
+static void check_record(struct check *c, const struct pts_tlb_record *r, uint64_t seq)
+{
+	if (r->seq != seq)
+		vio(c, "ledger record %llu has seq %llu", (unsigned long long)seq,
+		    (unsigned long long)r->seq);
+	else if (r->kind < PTS_TLB_PAGE || r->kind > PTS_TLB_SHOOT)
+		vio(c, "ledger record %llu has unknown kind %u", (unsigned long long)r->seq,
+		    r->kind);
+	else if ((r->kind == PTS_TLB_RANGE || r->kind == PTS_TLB_FREE_PTP) && r->end <= r->va)
+		vio(c, "ledger record %llu: empty range", (unsigned long long)r->seq);
+	else if (r->kind == PTS_TLB_SHOOT && shoot_malformed(r))
+		vio(c, "ledger record %llu: a shootdown of root 0x%llx to CPU set 0x%llx",
+		    (unsigned long long)r->seq, (unsigned long long)r->va,
+		    (unsigned long long)r->end);
+}
+
 void inv_tlb_ledger(struct check *c)
 {
 	const struct monitor *m = c->m;
@@ -126,18 +154,8 @@ void inv_tlb_ledger(struct check *c)
 		    PTS_TLB_RECORDS);
 	if (m->tlb_went_back)
 		vio(c, "TLB ledger head went backwards");
-	for (size_t i = 0; i < c->ntlb; i++) {
-		const struct pts_tlb_record *r = &c->tlb[i];
-		if (r->seq != m->tlb_first + i)
-			vio(c, "ledger record %llu has seq %llu",
-			    (unsigned long long)(m->tlb_first + i), (unsigned long long)r->seq);
-		else if (r->kind < PTS_TLB_PAGE || r->kind > PTS_TLB_FREE_PTP)
-			vio(c, "ledger record %llu has unknown kind %u", (unsigned long long)r->seq,
-			    r->kind);
-		else if ((r->kind == PTS_TLB_RANGE || r->kind == PTS_TLB_FREE_PTP) &&
-		         r->end <= r->va)
-			vio(c, "ledger record %llu: empty range", (unsigned long long)r->seq);
-	}
+	for (size_t i = 0; i < c->ntlb; i++)
+		check_record(c, &c->tlb[i], m->tlb_first + i);
 }
 
 void check_model_findings(struct check *c)

@@ -182,6 +182,15 @@ static const struct invariant table[] = {
      "the op (its ipis count rose) has ledger records of its own in it: an ack follows an "
      "invalidation.",
      inv_smp_ledger_cpus},
+    /* before SMP-5: a shootdown that skips a CPU is the cause, a PTP freed under
+     * that CPU the consequence; a run stops at the first finding */
+    {"SMP-6", "shootdown-reaches-cr3", "SMP",
+     "A shootdown reaches every CPU that runs on its pmap: at each SHOOT ledger record (the "
+     "sender's CPU set, read from pm_active right after the PTE change), every CPU other than "
+     "the sender whose root, replayed through the ledger's SWITCH records from the op's start, "
+     "is the shot pmap's is in the set, and for the kernel pmap every CPU up is (checked on one "
+     "CPU too).",
+     inv_smp_shoot_reaches},
     {"SMP-5", "ptp-freed-after-invalidated", "SMP",
      "A page-table page is freed only after every CPU that may cache a walk through it forgot it: "
      "for each PTP the op freed (a FREE_PTP ledger record) and unlinked, every CPU whose root "

@@ -88,8 +88,24 @@ static void shoot_one(struct synth *s, uint32_t cpu, uint64_t va)
 	synth_w64(s, CPU(cpu, tlb_gen_acked), gen);
 }
 
+/* ABI 5, several CPUs: the set the shootdown goes to, as the guest's
+ * shootdown_add records it, first: slot's pm_active (the kernel: every CPU) */
+static void shoot_record(struct synth *s, int32_t slot)
+{
+	gpa_t pm = synth_pmap_pa(s, PMAP_SLOT(slot));
+
+	if (s->smp_pa == 0)
+		return;
+	if (slot < 0)
+		syn_tlb(s, PTS_TLB_SHOOT, PTS_TLB_SHOOT_KERNEL, (1ull << s->ncpus) - 1);
+	else
+		syn_tlb(s, PTS_TLB_SHOOT, synth_r64(s, pm + SYN_PM_PML4),
+		        synth_r32(s, pm + SYN_PM_ACTIVE));
+}
+
 void syn_shootdown(struct synth *s, int32_t slot, uint64_t va)
 {
+	shoot_record(s, slot);
 	if (slot < 0 || s->active == slot)
 		syn_tlb(s, PTS_TLB_PAGE, va, 0);
 	for (uint32_t c = 0; s->smp_pa != 0 && c < s->ncpus; c++)

@@ -304,27 +304,35 @@ static void smp_2(struct tc *t, bool inj)
 	if (inj) /* a shootdown left in flight */
 		tc_add64(t, synth_cpu_pa(t->s, 1) + offsetof(struct pts_cpu, tlb_gen_sent), 1);
 }
+static gpa_t ledger_rec(struct tc *t, uint64_t seq)
+{
+	return t->s->ledger_pa + offsetof(struct pts_tlb_ledger, rec) +
+	       (seq % PTS_TLB_RECORDS) * sizeof(struct pts_tlb_record);
+}
+/* the first record of kind (0: any) by cpu from seq on, before the head */
+static uint64_t ledger_find(struct tc *t, uint64_t seq, uint32_t kind, uint32_t cpu)
+{
+	uint64_t end = synth_r64(t->s, t->s->ledger_pa + 8);
+	for (; seq < end; seq++)
+		if ((kind == 0 || synth_r32(t->s, ledger_rec(t, seq) + 8) == kind) &&
+		    synth_r32(t->s, ledger_rec(t, seq) + 12) == cpu)
+			return seq;
+	ck_abort_msg("no ledger record of kind %u by cpu%u", kind, cpu);
+	return 0;
+}
 static void smp_3(struct tc *t, bool inj)
 {
 	on_cpu1(t, PTS_OP_TOUCH, 1); /* cpu1 caches pmap 1's 0x400000 */
 	uint64_t head = synth_r64(t->s, t->s->ledger_pa + 8);
 	tc_run(t, PTS_OP_REMOVE, 1, 0x400000, 0, 0, 0, 0);
-	if (inj) { /* cpu1's record, the second of the op, made cpu0's */
-		gpa_t r = t->s->ledger_pa + offsetof(struct pts_tlb_ledger, rec) +
-		          ((head + 1) % PTS_TLB_RECORDS) * sizeof(struct pts_tlb_record);
-		synth_w32(t->s, r + offsetof(struct pts_tlb_record, cpu), 0);
-	}
+	if (inj) /* cpu1's record made cpu0's */
+		synth_w32(t->s, ledger_rec(t, ledger_find(t, head, 0, 1)) + 12, 0);
 }
 static void smp_4(struct tc *t, bool inj)
 {
 	QUERY();
 	if (inj) /* cpu1 served a shootdown it left no record of */
 		tc_add64(t, synth_cpu_pa(t->s, 1) + offsetof(struct pts_cpu, ipis), 1);
-}
-static gpa_t ledger_rec(struct tc *t, uint64_t seq)
-{
-	return t->s->ledger_pa + offsetof(struct pts_tlb_ledger, rec) +
-	       (seq % PTS_TLB_RECORDS) * sizeof(struct pts_tlb_record);
 }
 static void smp_5(struct tc *t, bool inj)
 {
@@ -343,6 +351,14 @@ static void smp_5(struct tc *t, bool inj)
 			synth_w64(t->s, ledger_rec(t, seq) + off, a);
 		}
 	}
+}
+static void smp_6(struct tc *t, bool inj)
+{
+	on_cpu1(t, PTS_OP_TOUCH, 1); /* cpu1 runs on pmap 1 */
+	uint64_t head = synth_r64(t->s, t->s->ledger_pa + 8);
+	tc_run(t, PTS_OP_REMOVE, 1, 0x400000, 0, 0, 0, 0);
+	if (inj) /* cpu0's shootdown read pmap 1's pm_active without cpu1 */
+		synth_w64(t->s, ledger_rec(t, ledger_find(t, head, PTS_TLB_SHOOT, 0)) + 32, 0x1);
 }
 
 /* ---- LOCK */
@@ -450,10 +466,10 @@ static const struct {
     {"AS-2", as_2},       {"AS-3", as_3},       {"AS-4", as_4},       {"AS-5", as_5},
     {"TLB-1", tlb_1},     {"TLB-2", tlb_2},     {"TLB-3", tlb_3},     {"TLB-4", tlb_4},
     {"SMP-1", smp_1},     {"SMP-2", smp_2},     {"SMP-3", smp_3},     {"SMP-4", smp_4},
-    {"SMP-5", smp_5},     {"LOCK-1", lock_1},   {"POOL-1", pool_1},   {"POOL-2", pool_2},
-    {"POOL-3", pool_3},   {"POOL-4", pool_4},   {"POOL-5", pool_5},   {"POOL-6", pool_6},
-    {"POOL-7", pool_7},   {"MODEL-1", model_1}, {"MODEL-2", model_2}, {"MODEL-3", model_3},
-    {"MODEL-4", model_4}, {"MODEL-5", model_5},
+    {"SMP-5", smp_5},     {"SMP-6", smp_6},     {"LOCK-1", lock_1},   {"POOL-1", pool_1},
+    {"POOL-2", pool_2},   {"POOL-3", pool_3},   {"POOL-4", pool_4},   {"POOL-5", pool_5},
+    {"POOL-6", pool_6},   {"POOL-7", pool_7},   {"MODEL-1", model_1}, {"MODEL-2", model_2},
+    {"MODEL-3", model_3}, {"MODEL-4", model_4}, {"MODEL-5", model_5},
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
@@ -699,6 +715,84 @@ START_TEST(test_lock_hostile_descriptor)
 }
 END_TEST
 
+/*
+ * SHOOT records (ABI 5) on two CPUs: a kremove's shootdown to cpu0 alone is
+ * SMP-6 (the kernel's entries are every CPU's); a SHOOT of an unknown shape
+ * is TLB-3; and a CPU that switched away (a SWITCH earlier in the op's
+ * records) is not owed a shootdown of the root it left.
+ */
+enum shoot_break { SHOOT_KERNEL_ONE, SHOOT_KIND, SHOOT_ROOT, SHOOT_CPUS, SHOOT_LEFT };
+static const struct {
+	const char *what, *id; /* id: the invariant reported, NULL: none */
+	enum shoot_break how;
+} shoot_cases[] = {
+    {"kremove's shootdown to cpu0 alone", "SMP-6", SHOOT_KERNEL_ONE},
+    {"a record of kind 8", "TLB-3", SHOOT_KIND},
+    {"a root that is not a page", "TLB-3", SHOOT_ROOT},
+    {"a CPU set past cpu7", "TLB-3", SHOOT_CPUS},
+    {"cpu1 left the pmap before the shootdown read pm_active", NULL, SHOOT_LEFT},
+};
+#define NSHOOT_CASES ((int)(sizeof shoot_cases / sizeof shoot_cases[0]))
+
+/* run the case's op (or group: ops), unchecked; the ledger's head before it */
+static uint64_t shoot_ops(struct tc *t, enum shoot_break how, struct pts_op *ops)
+{
+	uint64_t head = synth_r64(t->s, t->s->ledger_pa + 8);
+
+	if (how != SHOOT_LEFT) {
+		tc_run(t, PTS_OP_KREMOVE, 0, 0x2000, 0, 0, 0, 0);
+		return head;
+	}
+	on_cpu1(t, PTS_OP_TOUCH, 1); /* cpu1 on pmap 1 */
+	head = synth_r64(t->s, t->s->ledger_pa + 8);
+	t->s->op_cpu = 1;
+	synth_do(t->s, &ops[0], PTS_OP_ACTIVATE, 2, 0, 0, 0, 0, 0);
+	t->s->op_cpu = 0;
+	synth_do(t->s, &ops[1], PTS_OP_REMOVE, 1, 0x400000, 0, 0, 0, PTS_OPF_PAR);
+	return head;
+}
+
+static int shoot_check(struct tc *t, enum shoot_break how, const struct pts_op *ops)
+{
+	if (how != SHOOT_LEFT)
+		return tc_check(t);
+	int n = monitor_after_ops(t->m, ops, 2, t->idx += 2, NULL, t->s->cr3);
+	synth_dirty_reset(t->s);
+	return n;
+}
+
+START_TEST(test_shoot_records)
+{
+	struct tc t;
+	struct pts_op ops[2];
+	enum shoot_break how = shoot_cases[_i].how;
+	tc_start_cpus_mode(&t, TC_FULL, 2);
+	uint64_t head = shoot_ops(&t, how, ops);
+	gpa_t r = ledger_rec(&t, ledger_find(&t, head, PTS_TLB_SHOOT, 0));
+	ck_assert_uint_eq(synth_r64(t.s, r + 24),
+	                  how == SHOOT_LEFT ? synth_r64(t.s, synth_pmap_pa(t.s, 1) + SYN_PM_PML4)
+	                                    : PTS_TLB_SHOOT_KERNEL);
+	if (how == SHOOT_KERNEL_ONE)
+		synth_w64(t.s, r + 32, 0x1);
+	else if (how == SHOOT_KIND)
+		synth_w32(t.s, r + 8, PTS_TLB_SHOOT + 1);
+	else if (how == SHOOT_ROOT)
+		synth_w64(t.s, r + 24, synth_r64(t.s, synth_pmap_pa(t.s, 1) + SYN_PM_PML4) | 0x10);
+	else if (how == SHOOT_CPUS)
+		synth_w64(t.s, r + 32, 0x103);
+	else /* the record says what the guest's would: pmap 1's pm_active without cpu1 */
+		ck_assert_uint_eq(synth_r64(t.s, r + 32) & 2, 0);
+	int n = shoot_check(&t, how, ops);
+	bool ok = shoot_cases[_i].id ? tc_reported(&t, shoot_cases[_i].id) : n == 0;
+	if (!ok) {
+		fprintf(stderr, "%s: %d violations:\n", shoot_cases[_i].what, n);
+		tc_dump(&t);
+	}
+	ck_assert(ok);
+	tc_end(&t);
+}
+END_TEST
+
 START_TEST(test_every_invariant_has_a_case)
 {
 	ck_assert_uint_ge(invariant_count(), 25);
@@ -726,6 +820,7 @@ Suite *suite_monitor_inv(void)
 	tcase_add_loop_test(tc, test_attr_1_group, 0, NGROUP_CASES);
 	tcase_add_test(tc, test_lock_1_names_the_lock);
 	tcase_add_test(tc, test_lock_hostile_descriptor);
+	tcase_add_loop_test(tc, test_shoot_records, 0, NSHOOT_CASES);
 	suite_add_tcase(s, tc);
 	return s;
 }
