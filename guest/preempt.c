@@ -21,12 +21,23 @@ void preempt_op_begin(void)
 	__atomic_fetch_add(&preempt_epoch, 1, __ATOMIC_RELEASE);
 }
 
+/* Another CPU reads this wait with no lock (blocked() here and in
+ * guest/sched.c): the kind, then the word at pc_wait_addr.  A wait's end
+ * (WAIT_NONE) leaves the address as it is, so whatever kind a reader saw,
+ * the address it reads next is a word's, never NULL: on KVM's parallel
+ * vCPUs a CPU held at a point read the sender's cleared wait through NULL
+ * between its two stores (ack-before-invalidate, `fuzz --cpus 2 --cmdline
+ * pct=1 --backend kvm`: a page fault at cr2 0 one run in three).  A kind
+ * and an address of two waits read together give a stale answer at worst:
+ * who may run, once. */
 void smp_wait_on(enum smp_wait kind, const volatile void *addr, uint64_t value)
 {
 	struct pcpu *pc = curcpu();
 
-	pc->pc_wait_addr = addr;
-	pc->pc_wait_value = value;
+	if (kind != WAIT_NONE) {
+		pc->pc_wait_addr = addr;
+		pc->pc_wait_value = value;
+	}
 	__atomic_store_n(&pc->pc_wait_kind, kind, __ATOMIC_RELEASE);
 }
 

@@ -12,6 +12,9 @@
  * held in a file and printed after theirs): where /dev/kvm is a software
  * hypervisor it is the longest pass, and it leaves a core idle otherwise.
  * PTSHADOW_TEST_SERIAL=1 runs the passes one after the other.
+ * A pass's PTSHADOW_BACKEND is set before its suites are made, so a suite
+ * can pick its tests by backend (smp_mutants: the kvm pass runs only the
+ * mutants' find, minimise and replay).
  */
 #include <check.h>
 #include <errno.h>
@@ -41,8 +44,9 @@ static const struct suite_entry suites[] = {
 };
 
 /* suites that boot the guest: one pass per backend */
-static const char *const per_backend[] = {"boot", "cli",  "console", "cov",       "dirty",
-                                          "dump", "fuzz", "modes",   "scenarios", "snapshot"};
+static const char *const per_backend[] = {"boot",      "cli",      "console",    "cov",
+                                          "dirty",     "dump",     "fuzz",       "modes",
+                                          "scenarios", "snapshot", "smp_mutants"};
 
 static int is_per_backend(const char *name)
 {
@@ -183,6 +187,8 @@ static int run_pass(int argc, char **argv, int per_backend_pass, const char *bac
 	SRunner *sr = NULL;
 	int failed;
 
+	if (backend != NULL)
+		setenv("PTSHADOW_BACKEND", backend, 1); /* before the suites: tu_backend() */
 	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
 		if (!wanted(suites[i].name, argc, argv) ||
 		    is_per_backend(suites[i].name) != per_backend_pass)
@@ -196,7 +202,6 @@ static int run_pass(int argc, char **argv, int per_backend_pass, const char *bac
 	if (sr == NULL)
 		return 0;
 	if (backend != NULL) {
-		setenv("PTSHADOW_BACKEND", backend, 1);
 		printf("---- end-to-end suites on the %s backend\n", backend);
 		fflush(stdout);
 	}

@@ -8,6 +8,11 @@
  * pct=1`, guest/preempt.h): the races need it, the others do not mind.  A
  * group's schedule decides a race as it says, and a bad one is exit 2; the
  * race mutants are found through the groups `fuzz --cpus 2` makes.
+ * The suite runs in the qemu and the kvm passes (tests/run_tests.c).  The
+ * kvm pass runs only the mutants' find, minimise and replay, on KVM from the
+ * same seed (the schedule is the guest's and the host's PCT draws, so the
+ * steps are QEMU's: docs/smp.md gives both backends' ops); its other tests
+ * and the scenarios are QEMU's.  Without /dev/kvm those are not run.
  */
 #include <glob.h>
 
@@ -16,6 +21,10 @@
 Suite *suite_smp_mutants(void);
 
 #define CHILD_TIMEOUT 300
+/* a campaign on kvm_pvm's two vCPUs: ~50-250 checked ops/s, minimisation
+ * booting afresh after each guest panic (pv-retry-no-gen-check: 261 s with
+ * the machine's load at 8) */
+#define KVM_FUZZ_TIMEOUT 900
 
 struct smp_mutant {
 	char name[64];
@@ -155,6 +164,14 @@ START_TEST(fuzz_on_two_cpus_finds_nothing)
 }
 END_TEST
 
+/* configs/mutants-smp.list was read, and holds mutants: the loops below
+ * run one test a mutant, so an empty list would pass nothing and say so */
+START_TEST(mutant_list_is_read)
+{
+	ck_assert_msg(nmutants > 0, "configs/mutants-smp.list: no mutant read");
+}
+END_TEST
+
 /* the invariant id as a finding names it: "SMP-3 cpu-invalidated", "GUEST-ERROR:" */
 static bool names_invariant(const char *text, const char *id)
 {
@@ -162,6 +179,33 @@ static bool names_invariant(const char *text, const char *id)
 	for (const char *s = strstr(text, id); s != NULL; s = strstr(s + 1, id))
 		if ((s == text || s[-1] == ' ' || s[-1] == '\n') && (s[n] == ' ' || s[n] == ':'))
 			return true;
+	return false;
+}
+
+/* the backend the mutants are found on in this pass: kvm in the kvm pass,
+ * else (the qemu pass, or a run of this suite alone) QEMU */
+static bool kvm_pass(void)
+{
+	return strcmp(tu_backend(), "kvm") == 0;
+}
+
+/* This pass's backend can run the mutants on two CPUs: true, or the test is
+ * logged as not run (no /dev/kvm, no QEMU) and the caller returns. */
+static bool need_mutant_backend(const char *test)
+{
+	return kvm_pass() ? tu_need_backend(test) : tu_need_qemu_cpus(test);
+}
+
+/* A KVM without what two vCPUs need (ptshadow says which capability it
+ * lacks, exit 2): the test is not run, with that line. */
+static bool kvm_cpus_ran(const char *test)
+{
+	char name[128];
+
+	if (!kvm_pass() || p.status != 2 || strstr(p.err, "this KVM lacks") == NULL)
+		return true;
+	snprintf(name, sizeof(name), "%s [kvm]", test);
+	tu_skip(name, p.err);
 	return false;
 }
 
@@ -208,24 +252,29 @@ static unsigned count_ops(const char *text)
 START_TEST(fuzz_finds_minimises_replays_mutant)
 {
 	const struct smp_mutant *m = &mutants[_i];
-	char elf[128], out[700], dir[700], path[800], want[64];
+	char elf[128], out[700], dir[700], path[800], want[64], backend[32];
 
-	if (!tu_need_qemu_cpus("fuzz_finds_minimises_replays_mutant"))
+	if (!need_mutant_backend("fuzz_finds_minimises_replays_mutant"))
 		return;
 	snprintf(elf, sizeof(elf), "build/mutants/%s.elf", m->name);
 	snprintf(out, sizeof(out), "%s", tu_path(m->name)); /* the tmpdir is the test case's */
 	ck_assert_msg(access(elf, R_OK) == 0, "%s missing: run make mutants", elf);
-	PTS("fuzz", "--backend", "qemu", "--cpus", "2", "--cmdline", "pct=1", "--seed", "1",
-	    "--ops", "20000", "--jobs", "1", "--quiet", "--out", out, elf);
+	/* the dirty log is the backend's default: on KVM with two vCPUs, clear */
+	TU_PTS(p, kvm_pass() ? KVM_FUZZ_TIMEOUT : CHILD_TIMEOUT, "fuzz", "--backend",
+	       kvm_pass() ? "kvm" : "qemu", "--cpus", "2", "--cmdline", "pct=1", "--seed", "1",
+	       "--ops", "20000", "--jobs", "1", "--quiet", "--out", out, elf);
+	if (!kvm_cpus_ran("fuzz_finds_minimises_replays_mutant"))
+		return;
 	ck_assert_msg(p.status == 1, "%s: fuzz exit %d\n%.1500s%.1500s", m->name, p.status, p.out,
 	              p.err);
 	one_crash(out, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/report.json", dir);
 	char *report = tu_read_file(path, NULL);
 	snprintf(want, sizeof(want), "\"invariant\": \"%s\"", m->inv);
+	snprintf(backend, sizeof(backend), "\"backend\": \"%s\"", kvm_pass() ? "kvm" : "qemu");
 	ck_assert_msg(report && strstr(report, want) && strstr(report, "\"cpus\": 2") &&
-	                  strstr(report, "pct=1"),
-	              "%s: report.json lacks %s, cpus 2 or pct=1", m->name, want);
+	                  strstr(report, "pct=1") && strstr(report, backend),
+	              "%s: report.json lacks %s, %s, cpus 2 or pct=1", m->name, want, backend);
 	free(report);
 	snprintf(path, sizeof(path), "%s/min.ops", dir);
 	char *min = tu_read_file(path, NULL);
@@ -235,22 +284,45 @@ START_TEST(fuzz_finds_minimises_replays_mutant)
 	free(min);
 	tu_proc_free(&p);
 	memset(&p, 0, sizeof(p));
-	PTS("replay", path); /* no --cpus: the report's */
+	PTS("replay", path); /* no --cpus, no --backend: the report's */
 	ck_assert_msg(
 	    p.status == 1 && strstr(p.out, "reproduced") && names_invariant(p.out, m->inv),
 	    "%s: replay of min.ops: exit %d\n%.1500s%.1500s", m->name, p.status, p.out, p.err);
+	/* where it ran: KVM logs two vCPUs with clear (ring is one vCPU's) */
+	ck_assert_msg(
+	    strstr(p.out, kvm_pass() ? "backend: kvm, dirty log clear\n" : "backend: qemu"),
+	    "%s: replay not on %s:\n%.1500s", m->name, kvm_pass() ? "kvm (clear)" : "qemu", p.out);
 }
 END_TEST
+
+/* The kvm pass: each mutant found, minimised and replayed on KVM. */
+static Suite *kvm_suite(Suite *s)
+{
+	TCase *mut = tcase_create("mutants_kvm");
+
+	tcase_add_checked_fixture(mut, setup, teardown);
+	tu_tmpdir_fixture(mut);
+	tcase_set_timeout(mut, KVM_FUZZ_TIMEOUT + CHILD_TIMEOUT + 10);
+	tcase_add_test(mut, mutant_list_is_read);
+	tcase_add_loop_test(mut, fuzz_finds_minimises_replays_mutant, 0, (int)nmutants);
+	suite_add_tcase(s, mut);
+	return s;
+}
 
 Suite *suite_smp_mutants(void)
 {
 	Suite *s = suite_create("smp_mutants");
-	TCase *run = tcase_create("run"), *mut = tcase_create("mutants");
+	TCase *run, *mut;
 
 	load_list();
+	if (kvm_pass())
+		return kvm_suite(s);
+	run = tcase_create("run");
+	mut = tcase_create("mutants");
 	tcase_add_checked_fixture(run, setup, teardown);
 	tu_tmpdir_fixture(run);
 	tcase_set_timeout(run, CHILD_TIMEOUT + 10);
+	tcase_add_test(run, mutant_list_is_read);
 	tcase_add_test(run, cpu_prefix_beyond_the_run_exits_2);
 	tcase_add_test(run, two_cpu_scenario_runs_clean);
 	tcase_add_test(run, fuzz_on_two_cpus_finds_nothing);
