@@ -207,6 +207,15 @@ static void pv_unlock2(const struct vm_page *a, const struct vm_page *b)
 		spin_unlock(&lb->lock);
 }
 
+/* drop a user pmap's lock; on SMP the ledger says so first, so the monitor
+ * sees that the shootdowns owed for it were done before (SMP-7) */
+static void pmap_unlock(struct pmap *pm)
+{
+	if (smp_ncpus() > 1)
+		tlb_ledger_unlock(pm->pm_pml4_pa);
+	spin_unlock(&pm->pm_lock);
+}
+
 /*
  * pg's pv lock is held: take pm's lock too, against the lock order (pmap
  * before pv), FreeBSD's way: try it; if that fails, drop the pv lock, wait
@@ -235,7 +244,7 @@ static bool pv_lock_pmap(const struct vm_page *pg, struct pmap *pm)
 #endif
 	if (pv_lock_of(pg)->gen == gen)
 		return true;
-	spin_unlock(&pm->pm_lock);
+	pmap_unlock(pm);
 	return false;
 }
 
@@ -248,6 +257,10 @@ static bool pv_lock_pmap(const struct vm_page *pg, struct pmap *pm)
  */
 static void pmap_update_unlocking(void)
 {
+#ifdef MUTANT_UPDATE_AFTER_UNLOCK
+	/* "the op's final pmap_update sends it anyway": after the lock is gone */
+	return;
+#endif
 	if (smp_ncpus() > 1)
 		pmap_update();
 }
@@ -686,7 +699,7 @@ int pmap_enter(struct pmap *pm, uint64_t va, struct vm_page *pg, uint32_t prot, 
 	}
 	PMAP_PREEMPT(PV_UNLOCKED);
 	pmap_update();
-	spin_unlock(&pm->pm_lock);
+	pmap_unlock(pm);
 	return PMAP_OK;
 
 fail:
@@ -701,7 +714,7 @@ fail:
 	if (flags & PMAP_CANFAIL)
 		return PMAP_ENOMEM;
 #endif
-	spin_unlock(&pm->pm_lock);
+	pmap_unlock(pm);
 	if (!(flags & PMAP_CANFAIL))
 		panic("pmap_enter: no memory for a page-table page or pv entry (va %#lx)", va);
 	return PMAP_ENOMEM;
@@ -828,7 +841,7 @@ static void pmap_remove_range(struct pmap *pm, uint64_t sva, uint64_t eva, bool 
 	spin_lock(&pm->pm_lock);
 	pmap_walk_pts(pm, pm->pm_pml4, PTP_LEVELS, 0, sva, eva, pmap_remove_pt, &teardown);
 	pmap_update();
-	spin_unlock(&pm->pm_lock);
+	pmap_unlock(pm);
 }
 
 void pmap_remove(struct pmap *pm, uint64_t sva, uint64_t eva)
@@ -917,7 +930,7 @@ void pmap_protect(struct pmap *pm, uint64_t sva, uint64_t eva, uint32_t prot)
 	curcpu()->pc_sd_cpus &= curcpu()->pc_mask;
 #endif
 	pmap_update();
-	spin_unlock(&pm->pm_lock);
+	pmap_unlock(pm);
 }
 
 void pmap_unwire(struct pmap *pm, uint64_t va)
@@ -932,7 +945,7 @@ void pmap_unwire(struct pmap *pm, uint64_t va)
 		pm_count_add(&pm->pm_wired_count, -1);
 #endif
 	}
-	spin_unlock(&pm->pm_lock);
+	pmap_unlock(pm);
 }
 
 struct vm_page *pmap_extract(struct pmap *pm, uint64_t va)
@@ -944,7 +957,7 @@ struct vm_page *pmap_extract(struct pmap *pm, uint64_t va)
 	ptep = pmap_find_pte(pm, va, NULL);
 	if (ptep != NULL && (*ptep & PG_V))
 		pg = pte_page(*ptep);
-	spin_unlock(&pm->pm_lock);
+	pmap_unlock(pm);
 	return pg;
 }
 
@@ -990,7 +1003,7 @@ static void pmap_page_remove(struct vm_page *pg)
 		if (ptp->wire_count == 1)
 			pmap_ptp_release(pm, ptp);
 		pmap_update_unlocking();
-		spin_unlock(&pm->pm_lock);
+		pmap_unlock(pm);
 	}
 	__atomic_fetch_and(&pg->md.flags, ~(PTS_PGF_MAPPED | PTS_PGF_WRITEABLE), __ATOMIC_SEQ_CST);
 	pv_unlock(pg);
@@ -1012,7 +1025,7 @@ restart:
 			goto restart;
 		(void)pmap_protect_pte(pve->pv_pmap, pve->pv_va, pv_pte(pve), prot);
 		pmap_update_unlocking();
-		spin_unlock(&pve->pv_pmap->pm_lock);
+		pmap_unlock(pve->pv_pmap);
 	}
 	md_writeable_clear_if_none(pg);
 	pv_unlock(pg);
@@ -1055,7 +1068,7 @@ restart:
 			pmap_tlb_shootdown(pm, pve->pv_va, opte);
 			pmap_update_unlocking();
 		}
-		spin_unlock(&pm->pm_lock);
+		pmap_unlock(pm);
 	}
 	pmap_update();
 	return found;
@@ -1102,7 +1115,7 @@ restart:
 		if (!pv_lock_pmap(pg, pve->pv_pmap))
 			goto restart;
 		found = (*pv_pte(pve) & bit) != 0;
-		spin_unlock(&pve->pv_pmap->pm_lock);
+		pmap_unlock(pve->pv_pmap);
 	}
 	pv_unlock(pg);
 	return found;

@@ -114,6 +114,14 @@ void tlb_ledger_shoot(uint64_t root, uint32_t cpus)
 	spin_unlock(&tlb_ledger_lock);
 }
 
+/* not an invalidation: the lock of the pmap whose root is root is being
+ * dropped, after every record before this one (the monitor's SMP-7) */
+void tlb_ledger_unlock(uint64_t root)
+{
+	KASSERT((root & PAGE_MASK) == 0);
+	tlb_record(PTS_TLB_UNLOCK, root, 0);
+}
+
 void tlb_switch(uint64_t pml4_pa)
 {
 	KASSERT((pml4_pa & PAGE_MASK) == 0);

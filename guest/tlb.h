@@ -25,5 +25,8 @@ void tlb_ledger_ptp_free(uint64_t pa);
 /* no invalidation (SMP only): a shootdown for the pmap whose root is root
  * (PTS_TLB_SHOOT_KERNEL: the kernel's) goes to the CPU set cpus */
 void tlb_ledger_shoot(uint64_t root, uint32_t cpus);
+/* no invalidation (SMP only): this CPU drops the lock of the pmap whose root
+ * is root (guest/pmap.c pmap_unlock) */
+void tlb_ledger_unlock(uint64_t root);
 
 #endif /* GUEST_TLB_H */

@@ -314,6 +314,7 @@ void inv_smp_ledger_cpus(struct check *c);
 void inv_smp_ptp_free(struct check *c);
 void inv_locks_free(struct check *c);
 void inv_smp_shoot_reaches(struct check *c);
+void inv_smp_unlock_after_invalidate(struct check *c);
 void inv_pool_page_count(struct check *c);
 void inv_pool_lists(struct check *c);
 void inv_pool_items(struct check *c);

@@ -135,7 +135,7 @@ static void check_record(struct check *c, const struct pts_tlb_record *r, uint64
 	if (r->seq != seq)
 		vio(c, "ledger record %llu has seq %llu", (unsigned long long)seq,
 		    (unsigned long long)r->seq);
-	else if (r->kind < PTS_TLB_PAGE || r->kind > PTS_TLB_SHOOT)
+	else if (r->kind < PTS_TLB_PAGE || r->kind > PTS_TLB_UNLOCK)
 		vio(c, "ledger record %llu has unknown kind %u", (unsigned long long)r->seq,
 		    r->kind);
 	else if ((r->kind == PTS_TLB_RANGE || r->kind == PTS_TLB_FREE_PTP) && r->end <= r->va)
@@ -144,6 +144,9 @@ static void check_record(struct check *c, const struct pts_tlb_record *r, uint64
 		vio(c, "ledger record %llu: a shootdown of root 0x%llx to CPU set 0x%llx",
 		    (unsigned long long)r->seq, (unsigned long long)r->va,
 		    (unsigned long long)r->end);
+	else if (r->kind == PTS_TLB_UNLOCK && (r->va == 0 || (r->va & ~PG_FRAME) != 0))
+		vio(c, "ledger record %llu: an unlock of root 0x%llx", (unsigned long long)r->seq,
+		    (unsigned long long)r->va);
 }
 
 void inv_tlb_ledger(struct check *c)

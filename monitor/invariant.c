@@ -198,6 +198,12 @@ static const struct invariant table[] = {
      "covering the span the PTP mapped, a full flush or a CR3 load, before the free's record "
      "(checked on one CPU too).",
      inv_smp_ptp_free},
+    {"SMP-7", "invalidated-before-unlock", "SMP",
+     "A CPU drops a user pmap's lock only after each CPU its shootdowns for that pmap went to "
+     "has invalidated: for every UNLOCK ledger record (SMP only), each CPU in the sets of the "
+     "same CPU's SHOOT records of that root since its last unlock has an invalidation record "
+     "of its own (a CR3 load included) after the SHOOT and before the UNLOCK.",
+     inv_smp_unlock_after_invalidate},
     /* locks (on one CPU too) */
     {"LOCK-1", "locks-free", "LOCK",
      "At a stop (between ops) every lock a pmap op takes is free: each live pmap's pm_lock "

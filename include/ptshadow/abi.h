@@ -15,7 +15,7 @@
 #define PTS_ABI_VERSION                                                                            \
 	5u /* 2: SMP (struct pts_smp, pts_tlb_record.cpu); 3: groups (PTS_OPF_PAR, struct          \
 	      pts_sched); 4: PTS_TLB_FREE_PTP; 5: lock words in the descriptor, PTS_SCHED_FREE     \
-	      (pts_sched.jitter_*), PTS_TLB_SHOOT */
+	      (pts_sched.jitter_*), PTS_TLB_SHOOT, PTS_TLB_UNLOCK */
 #define PTS_PAGE_SIZE  4096u
 #define PTS_PAGE_SHIFT 12u
 
@@ -320,7 +320,9 @@ struct pts_ring {
  * on SMP the CPU that owes a shootdown records whom it goes to
  * (PTS_TLB_SHOOT), right where it reads the pmap's pm_active, so the
  * monitor sees every CPU that has the pmap's root loaded in that set
- * (docs/smp.md, SMP-6).
+ * (docs/smp.md, SMP-6), and the release of a user pmap's lock
+ * (PTS_TLB_UNLOCK), so it sees that every target invalidated before another
+ * CPU could take the lock (SMP-7).
  */
 #define PTS_TLB_MAGIC   0x62646c74u /* "tldb" */
 #define PTS_TLB_RECORDS 4096u
@@ -333,11 +335,14 @@ enum pts_tlb_kind {
 	PTS_TLB_SWITCH = 5,     /* CR3 load of another root (va = new root PA) */
 	PTS_TLB_FREE_PTP = 6,   /* ABI 4: no invalidation; the PTP [va, end) (a PA, end =
 	                           va + page) was freed, after every record before it */
-	PTS_TLB_SHOOT = 7       /* ABI 5: no invalidation; cpu owes a shootdown for the pmap
+	PTS_TLB_SHOOT = 7,      /* ABI 5: no invalidation; cpu owes a shootdown for the pmap
 	                           whose root PA is va (PTS_TLB_SHOOT_KERNEL: the kernel's
 	                           global entries, owed to every CPU up) and sends it to the
 	                           CPU set end (bit i = CPU i; the sender's own bit: it
 	                           invalidates locally); cr3 is the sender's */
+	PTS_TLB_UNLOCK = 8      /* ABI 5: no invalidation; on SMP, cpu drops the lock of the
+	                           user pmap whose root PA is va: each shootdown it owed for
+	                           that pmap is done by then (docs/smp.md, SMP-7) */
 };
 #define PTS_TLB_SHOOT_KERNEL 0xffffffffffffffffull /* PTS_TLB_SHOOT's va for the kernel pmap */
 

@@ -559,6 +559,22 @@ static uint32_t run(struct synth *s, struct pts_op *op)
 	return PTS_RES_OK;
 }
 
+/* ABI 5, several CPUs: an op that held a user pmap's lock drops it last,
+ * after its shootdowns and frees, as the guest's pmap_unlock records it */
+static void unlock_record(struct synth *s, const struct pts_op *op)
+{
+	uint64_t root;
+
+	if (s->smp_pa == 0 || s->ncpus < 2 || op->result != PTS_RES_OK)
+		return;
+	if (op->kind != PTS_OP_ENTER && op->kind != PTS_OP_REMOVE && op->kind != PTS_OP_PROTECT &&
+	    op->kind != PTS_OP_UNWIRE && op->kind != PTS_OP_COLLECT)
+		return;
+	root = synth_r64(s, synth_pmap_pa(s, op->pmap) + SYN_PM_PML4);
+	if (root != 0)
+		syn_tlb(s, PTS_TLB_UNLOCK, root, 0);
+}
+
 void synth_op(struct synth *s, struct pts_op *op)
 {
 	op->seq = ++s->seq;
@@ -568,6 +584,7 @@ void synth_op(struct synth *s, struct pts_op *op)
 	}
 	syn_cpu_switch(s, op->cpu);
 	op->result = run(s, op);
+	unlock_record(s, op);
 }
 
 uint32_t synth_do(struct synth *s, struct pts_op *op, uint32_t kind, uint32_t pmap, uint64_t va,

@@ -320,6 +320,15 @@ static uint64_t ledger_find(struct tc *t, uint64_t seq, uint32_t kind, uint32_t 
 	ck_abort_msg("no ledger record of kind %u by cpu%u", kind, cpu);
 	return 0;
 }
+/* records a and b trade places (each keeps its seq) */
+static void ledger_swap(struct tc *t, uint64_t a, uint64_t b)
+{
+	for (gpa_t off = 8; off < sizeof(struct pts_tlb_record); off += 8) {
+		uint64_t x = synth_r64(t->s, ledger_rec(t, a) + off);
+		synth_w64(t->s, ledger_rec(t, a) + off, synth_r64(t->s, ledger_rec(t, b) + off));
+		synth_w64(t->s, ledger_rec(t, b) + off, x);
+	}
+}
 static void smp_3(struct tc *t, bool inj)
 {
 	on_cpu1(t, PTS_OP_TOUCH, 1); /* cpu1 caches pmap 1's 0x400000 */
@@ -343,14 +352,8 @@ static void smp_5(struct tc *t, bool inj)
 	while (seq < end && synth_r32(t->s, ledger_rec(t, seq) + 8) != PTS_TLB_FREE_PTP)
 		seq++;
 	ck_assert_uint_lt(seq, end);
-	if (inj) { /* the first free made before cpu1's invalidation, not after */
-		for (gpa_t off = 8; off < sizeof(struct pts_tlb_record); off += 8) {
-			uint64_t a = synth_r64(t->s, ledger_rec(t, seq - 1) + off);
-			synth_w64(t->s, ledger_rec(t, seq - 1) + off,
-			          synth_r64(t->s, ledger_rec(t, seq) + off));
-			synth_w64(t->s, ledger_rec(t, seq) + off, a);
-		}
-	}
+	if (inj) /* the first free made before cpu1's invalidation, not after */
+		ledger_swap(t, seq - 1, seq);
 }
 static void smp_6(struct tc *t, bool inj)
 {
@@ -359,6 +362,14 @@ static void smp_6(struct tc *t, bool inj)
 	tc_run(t, PTS_OP_REMOVE, 1, 0x400000, 0, 0, 0, 0);
 	if (inj) /* cpu0's shootdown read pmap 1's pm_active without cpu1 */
 		synth_w64(t->s, ledger_rec(t, ledger_find(t, head, PTS_TLB_SHOOT, 0)) + 32, 0x1);
+}
+static void smp_7(struct tc *t, bool inj)
+{
+	on_cpu1(t, PTS_OP_TOUCH, 1); /* cpu1 caches pmap 1's 0x400000 */
+	uint64_t head = synth_r64(t->s, t->s->ledger_pa + 8);
+	tc_run(t, PTS_OP_REMOVE, 1, 0x400000, 0, 0, 0, 0);
+	if (inj) /* cpu0 dropped pmap 1's lock before cpu1 invalidated */
+		ledger_swap(t, ledger_find(t, head, 0, 1), ledger_find(t, head, PTS_TLB_UNLOCK, 0));
 }
 
 /* ---- LOCK */
@@ -466,10 +477,10 @@ static const struct {
     {"AS-2", as_2},       {"AS-3", as_3},       {"AS-4", as_4},       {"AS-5", as_5},
     {"TLB-1", tlb_1},     {"TLB-2", tlb_2},     {"TLB-3", tlb_3},     {"TLB-4", tlb_4},
     {"SMP-1", smp_1},     {"SMP-2", smp_2},     {"SMP-3", smp_3},     {"SMP-4", smp_4},
-    {"SMP-5", smp_5},     {"SMP-6", smp_6},     {"LOCK-1", lock_1},   {"POOL-1", pool_1},
-    {"POOL-2", pool_2},   {"POOL-3", pool_3},   {"POOL-4", pool_4},   {"POOL-5", pool_5},
-    {"POOL-6", pool_6},   {"POOL-7", pool_7},   {"MODEL-1", model_1}, {"MODEL-2", model_2},
-    {"MODEL-3", model_3}, {"MODEL-4", model_4}, {"MODEL-5", model_5},
+    {"SMP-5", smp_5},     {"SMP-6", smp_6},     {"SMP-7", smp_7},     {"LOCK-1", lock_1},
+    {"POOL-1", pool_1},   {"POOL-2", pool_2},   {"POOL-3", pool_3},   {"POOL-4", pool_4},
+    {"POOL-5", pool_5},   {"POOL-6", pool_6},   {"POOL-7", pool_7},   {"MODEL-1", model_1},
+    {"MODEL-2", model_2}, {"MODEL-3", model_3}, {"MODEL-4", model_4}, {"MODEL-5", model_5},
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
