@@ -442,6 +442,16 @@ START_TEST(campaign_finds_minimises_replays)
 }
 END_TEST
 
+/* the ops stats.json counts so far (-1: not readable yet) */
+static json_int_t stats_ops(const char *path)
+{
+	json_t *j = json_load_file(path, 0, NULL);
+	json_int_t n = j ? json_integer_value(json_object_get(j, "ops")) : -1;
+
+	json_decref(j);
+	return n;
+}
+
 /* SIGTERM: the campaign stops, stats.json is complete and says so. */
 START_TEST(sigterm_leaves_complete_output)
 {
@@ -463,9 +473,11 @@ START_TEST(sigterm_leaves_complete_output)
 		_exit(127);
 	}
 	snprintf(path, sizeof(path), "%s/stats.json", out);
-	for (int i = 0; i < 300 && access(path, R_OK) != 0; i++)
+	/* until the campaign has counted ops (stats.json is refreshed every
+	 * second): a loaded machine's KVM may take more than a few seconds to
+	 * boot two jobs; 180 s is a hang guard */
+	for (int i = 0; i < 1800 && stats_ops(path) <= 0; i++)
 		usleep(100000);
-	sleep(3);
 	kill(pid, SIGTERM);
 	double t0 = tu_now();
 	while (waitpid(pid, &st, WNOHANG) == 0) {
