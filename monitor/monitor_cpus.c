@@ -76,6 +76,7 @@ const char *monitor_tlb_kind_name(uint32_t kind)
 	    [PTS_TLB_PAGE] = "PAGE",     [PTS_TLB_RANGE] = "RANGE",
 	    [PTS_TLB_ALL] = "ALL",       [PTS_TLB_ALL_GLOBAL] = "ALL_GLOBAL",
 	    [PTS_TLB_SWITCH] = "SWITCH", [PTS_TLB_FREE_PTP] = "FREE_PTP",
+	    [PTS_TLB_SHOOT] = "SHOOT",   [PTS_TLB_UNLOCK] = "UNLOCK",
 	};
 	return kind < sizeof names / sizeof names[0] ? names[kind] : NULL;
 }

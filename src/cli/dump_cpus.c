@@ -76,7 +76,8 @@ static void print_cpus(const struct monitor_cpus *mc, const struct dump_names *n
 	}
 }
 
-/* one ledger record; a SWITCH names the pmap it loads */
+/* one ledger record; a SWITCH names the pmap it loads, a SHOOT or an
+ * UNLOCK the pmap it is for */
 static void print_record(const struct pts_tlb_record *r, const struct monitor_cpus *mc,
                          const struct dump_names *n, FILE *out)
 {
@@ -90,9 +91,14 @@ static void print_record(const struct pts_tlb_record *r, const struct monitor_cp
 		fprintf(out, "kind-%u", r->kind);
 	fprintf(out, " cpu%u cr3 0x%016" PRIx64 " va 0x%016" PRIx64 " end 0x%016" PRIx64, r->cpu,
 	        r->cr3, r->va, r->end);
-	int32_t to = r->kind == PTS_TLB_SWITCH ? monitor_cpus_pmap_of(mc, r->va) : -1;
+	bool names_root =
+	    r->kind == PTS_TLB_SWITCH || r->kind == PTS_TLB_SHOOT || r->kind == PTS_TLB_UNLOCK;
+	int32_t to = names_root ? monitor_cpus_pmap_of(mc, r->va) : -1;
 	if (to >= 0)
-		fprintf(out, " to %s", pmap_name(n, &mc->pmap[to], buf, sizeof buf));
+		fprintf(out, " %s %s", r->kind == PTS_TLB_SWITCH ? "to" : "of",
+		        pmap_name(n, &mc->pmap[to], buf, sizeof buf));
+	else if (r->kind == PTS_TLB_SHOOT && r->va == PTS_TLB_SHOOT_KERNEL)
+		fputs(" of kernel", out);
 	fputc('\n', out);
 }
 
