@@ -99,6 +99,12 @@ static void memo_put(struct memo *m, uint64_t key, bool hit)
 	m->hit[at] = hit;
 }
 
+bool minimize_limits_reached(const struct minimize_limits *lim)
+{
+	return lim != NULL && ((lim->deadline_ns != 0 && now_ns() >= lim->deadline_ns) ||
+	                       (lim->stop != NULL && *lim->stop));
+}
+
 /* The limits have come: no more candidates (c->failed ends every pass). */
 static bool out_of_time(struct mctx *c)
 {
@@ -106,8 +112,7 @@ static bool out_of_time(struct mctx *c)
 
 	if (lim == NULL || c->st->cut_short)
 		return c->st->cut_short;
-	if ((lim->deadline_ns != 0 && now_ns() >= lim->deadline_ns) ||
-	    (lim->stop != NULL && *lim->stop)) {
+	if (minimize_limits_reached(lim)) {
 		c->st->cut_short = true;
 		c->failed = true;
 		snprintf(c->err, c->errlen, "minimisation cut short");
@@ -452,7 +457,7 @@ int minimize_script(const struct session_config *cfg, struct script *sc, uint64_
 	memset(st, 0, sizeof(*st));
 	runner_init(&c.runner, cfg);
 	st->ops_before = sc->n_ops;
-	st->pinned_seed = pin_free_finding(cfg, sc, sig, MINIMIZE_PIN_SEEDS);
+	st->pinned_seed = pin_free_finding(cfg, sc, sig, MINIMIZE_PIN_SEEDS, lim);
 	if (st->pinned_seed != 0 && progress != NULL)
 		fprintf(progress,
 		        "minimize: the free groups pinned to the host's schedule (PCT seed "

@@ -32,13 +32,17 @@ int minimize_script(const struct session_config *cfg, struct script *sc, uint64_
                     FILE *progress, const struct minimize_limits *lim, struct minimize_stats *st,
                     char *err, size_t errlen);
 
+/* the deadline has passed or *stop is set (lim NULL: never) */
+bool minimize_limits_reached(const struct minimize_limits *lim);
+
 /*
  * sc's free groups (`schedule free`) under the host's PCT schedule from
  * seeds 1..seeds until a run gives signature sig: then sc is that run's
  * script, its groups' steps written in, and the seed is returned; else 0
- * and sc is as it was (src/fuzz/pin.c).  minimize_script does this first.
+ * and sc is as it was (src/fuzz/pin.c).  It stops early when lim is
+ * reached.  minimize_script does this first.
  */
 uint64_t pin_free_finding(const struct session_config *cfg, struct script *sc, uint64_t sig,
-                          unsigned seeds);
+                          unsigned seeds, const struct minimize_limits *lim);
 
 #endif /* PTSHADOW_MINIMIZE_H */

@@ -44,7 +44,7 @@ static int pin_try(struct runner *r, struct script *cand, uint64_t seed, uint64_
 }
 
 uint64_t pin_free_finding(const struct session_config *cfg, struct script *sc, uint64_t sig,
-                          unsigned seeds)
+                          unsigned seeds, const struct minimize_limits *lim)
 {
 	struct runner r;
 	uint64_t pinned = 0;
@@ -52,7 +52,8 @@ uint64_t pin_free_finding(const struct session_config *cfg, struct script *sc, u
 	if (!script_has_free_group(sc))
 		return 0;
 	runner_init(&r, cfg);
-	for (uint64_t seed = 1; seed <= seeds && pinned == 0; seed++) {
+	for (uint64_t seed = 1; seed <= seeds && pinned == 0 && !minimize_limits_reached(lim);
+	     seed++) {
 		struct script *cand = unfree_copy(sc), old;
 		int got = cand != NULL ? pin_try(&r, cand, seed, sig) : -1;
 		if (got == 1) { /* sc becomes cand, with the steps its groups took */
